@@ -1,0 +1,162 @@
+// The `gatehouse` command line: one table of subcommands (DESIGN 1), each with its flags, defaults
+// and help. A command's implementation is loaded only when it runs, so `--help` stays fast and one
+// plane's dependencies never load for another.
+import { parseArgs } from 'node:util';
+import { GatehouseError, UsageError } from '../lib/errors.ts';
+
+export type OptionValue = string | boolean | undefined;
+export type Options = Record<string, OptionValue>;
+
+interface OptionSpec {
+  type: 'string' | 'boolean';
+  short?: string;
+  default?: string;
+  value?: string; // placeholder in help, e.g. DIR
+  description: string;
+}
+
+export interface CommandSpec {
+  summary: string;
+  usage: string;
+  options: Record<string, OptionSpec>;
+  /** Runs the command; resolves to the exit code (long-running ones resolve at shutdown). */
+  run: (options: Options) => Promise<number>;
+}
+
+const PORT = 'PORT';
+
+export const commands: Record<string, CommandSpec> = {
+  operator: {
+    summary: 'control plane: watch CRDs (or a folder), compile, serve xDS, write status',
+    usage: 'gatehouse operator [--manifests DIR] [--kubeconfig FILE] [--namespace NS]',
+    options: {
+      'xds-port': { type: 'string', default: '18000', value: PORT, description: 'ADS (xDS) gRPC port' },
+      'metrics-port': { type: 'string', default: '8081', value: PORT, description: 'metrics, health and /debug port' },
+      manifests: { type: 'string', value: 'DIR', description: 'read a folder of YAML instead of a cluster, and watch it' },
+      kubeconfig: { type: 'string', value: 'FILE', description: 'kubeconfig (default: in-cluster, then $KUBECONFIG)' },
+      namespace: { type: 'string', value: 'NS', description: 'watch only this namespace (default: all)' },
+    },
+    run: async (o) => (await import('../operator/src/main.ts')).runOperator(o),
+  },
+  extproc: {
+    summary: 'data-plane policy engine: Envoy ext_proc gRPC service',
+    usage: 'gatehouse extproc (--snapshot FILE | --xds HOST:PORT) [--redis URL] [--cache-dir DIR]',
+    options: {
+      port: { type: 'string', default: '9002', value: PORT, description: 'ext_proc gRPC port' },
+      'metrics-port': { type: 'string', default: '9003', value: PORT, description: '/healthz, /readyz and /metrics port' },
+      snapshot: { type: 'string', value: 'FILE', description: 'runtime snapshot JSON written by `gatehouse compile` (reloaded on change)' },
+      xds: { type: 'string', value: 'HOST:PORT', description: 'subscribe to the runtime snapshot over ADS' },
+      redis: { type: 'string', value: 'URL', description: 'shared state in Redis (default: in-memory stores)' },
+      'cache-dir': { type: 'string', value: 'DIR', description: 'keep the last good snapshot here and start from it when the control plane is unreachable' },
+    },
+    run: async (o) => (await import('../extproc/src/main.ts')).runExtproc(o),
+  },
+  compile: {
+    summary: 'offline: validate and compile manifests into a snapshot (runtime + Envoy resources)',
+    usage: 'gatehouse compile -f DIR [-o FILE]',
+    options: {
+      file: { type: 'string', short: 'f', value: 'DIR', description: 'folder of YAML manifests (recursive), or one file' },
+      output: { type: 'string', short: 'o', value: 'FILE', description: 'write the snapshot JSON here (default: stdout)' },
+    },
+    run: async (o) => (await import('../operator/src/compile-command.ts')).runCompile(o),
+  },
+  dev: {
+    summary: 'everything on one machine: file source + xDS + extproc + devproxy + demo upstream',
+    usage: 'gatehouse dev [-f DIR] [--port PORT] [--redis URL]',
+    options: {
+      file: { type: 'string', short: 'f', default: 'examples', value: 'DIR', description: 'manifests to serve (watched)' },
+      port: { type: 'string', default: '8080', value: PORT, description: 'devproxy (the Envoy stand-in) HTTP port' },
+      'extproc-port': { type: 'string', default: '9002', value: PORT, description: 'ext_proc gRPC port' },
+      'xds-port': { type: 'string', default: '18000', value: PORT, description: 'ADS (xDS) gRPC port' },
+      'metrics-port': { type: 'string', default: '9003', value: PORT, description: 'extproc metrics and health port' },
+      'upstream-port': { type: 'string', default: '9090', value: PORT, description: 'demo upstream echo service port' },
+      redis: { type: 'string', value: 'URL', description: 'shared state in Redis (default: in-memory stores)' },
+    },
+    run: async (o) => (await import('./dev.ts')).runDev(o),
+  },
+  devproxy: {
+    summary: 'the Envoy stand-in for development and tests (not for production: use Envoy)',
+    usage: 'gatehouse devproxy --xds HOST:PORT',
+    options: {
+      xds: { type: 'string', default: '127.0.0.1:18000', value: 'HOST:PORT', description: 'the xDS server to subscribe to' },
+      node: { type: 'string', default: 'devproxy', value: 'ID', description: 'xDS node id' },
+    },
+    run: async (o) => (await import('../devproxy/src/main.ts')).runDevproxy(o),
+  },
+};
+
+function commandHelp(name: string, spec: CommandSpec): string {
+  const rows = Object.entries(spec.options).map(([flag, o]) => {
+    const left = `${o.short ? `-${o.short}, ` : '    '}--${flag}${o.value ? ` ${o.value}` : ''}`;
+    const def = o.default === undefined ? '' : ` (default: ${o.default})`;
+    return `  ${left.padEnd(30)} ${o.description}${def}`;
+  });
+  rows.push(`  ${'-h, --help'.padEnd(30)} show this help`);
+  return `${spec.summary}\n\nUsage: ${spec.usage}\n\nOptions:\n${rows.join('\n')}\n`;
+}
+
+export function mainHelp(): string {
+  const rows = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  return 'gatehouse: Kubernetes-native API management on Envoy\n\n' +
+    `Usage: gatehouse <command> [options]\n\nCommands:\n${rows.join('\n')}\n\n` +
+    'Run `gatehouse <command> --help` for a command\'s options.\n' +
+    'Exit codes: 0 ok, 1 invalid input, 2 usage error or not available.\n';
+}
+
+/** Parses a command's flags; throws UsageError naming the bad flag. */
+export function parseCommand(name: string, argv: string[]): Options | 'help' {
+  const spec = commands[name];
+  if (!spec) throw new UsageError(`unknown command "${name}"; commands: ${Object.keys(commands).join(', ')}`);
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string; default?: string }> = {
+    help: { type: 'boolean', short: 'h' },
+  };
+  for (const [flag, o] of Object.entries(spec.options)) {
+    options[flag] = { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.default !== undefined ? { default: o.default } : {}) };
+  }
+  let values: Options;
+  try {
+    ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
+  } catch (err) {
+    throw new UsageError(`gatehouse ${name}: ${(err as Error).message}`);
+  }
+  if (values.help) return 'help';
+  for (const [flag, o] of Object.entries(spec.options)) {
+    if (o.value === PORT && typeof values[flag] === 'string') parsePort(name, flag, values[flag]);
+  }
+  return values;
+}
+
+export function parsePort(command: string, flag: string, value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port < 0 || port > 65535) {
+    throw new UsageError(`gatehouse ${command}: --${flag}: "${value}" is not a port number (0-65535)`);
+  }
+  return port;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
+    process.stdout.write(mainHelp());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-v') {
+    const { default: pkg } = await import('../package.json', { with: { type: 'json' } });
+    process.stdout.write(`${pkg.version}\n`);
+    return 0;
+  }
+  try {
+    const parsed = parseCommand(name, rest);
+    if (parsed === 'help') {
+      process.stdout.write(commandHelp(name, commands[name]!));
+      return 0;
+    }
+    return await commands[name]!.run(parsed);
+  } catch (err) {
+    if (err instanceof GatehouseError) {
+      process.stderr.write(`gatehouse: ${err.message} [${err.code}]\n`);
+      return err.exitCode;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,34 @@
+// Original file: protos/gatehouse/v1/runtime.proto
+
+import type { RedisSettings as _gatehouse_v1_RedisSettings, RedisSettings__Output as _gatehouse_v1_RedisSettings__Output } from '../../gatehouse/v1/RedisSettings.ts';
+import type { Long } from '@grpc/proto-loader';
+
+export interface DataPlane {
+  'namespace'?: (string);
+  'name'?: (string);
+  /**
+   * The environment.name flow variable.
+   */
+  'region'?: (string);
+  /**
+   * FailClosed | FailOpen
+   */
+  'failureMode'?: (string);
+  'messageTimeoutMs'?: (number | string | Long);
+  'redis'?: (_gatehouse_v1_RedisSettings | null);
+}
+
+export interface DataPlane__Output {
+  'namespace': (string);
+  'name': (string);
+  /**
+   * The environment.name flow variable.
+   */
+  'region': (string);
+  /**
+   * FailClosed | FailOpen
+   */
+  'failureMode': (string);
+  'messageTimeoutMs': (string);
+  'redis': (_gatehouse_v1_RedisSettings__Output | null);
+}

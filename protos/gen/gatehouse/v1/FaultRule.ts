@@ -1,0 +1,16 @@
+// Original file: protos/gatehouse/v1/runtime.proto
+
+import type { Condition as _gatehouse_v1_Condition, Condition__Output as _gatehouse_v1_Condition__Output } from '../../gatehouse/v1/Condition.ts';
+import type { Step as _gatehouse_v1_Step, Step__Output as _gatehouse_v1_Step__Output } from '../../gatehouse/v1/Step.ts';
+
+export interface FaultRule {
+  'name'?: (string);
+  'condition'?: (_gatehouse_v1_Condition | null);
+  'steps'?: (_gatehouse_v1_Step)[];
+}
+
+export interface FaultRule__Output {
+  'name': (string);
+  'condition': (_gatehouse_v1_Condition__Output | null);
+  'steps': (_gatehouse_v1_Step__Output)[];
+}

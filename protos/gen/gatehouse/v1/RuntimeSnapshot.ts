@@ -1,0 +1,38 @@
+// Original file: protos/gatehouse/v1/runtime.proto
+
+import type { Proxy as _gatehouse_v1_Proxy, Proxy__Output as _gatehouse_v1_Proxy__Output } from '../../gatehouse/v1/Proxy.ts';
+import type { Product as _gatehouse_v1_Product, Product__Output as _gatehouse_v1_Product__Output } from '../../gatehouse/v1/Product.ts';
+import type { App as _gatehouse_v1_App, App__Output as _gatehouse_v1_App__Output } from '../../gatehouse/v1/App.ts';
+import type { DataPlane as _gatehouse_v1_DataPlane, DataPlane__Output as _gatehouse_v1_DataPlane__Output } from '../../gatehouse/v1/DataPlane.ts';
+
+export interface RuntimeSnapshot {
+  /**
+   * Content hash of everything below; same input, same version.
+   */
+  'version'?: (string);
+  'proxies'?: (_gatehouse_v1_Proxy)[];
+  'products'?: (_gatehouse_v1_Product)[];
+  'apps'?: (_gatehouse_v1_App)[];
+  'dataPlanes'?: (_gatehouse_v1_DataPlane)[];
+  /**
+   * Key of the HMAC-SHA256 that hashes consumer keys and secrets (hex). Per installation, so a
+   * leaked snapshot gives no rainbow table across installations.
+   */
+  'credentialHashKey'?: (string);
+}
+
+export interface RuntimeSnapshot__Output {
+  /**
+   * Content hash of everything below; same input, same version.
+   */
+  'version': (string);
+  'proxies': (_gatehouse_v1_Proxy__Output)[];
+  'products': (_gatehouse_v1_Product__Output)[];
+  'apps': (_gatehouse_v1_App__Output)[];
+  'dataPlanes': (_gatehouse_v1_DataPlane__Output)[];
+  /**
+   * Key of the HMAC-SHA256 that hashes consumer keys and secrets (hex). Per installation, so a
+   * leaked snapshot gives no rainbow table across installations.
+   */
+  'credentialHashKey': (string);
+}

@@ -1,0 +1,55 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { MessageTypeDefinition } from '@grpc/proto-loader';
+
+import type { App as _gatehouse_v1_App, App__Output as _gatehouse_v1_App__Output } from './gatehouse/v1/App.ts';
+import type { AppProduct as _gatehouse_v1_AppProduct, AppProduct__Output as _gatehouse_v1_AppProduct__Output } from './gatehouse/v1/AppProduct.ts';
+import type { Comparison as _gatehouse_v1_Comparison, Comparison__Output as _gatehouse_v1_Comparison__Output } from './gatehouse/v1/Comparison.ts';
+import type { Condition as _gatehouse_v1_Condition, Condition__Output as _gatehouse_v1_Condition__Output } from './gatehouse/v1/Condition.ts';
+import type { ConditionalFlow as _gatehouse_v1_ConditionalFlow, ConditionalFlow__Output as _gatehouse_v1_ConditionalFlow__Output } from './gatehouse/v1/ConditionalFlow.ts';
+import type { Conditions as _gatehouse_v1_Conditions, Conditions__Output as _gatehouse_v1_Conditions__Output } from './gatehouse/v1/Conditions.ts';
+import type { Credential as _gatehouse_v1_Credential, Credential__Output as _gatehouse_v1_Credential__Output } from './gatehouse/v1/Credential.ts';
+import type { DataPlane as _gatehouse_v1_DataPlane, DataPlane__Output as _gatehouse_v1_DataPlane__Output } from './gatehouse/v1/DataPlane.ts';
+import type { DefaultFaultRule as _gatehouse_v1_DefaultFaultRule, DefaultFaultRule__Output as _gatehouse_v1_DefaultFaultRule__Output } from './gatehouse/v1/DefaultFaultRule.ts';
+import type { FaultRule as _gatehouse_v1_FaultRule, FaultRule__Output as _gatehouse_v1_FaultRule__Output } from './gatehouse/v1/FaultRule.ts';
+import type { FlowPair as _gatehouse_v1_FlowPair, FlowPair__Output as _gatehouse_v1_FlowPair__Output } from './gatehouse/v1/FlowPair.ts';
+import type { Flows as _gatehouse_v1_Flows, Flows__Output as _gatehouse_v1_Flows__Output } from './gatehouse/v1/Flows.ts';
+import type { Operand as _gatehouse_v1_Operand, Operand__Output as _gatehouse_v1_Operand__Output } from './gatehouse/v1/Operand.ts';
+import type { Policy as _gatehouse_v1_Policy, Policy__Output as _gatehouse_v1_Policy__Output } from './gatehouse/v1/Policy.ts';
+import type { Product as _gatehouse_v1_Product, Product__Output as _gatehouse_v1_Product__Output } from './gatehouse/v1/Product.ts';
+import type { ProductQuota as _gatehouse_v1_ProductQuota, ProductQuota__Output as _gatehouse_v1_ProductQuota__Output } from './gatehouse/v1/ProductQuota.ts';
+import type { Proxy as _gatehouse_v1_Proxy, Proxy__Output as _gatehouse_v1_Proxy__Output } from './gatehouse/v1/Proxy.ts';
+import type { RedisSettings as _gatehouse_v1_RedisSettings, RedisSettings__Output as _gatehouse_v1_RedisSettings__Output } from './gatehouse/v1/RedisSettings.ts';
+import type { RuntimeSnapshot as _gatehouse_v1_RuntimeSnapshot, RuntimeSnapshot__Output as _gatehouse_v1_RuntimeSnapshot__Output } from './gatehouse/v1/RuntimeSnapshot.ts';
+import type { Step as _gatehouse_v1_Step, Step__Output as _gatehouse_v1_Step__Output } from './gatehouse/v1/Step.ts';
+
+type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
+  new(...args: ConstructorParameters<Constructor>): Subtype;
+};
+
+export interface ProtoGrpcType {
+  gatehouse: {
+    v1: {
+      App: MessageTypeDefinition<_gatehouse_v1_App, _gatehouse_v1_App__Output>
+      AppProduct: MessageTypeDefinition<_gatehouse_v1_AppProduct, _gatehouse_v1_AppProduct__Output>
+      Comparison: MessageTypeDefinition<_gatehouse_v1_Comparison, _gatehouse_v1_Comparison__Output>
+      Condition: MessageTypeDefinition<_gatehouse_v1_Condition, _gatehouse_v1_Condition__Output>
+      ConditionalFlow: MessageTypeDefinition<_gatehouse_v1_ConditionalFlow, _gatehouse_v1_ConditionalFlow__Output>
+      Conditions: MessageTypeDefinition<_gatehouse_v1_Conditions, _gatehouse_v1_Conditions__Output>
+      Credential: MessageTypeDefinition<_gatehouse_v1_Credential, _gatehouse_v1_Credential__Output>
+      DataPlane: MessageTypeDefinition<_gatehouse_v1_DataPlane, _gatehouse_v1_DataPlane__Output>
+      DefaultFaultRule: MessageTypeDefinition<_gatehouse_v1_DefaultFaultRule, _gatehouse_v1_DefaultFaultRule__Output>
+      FaultRule: MessageTypeDefinition<_gatehouse_v1_FaultRule, _gatehouse_v1_FaultRule__Output>
+      FlowPair: MessageTypeDefinition<_gatehouse_v1_FlowPair, _gatehouse_v1_FlowPair__Output>
+      Flows: MessageTypeDefinition<_gatehouse_v1_Flows, _gatehouse_v1_Flows__Output>
+      Operand: MessageTypeDefinition<_gatehouse_v1_Operand, _gatehouse_v1_Operand__Output>
+      Policy: MessageTypeDefinition<_gatehouse_v1_Policy, _gatehouse_v1_Policy__Output>
+      Product: MessageTypeDefinition<_gatehouse_v1_Product, _gatehouse_v1_Product__Output>
+      ProductQuota: MessageTypeDefinition<_gatehouse_v1_ProductQuota, _gatehouse_v1_ProductQuota__Output>
+      Proxy: MessageTypeDefinition<_gatehouse_v1_Proxy, _gatehouse_v1_Proxy__Output>
+      RedisSettings: MessageTypeDefinition<_gatehouse_v1_RedisSettings, _gatehouse_v1_RedisSettings__Output>
+      RuntimeSnapshot: MessageTypeDefinition<_gatehouse_v1_RuntimeSnapshot, _gatehouse_v1_RuntimeSnapshot__Output>
+      Step: MessageTypeDefinition<_gatehouse_v1_Step, _gatehouse_v1_Step__Output>
+    }
+  }
+}
+

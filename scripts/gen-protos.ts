@@ -1,0 +1,34 @@
+// Generates TypeScript types for protos/gatehouse/v1 into protos/gen (checked in; a test fails when
+// stale). proto-loader-gen-types writes extensionless relative imports; Node's type stripping and
+// `moduleResolution: nodenext` need explicit `.ts`, so they are rewritten here.
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const outDir = process.argv[2] ?? join(root, 'protos/gen');
+const protoFiles = readdirSync(join(root, 'protos/gatehouse/v1'))
+  .filter((f) => f.endsWith('.proto'))
+  .map((f) => `gatehouse/v1/${f}`);
+
+rmSync(outDir, { recursive: true, force: true });
+execFileSync(
+  join(root, 'node_modules/.bin/proto-loader-gen-types'),
+  ['--longs', 'String', '--enums', 'String', '--defaults', '--oneofs', '--includeComments',
+    '--grpcLib', '@grpc/grpc-js', '-I', join(root, 'protos'), '-O', outDir, ...protoFiles],
+  { stdio: 'inherit' },
+);
+
+function walk(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    return statSync(p).isDirectory() ? walk(p) : [p];
+  });
+}
+for (const file of walk(outDir)) {
+  if (!file.endsWith('.ts')) continue;
+  const text = readFileSync(file, 'utf8')
+    .replace(/^\/\/ Original file: .*$/m, (line) => line.replace(root, ''))
+    .replace(/from '(\.{1,2}\/[^']+?)'/g, "from '$1.ts'");
+  writeFileSync(file, text);
+}
