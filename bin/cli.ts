@@ -48,6 +48,7 @@ export const commands: Record<string, CommandSpec> = {
       xds: { type: 'string', value: 'HOST:PORT', description: 'subscribe to the runtime snapshot over ADS' },
       redis: { type: 'string', value: 'URL', description: 'shared state in Redis (default: in-memory stores)' },
       'cache-dir': { type: 'string', value: 'DIR', description: 'keep the last good snapshot here and start from it when the control plane is unreachable' },
+      'max-body-bytes': { type: 'string', default: '1048576', value: 'BYTES', description: 'largest request/response body a policy may buffer (413 beyond)' },
     },
     run: async (o) => (await import('../extproc/src/main.ts')).runExtproc(o),
   },

@@ -11,7 +11,9 @@ const protoFiles = readdirSync(join(root, 'protos/gatehouse/v1'))
   .filter((f) => f.endsWith('.proto'))
   .map((f) => `gatehouse/v1/${f}`);
 
-rmSync(outDir, { recursive: true, force: true });
+// protos/gen/envoy belongs to gen-envoy-types.ts: remove only what this script writes.
+rmSync(join(outDir, 'gatehouse'), { recursive: true, force: true });
+rmSync(join(outDir, 'runtime.ts'), { force: true });
 execFileSync(
   join(root, 'node_modules/.bin/proto-loader-gen-types'),
   ['--longs', 'String', '--enums', 'String', '--defaults', '--oneofs', '--includeComments',
@@ -25,7 +27,7 @@ function walk(dir: string): string[] {
     return statSync(p).isDirectory() ? walk(p) : [p];
   });
 }
-for (const file of walk(outDir)) {
+for (const file of [join(outDir, 'runtime.ts'), ...walk(join(outDir, 'gatehouse'))]) {
   if (!file.endsWith('.ts')) continue;
   const text = readFileSync(file, 'utf8')
     .replace(/^\/\/ Original file: .*$/m, (line) => line.replace(root, ''))

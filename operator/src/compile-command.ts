@@ -1,7 +1,30 @@
-// `gatehouse compile`: load, validate and compile manifests offline.
+// `gatehouse compile -f DIR [-o FILE]`: load a folder of manifests, compile, print every error as
+// `file: Kind/namespace/name: field.path: message` and exit 1, or write the snapshot JSON and exit 0
+// (warnings go to stderr and do not fail).
+import { writeFileSync } from 'node:fs';
 import type { Options } from '../../bin/cli.ts';
-import { NotAvailableError } from '../../lib/errors.ts';
+import { UsageError } from '../../lib/errors.ts';
+import { canonicalJson } from './compile/canonical-json.ts';
+import { compile } from './compile/compile.ts';
+import { formatDiagnostic, sortDiagnostics } from './compile/diagnostics.ts';
+import { credentialHashKeyFrom } from './source/credential-key.ts';
+import { loadFolder } from './source/folder.ts';
 
-export function runCompile(_options: Options): Promise<number> {
-  return Promise.reject(new NotAvailableError('gatehouse compile is not built yet: it needs the API types and the compiler (issue: API and compiler)'));
+export function runCompile(options: Options): Promise<number> {
+  const dir = options.file;
+  if (typeof dir !== 'string' || dir === '') return Promise.reject(new UsageError('gatehouse compile: -f DIR is required'));
+  const loaded = loadFolder(dir);
+  const result = compile(loaded.objects, { credentialHashKey: credentialHashKeyFrom(loaded.objects) });
+  const errors = sortDiagnostics([...loaded.diagnostics, ...result.errors]);
+  for (const d of [...errors, ...result.warnings]) {
+    process.stderr.write(`${d.severity === 'warning' ? 'warning: ' : ''}${formatDiagnostic(d)}\n`);
+  }
+  if (errors.length > 0) {
+    process.stderr.write(`gatehouse compile: ${errors.length} error(s); nothing written\n`);
+    return Promise.resolve(1);
+  }
+  const json = `${canonicalJson({ ...result.snapshot, errors: [], warnings: result.warnings }, 2)}\n`;
+  if (typeof options.output === 'string') writeFileSync(options.output, json);
+  else process.stdout.write(json);
+  return Promise.resolve(0);
 }

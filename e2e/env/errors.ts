@@ -1,0 +1,16 @@
+// Failures of the test environment, each with a stable code and a message that says what to do.
+import { GatehouseError } from '../../lib/errors.ts';
+
+/** A tool the environment needs (go, apt-get, redis-server) is missing and cannot be installed. */
+export class TestEnvToolMissingError extends GatehouseError {
+  constructor(message: string) {
+    super('GH_ERR_TESTENV_TOOL_MISSING', message, { exitCode: 2 });
+  }
+}
+
+/** A service (etcd, kube-apiserver, redis) did not start or become ready in time. */
+export class TestEnvStartError extends GatehouseError {
+  constructor(message: string, cause?: unknown) {
+    super('GH_ERR_TESTENV_START', message, { cause, exitCode: 2 });
+  }
+}

@@ -1,0 +1,81 @@
+// The HTTP side of the Envoy stand-in: requests and responses as Envoy holds them (lower-cased header
+// list, pseudo-headers apart), and how Envoy applies an ext_proc HeaderMutation to them.
+import type { HeaderMutation__Output } from '../../protos/gen/envoy/envoy/service/ext_proc/v3/HeaderMutation.ts';
+
+export type HeaderList = Array<[string, string]>;
+
+export interface HttpRequest {
+  method: string;
+  /** Path with query string, as `:path`. */
+  path: string;
+  scheme?: string;
+  authority?: string;
+  headers: HeaderList;
+  body?: Buffer;
+  trailers?: HeaderList;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: HeaderList;
+  body: Buffer;
+  trailers?: HeaderList;
+}
+
+export function header(headers: HeaderList, name: string): string | undefined {
+  const key = name.toLowerCase();
+  return headers.find(([n]) => n === key)?.[1];
+}
+
+/** Mutations Envoy would not apply (DESIGN 6): kept so tests can assert none were sent. */
+export interface MutationViolation {
+  header: string;
+  reason: string;
+}
+
+/**
+ * Applies a HeaderMutation as Envoy's ext_proc filter does: removals first, then each set with its
+ * append action. `pseudo` receives route-changing pseudo-headers (`:path`, `:method`, `:status`);
+ * host and x-envoy-* are refused, and a value given in `value` instead of `raw_value` is a violation.
+ */
+export function applyHeaderMutation(
+  headers: HeaderList,
+  mutation: HeaderMutation__Output | null | undefined,
+  pseudo: (name: string, value: string) => boolean,
+  violations: MutationViolation[],
+): HeaderList {
+  if (!mutation) return headers;
+  let out = headers;
+  for (const name of mutation.removeHeaders) {
+    const key = name.toLowerCase();
+    if (key.startsWith(':') || key === 'host' || key.startsWith('x-envoy-')) {
+      violations.push({ header: key, reason: 'remove of a protected header' });
+      continue;
+    }
+    out = out.filter(([n]) => n !== key);
+  }
+  for (const option of mutation.setHeaders) {
+    const key = option.header?.key.toLowerCase() ?? '';
+    const raw = option.header?.rawValue;
+    if (!raw || raw.length === 0) {
+      if (option.header?.value) violations.push({ header: key, reason: 'value set without raw_value' });
+    }
+    const value = raw && raw.length > 0 ? raw.toString('latin1') : option.header?.value ?? '';
+    if (key.startsWith(':')) {
+      if (!pseudo(key, value)) violations.push({ header: key, reason: 'pseudo-header Envoy would not change here' });
+      continue;
+    }
+    if (key === 'host' || key.startsWith('x-envoy-')) {
+      violations.push({ header: key, reason: 'protected header' });
+      continue;
+    }
+    const exists = out.some(([n]) => n === key);
+    switch (option.appendAction) {
+      case 'APPEND_IF_EXISTS_OR_ADD': out = [...out, [key, value]]; break;
+      case 'ADD_IF_ABSENT': if (!exists) out = [...out, [key, value]]; break;
+      case 'OVERWRITE_IF_EXISTS': if (exists) out = [...out.filter(([n]) => n !== key), [key, value]]; break;
+      default: out = [...out.filter(([n]) => n !== key), [key, value]];
+    }
+  }
+  return out;
+}

@@ -1,0 +1,140 @@
+// The flow engine (DESIGN 5) for one exchange. Request: preFlow, the first conditional flow whose
+// condition holds (chosen here and remembered for the response), postFlow. Response: preFlow, that
+// flow, postFlow. postClientFlow after the response is sent. A failing step raises a fault: the
+// remaining steps are skipped, the first matching fault rule runs, then the default fault rule when no
+// rule matched or it is alwaysEnforce'd, and the (possibly rewritten) fault response goes out.
+import type { CompiledConditionalFlow, CompiledProxy, CompiledStep } from './compile.ts';
+import type { Exchange } from './exchange.ts';
+import { faultName, faultResponse, toPolicyFault } from './fault-response.ts';
+import type { PolicyFault } from './faults.ts';
+import { createResponseMessage, type Response } from './message.ts';
+import type { DirectResponse, Phase } from './types.ts';
+
+/** What the server does after a phase: let the (possibly mutated) message go on, or answer now. */
+export type PhaseOutcome =
+  | { action: 'continue' }
+  | { action: 'respond'; response: Response; /** set when the answer is a fault */ errorCode?: string };
+
+const CONTINUE: PhaseOutcome = { action: 'continue' };
+
+type StepsResult = { kind: 'done' } | { kind: 'respond'; direct: DirectResponse } | { kind: 'fault'; fault: PolicyFault; step: CompiledStep };
+
+export class FlowRun {
+  private readonly compiled: CompiledProxy;
+  private readonly exchange: Exchange;
+  private flow: CompiledConditionalFlow | undefined;
+  private requestDone = false;
+
+  constructor(compiled: CompiledProxy, exchange: Exchange) {
+    this.compiled = compiled;
+    this.exchange = exchange;
+  }
+
+  /** The conditional flow chosen in the request phase. */
+  get matchedFlow(): string | undefined {
+    return this.flow?.name;
+  }
+
+  async runRequest(): Promise<PhaseOutcome> {
+    this.requestDone = true;
+    const c = this.compiled;
+    const vars = this.exchange.variables;
+    const chosen = (): CompiledStep[] => {
+      this.flow = c.conditionalFlows.find((f) => f.when(vars));
+      if (this.flow) vars.set('current.flow.name', this.flow.name);
+      return this.flow?.request ?? [];
+    };
+    return this.runPhase('request', [() => c.preFlow.request, chosen, () => c.postFlow.request]);
+  }
+
+  async runResponse(): Promise<PhaseOutcome> {
+    const c = this.compiled;
+    return this.runPhase('response', [() => c.preFlow.response, () => this.flow?.response ?? [], () => c.postFlow.response]);
+  }
+
+  /** Runs postClientFlow; its faults and answers change nothing (the response has gone). */
+  async runPostClient(): Promise<void> {
+    if (!this.requestDone || this.compiled.postClientFlow.length === 0) return;
+    const result = await this.runSteps(this.compiled.postClientFlow, 'response');
+    if (result.kind === 'fault') {
+      this.exchange.log.warn({ policy: result.step.policy, errorCode: result.fault.errorCode }, 'postClientFlow step failed');
+    }
+  }
+
+  /** Flows are given lazily: the conditional flow is chosen only after preFlow has run. */
+  private async runPhase(phase: Phase, flows: Array<() => CompiledStep[]>): Promise<PhaseOutcome> {
+    for (const flow of flows) {
+      const result = await this.runSteps(flow(), phase);
+      if (result.kind === 'respond') return this.respondDirect(result.direct);
+      if (result.kind === 'fault') return this.handleFault(result.fault, result.step, phase);
+    }
+    return CONTINUE;
+  }
+
+  private async runSteps(steps: CompiledStep[], phase: Phase): Promise<StepsResult> {
+    const vars = this.exchange.variables;
+    for (const step of steps) {
+      if (!step.when(vars)) continue;
+      try {
+        const result = await step.run(this.exchange.context(phase));
+        if (result) return { kind: 'respond', direct: result.respond };
+      } catch (err) {
+        const fault = this.toFault(err, step);
+        if (!step.continueOnError) return { kind: 'fault', fault, step };
+        this.recordError(fault, step, phase);
+      }
+    }
+    return { kind: 'done' };
+  }
+
+  private toFault(err: unknown, step: CompiledStep): PolicyFault {
+    const fault = toPolicyFault(err);
+    if (fault !== err) this.exchange.log.error({ err, policy: step.policy, type: step.type }, 'policy step failed');
+    return fault;
+  }
+
+  private recordError(fault: PolicyFault, step: CompiledStep, phase: Phase): void {
+    const vars = this.exchange.variables;
+    vars.set('fault.name', faultName(fault.errorCode));
+    vars.set('fault.policy', step.policy);
+    vars.set('error', true);
+    vars.set('error.code', fault.errorCode);
+    vars.set('error.message', fault.message);
+    vars.set('error.status.code', fault.status);
+    vars.set('error.reason.phrase', fault.reasonPhrase ?? '');
+    vars.set('error.state', phase === 'request' ? 'PROXY_REQ_FLOW' : 'PROXY_RESP_FLOW');
+  }
+
+  private async handleFault(first: PolicyFault, step: CompiledStep, phase: Phase): Promise<PhaseOutcome> {
+    let fault = first;
+    this.recordError(fault, step, phase);
+    // Fault rule steps see the fault response as `response`, so AssignMessage can rewrite it.
+    this.exchange.response = faultResponse(fault);
+    const c = this.compiled;
+    const vars = this.exchange.variables;
+    const rule = c.faultRules.find((r) => r.when(vars));
+    const ruleSteps = [
+      ...(rule?.steps ?? []),
+      ...(c.defaultFaultRule && (!rule || c.defaultFaultRule.alwaysEnforce) ? c.defaultFaultRule.steps : []),
+    ];
+    for (const ruleStep of ruleSteps) {
+      if (!ruleStep.when(vars)) continue;
+      try {
+        const result = await ruleStep.run(this.exchange.context('response'));
+        if (result) return this.respondDirect(result.respond, fault.errorCode);
+      } catch (err) {
+        // A fault inside a fault rule (RaiseFault) replaces the response; no rule runs for it.
+        fault = this.toFault(err, ruleStep);
+        this.exchange.response = faultResponse(fault);
+        break;
+      }
+    }
+    return { action: 'respond', response: this.exchange.response, errorCode: fault.errorCode };
+  }
+
+  private respondDirect(direct: DirectResponse, errorCode?: string): PhaseOutcome {
+    const response = createResponseMessage({ status: direct.status, headers: direct.headers, body: Buffer.from(direct.body, 'utf8') });
+    this.exchange.response = response;
+    return errorCode === undefined ? { action: 'respond', response } : { action: 'respond', response, errorCode };
+  }
+}

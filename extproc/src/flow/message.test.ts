@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import { BodyParseError, createRequestMessage, HeaderMap, jsonDepth, MAX_JSON_DEPTH } from './message.ts';
+
+describe('HeaderMap', () => {
+  it('is case-insensitive and multi-valued, in arrival order', () => {
+    const h = new HeaderMap([['X-A', '1'], ['x-a', '2'], ['Accept', 'json']]);
+    expect(h.get('x-A')).toBe('1');
+    expect(h.getAll('X-A')).toEqual(['1', '2']);
+    expect(h.has('ACCEPT')).toBe(true);
+    expect(h.entries()).toEqual([['x-a', ['1', '2']], ['accept', ['json']]]);
+    expect(h.changed).toBe(false);
+  });
+
+  it('records set as overwrite, add as append and remove', () => {
+    const h = new HeaderMap({ a: '1', b: ['2', '3'], c: '4' });
+    h.set('A', 'x');
+    h.add('b', '5');
+    h.remove('c');
+    h.add('d', '6');
+    h.add('d', '7');
+    expect(h.changeList()).toEqual({
+      set: [
+        { name: 'a', value: 'x', append: false },
+        { name: 'b', value: '5', append: true },
+        { name: 'd', value: '6', append: true },
+        { name: 'd', value: '7', append: true },
+      ],
+      remove: ['c'],
+    });
+  });
+
+  it('turns remove-then-add into an overwrite and set-then-add into overwrite + append', () => {
+    const h = new HeaderMap({ a: '1', b: '1' });
+    h.remove('a');
+    h.add('a', '2');
+    h.set('b', '3');
+    h.add('b', '4');
+    expect(h.changeList().set).toEqual([
+      { name: 'a', value: '2', append: false },
+      { name: 'b', value: '3', append: false },
+      { name: 'b', value: '4', append: true },
+    ]);
+    expect(h.changeList().remove).toEqual([]);
+  });
+
+  it('ignores removing a header that was never there', () => {
+    const h = new HeaderMap();
+    h.remove('nope');
+    expect(h.changed).toBe(false);
+  });
+});
+
+describe('MessageBody', () => {
+  const request = (body?: string) => createRequestMessage({
+    method: 'POST', path: '/a?x=1', headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : Buffer.from(body),
+  });
+
+  it('parses JSON once and caches it', () => {
+    const r = request('{"a":1}');
+    const first = r.body.json();
+    expect(first).toEqual({ a: 1 });
+    expect(r.body.json()).toBe(first);
+    expect(r.body.changed).toBe(false);
+  });
+
+  it('rejects prototype poisoning and over-deep bodies with BodyParseError', () => {
+    expect(() => request('{"__proto__":{"x":1}}').body.json()).toThrow(BodyParseError);
+    expect(() => request('{"constructor":{"prototype":{"x":1}}}').body.json()).toThrow(BodyParseError);
+    expect(() => request('['.repeat(MAX_JSON_DEPTH + 1) + ']'.repeat(MAX_JSON_DEPTH + 1)).body.json()).toThrow(BodyParseError);
+    expect(() => request('{bad').body.json()).toThrow(BodyParseError);
+  });
+
+  it('serialises setJson once, on read, and sets content-type', () => {
+    const r = request('{}');
+    r.headers.remove('content-type');
+    r.body.setJson({ b: 2 });
+    expect(r.body.changed).toBe(true);
+    expect(r.headers.get('content-type')).toBe('application/json');
+    expect(r.body.text()).toBe('{"b":2}');
+    expect(r.body.bytes().toString()).toBe('{"b":2}');
+    r.body.setText('hello', 'text/plain');
+    expect(r.body.bytes().toString()).toBe('hello');
+    expect(r.body.size).toBe(5);
+  });
+
+  it('knows whether Envoy sent a body', () => {
+    expect(request().body.available).toBe(false);
+    expect(request().body.json()).toBeUndefined();
+    expect(request('').body.available).toBe(true);
+  });
+
+  it('splits the request target into path and query', () => {
+    const r = request('');
+    expect([r.path, r.query, r.target, r.targetChanged]).toEqual(['/a', 'x=1', '/a?x=1', false]);
+    r.query = '';
+    expect([r.target, r.targetChanged]).toEqual(['/a', true]);
+  });
+});
+
+describe('jsonDepth', () => {
+  it('skips brackets inside strings and escapes', () => {
+    expect(jsonDepth('{"a":"[[[\\"{{"}')).toBe(1);
+    expect(jsonDepth('[[1],[[2]]]')).toBe(3);
+  });
+});

@@ -1,0 +1,272 @@
+// The message model policies see (DESIGN 5): headers that remember what changed, so the server can
+// send Envoy a minimal HeaderMutation, and a body that is parsed at most once and re-serialised only
+// when a policy changed it.
+import secureJson from 'secure-json-parse';
+import { GatehouseError } from '../../../lib/errors.ts';
+import type { Body, Headers, RequestMessage, ResponseMessage } from './types.ts';
+
+/** A body that is not what its content type says (bad JSON, too deep). Policies may let it escape: the
+ * flow engine answers it with a 400 fault. */
+export class BodyParseError extends GatehouseError {
+  constructor(message: string) {
+    super('GH_ERR_BODY_PARSE', message);
+  }
+}
+
+/** Nesting depth beyond which a JSON body is refused before it is parsed (bounds every recursion). */
+export const MAX_JSON_DEPTH = 256;
+
+export type HeaderInit = Record<string, string | string[]> | Iterable<readonly [string, string]>;
+
+/** What to tell Envoy about header changes: values to overwrite or append, names to remove. */
+export interface HeaderChanges {
+  set: Array<{ name: string; value: string; append: boolean }>;
+  remove: string[];
+}
+
+type HeaderChange = { kind: 'replaced' } | { kind: 'appended'; values: string[] } | { kind: 'removed' };
+
+export class HeaderMap implements Headers {
+  private readonly values = new Map<string, string[]>();
+  private readonly changes = new Map<string, HeaderChange>();
+
+  constructor(init?: HeaderInit) {
+    if (!init) return;
+    const pairs = Symbol.iterator in init
+      ? init as Iterable<readonly [string, string]>
+      : Object.entries(init).flatMap(([n, v]) => (Array.isArray(v) ? v : [v]).map((x) => [n, x] as const));
+    for (const [name, value] of pairs) {
+      const key = name.toLowerCase();
+      const list = this.values.get(key);
+      if (list) list.push(value);
+      else this.values.set(key, [value]);
+    }
+  }
+
+  get(name: string): string | undefined {
+    return this.values.get(name.toLowerCase())?.[0];
+  }
+
+  getAll(name: string): string[] {
+    return [...(this.values.get(name.toLowerCase()) ?? [])];
+  }
+
+  has(name: string): boolean {
+    return this.values.has(name.toLowerCase());
+  }
+
+  set(name: string, value: string): void {
+    const key = name.toLowerCase();
+    this.values.set(key, [value]);
+    this.changes.set(key, { kind: 'replaced' });
+  }
+
+  add(name: string, value: string): void {
+    const key = name.toLowerCase();
+    const list = this.values.get(key);
+    if (list) list.push(value);
+    else this.values.set(key, [value]);
+    const change = this.changes.get(key);
+    if (change?.kind === 'replaced') return;
+    if (change?.kind === 'appended') change.values.push(value);
+    // Removed then added: the header's whole value is now known, so overwrite it.
+    else this.changes.set(key, change?.kind === 'removed' ? { kind: 'replaced' } : { kind: 'appended', values: [value] });
+  }
+
+  remove(name: string): void {
+    const key = name.toLowerCase();
+    if (!this.values.delete(key) && !this.changes.has(key)) return;
+    this.changes.set(key, { kind: 'removed' });
+  }
+
+  entries(): Array<[string, string[]]> {
+    return [...this.values].map(([k, v]) => [k, [...v]]);
+  }
+
+  get changed(): boolean {
+    return this.changes.size > 0;
+  }
+
+  /** The changes since construction, as overwrite/append/remove operations. */
+  changeList(): HeaderChanges {
+    const out: HeaderChanges = { set: [], remove: [] };
+    for (const [name, change] of this.changes) {
+      if (change.kind === 'removed') {
+        out.remove.push(name);
+      } else if (change.kind === 'appended') {
+        for (const value of change.values) out.set.push({ name, value, append: true });
+      } else {
+        (this.values.get(name) ?? []).forEach((value, i) => out.set.push({ name, value, append: i > 0 }));
+      }
+    }
+    return out;
+  }
+}
+
+/** Deepest nesting of arrays/objects in a JSON text, found by a linear scan that skips strings. */
+export function jsonDepth(text: string, limit = Infinity): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) max = depth;
+      if (max > limit) return max;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    }
+  }
+  return max;
+}
+
+const NOT_PARSED = Symbol('not parsed');
+
+export class MessageBody implements Body {
+  readonly available: boolean;
+  /** Each form is derived from the last one set, once: bytes <-> text <-> parsed JSON. */
+  private raw: Buffer | undefined;
+  private textValue: string | undefined;
+  private jsonValue: unknown = NOT_PARSED;
+  private isChanged = false;
+  private readonly headers: HeaderMap;
+
+  /** `raw` undefined: Envoy did not send this body (the processing mode skips it). */
+  constructor(raw: Buffer | undefined, headers: HeaderMap) {
+    this.available = raw !== undefined;
+    this.raw = raw ?? Buffer.alloc(0);
+    this.headers = headers;
+  }
+
+  get size(): number {
+    return this.bytes().length;
+  }
+
+  get changed(): boolean {
+    return this.isChanged;
+  }
+
+  bytes(): Buffer {
+    this.raw ??= Buffer.from(this.text(), 'utf8');
+    return this.raw;
+  }
+
+  text(): string {
+    this.textValue ??= this.raw !== undefined ? this.raw.toString('utf8') : JSON.stringify(this.jsonValue) ?? '';
+    return this.textValue;
+  }
+
+  json(): unknown {
+    if (this.jsonValue !== NOT_PARSED) return this.jsonValue;
+    const text = this.text();
+    if (text.trim() === '') return (this.jsonValue = undefined);
+    if (jsonDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+      throw new BodyParseError(`JSON body nests deeper than ${MAX_JSON_DEPTH} levels`);
+    }
+    try {
+      this.jsonValue = secureJson.parse(text, null, { protoAction: 'error', constructorAction: 'error' });
+    } catch (err) {
+      throw new BodyParseError(`body is not valid JSON: ${(err as Error).message}`);
+    }
+    return this.jsonValue;
+  }
+
+  setText(text: string, contentType?: string): void {
+    this.textValue = text;
+    this.raw = undefined;
+    this.jsonValue = NOT_PARSED;
+    this.markChanged(contentType);
+  }
+
+  setJson(value: unknown): void {
+    this.jsonValue = value;
+    this.textValue = undefined; // serialised once, when the body is read or sent
+    this.raw = undefined;
+    this.markChanged('application/json');
+  }
+
+  private markChanged(contentType: string | undefined): void {
+    this.isChanged = true;
+    if (contentType !== undefined && this.headers.get('content-type') !== contentType) {
+      this.headers.set('content-type', contentType);
+    }
+  }
+}
+
+export interface RequestInit {
+  method: string;
+  /** The request target as sent (`:path`): path and optional `?query`. */
+  path: string;
+  scheme?: string;
+  authority?: string;
+  headers?: HeaderInit;
+  /** undefined: Envoy sent no body for this phase. */
+  body?: Buffer;
+}
+
+export class Request implements RequestMessage {
+  method: string;
+  path: string;
+  query: string;
+  readonly scheme: string;
+  readonly authority: string;
+  readonly headers: HeaderMap;
+  readonly body: MessageBody;
+  /** `:method` and `:path` as received, to tell whether a policy rewrote them. */
+  readonly original: { method: string; path: string; query: string };
+
+  constructor(init: RequestInit) {
+    const q = init.path.indexOf('?');
+    this.method = init.method;
+    this.path = q < 0 ? init.path : init.path.slice(0, q);
+    this.query = q < 0 ? '' : init.path.slice(q + 1);
+    this.scheme = init.scheme ?? 'http';
+    this.authority = init.authority ?? '';
+    this.headers = new HeaderMap(init.headers);
+    this.body = new MessageBody(init.body, this.headers);
+    this.original = { method: this.method, path: this.path, query: this.query };
+  }
+
+  /** The request target (`:path`) as it now stands. */
+  get target(): string {
+    return this.query === '' ? this.path : `${this.path}?${this.query}`;
+  }
+
+  get targetChanged(): boolean {
+    return this.path !== this.original.path || this.query !== this.original.query;
+  }
+}
+
+export interface ResponseInit {
+  status: number;
+  headers?: HeaderInit;
+  body?: Buffer;
+}
+
+export class Response implements ResponseMessage {
+  status: number;
+  reasonPhrase?: string;
+  readonly headers: HeaderMap;
+  readonly body: MessageBody;
+  readonly originalStatus: number;
+
+  constructor(init: ResponseInit) {
+    this.status = init.status;
+    this.originalStatus = init.status;
+    this.headers = new HeaderMap(init.headers);
+    this.body = new MessageBody(init.body, this.headers);
+  }
+}
+
+export function createRequestMessage(init: RequestInit): Request {
+  return new Request(init);
+}
+
+export function createResponseMessage(init: ResponseInit): Response {
+  return new Response(init);
+}

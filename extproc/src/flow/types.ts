@@ -1,0 +1,121 @@
+// The contract between the flow engine and the policies. Policies are pure functions of (config,
+// message, variables, stores): they see only these interfaces, never gRPC or Envoy types.
+import type { Logger } from 'pino';
+import type { App__Output } from '../../../protos/gen/gatehouse/v1/App.ts';
+import type { Credential__Output } from '../../../protos/gen/gatehouse/v1/Credential.ts';
+import type { Product__Output } from '../../../protos/gen/gatehouse/v1/Product.ts';
+import type { Proxy__Output } from '../../../protos/gen/gatehouse/v1/Proxy.ts';
+import type { RefOr } from '../../../protos/policies/schema.ts';
+import type { Stores } from '../stores/types.ts';
+
+export type Phase = 'request' | 'response';
+
+/** Case-insensitive, multi-valued HTTP headers that remember what changed (for header mutations). */
+export interface Headers {
+  get(name: string): string | undefined;
+  getAll(name: string): string[];
+  has(name: string): boolean;
+  set(name: string, value: string): void;
+  add(name: string, value: string): void;
+  remove(name: string): void;
+  /** Lower-cased names with their values, in arrival order. */
+  entries(): Array<[string, string[]]>;
+}
+
+/**
+ * A message body, parsed at most once and lazily (DESIGN 5): `json()`/`xml()` parse on first call
+ * and cache; setters mark the body changed so it is re-serialised once at the end of the phase.
+ */
+export interface Body {
+  /** Whether Envoy sent a body for this phase (the processing mode asked for it). */
+  readonly available: boolean;
+  readonly size: number;
+  bytes(): Buffer;
+  text(): string;
+  /** Parsed JSON (prototype-poisoning safe); throws a PolicyFault-free BodyParseError on bad JSON. */
+  json(): unknown;
+  setText(text: string, contentType?: string): void;
+  setJson(value: unknown): void;
+  readonly changed: boolean;
+}
+
+export interface Message {
+  readonly headers: Headers;
+  readonly body: Body;
+}
+
+export interface RequestMessage extends Message {
+  /** request.verb */
+  method: string;
+  /** request.path: the path without the query string, as the client sent it. */
+  path: string;
+  /** request.querystring, without the leading "?". */
+  query: string;
+  readonly scheme: string;
+  readonly authority: string;
+}
+
+export interface ResponseMessage extends Message {
+  status: number;
+  reasonPhrase?: string;
+}
+
+/** Flow variables (DESIGN 5). Message-backed names (request.header.x, ...) are read live. */
+export interface Variables {
+  /** The value, or undefined when the variable is unknown (conditions treat it as null). */
+  get(name: string): unknown;
+  getString(name: string): string | undefined;
+  set(name: string, value: unknown): void;
+  /** Resolves a literal-or-{ref} config value. */
+  resolve<T>(value: RefOr<T> | undefined): T | string | undefined;
+  /** Expands `{variable}` templates; unknown variables expand to "". */
+  template(text: string): string;
+}
+
+/** The parts of the runtime snapshot that policies look up, indexed once per snapshot. */
+export interface RuntimeIndex {
+  readonly version: string;
+  /** HMAC-SHA256 with the snapshot's credential hash key, hex: how consumer keys are looked up. */
+  hashCredential(value: string): string;
+  findCredential(keyHash: string): { app: App__Output; credential: Credential__Output } | undefined;
+  product(namespace: string, name: string): Product__Output | undefined;
+}
+
+export interface PolicyContext {
+  readonly phase: Phase;
+  readonly request: RequestMessage;
+  /** Present in the response phase. */
+  readonly response: ResponseMessage | undefined;
+  readonly variables: Variables;
+  readonly stores: Stores;
+  readonly runtime: RuntimeIndex;
+  readonly proxy: Proxy__Output;
+  /** Milliseconds since the epoch; injectable for tests. */
+  now(): number;
+  readonly log: Logger;
+}
+
+/** An answer a policy sends itself without it being a fault (CORS preflight, cache hit). */
+export interface DirectResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** What a step returns: nothing (go on) or a response to send to the client now. */
+export type StepResult = undefined | { respond: DirectResponse };
+
+/** A configured policy, ready to run; built once per snapshot by its implementation's `create`. */
+export type PolicyStep = (ctx: PolicyContext) => StepResult | Promise<StepResult>;
+
+export interface PolicyMeta {
+  namespace: string;
+  name: string;
+}
+
+/** One policy type's implementation: a row of extproc/src/policies/registry.ts. */
+export interface PolicyImplementation<Config = unknown> {
+  type: string;
+  /** Prepares a step from validated config (compile regexes, CIDRs, ...). May throw a GatehouseError. */
+  create(config: Config, meta: PolicyMeta): PolicyStep;
+}

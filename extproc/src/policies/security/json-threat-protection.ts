@@ -1,0 +1,219 @@
+// JSONThreatProtection (DESIGN 4a): the five structural limits, checked by a single forward scan that
+// validates the JSON grammar without building any value. A hostile body (a million nested arrays, an
+// object with a million members) is rejected at the first byte past a limit, with O(depth) memory.
+import type { JSONThreatProtectionConfig } from '../../../../protos/policies/security/json-threat-protection.ts';
+import { PolicyFault } from '../../flow/faults.ts';
+import type { PolicyImplementation } from '../../flow/types.ts';
+import { isJsonMediaType, mediaType, messageOf } from '../support.ts';
+
+type Violation =
+  | 'ContainerDepthExceeded' | 'ArrayElementCountExceeded' | 'ObjectEntryCountExceeded'
+  | 'ObjectEntryNameLengthExceeded' | 'StringValueLengthExceeded' | 'ExecutionFailed';
+
+/** Thrown inside the scanner; turned into a PolicyFault by the step. */
+class JsonViolation extends Error {
+  readonly violation: Violation;
+  constructor(violation: Violation, message: string) {
+    super(message);
+    this.violation = violation;
+  }
+}
+
+interface Limits {
+  containerDepth: number;
+  arrayElementCount: number;
+  objectEntryCount: number;
+  objectEntryNameLength: number;
+  stringValueLength: number;
+}
+
+interface Container {
+  isArray: boolean;
+  /** Members seen so far; -1 until the scan has looked past the opening bracket. */
+  count: number;
+}
+
+const WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
+const SIMPLE_ESCAPES = new Set([...'"\\/bfnrt'].map((c) => c.charCodeAt(0)));
+const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+const HEX4 = /[0-9a-fA-F]{4}/y;
+
+/** A forward-only scanner over one JSON text; `scan` throws JsonViolation on the first problem. */
+class JsonScanner {
+  private pos = 0;
+  private readonly text: string;
+  private readonly limits: Limits;
+  private readonly stack: Container[] = [];
+
+  constructor(text: string, limits: Limits) {
+    this.text = text;
+    this.limits = limits;
+  }
+
+  scan(): void {
+    this.value();
+    // Iterative, not recursive: nesting lives on `stack`, so depth costs no call frames.
+    while (this.stack.length > 0) {
+      const top = this.stack[this.stack.length - 1];
+      const closer = top.isArray ? 0x5d : 0x7d;
+      if (top.count < 0) {
+        top.count = 0;
+        if (this.peek() === closer) {
+          this.next();
+          this.stack.pop();
+        } else {
+          this.member(top);
+        }
+        continue;
+      }
+      const c = this.next();
+      if (c === closer) {
+        this.stack.pop();
+      } else if (c === 0x2c) {
+        this.member(top);
+      } else {
+        this.fail(`expected "," or "${top.isArray ? ']' : '}'}"`);
+      }
+    }
+    if (this.peek() !== -1) this.fail('unexpected data after the JSON value');
+  }
+
+  /** One array element or object member (the first one, or the one after a comma). */
+  private member(container: Container): void {
+    container.count++;
+    if (container.isArray) {
+      if (container.count > this.limits.arrayElementCount) {
+        throw new JsonViolation('ArrayElementCountExceeded', `Exceeded array element count, max ${this.limits.arrayElementCount} allowed`);
+      }
+    } else {
+      if (container.count > this.limits.objectEntryCount) {
+        throw new JsonViolation('ObjectEntryCountExceeded', `Exceeded object entry count, max ${this.limits.objectEntryCount} allowed`);
+      }
+      if (this.next() !== 0x22) this.fail('expected a member name');
+      const length = this.string();
+      if (length > this.limits.objectEntryNameLength) {
+        throw new JsonViolation('ObjectEntryNameLengthExceeded', `Exceeded object entry name length, max ${this.limits.objectEntryNameLength} allowed`);
+      }
+      if (this.next() !== 0x3a) this.fail('expected ":"');
+    }
+    this.value();
+  }
+
+  /** A value; a container is only opened here: `scan`'s loop reads its members and closes it. */
+  private value(): void {
+    const c = this.next();
+    if (c === 0x7b || c === 0x5b) {
+      if (this.stack.length + 1 > this.limits.containerDepth) {
+        throw new JsonViolation('ContainerDepthExceeded', `Exceeded container depth, max ${this.limits.containerDepth} allowed`);
+      }
+      this.stack.push({ isArray: c === 0x5b, count: -1 });
+    } else if (c === 0x22) {
+      if (this.string() > this.limits.stringValueLength) {
+        throw new JsonViolation('StringValueLengthExceeded', `Exceeded string value length, max ${this.limits.stringValueLength} allowed`);
+      }
+    } else if (c === 0x74 || c === 0x66 || c === 0x6e) {
+      this.literal();
+    } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+      this.number();
+    } else {
+      this.fail('expected a value');
+    }
+  }
+
+  /** Scans the rest of a string whose opening quote was consumed; returns its length in characters. */
+  private string(): number {
+    let length = 0;
+    for (;;) {
+      if (this.pos >= this.text.length) this.fail('unterminated string');
+      const c = this.text.charCodeAt(this.pos++);
+      if (c === 0x22) return length;
+      if (c < 0x20) this.fail('control character in string');
+      if (c === 0x5c) {
+        const e = this.text.charCodeAt(this.pos++);
+        if (e === 0x75) {
+          HEX4.lastIndex = this.pos;
+          if (!HEX4.test(this.text)) this.fail('bad \\u escape');
+          this.pos += 4;
+        } else if (!SIMPLE_ESCAPES.has(e)) {
+          this.fail('bad escape');
+        }
+      }
+      length++;
+    }
+  }
+
+  private literal(): void {
+    const start = this.pos - 1;
+    for (const word of ['true', 'false', 'null']) {
+      if (this.text.startsWith(word, start)) {
+        this.pos = start + word.length;
+        return;
+      }
+    }
+    this.fail('expected a value');
+  }
+
+  private number(): void {
+    NUMBER.lastIndex = this.pos - 1;
+    if (!NUMBER.test(this.text)) this.fail('bad number');
+    this.pos = NUMBER.lastIndex;
+  }
+
+  private skipWhitespace(): number {
+    while (this.pos < this.text.length && WHITESPACE.has(this.text.charCodeAt(this.pos))) this.pos++;
+    return this.pos;
+  }
+
+  /** The next significant character code without consuming it; -1 at the end. */
+  private peek(): number {
+    const at = this.skipWhitespace();
+    return at < this.text.length ? this.text.charCodeAt(at) : -1;
+  }
+
+  private next(): number {
+    const c = this.peek();
+    if (c === -1) this.fail('unexpected end of input');
+    this.pos++;
+    return c;
+  }
+
+  private fail(reason: string): never {
+    throw new JsonViolation('ExecutionFailed', `Invalid JSON: ${reason} at offset ${Math.max(0, this.pos - 1)}`);
+  }
+}
+
+/** Throws the policy's fault for `text`, or returns when it is within every limit. */
+export function checkJson(text: string, limits: Limits, policyName: string): void {
+  try {
+    new JsonScanner(text, limits).scan();
+  } catch (error) {
+    if (!(error instanceof JsonViolation)) throw error;
+    throw new PolicyFault({
+      status: 400,
+      errorCode: `threat.json.${error.violation}`,
+      faultString: `JSONThreatProtection[${policyName}]: ${error.message}`,
+    });
+  }
+}
+
+const unlimited = (value: number | undefined) => value ?? Infinity;
+
+export const jsonThreatProtectionPolicy: PolicyImplementation<JSONThreatProtectionConfig> = {
+  type: 'JSONThreatProtection',
+  create(config, meta) {
+    const limits: Limits = {
+      containerDepth: unlimited(config.containerDepth),
+      arrayElementCount: unlimited(config.arrayElementCount),
+      objectEntryCount: unlimited(config.objectEntryCount),
+      objectEntryNameLength: unlimited(config.objectEntryNameLength),
+      stringValueLength: unlimited(config.stringValueLength),
+    };
+    return (ctx) => {
+      const message = messageOf(ctx, config.source);
+      // Only JSON bodies are this policy's business; anything else passes (as in Apigee).
+      if (!message || !isJsonMediaType(mediaType(message)) || message.body.size === 0) return undefined;
+      checkJson(message.body.text(), limits, meta.name);
+      return undefined;
+    };
+  },
+};

@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import type { RegularExpressionProtectionConfig } from '../../../../protos/policies/security/regular-expression-protection.ts';
+import { PolicyFault } from '../../flow/faults.ts';
+import { makePolicyContext, type PolicyContextOptions } from '../../flow/testing.ts';
+import { PolicyConfigError } from '../support.ts';
+import { regularExpressionProtectionPolicy } from './regular-expression-protection.ts';
+
+const meta = { namespace: 'shop', name: 'regex-guard' };
+const SQL = '(?i)(\\bdrop\\s+table\\b|\\bunion\\s+select\\b)';
+const SCRIPT = '(?i)<\\s*script\\b';
+
+function outcome(config: RegularExpressionProtectionConfig, opts: PolicyContextOptions): string {
+  const step = regularExpressionProtectionPolicy.create(config, meta);
+  try {
+    step(makePolicyContext(opts));
+    return 'pass';
+  } catch (error) {
+    expect(error).toBeInstanceOf(PolicyFault);
+    expect((error as PolicyFault).status).toBe(400);
+    return (error as PolicyFault).errorCode;
+  }
+}
+
+const THREAT = 'steps.regexprotection.ThreatDetected';
+
+describe('RegularExpressionProtection', () => {
+  it('finds patterns in the URI path, percent-decoded', () => {
+    const config = { uriPath: [SQL] };
+    expect(outcome(config, { path: '/orders/1' })).toBe('pass');
+    expect(outcome(config, { path: '/orders/1%20union%20select%20x' })).toBe(THREAT);
+  });
+
+  it('finds patterns in named query parameters, headers, form parameters and variables', () => {
+    const config: RegularExpressionProtectionConfig = {
+      queryParams: [{ name: 'q', patterns: [SQL] }],
+      headers: [{ name: 'x-note', patterns: [SCRIPT] }],
+      formParams: [{ name: 'comment', patterns: [SCRIPT] }],
+      variables: [{ name: 'my.var', patterns: ['^evil$'] }],
+    };
+    expect(outcome(config, { query: 'q=shoes&other=drop%20table' })).toBe('pass');
+    expect(outcome(config, { query: 'q=x%27%3B%20DROP%20TABLE%20users' })).toBe(THREAT);
+    expect(outcome(config, { headers: { 'x-note': ['fine', '< script>alert(1)'] } })).toBe(THREAT);
+    expect(outcome(config, { method: 'POST', body: 'comment=%3Cscript%3E', contentType: 'application/x-www-form-urlencoded' })).toBe(THREAT);
+    expect(outcome(config, { method: 'POST', body: 'comment=%3Cscript%3E', contentType: 'text/plain' })).toBe('pass');
+    expect(outcome(config, { variables: { 'my.var': 'evil' } })).toBe(THREAT);
+    expect(outcome(config, { variables: { 'my.var': 'not evil' } })).toBe('pass');
+  });
+
+  it('finds patterns in JSONPath selections', () => {
+    const config = { jsonPayload: [{ expression: '$..comment', patterns: [SCRIPT] }] };
+    expect(outcome(config, { method: 'POST', body: { items: [{ comment: 'ok' }] } })).toBe('pass');
+    expect(outcome(config, { method: 'POST', body: { items: [{ comment: 'ok' }, { comment: '<script>' }] } })).toBe(THREAT);
+    expect(outcome(config, { method: 'POST', body: '{"comment":', contentType: 'application/json' })).toBe('steps.regexprotection.ExecutionFailed');
+  });
+
+  it('finds patterns in XPath selections, with namespaces', () => {
+    const config = { xmlPayload: { namespaces: { o: 'urn:orders' }, xPaths: [{ expression: '/o:order/o:note', patterns: [SQL] }] } };
+    const doc = (note: string) => `<order xmlns="urn:orders"><note>${note}</note></order>`;
+    expect(outcome(config, { method: 'POST', body: doc('deliver fast'), contentType: 'application/xml' })).toBe('pass');
+    expect(outcome(config, { method: 'POST', body: doc('1; drop table x'), contentType: 'application/xml' })).toBe(THREAT);
+    expect(outcome(config, { method: 'POST', body: '<!DOCTYPE a><a/>', contentType: 'application/xml' })).toBe('steps.regexprotection.ExecutionFailed');
+  });
+
+  it('checks the response headers in the response phase', () => {
+    const config = { headers: [{ name: 'x-debug', patterns: ['.'] }] };
+    expect(outcome(config, { response: { headers: { 'x-debug': 'stack trace' } } })).toBe(THREAT);
+    expect(outcome(config, { headers: { 'x-debug': 'on request' }, response: {} })).toBe('pass');
+  });
+
+  it('never puts the matched value in the fault', () => {
+    const step = regularExpressionProtectionPolicy.create({ headers: [{ name: 'authorization', patterns: ['secret'] }] }, meta);
+    expect(() => step(makePolicyContext({ headers: { authorization: 'Bearer secret-token' } })))
+      .toThrow(expect.objectContaining({ message: 'Regular Expression Threat Detected in regex-guard: header authorization' }));
+  });
+
+  it('rejects at create() patterns RE2 cannot run in linear time and bad expressions', () => {
+    expect(() => regularExpressionProtectionPolicy.create({ uriPath: ['(a)\\1'] }, meta)).toThrow(PolicyConfigError);
+    expect(() => regularExpressionProtectionPolicy.create({ uriPath: ['(?=a)'] }, meta)).toThrow(PolicyConfigError);
+    expect(() => regularExpressionProtectionPolicy.create({ jsonPayload: [{ expression: '$.a[?(@.b)]', patterns: ['x'] }] }, meta)).toThrow(PolicyConfigError);
+    expect(() => regularExpressionProtectionPolicy.create({ xmlPayload: { xPaths: [{ expression: '//[', patterns: ['x'] }] } }, meta)).toThrow(PolicyConfigError);
+  });
+});

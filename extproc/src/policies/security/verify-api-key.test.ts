@@ -1,0 +1,133 @@
+import { createHmac } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import type { RuntimeSnapshotInput } from '../../config/decode.ts';
+import { PolicyFault } from '../../flow/faults.ts';
+import { makePolicyContext, type PolicyContextOptions } from '../../flow/testing.ts';
+import type { Product } from '../../../../protos/gen/gatehouse/v1/Product.ts';
+import type { App } from '../../../../protos/gen/gatehouse/v1/App.ts';
+import { verifyApiKeyPolicy } from './verify-api-key.ts';
+
+const HASH_KEY = '00112233445566778899aabbccddeeff';
+const NOW = Date.UTC(2026, 0, 1);
+const hash = (key: string) => createHmac('sha256', Buffer.from(HASH_KEY, 'hex')).update(key).digest('hex');
+
+const product = (over: Partial<Product> = {}): Product => ({
+  namespace: 'shop', name: 'orders-basic', proxies: ['orders'], resources: ['/**'], approval: 'Auto',
+  quota: { limit: 1000, interval: 1, timeUnit: 'hour' }, attributes: { tier: 'gold' }, ...over,
+});
+
+const app = (over: Partial<App> = {}): App => ({
+  namespace: 'shop', name: 'mobile', developerEmail: 'dev@example.com', status: 'Approved',
+  products: [{ name: 'orders-basic', status: 'Approved' }],
+  credentials: [{ keyHash: hash('k-123'), status: 'Approved' }],
+  ...over,
+});
+
+function snapshot(products: Product[] = [product()], apps: App[] = [app()]): RuntimeSnapshotInput {
+  return { credentialHashKey: HASH_KEY, products, apps };
+}
+
+const step = verifyApiKeyPolicy.create({ apiKey: { ref: 'request.header.x-api-key' } }, { namespace: 'shop', name: 'verify-key' });
+
+function run(opts: PolicyContextOptions & { key?: string }) {
+  const ctx = makePolicyContext({
+    proxy: { namespace: 'shop', name: 'orders', route: 'shop/orders', basePath: '/orders/v1' },
+    path: '/orders/v1/orders',
+    now: NOW,
+    snapshot: snapshot(),
+    headers: opts.key === undefined ? {} : { 'x-api-key': opts.key },
+    ...opts,
+  });
+  return { ctx, result: () => step(ctx) };
+}
+
+function faultOf(fn: () => unknown): PolicyFault {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof PolicyFault) return error;
+    throw error;
+  }
+  throw new Error('expected a PolicyFault');
+}
+
+describe('VerifyAPIKey', () => {
+  it('accepts a valid key and sets the app, product and quota variables', () => {
+    const { ctx, result } = run({ key: 'k-123' });
+    expect(result()).toBeUndefined();
+    const v = (name: string) => ctx.variables.get(name);
+    expect(v('client_id')).toBe('k-123');
+    expect(v('developer.app.name')).toBe('mobile');
+    expect(v('developer.email')).toBe('dev@example.com');
+    expect(v('apiproduct.name')).toBe('orders-basic');
+    expect(v('apiproduct.tier')).toBe('gold');
+    expect(v('apiproduct.developer.quota.limit')).toBe('1000');
+    expect(v('apiproduct.developer.quota.interval')).toBe('1');
+    expect(v('apiproduct.developer.quota.timeunit')).toBe('hour');
+    expect(v('verifyapikey.verify-key.developer.app.name')).toBe('mobile');
+    expect(v('verifyapikey.verify-key.failed')).toBe(false);
+  });
+
+  it('accepts a literal key', () => {
+    const literal = verifyApiKeyPolicy.create({ apiKey: 'k-123' }, { namespace: 'shop', name: 'v' });
+    const { ctx } = run({});
+    expect(literal(ctx)).toBeUndefined();
+  });
+
+  it.each([
+    ['a missing key', {}, 'oauth.v2.FailedToResolveAPIKey'],
+    ['an unknown key', { key: 'nope' }, 'oauth.v2.InvalidApiKey'],
+    ['a revoked credential', { key: 'k-123', snapshot: snapshot([product()], [app({ credentials: [{ keyHash: hash('k-123'), status: 'Revoked' }] })]) },
+      'keymanagement.service.invalid_client-app_not_approved'],
+    ['a revoked app', { key: 'k-123', snapshot: snapshot([product()], [app({ status: 'Revoked' })]) },
+      'keymanagement.service.invalid_client-app_not_approved'],
+    ['an expired credential', { key: 'k-123', snapshot: snapshot([product()], [app({ credentials: [{ keyHash: hash('k-123'), status: 'Approved', expiresAt: NOW - 1 }] })]) },
+      'keymanagement.service.consumer_key_expired'],
+    ['a pending product', { key: 'k-123', snapshot: snapshot([product()], [app({ products: [{ name: 'orders-basic', status: 'Pending' }] })]) },
+      'oauth.v2.InvalidApiKeyForGivenResource'],
+    ['a product for another proxy', { key: 'k-123', snapshot: snapshot([product({ proxies: ['users'] })]) },
+      'oauth.v2.InvalidApiKeyForGivenResource'],
+    ['a product without this method', { key: 'k-123', method: 'DELETE', snapshot: snapshot([product({ methods: ['GET', 'POST'] })]) },
+      'oauth.v2.InvalidApiKeyForGivenResource'],
+    ['a product not covering the path', { key: 'k-123', snapshot: snapshot([product({ resources: ['/users/**'] })]) },
+      'oauth.v2.InvalidApiKeyForGivenResource'],
+  ] as const)('rejects %s with 401', (_name, opts, code) => {
+    const fault = faultOf(run(opts as PolicyContextOptions & { key?: string }).result);
+    expect(fault.status).toBe(401);
+    expect(fault.errorCode).toBe(code);
+    expect(fault.message).not.toContain('k-123');
+  });
+
+  it('accepts an unexpired credential', () => {
+    const s = snapshot([product()], [app({ credentials: [{ keyHash: hash('k-123'), status: 'Approved', expiresAt: NOW + 1000 }] })]);
+    expect(run({ key: 'k-123', snapshot: s }).result()).toBeUndefined();
+  });
+
+  it.each([
+    ['/', '/orders/v1', true],
+    ['/', '/orders/v1/', true],
+    ['/', '/orders/v1/orders', false],
+    ['/*', '/orders/v1/orders', true],
+    ['/*', '/orders/v1/orders/1', false],
+    ['/**', '/orders/v1', true],
+    ['/**', '/orders/v1/a/b/c', true],
+    ['/orders', '/orders/v1/orders', true],
+    ['/orders', '/orders/v1/orders/1', false],
+    ['/orders/*/items', '/orders/v1/orders/7/items', true],
+    ['/orders/*/items', '/orders/v1/orders/7/8/items', false],
+    ['/orders/**', '/orders/v1/orders/7/items', true],
+    ['/orders/**', '/orders/v1/users', false],
+  ])('resource %s covers %s: %s', (resource, path, covered) => {
+    const { result } = run({ key: 'k-123', path, snapshot: snapshot([product({ resources: [resource] })]) });
+    if (covered) expect(result()).toBeUndefined();
+    else expect(faultOf(result).errorCode).toBe('oauth.v2.InvalidApiKeyForGivenResource');
+  });
+
+  it('picks the first approved product that covers the request', () => {
+    const products = [product({ name: 'admin', resources: ['/admin/**'] }), product({ name: 'orders-basic' })];
+    const a = app({ products: [{ name: 'admin', status: 'Approved' }, { name: 'orders-basic', status: 'Approved' }] });
+    const { ctx, result } = run({ key: 'k-123', snapshot: snapshot(products, [a]) });
+    expect(result()).toBeUndefined();
+    expect(ctx.variables.get('apiproduct.name')).toBe('orders-basic');
+  });
+});

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import type { XMLThreatProtectionConfig } from '../../../../protos/policies/security/xml-threat-protection.ts';
+import { PolicyFault } from '../../flow/faults.ts';
+import { makePolicyContext } from '../../flow/testing.ts';
+import { xmlThreatProtectionPolicy } from './xml-threat-protection.ts';
+
+const config: XMLThreatProtectionConfig = {
+  nameLimits: { element: 10, attribute: 10, namespacePrefix: 5, processingInstructionTarget: 10 },
+  structureLimits: { nodeDepth: 5, attributeCountPerElement: 2, namespaceCountPerElement: 2, childCount: 4 },
+  valueLimits: { text: 20, attribute: 10, namespaceURI: 30, comment: 10, processingInstructionData: 10 },
+};
+
+function outcome(body: string, contentType = 'application/xml', c: XMLThreatProtectionConfig = config): string {
+  const step = xmlThreatProtectionPolicy.create(c, { namespace: 'shop', name: 'xml-guard' });
+  const ctx = makePolicyContext({ method: 'POST', body, contentType });
+  try {
+    step(ctx);
+    return 'pass';
+  } catch (error) {
+    expect(error).toBeInstanceOf(PolicyFault);
+    expect((error as PolicyFault).status).toBe(400);
+    return (error as PolicyFault).errorCode;
+  }
+}
+
+describe('XMLThreatProtection', () => {
+  it('passes a document within every limit', () => {
+    const doc = `<?xml version="1.0" encoding="UTF-8"?>
+<o:order xmlns:o="urn:example:orders" id="1">
+  <!-- short -->
+  <?render fast?>
+  <item sku='a1'>two &amp; three</item>
+  <note><![CDATA[<b>bold</b>]]></note>
+</o:order>`;
+    expect(outcome(doc)).toBe('pass');
+    expect(outcome('<a/>', 'text/xml')).toBe('pass');
+    expect(outcome('<a/>', 'application/soap+xml')).toBe('pass');
+  });
+
+  it.each([
+    ['element name', '<abcdefghijk/>', 'threat.xml.ElementNameLengthExceeded'],
+    ['attribute name', '<a abcdefghijk="1"/>', 'threat.xml.AttributeNameLengthExceeded'],
+    ['namespace prefix (declaration)', '<a xmlns:abcdef="u"/>', 'threat.xml.NamespacePrefixLengthExceeded'],
+    ['namespace prefix (element)', '<abcdef:a xmlns:abcdef="u"/>', 'threat.xml.NamespacePrefixLengthExceeded'],
+    ['processing instruction target', '<a><?abcdefghijk x?></a>', 'threat.xml.ProcessingInstructionTargetLengthExceeded'],
+    ['node depth', '<a><a><a><a><a><a/></a></a></a></a></a>', 'threat.xml.NodeDepthExceeded'],
+    ['attribute count', '<a x="1" y="2" z="3"/>', 'threat.xml.AttributeCountExceeded'],
+    ['namespace count', '<a xmlns="u" xmlns:p="v" xmlns:q="w"/>', 'threat.xml.NamespaceCountExceeded'],
+    ['child count', '<a><b/><b/><b/><b/><b/></a>', 'threat.xml.ChildCountExceeded'],
+    ['text', `<a>${'t'.repeat(21)}</a>`, 'threat.xml.TextLengthExceeded'],
+    ['CDATA text', `<a><![CDATA[${'t'.repeat(21)}]]></a>`, 'threat.xml.TextLengthExceeded'],
+    ['attribute value', `<a x="${'v'.repeat(11)}"/>`, 'threat.xml.AttributeValueLengthExceeded'],
+    ['namespace URI', `<a xmlns="urn:${'u'.repeat(30)}"/>`, 'threat.xml.NamespaceURILengthExceeded'],
+    ['comment', `<a><!--${'c'.repeat(11)}--></a>`, 'threat.xml.CommentLengthExceeded'],
+    ['processing instruction data', `<a><?pi ${'d'.repeat(11)}?></a>`, 'threat.xml.ProcessingInstructionDataLengthExceeded'],
+    ['DOCTYPE', '<!DOCTYPE a><a/>', 'threat.xml.DTDNotAllowed'],
+  ])('rejects a document over the %s limit', (_what, body, code) => {
+    expect(outcome(body)).toBe(code);
+  });
+
+  it.each([
+    '<a>', '<a></b>', '<a/><b/>', 'text', '<a x=1/>', '<a x="1" x="2"/>', '<a><!-- open</a>', ' <', '<a>&bogus;</a>',
+    '<a>AT&T</a>', '<a x="&lol;"/>', '<a x="<"/>', '</a>',
+  ])('rejects malformed XML %j as ExecutionFailed', (body) => {
+    expect(outcome(body)).toBe('threat.xml.ExecutionFailed');
+  });
+
+  it('passes an empty body (nothing to check)', () => {
+    expect(outcome('')).toBe('pass');
+  });
+
+  it('accepts predefined entities and character references', () => {
+    expect(outcome('<a x="&#65;">&lt;&gt;&amp;&apos;&#x263A;</a>', 'application/xml', {})).toBe('pass');
+  });
+
+  it('checks only XML content types', () => {
+    expect(outcome('<!DOCTYPE a><a/>', 'application/json')).toBe('pass');
+    expect(outcome('<!DOCTYPE a><a/>', 'text/plain')).toBe('pass');
+  });
+
+  it('enforces no limit that is not configured', () => {
+    expect(outcome(`<a>${'<b/>'.repeat(100)}</a>`, 'application/xml', { structureLimits: { nodeDepth: 3 } })).toBe('pass');
+  });
+});

@@ -1,0 +1,50 @@
+// XMLThreatProtection (DESIGN 4): name, structure and value limits on an XML body, checked by a
+// forward scan that builds nothing; DOCTYPE is refused, so entities are never declared or expanded.
+import type { XMLThreatProtectionConfig } from '../../../../protos/policies/security/xml-threat-protection.ts';
+import { PolicyFault } from '../../flow/faults.ts';
+import type { PolicyImplementation } from '../../flow/types.ts';
+import { isXmlMediaType, mediaType, messageOf } from '../support.ts';
+import { scanXml, XmlViolation, type XmlLimits } from '../xml.ts';
+
+function limitsOf(config: XMLThreatProtectionConfig): XmlLimits {
+  const { nameLimits: n = {}, structureLimits: s = {}, valueLimits: v = {} } = config;
+  const or = (value: number | undefined) => value ?? Infinity;
+  return {
+    elementName: or(n.element),
+    attributeName: or(n.attribute),
+    namespacePrefix: or(n.namespacePrefix),
+    processingInstructionTarget: or(n.processingInstructionTarget),
+    nodeDepth: or(s.nodeDepth),
+    attributeCountPerElement: or(s.attributeCountPerElement),
+    namespaceCountPerElement: or(s.namespaceCountPerElement),
+    childCount: or(s.childCount),
+    text: or(v.text),
+    attributeValue: or(v.attribute),
+    namespaceURI: or(v.namespaceURI),
+    comment: or(v.comment),
+    processingInstructionData: or(v.processingInstructionData),
+  };
+}
+
+export const xmlThreatProtectionPolicy: PolicyImplementation<XMLThreatProtectionConfig> = {
+  type: 'XMLThreatProtection',
+  create(config, meta) {
+    const limits = limitsOf(config);
+    return (ctx) => {
+      const message = messageOf(ctx, config.source);
+      // Only XML bodies are this policy's business; anything else passes (as in Apigee).
+      if (!message || !isXmlMediaType(mediaType(message)) || message.body.size === 0) return undefined;
+      try {
+        scanXml(message.body.text(), limits);
+      } catch (error) {
+        if (!(error instanceof XmlViolation)) throw error;
+        throw new PolicyFault({
+          status: 400,
+          errorCode: `threat.xml.${error.code}`,
+          faultString: `XMLThreatProtection[${meta.name}]: ${error.message}`,
+        });
+      }
+      return undefined;
+    };
+  },
+};

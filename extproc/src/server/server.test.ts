@@ -1,0 +1,252 @@
+import * as grpc from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createExtProcClient, type ExternalProcessorClient } from '../../../e2e/envoy/client.ts';
+import { runExtProcExchange, type ExchangeOptions } from '../../../e2e/envoy/exchange.ts';
+import { header, type HttpRequest, type HttpResponse } from '../../../e2e/envoy/http.ts';
+import { testCatalog, testSnapshot } from './fixtures.ts';
+import { startTestServer, type TestServer } from './testing.ts';
+
+let server: TestServer;
+let client: ExternalProcessorClient;
+
+beforeAll(async () => {
+  server = await startTestServer({ snapshot: testSnapshot(), catalog: testCatalog, maxBodyBytes: 1024 });
+  client = createExtProcClient(server.address);
+});
+afterAll(async () => {
+  client.close();
+  await server.close();
+});
+
+const get = (path: string, headers: Array<[string, string]> = []): HttpRequest => ({ method: 'GET', path, authority: 'api.test', headers });
+const post = (path: string, body: unknown): HttpRequest => {
+  const text = JSON.stringify(body);
+  return { method: 'POST', path, authority: 'api.test', headers: [['content-type', 'application/json'], ['content-length', String(text.length)]], body: Buffer.from(text) };
+};
+const okUpstream = (body = '', headers: Array<[string, string]> = []) => {
+  const seen: HttpRequest[] = [];
+  const upstream = (req: HttpRequest): HttpResponse => {
+    seen.push(req);
+    return { status: 200, headers: [['content-type', 'application/json'], ...headers], body: Buffer.from(body) };
+  };
+  return { seen, upstream };
+};
+const exchange = (o: Omit<ExchangeOptions, 'client'>) => runExtProcExchange({ client, timeoutMs: 2000, ...o });
+const activeStreams = async () => (await server.server.metrics.activeStreams.get()).values[0]?.value ?? 0;
+const settle = async () => {
+  for (let i = 0; i < 50 && (await activeStreams()) !== 0; i++) await new Promise((r) => setTimeout(r, 10));
+};
+
+describe('headers-only exchange', () => {
+  it('applies request and response header mutations with raw_value and answers each message once', async () => {
+    const { seen, upstream } = okUpstream('{}', [['x-internal', 'secret']]);
+    const result = await exchange({
+      route: 'shop/headers',
+      request: get('/headers/a?b=1', [['x-internal', 'drop-me'], ['accept', 'a']]),
+      upstream,
+      connection: { sourceAddress: '10.0.0.7:51234', requestId: 'req-42', mtls: false, routeName: 'r' },
+    });
+    expect(result.failure).toBeUndefined();
+    expect(result.violations).toEqual([]);
+    expect(result.spurious).toEqual([]);
+    expect(result.replies.map((r) => r.response)).toEqual(['requestHeaders', 'responseHeaders']);
+    const up = seen[0]!;
+    expect(header(up.headers, 'x-added')).toBe('yes');
+    expect(header(up.headers, 'x-internal')).toBeUndefined();
+    expect(header(up.headers, 'x-client-ip')).toBe('10.0.0.7');
+    expect(header(up.headers, 'x-message-id')).toBe('req-42');
+    expect(header(up.headers, 'x-env')).toBe('eu-west');
+    expect(header(up.headers, 'accept')).toBe('a');
+    expect(header(result.response.headers, 'x-served-by')).toBe('gatehouse 200');
+    expect(header(result.response.headers, 'x-internal')).toBeUndefined();
+    const set = result.replies[0]!.requestHeaders!.response!.headerMutation!.setHeaders;
+    expect(set.every((o) => o.header!.value === '' && o.header!.rawValue.length > 0)).toBe(true);
+    expect(result.replies[0]!.requestHeaders!.response!.status).toBe('CONTINUE');
+  });
+
+  it('strips the port of an IPv6 peer', async () => {
+    const { seen, upstream } = okUpstream();
+    await exchange({ route: 'shop/headers', request: get('/headers'), upstream, connection: { sourceAddress: '[2001:db8::1]:443' } });
+    expect(header(seen[0]!.headers, 'x-client-ip')).toBe('2001:db8::1');
+  });
+
+  it('ends normally when the mode sends no response phase (half-close after the request)', async () => {
+    const { upstream } = okUpstream();
+    const result = await exchange({ route: 'shop/headers', mode: { responseHeaderMode: 'SKIP' }, request: get('/headers'), upstream });
+    expect(result.replies.map((r) => r.response)).toEqual(['requestHeaders']);
+    await settle();
+    expect(await activeStreams()).toBe(0);
+  });
+});
+
+describe('immediate responses', () => {
+  it('answers a fault with an ImmediateResponse in the DESIGN 6 body format and sends nothing after it', async () => {
+    const { seen, upstream } = okUpstream();
+    const result = await exchange({ route: 'shop/deny', request: get('/deny'), upstream });
+    expect(seen).toHaveLength(0);
+    expect(result.response.status).toBe(403);
+    expect(header(result.response.headers, 'content-type')).toBe('application/json');
+    expect(JSON.parse(result.response.body.toString())).toEqual({ fault: { faultstring: 'Access Denied for client ip', detail: { errorcode: 'accesscontrol.IPDeniedAccess' } } });
+    expect(result.immediateDetails).toBe('gatehouse_fault{accesscontrol.IPDeniedAccess}');
+    expect(result.spurious).toEqual([]);
+  });
+
+  it('answers an unknown or missing route with 404 gatehouse.RouteNotFound', async () => {
+    const { upstream } = okUpstream();
+    for (const route of ['shop/nope', undefined]) {
+      const result = await exchange({ route, request: get('/x'), upstream });
+      expect(result.response.status).toBe(404);
+      expect(JSON.parse(result.response.body.toString()).fault.detail.errorcode).toBe('gatehouse.RouteNotFound');
+    }
+  });
+
+  it('turns a crashing policy into 500 gatehouse.InternalError and keeps serving', async () => {
+    const { upstream } = okUpstream();
+    const result = await exchange({ route: 'shop/crash', request: get('/crash'), upstream });
+    expect(result.response.status).toBe(500);
+    expect(result.response.body.toString()).not.toContain('boom');
+    const after = await exchange({ route: 'shop/headers', request: get('/headers'), upstream });
+    expect(after.response.status).toBe(200);
+  });
+});
+
+describe('bodies', () => {
+  it('runs the flow on a BUFFERED body, replaces it and drops content-length', async () => {
+    const { seen, upstream } = okUpstream('{"r":1}');
+    const result = await exchange({
+      route: 'shop/body', mode: { requestBodyMode: 'BUFFERED', responseBodyMode: 'BUFFERED' }, request: post('/body', { a: 1 }), upstream,
+    });
+    expect(result.replies.map((r) => r.response)).toEqual(['requestHeaders', 'requestBody', 'responseHeaders', 'responseBody']);
+    expect(JSON.parse(seen[0]!.body!.toString())).toEqual({ a: 1, seen: 'request' });
+    expect(header(seen[0]!.headers, 'content-length')).toBeUndefined();
+    expect(JSON.parse(result.response.body.toString())).toEqual({ r: 1, seen: 'response' });
+    expect(result.replies[0]!.requestHeaders!.response).toBeNull(); // the flow waited for the body
+  });
+
+  it('replaces the body at the headers with CONTINUE_AND_REPLACE when the flow does not need it', async () => {
+    const { seen, upstream } = okUpstream();
+    const result = await exchange({ route: 'shop/replace', request: get('/replace'), upstream });
+    expect(result.replies[0]!.requestHeaders!.response!.status).toBe('CONTINUE_AND_REPLACE');
+    expect(seen[0]!.body!.toString()).toBe('replaced');
+    expect(header(seen[0]!.headers, 'content-type')).toBe('text/plain');
+  });
+
+  it('accumulates STREAMED chunks before running the flow', async () => {
+    const { seen, upstream } = okUpstream();
+    const body = Buffer.alloc(900, 'a');
+    const result = await exchange({
+      route: 'shop/size', mode: { requestBodyMode: 'STREAMED' }, chunkBytes: 256,
+      request: { method: 'PUT', path: '/size', headers: [], body }, upstream,
+    });
+    expect(result.replies.map((r) => r.response)).toEqual(['requestHeaders', 'requestBody', 'requestBody', 'requestBody', 'requestBody', 'responseHeaders']);
+    expect(header(seen[0]!.headers, 'x-body-size')).toBe('900');
+    expect(seen[0]!.body!.equals(body)).toBe(true);
+  });
+
+  it('refuses a body over the limit with 413, from content-length or from the bytes', async () => {
+    const { seen, upstream } = okUpstream();
+    const big = post('/body', { pad: 'x'.repeat(2000) });
+    const declared = await exchange({ route: 'shop/body', mode: { requestBodyMode: 'BUFFERED' }, request: big, upstream });
+    expect(declared.response.status).toBe(413);
+    expect(declared.replies.map((r) => r.response)).toEqual(['immediateResponse']);
+    const counted = await exchange({
+      route: 'shop/size', mode: { requestBodyMode: 'STREAMED' }, chunkBytes: 600,
+      request: { method: 'PUT', path: '/size', headers: [], body: Buffer.alloc(2000) }, upstream,
+    });
+    expect(counted.response.status).toBe(413);
+    expect(JSON.parse(counted.response.body.toString()).fault.detail.errorcode).toBe('gatehouse.PayloadTooLarge');
+    expect(seen).toHaveLength(0);
+  });
+});
+
+describe('mutation rules', () => {
+  it('never mutates host or x-envoy-* headers', async () => {
+    const { seen, upstream } = okUpstream();
+    const result = await exchange({ route: 'shop/protected', request: get('/protected', [['x-envoy-expected-rq-timeout-ms', '5']]), upstream });
+    expect(result.violations).toEqual([]);
+    expect(header(seen[0]!.headers, 'x-envoy-expected-rq-timeout-ms')).toBe('5');
+    expect(seen[0]!.authority).toBe('api.test');
+  });
+
+  it('rewrites the request target through :path', async () => {
+    const { seen, upstream } = okUpstream();
+    await exchange({ route: 'shop/rewrite', request: get('/rewrite?q=1'), upstream });
+    expect(seen[0]!.path).toBe('/internal/v2?q=1');
+  });
+});
+
+describe('protocol errors', () => {
+  /** Sends raw messages and returns the replies and final status, as a misbehaving Envoy would see them. */
+  async function raw(messages: object[], route = 'shop/headers') {
+    const metadata = new grpc.Metadata();
+    metadata.set('x-gatehouse-route', route);
+    const call = client.process(metadata);
+    const replies: unknown[] = [];
+    call.on('data', (r) => replies.push(r));
+    const status = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
+    call.on('error', () => undefined);
+    for (const m of messages) call.write(m);
+    call.end();
+    return { replies, status: await status };
+  }
+  const headers = { requestHeaders: { headers: { headers: [{ key: ':path', rawValue: Buffer.from('/headers') }] }, endOfStream: true } };
+
+  it('ends the stream with INVALID_ARGUMENT for an empty ProcessingRequest', async () => {
+    const { replies, status } = await raw([{}]);
+    expect(status.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(replies).toEqual([]);
+  });
+
+  it('ends the stream with FAILED_PRECONDITION for out-of-order messages', async () => {
+    expect((await raw([{ requestBody: { body: Buffer.from('x'), endOfStream: true } }])).status.code).toBe(grpc.status.FAILED_PRECONDITION);
+    const twice = await raw([headers, headers]);
+    expect(twice.status.code).toBe(grpc.status.FAILED_PRECONDITION);
+    expect(twice.replies).toHaveLength(1);
+    const bodyAfterEnd = await raw([headers, { requestBody: { body: Buffer.from('x'), endOfStream: true } }]);
+    expect(bodyAfterEnd.status.code).toBe(grpc.status.FAILED_PRECONDITION);
+    await settle();
+    expect(await activeStreams()).toBe(0);
+  });
+
+  it('treats a client that cancels mid-stream as a normal end', async () => {
+    const metadata = new grpc.Metadata();
+    metadata.set('x-gatehouse-route', 'shop/slow');
+    const call = client.process(metadata);
+    call.on('error', () => undefined);
+    call.write(headers);
+    await new Promise((r) => setTimeout(r, 20));
+    call.cancel();
+    await new Promise((r) => setTimeout(r, 200));
+    await settle();
+    expect(await activeStreams()).toBe(0);
+    expect((await server.server.metrics.streams.get()).values.some((v) => v.labels.outcome === 'cancelled')).toBe(true);
+  });
+});
+
+describe('snapshot reload', () => {
+  it('keeps the snapshot a stream started with; new streams get the new one', async () => {
+    const { seen, upstream } = okUpstream();
+    const inFlight = exchange({ route: 'shop/slow', request: get('/slow'), upstream });
+    await new Promise((r) => setTimeout(r, 30));
+    server.apply(testSnapshot('v2'));
+    await inFlight;
+    await exchange({ route: 'shop/slow', request: get('/slow'), upstream });
+    expect(seen.map((r) => header(r.headers, 'x-version'))).toEqual(['v1', 'v2']);
+    server.apply(testSnapshot('v1'));
+  });
+});
+
+describe('Envoy-side failures', () => {
+  it('message_timeout: 504 without failure_mode_allow, the upstream with it', async () => {
+    const { seen, upstream } = okUpstream();
+    const closed = await exchange({ route: 'shop/slow', request: get('/slow'), upstream, timeoutMs: 50 });
+    expect(closed.response.status).toBe(504);
+    expect(closed.failure).toMatch(/message_timeout/);
+    const open = await exchange({ route: 'shop/slow', request: get('/slow'), upstream, timeoutMs: 50, failureModeAllow: true });
+    expect(open.response.status).toBe(200);
+    expect(seen).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 200));
+    await settle();
+    expect(await activeStreams()).toBe(0);
+  });
+});

@@ -1,0 +1,296 @@
+// One ext_proc stream = one HTTP request (DESIGN 6). Envoy sends request headers, body, trailers, then
+// response headers, body, trailers, skipping what the route's processing mode does not ask for, and
+// waits for exactly one reply of the matching type to each. This state machine checks that order,
+// answers every message once, runs the request flow when the request is complete as far as the mode
+// lets us see it (at the body when a request step needs the body, else at the headers) and the
+// response flow likewise, and turns faults into an ImmediateResponse, after which it sends nothing
+// more. Anything out of order ends the stream with a gRPC status instead of a reply Envoy would call
+// spurious.
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { LoadedSnapshot } from '../config/snapshot.ts';
+import type { SnapshotProvider } from '../config/snapshot-store.ts';
+import type { CompiledProxy } from '../flow/compile.ts';
+import { FlowRun, type PhaseOutcome } from '../flow/engine.ts';
+import { Exchange } from '../flow/exchange.ts';
+import { faultResponse } from '../flow/fault-response.ts';
+import { PolicyFault } from '../flow/faults.ts';
+import { createRequestMessage, createResponseMessage, type Request, type Response } from '../flow/message.ts';
+import type { Stores } from '../stores/types.ts';
+import type { CommonResponse, ProcessingRequest, ProcessingResponse } from './envoy-proto.ts';
+import type { ExtprocMetrics, StreamOutcome } from './metrics.ts';
+import { immediateResponse, receiveAttributes, receiveHeaders, requestChanges, responseChanges, type ReceivedHeaders } from './translate.ts';
+
+export const ROUTE_METADATA = 'x-gatehouse-route';
+
+export interface StreamDeps {
+  snapshots: SnapshotProvider;
+  stores: Stores;
+  log: Logger;
+  metrics: ExtprocMetrics;
+  maxBodyBytes: number;
+  now: () => number;
+}
+
+export type ProcessCall = grpc.ServerDuplexStream<ProcessingRequest, ProcessingResponse>;
+
+const STAGES = ['requestHeaders', 'requestBody', 'requestTrailers', 'responseHeaders', 'responseBody', 'responseTrailers'] as const;
+type Stage = typeof STAGES[number];
+type Direction = 'request' | 'response';
+
+class ProtocolError extends Error {
+  readonly code: grpc.status;
+  constructor(code: grpc.status, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/** What one direction (request or response) has received so far. */
+class DirectionState {
+  headers: ReceivedHeaders | undefined;
+  chunks: Buffer[] = [];
+  size = 0;
+  /** end_of_stream seen: no more body for this direction. */
+  ended = false;
+  flowRan = false;
+  body(): Buffer {
+    return this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+  }
+}
+
+export class ProcessingStream {
+  private readonly call: ProcessCall;
+  private readonly deps: StreamDeps;
+  private stage = -1;
+  private closed = false;
+  private outcome: StreamOutcome = 'completed';
+  private queue: Promise<void> = Promise.resolve();
+  private snapshot: LoadedSnapshot | undefined;
+  private compiled: CompiledProxy | undefined;
+  private exchange: Exchange | undefined;
+  private run: FlowRun | undefined;
+  private attributes: ReturnType<typeof receiveAttributes> | undefined;
+  private readonly dir: Record<Direction, DirectionState> = { request: new DirectionState(), response: new DirectionState() };
+  private finished = false;
+
+  constructor(call: ProcessCall, deps: StreamDeps) {
+    this.call = call;
+    this.deps = deps;
+    deps.metrics.activeStreams.inc();
+    call.on('data', (msg: ProcessingRequest) => this.enqueue(() => this.handle(msg)));
+    call.on('end', () => this.enqueue(() => this.finish()));
+    call.on('cancelled', () => this.abort('cancelled'));
+    call.on('error', () => this.abort('cancelled'));
+  }
+
+  private enqueue(task: () => Promise<void>): void {
+    this.queue = this.queue.then(task).catch((err: unknown) => this.fail(err));
+  }
+
+  private abort(outcome: StreamOutcome): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.outcome = outcome;
+    this.enqueue(() => this.finish());
+  }
+
+  private async handle(msg: ProcessingRequest): Promise<void> {
+    if (this.closed) return; // after an ImmediateResponse or an error nothing more is read
+    const stage = this.checkOrder(msg);
+    const started = performance.now();
+    const reply = await this.process(stage, msg);
+    this.deps.metrics.observePhase(stage, (performance.now() - started) / 1000);
+    if (this.closed) return; // cancelled while a policy was running
+    this.call.write(reply);
+    if (reply.immediateResponse) this.close('immediate_response');
+  }
+
+  private checkOrder(msg: ProcessingRequest): Stage {
+    const stage = msg.request;
+    if (stage === undefined || !msg[stage]) throw new ProtocolError(grpc.status.INVALID_ARGUMENT, 'ProcessingRequest carries no request');
+    const index = STAGES.indexOf(stage);
+    if (this.stage < 0 && stage !== 'requestHeaders') throw new ProtocolError(grpc.status.FAILED_PRECONDITION, `${stage} before requestHeaders`);
+    const direction: Direction = index < 3 ? 'request' : 'response';
+    const repeatedBody = index === this.stage && (stage === 'requestBody' || stage === 'responseBody') && !this.dir[direction].ended;
+    if (index <= this.stage && !repeatedBody) throw new ProtocolError(grpc.status.FAILED_PRECONDITION, `${stage} after ${STAGES[this.stage]}`);
+    if ((stage === 'requestBody' || stage === 'responseBody') && this.dir[direction].ended) {
+      throw new ProtocolError(grpc.status.FAILED_PRECONDITION, `${stage} after the ${direction} ended`);
+    }
+    this.stage = index;
+    return stage;
+  }
+
+  private async process(stage: Stage, msg: ProcessingRequest): Promise<ProcessingResponse> {
+    switch (stage) {
+      case 'requestHeaders': return this.onRequestHeaders(msg);
+      case 'requestBody': return this.onBody('request', msg.requestBody!.body, msg.requestBody!.endOfStream);
+      case 'requestTrailers': return this.onTrailers('request');
+      case 'responseHeaders': return this.onResponseHeaders(msg);
+      case 'responseBody': return this.onBody('response', msg.responseBody!.body, msg.responseBody!.endOfStream);
+      case 'responseTrailers': return this.onTrailers('response');
+    }
+  }
+
+  private async onRequestHeaders(msg: ProcessingRequest): Promise<ProcessingResponse> {
+    const state = this.dir.request;
+    state.headers = receiveHeaders(msg.requestHeaders!.headers);
+    state.ended = msg.requestHeaders!.endOfStream;
+    this.attributes = receiveAttributes(msg);
+    this.snapshot = this.deps.snapshots.current();
+    if (!this.snapshot) return this.fault(503, 'gatehouse.NotReady', 'No runtime snapshot loaded yet');
+    const route = String(this.call.metadata.get(ROUTE_METADATA)[0] ?? '');
+    this.compiled = this.snapshot.routes.get(route);
+    if (!this.compiled) return this.fault(404, 'gatehouse.RouteNotFound', `No API proxy for route "${route}"`);
+    if (!state.ended && this.compiled.needsBody.request) {
+      const declared = Number(state.headers.headers.find(([n]) => n === 'content-length')?.[1] ?? 0);
+      if (declared > this.deps.maxBodyBytes) return this.tooLarge('request');
+      return { requestHeaders: {} }; // the flow runs when the body is in
+    }
+    return this.runRequestFlow('requestHeaders', state.ended ? Buffer.alloc(0) : undefined);
+  }
+
+  private async onResponseHeaders(msg: ProcessingRequest): Promise<ProcessingResponse> {
+    // Envoy skipped the request body we expected: enforce the request flow now rather than never.
+    if (!this.dir.request.flowRan) {
+      const early = await this.runRequestFlow('requestTrailers', this.dir.request.chunks.length > 0 ? this.dir.request.body() : undefined);
+      if (early.immediateResponse) return early;
+    }
+    const state = this.dir.response;
+    state.headers = receiveHeaders(msg.responseHeaders!.headers);
+    state.ended = msg.responseHeaders!.endOfStream;
+    if (!state.ended && this.compiled!.needsBody.response) return { responseHeaders: {} };
+    return this.runResponseFlow('responseHeaders', state.ended ? Buffer.alloc(0) : undefined);
+  }
+
+  private async onBody(direction: Direction, chunk: Buffer, endOfStream: boolean): Promise<ProcessingResponse> {
+    const state = this.dir[direction];
+    const key = direction === 'request' ? 'requestBody' : 'responseBody';
+    state.ended = endOfStream;
+    if (state.flowRan) return { [key]: {} }; // a body the flow did not ask for passes through
+    state.chunks.push(chunk);
+    state.size += chunk.length;
+    if (state.size > this.deps.maxBodyBytes) return this.tooLarge(direction);
+    if (!endOfStream) return { [key]: {} };
+    return direction === 'request' ? this.runRequestFlow(key, state.body()) : this.runResponseFlow(key, state.body());
+  }
+
+  private async onTrailers(direction: Direction): Promise<ProcessingResponse> {
+    const state = this.dir[direction];
+    const key = direction === 'request' ? 'requestTrailers' : 'responseTrailers';
+    if (state.flowRan) return { [key]: {} };
+    // A streamed body ended by trailers: the flow runs now, but only an ImmediateResponse can still act.
+    const reply = direction === 'request' ? await this.runRequestFlow(key, state.body()) : await this.runResponseFlow(key, state.body());
+    return reply.immediateResponse ? reply : { [key]: {} };
+  }
+
+  private async runRequestFlow(stage: Stage, body: Buffer | undefined): Promise<ProcessingResponse> {
+    const state = this.dir.request;
+    state.flowRan = true;
+    const snapshot = this.snapshot!;
+    const { pseudo, headers } = state.headers!;
+    const request = createRequestMessage({
+      method: pseudo.get(':method') ?? 'GET',
+      path: pseudo.get(':path') ?? '/',
+      scheme: pseudo.get(':scheme') ?? 'http',
+      authority: pseudo.get(':authority') ?? '',
+      headers,
+      body,
+    });
+    const attrs = this.attributes!;
+    this.exchange = new Exchange({
+      request,
+      proxy: this.compiled!.proxy,
+      runtime: snapshot.runtime,
+      stores: this.deps.stores,
+      log: this.deps.log,
+      now: this.deps.now,
+      environmentName: snapshot.environmentName,
+      messageId: attrs.requestId || request.headers.get('x-request-id') || crypto.randomUUID(),
+      client: { ip: attrs.clientIp, cn: '' },
+    });
+    this.run = new FlowRun(this.compiled!, this.exchange);
+    return this.reply(stage, await this.run.runRequest(), () => this.changesFor(stage, request, state));
+  }
+
+  private async runResponseFlow(stage: Stage, body: Buffer | undefined): Promise<ProcessingResponse> {
+    const state = this.dir.response;
+    state.flowRan = true;
+    const { pseudo, headers } = state.headers!;
+    const response = createResponseMessage({ status: Number(pseudo.get(':status') ?? 200), headers, body });
+    this.exchange!.response = response;
+    return this.reply(stage, await this.run!.runResponse(), () => this.changesFor(stage, response, state));
+  }
+
+  private changesFor(stage: Stage, message: Request | Response, state: DirectionState): CommonResponse | 'body-too-late' {
+    const atHeaders = stage === 'requestHeaders' || stage === 'responseHeaders';
+    // Body chunks already passed to Envoy cannot be replaced: refuse rather than send a spliced body.
+    if (message.body.changed && state.chunks.length > 1) return 'body-too-late';
+    return 'method' in message ? requestChanges(message, atHeaders) : responseChanges(message, atHeaders);
+  }
+
+  private reply(stage: Stage, outcome: PhaseOutcome, changes: () => CommonResponse | 'body-too-late'): ProcessingResponse {
+    if (outcome.action === 'respond') return this.immediate(outcome.response, outcome.errorCode);
+    if (stage === 'requestTrailers' || stage === 'responseTrailers') return { [stage]: {} };
+    const common = changes();
+    if (common === 'body-too-late') {
+      this.deps.log.error({ stage }, 'a policy changed a body Envoy streamed in several chunks; answering 500');
+      return this.fault(500, 'gatehouse.InternalError', 'Internal error');
+    }
+    return { [stage]: Object.keys(common).length > 0 ? { response: common } : {} };
+  }
+
+  private tooLarge(direction: Direction): ProcessingResponse {
+    const limit = this.deps.maxBodyBytes;
+    return direction === 'request'
+      ? this.fault(413, 'gatehouse.PayloadTooLarge', `Request body exceeds ${limit} bytes`)
+      : this.fault(502, 'gatehouse.ResponseTooLarge', `Response body exceeds ${limit} bytes`);
+  }
+
+  private fault(status: number, errorCode: string, faultString: string): ProcessingResponse {
+    return this.immediate(faultResponse(new PolicyFault({ status, errorCode, faultString })), errorCode);
+  }
+
+  private immediate(response: Response, errorCode: string | undefined): ProcessingResponse {
+    if (errorCode !== undefined) this.deps.metrics.faults.inc({ code: errorCode });
+    const details = errorCode === undefined ? 'gatehouse_direct_response' : `gatehouse_fault{${errorCode}}`;
+    return { immediateResponse: immediateResponse(response, details) };
+  }
+
+  /** Ends the stream from our side: nothing more is written after this. */
+  private close(outcome: StreamOutcome, status?: { code: grpc.status; details: string }): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.outcome = outcome;
+    if (status) this.call.emit('error', status);
+    else this.call.end();
+    this.enqueue(() => this.finish());
+  }
+
+  private fail(err: unknown): void {
+    if (err instanceof ProtocolError) {
+      this.deps.log.warn({ err: err.message }, 'ext_proc protocol error');
+      this.close('protocol_error', { code: err.code, details: err.message });
+      return;
+    }
+    this.deps.log.error({ err }, 'ext_proc stream failed');
+    this.close('internal_error', { code: grpc.status.INTERNAL, details: 'internal error' });
+  }
+
+  /** Runs once, when the stream is over: postClientFlow, then the books. */
+  private async finish(): Promise<void> {
+    if (this.finished) return;
+    this.finished = true;
+    if (!this.closed) {
+      this.closed = true;
+      this.call.end();
+    }
+    try {
+      await this.run?.runPostClient();
+    } catch (err) {
+      this.deps.log.error({ err }, 'postClientFlow failed');
+    }
+    this.deps.metrics.streams.inc({ outcome: this.outcome });
+    this.deps.metrics.activeStreams.dec();
+  }
+}

@@ -1,0 +1,51 @@
+// A real ext_proc server on 127.0.0.1:0 for tests and benchmarks, with snapshots built from fixtures
+// (proto3 JSON shape) and an injectable policy catalog.
+import { pino } from 'pino';
+import type { RuntimeSnapshot } from '../../../protos/gen/gatehouse/v1/RuntimeSnapshot.ts';
+import { decodeRuntimeSnapshot } from '../config/decode.ts';
+import { defaultCatalog, loadSnapshot, type LoadedSnapshot, type PolicyCatalog } from '../config/snapshot.ts';
+import { SnapshotStore } from '../config/snapshot-store.ts';
+import { createMemoryStores } from '../stores/memory.ts';
+import { createExtprocServer, type ExtprocServer } from './server.ts';
+
+export interface TestServerOptions {
+  snapshot?: RuntimeSnapshot;
+  catalog?: PolicyCatalog;
+  maxBodyBytes?: number;
+}
+
+export interface TestServer {
+  address: string;
+  server: ExtprocServer;
+  store: SnapshotStore;
+  /** Builds a fixture with this server's catalog and makes it current. */
+  apply(snapshot: RuntimeSnapshot): LoadedSnapshot;
+  close(): Promise<void>;
+}
+
+export function buildSnapshot(snapshot: RuntimeSnapshot, catalog: PolicyCatalog = defaultCatalog): LoadedSnapshot {
+  return loadSnapshot(decodeRuntimeSnapshot(snapshot), catalog);
+}
+
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const catalog = options.catalog ?? defaultCatalog;
+  const store = new SnapshotStore();
+  if (options.snapshot) store.apply(buildSnapshot(options.snapshot, catalog));
+  const stores = createMemoryStores();
+  const server = createExtprocServer({ snapshots: store, stores, log: pino({ level: 'silent' }), maxBodyBytes: options.maxBodyBytes });
+  const port = await server.listen('127.0.0.1', 0);
+  return {
+    address: `127.0.0.1:${port}`,
+    server,
+    store,
+    apply: (snapshot) => {
+      const loaded = buildSnapshot(snapshot, catalog);
+      store.apply(loaded);
+      return loaded;
+    },
+    close: async () => {
+      await server.shutdown(1000);
+      await stores.close();
+    },
+  };
+}

@@ -1,0 +1,122 @@
+// Between Envoy's ext_proc messages and the flow engine's message model: headers in (raw_value bytes),
+// the attributes Envoy was asked to send, and out again as HeaderMutation / CommonResponse /
+// ImmediateResponse. Header values travel as latin1 so every byte Envoy sends round-trips unchanged.
+import type { HeaderChanges, Request, Response } from '../flow/message.ts';
+import type { CommonResponse, EnvoyHeaderMap, HeaderMutation, HeaderValueOption, ImmediateResponse, ProcessingRequest, Struct } from './envoy-proto.ts';
+
+export const EXT_PROC_ATTRIBUTES = 'envoy.filters.http.ext_proc';
+
+export interface ReceivedHeaders {
+  /** Pseudo-headers (`:method`, `:path`, `:status`, ...) by name. */
+  pseudo: Map<string, string>;
+  headers: Array<[string, string]>;
+}
+
+export function receiveHeaders(map: EnvoyHeaderMap | null | undefined): ReceivedHeaders {
+  const pseudo = new Map<string, string>();
+  const headers: Array<[string, string]> = [];
+  for (const h of map?.headers ?? []) {
+    const value = h.rawValue && h.rawValue.length > 0 ? h.rawValue.toString('latin1') : h.value;
+    const name = h.key.toLowerCase();
+    if (name.startsWith(':')) pseudo.set(name, value);
+    else headers.push([name, value]);
+  }
+  return { pseudo, headers };
+}
+
+export interface ConnectionAttributes {
+  /** The downstream peer address without its port. */
+  clientIp: string;
+  requestId: string;
+  mtls: boolean;
+  routeName: string;
+}
+
+function structString(struct: Struct | undefined, key: string): string {
+  const value = struct?.fields?.[key];
+  if (!value) return '';
+  if (value.kind === 'stringValue') return value.stringValue ?? '';
+  if (value.kind === 'numberValue') return String(value.numberValue);
+  if (value.kind === 'boolValue') return String(value.boolValue);
+  return '';
+}
+
+export function receiveAttributes(req: ProcessingRequest): ConnectionAttributes {
+  const attrs = req.attributes?.[EXT_PROC_ATTRIBUTES];
+  return {
+    clientIp: stripPort(structString(attrs, 'source.address')),
+    requestId: structString(attrs, 'request.id'),
+    mtls: structString(attrs, 'connection.mtls') === 'true',
+    routeName: structString(attrs, 'xds.route_name'),
+  };
+}
+
+/** "10.0.0.1:5678" -> "10.0.0.1", "[::1]:5678" -> "::1"; a bare address is returned as is. */
+export function stripPort(address: string): string {
+  if (address.startsWith('[')) {
+    const end = address.indexOf(']');
+    return end < 0 ? address : address.slice(1, end);
+  }
+  const colon = address.indexOf(':');
+  return colon >= 0 && address.indexOf(':', colon + 1) < 0 ? address.slice(0, colon) : address;
+}
+
+/** Envoy ignores (or rejects) these; DESIGN 6 never mutates them except the request target below. */
+export function isProtectedHeader(name: string): boolean {
+  return name.startsWith(':') || name === 'host' || name.startsWith('x-envoy-');
+}
+
+function option(key: string, value: string, append: boolean): HeaderValueOption {
+  return {
+    header: { key, rawValue: Buffer.from(value, 'latin1') },
+    appendAction: append ? 'APPEND_IF_EXISTS_OR_ADD' : 'OVERWRITE_IF_EXISTS_OR_ADD',
+  };
+}
+
+/** The mutation for a message's header changes; `pseudo` are route-changing pseudo-header rewrites. */
+export function headerMutation(changes: HeaderChanges, pseudo: Array<[string, string]>, removeContentLength: boolean): HeaderMutation | undefined {
+  const setHeaders = pseudo.map(([k, v]) => option(k, v, false));
+  for (const s of changes.set) if (!isProtectedHeader(s.name) && !(removeContentLength && s.name === 'content-length')) setHeaders.push(option(s.name, s.value, s.append));
+  const removeHeaders = changes.remove.filter((n) => !isProtectedHeader(n));
+  if (removeContentLength) removeHeaders.push('content-length');
+  if (setHeaders.length === 0 && removeHeaders.length === 0) return undefined;
+  return { setHeaders, removeHeaders };
+}
+
+/** What the flow changed in the request, as the CommonResponse for the message it ran on. */
+export function requestChanges(request: Request, atHeaders: boolean): CommonResponse {
+  const pseudo: Array<[string, string]> = [];
+  if (request.method !== request.original.method) pseudo.push([':method', request.method]);
+  if (request.targetChanged) pseudo.push([':path', request.target]);
+  return commonResponse(request.headers.changeList(), pseudo, request.body.changed ? request.body.bytes() : undefined, atHeaders);
+}
+
+export function responseChanges(response: Response, atHeaders: boolean): CommonResponse {
+  const pseudo: Array<[string, string]> = response.status !== response.originalStatus ? [[':status', String(response.status)]] : [];
+  return commonResponse(response.headers.changeList(), pseudo, response.body.changed ? response.body.bytes() : undefined, atHeaders);
+}
+
+/**
+ * A body set while answering a headers message needs CONTINUE_AND_REPLACE (Envoy then sends no body
+ * for that direction); on a body message it is a plain body mutation. The content-length of a
+ * replaced body is removed: Envoy recomputes the framing.
+ */
+function commonResponse(changes: HeaderChanges, pseudo: Array<[string, string]>, body: Buffer | undefined, atHeaders: boolean): CommonResponse {
+  const out: CommonResponse = {};
+  const mutation = headerMutation(changes, pseudo, body !== undefined);
+  if (mutation) out.headerMutation = mutation;
+  if (body !== undefined) {
+    out.bodyMutation = { body };
+    if (atHeaders) out.status = 'CONTINUE_AND_REPLACE';
+  }
+  return out;
+}
+
+export function immediateResponse(response: Response, details: string): ImmediateResponse {
+  const setHeaders: HeaderValueOption[] = [];
+  for (const [name, values] of response.headers.entries()) {
+    if (isProtectedHeader(name) || name === 'content-length') continue;
+    values.forEach((v, i) => setHeaders.push(option(name, v, i > 0)));
+  }
+  return { status: { code: response.status as never }, headers: { setHeaders }, body: response.body.bytes(), details };
+}

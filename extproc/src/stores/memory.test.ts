@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { createMemoryStores, ExpiringLruMap } from './memory.ts';
+
+function fakeClock(start = 1_000_000): { now: () => number; advance: (ms: number) => void } {
+  let t = start;
+  return { now: () => t, advance: (ms) => { t += ms; } };
+}
+
+describe('ExpiringLruMap', () => {
+  it('evicts the least recently used entry past the cap', () => {
+    const clock = fakeClock();
+    const map = new ExpiringLruMap<number>(clock.now, 2);
+    map.set('a', 1);
+    map.set('b', 2);
+    map.get('a'); // a is now the most recently used
+    map.set('c', 3);
+    expect(map.get('b')).toBeUndefined();
+    expect(map.get('a')).toBe(1);
+    expect(map.get('c')).toBe(3);
+    expect(map.size).toBe(2);
+  });
+
+  it('expires entries on read', () => {
+    const clock = fakeClock();
+    const map = new ExpiringLruMap<string>(clock.now, 10);
+    map.set('k', 'v', 100);
+    clock.advance(99);
+    expect(map.get('k')).toBe('v');
+    clock.advance(1);
+    expect(map.get('k')).toBeUndefined();
+    expect(map.size).toBe(0);
+  });
+});
+
+describe('createMemoryStores', () => {
+  it('counts within a window and restarts after it', async () => {
+    const clock = fakeClock();
+    const { counters } = createMemoryStores(clock.now);
+    const windowEnd = clock.now() + 60_000;
+    expect(await counters.increment('q', 1, windowEnd)).toBe(1);
+    expect(await counters.increment('q', 2, windowEnd)).toBe(3);
+    expect(await counters.get('q')).toBe(3);
+    clock.advance(60_000);
+    expect(await counters.get('q')).toBe(0);
+    expect(await counters.increment('q', 1, windowEnd + 60_000)).toBe(1);
+    await counters.reset('q');
+    expect(await counters.get('q')).toBe(0);
+  });
+
+  it('takes tokens and refills them over time', async () => {
+    const clock = fakeClock();
+    const { buckets } = createMemoryStores(clock.now);
+    const refillPerMs = 1 / 1000; // one token a second
+    expect(await buckets.take('s', 1, 2, refillPerMs, clock.now())).toBe(true);
+    expect(await buckets.take('s', 1, 2, refillPerMs, clock.now())).toBe(true);
+    expect(await buckets.take('s', 1, 2, refillPerMs, clock.now())).toBe(false);
+    clock.advance(1000);
+    expect(await buckets.take('s', 1, 2, refillPerMs, clock.now())).toBe(true);
+    expect(await buckets.take('s', 1, 2, refillPerMs, clock.now())).toBe(false);
+    clock.advance(10_000);
+    // Refill never exceeds capacity.
+    expect(await buckets.take('s', 3, 2, refillPerMs, clock.now())).toBe(false);
+    expect(await buckets.take('s', 2, 2, refillPerMs, clock.now())).toBe(true);
+  });
+
+  it('caches with a TTL, copies values, and purges by prefix', async () => {
+    const clock = fakeClock();
+    const { cache } = createMemoryStores(clock.now);
+    const value = Buffer.from('hello');
+    await cache.set('rc:orders:/a', value, 1000);
+    await cache.set('rc:orders:/b', Buffer.from('b'), 1000);
+    await cache.set('rc:users:/a', Buffer.from('u'), 1000);
+    value.write('HELLO');
+    expect((await cache.get('rc:orders:/a'))?.toString()).toBe('hello');
+    await cache.deletePrefix('rc:orders:');
+    expect(await cache.get('rc:orders:/a')).toBeUndefined();
+    expect(await cache.get('rc:orders:/b')).toBeUndefined();
+    expect((await cache.get('rc:users:/a'))?.toString()).toBe('u');
+    clock.advance(1000);
+    expect(await cache.get('rc:users:/a')).toBeUndefined();
+    await cache.set('x', Buffer.from('x'), 1000);
+    await cache.delete('x');
+    expect(await cache.get('x')).toBeUndefined();
+  });
+
+  it('keeps key/value maps apart and honours optional TTLs', async () => {
+    const clock = fakeClock();
+    const { kvm, tokens } = createMemoryStores({ clock: clock.now });
+    await kvm.put('a:b', 'c', 'first');
+    await kvm.put('a', 'b:c', 'second');
+    expect(await kvm.get('a:b', 'c')).toBe('first');
+    expect(await kvm.get('a', 'b:c')).toBe('second');
+    expect(await tokens.get('a', 'b:c')).toBeUndefined();
+    await tokens.put('tok', 'abc', 'payload', 500);
+    clock.advance(499);
+    expect(await tokens.get('tok', 'abc')).toBe('payload');
+    clock.advance(1);
+    expect(await tokens.get('tok', 'abc')).toBeUndefined();
+    await kvm.delete('a:b', 'c');
+    expect(await kvm.get('a:b', 'c')).toBeUndefined();
+  });
+
+  it('bounds every store', async () => {
+    const stores = createMemoryStores({ maxEntries: 3 });
+    for (let i = 0; i < 10; i++) await stores.kvm.put('m', `k${i}`, 'v');
+    expect(await stores.kvm.get('m', 'k0')).toBeUndefined();
+    expect(await stores.kvm.get('m', 'k9')).toBe('v');
+    await stores.close();
+  });
+});

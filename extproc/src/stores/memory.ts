@@ -1,0 +1,186 @@
+// In-memory Stores (DESIGN 8) for dev and tests: one process, no sharing between replicas. Entries
+// expire on read against an injectable clock, and every map is bounded (least recently used entries
+// are evicted first) so a flood of distinct keys cannot grow the heap without limit.
+import type { CacheStore, CounterStore, KeyValueStore, Stores, TokenBucketStore } from './types.ts';
+
+export type Clock = () => number;
+
+export interface MemoryStoreOptions {
+  /** Milliseconds since the epoch; defaults to Date.now. */
+  clock?: Clock;
+  /** Most entries each store keeps before evicting the least recently used one. */
+  maxEntries?: number;
+}
+
+const DEFAULT_MAX_ENTRIES = 100_000;
+
+interface Entry<V> {
+  value: V;
+  /** Absolute expiry in ms; Infinity = never. */
+  expiresAt: number;
+}
+
+/**
+ * A bounded map with per-entry expiry. A Map iterates in insertion order, so re-inserting on access
+ * keeps the least recently used entry first: eviction is O(1).
+ */
+export class ExpiringLruMap<V> {
+  readonly #entries = new Map<string, Entry<V>>();
+  readonly #clock: Clock;
+  readonly #maxEntries: number;
+
+  constructor(clock: Clock, maxEntries: number) {
+    this.#clock = clock;
+    this.#maxEntries = maxEntries;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  get(key: string): V | undefined {
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.expiresAt <= this.#clock()) {
+      this.#entries.delete(key);
+      return undefined;
+    }
+    this.#entries.delete(key);
+    this.#entries.set(key, entry);
+    return entry.value;
+  }
+
+  /** Stores `value`; `ttlMs` undefined (or Infinity) = never expires. */
+  set(key: string, value: V, ttlMs?: number): void {
+    const expiresAt = ttlMs === undefined ? Infinity : this.#clock() + ttlMs;
+    this.setUntil(key, value, expiresAt);
+  }
+
+  setUntil(key: string, value: V, expiresAt: number): void {
+    this.#entries.delete(key);
+    this.#entries.set(key, { value, expiresAt });
+    while (this.#entries.size > this.#maxEntries) {
+      const oldest = this.#entries.keys().next().value as string;
+      this.#entries.delete(oldest);
+    }
+  }
+
+  delete(key: string): void {
+    this.#entries.delete(key);
+  }
+
+  deleteWhere(matches: (key: string) => boolean): void {
+    for (const key of [...this.#entries.keys()]) {
+      if (matches(key)) this.#entries.delete(key);
+    }
+  }
+}
+
+class MemoryCounterStore implements CounterStore {
+  readonly #counters: ExpiringLruMap<number>;
+
+  constructor(clock: Clock, maxEntries: number) {
+    this.#counters = new ExpiringLruMap(clock, maxEntries);
+  }
+
+  async increment(key: string, weight: number, windowEndMs: number): Promise<number> {
+    const total = (this.#counters.get(key) ?? 0) + weight;
+    this.#counters.setUntil(key, total, windowEndMs);
+    return total;
+  }
+
+  async get(key: string): Promise<number> {
+    return this.#counters.get(key) ?? 0;
+  }
+
+  async reset(key: string): Promise<void> {
+    this.#counters.delete(key);
+  }
+}
+
+interface Bucket {
+  tokens: number;
+  updatedAt: number;
+}
+
+class MemoryTokenBucketStore implements TokenBucketStore {
+  readonly #buckets: ExpiringLruMap<Bucket>;
+
+  constructor(clock: Clock, maxEntries: number) {
+    this.#buckets = new ExpiringLruMap(clock, maxEntries);
+  }
+
+  async take(key: string, weight: number, capacity: number, refillPerMs: number, nowMs: number): Promise<boolean> {
+    const bucket = this.#buckets.get(key) ?? { tokens: capacity, updatedAt: nowMs };
+    const elapsed = Math.max(0, nowMs - bucket.updatedAt);
+    const tokens = Math.min(capacity, bucket.tokens + elapsed * refillPerMs);
+    const allowed = tokens >= weight;
+    const remaining = allowed ? tokens - weight : tokens;
+    // A bucket that would be full again carries no state: let it expire then.
+    const msUntilFull = refillPerMs > 0 ? (capacity - remaining) / refillPerMs : Infinity;
+    this.#buckets.set(key, { tokens: remaining, updatedAt: nowMs }, Math.ceil(msUntilFull) + 1);
+    return allowed;
+  }
+}
+
+class MemoryCacheStore implements CacheStore {
+  readonly #entries: ExpiringLruMap<Buffer>;
+
+  constructor(clock: Clock, maxEntries: number) {
+    this.#entries = new ExpiringLruMap(clock, maxEntries);
+  }
+
+  async get(key: string): Promise<Buffer | undefined> {
+    return this.#entries.get(key);
+  }
+
+  async set(key: string, value: Buffer, ttlMs: number): Promise<void> {
+    // Copy so a caller mutating its buffer later cannot change the cached entry.
+    this.#entries.set(key, Buffer.from(value), ttlMs);
+  }
+
+  async delete(key: string): Promise<void> {
+    this.#entries.delete(key);
+  }
+
+  async deletePrefix(prefix: string): Promise<void> {
+    this.#entries.deleteWhere((key) => key.startsWith(prefix));
+  }
+}
+
+class MemoryKeyValueStore implements KeyValueStore {
+  readonly #entries: ExpiringLruMap<string>;
+
+  constructor(clock: Clock, maxEntries: number) {
+    this.#entries = new ExpiringLruMap(clock, maxEntries);
+  }
+
+  async get(map: string, key: string): Promise<string | undefined> {
+    return this.#entries.get(compositeKey(map, key));
+  }
+
+  async put(map: string, key: string, value: string, ttlMs?: number): Promise<void> {
+    this.#entries.set(compositeKey(map, key), value, ttlMs);
+  }
+
+  async delete(map: string, key: string): Promise<void> {
+    this.#entries.delete(compositeKey(map, key));
+  }
+}
+
+/** Length-prefixed so ("a:b", "c") and ("a", "b:c") never collide. */
+function compositeKey(map: string, key: string): string {
+  return `${map.length}:${map}:${key}`;
+}
+
+export function createMemoryStores(options: MemoryStoreOptions | Clock = {}): Stores {
+  const { clock = Date.now, maxEntries = DEFAULT_MAX_ENTRIES } = typeof options === 'function' ? { clock: options } : options;
+  return {
+    counters: new MemoryCounterStore(clock, maxEntries),
+    buckets: new MemoryTokenBucketStore(clock, maxEntries),
+    cache: new MemoryCacheStore(clock, maxEntries),
+    tokens: new MemoryKeyValueStore(clock, maxEntries),
+    kvm: new MemoryKeyValueStore(clock, maxEntries),
+    close: async () => {},
+  };
+}

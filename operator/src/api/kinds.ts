@@ -1,0 +1,98 @@
+// The five kinds of group gatehouse.dev: their names, schemas and printer columns. crds/ is generated
+// from this table (scripts/gen-crds.ts) and the compiler validates folder-mode objects against it.
+import { apiProxySpec, apiProxyStatus, type ApiProxySpec } from './apiproxy.ts';
+import { appSpec, appStatus, type AppSpec } from './app.ts';
+import type { ObjectMeta } from './common.ts';
+import { dataPlaneSpec, dataPlaneStatus, type DataPlaneSpec } from './dataplane.ts';
+import { policySpec, policyStatus, type PolicySpec } from './policy.ts';
+import { productSpec, productStatus, type ProductSpec } from './product.ts';
+import type { Schema } from './schema.ts';
+
+export interface PrinterColumn {
+  name: string;
+  type: 'string' | 'integer' | 'boolean' | 'date';
+  jsonPath: string;
+  priority?: number;
+}
+
+export interface KindSpec {
+  kind: string;
+  plural: string;
+  singular: string;
+  shortNames: string[];
+  spec: Schema<unknown>;
+  status: Schema<unknown>;
+  printerColumns: PrinterColumn[];
+}
+
+const conditionColumn = (type: string, priority?: number): PrinterColumn => ({
+  name: type, type: 'string', jsonPath: `.status.conditions[?(@.type=="${type}")].status`, ...(priority ? { priority } : {}),
+});
+const age: PrinterColumn = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' };
+
+export const kinds: readonly KindSpec[] = [
+  {
+    kind: 'ApiProxy', plural: 'apiproxies', singular: 'apiproxy', shortNames: ['apx'],
+    spec: apiProxySpec, status: apiProxyStatus,
+    printerColumns: [
+      { name: 'Base Path', type: 'string', jsonPath: '.spec.basePath' },
+      conditionColumn('Accepted'), conditionColumn('Programmed'),
+      { name: 'Synced', type: 'string', jsonPath: '.status.dataPlanesSynced' },
+      age,
+    ],
+  },
+  {
+    kind: 'Policy', plural: 'policies', singular: 'policy', shortNames: ['ghpolicy'],
+    spec: policySpec, status: policyStatus,
+    printerColumns: [
+      { name: 'Type', type: 'string', jsonPath: '.spec.type' },
+      { name: 'Enabled', type: 'boolean', jsonPath: '.spec.enabled' },
+      conditionColumn('Accepted'), age,
+    ],
+  },
+  {
+    kind: 'Product', plural: 'products', singular: 'product', shortNames: ['ghproduct'],
+    spec: productSpec, status: productStatus,
+    printerColumns: [
+      { name: 'Display Name', type: 'string', jsonPath: '.spec.displayName' },
+      { name: 'Approval', type: 'string', jsonPath: '.spec.approval' },
+      conditionColumn('Accepted'), conditionColumn('ResolvedRefs'), age,
+    ],
+  },
+  {
+    kind: 'App', plural: 'apps', singular: 'app', shortNames: ['ghapp'],
+    spec: appSpec, status: appStatus,
+    printerColumns: [
+      { name: 'Developer', type: 'string', jsonPath: '.spec.developer.email' },
+      { name: 'Status', type: 'string', jsonPath: '.spec.status' },
+      conditionColumn('Accepted'), conditionColumn('ResolvedRefs'), age,
+    ],
+  },
+  {
+    kind: 'DataPlane', plural: 'dataplanes', singular: 'dataplane', shortNames: ['ghdp'],
+    spec: dataPlaneSpec, status: dataPlaneStatus,
+    printerColumns: [
+      { name: 'Region', type: 'string', jsonPath: '.spec.region' },
+      { name: 'Failure Mode', type: 'string', jsonPath: '.spec.failureMode' },
+      conditionColumn('Ready'),
+      { name: 'Config Version', type: 'string', jsonPath: '.status.configVersion', priority: 1 },
+      age,
+    ],
+  },
+];
+
+export const kindsByName: ReadonlyMap<string, KindSpec> = new Map(kinds.map((k) => [k.kind, k]));
+
+export interface Resource<K extends string, S> {
+  apiVersion: string;
+  kind: K;
+  metadata: ObjectMeta;
+  spec: S;
+}
+
+export type ApiProxy = Resource<'ApiProxy', ApiProxySpec>;
+export type Policy = Resource<'Policy', PolicySpec>;
+export type Product = Resource<'Product', ProductSpec>;
+export type App = Resource<'App', AppSpec>;
+export type DataPlane = Resource<'DataPlane', DataPlaneSpec>;
+export type GatehouseObject = ApiProxy | Policy | Product | App | DataPlane;

@@ -1,0 +1,61 @@
+// The compiler's twin of the apiserver's validation: schema errors and every CEL rule's predicate.
+import { describe, expect, it } from 'vitest';
+import { kindsByName } from './kinds.ts';
+import { validateSpec } from './validate.ts';
+
+const check = (kind: string, spec: unknown) => validateSpec(kindsByName.get(kind)!, spec);
+const proxy = (target: object, extra: object = {}) => ({ basePath: '/x', target, ...extra });
+
+describe('validateSpec', () => {
+  it('fills in defaults like the apiserver', () => {
+    const spec = proxy({ url: 'http://a' });
+    expect(check('ApiProxy', spec)).toEqual([]);
+    expect(spec).toEqual({ basePath: '/x', stripBasePath: true, target: { url: 'http://a', timeout: '30s' } });
+  });
+
+  it.each([
+    ['ApiProxy', proxy({ url: 'http://a', service: { name: 's', port: 1 } }), 'spec.target', 'set exactly one of url, service or targets'],
+    ['ApiProxy', proxy({}), 'spec.target', 'set exactly one of url, service or targets'],
+    ['ApiProxy', proxy({ url: 'http://a', loadBalancer: { algorithm: 'Random' } }), 'spec.target.loadBalancer', 'loadBalancer needs targets'],
+    ['ApiProxy', proxy({ targets: [{ url: 'http://a' }, { service: { name: 's', port: 1 } }] }), 'spec.target.targets', 'targets must be all URLs or all services'],
+    ['ApiProxy', proxy({ targets: [{ url: 'http://a' }, { url: 'https://b' }] }), 'spec.target.targets', 'target URLs must all use the same scheme'],
+    ['ApiProxy', proxy({ targets: [{ url: 'http://a', service: { name: 's', port: 1 } }] }), 'spec.target.targets[0]', 'set exactly one of url or service'],
+    ['ApiProxy', proxy({ url: 'http://a', tls: { sni: 'a' } }), 'spec.target.tls', 'tls needs https:// target URLs'],
+    ['ApiProxy', proxy({ url: 'https://a', tls: { minVersion: 'TLSv1.3', maxVersion: 'TLSv1.2' } }), 'spec.target.tls.minVersion', 'minVersion must not be greater than maxVersion'],
+    ['Policy', { type: 'RaiseFault' }, 'spec', 'type RaiseFault needs its configuration member raiseFault'],
+    ['Policy', { type: 'RaiseFault', raiseFault: { statusCode: 400 }, quota: {} }, 'spec', 'only the configuration member named after type may be set'],
+    ['DataPlane', { listeners: [{ name: 'a', port: 443, protocol: 'HTTPS' }] }, 'spec.listeners[0].tls', 'HTTPS listeners need tls, HTTP listeners must not have it'],
+    ['DataPlane', { listeners: [{ name: 'a', port: 443, protocol: 'HTTPS', tls: {} }] }, 'spec.listeners[0].tls', 'set exactly one of secretRef or issue: true'],
+    ['DataPlane', { listeners: [{ name: 'a', port: 1 }, { name: 'b', port: 1 }] }, 'spec.listeners', 'listener ports must be unique'],
+    ['DataPlane', { listeners: [{ name: 'a', port: 1 }, { name: 'a', port: 2 }] }, 'spec.listeners[1]', 'duplicate entry ["a"]'],
+    ['DataPlane', { redis: { mode: 'Cluster' } }, 'spec.redis', 'set exactly one of url or secretRef'],
+    ['DataPlane', { autoscaling: { minReplicas: 5, maxReplicas: 2 } }, 'spec.autoscaling.minReplicas', 'minReplicas must not be greater than maxReplicas'],
+  ])('%s rule: %s', (kind, spec, field, message) => {
+    expect(check(kind, spec)).toEqual([{ field, message }]);
+  });
+
+  it.each([
+    ['ApiProxy', { basePath: 'x', target: { url: 'http://a' } }, 'spec.basePath', /must match pattern/],
+    ['ApiProxy', { basePath: '/x/', target: { url: 'http://a' } }, 'spec.basePath', /must match pattern/],
+    ['ApiProxy', { target: { url: 'http://a' } }, 'spec.basePath', /required field is missing/],
+    ['ApiProxy', proxy({ url: 'ftp://a' }), 'spec.target.url', /must match pattern/],
+    ['ApiProxy', proxy({ url: 'http://a', timeout: 'soon' }), 'spec.target.timeout', /must match pattern/],
+    ['ApiProxy', proxy({ url: 'http://a' }, { hosts: ['Bad Host'] }), 'spec.hosts[0]', /must match pattern/],
+    ['Product', { proxies: ['a'], quota: { limit: 1, timeUnit: 'fortnight' } }, 'spec.quota.timeUnit', /must be one of second, minute, hour, day, week, month/],
+    ['Product', { proxies: [] }, 'spec.proxies', /must NOT have fewer than 1 items/],
+    ['App', { developer: { email: 'not-an-email' }, products: [] }, 'spec.developer.email', /must match format "email"/],
+    ['App', { developer: { email: 'a@b.c' }, products: [], credentials: [{ secretRef: { name: 'k' }, expiresAt: 'tomorrow' }] }, 'spec.credentials[0].expiresAt', /format "date-time"/],
+    ['Policy', { type: 'Nope' }, 'spec.type', /must be one of Quota, SpikeArrest/],
+    ['Policy', { type: 'VerifyAPIKey', verifyAPIKey: { apiKey: 42 } }, 'spec.verifyAPIKey.apiKey', /must be a literal value or \{ref: VARIABLE\}/],
+    ['DataPlane', { messageTimeout: 200 }, 'spec.messageTimeout', /must be string/],
+  ])('%s schema: %j -> %s', (kind, spec, field, message) => {
+    const errors = check(kind, spec);
+    expect(errors.map((e) => e.field)).toContain(field);
+    expect(errors.find((e) => e.field === field)!.message).toMatch(message);
+  });
+
+  it('accepts every catalogue type\'s member while only supported ones are typed', () => {
+    expect(check('Policy', { type: 'Quota', quota: { anything: 1 } })).toEqual([]);
+    expect(check('Policy', { type: 'VerifyAPIKey', verifyAPIKey: { apiKey: { ref: 'request.header.x-api-key' } } })).toEqual([]);
+  });
+});

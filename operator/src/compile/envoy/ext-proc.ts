@@ -1,0 +1,50 @@
+// The ext_proc filter (DESIGN 6): listener-level config per data plane, and the per-route override
+// that asks only for the phases a proxy's steps need and names the proxy in gRPC metadata.
+import type { IrDataPlane, IrProcessing, IrProxy } from '../ir.ts';
+import { protoDuration } from '../durations.ts';
+import { extProcClusterName, routeMetadataKey, typeUrls, type Json } from './names.ts';
+
+export const requestAttributes = ['source.address', 'request.id', 'connection.mtls', 'xds.route_name'];
+
+function processingMode(p: IrProcessing): Json {
+  return {
+    request_header_mode: 'SEND',
+    request_body_mode: p.requestBody ? 'BUFFERED' : 'NONE',
+    request_trailer_mode: 'SKIP',
+    response_header_mode: p.responseHeaders ? 'SEND' : 'SKIP',
+    response_body_mode: p.responseBody ? 'BUFFERED' : 'NONE',
+    response_trailer_mode: 'SKIP',
+  };
+}
+
+export function extProcFilterConfig(dp: IrDataPlane): Json {
+  return {
+    '@type': typeUrls.extProc,
+    grpc_service: { envoy_grpc: { cluster_name: extProcClusterName } },
+    failure_mode_allow: dp.failureMode === 'FailOpen',
+    // Routes override this; requests that match no route only get their headers sent.
+    processing_mode: processingMode({ requestBody: false, responseHeaders: false, responseBody: false }),
+    message_timeout: protoDuration(dp.messageTimeoutMs),
+    allow_mode_override: true,
+    request_attributes: requestAttributes,
+    // Explicit rather than Envoy's defaults: no routing, system (pseudo, host) or x-envoy-* headers are
+    // mutated; a disallowed mutation is ignored rather than failing the request.
+    mutation_rules: {
+      allow_all_routing: false,
+      allow_envoy: false,
+      disallow_system: true,
+      disallow_all: false,
+      disallow_is_error: false,
+    },
+  };
+}
+
+export function extProcPerRoute(proxy: IrProxy): Json {
+  return {
+    '@type': typeUrls.extProcPerRoute,
+    overrides: {
+      processing_mode: processingMode(proxy.processing),
+      grpc_initial_metadata: [{ key: routeMetadataKey, value: `${proxy.namespace}/${proxy.name}` }],
+    },
+  };
+}

@@ -1,0 +1,55 @@
+// The one RouteConfiguration: a virtual host per distinct host (plus "*"), a route per proxy base path
+// with path-segment matching, the rewrite stripBasePath and the target path ask for, and the
+// per-route ext_proc override.
+import type { IrProxy } from '../ir.ts';
+import { protoDuration } from '../durations.ts';
+import { extProcPerRoute } from './ext-proc.ts';
+import { extProcFilterName, routeConfigName, type Json } from './names.ts';
+
+const escapeRegex = (s: string) => s.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
+
+/** Envoy regex_rewrite for the forwarded path, or undefined when it is forwarded as is. */
+function rewrite(p: IrProxy): Json | undefined {
+  const strip = p.stripBasePath && p.basePath !== '/';
+  const target = p.targetPathPrefix;
+  if (strip && target === '') return { pattern: { regex: `^${escapeRegex(p.basePath)}/?` }, substitution: '/' };
+  if (strip) return { pattern: { regex: `^${escapeRegex(p.basePath)}(/.*)?$` }, substitution: `${target}\\1` };
+  if (target !== '') return { pattern: { regex: '^(.*)$' }, substitution: `${target}\\1` };
+  return undefined;
+}
+
+function route(p: IrProxy): Json {
+  const regexRewrite = rewrite(p);
+  return {
+    name: `${p.namespace}/${p.name}`,
+    // path_separated_prefix matches /base and /base/..., never /basement.
+    match: p.basePath === '/' ? { prefix: '/' } : { path_separated_prefix: p.basePath },
+    route: { cluster: p.cluster.name, timeout: protoDuration(p.timeoutMs), ...(regexRewrite ? { regex_rewrite: regexRewrite } : {}) },
+    typed_per_filter_config: { [extProcFilterName]: extProcPerRoute(p) },
+  };
+}
+
+const segments = (path: string) => (path === '/' ? 0 : path.split('/').length - 1);
+
+/** Longest base path first; on a tie a host-specific proxy before an any-host one. */
+function routeOrder(a: IrProxy, b: IrProxy): number {
+  return segments(b.basePath) - segments(a.basePath) || b.basePath.length - a.basePath.length ||
+    Number(b.hosts.length > 0) - Number(a.hosts.length > 0) || (`${a.namespace}/${a.name}` < `${b.namespace}/${b.name}` ? -1 : 1);
+}
+
+function domains(host: string): string[] {
+  return host.includes(':') || host.startsWith('*') ? [host] : [host, `${host}:*`];
+}
+
+export function emitRouteConfiguration(proxies: readonly IrProxy[]): Json {
+  const anyHost = proxies.filter((p) => p.hosts.length === 0);
+  const hosts = [...new Set(proxies.flatMap((p) => p.hosts))].sort();
+  // Envoy picks one virtual host per request, so each named host also carries the any-host routes.
+  const virtualHosts = hosts.map((host) => ({
+    name: host,
+    domains: domains(host),
+    routes: proxies.filter((p) => p.hosts.includes(host)).concat(anyHost).sort(routeOrder).map(route),
+  }));
+  if (anyHost.length > 0) virtualHosts.push({ name: '*', domains: ['*'], routes: [...anyHost].sort(routeOrder).map(route) });
+  return { name: routeConfigName, virtual_hosts: virtualHosts };
+}

@@ -1,0 +1,189 @@
+// First compile stage: sorts arbitrary source objects into an inventory of well-formed, schema-valid
+// objects by kind. Anything malformed becomes a diagnostic and is remembered as rejected, so that a
+// reference to it reads "not accepted" rather than "not found".
+import { apiVersion as gatehouseApiVersion, group } from '../api/common.ts';
+import { kindsByName, type ApiProxy, type App, type DataPlane, type GatehouseObject, type Policy, type Product } from '../api/kinds.ts';
+import { validateSpec } from '../api/validate.ts';
+import type { Diagnostic } from './diagnostics.ts';
+
+export interface Origin {
+  file?: string;
+  line?: number;
+}
+
+/** One object as a source delivers it: parsed YAML or a kube object, not yet trusted in any way. */
+export interface SourceObject {
+  object: unknown;
+  origin?: Origin;
+}
+
+export interface ObjectId {
+  kind: string;
+  namespace: string;
+  name: string;
+}
+
+export interface Entry<T> {
+  id: ObjectId;
+  origin: Origin;
+  object: T;
+}
+
+export interface SecretObject {
+  /** Decoded values: data (base64) overlaid with stringData, as the apiserver does. */
+  values: Record<string, string>;
+}
+
+export interface Inventory {
+  proxies: Map<string, Entry<ApiProxy>>;
+  policies: Map<string, Entry<Policy>>;
+  products: Map<string, Entry<Product>>;
+  apps: Map<string, Entry<App>>;
+  dataPlanes: Map<string, Entry<DataPlane>>;
+  secrets: Map<string, Entry<SecretObject>>;
+  /** `Kind/namespace/name` of every object of our kinds that was rejected. */
+  rejected: Set<string>;
+  /** Every object of our kinds seen, accepted or not, keyed `Kind/namespace/name` (for status). */
+  seen: Map<string, { id: ObjectId; generation: number }>;
+}
+
+export const objectKey = (namespace: string, name: string) => `${namespace}/${name}`;
+export const idKey = (id: ObjectId) => `${id.kind}/${id.namespace}/${id.name}`;
+
+const namePattern = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+const base64Pattern = /^[A-Za-z0-9+/]*={0,2}$/;
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+interface Candidate { id: ObjectId; origin: Origin; raw: Record<string, unknown> }
+
+function identify(source: SourceObject, report: (d: Diagnostic) => void): Candidate | undefined {
+  const origin = source.origin ?? {};
+  const at = { file: origin.file, line: origin.line };
+  const raw = source.object;
+  if (!isRecord(raw) || typeof raw.kind !== 'string' || typeof raw.apiVersion !== 'string') {
+    report({ severity: 'error', code: 'GH_ERR_COMPILE_NOT_AN_OBJECT', ...at, message: 'not a Kubernetes object: apiVersion and kind are required' });
+    return undefined;
+  }
+  const ours = raw.apiVersion.split('/')[0] === group;
+  const isSecret = raw.apiVersion === 'v1' && raw.kind === 'Secret';
+  if (!ours && !isSecret) return undefined; // other kinds are normal in a GitOps folder
+  const meta = isRecord(raw.metadata) ? raw.metadata : {};
+  const name = typeof meta.name === 'string' ? meta.name : '';
+  const namespace = typeof meta.namespace === 'string' && meta.namespace !== '' ? meta.namespace : 'default';
+  const id = { kind: raw.kind, namespace, name };
+  const fail = (field: string, message: string) => {
+    report({ severity: 'error', code: 'GH_ERR_COMPILE_INVALID', ...at, ...id, field, message, condition: 'Accepted', reason: 'Invalid' });
+    return undefined;
+  };
+  if (!namePattern.test(name) || name.length > 253) return fail('metadata.name', 'must be a lowercase RFC 1123 name');
+  if (!namePattern.test(namespace) || namespace.length > 63) return fail('metadata.namespace', 'must be a lowercase RFC 1123 label');
+  if (ours && !kindsByName.has(raw.kind)) return fail('kind', `unknown kind in ${group}; kinds: ${[...kindsByName.keys()].join(', ')}`);
+  if (ours && raw.apiVersion !== gatehouseApiVersion) return fail('apiVersion', `must be ${gatehouseApiVersion}`);
+  return { id, origin, raw };
+}
+
+function decodeSecret(c: Candidate, report: (d: Diagnostic) => void): SecretObject | undefined {
+  const values: Record<string, string> = {};
+  const fail = (field: string, message: string) => {
+    report({ severity: 'error', code: 'GH_ERR_COMPILE_INVALID', ...c.origin, ...c.id, field, message });
+    return undefined;
+  };
+  for (const member of ['data', 'stringData'] as const) {
+    const map = c.raw[member];
+    if (map === undefined || map === null) continue;
+    if (!isRecord(map)) return fail(member, 'must be a map of strings');
+    for (const [k, v] of Object.entries(map)) {
+      if (typeof v !== 'string') return fail(`${member}.${k}`, 'must be a string');
+      if (member === 'data' && !base64Pattern.test(v.replace(/\s/g, ''))) return fail(`${member}.${k}`, 'must be base64');
+      values[k] = member === 'data' ? Buffer.from(v, 'base64').toString('utf8') : v;
+    }
+  }
+  return { values };
+}
+
+/** Deep copy of parsed YAML/JSON data (faster than structuredClone, which dominated large compiles). */
+function clonePlain(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(clonePlain);
+  if (!isRecord(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) {
+    // A "__proto__" key from YAML is data: define it, never assign it (which would set the prototype).
+    if (key === '__proto__') Object.defineProperty(out, key, { value: clonePlain(value[key]), enumerable: true, writable: true, configurable: true });
+    else out[key] = clonePlain(value[key]);
+  }
+  return out;
+}
+
+/** A copy of a free-form string map with sorted keys, so emitted JSON does not depend on source order. */
+export function sortedRecord(map: Record<string, string> | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(map ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+function generationOf(raw: Record<string, unknown>): number {
+  const generation = isRecord(raw.metadata) ? raw.metadata.generation : undefined;
+  return typeof generation === 'number' && Number.isSafeInteger(generation) && generation >= 0 ? generation : 0;
+}
+
+function emptyInventory(): Inventory {
+  return { proxies: new Map(), policies: new Map(), products: new Map(), apps: new Map(), dataPlanes: new Map(), secrets: new Map(), rejected: new Set(), seen: new Map() };
+}
+
+export function takeIn(sources: readonly SourceObject[], report: (d: Diagnostic) => void): Inventory {
+  const inventory = emptyInventory();
+  const byId = new Map<string, Candidate[]>();
+  for (const source of sources) {
+    const c = identify(source, (d) => {
+      report(d);
+      if (d.kind && kindsByName.has(d.kind)) inventory.rejected.add(idKey({ kind: d.kind, namespace: d.namespace ?? '', name: d.name ?? '' }));
+    });
+    if (!c) continue;
+    const key = idKey(c.id);
+    if (c.id.kind !== 'Secret') {
+      // Copies of one object (an error anyway) report the highest generation, whatever their order.
+      const generation = Math.max(generationOf(c.raw), inventory.seen.get(key)?.generation ?? 0);
+      inventory.seen.set(key, { id: c.id, generation });
+    }
+    byId.set(key, [...(byId.get(key) ?? []), c]);
+  }
+  for (const [key, copies] of byId) {
+    if (copies.length > 1) {
+      // Neither copy wins: which one would depend on document order.
+      for (const c of copies) {
+        report({ severity: 'error', code: 'GH_ERR_COMPILE_DUPLICATE', ...c.origin, ...c.id, field: 'metadata.name', message: `${key} is defined ${copies.length} times`, condition: 'Accepted', reason: 'Duplicate' });
+      }
+      inventory.rejected.add(key);
+      continue;
+    }
+    const c = copies[0];
+    const mapKey = objectKey(c.id.namespace, c.id.name);
+    if (c.id.kind === 'Secret') {
+      const secret = decodeSecret(c, report);
+      if (secret) inventory.secrets.set(mapKey, { id: c.id, origin: c.origin, object: secret });
+      continue;
+    }
+    const kind = kindsByName.get(c.id.kind)!;
+    const spec = clonePlain(c.raw.spec); // ajv fills defaults in: never into the caller's objects
+    const errors = validateSpec(kind, spec);
+    for (const e of errors) {
+      report({ severity: 'error', code: 'GH_ERR_COMPILE_INVALID', ...c.origin, ...c.id, field: e.field, message: e.message, condition: 'Accepted', reason: 'Invalid' });
+    }
+    if (errors.length > 0) {
+      inventory.rejected.add(key);
+      continue;
+    }
+    const object = {
+      apiVersion: gatehouseApiVersion, kind: c.id.kind, spec,
+      metadata: { name: c.id.name, namespace: c.id.namespace, generation: generationOf(c.raw) },
+    } as GatehouseObject;
+    const entry = { id: c.id, origin: c.origin, object };
+    switch (object.kind) {
+      case 'ApiProxy': inventory.proxies.set(mapKey, entry as Entry<ApiProxy>); break;
+      case 'Policy': inventory.policies.set(mapKey, entry as Entry<Policy>); break;
+      case 'Product': inventory.products.set(mapKey, entry as Entry<Product>); break;
+      case 'App': inventory.apps.set(mapKey, entry as Entry<App>); break;
+      case 'DataPlane': inventory.dataPlanes.set(mapKey, entry as Entry<DataPlane>); break;
+    }
+  }
+  return inventory;
+}

@@ -1,0 +1,155 @@
+// The intermediate representation: only accepted objects, references resolved, conditions parsed,
+// defaults applied, sorted by namespace/name. Both emitters (runtime snapshot, Envoy) read only this.
+import type { Condition } from '../../../protos/gen/gatehouse/v1/Condition.ts';
+import type { PolicyTypeSpec } from '../../../protos/policies/index.ts';
+import type { TlsVersion } from '../api/common.ts';
+
+export interface IrStep {
+  policy: string;
+  condition?: Condition;
+}
+
+export interface IrFlowPair {
+  request: IrStep[];
+  response: IrStep[];
+}
+
+export interface IrFlows {
+  preFlow: IrFlowPair;
+  conditionalFlows: (IrFlowPair & { name: string; condition?: Condition })[];
+  postFlow: IrFlowPair;
+  postClientFlow: IrFlowPair;
+}
+
+export interface IrPolicy {
+  name: string;
+  type: string;
+  continueOnError: boolean;
+  enabled: boolean;
+  /** The validated configuration member. */
+  config: unknown;
+  spec: PolicyTypeSpec;
+}
+
+export interface IrEndpoint {
+  host: string;
+  port: number;
+}
+
+export interface IrUpstreamTls {
+  sni: string;
+  minVersion: TlsVersion;
+  maxVersion: TlsVersion;
+  /** Secret names ("namespace/name") served over SDS; without a CA the system trust store is used. */
+  caSecret?: string;
+  clientCertSecret?: string;
+}
+
+/** One upstream cluster: the target of one proxy. */
+export interface IrCluster {
+  name: string;
+  /** static: IP endpoints; dns: host names resolved by Envoy; eds: Kubernetes Services. */
+  discovery: 'static' | 'dns' | 'eds';
+  /** static and dns clusters */
+  endpoints: IrEndpoint[];
+  /** eds clusters: the Services whose ready endpoints make up the cluster. */
+  services: { namespace: string; name: string; port: number }[];
+  loadBalancer: 'RoundRobin' | 'LeastRequest' | 'Random';
+  tls?: IrUpstreamTls;
+}
+
+export interface IrProcessing {
+  requestBody: boolean;
+  responseHeaders: boolean;
+  responseBody: boolean;
+}
+
+export interface IrProxy {
+  namespace: string;
+  name: string;
+  generation: number;
+  basePath: string;
+  /** Empty: any host. */
+  hosts: string[];
+  stripBasePath: boolean;
+  timeoutMs: number;
+  /** target.url variable: the URL, or the cluster name for service targets. */
+  targetUrl: string;
+  /** Path of the target URL ("" for none), put in front of the forwarded path. */
+  targetPathPrefix: string;
+  cluster: IrCluster;
+  flows: IrFlows;
+  faultRules: { name: string; condition?: Condition; steps: IrStep[] }[];
+  defaultFaultRule?: { steps: IrStep[]; alwaysEnforce: boolean };
+  /** Every policy a step names, sorted by name. */
+  policies: IrPolicy[];
+  processing: IrProcessing;
+}
+
+export interface IrProduct {
+  namespace: string;
+  name: string;
+  displayName: string;
+  proxies: string[];
+  resources: string[];
+  methods: string[];
+  quota?: { limit: number; interval: number; timeUnit: string };
+  scopes: string[];
+  approval: string;
+  attributes: Record<string, string>;
+}
+
+export interface IrCredential {
+  keyHash: string;
+  secretHash: string;
+  status: string;
+  expiresAtMs: number;
+}
+
+export interface IrApp {
+  namespace: string;
+  name: string;
+  developerEmail: string;
+  developerName: string;
+  products: { name: string; status: string }[];
+  credentials: IrCredential[];
+  status: string;
+  attributes: Record<string, string>;
+  callbackUrl: string;
+}
+
+export interface IrListenerTls {
+  /** SDS secret name: "namespace/name" of the referenced Secret, or the operator-issued one. */
+  certificateSecret: string;
+  minVersion: TlsVersion;
+  maxVersion: TlsVersion;
+  cipherSuites: string[];
+  clientCertificate: 'None' | 'Optional' | 'Required';
+}
+
+export interface IrListener {
+  /** "namespace/dataplane/listener" */
+  name: string;
+  port: number;
+  tls?: IrListenerTls;
+}
+
+export interface IrDataPlane {
+  namespace: string;
+  name: string;
+  region: string;
+  failureMode: 'FailClosed' | 'FailOpen';
+  messageTimeoutMs: number;
+  redis?: { mode: string; onUnavailable: string };
+  listeners: IrListener[];
+}
+
+export interface Ir {
+  proxies: IrProxy[];
+  products: IrProduct[];
+  apps: IrApp[];
+  dataPlanes: IrDataPlane[];
+  /** Ready endpoints of the Services eds clusters use, keyed "namespace/name:port". */
+  serviceEndpoints: Map<string, IrEndpoint[]>;
+  credentialHashKeyHex: string;
+}

@@ -1,0 +1,62 @@
+// DataPlanes: listeners (default one HTTP listener on 8080), ext_proc failure mode and timeout, Redis
+// settings. Without any DataPlane the built-in default one serves (gatehouse dev, folder mode).
+import { idKey, type Inventory } from './intake.ts';
+import { durationMs } from './durations.ts';
+import type { IrDataPlane, IrListener } from './ir.ts';
+import { reportMissingRef, reporterFor, sortedValues, type Report } from './report.ts';
+
+export const defaultListenerPort = 8080;
+const defaultMessageTimeoutMs = 200;
+
+/** What serves when no DataPlane object exists. */
+export const defaultDataPlane: IrDataPlane = {
+  namespace: 'default',
+  name: 'default',
+  region: '',
+  failureMode: 'FailClosed',
+  messageTimeoutMs: defaultMessageTimeoutMs,
+  listeners: [{ name: 'default/default/http', port: defaultListenerPort }],
+};
+
+export function resolveDataPlanes(inventory: Inventory, report: Report): IrDataPlane[] {
+  const out: IrDataPlane[] = [];
+  for (const entry of sortedValues(inventory.dataPlanes)) {
+    const r = reporterFor(entry, report);
+    const { spec, metadata } = entry.object;
+    const ns = entry.id.namespace;
+    const listeners = (spec.listeners ?? [{ name: 'http', port: defaultListenerPort }]).map((l, i): IrListener => {
+      const name = `${ns}/${metadata.name}/${l.name}`;
+      if (!l.tls) return { name, port: l.port };
+      const ref = l.tls.secretRef;
+      if (ref && !inventory.secrets.has(`${ns}/${ref.name}`)) {
+        reportMissingRef(r, inventory, `spec.listeners[${i}].tls.secretRef.name`, 'Secret', ns, ref.name);
+      }
+      return {
+        name,
+        port: l.port,
+        tls: {
+          // issue: true names the Secret the operator's certificate manager creates and rotates.
+          certificateSecret: `${ns}/${ref ? ref.name : `${metadata.name}-${l.name}-tls`}`,
+          minVersion: l.tls.minVersion ?? 'TLSv1.2',
+          maxVersion: l.tls.maxVersion ?? 'TLSv1.3',
+          cipherSuites: [...(l.tls.cipherSuites ?? [])],
+          clientCertificate: l.tls.clientCertificate ?? 'None',
+        },
+      };
+    });
+    if (r.failed) {
+      inventory.rejected.add(idKey(entry.id));
+      continue;
+    }
+    out.push({
+      namespace: ns,
+      name: metadata.name,
+      region: spec.region ?? '',
+      failureMode: spec.failureMode ?? 'FailClosed',
+      messageTimeoutMs: durationMs(spec.messageTimeout ?? '200ms'),
+      ...(spec.redis ? { redis: { mode: spec.redis.mode ?? 'Standalone', onUnavailable: spec.redis.onUnavailable ?? 'LocalFallback' } } : {}),
+      listeners: [...listeners].sort((a, b) => a.port - b.port),
+    });
+  }
+  return out;
+}

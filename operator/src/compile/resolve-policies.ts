@@ -1,0 +1,39 @@
+// Policies: a schema-valid Policy is accepted when its type has an implementation (protos/policies)
+// and its config passes the type's own checks (what JSON Schema cannot say).
+import { policyTypesByName } from '../../../protos/policies/index.ts';
+import { memberOf } from '../api/policy.ts';
+import { idKey, type Inventory } from './intake.ts';
+import type { IrPolicy } from './ir.ts';
+import { reporterFor, sortedValues, type Report } from './report.ts';
+
+/** Accepted policies keyed "namespace/name". */
+export function resolvePolicies(inventory: Inventory, report: Report): Map<string, IrPolicy> {
+  const out = new Map<string, IrPolicy>();
+  for (const entry of sortedValues(inventory.policies)) {
+    const { spec, metadata } = entry.object;
+    const typeSpec = policyTypesByName.get(spec.type);
+    if (!typeSpec) {
+      reporterFor(entry, report).invalid('spec.type', `policy type ${spec.type} is not supported yet`, 'UnsupportedType', 'GH_ERR_COMPILE_UNSUPPORTED_POLICY');
+      inventory.rejected.add(idKey(entry.id));
+      continue;
+    }
+    const member = memberOf(spec.type)!;
+    const config = spec[member];
+    const problems = typeSpec.validate?.(config) ?? [];
+    if (problems.length > 0) {
+      const r = reporterFor(entry, report);
+      for (const p of problems) r.invalid(`spec.${member}${p.path === '' || p.path.startsWith('[') ? '' : '.'}${p.path}`, p.message);
+      inventory.rejected.add(idKey(entry.id));
+      continue;
+    }
+    out.set(`${metadata.namespace}/${metadata.name}`, {
+      name: metadata.name,
+      type: spec.type,
+      continueOnError: spec.continueOnError ?? false,
+      enabled: spec.enabled ?? true,
+      config,
+      spec: typeSpec,
+    });
+  }
+  return out;
+}

@@ -1,0 +1,154 @@
+// ApiProxies: resolve every step to an accepted Policy of the namespace, parse every condition once,
+// build the upstream cluster, pick the processing mode the steps need, and settle base-path conflicts.
+import type { Condition } from '../../../protos/gen/gatehouse/v1/Condition.ts';
+import type { ApiProxy } from '../api/kinds.ts';
+import type { Step } from '../api/apiproxy.ts';
+import { ConditionSyntaxError, parseCondition } from './conditions.ts';
+import { durationMs } from './durations.ts';
+import { idKey, type Entry, type Inventory } from './intake.ts';
+import type { IrFlowPair, IrFlows, IrPolicy, IrProcessing, IrProxy, IrStep } from './ir.ts';
+import { reportMissingRef, reporterFor, sortedValues, type ObjectReporter, type Report } from './report.ts';
+import { resolveUpstream } from './upstream.ts';
+
+class ProxyResolver {
+  readonly used = new Map<string, IrPolicy>();
+  readonly r: ObjectReporter;
+  readonly entry: Entry<ApiProxy>;
+  readonly inventory: Inventory;
+  readonly policies: ReadonlyMap<string, IrPolicy>;
+
+  constructor(entry: Entry<ApiProxy>, inventory: Inventory, policies: ReadonlyMap<string, IrPolicy>, report: Report) {
+    this.entry = entry;
+    this.inventory = inventory;
+    this.policies = policies;
+    this.r = reporterFor(entry, report);
+  }
+
+  condition(source: string | undefined, field: string): Condition | undefined {
+    if (source === undefined) return undefined;
+    try {
+      return parseCondition(source);
+    } catch (err) {
+      if (!(err instanceof ConditionSyntaxError)) throw err;
+      this.r.invalid(field, `condition does not parse: ${err.message}`, 'InvalidCondition', err.code);
+      return undefined;
+    }
+  }
+
+  steps(steps: Step[] | undefined, field: string): IrStep[] {
+    return (steps ?? []).map((step, i) => {
+      const at = `${field}[${i}]`;
+      const ns = this.entry.id.namespace;
+      const policy = this.policies.get(`${ns}/${step.policy}`);
+      if (policy) this.used.set(policy.name, policy);
+      else reportMissingRef(this.r, this.inventory, `${at}.policy`, 'Policy', ns, step.policy);
+      const condition = this.condition(step.condition, `${at}.condition`);
+      return { policy: step.policy, ...(condition ? { condition } : {}) };
+    });
+  }
+
+  pair(pair: { request?: Step[]; response?: Step[] } | undefined, field: string): IrFlowPair {
+    return { request: this.steps(pair?.request, `${field}.request`), response: this.steps(pair?.response, `${field}.response`) };
+  }
+
+  flows(): IrFlows {
+    const flows = this.entry.object.spec.flows ?? {};
+    return {
+      preFlow: this.pair(flows.preFlow, 'spec.flows.preFlow'),
+      conditionalFlows: (flows.conditionalFlows ?? []).map((f, i) => {
+        const field = `spec.flows.conditionalFlows[${i}]`;
+        const condition = this.condition(f.condition, `${field}.condition`);
+        return { name: f.name, ...(condition ? { condition } : {}), ...this.pair(f, field) };
+      }),
+      postFlow: this.pair(flows.postFlow, 'spec.flows.postFlow'),
+      postClientFlow: { request: [], response: this.steps(flows.postClientFlow?.response, 'spec.flows.postClientFlow.response') },
+    };
+  }
+
+  secretExists(field: string, ref: { name: string } | undefined): void {
+    if (ref && !this.inventory.secrets.has(`${this.entry.id.namespace}/${ref.name}`)) {
+      reportMissingRef(this.r, this.inventory, field, 'Secret', this.entry.id.namespace, ref.name);
+    }
+  }
+
+  resolve(): IrProxy | undefined {
+    const { spec, metadata } = this.entry.object;
+    const flows = this.flows();
+    const faultRules = (spec.faultRules ?? []).map((rule, i) => {
+      const condition = this.condition(rule.condition, `spec.faultRules[${i}].condition`);
+      return { name: rule.name, ...(condition ? { condition } : {}), steps: this.steps(rule.steps, `spec.faultRules[${i}].steps`) };
+    });
+    const defaultFaultRule = spec.defaultFaultRule && {
+      steps: this.steps(spec.defaultFaultRule.steps, 'spec.defaultFaultRule.steps'),
+      alwaysEnforce: spec.defaultFaultRule.alwaysEnforce ?? false,
+    };
+    this.secretExists('spec.target.tls.caSecretRef.name', spec.target.tls?.caSecretRef);
+    this.secretExists('spec.target.tls.clientCertSecretRef.name', spec.target.tls?.clientCertSecretRef);
+    const upstream = resolveUpstream(this.entry.object, this.r);
+    if (this.r.failed || !upstream) return undefined;
+    const policies = [...this.used.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
+    return {
+      namespace: metadata.namespace!,
+      name: metadata.name,
+      generation: metadata.generation ?? 0,
+      basePath: spec.basePath,
+      hosts: [...(spec.hosts ?? [])].sort(),
+      stripBasePath: spec.stripBasePath ?? true,
+      timeoutMs: durationMs(spec.target.timeout ?? '30s'),
+      targetUrl: upstream.targetUrl,
+      targetPathPrefix: upstream.pathPrefix,
+      cluster: upstream.cluster,
+      flows,
+      faultRules,
+      ...(defaultFaultRule ? { defaultFaultRule } : {}),
+      policies,
+      processing: processingFor(flows, new Map(policies.map((p) => [p.name, p]))),
+    };
+  }
+}
+
+/** DESIGN 6: buffer a body only when a step in that phase needs it; response headers only with response steps. */
+function processingFor(flows: IrFlows, policies: ReadonlyMap<string, IrPolicy>): IrProcessing {
+  const pairs = [flows.preFlow, ...flows.conditionalFlows, flows.postFlow, flows.postClientFlow];
+  const needsBody = (steps: IrStep[], phase: 'request' | 'response') => steps.some((s) => {
+    const p = policies.get(s.policy);
+    return p !== undefined && p.enabled && p.spec.needsBody(p.config, phase);
+  });
+  return {
+    requestBody: pairs.some((p) => needsBody(p.request, 'request')),
+    responseHeaders: pairs.some((p) => p.response.length > 0),
+    responseBody: pairs.some((p) => needsBody(p.response, 'response')),
+  };
+}
+
+/**
+ * Two proxies may not serve the same base path on the same host. The first in namespace/name order
+ * keeps it (an order that does not depend on the source); the other is not accepted.
+ */
+function settleConflicts(proxies: { proxy: IrProxy; r: ObjectReporter; key: string }[], inventory: Inventory): IrProxy[] {
+  const claims = new Map<string, string>();
+  const out: IrProxy[] = [];
+  for (const { proxy, r, key } of proxies) {
+    const routes = (proxy.hosts.length > 0 ? proxy.hosts : ['*']).map((h) => `${h} ${proxy.basePath}`);
+    const taken = routes.find((k) => claims.has(k));
+    if (taken) {
+      r.invalid('spec.basePath', `base path ${proxy.basePath} on host ${taken.split(' ')[0]} is already served by ApiProxy ${claims.get(taken)}`, 'Conflicted', 'GH_ERR_COMPILE_CONFLICT');
+      inventory.rejected.add(key);
+      continue;
+    }
+    for (const k of routes) claims.set(k, `${proxy.namespace}/${proxy.name}`);
+    out.push(proxy);
+  }
+  return out;
+}
+
+export function resolveProxies(inventory: Inventory, policies: ReadonlyMap<string, IrPolicy>, report: Report): IrProxy[] {
+  const resolved: { proxy: IrProxy; r: ObjectReporter; key: string }[] = [];
+  for (const entry of sortedValues(inventory.proxies)) {
+    const resolver = new ProxyResolver(entry, inventory, policies, report);
+    const proxy = resolver.resolve();
+    if (proxy) resolved.push({ proxy, r: resolver.r, key: idKey(entry.id) });
+    else inventory.rejected.add(idKey(entry.id));
+  }
+  return settleConflicts(resolved, inventory);
+}

@@ -1,0 +1,58 @@
+// The policy types both planes agree on: for each type its configuration member name (DESIGN 3:
+// `type: Quota` carries `quota: {...}`), the JSON Schema of that member, and what the type needs from
+// Envoy's processing mode. The compiler validates configs against `toValidationSchema(schema)` (ajv:
+// ref-or members expanded, unknown members rejected) plus `validate`, and embeds
+// `toCrdSchema(schema)` in the Policy CRD (structural; see schema.ts); extproc's policy files use the
+// exported config types and run the same `validate` at create(). A type that is not in this
+// table is rejected by the compiler as "not supported yet". Adding a policy: one schema file here, one
+// row below, one implementation file under extproc/src/policies/, one row in its registry.
+import type { ConfigProblem, JSONSchema } from './schema.ts';
+import { assignMessage } from './mediation/assign-message.ts';
+import { extractVariables } from './mediation/extract-variables.ts';
+import { raiseFault } from './mediation/raise-fault.ts';
+import { accessControl } from './security/access-control.ts';
+import { basicAuthentication } from './security/basic-authentication.ts';
+import { cors } from './security/cors.ts';
+import { jsonThreatProtection } from './security/json-threat-protection.ts';
+import { regularExpressionProtection } from './security/regular-expression-protection.ts';
+import { verifyAPIKey } from './security/verify-api-key.ts';
+import { xmlThreatProtection } from './security/xml-threat-protection.ts';
+
+export type PolicyGroup = 'traffic' | 'mediation' | 'security' | 'extension';
+
+export interface PolicyTypeSpec {
+  /** The policy type name, as Apigee spells it: "VerifyAPIKey". */
+  type: string;
+  /** The member holding the configuration: "verifyAPIKey". */
+  member: string;
+  group: PolicyGroup;
+  /** JSON Schema (draft 2020-12 subset that is also a structural OpenAPI v3 schema) of the member. */
+  schema: JSONSchema;
+  /**
+   * Whether a step of this policy in the given phase needs the message body buffered. Called by the
+   * compiler with the validated config to choose each route's processing mode (DESIGN 6).
+   */
+  needsBody: (config: unknown, phase: 'request' | 'response') => boolean;
+  /**
+   * Checks a schema-valid config for what JSON Schema cannot say (CIDR syntax, regexes that RE2
+   * cannot compile, mutually exclusive members). The compiler reports each problem on the Policy;
+   * extproc's `create` runs the same check. Absent: nothing beyond the schema.
+   */
+  validate?: (config: unknown) => ConfigProblem[];
+}
+
+/** Every supported type, in catalogue order. */
+export const policyTypes: readonly PolicyTypeSpec[] = [
+  raiseFault,
+  assignMessage,
+  extractVariables,
+  verifyAPIKey,
+  basicAuthentication,
+  accessControl,
+  jsonThreatProtection,
+  xmlThreatProtection,
+  regularExpressionProtection,
+  cors,
+];
+
+export const policyTypesByName: ReadonlyMap<string, PolicyTypeSpec> = new Map(policyTypes.map((p) => [p.type, p]));

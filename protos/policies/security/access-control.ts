@@ -1,0 +1,89 @@
+// AccessControl: allow or deny by client address with IPv4/IPv6 CIDR rules, first match wins
+// (DESIGN 4a).
+import { isIP } from 'node:net';
+import type { PolicyTypeSpec } from '../index.ts';
+import type { ConfigProblem } from '../schema.ts';
+
+export type AccessAction = 'Allow' | 'Deny';
+export type ValidateBasedOn = 'ClientIP' | 'XForwardedForAllIPs' | 'XForwardedForFirstIP' | 'XForwardedForLastIP';
+
+export interface AccessControlRule {
+  action: AccessAction;
+  /** Addresses ("203.0.113.7", "2001:db8::1") or CIDR blocks ("203.0.113.0/24", "2001:db8::/32"). */
+  sourceAddresses: string[];
+}
+
+export interface AccessControlConfig {
+  /** What happens when no rule matches; default Allow. */
+  noRuleMatchAction?: AccessAction;
+  /**
+   * Which address is checked; default ClientIP (client.ip, the peer address Envoy reports). The
+   * XForwardedFor modes read the X-Forwarded-For header: every address (denied when any is denied),
+   * the first (the original client) or the last (the nearest proxy). A missing or malformed header
+   * is denied.
+   */
+  validateBasedOn?: ValidateBasedOn;
+  rules?: AccessControlRule[];
+}
+
+const action = { type: 'string', enum: ['Allow', 'Deny'] } as const;
+
+export const accessControl: PolicyTypeSpec = {
+  type: 'AccessControl',
+  member: 'accessControl',
+  group: 'security',
+  schema: {
+    type: 'object',
+    properties: {
+      noRuleMatchAction: { ...action, default: 'Allow' },
+      validateBasedOn: {
+        type: 'string',
+        enum: ['ClientIP', 'XForwardedForAllIPs', 'XForwardedForFirstIP', 'XForwardedForLastIP'],
+        default: 'ClientIP',
+      },
+      rules: {
+        type: 'array',
+        maxItems: 256,
+        items: {
+          type: 'object',
+          required: ['action', 'sourceAddresses'],
+          properties: {
+            action,
+            sourceAddresses: {
+              type: 'array',
+              minItems: 1,
+              maxItems: 1024,
+              items: { type: 'string', maxLength: 64, pattern: '^[0-9A-Fa-f:.]+(/[0-9]{1,3})?$' },
+            },
+          },
+        },
+      },
+    },
+  },
+  needsBody: () => false,
+  validate: (config) => validateAccessControl(config as AccessControlConfig),
+};
+
+export interface ParsedCidr {
+  address: string;
+  prefix: number;
+  family: 'ipv4' | 'ipv6';
+}
+
+/** Parses "a.b.c.d", "a.b.c.d/n", "x::y" or "x::y/n"; undefined when it is neither. */
+export function parseCidr(text: string): ParsedCidr | undefined {
+  const [address, prefixText, extra] = text.split('/');
+  const version = isIP(address);
+  if (version === 0 || extra !== undefined) return undefined;
+  const max = version === 4 ? 32 : 128;
+  if (prefixText !== undefined && !/^[0-9]{1,3}$/.test(prefixText)) return undefined;
+  const prefix = prefixText === undefined ? max : Number(prefixText);
+  if (prefix > max) return undefined;
+  return { address, prefix, family: version === 4 ? 'ipv4' : 'ipv6' };
+}
+
+function validateAccessControl(config: AccessControlConfig): ConfigProblem[] {
+  return (config.rules ?? []).flatMap((rule, i) =>
+    rule.sourceAddresses.flatMap((source, j) =>
+      parseCidr(source) ? [] : [{ path: `rules[${i}].sourceAddresses[${j}]`, message: `not an IP address or CIDR block: "${source}"` }]));
+}

@@ -1,0 +1,50 @@
+// BasicAuthentication: Encode builds an `Authorization: Basic` value from a user and a password;
+// Decode parses one into two flow variables (Apigee's BasicAuthentication).
+import { readsBodyVariable, refName } from '../expressions.ts';
+import type { PolicyTypeSpec } from '../index.ts';
+import { refOr, type ConfigProblem, type RefOr } from '../schema.ts';
+
+export interface BasicAuthenticationConfig {
+  operation: 'Encode' | 'Decode';
+  /** Encode: the user name (literal or ref). Decode: `{ref: VARIABLE}` that receives the user name. */
+  user: RefOr<string>;
+  /** Encode: the password (literal or ref). Decode: `{ref: VARIABLE}` that receives the password. */
+  password: RefOr<string>;
+  /** Encode: where the header value goes; default request.header.Authorization. */
+  assignTo?: string;
+  /** Decode: the variable holding the header value; default request.header.Authorization. */
+  source?: string;
+}
+
+const variableName = { type: 'string', minLength: 1, maxLength: 256 } as const;
+
+export const basicAuthentication: PolicyTypeSpec = {
+  type: 'BasicAuthentication',
+  member: 'basicAuthentication',
+  group: 'security',
+  schema: {
+    type: 'object',
+    required: ['operation', 'user', 'password'],
+    properties: {
+      operation: { type: 'string', enum: ['Encode', 'Decode'] },
+      user: refOr({ type: 'string', maxLength: 1024, description: 'the user name' }),
+      password: refOr({ type: 'string', maxLength: 1024, description: 'the password' }),
+      assignTo: { ...variableName, description: 'Encode: variable receiving the header value' },
+      source: { ...variableName, description: 'Decode: variable holding the header value' },
+    },
+  },
+  needsBody: (config, phase) => {
+    const c = config as BasicAuthenticationConfig;
+    const reads = c.operation === 'Encode' ? [refName(c.user), refName(c.password)] : [c.source];
+    return readsBodyVariable(phase, { names: reads });
+  },
+  validate: (config) => {
+    const c = config as BasicAuthenticationConfig;
+    if (c.operation !== 'Decode') return [];
+    const problems: ConfigProblem[] = [];
+    for (const member of ['user', 'password'] as const) {
+      if (typeof c[member] !== 'object') problems.push({ path: member, message: 'Decode writes into a variable: use {ref: VARIABLE}' });
+    }
+    return problems;
+  },
+};
