@@ -69,6 +69,9 @@ export async function startControlPlane(bins: TestBinaries, dir: string): Promis
     '--service-cluster-ip-range', '10.96.0.0/24', '--allow-privileged=true',
     // No controller-manager runs, so nothing would mint the tokens this plugin waits for.
     '--disable-admission-plugins', 'ServiceAccount',
+    // The apiserver may not advertise a loopback address through the endpoints reconciler; nothing
+    // here needs the kubernetes Service's endpoints.
+    '--endpoint-reconciler-type', 'none',
     '--v', '1',
   ];
   const server = `https://127.0.0.1:${apiPort}`;

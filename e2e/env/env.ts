@@ -38,7 +38,13 @@ export async function startTestEnv(log: (line: string) => void = () => {}): Prom
   const bins = ensureTestBinaries(log);
   const redisBinary = ensureRedisServer(log);
   const t1 = Date.now();
-  const [controlPlane, redis] = await Promise.all([startControlPlane(bins, join(dir, 'kube')), startRedis(redisBinary, dir)]);
+  const started = await Promise.allSettled([startControlPlane(bins, join(dir, 'kube')), startRedis(redisBinary, dir)]);
+  const [cp, rd] = started;
+  if (cp.status === 'rejected' || rd.status === 'rejected') {
+    await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.stop() : undefined)));
+    throw cp.status === 'rejected' ? cp.reason : (rd as PromiseRejectedResult).reason;
+  }
+  const [controlPlane, redis] = [cp.value, rd.value];
   try {
     const kc = new k8s.KubeConfig();
     kc.loadFromFile(controlPlane.adminKubeconfig);

@@ -4,9 +4,9 @@
 // built once from the Go module proxy (a few minutes the first time on two cores).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { TestEnvStartError, TestEnvToolMissingError } from './errors.ts';
 
 export const KUBERNETES_VERSION = 'v1.37.2';
@@ -57,7 +57,12 @@ function buildInto(dir: string, log: (line: string) => void): void {
       `etcd and kube-apiserver binaries (Kubernetes ${KUBERNETES_VERSION}, etcd ${ETCD_VERSION}).`,
     );
   }
-  // Build into a scratch folder and rename, so an interrupted build never leaves a half cache.
+  // Build into a scratch folder and rename, so an interrupted build never leaves a half cache; the
+  // scratch folders of builds that were killed are swept first.
+  const parent = dirname(dir);
+  if (existsSync(parent)) {
+    for (const name of readdirSync(parent)) if (name.includes('.partial-')) rmSync(join(parent, name), { recursive: true, force: true });
+  }
   const scratch = `${dir}.partial-${process.pid}`;
   mkdirSync(scratch, { recursive: true });
   const started = Date.now();
@@ -66,7 +71,6 @@ function buildInto(dir: string, log: (line: string) => void): void {
     goBuild(modules.etcd, join(scratch, 'etcd'), '-s -w');
     log(`building kube-apiserver ${KUBERNETES_VERSION} from the Go module proxy (first run only: minutes)`);
     goBuild(modules.kubeApiserver, join(scratch, 'kube-apiserver'), `-s -w ${versionLdflags()}`);
-    mkdirSync(join(dir, '..'), { recursive: true });
     rmSync(dir, { recursive: true, force: true });
     renameSync(scratch, dir);
   } finally {
@@ -92,7 +96,7 @@ function goBuild(moduleDir: string, output: string, ldflags: string): void {
     execFileSync('go', ['build', '-trimpath', '-ldflags', ldflags, '-o', output, '.'], {
       cwd: moduleDir,
       stdio: ['ignore', 'inherit', 'inherit'],
-      env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod' },
+      env: { ...process.env, GOFLAGS: '-mod=mod' },
     });
   } catch (err) {
     throw new TestEnvStartError(`go build in ${moduleDir} failed (see the output above)`, err);
