@@ -1,6 +1,7 @@
 // The test environment: a real etcd + kube-apiserver and a real Redis, with crds/ applied and the
 // Helm chart's ClusterRole bound to a restricted identity. Started once per test run by vitest's
 // global setup, by `npm run testenv` for manual use, and by benchmarks.
+import * as https from 'node:https';
 import { mkdtempSync, readFileSync, readdirSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,12 +95,44 @@ function crdDocuments(): k8s.KubernetesObject[] {
     parseAllDocuments(readFileSync(join(dir, f), 'utf8')).map((d) => d.toJS() as k8s.KubernetesObject).filter(Boolean));
 }
 
-/** Server-side apply, so re-running against a live environment is idempotent. */
+/** REST paths of the cluster-scoped kinds the environment applies. */
+const clusterScopedPaths: Record<string, string> = {
+  CustomResourceDefinition: '/apis/apiextensions.k8s.io/v1/customresourcedefinitions',
+  ClusterRole: '/apis/rbac.authorization.k8s.io/v1/clusterroles',
+  ClusterRoleBinding: '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings',
+};
+
+/**
+ * Server-side apply of the objects exactly as written, so re-running against a live environment is
+ * idempotent. Raw JSON on purpose: client-node's typed serializer knows CRD schemas only by its own
+ * attribute names and silently drops `enum`, `default` and every `x-kubernetes-*` key.
+ */
 export async function applyManifests(kc: k8s.KubeConfig, objects: k8s.KubernetesObject[]): Promise<void> {
-  const client = k8s.KubernetesObjectApi.makeApiClient(kc);
+  const server = kc.getCurrentCluster()!.server;
   for (const object of objects) {
-    await client.patch(object, undefined, undefined, 'gatehouse-testenv', true, k8s.PatchStrategy.ServerSideApply);
+    const collection = clusterScopedPaths[object.kind ?? ''];
+    if (!collection) throw new TestEnvStartError(`the test environment cannot apply kind ${object.kind}`);
+    const url = new URL(`${collection}/${object.metadata!.name}?fieldManager=gatehouse-testenv&force=true`, server);
+    const options: https.RequestOptions = { method: 'PATCH', headers: { 'content-type': 'application/apply-patch+yaml' } };
+    await kc.applyToHTTPSOptions(options);
+    const { status, body } = await send(url, options, JSON.stringify(object));
+    if (status !== 200 && status !== 201) {
+      throw new TestEnvStartError(`applying ${object.kind} ${object.metadata!.name} failed (${status}): ${body}`);
+    }
   }
+}
+
+function send(url: URL, options: https.RequestOptions, payload: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(url, options, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
 }
 
 async function waitCrdsEstablished(kc: k8s.KubeConfig, timeoutMs = 30_000): Promise<void> {

@@ -43,33 +43,14 @@ export function refOr(literal: JSONSchema): JSONSchema {
 export type RefOr<T> = T | { ref: string };
 
 /**
- * The schema as the Policy CRD embeds it. A structural schema gives every field one type, so a
- * ref-or field (string or {ref}) cannot be declared at all: it is left out of `properties` and its
- * parent object keeps unknown fields, which the apiserver then stores unvalidated and the compiler
- * (ajv, toValidationSchema) checks. `x-gatehouse-ref-or` itself is not an OpenAPI field (kubectl's
- * strict field validation rejects unknown fields of a CRD), so it never reaches the CRD.
+ * The schema as the Policy CRD embeds it: `x-gatehouse-ref-or` is not an OpenAPI field (kubectl's
+ * strict field validation rejects unknown fields of a CRD), so it is dropped; its node stays open.
  */
 export function toCrdSchema(schema: JSONSchema): JSONSchema {
-  if (schema['x-gatehouse-ref-or'] !== undefined) {
-    return { type: 'object', 'x-kubernetes-preserve-unknown-fields': true, description: schema.description };
-  }
-  const node: JSONSchema = { ...schema };
-  if (node.properties) {
-    const open = Object.values(node.properties).some((p) => p['x-gatehouse-ref-or'] !== undefined);
-    node.properties = Object.fromEntries(Object.entries(node.properties)
-      .filter(([, p]) => p['x-gatehouse-ref-or'] === undefined)
-      .map(([k, p]) => [k, toCrdSchema(p)]));
-    if (open) {
-      node['x-kubernetes-preserve-unknown-fields'] = true;
-      node.required = node.required?.filter((name) => name in node.properties!);
-      if (node.required?.length === 0) delete node.required;
-    }
-  }
-  if (node.items) node.items = toCrdSchema(node.items);
-  if (typeof node.additionalProperties === 'object') node.additionalProperties = toCrdSchema(node.additionalProperties);
-  if (node.anyOf) node.anyOf = node.anyOf.map(toCrdSchema);
-  if (node.oneOf) node.oneOf = node.oneOf.map(toCrdSchema);
-  return node;
+  return mapSchema(schema, (node) => {
+    const { 'x-gatehouse-ref-or': _literal, ...rest } = node;
+    return rest;
+  });
 }
 
 const refSchema: JSONSchema = {
