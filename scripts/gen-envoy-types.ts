@@ -1,4 +1,4 @@
-// Generates TypeScript types for Envoy's ext_proc service (shared by extproc, devproxy and the e2e driver) into protos/gen/envoy (checked in; a
+// Generates TypeScript types for Envoy's ext_proc and ADS services (shared by extproc, devproxy, the xDS server and the e2e driver) into protos/gen/envoy (checked in; a
 // test fails when stale). The protos themselves stay in @grpc/grpc-js-xds's deps/ folder (DESIGN 2).
 // As in gen-protos.ts, relative imports get explicit `.ts`; the rules generated code breaks are disabled per file.
 import { execFileSync } from 'node:child_process';
@@ -14,7 +14,7 @@ execFileSync(
   join(root, 'node_modules/.bin/proto-loader-gen-types'),
   ['--longs', 'String', '--enums', 'String', '--defaults', '--oneofs', '--grpcLib', '@grpc/grpc-js',
     ...['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].flatMap((d) => ['-I', join(deps, d)]),
-    '-O', outDir, 'envoy/service/ext_proc/v3/external_processor.proto'],
+    '-O', outDir, 'envoy/service/ext_proc/v3/external_processor.proto', 'envoy/service/discovery/v3/ads.proto'],
   { stdio: 'inherit' },
 );
 

@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { ProcessingRequest } from '../../protos/gen/envoy/envoy/service/ext_proc/v3/ProcessingRequest.ts';
 import type { ProcessingResponse__Output } from '../../protos/gen/envoy/envoy/service/ext_proc/v3/ProcessingResponse.ts';
 import { statusNumber, type ExternalProcessorClient } from './client.ts';
-import { applyHeaderMutation, type HeaderList, type HttpRequest, type HttpResponse, type MutationViolation } from './http.ts';
+import { applyHeaderMutation, MutationRefused, type HeaderList, type HttpRequest, type HttpResponse, type MutationCheck, type MutationViolation } from './http.ts';
 import { ReplyReader, StreamFailure } from './reply-reader.ts';
 
 export type HeaderSendMode = 'SEND' | 'SKIP';
@@ -40,6 +40,10 @@ export interface ExchangeOptions {
   client: ExternalProcessorClient;
   /** `<namespace>/<proxy>`, sent as x-gatehouse-route metadata; undefined sends none. */
   route?: string;
+  /** Further gRPC initial metadata (grpc_service.initial_metadata, ExtProcPerRoute grpc_initial_metadata). */
+  initialMetadata?: HeaderList;
+  /** The filter's mutation_rules (default: host and x-envoy-* refused). */
+  mutationCheck?: MutationCheck;
   mode?: ProcessingMode;
   request: HttpRequest;
   upstream: (request: HttpRequest) => HttpResponse | Promise<HttpResponse>;
@@ -104,6 +108,7 @@ export async function runExtProcExchange(options: ExchangeOptions): Promise<Exch
   const timeoutMs = options.timeoutMs ?? 200;
   const metadata = new grpc.Metadata();
   if (options.route !== undefined) metadata.set('x-gatehouse-route', options.route);
+  for (const [key, value] of options.initialMetadata ?? []) metadata.add(key, value);
   const call = options.client.process(metadata);
   const reader = new ReplyReader(call);
   const violations: MutationViolation[] = [];
@@ -117,7 +122,7 @@ export async function runExtProcExchange(options: ExchangeOptions): Promise<Exch
     replies.push(reply);
     if (reply.response === 'immediateResponse') {
       const ir = reply.immediateResponse!;
-      const headers = applyHeaderMutation([], ir.headers, () => false, violations);
+      const headers = applyHeaderMutation([], ir.headers, () => false, violations, options.mutationCheck);
       throw new ImmediateAnswer({ status: statusNumber(ir.status?.code ?? 0) || 200, headers, body: ir.body }, ir.details);
     }
     if (reply.response !== phase) throw new StreamFailure(`spurious reply: ${reply.response ?? 'empty'} to ${phase}`);
@@ -126,11 +131,12 @@ export async function runExtProcExchange(options: ExchangeOptions): Promise<Exch
 
   let req: HttpRequest = { ...options.request, headers: [...options.request.headers] };
   let upstreamRequest: HttpRequest | undefined;
+  let upstreamResponse: HttpResponse | undefined;
   try {
-    req = await processRequest(req, mode, options.chunkBytes ?? 16384, ask, violations);
+    req = await processRequest(req, mode, options.chunkBytes ?? 16384, ask, violations, options.mutationCheck);
     upstreamRequest = req;
-    let res = await options.upstream(req);
-    res = await processResponse(res, mode, options.chunkBytes ?? 16384, ask, violations);
+    upstreamResponse = await options.upstream(req);
+    const res = await processResponse(upstreamResponse, mode, options.chunkBytes ?? 16384, ask, violations, options.mutationCheck);
     call.end();
     const spurious = await reader.closed(timeoutMs);
     return { upstreamRequest, response: res, replies, spurious, violations };
@@ -140,18 +146,21 @@ export async function runExtProcExchange(options: ExchangeOptions): Promise<Exch
       const spurious = await reader.closed(timeoutMs);
       return { upstreamRequest, response: err.response, immediateDetails: err.details, replies, spurious, violations };
     }
-    if (!(err instanceof StreamFailure)) throw err;
+    if (!(err instanceof StreamFailure) && !(err instanceof MutationRefused)) throw err;
     call.cancel();
-    return failed(options, err.message, req, upstreamRequest, replies, violations);
+    return failed(options, err.message, req, upstreamRequest, upstreamResponse, replies, violations);
   }
 }
 
-/** failure_mode_allow: carry on as if there were no ext_proc; else Envoy's local reply (504 on timeout, 500 otherwise). */
+/**
+ * failure_mode_allow: carry on as if there were no ext_proc (with the upstream's response when it had
+ * already come, never sending the request twice); else Envoy's local reply (504 on timeout, 500 otherwise).
+ */
 async function failed(options: ExchangeOptions, failure: string, req: HttpRequest, upstreamRequest: HttpRequest | undefined,
-  replies: ProcessingResponse__Output[], violations: MutationViolation[]): Promise<ExchangeResult> {
+  upstreamResponse: HttpResponse | undefined, replies: ProcessingResponse__Output[], violations: MutationViolation[]): Promise<ExchangeResult> {
   if (options.failureModeAllow) {
     const sent = upstreamRequest ?? req;
-    return { upstreamRequest: sent, response: await options.upstream(sent), failure, replies, spurious: [], violations };
+    return { upstreamRequest: sent, response: upstreamResponse ?? await options.upstream(sent), failure, replies, spurious: [], violations };
   }
   const status = failure.startsWith('message_timeout') ? 504 : 500;
   return { upstreamRequest, response: { status, headers: [['content-type', 'text/plain']], body: Buffer.from('ext_proc error') }, failure, replies, spurious: [], violations };
@@ -159,7 +168,7 @@ async function failed(options: ExchangeOptions, failure: string, req: HttpReques
 
 type Ask = (phase: Phase, message: Omit<ProcessingRequest, 'attributes'>) => Promise<ProcessingResponse__Output>;
 
-async function processRequest(req: HttpRequest, mode: Required<ProcessingMode>, chunkBytes: number, ask: Ask, violations: MutationViolation[]): Promise<HttpRequest> {
+async function processRequest(req: HttpRequest, mode: Required<ProcessingMode>, chunkBytes: number, ask: Ask, violations: MutationViolation[], check?: MutationCheck): Promise<HttpRequest> {
   let out = req;
   const hasBody = (req.body?.length ?? 0) > 0;
   const hasTrailers = (req.trailers?.length ?? 0) > 0;
@@ -173,7 +182,7 @@ async function processRequest(req: HttpRequest, mode: Required<ProcessingMode>, 
   const applyCommon = (reply: ProcessingResponse__Output, key: 'requestHeaders' | 'requestBody') => {
     const common = reply[key]?.response;
     if (!common) return;
-    const headers = applyHeaderMutation(out.headers, common.headerMutation, pseudoSetter, violations); // may set out.path
+    const headers = applyHeaderMutation(out.headers, common.headerMutation, pseudoSetter, violations, check); // may set out.path
     out = { ...out, headers };
     if (common.bodyMutation?.mutation === 'body') out = { ...out, body: common.bodyMutation.body };
     if (common.bodyMutation?.mutation === 'clearBody') out = { ...out, body: Buffer.alloc(0) };
@@ -191,7 +200,7 @@ async function processRequest(req: HttpRequest, mode: Required<ProcessingMode>, 
       const reply = await ask('requestBody', { requestBody: { body: chunk, endOfStream: last } });
       const mutation = reply.requestBody?.response?.bodyMutation;
       parts.push(mutation?.mutation === 'body' ? mutation.body! : mutation?.mutation === 'clearBody' ? Buffer.alloc(0) : chunk);
-      const headers = applyHeaderMutation(out.headers, reply.requestBody?.response?.headerMutation, pseudoSetter, violations);
+      const headers = applyHeaderMutation(out.headers, reply.requestBody?.response?.headerMutation, pseudoSetter, violations, check);
       out = { ...out, headers };
     }
     out = { ...out, body: Buffer.concat(parts) };
@@ -202,7 +211,7 @@ async function processRequest(req: HttpRequest, mode: Required<ProcessingMode>, 
   return out;
 }
 
-async function processResponse(res: HttpResponse, mode: Required<ProcessingMode>, chunkBytes: number, ask: Ask, violations: MutationViolation[]): Promise<HttpResponse> {
+async function processResponse(res: HttpResponse, mode: Required<ProcessingMode>, chunkBytes: number, ask: Ask, violations: MutationViolation[], check?: MutationCheck): Promise<HttpResponse> {
   let out = res;
   const hasBody = res.body.length > 0;
   const hasTrailers = (res.trailers?.length ?? 0) > 0;
@@ -215,7 +224,7 @@ async function processResponse(res: HttpResponse, mode: Required<ProcessingMode>
   if (mode.responseHeaderMode === 'SEND') {
     const reply = await ask('responseHeaders', { responseHeaders: { headers: toHeaderMap([[':status', String(res.status)]], res.headers), endOfStream: !hasBody && !hasTrailers } });
     const common = reply.responseHeaders?.response;
-    const headers = applyHeaderMutation(out.headers, common?.headerMutation, pseudoSetter, violations); // may set out.status
+    const headers = applyHeaderMutation(out.headers, common?.headerMutation, pseudoSetter, violations, check); // may set out.status
     out = { ...out, headers };
     if (common?.bodyMutation?.mutation === 'body') out = { ...out, body: common.bodyMutation.body! };
     bodyReplaced = common?.status === 'CONTINUE_AND_REPLACE';
@@ -227,7 +236,7 @@ async function processResponse(res: HttpResponse, mode: Required<ProcessingMode>
       const reply = await ask('responseBody', { responseBody: { body: chunk, endOfStream: i === chunks.length - 1 && !hasTrailers } });
       const common = reply.responseBody?.response;
       parts.push(common?.bodyMutation?.mutation === 'body' ? common.bodyMutation.body! : chunk);
-      const headers = applyHeaderMutation(out.headers, common?.headerMutation, pseudoSetter, violations); // may set out.status
+      const headers = applyHeaderMutation(out.headers, common?.headerMutation, pseudoSetter, violations, check); // may set out.status
     out = { ...out, headers };
     }
     out = { ...out, body: Buffer.concat(parts) };

@@ -34,24 +34,42 @@ export interface MutationViolation {
 }
 
 /**
+ * The filter's HeaderMutationRules: whether Envoy applies a set or remove of a header, ignores it
+ * ('ignore', counted as a rejected mutation) or fails the request ('fail', disallow_is_error).
+ */
+export type MutationCheck = (header: string, value: string | undefined) => 'allow' | 'ignore' | 'fail';
+
+/** A mutation the rules refuse with disallow_is_error: Envoy ends the request as a processing failure. */
+export class MutationRefused extends Error {}
+
+/** Without explicit rules: pseudo-headers go to `pseudo`, host and x-envoy-* are refused. */
+const defaultCheck: MutationCheck = (key) => (key === 'host' || key.startsWith('x-envoy-') ? 'ignore' : 'allow');
+
+/**
  * Applies a HeaderMutation as Envoy's ext_proc filter does: removals first, then each set with its
- * append action. `pseudo` receives route-changing pseudo-headers (`:path`, `:method`, `:status`);
- * host and x-envoy-* are refused, and a value given in `value` instead of `raw_value` is a violation.
+ * append action. `pseudo` receives route-changing pseudo-headers (`:path`, `:method`, `:status`) the
+ * rules allow; `check` plays the mutation rules (default: host and x-envoy-* are refused); a value
+ * given in `value` instead of `raw_value` is a violation.
  */
 export function applyHeaderMutation(
   headers: HeaderList,
   mutation: HeaderMutation__Output | null | undefined,
   pseudo: (name: string, value: string) => boolean,
   violations: MutationViolation[],
+  check: MutationCheck = defaultCheck,
 ): HeaderList {
   if (!mutation) return headers;
   let out = headers;
+  const allowed = (key: string, value: string | undefined, reason: string): boolean => {
+    const verdict = key.startsWith(':') && value === undefined ? 'ignore' : check(key, value);
+    if (verdict === 'allow') return true;
+    violations.push({ header: key, reason });
+    if (verdict === 'fail') throw new MutationRefused(`header mutation of ${key} disallowed`);
+    return false;
+  };
   for (const name of mutation.removeHeaders) {
     const key = name.toLowerCase();
-    if (key.startsWith(':') || key === 'host' || key.startsWith('x-envoy-')) {
-      violations.push({ header: key, reason: 'remove of a protected header' });
-      continue;
-    }
+    if (!allowed(key, undefined, 'remove of a protected header')) continue;
     out = out.filter(([n]) => n !== key);
   }
   for (const option of mutation.setHeaders) {
@@ -62,13 +80,10 @@ export function applyHeaderMutation(
     }
     const value = raw && raw.length > 0 ? raw.toString('latin1') : option.header?.value ?? '';
     if (key.startsWith(':')) {
-      if (!pseudo(key, value)) violations.push({ header: key, reason: 'pseudo-header Envoy would not change here' });
+      if (allowed(key, value, 'pseudo-header the mutation rules refuse') && !pseudo(key, value)) violations.push({ header: key, reason: 'pseudo-header Envoy would not change here' });
       continue;
     }
-    if (key === 'host' || key.startsWith('x-envoy-')) {
-      violations.push({ header: key, reason: 'protected header' });
-      continue;
-    }
+    if (!allowed(key, value, 'protected header')) continue;
     const exists = out.some(([n]) => n === key);
     switch (option.appendAction) {
       case 'APPEND_IF_EXISTS_OR_ADD': out = [...out, [key, value]]; break;

@@ -1,16 +1,20 @@
-// Entry point of `gatehouse extproc`: load the runtime snapshot (and keep reloading it), serve
-// Envoy's ext_proc on --port and health/metrics on --metrics-port, drain on SIGTERM.
+// Entry point of `gatehouse extproc`: load the runtime snapshot (a file, kept reloaded, or an xDS
+// subscription with a last-good cache), serve Envoy's ext_proc on --port and health/metrics on
+// --metrics-port, drain on SIGTERM.
 import type { Options } from '../../bin/cli.ts';
 import { parsePort } from '../../bin/cli.ts';
-import { NotAvailableError, UsageError } from '../../lib/errors.ts';
+import { UsageError } from '../../lib/errors.ts';
 import { Lifecycle } from '../../lib/lifecycle.ts';
-import { createLogger } from '../../lib/log.ts';
+import { createLogger, type Logger } from '../../lib/log.ts';
 import { FileSnapshotSource } from './config/file-source.ts';
 import { SnapshotStore } from './config/snapshot-store.ts';
+import { XdsSnapshotSource } from './config/xds-source.ts';
 import { createHealthServer, listenHttp } from './server/http.ts';
 import { ExtprocMetrics } from './server/metrics.ts';
 import { createExtprocServer, DEFAULT_MAX_BODY_BYTES } from './server/server.ts';
 import { createMemoryStores } from './stores/memory.ts';
+import { createRedisStores } from './stores/redis.ts';
+import type { Stores } from './stores/types.ts';
 
 function maxBodyBytes(value: string | boolean | undefined): number {
   if (typeof value !== 'string') return DEFAULT_MAX_BODY_BYTES;
@@ -18,19 +22,44 @@ function maxBodyBytes(value: string | boolean | undefined): number {
   return Number(value);
 }
 
+function positiveInt(flag: string, value: string | boolean | undefined, fallback: number): number {
+  if (typeof value !== 'string') return fallback;
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new UsageError(`gatehouse extproc: --${flag}: "${value}" is not a positive whole number`);
+  return Number(value);
+}
+
+function oneOf<T extends string>(flag: string, value: string | boolean | undefined, allowed: readonly T[]): T {
+  if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
+  throw new UsageError(`gatehouse extproc: --${flag}: "${String(value)}" is not one of ${allowed.join(', ')}`);
+}
+
+/** Redis stores when a URL is given (flag or $GATEHOUSE_REDIS_URL), else in-memory ones. */
+async function createStores(options: Options, log: Logger, metrics: ExtprocMetrics): Promise<Stores> {
+  const url = typeof options.redis === 'string' ? options.redis : process.env.GATEHOUSE_REDIS_URL;
+  if (!url) return createMemoryStores();
+  return createRedisStores({
+    url,
+    mode: oneOf('redis-mode', options['redis-mode'] ?? 'Standalone', ['Standalone', 'Sentinel', 'Cluster'] as const),
+    onUnavailable: oneOf('redis-on-unavailable', options['redis-on-unavailable'] ?? 'FailClosed', ['FailClosed', 'LocalFallback'] as const),
+    deadlineMs: positiveInt('redis-deadline-ms', options['redis-deadline-ms'], 75),
+    replicas: positiveInt('replicas', options.replicas, 1),
+    region: typeof options.region === 'string' ? options.region : 'default',
+    log,
+    registry: metrics.registry,
+  });
+}
+
 export async function runExtproc(options: Options): Promise<number> {
-  if (options.xds !== undefined) {
-    throw new NotAvailableError('gatehouse extproc --xds: the snapshot subscription over xDS is not built yet (issue: distribution); use --snapshot FILE');
-  }
-  if (options.redis !== undefined) {
-    throw new NotAvailableError('gatehouse extproc --redis: Redis stores are not built yet (issue: traffic policies); omit it for in-memory stores');
-  }
-  if (typeof options.snapshot !== 'string') throw new UsageError('gatehouse extproc: --snapshot FILE is required (or --xds HOST:PORT, once available)');
+  const xds = typeof options.xds === 'string' ? options.xds : undefined;
+  const snapshotFile = typeof options.snapshot === 'string' ? options.snapshot : undefined;
+  if ((xds === undefined) === (snapshotFile === undefined)) throw new UsageError('gatehouse extproc: give one of --snapshot FILE or --xds HOST:PORT');
+  if (xds !== undefined && !/^[^\s:]+:\d+$|^\[[^\]]+\]:\d+$/.test(xds)) throw new UsageError(`gatehouse extproc: --xds: "${xds}" is not HOST:PORT`);
   const port = parsePort('extproc', 'port', String(options.port ?? '9002'));
   const metricsPort = parsePort('extproc', 'metrics-port', String(options['metrics-port'] ?? '9003'));
   const log = createLogger('extproc');
   const lifecycle = new Lifecycle(log);
   const metrics = new ExtprocMetrics({ processMetrics: true });
+  const stores = await createStores(options, log, metrics);
 
   const snapshots = new SnapshotStore();
   snapshots.onChange((event) => {
@@ -42,15 +71,17 @@ export async function runExtproc(options: Options): Promise<number> {
       log.error({ err: event.error.message, code: (event.error as { code?: string }).code }, 'runtime snapshot rejected; keeping the previous one');
     }
   });
-  const source = new FileSnapshotSource({ path: options.snapshot });
+  const cacheDir = typeof options['cache-dir'] === 'string' ? options['cache-dir'] : undefined;
+  const source = xds !== undefined
+    ? new XdsSnapshotSource({ address: xds, cacheDir, log })
+    : new FileSnapshotSource({ path: snapshotFile! });
   await source.start(snapshots);
 
-  const stores = createMemoryStores();
   const server = createExtprocServer({ snapshots, stores, log, metrics, maxBodyBytes: maxBodyBytes(options['max-body-bytes']) });
-  const health = createHealthServer(snapshots, metrics);
+  const health = createHealthServer(snapshots, metrics, () => (source instanceof XdsSnapshotSource ? source.describe() : undefined));
   const boundPort = await server.listen('0.0.0.0', port);
   const boundMetrics = await listenHttp(health, '0.0.0.0', metricsPort);
-  log.info({ port: boundPort, metricsPort: boundMetrics, snapshot: options.snapshot }, 'extproc serving');
+  log.info({ port: boundPort, metricsPort: boundMetrics, snapshot: snapshotFile, xds, cacheDir, origin: source instanceof XdsSnapshotSource ? source.state().origin : 'file' }, 'extproc serving');
 
   // Closed newest first: health port last, so /healthz answers while streams drain.
   lifecycle.onStop('health server', () => new Promise<void>((resolve) => health.close(() => resolve())));

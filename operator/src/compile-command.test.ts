@@ -26,14 +26,14 @@ describe('gatehouse compile', () => {
     writeFileSync(join(dir, 'bad.yaml'), [
       'apiVersion: gatehouse.dev/v1alpha1', 'kind: ApiProxy', 'metadata: {name: broken, namespace: shop}',
       'spec: {basePath: /broken, target: {url: "http://127.0.0.1:9090", service: {name: s, port: 80}}}', '---',
-      'apiVersion: gatehouse.dev/v1alpha1', 'kind: Policy', 'metadata: {name: spike, namespace: shop}',
-      'spec: {type: SpikeArrest, spikeArrest: {rate: 30pm}}', '',
+      'apiVersion: gatehouse.dev/v1alpha1', 'kind: Policy', 'metadata: {name: python, namespace: shop}',
+      'spec: {type: PythonScript, pythonScript: {source: x}}', '',
     ].join('\n'));
     const out = join(dir, 'out.json');
     const { code, stderr } = await gatehouse('compile', '-f', dir, '-o', out);
     const file = join(dir, 'bad.yaml').replace(`${repo}/`, '');
     expect(stderr).toContain(`${file}: ApiProxy/shop/broken: spec.target: set exactly one of url, service or targets\n`);
-    expect(stderr).toContain(`${file}: Policy/shop/spike: spec.type: policy type SpikeArrest is not supported yet\n`);
+    expect(stderr).toContain(`${file}: Policy/shop/python: spec.type: policy type PythonScript is not supported yet\n`);
     expect(stderr).toContain('2 error(s)');
     expect(code).toBe(1);
     expect(() => readFileSync(out)).toThrow();

@@ -1,7 +1,104 @@
-// Entry point of `gatehouse operator`.
+// Entry point of `gatehouse operator`. Folder mode (--manifests DIR): load and compile the folder,
+// serve the snapshot over ADS, watch the folder and push every change; bad objects are reported and
+// left out, the rest ships. The kube mode (informers, status, leader election) is the operator issue's.
 import type { Options } from '../../bin/cli.ts';
-import { NotAvailableError } from '../../lib/errors.ts';
+import { parsePort } from '../../bin/cli.ts';
+import { NotAvailableError, UsageError } from '../../lib/errors.ts';
+import { Lifecycle } from '../../lib/lifecycle.ts';
+import { createLogger, type Logger } from '../../lib/log.ts';
+import { compile, type CompileOptions } from './compile/compile.ts';
+import { formatDiagnostic, sortDiagnostics, type Diagnostic } from './compile/diagnostics.ts';
+import { credentialHashKeyFrom } from './source/credential-key.ts';
+import type { LoadResult } from './source/folder.ts';
+import { FolderWatcher } from './source/watch-folder.ts';
+import { XdsControlPlane } from './xds/control-plane.ts';
 
-export function runOperator(_options: Options): Promise<number> {
-  return Promise.reject(new NotAvailableError('gatehouse operator is not built yet: it needs the xDS server (issue: distribution) and the kube source (issue: operator)'));
+export interface FolderOperatorOptions {
+  manifests: string;
+  xdsPort: number;
+  metricsPort?: number;
+  host?: string;
+  log: Logger;
+  /** Where Envoy reaches extproc (compile's extProc option). */
+  extProc?: CompileOptions['extProc'];
+  debounceMs?: number;
+  pollMs?: number;
+  processMetrics?: boolean;
+}
+
+export interface FolderOperator {
+  controlPlane: XdsControlPlane;
+  xdsPort: number;
+  metricsPort?: number;
+  /** Recompiles now (the watcher does this on every change). */
+  reload(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Logs each diagnostic once, when it first appears; a compile with the same problems stays quiet. */
+function diagnosticLogger(log: Logger): (diagnostics: Diagnostic[]) => void {
+  let previous = new Set<string>();
+  return (diagnostics) => {
+    const current = new Set<string>();
+    for (const d of sortDiagnostics(diagnostics)) {
+      const line = formatDiagnostic(d);
+      current.add(line);
+      if (previous.has(line)) continue;
+      const fields = { code: d.code, file: d.file, line: d.line, kind: d.kind, namespace: d.namespace, name: d.name, field: d.field };
+      if (d.severity === 'error') log.error(fields, `${line} (left out; the rest ships)`);
+      else log.warn(fields, line);
+    }
+    previous = current;
+  };
+}
+
+export async function startFolderOperator(options: FolderOperatorOptions): Promise<FolderOperator> {
+  const { log } = options;
+  const controlPlane = new XdsControlPlane({ log, processMetrics: options.processMetrics });
+  const logDiagnostics = diagnosticLogger(log);
+  const publish = (loaded: LoadResult) => {
+    const started = performance.now();
+    const result = compile(loaded.objects, { credentialHashKey: credentialHashKeyFrom(loaded.objects), extProc: options.extProc });
+    logDiagnostics([...loaded.diagnostics, ...result.errors, ...result.warnings]);
+    try {
+      controlPlane.publish(result.snapshot);
+    } catch (err) {
+      log.error({ err: (err as Error).message, code: (err as { code?: string }).code }, 'compiled snapshot does not encode; still serving the previous one');
+      return;
+    }
+    log.debug({ version: result.snapshot.version, ms: Math.round(performance.now() - started) }, 'compiled');
+  };
+  const watcher = new FolderWatcher({
+    path: options.manifests, onChange: publish, debounceMs: options.debounceMs, pollMs: options.pollMs,
+    onError: (err) => log.error({ err: err.message }, 'cannot read the manifests; still serving the previous snapshot'),
+  });
+  publish(await watcher.start());
+  const ports = await controlPlane.listen({ host: options.host, xdsPort: options.xdsPort, metricsPort: options.metricsPort });
+  return {
+    controlPlane, ...ports,
+    reload: () => watcher.reload(),
+    stop: async () => {
+      await watcher.stop();
+      await controlPlane.stop();
+    },
+  };
+}
+
+export async function runOperator(options: Options): Promise<number> {
+  if (options.manifests === undefined) {
+    throw new NotAvailableError('gatehouse operator without --manifests (the kube mode) is not built yet (issue: operator); use --manifests DIR');
+  }
+  if (typeof options.manifests !== 'string' || options.manifests === '') throw new UsageError('gatehouse operator: --manifests needs a folder');
+  const log = createLogger('operator');
+  const lifecycle = new Lifecycle(log);
+  const operator = await startFolderOperator({
+    manifests: options.manifests, log, processMetrics: true,
+    xdsPort: parsePort('operator', 'xds-port', String(options['xds-port'] ?? '18000')),
+    metricsPort: parsePort('operator', 'metrics-port', String(options['metrics-port'] ?? '8081')),
+  });
+  log.info({ manifests: options.manifests, xdsPort: operator.xdsPort, metricsPort: operator.metricsPort }, 'operator serving (folder mode)');
+  lifecycle.onStop('folder operator', () => operator.stop());
+  await lifecycle.handleSignals();
+  log.info('operator stopped');
+  return 0;
 }

@@ -29,6 +29,8 @@ function validate(type: string, config: unknown): boolean {
 describe('policy type table', () => {
   it('names each member as lowerCamelCase of its type', () => {
     expect(Object.fromEntries(policyTypes.map((p) => [p.type, p.member]))).toEqual({
+      Quota: 'quota', SpikeArrest: 'spikeArrest', ResetQuota: 'resetQuota', ResponseCache: 'responseCache',
+      LookupCache: 'lookupCache', PopulateCache: 'populateCache', InvalidateCache: 'invalidateCache',
       RaiseFault: 'raiseFault', AssignMessage: 'assignMessage', ExtractVariables: 'extractVariables',
       VerifyAPIKey: 'verifyAPIKey', BasicAuthentication: 'basicAuthentication', AccessControl: 'accessControl',
       JSONThreatProtection: 'jsonThreatProtection', XMLThreatProtection: 'xmlThreatProtection',
@@ -45,6 +47,10 @@ describe('policy type table', () => {
   it('accepts the shapes of DESIGN 4a', () => {
     expect(validate('VerifyAPIKey', { apiKey: { ref: 'request.header.x-api-key' } })).toBe(true);
     expect(validate('VerifyAPIKey', { apiKey: 'literal-key' })).toBe(true);
+    expect(validate('Quota', {
+      type: 'calendar', allow: 100, interval: 1, timeUnit: 'minute', identifier: { ref: 'client_id' }, distributed: true, synchronous: true,
+    })).toBe(true);
+    expect(validate('SpikeArrest', { rate: '30pm', identifier: { ref: 'client.ip' }, useEffectiveCount: true })).toBe(true);
     expect(validate('JSONThreatProtection', {
       containerDepth: 10, arrayElementCount: 100, objectEntryCount: 50, objectEntryNameLength: 64, stringValueLength: 1024,
     })).toBe(true);

@@ -17,6 +17,13 @@ import { jsonThreatProtection } from './security/json-threat-protection.ts';
 import { regularExpressionProtection } from './security/regular-expression-protection.ts';
 import { verifyAPIKey } from './security/verify-api-key.ts';
 import { xmlThreatProtection } from './security/xml-threat-protection.ts';
+import { invalidateCache } from './traffic/invalidate-cache.ts';
+import { lookupCache } from './traffic/lookup-cache.ts';
+import { populateCache } from './traffic/populate-cache.ts';
+import { quota } from './traffic/quota.ts';
+import { resetQuota } from './traffic/reset-quota.ts';
+import { responseCache } from './traffic/response-cache.ts';
+import { spikeArrest } from './traffic/spike-arrest.ts';
 
 export type PolicyGroup = 'traffic' | 'mediation' | 'security' | 'extension';
 
@@ -43,6 +50,13 @@ export interface PolicyTypeSpec {
 
 /** Every supported type, in catalogue order. */
 export const policyTypes: readonly PolicyTypeSpec[] = [
+  quota,
+  spikeArrest,
+  resetQuota,
+  responseCache,
+  lookupCache,
+  populateCache,
+  invalidateCache,
   raiseFault,
   assignMessage,
   extractVariables,

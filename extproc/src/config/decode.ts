@@ -4,6 +4,7 @@
 // shows up as a rejected snapshot rather than as silently ignored configuration.
 import protobuf from 'protobufjs';
 import { GatehouseError } from '../../../lib/errors.ts';
+import type { Proxy__Output } from '../../../protos/gen/gatehouse/v1/Proxy.ts';
 import type { RuntimeSnapshot, RuntimeSnapshot__Output } from '../../../protos/gen/gatehouse/v1/RuntimeSnapshot.ts';
 
 export class SnapshotInvalidError extends GatehouseError {
@@ -31,6 +32,54 @@ export function decodeRuntimeSnapshot(json: unknown): RuntimeSnapshot__Output {
     return type.toObject(type.fromObject(json as Record<string, unknown>), TO_OBJECT) as RuntimeSnapshot__Output;
   } catch (err) {
     throw new SnapshotInvalidError(`runtime snapshot does not match gatehouse.v1.RuntimeSnapshot: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Decodes the binary form served over ADS (type.googleapis.com/gatehouse.v1.RuntimeSnapshot). */
+export function decodeRuntimeSnapshotBytes(bytes: Uint8Array): RuntimeSnapshot__Output {
+  return new RuntimeSnapshotDecoder().decode(bytes);
+}
+
+/**
+ * Decodes successive snapshots of one subscription. A proxy whose bytes are the same as in the
+ * previous snapshot is not decoded again: it is the very object decoded then, which loadSnapshot
+ * takes as unchanged without looking further.
+ */
+export class RuntimeSnapshotDecoder {
+  private proxiesByBytes = new Map<string, Proxy__Output>();
+
+  decode(bytes: Uint8Array): RuntimeSnapshot__Output {
+    const type = runtimeSnapshotType();
+    try {
+      // Protobuf's wire format is a sequence of fields: cut out each element of `proxies`, decode the rest whole.
+      const proxiesField = type.fields.proxies;
+      const proxyType = proxiesField.resolve().resolvedType as protobuf.Type;
+      const reader = protobuf.Reader.create(bytes);
+      const rest: Uint8Array[] = [];
+      const proxies: Proxy__Output[] = [];
+      const proxiesByBytes = new Map<string, Proxy__Output>();
+      while (reader.pos < reader.len) {
+        const start = reader.pos;
+        const tag = reader.uint32();
+        if (tag >>> 3 === proxiesField.id && (tag & 7) === 2) {
+          const length = reader.uint32();
+          const element = bytes.subarray(reader.pos, reader.pos + length);
+          reader.skip(length);
+          const key = Buffer.from(element.buffer, element.byteOffset, element.byteLength).toString('latin1');
+          const proxy = proxiesByBytes.get(key) ?? this.proxiesByBytes.get(key) ?? proxyType.toObject(proxyType.decode(element), TO_OBJECT) as Proxy__Output;
+          proxiesByBytes.set(key, proxy);
+          proxies.push(proxy);
+        } else {
+          reader.skipType(tag & 7);
+          rest.push(bytes.subarray(start, reader.pos));
+        }
+      }
+      const snapshot = type.toObject(type.decode(Buffer.concat(rest)), TO_OBJECT) as RuntimeSnapshot__Output;
+      this.proxiesByBytes = proxiesByBytes;
+      return { ...snapshot, proxies };
+    } catch (err) {
+      throw new SnapshotInvalidError(`runtime snapshot bytes do not decode as gatehouse.v1.RuntimeSnapshot: ${(err as Error).message}`, { cause: err });
+    }
   }
 }
 

@@ -27,6 +27,8 @@ export class FileSnapshotSource implements SnapshotSource {
   private lastStat = '';
   private loading: Promise<void> = Promise.resolve();
   private sink: SnapshotSink | undefined;
+  /** The last snapshot applied: the next load reuses its unchanged proxies. */
+  private applied: LoadedSnapshot | undefined;
 
   constructor(options: FileSourceOptions) {
     this.options = { pollMs: 2000, debounceMs: 100, catalog: undefined, ...options };
@@ -37,6 +39,7 @@ export class FileSnapshotSource implements SnapshotSource {
     this.sink = sink;
     const first = (await this.read())!;
     sink.apply(first.snapshot);
+    this.applied = first.snapshot;
     this.lastHash = first.hash;
     this.lastStat = await this.statKey();
     const file = basename(this.options.path);
@@ -81,6 +84,7 @@ export class FileSnapshotSource implements SnapshotSource {
       const loaded = await this.read(this.lastHash);
       if (!loaded) return;
       this.lastHash = loaded.hash;
+      this.applied = loaded.snapshot;
       this.sink.apply(loaded.snapshot);
     } catch (err) {
       this.sink.reject(err as Error);
@@ -105,7 +109,7 @@ export class FileSnapshotSource implements SnapshotSource {
       throw new SnapshotInvalidError(`snapshot ${path} is not valid JSON: ${(err as Error).message}`, { cause: err });
     }
     try {
-      return { hash, snapshot: loadSnapshotDocument(document, this.options.catalog) };
+      return { hash, snapshot: loadSnapshotDocument(document, this.options.catalog, this.applied) };
     } catch (err) {
       throw new SnapshotInvalidError(`snapshot ${path}: ${(err as Error).message}`, { cause: err });
     }

@@ -11,8 +11,22 @@ import { jsonThreatProtectionPolicy } from './security/json-threat-protection.ts
 import { regularExpressionProtectionPolicy } from './security/regular-expression-protection.ts';
 import { verifyApiKeyPolicy } from './security/verify-api-key.ts';
 import { xmlThreatProtectionPolicy } from './security/xml-threat-protection.ts';
+import { invalidateCachePolicy } from './traffic/invalidate-cache.ts';
+import { lookupCachePolicy } from './traffic/lookup-cache.ts';
+import { populateCachePolicy } from './traffic/populate-cache.ts';
+import { quotaPolicy } from './traffic/quota.ts';
+import { resetQuotaPolicy } from './traffic/reset-quota.ts';
+import { responseCachePolicy } from './traffic/response-cache.ts';
+import { spikeArrestPolicy } from './traffic/spike-arrest.ts';
 
 export const policyImplementations: readonly PolicyImplementation<never>[] = [
+  quotaPolicy,
+  spikeArrestPolicy,
+  resetQuotaPolicy,
+  responseCachePolicy,
+  lookupCachePolicy,
+  populateCachePolicy,
+  invalidateCachePolicy,
   raiseFaultPolicy,
   assignMessagePolicy,
   extractVariablesPolicy,

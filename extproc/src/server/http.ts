@@ -5,14 +5,16 @@ import type { AddressInfo } from 'node:net';
 import type { SnapshotProvider } from '../config/snapshot-store.ts';
 import type { ExtprocMetrics } from './metrics.ts';
 
-export function createHealthServer(snapshots: SnapshotProvider, metrics: ExtprocMetrics): Server {
+/** `sourceNote` adds where the snapshot came from to /readyz, e.g. "from the cache: control plane unreachable". */
+export function createHealthServer(snapshots: SnapshotProvider, metrics: ExtprocMetrics, sourceNote: () => string | undefined = () => undefined): Server {
   return createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
     } else if (path === '/readyz') {
       const snapshot = snapshots.current();
-      if (snapshot) res.writeHead(200, { 'content-type': 'text/plain' }).end(`ready: snapshot ${snapshot.version}\n`);
+      const note = snapshot && sourceNote();
+      if (snapshot) res.writeHead(200, { 'content-type': 'text/plain' }).end(`ready: snapshot ${snapshot.version}${note ? ` (${note})` : ''}\n`);
       else res.writeHead(503, { 'content-type': 'text/plain' }).end('no runtime snapshot loaded\n');
     } else if (path === '/metrics') {
       metrics.registry.metrics().then(

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createMemoryStores, ExpiringLruMap } from './memory.ts';
 
-function fakeClock(start = 1_000_000): { now: () => number; advance: (ms: number) => void } {
+function fakeClock(start = 1_000_000): { now: () => number; advance: (ms: number) => void; set: (ms: number) => void } {
   let t = start;
-  return { now: () => t, advance: (ms) => { t += ms; } };
+  return { now: () => t, advance: (ms) => { t += ms; }, set: (ms) => { t = ms; } };
 }
 
 describe('ExpiringLruMap', () => {
@@ -33,18 +33,38 @@ describe('ExpiringLruMap', () => {
 });
 
 describe('createMemoryStores', () => {
-  it('counts within a window and restarts after it', async () => {
-    const clock = fakeClock();
+  it('counts fixed windows, rejects over the limit without counting, and restarts after the window', async () => {
+    const clock = fakeClock(60_000);
     const { counters } = createMemoryStores(clock.now);
-    const windowEnd = clock.now() + 60_000;
-    expect(await counters.increment('q', 1, windowEnd)).toBe(1);
-    expect(await counters.increment('q', 2, windowEnd)).toBe(3);
+    const req = (weight: number) => ({ key: 'q', kind: 'fixed' as const, weight, limit: 3, windowMs: 60_000, windowStartMs: Math.floor(clock.now() / 60_000) * 60_000, nowMs: clock.now() });
+    expect(await counters.consume(req(1))).toEqual({ admitted: true, used: 1, windowEndMs: 120_000 });
+    expect(await counters.consume(req(2))).toEqual({ admitted: true, used: 3, windowEndMs: 120_000 });
+    expect(await counters.consume(req(1))).toEqual({ admitted: false, used: 3, windowEndMs: 120_000 });
     expect(await counters.get('q')).toBe(3);
+    await counters.reset('q', 2);
+    expect(await counters.get('q')).toBe(1);
     clock.advance(60_000);
     expect(await counters.get('q')).toBe(0);
-    expect(await counters.increment('q', 1, windowEnd + 60_000)).toBe(1);
+    expect((await counters.consume(req(1))).used).toBe(1);
     await counters.reset('q');
     expect(await counters.get('q')).toBe(0);
+  });
+
+  it('weighs the previous window in a sliding window and starts flexi windows at the first request', async () => {
+    const clock = fakeClock(0);
+    const { counters } = createMemoryStores(clock.now);
+    const sliding = () => ({ key: 's', kind: 'sliding' as const, weight: 1, limit: 4, windowMs: 1000, windowStartMs: Math.floor(clock.now() / 1000) * 1000, nowMs: clock.now() });
+    for (let i = 0; i < 4; i++) expect((await counters.consume(sliding())).admitted).toBe(true);
+    clock.set(1500); // half of the previous window (4) still counts: 2
+    expect((await counters.consume(sliding())).admitted).toBe(true);
+    expect((await counters.consume(sliding())).admitted).toBe(true);
+    expect((await counters.consume(sliding())).admitted).toBe(false);
+    const flexi = () => ({ key: 'f', kind: 'flexi' as const, weight: 1, limit: 1, windowMs: 1000, windowStartMs: 0, nowMs: clock.now() });
+    expect(await counters.consume(flexi())).toEqual({ admitted: true, used: 1, windowEndMs: 2500 });
+    clock.set(2499);
+    expect((await counters.consume(flexi())).admitted).toBe(false);
+    clock.set(2500);
+    expect(await counters.consume(flexi())).toEqual({ admitted: true, used: 1, windowEndMs: 3500 });
   });
 
   it('takes tokens and refills them over time', async () => {

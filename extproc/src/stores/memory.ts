@@ -1,7 +1,8 @@
 // In-memory Stores (DESIGN 8) for dev and tests: one process, no sharing between replicas. Entries
 // expire on read against an injectable clock, and every map is bounded (least recently used entries
 // are evicted first) so a flood of distinct keys cannot grow the heap without limit.
-import type { CacheStore, CounterStore, KeyValueStore, Stores, TokenBucketStore } from './types.ts';
+import { consumeQuota, takeTokens, type BucketState, type QuotaState } from './quota-window.ts';
+import type { CacheStore, CounterStore, KeyValueStore, QuotaRequest, QuotaResult, Stores, TokenBucketStore } from './types.ts';
 
 export type Clock = () => number;
 
@@ -77,49 +78,41 @@ export class ExpiringLruMap<V> {
 }
 
 class MemoryCounterStore implements CounterStore {
-  readonly #counters: ExpiringLruMap<number>;
+  readonly #quotas: ExpiringLruMap<QuotaState>;
 
   constructor(clock: Clock, maxEntries: number) {
-    this.#counters = new ExpiringLruMap(clock, maxEntries);
+    this.#quotas = new ExpiringLruMap(clock, maxEntries);
   }
 
-  async increment(key: string, weight: number, windowEndMs: number): Promise<number> {
-    const total = (this.#counters.get(key) ?? 0) + weight;
-    this.#counters.setUntil(key, total, windowEndMs);
-    return total;
+  async consume(request: QuotaRequest): Promise<QuotaResult> {
+    const step = consumeQuota(this.#quotas.get(request.key), request);
+    this.#quotas.setUntil(request.key, step.state, step.expiresAt);
+    return step.result;
+  }
+
+  async reset(key: string, amount?: number): Promise<void> {
+    const state = this.#quotas.get(key);
+    if (state === undefined) return;
+    if (amount === undefined) this.#quotas.delete(key);
+    else state.count = Math.max(0, state.count - amount);
   }
 
   async get(key: string): Promise<number> {
-    return this.#counters.get(key) ?? 0;
+    return this.#quotas.get(key)?.count ?? 0;
   }
-
-  async reset(key: string): Promise<void> {
-    this.#counters.delete(key);
-  }
-}
-
-interface Bucket {
-  tokens: number;
-  updatedAt: number;
 }
 
 class MemoryTokenBucketStore implements TokenBucketStore {
-  readonly #buckets: ExpiringLruMap<Bucket>;
+  readonly #buckets: ExpiringLruMap<BucketState>;
 
   constructor(clock: Clock, maxEntries: number) {
     this.#buckets = new ExpiringLruMap(clock, maxEntries);
   }
 
   async take(key: string, weight: number, capacity: number, refillPerMs: number, nowMs: number): Promise<boolean> {
-    const bucket = this.#buckets.get(key) ?? { tokens: capacity, updatedAt: nowMs };
-    const elapsed = Math.max(0, nowMs - bucket.updatedAt);
-    const tokens = Math.min(capacity, bucket.tokens + elapsed * refillPerMs);
-    const allowed = tokens >= weight;
-    const remaining = allowed ? tokens - weight : tokens;
-    // A bucket that would be full again carries no state: let it expire then.
-    const msUntilFull = refillPerMs > 0 ? (capacity - remaining) / refillPerMs : Infinity;
-    this.#buckets.set(key, { tokens: remaining, updatedAt: nowMs }, Math.ceil(msUntilFull) + 1);
-    return allowed;
+    const step = takeTokens(this.#buckets.get(key), weight, capacity, refillPerMs, nowMs);
+    this.#buckets.set(key, step.state, step.ttlMs);
+    return step.allowed;
   }
 }
 

@@ -1,15 +1,43 @@
 // The state stores of DESIGN 8, one interface per kind of state. Two implementations each: memory
-// (dev, tests; this folder's memory.ts) and Redis (the traffic issue). Every method has a deadline in
-// the Redis implementation; callers never wait on a dead store longer than that.
+// (dev, tests; memory.ts) and Redis (redis.ts). Every method has a deadline in the Redis
+// implementation; callers never wait on a dead store longer than that.
+import { GatehouseError } from '../../../lib/errors.ts';
+
+/**
+ * How a quota counter's window moves (DESIGN 4, Apigee's Quota types):
+ * - `fixed` (calendar): windows of `windowMs` aligned to `anchorMs` (the startTime).
+ * - `sliding` (rollingwindow): the previous window's count, weighted by how much of it still lies in
+ *   the last `windowMs`, plus the current window's.
+ * - `flexi`: the window starts with the identifier's first request.
+ */
+export type WindowKind = 'fixed' | 'sliding' | 'flexi';
+
+export interface QuotaRequest {
+  key: string;
+  kind: WindowKind;
+  weight: number;
+  limit: number;
+  windowMs: number;
+  /** Start of the fixed window containing `nowMs` (fixed, sliding); ignored for flexi. */
+  windowStartMs: number;
+  nowMs: number;
+}
+
+export interface QuotaResult {
+  admitted: boolean;
+  /** The count after this request (rejected requests are not counted). */
+  used: number;
+  /** When the current window ends (ms since the epoch). */
+  windowEndMs: number;
+}
 
 export interface CounterStore {
-  /**
-   * Adds `weight` to the counter `key` in the window that ends at `windowEndMs` and returns the new
-   * total. The counter expires at the window's end.
-   */
-  increment(key: string, weight: number, windowEndMs: number): Promise<number>;
+  /** Counts `weight` against `limit` atomically; a request over the limit is rejected and not counted. */
+  consume(request: QuotaRequest): Promise<QuotaResult>;
+  /** Takes `amount` off the current count (floor 0); undefined clears it (ResetQuota). */
+  reset(key: string, amount?: number): Promise<void>;
+  /** The current window's count, or 0. */
   get(key: string): Promise<number>;
-  reset(key: string): Promise<void>;
 }
 
 export interface TokenBucketStore {
@@ -42,4 +70,14 @@ export interface Stores {
   tokens: KeyValueStore;
   kvm: KeyValueStore;
   close(): Promise<void>;
+}
+
+/**
+ * The shared store cannot answer within its deadline (Redis down, circuit open) and `onUnavailable`
+ * is FailClosed. Policies turn it into a 503 fault (`gatehouse.StoreUnavailable`).
+ */
+export class StoreUnavailableError extends GatehouseError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('GH_ERR_STORE_UNAVAILABLE', message, options);
+  }
 }

@@ -85,7 +85,8 @@ export const dataPlaneSpec = object({
       rule: '!has(self.minReplicas) || !has(self.maxReplicas) || self.minReplicas <= self.maxReplicas',
       message: 'minReplicas must not be greater than maxReplicas',
       fieldPath: '.minReplicas',
-      check: (v) => v.minReplicas === undefined || v.maxReplicas === undefined || v.minReplicas <= v.maxReplicas,
+      // The apiserver runs CEL on the defaulted object; the compiler sees it as written.
+      check: (v) => (v.minReplicas ?? 2) <= (v.maxReplicas ?? 10),
     }],
   })),
 }, {

@@ -23,6 +23,8 @@ export interface KindSpec {
   spec: Schema<unknown>;
   status: Schema<unknown>;
   printerColumns: PrinterColumn[];
+  /** The spec goes into the snapshot as is, so folder mode fills in schema defaults like the apiserver. */
+  fillDefaults?: boolean;
 }
 
 const conditionColumn = (type: string, priority?: number): PrinterColumn => ({
@@ -43,7 +45,7 @@ export const kinds: readonly KindSpec[] = [
   },
   {
     kind: 'Policy', plural: 'policies', singular: 'policy', shortNames: ['ghpolicy'],
-    spec: policySpec, status: policyStatus,
+    spec: policySpec, status: policyStatus, fillDefaults: true,
     printerColumns: [
       { name: 'Type', type: 'string', jsonPath: '.spec.type' },
       { name: 'Enabled', type: 'boolean', jsonPath: '.spec.enabled' },

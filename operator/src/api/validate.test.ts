@@ -3,14 +3,22 @@ import { describe, expect, it } from 'vitest';
 import { kindsByName } from './kinds.ts';
 import { validateSpec } from './validate.ts';
 
-const check = (kind: string, spec: unknown) => validateSpec(kindsByName.get(kind)!, spec);
+const check = (kind: string, spec: unknown) => validateSpec(kindsByName.get(kind)!, spec).errors;
 const proxy = (target: object, extra: object = {}) => ({ basePath: '/x', target, ...extra });
 
 describe('validateSpec', () => {
-  it('fills in defaults like the apiserver', () => {
-    const spec = proxy({ url: 'http://a' });
-    expect(check('ApiProxy', spec)).toEqual([]);
-    expect(spec).toEqual({ basePath: '/x', stripBasePath: true, target: { url: 'http://a', timeout: '30s' } });
+  it('fills schema defaults into a copy of a Policy (its config goes into the snapshot), never into the input', () => {
+    const input = { type: 'AccessControl', accessControl: { rules: [] } };
+    const { errors, spec } = validateSpec(kindsByName.get('Policy')!, input);
+    expect(errors).toEqual([]);
+    expect(spec).toEqual({ type: 'AccessControl', enabled: true, continueOnError: false, accessControl: { rules: [], noRuleMatchAction: 'Allow', validateBasedOn: 'ClientIP' } });
+    expect(input).toEqual({ type: 'AccessControl', accessControl: { rules: [] } });
+  });
+
+  it('reads other kinds as written (the compiler applies their defaults where it uses them)', () => {
+    const input = { basePath: '/x', target: { url: 'http://a' } };
+    expect(validateSpec(kindsByName.get('ApiProxy')!, input)).toEqual({ errors: [], spec: input });
+    expect(input).toEqual({ basePath: '/x', target: { url: 'http://a' } });
   });
 
   it.each([
@@ -55,7 +63,7 @@ describe('validateSpec', () => {
   });
 
   it('accepts every catalogue type\'s member while only supported ones are typed', () => {
-    expect(check('Policy', { type: 'Quota', quota: { anything: 1 } })).toEqual([]);
+    expect(check('Policy', { type: 'PythonScript', pythonScript: { anything: 1 } })).toEqual([]);
     expect(check('Policy', { type: 'VerifyAPIKey', verifyAPIKey: { apiKey: { ref: 'request.header.x-api-key' } } })).toEqual([]);
   });
 });

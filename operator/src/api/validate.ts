@@ -1,5 +1,5 @@
-// Validates an object's spec the way the apiserver would (schema with defaults, then the CEL rules as
-// their TypeScript predicates, then list uniqueness), for sources no apiserver has checked (folder
+// Validates an object's spec the way the apiserver would (schema, then the CEL rules as their
+// TypeScript predicates, then list uniqueness), for sources no apiserver has checked (folder
 // mode). Policy configs are checked here too (protos/policies toValidationSchema: ref-or nodes become
 // anyOf [literal, {ref}], and unknown members are typos to report rather than fields to prune).
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
@@ -15,20 +15,47 @@ export interface FieldError {
 }
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
-// Most objects are valid: a validator that stops at the first error decides, and only a failed
-// object is checked again with the one that collects every error (several times slower).
-const firstError = addFormats(new Ajv({ allErrors: false, useDefaults: true, strict: false }));
-const allErrors = addFormats(new Ajv({ allErrors: true, useDefaults: true, strict: false }));
-const compiled = new Map<KindSpec, { fast: ValidateFunction; full: ValidateFunction }>();
 
-function validatorsFor(kind: KindSpec): { fast: ValidateFunction; full: ValidateFunction } {
+interface Validators { fast: ValidateFunction; full: ValidateFunction }
+
+/**
+ * Most objects are valid: a validator that stops at the first error decides, and only a failed
+ * object is checked again by one that collects every error (several times slower). Kinds whose spec
+ * goes into the snapshot as is get the schema defaults filled in (into a copy), as the apiserver
+ * would; the others are only read, with defaults applied where they are used.
+ */
+const ajvs = {
+  plain: { fast: addFormats(new Ajv({ allErrors: false, strict: false })), full: addFormats(new Ajv({ allErrors: true, strict: false })) },
+  defaults: {
+    fast: addFormats(new Ajv({ allErrors: false, useDefaults: true, strict: false })),
+    full: addFormats(new Ajv({ allErrors: true, useDefaults: true, strict: false })),
+  },
+};
+const compiled = new Map<KindSpec, Validators>();
+
+function validatorsFor(kind: KindSpec): Validators {
   let fns = compiled.get(kind);
   if (!fns) {
     const schema = toValidationSchema(kind.spec.schema as JSONSchema);
-    fns = { fast: firstError.compile(schema), full: allErrors.compile(schema) };
+    const { fast, full } = kind.fillDefaults ? ajvs.defaults : ajvs.plain;
+    fns = { fast: fast.compile(schema), full: full.compile(schema) };
     compiled.set(kind, fns);
   }
   return fns;
+}
+
+/** Deep copy of parsed YAML/JSON data (much faster than structuredClone on large inputs). */
+function clonePlain(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(clonePlain);
+  if (typeof value !== 'object' || value === null) return value;
+  const record = value as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(record)) {
+    // A "__proto__" key from YAML is data: define it, never assign it (which would set the prototype).
+    if (key === '__proto__') Object.defineProperty(out, key, { value: clonePlain(record[key]), enumerable: true, writable: true, configurable: true });
+    else out[key] = clonePlain(record[key]);
+  }
+  return out;
 }
 
 const walkNeeded = new WeakMap<Schema<unknown>, boolean>();
@@ -70,17 +97,23 @@ function withoutBranchNoise(errors: ErrorObject[]): ErrorObject[] {
   return errors.filter((e) => e.keyword === 'anyOf' || !anyOfPaths.some((p) => e.schemaPath.startsWith(`${p}/`)));
 }
 
-function checkRules(node: Schema<unknown>, value: unknown, path: string, out: FieldError[]): void {
+/** `path` is a stack of segments, joined only when a rule fails: most walks find nothing. */
+function checkRules(node: Schema<unknown>, value: unknown, path: string[], out: FieldError[]): void {
   if (value === undefined || value === null || !needsWalk(node)) return;
   if (Array.isArray(value)) {
-    value.forEach((item, i) => node.items && checkRules(node.items, item, `${path}[${i}]`, out));
+    for (let i = 0; i < value.length; i++) {
+      if (!node.items) break;
+      path.push(`[${i}]`);
+      checkRules(node.items, value[i], path, out);
+      path.pop();
+    }
     const listType = node.schema['x-kubernetes-list-type'];
     if (listType === 'set' || listType === 'map') {
       const keys = node.schema['x-kubernetes-list-map-keys'] ?? [];
       const seen = new Set<string>();
       value.forEach((item, i) => {
         const key = JSON.stringify(listType === 'set' ? item : keys.map((k) => (item as Record<string, unknown>)[k]));
-        if (seen.has(key)) out.push({ field: `${path}[${i}]`, message: `duplicate entry ${key}` });
+        if (seen.has(key)) out.push({ field: `${path.join('')}[${i}]`, message: `duplicate entry ${key}` });
         seen.add(key);
       });
     }
@@ -88,24 +121,36 @@ function checkRules(node: Schema<unknown>, value: unknown, path: string, out: Fi
   }
   if (typeof value !== 'object') return;
   const record = value as Record<string, unknown>;
-  for (const [key, child] of Object.entries(node.children)) checkRules(child, record[key], `${path}.${key}`, out);
-  if (node.values) for (const [key, v] of Object.entries(record)) checkRules(node.values, v, `${path}.${key}`, out);
+  const visit = (child: Schema<unknown>, key: string) => {
+    path.push(`.${key}`);
+    checkRules(child, record[key], path, out);
+    path.pop();
+  };
+  for (const key of Object.keys(node.children)) visit(node.children[key], key);
+  if (node.values) for (const key of Object.keys(record)) visit(node.values, key);
   for (const r of node.rules) {
-    if (!r.check(value as never)) out.push({ field: path + (r.fieldPath ?? ''), message: r.explain?.(value as never) ?? r.message });
+    if (!r.check(value as never)) out.push({ field: path.join('') + (r.fieldPath ?? ''), message: r.explain?.(value as never) ?? r.message });
   }
 }
 
+export interface SpecValidation {
+  errors: FieldError[];
+  /** The spec to use: the input itself, or a copy with defaults filled in (kinds with fillDefaults). */
+  spec: unknown;
+}
+
 /**
- * Validates a spec in place: fills in defaults, returns every error. Rules run only on a spec the
+ * Validates a spec and returns every error; never modifies the input. Rules run only on a spec the
  * schema accepted, because their predicates trust its shape (as CEL does).
  */
-export function validateSpec(kind: KindSpec, spec: unknown): FieldError[] {
+export function validateSpec(kind: KindSpec, input: unknown): SpecValidation {
+  const spec = kind.fillDefaults ? clonePlain(input) : input;
   const { fast, full } = validatorsFor(kind);
   if (!fast(spec)) {
     full(spec);
-    return withoutBranchNoise(full.errors ?? []).map(describe);
+    return { errors: withoutBranchNoise(full.errors ?? []).map(describe), spec };
   }
   const errors: FieldError[] = [];
-  checkRules(kind.spec, spec, 'spec', errors);
-  return errors;
+  checkRules(kind.spec, spec, ['spec'], errors);
+  return { errors, spec };
 }

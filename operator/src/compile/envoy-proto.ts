@@ -75,12 +75,17 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 const wrappers = new Set(['DoubleValue', 'FloatValue', 'Int64Value', 'UInt64Value', 'Int32Value', 'UInt32Value', 'BoolValue', 'StringValue', 'BytesValue']
   .map((n) => `.google.protobuf.${n}`));
 
-/** Field lookup by proto name and by lowerCamelCase JSON name (both are valid proto3 JSON). */
-function fieldsByJsonName(type: protobuf.Type): Map<string, protobuf.Field> {
-  const map = new Map<string, protobuf.Field>();
-  for (const f of type.fieldsArray) {
-    map.set(f.name, f);
-    map.set(protobuf.util.camelCase(f.name), f);
+const fieldMaps = new WeakMap<protobuf.Type, ReadonlyMap<string, protobuf.Field>>();
+
+/**
+ * Field lookup by proto name and by lowerCamelCase JSON name (both are valid proto3 JSON). Built once
+ * per type: Envoy's messages have dozens of fields, and a route table has thousands of messages.
+ */
+function fieldsByJsonName(type: protobuf.Type): ReadonlyMap<string, protobuf.Field> {
+  let map = fieldMaps.get(type);
+  if (!map) {
+    map = new Map(type.fieldsArray.flatMap((f) => [[f.name, f], [protobuf.util.camelCase(f.name), f]]));
+    fieldMaps.set(type, map);
   }
   return map;
 }

@@ -102,19 +102,6 @@ function decodeSecret(c: Candidate, report: (d: Diagnostic) => void): SecretObje
   return { values };
 }
 
-/** Deep copy of parsed YAML/JSON data (faster than structuredClone, which dominated large compiles). */
-function clonePlain(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(clonePlain);
-  if (!isRecord(value)) return value;
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value)) {
-    // A "__proto__" key from YAML is data: define it, never assign it (which would set the prototype).
-    if (key === '__proto__') Object.defineProperty(out, key, { value: clonePlain(value[key]), enumerable: true, writable: true, configurable: true });
-    else out[key] = clonePlain(value[key]);
-  }
-  return out;
-}
-
 /** A copy of a free-form string map with sorted keys, so emitted JSON does not depend on source order. */
 export function sortedRecord(map: Record<string, string> | undefined): Record<string, string> {
   return Object.fromEntries(Object.entries(map ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
@@ -132,11 +119,12 @@ function emptyInventory(): Inventory {
 export function takeIn(sources: readonly SourceObject[], report: (d: Diagnostic) => void): Inventory {
   const inventory = emptyInventory();
   const byId = new Map<string, Candidate[]>();
+  const reject = (d: Diagnostic) => {
+    report(d);
+    if (d.kind && kindsByName.has(d.kind)) inventory.rejected.add(idKey({ kind: d.kind, namespace: d.namespace ?? '', name: d.name ?? '' }));
+  };
   for (const source of sources) {
-    const c = identify(source, (d) => {
-      report(d);
-      if (d.kind && kindsByName.has(d.kind)) inventory.rejected.add(idKey({ kind: d.kind, namespace: d.namespace ?? '', name: d.name ?? '' }));
-    });
+    const c = identify(source, reject);
     if (!c) continue;
     const key = idKey(c.id);
     if (c.id.kind !== 'Secret') {
@@ -144,7 +132,9 @@ export function takeIn(sources: readonly SourceObject[], report: (d: Diagnostic)
       const generation = Math.max(generationOf(c.raw), inventory.seen.get(key)?.generation ?? 0);
       inventory.seen.set(key, { id: c.id, generation });
     }
-    byId.set(key, [...(byId.get(key) ?? []), c]);
+    const copies = byId.get(key);
+    if (copies) copies.push(c);
+    else byId.set(key, [c]);
   }
   for (const [key, copies] of byId) {
     if (copies.length > 1) {
@@ -163,8 +153,7 @@ export function takeIn(sources: readonly SourceObject[], report: (d: Diagnostic)
       continue;
     }
     const kind = kindsByName.get(c.id.kind)!;
-    const spec = clonePlain(c.raw.spec); // ajv fills defaults in: never into the caller's objects
-    const errors = validateSpec(kind, spec);
+    const { errors, spec } = validateSpec(kind, c.raw.spec);
     for (const e of errors) {
       report({ severity: 'error', code: 'GH_ERR_COMPILE_INVALID', ...c.origin, ...c.id, field: e.field, message: e.message, condition: 'Accepted', reason: 'Invalid' });
     }

@@ -10,7 +10,6 @@ export interface ObjectReporter {
   invalid(field: string, message: string, reason?: string, code?: string): void;
   /** A reference does not resolve (ResolvedRefs=False). */
   unresolved(field: string, message: string, reason: 'RefNotFound' | 'RefNotAccepted'): void;
-  warn(field: string, message: string): void;
   /** Whether any error was reported through this reporter. */
   readonly failed: boolean;
 }
@@ -25,7 +24,6 @@ export function reporterFor(entry: Entry<unknown>, report: Report): ObjectReport
   return {
     invalid: (field, message, reason = 'Invalid', code = 'GH_ERR_COMPILE_INVALID') => error(field, message, 'Accepted', reason, code),
     unresolved: (field, message, reason) => error(field, message, 'ResolvedRefs', reason, 'GH_ERR_COMPILE_REF'),
-    warn: (field, message) => report({ severity: 'warning', code: 'GH_WARN_COMPILE', ...at, field, message }),
     get failed() { return failed; },
   };
 }

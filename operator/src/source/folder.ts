@@ -23,12 +23,13 @@ export interface LoadResult {
 
 const manifestFile = /\.(ya?ml|json)$/i;
 
-function listFiles(path: string): string[] {
+/** The manifests a path stands for: itself when it is a file, else its .yaml/.yml/.json files (recursively, dot-files skipped) in name order. */
+export function listManifestFiles(path: string): string[] {
   if (!statSync(path).isDirectory()) return [path];
   return readdirSync(path, { withFileTypes: true })
     .filter((e) => !e.name.startsWith('.'))
     .sort((a, b) => (a.name < b.name ? -1 : 1))
-    .flatMap((e) => (e.isDirectory() ? listFiles(join(path, e.name)) : manifestFile.test(e.name) ? [join(path, e.name)] : []));
+    .flatMap((e) => (e.isDirectory() ? listManifestFiles(join(path, e.name)) : manifestFile.test(e.name) ? [join(path, e.name)] : []));
 }
 
 /** Parses one file's text; `file` is only used to name objects and errors. */
@@ -62,7 +63,7 @@ export function parseManifests(text: string, file: string): LoadResult {
 export function loadFolder(path: string, cwd = process.cwd()): LoadResult {
   let files: string[];
   try {
-    files = listFiles(path);
+    files = listManifestFiles(path);
   } catch (err) {
     throw new SourceReadError(path, err);
   }

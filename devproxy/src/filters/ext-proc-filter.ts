@@ -1,0 +1,84 @@
+// envoy.filters.http.ext_proc for one request, on the shared Envoy-side driver (e2e/envoy): the
+// listener's filter config merged with the route's ExtProcPerRoute (disabled, processing mode, extra
+// gRPC initial metadata such as x-gatehouse-route, request attributes), one stream per request to a
+// host of the ext_proc cluster, mutation rules, message_timeout and failure_mode_allow.
+import { createExtProcClient, type ExternalProcessorClient } from '../../../e2e/envoy/client.ts';
+import { runExtProcExchange, type ConnectionInfo, type ExchangeResult } from '../../../e2e/envoy/exchange.ts';
+import type { HttpRequest, HttpResponse } from '../../../e2e/envoy/http.ts';
+import type { ExtProcFilterConfig, ExtProcRouteOverride, HeaderList } from '../config/model.ts';
+import type { ClusterManager } from '../upstream/cluster-manager.ts';
+import { localReply } from '../upstream/upstream-request.ts';
+import { mutationCheck } from './mutation-rules.ts';
+
+export interface ExtProcRun {
+  config: ExtProcFilterConfig;
+  override: ExtProcRouteOverride | undefined;
+  request: HttpRequest;
+  connection: ConnectionInfo;
+  upstream: (request: HttpRequest) => Promise<HttpResponse>;
+}
+
+/** Listener metadata first; a route's entry replaces a listener's of the same key. */
+function mergeMetadata(listener: HeaderList, route: HeaderList): HeaderList {
+  const keys = new Set(route.map(([k]) => k));
+  return [...listener.filter(([k]) => !keys.has(k)), ...route];
+}
+
+/** Only the attributes the filter config asks for are sent. */
+function requestedAttributes(wanted: readonly string[], c: ConnectionInfo): ConnectionInfo {
+  return {
+    ...(wanted.includes('source.address') ? { sourceAddress: c.sourceAddress } : {}),
+    ...(wanted.includes('request.id') ? { requestId: c.requestId } : {}),
+    ...(wanted.includes('connection.mtls') ? { mtls: c.mtls } : {}),
+    ...(wanted.includes('xds.route_name') ? { routeName: c.routeName } : {}),
+  };
+}
+
+export class ExtProcFilter {
+  private readonly clusters: ClusterManager;
+  private readonly clients = new Map<string, ExternalProcessorClient>();
+
+  constructor(clusters: ClusterManager) {
+    this.clusters = clusters;
+  }
+
+  async run(r: ExtProcRun): Promise<Pick<ExchangeResult, 'response' | 'failure' | 'violations'>> {
+    if (r.override?.disabled) return { response: await r.upstream(r.request), violations: [] };
+    const config = r.config;
+    const target = await this.clusters.pick(r.override?.clusterName ?? config.clusterName);
+    if (!('host' in target)) {
+      // The stream cannot open: a gRPC error to Envoy, so failure_mode_allow decides.
+      if (config.failureModeAllow) return { response: await r.upstream(r.request), failure: target.message, violations: [] };
+      return { response: localReply(500, 'ext_proc error', `ext_proc_error_gRPC_error_14{${target.message}}`), failure: target.message, violations: [] };
+    }
+    try {
+      return await runExtProcExchange({
+        client: this.client(`${target.host}:${target.port}`),
+        initialMetadata: mergeMetadata(config.initialMetadata, r.override?.initialMetadata ?? []),
+        mutationCheck: mutationCheck(config.mutationRules),
+        mode: r.override?.processingMode ?? config.processingMode,
+        request: r.request,
+        upstream: r.upstream,
+        connection: requestedAttributes(r.override?.requestAttributes ?? config.requestAttributes, r.connection),
+        timeoutMs: config.messageTimeoutMs,
+        failureModeAllow: config.failureModeAllow,
+      });
+    } finally {
+      target.release();
+    }
+  }
+
+  close(): void {
+    for (const client of this.clients.values()) client.close();
+    this.clients.clear();
+  }
+
+  private client(address: string): ExternalProcessorClient {
+    let client = this.clients.get(address);
+    if (!client) {
+      client = createExtProcClient(address);
+      this.clients.set(address, client);
+    }
+    return client;
+  }
+}

@@ -1,0 +1,132 @@
+// A plain-text listener speaking HTTP/1.1 and h2c (prior knowledge) on one port, as an Envoy
+// listener with codec_type AUTO does: the first bytes of a connection pick the codec. Requests are
+// buffered whole and handed to the connection manager; its response is written back.
+import { createServer as createHttp1Server, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttp2Server, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
+import { createServer as createNetServer, type Socket } from 'node:net';
+import type { HttpRequest, HttpResponse } from '../../../e2e/envoy/http.ts';
+import type { HeaderList } from '../config/model.ts';
+import { ListenerBindError } from '../errors.ts';
+import { hopByHop } from '../upstream/upstream-request.ts';
+
+export interface DownstreamRequest {
+  request: HttpRequest;
+  remoteAddress: string;
+  remotePort: number;
+}
+
+export type RequestHandler = (req: DownstreamRequest) => Promise<HttpResponse>;
+
+const h2Preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+/** Largest request body buffered; beyond it the request gets 413 (Envoy's buffer limit behaviour). */
+export const maxRequestBodyBytes = 8 * 1024 * 1024;
+
+function requestOf(req: IncomingMessage | Http2ServerRequest, body: Buffer, h2: boolean): HttpRequest {
+  const headers: HeaderList = [];
+  let authority = '';
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i]!.toLowerCase();
+    const value = req.rawHeaders[i + 1]!;
+    if (name === ':authority' || name === 'host') authority ||= value;
+    else if (!name.startsWith(':') && !hopByHop.has(name)) headers.push([name, value]);
+  }
+  return { method: req.method ?? 'GET', path: req.url ?? '/', scheme: h2 ? String(req.headers[':scheme'] ?? 'http') : 'http', authority, headers, body };
+}
+
+function writeResponse(res: ServerResponse | Http2ServerResponse, method: string, out: HttpResponse, closeConnection: boolean): void {
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, value] of out.headers) {
+    if (hopByHop.has(name) || name === 'content-length' || name.startsWith(':')) continue;
+    const prev = headers[name];
+    headers[name] = prev === undefined ? value : [...(Array.isArray(prev) ? prev : [prev]), value];
+  }
+  // The body is whole here, so its length is known; a HEAD answer keeps the upstream's.
+  const upstreamLength = out.headers.find(([n]) => n === 'content-length')?.[1];
+  headers['content-length'] = method === 'HEAD' && upstreamLength !== undefined ? upstreamLength : String(out.body.length);
+  if (closeConnection) headers.connection = 'close';
+  (res as ServerResponse).writeHead(out.status, headers);
+  (res as ServerResponse).end(method === 'HEAD' ? undefined : out.body);
+}
+
+export class HttpListener {
+  private readonly handler: RequestHandler;
+  private readonly sockets = new Set<Socket>();
+  private readonly sessions = new Set<ServerHttp2Session>();
+  private closing = false;
+  private readonly tcp = createNetServer((socket) => this.onConnection(socket));
+  private readonly http1 = createHttp1Server((req, res) => void this.serve(req, res, false));
+  private readonly http2 = createHttp2Server((req, res) => void this.serve(req, res, true));
+
+  constructor(handler: RequestHandler) {
+    this.handler = handler;
+    this.http2.on('session', (session: ServerHttp2Session) => {
+      this.sessions.add(session);
+      session.once('close', () => this.sessions.delete(session));
+    });
+  }
+
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => reject(new ListenerBindError(`${host}:${port}`, err));
+      this.tcp.once('error', onError);
+      this.tcp.listen(port, host, () => {
+        this.tcp.off('error', onError);
+        resolve((this.tcp.address() as { port: number }).port);
+      });
+    });
+  }
+
+  /**
+   * Drains like Envoy's listener drain: stops accepting, closes idle HTTP/1.1 connections, answers
+   * in-flight HTTP/1.1 requests with `connection: close`, sends HTTP/2 GOAWAY; after `graceMs` what is
+   * left is cut.
+   */
+  close(graceMs = 5000): Promise<void> {
+    this.closing = true;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        for (const s of this.sockets) s.destroy();
+      }, graceMs);
+      timer.unref();
+      this.tcp.close(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.http1.closeIdleConnections();
+      for (const session of this.sessions) session.close();
+    });
+  }
+
+  private onConnection(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    socket.once('readable', () => {
+      const head = socket.read(Math.min(h2Preface.length, socket.readableLength)) as Buffer | null;
+      if (!head) return socket.destroy();
+      socket.unshift(head);
+      const isH2 = head.length >= 3 && h2Preface.subarray(0, head.length).equals(head);
+      (isH2 ? this.http2 : this.http1).emit('connection', socket);
+    });
+  }
+
+  private async serve(req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse, h2: boolean): Promise<void> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > maxRequestBodyBytes) {
+        writeResponse(res, req.method ?? 'GET', { status: 413, headers: [['content-type', 'text/plain']], body: Buffer.from('Payload Too Large') }, !h2);
+        return;
+      }
+      chunks.push(chunk);
+    }
+    const socket = req.socket;
+    let out: HttpResponse;
+    try {
+      out = await this.handler({ request: requestOf(req, Buffer.concat(chunks), h2), remoteAddress: socket.remoteAddress ?? '', remotePort: socket.remotePort ?? 0 });
+    } catch (err) {
+      out = { status: 500, headers: [['content-type', 'text/plain']], body: Buffer.from(`devproxy internal error: ${(err as Error).message}`) };
+    }
+    if (!res.writableEnded && !res.destroyed) writeResponse(res, req.method ?? 'GET', out, this.closing && !h2);
+  }
+}

@@ -1,0 +1,80 @@
+// Envoy's own API protos (from @grpc/grpc-js-xds, never copied here, DESIGN 2), loaded with protobufjs
+// to decode the Any resources and typed configs that arrive over xDS. Unknown type URLs are errors, as
+// they are for Envoy.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import protobuf from 'protobufjs';
+import { ConfigRejectedError } from '../errors.ts';
+
+const require = createRequire(import.meta.url);
+export const envoyProtoDirs = ['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate']
+  .map((d) => join(dirname(require.resolve('@grpc/grpc-js-xds/package.json')), 'deps', d));
+const includeDirs = [...envoyProtoDirs, dirname(require.resolve('protobufjs/package.json'))];
+
+/** Every resource and extension type devproxy understands. */
+const protoFiles = [
+  'envoy/config/listener/v3/listener.proto',
+  'envoy/config/route/v3/route.proto',
+  'envoy/config/cluster/v3/cluster.proto',
+  'envoy/config/endpoint/v3/endpoint.proto',
+  'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
+  'envoy/extensions/filters/http/ext_proc/v3/ext_proc.proto',
+  'envoy/extensions/filters/http/router/v3/router.proto',
+  'envoy/extensions/transport_sockets/tls/v3/tls.proto',
+  'envoy/extensions/transport_sockets/tls/v3/secret.proto',
+  'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
+];
+
+let root: protobuf.Root | undefined;
+
+function envoyRoot(): protobuf.Root {
+  if (root) return root;
+  const r = new protobuf.Root();
+  r.resolvePath = (origin, target) => includeDirs.map((d) => join(d, target)).find(existsSync) ?? protobuf.util.path.resolve(origin, target);
+  r.loadSync(protoFiles, { keepCase: true });
+  r.resolveAll();
+  root = r;
+  return r;
+}
+
+/** A decoded message: snake_case fields, enums as names, 64-bit integers as strings, nested Any left packed. */
+export type Decoded = Record<string, unknown>;
+
+export interface PackedAny {
+  type_url: string;
+  value: Uint8Array;
+}
+
+export const typeName = (typeUrl: string) => typeUrl.slice(typeUrl.lastIndexOf('/') + 1);
+
+/** Decodes an Any into its message, checking its type URL is the one expected (when given). */
+export function unpackAny(any: PackedAny | undefined, expectedTypeUrl?: string): Decoded {
+  if (!any?.type_url) throw new ConfigRejectedError('missing typed config');
+  if (expectedTypeUrl !== undefined && any.type_url !== expectedTypeUrl) {
+    throw new ConfigRejectedError(`expected ${expectedTypeUrl}, got ${any.type_url}`);
+  }
+  let type: protobuf.Type;
+  try {
+    type = envoyRoot().lookupType(typeName(any.type_url));
+  } catch {
+    throw new ConfigRejectedError(`unknown type ${any.type_url}`);
+  }
+  try {
+    return type.toObject(type.decode(any.value), { longs: String, enums: String, bytes: Buffer, defaults: true, arrays: true, objects: true, oneofs: true }) as Decoded;
+  } catch (err) {
+    throw new ConfigRejectedError(`cannot decode ${any.type_url}: ${(err as Error).message}`);
+  }
+}
+
+/** google.protobuf.Duration as decoded -> milliseconds (undefined when unset). */
+export function durationMs(d: unknown): number | undefined {
+  if (d === null || d === undefined) return undefined;
+  const { seconds, nanos } = d as { seconds?: string | number; nanos?: number };
+  return Number(seconds ?? 0) * 1000 + Math.round((nanos ?? 0) / 1e6);
+}
+
+/** google.protobuf.BoolValue as decoded. */
+export function boolValue(v: unknown, fallback: boolean): boolean {
+  return v === null || v === undefined ? fallback : Boolean((v as { value?: boolean }).value);
+}

@@ -1,0 +1,50 @@
+// A scripted ext_proc server for devproxy's filter tests: each test decides, per message, what the
+// "server" replies (or that it stays silent, or fails the stream), and sees the metadata and
+// messages devproxy sent, so the Envoy side of the protocol can be checked exactly.
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { envoyProtoDirs } from '../../devproxy/src/xds/envoy-protos.ts';
+import type { ProcessingRequest__Output } from '../../protos/gen/envoy/envoy/service/ext_proc/v3/ProcessingRequest.ts';
+import type { ProcessingResponse } from '../../protos/gen/envoy/envoy/service/ext_proc/v3/ProcessingResponse.ts';
+
+export type Script = (message: ProcessingRequest__Output, metadata: grpc.Metadata) => ProcessingResponse | 'silent' | 'fail' | Promise<ProcessingResponse | 'silent' | 'fail'>;
+
+export interface FakeExtProc {
+  port: number;
+  /** Every stream: its metadata and the messages received. */
+  streams: Array<{ metadata: grpc.Metadata; messages: ProcessingRequest__Output[] }>;
+  script: Script;
+  close(): Promise<void>;
+}
+
+/** Continue every phase unchanged. */
+export const continueAll: Script = (m) => ({ [m.request!]: {} } as ProcessingResponse);
+
+export async function startFakeExtProc(script: Script = continueAll): Promise<FakeExtProc> {
+  const def = protoLoader.loadSync('envoy/service/ext_proc/v3/external_processor.proto', {
+    keepCase: false, longs: String, enums: String, defaults: true, oneofs: true, includeDirs: envoyProtoDirs,
+  });
+  const pkg = grpc.loadPackageDefinition(def) as unknown as { envoy: { service: { ext_proc: { v3: { ExternalProcessor: { service: grpc.ServiceDefinition } } } } } };
+  const server = new grpc.Server();
+  const fake: FakeExtProc = {
+    port: 0, streams: [], script,
+    close: () => new Promise((resolve) => server.tryShutdown(() => resolve())),
+  };
+  server.addService(pkg.envoy.service.ext_proc.v3.ExternalProcessor.service, {
+    Process: (call: grpc.ServerDuplexStream<ProcessingRequest__Output, ProcessingResponse>) => {
+      const stream = { metadata: call.metadata, messages: [] as ProcessingRequest__Output[] };
+      fake.streams.push(stream);
+      call.on('data', (m: ProcessingRequest__Output) => {
+        stream.messages.push(m);
+        void Promise.resolve(fake.script(m, call.metadata)).then((reply) => {
+          if (reply === 'fail') call.emit('error', { code: grpc.status.INTERNAL, details: 'scripted failure' });
+          else if (reply !== 'silent' && !call.destroyed) call.write(reply);
+        });
+      });
+      call.on('end', () => call.end());
+      call.on('error', () => undefined);
+    },
+  });
+  fake.port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))));
+  return fake;
+}

@@ -1,0 +1,155 @@
+// The whole path on loopback for tests: manifests compiled by the real compiler, served by the real
+// xDS server (operator/src/xds), devproxy subscribed to it as Envoy would be, a real extproc, and echo
+// upstreams. Tests may reach into both planes here; devproxy/src never does.
+import { request, type Server } from 'node:http';
+import { pino } from 'pino';
+import { compile, type Snapshot } from '../../operator/src/compile/compile.ts';
+import { parseManifests } from '../../operator/src/source/folder.ts';
+import { XdsControlPlane } from '../../operator/src/xds/control-plane.ts';
+import { startTestServer, type TestServer } from '../../extproc/src/server/testing.ts';
+import type { RuntimeSnapshot } from '../../protos/gen/gatehouse/v1/RuntimeSnapshot.ts';
+import { createEchoUpstream, listenEcho } from '../../devproxy/src/echo-upstream.ts';
+import { startDevproxy, type RunningDevproxy } from '../../devproxy/src/main.ts';
+
+export const silentLog = pino({ level: 'silent' });
+
+export interface CompileInput {
+  yaml: string;
+  extProcPort: number;
+}
+
+/** Compiles YAML manifests; any compile error fails the test with its message. */
+export function compileYaml({ yaml, extProcPort }: CompileInput): Snapshot {
+  const parsed = parseManifests(yaml, 'test.yaml');
+  const result = compile(parsed.objects, { extProc: { host: '127.0.0.1', port: extProcPort }, credentialHashKey: 'test-key' });
+  const errors = [...parsed.diagnostics, ...result.errors];
+  if (errors.length > 0) throw new Error(`manifests do not compile: ${errors.map((e) => e.message).join('; ')}`);
+  return result.snapshot;
+}
+
+export async function startEcho(name = 'echo'): Promise<{ server: Server; port: number }> {
+  const server = createEchoUpstream(name);
+  return { server, port: await listenEcho(server, '127.0.0.1', 0) };
+}
+
+export const closeServer = (s: Server) => new Promise<void>((resolve) => {
+  s.closeAllConnections();
+  s.close(() => resolve());
+});
+
+export interface Stack {
+  xds: XdsControlPlane;
+  xdsAddress: string;
+  extproc: TestServer;
+  devproxy: RunningDevproxy;
+  nodeId: string;
+  /** Compiles and publishes manifests (feeding extproc the runtime part), then waits until devproxy ACKed them. */
+  publish(yaml: string): Promise<Snapshot>;
+  /** Publishes a snapshot as is (tests make bad ones) and waits for devproxy's ACK or NACK of it. */
+  publishSnapshot(snapshot: Snapshot, outcome: 'ack' | 'nack'): Promise<void>;
+  /** http://127.0.0.1:PORT of the (first) listener. */
+  baseUrl(): string;
+  close(): Promise<void>;
+}
+
+let nodes = 0;
+
+/**
+ * The node runs `version`, routes included. (The server's syncedVersion alone can come before the
+ * node subscribes to RDS: a node asks for routes only after it ACKed the listeners.)
+ */
+export function appliedEverywhere(xds: XdsControlPlane, nodeId: string, version: string): boolean {
+  const node = xds.registry.get(nodeId);
+  return node?.syncedVersion === version && node.types.RDS?.ackedVersion !== undefined &&
+    Object.values(node.types).every((t) => !t.pending);
+}
+
+export async function startStack(options: { extProcPort?: number } = {}): Promise<Stack> {
+  const xds = new XdsControlPlane({ log: silentLog });
+  const { xdsPort } = await xds.listen({ host: '127.0.0.1', xdsPort: 0 });
+  const extproc = await startTestServer();
+  // A scripted ext_proc server may stand in for extproc.
+  const extProcPort = options.extProcPort ?? Number(extproc.address.split(':')[1]);
+  const nodeId = `devproxy-test-${process.pid}-${++nodes}`;
+  const devproxy = startDevproxy({ xds: `127.0.0.1:${xdsPort}`, nodeId, log: silentLog, bindAddress: () => ({ host: '127.0.0.1', port: 0 }) });
+  const stack: Stack = {
+    xds, xdsAddress: `127.0.0.1:${xdsPort}`, extproc, devproxy, nodeId,
+    async publish(yaml) {
+      const snapshot = compileYaml({ yaml, extProcPort });
+      extproc.apply(snapshot.runtime as RuntimeSnapshot);
+      xds.publish(snapshot);
+      await waitFor(() => appliedEverywhere(xds, nodeId, snapshot.version), `devproxy to ACK ${snapshot.version}`);
+      return snapshot;
+    },
+    async publishSnapshot(snapshot, outcome) {
+      extproc.apply(snapshot.runtime as RuntimeSnapshot);
+      xds.publish(snapshot);
+      const nacked = () => Object.values(xds.registry.get(nodeId)?.types ?? {}).some((t) => t.lastNack?.version === snapshot.version);
+      await waitFor(outcome === 'ack' ? () => appliedEverywhere(xds, nodeId, snapshot.version) : nacked, `devproxy to ${outcome} ${snapshot.version}`);
+    },
+    baseUrl() {
+      const first = [...devproxy.proxy.boundListeners().values()][0];
+      if (!first) throw new Error('no listener bound');
+      return `http://127.0.0.1:${first.port}`;
+    },
+    async close() {
+      await devproxy.stop();
+      await xds.stop();
+      await extproc.close();
+    },
+  };
+  return stack;
+}
+
+export async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** An ApiProxy to an echo upstream with the given flows and policies (YAML fragments). */
+export function proxyYaml(o: { name?: string; basePath?: string; upstreamPort: number; hosts?: string[]; flows?: string; extra?: string }): string {
+  return `apiVersion: gatehouse.dev/v1alpha1
+kind: ApiProxy
+metadata: {name: ${o.name ?? 'api'}, namespace: test}
+spec:
+  basePath: ${o.basePath ?? '/api'}
+  ${o.hosts ? `hosts: ${JSON.stringify(o.hosts)}` : ''}
+  target: {url: "http://127.0.0.1:${o.upstreamPort}"}
+  ${o.flows ?? ''}
+${o.extra ?? ''}`;
+}
+
+export interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+  /** The echo upstream's view of the request, when it answered. */
+  echo?: { method: string; path: string; headers: Record<string, string>; body: string };
+}
+
+/** One HTTP/1.1 request (node:http, so Host can be set freely). */
+export function send(url: string, o: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: o.method ?? 'GET', headers: o.headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        let echo: Reply['echo'];
+        if (res.headers['x-upstream'] !== undefined) {
+          try {
+            echo = JSON.parse(body) as Reply['echo'];
+          } catch {
+            echo = undefined;
+          }
+        }
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, ...(echo ? { echo } : {}) });
+      });
+    });
+    req.on('error', reject);
+    req.end(o.body);
+  });
+}

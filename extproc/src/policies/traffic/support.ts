@@ -1,0 +1,64 @@
+// What the traffic policies share: resolving their literal-or-ref numbers and identifiers, store keys
+// scoped by namespace, and turning an unavailable shared store into a 503 fault.
+import { PolicyFault } from '../../flow/faults.ts';
+import type { PolicyContext, PolicyMeta } from '../../flow/types.ts';
+import { StoreUnavailableError } from '../../stores/types.ts';
+import type { RefOr } from '../../../../protos/policies/schema.ts';
+
+export const STORE_UNAVAILABLE_CODE = 'gatehouse.StoreUnavailable';
+
+/** Runs a store call; StoreUnavailableError (onUnavailable: FailClosed) becomes a 503 fault. */
+export async function withStore<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (err instanceof StoreUnavailableError) {
+      throw new PolicyFault({ status: 503, errorCode: STORE_UNAVAILABLE_CODE, faultString: 'The rate limit and cache store is unavailable', headers: { 'retry-after': '1' } });
+    }
+    throw err;
+  }
+}
+
+/** A policy's misconfiguration found at run time (a ref that resolves to nothing usable): a 500 fault. */
+export function configFault(errorCode: string, faultString: string): PolicyFault {
+  return new PolicyFault({ status: 500, errorCode, faultString });
+}
+
+/** A positive integer from a literal or ref; undefined when the value is absent or not one. */
+export function resolveCount(ctx: PolicyContext, value: RefOr<number> | string | undefined, min = 1): number | undefined {
+  if (value === undefined) return undefined;
+  const raw = ctx.variables.resolve(value);
+  const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+$/.test(raw.trim()) ? Number(raw) : NaN;
+  return Number.isSafeInteger(n) && n >= min ? n : undefined;
+}
+
+export function resolveIdentifier(ctx: PolicyContext, identifier: RefOr<string> | undefined): string {
+  if (identifier === undefined) return '_default';
+  const value = ctx.variables.resolve(identifier);
+  return value === undefined || value === null || value === '' ? '_default' : String(value);
+}
+
+export const INVALID_MESSAGE_WEIGHT = 'policies.ratelimit.InvalidMessageWeight';
+
+export function resolveWeight(ctx: PolicyContext, weight: RefOr<number> | undefined): number {
+  if (weight === undefined) return 1;
+  const n = resolveCount(ctx, weight);
+  if (n === undefined) throw configFault(INVALID_MESSAGE_WEIGHT, 'Invalid message weight: it must be a positive integer');
+  return n;
+}
+
+/** The counter key of a Quota policy for one identifier; ResetQuota builds the same one. */
+export function quotaKey(namespace: string, policyName: string, identifier: string): string {
+  return `${namespace}/${policyName}/${identifier}`;
+}
+
+export function spikeKey(meta: PolicyMeta, identifier: string): string {
+  return `${meta.namespace}/${meta.name}/${identifier}`;
+}
+
+/** A literal-or-ref boolean: true, "true" (any case) or a non-zero number. */
+export function resolveFlag(ctx: PolicyContext, value: RefOr<boolean> | undefined): boolean {
+  if (value === undefined) return false;
+  const raw = ctx.variables.resolve(value);
+  return raw === true || (typeof raw === 'string' && raw.toLowerCase() === 'true') || (typeof raw === 'number' && raw !== 0);
+}

@@ -1,0 +1,46 @@
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { RedisGuard, type OnUnavailable } from './redis-guard.ts';
+import { StoreMetrics } from './store-metrics.ts';
+import { StoreUnavailableError } from './types.ts';
+
+const guard = (onUnavailable: OnUnavailable, metrics = new StoreMetrics()) =>
+  new RedisGuard({ deadlineMs: 20, onUnavailable, failureThreshold: 2, openMs: 60_000, metrics, log: pino({ level: 'silent' }) });
+const never = () => new Promise<string>(() => {});
+const local = async () => 'local';
+
+describe('RedisGuard', () => {
+  it('answers from Redis when it answers in time', async () => {
+    expect(await guard('FailClosed').run('op', async () => 'redis', local)).toBe('redis');
+  });
+
+  it('gives up at the deadline: FailClosed raises StoreUnavailableError, LocalFallback answers locally', async () => {
+    const started = Date.now();
+    await expect(guard('FailClosed').run('op', never, local)).rejects.toBeInstanceOf(StoreUnavailableError);
+    const metrics = new StoreMetrics();
+    expect(await guard('LocalFallback', metrics).run('op', never, local)).toBe('local');
+    expect(Date.now() - started).toBeLessThan(500);
+    expect((await metrics.fallbacks.get()).values[0]).toMatchObject({ value: 1, labels: { op: 'op' } });
+  });
+
+  it('stops calling Redis once the circuit is open', async () => {
+    const g = guard('LocalFallback');
+    let calls = 0;
+    const failing = async () => {
+      calls++;
+      throw new Error('ECONNREFUSED');
+    };
+    for (let i = 0; i < 5; i++) expect(await g.run('op', failing, local)).toBe('local');
+    expect(calls).toBe(2);
+    expect(g.circuitState).toBe('open');
+  });
+
+  it('counts calls issued in the same tick as one round trip', async () => {
+    const metrics = new StoreMetrics();
+    const g = guard('FailClosed', metrics);
+    await Promise.all([g.run('a', async () => 1, async () => 0), g.run('b', async () => 2, async () => 0)]);
+    await new Promise((r) => setImmediate(r));
+    await g.run('c', async () => 3, async () => 0);
+    expect((await metrics.roundTrips.get()).values[0].value).toBe(2);
+  });
+});

@@ -1,0 +1,175 @@
+// The Redis stores against a real redis-server: two store instances (as two extproc processes would
+// have) share one Redis under concurrent load; Redis stopped mid-load and restarted.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ENV } from '../../../e2e/env/env.ts';
+import { ServiceProcess } from '../../../e2e/env/processes.ts';
+import { startRedis, type RedisServer } from '../../../e2e/env/redis.ts';
+import { PolicyFault } from '../flow/faults.ts';
+import { makePolicyContext } from '../flow/testing.ts';
+import type { PolicyStep } from '../flow/types.ts';
+import { quotaPolicy } from '../policies/traffic/quota.ts';
+import { spikeArrestPolicy } from '../policies/traffic/spike-arrest.ts';
+import { createRedisStores, redisKey, type RedisStoreOptions, type RedisStores } from './redis.ts';
+import type { Stores } from './types.ts';
+
+const sharedUrl = process.env[ENV.redisUrl]!;
+const redisBinary = process.env[ENV.redisServer]!;
+const logDir = mkdtempSync(join(tmpdir(), 'gatehouse-redis-int-'));
+const opened: RedisStores[] = [];
+const servers: RedisServer[] = [];
+
+async function stores(options: Partial<RedisStoreOptions> & { url: string }): Promise<RedisStores> {
+  const s = await createRedisStores({ region: `it-${process.pid}`, deadlineMs: 100, openMs: 200, ...options });
+  opened.push(s);
+  return s;
+}
+
+afterAll(async () => {
+  await Promise.all(opened.map((s) => s.close()));
+  await Promise.all(servers.map((s) => s.stop()));
+});
+
+type Outcome = 'ok' | number;
+
+async function run(step: PolicyStep, stores: Stores, now: number, variables: Record<string, unknown> = {}): Promise<Outcome> {
+  try {
+    await step(makePolicyContext({ stores, now, variables }));
+    return 'ok';
+  } catch (err) {
+    if (err instanceof PolicyFault) return err.status;
+    throw err;
+  }
+}
+
+/** `clients` concurrent clients, each sending `perClient` requests one after another, spread over the instances. */
+async function load(step: PolicyStep, instances: Stores[], now: () => number, clients: number, perClient: number): Promise<Outcome[]> {
+  const outcomes: Outcome[] = [];
+  await Promise.all(Array.from({ length: clients }, async (_c, c) => {
+    for (let i = 0; i < perClient; i++) outcomes.push(await run(step, instances[c % instances.length], now()));
+  }));
+  return outcomes;
+}
+
+const count = (outcomes: Outcome[], what: Outcome) => outcomes.filter((o) => o === what).length;
+
+describe('Redis stores shared by two extproc instances', () => {
+  // Counting is under test here, not deadlines: a loaded CI machine must not turn calls into 503s.
+  const counting = { url: sharedUrl, deadlineMs: 5_000 };
+
+  it('admit exactly `allow` per window under concurrent load, never more; the counters expire', async () => {
+    const a = await stores(counting);
+    const b = await stores(counting);
+    const name = `quota-${Date.now()}`;
+    const step = quotaPolicy.create({ allow: 50, interval: 1, timeUnit: 'minute' }, { namespace: 'shop', name });
+    const windowStart = Date.UTC(2026, 5, 1, 10, 0);
+    let now = windowStart + 1_000;
+    const first = await load(step, [a, b], () => now, 40, 10);
+    expect(count(first, 'ok')).toBe(50);
+    expect(count(first, 429)).toBe(350);
+    // Both instances admitted some: the count really is shared.
+    expect((await a.metrics.calls.get()).values.find((v) => v.labels.result === 'ok')?.value).toBeGreaterThan(0);
+    expect((await b.metrics.calls.get()).values.find((v) => v.labels.result === 'ok')?.value).toBeGreaterThan(0);
+
+    const admin = new Redis(sharedUrl);
+    try {
+      const ttl = await admin.pttl(redisKey(`it-${process.pid}`, 'quota', `shop/${name}/_default`));
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(59_000);
+    } finally {
+      admin.disconnect();
+    }
+    now = windowStart + 60_000;
+    const second = await load(step, [a, b], () => now, 40, 10);
+    expect({ ok: count(second, 'ok'), rejected: count(second, 429) }).toEqual({ ok: 50, rejected: 350 });
+  });
+
+  it('share a spike-arrest bucket: a burst gets exactly the rate through', async () => {
+    const a = await stores(counting);
+    const b = await stores(counting);
+    const step = spikeArrestPolicy.create({ rate: '20ps', useEffectiveCount: true }, { namespace: 'shop', name: `spike-${Date.now()}` });
+    const outcomes = await load(step, [a, b], () => Date.UTC(2026, 5, 1), 30, 5);
+    expect(count(outcomes, 'ok')).toBe(20);
+  });
+});
+
+/** Starts redis-server again on the port it had, as a restarted Redis would come back. */
+async function restartOnPort(port: number): Promise<ServiceProcess> {
+  const proc = new ServiceProcess(`redis-${port}-restarted`, redisBinary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], logDir);
+  const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: 0 });
+  probe.on('error', () => {});
+  for (let i = 0; i < 100; i++) {
+    if (await probe.ping().then(() => true, () => false)) break;
+    await sleep(50);
+  }
+  probe.disconnect();
+  return proc;
+}
+
+async function timed(work: () => Promise<Outcome>): Promise<{ outcome: Outcome; ms: number }> {
+  const started = performance.now();
+  const outcome = await work();
+  return { outcome, ms: performance.now() - started };
+}
+
+describe('Redis stopped in the middle of load', () => {
+  it('FailClosed answers 503 within the deadline, LocalFallback counts at limit/replicas; both recover after a restart', async () => {
+    const server = await startRedis(redisBinary, logDir);
+    servers.push(server);
+    const closed = await stores({ url: server.url, onUnavailable: 'FailClosed', deadlineMs: 50 });
+    const fallback = await stores({ url: server.url, onUnavailable: 'LocalFallback', replicas: 4, deadlineMs: 50 });
+    const spike = spikeArrestPolicy.create({ rate: '1000ps', useEffectiveCount: true }, { namespace: 'shop', name: 'spike-down' });
+    const quota = quotaPolicy.create({ allow: 40, interval: 1, timeUnit: 'hour' }, { namespace: 'shop', name: 'quota-down' });
+    const now = Date.UTC(2026, 5, 1, 10, 30);
+
+    // 20 clients keep sending while Redis is stopped under them.
+    let running = true;
+    const during: Array<{ outcome: Outcome; ms: number }> = [];
+    const clients = Promise.all(Array.from({ length: 20 }, async () => {
+      while (running) {
+        during.push(await timed(() => run(spike, closed, now)));
+        await sleep(1);
+      }
+    }));
+    await sleep(150);
+    await server.process.stop();
+    await sleep(400);
+    running = false;
+    await clients;
+    expect(count(during.map((r) => r.outcome), 'ok')).toBeGreaterThan(0);
+    expect(count(during.map((r) => r.outcome), 503)).toBeGreaterThan(0);
+    expect(count(during.map((r) => r.outcome), 'ok') + count(during.map((r) => r.outcome), 503)).toBe(during.length);
+    expect(Math.max(...during.map((r) => r.ms))).toBeLessThan(50 + 250);
+    expect(closed.guard.circuitState).toBe('open');
+
+    const local = await Promise.all(Array.from({ length: 30 }, () => timed(() => run(quota, fallback, now))));
+    expect(count(local.map((r) => r.outcome), 'ok')).toBe(10); // 40 / 4 replicas
+    expect(Math.max(...local.map((r) => r.ms))).toBeLessThan(50 + 250);
+    expect((await fallback.metrics.fallbacks.get()).values.reduce((n, v) => n + v.value, 0)).toBeGreaterThanOrEqual(30);
+
+    const restarted = await restartOnPort(server.port);
+    servers.push({ ...server, stop: () => restarted.stop() });
+    // The same store instances resume once ioredis reconnects and the circuit's probe succeeds.
+    let recovered: Outcome = 503;
+    for (let i = 0; i < 100 && recovered !== 'ok'; i++) {
+      recovered = await run(spike, closed, now + 60_000);
+      if (recovered !== 'ok') await sleep(50);
+    }
+    expect(recovered).toBe('ok');
+    expect(closed.guard.circuitState).toBe('closed');
+    let fresh: Outcome[] = [];
+    for (let i = 0; i < 100; i++) {
+      fresh = await load(quota, [fallback], () => now, 1, 1);
+      if ((await fallback.metrics.calls.get()).values.some((v) => v.labels.op === 'quota.consume' && v.labels.result === 'ok')) break;
+      await sleep(50);
+    }
+    expect(fresh).toEqual(['ok']);
+    // A fresh Redis lost the count: the full 40 (not 10 per replica) are available again.
+    const after = await load(quota, [fallback], () => now, 5, 10);
+    expect(count(after, 'ok')).toBe(39);
+  });
+});

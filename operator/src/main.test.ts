@@ -1,0 +1,63 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { NotAvailableError } from '../../lib/errors.ts';
+import { runOperator, startFolderOperator } from './main.ts';
+import { typeUrls } from './xds/protos.ts';
+import { sotwClient, until } from './xds/testing.ts';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+const proxy = (name: string, basePath: string) => `apiVersion: gatehouse.dev/v1alpha1
+kind: ApiProxy
+metadata: {name: ${name}, namespace: shop}
+spec: {basePath: ${basePath}, target: {url: "http://127.0.0.1:9090"}}
+`;
+
+describe('gatehouse operator', () => {
+  it('names the operator issue for the kube mode', async () => {
+    await expect(runOperator({})).rejects.toThrow(NotAvailableError);
+    await expect(runOperator({})).rejects.toThrow(/issue: operator/);
+  });
+
+  it('--manifests: serves the folder, pushes an edit, leaves a bad object out, reports nodes', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gatehouse-manifests-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    await writeFile(join(dir, 'orders.yaml'), proxy('orders', '/orders'));
+    const lines: Array<{ msg: string; level: number }> = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => { lines.push(JSON.parse(line) as { msg: string; level: number }); } });
+    const operator = await startFolderOperator({ manifests: dir, host: '127.0.0.1', xdsPort: 0, metricsPort: 0, log, debounceMs: 20, pollMs: 100 });
+    cleanups.push(() => operator.stop());
+
+    const client = sotwClient(`127.0.0.1:${operator.xdsPort}`);
+    cleanups.push(() => client.close());
+    client.send({ node: { id: 'edge-1', cluster: 'edge' }, typeUrl: typeUrls.route, resourceNames: ['gatehouse'] });
+    const first = await client.next();
+    client.send({ typeUrl: typeUrls.route, resourceNames: ['gatehouse'], versionInfo: first.versionInfo, responseNonce: first.nonce });
+
+    await writeFile(join(dir, 'catalog.yaml'), proxy('catalog', '/catalog'));
+    await writeFile(join(dir, 'broken.yaml'), proxy('broken', 'no-leading-slash'));
+    const second = await client.next(5000);
+    expect(second.versionInfo).not.toBe(first.versionInfo);
+    expect(second.resources[0].value.toString('latin1')).toContain('/catalog');
+    expect(second.resources[0].value.toString('latin1')).not.toContain('no-leading-slash');
+    await until(() => lines.some((l) => l.level === 50 && /ApiProxy\/shop\/broken/.test(l.msg)));
+    client.send({ typeUrl: typeUrls.route, resourceNames: ['gatehouse'], versionInfo: second.versionInfo, responseNonce: second.nonce });
+
+    const base = `http://127.0.0.1:${operator.metricsPort}`;
+    await until(() => operator.controlPlane.registry.get('edge-1')?.syncedVersion === second.versionInfo);
+    const debug = await (await fetch(`${base}/debug/nodes`)).json() as { version: string; nodes: Array<{ id: string; syncedVersion: string }> };
+    expect(debug.version).toBe(second.versionInfo);
+    expect(debug.nodes).toMatchObject([{ id: 'edge-1', syncedVersion: second.versionInfo }]);
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/gatehouse_xds_acks_total\{type="RDS"\} 2/);
+    expect(metrics).toMatch(/gatehouse_xds_connected_nodes 1/);
+  });
+});

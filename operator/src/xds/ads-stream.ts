@@ -1,0 +1,81 @@
+// What the state-of-the-world and the delta ADS streams share: the node's identity from the first
+// request (registered as connected, and watching the snapshot from then on), the rejection of types
+// not served here, and the teardown on end, error or cancel. Each protocol keeps its own per-type state.
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../../../lib/log.ts';
+import type { NodeRegistry } from './node-registry.ts';
+import { isServedType, type TypeUrl } from './protos.ts';
+import type { EncodedSnapshot } from './resources.ts';
+import type { SnapshotCache } from './snapshot-cache.ts';
+import { nodeIdentity, type NodeIdentity } from './subscription.ts';
+
+export interface StreamDeps {
+  cache: SnapshotCache;
+  registry: NodeRegistry;
+  log: Logger;
+}
+
+/** The members both protocols' requests have. */
+interface AdsRequest {
+  node: { id?: string; cluster?: string } | null;
+  typeUrl: string;
+}
+
+export abstract class AdsStream<Request extends AdsRequest, Response> {
+  protected readonly call: grpc.ServerDuplexStream<Request, Response>;
+  protected readonly deps: StreamDeps;
+  /** Known from the first request on. */
+  protected node: NodeIdentity | undefined;
+  private nonces = 0;
+  private unwatch: (() => void) | undefined;
+
+  constructor(call: grpc.ServerDuplexStream<Request, Response>, deps: StreamDeps) {
+    this.call = call;
+    this.deps = deps;
+    call.on('data', (req: Request) => this.receive(req));
+    call.on('end', () => this.end());
+    call.on('error', () => this.close());
+    call.on('cancelled', () => this.close());
+  }
+
+  /** Ends the stream with OK (shutdown): the node reconnects, to this replica or another. */
+  end(): void {
+    this.close();
+    if (this.call.writable) this.call.end();
+  }
+
+  /** A request for a served type, from a known node. */
+  protected abstract onRequest(node: NodeIdentity, type: TypeUrl, req: Request): void;
+
+  /** A new snapshot is being served. */
+  protected abstract onSnapshot(snapshot: EncodedSnapshot): void;
+
+  protected nextNonce(): string {
+    return String(++this.nonces);
+  }
+
+  private receive(req: Request): void {
+    if (!this.node) {
+      const node = nodeIdentity(req.node);
+      if (!node) return this.fail(grpc.status.INVALID_ARGUMENT, 'the first request of a stream must carry node.id');
+      this.node = node;
+      this.deps.registry.connected(node.id, node.cluster);
+      this.unwatch = this.deps.cache.watch((snapshot) => this.onSnapshot(snapshot));
+    }
+    const type = req.typeUrl;
+    if (!isServedType(type)) return this.fail(grpc.status.INVALID_ARGUMENT, `type_url "${type}" is not served here`);
+    this.onRequest(this.node, type, req);
+  }
+
+  private fail(code: grpc.status, details: string): void {
+    this.close();
+    this.call.emit('error', { code, details });
+  }
+
+  private close(): void {
+    this.unwatch?.();
+    this.unwatch = undefined;
+    if (this.node) this.deps.registry.disconnected(this.node.id);
+    this.node = undefined;
+  }
+}

@@ -1,0 +1,82 @@
+// The protos the xDS server speaks, loaded once: Envoy's ADS service (proto-loader, from the protos in
+// @grpc/grpc-js-xds's deps/ folder, DESIGN 2), Gatehouse's RuntimeSnapshot (protobufjs, to encode it)
+// and the type URLs served, in the order a new snapshot is pushed.
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import protobuf from 'protobufjs';
+import type { ProtoGrpcType } from '../../../protos/gen/envoy/ads.ts';
+import type { AggregatedDiscoveryServiceDefinition } from '../../../protos/gen/envoy/envoy/service/discovery/v3/AggregatedDiscoveryService.ts';
+import { typeUrls as envoyTypeUrls } from '../compile/envoy/names.ts';
+
+export type { DiscoveryRequest__Output as DiscoveryRequest } from '../../../protos/gen/envoy/envoy/service/discovery/v3/DiscoveryRequest.ts';
+export type { DiscoveryResponse } from '../../../protos/gen/envoy/envoy/service/discovery/v3/DiscoveryResponse.ts';
+export type { DeltaDiscoveryRequest__Output as DeltaDiscoveryRequest } from '../../../protos/gen/envoy/envoy/service/discovery/v3/DeltaDiscoveryRequest.ts';
+export type { DeltaDiscoveryResponse } from '../../../protos/gen/envoy/envoy/service/discovery/v3/DeltaDiscoveryResponse.ts';
+export type { Node__Output as Node } from '../../../protos/gen/envoy/envoy/config/core/v3/Node.ts';
+export type { AggregatedDiscoveryServiceClient } from '../../../protos/gen/envoy/envoy/service/discovery/v3/AggregatedDiscoveryService.ts';
+
+export const runtimeTypeName = 'gatehouse.v1.RuntimeSnapshot';
+/** The one RuntimeSnapshot resource's name. */
+export const runtimeResourceName = 'runtime';
+
+export const typeUrls = {
+  cluster: envoyTypeUrls.cluster,
+  endpoint: envoyTypeUrls.clusterLoadAssignment,
+  listener: envoyTypeUrls.listener,
+  route: envoyTypeUrls.routeConfiguration,
+  runtime: `type.googleapis.com/${runtimeTypeName}`,
+} as const;
+
+export type TypeUrl = (typeof typeUrls)[keyof typeof typeUrls];
+
+/**
+ * Envoy's warming order: clusters, then their endpoints, before the listeners and routes that use
+ * them (a route to a cluster Envoy does not know yet 503s). The runtime snapshot goes last.
+ */
+export const pushOrder: readonly TypeUrl[] = [typeUrls.cluster, typeUrls.endpoint, typeUrls.listener, typeUrls.route, typeUrls.runtime];
+
+/** Types whose empty subscription means "everything" (xDS legacy wildcard; the runtime is one resource). */
+export const wildcardTypes: ReadonlySet<string> = new Set([typeUrls.listener, typeUrls.cluster, typeUrls.runtime]);
+
+export const isServedType = (url: string): url is TypeUrl => (pushOrder as readonly string[]).includes(url);
+
+/** Short names for logs, metrics and /debug/nodes. */
+export const typeNames: Record<TypeUrl, string> = {
+  [typeUrls.cluster]: 'CDS',
+  [typeUrls.endpoint]: 'EDS',
+  [typeUrls.listener]: 'LDS',
+  [typeUrls.route]: 'RDS',
+  [typeUrls.runtime]: 'runtime',
+};
+
+const require = createRequire(import.meta.url);
+const deps = join(dirname(require.resolve('@grpc/grpc-js-xds/package.json')), 'deps');
+const includeDirs = ['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].map((d) => join(deps, d));
+
+let ads: ProtoGrpcType | undefined;
+
+function adsProtos(): ProtoGrpcType {
+  ads ??= grpc.loadPackageDefinition(protoLoader.loadSync('envoy/service/discovery/v3/ads.proto', {
+    keepCase: false, longs: String, enums: String, defaults: true, oneofs: true, includeDirs,
+  })) as unknown as ProtoGrpcType;
+  return ads;
+}
+
+export function adsService(): AggregatedDiscoveryServiceDefinition {
+  return adsProtos().envoy.service.discovery.v3.AggregatedDiscoveryService.service;
+}
+
+/** A client constructor, for tests and the benchmark's raw ADS client. */
+export function adsClient(address: string, options: grpc.ChannelOptions = {}) {
+  const Client = adsProtos().envoy.service.discovery.v3.AggregatedDiscoveryService;
+  return new Client(address, grpc.credentials.createInsecure(), options);
+}
+
+let runtime: protobuf.Root | undefined;
+
+export function runtimeRoot(): protobuf.Root {
+  runtime ??= protobuf.loadSync(new URL('../../../protos/gatehouse/v1/runtime.proto', import.meta.url).pathname);
+  return runtime;
+}

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { compile } from '../compile/compile.ts';
+import { decodeEnvoy, encodeStrict, EnvoyProtoError } from '../compile/envoy-proto.ts';
+import { loadFolder } from '../source/folder.ts';
+import { runtimeRoot, runtimeTypeName, typeUrls } from './protos.ts';
+import { SnapshotEncoder } from './resources.ts';
+import { testSnapshot } from './testing.ts';
+
+const examples = compile(loadFolder(new URL('../../../examples', import.meta.url).pathname).objects).snapshot;
+
+describe('SnapshotEncoder', () => {
+  it('encodes the runtime piecewise to exactly the bytes of encoding it whole', () => {
+    for (const snapshot of [examples, testSnapshot(5)]) {
+      const encoded = new SnapshotEncoder().encode(snapshot);
+      const runtime = encoded.resources.get(typeUrls.runtime)!.get('runtime')!;
+      expect(runtime.any.type_url).toBe('type.googleapis.com/gatehouse.v1.RuntimeSnapshot');
+      expect(Buffer.compare(runtime.any.value, Buffer.from(encodeStrict(runtimeRoot(), runtimeTypeName, snapshot.runtime)))).toBe(0);
+    }
+  });
+
+  it('packs every Envoy resource under its type URL and name, decodable with Envoy\'s protos', () => {
+    const encoded = new SnapshotEncoder().encode(examples);
+    expect(encoded.version).toBe(examples.version);
+    const listeners = encoded.resources.get(typeUrls.listener)!;
+    expect([...listeners.keys()]).toEqual(examples.envoy.listeners.map((l) => l.name));
+    const route = encoded.resources.get(typeUrls.route)!.get('gatehouse')!;
+    expect(decodeEnvoy('envoy.config.route.v3.RouteConfiguration', route.any.value)).toMatchObject({ name: 'gatehouse' });
+    expect(encoded.resources.get(typeUrls.cluster)!.size).toBe(examples.envoy.clusters.length);
+  });
+
+  it('re-encodes only what changed, and versions resources by content', () => {
+    const encoder = new SnapshotEncoder();
+    const a = encoder.encode(testSnapshot(3));
+    const b = encoder.encode(testSnapshot(3, { header: 'two' }));
+    const versions = (s: typeof a, type: string) => [...s.resources.get(type as never)!.values()].map((r) => r.version);
+    expect(versions(b, typeUrls.cluster)).toEqual(versions(a, typeUrls.cluster));
+    expect(versions(b, typeUrls.runtime)).not.toEqual(versions(a, typeUrls.runtime));
+    expect(a.resources.get(typeUrls.cluster)!.get('shop/api-0')!.any.value).toBe(b.resources.get(typeUrls.cluster)!.get('shop/api-0')!.any.value);
+  });
+
+  it('refuses a resource Envoy would reject, naming the field', () => {
+    const bad = testSnapshot(1);
+    bad.envoy.clusters[0] = { ...bad.envoy.clusters[0], not_a_field: true };
+    expect(() => new SnapshotEncoder().encode(bad)).toThrow(EnvoyProtoError);
+    expect(() => new SnapshotEncoder().encode(bad)).toThrow(/not_a_field/);
+    const badRuntime = { ...testSnapshot(1), runtime: { version: 'x', nope: 1 } };
+    expect(() => new SnapshotEncoder().encode(badRuntime)).toThrow(/nope/);
+  });
+});

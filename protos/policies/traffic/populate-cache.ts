@@ -1,0 +1,26 @@
+// PopulateCache: stores a flow variable's value in the cache (DESIGN 4).
+import { readsBodyVariable, refName } from '../expressions.ts';
+import type { PolicyTypeSpec } from '../index.ts';
+import { cacheTargetProperties, expiryProblems, expirySchema, type CacheExpiryConfig, type CacheTarget } from './cache-common.ts';
+
+export interface PopulateCacheConfig extends CacheTarget {
+  /** The variable whose value is stored. */
+  source: string;
+  expiry?: CacheExpiryConfig;
+}
+
+export const populateCache: PolicyTypeSpec = {
+  type: 'PopulateCache',
+  member: 'populateCache',
+  group: 'traffic',
+  schema: {
+    type: 'object',
+    required: ['cacheKey', 'source'],
+    properties: { ...cacheTargetProperties, source: { type: 'string', minLength: 1, maxLength: 256 }, expiry: expirySchema },
+  },
+  needsBody: (config, phase) => {
+    const c = config as PopulateCacheConfig;
+    return readsBodyVariable(phase, { names: [c.source, ...(c.cacheKey.keyFragments ?? []).map(refName)] });
+  },
+  validate: (config) => expiryProblems((config as PopulateCacheConfig).expiry),
+};
