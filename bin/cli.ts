@@ -35,6 +35,7 @@ export const commands: Record<string, CommandSpec> = {
       manifests: { type: 'string', value: 'DIR', description: 'read a folder of YAML instead of a cluster, and watch it' },
       kubeconfig: { type: 'string', value: 'FILE', description: 'kubeconfig (default: in-cluster, then $KUBECONFIG)' },
       namespace: { type: 'string', value: 'NS', description: 'watch only this namespace (default: all)' },
+      'extproc-address': { type: 'string', default: '127.0.0.1:9002', value: 'HOST:PORT', description: 'where Envoy reaches extproc (the ext_proc cluster of the compiled config)' },
     },
     run: async (o) => (await import('../operator/src/main.ts')).runOperator(o),
   },

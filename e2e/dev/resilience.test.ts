@@ -11,7 +11,6 @@ import { freePort } from '../env/ports.ts';
 import { send, type Reply } from './harness.ts';
 import { gatehouse, nodeScript, until, type Command } from './processes.ts';
 
-const operatorChild = fileURLToPath(new URL('./operator-child.ts', import.meta.url));
 let dir: string;
 let ports: Record<'listener' | 'xds' | 'extproc' | 'metrics' | 'upstream', number>;
 let operator: Command;
@@ -50,7 +49,8 @@ spec: {type: AssignMessage, assignMessage: {assignTo: response, set: {headers: {
 `);
 }
 
-const startOperator = () => nodeScript(operatorChild, [dir, String(ports.xds), String(ports.extproc)]);
+const startOperator = () => gatehouse(['operator', '--manifests', dir, '--xds-port', String(ports.xds), '--metrics-port', '0',
+  '--extproc-address', `127.0.0.1:${ports.extproc}`]);
 const startExtproc = () => gatehouse(['extproc', '--xds', `127.0.0.1:${ports.xds}`, '--port', String(ports.extproc),
   '--metrics-port', String(ports.metrics), '--cache-dir', join(dir, 'cache')]);
 const api = () => send(`http://127.0.0.1:${ports.listener}/api/x`);
@@ -100,13 +100,13 @@ it('switches to an edited manifest with no failed request', async () => {
   await until(operator, 'v2 to serve', async () => {
     const last = load.replies.at(-1);
     return last !== undefined && !(last instanceof Error) && last.headers['x-rev'] === 'v2';
-  });
-  await until(devproxy, 'the new route', async () => (await send(`http://127.0.0.1:${ports.listener}/v2/x`)).status === 200);
+  }, 60_000);
+  await until(devproxy, 'the new route', async () => (await send(`http://127.0.0.1:${ports.listener}/v2/x`)).status === 200, 60_000);
   await new Promise((r) => setTimeout(r, 300));
   await load.stop();
   expect(load.failures()).toEqual([]);
   expect(load.revs()).toEqual(new Set(['v1', 'v2']));
-}, 60_000);
+}, 150_000);
 
 it('keeps serving the last config with the control plane killed, and extproc restarts from its cache', async () => {
   await operator.stop('SIGKILL');
@@ -124,14 +124,14 @@ it('keeps serving the last config with the control plane killed, and extproc res
     const r = await fetch(`http://127.0.0.1:${ports.metrics}/readyz`);
     readyz = await r.text();
     return r.ok;
-  });
+  }, 60_000);
   expect(readyz).toMatch(/cache/i);
   const after = traffic();
   await new Promise((r) => setTimeout(r, 500));
   await after.stop();
   expect(after.failures()).toEqual([]);
   expect(after.revs()).toEqual(new Set(['v2']));
-}, 60_000);
+}, 150_000);
 
 it('converges every node to the newest version when the control plane is back', async () => {
   writeManifests('v3'); // changed while the control plane is down
@@ -140,8 +140,8 @@ it('converges every node to the newest version when the control plane is back', 
   await until(operator, 'extproc and devproxy on v3', async () => {
     const [stamped, routed] = await Promise.all([api(), send(`http://127.0.0.1:${ports.listener}/v3/x`)]);
     return stamped.headers['x-rev'] === 'v3' && routed.status === 200;
-  }, 60_000);
+  }, 90_000);
   await load.stop();
   expect(load.failures()).toEqual([]);
   expect((await send(`http://127.0.0.1:${ports.listener}/v2/x`)).status).toBe(404);
-}, 90_000);
+}, 150_000);

@@ -84,15 +84,22 @@ export async function startFolderOperator(options: FolderOperatorOptions): Promi
   };
 }
 
+function hostPort(flag: string, value: string): { host: string; port: number } {
+  const match = /^(\[[^\]]+\]|[^\s:]+):(\d+)$/.exec(value);
+  if (!match) throw new UsageError(`gatehouse operator: --${flag}: "${value}" is not HOST:PORT`);
+  return { host: match[1]!.replace(/^\[|\]$/g, ''), port: parsePort('operator', flag, match[2]!) };
+}
+
 export async function runOperator(options: Options): Promise<number> {
   if (options.manifests === undefined) {
     throw new NotAvailableError('gatehouse operator without --manifests (the kube mode) is not built yet (issue: operator); use --manifests DIR');
   }
   if (typeof options.manifests !== 'string' || options.manifests === '') throw new UsageError('gatehouse operator: --manifests needs a folder');
+  const extProc = hostPort('extproc-address', String(options['extproc-address'] ?? '127.0.0.1:9002'));
   const log = createLogger('operator');
   const lifecycle = new Lifecycle(log);
   const operator = await startFolderOperator({
-    manifests: options.manifests, log, processMetrics: true,
+    manifests: options.manifests, log, processMetrics: true, extProc,
     xdsPort: parsePort('operator', 'xds-port', String(options['xds-port'] ?? '18000')),
     metricsPort: parsePort('operator', 'metrics-port', String(options['metrics-port'] ?? '8081')),
   });

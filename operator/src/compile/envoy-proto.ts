@@ -75,19 +75,23 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 const wrappers = new Set(['DoubleValue', 'FloatValue', 'Int64Value', 'UInt64Value', 'Int32Value', 'UInt32Value', 'BoolValue', 'StringValue', 'BytesValue']
   .map((n) => `.google.protobuf.${n}`));
 
-const fieldMaps = new WeakMap<protobuf.Type, ReadonlyMap<string, protobuf.Field>>();
+interface TypeInfo {
+  /** protobufjs computes fullName on every read, walking up the namespaces. */
+  fullName: string;
+  /** Field lookup by proto name and by lowerCamelCase JSON name (both are valid proto3 JSON). */
+  fields: ReadonlyMap<string, protobuf.Field>;
+}
 
-/**
- * Field lookup by proto name and by lowerCamelCase JSON name (both are valid proto3 JSON). Built once
- * per type: Envoy's messages have dozens of fields, and a route table has thousands of messages.
- */
-function fieldsByJsonName(type: protobuf.Type): ReadonlyMap<string, protobuf.Field> {
-  let map = fieldMaps.get(type);
-  if (!map) {
-    map = new Map(type.fieldsArray.flatMap((f) => [[f.name, f], [protobuf.util.camelCase(f.name), f]]));
-    fieldMaps.set(type, map);
+const typeInfos = new WeakMap<protobuf.Type, TypeInfo>();
+
+/** Built once per type: Envoy's messages have dozens of fields, and a route table has thousands of messages. */
+function typeInfo(type: protobuf.Type): TypeInfo {
+  let info = typeInfos.get(type);
+  if (!info) {
+    info = { fullName: type.fullName, fields: new Map(type.fieldsArray.flatMap((f) => [[f.name, f], [protobuf.util.camelCase(f.name), f]])) };
+    typeInfos.set(type, info);
   }
-  return map;
+  return info;
 }
 
 class Converter {
@@ -104,14 +108,13 @@ class Converter {
   }
 
   message(type: protobuf.Type, json: unknown, path: string): Obj | undefined {
-    const name = type.fullName;
+    const { fullName: name, fields } = typeInfo(type);
     if (name === '.google.protobuf.Any') return this.any(json, path);
     if (name === '.google.protobuf.Duration') return this.duration(json, path);
     if (wrappers.has(name)) return { value: this.scalar(type.fields.value, json, path) };
     if (name === '.google.protobuf.Struct') return isObj(json) ? { fields: this.structFields(json, path) } : this.problem(path, 'expected an object');
     if (name === '.google.protobuf.Value') return this.structValue(json, path);
     if (!isObj(json)) return this.problem(path, `expected an object for ${name.slice(1)}`);
-    const fields = fieldsByJsonName(type);
     const out: Obj = {};
     const oneofsSet = new Map<string, string>();
     for (const [key, value] of Object.entries(json)) {
