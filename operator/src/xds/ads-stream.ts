@@ -1,6 +1,6 @@
 // What the state-of-the-world and the delta ADS streams share: the node's identity from the first
-// request (registered as connected, and watching the snapshot from then on), the rejection of types
-// not served here, and the teardown on end, error or cancel. Each protocol keeps its own per-type state.
+// request (registered as connected, and watching the snapshot from then on), one empty answer to a
+// type not served here, and the teardown on end, error or cancel. Each protocol keeps its own per-type state.
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../../lib/log.ts';
 import type { NodeRegistry } from './node-registry.ts';
@@ -27,6 +27,8 @@ export abstract class AdsStream<Request extends AdsRequest, Response> {
   /** Known from the first request on. */
   protected node: NodeIdentity | undefined;
   private nonces = 0;
+  /** Types this server does not serve that the node asked for: answered once, empty. */
+  private readonly unserved = new Set<string>();
   private unwatch: (() => void) | undefined;
 
   constructor(call: grpc.ServerDuplexStream<Request, Response>, deps: StreamDeps) {
@@ -50,6 +52,9 @@ export abstract class AdsStream<Request extends AdsRequest, Response> {
   /** A new snapshot is being served. */
   protected abstract onSnapshot(snapshot: EncodedSnapshot): void;
 
+  /** Answers a request for an unserved type with no resources, in the protocol's own shape. */
+  protected abstract replyEmpty(type: string): void;
+
   protected nextNonce(): string {
     return String(++this.nonces);
   }
@@ -63,8 +68,13 @@ export abstract class AdsStream<Request extends AdsRequest, Response> {
       this.unwatch = this.deps.cache.watch((snapshot) => this.onSnapshot(snapshot));
     }
     const type = req.typeUrl;
-    if (!isServedType(type)) return this.fail(grpc.status.INVALID_ARGUMENT, `type_url "${type}" is not served here`);
-    this.onRequest(this.node, type, req);
+    if (isServedType(type)) return this.onRequest(this.node, type, req);
+    // An unserved type (e.g. SDS secrets a cluster names) gets one empty answer, whose ACK is then
+    // ignored: failing the stream instead would cut the node off from every other type.
+    if (this.unserved.has(type)) return;
+    this.unserved.add(type);
+    this.deps.log.warn({ node: this.node.id, type }, 'node asked for a type this server does not serve; answered with no resources');
+    this.replyEmpty(type);
   }
 
   private fail(code: grpc.status, details: string): void {

@@ -8,7 +8,7 @@ import { AdsStream } from './ads-stream.ts';
 import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse, TypeUrl } from './protos.ts';
 import { pushOrder, typeNames, wildcardTypes } from './protos.ts';
 import type { EncodedSnapshot } from './resources.ts';
-import { resourcesInScope, type NodeIdentity, type Subscription } from './subscription.ts';
+import { coversDependencies, resourcesInScope, type NodeIdentity, type Subscription } from './subscription.ts';
 
 interface PendingResponse {
   version: string;
@@ -110,9 +110,13 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaDiscovery
     });
   }
 
+  protected replyEmpty(type: string): void {
+    this.call.write({ systemVersionInfo: this.deps.cache.current()?.version ?? '', typeUrl: type, nonce: this.nextNonce(), removedResources: [], resources: [] });
+  }
+
   /** Synced: nothing unanswered and the node holds exactly the current resources of its subscriptions. */
   private checkSynced(snapshot = this.deps.cache.current()): void {
-    if (!snapshot || !this.node || this.types.size === 0) return;
+    if (!snapshot || !this.node || this.types.size === 0 || !coversDependencies(snapshot, new Set(this.types.keys()))) return;
     for (const [type, state] of this.types) {
       if (state.pending.size > 0) return;
       const inScope = resourcesInScope(snapshot, type, state.sub);

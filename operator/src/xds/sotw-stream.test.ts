@@ -139,4 +139,31 @@ describe('state-of-the-world ADS', () => {
     expect(await anonymous.quiet()).toBe(true);
     expect(cp.registry.list()).toEqual([]);
   });
+
+  it('is not synced on ACKed listeners alone: the routes they name must be subscribed and ACKed too', async () => {
+    const { cp, client } = await setup();
+    client.send({ node, typeUrl: typeUrls.listener });
+    const lds = await client.next();
+    client.send({ typeUrl: typeUrls.listener, versionInfo: lds.versionInfo, responseNonce: lds.nonce });
+    await until(() => status(cp, 'LDS')?.ackedVersion === 'v1');
+    expect(cp.registry.get(node.id)?.syncedVersion).toBeUndefined();
+    client.send({ typeUrl: typeUrls.route, resourceNames: ['r1', 'r2'] });
+    const rds = await client.next();
+    client.send({ typeUrl: typeUrls.route, resourceNames: ['r1', 'r2'], versionInfo: rds.versionInfo, responseNonce: rds.nonce });
+    await until(() => cp.registry.get(node.id)?.syncedVersion === 'v1');
+  });
+
+  it('answers a type it does not serve once, empty, and keeps serving the others on the same stream', async () => {
+    const { cp, client } = await setup();
+    const sds = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret';
+    client.send({ node, typeUrl: sds, resourceNames: ['ca:shop/upstream-ca'] });
+    const empty = await client.next();
+    expect(empty).toMatchObject({ typeUrl: sds, resources: [] });
+    client.send({ typeUrl: sds, resourceNames: ['ca:shop/upstream-ca'], versionInfo: empty.versionInfo, responseNonce: empty.nonce });
+    client.send({ typeUrl: typeUrls.cluster });
+    const cds = await client.next();
+    expect(cds.typeUrl).toBe(typeUrls.cluster);
+    expect(names(cds)).toEqual(['c1=a', 'c2=a']);
+    expect(cp.registry.get(node.id)?.streams).toBe(1);
+  });
 });

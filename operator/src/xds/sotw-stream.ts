@@ -7,7 +7,7 @@
 import { AdsStream } from './ads-stream.ts';
 import { pushOrder, typeNames, type DiscoveryRequest, type DiscoveryResponse, type TypeUrl } from './protos.ts';
 import type { EncodedSnapshot } from './resources.ts';
-import { contentKey, resourcesInScope, sameNames, subscriptionOf, type NodeIdentity, type Subscription } from './subscription.ts';
+import { contentKey, coversDependencies, resourcesInScope, sameNames, subscriptionOf, type NodeIdentity, type Subscription } from './subscription.ts';
 
 interface TypeState {
   sub: Subscription;
@@ -69,6 +69,10 @@ export class SotwStream extends AdsStream<DiscoveryRequest, DiscoveryResponse> {
     this.checkSynced(snapshot);
   }
 
+  protected replyEmpty(type: string): void {
+    this.call.write({ versionInfo: this.deps.cache.current()?.version ?? '', typeUrl: type, nonce: this.nextNonce(), resources: [] });
+  }
+
   private push(type: TypeUrl, state: TypeState, force: boolean, snapshot = this.deps.cache.current()): void {
     if (!snapshot || !this.node) return;
     const resources = resourcesInScope(snapshot, type, state.sub);
@@ -82,7 +86,7 @@ export class SotwStream extends AdsStream<DiscoveryRequest, DiscoveryResponse> {
 
   /** Synced: every subscribed type's current content is what the node last ACKed. */
   private checkSynced(snapshot: EncodedSnapshot): void {
-    if (!this.node || this.types.size === 0) return;
+    if (!this.node || this.types.size === 0 || !coversDependencies(snapshot, new Set(this.types.keys()))) return;
     for (const [type, state] of this.types) {
       if (state.nonce !== undefined || state.ackedKey !== contentKey(resourcesInScope(snapshot, type, state.sub))) return;
     }

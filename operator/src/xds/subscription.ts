@@ -2,7 +2,7 @@
 // Shared by the state-of-the-world and the delta stream handlers.
 import { createHash } from 'node:crypto';
 import type { EncodedResource, EncodedSnapshot } from './resources.ts';
-import { wildcardTypes, type TypeUrl } from './protos.ts';
+import { typeUrls, wildcardTypes, type TypeUrl } from './protos.ts';
 
 export interface Subscription {
   /** Everything of the type, present and future. */
@@ -40,4 +40,20 @@ export interface NodeIdentity {
 
 export function nodeIdentity(node: { id?: string; cluster?: string } | null | undefined): NodeIdentity | undefined {
   return node?.id ? { id: node.id, cluster: node.cluster ?? '' } : undefined;
+}
+
+/**
+ * Types a node must also subscribe to before it can be synced: Envoy asks for routes only after it
+ * has ACKed the listeners that name them, and for endpoints only after the EDS clusters, so "every
+ * subscribed type ACKed" alone would call a node synced while it still lacks its routes.
+ */
+const dependentTypes: ReadonlyArray<[holder: TypeUrl, dependent: TypeUrl]> = [
+  [typeUrls.listener, typeUrls.route],
+  [typeUrls.cluster, typeUrls.endpoint],
+];
+
+/** Whether the node's subscriptions cover every type its subscribed resources depend on. */
+export function coversDependencies(snapshot: EncodedSnapshot, subscribed: ReadonlySet<TypeUrl>): boolean {
+  return dependentTypes.every(([holder, dependent]) =>
+    !subscribed.has(holder) || subscribed.has(dependent) || (snapshot.resources.get(dependent)?.size ?? 0) === 0);
 }
