@@ -30,7 +30,7 @@ function walk(dir: string): string[] {
 for (const file of [join(outDir, 'runtime.ts'), ...walk(join(outDir, 'gatehouse'))]) {
   if (!file.endsWith('.ts')) continue;
   const text = readFileSync(file, 'utf8')
-    .replace(/^\/\/ Original file: .*$/m, (line) => line.replace(root, ''))
+    .replace(/^\/\/ Original file: .*$/gm, (line) => line.replace(root, ''))
     .replace(/from '(\.{1,2}\/[^']+?)'/g, "from '$1.ts'");
   writeFileSync(file, text);
 }

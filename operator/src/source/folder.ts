@@ -3,7 +3,7 @@
 // file and line so diagnostics can name it. A document that does not parse is a diagnostic, not a
 // failure of the whole load.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { LineCounter, parseAllDocuments } from 'yaml';
 import { GatehouseError } from '../../../lib/errors.ts';
 import type { Diagnostic } from '../compile/diagnostics.ts';
@@ -59,7 +59,13 @@ export function parseManifests(text: string, file: string): LoadResult {
   return { objects, diagnostics };
 }
 
-/** Loads a directory (recursively) or a single file. File names are shown relative to `cwd`. */
+/** How a file is named in diagnostics: relative to `cwd` when inside it, else absolute. */
+export function displayPath(file: string, cwd: string): string {
+  const rel = relative(cwd, file);
+  return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? resolve(file) : rel;
+}
+
+/** Loads a directory (recursively) or a single file. File names are shown as displayPath says. */
 export function loadFolder(path: string, cwd = process.cwd()): LoadResult {
   let files: string[];
   try {
@@ -75,7 +81,7 @@ export function loadFolder(path: string, cwd = process.cwd()): LoadResult {
     } catch (err) {
       throw new SourceReadError(file, err);
     }
-    const parsed = parseManifests(text, relative(cwd, file) || file);
+    const parsed = parseManifests(text, displayPath(file, cwd));
     result.objects.push(...parsed.objects);
     result.diagnostics.push(...parsed.diagnostics);
   }

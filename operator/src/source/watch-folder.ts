@@ -4,8 +4,8 @@
 // the files whose text changed, so one edit in a folder of thousands of objects stays cheap.
 import { watch, type FSWatcher } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { dirname, relative } from 'node:path';
-import { listManifestFiles, parseManifests, SourceReadError, type LoadResult } from './folder.ts';
+import { dirname } from 'node:path';
+import { displayPath, listManifestFiles, parseManifests, SourceReadError, type LoadResult } from './folder.ts';
 
 export interface FolderWatcherOptions {
   path: string;
@@ -15,7 +15,7 @@ export interface FolderWatcherOptions {
   onError?: (error: Error) => void;
   debounceMs?: number;
   pollMs?: number;
-  /** File names in diagnostics are relative to this. */
+  /** File names in diagnostics are relative to this when inside it (displayPath). */
   cwd?: string;
 }
 
@@ -105,7 +105,7 @@ export class FolderWatcher {
       let entry = this.parsed.get(file);
       if (entry?.text !== text) {
         changed = true;
-        entry = { text, result: parseManifests(text, relative(cwd, file) || file) };
+        entry = { text, result: parseManifests(text, displayPath(file, cwd)) };
         this.parsed.set(file, entry);
       }
       result.objects.push(...entry.result.objects);

@@ -2,7 +2,7 @@
 
 import type { Operand as _gatehouse_v1_Operand, Operand__Output as _gatehouse_v1_Operand__Output } from '../../gatehouse/v1/Operand.ts';
 
-// Original file: /work/main/protos/gatehouse/v1/runtime.proto
+// Original file: protos/gatehouse/v1/runtime.proto
 
 export const _gatehouse_v1_Comparison_Operator = {
   OPERATOR_UNSPECIFIED: 'OPERATOR_UNSPECIFIED',
