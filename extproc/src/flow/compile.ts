@@ -1,12 +1,14 @@
 // Prepares a proxy's flows once per snapshot load: every policy created through the registry, every
-// condition compiled, disabled steps dropped, and the body needs of each phase worked out. A policy
-// type that is not registered, a config that create() rejects or a step naming an unknown policy
-// makes the whole snapshot invalid (the previous one keeps serving).
+// condition compiled, disabled steps dropped, consecutive admission steps merged (admission.ts), and
+// the body needs of each phase worked out. A policy type that is not registered, a config that
+// create() rejects or a step naming an unknown policy makes the whole snapshot invalid (the previous
+// one keeps serving).
 import { GatehouseError } from '../../../lib/errors.ts';
 import type { FlowPair__Output } from '../../../protos/gen/gatehouse/v1/FlowPair.ts';
 import type { Proxy__Output } from '../../../protos/gen/gatehouse/v1/Proxy.ts';
 import type { Step__Output } from '../../../protos/gen/gatehouse/v1/Step.ts';
 import { policyTypesByName } from '../../../protos/policies/index.ts';
+import { mergeAdmissionSteps } from './admission.ts';
 import { compileCondition, type Predicate } from './conditions.ts';
 import type { Phase, PolicyImplementation, PolicyStep } from './types.ts';
 
@@ -30,6 +32,8 @@ export interface CompiledStep {
   when: Predicate;
   continueOnError: boolean;
   run: PolicyStep;
+  /** A merged admission step (flow/admission.ts): the steps it stands for, in order. */
+  merged?: CompiledStep[];
 }
 
 export interface CompiledFlowPair {
@@ -91,7 +95,7 @@ export function compileProxy(proxy: Proxy__Output, registry: PolicyRegistry, bod
 
   const needsBody: Record<Phase, boolean> = { request: false, response: false };
   // `phase` undefined: steps that run outside Envoy's phases (fault rules, postClientFlow) need no body.
-  const steps = (list: Step__Output[], phase: Phase | undefined, field: string): CompiledStep[] => list.flatMap((step, i) => {
+  const prepare = (list: Step__Output[], phase: Phase | undefined, field: string): Array<{ step: CompiledStep; conditional: boolean }> => list.flatMap((step, i) => {
     const policy = policies.get(step.policy);
     if (!policy) throw new ProxyInvalidError(`${where}: ${field}[${i}]: policy "${step.policy}" is not in the proxy's policies`);
     if (!policy.enabled) return [];
@@ -102,8 +106,13 @@ export function compileProxy(proxy: Proxy__Output, registry: PolicyRegistry, bod
     } catch (err) {
       throw new ProxyInvalidError(`${where}: ${field}[${i}]: ${(err as Error).message}`, { cause: err });
     }
-    return [{ policy: step.policy, type: policy.type, when, continueOnError: policy.continueOnError, run: policy.run }];
+    return [{ step: { policy: step.policy, type: policy.type, when, continueOnError: policy.continueOnError, run: policy.run }, conditional: !!step.condition }];
   });
+  // Flow segments (not fault rules) merge consecutive admission steps into one store call.
+  const steps = (list: Step__Output[], phase: Phase | undefined, field: string, merge = true): CompiledStep[] => {
+    const compiled = prepare(list, phase, field);
+    return merge ? mergeAdmissionSteps(compiled) : compiled.map((c) => c.step);
+  };
   const pair = (p: FlowPair__Output | null, field: string): CompiledFlowPair => ({
     request: steps(p?.request ?? [], 'request', `${field}.request`),
     response: steps(p?.response ?? [], 'response', `${field}.response`),
@@ -131,10 +140,10 @@ export function compileProxy(proxy: Proxy__Output, registry: PolicyRegistry, bod
     faultRules: proxy.faultRules.map((r, i) => ({
       name: r.name,
       when: condition(r.condition, `faultRules[${i}].condition`),
-      steps: steps(r.steps, undefined, `faultRules[${i}].steps`),
+      steps: steps(r.steps, undefined, `faultRules[${i}].steps`, false),
     })),
     defaultFaultRule: proxy.defaultFaultRule
-      ? { steps: steps(proxy.defaultFaultRule.steps, undefined, 'defaultFaultRule.steps'), alwaysEnforce: proxy.defaultFaultRule.alwaysEnforce }
+      ? { steps: steps(proxy.defaultFaultRule.steps, undefined, 'defaultFaultRule.steps', false), alwaysEnforce: proxy.defaultFaultRule.alwaysEnforce }
       : undefined,
     needsBody,
   };

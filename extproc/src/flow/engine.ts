@@ -3,6 +3,7 @@
 // flow, postFlow. postClientFlow after the response is sent. A failing step raises a fault: the
 // remaining steps are skipped, the first matching fault rule runs, then the default fault rule when no
 // rule matched or it is alwaysEnforce'd, and the (possibly rewritten) fault response goes out.
+import { MergedStepError } from './admission.ts';
 import type { CompiledConditionalFlow, CompiledProxy, CompiledStep } from './compile.ts';
 import type { Exchange } from './exchange.ts';
 import { faultName, faultResponse, toPolicyFault } from './fault-response.ts';
@@ -78,10 +79,12 @@ export class FlowRun {
       try {
         const result = await step.run(this.exchange.context(phase));
         if (result) return { kind: 'respond', direct: result.respond };
-      } catch (err) {
-        const fault = this.toFault(err, step);
-        if (!step.continueOnError) return { kind: 'fault', fault, step };
-        this.recordError(fault, step, phase);
+      } catch (caught) {
+        // A merged admission step names which of its steps failed.
+        const [failed, err] = caught instanceof MergedStepError ? [caught.step, caught.cause] : [step, caught];
+        const fault = this.toFault(err, failed);
+        if (!failed.continueOnError) return { kind: 'fault', fault, step: failed };
+        this.recordError(fault, failed, phase);
       }
     }
     return { kind: 'done' };

@@ -1,6 +1,7 @@
 // A policy failure (DESIGN 5, 6): the flow engine turns it into fault variables and, unless a fault
 // rule answers, the default fault response `{"fault":{"faultstring":...,"detail":{"errorcode":...}}}`.
 import { GatehouseError } from '../../../lib/errors.ts';
+import { StoreUnavailableError } from '../stores/types.ts';
 
 export interface FaultOptions {
   /** HTTP status of the fault response. */
@@ -29,5 +30,19 @@ export class PolicyFault extends GatehouseError {
     this.headers = options.headers ?? {};
     this.reasonPhrase = options.reasonPhrase;
     this.body = options.body;
+  }
+}
+
+export const STORE_UNAVAILABLE_CODE = 'gatehouse.StoreUnavailable';
+
+/** Runs a store call; StoreUnavailableError (onUnavailable: FailClosed) becomes a 503 fault. */
+export async function withStore<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (err instanceof StoreUnavailableError) {
+      throw new PolicyFault({ status: 503, errorCode: STORE_UNAVAILABLE_CODE, faultString: 'The rate limit and cache store is unavailable', headers: { 'retry-after': '1' } });
+    }
+    throw err;
   }
 }

@@ -6,7 +6,7 @@ import type { Credential__Output } from '../../../protos/gen/gatehouse/v1/Creden
 import type { Product__Output } from '../../../protos/gen/gatehouse/v1/Product.ts';
 import type { Proxy__Output } from '../../../protos/gen/gatehouse/v1/Proxy.ts';
 import type { RefOr } from '../../../protos/policies/schema.ts';
-import type { Stores } from '../stores/types.ts';
+import type { AdmissionOp, AdmissionOutcome, Stores } from '../stores/types.ts';
 
 export type Phase = 'request' | 'response';
 
@@ -105,8 +105,28 @@ export interface DirectResponse {
 /** What a step returns: nothing (go on) or a response to send to the client now. */
 export type StepResult = undefined | { respond: DirectResponse };
 
+/** One request's admission op, and what to make of the store's answer to it. */
+export interface AdmissionPlan {
+  op: AdmissionOp;
+  /** Sets the step's variables from the answer; throws the step's PolicyFault when it was refused. */
+  settle(outcome: AdmissionOutcome): void;
+}
+
+/**
+ * The form of a step whose whole work is one store admission op (SpikeArrest, Quota): the flow
+ * compiler merges consecutive ones into one Stores.admit call (flow/admission.ts).
+ */
+export interface Admission {
+  /** Resolves the request's op; throws the step's PolicyFault when it cannot (a bad ref). Touches no store. */
+  plan(ctx: PolicyContext): AdmissionPlan;
+}
+
 /** A configured policy, ready to run; built once per snapshot by its implementation's `create`. */
-export type PolicyStep = (ctx: PolicyContext) => StepResult | Promise<StepResult>;
+export interface PolicyStep {
+  (ctx: PolicyContext): StepResult | Promise<StepResult>;
+  /** Present when running the step is exactly plan, one store op, settle. */
+  readonly admission?: Admission;
+}
 
 export interface PolicyMeta {
   namespace: string;

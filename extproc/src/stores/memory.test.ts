@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createMemoryStores, ExpiringLruMap } from './memory.ts';
+import type { AdmissionOp } from './types.ts';
 
 function fakeClock(start = 1_000_000): { now: () => number; advance: (ms: number) => void; set: (ms: number) => void } {
   let t = start;
@@ -126,5 +127,36 @@ describe('createMemoryStores', () => {
     expect(await stores.kvm.get('m', 'k0')).toBeUndefined();
     expect(await stores.kvm.get('m', 'k9')).toBe('v');
     await stores.close();
+  });
+});
+
+describe('MemoryStores.admit', () => {
+  const now = 600_000;
+  const bucket = (key: string, capacity: number): AdmissionOp => ({ kind: 'bucket', take: { key, weight: 1, capacity, refillPerMs: 0, nowMs: now } });
+  const quota = (key: string, limit: number): AdmissionOp => ({ kind: 'quota', request: { key, kind: 'fixed', weight: 1, limit, windowMs: 60_000, windowStartMs: now, nowMs: now } });
+
+  it('applies the ops in order and answers each', async () => {
+    const stores = createMemoryStores(() => now);
+    expect(await stores.admit([bucket('s', 2), quota('q', 5)])).toEqual([
+      { kind: 'bucket', admitted: true },
+      { kind: 'quota', admitted: true, used: 1, windowEndMs: 660_000 },
+    ]);
+    expect(await stores.counters.get('q')).toBe(1);
+  });
+
+  it('stops at the first refusal: later ops are not applied, earlier ones stay applied', async () => {
+    const stores = createMemoryStores(() => now);
+    await stores.admit([bucket('s', 1), quota('q', 5)]);
+    expect(await stores.admit([bucket('s', 1), quota('q', 5)])).toEqual([{ kind: 'bucket', admitted: false }]);
+    expect(await stores.counters.get('q')).toBe(1);
+    // A refused quota after an admitted take: the token stays taken.
+    expect(await stores.admit([bucket('t', 2), quota('full', 0), bucket('u', 1)])).toEqual([
+      { kind: 'bucket', admitted: true },
+      { kind: 'quota', admitted: false, used: 0, windowEndMs: 660_000 },
+    ]);
+    expect(await stores.buckets.take('t', 1, 2, 0, now)).toBe(true);
+    expect(await stores.buckets.take('t', 1, 2, 0, now)).toBe(false);
+    expect(await stores.buckets.take('u', 1, 1, 0, now)).toBe(true);
+    expect(await stores.admit([])).toEqual([]);
   });
 });

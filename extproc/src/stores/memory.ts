@@ -2,7 +2,7 @@
 // expire on read against an injectable clock, and every map is bounded (least recently used entries
 // are evicted first) so a flood of distinct keys cannot grow the heap without limit.
 import { consumeQuota, takeTokens, type BucketState, type QuotaState } from './quota-window.ts';
-import type { CacheStore, CounterStore, KeyValueStore, QuotaRequest, QuotaResult, Stores, TokenBucketStore } from './types.ts';
+import type { AdmissionOp, AdmissionOutcome, CacheStore, CounterStore, KeyValueStore, QuotaRequest, QuotaResult, Stores, TokenBucketStore } from './types.ts';
 
 export type Clock = () => number;
 
@@ -166,11 +166,32 @@ function compositeKey(map: string, key: string): string {
   return `${map.length}:${map}:${key}`;
 }
 
+/** One admission op as the separate call it stands for (take or consume). */
+export async function applyAdmissionOp(stores: Pick<Stores, 'counters' | 'buckets'>, op: AdmissionOp): Promise<AdmissionOutcome> {
+  if (op.kind === 'quota') return { kind: 'quota', ...await stores.counters.consume(op.request) };
+  const t = op.take;
+  return { kind: 'bucket', admitted: await stores.buckets.take(t.key, t.weight, t.capacity, t.refillPerMs, t.nowMs) };
+}
+
+/** Stores.admit as separate calls: one op after the other, up to the first refusal. */
+async function admitInOrder(stores: Pick<Stores, 'counters' | 'buckets'>, ops: readonly AdmissionOp[]): Promise<AdmissionOutcome[]> {
+  const outcomes: AdmissionOutcome[] = [];
+  for (const op of ops) {
+    const outcome = await applyAdmissionOp(stores, op);
+    outcomes.push(outcome);
+    if (!outcome.admitted) break;
+  }
+  return outcomes;
+}
+
 export function createMemoryStores(options: MemoryStoreOptions | Clock = {}): Stores {
   const { clock = Date.now, maxEntries = DEFAULT_MAX_ENTRIES } = typeof options === 'function' ? { clock: options } : options;
+  const counters = new MemoryCounterStore(clock, maxEntries);
+  const buckets = new MemoryTokenBucketStore(clock, maxEntries);
   return {
-    counters: new MemoryCounterStore(clock, maxEntries),
-    buckets: new MemoryTokenBucketStore(clock, maxEntries),
+    counters,
+    buckets,
+    admit: (ops) => admitInOrder({ counters, buckets }, ops),
     cache: new MemoryCacheStore(clock, maxEntries),
     tokens: new MemoryKeyValueStore(clock, maxEntries),
     kvm: new MemoryKeyValueStore(clock, maxEntries),

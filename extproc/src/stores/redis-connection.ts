@@ -92,6 +92,6 @@ export function connectRedis(options: ConnectOptions): Redis | Cluster {
   } else {
     client = new Redis({ ...common, host: endpoint.hosts[0].host, port: endpoint.hosts[0].port, db: endpoint.db, retryStrategy: reconnectDelay });
   }
-  for (const [name, lua] of Object.entries(SCRIPTS)) client.defineCommand(name, { numberOfKeys: 1, lua });
+  for (const [name, script] of Object.entries(SCRIPTS)) client.defineCommand(name, script);
   return client;
 }

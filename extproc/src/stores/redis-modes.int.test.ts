@@ -12,7 +12,7 @@ import { freePort } from '../../../e2e/env/ports.ts';
 import { ServiceProcess } from '../../../e2e/env/processes.ts';
 import { startRedis } from '../../../e2e/env/redis.ts';
 import { createRedisStores, type RedisStoreOptions, type RedisStores } from './redis.ts';
-import type { Stores } from './types.ts';
+import type { AdmissionOp, Stores } from './types.ts';
 
 const redisBinary = process.env[ENV.redisServer]!;
 const logDir = mkdtempSync(join(tmpdir(), 'gatehouse-redis-modes-'));
@@ -59,6 +59,15 @@ async function exercise(stores: Stores): Promise<void> {
   await stores.cache.deletePrefix('shop/_/app__');
   expect(await Promise.all(keys.map((k) => stores.cache.get(k)))).toEqual(keys.map(() => undefined));
   expect((await stores.cache.get('shop/_/other'))?.toString()).toBe('x');
+  // A take and a consume together (keys on different slots in a Cluster); a refused take leaves the quota as it was.
+  const ops: AdmissionOp[] = [
+    { kind: 'bucket', take: { key: 'adm', weight: 1, capacity: 2, refillPerMs: 0, nowMs: now } },
+    { kind: 'quota', request: { key: 'adm', kind: 'fixed', weight: 1, limit: 5, windowMs: 60_000, windowStartMs: now, nowMs: now } },
+  ];
+  expect(await stores.admit(ops)).toEqual([{ kind: 'bucket', admitted: true }, { kind: 'quota', admitted: true, used: 1, windowEndMs: now + 60_000 }]);
+  expect(await stores.admit(ops)).toEqual([{ kind: 'bucket', admitted: true }, { kind: 'quota', admitted: true, used: 2, windowEndMs: now + 60_000 }]);
+  expect(await stores.admit(ops)).toEqual([{ kind: 'bucket', admitted: false }]);
+  expect(await stores.counters.get('adm')).toBe(2);
 }
 
 describe('Redis modes', () => {

@@ -7,9 +7,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../../e2e/env/env.ts';
+import { freePort } from '../../../e2e/env/ports.ts';
 import { ServiceProcess } from '../../../e2e/env/processes.ts';
 import { startRedis, type RedisServer } from '../../../e2e/env/redis.ts';
+import type { Proxy } from '../../../protos/gen/gatehouse/v1/Proxy.ts';
+import { decodeRuntimeSnapshot } from '../config/decode.ts';
+import { compileProxy, type CompiledProxy } from '../flow/compile.ts';
+import { FlowRun } from '../flow/engine.ts';
 import { PolicyFault } from '../flow/faults.ts';
+import { policyRegistry } from '../policies/registry.ts';
 import { makePolicyContext } from '../flow/testing.ts';
 import type { PolicyStep } from '../flow/types.ts';
 import { quotaPolicy } from '../policies/traffic/quota.ts';
@@ -94,6 +100,78 @@ describe('Redis stores shared by two extproc instances', () => {
     const step = spikeArrestPolicy.create({ rate: '20ps', useEffectiveCount: true }, { namespace: 'shop', name: `spike-${Date.now()}` });
     const outcomes = await load(step, [a, b], () => Date.UTC(2026, 5, 1), 30, 5);
     expect(count(outcomes, 'ok')).toBe(20);
+  });
+});
+
+describe('SpikeArrest + Quota merged by the flow compiler', () => {
+  const counting = { url: sharedUrl, deadlineMs: 5_000 };
+  const policy = (type: string, config: unknown) => ({ type, enabled: true, configJson: JSON.stringify(config) });
+
+  /** A proxy whose preFlow is SpikeArrest `s-{tag}` then Quota `q-{tag}`. */
+  function chain(tag: string, rate: string, allow: number): { compiled: CompiledProxy; proxy: Proxy } {
+    const proxy: Proxy = {
+      namespace: 'shop', name: tag, route: `shop/${tag}`, basePath: '/',
+      policies: { [`s-${tag}`]: policy('SpikeArrest', { rate, useEffectiveCount: true }), [`q-${tag}`]: policy('Quota', { allow, interval: 1, timeUnit: 'hour' }) },
+      flows: { preFlow: { request: [{ policy: `s-${tag}` }, { policy: `q-${tag}` }] } },
+    };
+    return { compiled: compileProxy(decodeRuntimeSnapshot({ proxies: [proxy] }).proxies[0]!, policyRegistry), proxy };
+  }
+
+  /** One request through the flow engine: 'ok', or the fault's error code. */
+  async function request(c: { compiled: CompiledProxy; proxy: Proxy }, stores: Stores, now: number): Promise<string> {
+    const ctx = makePolicyContext({ stores, now, proxy: c.proxy });
+    const outcome = await new FlowRun(c.compiled, ctx.exchange).runRequest();
+    return outcome.action === 'continue' ? 'ok' : outcome.errorCode ?? String(outcome.response.status);
+  }
+
+  const roundTrips = async (s: RedisStores) => (await s.metrics.roundTrips.get()).values.reduce((n, v) => n + v.value, 0);
+  const callsByOp = async (s: RedisStores) => Object.fromEntries((await s.metrics.calls.get()).values.map((v) => [`${v.labels.op}:${v.labels.result}`, v.value]));
+
+  it('one Redis round trip per request; admission counts as the steps one by one', async () => {
+    const s = await stores(counting);
+    const now = Date.UTC(2026, 5, 1, 11, 10);
+    const quotaFirst = chain(`quota-refuses-${Date.now()}`, '1000ps', 5);
+    expect(quotaFirst.compiled.preFlow.request.map((st) => st.type)).toEqual(['MergedAdmission']);
+    const before = await roundTrips(s);
+    const outcomes: string[] = [];
+    for (let i = 0; i < 8; i++) outcomes.push(await request(quotaFirst, s, now));
+    expect(outcomes).toEqual([...Array(5).fill('ok'), ...Array(3).fill('policies.ratelimit.QuotaViolation')]);
+    expect(await roundTrips(s) - before).toBe(8);
+    expect(await callsByOp(s)).toEqual({ 'admit:ok': 8 });
+
+    // SpikeArrest refuses: the quota is not counted.
+    const tag = `spike-refuses-${Date.now()}`;
+    const spikeFirst = chain(tag, '3pm', 100);
+    for (let i = 0; i < 5; i++) outcomes.push(await request(spikeFirst, s, now));
+    expect(outcomes.slice(8)).toEqual(['ok', 'ok', 'ok', 'policies.ratelimit.SpikeArrestViolation', 'policies.ratelimit.SpikeArrestViolation']);
+    expect(await roundTrips(s) - before).toBe(13);
+    expect(await s.counters.get(`shop/q-${tag}/_default`)).toBe(3);
+  });
+
+  it('two instances under concurrent load admit exactly `allow`', async () => {
+    const a = await stores(counting);
+    const b = await stores(counting);
+    const c = chain(`merged-load-${Date.now()}`, '100000ps', 50);
+    const now = Date.UTC(2026, 5, 1, 11, 20);
+    const outcomes: string[] = [];
+    await Promise.all(Array.from({ length: 40 }, async (_c, i) => {
+      for (let j = 0; j < 10; j++) outcomes.push(await request(c, i % 2 === 0 ? a : b, now));
+    }));
+    expect(outcomes.filter((o) => o === 'ok')).toHaveLength(50);
+    expect(outcomes.filter((o) => o === 'policies.ratelimit.QuotaViolation')).toHaveLength(350);
+  });
+
+  it('a Redis that does not answer: admit() follows onUnavailable as the single calls do', async () => {
+    const dead = `redis://127.0.0.1:${await freePort()}`;
+    const closed = await stores({ url: dead, onUnavailable: 'FailClosed', connectTimeoutMs: 100, deadlineMs: 50 });
+    const fallback = await stores({ url: dead, onUnavailable: 'LocalFallback', replicas: 2, connectTimeoutMs: 100, deadlineMs: 50 });
+    const c = chain(`down-${Date.now()}`, '1000ps', 8);
+    const now = Date.UTC(2026, 5, 1, 11, 30);
+    expect(await request(c, closed, now)).toBe('gatehouse.StoreUnavailable');
+    const local: string[] = [];
+    for (let i = 0; i < 6; i++) local.push(await request(c, fallback, now));
+    expect(local).toEqual([...Array(4).fill('ok'), 'policies.ratelimit.QuotaViolation', 'policies.ratelimit.QuotaViolation']); // 8 / 2 replicas
+    expect((await fallback.metrics.fallbacks.get()).values.find((v) => v.labels.op === 'admit')?.value).toBe(6);
   });
 });
 

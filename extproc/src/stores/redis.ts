@@ -3,6 +3,15 @@
 // script touches is on one slot), a TTL on every counter, bucket, cache and token key. Calls are
 // guarded by redis-guard.ts (deadline, circuit breaker, onUnavailable); the LocalFallback store counts
 // per replica at limit/replicas.
+//
+// admit() (a SpikeArrest + Quota pair merged by the flow compiler) is one round trip: in standalone
+// and Sentinel mode one ADMIT script runs the ops in order, atomically. In Cluster mode the ops' keys
+// lie in different slots, so no script can hold them: a bucket take and the quota consumes after it
+// are sent in the same tick (auto-pipelining: one flush), and when the take is refused the consumes
+// that were admitted are given back (QUOTA_RESET by their weight). Until that refund lands (the
+// refused requests' second round trip), concurrent requests may see the count a little high, so
+// they can be refused early, never admitted over the limit. A bucket take after a quota op waits for
+// the ops before it (it cannot be given back), so quota-then-spike costs two round trips.
 import { once } from 'node:events';
 import type { Cluster, Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
@@ -12,7 +21,7 @@ import { connectRedis, type RedisMode } from './redis-connection.ts';
 import { RedisGuard, type OnUnavailable } from './redis-guard.ts';
 import type { ScriptCommands } from './redis-scripts.ts';
 import { StoreMetrics } from './store-metrics.ts';
-import type { CacheStore, CounterStore, KeyValueStore, QuotaRequest, QuotaResult, Stores, TokenBucketStore } from './types.ts';
+import type { AdmissionOp, AdmissionOutcome, BucketTake, CacheStore, CounterStore, KeyValueStore, QuotaRequest, QuotaResult, Stores, TokenBucketStore } from './types.ts';
 
 export interface RedisStoreOptions {
   url: string;
@@ -84,11 +93,15 @@ export async function createRedisStores(options: RedisStoreOptions): Promise<Red
   const localRate = createMemoryStores(() => requestNow);
   const key = (kind: KeyKind, k: string): string => redisKey(o.region, kind, k);
 
+  const takeOne = async (t: BucketTake): Promise<boolean> =>
+    (await client.ghBucketTake(key('bucket', t.key), t.weight, t.capacity, t.refillPerMs, t.nowMs)) === 1;
+  const consumeOne = async (req: QuotaRequest): Promise<QuotaResult> => {
+    const [admitted, used, windowEndMs] = await client.ghQuotaConsume(key('quota', req.key), req.kind, req.weight, req.limit, req.windowMs, req.windowStartMs, req.nowMs);
+    return { admitted: admitted === 1, used, windowEndMs };
+  };
+
   const counters: CounterStore = {
-    consume: (req: QuotaRequest) => guard.run<QuotaResult>('quota.consume', async () => {
-      const [admitted, used, windowEndMs] = await client.ghQuotaConsume(key('quota', req.key), req.kind, req.weight, req.limit, req.windowMs, req.windowStartMs, req.nowMs);
-      return { admitted: admitted === 1, used, windowEndMs };
-    }, () => {
+    consume: (req: QuotaRequest) => guard.run<QuotaResult>('quota.consume', () => consumeOne(req), () => {
       requestNow = req.nowMs;
       return localRate.counters.consume({ ...req, limit: perReplica(req.limit, o.replicas) });
     }),
@@ -99,13 +112,73 @@ export async function createRedisStores(options: RedisStoreOptions): Promise<Red
   };
 
   const buckets: TokenBucketStore = {
-    take: (k, weight, capacity, refillPerMs, nowMs) => guard.run('bucket.take', async () =>
-      (await client.ghBucketTake(key('bucket', k), weight, capacity, refillPerMs, nowMs)) === 1,
-    () => {
+    take: (k, weight, capacity, refillPerMs, nowMs) => guard.run('bucket.take', () => takeOne({ key: k, weight, capacity, refillPerMs, nowMs }), () => {
       requestNow = nowMs;
       return localRate.buckets.take(k, weight, perReplica(capacity, o.replicas), refillPerMs / o.replicas, nowMs);
     }),
   };
+
+  const applyScript = async (ops: readonly AdmissionOp[]): Promise<AdmissionOutcome[]> => {
+    const keys = ops.map((op) => (op.kind === 'bucket' ? key('bucket', op.take.key) : key('quota', op.request.key)));
+    const args = ops.flatMap((op) => op.kind === 'bucket'
+      ? ['b', op.take.weight, op.take.capacity, op.take.refillPerMs, op.take.nowMs]
+      : ['q', op.request.kind, op.request.weight, op.request.limit, op.request.windowMs, op.request.windowStartMs, op.request.nowMs]);
+    const flat = await client.ghAdmit(keys.length, ...keys, ...args);
+    const outcomes: AdmissionOutcome[] = [];
+    let at = 0;
+    for (const op of ops) {
+      if (at >= flat.length) break;
+      if (op.kind === 'bucket') {
+        outcomes.push({ kind: 'bucket', admitted: flat[at] === 1 });
+        at += 1;
+      } else {
+        outcomes.push({ kind: 'quota', admitted: flat[at] === 1, used: flat[at + 1]!, windowEndMs: flat[at + 2]! });
+        at += 3;
+      }
+    }
+    return outcomes;
+  };
+
+  const applyOne = async (op: AdmissionOp): Promise<AdmissionOutcome> =>
+    (op.kind === 'quota' ? { kind: 'quota', ...await consumeOne(op.request) } : { kind: 'bucket', admitted: await takeOne(op.take) });
+
+  /** Cluster: groups of one op and the quota consumes after it, each group sent in one tick. */
+  const applyPipelined = async (ops: readonly AdmissionOp[]): Promise<AdmissionOutcome[]> => {
+    const groups: AdmissionOp[][] = [];
+    for (const op of ops) {
+      if (op.kind === 'bucket' || groups.length === 0) groups.push([op]);
+      else groups.at(-1)!.push(op);
+    }
+    const outcomes: AdmissionOutcome[] = [];
+    for (const group of groups) {
+      const answers = await Promise.all(group.map(applyOne));
+      const refused = answers.findIndex((a) => !a.admitted);
+      if (refused < 0) {
+        outcomes.push(...answers);
+        continue;
+      }
+      outcomes.push(...answers.slice(0, refused + 1));
+      // Give back what the ops after the refused one counted: they must not have been applied.
+      await Promise.all(group.slice(refused + 1).map(async (op, i) => {
+        if (op.kind !== 'quota' || !answers[refused + 1 + i]!.admitted) return;
+        // A refund that fails leaves the count one request high until the window ends: refused early, never over.
+        await client.ghQuotaReset(key('quota', op.request.key), String(op.request.weight))
+          .catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'quota refund after a refused admission failed'));
+      }));
+      break;
+    }
+    return outcomes;
+  };
+
+  /** LocalFallback: the same ops on the per-replica store, at limit/replicas. */
+  const localOp = (op: AdmissionOp): AdmissionOp => op.kind === 'bucket'
+    ? { kind: 'bucket', take: { ...op.take, capacity: perReplica(op.take.capacity, o.replicas), refillPerMs: op.take.refillPerMs / o.replicas } }
+    : { kind: 'quota', request: { ...op.request, limit: perReplica(op.request.limit, o.replicas) } };
+
+  const admit = async (ops: readonly AdmissionOp[]): Promise<AdmissionOutcome[]> => ops.length === 0 ? [] : guard.run('admit', () => (o.mode === 'Cluster' ? applyPipelined(ops) : applyScript(ops)), () => {
+    requestNow = Math.max(...ops.map((op) => (op.kind === 'bucket' ? op.take.nowMs : op.request.nowMs)));
+    return localRate.admit(ops.map(localOp));
+  });
 
   const cache: CacheStore = {
     get: (k) => guard.run('cache.get', async () => (await client.getBuffer(key('cache', k))) ?? undefined, () => local.cache.get(k)),
@@ -132,7 +205,7 @@ export async function createRedisStores(options: RedisStoreOptions): Promise<Red
   });
 
   return {
-    counters, buckets, cache,
+    counters, buckets, admit, cache,
     tokens: keyValue('token', local.tokens),
     kvm: keyValue('kvm', local.kvm),
     metrics, guard,

@@ -48,6 +48,24 @@ export interface TokenBucketStore {
   take(key: string, weight: number, capacity: number, refillPerMs: number, nowMs: number): Promise<boolean>;
 }
 
+/** One token-bucket take, as TokenBucketStore.take's arguments. */
+export interface BucketTake {
+  key: string;
+  weight: number;
+  capacity: number;
+  refillPerMs: number;
+  nowMs: number;
+}
+
+/**
+ * One admission check of a request (a SpikeArrest bucket take or a Quota consume), so that several
+ * can go to the store together (Stores.admit).
+ */
+export type AdmissionOp = { kind: 'bucket'; take: BucketTake } | { kind: 'quota'; request: QuotaRequest };
+
+/** The store's answer to one AdmissionOp, by kind. */
+export type AdmissionOutcome = { kind: 'bucket'; admitted: boolean } | ({ kind: 'quota' } & QuotaResult);
+
 export interface CacheStore {
   get(key: string): Promise<Buffer | undefined>;
   set(key: string, value: Buffer, ttlMs: number): Promise<void>;
@@ -69,6 +87,12 @@ export interface Stores {
   /** OAuth tokens and codes share the key/value shape. */
   tokens: KeyValueStore;
   kvm: KeyValueStore;
+  /**
+   * Applies `ops` in order, as the separate take/consume calls would, and stops at the first
+   * refusal: the answers of the ops up to and including the refused one; later ops are not applied
+   * (ops before it stay applied). The Redis store does it in one round trip (redis.ts).
+   */
+  admit(ops: readonly AdmissionOp[]): Promise<AdmissionOutcome[]>;
   close(): Promise<void>;
 }
 

@@ -1,8 +1,8 @@
 // Quota (DESIGN 4, 4a; Apigee semantics): at most `allow` requests (weighted by messageWeight) per
 // window and identifier. calendar windows align to startTime, rollingwindow looks back one interval,
 // flexi starts at the identifier's first request. Distributed quotas count in the shared store
-// (Redis: one atomic script per request, or a periodic sync when asynchronous); non-distributed ones
-// count per replica. Sets ratelimit.{name}.*; over the limit: 429 policies.ratelimit.QuotaViolation.
+// (Redis: one atomic script per request, which the flow compiler may merge with a SpikeArrest's; or a
+// periodic sync when asynchronous); non-distributed ones count per replica. Sets ratelimit.{name}.*; over the limit: 429 policies.ratelimit.QuotaViolation.
 import { quota as quotaSpec, type QuotaConfig } from '../../../../protos/policies/traffic/quota.ts';
 import { TIME_UNITS, type TimeUnit } from '../../../../protos/policies/traffic/rate-limit-common.ts';
 import { PolicyFault } from '../../flow/faults.ts';
@@ -11,7 +11,7 @@ import { createMemoryStores } from '../../stores/memory.ts';
 import type { QuotaRequest, QuotaResult, WindowKind } from '../../stores/types.ts';
 import { checkConfig } from '../support.ts';
 import { AsyncQuotaCounter } from './quota-async.ts';
-import { configFault, quotaKey, resolveCount, resolveIdentifier, resolveWeight, withStore } from './support.ts';
+import { admissionStep, configFault, quotaKey, resolveCount, resolveIdentifier, resolveWeight, withStore } from './support.ts';
 import { defaultAnchor, windowAt, windowLengthMs } from './windows.ts';
 
 const KINDS: Record<NonNullable<QuotaConfig['type']>, WindowKind> = { calendar: 'fixed', rollingwindow: 'sliding', flexi: 'flexi' };
@@ -53,7 +53,9 @@ function request(kind: WindowKind, anchorMs: number | undefined, limits: Limits,
   return { key, kind, weight, limit: allow, windowMs, windowStartMs: Math.floor(nowMs / windowMs) * windowMs, nowMs };
 }
 
-function setVariables(ctx: PolicyContext, name: string, allow: number, weight: number, result: QuotaResult): void {
+/** Sets ratelimit.{name}.*; over the limit, throws the QuotaViolation fault. */
+function settle(ctx: PolicyContext, name: string, req: QuotaRequest, result: QuotaResult): void {
+  const { weight, limit: allow } = req;
   const prefix = `ratelimit.${name}`;
   const v = ctx.variables;
   v.set(`${prefix}.allowed.count`, allow);
@@ -62,6 +64,15 @@ function setVariables(ctx: PolicyContext, name: string, allow: number, weight: n
   v.set(`${prefix}.exceed.count`, result.admitted ? 0 : Math.max(1, result.used + weight - allow));
   v.set(`${prefix}.expiry.time`, result.windowEndMs);
   v.set(`${prefix}.failed`, !result.admitted);
+  if (!result.admitted) {
+    const retryAfterS = Math.max(1, Math.ceil((result.windowEndMs - req.nowMs) / 1000));
+    throw new PolicyFault({
+      status: 429,
+      errorCode: 'policies.ratelimit.QuotaViolation',
+      faultString: `Rate limit quota violation. Quota limit exceeded. Identifier : ${name}`,
+      headers: { 'retry-after': String(retryAfterS) },
+    });
+  }
 }
 
 export const quotaPolicy: PolicyImplementation<QuotaConfig> = {
@@ -79,24 +90,34 @@ export const quotaPolicy: PolicyImplementation<QuotaConfig> = {
       ? new AsyncQuotaCounter((sync?.syncIntervalInSeconds ?? DEFAULT_SYNC_INTERVAL_S) * 1000, sync?.syncMessageCount ?? Number.MAX_SAFE_INTEGER)
       : undefined;
 
-    return async (ctx) => {
+    const plan = (ctx: PolicyContext): QuotaRequest => {
       const limits = resolveLimits(ctx, config);
       const weight = resolveWeight(ctx, config.messageWeight);
       const key = quotaKey(meta.namespace, meta.name, resolveIdentifier(ctx, config.identifier));
       const req = request(kind, anchorMs, limits, key, weight, ctx.now());
       lastNow = req.nowMs;
+      return req;
+    };
+    // Counted on the shared store, one call per request: the flow compiler may merge it with its
+    // neighbours (admission).
+    if (!perReplica && !asyncCounter) {
+      return admissionStep({
+        plan(ctx) {
+          const req = plan(ctx);
+          return {
+            op: { kind: 'quota', request: req },
+            settle(outcome) {
+              if (outcome.kind !== 'quota') throw new TypeError('a Quota admission settled with a bucket answer');
+              settle(ctx, meta.name, req, outcome);
+            },
+          };
+        },
+      });
+    }
+    return async (ctx) => {
+      const req = plan(ctx);
       const counters = perReplica?.counters ?? ctx.stores.counters;
-      const result = asyncCounter ? asyncCounter.consume(counters, req, ctx.log) : await withStore(() => counters.consume(req));
-      setVariables(ctx, meta.name, limits.allow, weight, result);
-      if (!result.admitted) {
-        const retryAfterS = Math.max(1, Math.ceil((result.windowEndMs - req.nowMs) / 1000));
-        throw new PolicyFault({
-          status: 429,
-          errorCode: 'policies.ratelimit.QuotaViolation',
-          faultString: `Rate limit quota violation. Quota limit exceeded. Identifier : ${meta.name}`,
-          headers: { 'retry-after': String(retryAfterS) },
-        });
-      }
+      settle(ctx, meta.name, req, asyncCounter ? asyncCounter.consume(counters, req, ctx.log) : await withStore(() => counters.consume(req)));
       return undefined;
     };
   },

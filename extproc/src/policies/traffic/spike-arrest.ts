@@ -6,7 +6,7 @@
 import { RATE_PATTERN, type SpikeArrestConfig } from '../../../../protos/policies/traffic/spike-arrest.ts';
 import { PolicyFault } from '../../flow/faults.ts';
 import type { PolicyContext, PolicyImplementation } from '../../flow/types.ts';
-import { configFault, resolveIdentifier, resolveWeight, spikeKey, withStore } from './support.ts';
+import { admissionStep, configFault, resolveIdentifier, resolveWeight, spikeKey } from './support.ts';
 
 const RATE = new RegExp(RATE_PATTERN);
 
@@ -31,23 +31,28 @@ export const spikeArrestPolicy: PolicyImplementation<SpikeArrestConfig> = {
   type: 'SpikeArrest',
   create(config, meta) {
     const literal = typeof config.rate === 'string' ? parseRate(config.rate) : undefined;
-    return async (ctx) => {
-      const rate = resolveRate(ctx, config, literal);
-      const weight = resolveWeight(ctx, config.messageWeight);
-      const refillPerMs = rate.count / rate.intervalMs;
-      // Smoothed: a bucket of one slot (or one message's weight), so requests are spaced 1/rate apart.
-      const capacity = config.useEffectiveCount ? rate.count : Math.max(1, weight);
-      const key = spikeKey(meta, resolveIdentifier(ctx, config.identifier));
-      const allowed = await withStore(() => ctx.stores.buckets.take(key, weight, capacity, refillPerMs, ctx.now()));
-      ctx.variables.set(`ratelimit.${meta.name}.failed`, !allowed);
-      if (!allowed) {
-        throw new PolicyFault({
-          status: 429,
-          errorCode: 'policies.ratelimit.SpikeArrestViolation',
-          faultString: `Spike arrest violation. Allowed rate : ${rate.count}${rate.intervalMs === 1_000 ? 'ps' : 'pm'}`,
-        });
-      }
-      return undefined;
-    };
+    return admissionStep({
+      plan(ctx) {
+        const rate = resolveRate(ctx, config, literal);
+        const weight = resolveWeight(ctx, config.messageWeight);
+        const refillPerMs = rate.count / rate.intervalMs;
+        // Smoothed: a bucket of one slot (or one message's weight), so requests are spaced 1/rate apart.
+        const capacity = config.useEffectiveCount ? rate.count : Math.max(1, weight);
+        const key = spikeKey(meta, resolveIdentifier(ctx, config.identifier));
+        return {
+          op: { kind: 'bucket', take: { key, weight, capacity, refillPerMs, nowMs: ctx.now() } },
+          settle(outcome) {
+            ctx.variables.set(`ratelimit.${meta.name}.failed`, !outcome.admitted);
+            if (!outcome.admitted) {
+              throw new PolicyFault({
+                status: 429,
+                errorCode: 'policies.ratelimit.SpikeArrestViolation',
+                faultString: `Spike arrest violation. Allowed rate : ${rate.count}${rate.intervalMs === 1_000 ? 'ps' : 'pm'}`,
+              });
+            }
+          },
+        };
+      },
+    });
   },
 };

@@ -1,22 +1,25 @@
 // What the traffic policies share: resolving their literal-or-ref numbers and identifiers, store keys
-// scoped by namespace, and turning an unavailable shared store into a 503 fault.
-import { PolicyFault } from '../../flow/faults.ts';
-import type { PolicyContext, PolicyMeta } from '../../flow/types.ts';
-import { StoreUnavailableError } from '../../stores/types.ts';
+// scoped by namespace, turning an unavailable shared store into a 503 fault, and running an
+// admission step (SpikeArrest, Quota) on its own.
+import { PolicyFault, withStore } from '../../flow/faults.ts';
+import type { Admission, PolicyContext, PolicyMeta, PolicyStep } from '../../flow/types.ts';
+import { applyAdmissionOp } from '../../stores/memory.ts';
 import type { RefOr } from '../../../../protos/policies/schema.ts';
 
-export const STORE_UNAVAILABLE_CODE = 'gatehouse.StoreUnavailable';
+export { STORE_UNAVAILABLE_CODE, withStore } from '../../flow/faults.ts';
 
-/** Runs a store call; StoreUnavailableError (onUnavailable: FailClosed) becomes a 503 fault. */
-export async function withStore<T>(call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (err) {
-    if (err instanceof StoreUnavailableError) {
-      throw new PolicyFault({ status: 503, errorCode: STORE_UNAVAILABLE_CODE, faultString: 'The rate limit and cache store is unavailable', headers: { 'retry-after': '1' } });
-    }
-    throw err;
-  }
+/**
+ * The step of a policy whose work is one admission op: plan, the store's single call, settle. It
+ * carries its admission so the flow compiler can merge it with its neighbours (flow/admission.ts).
+ */
+export function admissionStep(admission: Admission): PolicyStep {
+  const step = async (ctx: PolicyContext): Promise<undefined> => {
+    const plan = admission.plan(ctx);
+    // On its own, the step makes the single call it always made (bucket.take or quota.consume).
+    plan.settle(await withStore(() => applyAdmissionOp(ctx.stores, plan.op)));
+    return undefined;
+  };
+  return Object.assign(step, { admission });
 }
 
 /** A policy's misconfiguration found at run time (a ref that resolves to nothing usable): a 500 fault. */

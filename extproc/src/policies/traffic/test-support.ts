@@ -28,6 +28,7 @@ export function unavailableStores(): Stores {
   return {
     counters: { consume: down, reset: down, get: down },
     buckets: { take: down },
+    admit: down,
     cache: { get: down, set: down, delete: down, deletePrefix: down },
     tokens: kv, kvm: kv, close: async () => {},
   };
