@@ -38,8 +38,9 @@ export function ensureRedisServer(log: (line: string) => void = () => {}): strin
   return installed;
 }
 
-export async function startRedis(binary: string, logDir: string): Promise<RedisServer> {
-  const port = await freePort();
+/** Starts redis-server on a free port, or on `port` (to restart one where its clients expect it). */
+export async function startRedis(binary: string, logDir: string, port?: number): Promise<RedisServer> {
+  port ??= await freePort();
   const proc = new ServiceProcess(`redis-${port}`, binary, [
     '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes',
   ], logDir);
