@@ -1,19 +1,20 @@
-// Generates TypeScript types for Envoy's ext_proc and ADS services (shared by extproc, devproxy, the xDS server and the e2e driver) into protos/gen/envoy (checked in; a
-// test fails when stale). The protos themselves stay in @grpc/grpc-js-xds's deps/ folder (DESIGN 2).
+// Generates TypeScript types for Envoy's ext_proc and ADS services (shared by extproc, devproxy, the
+// xDS server and the e2e driver) into protos/gen/envoy (checked in; a test fails when stale). The protos themselves stay in @grpc/grpc-js-xds's deps/ folder (DESIGN 2).
 // As in gen-protos.ts, relative imports get explicit `.ts`; the rules generated code breaks are disabled per file.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { envoyProtoDirs } from '../protos/envoy.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const outDir = process.argv[2] ?? join(root, 'protos/gen/envoy');
-const deps = join(root, 'node_modules/@grpc/grpc-js-xds/deps');
+const deps = dirname(envoyProtoDirs[0]!);
 
 rmSync(outDir, { recursive: true, force: true });
 execFileSync(
   join(root, 'node_modules/.bin/proto-loader-gen-types'),
   ['--longs', 'String', '--enums', 'String', '--defaults', '--oneofs', '--grpcLib', '@grpc/grpc-js',
-    ...['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].flatMap((d) => ['-I', join(deps, d)]),
+    ...envoyProtoDirs.flatMap((d) => ['-I', d]),
     '-O', outDir, 'envoy/service/ext_proc/v3/external_processor.proto', 'envoy/service/discovery/v3/ads.proto'],
   { stdio: 'inherit' },
 );

@@ -3,7 +3,7 @@
 // messages devproxy sent, so the Envoy side of the protocol can be checked exactly.
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { envoyProtoDirs } from '../../devproxy/src/xds/envoy-protos.ts';
+import { envoyProtoLoaderOptions } from '../../protos/envoy.ts';
 import type { ProcessingRequest__Output } from '../../protos/gen/envoy/envoy/service/ext_proc/v3/ProcessingRequest.ts';
 import type { ProcessingResponse } from '../../protos/gen/envoy/envoy/service/ext_proc/v3/ProcessingResponse.ts';
 
@@ -21,9 +21,7 @@ export interface FakeExtProc {
 export const continueAll: Script = (m) => ({ [m.request!]: {} } as ProcessingResponse);
 
 export async function startFakeExtProc(script: Script = continueAll): Promise<FakeExtProc> {
-  const def = protoLoader.loadSync('envoy/service/ext_proc/v3/external_processor.proto', {
-    keepCase: false, longs: String, enums: String, defaults: true, oneofs: true, includeDirs: envoyProtoDirs,
-  });
+  const def = protoLoader.loadSync('envoy/service/ext_proc/v3/external_processor.proto', envoyProtoLoaderOptions);
   const pkg = grpc.loadPackageDefinition(def) as unknown as { envoy: { service: { ext_proc: { v3: { ExternalProcessor: { service: grpc.ServiceDefinition } } } } } };
   const server = new grpc.Server();
   const fake: FakeExtProc = {

@@ -3,24 +3,17 @@
 // Types come from the generated (type-only) files.
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { envoyProtoLoaderOptions } from '../../protos/envoy.ts';
 import type { ProtoGrpcType } from '../../protos/gen/envoy/external_processor.ts';
 import type { ExternalProcessorClient } from '../../protos/gen/envoy/envoy/service/ext_proc/v3/ExternalProcessor.ts';
 
 export type { ExternalProcessorClient };
 
-const require = createRequire(import.meta.url);
-const deps = join(dirname(require.resolve('@grpc/grpc-js-xds/package.json')), 'deps');
-
 let protos: ProtoGrpcType | undefined;
 let statusNumbers: Map<string, number> | undefined;
 
 function load(): ProtoGrpcType {
-  protos ??= grpc.loadPackageDefinition(protoLoader.loadSync('envoy/service/ext_proc/v3/external_processor.proto', {
-    keepCase: false, longs: String, enums: String, defaults: true, oneofs: true,
-    includeDirs: ['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].map((d) => join(deps, d)),
-  })) as unknown as ProtoGrpcType;
+  protos ??= grpc.loadPackageDefinition(protoLoader.loadSync('envoy/service/ext_proc/v3/external_processor.proto', envoyProtoLoaderOptions)) as unknown as ProtoGrpcType;
   return protos;
 }
 

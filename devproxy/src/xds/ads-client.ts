@@ -11,7 +11,8 @@ import type { AggregatedDiscoveryServiceClient } from '../../../protos/gen/envoy
 import type { DiscoveryRequest } from '../../../protos/gen/envoy/envoy/service/discovery/v3/DiscoveryRequest.ts';
 import type { DiscoveryResponse__Output } from '../../../protos/gen/envoy/envoy/service/discovery/v3/DiscoveryResponse.ts';
 import { ConfigRejectedError } from '../errors.ts';
-import { envoyProtoDirs, unpackAny, type Decoded } from './envoy-protos.ts';
+import { envoyProtoLoaderOptions } from '../../../protos/envoy.ts';
+import { unpackAny, type Decoded } from './envoy-protos.ts';
 
 export interface XdsResourceType {
   typeUrl: string;
@@ -41,9 +42,7 @@ interface TypeState {
 const grpcInvalidArgument = 3;
 
 function adsClient(address: string): AggregatedDiscoveryServiceClient {
-  const def = protoLoader.loadSync('envoy/service/discovery/v3/ads.proto', {
-    keepCase: false, longs: String, enums: String, defaults: true, oneofs: true, includeDirs: envoyProtoDirs,
-  });
+  const def = protoLoader.loadSync('envoy/service/discovery/v3/ads.proto', envoyProtoLoaderOptions);
   const { AggregatedDiscoveryService } = (grpc.loadPackageDefinition(def) as unknown as ProtoGrpcType).envoy.service.discovery.v3;
   return new AggregatedDiscoveryService(address, grpc.credentials.createInsecure());
 }

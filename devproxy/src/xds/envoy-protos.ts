@@ -1,16 +1,9 @@
 // Envoy's own API protos (from @grpc/grpc-js-xds, never copied here, DESIGN 2), loaded with protobufjs
 // to decode the Any resources and typed configs that arrive over xDS. Unknown type URLs are errors, as
 // they are for Envoy.
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import protobuf from 'protobufjs';
+import type protobuf from 'protobufjs';
+import { loadEnvoyRoot } from '../../../protos/envoy.ts';
 import { ConfigRejectedError } from '../errors.ts';
-
-const require = createRequire(import.meta.url);
-export const envoyProtoDirs = ['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate']
-  .map((d) => join(dirname(require.resolve('@grpc/grpc-js-xds/package.json')), 'deps', d));
-const includeDirs = [...envoyProtoDirs, dirname(require.resolve('protobufjs/package.json'))];
 
 /** Every resource and extension type devproxy understands. */
 const protoFiles = [
@@ -29,13 +22,8 @@ const protoFiles = [
 let root: protobuf.Root | undefined;
 
 function envoyRoot(): protobuf.Root {
-  if (root) return root;
-  const r = new protobuf.Root();
-  r.resolvePath = (origin, target) => includeDirs.map((d) => join(d, target)).find(existsSync) ?? protobuf.util.path.resolve(origin, target);
-  r.loadSync(protoFiles, { keepCase: true });
-  r.resolveAll();
-  root = r;
-  return r;
+  root ??= loadEnvoyRoot(protoFiles);
+  return root;
 }
 
 /** A decoded message: snake_case fields, enums as names, 64-bit integers as strings, nested Any left packed. */

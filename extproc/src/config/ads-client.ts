@@ -4,7 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { ProtoGrpcType } from '../../../protos/gen/envoy/ads.ts';
 import type { AggregatedDiscoveryServiceClient } from '../../../protos/gen/envoy/envoy/service/discovery/v3/AggregatedDiscoveryService.ts';
-import { PROTO_LOADER_OPTIONS } from '../server/envoy-proto.ts';
+import { envoyProtoLoaderOptions } from '../../../protos/envoy.ts';
 
 export type { DiscoveryRequest } from '../../../protos/gen/envoy/envoy/service/discovery/v3/DiscoveryRequest.ts';
 export type { DiscoveryResponse__Output as DiscoveryResponse } from '../../../protos/gen/envoy/envoy/service/discovery/v3/DiscoveryResponse.ts';
@@ -15,6 +15,6 @@ export const runtimeTypeUrl = 'type.googleapis.com/gatehouse.v1.RuntimeSnapshot'
 let loaded: ProtoGrpcType | undefined;
 
 export function createAdsClient(address: string, options: grpc.ChannelOptions = {}): AggregatedDiscoveryServiceClient {
-  loaded ??= grpc.loadPackageDefinition(protoLoader.loadSync('envoy/service/discovery/v3/ads.proto', PROTO_LOADER_OPTIONS)) as unknown as ProtoGrpcType;
+  loaded ??= grpc.loadPackageDefinition(protoLoader.loadSync('envoy/service/discovery/v3/ads.proto', envoyProtoLoaderOptions)) as unknown as ProtoGrpcType;
   return new loaded.envoy.service.discovery.v3.AggregatedDiscoveryService(address, grpc.credentials.createInsecure(), options);
 }

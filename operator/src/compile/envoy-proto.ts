@@ -5,11 +5,9 @@
 // not resolve are errors; Duration strings, wrappers, Struct and Any are converted. Then the message
 // is encoded, decoded and re-encoded to the same bytes. Not part of compile (it reads files): tests and
 // the xDS server use it.
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import protobuf from 'protobufjs';
 import { GatehouseError } from '../../../lib/errors.ts';
+import { loadEnvoyRoot } from '../../../protos/envoy.ts';
 
 /** A resource that Envoy would reject or misread. */
 export class EnvoyProtoError extends GatehouseError {
@@ -20,14 +18,6 @@ export class EnvoyProtoError extends GatehouseError {
     this.problems = problems;
   }
 }
-
-const require = createRequire(import.meta.url);
-const xdsDeps = join(dirname(require.resolve('@grpc/grpc-js-xds')), '..', '..', 'deps');
-const includeDirs = [
-  ...['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].map((d) => join(xdsDeps, d)),
-  // google/protobuf/descriptor.proto (the validate annotations import it)
-  dirname(require.resolve('protobufjs/package.json')),
-];
 
 /** The .proto files of every type Gatehouse emits, and of every Any it packs. */
 const protoFiles = [
@@ -54,19 +44,8 @@ export const envoyCollectionTypes = {
 let cachedRoot: protobuf.Root | undefined;
 
 export function envoyRoot(): protobuf.Root {
-  if (cachedRoot) return cachedRoot;
-  const root = new protobuf.Root();
-  root.resolvePath = (origin, target) => {
-    for (const dir of includeDirs) {
-      const candidate = join(dir, target);
-      if (existsSync(candidate)) return candidate;
-    }
-    return protobuf.util.path.resolve(origin, target);
-  };
-  root.loadSync(protoFiles, { keepCase: true });
-  root.resolveAll();
-  cachedRoot = root;
-  return root;
+  cachedRoot ??= loadEnvoyRoot(protoFiles);
+  return cachedRoot;
 }
 
 type Obj = Record<string, unknown>;

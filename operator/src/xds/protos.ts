@@ -3,9 +3,8 @@
 // and the type URLs served, in the order a new snapshot is pushed.
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import protobuf from 'protobufjs';
+import { envoyProtoLoaderOptions } from '../../../protos/envoy.ts';
 import type { ProtoGrpcType } from '../../../protos/gen/envoy/ads.ts';
 import type { AggregatedDiscoveryServiceDefinition } from '../../../protos/gen/envoy/envoy/service/discovery/v3/AggregatedDiscoveryService.ts';
 import { typeUrls as envoyTypeUrls } from '../compile/envoy/names.ts';
@@ -51,16 +50,10 @@ export const typeNames: Record<TypeUrl, string> = {
   [typeUrls.runtime]: 'runtime',
 };
 
-const require = createRequire(import.meta.url);
-const deps = join(dirname(require.resolve('@grpc/grpc-js-xds/package.json')), 'deps');
-const includeDirs = ['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].map((d) => join(deps, d));
-
 let ads: ProtoGrpcType | undefined;
 
 function adsProtos(): ProtoGrpcType {
-  ads ??= grpc.loadPackageDefinition(protoLoader.loadSync('envoy/service/discovery/v3/ads.proto', {
-    keepCase: false, longs: String, enums: String, defaults: true, oneofs: true, includeDirs,
-  })) as unknown as ProtoGrpcType;
+  ads ??= grpc.loadPackageDefinition(protoLoader.loadSync('envoy/service/discovery/v3/ads.proto', envoyProtoLoaderOptions)) as unknown as ProtoGrpcType;
   return ads;
 }
 
