@@ -87,6 +87,7 @@ export const commands: Record<string, CommandSpec> = {
     options: {
       xds: { type: 'string', default: '127.0.0.1:18000', value: 'HOST:PORT', description: 'the xDS server to subscribe to' },
       node: { type: 'string', default: 'devproxy', value: 'ID', description: 'xDS node id' },
+      'admin-port': { type: 'string', default: '9901', value: PORT, description: 'admin endpoint on 127.0.0.1, at Envoy\'s paths: /ready, /stats/prometheus' },
     },
     run: async (o) => (await import('../devproxy/src/main.ts')).runDevproxy(o),
   },

@@ -2,6 +2,7 @@
 // bind, and the shared cluster manager, router and ext_proc filter. Each update is translated and
 // validated in full before anything changes, so a rejected update (NACK) leaves the old config running.
 import type { Logger } from '../../lib/log.ts';
+import { DevproxyMetrics } from './admin.ts';
 import { parseCluster, parseEndpoints } from './config/clusters.ts';
 import { parseListener } from './config/listeners.ts';
 import type { ListenerConfig, RouteTableConfig } from './config/model.ts';
@@ -39,6 +40,7 @@ interface RunningListener {
 
 export class DevProxy {
   readonly clusters = new ClusterManager();
+  readonly metrics = new DevproxyMetrics(() => this.listeners.size);
   private readonly routes = new Map<string, RouteTableConfig>();
   private readonly listeners = new Map<string, RunningListener>();
   private readonly deps: ConnectionManagerDeps;
@@ -104,7 +106,7 @@ export class DevProxy {
         running.config = config; // same socket, new filter chain: in-flight requests keep the old one
         continue;
       }
-      const server = new HttpListener((d) => handleRequest(this.listeners.get(config.name)?.config ?? config, this.deps, d));
+      const server = new HttpListener((d) => this.handle(config, d));
       const port = await server.listen(bind.host, bind.port);
       if (this.closed) {
         await server.close(); // closed while binding
@@ -121,6 +123,18 @@ export class DevProxy {
       await running.server.close();
       this.options.log.info({ listener: name }, 'listener removed');
     }
+  }
+
+  /** Whether any listener is bound (Envoy's admin /ready). */
+  get ready(): boolean {
+    return this.listeners.size > 0;
+  }
+
+  private async handle(config: ListenerConfig, d: Parameters<typeof handleRequest>[2]): ReturnType<typeof handleRequest> {
+    const started = performance.now();
+    const response = await handleRequest(this.listeners.get(config.name)?.config ?? config, this.deps, d);
+    this.metrics.observe(response.status, (performance.now() - started) / 1000);
+    return response;
   }
 
   async close(): Promise<void> {
