@@ -12,6 +12,30 @@ const root = new URL('../..', import.meta.url).pathname;
 const node = join(root, 'node_modules/.bin/node');
 const bin = join(root, 'bin/gatehouse.js');
 
+/**
+ * Route `traffic/metered` (/metered): one hourly Quota of `allow` per x-tenant header. The window
+ * starts a minute before the manifests are made, so a test sits inside one window.
+ */
+export const meteredProxy = (allow: number) => `
+apiVersion: gatehouse.dev/v1alpha1
+kind: ApiProxy
+metadata: {name: metered, namespace: traffic}
+spec:
+  basePath: /metered
+  target: {url: "http://127.0.0.1:9"}
+  flows:
+    preFlow:
+      request: [{policy: per-hour}]
+---
+apiVersion: gatehouse.dev/v1alpha1
+kind: Policy
+metadata: {name: per-hour, namespace: traffic}
+spec:
+  type: Quota
+  quota: {type: calendar, allow: ${allow}, interval: 1, timeUnit: hour, startTime: "${new Date(Date.now() - 60_000).toISOString()}",
+          identifier: {ref: request.header.x-tenant}, distributed: true, synchronous: true}
+`;
+
 /** Writes `manifests` into `dir` and compiles them with the real CLI; returns the snapshot's path. */
 export function compileSnapshot(dir: string, manifests: string): string {
   writeFileSync(join(dir, 'manifests.yaml'), manifests);

@@ -10,27 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../env/env.ts';
 import { startRedis, type RedisServer } from '../env/redis.ts';
-import { compileSnapshot, get, startExtproc, type ExtprocProcess } from './extproc-process.ts';
-
-const manifests = (startTime: string) => `
-apiVersion: gatehouse.dev/v1alpha1
-kind: ApiProxy
-metadata: {name: metered, namespace: traffic}
-spec:
-  basePath: /metered
-  target: {url: "http://127.0.0.1:9"}
-  flows:
-    preFlow:
-      request: [{policy: per-hour}]
----
-apiVersion: gatehouse.dev/v1alpha1
-kind: Policy
-metadata: {name: per-hour, namespace: traffic}
-spec:
-  type: Quota
-  quota: {type: calendar, allow: 20, interval: 1, timeUnit: hour, startTime: "${startTime}",
-          identifier: {ref: request.header.x-tenant}, distributed: true, synchronous: true}
-`;
+import { compileSnapshot, get, meteredProxy, startExtproc, type ExtprocProcess } from './extproc-process.ts';
 
 /** Envoy's message timeout in this suite: an answer after it would be a hang, not a 503. */
 const MESSAGE_TIMEOUT_MS = 3_000;
@@ -43,7 +23,7 @@ describe('Redis stopped and restarted under traffic', () => {
 
   beforeAll(async () => {
     redis = await startRedis(process.env[ENV.redisServer]!, dir);
-    const snapshot = compileSnapshot(dir, manifests(new Date(Date.now() - 60_000).toISOString()));
+    const snapshot = compileSnapshot(dir, meteredProxy(20));
     const common = ['--region', 'outage', '--redis-deadline-ms', '250'];
     const env = { GATEHOUSE_REDIS_URL: redis.url };
     failClosed = await startExtproc(snapshot, [...common, '--redis-on-unavailable', 'FailClosed'], env);

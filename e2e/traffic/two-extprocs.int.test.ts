@@ -8,39 +8,16 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../env/env.ts';
-import { compileSnapshot, get, startExtproc, type ExtprocProcess } from './extproc-process.ts';
+import { compileSnapshot, get, meteredProxy, startExtproc, type ExtprocProcess } from './extproc-process.ts';
 
 const ALLOW = 37;
-
-function manifests(startTime: string): string {
-  return `
-apiVersion: gatehouse.dev/v1alpha1
-kind: ApiProxy
-metadata: {name: metered, namespace: traffic}
-spec:
-  basePath: /metered
-  target: {url: "http://127.0.0.1:9"}
-  flows:
-    preFlow:
-      request: [{policy: per-hour}]
----
-apiVersion: gatehouse.dev/v1alpha1
-kind: Policy
-metadata: {name: per-hour, namespace: traffic}
-spec:
-  type: Quota
-  quota: {type: calendar, allow: ${ALLOW}, interval: 1, timeUnit: hour, startTime: "${startTime}",
-          identifier: {ref: request.header.x-tenant}, distributed: true, synchronous: true}
-`;
-}
 
 describe('two extproc processes sharing one Redis', () => {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-two-extprocs-'));
   const extprocs: ExtprocProcess[] = [];
 
   beforeAll(async () => {
-    // The window starts a minute ago, so the whole test sits inside one hour-long window.
-    const snapshot = compileSnapshot(dir, manifests(new Date(Date.now() - 60_000).toISOString()));
+    const snapshot = compileSnapshot(dir, meteredProxy(ALLOW));
     for (let i = 0; i < 2; i++) {
       // Correctness, not latency, is under test: a loaded CI machine must not turn slow calls into 503s.
       extprocs.push(await startExtproc(snapshot, ['--region', 'test-two-extprocs', '--redis-deadline-ms', '2000'],
