@@ -11,7 +11,6 @@
 // need a toolchain build; worker threads use the same Envoy-side driver code as the tests.)
 import { createHmac } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import * as grpc from '@grpc/grpc-js';
 import { pino } from 'pino';
 import type { RuntimeSnapshot } from '../protos/gen/gatehouse/v1/RuntimeSnapshot.ts';
@@ -20,7 +19,7 @@ import { createExtprocServer } from '../extproc/src/server/server.ts';
 import { buildSnapshot } from '../extproc/src/server/testing.ts';
 import { SnapshotStore } from '../extproc/src/config/snapshot-store.ts';
 import { createMemoryStores } from '../extproc/src/stores/memory.ts';
-import type { WorkerResult, WorkerTask } from './extproc-worker.ts';
+import { percentile, runWorker } from './load-driver.ts';
 
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 10_000);
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 2_000);
@@ -66,18 +65,6 @@ function snapshot(): RuntimeSnapshot {
       },
     ],
   };
-}
-
-function runWorker(task: WorkerTask): Promise<WorkerResult> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./extproc-worker.ts', import.meta.url), { workerData: task });
-    worker.once('message', resolve);
-    worker.once('error', reject);
-  });
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 interface Row { name: string; rate: number; p50: number; p99: number; statuses: Record<string, number>; failed: number }

@@ -14,7 +14,6 @@ import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { pino } from 'pino';
 import { ensureRedisServer, startRedis } from '../e2e/env/redis.ts';
 import type { RuntimeSnapshot } from '../protos/gen/gatehouse/v1/RuntimeSnapshot.ts';
@@ -32,7 +31,7 @@ import { buildSnapshot } from '../extproc/src/server/testing.ts';
 import { createMemoryStores } from '../extproc/src/stores/memory.ts';
 import { createRedisStores, type RedisStores } from '../extproc/src/stores/redis.ts';
 import type { Stores } from '../extproc/src/stores/types.ts';
-import type { WorkerResult, WorkerTask } from './extproc-worker.ts';
+import { percentile, runWorker } from './load-driver.ts';
 
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 5_000);
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 1_000);
@@ -60,18 +59,6 @@ function snapshot(): RuntimeSnapshot {
     apps: [{ namespace: 'bench', name: 'app', status: 'Approved', products: [{ name: 'basic', status: 'Approved' }], credentials: [{ keyHash, status: 'Approved' }] }],
     proxies: [proxy('key', ['verify-key']), proxy('chain', ['verify-key', 'spike', 'quota']), proxy('async', ['verify-key', 'spike', 'quota'], false)],
   };
-}
-
-function runWorker(task: WorkerTask): Promise<WorkerResult> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./extproc-worker.ts', import.meta.url), { workerData: task });
-    worker.once('message', resolve);
-    worker.once('error', reject);
-  });
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 async function metricTotal(stores: RedisStores, name: 'roundTrips' | 'calls', op?: string): Promise<number> {
