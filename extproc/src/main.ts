@@ -49,6 +49,19 @@ async function createStores(options: Options, log: Logger, metrics: ExtprocMetri
   });
 }
 
+/** The xDS node identity: --node-id (else the source's default) and --node-cluster. */
+export function xdsNode(options: Options): { nodeId?: string; cluster?: string } {
+  const value = (flag: string) => {
+    const v = options[flag];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string' || v.trim() === '') throw new UsageError(`gatehouse extproc: --${flag}: must not be empty`);
+    return v;
+  };
+  const nodeId = value('node-id');
+  const cluster = value('node-cluster');
+  return { ...(nodeId !== undefined ? { nodeId } : {}), ...(cluster !== undefined ? { cluster } : {}) };
+}
+
 export async function runExtproc(options: Options): Promise<number> {
   const xds = typeof options.xds === 'string' ? options.xds : undefined;
   const snapshotFile = typeof options.snapshot === 'string' ? options.snapshot : undefined;
@@ -73,7 +86,7 @@ export async function runExtproc(options: Options): Promise<number> {
   });
   const cacheDir = typeof options['cache-dir'] === 'string' ? options['cache-dir'] : undefined;
   const source = xds !== undefined
-    ? new XdsSnapshotSource({ address: xds, cacheDir, log })
+    ? new XdsSnapshotSource({ address: xds, cacheDir, log, ...xdsNode(options) })
     : new FileSnapshotSource({ path: snapshotFile! });
   await source.start(snapshots);
 

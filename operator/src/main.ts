@@ -1,16 +1,19 @@
 // Entry point of `gatehouse operator`. Folder mode (--manifests DIR): load and compile the folder,
 // serve the snapshot over ADS, watch the folder and push every change; bad objects are reported and
-// left out, the rest ships. The kube mode (informers, status, leader election) is the operator issue's.
+// left out, the rest ships. Without --manifests, the kube mode (kube-operator.ts).
 import type { Options } from '../../bin/cli.ts';
 import { parsePort } from '../../bin/cli.ts';
-import { NotAvailableError, UsageError } from '../../lib/errors.ts';
+import { UsageError } from '../../lib/errors.ts';
 import { Lifecycle } from '../../lib/lifecycle.ts';
 import { createLogger, type Logger } from '../../lib/log.ts';
 import { compile, type CompileOptions } from './compile/compile.ts';
+import { durationMs } from './compile/durations.ts';
 import { formatDiagnostic, sortDiagnostics, type Diagnostic } from './compile/diagnostics.ts';
 import { credentialHashKeyFrom } from './source/credential-key.ts';
 import type { LoadResult } from './source/folder.ts';
 import { FolderWatcher } from './source/watch-folder.ts';
+import { loadKubeConfig } from './kube/kubeconfig.ts';
+import { startKubeOperator } from './kube-operator.ts';
 import { XdsControlPlane } from './xds/control-plane.ts';
 
 export interface FolderOperatorOptions {
@@ -90,21 +93,57 @@ function hostPort(flag: string, value: string): { host: string; port: number } {
   return { host: match[1]!.replace(/^\[|\]$/g, ''), port: parsePort('operator', flag, match[2]!) };
 }
 
+function parseDurationFlag(flag: string, value: unknown, fallback: string): number {
+  const text = String(value ?? fallback);
+  if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(text)) throw new UsageError(`gatehouse operator: --${flag}: "${text}" is not a duration like 15s or 500ms`);
+  return durationMs(text);
+}
+
+function parseBool(flag: string, value: unknown): boolean {
+  if (value === undefined || value === 'true') return true;
+  if (value === 'false') return false;
+  throw new UsageError(`gatehouse operator: --${flag}: "${String(value)}" is not true or false`);
+}
+
 export async function runOperator(options: Options): Promise<number> {
-  if (options.manifests === undefined) {
-    throw new NotAvailableError('gatehouse operator without --manifests (the kube mode) is not built yet (issue: operator); use --manifests DIR');
-  }
-  if (typeof options.manifests !== 'string' || options.manifests === '') throw new UsageError('gatehouse operator: --manifests needs a folder');
-  const extProc = hostPort('extproc-address', String(options['extproc-address'] ?? '127.0.0.1:9002'));
+  const xdsPort = parsePort('operator', 'xds-port', String(options['xds-port'] ?? '18000'));
+  const metricsPort = parsePort('operator', 'metrics-port', String(options['metrics-port'] ?? '8081'));
   const log = createLogger('operator');
   const lifecycle = new Lifecycle(log);
-  const operator = await startFolderOperator({
-    manifests: options.manifests, log, processMetrics: true, extProc,
-    xdsPort: parsePort('operator', 'xds-port', String(options['xds-port'] ?? '18000')),
-    metricsPort: parsePort('operator', 'metrics-port', String(options['metrics-port'] ?? '8081')),
-  });
-  log.info({ manifests: options.manifests, xdsPort: operator.xdsPort, metricsPort: operator.metricsPort }, 'operator serving (folder mode)');
-  lifecycle.onStop('folder operator', () => operator.stop());
+  if (options.manifests !== undefined) {
+    if (typeof options.manifests !== 'string' || options.manifests === '') throw new UsageError('gatehouse operator: --manifests needs a folder');
+    const extProc = hostPort('extproc-address', String(options['extproc-address'] ?? '127.0.0.1:9002'));
+    const operator = await startFolderOperator({ manifests: options.manifests, log, processMetrics: true, extProc, xdsPort, metricsPort });
+    log.info({ manifests: options.manifests, xdsPort: operator.xdsPort, metricsPort: operator.metricsPort }, 'operator serving (folder mode)');
+    lifecycle.onStop('folder operator', () => operator.stop());
+  } else {
+    const operatorNamespace = String(options['operator-namespace'] ?? process.env.POD_NAMESPACE ?? 'gatehouse-system');
+    const leaderElect = parseBool('leader-elect', options['leader-elect']);
+    const manageDataPlanes = parseBool('manage-dataplanes', options['manage-dataplanes']);
+    const leaseDurationMs = parseDurationFlag('lease-duration', options['lease-duration'], '15s');
+    const renewDeadlineMs = parseDurationFlag('renew-deadline', options['renew-deadline'], '10s');
+    const retryPeriodMs = parseDurationFlag('retry-period', options['retry-period'], '2s');
+    if (!(retryPeriodMs < renewDeadlineMs && renewDeadlineMs < leaseDurationMs)) {
+      throw new UsageError('gatehouse operator: need --retry-period < --renew-deadline < --lease-duration');
+    }
+    const kc = loadKubeConfig({ kubeconfig: options.kubeconfig === undefined ? undefined : String(options.kubeconfig) });
+    const xds = options['xds-address'] === undefined
+      ? { host: `gatehouse-xds.${operatorNamespace}.svc`, port: xdsPort }
+      : hostPort('xds-address', String(options['xds-address']));
+    const operator = await startKubeOperator({
+      kc, log, processMetrics: true, xdsPort, metricsPort,
+      namespace: operatorNamespace,
+      watchNamespace: options.namespace === undefined ? undefined : String(options.namespace),
+      identity: options.identity === undefined ? undefined : String(options.identity),
+      leaderElection: { enabled: leaderElect, leaseName: String(options['lease-name'] ?? 'gatehouse-operator'), leaseDurationMs, renewDeadlineMs, retryPeriodMs },
+      extProc: options['extproc-address'] === undefined ? undefined : hostPort('extproc-address', String(options['extproc-address'])),
+      dataPlane: manageDataPlanes
+        ? { xds, envoyImage: String(options['envoy-image']), gatehouseImage: String(options['gatehouse-image']) }
+        : undefined,
+    });
+    log.info({ server: kc.getCurrentCluster()?.server, xdsPort: operator.xdsPort, metricsPort: operator.metricsPort }, 'operator serving (kube mode)');
+    lifecycle.onStop('kube operator', () => operator.stop());
+  }
   await lifecycle.handleSignals();
   log.info('operator stopped');
   return 0;

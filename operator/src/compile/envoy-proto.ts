@@ -180,12 +180,15 @@ class Converter {
   }
 
   structValue(json: unknown, path: string): Obj {
-    if (json === null) return { null_value: 'NULL_VALUE' };
-    if (typeof json === 'number') return { number_value: json };
-    if (typeof json === 'string') return { string_value: json };
-    if (typeof json === 'boolean') return { bool_value: json };
-    if (Array.isArray(json)) return { list_value: { values: json.map((v, i) => this.structValue(v, `${path}[${i}]`)) } };
-    return { struct_value: { fields: this.structFields(json as Obj, path) } };
+    // protobufjs' bundled google.protobuf.Value has camelCase fields whatever keepCase says, and
+    // fromObject drops a snake_case key without a word: ask the loaded type for its field names.
+    const key = (name: string) => typeInfo(this.root.lookupType('google.protobuf.Value')).fields.get(protobuf.util.camelCase(name))!.name;
+    if (json === null) return { [key('null_value')]: 'NULL_VALUE' };
+    if (typeof json === 'number') return { [key('number_value')]: json };
+    if (typeof json === 'string') return { [key('string_value')]: json };
+    if (typeof json === 'boolean') return { [key('bool_value')]: json };
+    if (Array.isArray(json)) return { [key('list_value')]: { values: json.map((v, i) => this.structValue(v, `${path}[${i}]`)) } };
+    return { [key('struct_value')]: { fields: this.structFields(json as Obj, path) } };
   }
 }
 

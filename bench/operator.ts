@@ -1,0 +1,127 @@
+// `npm run bench:operator`: the operator in kube mode against the real test control plane (e2e/env).
+// 1,000 ApiProxies (with 5,000 Policies and 100 Products) and 10,000 Apps (with their 10,000 credential
+// Secrets) are created through the apiserver while `gatehouse operator --kubeconfig` runs as a child
+// process under the chart's restricted identity. Reported:
+//   - time from the first create until every ApiProxy and App has Programmed=True for its generation;
+//   - the operator's peak RSS (VmHWM);
+//   - apply-to-ACK propagation afterwards: one ApiProxy changed at a time, timed from the PATCH until
+//     two subscribed data-plane nodes (raw ADS clients that ACK as extproc does) run the new version.
+// BENCH_PROXIES, BENCH_APPS and BENCH_CHANGES scale it down for a quick look.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { ackingNode, pathOf, type Obj } from '../e2e/operator/kube.ts';
+import { ENV, startTestEnv } from '../e2e/env/env.ts';
+import { KubeRest } from '../operator/src/kube/rest.ts';
+import { buildFixture } from './compile-fixture.ts';
+
+const proxies = Number(process.env.BENCH_PROXIES ?? 1000);
+const apps = Number(process.env.BENCH_APPS ?? 10_000);
+const changes = Number(process.env.BENCH_CHANGES ?? 50);
+const concurrency = 16;
+const root = new URL('..', import.meta.url).pathname;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const kubeconfig = (file: string) => {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(file);
+  return kc;
+};
+
+async function inParallel<T>(items: T[], limit: number, work: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: limit }, async () => {
+    while (next < items.length) await work(items[next++]!);
+  }));
+}
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+
+const env = await startTestEnv((line) => process.stderr.write(`[testenv] ${line}\n`));
+const children: ReturnType<typeof spawn>[] = [];
+const nodes: { close(): void }[] = [];
+try {
+  const admin = new KubeRest(kubeconfig(env.vars[ENV.adminKubeconfig]!), { userAgent: 'bench' });
+  const objects = buildFixture({ proxies, apps }).map((o) => o.object as Obj);
+  for (const o of objects) {
+    if (o.kind === 'Secret') o.metadata.labels = { 'gatehouse.dev/credential': 'true' };
+  }
+  const namespaces = [...new Set(objects.map((o) => o.metadata.namespace!)), 'gatehouse-system'];
+  for (const name of namespaces) await admin.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+
+  const [xdsPort, metricsPort] = [await freePort(), await freePort()];
+  const operator = spawn(join(root, 'node_modules/.bin/node'), [join(root, 'bin/gatehouse.js'), 'operator',
+    '--kubeconfig', env.vars[ENV.operatorKubeconfig]!, '--operator-namespace', 'gatehouse-system', '--manage-dataplanes', 'false',
+    '--xds-port', String(xdsPort), '--metrics-port', String(metricsPort)],
+  { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, GATEHOUSE_LOG_LEVEL: process.env.GATEHOUSE_LOG_LEVEL ?? 'error' } });
+  children.push(operator);
+  for (let i = 0; ; i++) {
+    if (await fetch(`http://127.0.0.1:${metricsPort}/readyz`).then((r) => r.ok, () => false)) break;
+    if (i > 600) throw new Error('the operator did not become ready');
+    await sleep(100);
+  }
+  for (let i = 0; i < 2; i++) nodes.push(ackingNode(`127.0.0.1:${xdsPort}`, `extproc-${i}`, `gatehouse-system/edge/extproc`));
+
+  const started = performance.now();
+  // Secrets and Policies first, so most objects are accepted on their first compile.
+  const order = ['Secret', 'Policy', 'ApiProxy', 'Product', 'App'];
+  objects.sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));
+  await inParallel(objects, concurrency, (o) => admin.create(pathOf(o.kind, o.metadata.namespace), o));
+  const createdMs = performance.now() - started;
+  process.stderr.write(`created ${objects.length} objects in ${(createdMs / 1000).toFixed(1)} s\n`);
+
+  const programmed = async (resource: string) => {
+    const list = await admin.list<Obj>(`/apis/gatehouse.dev/v1alpha1/${resource}`);
+    return list.items.filter((o) => o.status?.observedGeneration === o.metadata.generation
+      && o.status?.conditions?.some((c) => c.type === 'Programmed' && c.status === 'True')).length;
+  };
+  for (;;) {
+    const [p, a] = [await programmed('apiproxies'), await programmed('apps')];
+    if (p === proxies && a === apps) break;
+    process.stderr.write(`programmed: ${p}/${proxies} proxies, ${a}/${apps} apps\n`);
+    await sleep(2_000);
+  }
+  const allProgrammedMs = performance.now() - started;
+
+  const debug = async () => (await fetch(`http://127.0.0.1:${metricsPort}/debug/nodes`)).json() as Promise<{ version: string; nodes: { id: string; syncedVersion?: string }[] }>;
+  const latencies: number[] = [];
+  for (let n = 0; n < changes; n++) {
+    const before = (await debug()).version;
+    const t0 = performance.now();
+    await admin.mergePatch(pathOf('ApiProxy', 'team-0', 'api-0'), { spec: { target: { timeout: `${10 + (n % 50)}s` } } });
+    for (;;) {
+      const d = await debug();
+      if (d.version !== before && d.nodes.length === 2 && d.nodes.every((x) => x.syncedVersion === d.version)) break;
+      if (performance.now() - t0 > 60_000) throw new Error(`change ${n} did not reach both nodes within 60 s`);
+      await sleep(5);
+    }
+    latencies.push(performance.now() - t0);
+  }
+  latencies.sort((x, y) => x - y);
+  const status = readFileSync(`/proc/${operator.pid}/status`, 'utf8');
+  const peakRssMb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+
+  const result = {
+    objects: objects.length, proxies, apps,
+    createSeconds: +(createdMs / 1000).toFixed(1),
+    allProgrammedSeconds: +(allProgrammedMs / 1000).toFixed(1),
+    operatorPeakRssMb: Math.round(peakRssMb),
+    propagation: changes > 0 ? { changes, p50Ms: Math.round(percentile(latencies, 50)), p99Ms: Math.round(percentile(latencies, 99)), maxMs: Math.round(latencies.at(-1)!) } : undefined,
+  };
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+} finally {
+  for (const n of nodes) n.close();
+  for (const c of children) c.kill('SIGTERM');
+  await env.stop();
+}

@@ -1,0 +1,145 @@
+// Helpers of the operator suites: clients for the test environment's identities, objects applied and
+// read back as the admin, ACKing xDS nodes, and waiting for an eventual state with a useful failure.
+import { randomBytes } from 'node:crypto';
+import * as k8s from '@kubernetes/client-node';
+import { KubeRest, isNotFound, resourcePath } from '../../operator/src/kube/rest.ts';
+import { typeUrls } from '../../operator/src/xds/protos.ts';
+import { sotwClient } from '../../operator/src/xds/testing.ts';
+import { ENV } from '../env/env.ts';
+
+export function kubeconfigFrom(variable: string): k8s.KubeConfig {
+  const file = process.env[variable];
+  if (!file) throw new Error(`${variable} is not set: run through the integration project (vitest --project integration)`);
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(file);
+  return kc;
+}
+
+export const adminKubeConfig = () => kubeconfigFrom(ENV.adminKubeconfig);
+export const operatorKubeConfig = () => kubeconfigFrom(ENV.operatorKubeconfig);
+
+const plurals: Record<string, { group?: string; version: string; resource: string }> = {
+  ApiProxy: { group: 'gatehouse.dev', version: 'v1alpha1', resource: 'apiproxies' },
+  Policy: { group: 'gatehouse.dev', version: 'v1alpha1', resource: 'policies' },
+  Product: { group: 'gatehouse.dev', version: 'v1alpha1', resource: 'products' },
+  App: { group: 'gatehouse.dev', version: 'v1alpha1', resource: 'apps' },
+  DataPlane: { group: 'gatehouse.dev', version: 'v1alpha1', resource: 'dataplanes' },
+  Secret: { version: 'v1', resource: 'secrets' },
+  Service: { version: 'v1', resource: 'services' },
+  ConfigMap: { version: 'v1', resource: 'configmaps' },
+  EndpointSlice: { group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices' },
+  Lease: { group: 'coordination.k8s.io', version: 'v1', resource: 'leases' },
+  Deployment: { group: 'apps', version: 'v1', resource: 'deployments' },
+};
+
+export interface Obj {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; generation?: number; labels?: Record<string, string>; uid?: string; resourceVersion?: string };
+  spec?: Record<string, unknown>;
+  status?: Record<string, unknown> & { conditions?: { type: string; status: string; reason: string; message: string; observedGeneration?: number }[] };
+  [key: string]: unknown;
+}
+
+export function pathOf(kind: string, namespace: string | undefined, name?: string, subresource?: string): string {
+  const p = plurals[kind];
+  if (!p) throw new Error(`no path known for kind ${kind}`);
+  return resourcePath({ ...p, namespace, name, subresource });
+}
+
+/** The admin's view of the cluster: apply, read, delete. */
+export class Cluster {
+  readonly rest: KubeRest;
+
+  constructor(kc = adminKubeConfig()) {
+    this.rest = new KubeRest(kc, { userAgent: 'gatehouse-e2e' });
+  }
+
+  async namespace(prefix: string): Promise<string> {
+    const name = `${prefix}-${randomBytes(3).toString('hex')}`;
+    await this.rest.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+    return name;
+  }
+
+  apply(object: Obj): Promise<Obj> {
+    return this.rest.apply(pathOf(object.kind, object.metadata.namespace, object.metadata.name), object, { fieldManager: 'e2e', force: true });
+  }
+
+  async get(kind: string, namespace: string | undefined, name: string): Promise<Obj | undefined> {
+    try {
+      return await this.rest.get<Obj>(pathOf(kind, namespace, name));
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async remove(kind: string, namespace: string | undefined, name: string): Promise<void> {
+    try {
+      await this.rest.delete(pathOf(kind, namespace, name));
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+}
+
+/** Polls `probe` until it returns something truthy; fails naming `what` and the last value seen. */
+export async function eventually<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value) return value;
+      last = value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`${what}: not within ${timeoutMs} ms; last: ${last instanceof Error ? last.message : JSON.stringify(last)?.slice(0, 2000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export const conditionOf = (o: Obj | undefined, type: string) => o?.status?.conditions?.find((c) => c.type === type);
+
+/** True when the object's status describes its current generation and every listed condition has the wanted status. */
+export function hasConditions(o: Obj | undefined, want: Record<string, string>): boolean {
+  if (!o || o.status?.observedGeneration !== o.metadata.generation) return false;
+  return Object.entries(want).every(([type, status]) => conditionOf(o, type)?.status === status);
+}
+
+/**
+ * A data-plane node as extproc is one: subscribes to the runtime snapshot over ADS and ACKs every
+ * version it gets (or NACKs when `reject` says so).
+ */
+export function ackingNode(address: string, id: string, cluster: string, reject?: (version: string) => string | undefined) {
+  const client = sotwClient(address);
+  const node = { id, cluster };
+  let closed = false;
+  let latest: { version: string; resources: unknown[] } | undefined;
+  client.send({ node, typeUrl: typeUrls.runtime, resourceNames: [] });
+  void (async () => {
+    while (!closed) {
+      const response = await client.next(60_000).catch(() => undefined);
+      if (!response || closed) continue;
+      const error = reject?.(response.versionInfo);
+      if (error) {
+        client.send({ node, typeUrl: typeUrls.runtime, responseNonce: response.nonce, versionInfo: latest?.version ?? '', errorDetail: { code: 3, message: error } });
+      } else {
+        latest = { version: response.versionInfo, resources: response.resources };
+        client.send({ node, typeUrl: typeUrls.runtime, responseNonce: response.nonce, versionInfo: response.versionInfo });
+      }
+    }
+  })();
+  return {
+    get version() {
+      return latest?.version;
+    },
+    close() {
+      closed = true;
+      client.close();
+    },
+  };
+}

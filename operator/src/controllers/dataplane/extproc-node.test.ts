@@ -1,0 +1,60 @@
+// The extproc arguments the renderer writes into a DataPlane's Deployment are real `gatehouse extproc`
+// flags, and the node identity they give reaches the xDS server so that the status code maps the node
+// to its DataPlane: parse the rendered arguments with the CLI's own parser, subscribe with them to a
+// real xDS server, read the node registry.
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseCommand, type Options } from '../../../../bin/cli.ts';
+import { SnapshotStore } from '../../../../extproc/src/config/snapshot-store.ts';
+import { XdsSnapshotSource } from '../../../../extproc/src/config/xds-source.ts';
+import { xdsNode } from '../../../../extproc/src/main.ts';
+import { silentLog, startControlPlane, testSnapshot, until } from '../../xds/testing.ts';
+import { parseNodeCluster } from './names.ts';
+import { renderDataPlane, type KubeObject } from './render.ts';
+import { dataPlaneStatus } from './status.ts';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+type DeploymentJson = KubeObject & { spec: { template: { spec: { containers: { args: string[] }[] } } } };
+
+function renderedExtprocArgs(): string[] {
+  const objects = renderDataPlane(
+    { apiVersion: 'gatehouse.dev/v1alpha1', kind: 'DataPlane', metadata: { name: 'eu', namespace: 'edge', uid: 'u' }, spec: { region: 'eu-west-1', redis: { url: 'redis://r:6379' } } },
+    { envoyImage: 'envoy', gatehouseImage: 'gatehouse', xds: { host: 'gatehouse-xds', port: 18000 }, operatorNamespace: 'gh' },
+  );
+  const deployment = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'eu-extproc') as DeploymentJson;
+  return deployment.spec.template.spec.containers[0].args;
+}
+
+describe('extproc --node-id / --node-cluster', () => {
+  it('defaults: no node id (the source picks $GATEHOUSE_NODE_ID or extproc/HOSTNAME), cluster gatehouse-extproc', () => {
+    expect(xdsNode(parseCommand('extproc', ['--xds', 'h:1']) as Options)).toEqual({ cluster: 'gatehouse-extproc' });
+    expect(xdsNode(parseCommand('extproc', ['--xds', 'h:1', '--node-id', 'pod-1', '--node-cluster', 'ns/dp/extproc']) as Options))
+      .toEqual({ nodeId: 'pod-1', cluster: 'ns/dp/extproc' });
+    expect(() => xdsNode({ 'node-id': '' })).toThrow(/--node-id: must not be empty/);
+  });
+
+  it('the rendered Deployment arguments parse, and the node they name is mapped to its DataPlane', async () => {
+    const { controlPlane, address } = await startControlPlane();
+    cleanups.push(() => controlPlane.stop());
+    const snapshot = testSnapshot(1);
+    controlPlane.publish(snapshot);
+
+    // What the kubelet runs: $(POD_NAME) expanded; the xDS address pointed at the test server.
+    const [command, ...args] = renderedExtprocArgs().map((a) => a.replace('$(POD_NAME)', 'eu-extproc-6b7c9-x2x4z'));
+    expect(command).toBe('extproc');
+    const options = parseCommand('extproc', args) as Options;
+    expect(options).toMatchObject({ 'node-cluster': 'edge/eu/extproc', region: 'eu-west-1', 'cache-dir': '/var/cache/gatehouse' });
+    const source = new XdsSnapshotSource({ address, log: silentLog, initialTimeoutMs: 2000, ...xdsNode(options) });
+    cleanups.push(() => source.stop());
+    await source.start(new SnapshotStore());
+
+    await until(() => controlPlane.registry.get('eu-extproc-6b7c9-x2x4z')?.syncedVersion === snapshot.version);
+    const node = controlPlane.registry.get('eu-extproc-6b7c9-x2x4z')!;
+    expect(parseNodeCluster(node.cluster)).toEqual({ namespace: 'edge', dataPlane: 'eu', component: 'extproc' });
+    const status = dataPlaneStatus({ namespace: 'edge', name: 'eu', deployments: {}, nodes: controlPlane.registry.list(), configVersion: snapshot.version });
+    expect(status.components.find((c) => c.name === 'extproc')?.syncedVersion).toBe(snapshot.version);
+  });
+});

@@ -1,0 +1,112 @@
+// Golden files: testdata/<scenario>/input.yaml (a DataPlane) -> expected.yaml (the rendered objects).
+// UPDATE_GOLDEN=1 rewrites the expected files. Also: the inputs are valid DataPlanes, the bootstrap in
+// every ConfigMap is strict Envoy proto JSON, and the invariants every object must keep.
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse, parseAllDocuments, stringify } from 'yaml';
+import { loadEnvoyRoot } from '../../../../protos/envoy.ts';
+import { kindsByName } from '../../api/kinds.ts';
+import { validateSpec } from '../../api/validate.ts';
+import { encodeStrict } from '../../compile/envoy-proto.ts';
+import { bootstrapHashAnnotation, bootstrapKey, labelKeys } from './names.ts';
+import { renderDataPlane, type DataPlaneObject, type KubeObject, type RenderOptions } from './render.ts';
+
+const goldenOptions: RenderOptions = {
+  envoyImage: 'docker.io/envoyproxy/envoy:distroless-v1.36.2',
+  gatehouseImage: 'ghcr.io/gatehouse/gatehouse:0.1.0',
+  xds: { host: 'gatehouse-xds', port: 18000 },
+  operatorNamespace: 'gatehouse-system',
+};
+
+const testdata = join(import.meta.dirname, 'testdata');
+const scenarios = readdirSync(testdata).filter((d) => existsSync(join(testdata, d, 'input.yaml'))).sort();
+const input = (scenario: string) => parse(readFileSync(join(testdata, scenario, 'input.yaml'), 'utf8')) as DataPlaneObject;
+
+/** The rendered objects as YAML documents, the way `kubectl get -o yaml` would show them. */
+function toYaml(objects: KubeObject[]): string {
+  return objects.map((o) => stringify(o, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n');
+}
+
+const root = loadEnvoyRoot([
+  'envoy/config/bootstrap/v3/bootstrap.proto',
+  'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
+  'envoy/extensions/filters/http/health_check/v3/health_check.proto',
+  'envoy/extensions/filters/http/router/v3/router.proto',
+  'envoy/extensions/transport_sockets/tls/v3/tls.proto',
+  'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
+]);
+
+describe('renderDataPlane golden files', () => {
+  it('has the scenarios', () => {
+    expect(scenarios.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it.each(scenarios)('%s: input is a valid DataPlane', (scenario) => {
+    expect(validateSpec(kindsByName.get('DataPlane')!, input(scenario).spec).errors).toEqual([]);
+  });
+
+  it.each(scenarios)('%s', (scenario) => {
+    const actual = toYaml(renderDataPlane(input(scenario), goldenOptions));
+    const expectedFile = join(testdata, scenario, 'expected.yaml');
+    if (process.env.UPDATE_GOLDEN === '1') writeFileSync(expectedFile, actual);
+    expect(actual).toBe(readFileSync(expectedFile, 'utf8'));
+    // The file parses back to the same objects.
+    expect(parseAllDocuments(actual).map((d) => d.toJS())).toEqual(JSON.parse(JSON.stringify(renderDataPlane(input(scenario), goldenOptions))));
+  });
+
+  it.each(scenarios)('%s: the bootstrap is strict envoy.config.bootstrap.v3.Bootstrap', (scenario) => {
+    const configMap = renderDataPlane(input(scenario), goldenOptions).find((o) => o.kind === 'ConfigMap')!;
+    const json = JSON.parse((configMap.data as Record<string, string>)[bootstrapKey]) as unknown;
+    expect(encodeStrict(root, 'envoy.config.bootstrap.v3.Bootstrap', json).length).toBeGreaterThan(0);
+  });
+});
+
+describe('renderDataPlane invariants', () => {
+  const all = scenarios.map((s) => [s, input(s)] as const);
+
+  it.each(all)('%s: every object is owned by the DataPlane, labelled and in its namespace', (_s, dp) => {
+    for (const o of renderDataPlane(dp, goldenOptions)) {
+      expect(o.metadata.namespace).toBe(dp.metadata.namespace);
+      expect(o.metadata.ownerReferences).toEqual([{
+        apiVersion: 'gatehouse.dev/v1alpha1', kind: 'DataPlane', name: dp.metadata.name, uid: dp.metadata.uid, controller: true, blockOwnerDeletion: true,
+      }]);
+      expect(o.metadata.labels).toMatchObject({ [labelKeys.managedBy]: 'gatehouse', [labelKeys.dataPlane]: dp.metadata.name, [labelKeys.instance]: dp.metadata.name });
+    }
+  });
+
+  it.each(all)('%s: is deterministic', (_s, dp) => {
+    expect(JSON.stringify(renderDataPlane(dp, goldenOptions))).toBe(JSON.stringify(renderDataPlane(structuredClone(dp), goldenOptions)));
+  });
+
+  it('does not modify its input', () => {
+    const dp = input('02-https-redis-autoscaling');
+    const before = structuredClone(dp);
+    renderDataPlane(dp, goldenOptions);
+    expect(dp).toEqual(before);
+  });
+
+  it('rolls the Envoys when the bootstrap changes, and only then', () => {
+    const dp = input('01-minimal');
+    const hash = (d: DataPlaneObject, o = goldenOptions) => {
+      const deployment = renderDataPlane(d, o).find((x) => x.kind === 'Deployment' && x.metadata.name.endsWith('-envoy')) as { spec: { template: { metadata: { annotations: Record<string, string> } } } } & KubeObject;
+      return deployment.spec.template.metadata.annotations[bootstrapHashAnnotation];
+    };
+    expect(hash(dp)).toMatch(/^[0-9a-f]{64}$/);
+    expect(hash({ ...dp, spec: { envoy: { replicas: 5 } } })).toBe(hash(dp));
+    expect(hash({ ...dp, spec: { region: 'elsewhere' } })).not.toBe(hash(dp));
+    expect(hash(dp, { ...goldenOptions, xds: { host: 'other', port: 18000 } })).not.toBe(hash(dp));
+  });
+
+  it('never puts a Redis URL from a Secret into the objects', () => {
+    const text = JSON.stringify(renderDataPlane(input('02-https-redis-autoscaling'), goldenOptions));
+    expect(text).toContain('"secretKeyRef":{"name":"redis-credentials","key":"url"}');
+    expect(text).not.toMatch(/redis:\/\//);
+  });
+
+  it('keeps the Redis URL out of the arguments', () => {
+    const objects = renderDataPlane(input('03-redis-url-low-port-no-pdb'), goldenOptions);
+    const extproc = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'lab-extproc') as KubeObject & { spec: { template: { spec: { containers: { args: string[] }[] } } } };
+    expect(extproc.spec.template.spec.containers[0].args.join(' ')).not.toContain('redis://');
+  });
+});

@@ -1,0 +1,382 @@
+// DataPlane -> the Kubernetes objects that run it: per component (Envoy, extproc) a ServiceAccount,
+// Deployment, Service, PodDisruptionBudget and, with autoscaling, a HorizontalPodAutoscaler; and the
+// ConfigMap holding Envoy's bootstrap. Pure and deterministic: the same DataPlane and options give the
+// same objects in the same order, so applying them again changes nothing.
+import type { ObjectMeta } from '../../api/common.ts';
+import type { DataPlane } from '../../api/kinds.ts';
+import { defaultListenerPort } from '../../compile/resolve-dataplanes.ts';
+import { canonicalJson, sha256Hex } from '../../compile/canonical-json.ts';
+import { renderBootstrap } from './bootstrap.ts';
+import {
+  bootstrapConfigMapName, bootstrapHashAnnotation, bootstrapKey, caBundleSecretName, componentLabels, dataPlaneApiVersion,
+  dataPlaneKind, managedKinds, nodeCluster, paths, ports, selectorLabels, tlsSecretName, workloadName, type Component,
+} from './names.ts';
+
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+  blockOwnerDeletion?: boolean;
+}
+
+/** A Kubernetes object as plain JSON (what server-side apply sends and the raw client reads). */
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    uid?: string;
+    generation?: number;
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: OwnerReference[];
+    deletionTimestamp?: string;
+  };
+  [field: string]: unknown;
+}
+
+/** A DataPlane as read from the apiserver: it has a namespace and a uid to be owned by. */
+export type DataPlaneObject = Omit<DataPlane, 'metadata'> & {
+  metadata: ObjectMeta & { namespace?: string; uid: string; resourceVersion?: string; deletionTimestamp?: string };
+  status?: unknown;
+};
+
+export interface RenderOptions {
+  /** Envoy image when the DataPlane names none. */
+  envoyImage: string;
+  /** The gatehouse image (runs `gatehouse extproc`) when the DataPlane names none. */
+  gatehouseImage: string;
+  /** The operator's xDS Service; a bare Service name is qualified with operatorNamespace. */
+  xds: { host: string; port: number };
+  operatorNamespace: string;
+}
+
+type Json = Record<string, unknown>;
+type Spec = DataPlane['spec'];
+
+const defaultReplicas = 2;
+/** Requests when a DataPlane sets no resources: CPU autoscaling needs a CPU request to measure against. */
+const defaultResources: Record<Component, Json> = {
+  envoy: { requests: { cpu: '100m', memory: '128Mi' } },
+  extproc: { requests: { cpu: '100m', memory: '128Mi' } },
+};
+/** distroless' nonroot user; both images run as it. */
+const nonRootId = 65532;
+/** Only the owner and the pod's group read the private keys. */
+const secretFileMode = 0o440;
+
+/** The xDS Service's DNS name: the server certificate's SAN and the SNI. */
+export function xdsHost(options: RenderOptions): string {
+  return options.xds.host.includes('.') ? options.xds.host : `${options.xds.host}.${options.operatorNamespace}.svc`;
+}
+
+interface Context {
+  dp: DataPlaneObject;
+  ns: string;
+  name: string;
+  spec: Spec;
+  options: RenderOptions;
+}
+
+function meta(c: Context, name: string, component: Component): KubeObject['metadata'] {
+  return {
+    name,
+    namespace: c.ns,
+    labels: componentLabels(c.name, component),
+    ownerReferences: [{
+      apiVersion: dataPlaneApiVersion, kind: dataPlaneKind, name: c.name, uid: c.dp.metadata.uid, controller: true, blockOwnerDeletion: true,
+    }],
+  };
+}
+
+function object(kind: (typeof managedKinds)[number]['kind'], metadata: KubeObject['metadata'], body: Json): KubeObject {
+  const { apiVersion } = managedKinds.find((k) => k.kind === kind)!;
+  return { apiVersion, kind, metadata, ...body };
+}
+
+const autoscalingOn = (spec: Spec) => spec.autoscaling?.enabled === true;
+const minReplicas = (spec: Spec) => spec.autoscaling?.minReplicas ?? 2;
+const maxReplicas = (spec: Spec) => spec.autoscaling?.maxReplicas ?? 10;
+
+/** The fewest pods a component is meant to run: the PDB protects that many. */
+function replicaFloor(spec: Spec, component: Component): number {
+  return autoscalingOn(spec) ? minReplicas(spec) : spec[component]?.replicas ?? defaultReplicas;
+}
+
+function listeners(spec: Spec) {
+  return [...(spec.listeners ?? [{ name: 'http', port: defaultListenerPort, protocol: 'HTTP' as const }])].sort((a, b) => a.port - b.port);
+}
+
+/** Container port names are IANA service names: at most 15 characters, a letter, no "--". */
+const ianaServiceName = (s: string) => s.length <= 15 && /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(s) && /[a-z]/.test(s) && !s.includes('--');
+
+const podEnv = [
+  { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+  { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+];
+
+const containerSecurityContext = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  runAsNonRoot: true,
+  capabilities: { drop: ['ALL'] },
+};
+
+function podSecurityContext(lowPorts: boolean): Json {
+  return {
+    runAsNonRoot: true,
+    runAsUser: nonRootId,
+    runAsGroup: nonRootId,
+    fsGroup: nonRootId,
+    seccompProfile: { type: 'RuntimeDefault' },
+    // A safe sysctl (no node change): lets the non-root Envoy bind listener ports below 1024.
+    ...(lowPorts ? { sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '0' }] } : {}),
+  };
+}
+
+function tlsVolumes(c: Context, component: Component): { volumes: Json[]; mounts: Json[] } {
+  return {
+    volumes: [
+      { name: 'tls', secret: { secretName: tlsSecretName(c.name, component), defaultMode: secretFileMode, optional: false } },
+      { name: 'ca', secret: { secretName: caBundleSecretName(c.name), defaultMode: secretFileMode, optional: false } },
+    ],
+    mounts: [
+      { name: 'tls', mountPath: paths.tlsDir, readOnly: true },
+      { name: 'ca', mountPath: paths.caDir, readOnly: true },
+    ],
+  };
+}
+
+interface ContainerParts {
+  image: string;
+  args: string[];
+  env?: Json[];
+  ports: Json[];
+  readinessProbe: Json;
+  livenessProbe: Json;
+  volumeMounts: Json[];
+}
+
+function deployment(c: Context, component: Component, container: ContainerParts, pod: { annotations?: Record<string, string>; volumes: Json[]; lowPorts?: boolean }): KubeObject {
+  const name = workloadName(c.name, component);
+  const selector = selectorLabels(c.name, component);
+  return object('Deployment', meta(c, name, component), {
+    spec: {
+      // With autoscaling the HPA owns the replica count: we leave the field to it.
+      ...(autoscalingOn(c.spec) ? {} : { replicas: c.spec[component]?.replicas ?? defaultReplicas }),
+      revisionHistoryLimit: 5,
+      selector: { matchLabels: selector },
+      // Never below the running count during a rollout: a data plane serves live traffic.
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: 0 } },
+      template: {
+        metadata: { labels: componentLabels(c.name, component), ...(pod.annotations ? { annotations: pod.annotations } : {}) },
+        spec: {
+          serviceAccountName: name,
+          // Neither component talks to the Kubernetes API.
+          automountServiceAccountToken: false,
+          securityContext: podSecurityContext(pod.lowPorts ?? false),
+          topologySpreadConstraints: [{
+            maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: selector },
+          }],
+          containers: [{
+            name: component,
+            image: container.image,
+            imagePullPolicy: 'IfNotPresent',
+            args: container.args,
+            env: container.env ?? podEnv,
+            ports: container.ports,
+            resources: c.spec[component]?.resources ?? defaultResources[component],
+            readinessProbe: container.readinessProbe,
+            livenessProbe: container.livenessProbe,
+            securityContext: containerSecurityContext,
+            volumeMounts: container.volumeMounts,
+          }],
+          volumes: pod.volumes,
+        },
+      },
+    },
+  });
+}
+
+function envoyDeployment(c: Context, bootstrapHash: string): KubeObject {
+  const tls = tlsVolumes(c, 'envoy');
+  const ls = listeners(c.spec);
+  const listenerPorts = ls.map((l) => ({ ...(ianaServiceName(l.name) ? { name: l.name } : {}), containerPort: l.port, protocol: 'TCP' }));
+  const probe = (periodSeconds: number, failureThreshold: number) => ({
+    httpGet: { path: '/ready', port: ports.envoyReady }, periodSeconds, failureThreshold, timeoutSeconds: 2,
+  });
+  return deployment(c, 'envoy', {
+    image: c.spec.envoy?.image ?? c.options.envoyImage,
+    args: [
+      '-c', paths.envoyBootstrapFile,
+      '--service-node', '$(POD_NAME)',
+      '--service-cluster', nodeCluster(c.ns, c.name, 'envoy'),
+      // Worker threads from the container's CPU set, not the node's core count.
+      '--cpuset-threads',
+    ],
+    ports: [...listenerPorts, { name: 'ready', containerPort: ports.envoyReady, protocol: 'TCP' }],
+    readinessProbe: probe(5, 3),
+    // Generous: until the first xDS answer (or its 15 s initial fetch timeout) Envoy is not ready.
+    livenessProbe: probe(10, 6),
+    volumeMounts: [
+      { name: 'bootstrap', mountPath: paths.envoyBootstrapDir, readOnly: true },
+      ...tls.mounts,
+      { name: 'tmp', mountPath: '/tmp' },
+    ],
+  }, {
+    annotations: { [bootstrapHashAnnotation]: bootstrapHash },
+    lowPorts: ls.some((l) => l.port < 1024),
+    volumes: [
+      { name: 'bootstrap', configMap: { name: bootstrapConfigMapName(c.name) } },
+      ...tls.volumes,
+      { name: 'tmp', emptyDir: {} },
+    ],
+  });
+}
+
+function extprocArgs(c: Context): string[] {
+  const xds = `${xdsHost(c.options)}:${c.options.xds.port}`;
+  // LocalFallback counts limit/replicas per pod: under autoscaling the most pods there can be, so
+  // a Redis outage never lets more than the limit through.
+  const replicas = autoscalingOn(c.spec) ? maxReplicas(c.spec) : c.spec.extproc?.replicas ?? defaultReplicas;
+  const redis = c.spec.redis;
+  return [
+    'extproc',
+    '--xds', xds,
+    '--node-id', '$(POD_NAME)',
+    '--node-cluster', nodeCluster(c.ns, c.name, 'extproc'),
+    '--cache-dir', paths.extprocCacheDir,
+    '--port', String(ports.extprocGrpc),
+    '--metrics-port', String(ports.extprocMetrics),
+    '--replicas', String(Math.max(1, replicas)),
+    ...(c.spec.region ? ['--region', c.spec.region] : []),
+    ...(redis ? ['--redis-mode', redis.mode ?? 'Standalone', '--redis-on-unavailable', redis.onUnavailable ?? 'LocalFallback'] : []),
+  ];
+}
+
+/** The Redis URL reaches the process as $GATEHOUSE_REDIS_URL, never as an argument (visible in /proc). */
+function redisEnv(spec: Spec): Json[] {
+  const redis = spec.redis;
+  if (redis?.secretRef) {
+    return [{ name: 'GATEHOUSE_REDIS_URL', valueFrom: { secretKeyRef: { name: redis.secretRef.name, key: redis.secretRef.key ?? 'url' } } }];
+  }
+  if (redis?.url) return [{ name: 'GATEHOUSE_REDIS_URL', value: redis.url }];
+  return [];
+}
+
+function extprocDeployment(c: Context): KubeObject {
+  const tls = tlsVolumes(c, 'extproc');
+  return deployment(c, 'extproc', {
+    image: c.spec.extproc?.image ?? c.options.gatehouseImage,
+    args: extprocArgs(c),
+    env: [...podEnv, ...redisEnv(c.spec)],
+    ports: [
+      { name: 'grpc', containerPort: ports.extprocGrpc, protocol: 'TCP' },
+      { name: 'metrics', containerPort: ports.extprocMetrics, protocol: 'TCP' },
+    ],
+    readinessProbe: { httpGet: { path: '/readyz', port: ports.extprocMetrics }, periodSeconds: 5, failureThreshold: 3, timeoutSeconds: 2 },
+    livenessProbe: { httpGet: { path: '/healthz', port: ports.extprocMetrics }, periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 2 },
+    volumeMounts: [
+      ...tls.mounts,
+      { name: 'cache', mountPath: paths.extprocCacheDir },
+      { name: 'tmp', mountPath: '/tmp' },
+    ],
+  }, {
+    volumes: [...tls.volumes, { name: 'cache', emptyDir: {} }, { name: 'tmp', emptyDir: {} }],
+  });
+}
+
+function envoyService(c: Context): KubeObject {
+  return object('Service', meta(c, workloadName(c.name, 'envoy'), 'envoy'), {
+    spec: {
+      type: 'LoadBalancer',
+      // Keeps the client's address (the HTTP connection manager uses the remote address).
+      externalTrafficPolicy: 'Local',
+      selector: selectorLabels(c.name, 'envoy'),
+      ports: listeners(c.spec).map((l) => ({
+        name: l.name, port: l.port, targetPort: l.port, protocol: 'TCP', appProtocol: l.protocol === 'HTTPS' ? 'https' : 'http',
+      })),
+    },
+  });
+}
+
+function extprocService(c: Context): KubeObject {
+  return object('Service', meta(c, workloadName(c.name, 'extproc'), 'extproc'), {
+    spec: {
+      // Headless: Envoy's DNS cluster sees every pod and balances its HTTP/2 streams across them,
+      // where a virtual IP would pin each Envoy to one pod.
+      clusterIP: 'None',
+      selector: selectorLabels(c.name, 'extproc'),
+      ports: [
+        { name: 'grpc', port: ports.extprocGrpc, targetPort: ports.extprocGrpc, protocol: 'TCP', appProtocol: 'kubernetes.io/h2c' },
+        { name: 'metrics', port: ports.extprocMetrics, targetPort: ports.extprocMetrics, protocol: 'TCP', appProtocol: 'http' },
+      ],
+    },
+  });
+}
+
+function serviceAccount(c: Context, component: Component): KubeObject {
+  return object('ServiceAccount', meta(c, workloadName(c.name, component), component), { automountServiceAccountToken: false });
+}
+
+function podDisruptionBudget(c: Context, component: Component): KubeObject {
+  return object('PodDisruptionBudget', meta(c, workloadName(c.name, component), component), {
+    spec: {
+      minAvailable: c.spec.remediation?.minAvailable ?? 1,
+      selector: { matchLabels: selectorLabels(c.name, component) },
+      // A pod that is not ready may always be evicted: a zombie must not hold the budget hostage.
+      unhealthyPodEvictionPolicy: 'AlwaysAllow',
+    },
+  });
+}
+
+function horizontalPodAutoscaler(c: Context, component: Component): KubeObject {
+  const name = workloadName(c.name, component);
+  return object('HorizontalPodAutoscaler', meta(c, name, component), {
+    spec: {
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name },
+      minReplicas: minReplicas(c.spec),
+      maxReplicas: maxReplicas(c.spec),
+      metrics: [{
+        type: 'Resource',
+        resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: c.spec.autoscaling?.targetCPUUtilizationPercentage ?? 70 } },
+      }],
+      // Scale down only on five minutes of lower load (the Kubernetes default, explicit): no flapping.
+      behavior: { scaleDown: { stabilizationWindowSeconds: 300 } },
+    },
+  });
+}
+
+/** The bootstrap ConfigMap's JSON and its hash (the Envoy pod-template annotation). */
+export function renderBootstrapConfig(dp: DataPlaneObject, options: RenderOptions): { json: string; hash: string } {
+  const json = `${canonicalJson(renderBootstrap({
+    namespace: dp.metadata.namespace ?? 'default',
+    dataPlane: dp.metadata.name,
+    region: dp.spec.region,
+    xds: { host: xdsHost(options), port: options.xds.port },
+  }), 2)}\n`;
+  return { json, hash: sha256Hex(json) };
+}
+
+export function renderDataPlane(dp: DataPlaneObject, options: RenderOptions): KubeObject[] {
+  const c: Context = { dp, ns: dp.metadata.namespace ?? 'default', name: dp.metadata.name, spec: dp.spec ?? {}, options };
+  const bootstrap = renderBootstrapConfig(dp, options);
+  const objects: KubeObject[] = [
+    object('ConfigMap', meta(c, bootstrapConfigMapName(c.name), 'envoy'), { data: { [bootstrapKey]: bootstrap.json } }),
+    envoyDeployment(c, bootstrap.hash),
+    extprocDeployment(c),
+    envoyService(c),
+    extprocService(c),
+  ];
+  for (const component of ['envoy', 'extproc'] as const) {
+    objects.push(serviceAccount(c, component));
+    if (replicaFloor(c.spec, component) > 0) objects.push(podDisruptionBudget(c, component));
+    if (autoscalingOn(c.spec)) objects.push(horizontalPodAutoscaler(c, component));
+  }
+  const kindOrder = (o: KubeObject) => managedKinds.findIndex((k) => k.kind === o.kind);
+  return objects.sort((a, b) => kindOrder(a) - kindOrder(b) || (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0));
+}

@@ -1,0 +1,153 @@
+// The operator against a cluster (in-cluster or a kubeconfig): the kube source's informers feed the
+// snapshot controller, which compiles and publishes over ADS on every replica; the Lease-elected
+// leader alone writes status and manages DataPlane workloads (DESIGN 9).
+import { hostname } from 'node:os';
+import type * as k8s from '@kubernetes/client-node';
+import type { Logger } from '../../lib/log.ts';
+import type { IrEndpoint } from './compile/ir.ts';
+import { DataPlaneController } from './controllers/dataplane/controller.ts';
+import { extprocServiceHost, ports as dataPlanePorts } from './controllers/dataplane/names.ts';
+import { NodeReports } from './controllers/node-reports.ts';
+import { SnapshotController } from './controllers/snapshot.ts';
+import { StatusController } from './controllers/status.ts';
+import { EventRecorder } from './kube/events.ts';
+import { LeaderElector } from './kube/leader-election.ts';
+import { KubeMetrics } from './kube/metrics.ts';
+import { KubeRest } from './kube/rest.ts';
+import { StatusWriter, type StatusTarget } from './kube/status-writer.ts';
+import { KubeSource } from './source/kube.ts';
+import { XdsControlPlane } from './xds/control-plane.ts';
+
+export interface KubeOperatorOptions {
+  kc: k8s.KubeConfig;
+  log: Logger;
+  /** The operator's own namespace: its Lease, the credential hash key Secret, its xDS Service. */
+  namespace: string;
+  /** Watch one namespace; default all. */
+  watchNamespace?: string;
+  xdsPort: number;
+  metricsPort?: number;
+  host?: string;
+  /** This replica's name in the Lease and in Events (the pod name in a cluster). */
+  identity?: string;
+  leaderElection?: { enabled?: boolean; leaseName?: string; leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number; releaseOnStop?: boolean };
+  /** Called after every status write (tests count them). */
+  onStatusWrite?: (target: StatusTarget) => void;
+  /** Where Envoy reaches extproc; default the first DataPlane's extproc Service. */
+  extProc?: IrEndpoint;
+  /** What DataPlane pods dial for xDS, and the images they run. */
+  dataPlane?: { xds: { host: string; port: number }; envoyImage: string; gatehouseImage: string };
+  debounceMs?: number;
+  processMetrics?: boolean;
+  /** Timings of the node reports (tests shorten them). */
+  nodeReports?: { heartbeatMs?: number; staleAfterMs?: number; debounceMs?: number };
+}
+
+export interface KubeOperator {
+  controlPlane: XdsControlPlane;
+  source: KubeSource;
+  snapshots: SnapshotController;
+  xdsPort: number;
+  metricsPort?: number;
+  isLeader(): boolean;
+  stop(): Promise<void>;
+}
+
+/**
+ * Where Envoy reaches extproc when no --extproc-address is given: the extproc Service of the first
+ * DataPlane (by namespace/name). One ext_proc cluster serves every DataPlane's listeners for now.
+ */
+function extProcEndpoint(dataPlanes: readonly k8s.KubernetesObject[]): IrEndpoint | undefined {
+  const first = dataPlanes.map((d) => ({ namespace: d.metadata?.namespace ?? 'default', name: d.metadata?.name ?? '' }))
+    .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name))[0];
+  return first && { host: extprocServiceHost(first.namespace, first.name), port: dataPlanePorts.extprocGrpc };
+}
+
+export async function startKubeOperator(options: KubeOperatorOptions): Promise<KubeOperator> {
+  const { kc, log } = options;
+  const identity = options.identity ?? process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
+  const rest = new KubeRest(kc, { userAgent: `gatehouse-operator/${identity}` });
+  const controlPlane = new XdsControlPlane({ log, processMetrics: options.processMetrics });
+  const metrics = new KubeMetrics(controlPlane.metrics.registry);
+  const source = new KubeSource({ kc, rest, log, watchNamespace: options.watchNamespace, operatorNamespace: options.namespace, metrics });
+  await source.start();
+  log.info({ identity, watchNamespace: options.watchNamespace ?? '(all)' }, 'informers synced');
+
+  const snapshots = new SnapshotController({
+    source, controlPlane, log, debounceMs: options.debounceMs,
+    compileOptions: () => ({ extProc: options.extProc ?? extProcEndpoint(source.list('DataPlane')) }),
+  });
+  snapshots.start();
+  const ports = await controlPlane.listen({ host: options.host, xdsPort: options.xdsPort, metricsPort: options.metricsPort });
+
+  let leading = false;
+  const isLeader = () => leading;
+  const events = new EventRecorder({ rest, controller: 'gatehouse.dev/operator', instance: identity, log });
+  const writer = new StatusWriter({ rest, log, events, onWrite: options.onStatusWrite });
+  const reports = new NodeReports({ kc, rest, log, namespace: options.namespace, identity, registry: controlPlane.registry, metrics, ...options.nodeReports });
+  await reports.start();
+  const onNodesChanged = (handler: () => void) => {
+    const a = controlPlane.registry.onEvent((event) => { if (event.kind !== 'acked') handler(); });
+    const b = reports.onChange(handler);
+    return () => { a(); b(); };
+  };
+  const status = new StatusController({ source, snapshots, nodes: () => reports.nodes(), onNodesChanged, writer, log, isLeader, metrics });
+  status.start();
+  const dataPlanes = options.dataPlane
+    ? new DataPlaneController({
+      rest, kc, log, writer, events, isLeader, namespace: options.watchNamespace,
+      renderOptions: { ...options.dataPlane, operatorNamespace: options.namespace },
+      nodes: () => reports.nodes(),
+      configVersion: () => snapshots.current()?.version,
+      compileOutcome: (namespace: string, name: string) => snapshots.current()?.outcomes.get(`DataPlane/${namespace}/${name}`),
+    })
+    : undefined;
+  if (dataPlanes) {
+    await dataPlanes.start();
+    snapshots.onCompiled(() => dataPlanes.enqueueAll());
+    let timer: NodeJS.Timeout | undefined;
+    onNodesChanged(() => {
+      timer ??= setTimeout(() => { timer = undefined; dataPlanes.enqueueAll(); }, 250);
+    });
+  }
+
+  const election = options.leaderElection ?? {};
+  const leaseName = election.leaseName ?? 'gatehouse-operator';
+  const becameLeader = () => {
+    leading = true;
+    metrics.leader.set({ lease: leaseName }, 1);
+    log.info({ identity }, 'leading: writing status and managing workloads');
+    status.enqueueAll();
+    dataPlanes?.enqueueAll();
+    void reports.collectGarbage();
+  };
+  const elector = election.enabled === false ? undefined : new LeaderElector({
+    rest, namespace: options.namespace, name: leaseName, identity, log,
+    leaseDurationMs: election.leaseDurationMs, renewDeadlineMs: election.renewDeadlineMs, retryPeriodMs: election.retryPeriodMs, releaseOnStop: election.releaseOnStop,
+    onStartedLeading: becameLeader,
+    onStoppedLeading: () => {
+      leading = false;
+      metrics.leader.set({ lease: leaseName }, 0);
+      log.warn({ identity }, 'lost the lease: no longer writing status or managing workloads');
+    },
+    onNewLeader: (leader) => log.info({ leader }, 'leader observed'),
+  });
+  if (elector) elector.start();
+  else becameLeader();
+
+  return {
+    controlPlane, source, snapshots, ...ports, isLeader,
+    async stop() {
+      // Release the lease first so the next replica takes over at once, then drain.
+      if (elector) await elector.stop();
+      leading = false;
+      snapshots.stop();
+      await status.stop();
+      await dataPlanes?.stop();
+      await reports.stop();
+      await events.flush();
+      await source.stop();
+      await controlPlane.stop();
+    },
+  };
+}

@@ -1,0 +1,146 @@
+// Writes an object's status through the status subresource (JSON merge patch, field manager
+// `gatehouse`), the way kubebuilder controllers do: conditions per the Kubernetes API conventions
+// (lastTransitionTime moves only when a condition's status changes, observedGeneration on each),
+// status.observedGeneration for kstatus, and nothing written when the live status already says it.
+// The caller computes the desired status from its caches; this module only diffs and writes, so a
+// reconcile that runs twice writes once (idempotent).
+import { isDeepStrictEqual } from 'node:util';
+import type { Logger } from '../../../lib/log.ts';
+import type { EventRecorder, EventTarget } from './events.ts';
+import { kinds } from '../api/kinds.ts';
+import { resourcePath, type KubeRest } from './rest.ts';
+
+export type ConditionStatus = 'True' | 'False' | 'Unknown';
+
+export interface DesiredCondition {
+  type: string;
+  status: ConditionStatus;
+  reason: string;
+  message: string;
+}
+
+export interface Condition extends DesiredCondition {
+  observedGeneration?: number;
+  lastTransitionTime: string;
+}
+
+export interface StatusTarget extends EventTarget {
+  metadata: EventTarget['metadata'] & { generation?: number };
+  status?: unknown;
+}
+
+export interface DesiredStatus {
+  conditions: DesiredCondition[];
+  /** Any other status members (configVersion, dataPlanes, ...); `undefined` removes a member. */
+  [field: string]: unknown;
+}
+
+export interface ConditionTransition {
+  type: string;
+  from: ConditionStatus | undefined;
+  to: ConditionStatus;
+  reason: string;
+  message: string;
+}
+
+/** Conditions whose False is the healthy state (DESIGN 3 has none yet; kstatus' Stalled would be one). */
+const negativePolarity = new Set(['Stalled', 'Reconciling']);
+
+const maxMessage = 32_768;
+const truncate = (s: string) => (s.length <= maxMessage ? s : `${s.slice(0, maxMessage - 3)}...`);
+
+/**
+ * The status to write: desired conditions merged over the live ones (keeping lastTransitionTime for
+ * unchanged statuses, keeping conditions of types the caller does not own), plus the other members.
+ * Pure; exported for tests.
+ */
+export function mergeStatus(live: unknown, desired: DesiredStatus, generation: number | undefined, now: string): { status: Record<string, unknown>; transitions: ConditionTransition[] } {
+  const liveStatus = (live && typeof live === 'object' ? live : {}) as Record<string, unknown>;
+  const liveConditions = Array.isArray(liveStatus.conditions) ? (liveStatus.conditions as Condition[]) : [];
+  const byType = new Map(liveConditions.map((c) => [c.type, c]));
+  const transitions: ConditionTransition[] = [];
+  const owned = new Set(desired.conditions.map((c) => c.type));
+  const conditions: Condition[] = desired.conditions.map((d) => {
+    const before = byType.get(d.type);
+    const unchanged = before?.status === d.status;
+    if (!unchanged) transitions.push({ type: d.type, from: before?.status, to: d.status, reason: d.reason, message: d.message });
+    return {
+      type: d.type, status: d.status, reason: d.reason, message: truncate(d.message),
+      ...(generation === undefined ? {} : { observedGeneration: generation }),
+      lastTransitionTime: unchanged && before.lastTransitionTime ? before.lastTransitionTime : now,
+    };
+  });
+  for (const c of liveConditions) if (!owned.has(c.type)) conditions.push(c);
+  const status: Record<string, unknown> = { ...liveStatus };
+  for (const [key, value] of Object.entries(desired)) {
+    if (key === 'conditions') continue;
+    if (value === undefined) delete status[key];
+    else status[key] = value;
+  }
+  status.conditions = conditions;
+  if (generation !== undefined) status.observedGeneration = generation;
+  return { status, transitions };
+}
+
+export interface StatusWriterOptions {
+  rest: KubeRest;
+  log: Logger;
+  events?: EventRecorder;
+  fieldManager?: string;
+  now?: () => Date;
+  /** Called after each successful write (metrics, tests). */
+  onWrite?: (target: StatusTarget) => void;
+}
+
+export class StatusWriter {
+  private readonly options: StatusWriterOptions;
+
+  constructor(options: StatusWriterOptions) {
+    this.options = options;
+  }
+
+  /**
+   * Writes `desired` unless the live status (as the caller's cache has it) already matches. Returns
+   * whether it wrote. A write of a stale cache is harmless: the informer delivers the new object and
+   * the next reconcile compares again.
+   */
+  async write(target: StatusTarget, desired: DesiredStatus): Promise<boolean> {
+    const now = (this.options.now?.() ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const { status, transitions } = mergeStatus(target.status, desired, target.metadata.generation, now);
+    if (isDeepStrictEqual(normalise(status), normalise(target.status))) return false;
+    const [group, version] = target.apiVersion.includes('/') ? target.apiVersion.split('/') : ['', target.apiVersion];
+    const path = resourcePath({
+      group, version: version!, resource: pluralOf(target.kind), namespace: target.metadata.namespace,
+      name: target.metadata.name, subresource: 'status',
+    });
+    // Conditions are a list: a merge patch replaces it whole, which is what we want (we merged above).
+    await this.options.rest.mergePatch(path, { status }, { query: { fieldManager: this.options.fieldManager ?? 'gatehouse' } });
+    this.options.onWrite?.(target);
+    for (const t of transitions) this.announce(target, t);
+    return true;
+  }
+
+  private announce(target: StatusTarget, t: ConditionTransition): void {
+    const healthy = negativePolarity.has(t.type) ? t.to === 'False' : t.to === 'True';
+    // The first True of an object is routine; only say so when it recovers from False.
+    if (healthy && t.from !== 'False') return;
+    this.options.events?.event(target, healthy ? 'Normal' : 'Warning', t.reason || t.type, `${t.type}${t.to}`,
+      `${t.type} is ${t.to}${t.message ? `: ${t.message}` : ''}`);
+    this.options.log.debug({ kind: target.kind, namespace: target.metadata.namespace, name: target.metadata.name, condition: t.type, from: t.from, to: t.to }, 'condition changed');
+  }
+}
+
+const plurals = new Map(kinds.map((k) => [k.kind, k.plural]));
+
+function pluralOf(kind: string): string {
+  return plurals.get(kind) ?? `${kind.toLowerCase()}s`;
+}
+
+/** Order-insensitive comparison of status objects (key order differs between JSON sources). */
+function normalise(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(normalise);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, normalise(v)]));
+  }
+  return value;
+}

@@ -1,0 +1,174 @@
+// The kube source: one informer per source of objects (Contour's "one processor per source"), and a
+// builder that reads only their caches. It hands the compiler the same SourceObject values the folder
+// source does, plus what only a cluster has: the ready endpoints of Services (from EndpointSlices).
+import type * as k8s from '@kubernetes/client-node';
+import type { Logger } from '../../../lib/log.ts';
+import { group, version as apiVersion } from '../api/common.ts';
+import { kinds } from '../api/kinds.ts';
+import type { IrEndpoint } from '../compile/ir.ts';
+import type { SourceObject } from '../compile/intake.ts';
+import { Informer, type InformerEvent } from '../kube/informer.ts';
+import type { KubeMetrics } from '../kube/metrics.ts';
+import { resourcePath, type KubeRest } from '../kube/rest.ts';
+import { credentialKeySecretName } from './credential-key.ts';
+
+/**
+ * The label that opts a Secret in: App credentials, upstream TLS material, the credential hash key.
+ * The operator never lists Secrets it was not pointed at (DESIGN 3: secrets stay where they are).
+ */
+export const credentialSecretLabel = 'gatehouse.dev/credential';
+/** Data-plane pods (remediation reads them); the DataPlane reconciler puts this label on its pods. */
+export const dataPlanePodSelector = 'app.kubernetes.io/part-of=gatehouse';
+
+export type SourceKind = 'ApiProxy' | 'Policy' | 'Product' | 'App' | 'DataPlane' | 'Secret' | 'Service' | 'EndpointSlice' | 'Pod' | 'Node';
+
+export interface SourceChange {
+  kind: SourceKind;
+  event: InformerEvent;
+  namespace?: string;
+  name: string;
+  /** Only the status changed (our own writes, mostly): nothing to recompile. */
+  statusOnly: boolean;
+}
+
+export interface KubeSourceOptions {
+  kc: k8s.KubeConfig;
+  rest: KubeRest;
+  log: Logger;
+  /** Watch one namespace; default all. Nodes are cluster-scoped either way. */
+  watchNamespace?: string;
+  /** Where the credential hash key Secret lives (the operator's namespace). */
+  operatorNamespace: string;
+  metrics?: KubeMetrics;
+}
+
+interface EndpointSlice extends k8s.KubernetesObject {
+  addressType?: string;
+  endpoints?: { addresses?: string[]; conditions?: { ready?: boolean; terminating?: boolean } }[];
+  ports?: { name?: string; port?: number; protocol?: string }[];
+}
+
+interface Service extends k8s.KubernetesObject {
+  spec?: { ports?: { name?: string; port?: number; protocol?: string }[] };
+}
+
+export class KubeSource {
+  readonly informers: Record<SourceKind, Informer>;
+  private readonly options: KubeSourceOptions;
+  private readonly handlers = new Set<(change: SourceChange) => void>();
+
+  constructor(options: KubeSourceOptions) {
+    this.options = options;
+    const ns = options.watchNamespace;
+    const make = (name: string, path: string, labelSelector?: string) =>
+      new Informer({ kc: options.kc, rest: options.rest, name, path, labelSelector, log: options.log.child({ informer: name }), metrics: options.metrics });
+    const ours = Object.fromEntries(kinds.map((k) => [k.kind, make(k.plural, resourcePath({ group, version: apiVersion, resource: k.plural, namespace: ns }))]));
+    this.informers = {
+      ...(ours as Record<'ApiProxy' | 'Policy' | 'Product' | 'App' | 'DataPlane', Informer>),
+      Secret: make('secrets', resourcePath({ version: 'v1', resource: 'secrets', namespace: ns }), credentialSecretLabel),
+      Service: make('services', resourcePath({ version: 'v1', resource: 'services', namespace: ns })),
+      EndpointSlice: make('endpointslices', resourcePath({ group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices', namespace: ns })),
+      Pod: make('pods', resourcePath({ version: 'v1', resource: 'pods', namespace: ns }), dataPlanePodSelector),
+      Node: make('nodes', resourcePath({ version: 'v1', resource: 'nodes' })),
+    };
+    for (const [kind, informer] of Object.entries(this.informers) as [SourceKind, Informer][]) {
+      informer.onChange((event, obj, old) => this.emit(kind, event, obj, old));
+    }
+  }
+
+  /** Resolves once every informer has listed (the caches are complete). */
+  async start(): Promise<void> {
+    await Promise.all(Object.values(this.informers).map((i) => i.start()));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(Object.values(this.informers).map((i) => i.stop()));
+  }
+
+  get synced(): boolean {
+    return Object.values(this.informers).every((i) => i.synced);
+  }
+
+  onChange(handler: (change: SourceChange) => void): () => void {
+    this.handlers.add(handler);
+    return () => this.handlers.delete(handler);
+  }
+
+  /** An object of our kinds from the cache (the status writer diffs against it). */
+  get(kind: SourceKind, namespace: string, name: string): k8s.KubernetesObject | undefined {
+    return this.informers[kind].get(namespace, name);
+  }
+
+  list(kind: SourceKind, namespace?: string): k8s.KubernetesObject[] {
+    return this.informers[kind].list(namespace);
+  }
+
+  /** What the compiler reads: our five kinds and the opted-in Secrets. */
+  objects(): SourceObject[] {
+    const out: SourceObject[] = [];
+    for (const k of kinds) for (const object of this.informers[k.kind as SourceKind].list()) out.push({ object });
+    for (const object of this.informers.Secret.list()) out.push({ object });
+    return out;
+  }
+
+  /** The credential hash key: `key` of the Secret gatehouse-credential-hash-key in the operator's namespace. */
+  credentialHashKey(): string | undefined {
+    const secret = this.informers.Secret.get(this.options.operatorNamespace, credentialKeySecretName) as { data?: Record<string, string> } | undefined;
+    const encoded = secret?.data?.key;
+    return encoded ? Buffer.from(encoded, 'base64').toString('utf8') : undefined;
+  }
+
+  /**
+   * Ready endpoints by "namespace/service:servicePort". A Service port maps to the EndpointSlice port
+   * of the same name (the target port); serving-but-terminating and not-ready endpoints are left out.
+   */
+  serviceEndpoints(): Record<string, IrEndpoint[]> {
+    const out: Record<string, IrEndpoint[]> = {};
+    const byService = new Map<string, EndpointSlice[]>();
+    for (const slice of this.informers.EndpointSlice.list() as EndpointSlice[]) {
+      const service = slice.metadata?.labels?.['kubernetes.io/service-name'];
+      if (!service || (slice.addressType !== 'IPv4' && slice.addressType !== 'IPv6')) continue;
+      const key = `${slice.metadata!.namespace}/${service}`;
+      byService.set(key, [...(byService.get(key) ?? []), slice]);
+    }
+    for (const [key, slices] of byService) {
+      const [namespace, name] = key.split('/') as [string, string];
+      const service = this.informers.Service.get(namespace, name) as Service | undefined;
+      for (const sp of service?.spec?.ports ?? []) {
+        if ((sp.protocol ?? 'TCP') !== 'TCP' || sp.port === undefined) continue;
+        const endpoints: IrEndpoint[] = [];
+        for (const slice of slices) {
+          const port = slice.ports?.find((p) => (p.name ?? '') === (sp.name ?? '') && (p.protocol ?? 'TCP') === 'TCP')?.port;
+          if (port === undefined) continue;
+          for (const e of slice.endpoints ?? []) {
+            if (e.conditions?.ready === false) continue;
+            for (const host of e.addresses ?? []) endpoints.push({ host, port });
+          }
+        }
+        if (endpoints.length > 0) out[`${key}:${sp.port}`] = endpoints;
+      }
+    }
+    return out;
+  }
+
+  private emit(kind: SourceKind, event: InformerEvent, obj: k8s.KubernetesObject, old?: k8s.KubernetesObject): void {
+    const statusOnly = event === 'update' && old !== undefined && isStatusOnlyChange(old, obj);
+    const change: SourceChange = { kind, event, namespace: obj.metadata?.namespace, name: obj.metadata?.name ?? '', statusOnly };
+    for (const handler of this.handlers) {
+      try {
+        handler(change);
+      } catch (err) {
+        this.options.log.error({ err: (err as Error).message, kind }, 'source change handler failed');
+      }
+    }
+  }
+}
+
+/** Whether an update left everything the compiler reads as it was (our kinds: generation; others: all but status). */
+function isStatusOnlyChange(old: k8s.KubernetesObject, obj: k8s.KubernetesObject): boolean {
+  const a = old as { metadata?: { generation?: number; labels?: unknown; annotations?: unknown } };
+  const b = obj as typeof a;
+  if (a.metadata?.generation === undefined || b.metadata?.generation === undefined) return false;
+  return a.metadata.generation === b.metadata.generation
+    && JSON.stringify(a.metadata.labels ?? {}) === JSON.stringify(b.metadata.labels ?? {});
+}
