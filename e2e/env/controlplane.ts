@@ -1,6 +1,7 @@
 // A real Kubernetes control plane without Docker or kubelet: etcd + kube-apiserver on free loopback
 // ports, a throwaway CA, static tokens for an admin (system:masters) and for a restricted identity
-// that gets exactly the Helm chart's ClusterRole, kubeconfigs for both.
+// that gets exactly the Helm chart's ClusterRole, kubeconfigs for both, and an audit log of every
+// request (audit.ts reads it: which calls an identity made and which were refused).
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
@@ -22,6 +23,8 @@ export interface ControlPlane {
   operatorToken: string;
   adminKubeconfig: string;
   operatorKubeconfig: string;
+  /** JSON lines, one audit event per request (stage ResponseComplete, level Metadata). */
+  auditLog: string;
   etcd: ServiceProcess;
   apiserver: ServiceProcess;
   /** Restarts kube-apiserver on the same port, etcd and certificates (for recovery tests). */
@@ -50,6 +53,7 @@ export async function startControlPlane(bins: TestBinaries, dir: string): Promis
   const files = {
     ca: join(dir, 'ca.crt'), cert: join(dir, 'apiserver.crt'), key: join(dir, 'apiserver.key'),
     saKey: join(dir, 'sa.key'), saPub: join(dir, 'sa.pub'), tokens: join(dir, 'tokens.csv'),
+    auditPolicy: join(dir, 'audit-policy.yaml'), auditLog: join(dir, 'audit.log'),
   };
   writeFileSync(files.ca, ca.cert);
   writeFileSync(files.cert, serving.cert);
@@ -58,6 +62,7 @@ export async function startControlPlane(bins: TestBinaries, dir: string): Promis
   writeFileSync(files.saPub, sa.publicKey);
   // token,user,uid,"group1,group2"
   writeFileSync(files.tokens, `${adminToken},admin,admin,"system:masters"\n${operatorToken},${OPERATOR_TEST_USER},${OPERATOR_TEST_USER},"system:authenticated"\n`, { mode: 0o600 });
+  writeFileSync(files.auditPolicy, auditPolicy);
 
   const apiserverArgs = [
     '--etcd-servers', `http://127.0.0.1:${etcdPort}`,
@@ -72,6 +77,10 @@ export async function startControlPlane(bins: TestBinaries, dir: string): Promis
     // The apiserver may not advertise a loopback address through the endpoints reconciler; nothing
     // here needs the kubernetes Service's endpoints.
     '--endpoint-reconciler-type', 'none',
+    // Every request, once, when its response is complete. Blocking mode: the request's own goroutine
+    // writes the event (no buffer to flush), so a test finds its calls in the file as they return.
+    '--audit-policy-file', files.auditPolicy, '--audit-log-path', files.auditLog,
+    '--audit-log-mode', 'blocking', '--audit-log-format', 'json',
     '--v', '1',
   ];
   const server = `https://127.0.0.1:${apiPort}`;
@@ -93,7 +102,7 @@ export async function startControlPlane(bins: TestBinaries, dir: string): Promis
   writeFileSync(operatorKubeconfig, kubeconfig(server, ca.cert, OPERATOR_TEST_USER, operatorToken), { mode: 0o600 });
 
   return {
-    server, caCert: ca.cert, adminToken, operatorToken, adminKubeconfig, operatorKubeconfig, etcd,
+    server, caCert: ca.cert, adminToken, operatorToken, adminKubeconfig, operatorKubeconfig, auditLog: files.auditLog, etcd,
     get apiserver() {
       return apiserver;
     },
@@ -107,6 +116,14 @@ export async function startControlPlane(bins: TestBinaries, dir: string): Promis
     },
   };
 }
+
+/** Metadata (who, verb, resource, name, response code) of every request; no bodies, no secrets. */
+const auditPolicy = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: Metadata
+`;
 
 function kubeconfig(server: string, caCert: string, user: string, token: string): string {
   return JSON.stringify({

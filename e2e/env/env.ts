@@ -1,17 +1,25 @@
 // The test environment: a real etcd + kube-apiserver and a real Redis, with crds/ applied and the
 // Helm chart's ClusterRole bound to a restricted identity. Started once per test run by vitest's
 // global setup, by `npm run testenv` for manual use, and by benchmarks.
-import * as https from 'node:https';
+//
+// Or, with GATEHOUSE_E2E_CLUSTER=kubeconfig and KUBECONFIG set (both: a developer's stray KUBECONFIG
+// must never point the tests at a real cluster), the cluster KUBECONFIG names (kind, see e2e/kind/):
+// no etcd or kube-apiserver is started; the CRDs and the chart's RBAC are applied to it, the restricted
+// identity is a ServiceAccount (identity.ts), and there is no audit log.
 import { mkdtempSync, readFileSync, readdirSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as k8s from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
+import { applyManifests, kubeRequest } from './apply.ts';
 import { OPERATOR_TEST_USER, startControlPlane, type ControlPlane } from './controlplane.ts';
 import { TestEnvStartError } from './errors.ts';
+import { chartRules, serviceAccountIdentity } from './identity.ts';
 import { ensureRedisServer, startRedis, type RedisServer } from './redis.ts';
 import { ensureTestBinaries, ETCD_VERSION, KUBERNETES_VERSION } from './testbin.ts';
+
+export { applyManifests } from './apply.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 
@@ -19,12 +27,22 @@ const root = new URL('../..', import.meta.url).pathname;
 export const ENV = {
   adminKubeconfig: 'GATEHOUSE_TEST_KUBECONFIG',
   operatorKubeconfig: 'GATEHOUSE_TEST_OPERATOR_KUBECONFIG',
+  /** The restricted identity's user name as RBAC and the audit log see it. */
+  operatorUsername: 'GATEHOUSE_TEST_OPERATOR_USERNAME',
   redisUrl: 'GATEHOUSE_TEST_REDIS_URL',
   redisServer: 'GATEHOUSE_REDIS_SERVER',
+  /** The apiserver's audit log (audit.ts); unset on a KUBECONFIG cluster, where tests needing it skip. */
+  auditLog: 'GATEHOUSE_TEST_AUDIT_LOG',
+  /** `local` (e2e/env's own etcd + kube-apiserver, no kubelet) or `kubeconfig` (a real cluster). */
+  clusterMode: 'GATEHOUSE_TEST_CLUSTER_MODE',
 } as const;
 
+/** Where the ServiceAccount identity of KUBECONFIG mode lives. */
+export const CLUSTER_IDENTITY = { namespace: 'gatehouse-e2e', name: 'gatehouse-operator-e2e' } as const;
+
 export interface TestEnv {
-  controlPlane: ControlPlane;
+  /** The local control plane; undefined on a KUBECONFIG cluster. */
+  controlPlane?: ControlPlane;
   redis: RedisServer;
   dir: string;
   /** Environment variables for test processes (names in ENV). */
@@ -49,8 +67,9 @@ export async function startTestEnv(log: (line: string) => void = () => {}): Prom
   try {
     const kc = new k8s.KubeConfig();
     kc.loadFromFile(controlPlane.adminKubeconfig);
-    await applyManifests(kc, [...chartRbacForTestUser(), ...crdDocuments()]);
-    await waitCrdsEstablished(kc);
+    const crds = crdDocuments();
+    await applyManifests(kc, [...chartRbacForTestUser(), ...crds]);
+    await waitCrdsEstablished(kc, crds);
   } catch (err) {
     await Promise.all([controlPlane.stop(), redis.stop()]);
     throw err;
@@ -63,8 +82,11 @@ export async function startTestEnv(log: (line: string) => void = () => {}): Prom
     vars: {
       [ENV.adminKubeconfig]: controlPlane.adminKubeconfig,
       [ENV.operatorKubeconfig]: controlPlane.operatorKubeconfig,
+      [ENV.operatorUsername]: OPERATOR_TEST_USER,
       [ENV.redisUrl]: redis.url,
       [ENV.redisServer]: redisBinary,
+      [ENV.auditLog]: controlPlane.auditLog,
+      [ENV.clusterMode]: 'local',
     },
     timings: { binariesMs: t1 - t0, startMs },
     async stop() {
@@ -74,9 +96,72 @@ export async function startTestEnv(log: (line: string) => void = () => {}): Prom
   };
 }
 
+/** Which cluster the tests use, from the environment (see the file comment and e2e/README.md). */
+export type ClusterChoice = { mode: 'local'; ignoredKubeconfig?: string } | { mode: 'kubeconfig'; kubeconfig: string };
+
+export function chooseCluster(env: NodeJS.ProcessEnv = process.env): ClusterChoice {
+  const wanted = env.GATEHOUSE_E2E_CLUSTER;
+  if (wanted !== undefined && wanted !== '' && wanted !== 'local' && wanted !== 'kubeconfig') {
+    throw new TestEnvStartError(`GATEHOUSE_E2E_CLUSTER is "${wanted}"; it is "local" (the default) or "kubeconfig"`);
+  }
+  const kubeconfig = env.KUBECONFIG;
+  if (wanted !== 'kubeconfig' || env.GATEHOUSE_TEST_USE_KUBECONFIG === '0') {
+    return kubeconfig ? { mode: 'local', ignoredKubeconfig: kubeconfig } : { mode: 'local' };
+  }
+  if (!kubeconfig) throw new TestEnvStartError('GATEHOUSE_E2E_CLUSTER=kubeconfig needs KUBECONFIG naming the cluster\'s kubeconfig file');
+  if (kubeconfig.includes(':')) throw new TestEnvStartError(`KUBECONFIG names several files (${kubeconfig}); name exactly one for the tests`);
+  if (!existsSync(kubeconfig)) throw new TestEnvStartError(`KUBECONFIG names ${kubeconfig}, which does not exist`);
+  return { mode: 'kubeconfig', kubeconfig };
+}
+
+/**
+ * The test environment on an existing cluster (kind): CRDs and the chart's RBAC applied with the
+ * kubeconfig's (admin) credentials, the restricted identity a ServiceAccount bound by the chart's
+ * templates, and a local Redis. Nothing is deleted on stop: the cluster is the caller's.
+ */
+export async function startClusterTestEnv(kubeconfig: string, log: (line: string) => void = () => {}): Promise<TestEnv> {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-testenv-'));
+  const t0 = Date.now();
+  const redisBinary = ensureRedisServer(log);
+  const t1 = Date.now();
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  const server = kc.getCurrentCluster()?.server;
+  log(`using the cluster of KUBECONFIG=${kubeconfig} (context ${kc.getCurrentContext()}, ${server}); no local control plane`);
+  const redis = await startRedis(redisBinary, dir);
+  let identity;
+  try {
+    const crds = crdDocuments();
+    await applyManifests(kc, crds);
+    await waitCrdsEstablished(kc, crds);
+    identity = await serviceAccountIdentity(kc, { ...CLUSTER_IDENTITY, dir, log });
+  } catch (err) {
+    await redis.stop();
+    throw err;
+  }
+  const startMs = Date.now() - t1;
+  log(`test environment ready in ${(startMs / 1000).toFixed(1)} s: cluster ${server}, operator identity ${identity.username}, redis ${redis.url}`);
+  return {
+    redis, dir,
+    vars: {
+      [ENV.adminKubeconfig]: kubeconfig,
+      [ENV.operatorKubeconfig]: identity.kubeconfigPath,
+      [ENV.operatorUsername]: identity.username,
+      [ENV.redisUrl]: redis.url,
+      [ENV.redisServer]: redisBinary,
+      [ENV.clusterMode]: 'kubeconfig',
+    },
+    timings: { binariesMs: t1 - t0, startMs },
+    async stop() {
+      await redis.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 /** The chart's ClusterRole rules (charts/gatehouse/files/clusterrole-rules.yaml), bound to the test user. */
 function chartRbacForTestUser(): k8s.KubernetesObject[] {
-  const rules = parseAllDocuments(readFileSync(join(root, 'charts/gatehouse/files/clusterrole-rules.yaml'), 'utf8'))[0]!.toJS();
+  const rules = chartRules();
   const name = 'gatehouse-operator-test';
   return [
     { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name }, rules } as k8s.KubernetesObject,
@@ -95,56 +180,33 @@ function crdDocuments(): k8s.KubernetesObject[] {
     parseAllDocuments(readFileSync(join(dir, f), 'utf8')).map((d) => d.toJS() as k8s.KubernetesObject).filter(Boolean));
 }
 
-/** REST paths of the cluster-scoped kinds the environment applies. */
-const clusterScopedPaths: Record<string, string> = {
-  CustomResourceDefinition: '/apis/apiextensions.k8s.io/v1/customresourcedefinitions',
-  ClusterRole: '/apis/rbac.authorization.k8s.io/v1/clusterroles',
-  ClusterRoleBinding: '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings',
-};
-
 /**
- * Server-side apply of the objects exactly as written, so re-running against a live environment is
- * idempotent. Raw JSON on purpose: client-node's typed serializer knows CRD schemas only by its own
- * attribute names and silently drops `enum`, `default` and every `x-kubernetes-*` key.
+ * Waits until the CRDs are Established and their storage serves: right after Established, a list
+ * answers 429 "storage is (re)initializing" while the watch cache fills, which a test's first call
+ * must not see.
  */
-export async function applyManifests(kc: k8s.KubeConfig, objects: k8s.KubernetesObject[]): Promise<void> {
-  const server = kc.getCurrentCluster()!.server;
-  for (const object of objects) {
-    const collection = clusterScopedPaths[object.kind ?? ''];
-    if (!collection) throw new TestEnvStartError(`the test environment cannot apply kind ${object.kind}`);
-    const url = new URL(`${collection}/${object.metadata!.name}?fieldManager=gatehouse-testenv&force=true`, server);
-    const options: https.RequestOptions = { method: 'PATCH', headers: { 'content-type': 'application/apply-patch+yaml' } };
-    await kc.applyToHTTPSOptions(options);
-    const { status, body } = await send(url, options, JSON.stringify(object));
-    if (status !== 200 && status !== 201) {
-      throw new TestEnvStartError(`applying ${object.kind} ${object.metadata!.name} failed (${status}): ${body}`);
-    }
-  }
-}
-
-function send(url: URL, options: https.RequestOptions, payload: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = https.request(url, options, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
-
-async function waitCrdsEstablished(kc: k8s.KubeConfig, timeoutMs = 30_000): Promise<void> {
+async function waitCrdsEstablished(kc: k8s.KubeConfig, crds: k8s.KubernetesObject[], timeoutMs = 30_000): Promise<void> {
   const api = kc.makeApiClient(k8s.ApiextensionsV1Api);
+  const names = new Set(crds.map((c) => c.metadata?.name));
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const list = await api.listCustomResourceDefinition();
-    const pending = list.items.filter((crd) => !crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True'));
-    if (pending.length === 0) return;
+    const pending = list.items.filter((crd) => names.has(crd.metadata?.name) &&
+      !crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True'));
+    if (pending.length === 0) break;
     if (Date.now() > deadline) {
       throw new TestEnvStartError(`CRDs not Established: ${pending.map((c) => c.metadata?.name).join(', ')}`);
     }
     await sleep(100);
+  }
+  for (const crd of crds as { spec?: { group?: string; names?: { plural?: string }; versions?: { name: string; served?: boolean }[] } }[]) {
+    const version = crd.spec?.versions?.find((v) => v.served !== false)?.name;
+    const path = `/apis/${crd.spec?.group}/${version}/${crd.spec?.names?.plural}?limit=1`;
+    for (;;) {
+      const { status, body } = await kubeRequest(kc, 'GET', path);
+      if (status === 200) break;
+      if (Date.now() > deadline) throw new TestEnvStartError(`${path} does not serve: ${status} ${body}`);
+      await sleep(100);
+    }
   }
 }

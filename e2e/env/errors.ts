@@ -14,3 +14,17 @@ export class TestEnvStartError extends GatehouseError {
     super('GH_ERR_TESTENV_START', message, { cause, exitCode: 2 });
   }
 }
+
+/** Something the tests wait for in the environment (an audit event, a token) did not happen in time. */
+export class TestEnvTimeoutError extends GatehouseError {
+  constructor(message: string) {
+    super('GH_ERR_TESTENV_TIMEOUT', message, { exitCode: 2 });
+  }
+}
+
+/** A request the environment makes for the tests (apply, token request, helm) failed. */
+export class TestEnvRequestError extends GatehouseError {
+  constructor(message: string, cause?: unknown) {
+    super('GH_ERR_TESTENV_REQUEST', message, { cause, exitCode: 2 });
+  }
+}

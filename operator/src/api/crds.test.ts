@@ -1,5 +1,5 @@
-// crds/ is generated from this folder: the checked-in files must be what the generator writes now,
-// and every schema must stay structural with its CEL rules within the apiserver's cost budget.
+// crds/ (and the chart's copy, charts/gatehouse/crds/) is generated from this folder: the checked-in
+// files must be what the generator writes now, and every schema must stay structural with its CEL rules within the apiserver's cost budget.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -8,7 +8,9 @@ import { buildCrds } from './crds.ts';
 import { policyCatalogue } from './policy.ts';
 import type { OpenAPISchema } from './schema.ts';
 
-const crdDir = join(import.meta.dirname, '../../../crds');
+const root = join(import.meta.dirname, '../../..');
+/** Both copies scripts/gen-crds.ts writes: the repository's and the Helm chart's. */
+const crdDirs = ['crds', 'charts/gatehouse/crds'];
 
 /** Walks a schema; `path` uses [] for items and {} for map values. */
 function walk(node: OpenAPISchema, path: string, visit: (node: OpenAPISchema, path: string, parentArray?: OpenAPISchema) => void, parentArray?: OpenAPISchema): void {
@@ -23,10 +25,11 @@ function schemaOf(crd: Record<string, unknown>): OpenAPISchema {
 }
 
 describe('crds/', () => {
-  it('is up to date (run `npm run gen:crds`)', () => {
+  it.each(crdDirs)('%s is up to date (run `npm run gen:crds`)', (relative) => {
+    const crdDir = join(root, relative);
     const expected = renderCrdFiles();
     expect(readdirSync(crdDir).filter((f) => f.endsWith('.yaml')).sort()).toEqual(expected.map((f) => f.file).sort());
-    for (const { file, text } of expected) expect(readFileSync(join(crdDir, file), 'utf8'), file).toBe(text);
+    for (const { file, text } of expected) expect(readFileSync(join(crdDir, file), 'utf8'), `${relative}/${file}`).toBe(text);
   });
 
   it.each(buildCrds().map(({ file, crd }) => [file, crd] as const))('%s is structural and bounded', (_file, crd) => {

@@ -138,7 +138,7 @@ export class Informer<T extends k8s.KubernetesObject = k8s.KubernetesObject> {
   list(namespace?: string): T[] {
     if (namespace !== undefined) return [...(this.cache.get(namespace)?.values() ?? [])];
     const all: T[] = [];
-    for (const objects of this.cache.values()) all.push(...objects.values());
+    for (const objects of this.cache.values()) for (const obj of objects.values()) all.push(obj);
     return all;
   }
 

@@ -28,6 +28,6 @@ export class KubeMetrics {
       labelNames: ['name', 'result'], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60], registers,
     });
     this.leader = new Gauge({ name: 'gatehouse_operator_leader', help: '1 while this replica holds the Lease', labelNames: ['lease'], registers });
-    this.requests = new Counter({ name: 'gatehouse_operator_kube_requests_total', help: 'apiserver requests, by method and status code (0: no answer)', labelNames: ['method', 'code'], registers });
+    this.requests = new Counter({ name: 'gatehouse_operator_kube_requests_total', help: 'apiserver requests, by method (WATCH for watches) and status code (0: no answer)', labelNames: ['method', 'code'], registers });
   }
 }

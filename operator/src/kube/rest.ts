@@ -197,7 +197,7 @@ export class KubeRest {
         idle = setTimeout(() => fail(new KubeConnectionError({ method: 'WATCH', path, message: `no data for ${idleMs} ms`, timedOut: true })), idleMs);
       };
       const req = this.module().request(url, opts, (res) => {
-        this.count(method, res.statusCode ?? 0);
+        this.count('WATCH', res.statusCode ?? 0);
         if (res.statusCode !== 200) {
           readAll(res).then((body) => fail(apiError('WATCH', path, res.statusCode ?? 0, res.statusMessage, body)), fail);
           return;
@@ -220,7 +220,10 @@ export class KubeRest {
         res.on('error', (err) => fail(connectionError('WATCH', path, err)));
         res.on('close', () => fail(new KubeConnectionError({ method: 'WATCH', path, message: 'the watch connection closed mid-stream' })));
       });
-      req.on('error', (err) => fail(connectionError('WATCH', path, err)));
+      req.on('error', (err) => {
+        if (!settled) this.count('WATCH', 0);
+        fail(connectionError('WATCH', path, err));
+      });
       if (options.signal?.aborted) return onAbort();
       options.signal?.addEventListener('abort', onAbort, { once: true });
       touch();

@@ -1,0 +1,2 @@
+-- Returns a status Argo CD does not know.
+return { status = "Fine" }

@@ -1,0 +1,80 @@
+// audit.ts on a real audit log: testdata/audit.jsonl was written by e2e/env's kube-apiserver (level
+// Metadata) while the restricted test user made a list, a watch, a get, a status patch, a secret get,
+// a refused pod delete, a lease create and a /version call, and the admin applied a ClusterRole.
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { rbacUsage, readAudit, type PolicyRule } from './audit.ts';
+
+const fixture = join(import.meta.dirname, 'testdata/audit.jsonl');
+const user = 'gatehouse-operator-test';
+
+describe('readAudit', () => {
+  it('reads the completed requests of one user, oldest first', () => {
+    const records = readAudit(fixture, { username: user });
+    expect(records.map((r) => `${r.verb} ${r.apiGroup}/${r.resource}${r.subresource ? `/${r.subresource}` : ''} ${r.code}`)).toEqual([
+      'list gatehouse.dev/apiproxies 200',
+      'watch gatehouse.dev/apiproxies 200',
+      'get gatehouse.dev/apiproxies 404',
+      'patch gatehouse.dev/apiproxies/status 404',
+      'get /secrets 404',
+      'delete /pods 403',
+      'create coordination.k8s.io/leases 404',
+      'get / 200',
+    ]);
+  });
+
+  it('keeps namespace, name, URI and the path of non-resource requests', () => {
+    const records = readAudit(fixture, { username: user });
+    expect(records[5]).toMatchObject({ verb: 'delete', resource: 'pods', namespace: 'shop', name: 'edge-envoy-7d9c', code: 403, path: '' });
+    expect(records[7]).toMatchObject({ resource: '', path: '/version', uri: '/version' });
+    expect(records[0]!.time).toMatch(/^\d{4}-\d\d-\d\dT/);
+  });
+
+  it('filters by user and by time', () => {
+    expect(readAudit(fixture, { username: 'admin' }).map((r) => r.resource)).toEqual(['clusterroles']);
+    const all = readAudit(fixture, { username: user });
+    const since = new Date(Date.parse(all[5]!.time));
+    expect(readAudit(fixture, { username: user, since }).map((r) => r.verb)).toEqual(['delete', 'create', 'get']);
+    expect(readAudit(join(import.meta.dirname, 'testdata/none.jsonl'), { username: user })).toEqual([]);
+  });
+});
+
+describe('rbacUsage', () => {
+  const rules: PolicyRule[] = [
+    { apiGroups: ['gatehouse.dev'], resources: ['apiproxies', 'policies'], verbs: ['get', 'list', 'watch'] },
+    { apiGroups: ['gatehouse.dev'], resources: ['apiproxies/status'], verbs: ['patch', 'update'] },
+    { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list'] },
+    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+  ];
+
+  it('lists the refused requests and the grants no allowed request used', () => {
+    const usage = rbacUsage(readAudit(fixture, { username: user }), rules);
+    expect(usage.denied.map((r) => `${r.verb} ${r.resource} ${r.namespace}/${r.name}`)).toEqual(['delete pods shop/edge-envoy-7d9c']);
+    expect(usage.unusedGrants).toEqual([
+      { apiGroup: 'gatehouse.dev', resource: 'policies', verb: 'get' },
+      { apiGroup: 'gatehouse.dev', resource: 'policies', verb: 'list' },
+      { apiGroup: 'gatehouse.dev', resource: 'policies', verb: 'watch' },
+      { apiGroup: 'gatehouse.dev', resource: 'apiproxies/status', verb: 'update' },
+      { apiGroup: '', resource: 'secrets', verb: 'list' },
+      { apiGroup: 'coordination.k8s.io', resource: 'leases', verb: 'get' },
+      { apiGroup: 'coordination.k8s.io', resource: 'leases', verb: 'update' },
+    ]);
+  });
+
+  it('does not count a subresource call as use of the resource, nor the reverse', () => {
+    const usage = rbacUsage(readAudit(fixture, { username: user }), [
+      { apiGroups: ['gatehouse.dev'], resources: ['apiproxies'], verbs: ['patch'] },
+      { apiGroups: ['gatehouse.dev'], resources: ['apiproxies/status'], verbs: ['list'] },
+    ]);
+    expect(usage.unusedGrants).toHaveLength(2);
+  });
+
+  it('matches wildcards', () => {
+    const usage = rbacUsage(readAudit(fixture, { username: user }), [
+      { apiGroups: ['*'], resources: ['*'], verbs: ['watch'] },
+      { apiGroups: ['gatehouse.dev'], resources: ['*/status'], verbs: ['*'] },
+      { apiGroups: ['apps'], resources: ['*'], verbs: ['*'] },
+    ]);
+    expect(usage.unusedGrants).toEqual([{ apiGroup: 'apps', resource: '*', verb: '*' }]);
+  });
+});
