@@ -77,6 +77,9 @@ describe('operator in a cluster', () => {
     });
     expect(proxy.status?.dataPlanes).toEqual([expect.objectContaining({ name: 'extproc-0', synced: true })]);
     expect(node.version).toBe(a.operator.snapshots.current()!.version);
+    // The caches keep no managedFields (most of a small object's size).
+    expect(a.operator.source.get('ApiProxy', ns, 'orders')?.metadata?.managedFields).toBeUndefined();
+    expect((await cluster.get('ApiProxy', ns, 'orders'))?.metadata).toHaveProperty('managedFields');
     // The credential never leaves the control plane in clear.
     expect(JSON.stringify(runtimeOf(a))).not.toContain('k-123');
 

@@ -123,7 +123,9 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<K
   };
   const elector = election.enabled === false ? undefined : new LeaderElector({
     rest, namespace: options.namespace, name: leaseName, identity, log,
-    leaseDurationMs: election.leaseDurationMs, renewDeadlineMs: election.renewDeadlineMs, retryPeriodMs: election.retryPeriodMs, releaseOnStop: election.releaseOnStop,
+    // The elector's defaults are client-go's (15 s, 10 s, 2 s); an undefined here must not override them.
+    leaseDurationMs: election.leaseDurationMs ?? 15_000, renewDeadlineMs: election.renewDeadlineMs ?? 10_000,
+    retryPeriodMs: election.retryPeriodMs ?? 2_000, releaseOnStop: election.releaseOnStop ?? true,
     onStartedLeading: becameLeader,
     onStoppedLeading: () => {
       leading = false;

@@ -33,6 +33,8 @@ export interface InformerOptions {
   metrics?: KubeMetrics;
   /** Server-side watch timeout; default a random 300-600 s per watch, as client-go, to spread reconnects. */
   watchTimeoutSeconds?: number;
+  /** Applied to every object before it is cached (client-go's TransformFunc): drop what no reader needs. */
+  transform?: (obj: k8s.KubernetesObject) => k8s.KubernetesObject;
 }
 
 export type InformerEvent = 'add' | 'update' | 'delete';
@@ -201,7 +203,9 @@ export class Informer<T extends k8s.KubernetesObject = k8s.KubernetesObject> {
     const fresh = new Map<string, Map<string, T>>();
     const changes: [InformerEvent, T, T | undefined][] = [];
     let size = 0;
-    for (const obj of list.items) {
+    const transform = this.options.transform;
+    for (const item of list.items) {
+      const obj = transform ? transform(item) as T : item;
       const [ns, name] = identity(obj);
       let objects = fresh.get(ns);
       if (!objects) fresh.set(ns, (objects = new Map()));
@@ -247,7 +251,8 @@ export class Informer<T extends k8s.KubernetesObject = k8s.KubernetesObject> {
   }
 
   private apply(event: WatchEvent<T>): void {
-    const obj = event.object;
+    const transform = this.options.transform;
+    const obj = transform && event.type !== 'BOOKMARK' ? transform(event.object) as T : event.object;
     const rv = obj?.metadata?.resourceVersion;
     if (event.type !== 'BOOKMARK') {
       const [ns, name] = identity(obj);

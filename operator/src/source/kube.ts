@@ -60,8 +60,10 @@ export class KubeSource {
   constructor(options: KubeSourceOptions) {
     this.options = options;
     const ns = options.watchNamespace;
-    const make = (name: string, path: string, labelSelector?: string) =>
-      new Informer({ kc: options.kc, rest: options.rest, name, path, labelSelector, log: options.log.child({ informer: name }), metrics: options.metrics });
+    const make = (name: string, path: string, labelSelector?: string) => new Informer({
+      kc: options.kc, rest: options.rest, name, path, labelSelector, log: options.log.child({ informer: name }), metrics: options.metrics,
+      transform: withoutBookkeeping,
+    });
     const ours = Object.fromEntries(kinds.map((k) => [k.kind, make(k.plural, resourcePath({ group, version: apiVersion, resource: k.plural, namespace: ns }))]));
     this.informers = {
       ...(ours as Record<'ApiProxy' | 'Policy' | 'Product' | 'App' | 'DataPlane', Informer>),
@@ -162,6 +164,22 @@ export class KubeSource {
       }
     }
   }
+}
+
+/**
+ * Drops what nothing here reads and what can be most of an object's size: managedFields, and the
+ * copy of the whole object kubectl keeps in last-applied-configuration. Thousands of objects in the
+ * caches make this the difference of hundreds of megabytes.
+ */
+function withoutBookkeeping(obj: k8s.KubernetesObject): k8s.KubernetesObject {
+  const meta = obj.metadata;
+  if (!meta || (!meta.managedFields && !meta.annotations?.['kubectl.kubernetes.io/last-applied-configuration'])) return obj;
+  const { managedFields: _managedFields, ...rest } = meta;
+  if (rest.annotations?.['kubectl.kubernetes.io/last-applied-configuration']) {
+    const { 'kubectl.kubernetes.io/last-applied-configuration': _lastApplied, ...annotations } = rest.annotations;
+    rest.annotations = annotations;
+  }
+  return { ...obj, metadata: rest };
 }
 
 /** Whether an update left everything the compiler reads as it was (our kinds: generation; others: all but status). */
