@@ -1,19 +1,12 @@
 // kube-apiserver restarted under a running operator: its watches break, the informers re-list and
 // re-watch with backoff, and the status of objects changed around the outage catches up. The suite runs
 // its own control plane, since it restarts it.
-import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKubeOperator, type KubeOperator } from '../../operator/src/kube-operator.ts';
 import { silentLog } from '../../operator/src/xds/testing.ts';
-import { ENV } from '../env/env.ts';
-import { startTestEnv, type TestEnv } from '../env/env.ts';
+import { ENV, startTestEnv, type TestEnv } from '../env/env.ts';
+import { loadKubeconfigFile } from '../env/kubeconfig.ts';
 import { Cluster, eventually, hasConditions } from './kube.ts';
-
-const kubeconfig = (file: string) => {
-  const kc = new k8s.KubeConfig();
-  kc.loadFromFile(file);
-  return kc;
-};
 
 describe('kube-apiserver restarted mid-run', () => {
   let env: TestEnv;
@@ -23,10 +16,10 @@ describe('kube-apiserver restarted mid-run', () => {
 
   beforeAll(async () => {
     env = await startTestEnv();
-    cluster = new Cluster(kubeconfig(env.vars[ENV.adminKubeconfig]!));
+    cluster = new Cluster(loadKubeconfigFile(env.vars[ENV.adminKubeconfig]!));
     ns = await cluster.namespace('restart');
     operator = await startKubeOperator({
-      kc: kubeconfig(env.vars[ENV.operatorKubeconfig]!), log: silentLog, namespace: ns, watchNamespace: ns, identity: 'op-restart',
+      kc: loadKubeconfigFile(env.vars[ENV.operatorKubeconfig]!), log: silentLog, namespace: ns, watchNamespace: ns, identity: 'op-restart',
       host: '127.0.0.1', xdsPort: 0, debounceMs: 20,
       leaderElection: { leaseDurationMs: 6_000, renewDeadlineMs: 4_000, retryPeriodMs: 500 },
     });

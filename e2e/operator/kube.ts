@@ -1,22 +1,13 @@
 // Helpers of the operator suites: clients for the test environment's identities, objects applied and
 // read back as the admin, ACKing xDS nodes, and waiting for an eventual state with a useful failure.
 import { randomBytes } from 'node:crypto';
-import * as k8s from '@kubernetes/client-node';
 import { KubeRest, isNotFound, resourcePath } from '../../operator/src/kube/rest.ts';
 import { typeUrls } from '../../operator/src/xds/protos.ts';
 import { sotwClient } from '../../operator/src/xds/testing.ts';
-import { ENV } from '../env/env.ts';
+import { adminKubeConfig } from '../env/kubeconfig.ts';
 
-export function kubeconfigFrom(variable: string): k8s.KubeConfig {
-  const file = process.env[variable];
-  if (!file) throw new Error(`${variable} is not set: run through the integration project (vitest --project integration)`);
-  const kc = new k8s.KubeConfig();
-  kc.loadFromFile(file);
-  return kc;
-}
-
-export const adminKubeConfig = () => kubeconfigFrom(ENV.adminKubeconfig);
-export const operatorKubeConfig = () => kubeconfigFrom(ENV.operatorKubeconfig);
+export { adminKubeConfig, kubeconfigFrom, operatorKubeConfig } from '../env/kubeconfig.ts';
+export { eventually } from '../env/eventually.ts';
 
 const plurals: Record<string, { group?: string; version: string; resource: string }> = {
   ApiProxy: { group: 'gatehouse.dev', version: 'v1alpha1', resource: 'apiproxies' },
@@ -80,25 +71,6 @@ export class Cluster {
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
-  }
-}
-
-/** Polls `probe` until it returns something truthy; fails naming `what` and the last value seen. */
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value) return value;
-      last = value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`${what}: not within ${timeoutMs} ms; last: ${last instanceof Error ? last.message : JSON.stringify(last)?.slice(0, 2000)}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
   }
 }
 

@@ -4,15 +4,8 @@ import * as k8s from '@kubernetes/client-node';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../env/env.ts';
+import { adminKubeConfig, operatorKubeConfig } from '../env/kubeconfig.ts';
 import { KUBERNETES_VERSION } from '../env/testbin.ts';
-
-function kubeconfig(variable: string): k8s.KubeConfig {
-  const file = process.env[variable];
-  if (!file) throw new Error(`${variable} is not set: run through the integration project (vitest --project integration)`);
-  const kc = new k8s.KubeConfig();
-  kc.loadFromFile(file);
-  return kc;
-}
 
 const group = 'smoke.gatehouse.dev';
 const crd: k8s.V1CustomResourceDefinition = {
@@ -31,8 +24,8 @@ const crd: k8s.V1CustomResourceDefinition = {
 };
 
 describe('test environment', () => {
-  const admin = kubeconfig(ENV.adminKubeconfig);
-  const restricted = kubeconfig(ENV.operatorKubeconfig);
+  const admin = adminKubeConfig();
+  const restricted = operatorKubeConfig();
 
   beforeAll(async () => {
     const ext = admin.makeApiClient(k8s.ApiextensionsV1Api);

@@ -1,19 +1,10 @@
 // Events written as the chart's restricted identity (events.k8s.io: create, patch) on a real
 // kube-apiserver: one Event per distinct occurrence, repeats folded into its series.
-import * as k8s from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENV } from '../../../e2e/env/env.ts';
+import { adminKubeConfig, operatorKubeConfig } from '../../../e2e/env/kubeconfig.ts';
 import { EventRecorder, type EventTarget } from './events.ts';
 import { KubeRest, resourcePath } from './rest.ts';
-
-function kubeconfig(variable: string): k8s.KubeConfig {
-  const file = process.env[variable];
-  if (!file) throw new Error(`${variable} is not set: run through the integration project (vitest --project integration)`);
-  const kc = new k8s.KubeConfig();
-  kc.loadFromFile(file);
-  return kc;
-}
 
 interface Event {
   metadata: { name: string; namespace: string };
@@ -30,8 +21,8 @@ interface Event {
 }
 
 describe('EventRecorder on a real apiserver', () => {
-  const admin = new KubeRest(kubeconfig(ENV.adminKubeconfig));
-  const operator = new KubeRest(kubeconfig(ENV.operatorKubeconfig));
+  const admin = new KubeRest(adminKubeConfig());
+  const operator = new KubeRest(operatorKubeConfig());
   const namespace = `gatehouse-events-${Date.now().toString(36)}`;
   const lines: { msg?: string }[] = [];
   const log = pino({ level: 'warn' }, { write: (line: string) => lines.push(JSON.parse(line) as { msg?: string }) });

@@ -5,12 +5,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startControlPlane, type ControlPlane } from '../../../e2e/env/controlplane.ts';
-import { ENV } from '../../../e2e/env/env.ts';
+import { eventually } from '../../../e2e/env/eventually.ts';
+import { adminKubeConfig, loadKubeconfigFile, operatorKubeConfig } from '../../../e2e/env/kubeconfig.ts';
 import { ensureTestBinaries } from '../../../e2e/env/testbin.ts';
 import { KubeConnectionError } from './errors.ts';
 import { Informer, type InformerEvent } from './informer.ts';
@@ -18,21 +19,6 @@ import { KubeMetrics } from './metrics.ts';
 import { KubeRest, resourcePath, type KubeList, type Query, type RequestOptions, type WatchEvent, type WatchOptions } from './rest.ts';
 
 const log = pino({ level: process.env.GATEHOUSE_TEST_LOG_LEVEL ?? 'silent' });
-
-function kubeconfig(file: string | undefined): k8s.KubeConfig {
-  if (!file) throw new Error('kubeconfig env var not set: run through the integration project (vitest --project integration)');
-  const kc = new k8s.KubeConfig();
-  kc.loadFromFile(file);
-  return kc;
-}
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await sleep(25);
-  }
-}
 
 /** Counts lists; while `closed`, fails every request as if the apiserver could not be reached. */
 class GatedRest extends KubeRest {
@@ -68,8 +54,8 @@ function record<T extends k8s.KubernetesObject>(informer: Informer<T>, value: (o
 type ApiProxy = k8s.KubernetesObject & { spec: { basePath: string; target: { url: string } } };
 
 describe('Informer on the shared test apiserver, as the operator identity', () => {
-  const admin = new KubeRest(kubeconfig(process.env[ENV.adminKubeconfig]));
-  const operatorKc = kubeconfig(process.env[ENV.operatorKubeconfig]);
+  const admin = new KubeRest(adminKubeConfig());
+  const operatorKc = operatorKubeConfig();
   const namespace = `gatehouse-informer-${Date.now().toString(36)}`;
   const collection = resourcePath({ group: 'gatehouse.dev', version: 'v1alpha1', resource: 'apiproxies', namespace });
   const proxy = (name: string, basePath: string, labels: Record<string, string> = {}) => ({
@@ -107,11 +93,11 @@ describe('Informer on the shared test apiserver, as the operator identity', () =
     expect(typeof cached.metadata!.creationTimestamp).toBe('string');
 
     await admin.create(collection, proxy('orders', '/orders'));
-    await until('add orders', () => apiproxies.get(namespace, 'orders') !== undefined);
+    await eventually('add orders', () => apiproxies.get(namespace, 'orders') !== undefined);
     await admin.mergePatch(`${collection}/orders`, { spec: { basePath: '/orders/v2' } });
-    await until('update orders', () => apiproxies.get(namespace, 'orders')?.spec.basePath === '/orders/v2');
+    await eventually('update orders', () => apiproxies.get(namespace, 'orders')?.spec.basePath === '/orders/v2');
     await admin.delete(`${collection}/orders`);
-    await until('delete orders', () => apiproxies.get(namespace, 'orders') === undefined);
+    await eventually('delete orders', () => apiproxies.get(namespace, 'orders') === undefined);
 
     expect(seen.slice(1)).toEqual([
       { event: 'add', name: 'orders', value: '/orders' },
@@ -134,7 +120,7 @@ describe('Informer on the shared test apiserver, as the operator identity', () =
     expect(late).toEqual(['add existing']);
     unsubscribe();
     await admin.mergePatch(`${collection}/existing`, { spec: { basePath: '/existing/v2' } });
-    await until('update existing', () => apiproxies.get(namespace, 'existing')?.spec.basePath === '/existing/v2');
+    await eventually('update existing', () => apiproxies.get(namespace, 'existing')?.spec.basePath === '/existing/v2');
     expect(late).toEqual(['add existing']);
     await admin.delete(`${collection}/existing`);
   });
@@ -147,9 +133,9 @@ describe('Informer on the shared test apiserver, as the operator identity', () =
     await gold.start();
     expect(gold.list().map((o) => o.metadata!.name)).toEqual(['gold']);
     await admin.mergePatch(`${collection}/silver`, { metadata: { labels: { tier: 'gold' } } });
-    await until('silver joins', () => gold.get(namespace, 'silver') !== undefined);
+    await eventually('silver joins', () => gold.get(namespace, 'silver') !== undefined);
     await admin.mergePatch(`${collection}/gold`, { metadata: { labels: { tier: 'bronze' } } });
-    await until('gold leaves', () => gold.get(namespace, 'gold') === undefined);
+    await eventually('gold leaves', () => gold.get(namespace, 'gold') === undefined);
     expect(seen.map((s) => `${s.event} ${s.name}`)).toEqual(['add gold', 'add silver', 'delete gold']);
     await admin.delete(`${collection}/gold`);
     await admin.delete(`${collection}/silver`);
@@ -163,7 +149,7 @@ describe('Informer on the shared test apiserver, as the operator identity', () =
     // Let a few watches time out on the server side.
     await sleep(5_000);
     await admin.create(collection, proxy('after-timeouts', '/after'));
-    await until('add after timeouts', () => shortWatches.get(namespace, 'after-timeouts') !== undefined);
+    await eventually('add after timeouts', () => shortWatches.get(namespace, 'after-timeouts') !== undefined);
     expect(rest.lists).toBe(1);
     expect(await registry.metrics()).not.toMatch(/gatehouse_operator_informer_restarts_total\{informer="apiproxies"\} [1-9]/);
     await admin.delete(`${collection}/after-timeouts`);
@@ -175,7 +161,7 @@ describe('Informer on the shared test apiserver, as the operator identity', () =
     // The chart's ClusterRole grants nothing on limitranges.
     const forbidden = new Informer({ rest: new KubeRest(operatorKc), name: 'limitranges', path: `/api/v1/namespaces/${namespace}/limitranges`, log: capture, backoff: { initialMs: 20, maxMs: 50 } });
     const starting = forbidden.start();
-    await until('two failed attempts', () => lines.length >= 2);
+    await eventually('two failed attempts', () => lines.length >= 2);
     expect(forbidden.synced).toBe(false);
     expect(lines[0].msg).toBe('list/watch failed; re-listing after a backoff');
     expect(lines[0].err?.message).toMatch(/403 Forbidden: .*cannot list resource "limitranges"/);
@@ -195,7 +181,7 @@ describe.skipIf(process.env.GATEHOUSE_TEST_CLUSTER_MODE === 'kubeconfig')('Infor
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gatehouse-informer-restart-'));
     cp = await startControlPlane(ensureTestBinaries(), dir);
-    admin = new KubeRest(kubeconfig(cp.adminKubeconfig));
+    admin = new KubeRest(loadKubeconfigFile(cp.adminKubeconfig));
   });
   afterAll(async () => {
     await cp?.stop();
@@ -204,7 +190,7 @@ describe.skipIf(process.env.GATEHOUSE_TEST_CLUSTER_MODE === 'kubeconfig')('Infor
 
   it('converges on every change made while it could not watch, a delete during the gap included', async () => {
     for (const name of ['a', 'b', 'c']) await admin.create(path, cm(name, '1'));
-    const rest = new GatedRest(kubeconfig(cp.adminKubeconfig), { timeoutMs: 5_000 });
+    const rest = new GatedRest(loadKubeconfigFile(cp.adminKubeconfig), { timeoutMs: 5_000 });
     const registry = new Registry();
     const informer = new Informer<k8s.V1ConfigMap>({
       rest, name: 'configmaps', path, labelSelector: 'app=restart-test', log, backoff: { initialMs: 100, maxMs: 1_000 }, metrics: new KubeMetrics(registry),
@@ -224,7 +210,7 @@ describe.skipIf(process.env.GATEHOUSE_TEST_CLUSTER_MODE === 'kubeconfig')('Infor
       await admin.mergePatch(`${path}/b`, { data: { v: '2' } });
       await admin.create(path, cm('d', '1'));
       rest.closed = false;
-      await until('the cache converges after the gap', () => JSON.stringify(values()) === JSON.stringify({ b: '2', c: '1', d: '1' }));
+      await eventually('the cache converges after the gap', () => JSON.stringify(values()) === JSON.stringify({ b: '2', c: '1', d: '1' }));
       expect(seen.map((s) => `${s.event} ${s.name}`).sort()).toEqual(['add d', 'delete a', 'update b']);
       expect(seen.find((s) => s.event === 'update')).toMatchObject({ value: '2', old: '1' });
       expect(await registry.metrics()).toMatch(/gatehouse_operator_informer_restarts_total\{informer="configmaps"\} [1-9]/);
@@ -235,12 +221,12 @@ describe.skipIf(process.env.GATEHOUSE_TEST_CLUSTER_MODE === 'kubeconfig')('Infor
       await cp.restartApiserver();
       await admin.mergePatch(`${path}/c`, { data: { v: '3' } });
       await admin.delete(`${path}/d`);
-      await until('the cache converges after a plain restart', () => JSON.stringify(values()) === JSON.stringify({ b: '2', c: '3' }));
+      await eventually('the cache converges after a plain restart', () => JSON.stringify(values()) === JSON.stringify({ b: '2', c: '3' }));
       expect(seen.map((s) => `${s.event} ${s.name}`).sort()).toEqual(['delete d', 'update c']);
 
       // And it keeps watching afterwards.
       await admin.create(path, cm('e', '1'));
-      await until('a change after recovery', () => informer.get('default', 'e') !== undefined);
+      await eventually('a change after recovery', () => informer.get('default', 'e') !== undefined);
     } finally {
       await informer.stop();
     }

@@ -2,31 +2,15 @@
 // restricted identity (leases: get, create, update): exactly one leads, a stopping leader hands over
 // at once, and a leader cut off from the apiserver steps down before another replica takes over.
 import { setTimeout as sleep } from 'node:timers/promises';
-import * as k8s from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ENV } from '../../../e2e/env/env.ts';
+import { eventually } from '../../../e2e/env/eventually.ts';
+import { adminKubeConfig, operatorKubeConfig } from '../../../e2e/env/kubeconfig.ts';
 import { KubeConnectionError } from './errors.ts';
 import { LeaderElector, type Lease } from './leader-election.ts';
 import { KubeRest, resourcePath, type RequestOptions } from './rest.ts';
 
 const log = pino({ level: process.env.GATEHOUSE_TEST_LOG_LEVEL ?? 'silent' });
-
-function kubeconfig(variable: string): k8s.KubeConfig {
-  const file = process.env[variable];
-  if (!file) throw new Error(`${variable} is not set: run through the integration project (vitest --project integration)`);
-  const kc = new k8s.KubeConfig();
-  kc.loadFromFile(file);
-  return kc;
-}
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await sleep(20);
-  }
-}
 
 /** A replica's client whose every request fails while `cut` (the replica lost the apiserver). */
 class CuttableRest extends KubeRest {
@@ -44,8 +28,8 @@ interface Replica {
 }
 
 describe('LeaderElector on a real Lease', () => {
-  const admin = new KubeRest(kubeconfig(ENV.adminKubeconfig));
-  const operatorKc = kubeconfig(ENV.operatorKubeconfig);
+  const admin = new KubeRest(adminKubeConfig());
+  const operatorKc = operatorKubeConfig();
   const namespace = `gatehouse-lease-${Date.now().toString(36)}`;
   let replicas: Replica[] = [];
   /** Leadership changes in the order they happened, e.g. "a started", "a stopped". */
@@ -94,13 +78,13 @@ describe('LeaderElector on a real Lease', () => {
     const [a, b] = replicasOn('one-leader', fast, 'replica-a', 'replica-b');
     a.elector.start();
     b.elector.start();
-    await until('a leader', () => leaders().length === 1);
+    await eventually('a leader', () => leaders().length === 1);
     const leader = leaders()[0];
     const follower = leader === a ? b : a;
     // Several renewals later: still the same one, and the other knows who it is.
     await sleep(2_500);
     expect(timeline).toEqual([`${leader.identity} started`]);
-    await until('the follower sees the leader', () => follower.elector.leader === leader.identity);
+    await eventually('the follower sees the leader', () => follower.elector.leader === leader.identity);
     const lease = await readLease('one-leader');
     expect(lease.spec).toMatchObject({ holderIdentity: leader.identity, leaseDurationSeconds: 3, leaseTransitions: 0 });
     expect(lease.spec!.acquireTime).toMatch(microTime);
@@ -113,12 +97,12 @@ describe('LeaderElector on a real Lease', () => {
     // A 60 s lease: without the release the follower could not take over within the wait below.
     const [a, b] = replicasOn('handover', { leaseDurationMs: 60_000, renewDeadlineMs: 2_000, retryPeriodMs: 500 }, 'replica-a', 'replica-b');
     a.elector.start();
-    await until('a leads', () => a.elector.isLeader);
+    await eventually('a leads', () => a.elector.isLeader);
     b.elector.start();
-    await until('b follows a', () => b.elector.leader === 'replica-a');
+    await eventually('b follows a', () => b.elector.leader === 'replica-a');
     await a.elector.stop();
     expect(a.elector.isLeader).toBe(false);
-    await until('b takes over', () => b.elector.isLeader, 20_000);
+    await eventually('b takes over', () => b.elector.isLeader, 20_000);
     expect(timeline).toEqual(['replica-a started', 'replica-a stopped', 'replica-b started']);
     const lease = await readLease('handover');
     expect(lease.spec).toMatchObject({ holderIdentity: 'replica-b', leaseDurationSeconds: 60, leaseTransitions: 1 });
@@ -128,16 +112,16 @@ describe('LeaderElector on a real Lease', () => {
   it('a leader cut off from the apiserver steps down, and only then does another replica take over', async () => {
     const [a, b] = replicasOn('partition', fast, 'replica-a', 'replica-b');
     a.elector.start();
-    await until('a leads', () => a.elector.isLeader);
+    await eventually('a leads', () => a.elector.isLeader);
     b.elector.start();
-    await until('b follows a', () => b.elector.leader === 'replica-a');
+    await eventually('b follows a', () => b.elector.leader === 'replica-a');
     a.rest.cut = true;
-    await until('b takes over', () => b.elector.isLeader);
+    await eventually('b takes over', () => b.elector.isLeader);
     expect(timeline).toEqual(['replica-a started', 'replica-a stopped', 'replica-b started']);
     expect(overlaps).toEqual([]);
     // a comes back: it campaigns again, but b holds the Lease and keeps renewing it.
     a.rest.cut = false;
-    await until('a sees b', () => a.elector.leader === 'replica-b');
+    await eventually('a sees b', () => a.elector.leader === 'replica-b');
     await sleep(2_000);
     expect(a.elector.isLeader).toBe(false);
     expect(timeline).toEqual(['replica-a started', 'replica-a stopped', 'replica-b started']);
@@ -148,13 +132,13 @@ describe('LeaderElector on a real Lease', () => {
   it('a cut-off replica that comes back after its term finds a new leader and does not take over', async () => {
     const [a, b, c] = replicasOn('three', fast, 'replica-a', 'replica-b', 'replica-c');
     for (const r of [a, b, c]) r.elector.start();
-    await until('a leader', () => leaders().length === 1);
+    await eventually('a leader', () => leaders().length === 1);
     const first = leaders()[0];
     first.rest.cut = true;
-    await until('another leader', () => leaders().length === 1 && !first.elector.isLeader);
+    await eventually('another leader', () => leaders().length === 1 && !first.elector.isLeader);
     const second = leaders()[0];
     first.rest.cut = false;
-    await until('the first sees the second', () => first.elector.leader === second.identity);
+    await eventually('the first sees the second', () => first.elector.leader === second.identity);
     await sleep(1_500);
     expect(timeline).toEqual([`${first.identity} started`, `${first.identity} stopped`, `${second.identity} started`]);
     expect(overlaps).toEqual([]);

@@ -1,19 +1,11 @@
 // KubeRest against a real kube-apiserver: raw JSON both ways, paged lists, server-side apply, merge
 // patch, optimistic concurrency and RBAC refusals surfacing as KubeApiError with the apiserver's words.
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENV } from '../../../e2e/env/env.ts';
+import { adminKubeConfig, operatorKubeConfig } from '../../../e2e/env/kubeconfig.ts';
 import { KubeMetrics } from './metrics.ts';
 import { KubeApiError, KubeRest, isAlreadyExists, isConflict, isForbidden, isNotFound, resourcePath } from './rest.ts';
-
-function kubeconfig(variable: string): k8s.KubeConfig {
-  const file = process.env[variable];
-  if (!file) throw new Error(`${variable} is not set: run through the integration project (vitest --project integration)`);
-  const kc = new k8s.KubeConfig();
-  kc.loadFromFile(file);
-  return kc;
-}
 
 interface ApiProxy {
   apiVersion?: string;
@@ -24,8 +16,8 @@ interface ApiProxy {
 
 describe('KubeRest on a real apiserver', () => {
   const registry = new Registry();
-  const admin = new KubeRest(kubeconfig(ENV.adminKubeconfig), { pageSize: 2, metrics: new KubeMetrics(registry) });
-  const operator = new KubeRest(kubeconfig(ENV.operatorKubeconfig));
+  const admin = new KubeRest(adminKubeConfig(), { pageSize: 2, metrics: new KubeMetrics(registry) });
+  const operator = new KubeRest(operatorKubeConfig());
   const namespace = `gatehouse-rest-${Date.now().toString(36)}`;
   const proxies = resourcePath({ group: 'gatehouse.dev', version: 'v1alpha1', resource: 'apiproxies', namespace });
   const proxy = (name: string) => ({ apiVersion: 'gatehouse.dev/v1alpha1', kind: 'ApiProxy', metadata: { name }, spec: { basePath: `/${name}`, target: { url: 'http://127.0.0.1:9090' } } });

@@ -3,18 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { loadEnvoyRoot } from '../../../../protos/envoy.ts';
 import { EnvoyProtoError, encodeStrict } from '../../compile/envoy-proto.ts';
-import { adminClusterName, readyListenerName, renderBootstrap, xdsClusterName } from './bootstrap.ts';
+import { adminClusterName, bootstrapProtoFiles, bootstrapType, readyListenerName, renderBootstrap, xdsClusterName } from './bootstrap.ts';
 
-const bootstrapType = 'envoy.config.bootstrap.v3.Bootstrap';
-// The bootstrap and every type packed in its Any fields.
-const root = loadEnvoyRoot([
-  'envoy/config/bootstrap/v3/bootstrap.proto',
-  'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
-  'envoy/extensions/filters/http/health_check/v3/health_check.proto',
-  'envoy/extensions/filters/http/router/v3/router.proto',
-  'envoy/extensions/transport_sockets/tls/v3/tls.proto',
-  'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
-]);
+const root = loadEnvoyRoot(bootstrapProtoFiles);
 
 const input = { namespace: 'edge', dataPlane: 'eu', region: 'eu-west-1', xds: { host: 'gatehouse-xds.gatehouse-system.svc', port: 18000 } };
 

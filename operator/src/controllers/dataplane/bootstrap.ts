@@ -10,6 +10,19 @@ export const xdsClusterName = 'gatehouse-xds';
 export const adminClusterName = 'gatehouse-admin';
 export const readyListenerName = 'gatehouse-ready';
 
+/** The bootstrap's message type. */
+export const bootstrapType = 'envoy.config.bootstrap.v3.Bootstrap';
+
+/** The .proto files of the bootstrap and of every type it packs in an Any: what a strict check of it loads. */
+export const bootstrapProtoFiles: readonly string[] = [
+  'envoy/config/bootstrap/v3/bootstrap.proto',
+  'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
+  'envoy/extensions/filters/http/health_check/v3/health_check.proto',
+  'envoy/extensions/filters/http/router/v3/router.proto',
+  'envoy/extensions/transport_sockets/tls/v3/tls.proto',
+  'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
+];
+
 const typeUrlHealthCheck = 'type.googleapis.com/envoy.extensions.filters.http.health_check.v3.HealthCheck';
 
 export interface BootstrapInput {

@@ -3,10 +3,10 @@
 // fields added by hand left alone, objects no longer rendered deleted (and only ours), status written.
 // No kubelet or controller-manager runs: the test writes the Deployments' status itself.
 import { randomBytes } from 'node:crypto';
-import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../../lib/log.ts';
-import { ENV } from '../../../../e2e/env/env.ts';
+import { eventually } from '../../../../e2e/env/eventually.ts';
+import { adminKubeConfig, operatorKubeConfig } from '../../../../e2e/env/kubeconfig.ts';
 import { EventRecorder } from '../../kube/events.ts';
 import { KubeRest, resourcePath } from '../../kube/rest.ts';
 import { StatusWriter } from '../../kube/status-writer.ts';
@@ -15,33 +15,10 @@ import { DataPlaneController } from './controller.ts';
 import { renderDataPlane, type DataPlaneObject, type KubeObject, type RenderOptions } from './render.ts';
 import { managedKinds } from './names.ts';
 
-function kubeconfig(variable: string): k8s.KubeConfig {
-  const file = process.env[variable];
-  if (!file) throw new Error(`${variable} is not set: run through the integration project (vitest --project integration)`);
-  const kc = new k8s.KubeConfig();
-  kc.loadFromFile(file);
-  return kc;
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 type Live = KubeObject & { spec?: any; status?: any; data?: Record<string, string> }; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-const admin = new KubeRest(kubeconfig(ENV.adminKubeconfig));
-const operatorKc = kubeconfig(ENV.operatorKubeconfig);
+const admin = new KubeRest(adminKubeConfig());
+const operatorKc = operatorKubeConfig();
 const operator = new KubeRest(operatorKc);
 const log = createLogger('dataplane-test', process.env.GATEHOUSE_LOG_LEVEL ?? 'warn');
 const ns = `dp-${randomBytes(4).toString('hex')}`;
@@ -100,7 +77,7 @@ describe('DataPlane controller', () => {
       'HorizontalPodAutoscaler/eu-envoy', 'HorizontalPodAutoscaler/eu-extproc',
     ]);
     for (const o of expected) {
-      const live = await waitFor(`${o.kind} ${o.metadata.name}`, () => get(o.kind, o.metadata.name));
+      const live = await eventually(`${o.kind} ${o.metadata.name}`, () => get(o.kind, o.metadata.name));
       expect(live.metadata.ownerReferences).toEqual([{ apiVersion: 'gatehouse.dev/v1alpha1', kind: 'DataPlane', name: 'eu', uid, controller: true, blockOwnerDeletion: true }]);
       expect(live.metadata.labels).toMatchObject({ 'app.kubernetes.io/managed-by': 'gatehouse', 'gatehouse.dev/dataplane': 'eu' });
       const managers = (live.metadata as { managedFields?: { manager: string; operation: string }[] }).managedFields ?? [];
@@ -115,7 +92,7 @@ describe('DataPlane controller', () => {
   });
 
   it('writes status: not Ready while the Deployments have no pods', async () => {
-    const dp = await waitFor('status', async () => {
+    const dp = await eventually('status', async () => {
       const d = await dataPlane();
       return condition(d, 'Ready') ? d : undefined;
     });
@@ -132,13 +109,13 @@ describe('DataPlane controller', () => {
     await admin.mergePatch(pathOf('ConfigMap', 'eu-envoy-bootstrap'), { data: { 'bootstrap.json': '{}', 'added-by-hand': 'kept' } });
     await strategicPatch(pathOf('Service', 'eu-envoy'), { metadata: { annotations: { 'example.com/owner': 'team-a' } }, spec: { ports: [{ port: 8080, targetPort: 1234 }] } });
 
-    await waitFor('the Envoy image put back', async () => (await get('Deployment', 'eu-envoy')).spec.template.spec.containers[0].image === renderOptions.envoyImage);
-    const cm = await waitFor('the bootstrap put back', async () => {
+    await eventually('the Envoy image put back', async () => (await get('Deployment', 'eu-envoy')).spec.template.spec.containers[0].image === renderOptions.envoyImage);
+    const cm = await eventually('the bootstrap put back', async () => {
       const c = await get('ConfigMap', 'eu-envoy-bootstrap');
       return c.data!['bootstrap.json'] === bootstrap ? c : undefined;
     });
     expect(cm.data!['added-by-hand']).toBe('kept');
-    const svc = await waitFor('the Service port put back', async () => {
+    const svc = await eventually('the Service port put back', async () => {
       const s = await get('Service', 'eu-envoy');
       return s.spec.ports.find((p: { port: number }) => p.port === 8080)?.targetPort === 8080 ? s : undefined;
     });
@@ -149,7 +126,7 @@ describe('DataPlane controller', () => {
     const ports = (await get('Service', 'eu-envoy')).spec.ports as { port: number }[];
     // A JSON merge patch replaces the whole list: 8443 stays, 8080 becomes 9999.
     await admin.mergePatch(pathOf('Service', 'eu-envoy'), { spec: { ports: ports.map((p) => (p.port === 8080 ? { name: 'other', port: 9999, targetPort: 9999, protocol: 'TCP' } : p)) } });
-    const svc = await waitFor('port 8080 back', async () => {
+    const svc = await eventually('port 8080 back', async () => {
       const s = await get('Service', 'eu-envoy');
       return s.spec.ports.some((p: { port: number }) => p.port === 8080) ? s : undefined;
     });
@@ -159,7 +136,7 @@ describe('DataPlane controller', () => {
   it('recreates a managed object deleted by hand', async () => {
     const before = await get('Service', 'eu-extproc');
     await admin.delete(pathOf('Service', 'eu-extproc'));
-    const after = await waitFor('the extproc Service back', async () => {
+    const after = await eventually('the extproc Service back', async () => {
       const s = await get('Service', 'eu-extproc');
       return s.metadata.uid !== before.metadata.uid ? s : undefined;
     });
@@ -182,7 +159,7 @@ describe('DataPlane controller', () => {
       { id: 'other', cluster: 'elsewhere/eu/envoy', connectedSince: now, streams: 1, syncedVersion: 'v0', syncedAt: now, types: {} },
     ];
     controller.enqueueAll();
-    const dp = await waitFor('Ready', async () => {
+    const dp = await eventually('Ready', async () => {
       const d = await dataPlane();
       return condition(d, 'Ready')?.status === 'True' ? d : undefined;
     });
@@ -215,7 +192,7 @@ describe('DataPlane controller', () => {
     });
     await admin.mergePatch(dpPath, { spec: { autoscaling: { enabled: false }, envoy: { replicas: 3 } } });
     for (const name of ['eu-envoy', 'eu-extproc']) {
-      await waitFor(`HPA ${name} deleted`, async () => {
+      await eventually(`HPA ${name} deleted`, async () => {
         try {
           await get('HorizontalPodAutoscaler', name);
           return false;
@@ -224,12 +201,12 @@ describe('DataPlane controller', () => {
         }
       });
     }
-    await waitFor('envoy replicas 3', async () => (await get('Deployment', 'eu-envoy')).spec.replicas === 3);
-    await waitFor('extproc replicas 2', async () => (await get('Deployment', 'eu-extproc')).spec.replicas === 2);
+    await eventually('envoy replicas 3', async () => (await get('Deployment', 'eu-envoy')).spec.replicas === 3);
+    await eventually('extproc replicas 2', async () => (await get('Deployment', 'eu-extproc')).spec.replicas === 2);
     expect((await get('ConfigMap', 'eu-lookalike')).data).toEqual({ a: 'b' });
     // The Deployment's status says 1 of 3: not Ready any more.
-    await waitFor('Ready False', async () => condition(await dataPlane(), 'Ready')?.reason === 'WorkloadsNotReady');
-    await waitFor('a Deleted event', async () => {
+    await eventually('Ready False', async () => condition(await dataPlane(), 'Ready')?.reason === 'WorkloadsNotReady');
+    await eventually('a Deleted event', async () => {
       const list = await admin.list<{ reason: string; note: string; regarding: { name: string } }>(`/apis/events.k8s.io/v1/namespaces/${ns}/events`);
       return list.items.some((e) => e.reason === 'Deleted' && e.regarding.name === 'eu' && e.note.includes('HorizontalPodAutoscaler'));
     });
@@ -237,6 +214,6 @@ describe('DataPlane controller', () => {
 
   it('puts back a hand edit of the replica count it owns', async () => {
     await admin.mergePatch(pathOf('Deployment', 'eu-envoy'), { spec: { replicas: 7 } });
-    await waitFor('replicas put back', async () => (await get('Deployment', 'eu-envoy')).spec.replicas === 3);
+    await eventually('replicas put back', async () => (await get('Deployment', 'eu-envoy')).spec.replicas === 3);
   });
 });

@@ -9,6 +9,7 @@ import { loadEnvoyRoot } from '../../../../protos/envoy.ts';
 import { kindsByName } from '../../api/kinds.ts';
 import { validateSpec } from '../../api/validate.ts';
 import { encodeStrict } from '../../compile/envoy-proto.ts';
+import { bootstrapProtoFiles, bootstrapType } from './bootstrap.ts';
 import { bootstrapHashAnnotation, bootstrapKey, labelKeys } from './names.ts';
 import { renderDataPlane, type DataPlaneObject, type KubeObject, type RenderOptions } from './render.ts';
 
@@ -28,14 +29,7 @@ function toYaml(objects: KubeObject[]): string {
   return objects.map((o) => stringify(o, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n');
 }
 
-const root = loadEnvoyRoot([
-  'envoy/config/bootstrap/v3/bootstrap.proto',
-  'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
-  'envoy/extensions/filters/http/health_check/v3/health_check.proto',
-  'envoy/extensions/filters/http/router/v3/router.proto',
-  'envoy/extensions/transport_sockets/tls/v3/tls.proto',
-  'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
-]);
+const root = loadEnvoyRoot(bootstrapProtoFiles);
 
 describe('renderDataPlane golden files', () => {
   it('has the scenarios', () => {
@@ -58,7 +52,7 @@ describe('renderDataPlane golden files', () => {
   it.each(scenarios)('%s: the bootstrap is strict envoy.config.bootstrap.v3.Bootstrap', (scenario) => {
     const configMap = renderDataPlane(input(scenario), goldenOptions).find((o) => o.kind === 'ConfigMap')!;
     const json = JSON.parse((configMap.data as Record<string, string>)[bootstrapKey]) as unknown;
-    expect(encodeStrict(root, 'envoy.config.bootstrap.v3.Bootstrap', json).length).toBeGreaterThan(0);
+    expect(encodeStrict(root, bootstrapType, json).length).toBeGreaterThan(0);
   });
 });
 
