@@ -21,13 +21,44 @@ import { adminKubeConfig, Cluster, conditionOf, eventually, hasConditions, type 
  * role without `create` is refused (403).
  */
 const authorizedOnBehalf = new Set([
-  ' serviceaccounts create', ' services create', ' configmaps create', 'apps deployments create',
+  ' serviceaccounts create', ' services create', ' configmaps create', ' secrets create', 'apps deployments create',
   'policy poddisruptionbudgets create', 'autoscaling horizontalpodautoscalers create',
   'gatehouse.dev dataplanes/finalizers update',
 ]);
 
 const api = 'gatehouse.dev/v1alpha1';
 const obj = (kind: string, namespace: string, name: string, spec: Record<string, unknown>): Obj => ({ apiVersion: api, kind, metadata: { name, namespace }, spec });
+
+/** No kubelet runs: the test writes Node and Pod status as one would. */
+async function remediationScenario(cluster: Cluster, ns: string): Promise<void> {
+  const iso = (msAgo = 0) => new Date(Date.now() - msAgo).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const nodes = { ready: `${ns}-ready`, shutDown: `${ns}-shutdown` };
+  for (const [name, ready] of [[nodes.ready, true], [nodes.shutDown, false]] as const) {
+    await cluster.rest.create('/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name },
+      spec: ready ? {} : { taints: [{ key: 'node.kubernetes.io/out-of-service', value: 'nodeshutdown', effect: 'NoExecute' }] } });
+    await cluster.rest.mergePatch(`/api/v1/nodes/${name}/status`, { status: { conditions: [{ type: 'Ready', status: ready ? 'True' : 'Unknown',
+      reason: ready ? 'KubeletReady' : 'NodeStatusUnknown', message: 'written by the test', lastHeartbeatTime: iso(), lastTransitionTime: iso(600_000) }] } });
+  }
+  await cluster.apply(obj('DataPlane', ns, 'healer', { remediation: { enabled: true, notReadyFor: '1s', maxEvictionsPerHour: 5, minAvailable: 0 } }));
+  const pod = async (name: string, component: 'envoy' | 'extproc', node: string, ready: boolean) => {
+    const labels = { 'app.kubernetes.io/name': component, 'app.kubernetes.io/instance': 'healer', 'app.kubernetes.io/component': component,
+      'app.kubernetes.io/managed-by': 'gatehouse', 'app.kubernetes.io/part-of': 'gatehouse', 'gatehouse.dev/dataplane': 'healer' };
+    await cluster.rest.create(`/api/v1/namespaces/${ns}/pods`, { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: ns, labels },
+      spec: { nodeName: node, containers: [{ name: component, image: 'test' }] } });
+    await cluster.rest.mergePatch(`/api/v1/namespaces/${ns}/pods/${name}/status`, { status: { phase: 'Running', startTime: iso(3_600_000),
+      conditions: [{ type: 'Ready', status: ready ? 'True' : 'False', lastTransitionTime: iso(3_600_000) }],
+      containerStatuses: [{ name: component, image: 'test', imageID: '', ready, restartCount: 0, started: true, state: { running: { startedAt: iso(3_600_000) } } }] } });
+  };
+  await pod('healer-extproc-zombie', 'extproc', nodes.ready, false);
+  await pod('healer-envoy-lost', 'envoy', nodes.shutDown, true);
+  await cluster.rest.delete(`/api/v1/namespaces/${ns}/pods/healer-envoy-lost`); // graceful: waits for a kubelet that never comes
+  await eventually('zombie evicted and lost pod force-deleted', async () => {
+    const left = (await cluster.rest.list<Obj>(`/api/v1/namespaces/${ns}/pods`)).items;
+    const zombie = left.find((p) => p.metadata.name === 'healer-extproc-zombie') as { metadata: { deletionTimestamp?: string } } | undefined;
+    return (!zombie || zombie.metadata.deletionTimestamp) && !left.some((p) => p.metadata.name === 'healer-envoy-lost');
+  });
+  for (const name of Object.values(nodes)) await cluster.rest.delete(`/api/v1/nodes/${name}`);
+}
 
 describe('chart RBAC', () => {
   const cluster = new Cluster();
@@ -111,6 +142,9 @@ describe('chart RBAC', () => {
       await cluster.apply(obj('ApiProxy', ns, 'orders', fixed));
       await eventually('orders accepted again', async () => hasConditions(await cluster.get('ApiProxy', ns, 'orders'), { Accepted: 'True' }));
     }
+    // Remediation: a zombie evicted (pods/eviction), a pod stuck terminating on an out-of-service node force-deleted (pods delete).
+    await remediationScenario(cluster, ns);
+
     await eventually('the stale node report deleted', async () => !(await cluster.rest.list(`/api/v1/namespaces/${ns}/configmaps`)).items
       .some((c) => (c as Obj).metadata.name === 'gatehouse-nodes-gone'));
 

@@ -67,7 +67,8 @@ describe('test environment', () => {
     const core = restricted.makeApiClient(k8s.CoreV1Api);
     const pods = await core.listNamespacedPod({ namespace: 'default' });
     expect(pods.items).toEqual([]);
-    const forbidden = core.createNamespacedSecret({ namespace: 'default', body: { metadata: { name: 'nope' }, stringData: { a: 'b' } } });
+    // The operator manages workloads and Secrets, but never Namespaces.
+    const forbidden = core.createNamespace({ body: { metadata: { name: 'nope' } } });
     await expect(forbidden).rejects.toMatchObject({ code: 403 });
   });
 

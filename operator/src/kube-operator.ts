@@ -8,6 +8,8 @@ import type { IrEndpoint } from './compile/ir.ts';
 import { DataPlaneController } from './controllers/dataplane/controller.ts';
 import { extprocServiceHost, ports as dataPlanePorts } from './controllers/dataplane/names.ts';
 import { NodeReports } from './controllers/node-reports.ts';
+import { CertificateController } from './certs/controller.ts';
+import { RemediationController } from './remediation/controller.ts';
 import { SnapshotController } from './controllers/snapshot.ts';
 import { StatusController } from './controllers/status.ts';
 import { EventRecorder } from './kube/events.ts';
@@ -63,6 +65,13 @@ function extProcEndpoint(dataPlanes: readonly k8s.KubernetesObject[]): IrEndpoin
   return first && { host: extprocServiceHost(first.namespace, first.name), port: dataPlanePorts.extprocGrpc };
 }
 
+/** The hosts of the ApiProxies: the names a listener certificate carries. */
+function proxyHosts(proxies: readonly k8s.KubernetesObject[]): string[] {
+  const hosts = new Set<string>();
+  for (const p of proxies) for (const h of (p as { spec?: { hosts?: unknown } }).spec?.hosts as string[] | undefined ?? []) if (typeof h === 'string') hosts.add(h);
+  return [...hosts].sort();
+}
+
 export async function startKubeOperator(options: KubeOperatorOptions): Promise<KubeOperator> {
   const { kc, log } = options;
   const identity = options.identity ?? process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
@@ -113,12 +122,32 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<K
 
   const election = options.leaderElection ?? {};
   const leaseName = election.leaseName ?? 'gatehouse-operator';
+  // Zombie pods and capacity signals of every DataPlane's pods (leader only; its checks run everywhere cheap).
+  const remediation = options.dataPlane ? new RemediationController({
+    rest, kc, log, writer, events, isLeader, namespace: options.watchNamespace,
+    registry: controlPlane.metrics.registry, kubeMetrics: metrics,
+    informers: { pods: source.informers.Pod, nodes: source.informers.Node, dataPlanes: source.informers.DataPlane },
+  }) : undefined;
+  await remediation?.start();
+  // The CA, the leaves of every DataPlane and the xDS server's own certificate (leader only).
+  const certs = options.dataPlane ? new CertificateController({
+    rest, kc, log, events, writer, isLeader, operatorNamespace: options.namespace, namespace: options.watchNamespace,
+    registry: controlPlane.metrics.registry,
+    xds: options.dataPlane.xds.host.includes('.') ? { dns: [options.dataPlane.xds.host] } : { serviceName: options.dataPlane.xds.host },
+    // Every DataPlane serves every proxy (one listener list), so each listener names every host.
+    listenerHosts: () => proxyHosts(source.list('ApiProxy')),
+  }) : undefined;
+  await certs?.start();
+  if (certs) snapshots.onCompiled(() => certs.enqueueAll());
+
   const becameLeader = () => {
     leading = true;
     metrics.leader.set({ lease: leaseName }, 1);
     log.info({ identity }, 'leading: writing status and managing workloads');
     status.enqueueAll();
     dataPlanes?.enqueueAll();
+    remediation?.enqueueAll();
+    certs?.enqueueAll();
     void reports.collectGarbage();
   };
   const elector = election.enabled === false ? undefined : new LeaderElector({
@@ -146,6 +175,8 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<K
       snapshots.stop();
       await status.stop();
       await dataPlanes?.stop();
+      await remediation?.stop();
+      await certs?.stop();
       await reports.stop();
       await events.flush();
       await source.stop();

@@ -35,8 +35,11 @@ export function resolveDataPlanes(inventory: Inventory, report: Report): IrDataP
         name,
         port: l.port,
         tls: {
-          // issue: true names the Secret the operator's certificate manager creates and rotates.
-          certificateSecret: `${ns}/${ref ? ref.name : `${metadata.name}-${l.name}-tls`}`,
+          // issue: true names the Secret the operator's certificate manager creates and rotates
+          // (operator/src/certs/names.ts listenerTlsSecretName; compile may not import it, and a test
+          // there holds the two to the same name). "-listener-" keeps a listener called envoy or
+          // extproc from colliding with the components' own Secrets.
+          certificateSecret: `${ns}/${ref ? ref.name : `${metadata.name}-listener-${l.name}-tls`}`,
           minVersion: l.tls.minVersion ?? 'TLSv1.2',
           maxVersion: l.tls.maxVersion ?? 'TLSv1.3',
           cipherSuites: [...(l.tls.cipherSuites ?? [])],

@@ -54,7 +54,7 @@ const truncate = (s: string) => (s.length <= maxMessage ? s : `${s.slice(0, maxM
  * unchanged statuses, keeping conditions of types the caller does not own), plus the other members.
  * Pure; exported for tests.
  */
-export function mergeStatus(live: unknown, desired: DesiredStatus, generation: number | undefined, now: string): { status: Record<string, unknown>; transitions: ConditionTransition[] } {
+export function mergeStatus(live: unknown, desired: DesiredStatus, generation: number | undefined, now: string, options: WriteOptions = {}): { status: Record<string, unknown>; transitions: ConditionTransition[] } {
   const liveStatus = (live && typeof live === 'object' ? live : {}) as Record<string, unknown>;
   const liveConditions = Array.isArray(liveStatus.conditions) ? (liveStatus.conditions as Condition[]) : [];
   const byType = new Map(liveConditions.map((c) => [c.type, c]));
@@ -78,8 +78,17 @@ export function mergeStatus(live: unknown, desired: DesiredStatus, generation: n
     else status[key] = value;
   }
   status.conditions = conditions;
-  if (generation !== undefined) status.observedGeneration = generation;
+  if (generation !== undefined && options.observedGeneration !== false) status.observedGeneration = generation;
   return { status, transitions };
+}
+
+export interface WriteOptions {
+  /**
+   * Whether this writer sets status.observedGeneration (kstatus and Argo CD read it as "the
+   * controller has seen this generation"). A controller that owns only some conditions of a kind
+   * another controller reconciles passes false; its conditions still carry their observedGeneration.
+   */
+  observedGeneration?: boolean;
 }
 
 export interface StatusWriterOptions {
@@ -104,9 +113,9 @@ export class StatusWriter {
    * whether it wrote. A write of a stale cache is harmless: the informer delivers the new object and
    * the next reconcile compares again.
    */
-  async write(target: StatusTarget, desired: DesiredStatus): Promise<boolean> {
+  async write(target: StatusTarget, desired: DesiredStatus, options: WriteOptions = {}): Promise<boolean> {
     const now = (this.options.now?.() ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z');
-    const { status, transitions } = mergeStatus(target.status, desired, target.metadata.generation, now);
+    const { status, transitions } = mergeStatus(target.status, desired, target.metadata.generation, now, options);
     if (isDeepStrictEqual(normalise(status), normalise(target.status))) return false;
     const [group, version] = target.apiVersion.includes('/') ? target.apiVersion.split('/') : ['', target.apiVersion];
     const path = resourcePath({
@@ -114,7 +123,12 @@ export class StatusWriter {
       name: target.metadata.name, subresource: 'status',
     });
     // Conditions are a list: a merge patch replaces it whole, which is what we want (we merged above).
-    await this.options.rest.mergePatch(path, { status }, { query: { fieldManager: this.options.fieldManager ?? 'gatehouse' } });
+    // The resourceVersion makes it conditional: several controllers write parts of one object's status
+    // from their own caches, and a write based on a stale copy must fail (409, retried with backoff
+    // once the cache has caught up) rather than drop what another controller wrote meanwhile.
+    const resourceVersion = target.metadata.resourceVersion;
+    await this.options.rest.mergePatch(path, { ...(resourceVersion ? { metadata: { resourceVersion } } : {}), status },
+      { query: { fieldManager: this.options.fieldManager ?? 'gatehouse' } });
     this.options.onWrite?.(target);
     for (const t of transitions) this.announce(target, t);
     return true;

@@ -1,0 +1,88 @@
+// Is a data-plane pod a zombie (DESIGN 9)? A pod that looks alive to Kubernetes but does not serve,
+// and that nothing else will remove:
+// - NotReady: Running but not Ready for `notReadyFor` or longer (its Ready condition's last transition,
+//   else its start). The Deployment keeps it, and it holds a replica slot forever;
+// - DeepCheckFailed: the kubelet says Ready, but the operator's own check (gRPC health plus a real
+//   ext_proc round trip, deep-check.ts) failed `deepCheckFailures` times in a row;
+// - CrashLoop: a container restarted at least `crashLoop.restarts` times and is in CrashLoopBackOff
+//   or last terminated within `crashLoop.windowMs`;
+// - TerminatingOnNotReadyNode: deleted, but its node is NotReady or tainted out-of-service, so no
+//   kubelet will ever confirm the deletion and the pod stays Terminating.
+// Pure: the same pod, node, time, policy and deep-check record give the same answer. Messages name
+// times, never ages ("since 10:02:00Z", not "for 7m"), so a condition built from them does not change,
+// and get written again, every time it is evaluated.
+import type { ClassifyPolicy } from './policy.ts';
+import { condition, formatDuration, isReady, isTerminating, nodeHealth, outOfServiceTaint, parseTime, rfc3339, type ContainerStatus, type Node, type Pod } from './pods.ts';
+
+export type ZombieKind = 'NotReady' | 'DeepCheckFailed' | 'CrashLoop' | 'TerminatingOnNotReadyNode';
+export const zombieKinds: readonly ZombieKind[] = ['TerminatingOnNotReadyNode', 'CrashLoop', 'NotReady', 'DeepCheckFailed'];
+
+/** The deep checker's record of a pod (deep-check-schedule.ts); absent when it was never checked. */
+export interface DeepCheckRecord {
+  consecutiveFailures: number;
+  /** The last failure's reason ("health: NOT_SERVING", "ext_proc: no reply within 2000 ms"). */
+  message: string;
+}
+
+export type Classification =
+  | { zombie: false; /** When the pod turns into a zombie if nothing else changes (the NotReady clock). */ recheckAt?: Date }
+  | { zombie: true; kind: ZombieKind; message: string };
+
+const healthy: Classification = { zombie: false };
+
+export function classify(pod: Pod, node: Node | undefined, now: Date, policy: ClassifyPolicy, deepCheck?: DeepCheckRecord): Classification {
+  if (isTerminating(pod)) return terminating(pod, node);
+  if (pod.status?.phase !== 'Running') return healthy;
+
+  const crash = crashLoop(pod, now, policy);
+  if (crash) return { zombie: true, kind: 'CrashLoop', message: crash };
+
+  if (!isReady(pod)) {
+    const since = parseTime(condition(pod, 'Ready')?.lastTransitionTime) ?? parseTime(pod.status?.startTime) ?? parseTime(pod.metadata.creationTimestamp);
+    if (!since) return healthy;
+    const elapsed = now.getTime() - since.getTime();
+    if (elapsed >= policy.notReadyForMs) {
+      return { zombie: true, kind: 'NotReady', message: `Running but not Ready since ${rfc3339(since)} (notReadyFor ${formatDuration(policy.notReadyForMs)})` };
+    }
+    return { zombie: false, recheckAt: new Date(since.getTime() + policy.notReadyForMs) };
+  }
+
+  if (deepCheck && deepCheck.consecutiveFailures >= policy.deepCheckFailures) {
+    return {
+      zombie: true, kind: 'DeepCheckFailed',
+      message: `Ready to the kubelet, but failed ${policy.deepCheckFailures} or more deep checks in a row (last: ${deepCheck.message})`,
+    };
+  }
+  return healthy;
+}
+
+function terminating(pod: Pod, node: Node | undefined): Classification {
+  // No node object: the pod garbage collector removes pods bound to nodes that no longer exist.
+  if (!node) return healthy;
+  const health = nodeHealth(node);
+  if (health.ready && !health.outOfService) return healthy;
+  const since = parseTime(pod.metadata.deletionTimestamp);
+  const why = health.outOfService ? `tainted ${outOfServiceTaint}` : `NotReady${health.notReadySince ? ` since ${rfc3339(health.notReadySince)}` : ''}`;
+  return {
+    zombie: true, kind: 'TerminatingOnNotReadyNode',
+    message: `Terminating${since ? ` since ${rfc3339(since)}` : ''} on node ${health.name}, which is ${why}: no kubelet will confirm the deletion`,
+  };
+}
+
+/** Why the pod is crash looping, or undefined. */
+function crashLoop(pod: Pod, now: Date, policy: ClassifyPolicy): string | undefined {
+  const statuses: ContainerStatus[] = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+  for (const s of statuses) {
+    const restarts = s.restartCount ?? 0;
+    if (restarts < policy.crashLoop.restarts) continue;
+    if (s.state?.waiting?.reason === 'CrashLoopBackOff') {
+      return `container ${s.name} restarted ${restarts} times and is in CrashLoopBackOff${s.state.waiting.message ? `: ${s.state.waiting.message}` : ''}`;
+    }
+    const finished = parseTime(s.lastState?.terminated?.finishedAt);
+    if (finished && now.getTime() - finished.getTime() <= policy.crashLoop.windowMs) {
+      const t = s.lastState!.terminated!;
+      return `container ${s.name} restarted ${restarts} times, last at ${rfc3339(finished)} (${t.reason ?? 'exit code'} ${t.exitCode ?? '?'})`;
+    }
+  }
+  return undefined;
+}
