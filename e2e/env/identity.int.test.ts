@@ -36,23 +36,23 @@ describe('serviceAccountIdentity', () => {
     expect(JSON.parse(review.body).status.userInfo.username).toBe(identity.username);
   });
 
-  it('may list apiproxies (the chart grants it) and may not delete a Pod', async () => {
+  it('may list apiproxies (the chart grants it) and may not delete a Namespace', async () => {
     const list = await kubeRequest(identity.kubeconfig, 'GET', '/apis/gatehouse.dev/v1alpha1/apiproxies');
     expect(list.status, list.body).toBe(200);
-    const remove = await kubeRequest(identity.kubeconfig, 'DELETE', '/api/v1/namespaces/identity-test/pods/nope');
+    const remove = await kubeRequest(identity.kubeconfig, 'DELETE', '/api/v1/namespaces/identity-test');
     expect(remove.status).toBe(403);
-    expect(JSON.parse(remove.body).message).toContain(`User "${identity.username}" cannot delete resource "pods"`);
+    expect(JSON.parse(remove.body).message).toContain(`User "${identity.username}" cannot delete resource "namespaces"`);
   });
 
   it('leaves both calls in the audit log under its name', async (ctx) => {
     const auditLog = process.env[ENV.auditLog];
     if (!auditLog) ctx.skip(`${ENV.auditLog} is not set: a KUBECONFIG cluster has no audit log we can read`);
     const records = await waitForAudit(auditLog!, { username: identity.username, since: started },
-      (rs) => rs.some((r) => r.verb === 'delete' && r.resource === 'pods'));
+      (rs) => rs.some((r) => r.verb === 'delete' && r.resource === 'namespaces'));
     expect(records).toContainEqual(expect.objectContaining({ verb: 'list', apiGroup: 'gatehouse.dev', resource: 'apiproxies', namespace: '', code: 200 }));
-    expect(records).toContainEqual(expect.objectContaining({ verb: 'delete', apiGroup: '', resource: 'pods', namespace: 'identity-test', name: 'nope', code: 403 }));
+    expect(records).toContainEqual(expect.objectContaining({ verb: 'delete', apiGroup: '', resource: 'namespaces', name: 'identity-test', code: 403 }));
     const usage = rbacUsage(records, chartRules());
-    expect(usage.denied.map((r) => `${r.verb} ${r.resource}`)).toEqual(['delete pods']);
+    expect(usage.denied.map((r) => `${r.verb} ${r.resource}`)).toEqual(['delete namespaces']);
     expect(usage.unusedGrants).not.toContainEqual({ apiGroup: 'gatehouse.dev', resource: 'apiproxies', verb: 'list' });
     expect(usage.unusedGrants).toContainEqual({ apiGroup: 'gatehouse.dev', resource: 'apiproxies', verb: 'watch' });
   });
