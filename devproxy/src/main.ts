@@ -1,14 +1,18 @@
 // Entry point of `gatehouse devproxy`, the Envoy stand-in for development and tests (DESIGN 7):
-// subscribe to the xDS server as node --node, bind the listeners LDS names, proxy until SIGTERM.
+// subscribe to the xDS server as node --node (over mutual TLS with --xds-tls-*, as Envoy's bootstrap
+// does), bind the listeners LDS names, proxy until SIGTERM.
+import type * as grpc from '@grpc/grpc-js';
 import type { Options } from '../../bin/cli.ts';
 import { once } from 'node:events';
 import { parsePort } from '../../bin/cli.ts';
 import { UsageError } from '../../lib/errors.ts';
 import { Lifecycle } from '../../lib/lifecycle.ts';
 import { createLogger, type Logger } from '../../lib/log.ts';
+import { clientTlsFromFlags, startClientTls } from '../../lib/tls/flags.ts';
+import { grpcChannelCredentials } from '../../lib/tls/grpc.ts';
 import { createAdminServer } from './admin.ts';
 import type { ListenerConfig } from './config/model.ts';
-import { DevProxy } from './proxy.ts';
+import { DevProxy, type DevProxyOptions } from './proxy.ts';
 import type { AdsClient } from './xds/ads-client.ts';
 
 export interface DevproxyStartOptions {
@@ -16,6 +20,9 @@ export interface DevproxyStartOptions {
   nodeId: string;
   log: Logger;
   bindAddress?: (listener: ListenerConfig) => { host: string; port: number };
+  /** TLS to the xDS server (default plain text). */
+  xdsCredentials?: grpc.ChannelCredentials;
+  onTlsRefused?: DevProxyOptions['onTlsRefused'];
 }
 
 export interface RunningDevproxy {
@@ -26,8 +33,8 @@ export interface RunningDevproxy {
 
 /** Starts devproxy in this process (also used by `gatehouse dev`). */
 export function startDevproxy(o: DevproxyStartOptions): RunningDevproxy {
-  const proxy = new DevProxy({ log: o.log, ...(o.bindAddress ? { bindAddress: o.bindAddress } : {}) });
-  const xds = proxy.subscribe(o.xds, o.nodeId);
+  const proxy = new DevProxy({ log: o.log, ...(o.bindAddress ? { bindAddress: o.bindAddress } : {}), ...(o.onTlsRefused ? { onTlsRefused: o.onTlsRefused } : {}) });
+  const xds = proxy.subscribe(o.xds, o.nodeId, o.xdsCredentials);
   return {
     proxy,
     xds,
@@ -41,10 +48,12 @@ export function startDevproxy(o: DevproxyStartOptions): RunningDevproxy {
 export async function runDevproxy(options: Options): Promise<number> {
   const xds = String(options.xds ?? '127.0.0.1:18000');
   if (!/^[^:]+:\d+$/.test(xds) && !/^\[.+\]:\d+$/.test(xds)) throw new UsageError(`gatehouse devproxy: --xds: "${xds}" is not HOST:PORT`);
+  const xdsTlsConfig = clientTlsFromFlags('devproxy', options, 'xds-tls');
   const log = createLogger('devproxy');
   log.warn('devproxy stands in for Envoy in development and tests; production runs Envoy');
   const adminPort = parsePort('devproxy', 'admin-port', String(options['admin-port'] ?? '9901'));
-  const running = startDevproxy({ xds, nodeId: String(options.node ?? 'devproxy'), log });
+  const xdsTls = xdsTlsConfig ? startClientTls(xdsTlsConfig, log, 'xDS client') : undefined;
+  const running = startDevproxy({ xds, nodeId: String(options.node ?? 'devproxy'), log, ...(xdsTls ? { xdsCredentials: grpcChannelCredentials(xdsTls.options) } : {}) });
   const admin = createAdminServer(running.proxy.metrics, () => running.proxy.ready);
   admin.listen(adminPort, '127.0.0.1');
   await once(admin, 'listening');
@@ -52,6 +61,7 @@ export async function runDevproxy(options: Options): Promise<number> {
   const lifecycle = new Lifecycle(log);
   lifecycle.onStop('admin endpoint', () => new Promise<void>((resolve) => admin.close(() => resolve())));
   lifecycle.onStop('devproxy', () => running.stop());
+  if (xdsTls) lifecycle.onStop('xDS TLS files watcher', () => xdsTls.watcher.close());
   await lifecycle.handleSignals();
   log.info('devproxy stopped');
   return 0;

@@ -17,9 +17,10 @@ function load(): ProtoGrpcType {
   return protos;
 }
 
-export function createExtProcClient(address: string, options?: grpc.ClientOptions): ExternalProcessorClient {
+/** `credentials`: TLS to an extproc serving it (default plain text). */
+export function createExtProcClient(address: string, options?: grpc.ClientOptions, credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure()): ExternalProcessorClient {
   const { ExternalProcessor } = load().envoy.service.ext_proc.v3;
-  return new ExternalProcessor(address, grpc.credentials.createInsecure(), options);
+  return new ExternalProcessor(address, credentials, options);
 }
 
 /** HTTP status of an ImmediateResponse: enum names decode to names, codes Envoy has no name for to numbers. */

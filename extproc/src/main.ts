@@ -1,11 +1,14 @@
 // Entry point of `gatehouse extproc`: load the runtime snapshot (a file, kept reloaded, or an xDS
-// subscription with a last-good cache), serve Envoy's ext_proc on --port and health/metrics on
-// --metrics-port, drain on SIGTERM.
+// subscription with a last-good cache), serve Envoy's ext_proc on --port (TLS with --tls-cert, mutual
+// with --tls-client-ca) and health/metrics on --metrics-port, drain on SIGTERM. Certificates are
+// reloaded from their files (a mounted Secret) without a restart.
 import type { Options } from '../../bin/cli.ts';
 import { parsePort } from '../../bin/cli.ts';
 import { UsageError } from '../../lib/errors.ts';
 import { Lifecycle } from '../../lib/lifecycle.ts';
 import { createLogger, type Logger } from '../../lib/log.ts';
+import { clientTlsFromFlags, serverTlsFromFlags, startClientTls, startServerTls } from '../../lib/tls/flags.ts';
+import { grpcChannelCredentials } from '../../lib/tls/grpc.ts';
 import { FileSnapshotSource } from './config/file-source.ts';
 import { SnapshotStore } from './config/snapshot-store.ts';
 import { XdsSnapshotSource } from './config/xds-source.ts';
@@ -69,9 +72,15 @@ export async function runExtproc(options: Options): Promise<number> {
   if (xds !== undefined && !/^[^\s:]+:\d+$|^\[[^\]]+\]:\d+$/.test(xds)) throw new UsageError(`gatehouse extproc: --xds: "${xds}" is not HOST:PORT`);
   const port = parsePort('extproc', 'port', String(options.port ?? '9002'));
   const metricsPort = parsePort('extproc', 'metrics-port', String(options['metrics-port'] ?? '9003'));
+  const serverTlsConfig = serverTlsFromFlags('extproc', options);
+  const xdsTlsConfig = clientTlsFromFlags('extproc', options, 'xds-tls');
+  if (xdsTlsConfig && xds === undefined) throw new UsageError('gatehouse extproc: --xds-tls-* need --xds');
   const log = createLogger('extproc');
   const lifecycle = new Lifecycle(log);
   const metrics = new ExtprocMetrics({ processMetrics: true });
+  // Files are checked before anything starts: a process without its certificate does not come up.
+  const serverTls = serverTlsConfig ? startServerTls(serverTlsConfig, log, 'ext_proc server') : undefined;
+  const xdsTls = xdsTlsConfig ? startClientTls(xdsTlsConfig, log, 'xDS client') : undefined;
   const stores = await createStores(options, log, metrics);
 
   const snapshots = new SnapshotStore();
@@ -86,17 +95,22 @@ export async function runExtproc(options: Options): Promise<number> {
   });
   const cacheDir = typeof options['cache-dir'] === 'string' ? options['cache-dir'] : undefined;
   const source = xds !== undefined
-    ? new XdsSnapshotSource({ address: xds, cacheDir, log, ...xdsNode(options) })
+    ? new XdsSnapshotSource({ address: xds, cacheDir, log, ...xdsNode(options), ...(xdsTls ? { credentials: grpcChannelCredentials(xdsTls.options) } : {}) })
     : new FileSnapshotSource({ path: snapshotFile! });
   await source.start(snapshots);
 
-  const server = createExtprocServer({ snapshots, stores, log, metrics, maxBodyBytes: maxBodyBytes(options['max-body-bytes']) });
+  const server = createExtprocServer({ snapshots, stores, log, metrics, maxBodyBytes: maxBodyBytes(options['max-body-bytes']), ...(serverTls ? { tls: serverTls } : {}) });
   const health = createHealthServer(snapshots, metrics, () => (source instanceof XdsSnapshotSource ? source.describe() : undefined));
   const boundPort = await server.listen('0.0.0.0', port);
   const boundMetrics = await listenHttp(health, '0.0.0.0', metricsPort);
-  log.info({ port: boundPort, metricsPort: boundMetrics, snapshot: snapshotFile, xds, cacheDir, origin: source instanceof XdsSnapshotSource ? source.state().origin : 'file' }, 'extproc serving');
+  log.info({ port: boundPort, metricsPort: boundMetrics, snapshot: snapshotFile, xds, cacheDir, origin: source instanceof XdsSnapshotSource ? source.state().origin : 'file',
+    tls: serverTls ? (serverTls.clientAuth === 'required' ? 'mutual' : 'server') : 'off', xdsTls: xdsTls ? (xdsTlsConfig?.certFile ? 'mutual' : 'server') : 'off' }, 'extproc serving');
 
   // Closed newest first: health port last, so /healthz answers while streams drain.
+  lifecycle.onStop('TLS file watchers', () => {
+    serverTls?.watcher.close();
+    xdsTls?.watcher.close();
+  });
   lifecycle.onStop('health server', () => new Promise<void>((resolve) => health.close(() => resolve())));
   lifecycle.onStop('stores', () => stores.close());
   lifecycle.onStop('snapshot source', () => source.stop());

@@ -3,9 +3,10 @@
 // left out, the rest ships. Without --manifests, the kube mode (kube-operator.ts).
 import type { Options } from '../../bin/cli.ts';
 import { parsePort } from '../../bin/cli.ts';
-import { UsageError } from '../../lib/errors.ts';
+import { NotAvailableError, UsageError } from '../../lib/errors.ts';
 import { Lifecycle } from '../../lib/lifecycle.ts';
 import { createLogger, type Logger } from '../../lib/log.ts';
+import { serverTlsFromFlags, startServerTls, type ServerTls } from '../../lib/tls/flags.ts';
 import { compile, type CompileOptions } from './compile/compile.ts';
 import { durationMs } from './compile/durations.ts';
 import { formatDiagnostic, sortDiagnostics, type Diagnostic } from './compile/diagnostics.ts';
@@ -15,6 +16,7 @@ import { FolderWatcher } from './source/watch-folder.ts';
 import { loadKubeConfig } from './kube/kubeconfig.ts';
 import { startKubeOperator } from './kube-operator.ts';
 import { XdsControlPlane } from './xds/control-plane.ts';
+import { sdsSecretsFor, secretLookupFromObjects } from './xds/sds.ts';
 
 export interface FolderOperatorOptions {
   manifests: string;
@@ -27,6 +29,8 @@ export interface FolderOperatorOptions {
   debounceMs?: number;
   pollMs?: number;
   processMetrics?: boolean;
+  /** Serve xDS over TLS (mutual with a client CA). */
+  tls?: ServerTls;
 }
 
 export interface FolderOperator {
@@ -57,14 +61,17 @@ function diagnosticLogger(log: Logger): (diagnostics: Diagnostic[]) => void {
 
 export async function startFolderOperator(options: FolderOperatorOptions): Promise<FolderOperator> {
   const { log } = options;
-  const controlPlane = new XdsControlPlane({ log, processMetrics: options.processMetrics });
+  const controlPlane = new XdsControlPlane({ log, processMetrics: options.processMetrics, ...(options.tls ? { tls: options.tls } : {}) });
   const logDiagnostics = diagnosticLogger(log);
   const publish = (loaded: LoadResult) => {
     const started = performance.now();
     const result = compile(loaded.objects, { credentialHashKey: credentialHashKeyFrom(loaded.objects), extProc: options.extProc });
     logDiagnostics([...loaded.diagnostics, ...result.errors, ...result.warnings]);
+    // The Secrets the listeners and clusters name go out over SDS, never in the snapshot.
+    const secrets = sdsSecretsFor(result.snapshot, secretLookupFromObjects(loaded.objects),
+      (p) => log.warn({ secret: p.secret, sds: p.resource, reason: p.reason }, 'SDS secret not served (Envoy keeps the last good one, or waits)'));
     try {
-      controlPlane.publish(result.snapshot);
+      controlPlane.publish(result.snapshot, secrets);
     } catch (err) {
       log.error({ err: (err as Error).message, code: (err as { code?: string }).code }, 'compiled snapshot does not encode; still serving the previous one');
       return;
@@ -110,13 +117,18 @@ export async function runOperator(options: Options): Promise<number> {
   const metricsPort = parsePort('operator', 'metrics-port', String(options['metrics-port'] ?? '8081'));
   const log = createLogger('operator');
   const lifecycle = new Lifecycle(log);
+  const tlsConfig = serverTlsFromFlags('operator', options);
+  const tls = tlsConfig ? startServerTls(tlsConfig, log, 'xDS server') : undefined;
+  if (tls) lifecycle.onStop('xDS TLS files watcher', () => tls.watcher.close());
   if (options.manifests !== undefined) {
     if (typeof options.manifests !== 'string' || options.manifests === '') throw new UsageError('gatehouse operator: --manifests needs a folder');
     const extProc = hostPort('extproc-address', String(options['extproc-address'] ?? '127.0.0.1:9002'));
-    const operator = await startFolderOperator({ manifests: options.manifests, log, processMetrics: true, extProc, xdsPort, metricsPort });
+    const operator = await startFolderOperator({ manifests: options.manifests, log, processMetrics: true, extProc, xdsPort, metricsPort, ...(tls ? { tls } : {}) });
     log.info({ manifests: options.manifests, xdsPort: operator.xdsPort, metricsPort: operator.metricsPort }, 'operator serving (folder mode)');
     lifecycle.onStop('folder operator', () => operator.stop());
   } else {
+    // kube-operator.ts creates the control plane there; until it takes `tls`, refuse rather than serve plain text.
+    if (tls) throw new NotAvailableError('gatehouse operator: --tls-* flags are served in folder mode (--manifests) only in this build');
     const operatorNamespace = String(options['operator-namespace'] ?? process.env.POD_NAMESPACE ?? 'gatehouse-system');
     const leaderElect = parseBool('leader-elect', options['leader-elect']);
     const manageDataPlanes = parseBool('manage-dataplanes', options['manage-dataplanes']);

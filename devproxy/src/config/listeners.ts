@@ -1,9 +1,11 @@
-// Listener -> ListenerConfig: one plain-text filter chain holding an HttpConnectionManager over RDS
-// whose HTTP filters are ext_proc (optional) and the router (last), which is what Gatehouse emits.
+// Listener -> ListenerConfig: one filter chain (plain text, or TLS from its DownstreamTlsContext)
+// holding an HttpConnectionManager over RDS whose HTTP filters are ext_proc (optional) and the router
+// (last), which is what Gatehouse emits.
 import { ConfigRejectedError } from '../errors.ts';
 import { boolValue, unpackAny, type Decoded, type PackedAny } from '../xds/envoy-protos.ts';
 import { extProcTypeUrl, parseExtProcFilter } from './ext-proc.ts';
 import type { ExtProcFilterConfig, ListenerConfig } from './model.ts';
+import { parseDownstreamTls } from './tls.ts';
 
 const hcmTypeUrl = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 const routerTypeUrl = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
@@ -29,7 +31,8 @@ export function parseListener(l: Decoded): ListenerConfig {
   const chains = l.filter_chains as Decoded[];
   if (chains.length !== 1) throw new ConfigRejectedError(`listener ${name}: devproxy supports exactly one filter chain, found ${chains.length}`);
   const chain = chains[0]!;
-  if (chain.transport_socket) throw new ConfigRejectedError(`listener ${name}: downstream TLS is not supported by devproxy (plain HTTP/1.1 and h2c only)`);
+  const socketConfig = chain.transport_socket as Decoded | null;
+  if (socketConfig && socketConfig.name !== 'envoy.transport_sockets.tls') throw new ConfigRejectedError(`listener ${name}: transport socket ${String(socketConfig.name)} is not supported by devproxy`);
   const filters = chain.filters as Decoded[];
   const hcmFilter = filters.length === 1 ? filters[0]! : undefined;
   if (!hcmFilter) throw new ConfigRejectedError(`listener ${name}: expected exactly one network filter (http_connection_manager)`);
@@ -44,5 +47,6 @@ export function parseListener(l: Decoded): ListenerConfig {
     extProc: httpFilters(hcm.http_filters as Decoded[], `listener ${name}`),
     normalizePath: boolValue(hcm.normalize_path, false),
     mergeSlashes: Boolean(hcm.merge_slashes),
+    ...(socketConfig ? { tls: parseDownstreamTls(socketConfig, `listener ${name}`) } : {}),
   };
 }

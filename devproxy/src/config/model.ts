@@ -3,6 +3,9 @@
 // that the data path never meets a malformed resource.
 import type { RE2JS } from 're2js';
 import type { ProcessingMode } from '../../../e2e/envoy/exchange.ts';
+import type { DownstreamTlsConfig, UpstreamTlsConfig } from './tls.ts';
+
+export type { DownstreamTlsConfig, UpstreamTlsConfig };
 
 export type HeaderList = Array<[string, string]>;
 
@@ -48,6 +51,8 @@ export interface ListenerConfig {
   extProc?: ExtProcFilterConfig;
   normalizePath: boolean;
   mergeSlashes: boolean;
+  /** The filter chain's DownstreamTlsContext: HTTPS (and mTLS) instead of plain text. */
+  tls?: DownstreamTlsConfig;
 }
 
 export type StringMatcher =
@@ -94,19 +99,6 @@ export interface RouteTableConfig {
 }
 
 export type LbPolicy = 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM';
-
-export interface UpstreamTlsConfig {
-  sni?: string;
-  minVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
-  maxVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
-  /** PEM trust bundle; undefined with no validation context means the peer is not verified (Envoy's default). */
-  ca?: string;
-  /** The CA comes from this SDS secret. */
-  caSecretName?: string;
-  verify: boolean;
-  /** Exact DNS SANs the peer must present (any of them), when given. */
-  subjectAltNames: string[];
-}
 
 export interface Endpoint {
   host: string;

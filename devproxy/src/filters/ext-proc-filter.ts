@@ -1,7 +1,9 @@
 // envoy.filters.http.ext_proc for one request, on the shared Envoy-side driver (e2e/envoy): the
 // listener's filter config merged with the route's ExtProcPerRoute (disabled, processing mode, extra
 // gRPC initial metadata such as x-gatehouse-route, request attributes), one stream per request to a
-// host of the ext_proc cluster, mutation rules, message_timeout and failure_mode_allow.
+// host of the ext_proc cluster (over the cluster's TLS when it has one: mutual TLS to extproc),
+// mutation rules, message_timeout and failure_mode_allow.
+import type * as grpc from '@grpc/grpc-js';
 import { createExtProcClient, type ExternalProcessorClient } from '../../../e2e/envoy/client.ts';
 import { runExtProcExchange, type ConnectionInfo, type ExchangeResult } from '../../../e2e/envoy/exchange.ts';
 import type { HttpRequest, HttpResponse } from '../../../e2e/envoy/http.ts';
@@ -36,7 +38,8 @@ function requestedAttributes(wanted: readonly string[], c: ConnectionInfo): Conn
 
 export class ExtProcFilter {
   private readonly clusters: ClusterManager;
-  private readonly clients = new Map<string, ExternalProcessorClient>();
+  /** By address: the client and the cluster settings it was made for. */
+  private readonly clients = new Map<string, { client: ExternalProcessorClient; poolKey: string }>();
 
   constructor(clusters: ClusterManager) {
     this.clusters = clusters;
@@ -53,7 +56,7 @@ export class ExtProcFilter {
     }
     try {
       return await runExtProcExchange({
-        client: this.client(`${target.host}:${target.port}`),
+        client: this.client(`${target.host}:${target.port}`, target.poolKey, target.grpcCredentials),
         initialMetadata: mergeMetadata(config.initialMetadata, r.override?.initialMetadata ?? []),
         mutationCheck: mutationCheck(config.mutationRules),
         mode: r.override?.processingMode ?? config.processingMode,
@@ -69,16 +72,18 @@ export class ExtProcFilter {
   }
 
   close(): void {
-    for (const client of this.clients.values()) client.close();
+    for (const { client } of this.clients.values()) client.close();
     this.clients.clear();
   }
 
-  private client(address: string): ExternalProcessorClient {
-    let client = this.clients.get(address);
-    if (!client) {
-      client = createExtProcClient(address);
-      this.clients.set(address, client);
-    }
+  /** One client per address; a cluster change (new TLS material included) makes a new one, the old one closes once its streams end. */
+  private client(address: string, poolKey: string, credentials: grpc.ChannelCredentials | undefined): ExternalProcessorClient {
+    const existing = this.clients.get(address);
+    if (existing?.poolKey === poolKey) return existing.client;
+    // The old client's streams (one per request, bounded by message_timeout) finish before it closes.
+    if (existing) setTimeout(() => existing.client.close(), 30_000).unref();
+    const client = createExtProcClient(address, undefined, credentials);
+    this.clients.set(address, { client, poolKey });
     return client;
   }
 }

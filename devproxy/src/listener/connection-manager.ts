@@ -38,7 +38,7 @@ export async function handleRequest(listener: ListenerConfig, deps: ConnectionMa
     config: listener.extProc,
     override: route?.extProcOverrides.get(listener.extProc.filterName),
     request,
-    connection: { sourceAddress: `${clientIp}:${d.remotePort}`, requestId, mtls: false, routeName: route?.name ?? '' },
+    connection: { sourceAddress: `${clientIp}:${d.remotePort}`, requestId, mtls: d.mtls, routeName: route?.name ?? '' },
     upstream,
   });
   return result.response;

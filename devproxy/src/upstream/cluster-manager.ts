@@ -1,12 +1,19 @@
 // The cluster manager: the clusters from CDS, their hosts (the cluster's own load assignment,
 // DNS-resolved for STRICT_DNS, or the ClusterLoadAssignment from EDS), a load balancer and an HTTP(S)
-// connection pool per cluster, and the SDS secrets upstream TLS refers to.
+// connection pool per cluster, and their upstream TLS: the material (SDS secrets, files) of each
+// cluster's context, verified by us so that a refused server is named by its certificate's issuer.
+// As in Envoy, renewed material applies to the connections opened from then on; open ones carry on.
 import { lookup } from 'node:dns/promises';
-import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpAgent, type ClientRequestArgs } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { isIP } from 'node:net';
-import type { PeerCertificate } from 'node:tls';
-import type { ClusterConfig, Endpoint } from '../config/model.ts';
+import { isIP, type Socket } from 'node:net';
+import type * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../../../lib/log.ts';
+import { secureConnect, type ClientTlsOptions } from '../../../lib/tls/client.ts';
+import { grpcChannelCredentials } from '../../../lib/tls/grpc.ts';
+import type { ClusterConfig, Endpoint, UpstreamTlsConfig } from '../config/model.ts';
+import { adsSecretNames } from '../config/tls.ts';
+import { ContextSource, type SecretStore } from '../tls/secrets.ts';
 import { LoadBalancer, type Host } from './load-balancer.ts';
 
 /** How often STRICT_DNS hosts are re-resolved (Envoy's default dns_refresh_rate). */
@@ -17,6 +24,10 @@ export interface PickedHost {
   host: string;
   port: number;
   agent: HttpAgent;
+  /** gRPC clusters (ext_proc): the channel credentials of the cluster's TLS, undefined for plain text. */
+  grpcCredentials?: grpc.ChannelCredentials;
+  /** Changes whenever the cluster's connection settings do (a gRPC client per key). */
+  poolKey: string;
   /** Call when the request to this host ends (LEAST_REQUEST accounting). */
   release: () => void;
 }
@@ -42,23 +53,58 @@ interface ClusterEntry {
   hosts: Map<string, Host>;
   agent: HttpAgent | undefined;
   resolvedAt: number;
+  tls: ContextSource | undefined;
+  grpcCredentials: grpc.ChannelCredentials | undefined;
+  /** Identifies this cluster version: a changed cluster gets new pools and gRPC clients. */
+  generation: number;
+}
+
+let generations = 0;
+
+export interface ClusterManagerOptions {
+  secrets: SecretStore;
+  log: Logger;
 }
 
 export class ClusterManager {
   private readonly clusters = new Map<string, ClusterEntry>();
   private readonly edsEndpoints = new Map<string, Endpoint[]>();
-  private readonly secrets = new Map<string, string>();
+  private readonly options: ClusterManagerOptions;
+  private readonly refusalsLogged = new Map<string, number>();
 
-  /** Replaces the set of clusters (CDS is state of the world); unchanged clusters keep their pools and counters. */
+  constructor(options: ClusterManagerOptions) {
+    this.options = options;
+  }
+
+  /**
+   * Replaces the set of clusters (CDS is state of the world); unchanged clusters keep their pools and
+   * counters. The TLS material of new clusters is read and checked first: a cluster whose files do not
+   * load rejects the whole update (NACK) and nothing changes.
+   */
   setClusters(configs: readonly ClusterConfig[]): void {
+    const fresh = new Map<string, ContextSource | undefined>();
+    try {
+      for (const c of configs) {
+        const same = this.clusters.get(c.name);
+        if (same && JSON.stringify(same.config) === JSON.stringify(c)) continue;
+        fresh.set(c.name, c.tls ? new ContextSource(c.tls, this.options.secrets, this.options.log, `cluster ${c.name}`) : undefined);
+      }
+    } catch (err) {
+      for (const source of fresh.values()) source?.close();
+      throw err;
+    }
     const next = new Map(configs.map((c) => [c.name, c]));
     for (const [name, entry] of this.clusters) {
       if (JSON.stringify(next.get(name)) === JSON.stringify(entry.config)) continue;
       this.retire(entry);
+      entry.tls?.close();
       this.clusters.delete(name);
     }
     for (const c of configs) {
-      if (!this.clusters.has(c.name)) this.clusters.set(c.name, { config: c, balancer: new LoadBalancer(c.lbPolicy), hosts: new Map(), agent: undefined, resolvedAt: 0 });
+      if (this.clusters.has(c.name)) continue;
+      const tls = fresh.get(c.name);
+      // Connections read the context's material when they are made: nothing to do when it changes.
+      this.clusters.set(c.name, { config: c, balancer: new LoadBalancer(c.lbPolicy), hosts: new Map(), agent: undefined, resolvedAt: 0, tls, grpcCredentials: undefined, generation: ++generations });
     }
   }
 
@@ -67,20 +113,13 @@ export class ClusterManager {
     return [...this.clusters.values()].filter((e) => e.config.discovery === 'EDS').map((e) => e.config.edsServiceName);
   }
 
-  /** SDS secret names the clusters' TLS contexts refer to. */
+  /** SDS secret names (over ADS) the clusters' TLS contexts refer to. */
   secretNames(): string[] {
-    return [...new Set([...this.clusters.values()].flatMap((e) => (e.config.tls?.caSecretName ? [e.config.tls.caSecretName] : [])))];
+    return [...new Set([...this.clusters.values()].flatMap((e) => adsSecretNames(e.config.tls)))];
   }
 
   setEndpoints(serviceName: string, endpoints: Endpoint[]): void {
     this.edsEndpoints.set(serviceName, endpoints);
-  }
-
-  setSecret(name: string, caPem: string): void {
-    this.secrets.set(name, caPem);
-    for (const entry of this.clusters.values()) {
-      if (entry.config.tls?.caSecretName === name) this.retire(entry);
-    }
   }
 
   async pick(clusterName: string): Promise<PickedHost | PickFailure> {
@@ -90,11 +129,13 @@ export class ClusterManager {
     const host = entry.balancer.pick(hosts);
     if (!host) return { reason: 'no_healthy_upstream', message: 'no healthy upstream' };
     const agent = this.agentOf(entry);
-    if (!agent) return { reason: 'tls_secret_missing', message: `upstream TLS CA secret ${entry.config.tls?.caSecretName} not received` };
+    if (!agent) return { reason: 'tls_secret_missing', message: `upstream TLS secrets ${adsSecretNames(entry.config.tls).join(', ')} not received` };
     host.active++;
     let released = false;
+    const grpcCredentials = this.grpcCredentialsOf(entry);
     return {
-      cluster: entry.config, host: host.host, port: host.port, agent,
+      cluster: entry.config, host: host.host, port: host.port, agent, poolKey: `${entry.config.name}#${entry.generation}`,
+      ...(grpcCredentials ? { grpcCredentials } : {}),
       release: () => {
         if (!released) host.active--;
         released = true;
@@ -103,7 +144,10 @@ export class ClusterManager {
   }
 
   close(): void {
-    for (const entry of this.clusters.values()) this.retire(entry);
+    for (const entry of this.clusters.values()) {
+      this.retire(entry);
+      entry.tls?.close();
+    }
     this.clusters.clear();
   }
 
@@ -130,6 +174,18 @@ export class ClusterManager {
     return [...next.values()];
   }
 
+  /** What the cluster's TLS context asks of a connection (Envoy: SAN matchers only, no host-name check). */
+  private clientTls(tls: UpstreamTlsConfig, source: ContextSource): ClientTlsOptions {
+    return {
+      source,
+      policy: tls.policy,
+      verify: tls.validation !== undefined,
+      subjectAltNames: tls.subjectAltNames,
+      // Envoy sends the configured SNI only; never the address dialled.
+      sni: tls.sni ?? '',
+    };
+  }
+
   private agentOf(entry: ClusterEntry): HttpAgent | undefined {
     if (entry.agent) return entry.agent;
     const tls = entry.config.tls;
@@ -137,25 +193,36 @@ export class ClusterManager {
       entry.agent = new HttpAgent({ keepAlive: true });
       return entry.agent;
     }
-    const ca = tls.caSecretName ? this.secrets.get(tls.caSecretName) : tls.ca;
-    if (tls.caSecretName && ca === undefined) return undefined;
-    const sans = tls.subjectAltNames;
-    entry.agent = new HttpsAgent({
-      keepAlive: true,
-      ...(tls.sni ? { servername: tls.sni } : {}),
-      ...(tls.minVersion ? { minVersion: tls.minVersion } : {}),
-      ...(tls.maxVersion ? { maxVersion: tls.maxVersion } : {}),
-      ...(ca ? { ca } : {}),
-      rejectUnauthorized: tls.verify,
-      // Envoy checks the SAN matchers, not the SNI, against the certificate; without matchers any
-      // certificate the CA signed is accepted.
-      checkServerIdentity: (_host: string, cert: PeerCertificate) => {
-        if (sans.length === 0) return undefined;
-        const dns = (cert.subjectaltname ?? '').split(', ').filter((s) => s.startsWith('DNS:')).map((s) => s.slice(4).toLowerCase());
-        return dns.some((d) => sans.includes(d)) ? undefined : new Error(`certificate SANs ${dns.join(',')} match none of ${sans.join(',')}`);
-      },
-    }) as unknown as HttpAgent;
+    if (!entry.tls?.ready()) return undefined;
+    const options: ClientTlsOptions = { ...this.clientTls(tls, entry.tls), alpn: ['http/1.1'], handshakeTimeoutMs: entry.config.connectTimeoutMs };
+    const agent = new HttpsAgent({ keepAlive: true });
+    // Our own connect: the socket reaches the pool only once the server is verified, and a refusal
+    // says which CA issued the certificate presented (an intercepting proxy, a stale CA).
+    (agent as unknown as { createConnection: (o: ClientRequestArgs, cb: (err: Error | null, s?: Socket) => void) => undefined }).createConnection = (o, cb) => {
+      const peer = `cluster ${entry.config.name} ${o.host ?? ''}:${String(o.port ?? '')}`;
+      secureConnect({ host: String(o.host), port: Number(o.port), peer }, options).then((s) => cb(null, s), (err: Error) => {
+        this.logRefusal(entry.config.name, err);
+        cb(err);
+      });
+      return undefined;
+    };
+    entry.agent = agent as unknown as HttpAgent;
     return entry.agent;
+  }
+
+  private grpcCredentialsOf(entry: ClusterEntry): grpc.ChannelCredentials | undefined {
+    const tls = entry.config.tls;
+    if (!tls || !entry.tls) return undefined;
+    entry.grpcCredentials ??= grpcChannelCredentials({ ...this.clientTls(tls, entry.tls), matchTarget: false });
+    return entry.grpcCredentials;
+  }
+
+  /** Upstream TLS refusals, at most one log line per cluster per 10 s (Envoy counts them in ssl.* stats). */
+  private logRefusal(cluster: string, err: Error & { code?: string }): void {
+    const now = Date.now();
+    if (now - (this.refusalsLogged.get(cluster) ?? 0) < 10_000) return;
+    this.refusalsLogged.set(cluster, now);
+    this.options.log.warn({ cluster, code: err.code, reason: err.message }, 'upstream TLS connection failed');
   }
 
   /** Pools of replaced clusters are closed once idle, so in-flight requests finish. */

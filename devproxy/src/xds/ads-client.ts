@@ -2,7 +2,8 @@
 // runs one: CDS and LDS subscribed as wildcards at start, EDS/RDS/SDS by the names the applied config
 // refers to; every response applied in order, then ACKed (version + nonce) or, when a resource cannot
 // be applied, NACKed with error_detail and the previously accepted version, keeping the old config.
-// The stream reconnects with jittered exponential backoff, re-sending the accepted versions.
+// The stream reconnects with jittered exponential backoff, re-sending the accepted versions. Over TLS
+// (mutual, as Envoy's bootstrap dials the operator) when given credentials.
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { Logger } from '../../../lib/log.ts';
@@ -29,6 +30,8 @@ export interface AdsClientOptions {
   types: XdsResourceType[];
   log: Logger;
   backoff?: { initialMs: number; maxMs: number };
+  /** TLS to the xDS server (lib/tls grpcChannelCredentials); default plain text. */
+  credentials?: grpc.ChannelCredentials;
 }
 
 interface TypeState {
@@ -41,10 +44,10 @@ interface TypeState {
 
 const grpcInvalidArgument = 3;
 
-function adsClient(address: string): AggregatedDiscoveryServiceClient {
+function adsClient(address: string, credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure()): AggregatedDiscoveryServiceClient {
   const def = protoLoader.loadSync('envoy/service/discovery/v3/ads.proto', envoyProtoLoaderOptions);
   const { AggregatedDiscoveryService } = (grpc.loadPackageDefinition(def) as unknown as ProtoGrpcType).envoy.service.discovery.v3;
-  return new AggregatedDiscoveryService(address, grpc.credentials.createInsecure());
+  return new AggregatedDiscoveryService(address, credentials);
 }
 
 export class AdsClient {
@@ -63,7 +66,7 @@ export class AdsClient {
   }
 
   start(): void {
-    this.client ??= adsClient(this.options.address);
+    this.client ??= adsClient(this.options.address, this.options.credentials);
     this.connect();
   }
 

@@ -21,7 +21,7 @@ const protoFiles = [
 
 let root: protobuf.Root | undefined;
 
-function envoyRoot(): protobuf.Root {
+export function envoyRoot(): protobuf.Root {
   root ??= loadEnvoyRoot(protoFiles);
   return root;
 }

@@ -14,7 +14,8 @@ export const runtimeTypeUrl = 'type.googleapis.com/gatehouse.v1.RuntimeSnapshot'
 
 let loaded: ProtoGrpcType | undefined;
 
-export function createAdsClient(address: string, options: grpc.ChannelOptions = {}): AggregatedDiscoveryServiceClient {
+/** `credentials`: TLS to the operator (lib/tls grpcChannelCredentials); default plain text. */
+export function createAdsClient(address: string, options: grpc.ChannelOptions = {}, credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure()): AggregatedDiscoveryServiceClient {
   loaded ??= grpc.loadPackageDefinition(protoLoader.loadSync('envoy/service/discovery/v3/ads.proto', envoyProtoLoaderOptions)) as unknown as ProtoGrpcType;
-  return new loaded.envoy.service.discovery.v3.AggregatedDiscoveryService(address, grpc.credentials.createInsecure(), options);
+  return new loaded.envoy.service.discovery.v3.AggregatedDiscoveryService(address, credentials, options);
 }

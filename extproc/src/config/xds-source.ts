@@ -3,7 +3,8 @@
 // fails extproc's own checks (decoding, unknown policy types, bad configuration) is NACKed with the
 // error and the previous one keeps serving; a good one is applied, ACKed and written to --cache-dir.
 // When the control plane cannot be reached at start, the cached snapshot is served until it can.
-// The stream reconnects with exponential backoff and jitter.
+// The stream reconnects with exponential backoff and jitter. Over TLS (mutual with a client
+// certificate) when given credentials: each new connection uses the certificate files as they are then.
 import type * as grpc from '@grpc/grpc-js';
 import { hostname } from 'node:os';
 import type { Logger } from '../../../lib/log.ts';
@@ -25,6 +26,8 @@ export interface XdsSourceOptions {
   initialTimeoutMs?: number;
   backoffBaseMs?: number;
   backoffMaxMs?: number;
+  /** TLS to the control plane (lib/tls grpcChannelCredentials); default plain text. */
+  credentials?: grpc.ChannelCredentials;
 }
 
 /** Where the snapshot being served came from. */
@@ -36,7 +39,7 @@ const runtimeResourceName = 'runtime';
 export const defaultNodeId = () => process.env.GATEHOUSE_NODE_ID ?? `extproc/${hostname()}`;
 
 export class XdsSnapshotSource implements SnapshotSource {
-  private readonly options: Required<Omit<XdsSourceOptions, 'cacheDir' | 'log'>> & Pick<XdsSourceOptions, 'log'>;
+  private readonly options: Required<Omit<XdsSourceOptions, 'cacheDir' | 'log' | 'credentials'>> & Pick<XdsSourceOptions, 'log'>;
   private readonly cache: SnapshotDiskCache | undefined;
   private readonly client: AggregatedDiscoveryServiceClient;
   private stream: grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse> | undefined;
@@ -60,7 +63,7 @@ export class XdsSnapshotSource implements SnapshotSource {
     };
     this.cache = options.cacheDir === undefined ? undefined : new SnapshotDiskCache(options.cacheDir);
     // The runtime snapshot of a large installation is bigger than gRPC's 4 MiB default.
-    this.client = createAdsClient(options.address, { 'grpc.max_receive_message_length': 256 * 1024 * 1024 });
+    this.client = createAdsClient(options.address, { 'grpc.max_receive_message_length': 256 * 1024 * 1024 }, options.credentials);
   }
 
   /**

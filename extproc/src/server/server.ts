@@ -1,9 +1,13 @@
 // The ext_proc gRPC server: Envoy's ExternalProcessor.Process (one ProcessingStream per call) and the
-// standard gRPC health service, SERVING once a snapshot is loaded. Shutdown stops accepting streams
-// and lets the open ones finish.
+// standard gRPC health service, SERVING once a snapshot is loaded. Plain text, or TLS (mutual with a
+// client CA) whose certificate and trust bundle are reloaded without dropping streams (lib/tls).
+// Shutdown stops accepting streams and lets the open ones finish.
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
+import type { GatehouseError } from '../../../lib/errors.ts';
+import { listenGrpcTls, type GrpcTlsListener } from '../../../lib/tls/grpc.ts';
+import type { ServerTls } from '../../../lib/tls/flags.ts';
 import type { SnapshotStore } from '../config/snapshot-store.ts';
 import type { Stores } from '../stores/types.ts';
 import { externalProcessorService } from './envoy-proto.ts';
@@ -20,6 +24,10 @@ export interface ExtprocServerOptions {
   metrics?: ExtprocMetrics;
   maxBodyBytes?: number;
   now?: () => number;
+  /** Serve over TLS (mTLS when it has a client CA); default plain text. */
+  tls?: ServerTls;
+  /** Refused TLS handshakes and client certificates (also logged). */
+  onTlsRefused?: (err: GatehouseError) => void;
 }
 
 export interface ExtprocServer {
@@ -56,16 +64,28 @@ export function createExtprocServer(options: ExtprocServerOptions): ExtprocServe
   options.snapshots.onChange((event) => {
     if (event.kind === 'applied') serving();
   });
+  let tlsListener: GrpcTlsListener | undefined;
 
   return {
     grpc: server,
     metrics,
-    listen: (host, port) => new Promise((resolve, reject) => {
-      server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
-    }),
+    listen: async (host, port) => {
+      const tls = options.tls;
+      if (tls) {
+        tlsListener = await listenGrpcTls(server, host, port, {
+          source: tls.watcher, policy: tls.policy, clientAuth: tls.clientAuth, log: options.log, purpose: 'ext_proc server',
+          ...(options.onTlsRefused ? { onRefused: options.onTlsRefused } : {}),
+        });
+        return tlsListener.port;
+      }
+      return new Promise((resolve, reject) => {
+        server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+      });
+    },
     shutdown: (graceMs = 20_000) => new Promise((resolve) => {
       health.setStatus('', 'NOT_SERVING');
       health.setStatus(EXT_PROC_SERVICE, 'NOT_SERVING');
+      void tlsListener?.close();
       const force = setTimeout(() => server.forceShutdown(), graceMs);
       force.unref();
       server.tryShutdown(() => {

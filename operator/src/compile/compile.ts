@@ -6,7 +6,7 @@ import { credentialHasher, devCredentialHashKey } from './credentials.ts';
 import { sortDiagnostics, type Diagnostic } from './diagnostics.ts';
 import { emitEnvoy, type EnvoyResources } from './envoy/index.ts';
 import { takeIn, type SourceObject } from './intake.ts';
-import type { Ir, IrEndpoint } from './ir.ts';
+import type { Ir, IrEndpoint, IrExtProcTls } from './ir.ts';
 import { resolveApps, resolveProducts } from './resolve-consumers.ts';
 import { defaultDataPlane, resolveDataPlanes } from './resolve-dataplanes.ts';
 import { resolvePolicies } from './resolve-policies.ts';
@@ -21,6 +21,8 @@ export interface CompileOptions {
   credentialHashKey?: string;
   /** Where Envoy reaches extproc (default 127.0.0.1:9002). */
   extProc?: IrEndpoint;
+  /** Mutual TLS from Envoy to extproc, from files in the Envoy pod (default plain text). */
+  extProcTls?: IrExtProcTls;
   /** Ready endpoints of Services, keyed "namespace/name:port" (from the kube source's EndpointSlices). */
   serviceEndpoints?: Readonly<Record<string, IrEndpoint[]>>;
 }
@@ -76,7 +78,7 @@ export function compile(objects: readonly SourceObject[], options: CompileOption
   warnMissingEndpoints(ir, report);
 
   const runtime = emitRuntime(ir);
-  const envoy = emitEnvoy(ir, options.extProc ?? defaultExtProc);
+  const envoy = emitEnvoy(ir, options.extProc ?? defaultExtProc, options.extProcTls);
   // Key order is fixed by the emitters and free-form maps are sorted in the IR, so plain JSON is
   // already canonical here (the shuffle property test holds it to that) and 6x faster to produce.
   const version = sha256Hex(JSON.stringify({ runtime, envoy }));

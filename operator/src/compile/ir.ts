@@ -45,6 +45,23 @@ export interface IrUpstreamTls {
   clientCertSecret?: string;
 }
 
+/**
+ * TLS from Envoy to extproc (mutual): Envoy's certificate and the CA bundle from files mounted in the
+ * Envoy pod, handed to Envoy as filesystem SDS so that renewals are picked up (Envoy re-reads files
+ * only for SDS-delivered secrets).
+ */
+export interface IrExtProcTls {
+  /** Envoy's client certificate chain and key (the mounted `<dataplane>-envoy-tls` Secret). */
+  certFile: string;
+  keyFile: string;
+  /** The CA bundle extproc's certificate must chain to (the mounted `<dataplane>-ca-bundle`). */
+  caFile: string;
+  /** The name (DNS or IP) extproc's certificate must carry; sent as SNI when it is a DNS name. */
+  sni: string;
+  /** Folder of the Envoy pod holding the two SDS files of extProcTlsSdsFiles (e.g. the bootstrap ConfigMap's mount). */
+  sdsDir: string;
+}
+
 /** One upstream cluster: the target of one proxy. */
 export interface IrCluster {
   name: string;

@@ -1,13 +1,19 @@
-// The xDS side of the operator as one object: compiled snapshots in (publish), ADS out on the xDS
-// port, node status on the metrics port. The folder mode, the kube mode and `gatehouse dev` all
-// drive it the same way.
+// The xDS side of the operator as one object: compiled snapshots and the SDS secrets they refer to
+// in (publish, publishSecrets), ADS out on the xDS port, node status on the metrics port. The folder
+// mode, the kube mode and `gatehouse dev` all drive it the same way. Secrets are kept apart from the
+// snapshot: never in its JSON, its version, /debug or logs (only their names are logged).
 import type { Server } from 'node:http';
+import type { GatehouseError } from '../../../lib/errors.ts';
 import type { Logger } from '../../../lib/log.ts';
+import type { ServerTls } from '../../../lib/tls/flags.ts';
 import type { Snapshot } from '../compile/compile.ts';
 import { createOperatorHttpServer, listenHttp } from './http.ts';
 import { XdsMetrics } from './metrics.ts';
 import { NodeRegistry } from './node-registry.ts';
-import { SnapshotEncoder } from './resources.ts';
+import { typeUrls } from './protos.ts';
+import { SnapshotEncoder, type EncodedResource, type EncodedSnapshot } from './resources.ts';
+import { SecretEncoder, sdsSecretNames, type SdsSecret } from './sds.ts';
+import { contentKey } from './subscription.ts';
 import { AdsServer } from './server.ts';
 import { SnapshotCache } from './snapshot-cache.ts';
 
@@ -23,27 +29,80 @@ export class XdsControlPlane {
   readonly metrics: XdsMetrics;
   readonly registry: NodeRegistry;
   private readonly encoder = new SnapshotEncoder();
+  private readonly secretEncoder = new SecretEncoder();
   private readonly ads: AdsServer;
+  /** The compiled snapshot, encoded, without secrets. */
+  private compiled: EncodedSnapshot | undefined;
+  /** The SDS names the compiled snapshot refers to. */
+  private referenced = new Set<string>();
+  /** Secrets being served, by SDS name. */
+  private secrets = new Map<string, EncodedResource>();
+  private secretsVersion = '';
   private readonly log: Logger;
   private http: Server | undefined;
 
-  constructor(options: { log: Logger; processMetrics?: boolean }) {
+  /** `tls`: serve ADS over TLS (mutual with a client CA), reloading the files on change. */
+  constructor(options: { log: Logger; processMetrics?: boolean; tls?: ServerTls; onTlsRefused?: (err: GatehouseError) => void }) {
     this.log = options.log;
     this.metrics = new XdsMetrics({ processMetrics: options.processMetrics });
     this.registry = new NodeRegistry({ metrics: this.metrics });
-    this.ads = new AdsServer({ cache: this.cache, registry: this.registry, metrics: this.metrics, log: this.log });
+    this.ads = new AdsServer({
+      cache: this.cache, registry: this.registry, metrics: this.metrics, log: this.log,
+      ...(options.tls ? { tls: options.tls } : {}), ...(options.onTlsRefused ? { onTlsRefused: options.onTlsRefused } : {}),
+    });
   }
 
   /**
-   * Serves a compiled snapshot. A snapshot that does not encode against Envoy's protos is not served
-   * (the previous one stays) and the error, naming each bad field, is thrown.
+   * Serves a compiled snapshot, and with `secrets` (sdsSecretsFor) the SDS secrets it refers to, in
+   * one push: secrets first, so listeners and clusters that need them do not wait. A snapshot that
+   * does not encode against Envoy's protos is not served (the previous one stays) and the error,
+   * naming each bad field, is thrown.
    */
-  publish(snapshot: Snapshot): void {
-    if (this.cache.current()?.version === snapshot.version) return;
-    const encoded = this.encoder.encode(snapshot);
-    this.cache.set(encoded);
-    this.metrics.snapshotServed(encoded.version);
-    this.log.info({ version: encoded.version }, 'snapshot published');
+  publish(snapshot: Snapshot, secrets?: ReadonlyMap<string, SdsSecret>): void {
+    if (this.compiled?.version !== snapshot.version) {
+      const encoded = this.encoder.encode(snapshot);
+      this.compiled = encoded;
+      this.referenced = new Set(sdsSecretNames(snapshot));
+      this.metrics.snapshotServed(encoded.version);
+      this.log.info({ version: encoded.version }, 'snapshot published');
+    } else if (secrets === undefined) {
+      return;
+    }
+    this.updateSecrets(secrets ?? new Map());
+    this.serve();
+  }
+
+  /**
+   * Serves new SDS secrets (a Secret changed: a renewed certificate). A secret the snapshot refers to
+   * but `secrets` lacks (missing, or unusable and left out by sdsSecretsFor) keeps its last served
+   * version; secrets the snapshot no longer refers to are dropped.
+   */
+  publishSecrets(secrets: ReadonlyMap<string, SdsSecret>): void {
+    this.updateSecrets(secrets);
+    this.serve();
+  }
+
+  private updateSecrets(secrets: ReadonlyMap<string, SdsSecret>): void {
+    const wanted = new Map<string, SdsSecret>([...secrets].filter(([name]) => this.referenced.has(name)));
+    const encoded = this.secretEncoder.encode(wanted);
+    const next = new Map<string, EncodedResource>();
+    for (const name of [...this.referenced].sort()) {
+      const resource = encoded.get(name) ?? this.secrets.get(name);
+      if (resource) next.set(name, resource);
+    }
+    const version = next.size === 0 ? '' : contentKey([...next.values()]).slice(0, 16);
+    if (version === this.secretsVersion) return;
+    const changed = [...next.keys()].filter((n) => this.secrets.get(n)?.version !== next.get(n)!.version);
+    this.secrets = next;
+    this.secretsVersion = version;
+    this.log.info({ secrets: next.size, changed }, 'SDS secrets published');
+  }
+
+  private serve(): void {
+    if (!this.compiled) return;
+    const resources = new Map(this.compiled.resources);
+    resources.set(typeUrls.secret, this.secrets);
+    this.cache.set({ version: this.compiled.version, secretsVersion: this.secretsVersion, resources });
   }
 
   /** Resolves to the bound ports. */

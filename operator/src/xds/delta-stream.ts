@@ -6,7 +6,7 @@
 // again until they change.
 import { AdsStream } from './ads-stream.ts';
 import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse, TypeUrl } from './protos.ts';
-import { pushOrder, typeNames, wildcardTypes } from './protos.ts';
+import { namedOnlyTypes, pushOrder, typeNames, wildcardTypes } from './protos.ts';
 import type { EncodedSnapshot } from './resources.ts';
 import { coversDependencies, resourcesInScope, type NodeIdentity, type Subscription } from './subscription.ts';
 
@@ -41,7 +41,7 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaDiscovery
     if (req.responseNonce !== '') this.answered(node, type, state, req);
     const newly: string[] = [];
     for (const name of req.resourceNamesSubscribe) {
-      if (name === '*') state.sub.wildcard = true;
+      if (name === '*') state.sub.wildcard = !namedOnlyTypes.has(type);
       else if (!state.sub.names.has(name)) {
         state.sub.names.add(name);
         newly.push(name);

@@ -29,7 +29,7 @@ export interface NodeStatus {
   /** The newest snapshot version whose every subscribed resource the node has ACKed. */
   syncedVersion?: string;
   syncedAt?: string;
-  /** Keyed by short type name: CDS, EDS, LDS, RDS, runtime. */
+  /** Keyed by short type name: CDS, EDS, LDS, RDS, SDS, runtime. Versions are the compiled snapshot's. */
   types: Record<string, TypeStatus>;
 }
 

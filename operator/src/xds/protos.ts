@@ -26,18 +26,23 @@ export const typeUrls = {
   listener: envoyTypeUrls.listener,
   route: envoyTypeUrls.routeConfiguration,
   runtime: `type.googleapis.com/${runtimeTypeName}`,
+  secret: envoyTypeUrls.secret,
 } as const;
 
 export type TypeUrl = (typeof typeUrls)[keyof typeof typeUrls];
 
 /**
- * Envoy's warming order: clusters, then their endpoints, before the listeners and routes that use
+ * Envoy's warming order: SDS secrets first (a listener or cluster whose certificate has not arrived
+ * warms and does not serve), clusters, then their endpoints, before the listeners and routes that use
  * them (a route to a cluster Envoy does not know yet 503s). The runtime snapshot goes last.
  */
-export const pushOrder: readonly TypeUrl[] = [typeUrls.cluster, typeUrls.endpoint, typeUrls.listener, typeUrls.route, typeUrls.runtime];
+export const pushOrder: readonly TypeUrl[] = [typeUrls.secret, typeUrls.cluster, typeUrls.endpoint, typeUrls.listener, typeUrls.route, typeUrls.runtime];
 
 /** Types whose empty subscription means "everything" (xDS legacy wildcard; the runtime is one resource). */
 export const wildcardTypes: ReadonlySet<string> = new Set([typeUrls.listener, typeUrls.cluster, typeUrls.runtime]);
+
+/** Types served only by name: a "*" subscription to them gets nothing (no node may list every secret). */
+export const namedOnlyTypes: ReadonlySet<string> = new Set([typeUrls.secret]);
 
 export const isServedType = (url: string): url is TypeUrl => (pushOrder as readonly string[]).includes(url);
 
@@ -48,6 +53,7 @@ export const typeNames: Record<TypeUrl, string> = {
   [typeUrls.listener]: 'LDS',
   [typeUrls.route]: 'RDS',
   [typeUrls.runtime]: 'runtime',
+  [typeUrls.secret]: 'SDS',
 };
 
 let ads: ProtoGrpcType | undefined;

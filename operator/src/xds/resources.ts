@@ -16,7 +16,10 @@ export interface EncodedResource {
 }
 
 export interface EncodedSnapshot {
+  /** The compiled snapshot's version: what nodes report as synced. */
   version: string;
+  /** Identifies the SDS secrets served beside it (they change without the compiled version changing). */
+  secretsVersion?: string;
   resources: ReadonlyMap<TypeUrl, ReadonlyMap<string, EncodedResource>>;
 }
 

@@ -1,8 +1,13 @@
 // The ADS gRPC server (envoy.service.discovery.v3.AggregatedDiscoveryService): state of the world and
 // delta over one port, every stream serving the same snapshot cache. Shutdown drains: every stream is
 // ended with OK so nodes reconnect at once (to another replica) and keep their configuration.
+// Plain text, or TLS from files (mutual TLS with a client CA: data-plane pods present the
+// certificates the operator issues), reloaded for new connections without dropping open streams.
 import * as grpc from '@grpc/grpc-js';
+import type { GatehouseError } from '../../../lib/errors.ts';
 import type { Logger } from '../../../lib/log.ts';
+import type { ServerTls } from '../../../lib/tls/flags.ts';
+import { listenGrpcTls, type GrpcTlsListener } from '../../../lib/tls/grpc.ts';
 import { DeltaStream } from './delta-stream.ts';
 import type { XdsMetrics } from './metrics.ts';
 import type { NodeRegistry } from './node-registry.ts';
@@ -15,6 +20,9 @@ export interface AdsServerOptions {
   registry: NodeRegistry;
   metrics: XdsMetrics;
   log: Logger;
+  tls?: ServerTls;
+  /** Refused TLS handshakes and client certificates (also logged). */
+  onTlsRefused?: (err: GatehouseError) => void;
 }
 
 export class AdsServer {
@@ -27,6 +35,7 @@ export class AdsServer {
   });
   private readonly streams = new Set<SotwStream | DeltaStream>();
   private readonly options: AdsServerOptions;
+  private tlsListener: GrpcTlsListener | undefined;
 
   constructor(options: AdsServerOptions) {
     this.options = options;
@@ -38,7 +47,14 @@ export class AdsServer {
   }
 
   /** Resolves to the bound port (0 picks a free one). */
-  listen(host: string, port: number): Promise<number> {
+  async listen(host: string, port: number): Promise<number> {
+    const { tls, log, onTlsRefused } = this.options;
+    if (tls) {
+      this.tlsListener = await listenGrpcTls(this.server, host, port, {
+        source: tls.watcher, policy: tls.policy, clientAuth: tls.clientAuth, log, purpose: 'xDS server', ...(onTlsRefused ? { onRefused: onTlsRefused } : {}),
+      });
+      return this.tlsListener.port;
+    }
     return new Promise((resolve, reject) => {
       this.server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
     });
@@ -46,6 +62,7 @@ export class AdsServer {
 
   /** Ends every stream, then stops; whatever has not closed within `graceMs` is cut. */
   async shutdown(graceMs = 5_000): Promise<void> {
+    await this.tlsListener?.close();
     for (const stream of this.streams) stream.end();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {

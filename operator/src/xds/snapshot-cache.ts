@@ -12,9 +12,9 @@ export class SnapshotCache {
     return this.snapshot;
   }
 
-  /** Replaces the snapshot and tells every stream; the same version again is a no-op. */
+  /** Replaces the snapshot and tells every stream; the same version (and secrets) again is a no-op. */
   set(snapshot: EncodedSnapshot): void {
-    if (this.snapshot?.version === snapshot.version) return;
+    if (this.snapshot?.version === snapshot.version && this.snapshot.secretsVersion === snapshot.secretsVersion) return;
     this.snapshot = snapshot;
     for (const watcher of this.watchers) watcher(snapshot);
   }

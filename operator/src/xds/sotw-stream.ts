@@ -7,7 +7,7 @@
 import { AdsStream } from './ads-stream.ts';
 import { pushOrder, typeNames, type DiscoveryRequest, type DiscoveryResponse, type TypeUrl } from './protos.ts';
 import type { EncodedSnapshot } from './resources.ts';
-import { contentKey, coversDependencies, resourcesInScope, sameNames, subscriptionOf, type NodeIdentity, type Subscription } from './subscription.ts';
+import { contentKey, coversDependencies, resourcesInScope, sameNames, subscriptionOf, typeVersion, type NodeIdentity, type Subscription } from './subscription.ts';
 
 interface TypeState {
   sub: Subscription;
@@ -33,7 +33,7 @@ export class SotwStream extends AdsStream<DiscoveryRequest, DiscoveryResponse> {
       this.types.set(type, state);
       const snapshot = this.deps.cache.current();
       // A reconnecting node that already runs the current version is not sent it again.
-      if (snapshot && req.versionInfo === snapshot.version) {
+      if (snapshot && req.versionInfo === typeVersion(snapshot, type)) {
         state.sentKey = state.ackedKey = contentKey(resourcesInScope(snapshot, type, sub));
         state.sentVersion = snapshot.version;
         this.deps.registry.acked(node.id, type, snapshot.version);
@@ -56,7 +56,8 @@ export class SotwStream extends AdsStream<DiscoveryRequest, DiscoveryResponse> {
       return;
     }
     state.ackedKey = state.sentKey;
-    this.deps.registry.acked(node.id, type, req.versionInfo);
+    // The compiled version sent (SDS responses carry a secrets version of their own on the wire).
+    this.deps.registry.acked(node.id, type, state.sentVersion ?? req.versionInfo);
     const snapshot = this.deps.cache.current();
     if (snapshot) this.checkSynced(snapshot);
   }
@@ -81,7 +82,7 @@ export class SotwStream extends AdsStream<DiscoveryRequest, DiscoveryResponse> {
     const nonce = this.nextNonce();
     Object.assign(state, { nonce, sentKey: key, sentVersion: snapshot.version });
     this.deps.registry.sent(this.node.id, type, snapshot.version);
-    this.call.write({ versionInfo: snapshot.version, typeUrl: type, nonce, resources: resources.map((r) => r.any) });
+    this.call.write({ versionInfo: typeVersion(snapshot, type), typeUrl: type, nonce, resources: resources.map((r) => r.any) });
   }
 
   /** Synced: every subscribed type's current content is what the node last ACKed. */

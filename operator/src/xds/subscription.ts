@@ -2,7 +2,7 @@
 // Shared by the state-of-the-world and the delta stream handlers.
 import { createHash } from 'node:crypto';
 import type { EncodedResource, EncodedSnapshot } from './resources.ts';
-import { typeUrls, wildcardTypes, type TypeUrl } from './protos.ts';
+import { namedOnlyTypes, typeUrls, wildcardTypes, type TypeUrl } from './protos.ts';
 
 export interface Subscription {
   /** Everything of the type, present and future. */
@@ -10,10 +10,16 @@ export interface Subscription {
   names: Set<string>;
 }
 
-/** The first request of a type: explicit "*", or (for LDS, CDS and the runtime) no names at all. */
+/** The first request of a type: explicit "*", or (for LDS, CDS and the runtime) no names at all. Secrets only by name. */
 export function subscriptionOf(type: TypeUrl, names: readonly string[]): Subscription {
   const explicit = new Set(names.filter((n) => n !== '*'));
+  if (namedOnlyTypes.has(type)) return { wildcard: false, names: explicit };
   return { wildcard: names.includes('*') || (names.length === 0 && wildcardTypes.has(type)), names: explicit };
+}
+
+/** The version_info a state-of-the-world response of `type` carries: secrets change without the compiled version. */
+export function typeVersion(snapshot: EncodedSnapshot, type: TypeUrl): string {
+  return type === typeUrls.secret ? `${snapshot.version}/${snapshot.secretsVersion ?? ''}` : snapshot.version;
 }
 
 /** The resources of `type` the subscription covers, by name order. */
@@ -50,6 +56,8 @@ export function nodeIdentity(node: { id?: string; cluster?: string } | null | un
 const dependentTypes: ReadonlyArray<[holder: TypeUrl, dependent: TypeUrl]> = [
   [typeUrls.listener, typeUrls.route],
   [typeUrls.cluster, typeUrls.endpoint],
+  [typeUrls.listener, typeUrls.secret],
+  [typeUrls.cluster, typeUrls.secret],
 ];
 
 /** Whether the node's subscriptions cover every type its subscribed resources depend on. */

@@ -105,7 +105,7 @@ export async function until(check: () => boolean, ms = 3000): Promise<void> {
   }
 }
 
-type Contents = Partial<Record<'CDS' | 'EDS' | 'LDS' | 'RDS' | 'runtime', Record<string, string>>>;
+type Contents = Partial<Record<'CDS' | 'EDS' | 'LDS' | 'RDS' | 'SDS' | 'runtime', Record<string, string>>>;
 
 /** A snapshot whose resources are opaque bytes: name -> content (the content is the resource version). */
 export function fakeSnapshot(version: string, contents: Contents): EncodedSnapshot {

@@ -2,9 +2,9 @@
 // and, for Service targets, health checks; the ext_proc cluster (HTTP/2); and the
 // ClusterLoadAssignments of the EDS clusters.
 import { isIP } from 'node:net';
-import type { IrCluster, IrEndpoint, IrProxy } from '../ir.ts';
+import type { IrCluster, IrEndpoint, IrExtProcTls, IrProxy } from '../ir.ts';
 import { adsConfigSource, extProcClusterName, socketAddress, typeUrls, type Json } from './names.ts';
-import { upstreamTls } from './tls.ts';
+import { extProcUpstreamTls, upstreamTls } from './tls.ts';
 
 export const connectTimeout = '5s';
 /** Per-cluster limits; Envoy's own defaults (1024) made explicit so a review sees them. */
@@ -42,7 +42,7 @@ function upstreamCluster(c: IrCluster): Json {
   };
 }
 
-function extProcCluster(host: string, port: number): Json {
+function extProcCluster(host: string, port: number, tls: IrExtProcTls | undefined): Json {
   return {
     name: extProcClusterName,
     type: isIP(host) ? 'STATIC' : 'STRICT_DNS',
@@ -56,11 +56,12 @@ function extProcCluster(host: string, port: number): Json {
       },
     },
     load_assignment: loadAssignment(extProcClusterName, [{ host, port }]),
+    ...(tls ? { transport_socket: extProcUpstreamTls(tls) } : {}),
   };
 }
 
-export function emitClusters(proxies: readonly IrProxy[], extProc: IrEndpoint): Json[] {
-  return [extProcCluster(extProc.host, extProc.port), ...proxies.map((p) => upstreamCluster(p.cluster))];
+export function emitClusters(proxies: readonly IrProxy[], extProc: IrEndpoint, extProcTls?: IrExtProcTls): Json[] {
+  return [extProcCluster(extProc.host, extProc.port, extProcTls), ...proxies.map((p) => upstreamCluster(p.cluster))];
 }
 
 /** ClusterLoadAssignments of the EDS clusters, from the ready endpoints of their Services. */

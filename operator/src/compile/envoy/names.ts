@@ -20,6 +20,7 @@ export const typeUrls = {
   downstreamTls: `${api}.extensions.transport_sockets.tls.v3.DownstreamTlsContext`,
   upstreamTls: `${api}.extensions.transport_sockets.tls.v3.UpstreamTlsContext`,
   httpProtocolOptions: `${api}.extensions.upstreams.http.v3.HttpProtocolOptions`,
+  secret: `${api}.extensions.transport_sockets.tls.v3.Secret`,
 } as const;
 
 /** Resources of the same xDS delivery (ADS). */

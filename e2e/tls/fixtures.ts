@@ -1,0 +1,160 @@
+// Shared by the TLS suites: a runtime snapshot for extproc, an ext_proc round trip as Envoy makes it,
+// a bounded loopback load loop that counts failures, and a raw TLS probe that reports what a new
+// handshake sees (the server's serial) or why it failed.
+import { request, type RequestOptions } from 'node:https';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connect, type ConnectionOptions, type TLSSocket } from 'node:tls';
+import type { ExternalProcessorClient } from '../envoy/client.ts';
+import { runExtProcExchange } from '../envoy/exchange.ts';
+import { compileYaml } from '../dev/harness.ts';
+import { compile, type CompileOptions, type Snapshot } from '../../operator/src/compile/compile.ts';
+import { parseManifests } from '../../operator/src/source/folder.ts';
+import { sdsSecretsFor, secretLookupFromObjects, type SdsSecret } from '../../operator/src/xds/sds.ts';
+
+/** One ApiProxy, `tls/api` on /api, with a header-setting policy: every round trip runs a policy. */
+export function testSnapshot(extProcPort = 9002): Snapshot {
+  return compileYaml({
+    extProcPort,
+    yaml: `apiVersion: gatehouse.dev/v1alpha1
+kind: ApiProxy
+metadata: {name: api, namespace: tls}
+spec:
+  basePath: /api
+  target: {url: "http://127.0.0.1:9"}
+  flows: {preFlow: {request: [{policy: tag}]}}
+---
+apiVersion: gatehouse.dev/v1alpha1
+kind: Policy
+metadata: {name: tag, namespace: tls}
+spec: {type: AssignMessage, assignMessage: {set: {headers: {x-tag: tls}}}}
+`,
+  });
+}
+
+/** One request through ext_proc as Envoy sends it; throws unless it reached the (stub) upstream with the policy applied. */
+export async function roundTrip(client: ExternalProcessorClient): Promise<void> {
+  const result = await runExtProcExchange({
+    client, route: 'tls/api', timeoutMs: 10_000,
+    request: { method: 'GET', path: '/api/x', authority: 'api', headers: [], body: Buffer.alloc(0) },
+    upstream: (req) => ({ status: req.headers.some(([n, v]) => n === 'x-tag' && v === 'tls') ? 200 : 500, headers: [], body: Buffer.alloc(0) }),
+  });
+  if (result.failure !== undefined) throw new Error(`ext_proc failed: ${result.failure}`);
+  if (result.response.status !== 200) throw new Error(`unexpected status ${result.response.status}`);
+}
+
+export interface LoadResult {
+  ok: number;
+  failed: number;
+  errors: string[];
+}
+
+/**
+ * Starts `request` every 1000/rate ms for `durationMs` (at most `maxInFlight` at once; a tick with
+ * that many in flight is skipped, never queued) and waits for all of them. `during` runs meanwhile.
+ */
+export async function loadLoop(o: { rate: number; durationMs: number; maxInFlight?: number; request: (i: number) => Promise<void>; during?: () => Promise<void> }): Promise<LoadResult> {
+  const result: LoadResult = { ok: 0, failed: 0, errors: [] };
+  const inFlight = new Set<Promise<void>>();
+  const end = Date.now() + o.durationMs;
+  let i = 0;
+  const driver = (async () => {
+    while (Date.now() < end) {
+      if (inFlight.size < (o.maxInFlight ?? 32)) {
+        const p: Promise<void> = o.request(i++).then(() => { result.ok++; }, (err: Error) => {
+          result.failed++;
+          if (result.errors.length < 10) result.errors.push(err.message);
+        }).finally(() => inFlight.delete(p));
+        inFlight.add(p);
+      }
+      await sleep(1000 / o.rate);
+    }
+  })();
+  await Promise.all([driver, o.during?.()]);
+  await Promise.all([...inFlight]);
+  return result;
+}
+
+export interface ProbeResult {
+  serial?: string;
+  issuer?: string;
+  protocol?: string;
+  error?: string;
+}
+
+/** A fresh TLS handshake (no session reuse): what the server presented, or the error. */
+export function probe(host: string, port: number, options: ConnectionOptions = {}): Promise<ProbeResult> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port, rejectUnauthorized: false, ALPNProtocols: ['h2'], ...options }, () => {
+      const cert = socket.getPeerCertificate();
+      const out = { serial: cert.serialNumber, issuer: cert.issuer?.CN as string | undefined, protocol: socket.getProtocol() ?? undefined };
+      if (options.rejectUnauthorized === true && !socket.authorized) resolve({ ...out, error: String(socket.authorizationError) });
+      else resolve(out);
+      socket.end();
+    });
+    socket.on('error', (err) => resolve({ error: err.message }));
+  });
+}
+
+export async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+/** Compiles manifests and looks up the SDS secrets their listeners and clusters name (as the operator's wiring does). */
+export function compileWithSecrets(yaml: string, extProcPort: number, options: Omit<CompileOptions, 'credentialHashKey'> = {}): { snapshot: Snapshot; secrets: Map<string, SdsSecret> } {
+  const parsed = parseManifests(yaml, 'test.yaml');
+  const result = compile(parsed.objects, { extProc: { host: '127.0.0.1', port: extProcPort }, credentialHashKey: 'test-key', ...options });
+  const errors = [...parsed.diagnostics, ...result.errors];
+  if (errors.length > 0) throw new Error(`manifests do not compile: ${errors.map((e) => e.message).join('; ')}`);
+  const problems: string[] = [];
+  const secrets = sdsSecretsFor(result.snapshot, secretLookupFromObjects(parsed.objects), (p) => problems.push(`${p.resource}: ${p.reason}`));
+  if (problems.length > 0) throw new Error(`SDS secrets missing: ${problems.join('; ')}`);
+  return { snapshot: result.snapshot, secrets };
+}
+
+export const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+/** A kubernetes.io/tls Secret manifest. */
+export function tlsSecretYaml(namespace: string, name: string, data: { cert?: string; key?: string; ca?: string }): string {
+  const entries = [
+    ...(data.cert ? [`tls.crt: ${b64(data.cert)}`] : []),
+    ...(data.key ? [`tls.key: ${b64(data.key)}`] : []),
+    ...(data.ca ? [`ca.crt: ${b64(data.ca)}`] : []),
+  ];
+  return `apiVersion: v1
+kind: Secret
+metadata: {name: ${name}, namespace: ${namespace}}
+type: kubernetes.io/tls
+data: {${entries.join(', ')}}
+`;
+}
+
+export interface HttpsReply {
+  status: number;
+  body: string;
+  protocol: string | null;
+  serial: string;
+  /** The socket the request went over (to tell a reused keep-alive connection from a new one). */
+  socket: TLSSocket;
+}
+
+/** One HTTPS request (HTTP/1.1) to 127.0.0.1:port; `tls` are the client's TLS options (versions, CA, client certificate, agent). */
+export function httpsGet(port: number, path: string, tls: RequestOptions = {}): Promise<HttpsReply> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method: 'GET', agent: false, ...tls }, (res) => {
+      const chunks: Buffer[] = [];
+      // Read now: a keep-alive agent takes the socket back once the response ends.
+      const socket = res.socket as TLSSocket;
+      const protocol = socket.getProtocol();
+      const serial = socket.getPeerCertificate().serialNumber;
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(), protocol, serial, socket }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}

@@ -1,0 +1,147 @@
+// SDS: the Secrets the compiled Envoy resources name (`tls:<ns>/<name>`: tls.crt + tls.key,
+// `ca:<ns>/<name>`: ca.crt), as envoy.extensions.transport_sockets.tls.v3.Secret resources served over
+// ADS. They are never part of the compiled snapshot (whose JSON is written to files, logs and
+// /debug): the kube and folder wirings look them up from their Secret caches after each compile, and
+// the control plane serves them beside the snapshot. Material that does not parse or whose key does
+// not match its certificate is left out (and reported), so the last good one keeps serving.
+import { createHmac, randomBytes } from 'node:crypto';
+import { GatehouseError } from '../../../lib/errors.ts';
+import { validateMaterial } from '../../../lib/tls/material.ts';
+import type { Snapshot } from '../compile/compile.ts';
+import { encodeStrict, envoyRoot } from '../compile/envoy-proto.ts';
+import type { EncodedResource } from './resources.ts';
+import { typeUrls } from './protos.ts';
+
+/** A Kubernetes Secret as the caches hold it: `data` base64, `stringData` plain (folder mode). */
+export interface SecretLike {
+  data?: Readonly<Record<string, string>> | null;
+  stringData?: Readonly<Record<string, string>> | null;
+}
+
+export type SecretLookup = (namespace: string, name: string) => SecretLike | undefined;
+
+/** An Envoy Secret resource in the proto3 JSON mapping. */
+export type SdsSecret = Record<string, unknown>;
+
+export interface SdsProblem {
+  /** The SDS name ("tls:ns/name"). */
+  resource: string;
+  /** The Kubernetes Secret ("ns/name"). */
+  secret: string;
+  reason: string;
+}
+
+/** A Secret resource that does not encode; the message names the resource only, never its content. */
+export class SdsEncodeError extends GatehouseError {
+  constructor(name: string) {
+    super('GH_ERR_XDS_SECRET_ENCODE', `SDS secret ${name} does not encode as envoy.extensions.transport_sockets.tls.v3.Secret`);
+  }
+}
+
+const secretTypeName = 'envoy.extensions.transport_sockets.tls.v3.Secret';
+
+/** Every SDS secret name the compiled listeners and clusters ask of the ADS server (an SdsSecretConfig with sds_config.ads). */
+export function sdsSecretNames(snapshot: Pick<Snapshot, 'envoy'>): string[] {
+  const names = new Set<string>();
+  const walk = (value: unknown): void => {
+    if (Array.isArray(value)) {
+      for (const v of value) walk(v);
+      return;
+    }
+    if (typeof value !== 'object' || value === null) return;
+    const obj = value as Record<string, unknown>;
+    const source = obj.sds_config as { ads?: unknown } | undefined;
+    // Filesystem SDS (path_config_source) is read by Envoy itself, not served.
+    if (typeof obj.name === 'string' && source?.ads !== undefined) names.add(obj.name);
+    for (const v of Object.values(obj)) walk(v);
+  };
+  walk(snapshot.envoy.listeners);
+  walk(snapshot.envoy.clusters);
+  return [...names].sort();
+}
+
+/** A key of a Secret as bytes, from data (base64) or stringData. */
+function secretValue(secret: SecretLike, key: string): Buffer | undefined {
+  const plain = secret.stringData?.[key];
+  if (typeof plain === 'string') return Buffer.from(plain, 'utf8');
+  const encoded = secret.data?.[key];
+  return typeof encoded === 'string' ? Buffer.from(encoded, 'base64') : undefined;
+}
+
+const inline = (bytes: Buffer) => ({ inline_bytes: bytes.toString('base64') });
+
+/** The Envoy Secret for one SDS name, or the reason there is none. */
+function secretFor(resource: string, lookup: SecretLookup): SdsSecret | { problem: SdsProblem } {
+  const m = /^(tls|ca):([^/]+)\/(.+)$/.exec(resource);
+  const secretName = m ? `${m[2]}/${m[3]}` : resource;
+  const problem = (reason: string) => ({ problem: { resource, secret: secretName, reason } });
+  if (!m) return problem('not a Gatehouse SDS name (tls:<namespace>/<name> or ca:<namespace>/<name>)');
+  const secret = lookup(m[2]!, m[3]!);
+  if (!secret) return problem('Secret not found');
+  try {
+    if (m[1] === 'tls') {
+      const cert = secretValue(secret, 'tls.crt');
+      const key = secretValue(secret, 'tls.key');
+      if (!cert || !key) return problem('the Secret has no tls.crt and tls.key');
+      // The chain as checked, one PEM block per line (a badly concatenated chain would lose its intermediates).
+      const checked = validateMaterial({ cert, key }, { cert: `Secret ${secretName} tls.crt`, key: `Secret ${secretName} tls.key` });
+      return { name: resource, tls_certificate: { certificate_chain: inline(checked.cert!), private_key: inline(key) } };
+    }
+    const ca = secretValue(secret, 'ca.crt');
+    if (!ca) return problem('the Secret has no ca.crt');
+    const checked = validateMaterial({ ca }, { ca: `Secret ${secretName} ca.crt` });
+    return { name: resource, validation_context: { trusted_ca: inline(checked.ca!) } };
+  } catch (err) {
+    return problem((err as Error).message);
+  }
+}
+
+/**
+ * The SDS secrets `snapshot`'s Envoy resources refer to, looked up with `lookupSecret` (the kube
+ * source's Secret cache, or the folder's Secret documents). Secrets that are missing or unusable are
+ * left out and reported to `onProblem` (names and reasons only); Envoy keeps warming, or keeps the
+ * last good secret, until they are fixed.
+ */
+export function sdsSecretsFor(snapshot: Pick<Snapshot, 'envoy'>, lookupSecret: SecretLookup, onProblem?: (p: SdsProblem) => void): Map<string, SdsSecret> {
+  const out = new Map<string, SdsSecret>();
+  for (const name of sdsSecretNames(snapshot)) {
+    const result = secretFor(name, lookupSecret);
+    if ('problem' in result) onProblem?.(result.problem as SdsProblem);
+    else out.set(name, result);
+  }
+  return out;
+}
+
+/**
+ * Encodes secrets with the strict encoder. Resource versions are keyed hashes (HMAC with a key that
+ * never leaves this process), so no hash of key material is handed out in xDS versions or /debug.
+ */
+export class SecretEncoder {
+  private readonly hmacKey = randomBytes(32);
+
+  encode(secrets: ReadonlyMap<string, SdsSecret>): Map<string, EncodedResource> {
+    const resources = new Map<string, EncodedResource>();
+    for (const [name, json] of [...secrets].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      let value: Buffer;
+      try {
+        value = Buffer.from(encodeStrict(envoyRoot(), secretTypeName, json));
+      } catch {
+        throw new SdsEncodeError(name);
+      }
+      const version = createHmac('sha256', this.hmacKey).update(name).update('\0').update(value).digest('hex').slice(0, 16);
+      resources.set(name, { name, version, any: { type_url: typeUrls.secret, value } });
+    }
+    return resources;
+  }
+}
+
+/** A lookup over source objects (the folder's documents, or the kube source's objects): their v1 Secrets. */
+export function secretLookupFromObjects(objects: readonly { object: unknown }[]): SecretLookup {
+  const secrets = new Map<string, SecretLike>();
+  for (const { object } of objects) {
+    const o = object as { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string } } & SecretLike;
+    if (o?.kind !== 'Secret' || o.apiVersion !== 'v1' || !o.metadata?.name) continue;
+    secrets.set(`${o.metadata.namespace ?? 'default'}/${o.metadata.name}`, o);
+  }
+  return (namespace, name) => secrets.get(`${namespace}/${name}`);
+}
