@@ -3,6 +3,7 @@
 // fails compile is reported and its last accepted generation keeps serving; two replicas elect one
 // writer, and when it dies the other takes over without losing or repeating a status write.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { typeUrls } from '../../operator/src/xds/protos.ts';
 import { silentLog } from '../../operator/src/xds/testing.ts';
 import { startKubeOperator, type KubeOperator } from '../../operator/src/kube-operator.ts';
 import type { StatusTarget } from '../../operator/src/kube/status-writer.ts';
@@ -93,6 +94,17 @@ describe('operator in a cluster', () => {
     const revision = a.operator.snapshots.current()!.revisions.get(`${ns}/orders`)!;
     expect(conditionOf(updated, 'Programmed')?.message).toBe(`generation 2 is in revision ${revision}`);
     expect(updated.status?.dataPlanes).toEqual([expect.objectContaining({ name: 'extproc-0', version: revision, synced: true })]);
+
+    // An HTTPS listener with issue: true: the operator issues its certificate into a Secret and
+    // serves it over SDS (named only, never in the snapshot).
+    await cluster.apply(obj('DataPlane', ns, 'edge', { listeners: [{ name: 'http', port: 8080 }, { name: 'public', port: 8443, protocol: 'HTTPS', tls: { issue: true } }] }));
+    const sdsName = `tls:${ns}/edge-listener-public-tls`;
+    await eventually('the issued listener certificate is served over SDS', () =>
+      a.operator.controlPlane.cache.current()?.resources.get(typeUrls.secret)?.has(sdsName));
+    const issued = await cluster.get('Secret', ns, 'edge-listener-public-tls');
+    expect(issued?.type).toBe('kubernetes.io/tls');
+    expect(Object.keys((issued as { data: Record<string, string> }).data).sort()).toEqual(['tls.crt', 'tls.key']);
+    expect(JSON.stringify(a.operator.snapshots.current()!.snapshot)).not.toContain('PRIVATE KEY');
 
     // Delete: the product goes, and the app that needed it says why.
     await cluster.remove('Product', ns, 'gold');

@@ -41,6 +41,7 @@ export async function signLeaf(spec: LeafSpec, step: Pick<IssueStep, 'reason' | 
 export function leafSecret(spec: LeafSpec, issued: IssuedLeaf, dataPlane: { name: string; uid: string }): DesiredSecret {
   return {
     namespace: spec.namespace, name: spec.secretName, role: 'leaf', type: 'kubernetes.io/tls', dataPlane,
+    ...(spec.role === 'listener' ? { sds: true } : {}),
     annotations: issued.annotations,
     data: { [keys.tlsCert]: issued.pem.certPem, [keys.tlsKey]: issued.pem.keyPem },
   };

@@ -2,6 +2,7 @@
 // them (labels, annotations, owner reference, data encoded). Pure.
 import type * as k8s from '@kubernetes/client-node';
 import { dataPlaneApiVersion, dataPlaneKind } from '../controllers/dataplane/names.ts';
+import { credentialSecretLabel } from '../source/kube.ts';
 import { certificateLabel, labelKeys, managedByValue, roleLabel, type SecretRole } from './names.ts';
 
 export interface SecretView {
@@ -47,6 +48,8 @@ export interface DesiredSecret {
   type: 'Opaque' | 'kubernetes.io/tls';
   /** Owner (and the gatehouse.dev/dataplane label); none for the operator's own Secrets. */
   dataPlane?: { name: string; uid: string };
+  /** Served to Envoy over SDS (a listener's certificate): carries the label the kube source selects. */
+  sds?: boolean;
   annotations: Record<string, string>;
   data: Record<string, string>;
 }
@@ -59,6 +62,7 @@ export function renderSecret(d: DesiredSecret): SecretObject {
     [certificateLabel]: 'true',
     [roleLabel]: d.role,
     ...(d.dataPlane ? { [labelKeys.dataPlane]: d.dataPlane.name } : {}),
+    ...(d.sds ? { [credentialSecretLabel]: 'true' } : {}),
   };
   const data: Record<string, string> = {};
   for (const key of Object.keys(d.data).sort()) data[key] = Buffer.from(d.data[key]!, 'utf8').toString('base64');

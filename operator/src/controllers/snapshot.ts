@@ -6,6 +6,7 @@ import type { CompileOptions, Snapshot } from '../compile/compile.ts';
 import { formatDiagnostic } from '../compile/diagnostics.ts';
 import type { KubeSource, SourceChange } from '../source/kube.ts';
 import type { XdsControlPlane } from '../xds/control-plane.ts';
+import { sdsSecretsFor, secretLookupFromObjects, type SdsProblem } from '../xds/sds.ts';
 import { compileKeepingLastAccepted, type AcceptedRevision, type ObjectOutcome } from './last-accepted.ts';
 import { proxyRevisions, RevisionHistory } from './object-status.ts';
 
@@ -44,6 +45,7 @@ export class SnapshotController {
   private readonly listeners = new Set<(state: CompiledState) => void>();
   private unsubscribe: (() => void) | undefined;
   private previousErrors = new Set<string>();
+  private readonly sdsProblems = new Set<string>();
 
   constructor(options: SnapshotControllerOptions) {
     this.options = options;
@@ -99,8 +101,10 @@ export class SnapshotController {
     }
     this.logErrors(compiled.result.errors.map(formatDiagnostic));
     const { snapshot } = compiled.result;
+    // The Secrets the listeners and clusters name go out over SDS, never in the snapshot.
+    const secrets = sdsSecretsFor(snapshot, secretLookupFromObjects(source.objects()), (p) => this.logSdsProblem(p));
     try {
-      controlPlane.publish(snapshot);
+      controlPlane.publish(snapshot, secrets);
     } catch (err) {
       log.error({ err: (err as Error).message, code: (err as { code?: string }).code }, 'compiled snapshot does not encode; still serving the previous one');
       return;
@@ -124,6 +128,14 @@ export class SnapshotController {
         log.error({ err: (err as Error).message }, 'compiled-state listener failed');
       }
     }
+  }
+
+  private logSdsProblem(p: SdsProblem): void {
+    const line = `${p.resource} ${p.secret}: ${p.reason}`;
+    if (this.sdsProblems.has(line)) return;
+    this.sdsProblems.add(line);
+    if (this.sdsProblems.size > 1_000) this.sdsProblems.clear();
+    this.options.log.warn({ secret: p.secret, sds: p.resource, reason: p.reason }, 'SDS secret not served (Envoy keeps the last good one, or waits); label the Secret gatehouse.dev/credential');
   }
 
   /** Each error once, when it first appears. */
