@@ -47,6 +47,7 @@ export const commands: Record<string, CommandSpec> = {
       'envoy-image': { type: 'string', default: 'docker.io/envoyproxy/envoy:distroless-v1.36.2', value: 'IMAGE', description: 'image of DataPlane Envoy pods (a DataPlane may override it)' },
       'gatehouse-image': { type: 'string', default: 'ghcr.io/gatehouse-dev/gatehouse:0.1.0', value: 'IMAGE', description: 'image of DataPlane extproc pods (a DataPlane may override it)' },
       'manage-dataplanes': { type: 'string', default: 'true', value: 'BOOL', description: 'create and correct the workloads of DataPlane objects' },
+      'xds-tls': { type: 'string', value: 'issued', description: 'kube mode: serve xDS with the certificate the operator issues itself (gatehouse-xds-tls), client certificates required' },
       'tls-cert': { type: 'string', value: 'FILE', description: 'serve xDS over TLS with this certificate chain (PEM; reloaded when it changes)' },
       'tls-key': { type: 'string', value: 'FILE', description: 'the private key of --tls-cert' },
       'tls-client-ca': { type: 'string', value: 'FILE', description: 'require client certificates signed by this CA bundle (mutual TLS; reloaded)' },

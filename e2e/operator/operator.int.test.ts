@@ -103,7 +103,7 @@ describe('operator in a cluster', () => {
       a.operator.controlPlane.cache.current()?.resources.get(typeUrls.secret)?.has(sdsName));
     const issued = await cluster.get('Secret', ns, 'edge-listener-public-tls');
     expect(issued?.type).toBe('kubernetes.io/tls');
-    expect(Object.keys((issued as { data: Record<string, string> }).data).sort()).toEqual(['tls.crt', 'tls.key']);
+    expect(Object.keys((issued as unknown as { data: Record<string, string> }).data).sort()).toEqual(['tls.crt', 'tls.key']);
     expect(JSON.stringify(a.operator.snapshots.current()!.snapshot)).not.toContain('PRIVATE KEY');
 
     // Delete: the product goes, and the app that needed it says why.

@@ -6,7 +6,7 @@ import type { Logger } from '../log.ts';
 import type { ClientTlsOptions } from './client.ts';
 import { tlsPolicy, type TlsPolicy } from './policy.ts';
 import type { ClientAuth } from './server.ts';
-import { TlsFileWatcher } from './watcher.ts';
+import { TlsFileWatcher, type MaterialSource } from './watcher.ts';
 
 type Flags = Readonly<Record<string, string | boolean | undefined>>;
 
@@ -72,7 +72,8 @@ export function clientTlsFromFlags(command: string, flags: Flags, prefix: string
 }
 
 export interface ServerTls {
-  watcher: TlsFileWatcher;
+  /** Files (TlsFileWatcher) or material issued in process (the operator's own certificate). */
+  watcher: MaterialSource & { close(): void };
   policy: TlsPolicy;
   clientAuth: ClientAuth;
 }

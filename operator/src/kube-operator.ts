@@ -9,6 +9,10 @@ import { DataPlaneController } from './controllers/dataplane/controller.ts';
 import { extprocServiceHost, ports as dataPlanePorts } from './controllers/dataplane/names.ts';
 import { NodeReports } from './controllers/node-reports.ts';
 import { CertificateController } from './certs/controller.ts';
+import { XdsTlsUnavailableError } from './certs/errors.ts';
+import { IssuedXdsTls } from './certs/xds-material.ts';
+import type { ServerTls } from '../../lib/tls/flags.ts';
+import { defaultTlsPolicy } from '../../lib/tls/policy.ts';
 import { RemediationController } from './remediation/controller.ts';
 import { SnapshotController } from './controllers/snapshot.ts';
 import { StatusController } from './controllers/status.ts';
@@ -41,6 +45,12 @@ export interface KubeOperatorOptions {
   dataPlane?: { xds: { host: string; port: number }; envoyImage: string; gatehouseImage: string };
   debounceMs?: number;
   processMetrics?: boolean;
+  /**
+   * TLS of the xDS server: 'issued' serves the certificate the certificates controller issues
+   * (gatehouse-xds-tls, client certificates required from the CAs it trusts); ServerTls serves files;
+   * none serves plaintext (development, tests).
+   */
+  xdsTls?: 'issued' | ServerTls;
   /** Timings of the node reports (tests shorten them). */
   nodeReports?: { heartbeatMs?: number; staleAfterMs?: number; debounceMs?: number };
 }
@@ -76,7 +86,11 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<K
   const { kc, log } = options;
   const identity = options.identity ?? process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
   const rest = new KubeRest(kc, { userAgent: `gatehouse-operator/${identity}` });
-  const controlPlane = new XdsControlPlane({ log, processMetrics: options.processMetrics });
+  const issuedTls = options.xdsTls === 'issued' ? new IssuedXdsTls(log) : undefined;
+  const serverTls: ServerTls | undefined = issuedTls
+    ? { watcher: issuedTls, policy: defaultTlsPolicy, clientAuth: 'required' }
+    : typeof options.xdsTls === 'object' ? options.xdsTls : undefined;
+  const controlPlane = new XdsControlPlane({ log, processMetrics: options.processMetrics, ...(serverTls ? { tls: serverTls } : {}) });
   const metrics = new KubeMetrics(controlPlane.metrics.registry);
   const source = new KubeSource({ kc, rest, log, watchNamespace: options.watchNamespace, operatorNamespace: options.namespace, metrics });
   await source.start();
@@ -138,6 +152,10 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<K
     listenerHosts: () => proxyHosts(source.list('ApiProxy')),
   }) : undefined;
   await certs?.start();
+  if (issuedTls) {
+    if (!certs) throw new XdsTlsUnavailableError();
+    issuedTls.attach(certs);
+  }
   if (certs) snapshots.onCompiled(() => certs.enqueueAll());
 
   const becameLeader = () => {
@@ -177,6 +195,7 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<K
       await dataPlanes?.stop();
       await remediation?.stop();
       await certs?.stop();
+      issuedTls?.close();
       await reports.stop();
       await events.flush();
       await source.stop();

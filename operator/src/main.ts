@@ -3,7 +3,7 @@
 // left out, the rest ships. Without --manifests, the kube mode (kube-operator.ts).
 import type { Options } from '../../bin/cli.ts';
 import { parsePort } from '../../bin/cli.ts';
-import { NotAvailableError, UsageError } from '../../lib/errors.ts';
+import { UsageError } from '../../lib/errors.ts';
 import { Lifecycle } from '../../lib/lifecycle.ts';
 import { createLogger, type Logger } from '../../lib/log.ts';
 import { serverTlsFromFlags, startServerTls, type ServerTls } from '../../lib/tls/flags.ts';
@@ -127,8 +127,9 @@ export async function runOperator(options: Options): Promise<number> {
     log.info({ manifests: options.manifests, xdsPort: operator.xdsPort, metricsPort: operator.metricsPort }, 'operator serving (folder mode)');
     lifecycle.onStop('folder operator', () => operator.stop());
   } else {
-    // kube-operator.ts creates the control plane there; until it takes `tls`, refuse rather than serve plain text.
-    if (tls) throw new NotAvailableError('gatehouse operator: --tls-* flags are served in folder mode (--manifests) only in this build');
+    const issued = options['xds-tls'] === 'issued';
+    if (options['xds-tls'] !== undefined && !issued) throw new UsageError(`gatehouse operator: --xds-tls: "${String(options['xds-tls'])}" is not issued (or leave it out)`);
+    if (issued && tls) throw new UsageError('gatehouse operator: --xds-tls issued and --tls-cert/--tls-key name two certificates; choose one');
     const operatorNamespace = String(options['operator-namespace'] ?? process.env.POD_NAMESPACE ?? 'gatehouse-system');
     const leaderElect = parseBool('leader-elect', options['leader-elect']);
     const manageDataPlanes = parseBool('manage-dataplanes', options['manage-dataplanes']);
@@ -152,6 +153,7 @@ export async function runOperator(options: Options): Promise<number> {
       dataPlane: manageDataPlanes
         ? { xds, envoyImage: String(options['envoy-image']), gatehouseImage: String(options['gatehouse-image']) }
         : undefined,
+      ...(issued ? { xdsTls: 'issued' as const } : tls ? { xdsTls: tls } : {}),
     });
     log.info({ server: kc.getCurrentCluster()?.server, xdsPort: operator.xdsPort, metricsPort: operator.metricsPort }, 'operator serving (kube mode)');
     lifecycle.onStop('kube operator', () => operator.stop());

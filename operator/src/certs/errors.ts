@@ -39,3 +39,10 @@ export class CertificateSourceNotReadyError extends GatehouseError {
     super('GH_ERR_CERTS_NOT_READY', message);
   }
 }
+
+/** --xds-tls issued without the certificates controller (it runs with --manage-dataplanes). Exit 2. */
+export class XdsTlsUnavailableError extends GatehouseError {
+  constructor() {
+    super('GH_ERR_XDS_TLS_UNAVAILABLE', 'the xDS server cannot serve issued certificates without the certificates controller: use --manage-dataplanes true, or --tls-cert/--tls-key files', { exitCode: 2 });
+  }
+}
