@@ -53,6 +53,7 @@ describe('charts/gatehouse', () => {
       '--lease-name=gatehouse-operator',
       '--manage-dataplanes=true',
       '--xds-address=gatehouse-xds.gatehouse-system.svc:18000',
+      '--xds-tls=issued',
       '--envoy-image=docker.io/envoyproxy/envoy:distroless-v1.36.2',
       `--gatehouse-image=${image}`,
     ]);
@@ -111,6 +112,21 @@ describe('charts/gatehouse', () => {
       '--namespace=shop', '--leader-elect=false', '--xds-address=gatehouse-xds.edge-control.svc:18000',
       '--gatehouse-image=ghcr.io/gatehouse-dev/gatehouse:1.2.3', '--extproc-address=x:9002',
     ]));
+  });
+
+  it('serves xDS with issued certificates unless operator.xdsTls is off, which needs managed DataPlanes', () => {
+    const argsWith = (set: Record<string, string>) => deploymentOf(renderChart({ release: 'gh', set })).spec!.template.spec!.containers[0]!.args!;
+    expect(argsWith({})).toContain('--xds-tls=issued');
+    expect(argsWith({ 'operator.xdsTls': 'off' }).filter((a) => a.startsWith('--xds-tls'))).toEqual([]);
+    expect(argsWith({ 'operator.xdsTls': 'off', 'operator.manageDataPlanes': 'false' })).toContain('--manage-dataplanes=false');
+    // The certificates controller (and so the xDS certificate) runs only with managed DataPlanes: refused
+    // at render time rather than an operator that exits on start.
+    const refused = helm(['template', 'gh', CHART_DIR, '--set', 'operator.manageDataPlanes=false']);
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toMatch(/operator.xdsTls=issued needs operator.manageDataPlanes=true/);
+    const wrong = helm(['template', 'gh', CHART_DIR, '--set', 'operator.xdsTls=files']);
+    expect(wrong.status).not.toBe(0);
+    expect(wrong.stderr).toMatch(/xdsTls/);
   });
 
   it('prints NOTES that say where DataPlanes dial xDS', () => {

@@ -6,7 +6,7 @@ import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../../lib/log.ts';
 import type { IrEndpoint } from './compile/ir.ts';
 import { DataPlaneController } from './controllers/dataplane/controller.ts';
-import { extprocServiceHost, ports as dataPlanePorts } from './controllers/dataplane/names.ts';
+import { extProcCompileOptions } from './controllers/dataplane/extproc-link.ts';
 import { NodeReports } from './controllers/node-reports.ts';
 import { CertificateController } from './certs/controller.ts';
 import { XdsTlsUnavailableError } from './certs/errors.ts';
@@ -65,16 +65,6 @@ export interface KubeOperator {
   stop(): Promise<void>;
 }
 
-/**
- * Where Envoy reaches extproc when no --extproc-address is given: the extproc Service of the first
- * DataPlane (by namespace/name). One ext_proc cluster serves every DataPlane's listeners for now.
- */
-function extProcEndpoint(dataPlanes: readonly k8s.KubernetesObject[]): IrEndpoint | undefined {
-  const first = dataPlanes.map((d) => ({ namespace: d.metadata?.namespace ?? 'default', name: d.metadata?.name ?? '' }))
-    .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name))[0];
-  return first && { host: extprocServiceHost(first.namespace, first.name), port: dataPlanePorts.extprocGrpc };
-}
-
 /** The hosts of the ApiProxies: the names a listener certificate carries. */
 function proxyHosts(proxies: readonly k8s.KubernetesObject[]): string[] {
   const hosts = new Set<string>();
@@ -96,9 +86,11 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<K
   await source.start();
   log.info({ identity, watchNamespace: options.watchNamespace ?? '(all)' }, 'informers synced');
 
+  // With issued certificates the DataPlane pods speak mutual TLS to xDS and to each other.
+  const mtls = options.xdsTls === 'issued';
   const snapshots = new SnapshotController({
     source, controlPlane, log, debounceMs: options.debounceMs,
-    compileOptions: () => ({ extProc: options.extProc ?? extProcEndpoint(source.list('DataPlane')) }),
+    compileOptions: () => extProcCompileOptions(source.list('DataPlane'), { extProc: options.extProc, mtls }),
   });
   snapshots.start();
   const ports = await controlPlane.listen({ host: options.host, xdsPort: options.xdsPort, metricsPort: options.metricsPort });
@@ -119,7 +111,7 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<K
   const dataPlanes = options.dataPlane
     ? new DataPlaneController({
       rest, kc, log, writer, events, isLeader, namespace: options.watchNamespace,
-      renderOptions: { ...options.dataPlane, operatorNamespace: options.namespace },
+      renderOptions: { ...options.dataPlane, operatorNamespace: options.namespace, mtls },
       nodes: () => reports.nodes(),
       configVersion: () => snapshots.current()?.version,
       compileOutcome: (namespace: string, name: string) => snapshots.current()?.outcomes.get(`DataPlane/${namespace}/${name}`),
@@ -141,6 +133,9 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<K
     rest, kc, log, writer, events, isLeader, namespace: options.watchNamespace,
     registry: controlPlane.metrics.registry, kubeMetrics: metrics,
     informers: { pods: source.informers.Pod, nodes: source.informers.Node, dataPlanes: source.informers.DataPlane },
+    // extproc then requires a client certificate the operator does not hold (its own is serverAuth
+    // only): a plaintext deep check would fail every healthy pod and evict it as a zombie.
+    ...(mtls ? { deepCheck: { enabled: false } } : {}),
   }) : undefined;
   await remediation?.start();
   // The CA, the leaves of every DataPlane and the xDS server's own certificate (leader only).

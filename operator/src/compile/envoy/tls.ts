@@ -32,7 +32,7 @@ export function downstreamTls(tls: IrListenerTls): Json {
 }
 
 /** The SAN the peer must carry for `name`: its IP address SAN for an address, else its DNS SAN. */
-function sanMatcher(name: string): Json {
+export function sanMatcher(name: string): Json {
   return { san_type: isIP(name) ? 'IP_ADDRESS' : 'DNS', matcher: { exact: name } };
 }
 

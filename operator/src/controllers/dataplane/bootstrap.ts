@@ -1,10 +1,15 @@
 // The Envoy bootstrap of a DataPlane (envoy.config.bootstrap.v3.Bootstrap, proto3 JSON): everything
-// dynamic comes over ADS from the operator's xDS Service, reached with mutual TLS from files the
-// certificates controller keeps in the mounted Secrets. Envoy's admin interface listens on loopback
-// only (it can stop the server and dump the config); a static listener on every address answers
-// /ready for the kubelet's probes and serves /stats/prometheus from the admin. Pure: no I/O.
+// dynamic comes over ADS from the operator's xDS Service. With mutual TLS, Envoy's client certificate
+// and trust bundle come from the mounted Secrets through filesystem SDS files kept next to the
+// bootstrap (bootstrapSdsFiles), so a renewed certificate is reloaded without a restart. Envoy's admin
+// interface listens on loopback only (it can stop the server and dump the config); a static listener
+// on every address answers /ready for the kubelet's probes and serves /stats/prometheus from the
+// admin. Pure: no I/O.
+import { isIP } from 'node:net';
 import { adsConfigSource, socketAddress, typeUrls, type Json } from '../../compile/envoy/names.ts';
-import { nodeCluster, paths, ports, type Component } from './names.ts';
+import { certificateSdsFile, extProcTlsSdsFiles, fileSdsSecretConfig, sanMatcher, validationSdsFile } from '../../compile/envoy/tls.ts';
+import { extProcTlsFor } from './extproc-link.ts';
+import { nodeCluster, paths, ports, tlsFiles, type Component } from './names.ts';
 
 export const xdsClusterName = 'gatehouse-xds';
 export const adminClusterName = 'gatehouse-admin';
@@ -31,16 +36,59 @@ export interface BootstrapInput {
   region?: string;
   /** The operator's xDS Service: a DNS name (checked against the server certificate) and port. */
   xds: { host: string; port: number };
+  /** Mutual TLS to xDS (and the SDS files of the extproc cluster's); default plain text. */
+  mtls?: boolean;
 }
 
-/** The files of the mounted Secrets (kubernetes.io/tls keys, and ca.crt of the trust bundle). */
-export const tlsFiles = {
-  certificateChain: `${paths.tlsDir}/tls.crt`,
-  privateKey: `${paths.tlsDir}/tls.key`,
-  trustedCa: `${paths.caDir}/ca.crt`,
-} as const;
+/** The filesystem SDS secrets of the xDS cluster: Envoy's client certificate and its trust bundle. */
+export const xdsSdsNames = { certificate: 'gatehouse-xds-client', validation: 'gatehouse-xds-ca' } as const;
+/** Their files, keys of the bootstrap ConfigMap next to bootstrap.json. */
+export const xdsSdsFileNames = { certificate: 'sds-xds-client.json', validation: 'sds-xds-ca.json' } as const;
+const inBootstrapDir = (file: string) => `${paths.envoyBootstrapDir}/${file}`;
 
-function xdsCluster(xds: BootstrapInput['xds']): Json {
+/**
+ * The files Envoy reads next to bootstrap.json (keys of the bootstrap ConfigMap): with mutual TLS, the
+ * SDS files of the xDS cluster and those the compiled `gatehouse-extproc` cluster names (extProcTlsFor);
+ * nothing in plain text. They point at the mounted Secrets' files and watch their directories, so
+ * kubelet's swap of a renewed Secret is picked up in place.
+ */
+export function bootstrapSdsFiles(input: BootstrapInput): Record<string, string> {
+  if (!input.mtls) return {};
+  const files: Record<string, string> = {
+    [xdsSdsFileNames.certificate]: certificateSdsFile(xdsSdsNames.certificate, tlsFiles.certificateChain, tlsFiles.privateKey),
+    [xdsSdsFileNames.validation]: validationSdsFile(xdsSdsNames.validation, tlsFiles.trustedCa),
+    ...extProcTlsSdsFiles(extProcTlsFor(input.namespace, input.dataPlane)),
+  };
+  return Object.fromEntries(Object.entries(files).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
+}
+
+/**
+ * Mutual TLS to the xDS server. Certificate and trust bundle come through filesystem SDS: Envoy
+ * re-reads certificate files (watched_directory) only in SDS-delivered secrets, never in inline ones.
+ */
+function xdsTransportSocket(host: string): Json {
+  return {
+    name: 'envoy.transport_sockets.tls',
+    typed_config: {
+      '@type': typeUrls.upstreamTls,
+      // An address is never sent as SNI (RFC 6066); it is checked against an IP SAN instead.
+      ...(isIP(host) ? {} : { sni: host }),
+      common_tls_context: {
+        // Explicit both ways: Envoy's client default tops out at TLS 1.2.
+        tls_params: { tls_minimum_protocol_version: 'TLSv1_2', tls_maximum_protocol_version: 'TLSv1_3' },
+        alpn_protocols: ['h2'],
+        tls_certificate_sds_secret_configs: [fileSdsSecretConfig(xdsSdsNames.certificate, inBootstrapDir(xdsSdsFileNames.certificate))],
+        combined_validation_context: {
+          // Without a SAN matcher any certificate the CA signed would do.
+          default_validation_context: { match_typed_subject_alt_names: [sanMatcher(host)] },
+          validation_context_sds_secret_config: fileSdsSecretConfig(xdsSdsNames.validation, inBootstrapDir(xdsSdsFileNames.validation)),
+        },
+      },
+    },
+  };
+}
+
+function xdsCluster(xds: BootstrapInput['xds'], mtls: boolean): Json {
   return {
     name: xdsClusterName,
     type: 'STRICT_DNS',
@@ -58,31 +106,7 @@ function xdsCluster(xds: BootstrapInput['xds']): Json {
       cluster_name: xdsClusterName,
       endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress(xds.host, xds.port) } }] }],
     },
-    transport_socket: {
-      name: 'envoy.transport_sockets.tls',
-      typed_config: {
-        '@type': typeUrls.upstreamTls,
-        sni: xds.host,
-        common_tls_context: {
-          // Explicit both ways: Envoy's client default tops out at TLS 1.2.
-          tls_params: { tls_minimum_protocol_version: 'TLSv1_2', tls_maximum_protocol_version: 'TLSv1_3' },
-          alpn_protocols: ['h2'],
-          // watched_directory: Kubernetes swaps a Secret volume's files by renaming a symlink in the
-          // mount directory; watching it reloads the pair atomically, without a restart.
-          tls_certificates: [{
-            certificate_chain: { filename: tlsFiles.certificateChain },
-            private_key: { filename: tlsFiles.privateKey },
-            watched_directory: { path: paths.tlsDir },
-          }],
-          validation_context: {
-            trusted_ca: { filename: tlsFiles.trustedCa },
-            watched_directory: { path: paths.caDir },
-            // Without a SAN matcher any certificate the CA signed would do.
-            match_typed_subject_alt_names: [{ san_type: 'DNS', matcher: { exact: xds.host } }],
-          },
-        },
-      },
-    },
+    ...(mtls ? { transport_socket: xdsTransportSocket(xds.host) } : {}),
   };
 }
 
@@ -153,7 +177,7 @@ export function renderBootstrap(input: BootstrapInput): Json {
     },
     static_resources: {
       listeners: [readyListener],
-      clusters: [xdsCluster(input.xds), adminCluster],
+      clusters: [xdsCluster(input.xds, input.mtls ?? false), adminCluster],
     },
   };
 }

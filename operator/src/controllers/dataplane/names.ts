@@ -31,8 +31,9 @@ export const workloadName = (dataPlane: string, component: Component) => `${data
 export const bootstrapConfigMapName = (dataPlane: string) => `${dataPlane}-envoy-bootstrap`;
 
 /**
- * The Secrets the pods mount (kubernetes.io/tls: tls.crt, tls.key; the bundle: ca.crt). The
- * certificates controller (issue 8) creates and rotates them; until it does, pods wait for them.
+ * The Secrets the pods mount with mutual TLS (kubernetes.io/tls: tls.crt, tls.key; the bundle:
+ * ca.crt). The certificates controller (operator/src/certs) creates and rotates them; until it does,
+ * pods wait for them.
  */
 export const tlsSecretName = (dataPlane: string, component: Component) => `${dataPlane}-${component}-tls`;
 export const caBundleSecretName = (dataPlane: string) => `${dataPlane}-ca-bundle`;
@@ -93,6 +94,13 @@ export const paths = {
   extprocCacheDir: '/var/cache/gatehouse',
 } as const;
 export const bootstrapKey = 'bootstrap.json';
+
+/** The files of the mounted Secrets: the component's `tls.crt`/`tls.key`, and `ca.crt` of the trust bundle. */
+export const tlsFiles = {
+  certificateChain: `${paths.tlsDir}/tls.crt`,
+  privateKey: `${paths.tlsDir}/tls.key`,
+  trustedCa: `${paths.caDir}/ca.crt`,
+} as const;
 
 /** The kinds a DataPlane owns, in the order they are applied (what a pod mounts before the pod). */
 export const managedKinds = [

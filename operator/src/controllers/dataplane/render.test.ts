@@ -1,5 +1,5 @@
-// Golden files: testdata/<scenario>/input.yaml (a DataPlane) -> expected.yaml (the rendered objects).
-// UPDATE_GOLDEN=1 rewrites the expected files. Also: the inputs are valid DataPlanes, the bootstrap in
+// Golden files: testdata/<scenario>/input.yaml (a DataPlane), with options.yaml over the default render
+// options when present -> expected.yaml (the rendered objects). UPDATE_GOLDEN=1 rewrites the expected files. Also: the inputs are valid DataPlanes, the bootstrap in
 // every ConfigMap is strict Envoy proto JSON, and the invariants every object must keep.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,6 +23,10 @@ const goldenOptions: RenderOptions = {
 const testdata = join(import.meta.dirname, 'testdata');
 const scenarios = readdirSync(testdata).filter((d) => existsSync(join(testdata, d, 'input.yaml'))).sort();
 const input = (scenario: string) => parse(readFileSync(join(testdata, scenario, 'input.yaml'), 'utf8')) as DataPlaneObject;
+const optionsFile = (scenario: string) => join(testdata, scenario, 'options.yaml');
+const optionsOf = (scenario: string): RenderOptions => existsSync(optionsFile(scenario))
+  ? { ...goldenOptions, ...(parse(readFileSync(optionsFile(scenario), 'utf8')) as Partial<RenderOptions>) }
+  : goldenOptions;
 
 /** The rendered objects as YAML documents, the way `kubectl get -o yaml` would show them. */
 function toYaml(objects: KubeObject[]): string {
@@ -32,8 +36,9 @@ function toYaml(objects: KubeObject[]): string {
 const root = loadEnvoyRoot(bootstrapProtoFiles);
 
 describe('renderDataPlane golden files', () => {
-  it('has the scenarios', () => {
-    expect(scenarios.length).toBeGreaterThanOrEqual(3);
+  it('has the scenarios, plain text and mutual TLS', () => {
+    expect(scenarios.length).toBeGreaterThanOrEqual(4);
+    expect(scenarios.filter((s) => optionsOf(s).mtls === true).length).toBeGreaterThanOrEqual(1);
   });
 
   it.each(scenarios)('%s: input is a valid DataPlane', (scenario) => {
@@ -41,26 +46,26 @@ describe('renderDataPlane golden files', () => {
   });
 
   it.each(scenarios)('%s', (scenario) => {
-    const actual = toYaml(renderDataPlane(input(scenario), goldenOptions));
+    const actual = toYaml(renderDataPlane(input(scenario), optionsOf(scenario)));
     const expectedFile = join(testdata, scenario, 'expected.yaml');
     if (process.env.UPDATE_GOLDEN === '1') writeFileSync(expectedFile, actual);
     expect(actual).toBe(readFileSync(expectedFile, 'utf8'));
     // The file parses back to the same objects.
-    expect(parseAllDocuments(actual).map((d) => d.toJS())).toEqual(JSON.parse(JSON.stringify(renderDataPlane(input(scenario), goldenOptions))));
+    expect(parseAllDocuments(actual).map((d) => d.toJS())).toEqual(JSON.parse(JSON.stringify(renderDataPlane(input(scenario), optionsOf(scenario)))));
   });
 
   it.each(scenarios)('%s: the bootstrap is strict envoy.config.bootstrap.v3.Bootstrap', (scenario) => {
-    const configMap = renderDataPlane(input(scenario), goldenOptions).find((o) => o.kind === 'ConfigMap')!;
+    const configMap = renderDataPlane(input(scenario), optionsOf(scenario)).find((o) => o.kind === 'ConfigMap')!;
     const json = JSON.parse((configMap.data as Record<string, string>)[bootstrapKey]) as unknown;
     expect(encodeStrict(root, bootstrapType, json).length).toBeGreaterThan(0);
   });
 });
 
 describe('renderDataPlane invariants', () => {
-  const all = scenarios.map((s) => [s, input(s)] as const);
+  const all = scenarios.map((s) => [s, input(s), optionsOf(s)] as const);
 
-  it.each(all)('%s: every object is owned by the DataPlane, labelled and in its namespace', (_s, dp) => {
-    for (const o of renderDataPlane(dp, goldenOptions)) {
+  it.each(all)('%s: every object is owned by the DataPlane, labelled and in its namespace', (_s, dp, options) => {
+    for (const o of renderDataPlane(dp, options)) {
       expect(o.metadata.namespace).toBe(dp.metadata.namespace);
       expect(o.metadata.ownerReferences).toEqual([{
         apiVersion: 'gatehouse.dev/v1alpha1', kind: 'DataPlane', name: dp.metadata.name, uid: dp.metadata.uid, controller: true, blockOwnerDeletion: true,
@@ -69,8 +74,8 @@ describe('renderDataPlane invariants', () => {
     }
   });
 
-  it.each(all)('%s: is deterministic', (_s, dp) => {
-    expect(JSON.stringify(renderDataPlane(dp, goldenOptions))).toBe(JSON.stringify(renderDataPlane(structuredClone(dp), goldenOptions)));
+  it.each(all)('%s: is deterministic', (_s, dp, options) => {
+    expect(JSON.stringify(renderDataPlane(dp, options))).toBe(JSON.stringify(renderDataPlane(structuredClone(dp), structuredClone(options))));
   });
 
   it('does not modify its input', () => {
@@ -90,6 +95,7 @@ describe('renderDataPlane invariants', () => {
     expect(hash({ ...dp, spec: { envoy: { replicas: 5 } } })).toBe(hash(dp));
     expect(hash({ ...dp, spec: { region: 'elsewhere' } })).not.toBe(hash(dp));
     expect(hash(dp, { ...goldenOptions, xds: { host: 'other', port: 18000 } })).not.toBe(hash(dp));
+    expect(hash(dp, { ...goldenOptions, mtls: true })).not.toBe(hash(dp));
   });
 
   it('never puts a Redis URL from a Secret into the objects', () => {

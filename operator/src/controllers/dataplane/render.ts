@@ -6,10 +6,10 @@ import type { ObjectMeta } from '../../api/common.ts';
 import type { DataPlane } from '../../api/kinds.ts';
 import { defaultListenerPort } from '../../compile/resolve-dataplanes.ts';
 import { canonicalJson, sha256Hex } from '../../compile/canonical-json.ts';
-import { renderBootstrap } from './bootstrap.ts';
+import { bootstrapSdsFiles, renderBootstrap, type BootstrapInput } from './bootstrap.ts';
 import {
   bootstrapConfigMapName, bootstrapHashAnnotation, bootstrapKey, caBundleSecretName, componentLabels, dataPlaneApiVersion,
-  dataPlaneKind, managedKinds, nodeCluster, paths, ports, selectorLabels, tlsSecretName, workloadName, type Component,
+  dataPlaneKind, managedKinds, nodeCluster, paths, ports, selectorLabels, tlsFiles, tlsSecretName, workloadName, type Component,
 } from './names.ts';
 
 export interface OwnerReference {
@@ -53,6 +53,13 @@ export interface RenderOptions {
   /** The operator's xDS Service; a bare Service name is qualified with operatorNamespace. */
   xds: { host: string; port: number };
   operatorNamespace: string;
+  /**
+   * Mutual TLS between the pods and to the operator (the operator serves xDS with issued
+   * certificates): the pods mount their certificate and trust bundle Secrets, Envoy dials xDS and
+   * extproc over mutual TLS, extproc serves and dials with its own. Default false: plain text, and
+   * no Secret is mounted or referenced.
+   */
+  mtls?: boolean;
 }
 
 type Json = Record<string, unknown>;
@@ -138,7 +145,9 @@ function podSecurityContext(lowPorts: boolean): Json {
   };
 }
 
+/** The component's certificate and the trust bundle, mounted only with mutual TLS. */
 function tlsVolumes(c: Context, component: Component): { volumes: Json[]; mounts: Json[] } {
+  if (!c.options.mtls) return { volumes: [], mounts: [] };
   return {
     volumes: [
       { name: 'tls', secret: { secretName: tlsSecretName(c.name, component), defaultMode: secretFileMode, optional: false } },
@@ -238,6 +247,19 @@ function envoyDeployment(c: Context, bootstrapHash: string): KubeObject {
   });
 }
 
+/**
+ * Mutual TLS both ways with the pod's own certificate: ext_proc served to Envoys holding a certificate
+ * from the trust bundle, and xDS dialled with it, verifying the operator against the same bundle.
+ */
+const extprocTlsArgs: readonly string[] = [
+  '--tls-cert', tlsFiles.certificateChain,
+  '--tls-key', tlsFiles.privateKey,
+  '--tls-client-ca', tlsFiles.trustedCa,
+  '--xds-tls-ca', tlsFiles.trustedCa,
+  '--xds-tls-cert', tlsFiles.certificateChain,
+  '--xds-tls-key', tlsFiles.privateKey,
+];
+
 function extprocArgs(c: Context): string[] {
   const xds = `${xdsHost(c.options)}:${c.options.xds.port}`;
   // LocalFallback counts limit/replicas per pod: under autoscaling the most pods there can be, so
@@ -255,6 +277,7 @@ function extprocArgs(c: Context): string[] {
     '--replicas', String(Math.max(1, replicas)),
     ...(c.spec.region ? ['--region', c.spec.region] : []),
     ...(redis ? ['--redis-mode', redis.mode ?? 'Standalone', '--redis-on-unavailable', redis.onUnavailable ?? 'LocalFallback'] : []),
+    ...(c.options.mtls ? extprocTlsArgs : []),
   ];
 }
 
@@ -312,7 +335,8 @@ function extprocService(c: Context): KubeObject {
       clusterIP: 'None',
       selector: selectorLabels(c.name, 'extproc'),
       ports: [
-        { name: 'grpc', port: ports.extprocGrpc, targetPort: ports.extprocGrpc, protocol: 'TCP', appProtocol: 'kubernetes.io/h2c' },
+        // h2c (HTTP/2 in clear text) only without TLS; gRPC over TLS has no standard appProtocol.
+        { name: 'grpc', port: ports.extprocGrpc, targetPort: ports.extprocGrpc, protocol: 'TCP', ...(c.options.mtls ? {} : { appProtocol: 'kubernetes.io/h2c' }) },
         { name: 'metrics', port: ports.extprocMetrics, targetPort: ports.extprocMetrics, protocol: 'TCP', appProtocol: 'http' },
       ],
     },
@@ -351,22 +375,28 @@ function horizontalPodAutoscaler(c: Context, component: Component): KubeObject {
   });
 }
 
-/** The bootstrap ConfigMap's JSON and its hash (the Envoy pod-template annotation). */
-export function renderBootstrapConfig(dp: DataPlaneObject, options: RenderOptions): { json: string; hash: string } {
-  const json = `${canonicalJson(renderBootstrap({
+/**
+ * The bootstrap ConfigMap's data (bootstrap.json, and with mutual TLS the SDS files next to it) and
+ * the hash of bootstrap.json (the Envoy pod-template annotation). Only bootstrap.json is hashed: Envoy
+ * reads it once at start, while it watches the SDS files and picks up a change without a restart.
+ */
+export function renderBootstrapConfig(dp: DataPlaneObject, options: RenderOptions): { data: Record<string, string>; hash: string } {
+  const input: BootstrapInput = {
     namespace: dp.metadata.namespace ?? 'default',
     dataPlane: dp.metadata.name,
     region: dp.spec.region,
     xds: { host: xdsHost(options), port: options.xds.port },
-  }), 2)}\n`;
-  return { json, hash: sha256Hex(json) };
+    mtls: options.mtls ?? false,
+  };
+  const json = `${canonicalJson(renderBootstrap(input), 2)}\n`;
+  return { data: { [bootstrapKey]: json, ...bootstrapSdsFiles(input) }, hash: sha256Hex(json) };
 }
 
 export function renderDataPlane(dp: DataPlaneObject, options: RenderOptions): KubeObject[] {
   const c: Context = { dp, ns: dp.metadata.namespace ?? 'default', name: dp.metadata.name, spec: dp.spec ?? {}, options };
   const bootstrap = renderBootstrapConfig(dp, options);
   const objects: KubeObject[] = [
-    object('ConfigMap', meta(c, bootstrapConfigMapName(c.name), 'envoy'), { data: { [bootstrapKey]: bootstrap.json } }),
+    object('ConfigMap', meta(c, bootstrapConfigMapName(c.name), 'envoy'), { data: bootstrap.data }),
     envoyDeployment(c, bootstrap.hash),
     extprocDeployment(c),
     envoyService(c),
