@@ -28,6 +28,7 @@ import { compileWithSecrets, loadLoop, until } from './fixtures.ts';
 import { captureLog } from './logs.ts';
 import { createCa, issueLeaf, type TestCa } from './pki.ts';
 import { SecretVolume } from './secret-volume.ts';
+import { dataPlaneYaml } from './stack.ts';
 
 let ca: TestCa;
 const extprocFiles = new SecretVolume();
@@ -62,25 +63,7 @@ beforeAll(async () => {
 
   const extProcTls: IrExtProcTls = { certFile: envoyTls.path('tls.crt'), keyFile: envoyTls.path('tls.key'), caFile: envoyCa.path('ca.crt'), sni: extprocName, sdsDir };
   for (const [file, content] of Object.entries(extProcTlsSdsFiles(extProcTls))) writeFileSync(join(sdsDir, file), content);
-  const { snapshot, secrets } = compileWithSecrets(`apiVersion: gatehouse.dev/v1alpha1
-kind: DataPlane
-metadata: {name: gw, namespace: edge}
-# Generous: a new connection's handshake is part of its first ext_proc message's time.
-spec: {messageTimeout: 5s}
----
-apiVersion: gatehouse.dev/v1alpha1
-kind: ApiProxy
-metadata: {name: api, namespace: edge}
-spec:
-  basePath: /api
-  target: {url: "http://127.0.0.1:${echo.port}"}
-  flows: {preFlow: {request: [{policy: tag}]}}
----
-apiVersion: gatehouse.dev/v1alpha1
-kind: Policy
-metadata: {name: tag, namespace: edge}
-spec: {type: AssignMessage, assignMessage: {set: {headers: {x-tag: via-mtls}}}}
-`, extProcPort, { extProcTls });
+  const { snapshot, secrets } = compileWithSecrets(dataPlaneYaml([], echo.port, { tag: 'via-mtls' }), extProcPort, { extProcTls });
   snapshots.apply(buildSnapshot(snapshot.runtime as RuntimeSnapshot));
 
   xds = new XdsControlPlane({ log: log.log });

@@ -1,34 +1,44 @@
 // Shared by the TLS suites: a runtime snapshot for extproc, an ext_proc round trip as Envoy makes it,
 // a bounded loopback load loop that counts failures, and a raw TLS probe that reports what a new
 // handshake sees (the server's serial) or why it failed.
-import { request, type RequestOptions } from 'node:https';
+import { once } from 'node:events';
+import { createServer, request, type RequestOptions, type Server as HttpsServer } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type ConnectionOptions, type TLSSocket } from 'node:tls';
+import { startClientTls, type ClientTlsConfig } from '../../lib/tls/flags.ts';
+import { grpcChannelCredentials } from '../../lib/tls/grpc.ts';
+import { SnapshotStore } from '../../extproc/src/config/snapshot-store.ts';
+import { XdsSnapshotSource } from '../../extproc/src/config/xds-source.ts';
 import type { ExternalProcessorClient } from '../envoy/client.ts';
 import { runExtProcExchange } from '../envoy/exchange.ts';
-import { compileYaml } from '../dev/harness.ts';
+import { appliedEverywhere, compileYaml, waitFor, type Stack } from '../dev/harness.ts';
 import { compile, type CompileOptions, type Snapshot } from '../../operator/src/compile/compile.ts';
 import { parseManifests } from '../../operator/src/source/folder.ts';
+import { captureLog, type CapturedLog } from './logs.ts';
 import { sdsSecretsFor, secretLookupFromObjects, type SdsSecret } from '../../operator/src/xds/sds.ts';
 
 /** One ApiProxy, `tls/api` on /api, with a header-setting policy: every round trip runs a policy. */
 export function testSnapshot(extProcPort = 9002): Snapshot {
-  return compileYaml({
-    extProcPort,
-    yaml: `apiVersion: gatehouse.dev/v1alpha1
+  return compileYaml({ extProcPort, yaml: apiProxyYaml({ namespace: 'tls', targetUrl: 'http://127.0.0.1:9', tag: 'tls' }) });
+}
+
+/** ApiProxy `<namespace>/api` on /api to `targetUrl`; with `tag`, a Policy in its preFlow sets the header x-tag to it. */
+export function apiProxyYaml(o: { namespace: string; targetUrl: string; tag?: string }): string {
+  const proxy = `apiVersion: gatehouse.dev/v1alpha1
 kind: ApiProxy
-metadata: {name: api, namespace: tls}
+metadata: {name: api, namespace: ${o.namespace}}
 spec:
   basePath: /api
-  target: {url: "http://127.0.0.1:9"}
-  flows: {preFlow: {request: [{policy: tag}]}}
+  target: {url: "${o.targetUrl}"}
+`;
+  if (o.tag === undefined) return proxy;
+  return `${proxy}  flows: {preFlow: {request: [{policy: tag}]}}
 ---
 apiVersion: gatehouse.dev/v1alpha1
 kind: Policy
-metadata: {name: tag, namespace: tls}
-spec: {type: AssignMessage, assignMessage: {set: {headers: {x-tag: tls}}}}
-`,
-  });
+metadata: {name: tag, namespace: ${o.namespace}}
+spec: {type: AssignMessage, assignMessage: {set: {headers: {x-tag: ${o.tag}}}}}
+`;
 }
 
 /** One request through ext_proc as Envoy sends it; throws unless it reached the (stub) upstream with the policy applied. */
@@ -157,4 +167,59 @@ export function httpsGet(port: number, path: string, tls: RequestOptions = {}): 
     req.on('error', reject);
     req.end();
   });
+}
+
+export interface HttpsUpstream {
+  server: HttpsServer;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** An HTTPS server on a free loopback port presenting `leaf` and answering every request with `body`. */
+export async function startHttpsUpstream(leaf: { cert: string; key: string }, body: string): Promise<HttpsUpstream> {
+  const server = createServer({ cert: leaf.cert, key: leaf.key }, (_req, res) => res.end(body));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { server, port: (server.address() as { port: number }).port, close: () => new Promise((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  }) };
+}
+
+/** ApiProxy `tls/<name>` on /<name> to https://127.0.0.1:port, trusting `caCert` (Secret `tls/cluster-ca`). */
+export function httpsTargetYaml(name: string, upstreamPort: number, caCert: string): string {
+  return `apiVersion: gatehouse.dev/v1alpha1
+kind: ApiProxy
+metadata: {name: ${name}, namespace: tls}
+spec:
+  basePath: /${name}
+  target: {url: "https://127.0.0.1:${upstreamPort}", tls: {caSecretRef: {name: cluster-ca}}}
+---
+${tlsSecretYaml('tls', 'cluster-ca', { ca: caCert })}`;
+}
+
+/** Compiles `yaml` for the dev harness stack, gives it to its extproc and devproxy, and waits until devproxy applied it. */
+export async function publishToStack(stack: Stack, yaml: string): Promise<Snapshot> {
+  const { snapshot, secrets } = compileWithSecrets(yaml, Number(stack.extproc.address.split(':')[1]));
+  stack.extproc.apply(snapshot.runtime as never);
+  stack.xds.publish(snapshot, secrets);
+  await waitFor(() => appliedEverywhere(stack.xds, stack.nodeId, snapshot.version), `devproxy to apply ${snapshot.version}`);
+  return snapshot;
+}
+
+/**
+ * extproc's xDS subscription over TLS with these client files, logging at debug (a short first wait
+ * and backoff, so that a refusal shows quickly); stopping it is pushed onto `cleanups`.
+ */
+export async function subscribeOverTls(address: string, files: ClientTlsConfig, cleanups: Array<() => Promise<void> | void>): Promise<{ source: XdsSnapshotSource; store: SnapshotStore; log: CapturedLog }> {
+  const log = captureLog('debug');
+  const clientTls = startClientTls(files, log.log, 'xDS client');
+  const source = new XdsSnapshotSource({ address, log: log.log, nodeId: `extproc-${Math.random()}`, credentials: grpcChannelCredentials(clientTls.options), initialTimeoutMs: 200, backoffBaseMs: 50, backoffMaxMs: 200 });
+  const store = new SnapshotStore();
+  await source.start(store);
+  cleanups.push(async () => {
+    await source.stop();
+    clientTls.watcher.close();
+  });
+  return { source, store, log };
 }

@@ -2,21 +2,18 @@
 // component refuses it and says who issued it: extproc's xDS client dialling a server with a foreign
 // certificate, devproxy's upstream TLS (a target behind an intercepting proxy), the operator's xDS
 // server and extproc's ext_proc server when a client certificate comes from the wrong CA.
-import { once } from 'node:events';
-import { createServer, type Server } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatehouseError } from '../../lib/errors.ts';
-import { startClientTls, startServerTls } from '../../lib/tls/flags.ts';
+import { startClientTls, startServerTls, type ClientTlsConfig } from '../../lib/tls/flags.ts';
 import { grpcChannelCredentials } from '../../lib/tls/grpc.ts';
 import { tlsPolicy } from '../../lib/tls/policy.ts';
 import { SnapshotStore } from '../../extproc/src/config/snapshot-store.ts';
-import { XdsSnapshotSource } from '../../extproc/src/config/xds-source.ts';
 import { createExtprocServer } from '../../extproc/src/server/server.ts';
 import { createMemoryStores } from '../../extproc/src/stores/memory.ts';
 import { XdsControlPlane } from '../../operator/src/xds/control-plane.ts';
-import { appliedEverywhere, send, startStack, waitFor, type Stack } from '../dev/harness.ts';
+import { send, startStack, type Stack } from '../dev/harness.ts';
 import { createExtProcClient } from '../envoy/client.ts';
-import { compileWithSecrets, roundTrip, testSnapshot, tlsSecretYaml, until } from './fixtures.ts';
+import { httpsTargetYaml, publishToStack, roundTrip, startHttpsUpstream, subscribeOverTls, testSnapshot, until, type HttpsUpstream } from './fixtures.ts';
 import { captureLog } from './logs.ts';
 import { createCa, issueLeaf, type TestCa, type TestLeaf } from './pki.ts';
 import { SecretVolume } from './secret-volume.ts';
@@ -66,17 +63,8 @@ async function xdsServer(leaf: TestLeaf, clientCa?: TestCa) {
 }
 
 /** extproc's xDS subscription with these client files. */
-async function xdsClient(address: string, files: { caFile: string; certFile?: string; keyFile?: string }) {
-  const log = captureLog('debug');
-  const clientTls = startClientTls(files, log.log, 'xDS client');
-  const source = new XdsSnapshotSource({ address, log: log.log, nodeId: `extproc-${Math.random()}`, credentials: grpcChannelCredentials(clientTls.options), initialTimeoutMs: 200, backoffBaseMs: 50, backoffMaxMs: 200 });
-  const store = new SnapshotStore();
-  await source.start(store);
-  cleanups.push(async () => {
-    await source.stop();
-    clientTls.watcher.close();
-  });
-  return { source, store, log };
+function xdsClient(address: string, files: ClientTlsConfig) {
+  return subscribeOverTls(address, files, cleanups);
 }
 
 describe('a certificate from another CA', () => {
@@ -142,35 +130,20 @@ describe('a certificate from another CA', () => {
 
 describe('devproxy upstream TLS behind an intercepting proxy', () => {
   let stack: Stack;
-  let upstream: Server;
-  let upstreamPort: number;
+  let upstream: HttpsUpstream;
 
   beforeAll(async () => {
-    upstream = createServer({ cert: forged.cert, key: forged.key }, (_req, res) => res.end('intercepted'));
-    upstream.listen(0, '127.0.0.1');
-    await once(upstream, 'listening');
-    upstreamPort = (upstream.address() as { port: number }).port;
+    upstream = await startHttpsUpstream(forged, 'intercepted');
     stack = await startStack();
   });
 
   afterAll(async () => {
     await stack.close();
-    upstream.closeAllConnections();
-    await new Promise((r) => upstream.close(r));
+    await upstream.close();
   });
 
   it('answers 503 naming the issuer of the certificate it was shown', async () => {
-    const { snapshot, secrets } = compileWithSecrets(`apiVersion: gatehouse.dev/v1alpha1
-kind: ApiProxy
-metadata: {name: egress, namespace: tls}
-spec:
-  basePath: /egress
-  target: {url: "https://127.0.0.1:${upstreamPort}", tls: {caSecretRef: {name: cluster-ca}}}
----
-${tlsSecretYaml('tls', 'cluster-ca', { ca: ca.cert })}`, Number(stack.extproc.address.split(':')[1]));
-    stack.extproc.apply(snapshot.runtime as never);
-    stack.xds.publish(snapshot, secrets);
-    await waitFor(() => appliedEverywhere(stack.xds, stack.nodeId, snapshot.version), 'devproxy to apply the cluster and its CA');
+    await publishToStack(stack, httpsTargetYaml('egress', upstream.port, ca.cert));
     const reply = await send(`${stack.baseUrl()}/egress/x`);
     expect(reply.status).toBe(503);
     expect(reply.body).toContain(ISSUER);

@@ -2,23 +2,20 @@
 // peer by its IP SAN. A certificate with IP SAN 127.0.0.1 and no DNS SAN verifies when dialling
 // 127.0.0.1 (extproc's xDS client, an ext_proc client, devproxy's upstream TLS as compiled for an
 // https://IP target, which sends no SNI); a certificate with only a DNS name is refused for the IP.
-import { once } from 'node:events';
-import { createServer, type Server } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startClientTls, startServerTls } from '../../lib/tls/flags.ts';
 import { grpcChannelCredentials } from '../../lib/tls/grpc.ts';
 import { tlsPolicy } from '../../lib/tls/policy.ts';
 import { SnapshotStore } from '../../extproc/src/config/snapshot-store.ts';
-import { XdsSnapshotSource } from '../../extproc/src/config/xds-source.ts';
 import { createExtprocServer } from '../../extproc/src/server/server.ts';
 import { buildSnapshot } from '../../extproc/src/server/testing.ts';
 import { createMemoryStores } from '../../extproc/src/stores/memory.ts';
 import { XdsControlPlane } from '../../operator/src/xds/control-plane.ts';
 import type { RuntimeSnapshot } from '../../protos/gen/gatehouse/v1/RuntimeSnapshot.ts';
-import { appliedEverywhere, send, startStack, waitFor, type Stack } from '../dev/harness.ts';
+import { send, startStack, type Stack } from '../dev/harness.ts';
 import { createExtProcClient } from '../envoy/client.ts';
-import { compileWithSecrets, roundTrip, testSnapshot, tlsSecretYaml, until } from './fixtures.ts';
+import { httpsTargetYaml, publishToStack, roundTrip, startHttpsUpstream, subscribeOverTls, testSnapshot, until, type HttpsUpstream } from './fixtures.ts';
 import { captureLog } from './logs.ts';
 import { createCa, issueLeaf, type TestCa, type TestLeaf } from './pki.ts';
 import { SecretVolume } from './secret-volume.ts';
@@ -59,18 +56,8 @@ async function xdsServerWith(leaf: TestLeaf): Promise<string> {
   return `127.0.0.1:${xdsPort}`;
 }
 
-async function subscribe(address: string) {
-  const log = captureLog('debug');
-  const trust = files({ 'ca.crt': ca.cert });
-  const clientTls = startClientTls({ caFile: trust.path('ca.crt') }, log.log, 'xDS client');
-  const source = new XdsSnapshotSource({ address, log: log.log, nodeId: `ip-${Math.random()}`, credentials: grpcChannelCredentials(clientTls.options), initialTimeoutMs: 300, backoffBaseMs: 50, backoffMaxMs: 200 });
-  const store = new SnapshotStore();
-  await source.start(store);
-  cleanups.push(async () => {
-    await source.stop();
-    clientTls.watcher.close();
-  });
-  return { store, log };
+function subscribe(address: string) {
+  return subscribeOverTls(address, { caFile: files({ 'ca.crt': ca.cert }).path('ca.crt') }, cleanups);
 }
 
 describe('a certificate for an IP address', () => {
@@ -107,40 +94,25 @@ describe('a certificate for an IP address', () => {
 
 describe('devproxy upstream TLS to https://127.0.0.1', () => {
   let stack: Stack;
-  let upstream: Server;
-  let upstreamPort: number;
+  let upstream: HttpsUpstream;
   const sni: Array<string | false> = [];
 
   beforeAll(async () => {
-    upstream = createServer({ cert: ipOnly.cert, key: ipOnly.key }, (_req, res) => res.end('by address'));
-    upstream.on('secureConnection', (s: TLSSocket) => sni.push((s as TLSSocket & { servername?: string | false }).servername ?? false));
-    upstream.listen(0, '127.0.0.1');
-    await once(upstream, 'listening');
-    upstreamPort = (upstream.address() as { port: number }).port;
+    upstream = await startHttpsUpstream(ipOnly, 'by address');
+    upstream.server.on('secureConnection', (s: TLSSocket) => sni.push((s as TLSSocket & { servername?: string | false }).servername ?? false));
     stack = await startStack();
   });
 
   afterAll(async () => {
     await stack.close();
-    upstream.closeAllConnections();
-    await new Promise((r) => upstream.close(r));
+    await upstream.close();
   });
 
   it('verifies the upstream by its IP SAN and sends no SNI', async () => {
-    const { snapshot, secrets } = compileWithSecrets(`apiVersion: gatehouse.dev/v1alpha1
-kind: ApiProxy
-metadata: {name: by-ip, namespace: tls}
-spec:
-  basePath: /by-ip
-  target: {url: "https://127.0.0.1:${upstreamPort}", tls: {caSecretRef: {name: cluster-ca}}}
----
-${tlsSecretYaml('tls', 'cluster-ca', { ca: ca.cert })}`, Number(stack.extproc.address.split(':')[1]));
+    const snapshot = await publishToStack(stack, httpsTargetYaml('by-ip', upstream.port, ca.cert));
     const cluster = snapshot.envoy.clusters.find((c) => c.name === 'tls/by-ip') as { transport_socket: { typed_config: Record<string, unknown> } };
     expect(cluster.transport_socket.typed_config.sni).toBeUndefined();
     expect(JSON.stringify(cluster)).toContain('"san_type":"IP_ADDRESS"');
-    stack.extproc.apply(snapshot.runtime as never);
-    stack.xds.publish(snapshot, secrets);
-    await waitFor(() => appliedEverywhere(stack.xds, stack.nodeId, snapshot.version), 'devproxy to apply the cluster');
     const reply = await send(`${stack.baseUrl()}/by-ip/x`);
     expect(reply).toMatchObject({ status: 200, body: 'by address' });
     expect(sni).toEqual([false]);

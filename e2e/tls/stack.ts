@@ -14,6 +14,7 @@ import { startTestServer, type TestServer } from '../../extproc/src/server/testi
 import type { RuntimeSnapshot } from '../../protos/gen/gatehouse/v1/RuntimeSnapshot.ts';
 import { startDevproxy, type RunningDevproxy } from '../../devproxy/src/main.ts';
 import { appliedEverywhere, closeServer, startEcho, waitFor } from '../dev/harness.ts';
+import { apiProxyYaml } from './fixtures.ts';
 
 export interface TlsStack {
   xds: XdsControlPlane;
@@ -65,22 +66,21 @@ export async function startTlsStack(o: { log: Logger; xdsTls?: ServerTls; devpro
   };
 }
 
-/** A DataPlane `edge/gw` with the given listeners (YAML flow items), an ApiProxy /api to the echo upstream, and the Secret. */
-export function dataPlaneYaml(listeners: string[], echoPort: number): string {
+/**
+ * A DataPlane `edge/gw` with the given listeners (YAML flow items; none: the default HTTP listener)
+ * and an ApiProxy /api to the echo upstream (with `tag`, through a header-setting policy).
+ */
+export function dataPlaneYaml(listeners: string[], echoPort: number, o: { tag?: string } = {}): string {
+  const listenersYaml = listeners.length === 0 ? '' : `  listeners:
+${listeners.map((l) => `    - ${l}`).join('\n')}
+`;
   return `apiVersion: gatehouse.dev/v1alpha1
 kind: DataPlane
 metadata: {name: gw, namespace: edge}
 spec:
-  # Generous: these suites count TLS failures, not latency, on a shared machine.
+  # Generous: these suites count TLS failures, not latency, on a shared machine (and a new
+  # connection's handshake is part of its first ext_proc message's time).
   messageTimeout: 5s
-  listeners:
-${listeners.map((l) => `    - ${l}`).join('\n')}
----
-apiVersion: gatehouse.dev/v1alpha1
-kind: ApiProxy
-metadata: {name: api, namespace: edge}
-spec:
-  basePath: /api
-  target: {url: "http://127.0.0.1:${echoPort}"}
-`;
+${listenersYaml}---
+${apiProxyYaml({ namespace: 'edge', targetUrl: `http://127.0.0.1:${echoPort}`, ...o })}`;
 }

@@ -29,14 +29,19 @@ describe('devproxy listeners from a compiled DataPlane', () => {
   let stack: TlsStack;
   const captured = captureLog('info');
 
-  beforeAll(async () => {
-    stack = await startTlsStack({ log: captured.log });
+  /** Listeners `legacy` (8443, its versions and ciphers in `legacyTls`) and `modern` (9443, TLS 1.3 only), both serving gw-tls. */
+  async function publishListeners(legacyTls: string): Promise<void> {
     const yaml = `${dataPlaneYaml([
-      '{name: legacy, port: 8443, protocol: HTTPS, tls: {secretRef: {name: gw-tls}, minVersion: TLSv1.2, maxVersion: TLSv1.2, cipherSuites: [ECDHE-ECDSA-AES128-GCM-SHA256]}}',
+      `{name: legacy, port: 8443, protocol: HTTPS, tls: {secretRef: {name: gw-tls}, ${legacyTls}}}`,
       '{name: modern, port: 9443, protocol: HTTPS, tls: {secretRef: {name: gw-tls}, minVersion: TLSv1.3, maxVersion: TLSv1.3}}',
     ], stack.echoPort)}---\n${tlsSecretYaml('edge', 'gw-tls', { cert: leaf.cert, key: leaf.key })}`;
     const { snapshot, secrets } = compileWithSecrets(yaml, Number(stack.extproc.address.split(':')[1]));
     await stack.publish(snapshot, secrets);
+  }
+
+  beforeAll(async () => {
+    stack = await startTlsStack({ log: captured.log });
+    await publishListeners('minVersion: TLSv1.2, maxVersion: TLSv1.2, cipherSuites: [ECDHE-ECDSA-AES128-GCM-SHA256]');
   });
 
   afterAll(async () => {
@@ -66,12 +71,7 @@ describe('devproxy listeners from a compiled DataPlane', () => {
 
   it('a listener updated to other versions applies them to new handshakes without rebinding', async () => {
     const port = stack.port('edge/gw/legacy');
-    const yaml = `${dataPlaneYaml([
-      '{name: legacy, port: 8443, protocol: HTTPS, tls: {secretRef: {name: gw-tls}, minVersion: TLSv1.3, maxVersion: TLSv1.3}}',
-      '{name: modern, port: 9443, protocol: HTTPS, tls: {secretRef: {name: gw-tls}, minVersion: TLSv1.3, maxVersion: TLSv1.3}}',
-    ], stack.echoPort)}---\n${tlsSecretYaml('edge', 'gw-tls', { cert: leaf.cert, key: leaf.key })}`;
-    const { snapshot, secrets } = compileWithSecrets(yaml, Number(stack.extproc.address.split(':')[1]));
-    await stack.publish(snapshot, secrets);
+    await publishListeners('minVersion: TLSv1.3, maxVersion: TLSv1.3');
     expect(stack.port('edge/gw/legacy')).toBe(port);
     expect(await httpsGet(port, '/api/x', { ...tls13, ca: ca.cert })).toMatchObject({ status: 200, protocol: 'TLSv1.3' });
     await expect(httpsGet(port, '/api/x', { ...tls12, ca: ca.cert })).rejects.toThrow();

@@ -8,11 +8,7 @@ import { createServer as createHttp2Server, type Http2ServerRequest, type Http2S
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { HttpRequest, HttpResponse } from '../../../e2e/envoy/http.ts';
-import type { Logger } from '../../../lib/log.ts';
-import type { GatehouseError } from '../../../lib/errors.ts';
-import type { TlsPolicy } from '../../../lib/tls/policy.ts';
-import { TlsListener, type ClientAuth } from '../../../lib/tls/server.ts';
-import type { MaterialSource } from '../../../lib/tls/watcher.ts';
+import { TlsListener, type TlsListenerOptions } from '../../../lib/tls/server.ts';
 import type { HeaderList } from '../config/model.ts';
 import { ListenerBindError } from '../errors.ts';
 import { hopByHop } from '../upstream/upstream-request.ts';
@@ -25,16 +21,8 @@ export interface DownstreamRequest {
   mtls: boolean;
 }
 
-export interface ListenerTls {
-  source: MaterialSource;
-  policy: TlsPolicy;
-  clientAuth: ClientAuth;
-  /** ALPN protocols offered (the context's alpn_protocols; default h2 and http/1.1). */
-  alpn: readonly string[];
-  log: Logger;
-  purpose: string;
-  onRefused?: (err: GatehouseError) => void;
-}
+/** TlsListener's options but the connection handler (an empty `alpn`, as an unset alpn_protocols: h2 and http/1.1). */
+export type ListenerTls = Pick<TlsListenerOptions, 'source' | 'policy' | 'clientAuth' | 'alpn' | 'log' | 'purpose' | 'onRefused'>;
 
 export type RequestHandler = (req: DownstreamRequest) => Promise<HttpResponse>;
 
