@@ -14,6 +14,7 @@ import { IssuedXdsTls } from './certs/xds-material.ts';
 import type { ServerTls } from '../../lib/tls/flags.ts';
 import { defaultTlsPolicy } from '../../lib/tls/policy.ts';
 import { RemediationController } from './remediation/controller.ts';
+import { mutualTlsDeepCheck } from './remediation/deep-check.ts';
 import { SnapshotController } from './controllers/snapshot.ts';
 import { StatusController } from './controllers/status.ts';
 import { EventRecorder } from './kube/events.ts';
@@ -133,9 +134,10 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<K
     rest, kc, log, writer, events, isLeader, namespace: options.watchNamespace,
     registry: controlPlane.metrics.registry, kubeMetrics: metrics,
     informers: { pods: source.informers.Pod, nodes: source.informers.Node, dataPlanes: source.informers.DataPlane },
-    // extproc then requires a client certificate the operator does not hold (its own is serverAuth
-    // only): a plaintext deep check would fail every healthy pod and evict it as a zombie.
-    ...(mtls ? { deepCheck: { enabled: false } } : {}),
+    // Under mutual TLS extproc requires a client certificate: the operator presents its own (the
+    // issued xDS certificate, also clientAuth) and verifies the pod, dialled by IP, against its
+    // DataPlane's extproc Service name. No checks until that certificate is loaded.
+    ...(issuedTls ? { deepCheck: mutualTlsDeepCheck(issuedTls) } : {}),
   }) : undefined;
   await remediation?.start();
   // The CA, the leaves of every DataPlane and the xDS server's own certificate (leader only).

@@ -15,7 +15,7 @@ describe('leaf specs', () => {
     ]);
     expect(extproc.usages).toEqual(['serverAuth', 'clientAuth']);
     expect(xdsLeaf('gatehouse-system', 'gatehouse-xds', { dns: ['xds.example.com'], ips: ['10.0.0.1'] })).toMatchObject({
-      secretName: 'gatehouse-xds-tls', usages: ['serverAuth'], ips: ['10.0.0.1'],
+      secretName: 'gatehouse-xds-tls', usages: ['serverAuth', 'clientAuth'], ips: ['10.0.0.1'],
       dns: ['gatehouse-xds.gatehouse-system.svc', 'gatehouse-xds.gatehouse-system.svc.cluster.local', 'gatehouse-xds.gatehouse-system', 'gatehouse-xds', 'xds.example.com'],
     });
   });

@@ -92,7 +92,11 @@ export function listenerLeaf(namespace: string, dataPlane: string, listener: str
   };
 }
 
-/** The operator's xDS server: its Service's names in every form a pod may dial, plus any extra. */
+/**
+ * The operator's one identity: the xDS server's certificate (its Service's names in every form a pod
+ * may dial, plus any extra) and also its client certificate, which it presents to extproc for the
+ * remediation deep check under mutual TLS (extproc trusts the operator CA through its bundle).
+ */
 export function xdsLeaf(operatorNamespace: string, serviceName: string, extra: SanSet = { dns: [], ips: [] }): LeafSpec {
   const host = `${serviceName}.${operatorNamespace}.svc`;
   return {
@@ -101,7 +105,7 @@ export function xdsLeaf(operatorNamespace: string, serviceName: string, extra: S
     dns: unique([host, `${host}.cluster.local`, `${serviceName}.${operatorNamespace}`, serviceName, ...extra.dns.map(normaliseDns).filter(isDnsName)]),
     ips: unique(extra.ips.map(normaliseIp).filter((ip) => isIP(ip) !== 0)),
     uris: [operatorIdentity(operatorNamespace)],
-    usages: ['serverAuth'],
+    usages: ['serverAuth', 'clientAuth'],
   };
 }
 

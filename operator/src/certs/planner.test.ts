@@ -7,7 +7,7 @@ import { annotations, keys } from './names.ts';
 import { createCa, isSignedBy, issueCertificate, loadSigner, parseCertificates, type CertInfo } from './pki.ts';
 import { evaluateLeaf, leafRenewAt } from './planner.ts';
 import { MemoryWorld, type Version } from './testing.ts';
-import { envoyLeaf } from './leaves.ts';
+import { envoyLeaf, xdsLeaf } from './leaves.ts';
 
 const hour = 3_600_000;
 const day = 24 * hour;
@@ -58,6 +58,9 @@ describe('fresh install', () => {
     const xds = w.get(opns, 'gatehouse-xds-tls')!;
     expect(parseCertificates(xds.data[keys.tlsCert]!)[0]!.dns).toEqual(['gatehouse-xds.gatehouse-system.svc', 'gatehouse-xds.gatehouse-system.svc.cluster.local', 'gatehouse-xds.gatehouse-system', 'gatehouse-xds']);
     expect(fps(bundleCerts(xds))).toEqual([ca.fingerprint]);
+    // The operator's one identity: the xDS server's certificate and its client certificate to extproc (deep check).
+    expect(parseCertificates(xds.data[keys.tlsCert]!)[0]!.usages).toEqual(['serverAuth', 'clientAuth']);
+    expect(parseCertificates(xds.data[keys.tlsCert]!)[0]!.uris).toEqual([`spiffe://gatehouse/ns/${opns}/operator`]);
     for (const c of [envoy, extproc, listener]) {
       expect(isSignedBy(c, ca)).toBe(true);
       expect(c.notBefore.getTime()).toBe(t0.getTime() - 5 * 60_000);
@@ -159,7 +162,18 @@ describe('broken certificates found at start', () => {
     expect(later.dataPlanes.get('prod/eu')!.condition).toMatchObject({ status: 'True', reason: 'Valid' });
   });
 
-  it('replaces a certificate swapped for one from another CA (an egress proxy\'s), a key that does not match, a missing name, one not yet valid', async () => {
+  it('replaces an xDS certificate without clientAuth (issued by an older operator): the operator needs it as its client certificate', async () => {
+    const w = world();
+    await w.settle();
+    const spec = xdsLeaf(opns, 'gatehouse-xds');
+    const serverOnly = await signedBy(w, spec.commonName, t0, new Date(t0.getTime() + day), { dns: spec.dns, uris: spec.uris, usages: ['serverAuth'] });
+    w.put(opns, 'gatehouse-xds-tls', { ...w.get(opns, 'gatehouse-xds-tls')!.data, [keys.tlsCert]: serverOnly.certPem, [keys.tlsKey]: serverOnly.keyPem });
+    await w.settle();
+    expect(leafCert(w, opns, 'gatehouse-xds-tls').usages).toEqual(['serverAuth', 'clientAuth']);
+    expect(w.events.find((e) => e.regarding === `Secret/${opns}/gatehouse-xds-tls` && e.reason === 'CertificateInvalid')?.note).toMatch(/lacks the extended key usage clientAuth/);
+  });
+
+it('replaces a certificate swapped for one from another CA (an egress proxy\'s), a key that does not match, a missing name, one not yet valid', async () => {
     const w = world();
     await w.settle();
     const foreignCa = await createCa({ commonName: 'Corporate Proxy CA', notBefore: new Date(t0.getTime() - day), notAfter: new Date(t0.getTime() + 365 * day) });

@@ -32,7 +32,7 @@ import { WorkQueue } from '../kube/workqueue.ts';
 import { capacityCondition, FlapDetector, unschedulablePods, type FlapPolicy } from './capacity.ts';
 import { classify, zombieKinds } from './classify.ts';
 import { DeepCheckSchedule, type DeepCheckTarget } from './deep-check-schedule.ts';
-import { DeepChecker, type DeepCheckerOptions, type DeepCheckResult } from './deep-check.ts';
+import { DeepChecker, type DeepCheckContext, type DeepCheckerOptions, type DeepCheckResult } from './deep-check.ts';
 import { RemediationActionError } from './errors.ts';
 import { mergeRecords, readRecords, record, type RemediationRecord } from './history.ts';
 import { RemediationMetrics } from './metrics.ts';
@@ -62,7 +62,12 @@ export interface DeepCheckSettings extends DeepCheckerOptions {
   /** Checks in flight at most (default 4). */
   concurrency?: number;
   /** Replaces the gRPC checker (tests). */
-  checker?: { check(ip: string): Promise<DeepCheckResult> };
+  checker?: { check(ip: string, target?: DeepCheckContext): Promise<DeepCheckResult> };
+  /**
+   * Whether checks can run now (default always). Under mutual TLS: once the operator holds its client
+   * certificate; a check without it would fail every healthy pod and evict it as a zombie.
+   */
+  ready?: () => boolean;
 }
 
 export interface RemediationControllerOptions {
@@ -444,7 +449,7 @@ export class RemediationController {
 
   /** One round of deep checks: every kubelet-Ready extproc pod of a DataPlane with remediation enabled. */
   private async runDeepChecks(): Promise<void> {
-    if (!this.schedule || !this.o.isLeader()) return;
+    if (!this.schedule || !this.o.isLeader() || this.o.deepCheck?.ready?.() === false) return;
     const targets: DeepCheckTarget[] = [];
     for (const dp of this.dataPlanes.list() as DataPlaneObject[]) {
       if (!remediationPolicy(dp.spec).enabled || dp.metadata.deletionTimestamp) continue;

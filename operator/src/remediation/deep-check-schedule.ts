@@ -5,7 +5,7 @@
 // or no longer Ready to the kubelet, where the NotReady rule takes over). A restart forgets it too: a
 // failing pod then needs `deepCheckFailures` fresh failures, a few intervals, before it is a zombie.
 import type { DeepCheckRecord } from './classify.ts';
-import type { DeepCheckResult } from './deep-check.ts';
+import type { DeepCheckContext, DeepCheckResult } from './deep-check.ts';
 
 export interface DeepCheckTarget {
   /** The pod's uid. */
@@ -16,7 +16,7 @@ export interface DeepCheckTarget {
 }
 
 export interface DeepCheckScheduleOptions {
-  checker: { check(ip: string): Promise<DeepCheckResult> };
+  checker: { check(ip: string, target?: DeepCheckContext): Promise<DeepCheckResult> };
   /** Default 30 s. */
   intervalMs?: number;
   /** Default 4. */
@@ -66,7 +66,8 @@ export class DeepCheckSchedule {
     const worker = async () => {
       while (next < due.length) {
         const target = due[next++];
-        const result = await this.o.checker.check(target.ip);
+        const slash = target.dataPlane.indexOf('/');
+        const result = await this.o.checker.check(target.ip, { namespace: target.dataPlane.slice(0, slash), dataPlane: target.dataPlane.slice(slash + 1) });
         this.o.onResult?.(target, result);
         const before = this.states.get(target.id);
         const failures = result.ok ? 0 : (before?.consecutiveFailures ?? 0) + 1;

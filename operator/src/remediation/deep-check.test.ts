@@ -121,11 +121,13 @@ describe('DeepCheckSchedule', () => {
     let inFlight = 0;
     let maxInFlight = 0;
     const checked: string[] = [];
+    const contexts: Record<string, unknown> = {};
     const schedule = new DeepCheckSchedule({
       intervalMs: 1000, concurrency, now: () => clock,
       checker: {
-        async check(ip) {
+        async check(ip, target) {
           checked.push(ip);
+          contexts[ip] = target;
           inFlight++;
           maxInFlight = Math.max(maxInFlight, inFlight);
           await new Promise((r) => setImmediate(r));
@@ -134,7 +136,7 @@ describe('DeepCheckSchedule', () => {
         },
       },
     });
-    return { schedule, checked, tick: (ms: number) => (clock += ms), maxInFlight: () => maxInFlight };
+    return { schedule, checked, contexts, tick: (ms: number) => (clock += ms), maxInFlight: () => maxInFlight };
   }
   const targets = ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5'].map((ip, i) => ({ id: `uid-${i}`, ip, dataPlane: i < 3 ? 'shop/eu' : 'shop/us' }));
 
@@ -143,6 +145,9 @@ describe('DeepCheckSchedule', () => {
     expect(await s.schedule.run(targets)).toEqual(new Set(['shop/eu', 'shop/us']));
     expect(s.checked).toHaveLength(5);
     expect(s.maxInFlight()).toBe(2);
+    // The pod's DataPlane goes to the checker: under mutual TLS the server is verified against its name.
+    expect(s.contexts['10.0.0.1']).toEqual({ namespace: 'shop', dataPlane: 'eu' });
+    expect(s.contexts['10.0.0.5']).toEqual({ namespace: 'shop', dataPlane: 'us' });
     s.tick(999);
     await s.schedule.run(targets);
     expect(s.checked).toHaveLength(5);

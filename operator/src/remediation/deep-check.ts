@@ -13,6 +13,10 @@ import { envoyProtoLoaderOptions } from '../../../protos/envoy.ts';
 import type { ProtoGrpcType } from '../../../protos/gen/envoy/external_processor.ts';
 import type { ExternalProcessorClient } from '../../../protos/gen/envoy/envoy/service/ext_proc/v3/ExternalProcessor.ts';
 import type { ProcessingResponse__Output } from '../../../protos/gen/envoy/envoy/service/ext_proc/v3/ProcessingResponse.ts';
+import { grpcChannelCredentials } from '../../../lib/tls/grpc.ts';
+import { defaultTlsPolicy } from '../../../lib/tls/policy.ts';
+import type { MaterialSource } from '../../../lib/tls/watcher.ts';
+import { extprocServiceHost } from '../controllers/dataplane/names.ts';
 import { DeepCheckFailure } from './errors.ts';
 
 /** The gRPC service name extproc reports health for (extproc/src/server/server.ts). */
@@ -26,8 +30,18 @@ export interface DeepCheckerOptions {
   port?: number;
   /** One deadline for the whole check: connect, health, round trip (default 2000 ms). */
   timeoutMs?: number;
-  /** Channel credentials (default plaintext); the mutual-TLS client certificate once extproc serves TLS. */
-  credentials?: () => grpc.ChannelCredentials;
+  /**
+   * Channel credentials (default plaintext). Under mutual TLS: the operator's client certificate, and
+   * the server verified against a name of the pod's DataPlane (the pod IP dialled is in no
+   * certificate), so they are built per target.
+   */
+  credentials?: (target?: DeepCheckContext) => grpc.ChannelCredentials;
+}
+
+/** Whose extproc is checked: the pod's DataPlane. */
+export interface DeepCheckContext {
+  namespace: string;
+  dataPlane: string;
 }
 
 export interface DeepCheckResult {
@@ -60,6 +74,23 @@ function httpStatus(code: string | number | undefined): number {
   return statusNames.get(code ?? '') ?? 0;
 }
 
+/**
+ * The deep check under mutual TLS: the operator presents its certificate from `source` (the issued
+ * gatehouse-xds-tls, clientAuth too) and trusts that Secret's ca.crt (the operator CA and every
+ * DataPlane's user CA). The pod is dialled by IP, which no certificate carries, so the server must
+ * present its DataPlane's extproc Service name (what the extproc leaf carries). `ready` holds the
+ * checks back until the certificate is loaded: without it every healthy pod would fail.
+ */
+export function mutualTlsDeepCheck(source: MaterialSource): Required<Pick<DeepCheckerOptions, 'credentials'>> & { ready: () => boolean } {
+  return {
+    credentials: (target) => grpcChannelCredentials({
+      source, policy: defaultTlsPolicy,
+      ...(target ? { serverName: extprocServiceHost(target.namespace, target.dataPlane) } : {}),
+    }),
+    ready: () => source.current() !== undefined,
+  };
+}
+
 export function podAddress(ip: string, port: number): string {
   return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
@@ -67,7 +98,7 @@ export function podAddress(ip: string, port: number): string {
 export class DeepChecker {
   readonly port: number;
   private readonly timeoutMs: number;
-  private readonly credentials: () => grpc.ChannelCredentials;
+  private readonly credentials: (target?: DeepCheckContext) => grpc.ChannelCredentials;
 
   constructor(options: DeepCheckerOptions = {}) {
     this.port = options.port ?? DEFAULT_DEEP_CHECK_PORT;
@@ -75,15 +106,21 @@ export class DeepChecker {
     this.credentials = options.credentials ?? (() => grpc.credentials.createInsecure());
   }
 
-  /** Checks the extproc at `ip`; never throws. */
-  async check(ip: string): Promise<DeepCheckResult> {
+  /** Checks the extproc at `ip` (a pod of `target`'s DataPlane); never throws. */
+  async check(ip: string, target?: DeepCheckContext): Promise<DeepCheckResult> {
     const address = podAddress(ip, this.port);
     const deadline = Date.now() + this.timeoutMs;
     const { ExternalProcessor } = load().envoy.service.ext_proc.v3;
     // A connection of its own (no shared subchannel): the check proves the pod accepts connections now.
-    const extproc = new ExternalProcessor(address, this.credentials(), { 'grpc.use_local_subchannel_pool': 1 });
+    let credentials: grpc.ChannelCredentials;
+    try {
+      credentials = this.credentials(target);
+    } catch (err) {
+      return { ok: false, message: `credentials: ${(err as Error).message}` };
+    }
+    const extproc = new ExternalProcessor(address, credentials, { 'grpc.use_local_subchannel_pool': 1 });
     HealthConstructor ??= grpc.makeGenericClientConstructor(healthService, 'Health') as unknown as typeof HealthConstructor;
-    const health = new HealthConstructor!(address, this.credentials(), { channelOverride: extproc.getChannel() });
+    const health = new HealthConstructor!(address, credentials, { channelOverride: extproc.getChannel() });
     try {
       const status = await checkHealth(health, deadline);
       if (status !== 'SERVING') throw new DeepCheckFailure('health', status ?? 'UNKNOWN');
