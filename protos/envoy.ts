@@ -18,6 +18,20 @@ export const envoyProtoLoaderOptions: ProtoLoaderOptions = {
   keepCase: false, longs: String, enums: String, defaults: true, oneofs: true, includeDirs: [...envoyProtoDirs],
 };
 
+/** The .proto files of the xDS resources Gatehouse serves and of every typed config they pack. */
+export const envoyConfigProtoFiles: readonly string[] = [
+  'envoy/config/listener/v3/listener.proto',
+  'envoy/config/route/v3/route.proto',
+  'envoy/config/cluster/v3/cluster.proto',
+  'envoy/config/endpoint/v3/endpoint.proto',
+  'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
+  'envoy/extensions/filters/http/ext_proc/v3/ext_proc.proto',
+  'envoy/extensions/filters/http/router/v3/router.proto',
+  'envoy/extensions/transport_sockets/tls/v3/tls.proto',
+  'envoy/extensions/transport_sockets/tls/v3/secret.proto',
+  'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
+];
+
 /**
  * A protobufjs root with `files` loaded from Envoy's include path (snake_case fields, as in Envoy's
  * JSON), resolved. protobufjs' own folder supplies google/protobuf/descriptor.proto, which the

@@ -2,27 +2,14 @@
 // to decode the Any resources and typed configs that arrive over xDS. Unknown type URLs are errors, as
 // they are for Envoy.
 import type protobuf from 'protobufjs';
-import { loadEnvoyRoot } from '../../../protos/envoy.ts';
+import { envoyConfigProtoFiles, loadEnvoyRoot } from '../../../protos/envoy.ts';
 import { ConfigRejectedError } from '../errors.ts';
 
-/** Every resource and extension type devproxy understands. */
-const protoFiles = [
-  'envoy/config/listener/v3/listener.proto',
-  'envoy/config/route/v3/route.proto',
-  'envoy/config/cluster/v3/cluster.proto',
-  'envoy/config/endpoint/v3/endpoint.proto',
-  'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
-  'envoy/extensions/filters/http/ext_proc/v3/ext_proc.proto',
-  'envoy/extensions/filters/http/router/v3/router.proto',
-  'envoy/extensions/transport_sockets/tls/v3/tls.proto',
-  'envoy/extensions/transport_sockets/tls/v3/secret.proto',
-  'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
-];
 
 let root: protobuf.Root | undefined;
 
 export function envoyRoot(): protobuf.Root {
-  root ??= loadEnvoyRoot(protoFiles);
+  root ??= loadEnvoyRoot(envoyConfigProtoFiles);
   return root;
 }
 

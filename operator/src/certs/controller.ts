@@ -33,6 +33,7 @@ import {
 import { reconcileDataPlaneCertificates, reconcileOperatorCertificates, type CertificateEvents, type EventTargetRef, type ReconcileEnv } from './reconcile.ts';
 import { renderSecret, secretView, type DesiredSecret, type SecretObject, type SecretView } from './secrets.ts';
 import type { CertificatesCondition } from './status.ts';
+import { objectKey } from '../kube/keys.ts';
 
 export type { CertificateEvents, EventTargetRef };
 
@@ -164,7 +165,7 @@ export class CertificateController {
     this.queue.add(operatorKey);
     this.unsubscribe.push(this.dataPlanes.onChange((_event, obj) => {
       this.syncUserCaWatches();
-      this.queue.add(keyOf(obj));
+      this.queue.add(objectKey(obj));
       this.queue.add(operatorKey);
     }));
     for (const informer of this.secrets.values()) this.unsubscribe.push(informer.onChange((event, obj) => this.onSecret(event, obj as SecretObject)));
@@ -190,7 +191,7 @@ export class CertificateController {
   /** Re-examines everything (leadership gained, ApiProxy hosts changed). */
   enqueueAll(): void {
     this.queue.add(operatorKey);
-    for (const dp of this.dataPlanes.list()) this.queue.add(keyOf(dp));
+    for (const dp of this.dataPlanes.list()) this.queue.add(objectKey(dp));
   }
 
   /** The xDS server's certificate, key and client CAs, or undefined before the leader has issued them. */
@@ -257,7 +258,7 @@ export class CertificateController {
       if (!name || dp.metadata.deletionTimestamp) continue;
       const key = `${dp.metadata.namespace ?? ''}/${name}`;
       if (!wanted.has(key)) wanted.set(key, new Set());
-      wanted.get(key)!.add(keyOf(dp));
+      wanted.get(key)!.add(objectKey(dp));
     }
     for (const [key, watch] of this.userCas) {
       if (wanted.has(key)) continue;
@@ -445,7 +446,7 @@ export class CertificateController {
     const summaries: DataPlaneSummary[] = dataPlanes.map((dp) => {
       const input = this.dataPlaneInput(dp);
       return {
-        key: keyOf(dp),
+        key: objectKey(dp),
         bundle: input.secrets.get(input.bundleName),
         leaves: input.leaves.flatMap((l) => input.secrets.get(l.secretName) ?? []),
         userTrust: planDataPlane(now, this.planner, operator, input).userTrust,
@@ -490,7 +491,6 @@ function tryFirst(pem: string) {
   }
 }
 
-const keyOf = (o: { metadata?: { namespace?: string; name?: string } }) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 
 function eventTarget(dp: DataPlaneObject): EventTargetRef & { metadata: { uid: string } } {
   return { apiVersion: dp.apiVersion ?? apiVersion, kind: dp.kind ?? dataPlaneKind, metadata: { name: dp.metadata.name, namespace: dp.metadata.namespace, uid: dp.metadata.uid } };

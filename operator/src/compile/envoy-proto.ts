@@ -7,7 +7,7 @@
 // the xDS server use it.
 import protobuf from 'protobufjs';
 import { GatehouseError } from '../../../lib/errors.ts';
-import { loadEnvoyRoot } from '../../../protos/envoy.ts';
+import { envoyConfigProtoFiles, loadEnvoyRoot } from '../../../protos/envoy.ts';
 
 /** A resource that Envoy would reject or misread. */
 export class EnvoyProtoError extends GatehouseError {
@@ -20,18 +20,7 @@ export class EnvoyProtoError extends GatehouseError {
 }
 
 /** The .proto files of every type Gatehouse emits, and of every Any it packs. */
-const protoFiles = [
-  'envoy/config/listener/v3/listener.proto',
-  'envoy/config/route/v3/route.proto',
-  'envoy/config/cluster/v3/cluster.proto',
-  'envoy/config/endpoint/v3/endpoint.proto',
-  'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
-  'envoy/extensions/filters/http/ext_proc/v3/ext_proc.proto',
-  'envoy/extensions/filters/http/router/v3/router.proto',
-  'envoy/extensions/transport_sockets/tls/v3/tls.proto',
-  'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
-  'envoy/service/discovery/v3/discovery.proto',
-];
+const protoFiles = [...envoyConfigProtoFiles, 'envoy/service/discovery/v3/discovery.proto'];
 
 /** The message type of each collection of `gatehouse compile`'s `envoy` output. */
 export const envoyCollectionTypes = {

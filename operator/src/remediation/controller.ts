@@ -43,6 +43,7 @@ import {
   type HorizontalPodAutoscaler, type Node, type Pod, type PodDisruptionBudget,
 } from './pods.ts';
 import { disposition, podsHealthyCondition, type Outcome, type ZombieReport } from './status.ts';
+import { objectKey, splitObjectKey } from '../kube/keys.ts';
 
 /** The status writer's contract (kube/status-writer.ts). */
 export interface RemediationStatusWriter {
@@ -126,7 +127,6 @@ interface DataPlaneMemory {
 /** How long an action may go unseen in the pod cache before we stop assuming it is in flight. */
 const IN_FLIGHT_TTL_MS = 2 * 60_000;
 
-type Obj = k8s.KubernetesObject;
 
 export class RemediationController {
   private readonly o: RemediationControllerOptions;
@@ -189,7 +189,7 @@ export class RemediationController {
 
   async start(): Promise<void> {
     this.unsubscribe.push(
-      this.dataPlanes.onChange((_e, obj) => this.queue.add(keyOf(obj))),
+      this.dataPlanes.onChange((_e, obj) => this.queue.add(objectKey(obj))),
       this.pods.onChange((_e, obj) => this.enqueueOwnerOf(obj as Pod)),
       this.nodes.onChange((_e, obj, old) => this.onNode(obj as Node, old as Node | undefined)),
       this.pdbs.onChange((_e, obj) => this.onPdb(obj as PodDisruptionBudget)),
@@ -215,13 +215,13 @@ export class RemediationController {
 
   /** Re-examines every DataPlane (leadership gained). */
   enqueueAll(): void {
-    for (const dp of this.dataPlanes.list()) this.queue.add(keyOf(dp));
+    for (const dp of this.dataPlanes.list()) this.queue.add(objectKey(dp));
   }
 
   /** Classify, plan, act, write status, for the DataPlane `namespace/name`. */
   async reconcile(key: string): Promise<void | { requeueAfterMs?: number }> {
     if (!this.o.isLeader()) return;
-    const [namespace, name] = splitKey(key);
+    const [namespace, name] = splitObjectKey(key);
     const dp = this.dataPlanes.get(namespace, name) as DataPlaneObject | undefined;
     if (!dp || dp.metadata.deletionTimestamp) {
       this.forget(key, namespace, name);
@@ -483,12 +483,7 @@ function settle(memory: DataPlaneMemory, pods: Pod[], now: Date): void {
   for (const id of memory.announcedWaits.keys()) if (!byId.has(id)) memory.announcedWaits.delete(id);
 }
 
-const keyOf = (o: Obj) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 
-function splitKey(key: string): [string, string] {
-  const slash = key.indexOf('/');
-  return [key.slice(0, slash), key.slice(slash + 1)];
-}
 
 /**
  * The DataPlane as the status writer and the event recorder see it. Without its generation: the writer

@@ -17,6 +17,7 @@ import { applyObjects, collectionPath, objectsToPrune, pruneObjects } from './ap
 import { dataPlaneKind, labelKeys, managedKinds, managedSelector, workloadName, type ManagedKindName } from './names.ts';
 import { renderDataPlane, type DataPlaneObject, type KubeObject, type RenderOptions } from './render.ts';
 import { dataPlaneStatus, type DeploymentState, type StatusCondition } from './status.ts';
+import { objectKey, splitObjectKey } from '../../kube/keys.ts';
 
 /** The status writer's contract (operator/src/kube/status-writer.ts). */
 export interface DataPlaneStatusWriter {
@@ -75,7 +76,7 @@ export class DataPlaneController {
   }
 
   async start(): Promise<void> {
-    this.unsubscribe.push(this.dataPlanes.onChange((_event, obj) => this.queue.add(keyOf(obj))));
+    this.unsubscribe.push(this.dataPlanes.onChange((_event, obj) => this.queue.add(objectKey(obj))));
     for (const informer of this.managed.values()) {
       this.unsubscribe.push(informer.onChange((_event, obj, old) => {
         const owner = controllerDataPlane(obj) ?? (old && controllerDataPlane(old));
@@ -95,13 +96,13 @@ export class DataPlaneController {
 
   /** Re-examines every DataPlane (leadership gained, snapshot version or node sync state changed). */
   enqueueAll(): void {
-    for (const dp of this.dataPlanes.list()) this.queue.add(keyOf(dp));
+    for (const dp of this.dataPlanes.list()) this.queue.add(objectKey(dp));
   }
 
   /** render -> apply -> prune -> status, for the DataPlane `namespace/name`. */
   async reconcile(key: string): Promise<void | { requeueAfterMs?: number }> {
     if (!this.o.isLeader()) return;
-    const [namespace, name] = splitKey(key);
+    const [namespace, name] = splitObjectKey(key);
     const dp = this.dataPlanes.get(namespace, name) as DataPlaneObject | undefined;
     // Gone or going: the garbage collector removes what it owned (owner references).
     if (!dp || dp.metadata.deletionTimestamp) return;
@@ -165,12 +166,7 @@ export class DataPlaneController {
   }
 }
 
-const keyOf = (o: Obj) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 
-function splitKey(key: string): [string, string] {
-  const slash = key.indexOf('/');
-  return [key.slice(0, slash), key.slice(slash + 1)];
-}
 
 /** The name of the DataPlane that controls the object, if one does. */
 function controllerDataPlane(o: Obj): string | undefined {
