@@ -45,6 +45,7 @@ export class NodeReports {
   private unsubscribe: (() => void) | undefined;
   private writing: Promise<void> = Promise.resolve();
   private readonly changeHandlers = new Set<() => void>();
+  private readonly reports = new Map<string, { rv: string; report: Report | undefined }>();
 
   constructor(options: NodeReportsOptions) {
     this.options = options;
@@ -92,11 +93,23 @@ export class NodeReports {
     };
     for (const n of this.options.registry.list()) consider(n);
     for (const cm of this.informer.list()) {
-      const report = parseReport(cm);
+      const report = this.parsed(cm);
       if (!report || report.identity === this.options.identity || now - report.heartbeat > stale) continue;
       for (const n of report.nodes) consider(n);
     }
     return [...byId.values()].sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  /** A report parsed once per resourceVersion: the status controller asks for nodes() on every reconcile. */
+  private parsed(cm: k8s.KubernetesObject): Report | undefined {
+    const name = cm.metadata?.name ?? '';
+    const rv = cm.metadata?.resourceVersion ?? '';
+    const cached = this.reports.get(name);
+    if (cached && cached.rv === rv) return cached.report;
+    const report = parseReport(cm);
+    this.reports.set(name, { rv, report });
+    if (this.reports.size > 4 * Math.max(1, this.informer.list().length)) this.reports.clear();
+    return report;
   }
 
   /** Reports of replicas gone for a long time (their pods were replaced); the leader deletes them. */
