@@ -2,9 +2,9 @@
 // request, request headers + buffered body + response headers) with a fixed number of requests in
 // flight, and reports how many completed and their latencies.
 import { parentPort, workerData } from 'node:worker_threads';
-import { createExtProcClient } from '../e2e/envoy/client.ts';
-import { runExtProcExchange } from '../e2e/envoy/exchange.ts';
-import type { HttpRequest } from '../e2e/envoy/http.ts';
+import { createExtProcClient } from '../devproxy/src/ext-proc/client.ts';
+import { runExtProcExchange } from '../devproxy/src/ext-proc/exchange.ts';
+import type { HttpRequest } from '../devproxy/src/http/message.ts';
 
 export interface WorkerTask {
   address: string;

@@ -17,8 +17,11 @@ export function gatehouse(args: string[]): Command {
   return nodeScript(bin, args);
 }
 
-export function nodeScript(script: string, args: string[]): Command {
-  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GATEHOUSE_LOG_LEVEL: 'info' } });
+/** `options.env` adds to this process's environment; `options.cwd` defaults to this process's. */
+export function nodeScript(script: string, args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Command {
+  const child = spawn(process.execPath, [script, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GATEHOUSE_LOG_LEVEL: 'info', ...options.env }, ...(options.cwd ? { cwd: options.cwd } : {}),
+  });
   let log = '';
   child.stdout!.on('data', (c: Buffer) => { log += c.toString(); });
   child.stderr!.on('data', (c: Buffer) => { log += c.toString(); });

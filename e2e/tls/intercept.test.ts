@@ -12,7 +12,7 @@ import { createExtprocServer } from '../../extproc/src/server/server.ts';
 import { createMemoryStores } from '../../extproc/src/stores/memory.ts';
 import { XdsControlPlane } from '../../operator/src/xds/control-plane.ts';
 import { send, startStack, type Stack } from '../dev/harness.ts';
-import { createExtProcClient } from '../envoy/client.ts';
+import { createExtProcClient } from '../../devproxy/src/ext-proc/client.ts';
 import { httpsTargetYaml, publishToStack, roundTrip, startHttpsUpstream, subscribeOverTls, testSnapshot, until, type HttpsUpstream } from './fixtures.ts';
 import { captureLog } from './logs.ts';
 import { createCa, issueLeaf, type TestCa, type TestLeaf } from './pki.ts';

@@ -14,7 +14,7 @@ import { createExtprocServer, type ExtprocServer } from '../../extproc/src/serve
 import { buildSnapshot } from '../../extproc/src/server/testing.ts';
 import { createMemoryStores } from '../../extproc/src/stores/memory.ts';
 import type { RuntimeSnapshot } from '../../protos/gen/gatehouse/v1/RuntimeSnapshot.ts';
-import { createExtProcClient, type ExternalProcessorClient } from '../envoy/client.ts';
+import { createExtProcClient, type ExternalProcessorClient } from '../../devproxy/src/ext-proc/client.ts';
 import { loadLoop, probe, roundTrip, testSnapshot, until } from './fixtures.ts';
 import { captureLog } from './logs.ts';
 import { createCa, issueLeaf, type TestCa, type TestLeaf } from './pki.ts';

@@ -1,12 +1,12 @@
 // Traffic suites run Gatehouse as users do: `gatehouse compile` writes the snapshot, `gatehouse
-// extproc` processes serve it, and Envoy-style streams (e2e/envoy) carry the requests.
+// extproc` processes serve it, and Envoy-style streams (devproxy/src/ext-proc) carry the requests.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../env/ports.ts';
-import { createExtProcClient, type ExternalProcessorClient } from '../envoy/client.ts';
-import { runExtProcExchange, type ExchangeResult } from '../envoy/exchange.ts';
+import { createExtProcClient, type ExternalProcessorClient } from '../../devproxy/src/ext-proc/client.ts';
+import { runExtProcExchange, type ExchangeResult } from '../../devproxy/src/ext-proc/exchange.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const node = join(root, 'node_modules/.bin/node');

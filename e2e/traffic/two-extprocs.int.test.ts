@@ -1,6 +1,6 @@
 // Issue 6's distributed-correctness test, as users run it: `gatehouse compile` writes a snapshot, two
 // `gatehouse extproc --redis` processes share the real Redis, and many concurrent Envoy-style streams
-// (e2e/envoy) hit both. Exactly `allow` requests get through per window, never more, and the counter
+// (devproxy/src/ext-proc) hit both. Exactly `allow` requests get through per window, never more, and the counter
 // key in Redis carries a TTL.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,7 +1,7 @@
 // envoy.filters.http.ext_proc: the listener-level ExternalProcessor and the per-route ExtProcPerRoute,
 // as Envoy reads them. Fields devproxy cannot honour are rejected rather than silently ignored.
 import { RE2JS } from 're2js';
-import type { BodySendMode, HeaderSendMode, ProcessingMode } from '../../../e2e/envoy/exchange.ts';
+import type { BodySendMode, HeaderSendMode, ProcessingMode } from '../ext-proc/exchange.ts';
 import { ConfigRejectedError } from '../errors.ts';
 import { boolValue, durationMs, type Decoded } from '../xds/envoy-protos.ts';
 import type { ExtProcFilterConfig, ExtProcRouteOverride, HeaderList, MutationRules } from './model.ts';

@@ -2,12 +2,11 @@
 // RouteConfiguration, Cluster and ClusterLoadAssignment that Gatehouse emits, already validated, so
 // that the data path never meets a malformed resource.
 import type { RE2JS } from 're2js';
-import type { ProcessingMode } from '../../../e2e/envoy/exchange.ts';
+import type { ProcessingMode } from '../ext-proc/exchange.ts';
+import type { HeaderList } from '../http/message.ts';
 import type { DownstreamTlsConfig, UpstreamTlsConfig } from './tls.ts';
 
-export type { DownstreamTlsConfig, UpstreamTlsConfig };
-
-export type HeaderList = Array<[string, string]>;
+export type { DownstreamTlsConfig, HeaderList, UpstreamTlsConfig };
 
 /** envoy.config.common.mutation_rules.v3.HeaderMutationRules. */
 export interface MutationRules {

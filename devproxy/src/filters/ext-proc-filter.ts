@@ -1,12 +1,12 @@
-// envoy.filters.http.ext_proc for one request, on the shared Envoy-side driver (e2e/envoy): the
+// envoy.filters.http.ext_proc for one request, on the Envoy-side ext_proc driver (../ext-proc): the
 // listener's filter config merged with the route's ExtProcPerRoute (disabled, processing mode, extra
 // gRPC initial metadata such as x-gatehouse-route, request attributes), one stream per request to a
 // host of the ext_proc cluster (over the cluster's TLS when it has one: mutual TLS to extproc),
 // mutation rules, message_timeout and failure_mode_allow.
 import type * as grpc from '@grpc/grpc-js';
-import { createExtProcClient, type ExternalProcessorClient } from '../../../e2e/envoy/client.ts';
-import { runExtProcExchange, type ConnectionInfo, type ExchangeResult } from '../../../e2e/envoy/exchange.ts';
-import type { HttpRequest, HttpResponse } from '../../../e2e/envoy/http.ts';
+import { createExtProcClient, type ExternalProcessorClient } from '../ext-proc/client.ts';
+import { runExtProcExchange, type ConnectionInfo, type ExchangeResult } from '../ext-proc/exchange.ts';
+import type { HttpRequest, HttpResponse } from '../http/message.ts';
 import type { ExtProcFilterConfig, ExtProcRouteOverride, HeaderList } from '../config/model.ts';
 import type { ClusterManager } from '../upstream/cluster-manager.ts';
 import { localReply } from '../upstream/upstream-request.ts';

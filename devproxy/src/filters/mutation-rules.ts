@@ -1,6 +1,6 @@
 // HeaderMutationRules as Envoy's mutation-rules checker applies them to ext_proc header mutations:
 // whether a header may be set or removed, is ignored (counted as rejected), or fails the request.
-import type { MutationCheck } from '../../../e2e/envoy/http.ts';
+import type { MutationCheck } from '../ext-proc/header-mutation.ts';
 import type { MutationRules } from '../config/model.ts';
 
 /** host and the routing pseudo-headers; changing them would re-route the request. */

@@ -2,7 +2,7 @@
 // id and forwarding headers Envoy adds (use_remote_address), route selection from the RDS route
 // table, then the HTTP filter chain: ext_proc (when configured) in front of the router.
 import { randomUUID } from 'node:crypto';
-import type { HttpResponse } from '../../../e2e/envoy/http.ts';
+import type { HttpResponse } from '../http/message.ts';
 import type { ListenerConfig, RouteTableConfig } from '../config/model.ts';
 import type { ExtProcFilter } from '../filters/ext-proc-filter.ts';
 import { matchRoute, normalizePath } from '../router/route-table.ts';

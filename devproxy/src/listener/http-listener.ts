@@ -7,7 +7,7 @@ import { createServer as createHttp1Server, type IncomingMessage, type ServerRes
 import { createServer as createHttp2Server, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import type { HttpRequest, HttpResponse } from '../../../e2e/envoy/http.ts';
+import type { HttpRequest, HttpResponse } from '../http/message.ts';
 import { TlsListener, type TlsListenerOptions } from '../../../lib/tls/server.ts';
 import type { HeaderList } from '../config/model.ts';
 import { ListenerBindError } from '../errors.ts';

@@ -1,7 +1,7 @@
 // envoy.filters.http.router: sends the request to a host of the route's cluster with the rewritten
 // path and the route's timeout, or answers locally as Envoy does: 404 when no route matched, the
 // route's direct response, 503 when the cluster is unknown or has no healthy host.
-import type { HttpRequest, HttpResponse } from '../../../e2e/envoy/http.ts';
+import type { HttpRequest, HttpResponse } from '../http/message.ts';
 import type { Route } from '../config/model.ts';
 import type { ClusterManager } from '../upstream/cluster-manager.ts';
 import { forward, localReply } from '../upstream/upstream-request.ts';

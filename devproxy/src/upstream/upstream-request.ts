@@ -3,7 +3,7 @@
 // connection fails or resets, 504 when the route timeout passes.
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { HttpRequest, HttpResponse } from '../../../e2e/envoy/http.ts';
+import type { HttpRequest, HttpResponse } from '../http/message.ts';
 import type { HeaderList } from '../config/model.ts';
 import type { PickedHost } from './cluster-manager.ts';
 

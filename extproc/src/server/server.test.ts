@@ -1,8 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createExtProcClient, type ExternalProcessorClient } from '../../../e2e/envoy/client.ts';
-import { runExtProcExchange, type ExchangeOptions } from '../../../e2e/envoy/exchange.ts';
-import { header, type HttpRequest, type HttpResponse } from '../../../e2e/envoy/http.ts';
+import { createExtProcClient, type ExternalProcessorClient } from '../../../devproxy/src/ext-proc/client.ts';
+import { runExtProcExchange, type ExchangeOptions } from '../../../devproxy/src/ext-proc/exchange.ts';
+import { header, type HttpRequest, type HttpResponse } from '../../../devproxy/src/http/message.ts';
 import { testCatalog, testSnapshot } from './fixtures.ts';
 import { startTestServer, type TestServer } from './testing.ts';
 

@@ -3,7 +3,7 @@
 import * as grpc from '@grpc/grpc-js';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createExtProcClient, type ExternalProcessorClient } from '../../../e2e/envoy/client.ts';
+import { createExtProcClient, type ExternalProcessorClient } from '../../../devproxy/src/ext-proc/client.ts';
 import type { ProcessingRequest } from '../../../protos/gen/envoy/envoy/service/ext_proc/v3/ProcessingRequest.ts';
 import { testCatalog, testSnapshot } from './fixtures.ts';
 import { startTestServer, type TestServer } from './testing.ts';

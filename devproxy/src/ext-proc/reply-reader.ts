@@ -2,18 +2,16 @@
 // message_timeout, a gRPC error or an early end being a failure. After Envoy half-closes, any reply
 // still arriving is spurious.
 import type * as grpc from '@grpc/grpc-js';
-import type { ProcessingRequest } from '../../protos/gen/envoy/envoy/service/ext_proc/v3/ProcessingRequest.ts';
-import type { ProcessingResponse__Output } from '../../protos/gen/envoy/envoy/service/ext_proc/v3/ProcessingResponse.ts';
-
-/** ext_proc processing failed: Envoy applies failure_mode_allow. */
-export class StreamFailure extends Error {}
+import type { ProcessingRequest } from '../../../protos/gen/envoy/envoy/service/ext_proc/v3/ProcessingRequest.ts';
+import type { ProcessingResponse__Output } from '../../../protos/gen/envoy/envoy/service/ext_proc/v3/ProcessingResponse.ts';
+import { ExtProcGrpcError, ExtProcMessageTimeoutError, ExtProcStreamClosedError, type ExtProcError } from './errors.ts';
 
 type Waiter = { resolve: (r: ProcessingResponse__Output) => void; reject: (e: Error) => void };
 
 export class ReplyReader {
   private readonly buffered: ProcessingResponse__Output[] = [];
   private waiter: Waiter | undefined;
-  private ended: Error | undefined;
+  private ended: ExtProcError | undefined;
   private readonly done: Promise<void>;
 
   constructor(call: grpc.ClientDuplexStream<ProcessingRequest, ProcessingResponse__Output>) {
@@ -27,14 +25,14 @@ export class ReplyReader {
     });
     this.done = new Promise((resolve) => {
       call.on('status', (status: grpc.StatusObject) => {
-        this.end(new StreamFailure(status.code === 0 ? 'stream closed by the server' : `gRPC status ${status.code}: ${status.details}`));
+        this.end(status.code === 0 ? new ExtProcStreamClosedError() : new ExtProcGrpcError(status.code, status.details));
         resolve();
       });
       call.on('error', () => undefined); // the status event carries the error
     });
   }
 
-  private end(reason: StreamFailure): void {
+  private end(reason: ExtProcError): void {
     this.ended ??= reason;
     this.waiter?.reject(this.ended);
     this.waiter = undefined;
@@ -47,7 +45,7 @@ export class ReplyReader {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiter = undefined;
-        reject(new StreamFailure(`message_timeout: no reply within ${timeoutMs} ms`));
+        reject(new ExtProcMessageTimeoutError(timeoutMs));
       }, timeoutMs);
       this.waiter = {
         resolve: (r) => { clearTimeout(timer); resolve(r); },

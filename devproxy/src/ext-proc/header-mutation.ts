@@ -1,31 +1,7 @@
-// The HTTP side of the Envoy stand-in: requests and responses as Envoy holds them (lower-cased header
-// list, pseudo-headers apart), and how Envoy applies an ext_proc HeaderMutation to them.
-import type { HeaderMutation__Output } from '../../protos/gen/envoy/envoy/service/ext_proc/v3/HeaderMutation.ts';
-
-export type HeaderList = Array<[string, string]>;
-
-export interface HttpRequest {
-  method: string;
-  /** Path with query string, as `:path`. */
-  path: string;
-  scheme?: string;
-  authority?: string;
-  headers: HeaderList;
-  body?: Buffer;
-  trailers?: HeaderList;
-}
-
-export interface HttpResponse {
-  status: number;
-  headers: HeaderList;
-  body: Buffer;
-  trailers?: HeaderList;
-}
-
-export function header(headers: HeaderList, name: string): string | undefined {
-  const key = name.toLowerCase();
-  return headers.find(([n]) => n === key)?.[1];
-}
+// How Envoy's ext_proc filter applies a HeaderMutation to a request's or response's headers.
+import type { HeaderMutation__Output } from '../../../protos/gen/envoy/envoy/service/ext_proc/v3/HeaderMutation.ts';
+import type { HeaderList } from '../http/message.ts';
+import { HeaderMutationRejectedError } from './errors.ts';
 
 /** Mutations Envoy would not apply (DESIGN 6): kept so tests can assert none were sent. */
 export interface MutationViolation {
@@ -38,9 +14,6 @@ export interface MutationViolation {
  * ('ignore', counted as a rejected mutation) or fails the request ('fail', disallow_is_error).
  */
 export type MutationCheck = (header: string, value: string | undefined) => 'allow' | 'ignore' | 'fail';
-
-/** A mutation the rules refuse with disallow_is_error: Envoy ends the request as a processing failure. */
-export class MutationRefused extends Error {}
 
 /** Without explicit rules: pseudo-headers go to `pseudo`, host and x-envoy-* are refused. */
 const defaultCheck: MutationCheck = (key) => (key === 'host' || key.startsWith('x-envoy-') ? 'ignore' : 'allow');
@@ -64,7 +37,7 @@ export function applyHeaderMutation(
     const verdict = key.startsWith(':') && value === undefined ? 'ignore' : check(key, value);
     if (verdict === 'allow') return true;
     violations.push({ header: key, reason });
-    if (verdict === 'fail') throw new MutationRefused(`header mutation of ${key} disallowed`);
+    if (verdict === 'fail') throw new HeaderMutationRejectedError(`header mutation of ${key} disallowed`);
     return false;
   };
   for (const name of mutation.removeHeaders) {

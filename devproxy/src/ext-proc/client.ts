@@ -3,9 +3,9 @@
 // Types come from the generated (type-only) files.
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { envoyProtoLoaderOptions } from '../../protos/envoy.ts';
-import type { ProtoGrpcType } from '../../protos/gen/envoy/external_processor.ts';
-import type { ExternalProcessorClient } from '../../protos/gen/envoy/envoy/service/ext_proc/v3/ExternalProcessor.ts';
+import { envoyProtoLoaderOptions } from '../../../protos/envoy.ts';
+import type { ProtoGrpcType } from '../../../protos/gen/envoy/external_processor.ts';
+import type { ExternalProcessorClient } from '../../../protos/gen/envoy/envoy/service/ext_proc/v3/ExternalProcessor.ts';
 
 export type { ExternalProcessorClient };
 

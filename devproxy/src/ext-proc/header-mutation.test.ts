@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyHeaderMutation, type MutationViolation } from './http.ts';
+import { applyHeaderMutation, type MutationViolation } from './header-mutation.ts';
 
 const opt = (key: string, value: string, appendAction = 'OVERWRITE_IF_EXISTS_OR_ADD') =>
   ({ header: { key, value: '', rawValue: Buffer.from(value) }, append: null, appendAction, keepEmptyValue: false }) as never;

@@ -4,11 +4,13 @@
 // message_timeout, mutations and immediate responses applied, failure_mode_allow on errors. It
 // produces what reached the upstream and what the client got, plus every rule the server broke.
 import * as grpc from '@grpc/grpc-js';
-import type { ProcessingRequest } from '../../protos/gen/envoy/envoy/service/ext_proc/v3/ProcessingRequest.ts';
-import type { ProcessingResponse__Output } from '../../protos/gen/envoy/envoy/service/ext_proc/v3/ProcessingResponse.ts';
+import type { ProcessingRequest } from '../../../protos/gen/envoy/envoy/service/ext_proc/v3/ProcessingRequest.ts';
+import type { ProcessingResponse__Output } from '../../../protos/gen/envoy/envoy/service/ext_proc/v3/ProcessingResponse.ts';
+import type { HeaderList, HttpRequest, HttpResponse } from '../http/message.ts';
 import { statusNumber, type ExternalProcessorClient } from './client.ts';
-import { applyHeaderMutation, MutationRefused, type HeaderList, type HttpRequest, type HttpResponse, type MutationCheck, type MutationViolation } from './http.ts';
-import { ReplyReader, StreamFailure } from './reply-reader.ts';
+import { ExtProcError, ExtProcMessageTimeoutError, ExtProcSpuriousMessageError } from './errors.ts';
+import { applyHeaderMutation, type MutationCheck, type MutationViolation } from './header-mutation.ts';
+import { ReplyReader } from './reply-reader.ts';
 
 export type HeaderSendMode = 'SEND' | 'SKIP';
 export type BodySendMode = 'NONE' | 'BUFFERED' | 'STREAMED';
@@ -125,7 +127,7 @@ export async function runExtProcExchange(options: ExchangeOptions): Promise<Exch
       const headers = applyHeaderMutation([], ir.headers, () => false, violations, options.mutationCheck);
       throw new ImmediateAnswer({ status: statusNumber(ir.status?.code ?? 0) || 200, headers, body: ir.body }, ir.details);
     }
-    if (reply.response !== phase) throw new StreamFailure(`spurious reply: ${reply.response ?? 'empty'} to ${phase}`);
+    if (reply.response !== phase) throw new ExtProcSpuriousMessageError(`spurious reply: ${reply.response ?? 'empty'} to ${phase}`);
     return reply;
   };
 
@@ -146,9 +148,9 @@ export async function runExtProcExchange(options: ExchangeOptions): Promise<Exch
       const spurious = await reader.closed(timeoutMs);
       return { upstreamRequest, response: err.response, immediateDetails: err.details, replies, spurious, violations };
     }
-    if (!(err instanceof StreamFailure) && !(err instanceof MutationRefused)) throw err;
+    if (!(err instanceof ExtProcError)) throw err;
     call.cancel();
-    return failed(options, err.message, req, upstreamRequest, upstreamResponse, replies, violations);
+    return failed(options, err, req, upstreamRequest, upstreamResponse, replies, violations);
   }
 }
 
@@ -156,13 +158,14 @@ export async function runExtProcExchange(options: ExchangeOptions): Promise<Exch
  * failure_mode_allow: carry on as if there were no ext_proc (with the upstream's response when it had
  * already come, never sending the request twice); else Envoy's local reply (504 on timeout, 500 otherwise).
  */
-async function failed(options: ExchangeOptions, failure: string, req: HttpRequest, upstreamRequest: HttpRequest | undefined,
+async function failed(options: ExchangeOptions, error: ExtProcError, req: HttpRequest, upstreamRequest: HttpRequest | undefined,
   upstreamResponse: HttpResponse | undefined, replies: ProcessingResponse__Output[], violations: MutationViolation[]): Promise<ExchangeResult> {
+  const failure = error.message;
   if (options.failureModeAllow) {
     const sent = upstreamRequest ?? req;
     return { upstreamRequest: sent, response: upstreamResponse ?? await options.upstream(sent), failure, replies, spurious: [], violations };
   }
-  const status = failure.startsWith('message_timeout') ? 504 : 500;
+  const status = error instanceof ExtProcMessageTimeoutError ? 504 : 500;
   return { upstreamRequest, response: { status, headers: [['content-type', 'text/plain']], body: Buffer.from('ext_proc error') }, failure, replies, spurious: [], violations };
 }
 
