@@ -53,6 +53,7 @@ export function buildFixture({ proxies, apps }: FixtureSize): SourceObject[] {
   }
   for (let i = 0; i < apps; i++) {
     const product = products[i % products.length];
+    if (product === undefined) throw new Error('a fixture with apps needs at least one proxy for their product');
     objects.push({
       apiVersion, kind: 'App', metadata: { name: `app-${i}`, namespace: product.ns },
       spec: { developer: { email: `dev${i}@example.com` }, products: [{ name: product.name }], credentials: [{ secretRef: { name: `app-${i}-key` } }] },

@@ -19,7 +19,11 @@ if (process.argv.includes('--once')) {
 const runs = Number(process.env.BENCH_RUNS ?? 7);
 const objects = buildFixture(size);
 const cpuMs = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs: number[]) => {
+  const m = [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  if (m === undefined) throw new Error('no runs to take a median of: BENCH_RUNS must be at least 1');
+  return m;
+};
 
 compile(objects, { credentialHashKey: 'bench' }); // warm-up: JIT, ajv's compiled validators
 const cpu: number[] = [];
@@ -31,7 +35,7 @@ for (let i = 0; i < runs; i++) {
   cpu.push(cpuMs() - c0);
   wall.push(performance.now() - w0);
 }
-if (result!.errors.length > 0) throw new Error(`the fixture has errors: ${result!.errors[0].message}`);
+if (result!.errors.length > 0) throw new Error(`the fixture has errors: ${result!.errors[0]!.message}`);
 const onceRssKb = Number(execFileSync(process.execPath, [import.meta.filename, '--once'], { encoding: 'utf8' }));
 const loopRssKb = process.resourceUsage().maxRSS;
 const kinds = (kind: string) => objects.filter((o) => (o.object as { kind: string }).kind === kind).length;

@@ -46,8 +46,8 @@ describe('gatehouse operator', () => {
     await writeFile(join(dir, 'broken.yaml'), proxy('broken', 'no-leading-slash'));
     const second = await client.next(5000);
     expect(second.versionInfo).not.toBe(first.versionInfo);
-    expect(second.resources[0].value.toString('latin1')).toContain('/catalog');
-    expect(second.resources[0].value.toString('latin1')).not.toContain('no-leading-slash');
+    expect(second.resources[0]!.value.toString('latin1')).toContain('/catalog');
+    expect(second.resources[0]!.value.toString('latin1')).not.toContain('no-leading-slash');
     await until(() => lines.some((l) => l.level === 50 && /ApiProxy\/shop\/broken/.test(l.msg)));
     client.send({ typeUrl: typeUrls.route, resourceNames: ['gatehouse'], versionInfo: second.versionInfo, responseNonce: second.nonce });
 

@@ -34,7 +34,7 @@ export const TEMPLATE_REFERENCE = /\{([A-Za-z_][A-Za-z0-9_.-]*)\}/g;
 
 /** The variable names `{name}` references of a template. */
 export function templateVariables(template: string): string[] {
-  return [...template.matchAll(TEMPLATE_REFERENCE)].map((m) => m[1]);
+  return [...template.matchAll(TEMPLATE_REFERENCE)].map((m) => m[1]!);
 }
 
 /**

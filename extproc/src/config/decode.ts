@@ -53,6 +53,7 @@ export class RuntimeSnapshotDecoder {
     try {
       // Protobuf's wire format is a sequence of fields: cut out each element of `proxies`, decode the rest whole.
       const proxiesField = type.fields.proxies;
+      if (proxiesField === undefined) throw new SnapshotInvalidError('gatehouse.v1.RuntimeSnapshot has no field proxies');
       const proxyType = proxiesField.resolve().resolvedType as protobuf.Type;
       const reader = protobuf.Reader.create(bytes);
       const rest: Uint8Array[] = [];

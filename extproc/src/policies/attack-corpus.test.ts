@@ -155,11 +155,11 @@ describe('attack corpus: naughty strings', () => {
   });
 
   it('rejects the ones it is configured for', () => {
-    const [, regex] = policies[0];
+    const [, regex] = policies[0]!;
     expect(outcome(regex, { headers: { 'x-n': '<script>alert(1)</script>' } })).toBe('steps.regexprotection.ThreatDetected');
     expect(outcome(regex, { path: '/p/..%2F..%2Fetc%2Fpasswd' })).toBe('steps.regexprotection.ThreatDetected');
     expect(outcome(regex, { query: `q=${encodeURIComponent("' OR 1=1 --")}` })).toBe('steps.regexprotection.ThreatDetected');
-    const [, xff] = policies[2];
+    const [, xff] = policies[2]!;
     expect(outcome(xff, { headers: { 'x-forwarded-for': '1.2.3.4.5' } })).toBe('accesscontrol.IPDeniedAccess');
   });
 

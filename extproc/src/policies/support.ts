@@ -29,7 +29,7 @@ export function messageOf(ctx: PolicyContext, name: MessageName | undefined): Re
 /** The media type of a message, lower-cased, without parameters: "application/json". */
 export function mediaType(message: Message): string {
   const value = message.headers.get('content-type') ?? '';
-  return value.split(';', 1)[0].trim().toLowerCase();
+  return value.split(';', 1)[0]!.trim().toLowerCase();
 }
 
 export function isJsonMediaType(type: string): boolean {

@@ -80,7 +80,7 @@ class XmlScanner {
       else if (this.text.startsWith('</', this.pos)) this.endTag();
       else this.startTag();
     }
-    if (this.stack.length > 0) this.fail(`element <${this.stack[this.stack.length - 1].name}> is not closed`);
+    if (this.stack.length > 0) this.fail(`element <${this.stack[this.stack.length - 1]!.name}> is not closed`);
     if (!this.sawRoot) this.fail('no root element');
   }
 

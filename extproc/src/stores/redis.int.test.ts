@@ -56,7 +56,7 @@ async function run(step: PolicyStep, stores: Stores, now: number, variables: Rec
 async function load(step: PolicyStep, instances: Stores[], now: () => number, clients: number, perClient: number): Promise<Outcome[]> {
   const outcomes: Outcome[] = [];
   await Promise.all(Array.from({ length: clients }, async (_c, c) => {
-    for (let i = 0; i < perClient; i++) outcomes.push(await run(step, instances[c % instances.length], now()));
+    for (let i = 0; i < perClient; i++) outcomes.push(await run(step, instances[c % instances.length]!, now()));
   }));
   return outcomes;
 }

@@ -102,7 +102,7 @@ describe('CRDs on a real kube-apiserver', () => {
 
   it('applies schema defaults', async () => {
     const stored = await objects.getNamespacedCustomObject({ group, version, namespace, plural: 'dataplanes', name: 'good-dataplane' }) as { spec: { listeners: { protocol: string }[]; remediation?: unknown } };
-    expect(stored.spec.listeners[0].protocol).toBe('HTTP');
+    expect(stored.spec.listeners[0]?.protocol).toBe('HTTP');
   });
 
   it.each(bad)('rejects %s, naming the field', async (_title, kind, spec, field, message) => {

@@ -21,7 +21,7 @@ function walk(node: OpenAPISchema, path: string, visit: (node: OpenAPISchema, pa
 }
 
 function schemaOf(crd: Record<string, unknown>): OpenAPISchema {
-  return (crd as { spec: { versions: { schema: { openAPIV3Schema: OpenAPISchema } }[] } }).spec.versions[0].schema.openAPIV3Schema;
+  return (crd as { spec: { versions: { schema: { openAPIV3Schema: OpenAPISchema } }[] } }).spec.versions[0]!.schema.openAPIV3Schema;
 }
 
 describe('crds/', () => {
@@ -54,18 +54,18 @@ describe('crds/', () => {
 
   it('gives every kind a status subresource, printer columns and Ready-style conditions', () => {
     for (const { crd } of buildCrds()) {
-      const version = (crd as { spec: { versions: { subresources: object; additionalPrinterColumns: unknown[] }[] } }).spec.versions[0];
+      const version = (crd as { spec: { versions: { subresources: object; additionalPrinterColumns: unknown[] }[] } }).spec.versions[0]!;
       expect(version.subresources).toEqual({ status: {} });
       expect(version.additionalPrinterColumns.length).toBeGreaterThanOrEqual(3);
-      const status = schemaOf(crd).properties!.status;
+      const status = schemaOf(crd).properties!.status!;
       expect(Object.keys(status.properties!)).toEqual(expect.arrayContaining(['observedGeneration', 'conditions']));
-      expect(Object.keys(status.properties!.conditions.items!.properties!).sort())
+      expect(Object.keys(status.properties!.conditions!.items!.properties!).sort())
         .toEqual(['lastTransitionTime', 'message', 'observedGeneration', 'reason', 'status', 'type']);
     }
   });
 
   it('shows base path, Accepted, Programmed, synced data planes and age for ApiProxy', () => {
     const crd = buildCrds().find((c) => c.file === 'gatehouse.dev_apiproxies.yaml')!.crd as { spec: { versions: { additionalPrinterColumns: { name: string }[] }[] } };
-    expect(crd.spec.versions[0].additionalPrinterColumns.map((c) => c.name)).toEqual(['Base Path', 'Accepted', 'Programmed', 'Synced', 'Age']);
+    expect(crd.spec.versions[0]!.additionalPrinterColumns.map((c) => c.name)).toEqual(['Base Path', 'Accepted', 'Programmed', 'Synced', 'Age']);
   });
 });

@@ -8,7 +8,7 @@ import { statusBase } from './common.ts';
 import { boolean, enumOf, object, optional, raw, type Infer, type Schema } from './schema.ts';
 
 /** Every type of DESIGN 4 with its configuration member, in catalogue order. */
-export const policyCatalogue: readonly { type: string; member: string }[] = [
+export const policyCatalogue: readonly { type: string; member: string }[] = ([
   ['Quota', 'quota'], ['SpikeArrest', 'spikeArrest'], ['ResetQuota', 'resetQuota'], ['ResponseCache', 'responseCache'],
   ['LookupCache', 'lookupCache'], ['PopulateCache', 'populateCache'], ['InvalidateCache', 'invalidateCache'],
   ['JSONToXML', 'jsonToXML'], ['XMLToJSON', 'xmlToJSON'], ['RaiseFault', 'raiseFault'], ['XSLTransform', 'xslTransform'],
@@ -21,7 +21,7 @@ export const policyCatalogue: readonly { type: string; member: string }[] = [
   ['ValidateSAMLAssertion', 'validateSAMLAssertion'], ['CORS', 'cors'],
   ['JavaScript', 'javaScript'], ['ServiceCallout', 'serviceCallout'], ['ExternalCallout', 'externalCallout'],
   ['PythonScript', 'pythonScript'], ['StatisticsCollector', 'statisticsCollector'], ['MessageLogging', 'messageLogging'],
-].map(([type, member]) => ({ type, member: policyTypesByName.get(type)?.member ?? member }));
+] as const).map(([type, member]) => ({ type, member: policyTypesByName.get(type)?.member ?? member }));
 
 const openConfig = raw({ type: 'object', 'x-kubernetes-preserve-unknown-fields': true, description: 'not supported yet by this version of Gatehouse' });
 

@@ -93,7 +93,7 @@ export function map<T>(values: Schema<T>, extra: Extra = {}): Schema<Record<stri
 
 export function object<P extends Props>(props: P, extra: Extra & { rules?: RuleSpec<ObjectOf<P>>[] } = {}): Schema<ObjectOf<P>> {
   const { rules = [], ...rest } = extra;
-  const required = Object.keys(props).filter((k) => !props[k].optional);
+  const required = Object.entries(props).filter(([, p]) => !p.optional).map(([k]) => k);
   const schema: OpenAPISchema = {
     type: 'object',
     ...rest,

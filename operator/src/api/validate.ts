@@ -126,7 +126,7 @@ function checkRules(node: Schema<unknown>, value: unknown, path: string[], out: 
     checkRules(child, record[key], path, out);
     path.pop();
   };
-  for (const key of Object.keys(node.children)) visit(node.children[key], key);
+  for (const [key, child] of Object.entries(node.children)) visit(child, key);
   if (node.values) for (const key of Object.keys(record)) visit(node.values, key);
   for (const r of node.rules) {
     if (!r.check(value as never)) out.push({ field: path.join('') + (r.fieldPath ?? ''), message: r.explain?.(value as never) ?? r.message });

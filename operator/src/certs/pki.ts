@@ -219,6 +219,7 @@ export function normaliseIp(ip: string): string {
 export function loadSigner(certPem: string, keyPem: string): Signer {
   const certs = parseCertificates(certPem);
   const cert = certs[0];
+  if (cert === undefined) throw new CertificateParseError('no PEM CERTIFICATE block'); // parseCertificates never returns none
   if (!cert.isCa) throw new CertificateAuthorityError(`${certificateLabel(cert)} is not a CA certificate (basicConstraints cA is not set)`);
   let key: KeyObject;
   try {

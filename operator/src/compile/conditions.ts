@@ -48,7 +48,7 @@ function tokenize(src: string, fail: (msg: string, offset: number) => never): To
   const tokens: Token[] = [];
   let i = 0;
   while (i < src.length) {
-    const c = src[i];
+    const c = src[i]!;
     if (/\s/.test(c)) { i++; continue; }
     const start = i;
     if (c === '(' || c === ')') { tokens.push({ kind: c, text: c, offset: i++ }); continue; }
@@ -76,7 +76,7 @@ function tokenize(src: string, fail: (msg: string, offset: number) => never): To
       continue;
     }
     if (!/[A-Za-z_$@{]/.test(c)) fail(`unexpected character '${c}'`, i);
-    while (i < src.length && wordChar.test(src[i])) i++;
+    while (i < src.length && wordChar.test(src[i]!)) i++;
     const text = src.slice(start, i);
     const lower = text.toLowerCase();
     if (lower === 'and' || lower === 'or' || lower === 'not') tokens.push({ kind: lower, text, offset: start });
@@ -91,7 +91,7 @@ function tokenize(src: string, fail: (msg: string, offset: number) => never): To
 
 function position(src: string, offset: number): { line: number; column: number } {
   const before = src.slice(0, offset).split('\n');
-  return { line: before.length, column: before[before.length - 1].length + 1 };
+  return { line: before.length, column: before[before.length - 1]!.length + 1 };
 }
 
 /** Parses one condition. Throws ConditionSyntaxError; the result carries `source` on the root. */
@@ -102,11 +102,12 @@ export function parseCondition(src: string): Condition {
   };
   const tokens = tokenize(src, fail);
   let pos = 0;
-  const peek = () => tokens[pos];
+  // Nothing consumes the closing 'end' token, so `pos` never runs past it.
+  const peek = (): Token => tokens[pos]!;
   const describe = (t: Token) => (t.kind === 'end' ? 'end of condition' : `'${t.text}'`);
 
   const flatten = (kind: 'all' | 'any', items: Condition[]): Condition =>
-    (items.length === 1 ? items[0] : { [kind]: { items: items.flatMap((c) => c[kind]?.items ?? [c]) } });
+    (items.length === 1 ? items[0]! : { [kind]: { items: items.flatMap((c) => c[kind]?.items ?? [c]) } });
 
   function parseOr(): Condition {
     const items = [parseAnd()];

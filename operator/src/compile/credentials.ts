@@ -11,7 +11,7 @@ const blockSize = 64;
 function paddedKey(key: Buffer, pad: number): Buffer {
   const block = Buffer.alloc(blockSize);
   key.copy(block);
-  for (let i = 0; i < blockSize; i++) block[i] ^= pad;
+  for (let i = 0; i < blockSize; i++) block[i]! ^= pad;
   return block;
 }
 

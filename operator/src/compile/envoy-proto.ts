@@ -79,7 +79,7 @@ class Converter {
     const { fullName: name, fields } = typeInfo(type);
     if (name === '.google.protobuf.Any') return this.any(json, path);
     if (name === '.google.protobuf.Duration') return this.duration(json, path);
-    if (wrappers.has(name)) return { value: this.scalar(type.fields.value, json, path) };
+    if (wrappers.has(name)) return { value: this.scalar(type.fields.value!, json, path) }; // every wrapper type has one field, `value`
     if (name === '.google.protobuf.Struct') return isObj(json) ? { fields: this.structFields(json, path) } : this.problem(path, 'expected an object');
     if (name === '.google.protobuf.Value') return this.structValue(json, path);
     if (!isObj(json)) return this.problem(path, `expected an object for ${name.slice(1)}`);

@@ -145,7 +145,7 @@ export function takeIn(sources: readonly SourceObject[], report: (d: Diagnostic)
       inventory.rejected.add(key);
       continue;
     }
-    const c = copies[0];
+    const c = copies[0]!; // a list in byId starts with one copy, and longer lists were handled above
     const mapKey = objectKey(c.id.namespace, c.id.name);
     if (c.id.kind === 'Secret') {
       const secret = decodeSecret(c, report);

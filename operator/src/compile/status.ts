@@ -20,7 +20,7 @@ export interface ObjectStatus extends ObjectId {
 function conditionFor(type: ConditionType, errors: Diagnostic[], positive: string): StatusCondition {
   const mine = errors.filter((d) => (d.condition ?? 'Accepted') === type);
   if (mine.length === 0) return { type, status: 'True', reason: positive, message: '' };
-  return { type, status: 'False', reason: mine[0].reason ?? 'Invalid', message: mine.map((d) => (d.field ? `${d.field}: ${d.message}` : d.message)).join('; ') };
+  return { type, status: 'False', reason: mine[0]!.reason ?? 'Invalid', message: mine.map((d) => (d.field ? `${d.field}: ${d.message}` : d.message)).join('; ') };
 }
 
 export function objectStatuses(inventory: Inventory, errors: readonly Diagnostic[]): ObjectStatus[] {

@@ -42,7 +42,7 @@ export function resolveUpstream(proxy: ApiProxy, r: ObjectReporter): Upstream | 
   const loadBalancer = target.loadBalancer?.algorithm ?? 'RoundRobin';
   const services = target.service ? [target.service] : (target.targets ?? []).flatMap((t) => (t.service ? [t.service] : []));
   if (services.length > 0) {
-    const first = services[0];
+    const first = services[0]!;
     const cluster: IrCluster = {
       name, discovery: 'eds', endpoints: [], loadBalancer,
       services: services.map((s) => ({ namespace: ns, name: s.name, port: s.port })),
@@ -62,9 +62,14 @@ export function resolveUpstream(proxy: ApiProxy, r: ObjectReporter): Upstream | 
     }
   }
   const [first] = parsed;
+  if (first === undefined) {
+    // The schema already requires one of url, service or targets, and targets to be non-empty.
+    r.invalid('spec.target', 'set exactly one of url, service or targets');
+    return undefined;
+  }
   const otherPath = parsed.findIndex((p) => p.path !== first.path);
   if (otherPath >= 0) {
-    r.invalid(urls[otherPath].field, 'all target URLs must have the same path');
+    r.invalid(urls[otherPath]!.field, 'all target URLs must have the same path');
     return undefined;
   }
   const cluster: IrCluster = {
@@ -75,5 +80,5 @@ export function resolveUpstream(proxy: ApiProxy, r: ObjectReporter): Upstream | 
     loadBalancer,
     ...(first.https ? { tls: upstreamTls(proxy, first.host) } : {}),
   };
-  return { cluster, targetUrl: urls[0].url, pathPrefix: first.path };
+  return { cluster, targetUrl: urls[0]!.url, pathPrefix: first.path };
 }

@@ -186,6 +186,6 @@ export function truncateBytes(value: string, max: number): string {
   const bytes = Buffer.from(value, 'utf8');
   if (bytes.length <= max) return value;
   let end = max;
-  while (end > 0 && (bytes[end] & 0xc0) === 0x80) end--;
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--;
   return bytes.subarray(0, end).toString('utf8');
 }

@@ -163,8 +163,8 @@ describe('Informer on the shared test apiserver, as the operator identity', () =
     const starting = forbidden.start();
     await eventually('two failed attempts', () => lines.length >= 2);
     expect(forbidden.synced).toBe(false);
-    expect(lines[0].msg).toBe('list/watch failed; re-listing after a backoff');
-    expect(lines[0].err?.message).toMatch(/403 Forbidden: .*cannot list resource "limitranges"/);
+    expect(lines[0]!.msg).toBe('list/watch failed; re-listing after a backoff');
+    expect(lines[0]!.err?.message).toMatch(/403 Forbidden: .*cannot list resource "limitranges"/);
     await forbidden.stop();
     await expect(starting).rejects.toMatchObject({ code: 'GH_ERR_KUBE_INFORMER_STOPPED' });
   });

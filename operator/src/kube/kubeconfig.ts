@@ -60,11 +60,13 @@ export function loadKubeConfig(options: LoadKubeConfigOptions = {}): k8s.KubeCon
 
 /** Loads kubeconfig files and merges them the way kubectl does: the first file to name a thing wins. */
 function fromFiles(files: string[], source: string, mustExist: boolean): k8s.KubeConfig {
-  if (mustExist && !existsSync(files[0])) throw new KubeConfigError(`${source}: the file does not exist`);
+  const [first, ...more] = files;
+  if (first === undefined) throw new KubeConfigError(`${source}: no kubeconfig file`);
+  if (mustExist && !existsSync(first)) throw new KubeConfigError(`${source}: the file does not exist`);
   const kc = new k8s.KubeConfig();
   try {
-    kc.loadFromFile(files[0]);
-    for (const file of files.slice(1)) {
+    kc.loadFromFile(first);
+    for (const file of more) {
       const more = new k8s.KubeConfig();
       more.loadFromFile(file);
       if (!kc.currentContext && more.currentContext) kc.currentContext = more.currentContext;

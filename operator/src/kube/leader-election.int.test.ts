@@ -50,7 +50,7 @@ describe('LeaderElector on a real Lease', () => {
     replicas = [];
   });
 
-  function replicasOn(lease: string, timings: { leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number }, ...identities: string[]): Replica[] {
+  function replicasOn<const I extends string[]>(lease: string, timings: { leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number }, ...identities: I): { [K in keyof I]: Replica } {
     timeline = [];
     overlaps = [];
     replicas = identities.map((identity) => {
@@ -66,7 +66,7 @@ describe('LeaderElector on a real Lease', () => {
       const leaders = replicas.filter((r) => r.elector.isLeader).map((r) => r.identity);
       if (leaders.length > 1) overlaps.push(leaders.join('+'));
     }, 10);
-    return replicas;
+    return replicas as { [K in keyof I]: Replica };
   }
 
   const readLease = (name: string) => admin.get<Lease>(resourcePath({ group: 'coordination.k8s.io', version: 'v1', resource: 'leases', namespace, name }));
@@ -79,7 +79,7 @@ describe('LeaderElector on a real Lease', () => {
     a.elector.start();
     b.elector.start();
     await eventually('a leader', () => leaders().length === 1);
-    const leader = leaders()[0];
+    const leader = leaders()[0]!;
     const follower = leader === a ? b : a;
     // Several renewals later: still the same one, and the other knows who it is.
     await sleep(2_500);
@@ -133,10 +133,10 @@ describe('LeaderElector on a real Lease', () => {
     const [a, b, c] = replicasOn('three', fast, 'replica-a', 'replica-b', 'replica-c');
     for (const r of [a, b, c]) r.elector.start();
     await eventually('a leader', () => leaders().length === 1);
-    const first = leaders()[0];
+    const first = leaders()[0]!;
     first.rest.cut = true;
     await eventually('another leader', () => leaders().length === 1 && !first.elector.isLeader);
-    const second = leaders()[0];
+    const second = leaders()[0]!;
     first.rest.cut = false;
     await eventually('the first sees the second', () => first.elector.leader === second.identity);
     await sleep(1_500);

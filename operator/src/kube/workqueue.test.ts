@@ -135,7 +135,7 @@ describe('WorkQueue', () => {
     });
     q.add('k');
     await until(() => calls.length === 2);
-    expect(calls[1] - calls[0]).toBeGreaterThanOrEqual(25);
+    expect(calls[1]! - calls[0]!).toBeGreaterThanOrEqual(25);
     expect(q.numRequeues('k')).toBe(0);
     await q.shutDown();
   });

@@ -83,11 +83,12 @@ export class FlapDetector {
   /** The autoscaler's flapping at `now`, or undefined when it changed at most maxChanges times in the window. */
   flapping(key: string, now: Date): Flapping | undefined {
     const list = this.prune(key, now);
-    if (list.length <= this.policy.maxChanges) return undefined;
+    const [oldest] = list;
+    if (oldest === undefined || list.length <= this.policy.maxChanges) return undefined;
     return {
       key, changes: list.length,
-      values: [list[0].from, ...list.map((c) => c.to)],
-      oldestExpiresAt: new Date(list[0].at + this.policy.windowMs),
+      values: [oldest.from, ...list.map((c) => c.to)],
+      oldestExpiresAt: new Date(oldest.at + this.policy.windowMs),
     };
   }
 

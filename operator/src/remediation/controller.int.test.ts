@@ -176,7 +176,7 @@ describe('RemediationController', () => {
     });
     expect(entry).toMatchObject({ pod: 'notready-extproc-a', action: 'Evict', reason: expect.stringMatching(/^NotReady: Running but not Ready since /) });
     // Not before the bound (whole seconds: status times have no fraction).
-    expect(Date.parse(entry.time)).toBeGreaterThanOrEqual(notReadySince + 3000);
+    expect(Date.parse(entry!.time)).toBeGreaterThanOrEqual(notReadySince + 3000);
     expect(await eventFor('notready-extproc-a', 'Evicted')).toMatchObject({ type: 'Warning', related: { name: 'notready' } });
     expect((await getPod('notready-extproc-b')).metadata.deletionTimestamp).toBeUndefined();
     // The evicted pod terminates on a Ready node: no zombie any more.
@@ -218,7 +218,7 @@ describe('RemediationController', () => {
     expect(entries).toHaveLength(1);
     expect(entries[0]).toMatchObject({ action: 'Evict', reason: expect.stringMatching(/^CrashLoop: container envoy restarted 6 times/) });
     const pods = await Promise.all(['pdb-envoy-a', 'pdb-envoy-b'].map(getPod));
-    expect(pods.filter((p) => p.metadata.deletionTimestamp).map((p) => p.metadata.name)).toEqual([entries[0].pod]);
+    expect(pods.filter((p) => p.metadata.deletionTimestamp).map((p) => p.metadata.name)).toEqual([entries[0]!.pod]);
     expect((await admin.get<Live>(pdbPath('pdb-envoy'))).status.disruptionsAllowed).toBe(0);
   });
 
@@ -231,7 +231,7 @@ describe('RemediationController', () => {
       const r = await remediations('minavail');
       return r.length > 0 ? r : undefined;
     });
-    expect(first.pod).toBe('minavail-envoy-a');
+    expect(first!.pod).toBe('minavail-envoy-a');
     const deferred = await eventFor('minavail-envoy-b', 'RemediationDeferred');
     expect(deferred.note).toContain('MinAvailable: component envoy has 1 Ready pod and minAvailable is 1');
     const dp = await waitFor('PodsHealthy naming the wait', async () => {

@@ -159,7 +159,7 @@ describe('DeepCheckSchedule', () => {
   it('counts consecutive failures, resets them on success, and reports which DataPlanes changed', async () => {
     const results: Record<string, boolean> = {};
     const s = setup(results);
-    const one = [targets[0]];
+    const one = [targets[0]!];
     await s.schedule.run(one);
     s.tick(1000);
     await s.schedule.run(one);

@@ -171,7 +171,7 @@ function roundTrip(client: ExternalProcessorClient, deadline: number, timeoutMs:
     call.write({
       requestHeaders: {
         headers: {
-          headers: [[':method', 'GET'], [':scheme', 'http'], [':authority', 'gatehouse-deep-check'], [':path', '/'], [DEEP_CHECK_HEADER, '1']]
+          headers: ([[':method', 'GET'], [':scheme', 'http'], [':authority', 'gatehouse-deep-check'], [':path', '/'], [DEEP_CHECK_HEADER, '1']] as const)
             .map(([key, value]) => ({ key, rawValue: Buffer.from(value, 'latin1') })),
         },
         endOfStream: true,

@@ -11,7 +11,7 @@ describe('remediation history', () => {
     const many = Array.from({ length: 40 }, (_, i) => record(at(i * MIN), `p${i}`, 'r', 'Evict'));
     const kept = mergeRecords(many);
     expect(kept).toHaveLength(MAX_RECORDS);
-    expect(kept[0].pod).toBe('p8');
+    expect(kept[0]!.pod).toBe('p8');
     expect(kept.at(-1)!.pod).toBe('p39');
   });
 

@@ -67,7 +67,7 @@ describe('planRemediation', () => {
     it('counts force deletes, and not dry-run reports, against the real budget', () => {
       const history = [record(at(50 * MIN), 'x', 'r', 'ForceDelete'), record(at(50 * MIN), 'y', 'r', 'DryRunEvict')];
       expect(summary(plan([zombie('a')], { history, policy: policyOf({ maxEvictionsPerHour: 1 }) }).actions)).toEqual(['a:wait:BudgetExhausted']);
-      expect(summary(plan([zombie('a')], { history: [history[1]], policy: policyOf({ maxEvictionsPerHour: 1 }) }).actions)).toEqual(['a:evict']);
+      expect(summary(plan([zombie('a')], { history: [history[1]!], policy: policyOf({ maxEvictionsPerHour: 1 }) }).actions)).toEqual(['a:evict']);
     });
 
     it('never acts with a budget of 0', () => {

@@ -98,7 +98,7 @@ export function planRemediation(input: PlanInput): Plan {
 
   const usage = budgetUsage(input.history, now, policy.dryRun);
   let used = usage.length;
-  const budgetFreesAt = usage.length > 0 ? new Date(Date.parse(usage[0].time) + BUDGET_WINDOW_MS) : undefined;
+  const budgetFreesAt = usage.length > 0 ? new Date(Date.parse(usage[0]!.time) + BUDGET_WINDOW_MS) : undefined;
 
   const zombies = input.pods
     .filter((p): p is PlanPod & { classification: { zombie: true; kind: ZombieKind; message: string } } => p.classification.zombie)

@@ -135,8 +135,8 @@ export function selectorMatches(selector: LabelSelector | undefined, labels: Rec
   return me.every((e) => {
     const has = Object.hasOwn(labels, e.key);
     switch (e.operator) {
-      case 'In': return has && (e.values ?? []).includes(labels[e.key]);
-      case 'NotIn': return !has || !(e.values ?? []).includes(labels[e.key]);
+      case 'In': return has && (e.values ?? []).includes(labels[e.key]!);
+      case 'NotIn': return !has || !(e.values ?? []).includes(labels[e.key]!);
       case 'Exists': return has;
       case 'DoesNotExist': return !has;
       default: return false;

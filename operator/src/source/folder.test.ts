@@ -24,7 +24,7 @@ describe('parseManifests', () => {
     expect(objects.map((o) => (o.object as { kind: string }).kind)).toEqual(['A', 'B']);
     expect(diagnostics).toHaveLength(1);
     expect(diagnostics[0]).toMatchObject({ severity: 'error', code: 'GH_ERR_SOURCE_YAML', file: 'bad.yaml' });
-    expect(diagnostics[0].message).toMatch(/^line \d+: /);
+    expect(diagnostics[0]!.message).toMatch(/^line \d+: /);
   });
 });
 

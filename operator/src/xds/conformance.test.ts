@@ -87,7 +87,7 @@ describe('conformance with @grpc/grpc-js-xds', () => {
   it('records the client\'s NACK with its message, keeps serving, and ACKs the next good version', async () => {
     controlPlane.publish(apiListenerSnapshot('c2-bad', echoPort, 'MAGLEV'));
     await until(() => controlPlane.registry.get(nodeId)?.types.CDS?.lastNack !== undefined);
-    const cds = controlPlane.registry.get(nodeId)!.types.CDS;
+    const cds = controlPlane.registry.get(nodeId)!.types.CDS!;
     expect(cds.lastNack).toMatchObject({ version: 'c2-bad' });
     expect(cds.lastNack!.message).toMatch(/lb_policy/);
     expect(cds.ackedVersion).toBe('c1');

@@ -36,7 +36,7 @@ function subscribe(address: string, dir: string, nodeId = 'extproc-test') {
 /** A compiled snapshot whose one policy has a type extproc does not know. */
 function withUnknownPolicyType(good: Snapshot): Snapshot {
   const runtime = structuredClone(good.runtime) as { proxies: Array<{ policies: Record<string, { type: string }> }> };
-  runtime.proxies[0].policies.tag.type = 'NoSuchPolicy';
+  runtime.proxies[0]!.policies.tag!.type = 'NoSuchPolicy';
   return { ...good, version: 'bad', runtime: { ...runtime, version: 'bad' } };
 }
 
@@ -59,7 +59,7 @@ describe('extproc subscription over ADS', () => {
 
     controlPlane.publish(withUnknownPolicyType(good));
     await until(() => controlPlane.registry.get('extproc-test')?.types.runtime?.lastNack !== undefined);
-    const runtime = controlPlane.registry.get('extproc-test')!.types.runtime;
+    const runtime = controlPlane.registry.get('extproc-test')!.types.runtime!;
     expect(runtime.lastNack).toMatchObject({ version: 'bad' });
     expect(runtime.lastNack!.message).toMatch(/NoSuchPolicy/);
     expect(runtime.ackedVersion).toBe(good.version);

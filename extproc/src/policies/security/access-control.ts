@@ -31,7 +31,7 @@ function compileRule(rule: { action: AccessAction; sourceAddresses: string[] }):
 function parseAddress(text: string): Address | undefined {
   const trimmed = text.trim();
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(trimmed);
-  const address = mapped ? mapped[1] : trimmed;
+  const address = mapped ? mapped[1]! : trimmed;
   const version = isIP(address);
   return version === 0 ? undefined : { address, family: version === 4 ? 'ipv4' : 'ipv6' };
 }
@@ -47,8 +47,9 @@ function addressesToCheck(ctx: PolicyContext, mode: AccessControlConfig['validat
   const parsed = header.split(',').map(parseAddress);
   if (parsed.some((a) => a === undefined)) return undefined;
   const all = parsed as Address[];
-  if (mode === 'XForwardedForFirstIP') return [all[0]];
-  if (mode === 'XForwardedForLastIP') return [all[all.length - 1]];
+  // split() yields at least one element, so `all` is never empty.
+  if (mode === 'XForwardedForFirstIP') return [all[0]!];
+  if (mode === 'XForwardedForLastIP') return [all[all.length - 1]!];
   return all;
 }
 

@@ -26,8 +26,9 @@ function invalidSource(source: string): PolicyFault {
 /** user and password from a header value, or undefined when it is not well-formed Basic credentials. */
 export function decodeBasic(header: string): { user: string; password: string } | undefined {
   const match = BASIC.exec(header);
-  if (!match || match[1].length % 4 !== 0) return undefined;
-  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+  const encoded = match?.[1];
+  if (encoded === undefined || encoded.length % 4 !== 0) return undefined;
+  const decoded = Buffer.from(encoded, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon < 0) return undefined;
   return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };

@@ -54,7 +54,7 @@ class JsonScanner {
     this.value();
     // Iterative, not recursive: nesting lives on `stack`, so depth costs no call frames.
     while (this.stack.length > 0) {
-      const top = this.stack[this.stack.length - 1];
+      const top = this.stack[this.stack.length - 1]!;
       const closer = top.isArray ? 0x5d : 0x7d;
       if (top.count < 0) {
         top.count = 0;

@@ -34,12 +34,14 @@ export function cacheKey(ctx: PolicyContext, meta: PolicyMeta, target: CacheTarg
 export function expiryTtlMs(ctx: PolicyContext, expiry: CacheExpiryConfig | undefined): number {
   const now = ctx.now();
   if (expiry?.timeOfDay !== undefined) {
-    const [h, m, s] = expiry.timeOfDay.split(':').map(Number);
+    // The config schema's pattern admits only hh:mm:ss.
+    const [h, m, s] = expiry.timeOfDay.split(':').map(Number) as [number, number, number];
     const today = Math.floor(now / DAY_MS) * DAY_MS + ((h * 60 + m) * 60 + s) * 1000;
     return (today > now ? today : today + DAY_MS) - now;
   }
   if (expiry?.expiryDate !== undefined) {
-    const [month, day, year] = expiry.expiryDate.split('-').map(Number);
+    // The config schema's pattern admits only mm-dd-yyyy.
+    const [month, day, year] = expiry.expiryDate.split('-').map(Number) as [number, number, number];
     return Date.UTC(year, month - 1, day) - now;
   }
   const seconds = expiry?.timeoutSeconds === undefined ? DEFAULT_TIMEOUT_S : resolveCount(ctx, expiry.timeoutSeconds);

@@ -93,10 +93,10 @@ describe('applyObjects', () => {
   });
 
   it('stamps the hash of the object without the stamp', () => {
-    const stamped = withDesiredHash(desired[0]);
+    const stamped = withDesiredHash(desired[0]!);
     expect(stamped.metadata.annotations![desiredHashAnnotation]).toMatch(/^[0-9a-f]{64}$/);
-    expect(withDesiredHash(desired[0]).metadata.annotations).toEqual(stamped.metadata.annotations);
-    expect(desired[0].metadata.annotations).toBeUndefined();
+    expect(withDesiredHash(desired[0]!).metadata.annotations).toEqual(stamped.metadata.annotations);
+    expect(desired[0]!.metadata.annotations).toBeUndefined();
   });
 
   it('carries on past a failure and names it', async () => {

@@ -25,7 +25,7 @@ function renderedExtprocArgs(): string[] {
     { envoyImage: 'envoy', gatehouseImage: 'gatehouse', xds: { host: 'gatehouse-xds', port: 18000 }, operatorNamespace: 'gh' },
   );
   const deployment = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'eu-extproc') as DeploymentJson;
-  return deployment.spec.template.spec.containers[0].args;
+  return deployment.spec.template.spec.containers[0]!.args;
 }
 
 describe('extproc --node-id / --node-cluster', () => {

@@ -45,7 +45,7 @@ const secretKeys: Record<string, string[]> = {
  * key. Fails the test when no mount covers it or the volume has no such key.
  */
 function source(pod: Pod, data: Record<string, string>, file: string): string {
-  const mount = pod.containers[0].volumeMounts.find((m) => m.mountPath === dirname(file));
+  const mount = pod.containers[0]!.volumeMounts.find((m) => m.mountPath === dirname(file));
   expect(mount, `no volume mounted at ${dirname(file)} (for ${file})`).toBeDefined();
   const volume = pod.volumes.find((v) => v.name === mount!.name) as { configMap?: { name: string }; secret?: { secretName: string; optional?: boolean } };
   if (volume.configMap) {
@@ -80,7 +80,7 @@ describe('mutual TLS of DataPlane pods', () => {
     for (const component of ['envoy', 'extproc'] as const) {
       const pod = podOf(objects, component);
       expect(pod.volumes.filter((v) => 'secret' in v)).toEqual([]);
-      expect(pod.containers[0].args.filter((a) => a.startsWith('--tls') || a.startsWith('--xds-tls'))).toEqual([]);
+      expect(pod.containers[0]!.args.filter((a) => a.startsWith('--tls') || a.startsWith('--xds-tls'))).toEqual([]);
     }
     const text = JSON.stringify(objects);
     expect(text).not.toMatch(/eu-envoy-tls|eu-extproc-tls|eu-ca-bundle|\/etc\/gatehouse|transport_socket/);
@@ -100,7 +100,7 @@ describe('mutual TLS of DataPlane pods', () => {
       compiled,
     ];
     const { files, dirs } = referencedPaths(config);
-    const args = pod.containers[0].args;
+    const args = pod.containers[0]!.args;
     files.push(args[args.indexOf('-c') + 1]!);
     const sources = [...new Set(files)].sort().map((f) => `${f} <- ${source(pod, data, f)}`);
     expect(sources).toEqual([
@@ -114,7 +114,7 @@ describe('mutual TLS of DataPlane pods', () => {
       '/etc/gatehouse/tls/tls.key <- Secret eu-envoy-tls tls.key',
     ]);
     // Every watched directory is a mount point: kubelet's symlink swap there is what triggers a reload.
-    const mountPaths = pod.containers[0].volumeMounts.map((m) => m.mountPath);
+    const mountPaths = pod.containers[0]!.volumeMounts.map((m) => m.mountPath);
     for (const dir of new Set(dirs)) expect(mountPaths).toContain(dir);
     expect(new Set(dirs)).toEqual(new Set(['/etc/envoy', '/etc/gatehouse/tls', '/etc/gatehouse/ca']));
   });
@@ -122,7 +122,7 @@ describe('mutual TLS of DataPlane pods', () => {
   it('with mtls: extproc\'s arguments are real TLS flags naming its own certificate and the trust bundle', () => {
     const objects = renderDataPlane(dp, options);
     const pod = podOf(objects, 'extproc');
-    const [command, ...args] = pod.containers[0].args;
+    const [command, ...args] = pod.containers[0]!.args;
     expect(command).toBe('extproc');
     const flags = parseCommand('extproc', args) as Options;
     const server = serverTlsFromFlags('extproc', flags)!;
@@ -147,7 +147,7 @@ describe('mutual TLS of DataPlane pods', () => {
     // Envoy and extproc -> xDS: the host both dial is a SAN of the xDS server's certificate.
     const xds = xdsLeaf(options.operatorNamespace, 'gatehouse-xds');
     expect(xds.dns).toContain(xdsHost(options));
-    const extprocArgs = podOf(renderDataPlane(dp, options), 'extproc').containers[0].args;
+    const extprocArgs = podOf(renderDataPlane(dp, options), 'extproc').containers[0]!.args;
     expect(xds.dns).toContain(extprocArgs[extprocArgs.indexOf('--xds') + 1]!.replace(/:\d+$/, ''));
   });
 

@@ -71,7 +71,7 @@ export interface NodeClusterRef {
 export function parseNodeCluster(cluster: string): NodeClusterRef | undefined {
   const parts = cluster.split('/');
   if (parts.length !== 3) return undefined;
-  const [namespace, dataPlane, component] = parts;
+  const [namespace, dataPlane, component] = parts as [string, string, string];
   if (!namespace || !dataPlane || !(components as readonly string[]).includes(component)) return undefined;
   return { namespace, dataPlane, component: component as Component };
 }

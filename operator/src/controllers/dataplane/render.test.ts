@@ -56,7 +56,7 @@ describe('renderDataPlane golden files', () => {
 
   it.each(scenarios)('%s: the bootstrap is strict envoy.config.bootstrap.v3.Bootstrap', (scenario) => {
     const configMap = renderDataPlane(input(scenario), optionsOf(scenario)).find((o) => o.kind === 'ConfigMap')!;
-    const json = JSON.parse((configMap.data as Record<string, string>)[bootstrapKey]) as unknown;
+    const json = JSON.parse((configMap.data as Record<string, string>)[bootstrapKey]!) as unknown;
     expect(encodeStrict(root, bootstrapType, json).length).toBeGreaterThan(0);
   });
 });
@@ -107,6 +107,6 @@ describe('renderDataPlane invariants', () => {
   it('keeps the Redis URL out of the arguments', () => {
     const objects = renderDataPlane(input('03-redis-url-low-port-no-pdb'), goldenOptions);
     const extproc = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'lab-extproc') as KubeObject & { spec: { template: { spec: { containers: { args: string[] }[] } } } };
-    expect(extproc.spec.template.spec.containers[0].args.join(' ')).not.toContain('redis://');
+    expect(extproc.spec.template.spec.containers[0]!.args.join(' ')).not.toContain('redis://');
   });
 });

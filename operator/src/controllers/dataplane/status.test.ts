@@ -75,7 +75,7 @@ describe('dataPlaneStatus', () => {
       message: '2 of 3 nodes do not run v2 yet: eu-envoy-b (envoy) runs v1, eu-extproc-a (extproc) runs nothing yet',
     });
     expect(condition(r, 'Ready')).toMatchObject({ status: 'False', reason: 'ConfigNotSynced' });
-    expect(r.components[0].syncedVersion).toBe('v1');
+    expect(r.components[0]?.syncedVersion).toBe('v1');
     expect(r.components[1]).not.toHaveProperty('syncedVersion');
   });
 
@@ -90,7 +90,7 @@ describe('dataPlaneStatus', () => {
     });
     const recovered = structuredClone(nacking);
     Object.assign(recovered, { syncedVersion: 'v3' });
-    Object.assign(recovered.types.LDS, { ackedVersion: 'v3', ackedAt: '2026-01-01T00:00:03.000Z' });
+    Object.assign(recovered.types.LDS!, { ackedVersion: 'v3', ackedAt: '2026-01-01T00:00:03.000Z' });
     const r2 = dataPlaneStatus({ ...base, configVersion: 'v3', deployments: both, nodes: [recovered] });
     expect(condition(r2, 'ConfigSynced')).toMatchObject({ status: 'True', reason: 'Synced' });
   });

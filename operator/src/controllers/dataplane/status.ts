@@ -98,7 +98,7 @@ function rejecting(node: NodeStatus): { type: string; version: string; message: 
 function componentVersion(nodes: NodeStatus[], configVersion: string | undefined): string | undefined {
   if (nodes.length === 0 || nodes.some((n) => n.syncedVersion === undefined)) return undefined;
   const versions = new Set(nodes.map((n) => n.syncedVersion));
-  if (versions.size === 1) return nodes[0].syncedVersion;
+  if (versions.size === 1) return nodes[0]!.syncedVersion;
   const behind = nodes.filter((n) => n.syncedVersion !== configVersion)
     .sort((a, b) => (a.syncedAt ?? '').localeCompare(b.syncedAt ?? '') || a.id.localeCompare(b.id));
   return behind[0]?.syncedVersion;
