@@ -5,9 +5,10 @@ import tseslint from 'typescript-eslint';
 export default tseslint.config(
   { ignores: ['node_modules/**', 'protos/gen/**', 'coverage/**', 'e2e/env/testbin/**'] },
   js.configs.recommended,
-  ...tseslint.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
       globals: { process: 'readonly', console: 'readonly', URL: 'readonly', Buffer: 'readonly',
         setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly' },
     },
@@ -17,4 +18,6 @@ export default tseslint.config(
       'no-restricted-syntax': ['error', { selector: 'ThrowStatement > Literal', message: 'Throw an error class with a stable code, never a bare string.' }],
     },
   },
+  // Plain JavaScript (this file, the bin's launcher) is outside the TypeScript program.
+  { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
 );

@@ -168,6 +168,6 @@ describe('upstreams', () => {
     session.close();
     expect(headers[':status']).toBe(200);
     expect(headers['x-upstream']).toBe('b');
-    expect(JSON.parse(Buffer.concat(chunks).toString()).path).toBe('/h2');
+    expect((JSON.parse(Buffer.concat(chunks).toString()) as { path: string }).path).toBe('/h2');
   });
 });

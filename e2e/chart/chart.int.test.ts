@@ -22,7 +22,7 @@ function find(objects: k8s.KubernetesObject[], kind: string, name?: string): Obj
 }
 
 function deploymentOf(objects: k8s.KubernetesObject[]): k8s.V1Deployment {
-  return find(objects, 'Deployment') as k8s.V1Deployment;
+  return find(objects, 'Deployment');
 }
 
 describe('charts/gatehouse', () => {

@@ -18,7 +18,7 @@ export interface FakeExtProc {
 }
 
 /** Continue every phase unchanged. */
-export const continueAll: Script = (m) => ({ [m.request!]: {} } as ProcessingResponse);
+export const continueAll: Script = (m) => ({ [m.request!]: {} });
 
 export async function startFakeExtProc(script: Script = continueAll): Promise<FakeExtProc> {
   const def = protoLoader.loadSync('envoy/service/ext_proc/v3/external_processor.proto', envoyProtoLoaderOptions);

@@ -7,7 +7,6 @@ import { compile, type Snapshot } from '../../operator/src/compile/compile.ts';
 import { parseManifests } from '../../operator/src/source/folder.ts';
 import { XdsControlPlane } from '../../operator/src/xds/control-plane.ts';
 import { startTestServer, type TestServer } from '../../extproc/src/server/testing.ts';
-import type { RuntimeSnapshot } from '../../protos/gen/gatehouse/v1/RuntimeSnapshot.ts';
 import { createEchoUpstream, listenEcho } from '../../devproxy/src/echo-upstream.ts';
 import { startDevproxy, type RunningDevproxy } from '../../devproxy/src/main.ts';
 
@@ -72,13 +71,13 @@ export async function startStack(options: { extProcPort?: number } = {}): Promis
     xds, xdsAddress: `127.0.0.1:${xdsPort}`, extproc, devproxy, nodeId,
     async publish(yaml) {
       const snapshot = compileYaml({ yaml, extProcPort });
-      extproc.apply(snapshot.runtime as RuntimeSnapshot);
+      extproc.apply(snapshot.runtime);
       xds.publish(snapshot);
       await waitFor(() => appliedEverywhere(xds, nodeId, snapshot.version), `devproxy to ACK ${snapshot.version}`);
       return snapshot;
     },
     async publishSnapshot(snapshot, outcome) {
-      extproc.apply(snapshot.runtime as RuntimeSnapshot);
+      extproc.apply(snapshot.runtime);
       xds.publish(snapshot);
       const nacked = () => Object.values(xds.registry.get(nodeId)?.types ?? {}).some((t) => t.lastNack?.version === snapshot.version);
       await waitFor(outcome === 'ack' ? () => appliedEverywhere(xds, nodeId, snapshot.version) : nacked, `devproxy to ${outcome} ${snapshot.version}`);

@@ -8,6 +8,9 @@ import { freePort } from '../env/ports.ts';
 import { send } from './harness.ts';
 import { gatehouse, until, type Command } from './processes.ts';
 
+/** The error code of a fault response body. */
+const errorCode = (body: string) => (JSON.parse(body) as { fault: { detail: { errorcode: string } } }).fault.detail.errorcode;
+
 let dev: Command;
 let dir: string;
 let base: string;
@@ -93,7 +96,7 @@ describe('security', () => {
   it('VerifyAPIKey: 401 without a key, 200 with it, and AssignMessage stamps the response', async () => {
     const denied = await send(`${base}/keyed/orders`);
     expect(denied.status).toBe(401);
-    expect(JSON.parse(denied.body).fault.detail.errorcode).toBe('oauth.v2.FailedToResolveAPIKey');
+    expect(errorCode(denied.body)).toBe('oauth.v2.FailedToResolveAPIKey');
     expect((await send(`${base}/keyed/orders`, { headers: { 'x-api-key': 'wrong' } })).status).toBe(401);
     const ok = await send(`${base}/keyed/orders`, { headers: { 'x-api-key': 'k-123' } });
     expect(ok.status).toBe(200);
@@ -106,7 +109,7 @@ describe('security', () => {
   it('AccessControl: 403 for a denied X-Forwarded-For client, and for the peer address itself', async () => {
     const r = await send(`${base}/acl/x`, { headers: { 'x-forwarded-for': '203.0.113.9' } });
     expect(r.status).toBe(403);
-    expect(JSON.parse(r.body).fault.detail.errorcode).toBe('accesscontrol.IPDeniedAccess');
+    expect(errorCode(r.body)).toBe('accesscontrol.IPDeniedAccess');
     expect((await send(`${base}/acl/x`, { headers: { 'x-forwarded-for': '198.51.100.1' } })).status).toBe(200);
     expect((await send(`${base}/local-deny/x`)).status).toBe(403);
   });
@@ -114,7 +117,7 @@ describe('security', () => {
   it('JSONThreatProtection: 400 for a too-deep body, the body passes through when within limits', async () => {
     const deep = await send(`${base}/json/x`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":{"b":{"c":{"d":1}}}}' });
     expect(deep.status).toBe(400);
-    expect(JSON.parse(deep.body).fault.detail.errorcode).toBe('threat.json.ContainerDepthExceeded');
+    expect(errorCode(deep.body)).toBe('threat.json.ContainerDepthExceeded');
     const fine = await send(`${base}/json/x`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":[1,2]}' });
     expect(fine.status).toBe(200);
     expect(fine.echo?.body).toBe('{"a":[1,2]}');

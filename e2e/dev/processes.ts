@@ -20,8 +20,8 @@ export function gatehouse(args: string[]): Command {
 export function nodeScript(script: string, args: string[]): Command {
   const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GATEHOUSE_LOG_LEVEL: 'info' } });
   let log = '';
-  child.stdout!.on('data', (c: Buffer) => { log += c.toString(); });
-  child.stderr!.on('data', (c: Buffer) => { log += c.toString(); });
+  child.stdout.on('data', (c: Buffer) => { log += c.toString(); });
+  child.stderr.on('data', (c: Buffer) => { log += c.toString(); });
   return {
     child,
     output: () => log,

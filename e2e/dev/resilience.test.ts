@@ -97,9 +97,9 @@ it('switches to an edited manifest with no failed request', async () => {
   const load = traffic();
   await new Promise((r) => setTimeout(r, 300));
   writeManifests('v2');
-  await until(operator, 'v2 to serve', async () => {
+  await until(operator, 'v2 to serve', () => {
     const last = load.replies.at(-1);
-    return last !== undefined && !(last instanceof Error) && last.headers['x-rev'] === 'v2';
+    return Promise.resolve(last !== undefined && !(last instanceof Error) && last.headers['x-rev'] === 'v2');
   }, 60_000);
   await until(devproxy, 'the new route', async () => (await send(`http://127.0.0.1:${ports.listener}/v2/x`)).status === 200, 60_000);
   await new Promise((r) => setTimeout(r, 300));

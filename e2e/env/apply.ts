@@ -50,7 +50,7 @@ export async function applyManifests(kc: k8s.KubeConfig, objects: k8s.Kubernetes
   const query = new URLSearchParams({ fieldManager: options.fieldManager ?? 'gatehouse-testenv', force: 'true' });
   if (options.dryRun) query.set('dryRun', 'All');
   for (const object of objects) {
-    const { status, body } = await kubeRequest(kc, 'PATCH', `${objectPath(object)}?${query}`, object, 'application/apply-patch+yaml');
+    const { status, body } = await kubeRequest(kc, 'PATCH', `${objectPath(object)}?${query.toString()}`, object, 'application/apply-patch+yaml');
     if (status !== 200 && status !== 201) {
       throw new TestEnvRequestError(`applying ${object.kind} ${object.metadata?.namespace ?? ''}/${object.metadata?.name} failed (${status}): ${body}`);
     }

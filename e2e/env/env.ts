@@ -60,7 +60,7 @@ export async function startTestEnv(log: (line: string) => void = () => {}): Prom
   const started = await Promise.allSettled([startControlPlane(bins, join(dir, 'kube')), startRedis(redisBinary, dir)]);
   const [cp, rd] = started;
   if (cp.status === 'rejected' || rd.status === 'rejected') {
-    await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.stop() : undefined)));
+    await Promise.all(started.flatMap((s) => (s.status === 'fulfilled' ? [s.value.stop()] : [])));
     throw cp.status === 'rejected' ? cp.reason : (rd as PromiseRejectedResult).reason;
   }
   const [controlPlane, redis] = [cp.value, rd.value];

@@ -33,7 +33,7 @@ describe('serviceAccountIdentity', () => {
       apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview',
     });
     expect(review.status).toBe(201);
-    expect(JSON.parse(review.body).status.userInfo.username).toBe(identity.username);
+    expect((JSON.parse(review.body) as { status: { userInfo: { username: string } } }).status.userInfo.username).toBe(identity.username);
   });
 
   it('may list apiproxies (the chart grants it) and may not delete a Namespace', async () => {
@@ -41,7 +41,7 @@ describe('serviceAccountIdentity', () => {
     expect(list.status, list.body).toBe(200);
     const remove = await kubeRequest(identity.kubeconfig, 'DELETE', '/api/v1/namespaces/identity-test');
     expect(remove.status).toBe(403);
-    expect(JSON.parse(remove.body).message).toContain(`User "${identity.username}" cannot delete resource "namespaces"`);
+    expect((JSON.parse(remove.body) as { message: string }).message).toContain(`User "${identity.username}" cannot delete resource "namespaces"`);
   });
 
   it('leaves both calls in the audit log under its name', async (ctx) => {

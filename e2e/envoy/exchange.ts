@@ -73,10 +73,11 @@ export interface ExchangeResult {
 
 type Phase = 'requestHeaders' | 'requestBody' | 'requestTrailers' | 'responseHeaders' | 'responseBody' | 'responseTrailers';
 
-class ImmediateAnswer {
+class ImmediateAnswer extends Error {
   readonly response: HttpResponse;
   readonly details: string;
   constructor(response: HttpResponse, details: string) {
+    super('ext_proc answered with an immediate response');
     this.response = response;
     this.details = details;
   }

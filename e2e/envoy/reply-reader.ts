@@ -2,6 +2,7 @@
 // message_timeout, a gRPC error or an early end being a failure. After Envoy half-closes, any reply
 // still arriving is spurious.
 import type * as grpc from '@grpc/grpc-js';
+import { status as grpcStatus } from '@grpc/grpc-js';
 import type { ProcessingRequest } from '../../protos/gen/envoy/envoy/service/ext_proc/v3/ProcessingRequest.ts';
 import type { ProcessingResponse__Output } from '../../protos/gen/envoy/envoy/service/ext_proc/v3/ProcessingResponse.ts';
 
@@ -27,7 +28,7 @@ export class ReplyReader {
     });
     this.done = new Promise((resolve) => {
       call.on('status', (status: grpc.StatusObject) => {
-        this.end(new StreamFailure(status.code === 0 ? 'stream closed by the server' : `gRPC status ${status.code}: ${status.details}`));
+        this.end(new StreamFailure(status.code === grpcStatus.OK ? 'stream closed by the server' : `gRPC status ${status.code}: ${status.details}`));
         resolve();
       });
       call.on('error', () => undefined); // the status event carries the error

@@ -5,7 +5,7 @@
 // of a gone replica). The apiserver's audit log then shows every request it made: none was refused, and
 // every verb on every resource the ClusterRole grants was used at least once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readAudit, rbacUsage, type PolicyRule } from '../env/audit.ts';
+import { readAudit, rbacUsage } from '../env/audit.ts';
 import { ENV } from '../env/env.ts';
 import { chartRules, serviceAccountIdentity } from '../env/identity.ts';
 import { startKubeOperator, type KubeOperator } from '../../operator/src/kube-operator.ts';
@@ -154,7 +154,7 @@ describe('chart RBAC', () => {
     await new Promise((r) => setTimeout(r, 1_000));
 
     const records = readAudit(auditLog, { username, since });
-    const usage = rbacUsage(records, chartRules() as PolicyRule[]);
+    const usage = rbacUsage(records, chartRules());
     expect(records.length).toBeGreaterThan(50);
     expect(usage.denied.map((r) => `${r.verb} ${r.apiGroup}/${r.resource}${r.subresource ? `/${r.subresource}` : ''} ${r.namespace}/${r.name}`)).toEqual([]);
     const unused = usage.unusedGrants.map((g) => `${g.apiGroup} ${g.resource} ${g.verb}`).filter((g) => !authorizedOnBehalf.has(g));

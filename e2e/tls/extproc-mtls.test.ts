@@ -19,7 +19,6 @@ import { createMemoryStores } from '../../extproc/src/stores/memory.ts';
 import { extProcTlsSdsFiles } from '../../operator/src/compile/envoy/tls.ts';
 import type { IrExtProcTls } from '../../operator/src/compile/ir.ts';
 import { XdsControlPlane } from '../../operator/src/xds/control-plane.ts';
-import type { RuntimeSnapshot } from '../../protos/gen/gatehouse/v1/RuntimeSnapshot.ts';
 import { startDevproxy, type RunningDevproxy } from '../../devproxy/src/main.ts';
 import { appliedEverywhere, closeServer, send, startEcho, waitFor } from '../dev/harness.ts';
 import type { Snapshot } from '../../operator/src/compile/compile.ts';
@@ -64,7 +63,7 @@ beforeAll(async () => {
   const extProcTls: IrExtProcTls = { certFile: envoyTls.path('tls.crt'), keyFile: envoyTls.path('tls.key'), caFile: envoyCa.path('ca.crt'), sni: extprocName, sdsDir };
   for (const [file, content] of Object.entries(extProcTlsSdsFiles(extProcTls))) writeFileSync(join(sdsDir, file), content);
   const { snapshot, secrets } = compileWithSecrets(dataPlaneYaml([], echo.port, { tag: 'via-mtls' }), extProcPort, { extProcTls });
-  snapshots.apply(buildSnapshot(snapshot.runtime as RuntimeSnapshot));
+  snapshots.apply(buildSnapshot(snapshot.runtime));
 
   xds = new XdsControlPlane({ log: log.log });
   const { xdsPort } = await xds.listen({ host: '127.0.0.1', xdsPort: 0 });

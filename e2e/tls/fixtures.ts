@@ -101,7 +101,7 @@ export function probe(host: string, port: number, options: ConnectionOptions = {
       else resolve(out);
       socket.end();
     });
-    socket.on('error', (err) => resolve({ error: err.message }));
+    socket.on('error', (err: Error) => resolve({ error: err.message }));
   });
 }
 
@@ -201,7 +201,7 @@ ${tlsSecretYaml('tls', 'cluster-ca', { ca: caCert })}`;
 /** Compiles `yaml` for the dev harness stack, gives it to its extproc and devproxy, and waits until devproxy applied it. */
 export async function publishToStack(stack: Stack, yaml: string): Promise<Snapshot> {
   const { snapshot, secrets } = compileWithSecrets(yaml, Number(stack.extproc.address.split(':')[1]));
-  stack.extproc.apply(snapshot.runtime as never);
+  stack.extproc.apply(snapshot.runtime);
   stack.xds.publish(snapshot, secrets);
   await waitFor(() => appliedEverywhere(stack.xds, stack.nodeId, snapshot.version), `devproxy to apply ${snapshot.version}`);
   return snapshot;

@@ -12,7 +12,6 @@ import { createExtprocServer } from '../../extproc/src/server/server.ts';
 import { buildSnapshot } from '../../extproc/src/server/testing.ts';
 import { createMemoryStores } from '../../extproc/src/stores/memory.ts';
 import { XdsControlPlane } from '../../operator/src/xds/control-plane.ts';
-import type { RuntimeSnapshot } from '../../protos/gen/gatehouse/v1/RuntimeSnapshot.ts';
 import { send, startStack, type Stack } from '../dev/harness.ts';
 import { createExtProcClient } from '../envoy/client.ts';
 import { httpsTargetYaml, publishToStack, roundTrip, startHttpsUpstream, subscribeOverTls, testSnapshot, until, type HttpsUpstream } from './fixtures.ts';
@@ -77,7 +76,7 @@ describe('a certificate for an IP address', () => {
     const v = files({ 'tls.crt': ipOnly.cert, 'tls.key': ipOnly.key, 'ca.crt': ca.cert });
     const tls = startServerTls({ certFile: v.path('tls.crt'), keyFile: v.path('tls.key'), policy: tlsPolicy({}) }, log.log, 'ext_proc server');
     const snapshots = new SnapshotStore();
-    snapshots.apply(buildSnapshot(testSnapshot().runtime as RuntimeSnapshot));
+    snapshots.apply(buildSnapshot(testSnapshot().runtime));
     const server = createExtprocServer({ snapshots, stores: createMemoryStores(), log: log.log, tls });
     const port = await server.listen('127.0.0.1', 0);
     cleanups.push(async () => {

@@ -13,7 +13,6 @@ import { SnapshotStore } from '../../extproc/src/config/snapshot-store.ts';
 import { createExtprocServer, type ExtprocServer } from '../../extproc/src/server/server.ts';
 import { buildSnapshot } from '../../extproc/src/server/testing.ts';
 import { createMemoryStores } from '../../extproc/src/stores/memory.ts';
-import type { RuntimeSnapshot } from '../../protos/gen/gatehouse/v1/RuntimeSnapshot.ts';
 import { createExtProcClient, type ExternalProcessorClient } from '../envoy/client.ts';
 import { loadLoop, probe, roundTrip, testSnapshot, until } from './fixtures.ts';
 import { captureLog } from './logs.ts';
@@ -48,7 +47,7 @@ beforeAll(async () => {
 
   serverTls = startServerTls({ certFile: serverVolume.path('tls.crt'), keyFile: serverVolume.path('tls.key'), clientCaFile: serverVolume.path('ca.crt'), policy: tlsPolicy({}) }, serverLog.log, 'ext_proc server');
   const snapshots = new SnapshotStore();
-  snapshots.apply(buildSnapshot(testSnapshot().runtime as RuntimeSnapshot));
+  snapshots.apply(buildSnapshot(testSnapshot().runtime));
   server = createExtprocServer({ snapshots, stores: createMemoryStores(), log: serverLog.log, tls: serverTls, onTlsRefused: (e) => refused.push(e) });
   port = await server.listen('127.0.0.1', 0);
   clientTls = startClientTls({ caFile: clientVolume.path('ca.crt'), certFile: clientVolume.path('tls.crt'), keyFile: clientVolume.path('tls.key') }, clientLog.log, 'ext_proc client');

@@ -32,7 +32,7 @@ const extProcPort = () => Number(stack.extproc.address.split(':')[1]);
 it('warms the listener until its Secret is served, then serves HTTPS with it', async () => {
   const { snapshot, secrets } = compileWithSecrets(manifests(first), extProcPort());
   // The snapshot first, without its secret: the listener is known but not bound (Envoy's warming).
-  stack.extproc.apply(snapshot.runtime as never);
+  stack.extproc.apply(snapshot.runtime);
   stack.xds.publish(snapshot);
   await until(() => stack.xds.registry.get(stack.nodeId)?.types.SDS !== undefined, 'devproxy to ask for the listener\'s secret');
   await new Promise((r) => setTimeout(r, 200));

@@ -11,7 +11,6 @@ import type { Snapshot } from '../../operator/src/compile/compile.ts';
 import { XdsControlPlane } from '../../operator/src/xds/control-plane.ts';
 import type { SdsSecret } from '../../operator/src/xds/sds.ts';
 import { startTestServer, type TestServer } from '../../extproc/src/server/testing.ts';
-import type { RuntimeSnapshot } from '../../protos/gen/gatehouse/v1/RuntimeSnapshot.ts';
 import { startDevproxy, type RunningDevproxy } from '../../devproxy/src/main.ts';
 import { appliedEverywhere, closeServer, startEcho, waitFor } from '../dev/harness.ts';
 import { apiProxyYaml } from './fixtures.ts';
@@ -48,7 +47,7 @@ export async function startTlsStack(o: { log: Logger; xdsTls?: ServerTls; devpro
   return {
     xds, xdsAddress: `127.0.0.1:${xdsPort}`, extproc, echoPort: echo.port, devproxy, nodeId, refused,
     async publish(snapshot, secrets) {
-      extproc.apply(snapshot.runtime as RuntimeSnapshot);
+      extproc.apply(snapshot.runtime);
       xds.publish(snapshot, secrets);
       await waitFor(() => appliedEverywhere(xds, nodeId, snapshot.version), `devproxy to apply ${snapshot.version}`, 15_000);
     },

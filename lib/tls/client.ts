@@ -43,7 +43,7 @@ function contextFor(material: TlsMaterial | undefined, policy: TlsPolicy): Secur
   const key = JSON.stringify(policy);
   if (!material) return createSecureContext(secureContextOptions(undefined, policy));
   let byPolicy = contexts.get(material);
-  if (!byPolicy) contexts.set(material, (byPolicy = new Map()));
+  if (!byPolicy) contexts.set(material, (byPolicy = new Map<string, SecureContext>()));
   let context = byPolicy.get(key);
   if (!context) byPolicy.set(key, (context = createSecureContext(secureContextOptions(material, policy))));
   return context;

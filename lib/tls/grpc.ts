@@ -62,7 +62,7 @@ class ReloadingChannelCredentials extends grpc.ChannelCredentials {
   }
 
   override _createSecureConnector(target: GrpcUri, channelOptions: grpc.ChannelOptions, callCredentials?: grpc.CallCredentials): SecureConnector {
-    const override = channelOptions['grpc.ssl_target_name_override'] as string | undefined;
+    const override = channelOptions['grpc.ssl_target_name_override'];
     const serverName = this.options.matchTarget === false ? this.options.serverName : this.options.serverName ?? override ?? targetHost(target);
     const peer = target.path;
     return {

@@ -20,7 +20,7 @@ spec: {basePath: ${basePath}, target: {url: "http://127.0.0.1:9090"}}
 
 describe('gatehouse operator', () => {
   it('kube mode: a kubeconfig that cannot be read is a clear error naming the file', async () => {
-    await expect(runOperator({ kubeconfig: '/nonexistent/kubeconfig' })).rejects.toMatchObject({ code: 'GH_ERR_KUBE_CONFIG', message: expect.stringContaining('/nonexistent/kubeconfig') });
+    await expect(runOperator({ kubeconfig: '/nonexistent/kubeconfig' })).rejects.toMatchObject({ code: 'GH_ERR_KUBE_CONFIG', message: expect.stringContaining('/nonexistent/kubeconfig') as unknown });
   });
 
   it('rejects a --leader-elect that is not a boolean', async () => {

@@ -1,7 +1,7 @@
 // Entry point of `gatehouse operator`. Folder mode (--manifests DIR): load and compile the folder,
 // serve the snapshot over ADS, watch the folder and push every change; bad objects are reported and
 // left out, the rest ships. Without --manifests, the kube mode (kube-operator.ts).
-import type { Options } from '../../bin/cli.ts';
+import type { Options, OptionValue } from '../../bin/cli.ts';
 import { parsePort } from '../../bin/cli.ts';
 import { UsageError } from '../../lib/errors.ts';
 import { Lifecycle } from '../../lib/lifecycle.ts';
@@ -100,13 +100,13 @@ function hostPort(flag: string, value: string): { host: string; port: number } {
   return { host: match[1]!.replace(/^\[|\]$/g, ''), port: parsePort('operator', flag, match[2]!) };
 }
 
-function parseDurationFlag(flag: string, value: unknown, fallback: string): number {
+function parseDurationFlag(flag: string, value: OptionValue, fallback: string): number {
   const text = String(value ?? fallback);
   if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(text)) throw new UsageError(`gatehouse operator: --${flag}: "${text}" is not a duration like 15s or 500ms`);
   return durationMs(text);
 }
 
-function parseBool(flag: string, value: unknown): boolean {
+function parseBool(flag: string, value: OptionValue): boolean {
   if (value === undefined || value === 'true') return true;
   if (value === 'false') return false;
   throw new UsageError(`gatehouse operator: --${flag}: "${String(value)}" is not true or false`);

@@ -3,7 +3,7 @@
 // cipher suites, client certificate and trusted CA inline, from files or over SDS, SAN matching).
 import { ConfigRejectedError } from '../errors.ts';
 import { durationMs, unpackAny, type Decoded, type PackedAny } from '../xds/envoy-protos.ts';
-import type { ClusterConfig, Endpoint, LbPolicy } from './model.ts';
+import type { ClusterConfig, Endpoint } from './model.ts';
 import { parseUpstreamTls } from './tls.ts';
 
 const httpOptionsTypeUrl = 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
@@ -32,14 +32,14 @@ export function parseCluster(c: Decoded): ClusterConfig {
   const lb = String(c.lb_policy);
   if (lb !== 'ROUND_ROBIN' && lb !== 'LEAST_REQUEST' && lb !== 'RANDOM') throw new ConfigRejectedError(`${where}: lb_policy ${lb} is not supported by devproxy`);
   const socket = c.transport_socket as Decoded | null;
-  const eds = c.eds_cluster_config as Decoded | null;
+  const eds = c.eds_cluster_config as { service_name?: string } | null;
   checkProtocolOptions(c, where);
   return {
     name,
     // LOGICAL_DNS behaves as STRICT_DNS here: devproxy resolves per request anyway.
     discovery: type === 'LOGICAL_DNS' ? 'STRICT_DNS' : type,
     edsServiceName: eds?.service_name ? String(eds.service_name) : name,
-    lbPolicy: lb as LbPolicy,
+    lbPolicy: lb,
     dnsFamily: (['V4_ONLY', 'V6_ONLY', 'V4_PREFERRED', 'ALL'] as const).find((f) => f === c.dns_lookup_family) ?? 'AUTO',
     connectTimeoutMs: durationMs(c.connect_timeout) ?? 5000,
     ...(socket ? { tls: parseUpstreamTls(socket, where) } : {}),

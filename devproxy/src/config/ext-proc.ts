@@ -15,7 +15,7 @@ const defaultMessageTimeoutMs = 200;
 
 function grpcCluster(service: Decoded | null | undefined, where: string): { cluster: string; metadata: HeaderList } | undefined {
   if (!service) return undefined;
-  const envoyGrpc = service.envoy_grpc as Decoded | null;
+  const envoyGrpc = service.envoy_grpc as { cluster_name?: string } | null;
   if (!envoyGrpc?.cluster_name) throw new ConfigRejectedError(`${where}: only grpc_service.envoy_grpc is supported`);
   const metadata = (service.initial_metadata as Decoded[]).map((h): [string, string] => [String(h.key).toLowerCase(), String(h.value)]);
   return { cluster: String(envoyGrpc.cluster_name), metadata };

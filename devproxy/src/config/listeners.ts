@@ -37,7 +37,7 @@ export function parseListener(l: Decoded): ListenerConfig {
   const hcmFilter = filters.length === 1 ? filters[0]! : undefined;
   if (!hcmFilter) throw new ConfigRejectedError(`listener ${name}: expected exactly one network filter (http_connection_manager)`);
   const hcm = unpackAny(hcmFilter.typed_config as PackedAny, hcmTypeUrl);
-  const rds = hcm.rds as Decoded | null;
+  const rds = hcm.rds as { route_config_name?: string } | null;
   if (!rds?.route_config_name) throw new ConfigRejectedError(`listener ${name}: the HttpConnectionManager must use rds`);
   return {
     name,

@@ -12,7 +12,7 @@ const defaultRouteTimeoutMs = 15_000;
 
 function compileRegex(m: Decoded | null | undefined, where: string): RE2JS {
   try {
-    return RE2JS.compile(String(m?.regex ?? ''));
+    return RE2JS.compile(String((m?.regex as string | undefined) ?? ''));
   } catch (err) {
     throw new ConfigRejectedError(`${where}: invalid regex: ${(err as Error).message}`);
   }
@@ -72,18 +72,19 @@ function parseRoute(r: Decoded, where: string): Route {
   };
   if (r.action === 'direct_response') {
     const d = r.direct_response as Decoded;
-    const body = d.body as Decoded | null;
+    const body = d.body as { inline_string?: string } | null;
     return { ...common, cluster: '', timeoutMs: 0, directResponse: { status: Number(d.status), body: String(body?.inline_string ?? '') } };
   }
   if (r.action !== 'route') throw new ConfigRejectedError(`${where}: route action ${String(r.action)} is not supported by devproxy`);
   const a = r.route as Decoded;
   if (a.cluster_specifier !== 'cluster') throw new ConfigRejectedError(`${where}: only route.cluster is supported by devproxy`);
   const rr = a.regex_rewrite as Decoded | null;
+  const prefixRewrite = a.prefix_rewrite as string | undefined;
   return {
     ...common,
     cluster: String(a.cluster),
     timeoutMs: durationMs(a.timeout) ?? defaultRouteTimeoutMs,
-    ...(a.prefix_rewrite ? { prefixRewrite: String(a.prefix_rewrite) } : {}),
+    ...(prefixRewrite ? { prefixRewrite: String(prefixRewrite) } : {}),
     ...(rr ? { regexRewrite: { pattern: compileRegex(rr.pattern as Decoded, `${where}.regex_rewrite`), substitution: String(rr.substitution) } } : {}),
   };
 }

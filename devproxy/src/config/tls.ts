@@ -53,8 +53,8 @@ function policyOf(params: Decoded | null | undefined, defaults: { min: string; m
   }
   try {
     return tlsPolicy({
-      minVersion: envoyVersions[String(p.tls_minimum_protocol_version ?? 'TLS_AUTO')] ?? defaults.min,
-      maxVersion: envoyVersions[String(p.tls_maximum_protocol_version ?? 'TLS_AUTO')] ?? defaults.max,
+      minVersion: envoyVersions[String((p.tls_minimum_protocol_version as string | undefined) ?? 'TLS_AUTO')] ?? defaults.min,
+      maxVersion: envoyVersions[String((p.tls_maximum_protocol_version as string | undefined) ?? 'TLS_AUTO')] ?? defaults.max,
       cipherSuites: (p.cipher_suites as string[] | undefined) ?? [],
     }, where);
   } catch (err) {
@@ -150,7 +150,8 @@ export function parseUpstreamTls(socket: Decoded, where: string): UpstreamTlsCon
   const tls = unpackAny(socket.typed_config as PackedAny, tlsTypeUrls.upstream);
   // Envoy's client default tops out at TLS 1.2.
   const config = commonContext((tls.common_tls_context ?? {}) as Decoded, { min: 'TLSv1.2', max: 'TLSv1.2' }, where);
-  return { ...config, ...(tls.sni ? { sni: String(tls.sni) } : {}) };
+  const sni = tls.sni as string | undefined;
+  return { ...config, ...(sni ? { sni: String(sni) } : {}) };
 }
 
 /** SDS names (over ADS) a context needs before it can serve. */

@@ -5,7 +5,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { continueAll, startFakeExtProc, type FakeExtProc } from '../../../e2e/dev/fake-extproc.ts';
 import { closeServer, send, startEcho, startStack, type Stack } from '../../../e2e/dev/harness.ts';
-import type { ProcessingResponse } from '../../../protos/gen/envoy/envoy/service/ext_proc/v3/ProcessingResponse.ts';
 
 let fake: FakeExtProc;
 let stack: Stack;
@@ -113,7 +112,7 @@ describe('mutations', () => {
         } } } };
       }
       if (m.request === 'responseHeaders') return { responseHeaders: { response: { headerMutation: { setHeaders: [header('x-resp', 'r')], removeHeaders: ['x-internal'] } } } };
-      return continueAll(m, undefined as never) as ProcessingResponse;
+      return continueAll(m, undefined as never);
     };
     const r = await send(`${stack.baseUrl()}/full/a`, { headers: { 'x-drop': 'gone' } });
     expect(r.echo?.headers['x-added']).toBe('yes');

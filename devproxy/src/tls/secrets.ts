@@ -78,7 +78,7 @@ function fileSdsSecret(name: string, path: string, where: string): Decoded {
   if (!found) throw new ConfigRejectedError(`${where}: SDS file ${path} has no Secret ${name}`);
   const type = envoyRoot().lookupType('envoy.extensions.transport_sockets.tls.v3.Secret');
   const { '@type': _type, ...body } = found;
-  return type.toObject(type.fromObject(body), { longs: String, enums: String, bytes: Buffer, defaults: true, arrays: true, objects: true, oneofs: true }) as Decoded;
+  return type.toObject(type.fromObject(body), { longs: String, enums: String, bytes: Buffer, defaults: true, arrays: true, objects: true, oneofs: true });
 }
 
 type Part = { current: () => TlsMaterial | undefined; close: () => void };

@@ -206,7 +206,7 @@ export class ClusterManager {
       });
       return undefined;
     };
-    entry.agent = agent as unknown as HttpAgent;
+    entry.agent = agent;
     return entry.agent;
   }
 

@@ -47,7 +47,7 @@ spec:
 
 afterAll(async () => {
   await stack.close();
-  await closeServer(upstream as unknown as Parameters<typeof closeServer>[0]);
+  await closeServer(upstream);
 });
 
 it('connects with the SNI and verifies the certificate against the CA and SAN', async () => {

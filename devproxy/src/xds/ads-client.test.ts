@@ -57,7 +57,7 @@ it('keeps serving while the control plane is gone, reconnects when it is back an
   const revived = new XdsControlPlane({ log: silentLog });
   await revived.listen({ host: '127.0.0.1', xdsPort: port });
   const newer = compileYaml({ yaml: proxyYaml({ basePath: '/after', upstreamPort: echo.port }), extProcPort: extProcPort() });
-  stack.extproc.apply(newer.runtime as never);
+  stack.extproc.apply(newer.runtime);
   revived.publish(newer);
   try {
     await waitFor(() => appliedEverywhere(revived, stack.nodeId, newer.version), 'devproxy to converge on the revived control plane', 20_000);

@@ -91,7 +91,7 @@ function checkKnownFields(type: protobuf.Type, value: unknown, path: string): vo
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new SnapshotInvalidError(`${path}: expected an object`);
   }
-  for (const [key, child] of Object.entries(value)) {
+  for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
     const field = type.fields[key] ?? Object.values(type.fields).find((f) => f.name === key || f.options?.json_name === key);
     if (!field) throw new SnapshotInvalidError(`${path}.${key}: unknown field of ${type.fullName.slice(1)}`);
     field.resolve();
@@ -99,7 +99,7 @@ function checkKnownFields(type: protobuf.Type, value: unknown, path: string): vo
     const nested = field.resolvedType;
     if (field.map) {
       if (typeof child !== 'object') throw new SnapshotInvalidError(`${path}.${key}: expected a map`);
-      for (const [k, v] of Object.entries(child)) checkKnownFields(nested, v, `${path}.${key}[${k}]`);
+      for (const [k, v] of Object.entries(child as Record<string, unknown>)) checkKnownFields(nested, v, `${path}.${key}[${k}]`);
     } else if (field.repeated) {
       if (!Array.isArray(child)) throw new SnapshotInvalidError(`${path}.${key}: expected a list`);
       child.forEach((v, i) => checkKnownFields(nested, v, `${path}.${key}[${i}]`));

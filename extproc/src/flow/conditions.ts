@@ -83,6 +83,7 @@ function toValue(raw: unknown): Value {
   if (typeof raw === 'string' || typeof raw === 'number' || typeof raw === 'boolean') return raw;
   if (Array.isArray(raw)) return raw.join(',');
   if (Buffer.isBuffer(raw)) return raw.toString('utf8');
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- deliberate: any other value compares as its own string form (a bigint as digits, a Date as its date), a plain object as "[object Object]"
   return String(raw);
 }
 

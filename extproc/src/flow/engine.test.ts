@@ -11,13 +11,13 @@ import type { PolicyImplementation } from './types.ts';
 /** Test policies: each records its name in `trace`, then does what its config says. */
 function registry(trace: string[]): PolicyRegistry {
   const impl = (type: string, run: (config: Record<string, unknown>, name: string) => PolicyImplementation['create']): PolicyImplementation<never> => ({
-    type, create: (config: never, meta) => run(config as Record<string, unknown>, meta.name)(config, meta),
+    type, create: (config: never, meta) => run(config, meta.name)(config, meta),
   });
   const list = [
     impl('Trace', (_c, name) => () => (ctx) => { trace.push(`${ctx.phase}:${name}`); }),
     impl('Fail', (c, name) => () => (ctx) => {
       trace.push(`${ctx.phase}:${name}`);
-      throw new PolicyFault({ status: Number(c.status ?? 401), errorCode: String(c.code ?? 'oauth.v2.InvalidApiKey'), faultString: 'nope', headers: { 'x-why': 'fail' } });
+      throw new PolicyFault({ status: Number(c.status ?? 401), errorCode: String((c.code as string | undefined) ?? 'oauth.v2.InvalidApiKey'), faultString: 'nope', headers: { 'x-why': 'fail' } });
     }),
     impl('Raise', (c, name) => () => (ctx) => {
       trace.push(`${ctx.phase}:${name}`);

@@ -40,9 +40,10 @@ export interface PolicyContextOptions {
 }
 
 export interface TestClock {
-  now(): number;
-  advance(ms: number): void;
-  set(ms: number): void;
+  // Function-valued properties, not methods: `clock.now` is passed around unbound.
+  now: () => number;
+  advance: (ms: number) => void;
+  set: (ms: number) => void;
 }
 
 export interface TestPolicyContext extends PolicyContext {

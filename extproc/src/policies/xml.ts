@@ -279,7 +279,7 @@ interface XPathEvaluator {
 
 // Loaded through require with a local type: xpath's own .d.ts pulls the DOM lib into the whole
 // program (`/// <reference lib="dom" />`), which clashes with Node's WebCrypto types elsewhere.
-const xpathParse = (createRequire(import.meta.url)('xpath') as { parse(expression: string): XPathEvaluator }).parse;
+const xpathParse = (createRequire(import.meta.url)('xpath') as { parse: (expression: string) => XPathEvaluator }).parse;
 
 /** Parses an XPath 1.0 expression once; throws (a plain Error from the library) when it is not one. */
 export function compileXPath(expression: string, namespaces: Record<string, string> = {}): CompiledXPath {

@@ -35,7 +35,7 @@ const NEEDS_BODY = new Set(['MarkBody', 'BodySize']);
 
 export const testCatalog: PolicyCatalog = {
   registry: new Map(Object.entries(implementations).map(([type, make]): [string, PolicyImplementation<never>] =>
-    [type, { type, create: (config: never) => make(config as Config) }])),
+    [type, { type, create: (config: never) => make(config) }])),
   bodyNeeds: (type) => NEEDS_BODY.has(type),
 };
 

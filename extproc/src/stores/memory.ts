@@ -84,21 +84,22 @@ class MemoryCounterStore implements CounterStore {
     this.#quotas = new ExpiringLruMap(clock, maxEntries);
   }
 
-  async consume(request: QuotaRequest): Promise<QuotaResult> {
+  consume(request: QuotaRequest): Promise<QuotaResult> {
     const step = consumeQuota(this.#quotas.get(request.key), request);
     this.#quotas.setUntil(request.key, step.state, step.expiresAt);
-    return step.result;
+    return Promise.resolve(step.result);
   }
 
-  async reset(key: string, amount?: number): Promise<void> {
+  reset(key: string, amount?: number): Promise<void> {
     const state = this.#quotas.get(key);
-    if (state === undefined) return;
+    if (state === undefined) return Promise.resolve();
     if (amount === undefined) this.#quotas.delete(key);
     else state.count = Math.max(0, state.count - amount);
+    return Promise.resolve();
   }
 
-  async get(key: string): Promise<number> {
-    return this.#quotas.get(key)?.count ?? 0;
+  get(key: string): Promise<number> {
+    return Promise.resolve(this.#quotas.get(key)?.count ?? 0);
   }
 }
 
@@ -109,10 +110,10 @@ class MemoryTokenBucketStore implements TokenBucketStore {
     this.#buckets = new ExpiringLruMap(clock, maxEntries);
   }
 
-  async take(key: string, weight: number, capacity: number, refillPerMs: number, nowMs: number): Promise<boolean> {
+  take(key: string, weight: number, capacity: number, refillPerMs: number, nowMs: number): Promise<boolean> {
     const step = takeTokens(this.#buckets.get(key), weight, capacity, refillPerMs, nowMs);
     this.#buckets.set(key, step.state, step.ttlMs);
-    return step.allowed;
+    return Promise.resolve(step.allowed);
   }
 }
 
@@ -123,21 +124,24 @@ class MemoryCacheStore implements CacheStore {
     this.#entries = new ExpiringLruMap(clock, maxEntries);
   }
 
-  async get(key: string): Promise<Buffer | undefined> {
-    return this.#entries.get(key);
+  get(key: string): Promise<Buffer | undefined> {
+    return Promise.resolve(this.#entries.get(key));
   }
 
-  async set(key: string, value: Buffer, ttlMs: number): Promise<void> {
+  set(key: string, value: Buffer, ttlMs: number): Promise<void> {
     // Copy so a caller mutating its buffer later cannot change the cached entry.
     this.#entries.set(key, Buffer.from(value), ttlMs);
+    return Promise.resolve();
   }
 
-  async delete(key: string): Promise<void> {
+  delete(key: string): Promise<void> {
     this.#entries.delete(key);
+    return Promise.resolve();
   }
 
-  async deletePrefix(prefix: string): Promise<void> {
+  deletePrefix(prefix: string): Promise<void> {
     this.#entries.deleteWhere((key) => key.startsWith(prefix));
+    return Promise.resolve();
   }
 }
 
@@ -148,16 +152,18 @@ class MemoryKeyValueStore implements KeyValueStore {
     this.#entries = new ExpiringLruMap(clock, maxEntries);
   }
 
-  async get(map: string, key: string): Promise<string | undefined> {
-    return this.#entries.get(compositeKey(map, key));
+  get(map: string, key: string): Promise<string | undefined> {
+    return Promise.resolve(this.#entries.get(compositeKey(map, key)));
   }
 
-  async put(map: string, key: string, value: string, ttlMs?: number): Promise<void> {
+  put(map: string, key: string, value: string, ttlMs?: number): Promise<void> {
     this.#entries.set(compositeKey(map, key), value, ttlMs);
+    return Promise.resolve();
   }
 
-  async delete(map: string, key: string): Promise<void> {
+  delete(map: string, key: string): Promise<void> {
     this.#entries.delete(compositeKey(map, key));
+    return Promise.resolve();
   }
 }
 

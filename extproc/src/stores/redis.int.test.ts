@@ -135,7 +135,7 @@ describe('SpikeArrest + Quota merged by the flow compiler', () => {
     const before = await roundTrips(s);
     const outcomes: string[] = [];
     for (let i = 0; i < 8; i++) outcomes.push(await request(quotaFirst, s, now));
-    expect(outcomes).toEqual([...Array(5).fill('ok'), ...Array(3).fill('policies.ratelimit.QuotaViolation')]);
+    expect(outcomes).toEqual([...Array<string>(5).fill('ok'), ...Array<string>(3).fill('policies.ratelimit.QuotaViolation')]);
     expect(await roundTrips(s) - before).toBe(8);
     expect(await callsByOp(s)).toEqual({ 'admit:ok': 8 });
 
@@ -170,7 +170,7 @@ describe('SpikeArrest + Quota merged by the flow compiler', () => {
     expect(await request(c, closed, now)).toBe('gatehouse.StoreUnavailable');
     const local: string[] = [];
     for (let i = 0; i < 6; i++) local.push(await request(c, fallback, now));
-    expect(local).toEqual([...Array(4).fill('ok'), 'policies.ratelimit.QuotaViolation', 'policies.ratelimit.QuotaViolation']); // 8 / 2 replicas
+    expect(local).toEqual([...Array<string>(4).fill('ok'), 'policies.ratelimit.QuotaViolation', 'policies.ratelimit.QuotaViolation']); // 8 / 2 replicas
     expect((await fallback.metrics.fallbacks.get()).values.find((v) => v.labels.op === 'admit')?.value).toBe(6);
   });
 });

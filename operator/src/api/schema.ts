@@ -104,7 +104,7 @@ export function object<P extends Props>(props: P, extra: Extra & { rules?: RuleS
         ({ rule, message, ...(messageExpression ? { messageExpression } : {}), ...(fieldPath ? { fieldPath } : {}) })) }
       : {}),
   };
-  return node(schema, { rules: rules as Rule[], children: props });
+  return node(schema, { rules, children: props });
 }
 
 /** Embeds a JSON Schema written elsewhere (policy configs) as is; its values are not typed here. */

@@ -5,7 +5,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { KindSpec } from './kinds.ts';
-import { toValidationSchema, type JSONSchema } from '../../../protos/policies/schema.ts';
+import { toValidationSchema } from '../../../protos/policies/schema.ts';
 import type { Schema } from './schema.ts';
 
 export interface FieldError {
@@ -36,7 +36,7 @@ const compiled = new Map<KindSpec, Validators>();
 function validatorsFor(kind: KindSpec): Validators {
   let fns = compiled.get(kind);
   if (!fns) {
-    const schema = toValidationSchema(kind.spec.schema as JSONSchema);
+    const schema = toValidationSchema(kind.spec.schema);
     const { fast, full } = kind.fillDefaults ? ajvs.defaults : ajvs.plain;
     fns = { fast: fast.compile(schema), full: full.compile(schema) };
     compiled.set(kind, fns);

@@ -168,7 +168,7 @@ export class CertificateController {
       this.queue.add(objectKey(obj));
       this.queue.add(operatorKey);
     }));
-    for (const informer of this.secrets.values()) this.unsubscribe.push(informer.onChange((event, obj) => this.onSecret(event, obj as SecretObject)));
+    for (const informer of this.secrets.values()) this.unsubscribe.push(informer.onChange((event, obj) => this.onSecret(event, obj)));
     this.unsubscribe.push(this.services.onChange((_event, obj) => {
       const dp = obj.metadata?.labels?.[labelKeys.dataPlane];
       if (dp) this.queue.add(`${obj.metadata?.namespace ?? ''}/${dp}`);
@@ -201,7 +201,7 @@ export class CertificateController {
     const keyPem = view?.data[keys.tlsKey];
     const caPem = view?.data[keys.caCert];
     if (!certPem || !keyPem || !caPem) return undefined;
-    return { certPem, keyPem, caPem, resourceVersion: view!.resourceVersion };
+    return { certPem, keyPem, caPem, resourceVersion: view.resourceVersion };
   }
 
   /** Called with the xDS server's new TLS material whenever its Secret changes (on every replica). */
@@ -304,12 +304,12 @@ export class CertificateController {
     if (written && performance.now() - written.at < overlayTtlMs) return secretView(written.obj);
     if (written) this.written.delete(key);
     const informer = this.secrets.get(undefined) ?? this.secrets.get(namespace);
-    const obj = informer?.get(namespace, name) as SecretObject | undefined;
+    const obj = informer?.get(namespace, name);
     return obj ? secretView(obj) : undefined;
   }
 
   private userCaSecret(namespace: string, name: string): SecretView | undefined {
-    const obj = this.userCas.get(`${namespace}/${name}`)?.informer.get(namespace, name) as SecretObject | undefined;
+    const obj = this.userCas.get(`${namespace}/${name}`)?.informer.get(namespace, name);
     return obj ? secretView(obj) : undefined;
   }
 

@@ -21,8 +21,8 @@ async function ca(commonName = 'test CA') {
 async function foreignCa(name: string, parent?: { cert: x509.X509Certificate; key: webcrypto.CryptoKey }) {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const alg = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
-  const priv = privateKey.toCryptoKey(alg, true, ['sign']) as webcrypto.CryptoKey;
-  const pub = publicKey.toCryptoKey(alg, true, ['verify']) as webcrypto.CryptoKey;
+  const priv = privateKey.toCryptoKey(alg, true, ['sign']);
+  const pub = publicKey.toCryptoKey(alg, true, ['verify']);
   const extensions = [
     new x509.BasicConstraintsExtension(true, undefined, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),

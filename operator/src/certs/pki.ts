@@ -240,10 +240,10 @@ function signingAlgorithm(key: KeyObject): { import: Parameters<KeyObject['toCry
     const byCurve: Record<string, [string, string]> = { prime256v1: ['P-256', 'SHA-256'], secp384r1: ['P-384', 'SHA-384'], secp521r1: ['P-521', 'SHA-512'] };
     const found = curve ? byCurve[curve] : undefined;
     if (!found) throw new CertificateAuthorityError(`the CA key's curve ${curve ?? '(unknown)'} is not supported (P-256, P-384 or P-521)`);
-    return { import: { name: 'ECDSA', namedCurve: found[0] }, sign: { name: 'ECDSA', hash: found[1] } as webcrypto.EcdsaParams };
+    return { import: { name: 'ECDSA', namedCurve: found[0] }, sign: { name: 'ECDSA', hash: found[1] } };
   }
   if (type === 'rsa') {
-    return { import: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, sign: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } as webcrypto.Algorithm };
+    return { import: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, sign: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } };
   }
   if (type === 'ed25519') return { import: { name: 'Ed25519' }, sign: { name: 'Ed25519' } };
   throw new CertificateAuthorityError(`the CA key type ${type ?? '(unknown)'} is not supported (EC, RSA or Ed25519)`);
@@ -257,7 +257,7 @@ export function randomSerial(): string {
 }
 
 async function newKeys(): Promise<CryptoKeyPair> {
-  return (await webcrypto.subtle.generateKey(ecP256, true, ['sign', 'verify'])) as CryptoKeyPair;
+  return (await webcrypto.subtle.generateKey(ecP256, true, ['sign', 'verify']));
 }
 
 async function pkcs8Pem(key: CryptoKey): Promise<string> {
@@ -297,7 +297,7 @@ export async function issueCertificate(signer: Signer, request: LeafRequest): Pr
   const algorithm = signingAlgorithm(signer.key);
   let signingKey: CryptoKey;
   try {
-    signingKey = signer.key.toCryptoKey(algorithm.import, false, ['sign']) as CryptoKey;
+    signingKey = signer.key.toCryptoKey(algorithm.import, false, ['sign']);
   } catch (err) {
     throw new CertificateAuthorityError('the CA key cannot be used for signing', err);
   }

@@ -95,9 +95,9 @@ export class MemoryWorld {
   }
 
   /** Server-side apply as far as it matters here: annotations another manager set stay; ours are replaced. */
-  private async apply(desired: DesiredSecret): Promise<SecretObject> {
+  private apply(desired: DesiredSecret): Promise<SecretObject> {
     const key = `${desired.namespace}/${desired.name}`;
-    if (this.failing.has(key)) throw new Error(`apply of ${key} refused (test)`);
+    if (this.failing.has(key)) return Promise.reject(new Error(`apply of ${key} refused (test)`));
     const obj = renderSecret(desired);
     const previous = this.secrets.get(key);
     const ours = this.ownedAnnotations.get(key) ?? new Set<string>();
@@ -106,7 +106,7 @@ export class MemoryWorld {
     this.ownedAnnotations.set(key, new Set(Object.keys(desired.annotations)));
     obj.metadata!.uid = previous?.metadata?.uid ?? `uid-${desired.name}`;
     obj.metadata!.resourceVersion = String(++this.seq);
-    return this.store(obj, true);
+    return Promise.resolve(this.store(obj, true));
   }
 
   leaves(def: DataPlaneDef): LeafSpec[] {

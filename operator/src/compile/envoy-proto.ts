@@ -204,5 +204,5 @@ export function encodeStrict(root: protobuf.Root, typeName: string, json: unknow
 /** Decodes bytes of `typeName` to a plain object (for tests and debugging). */
 export function decodeEnvoy(typeName: string, bytes: Uint8Array): Obj {
   const type = envoyRoot().lookupType(typeName);
-  return type.toObject(type.decode(bytes), { longs: String, enums: String, defaults: false }) as Obj;
+  return type.toObject(type.decode(bytes), { longs: String, enums: String, defaults: false });
 }

@@ -46,7 +46,7 @@ describe('extProcTls', () => {
       name: 'gatehouse-extproc-client',
       tls_certificate: { certificate_chain: { filename: tls.certFile }, private_key: { filename: tls.keyFile }, watched_directory: { path: '/etc/gatehouse/tls' } },
     }] });
-    expect(JSON.parse(files['sds-extproc-ca.json']!).resources[0].validation_context).toEqual({ trusted_ca: { filename: tls.caFile }, watched_directory: { path: '/etc/gatehouse/ca' } });
+    expect((JSON.parse(files['sds-extproc-ca.json']!) as { resources: { validation_context: unknown }[] }).resources[0]?.validation_context).toEqual({ trusted_ca: { filename: tls.caFile }, watched_directory: { path: '/etc/gatehouse/ca' } });
   });
 
   it('verifies an extproc reached by address by its IP SAN, without SNI', () => {

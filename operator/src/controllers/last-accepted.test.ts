@@ -22,7 +22,7 @@ describe('compileKeepingLastAccepted', () => {
     const second = compileKeepingLastAccepted([proxy('orders', 2, broken), proxy('other', 1, { ...good, basePath: '/other' })], first.lastAccepted, options);
     const outcome = second.outcomes.get('ApiProxy/shop/orders')!;
     expect(outcome).toMatchObject({ generation: 2, servingGeneration: 1 });
-    expect(outcome.conditions.find((c) => c.type === 'ResolvedRefs')).toMatchObject({ status: 'False', message: expect.stringContaining('missing') });
+    expect(outcome.conditions.find((c) => c.type === 'ResolvedRefs')).toMatchObject({ status: 'False', message: expect.stringContaining('missing') as unknown });
     expect(basePaths(second.result.snapshot.runtime)).toEqual(['orders:/orders', 'other:/other']);
     expect(second.fallbacks.get('ApiProxy/shop/orders')).toBe(1);
 

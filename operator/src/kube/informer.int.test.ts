@@ -196,7 +196,7 @@ describe.skipIf(process.env.GATEHOUSE_TEST_CLUSTER_MODE === 'kubeconfig')('Infor
       rest, name: 'configmaps', path, labelSelector: 'app=restart-test', log, backoff: { initialMs: 100, maxMs: 1_000 }, metrics: new KubeMetrics(registry),
     });
     const seen = record(informer, (o) => o.data?.v);
-    const values = () => Object.fromEntries(informer.list('default').map((o) => [o.metadata!.name, o.data?.v]));
+    const values = () => Object.fromEntries(informer.list('default').map((o): [string, string | undefined] => [o.metadata!.name!, o.data?.v]));
     try {
       await informer.start();
       expect(values()).toEqual({ a: '1', b: '1', c: '1' });

@@ -208,7 +208,7 @@ export class Informer<T extends k8s.KubernetesObject = k8s.KubernetesObject> {
       const obj = transform ? transform(item) as T : item;
       const [ns, name] = identity(obj);
       let objects = fresh.get(ns);
-      if (!objects) fresh.set(ns, (objects = new Map()));
+      if (!objects) fresh.set(ns, (objects = new Map<string, T>()));
       const old = this.cache.get(ns)?.get(name);
       if (!old) changes.push(['add', obj, undefined]);
       else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion) changes.push(['update', obj, old]);
@@ -273,7 +273,7 @@ export class Informer<T extends k8s.KubernetesObject = k8s.KubernetesObject> {
   private upsert(obj: T): void {
     const [ns, name] = identity(obj);
     let objects = this.cache.get(ns);
-    if (!objects) this.cache.set(ns, (objects = new Map()));
+    if (!objects) this.cache.set(ns, (objects = new Map<string, T>()));
     const old = objects.get(name);
     if (old && old.metadata?.resourceVersion === obj.metadata?.resourceVersion) return;
     objects.set(name, obj);

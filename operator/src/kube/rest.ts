@@ -185,6 +185,7 @@ export class KubeRest {
         clearTimeout(idle);
         options.signal?.removeEventListener('abort', onAbort);
         if (err === undefined) resolve();
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes on unchanged what the caller's event handler threw (dispatch), which need not be an Error
         else reject(err);
       };
       const fail = (err: unknown) => {
@@ -301,7 +302,7 @@ export class KubeRest {
     const opts = await this.prepare(method, path, headers);
     return new Promise((resolve, reject) => {
       let settled = false;
-      const finish = (err: unknown, value?: { status: number; body: string }) => {
+      const finish = (err: Error | undefined, value?: { status: number; body: string }) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
@@ -309,7 +310,7 @@ export class KubeRest {
         if (err === undefined) resolve(value!);
         else reject(err);
       };
-      const fail = (err: unknown) => {
+      const fail = (err: Error) => {
         finish(err);
         req.destroy();
       };

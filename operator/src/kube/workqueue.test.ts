@@ -56,8 +56,9 @@ describe('WorkQueue', () => {
     q.add('c');
     expect(q.length).toBe(3);
     const seen: string[] = [];
-    q.run(async (key) => {
+    q.run((key) => {
       seen.push(key);
+      return Promise.resolve();
     });
     await until(() => seen.length === 3 && q.length === 0);
     await sleep(20);
@@ -103,9 +104,10 @@ describe('WorkQueue', () => {
     const q = new WorkQueue({ name: 'retry', rateLimiter: limiter, log, metrics });
     let attempts = 0;
     const requeuesSeen: number[] = [];
-    q.run(async (key) => {
+    q.run((key) => {
       requeuesSeen.push(q.numRequeues(key));
-      if (++attempts <= 3) throw new Error(`attempt ${attempts} failed`);
+      if (++attempts <= 3) return Promise.reject(new Error(`attempt ${attempts} failed`));
+      return Promise.resolve();
     });
     q.add('k');
     await until(() => attempts === 4);
@@ -129,9 +131,9 @@ describe('WorkQueue', () => {
     limiter.when('k');
     const q = new WorkQueue({ name: 'requeue', rateLimiter: limiter });
     const calls: number[] = [];
-    q.run(async () => {
+    q.run(() => {
       calls.push(performance.now());
-      return calls.length === 1 ? { requeueAfterMs: 30 } : undefined;
+      return Promise.resolve(calls.length === 1 ? { requeueAfterMs: 30 } : undefined);
     });
     q.add('k');
     await until(() => calls.length === 2);
@@ -143,8 +145,9 @@ describe('WorkQueue', () => {
   it('keeps the earliest due time of a key added with several delays', async () => {
     const q = new WorkQueue({ name: 'after' });
     const calls: string[] = [];
-    q.run(async (key) => {
+    q.run((key) => {
       calls.push(key);
+      return Promise.resolve();
     });
     q.addAfter('k', 60_000);
     q.addAfter('k', 5);

@@ -22,10 +22,15 @@ import { KubeRest, resourcePath } from '../kube/rest.ts';
 import { StatusWriter } from '../kube/status-writer.ts';
 import { RemediationController, type RemediationControllerOptions } from './controller.ts';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
-type Live = { metadata: { name: string; uid: string; deletionTimestamp?: string; generation?: number }; spec?: any; status?: any };
+type Condition = { type: string; status: string; reason: string; message: string; lastTransitionTime: string };
+type Remediation = { time: string; pod: string; reason: string; action: string };
+/** The fields of the pods, PodDisruptionBudgets and DataPlanes this test reads. */
+type Live = {
+  metadata: { name: string; uid: string; deletionTimestamp?: string; generation?: number };
+  spec?: unknown;
+  status?: { conditions?: Condition[]; remediations?: Remediation[]; disruptionsAllowed?: number };
+};
 type EventObj = { reason: string; note?: string; type: string; regarding: { kind: string; name: string }; related?: { name: string }; series?: { count: number } };
-/* eslint-enable @typescript-eslint/no-explicit-any */
 
 const admin = new KubeRest(adminKubeConfig());
 const operatorKc = operatorKubeConfig();
@@ -108,8 +113,8 @@ async function setPdbStatus(name: string, generation: number, disruptionsAllowed
 
 const getPod = (name: string) => admin.get<Live>(podPath(name));
 const getDataPlane = (name: string) => admin.get<Live>(dpPath(name));
-const condition = (dp: Live, type: string) => (dp.status?.conditions as { type: string; status: string; reason: string; message: string }[] | undefined)?.find((c) => c.type === type);
-const remediations = async (dp: string) => ((await getDataPlane(dp)).status?.remediations ?? []) as { time: string; pod: string; reason: string; action: string }[];
+const condition = (dp: Live, type: string) => dp.status?.conditions?.find((c) => c.type === type);
+const remediations = async (dp: string) => (await getDataPlane(dp)).status?.remediations ?? [];
 const events = async (pod: string) => (await admin.list<EventObj>(resourcePath({ group: 'events.k8s.io', version: 'v1', resource: 'events', namespace: ns }))).items
   .filter((e) => e.regarding.kind === 'Pod' && e.regarding.name === pod);
 const eventFor = (pod: string, reason: string) => waitFor(`a ${reason} event on ${pod}`, async () => (await events(pod)).find((e) => e.reason === reason));
@@ -161,7 +166,7 @@ describe('RemediationController', () => {
   it('evicts a pod Running but not Ready once notReadyFor has passed, through the Eviction API', async () => {
     await createDataPlane('notready', { enabled: true, notReadyFor: '3s', maxEvictionsPerHour: 5, minAvailable: 0 });
     const created = await createPod('notready-extproc-a', { dataPlane: 'notready', component: 'extproc', ready: false, notReadyForMs: 0 });
-    const notReadySince = Date.parse(created.status.conditions.find((c: { type: string }) => c.type === 'Ready').lastTransitionTime);
+    const notReadySince = Date.parse(created.status!.conditions!.find((c) => c.type === 'Ready')!.lastTransitionTime);
     await createPod('notready-extproc-b', { dataPlane: 'notready', component: 'extproc' });
 
     const evicted = await waitFor('the eviction', async () => {
@@ -169,12 +174,12 @@ describe('RemediationController', () => {
       return p.metadata.deletionTimestamp ? p : undefined;
     });
     // The Eviction API, not a plain delete: it marks the pod as disrupted by an eviction.
-    expect(evicted.status.conditions).toContainEqual(expect.objectContaining({ type: 'DisruptionTarget', status: 'True', reason: 'EvictionByEvictionAPI' }));
+    expect(evicted.status?.conditions).toContainEqual(expect.objectContaining({ type: 'DisruptionTarget', status: 'True', reason: 'EvictionByEvictionAPI' }));
     const [entry] = await waitFor('the status entry', async () => {
       const r = await remediations('notready');
       return r.length > 0 ? r : undefined;
     });
-    expect(entry).toMatchObject({ pod: 'notready-extproc-a', action: 'Evict', reason: expect.stringMatching(/^NotReady: Running but not Ready since /) });
+    expect(entry).toMatchObject({ pod: 'notready-extproc-a', action: 'Evict', reason: expect.stringMatching(/^NotReady: Running but not Ready since /) as unknown });
     // Not before the bound (whole seconds: status times have no fraction).
     expect(Date.parse(entry!.time)).toBeGreaterThanOrEqual(notReadySince + 3000);
     expect(await eventFor('notready-extproc-a', 'Evicted')).toMatchObject({ type: 'Warning', related: { name: 'notready' } });
@@ -216,10 +221,10 @@ describe('RemediationController', () => {
       return r.length > 0 ? r : undefined;
     });
     expect(entries).toHaveLength(1);
-    expect(entries[0]).toMatchObject({ action: 'Evict', reason: expect.stringMatching(/^CrashLoop: container envoy restarted 6 times/) });
+    expect(entries[0]).toMatchObject({ action: 'Evict', reason: expect.stringMatching(/^CrashLoop: container envoy restarted 6 times/) as unknown });
     const pods = await Promise.all(['pdb-envoy-a', 'pdb-envoy-b'].map(getPod));
     expect(pods.filter((p) => p.metadata.deletionTimestamp).map((p) => p.metadata.name)).toEqual([entries[0]!.pod]);
-    expect((await admin.get<Live>(pdbPath('pdb-envoy'))).status.disruptionsAllowed).toBe(0);
+    expect((await admin.get<Live>(pdbPath('pdb-envoy'))).status?.disruptionsAllowed).toBe(0);
   });
 
   it('never goes below minAvailable: with it reached, the next eviction waits', async () => {
@@ -252,11 +257,11 @@ describe('RemediationController', () => {
       const r = await remediations('dry');
       return r.length > 0 ? r : undefined;
     });
-    expect(entry).toMatchObject({ pod: 'dry-extproc-a', action: 'DryRunEvict', reason: expect.stringMatching(/^NotReady: /) });
+    expect(entry).toMatchObject({ pod: 'dry-extproc-a', action: 'DryRunEvict', reason: expect.stringMatching(/^NotReady: /) as unknown });
     expect((await eventFor('dry-extproc-a', 'DryRun')).note).toMatch(/^dry run: would evict: NotReady: /);
     const pod = await getPod('dry-extproc-a');
     expect(pod.metadata.deletionTimestamp).toBeUndefined();
-    expect(pod.status.conditions.some((c: { type: string }) => c.type === 'DisruptionTarget')).toBe(false);
+    expect(pod.status!.conditions!.some((c) => c.type === 'DisruptionTarget')).toBe(false);
     expect(condition(await getDataPlane('dry'), 'PodsHealthy')?.message).toContain('dry run: would evict');
   });
 

@@ -190,7 +190,7 @@ export class RemediationController {
   async start(): Promise<void> {
     this.unsubscribe.push(
       this.dataPlanes.onChange((_e, obj) => this.queue.add(objectKey(obj))),
-      this.pods.onChange((_e, obj) => this.enqueueOwnerOf(obj as Pod)),
+      this.pods.onChange((_e, obj) => this.enqueueOwnerOf(obj)),
       this.nodes.onChange((_e, obj, old) => this.onNode(obj as Node, old as Node | undefined)),
       this.pdbs.onChange((_e, obj) => this.onPdb(obj as PodDisruptionBudget)),
       this.hpas.onChange((e, obj) => this.onHpa(e, obj as HorizontalPodAutoscaler)),

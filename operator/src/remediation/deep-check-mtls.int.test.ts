@@ -30,9 +30,8 @@ import { StatusWriter } from '../kube/status-writer.ts';
 import { RemediationController } from './controller.ts';
 import { mutualTlsDeepCheck } from './deep-check.ts';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
-type Live = { metadata: { name: string; uid: string; deletionTimestamp?: string }; spec?: any; status?: any };
-/* eslint-enable @typescript-eslint/no-explicit-any */
+/** The fields of the pods and the DataPlane this test reads. */
+type Live = { metadata: { name: string; uid: string; deletionTimestamp?: string }; spec?: unknown; status?: { remediations?: { pod: string; reason: string; action: string }[] } };
 
 const admin = new KubeRest(adminKubeConfig());
 const operatorKc = operatorKubeConfig();
@@ -48,7 +47,7 @@ const podPath = (name?: string, subresource?: string) => resourcePath({ version:
 const dpPath = (name?: string) => resourcePath({ group: 'gatehouse.dev', version: 'v1alpha1', resource: 'dataplanes', namespace: ns, name });
 const iso = (msAgo = 0) => new Date(Date.now() - msAgo).toISOString().replace(/\.\d{3}Z$/, 'Z');
 const getPod = (name: string) => admin.get<Live>(podPath(name));
-const remediations = async () => ((await admin.get<Live>(dpPath(dataPlane))).status?.remediations ?? []) as { pod: string; reason: string; action: string }[];
+const remediations = async () => (await admin.get<Live>(dpPath(dataPlane))).status?.remediations ?? [];
 
 /** A Ready extproc pod of the DataPlane at `podIP`, with the status a kubelet would write. */
 async function createPod(name: string, podIP: string): Promise<void> {

@@ -10,7 +10,7 @@ export interface RemediationRecord {
   pod: string;
   /** "<zombie kind>: <why>", at most 1024 characters. */
   reason: string;
-  action: RemediationAction | string;
+  action: RemediationAction | (string & {});
 }
 
 export const MAX_RECORDS = 32;

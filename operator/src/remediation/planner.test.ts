@@ -177,7 +177,7 @@ describe('planRemediation', () => {
       ];
       const p = plan([zombie('a')], { pdbs });
       expect(summary(p.actions)).toEqual(['a:wait:MultiplePDBs']);
-      expect(p.actions[0]).toMatchObject({ detail: expect.stringContaining('(all-gatehouse, eu-extproc)') });
+      expect(p.actions[0]).toMatchObject({ detail: expect.stringContaining('(all-gatehouse, eu-extproc)') as unknown });
       expect(summary(plan([zombie('a')], { pdbs: pdbs.slice(0, 1) }).actions)).toEqual(['a:evict']);
       // Force deletes bypass PDBs (as the Eviction API does for terminating pods).
       expect(summary(plan([zombie('a', { node: 'node-b', deletedAt: 0 })], { pdbs, nodes: [node('node-b', { ready: false, since: 0 })] }).actions)).toEqual(['a:force-delete']);

@@ -135,7 +135,7 @@ export class KubeSource {
     }
     for (const [key, slices] of byService) {
       const [namespace, name] = key.split('/') as [string, string];
-      const service = this.informers.Service.get(namespace, name) as Service | undefined;
+      const service: Service | undefined = this.informers.Service.get(namespace, name);
       for (const sp of service?.spec?.ports ?? []) {
         if ((sp.protocol ?? 'TCP') !== 'TCP' || sp.port === undefined) continue;
         const endpoints: IrEndpoint[] = [];

@@ -61,8 +61,8 @@ export class SnapshotEncoder {
         const typeName = envoyCollectionTypes[collection];
         const byName = new Map<string, EncodedResource>();
         for (const json of snapshot.envoy[collection]) {
-          const { '@type': _type, ...body } = json as Json;
-          const name = String(body.name ?? body.cluster_name ?? body.clusterName ?? '');
+          const { '@type': _type, ...body } = json;
+          const name = String(((body.name ?? body.cluster_name ?? body.clusterName) as string | undefined) ?? ''); // every Envoy resource names itself with a string
           byName.set(name, this.resources.get(`${typeName}\n${JSON.stringify(body)}`, () => {
             const value = Buffer.from(encodeStrict(envoyRoot(), typeName, body));
             return { name, version: contentHash(value), any: { type_url: typeUrl, value } };
@@ -70,7 +70,7 @@ export class SnapshotEncoder {
         }
         resources.set(typeUrl, byName);
       }
-      const runtime = this.encodeRuntime(snapshot.runtime as Json);
+      const runtime = this.encodeRuntime(snapshot.runtime);
       resources.set(typeUrls.runtime, new Map([[runtimeResourceName, {
         name: runtimeResourceName, version: contentHash(runtime), any: { type_url: typeUrls.runtime, value: runtime },
       }]]));
@@ -99,7 +99,7 @@ export class SnapshotEncoder {
       const key = keyOf(field);
       if (key === undefined || json[key] === undefined) continue;
       const value = json[key];
-      const elements = field.repeated && Array.isArray(value) ? value.map((v) => [v]) : [value];
+      const elements: unknown[] = field.repeated && Array.isArray(value) ? (value as unknown[]).map((v) => [v]) : [value];
       for (const element of elements) {
         const piece = { [key]: element };
         parts.push(this.runtimePieces.get(`${runtimeTypeName}\n${JSON.stringify(piece)}`, () => Buffer.from(encodeStrict(root, runtimeTypeName, piece))));

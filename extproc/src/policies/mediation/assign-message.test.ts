@@ -8,7 +8,7 @@ const meta = { namespace: 'shop', name: 'add-headers' };
 
 function run(config: AssignMessageConfig, opts: PolicyContextOptions = {}) {
   const ctx = makePolicyContext(opts);
-  assignMessagePolicy.create(config, meta)(ctx);
+  void assignMessagePolicy.create(config, meta)(ctx); // a synchronous policy: done, or thrown, on return
   return ctx;
 }
 

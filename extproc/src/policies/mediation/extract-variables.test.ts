@@ -8,7 +8,7 @@ const meta = { namespace: 'shop', name: 'extract' };
 
 function run(config: ExtractVariablesConfig, opts: PolicyContextOptions = {}) {
   const ctx = makePolicyContext({ proxy: { namespace: 'shop', name: 'orders', route: 'shop/orders', basePath: '/orders/v1' }, ...opts });
-  extractVariablesPolicy.create(config, meta)(ctx);
+  void extractVariablesPolicy.create(config, meta)(ctx); // a synchronous policy: done, or thrown, on return
   return ctx;
 }
 

@@ -7,7 +7,7 @@ const meta = { namespace: 'shop', name: 'block' };
 
 function raised(step: ReturnType<typeof raiseFaultPolicy.create>, ctx = makePolicyContext()): PolicyFault {
   try {
-    step(ctx);
+    void step(ctx); // a synchronous policy: done, or thrown, on return
   } catch (error) {
     if (error instanceof PolicyFault) return error;
     throw error;

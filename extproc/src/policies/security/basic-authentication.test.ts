@@ -11,14 +11,14 @@ describe('BasicAuthentication', () => {
   it('encodes user and password into the Authorization header', () => {
     const step = basicAuthenticationPolicy.create({ operation: 'Encode', user: { ref: 'cred.user' }, password: 's3cr:et' }, meta);
     const ctx = makePolicyContext({ variables: { 'cred.user': 'alice' } });
-    step(ctx);
+    void step(ctx); // a synchronous policy: done, or thrown, on return
     expect(ctx.request.headers.get('authorization')).toBe(`Basic ${b64('alice:s3cr:et')}`);
   });
 
   it('encodes into another variable', () => {
     const step = basicAuthenticationPolicy.create({ operation: 'Encode', user: 'u', password: 'p', assignTo: 'upstream.auth' }, meta);
     const ctx = makePolicyContext();
-    step(ctx);
+    void step(ctx); // a synchronous policy: done, or thrown, on return
     expect(ctx.variables.get('upstream.auth')).toBe(`Basic ${b64('u:p')}`);
   });
 
@@ -30,7 +30,7 @@ describe('BasicAuthentication', () => {
   it('decodes the Authorization header into variables', () => {
     const step = basicAuthenticationPolicy.create({ operation: 'Decode', user: { ref: 'auth.user' }, password: { ref: 'auth.password' } }, meta);
     const ctx = makePolicyContext({ headers: { authorization: `basic ${b64('bob:pa:ss wörd')}` } });
-    step(ctx);
+    void step(ctx); // a synchronous policy: done, or thrown, on return
     expect(ctx.variables.get('auth.user')).toBe('bob');
     expect(ctx.variables.get('auth.password')).toBe('pa:ss wörd');
   });
@@ -45,7 +45,7 @@ describe('BasicAuthentication', () => {
     const step = basicAuthenticationPolicy.create({ operation: 'Decode', user: { ref: 'u' }, password: { ref: 'p' } }, meta);
     const ctx = makePolicyContext({ headers: header === undefined ? {} : { authorization: header } });
     try {
-      step(ctx);
+      void step(ctx); // a synchronous policy: done, or thrown, on return
       expect.unreachable();
     } catch (error) {
       expect(error).toBeInstanceOf(PolicyFault);

@@ -92,7 +92,7 @@ describe('VerifyAPIKey', () => {
     ['a product not covering the path', { key: 'k-123', snapshot: snapshot([product({ resources: ['/users/**'] })]) },
       'oauth.v2.InvalidApiKeyForGivenResource'],
   ] as const)('rejects %s with 401', (_name, opts, code) => {
-    const fault = faultOf(run(opts as PolicyContextOptions & { key?: string }).result);
+    const fault = faultOf(run(opts).result);
     expect(fault.status).toBe(401);
     expect(fault.errorCode).toBe(code);
     expect(fault.message).not.toContain('k-123');

@@ -9,7 +9,7 @@ const meta = { namespace: 'shop', name: 'cache' };
 const base: ResponseCacheConfig = { cacheKey: { keyFragments: [{ ref: 'request.uri' }] }, expiry: { timeoutSeconds: 60 } };
 
 /** One exchange: the request phase, then (on a miss) the response phase with `response`. */
-async function exchange(h: Harness, config: ResponseCacheConfig, opts: PolicyContextOptions & { response?: PolicyContextOptions['response'] } = {}) {
+async function exchange(h: Harness, config: ResponseCacheConfig, opts: Omit<PolicyContextOptions, 'response'> & { response?: { status?: number; headers?: Record<string, string | string[]>; body?: string } } = {}) {
   const step = responseCachePolicy.create(config, meta);
   const { response, ...request } = opts;
   const ctx = h.ctx({ path: '/items/1', ...request });

@@ -13,17 +13,18 @@ class RecordingClient implements ApplyClient {
   fail = new Set<string>();
   deleteStatus = new Map<string, number>();
 
-  async apply<T>(path: string, body: unknown, o: { fieldManager: string; force?: boolean }): Promise<T> {
+  apply<T>(path: string, body: unknown, o: { fieldManager: string; force?: boolean }): Promise<T> {
     this.calls.push(`APPLY ${path} ${o.fieldManager} force=${o.force}`);
-    if (this.fail.has(path)) throw new Error('admission said no');
+    if (this.fail.has(path)) return Promise.reject(new Error('admission said no'));
     const b = body as KubeObject;
-    return { ...b, metadata: { ...b.metadata, resourceVersion: '2' } } as T;
+    return Promise.resolve({ ...b, metadata: { ...b.metadata, resourceVersion: '2' } } as T);
   }
 
-  async delete(path: string, body?: unknown): Promise<void> {
+  delete(path: string, body?: unknown): Promise<void> {
     this.calls.push(`DELETE ${path} ${JSON.stringify((body as { preconditions?: unknown }).preconditions)}`);
     const status = this.deleteStatus.get(path);
-    if (status) throw Object.assign(new Error(`status ${status}`), { status });
+    if (status) return Promise.reject(Object.assign(new Error(`status ${status}`), { status }));
+    return Promise.resolve();
   }
 }
 

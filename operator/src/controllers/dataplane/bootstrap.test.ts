@@ -12,6 +12,30 @@ const root = loadEnvoyRoot(bootstrapProtoFiles);
 const input: BootstrapInput = { namespace: 'edge', dataPlane: 'eu', region: 'eu-west-1', xds: { host: 'gatehouse-xds.gatehouse-system.svc', port: 18000 } };
 const mtls: BootstrapInput = { ...input, mtls: true };
 
+// The parts of a rendered bootstrap these tests read, in Envoy's JSON field names.
+type AddressView = { socket_address: unknown };
+type UpstreamTlsView = {
+  sni?: string;
+  common_tls_context: {
+    tls_params?: unknown;
+    tls_certificates?: unknown;
+    validation_context?: unknown;
+    tls_certificate_sds_secret_configs?: unknown;
+    combined_validation_context: { default_validation_context: { match_typed_subject_alt_names: unknown } };
+  };
+};
+type ClusterView = {
+  name: string;
+  transport_socket?: { typed_config: UpstreamTlsView };
+  load_assignment: { endpoints: { lb_endpoints: { endpoint: { address: AddressView } }[] }[] };
+};
+type BootstrapView = {
+  admin: { address: AddressView };
+  dynamic_resources: { ads_config: unknown; cds_config: unknown; lds_config: unknown };
+  static_resources: { clusters: ClusterView[]; listeners: { name: string; address: AddressView }[] };
+};
+const render = (i: BootstrapInput) => renderBootstrap(i) as BootstrapView;
+
 describe('renderBootstrap', () => {
   it('encodes strictly as envoy.config.bootstrap.v3.Bootstrap, in plain text and with mutual TLS', () => {
     expect(encodeStrict(root, bootstrapType, renderBootstrap(input)).length).toBeGreaterThan(0);
@@ -29,20 +53,20 @@ describe('renderBootstrap', () => {
   });
 
   it('gets everything over ADS from the xDS cluster, in plain text without mtls (and reads no file)', () => {
-    const b = renderBootstrap(input) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const b = render(input);
     expect(b.dynamic_resources.ads_config).toMatchObject({ api_type: 'GRPC', transport_api_version: 'V3', grpc_services: [{ envoy_grpc: { cluster_name: xdsClusterName } }] });
     expect(b.dynamic_resources.cds_config).toEqual({ ads: {}, resource_api_version: 'V3' });
     expect(b.dynamic_resources.lds_config).toEqual({ ads: {}, resource_api_version: 'V3' });
-    const xds = b.static_resources.clusters.find((c: { name: string }) => c.name === xdsClusterName);
-    expect(xds.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address).toEqual({ address: input.xds.host, port_value: 18000 });
+    const xds = b.static_resources.clusters.find((c) => c.name === xdsClusterName)!;
+    expect(xds.load_assignment.endpoints[0]!.lb_endpoints[0]!.endpoint.address.socket_address).toEqual({ address: input.xds.host, port_value: 18000 });
     expect(xds.transport_socket).toBeUndefined();
     expect(JSON.stringify(b)).not.toMatch(/\/etc\/gatehouse|filename|path_config_source/);
     expect(bootstrapSdsFiles(input)).toEqual({});
   });
 
   it('with mtls: mutual TLS to xDS through filesystem SDS (reloaded on renewal), checked against the Service name', () => {
-    const b = renderBootstrap(mtls) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-    const tls = b.static_resources.clusters.find((c: { name: string }) => c.name === xdsClusterName).transport_socket.typed_config;
+    const b = render(mtls);
+    const tls = b.static_resources.clusters.find((c) => c.name === xdsClusterName)!.transport_socket!.typed_config;
     expect(tls.sni).toBe(input.xds.host);
     expect(tls.common_tls_context.tls_params).toEqual({ tls_minimum_protocol_version: 'TLSv1_2', tls_maximum_protocol_version: 'TLSv1_3' });
     // No inline certificate files: Envoy would read those once and never reload them.
@@ -83,19 +107,19 @@ describe('renderBootstrap', () => {
   });
 
   it('with mtls to an xDS address: no SNI, the IP SAN checked', () => {
-    const b = renderBootstrap({ ...mtls, xds: { host: '10.0.0.7', port: 18000 } }) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-    const tls = b.static_resources.clusters.find((c: { name: string }) => c.name === xdsClusterName).transport_socket.typed_config;
+    const b = render({ ...mtls, xds: { host: '10.0.0.7', port: 18000 } });
+    const tls = b.static_resources.clusters.find((c) => c.name === xdsClusterName)!.transport_socket!.typed_config;
     expect(tls.sni).toBeUndefined();
     expect(tls.common_tls_context.combined_validation_context.default_validation_context.match_typed_subject_alt_names)
       .toEqual([{ san_type: 'IP_ADDRESS', matcher: { exact: '10.0.0.7' } }]);
   });
 
   it('keeps the admin on loopback and answers /ready on every address', () => {
-    const b = renderBootstrap(input) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const b = render(input);
     expect(b.admin.address.socket_address).toEqual({ address: '127.0.0.1', port_value: 9901 });
-    const ready = b.static_resources.listeners.find((l: { name: string }) => l.name === readyListenerName);
+    const ready = b.static_resources.listeners.find((l) => l.name === readyListenerName)!;
     expect(ready.address.socket_address).toEqual({ address: '0.0.0.0', port_value: 9902 });
-    expect(b.static_resources.clusters.find((c: { name: string }) => c.name === adminClusterName).load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address)
+    expect(b.static_resources.clusters.find((c) => c.name === adminClusterName)!.load_assignment.endpoints[0]!.lb_endpoints[0]!.endpoint.address.socket_address)
       .toEqual({ address: '127.0.0.1', port_value: 9901 });
   });
 

@@ -93,7 +93,7 @@ describe('mutual TLS of DataPlane pods', () => {
     const pod = podOf(objects, 'envoy');
     const data = configMapData(objects);
     const compiled = compile([], { credentialHashKey: 'k', ...extProcCompileOptions([dp], { mtls: true }) }).snapshot.envoy.clusters
-      .find((c) => (c as Json).name === 'gatehouse-extproc');
+      .find((c) => (c).name === 'gatehouse-extproc');
     const config = [
       JSON.parse(data[bootstrapKey]!),
       ...Object.entries(data).filter(([k]) => k !== bootstrapKey).map(([, v]) => JSON.parse(v) as unknown),
@@ -141,7 +141,7 @@ describe('mutual TLS of DataPlane pods', () => {
     const ns = dp.metadata.namespace!;
     // Envoy -> extproc: the SNI and SAN checked; extproc serves and is an xDS client.
     expect(extprocLeaf(ns, 'eu').dns).toContain(extProcTlsFor(ns, 'eu').sni);
-    expect(extprocLeaf(ns, 'eu')).toMatchObject({ secretName: tlsSecretName('eu', 'extproc'), usages: expect.arrayContaining(['serverAuth', 'clientAuth']) });
+    expect(extprocLeaf(ns, 'eu')).toMatchObject({ secretName: tlsSecretName('eu', 'extproc'), usages: expect.arrayContaining(['serverAuth', 'clientAuth']) as unknown });
     // Envoy is a client of xDS and of extproc.
     expect(envoyLeaf(ns, 'eu')).toMatchObject({ secretName: tlsSecretName('eu', 'envoy'), usages: ['clientAuth'] });
     // Envoy and extproc -> xDS: the host both dial is a SAN of the xDS server's certificate.

@@ -51,7 +51,7 @@ describe('renderDataPlane golden files', () => {
     if (process.env.UPDATE_GOLDEN === '1') writeFileSync(expectedFile, actual);
     expect(actual).toBe(readFileSync(expectedFile, 'utf8'));
     // The file parses back to the same objects.
-    expect(parseAllDocuments(actual).map((d) => d.toJS())).toEqual(JSON.parse(JSON.stringify(renderDataPlane(input(scenario), optionsOf(scenario)))));
+    expect(parseAllDocuments(actual).map((d) => d.toJS() as unknown)).toEqual(JSON.parse(JSON.stringify(renderDataPlane(input(scenario), optionsOf(scenario)))));
   });
 
   it.each(scenarios)('%s: the bootstrap is strict envoy.config.bootstrap.v3.Bootstrap', (scenario) => {

@@ -47,7 +47,7 @@ describe('dataPlaneStatus', () => {
       node('eu-envoy-a', 'edge/eu/envoy', 'v2'), node('eu-envoy-b', 'edge/eu/envoy', 'v2'), node('eu-extproc-a', 'edge/eu/extproc', 'v2'),
     ] });
     expect(r.conditions).toEqual([
-      { type: 'Ready', status: 'True', reason: 'Ready', message: expect.any(String) },
+      { type: 'Ready', status: 'True', reason: 'Ready', message: expect.any(String) as unknown },
       { type: 'ConfigSynced', status: 'True', reason: 'Synced', message: 'all 3 connected nodes run v2' },
     ]);
     expect(r.configVersion).toBe('v2');
@@ -135,7 +135,7 @@ describe('dataPlaneStatus with the compiler\'s conditions', () => {
     ];
     const r = dataPlaneStatus({ ...base, deployments: both, nodes, compileConditions });
     expect(r.conditions.map((c) => `${c.type}=${c.status}`)).toEqual(['Accepted=False', 'ResolvedRefs=False', 'Ready=False', 'ConfigSynced=True']);
-    expect(condition(r, 'Ready')).toMatchObject({ reason: 'UnresolvedRefs', message: expect.stringContaining('Secret edge/missing') });
+    expect(condition(r, 'Ready')).toMatchObject({ reason: 'UnresolvedRefs', message: expect.stringContaining('Secret edge/missing') as unknown });
   });
 
   it('is Ready when accepted', () => {
