@@ -9,13 +9,27 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
-      globals: { process: 'readonly', console: 'readonly', URL: 'readonly', Buffer: 'readonly',
-        setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly' },
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        URL: 'readonly',
+        Buffer: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+      },
     },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
-      'no-restricted-syntax': ['error', { selector: 'ThrowStatement > Literal', message: 'Throw an error class with a stable code, never a bare string.' }],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'ThrowStatement > Literal',
+          message: 'Throw an error class with a stable code, never a bare string.',
+        },
+      ],
     },
   },
   // Plain JavaScript (this file, the bin's launcher) is outside the TypeScript program.

@@ -21,8 +21,10 @@ function pkcs8Pem(key: CryptoKey): string {
   return KeyObject.from(key).export({ type: 'pkcs8', format: 'pem' }).toString();
 }
 
-export async function createCa(commonName: string): Promise<PemPair & { keys: CryptoKeyPair; certificate: x509.X509Certificate }> {
-  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']));
+export async function createCa(
+  commonName: string,
+): Promise<PemPair & { keys: CryptoKeyPair; certificate: x509.X509Certificate }> {
+  const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
   const certificate = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: '01',
     name: `CN=${commonName}`,
@@ -43,7 +45,7 @@ export async function createServingCert(
   commonName: string,
   sans: { dns: string[]; ip: string[] },
 ): Promise<PemPair> {
-  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']));
+  const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
   const certificate = await x509.X509CertificateGenerator.create({
     serialNumber: '02',
     subject: `CN=${commonName}`,

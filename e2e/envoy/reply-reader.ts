@@ -28,7 +28,13 @@ export class ReplyReader {
     });
     this.done = new Promise((resolve) => {
       call.on('status', (status: grpc.StatusObject) => {
-        this.end(new StreamFailure(status.code === grpcStatus.OK ? 'stream closed by the server' : `gRPC status ${status.code}: ${status.details}`));
+        this.end(
+          new StreamFailure(
+            status.code === grpcStatus.OK
+              ? 'stream closed by the server'
+              : `gRPC status ${status.code}: ${status.details}`,
+          ),
+        );
         resolve();
       });
       call.on('error', () => undefined); // the status event carries the error
@@ -51,8 +57,14 @@ export class ReplyReader {
         reject(new StreamFailure(`message_timeout: no reply within ${timeoutMs} ms`));
       }, timeoutMs);
       this.waiter = {
-        resolve: (r) => { clearTimeout(timer); resolve(r); },
-        reject: (e) => { clearTimeout(timer); reject(e); },
+        resolve: (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
       };
     });
   }

@@ -5,11 +5,18 @@ import { policy, proxy, testCatalog, testSnapshot } from '../server/fixtures.ts'
 import { decodeRuntimeSnapshot, RuntimeSnapshotDecoder, SnapshotInvalidError } from './decode.ts';
 import { loadSnapshot } from './snapshot.ts';
 
-const type = protobuf.loadSync(new URL('../../../protos/gatehouse/v1/runtime.proto', import.meta.url).pathname).lookupType('gatehouse.v1.RuntimeSnapshot');
+const type = protobuf
+  .loadSync(new URL('../../../protos/gatehouse/v1/runtime.proto', import.meta.url).pathname)
+  .lookupType('gatehouse.v1.RuntimeSnapshot');
 const encode = (snapshot: RuntimeSnapshot) => type.encode(type.fromObject(snapshot)).finish();
 
 const withProducts = (version: string, header = 'x-new'): RuntimeSnapshot => ({
-  ...testSnapshot(version, [proxy('extra', { policies: { set: policy('SetHeader', { name: header, value: '1' }) }, flows: { preFlow: { request: [{ policy: 'set' }] } } })]),
+  ...testSnapshot(version, [
+    proxy('extra', {
+      policies: { set: policy('SetHeader', { name: header, value: '1' }) },
+      flows: { preFlow: { request: [{ policy: 'set' }] } },
+    }),
+  ]),
   products: [{ namespace: 'shop', name: 'gold', proxies: ['headers'], attributes: { tier: 'gold' } }],
   credentialHashKey: 'abcd',
 });

@@ -10,9 +10,19 @@ function runtime(version: string, { header = 'x-b', targetUrl = 'http://c.test' 
     version,
     dataPlanes: [{ namespace: 'shop', name: 'eu', region: `region-${version}` }],
     proxies: [
-      proxy('a', { policies: { add: policy('SetHeader', { name: 'x-a', value: '1' }) }, flows: { preFlow: { request: [{ policy: 'add' }] } } }),
-      proxy('b', { policies: { add: policy('SetHeader', { name: header, value: '1' }) }, flows: { preFlow: { request: [{ policy: 'add' }] } } }),
-      proxy('c', { targetUrl, policies: { deny: policy('Deny') }, flows: { preFlow: { request: [{ policy: 'deny' }] } } }),
+      proxy('a', {
+        policies: { add: policy('SetHeader', { name: 'x-a', value: '1' }) },
+        flows: { preFlow: { request: [{ policy: 'add' }] } },
+      }),
+      proxy('b', {
+        policies: { add: policy('SetHeader', { name: header, value: '1' }) },
+        flows: { preFlow: { request: [{ policy: 'add' }] } },
+      }),
+      proxy('c', {
+        targetUrl,
+        policies: { deny: policy('Deny') },
+        flows: { preFlow: { request: [{ policy: 'deny' }] } },
+      }),
     ],
   };
 }

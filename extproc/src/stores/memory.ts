@@ -2,7 +2,17 @@
 // expire on read against an injectable clock, and every map is bounded (least recently used entries
 // are evicted first) so a flood of distinct keys cannot grow the heap without limit.
 import { consumeQuota, takeTokens, type BucketState, type QuotaState } from './quota-window.ts';
-import type { AdmissionOp, AdmissionOutcome, CacheStore, CounterStore, KeyValueStore, QuotaRequest, QuotaResult, Stores, TokenBucketStore } from './types.ts';
+import type {
+  AdmissionOp,
+  AdmissionOutcome,
+  CacheStore,
+  CounterStore,
+  KeyValueStore,
+  QuotaRequest,
+  QuotaResult,
+  Stores,
+  TokenBucketStore,
+} from './types.ts';
 
 export type Clock = () => number;
 
@@ -173,14 +183,20 @@ function compositeKey(map: string, key: string): string {
 }
 
 /** One admission op as the separate call it stands for (take or consume). */
-export async function applyAdmissionOp(stores: Pick<Stores, 'counters' | 'buckets'>, op: AdmissionOp): Promise<AdmissionOutcome> {
-  if (op.kind === 'quota') return { kind: 'quota', ...await stores.counters.consume(op.request) };
+export async function applyAdmissionOp(
+  stores: Pick<Stores, 'counters' | 'buckets'>,
+  op: AdmissionOp,
+): Promise<AdmissionOutcome> {
+  if (op.kind === 'quota') return { kind: 'quota', ...(await stores.counters.consume(op.request)) };
   const t = op.take;
   return { kind: 'bucket', admitted: await stores.buckets.take(t.key, t.weight, t.capacity, t.refillPerMs, t.nowMs) };
 }
 
 /** Stores.admit as separate calls: one op after the other, up to the first refusal. */
-async function admitInOrder(stores: Pick<Stores, 'counters' | 'buckets'>, ops: readonly AdmissionOp[]): Promise<AdmissionOutcome[]> {
+async function admitInOrder(
+  stores: Pick<Stores, 'counters' | 'buckets'>,
+  ops: readonly AdmissionOp[],
+): Promise<AdmissionOutcome[]> {
   const outcomes: AdmissionOutcome[] = [];
   for (const op of ops) {
     const outcome = await applyAdmissionOp(stores, op);
@@ -191,7 +207,8 @@ async function admitInOrder(stores: Pick<Stores, 'counters' | 'buckets'>, ops: r
 }
 
 export function createMemoryStores(options: MemoryStoreOptions | Clock = {}): Stores {
-  const { clock = Date.now, maxEntries = DEFAULT_MAX_ENTRIES } = typeof options === 'function' ? { clock: options } : options;
+  const { clock = Date.now, maxEntries = DEFAULT_MAX_ENTRIES } =
+    typeof options === 'function' ? { clock: options } : options;
   const counters = new MemoryCounterStore(clock, maxEntries);
   const buckets = new MemoryTokenBucketStore(clock, maxEntries);
   return {

@@ -5,7 +5,14 @@ import { StoreMetrics } from './store-metrics.ts';
 import { StoreUnavailableError } from './types.ts';
 
 const guard = (onUnavailable: OnUnavailable, metrics = new StoreMetrics()) =>
-  new RedisGuard({ deadlineMs: 20, onUnavailable, failureThreshold: 2, openMs: 60_000, metrics, log: pino({ level: 'silent' }) });
+  new RedisGuard({
+    deadlineMs: 20,
+    onUnavailable,
+    failureThreshold: 2,
+    openMs: 60_000,
+    metrics,
+    log: pino({ level: 'silent' }),
+  });
 const never = () => new Promise<string>(() => {});
 const local = () => Promise.resolve('local');
 
@@ -38,9 +45,24 @@ describe('RedisGuard', () => {
   it('counts calls issued in the same tick as one round trip', async () => {
     const metrics = new StoreMetrics();
     const g = guard('FailClosed', metrics);
-    await Promise.all([g.run('a', () => Promise.resolve(1), () => Promise.resolve(0)), g.run('b', () => Promise.resolve(2), () => Promise.resolve(0))]);
+    await Promise.all([
+      g.run(
+        'a',
+        () => Promise.resolve(1),
+        () => Promise.resolve(0),
+      ),
+      g.run(
+        'b',
+        () => Promise.resolve(2),
+        () => Promise.resolve(0),
+      ),
+    ]);
     await new Promise((r) => setImmediate(r));
-    await g.run('c', () => Promise.resolve(3), () => Promise.resolve(0));
+    await g.run(
+      'c',
+      () => Promise.resolve(3),
+      () => Promise.resolve(0),
+    );
     expect((await metrics.roundTrips.get()).values[0]?.value).toBe(2);
   });
 });

@@ -17,28 +17,37 @@ export function buildCrd(k: KindSpec): Record<string, unknown> {
     metadata: { name: `${k.plural}.${group}`, labels: { 'app.kubernetes.io/part-of': 'gatehouse' } },
     spec: {
       group,
-      names: { kind: k.kind, listKind: `${k.kind}List`, plural: k.plural, singular: k.singular, shortNames: k.shortNames, categories: ['gatehouse'] },
+      names: {
+        kind: k.kind,
+        listKind: `${k.kind}List`,
+        plural: k.plural,
+        singular: k.singular,
+        shortNames: k.shortNames,
+        categories: ['gatehouse'],
+      },
       scope: 'Namespaced',
-      versions: [{
-        name: version,
-        served: true,
-        storage: true,
-        subresources: { status: {} },
-        additionalPrinterColumns: k.printerColumns,
-        schema: {
-          openAPIV3Schema: {
-            type: 'object',
-            required: ['spec'],
-            properties: {
-              apiVersion: { type: 'string' },
-              kind: { type: 'string' },
-              metadata: { type: 'object' },
-              spec: crdSchema(k.spec.schema),
-              status: crdSchema(k.status.schema),
+      versions: [
+        {
+          name: version,
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          additionalPrinterColumns: k.printerColumns,
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              required: ['spec'],
+              properties: {
+                apiVersion: { type: 'string' },
+                kind: { type: 'string' },
+                metadata: { type: 'object' },
+                spec: crdSchema(k.spec.schema),
+                status: crdSchema(k.status.schema),
+              },
             },
           },
         },
-      }],
+      ],
     },
   };
 }

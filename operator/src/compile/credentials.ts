@@ -22,6 +22,11 @@ export function credentialHasher(key: string): { keyHex: string; hash: (value: s
   const outer = paddedKey(blockKey, 0x5c);
   return {
     keyHex: keyBytes.toString('hex'),
-    hash: (value) => hash('sha256', Buffer.concat([outer, hash('sha256', Buffer.concat([inner, Buffer.from(value, 'utf8')]), 'buffer')]), 'hex'),
+    hash: (value) =>
+      hash(
+        'sha256',
+        Buffer.concat([outer, hash('sha256', Buffer.concat([inner, Buffer.from(value, 'utf8')]), 'buffer')]),
+        'hex',
+      ),
   };
 }

@@ -8,7 +8,10 @@ import { WorkQueue } from './workqueue.ts';
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
-  const log = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+  const log = pino(
+    { level: 'debug' },
+    { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
+  );
   return { log, lines };
 }
 
@@ -72,13 +75,16 @@ describe('WorkQueue', () => {
     let running = 0;
     let maxRunning = 0;
     const calls: string[] = [];
-    q.run(async (key) => {
-      calls.push(key);
-      running++;
-      maxRunning = Math.max(maxRunning, running);
-      if (calls.length === 1) await gate.promise;
-      running--;
-    }, { concurrency: 4 });
+    q.run(
+      async (key) => {
+        calls.push(key);
+        running++;
+        maxRunning = Math.max(maxRunning, running);
+        if (calls.length === 1) await gate.promise;
+        running--;
+      },
+      { concurrency: 4 },
+    );
     q.add('a');
     await until(() => calls.length === 1);
     // Re-added twice while it runs: not handed to the three idle workers, and queued once for afterwards.

@@ -157,8 +157,14 @@ export class WorkQueue<K = string> {
         }
       } catch (err) {
         result = 'error';
-        this.log?.error({ err: err instanceof Error ? { message: err.message, code: (err as { code?: string }).code } : String(err), key, requeues: this.numRequeues(key) },
-          'reconcile failed; retrying with backoff');
+        this.log?.error(
+          {
+            err: err instanceof Error ? { message: err.message, code: (err as { code?: string }).code } : String(err),
+            key,
+            requeues: this.numRequeues(key),
+          },
+          'reconcile failed; retrying with backoff',
+        );
         this.addRateLimited(key);
       } finally {
         this.metrics?.reconcileDuration.observe({ name: this.name, result }, (performance.now() - started) / 1000);

@@ -27,8 +27,18 @@ async function cacheDir() {
 function subscribe(address: string, dir: string, nodeId = 'extproc-test') {
   const store = new SnapshotStore();
   const rejected: string[] = [];
-  store.onChange((e) => { if (e.kind === 'rejected') rejected.push(e.error.message); });
-  const source = new XdsSnapshotSource({ address, nodeId, cacheDir: dir, log: silentLog, initialTimeoutMs: 500, backoffBaseMs: 50, backoffMaxMs: 200 });
+  store.onChange((e) => {
+    if (e.kind === 'rejected') rejected.push(e.error.message);
+  });
+  const source = new XdsSnapshotSource({
+    address,
+    nodeId,
+    cacheDir: dir,
+    log: silentLog,
+    initialTimeoutMs: 500,
+    backoffBaseMs: 50,
+    backoffMaxMs: 200,
+  });
   cleanups.push(() => source.stop());
   return { store, source, rejected };
 }
@@ -40,7 +50,8 @@ function withUnknownPolicyType(good: Snapshot): Snapshot {
   return { ...good, version: 'bad', runtime: { ...runtime, version: 'bad' } };
 }
 
-const cachedVersion = async (dir: string) => decodeRuntimeSnapshotBytes(await readFile(join(dir, cacheFileName))).version;
+const cachedVersion = async (dir: string) =>
+  decodeRuntimeSnapshotBytes(await readFile(join(dir, cacheFileName))).version;
 
 describe('extproc subscription over ADS', () => {
   it('applies, ACKs and caches a snapshot; NACKs a bad one with the reason and keeps serving the old', async () => {

@@ -85,5 +85,9 @@ export function parseCidr(text: string): ParsedCidr | undefined {
 function validateAccessControl(config: AccessControlConfig): ConfigProblem[] {
   return (config.rules ?? []).flatMap((rule, i) =>
     rule.sourceAddresses.flatMap((source, j) =>
-      parseCidr(source) ? [] : [{ path: `rules[${i}].sourceAddresses[${j}]`, message: `not an IP address or CIDR block: "${source}"` }]));
+      parseCidr(source)
+        ? []
+        : [{ path: `rules[${i}].sourceAddresses[${j}]`, message: `not an IP address or CIDR block: "${source}"` }],
+    ),
+  );
 }

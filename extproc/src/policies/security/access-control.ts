@@ -2,7 +2,10 @@
 // loaded into a node:net BlockList once, at create().
 import { BlockList, isIP } from 'node:net';
 import {
-  accessControl, parseCidr, type AccessAction, type AccessControlConfig,
+  accessControl,
+  parseCidr,
+  type AccessAction,
+  type AccessControlConfig,
 } from '../../../../protos/policies/security/access-control.ts';
 import { PolicyFault } from '../../flow/faults.ts';
 import type { PolicyContext, PolicyImplementation } from '../../flow/types.ts';
@@ -54,7 +57,11 @@ function addressesToCheck(ctx: PolicyContext, mode: AccessControlConfig['validat
 }
 
 function denied(): PolicyFault {
-  return new PolicyFault({ status: 403, errorCode: 'accesscontrol.IPDeniedAccess', faultString: 'Access Denied for client ip' });
+  return new PolicyFault({
+    status: 403,
+    errorCode: 'accesscontrol.IPDeniedAccess',
+    faultString: 'Access Denied for client ip',
+  });
 }
 
 export const accessControlPolicy: PolicyImplementation<AccessControlConfig> = {

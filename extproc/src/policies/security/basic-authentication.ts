@@ -1,7 +1,8 @@
 // BasicAuthentication: Encode builds `Basic base64(user:password)` into a variable (by default the
 // request's Authorization header); Decode splits such a header into user and password variables.
 import {
-  basicAuthentication, type BasicAuthenticationConfig,
+  basicAuthentication,
+  type BasicAuthenticationConfig,
 } from '../../../../protos/policies/security/basic-authentication.ts';
 import { PolicyFault } from '../../flow/faults.ts';
 import type { PolicyImplementation, PolicyStep } from '../../flow/types.ts';
@@ -11,7 +12,11 @@ const AUTHORIZATION = 'request.header.Authorization';
 const BASIC = /^Basic[ \t]+([A-Za-z0-9+/]+={0,2})[ \t]*$/i;
 
 function unresolved(name: string): PolicyFault {
-  return new PolicyFault({ status: 500, errorCode: 'steps.basicauthentication.UnresolvedVariable', faultString: `Unresolved variable : ${name}` });
+  return new PolicyFault({
+    status: 500,
+    errorCode: 'steps.basicauthentication.UnresolvedVariable',
+    faultString: `Unresolved variable : ${name}`,
+  });
 }
 
 function invalidSource(source: string): PolicyFault {

@@ -15,18 +15,26 @@ const DAY_MS = 86_400_000;
  */
 function scopePart(scope: CacheScope, proxyName: string): string {
   switch (scope) {
-    case 'Global': return '';
-    case 'Application': return `${proxyName}__`;
-    case 'Proxy': return `${proxyName}__proxy__`;
-    case 'Target': return `${proxyName}__target__`;
-    case 'Exclusive': return `${proxyName}__exclusive__`;
+    case 'Global':
+      return '';
+    case 'Application':
+      return `${proxyName}__`;
+    case 'Proxy':
+      return `${proxyName}__proxy__`;
+    case 'Target':
+      return `${proxyName}__target__`;
+    case 'Exclusive':
+      return `${proxyName}__exclusive__`;
   }
 }
 
 /** The full key: namespace/resource/(prefix__ | scope part) fragment__fragment... */
 export function cacheKey(ctx: PolicyContext, meta: PolicyMeta, target: CacheTarget, extra: string[] = []): string {
   const fragments = (target.cacheKey.keyFragments ?? []).map((f) => String(ctx.variables.resolve(f) ?? ''));
-  const head = target.cacheKey.prefix !== undefined ? `${target.cacheKey.prefix}__` : scopePart(target.scope ?? 'Exclusive', ctx.proxy.name);
+  const head =
+    target.cacheKey.prefix !== undefined
+      ? `${target.cacheKey.prefix}__`
+      : scopePart(target.scope ?? 'Exclusive', ctx.proxy.name);
   return `${meta.namespace}/${target.cacheResource ?? '_'}/${head}${[...fragments, ...extra].join('__')}`;
 }
 

@@ -2,7 +2,13 @@
 // consecutive requests count against each other), and stores that are down (FailClosed).
 import { expect } from 'vitest';
 import { PolicyFault } from '../../flow/faults.ts';
-import { makeClock, makePolicyContext, type PolicyContextOptions, type TestClock, type TestPolicyContext } from '../../flow/testing.ts';
+import {
+  makeClock,
+  makePolicyContext,
+  type PolicyContextOptions,
+  type TestClock,
+  type TestPolicyContext,
+} from '../../flow/testing.ts';
 import type { PolicyStep } from '../../flow/types.ts';
 import { createMemoryStores } from '../../stores/memory.ts';
 import { StoreUnavailableError, type Stores } from '../../stores/types.ts';
@@ -28,7 +34,9 @@ export function unavailableStores(): Stores {
     buckets: { take: down },
     admit: down,
     cache: { get: down, set: down, delete: down, deletePrefix: down },
-    tokens: kv, kvm: kv, close: async () => {},
+    tokens: kv,
+    kvm: kv,
+    close: async () => {},
   };
 }
 
