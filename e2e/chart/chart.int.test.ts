@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { parse, parseAllDocuments } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { applyManifests } from '../env/apply.ts';
+import { applyManifests, kubeRequest } from '../env/apply.ts';
 import { ENV } from '../env/env.ts';
 import { CHART_DIR, helm, renderChart } from '../env/helm.ts';
 
@@ -23,6 +23,38 @@ function find(objects: k8s.KubernetesObject[], kind: string, name?: string): Obj
 
 function deploymentOf(objects: k8s.KubernetesObject[]): k8s.V1Deployment {
   return find(objects, 'Deployment') as k8s.V1Deployment;
+}
+
+/** A rules file of the chart (files/...), as the templates include it. */
+function rulesFile(path: string): k8s.V1PolicyRule[] {
+  return parseAllDocuments(readFileSync(join(CHART_DIR, 'files', path), 'utf8'))[0]!.toJS() as k8s.V1PolicyRule[];
+}
+
+/** Every "group resource verb" the rules grant. */
+function grantsOf(rules: k8s.V1PolicyRule[]): string[] {
+  return [...new Set(rules.flatMap((r) => (r.apiGroups ?? []).flatMap((g) => (r.resources ?? []).flatMap((res) => r.verbs.map((v) => `${g} ${res} ${v}`)))))].sort();
+}
+
+function adminKc(): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(process.env[ENV.adminKubeconfig]!);
+  return kc;
+}
+
+/** Whether each resource (`group resource`, subresources by their parent) is namespaced, from the apiserver's discovery. */
+async function namespacedByDiscovery(kc: k8s.KubeConfig, groups: Set<string>): Promise<Map<string, boolean>> {
+  const out = new Map<string, boolean>();
+  for (const group of groups) {
+    let path = '/api/v1';
+    if (group !== '') {
+      const { body } = await kubeRequest(kc, 'GET', `/apis/${group}`);
+      path = `/apis/${(JSON.parse(body) as { preferredVersion: { groupVersion: string } }).preferredVersion.groupVersion}`;
+    }
+    const { status, body } = await kubeRequest(kc, 'GET', path);
+    if (status !== 200) throw new Error(`discovery ${path}: ${status} ${body}`);
+    for (const r of (JSON.parse(body) as k8s.V1APIResourceList).resources) out.set(`${group} ${r.name}`, r.namespaced);
+  }
+  return out;
 }
 
 describe('charts/gatehouse', () => {
@@ -179,6 +211,67 @@ describe('charts/gatehouse', () => {
     expect(find(rendered, 'ServiceAccount').metadata).toMatchObject({ name: 'gatehouse-operator', namespace: 'gatehouse-system' });
     // Nothing else grants permissions.
     expect(rendered.filter((o) => /Role/.test(o.kind ?? '')).map((o) => o.kind).sort()).toEqual(['ClusterRole', 'ClusterRoleBinding']);
+  });
+
+  describe('namespaced mode (operator.watchNamespace)', () => {
+    let objects: k8s.KubernetesObject[];
+
+    beforeAll(() => {
+      objects = renderChart({ release: 'gh', namespace: 'ops', set: { 'operator.watchNamespace': 'shop' } });
+    });
+
+    it('binds Roles in the watched and the operator namespace, and a ClusterRole for cluster-scoped resources only', () => {
+      const subjects = [{ kind: 'ServiceAccount', name: 'gatehouse-operator', namespace: 'ops' }];
+      expect(objects.filter((o) => /Role/.test(o.kind ?? '')).map((o) => `${o.kind} ${o.metadata!.namespace ?? ''}/${o.metadata!.name}`).sort()).toEqual([
+        'ClusterRole /gh-operator', 'ClusterRoleBinding /gh-operator',
+        'Role ops/gh-operator-self', 'Role shop/gh-operator',
+        'RoleBinding ops/gh-operator-self', 'RoleBinding shop/gh-operator',
+      ]);
+      const role = (namespace: string, name: string) => objects.find((o) => o.kind === 'Role' && o.metadata!.namespace === namespace && o.metadata!.name === name) as k8s.V1Role;
+      const binding = (namespace: string, name: string) => objects.find((o) => o.kind === 'RoleBinding' && o.metadata!.namespace === namespace && o.metadata!.name === name) as k8s.V1RoleBinding;
+      expect(role('shop', 'gh-operator').rules).toEqual(rulesFile('namespaced/role-rules.yaml'));
+      expect(role('ops', 'gh-operator-self').rules).toEqual(rulesFile('namespaced/operator-role-rules.yaml'));
+      expect(binding('shop', 'gh-operator').roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'gh-operator' });
+      expect(binding('ops', 'gh-operator-self').roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'gh-operator-self' });
+      expect(binding('shop', 'gh-operator').subjects).toEqual(subjects);
+      expect(binding('ops', 'gh-operator-self').subjects).toEqual(subjects);
+      expect((find(objects, 'ClusterRole', 'gh-operator') as k8s.V1ClusterRole).rules).toEqual(rulesFile('namespaced/clusterrole-rules.yaml'));
+      expect((find(objects, 'ClusterRoleBinding', 'gh-operator') as unknown as k8s.V1ClusterRoleBinding).subjects).toEqual(subjects);
+      expect(deploymentOf(objects).spec!.template.spec!.containers[0]!.args).toContain('--namespace=shop');
+    });
+
+    it('grants, across its Roles and ClusterRole, exactly what the all-namespaces ClusterRole grants', () => {
+      // The all-namespaces rules are the ones e2e/operator/rbac.int.test.ts proves exact; namespaced
+      // mode places each of those grants where it is used (namespaced-rbac.int.test.ts proves that).
+      const split = ['namespaced/role-rules.yaml', 'namespaced/operator-role-rules.yaml', 'namespaced/clusterrole-rules.yaml'].flatMap(rulesFile);
+      expect(grantsOf(split)).toEqual(grantsOf(rulesFile('clusterrole-rules.yaml')));
+    });
+
+    it('grants no namespaced resource through a ClusterRole, and only namespaced ones through Roles (the apiserver\'s discovery)', async () => {
+      const kc = adminKc();
+      const rules = (kind: string) => objects.filter((o) => o.kind === kind).flatMap((o) => (o as k8s.V1Role).rules ?? []);
+      const groups = new Set([...rules('ClusterRole'), ...rules('Role')].flatMap((r) => r.apiGroups ?? []));
+      const namespaced = await namespacedByDiscovery(kc, groups);
+      const scope = (grant: string) => {
+        const [group, resource] = grant.split(' ') as [string, string];
+        const known = namespaced.get(`${group} ${resource.split('/')[0]}`);
+        if (known === undefined) throw new Error(`the apiserver does not serve ${grant}`);
+        return known;
+      };
+      const clusterGrants = grantsOf(rules('ClusterRole'));
+      expect(clusterGrants.length).toBeGreaterThan(0);
+      expect(clusterGrants.filter(scope)).toEqual([]);
+      expect(grantsOf(rules('Role')).filter((g) => !scope(g))).toEqual([]);
+      // And in all-namespaces mode the one ClusterRole does grant namespaced resources (the check bites).
+      expect(grantsOf(rulesFile('clusterrole-rules.yaml')).filter(scope).length).toBeGreaterThan(0);
+    });
+
+    it('renders objects the real kube-apiserver accepts (server-side dry run)', async () => {
+      const kc = adminKc();
+      await applyManifests(kc, ['chart-ns-ops', 'chart-ns-shop'].map((name) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } })));
+      const namespaced = renderChart({ release: 'chart-ns', namespace: 'chart-ns-ops', set: { 'operator.watchNamespace': 'chart-ns-shop' } });
+      await applyManifests(kc, namespaced, { dryRun: true });
+    });
   });
 
   it('ships the generated CRDs in crds/, as Helm installs them', () => {
