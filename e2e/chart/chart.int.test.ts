@@ -286,7 +286,7 @@ describe('charts/gatehouse', () => {
     kc.loadFromFile(process.env[ENV.adminKubeconfig]!);
     await applyManifests(kc, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'chart-dry-run' } }]);
     const objects = renderChart({ release: 'chart-dry-run', namespace: 'chart-dry-run' });
-    expect(objects.map((o) => o.kind).sort()).toEqual(['ClusterRole', 'ClusterRoleBinding', 'Deployment', 'PodDisruptionBudget', 'Service', 'Service', 'ServiceAccount']);
+    expect(objects.map((o) => o.kind).sort()).toEqual(['ClusterRole', 'ClusterRoleBinding', 'Deployment', 'PodDisruptionBudget', 'Secret', 'Service', 'Service', 'ServiceAccount']);
     await applyManifests(kc, objects, { dryRun: true });
 
     const example = parseAllDocuments(readFileSync(join(CHART_DIR, 'examples/dataplane.yaml'), 'utf8')).map((d) => d.toJS() as Obj);
