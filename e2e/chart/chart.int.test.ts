@@ -97,7 +97,9 @@ describe('charts/gatehouse', () => {
       { name: 'xds', containerPort: 18000, protocol: 'TCP' },
       { name: 'metrics', containerPort: 8081, protocol: 'TCP' },
     ]);
+    expect(container.startupProbe).toEqual({ httpGet: { path: '/healthz', port: 'metrics' }, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 60 });
     expect(container.livenessProbe!.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
+    expect(container.livenessProbe!.initialDelaySeconds).toBeUndefined(); // the startup probe holds it back
     expect(container.readinessProbe!.httpGet).toEqual({ path: '/readyz', port: 'metrics' });
     expect(container.resources!.requests).toEqual({ cpu: '100m', memory: '128Mi' });
   });
@@ -146,6 +148,39 @@ describe('charts/gatehouse', () => {
     ]));
   });
 
+  it('puts every image under global.imageRegistry, and pins the Gatehouse image by digest over the tag', () => {
+    const digest = `sha256:${'0123456789abcdef'.repeat(4)}`;
+    const images = (set: Record<string, string>) => {
+      const container = deploymentOf(renderChart({ release: 'gh', set })).spec!.template.spec!.containers[0]!;
+      const arg = (flag: string) => container.args!.find((a) => a.startsWith(`--${flag}=`))!.slice(flag.length + 3);
+      return { operator: container.image, gatehouse: arg('gatehouse-image'), envoy: arg('envoy-image') };
+    };
+    expect(images({ 'global.imageRegistry': 'registry.example.com/mirror' })).toEqual({
+      operator: 'registry.example.com/mirror/gatehouse-dev/gatehouse:0.1.0',
+      gatehouse: 'registry.example.com/mirror/gatehouse-dev/gatehouse:0.1.0',
+      envoy: 'registry.example.com/mirror/envoyproxy/envoy:distroless-v1.36.2',
+    });
+    // A registry with a port; a reference without a registry of its own gets it in front.
+    expect(images({ 'global.imageRegistry': 'localhost:5000/', 'envoyImage': 'envoyproxy/envoy:v1.36.2', 'image.repository': 'gatehouse' })).toEqual({
+      operator: 'localhost:5000/gatehouse:0.1.0', gatehouse: 'localhost:5000/gatehouse:0.1.0', envoy: 'localhost:5000/envoyproxy/envoy:v1.36.2',
+    });
+    expect(images({ 'image.digest': digest, 'image.tag': '9.9.9' })).toEqual({
+      operator: `ghcr.io/gatehouse-dev/gatehouse@${digest}`, gatehouse: `ghcr.io/gatehouse-dev/gatehouse@${digest}`,
+      envoy: 'docker.io/envoyproxy/envoy:distroless-v1.36.2',
+    });
+    expect(images({ 'image.digest': digest, 'global.imageRegistry': 'mirror.example.com', 'envoyImage': `docker.io/envoyproxy/envoy@${digest}` })).toEqual({
+      operator: `mirror.example.com/gatehouse-dev/gatehouse@${digest}`, gatehouse: `mirror.example.com/gatehouse-dev/gatehouse@${digest}`,
+      envoy: `mirror.example.com/envoyproxy/envoy@${digest}`,
+    });
+    const badDigest = helm(['template', 'gh', CHART_DIR, '--set', 'image.digest=sha256:abc']);
+    expect(badDigest.status).not.toBe(0);
+    expect(badDigest.stderr).toMatch(/digest/);
+    const badRegistry = helm(['template', 'gh', CHART_DIR, '--set', 'global.imageRegistry=has space']);
+    expect(badRegistry.status).not.toBe(0);
+    const unknownGlobal = helm(['template', 'gh', CHART_DIR, '--set', 'global.imageRegistery=x']);
+    expect(unknownGlobal.stderr).toMatch(/additional properties 'imageRegistery' not allowed/);
+  });
+
   it('serves xDS with issued certificates unless operator.xdsTls is off, which needs managed DataPlanes', () => {
     const argsWith = (set: Record<string, string>) => deploymentOf(renderChart({ release: 'gh', set })).spec!.template.spec!.containers[0]!.args!;
     expect(argsWith({})).toContain('--xds-tls=issued');
@@ -161,13 +196,21 @@ describe('charts/gatehouse', () => {
     expect(wrong.stderr).toMatch(/xdsTls/);
   });
 
-  it('prints NOTES that say where DataPlanes dial xDS', () => {
+  it('prints NOTES that say where DataPlanes dial xDS, how to upgrade the CRDs and what the credential key Secret is', () => {
     const install = helm(['install', 'gh', CHART_DIR, '--namespace', 'edge-control', '--dry-run=client']);
     expect(install.status).toBe(0);
     const notes = install.stdout.slice(install.stdout.indexOf('NOTES:'));
     expect(notes).toContain(`image ${image}`);
     expect(notes).toContain('gatehouse-xds.edge-control.svc:18000');
     expect(notes).toContain('kubectl -n edge-control rollout status deployment/gh-operator');
+    // Upgrades: helm leaves crds/ alone, so they are applied first, taking over the fields helm owns.
+    expect(notes).toContain('kubectl apply --server-side --force-conflicts -f charts/gatehouse/crds/');
+    // The credential key: what it is, where, and that it is kept and must be backed up.
+    expect(notes).toContain('Secret edge-control/gatehouse-credential-hash-key');
+    expect(notes).toContain('helm.sh/resource-policy: keep');
+    expect(notes).toMatch(/back it up/);
+    const own = helm(['install', 'gh', CHART_DIR, '--namespace', 'edge-control', '--dry-run=client', '--set', 'credentialHashKey.create=false']);
+    expect(own.stdout.slice(own.stdout.indexOf('NOTES:'))).toContain('credentialHashKey.create is false: create it yourself');
   });
 
   it('refuses a misspelt value, naming it', () => {
