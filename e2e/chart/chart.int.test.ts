@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { applyManifests, kubeRequest } from '../env/apply.ts';
 import { ENV } from '../env/env.ts';
 import { CHART_DIR, helm, renderChart } from '../env/helm.ts';
+import { renderDataPlane, type DataPlaneObject } from '../../operator/src/controllers/dataplane/render.ts';
 
 const log = (line: string) => process.stdout.write(`[helm] ${line}\n`);
 const chart = parse(readFileSync(join(CHART_DIR, 'Chart.yaml'), 'utf8')) as { appVersion: string };
@@ -314,6 +315,77 @@ describe('charts/gatehouse', () => {
       await applyManifests(kc, ['chart-ns-ops', 'chart-ns-shop'].map((name) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } })));
       const namespaced = renderChart({ release: 'chart-ns', namespace: 'chart-ns-ops', set: { 'operator.watchNamespace': 'chart-ns-shop' } });
       await applyManifests(kc, namespaced, { dryRun: true });
+    });
+  });
+
+  describe('monitoring (Prometheus Operator)', () => {
+    const monitoringKinds = ['ServiceMonitor', 'PodMonitor', 'PrometheusRule'];
+    const all = {
+      'monitoring.serviceMonitor.enabled': 'true', 'monitoring.podMonitors.extproc.enabled': 'true',
+      'monitoring.podMonitors.envoy.enabled': 'true', 'monitoring.prometheusRule.enabled': 'true',
+    };
+    type Monitor = Obj & { spec: Record<string, unknown> & { podMetricsEndpoints?: Record<string, unknown>[]; endpoints?: Record<string, unknown>[]; selector: { matchLabels: Record<string, string> }; namespaceSelector: unknown } };
+    const monitors = (objects: k8s.KubernetesObject[]) => objects.filter((o) => monitoringKinds.includes(o.kind ?? '')) as Monitor[];
+    // The pods the operator renders for a DataPlane, from its own code.
+    const dataPlane: DataPlaneObject = { apiVersion: 'gatehouse.dev/v1alpha1', kind: 'DataPlane', metadata: { name: 'edge', namespace: 'shop', uid: 'u-1' }, spec: {} } as DataPlaneObject;
+    const pods = renderDataPlane(dataPlane, { envoyImage: 'envoy:test', gatehouseImage: 'gatehouse:test', xds: { host: 'gatehouse-xds', port: 18000 }, operatorNamespace: 'ops' })
+      .filter((o) => o.kind === 'Deployment')
+      .map((d) => (d as unknown as k8s.V1Deployment).spec!.template);
+
+    it('renders none by default', () => {
+      expect(monitors(rendered)).toEqual([]);
+    });
+
+    it('scrapes the operator through its metrics Service, keeping the metrics\' own namespace label', () => {
+      const objects = renderChart({ release: 'gh', namespace: 'ops', set: { ...all, 'monitoring.labels.release': 'kps', 'monitoring.serviceMonitor.labels.team': 'edge', 'monitoring.scrapeTimeout': '10s' } });
+      const sm = monitors(objects).find((m) => m.kind === 'ServiceMonitor')!;
+      expect(sm.apiVersion).toBe('monitoring.coreos.com/v1');
+      expect(sm.metadata!.labels).toMatchObject({ release: 'kps', team: 'edge' });
+      const service = find(objects, 'Service', 'gh-operator-metrics') as k8s.V1Service;
+      expect(service.metadata!.labels).toMatchObject(sm.spec.selector.matchLabels);
+      expect(sm.spec.namespaceSelector).toEqual({ matchNames: ['ops'] });
+      expect(sm.spec.endpoints).toEqual([{ port: service.spec!.ports![0]!.name, path: '/metrics', honorLabels: true, interval: '30s', scrapeTimeout: '10s' }]);
+      const off = helm(['template', 'gh', CHART_DIR, '--set', 'monitoring.serviceMonitor.enabled=true', '--set', 'metrics.service.enabled=false']);
+      expect(off.status).not.toBe(0);
+      expect(off.stderr).toMatch(/monitoring.serviceMonitor.enabled needs metrics.service.enabled=true/);
+    });
+
+    it('scrapes extproc and Envoy pods of every DataPlane by the labels and ports the operator gives them', () => {
+      const objects = renderChart({ release: 'gh', namespace: 'ops', set: { ...all, 'monitoring.podMonitors.envoy.interval': '15s', 'monitoring.podMonitors.envoy.labels.release': 'kps' } });
+      const byName = Object.fromEntries(monitors(objects).filter((m) => m.kind === 'PodMonitor').map((m) => [m.metadata!.name, m]));
+      expect(Object.keys(byName).sort()).toEqual(['gh-dataplane-envoy', 'gh-dataplane-extproc']);
+      expect(byName['gh-dataplane-envoy']!.metadata!.labels).toMatchObject({ release: 'kps' });
+      for (const [component, port, path, interval] of [['extproc', 9003, '/metrics', '30s'], ['envoy', 9902, '/stats/prometheus', '15s']] as const) {
+        const monitor = byName[`gh-dataplane-${component}`]!;
+        expect(monitor.spec.namespaceSelector).toEqual({ any: true });
+        // The selector picks this component's pods, and only those.
+        const selected = pods.filter((p) => Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => p.metadata!.labels![k] === v));
+        expect(selected.map((p) => p.metadata!.labels!['app.kubernetes.io/component'])).toEqual([component]);
+        const endpoint = monitor.spec.podMetricsEndpoints![0]!;
+        expect(endpoint).toMatchObject({ path, interval, relabelings: [{ sourceLabels: ['__meta_kubernetes_pod_label_gatehouse_dev_dataplane'], targetLabel: 'dataplane' }] });
+        const ports = selected[0]!.spec!.containers.flatMap((c) => c.ports ?? []);
+        expect(ports.find((p) => p.name === endpoint.port)?.containerPort).toBe(port);
+        expect(selected[0]!.metadata!.labels!['gatehouse.dev/dataplane']).toBe('edge');
+      }
+      // Namespaced mode looks in the watched namespace; or where you say.
+      const watched = renderChart({ release: 'gh', set: { ...all, 'operator.watchNamespace': 'shop' } });
+      expect(monitors(watched).filter((m) => m.kind === 'PodMonitor').map((m) => m.spec.namespaceSelector)).toEqual([{ matchNames: ['shop'] }, { matchNames: ['shop'] }]);
+      const listed = renderChart({ release: 'gh', set: { ...all, 'monitoring.podMonitors.namespaces[0]': 'eu', 'monitoring.podMonitors.namespaces[1]': 'us' } });
+      expect(monitors(listed).filter((m) => m.kind === 'PodMonitor').map((m) => m.spec.namespaceSelector)).toEqual([{ matchNames: ['eu', 'us'] }, { matchNames: ['eu', 'us'] }]);
+    });
+
+    it('renders the PrometheusRule with its labels, alert labels and thresholds from the values', () => {
+      const objects = renderChart({ release: 'gh', set: {
+        'monitoring.prometheusRule.enabled': 'true', 'monitoring.prometheusRule.labels.release': 'kps', 'monitoring.prometheusRule.alertLabels.team': 'edge',
+        'monitoring.prometheusRule.certificateExpiryDays': '14', 'monitoring.prometheusRule.extprocErrorRatio': '0.01',
+        'monitoring.prometheusRule.runbookUrl': 'https://wiki.example.com/gatehouse',
+      } });
+      const rule = monitors(objects).find((m) => m.kind === 'PrometheusRule') as Monitor & { spec: { groups: { rules: { alert: string; expr: string; labels: Record<string, string>; annotations: Record<string, string> }[] }[] } };
+      expect(rule.metadata!.labels).toMatchObject({ release: 'kps' });
+      const alerts = rule.spec.groups.flatMap((g) => g.rules);
+      expect(alerts.every((a) => a.labels.team === 'edge' && a.annotations.runbook_url!.startsWith('https://wiki.example.com/gatehouse#'))).toBe(true);
+      expect(alerts.find((a) => a.alert === 'GatehouseCertificateExpiringSoon')!.expr).toContain('< 14 * 86400');
+      expect(alerts.find((a) => a.alert === 'GatehouseExtprocErrors')!.expr).toMatch(/> 0\.01$/);
     });
   });
 

@@ -61,3 +61,19 @@ defaulting to the chart's appVersion); under global.imageRegistry.
 gatehouse-xds.{{ .Release.Namespace }}.svc:{{ .Values.xds.port }}
 {{- end -}}
 {{- end -}}
+
+{{/* monitoring.labels and an object's own labels, for ServiceMonitor, PodMonitor and PrometheusRule. */}}
+{{- define "gatehouse.monitoringLabels" -}}
+{{- $labels := merge (deepCopy (.own | default dict)) (.root.Values.monitoring.labels | default dict) -}}
+{{- with $labels -}}
+{{ toYaml . }}
+{{- end -}}
+{{- end -}}
+
+{{/* interval (the monitor's own, else monitoring.interval) and scrapeTimeout of a scrape endpoint, or nothing. */}}
+{{- define "gatehouse.scrapeTiming" -}}
+{{- $timing := dict -}}
+{{- with (.interval | default .root.Values.monitoring.interval) }}{{ $_ := set $timing "interval" . }}{{ end -}}
+{{- with .root.Values.monitoring.scrapeTimeout }}{{ $_ := set $timing "scrapeTimeout" . }}{{ end -}}
+{{- with $timing }}{{ toYaml . }}{{ end -}}
+{{- end -}}
