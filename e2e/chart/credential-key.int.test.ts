@@ -21,7 +21,10 @@ interface Secret {
 describe('the credential hash key Secret', () => {
   const kubeconfig = process.env[ENV.adminKubeconfig]!;
   const kc = new k8s.KubeConfig();
-  const ns = `chart-key-${randomBytes(3).toString('hex')}`;
+  const suffix = randomBytes(3).toString('hex');
+  const ns = `chart-key-${suffix}`;
+  // Unique names: the releases' ClusterRoles are cluster-wide (and on a kubeconfig cluster, not ours alone).
+  const [gh, other] = [`key-${suffix}`, `other-${suffix}`];
   const releases = new Set<string>();
 
   /** helm against the test cluster, in the test namespace; fails the test when helm does. */
@@ -59,10 +62,10 @@ describe('the credential hash key Secret', () => {
   });
 
   it('is created at install with a random key the operator reads, and kept through upgrade, uninstall and reinstall', async () => {
-    install('gh');
+    install(gh);
     const created = await secret();
     expect(created?.metadata.labels).toMatchObject({ 'gatehouse.dev/credential': 'true', 'app.kubernetes.io/managed-by': 'Helm' });
-    expect(created?.metadata.annotations).toMatchObject({ 'helm.sh/resource-policy': 'keep', 'meta.helm.sh/release-name': 'gh' });
+    expect(created?.metadata.annotations).toMatchObject({ 'helm.sh/resource-policy': 'keep', 'meta.helm.sh/release-name': gh });
     const key = keyOf(created);
     expect(key).toMatch(/^[A-Za-z0-9]{64}$/);
 
@@ -75,36 +78,36 @@ describe('the credential hash key Secret', () => {
       await source.stop();
     }
 
-    run(['upgrade', 'gh', CHART_DIR, '--set', 'replicaCount=3']);
+    run(['upgrade', gh, CHART_DIR, '--set', 'replicaCount=3']);
     expect(keyOf(await secret())).toBe(key);
-    expect(manifestHasKey('gh')).toBe(true);
+    expect(manifestHasKey(gh)).toBe(true);
 
-    expect(uninstall('gh')).toMatch(/kept due to the resource policy/);
+    expect(uninstall(gh)).toMatch(/kept due to the resource policy/);
     expect(keyOf(await secret())).toBe(key);
 
     // The same release adopts the kept Secret, key and all.
-    install('gh');
-    expect(manifestHasKey('gh')).toBe(true);
+    install(gh);
+    expect(manifestHasKey(gh)).toBe(true);
     expect(keyOf(await secret())).toBe(key);
-    uninstall('gh');
+    uninstall(gh);
   });
 
   it('leaves a Secret of that name the release does not own as it is', async () => {
     // Kept from the release above, or made by hand: another release renders no Secret over it.
     const before = await secret();
     expect(before).toBeDefined();
-    install('other');
-    expect(manifestHasKey('other')).toBe(false);
+    install(other);
+    expect(manifestHasKey(other)).toBe(false);
     expect(keyOf(await secret())).toBe(keyOf(before));
-    uninstall('other');
+    uninstall(other);
 
     await kubeRequest(kc, 'DELETE', `/api/v1/namespaces/${ns}/secrets/${credentialKeySecretName}`);
     await applyManifests(kc, [{ apiVersion: 'v1', kind: 'Secret', metadata: { name: credentialKeySecretName, namespace: ns, labels: { 'gatehouse.dev/credential': 'true' } },
       data: { key: Buffer.from('made-by-hand').toString('base64') } } as k8s.KubernetesObject]);
-    install('gh');
-    expect(manifestHasKey('gh')).toBe(false);
+    install(gh);
+    expect(manifestHasKey(gh)).toBe(false);
     expect(keyOf(await secret())).toBe('made-by-hand');
-    uninstall('gh');
+    uninstall(gh);
     expect(keyOf(await secret())).toBe('made-by-hand');
   });
 
