@@ -2,7 +2,17 @@
 // kube-apiserver and Redis from e2e/env, started once by the global setup and torn down after.
 import { defineConfig } from 'vitest/config';
 
-const common = ['operator/**', 'extproc/**', 'devproxy/**', 'e2e/**', 'bench/**', 'scripts/**', 'bin/**', 'protos/**'];
+const common = [
+  'operator/**',
+  'extproc/**',
+  'devproxy/**',
+  'e2e/**',
+  'bench/**',
+  'scripts/**',
+  'bin/**',
+  'protos/**',
+  'lib/**',
+];
 
 export default defineConfig({
   test: {

@@ -18,8 +18,15 @@ if (process.argv.includes('--once')) {
 
 const runs = Number(process.env.BENCH_RUNS ?? 7);
 const objects = buildFixture(size);
-const cpuMs = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+const median = (xs: number[]) => {
+  const m = [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  if (m === undefined) throw new Error('no runs to take a median of: BENCH_RUNS must be at least 1');
+  return m;
+};
 
 compile(objects, { credentialHashKey: 'bench' }); // warm-up: JIT, ajv's compiled validators
 const cpu: number[] = [];
@@ -31,20 +38,28 @@ for (let i = 0; i < runs; i++) {
   cpu.push(cpuMs() - c0);
   wall.push(performance.now() - w0);
 }
-if (result!.errors.length > 0) throw new Error(`the fixture has errors: ${result!.errors[0].message}`);
+if (result!.errors.length > 0) throw new Error(`the fixture has errors: ${result!.errors[0]!.message}`);
 const onceRssKb = Number(execFileSync(process.execPath, [import.meta.filename, '--once'], { encoding: 'utf8' }));
 const loopRssKb = process.resourceUsage().maxRSS;
 const kinds = (kind: string) => objects.filter((o) => (o.object as { kind: string }).kind === kind).length;
 
-process.stdout.write([
-  `compile: ${kinds('ApiProxy')} proxies, ${kinds('Policy')} policies, ${kinds('App')} apps, ${objects.length} objects; ${runs} runs after a warm-up`,
-  `  CPU time:  median ${median(cpu).toFixed(0)} ms, min ${Math.min(...cpu).toFixed(0)} ms   (target < 1000 ms on one core)`,
-  `  wall time: median ${median(wall).toFixed(0)} ms, min ${Math.min(...wall).toFixed(0)} ms`,
-  `  peak RSS:  ${mb(onceRssKb)} MB for one compile in a fresh process (target < 300 MB); ${mb(loopRssKb)} MB after ${runs + 1} compiles in one process`,
-  `  snapshot:  ${(JSON.stringify(result!.snapshot).length / 1e6).toFixed(1)} MB of JSON, version ${result!.snapshot.version.slice(0, 12)}`,
-  '',
-].join('\n'));
-process.stdout.write(`${JSON.stringify({
-  bench: 'compile', runs, cpuMedianMs: Math.round(median(cpu)), wallMedianMs: Math.round(median(wall)),
-  peakRssMbOneCompile: mb(onceRssKb), peakRssMbAllRuns: mb(loopRssKb),
-})}\n`);
+process.stdout.write(
+  [
+    `compile: ${kinds('ApiProxy')} proxies, ${kinds('Policy')} policies, ${kinds('App')} apps, ${objects.length} objects; ${runs} runs after a warm-up`,
+    `  CPU time:  median ${median(cpu).toFixed(0)} ms, min ${Math.min(...cpu).toFixed(0)} ms   (target < 1000 ms on one core)`,
+    `  wall time: median ${median(wall).toFixed(0)} ms, min ${Math.min(...wall).toFixed(0)} ms`,
+    `  peak RSS:  ${mb(onceRssKb)} MB for one compile in a fresh process (target < 300 MB); ${mb(loopRssKb)} MB after ${runs + 1} compiles in one process`,
+    `  snapshot:  ${(JSON.stringify(result!.snapshot).length / 1e6).toFixed(1)} MB of JSON, version ${result!.snapshot.version.slice(0, 12)}`,
+    '',
+  ].join('\n'),
+);
+process.stdout.write(
+  `${JSON.stringify({
+    bench: 'compile',
+    runs,
+    cpuMedianMs: Math.round(median(cpu)),
+    wallMedianMs: Math.round(median(wall)),
+    peakRssMbOneCompile: mb(onceRssKb),
+    peakRssMbAllRuns: mb(loopRssKb),
+  })}\n`,
+);

@@ -25,13 +25,21 @@ export interface WorkerResult {
 const task = workerData as WorkerTask;
 const client = createExtProcClient(task.address);
 const request: HttpRequest = { ...task.request, authority: 'bench.test', body: Buffer.from(task.request.body) };
-const upstream = () => ({ status: 200, headers: [['content-type', 'application/json']] as Array<[string, string]>, body: Buffer.from('{"ok":true}') });
+const upstream = () => ({
+  status: 200,
+  headers: [['content-type', 'application/json']] as Array<[string, string]>,
+  body: Buffer.from('{"ok":true}'),
+});
 
 async function loop(until: number, result: WorkerResult | undefined): Promise<void> {
   while (performance.now() < until) {
     const started = performance.now();
     const out = await runExtProcExchange({
-      client, route: task.route, request, upstream, timeoutMs: 5000,
+      client,
+      route: task.route,
+      request,
+      upstream,
+      timeoutMs: 5000,
       mode: { requestBodyMode: 'BUFFERED' },
       connection: { sourceAddress: '198.51.100.7:40000', requestId: 'bench' },
     });

@@ -14,7 +14,11 @@ import { availableParallelism } from 'node:os';
 import * as grpc from '@grpc/grpc-js';
 import { pino } from 'pino';
 import type { RuntimeSnapshot } from '../protos/gen/gatehouse/v1/RuntimeSnapshot.ts';
-import { externalProcessorService, type ProcessingRequest, type ProcessingResponse } from '../extproc/src/server/envoy-proto.ts';
+import {
+  externalProcessorService,
+  type ProcessingRequest,
+  type ProcessingResponse,
+} from '../extproc/src/server/envoy-proto.ts';
 import { createExtprocServer } from '../extproc/src/server/server.ts';
 import { buildSnapshot } from '../extproc/src/server/testing.ts';
 import { SnapshotStore } from '../extproc/src/config/snapshot-store.ts';
@@ -38,7 +42,10 @@ async function startBareServer(): Promise<{ port: number; close: () => void }> {
     },
   });
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
+  );
   return { port, close: () => server.forceShutdown() };
 }
 
@@ -50,33 +57,102 @@ function snapshot(): RuntimeSnapshot {
     version: 'bench',
     credentialHashKey: HASH_KEY,
     products: [{ namespace: 'bench', name: 'basic', proxies: ['chain'], resources: ['/**'], approval: 'Auto' }],
-    apps: [{ namespace: 'bench', name: 'app', status: 'Approved', products: [{ name: 'basic', status: 'Approved' }], credentials: [{ keyHash, status: 'Approved' }] }],
+    apps: [
+      {
+        namespace: 'bench',
+        name: 'app',
+        status: 'Approved',
+        products: [{ name: 'basic', status: 'Approved' }],
+        credentials: [{ keyHash, status: 'Approved' }],
+      },
+    ],
     proxies: [
       { namespace: 'bench', name: 'empty', route: 'bench/empty', basePath: '/empty' },
       {
-        namespace: 'bench', name: 'chain', route: 'bench/chain', basePath: '/chain',
+        namespace: 'bench',
+        name: 'chain',
+        route: 'bench/chain',
+        basePath: '/chain',
         policies: {
           'verify-key': policy('VerifyAPIKey', { apiKey: { ref: 'request.header.x-api-key' } }),
-          'check-ip': policy('AccessControl', { noRuleMatchAction: 'Allow', rules: [{ action: 'Deny', sourceAddresses: ['203.0.113.0/24'] }] }),
-          'json-guard': policy('JSONThreatProtection', { containerDepth: 10, arrayElementCount: 100, objectEntryCount: 50, objectEntryNameLength: 64, stringValueLength: 1024 }),
-          'add-headers': policy('AssignMessage', { assignTo: 'request', set: { headers: { 'x-served-by': 'gatehouse', 'x-app': '{developer.app.name}' } }, remove: { headers: ['x-internal'] } }),
+          'check-ip': policy('AccessControl', {
+            noRuleMatchAction: 'Allow',
+            rules: [{ action: 'Deny', sourceAddresses: ['203.0.113.0/24'] }],
+          }),
+          'json-guard': policy('JSONThreatProtection', {
+            containerDepth: 10,
+            arrayElementCount: 100,
+            objectEntryCount: 50,
+            objectEntryNameLength: 64,
+            stringValueLength: 1024,
+          }),
+          'add-headers': policy('AssignMessage', {
+            assignTo: 'request',
+            set: { headers: { 'x-served-by': 'gatehouse', 'x-app': '{developer.app.name}' } },
+            remove: { headers: ['x-internal'] },
+          }),
         },
-        flows: { preFlow: { request: [{ policy: 'check-ip' }, { policy: 'verify-key' }, { policy: 'json-guard' }, { policy: 'add-headers' }] } },
+        flows: {
+          preFlow: {
+            request: [
+              { policy: 'check-ip' },
+              { policy: 'verify-key' },
+              { policy: 'json-guard' },
+              { policy: 'add-headers' },
+            ],
+          },
+        },
       },
     ],
   };
 }
 
-interface Row { name: string; rate: number; p50: number; p99: number; statuses: Record<string, number>; failed: number }
+interface Row {
+  name: string;
+  rate: number;
+  p50: number;
+  p99: number;
+  statuses: Record<string, number>;
+  failed: number;
+}
 
 async function measure(name: string, address: string, route: string): Promise<Row> {
-  const body = JSON.stringify({ order: { id: 17, items: [{ sku: 'a', qty: 1 }, { sku: 'b', qty: 2 }], note: 'bench' } });
+  const body = JSON.stringify({
+    order: {
+      id: 17,
+      items: [
+        { sku: 'a', qty: 1 },
+        { sku: 'b', qty: 2 },
+      ],
+      note: 'bench',
+    },
+  });
   const r = await runWorker({
-    address, route, concurrency: CONCURRENCY, durationMs: DURATION_MS, warmupMs: WARMUP_MS,
-    request: { method: 'POST', path: `/${route.split('/')[1]}/orders`, headers: [['content-type', 'application/json'], ['x-api-key', API_KEY], ['content-length', String(body.length)]], body },
+    address,
+    route,
+    concurrency: CONCURRENCY,
+    durationMs: DURATION_MS,
+    warmupMs: WARMUP_MS,
+    request: {
+      method: 'POST',
+      path: `/${route.split('/')[1]}/orders`,
+      headers: [
+        ['content-type', 'application/json'],
+        ['x-api-key', API_KEY],
+        ['content-length', String(body.length)],
+      ],
+      body,
+    },
   });
   const sorted = r.latenciesMs.sort((a, b) => a - b);
-  return { name, rate: r.completed / (DURATION_MS / 1000), p50: percentile(sorted, 50), p99: percentile(sorted, 99), statuses: r.statuses, failed: r.failed };
+  return {
+    name,
+    rate: r.completed / (DURATION_MS / 1000),
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    statuses: r.statuses,
+    failed: r.failed,
+  };
 }
 
 const bare = await startBareServer();
@@ -86,8 +162,10 @@ const stores = createMemoryStores();
 const gatehouse = createExtprocServer({ snapshots: store, stores, log: pino({ level: 'silent' }) });
 const port = await gatehouse.listen('127.0.0.1', 0);
 
-process.stdout.write(`ext_proc bench: ${DURATION_MS / 1000}s per case after ${WARMUP_MS / 1000}s warm-up, ${CONCURRENCY} streams in flight, ` +
-  `driver in a worker thread, ${availableParallelism()} cores; each stream = request headers + buffered JSON body + response headers\n\n`);
+process.stdout.write(
+  `ext_proc bench: ${DURATION_MS / 1000}s per case after ${WARMUP_MS / 1000}s warm-up, ${CONCURRENCY} streams in flight, ` +
+    `driver in a worker thread, ${availableParallelism()} cores; each stream = request headers + buffered JSON body + response headers\n\n`,
+);
 const rows: Row[] = [];
 rows.push(await measure('(a) bare grpc-js, CONTINUE only', `127.0.0.1:${bare.port}`, 'bench/empty'));
 rows.push(await measure('(b) gatehouse, empty flow', `127.0.0.1:${port}`, 'bench/empty'));
@@ -95,12 +173,17 @@ rows.push(await measure('(c) gatehouse, 4-policy chain', `127.0.0.1:${port}`, 'b
 
 const baseline = rows[0]!.rate;
 const targets = [undefined, 0.8, 0.6];
-process.stdout.write(`${'case'.padEnd(34)} ${'streams/s'.padStart(10)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'ratio'.padStart(7)}  target  statuses\n`);
+process.stdout.write(
+  `${'case'.padEnd(34)} ${'streams/s'.padStart(10)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'ratio'.padStart(7)}  target  statuses\n`,
+);
 rows.forEach((row, i) => {
   const ratio = row.rate / baseline;
   const target = targets[i];
-  const verdict = target === undefined ? '      ' : `${ratio >= target ? 'ok' : 'MISS'} ${Math.round(target * 100)}%`.padEnd(6);
-  process.stdout.write(`${row.name.padEnd(34)} ${row.rate.toFixed(0).padStart(10)} ${row.p50.toFixed(2).padStart(8)} ${row.p99.toFixed(2).padStart(8)} ${(ratio * 100).toFixed(0).padStart(6)}%  ${verdict}  ${JSON.stringify(row.statuses)}${row.failed ? ` failed=${row.failed}` : ''}\n`);
+  const verdict =
+    target === undefined ? '      ' : `${ratio >= target ? 'ok' : 'MISS'} ${Math.round(target * 100)}%`.padEnd(6);
+  process.stdout.write(
+    `${row.name.padEnd(34)} ${row.rate.toFixed(0).padStart(10)} ${row.p50.toFixed(2).padStart(8)} ${row.p99.toFixed(2).padStart(8)} ${(ratio * 100).toFixed(0).padStart(6)}%  ${verdict}  ${JSON.stringify(row.statuses)}${row.failed ? ` failed=${row.failed}` : ''}\n`,
+  );
 });
 
 bare.close();

@@ -41,12 +41,15 @@ const kubeconfig = (file: string) => {
 
 async function inParallel<T>(items: T[], limit: number, work: (item: T) => Promise<unknown>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: limit }, async () => {
-    while (next < items.length) await work(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < items.length) await work(items[next++]!);
+    }),
+  );
 }
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 
 const env = await startTestEnv((line) => process.stderr.write(`[testenv] ${line}\n`));
 const children: ReturnType<typeof spawn>[] = [];
@@ -58,20 +61,45 @@ try {
     if (o.kind === 'Secret') o.metadata.labels = { 'gatehouse.dev/credential': 'true' };
   }
   const namespaces = [...new Set(objects.map((o) => o.metadata.namespace!)), 'gatehouse-system'];
-  for (const name of namespaces) await admin.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  for (const name of namespaces)
+    await admin.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
 
   const [xdsPort, metricsPort] = [await freePort(), await freePort()];
-  const operator = spawn(join(root, 'node_modules/.bin/node'), [join(root, 'bin/gatehouse.js'), 'operator',
-    '--kubeconfig', env.vars[ENV.operatorKubeconfig]!, '--operator-namespace', 'gatehouse-system', '--manage-dataplanes', 'false',
-    '--xds-port', String(xdsPort), '--metrics-port', String(metricsPort)],
-  { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, GATEHOUSE_LOG_LEVEL: process.env.GATEHOUSE_LOG_LEVEL ?? 'error' } });
+  const operator = spawn(
+    join(root, 'node_modules/.bin/node'),
+    [
+      join(root, 'bin/gatehouse.js'),
+      'operator',
+      '--kubeconfig',
+      env.vars[ENV.operatorKubeconfig]!,
+      '--operator-namespace',
+      'gatehouse-system',
+      '--manage-dataplanes',
+      'false',
+      '--xds-port',
+      String(xdsPort),
+      '--metrics-port',
+      String(metricsPort),
+    ],
+    {
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: { ...process.env, GATEHOUSE_LOG_LEVEL: process.env.GATEHOUSE_LOG_LEVEL ?? 'error' },
+    },
+  );
   children.push(operator);
   for (let i = 0; ; i++) {
-    if (await fetch(`http://127.0.0.1:${metricsPort}/readyz`).then((r) => r.ok, () => false)) break;
+    if (
+      await fetch(`http://127.0.0.1:${metricsPort}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
     if (i > 600) throw new Error('the operator did not become ready');
     await sleep(100);
   }
-  for (let i = 0; i < 2; i++) nodes.push(ackingNode(`127.0.0.1:${xdsPort}`, `extproc-${i}`, `gatehouse-system/edge/extproc`));
+  for (let i = 0; i < 2; i++)
+    nodes.push(ackingNode(`127.0.0.1:${xdsPort}`, `extproc-${i}`, `gatehouse-system/edge/extproc`));
 
   const started = performance.now();
   // Secrets and Policies first, so most objects are accepted on their first compile.
@@ -83,8 +111,11 @@ try {
 
   const programmed = async (resource: string) => {
     const list = await admin.list<Obj>(`/apis/gatehouse.dev/v1alpha1/${resource}`);
-    return list.items.filter((o) => o.status?.observedGeneration === o.metadata.generation
-      && o.status?.conditions?.some((c) => c.type === 'Programmed' && c.status === 'True')).length;
+    return list.items.filter(
+      (o) =>
+        o.status?.observedGeneration === o.metadata.generation &&
+        o.status?.conditions?.some((c) => c.type === 'Programmed' && c.status === 'True'),
+    ).length;
   };
   for (;;) {
     const [p, a] = [await programmed('apiproxies'), await programmed('apps')];
@@ -94,12 +125,18 @@ try {
   }
   const allProgrammedMs = performance.now() - started;
 
-  const debug = async () => (await fetch(`http://127.0.0.1:${metricsPort}/debug/nodes`)).json() as Promise<{ version: string; nodes: { id: string; syncedVersion?: string }[] }>;
+  const debug = async () =>
+    (await fetch(`http://127.0.0.1:${metricsPort}/debug/nodes`)).json() as Promise<{
+      version: string;
+      nodes: { id: string; syncedVersion?: string }[];
+    }>;
   const latencies: number[] = [];
   for (let n = 0; n < changes; n++) {
     const before = (await debug()).version;
     const t0 = performance.now();
-    await admin.mergePatch(pathOf('ApiProxy', 'team-0', 'api-0'), { spec: { target: { timeout: `${10 + (n % 50)}s` } } });
+    await admin.mergePatch(pathOf('ApiProxy', 'team-0', 'api-0'), {
+      spec: { target: { timeout: `${10 + (n % 50)}s` } },
+    });
     for (;;) {
       const d = await debug();
       if (d.version !== before && d.nodes.length === 2 && d.nodes.every((x) => x.syncedVersion === d.version)) break;
@@ -113,11 +150,21 @@ try {
   const peakRssMb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
 
   const result = {
-    objects: objects.length, proxies, apps,
+    objects: objects.length,
+    proxies,
+    apps,
     createSeconds: +(createdMs / 1000).toFixed(1),
     allProgrammedSeconds: +(allProgrammedMs / 1000).toFixed(1),
     operatorPeakRssMb: Math.round(peakRssMb),
-    propagation: changes > 0 ? { changes, p50Ms: Math.round(percentile(latencies, 50)), p99Ms: Math.round(percentile(latencies, 99)), maxMs: Math.round(latencies.at(-1)!) } : undefined,
+    propagation:
+      changes > 0
+        ? {
+            changes,
+            p50Ms: Math.round(percentile(latencies, 50)),
+            p99Ms: Math.round(percentile(latencies, 99)),
+            maxMs: Math.round(latencies.at(-1)!),
+          }
+        : undefined,
   };
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 } finally {

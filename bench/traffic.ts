@@ -45,19 +45,49 @@ const policy = (type: string, config: unknown) => ({ type, enabled: true, config
 function snapshot(): RuntimeSnapshot {
   const keyHash = createHmac('sha256', Buffer.from(HASH_KEY, 'hex')).update(API_KEY).digest('hex');
   const verify = policy('VerifyAPIKey', { apiKey: { ref: 'request.header.x-api-key' } });
-  const spike = policy('SpikeArrest', { rate: '100000000ps', identifier: { ref: 'client_id' }, useEffectiveCount: true });
-  const quota = (synchronous: boolean) => policy('Quota', { allow: 1_000_000_000, interval: 1, timeUnit: 'minute', identifier: { ref: 'client_id' }, distributed: true, synchronous, asynchronousConfiguration: { syncIntervalInSeconds: 1 } });
+  const spike = policy('SpikeArrest', {
+    rate: '100000000ps',
+    identifier: { ref: 'client_id' },
+    useEffectiveCount: true,
+  });
+  const quota = (synchronous: boolean) =>
+    policy('Quota', {
+      allow: 1_000_000_000,
+      interval: 1,
+      timeUnit: 'minute',
+      identifier: { ref: 'client_id' },
+      distributed: true,
+      synchronous,
+      asynchronousConfiguration: { syncIntervalInSeconds: 1 },
+    });
   const proxy = (name: string, steps: string[], synchronous = true) => ({
-    namespace: 'bench', name, route: `bench/${name}`, basePath: `/${name}`,
+    namespace: 'bench',
+    name,
+    route: `bench/${name}`,
+    basePath: `/${name}`,
     policies: { 'verify-key': verify, spike, quota: quota(synchronous) },
     flows: { preFlow: { request: steps.map((p) => ({ policy: p })) } },
   });
   return {
     version: 'bench-traffic',
     credentialHashKey: HASH_KEY,
-    products: [{ namespace: 'bench', name: 'basic', proxies: ['key', 'chain', 'async'], resources: ['/**'], approval: 'Auto' }],
-    apps: [{ namespace: 'bench', name: 'app', status: 'Approved', products: [{ name: 'basic', status: 'Approved' }], credentials: [{ keyHash, status: 'Approved' }] }],
-    proxies: [proxy('key', ['verify-key']), proxy('chain', ['verify-key', 'spike', 'quota']), proxy('async', ['verify-key', 'spike', 'quota'], false)],
+    products: [
+      { namespace: 'bench', name: 'basic', proxies: ['key', 'chain', 'async'], resources: ['/**'], approval: 'Auto' },
+    ],
+    apps: [
+      {
+        namespace: 'bench',
+        name: 'app',
+        status: 'Approved',
+        products: [{ name: 'basic', status: 'Approved' }],
+        credentials: [{ keyHash, status: 'Approved' }],
+      },
+    ],
+    proxies: [
+      proxy('key', ['verify-key']),
+      proxy('chain', ['verify-key', 'spike', 'quota']),
+      proxy('async', ['verify-key', 'spike', 'quota'], false),
+    ],
   };
 }
 
@@ -66,12 +96,16 @@ async function metricTotal(stores: RedisStores, name: 'roundTrips' | 'calls', op
   return values.filter((v) => op === undefined || v.labels.op === op).reduce((n, v) => n + v.value, 0);
 }
 
-interface RedisCounts { trips: number; calls: number; spikes: number }
+interface RedisCounts {
+  trips: number;
+  calls: number;
+  spikes: number;
+}
 
 async function redisCounts(stores: Stores): Promise<RedisCounts | undefined> {
   if (!('metrics' in stores)) return undefined;
   const redis = stores as RedisStores;
-  const spikes = await metricTotal(redis, 'calls', 'bucket.take') + await metricTotal(redis, 'calls', 'admit');
+  const spikes = (await metricTotal(redis, 'calls', 'bucket.take')) + (await metricTotal(redis, 'calls', 'admit'));
   return { trips: await metricTotal(redis, 'roundTrips'), calls: await metricTotal(redis, 'calls'), spikes };
 }
 
@@ -83,7 +117,14 @@ async function perRequest(stores: Stores, before: RedisCounts | undefined): Prom
   return { roundTrips: (after.trips - before.trips) / requests, calls: (after.calls - before.calls) / requests };
 }
 
-interface Row { name: string; rate: number; p50: number; p99: number; statuses: Record<string, number>; redis?: { roundTrips: number; calls: number } }
+interface Row {
+  name: string;
+  rate: number;
+  p50: number;
+  p99: number;
+  statuses: Record<string, number>;
+  redis?: { roundTrips: number; calls: number };
+}
 
 async function measure(name: string, route: string, stores: Stores): Promise<Row> {
   const snapshots = new SnapshotStore();
@@ -92,12 +133,23 @@ async function measure(name: string, route: string, stores: Stores): Promise<Row
   const port = await server.listen('127.0.0.1', 0);
   const before = await redisCounts(stores);
   const r = await runWorker({
-    address: `127.0.0.1:${port}`, route, concurrency: CONCURRENCY, durationMs: DURATION_MS, warmupMs: WARMUP_MS,
+    address: `127.0.0.1:${port}`,
+    route,
+    concurrency: CONCURRENCY,
+    durationMs: DURATION_MS,
+    warmupMs: WARMUP_MS,
     request: { method: 'GET', path: `/${route.split('/')[1]}/orders`, headers: [['x-api-key', API_KEY]], body: '' },
   });
   await server.shutdown(1000);
   const sorted = r.latenciesMs.sort((a, b) => a - b);
-  return { name, rate: r.completed / (DURATION_MS / 1000), p50: percentile(sorted, 50), p99: percentile(sorted, 99), statuses: r.statuses, redis: await perRequest(stores, before) };
+  return {
+    name,
+    rate: r.completed / (DURATION_MS / 1000),
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    statuses: r.statuses,
+    redis: await perRequest(stores, before),
+  };
 }
 
 /**
@@ -113,8 +165,24 @@ async function measureDirect(name: string, stores: Stores): Promise<Row> {
   const log = pino({ level: 'silent' });
   const statuses: Record<string, number> = {};
   const one = async (record: boolean): Promise<void> => {
-    const request = createRequestMessage({ method: 'GET', path: '/chain/orders', scheme: 'http', authority: 'bench.test', headers: { 'x-api-key': API_KEY } });
-    const exchange = new Exchange({ request, proxy, runtime, stores, log, now: Date.now, environmentName: 'bench', messageId: 'bench', client: { ip: '198.51.100.7', cn: '' } });
+    const request = createRequestMessage({
+      method: 'GET',
+      path: '/chain/orders',
+      scheme: 'http',
+      authority: 'bench.test',
+      headers: { 'x-api-key': API_KEY },
+    });
+    const exchange = new Exchange({
+      request,
+      proxy,
+      runtime,
+      stores,
+      log,
+      now: Date.now,
+      environmentName: 'bench',
+      messageId: 'bench',
+      client: { ip: '198.51.100.7', cn: '' },
+    });
     let status = 200;
     try {
       for (const step of steps) await step(exchange.context('request'));
@@ -139,18 +207,32 @@ async function measureDirect(name: string, stores: Stores): Promise<Row> {
   const end = performance.now() + DURATION_MS;
   await Promise.all(Array.from({ length: CONCURRENCY }, () => loop(end, true)));
   const sorted = latencies.sort((a, b) => a - b);
-  return { name, rate: latencies.length / (DURATION_MS / 1000), p50: percentile(sorted, 50), p99: percentile(sorted, 99), statuses, redis: await perRequest(stores, before) };
+  return {
+    name,
+    rate: latencies.length / (DURATION_MS / 1000),
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    statuses,
+    redis: await perRequest(stores, before),
+  };
 }
 
 const logDir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-traffic-'));
 const redisServer = await startRedis(ensureRedisServer(), logDir);
 // A deadline above this machine's saturated tail: the bench measures throughput, not fail-closed answers
 // (any 503 still shows in the statuses column).
-const redisStores = await createRedisStores({ url: redisServer.url, region: 'bench', deadlineMs: Number(process.env.BENCH_REDIS_DEADLINE_MS ?? 250), onUnavailable: 'FailClosed' });
+const redisStores = await createRedisStores({
+  url: redisServer.url,
+  region: 'bench',
+  deadlineMs: Number(process.env.BENCH_REDIS_DEADLINE_MS ?? 250),
+  onUnavailable: 'FailClosed',
+});
 const memory = createMemoryStores();
 
-process.stdout.write(`traffic bench: ${DURATION_MS / 1000}s per case after ${WARMUP_MS / 1000}s warm-up, ${CONCURRENCY} streams in flight, ` +
-  `driver in a worker thread, ${availableParallelism()} cores, redis-server on loopback\n\n`);
+process.stdout.write(
+  `traffic bench: ${DURATION_MS / 1000}s per case after ${WARMUP_MS / 1000}s warm-up, ${CONCURRENCY} streams in flight, ` +
+    `driver in a worker thread, ${availableParallelism()} cores, redis-server on loopback\n\n`,
+);
 const rows: Row[] = [
   await measure('(a) VerifyAPIKey, memory', 'bench/key', memory),
   await measure('(b) +SpikeArrest+Quota, memory', 'bench/chain', memory),
@@ -160,16 +242,22 @@ const rows: Row[] = [
   await measureDirect('(f) chain called directly, Redis sync', redisStores),
 ];
 
-process.stdout.write(`${'case'.padEnd(38)} ${'streams/s'.padStart(10)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'RTT/req'.padStart(8)} ${'calls/req'.padStart(10)}  statuses\n`);
+process.stdout.write(
+  `${'case'.padEnd(38)} ${'streams/s'.padStart(10)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'RTT/req'.padStart(8)} ${'calls/req'.padStart(10)}  statuses\n`,
+);
 for (const row of rows) {
   const rtt = row.redis ? row.redis.roundTrips.toFixed(3) : '-';
   const calls = row.redis ? row.redis.calls.toFixed(3) : '-';
-  process.stdout.write(`${row.name.padEnd(38)} ${row.rate.toFixed(0).padStart(10)} ${row.p50.toFixed(2).padStart(8)} ${row.p99.toFixed(2).padStart(8)} ${rtt.padStart(8)} ${calls.padStart(10)}  ${JSON.stringify(row.statuses)}\n`);
+  process.stdout.write(
+    `${row.name.padEnd(38)} ${row.rate.toFixed(0).padStart(10)} ${row.p50.toFixed(2).padStart(8)} ${row.p99.toFixed(2).padStart(8)} ${rtt.padStart(8)} ${calls.padStart(10)}  ${JSON.stringify(row.statuses)}\n`,
+  );
 }
 const sync = rows[2]!.redis!;
-process.stdout.write(`\nRedis round trips per request for the SpikeArrest + Quota pair (sync): ${sync.roundTrips.toFixed(3)} ` +
-  `(target <= 1: ${sync.roundTrips <= 1 ? 'ok' : 'MISS'}); Redis calls per request ${sync.calls.toFixed(3)} ` +
-  `(${sync.calls <= 1 ? 'the pair is merged into one ADMIT script' : 'MISS: the pair is not merged into one call'}).\n`);
+process.stdout.write(
+  `\nRedis round trips per request for the SpikeArrest + Quota pair (sync): ${sync.roundTrips.toFixed(3)} ` +
+    `(target <= 1: ${sync.roundTrips <= 1 ? 'ok' : 'MISS'}); Redis calls per request ${sync.calls.toFixed(3)} ` +
+    `(${sync.calls <= 1 ? 'the pair is merged into one ADMIT script' : 'MISS: the pair is not merged into one call'}).\n`,
+);
 
 await redisStores.close();
 await memory.close();

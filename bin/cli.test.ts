@@ -6,7 +6,10 @@ import { commands } from './cli.ts';
 const root = new URL('..', import.meta.url).pathname;
 
 function gatehouse(...args: string[]) {
-  const run = spawnSync(`${root}node_modules/.bin/node`, [`${root}bin/gatehouse.js`, ...args], { encoding: 'utf8', timeout: 15_000 });
+  const run = spawnSync(`${root}node_modules/.bin/node`, [`${root}bin/gatehouse.js`, ...args], {
+    encoding: 'utf8',
+    timeout: 15_000,
+  });
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
@@ -14,7 +17,8 @@ describe('gatehouse CLI', () => {
   it('lists every command of DESIGN 1', () => {
     const { code, stdout } = gatehouse('--help');
     expect(code).toBe(0);
-    for (const name of ['operator', 'extproc', 'compile', 'dev', 'devproxy']) expect(stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
+    for (const name of ['operator', 'extproc', 'compile', 'dev', 'devproxy'])
+      expect(stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
   });
 
   it('exits 2 with the help when no command is given', () => {

@@ -32,28 +32,117 @@ export const commands: Record<string, CommandSpec> = {
     options: {
       'xds-port': { type: 'string', default: '18000', value: PORT, description: 'ADS (xDS) gRPC port' },
       'metrics-port': { type: 'string', default: '8081', value: PORT, description: 'metrics, health and /debug port' },
-      manifests: { type: 'string', value: 'DIR', description: 'read a folder of YAML instead of a cluster, and watch it' },
+      manifests: {
+        type: 'string',
+        value: 'DIR',
+        description: 'read a folder of YAML instead of a cluster, and watch it',
+      },
       kubeconfig: { type: 'string', value: 'FILE', description: 'kubeconfig (default: in-cluster, then $KUBECONFIG)' },
       namespace: { type: 'string', value: 'NS', description: 'watch only this namespace (default: all)' },
-      'operator-namespace': { type: 'string', value: 'NS', description: 'where the Lease, the credential hash key and the xDS Service live (default: $POD_NAMESPACE, else gatehouse-system)' },
-      identity: { type: 'string', value: 'NAME', description: 'this replica in the Lease and in Events (default: $POD_NAME, else host-pid)' },
-      'leader-elect': { type: 'string', default: 'true', value: 'BOOL', description: 'elect one replica (Lease) to write status and manage workloads; false for a single replica' },
-      'lease-name': { type: 'string', default: 'gatehouse-operator', value: 'NAME', description: 'the coordination.k8s.io Lease' },
-      'lease-duration': { type: 'string', default: '15s', value: 'DURATION', description: 'how long a Lease holds without renewal before another replica may take it' },
-      'renew-deadline': { type: 'string', default: '10s', value: 'DURATION', description: 'the leader steps down when it cannot renew for this long' },
-      'retry-period': { type: 'string', default: '2s', value: 'DURATION', description: 'how often replicas try to acquire or renew the Lease' },
-      'extproc-address': { type: 'string', value: 'HOST:PORT', description: 'where Envoy reaches extproc (default: 127.0.0.1:9002 with --manifests, else the first DataPlane\'s extproc Service)' },
-      'xds-address': { type: 'string', value: 'HOST:PORT', description: 'what DataPlane pods dial for xDS (default: gatehouse-xds.<operator-namespace>.svc:<xds-port>)' },
-      'envoy-image': { type: 'string', default: 'docker.io/envoyproxy/envoy:distroless-v1.36.2', value: 'IMAGE', description: 'image of DataPlane Envoy pods (a DataPlane may override it)' },
-      'gatehouse-image': { type: 'string', default: 'ghcr.io/gatehouse-dev/gatehouse:0.1.0', value: 'IMAGE', description: 'image of DataPlane extproc pods (a DataPlane may override it)' },
-      'manage-dataplanes': { type: 'string', default: 'true', value: 'BOOL', description: 'create and correct the workloads of DataPlane objects' },
-      'xds-tls': { type: 'string', value: 'issued', description: 'kube mode: serve xDS with the certificate the operator issues itself (gatehouse-xds-tls), client certificates required' },
-      'tls-cert': { type: 'string', value: 'FILE', description: 'serve xDS over TLS with this certificate chain (PEM; reloaded when it changes)' },
+      'operator-namespace': {
+        type: 'string',
+        value: 'NS',
+        description:
+          'where the Lease, the credential hash key and the xDS Service live (default: $POD_NAMESPACE, else gatehouse-system)',
+      },
+      identity: {
+        type: 'string',
+        value: 'NAME',
+        description: 'this replica in the Lease and in Events (default: $POD_NAME, else host-pid)',
+      },
+      'leader-elect': {
+        type: 'string',
+        default: 'true',
+        value: 'BOOL',
+        description: 'elect one replica (Lease) to write status and manage workloads; false for a single replica',
+      },
+      'lease-name': {
+        type: 'string',
+        default: 'gatehouse-operator',
+        value: 'NAME',
+        description: 'the coordination.k8s.io Lease',
+      },
+      'lease-duration': {
+        type: 'string',
+        default: '15s',
+        value: 'DURATION',
+        description: 'how long a Lease holds without renewal before another replica may take it',
+      },
+      'renew-deadline': {
+        type: 'string',
+        default: '10s',
+        value: 'DURATION',
+        description: 'the leader steps down when it cannot renew for this long',
+      },
+      'retry-period': {
+        type: 'string',
+        default: '2s',
+        value: 'DURATION',
+        description: 'how often replicas try to acquire or renew the Lease',
+      },
+      'extproc-address': {
+        type: 'string',
+        value: 'HOST:PORT',
+        description:
+          "where Envoy reaches extproc (default: 127.0.0.1:9002 with --manifests, else the first DataPlane's extproc Service)",
+      },
+      'xds-address': {
+        type: 'string',
+        value: 'HOST:PORT',
+        description: 'what DataPlane pods dial for xDS (default: gatehouse-xds.<operator-namespace>.svc:<xds-port>)',
+      },
+      'envoy-image': {
+        type: 'string',
+        default: 'docker.io/envoyproxy/envoy:distroless-v1.36.2',
+        value: 'IMAGE',
+        description: 'image of DataPlane Envoy pods (a DataPlane may override it)',
+      },
+      'gatehouse-image': {
+        type: 'string',
+        default: 'ghcr.io/gatehouse-dev/gatehouse:0.1.0',
+        value: 'IMAGE',
+        description: 'image of DataPlane extproc pods (a DataPlane may override it)',
+      },
+      'manage-dataplanes': {
+        type: 'string',
+        default: 'true',
+        value: 'BOOL',
+        description: 'create and correct the workloads of DataPlane objects',
+      },
+      'xds-tls': {
+        type: 'string',
+        value: 'issued',
+        description:
+          'kube mode: serve xDS with the certificate the operator issues itself (gatehouse-xds-tls), client certificates required',
+      },
+      'tls-cert': {
+        type: 'string',
+        value: 'FILE',
+        description: 'serve xDS over TLS with this certificate chain (PEM; reloaded when it changes)',
+      },
       'tls-key': { type: 'string', value: 'FILE', description: 'the private key of --tls-cert' },
-      'tls-client-ca': { type: 'string', value: 'FILE', description: 'require client certificates signed by this CA bundle (mutual TLS; reloaded)' },
-      'tls-min-version': { type: 'string', default: 'TLSv1.2', value: 'VERSION', description: 'lowest TLS version accepted: TLSv1.2 | TLSv1.3' },
-      'tls-max-version': { type: 'string', default: 'TLSv1.3', value: 'VERSION', description: 'highest TLS version accepted' },
-      'tls-cipher-suites': { type: 'string', value: 'LIST', description: 'TLS 1.2 cipher suites, comma-separated OpenSSL names (default: Node\'s)' },
+      'tls-client-ca': {
+        type: 'string',
+        value: 'FILE',
+        description: 'require client certificates signed by this CA bundle (mutual TLS; reloaded)',
+      },
+      'tls-min-version': {
+        type: 'string',
+        default: 'TLSv1.2',
+        value: 'VERSION',
+        description: 'lowest TLS version accepted: TLSv1.2 | TLSv1.3',
+      },
+      'tls-max-version': {
+        type: 'string',
+        default: 'TLSv1.3',
+        value: 'VERSION',
+        description: 'highest TLS version accepted',
+      },
+      'tls-cipher-suites': {
+        type: 'string',
+        value: 'LIST',
+        description: "TLS 1.2 cipher suites, comma-separated OpenSSL names (default: Node's)",
+      },
     },
     run: async (o) => (await import('../operator/src/main.ts')).runOperator(o),
   },
@@ -62,27 +151,116 @@ export const commands: Record<string, CommandSpec> = {
     usage: 'gatehouse extproc (--snapshot FILE | --xds HOST:PORT) [--redis URL [--redis-mode MODE]] [--cache-dir DIR]',
     options: {
       port: { type: 'string', default: '9002', value: PORT, description: 'ext_proc gRPC port' },
-      'metrics-port': { type: 'string', default: '9003', value: PORT, description: '/healthz, /readyz and /metrics port' },
-      snapshot: { type: 'string', value: 'FILE', description: 'runtime snapshot JSON written by `gatehouse compile` (reloaded on change)' },
+      'metrics-port': {
+        type: 'string',
+        default: '9003',
+        value: PORT,
+        description: '/healthz, /readyz and /metrics port',
+      },
+      snapshot: {
+        type: 'string',
+        value: 'FILE',
+        description: 'runtime snapshot JSON written by `gatehouse compile` (reloaded on change)',
+      },
       xds: { type: 'string', value: 'HOST:PORT', description: 'subscribe to the runtime snapshot over ADS' },
-      'node-id': { type: 'string', value: 'ID', description: 'xDS node id, unique per process: the pod name in a DataPlane (default: $GATEHOUSE_NODE_ID, else extproc/HOSTNAME)' },
-      'node-cluster': { type: 'string', default: 'gatehouse-extproc', value: 'NAME', description: 'xDS node cluster: NAMESPACE/DATAPLANE/extproc in a DataPlane, which maps the node to it in status' },
-      redis: { type: 'string', value: 'URL', description: 'shared state in Redis (default: $GATEHOUSE_REDIS_URL, else in-memory stores); prefer the variable: arguments are visible in /proc' },
-      'redis-mode': { type: 'string', default: 'Standalone', value: 'MODE', description: 'Standalone | Sentinel (redis://h1,h2/?name=MASTER) | Cluster (redis://h1:p1,h2:p2)' },
-      'redis-on-unavailable': { type: 'string', default: 'FailClosed', value: 'ACTION', description: 'FailClosed (503) | LocalFallback (count per replica at limit/replicas)' },
-      'redis-deadline-ms': { type: 'string', default: '75', value: 'MS', description: 'longest a request waits on Redis' },
-      replicas: { type: 'string', default: '1', value: 'N', description: 'extproc replicas sharing each limit (for LocalFallback)' },
-      region: { type: 'string', default: 'default', value: 'NAME', description: 'the region: prefixes every Redis key, so regions sharing a Redis never meet' },
-      'cache-dir': { type: 'string', value: 'DIR', description: 'keep the last good snapshot here and start from it when the control plane is unreachable' },
-      'max-body-bytes': { type: 'string', default: '1048576', value: 'BYTES', description: 'largest request/response body a policy may buffer (413 beyond)' },
-      'tls-cert': { type: 'string', value: 'FILE', description: 'serve ext_proc over TLS with this certificate chain (PEM; reloaded when it changes)' },
+      'node-id': {
+        type: 'string',
+        value: 'ID',
+        description:
+          'xDS node id, unique per process: the pod name in a DataPlane (default: $GATEHOUSE_NODE_ID, else extproc/HOSTNAME)',
+      },
+      'node-cluster': {
+        type: 'string',
+        default: 'gatehouse-extproc',
+        value: 'NAME',
+        description:
+          'xDS node cluster: NAMESPACE/DATAPLANE/extproc in a DataPlane, which maps the node to it in status',
+      },
+      redis: {
+        type: 'string',
+        value: 'URL',
+        description:
+          'shared state in Redis (default: $GATEHOUSE_REDIS_URL, else in-memory stores); prefer the variable: arguments are visible in /proc',
+      },
+      'redis-mode': {
+        type: 'string',
+        default: 'Standalone',
+        value: 'MODE',
+        description: 'Standalone | Sentinel (redis://h1,h2/?name=MASTER) | Cluster (redis://h1:p1,h2:p2)',
+      },
+      'redis-on-unavailable': {
+        type: 'string',
+        default: 'FailClosed',
+        value: 'ACTION',
+        description: 'FailClosed (503) | LocalFallback (count per replica at limit/replicas)',
+      },
+      'redis-deadline-ms': {
+        type: 'string',
+        default: '75',
+        value: 'MS',
+        description: 'longest a request waits on Redis',
+      },
+      replicas: {
+        type: 'string',
+        default: '1',
+        value: 'N',
+        description: 'extproc replicas sharing each limit (for LocalFallback)',
+      },
+      region: {
+        type: 'string',
+        default: 'default',
+        value: 'NAME',
+        description: 'the region: prefixes every Redis key, so regions sharing a Redis never meet',
+      },
+      'cache-dir': {
+        type: 'string',
+        value: 'DIR',
+        description: 'keep the last good snapshot here and start from it when the control plane is unreachable',
+      },
+      'max-body-bytes': {
+        type: 'string',
+        default: '1048576',
+        value: 'BYTES',
+        description: 'largest request/response body a policy may buffer (413 beyond)',
+      },
+      'tls-cert': {
+        type: 'string',
+        value: 'FILE',
+        description: 'serve ext_proc over TLS with this certificate chain (PEM; reloaded when it changes)',
+      },
       'tls-key': { type: 'string', value: 'FILE', description: 'the private key of --tls-cert' },
-      'tls-client-ca': { type: 'string', value: 'FILE', description: 'require client certificates (Envoy\'s) signed by this CA bundle (mutual TLS; reloaded)' },
-      'tls-min-version': { type: 'string', default: 'TLSv1.2', value: 'VERSION', description: 'lowest TLS version accepted: TLSv1.2 | TLSv1.3' },
-      'tls-max-version': { type: 'string', default: 'TLSv1.3', value: 'VERSION', description: 'highest TLS version accepted' },
-      'tls-cipher-suites': { type: 'string', value: 'LIST', description: 'TLS 1.2 cipher suites, comma-separated OpenSSL names (default: Node\'s)' },
-      'xds-tls-ca': { type: 'string', value: 'FILE', description: 'dial --xds over TLS, trusting this CA bundle (reloaded for new connections)' },
-      'xds-tls-cert': { type: 'string', value: 'FILE', description: 'client certificate for --xds (mutual TLS; reloaded for new connections)' },
+      'tls-client-ca': {
+        type: 'string',
+        value: 'FILE',
+        description: "require client certificates (Envoy's) signed by this CA bundle (mutual TLS; reloaded)",
+      },
+      'tls-min-version': {
+        type: 'string',
+        default: 'TLSv1.2',
+        value: 'VERSION',
+        description: 'lowest TLS version accepted: TLSv1.2 | TLSv1.3',
+      },
+      'tls-max-version': {
+        type: 'string',
+        default: 'TLSv1.3',
+        value: 'VERSION',
+        description: 'highest TLS version accepted',
+      },
+      'tls-cipher-suites': {
+        type: 'string',
+        value: 'LIST',
+        description: "TLS 1.2 cipher suites, comma-separated OpenSSL names (default: Node's)",
+      },
+      'xds-tls-ca': {
+        type: 'string',
+        value: 'FILE',
+        description: 'dial --xds over TLS, trusting this CA bundle (reloaded for new connections)',
+      },
+      'xds-tls-cert': {
+        type: 'string',
+        value: 'FILE',
+        description: 'client certificate for --xds (mutual TLS; reloaded for new connections)',
+      },
       'xds-tls-key': { type: 'string', value: 'FILE', description: 'the private key of --xds-tls-cert' },
     },
     run: async (o) => (await import('../extproc/src/main.ts')).runExtproc(o),
@@ -91,8 +269,18 @@ export const commands: Record<string, CommandSpec> = {
     summary: 'offline: validate and compile manifests into a snapshot (runtime + Envoy resources)',
     usage: 'gatehouse compile -f DIR [-o FILE]',
     options: {
-      file: { type: 'string', short: 'f', value: 'DIR', description: 'folder of YAML manifests (recursive), or one file' },
-      output: { type: 'string', short: 'o', value: 'FILE', description: 'write the snapshot JSON here (default: stdout)' },
+      file: {
+        type: 'string',
+        short: 'f',
+        value: 'DIR',
+        description: 'folder of YAML manifests (recursive), or one file',
+      },
+      output: {
+        type: 'string',
+        short: 'o',
+        value: 'FILE',
+        description: 'write the snapshot JSON here (default: stdout)',
+      },
     },
     run: async (o) => (await import('../operator/src/compile-command.ts')).runCompile(o),
   },
@@ -100,7 +288,13 @@ export const commands: Record<string, CommandSpec> = {
     summary: 'everything on one machine: file source + xDS + extproc + devproxy + demo upstream',
     usage: 'gatehouse dev [-f DIR] [--port PORT] [--redis URL]',
     options: {
-      file: { type: 'string', short: 'f', default: 'examples', value: 'DIR', description: 'manifests to serve (watched)' },
+      file: {
+        type: 'string',
+        short: 'f',
+        default: 'examples',
+        value: 'DIR',
+        description: 'manifests to serve (watched)',
+      },
       port: { type: 'string', default: '8080', value: PORT, description: 'devproxy (the Envoy stand-in) HTTP port' },
       'extproc-port': { type: 'string', default: '9002', value: PORT, description: 'ext_proc gRPC port' },
       'xds-port': { type: 'string', default: '18000', value: PORT, description: 'ADS (xDS) gRPC port' },
@@ -114,11 +308,29 @@ export const commands: Record<string, CommandSpec> = {
     summary: 'the Envoy stand-in for development and tests (not for production: use Envoy)',
     usage: 'gatehouse devproxy --xds HOST:PORT',
     options: {
-      xds: { type: 'string', default: '127.0.0.1:18000', value: 'HOST:PORT', description: 'the xDS server to subscribe to' },
+      xds: {
+        type: 'string',
+        default: '127.0.0.1:18000',
+        value: 'HOST:PORT',
+        description: 'the xDS server to subscribe to',
+      },
       node: { type: 'string', default: 'devproxy', value: 'ID', description: 'xDS node id' },
-      'admin-port': { type: 'string', default: '9901', value: PORT, description: 'admin endpoint on 127.0.0.1, at Envoy\'s paths: /ready, /stats/prometheus' },
-      'xds-tls-ca': { type: 'string', value: 'FILE', description: 'dial --xds over TLS, trusting this CA bundle (reloaded for new connections)' },
-      'xds-tls-cert': { type: 'string', value: 'FILE', description: 'client certificate for --xds (mutual TLS; reloaded for new connections)' },
+      'admin-port': {
+        type: 'string',
+        default: '9901',
+        value: PORT,
+        description: "admin endpoint on 127.0.0.1, at Envoy's paths: /ready, /stats/prometheus",
+      },
+      'xds-tls-ca': {
+        type: 'string',
+        value: 'FILE',
+        description: 'dial --xds over TLS, trusting this CA bundle (reloaded for new connections)',
+      },
+      'xds-tls-cert': {
+        type: 'string',
+        value: 'FILE',
+        description: 'client certificate for --xds (mutual TLS; reloaded for new connections)',
+      },
       'xds-tls-key': { type: 'string', value: 'FILE', description: 'the private key of --xds-tls-cert' },
     },
     run: async (o) => (await import('../devproxy/src/main.ts')).runDevproxy(o),
@@ -137,10 +349,12 @@ function commandHelp(name: string, spec: CommandSpec): string {
 
 export function mainHelp(): string {
   const rows = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
-  return 'gatehouse: Kubernetes-native API management on Envoy\n\n' +
+  return (
+    'gatehouse: Kubernetes-native API management on Envoy\n\n' +
     `Usage: gatehouse <command> [options]\n\nCommands:\n${rows.join('\n')}\n\n` +
-    'Run `gatehouse <command> --help` for a command\'s options.\n' +
-    'Exit codes: 0 ok, 1 invalid input, 2 usage error or not available.\n';
+    "Run `gatehouse <command> --help` for a command's options.\n" +
+    'Exit codes: 0 ok, 1 invalid input, 2 usage error or not available.\n'
+  );
 }
 
 /** Parses a command's flags; throws UsageError naming the bad flag. */
@@ -151,7 +365,11 @@ export function parseCommand(name: string, argv: string[]): Options | 'help' {
     help: { type: 'boolean', short: 'h' },
   };
   for (const [flag, o] of Object.entries(spec.options)) {
-    options[flag] = { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.default !== undefined ? { default: o.default } : {}) };
+    options[flag] = {
+      type: o.type,
+      ...(o.short ? { short: o.short } : {}),
+      ...(o.default !== undefined ? { default: o.default } : {}),
+    };
   }
   let values: Options;
   try {

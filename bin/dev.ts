@@ -38,7 +38,10 @@ function stopChild(child: ChildProcess): Promise<void> {
 async function waitReady(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline && child.exitCode === null) {
-    const ok = await fetch(url).then((r) => r.ok, () => false);
+    const ok = await fetch(url).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -47,11 +50,16 @@ async function waitReady(url: string, child: ChildProcess, timeoutMs: number): P
 }
 
 function banner(log: Logger, port: number): void {
-  log.info({ url: `http://localhost:${port}` }, 'gatehouse dev is up (devproxy stands in for Envoy; production runs Envoy)');
-  process.stderr.write(`\n  gatehouse dev: http://localhost:${port}\n` +
-    `    curl -i localhost:${port}/orders/v1/orders                       # 401: no API key\n` +
-    `    curl -i -H 'x-api-key: k-123' localhost:${port}/orders/v1/orders   # 200 from the echo upstream\n` +
-    '  Edit the manifests and they apply without a restart. Ctrl-C stops everything.\n\n');
+  log.info(
+    { url: `http://localhost:${port}` },
+    'gatehouse dev is up (devproxy stands in for Envoy; production runs Envoy)',
+  );
+  process.stderr.write(
+    `\n  gatehouse dev: http://localhost:${port}\n` +
+      `    curl -i localhost:${port}/orders/v1/orders                       # 401: no API key\n` +
+      `    curl -i -H 'x-api-key: k-123' localhost:${port}/orders/v1/orders   # 200 from the echo upstream\n` +
+      '  Edit the manifests and they apply without a restart. Ctrl-C stops everything.\n\n',
+  );
 }
 
 export async function runDev(options: Options): Promise<number> {
@@ -61,32 +69,50 @@ export async function runDev(options: Options): Promise<number> {
   const xdsPort = parsePort('dev', 'xds-port', String(options['xds-port'] ?? '18000'));
   const metricsPort = parsePort('dev', 'metrics-port', String(options['metrics-port'] ?? '9003'));
   const upstreamPort = parsePort('dev', 'upstream-port', String(options['upstream-port'] ?? '9090'));
-  if (options.redis !== undefined && typeof options.redis !== 'string') throw new UsageError('gatehouse dev: --redis needs a URL');
+  if (options.redis !== undefined && typeof options.redis !== 'string')
+    throw new UsageError('gatehouse dev: --redis needs a URL');
   const log = createLogger('dev');
   const lifecycle = new Lifecycle(log);
 
   const echo = createEchoUpstream();
   await listenEcho(echo, '127.0.0.1', upstreamPort);
-  lifecycle.onStop('echo upstream', () => new Promise<void>((resolve) => {
-    echo.closeAllConnections();
-    echo.close(() => resolve());
-  }));
+  lifecycle.onStop(
+    'echo upstream',
+    () =>
+      new Promise<void>((resolve) => {
+        echo.closeAllConnections();
+        echo.close(() => resolve());
+      }),
+  );
   log.info({ port: upstreamPort }, 'demo echo upstream listening');
 
   const operator = await startFolderOperator({
-    manifests, xdsPort, host: '127.0.0.1', log: createLogger('operator'), extProc: { host: '127.0.0.1', port: extprocPort },
+    manifests,
+    xdsPort,
+    host: '127.0.0.1',
+    log: createLogger('operator'),
+    extProc: { host: '127.0.0.1', port: extprocPort },
   });
   lifecycle.onStop('operator', () => operator.stop());
   const xds = `127.0.0.1:${operator.xdsPort}`;
 
-  const extproc = spawnExtproc(['--xds', xds, '--port', String(extprocPort), '--metrics-port', String(metricsPort),
-    ...(typeof options.redis === 'string' ? ['--redis', options.redis] : [])]);
+  const extproc = spawnExtproc([
+    '--xds',
+    xds,
+    '--port',
+    String(extprocPort),
+    '--metrics-port',
+    String(metricsPort),
+    ...(typeof options.redis === 'string' ? ['--redis', options.redis] : []),
+  ]);
   lifecycle.onStop('extproc', () => stopChild(extproc));
 
   // Every listener of the data plane binds as LDS says, except that the first one takes --port.
   let first: string | undefined;
   const devproxy = startDevproxy({
-    xds, nodeId: 'gatehouse-dev', log: createLogger('devproxy'),
+    xds,
+    nodeId: 'gatehouse-dev',
+    log: createLogger('devproxy'),
     bindAddress: (l) => {
       first ??= l.name;
       return { host: l.host, port: l.name === first ? port : l.port };

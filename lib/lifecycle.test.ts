@@ -7,9 +7,9 @@ describe('Lifecycle', () => {
     const order: string[] = [];
     const life = new Lifecycle(createLogger('test', 'silent'));
     life.onStop('store', () => void order.push('store'));
-    life.onStop('server', async () => {
+    life.onStop('server', () => {
       order.push('server');
-      throw new Error('drain failed');
+      return Promise.reject(new Error('drain failed'));
     });
     life.onStop('listener', () => void order.push('listener'));
     await Promise.all([life.stop(), life.stop()]);

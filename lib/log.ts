@@ -9,8 +9,16 @@ export function createLogger(component: string, level = process.env.GATEHOUSE_LO
     level,
     base: { component },
     redact: {
-      paths: ['*.consumerKey', '*.consumerSecret', '*.password', '*.token', '*.authorization', '*.apiKey',
-        'req.headers.authorization', 'req.headers["x-api-key"]'],
+      paths: [
+        '*.consumerKey',
+        '*.consumerSecret',
+        '*.password',
+        '*.token',
+        '*.authorization',
+        '*.apiKey',
+        'req.headers.authorization',
+        'req.headers["x-api-key"]',
+      ],
       censor: '[redacted]',
     },
   });

@@ -11,11 +11,18 @@ const require = createRequire(import.meta.url);
 const deps = join(dirname(require.resolve('@grpc/grpc-js-xds/package.json')), 'deps');
 
 /** The include path of Envoy's protos and what they import. */
-export const envoyProtoDirs: readonly string[] = ['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].map((d) => join(deps, d));
+export const envoyProtoDirs: readonly string[] = ['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].map((d) =>
+  join(deps, d),
+);
 
 /** How every gRPC user of Envoy's services loads them: camelCase fields, enums as names, 64-bit as strings. */
 export const envoyProtoLoaderOptions: ProtoLoaderOptions = {
-  keepCase: false, longs: String, enums: String, defaults: true, oneofs: true, includeDirs: [...envoyProtoDirs],
+  keepCase: false,
+  longs: String,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+  includeDirs: [...envoyProtoDirs],
 };
 
 /** The .proto files of the xDS resources Gatehouse serves and of every typed config they pack. */
@@ -40,7 +47,8 @@ export const envoyConfigProtoFiles: readonly string[] = [
 export function loadEnvoyRoot(files: readonly string[]): protobuf.Root {
   const includeDirs = [...envoyProtoDirs, dirname(require.resolve('protobufjs/package.json'))];
   const root = new protobuf.Root();
-  root.resolvePath = (origin, target) => includeDirs.map((d) => join(d, target)).find(existsSync) ?? protobuf.util.path.resolve(origin, target);
+  root.resolvePath = (origin, target) =>
+    includeDirs.map((d) => join(d, target)).find(existsSync) ?? protobuf.util.path.resolve(origin, target);
   root.loadSync([...files], { keepCase: true });
   root.resolveAll();
   return root;

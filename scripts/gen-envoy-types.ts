@@ -13,9 +13,21 @@ const deps = dirname(envoyProtoDirs[0]!);
 rmSync(outDir, { recursive: true, force: true });
 execFileSync(
   join(root, 'node_modules/.bin/proto-loader-gen-types'),
-  ['--longs', 'String', '--enums', 'String', '--defaults', '--oneofs', '--grpcLib', '@grpc/grpc-js',
+  [
+    '--longs',
+    'String',
+    '--enums',
+    'String',
+    '--defaults',
+    '--oneofs',
+    '--grpcLib',
+    '@grpc/grpc-js',
     ...envoyProtoDirs.flatMap((d) => ['-I', d]),
-    '-O', outDir, 'envoy/service/ext_proc/v3/external_processor.proto', 'envoy/service/discovery/v3/ads.proto'],
+    '-O',
+    outDir,
+    'envoy/service/ext_proc/v3/external_processor.proto',
+    'envoy/service/discovery/v3/ads.proto',
+  ],
   { stdio: 'inherit' },
 );
 

@@ -16,8 +16,22 @@ rmSync(join(outDir, 'gatehouse'), { recursive: true, force: true });
 rmSync(join(outDir, 'runtime.ts'), { force: true });
 execFileSync(
   join(root, 'node_modules/.bin/proto-loader-gen-types'),
-  ['--longs', 'String', '--enums', 'String', '--defaults', '--oneofs', '--includeComments',
-    '--grpcLib', '@grpc/grpc-js', '-I', join(root, 'protos'), '-O', outDir, ...protoFiles],
+  [
+    '--longs',
+    'String',
+    '--enums',
+    'String',
+    '--defaults',
+    '--oneofs',
+    '--includeComments',
+    '--grpcLib',
+    '@grpc/grpc-js',
+    '-I',
+    join(root, 'protos'),
+    '-O',
+    outDir,
+    ...protoFiles,
+  ],
   { stdio: 'inherit' },
 );
 

@@ -7,18 +7,24 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 export class DevproxyMetrics {
   readonly registry = new Registry();
   readonly requests = new Counter({
-    name: 'devproxy_http_requests_total', help: 'downstream requests by response status',
-    labelNames: ['code'] as const, registers: [this.registry],
+    name: 'devproxy_http_requests_total',
+    help: 'downstream requests by response status',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
   });
   readonly duration = new Histogram({
-    name: 'devproxy_http_request_duration_seconds', help: 'downstream request time, ext_proc and upstream included',
-    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [this.registry],
+    name: 'devproxy_http_request_duration_seconds',
+    help: 'downstream request time, ext_proc and upstream included',
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
   });
   readonly listeners: Gauge;
 
   constructor(boundListeners: () => number) {
     this.listeners = new Gauge({
-      name: 'devproxy_listeners', help: 'listeners bound from LDS', registers: [this.registry],
+      name: 'devproxy_listeners',
+      help: 'listeners bound from LDS',
+      registers: [this.registry],
       collect() {
         this.set(boundListeners());
       },

@@ -14,7 +14,12 @@ export function createEchoUpstream(name = 'echo'): Server {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const reply: EchoReply = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      const reply: EchoReply = {
+        method: req.method ?? '',
+        path: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      };
       res.writeHead(200, { 'content-type': 'application/json', 'x-upstream': name, 'x-internal': 'secret-build-42' });
       res.end(`${JSON.stringify(reply, null, 2)}\n`);
     });

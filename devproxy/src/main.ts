@@ -33,7 +33,11 @@ export interface RunningDevproxy {
 
 /** Starts devproxy in this process (also used by `gatehouse dev`). */
 export function startDevproxy(o: DevproxyStartOptions): RunningDevproxy {
-  const proxy = new DevProxy({ log: o.log, ...(o.bindAddress ? { bindAddress: o.bindAddress } : {}), ...(o.onTlsRefused ? { onTlsRefused: o.onTlsRefused } : {}) });
+  const proxy = new DevProxy({
+    log: o.log,
+    ...(o.bindAddress ? { bindAddress: o.bindAddress } : {}),
+    ...(o.onTlsRefused ? { onTlsRefused: o.onTlsRefused } : {}),
+  });
   const xds = proxy.subscribe(o.xds, o.nodeId, o.xdsCredentials);
   return {
     proxy,
@@ -47,13 +51,19 @@ export function startDevproxy(o: DevproxyStartOptions): RunningDevproxy {
 
 export async function runDevproxy(options: Options): Promise<number> {
   const xds = String(options.xds ?? '127.0.0.1:18000');
-  if (!/^[^:]+:\d+$/.test(xds) && !/^\[.+\]:\d+$/.test(xds)) throw new UsageError(`gatehouse devproxy: --xds: "${xds}" is not HOST:PORT`);
+  if (!/^[^:]+:\d+$/.test(xds) && !/^\[.+\]:\d+$/.test(xds))
+    throw new UsageError(`gatehouse devproxy: --xds: "${xds}" is not HOST:PORT`);
   const xdsTlsConfig = clientTlsFromFlags('devproxy', options, 'xds-tls');
   const log = createLogger('devproxy');
   log.warn('devproxy stands in for Envoy in development and tests; production runs Envoy');
   const adminPort = parsePort('devproxy', 'admin-port', String(options['admin-port'] ?? '9901'));
   const xdsTls = xdsTlsConfig ? startClientTls(xdsTlsConfig, log, 'xDS client') : undefined;
-  const running = startDevproxy({ xds, nodeId: String(options.node ?? 'devproxy'), log, ...(xdsTls ? { xdsCredentials: grpcChannelCredentials(xdsTls.options) } : {}) });
+  const running = startDevproxy({
+    xds,
+    nodeId: String(options.node ?? 'devproxy'),
+    log,
+    ...(xdsTls ? { xdsCredentials: grpcChannelCredentials(xdsTls.options) } : {}),
+  });
   const admin = createAdminServer(running.proxy.metrics, () => running.proxy.ready);
   admin.listen(adminPort, '127.0.0.1');
   await once(admin, 'listening');

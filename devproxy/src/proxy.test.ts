@@ -26,14 +26,15 @@ beforeAll(async () => {
   await once(probe, 'listening');
   deadPort = (probe.address() as { port: number }).port;
   await closeServer(probe);
-  await stack.publish([
-    proxyYaml({ name: 'any-host', basePath: '/api', upstreamPort: a.port }),
-    '---',
-    proxyYaml({ name: 'named-host', basePath: '/api', hosts: ['api.example.com'], upstreamPort: b.port }),
-    '---',
-    proxyYaml({ name: 'deep', basePath: '/api/v2', upstreamPort: b.port }),
-    '---',
-    `apiVersion: gatehouse.dev/v1alpha1
+  await stack.publish(
+    [
+      proxyYaml({ name: 'any-host', basePath: '/api', upstreamPort: a.port }),
+      '---',
+      proxyYaml({ name: 'named-host', basePath: '/api', hosts: ['api.example.com'], upstreamPort: b.port }),
+      '---',
+      proxyYaml({ name: 'deep', basePath: '/api/v2', upstreamPort: b.port }),
+      '---',
+      `apiVersion: gatehouse.dev/v1alpha1
 kind: ApiProxy
 metadata: {name: prefixed, namespace: test}
 spec:
@@ -84,7 +85,9 @@ metadata: {name: no-endpoints, namespace: test}
 spec:
   basePath: /svc
   target: {service: {name: nothing, port: 80}}
-`].join('\n'));
+`,
+    ].join('\n'),
+  );
 });
 
 afterAll(async () => {
@@ -95,9 +98,15 @@ afterAll(async () => {
 describe('routing', () => {
   it('picks the virtual host by Host, then the route by base path', async () => {
     expect((await send(`${stack.baseUrl()}/api/x`)).headers['x-upstream']).toBe('a');
-    expect((await send(`${stack.baseUrl()}/api/x`, { headers: { host: 'api.example.com' } })).headers['x-upstream']).toBe('b');
-    expect((await send(`${stack.baseUrl()}/api/x`, { headers: { host: 'api.example.com:8080' } })).headers['x-upstream']).toBe('b');
-    expect((await send(`${stack.baseUrl()}/api/x`, { headers: { host: 'other.example.com' } })).headers['x-upstream']).toBe('a');
+    expect(
+      (await send(`${stack.baseUrl()}/api/x`, { headers: { host: 'api.example.com' } })).headers['x-upstream'],
+    ).toBe('b');
+    expect(
+      (await send(`${stack.baseUrl()}/api/x`, { headers: { host: 'api.example.com:8080' } })).headers['x-upstream'],
+    ).toBe('b');
+    expect(
+      (await send(`${stack.baseUrl()}/api/x`, { headers: { host: 'other.example.com' } })).headers['x-upstream'],
+    ).toBe('a');
   });
 
   it('matches whole path segments, longest base path first, and 404s the rest', async () => {
@@ -124,7 +133,11 @@ describe('routing', () => {
   });
 
   it('forwards method and body', async () => {
-    const r = await send(`${stack.baseUrl()}/api/x`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' });
+    const r = await send(`${stack.baseUrl()}/api/x`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: 'hello',
+    });
     expect(r.status, r.body).toBe(200);
     expect(r.echo).toMatchObject({ method: 'POST', body: 'hello' });
   });
@@ -163,11 +176,11 @@ describe('upstreams', () => {
     const stream = session.request({ ':path': '/api/h2', ':authority': 'api.example.com' });
     const chunks: Buffer[] = [];
     stream.on('data', (c: Buffer) => chunks.push(c));
-    const [headers] = await once(stream, 'response') as [Record<string, string>];
+    const [headers] = (await once(stream, 'response')) as [Record<string, string>];
     await once(stream, 'end');
     session.close();
     expect(headers[':status']).toBe(200);
     expect(headers['x-upstream']).toBe('b');
-    expect(JSON.parse(Buffer.concat(chunks).toString()).path).toBe('/h2');
+    expect((JSON.parse(Buffer.concat(chunks).toString()) as { path: string }).path).toBe('/h2');
   });
 });

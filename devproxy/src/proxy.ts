@@ -48,7 +48,8 @@ interface RunningListener {
   tls: ContextSource | undefined;
 }
 
-const clientAuthOf = (tls: DownstreamTlsConfig) => (!tls.validation ? 'none' : tls.requireClientCertificate ? 'required' : 'optional');
+const clientAuthOf = (tls: DownstreamTlsConfig) =>
+  !tls.validation ? 'none' : tls.requireClientCertificate ? 'required' : 'optional';
 
 export class DevProxy {
   readonly secrets = new SecretStore();
@@ -66,29 +67,49 @@ export class DevProxy {
   constructor(options: DevProxyOptions) {
     this.options = options;
     this.clusters = new ClusterManager({ secrets: this.secrets, log: options.log });
-    this.deps = { routeTable: (name) => this.routes.get(name), router: new Router(this.clusters), extProc: new ExtProcFilter(this.clusters) };
+    this.deps = {
+      routeTable: (name) => this.routes.get(name),
+      router: new Router(this.clusters),
+      extProc: new ExtProcFilter(this.clusters),
+    };
   }
 
   /** The xDS resource types devproxy subscribes to, in Envoy's order, for an AdsClient. */
   resourceTypes(): XdsResourceType[] {
     return [
       { typeUrl: xdsTypeUrls.cluster, apply: (r) => this.applyClusters(r) },
-      { typeUrl: xdsTypeUrls.endpoint, names: () => this.clusters.edsServiceNames(), apply: (r) => this.applyEndpoints(r) },
+      {
+        typeUrl: xdsTypeUrls.endpoint,
+        names: () => this.clusters.edsServiceNames(),
+        apply: (r) => this.applyEndpoints(r),
+      },
       { typeUrl: xdsTypeUrls.listener, apply: (r) => this.applyListeners(r) },
-      { typeUrl: xdsTypeUrls.route, names: () => [...new Set([...this.listeners.values()].map((l) => l.config.routeConfigName))], apply: (r) => this.applyRoutes(r) },
+      {
+        typeUrl: xdsTypeUrls.route,
+        names: () => [...new Set([...this.listeners.values()].map((l) => l.config.routeConfigName))],
+        apply: (r) => this.applyRoutes(r),
+      },
       { typeUrl: xdsTypeUrls.secret, names: () => this.secretNames(), apply: (r) => this.applySecrets(r) },
     ];
   }
 
   /** SDS names the clusters and the listeners (active and warming) refer to. */
   secretNames(): string[] {
-    const listeners = [...this.listeners.values(), ...this.warming.values()].flatMap((l) => adsSecretNames(l.config.tls));
+    const listeners = [...this.listeners.values(), ...this.warming.values()].flatMap((l) =>
+      adsSecretNames(l.config.tls),
+    );
     return [...new Set([...this.clusters.secretNames(), ...listeners])];
   }
 
   /** Subscribes to an xDS server (over TLS with `credentials`); the returned client reports accepted and rejected updates. */
   subscribe(address: string, nodeId: string, credentials?: grpc.ChannelCredentials): AdsClient {
-    const client = new AdsClient({ address, nodeId, types: this.resourceTypes(), log: this.options.log, ...(credentials ? { credentials } : {}) });
+    const client = new AdsClient({
+      address,
+      nodeId,
+      types: this.resourceTypes(),
+      log: this.options.log,
+      ...(credentials ? { credentials } : {}),
+    });
     client.start();
     return client;
   }
@@ -115,7 +136,15 @@ export class DevProxy {
     const batch = new Map<string, TlsMaterial>(resources.map((s) => [String(s.name), materialOfSecret(s)]));
     this.secrets.setAll(batch);
     for (const [name, m] of batch) {
-      this.options.log.info({ secret: name, ...(m.leaf ? { subject: m.leaf.subject, issuer: m.leaf.issuer, serial: m.leaf.serialNumber, notAfter: m.leaf.notAfter } : { authorities: m.authorities.map((a) => a.subject) }) }, 'SDS secret applied');
+      this.options.log.info(
+        {
+          secret: name,
+          ...(m.leaf
+            ? { subject: m.leaf.subject, issuer: m.leaf.issuer, serial: m.leaf.serialNumber, notAfter: m.leaf.notAfter }
+            : { authorities: m.authorities.map((a) => a.subject) }),
+        },
+        'SDS secret applied',
+      );
     }
     await this.activateWarming();
   }
@@ -129,7 +158,8 @@ export class DevProxy {
     const configs = resources.map(parseListener);
     const sources = new Map<string, ContextSource>();
     try {
-      for (const c of configs) if (c.tls) sources.set(c.name, new ContextSource(c.tls, this.secrets, this.options.log, `listener ${c.name}`));
+      for (const c of configs)
+        if (c.tls) sources.set(c.name, new ContextSource(c.tls, this.secrets, this.options.log, `listener ${c.name}`));
     } catch (err) {
       for (const source of sources.values()) source.close();
       throw err;
@@ -141,7 +171,10 @@ export class DevProxy {
       const tls = sources.get(config.name);
       if (tls && !tls.ready()) {
         this.warming.set(config.name, { config, tls });
-        this.options.log.info({ listener: config.name, secrets: adsSecretNames(config.tls) }, 'listener warming: waiting for its SDS secrets');
+        this.options.log.info(
+          { listener: config.name, secrets: adsSecretNames(config.tls) },
+          'listener warming: waiting for its SDS secrets',
+        );
         continue;
       }
       await this.activate(config, tls);
@@ -159,20 +192,34 @@ export class DevProxy {
   private async activate(config: ListenerConfig, tls: ContextSource | undefined): Promise<void> {
     const running = this.listeners.get(config.name);
     const bind = this.options.bindAddress?.(config) ?? { host: config.host, port: config.port };
-    if (running && running.host === bind.host && (bind.port === 0 || running.port === bind.port) && !running.config.tls === !config.tls) {
+    if (
+      running &&
+      running.host === bind.host &&
+      (bind.port === 0 || running.port === bind.port) &&
+      !running.config.tls === !config.tls
+    ) {
       // Same socket, new filter chain (and TLS settings for new handshakes): in-flight requests keep the old.
       running.config = config;
-      if (config.tls && tls) running.server.updateTls({ source: tls, policy: config.tls.policy, clientAuth: clientAuthOf(config.tls) });
+      if (config.tls && tls)
+        running.server.updateTls({ source: tls, policy: config.tls.policy, clientAuth: clientAuthOf(config.tls) });
       if (running.tls !== tls) running.tls?.close();
       running.tls = tls;
       return;
     }
-    const listenerTls: ListenerTls | undefined = config.tls && tls
-      ? {
-        source: tls, policy: config.tls.policy, clientAuth: clientAuthOf(config.tls), alpn: config.tls.alpn, log: this.options.log, purpose: `listener ${config.name}`,
-        ...(this.options.onTlsRefused ? { onRefused: (err: GatehouseError) => this.options.onTlsRefused!(config.name, err) } : {}),
-      }
-      : undefined;
+    const listenerTls: ListenerTls | undefined =
+      config.tls && tls
+        ? {
+            source: tls,
+            policy: config.tls.policy,
+            clientAuth: clientAuthOf(config.tls),
+            alpn: config.tls.alpn,
+            log: this.options.log,
+            purpose: `listener ${config.name}`,
+            ...(this.options.onTlsRefused
+              ? { onRefused: (err: GatehouseError) => this.options.onTlsRefused!(config.name, err) }
+              : {}),
+          }
+        : undefined;
     const server = new HttpListener((d) => this.handle(config, d), listenerTls);
     let port: number;
     try {
@@ -191,7 +238,11 @@ export class DevProxy {
       await running.server.close();
     }
     this.listeners.set(config.name, { config, server, host: bind.host, port, tls });
-    const mode = !config.tls ? 'off' : clientAuthOf(config.tls) === 'none' ? 'server' : `client certificate ${clientAuthOf(config.tls)}`;
+    const mode = !config.tls
+      ? 'off'
+      : clientAuthOf(config.tls) === 'none'
+        ? 'server'
+        : `client certificate ${clientAuthOf(config.tls)}`;
     this.options.log.info({ listener: config.name, address: `${bind.host}:${port}`, tls: mode }, 'listener bound');
   }
 
@@ -214,7 +265,10 @@ export class DevProxy {
     return this.listeners.size > 0;
   }
 
-  private async handle(config: ListenerConfig, d: Parameters<typeof handleRequest>[2]): ReturnType<typeof handleRequest> {
+  private async handle(
+    config: ListenerConfig,
+    d: Parameters<typeof handleRequest>[2],
+  ): ReturnType<typeof handleRequest> {
     const started = performance.now();
     const response = await handleRequest(this.listeners.get(config.name)?.config ?? config, this.deps, d);
     this.metrics.observe(response.status, (performance.now() - started) / 1000);
@@ -225,10 +279,12 @@ export class DevProxy {
     this.closed = true;
     for (const w of this.warming.values()) w.tls.close();
     this.warming.clear();
-    await Promise.all([...this.listeners.values()].map((l) => {
-      l.tls?.close();
-      return l.server.close();
-    }));
+    await Promise.all(
+      [...this.listeners.values()].map((l) => {
+        l.tls?.close();
+        return l.server.close();
+      }),
+    );
     this.listeners.clear();
     this.deps.extProc.close();
     this.clusters.close();

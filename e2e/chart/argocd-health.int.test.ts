@@ -34,7 +34,12 @@ describe('Argo CD health check', () => {
   it('is one script, with cases for each kind and each health status the kind can have', () => {
     const entries = readdirSync(checks, { withFileTypes: true });
     expect(entries.filter((e) => e.isFile()).map((e) => e.name)).toEqual(['health.lua']);
-    expect(entries.filter((e) => e.isDirectory()).map((e) => e.name).sort()).toEqual([...kinds].sort());
+    expect(
+      entries
+        .filter((e) => e.isDirectory())
+        .map((e) => e.name)
+        .sort(),
+    ).toEqual([...kinds].sort());
     for (const kind of kinds) {
       // A kind's folder holds its tests only: a health.lua there would be a second copy to keep in step.
       expect(existsSync(join(checks, kind, 'health.lua')), kind).toBe(false);
@@ -53,7 +58,10 @@ describe('Argo CD health check', () => {
     const run = spawnSync(runner, [script, join(checks, c.kind, c.inputPath)], { encoding: 'utf8' });
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
-    expect(JSON.parse(run.stdout)).toEqual({ status: c.healthStatus.status, ...(c.healthStatus.message ? { message: c.healthStatus.message } : {}) });
+    expect(JSON.parse(run.stdout)).toEqual({
+      status: c.healthStatus.status,
+      ...(c.healthStatus.message ? { message: c.healthStatus.message } : {}),
+    });
   });
 
   it('reports a script error, and an unknown status as Argo CD does', () => {
@@ -67,7 +75,7 @@ describe('Argo CD health check', () => {
     expect(JSON.parse(odd.stdout)).toEqual({ status: 'Unknown', message: 'Lua returned an invalid health status' });
   });
 
-  it('is in the README\'s argocd-cm snippet word for word, written once and aliased for the other kinds', () => {
+  it("is in the README's argocd-cm snippet word for word, written once and aliased for the other kinds", () => {
     const readme = readFileSync(join(CHART_DIR, 'README.md'), 'utf8');
     const snippet = /^## Argo CD$[\s\S]*?^```yaml\n([\s\S]*?)^```$/m.exec(readme)?.[1];
     expect(snippet).toBeDefined();
@@ -75,10 +83,16 @@ describe('Argo CD health check', () => {
     const configMap = parse(snippet!) as { kind: string; metadata: { name: string }; data: Record<string, string> };
     expect(configMap).toMatchObject({ kind: 'ConfigMap', metadata: { name: 'argocd-cm' } });
     // YAML resolves the aliases: what Argo CD reads under every kind's key is the whole script.
-    expect(configMap.data).toEqual(Object.fromEntries(kinds.map((kind) => [`resource.customizations.health.gatehouse.dev_${kind}`, text])));
+    expect(configMap.data).toEqual(
+      Object.fromEntries(kinds.map((kind) => [`resource.customizations.health.gatehouse.dev_${kind}`, text])),
+    );
     // Every key is a valid ConfigMap key (no wildcard: `*` is not allowed in one).
     for (const key of Object.keys(configMap.data)) expect(key).toMatch(/^[-._a-zA-Z0-9]+$/);
-    const indented = text.trimEnd().split('\n').map((l) => (l ? `    ${l}` : '')).join('\n');
+    const indented = text
+      .trimEnd()
+      .split('\n')
+      .map((l) => (l ? `    ${l}` : ''))
+      .join('\n');
     expect(readme.split(indented).length - 1).toBe(1);
   });
 });

@@ -27,7 +27,10 @@ describe('kstatus', () => {
   });
 
   it.each(kinds)('%s: Current when Ready', (kind) => {
-    expect(compute(join(fixtures, kind, 'testdata/healthy.yaml'))).toEqual({ status: 'Current', message: 'Resource is Ready' });
+    expect(compute(join(fixtures, kind, 'testdata/healthy.yaml'))).toEqual({
+      status: 'Current',
+      message: 'Resource is Ready',
+    });
   });
 
   it.each(kinds)('%s: InProgress while observedGeneration lags generation', (kind) => {
@@ -44,15 +47,30 @@ describe('kstatus', () => {
 
   it('reads Stalled=True as Failed and Reconciling=True as InProgress, before Ready', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kstatus-'));
-    const base = parse(readFileSync(join(fixtures, 'ApiProxy/testdata/healthy.yaml'), 'utf8')) as { status: { conditions: object[] } };
+    const base = parse(readFileSync(join(fixtures, 'ApiProxy/testdata/healthy.yaml'), 'utf8')) as {
+      status: { conditions: object[] };
+    };
     const withCondition = (type: string, reason: string, message: string) => {
       const object = structuredClone(base);
-      object.status.conditions.push({ type, status: 'True', reason, message, observedGeneration: 2, lastTransitionTime: '2026-11-28T10:00:00Z' });
+      object.status.conditions.push({
+        type,
+        status: 'True',
+        reason,
+        message,
+        observedGeneration: 2,
+        lastTransitionTime: '2026-11-28T10:00:00Z',
+      });
       const file = join(dir, `${type}.yaml`);
       writeFileSync(file, stringify(object));
       return file;
     };
-    expect(compute(withCondition('Stalled', 'Invalid', 'spec.basePath: must start with /'))).toEqual({ status: 'Failed', message: 'spec.basePath: must start with /' });
-    expect(compute(withCondition('Reconciling', 'Compiling', 'compiling generation 2'))).toEqual({ status: 'InProgress', message: 'compiling generation 2' });
+    expect(compute(withCondition('Stalled', 'Invalid', 'spec.basePath: must start with /'))).toEqual({
+      status: 'Failed',
+      message: 'spec.basePath: must start with /',
+    });
+    expect(compute(withCondition('Reconciling', 'Compiling', 'compiling generation 2'))).toEqual({
+      status: 'InProgress',
+      message: 'compiling generation 2',
+    });
   });
 });

@@ -7,7 +7,10 @@ import { envoyProtoLoaderOptions } from '../../protos/envoy.ts';
 import type { ProcessingRequest__Output } from '../../protos/gen/envoy/envoy/service/ext_proc/v3/ProcessingRequest.ts';
 import type { ProcessingResponse } from '../../protos/gen/envoy/envoy/service/ext_proc/v3/ProcessingResponse.ts';
 
-export type Script = (message: ProcessingRequest__Output, metadata: grpc.Metadata) => ProcessingResponse | 'silent' | 'fail' | Promise<ProcessingResponse | 'silent' | 'fail'>;
+export type Script = (
+  message: ProcessingRequest__Output,
+  metadata: grpc.Metadata,
+) => ProcessingResponse | 'silent' | 'fail' | Promise<ProcessingResponse | 'silent' | 'fail'>;
 
 export interface FakeExtProc {
   port: number;
@@ -18,14 +21,18 @@ export interface FakeExtProc {
 }
 
 /** Continue every phase unchanged. */
-export const continueAll: Script = (m) => ({ [m.request!]: {} } as ProcessingResponse);
+export const continueAll: Script = (m) => ({ [m.request!]: {} });
 
 export async function startFakeExtProc(script: Script = continueAll): Promise<FakeExtProc> {
   const def = protoLoader.loadSync('envoy/service/ext_proc/v3/external_processor.proto', envoyProtoLoaderOptions);
-  const pkg = grpc.loadPackageDefinition(def) as unknown as { envoy: { service: { ext_proc: { v3: { ExternalProcessor: { service: grpc.ServiceDefinition } } } } } };
+  const pkg = grpc.loadPackageDefinition(def) as unknown as {
+    envoy: { service: { ext_proc: { v3: { ExternalProcessor: { service: grpc.ServiceDefinition } } } } };
+  };
   const server = new grpc.Server();
   const fake: FakeExtProc = {
-    port: 0, streams: [], script,
+    port: 0,
+    streams: [],
+    script,
     close: () => new Promise((resolve) => server.tryShutdown(() => resolve())),
   };
   server.addService(pkg.envoy.service.ext_proc.v3.ExternalProcessor.service, {
@@ -43,6 +50,10 @@ export async function startFakeExtProc(script: Script = continueAll): Promise<Fa
       call.on('error', () => undefined);
     },
   });
-  fake.port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))));
+  fake.port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) =>
+      err ? reject(err) : resolve(port),
+    ),
+  );
   return fake;
 }

@@ -7,7 +7,6 @@ import { compile, type Snapshot } from '../../operator/src/compile/compile.ts';
 import { parseManifests } from '../../operator/src/source/folder.ts';
 import { XdsControlPlane } from '../../operator/src/xds/control-plane.ts';
 import { startTestServer, type TestServer } from '../../extproc/src/server/testing.ts';
-import type { RuntimeSnapshot } from '../../protos/gen/gatehouse/v1/RuntimeSnapshot.ts';
 import { createEchoUpstream, listenEcho } from '../../devproxy/src/echo-upstream.ts';
 import { startDevproxy, type RunningDevproxy } from '../../devproxy/src/main.ts';
 
@@ -21,7 +20,10 @@ export interface CompileInput {
 /** Compiles YAML manifests; any compile error fails the test with its message. */
 export function compileYaml({ yaml, extProcPort }: CompileInput): Snapshot {
   const parsed = parseManifests(yaml, 'test.yaml');
-  const result = compile(parsed.objects, { extProc: { host: '127.0.0.1', port: extProcPort }, credentialHashKey: 'test-key' });
+  const result = compile(parsed.objects, {
+    extProc: { host: '127.0.0.1', port: extProcPort },
+    credentialHashKey: 'test-key',
+  });
   const errors = [...parsed.diagnostics, ...result.errors];
   if (errors.length > 0) throw new Error(`manifests do not compile: ${errors.map((e) => e.message).join('; ')}`);
   return result.snapshot;
@@ -32,10 +34,11 @@ export async function startEcho(name = 'echo'): Promise<{ server: Server; port: 
   return { server, port: await listenEcho(server, '127.0.0.1', 0) };
 }
 
-export const closeServer = (s: Server) => new Promise<void>((resolve) => {
-  s.closeAllConnections();
-  s.close(() => resolve());
-});
+export const closeServer = (s: Server) =>
+  new Promise<void>((resolve) => {
+    s.closeAllConnections();
+    s.close(() => resolve());
+  });
 
 export interface Stack {
   xds: XdsControlPlane;
@@ -67,21 +70,34 @@ export async function startStack(options: { extProcPort?: number } = {}): Promis
   // A scripted ext_proc server may stand in for extproc.
   const extProcPort = options.extProcPort ?? Number(extproc.address.split(':')[1]);
   const nodeId = `devproxy-test-${process.pid}-${++nodes}`;
-  const devproxy = startDevproxy({ xds: `127.0.0.1:${xdsPort}`, nodeId, log: silentLog, bindAddress: () => ({ host: '127.0.0.1', port: 0 }) });
+  const devproxy = startDevproxy({
+    xds: `127.0.0.1:${xdsPort}`,
+    nodeId,
+    log: silentLog,
+    bindAddress: () => ({ host: '127.0.0.1', port: 0 }),
+  });
   const stack: Stack = {
-    xds, xdsAddress: `127.0.0.1:${xdsPort}`, extproc, devproxy, nodeId,
+    xds,
+    xdsAddress: `127.0.0.1:${xdsPort}`,
+    extproc,
+    devproxy,
+    nodeId,
     async publish(yaml) {
       const snapshot = compileYaml({ yaml, extProcPort });
-      extproc.apply(snapshot.runtime as RuntimeSnapshot);
+      extproc.apply(snapshot.runtime);
       xds.publish(snapshot);
       await waitFor(() => appliedEverywhere(xds, nodeId, snapshot.version), `devproxy to ACK ${snapshot.version}`);
       return snapshot;
     },
     async publishSnapshot(snapshot, outcome) {
-      extproc.apply(snapshot.runtime as RuntimeSnapshot);
+      extproc.apply(snapshot.runtime);
       xds.publish(snapshot);
-      const nacked = () => Object.values(xds.registry.get(nodeId)?.types ?? {}).some((t) => t.lastNack?.version === snapshot.version);
-      await waitFor(outcome === 'ack' ? () => appliedEverywhere(xds, nodeId, snapshot.version) : nacked, `devproxy to ${outcome} ${snapshot.version}`);
+      const nacked = () =>
+        Object.values(xds.registry.get(nodeId)?.types ?? {}).some((t) => t.lastNack?.version === snapshot.version);
+      await waitFor(
+        outcome === 'ack' ? () => appliedEverywhere(xds, nodeId, snapshot.version) : nacked,
+        `devproxy to ${outcome} ${snapshot.version}`,
+      );
     },
     baseUrl() {
       const first = [...devproxy.proxy.boundListeners().values()][0];
@@ -106,7 +122,14 @@ export async function waitFor(condition: () => boolean, what: string, timeoutMs 
 }
 
 /** An ApiProxy to an echo upstream with the given flows and policies (YAML fragments). */
-export function proxyYaml(o: { name?: string; basePath?: string; upstreamPort: number; hosts?: string[]; flows?: string; extra?: string }): string {
+export function proxyYaml(o: {
+  name?: string;
+  basePath?: string;
+  upstreamPort: number;
+  hosts?: string[];
+  flows?: string;
+  extra?: string;
+}): string {
   return `apiVersion: gatehouse.dev/v1alpha1
 kind: ApiProxy
 metadata: {name: ${o.name ?? 'api'}, namespace: test}
@@ -127,7 +150,10 @@ export interface Reply {
 }
 
 /** One HTTP/1.1 request (node:http, so Host can be set freely). */
-export function send(url: string, o: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Reply> {
+export function send(
+  url: string,
+  o: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method: o.method ?? 'GET', headers: o.headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];

@@ -8,6 +8,10 @@ import { freePort } from '../env/ports.ts';
 import { send } from './harness.ts';
 import { gatehouse, until, type Command } from './processes.ts';
 
+/** The error code of a fault response body. */
+const errorCode = (body: string) =>
+  (JSON.parse(body) as { fault: { detail: { errorcode: string } } }).fault.detail.errorcode;
+
 let dev: Command;
 let dir: string;
 let base: string;
@@ -33,7 +37,12 @@ spec: {type: ${type}, ${member}: ${config}}
 const manifests = [
   proxy('keyed', ['verify-key'], '', ['stamp']),
   policy('verify-key', 'VerifyAPIKey', 'verifyAPIKey', '{apiKey: {ref: request.header.x-api-key}}'),
-  policy('stamp', 'AssignMessage', 'assignMessage', '{assignTo: response, set: {headers: {x-served-by: gatehouse, x-app: "{developer.app.name}"}}, remove: {headers: [x-internal]}}'),
+  policy(
+    'stamp',
+    'AssignMessage',
+    'assignMessage',
+    '{assignTo: response, set: {headers: {x-served-by: gatehouse, x-app: "{developer.app.name}"}}, remove: {headers: [x-internal]}}',
+  ),
   `---
 apiVersion: gatehouse.dev/v1alpha1
 kind: Product
@@ -54,32 +63,81 @@ metadata: {name: mobile-key, namespace: e2e}
 stringData: {consumerKey: k-123, consumerSecret: s-456}
 `,
   proxy('acl', ['deny-doc-net']),
-  policy('deny-doc-net', 'AccessControl', 'accessControl', '{validateBasedOn: XForwardedForFirstIP, noRuleMatchAction: Allow, rules: [{action: Deny, sourceAddresses: ["203.0.113.0/24"]}]}'),
+  policy(
+    'deny-doc-net',
+    'AccessControl',
+    'accessControl',
+    '{validateBasedOn: XForwardedForFirstIP, noRuleMatchAction: Allow, rules: [{action: Deny, sourceAddresses: ["203.0.113.0/24"]}]}',
+  ),
   proxy('local-deny', ['deny-loopback']),
-  policy('deny-loopback', 'AccessControl', 'accessControl', '{noRuleMatchAction: Allow, rules: [{action: Deny, sourceAddresses: ["127.0.0.0/8"]}]}'),
+  policy(
+    'deny-loopback',
+    'AccessControl',
+    'accessControl',
+    '{noRuleMatchAction: Allow, rules: [{action: Deny, sourceAddresses: ["127.0.0.0/8"]}]}',
+  ),
   proxy('json', ['json-guard']),
   policy('json-guard', 'JSONThreatProtection', 'jsonThreatProtection', '{containerDepth: 3, arrayElementCount: 5}'),
   proxy('xml', ['xml-guard']),
   policy('xml-guard', 'XMLThreatProtection', 'xmlThreatProtection', '{structureLimits: {nodeDepth: 3}}'),
   proxy('regex', ['sqli']),
-  policy('sqli', 'RegularExpressionProtection', 'regularExpressionProtection', '{queryParams: [{name: q, patterns: ["(?i)select\\\\s.+\\\\sfrom"]}]}'),
+  policy(
+    'sqli',
+    'RegularExpressionProtection',
+    'regularExpressionProtection',
+    '{queryParams: [{name: q, patterns: ["(?i)select\\\\s.+\\\\sfrom"]}]}',
+  ),
   proxy('extract', ['item-id', 'item-header']),
   policy('item-id', 'ExtractVariables', 'extractVariables', '{variablePrefix: item, uriPath: ["/items/{id}"]}'),
-  policy('item-header', 'AssignMessage', 'assignMessage', '{assignTo: request, set: {headers: {x-item-id: "{item.id}"}}}'),
+  policy(
+    'item-header',
+    'AssignMessage',
+    'assignMessage',
+    '{assignTo: request, set: {headers: {x-item-id: "{item.id}"}}}',
+  ),
   proxy('raise', ['teapot']),
-  policy('teapot', 'RaiseFault', 'raiseFault', '{statusCode: 418, reasonPhrase: "I\'m a teapot", payload: {contentType: application/json, content: \'{"error":"short and stout"}\'}}'),
+  policy(
+    'teapot',
+    'RaiseFault',
+    'raiseFault',
+    '{statusCode: 418, reasonPhrase: "I\'m a teapot", payload: {contentType: application/json, content: \'{"error":"short and stout"}\'}}',
+  ),
   proxy('basic', ['encode-basic']),
-  policy('encode-basic', 'BasicAuthentication', 'basicAuthentication', '{operation: Encode, user: alice, password: wonderland}'),
+  policy(
+    'encode-basic',
+    'BasicAuthentication',
+    'basicAuthentication',
+    '{operation: Encode, user: alice, password: wonderland}',
+  ),
   proxy('cors', ['cors'], '', ['cors']),
   policy('cors', 'CORS', 'cors', '{allowOrigins: ["https://app.example.com"], allowMethods: [GET, POST], maxAge: 600}'),
 ];
 
 beforeAll(async () => {
-  const [port, extprocPort, xdsPort, metricsPort, upstreamPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const [port, extprocPort, xdsPort, metricsPort, upstreamPort] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
   dir = mkdtempSync(join(tmpdir(), 'gatehouse-e2e-dev-'));
   writeFileSync(join(dir, 'all.yaml'), manifests.join('').replaceAll('UPSTREAM', String(upstreamPort)));
-  dev = gatehouse(['dev', '-f', dir, '--port', String(port), '--extproc-port', String(extprocPort), '--xds-port', String(xdsPort),
-    '--metrics-port', String(metricsPort), '--upstream-port', String(upstreamPort)]);
+  dev = gatehouse([
+    'dev',
+    '-f',
+    dir,
+    '--port',
+    String(port),
+    '--extproc-port',
+    String(extprocPort),
+    '--xds-port',
+    String(xdsPort),
+    '--metrics-port',
+    String(metricsPort),
+    '--upstream-port',
+    String(upstreamPort),
+  ]);
   base = `http://127.0.0.1:${port}`;
   await until(dev, 'devproxy to route to extproc', async () => (await send(`${base}/keyed/x`)).status === 401, 60_000);
 }, 90_000);
@@ -93,7 +151,7 @@ describe('security', () => {
   it('VerifyAPIKey: 401 without a key, 200 with it, and AssignMessage stamps the response', async () => {
     const denied = await send(`${base}/keyed/orders`);
     expect(denied.status).toBe(401);
-    expect(JSON.parse(denied.body).fault.detail.errorcode).toBe('oauth.v2.FailedToResolveAPIKey');
+    expect(errorCode(denied.body)).toBe('oauth.v2.FailedToResolveAPIKey');
     expect((await send(`${base}/keyed/orders`, { headers: { 'x-api-key': 'wrong' } })).status).toBe(401);
     const ok = await send(`${base}/keyed/orders`, { headers: { 'x-api-key': 'k-123' } });
     expect(ok.status).toBe(200);
@@ -106,22 +164,31 @@ describe('security', () => {
   it('AccessControl: 403 for a denied X-Forwarded-For client, and for the peer address itself', async () => {
     const r = await send(`${base}/acl/x`, { headers: { 'x-forwarded-for': '203.0.113.9' } });
     expect(r.status).toBe(403);
-    expect(JSON.parse(r.body).fault.detail.errorcode).toBe('accesscontrol.IPDeniedAccess');
+    expect(errorCode(r.body)).toBe('accesscontrol.IPDeniedAccess');
     expect((await send(`${base}/acl/x`, { headers: { 'x-forwarded-for': '198.51.100.1' } })).status).toBe(200);
     expect((await send(`${base}/local-deny/x`)).status).toBe(403);
   });
 
   it('JSONThreatProtection: 400 for a too-deep body, the body passes through when within limits', async () => {
-    const deep = await send(`${base}/json/x`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":{"b":{"c":{"d":1}}}}' });
+    const deep = await send(`${base}/json/x`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"a":{"b":{"c":{"d":1}}}}',
+    });
     expect(deep.status).toBe(400);
-    expect(JSON.parse(deep.body).fault.detail.errorcode).toBe('threat.json.ContainerDepthExceeded');
-    const fine = await send(`${base}/json/x`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":[1,2]}' });
+    expect(errorCode(deep.body)).toBe('threat.json.ContainerDepthExceeded');
+    const fine = await send(`${base}/json/x`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"a":[1,2]}',
+    });
     expect(fine.status).toBe(200);
     expect(fine.echo?.body).toBe('{"a":[1,2]}');
   });
 
   it('XMLThreatProtection: 400 for a too-deep document or a DOCTYPE', async () => {
-    const xml = (body: string) => send(`${base}/xml/x`, { method: 'POST', headers: { 'content-type': 'application/xml' }, body });
+    const xml = (body: string) =>
+      send(`${base}/xml/x`, { method: 'POST', headers: { 'content-type': 'application/xml' }, body });
     expect((await xml('<a><b><c><d/></c></b></a>')).status).toBe(400);
     expect((await xml('<!DOCTYPE a [<!ENTITY x "y">]><a>&x;</a>')).status).toBe(400);
     expect((await xml('<a><b/></a>')).status).toBe(200);
@@ -138,7 +205,10 @@ describe('security', () => {
   });
 
   it('CORS: answers a preflight at the gateway and adds the headers to actual responses', async () => {
-    const pre = await send(`${base}/cors/x`, { method: 'OPTIONS', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST' } });
+    const pre = await send(`${base}/cors/x`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST' },
+    });
     expect(pre.status).toBe(200);
     expect(pre.headers['access-control-allow-origin']).toBe('https://app.example.com');
     expect(pre.headers['x-upstream']).toBeUndefined();

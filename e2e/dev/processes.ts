@@ -18,30 +18,46 @@ export function gatehouse(args: string[]): Command {
 }
 
 /** `options.env` adds to this process's environment; `options.cwd` defaults to this process's. */
-export function nodeScript(script: string, args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Command {
+export function nodeScript(
+  script: string,
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+): Command {
   const child = spawn(process.execPath, [script, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GATEHOUSE_LOG_LEVEL: 'info', ...options.env }, ...(options.cwd ? { cwd: options.cwd } : {}),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, GATEHOUSE_LOG_LEVEL: 'info', ...options.env },
+    ...(options.cwd ? { cwd: options.cwd } : {}),
   });
   let log = '';
-  child.stdout!.on('data', (c: Buffer) => { log += c.toString(); });
-  child.stderr!.on('data', (c: Buffer) => { log += c.toString(); });
+  child.stdout.on('data', (c: Buffer) => {
+    log += c.toString();
+  });
+  child.stderr.on('data', (c: Buffer) => {
+    log += c.toString();
+  });
   return {
     child,
     output: () => log,
-    stop: (signal: NodeJS.Signals = 'SIGTERM') => new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      child.once('exit', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      child.kill(signal);
-    }),
+    stop: (signal: NodeJS.Signals = 'SIGTERM') =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        child.once('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        child.kill(signal);
+      }),
   };
 }
 
 /** Resolves once `probe` succeeds; fails with the command's output if it exits or time runs out. */
-export async function until(cmd: Command, what: string, probe: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+export async function until(
+  cmd: Command,
+  what: string,
+  probe: () => Promise<boolean>,
+  timeoutMs = 30_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (cmd.child.exitCode !== null) throw new Error(`exited (${cmd.child.exitCode}) before ${what}:\n${cmd.output()}`);

@@ -20,7 +20,9 @@ let upstream: Command;
 
 /** Revision `rev` of the manifests: the proxy stamps it on responses (extproc) and serves under /rev (devproxy's routes). */
 function writeManifests(rev: string): void {
-  writeFileSync(join(dir, 'manifests.yaml'), `apiVersion: gatehouse.dev/v1alpha1
+  writeFileSync(
+    join(dir, 'manifests.yaml'),
+    `apiVersion: gatehouse.dev/v1alpha1
 kind: DataPlane
 metadata: {name: local, namespace: gatehouse-system}
 spec:
@@ -46,13 +48,34 @@ apiVersion: gatehouse.dev/v1alpha1
 kind: Policy
 metadata: {name: stamp, namespace: e2e}
 spec: {type: AssignMessage, assignMessage: {assignTo: response, set: {headers: {x-rev: ${rev}}}}}
-`);
+`,
+  );
 }
 
-const startOperator = () => gatehouse(['operator', '--manifests', dir, '--xds-port', String(ports.xds), '--metrics-port', '0',
-  '--extproc-address', `127.0.0.1:${ports.extproc}`]);
-const startExtproc = () => gatehouse(['extproc', '--xds', `127.0.0.1:${ports.xds}`, '--port', String(ports.extproc),
-  '--metrics-port', String(ports.metrics), '--cache-dir', join(dir, 'cache')]);
+const startOperator = () =>
+  gatehouse([
+    'operator',
+    '--manifests',
+    dir,
+    '--xds-port',
+    String(ports.xds),
+    '--metrics-port',
+    '0',
+    '--extproc-address',
+    `127.0.0.1:${ports.extproc}`,
+  ]);
+const startExtproc = () =>
+  gatehouse([
+    'extproc',
+    '--xds',
+    `127.0.0.1:${ports.xds}`,
+    '--port',
+    String(ports.extproc),
+    '--metrics-port',
+    String(ports.metrics),
+    '--cache-dir',
+    join(dir, 'cache'),
+  ]);
 const api = () => send(`http://127.0.0.1:${ports.listener}/api/x`);
 
 /** Bounded traffic: one request at a time, every 20 ms, recording every reply. */
@@ -67,7 +90,10 @@ function traffic() {
   })();
   return {
     replies,
-    failures: () => replies.filter((r) => r instanceof Error || r.status !== 200).map((r) => (r instanceof Error ? r.message : `${r.status} ${r.body}`)),
+    failures: () =>
+      replies
+        .filter((r) => r instanceof Error || r.status !== 200)
+        .map((r) => (r instanceof Error ? r.message : `${r.status} ${r.body}`)),
     revs: () => new Set(replies.flatMap((r) => (r instanceof Error ? [] : [String(r.headers['x-rev'])]))),
     stop: async () => {
       running = false;
@@ -77,7 +103,13 @@ function traffic() {
 }
 
 beforeAll(async () => {
-  const [listener, xds, extprocPort, metrics, upstreamPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const [listener, xds, extprocPort, metrics, upstreamPort] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
   ports = { listener, xds, extproc: extprocPort, metrics, upstream: upstreamPort };
   dir = mkdtempSync(join(tmpdir(), 'gatehouse-e2e-resilience-'));
   writeManifests('v1');
@@ -97,11 +129,21 @@ it('switches to an edited manifest with no failed request', async () => {
   const load = traffic();
   await new Promise((r) => setTimeout(r, 300));
   writeManifests('v2');
-  await until(operator, 'v2 to serve', async () => {
-    const last = load.replies.at(-1);
-    return last !== undefined && !(last instanceof Error) && last.headers['x-rev'] === 'v2';
-  }, 60_000);
-  await until(devproxy, 'the new route', async () => (await send(`http://127.0.0.1:${ports.listener}/v2/x`)).status === 200, 60_000);
+  await until(
+    operator,
+    'v2 to serve',
+    () => {
+      const last = load.replies.at(-1);
+      return Promise.resolve(last !== undefined && !(last instanceof Error) && last.headers['x-rev'] === 'v2');
+    },
+    60_000,
+  );
+  await until(
+    devproxy,
+    'the new route',
+    async () => (await send(`http://127.0.0.1:${ports.listener}/v2/x`)).status === 200,
+    60_000,
+  );
   await new Promise((r) => setTimeout(r, 300));
   await load.stop();
   expect(load.failures()).toEqual([]);
@@ -120,11 +162,16 @@ it('keeps serving the last config with the control plane killed, and extproc res
   await extproc.stop();
   extproc = startExtproc();
   let readyz = '';
-  await until(extproc, 'extproc ready', async () => {
-    const r = await fetch(`http://127.0.0.1:${ports.metrics}/readyz`);
-    readyz = await r.text();
-    return r.ok;
-  }, 60_000);
+  await until(
+    extproc,
+    'extproc ready',
+    async () => {
+      const r = await fetch(`http://127.0.0.1:${ports.metrics}/readyz`);
+      readyz = await r.text();
+      return r.ok;
+    },
+    60_000,
+  );
   expect(readyz).toMatch(/cache/i);
   const after = traffic();
   await new Promise((r) => setTimeout(r, 500));
@@ -137,10 +184,15 @@ it('converges every node to the newest version when the control plane is back', 
   writeManifests('v3'); // changed while the control plane is down
   operator = startOperator();
   const load = traffic();
-  await until(operator, 'extproc and devproxy on v3', async () => {
-    const [stamped, routed] = await Promise.all([api(), send(`http://127.0.0.1:${ports.listener}/v3/x`)]);
-    return stamped.headers['x-rev'] === 'v3' && routed.status === 200;
-  }, 90_000);
+  await until(
+    operator,
+    'extproc and devproxy on v3',
+    async () => {
+      const [stamped, routed] = await Promise.all([api(), send(`http://127.0.0.1:${ports.listener}/v3/x`)]);
+      return stamped.headers['x-rev'] === 'v3' && routed.status === 200;
+    },
+    90_000,
+  );
   await load.stop();
   expect(load.failures()).toEqual([]);
   expect((await send(`http://127.0.0.1:${ports.listener}/v2/x`)).status).toBe(404);

@@ -8,9 +8,17 @@ import { TestEnvRequestError } from './errors.ts';
 
 /** REST collection of each kind the environment applies, and whether it is namespaced. */
 const kinds: Record<string, { prefix: string; plural: string; namespaced: boolean }> = {
-  CustomResourceDefinition: { prefix: '/apis/apiextensions.k8s.io/v1', plural: 'customresourcedefinitions', namespaced: false },
+  CustomResourceDefinition: {
+    prefix: '/apis/apiextensions.k8s.io/v1',
+    plural: 'customresourcedefinitions',
+    namespaced: false,
+  },
   ClusterRole: { prefix: '/apis/rbac.authorization.k8s.io/v1', plural: 'clusterroles', namespaced: false },
-  ClusterRoleBinding: { prefix: '/apis/rbac.authorization.k8s.io/v1', plural: 'clusterrolebindings', namespaced: false },
+  ClusterRoleBinding: {
+    prefix: '/apis/rbac.authorization.k8s.io/v1',
+    plural: 'clusterrolebindings',
+    namespaced: false,
+  },
   Role: { prefix: '/apis/rbac.authorization.k8s.io/v1', plural: 'roles', namespaced: true },
   RoleBinding: { prefix: '/apis/rbac.authorization.k8s.io/v1', plural: 'rolebindings', namespaced: true },
   Namespace: { prefix: '/api/v1', plural: 'namespaces', namespaced: false },
@@ -46,13 +54,25 @@ export interface ApplyOptions {
  * Server-side apply of the objects exactly as written, so re-running against a live environment is
  * idempotent. Throws on the first object the apiserver refuses, with its answer.
  */
-export async function applyManifests(kc: k8s.KubeConfig, objects: k8s.KubernetesObject[], options: ApplyOptions = {}): Promise<void> {
+export async function applyManifests(
+  kc: k8s.KubeConfig,
+  objects: k8s.KubernetesObject[],
+  options: ApplyOptions = {},
+): Promise<void> {
   const query = new URLSearchParams({ fieldManager: options.fieldManager ?? 'gatehouse-testenv', force: 'true' });
   if (options.dryRun) query.set('dryRun', 'All');
   for (const object of objects) {
-    const { status, body } = await kubeRequest(kc, 'PATCH', `${objectPath(object)}?${query}`, object, 'application/apply-patch+yaml');
+    const { status, body } = await kubeRequest(
+      kc,
+      'PATCH',
+      `${objectPath(object)}?${query.toString()}`,
+      object,
+      'application/apply-patch+yaml',
+    );
     if (status !== 200 && status !== 201) {
-      throw new TestEnvRequestError(`applying ${object.kind} ${object.metadata?.namespace ?? ''}/${object.metadata?.name} failed (${status}): ${body}`);
+      throw new TestEnvRequestError(
+        `applying ${object.kind} ${object.metadata?.namespace ?? ''}/${object.metadata?.name} failed (${status}): ${body}`,
+      );
     }
   }
 }
@@ -67,7 +87,10 @@ export async function kubeRequest(
 ): Promise<{ status: number; body: string }> {
   const server = kc.getCurrentCluster()?.server;
   if (!server) throw new TestEnvRequestError('the kubeconfig has no current cluster');
-  const options: https.RequestOptions = { method, headers: { 'content-type': contentType, accept: 'application/json' } };
+  const options: https.RequestOptions = {
+    method,
+    headers: { 'content-type': contentType, accept: 'application/json' },
+  };
   await kc.applyToHTTPSOptions(options);
   return new Promise((resolve, reject) => {
     const req = https.request(new URL(path, server), options, (res) => {

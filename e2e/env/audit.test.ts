@@ -11,7 +11,9 @@ const user = 'gatehouse-operator-test';
 describe('readAudit', () => {
   it('reads the completed requests of one user, oldest first', () => {
     const records = readAudit(fixture, { username: user });
-    expect(records.map((r) => `${r.verb} ${r.apiGroup}/${r.resource}${r.subresource ? `/${r.subresource}` : ''} ${r.code}`)).toEqual([
+    expect(
+      records.map((r) => `${r.verb} ${r.apiGroup}/${r.resource}${r.subresource ? `/${r.subresource}` : ''} ${r.code}`),
+    ).toEqual([
       'list gatehouse.dev/apiproxies 200',
       'watch gatehouse.dev/apiproxies 200',
       'get gatehouse.dev/apiproxies 404',
@@ -25,7 +27,14 @@ describe('readAudit', () => {
 
   it('keeps namespace, name, URI and the path of non-resource requests', () => {
     const records = readAudit(fixture, { username: user });
-    expect(records[5]).toMatchObject({ verb: 'delete', resource: 'pods', namespace: 'shop', name: 'edge-envoy-7d9c', code: 403, path: '' });
+    expect(records[5]).toMatchObject({
+      verb: 'delete',
+      resource: 'pods',
+      namespace: 'shop',
+      name: 'edge-envoy-7d9c',
+      code: 403,
+      path: '',
+    });
     expect(records[7]).toMatchObject({ resource: '', path: '/version', uri: '/version' });
     expect(records[0]!.time).toMatch(/^\d{4}-\d\d-\d\dT/);
   });
@@ -49,7 +58,9 @@ describe('rbacUsage', () => {
 
   it('lists the refused requests and the grants no allowed request used', () => {
     const usage = rbacUsage(readAudit(fixture, { username: user }), rules);
-    expect(usage.denied.map((r) => `${r.verb} ${r.resource} ${r.namespace}/${r.name}`)).toEqual(['delete pods shop/edge-envoy-7d9c']);
+    expect(usage.denied.map((r) => `${r.verb} ${r.resource} ${r.namespace}/${r.name}`)).toEqual([
+      'delete pods shop/edge-envoy-7d9c',
+    ]);
     expect(usage.unusedGrants).toEqual([
       { apiGroup: 'gatehouse.dev', resource: 'policies', verb: 'get' },
       { apiGroup: 'gatehouse.dev', resource: 'policies', verb: 'list' },

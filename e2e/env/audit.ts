@@ -120,7 +120,9 @@ export async function waitForAudit(
     const records = readAudit(path, filter);
     if (done(records)) return records;
     if (Date.now() > deadline) {
-      throw new TestEnvTimeoutError(`audit log ${path}: the expected requests of ${filter.username} did not appear within ${timeoutMs} ms (${records.length} found)`);
+      throw new TestEnvTimeoutError(
+        `audit log ${path}: the expected requests of ${filter.username} did not appear within ${timeoutMs} ms (${records.length} found)`,
+      );
     }
     await sleep(50);
   }
@@ -143,7 +145,9 @@ function covers(grant: Grant, record: AuditRecord): boolean {
   const resource = record.subresource ? `${record.resource}/${record.subresource}` : record.resource;
   const groupOk = grant.apiGroup === '*' || grant.apiGroup === record.apiGroup;
   const verbOk = grant.verb === '*' || grant.verb === record.verb;
-  const resourceOk = grant.resource === '*' || grant.resource === resource ||
+  const resourceOk =
+    grant.resource === '*' ||
+    grant.resource === resource ||
     // RBAC's `*/status` form: any resource's subresource.
     (grant.resource.startsWith('*/') && record.subresource !== '' && grant.resource.slice(2) === record.subresource);
   return groupOk && verbOk && resourceOk;

@@ -20,18 +20,30 @@ describe('chooseCluster', () => {
   });
 
   it('uses the KUBECONFIG cluster with GATEHOUSE_E2E_CLUSTER=kubeconfig', () => {
-    expect(chooseCluster({ KUBECONFIG: kubeconfig, GATEHOUSE_E2E_CLUSTER: 'kubeconfig' })).toEqual({ mode: 'kubeconfig', kubeconfig });
+    expect(chooseCluster({ KUBECONFIG: kubeconfig, GATEHOUSE_E2E_CLUSTER: 'kubeconfig' })).toEqual({
+      mode: 'kubeconfig',
+      kubeconfig,
+    });
   });
 
   it('lets GATEHOUSE_TEST_USE_KUBECONFIG=0 force the local control plane', () => {
-    expect(chooseCluster({ KUBECONFIG: kubeconfig, GATEHOUSE_E2E_CLUSTER: 'kubeconfig', GATEHOUSE_TEST_USE_KUBECONFIG: '0' }))
-      .toEqual({ mode: 'local', ignoredKubeconfig: kubeconfig });
+    expect(
+      chooseCluster({
+        KUBECONFIG: kubeconfig,
+        GATEHOUSE_E2E_CLUSTER: 'kubeconfig',
+        GATEHOUSE_TEST_USE_KUBECONFIG: '0',
+      }),
+    ).toEqual({ mode: 'local', ignoredKubeconfig: kubeconfig });
   });
 
   it('refuses what it cannot honour', () => {
     expect(() => chooseCluster({ GATEHOUSE_E2E_CLUSTER: 'kubeconfig' })).toThrow(/needs KUBECONFIG/);
     expect(() => chooseCluster({ GATEHOUSE_E2E_CLUSTER: 'kind' })).toThrow(/"local" \(the default\) or "kubeconfig"/);
-    expect(() => chooseCluster({ GATEHOUSE_E2E_CLUSTER: 'kubeconfig', KUBECONFIG: `${kubeconfig}:/other` })).toThrow(/several files/);
-    expect(() => chooseCluster({ GATEHOUSE_E2E_CLUSTER: 'kubeconfig', KUBECONFIG: '/nonexistent/kubeconfig' })).toThrow(/does not exist/);
+    expect(() => chooseCluster({ GATEHOUSE_E2E_CLUSTER: 'kubeconfig', KUBECONFIG: `${kubeconfig}:/other` })).toThrow(
+      /several files/,
+    );
+    expect(() => chooseCluster({ GATEHOUSE_E2E_CLUSTER: 'kubeconfig', KUBECONFIG: '/nonexistent/kubeconfig' })).toThrow(
+      /does not exist/,
+    );
   });
 });

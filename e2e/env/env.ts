@@ -60,7 +60,7 @@ export async function startTestEnv(log: (line: string) => void = () => {}): Prom
   const started = await Promise.allSettled([startControlPlane(bins, join(dir, 'kube')), startRedis(redisBinary, dir)]);
   const [cp, rd] = started;
   if (cp.status === 'rejected' || rd.status === 'rejected') {
-    await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.stop() : undefined)));
+    await Promise.all(started.flatMap((s) => (s.status === 'fulfilled' ? [s.value.stop()] : [])));
     throw cp.status === 'rejected' ? cp.reason : (rd as PromiseRejectedResult).reason;
   }
   const [controlPlane, redis] = [cp.value, rd.value];
@@ -75,10 +75,14 @@ export async function startTestEnv(log: (line: string) => void = () => {}): Prom
     throw err;
   }
   const startMs = Date.now() - t1;
-  log(`test environment up in ${(startMs / 1000).toFixed(1)} s: Kubernetes ${KUBERNETES_VERSION}, etcd ${ETCD_VERSION} ` +
-    `(binaries: ${bins.origin}), redis ${redis.url}`);
+  log(
+    `test environment up in ${(startMs / 1000).toFixed(1)} s: Kubernetes ${KUBERNETES_VERSION}, etcd ${ETCD_VERSION} ` +
+      `(binaries: ${bins.origin}), redis ${redis.url}`,
+  );
   return {
-    controlPlane, redis, dir,
+    controlPlane,
+    redis,
+    dir,
     vars: {
       [ENV.adminKubeconfig]: controlPlane.adminKubeconfig,
       [ENV.operatorKubeconfig]: controlPlane.operatorKubeconfig,
@@ -108,8 +112,12 @@ export function chooseCluster(env: NodeJS.ProcessEnv = process.env): ClusterChoi
   if (wanted !== 'kubeconfig' || env.GATEHOUSE_TEST_USE_KUBECONFIG === '0') {
     return kubeconfig ? { mode: 'local', ignoredKubeconfig: kubeconfig } : { mode: 'local' };
   }
-  if (!kubeconfig) throw new TestEnvStartError('GATEHOUSE_E2E_CLUSTER=kubeconfig needs KUBECONFIG naming the cluster\'s kubeconfig file');
-  if (kubeconfig.includes(':')) throw new TestEnvStartError(`KUBECONFIG names several files (${kubeconfig}); name exactly one for the tests`);
+  if (!kubeconfig)
+    throw new TestEnvStartError(
+      "GATEHOUSE_E2E_CLUSTER=kubeconfig needs KUBECONFIG naming the cluster's kubeconfig file",
+    );
+  if (kubeconfig.includes(':'))
+    throw new TestEnvStartError(`KUBECONFIG names several files (${kubeconfig}); name exactly one for the tests`);
   if (!existsSync(kubeconfig)) throw new TestEnvStartError(`KUBECONFIG names ${kubeconfig}, which does not exist`);
   return { mode: 'kubeconfig', kubeconfig };
 }
@@ -119,7 +127,10 @@ export function chooseCluster(env: NodeJS.ProcessEnv = process.env): ClusterChoi
  * kubeconfig's (admin) credentials, the restricted identity a ServiceAccount bound by the chart's
  * templates, and a local Redis. Nothing is deleted on stop: the cluster is the caller's.
  */
-export async function startClusterTestEnv(kubeconfig: string, log: (line: string) => void = () => {}): Promise<TestEnv> {
+export async function startClusterTestEnv(
+  kubeconfig: string,
+  log: (line: string) => void = () => {},
+): Promise<TestEnv> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-testenv-'));
   const t0 = Date.now();
   const redisBinary = ensureRedisServer(log);
@@ -127,7 +138,9 @@ export async function startClusterTestEnv(kubeconfig: string, log: (line: string
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(kubeconfig);
   const server = kc.getCurrentCluster()?.server;
-  log(`using the cluster of KUBECONFIG=${kubeconfig} (context ${kc.getCurrentContext()}, ${server}); no local control plane`);
+  log(
+    `using the cluster of KUBECONFIG=${kubeconfig} (context ${kc.getCurrentContext()}, ${server}); no local control plane`,
+  );
   const redis = await startRedis(redisBinary, dir);
   let identity;
   try {
@@ -140,9 +153,12 @@ export async function startClusterTestEnv(kubeconfig: string, log: (line: string
     throw err;
   }
   const startMs = Date.now() - t1;
-  log(`test environment ready in ${(startMs / 1000).toFixed(1)} s: cluster ${server}, operator identity ${identity.username}, redis ${redis.url}`);
+  log(
+    `test environment ready in ${(startMs / 1000).toFixed(1)} s: cluster ${server}, operator identity ${identity.username}, redis ${redis.url}`,
+  );
   return {
-    redis, dir,
+    redis,
+    dir,
     vars: {
       [ENV.adminKubeconfig]: kubeconfig,
       [ENV.operatorKubeconfig]: identity.kubeconfigPath,
@@ -164,9 +180,16 @@ function chartRbacForTestUser(): k8s.KubernetesObject[] {
   const rules = chartRules();
   const name = 'gatehouse-operator-test';
   return [
-    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name }, rules } as k8s.KubernetesObject,
     {
-      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name },
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name },
+      rules,
+    } as k8s.KubernetesObject,
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
       subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: OPERATOR_TEST_USER }],
     } as k8s.KubernetesObject,
@@ -176,8 +199,14 @@ function chartRbacForTestUser(): k8s.KubernetesObject[] {
 function crdDocuments(): k8s.KubernetesObject[] {
   const dir = join(root, 'crds');
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort().flatMap((f) =>
-    parseAllDocuments(readFileSync(join(dir, f), 'utf8')).map((d) => d.toJS() as k8s.KubernetesObject).filter(Boolean));
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()
+    .flatMap((f) =>
+      parseAllDocuments(readFileSync(join(dir, f), 'utf8'))
+        .map((d) => d.toJS() as k8s.KubernetesObject)
+        .filter(Boolean),
+    );
 }
 
 /**
@@ -185,21 +214,30 @@ function crdDocuments(): k8s.KubernetesObject[] {
  * answers 429 "storage is (re)initializing" while the watch cache fills, which a test's first call
  * must not see.
  */
-async function waitCrdsEstablished(kc: k8s.KubeConfig, crds: k8s.KubernetesObject[], timeoutMs = 30_000): Promise<void> {
+async function waitCrdsEstablished(
+  kc: k8s.KubeConfig,
+  crds: k8s.KubernetesObject[],
+  timeoutMs = 30_000,
+): Promise<void> {
   const api = kc.makeApiClient(k8s.ApiextensionsV1Api);
   const names = new Set(crds.map((c) => c.metadata?.name));
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const list = await api.listCustomResourceDefinition();
-    const pending = list.items.filter((crd) => names.has(crd.metadata?.name) &&
-      !crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True'));
+    const pending = list.items.filter(
+      (crd) =>
+        names.has(crd.metadata?.name) &&
+        !crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True'),
+    );
     if (pending.length === 0) break;
     if (Date.now() > deadline) {
       throw new TestEnvStartError(`CRDs not Established: ${pending.map((c) => c.metadata?.name).join(', ')}`);
     }
     await sleep(100);
   }
-  for (const crd of crds as { spec?: { group?: string; names?: { plural?: string }; versions?: { name: string; served?: boolean }[] } }[]) {
+  for (const crd of crds as {
+    spec?: { group?: string; names?: { plural?: string }; versions?: { name: string; served?: boolean }[] };
+  }[]) {
     const version = crd.spec?.versions?.find((v) => v.served !== false)?.name;
     const path = `/apis/${crd.spec?.group}/${version}/${crd.spec?.names?.plural}?limit=1`;
     for (;;) {

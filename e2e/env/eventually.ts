@@ -24,7 +24,9 @@ export async function eventually<T>(
       last = err;
     }
     if (Date.now() > deadline) {
-      throw new TestEnvTimeoutError(`${what}: not within ${timeoutMs} ms; last: ${last instanceof Error ? last.message : JSON.stringify(last)?.slice(0, 2000)}`);
+      throw new TestEnvTimeoutError(
+        `${what}: not within ${timeoutMs} ms; last: ${last instanceof Error ? last.message : JSON.stringify(last)?.slice(0, 2000)}`,
+      );
     }
     await sleep(intervalMs);
   }

@@ -13,7 +13,9 @@ export default async function setup(): Promise<() => Promise<void>> {
     env = await startClusterTestEnv(cluster.kubeconfig, log);
   } else {
     if (cluster.ignoredKubeconfig) {
-      log(`KUBECONFIG=${cluster.ignoredKubeconfig} is ignored: tests use their own control plane unless GATEHOUSE_E2E_CLUSTER=kubeconfig`);
+      log(
+        `KUBECONFIG=${cluster.ignoredKubeconfig} is ignored: tests use their own control plane unless GATEHOUSE_E2E_CLUSTER=kubeconfig`,
+      );
     }
     env = await startTestEnv(log);
   }

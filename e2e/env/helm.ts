@@ -23,7 +23,12 @@ export function helm(args: string[], log: (line: string) => void = () => {}): He
   // A private HOME-like config so a developer's helm repositories and plugins play no part.
   const run = spawnSync(binary, args, {
     encoding: 'utf8',
-    env: { ...process.env, HELM_CONFIG_HOME: '/nonexistent/helm-config', HELM_CACHE_HOME: '/nonexistent/helm-cache', HELM_DATA_HOME: '/nonexistent/helm-data' },
+    env: {
+      ...process.env,
+      HELM_CONFIG_HOME: '/nonexistent/helm-config',
+      HELM_CACHE_HOME: '/nonexistent/helm-cache',
+      HELM_DATA_HOME: '/nonexistent/helm-data',
+    },
     maxBuffer: 64 * 1024 * 1024,
   });
   if (run.error) throw new TestEnvRequestError(`running ${binary}: ${run.error.message}`, run.error);
@@ -43,11 +48,20 @@ export interface RenderOptions {
 
 /** `helm template` of the chart: its objects, in the order helm prints them. Throws when helm fails. */
 export function renderChart(options: RenderOptions = {}): k8s.KubernetesObject[] {
-  const args = ['template', options.release ?? 'gatehouse', CHART_DIR, '--namespace', options.namespace ?? 'gatehouse-system'];
+  const args = [
+    'template',
+    options.release ?? 'gatehouse',
+    CHART_DIR,
+    '--namespace',
+    options.namespace ?? 'gatehouse-system',
+  ];
   for (const [key, value] of Object.entries(options.set ?? {})) args.push('--set', `${key}=${value}`);
   for (const template of options.showOnly ?? []) args.push('--show-only', template);
   if (options.includeCrds) args.push('--include-crds');
   const result = helm(args, options.log);
-  if (result.status !== 0) throw new TestEnvRequestError(`helm ${args.join(' ')} failed (${result.status}): ${result.stderr}`);
-  return parseAllDocuments(result.stdout).map((d) => d.toJS() as k8s.KubernetesObject | null).filter((o): o is k8s.KubernetesObject => o !== null);
+  if (result.status !== 0)
+    throw new TestEnvRequestError(`helm ${args.join(' ')} failed (${result.status}): ${result.stderr}`);
+  return parseAllDocuments(result.stdout)
+    .map((d) => d.toJS() as k8s.KubernetesObject | null)
+    .filter((o): o is k8s.KubernetesObject => o !== null);
 }

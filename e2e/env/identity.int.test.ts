@@ -10,7 +10,10 @@ import { chartRules, serviceAccountIdentity, type ServiceAccountIdentity } from 
 
 function admin(): k8s.KubeConfig {
   const file = process.env[ENV.adminKubeconfig];
-  if (!file) throw new Error(`${ENV.adminKubeconfig} is not set: run through the integration project (vitest --project integration)`);
+  if (!file)
+    throw new Error(
+      `${ENV.adminKubeconfig} is not set: run through the integration project (vitest --project integration)`,
+    );
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(file);
   return kc;
@@ -22,7 +25,8 @@ describe('serviceAccountIdentity', () => {
 
   beforeAll(async () => {
     identity = await serviceAccountIdentity(admin(), {
-      namespace: 'identity-test', name: 'gatehouse-operator',
+      namespace: 'identity-test',
+      name: 'gatehouse-operator',
       log: (line) => process.stdout.write(`[identity] ${line}\n`),
     });
   });
@@ -30,10 +34,13 @@ describe('serviceAccountIdentity', () => {
   it('is the ServiceAccount, authenticated by its TokenRequest token', async () => {
     expect(identity.username).toBe('system:serviceaccount:identity-test:gatehouse-operator');
     const review = await kubeRequest(identity.kubeconfig, 'POST', '/apis/authentication.k8s.io/v1/selfsubjectreviews', {
-      apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview',
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'SelfSubjectReview',
     });
     expect(review.status).toBe(201);
-    expect(JSON.parse(review.body).status.userInfo.username).toBe(identity.username);
+    expect((JSON.parse(review.body) as { status: { userInfo: { username: string } } }).status.userInfo.username).toBe(
+      identity.username,
+    );
   });
 
   it('may list apiproxies (the chart grants it) and may not delete a Namespace', async () => {
@@ -41,16 +48,35 @@ describe('serviceAccountIdentity', () => {
     expect(list.status, list.body).toBe(200);
     const remove = await kubeRequest(identity.kubeconfig, 'DELETE', '/api/v1/namespaces/identity-test');
     expect(remove.status).toBe(403);
-    expect(JSON.parse(remove.body).message).toContain(`User "${identity.username}" cannot delete resource "namespaces"`);
+    expect((JSON.parse(remove.body) as { message: string }).message).toContain(
+      `User "${identity.username}" cannot delete resource "namespaces"`,
+    );
   });
 
   it('leaves both calls in the audit log under its name', async (ctx) => {
     const auditLog = process.env[ENV.auditLog];
     if (!auditLog) ctx.skip(`${ENV.auditLog} is not set: a KUBECONFIG cluster has no audit log we can read`);
-    const records = await waitForAudit(auditLog!, { username: identity.username, since: started },
-      (rs) => rs.some((r) => r.verb === 'delete' && r.resource === 'namespaces'));
-    expect(records).toContainEqual(expect.objectContaining({ verb: 'list', apiGroup: 'gatehouse.dev', resource: 'apiproxies', namespace: '', code: 200 }));
-    expect(records).toContainEqual(expect.objectContaining({ verb: 'delete', apiGroup: '', resource: 'namespaces', name: 'identity-test', code: 403 }));
+    const records = await waitForAudit(auditLog!, { username: identity.username, since: started }, (rs) =>
+      rs.some((r) => r.verb === 'delete' && r.resource === 'namespaces'),
+    );
+    expect(records).toContainEqual(
+      expect.objectContaining({
+        verb: 'list',
+        apiGroup: 'gatehouse.dev',
+        resource: 'apiproxies',
+        namespace: '',
+        code: 200,
+      }),
+    );
+    expect(records).toContainEqual(
+      expect.objectContaining({
+        verb: 'delete',
+        apiGroup: '',
+        resource: 'namespaces',
+        name: 'identity-test',
+        code: 403,
+      }),
+    );
     const usage = rbacUsage(records, chartRules());
     expect(usage.denied.map((r) => `${r.verb} ${r.resource}`)).toEqual(['delete namespaces']);
     expect(usage.unusedGrants).not.toContainEqual({ apiGroup: 'gatehouse.dev', resource: 'apiproxies', verb: 'list' });

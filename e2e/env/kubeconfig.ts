@@ -15,7 +15,10 @@ export function loadKubeconfigFile(path: string): k8s.KubeConfig {
 export function kubeconfigFrom(variable: string): k8s.KubeConfig {
   const path = process.env[variable];
   // Unset outside the integration project, whose global setup starts the environment and sets it.
-  if (!path) throw new TestEnvStartError(`${variable} is not set: run through the integration project (vitest --project integration)`);
+  if (!path)
+    throw new TestEnvStartError(
+      `${variable} is not set: run through the integration project (vitest --project integration)`,
+    );
   return loadKubeconfigFile(path);
 }
 

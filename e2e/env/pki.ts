@@ -17,12 +17,14 @@ export interface PemPair {
   key: string;
 }
 
-async function pkcs8Pem(key: CryptoKey): Promise<string> {
+function pkcs8Pem(key: CryptoKey): string {
   return KeyObject.from(key).export({ type: 'pkcs8', format: 'pem' }).toString();
 }
 
-export async function createCa(commonName: string): Promise<PemPair & { keys: CryptoKeyPair; certificate: x509.X509Certificate }> {
-  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
+export async function createCa(
+  commonName: string,
+): Promise<PemPair & { keys: CryptoKeyPair; certificate: x509.X509Certificate }> {
+  const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
   const certificate = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: '01',
     name: `CN=${commonName}`,
@@ -35,7 +37,7 @@ export async function createCa(commonName: string): Promise<PemPair & { keys: Cr
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
     ],
   });
-  return { cert: certificate.toString('pem'), key: await pkcs8Pem(keys.privateKey), keys, certificate };
+  return { cert: certificate.toString('pem'), key: pkcs8Pem(keys.privateKey), keys, certificate };
 }
 
 export async function createServingCert(
@@ -43,7 +45,7 @@ export async function createServingCert(
   commonName: string,
   sans: { dns: string[]; ip: string[] },
 ): Promise<PemPair> {
-  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
   const certificate = await x509.X509CertificateGenerator.create({
     serialNumber: '02',
     subject: `CN=${commonName}`,
@@ -62,7 +64,7 @@ export async function createServingCert(
       ]),
     ],
   });
-  return { cert: certificate.toString('pem'), key: await pkcs8Pem(keys.privateKey) };
+  return { cert: certificate.toString('pem'), key: pkcs8Pem(keys.privateKey) };
 }
 
 /** The key pair the apiserver signs and verifies service-account tokens with. */

@@ -27,7 +27,10 @@ export class ServiceProcess {
     });
     if (this.child.pid === undefined) throw new TestEnvStartError(`${name}: could not start ${command}`);
     // The reaper outlives us on purpose: it polls our pid and kills the service's group once we are gone.
-    spawn('sh', [reaperScript, String(process.pid), String(this.child.pid)], { stdio: 'ignore', detached: true }).unref();
+    spawn('sh', [reaperScript, String(process.pid), String(this.child.pid)], {
+      stdio: 'ignore',
+      detached: true,
+    }).unref();
   }
 
   get running(): boolean {

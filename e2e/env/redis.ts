@@ -25,13 +25,20 @@ export function ensureRedisServer(log: (line: string) => void = () => {}): strin
   if (!which('apt-get') || process.getuid?.() !== 0) {
     throw new TestEnvToolMissingError(
       'redis-server is not installed and cannot be installed here (needs apt-get as root). Install ' +
-      "Debian's redis-server package, or set GATEHOUSE_REDIS_SERVER to a redis-server binary.",
+        "Debian's redis-server package, or set GATEHOUSE_REDIS_SERVER to a redis-server binary.",
     );
   }
   log('installing redis-server with apt-get');
-  for (const args of [['update', '-qq'], ['install', '-y', '-qq', '--no-install-recommends', 'redis-server']]) {
-    const run = spawnSync('apt-get', args, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-    if (run.status !== 0) throw new TestEnvToolMissingError(`apt-get ${args.join(' ')} failed; install redis-server by hand`);
+  for (const args of [
+    ['update', '-qq'],
+    ['install', '-y', '-qq', '--no-install-recommends', 'redis-server'],
+  ]) {
+    const run = spawnSync('apt-get', args, {
+      stdio: 'inherit',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
+    if (run.status !== 0)
+      throw new TestEnvToolMissingError(`apt-get ${args.join(' ')} failed; install redis-server by hand`);
   }
   const installed = which('redis-server');
   if (!installed) throw new TestEnvToolMissingError('apt-get installed redis-server but it is not on PATH');
@@ -41,9 +48,12 @@ export function ensureRedisServer(log: (line: string) => void = () => {}): strin
 /** Starts redis-server on a free port, or on `port` (to restart one where its clients expect it). */
 export async function startRedis(binary: string, logDir: string, port?: number): Promise<RedisServer> {
   port ??= await freePort();
-  const proc = new ServiceProcess(`redis-${port}`, binary, [
-    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes',
-  ], logDir);
+  const proc = new ServiceProcess(
+    `redis-${port}`,
+    binary,
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'],
+    logDir,
+  );
   const deadline = Date.now() + 15_000;
   while (!(await ping(port))) {
     if (!proc.running || Date.now() > deadline) {

@@ -42,10 +42,15 @@ interface GoToolset {
  */
 function kubernetesLdflags(): string {
   const [major, minor] = KUBERNETES_VERSION.slice(1).split('.');
-  return ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version'].flatMap((pkg) => [
-    `-X ${pkg}.gitVersion=${KUBERNETES_VERSION}`, `-X ${pkg}.gitMajor=${major}`, `-X ${pkg}.gitMinor=${minor}`,
-    `-X ${pkg}.gitTreeState=clean`, `-X ${pkg}.buildDate=1970-01-01T00:00:00Z`,
-  ]).join(' ');
+  return ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version']
+    .flatMap((pkg) => [
+      `-X ${pkg}.gitVersion=${KUBERNETES_VERSION}`,
+      `-X ${pkg}.gitMajor=${major}`,
+      `-X ${pkg}.gitMinor=${minor}`,
+      `-X ${pkg}.gitTreeState=clean`,
+      `-X ${pkg}.buildDate=1970-01-01T00:00:00Z`,
+    ])
+    .join(' ');
 }
 
 const controlPlane: GoToolset = {
@@ -55,17 +60,21 @@ const controlPlane: GoToolset = {
     { name: 'etcd', module: 'etcd', ldflags: '-s -w' },
     { name: 'kube-apiserver', module: 'kube-apiserver', ldflags: `-s -w ${kubernetesLdflags()}` },
   ],
-  alternative: 'set KUBEBUILDER_ASSETS (or GATEHOUSE_TEST_BIN) to a folder holding etcd and kube-apiserver binaries ' +
+  alternative:
+    'set KUBEBUILDER_ASSETS (or GATEHOUSE_TEST_BIN) to a folder holding etcd and kube-apiserver binaries ' +
     `(Kubernetes ${KUBERNETES_VERSION}, etcd ${ETCD_VERSION})`,
 };
 
 const helm: GoToolset = {
   label: `helm-${HELM_VERSION}`,
   describe: `helm ${HELM_VERSION}`,
-  programs: [{
-    name: 'helm', module: 'helm',
-    ldflags: `-s -w -X helm.sh/helm/v4/internal/version.version=${HELM_VERSION} -X helm.sh/helm/v4/internal/version.gitTreeState=clean`,
-  }],
+  programs: [
+    {
+      name: 'helm',
+      module: 'helm',
+      ldflags: `-s -w -X helm.sh/helm/v4/internal/version.version=${HELM_VERSION} -X helm.sh/helm/v4/internal/version.gitTreeState=clean`,
+    },
+  ],
   alternative: `set GATEHOUSE_HELM to a helm binary (${HELM_VERSION} or another 3.x/4.x)`,
 };
 
@@ -130,7 +139,8 @@ function fromEnvOr(variable: string, set: GoToolset, program: string, log: (line
 }
 
 function cacheRoot(): string {
-  const base = process.env.GATEHOUSE_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'gatehouse');
+  const base =
+    process.env.GATEHOUSE_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'gatehouse');
   return join(base, 'testbin');
 }
 
@@ -139,7 +149,9 @@ function toolsetDir(set: GoToolset): string {
   const digest = createHash('sha256');
   for (const module of new Set(set.programs.map((p) => p.module))) {
     const dir = join(here, 'testbin', module);
-    const files = readdirSync(dir).filter((f) => f === 'go.mod' || f === 'go.sum' || f.endsWith('.go')).sort();
+    const files = readdirSync(dir)
+      .filter((f) => f === 'go.mod' || f === 'go.sum' || f.endsWith('.go'))
+      .sort();
     for (const file of files) digest.update(`${module}/${file}\0`).update(readFileSync(join(dir, file)));
   }
   return join(cacheRoot(), `${set.label}-${digest.digest('hex').slice(0, 12)}`);
@@ -245,7 +257,8 @@ function buildInto(set: GoToolset, dir: string, log: (line: string) => void): vo
   const started = Date.now();
   try {
     log(`building ${set.describe} from the Go module proxy into ${dir} (first run only: this can take minutes)`);
-    for (const program of set.programs) goBuild(join(here, 'testbin', program.module), join(scratch, program.name), program.ldflags);
+    for (const program of set.programs)
+      goBuild(join(here, 'testbin', program.module), join(scratch, program.name), program.ldflags);
     rmSync(dir, { recursive: true, force: true });
     renameSync(scratch, dir);
   } finally {

@@ -11,7 +11,15 @@ import { commands } from '../../bin/cli.ts';
 import { freePort } from '../env/ports.ts';
 import { send } from '../dev/harness.ts';
 import { nodeScript, until } from '../dev/processes.ts';
-import { assembleImage, finalStageCopies, ignored, importsOf, parseDockerignore, unresolvedImports, type ImageLayout } from './layout.ts';
+import {
+  assembleImage,
+  finalStageCopies,
+  ignored,
+  importsOf,
+  parseDockerignore,
+  unresolvedImports,
+  type ImageLayout,
+} from './layout.ts';
 
 const repo = join(import.meta.dirname, '../..');
 let image: ImageLayout;
@@ -25,14 +33,24 @@ afterAll(() => {
 
 /** `node bin/gatehouse.js ARGS` in the image directory, as the image's ENTRYPOINT runs it. */
 function gatehouseInImage(args: string[]) {
-  return spawnSync(process.execPath, ['bin/gatehouse.js', ...args], { cwd: image.root, encoding: 'utf8', env: { ...process.env, NODE_ENV: 'production' }, timeout: 60_000 });
+  return spawnSync(process.execPath, ['bin/gatehouse.js', ...args], {
+    cwd: image.root,
+    encoding: 'utf8',
+    env: { ...process.env, NODE_ENV: 'production' },
+    timeout: 60_000,
+  });
 }
 
 describe('reading the Dockerfile and .dockerignore', () => {
-  it('takes the final stage\'s COPY lines, relative to its WORKDIR', () => {
-    const { workdir, copies } = finalStageCopies('FROM a AS deps\nWORKDIR /app\nCOPY x ./\nFROM b\nWORKDIR /app\nCOPY --from=deps /app/node_modules ./node_modules\nCOPY bin \\\n  ./bin\n');
+  it("takes the final stage's COPY lines, relative to its WORKDIR", () => {
+    const { workdir, copies } = finalStageCopies(
+      'FROM a AS deps\nWORKDIR /app\nCOPY x ./\nFROM b\nWORKDIR /app\nCOPY --from=deps /app/node_modules ./node_modules\nCOPY bin \\\n  ./bin\n',
+    );
     expect(workdir).toBe('/app');
-    expect(copies).toEqual([{ from: 'deps', sources: ['/app/node_modules'], dest: '/app/node_modules' }, { sources: ['bin'], dest: '/app/bin' }]);
+    expect(copies).toEqual([
+      { from: 'deps', sources: ['/app/node_modules'], dest: '/app/node_modules' },
+      { sources: ['bin'], dest: '/app/bin' },
+    ]);
   });
 
   it('matches .dockerignore patterns as the build context does: **, parents, the last rule wins', () => {
@@ -47,15 +65,22 @@ describe('reading the Dockerfile and .dockerignore', () => {
   });
 
   it('finds static, dynamic and URL imports', () => {
-    expect(importsOf("import a from './a.ts';\nexport { b } from '../b.ts';\nconst c = await import('./c.ts');\nnew URL('./d.js', import.meta.url);\nimport type { E } from 'e';"))
-      .toEqual(['./a.ts', '../b.ts', 'e', './c.ts', './d.js']);
+    expect(
+      importsOf(
+        "import a from './a.ts';\nexport { b } from '../b.ts';\nconst c = await import('./c.ts');\nnew URL('./d.js', import.meta.url);\nimport type { E } from 'e';",
+      ),
+    ).toEqual(['./a.ts', '../b.ts', 'e', './c.ts', './d.js']);
   });
 });
 
 describe('the image', () => {
   it('holds no test, benchmark or script file, and no dev dependency', () => {
     const files = image.files.map((f) => f.slice(image.root.length + 1));
-    expect(files.filter((f) => /^(e2e|scripts|bench)\//.test(f) || /\.test\.ts$|(^|[/.])test-support\.ts$|\/testdata\//.test(f))).toEqual([]);
+    expect(
+      files.filter(
+        (f) => /^(e2e|scripts|bench)\//.test(f) || /\.test\.ts$|(^|[/.])test-support\.ts$|\/testdata\//.test(f),
+      ),
+    ).toEqual([]);
     expect(files).toContain('devproxy/src/main.ts');
     const packages = image.packages.map((p) => p.slice('node_modules/'.length));
     expect(packages).toContain('@grpc/grpc-js');
@@ -73,17 +98,44 @@ describe('the image', () => {
   });
 
   it('gatehouse dev serves the examples: 401 without an API key, then exits 0 on SIGTERM', async () => {
-    const [port, extprocPort, xdsPort, metricsPort, upstreamPort] = await Promise.all(Array.from({ length: 5 }, () => freePort()));
-    const dev = nodeScript(join(image.root, 'bin/gatehouse.js'), ['dev', '--port', String(port), '--extproc-port', String(extprocPort),
-      '--xds-port', String(xdsPort), '--metrics-port', String(metricsPort), '--upstream-port', String(upstreamPort)], { cwd: image.root, env: { NODE_ENV: 'production' } });
+    const [port, extprocPort, xdsPort, metricsPort, upstreamPort] = await Promise.all(
+      Array.from({ length: 5 }, () => freePort()),
+    );
+    const dev = nodeScript(
+      join(image.root, 'bin/gatehouse.js'),
+      [
+        'dev',
+        '--port',
+        String(port),
+        '--extproc-port',
+        String(extprocPort),
+        '--xds-port',
+        String(xdsPort),
+        '--metrics-port',
+        String(metricsPort),
+        '--upstream-port',
+        String(upstreamPort),
+      ],
+      { cwd: image.root, env: { NODE_ENV: 'production' } },
+    );
     try {
       const url = `http://127.0.0.1:${port}/orders/v1/orders`;
       // Ready once the route is served and extproc answers: the 401 README.md shows.
-      await until(dev, 'gatehouse dev to answer 401 on /orders/v1/orders', async () => (await send(url)).status === 401, 90_000);
+      await until(
+        dev,
+        'gatehouse dev to answer 401 on /orders/v1/orders',
+        async () => (await send(url)).status === 401,
+        90_000,
+      );
       const r = await send(url);
       expect(r.status).toBe(401);
       expect(r.headers['content-type']).toBe('application/json');
-      expect(JSON.parse(r.body)).toEqual({ fault: { faultstring: 'Failed to resolve API Key variable', detail: { errorcode: 'oauth.v2.FailedToResolveAPIKey' } } });
+      expect(JSON.parse(r.body)).toEqual({
+        fault: {
+          faultstring: 'Failed to resolve API Key variable',
+          detail: { errorcode: 'oauth.v2.FailedToResolveAPIKey' },
+        },
+      });
       const exited = new Promise<number | null>((resolve) => dev.child.once('exit', (code) => resolve(code)));
       dev.child.kill('SIGTERM');
       expect(await exited, dev.output()).toBe(0);
@@ -94,20 +146,43 @@ describe('the image', () => {
   }, 150_000);
 
   it('gatehouse operator serves the examples over xDS and gatehouse devproxy binds their listener; both exit 0 on SIGTERM', async () => {
-    const [listenerPort, xdsPort, metricsPort, adminPort] = await Promise.all(Array.from({ length: 4 }, () => freePort()));
+    const [listenerPort, xdsPort, metricsPort, adminPort] = await Promise.all(
+      Array.from({ length: 4 }, () => freePort()),
+    );
     // The examples' DataPlane listens on 8080, which may be taken here: a copy on a free port.
     const manifests = mkdtempSync(join(tmpdir(), 'gatehouse-image-manifests-'));
     cpSync(join(image.root, 'examples'), manifests, { recursive: true });
     const dataplane = join(manifests, 'dataplane.yaml');
     writeFileSync(dataplane, readFileSync(dataplane, 'utf8').replace('port: 8080', `port: ${listenerPort}`));
     const env = { NODE_ENV: 'production' };
-    const operator = nodeScript(join(image.root, 'bin/gatehouse.js'), ['operator', '--manifests', manifests, '--xds-port', String(xdsPort), '--metrics-port', String(metricsPort)], { cwd: image.root, env });
-    const devproxy = nodeScript(join(image.root, 'bin/gatehouse.js'), ['devproxy', '--xds', `127.0.0.1:${xdsPort}`, '--admin-port', String(adminPort)], { cwd: image.root, env });
+    const operator = nodeScript(
+      join(image.root, 'bin/gatehouse.js'),
+      ['operator', '--manifests', manifests, '--xds-port', String(xdsPort), '--metrics-port', String(metricsPort)],
+      { cwd: image.root, env },
+    );
+    const devproxy = nodeScript(
+      join(image.root, 'bin/gatehouse.js'),
+      ['devproxy', '--xds', `127.0.0.1:${xdsPort}`, '--admin-port', String(adminPort)],
+      { cwd: image.root, env },
+    );
     try {
-      await until(devproxy, 'devproxy /ready', async () => (await send(`http://127.0.0.1:${adminPort}/ready`)).status === 200, 90_000);
+      await until(
+        devproxy,
+        'devproxy /ready',
+        async () => (await send(`http://127.0.0.1:${adminPort}/ready`)).status === 200,
+        90_000,
+      );
       // No extproc runs here, so only that the listener answers is checked.
-      await until(devproxy, 'the listener to answer', async () => (await send(`http://127.0.0.1:${listenerPort}/orders/v1/orders`)).status > 0, 30_000);
-      for (const [name, cmd] of [['devproxy', devproxy], ['operator', operator]] as const) {
+      await until(
+        devproxy,
+        'the listener to answer',
+        async () => (await send(`http://127.0.0.1:${listenerPort}/orders/v1/orders`)).status > 0,
+        30_000,
+      );
+      for (const [name, cmd] of [
+        ['devproxy', devproxy],
+        ['operator', operator],
+      ] as const) {
         const exited = new Promise<number | null>((resolve) => cmd.child.once('exit', (code) => resolve(code)));
         cmd.child.kill('SIGTERM');
         expect(await exited, `${name}:\n${cmd.output()}`).toBe(0);
@@ -119,7 +194,9 @@ describe('the image', () => {
     }
   }, 150_000);
 
-  it('package.json in the image is the repository\'s', () => {
-    expect(readFileSync(join(image.root, 'package.json'), 'utf8')).toBe(readFileSync(join(repo, 'package.json'), 'utf8'));
+  it("package.json in the image is the repository's", () => {
+    expect(readFileSync(join(image.root, 'package.json'), 'utf8')).toBe(
+      readFileSync(join(repo, 'package.json'), 'utf8'),
+    );
   });
 });

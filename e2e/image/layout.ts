@@ -23,7 +23,11 @@ export interface CopyInstruction {
 
 /** The final stage's WORKDIR and COPY instructions (line continuations joined, comments dropped). */
 export function finalStageCopies(dockerfile: string): { workdir: string; copies: CopyInstruction[] } {
-  const lines = dockerfile.replace(/\\\r?\n/g, ' ').split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  const lines = dockerfile
+    .replace(/\\\r?\n/g, ' ')
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
   let workdir = '/';
   let copies: CopyInstruction[] = [];
   for (const line of lines) {
@@ -39,10 +43,15 @@ export function finalStageCopies(dockerfile: string): { workdir: string; copies:
       case 'COPY': {
         const flags = args.filter((a) => a.startsWith('--'));
         const paths = args.filter((a) => !a.startsWith('--'));
-        if (paths.length < 2 || paths.some((p) => p.startsWith('[') || /[*?]/.test(p))) throw new ImageLayoutError(`unsupported COPY: ${line}`);
+        if (paths.length < 2 || paths.some((p) => p.startsWith('[') || /[*?]/.test(p)))
+          throw new ImageLayoutError(`unsupported COPY: ${line}`);
         const from = flags.find((f) => f.startsWith('--from='))?.slice('--from='.length);
         const dest = paths.at(-1)!;
-        copies.push({ ...(from ? { from } : {}), sources: paths.slice(0, -1), dest: posix.resolve(workdir, dest) + (dest.endsWith('/') ? '/' : '') });
+        copies.push({
+          ...(from ? { from } : {}),
+          sources: paths.slice(0, -1),
+          dest: posix.resolve(workdir, dest) + (dest.endsWith('/') ? '/' : ''),
+        });
         break;
       }
       case 'ADD':
@@ -86,11 +95,18 @@ function patternRegex(pattern: string): RegExp {
 }
 
 export function parseDockerignore(text: string): IgnoreRule[] {
-  return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#')).map((line) => {
-    const exclusion = line.startsWith('!');
-    const pattern = posix.normalize(exclusion ? line.slice(1).trim() : line).replace(/^\/+/, '').replace(/\/+$/, '');
-    return { regex: patternRegex(pattern), exclusion };
-  });
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'))
+    .map((line) => {
+      const exclusion = line.startsWith('!');
+      const pattern = posix
+        .normalize(exclusion ? line.slice(1).trim() : line)
+        .replace(/^\/+/, '')
+        .replace(/\/+$/, '');
+      return { regex: patternRegex(pattern), exclusion };
+    });
 }
 
 /** Whether the build context leaves `path` (relative, with /) out: the last rule matching it or a parent decides. */
@@ -108,7 +124,8 @@ export function ignored(rules: IgnoreRule[], path: string): boolean {
 function copyFromContext(context: string, rules: IgnoreRule[], src: string, dest: string, files: string[]): void {
   const from = join(context, src);
   if (!existsSync(from)) throw new ImageLayoutError(`COPY source ${src} is not in the build context`);
-  if (ignored(rules, posix.normalize(src))) throw new ImageLayoutError(`COPY source ${src} is excluded by .dockerignore`);
+  if (ignored(rules, posix.normalize(src)))
+    throw new ImageLayoutError(`COPY source ${src} is excluded by .dockerignore`);
   if (statSync(from).isDirectory()) {
     for (const entry of readdirSync(from)) {
       const rel = posix.join(posix.normalize(src), entry);
@@ -125,7 +142,10 @@ function copyFromContext(context: string, rules: IgnoreRule[], src: string, dest
 /** Production packages of package-lock.json (top level; nested ones come inside their parent). */
 export function productionPackages(lock: { packages: Record<string, { dev?: boolean; link?: boolean }> }): string[] {
   return Object.entries(lock.packages)
-    .filter(([path, p]) => path.startsWith('node_modules/') && !p.dev && !path.slice('node_modules/'.length).includes('node_modules/'))
+    .filter(
+      ([path, p]) =>
+        path.startsWith('node_modules/') && !p.dev && !path.slice('node_modules/'.length).includes('node_modules/'),
+    )
     .map(([path]) => path);
 }
 
@@ -151,9 +171,15 @@ export function assembleImage(context: string, root: string): ImageLayout {
     const dest = join(root, relative(workdir, copy.dest));
     if (copy.from !== undefined) {
       if (copy.sources.length !== 1 || copy.sources[0] !== posix.join(workdir, 'node_modules')) {
-        throw new ImageLayoutError(`COPY --from=${copy.from} ${copy.sources.join(' ')}: only the deps stage's node_modules is understood`);
+        throw new ImageLayoutError(
+          `COPY --from=${copy.from} ${copy.sources.join(' ')}: only the deps stage's node_modules is understood`,
+        );
       }
-      packages = productionPackages(JSON.parse(readFileSync(join(context, 'package-lock.json'), 'utf8')) as Parameters<typeof productionPackages>[0]);
+      packages = productionPackages(
+        JSON.parse(readFileSync(join(context, 'package-lock.json'), 'utf8')) as Parameters<
+          typeof productionPackages
+        >[0],
+      );
       for (const pkg of packages) {
         const target = join(dest, relative('node_modules', pkg));
         mkdirSync(dirname(target), { recursive: true });
@@ -200,12 +226,14 @@ export function unresolvedImports(layout: ImageLayout): UnresolvedImport[] {
       if (specifier.startsWith('.')) {
         const target = join(dirname(file), specifier);
         const inside = !relative(layout.root, target).startsWith('..');
-        if (!inside || !existsSync(target)) out.push({ file: relative(layout.root, file), specifier, target: relative(layout.root, target) });
+        if (!inside || !existsSync(target))
+          out.push({ file: relative(layout.root, file), specifier, target: relative(layout.root, target) });
         continue;
       }
       const name = specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0]!;
       const link = join(layout.root, 'node_modules', name);
-      if (!existsSync(link) || !lstatSync(link).isSymbolicLink()) out.push({ file: relative(layout.root, file), specifier });
+      if (!existsSync(link) || !lstatSync(link).isSymbolicLink())
+        out.push({ file: relative(layout.root, file), specifier });
     }
   }
   return out;

@@ -19,8 +19,14 @@ describe('kube-apiserver restarted mid-run', () => {
     cluster = new Cluster(loadKubeconfigFile(env.vars[ENV.adminKubeconfig]!));
     ns = await cluster.namespace('restart');
     operator = await startKubeOperator({
-      kc: loadKubeconfigFile(env.vars[ENV.operatorKubeconfig]!), log: silentLog, namespace: ns, watchNamespace: ns, identity: 'op-restart',
-      host: '127.0.0.1', xdsPort: 0, debounceMs: 20,
+      kc: loadKubeconfigFile(env.vars[ENV.operatorKubeconfig]!),
+      log: silentLog,
+      namespace: ns,
+      watchNamespace: ns,
+      identity: 'op-restart',
+      host: '127.0.0.1',
+      xdsPort: 0,
+      debounceMs: 20,
       leaderElection: { leaseDurationMs: 6_000, renewDeadlineMs: 4_000, retryPeriodMs: 500 },
     });
     await eventually('leading', () => operator.isLeader());
@@ -36,26 +42,42 @@ describe('kube-apiserver restarted mid-run', () => {
     // Against a cluster of its own (KUBECONFIG mode) the suite cannot restart the apiserver.
     if (!controlPlane) return ctx.skip();
     const policy = (name: string, header: string) => ({
-      apiVersion: 'gatehouse.dev/v1alpha1', kind: 'Policy', metadata: { name, namespace: ns },
+      apiVersion: 'gatehouse.dev/v1alpha1',
+      kind: 'Policy',
+      metadata: { name, namespace: ns },
       spec: { type: 'AssignMessage', assignMessage: { set: { headers: { 'x-h': header } } } },
     });
     await cluster.apply(policy('before', 'a'));
-    await eventually('before Ready', async () => hasConditions(await cluster.get('Policy', ns, 'before'), { Ready: 'True' }));
+    await eventually('before Ready', async () =>
+      hasConditions(await cluster.get('Policy', ns, 'before'), { Ready: 'True' }),
+    );
 
     await controlPlane.restartApiserver();
 
     // Changes after the restart reach the snapshot (the watches were re-established) and get status.
     await cluster.apply(policy('before', 'b'));
     await cluster.apply(policy('after', 'c'));
-    await eventually('the new generation and the new object Ready', async () => {
-      const [before, after] = [await cluster.get('Policy', ns, 'before'), await cluster.get('Policy', ns, 'after')];
-      return before?.metadata.generation === 2 && hasConditions(before, { Ready: 'True' }) && hasConditions(after, { Ready: 'True' });
-    }, 60_000);
+    await eventually(
+      'the new generation and the new object Ready',
+      async () => {
+        const [before, after] = [await cluster.get('Policy', ns, 'before'), await cluster.get('Policy', ns, 'after')];
+        return (
+          before?.metadata.generation === 2 &&
+          hasConditions(before, { Ready: 'True' }) &&
+          hasConditions(after, { Ready: 'True' })
+        );
+      },
+      60_000,
+    );
     expect(operator.snapshots.current()!.outcomes.get(`Policy/${ns}/after`)?.servingGeneration).toBe(1);
     // A delete while the operator's watch was down is noticed too (the re-list reconciles the cache).
     await controlPlane.restartApiserver();
     await cluster.remove('Policy', ns, 'after');
-    await eventually('the deleted Policy leaves the compiled state', () => !operator.snapshots.current()!.outcomes.has(`Policy/${ns}/after`), 60_000);
+    await eventually(
+      'the deleted Policy leaves the compiled state',
+      () => !operator.snapshots.current()!.outcomes.has(`Policy/${ns}/after`),
+      60_000,
+    );
     expect(operator.isLeader()).toBe(true);
   });
 });

@@ -17,13 +17,38 @@ describe('gatehouse operator --kubeconfig', () => {
   it('compiles and serves the cluster, writes status, releases the Lease on SIGTERM', async () => {
     const ns = await cluster.namespace('cli');
     const [xdsPort, metricsPort] = [await freePort(), await freePort()];
-    operator = gatehouse(['operator', '--kubeconfig', process.env[ENV.operatorKubeconfig]!, '--namespace', ns, '--operator-namespace', ns,
-      '--identity', 'cli-0', '--xds-port', String(xdsPort), '--metrics-port', String(metricsPort), '--lease-duration', '4s', '--renew-deadline', '3s', '--retry-period', '500ms']);
+    operator = gatehouse([
+      'operator',
+      '--kubeconfig',
+      process.env[ENV.operatorKubeconfig]!,
+      '--namespace',
+      ns,
+      '--operator-namespace',
+      ns,
+      '--identity',
+      'cli-0',
+      '--xds-port',
+      String(xdsPort),
+      '--metrics-port',
+      String(metricsPort),
+      '--lease-duration',
+      '4s',
+      '--renew-deadline',
+      '3s',
+      '--retry-period',
+      '500ms',
+    ]);
     await until(operator, '/readyz', async () => (await fetch(`http://127.0.0.1:${metricsPort}/readyz`)).ok);
 
-    await cluster.apply({ apiVersion: 'gatehouse.dev/v1alpha1', kind: 'Policy', metadata: { name: 'tag', namespace: ns },
-      spec: { type: 'AssignMessage', assignMessage: { set: { headers: { 'x-tag': 'one' } } } } });
-    await eventually('Policy Ready', async () => hasConditions(await cluster.get('Policy', ns, 'tag'), { Accepted: 'True', Ready: 'True' }));
+    await cluster.apply({
+      apiVersion: 'gatehouse.dev/v1alpha1',
+      kind: 'Policy',
+      metadata: { name: 'tag', namespace: ns },
+      spec: { type: 'AssignMessage', assignMessage: { set: { headers: { 'x-tag': 'one' } } } },
+    });
+    await eventually('Policy Ready', async () =>
+      hasConditions(await cluster.get('Policy', ns, 'tag'), { Accepted: 'True', Ready: 'True' }),
+    );
     const lease = await eventually('Lease held by cli-0', async () => {
       const l = await cluster.get('Lease', ns, 'gatehouse-operator');
       return l?.spec?.holderIdentity === 'cli-0' && l;

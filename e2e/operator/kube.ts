@@ -26,9 +26,18 @@ const plurals: Record<string, { group?: string; version: string; resource: strin
 export interface Obj {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string; generation?: number; labels?: Record<string, string>; uid?: string; resourceVersion?: string };
+  metadata: {
+    name: string;
+    namespace?: string;
+    generation?: number;
+    labels?: Record<string, string>;
+    uid?: string;
+    resourceVersion?: string;
+  };
   spec?: Record<string, unknown>;
-  status?: Record<string, unknown> & { conditions?: { type: string; status: string; reason: string; message: string; observedGeneration?: number }[] };
+  status?: Record<string, unknown> & {
+    conditions?: { type: string; status: string; reason: string; message: string; observedGeneration?: number }[];
+  };
   [key: string]: unknown;
 }
 
@@ -53,7 +62,10 @@ export class Cluster {
   }
 
   apply(object: Obj): Promise<Obj> {
-    return this.rest.apply(pathOf(object.kind, object.metadata.namespace, object.metadata.name), object, { fieldManager: 'e2e', force: true });
+    return this.rest.apply(pathOf(object.kind, object.metadata.namespace, object.metadata.name), object, {
+      fieldManager: 'e2e',
+      force: true,
+    });
   }
 
   async get(kind: string, namespace: string | undefined, name: string): Promise<Obj | undefined> {
@@ -86,7 +98,12 @@ export function hasConditions(o: Obj | undefined, want: Record<string, string>):
  * A data-plane node as extproc is one: subscribes to the runtime snapshot over ADS and ACKs every
  * version it gets (or NACKs when `reject` says so).
  */
-export function ackingNode(address: string, id: string, cluster: string, reject?: (version: string) => string | undefined) {
+export function ackingNode(
+  address: string,
+  id: string,
+  cluster: string,
+  reject?: (version: string) => string | undefined,
+) {
   const client = sotwClient(address);
   const node = { id, cluster };
   let closed = false;
@@ -98,10 +115,21 @@ export function ackingNode(address: string, id: string, cluster: string, reject?
       if (!response || closed) continue;
       const error = reject?.(response.versionInfo);
       if (error) {
-        client.send({ node, typeUrl: typeUrls.runtime, responseNonce: response.nonce, versionInfo: latest?.version ?? '', errorDetail: { code: 3, message: error } });
+        client.send({
+          node,
+          typeUrl: typeUrls.runtime,
+          responseNonce: response.nonce,
+          versionInfo: latest?.version ?? '',
+          errorDetail: { code: 3, message: error },
+        });
       } else {
         latest = { version: response.versionInfo, resources: response.resources };
-        client.send({ node, typeUrl: typeUrls.runtime, responseNonce: response.nonce, versionInfo: response.versionInfo });
+        client.send({
+          node,
+          typeUrl: typeUrls.runtime,
+          responseNonce: response.nonce,
+          versionInfo: response.versionInfo,
+        });
       }
     }
   })();

@@ -10,8 +10,13 @@ import type { StatusTarget } from '../../operator/src/kube/status-writer.ts';
 import { ackingNode, Cluster, conditionOf, eventually, hasConditions, operatorKubeConfig, type Obj } from './kube.ts';
 
 const api = 'gatehouse.dev/v1alpha1';
-const obj = (kind: string, namespace: string, name: string, spec: Record<string, unknown>, extra: Partial<Obj> = {}): Obj =>
-  ({ apiVersion: api, kind, metadata: { name, namespace }, spec, ...extra });
+const obj = (
+  kind: string,
+  namespace: string,
+  name: string,
+  spec: Record<string, unknown>,
+  extra: Partial<Obj> = {},
+): Obj => ({ apiVersion: api, kind, metadata: { name, namespace }, spec, ...extra });
 
 interface Replica {
   operator: KubeOperator;
@@ -21,19 +26,36 @@ interface Replica {
 async function startReplica(namespace: string, identity: string, crash = false): Promise<Replica> {
   const writes: string[] = [];
   const operator = await startKubeOperator({
-    kc: operatorKubeConfig(), log: silentLog, namespace, watchNamespace: namespace, identity,
-    host: '127.0.0.1', xdsPort: 0, debounceMs: 20,
+    kc: operatorKubeConfig(),
+    log: silentLog,
+    namespace,
+    watchNamespace: namespace,
+    identity,
+    host: '127.0.0.1',
+    xdsPort: 0,
+    debounceMs: 20,
     // Short timings so that a takeover takes seconds; the semantics are those of the defaults.
     leaderElection: { leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 250, releaseOnStop: !crash },
     nodeReports: { heartbeatMs: 500, debounceMs: 50, staleAfterMs: 3_000 },
     onStatusWrite: (t: StatusTarget) => writes.push(`${t.kind}/${t.metadata.name}`),
-    dataPlane: { xds: { host: 'gatehouse-xds', port: 18000 }, envoyImage: 'envoyproxy/envoy:test', gatehouseImage: 'gatehouse:test' },
+    dataPlane: {
+      xds: { host: 'gatehouse-xds', port: 18000 },
+      envoyImage: 'envoyproxy/envoy:test',
+      gatehouseImage: 'gatehouse:test',
+    },
   });
   return { operator, writes };
 }
 
-const runtimeOf = (r: Replica) => r.operator.snapshots.current()?.snapshot.runtime as
-  { proxies: { name: string; basePath: string }[]; products: { name: string }[]; apps: { name: string }[]; dataPlanes: { name: string }[] } | undefined;
+const runtimeOf = (r: Replica) =>
+  r.operator.snapshots.current()?.snapshot.runtime as
+    | {
+        proxies: { name: string; basePath: string }[];
+        products: { name: string }[];
+        apps: { name: string }[];
+        dataPlanes: { name: string }[];
+      }
+    | undefined;
 const names = (list: { name: string }[] | undefined) => (list ?? []).map((x) => x.name).sort();
 
 describe('operator in a cluster', () => {
@@ -58,23 +80,63 @@ describe('operator in a cluster', () => {
   it('create, update and delete of each kind reach the snapshot and the status', async () => {
     const node = ackingNode(`127.0.0.1:${a.operator.xdsPort}`, 'extproc-0', `${ns}/edge/extproc`);
     nodes.push(node);
-    await cluster.apply(obj('Policy', ns, 'tag', { type: 'AssignMessage', assignMessage: { set: { headers: { 'x-tag': 'one' } } } }));
-    await cluster.apply(obj('ApiProxy', ns, 'orders', { basePath: '/orders', target: { url: 'http://127.0.0.1:9090' }, flows: { preFlow: { request: [{ policy: 'tag' }] } } }));
+    await cluster.apply(
+      obj('Policy', ns, 'tag', { type: 'AssignMessage', assignMessage: { set: { headers: { 'x-tag': 'one' } } } }),
+    );
+    await cluster.apply(
+      obj('ApiProxy', ns, 'orders', {
+        basePath: '/orders',
+        target: { url: 'http://127.0.0.1:9090' },
+        flows: { preFlow: { request: [{ policy: 'tag' }] } },
+      }),
+    );
     await cluster.apply(obj('Product', ns, 'gold', { displayName: 'Gold', proxies: ['orders'], resources: ['/**'] }));
-    await cluster.apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'acme-key', namespace: ns, labels: { 'gatehouse.dev/credential': 'true' } }, stringData: { consumerKey: 'k-123', consumerSecret: 's-456' } });
-    await cluster.apply(obj('App', ns, 'acme', { developer: { email: 'dev@acme.test', name: 'Dev' }, products: [{ name: 'gold', status: 'Approved' }], credentials: [{ secretRef: { name: 'acme-key' }, status: 'Approved' }] }));
+    await cluster.apply({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'acme-key', namespace: ns, labels: { 'gatehouse.dev/credential': 'true' } },
+      stringData: { consumerKey: 'k-123', consumerSecret: 's-456' },
+    });
+    await cluster.apply(
+      obj('App', ns, 'acme', {
+        developer: { email: 'dev@acme.test', name: 'Dev' },
+        products: [{ name: 'gold', status: 'Approved' }],
+        credentials: [{ secretRef: { name: 'acme-key' }, status: 'Approved' }],
+      }),
+    );
     await cluster.apply(obj('DataPlane', ns, 'edge', { listeners: [{ name: 'http', port: 8080 }] }));
 
     await eventually('all four kinds in the snapshot', () => {
       const rt = runtimeOf(a);
-      return rt && names(rt.proxies).includes('orders') && names(rt.products).includes('gold') && names(rt.apps).includes('acme') && names(rt.dataPlanes).includes('edge');
+      return (
+        rt &&
+        names(rt.proxies).includes('orders') &&
+        names(rt.products).includes('gold') &&
+        names(rt.apps).includes('acme') &&
+        names(rt.dataPlanes).includes('edge')
+      );
     });
-    for (const [kind, name] of [['Policy', 'tag'], ['Product', 'gold'], ['App', 'acme']] as const) {
-      await eventually(`${kind} ${name} Ready`, async () => hasConditions(await cluster.get(kind, ns, name), { Accepted: 'True', ResolvedRefs: 'True', Programmed: 'True', Ready: 'True' }));
+    for (const [kind, name] of [
+      ['Policy', 'tag'],
+      ['Product', 'gold'],
+      ['App', 'acme'],
+    ] as const) {
+      await eventually(`${kind} ${name} Ready`, async () =>
+        hasConditions(await cluster.get(kind, ns, name), {
+          Accepted: 'True',
+          ResolvedRefs: 'True',
+          Programmed: 'True',
+          Ready: 'True',
+        }),
+      );
     }
     const proxy = await eventually('ApiProxy Ready with the node synced', async () => {
       const o = await cluster.get('ApiProxy', ns, 'orders');
-      return hasConditions(o, { Accepted: 'True', Programmed: 'True', Ready: 'True' }) && o?.status?.dataPlanesSynced === '1/1' && o;
+      return (
+        hasConditions(o, { Accepted: 'True', Programmed: 'True', Ready: 'True' }) &&
+        o?.status?.dataPlanesSynced === '1/1' &&
+        o
+      );
     });
     expect(proxy.status?.dataPlanes).toEqual([expect.objectContaining({ name: 'extproc-0', synced: true })]);
     expect(node.version).toBe(a.operator.snapshots.current()!.version);
@@ -85,25 +147,49 @@ describe('operator in a cluster', () => {
     expect(JSON.stringify(runtimeOf(a))).not.toContain('k-123');
 
     // Update: a new generation reaches the snapshot, the node, and the status.
-    await cluster.apply(obj('ApiProxy', ns, 'orders', { basePath: '/orders/v2', target: { url: 'http://127.0.0.1:9090' }, flows: { preFlow: { request: [{ policy: 'tag' }] } } }));
-    await eventually('new base path served', () => runtimeOf(a)?.proxies.find((p) => p.name === 'orders')?.basePath === '/orders/v2');
+    await cluster.apply(
+      obj('ApiProxy', ns, 'orders', {
+        basePath: '/orders/v2',
+        target: { url: 'http://127.0.0.1:9090' },
+        flows: { preFlow: { request: [{ policy: 'tag' }] } },
+      }),
+    );
+    await eventually(
+      'new base path served',
+      () => runtimeOf(a)?.proxies.find((p) => p.name === 'orders')?.basePath === '/orders/v2',
+    );
     const updated = await eventually('generation 2 Ready and synced', async () => {
       const o = await cluster.get('ApiProxy', ns, 'orders');
-      return o?.metadata.generation === 2 && hasConditions(o, { Ready: 'True' }) && o.status?.dataPlanesSynced === '1/1' && o;
+      return (
+        o?.metadata.generation === 2 && hasConditions(o, { Ready: 'True' }) && o.status?.dataPlanesSynced === '1/1' && o
+      );
     });
     const revision = a.operator.snapshots.current()!.revisions.get(`${ns}/orders`)!;
     expect(conditionOf(updated, 'Programmed')?.message).toBe(`generation 2 is in revision ${revision}`);
-    expect(updated.status?.dataPlanes).toEqual([expect.objectContaining({ name: 'extproc-0', version: revision, synced: true })]);
+    expect(updated.status?.dataPlanes).toEqual([
+      expect.objectContaining({ name: 'extproc-0', version: revision, synced: true }),
+    ]);
 
     // An HTTPS listener with issue: true: the operator issues its certificate into a Secret and
     // serves it over SDS (named only, never in the snapshot).
-    await cluster.apply(obj('DataPlane', ns, 'edge', { listeners: [{ name: 'http', port: 8080 }, { name: 'public', port: 8443, protocol: 'HTTPS', tls: { issue: true } }] }));
+    await cluster.apply(
+      obj('DataPlane', ns, 'edge', {
+        listeners: [
+          { name: 'http', port: 8080 },
+          { name: 'public', port: 8443, protocol: 'HTTPS', tls: { issue: true } },
+        ],
+      }),
+    );
     const sdsName = `tls:${ns}/edge-listener-public-tls`;
     await eventually('the issued listener certificate is served over SDS', () =>
-      a.operator.controlPlane.cache.current()?.resources.get(typeUrls.secret)?.has(sdsName));
+      a.operator.controlPlane.cache.current()?.resources.get(typeUrls.secret)?.has(sdsName),
+    );
     const issued = await cluster.get('Secret', ns, 'edge-listener-public-tls');
     expect(issued?.type).toBe('kubernetes.io/tls');
-    expect(Object.keys((issued as unknown as { data: Record<string, string> }).data).sort()).toEqual(['tls.crt', 'tls.key']);
+    expect(Object.keys((issued as unknown as { data: Record<string, string> }).data).sort()).toEqual([
+      'tls.crt',
+      'tls.key',
+    ]);
     expect(JSON.stringify(a.operator.snapshots.current()!.snapshot)).not.toContain('PRIVATE KEY');
 
     // Delete: the product goes, and the app that needed it says why.
@@ -124,12 +210,15 @@ describe('operator in a cluster', () => {
 
   it('an object that passes CEL but fails compile is reported; its last accepted generation keeps serving; others are unaffected', async () => {
     const spec = (condition?: string) => ({
-      basePath: '/catalog', target: { url: 'http://127.0.0.1:9091' },
+      basePath: '/catalog',
+      target: { url: 'http://127.0.0.1:9091' },
       ...(condition ? { flows: { conditionalFlows: [{ name: 'items', condition, request: [] }] } } : {}),
     });
     await cluster.apply(obj('ApiProxy', ns, 'catalog', spec()));
     await cluster.apply(obj('ApiProxy', ns, 'stock', { basePath: '/stock', target: { url: 'http://127.0.0.1:9092' } }));
-    await eventually('catalog generation 1 Ready', async () => hasConditions(await cluster.get('ApiProxy', ns, 'catalog'), { Accepted: 'True', Ready: 'True' }));
+    await eventually('catalog generation 1 Ready', async () =>
+      hasConditions(await cluster.get('ApiProxy', ns, 'catalog'), { Accepted: 'True', Ready: 'True' }),
+    );
 
     // Accepted by the apiserver (a condition is a string to the schema), rejected by the compiler.
     await cluster.apply(obj('ApiProxy', ns, 'catalog', { ...spec('request.verb = '), basePath: '/catalog/v2' }));
@@ -137,7 +226,9 @@ describe('operator in a cluster', () => {
       const o = await cluster.get('ApiProxy', ns, 'catalog');
       return o?.metadata.generation === 2 && hasConditions(o, { Accepted: 'False' }) && o;
     });
-    expect(conditionOf(broken, 'Accepted')?.message).toMatch(/^spec\.flows\.conditionalFlows\[0\]\.condition: .*generation 1, the last accepted one, keeps serving$/);
+    expect(conditionOf(broken, 'Accepted')?.message).toMatch(
+      /^spec\.flows\.conditionalFlows\[0\]\.condition: .*generation 1, the last accepted one, keeps serving$/,
+    );
     expect(conditionOf(broken, 'Programmed')).toMatchObject({ status: 'True', reason: 'ServingPreviousGeneration' });
     expect(conditionOf(broken, 'Ready')?.status).toBe('False');
     expect(runtimeOf(a)?.proxies.find((p) => p.name === 'catalog')?.basePath).toBe('/catalog');
@@ -148,7 +239,11 @@ describe('operator in a cluster', () => {
     await cluster.apply(obj('ApiProxy', ns, 'catalog', { ...spec(), basePath: '/catalog/v3' }));
     await eventually('catalog generation 3 serves', async () => {
       const o = await cluster.get('ApiProxy', ns, 'catalog');
-      return o?.metadata.generation === 3 && hasConditions(o, { Accepted: 'True', Programmed: 'True' }) && runtimeOf(a)?.proxies.find((p) => p.name === 'catalog')?.basePath === '/catalog/v3';
+      return (
+        o?.metadata.generation === 3 &&
+        hasConditions(o, { Accepted: 'True', Programmed: 'True' }) &&
+        runtimeOf(a)?.proxies.find((p) => p.name === 'catalog')?.basePath === '/catalog/v3'
+      );
     });
   });
 
@@ -157,13 +252,17 @@ describe('operator in a cluster', () => {
     // The node talks to the replica that is not the leader: the leader reports on it all the same.
     const node = ackingNode(`127.0.0.1:${b.operator.xdsPort}`, 'envoy-b-0', `${ns}/edge/envoy`);
     nodes.push(node);
-    await cluster.apply(obj('Policy', ns, 'before', { type: 'AssignMessage', assignMessage: { set: { headers: { 'x-a': '1' } } } }));
+    await cluster.apply(
+      obj('Policy', ns, 'before', { type: 'AssignMessage', assignMessage: { set: { headers: { 'x-a': '1' } } } }),
+    );
     await eventually('stock reports exactly the node behind op-b', async () => {
       const o = await cluster.get('ApiProxy', ns, 'stock');
       const dataPlanes = o?.status?.dataPlanes as { name: string; synced: boolean }[] | undefined;
       return dataPlanes?.length === 1 && dataPlanes[0]!.name === 'envoy-b-0' && dataPlanes[0]!.synced;
     });
-    await eventually('Policy before Ready', async () => hasConditions(await cluster.get('Policy', ns, 'before'), { Ready: 'True' }));
+    await eventually('Policy before Ready', async () =>
+      hasConditions(await cluster.get('Policy', ns, 'before'), { Ready: 'True' }),
+    );
     await new Promise((r) => setTimeout(r, 1_000)); // let the leader finish what it is writing
     expect(a.operator.isLeader()).toBe(true);
     expect(b.operator.isLeader()).toBe(false);
@@ -172,11 +271,15 @@ describe('operator in a cluster', () => {
     // op-a dies without releasing the Lease; a Policy appears while nobody leads.
     const diedAt = Date.now();
     await a.operator.stop();
-    await cluster.apply(obj('Policy', ns, 'during', { type: 'AssignMessage', assignMessage: { set: { headers: { 'x-b': '1' } } } }));
+    await cluster.apply(
+      obj('Policy', ns, 'during', { type: 'AssignMessage', assignMessage: { set: { headers: { 'x-b': '1' } } } }),
+    );
     await eventually('op-b leads', () => b!.operator.isLeader(), 10_000);
     const takeover = Date.now() - diedAt;
     expect(takeover).toBeLessThan(3_000 + 2 * 250 + 1_000); // lease + retries + the Lease write itself
-    await eventually('the Policy created during the gap gets its status', async () => hasConditions(await cluster.get('Policy', ns, 'during'), { Accepted: 'True', Ready: 'True' }));
+    await eventually('the Policy created during the gap gets its status', async () =>
+      hasConditions(await cluster.get('Policy', ns, 'during'), { Accepted: 'True', Ready: 'True' }),
+    );
     await new Promise((r) => setTimeout(r, 1_500));
     // Everything that was already right stays unwritten: exactly the one new object is written, once.
     expect(b.writes).toEqual(['Policy/during']);

@@ -5,7 +5,7 @@
 // of a gone replica). The apiserver's audit log then shows every request it made: none was refused, and
 // every verb on every resource the ClusterRole grants was used at least once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readAudit, rbacUsage, type PolicyRule } from '../env/audit.ts';
+import { readAudit, rbacUsage } from '../env/audit.ts';
 import { ENV } from '../env/env.ts';
 import { chartRules, serviceAccountIdentity } from '../env/identity.ts';
 import { startKubeOperator, type KubeOperator } from '../../operator/src/kube-operator.ts';
@@ -21,40 +21,101 @@ import { adminKubeConfig, Cluster, conditionOf, eventually, hasConditions, type 
  * role without `create` is refused (403).
  */
 const authorizedOnBehalf = new Set([
-  ' serviceaccounts create', ' services create', ' configmaps create', ' secrets create', 'apps deployments create',
-  'policy poddisruptionbudgets create', 'autoscaling horizontalpodautoscalers create',
+  ' serviceaccounts create',
+  ' services create',
+  ' configmaps create',
+  ' secrets create',
+  'apps deployments create',
+  'policy poddisruptionbudgets create',
+  'autoscaling horizontalpodautoscalers create',
   'gatehouse.dev dataplanes/finalizers update',
 ]);
 
 const api = 'gatehouse.dev/v1alpha1';
-const obj = (kind: string, namespace: string, name: string, spec: Record<string, unknown>): Obj => ({ apiVersion: api, kind, metadata: { name, namespace }, spec });
+const obj = (kind: string, namespace: string, name: string, spec: Record<string, unknown>): Obj => ({
+  apiVersion: api,
+  kind,
+  metadata: { name, namespace },
+  spec,
+});
 
 /** No kubelet runs: the test writes Node and Pod status as one would. */
 async function remediationScenario(cluster: Cluster, ns: string): Promise<void> {
   const iso = (msAgo = 0) => new Date(Date.now() - msAgo).toISOString().replace(/\.\d{3}Z$/, 'Z');
   const nodes = { ready: `${ns}-ready`, shutDown: `${ns}-shutdown` };
-  for (const [name, ready] of [[nodes.ready, true], [nodes.shutDown, false]] as const) {
-    await cluster.rest.create('/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name },
-      spec: ready ? {} : { taints: [{ key: 'node.kubernetes.io/out-of-service', value: 'nodeshutdown', effect: 'NoExecute' }] } });
-    await cluster.rest.mergePatch(`/api/v1/nodes/${name}/status`, { status: { conditions: [{ type: 'Ready', status: ready ? 'True' : 'Unknown',
-      reason: ready ? 'KubeletReady' : 'NodeStatusUnknown', message: 'written by the test', lastHeartbeatTime: iso(), lastTransitionTime: iso(600_000) }] } });
+  for (const [name, ready] of [
+    [nodes.ready, true],
+    [nodes.shutDown, false],
+  ] as const) {
+    await cluster.rest.create('/api/v1/nodes', {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name },
+      spec: ready
+        ? {}
+        : { taints: [{ key: 'node.kubernetes.io/out-of-service', value: 'nodeshutdown', effect: 'NoExecute' }] },
+    });
+    await cluster.rest.mergePatch(`/api/v1/nodes/${name}/status`, {
+      status: {
+        conditions: [
+          {
+            type: 'Ready',
+            status: ready ? 'True' : 'Unknown',
+            reason: ready ? 'KubeletReady' : 'NodeStatusUnknown',
+            message: 'written by the test',
+            lastHeartbeatTime: iso(),
+            lastTransitionTime: iso(600_000),
+          },
+        ],
+      },
+    });
   }
-  await cluster.apply(obj('DataPlane', ns, 'healer', { remediation: { enabled: true, notReadyFor: '1s', maxEvictionsPerHour: 5, minAvailable: 0 } }));
+  await cluster.apply(
+    obj('DataPlane', ns, 'healer', {
+      remediation: { enabled: true, notReadyFor: '1s', maxEvictionsPerHour: 5, minAvailable: 0 },
+    }),
+  );
   const pod = async (name: string, component: 'envoy' | 'extproc', node: string, ready: boolean) => {
-    const labels = { 'app.kubernetes.io/name': component, 'app.kubernetes.io/instance': 'healer', 'app.kubernetes.io/component': component,
-      'app.kubernetes.io/managed-by': 'gatehouse', 'app.kubernetes.io/part-of': 'gatehouse', 'gatehouse.dev/dataplane': 'healer' };
-    await cluster.rest.create(`/api/v1/namespaces/${ns}/pods`, { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: ns, labels },
-      spec: { nodeName: node, containers: [{ name: component, image: 'test' }] } });
-    await cluster.rest.mergePatch(`/api/v1/namespaces/${ns}/pods/${name}/status`, { status: { phase: 'Running', startTime: iso(3_600_000),
-      conditions: [{ type: 'Ready', status: ready ? 'True' : 'False', lastTransitionTime: iso(3_600_000) }],
-      containerStatuses: [{ name: component, image: 'test', imageID: '', ready, restartCount: 0, started: true, state: { running: { startedAt: iso(3_600_000) } } }] } });
+    const labels = {
+      'app.kubernetes.io/name': component,
+      'app.kubernetes.io/instance': 'healer',
+      'app.kubernetes.io/component': component,
+      'app.kubernetes.io/managed-by': 'gatehouse',
+      'app.kubernetes.io/part-of': 'gatehouse',
+      'gatehouse.dev/dataplane': 'healer',
+    };
+    await cluster.rest.create(`/api/v1/namespaces/${ns}/pods`, {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace: ns, labels },
+      spec: { nodeName: node, containers: [{ name: component, image: 'test' }] },
+    });
+    await cluster.rest.mergePatch(`/api/v1/namespaces/${ns}/pods/${name}/status`, {
+      status: {
+        phase: 'Running',
+        startTime: iso(3_600_000),
+        conditions: [{ type: 'Ready', status: ready ? 'True' : 'False', lastTransitionTime: iso(3_600_000) }],
+        containerStatuses: [
+          {
+            name: component,
+            image: 'test',
+            imageID: '',
+            ready,
+            restartCount: 0,
+            started: true,
+            state: { running: { startedAt: iso(3_600_000) } },
+          },
+        ],
+      },
+    });
   };
   await pod('healer-extproc-zombie', 'extproc', nodes.ready, false);
   await pod('healer-envoy-lost', 'envoy', nodes.shutDown, true);
   await cluster.rest.delete(`/api/v1/namespaces/${ns}/pods/healer-envoy-lost`); // graceful: waits for a kubelet that never comes
   await eventually('zombie evicted and lost pod force-deleted', async () => {
     const left = (await cluster.rest.list<Obj>(`/api/v1/namespaces/${ns}/pods`)).items;
-    const zombie = left.find((p) => p.metadata.name === 'healer-extproc-zombie') as { metadata: { deletionTimestamp?: string } } | undefined;
+    const zombie = left.find((p) => p.metadata.name === 'healer-extproc-zombie') as
+      { metadata: { deletionTimestamp?: string } } | undefined;
     return (!zombie || zombie.metadata.deletionTimestamp) && !left.some((p) => p.metadata.name === 'healer-envoy-lost');
   });
   for (const name of Object.values(nodes)) await cluster.rest.delete(`/api/v1/nodes/${name}`);
@@ -75,16 +136,35 @@ describe('chart RBAC', () => {
     username = identity.username;
     // A report of a replica that has been gone for an hour: the leader deletes it.
     await cluster.rest.create(`/api/v1/namespaces/${ns}/configmaps`, {
-      apiVersion: 'v1', kind: 'ConfigMap',
-      metadata: { name: 'gatehouse-nodes-gone', namespace: ns, labels: { 'gatehouse.dev/node-report': 'true' },
-        annotations: { 'gatehouse.dev/heartbeat': new Date(Date.now() - 3_600_000).toISOString(), 'gatehouse.dev/identity': 'gone' } },
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name: 'gatehouse-nodes-gone',
+        namespace: ns,
+        labels: { 'gatehouse.dev/node-report': 'true' },
+        annotations: {
+          'gatehouse.dev/heartbeat': new Date(Date.now() - 3_600_000).toISOString(),
+          'gatehouse.dev/identity': 'gone',
+        },
+      },
       data: { 'nodes.json': '[]' },
     });
     operator = await startKubeOperator({
-      kc: identity.kubeconfig, log: silentLog, namespace: ns, watchNamespace: ns, identity: 'rbac-0', host: '127.0.0.1', xdsPort: 0, debounceMs: 20,
+      kc: identity.kubeconfig,
+      log: silentLog,
+      namespace: ns,
+      watchNamespace: ns,
+      identity: 'rbac-0',
+      host: '127.0.0.1',
+      xdsPort: 0,
+      debounceMs: 20,
       leaderElection: { leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 250 },
       nodeReports: { heartbeatMs: 500, debounceMs: 50 },
-      dataPlane: { xds: { host: 'gatehouse-xds', port: 18000 }, envoyImage: 'envoyproxy/envoy:test', gatehouseImage: 'gatehouse:test' },
+      dataPlane: {
+        xds: { host: 'gatehouse-xds', port: 18000 },
+        envoyImage: 'envoyproxy/envoy:test',
+        gatehouseImage: 'gatehouse:test',
+      },
     });
   });
 
@@ -96,31 +176,84 @@ describe('chart RBAC', () => {
     if (!auditLog || !operator) return ctx.skip(); // a KUBECONFIG cluster has no audit log for us to read
     await eventually('leading', () => operator!.isLeader());
 
-    await cluster.apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'key', namespace: ns, labels: { 'gatehouse.dev/credential': 'true' } }, stringData: { consumerKey: 'k-rbac' } });
-    await cluster.apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'backend', namespace: ns }, spec: { ports: [{ name: 'http', port: 80, targetPort: 8080 }] } });
-    await cluster.apply({ apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 'backend-1', namespace: ns, labels: { 'kubernetes.io/service-name': 'backend' } },
-      addressType: 'IPv4', ports: [{ name: 'http', port: 8080, protocol: 'TCP' }], endpoints: [{ addresses: ['10.0.0.7'], conditions: { ready: true } }] });
-    await cluster.apply(obj('Policy', ns, 'tag', { type: 'AssignMessage', assignMessage: { set: { headers: { 'x-tag': 'one' } } } }));
-    await cluster.apply(obj('ApiProxy', ns, 'orders', { basePath: '/orders', target: { service: { name: 'backend', port: 80 } }, flows: { preFlow: { request: [{ policy: 'tag' }] } } }));
+    await cluster.apply({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'key', namespace: ns, labels: { 'gatehouse.dev/credential': 'true' } },
+      stringData: { consumerKey: 'k-rbac' },
+    });
+    await cluster.apply({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'backend', namespace: ns },
+      spec: { ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
+    });
+    await cluster.apply({
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: 'backend-1', namespace: ns, labels: { 'kubernetes.io/service-name': 'backend' } },
+      addressType: 'IPv4',
+      ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+      endpoints: [{ addresses: ['10.0.0.7'], conditions: { ready: true } }],
+    });
+    await cluster.apply(
+      obj('Policy', ns, 'tag', { type: 'AssignMessage', assignMessage: { set: { headers: { 'x-tag': 'one' } } } }),
+    );
+    await cluster.apply(
+      obj('ApiProxy', ns, 'orders', {
+        basePath: '/orders',
+        target: { service: { name: 'backend', port: 80 } },
+        flows: { preFlow: { request: [{ policy: 'tag' }] } },
+      }),
+    );
     await cluster.apply(obj('Product', ns, 'gold', { displayName: 'Gold', proxies: ['orders'], resources: ['/**'] }));
-    await cluster.apply(obj('App', ns, 'acme', { developer: { email: 'dev@acme.test' }, products: [{ name: 'gold', status: 'Approved' }], credentials: [{ secretRef: { name: 'key' }, status: 'Approved' }] }));
-    const dataPlane = (spec: Record<string, unknown>) => obj('DataPlane', ns, 'edge', { listeners: [{ name: 'http', port: 8080 }], ...spec });
+    await cluster.apply(
+      obj('App', ns, 'acme', {
+        developer: { email: 'dev@acme.test' },
+        products: [{ name: 'gold', status: 'Approved' }],
+        credentials: [{ secretRef: { name: 'key' }, status: 'Approved' }],
+      }),
+    );
+    const dataPlane = (spec: Record<string, unknown>) =>
+      obj('DataPlane', ns, 'edge', { listeners: [{ name: 'http', port: 8080 }], ...spec });
     await cluster.apply(dataPlane({ autoscaling: { enabled: true } }));
 
-    for (const [kind, name] of [['Policy', 'tag'], ['ApiProxy', 'orders'], ['Product', 'gold'], ['App', 'acme']] as const) {
-      await eventually(`${kind} ${name} Ready`, async () => hasConditions(await cluster.get(kind, ns, name), { Ready: 'True' }));
+    for (const [kind, name] of [
+      ['Policy', 'tag'],
+      ['ApiProxy', 'orders'],
+      ['Product', 'gold'],
+      ['App', 'acme'],
+    ] as const) {
+      await eventually(`${kind} ${name} Ready`, async () =>
+        hasConditions(await cluster.get(kind, ns, name), { Ready: 'True' }),
+      );
     }
     await eventually('the endpoints of the Service target are served', () =>
-      JSON.stringify(operator!.snapshots.current()?.snapshot.envoy.endpoints ?? []).includes('10.0.0.7'));
-    await eventually('DataPlane status written', async () => conditionOf(await cluster.get('DataPlane', ns, 'edge'), 'Ready'));
+      JSON.stringify(operator!.snapshots.current()?.snapshot.envoy.endpoints ?? []).includes('10.0.0.7'),
+    );
+    await eventually('DataPlane status written', async () =>
+      conditionOf(await cluster.get('DataPlane', ns, 'edge'), 'Ready'),
+    );
     const deploymentPath = `/apis/apps/v1/namespaces/${ns}/deployments/edge-envoy`;
     await eventually('Envoy Deployment created', () => cluster.rest.get(deploymentPath));
 
     // A hand edit is put back (apply over a live object: patch).
-    const image = async () => (await cluster.rest.get<{ spec: { template: { spec: { containers: { name: string; image: string }[] } } } }>(deploymentPath))
-      .spec.template.spec.containers.find((c) => c.name === 'envoy')?.image;
-    await cluster.rest.apply(deploymentPath, { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'edge-envoy', namespace: ns },
-      spec: { template: { spec: { containers: [{ name: 'envoy', image: 'evil:latest' }] } } } }, { fieldManager: 'kubectl-edit', force: true });
+    const image = async () =>
+      (
+        await cluster.rest.get<{ spec: { template: { spec: { containers: { name: string; image: string }[] } } } }>(
+          deploymentPath,
+        )
+      ).spec.template.spec.containers.find((c) => c.name === 'envoy')?.image;
+    await cluster.rest.apply(
+      deploymentPath,
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'edge-envoy', namespace: ns },
+        spec: { template: { spec: { containers: [{ name: 'envoy', image: 'evil:latest' }] } } },
+      },
+      { fieldManager: 'kubectl-edit', force: true },
+    );
     await eventually('hand edit reverted', async () => (await image()) === 'envoyproxy/envoy:test');
 
     // Autoscaling off deletes the HPAs; scaled to zero, the PDBs go too.
@@ -134,19 +267,32 @@ describe('chart RBAC', () => {
     });
 
     // A condition that turns False twice: an Event, then the same Event again (its series).
-    const broken = { basePath: '/orders', target: { service: { name: 'backend', port: 80 } }, flows: { conditionalFlows: [{ name: 'x', condition: 'request.verb = ', request: [] }] } };
+    const broken = {
+      basePath: '/orders',
+      target: { service: { name: 'backend', port: 80 } },
+      flows: { conditionalFlows: [{ name: 'x', condition: 'request.verb = ', request: [] }] },
+    };
     const fixed = { basePath: '/orders', target: { service: { name: 'backend', port: 80 } } };
     for (let i = 0; i < 2; i++) {
       await cluster.apply(obj('ApiProxy', ns, 'orders', broken));
-      await eventually('orders not accepted', async () => hasConditions(await cluster.get('ApiProxy', ns, 'orders'), { Accepted: 'False' }));
+      await eventually('orders not accepted', async () =>
+        hasConditions(await cluster.get('ApiProxy', ns, 'orders'), { Accepted: 'False' }),
+      );
       await cluster.apply(obj('ApiProxy', ns, 'orders', fixed));
-      await eventually('orders accepted again', async () => hasConditions(await cluster.get('ApiProxy', ns, 'orders'), { Accepted: 'True' }));
+      await eventually('orders accepted again', async () =>
+        hasConditions(await cluster.get('ApiProxy', ns, 'orders'), { Accepted: 'True' }),
+      );
     }
     // Remediation: a zombie evicted (pods/eviction), a pod stuck terminating on an out-of-service node force-deleted (pods delete).
     await remediationScenario(cluster, ns);
 
-    await eventually('the stale node report deleted', async () => !(await cluster.rest.list(`/api/v1/namespaces/${ns}/configmaps`)).items
-      .some((c) => (c as Obj).metadata.name === 'gatehouse-nodes-gone'));
+    await eventually(
+      'the stale node report deleted',
+      async () =>
+        !(await cluster.rest.list(`/api/v1/namespaces/${ns}/configmaps`)).items.some(
+          (c) => (c as Obj).metadata.name === 'gatehouse-nodes-gone',
+        ),
+    );
 
     // Stop (releases the Lease: one more update) and let the audit log catch up.
     await operator.stop();
@@ -154,10 +300,17 @@ describe('chart RBAC', () => {
     await new Promise((r) => setTimeout(r, 1_000));
 
     const records = readAudit(auditLog, { username, since });
-    const usage = rbacUsage(records, chartRules() as PolicyRule[]);
+    const usage = rbacUsage(records, chartRules());
     expect(records.length).toBeGreaterThan(50);
-    expect(usage.denied.map((r) => `${r.verb} ${r.apiGroup}/${r.resource}${r.subresource ? `/${r.subresource}` : ''} ${r.namespace}/${r.name}`)).toEqual([]);
-    const unused = usage.unusedGrants.map((g) => `${g.apiGroup} ${g.resource} ${g.verb}`).filter((g) => !authorizedOnBehalf.has(g));
+    expect(
+      usage.denied.map(
+        (r) =>
+          `${r.verb} ${r.apiGroup}/${r.resource}${r.subresource ? `/${r.subresource}` : ''} ${r.namespace}/${r.name}`,
+      ),
+    ).toEqual([]);
+    const unused = usage.unusedGrants
+      .map((g) => `${g.apiGroup} ${g.resource} ${g.verb}`)
+      .filter((g) => !authorizedOnBehalf.has(g));
     expect(unused).toEqual([]);
   });
 });

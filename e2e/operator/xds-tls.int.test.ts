@@ -12,7 +12,8 @@ import { startKubeOperator, type KubeOperator } from '../../operator/src/kube-op
 import { silentLog } from '../../operator/src/xds/testing.ts';
 import { Cluster, eventually, operatorKubeConfig, type Obj } from './kube.ts';
 
-const decode = (secret: Obj | undefined, key: string) => Buffer.from((secret as unknown as { data: Record<string, string> }).data[key]!, 'base64');
+const decode = (secret: Obj | undefined, key: string) =>
+  Buffer.from((secret as unknown as { data: Record<string, string> }).data[key]!, 'base64');
 
 describe('operator xDS over mutual TLS with issued certificates', () => {
   const cluster = new Cluster();
@@ -23,9 +24,20 @@ describe('operator xDS over mutual TLS with issued certificates', () => {
   beforeAll(async () => {
     ns = await cluster.namespace('xdstls');
     operator = await startKubeOperator({
-      kc: operatorKubeConfig(), log: silentLog, namespace: ns, watchNamespace: ns, identity: 'tls-0', host: '127.0.0.1', xdsPort: 0,
-      leaderElection: { enabled: false }, xdsTls: 'issued',
-      dataPlane: { xds: { host: 'gatehouse-xds', port: 18000 }, envoyImage: 'envoyproxy/envoy:test', gatehouseImage: 'gatehouse:test' },
+      kc: operatorKubeConfig(),
+      log: silentLog,
+      namespace: ns,
+      watchNamespace: ns,
+      identity: 'tls-0',
+      host: '127.0.0.1',
+      xdsPort: 0,
+      leaderElection: { enabled: false },
+      xdsTls: 'issued',
+      dataPlane: {
+        xds: { host: 'gatehouse-xds', port: 18000 },
+        envoyImage: 'envoyproxy/envoy:test',
+        gatehouseImage: 'gatehouse:test',
+      },
     });
   });
 
@@ -37,28 +49,46 @@ describe('operator xDS over mutual TLS with issued certificates', () => {
   const subscribe = (source: MaterialSource) => {
     const store = new SnapshotStore();
     const xds = new XdsSnapshotSource({
-      address: `127.0.0.1:${operator.xdsPort}`, log: silentLog, nodeId: `extproc-${sources.length}`, cluster: `${ns}/edge/extproc`,
-      credentials: grpcChannelCredentials({ source, serverName: `gatehouse-xds.${ns}.svc` }), initialTimeoutMs: 200, backoffBaseMs: 50, backoffMaxMs: 200,
+      address: `127.0.0.1:${operator.xdsPort}`,
+      log: silentLog,
+      nodeId: `extproc-${sources.length}`,
+      cluster: `${ns}/edge/extproc`,
+      credentials: grpcChannelCredentials({ source, serverName: `gatehouse-xds.${ns}.svc` }),
+      initialTimeoutMs: 200,
+      backoffBaseMs: 50,
+      backoffMaxMs: 200,
     });
     sources.push(xds);
     return { xds, store, started: xds.start(store) };
   };
 
-  it('serves a DataPlane\'s extproc holding its issued certificate, and refuses a client without one', async () => {
-    await cluster.apply({ apiVersion: 'gatehouse.dev/v1alpha1', kind: 'DataPlane', metadata: { name: 'edge', namespace: ns }, spec: {} });
+  it("serves a DataPlane's extproc holding its issued certificate, and refuses a client without one", async () => {
+    await cluster.apply({
+      apiVersion: 'gatehouse.dev/v1alpha1',
+      kind: 'DataPlane',
+      metadata: { name: 'edge', namespace: ns },
+      spec: {},
+    });
     const [leaf, bundle] = await eventually('the extproc certificate and the CA bundle issued', async () => {
       const l = await cluster.get('Secret', ns, 'edge-extproc-tls');
       const b = await cluster.get('Secret', ns, 'edge-ca-bundle');
-      return l && b && [l, b] as const;
+      return l && b && ([l, b] as const);
     });
     await eventually('the xDS certificate issued', () => cluster.get('Secret', ns, 'gatehouse-xds-tls'));
 
-    const material = validateMaterial({ cert: decode(leaf, 'tls.crt'), key: decode(leaf, 'tls.key'), ca: decode(bundle, 'ca.crt') });
+    const material = validateMaterial({
+      cert: decode(leaf, 'tls.crt'),
+      key: decode(leaf, 'tls.key'),
+      ca: decode(bundle, 'ca.crt'),
+    });
     const holder = subscribe({ current: () => material, onChange: () => () => undefined });
     await eventually('the runtime snapshot over mutual TLS', () => holder.store.current() !== undefined);
     expect(holder.xds.state()).toMatchObject({ origin: 'control-plane', connected: true });
 
-    const anonymous = subscribe({ current: () => validateMaterial({ ca: decode(bundle, 'ca.crt') }), onChange: () => () => undefined });
+    const anonymous = subscribe({
+      current: () => validateMaterial({ ca: decode(bundle, 'ca.crt') }),
+      onChange: () => () => undefined,
+    });
     await new Promise((r) => setTimeout(r, 1_500));
     expect(anonymous.store.current()).toBeUndefined();
     expect(anonymous.xds.state().connected).toBe(false);

@@ -16,10 +16,19 @@ const crd: k8s.V1CustomResourceDefinition = {
     group,
     scope: 'Namespaced',
     names: { plural: 'widgets', singular: 'widget', kind: 'Widget', listKind: 'WidgetList' },
-    versions: [{
-      name: 'v1', served: true, storage: true,
-      schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer', minimum: 1 } } } } } },
-    }],
+    versions: [
+      {
+        name: 'v1',
+        served: true,
+        storage: true,
+        schema: {
+          openAPIV3Schema: {
+            type: 'object',
+            properties: { spec: { type: 'object', properties: { size: { type: 'integer', minimum: 1 } } } },
+          },
+        },
+      },
+    ],
   },
 };
 
@@ -50,17 +59,31 @@ describe('test environment', () => {
   it('stores a custom object in etcd and reads it back', async () => {
     const objects = admin.makeApiClient(k8s.CustomObjectsApi);
     await objects.createNamespacedCustomObject({
-      group, version: 'v1', namespace: 'default', plural: 'widgets',
+      group,
+      version: 'v1',
+      namespace: 'default',
+      plural: 'widgets',
       body: { apiVersion: `${group}/v1`, kind: 'Widget', metadata: { name: 'w1' }, spec: { size: 3 } },
     });
-    const read = await objects.getNamespacedCustomObject({ group, version: 'v1', namespace: 'default', plural: 'widgets', name: 'w1' }) as { spec: { size: number }; metadata: { uid: string } };
+    const read = (await objects.getNamespacedCustomObject({
+      group,
+      version: 'v1',
+      namespace: 'default',
+      plural: 'widgets',
+      name: 'w1',
+    })) as { spec: { size: number }; metadata: { uid: string } };
     expect(read.spec.size).toBe(3);
     expect(read.metadata.uid).toMatch(/^[0-9a-f-]{36}$/);
     // The schema is enforced by the apiserver, not by us.
-    await expect(objects.createNamespacedCustomObject({
-      group, version: 'v1', namespace: 'default', plural: 'widgets',
-      body: { apiVersion: `${group}/v1`, kind: 'Widget', metadata: { name: 'w2' }, spec: { size: 0 } },
-    })).rejects.toThrow(/spec\.size/);
+    await expect(
+      objects.createNamespacedCustomObject({
+        group,
+        version: 'v1',
+        namespace: 'default',
+        plural: 'widgets',
+        body: { apiVersion: `${group}/v1`, kind: 'Widget', metadata: { name: 'w2' }, spec: { size: 0 } },
+      }),
+    ).rejects.toThrow(/spec\.size/);
   });
 
   it('enforces the chart ClusterRole on the restricted identity', async () => {

@@ -10,7 +10,12 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startClientTls, startServerTls } from '../../lib/tls/flags.ts';
 import { grpcChannelCredentials } from '../../lib/tls/grpc.ts';
 import { tlsPolicy } from '../../lib/tls/policy.ts';
-import { createAdsClient, runtimeTypeUrl, type DiscoveryRequest, type DiscoveryResponse } from '../../extproc/src/config/ads-client.ts';
+import {
+  createAdsClient,
+  runtimeTypeUrl,
+  type DiscoveryRequest,
+  type DiscoveryResponse,
+} from '../../extproc/src/config/ads-client.ts';
 import { SnapshotStore } from '../../extproc/src/config/snapshot-store.ts';
 import { XdsSnapshotSource } from '../../extproc/src/config/xds-source.ts';
 import { compileWithSecrets, httpsGet, loadLoop, tlsSecretYaml, until } from './fixtures.ts';
@@ -21,8 +26,14 @@ import { dataPlaneYaml, startTlsStack, type TlsStack } from './stack.ts';
 
 let oldCa: TestCa;
 let newCa: TestCa;
-const leaves: Record<'xds' | 'devproxy' | 'extproc' | 'client' | 'listener', { old: TestLeaf; new: TestLeaf }> = {} as never;
-const volumes = { xds: new SecretVolume(), devproxy: new SecretVolume(), extproc: new SecretVolume(), client: new SecretVolume() };
+const leaves: Record<'xds' | 'devproxy' | 'extproc' | 'client' | 'listener', { old: TestLeaf; new: TestLeaf }> =
+  {} as never;
+const volumes = {
+  xds: new SecretVolume(),
+  devproxy: new SecretVolume(),
+  extproc: new SecretVolume(),
+  client: new SecretVolume(),
+};
 const log = captureLog('info');
 const extprocLog = captureLog('info');
 let stack: TlsStack;
@@ -32,7 +43,13 @@ let extprocTls: ReturnType<typeof startClientTls>;
 let subscription: XdsSnapshotSource;
 let listenerPort: number;
 
-const names = { xds: ['gatehouse-xds'], devproxy: ['gw-envoy'], extproc: ['gw-extproc'], client: ['api-client'], listener: ['gw.edge.svc'] };
+const names = {
+  xds: ['gatehouse-xds'],
+  devproxy: ['gw-envoy'],
+  extproc: ['gw-extproc'],
+  client: ['api-client'],
+  listener: ['gw.edge.svc'],
+};
 
 function writeVolumes(which: 'old' | 'new', trust: string): void {
   for (const key of ['xds', 'devproxy', 'extproc', 'client'] as const) {
@@ -57,14 +74,38 @@ beforeAll(async () => {
   }
   writeVolumes('old', bundle(oldCa));
   const files = (v: SecretVolume) => ({ certFile: v.path('tls.crt'), keyFile: v.path('tls.key') });
-  xdsTls = startServerTls({ ...files(volumes.xds), clientCaFile: volumes.xds.path('ca.crt'), policy: tlsPolicy({}) }, log.log, 'xDS server');
-  devproxyTls = startClientTls({ ...files(volumes.devproxy), caFile: volumes.devproxy.path('ca.crt') }, log.log, 'devproxy xDS client');
-  extprocTls = startClientTls({ ...files(volumes.extproc), caFile: volumes.extproc.path('ca.crt') }, extprocLog.log, 'extproc xDS client');
-  stack = await startTlsStack({ log: log.log, xdsTls, devproxyXdsCredentials: grpcChannelCredentials(devproxyTls.options) });
-  const { snapshot, secrets } = compileWithSecrets(manifests('old', bundle(oldCa)), Number(stack.extproc.address.split(':')[1]));
+  xdsTls = startServerTls(
+    { ...files(volumes.xds), clientCaFile: volumes.xds.path('ca.crt'), policy: tlsPolicy({}) },
+    log.log,
+    'xDS server',
+  );
+  devproxyTls = startClientTls(
+    { ...files(volumes.devproxy), caFile: volumes.devproxy.path('ca.crt') },
+    log.log,
+    'devproxy xDS client',
+  );
+  extprocTls = startClientTls(
+    { ...files(volumes.extproc), caFile: volumes.extproc.path('ca.crt') },
+    extprocLog.log,
+    'extproc xDS client',
+  );
+  stack = await startTlsStack({
+    log: log.log,
+    xdsTls,
+    devproxyXdsCredentials: grpcChannelCredentials(devproxyTls.options),
+  });
+  const { snapshot, secrets } = compileWithSecrets(
+    manifests('old', bundle(oldCa)),
+    Number(stack.extproc.address.split(':')[1]),
+  );
   await stack.publish(snapshot, secrets);
   listenerPort = stack.port('edge/gw/https');
-  subscription = new XdsSnapshotSource({ address: stack.xdsAddress, log: extprocLog.log, nodeId: 'extproc-long-lived', credentials: grpcChannelCredentials(extprocTls.options) });
+  subscription = new XdsSnapshotSource({
+    address: stack.xdsAddress,
+    log: extprocLog.log,
+    nodeId: 'extproc-long-lived',
+    credentials: grpcChannelCredentials(extprocTls.options),
+  });
   await subscription.start(new SnapshotStore());
   expect(subscription.state()).toMatchObject({ origin: 'control-plane', connected: true });
 });
@@ -78,7 +119,11 @@ afterAll(async () => {
 
 /** A client with certificates as the client volume holds them now (read per request, as a pod's process would reload them). */
 function clientTls() {
-  return { cert: readFileSync(volumes.client.path('tls.crt')), key: readFileSync(volumes.client.path('tls.key')), ca: readFileSync(volumes.client.path('ca.crt')) };
+  return {
+    cert: readFileSync(volumes.client.path('tls.crt')),
+    key: readFileSync(volumes.client.path('tls.key')),
+    ca: readFileSync(volumes.client.path('ca.crt')),
+  };
 }
 
 /** A new xDS connection (a full mutual-TLS handshake), one runtime response, closed. */
@@ -95,14 +140,25 @@ function freshXdsFetch(credentials: grpc.ChannelCredentials, i: number): Promise
       clearTimeout(timer);
       reject(err);
     });
-    call.write({ node: { id: `probe-${i}`, cluster: 'edge/gw/extproc' }, typeUrl: runtimeTypeUrl, resourceNames: ['runtime'] });
+    call.write({
+      node: { id: `probe-${i}`, cluster: 'edge/gw/extproc' },
+      typeUrl: runtimeTypeUrl,
+      resourceNames: ['runtime'],
+    });
   }).finally(() => client.close());
 }
 
 it('rotates the CA with no failed handshake or request, and the old CA is refused afterwards', async () => {
   const probeCredentials = grpcChannelCredentials(extprocTls.options);
-  const authorities = () => [xdsTls.watcher, devproxyTls.watcher, extprocTls.watcher].map((w) => w.current()!.authorities.map((a) => a.subject).join('+'));
-  const leafIssuers = () => [xdsTls.watcher, devproxyTls.watcher, extprocTls.watcher].map((w) => w.current()!.leaf!.issuer);
+  const authorities = () =>
+    [xdsTls.watcher, devproxyTls.watcher, extprocTls.watcher].map((w) =>
+      w
+        .current()!
+        .authorities.map((a) => a.subject)
+        .join('+'),
+    );
+  const leafIssuers = () =>
+    [xdsTls.watcher, devproxyTls.watcher, extprocTls.watcher].map((w) => w.current()!.leaf!.issuer);
   const sds = (name: string) => stack.devproxy.proxy.secrets.get(name);
   const publishListener = (which: 'old' | 'new', trust: string) => {
     const { secrets } = compileWithSecrets(manifests(which, trust), Number(stack.extproc.address.split(':')[1]));
@@ -112,7 +168,9 @@ it('rotates the CA with no failed handshake or request, and the old CA is refuse
   const settle = () => new Promise((r) => setTimeout(r, 700));
 
   const result = await loadLoop({
-    rate: 45, durationMs: 7000, maxInFlight: 12,
+    rate: 45,
+    durationMs: 7000,
+    maxInFlight: 12,
     request: async (i) => {
       if (i % 3 === 0) return freshXdsFetch(probeCredentials, i);
       const reply = await httpsGet(listenerPort, `/api/${i}`, clientTls());
@@ -123,19 +181,33 @@ it('rotates the CA with no failed handshake or request, and the old CA is refuse
       // 1. Every trust bundle gets the new CA.
       writeVolumes('old', bundle(oldCa, newCa));
       publishListener('old', bundle(oldCa, newCa));
-      await until(() => authorities().every((a) => a === 'CN=Gatehouse CA 2025+CN=Gatehouse CA 2026') && sds('ca:edge/gw-tls')?.authorities.length === 2, 'bundles with both CAs');
+      await until(
+        () =>
+          authorities().every((a) => a === 'CN=Gatehouse CA 2025+CN=Gatehouse CA 2026') &&
+          sds('ca:edge/gw-tls')?.authorities.length === 2,
+        'bundles with both CAs',
+      );
       phases.push('overlap');
       await settle();
       // 2. Every leaf is re-signed by the new CA.
       writeVolumes('new', bundle(oldCa, newCa));
       publishListener('new', bundle(oldCa, newCa));
-      await until(() => leafIssuers().every((i) => i === 'CN=Gatehouse CA 2026') && sds('tls:edge/gw-tls')?.leaf?.issuer === 'CN=Gatehouse CA 2026', 'leaves from the new CA');
+      await until(
+        () =>
+          leafIssuers().every((i) => i === 'CN=Gatehouse CA 2026') &&
+          sds('tls:edge/gw-tls')?.leaf?.issuer === 'CN=Gatehouse CA 2026',
+        'leaves from the new CA',
+      );
       phases.push('new leaves');
       await settle();
       // 3. The old CA leaves the bundles.
       writeVolumes('new', bundle(newCa));
       publishListener('new', bundle(newCa));
-      await until(() => authorities().every((a) => a === 'CN=Gatehouse CA 2026') && sds('ca:edge/gw-tls')?.authorities.length === 1, 'bundles with the new CA only');
+      await until(
+        () =>
+          authorities().every((a) => a === 'CN=Gatehouse CA 2026') && sds('ca:edge/gw-tls')?.authorities.length === 1,
+        'bundles with the new CA only',
+      );
       phases.push('old CA retired');
       await settle();
     },
@@ -154,7 +226,15 @@ it('rotates the CA with no failed handshake or request, and the old CA is refuse
 
   // The retired CA is no longer trusted: a client certificate it signed is refused, naming it.
   const stale = await issueLeaf(oldCa, 'api-client', { dns: ['api-client'] });
-  await expect(httpsGet(listenerPort, '/api/stale', { cert: stale.cert, key: stale.key, ca: newCa.cert })).rejects.toThrow();
-  await until(() => stack.refused.some((r) => r.err.message.includes('certificate signed by unknown authority: issuer CN=Gatehouse CA 2025')), 'the listener to refuse the old CA');
+  await expect(
+    httpsGet(listenerPort, '/api/stale', { cert: stale.cert, key: stale.key, ca: newCa.cert }),
+  ).rejects.toThrow();
+  await until(
+    () =>
+      stack.refused.some((r) =>
+        r.err.message.includes('certificate signed by unknown authority: issuer CN=Gatehouse CA 2025'),
+      ),
+    'the listener to refuse the old CA',
+  );
   expect(log.text()).not.toContain('PRIVATE KEY');
 });

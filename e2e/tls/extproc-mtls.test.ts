@@ -19,7 +19,6 @@ import { createMemoryStores } from '../../extproc/src/stores/memory.ts';
 import { extProcTlsSdsFiles } from '../../operator/src/compile/envoy/tls.ts';
 import type { IrExtProcTls } from '../../operator/src/compile/ir.ts';
 import { XdsControlPlane } from '../../operator/src/xds/control-plane.ts';
-import type { RuntimeSnapshot } from '../../protos/gen/gatehouse/v1/RuntimeSnapshot.ts';
 import { startDevproxy, type RunningDevproxy } from '../../devproxy/src/main.ts';
 import { appliedEverywhere, closeServer, send, startEcho, waitFor } from '../dev/harness.ts';
 import type { Snapshot } from '../../operator/src/compile/compile.ts';
@@ -56,19 +55,48 @@ beforeAll(async () => {
   envoyCa.write({ 'ca.crt': ca.cert });
 
   echo = await startEcho();
-  serverTls = startServerTls({ certFile: extprocFiles.path('tls.crt'), keyFile: extprocFiles.path('tls.key'), clientCaFile: extprocFiles.path('ca.crt'), policy: tlsPolicy({}) }, log.log, 'ext_proc server');
+  serverTls = startServerTls(
+    {
+      certFile: extprocFiles.path('tls.crt'),
+      keyFile: extprocFiles.path('tls.key'),
+      clientCaFile: extprocFiles.path('ca.crt'),
+      policy: tlsPolicy({}),
+    },
+    log.log,
+    'ext_proc server',
+  );
   const snapshots = new SnapshotStore();
-  extproc = createExtprocServer({ snapshots, stores: createMemoryStores(), log: log.log, tls: serverTls, onTlsRefused: (e) => refused.push(e) });
+  extproc = createExtprocServer({
+    snapshots,
+    stores: createMemoryStores(),
+    log: log.log,
+    tls: serverTls,
+    onTlsRefused: (e) => refused.push(e),
+  });
   const extProcPort = await extproc.listen('127.0.0.1', 0);
 
-  const extProcTls: IrExtProcTls = { certFile: envoyTls.path('tls.crt'), keyFile: envoyTls.path('tls.key'), caFile: envoyCa.path('ca.crt'), sni: extprocName, sdsDir };
-  for (const [file, content] of Object.entries(extProcTlsSdsFiles(extProcTls))) writeFileSync(join(sdsDir, file), content);
-  const { snapshot, secrets } = compileWithSecrets(dataPlaneYaml([], echo.port, { tag: 'via-mtls' }), extProcPort, { extProcTls });
-  snapshots.apply(buildSnapshot(snapshot.runtime as RuntimeSnapshot));
+  const extProcTls: IrExtProcTls = {
+    certFile: envoyTls.path('tls.crt'),
+    keyFile: envoyTls.path('tls.key'),
+    caFile: envoyCa.path('ca.crt'),
+    sni: extprocName,
+    sdsDir,
+  };
+  for (const [file, content] of Object.entries(extProcTlsSdsFiles(extProcTls)))
+    writeFileSync(join(sdsDir, file), content);
+  const { snapshot, secrets } = compileWithSecrets(dataPlaneYaml([], echo.port, { tag: 'via-mtls' }), extProcPort, {
+    extProcTls,
+  });
+  snapshots.apply(buildSnapshot(snapshot.runtime));
 
   xds = new XdsControlPlane({ log: log.log });
   const { xdsPort } = await xds.listen({ host: '127.0.0.1', xdsPort: 0 });
-  devproxy = startDevproxy({ xds: `127.0.0.1:${xdsPort}`, nodeId: 'envoy-mtls', log: log.log, bindAddress: () => ({ host: '127.0.0.1', port: 0 }) });
+  devproxy = startDevproxy({
+    xds: `127.0.0.1:${xdsPort}`,
+    nodeId: 'envoy-mtls',
+    log: log.log,
+    bindAddress: () => ({ host: '127.0.0.1', port: 0 }),
+  });
   published = { snapshot, secrets };
   xds.publish(snapshot, secrets);
   await waitFor(() => appliedEverywhere(xds, 'envoy-mtls', snapshot.version), 'devproxy to apply the snapshot');
@@ -92,15 +120,22 @@ async function newExtprocPool(): Promise<void> {
   cluster.connect_timeout = `${2 + ++pools}s`;
   snapshot.version = `${published.snapshot.version}-pool-${pools}`;
   xds.publish(snapshot, published.secrets);
-  await waitFor(() => appliedEverywhere(xds, 'envoy-mtls', snapshot.version), 'devproxy to apply the new ext_proc cluster');
+  await waitFor(
+    () => appliedEverywhere(xds, 'envoy-mtls', snapshot.version),
+    'devproxy to apply the new ext_proc cluster',
+  );
 }
 
 /** Serials of the client certificates extproc has accepted so far. */
-const acceptedClients = () => log.lines.filter((l) => l.msg === 'client certificate accepted').map((l) => (l.peer as { serialNumber: string }).serialNumber);
+const acceptedClients = () =>
+  log.lines
+    .filter((l) => l.msg === 'client certificate accepted')
+    .map((l) => (l.peer as { serialNumber: string }).serialNumber);
 
 async function viaExtproc(path: string): Promise<void> {
   const reply = await send(`${baseUrl}${path}`);
-  if (reply.status !== 200 || reply.echo?.headers['x-tag'] !== 'via-mtls') throw new Error(`${reply.status}: ${reply.body.slice(0, 200)}`);
+  if (reply.status !== 200 || reply.echo?.headers['x-tag'] !== 'via-mtls')
+    throw new Error(`${reply.status}: ${reply.body.slice(0, 200)}`);
 }
 
 it('sends every request through extproc over mutual TLS', async () => {
@@ -108,18 +143,24 @@ it('sends every request through extproc over mutual TLS', async () => {
   expect(refused).toEqual([]);
 });
 
-it('renews Envoy\'s and extproc\'s certificates under traffic without a failed request', async () => {
+it("renews Envoy's and extproc's certificates under traffic without a failed request", async () => {
   const server = await issueLeaf(ca, 'gw-extproc', { dns: [extprocName] });
   const client = await issueLeaf(ca, 'gw-envoy', { dns: ['gw-envoy.edge.svc'] });
   const result = await loadLoop({
-    rate: 60, durationMs: 3500, maxInFlight: 12,
+    rate: 60,
+    durationMs: 3500,
+    maxInFlight: 12,
     request: (i) => viaExtproc(`/api/${i}`),
     during: async () => {
       await new Promise((r) => setTimeout(r, 1200));
       extprocFiles.write({ 'tls.crt': server.cert, 'tls.key': server.key, 'ca.crt': ca.cert });
       envoyTls.write({ 'tls.crt': client.cert, 'tls.key': client.key });
-      await until(() => serverTls.watcher.current()?.leaf?.serialNumber === server.serial
-        && log.lines.some((l) => l.msg === 'TLS material reloaded' && l.purpose === 'cluster gatehouse-extproc'), 'both sides to load their renewed certificates');
+      await until(
+        () =>
+          serverTls.watcher.current()?.leaf?.serialNumber === server.serial &&
+          log.lines.some((l) => l.msg === 'TLS material reloaded' && l.purpose === 'cluster gatehouse-extproc'),
+        'both sides to load their renewed certificates',
+      );
       // Open connections carry on with the old certificates; a new pool connects with the new ones.
       await newExtprocPool();
     },
@@ -128,7 +169,9 @@ it('renews Envoy\'s and extproc\'s certificates under traffic without a failed r
   expect(result.failed).toBe(0);
   expect(result.ok).toBeGreaterThan(100);
   expect(refused).toEqual([]);
-  expect(log.find((l) => l.msg === 'TLS material reloaded' && l.purpose === 'cluster gatehouse-extproc')).toMatchObject({ certificate: { serial: client.serial } });
+  expect(log.find((l) => l.msg === 'TLS material reloaded' && l.purpose === 'cluster gatehouse-extproc')).toMatchObject(
+    { certificate: { serial: client.serial } },
+  );
   expect(acceptedClients()).toContain(client.serial);
 });
 
@@ -136,12 +179,26 @@ it('a client certificate from a foreign CA is refused by extproc, naming the iss
   const foreign = await createCa('Intercepting Proxy CA');
   const forged = await issueLeaf(foreign, 'gw-envoy');
   envoyTls.write({ 'tls.crt': forged.cert, 'tls.key': forged.key });
-  await until(() => log.lines.some((l) => l.msg === 'TLS material reloaded' && (l.certificate as { serial?: string } | undefined)?.serial === forged.serial), 'devproxy to load the forged certificate');
+  await until(
+    () =>
+      log.lines.some(
+        (l) =>
+          l.msg === 'TLS material reloaded' &&
+          (l.certificate as { serial?: string } | undefined)?.serial === forged.serial,
+      ),
+    'devproxy to load the forged certificate',
+  );
   // The open connection was authenticated before: it carries on, as in Envoy.
   await viaExtproc('/api/still-open');
   await newExtprocPool();
   await until(async () => (await send(`${baseUrl}/api/forged`)).status === 500, 'requests to fail closed');
-  await until(() => refused.some((e) => e.message.includes('certificate signed by unknown authority: issuer CN=Intercepting Proxy CA')), 'extproc to refuse the forged certificate');
+  await until(
+    () =>
+      refused.some((e) =>
+        e.message.includes('certificate signed by unknown authority: issuer CN=Intercepting Proxy CA'),
+      ),
+    'extproc to refuse the forged certificate',
+  );
   const good = await issueLeaf(ca, 'gw-envoy', { dns: ['gw-envoy.edge.svc'] });
   envoyTls.write({ 'tls.crt': good.cert, 'tls.key': good.key });
   // gRPC retries the refused connection with backoff; it presents the good certificate once loaded.

@@ -19,7 +19,10 @@ import { sdsSecretsFor, secretLookupFromObjects, type SdsSecret } from '../../op
 
 /** One ApiProxy, `tls/api` on /api, with a header-setting policy: every round trip runs a policy. */
 export function testSnapshot(extProcPort = 9002): Snapshot {
-  return compileYaml({ extProcPort, yaml: apiProxyYaml({ namespace: 'tls', targetUrl: 'http://127.0.0.1:9', tag: 'tls' }) });
+  return compileYaml({
+    extProcPort,
+    yaml: apiProxyYaml({ namespace: 'tls', targetUrl: 'http://127.0.0.1:9', tag: 'tls' }),
+  });
 }
 
 /** ApiProxy `<namespace>/api` on /api to `targetUrl`; with `tag`, a Policy in its preFlow sets the header x-tag to it. */
@@ -44,9 +47,15 @@ spec: {type: AssignMessage, assignMessage: {set: {headers: {x-tag: ${o.tag}}}}}
 /** One request through ext_proc as Envoy sends it; throws unless it reached the (stub) upstream with the policy applied. */
 export async function roundTrip(client: ExternalProcessorClient): Promise<void> {
   const result = await runExtProcExchange({
-    client, route: 'tls/api', timeoutMs: 10_000,
+    client,
+    route: 'tls/api',
+    timeoutMs: 10_000,
     request: { method: 'GET', path: '/api/x', authority: 'api', headers: [], body: Buffer.alloc(0) },
-    upstream: (req) => ({ status: req.headers.some(([n, v]) => n === 'x-tag' && v === 'tls') ? 200 : 500, headers: [], body: Buffer.alloc(0) }),
+    upstream: (req) => ({
+      status: req.headers.some(([n, v]) => n === 'x-tag' && v === 'tls') ? 200 : 500,
+      headers: [],
+      body: Buffer.alloc(0),
+    }),
   });
   if (result.failure !== undefined) throw new Error(`ext_proc failed: ${result.failure}`);
   if (result.response.status !== 200) throw new Error(`unexpected status ${result.response.status}`);
@@ -62,7 +71,13 @@ export interface LoadResult {
  * Starts `request` every 1000/rate ms for `durationMs` (at most `maxInFlight` at once; a tick with
  * that many in flight is skipped, never queued) and waits for all of them. `during` runs meanwhile.
  */
-export async function loadLoop(o: { rate: number; durationMs: number; maxInFlight?: number; request: (i: number) => Promise<void>; during?: () => Promise<void> }): Promise<LoadResult> {
+export async function loadLoop(o: {
+  rate: number;
+  durationMs: number;
+  maxInFlight?: number;
+  request: (i: number) => Promise<void>;
+  during?: () => Promise<void>;
+}): Promise<LoadResult> {
   const result: LoadResult = { ok: 0, failed: 0, errors: [] };
   const inFlight = new Set<Promise<void>>();
   const end = Date.now() + o.durationMs;
@@ -70,10 +85,18 @@ export async function loadLoop(o: { rate: number; durationMs: number; maxInFligh
   const driver = (async () => {
     while (Date.now() < end) {
       if (inFlight.size < (o.maxInFlight ?? 32)) {
-        const p: Promise<void> = o.request(i++).then(() => { result.ok++; }, (err: Error) => {
-          result.failed++;
-          if (result.errors.length < 10) result.errors.push(err.message);
-        }).finally(() => inFlight.delete(p));
+        const p: Promise<void> = o
+          .request(i++)
+          .then(
+            () => {
+              result.ok++;
+            },
+            (err: Error) => {
+              result.failed++;
+              if (result.errors.length < 10) result.errors.push(err.message);
+            },
+          )
+          .finally(() => inFlight.delete(p));
         inFlight.add(p);
       }
       await sleep(1000 / o.rate);
@@ -96,12 +119,17 @@ export function probe(host: string, port: number, options: ConnectionOptions = {
   return new Promise((resolve) => {
     const socket = connect({ host, port, rejectUnauthorized: false, ALPNProtocols: ['h2'], ...options }, () => {
       const cert = socket.getPeerCertificate();
-      const out = { serial: cert.serialNumber, issuer: cert.issuer?.CN as string | undefined, protocol: socket.getProtocol() ?? undefined };
-      if (options.rejectUnauthorized === true && !socket.authorized) resolve({ ...out, error: String(socket.authorizationError) });
+      const out = {
+        serial: cert.serialNumber,
+        issuer: cert.issuer?.CN as string | undefined,
+        protocol: socket.getProtocol() ?? undefined,
+      };
+      if (options.rejectUnauthorized === true && !socket.authorized)
+        resolve({ ...out, error: String(socket.authorizationError) });
       else resolve(out);
       socket.end();
     });
-    socket.on('error', (err) => resolve({ error: err.message }));
+    socket.on('error', (err: Error) => resolve({ error: err.message }));
   });
 }
 
@@ -114,13 +142,23 @@ export async function until(check: () => boolean | Promise<boolean>, what: strin
 }
 
 /** Compiles manifests and looks up the SDS secrets their listeners and clusters name (as the operator's wiring does). */
-export function compileWithSecrets(yaml: string, extProcPort: number, options: Omit<CompileOptions, 'credentialHashKey'> = {}): { snapshot: Snapshot; secrets: Map<string, SdsSecret> } {
+export function compileWithSecrets(
+  yaml: string,
+  extProcPort: number,
+  options: Omit<CompileOptions, 'credentialHashKey'> = {},
+): { snapshot: Snapshot; secrets: Map<string, SdsSecret> } {
   const parsed = parseManifests(yaml, 'test.yaml');
-  const result = compile(parsed.objects, { extProc: { host: '127.0.0.1', port: extProcPort }, credentialHashKey: 'test-key', ...options });
+  const result = compile(parsed.objects, {
+    extProc: { host: '127.0.0.1', port: extProcPort },
+    credentialHashKey: 'test-key',
+    ...options,
+  });
   const errors = [...parsed.diagnostics, ...result.errors];
   if (errors.length > 0) throw new Error(`manifests do not compile: ${errors.map((e) => e.message).join('; ')}`);
   const problems: string[] = [];
-  const secrets = sdsSecretsFor(result.snapshot, secretLookupFromObjects(parsed.objects), (p) => problems.push(`${p.resource}: ${p.reason}`));
+  const secrets = sdsSecretsFor(result.snapshot, secretLookupFromObjects(parsed.objects), (p) =>
+    problems.push(`${p.resource}: ${p.reason}`),
+  );
   if (problems.length > 0) throw new Error(`SDS secrets missing: ${problems.join('; ')}`);
   return { snapshot: result.snapshot, secrets };
 }
@@ -128,7 +166,11 @@ export function compileWithSecrets(yaml: string, extProcPort: number, options: O
 export const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 /** A kubernetes.io/tls Secret manifest. */
-export function tlsSecretYaml(namespace: string, name: string, data: { cert?: string; key?: string; ca?: string }): string {
+export function tlsSecretYaml(
+  namespace: string,
+  name: string,
+  data: { cert?: string; key?: string; ca?: string },
+): string {
   const entries = [
     ...(data.cert ? [`tls.crt: ${b64(data.cert)}`] : []),
     ...(data.key ? [`tls.key: ${b64(data.key)}`] : []),
@@ -161,7 +203,9 @@ export function httpsGet(port: number, path: string, tls: RequestOptions = {}): 
       const protocol = socket.getProtocol();
       const serial = socket.getPeerCertificate().serialNumber;
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(), protocol, serial, socket }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(), protocol, serial, socket }),
+      );
       res.on('error', reject);
     });
     req.on('error', reject);
@@ -180,10 +224,15 @@ export async function startHttpsUpstream(leaf: { cert: string; key: string }, bo
   const server = createServer({ cert: leaf.cert, key: leaf.key }, (_req, res) => res.end(body));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  return { server, port: (server.address() as { port: number }).port, close: () => new Promise((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  }) };
+  return {
+    server,
+    port: (server.address() as { port: number }).port,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }
 
 /** ApiProxy `tls/<name>` on /<name> to https://127.0.0.1:port, trusting `caCert` (Secret `tls/cluster-ca`). */
@@ -201,9 +250,12 @@ ${tlsSecretYaml('tls', 'cluster-ca', { ca: caCert })}`;
 /** Compiles `yaml` for the dev harness stack, gives it to its extproc and devproxy, and waits until devproxy applied it. */
 export async function publishToStack(stack: Stack, yaml: string): Promise<Snapshot> {
   const { snapshot, secrets } = compileWithSecrets(yaml, Number(stack.extproc.address.split(':')[1]));
-  stack.extproc.apply(snapshot.runtime as never);
+  stack.extproc.apply(snapshot.runtime);
   stack.xds.publish(snapshot, secrets);
-  await waitFor(() => appliedEverywhere(stack.xds, stack.nodeId, snapshot.version), `devproxy to apply ${snapshot.version}`);
+  await waitFor(
+    () => appliedEverywhere(stack.xds, stack.nodeId, snapshot.version),
+    `devproxy to apply ${snapshot.version}`,
+  );
   return snapshot;
 }
 
@@ -211,10 +263,22 @@ export async function publishToStack(stack: Stack, yaml: string): Promise<Snapsh
  * extproc's xDS subscription over TLS with these client files, logging at debug (a short first wait
  * and backoff, so that a refusal shows quickly); stopping it is pushed onto `cleanups`.
  */
-export async function subscribeOverTls(address: string, files: ClientTlsConfig, cleanups: Array<() => Promise<void> | void>): Promise<{ source: XdsSnapshotSource; store: SnapshotStore; log: CapturedLog }> {
+export async function subscribeOverTls(
+  address: string,
+  files: ClientTlsConfig,
+  cleanups: Array<() => Promise<void> | void>,
+): Promise<{ source: XdsSnapshotSource; store: SnapshotStore; log: CapturedLog }> {
   const log = captureLog('debug');
   const clientTls = startClientTls(files, log.log, 'xDS client');
-  const source = new XdsSnapshotSource({ address, log: log.log, nodeId: `extproc-${Math.random()}`, credentials: grpcChannelCredentials(clientTls.options), initialTimeoutMs: 200, backoffBaseMs: 50, backoffMaxMs: 200 });
+  const source = new XdsSnapshotSource({
+    address,
+    log: log.log,
+    nodeId: `extproc-${Math.random()}`,
+    credentials: grpcChannelCredentials(clientTls.options),
+    initialTimeoutMs: 200,
+    backoffBaseMs: 50,
+    backoffMaxMs: 200,
+  });
   const store = new SnapshotStore();
   await source.start(store);
   cleanups.push(async () => {

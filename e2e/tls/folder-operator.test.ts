@@ -22,13 +22,36 @@ import { dataPlaneYaml } from './stack.ts';
 describe('--tls-* flags', () => {
   it('serve plain text without a certificate, and refuse half a configuration', () => {
     expect(serverTlsFromFlags('operator', { 'tls-min-version': 'TLSv1.2' })).toBeUndefined();
-    expect(serverTlsFromFlags('operator', { 'tls-cert': 'c', 'tls-key': 'k', 'tls-client-ca': 'ca', 'tls-min-version': 'TLSv1.3', 'tls-cipher-suites': 'ECDHE-ECDSA-AES128-GCM-SHA256' }))
-      .toEqual({ certFile: 'c', keyFile: 'k', clientCaFile: 'ca', policy: { minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3', cipherSuites: ['ECDHE-ECDSA-AES128-GCM-SHA256'] } });
+    expect(
+      serverTlsFromFlags('operator', {
+        'tls-cert': 'c',
+        'tls-key': 'k',
+        'tls-client-ca': 'ca',
+        'tls-min-version': 'TLSv1.3',
+        'tls-cipher-suites': 'ECDHE-ECDSA-AES128-GCM-SHA256',
+      }),
+    ).toEqual({
+      certFile: 'c',
+      keyFile: 'k',
+      clientCaFile: 'ca',
+      policy: { minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3', cipherSuites: ['ECDHE-ECDSA-AES128-GCM-SHA256'] },
+    });
     expect(() => serverTlsFromFlags('operator', { 'tls-cert': 'c' })).toThrow(UsageError);
-    expect(() => serverTlsFromFlags('operator', { 'tls-client-ca': 'ca' })).toThrow(/--tls-client-ca needs --tls-cert and --tls-key/);
-    expect(() => serverTlsFromFlags('extproc', { 'tls-cert': 'c', 'tls-key': 'k', 'tls-min-version': 'TLSv1.3', 'tls-max-version': 'TLSv1.2' })).toThrow(/minimum version TLSv1.3 is above maximum version TLSv1.2/);
+    expect(() => serverTlsFromFlags('operator', { 'tls-client-ca': 'ca' })).toThrow(
+      /--tls-client-ca needs --tls-cert and --tls-key/,
+    );
+    expect(() =>
+      serverTlsFromFlags('extproc', {
+        'tls-cert': 'c',
+        'tls-key': 'k',
+        'tls-min-version': 'TLSv1.3',
+        'tls-max-version': 'TLSv1.2',
+      }),
+    ).toThrow(/minimum version TLSv1.3 is above maximum version TLSv1.2/);
     expect(clientTlsFromFlags('extproc', {}, 'xds-tls')).toBeUndefined();
-    expect(() => clientTlsFromFlags('extproc', { 'xds-tls-cert': 'c', 'xds-tls-key': 'k' }, 'xds-tls')).toThrow(/--xds-tls-cert needs --xds-tls-ca/);
+    expect(() => clientTlsFromFlags('extproc', { 'xds-tls-cert': 'c', 'xds-tls-key': 'k' }, 'xds-tls')).toThrow(
+      /--xds-tls-cert needs --xds-tls-ca/,
+    );
   });
 });
 
@@ -43,7 +66,9 @@ describe('folder mode over mutual TLS with SDS', () => {
   let echo: Awaited<ReturnType<typeof startEcho>>;
   const stops: Array<() => void> = [];
 
-  const manifests = (leaf: TestLeaf) => `${dataPlaneYaml(['{name: https, port: 8443, protocol: HTTPS, tls: {secretRef: {name: gw-tls}, minVersion: TLSv1.3}}'], echo.port)}---
+  const manifests = (
+    leaf: TestLeaf,
+  ) => `${dataPlaneYaml(['{name: https, port: 8443, protocol: HTTPS, tls: {secretRef: {name: gw-tls}, minVersion: TLSv1.3}}'], echo.port)}---
 ${tlsSecretYaml('edge', 'gw-tls', { cert: leaf.cert, key: leaf.key })}`;
 
   beforeAll(async () => {
@@ -58,12 +83,44 @@ ${tlsSecretYaml('edge', 'gw-tls', { cert: leaf.cert, key: leaf.key })}`;
     echo = await startEcho();
     dir = mkdtempSync(join(tmpdir(), 'gatehouse-folder-tls-'));
     writeFileSync(join(dir, 'edge.yaml'), manifests(first));
-    const tls = startServerTls({ certFile: volumes.server.path('tls.crt'), keyFile: volumes.server.path('tls.key'), clientCaFile: volumes.server.path('ca.crt'), policy: { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.3', cipherSuites: [] } }, log.log, 'xDS server');
+    const tls = startServerTls(
+      {
+        certFile: volumes.server.path('tls.crt'),
+        keyFile: volumes.server.path('tls.key'),
+        clientCaFile: volumes.server.path('ca.crt'),
+        policy: { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.3', cipherSuites: [] },
+      },
+      log.log,
+      'xDS server',
+    );
     stops.push(() => tls.watcher.close());
-    operator = await startFolderOperator({ manifests: dir, log: log.log, xdsPort: 0, host: '127.0.0.1', tls, debounceMs: 20, pollMs: 200, extProc: { host: '127.0.0.1', port: 9 } });
-    const client = startClientTls({ caFile: volumes.client.path('ca.crt'), certFile: volumes.client.path('tls.crt'), keyFile: volumes.client.path('tls.key') }, log.log, 'devproxy xDS client');
+    operator = await startFolderOperator({
+      manifests: dir,
+      log: log.log,
+      xdsPort: 0,
+      host: '127.0.0.1',
+      tls,
+      debounceMs: 20,
+      pollMs: 200,
+      extProc: { host: '127.0.0.1', port: 9 },
+    });
+    const client = startClientTls(
+      {
+        caFile: volumes.client.path('ca.crt'),
+        certFile: volumes.client.path('tls.crt'),
+        keyFile: volumes.client.path('tls.key'),
+      },
+      log.log,
+      'devproxy xDS client',
+    );
     stops.push(() => client.watcher.close());
-    devproxy = startDevproxy({ xds: `127.0.0.1:${operator.xdsPort}`, nodeId: 'folder-envoy', log: log.log, bindAddress: () => ({ host: '127.0.0.1', port: 0 }), xdsCredentials: grpcChannelCredentials(client.options) });
+    devproxy = startDevproxy({
+      xds: `127.0.0.1:${operator.xdsPort}`,
+      nodeId: 'folder-envoy',
+      log: log.log,
+      bindAddress: () => ({ host: '127.0.0.1', port: 0 }),
+      xdsCredentials: grpcChannelCredentials(client.options),
+    });
     await waitFor(() => devproxy.proxy.boundListeners().has('edge/gw/https'), 'the HTTPS listener to bind', 15_000);
   });
 
@@ -76,20 +133,36 @@ ${tlsSecretYaml('edge', 'gw-tls', { cert: leaf.cert, key: leaf.key })}`;
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('serves the folder\'s Secret over SDS to devproxy connected with mutual TLS', async () => {
+  it("serves the folder's Secret over SDS to devproxy connected with mutual TLS", async () => {
     const port = devproxy.proxy.boundListeners().get('edge/gw/https')!.port;
-    expect(await probe('127.0.0.1', port, { ca: ca.cert, rejectUnauthorized: true, minVersion: 'TLSv1.3' })).toMatchObject({ serial: first.serial, protocol: 'TLSv1.3' });
+    expect(
+      await probe('127.0.0.1', port, { ca: ca.cert, rejectUnauthorized: true, minVersion: 'TLSv1.3' }),
+    ).toMatchObject({ serial: first.serial, protocol: 'TLSv1.3' });
     expect(log.text()).not.toContain('PRIVATE KEY');
   });
 
   it('gatehouse extproc --xds-tls-* subscribes over mutual TLS', async () => {
     const v = volumes.extproc;
-    const proc = await startExtprocProcess(['--xds', `127.0.0.1:${operator.xdsPort}`, '--node-id', 'extproc-mtls', '--xds-tls-ca', v.path('ca.crt'), '--xds-tls-cert', v.path('tls.crt'), '--xds-tls-key', v.path('tls.key')]);
+    const proc = await startExtprocProcess([
+      '--xds',
+      `127.0.0.1:${operator.xdsPort}`,
+      '--node-id',
+      'extproc-mtls',
+      '--xds-tls-ca',
+      v.path('ca.crt'),
+      '--xds-tls-cert',
+      v.path('tls.crt'),
+      '--xds-tls-key',
+      v.path('tls.key'),
+    ]);
     try {
       const readyz = await (await fetch(`http://127.0.0.1:${proc.metricsPort}/readyz`)).text();
       expect(readyz).toMatch(/^ready: snapshot /);
       expect(proc.logs.find((l) => l.msg === 'extproc serving')).toMatchObject({ xdsTls: 'mutual', tls: 'off' });
-      await waitFor(() => operator.controlPlane.registry.get('extproc-mtls') !== undefined, 'the node to be registered');
+      await waitFor(
+        () => operator.controlPlane.registry.get('extproc-mtls') !== undefined,
+        'the node to be registered',
+      );
     } finally {
       await proc.stop();
     }

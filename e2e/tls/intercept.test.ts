@@ -13,7 +13,16 @@ import { createMemoryStores } from '../../extproc/src/stores/memory.ts';
 import { XdsControlPlane } from '../../operator/src/xds/control-plane.ts';
 import { send, startStack, type Stack } from '../dev/harness.ts';
 import { createExtProcClient } from '../../devproxy/src/ext-proc/client.ts';
-import { httpsTargetYaml, publishToStack, roundTrip, startHttpsUpstream, subscribeOverTls, testSnapshot, until, type HttpsUpstream } from './fixtures.ts';
+import {
+  httpsTargetYaml,
+  publishToStack,
+  roundTrip,
+  startHttpsUpstream,
+  subscribeOverTls,
+  testSnapshot,
+  until,
+  type HttpsUpstream,
+} from './fixtures.ts';
 import { captureLog } from './logs.ts';
 import { createCa, issueLeaf, type TestCa, type TestLeaf } from './pki.ts';
 import { SecretVolume } from './secret-volume.ts';
@@ -50,7 +59,16 @@ afterAll(async () => {
 async function xdsServer(leaf: TestLeaf, clientCa?: TestCa) {
   const log = captureLog('info');
   const files = volume({ 'tls.crt': leaf.cert, 'tls.key': leaf.key, ...(clientCa ? { 'ca.crt': clientCa.cert } : {}) });
-  const tls = startServerTls({ certFile: files.path('tls.crt'), keyFile: files.path('tls.key'), ...(clientCa ? { clientCaFile: files.path('ca.crt') } : {}), policy: tlsPolicy({}) }, log.log, 'xDS server');
+  const tls = startServerTls(
+    {
+      certFile: files.path('tls.crt'),
+      keyFile: files.path('tls.key'),
+      ...(clientCa ? { clientCaFile: files.path('ca.crt') } : {}),
+      policy: tlsPolicy({}),
+    },
+    log.log,
+    'xDS server',
+  );
   const refused: GatehouseError[] = [];
   const cp = new XdsControlPlane({ log: log.log, tls, onTlsRefused: (e) => refused.push(e) });
   cp.publish(testSnapshot());
@@ -68,13 +86,15 @@ function xdsClient(address: string, files: ClientTlsConfig) {
 }
 
 describe('a certificate from another CA', () => {
-  it('is refused by extproc\'s xDS client, naming the issuer', async () => {
+  it("is refused by extproc's xDS client, naming the issuer", async () => {
     const server = await xdsServer(forged);
     const trust = volume({ 'ca.crt': ca.cert });
     const { source, log } = await xdsClient(server.address, { caFile: trust.path('ca.crt') });
     await until(() => log.lines.some((l) => String(l.error).includes(ISSUER)), 'the refusal to be logged');
     expect(source.state()).toMatchObject({ origin: 'none', connected: false });
-    expect(String(log.find((l) => String(l.error).includes(ISSUER))!.error)).toMatch(/GH_ERR_TLS_UNKNOWN_AUTHORITY|UnknownAuthorityError/);
+    expect(String(log.find((l) => String(l.error).includes(ISSUER))!.error)).toMatch(
+      /GH_ERR_TLS_UNKNOWN_AUTHORITY|UnknownAuthorityError/,
+    );
   });
 
   it('is accepted from the cluster CA (the same client, the genuine server)', async () => {
@@ -85,15 +105,22 @@ describe('a certificate from another CA', () => {
     expect(source.state()).toMatchObject({ origin: 'control-plane', connected: true });
   });
 
-  it('is refused by the operator\'s xDS server as a client certificate, naming the issuer', async () => {
+  it("is refused by the operator's xDS server as a client certificate, naming the issuer", async () => {
     const server = await xdsServer(genuine, ca);
     const intruder = await issueLeaf(proxyCa, 'envoy');
     const files = volume({ 'ca.crt': ca.cert, 'tls.crt': intruder.cert, 'tls.key': intruder.key });
-    const { store } = await xdsClient(server.address, { caFile: files.path('ca.crt'), certFile: files.path('tls.crt'), keyFile: files.path('tls.key') });
+    const { store } = await xdsClient(server.address, {
+      caFile: files.path('ca.crt'),
+      certFile: files.path('tls.crt'),
+      keyFile: files.path('tls.key'),
+    });
     await until(() => server.refused.length > 0, 'the server to refuse the client');
     expect(server.refused[0]!.code).toBe('GH_ERR_TLS_UNKNOWN_AUTHORITY');
     expect(server.refused[0]!.message).toContain(ISSUER);
-    expect(server.log.find((l) => l.code === 'GH_ERR_TLS_UNKNOWN_AUTHORITY')).toMatchObject({ purpose: 'xDS server', level: 50 });
+    expect(server.log.find((l) => l.code === 'GH_ERR_TLS_UNKNOWN_AUTHORITY')).toMatchObject({
+      purpose: 'xDS server',
+      level: 50,
+    });
     expect(String(server.log.find((l) => l.code === 'GH_ERR_TLS_UNKNOWN_AUTHORITY')!.reason)).toContain(ISSUER);
     expect(store.current()).toBeUndefined();
     expect(server.cp.registry.list()).toEqual([]);
@@ -101,16 +128,34 @@ describe('a certificate from another CA', () => {
     // No client certificate at all is refused too.
     const noCert = volume({ 'ca.crt': ca.cert });
     await xdsClient(server.address, { caFile: noCert.path('ca.crt') });
-    await until(() => server.refused.some((e) => e.code === 'GH_ERR_TLS_PEER_CERT_REQUIRED'), 'a client without a certificate to be refused');
+    await until(
+      () => server.refused.some((e) => e.code === 'GH_ERR_TLS_PEER_CERT_REQUIRED'),
+      'a client without a certificate to be refused',
+    );
   });
 
-  it('is refused by extproc\'s ext_proc server as Envoy\'s client certificate, naming the issuer', async () => {
+  it("is refused by extproc's ext_proc server as Envoy's client certificate, naming the issuer", async () => {
     const log = captureLog('info');
     const files = volume({ 'tls.crt': genuine.cert, 'tls.key': genuine.key, 'ca.crt': ca.cert });
-    const tls = startServerTls({ certFile: files.path('tls.crt'), keyFile: files.path('tls.key'), clientCaFile: files.path('ca.crt'), policy: tlsPolicy({}) }, log.log, 'ext_proc server');
+    const tls = startServerTls(
+      {
+        certFile: files.path('tls.crt'),
+        keyFile: files.path('tls.key'),
+        clientCaFile: files.path('ca.crt'),
+        policy: tlsPolicy({}),
+      },
+      log.log,
+      'ext_proc server',
+    );
     const refused: GatehouseError[] = [];
     const snapshots = new SnapshotStore();
-    const server = createExtprocServer({ snapshots, stores: createMemoryStores(), log: log.log, tls, onTlsRefused: (e) => refused.push(e) });
+    const server = createExtprocServer({
+      snapshots,
+      stores: createMemoryStores(),
+      log: log.log,
+      tls,
+      onTlsRefused: (e) => refused.push(e),
+    });
     const port = await server.listen('127.0.0.1', 0);
     cleanups.push(async () => {
       await server.shutdown(500);
@@ -118,7 +163,15 @@ describe('a certificate from another CA', () => {
     });
     const intruder = await issueLeaf(proxyCa, 'envoy');
     const clientFiles = volume({ 'ca.crt': ca.cert, 'tls.crt': intruder.cert, 'tls.key': intruder.key });
-    const clientTls = startClientTls({ caFile: clientFiles.path('ca.crt'), certFile: clientFiles.path('tls.crt'), keyFile: clientFiles.path('tls.key') }, log.log, 'client');
+    const clientTls = startClientTls(
+      {
+        caFile: clientFiles.path('ca.crt'),
+        certFile: clientFiles.path('tls.crt'),
+        keyFile: clientFiles.path('tls.key'),
+      },
+      log.log,
+      'client',
+    );
     cleanups.push(() => clientTls.watcher.close());
     const client = createExtProcClient(`127.0.0.1:${port}`, undefined, grpcChannelCredentials(clientTls.options));
     await expect(roundTrip(client)).rejects.toThrow();

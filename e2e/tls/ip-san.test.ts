@@ -12,10 +12,18 @@ import { createExtprocServer } from '../../extproc/src/server/server.ts';
 import { buildSnapshot } from '../../extproc/src/server/testing.ts';
 import { createMemoryStores } from '../../extproc/src/stores/memory.ts';
 import { XdsControlPlane } from '../../operator/src/xds/control-plane.ts';
-import type { RuntimeSnapshot } from '../../protos/gen/gatehouse/v1/RuntimeSnapshot.ts';
 import { send, startStack, type Stack } from '../dev/harness.ts';
 import { createExtProcClient } from '../../devproxy/src/ext-proc/client.ts';
-import { httpsTargetYaml, publishToStack, roundTrip, startHttpsUpstream, subscribeOverTls, testSnapshot, until, type HttpsUpstream } from './fixtures.ts';
+import {
+  httpsTargetYaml,
+  publishToStack,
+  roundTrip,
+  startHttpsUpstream,
+  subscribeOverTls,
+  testSnapshot,
+  until,
+  type HttpsUpstream,
+} from './fixtures.ts';
 import { captureLog } from './logs.ts';
 import { createCa, issueLeaf, type TestCa, type TestLeaf } from './pki.ts';
 import { SecretVolume } from './secret-volume.ts';
@@ -45,7 +53,11 @@ function files(data: Record<string, string>): SecretVolume {
 async function xdsServerWith(leaf: TestLeaf): Promise<string> {
   const log = captureLog('silent');
   const v = files({ 'tls.crt': leaf.cert, 'tls.key': leaf.key });
-  const tls = startServerTls({ certFile: v.path('tls.crt'), keyFile: v.path('tls.key'), policy: tlsPolicy({}) }, log.log, 'xDS server');
+  const tls = startServerTls(
+    { certFile: v.path('tls.crt'), keyFile: v.path('tls.key'), policy: tlsPolicy({}) },
+    log.log,
+    'xDS server',
+  );
   const cp = new XdsControlPlane({ log: log.log, tls });
   cp.publish(testSnapshot());
   const { xdsPort } = await cp.listen({ host: '127.0.0.1', xdsPort: 0 });
@@ -68,16 +80,26 @@ describe('a certificate for an IP address', () => {
 
   it('a DNS-only certificate is refused for the address, naming what it is valid for', async () => {
     const { store, log } = await subscribe(await xdsServerWith(dnsOnly));
-    await until(() => log.lines.some((l) => String(l.error).includes('certificate is not valid for 127.0.0.1: its names are DNS:localhost')), 'the refusal');
+    await until(
+      () =>
+        log.lines.some((l) =>
+          String(l.error).includes('certificate is not valid for 127.0.0.1: its names are DNS:localhost'),
+        ),
+      'the refusal',
+    );
     expect(store.current()).toBeUndefined();
   });
 
   it('verifies by its IP SAN for an ext_proc client dialling 127.0.0.1', async () => {
     const log = captureLog('silent');
     const v = files({ 'tls.crt': ipOnly.cert, 'tls.key': ipOnly.key, 'ca.crt': ca.cert });
-    const tls = startServerTls({ certFile: v.path('tls.crt'), keyFile: v.path('tls.key'), policy: tlsPolicy({}) }, log.log, 'ext_proc server');
+    const tls = startServerTls(
+      { certFile: v.path('tls.crt'), keyFile: v.path('tls.key'), policy: tlsPolicy({}) },
+      log.log,
+      'ext_proc server',
+    );
     const snapshots = new SnapshotStore();
-    snapshots.apply(buildSnapshot(testSnapshot().runtime as RuntimeSnapshot));
+    snapshots.apply(buildSnapshot(testSnapshot().runtime));
     const server = createExtprocServer({ snapshots, stores: createMemoryStores(), log: log.log, tls });
     const port = await server.listen('127.0.0.1', 0);
     cleanups.push(async () => {
@@ -99,7 +121,9 @@ describe('devproxy upstream TLS to https://127.0.0.1', () => {
 
   beforeAll(async () => {
     upstream = await startHttpsUpstream(ipOnly, 'by address');
-    upstream.server.on('secureConnection', (s: TLSSocket) => sni.push((s as TLSSocket & { servername?: string | false }).servername ?? false));
+    upstream.server.on('secureConnection', (s: TLSSocket) =>
+      sni.push((s as TLSSocket & { servername?: string | false }).servername ?? false),
+    );
     stack = await startStack();
   });
 
@@ -110,7 +134,9 @@ describe('devproxy upstream TLS to https://127.0.0.1', () => {
 
   it('verifies the upstream by its IP SAN and sends no SNI', async () => {
     const snapshot = await publishToStack(stack, httpsTargetYaml('by-ip', upstream.port, ca.cert));
-    const cluster = snapshot.envoy.clusters.find((c) => c.name === 'tls/by-ip') as { transport_socket: { typed_config: Record<string, unknown> } };
+    const cluster = snapshot.envoy.clusters.find((c) => c.name === 'tls/by-ip') as {
+      transport_socket: { typed_config: Record<string, unknown> };
+    };
     expect(cluster.transport_socket.typed_config.sni).toBeUndefined();
     expect(JSON.stringify(cluster)).toContain('"san_type":"IP_ADDRESS"');
     const reply = await send(`${stack.baseUrl()}/by-ip/x`);

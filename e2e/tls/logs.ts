@@ -12,11 +12,14 @@ export interface CapturedLog {
 export function captureLog(level = 'debug'): CapturedLog {
   const raw: string[] = [];
   const lines: Array<Record<string, unknown>> = [];
-  const log = pino({ level }, {
-    write(line: string) {
-      raw.push(line);
-      lines.push(JSON.parse(line) as Record<string, unknown>);
+  const log = pino(
+    { level },
+    {
+      write(line: string) {
+        raw.push(line);
+        lines.push(JSON.parse(line) as Record<string, unknown>);
+      },
     },
-  });
+  );
   return { log, lines, text: () => raw.join(''), find: (p) => lines.find(p) };
 }

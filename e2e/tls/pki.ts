@@ -29,12 +29,12 @@ export interface TestLeaf {
 
 const randomSerial = () => `7${randomBytes(8).toString('hex').slice(1)}`.toUpperCase();
 
-async function keyPem(keys: CryptoKeyPair): Promise<string> {
+function keyPem(keys: CryptoKeyPair): string {
   return KeyObject.from(keys.privateKey).export({ type: 'pkcs8', format: 'pem' }).toString();
 }
 
 export async function createCa(commonName: string, lifetimeMs = 24 * 3600_000): Promise<TestCa> {
-  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
   const certificate = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: randomSerial(),
     name: `CN=${commonName}`,
@@ -61,11 +61,14 @@ export interface LeafOptions {
 
 /** A leaf for both TLS server and client use (the components' certificates serve and dial). */
 export async function issueLeaf(ca: TestCa, commonName: string, o: LeafOptions = {}): Promise<TestLeaf> {
-  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
   const serial = randomSerial();
   const notBefore = o.notBefore ?? new Date(Date.now() - 60_000);
   const notAfter = new Date(notBefore.getTime() + (o.lifetimeMs ?? 24 * 3600_000));
-  const sans = [...(o.dns ?? []).map((value) => ({ type: 'dns' as const, value })), ...(o.ip ?? []).map((value) => ({ type: 'ip' as const, value }))];
+  const sans = [
+    ...(o.dns ?? []).map((value) => ({ type: 'dns' as const, value })),
+    ...(o.ip ?? []).map((value) => ({ type: 'ip' as const, value })),
+  ];
   const certificate = await x509.X509CertificateGenerator.create({
     serialNumber: serial,
     subject: `CN=${commonName}`,
@@ -83,7 +86,7 @@ export async function issueLeaf(ca: TestCa, commonName: string, o: LeafOptions =
       await x509.AuthorityKeyIdentifierExtension.create(ca.certificate),
     ],
   });
-  return { cert: certificate.toString('pem'), key: await keyPem(keys), serial, notBefore, notAfter };
+  return { cert: certificate.toString('pem'), key: keyPem(keys), serial, notBefore, notAfter };
 }
 
 /** A trust bundle of several CAs (rotation overlap), one PEM block per line as cert-manager writes them. */

@@ -20,8 +20,11 @@ export interface GatehouseProcess {
 /** Starts `gatehouse extproc --port P --metrics-port M ...args` and waits until /readyz answers 200. */
 export async function startExtprocProcess(args: string[]): Promise<GatehouseProcess> {
   const [port, metricsPort] = [await freePort(), await freePort()];
-  const proc: ChildProcess = spawn(node, [bin, 'extproc', '--port', String(port), '--metrics-port', String(metricsPort), ...args],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GATEHOUSE_LOG_LEVEL: 'info' } });
+  const proc: ChildProcess = spawn(
+    node,
+    [bin, 'extproc', '--port', String(port), '--metrics-port', String(metricsPort), ...args],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GATEHOUSE_LOG_LEVEL: 'info' } },
+  );
   const logs: Array<Record<string, unknown>> = [];
   let buffered = '';
   proc.stdout!.on('data', (chunk: Buffer) => {
@@ -37,15 +40,24 @@ export async function startExtprocProcess(args: string[]): Promise<GatehouseProc
     }
   });
   let stderr = '';
-  proc.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
-  const stop = () => new Promise<void>((resolve) => {
-    if (proc.exitCode !== null) return resolve();
-    proc.once('exit', () => resolve());
-    proc.kill('SIGTERM');
+  proc.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
   });
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      if (proc.exitCode !== null) return resolve();
+      proc.once('exit', () => resolve());
+      proc.kill('SIGTERM');
+    });
   for (let i = 0; i < 200; i++) {
     if (proc.exitCode !== null) throw new Error(`gatehouse extproc exited with ${proc.exitCode}: ${stderr}`);
-    if (await fetch(`http://127.0.0.1:${metricsPort}/readyz`).then((r) => r.ok, () => false)) return { port, metricsPort, logs, stop };
+    if (
+      await fetch(`http://127.0.0.1:${metricsPort}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return { port, metricsPort, logs, stop };
     await sleep(100);
   }
   await stop();

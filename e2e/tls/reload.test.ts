@@ -34,7 +34,11 @@ function watched(volume: SecretVolume, o: { settleMs?: number } = {}) {
   const captured = captureLog();
   const watcher = new TlsFileWatcher({
     files: { certFile: volume.path('tls.crt'), keyFile: volume.path('tls.key'), caFile: volume.path('ca.crt') },
-    log: captured.log, purpose: 'test server', debounceMs: 20, pollMs: 0, settleMs: o.settleMs ?? 100,
+    log: captured.log,
+    purpose: 'test server',
+    debounceMs: 20,
+    pollMs: 0,
+    settleMs: o.settleMs ?? 100,
   });
   cleanups.push(() => watcher.close());
   return { watcher, captured };
@@ -57,7 +61,9 @@ describe('TlsFileWatcher', () => {
     volume.write({ 'tls.crt': renewed.cert, 'tls.key': renewed.key, 'ca.crt': ca.cert });
     await new Promise((r) => setTimeout(r, 150));
     expect(seen).toEqual([renewed.serial]);
-    expect(captured.find((l) => l.msg === 'TLS material reloaded')).toMatchObject({ certificate: { serial: renewed.serial, issuer: 'CN=Reload Test CA' } });
+    expect(captured.find((l) => l.msg === 'TLS material reloaded')).toMatchObject({
+      certificate: { serial: renewed.serial, issuer: 'CN=Reload Test CA' },
+    });
     expect(captured.text()).not.toContain('PRIVATE KEY');
   });
 
@@ -72,12 +78,22 @@ describe('TlsFileWatcher', () => {
     await waitFor(() => captured.lines.some((l) => l.level === 50), 'the bad update to be reported');
     expect(watcher.current()?.leaf?.serialNumber).toBe(leaf.serial);
     const error = captured.lines.find((l) => l.level === 50)!;
-    expect(error).toMatchObject({ purpose: 'test server', code: 'GH_ERR_TLS_KEY_MISMATCH', file: volume.path('tls.key') });
+    expect(error).toMatchObject({
+      purpose: 'test server',
+      code: 'GH_ERR_TLS_KEY_MISMATCH',
+      file: volume.path('tls.key'),
+    });
     expect(String(error.reason)).toContain('the private key does not match the certificate (CN=extproc)');
     // Not PEM at all.
     volume.write({ 'tls.crt': 'not a certificate', 'tls.key': renewed.key, 'ca.crt': ca.cert });
-    await waitFor(() => captured.lines.some((l) => l.code === 'GH_ERR_TLS_MATERIAL'), 'the unreadable certificate to be reported');
-    expect(captured.lines.find((l) => l.code === 'GH_ERR_TLS_MATERIAL')).toMatchObject({ file: volume.path('tls.crt'), reason: `${volume.path('tls.crt')}: no PEM certificate found` });
+    await waitFor(
+      () => captured.lines.some((l) => l.code === 'GH_ERR_TLS_MATERIAL'),
+      'the unreadable certificate to be reported',
+    );
+    expect(captured.lines.find((l) => l.code === 'GH_ERR_TLS_MATERIAL')).toMatchObject({
+      file: volume.path('tls.crt'),
+      reason: `${volume.path('tls.crt')}: no PEM certificate found`,
+    });
     expect(watcher.current()?.leaf?.serialNumber).toBe(leaf.serial);
     // Fixed: picked up, and said so.
     volume.write({ 'tls.crt': renewed.cert, 'tls.key': renewed.key, 'ca.crt': ca.cert });
@@ -98,9 +114,13 @@ describe('TlsFileWatcher', () => {
 
 describe('TLS material and policy', () => {
   it('checks pairs and bundles', () => {
-    expect(validateMaterial({ cert: Buffer.from(leaf.cert), key: Buffer.from(leaf.key), ca: Buffer.from(ca.cert) }).leaf).toMatchObject({ subject: 'CN=extproc', issuer: 'CN=Reload Test CA', serialNumber: leaf.serial });
+    expect(
+      validateMaterial({ cert: Buffer.from(leaf.cert), key: Buffer.from(leaf.key), ca: Buffer.from(ca.cert) }).leaf,
+    ).toMatchObject({ subject: 'CN=extproc', issuer: 'CN=Reload Test CA', serialNumber: leaf.serial });
     expect(() => validateMaterial({ cert: Buffer.from(leaf.cert) })).toThrow(TlsMaterialError);
-    expect(() => validateMaterial({ ca: Buffer.from('garbage') }, { ca: 'ca.crt' })).toThrow(/ca.crt: no PEM certificate found/);
+    expect(() => validateMaterial({ ca: Buffer.from('garbage') }, { ca: 'ca.crt' })).toThrow(
+      /ca.crt: no PEM certificate found/,
+    );
   });
 
   it('re-encodes a bundle concatenated without newlines, so that every CA in it is trusted', async () => {
@@ -115,18 +135,31 @@ describe('TLS material and policy', () => {
     cleanups.push(() => server.close());
     const { port } = server.address() as { port: number };
     expect(await probe('127.0.0.1', port, { ca: material.ca, rejectUnauthorized: true })).not.toHaveProperty('error');
-    expect((await probe('127.0.0.1', port, { ca: glued, rejectUnauthorized: true })).error).toMatch(/unable to verify the first certificate/);
+    expect((await probe('127.0.0.1', port, { ca: glued, rejectUnauthorized: true })).error).toMatch(
+      /unable to verify the first certificate/,
+    );
   });
 
   it('reads versions as the CRD, Envoy and Node spell them, and keeps TLS 1.3 when suites restrict TLS 1.2', () => {
-    expect(['TLSv1.2', 'TLSv1_2', '1.2', 'tlsv1.2'].map((v) => parseTlsVersion(v, 'x'))).toEqual(['TLSv1.2', 'TLSv1.2', 'TLSv1.2', 'TLSv1.2']);
+    expect(['TLSv1.2', 'TLSv1_2', '1.2', 'tlsv1.2'].map((v) => parseTlsVersion(v, 'x'))).toEqual([
+      'TLSv1.2',
+      'TLSv1.2',
+      'TLSv1.2',
+      'TLSv1.2',
+    ]);
     expect(parseTlsVersion('TLSv1_0', 'x')).toBe('TLSv1');
     expect(() => parseTlsVersion('SSLv3', 'x')).toThrow(TlsPolicyError);
-    expect(() => tlsPolicy({ minVersion: 'TLSv1.3', maxVersion: 'TLSv1.2' })).toThrow(/minimum version TLSv1.3 is above maximum version TLSv1.2/);
-    expect(() => tlsPolicy({ cipherSuites: ['ECDHE-ECDSA-AES128-GCM-SHA256', 'NOT-A-SUITE'] })).toThrow(/unknown cipher suite NOT-A-SUITE/);
+    expect(() => tlsPolicy({ minVersion: 'TLSv1.3', maxVersion: 'TLSv1.2' })).toThrow(
+      /minimum version TLSv1.3 is above maximum version TLSv1.2/,
+    );
+    expect(() => tlsPolicy({ cipherSuites: ['ECDHE-ECDSA-AES128-GCM-SHA256', 'NOT-A-SUITE'] })).toThrow(
+      /unknown cipher suite NOT-A-SUITE/,
+    );
     const policy = tlsPolicy({ cipherSuites: ['[ECDHE-ECDSA-AES128-GCM-SHA256|ECDHE-ECDSA-CHACHA20-POLY1305]'] });
     expect(policy.cipherSuites).toEqual(['ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-CHACHA20-POLY1305']);
-    expect(cipherString(policy)).toMatch(/^TLS_AES_256_GCM_SHA384:.*:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305$/);
+    expect(cipherString(policy)).toMatch(
+      /^TLS_AES_256_GCM_SHA384:.*:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305$/,
+    );
     expect(cipherString(tlsPolicy({}))).toBeUndefined();
   });
 });

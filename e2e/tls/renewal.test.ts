@@ -13,7 +13,6 @@ import { SnapshotStore } from '../../extproc/src/config/snapshot-store.ts';
 import { createExtprocServer, type ExtprocServer } from '../../extproc/src/server/server.ts';
 import { buildSnapshot } from '../../extproc/src/server/testing.ts';
 import { createMemoryStores } from '../../extproc/src/stores/memory.ts';
-import type { RuntimeSnapshot } from '../../protos/gen/gatehouse/v1/RuntimeSnapshot.ts';
 import { createExtProcClient, type ExternalProcessorClient } from '../../devproxy/src/ext-proc/client.ts';
 import { loadLoop, probe, roundTrip, testSnapshot, until } from './fixtures.ts';
 import { captureLog } from './logs.ts';
@@ -46,12 +45,35 @@ beforeAll(async () => {
   clientVolume = new SecretVolume();
   clientVolume.write({ 'tls.crt': oldClient.cert, 'tls.key': oldClient.key, 'ca.crt': ca.cert });
 
-  serverTls = startServerTls({ certFile: serverVolume.path('tls.crt'), keyFile: serverVolume.path('tls.key'), clientCaFile: serverVolume.path('ca.crt'), policy: tlsPolicy({}) }, serverLog.log, 'ext_proc server');
+  serverTls = startServerTls(
+    {
+      certFile: serverVolume.path('tls.crt'),
+      keyFile: serverVolume.path('tls.key'),
+      clientCaFile: serverVolume.path('ca.crt'),
+      policy: tlsPolicy({}),
+    },
+    serverLog.log,
+    'ext_proc server',
+  );
   const snapshots = new SnapshotStore();
-  snapshots.apply(buildSnapshot(testSnapshot().runtime as RuntimeSnapshot));
-  server = createExtprocServer({ snapshots, stores: createMemoryStores(), log: serverLog.log, tls: serverTls, onTlsRefused: (e) => refused.push(e) });
+  snapshots.apply(buildSnapshot(testSnapshot().runtime));
+  server = createExtprocServer({
+    snapshots,
+    stores: createMemoryStores(),
+    log: serverLog.log,
+    tls: serverTls,
+    onTlsRefused: (e) => refused.push(e),
+  });
   port = await server.listen('127.0.0.1', 0);
-  clientTls = startClientTls({ caFile: clientVolume.path('ca.crt'), certFile: clientVolume.path('tls.crt'), keyFile: clientVolume.path('tls.key') }, clientLog.log, 'ext_proc client');
+  clientTls = startClientTls(
+    {
+      caFile: clientVolume.path('ca.crt'),
+      certFile: clientVolume.path('tls.crt'),
+      keyFile: clientVolume.path('tls.key'),
+    },
+    clientLog.log,
+    'ext_proc client',
+  );
 });
 
 afterAll(async () => {
@@ -67,7 +89,12 @@ it('renews the server and client certificates under load with no failed request 
   const address = `127.0.0.1:${port}`;
   const longLived = createExtProcClient(address, undefined, credentials);
   await roundTrip(longLived);
-  const before = await probe('127.0.0.1', port, { cert: oldClient.cert, key: oldClient.key, ca: ca.cert, rejectUnauthorized: true });
+  const before = await probe('127.0.0.1', port, {
+    cert: oldClient.cert,
+    key: oldClient.key,
+    ca: ca.cert,
+    rejectUnauthorized: true,
+  });
   expect(before).toMatchObject({ serial: oldServer.serial });
 
   const newServer = await issueLeaf(ca, 'extproc', { dns: ['gw-extproc.edge.svc'], ip: ['127.0.0.1'] });
@@ -75,7 +102,9 @@ it('renews the server and client certificates under load with no failed request 
   let freshAfterSwap = 0;
   let swapped = false;
   const result = await loadLoop({
-    rate: 100, durationMs: 4000, maxInFlight: 16,
+    rate: 100,
+    durationMs: 4000,
+    maxInFlight: 16,
     // Every other request on a new connection: a full TLS handshake with the material current then.
     request: async (i) => {
       if (i % 2 === 0) return roundTrip(longLived);
@@ -91,7 +120,12 @@ it('renews the server and client certificates under load with no failed request 
       await new Promise((r) => setTimeout(r, 1500));
       serverVolume.write({ 'tls.crt': newServer.cert, 'tls.key': newServer.key, 'ca.crt': ca.cert });
       clientVolume.write({ 'tls.crt': newClient.cert, 'tls.key': newClient.key, 'ca.crt': ca.cert });
-      await until(() => serverTls.watcher.current()?.leaf?.serialNumber === newServer.serial && clientTls.watcher.current()?.leaf?.serialNumber === newClient.serial, 'both renewals to load');
+      await until(
+        () =>
+          serverTls.watcher.current()?.leaf?.serialNumber === newServer.serial &&
+          clientTls.watcher.current()?.leaf?.serialNumber === newClient.serial,
+        'both renewals to load',
+      );
       swapped = true;
     },
   });
@@ -103,8 +137,15 @@ it('renews the server and client certificates under load with no failed request 
   expect(freshAfterSwap).toBeGreaterThan(10);
   expect(refused).toEqual([]);
   // A new handshake now sees the renewed certificate; the renewed client certificate is accepted.
-  const after = await probe('127.0.0.1', port, { cert: newClient.cert, key: newClient.key, ca: ca.cert, rejectUnauthorized: true });
+  const after = await probe('127.0.0.1', port, {
+    cert: newClient.cert,
+    key: newClient.key,
+    ca: ca.cert,
+    rejectUnauthorized: true,
+  });
   expect(after).toMatchObject({ serial: newServer.serial, issuer: 'Gatehouse Cluster CA' });
-  expect(serverLog.find((l) => l.msg === 'TLS material reloaded')).toMatchObject({ certificate: { serial: newServer.serial } });
+  expect(serverLog.find((l) => l.msg === 'TLS material reloaded')).toMatchObject({
+    certificate: { serial: newServer.serial },
+  });
   expect(serverLog.text() + clientLog.text()).not.toContain('PRIVATE KEY');
 });

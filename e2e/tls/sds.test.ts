@@ -25,16 +25,21 @@ afterAll(async () => {
   await stack?.close();
 });
 
-const manifests = (leaf: TestLeaf) => `${dataPlaneYaml(['{name: https, port: 8443, protocol: HTTPS, tls: {secretRef: {name: gw-tls}}}'], stack.echoPort)}---
+const manifests = (
+  leaf: TestLeaf,
+) => `${dataPlaneYaml(['{name: https, port: 8443, protocol: HTTPS, tls: {secretRef: {name: gw-tls}}}'], stack.echoPort)}---
 ${tlsSecretYaml('edge', 'gw-tls', { cert: leaf.cert, key: leaf.key })}`;
 const extProcPort = () => Number(stack.extproc.address.split(':')[1]);
 
 it('warms the listener until its Secret is served, then serves HTTPS with it', async () => {
   const { snapshot, secrets } = compileWithSecrets(manifests(first), extProcPort());
   // The snapshot first, without its secret: the listener is known but not bound (Envoy's warming).
-  stack.extproc.apply(snapshot.runtime as never);
+  stack.extproc.apply(snapshot.runtime);
   stack.xds.publish(snapshot);
-  await until(() => stack.xds.registry.get(stack.nodeId)?.types.SDS !== undefined, 'devproxy to ask for the listener\'s secret');
+  await until(
+    () => stack.xds.registry.get(stack.nodeId)?.types.SDS !== undefined,
+    "devproxy to ask for the listener's secret",
+  );
   await new Promise((r) => setTimeout(r, 200));
   expect(stack.devproxy.proxy.boundListeners().has('edge/gw/https')).toBe(false);
   await stack.publish(snapshot, secrets);
@@ -70,7 +75,10 @@ it('applies a changed Secret to new handshakes while an open keep-alive connecti
     const { snapshot, secrets } = compileWithSecrets(manifests(renewed), extProcPort());
     expect(snapshot.version).toBe(stack.xds.cache.current()?.version);
     stack.xds.publishSecrets(secrets);
-    await until(async () => (await probe('127.0.0.1', port, { ca: ca.cert, rejectUnauthorized: true })).serial === renewed.serial, 'new handshakes to get the renewed certificate');
+    await until(
+      async () => (await probe('127.0.0.1', port, { ca: ca.cert, rejectUnauthorized: true })).serial === renewed.serial,
+      'new handshakes to get the renewed certificate',
+    );
 
     // The keep-alive connection opened before the change: same socket, old certificate, still serving.
     const again = await httpsGet(port, '/api/two', { agent });
@@ -94,7 +102,9 @@ it('a Secret that turns bad is not served: the listener keeps its certificate', 
   const stranger = await issueLeaf(ca, 'stranger');
   const bad = `${dataPlaneYaml(['{name: https, port: 8443, protocol: HTTPS, tls: {secretRef: {name: gw-tls}}}'], stack.echoPort)}---
 ${tlsSecretYaml('edge', 'gw-tls', { cert: first.cert, key: stranger.key })}`;
-  expect(() => compileWithSecrets(bad, extProcPort())).toThrow(/tls:edge\/gw-tls: Secret edge\/gw-tls tls.key: the private key does not match the certificate/);
+  expect(() => compileWithSecrets(bad, extProcPort())).toThrow(
+    /tls:edge\/gw-tls: Secret edge\/gw-tls tls.key: the private key does not match the certificate/,
+  );
   stack.xds.publishSecrets(new Map());
   await new Promise((r) => setTimeout(r, 300));
   expect((await probe('127.0.0.1', port, { ca: ca.cert })).serial).toBe(current);

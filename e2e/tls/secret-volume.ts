@@ -2,7 +2,16 @@
 // timestamped directory, `..data` is a symlink to it, and each key is a symlink through `..data`.
 // An update writes a new timestamped directory, points `..data_tmp` at it, renames `..data_tmp` over
 // `..data` (the one atomic step), then removes the old directory.
-import { mkdirSync, mkdtempSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  existsSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 

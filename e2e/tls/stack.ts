@@ -11,7 +11,6 @@ import type { Snapshot } from '../../operator/src/compile/compile.ts';
 import { XdsControlPlane } from '../../operator/src/xds/control-plane.ts';
 import type { SdsSecret } from '../../operator/src/xds/sds.ts';
 import { startTestServer, type TestServer } from '../../extproc/src/server/testing.ts';
-import type { RuntimeSnapshot } from '../../protos/gen/gatehouse/v1/RuntimeSnapshot.ts';
 import { startDevproxy, type RunningDevproxy } from '../../devproxy/src/main.ts';
 import { appliedEverywhere, closeServer, startEcho, waitFor } from '../dev/harness.ts';
 import { apiProxyYaml } from './fixtures.ts';
@@ -33,24 +32,45 @@ export interface TlsStack {
 
 let nodes = 0;
 
-export async function startTlsStack(o: { log: Logger; xdsTls?: ServerTls; devproxyXdsCredentials?: grpc.ChannelCredentials }): Promise<TlsStack> {
+export async function startTlsStack(o: {
+  log: Logger;
+  xdsTls?: ServerTls;
+  devproxyXdsCredentials?: grpc.ChannelCredentials;
+}): Promise<TlsStack> {
   const refused: TlsStack['refused'] = [];
-  const xds = new XdsControlPlane({ log: o.log, ...(o.xdsTls ? { tls: o.xdsTls } : {}), onTlsRefused: (err) => refused.push({ where: 'xds', err }) });
+  const xds = new XdsControlPlane({
+    log: o.log,
+    ...(o.xdsTls ? { tls: o.xdsTls } : {}),
+    onTlsRefused: (err) => refused.push({ where: 'xds', err }),
+  });
   const { xdsPort } = await xds.listen({ host: '127.0.0.1', xdsPort: 0 });
   const extproc = await startTestServer();
   const echo: { server: Server; port: number } = await startEcho();
   const nodeId = `devproxy-tls-${process.pid}-${++nodes}`;
   const devproxy = startDevproxy({
-    xds: `127.0.0.1:${xdsPort}`, nodeId, log: o.log, bindAddress: () => ({ host: '127.0.0.1', port: 0 }),
+    xds: `127.0.0.1:${xdsPort}`,
+    nodeId,
+    log: o.log,
+    bindAddress: () => ({ host: '127.0.0.1', port: 0 }),
     ...(o.devproxyXdsCredentials ? { xdsCredentials: o.devproxyXdsCredentials } : {}),
     onTlsRefused: (listener, err) => refused.push({ where: listener, err }),
   });
   return {
-    xds, xdsAddress: `127.0.0.1:${xdsPort}`, extproc, echoPort: echo.port, devproxy, nodeId, refused,
+    xds,
+    xdsAddress: `127.0.0.1:${xdsPort}`,
+    extproc,
+    echoPort: echo.port,
+    devproxy,
+    nodeId,
+    refused,
     async publish(snapshot, secrets) {
-      extproc.apply(snapshot.runtime as RuntimeSnapshot);
+      extproc.apply(snapshot.runtime);
       xds.publish(snapshot, secrets);
-      await waitFor(() => appliedEverywhere(xds, nodeId, snapshot.version), `devproxy to apply ${snapshot.version}`, 15_000);
+      await waitFor(
+        () => appliedEverywhere(xds, nodeId, snapshot.version),
+        `devproxy to apply ${snapshot.version}`,
+        15_000,
+      );
     },
     port(listener) {
       const bound = devproxy.proxy.boundListeners().get(listener);
@@ -71,7 +91,10 @@ export async function startTlsStack(o: { log: Logger; xdsTls?: ServerTls; devpro
  * and an ApiProxy /api to the echo upstream (with `tag`, through a header-setting policy).
  */
 export function dataPlaneYaml(listeners: string[], echoPort: number, o: { tag?: string } = {}): string {
-  const listenersYaml = listeners.length === 0 ? '' : `  listeners:
+  const listenersYaml =
+    listeners.length === 0
+      ? ''
+      : `  listeners:
 ${listeners.map((l) => `    - ${l}`).join('\n')}
 `;
   return `apiVersion: gatehouse.dev/v1alpha1

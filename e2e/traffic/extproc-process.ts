@@ -50,20 +50,39 @@ export interface ExtprocProcess {
 }
 
 /** Starts `gatehouse extproc --snapshot FILE ...args` and waits for /readyz. */
-export async function startExtproc(snapshot: string, args: string[], env: Record<string, string | undefined> = {}): Promise<ExtprocProcess> {
+export async function startExtproc(
+  snapshot: string,
+  args: string[],
+  env: Record<string, string | undefined> = {},
+): Promise<ExtprocProcess> {
   const [port, metricsPort] = [await freePort(), await freePort()];
-  const proc: ChildProcess = spawn(node, [bin, 'extproc', '--snapshot', snapshot, '--port', String(port), '--metrics-port', String(metricsPort), ...args],
-    { stdio: 'ignore', env: { ...process.env, GATEHOUSE_LOG_LEVEL: 'warn', ...env } });
-  const stop = () => new Promise<void>((resolve) => {
-    if (proc.exitCode !== null) return resolve();
-    proc.once('exit', () => resolve());
-    proc.kill('SIGTERM');
-  });
+  const proc: ChildProcess = spawn(
+    node,
+    [bin, 'extproc', '--snapshot', snapshot, '--port', String(port), '--metrics-port', String(metricsPort), ...args],
+    { stdio: 'ignore', env: { ...process.env, GATEHOUSE_LOG_LEVEL: 'warn', ...env } },
+  );
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      if (proc.exitCode !== null) return resolve();
+      proc.once('exit', () => resolve());
+      proc.kill('SIGTERM');
+    });
   for (let i = 0; i < 200; i++) {
     if (proc.exitCode !== null) throw new Error(`gatehouse extproc exited with ${proc.exitCode}`);
-    if (await fetch(`http://127.0.0.1:${metricsPort}/readyz`).then((r) => r.ok, () => false)) {
+    if (
+      await fetch(`http://127.0.0.1:${metricsPort}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    ) {
       const client = createExtProcClient(`127.0.0.1:${port}`);
-      return { client, stop: async () => { client.close(); await stop(); } };
+      return {
+        client,
+        stop: async () => {
+          client.close();
+          await stop();
+        },
+      };
     }
     await sleep(100);
   }
@@ -72,9 +91,17 @@ export async function startExtproc(snapshot: string, args: string[], env: Record
 }
 
 /** One GET through ext_proc as Envoy sends it, answered 200 by a stand-in upstream. */
-export function get(client: ExternalProcessorClient, route: string, path: string, headers: Array<[string, string]>, timeoutMs = 5_000): Promise<ExchangeResult> {
+export function get(
+  client: ExternalProcessorClient,
+  route: string,
+  path: string,
+  headers: Array<[string, string]>,
+  timeoutMs = 5_000,
+): Promise<ExchangeResult> {
   return runExtProcExchange({
-    client, route, timeoutMs,
+    client,
+    route,
+    timeoutMs,
     request: { method: 'GET', path, authority: 'api', headers, body: Buffer.alloc(0) },
     upstream: () => ({ status: 200, headers: [], body: Buffer.alloc(0) }),
   });

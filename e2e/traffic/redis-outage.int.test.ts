@@ -27,7 +27,11 @@ describe('Redis stopped and restarted under traffic', () => {
     const common = ['--region', 'outage', '--redis-deadline-ms', '250'];
     const env = { GATEHOUSE_REDIS_URL: redis.url };
     failClosed = await startExtproc(snapshot, [...common, '--redis-on-unavailable', 'FailClosed'], env);
-    localFallback = await startExtproc(snapshot, [...common, '--redis-on-unavailable', 'LocalFallback', '--replicas', '4'], env);
+    localFallback = await startExtproc(
+      snapshot,
+      [...common, '--redis-on-unavailable', 'LocalFallback', '--replicas', '4'],
+      env,
+    );
   });
 
   afterAll(async () => {
@@ -35,7 +39,8 @@ describe('Redis stopped and restarted under traffic', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const send = (ex: ExtprocProcess, tenant: string) => get(ex.client, 'traffic/metered', '/metered/x', [['x-tenant', tenant]], MESSAGE_TIMEOUT_MS);
+  const send = (ex: ExtprocProcess, tenant: string) =>
+    get(ex.client, 'traffic/metered', '/metered/x', [['x-tenant', tenant]], MESSAGE_TIMEOUT_MS);
 
   it('answers as onUnavailable says while Redis is down, and recovers without a restart', async () => {
     expect((await send(failClosed, 'before')).response.status).toBe(200);
@@ -47,7 +52,9 @@ describe('Redis stopped and restarted under traffic', () => {
     for (const r of closed) {
       expect(r.failure).toBeUndefined();
       expect(r.response.status).toBe(503);
-      expect(JSON.parse(r.response.body.toString())).toMatchObject({ fault: { detail: { errorcode: 'gatehouse.StoreUnavailable' } } });
+      expect(JSON.parse(r.response.body.toString())).toMatchObject({
+        fault: { detail: { errorcode: 'gatehouse.StoreUnavailable' } },
+      });
     }
     // LocalFallback counts on its own at allow / replicas = 20 / 4 = 5.
     const local = [];

@@ -20,8 +20,11 @@ describe('two extproc processes sharing one Redis', () => {
     const snapshot = compileSnapshot(dir, meteredProxy(ALLOW));
     for (let i = 0; i < 2; i++) {
       // Correctness, not latency, is under test: a loaded CI machine must not turn slow calls into 503s.
-      extprocs.push(await startExtproc(snapshot, ['--region', 'test-two-extprocs', '--redis-deadline-ms', '2000'],
-        { GATEHOUSE_REDIS_URL: process.env[ENV.redisUrl] }));
+      extprocs.push(
+        await startExtproc(snapshot, ['--region', 'test-two-extprocs', '--redis-deadline-ms', '2000'], {
+          GATEHOUSE_REDIS_URL: process.env[ENV.redisUrl],
+        }),
+      );
     }
   });
 
@@ -31,8 +34,13 @@ describe('two extproc processes sharing one Redis', () => {
   });
 
   it('admits exactly `allow` per window across both, never more, and the counter expires', async () => {
-    const statuses = await Promise.all(Array.from({ length: 200 }, (_, i) =>
-      get(extprocs[i % 2]!.client, 'traffic/metered', `/metered/${i}`, [['x-tenant', 'acme']]).then((r) => r.response.status)));
+    const statuses = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        get(extprocs[i % 2]!.client, 'traffic/metered', `/metered/${i}`, [['x-tenant', 'acme']]).then(
+          (r) => r.response.status,
+        ),
+      ),
+    );
     const counts = Object.fromEntries([...new Set(statuses)].map((s) => [s, statuses.filter((x) => x === s).length]));
     expect(counts).toEqual({ 200: ALLOW, 429: 200 - ALLOW });
 

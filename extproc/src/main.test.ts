@@ -4,7 +4,9 @@ import { runExtproc } from './main.ts';
 
 describe('gatehouse extproc options', () => {
   it('rejects Redis settings it does not know, naming the flag', async () => {
-    await expect(runExtproc({ snapshot: 'x.json', redis: 'redis://x', 'redis-mode': 'Ring' })).rejects.toThrow(/--redis-mode: "Ring"/);
+    await expect(runExtproc({ snapshot: 'x.json', redis: 'redis://x', 'redis-mode': 'Ring' })).rejects.toThrow(
+      /--redis-mode: "Ring"/,
+    );
     await expect(runExtproc({ snapshot: 'x.json', redis: 'redis://x', replicas: '0' })).rejects.toThrow(/--replicas/);
   });
 

@@ -21,13 +21,15 @@ import type { Stores } from './stores/types.ts';
 
 function maxBodyBytes(value: string | boolean | undefined): number {
   if (typeof value !== 'string') return DEFAULT_MAX_BODY_BYTES;
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new UsageError(`gatehouse extproc: --max-body-bytes: "${value}" is not a positive number of bytes`);
+  if (!/^\d+$/.test(value) || Number(value) < 1)
+    throw new UsageError(`gatehouse extproc: --max-body-bytes: "${value}" is not a positive number of bytes`);
   return Number(value);
 }
 
 function positiveInt(flag: string, value: string | boolean | undefined, fallback: number): number {
   if (typeof value !== 'string') return fallback;
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new UsageError(`gatehouse extproc: --${flag}: "${value}" is not a positive whole number`);
+  if (!/^\d+$/.test(value) || Number(value) < 1)
+    throw new UsageError(`gatehouse extproc: --${flag}: "${value}" is not a positive whole number`);
   return Number(value);
 }
 
@@ -43,7 +45,10 @@ async function createStores(options: Options, log: Logger, metrics: ExtprocMetri
   return createRedisStores({
     url,
     mode: oneOf('redis-mode', options['redis-mode'] ?? 'Standalone', ['Standalone', 'Sentinel', 'Cluster'] as const),
-    onUnavailable: oneOf('redis-on-unavailable', options['redis-on-unavailable'] ?? 'FailClosed', ['FailClosed', 'LocalFallback'] as const),
+    onUnavailable: oneOf('redis-on-unavailable', options['redis-on-unavailable'] ?? 'FailClosed', [
+      'FailClosed',
+      'LocalFallback',
+    ] as const),
     deadlineMs: positiveInt('redis-deadline-ms', options['redis-deadline-ms'], 75),
     replicas: positiveInt('replicas', options.replicas, 1),
     region: typeof options.region === 'string' ? options.region : 'default',
@@ -57,7 +62,8 @@ export function xdsNode(options: Options): { nodeId?: string; cluster?: string }
   const value = (flag: string) => {
     const v = options[flag];
     if (v === undefined) return undefined;
-    if (typeof v !== 'string' || v.trim() === '') throw new UsageError(`gatehouse extproc: --${flag}: must not be empty`);
+    if (typeof v !== 'string' || v.trim() === '')
+      throw new UsageError(`gatehouse extproc: --${flag}: must not be empty`);
     return v;
   };
   const nodeId = value('node-id');
@@ -68,8 +74,10 @@ export function xdsNode(options: Options): { nodeId?: string; cluster?: string }
 export async function runExtproc(options: Options): Promise<number> {
   const xds = typeof options.xds === 'string' ? options.xds : undefined;
   const snapshotFile = typeof options.snapshot === 'string' ? options.snapshot : undefined;
-  if ((xds === undefined) === (snapshotFile === undefined)) throw new UsageError('gatehouse extproc: give one of --snapshot FILE or --xds HOST:PORT');
-  if (xds !== undefined && !/^[^\s:]+:\d+$|^\[[^\]]+\]:\d+$/.test(xds)) throw new UsageError(`gatehouse extproc: --xds: "${xds}" is not HOST:PORT`);
+  if ((xds === undefined) === (snapshotFile === undefined))
+    throw new UsageError('gatehouse extproc: give one of --snapshot FILE or --xds HOST:PORT');
+  if (xds !== undefined && !/^[^\s:]+:\d+$|^\[[^\]]+\]:\d+$/.test(xds))
+    throw new UsageError(`gatehouse extproc: --xds: "${xds}" is not HOST:PORT`);
   const port = parsePort('extproc', 'port', String(options.port ?? '9002'));
   const metricsPort = parsePort('extproc', 'metrics-port', String(options['metrics-port'] ?? '9003'));
   const serverTlsConfig = serverTlsFromFlags('extproc', options);
@@ -90,21 +98,51 @@ export async function runExtproc(options: Options): Promise<number> {
       log.info({ version: event.snapshot.version, proxies: event.snapshot.routes.size }, 'runtime snapshot applied');
     } else {
       metrics.snapshotLoads.inc({ result: 'rejected' });
-      log.error({ err: event.error.message, code: (event.error as { code?: string }).code }, 'runtime snapshot rejected; keeping the previous one');
+      log.error(
+        { err: event.error.message, code: (event.error as { code?: string }).code },
+        'runtime snapshot rejected; keeping the previous one',
+      );
     }
   });
   const cacheDir = typeof options['cache-dir'] === 'string' ? options['cache-dir'] : undefined;
-  const source = xds !== undefined
-    ? new XdsSnapshotSource({ address: xds, cacheDir, log, ...xdsNode(options), ...(xdsTls ? { credentials: grpcChannelCredentials(xdsTls.options) } : {}) })
-    : new FileSnapshotSource({ path: snapshotFile! });
+  const source =
+    xds !== undefined
+      ? new XdsSnapshotSource({
+          address: xds,
+          cacheDir,
+          log,
+          ...xdsNode(options),
+          ...(xdsTls ? { credentials: grpcChannelCredentials(xdsTls.options) } : {}),
+        })
+      : new FileSnapshotSource({ path: snapshotFile! });
   await source.start(snapshots);
 
-  const server = createExtprocServer({ snapshots, stores, log, metrics, maxBodyBytes: maxBodyBytes(options['max-body-bytes']), ...(serverTls ? { tls: serverTls } : {}) });
-  const health = createHealthServer(snapshots, metrics, () => (source instanceof XdsSnapshotSource ? source.describe() : undefined));
+  const server = createExtprocServer({
+    snapshots,
+    stores,
+    log,
+    metrics,
+    maxBodyBytes: maxBodyBytes(options['max-body-bytes']),
+    ...(serverTls ? { tls: serverTls } : {}),
+  });
+  const health = createHealthServer(snapshots, metrics, () =>
+    source instanceof XdsSnapshotSource ? source.describe() : undefined,
+  );
   const boundPort = await server.listen('0.0.0.0', port);
   const boundMetrics = await listenHttp(health, '0.0.0.0', metricsPort);
-  log.info({ port: boundPort, metricsPort: boundMetrics, snapshot: snapshotFile, xds, cacheDir, origin: source instanceof XdsSnapshotSource ? source.state().origin : 'file',
-    tls: serverTls ? (serverTls.clientAuth === 'required' ? 'mutual' : 'server') : 'off', xdsTls: xdsTls ? (xdsTlsConfig?.certFile ? 'mutual' : 'server') : 'off' }, 'extproc serving');
+  log.info(
+    {
+      port: boundPort,
+      metricsPort: boundMetrics,
+      snapshot: snapshotFile,
+      xds,
+      cacheDir,
+      origin: source instanceof XdsSnapshotSource ? source.state().origin : 'file',
+      tls: serverTls ? (serverTls.clientAuth === 'required' ? 'mutual' : 'server') : 'off',
+      xdsTls: xdsTls ? (xdsTlsConfig?.certFile ? 'mutual' : 'server') : 'off',
+    },
+    'extproc serving',
+  );
 
   // Closed newest first: health port last, so /healthz answers while streams drain.
   lifecycle.onStop('TLS file watchers', () => {

@@ -43,7 +43,7 @@ function contextFor(material: TlsMaterial | undefined, policy: TlsPolicy): Secur
   const key = JSON.stringify(policy);
   if (!material) return createSecureContext(secureContextOptions(undefined, policy));
   let byPolicy = contexts.get(material);
-  if (!byPolicy) contexts.set(material, (byPolicy = new Map()));
+  if (!byPolicy) contexts.set(material, (byPolicy = new Map<string, SecureContext>()));
   let context = byPolicy.get(key);
   if (!context) byPolicy.set(key, (context = createSecureContext(secureContextOptions(material, policy))));
   return context;
@@ -53,9 +53,12 @@ function contextFor(material: TlsMaterial | undefined, policy: TlsPolicy): Secur
 export function secureConnect(target: ConnectTarget, options: ClientTlsOptions): Promise<TLSSocket> {
   const verify = options.verify ?? true;
   const material = options.source.current();
-  if (verify && !material?.ca) return Promise.reject(new TlsMaterialError(target.peer, 'no CA bundle to verify the server with'));
+  if (verify && !material?.ca)
+    return Promise.reject(new TlsMaterialError(target.peer, 'no CA bundle to verify the server with'));
   const policy = options.policy ?? defaultTlsPolicy;
-  const sni = options.sni ?? (options.serverName !== undefined && isIP(options.serverName) === 0 ? options.serverName : undefined);
+  const sni =
+    options.sni ??
+    (options.serverName !== undefined && isIP(options.serverName) === 0 ? options.serverName : undefined);
   return new Promise((resolve, reject) => {
     let settled = false;
     const fail = (err: GatehouseError) => {
@@ -80,10 +83,20 @@ export function secureConnect(target: ConnectTarget, options: ClientTlsOptions):
       reject(new TlsHandshakeError(target.peer, (err as Error).message, err));
       return;
     }
-    const timer = setTimeout(() => fail(new TlsHandshakeError(target.peer, `no handshake within ${options.handshakeTimeoutMs ?? 10_000} ms`)), options.handshakeTimeoutMs ?? 10_000);
+    const timer = setTimeout(
+      () => fail(new TlsHandshakeError(target.peer, `no handshake within ${options.handshakeTimeoutMs ?? 10_000} ms`)),
+      options.handshakeTimeoutMs ?? 10_000,
+    );
     socket.once('secureConnect', () => {
       if (settled) return;
-      const err = verify ? verifyPeer(socket, { peer: target.peer, requireCertificate: true, expectedName: options.serverName, subjectAltNames: options.subjectAltNames }) : undefined;
+      const err = verify
+        ? verifyPeer(socket, {
+            peer: target.peer,
+            requireCertificate: true,
+            expectedName: options.serverName,
+            subjectAltNames: options.subjectAltNames,
+          })
+        : undefined;
       if (err) return fail(err);
       settled = true;
       clearTimeout(timer);
@@ -92,11 +105,12 @@ export function secureConnect(target: ConnectTarget, options: ClientTlsOptions):
     });
     const onError = (err: Error & { code?: string }) => {
       const text = `${err.code ?? ''} ${err.message}`;
-      const reason = /alert protocol version|unsupported protocol|wrong version number|version too low|version too high/i.test(text)
-        ? `no common TLS version (this side offers ${policy.minVersion} to ${policy.maxVersion}): ${err.message}`
-        : /alert unknown ca|alert bad certificate|alert certificate required|alert certificate unknown/i.test(text)
-          ? `the server refused our client certificate${material?.leaf ? ` (issued by ${material.leaf.issuer})` : ''}: ${err.message}`
-          : err.message;
+      const reason =
+        /alert protocol version|unsupported protocol|wrong version number|version too low|version too high/i.test(text)
+          ? `no common TLS version (this side offers ${policy.minVersion} to ${policy.maxVersion}): ${err.message}`
+          : /alert unknown ca|alert bad certificate|alert certificate required|alert certificate unknown/i.test(text)
+            ? `the server refused our client certificate${material?.leaf ? ` (issued by ${material.leaf.issuer})` : ''}: ${err.message}`
+            : err.message;
       fail(new TlsHandshakeError(target.peer, reason, err));
     };
     socket.on('error', onError);

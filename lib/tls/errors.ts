@@ -48,7 +48,10 @@ export class UnknownAuthorityError extends GatehouseError {
   readonly issuer: string;
 
   constructor(peer: string, issuer: string, subject: string, detail: string) {
-    super('GH_ERR_TLS_UNKNOWN_AUTHORITY', `${peer}: certificate signed by unknown authority: issuer ${issuer} (subject ${subject}; ${detail})`);
+    super(
+      'GH_ERR_TLS_UNKNOWN_AUTHORITY',
+      `${peer}: certificate signed by unknown authority: issuer ${issuer} (subject ${subject}; ${detail})`,
+    );
     this.issuer = issuer;
   }
 }
@@ -56,7 +59,10 @@ export class UnknownAuthorityError extends GatehouseError {
 /** The peer's certificate is for another name or address than the one dialled (or the SANs configured). */
 export class PeerNameMismatchError extends GatehouseError {
   constructor(peer: string, expected: string, sans: string, issuer: string) {
-    super('GH_ERR_TLS_PEER_NAME_MISMATCH', `${peer}: certificate is not valid for ${expected}: its names are ${sans || 'none'} (issuer ${issuer})`);
+    super(
+      'GH_ERR_TLS_PEER_NAME_MISMATCH',
+      `${peer}: certificate is not valid for ${expected}: its names are ${sans || 'none'} (issuer ${issuer})`,
+    );
   }
 }
 
@@ -72,7 +78,10 @@ export class PeerCertificateInvalidError extends GatehouseError {
   readonly reason: string;
 
   constructor(peer: string, reason: string, subject: string, issuer: string) {
-    super('GH_ERR_TLS_PEER_CERT_INVALID', `${peer}: certificate rejected (${reason}): subject ${subject}, issuer ${issuer}`);
+    super(
+      'GH_ERR_TLS_PEER_CERT_INVALID',
+      `${peer}: certificate rejected (${reason}): subject ${subject}, issuer ${issuer}`,
+    );
     this.reason = reason;
   }
 }
@@ -80,6 +89,10 @@ export class PeerCertificateInvalidError extends GatehouseError {
 /** The handshake itself failed: no common protocol version or cipher suite, a reset, a timeout. */
 export class TlsHandshakeError extends GatehouseError {
   constructor(peer: string, reason: string, cause?: unknown) {
-    super('GH_ERR_TLS_HANDSHAKE', `${peer}: TLS handshake failed: ${reason}`, cause === undefined ? undefined : { cause });
+    super(
+      'GH_ERR_TLS_HANDSHAKE',
+      `${peer}: TLS handshake failed: ${reason}`,
+      cause === undefined ? undefined : { cause },
+    );
   }
 }

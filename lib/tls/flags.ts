@@ -40,18 +40,26 @@ export function serverTlsFromFlags(command: string, flags: Flags): ServerTlsConf
   const keyFile = flag(command, flags, 'tls-key');
   const clientCaFile = flag(command, flags, 'tls-client-ca');
   const suites = flag(command, flags, 'tls-cipher-suites');
-  if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError(`gatehouse ${command}: --tls-cert and --tls-key go together`);
+  if ((certFile === undefined) !== (keyFile === undefined))
+    throw new UsageError(`gatehouse ${command}: --tls-cert and --tls-key go together`);
   if (certFile === undefined) {
-    if (clientCaFile !== undefined) throw new UsageError(`gatehouse ${command}: --tls-client-ca needs --tls-cert and --tls-key`);
+    if (clientCaFile !== undefined)
+      throw new UsageError(`gatehouse ${command}: --tls-client-ca needs --tls-cert and --tls-key`);
     return undefined;
   }
   let policy: TlsPolicy;
   try {
-    policy = tlsPolicy({
-      minVersion: flag(command, flags, 'tls-min-version'),
-      maxVersion: flag(command, flags, 'tls-max-version'),
-      cipherSuites: suites?.split(',').map((s) => s.trim()).filter(Boolean),
-    }, `gatehouse ${command}: --tls`);
+    policy = tlsPolicy(
+      {
+        minVersion: flag(command, flags, 'tls-min-version'),
+        maxVersion: flag(command, flags, 'tls-max-version'),
+        cipherSuites: suites
+          ?.split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      },
+      `gatehouse ${command}: --tls`,
+    );
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
@@ -63,9 +71,13 @@ export function clientTlsFromFlags(command: string, flags: Flags, prefix: string
   const caFile = flag(command, flags, `${prefix}-ca`);
   const certFile = flag(command, flags, `${prefix}-cert`);
   const keyFile = flag(command, flags, `${prefix}-key`);
-  if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError(`gatehouse ${command}: --${prefix}-cert and --${prefix}-key go together`);
+  if ((certFile === undefined) !== (keyFile === undefined))
+    throw new UsageError(`gatehouse ${command}: --${prefix}-cert and --${prefix}-key go together`);
   if (caFile === undefined) {
-    if (certFile !== undefined) throw new UsageError(`gatehouse ${command}: --${prefix}-cert needs --${prefix}-ca (the server is verified whenever TLS is used)`);
+    if (certFile !== undefined)
+      throw new UsageError(
+        `gatehouse ${command}: --${prefix}-cert needs --${prefix}-ca (the server is verified whenever TLS is used)`,
+      );
     return undefined;
   }
   return { caFile, ...(certFile !== undefined ? { certFile, keyFile } : {}) };
@@ -80,14 +92,26 @@ export interface ServerTls {
 
 /** Loads the server's files (throwing when unusable) and watches them. */
 export function startServerTls(config: ServerTlsConfig, log: Logger, purpose: string): ServerTls {
-  const watcher = new TlsFileWatcher({ files: { certFile: config.certFile, keyFile: config.keyFile, caFile: config.clientCaFile }, log, purpose });
+  const watcher = new TlsFileWatcher({
+    files: { certFile: config.certFile, keyFile: config.keyFile, caFile: config.clientCaFile },
+    log,
+    purpose,
+  });
   watcher.start();
   return { watcher, policy: config.policy, clientAuth: config.clientCaFile !== undefined ? 'required' : 'none' };
 }
 
 /** Loads the client's files (throwing when unusable), watches them, and gives options for its connections. */
-export function startClientTls(config: ClientTlsConfig, log: Logger, purpose: string): { watcher: TlsFileWatcher; options: ClientTlsOptions } {
-  const watcher = new TlsFileWatcher({ files: { caFile: config.caFile, certFile: config.certFile, keyFile: config.keyFile }, log, purpose });
+export function startClientTls(
+  config: ClientTlsConfig,
+  log: Logger,
+  purpose: string,
+): { watcher: TlsFileWatcher; options: ClientTlsOptions } {
+  const watcher = new TlsFileWatcher({
+    files: { caFile: config.caFile, certFile: config.certFile, keyFile: config.keyFile },
+    log,
+    purpose,
+  });
   watcher.start();
   return { watcher, options: { source: watcher } };
 }

@@ -25,11 +25,19 @@ export interface GrpcTlsListener {
 }
 
 /** Serves `server` over TLS on host:port (0 picks a port). */
-export async function listenGrpcTls(server: grpc.Server, host: string, port: number,
-  options: Omit<TlsListenerOptions, 'onConnection' | 'alpn'>): Promise<GrpcTlsListener> {
+export async function listenGrpcTls(
+  server: grpc.Server,
+  host: string,
+  port: number,
+  options: Omit<TlsListenerOptions, 'onConnection' | 'alpn'>,
+): Promise<GrpcTlsListener> {
   // The TLS is ours; grpc-js sees plain HTTP/2 over the already verified TLS socket.
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-  const listener = new TlsListener({ ...options, alpn: ['h2'], onConnection: (socket) => injector.injectConnection(socket) });
+  const listener = new TlsListener({
+    ...options,
+    alpn: ['h2'],
+    onConnection: (socket) => injector.injectConnection(socket),
+  });
   const bound = await listener.listen(host, port);
   return { port: bound, listener, close: () => listener.close() };
 }
@@ -61,12 +69,25 @@ class ReloadingChannelCredentials extends grpc.ChannelCredentials {
     return other === this;
   }
 
-  override _createSecureConnector(target: GrpcUri, channelOptions: grpc.ChannelOptions, callCredentials?: grpc.CallCredentials): SecureConnector {
-    const override = channelOptions['grpc.ssl_target_name_override'] as string | undefined;
-    const serverName = this.options.matchTarget === false ? this.options.serverName : this.options.serverName ?? override ?? targetHost(target);
+  override _createSecureConnector(
+    target: GrpcUri,
+    channelOptions: grpc.ChannelOptions,
+    callCredentials?: grpc.CallCredentials,
+  ): SecureConnector {
+    const override = channelOptions['grpc.ssl_target_name_override'];
+    const serverName =
+      this.options.matchTarget === false
+        ? this.options.serverName
+        : (this.options.serverName ?? override ?? targetHost(target));
     const peer = target.path;
     return {
-      connect: async (socket) => ({ socket: await secureConnect({ socket, peer }, { ...this.options, ...(serverName !== undefined ? { serverName } : {}), alpn: ['h2'] }), secure: true }),
+      connect: async (socket) => ({
+        socket: await secureConnect(
+          { socket, peer },
+          { ...this.options, ...(serverName !== undefined ? { serverName } : {}), alpn: ['h2'] },
+        ),
+        secure: true,
+      }),
       waitForReady: () => Promise.resolve(),
       getCallCredentials: () => callCredentials ?? grpc.CallCredentials.createEmpty(),
       destroy: () => undefined,

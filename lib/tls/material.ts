@@ -39,7 +39,9 @@ const pemCertificate = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-
 export function formatName(name: string | PeerCertificate['issuer'] | undefined): string {
   if (name === undefined) return 'unknown';
   if (typeof name === 'string') return name.split('\n').filter(Boolean).join(', ') || 'empty';
-  const parts = Object.entries(name).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => `${k}=${String(x)}`) : [`${k}=${String(v)}`]));
+  const parts = Object.entries(name).flatMap(([k, v]) =>
+    Array.isArray(v) ? v.map((x) => `${k}=${String(x)}`) : [`${k}=${String(v)}`],
+  );
   return parts.join(', ') || 'empty';
 }
 
@@ -92,8 +94,15 @@ function reencode(certs: readonly X509Certificate[]): Buffer {
  * (TlsMaterialError or TlsKeyMismatchError) naming its source. Certificates come back re-encoded
  * (reencode), so what is used is exactly what was checked.
  */
-export function validateMaterial(input: { cert?: Buffer; key?: Buffer; ca?: Buffer }, sources: MaterialSources = {}): TlsMaterial {
-  const names = { cert: sources.cert ?? 'certificate', key: sources.key ?? 'private key', ca: sources.ca ?? 'CA bundle' };
+export function validateMaterial(
+  input: { cert?: Buffer; key?: Buffer; ca?: Buffer },
+  sources: MaterialSources = {},
+): TlsMaterial {
+  const names = {
+    cert: sources.cert ?? 'certificate',
+    key: sources.key ?? 'private key',
+    ca: sources.ca ?? 'CA bundle',
+  };
   if ((input.cert === undefined) !== (input.key === undefined)) {
     throw new TlsMaterialError(input.cert ? names.cert : names.key, 'a certificate and its private key go together');
   }
@@ -126,6 +135,7 @@ export function validateMaterial(input: { cert?: Buffer; key?: Buffer; ca?: Buff
 
 /** Whether two loads carry the same bytes (a touched but unchanged file is not a reload). */
 export function sameMaterial(a: TlsMaterial | undefined, b: TlsMaterial): boolean {
-  const eq = (x: Buffer | undefined, y: Buffer | undefined) => (x === undefined ? y === undefined : y !== undefined && x.equals(y));
+  const eq = (x: Buffer | undefined, y: Buffer | undefined) =>
+    x === undefined ? y === undefined : y !== undefined && x.equals(y);
   return a !== undefined && eq(a.cert, b.cert) && eq(a.key, b.key) && eq(a.ca, b.ca);
 }

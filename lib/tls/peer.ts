@@ -7,7 +7,10 @@ import { isIP } from 'node:net';
 import { checkServerIdentity, type PeerCertificate, type TLSSocket } from 'node:tls';
 import type { GatehouseError } from '../errors.ts';
 import {
-  PeerCertificateInvalidError, PeerCertificateRequiredError, PeerNameMismatchError, UnknownAuthorityError,
+  PeerCertificateInvalidError,
+  PeerCertificateRequiredError,
+  PeerNameMismatchError,
+  UnknownAuthorityError,
 } from './errors.ts';
 import { formatName } from './material.ts';
 
@@ -30,21 +33,30 @@ export interface PeerCheck {
 
 /** OpenSSL verify results that mean "no trusted CA issued this". */
 const unknownAuthority = new Set([
-  'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_SIGNATURE_FAILURE', 'CERT_UNTRUSTED',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_UNTRUSTED',
 ]);
 
-const hasCertificate = (cert: PeerCertificate | null | undefined): cert is PeerCertificate => !!cert && Object.keys(cert).length > 0;
+const hasCertificate = (cert: PeerCertificate | null | undefined): cert is PeerCertificate =>
+  !!cert && Object.keys(cert).length > 0;
 
 export function normalizeIp(ip: string): string {
   return isIP(ip) === 6 ? new URL(`http://[${ip}]`).hostname.replace(/^\[|\]$/g, '') : ip;
 }
 
 function sanEntries(cert: PeerCertificate): Array<{ type: string; value: string }> {
-  return (cert.subjectaltname ?? '').split(', ').filter(Boolean).map((entry) => {
-    const i = entry.indexOf(':');
-    return { type: entry.slice(0, i), value: entry.slice(i + 1) };
-  });
+  return (cert.subjectaltname ?? '')
+    .split(', ')
+    .filter(Boolean)
+    .map((entry) => {
+      const i = entry.indexOf(':');
+      return { type: entry.slice(0, i), value: entry.slice(i + 1) };
+    });
 }
 
 /** A DNS SAN of the certificate (possibly "*.example.com") covers `name`. */
@@ -58,14 +70,20 @@ function dnsMatches(san: string, name: string): boolean {
 
 export function sanMatches(cert: PeerCertificate, matchers: readonly SanMatcher[]): boolean {
   const sans = sanEntries(cert);
-  return matchers.some((m) => sans.some((s) => {
-    switch (m.type) {
-      case 'DNS': return s.type === 'DNS' && dnsMatches(s.value, m.exact);
-      case 'IP_ADDRESS': return s.type === 'IP Address' && normalizeIp(s.value) === normalizeIp(m.exact);
-      case 'URI': return s.type === 'URI' && s.value === m.exact;
-      case 'EMAIL': return s.type === 'email' && s.value.toLowerCase() === m.exact.toLowerCase();
-    }
-  }));
+  return matchers.some((m) =>
+    sans.some((s) => {
+      switch (m.type) {
+        case 'DNS':
+          return s.type === 'DNS' && dnsMatches(s.value, m.exact);
+        case 'IP_ADDRESS':
+          return s.type === 'IP Address' && normalizeIp(s.value) === normalizeIp(m.exact);
+        case 'URI':
+          return s.type === 'URI' && s.value === m.exact;
+        case 'EMAIL':
+          return s.type === 'email' && s.value.toLowerCase() === m.exact.toLowerCase();
+      }
+    }),
+  );
 }
 
 /** The error that refuses this peer, or undefined when it is acceptable. */
@@ -76,13 +94,23 @@ export function verifyPeer(socket: TLSSocket, check: PeerCheck): GatehouseError 
   const subject = formatName(cert.subject);
   if (!socket.authorized) {
     const raw = socket.authorizationError as unknown;
-    const code = typeof raw === 'string' ? raw : (raw as { code?: string; message?: string } | null)?.code ?? (raw as Error | null)?.message ?? 'not authorized';
+    const code =
+      typeof raw === 'string'
+        ? raw
+        : ((raw as { code?: string; message?: string } | null)?.code ??
+          (raw as Error | null)?.message ??
+          'not authorized');
     if (unknownAuthority.has(code)) return new UnknownAuthorityError(check.peer, issuer, subject, code);
     return new PeerCertificateInvalidError(check.peer, code, subject, issuer);
   }
   if (check.subjectAltNames && check.subjectAltNames.length > 0) {
     if (!sanMatches(cert, check.subjectAltNames)) {
-      return new PeerNameMismatchError(check.peer, check.subjectAltNames.map((m) => `${m.type}:${m.exact}`).join(' or '), cert.subjectaltname ?? '', issuer);
+      return new PeerNameMismatchError(
+        check.peer,
+        check.subjectAltNames.map((m) => `${m.type}:${m.exact}`).join(' or '),
+        cert.subjectaltname ?? '',
+        issuer,
+      );
     }
   } else if (check.expectedName !== undefined) {
     // Node's own RFC 6125 check: DNS names against DNS SANs (wildcards), IP addresses against IP SANs only.

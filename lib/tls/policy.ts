@@ -33,14 +33,27 @@ export function parseTlsVersion(value: string, what: string): TlsVersionName {
 
 /** Envoy's cipher list syntax allows equal-preference groups "[A|B]"; OpenSSL wants them flat. */
 function flattenSuites(suites: readonly string[]): string[] {
-  return suites.flatMap((s) => s.replace(/^\[|\]$/g, '').split('|')).map((s) => s.trim()).filter(Boolean);
+  return suites
+    .flatMap((s) => s.replace(/^\[|\]$/g, '').split('|'))
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** Checks bounds and suite names; throws TlsPolicyError naming the bad part. */
-export function tlsPolicy(input: { minVersion?: string; maxVersion?: string; cipherSuites?: readonly string[] }, what = 'tls'): TlsPolicy {
-  const minVersion = input.minVersion === undefined ? defaultTlsPolicy.minVersion : parseTlsVersion(input.minVersion, `${what} minimum version`);
-  const maxVersion = input.maxVersion === undefined ? defaultTlsPolicy.maxVersion : parseTlsVersion(input.maxVersion, `${what} maximum version`);
-  if (order.indexOf(minVersion) > order.indexOf(maxVersion)) throw new TlsPolicyError(`${what}: minimum version ${minVersion} is above maximum version ${maxVersion}`);
+export function tlsPolicy(
+  input: { minVersion?: string; maxVersion?: string; cipherSuites?: readonly string[] },
+  what = 'tls',
+): TlsPolicy {
+  const minVersion =
+    input.minVersion === undefined
+      ? defaultTlsPolicy.minVersion
+      : parseTlsVersion(input.minVersion, `${what} minimum version`);
+  const maxVersion =
+    input.maxVersion === undefined
+      ? defaultTlsPolicy.maxVersion
+      : parseTlsVersion(input.maxVersion, `${what} maximum version`);
+  if (order.indexOf(minVersion) > order.indexOf(maxVersion))
+    throw new TlsPolicyError(`${what}: minimum version ${minVersion} is above maximum version ${maxVersion}`);
   const cipherSuites = flattenSuites(input.cipherSuites ?? []);
   const known = new Set(getCiphers().map((c) => c.toLowerCase()));
   const unknown = cipherSuites.filter((s) => !known.has(s.toLowerCase()));

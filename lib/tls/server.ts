@@ -115,7 +115,10 @@ export class TlsListener {
       this.server.setSecureContext(secureContextOptions(this.source.current(), this.policy));
     } catch (err) {
       // Material is checked before it is announced, so this is a policy the TLS library refuses.
-      this.options.log.error({ purpose: this.options.purpose, err: (err as Error).message }, 'cannot apply new TLS settings; keeping the previous ones');
+      this.options.log.error(
+        { purpose: this.options.purpose, err: (err as Error).message },
+        'cannot apply new TLS settings; keeping the previous ones',
+      );
     }
   }
 
@@ -129,7 +132,11 @@ export class TlsListener {
         return;
       }
       const certificate = peerSummary(socket);
-      if (certificate) this.options.log.debug({ purpose: this.options.purpose, remote: peer, peer: certificate }, 'client certificate accepted');
+      if (certificate)
+        this.options.log.debug(
+          { purpose: this.options.purpose, remote: peer, peer: certificate },
+          'client certificate accepted',
+        );
     }
     this.options.onConnection(socket);
   }
@@ -145,7 +152,14 @@ export class TlsListener {
       return;
     }
     this.lastLogged.set(key, { at: now, suppressed: 0 });
-    this.options.log[level]({ purpose: this.options.purpose, code: err.code, reason: err.message, ...(last?.suppressed ? { alsoRefusedSinceLastLog: last.suppressed } : {}) },
-      `${this.options.purpose}: TLS connection refused`);
+    this.options.log[level](
+      {
+        purpose: this.options.purpose,
+        code: err.code,
+        reason: err.message,
+        ...(last?.suppressed ? { alsoRefusedSinceLastLog: last.suppressed } : {}),
+      },
+      `${this.options.purpose}: TLS connection refused`,
+    );
   }
 }

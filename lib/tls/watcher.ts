@@ -56,10 +56,17 @@ export function loadTlsFiles(files: TlsFiles): TlsMaterial {
 
 /** What a log line says about material: names, serials and validity, never bytes. */
 export function describeMaterial(m: TlsMaterial): Record<string, unknown> {
-  const leaf = (c: CertSummary) => ({ subject: c.subject, issuer: c.issuer, serial: c.serialNumber, notAfter: c.notAfter });
+  const leaf = (c: CertSummary) => ({
+    subject: c.subject,
+    issuer: c.issuer,
+    serial: c.serialNumber,
+    notAfter: c.notAfter,
+  });
   return {
     ...(m.leaf ? { certificate: leaf(m.leaf) } : {}),
-    ...(m.authorities.length > 0 ? { authorities: m.authorities.map((a) => `${a.subject} (serial ${a.serialNumber})`) } : {}),
+    ...(m.authorities.length > 0
+      ? { authorities: m.authorities.map((a) => `${a.subject} (serial ${a.serialNumber})`) }
+      : {}),
   };
 }
 
@@ -92,10 +99,18 @@ export class TlsFileWatcher implements MaterialSource {
     for (const dir of new Set([certFile, keyFile, caFile].filter((f) => f !== undefined).map((f) => dirname(f)))) {
       try {
         const w = watch(dir, { persistent: false }, () => this.changed());
-        w.on('error', (err) => this.options.log.warn({ purpose: this.options.purpose, dir, err: err.message }, 'cannot watch TLS directory; polling only'));
+        w.on('error', (err) =>
+          this.options.log.warn(
+            { purpose: this.options.purpose, dir, err: err.message },
+            'cannot watch TLS directory; polling only',
+          ),
+        );
         this.watchers.push(w);
       } catch (err) {
-        this.options.log.warn({ purpose: this.options.purpose, dir, err: (err as Error).message }, 'cannot watch TLS directory; polling only');
+        this.options.log.warn(
+          { purpose: this.options.purpose, dir, err: (err as Error).message },
+          'cannot watch TLS directory; polling only',
+        );
       }
     }
     const pollMs = this.options.pollMs ?? 30_000;
@@ -127,7 +142,8 @@ export class TlsFileWatcher implements MaterialSource {
     }
     clearTimeout(this.settle);
     this.settle = undefined;
-    if (this.lastError !== undefined) this.options.log.info({ purpose: this.options.purpose }, 'TLS files are usable again');
+    if (this.lastError !== undefined)
+      this.options.log.info({ purpose: this.options.purpose }, 'TLS files are usable again');
     this.lastError = undefined;
     if (sameMaterial(this.material, next)) return false;
     this.material = next;
@@ -137,7 +153,10 @@ export class TlsFileWatcher implements MaterialSource {
       try {
         listener(next);
       } catch (err) {
-        this.options.log.error({ purpose: this.options.purpose, err: (err as Error).message }, 'applying reloaded TLS material failed');
+        this.options.log.error(
+          { purpose: this.options.purpose, err: (err as Error).message },
+          'applying reloaded TLS material failed',
+        );
       }
     }
     return true;
@@ -182,15 +201,25 @@ export class TlsFileWatcher implements MaterialSource {
   private report(err: Error & { code?: string; file?: string; source?: string }): void {
     if (err.message === this.lastError) return;
     this.lastError = err.message;
-    this.options.log.error({ purpose: this.options.purpose, file: err.file ?? err.source, code: err.code, reason: err.message },
-      'TLS files not usable; keeping the previous certificate');
+    this.options.log.error(
+      { purpose: this.options.purpose, file: err.file ?? err.source, code: err.code, reason: err.message },
+      'TLS files not usable; keeping the previous certificate',
+    );
   }
 
   private warnIfOutOfDate(m: TlsMaterial): void {
     const now = Date.now();
     for (const c of [...(m.leaf ? [m.leaf] : []), ...m.authorities]) {
-      if (Date.parse(c.notAfter) < now) this.options.log.warn({ purpose: this.options.purpose, subject: c.subject, notAfter: c.notAfter }, 'certificate has expired');
-      else if (Date.parse(c.notBefore) > now) this.options.log.warn({ purpose: this.options.purpose, subject: c.subject, notBefore: c.notBefore }, 'certificate is not valid yet');
+      if (Date.parse(c.notAfter) < now)
+        this.options.log.warn(
+          { purpose: this.options.purpose, subject: c.subject, notAfter: c.notAfter },
+          'certificate has expired',
+        );
+      else if (Date.parse(c.notBefore) > now)
+        this.options.log.warn(
+          { purpose: this.options.purpose, subject: c.subject, notBefore: c.notBefore },
+          'certificate is not valid yet',
+        );
     }
   }
 }

@@ -11,7 +11,11 @@ const run = promisify(execFile);
 
 async function gatehouse(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(join(repo, 'node_modules/.bin/node'), [join(repo, 'bin/gatehouse.js'), ...args], { cwd: repo });
+    const { stdout, stderr } = await run(
+      join(repo, 'node_modules/.bin/node'),
+      [join(repo, 'bin/gatehouse.js'), ...args],
+      { cwd: repo },
+    );
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -23,16 +27,27 @@ describe('gatehouse compile', () => {
   it('prints every error as file: Kind/namespace/name: field.path: message and exits 1', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gh-compile-'));
     cpSync(join(repo, 'examples'), dir, { recursive: true });
-    writeFileSync(join(dir, 'bad.yaml'), [
-      'apiVersion: gatehouse.dev/v1alpha1', 'kind: ApiProxy', 'metadata: {name: broken, namespace: shop}',
-      'spec: {basePath: /broken, target: {url: "http://127.0.0.1:9090", service: {name: s, port: 80}}}', '---',
-      'apiVersion: gatehouse.dev/v1alpha1', 'kind: Policy', 'metadata: {name: python, namespace: shop}',
-      'spec: {type: PythonScript, pythonScript: {source: x}}', '',
-    ].join('\n'));
+    writeFileSync(
+      join(dir, 'bad.yaml'),
+      [
+        'apiVersion: gatehouse.dev/v1alpha1',
+        'kind: ApiProxy',
+        'metadata: {name: broken, namespace: shop}',
+        'spec: {basePath: /broken, target: {url: "http://127.0.0.1:9090", service: {name: s, port: 80}}}',
+        '---',
+        'apiVersion: gatehouse.dev/v1alpha1',
+        'kind: Policy',
+        'metadata: {name: python, namespace: shop}',
+        'spec: {type: PythonScript, pythonScript: {source: x}}',
+        '',
+      ].join('\n'),
+    );
     const out = join(dir, 'out.json');
     const { code, stderr } = await gatehouse('compile', '-f', dir, '-o', out);
     const file = join(dir, 'bad.yaml').replace(`${repo}/`, '');
-    expect(stderr).toContain(`${file}: ApiProxy/shop/broken: spec.target: set exactly one of url, service or targets\n`);
+    expect(stderr).toContain(
+      `${file}: ApiProxy/shop/broken: spec.target: set exactly one of url, service or targets\n`,
+    );
     expect(stderr).toContain(`${file}: Policy/shop/python: spec.type: policy type PythonScript is not supported yet\n`);
     expect(stderr).toContain('2 error(s)');
     expect(code).toBe(1);
@@ -44,7 +59,12 @@ describe('gatehouse compile', () => {
     const { code, stderr } = await gatehouse('compile', '-f', 'examples', '-o', out);
     expect(code).toBe(0);
     expect(stderr).toMatch(/^warning: .*development key/m);
-    const snapshot = JSON.parse(readFileSync(out, 'utf8')) as { version: string; runtime: { version: string }; envoy: Record<string, unknown[]>; errors: unknown[] };
+    const snapshot = JSON.parse(readFileSync(out, 'utf8')) as {
+      version: string;
+      runtime: { version: string };
+      envoy: Record<string, unknown[]>;
+      errors: unknown[];
+    };
     expect(snapshot.version).toMatch(/^[0-9a-f]{64}$/);
     expect(snapshot.runtime.version).toBe(snapshot.version);
     expect(Object.keys(snapshot.envoy).sort()).toEqual(['clusters', 'endpoints', 'listeners', 'routes']);

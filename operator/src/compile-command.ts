@@ -12,7 +12,8 @@ import { loadFolder } from './source/folder.ts';
 
 export function runCompile(options: Options): Promise<number> {
   const dir = options.file;
-  if (typeof dir !== 'string' || dir === '') return Promise.reject(new UsageError('gatehouse compile: -f DIR is required'));
+  if (typeof dir !== 'string' || dir === '')
+    return Promise.reject(new UsageError('gatehouse compile: -f DIR is required'));
   const loaded = loadFolder(dir);
   const result = compile(loaded.objects, { credentialHashKey: credentialHashKeyFrom(loaded.objects) });
   const errors = sortDiagnostics([...loaded.diagnostics, ...result.errors]);

@@ -37,7 +37,14 @@ export interface KubeOperatorOptions {
   host?: string;
   /** This replica's name in the Lease and in Events (the pod name in a cluster). */
   identity?: string;
-  leaderElection?: { enabled?: boolean; leaseName?: string; leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number; releaseOnStop?: boolean };
+  leaderElection?: {
+    enabled?: boolean;
+    leaseName?: string;
+    leaseDurationMs?: number;
+    renewDeadlineMs?: number;
+    retryPeriodMs?: number;
+    releaseOnStop?: boolean;
+  };
   /** Called after every status write (tests count them). */
   onStatusWrite?: (target: StatusTarget) => void;
   /** Where Envoy reaches extproc; default the first DataPlane's extproc Service. */
@@ -69,7 +76,9 @@ export interface KubeOperator {
 /** The hosts of the ApiProxies: the names a listener certificate carries. */
 function proxyHosts(proxies: readonly k8s.KubernetesObject[]): string[] {
   const hosts = new Set<string>();
-  for (const p of proxies) for (const h of (p as { spec?: { hosts?: unknown } }).spec?.hosts as string[] | undefined ?? []) if (typeof h === 'string') hosts.add(h);
+  for (const p of proxies)
+    for (const h of ((p as { spec?: { hosts?: unknown } }).spec?.hosts as string[] | undefined) ?? [])
+      if (typeof h === 'string') hosts.add(h);
   return [...hosts].sort();
 }
 
@@ -80,74 +89,147 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<K
   const issuedTls = options.xdsTls === 'issued' ? new IssuedXdsTls(log) : undefined;
   const serverTls: ServerTls | undefined = issuedTls
     ? { watcher: issuedTls, policy: defaultTlsPolicy, clientAuth: 'required' }
-    : typeof options.xdsTls === 'object' ? options.xdsTls : undefined;
-  const controlPlane = new XdsControlPlane({ log, processMetrics: options.processMetrics, ...(serverTls ? { tls: serverTls } : {}) });
+    : typeof options.xdsTls === 'object'
+      ? options.xdsTls
+      : undefined;
+  const controlPlane = new XdsControlPlane({
+    log,
+    processMetrics: options.processMetrics,
+    ...(serverTls ? { tls: serverTls } : {}),
+  });
   const metrics = new KubeMetrics(controlPlane.metrics.registry);
-  const source = new KubeSource({ kc, rest, log, watchNamespace: options.watchNamespace, operatorNamespace: options.namespace, metrics });
+  const source = new KubeSource({
+    kc,
+    rest,
+    log,
+    watchNamespace: options.watchNamespace,
+    operatorNamespace: options.namespace,
+    metrics,
+  });
   await source.start();
   log.info({ identity, watchNamespace: options.watchNamespace ?? '(all)' }, 'informers synced');
 
   // With issued certificates the DataPlane pods speak mutual TLS to xDS and to each other.
   const mtls = options.xdsTls === 'issued';
   const snapshots = new SnapshotController({
-    source, controlPlane, log, debounceMs: options.debounceMs,
+    source,
+    controlPlane,
+    log,
+    debounceMs: options.debounceMs,
     compileOptions: () => extProcCompileOptions(source.list('DataPlane'), { extProc: options.extProc, mtls }),
   });
   snapshots.start();
-  const ports = await controlPlane.listen({ host: options.host, xdsPort: options.xdsPort, metricsPort: options.metricsPort });
+  const ports = await controlPlane.listen({
+    host: options.host,
+    xdsPort: options.xdsPort,
+    metricsPort: options.metricsPort,
+  });
 
   let leading = false;
   const isLeader = () => leading;
   const events = new EventRecorder({ rest, controller: 'gatehouse.dev/operator', instance: identity, log });
   const writer = new StatusWriter({ rest, log, events, onWrite: options.onStatusWrite });
-  const reports = new NodeReports({ kc, rest, log, namespace: options.namespace, identity, registry: controlPlane.registry, metrics, ...options.nodeReports });
+  const reports = new NodeReports({
+    kc,
+    rest,
+    log,
+    namespace: options.namespace,
+    identity,
+    registry: controlPlane.registry,
+    metrics,
+    ...options.nodeReports,
+  });
   await reports.start();
   const onNodesChanged = (handler: () => void) => {
-    const a = controlPlane.registry.onEvent((event) => { if (event.kind !== 'acked') handler(); });
+    const a = controlPlane.registry.onEvent((event) => {
+      if (event.kind !== 'acked') handler();
+    });
     const b = reports.onChange(handler);
-    return () => { a(); b(); };
+    return () => {
+      a();
+      b();
+    };
   };
-  const status = new StatusController({ source, snapshots, nodes: () => reports.nodes(), onNodesChanged, writer, log, isLeader, metrics });
+  const status = new StatusController({
+    source,
+    snapshots,
+    nodes: () => reports.nodes(),
+    onNodesChanged,
+    writer,
+    log,
+    isLeader,
+    metrics,
+  });
   status.start();
   const dataPlanes = options.dataPlane
     ? new DataPlaneController({
-      rest, kc, log, writer, events, isLeader, namespace: options.watchNamespace,
-      renderOptions: { ...options.dataPlane, operatorNamespace: options.namespace, mtls },
-      nodes: () => reports.nodes(),
-      configVersion: () => snapshots.current()?.version,
-      compileOutcome: (namespace: string, name: string) => snapshots.current()?.outcomes.get(`DataPlane/${namespace}/${name}`),
-    })
+        rest,
+        kc,
+        log,
+        writer,
+        events,
+        isLeader,
+        namespace: options.watchNamespace,
+        renderOptions: { ...options.dataPlane, operatorNamespace: options.namespace, mtls },
+        nodes: () => reports.nodes(),
+        configVersion: () => snapshots.current()?.version,
+        compileOutcome: (namespace: string, name: string) =>
+          snapshots.current()?.outcomes.get(`DataPlane/${namespace}/${name}`),
+      })
     : undefined;
   if (dataPlanes) {
     await dataPlanes.start();
     snapshots.onCompiled(() => dataPlanes.enqueueAll());
     let timer: NodeJS.Timeout | undefined;
     onNodesChanged(() => {
-      timer ??= setTimeout(() => { timer = undefined; dataPlanes.enqueueAll(); }, 250);
+      timer ??= setTimeout(() => {
+        timer = undefined;
+        dataPlanes.enqueueAll();
+      }, 250);
     });
   }
 
   const election = options.leaderElection ?? {};
   const leaseName = election.leaseName ?? 'gatehouse-operator';
   // Zombie pods and capacity signals of every DataPlane's pods (leader only; its checks run everywhere cheap).
-  const remediation = options.dataPlane ? new RemediationController({
-    rest, kc, log, writer, events, isLeader, namespace: options.watchNamespace,
-    registry: controlPlane.metrics.registry, kubeMetrics: metrics,
-    informers: { pods: source.informers.Pod, nodes: source.informers.Node, dataPlanes: source.informers.DataPlane },
-    // Under mutual TLS extproc requires a client certificate: the operator presents its own (the
-    // issued xDS certificate, also clientAuth) and verifies the pod, dialled by IP, against its
-    // DataPlane's extproc Service name. No checks until that certificate is loaded.
-    ...(issuedTls ? { deepCheck: mutualTlsDeepCheck(issuedTls) } : {}),
-  }) : undefined;
+  const remediation = options.dataPlane
+    ? new RemediationController({
+        rest,
+        kc,
+        log,
+        writer,
+        events,
+        isLeader,
+        namespace: options.watchNamespace,
+        registry: controlPlane.metrics.registry,
+        kubeMetrics: metrics,
+        informers: { pods: source.informers.Pod, nodes: source.informers.Node, dataPlanes: source.informers.DataPlane },
+        // Under mutual TLS extproc requires a client certificate: the operator presents its own (the
+        // issued xDS certificate, also clientAuth) and verifies the pod, dialled by IP, against its
+        // DataPlane's extproc Service name. No checks until that certificate is loaded.
+        ...(issuedTls ? { deepCheck: mutualTlsDeepCheck(issuedTls) } : {}),
+      })
+    : undefined;
   await remediation?.start();
   // The CA, the leaves of every DataPlane and the xDS server's own certificate (leader only).
-  const certs = options.dataPlane ? new CertificateController({
-    rest, kc, log, events, writer, isLeader, operatorNamespace: options.namespace, namespace: options.watchNamespace,
-    registry: controlPlane.metrics.registry,
-    xds: options.dataPlane.xds.host.includes('.') ? { dns: [options.dataPlane.xds.host] } : { serviceName: options.dataPlane.xds.host },
-    // Every DataPlane serves every proxy (one listener list), so each listener names every host.
-    listenerHosts: () => proxyHosts(source.list('ApiProxy')),
-  }) : undefined;
+  const certs = options.dataPlane
+    ? new CertificateController({
+        rest,
+        kc,
+        log,
+        events,
+        writer,
+        isLeader,
+        operatorNamespace: options.namespace,
+        namespace: options.watchNamespace,
+        registry: controlPlane.metrics.registry,
+        xds: options.dataPlane.xds.host.includes('.')
+          ? { dns: [options.dataPlane.xds.host] }
+          : { serviceName: options.dataPlane.xds.host },
+        // Every DataPlane serves every proxy (one listener list), so each listener names every host.
+        listenerHosts: () => proxyHosts(source.list('ApiProxy')),
+      })
+    : undefined;
   await certs?.start();
   if (issuedTls) {
     if (!certs) throw new XdsTlsUnavailableError();
@@ -165,24 +247,37 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<K
     certs?.enqueueAll();
     void reports.collectGarbage();
   };
-  const elector = election.enabled === false ? undefined : new LeaderElector({
-    rest, namespace: options.namespace, name: leaseName, identity, log,
-    // The elector's defaults are client-go's (15 s, 10 s, 2 s); an undefined here must not override them.
-    leaseDurationMs: election.leaseDurationMs ?? 15_000, renewDeadlineMs: election.renewDeadlineMs ?? 10_000,
-    retryPeriodMs: election.retryPeriodMs ?? 2_000, releaseOnStop: election.releaseOnStop ?? true,
-    onStartedLeading: becameLeader,
-    onStoppedLeading: () => {
-      leading = false;
-      metrics.leader.set({ lease: leaseName }, 0);
-      log.warn({ identity }, 'lost the lease: no longer writing status or managing workloads');
-    },
-    onNewLeader: (leader) => log.info({ leader }, 'leader observed'),
-  });
+  const elector =
+    election.enabled === false
+      ? undefined
+      : new LeaderElector({
+          rest,
+          namespace: options.namespace,
+          name: leaseName,
+          identity,
+          log,
+          // The elector's defaults are client-go's (15 s, 10 s, 2 s); an undefined here must not override them.
+          leaseDurationMs: election.leaseDurationMs ?? 15_000,
+          renewDeadlineMs: election.renewDeadlineMs ?? 10_000,
+          retryPeriodMs: election.retryPeriodMs ?? 2_000,
+          releaseOnStop: election.releaseOnStop ?? true,
+          onStartedLeading: becameLeader,
+          onStoppedLeading: () => {
+            leading = false;
+            metrics.leader.set({ lease: leaseName }, 0);
+            log.warn({ identity }, 'lost the lease: no longer writing status or managing workloads');
+          },
+          onNewLeader: (leader) => log.info({ leader }, 'leader observed'),
+        });
   if (elector) elector.start();
   else becameLeader();
 
   return {
-    controlPlane, source, snapshots, ...ports, isLeader,
+    controlPlane,
+    source,
+    snapshots,
+    ...ports,
+    isLeader,
     async stop() {
       // Release the lease first so the next replica takes over at once, then drain.
       if (elector) await elector.stop();

@@ -20,11 +20,16 @@ spec: {basePath: ${basePath}, target: {url: "http://127.0.0.1:9090"}}
 
 describe('gatehouse operator', () => {
   it('kube mode: a kubeconfig that cannot be read is a clear error naming the file', async () => {
-    await expect(runOperator({ kubeconfig: '/nonexistent/kubeconfig' })).rejects.toMatchObject({ code: 'GH_ERR_KUBE_CONFIG', message: expect.stringContaining('/nonexistent/kubeconfig') });
+    await expect(runOperator({ kubeconfig: '/nonexistent/kubeconfig' })).rejects.toMatchObject({
+      code: 'GH_ERR_KUBE_CONFIG',
+      message: expect.stringContaining('/nonexistent/kubeconfig') as unknown,
+    });
   });
 
   it('rejects a --leader-elect that is not a boolean', async () => {
-    await expect(runOperator({ 'leader-elect': 'yes', kubeconfig: '/nonexistent/kubeconfig' })).rejects.toThrow(/--leader-elect: "yes" is not true or false/);
+    await expect(runOperator({ 'leader-elect': 'yes', kubeconfig: '/nonexistent/kubeconfig' })).rejects.toThrow(
+      /--leader-elect: "yes" is not true or false/,
+    );
   });
 
   it('--manifests: serves the folder, pushes an edit, leaves a bad object out, reports nodes', async () => {
@@ -32,28 +37,56 @@ describe('gatehouse operator', () => {
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     await writeFile(join(dir, 'orders.yaml'), proxy('orders', '/orders'));
     const lines: Array<{ msg: string; level: number }> = [];
-    const log = pino({ level: 'info' }, { write: (line: string) => { lines.push(JSON.parse(line) as { msg: string; level: number }); } });
-    const operator = await startFolderOperator({ manifests: dir, host: '127.0.0.1', xdsPort: 0, metricsPort: 0, log, debounceMs: 20, pollMs: 100 });
+    const log = pino(
+      { level: 'info' },
+      {
+        write: (line: string) => {
+          lines.push(JSON.parse(line) as { msg: string; level: number });
+        },
+      },
+    );
+    const operator = await startFolderOperator({
+      manifests: dir,
+      host: '127.0.0.1',
+      xdsPort: 0,
+      metricsPort: 0,
+      log,
+      debounceMs: 20,
+      pollMs: 100,
+    });
     cleanups.push(() => operator.stop());
 
     const client = sotwClient(`127.0.0.1:${operator.xdsPort}`);
     cleanups.push(() => client.close());
     client.send({ node: { id: 'edge-1', cluster: 'edge' }, typeUrl: typeUrls.route, resourceNames: ['gatehouse'] });
     const first = await client.next();
-    client.send({ typeUrl: typeUrls.route, resourceNames: ['gatehouse'], versionInfo: first.versionInfo, responseNonce: first.nonce });
+    client.send({
+      typeUrl: typeUrls.route,
+      resourceNames: ['gatehouse'],
+      versionInfo: first.versionInfo,
+      responseNonce: first.nonce,
+    });
 
     await writeFile(join(dir, 'catalog.yaml'), proxy('catalog', '/catalog'));
     await writeFile(join(dir, 'broken.yaml'), proxy('broken', 'no-leading-slash'));
     const second = await client.next(5000);
     expect(second.versionInfo).not.toBe(first.versionInfo);
-    expect(second.resources[0].value.toString('latin1')).toContain('/catalog');
-    expect(second.resources[0].value.toString('latin1')).not.toContain('no-leading-slash');
+    expect(second.resources[0]!.value.toString('latin1')).toContain('/catalog');
+    expect(second.resources[0]!.value.toString('latin1')).not.toContain('no-leading-slash');
     await until(() => lines.some((l) => l.level === 50 && /ApiProxy\/shop\/broken/.test(l.msg)));
-    client.send({ typeUrl: typeUrls.route, resourceNames: ['gatehouse'], versionInfo: second.versionInfo, responseNonce: second.nonce });
+    client.send({
+      typeUrl: typeUrls.route,
+      resourceNames: ['gatehouse'],
+      versionInfo: second.versionInfo,
+      responseNonce: second.nonce,
+    });
 
     const base = `http://127.0.0.1:${operator.metricsPort}`;
     await until(() => operator.controlPlane.registry.get('edge-1')?.syncedVersion === second.versionInfo);
-    const debug = await (await fetch(`${base}/debug/nodes`)).json() as { version: string; nodes: Array<{ id: string; syncedVersion: string }> };
+    const debug = (await (await fetch(`${base}/debug/nodes`)).json()) as {
+      version: string;
+      nodes: Array<{ id: string; syncedVersion: string }>;
+    };
     expect(debug.version).toBe(second.versionInfo);
     expect(debug.nodes).toMatchObject([{ id: 'edge-1', syncedVersion: second.versionInfo }]);
     expect((await fetch(`${base}/readyz`)).status).toBe(200);

@@ -18,7 +18,8 @@ export function re2Problem(pattern: string): string | undefined {
  */
 export function jsonPathProblem(expression: string): string | undefined {
   if (!expression.startsWith('$')) return `JSONPath "${expression}" must start with "$"`;
-  if (/\[\s*\??\s*\(/.test(expression)) return `JSONPath "${expression}": filter and script expressions are not supported`;
+  if (/\[\s*\??\s*\(/.test(expression))
+    return `JSONPath "${expression}": filter and script expressions are not supported`;
   return undefined;
 }
 
@@ -34,14 +35,17 @@ export const TEMPLATE_REFERENCE = /\{([A-Za-z_][A-Za-z0-9_.-]*)\}/g;
 
 /** The variable names `{name}` references of a template. */
 export function templateVariables(template: string): string[] {
-  return [...template.matchAll(TEMPLATE_REFERENCE)].map((m) => m[1]);
+  return [...template.matchAll(TEMPLATE_REFERENCE)].map((m) => m[1]!);
 }
 
 /**
  * Whether any of these values (variable names, `{ref}` values, templates, undefined) reads the body
  * of the phase's message: what needsBody must report beyond a policy's own body work.
  */
-export function readsBodyVariable(phase: 'request' | 'response', values: { names?: (string | undefined)[]; templates?: (string | undefined)[] }): boolean {
+export function readsBodyVariable(
+  phase: 'request' | 'response',
+  values: { names?: (string | undefined)[]; templates?: (string | undefined)[] },
+): boolean {
   const names = [
     ...(values.names ?? []).filter((n): n is string => n !== undefined),
     ...(values.templates ?? []).flatMap((t) => (t === undefined ? [] : templateVariables(t))),
@@ -51,5 +55,7 @@ export function readsBodyVariable(phase: 'request' | 'response', values: { names
 
 /** The variable a `{ref}` value names, or undefined for a literal. */
 export function refName(value: unknown): string | undefined {
-  return value !== null && typeof value === 'object' && typeof (value as { ref?: unknown }).ref === 'string' ? (value as { ref: string }).ref : undefined;
+  return value !== null && typeof value === 'object' && typeof (value as { ref?: unknown }).ref === 'string'
+    ? (value as { ref: string }).ref
+    : undefined;
 }

@@ -70,7 +70,10 @@ export function toValidationSchema(schema: JSONSchema): JSONSchema {
   return mapSchema(schema, (node) => {
     const literal = node['x-gatehouse-ref-or'];
     if (literal !== undefined) {
-      return { ...(node.description ? { description: node.description } : {}), anyOf: [toValidationSchema(literal), refSchema] };
+      return {
+        ...(node.description ? { description: node.description } : {}),
+        anyOf: [toValidationSchema(literal), refSchema],
+      };
     }
     const {
       'x-kubernetes-preserve-unknown-fields': _open,
@@ -78,7 +81,9 @@ export function toValidationSchema(schema: JSONSchema): JSONSchema {
       'x-kubernetes-int-or-string': _intOrString,
       ...rest
     } = node;
-    return rest.properties !== undefined && rest.additionalProperties === undefined ? { ...rest, additionalProperties: false } : rest;
+    return rest.properties !== undefined && rest.additionalProperties === undefined
+      ? { ...rest, additionalProperties: false }
+      : rest;
   });
 }
 
@@ -90,7 +95,8 @@ function mapSchema(schema: JSONSchema, visit: (node: JSONSchema) => JSONSchema):
     node.properties = Object.fromEntries(Object.entries(node.properties).map(([k, v]) => [k, mapSchema(v, visit)]));
   }
   if (node.items) node.items = mapSchema(node.items, visit);
-  if (typeof node.additionalProperties === 'object') node.additionalProperties = mapSchema(node.additionalProperties, visit);
+  if (typeof node.additionalProperties === 'object')
+    node.additionalProperties = mapSchema(node.additionalProperties, visit);
   if (node.anyOf) node.anyOf = node.anyOf.map((s) => mapSchema(s, visit));
   if (node.oneOf) node.oneOf = node.oneOf.map((s) => mapSchema(s, visit));
   return visit(node);

@@ -13,11 +13,17 @@ export const extProcPerRouteTypeUrl = `${api}.ExtProcPerRoute`;
 /** Envoy's default message_timeout. */
 const defaultMessageTimeoutMs = 200;
 
-function grpcCluster(service: Decoded | null | undefined, where: string): { cluster: string; metadata: HeaderList } | undefined {
+function grpcCluster(
+  service: Decoded | null | undefined,
+  where: string,
+): { cluster: string; metadata: HeaderList } | undefined {
   if (!service) return undefined;
-  const envoyGrpc = service.envoy_grpc as Decoded | null;
+  const envoyGrpc = service.envoy_grpc as { cluster_name?: string } | null;
   if (!envoyGrpc?.cluster_name) throw new ConfigRejectedError(`${where}: only grpc_service.envoy_grpc is supported`);
-  const metadata = (service.initial_metadata as Decoded[]).map((h): [string, string] => [String(h.key).toLowerCase(), String(h.value)]);
+  const metadata = (service.initial_metadata as Decoded[]).map((h): [string, string] => [
+    String(h.key).toLowerCase(),
+    String(h.value),
+  ]);
   return { cluster: String(envoyGrpc.cluster_name), metadata };
 }
 
@@ -81,12 +87,17 @@ export function parseExtProcPerRoute(c: Decoded): ExtProcRouteOverride {
   if (c.disabled) return { disabled: true, initialMetadata: [] };
   const o = (c.overrides ?? {}) as Decoded;
   const grpc = grpcCluster(o.grpc_service as Decoded | null, 'ExtProcPerRoute.overrides');
-  const metadata = ((o.grpc_initial_metadata ?? []) as Decoded[]).map((h): [string, string] => [String(h.key).toLowerCase(), String(h.value)]);
+  const metadata = ((o.grpc_initial_metadata ?? []) as Decoded[]).map((h): [string, string] => [
+    String(h.key).toLowerCase(),
+    String(h.value),
+  ]);
   return {
     disabled: false,
     processingMode: processingMode(o.processing_mode as Decoded | null),
     initialMetadata: [...(grpc?.metadata ?? []), ...metadata],
     ...(grpc ? { clusterName: grpc.cluster } : {}),
-    ...((o.request_attributes as string[] | undefined)?.length ? { requestAttributes: (o.request_attributes as string[]).slice() } : {}),
+    ...((o.request_attributes as string[] | undefined)?.length
+      ? { requestAttributes: (o.request_attributes as string[]).slice() }
+      : {}),
   };
 }

@@ -67,8 +67,7 @@ export interface HeaderMatcher {
 }
 
 export type PathMatch =
-  | { kind: 'prefix' | 'path' | 'pathSeparatedPrefix'; value: string }
-  | { kind: 'regex'; regex: RE2JS };
+  { kind: 'prefix' | 'path' | 'pathSeparatedPrefix'; value: string } | { kind: 'regex'; regex: RE2JS };
 
 export interface Route {
   name: string;

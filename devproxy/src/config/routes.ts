@@ -12,7 +12,7 @@ const defaultRouteTimeoutMs = 15_000;
 
 function compileRegex(m: Decoded | null | undefined, where: string): RE2JS {
   try {
-    return RE2JS.compile(String(m?.regex ?? ''));
+    return RE2JS.compile(String((m?.regex as string | undefined) ?? ''));
   } catch (err) {
     throw new ConfigRejectedError(`${where}: invalid regex: ${(err as Error).message}`);
   }
@@ -31,34 +31,52 @@ function headerMatcher(h: Decoded, where: string): HeaderMatcher {
   const at = `${where}.headers[${String(h.name)}]`;
   const base = { name: String(h.name).toLowerCase(), invert: Boolean(h.invert_match), present: true };
   switch (h.header_match_specifier) {
-    case undefined: case null: return base;
-    case 'present_match': return { ...base, present: Boolean(h.present_match) };
-    case 'exact_match': return { ...base, matcher: { kind: 'exact', value: String(h.exact_match), ignoreCase: false } };
-    case 'prefix_match': return { ...base, matcher: { kind: 'prefix', value: String(h.prefix_match), ignoreCase: false } };
-    case 'suffix_match': return { ...base, matcher: { kind: 'suffix', value: String(h.suffix_match), ignoreCase: false } };
-    case 'contains_match': return { ...base, matcher: { kind: 'contains', value: String(h.contains_match), ignoreCase: false } };
-    case 'safe_regex_match': return { ...base, matcher: { kind: 'regex', regex: compileRegex(h.safe_regex_match as Decoded, at) } };
-    case 'string_match': return { ...base, matcher: stringMatcher(h.string_match as Decoded, at) };
-    default: throw new ConfigRejectedError(`${at}: ${String(h.header_match_specifier)} is not supported by devproxy`);
+    case undefined:
+    case null:
+      return base;
+    case 'present_match':
+      return { ...base, present: Boolean(h.present_match) };
+    case 'exact_match':
+      return { ...base, matcher: { kind: 'exact', value: String(h.exact_match), ignoreCase: false } };
+    case 'prefix_match':
+      return { ...base, matcher: { kind: 'prefix', value: String(h.prefix_match), ignoreCase: false } };
+    case 'suffix_match':
+      return { ...base, matcher: { kind: 'suffix', value: String(h.suffix_match), ignoreCase: false } };
+    case 'contains_match':
+      return { ...base, matcher: { kind: 'contains', value: String(h.contains_match), ignoreCase: false } };
+    case 'safe_regex_match':
+      return { ...base, matcher: { kind: 'regex', regex: compileRegex(h.safe_regex_match as Decoded, at) } };
+    case 'string_match':
+      return { ...base, matcher: stringMatcher(h.string_match as Decoded, at) };
+    default:
+      throw new ConfigRejectedError(`${at}: ${String(h.header_match_specifier)} is not supported by devproxy`);
   }
 }
 
 function pathMatch(m: Decoded, where: string): PathMatch {
   switch (m.path_specifier) {
-    case 'prefix': return { kind: 'prefix', value: String(m.prefix) };
-    case 'path': return { kind: 'path', value: String(m.path) };
-    case 'path_separated_prefix': return { kind: 'pathSeparatedPrefix', value: String(m.path_separated_prefix) };
-    case 'safe_regex': return { kind: 'regex', regex: compileRegex(m.safe_regex as Decoded, where) };
-    default: throw new ConfigRejectedError(`${where}: path match ${String(m.path_specifier)} is not supported by devproxy`);
+    case 'prefix':
+      return { kind: 'prefix', value: String(m.prefix) };
+    case 'path':
+      return { kind: 'path', value: String(m.path) };
+    case 'path_separated_prefix':
+      return { kind: 'pathSeparatedPrefix', value: String(m.path_separated_prefix) };
+    case 'safe_regex':
+      return { kind: 'regex', regex: compileRegex(m.safe_regex as Decoded, where) };
+    default:
+      throw new ConfigRejectedError(`${where}: path match ${String(m.path_specifier)} is not supported by devproxy`);
   }
 }
 
 function perFilterConfig(r: Decoded, where: string): Route['extProcOverrides'] {
   const configs = (r.typed_per_filter_config ?? {}) as Record<string, PackedAny>;
-  return new Map(Object.entries(configs).map(([filter, any]) => {
-    if (any.type_url !== extProcPerRouteTypeUrl) throw new ConfigRejectedError(`${where}: typed_per_filter_config ${filter} (${any.type_url}) is not supported`);
-    return [filter, parseExtProcPerRoute(unpackAny(any))];
-  }));
+  return new Map(
+    Object.entries(configs).map(([filter, any]) => {
+      if (any.type_url !== extProcPerRouteTypeUrl)
+        throw new ConfigRejectedError(`${where}: typed_per_filter_config ${filter} (${any.type_url}) is not supported`);
+      return [filter, parseExtProcPerRoute(unpackAny(any))];
+    }),
+  );
 }
 
 function parseRoute(r: Decoded, where: string): Route {
@@ -72,19 +90,34 @@ function parseRoute(r: Decoded, where: string): Route {
   };
   if (r.action === 'direct_response') {
     const d = r.direct_response as Decoded;
-    const body = d.body as Decoded | null;
-    return { ...common, cluster: '', timeoutMs: 0, directResponse: { status: Number(d.status), body: String(body?.inline_string ?? '') } };
+    const body = d.body as { inline_string?: string } | null;
+    return {
+      ...common,
+      cluster: '',
+      timeoutMs: 0,
+      directResponse: { status: Number(d.status), body: String(body?.inline_string ?? '') },
+    };
   }
-  if (r.action !== 'route') throw new ConfigRejectedError(`${where}: route action ${String(r.action)} is not supported by devproxy`);
+  if (r.action !== 'route')
+    throw new ConfigRejectedError(`${where}: route action ${String(r.action)} is not supported by devproxy`);
   const a = r.route as Decoded;
-  if (a.cluster_specifier !== 'cluster') throw new ConfigRejectedError(`${where}: only route.cluster is supported by devproxy`);
+  if (a.cluster_specifier !== 'cluster')
+    throw new ConfigRejectedError(`${where}: only route.cluster is supported by devproxy`);
   const rr = a.regex_rewrite as Decoded | null;
+  const prefixRewrite = a.prefix_rewrite as string | undefined;
   return {
     ...common,
     cluster: String(a.cluster),
     timeoutMs: durationMs(a.timeout) ?? defaultRouteTimeoutMs,
-    ...(a.prefix_rewrite ? { prefixRewrite: String(a.prefix_rewrite) } : {}),
-    ...(rr ? { regexRewrite: { pattern: compileRegex(rr.pattern as Decoded, `${where}.regex_rewrite`), substitution: String(rr.substitution) } } : {}),
+    ...(prefixRewrite ? { prefixRewrite: String(prefixRewrite) } : {}),
+    ...(rr
+      ? {
+          regexRewrite: {
+            pattern: compileRegex(rr.pattern as Decoded, `${where}.regex_rewrite`),
+            substitution: String(rr.substitution),
+          },
+        }
+      : {}),
   };
 }
 

@@ -13,12 +13,18 @@ let protos: ProtoGrpcType | undefined;
 let statusNumbers: Map<string, number> | undefined;
 
 function load(): ProtoGrpcType {
-  protos ??= grpc.loadPackageDefinition(protoLoader.loadSync('envoy/service/ext_proc/v3/external_processor.proto', envoyProtoLoaderOptions)) as unknown as ProtoGrpcType;
+  protos ??= grpc.loadPackageDefinition(
+    protoLoader.loadSync('envoy/service/ext_proc/v3/external_processor.proto', envoyProtoLoaderOptions),
+  ) as unknown as ProtoGrpcType;
   return protos;
 }
 
 /** `credentials`: TLS to an extproc serving it (default plain text). */
-export function createExtProcClient(address: string, options?: grpc.ClientOptions, credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure()): ExternalProcessorClient {
+export function createExtProcClient(
+  address: string,
+  options?: grpc.ClientOptions,
+  credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+): ExternalProcessorClient {
   const { ExternalProcessor } = load().envoy.service.ext_proc.v3;
   return new ExternalProcessor(address, credentials, options);
 }
@@ -27,7 +33,9 @@ export function createExtProcClient(address: string, options?: grpc.ClientOption
 export function statusNumber(code: string | number): number {
   if (typeof code === 'number') return code;
   if (!statusNumbers) {
-    const def = load().envoy.type.v3.StatusCode as unknown as { type: { value: Array<{ name: string; number: number }> } };
+    const def = load().envoy.type.v3.StatusCode as unknown as {
+      type: { value: Array<{ name: string; number: number }> };
+    };
     statusNumbers = new Map(def.type.value.map((v) => [v.name, v.number]));
   }
   return statusNumbers.get(code) ?? 0;

@@ -27,8 +27,12 @@ export interface ProcessingMode {
 
 /** Envoy's defaults: headers both ways, no bodies, no trailers. */
 export const DEFAULT_MODE: Required<ProcessingMode> = {
-  requestHeaderMode: 'SEND', responseHeaderMode: 'SEND', requestBodyMode: 'NONE', responseBodyMode: 'NONE',
-  requestTrailerMode: 'SKIP', responseTrailerMode: 'SKIP',
+  requestHeaderMode: 'SEND',
+  responseHeaderMode: 'SEND',
+  requestBodyMode: 'NONE',
+  responseBodyMode: 'NONE',
+  requestTrailerMode: 'SKIP',
+  responseTrailerMode: 'SKIP',
 };
 
 export interface ConnectionInfo {
@@ -73,12 +77,14 @@ export interface ExchangeResult {
   violations: MutationViolation[];
 }
 
-type Phase = 'requestHeaders' | 'requestBody' | 'requestTrailers' | 'responseHeaders' | 'responseBody' | 'responseTrailers';
+type Phase =
+  'requestHeaders' | 'requestBody' | 'requestTrailers' | 'responseHeaders' | 'responseBody' | 'responseTrailers';
 
-class ImmediateAnswer {
+class ImmediateAnswer extends Error {
   readonly response: HttpResponse;
   readonly details: string;
   constructor(response: HttpResponse, details: string) {
+    super('ext_proc answered with an immediate response');
     this.response = response;
     this.details = details;
   }
@@ -117,7 +123,10 @@ export async function runExtProcExchange(options: ExchangeOptions): Promise<Exch
   const replies: ProcessingResponse__Output[] = [];
   let attributesSent = false;
 
-  const ask = async (phase: Phase, message: Omit<ProcessingRequest, 'attributes'>): Promise<ProcessingResponse__Output> => {
+  const ask = async (
+    phase: Phase,
+    message: Omit<ProcessingRequest, 'attributes'>,
+  ): Promise<ProcessingResponse__Output> => {
     call.write(attributesSent ? message : { ...message, attributes: attributesOf(options.connection) });
     attributesSent = true;
     const reply = await reader.next(timeoutMs);
@@ -125,9 +134,13 @@ export async function runExtProcExchange(options: ExchangeOptions): Promise<Exch
     if (reply.response === 'immediateResponse') {
       const ir = reply.immediateResponse!;
       const headers = applyHeaderMutation([], ir.headers, () => false, violations, options.mutationCheck);
-      throw new ImmediateAnswer({ status: statusNumber(ir.status?.code ?? 0) || 200, headers, body: ir.body }, ir.details);
+      throw new ImmediateAnswer(
+        { status: statusNumber(ir.status?.code ?? 0) || 200, headers, body: ir.body },
+        ir.details,
+      );
     }
-    if (reply.response !== phase) throw new ExtProcSpuriousMessageError(`spurious reply: ${reply.response ?? 'empty'} to ${phase}`);
+    if (reply.response !== phase)
+      throw new ExtProcSpuriousMessageError(`spurious reply: ${reply.response ?? 'empty'} to ${phase}`);
     return reply;
   };
 
@@ -138,7 +151,14 @@ export async function runExtProcExchange(options: ExchangeOptions): Promise<Exch
     req = await processRequest(req, mode, options.chunkBytes ?? 16384, ask, violations, options.mutationCheck);
     upstreamRequest = req;
     upstreamResponse = await options.upstream(req);
-    const res = await processResponse(upstreamResponse, mode, options.chunkBytes ?? 16384, ask, violations, options.mutationCheck);
+    const res = await processResponse(
+      upstreamResponse,
+      mode,
+      options.chunkBytes ?? 16384,
+      ask,
+      violations,
+      options.mutationCheck,
+    );
     call.end();
     const spurious = await reader.closed(timeoutMs);
     return { upstreamRequest, response: res, replies, spurious, violations };
@@ -158,20 +178,48 @@ export async function runExtProcExchange(options: ExchangeOptions): Promise<Exch
  * failure_mode_allow: carry on as if there were no ext_proc (with the upstream's response when it had
  * already come, never sending the request twice); else Envoy's local reply (504 on timeout, 500 otherwise).
  */
-async function failed(options: ExchangeOptions, error: ExtProcError, req: HttpRequest, upstreamRequest: HttpRequest | undefined,
-  upstreamResponse: HttpResponse | undefined, replies: ProcessingResponse__Output[], violations: MutationViolation[]): Promise<ExchangeResult> {
+async function failed(
+  options: ExchangeOptions,
+  error: ExtProcError,
+  req: HttpRequest,
+  upstreamRequest: HttpRequest | undefined,
+  upstreamResponse: HttpResponse | undefined,
+  replies: ProcessingResponse__Output[],
+  violations: MutationViolation[],
+): Promise<ExchangeResult> {
   const failure = error.message;
   if (options.failureModeAllow) {
     const sent = upstreamRequest ?? req;
-    return { upstreamRequest: sent, response: upstreamResponse ?? await options.upstream(sent), failure, replies, spurious: [], violations };
+    return {
+      upstreamRequest: sent,
+      response: upstreamResponse ?? (await options.upstream(sent)),
+      failure,
+      replies,
+      spurious: [],
+      violations,
+    };
   }
   const status = error instanceof ExtProcMessageTimeoutError ? 504 : 500;
-  return { upstreamRequest, response: { status, headers: [['content-type', 'text/plain']], body: Buffer.from('ext_proc error') }, failure, replies, spurious: [], violations };
+  return {
+    upstreamRequest,
+    response: { status, headers: [['content-type', 'text/plain']], body: Buffer.from('ext_proc error') },
+    failure,
+    replies,
+    spurious: [],
+    violations,
+  };
 }
 
 type Ask = (phase: Phase, message: Omit<ProcessingRequest, 'attributes'>) => Promise<ProcessingResponse__Output>;
 
-async function processRequest(req: HttpRequest, mode: Required<ProcessingMode>, chunkBytes: number, ask: Ask, violations: MutationViolation[], check?: MutationCheck): Promise<HttpRequest> {
+async function processRequest(
+  req: HttpRequest,
+  mode: Required<ProcessingMode>,
+  chunkBytes: number,
+  ask: Ask,
+  violations: MutationViolation[],
+  check?: MutationCheck,
+): Promise<HttpRequest> {
   let out = req;
   const hasBody = (req.body?.length ?? 0) > 0;
   const hasTrailers = (req.trailers?.length ?? 0) > 0;
@@ -192,8 +240,18 @@ async function processRequest(req: HttpRequest, mode: Required<ProcessingMode>, 
     if (common.status === 'CONTINUE_AND_REPLACE') bodyReplaced = true;
   };
   if (mode.requestHeaderMode === 'SEND') {
-    const pseudo: HeaderList = [[':method', req.method], [':path', req.path], [':scheme', req.scheme ?? 'http'], [':authority', req.authority ?? 'localhost']];
-    applyCommon(await ask('requestHeaders', { requestHeaders: { headers: toHeaderMap(pseudo, req.headers), endOfStream: !hasBody && !hasTrailers } }), 'requestHeaders');
+    const pseudo: HeaderList = [
+      [':method', req.method],
+      [':path', req.path],
+      [':scheme', req.scheme ?? 'http'],
+      [':authority', req.authority ?? 'localhost'],
+    ];
+    applyCommon(
+      await ask('requestHeaders', {
+        requestHeaders: { headers: toHeaderMap(pseudo, req.headers), endOfStream: !hasBody && !hasTrailers },
+      }),
+      'requestHeaders',
+    );
   }
   if (hasBody && mode.requestBodyMode !== 'NONE' && !bodyReplaced) {
     const chunks = chunksOf(req.body!, mode.requestBodyMode, chunkBytes);
@@ -202,8 +260,16 @@ async function processRequest(req: HttpRequest, mode: Required<ProcessingMode>, 
       const last = i === chunks.length - 1 && !hasTrailers;
       const reply = await ask('requestBody', { requestBody: { body: chunk, endOfStream: last } });
       const mutation = reply.requestBody?.response?.bodyMutation;
-      parts.push(mutation?.mutation === 'body' ? mutation.body! : mutation?.mutation === 'clearBody' ? Buffer.alloc(0) : chunk);
-      const headers = applyHeaderMutation(out.headers, reply.requestBody?.response?.headerMutation, pseudoSetter, violations, check);
+      parts.push(
+        mutation?.mutation === 'body' ? mutation.body! : mutation?.mutation === 'clearBody' ? Buffer.alloc(0) : chunk,
+      );
+      const headers = applyHeaderMutation(
+        out.headers,
+        reply.requestBody?.response?.headerMutation,
+        pseudoSetter,
+        violations,
+        check,
+      );
       out = { ...out, headers };
     }
     out = { ...out, body: Buffer.concat(parts) };
@@ -214,7 +280,14 @@ async function processRequest(req: HttpRequest, mode: Required<ProcessingMode>, 
   return out;
 }
 
-async function processResponse(res: HttpResponse, mode: Required<ProcessingMode>, chunkBytes: number, ask: Ask, violations: MutationViolation[], check?: MutationCheck): Promise<HttpResponse> {
+async function processResponse(
+  res: HttpResponse,
+  mode: Required<ProcessingMode>,
+  chunkBytes: number,
+  ask: Ask,
+  violations: MutationViolation[],
+  check?: MutationCheck,
+): Promise<HttpResponse> {
   let out = res;
   const hasBody = res.body.length > 0;
   const hasTrailers = (res.trailers?.length ?? 0) > 0;
@@ -225,7 +298,12 @@ async function processResponse(res: HttpResponse, mode: Required<ProcessingMode>
     return true;
   };
   if (mode.responseHeaderMode === 'SEND') {
-    const reply = await ask('responseHeaders', { responseHeaders: { headers: toHeaderMap([[':status', String(res.status)]], res.headers), endOfStream: !hasBody && !hasTrailers } });
+    const reply = await ask('responseHeaders', {
+      responseHeaders: {
+        headers: toHeaderMap([[':status', String(res.status)]], res.headers),
+        endOfStream: !hasBody && !hasTrailers,
+      },
+    });
     const common = reply.responseHeaders?.response;
     const headers = applyHeaderMutation(out.headers, common?.headerMutation, pseudoSetter, violations, check); // may set out.status
     out = { ...out, headers };
@@ -236,11 +314,13 @@ async function processResponse(res: HttpResponse, mode: Required<ProcessingMode>
     const chunks = chunksOf(res.body, mode.responseBodyMode, chunkBytes);
     const parts: Buffer[] = [];
     for (const [i, chunk] of chunks.entries()) {
-      const reply = await ask('responseBody', { responseBody: { body: chunk, endOfStream: i === chunks.length - 1 && !hasTrailers } });
+      const reply = await ask('responseBody', {
+        responseBody: { body: chunk, endOfStream: i === chunks.length - 1 && !hasTrailers },
+      });
       const common = reply.responseBody?.response;
       parts.push(common?.bodyMutation?.mutation === 'body' ? common.bodyMutation.body! : chunk);
       const headers = applyHeaderMutation(out.headers, common?.headerMutation, pseudoSetter, violations, check); // may set out.status
-    out = { ...out, headers };
+      out = { ...out, headers };
     }
     out = { ...out, body: Buffer.concat(parts) };
   }

@@ -51,18 +51,26 @@ export function applyHeaderMutation(
     if (!raw || raw.length === 0) {
       if (option.header?.value) violations.push({ header: key, reason: 'value set without raw_value' });
     }
-    const value = raw && raw.length > 0 ? raw.toString('latin1') : option.header?.value ?? '';
+    const value = raw && raw.length > 0 ? raw.toString('latin1') : (option.header?.value ?? '');
     if (key.startsWith(':')) {
-      if (allowed(key, value, 'pseudo-header the mutation rules refuse') && !pseudo(key, value)) violations.push({ header: key, reason: 'pseudo-header Envoy would not change here' });
+      if (allowed(key, value, 'pseudo-header the mutation rules refuse') && !pseudo(key, value))
+        violations.push({ header: key, reason: 'pseudo-header Envoy would not change here' });
       continue;
     }
     if (!allowed(key, value, 'protected header')) continue;
     const exists = out.some(([n]) => n === key);
     switch (option.appendAction) {
-      case 'APPEND_IF_EXISTS_OR_ADD': out = [...out, [key, value]]; break;
-      case 'ADD_IF_ABSENT': if (!exists) out = [...out, [key, value]]; break;
-      case 'OVERWRITE_IF_EXISTS': if (exists) out = [...out.filter(([n]) => n !== key), [key, value]]; break;
-      default: out = [...out.filter(([n]) => n !== key), [key, value]];
+      case 'APPEND_IF_EXISTS_OR_ADD':
+        out = [...out, [key, value]];
+        break;
+      case 'ADD_IF_ABSENT':
+        if (!exists) out = [...out, [key, value]];
+        break;
+      case 'OVERWRITE_IF_EXISTS':
+        if (exists) out = [...out.filter(([n]) => n !== key), [key, value]];
+        break;
+      default:
+        out = [...out.filter(([n]) => n !== key), [key, value]];
     }
   }
   return out;

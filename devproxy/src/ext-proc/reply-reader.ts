@@ -2,6 +2,7 @@
 // message_timeout, a gRPC error or an early end being a failure. After Envoy half-closes, any reply
 // still arriving is spurious.
 import type * as grpc from '@grpc/grpc-js';
+import { status as grpcStatus } from '@grpc/grpc-js';
 import type { ProcessingRequest } from '../../../protos/gen/envoy/envoy/service/ext_proc/v3/ProcessingRequest.ts';
 import type { ProcessingResponse__Output } from '../../../protos/gen/envoy/envoy/service/ext_proc/v3/ProcessingResponse.ts';
 import { ExtProcGrpcError, ExtProcMessageTimeoutError, ExtProcStreamClosedError, type ExtProcError } from './errors.ts';
@@ -25,7 +26,11 @@ export class ReplyReader {
     });
     this.done = new Promise((resolve) => {
       call.on('status', (status: grpc.StatusObject) => {
-        this.end(status.code === 0 ? new ExtProcStreamClosedError() : new ExtProcGrpcError(status.code, status.details));
+        this.end(
+          status.code === grpcStatus.OK
+            ? new ExtProcStreamClosedError()
+            : new ExtProcGrpcError(status.code, status.details),
+        );
         resolve();
       });
       call.on('error', () => undefined); // the status event carries the error
@@ -48,8 +53,14 @@ export class ReplyReader {
         reject(new ExtProcMessageTimeoutError(timeoutMs));
       }, timeoutMs);
       this.waiter = {
-        resolve: (r) => { clearTimeout(timer); resolve(r); },
-        reject: (e) => { clearTimeout(timer); reject(e); },
+        resolve: (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
       };
     });
   }

@@ -5,7 +5,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { continueAll, startFakeExtProc, type FakeExtProc } from '../../../e2e/dev/fake-extproc.ts';
 import { closeServer, send, startEcho, startStack, type Stack } from '../../../e2e/dev/harness.ts';
-import type { ProcessingResponse } from '../../../protos/gen/envoy/envoy/service/ext_proc/v3/ProcessingResponse.ts';
 
 let fake: FakeExtProc;
 let stack: Stack;
@@ -87,10 +86,14 @@ describe('the stream', () => {
     expect(rest.every((m) => Object.keys(m.attributes).length === 0)).toBe(true);
   });
 
-  it('sends only the phases the route asks for, in Envoy\'s order', async () => {
+  it("sends only the phases the route asks for, in Envoy's order", async () => {
     await send(`${stack.baseUrl()}/plain/a`, { method: 'POST', body: '{"a":1}' });
     expect(phases()).toEqual(['requestHeaders']);
-    await send(`${stack.baseUrl()}/full/a`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' });
+    await send(`${stack.baseUrl()}/full/a`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"a":1}',
+    });
     expect(phases()).toEqual(['requestHeaders', 'requestBody', 'responseHeaders']);
     const headers = fake.streams.at(-1)!.messages[0]!.requestHeaders!.headers!.headers.map((h) => h.key);
     expect(headers.slice(0, 4)).toEqual([':method', ':path', ':scheme', ':authority']);
@@ -107,13 +110,29 @@ describe('mutations', () => {
   it('applies header mutations both ways and ignores those the mutation rules forbid', async () => {
     fake.script = (m) => {
       if (m.request === 'requestHeaders') {
-        return { requestHeaders: { response: { headerMutation: {
-          setHeaders: [header('x-added', 'yes'), header('host', 'evil.example'), header(':authority', 'evil.example'), header('x-envoy-debug', '1')],
-          removeHeaders: ['x-drop'],
-        } } } };
+        return {
+          requestHeaders: {
+            response: {
+              headerMutation: {
+                setHeaders: [
+                  header('x-added', 'yes'),
+                  header('host', 'evil.example'),
+                  header(':authority', 'evil.example'),
+                  header('x-envoy-debug', '1'),
+                ],
+                removeHeaders: ['x-drop'],
+              },
+            },
+          },
+        };
       }
-      if (m.request === 'responseHeaders') return { responseHeaders: { response: { headerMutation: { setHeaders: [header('x-resp', 'r')], removeHeaders: ['x-internal'] } } } };
-      return continueAll(m, undefined as never) as ProcessingResponse;
+      if (m.request === 'responseHeaders')
+        return {
+          responseHeaders: {
+            response: { headerMutation: { setHeaders: [header('x-resp', 'r')], removeHeaders: ['x-internal'] } },
+          },
+        };
+      return continueAll(m, undefined as never);
     };
     const r = await send(`${stack.baseUrl()}/full/a`, { headers: { 'x-drop': 'gone' } });
     expect(r.echo?.headers['x-added']).toBe('yes');
@@ -125,16 +144,28 @@ describe('mutations', () => {
   });
 
   it('replaces the request body from a body mutation', async () => {
-    fake.script = (m) => (m.request === 'requestBody'
-      ? { requestBody: { response: { bodyMutation: { body: Buffer.from('{"replaced":true}') } } } }
-      : continueAll(m, undefined as never));
-    const r = await send(`${stack.baseUrl()}/full/a`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' });
+    fake.script = (m) =>
+      m.request === 'requestBody'
+        ? { requestBody: { response: { bodyMutation: { body: Buffer.from('{"replaced":true}') } } } }
+        : continueAll(m, undefined as never);
+    const r = await send(`${stack.baseUrl()}/full/a`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"a":1}',
+    });
     expect(r.echo?.body).toBe('{"replaced":true}');
     expect(r.echo?.headers['content-length']).toBe('17');
   });
 
   it('sends an immediate response to the client without reaching the upstream', async () => {
-    fake.script = () => ({ immediateResponse: { status: { code: 'Forbidden' }, headers: { setHeaders: [header('content-type', 'application/json')] }, body: Buffer.from('{"fault":"no"}'), details: 'denied' } });
+    fake.script = () => ({
+      immediateResponse: {
+        status: { code: 'Forbidden' },
+        headers: { setHeaders: [header('content-type', 'application/json')] },
+        body: Buffer.from('{"fault":"no"}'),
+        details: 'denied',
+      },
+    });
     const r = await send(`${stack.baseUrl()}/full/a`);
     expect(r.status).toBe(403);
     expect(r.body).toBe('{"fault":"no"}');

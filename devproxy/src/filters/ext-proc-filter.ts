@@ -51,8 +51,13 @@ export class ExtProcFilter {
     const target = await this.clusters.pick(r.override?.clusterName ?? config.clusterName);
     if (!('host' in target)) {
       // The stream cannot open: a gRPC error to Envoy, so failure_mode_allow decides.
-      if (config.failureModeAllow) return { response: await r.upstream(r.request), failure: target.message, violations: [] };
-      return { response: localReply(500, 'ext_proc error', `ext_proc_error_gRPC_error_14{${target.message}}`), failure: target.message, violations: [] };
+      if (config.failureModeAllow)
+        return { response: await r.upstream(r.request), failure: target.message, violations: [] };
+      return {
+        response: localReply(500, 'ext_proc error', `ext_proc_error_gRPC_error_14{${target.message}}`),
+        failure: target.message,
+        violations: [],
+      };
     }
     try {
       return await runExtProcExchange({
@@ -77,7 +82,11 @@ export class ExtProcFilter {
   }
 
   /** One client per address; a cluster change (new TLS material included) makes a new one, the old one closes once its streams end. */
-  private client(address: string, poolKey: string, credentials: grpc.ChannelCredentials | undefined): ExternalProcessorClient {
+  private client(
+    address: string,
+    poolKey: string,
+    credentials: grpc.ChannelCredentials | undefined,
+  ): ExternalProcessorClient {
     const existing = this.clients.get(address);
     if (existing?.poolKey === poolKey) return existing.client;
     // The old client's streams (one per request, bounded by message_timeout) finish before it closes.

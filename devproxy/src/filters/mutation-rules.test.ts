@@ -4,13 +4,20 @@ import type { MutationRules } from '../config/model.ts';
 import { mutationCheck } from './mutation-rules.ts';
 
 const rules = (over: Partial<MutationRules> = {}): MutationRules => ({
-  allowAllRouting: false, allowEnvoy: false, disallowSystem: false, disallowAll: false, disallowIsError: false, ...over,
+  allowAllRouting: false,
+  allowEnvoy: false,
+  disallowSystem: false,
+  disallowAll: false,
+  disallowIsError: false,
+  ...over,
 });
 
 describe('mutation rules', () => {
   it('refuses routing and x-envoy-* headers by default, allows the rest', () => {
     const check = mutationCheck(rules());
-    expect(['host', ':authority', ':method', ':scheme', 'x-envoy-retry-on'].map((h) => check(h, 'v'))).toEqual(Array(5).fill('ignore'));
+    expect(['host', ':authority', ':method', ':scheme', 'x-envoy-retry-on'].map((h) => check(h, 'v'))).toEqual(
+      Array(5).fill('ignore'),
+    );
     expect(check(':path', '/x')).toBe('allow');
     expect(check('x-custom', 'v')).toBe('allow');
   });

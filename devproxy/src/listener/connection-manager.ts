@@ -15,7 +15,11 @@ export interface ConnectionManagerDeps {
   extProc: ExtProcFilter;
 }
 
-export async function handleRequest(listener: ListenerConfig, deps: ConnectionManagerDeps, d: DownstreamRequest): Promise<HttpResponse> {
+export async function handleRequest(
+  listener: ListenerConfig,
+  deps: ConnectionManagerDeps,
+  d: DownstreamRequest,
+): Promise<HttpResponse> {
   const q = d.request.path.indexOf('?');
   const rawPath = q < 0 ? d.request.path : d.request.path.slice(0, q);
   const path = normalizePath(rawPath, listener.normalizePath, listener.mergeSlashes);
@@ -27,7 +31,8 @@ export async function handleRequest(listener: ListenerConfig, deps: ConnectionMa
   const xff = headers.findIndex(([n]) => n === 'x-forwarded-for');
   if (xff >= 0) headers[xff] = ['x-forwarded-for', `${headers[xff]![1]},${clientIp}`];
   else headers.push(['x-forwarded-for', clientIp]);
-  if (!headers.some(([n]) => n === 'x-forwarded-proto')) headers.push(['x-forwarded-proto', d.request.scheme ?? 'http']);
+  if (!headers.some(([n]) => n === 'x-forwarded-proto'))
+    headers.push(['x-forwarded-proto', d.request.scheme ?? 'http']);
   const request = { ...d.request, path: path + (q < 0 ? '' : d.request.path.slice(q)), headers };
 
   const table = deps.routeTable(listener.routeConfigName);

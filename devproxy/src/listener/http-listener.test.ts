@@ -3,10 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { send } from '../../../e2e/dev/harness.ts';
 import { HttpListener } from './http-listener.ts';
 
-const slowOk = () => new HttpListener(async (d) => {
-  await new Promise((r) => setTimeout(r, 200));
-  return { status: 200, headers: [['x-path', d.request.path]], body: Buffer.from('done') };
-});
+const slowOk = () =>
+  new HttpListener(async (d) => {
+    await new Promise((r) => setTimeout(r, 200));
+    return { status: 200, headers: [['x-path', d.request.path]], body: Buffer.from('done') };
+  });
 
 describe('HttpListener', () => {
   it('drains: an in-flight HTTP/1.1 request completes with connection: close, then close resolves', async () => {

@@ -4,7 +4,12 @@
 // handshakes, client certificates verified and refusals logged with the issuer) and ALPN picks it.
 // Requests are buffered whole and handed to the connection manager; its response is written back.
 import { createServer as createHttp1Server, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createServer as createHttp2Server, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
+import {
+  createServer as createHttp2Server,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type ServerHttp2Session,
+} from 'node:http2';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { HttpRequest, HttpResponse } from '../http/message.ts';
@@ -22,7 +27,10 @@ export interface DownstreamRequest {
 }
 
 /** TlsListener's options but the connection handler (an empty `alpn`, as an unset alpn_protocols: h2 and http/1.1). */
-export type ListenerTls = Pick<TlsListenerOptions, 'source' | 'policy' | 'clientAuth' | 'alpn' | 'log' | 'purpose' | 'onRefused'>;
+export type ListenerTls = Pick<
+  TlsListenerOptions,
+  'source' | 'policy' | 'clientAuth' | 'alpn' | 'log' | 'purpose' | 'onRefused'
+>;
 
 export type RequestHandler = (req: DownstreamRequest) => Promise<HttpResponse>;
 
@@ -40,10 +48,22 @@ function requestOf(req: IncomingMessage | Http2ServerRequest, body: Buffer, h2: 
     else if (!name.startsWith(':') && !hopByHop.has(name)) headers.push([name, value]);
   }
   const scheme = secure ? 'https' : 'http';
-  return { method: req.method ?? 'GET', path: req.url ?? '/', scheme: h2 ? String(req.headers[':scheme'] ?? scheme) : scheme, authority, headers, body };
+  return {
+    method: req.method ?? 'GET',
+    path: req.url ?? '/',
+    scheme: h2 ? String(req.headers[':scheme'] ?? scheme) : scheme,
+    authority,
+    headers,
+    body,
+  };
 }
 
-function writeResponse(res: ServerResponse | Http2ServerResponse, method: string, out: HttpResponse, closeConnection: boolean): void {
+function writeResponse(
+  res: ServerResponse | Http2ServerResponse,
+  method: string,
+  out: HttpResponse,
+  closeConnection: boolean,
+): void {
   const headers: Record<string, string | string[]> = {};
   for (const [name, value] of out.headers) {
     if (hopByHop.has(name) || name === 'content-length' || name.startsWith(':')) continue;
@@ -52,7 +72,8 @@ function writeResponse(res: ServerResponse | Http2ServerResponse, method: string
   }
   // The body is whole here, so its length is known; a HEAD answer keeps the upstream's.
   const upstreamLength = out.headers.find(([n]) => n === 'content-length')?.[1];
-  headers['content-length'] = method === 'HEAD' && upstreamLength !== undefined ? upstreamLength : String(out.body.length);
+  headers['content-length'] =
+    method === 'HEAD' && upstreamLength !== undefined ? upstreamLength : String(out.body.length);
   if (closeConnection) headers.connection = 'close';
   (res as ServerResponse).writeHead(out.status, headers);
   (res as ServerResponse).end(method === 'HEAD' ? undefined : out.body);
@@ -74,8 +95,13 @@ export class HttpListener {
     this.handler = handler;
     if (tls) {
       this.tls = new TlsListener({
-        source: tls.source, policy: tls.policy, clientAuth: tls.clientAuth, alpn: tls.alpn.length > 0 ? tls.alpn : ['h2', 'http/1.1'],
-        log: tls.log, purpose: tls.purpose, onConnection: (socket) => this.onSecureConnection(socket),
+        source: tls.source,
+        policy: tls.policy,
+        clientAuth: tls.clientAuth,
+        alpn: tls.alpn.length > 0 ? tls.alpn : ['h2', 'http/1.1'],
+        log: tls.log,
+        purpose: tls.purpose,
+        onConnection: (socket) => this.onSecureConnection(socket),
         ...(tls.onRefused ? { onRefused: tls.onRefused } : {}),
       });
       this.tcp = this.tls.server;
@@ -158,13 +184,22 @@ export class HttpListener {
     });
   }
 
-  private async serve(req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse, h2: boolean): Promise<void> {
+  private async serve(
+    req: IncomingMessage | Http2ServerRequest,
+    res: ServerResponse | Http2ServerResponse,
+    h2: boolean,
+  ): Promise<void> {
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of req as AsyncIterable<Buffer>) {
       size += chunk.length;
       if (size > maxRequestBodyBytes) {
-        writeResponse(res, req.method ?? 'GET', { status: 413, headers: [['content-type', 'text/plain']], body: Buffer.from('Payload Too Large') }, !h2);
+        writeResponse(
+          res,
+          req.method ?? 'GET',
+          { status: 413, headers: [['content-type', 'text/plain']], body: Buffer.from('Payload Too Large') },
+          !h2,
+        );
         return;
       }
       chunks.push(chunk);
@@ -174,9 +209,18 @@ export class HttpListener {
     const mtls = secure && socket.authorized === true && Object.keys(socket.getPeerCertificate?.() ?? {}).length > 0;
     let out: HttpResponse;
     try {
-      out = await this.handler({ request: requestOf(req, Buffer.concat(chunks), h2, secure), remoteAddress: socket.remoteAddress ?? '', remotePort: socket.remotePort ?? 0, mtls });
+      out = await this.handler({
+        request: requestOf(req, Buffer.concat(chunks), h2, secure),
+        remoteAddress: socket.remoteAddress ?? '',
+        remotePort: socket.remotePort ?? 0,
+        mtls,
+      });
     } catch (err) {
-      out = { status: 500, headers: [['content-type', 'text/plain']], body: Buffer.from(`devproxy internal error: ${(err as Error).message}`) };
+      out = {
+        status: 500,
+        headers: [['content-type', 'text/plain']],
+        body: Buffer.from(`devproxy internal error: ${(err as Error).message}`),
+      };
     }
     if (!res.writableEnded && !res.destroyed) writeResponse(res, req.method ?? 'GET', out, this.closing && !h2);
   }

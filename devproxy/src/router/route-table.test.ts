@@ -4,15 +4,29 @@ import type { Route, RouteTableConfig } from '../config/model.ts';
 import { matchRoute, normalizePath, rewritePath, selectVirtualHost } from './route-table.ts';
 
 const route = (name: string, over: Partial<Route> = {}): Route => ({
-  name, path: { kind: 'prefix', value: '/' }, caseSensitive: true, headers: [], cluster: name, timeoutMs: 1000, extProcOverrides: new Map(), ...over,
+  name,
+  path: { kind: 'prefix', value: '/' },
+  caseSensitive: true,
+  headers: [],
+  cluster: name,
+  timeoutMs: 1000,
+  extProcOverrides: new Map(),
+  ...over,
 });
 
 const table = (hosts: Array<[string, string[]]>): RouteTableConfig => ({
-  name: 't', virtualHosts: hosts.map(([name, domains]) => ({ name, domains, routes: [route(name)] })),
+  name: 't',
+  virtualHosts: hosts.map(([name, domains]) => ({ name, domains, routes: [route(name)] })),
 });
 
 describe('virtual host selection', () => {
-  const t = table([['any', ['*']], ['exact', ['api.example.com']], ['suffix', ['*.example.com']], ['longer-suffix', ['*.eu.example.com']], ['prefix', ['api.*']]]);
+  const t = table([
+    ['any', ['*']],
+    ['exact', ['api.example.com']],
+    ['suffix', ['*.example.com']],
+    ['longer-suffix', ['*.eu.example.com']],
+    ['prefix', ['api.*']],
+  ]);
   it.each([
     ['api.example.com', 'exact'],
     ['API.Example.com', 'exact'],
@@ -29,15 +43,38 @@ describe('virtual host selection', () => {
 });
 
 describe('route matching', () => {
-  const t: RouteTableConfig = { name: 't', virtualHosts: [{ name: 'v', domains: ['*'], routes: [
-    route('exact', { path: { kind: 'path', value: '/health' } }),
-    route('regex', { path: { kind: 'regex', regex: RE2JS.compile('/items/[0-9]+') } }),
-    route('separated', { path: { kind: 'pathSeparatedPrefix', value: '/orders' } }),
-    route('header', { path: { kind: 'prefix', value: '/hdr' }, headers: [{ name: 'x-version', present: true, invert: false, matcher: { kind: 'exact', value: 'v2', ignoreCase: false } }] }),
-    route('absent', { path: { kind: 'prefix', value: '/hdr' }, headers: [{ name: 'x-beta', present: false, invert: false }] }),
-    route('insensitive', { path: { kind: 'prefix', value: '/CI' }, caseSensitive: false }),
-  ] }] };
-  const m = (path: string, headers: Array<[string, string]> = []) => matchRoute(t, { authority: 'h', path, headers })?.name;
+  const t: RouteTableConfig = {
+    name: 't',
+    virtualHosts: [
+      {
+        name: 'v',
+        domains: ['*'],
+        routes: [
+          route('exact', { path: { kind: 'path', value: '/health' } }),
+          route('regex', { path: { kind: 'regex', regex: RE2JS.compile('/items/[0-9]+') } }),
+          route('separated', { path: { kind: 'pathSeparatedPrefix', value: '/orders' } }),
+          route('header', {
+            path: { kind: 'prefix', value: '/hdr' },
+            headers: [
+              {
+                name: 'x-version',
+                present: true,
+                invert: false,
+                matcher: { kind: 'exact', value: 'v2', ignoreCase: false },
+              },
+            ],
+          }),
+          route('absent', {
+            path: { kind: 'prefix', value: '/hdr' },
+            headers: [{ name: 'x-beta', present: false, invert: false }],
+          }),
+          route('insensitive', { path: { kind: 'prefix', value: '/CI' }, caseSensitive: false }),
+        ],
+      },
+    ],
+  };
+  const m = (path: string, headers: Array<[string, string]> = []) =>
+    matchRoute(t, { authority: 'h', path, headers })?.name;
 
   it('matches path, regex (whole path), path-separated prefix, headers and case', () => {
     expect(m('/health')).toBe('exact');
@@ -56,8 +93,12 @@ describe('route matching', () => {
 
 describe('rewrites', () => {
   it('applies prefix_rewrite and regex_rewrite (\\1 substitutions), keeping the query', () => {
-    expect(rewritePath(route('p', { path: { kind: 'prefix', value: '/api' }, prefixRewrite: '/v1' }), '/api/x?q=1')).toBe('/v1/x?q=1');
-    const rr = route('r', { regexRewrite: { pattern: RE2JS.compile('^/orders/v1(/.*)?$'), substitution: '/backend\\1' } });
+    expect(
+      rewritePath(route('p', { path: { kind: 'prefix', value: '/api' }, prefixRewrite: '/v1' }), '/api/x?q=1'),
+    ).toBe('/v1/x?q=1');
+    const rr = route('r', {
+      regexRewrite: { pattern: RE2JS.compile('^/orders/v1(/.*)?$'), substitution: '/backend\\1' },
+    });
     expect(rewritePath(rr, '/orders/v1/a?b=$c')).toBe('/backend/a?b=$c');
     expect(rewritePath(rr, '/orders/v1')).toBe('/backend');
   });

@@ -1,7 +1,14 @@
 // Route selection as Envoy's router does it: one virtual host per request by :authority (exact, then
 // the longest suffix wildcard, then the longest prefix wildcard, then "*"), the first route of it whose
 // path and header matchers all match, and the path rewrite the route asks for.
-import type { HeaderList, HeaderMatcher, Route, RouteTableConfig, StringMatcher, VirtualHost } from '../config/model.ts';
+import type {
+  HeaderList,
+  HeaderMatcher,
+  Route,
+  RouteTableConfig,
+  StringMatcher,
+  VirtualHost,
+} from '../config/model.ts';
 
 function bestWildcard(hosts: VirtualHost[], authority: string, kind: 'suffix' | 'prefix'): VirtualHost | undefined {
   let best: VirtualHost | undefined;
@@ -9,9 +16,10 @@ function bestWildcard(hosts: VirtualHost[], authority: string, kind: 'suffix' | 
   for (const vh of hosts) {
     for (const d of vh.domains) {
       if (d === '*' || d.length <= bestLength) continue;
-      const matches = kind === 'suffix'
-        ? d.startsWith('*') && authority.endsWith(d.slice(1)) && authority.length > d.length - 1
-        : d.endsWith('*') && authority.startsWith(d.slice(0, -1)) && authority.length > d.length - 1;
+      const matches =
+        kind === 'suffix'
+          ? d.startsWith('*') && authority.endsWith(d.slice(1)) && authority.length > d.length - 1
+          : d.endsWith('*') && authority.startsWith(d.slice(0, -1)) && authority.length > d.length - 1;
       if (matches) {
         best = vh;
         bestLength = d.length;
@@ -24,10 +32,12 @@ function bestWildcard(hosts: VirtualHost[], authority: string, kind: 'suffix' | 
 export function selectVirtualHost(table: RouteTableConfig, authority: string): VirtualHost | undefined {
   const host = authority.toLowerCase();
   const hosts = table.virtualHosts;
-  return hosts.find((vh) => vh.domains.includes(host))
-    ?? bestWildcard(hosts, host, 'suffix')
-    ?? bestWildcard(hosts, host, 'prefix')
-    ?? hosts.find((vh) => vh.domains.includes('*'));
+  return (
+    hosts.find((vh) => vh.domains.includes(host)) ??
+    bestWildcard(hosts, host, 'suffix') ??
+    bestWildcard(hosts, host, 'prefix') ??
+    hosts.find((vh) => vh.domains.includes('*'))
+  );
 }
 
 function stringMatches(m: StringMatcher, value: string): boolean {
@@ -35,10 +45,14 @@ function stringMatches(m: StringMatcher, value: string): boolean {
   const v = m.ignoreCase ? value.toLowerCase() : value;
   const want = m.ignoreCase ? m.value.toLowerCase() : m.value;
   switch (m.kind) {
-    case 'exact': return v === want;
-    case 'prefix': return v.startsWith(want);
-    case 'suffix': return v.endsWith(want);
-    case 'contains': return v.includes(want);
+    case 'exact':
+      return v === want;
+    case 'prefix':
+      return v.startsWith(want);
+    case 'suffix':
+      return v.endsWith(want);
+    case 'contains':
+      return v.includes(want);
   }
 }
 
@@ -55,9 +69,12 @@ function pathMatches(route: Route, path: string): boolean {
   const actual = route.caseSensitive ? path : path.toLowerCase();
   const want = route.caseSensitive ? p.value : p.value.toLowerCase();
   switch (p.kind) {
-    case 'prefix': return actual.startsWith(want);
-    case 'path': return actual === want;
-    case 'pathSeparatedPrefix': return actual === want || actual.startsWith(want.endsWith('/') ? want : `${want}/`);
+    case 'prefix':
+      return actual.startsWith(want);
+    case 'path':
+      return actual === want;
+    case 'pathSeparatedPrefix':
+      return actual === want || actual.startsWith(want.endsWith('/') ? want : `${want}/`);
   }
 }
 
@@ -82,7 +99,9 @@ export function rewritePath(route: Route, pathWithQuery: string): string {
   const path = q < 0 ? pathWithQuery : pathWithQuery.slice(0, q);
   const query = q < 0 ? '' : pathWithQuery.slice(q);
   if (route.regexRewrite) {
-    return route.regexRewrite.pattern.matcher(path).replaceAll(toRe2Replacement(route.regexRewrite.substitution)) + query;
+    return (
+      route.regexRewrite.pattern.matcher(path).replaceAll(toRe2Replacement(route.regexRewrite.substitution)) + query
+    );
   }
   if (route.prefixRewrite !== undefined && route.path.kind !== 'regex' && route.path.kind !== 'path') {
     return route.prefixRewrite + path.slice(route.path.value.length) + query;

@@ -16,7 +16,12 @@ export class Router {
 
   async send(route: Route | undefined, req: HttpRequest): Promise<HttpResponse> {
     if (!route) return { status: 404, headers: [], body: Buffer.alloc(0) };
-    if (route.directResponse) return { status: route.directResponse.status, headers: [['content-type', 'text/plain']], body: Buffer.from(route.directResponse.body) };
+    if (route.directResponse)
+      return {
+        status: route.directResponse.status,
+        headers: [['content-type', 'text/plain']],
+        body: Buffer.from(route.directResponse.body),
+      };
     const target = await this.clusters.pick(route.cluster);
     if (!('host' in target)) {
       return target.reason === 'no_cluster'

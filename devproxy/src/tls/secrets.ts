@@ -9,7 +9,13 @@ import { parse as parseYaml } from 'yaml';
 import type { Logger } from '../../../lib/log.ts';
 import { validateMaterial, type TlsMaterial } from '../../../lib/tls/material.ts';
 import { loadTlsFiles, TlsFileWatcher, type MaterialSource } from '../../../lib/tls/watcher.ts';
-import { certificateOf, trustedCaOf, type CertificateRef, type TlsContextConfig, type ValidationRef } from '../config/tls.ts';
+import {
+  certificateOf,
+  trustedCaOf,
+  type CertificateRef,
+  type TlsContextConfig,
+  type ValidationRef,
+} from '../config/tls.ts';
 import { ConfigRejectedError } from '../errors.ts';
 import { envoyRoot, type Decoded } from '../xds/envoy-protos.ts';
 
@@ -51,8 +57,16 @@ export function materialOfSecret(s: Decoded): TlsMaterial {
   try {
     if (s.tls_certificate) {
       const ref = certificateOf(s.tls_certificate as Decoded, where);
-      if (ref.kind === 'files') return validateMaterial({ cert: read(ref.certFile), key: read(ref.keyFile) }, { cert: ref.certFile, key: ref.keyFile });
-      if (ref.kind === 'inline') return validateMaterial({ cert: Buffer.from(ref.cert), key: Buffer.from(ref.key) }, { cert: `${where} certificate_chain`, key: `${where} private_key` });
+      if (ref.kind === 'files')
+        return validateMaterial(
+          { cert: read(ref.certFile), key: read(ref.keyFile) },
+          { cert: ref.certFile, key: ref.keyFile },
+        );
+      if (ref.kind === 'inline')
+        return validateMaterial(
+          { cert: Buffer.from(ref.cert), key: Buffer.from(ref.key) },
+          { cert: `${where} certificate_chain`, key: `${where} private_key` },
+        );
     }
     if (s.validation_context) {
       const ref = trustedCaOf(s.validation_context as Decoded, where);
@@ -63,7 +77,9 @@ export function materialOfSecret(s: Decoded): TlsMaterial {
     if (err instanceof ConfigRejectedError) throw err;
     throw new ConfigRejectedError(`${where}: ${(err as Error).message}`);
   }
-  throw new ConfigRejectedError(`${where}: only tls_certificate and validation_context.trusted_ca secrets are supported by devproxy`);
+  throw new ConfigRejectedError(
+    `${where}: only tls_certificate and validation_context.trusted_ca secrets are supported by devproxy`,
+  );
 }
 
 /** Filesystem SDS: the one Secret named `name` in the DiscoveryResponse file at `path` (JSON or YAML). */
@@ -78,7 +94,15 @@ function fileSdsSecret(name: string, path: string, where: string): Decoded {
   if (!found) throw new ConfigRejectedError(`${where}: SDS file ${path} has no Secret ${name}`);
   const type = envoyRoot().lookupType('envoy.extensions.transport_sockets.tls.v3.Secret');
   const { '@type': _type, ...body } = found;
-  return type.toObject(type.fromObject(body), { longs: String, enums: String, bytes: Buffer, defaults: true, arrays: true, objects: true, oneofs: true }) as Decoded;
+  return type.toObject(type.fromObject(body), {
+    longs: String,
+    enums: String,
+    bytes: Buffer,
+    defaults: true,
+    arrays: true,
+    objects: true,
+    oneofs: true,
+  });
 }
 
 type Part = { current: () => TlsMaterial | undefined; close: () => void };
@@ -96,7 +120,9 @@ export class ContextSource implements MaterialSource {
   private readonly adsNames: Set<string>;
 
   constructor(config: TlsContextConfig, store: SecretStore, log: Logger, where: string) {
-    this.adsNames = new Set([config.certificate, config.validation].flatMap((r) => (r?.kind === 'ads' ? [r.name] : [])));
+    this.adsNames = new Set(
+      [config.certificate, config.validation].flatMap((r) => (r?.kind === 'ads' ? [r.name] : [])),
+    );
     try {
       if (config.certificate) this.parts.certificate = this.part(config.certificate, store, log, where);
       if (config.validation) this.parts.validation = this.part(config.validation, store, log, where);
@@ -111,7 +137,10 @@ export class ContextSource implements MaterialSource {
 
   /** Every piece the context names has arrived (SDS secrets warm a listener or cluster until then). */
   ready(): boolean {
-    return (!this.parts.certificate || this.parts.certificate.current() !== undefined) && (!this.parts.validation || this.parts.validation.current() !== undefined);
+    return (
+      (!this.parts.certificate || this.parts.certificate.current() !== undefined) &&
+      (!this.parts.validation || this.parts.validation.current() !== undefined)
+    );
   }
 
   current(): TlsMaterial | undefined {
@@ -147,13 +176,25 @@ export class ContextSource implements MaterialSource {
   }
 
   /** `viaSds`: the files were named by an SDS secret, so they are watched (Envoy reads inline file names once). */
-  private part(ref: CertificateRef | ValidationRef, store: SecretStore, log: Logger, where: string, viaSds = false): Part {
+  private part(
+    ref: CertificateRef | ValidationRef,
+    store: SecretStore,
+    log: Logger,
+    where: string,
+    viaSds = false,
+  ): Part {
     switch (ref.kind) {
-      case 'ads': return { current: () => store.get(ref.name), close: () => undefined };
+      case 'ads':
+        return { current: () => store.get(ref.name), close: () => undefined };
       case 'file-sds': {
         const secret = fileSdsSecret(ref.name, ref.path, where);
-        const inner = secret.tls_certificate ? certificateOf(secret.tls_certificate as Decoded, where) : trustedCaOf((secret.validation_context ?? {}) as Decoded, where);
-        if (!inner || inner.kind === 'ads' || inner.kind === 'file-sds') throw new ConfigRejectedError(`${where}: SDS file ${ref.path}: Secret ${ref.name} has no usable certificate or trusted_ca`);
+        const inner = secret.tls_certificate
+          ? certificateOf(secret.tls_certificate as Decoded, where)
+          : trustedCaOf((secret.validation_context ?? {}) as Decoded, where);
+        if (!inner || inner.kind === 'ads' || inner.kind === 'file-sds')
+          throw new ConfigRejectedError(
+            `${where}: SDS file ${ref.path}: Secret ${ref.name} has no usable certificate or trusted_ca`,
+          );
         return this.part(inner, store, log, where, true);
       }
       case 'files':
@@ -180,9 +221,13 @@ export class ContextSource implements MaterialSource {
       case 'inline': {
         let material: TlsMaterial;
         try {
-          material = ref.kind === 'inline' && 'cert' in ref
-            ? validateMaterial({ cert: Buffer.from(ref.cert), key: Buffer.from(ref.key) }, { cert: `${where} certificate_chain`, key: `${where} private_key` })
-            : validateMaterial({ ca: Buffer.from((ref as { ca: string }).ca) }, { ca: `${where} trusted_ca` });
+          material =
+            ref.kind === 'inline' && 'cert' in ref
+              ? validateMaterial(
+                  { cert: Buffer.from(ref.cert), key: Buffer.from(ref.key) },
+                  { cert: `${where} certificate_chain`, key: `${where} private_key` },
+                )
+              : validateMaterial({ ca: Buffer.from((ref as { ca: string }).ca) }, { ca: `${where} trusted_ca` });
         } catch (err) {
           throw new ConfigRejectedError(`${where}: ${(err as Error).message}`);
         }

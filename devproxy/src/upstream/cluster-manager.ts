@@ -33,15 +33,23 @@ export interface PickedHost {
 }
 
 /** Envoy's dns_lookup_family over the resolved addresses (AUTO prefers IPv6, V4_PREFERRED IPv4). */
-function pickFamily(addresses: Array<{ address: string; family: number }>, family: ClusterConfig['dnsFamily']): Array<{ address: string }> {
+function pickFamily(
+  addresses: Array<{ address: string; family: number }>,
+  family: ClusterConfig['dnsFamily'],
+): Array<{ address: string }> {
   const v4 = addresses.filter((a) => a.family === 4);
   const v6 = addresses.filter((a) => a.family === 6);
   switch (family) {
-    case 'V4_ONLY': return v4;
-    case 'V6_ONLY': return v6;
-    case 'V4_PREFERRED': return v4.length > 0 ? v4 : v6;
-    case 'AUTO': return v6.length > 0 ? v6 : v4;
-    case 'ALL': return addresses;
+    case 'V4_ONLY':
+      return v4;
+    case 'V6_ONLY':
+      return v6;
+    case 'V4_PREFERRED':
+      return v4.length > 0 ? v4 : v6;
+    case 'AUTO':
+      return v6.length > 0 ? v6 : v4;
+    case 'ALL':
+      return addresses;
   }
 }
 
@@ -87,7 +95,10 @@ export class ClusterManager {
       for (const c of configs) {
         const same = this.clusters.get(c.name);
         if (same && JSON.stringify(same.config) === JSON.stringify(c)) continue;
-        fresh.set(c.name, c.tls ? new ContextSource(c.tls, this.options.secrets, this.options.log, `cluster ${c.name}`) : undefined);
+        fresh.set(
+          c.name,
+          c.tls ? new ContextSource(c.tls, this.options.secrets, this.options.log, `cluster ${c.name}`) : undefined,
+        );
       }
     } catch (err) {
       for (const source of fresh.values()) source?.close();
@@ -104,7 +115,16 @@ export class ClusterManager {
       if (this.clusters.has(c.name)) continue;
       const tls = fresh.get(c.name);
       // Connections read the context's material when they are made: nothing to do when it changes.
-      this.clusters.set(c.name, { config: c, balancer: new LoadBalancer(c.lbPolicy), hosts: new Map(), agent: undefined, resolvedAt: 0, tls, grpcCredentials: undefined, generation: ++generations });
+      this.clusters.set(c.name, {
+        config: c,
+        balancer: new LoadBalancer(c.lbPolicy),
+        hosts: new Map(),
+        agent: undefined,
+        resolvedAt: 0,
+        tls,
+        grpcCredentials: undefined,
+        generation: ++generations,
+      });
     }
   }
 
@@ -129,12 +149,20 @@ export class ClusterManager {
     const host = entry.balancer.pick(hosts);
     if (!host) return { reason: 'no_healthy_upstream', message: 'no healthy upstream' };
     const agent = this.agentOf(entry);
-    if (!agent) return { reason: 'tls_secret_missing', message: `upstream TLS secrets ${adsSecretNames(entry.config.tls).join(', ')} not received` };
+    if (!agent)
+      return {
+        reason: 'tls_secret_missing',
+        message: `upstream TLS secrets ${adsSecretNames(entry.config.tls).join(', ')} not received`,
+      };
     host.active++;
     let released = false;
     const grpcCredentials = this.grpcCredentialsOf(entry);
     return {
-      cluster: entry.config, host: host.host, port: host.port, agent, poolKey: `${entry.config.name}#${entry.generation}`,
+      cluster: entry.config,
+      host: host.host,
+      port: host.port,
+      agent,
+      poolKey: `${entry.config.name}#${entry.generation}`,
       ...(grpcCredentials ? { grpcCredentials } : {}),
       release: () => {
         if (!released) host.active--;
@@ -153,15 +181,19 @@ export class ClusterManager {
 
   private async hostsOf(entry: ClusterEntry): Promise<Host[]> {
     const c = entry.config;
-    const endpoints = c.discovery === 'EDS' ? this.edsEndpoints.get(c.edsServiceName) ?? [] : c.endpoints;
+    const endpoints = c.discovery === 'EDS' ? (this.edsEndpoints.get(c.edsServiceName) ?? []) : c.endpoints;
     let resolved = endpoints.filter((e) => e.healthy);
     if (c.discovery === 'STRICT_DNS') {
       if (Date.now() - entry.resolvedAt < dnsRefreshMs) return [...entry.hosts.values()];
-      resolved = (await Promise.all(resolved.map(async (e) => {
-        if (isIP(e.host)) return [e];
-        const addresses = await lookup(e.host, { all: true }).catch(() => []);
-        return pickFamily(addresses, c.dnsFamily).map((a) => ({ ...e, host: a.address }));
-      }))).flat();
+      resolved = (
+        await Promise.all(
+          resolved.map(async (e) => {
+            if (isIP(e.host)) return [e];
+            const addresses = await lookup(e.host, { all: true }).catch(() => []);
+            return pickFamily(addresses, c.dnsFamily).map((a) => ({ ...e, host: a.address }));
+          }),
+        )
+      ).flat();
       entry.resolvedAt = Date.now();
     }
     // Keep each surviving host's object so in-flight counts carry over.
@@ -194,19 +226,30 @@ export class ClusterManager {
       return entry.agent;
     }
     if (!entry.tls?.ready()) return undefined;
-    const options: ClientTlsOptions = { ...this.clientTls(tls, entry.tls), alpn: ['http/1.1'], handshakeTimeoutMs: entry.config.connectTimeoutMs };
+    const options: ClientTlsOptions = {
+      ...this.clientTls(tls, entry.tls),
+      alpn: ['http/1.1'],
+      handshakeTimeoutMs: entry.config.connectTimeoutMs,
+    };
     const agent = new HttpsAgent({ keepAlive: true });
     // Our own connect: the socket reaches the pool only once the server is verified, and a refusal
     // says which CA issued the certificate presented (an intercepting proxy, a stale CA).
-    (agent as unknown as { createConnection: (o: ClientRequestArgs, cb: (err: Error | null, s?: Socket) => void) => undefined }).createConnection = (o, cb) => {
+    (
+      agent as unknown as {
+        createConnection: (o: ClientRequestArgs, cb: (err: Error | null, s?: Socket) => void) => undefined;
+      }
+    ).createConnection = (o, cb) => {
       const peer = `cluster ${entry.config.name} ${o.host ?? ''}:${String(o.port ?? '')}`;
-      secureConnect({ host: String(o.host), port: Number(o.port), peer }, options).then((s) => cb(null, s), (err: Error) => {
-        this.logRefusal(entry.config.name, err);
-        cb(err);
-      });
+      secureConnect({ host: String(o.host), port: Number(o.port), peer }, options).then(
+        (s) => cb(null, s),
+        (err: Error) => {
+          this.logRefusal(entry.config.name, err);
+          cb(err);
+        },
+      );
       return undefined;
     };
-    entry.agent = agent as unknown as HttpAgent;
+    entry.agent = agent;
     return entry.agent;
   }
 

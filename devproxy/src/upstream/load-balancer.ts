@@ -20,8 +20,10 @@ export class LoadBalancer {
   pick(hosts: readonly Host[]): Host | undefined {
     if (hosts.length === 0) return undefined;
     switch (this.policy) {
-      case 'ROUND_ROBIN': return hosts[this.next++ % hosts.length];
-      case 'RANDOM': return hosts[Math.floor(Math.random() * hosts.length)];
+      case 'ROUND_ROBIN':
+        return hosts[this.next++ % hosts.length];
+      case 'RANDOM':
+        return hosts[Math.floor(Math.random() * hosts.length)];
       case 'LEAST_REQUEST': {
         const a = hosts[Math.floor(Math.random() * hosts.length)]!;
         const b = hosts[Math.floor(Math.random() * hosts.length)]!;

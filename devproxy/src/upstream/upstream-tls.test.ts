@@ -12,7 +12,9 @@ let upstream: Server;
 const sniSeen: string[] = [];
 
 function trustInline(snapshot: ReturnType<typeof compileYaml>, caPem: string): void {
-  for (const c of snapshot.envoy.clusters as Array<{ transport_socket?: { typed_config: { common_tls_context: { validation_context?: { trusted_ca: unknown } } } } }>) {
+  for (const c of snapshot.envoy.clusters as Array<{
+    transport_socket?: { typed_config: { common_tls_context: { validation_context?: { trusted_ca: unknown } } } };
+  }>) {
     const v = c.transport_socket?.typed_config.common_tls_context.validation_context;
     if (v) v.trusted_ca = { inline_string: caPem };
   }
@@ -38,7 +40,11 @@ spec:
   target: {url: "https://127.0.0.1:${port}", tls: ${tls}}
 `;
   const snapshot = compileYaml({
-    yaml: [proxy('good', '{sni: echo.test}'), proxy('wrong-name', '{sni: other.test}'), proxy('too-new', '{sni: echo.test, minVersion: TLSv1.3}')].join('---\n'),
+    yaml: [
+      proxy('good', '{sni: echo.test}'),
+      proxy('wrong-name', '{sni: other.test}'),
+      proxy('too-new', '{sni: echo.test, minVersion: TLSv1.3}'),
+    ].join('---\n'),
     extProcPort: Number(stack.extproc.address.split(':')[1]),
   });
   trustInline(snapshot, ca.cert);
@@ -47,7 +53,7 @@ spec:
 
 afterAll(async () => {
   await stack.close();
-  await closeServer(upstream as unknown as Parameters<typeof closeServer>[0]);
+  await closeServer(upstream);
 });
 
 it('connects with the SNI and verifies the certificate against the CA and SAN', async () => {

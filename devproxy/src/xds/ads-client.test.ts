@@ -3,7 +3,18 @@
 // with traffic flowing on the last config meanwhile, and converging to its newest version.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { XdsControlPlane } from '../../../operator/src/xds/control-plane.ts';
-import { appliedEverywhere, closeServer, compileYaml, proxyYaml, send, silentLog, startEcho, startStack, waitFor, type Stack } from '../../../e2e/dev/harness.ts';
+import {
+  appliedEverywhere,
+  closeServer,
+  compileYaml,
+  proxyYaml,
+  send,
+  silentLog,
+  startEcho,
+  startStack,
+  waitFor,
+  type Stack,
+} from '../../../e2e/dev/harness.ts';
 
 let stack: Stack;
 let echo: Awaited<ReturnType<typeof startEcho>>;
@@ -33,7 +44,10 @@ it('NACKs a listener it cannot run, keeps serving the previous config, then ACKs
   const good = await stack.publish(proxyYaml({ upstreamPort: echo.port }));
   const bad = compileYaml({ yaml: proxyYaml({ upstreamPort: echo.port }), extProcPort: extProcPort() });
   const chain = (bad.envoy.listeners[0] as { filter_chains: Array<Record<string, unknown>> }).filter_chains[0]!;
-  chain.transport_socket = { name: 'envoy.transport_sockets.tls', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext' } };
+  chain.transport_socket = {
+    name: 'envoy.transport_sockets.tls',
+    typed_config: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext' },
+  };
   bad.version = `${bad.version}-tls`;
   await stack.publishSnapshot(bad, 'nack');
   const lds = stack.xds.registry.get(stack.nodeId)!.types.LDS!;
@@ -56,11 +70,18 @@ it('keeps serving while the control plane is gone, reconnects when it is back an
 
   const revived = new XdsControlPlane({ log: silentLog });
   await revived.listen({ host: '127.0.0.1', xdsPort: port });
-  const newer = compileYaml({ yaml: proxyYaml({ basePath: '/after', upstreamPort: echo.port }), extProcPort: extProcPort() });
-  stack.extproc.apply(newer.runtime as never);
+  const newer = compileYaml({
+    yaml: proxyYaml({ basePath: '/after', upstreamPort: echo.port }),
+    extProcPort: extProcPort(),
+  });
+  stack.extproc.apply(newer.runtime);
   revived.publish(newer);
   try {
-    await waitFor(() => appliedEverywhere(revived, stack.nodeId, newer.version), 'devproxy to converge on the revived control plane', 20_000);
+    await waitFor(
+      () => appliedEverywhere(revived, stack.nodeId, newer.version),
+      'devproxy to converge on the revived control plane',
+      20_000,
+    );
     expect((await send(`${stack.baseUrl()}/after/x`)).status).toBe(200);
     expect((await send(`${stack.baseUrl()}/before/x`)).status).toBe(404);
   } finally {

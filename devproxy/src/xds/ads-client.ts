@@ -44,9 +44,13 @@ interface TypeState {
 
 const grpcInvalidArgument = 3;
 
-function adsClient(address: string, credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure()): AggregatedDiscoveryServiceClient {
+function adsClient(
+  address: string,
+  credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+): AggregatedDiscoveryServiceClient {
   const def = protoLoader.loadSync('envoy/service/discovery/v3/ads.proto', envoyProtoLoaderOptions);
-  const { AggregatedDiscoveryService } = (grpc.loadPackageDefinition(def) as unknown as ProtoGrpcType).envoy.service.discovery.v3;
+  const { AggregatedDiscoveryService } = (grpc.loadPackageDefinition(def) as unknown as ProtoGrpcType).envoy.service
+    .discovery.v3;
   return new AggregatedDiscoveryService(address, credentials);
 }
 
@@ -62,7 +66,8 @@ export class AdsClient {
 
   constructor(options: AdsClientOptions) {
     this.options = options;
-    for (const type of options.types) this.states.set(type.typeUrl, { type, acceptedVersion: '', nonce: '', sentNames: undefined });
+    for (const type of options.types)
+      this.states.set(type.typeUrl, { type, acceptedVersion: '', nonce: '', sentNames: undefined });
   }
 
   start(): void {
@@ -99,7 +104,10 @@ export class AdsClient {
       if (this.stopped) return;
       const { initialMs, maxMs } = this.options.backoff ?? { initialMs: 250, maxMs: 10_000 };
       const delay = Math.min(maxMs, initialMs * 2 ** this.attempt++) * (0.5 + Math.random() / 2);
-      this.options.log.warn({ code: status.code, details: status.details, retryMs: Math.round(delay) }, 'xDS stream ended; keeping the last configuration and reconnecting');
+      this.options.log.warn(
+        { code: status.code, details: status.details, retryMs: Math.round(delay) },
+        'xDS stream ended; keeping the last configuration and reconnecting',
+      );
       this.retryTimer = setTimeout(() => this.connect(), delay);
     });
     // A new stream starts afresh: nothing is subscribed on it, nonces are per stream.
@@ -111,7 +119,10 @@ export class AdsClient {
   }
 
   /** Sends a request for every type whose subscription is new or whose names changed. */
-  private subscribe(call: grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse__Output>, includeNode: boolean): void {
+  private subscribe(
+    call: grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse__Output>,
+    includeNode: boolean,
+  ): void {
     let node = includeNode;
     for (const state of this.states.values()) {
       const names = state.type.names ? [...new Set(state.type.names())].sort() : [];
@@ -123,12 +134,26 @@ export class AdsClient {
     }
   }
 
-  private send(call: grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse__Output>, state: TypeState, names: string[], node: boolean, errorDetail?: string): void {
+  private send(
+    call: grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse__Output>,
+    state: TypeState,
+    names: string[],
+    node: boolean,
+    errorDetail?: string,
+  ): void {
     state.sentNames = names;
     call.write({
       versionInfo: state.acceptedVersion,
       // Envoy sends the node only on a stream's first request.
-      ...(node ? { node: { id: this.options.nodeId, cluster: this.options.nodeCluster ?? 'gatehouse-devproxy', userAgentName: 'gatehouse-devproxy' } } : {}),
+      ...(node
+        ? {
+            node: {
+              id: this.options.nodeId,
+              cluster: this.options.nodeCluster ?? 'gatehouse-devproxy',
+              userAgentName: 'gatehouse-devproxy',
+            },
+          }
+        : {}),
       resourceNames: names,
       typeUrl: state.type.typeUrl,
       responseNonce: state.nonce,
@@ -136,7 +161,10 @@ export class AdsClient {
     });
   }
 
-  private async onResponse(call: grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse__Output>, res: DiscoveryResponse__Output): Promise<void> {
+  private async onResponse(
+    call: grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse__Output>,
+    res: DiscoveryResponse__Output,
+  ): Promise<void> {
     if (this.call !== call) return;
     const state = this.states.get(res.typeUrl);
     if (!state) {
@@ -156,12 +184,18 @@ export class AdsClient {
     if (error === undefined) {
       state.acceptedVersion = res.versionInfo;
       this.send(call, state, state.sentNames ?? [], false);
-      this.options.log.info({ typeUrl: res.typeUrl, version: res.versionInfo, resources: res.resources.length }, 'xDS update accepted');
+      this.options.log.info(
+        { typeUrl: res.typeUrl, version: res.versionInfo, resources: res.resources.length },
+        'xDS update accepted',
+      );
       // What the new config refers to (EDS for new clusters, RDS for new listeners) is asked for next.
       this.subscribe(call, false);
     } else {
       this.send(call, state, state.sentNames ?? [], false, error);
-      this.options.log.error({ typeUrl: res.typeUrl, version: res.versionInfo, error }, 'xDS update rejected (NACK); keeping the previous configuration');
+      this.options.log.error(
+        { typeUrl: res.typeUrl, version: res.versionInfo, error },
+        'xDS update rejected (NACK); keeping the previous configuration',
+      );
     }
   }
 }

@@ -5,7 +5,6 @@ import type protobuf from 'protobufjs';
 import { envoyConfigProtoFiles, loadEnvoyRoot } from '../../../protos/envoy.ts';
 import { ConfigRejectedError } from '../errors.ts';
 
-
 let root: protobuf.Root | undefined;
 
 export function envoyRoot(): protobuf.Root {
@@ -36,7 +35,15 @@ export function unpackAny(any: PackedAny | undefined, expectedTypeUrl?: string):
     throw new ConfigRejectedError(`unknown type ${any.type_url}`);
   }
   try {
-    return type.toObject(type.decode(any.value), { longs: String, enums: String, bytes: Buffer, defaults: true, arrays: true, objects: true, oneofs: true }) as Decoded;
+    return type.toObject(type.decode(any.value), {
+      longs: String,
+      enums: String,
+      bytes: Buffer,
+      defaults: true,
+      arrays: true,
+      objects: true,
+      oneofs: true,
+    });
   } catch (err) {
     throw new ConfigRejectedError(`cannot decode ${any.type_url}: ${(err as Error).message}`);
   }

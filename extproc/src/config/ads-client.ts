@@ -15,7 +15,13 @@ export const runtimeTypeUrl = 'type.googleapis.com/gatehouse.v1.RuntimeSnapshot'
 let loaded: ProtoGrpcType | undefined;
 
 /** `credentials`: TLS to the operator (lib/tls grpcChannelCredentials); default plain text. */
-export function createAdsClient(address: string, options: grpc.ChannelOptions = {}, credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure()): AggregatedDiscoveryServiceClient {
-  loaded ??= grpc.loadPackageDefinition(protoLoader.loadSync('envoy/service/discovery/v3/ads.proto', envoyProtoLoaderOptions)) as unknown as ProtoGrpcType;
+export function createAdsClient(
+  address: string,
+  options: grpc.ChannelOptions = {},
+  credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+): AggregatedDiscoveryServiceClient {
+  loaded ??= grpc.loadPackageDefinition(
+    protoLoader.loadSync('envoy/service/discovery/v3/ads.proto', envoyProtoLoaderOptions),
+  ) as unknown as ProtoGrpcType;
   return new loaded.envoy.service.discovery.v3.AggregatedDiscoveryService(address, credentials, options);
 }

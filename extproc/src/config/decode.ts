@@ -22,7 +22,12 @@ function runtimeSnapshotType(): protobuf.Type {
 }
 
 const TO_OBJECT: protobuf.IConversionOptions = {
-  longs: String, enums: String, defaults: true, oneofs: true, arrays: true, objects: true,
+  longs: String,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+  arrays: true,
+  objects: true,
 };
 
 export function decodeRuntimeSnapshot(json: unknown): RuntimeSnapshot__Output {
@@ -31,7 +36,10 @@ export function decodeRuntimeSnapshot(json: unknown): RuntimeSnapshot__Output {
   try {
     return type.toObject(type.fromObject(json as Record<string, unknown>), TO_OBJECT) as RuntimeSnapshot__Output;
   } catch (err) {
-    throw new SnapshotInvalidError(`runtime snapshot does not match gatehouse.v1.RuntimeSnapshot: ${(err as Error).message}`, { cause: err });
+    throw new SnapshotInvalidError(
+      `runtime snapshot does not match gatehouse.v1.RuntimeSnapshot: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
 }
 
@@ -53,6 +61,8 @@ export class RuntimeSnapshotDecoder {
     try {
       // Protobuf's wire format is a sequence of fields: cut out each element of `proxies`, decode the rest whole.
       const proxiesField = type.fields.proxies;
+      if (proxiesField === undefined)
+        throw new SnapshotInvalidError('gatehouse.v1.RuntimeSnapshot has no field proxies');
       const proxyType = proxiesField.resolve().resolvedType as protobuf.Type;
       const reader = protobuf.Reader.create(bytes);
       const rest: Uint8Array[] = [];
@@ -66,7 +76,10 @@ export class RuntimeSnapshotDecoder {
           const element = bytes.subarray(reader.pos, reader.pos + length);
           reader.skip(length);
           const key = Buffer.from(element.buffer, element.byteOffset, element.byteLength).toString('latin1');
-          const proxy = proxiesByBytes.get(key) ?? this.proxiesByBytes.get(key) ?? proxyType.toObject(proxyType.decode(element), TO_OBJECT) as Proxy__Output;
+          const proxy =
+            proxiesByBytes.get(key) ??
+            this.proxiesByBytes.get(key) ??
+            (proxyType.toObject(proxyType.decode(element), TO_OBJECT) as Proxy__Output);
           proxiesByBytes.set(key, proxy);
           proxies.push(proxy);
         } else {
@@ -78,7 +91,10 @@ export class RuntimeSnapshotDecoder {
       this.proxiesByBytes = proxiesByBytes;
       return { ...snapshot, proxies };
     } catch (err) {
-      throw new SnapshotInvalidError(`runtime snapshot bytes do not decode as gatehouse.v1.RuntimeSnapshot: ${(err as Error).message}`, { cause: err });
+      throw new SnapshotInvalidError(
+        `runtime snapshot bytes do not decode as gatehouse.v1.RuntimeSnapshot: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
   }
 }
@@ -90,15 +106,17 @@ function checkKnownFields(type: protobuf.Type, value: unknown, path: string): vo
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new SnapshotInvalidError(`${path}: expected an object`);
   }
-  for (const [key, child] of Object.entries(value)) {
-    const field = type.fields[key] ?? Object.values(type.fields).find((f) => f.name === key || f.options?.json_name === key);
+  for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
+    const field =
+      type.fields[key] ?? Object.values(type.fields).find((f) => f.name === key || f.options?.json_name === key);
     if (!field) throw new SnapshotInvalidError(`${path}.${key}: unknown field of ${type.fullName.slice(1)}`);
     field.resolve();
     if (!(field.resolvedType instanceof protobuf.Type) || child === null || child === undefined) continue;
     const nested = field.resolvedType;
     if (field.map) {
       if (typeof child !== 'object') throw new SnapshotInvalidError(`${path}.${key}: expected a map`);
-      for (const [k, v] of Object.entries(child)) checkKnownFields(nested, v, `${path}.${key}[${k}]`);
+      for (const [k, v] of Object.entries(child as Record<string, unknown>))
+        checkKnownFields(nested, v, `${path}.${key}[${k}]`);
     } else if (field.repeated) {
       if (!Array.isArray(child)) throw new SnapshotInvalidError(`${path}.${key}: expected a list`);
       child.forEach((v, i) => checkKnownFields(nested, v, `${path}.${key}[${i}]`));

@@ -23,7 +23,9 @@ async function setup(pollMs = 50) {
   await write({ version: 'v1', runtime: testSnapshot('v1'), envoy: {} });
   const store = new SnapshotStore();
   const rejected: string[] = [];
-  store.onChange((e) => { if (e.kind === 'rejected') rejected.push(e.error.message); });
+  store.onChange((e) => {
+    if (e.kind === 'rejected') rejected.push(e.error.message);
+  });
   const source = new FileSnapshotSource({ path, catalog: testCatalog, pollMs, debounceMs: 10 });
   await source.start(store);
   return { store, source, write, rejected };
@@ -49,7 +51,9 @@ describe('FileSnapshotSource', () => {
     const before = store.current();
     await write('{not json');
     await until(() => rejected.length === 1);
-    await write({ runtime: { ...testSnapshot('v3'), proxies: [{ name: 'x', policies: { p: { type: 'Unknown', enabled: true } } }] } });
+    await write({
+      runtime: { ...testSnapshot('v3'), proxies: [{ name: 'x', policies: { p: { type: 'Unknown', enabled: true } } }] },
+    });
     await until(() => rejected.length === 2);
     await write({ runtime: { version: 'v4', proxies: [], surprise: 1 } });
     await until(() => rejected.length === 3);
@@ -71,14 +75,20 @@ describe('FileSnapshotSource', () => {
 
 describe('decodeRuntimeSnapshot', () => {
   it('fills defaults and names oneofs', () => {
-    const s = decodeRuntimeSnapshot({ proxies: [{ name: 'a', flows: { preFlow: { request: [{ policy: 'p', condition: { truthy: { variable: 'x' } } }] } } }] });
+    const s = decodeRuntimeSnapshot({
+      proxies: [
+        { name: 'a', flows: { preFlow: { request: [{ policy: 'p', condition: { truthy: { variable: 'x' } } }] } } },
+      ],
+    });
     expect(s.proxies[0]!.flows!.preFlow!.request[0]!.condition!.kind).toBe('truthy');
     expect(s.apps).toEqual([]);
     expect(s.proxies[0]!.generation).toBe('0');
   });
 
   it('names the path of an unknown field or a wrong type', () => {
-    expect(() => decodeRuntimeSnapshot({ proxies: [{ flows: { preFlow: { requests: [] } } }] })).toThrow(/runtime.proxies\[0\].flows.preFlow.requests/);
+    expect(() => decodeRuntimeSnapshot({ proxies: [{ flows: { preFlow: { requests: [] } } }] })).toThrow(
+      /runtime.proxies\[0\].flows.preFlow.requests/,
+    );
     expect(() => decodeRuntimeSnapshot({ proxies: {} })).toThrow(/expected a list/);
   });
 });

@@ -17,7 +17,8 @@ export class SnapshotRuntimeIndex implements RuntimeIndex {
     this.version = snapshot.version;
     this.hashKey = Buffer.from(snapshot.credentialHashKey, 'hex');
     for (const app of snapshot.apps) {
-      for (const credential of app.credentials) this.credentials.set(credential.keyHash.toLowerCase(), { app, credential });
+      for (const credential of app.credentials)
+        this.credentials.set(credential.keyHash.toLowerCase(), { app, credential });
     }
     for (const product of snapshot.products) this.products.set(`${product.namespace}/${product.name}`, product);
   }

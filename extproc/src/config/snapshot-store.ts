@@ -18,7 +18,9 @@ export interface SnapshotSink {
   reject(error: Error): void;
 }
 
-export type SnapshotListener = (event: { kind: 'applied'; snapshot: LoadedSnapshot } | { kind: 'rejected'; error: Error }) => void;
+export type SnapshotListener = (
+  event: { kind: 'applied'; snapshot: LoadedSnapshot } | { kind: 'rejected'; error: Error },
+) => void;
 
 export class SnapshotStore implements SnapshotProvider, SnapshotSink {
   private snapshot: LoadedSnapshot | undefined;

@@ -10,9 +10,19 @@ function runtime(version: string, { header = 'x-b', targetUrl = 'http://c.test' 
     version,
     dataPlanes: [{ namespace: 'shop', name: 'eu', region: `region-${version}` }],
     proxies: [
-      proxy('a', { policies: { add: policy('SetHeader', { name: 'x-a', value: '1' }) }, flows: { preFlow: { request: [{ policy: 'add' }] } } }),
-      proxy('b', { policies: { add: policy('SetHeader', { name: header, value: '1' }) }, flows: { preFlow: { request: [{ policy: 'add' }] } } }),
-      proxy('c', { targetUrl, policies: { deny: policy('Deny') }, flows: { preFlow: { request: [{ policy: 'deny' }] } } }),
+      proxy('a', {
+        policies: { add: policy('SetHeader', { name: 'x-a', value: '1' }) },
+        flows: { preFlow: { request: [{ policy: 'add' }] } },
+      }),
+      proxy('b', {
+        policies: { add: policy('SetHeader', { name: header, value: '1' }) },
+        flows: { preFlow: { request: [{ policy: 'add' }] } },
+      }),
+      proxy('c', {
+        targetUrl,
+        policies: { deny: policy('Deny') },
+        flows: { preFlow: { request: [{ policy: 'deny' }] } },
+      }),
     ],
   };
 }
@@ -37,7 +47,7 @@ describe('loadSnapshot with the previous snapshot', () => {
     const v1 = load(runtime('v1'));
     const v2 = load(runtime('v2', { header: 'x-changed' }), v1);
     expect(v2.routes.get('shop/b')).not.toBe(v1.routes.get('shop/b'));
-    expect(v2.routes.get('shop/b')?.proxy.policies.add.configJson).toContain('x-changed');
+    expect(v2.routes.get('shop/b')?.proxy.policies.add?.configJson).toContain('x-changed');
     expect(v2.routes.get('shop/a')).toBe(v1.routes.get('shop/a'));
     expect(v2.routes.get('shop/c')).toBe(v1.routes.get('shop/c'));
   });
@@ -52,7 +62,7 @@ describe('loadSnapshot with the previous snapshot', () => {
   it('still rejects a bad snapshot as a whole', () => {
     const v1 = load(runtime('v1'));
     const bad = runtime('v2');
-    bad.proxies![0].policies!.add = policy('NoSuchType');
+    bad.proxies![0]!.policies!.add = policy('NoSuchType');
     expect(() => load(bad, v1)).toThrow(/NoSuchType/);
   });
 });

@@ -5,7 +5,13 @@
 import { createHash } from 'node:crypto';
 import type { Proxy__Output } from '../../../protos/gen/gatehouse/v1/Proxy.ts';
 import type { RuntimeSnapshot__Output } from '../../../protos/gen/gatehouse/v1/RuntimeSnapshot.ts';
-import { compileProxy, policyBodyNeeds, type BodyNeeds, type CompiledProxy, type PolicyRegistry } from '../flow/compile.ts';
+import {
+  compileProxy,
+  policyBodyNeeds,
+  type BodyNeeds,
+  type CompiledProxy,
+  type PolicyRegistry,
+} from '../flow/compile.ts';
 import type { RuntimeIndex } from '../flow/types.ts';
 import { policyRegistry } from '../policies/registry.ts';
 import { decodeRuntimeSnapshot, SnapshotInvalidError } from './decode.ts';
@@ -41,7 +47,11 @@ function proxyContentKey(proxy: Proxy__Output): string {
 }
 
 /** `previous`: the snapshot being replaced, whose compiled proxies are reused where the proxy is unchanged. */
-export function loadSnapshot(snapshot: RuntimeSnapshot__Output, catalog: PolicyCatalog = defaultCatalog, previous?: LoadedSnapshot): LoadedSnapshot {
+export function loadSnapshot(
+  snapshot: RuntimeSnapshot__Output,
+  catalog: PolicyCatalog = defaultCatalog,
+  previous?: LoadedSnapshot,
+): LoadedSnapshot {
   const routes = new Map<string, CompiledProxy>();
   const proxyKeys = new Map<string, string>();
   const reusable = previous?.compiledWith.catalog === catalog ? previous : undefined;
@@ -68,7 +78,11 @@ export function loadSnapshot(snapshot: RuntimeSnapshot__Output, catalog: PolicyC
 }
 
 /** `gatehouse compile` output: `{version, runtime, envoy}`; a bare RuntimeSnapshot is accepted too. */
-export function loadSnapshotDocument(document: unknown, catalog: PolicyCatalog = defaultCatalog, previous?: LoadedSnapshot): LoadedSnapshot {
+export function loadSnapshotDocument(
+  document: unknown,
+  catalog: PolicyCatalog = defaultCatalog,
+  previous?: LoadedSnapshot,
+): LoadedSnapshot {
   if (document === null || typeof document !== 'object' || Array.isArray(document)) {
     throw new SnapshotInvalidError('snapshot file is not a JSON object');
   }

@@ -8,7 +8,13 @@
 import type * as grpc from '@grpc/grpc-js';
 import { hostname } from 'node:os';
 import type { Logger } from '../../../lib/log.ts';
-import { createAdsClient, runtimeTypeUrl, type AggregatedDiscoveryServiceClient, type DiscoveryRequest, type DiscoveryResponse } from './ads-client.ts';
+import {
+  createAdsClient,
+  runtimeTypeUrl,
+  type AggregatedDiscoveryServiceClient,
+  type DiscoveryRequest,
+  type DiscoveryResponse,
+} from './ads-client.ts';
 import { RuntimeSnapshotDecoder, SnapshotInvalidError } from './decode.ts';
 import { SnapshotDiskCache } from './snapshot-cache.ts';
 import { defaultCatalog, loadSnapshot, type LoadedSnapshot, type PolicyCatalog } from './snapshot.ts';
@@ -39,7 +45,8 @@ const runtimeResourceName = 'runtime';
 export const defaultNodeId = () => process.env.GATEHOUSE_NODE_ID ?? `extproc/${hostname()}`;
 
 export class XdsSnapshotSource implements SnapshotSource {
-  private readonly options: Required<Omit<XdsSourceOptions, 'cacheDir' | 'log' | 'credentials'>> & Pick<XdsSourceOptions, 'log'>;
+  private readonly options: Required<Omit<XdsSourceOptions, 'cacheDir' | 'log' | 'credentials'>> &
+    Pick<XdsSourceOptions, 'log'>;
   private readonly cache: SnapshotDiskCache | undefined;
   private readonly client: AggregatedDiscoveryServiceClient;
   private stream: grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse> | undefined;
@@ -58,12 +65,21 @@ export class XdsSnapshotSource implements SnapshotSource {
 
   constructor(options: XdsSourceOptions) {
     this.options = {
-      nodeId: defaultNodeId(), cluster: 'gatehouse-extproc', catalog: defaultCatalog,
-      initialTimeoutMs: 5000, backoffBaseMs: 250, backoffMaxMs: 30_000, ...options,
+      nodeId: defaultNodeId(),
+      cluster: 'gatehouse-extproc',
+      catalog: defaultCatalog,
+      initialTimeoutMs: 5000,
+      backoffBaseMs: 250,
+      backoffMaxMs: 30_000,
+      ...options,
     };
     this.cache = options.cacheDir === undefined ? undefined : new SnapshotDiskCache(options.cacheDir);
     // The runtime snapshot of a large installation is bigger than gRPC's 4 MiB default.
-    this.client = createAdsClient(options.address, { 'grpc.max_receive_message_length': 256 * 1024 * 1024 }, options.credentials);
+    this.client = createAdsClient(
+      options.address,
+      { 'grpc.max_receive_message_length': 256 * 1024 * 1024 },
+      options.credentials,
+    );
   }
 
   /**
@@ -72,7 +88,9 @@ export class XdsSnapshotSource implements SnapshotSource {
    */
   async start(sink: SnapshotSink): Promise<void> {
     this.sink = sink;
-    const first = new Promise<void>((resolve) => { this.firstOutcome = resolve; });
+    const first = new Promise<void>((resolve) => {
+      this.firstOutcome = resolve;
+    });
     const timer = setTimeout(() => this.firstOutcome?.(), this.options.initialTimeoutMs);
     this.connect();
     await first;
@@ -110,7 +128,9 @@ export class XdsSnapshotSource implements SnapshotSource {
     const stream = this.client.StreamAggregatedResources();
     this.stream = stream;
     stream.on('data', (response: DiscoveryResponse) => this.onResponse(stream, response));
-    stream.on('error', () => { /* the status below is what matters */ });
+    stream.on('error', () => {
+      /* the status below is what matters */
+    });
     stream.on('status', (status: grpc.StatusObject) => this.onClosed(stream, status.details));
     // A cached snapshot is not the control plane's word: ask for the current one whatever its version.
     const versionInfo = this.origin === 'control-plane' ? this.acceptedVersion : '';
@@ -129,23 +149,34 @@ export class XdsSnapshotSource implements SnapshotSource {
     const delay = Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
     // Warn when the stream goes down; the retries after that are routine.
     const level = this.attempt === 1 ? 'warn' : 'debug';
-    this.options.log?.[level]({ address: this.options.address, error: details, retryInMs: delay, origin: this.origin }, 'xDS stream down; reconnecting');
+    this.options.log?.[level](
+      { address: this.options.address, error: details, retryInMs: delay, origin: this.origin },
+      'xDS stream down; reconnecting',
+    );
     this.firstOutcome?.();
     this.retry = setTimeout(() => this.connect(), delay);
   }
 
-  private onResponse(stream: grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse>, response: DiscoveryResponse): void {
+  private onResponse(
+    stream: grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse>,
+    response: DiscoveryResponse,
+  ): void {
     if (response.typeUrl !== runtimeTypeUrl) return;
     this.connected = true;
     this.attempt = 0;
     const any = response.resources.find((r) => r.type_url === runtimeTypeUrl);
     let loaded: LoadedSnapshot;
     try {
-      if (!any || response.resources.length !== 1) throw new SnapshotInvalidError(`expected one ${runtimeTypeUrl} resource, got ${response.resources.length}`);
+      if (!any || response.resources.length !== 1)
+        throw new SnapshotInvalidError(`expected one ${runtimeTypeUrl} resource, got ${response.resources.length}`);
       loaded = loadSnapshot(this.decoder.decode(any.value), this.options.catalog, this.applied);
     } catch (err) {
       const message = (err as Error).message;
-      this.send(stream, { versionInfo: this.acceptedVersion, responseNonce: response.nonce, errorDetail: { code: INVALID_ARGUMENT, message } });
+      this.send(stream, {
+        versionInfo: this.acceptedVersion,
+        responseNonce: response.nonce,
+        errorDetail: { code: INVALID_ARGUMENT, message },
+      });
       this.sink?.reject(err as Error);
       this.firstOutcome?.();
       return;
@@ -157,9 +188,11 @@ export class XdsSnapshotSource implements SnapshotSource {
     this.send(stream, { versionInfo: response.versionInfo, responseNonce: response.nonce });
     if (this.cache) {
       const cache = this.cache;
-      this.cacheWrites = this.cacheWrites.then(() => cache.write(any.value)).catch((err: Error) => {
-        this.options.log?.error({ file: cache.file, err: err.message }, 'cannot write the snapshot cache');
-      });
+      this.cacheWrites = this.cacheWrites
+        .then(() => cache.write(any.value))
+        .catch((err: Error) => {
+          this.options.log?.error({ file: cache.file, err: err.message }, 'cannot write the snapshot cache');
+        });
     }
     this.firstOutcome?.();
   }
@@ -176,10 +209,15 @@ export class XdsSnapshotSource implements SnapshotSource {
       this.applied = loaded;
       this.origin = 'cache';
       this.acceptedVersion = loaded.version;
-      this.options.log?.warn({ file: this.cache.file, version: loaded.version, address: this.options.address },
-        'control plane unreachable: serving the cached snapshot');
+      this.options.log?.warn(
+        { file: this.cache.file, version: loaded.version, address: this.options.address },
+        'control plane unreachable: serving the cached snapshot',
+      );
     } catch (err) {
-      this.options.log?.error({ file: this.cache.file, err: (err as Error).message }, 'the cached snapshot cannot be used');
+      this.options.log?.error(
+        { file: this.cache.file, err: (err as Error).message },
+        'the cached snapshot cannot be used',
+      );
     }
   }
 }

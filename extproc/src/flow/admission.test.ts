@@ -9,12 +9,20 @@ import { compileProxy, type CompiledStep } from './compile.ts';
 import { FlowRun } from './engine.ts';
 import { makeClock, makePolicyContext } from './testing.ts';
 
-const policy = (type: string, config: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
-  ({ type, enabled: true, configJson: JSON.stringify(config), ...extra });
+const policy = (type: string, config: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+  type,
+  enabled: true,
+  configJson: JSON.stringify(config),
+  ...extra,
+});
 
-const spike = (extra: Record<string, unknown> = {}) => policy('SpikeArrest', { rate: '2pm', useEffectiveCount: true }, extra);
-const quota = (allow: unknown, extra: Record<string, unknown> = {}) => policy('Quota', { allow, interval: 1, timeUnit: 'hour' }, extra);
-const isPost = { comparison: { operator: 'EQUALS' as const, left: { variable: 'request.verb' }, right: { string: 'POST' } } };
+const spike = (extra: Record<string, unknown> = {}) =>
+  policy('SpikeArrest', { rate: '2pm', useEffectiveCount: true }, extra);
+const quota = (allow: unknown, extra: Record<string, unknown> = {}) =>
+  policy('Quota', { allow, interval: 1, timeUnit: 'hour' }, extra);
+const isPost = {
+  comparison: { operator: 'EQUALS' as const, left: { variable: 'request.verb' }, right: { string: 'POST' } },
+};
 
 const PROXY: Proxy = { namespace: 'ns', name: 'p', route: 'ns/p', basePath: '/api' };
 
@@ -23,7 +31,7 @@ function compile(proxy: Partial<Proxy>): CompiledStep[] {
   return compileProxy(snapshot.proxies[0]!, policyRegistry).preFlow.request;
 }
 
-const names = (steps: CompiledStep[]) => steps.map((s) => s.merged ? s.merged.map((m) => m.policy) : s.policy);
+const names = (steps: CompiledStep[]) => steps.map((s) => (s.merged ? s.merged.map((m) => m.policy) : s.policy));
 
 describe('merging admission steps', () => {
   it('merges consecutive SpikeArrest and Quota steps into one', () => {
@@ -36,34 +44,80 @@ describe('merging admission steps', () => {
   });
 
   it('does not merge when either step has a condition, continueOnError, or is disabled', () => {
-    const flows = (second: Record<string, unknown>, first: Record<string, unknown> = {}) => ({ preFlow: { request: [{ policy: 'spike', ...first }, { policy: 'quota', ...second }] } });
-    expect(names(compile({ policies: { spike: spike(), quota: quota(5) }, flows: flows({ condition: isPost }) }))).toEqual(['spike', 'quota']);
+    const flows = (second: Record<string, unknown>, first: Record<string, unknown> = {}) => ({
+      preFlow: {
+        request: [
+          { policy: 'spike', ...first },
+          { policy: 'quota', ...second },
+        ],
+      },
+    });
+    expect(
+      names(compile({ policies: { spike: spike(), quota: quota(5) }, flows: flows({ condition: isPost }) })),
+    ).toEqual(['spike', 'quota']);
     // A false condition on the first must skip only that step, never the quota after it.
-    expect(names(compile({ policies: { spike: spike(), quota: quota(5) }, flows: flows({}, { condition: isPost }) }))).toEqual(['spike', 'quota']);
-    expect(names(compile({ policies: { spike: spike(), quota: quota(5, { continueOnError: true }) }, flows: flows({}) }))).toEqual(['spike', 'quota']);
-    expect(names(compile({ policies: { spike: spike({ continueOnError: true }), quota: quota(5) }, flows: flows({}) }))).toEqual(['spike', 'quota']);
-    expect(names(compile({ policies: { spike: spike(), quota: quota(5, { enabled: false }) }, flows: flows({}) }))).toEqual(['spike']);
+    expect(
+      names(compile({ policies: { spike: spike(), quota: quota(5) }, flows: flows({}, { condition: isPost }) })),
+    ).toEqual(['spike', 'quota']);
+    expect(
+      names(compile({ policies: { spike: spike(), quota: quota(5, { continueOnError: true }) }, flows: flows({}) })),
+    ).toEqual(['spike', 'quota']);
+    expect(
+      names(compile({ policies: { spike: spike({ continueOnError: true }), quota: quota(5) }, flows: flows({}) })),
+    ).toEqual(['spike', 'quota']);
+    expect(
+      names(compile({ policies: { spike: spike(), quota: quota(5, { enabled: false }) }, flows: flows({}) })),
+    ).toEqual(['spike']);
     // Quotas that do not count one call per request on the shared store have no admission form.
-    expect(names(compile({ policies: { spike: spike(), quota: policy('Quota', { allow: 5, synchronous: false }) }, flows: flows({}) }))).toEqual(['spike', 'quota']);
-    expect(names(compile({ policies: { spike: spike(), quota: policy('Quota', { allow: 5, distributed: false }) }, flows: flows({}) }))).toEqual(['spike', 'quota']);
+    expect(
+      names(
+        compile({
+          policies: { spike: spike(), quota: policy('Quota', { allow: 5, synchronous: false }) },
+          flows: flows({}),
+        }),
+      ),
+    ).toEqual(['spike', 'quota']);
+    expect(
+      names(
+        compile({
+          policies: { spike: spike(), quota: policy('Quota', { allow: 5, distributed: false }) },
+          flows: flows({}),
+        }),
+      ),
+    ).toEqual(['spike', 'quota']);
   });
 
   it('does not merge fault rule steps', () => {
-    const snapshot = decodeRuntimeSnapshot({ proxies: [{ ...PROXY, policies: { spike: spike(), quota: quota(5) }, faultRules: [{ name: 'r', steps: [{ policy: 'spike' }, { policy: 'quota' }] }] }] });
+    const snapshot = decodeRuntimeSnapshot({
+      proxies: [
+        {
+          ...PROXY,
+          policies: { spike: spike(), quota: quota(5) },
+          faultRules: [{ name: 'r', steps: [{ policy: 'spike' }, { policy: 'quota' }] }],
+        },
+      ],
+    });
     expect(names(compileProxy(snapshot.proxies[0]!, policyRegistry).faultRules[0]!.steps)).toEqual(['spike', 'quota']);
   });
 });
 
 describe('a merged SpikeArrest + Quota step', () => {
   const proxy = (policies: Proxy['policies']): Partial<Proxy> => ({
-    policies, flows: { preFlow: { request: [{ policy: 'spike' }, { policy: 'quota' }] } },
+    policies,
+    flows: { preFlow: { request: [{ policy: 'spike' }, { policy: 'quota' }] } },
   });
 
   function setup(p: Partial<Proxy>, backing?: Stores) {
     const clock = makeClock(Date.UTC(2026, 0, 1, 10, 30));
     const memory = backing ?? createMemoryStores(clock.now);
     const calls: AdmissionOp[][] = [];
-    const stores: Stores = { ...memory, admit: (ops) => { calls.push([...ops]); return memory.admit(ops); } };
+    const stores: Stores = {
+      ...memory,
+      admit: (ops) => {
+        calls.push([...ops]);
+        return memory.admit(ops);
+      },
+    };
     const snapshot = decodeRuntimeSnapshot({ proxies: [{ ...PROXY, ...p }] });
     const compiled = compileProxy(snapshot.proxies[0]!, policyRegistry);
     const request = async (variables: Record<string, unknown> = {}) => {
@@ -87,7 +141,13 @@ describe('a merged SpikeArrest + Quota step', () => {
     expect(await request()).toMatchObject({ status: 200, spikeFailed: false, quotaUsed: 1 });
     expect(await request()).toMatchObject({ status: 200, quotaUsed: 2 });
     // The bucket of 2 is empty: SpikeArrest refuses, and the quota is not counted.
-    expect(await request()).toMatchObject({ status: 429, errorCode: 'policies.ratelimit.SpikeArrestViolation', faultPolicy: 'spike', spikeFailed: true, quotaUsed: undefined });
+    expect(await request()).toMatchObject({
+      status: 429,
+      errorCode: 'policies.ratelimit.SpikeArrestViolation',
+      faultPolicy: 'spike',
+      spikeFailed: true,
+      quotaUsed: undefined,
+    });
     expect(calls).toHaveLength(3);
     expect(calls[0]!.map((op) => op.kind)).toEqual(['bucket', 'quota']);
     expect(await memory.counters.get('ns/quota/_default')).toBe(2);
@@ -96,21 +156,41 @@ describe('a merged SpikeArrest + Quota step', () => {
   it('raises the Quota fault when the quota refuses, after the spike token was taken', async () => {
     const { request } = setup(proxy({ spike: spike(), quota: quota(1) }));
     expect(await request()).toMatchObject({ status: 200 });
-    expect(await request()).toMatchObject({ status: 429, errorCode: 'policies.ratelimit.QuotaViolation', faultPolicy: 'quota', spikeFailed: false, quotaUsed: 1, retryAfter: '1800' });
+    expect(await request()).toMatchObject({
+      status: 429,
+      errorCode: 'policies.ratelimit.QuotaViolation',
+      faultPolicy: 'quota',
+      spikeFailed: false,
+      quotaUsed: 1,
+      retryAfter: '1800',
+    });
     // That request took the bucket's second token: the next one is refused by SpikeArrest.
     expect(await request()).toMatchObject({ status: 429, errorCode: 'policies.ratelimit.SpikeArrestViolation' });
   });
 
   it('a later step that cannot plan fails after the earlier one, unless the earlier one refuses', async () => {
     const { calls, request } = setup(proxy({ spike: spike(), quota: quota({ ref: 'limit' }) }));
-    expect(await request()).toMatchObject({ status: 500, errorCode: 'policies.ratelimit.FailedToResolveAllowCountReference', faultPolicy: 'quota', spikeFailed: false });
+    expect(await request()).toMatchObject({
+      status: 500,
+      errorCode: 'policies.ratelimit.FailedToResolveAllowCountReference',
+      faultPolicy: 'quota',
+      spikeFailed: false,
+    });
     expect(calls.map((c) => c.map((op) => op.kind))).toEqual([['bucket']]);
     expect(await request({ limit: 3 })).toMatchObject({ status: 200, quotaUsed: 1 });
-    expect(await request()).toMatchObject({ status: 429, errorCode: 'policies.ratelimit.SpikeArrestViolation', faultPolicy: 'spike' });
+    expect(await request()).toMatchObject({
+      status: 429,
+      errorCode: 'policies.ratelimit.SpikeArrestViolation',
+      faultPolicy: 'spike',
+    });
   });
 
   it('a store that is down answers 503 as the first step', async () => {
     const { request } = setup(proxy({ spike: spike(), quota: quota(5) }), unavailableStores());
-    expect(await request()).toMatchObject({ status: 503, errorCode: 'gatehouse.StoreUnavailable', faultPolicy: 'spike' });
+    expect(await request()).toMatchObject({
+      status: 503,
+      errorCode: 'gatehouse.StoreUnavailable',
+      faultPolicy: 'spike',
+    });
   });
 });

@@ -85,7 +85,10 @@ function mergedStep(steps: CompiledStep[]): CompiledStep {
       }
     }
     if (outcomes.length < plans.length) {
-      throw new MergedStepError(steps[outcomes.length - 1]!, new Error('the store refused an admission op whose step raised no fault'));
+      throw new MergedStepError(
+        steps[outcomes.length - 1]!,
+        new Error('the store refused an admission op whose step raised no fault'),
+      );
     }
     if (planFailure) throw planFailure;
     return undefined;

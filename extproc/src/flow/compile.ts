@@ -17,7 +17,8 @@ export type PolicyRegistry = ReadonlyMap<string, PolicyImplementation<never>>;
 /** Whether a step of this type and config reads the message body in the phase (the compiler asks the same). */
 export type BodyNeeds = (type: string, config: unknown, phase: Phase) => boolean;
 
-export const policyBodyNeeds: BodyNeeds = (type, config, phase) => policyTypesByName.get(type)?.needsBody(config, phase) ?? false;
+export const policyBodyNeeds: BodyNeeds = (type, config, phase) =>
+  policyTypesByName.get(type)?.needsBody(config, phase) ?? false;
 
 export class ProxyInvalidError extends GatehouseError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -66,12 +67,17 @@ interface PreparedPolicy {
   needsBody: Record<Phase, boolean>;
 }
 
-export function compileProxy(proxy: Proxy__Output, registry: PolicyRegistry, bodyNeeds: BodyNeeds = policyBodyNeeds): CompiledProxy {
+export function compileProxy(
+  proxy: Proxy__Output,
+  registry: PolicyRegistry,
+  bodyNeeds: BodyNeeds = policyBodyNeeds,
+): CompiledProxy {
   const where = `proxy ${proxy.route || `${proxy.namespace}/${proxy.name}`}`;
   const policies = new Map<string, PreparedPolicy>();
   for (const [name, policy] of Object.entries(proxy.policies)) {
     const impl = registry.get(policy.type);
-    if (!impl) throw new ProxyInvalidError(`${where}: policy ${name}: type "${policy.type}" is not supported by this extproc`);
+    if (!impl)
+      throw new ProxyInvalidError(`${where}: policy ${name}: type "${policy.type}" is not supported by this extproc`);
     let config: unknown;
     try {
       config = policy.configJson === '' ? {} : JSON.parse(policy.configJson);
@@ -82,32 +88,54 @@ export function compileProxy(proxy: Proxy__Output, registry: PolicyRegistry, bod
     try {
       run = impl.create(config as never, { namespace: proxy.namespace, name });
     } catch (err) {
-      throw new ProxyInvalidError(`${where}: policy ${name} (${policy.type}): ${(err as Error).message}`, { cause: err });
+      throw new ProxyInvalidError(`${where}: policy ${name} (${policy.type}): ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     policies.set(name, {
       type: policy.type,
       continueOnError: policy.continueOnError,
       enabled: policy.enabled,
       run,
-      needsBody: { request: bodyNeeds(policy.type, config, 'request'), response: bodyNeeds(policy.type, config, 'response') },
+      needsBody: {
+        request: bodyNeeds(policy.type, config, 'request'),
+        response: bodyNeeds(policy.type, config, 'response'),
+      },
     });
   }
 
   const needsBody: Record<Phase, boolean> = { request: false, response: false };
   // `phase` undefined: steps that run outside Envoy's phases (fault rules, postClientFlow) need no body.
-  const prepare = (list: Step__Output[], phase: Phase | undefined, field: string): Array<{ step: CompiledStep; conditional: boolean }> => list.flatMap((step, i) => {
-    const policy = policies.get(step.policy);
-    if (!policy) throw new ProxyInvalidError(`${where}: ${field}[${i}]: policy "${step.policy}" is not in the proxy's policies`);
-    if (!policy.enabled) return [];
-    if (phase) needsBody[phase] ||= policy.needsBody[phase];
-    let when: Predicate;
-    try {
-      when = compileCondition(step.condition);
-    } catch (err) {
-      throw new ProxyInvalidError(`${where}: ${field}[${i}]: ${(err as Error).message}`, { cause: err });
-    }
-    return [{ step: { policy: step.policy, type: policy.type, when, continueOnError: policy.continueOnError, run: policy.run }, conditional: !!step.condition }];
-  });
+  const prepare = (
+    list: Step__Output[],
+    phase: Phase | undefined,
+    field: string,
+  ): Array<{ step: CompiledStep; conditional: boolean }> =>
+    list.flatMap((step, i) => {
+      const policy = policies.get(step.policy);
+      if (!policy)
+        throw new ProxyInvalidError(`${where}: ${field}[${i}]: policy "${step.policy}" is not in the proxy's policies`);
+      if (!policy.enabled) return [];
+      if (phase) needsBody[phase] ||= policy.needsBody[phase];
+      let when: Predicate;
+      try {
+        when = compileCondition(step.condition);
+      } catch (err) {
+        throw new ProxyInvalidError(`${where}: ${field}[${i}]: ${(err as Error).message}`, { cause: err });
+      }
+      return [
+        {
+          step: {
+            policy: step.policy,
+            type: policy.type,
+            when,
+            continueOnError: policy.continueOnError,
+            run: policy.run,
+          },
+          conditional: !!step.condition,
+        },
+      ];
+    });
   // Flow segments (not fault rules) merge consecutive admission steps into one store call.
   const steps = (list: Step__Output[], phase: Phase | undefined, field: string, merge = true): CompiledStep[] => {
     const compiled = prepare(list, phase, field);
@@ -143,7 +171,10 @@ export function compileProxy(proxy: Proxy__Output, registry: PolicyRegistry, bod
       steps: steps(r.steps, undefined, `faultRules[${i}].steps`, false),
     })),
     defaultFaultRule: proxy.defaultFaultRule
-      ? { steps: steps(proxy.defaultFaultRule.steps, undefined, 'defaultFaultRule.steps', false), alwaysEnforce: proxy.defaultFaultRule.alwaysEnforce }
+      ? {
+          steps: steps(proxy.defaultFaultRule.steps, undefined, 'defaultFaultRule.steps', false),
+          alwaysEnforce: proxy.defaultFaultRule.alwaysEnforce,
+        }
       : undefined,
     needsBody,
   };

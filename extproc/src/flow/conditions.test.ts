@@ -18,7 +18,16 @@ const cmp = (operator: Op, left: Operand, right: Operand): Condition => ({ compa
 const vars = (values: Record<string, unknown>) => ({ get: (name: string) => values[name] });
 
 describe('conditions', () => {
-  const env = vars({ verb: 'POST', suffix: '/orders/17', code: '404', num: 7, empty: '', f: 'false', t: 'yes', list: ['a', 'b'] });
+  const env = vars({
+    verb: 'POST',
+    suffix: '/orders/17',
+    code: '404',
+    num: 7,
+    empty: '',
+    f: 'false',
+    t: 'yes',
+    list: ['a', 'b'],
+  });
   const check = (c: Condition) => compile(c)(env);
 
   it('EQUALS / NOT_EQUALS compare numerically when both sides are numeric', () => {

@@ -70,11 +70,22 @@ function compileOperand(o: Operand__Output | null | undefined): OperandReader {
       const name = o.variable!;
       return (v) => toValue(v.get(name));
     }
-    case 'string': { const s = o.string!; return () => s; }
-    case 'number': { const n = o.number!; return () => n; }
-    case 'boolean': { const b = o.boolean!; return () => b; }
-    case 'null': return () => null;
-    default: throw new ConditionInvalidError('comparison operand has no kind');
+    case 'string': {
+      const s = o.string!;
+      return () => s;
+    }
+    case 'number': {
+      const n = o.number!;
+      return () => n;
+    }
+    case 'boolean': {
+      const b = o.boolean!;
+      return () => b;
+    }
+    case 'null':
+      return () => null;
+    default:
+      throw new ConditionInvalidError('comparison operand has no kind');
   }
 }
 
@@ -83,6 +94,7 @@ function toValue(raw: unknown): Value {
   if (typeof raw === 'string' || typeof raw === 'number' || typeof raw === 'boolean') return raw;
   if (Array.isArray(raw)) return raw.join(',');
   if (Buffer.isBuffer(raw)) return raw.toString('utf8');
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- deliberate: any other value compares as its own string form (a bigint as digits, a Date as its date), a plain object as "[object Object]"
   return String(raw);
 }
 
@@ -133,29 +145,48 @@ function compileComparison(cmp: Comparison__Output): Predicate {
   };
 }
 
-function ordered(op: Comparison__Output['operator']): ((a: Exclude<Value, null>, b: Exclude<Value, null>) => boolean) | undefined {
+function ordered(
+  op: Comparison__Output['operator'],
+): ((a: Exclude<Value, null>, b: Exclude<Value, null>) => boolean) | undefined {
   switch (op) {
-    case 'GREATER': return (a, b) => compare(a, b) > 0;
-    case 'LESS': return (a, b) => compare(a, b) < 0;
-    case 'GREATER_OR_EQUAL': return (a, b) => compare(a, b) >= 0;
-    case 'LESS_OR_EQUAL': return (a, b) => compare(a, b) <= 0;
-    default: return undefined;
+    case 'GREATER':
+      return (a, b) => compare(a, b) > 0;
+    case 'LESS':
+      return (a, b) => compare(a, b) < 0;
+    case 'GREATER_OR_EQUAL':
+      return (a, b) => compare(a, b) >= 0;
+    case 'LESS_OR_EQUAL':
+      return (a, b) => compare(a, b) <= 0;
+    default:
+      return undefined;
   }
 }
 
-function stringTest(op: Comparison__Output['operator'], rightAst: Operand__Output | null): (a: Value, b: Value) => boolean {
+function stringTest(
+  op: Comparison__Output['operator'],
+  rightAst: Operand__Output | null,
+): (a: Value, b: Value) => boolean {
   switch (op) {
-    case 'STARTS_WITH': return (a, b) => String(a).startsWith(String(b));
-    case 'EQUALS_CASE_INSENSITIVE': return (a, b) => String(a).toLowerCase() === String(b).toLowerCase();
-    case 'MATCHES_PATH': return patternTest(rightAst, pathPatternMatcher);
-    case 'MATCHES': return patternTest(rightAst, globMatcher);
-    case 'JAVA_REGEX': return patternTest(rightAst, javaRegexMatcher);
-    default: throw new ConditionInvalidError(`unknown comparison operator ${String(op)}`);
+    case 'STARTS_WITH':
+      return (a, b) => String(a).startsWith(String(b));
+    case 'EQUALS_CASE_INSENSITIVE':
+      return (a, b) => String(a).toLowerCase() === String(b).toLowerCase();
+    case 'MATCHES_PATH':
+      return patternTest(rightAst, pathPatternMatcher);
+    case 'MATCHES':
+      return patternTest(rightAst, globMatcher);
+    case 'JAVA_REGEX':
+      return patternTest(rightAst, javaRegexMatcher);
+    default:
+      throw new ConditionInvalidError(`unknown comparison operator ${String(op)}`);
   }
 }
 
 /** A literal pattern is compiled now; one read from a variable is compiled on use, through a cache. */
-function patternTest(rightAst: Operand__Output | null, build: (pattern: string) => Matcher): (a: Value, b: Value) => boolean {
+function patternTest(
+  rightAst: Operand__Output | null,
+  build: (pattern: string) => Matcher,
+): (a: Value, b: Value) => boolean {
   if (rightAst?.kind === 'string') {
     const match = build(rightAst.string!);
     return (a) => match(String(a));
@@ -216,5 +247,8 @@ export function pathPatternMatcher(pattern: string): Matcher {
 
 function segmentSource(seg: string): string {
   if (seg === '*') return '[^/]+';
-  return seg.split('*').map((part) => RE2JS.quote(part)).join('[^/]*');
+  return seg
+    .split('*')
+    .map((part) => RE2JS.quote(part))
+    .join('[^/]*');
 }

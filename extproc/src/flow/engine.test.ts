@@ -10,50 +10,93 @@ import type { PolicyImplementation } from './types.ts';
 
 /** Test policies: each records its name in `trace`, then does what its config says. */
 function registry(trace: string[]): PolicyRegistry {
-  const impl = (type: string, run: (config: Record<string, unknown>, name: string) => PolicyImplementation['create']): PolicyImplementation<never> => ({
-    type, create: (config: never, meta) => run(config as Record<string, unknown>, meta.name)(config, meta),
+  const impl = (
+    type: string,
+    run: (config: Record<string, unknown>, name: string) => PolicyImplementation['create'],
+  ): PolicyImplementation<never> => ({
+    type,
+    create: (config: never, meta) => run(config, meta.name)(config, meta),
   });
   const list = [
-    impl('Trace', (_c, name) => () => (ctx) => { trace.push(`${ctx.phase}:${name}`); }),
+    impl('Trace', (_c, name) => () => (ctx) => {
+      trace.push(`${ctx.phase}:${name}`);
+    }),
     impl('Fail', (c, name) => () => (ctx) => {
       trace.push(`${ctx.phase}:${name}`);
-      throw new PolicyFault({ status: Number(c.status ?? 401), errorCode: String(c.code ?? 'oauth.v2.InvalidApiKey'), faultString: 'nope', headers: { 'x-why': 'fail' } });
+      throw new PolicyFault({
+        status: Number(c.status ?? 401),
+        errorCode: String((c.code as string | undefined) ?? 'oauth.v2.InvalidApiKey'),
+        faultString: 'nope',
+        headers: { 'x-why': 'fail' },
+      });
     }),
     impl('Raise', (c, name) => () => (ctx) => {
       trace.push(`${ctx.phase}:${name}`);
-      throw new PolicyFault({ status: 418, errorCode: 'custom.Teapot', faultString: 'tea', body: { contentType: 'text/plain', content: String(c.content) } });
+      throw new PolicyFault({
+        status: 418,
+        errorCode: 'custom.Teapot',
+        faultString: 'tea',
+        body: { contentType: 'text/plain', content: String(c.content) },
+      });
     }),
-    impl('Crash', (_c, name) => () => (ctx) => { trace.push(`${ctx.phase}:${name}`); throw new TypeError('boom'); }),
-    impl('Respond', (_c, name) => () => (ctx) => { trace.push(`${ctx.phase}:${name}`); return { respond: { status: 204, headers: { 'x-direct': '1' }, body: '' } }; }),
+    impl('Crash', (_c, name) => () => (ctx) => {
+      trace.push(`${ctx.phase}:${name}`);
+      throw new TypeError('boom');
+    }),
+    impl('Respond', (_c, name) => () => (ctx) => {
+      trace.push(`${ctx.phase}:${name}`);
+      return { respond: { status: 204, headers: { 'x-direct': '1' }, body: '' } };
+    }),
     impl('SetHeader', (c, name) => () => (ctx) => {
       trace.push(`${ctx.phase}:${name}`);
       const target = ctx.phase === 'response' ? ctx.response! : ctx.request;
       target.headers.set(String(c.name), ctx.variables.template(String(c.value)));
     }),
-    impl('BadConfig', () => () => { throw new Error('bad config'); }),
+    impl('BadConfig', () => () => {
+      throw new Error('bad config');
+    }),
   ];
   return new Map(list.map((p) => [p.type, p]));
 }
 
-const policy = (type: string, config: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) =>
-  ({ type, enabled: true, configJson: JSON.stringify(config), ...extra });
+const policy = (type: string, config: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) => ({
+  type,
+  enabled: true,
+  configJson: JSON.stringify(config),
+  ...extra,
+});
 
 function setup(proxy: Proxy, opts: PolicyContextOptions = {}) {
   const trace: string[] = [];
-  const snapshot = decodeRuntimeSnapshot({ proxies: [{ namespace: 'ns', name: 'p', route: 'ns/p', basePath: '/api', ...proxy }] });
+  const snapshot = decodeRuntimeSnapshot({
+    proxies: [{ namespace: 'ns', name: 'p', route: 'ns/p', basePath: '/api', ...proxy }],
+  });
   const compiled = compileProxy(snapshot.proxies[0]!, registry(trace));
   const ctx = makePolicyContext({ path: '/api/orders', proxy: { basePath: '/api' }, ...opts });
   const run = new FlowRun(compiled, ctx.exchange);
   const respond = async () => {
-    ctx.exchange.response = createResponseMessage({ status: 200, headers: { 'content-type': 'text/plain' }, body: Buffer.from('ok') });
+    ctx.exchange.response = createResponseMessage({
+      status: 200,
+      headers: { 'content-type': 'text/plain' },
+      body: Buffer.from('ok'),
+    });
     return run.runResponse();
   };
   return { trace, run, exchange: ctx.exchange, respond, compiled };
 }
 
 const policies = {
-  a: policy('Trace'), b: policy('Trace'), c: policy('Trace'), d: policy('Trace'), e: policy('Trace'), f: policy('Trace'),
-  g: policy('Trace'), h: policy('Trace'), fail: policy('Fail'), crash: policy('Crash'), respond: policy('Respond'),
+  a: policy('Trace'),
+  b: policy('Trace'),
+  c: policy('Trace'),
+  d: policy('Trace'),
+  e: policy('Trace'),
+  f: policy('Trace'),
+  g: policy('Trace'),
+  h: policy('Trace'),
+  fail: policy('Fail'),
+  crash: policy('Crash'),
+  respond: policy('Respond'),
 };
 
 describe('flow order', () => {
@@ -63,8 +106,25 @@ describe('flow order', () => {
       flows: {
         preFlow: { request: [{ policy: 'a' }], response: [{ policy: 'e' }] },
         conditionalFlows: [
-          { name: 'never', condition: { comparison: { operator: 'EQUALS', left: { variable: 'request.verb' }, right: { string: 'DELETE' } } }, request: [{ policy: 'h' }] },
-          { name: 'orders', condition: { comparison: { operator: 'MATCHES_PATH', left: { variable: 'proxy.pathsuffix' }, right: { string: '/orders' } } }, request: [{ policy: 'b' }], response: [{ policy: 'f' }] },
+          {
+            name: 'never',
+            condition: {
+              comparison: { operator: 'EQUALS', left: { variable: 'request.verb' }, right: { string: 'DELETE' } },
+            },
+            request: [{ policy: 'h' }],
+          },
+          {
+            name: 'orders',
+            condition: {
+              comparison: {
+                operator: 'MATCHES_PATH',
+                left: { variable: 'proxy.pathsuffix' },
+                right: { string: '/orders' },
+              },
+            },
+            request: [{ policy: 'b' }],
+            response: [{ policy: 'f' }],
+          },
           { name: 'catch-all', request: [{ policy: 'h' }] },
         ],
         postFlow: { request: [{ policy: 'c' }], response: [{ policy: 'g' }] },
@@ -75,7 +135,15 @@ describe('flow order', () => {
     expect(run.matchedFlow).toBe('orders');
     expect(await respond()).toEqual({ action: 'continue' });
     await run.runPostClient();
-    expect(trace).toEqual(['request:a', 'request:b', 'request:c', 'response:e', 'response:f', 'response:g', 'response:d']);
+    expect(trace).toEqual([
+      'request:a',
+      'request:b',
+      'request:c',
+      'response:e',
+      'response:f',
+      'response:g',
+      'response:d',
+    ]);
   });
 
   it('chooses the conditional flow after preFlow ran, so preFlow can steer it', async () => {
@@ -84,8 +152,18 @@ describe('flow order', () => {
       flows: {
         preFlow: { request: [{ policy: 'mark' }] },
         conditionalFlows: [
-          { name: 'one', condition: { comparison: { operator: 'EQUALS', left: { variable: 'request.header.x-flow' }, right: { string: 'one' } } } },
-          { name: 'two', condition: { comparison: { operator: 'EQUALS', left: { variable: 'request.header.x-flow' }, right: { string: 'two' } } } },
+          {
+            name: 'one',
+            condition: {
+              comparison: { operator: 'EQUALS', left: { variable: 'request.header.x-flow' }, right: { string: 'one' } },
+            },
+          },
+          {
+            name: 'two',
+            condition: {
+              comparison: { operator: 'EQUALS', left: { variable: 'request.header.x-flow' }, right: { string: 'two' } },
+            },
+          },
         ],
       },
     });
@@ -96,11 +174,25 @@ describe('flow order', () => {
   it('skips steps whose condition is false and disabled policies', async () => {
     const { trace, run } = setup({
       policies: { ...policies, off: policy('Trace', {}, { enabled: false }) },
-      flows: { preFlow: { request: [
-        { policy: 'a', condition: { comparison: { operator: 'EQUALS', left: { variable: 'request.verb' }, right: { string: 'POST' } } } },
-        { policy: 'off' },
-        { policy: 'b', condition: { comparison: { operator: 'EQUALS', left: { variable: 'request.verb' }, right: { string: 'GET' } } } },
-      ] } },
+      flows: {
+        preFlow: {
+          request: [
+            {
+              policy: 'a',
+              condition: {
+                comparison: { operator: 'EQUALS', left: { variable: 'request.verb' }, right: { string: 'POST' } },
+              },
+            },
+            { policy: 'off' },
+            {
+              policy: 'b',
+              condition: {
+                comparison: { operator: 'EQUALS', left: { variable: 'request.verb' }, right: { string: 'GET' } },
+              },
+            },
+          ],
+        },
+      },
     });
     await run.runRequest();
     expect(trace).toEqual(['request:b']);
@@ -109,7 +201,13 @@ describe('flow order', () => {
 
 describe('faults', () => {
   it('skips the remaining steps and flows and sends the default fault body', async () => {
-    const { trace, run } = setup({ policies, flows: { preFlow: { request: [{ policy: 'a' }, { policy: 'fail' }, { policy: 'b' }] }, postFlow: { request: [{ policy: 'c' }] } } });
+    const { trace, run } = setup({
+      policies,
+      flows: {
+        preFlow: { request: [{ policy: 'a' }, { policy: 'fail' }, { policy: 'b' }] },
+        postFlow: { request: [{ policy: 'c' }] },
+      },
+    });
     const out = await run.runRequest();
     expect(trace).toEqual(['request:a', 'request:fail']);
     if (out.action !== 'respond') throw new Error('expected a response');
@@ -117,19 +215,29 @@ describe('faults', () => {
     expect(out.response.status).toBe(401);
     expect(out.response.headers.get('content-type')).toBe('application/json');
     expect(out.response.headers.get('x-why')).toBe('fail');
-    expect(JSON.parse(out.response.body.text())).toEqual({ fault: { faultstring: 'nope', detail: { errorcode: 'oauth.v2.InvalidApiKey' } } });
+    expect(JSON.parse(out.response.body.text())).toEqual({
+      fault: { faultstring: 'nope', detail: { errorcode: 'oauth.v2.InvalidApiKey' } },
+    });
   });
 
   it('sets fault and error variables', async () => {
     const { run, exchange } = setup({ policies, flows: { preFlow: { request: [{ policy: 'fail' }] } } });
     await run.runRequest();
     const v = exchange.variables;
-    expect([v.get('fault.name'), v.get('fault.policy'), v.get('error.code'), v.get('error.message'), v.get('error.status.code'), v.get('error.state')])
-      .toEqual(['InvalidApiKey', 'fail', 'oauth.v2.InvalidApiKey', 'nope', 401, 'PROXY_REQ_FLOW']);
+    expect([
+      v.get('fault.name'),
+      v.get('fault.policy'),
+      v.get('error.code'),
+      v.get('error.message'),
+      v.get('error.status.code'),
+      v.get('error.state'),
+    ]).toEqual(['InvalidApiKey', 'fail', 'oauth.v2.InvalidApiKey', 'nope', 401, 'PROXY_REQ_FLOW']);
   });
 
   it('runs the first matching fault rule only, and the default rule when none matched', async () => {
-    const faultIs = (name: string) => ({ comparison: { operator: 'EQUALS' as const, left: { variable: 'fault.name' }, right: { string: name } } });
+    const faultIs = (name: string) => ({
+      comparison: { operator: 'EQUALS' as const, left: { variable: 'fault.name' }, right: { string: name } },
+    });
     const proxy = (always: boolean): Proxy => ({
       policies: { ...policies, fix: policy('SetHeader', { name: 'x-fixed', value: '{fault.name}' }) },
       flows: { preFlow: { request: [{ policy: 'fail' }] } },
@@ -164,8 +272,12 @@ describe('faults', () => {
     });
     const out = await run.runRequest();
     if (out.action !== 'respond') throw new Error('expected a response');
-    expect([out.response.status, out.response.headers.get('content-type'), out.response.body.text(), out.errorCode])
-      .toEqual([418, 'text/plain', 'custom', 'custom.Teapot']);
+    expect([
+      out.response.status,
+      out.response.headers.get('content-type'),
+      out.response.body.text(),
+      out.errorCode,
+    ]).toEqual([418, 'text/plain', 'custom', 'custom.Teapot']);
   });
 
   it('continueOnError records the error and goes on', async () => {
@@ -196,7 +308,10 @@ describe('faults', () => {
   });
 
   it('postClientFlow faults change nothing', async () => {
-    const { run, trace } = setup({ policies, flows: { postClientFlow: { response: [{ policy: 'fail' }, { policy: 'a' }] } } });
+    const { run, trace } = setup({
+      policies,
+      flows: { postClientFlow: { response: [{ policy: 'fail' }, { policy: 'a' }] } },
+    });
     await run.runRequest();
     await run.runPostClient();
     expect(trace).toEqual(['response:fail']);
@@ -205,7 +320,10 @@ describe('faults', () => {
 
 describe('direct responses', () => {
   it('a step that answers stops the flow and sends its answer', async () => {
-    const { trace, run } = setup({ policies, flows: { preFlow: { request: [{ policy: 'respond' }, { policy: 'a' }] } } });
+    const { trace, run } = setup({
+      policies,
+      flows: { preFlow: { request: [{ policy: 'respond' }, { policy: 'a' }] } },
+    });
     const out = await run.runRequest();
     expect(trace).toEqual(['request:respond']);
     if (out.action !== 'respond') throw new Error('expected a response');
@@ -220,7 +338,11 @@ describe('compileProxy', () => {
   it('rejects unknown types, failing create() and steps naming unknown policies', () => {
     expect(() => compile({ name: 'p', policies: { x: policy('Nope') } })).toThrow(/type "Nope" is not supported/);
     expect(() => compile({ name: 'p', policies: { x: policy('BadConfig') } })).toThrow(ProxyInvalidError);
-    expect(() => compile({ name: 'p', policies: {}, flows: { preFlow: { request: [{ policy: 'ghost' }] } } })).toThrow(/flows.preFlow.request\[0\]: policy "ghost"/);
-    expect(() => compile({ name: 'p', policies: { x: { type: 'Trace', configJson: '{' } } })).toThrow(/configJson is not JSON/);
+    expect(() => compile({ name: 'p', policies: {}, flows: { preFlow: { request: [{ policy: 'ghost' }] } } })).toThrow(
+      /flows.preFlow.request\[0\]: policy "ghost"/,
+    );
+    expect(() => compile({ name: 'p', policies: { x: { type: 'Trace', configJson: '{' } } })).toThrow(
+      /configJson is not JSON/,
+    );
   });
 });

@@ -18,7 +18,10 @@ export type PhaseOutcome =
 
 const CONTINUE: PhaseOutcome = { action: 'continue' };
 
-type StepsResult = { kind: 'done' } | { kind: 'respond'; direct: DirectResponse } | { kind: 'fault'; fault: PolicyFault; step: CompiledStep };
+type StepsResult =
+  | { kind: 'done' }
+  | { kind: 'respond'; direct: DirectResponse }
+  | { kind: 'fault'; fault: PolicyFault; step: CompiledStep };
 
 export class FlowRun {
   private readonly compiled: CompiledProxy;
@@ -50,7 +53,11 @@ export class FlowRun {
 
   async runResponse(): Promise<PhaseOutcome> {
     const c = this.compiled;
-    return this.runPhase('response', [() => c.preFlow.response, () => this.flow?.response ?? [], () => c.postFlow.response]);
+    return this.runPhase('response', [
+      () => c.preFlow.response,
+      () => this.flow?.response ?? [],
+      () => c.postFlow.response,
+    ]);
   }
 
   /** Runs postClientFlow; its faults and answers change nothing (the response has gone). */
@@ -58,7 +65,10 @@ export class FlowRun {
     if (!this.requestDone || this.compiled.postClientFlow.length === 0) return;
     const result = await this.runSteps(this.compiled.postClientFlow, 'response');
     if (result.kind === 'fault') {
-      this.exchange.log.warn({ policy: result.step.policy, errorCode: result.fault.errorCode }, 'postClientFlow step failed');
+      this.exchange.log.warn(
+        { policy: result.step.policy, errorCode: result.fault.errorCode },
+        'postClientFlow step failed',
+      );
     }
   }
 
@@ -136,7 +146,11 @@ export class FlowRun {
   }
 
   private respondDirect(direct: DirectResponse, errorCode?: string): PhaseOutcome {
-    const response = createResponseMessage({ status: direct.status, headers: direct.headers, body: Buffer.from(direct.body, 'utf8') });
+    const response = createResponseMessage({
+      status: direct.status,
+      headers: direct.headers,
+      body: Buffer.from(direct.body, 'utf8'),
+    });
     this.exchange.response = response;
     return errorCode === undefined ? { action: 'respond', response } : { action: 'respond', response, errorCode };
   }

@@ -35,19 +35,32 @@ export class Exchange {
     this.request = init.request;
     this.proxy = init.proxy;
     this.log = init.log;
-    this.variables = new FlowVariables({
-      request: init.request,
-      response: () => this.response,
-      proxy: init.proxy,
-      environmentName: init.environmentName,
-      messageId: init.messageId,
-      client: init.client,
-      now: init.now,
-    }, init.variables);
+    this.variables = new FlowVariables(
+      {
+        request: init.request,
+        response: () => this.response,
+        proxy: init.proxy,
+        environmentName: init.environmentName,
+        messageId: init.messageId,
+        client: init.client,
+        now: init.now,
+      },
+      init.variables,
+    );
   }
 
   context(phase: Phase): PolicyContext {
     const { stores, runtime, log, now } = this.init;
-    return { phase, request: this.request, response: this.response, variables: this.variables, stores, runtime, proxy: this.proxy, now, log };
+    return {
+      phase,
+      request: this.request,
+      response: this.response,
+      variables: this.variables,
+      stores,
+      runtime,
+      proxy: this.proxy,
+      now,
+      log,
+    };
   }
 }

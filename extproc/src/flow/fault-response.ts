@@ -26,7 +26,11 @@ export function faultBody(faultString: string, errorCode: string): string {
 /** The response a fault sends unless a fault rule changes it. */
 export function faultResponse(fault: PolicyFault): Response {
   const body = fault.body ?? { contentType: 'application/json', content: faultBody(fault.message, fault.errorCode) };
-  const response = createResponseMessage({ status: fault.status, headers: fault.headers, body: Buffer.from(body.content, 'utf8') });
+  const response = createResponseMessage({
+    status: fault.status,
+    headers: fault.headers,
+    body: Buffer.from(body.content, 'utf8'),
+  });
   response.headers.set('content-type', body.contentType);
   response.reasonPhrase = fault.reasonPhrase;
   return response;

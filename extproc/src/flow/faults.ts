@@ -41,7 +41,12 @@ export async function withStore<T>(call: () => Promise<T>): Promise<T> {
     return await call();
   } catch (err) {
     if (err instanceof StoreUnavailableError) {
-      throw new PolicyFault({ status: 503, errorCode: STORE_UNAVAILABLE_CODE, faultString: 'The rate limit and cache store is unavailable', headers: { 'retry-after': '1' } });
+      throw new PolicyFault({
+        status: 503,
+        errorCode: STORE_UNAVAILABLE_CODE,
+        faultString: 'The rate limit and cache store is unavailable',
+        headers: { 'retry-after': '1' },
+      });
     }
     throw err;
   }

@@ -3,11 +3,18 @@ import { BodyParseError, createRequestMessage, HeaderMap, jsonDepth, MAX_JSON_DE
 
 describe('HeaderMap', () => {
   it('is case-insensitive and multi-valued, in arrival order', () => {
-    const h = new HeaderMap([['X-A', '1'], ['x-a', '2'], ['Accept', 'json']]);
+    const h = new HeaderMap([
+      ['X-A', '1'],
+      ['x-a', '2'],
+      ['Accept', 'json'],
+    ]);
     expect(h.get('x-A')).toBe('1');
     expect(h.getAll('X-A')).toEqual(['1', '2']);
     expect(h.has('ACCEPT')).toBe(true);
-    expect(h.entries()).toEqual([['x-a', ['1', '2']], ['accept', ['json']]]);
+    expect(h.entries()).toEqual([
+      ['x-a', ['1', '2']],
+      ['accept', ['json']],
+    ]);
     expect(h.changed).toBe(false);
   });
 
@@ -51,9 +58,13 @@ describe('HeaderMap', () => {
 });
 
 describe('MessageBody', () => {
-  const request = (body?: string) => createRequestMessage({
-    method: 'POST', path: '/a?x=1', headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : Buffer.from(body),
-  });
+  const request = (body?: string) =>
+    createRequestMessage({
+      method: 'POST',
+      path: '/a?x=1',
+      headers: { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : Buffer.from(body),
+    });
 
   it('parses JSON once and caches it', () => {
     const r = request('{"a":1}');
@@ -66,7 +77,9 @@ describe('MessageBody', () => {
   it('rejects prototype poisoning and over-deep bodies with BodyParseError', () => {
     expect(() => request('{"__proto__":{"x":1}}').body.json()).toThrow(BodyParseError);
     expect(() => request('{"constructor":{"prototype":{"x":1}}}').body.json()).toThrow(BodyParseError);
-    expect(() => request('['.repeat(MAX_JSON_DEPTH + 1) + ']'.repeat(MAX_JSON_DEPTH + 1)).body.json()).toThrow(BodyParseError);
+    expect(() => request('['.repeat(MAX_JSON_DEPTH + 1) + ']'.repeat(MAX_JSON_DEPTH + 1)).body.json()).toThrow(
+      BodyParseError,
+    );
     expect(() => request('{bad').body.json()).toThrow(BodyParseError);
   });
 

@@ -32,9 +32,10 @@ export class HeaderMap implements Headers {
 
   constructor(init?: HeaderInit) {
     if (!init) return;
-    const pairs = Symbol.iterator in init
-      ? init as Iterable<readonly [string, string]>
-      : Object.entries(init).flatMap(([n, v]) => (Array.isArray(v) ? v : [v]).map((x) => [n, x] as const));
+    const pairs =
+      Symbol.iterator in init
+        ? (init as Iterable<readonly [string, string]>)
+        : Object.entries(init).flatMap(([n, v]) => (Array.isArray(v) ? v : [v]).map((x) => [n, x] as const));
     for (const [name, value] of pairs) {
       const key = name.toLowerCase();
       const list = this.values.get(key);
@@ -70,7 +71,8 @@ export class HeaderMap implements Headers {
     if (change?.kind === 'replaced') return;
     if (change?.kind === 'appended') change.values.push(value);
     // Removed then added: the header's whole value is now known, so overwrite it.
-    else this.changes.set(key, change?.kind === 'removed' ? { kind: 'replaced' } : { kind: 'appended', values: [value] });
+    else
+      this.changes.set(key, change?.kind === 'removed' ? { kind: 'replaced' } : { kind: 'appended', values: [value] });
   }
 
   remove(name: string): void {
@@ -111,7 +113,8 @@ export function jsonDepth(text: string, limit = Infinity): number {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) {
       inString = true;
@@ -157,7 +160,7 @@ export class MessageBody implements Body {
   }
 
   text(): string {
-    this.textValue ??= this.raw !== undefined ? this.raw.toString('utf8') : JSON.stringify(this.jsonValue) ?? '';
+    this.textValue ??= this.raw !== undefined ? this.raw.toString('utf8') : (JSON.stringify(this.jsonValue) ?? '');
     return this.textValue;
   }
 

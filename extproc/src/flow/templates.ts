@@ -35,6 +35,6 @@ export function expandTemplate(text: string, variables: Pick<Variables, 'getStri
     cache.set(text, parts);
   }
   let out = '';
-  for (const part of parts) out += typeof part === 'string' ? part : variables.getString(part.variable) ?? '';
+  for (const part of parts) out += typeof part === 'string' ? part : (variables.getString(part.variable) ?? '');
   return out;
 }

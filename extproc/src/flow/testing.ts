@@ -40,9 +40,10 @@ export interface PolicyContextOptions {
 }
 
 export interface TestClock {
-  now(): number;
-  advance(ms: number): void;
-  set(ms: number): void;
+  // Function-valued properties, not methods: `clock.now` is passed around unbound.
+  now: () => number;
+  advance: (ms: number) => void;
+  set: (ms: number) => void;
 }
 
 export interface TestPolicyContext extends PolicyContext {
@@ -52,13 +53,25 @@ export interface TestPolicyContext extends PolicyContext {
 
 const DEFAULT_NOW = Date.UTC(2026, 0, 1);
 const DEFAULT_PROXY: Proxy = {
-  namespace: 'default', name: 'test', route: 'default/test', basePath: '/', targetUrl: 'http://upstream.test',
+  namespace: 'default',
+  name: 'test',
+  route: 'default/test',
+  basePath: '/',
+  targetUrl: 'http://upstream.test',
 };
 
 export function makeClock(start: number | (() => number) = DEFAULT_NOW): TestClock {
   if (typeof start === 'function') return { now: start, advance: () => undefined, set: () => undefined };
   let t = start;
-  return { now: () => t, advance: (ms) => { t += ms; }, set: (ms) => { t = ms; } };
+  return {
+    now: () => t,
+    advance: (ms) => {
+      t += ms;
+    },
+    set: (ms) => {
+      t = ms;
+    },
+  };
 }
 
 function bodyOf(body: TestBody | undefined): { buffer: Buffer | undefined; json: boolean } {
@@ -68,9 +81,13 @@ function bodyOf(body: TestBody | undefined): { buffer: Buffer | undefined; json:
   return { buffer: Buffer.from(JSON.stringify(body)), json: true };
 }
 
-function withContentType(headers: Record<string, string | string[]> | undefined, type: string | undefined): Record<string, string | string[]> {
+function withContentType(
+  headers: Record<string, string | string[]> | undefined,
+  type: string | undefined,
+): Record<string, string | string[]> {
   const out = { ...headers };
-  if (type !== undefined && !Object.keys(out).some((k) => k.toLowerCase() === 'content-type')) out['content-type'] = type;
+  if (type !== undefined && !Object.keys(out).some((k) => k.toLowerCase() === 'content-type'))
+    out['content-type'] = type;
   return out;
 }
 
@@ -80,8 +97,10 @@ export function makePolicyContext(opts: PolicyContextOptions = {}): TestPolicyCo
   const snapshot = decodeRuntimeSnapshot({ version: 'test', ...opts.snapshot, proxies: [proxyInput] });
   const proxy = snapshot.proxies[0]!;
   const reqBody = bodyOf(opts.body);
-  const path = opts.query === undefined ? opts.path ?? '/'
-    : `${opts.path ?? '/'}${(opts.path ?? '').includes('?') ? '&' : '?'}${opts.query}`;
+  const path =
+    opts.query === undefined
+      ? (opts.path ?? '/')
+      : `${opts.path ?? '/'}${(opts.path ?? '').includes('?') ? '&' : '?'}${opts.query}`;
   const request = createRequestMessage({
     method: opts.method ?? 'GET',
     path,

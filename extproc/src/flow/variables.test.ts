@@ -3,12 +3,19 @@ import { makePolicyContext } from './testing.ts';
 import { pathSuffix } from './variables.ts';
 
 describe('flow variables', () => {
-  const ctx = () => makePolicyContext({
-    method: 'POST', path: '/orders/v1/items/7', query: 'a=1&a=2&b=x%20y',
-    headers: { 'X-Api-Key': 'k', accept: ['a', 'b'] }, body: 'f=1&g=two', contentType: 'application/x-www-form-urlencoded',
-    clientIp: '10.1.2.3', proxy: { name: 'orders', basePath: '/orders/v1', targetUrl: 'http://up:9090' },
-    environmentName: 'eu-west', now: Date.UTC(2026, 1, 2, 3, 4, 5),
-  });
+  const ctx = () =>
+    makePolicyContext({
+      method: 'POST',
+      path: '/orders/v1/items/7',
+      query: 'a=1&a=2&b=x%20y',
+      headers: { 'X-Api-Key': 'k', accept: ['a', 'b'] },
+      body: 'f=1&g=two',
+      contentType: 'application/x-www-form-urlencoded',
+      clientIp: '10.1.2.3',
+      proxy: { name: 'orders', basePath: '/orders/v1', targetUrl: 'http://up:9090' },
+      environmentName: 'eu-west',
+      now: Date.UTC(2026, 1, 2, 3, 4, 5),
+    });
 
   it('reads the request live', () => {
     const { variables: v, request } = ctx();
@@ -57,7 +64,9 @@ describe('flow variables', () => {
   });
 
   it('reads the response in the response phase', () => {
-    const { variables: v } = makePolicyContext({ response: { status: 201, headers: { 'x-r': '1' }, body: { ok: true } } });
+    const { variables: v } = makePolicyContext({
+      response: { status: 201, headers: { 'x-r': '1' }, body: { ok: true } },
+    });
     expect(v.get('response.status.code')).toBe(201);
     expect(v.get('response.header.x-r')).toBe('1');
     expect(v.get('response.content')).toBe('{"ok":true}');
@@ -69,7 +78,9 @@ describe('flow variables', () => {
     expect(v.resolve({ ref: 'request.header.x-api-key' })).toBe('k');
     expect(v.resolve(5)).toBe(5);
     expect(v.resolve(undefined)).toBeUndefined();
-    expect(v.template('{apiproxy.name}/{missing}-{ not a var }{request.queryparam.b}')).toBe('orders/-{ not a var }x y');
+    expect(v.template('{apiproxy.name}/{missing}-{ not a var }{request.queryparam.b}')).toBe(
+      'orders/-{ not a var }x y',
+    );
   });
 });
 

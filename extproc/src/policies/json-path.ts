@@ -22,5 +22,5 @@ export function compileJsonPath(expression: string): CompiledJsonPath {
 
 /** How a selected JSON value reads as text: strings as they are, anything else as JSON. */
 export function jsonValueText(value: unknown): string {
-  return typeof value === 'string' ? value : JSON.stringify(value) ?? '';
+  return typeof value === 'string' ? value : (JSON.stringify(value) ?? '');
 }

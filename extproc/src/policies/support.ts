@@ -22,14 +22,17 @@ export function checkConfig(spec: PolicyTypeSpec, config: unknown, meta: PolicyM
 export type MessageName = 'request' | 'response';
 
 /** The named message, or the phase's own one when `name` is absent; undefined before a response exists. */
-export function messageOf(ctx: PolicyContext, name: MessageName | undefined): RequestMessage | ResponseMessage | undefined {
+export function messageOf(
+  ctx: PolicyContext,
+  name: MessageName | undefined,
+): RequestMessage | ResponseMessage | undefined {
   return (name ?? ctx.phase) === 'request' ? ctx.request : ctx.response;
 }
 
 /** The media type of a message, lower-cased, without parameters: "application/json". */
 export function mediaType(message: Message): string {
   const value = message.headers.get('content-type') ?? '';
-  return value.split(';', 1)[0].trim().toLowerCase();
+  return value.split(';', 1)[0]!.trim().toLowerCase();
 }
 
 export function isJsonMediaType(type: string): boolean {
@@ -37,7 +40,9 @@ export function isJsonMediaType(type: string): boolean {
 }
 
 export function isXmlMediaType(type: string): boolean {
-  return type === 'application/xml' || type === 'text/xml' || (type.startsWith('application/') && type.endsWith('+xml'));
+  return (
+    type === 'application/xml' || type === 'text/xml' || (type.startsWith('application/') && type.endsWith('+xml'))
+  );
 }
 
 export function isFormMediaType(type: string): boolean {

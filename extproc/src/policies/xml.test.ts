@@ -15,11 +15,25 @@ function scanOutcome(text: string): 'ok' | 'violation' {
 
 describe('scanXml', () => {
   it('never throws anything but an XmlViolation, and accepts nothing the validator rejects', () => {
-    const alphabet = fc.constantFrom(...'<>/?!-[]=&;#"\' abx:'.split(''), '<a>', '</a>', '<!--', '-->', '<![CDATA[', ']]>', '&amp;', '<?pi', '?>');
-    fc.assert(fc.property(fc.array(alphabet, { maxLength: 40 }), (parts) => {
-      const text = parts.join('');
-      if (scanOutcome(text) === 'ok') expect(XMLValidator.validate(text)).toBe(true);
-    }), { numRuns: 3000 });
+    const alphabet = fc.constantFrom(
+      ...'<>/?!-[]=&;#"\' abx:'.split(''),
+      '<a>',
+      '</a>',
+      '<!--',
+      '-->',
+      '<![CDATA[',
+      ']]>',
+      '&amp;',
+      '<?pi',
+      '?>',
+    );
+    fc.assert(
+      fc.property(fc.array(alphabet, { maxLength: 40 }), (parts) => {
+        const text = parts.join('');
+        if (scanOutcome(text) === 'ok') expect(XMLValidator.validate(text)).toBe(true);
+      }),
+      { numRuns: 3000 },
+    );
   });
 });
 

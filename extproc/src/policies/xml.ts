@@ -25,18 +25,38 @@ export interface XmlLimits {
 }
 
 export const NO_XML_LIMITS: XmlLimits = {
-  elementName: Infinity, attributeName: Infinity, namespacePrefix: Infinity, processingInstructionTarget: Infinity,
-  nodeDepth: Infinity, attributeCountPerElement: Infinity, namespaceCountPerElement: Infinity, childCount: Infinity,
-  text: Infinity, attributeValue: Infinity, namespaceURI: Infinity, comment: Infinity, processingInstructionData: Infinity,
+  elementName: Infinity,
+  attributeName: Infinity,
+  namespacePrefix: Infinity,
+  processingInstructionTarget: Infinity,
+  nodeDepth: Infinity,
+  attributeCountPerElement: Infinity,
+  namespaceCountPerElement: Infinity,
+  childCount: Infinity,
+  text: Infinity,
+  attributeValue: Infinity,
+  namespaceURI: Infinity,
+  comment: Infinity,
+  processingInstructionData: Infinity,
 };
 
 /** The last part of a threat.xml.* error code. */
 export type XmlViolationCode =
-  | 'ElementNameLengthExceeded' | 'AttributeNameLengthExceeded' | 'NamespacePrefixLengthExceeded'
-  | 'ProcessingInstructionTargetLengthExceeded' | 'NodeDepthExceeded' | 'AttributeCountExceeded'
-  | 'NamespaceCountExceeded' | 'ChildCountExceeded' | 'TextLengthExceeded' | 'AttributeValueLengthExceeded'
-  | 'NamespaceURILengthExceeded' | 'CommentLengthExceeded' | 'ProcessingInstructionDataLengthExceeded'
-  | 'DTDNotAllowed' | 'ExecutionFailed';
+  | 'ElementNameLengthExceeded'
+  | 'AttributeNameLengthExceeded'
+  | 'NamespacePrefixLengthExceeded'
+  | 'ProcessingInstructionTargetLengthExceeded'
+  | 'NodeDepthExceeded'
+  | 'AttributeCountExceeded'
+  | 'NamespaceCountExceeded'
+  | 'ChildCountExceeded'
+  | 'TextLengthExceeded'
+  | 'AttributeValueLengthExceeded'
+  | 'NamespaceURILengthExceeded'
+  | 'CommentLengthExceeded'
+  | 'ProcessingInstructionDataLengthExceeded'
+  | 'DTDNotAllowed'
+  | 'ExecutionFailed';
 
 export class XmlViolation extends Error {
   readonly code: XmlViolationCode;
@@ -76,11 +96,12 @@ class XmlScanner {
       else if (this.text.startsWith('<?', this.pos)) this.processingInstruction();
       else if (this.text.startsWith('<!--', this.pos)) this.comment();
       else if (this.text.startsWith('<![CDATA[', this.pos)) this.cdata();
-      else if (this.text.startsWith('<!', this.pos)) throw new XmlViolation('DTDNotAllowed', 'DOCTYPE and entity declarations are not allowed');
+      else if (this.text.startsWith('<!', this.pos))
+        throw new XmlViolation('DTDNotAllowed', 'DOCTYPE and entity declarations are not allowed');
       else if (this.text.startsWith('</', this.pos)) this.endTag();
       else this.startTag();
     }
-    if (this.stack.length > 0) this.fail(`element <${this.stack[this.stack.length - 1].name}> is not closed`);
+    if (this.stack.length > 0) this.fail(`element <${this.stack[this.stack.length - 1]!.name}> is not closed`);
     if (!this.sawRoot) this.fail('no root element');
   }
 
@@ -117,8 +138,18 @@ class XmlScanner {
     if (target === '') this.fail('processing instruction without a target');
     const isDeclaration = target === 'xml' && this.pos === 0;
     if (!isDeclaration) {
-      this.check(target.length, this.limits.processingInstructionTarget, 'ProcessingInstructionTargetLengthExceeded', 'processing instruction target length');
-      this.check(body.slice(target.length).trim().length, this.limits.processingInstructionData, 'ProcessingInstructionDataLengthExceeded', 'processing instruction data length');
+      this.check(
+        target.length,
+        this.limits.processingInstructionTarget,
+        'ProcessingInstructionTargetLengthExceeded',
+        'processing instruction target length',
+      );
+      this.check(
+        body.slice(target.length).trim().length,
+        this.limits.processingInstructionData,
+        'ProcessingInstructionDataLengthExceeded',
+        'processing instruction data length',
+      );
       this.addChild();
     }
     this.pos = end + 2;
@@ -163,11 +194,21 @@ class XmlScanner {
       const value = this.attributeValue();
       if (attribute === 'xmlns' || attribute.startsWith('xmlns:')) {
         this.check(++namespaces, this.limits.namespaceCountPerElement, 'NamespaceCountExceeded', 'namespace count');
-        this.check(attribute.length - 6, this.limits.namespacePrefix, 'NamespacePrefixLengthExceeded', 'namespace prefix length');
+        this.check(
+          attribute.length - 6,
+          this.limits.namespacePrefix,
+          'NamespacePrefixLengthExceeded',
+          'namespace prefix length',
+        );
         this.check(value.length, this.limits.namespaceURI, 'NamespaceURILengthExceeded', 'namespace URI length');
       } else {
         this.check(++attributes, this.limits.attributeCountPerElement, 'AttributeCountExceeded', 'attribute count');
-        this.checkQualifiedName(attribute, this.limits.attributeName, 'AttributeNameLengthExceeded', 'attribute name length');
+        this.checkQualifiedName(
+          attribute,
+          this.limits.attributeName,
+          'AttributeNameLengthExceeded',
+          'attribute name length',
+        );
         this.check(value.length, this.limits.attributeValue, 'AttributeValueLengthExceeded', 'attribute value length');
       }
     }
@@ -191,7 +232,8 @@ class XmlScanner {
   /** Checks a `prefix:local` name: the prefix against the namespace prefix limit, the local part against `limit`. */
   private checkQualifiedName(name: string, limit: number, code: XmlViolationCode, what: string): void {
     const colon = name.indexOf(':');
-    if (colon >= 0) this.check(colon, this.limits.namespacePrefix, 'NamespacePrefixLengthExceeded', 'namespace prefix length');
+    if (colon >= 0)
+      this.check(colon, this.limits.namespacePrefix, 'NamespacePrefixLengthExceeded', 'namespace prefix length');
     this.check(name.length - colon - 1, limit, code, what);
   }
 
@@ -279,7 +321,7 @@ interface XPathEvaluator {
 
 // Loaded through require with a local type: xpath's own .d.ts pulls the DOM lib into the whole
 // program (`/// <reference lib="dom" />`), which clashes with Node's WebCrypto types elsewhere.
-const xpathParse = (createRequire(import.meta.url)('xpath') as { parse(expression: string): XPathEvaluator }).parse;
+const xpathParse = (createRequire(import.meta.url)('xpath') as { parse: (expression: string) => XPathEvaluator }).parse;
 
 /** Parses an XPath 1.0 expression once; throws (a plain Error from the library) when it is not one. */
 export function compileXPath(expression: string, namespaces: Record<string, string> = {}): CompiledXPath {
@@ -304,7 +346,11 @@ function nodeList(result: ReturnType<XPathEvaluator['evaluate']>): Node[] | unde
 }
 
 /** compileXPath for create(): a bad expression is the config's fault. */
-export function compileXPathOrThrow(expression: string, namespaces: Record<string, string> | undefined, meta: PolicyMeta): CompiledXPath {
+export function compileXPathOrThrow(
+  expression: string,
+  namespaces: Record<string, string> | undefined,
+  meta: PolicyMeta,
+): CompiledXPath {
   try {
     return compileXPath(expression, namespaces);
   } catch (error) {

@@ -12,10 +12,18 @@ type Config = Record<string, string | number | undefined>;
 const target = (ctx: PolicyContext) => (ctx.phase === 'response' ? ctx.response! : ctx.request);
 
 const implementations: Record<string, (c: Config) => PolicyStep> = {
-  SetHeader: (c) => (ctx) => { target(ctx).headers.set(String(c.name), ctx.variables.template(String(c.value))); },
-  RemoveHeader: (c) => (ctx) => { target(ctx).headers.remove(String(c.name)); },
+  SetHeader: (c) => (ctx) => {
+    target(ctx).headers.set(String(c.name), ctx.variables.template(String(c.value)));
+  },
+  RemoveHeader: (c) => (ctx) => {
+    target(ctx).headers.remove(String(c.name));
+  },
   Deny: () => () => {
-    throw new PolicyFault({ status: 403, errorCode: 'accesscontrol.IPDeniedAccess', faultString: 'Access Denied for client ip' });
+    throw new PolicyFault({
+      status: 403,
+      errorCode: 'accesscontrol.IPDeniedAccess',
+      faultString: 'Access Denied for client ip',
+    });
   },
   /** Reads the JSON body and writes it back with `seen: <phase>` (needs the body). */
   MarkBody: () => (ctx) => {
@@ -23,26 +31,51 @@ const implementations: Record<string, (c: Config) => PolicyStep> = {
     body.setJson({ ...(body.json() as object), seen: ctx.phase });
   },
   /** Sets the body without reading it (does not need the body). */
-  SetBody: (c) => (ctx) => { target(ctx).body.setText(String(c.text), 'text/plain'); },
+  SetBody: (c) => (ctx) => {
+    target(ctx).body.setText(String(c.text), 'text/plain');
+  },
   /** Reports the body size in a header (needs the body, changes only headers). */
-  BodySize: () => (ctx) => { target(ctx).headers.set('x-body-size', String(target(ctx).body.size)); },
-  SetPath: (c) => (ctx) => { ctx.request.path = String(c.path); },
-  Wait: (c) => async () => { await new Promise((r) => setTimeout(r, Number(c.ms))); },
-  Crash: () => () => { throw new TypeError('boom'); },
+  BodySize: () => (ctx) => {
+    target(ctx).headers.set('x-body-size', String(target(ctx).body.size));
+  },
+  SetPath: (c) => (ctx) => {
+    ctx.request.path = String(c.path);
+  },
+  Wait: (c) => async () => {
+    await new Promise((r) => setTimeout(r, Number(c.ms)));
+  },
+  Crash: () => () => {
+    throw new TypeError('boom');
+  },
 };
 
 const NEEDS_BODY = new Set(['MarkBody', 'BodySize']);
 
 export const testCatalog: PolicyCatalog = {
-  registry: new Map(Object.entries(implementations).map(([type, make]): [string, PolicyImplementation<never>] =>
-    [type, { type, create: (config: never) => make(config as Config) }])),
+  registry: new Map(
+    Object.entries(implementations).map(([type, make]): [string, PolicyImplementation<never>] => [
+      type,
+      { type, create: (config: never) => make(config) },
+    ]),
+  ),
   bodyNeeds: (type) => NEEDS_BODY.has(type),
 };
 
-export const policy = (type: string, config: Config = {}) => ({ type, enabled: true, configJson: JSON.stringify(config) });
+export const policy = (type: string, config: Config = {}) => ({
+  type,
+  enabled: true,
+  configJson: JSON.stringify(config),
+});
 
 export function proxy(name: string, p: Proxy): Proxy {
-  return { namespace: 'shop', name, route: `shop/${name}`, basePath: `/${name}`, targetUrl: 'http://upstream.test', ...p };
+  return {
+    namespace: 'shop',
+    name,
+    route: `shop/${name}`,
+    basePath: `/${name}`,
+    targetUrl: 'http://upstream.test',
+    ...p,
+  };
 }
 
 export function testSnapshot(version = 'v1', extra: Proxy[] = []): RuntimeSnapshot {
@@ -61,7 +94,9 @@ export function testSnapshot(version = 'v1', extra: Proxy[] = []): RuntimeSnapsh
           version: policy('SetHeader', { name: 'x-version', value: version }),
         },
         flows: {
-          preFlow: { request: [{ policy: 'add' }, { policy: 'strip' }, { policy: 'ip' }, { policy: 'id' }, { policy: 'env' }] },
+          preFlow: {
+            request: [{ policy: 'add' }, { policy: 'strip' }, { policy: 'ip' }, { policy: 'id' }, { policy: 'env' }],
+          },
           postFlow: { response: [{ policy: 'served' }, { policy: 'version' }, { policy: 'strip' }] },
         },
       }),
@@ -71,7 +106,10 @@ export function testSnapshot(version = 'v1', extra: Proxy[] = []): RuntimeSnapsh
         flows: { preFlow: { request: [{ policy: 'mark' }], response: [{ policy: 'mark' }] } },
       }),
       proxy('size', { policies: { size: policy('BodySize') }, flows: { preFlow: { request: [{ policy: 'size' }] } } }),
-      proxy('replace', { policies: { set: policy('SetBody', { text: 'replaced' }) }, flows: { preFlow: { request: [{ policy: 'set' }] } } }),
+      proxy('replace', {
+        policies: { set: policy('SetBody', { text: 'replaced' }) },
+        flows: { preFlow: { request: [{ policy: 'set' }] } },
+      }),
       proxy('protected', {
         policies: {
           host: policy('SetHeader', { name: 'host', value: 'evil' }),
@@ -80,9 +118,15 @@ export function testSnapshot(version = 'v1', extra: Proxy[] = []): RuntimeSnapsh
         },
         flows: { preFlow: { request: [{ policy: 'host' }, { policy: 'envoy' }, { policy: 'drop' }] } },
       }),
-      proxy('rewrite', { policies: { path: policy('SetPath', { path: '/internal/v2' }) }, flows: { preFlow: { request: [{ policy: 'path' }] } } }),
+      proxy('rewrite', {
+        policies: { path: policy('SetPath', { path: '/internal/v2' }) },
+        flows: { preFlow: { request: [{ policy: 'path' }] } },
+      }),
       proxy('slow', {
-        policies: { wait: policy('Wait', { ms: 150 }), version: policy('SetHeader', { name: 'x-version', value: version }) },
+        policies: {
+          wait: policy('Wait', { ms: 150 }),
+          version: policy('SetHeader', { name: 'x-version', value: version }),
+        },
         flows: { preFlow: { request: [{ policy: 'wait' }, { policy: 'version' }] } },
       }),
       proxy('crash', { policies: { crash: policy('Crash') }, flows: { preFlow: { request: [{ policy: 'crash' }] } } }),

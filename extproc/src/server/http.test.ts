@@ -35,10 +35,22 @@ it('answers /healthz always, /readyz once a snapshot is loaded, /metrics in Prom
 it('reports gRPC health SERVING only once a snapshot is loaded', async () => {
   const server: TestServer = await startTestServer({ catalog: testCatalog });
   const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(healthProto, { enums: String })) as unknown as {
-    grpc: { health: { v1: { Health: new (addr: string, creds: grpc.ChannelCredentials) => grpc.Client & { check: (req: object, cb: (err: Error | null, res: { status: string }) => void) => void } } } };
+    grpc: {
+      health: {
+        v1: {
+          Health: new (
+            addr: string,
+            creds: grpc.ChannelCredentials,
+          ) => grpc.Client & { check: (req: object, cb: (err: Error | null, res: { status: string }) => void) => void };
+        };
+      };
+    };
   };
   const health = new pkg.grpc.health.v1.Health(server.address, grpc.credentials.createInsecure());
-  const check = () => new Promise<string>((resolve, reject) => health.check({ service: '' }, (err, res) => (err ? reject(err) : resolve(res.status))));
+  const check = () =>
+    new Promise<string>((resolve, reject) =>
+      health.check({ service: '' }, (err, res) => (err ? reject(err) : resolve(res.status))),
+    );
   expect(await check()).toBe('NOT_SERVING');
   server.apply(testSnapshot());
   expect(await check()).toBe('SERVING');

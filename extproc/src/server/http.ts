@@ -6,7 +6,11 @@ import type { SnapshotProvider } from '../config/snapshot-store.ts';
 import type { ExtprocMetrics } from './metrics.ts';
 
 /** `sourceNote` adds where the snapshot came from to /readyz, e.g. "from the cache: control plane unreachable". */
-export function createHealthServer(snapshots: SnapshotProvider, metrics: ExtprocMetrics, sourceNote: () => string | undefined = () => undefined): Server {
+export function createHealthServer(
+  snapshots: SnapshotProvider,
+  metrics: ExtprocMetrics,
+  sourceNote: () => string | undefined = () => undefined,
+): Server {
   return createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz') {
@@ -14,7 +18,10 @@ export function createHealthServer(snapshots: SnapshotProvider, metrics: Extproc
     } else if (path === '/readyz') {
       const snapshot = snapshots.current();
       const note = snapshot && sourceNote();
-      if (snapshot) res.writeHead(200, { 'content-type': 'text/plain' }).end(`ready: snapshot ${snapshot.version}${note ? ` (${note})` : ''}\n`);
+      if (snapshot)
+        res
+          .writeHead(200, { 'content-type': 'text/plain' })
+          .end(`ready: snapshot ${snapshot.version}${note ? ` (${note})` : ''}\n`);
       else res.writeHead(503, { 'content-type': 'text/plain' }).end('no runtime snapshot loaded\n');
     } else if (path === '/metrics') {
       metrics.registry.metrics().then(

@@ -6,8 +6,17 @@ export type StreamOutcome = 'completed' | 'cancelled' | 'immediate_response' | '
 
 export class ExtprocMetrics {
   readonly registry = new Registry();
-  readonly activeStreams = new Gauge({ name: 'gatehouse_extproc_active_streams', help: 'ext_proc streams open now', registers: [this.registry] });
-  readonly streams = new Counter({ name: 'gatehouse_extproc_streams_total', help: 'ext_proc streams by how they ended', labelNames: ['outcome'] as const, registers: [this.registry] });
+  readonly activeStreams = new Gauge({
+    name: 'gatehouse_extproc_active_streams',
+    help: 'ext_proc streams open now',
+    registers: [this.registry],
+  });
+  readonly streams = new Counter({
+    name: 'gatehouse_extproc_streams_total',
+    help: 'ext_proc streams by how they ended',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
   readonly phaseSeconds = new Histogram({
     name: 'gatehouse_extproc_phase_duration_seconds',
     help: 'time to answer one ProcessingRequest, by phase',
@@ -15,9 +24,24 @@ export class ExtprocMetrics {
     buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
     registers: [this.registry],
   });
-  readonly faults = new Counter({ name: 'gatehouse_extproc_faults_total', help: 'fault responses by error code', labelNames: ['code'] as const, registers: [this.registry] });
-  readonly snapshotInfo = new Gauge({ name: 'gatehouse_extproc_snapshot_info', help: 'the runtime snapshot being served (value 1)', labelNames: ['version'] as const, registers: [this.registry] });
-  readonly snapshotLoads = new Counter({ name: 'gatehouse_extproc_snapshot_loads_total', help: 'snapshot loads by result', labelNames: ['result'] as const, registers: [this.registry] });
+  readonly faults = new Counter({
+    name: 'gatehouse_extproc_faults_total',
+    help: 'fault responses by error code',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
+  readonly snapshotInfo = new Gauge({
+    name: 'gatehouse_extproc_snapshot_info',
+    help: 'the runtime snapshot being served (value 1)',
+    labelNames: ['version'] as const,
+    registers: [this.registry],
+  });
+  readonly snapshotLoads = new Counter({
+    name: 'gatehouse_extproc_snapshot_loads_total',
+    help: 'snapshot loads by result',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
 
   /** Label children bound once: the per-message path then skips prom-client's label hashing. */
   private readonly phaseChildren = new Map<string, { observe(seconds: number): void }>();

@@ -73,25 +73,32 @@ export function createExtprocServer(options: ExtprocServerOptions): ExtprocServe
       const tls = options.tls;
       if (tls) {
         tlsListener = await listenGrpcTls(server, host, port, {
-          source: tls.watcher, policy: tls.policy, clientAuth: tls.clientAuth, log: options.log, purpose: 'ext_proc server',
+          source: tls.watcher,
+          policy: tls.policy,
+          clientAuth: tls.clientAuth,
+          log: options.log,
+          purpose: 'ext_proc server',
           ...(options.onTlsRefused ? { onRefused: options.onTlsRefused } : {}),
         });
         return tlsListener.port;
       }
       return new Promise((resolve, reject) => {
-        server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+        server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
+          err ? reject(err) : resolve(bound),
+        );
       });
     },
-    shutdown: (graceMs = 20_000) => new Promise((resolve) => {
-      health.setStatus('', 'NOT_SERVING');
-      health.setStatus(EXT_PROC_SERVICE, 'NOT_SERVING');
-      void tlsListener?.close();
-      const force = setTimeout(() => server.forceShutdown(), graceMs);
-      force.unref();
-      server.tryShutdown(() => {
-        clearTimeout(force);
-        resolve();
-      });
-    }),
+    shutdown: (graceMs = 20_000) =>
+      new Promise((resolve) => {
+        health.setStatus('', 'NOT_SERVING');
+        health.setStatus(EXT_PROC_SERVICE, 'NOT_SERVING');
+        void tlsListener?.close();
+        const force = setTimeout(() => server.forceShutdown(), graceMs);
+        force.unref();
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      }),
   };
 }

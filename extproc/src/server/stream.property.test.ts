@@ -19,33 +19,59 @@ afterAll(async () => {
   await server.close();
 });
 
-const headerMap = { headers: [{ key: ':path', rawValue: Buffer.from('/x') }, { key: ':status', rawValue: Buffer.from('200') }, { key: 'content-type', rawValue: Buffer.from('application/json') }] };
+const headerMap = {
+  headers: [
+    { key: ':path', rawValue: Buffer.from('/x') },
+    { key: ':status', rawValue: Buffer.from('200') },
+    { key: 'content-type', rawValue: Buffer.from('application/json') },
+  ],
+};
 const message: fc.Arbitrary<ProcessingRequest> = fc.oneof(
   fc.constant({}),
   fc.boolean().map((endOfStream) => ({ requestHeaders: { headers: headerMap, endOfStream } })),
   fc.boolean().map((endOfStream) => ({ responseHeaders: { headers: headerMap, endOfStream } })),
-  fc.tuple(fc.uint8Array({ maxLength: 100 }), fc.boolean()).map(([b, endOfStream]) => ({ requestBody: { body: Buffer.from(b), endOfStream } })),
-  fc.tuple(fc.uint8Array({ maxLength: 100 }), fc.boolean()).map(([b, endOfStream]) => ({ responseBody: { body: Buffer.from(b), endOfStream } })),
+  fc
+    .tuple(fc.uint8Array({ maxLength: 100 }), fc.boolean())
+    .map(([b, endOfStream]) => ({ requestBody: { body: Buffer.from(b), endOfStream } })),
+  fc
+    .tuple(fc.uint8Array({ maxLength: 100 }), fc.boolean())
+    .map(([b, endOfStream]) => ({ responseBody: { body: Buffer.from(b), endOfStream } })),
   fc.constant({ requestTrailers: { trailers: { headers: [] as [] } } }),
   fc.constant({ responseTrailers: { trailers: { headers: [] as [] } } }),
 );
-const route = fc.constantFrom('shop/headers', 'shop/body', 'shop/size', 'shop/deny', 'shop/slow', 'shop/replace', 'nope/nope');
+const route = fc.constantFrom(
+  'shop/headers',
+  'shop/body',
+  'shop/size',
+  'shop/deny',
+  'shop/slow',
+  'shop/replace',
+  'nope/nope',
+);
 
 it('never crashes, never over-replies, never leaks a stream', async () => {
-  await fc.assert(fc.asyncProperty(route, fc.array(message, { maxLength: 8 }), fc.option(fc.nat(30)), async (r, messages, cancelAfterMs) => {
-    const metadata = new grpc.Metadata();
-    metadata.set('x-gatehouse-route', r);
-    const call = client.process(metadata);
-    let replies = 0;
-    call.on('data', () => replies++);
-    call.on('error', () => undefined);
-    const status = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
-    for (const m of messages) call.write(m);
-    if (cancelAfterMs === null) call.end();
-    else setTimeout(() => call.cancel(), cancelAfterMs);
-    await status;
-    expect(replies).toBeLessThanOrEqual(messages.length);
-  }), { numRuns: 150 });
+  await fc.assert(
+    fc.asyncProperty(
+      route,
+      fc.array(message, { maxLength: 8 }),
+      fc.option(fc.nat(30)),
+      async (r, messages, cancelAfterMs) => {
+        const metadata = new grpc.Metadata();
+        metadata.set('x-gatehouse-route', r);
+        const call = client.process(metadata);
+        let replies = 0;
+        call.on('data', () => replies++);
+        call.on('error', () => undefined);
+        const status = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
+        for (const m of messages) call.write(m);
+        if (cancelAfterMs === null) call.end();
+        else setTimeout(() => call.cancel(), cancelAfterMs);
+        await status;
+        expect(replies).toBeLessThanOrEqual(messages.length);
+      },
+    ),
+    { numRuns: 150 },
+  );
   for (let i = 0; i < 100 && (await server.server.metrics.activeStreams.get()).values[0]!.value !== 0; i++) {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }

@@ -19,7 +19,14 @@ import { createRequestMessage, createResponseMessage, type Request, type Respons
 import type { Stores } from '../stores/types.ts';
 import type { CommonResponse, ProcessingRequest, ProcessingResponse } from './envoy-proto.ts';
 import type { ExtprocMetrics, StreamOutcome } from './metrics.ts';
-import { immediateResponse, receiveAttributes, receiveHeaders, requestChanges, responseChanges, type ReceivedHeaders } from './translate.ts';
+import {
+  immediateResponse,
+  receiveAttributes,
+  receiveHeaders,
+  requestChanges,
+  responseChanges,
+  type ReceivedHeaders,
+} from './translate.ts';
 
 export const ROUTE_METADATA = 'x-gatehouse-route';
 
@@ -34,8 +41,15 @@ export interface StreamDeps {
 
 export type ProcessCall = grpc.ServerDuplexStream<ProcessingRequest, ProcessingResponse>;
 
-const STAGES = ['requestHeaders', 'requestBody', 'requestTrailers', 'responseHeaders', 'responseBody', 'responseTrailers'] as const;
-type Stage = typeof STAGES[number];
+const STAGES = [
+  'requestHeaders',
+  'requestBody',
+  'requestTrailers',
+  'responseHeaders',
+  'responseBody',
+  'responseTrailers',
+] as const;
+type Stage = (typeof STAGES)[number];
 type Direction = 'request' | 'response';
 
 class ProtocolError extends Error {
@@ -71,7 +85,10 @@ export class ProcessingStream {
   private exchange: Exchange | undefined;
   private run: FlowRun | undefined;
   private attributes: ReturnType<typeof receiveAttributes> | undefined;
-  private readonly dir: Record<Direction, DirectionState> = { request: new DirectionState(), response: new DirectionState() };
+  private readonly dir: Record<Direction, DirectionState> = {
+    request: new DirectionState(),
+    response: new DirectionState(),
+  };
   private finished = false;
 
   constructor(call: ProcessCall, deps: StreamDeps) {
@@ -108,12 +125,16 @@ export class ProcessingStream {
 
   private checkOrder(msg: ProcessingRequest): Stage {
     const stage = msg.request;
-    if (stage === undefined || !msg[stage]) throw new ProtocolError(grpc.status.INVALID_ARGUMENT, 'ProcessingRequest carries no request');
+    if (stage === undefined || !msg[stage])
+      throw new ProtocolError(grpc.status.INVALID_ARGUMENT, 'ProcessingRequest carries no request');
     const index = STAGES.indexOf(stage);
-    if (this.stage < 0 && stage !== 'requestHeaders') throw new ProtocolError(grpc.status.FAILED_PRECONDITION, `${stage} before requestHeaders`);
+    if (this.stage < 0 && stage !== 'requestHeaders')
+      throw new ProtocolError(grpc.status.FAILED_PRECONDITION, `${stage} before requestHeaders`);
     const direction: Direction = index < 3 ? 'request' : 'response';
-    const repeatedBody = index === this.stage && (stage === 'requestBody' || stage === 'responseBody') && !this.dir[direction].ended;
-    if (index <= this.stage && !repeatedBody) throw new ProtocolError(grpc.status.FAILED_PRECONDITION, `${stage} after ${STAGES[this.stage]}`);
+    const repeatedBody =
+      index === this.stage && (stage === 'requestBody' || stage === 'responseBody') && !this.dir[direction].ended;
+    if (index <= this.stage && !repeatedBody)
+      throw new ProtocolError(grpc.status.FAILED_PRECONDITION, `${stage} after ${STAGES[this.stage]}`);
     if ((stage === 'requestBody' || stage === 'responseBody') && this.dir[direction].ended) {
       throw new ProtocolError(grpc.status.FAILED_PRECONDITION, `${stage} after the ${direction} ended`);
     }
@@ -123,12 +144,18 @@ export class ProcessingStream {
 
   private async process(stage: Stage, msg: ProcessingRequest): Promise<ProcessingResponse> {
     switch (stage) {
-      case 'requestHeaders': return this.onRequestHeaders(msg);
-      case 'requestBody': return this.onBody('request', msg.requestBody!.body, msg.requestBody!.endOfStream);
-      case 'requestTrailers': return this.onTrailers('request');
-      case 'responseHeaders': return this.onResponseHeaders(msg);
-      case 'responseBody': return this.onBody('response', msg.responseBody!.body, msg.responseBody!.endOfStream);
-      case 'responseTrailers': return this.onTrailers('response');
+      case 'requestHeaders':
+        return this.onRequestHeaders(msg);
+      case 'requestBody':
+        return this.onBody('request', msg.requestBody!.body, msg.requestBody!.endOfStream);
+      case 'requestTrailers':
+        return this.onTrailers('request');
+      case 'responseHeaders':
+        return this.onResponseHeaders(msg);
+      case 'responseBody':
+        return this.onBody('response', msg.responseBody!.body, msg.responseBody!.endOfStream);
+      case 'responseTrailers':
+        return this.onTrailers('response');
     }
   }
 
@@ -153,7 +180,10 @@ export class ProcessingStream {
   private async onResponseHeaders(msg: ProcessingRequest): Promise<ProcessingResponse> {
     // Envoy skipped the request body we expected: enforce the request flow now rather than never.
     if (!this.dir.request.flowRan) {
-      const early = await this.runRequestFlow('requestTrailers', this.dir.request.chunks.length > 0 ? this.dir.request.body() : undefined);
+      const early = await this.runRequestFlow(
+        'requestTrailers',
+        this.dir.request.chunks.length > 0 ? this.dir.request.body() : undefined,
+      );
       if (early.immediateResponse) return early;
     }
     const state = this.dir.response;
@@ -180,7 +210,10 @@ export class ProcessingStream {
     const key = direction === 'request' ? 'requestTrailers' : 'responseTrailers';
     if (state.flowRan) return { [key]: {} };
     // A streamed body ended by trailers: the flow runs now, but only an ImmediateResponse can still act.
-    const reply = direction === 'request' ? await this.runRequestFlow(key, state.body()) : await this.runResponseFlow(key, state.body());
+    const reply =
+      direction === 'request'
+        ? await this.runRequestFlow(key, state.body())
+        : await this.runResponseFlow(key, state.body());
     return reply.immediateResponse ? reply : { [key]: {} };
   }
 
@@ -222,14 +255,22 @@ export class ProcessingStream {
     return this.reply(stage, await this.run!.runResponse(), () => this.changesFor(stage, response, state));
   }
 
-  private changesFor(stage: Stage, message: Request | Response, state: DirectionState): CommonResponse | 'body-too-late' {
+  private changesFor(
+    stage: Stage,
+    message: Request | Response,
+    state: DirectionState,
+  ): CommonResponse | 'body-too-late' {
     const atHeaders = stage === 'requestHeaders' || stage === 'responseHeaders';
     // Body chunks already passed to Envoy cannot be replaced: refuse rather than send a spliced body.
     if (message.body.changed && state.chunks.length > 1) return 'body-too-late';
     return 'method' in message ? requestChanges(message, atHeaders) : responseChanges(message, atHeaders);
   }
 
-  private reply(stage: Stage, outcome: PhaseOutcome, changes: () => CommonResponse | 'body-too-late'): ProcessingResponse {
+  private reply(
+    stage: Stage,
+    outcome: PhaseOutcome,
+    changes: () => CommonResponse | 'body-too-late',
+  ): ProcessingResponse {
     if (outcome.action === 'respond') return this.immediate(outcome.response, outcome.errorCode);
     if (stage === 'requestTrailers' || stage === 'responseTrailers') return { [stage]: {} };
     const common = changes();

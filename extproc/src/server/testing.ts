@@ -32,7 +32,12 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const store = new SnapshotStore();
   if (options.snapshot) store.apply(buildSnapshot(options.snapshot, catalog));
   const stores = createMemoryStores();
-  const server = createExtprocServer({ snapshots: store, stores, log: pino({ level: 'silent' }), maxBodyBytes: options.maxBodyBytes });
+  const server = createExtprocServer({
+    snapshots: store,
+    stores,
+    log: pino({ level: 'silent' }),
+    maxBodyBytes: options.maxBodyBytes,
+  });
   const port = await server.listen('127.0.0.1', 0);
   return {
     address: `127.0.0.1:${port}`,

@@ -2,7 +2,15 @@
 // the attributes Envoy was asked to send, and out again as HeaderMutation / CommonResponse /
 // ImmediateResponse. Header values travel as latin1 so every byte Envoy sends round-trips unchanged.
 import type { HeaderChanges, Request, Response } from '../flow/message.ts';
-import type { CommonResponse, EnvoyHeaderMap, HeaderMutation, HeaderValueOption, ImmediateResponse, ProcessingRequest, Struct } from './envoy-proto.ts';
+import type {
+  CommonResponse,
+  EnvoyHeaderMap,
+  HeaderMutation,
+  HeaderValueOption,
+  ImmediateResponse,
+  ProcessingRequest,
+  Struct,
+} from './envoy-proto.ts';
 
 export const EXT_PROC_ATTRIBUTES = 'envoy.filters.http.ext_proc';
 
@@ -74,9 +82,15 @@ function option(key: string, value: string, append: boolean): HeaderValueOption 
 }
 
 /** The mutation for a message's header changes; `pseudo` are route-changing pseudo-header rewrites. */
-export function headerMutation(changes: HeaderChanges, pseudo: Array<[string, string]>, removeContentLength: boolean): HeaderMutation | undefined {
+export function headerMutation(
+  changes: HeaderChanges,
+  pseudo: Array<[string, string]>,
+  removeContentLength: boolean,
+): HeaderMutation | undefined {
   const setHeaders = pseudo.map(([k, v]) => option(k, v, false));
-  for (const s of changes.set) if (!isProtectedHeader(s.name) && !(removeContentLength && s.name === 'content-length')) setHeaders.push(option(s.name, s.value, s.append));
+  for (const s of changes.set)
+    if (!isProtectedHeader(s.name) && !(removeContentLength && s.name === 'content-length'))
+      setHeaders.push(option(s.name, s.value, s.append));
   const removeHeaders = changes.remove.filter((n) => !isProtectedHeader(n));
   if (removeContentLength) removeHeaders.push('content-length');
   if (setHeaders.length === 0 && removeHeaders.length === 0) return undefined;
@@ -88,12 +102,23 @@ export function requestChanges(request: Request, atHeaders: boolean): CommonResp
   const pseudo: Array<[string, string]> = [];
   if (request.method !== request.original.method) pseudo.push([':method', request.method]);
   if (request.targetChanged) pseudo.push([':path', request.target]);
-  return commonResponse(request.headers.changeList(), pseudo, request.body.changed ? request.body.bytes() : undefined, atHeaders);
+  return commonResponse(
+    request.headers.changeList(),
+    pseudo,
+    request.body.changed ? request.body.bytes() : undefined,
+    atHeaders,
+  );
 }
 
 export function responseChanges(response: Response, atHeaders: boolean): CommonResponse {
-  const pseudo: Array<[string, string]> = response.status !== response.originalStatus ? [[':status', String(response.status)]] : [];
-  return commonResponse(response.headers.changeList(), pseudo, response.body.changed ? response.body.bytes() : undefined, atHeaders);
+  const pseudo: Array<[string, string]> =
+    response.status !== response.originalStatus ? [[':status', String(response.status)]] : [];
+  return commonResponse(
+    response.headers.changeList(),
+    pseudo,
+    response.body.changed ? response.body.bytes() : undefined,
+    atHeaders,
+  );
 }
 
 /**
@@ -101,7 +126,12 @@ export function responseChanges(response: Response, atHeaders: boolean): CommonR
  * for that direction); on a body message it is a plain body mutation. The content-length of a
  * replaced body is removed: Envoy recomputes the framing.
  */
-function commonResponse(changes: HeaderChanges, pseudo: Array<[string, string]>, body: Buffer | undefined, atHeaders: boolean): CommonResponse {
+function commonResponse(
+  changes: HeaderChanges,
+  pseudo: Array<[string, string]>,
+  body: Buffer | undefined,
+  atHeaders: boolean,
+): CommonResponse {
   const out: CommonResponse = {};
   const mutation = headerMutation(changes, pseudo, body !== undefined);
   if (mutation) out.headerMutation = mutation;

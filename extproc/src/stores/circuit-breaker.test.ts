@@ -5,7 +5,12 @@ describe('CircuitBreaker', () => {
   it('opens after N consecutive failures, lets one probe through after openMs, and closes on its success', () => {
     let now = 0;
     const states: CircuitState[] = [];
-    const breaker = new CircuitBreaker({ failureThreshold: 3, openMs: 1000, clock: () => now, onStateChange: (s) => states.push(s) });
+    const breaker = new CircuitBreaker({
+      failureThreshold: 3,
+      openMs: 1000,
+      clock: () => now,
+      onStateChange: (s) => states.push(s),
+    });
     breaker.failure();
     breaker.failure();
     breaker.success(); // not consecutive

@@ -4,7 +4,15 @@ import type { AdmissionOp } from './types.ts';
 
 function fakeClock(start = 1_000_000): { now: () => number; advance: (ms: number) => void; set: (ms: number) => void } {
   let t = start;
-  return { now: () => t, advance: (ms) => { t += ms; }, set: (ms) => { t = ms; } };
+  return {
+    now: () => t,
+    advance: (ms) => {
+      t += ms;
+    },
+    set: (ms) => {
+      t = ms;
+    },
+  };
 }
 
 describe('ExpiringLruMap', () => {
@@ -37,7 +45,15 @@ describe('createMemoryStores', () => {
   it('counts fixed windows, rejects over the limit without counting, and restarts after the window', async () => {
     const clock = fakeClock(60_000);
     const { counters } = createMemoryStores(clock.now);
-    const req = (weight: number) => ({ key: 'q', kind: 'fixed' as const, weight, limit: 3, windowMs: 60_000, windowStartMs: Math.floor(clock.now() / 60_000) * 60_000, nowMs: clock.now() });
+    const req = (weight: number) => ({
+      key: 'q',
+      kind: 'fixed' as const,
+      weight,
+      limit: 3,
+      windowMs: 60_000,
+      windowStartMs: Math.floor(clock.now() / 60_000) * 60_000,
+      nowMs: clock.now(),
+    });
     expect(await counters.consume(req(1))).toEqual({ admitted: true, used: 1, windowEndMs: 120_000 });
     expect(await counters.consume(req(2))).toEqual({ admitted: true, used: 3, windowEndMs: 120_000 });
     expect(await counters.consume(req(1))).toEqual({ admitted: false, used: 3, windowEndMs: 120_000 });
@@ -54,13 +70,29 @@ describe('createMemoryStores', () => {
   it('weighs the previous window in a sliding window and starts flexi windows at the first request', async () => {
     const clock = fakeClock(0);
     const { counters } = createMemoryStores(clock.now);
-    const sliding = () => ({ key: 's', kind: 'sliding' as const, weight: 1, limit: 4, windowMs: 1000, windowStartMs: Math.floor(clock.now() / 1000) * 1000, nowMs: clock.now() });
+    const sliding = () => ({
+      key: 's',
+      kind: 'sliding' as const,
+      weight: 1,
+      limit: 4,
+      windowMs: 1000,
+      windowStartMs: Math.floor(clock.now() / 1000) * 1000,
+      nowMs: clock.now(),
+    });
     for (let i = 0; i < 4; i++) expect((await counters.consume(sliding())).admitted).toBe(true);
     clock.set(1500); // half of the previous window (4) still counts: 2
     expect((await counters.consume(sliding())).admitted).toBe(true);
     expect((await counters.consume(sliding())).admitted).toBe(true);
     expect((await counters.consume(sliding())).admitted).toBe(false);
-    const flexi = () => ({ key: 'f', kind: 'flexi' as const, weight: 1, limit: 1, windowMs: 1000, windowStartMs: 0, nowMs: clock.now() });
+    const flexi = () => ({
+      key: 'f',
+      kind: 'flexi' as const,
+      weight: 1,
+      limit: 1,
+      windowMs: 1000,
+      windowStartMs: 0,
+      nowMs: clock.now(),
+    });
     expect(await counters.consume(flexi())).toEqual({ admitted: true, used: 1, windowEndMs: 2500 });
     clock.set(2499);
     expect((await counters.consume(flexi())).admitted).toBe(false);
@@ -132,8 +164,14 @@ describe('createMemoryStores', () => {
 
 describe('MemoryStores.admit', () => {
   const now = 600_000;
-  const bucket = (key: string, capacity: number): AdmissionOp => ({ kind: 'bucket', take: { key, weight: 1, capacity, refillPerMs: 0, nowMs: now } });
-  const quota = (key: string, limit: number): AdmissionOp => ({ kind: 'quota', request: { key, kind: 'fixed', weight: 1, limit, windowMs: 60_000, windowStartMs: now, nowMs: now } });
+  const bucket = (key: string, capacity: number): AdmissionOp => ({
+    kind: 'bucket',
+    take: { key, weight: 1, capacity, refillPerMs: 0, nowMs: now },
+  });
+  const quota = (key: string, limit: number): AdmissionOp => ({
+    kind: 'quota',
+    request: { key, kind: 'fixed', weight: 1, limit, windowMs: 60_000, windowStartMs: now, nowMs: now },
+  });
 
   it('applies the ops in order and answers each', async () => {
     const stores = createMemoryStores(() => now);

@@ -2,7 +2,17 @@
 // expire on read against an injectable clock, and every map is bounded (least recently used entries
 // are evicted first) so a flood of distinct keys cannot grow the heap without limit.
 import { consumeQuota, takeTokens, type BucketState, type QuotaState } from './quota-window.ts';
-import type { AdmissionOp, AdmissionOutcome, CacheStore, CounterStore, KeyValueStore, QuotaRequest, QuotaResult, Stores, TokenBucketStore } from './types.ts';
+import type {
+  AdmissionOp,
+  AdmissionOutcome,
+  CacheStore,
+  CounterStore,
+  KeyValueStore,
+  QuotaRequest,
+  QuotaResult,
+  Stores,
+  TokenBucketStore,
+} from './types.ts';
 
 export type Clock = () => number;
 
@@ -84,21 +94,22 @@ class MemoryCounterStore implements CounterStore {
     this.#quotas = new ExpiringLruMap(clock, maxEntries);
   }
 
-  async consume(request: QuotaRequest): Promise<QuotaResult> {
+  consume(request: QuotaRequest): Promise<QuotaResult> {
     const step = consumeQuota(this.#quotas.get(request.key), request);
     this.#quotas.setUntil(request.key, step.state, step.expiresAt);
-    return step.result;
+    return Promise.resolve(step.result);
   }
 
-  async reset(key: string, amount?: number): Promise<void> {
+  reset(key: string, amount?: number): Promise<void> {
     const state = this.#quotas.get(key);
-    if (state === undefined) return;
+    if (state === undefined) return Promise.resolve();
     if (amount === undefined) this.#quotas.delete(key);
     else state.count = Math.max(0, state.count - amount);
+    return Promise.resolve();
   }
 
-  async get(key: string): Promise<number> {
-    return this.#quotas.get(key)?.count ?? 0;
+  get(key: string): Promise<number> {
+    return Promise.resolve(this.#quotas.get(key)?.count ?? 0);
   }
 }
 
@@ -109,10 +120,10 @@ class MemoryTokenBucketStore implements TokenBucketStore {
     this.#buckets = new ExpiringLruMap(clock, maxEntries);
   }
 
-  async take(key: string, weight: number, capacity: number, refillPerMs: number, nowMs: number): Promise<boolean> {
+  take(key: string, weight: number, capacity: number, refillPerMs: number, nowMs: number): Promise<boolean> {
     const step = takeTokens(this.#buckets.get(key), weight, capacity, refillPerMs, nowMs);
     this.#buckets.set(key, step.state, step.ttlMs);
-    return step.allowed;
+    return Promise.resolve(step.allowed);
   }
 }
 
@@ -123,21 +134,24 @@ class MemoryCacheStore implements CacheStore {
     this.#entries = new ExpiringLruMap(clock, maxEntries);
   }
 
-  async get(key: string): Promise<Buffer | undefined> {
-    return this.#entries.get(key);
+  get(key: string): Promise<Buffer | undefined> {
+    return Promise.resolve(this.#entries.get(key));
   }
 
-  async set(key: string, value: Buffer, ttlMs: number): Promise<void> {
+  set(key: string, value: Buffer, ttlMs: number): Promise<void> {
     // Copy so a caller mutating its buffer later cannot change the cached entry.
     this.#entries.set(key, Buffer.from(value), ttlMs);
+    return Promise.resolve();
   }
 
-  async delete(key: string): Promise<void> {
+  delete(key: string): Promise<void> {
     this.#entries.delete(key);
+    return Promise.resolve();
   }
 
-  async deletePrefix(prefix: string): Promise<void> {
+  deletePrefix(prefix: string): Promise<void> {
     this.#entries.deleteWhere((key) => key.startsWith(prefix));
+    return Promise.resolve();
   }
 }
 
@@ -148,16 +162,18 @@ class MemoryKeyValueStore implements KeyValueStore {
     this.#entries = new ExpiringLruMap(clock, maxEntries);
   }
 
-  async get(map: string, key: string): Promise<string | undefined> {
-    return this.#entries.get(compositeKey(map, key));
+  get(map: string, key: string): Promise<string | undefined> {
+    return Promise.resolve(this.#entries.get(compositeKey(map, key)));
   }
 
-  async put(map: string, key: string, value: string, ttlMs?: number): Promise<void> {
+  put(map: string, key: string, value: string, ttlMs?: number): Promise<void> {
     this.#entries.set(compositeKey(map, key), value, ttlMs);
+    return Promise.resolve();
   }
 
-  async delete(map: string, key: string): Promise<void> {
+  delete(map: string, key: string): Promise<void> {
     this.#entries.delete(compositeKey(map, key));
+    return Promise.resolve();
   }
 }
 
@@ -167,14 +183,20 @@ function compositeKey(map: string, key: string): string {
 }
 
 /** One admission op as the separate call it stands for (take or consume). */
-export async function applyAdmissionOp(stores: Pick<Stores, 'counters' | 'buckets'>, op: AdmissionOp): Promise<AdmissionOutcome> {
-  if (op.kind === 'quota') return { kind: 'quota', ...await stores.counters.consume(op.request) };
+export async function applyAdmissionOp(
+  stores: Pick<Stores, 'counters' | 'buckets'>,
+  op: AdmissionOp,
+): Promise<AdmissionOutcome> {
+  if (op.kind === 'quota') return { kind: 'quota', ...(await stores.counters.consume(op.request)) };
   const t = op.take;
   return { kind: 'bucket', admitted: await stores.buckets.take(t.key, t.weight, t.capacity, t.refillPerMs, t.nowMs) };
 }
 
 /** Stores.admit as separate calls: one op after the other, up to the first refusal. */
-async function admitInOrder(stores: Pick<Stores, 'counters' | 'buckets'>, ops: readonly AdmissionOp[]): Promise<AdmissionOutcome[]> {
+async function admitInOrder(
+  stores: Pick<Stores, 'counters' | 'buckets'>,
+  ops: readonly AdmissionOp[],
+): Promise<AdmissionOutcome[]> {
   const outcomes: AdmissionOutcome[] = [];
   for (const op of ops) {
     const outcome = await applyAdmissionOp(stores, op);
@@ -185,7 +207,8 @@ async function admitInOrder(stores: Pick<Stores, 'counters' | 'buckets'>, ops: r
 }
 
 export function createMemoryStores(options: MemoryStoreOptions | Clock = {}): Stores {
-  const { clock = Date.now, maxEntries = DEFAULT_MAX_ENTRIES } = typeof options === 'function' ? { clock: options } : options;
+  const { clock = Date.now, maxEntries = DEFAULT_MAX_ENTRIES } =
+    typeof options === 'function' ? { clock: options } : options;
   const counters = new MemoryCounterStore(clock, maxEntries);
   const buckets = new MemoryTokenBucketStore(clock, maxEntries);
   return {

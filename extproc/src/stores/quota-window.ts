@@ -18,7 +18,9 @@ export interface QuotaStep {
 
 function currentWindow(state: QuotaState | undefined, req: QuotaRequest): QuotaState {
   if (req.kind === 'flexi') {
-    return state === undefined || req.nowMs >= state.start + req.windowMs ? { start: req.nowMs, count: 0, previous: 0 } : state;
+    return state === undefined || req.nowMs >= state.start + req.windowMs
+      ? { start: req.nowMs, count: 0, previous: 0 }
+      : state;
   }
   // A state from a later window (this replica's clock is behind) is kept rather than reset.
   if (state === undefined) return { start: req.windowStartMs, count: 0, previous: 0 };
@@ -63,13 +65,21 @@ export interface BucketStep {
 /** Refill arithmetic in floating point must not refuse a token that is due. */
 const EPSILON = 1e-9;
 
-export function takeTokens(stored: BucketState | undefined, weight: number, capacity: number, refillPerMs: number, nowMs: number): BucketStep {
+export function takeTokens(
+  stored: BucketState | undefined,
+  weight: number,
+  capacity: number,
+  refillPerMs: number,
+  nowMs: number,
+): BucketStep {
   const bucket = stored ?? { tokens: capacity, updatedAt: nowMs };
   const elapsed = Math.max(0, nowMs - bucket.updatedAt);
   const tokens = Math.min(capacity, bucket.tokens + elapsed * refillPerMs);
   const allowed = tokens + EPSILON >= weight;
   // A refusal leaves the bucket as it was: refill keeps being computed from the last take, exactly.
-  const state = allowed ? { tokens: Math.max(0, tokens - weight), updatedAt: Math.max(nowMs, bucket.updatedAt) } : bucket;
+  const state = allowed
+    ? { tokens: Math.max(0, tokens - weight), updatedAt: Math.max(nowMs, bucket.updatedAt) }
+    : bucket;
   const remaining = allowed ? state.tokens : tokens;
   const ttlMs = refillPerMs > 0 ? Math.ceil((capacity - remaining) / refillPerMs) + 1 : 86_400_000;
   return { state, allowed, ttlMs };

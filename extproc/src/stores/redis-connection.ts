@@ -28,13 +28,18 @@ const URL_SHAPE = /^(rediss?):\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/?]+)(?:\/(\d*
 /** Parses a Redis URL; the password never appears in the error messages. */
 export function parseRedisUrl(url: string, defaultPort = 6379): RedisEndpoint {
   const m = URL_SHAPE.exec(url);
-  if (!m) throw new RedisUrlError('the Redis URL must look like redis[s]://[user:password@]host:port[,host:port...][/db][?name=master]');
+  if (!m)
+    throw new RedisUrlError(
+      'the Redis URL must look like redis[s]://[user:password@]host:port[,host:port...][/db][?name=master]',
+    );
   const [, scheme, user, password, hostList, db, query] = m;
-  const hosts = hostList.split(',').map((entry) => {
+  // The host list group is not optional: it participates in every match.
+  const hosts = hostList!.split(',').map((entry) => {
     const at = entry.lastIndexOf(':');
     const host = at < 0 ? entry : entry.slice(0, at);
     const port = at < 0 ? defaultPort : Number(entry.slice(at + 1));
-    if (host === '' || !Number.isInteger(port) || port < 1 || port > 65_535) throw new RedisUrlError(`the Redis URL names a bad host "${entry}"`);
+    if (host === '' || !Number.isInteger(port) || port < 1 || port > 65_535)
+      throw new RedisUrlError(`the Redis URL names a bad host "${entry}"`);
     return { host: host.replace(/^\[|\]$/g, ''), port };
   });
   return {
@@ -58,10 +63,12 @@ const reconnectDelay = (attempt: number): number => Math.min(attempt * 100, 1_00
 
 export function connectRedis(options: ConnectOptions): Redis | Cluster {
   const endpoint = parseRedisUrl(options.url, options.mode === 'Sentinel' ? 26_379 : 6379);
+  const first = endpoint.hosts[0];
+  if (first === undefined) throw new RedisUrlError('the Redis URL names no host');
   const common: RedisOptions = {
     username: endpoint.username,
     password: endpoint.password,
-    tls: endpoint.tls ? { servername: endpoint.hosts[0].host } : undefined,
+    tls: endpoint.tls ? { servername: first.host } : undefined,
     connectTimeout: options.connectTimeoutMs,
     // A dead Redis must fail calls at once, not queue them until it is back (DESIGN 8: no hanging).
     enableOfflineQueue: false,
@@ -90,7 +97,13 @@ export function connectRedis(options: ConnectOptions): Redis | Cluster {
       sentinelRetryStrategy: reconnectDelay,
     });
   } else {
-    client = new Redis({ ...common, host: endpoint.hosts[0].host, port: endpoint.hosts[0].port, db: endpoint.db, retryStrategy: reconnectDelay });
+    client = new Redis({
+      ...common,
+      host: first.host,
+      port: first.port,
+      db: endpoint.db,
+      retryStrategy: reconnectDelay,
+    });
   }
   for (const [name, script] of Object.entries(SCRIPTS)) client.defineCommand(name, script);
   return client;

@@ -5,13 +5,20 @@ import { StoreMetrics } from './store-metrics.ts';
 import { StoreUnavailableError } from './types.ts';
 
 const guard = (onUnavailable: OnUnavailable, metrics = new StoreMetrics()) =>
-  new RedisGuard({ deadlineMs: 20, onUnavailable, failureThreshold: 2, openMs: 60_000, metrics, log: pino({ level: 'silent' }) });
+  new RedisGuard({
+    deadlineMs: 20,
+    onUnavailable,
+    failureThreshold: 2,
+    openMs: 60_000,
+    metrics,
+    log: pino({ level: 'silent' }),
+  });
 const never = () => new Promise<string>(() => {});
-const local = async () => 'local';
+const local = () => Promise.resolve('local');
 
 describe('RedisGuard', () => {
   it('answers from Redis when it answers in time', async () => {
-    expect(await guard('FailClosed').run('op', async () => 'redis', local)).toBe('redis');
+    expect(await guard('FailClosed').run('op', () => Promise.resolve('redis'), local)).toBe('redis');
   });
 
   it('gives up at the deadline: FailClosed raises StoreUnavailableError, LocalFallback answers locally', async () => {
@@ -26,9 +33,9 @@ describe('RedisGuard', () => {
   it('stops calling Redis once the circuit is open', async () => {
     const g = guard('LocalFallback');
     let calls = 0;
-    const failing = async () => {
+    const failing = () => {
       calls++;
-      throw new Error('ECONNREFUSED');
+      return Promise.reject(new Error('ECONNREFUSED'));
     };
     for (let i = 0; i < 5; i++) expect(await g.run('op', failing, local)).toBe('local');
     expect(calls).toBe(2);
@@ -38,9 +45,24 @@ describe('RedisGuard', () => {
   it('counts calls issued in the same tick as one round trip', async () => {
     const metrics = new StoreMetrics();
     const g = guard('FailClosed', metrics);
-    await Promise.all([g.run('a', async () => 1, async () => 0), g.run('b', async () => 2, async () => 0)]);
+    await Promise.all([
+      g.run(
+        'a',
+        () => Promise.resolve(1),
+        () => Promise.resolve(0),
+      ),
+      g.run(
+        'b',
+        () => Promise.resolve(2),
+        () => Promise.resolve(0),
+      ),
+    ]);
     await new Promise((r) => setImmediate(r));
-    await g.run('c', async () => 3, async () => 0);
-    expect((await metrics.roundTrips.get()).values[0].value).toBe(2);
+    await g.run(
+      'c',
+      () => Promise.resolve(3),
+      () => Promise.resolve(0),
+    );
+    expect((await metrics.roundTrips.get()).values[0]?.value).toBe(2);
   });
 });

@@ -46,7 +46,12 @@ export class RedisGuard {
   }
 
   /** Runs `call` against Redis within the deadline; `fallback` answers from the local store. */
-  async run<T>(op: string, call: () => Promise<T>, fallback: () => Promise<T>, deadlineMs = this.#options.deadlineMs): Promise<T> {
+  async run<T>(
+    op: string,
+    call: () => Promise<T>,
+    fallback: () => Promise<T>,
+    deadlineMs = this.#options.deadlineMs,
+  ): Promise<T> {
     const { metrics } = this.#options;
     if (!this.#breaker.allow()) {
       metrics.errors.inc({ op, reason: 'circuit_open' });
@@ -78,8 +83,10 @@ export class RedisGuard {
     const now = Date.now();
     if (now - this.#lastWarnAt >= WARN_EVERY_MS) {
       this.#lastWarnAt = now;
-      log.warn({ op, err: cause instanceof Error ? cause.message : undefined, circuit: this.#breaker.state },
-        'Redis unavailable: counting per replica at limit/replicas (LocalFallback)');
+      log.warn(
+        { op, err: cause instanceof Error ? cause.message : undefined, circuit: this.#breaker.state },
+        'Redis unavailable: counting per replica at limit/replicas (LocalFallback)',
+      );
     }
     return fallback();
   }

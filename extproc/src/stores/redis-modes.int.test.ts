@@ -45,7 +45,16 @@ async function until(what: string, check: () => Promise<boolean>): Promise<void>
 /** Quota, bucket, cache and purge round trips that every mode must get right. */
 async function exercise(stores: Stores): Promise<void> {
   const now = Date.UTC(2026, 5, 1, 12);
-  const quota = (key: string) => stores.counters.consume({ key, kind: 'fixed', weight: 1, limit: 2, windowMs: 60_000, windowStartMs: now, nowMs: now });
+  const quota = (key: string) =>
+    stores.counters.consume({
+      key,
+      kind: 'fixed',
+      weight: 1,
+      limit: 2,
+      windowMs: 60_000,
+      windowStartMs: now,
+      nowMs: now,
+    });
   for (const key of ['a', 'b', 'c']) {
     expect((await quota(key)).admitted).toBe(true);
     expect((await quota(key)).admitted).toBe(true);
@@ -62,10 +71,19 @@ async function exercise(stores: Stores): Promise<void> {
   // A take and a consume together (keys on different slots in a Cluster); a refused take leaves the quota as it was.
   const ops: AdmissionOp[] = [
     { kind: 'bucket', take: { key: 'adm', weight: 1, capacity: 2, refillPerMs: 0, nowMs: now } },
-    { kind: 'quota', request: { key: 'adm', kind: 'fixed', weight: 1, limit: 5, windowMs: 60_000, windowStartMs: now, nowMs: now } },
+    {
+      kind: 'quota',
+      request: { key: 'adm', kind: 'fixed', weight: 1, limit: 5, windowMs: 60_000, windowStartMs: now, nowMs: now },
+    },
   ];
-  expect(await stores.admit(ops)).toEqual([{ kind: 'bucket', admitted: true }, { kind: 'quota', admitted: true, used: 1, windowEndMs: now + 60_000 }]);
-  expect(await stores.admit(ops)).toEqual([{ kind: 'bucket', admitted: true }, { kind: 'quota', admitted: true, used: 2, windowEndMs: now + 60_000 }]);
+  expect(await stores.admit(ops)).toEqual([
+    { kind: 'bucket', admitted: true },
+    { kind: 'quota', admitted: true, used: 1, windowEndMs: now + 60_000 },
+  ]);
+  expect(await stores.admit(ops)).toEqual([
+    { kind: 'bucket', admitted: true },
+    { kind: 'quota', admitted: true, used: 2, windowEndMs: now + 60_000 },
+  ]);
   expect(await stores.admit(ops)).toEqual([{ kind: 'bucket', admitted: false }]);
   expect(await stores.counters.get('adm')).toBe(2);
 }
@@ -76,11 +94,17 @@ describe('Redis modes', () => {
     cleanups.push(() => master.stop());
     const port = await freePort();
     const conf = join(logDir, 'sentinel.conf');
-    writeFileSync(conf, `port ${port}\nbind 127.0.0.1\nsentinel monitor mymaster 127.0.0.1 ${master.port} 1\nsentinel down-after-milliseconds mymaster 5000\n`);
+    writeFileSync(
+      conf,
+      `port ${port}\nbind 127.0.0.1\nsentinel monitor mymaster 127.0.0.1 ${master.port} 1\nsentinel down-after-milliseconds mymaster 5000\n`,
+    );
     serve('sentinel', [conf, '--sentinel']);
     const probe = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => 50 });
     probe.on('error', () => {});
-    await until('the sentinel', async () => (await probe.call('SENTINEL', 'get-master-addr-by-name', 'mymaster')) !== null);
+    await until(
+      'the sentinel',
+      async () => (await probe.call('SENTINEL', 'get-master-addr-by-name', 'mymaster')) !== null,
+    );
     probe.disconnect();
     await exercise(await open({ url: `redis://127.0.0.1:${port}/?name=mymaster`, mode: 'Sentinel' }));
   });
@@ -88,18 +112,40 @@ describe('Redis modes', () => {
   it('Cluster: scripts, keys and purges across three masters', async () => {
     const ports = await Promise.all([freePort(), freePort(), freePort()]);
     for (const port of ports) {
-      serve(`cluster-${port}`, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-        '--cluster-enabled', 'yes', '--cluster-config-file', join(logDir, `nodes-${port}.conf`)]);
+      serve(`cluster-${port}`, [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        join(logDir, `nodes-${port}.conf`),
+      ]);
     }
     const probes = ports.map((port) => {
       const r = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => 50 });
       r.on('error', () => {});
       return r;
     });
-    await until('the cluster nodes', async () => (await Promise.all(probes.map((p) => p.ping()))).every((r) => r === 'PONG'));
-    const create = spawnSync(join(dirname(redisBinary), 'redis-cli'), ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8' });
+    await until('the cluster nodes', async () =>
+      (await Promise.all(probes.map((p) => p.ping()))).every((r) => r === 'PONG'),
+    );
+    const create = spawnSync(
+      join(dirname(redisBinary), 'redis-cli'),
+      ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'],
+      { encoding: 'utf8' },
+    );
     expect(create.status, create.stdout + create.stderr).toBe(0);
-    await until('cluster_state:ok', async () => (await Promise.all(probes.map((p) => p.cluster('INFO')))).every((info) => String(info).includes('cluster_state:ok')));
+    await until('cluster_state:ok', async () =>
+      (await Promise.all(probes.map((p) => p.cluster('INFO')))).every((info) =>
+        String(info).includes('cluster_state:ok'),
+      ),
+    );
     probes.forEach((p) => p.disconnect());
     await exercise(await open({ url: `redis://127.0.0.1:${ports[0]},127.0.0.1:${ports[1]}`, mode: 'Cluster' }));
   });

@@ -113,7 +113,15 @@ return out
 `;
 
 export interface ScriptCommands {
-  ghQuotaConsume(key: string, kind: string, weight: number, limit: number, windowMs: number, windowStart: number, now: number): Promise<[number, number, number]>;
+  ghQuotaConsume(
+    key: string,
+    kind: string,
+    weight: number,
+    limit: number,
+    windowMs: number,
+    windowStart: number,
+    now: number,
+  ): Promise<[number, number, number]>;
   ghQuotaReset(key: string, amount: string): Promise<number>;
   ghBucketTake(key: string, weight: number, capacity: number, refillPerMs: number, now: number): Promise<number>;
   /** numKeys, the keys, then the ops' arguments (ADMIT). */

@@ -42,7 +42,12 @@ afterAll(async () => {
 
 type Outcome = 'ok' | number;
 
-async function run(step: PolicyStep, stores: Stores, now: number, variables: Record<string, unknown> = {}): Promise<Outcome> {
+async function run(
+  step: PolicyStep,
+  stores: Stores,
+  now: number,
+  variables: Record<string, unknown> = {},
+): Promise<Outcome> {
   try {
     await step(makePolicyContext({ stores, now, variables }));
     return 'ok';
@@ -53,11 +58,19 @@ async function run(step: PolicyStep, stores: Stores, now: number, variables: Rec
 }
 
 /** `clients` concurrent clients, each sending `perClient` requests one after another, spread over the instances. */
-async function load(step: PolicyStep, instances: Stores[], now: () => number, clients: number, perClient: number): Promise<Outcome[]> {
+async function load(
+  step: PolicyStep,
+  instances: Stores[],
+  now: () => number,
+  clients: number,
+  perClient: number,
+): Promise<Outcome[]> {
   const outcomes: Outcome[] = [];
-  await Promise.all(Array.from({ length: clients }, async (_c, c) => {
-    for (let i = 0; i < perClient; i++) outcomes.push(await run(step, instances[c % instances.length], now()));
-  }));
+  await Promise.all(
+    Array.from({ length: clients }, async (_c, c) => {
+      for (let i = 0; i < perClient; i++) outcomes.push(await run(step, instances[c % instances.length]!, now()));
+    }),
+  );
   return outcomes;
 }
 
@@ -97,7 +110,10 @@ describe('Redis stores shared by two extproc instances', () => {
   it('share a spike-arrest bucket: a burst gets exactly the rate through', async () => {
     const a = await stores(counting);
     const b = await stores(counting);
-    const step = spikeArrestPolicy.create({ rate: '20ps', useEffectiveCount: true }, { namespace: 'shop', name: `spike-${Date.now()}` });
+    const step = spikeArrestPolicy.create(
+      { rate: '20ps', useEffectiveCount: true },
+      { namespace: 'shop', name: `spike-${Date.now()}` },
+    );
     const outcomes = await load(step, [a, b], () => Date.UTC(2026, 5, 1), 30, 5);
     expect(count(outcomes, 'ok')).toBe(20);
   });
@@ -110,8 +126,14 @@ describe('SpikeArrest + Quota merged by the flow compiler', () => {
   /** A proxy whose preFlow is SpikeArrest `s-{tag}` then Quota `q-{tag}`. */
   function chain(tag: string, rate: string, allow: number): { compiled: CompiledProxy; proxy: Proxy } {
     const proxy: Proxy = {
-      namespace: 'shop', name: tag, route: `shop/${tag}`, basePath: '/',
-      policies: { [`s-${tag}`]: policy('SpikeArrest', { rate, useEffectiveCount: true }), [`q-${tag}`]: policy('Quota', { allow, interval: 1, timeUnit: 'hour' }) },
+      namespace: 'shop',
+      name: tag,
+      route: `shop/${tag}`,
+      basePath: '/',
+      policies: {
+        [`s-${tag}`]: policy('SpikeArrest', { rate, useEffectiveCount: true }),
+        [`q-${tag}`]: policy('Quota', { allow, interval: 1, timeUnit: 'hour' }),
+      },
       flows: { preFlow: { request: [{ policy: `s-${tag}` }, { policy: `q-${tag}` }] } },
     };
     return { compiled: compileProxy(decodeRuntimeSnapshot({ proxies: [proxy] }).proxies[0]!, policyRegistry), proxy };
@@ -121,11 +143,13 @@ describe('SpikeArrest + Quota merged by the flow compiler', () => {
   async function request(c: { compiled: CompiledProxy; proxy: Proxy }, stores: Stores, now: number): Promise<string> {
     const ctx = makePolicyContext({ stores, now, proxy: c.proxy });
     const outcome = await new FlowRun(c.compiled, ctx.exchange).runRequest();
-    return outcome.action === 'continue' ? 'ok' : outcome.errorCode ?? String(outcome.response.status);
+    return outcome.action === 'continue' ? 'ok' : (outcome.errorCode ?? String(outcome.response.status));
   }
 
-  const roundTrips = async (s: RedisStores) => (await s.metrics.roundTrips.get()).values.reduce((n, v) => n + v.value, 0);
-  const callsByOp = async (s: RedisStores) => Object.fromEntries((await s.metrics.calls.get()).values.map((v) => [`${v.labels.op}:${v.labels.result}`, v.value]));
+  const roundTrips = async (s: RedisStores) =>
+    (await s.metrics.roundTrips.get()).values.reduce((n, v) => n + v.value, 0);
+  const callsByOp = async (s: RedisStores) =>
+    Object.fromEntries((await s.metrics.calls.get()).values.map((v) => [`${v.labels.op}:${v.labels.result}`, v.value]));
 
   it('one Redis round trip per request; admission counts as the steps one by one', async () => {
     const s = await stores(counting);
@@ -135,16 +159,25 @@ describe('SpikeArrest + Quota merged by the flow compiler', () => {
     const before = await roundTrips(s);
     const outcomes: string[] = [];
     for (let i = 0; i < 8; i++) outcomes.push(await request(quotaFirst, s, now));
-    expect(outcomes).toEqual([...Array(5).fill('ok'), ...Array(3).fill('policies.ratelimit.QuotaViolation')]);
-    expect(await roundTrips(s) - before).toBe(8);
+    expect(outcomes).toEqual([
+      ...Array<string>(5).fill('ok'),
+      ...Array<string>(3).fill('policies.ratelimit.QuotaViolation'),
+    ]);
+    expect((await roundTrips(s)) - before).toBe(8);
     expect(await callsByOp(s)).toEqual({ 'admit:ok': 8 });
 
     // SpikeArrest refuses: the quota is not counted.
     const tag = `spike-refuses-${Date.now()}`;
     const spikeFirst = chain(tag, '3pm', 100);
     for (let i = 0; i < 5; i++) outcomes.push(await request(spikeFirst, s, now));
-    expect(outcomes.slice(8)).toEqual(['ok', 'ok', 'ok', 'policies.ratelimit.SpikeArrestViolation', 'policies.ratelimit.SpikeArrestViolation']);
-    expect(await roundTrips(s) - before).toBe(13);
+    expect(outcomes.slice(8)).toEqual([
+      'ok',
+      'ok',
+      'ok',
+      'policies.ratelimit.SpikeArrestViolation',
+      'policies.ratelimit.SpikeArrestViolation',
+    ]);
+    expect((await roundTrips(s)) - before).toBe(13);
     expect(await s.counters.get(`shop/q-${tag}/_default`)).toBe(3);
   });
 
@@ -154,9 +187,11 @@ describe('SpikeArrest + Quota merged by the flow compiler', () => {
     const c = chain(`merged-load-${Date.now()}`, '100000ps', 50);
     const now = Date.UTC(2026, 5, 1, 11, 20);
     const outcomes: string[] = [];
-    await Promise.all(Array.from({ length: 40 }, async (_c, i) => {
-      for (let j = 0; j < 10; j++) outcomes.push(await request(c, i % 2 === 0 ? a : b, now));
-    }));
+    await Promise.all(
+      Array.from({ length: 40 }, async (_c, i) => {
+        for (let j = 0; j < 10; j++) outcomes.push(await request(c, i % 2 === 0 ? a : b, now));
+      }),
+    );
     expect(outcomes.filter((o) => o === 'ok')).toHaveLength(50);
     expect(outcomes.filter((o) => o === 'policies.ratelimit.QuotaViolation')).toHaveLength(350);
   });
@@ -164,24 +199,51 @@ describe('SpikeArrest + Quota merged by the flow compiler', () => {
   it('a Redis that does not answer: admit() follows onUnavailable as the single calls do', async () => {
     const dead = `redis://127.0.0.1:${await freePort()}`;
     const closed = await stores({ url: dead, onUnavailable: 'FailClosed', connectTimeoutMs: 100, deadlineMs: 50 });
-    const fallback = await stores({ url: dead, onUnavailable: 'LocalFallback', replicas: 2, connectTimeoutMs: 100, deadlineMs: 50 });
+    const fallback = await stores({
+      url: dead,
+      onUnavailable: 'LocalFallback',
+      replicas: 2,
+      connectTimeoutMs: 100,
+      deadlineMs: 50,
+    });
     const c = chain(`down-${Date.now()}`, '1000ps', 8);
     const now = Date.UTC(2026, 5, 1, 11, 30);
     expect(await request(c, closed, now)).toBe('gatehouse.StoreUnavailable');
     const local: string[] = [];
     for (let i = 0; i < 6; i++) local.push(await request(c, fallback, now));
-    expect(local).toEqual([...Array(4).fill('ok'), 'policies.ratelimit.QuotaViolation', 'policies.ratelimit.QuotaViolation']); // 8 / 2 replicas
+    expect(local).toEqual([
+      ...Array<string>(4).fill('ok'),
+      'policies.ratelimit.QuotaViolation',
+      'policies.ratelimit.QuotaViolation',
+    ]); // 8 / 2 replicas
     expect((await fallback.metrics.fallbacks.get()).values.find((v) => v.labels.op === 'admit')?.value).toBe(6);
   });
 });
 
 /** Starts redis-server again on the port it had, as a restarted Redis would come back. */
 async function restartOnPort(port: number): Promise<ServiceProcess> {
-  const proc = new ServiceProcess(`redis-${port}-restarted`, redisBinary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], logDir);
-  const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: 0 });
+  const proc = new ServiceProcess(
+    `redis-${port}-restarted`,
+    redisBinary,
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    logDir,
+  );
+  const probe = new Redis({
+    port,
+    host: '127.0.0.1',
+    lazyConnect: true,
+    retryStrategy: () => 50,
+    maxRetriesPerRequest: 0,
+  });
   probe.on('error', () => {});
   for (let i = 0; i < 100; i++) {
-    if (await probe.ping().then(() => true, () => false)) break;
+    if (
+      await probe.ping().then(
+        () => true,
+        () => false,
+      )
+    )
+      break;
     await sleep(50);
   }
   probe.disconnect();
@@ -200,32 +262,64 @@ describe('Redis stopped in the middle of load', () => {
     servers.push(server);
     const closed = await stores({ url: server.url, onUnavailable: 'FailClosed', deadlineMs: 50 });
     const fallback = await stores({ url: server.url, onUnavailable: 'LocalFallback', replicas: 4, deadlineMs: 50 });
-    const spike = spikeArrestPolicy.create({ rate: '1000ps', useEffectiveCount: true }, { namespace: 'shop', name: 'spike-down' });
-    const quota = quotaPolicy.create({ allow: 40, interval: 1, timeUnit: 'hour' }, { namespace: 'shop', name: 'quota-down' });
+    const spike = spikeArrestPolicy.create(
+      { rate: '1000ps', useEffectiveCount: true },
+      { namespace: 'shop', name: 'spike-down' },
+    );
+    const quota = quotaPolicy.create(
+      { allow: 40, interval: 1, timeUnit: 'hour' },
+      { namespace: 'shop', name: 'quota-down' },
+    );
     const now = Date.UTC(2026, 5, 1, 10, 30);
 
     // 20 clients keep sending while Redis is stopped under them.
     let running = true;
     const during: Array<{ outcome: Outcome; ms: number }> = [];
-    const clients = Promise.all(Array.from({ length: 20 }, async () => {
-      while (running) {
-        during.push(await timed(() => run(spike, closed, now)));
-        await sleep(1);
-      }
-    }));
+    const clients = Promise.all(
+      Array.from({ length: 20 }, async () => {
+        while (running) {
+          during.push(await timed(() => run(spike, closed, now)));
+          await sleep(1);
+        }
+      }),
+    );
     await sleep(150);
     await server.process.stop();
     await sleep(400);
     running = false;
     await clients;
-    expect(count(during.map((r) => r.outcome), 'ok')).toBeGreaterThan(0);
-    expect(count(during.map((r) => r.outcome), 503)).toBeGreaterThan(0);
-    expect(count(during.map((r) => r.outcome), 'ok') + count(during.map((r) => r.outcome), 503)).toBe(during.length);
+    expect(
+      count(
+        during.map((r) => r.outcome),
+        'ok',
+      ),
+    ).toBeGreaterThan(0);
+    expect(
+      count(
+        during.map((r) => r.outcome),
+        503,
+      ),
+    ).toBeGreaterThan(0);
+    expect(
+      count(
+        during.map((r) => r.outcome),
+        'ok',
+      ) +
+        count(
+          during.map((r) => r.outcome),
+          503,
+        ),
+    ).toBe(during.length);
     expect(Math.max(...during.map((r) => r.ms))).toBeLessThan(50 + 250);
     expect(closed.guard.circuitState).toBe('open');
 
     const local = await Promise.all(Array.from({ length: 30 }, () => timed(() => run(quota, fallback, now))));
-    expect(count(local.map((r) => r.outcome), 'ok')).toBe(10); // 40 / 4 replicas
+    expect(
+      count(
+        local.map((r) => r.outcome),
+        'ok',
+      ),
+    ).toBe(10); // 40 / 4 replicas
     expect(Math.max(...local.map((r) => r.ms))).toBeLessThan(50 + 250);
     expect((await fallback.metrics.fallbacks.get()).values.reduce((n, v) => n + v.value, 0)).toBeGreaterThanOrEqual(30);
 
@@ -242,7 +336,12 @@ describe('Redis stopped in the middle of load', () => {
     let fresh: Outcome[] = [];
     for (let i = 0; i < 100; i++) {
       fresh = await load(quota, [fallback], () => now, 1, 1);
-      if ((await fallback.metrics.calls.get()).values.some((v) => v.labels.op === 'quota.consume' && v.labels.result === 'ok')) break;
+      if (
+        (await fallback.metrics.calls.get()).values.some(
+          (v) => v.labels.op === 'quota.consume' && v.labels.result === 'ok',
+        )
+      )
+        break;
       await sleep(50);
     }
     expect(fresh).toEqual(['ok']);

@@ -21,7 +21,18 @@ import { connectRedis, type RedisMode } from './redis-connection.ts';
 import { RedisGuard, type OnUnavailable } from './redis-guard.ts';
 import type { ScriptCommands } from './redis-scripts.ts';
 import { StoreMetrics } from './store-metrics.ts';
-import type { AdmissionOp, AdmissionOutcome, BucketTake, CacheStore, CounterStore, KeyValueStore, QuotaRequest, QuotaResult, Stores, TokenBucketStore } from './types.ts';
+import type {
+  AdmissionOp,
+  AdmissionOutcome,
+  BucketTake,
+  CacheStore,
+  CounterStore,
+  KeyValueStore,
+  QuotaRequest,
+  QuotaResult,
+  Stores,
+  TokenBucketStore,
+} from './types.ts';
 
 export interface RedisStoreOptions {
   url: string;
@@ -50,7 +61,15 @@ export interface RedisStores extends Stores {
 
 type Client = (Redis | Cluster) & ScriptCommands;
 
-const DEFAULTS = { mode: 'Standalone', onUnavailable: 'FailClosed', replicas: 1, deadlineMs: 75, failureThreshold: 5, openMs: 1_000, connectTimeoutMs: 2_000 } as const;
+const DEFAULTS = {
+  mode: 'Standalone',
+  onUnavailable: 'FailClosed',
+  replicas: 1,
+  deadlineMs: 75,
+  failureThreshold: 5,
+  openMs: 1_000,
+  connectTimeoutMs: 2_000,
+} as const;
 
 /** A purge walks the keyspace: it gets more time than a per-request call. */
 const PURGE_DEADLINE_MS = 2_000;
@@ -78,14 +97,27 @@ export async function createRedisStores(options: RedisStoreOptions): Promise<Red
   const o = { ...DEFAULTS, ...options };
   const log = o.log ?? pino({ level: 'silent' });
   const metrics = new StoreMetrics(o.registry);
-  const guard = new RedisGuard({ deadlineMs: o.deadlineMs, onUnavailable: o.onUnavailable, failureThreshold: o.failureThreshold, openMs: o.openMs, metrics, log });
+  const guard = new RedisGuard({
+    deadlineMs: o.deadlineMs,
+    onUnavailable: o.onUnavailable,
+    failureThreshold: o.failureThreshold,
+    openMs: o.openMs,
+    metrics,
+    log,
+  });
   const client = connectRedis({ url: o.url, mode: o.mode, connectTimeoutMs: o.connectTimeoutMs }) as Client;
   // Errors surface per call; an unhandled 'error' event would crash the process.
   client.on('error', (err: Error) => log.debug({ err: err.message }, 'Redis connection error'));
   try {
-    await Promise.race([once(client, 'ready'), new Promise((_r, reject) => setTimeout(() => reject(new Error('timeout')), o.connectTimeoutMs).unref())]);
+    await Promise.race([
+      once(client, 'ready'),
+      new Promise((_r, reject) => setTimeout(() => reject(new Error('timeout')), o.connectTimeoutMs).unref()),
+    ]);
   } catch {
-    log.warn({ mode: o.mode, onUnavailable: o.onUnavailable }, 'Redis is not reachable yet; serving as onUnavailable says until it is');
+    log.warn(
+      { mode: o.mode, onUnavailable: o.onUnavailable },
+      'Redis is not reachable yet; serving as onUnavailable says until it is',
+    );
   }
   const local = createMemoryStores();
   // Rate-limit fallbacks expire entries by the requests' own clock (the one their windows use).
@@ -96,33 +128,71 @@ export async function createRedisStores(options: RedisStoreOptions): Promise<Red
   const takeOne = async (t: BucketTake): Promise<boolean> =>
     (await client.ghBucketTake(key('bucket', t.key), t.weight, t.capacity, t.refillPerMs, t.nowMs)) === 1;
   const consumeOne = async (req: QuotaRequest): Promise<QuotaResult> => {
-    const [admitted, used, windowEndMs] = await client.ghQuotaConsume(key('quota', req.key), req.kind, req.weight, req.limit, req.windowMs, req.windowStartMs, req.nowMs);
+    const [admitted, used, windowEndMs] = await client.ghQuotaConsume(
+      key('quota', req.key),
+      req.kind,
+      req.weight,
+      req.limit,
+      req.windowMs,
+      req.windowStartMs,
+      req.nowMs,
+    );
     return { admitted: admitted === 1, used, windowEndMs };
   };
 
   const counters: CounterStore = {
-    consume: (req: QuotaRequest) => guard.run<QuotaResult>('quota.consume', () => consumeOne(req), () => {
-      requestNow = req.nowMs;
-      return localRate.counters.consume({ ...req, limit: perReplica(req.limit, o.replicas) });
-    }),
-    reset: (k, amount) => guard.run('quota.reset', async () => {
-      await client.ghQuotaReset(key('quota', k), amount === undefined ? '' : String(amount));
-    }, () => localRate.counters.reset(k, amount)),
-    get: (k) => guard.run('quota.get', async () => Number(await client.hget(key('quota', k), 'c') ?? 0), () => localRate.counters.get(k)),
+    consume: (req: QuotaRequest) =>
+      guard.run<QuotaResult>(
+        'quota.consume',
+        () => consumeOne(req),
+        () => {
+          requestNow = req.nowMs;
+          return localRate.counters.consume({ ...req, limit: perReplica(req.limit, o.replicas) });
+        },
+      ),
+    reset: (k, amount) =>
+      guard.run(
+        'quota.reset',
+        async () => {
+          await client.ghQuotaReset(key('quota', k), amount === undefined ? '' : String(amount));
+        },
+        () => localRate.counters.reset(k, amount),
+      ),
+    get: (k) =>
+      guard.run(
+        'quota.get',
+        async () => Number((await client.hget(key('quota', k), 'c')) ?? 0),
+        () => localRate.counters.get(k),
+      ),
   };
 
   const buckets: TokenBucketStore = {
-    take: (k, weight, capacity, refillPerMs, nowMs) => guard.run('bucket.take', () => takeOne({ key: k, weight, capacity, refillPerMs, nowMs }), () => {
-      requestNow = nowMs;
-      return localRate.buckets.take(k, weight, perReplica(capacity, o.replicas), refillPerMs / o.replicas, nowMs);
-    }),
+    take: (k, weight, capacity, refillPerMs, nowMs) =>
+      guard.run(
+        'bucket.take',
+        () => takeOne({ key: k, weight, capacity, refillPerMs, nowMs }),
+        () => {
+          requestNow = nowMs;
+          return localRate.buckets.take(k, weight, perReplica(capacity, o.replicas), refillPerMs / o.replicas, nowMs);
+        },
+      ),
   };
 
   const applyScript = async (ops: readonly AdmissionOp[]): Promise<AdmissionOutcome[]> => {
     const keys = ops.map((op) => (op.kind === 'bucket' ? key('bucket', op.take.key) : key('quota', op.request.key)));
-    const args = ops.flatMap((op) => op.kind === 'bucket'
-      ? ['b', op.take.weight, op.take.capacity, op.take.refillPerMs, op.take.nowMs]
-      : ['q', op.request.kind, op.request.weight, op.request.limit, op.request.windowMs, op.request.windowStartMs, op.request.nowMs]);
+    const args = ops.flatMap((op) =>
+      op.kind === 'bucket'
+        ? ['b', op.take.weight, op.take.capacity, op.take.refillPerMs, op.take.nowMs]
+        : [
+            'q',
+            op.request.kind,
+            op.request.weight,
+            op.request.limit,
+            op.request.windowMs,
+            op.request.windowStartMs,
+            op.request.nowMs,
+          ],
+    );
     const flat = await client.ghAdmit(keys.length, ...keys, ...args);
     const outcomes: AdmissionOutcome[] = [];
     let at = 0;
@@ -140,7 +210,9 @@ export async function createRedisStores(options: RedisStoreOptions): Promise<Red
   };
 
   const applyOne = async (op: AdmissionOp): Promise<AdmissionOutcome> =>
-    (op.kind === 'quota' ? { kind: 'quota', ...await consumeOne(op.request) } : { kind: 'bucket', admitted: await takeOne(op.take) });
+    op.kind === 'quota'
+      ? { kind: 'quota', ...(await consumeOne(op.request)) }
+      : { kind: 'bucket', admitted: await takeOne(op.take) };
 
   /** Cluster: groups of one op and the quota consumes after it, each group sent in one tick. */
   const applyPipelined = async (ops: readonly AdmissionOp[]): Promise<AdmissionOutcome[]> => {
@@ -159,56 +231,119 @@ export async function createRedisStores(options: RedisStoreOptions): Promise<Red
       }
       outcomes.push(...answers.slice(0, refused + 1));
       // Give back what the ops after the refused one counted: they must not have been applied.
-      await Promise.all(group.slice(refused + 1).map(async (op, i) => {
-        if (op.kind !== 'quota' || !answers[refused + 1 + i]!.admitted) return;
-        // A refund that fails leaves the count one request high until the window ends: refused early, never over.
-        await client.ghQuotaReset(key('quota', op.request.key), String(op.request.weight))
-          .catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'quota refund after a refused admission failed'));
-      }));
+      await Promise.all(
+        group.slice(refused + 1).map(async (op, i) => {
+          if (op.kind !== 'quota' || !answers[refused + 1 + i]!.admitted) return;
+          // A refund that fails leaves the count one request high until the window ends: refused early, never over.
+          await client
+            .ghQuotaReset(key('quota', op.request.key), String(op.request.weight))
+            .catch((err: unknown) =>
+              log.warn(
+                { err: err instanceof Error ? err.message : String(err) },
+                'quota refund after a refused admission failed',
+              ),
+            );
+        }),
+      );
       break;
     }
     return outcomes;
   };
 
   /** LocalFallback: the same ops on the per-replica store, at limit/replicas. */
-  const localOp = (op: AdmissionOp): AdmissionOp => op.kind === 'bucket'
-    ? { kind: 'bucket', take: { ...op.take, capacity: perReplica(op.take.capacity, o.replicas), refillPerMs: op.take.refillPerMs / o.replicas } }
-    : { kind: 'quota', request: { ...op.request, limit: perReplica(op.request.limit, o.replicas) } };
+  const localOp = (op: AdmissionOp): AdmissionOp =>
+    op.kind === 'bucket'
+      ? {
+          kind: 'bucket',
+          take: {
+            ...op.take,
+            capacity: perReplica(op.take.capacity, o.replicas),
+            refillPerMs: op.take.refillPerMs / o.replicas,
+          },
+        }
+      : { kind: 'quota', request: { ...op.request, limit: perReplica(op.request.limit, o.replicas) } };
 
-  const admit = async (ops: readonly AdmissionOp[]): Promise<AdmissionOutcome[]> => ops.length === 0 ? [] : guard.run('admit', () => (o.mode === 'Cluster' ? applyPipelined(ops) : applyScript(ops)), () => {
-    requestNow = Math.max(...ops.map((op) => (op.kind === 'bucket' ? op.take.nowMs : op.request.nowMs)));
-    return localRate.admit(ops.map(localOp));
-  });
+  const admit = async (ops: readonly AdmissionOp[]): Promise<AdmissionOutcome[]> =>
+    ops.length === 0
+      ? []
+      : guard.run(
+          'admit',
+          () => (o.mode === 'Cluster' ? applyPipelined(ops) : applyScript(ops)),
+          () => {
+            requestNow = Math.max(...ops.map((op) => (op.kind === 'bucket' ? op.take.nowMs : op.request.nowMs)));
+            return localRate.admit(ops.map(localOp));
+          },
+        );
 
   const cache: CacheStore = {
-    get: (k) => guard.run('cache.get', async () => (await client.getBuffer(key('cache', k))) ?? undefined, () => local.cache.get(k)),
-    set: (k, value, ttlMs) => guard.run('cache.set', async () => {
-      await client.set(key('cache', k), value, 'PX', Math.max(1, Math.ceil(ttlMs)));
-    }, () => local.cache.set(k, value, ttlMs)),
-    delete: (k) => guard.run('cache.delete', async () => {
-      await client.del(key('cache', k));
-    }, () => local.cache.delete(k)),
-    deletePrefix: (prefix) => guard.run('cache.purge', () => purge(client, `${key('cache', prefix).slice(0, -1)}`), () => local.cache.deletePrefix(prefix), Math.max(o.deadlineMs, PURGE_DEADLINE_MS)),
+    get: (k) =>
+      guard.run(
+        'cache.get',
+        async () => (await client.getBuffer(key('cache', k))) ?? undefined,
+        () => local.cache.get(k),
+      ),
+    set: (k, value, ttlMs) =>
+      guard.run(
+        'cache.set',
+        async () => {
+          await client.set(key('cache', k), value, 'PX', Math.max(1, Math.ceil(ttlMs)));
+        },
+        () => local.cache.set(k, value, ttlMs),
+      ),
+    delete: (k) =>
+      guard.run(
+        'cache.delete',
+        async () => {
+          await client.del(key('cache', k));
+        },
+        () => local.cache.delete(k),
+      ),
+    deletePrefix: (prefix) =>
+      guard.run(
+        'cache.purge',
+        () => purge(client, `${key('cache', prefix).slice(0, -1)}`),
+        () => local.cache.deletePrefix(prefix),
+        Math.max(o.deadlineMs, PURGE_DEADLINE_MS),
+      ),
   };
 
   const keyValue = (kind: 'kvm' | 'token', fallback: KeyValueStore): KeyValueStore => ({
-    get: (map, k) => guard.run(`${kind}.get`, async () => (await client.get(key(kind, `${map.length}:${map}:${k}`))) ?? undefined, () => fallback.get(map, k)),
-    put: (map, k, value, ttlMs) => guard.run(`${kind}.put`, async () => {
-      const redisK = key(kind, `${map.length}:${map}:${k}`);
-      // KVM entries without an expiry are configuration and persist, as in Apigee; tokens always expire.
-      if (ttlMs === undefined) await client.set(redisK, value);
-      else await client.set(redisK, value, 'PX', Math.max(1, Math.ceil(ttlMs)));
-    }, () => fallback.put(map, k, value, ttlMs)),
-    delete: (map, k) => guard.run(`${kind}.delete`, async () => {
-      await client.del(key(kind, `${map.length}:${map}:${k}`));
-    }, () => fallback.delete(map, k)),
+    get: (map, k) =>
+      guard.run(
+        `${kind}.get`,
+        async () => (await client.get(key(kind, `${map.length}:${map}:${k}`))) ?? undefined,
+        () => fallback.get(map, k),
+      ),
+    put: (map, k, value, ttlMs) =>
+      guard.run(
+        `${kind}.put`,
+        async () => {
+          const redisK = key(kind, `${map.length}:${map}:${k}`);
+          // KVM entries without an expiry are configuration and persist, as in Apigee; tokens always expire.
+          if (ttlMs === undefined) await client.set(redisK, value);
+          else await client.set(redisK, value, 'PX', Math.max(1, Math.ceil(ttlMs)));
+        },
+        () => fallback.put(map, k, value, ttlMs),
+      ),
+    delete: (map, k) =>
+      guard.run(
+        `${kind}.delete`,
+        async () => {
+          await client.del(key(kind, `${map.length}:${map}:${k}`));
+        },
+        () => fallback.delete(map, k),
+      ),
   });
 
   return {
-    counters, buckets, admit, cache,
+    counters,
+    buckets,
+    admit,
+    cache,
     tokens: keyValue('token', local.tokens),
     kvm: keyValue('kvm', local.kvm),
-    metrics, guard,
+    metrics,
+    guard,
     async close() {
       await Promise.race([client.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 1_000).unref())]);
       client.disconnect();
@@ -219,12 +354,14 @@ export async function createRedisStores(options: RedisStoreOptions): Promise<Red
 /** Unlinks every key that starts with `keyPrefix` (SCAN on every master: keys spread over slots). */
 async function purge(client: Client, keyPrefix: string): Promise<void> {
   const nodes = 'nodes' in client ? (client as Cluster).nodes('master') : [client as Redis];
-  await Promise.all(nodes.map(async (node) => {
-    let cursor = '0';
-    do {
-      const [next, keys] = await node.scan(cursor, 'MATCH', `${escapeGlob(keyPrefix)}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await Promise.all(keys.map((k) => node.unlink(k)));
-    } while (cursor !== '0');
-  }));
+  await Promise.all(
+    nodes.map(async (node) => {
+      let cursor = '0';
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', `${escapeGlob(keyPrefix)}*`, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length > 0) await Promise.all(keys.map((k) => node.unlink(k)));
+      } while (cursor !== '0');
+    }),
+  );
 }

@@ -18,8 +18,18 @@ export class StoreMetrics {
   constructor(registry: Registry = new Registry()) {
     this.registry = registry;
     const registers = [registry];
-    this.calls = new Counter({ name: 'gatehouse_store_calls_total', help: 'store calls by operation and result (ok, error, fallback, rejected)', labelNames: ['op', 'result'] as const, registers });
-    this.errors = new Counter({ name: 'gatehouse_store_errors_total', help: 'failed Redis calls by reason (timeout, circuit_open, redis)', labelNames: ['op', 'reason'] as const, registers });
+    this.calls = new Counter({
+      name: 'gatehouse_store_calls_total',
+      help: 'store calls by operation and result (ok, error, fallback, rejected)',
+      labelNames: ['op', 'result'] as const,
+      registers,
+    });
+    this.errors = new Counter({
+      name: 'gatehouse_store_errors_total',
+      help: 'failed Redis calls by reason (timeout, circuit_open, redis)',
+      labelNames: ['op', 'reason'] as const,
+      registers,
+    });
     this.seconds = new Histogram({
       name: 'gatehouse_store_call_duration_seconds',
       help: 'Redis call latency, by operation',
@@ -27,9 +37,22 @@ export class StoreMetrics {
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
       registers,
     });
-    this.fallbacks = new Counter({ name: 'gatehouse_store_fallbacks_total', help: 'calls answered by the local per-replica store because Redis was unavailable', labelNames: ['op'] as const, registers });
-    this.roundTrips = new Counter({ name: 'gatehouse_store_round_trips_total', help: 'pipelined round trips to Redis', registers });
-    this.circuit = new Gauge({ name: 'gatehouse_store_circuit_state', help: 'Redis circuit breaker: 0 closed, 1 half-open, 2 open', registers });
+    this.fallbacks = new Counter({
+      name: 'gatehouse_store_fallbacks_total',
+      help: 'calls answered by the local per-replica store because Redis was unavailable',
+      labelNames: ['op'] as const,
+      registers,
+    });
+    this.roundTrips = new Counter({
+      name: 'gatehouse_store_round_trips_total',
+      help: 'pipelined round trips to Redis',
+      registers,
+    });
+    this.circuit = new Gauge({
+      name: 'gatehouse_store_circuit_state',
+      help: 'Redis circuit breaker: 0 closed, 1 half-open, 2 open',
+      registers,
+    });
   }
 
   circuitChanged(state: CircuitState): void {

@@ -8,7 +8,11 @@ export const apiVersion = `${group}/${version}`;
 
 /** A Kubernetes object name (RFC 1123 subdomain). */
 export function objectName(description?: string) {
-  return string({ pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$', maxLength: 253, ...(description ? { description } : {}) });
+  return string({
+    pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$',
+    maxLength: 253,
+    ...(description ? { description } : {}),
+  });
 }
 
 export const secretRef = object({ name: objectName('name of a Secret in the same namespace') });
@@ -46,7 +50,9 @@ export type Condition = Infer<typeof condition>;
 /** The status members every kind has. */
 export const statusBase = {
   observedGeneration: optional(integer({ minimum: 0, format: 'int64' })),
-  conditions: optional(array(condition, { maxItems: 16, 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] })),
+  conditions: optional(
+    array(condition, { maxItems: 16, 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] }),
+  ),
 };
 
 export const attributes = map(string({ maxLength: 1024 }), { description: 'free-form name/value pairs' });

@@ -13,7 +13,12 @@ const root = join(import.meta.dirname, '../../..');
 const crdDirs = ['crds', 'charts/gatehouse/crds'];
 
 /** Walks a schema; `path` uses [] for items and {} for map values. */
-function walk(node: OpenAPISchema, path: string, visit: (node: OpenAPISchema, path: string, parentArray?: OpenAPISchema) => void, parentArray?: OpenAPISchema): void {
+function walk(
+  node: OpenAPISchema,
+  path: string,
+  visit: (node: OpenAPISchema, path: string, parentArray?: OpenAPISchema) => void,
+  parentArray?: OpenAPISchema,
+): void {
   visit(node, path, parentArray);
   for (const [k, v] of Object.entries(node.properties ?? {})) walk(v, `${path}.${k}`, visit);
   if (node.items) walk(node.items, `${path}[]`, visit, node);
@@ -21,15 +26,21 @@ function walk(node: OpenAPISchema, path: string, visit: (node: OpenAPISchema, pa
 }
 
 function schemaOf(crd: Record<string, unknown>): OpenAPISchema {
-  return (crd as { spec: { versions: { schema: { openAPIV3Schema: OpenAPISchema } }[] } }).spec.versions[0].schema.openAPIV3Schema;
+  return (crd as { spec: { versions: { schema: { openAPIV3Schema: OpenAPISchema } }[] } }).spec.versions[0]!.schema
+    .openAPIV3Schema;
 }
 
 describe('crds/', () => {
   it.each(crdDirs)('%s is up to date (run `npm run gen:crds`)', (relative) => {
     const crdDir = join(root, relative);
     const expected = renderCrdFiles();
-    expect(readdirSync(crdDir).filter((f) => f.endsWith('.yaml')).sort()).toEqual(expected.map((f) => f.file).sort());
-    for (const { file, text } of expected) expect(readFileSync(join(crdDir, file), 'utf8'), `${relative}/${file}`).toBe(text);
+    expect(
+      readdirSync(crdDir)
+        .filter((f) => f.endsWith('.yaml'))
+        .sort(),
+    ).toEqual(expected.map((f) => f.file).sort());
+    for (const { file, text } of expected)
+      expect(readFileSync(join(crdDir, file), 'utf8'), `${relative}/${file}`).toBe(text);
   });
 
   it.each(buildCrds().map(({ file, crd }) => [file, crd] as const))('%s is structural and bounded', (_file, crd) => {
@@ -38,14 +49,26 @@ describe('crds/', () => {
     // Policy configs come from protos/policies, whose own test checks them; no CEL rule here iterates them.
     const policyMembers = new Set(policyCatalogue.map((p) => `.spec.${p.member}`));
     walk({ type: 'object', properties }, '', (node, path, parentArray) => {
-      if ([...policyMembers].some((m) => path === m || path.startsWith(`${m}.`) || path.startsWith(`${m}[`) || path.startsWith(`${m}{`))) return;
+      if (
+        [...policyMembers].some(
+          (m) => path === m || path.startsWith(`${m}.`) || path.startsWith(`${m}[`) || path.startsWith(`${m}{`),
+        )
+      )
+        return;
       const open = node['x-kubernetes-preserve-unknown-fields'] === true;
       if (node.type === undefined && !open) problems.push(`${path}: no type`);
       if (JSON.stringify(Object.keys(node)).includes('x-gatehouse')) problems.push(`${path}: compiler-only key`);
-      if (node.properties && node.additionalProperties !== undefined) problems.push(`${path}: properties and additionalProperties`);
+      if (node.properties && node.additionalProperties !== undefined)
+        problems.push(`${path}: properties and additionalProperties`);
       // CEL cost estimates multiply by list sizes and string lengths: rules may only iterate bounded ones.
       if (node.type === 'array' && node.maxItems === undefined) problems.push(`${path}: unbounded list`);
-      if (node.type === 'string' && node.maxLength === undefined && node.enum === undefined && node.format !== 'date-time' && !parentArray) {
+      if (
+        node.type === 'string' &&
+        node.maxLength === undefined &&
+        node.enum === undefined &&
+        node.format !== 'date-time' &&
+        !parentArray
+      ) {
         problems.push(`${path}: unbounded string`);
       }
     });
@@ -54,18 +77,33 @@ describe('crds/', () => {
 
   it('gives every kind a status subresource, printer columns and Ready-style conditions', () => {
     for (const { crd } of buildCrds()) {
-      const version = (crd as { spec: { versions: { subresources: object; additionalPrinterColumns: unknown[] }[] } }).spec.versions[0];
+      const version = (crd as { spec: { versions: { subresources: object; additionalPrinterColumns: unknown[] }[] } })
+        .spec.versions[0]!;
       expect(version.subresources).toEqual({ status: {} });
       expect(version.additionalPrinterColumns.length).toBeGreaterThanOrEqual(3);
-      const status = schemaOf(crd).properties!.status;
+      const status = schemaOf(crd).properties!.status!;
       expect(Object.keys(status.properties!)).toEqual(expect.arrayContaining(['observedGeneration', 'conditions']));
-      expect(Object.keys(status.properties!.conditions.items!.properties!).sort())
-        .toEqual(['lastTransitionTime', 'message', 'observedGeneration', 'reason', 'status', 'type']);
+      expect(Object.keys(status.properties!.conditions!.items!.properties!).sort()).toEqual([
+        'lastTransitionTime',
+        'message',
+        'observedGeneration',
+        'reason',
+        'status',
+        'type',
+      ]);
     }
   });
 
   it('shows base path, Accepted, Programmed, synced data planes and age for ApiProxy', () => {
-    const crd = buildCrds().find((c) => c.file === 'gatehouse.dev_apiproxies.yaml')!.crd as { spec: { versions: { additionalPrinterColumns: { name: string }[] }[] } };
-    expect(crd.spec.versions[0].additionalPrinterColumns.map((c) => c.name)).toEqual(['Base Path', 'Accepted', 'Programmed', 'Synced', 'Age']);
+    const crd = buildCrds().find((c) => c.file === 'gatehouse.dev_apiproxies.yaml')!.crd as {
+      spec: { versions: { additionalPrinterColumns: { name: string }[] }[] };
+    };
+    expect(crd.spec.versions[0]!.additionalPrinterColumns.map((c) => c.name)).toEqual([
+      'Base Path',
+      'Accepted',
+      'Programmed',
+      'Synced',
+      'Age',
+    ]);
   });
 });

@@ -1,13 +1,13 @@
 // Builds the CustomResourceDefinitions from the kinds table: structural schemas with CEL rules, the
 // status subresource and printer columns. scripts/gen-crds.ts writes them to crds/.
-import { toCrdSchema, type JSONSchema } from '../../../protos/policies/schema.ts';
+import { toCrdSchema } from '../../../protos/policies/schema.ts';
 import { group, version } from './common.ts';
 import { kinds, type KindSpec } from './kinds.ts';
 import type { OpenAPISchema } from './schema.ts';
 
 /** The CRD form of a schema: compiler-only `x-gatehouse-*` keys dropped (the apiserver rejects them). */
 function crdSchema(schema: OpenAPISchema): OpenAPISchema {
-  return toCrdSchema(schema as JSONSchema) as OpenAPISchema;
+  return toCrdSchema(schema) as OpenAPISchema;
 }
 
 export function buildCrd(k: KindSpec): Record<string, unknown> {
@@ -17,28 +17,37 @@ export function buildCrd(k: KindSpec): Record<string, unknown> {
     metadata: { name: `${k.plural}.${group}`, labels: { 'app.kubernetes.io/part-of': 'gatehouse' } },
     spec: {
       group,
-      names: { kind: k.kind, listKind: `${k.kind}List`, plural: k.plural, singular: k.singular, shortNames: k.shortNames, categories: ['gatehouse'] },
+      names: {
+        kind: k.kind,
+        listKind: `${k.kind}List`,
+        plural: k.plural,
+        singular: k.singular,
+        shortNames: k.shortNames,
+        categories: ['gatehouse'],
+      },
       scope: 'Namespaced',
-      versions: [{
-        name: version,
-        served: true,
-        storage: true,
-        subresources: { status: {} },
-        additionalPrinterColumns: k.printerColumns,
-        schema: {
-          openAPIV3Schema: {
-            type: 'object',
-            required: ['spec'],
-            properties: {
-              apiVersion: { type: 'string' },
-              kind: { type: 'string' },
-              metadata: { type: 'object' },
-              spec: crdSchema(k.spec.schema),
-              status: crdSchema(k.status.schema),
+      versions: [
+        {
+          name: version,
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          additionalPrinterColumns: k.printerColumns,
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              required: ['spec'],
+              properties: {
+                apiVersion: { type: 'string' },
+                kind: { type: 'string' },
+                metadata: { type: 'object' },
+                spec: crdSchema(k.spec.schema),
+                status: crdSchema(k.status.schema),
+              },
             },
           },
         },
-      }],
+      ],
     },
   };
 }

@@ -20,7 +20,10 @@ export interface RuleSpec<T> {
 
 export type Rule = RuleSpec<never>;
 
-export type OpenAPISchema = Omit<JSONSchema, 'properties' | 'items' | 'additionalProperties' | 'x-kubernetes-validations'> & {
+export type OpenAPISchema = Omit<
+  JSONSchema,
+  'properties' | 'items' | 'additionalProperties' | 'x-kubernetes-validations'
+> & {
   properties?: Record<string, OpenAPISchema>;
   items?: OpenAPISchema;
   additionalProperties?: boolean | OpenAPISchema;
@@ -52,10 +55,25 @@ export type ObjectOf<P extends Props> = Simplify<
   { [K in RequiredKeys<P>]: Infer<P[K]> } & { [K in OptionalKeys<P>]?: Infer<P[K]> }
 >;
 
-type Extra = Pick<OpenAPISchema, 'description' | 'default' | 'minLength' | 'maxLength' | 'pattern' | 'format' |
-  'minimum' | 'maximum' | 'minItems' | 'maxItems' | 'x-kubernetes-list-type' | 'x-kubernetes-list-map-keys'>;
+type Extra = Pick<
+  OpenAPISchema,
+  | 'description'
+  | 'default'
+  | 'minLength'
+  | 'maxLength'
+  | 'pattern'
+  | 'format'
+  | 'minimum'
+  | 'maximum'
+  | 'minItems'
+  | 'maxItems'
+  | 'x-kubernetes-list-type'
+  | 'x-kubernetes-list-map-keys'
+>;
 
-interface Optional { readonly optional: true }
+interface Optional {
+  readonly optional: true;
+}
 
 function node<T>(schema: OpenAPISchema, parts: Partial<Schema<T>> = {}): Schema<T> {
   return { schema, rules: [], children: {}, optional: false, ...parts };
@@ -91,20 +109,31 @@ export function map<T>(values: Schema<T>, extra: Extra = {}): Schema<Record<stri
   return node({ type: 'object', ...extra, additionalProperties: values.schema }, { values });
 }
 
-export function object<P extends Props>(props: P, extra: Extra & { rules?: RuleSpec<ObjectOf<P>>[] } = {}): Schema<ObjectOf<P>> {
+export function object<P extends Props>(
+  props: P,
+  extra: Extra & { rules?: RuleSpec<ObjectOf<P>>[] } = {},
+): Schema<ObjectOf<P>> {
   const { rules = [], ...rest } = extra;
-  const required = Object.keys(props).filter((k) => !props[k].optional);
+  const required = Object.entries(props)
+    .filter(([, p]) => !p.optional)
+    .map(([k]) => k);
   const schema: OpenAPISchema = {
     type: 'object',
     ...rest,
     ...(required.length > 0 ? { required } : {}),
     properties: Object.fromEntries(Object.entries(props).map(([k, v]) => [k, v.schema])),
     ...(rules.length > 0
-      ? { 'x-kubernetes-validations': rules.map(({ rule, message, messageExpression, fieldPath }) =>
-        ({ rule, message, ...(messageExpression ? { messageExpression } : {}), ...(fieldPath ? { fieldPath } : {}) })) }
+      ? {
+          'x-kubernetes-validations': rules.map(({ rule, message, messageExpression, fieldPath }) => ({
+            rule,
+            message,
+            ...(messageExpression ? { messageExpression } : {}),
+            ...(fieldPath ? { fieldPath } : {}),
+          })),
+        }
       : {}),
   };
-  return node(schema, { rules: rules as Rule[], children: props });
+  return node(schema, { rules, children: props });
 }
 
 /** Embeds a JSON Schema written elsewhere (policy configs) as is; its values are not typed here. */

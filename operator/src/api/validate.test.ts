@@ -11,7 +11,12 @@ describe('validateSpec', () => {
     const input = { type: 'AccessControl', accessControl: { rules: [] } };
     const { errors, spec } = validateSpec(kindsByName.get('Policy')!, input);
     expect(errors).toEqual([]);
-    expect(spec).toEqual({ type: 'AccessControl', enabled: true, continueOnError: false, accessControl: { rules: [], noRuleMatchAction: 'Allow', validateBasedOn: 'ClientIP' } });
+    expect(spec).toEqual({
+      type: 'AccessControl',
+      enabled: true,
+      continueOnError: false,
+      accessControl: { rules: [], noRuleMatchAction: 'Allow', validateBasedOn: 'ClientIP' },
+    });
     expect(input).toEqual({ type: 'AccessControl', accessControl: { rules: [] } });
   });
 
@@ -22,22 +27,92 @@ describe('validateSpec', () => {
   });
 
   it.each([
-    ['ApiProxy', proxy({ url: 'http://a', service: { name: 's', port: 1 } }), 'spec.target', 'set exactly one of url, service or targets'],
+    [
+      'ApiProxy',
+      proxy({ url: 'http://a', service: { name: 's', port: 1 } }),
+      'spec.target',
+      'set exactly one of url, service or targets',
+    ],
     ['ApiProxy', proxy({}), 'spec.target', 'set exactly one of url, service or targets'],
-    ['ApiProxy', proxy({ url: 'http://a', loadBalancer: { algorithm: 'Random' } }), 'spec.target.loadBalancer', 'loadBalancer needs targets'],
-    ['ApiProxy', proxy({ targets: [{ url: 'http://a' }, { service: { name: 's', port: 1 } }] }), 'spec.target.targets', 'targets must be all URLs or all services'],
-    ['ApiProxy', proxy({ targets: [{ url: 'http://a' }, { url: 'https://b' }] }), 'spec.target.targets', 'target URLs must all use the same scheme'],
-    ['ApiProxy', proxy({ targets: [{ url: 'http://a', service: { name: 's', port: 1 } }] }), 'spec.target.targets[0]', 'set exactly one of url or service'],
+    [
+      'ApiProxy',
+      proxy({ url: 'http://a', loadBalancer: { algorithm: 'Random' } }),
+      'spec.target.loadBalancer',
+      'loadBalancer needs targets',
+    ],
+    [
+      'ApiProxy',
+      proxy({ targets: [{ url: 'http://a' }, { service: { name: 's', port: 1 } }] }),
+      'spec.target.targets',
+      'targets must be all URLs or all services',
+    ],
+    [
+      'ApiProxy',
+      proxy({ targets: [{ url: 'http://a' }, { url: 'https://b' }] }),
+      'spec.target.targets',
+      'target URLs must all use the same scheme',
+    ],
+    [
+      'ApiProxy',
+      proxy({ targets: [{ url: 'http://a', service: { name: 's', port: 1 } }] }),
+      'spec.target.targets[0]',
+      'set exactly one of url or service',
+    ],
     ['ApiProxy', proxy({ url: 'http://a', tls: { sni: 'a' } }), 'spec.target.tls', 'tls needs https:// target URLs'],
-    ['ApiProxy', proxy({ url: 'https://a', tls: { minVersion: 'TLSv1.3', maxVersion: 'TLSv1.2' } }), 'spec.target.tls.minVersion', 'minVersion must not be greater than maxVersion'],
+    [
+      'ApiProxy',
+      proxy({ url: 'https://a', tls: { minVersion: 'TLSv1.3', maxVersion: 'TLSv1.2' } }),
+      'spec.target.tls.minVersion',
+      'minVersion must not be greater than maxVersion',
+    ],
     ['Policy', { type: 'RaiseFault' }, 'spec', 'type RaiseFault needs its configuration member raiseFault'],
-    ['Policy', { type: 'RaiseFault', raiseFault: { statusCode: 400 }, quota: {} }, 'spec', 'only the configuration member named after type may be set'],
-    ['DataPlane', { listeners: [{ name: 'a', port: 443, protocol: 'HTTPS' }] }, 'spec.listeners[0].tls', 'HTTPS listeners need tls, HTTP listeners must not have it'],
-    ['DataPlane', { listeners: [{ name: 'a', port: 443, protocol: 'HTTPS', tls: {} }] }, 'spec.listeners[0].tls', 'set exactly one of secretRef or issue: true'],
-    ['DataPlane', { listeners: [{ name: 'a', port: 1 }, { name: 'b', port: 1 }] }, 'spec.listeners', 'listener ports must be unique'],
-    ['DataPlane', { listeners: [{ name: 'a', port: 1 }, { name: 'a', port: 2 }] }, 'spec.listeners[1]', 'duplicate entry ["a"]'],
+    [
+      'Policy',
+      { type: 'RaiseFault', raiseFault: { statusCode: 400 }, quota: {} },
+      'spec',
+      'only the configuration member named after type may be set',
+    ],
+    [
+      'DataPlane',
+      { listeners: [{ name: 'a', port: 443, protocol: 'HTTPS' }] },
+      'spec.listeners[0].tls',
+      'HTTPS listeners need tls, HTTP listeners must not have it',
+    ],
+    [
+      'DataPlane',
+      { listeners: [{ name: 'a', port: 443, protocol: 'HTTPS', tls: {} }] },
+      'spec.listeners[0].tls',
+      'set exactly one of secretRef or issue: true',
+    ],
+    [
+      'DataPlane',
+      {
+        listeners: [
+          { name: 'a', port: 1 },
+          { name: 'b', port: 1 },
+        ],
+      },
+      'spec.listeners',
+      'listener ports must be unique',
+    ],
+    [
+      'DataPlane',
+      {
+        listeners: [
+          { name: 'a', port: 1 },
+          { name: 'a', port: 2 },
+        ],
+      },
+      'spec.listeners[1]',
+      'duplicate entry ["a"]',
+    ],
     ['DataPlane', { redis: { mode: 'Cluster' } }, 'spec.redis', 'set exactly one of url or secretRef'],
-    ['DataPlane', { autoscaling: { minReplicas: 5, maxReplicas: 2 } }, 'spec.autoscaling.minReplicas', 'minReplicas must not be greater than maxReplicas'],
+    [
+      'DataPlane',
+      { autoscaling: { minReplicas: 5, maxReplicas: 2 } },
+      'spec.autoscaling.minReplicas',
+      'minReplicas must not be greater than maxReplicas',
+    ],
   ])('%s rule: %s', (kind, spec, field, message) => {
     expect(check(kind, spec)).toEqual([{ field, message }]);
   });
@@ -49,12 +124,36 @@ describe('validateSpec', () => {
     ['ApiProxy', proxy({ url: 'ftp://a' }), 'spec.target.url', /must match pattern/],
     ['ApiProxy', proxy({ url: 'http://a', timeout: 'soon' }), 'spec.target.timeout', /must match pattern/],
     ['ApiProxy', proxy({ url: 'http://a' }, { hosts: ['Bad Host'] }), 'spec.hosts[0]', /must match pattern/],
-    ['Product', { proxies: ['a'], quota: { limit: 1, timeUnit: 'fortnight' } }, 'spec.quota.timeUnit', /must be one of second, minute, hour, day, week, month/],
+    [
+      'Product',
+      { proxies: ['a'], quota: { limit: 1, timeUnit: 'fortnight' } },
+      'spec.quota.timeUnit',
+      /must be one of second, minute, hour, day, week, month/,
+    ],
     ['Product', { proxies: [] }, 'spec.proxies', /must NOT have fewer than 1 items/],
-    ['App', { developer: { email: 'not-an-email' }, products: [] }, 'spec.developer.email', /must match format "email"/],
-    ['App', { developer: { email: 'a@b.c' }, products: [], credentials: [{ secretRef: { name: 'k' }, expiresAt: 'tomorrow' }] }, 'spec.credentials[0].expiresAt', /format "date-time"/],
+    [
+      'App',
+      { developer: { email: 'not-an-email' }, products: [] },
+      'spec.developer.email',
+      /must match format "email"/,
+    ],
+    [
+      'App',
+      {
+        developer: { email: 'a@b.c' },
+        products: [],
+        credentials: [{ secretRef: { name: 'k' }, expiresAt: 'tomorrow' }],
+      },
+      'spec.credentials[0].expiresAt',
+      /format "date-time"/,
+    ],
     ['Policy', { type: 'Nope' }, 'spec.type', /must be one of Quota, SpikeArrest/],
-    ['Policy', { type: 'VerifyAPIKey', verifyAPIKey: { apiKey: 42 } }, 'spec.verifyAPIKey.apiKey', /must be a literal value or \{ref: VARIABLE\}/],
+    [
+      'Policy',
+      { type: 'VerifyAPIKey', verifyAPIKey: { apiKey: 42 } },
+      'spec.verifyAPIKey.apiKey',
+      /must be a literal value or \{ref: VARIABLE\}/,
+    ],
     ['DataPlane', { messageTimeout: 200 }, 'spec.messageTimeout', /must be string/],
   ])('%s schema: %j -> %s', (kind, spec, field, message) => {
     const errors = check(kind, spec);
@@ -62,8 +161,10 @@ describe('validateSpec', () => {
     expect(errors.find((e) => e.field === field)!.message).toMatch(message);
   });
 
-  it('accepts every catalogue type\'s member while only supported ones are typed', () => {
+  it("accepts every catalogue type's member while only supported ones are typed", () => {
     expect(check('Policy', { type: 'PythonScript', pythonScript: { anything: 1 } })).toEqual([]);
-    expect(check('Policy', { type: 'VerifyAPIKey', verifyAPIKey: { apiKey: { ref: 'request.header.x-api-key' } } })).toEqual([]);
+    expect(
+      check('Policy', { type: 'VerifyAPIKey', verifyAPIKey: { apiKey: { ref: 'request.header.x-api-key' } } }),
+    ).toEqual([]);
   });
 });

@@ -5,7 +5,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { KindSpec } from './kinds.ts';
-import { toValidationSchema, type JSONSchema } from '../../../protos/policies/schema.ts';
+import { toValidationSchema } from '../../../protos/policies/schema.ts';
 import type { Schema } from './schema.ts';
 
 export interface FieldError {
@@ -16,7 +16,10 @@ export interface FieldError {
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
-interface Validators { fast: ValidateFunction; full: ValidateFunction }
+interface Validators {
+  fast: ValidateFunction;
+  full: ValidateFunction;
+}
 
 /**
  * Most objects are valid: a validator that stops at the first error decides, and only a failed
@@ -25,7 +28,10 @@ interface Validators { fast: ValidateFunction; full: ValidateFunction }
  * would; the others are only read, with defaults applied where they are used.
  */
 const ajvs = {
-  plain: { fast: addFormats(new Ajv({ allErrors: false, strict: false })), full: addFormats(new Ajv({ allErrors: true, strict: false })) },
+  plain: {
+    fast: addFormats(new Ajv({ allErrors: false, strict: false })),
+    full: addFormats(new Ajv({ allErrors: true, strict: false })),
+  },
   defaults: {
     fast: addFormats(new Ajv({ allErrors: false, useDefaults: true, strict: false })),
     full: addFormats(new Ajv({ allErrors: true, useDefaults: true, strict: false })),
@@ -36,7 +42,7 @@ const compiled = new Map<KindSpec, Validators>();
 function validatorsFor(kind: KindSpec): Validators {
   let fns = compiled.get(kind);
   if (!fns) {
-    const schema = toValidationSchema(kind.spec.schema as JSONSchema);
+    const schema = toValidationSchema(kind.spec.schema);
     const { fast, full } = kind.fillDefaults ? ajvs.defaults : ajvs.plain;
     fns = { fast: fast.compile(schema), full: full.compile(schema) };
     compiled.set(kind, fns);
@@ -52,7 +58,13 @@ function clonePlain(value: unknown): unknown {
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(record)) {
     // A "__proto__" key from YAML is data: define it, never assign it (which would set the prototype).
-    if (key === '__proto__') Object.defineProperty(out, key, { value: clonePlain(record[key]), enumerable: true, writable: true, configurable: true });
+    if (key === '__proto__')
+      Object.defineProperty(out, key, {
+        value: clonePlain(record[key]),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     else out[key] = clonePlain(record[key]);
   }
   return out;
@@ -65,8 +77,12 @@ function needsWalk(node: Schema<unknown>): boolean {
   let needed = walkNeeded.get(node);
   if (needed === undefined) {
     const listType = node.schema['x-kubernetes-list-type'];
-    needed = node.rules.length > 0 || listType === 'set' || listType === 'map' ||
-      Object.values(node.children).some(needsWalk) || (node.items !== undefined && needsWalk(node.items)) ||
+    needed =
+      node.rules.length > 0 ||
+      listType === 'set' ||
+      listType === 'map' ||
+      Object.values(node.children).some(needsWalk) ||
+      (node.items !== undefined && needsWalk(node.items)) ||
       (node.values !== undefined && needsWalk(node.values));
     walkNeeded.set(node, needed);
   }
@@ -74,20 +90,37 @@ function needsWalk(node: Schema<unknown>): boolean {
 }
 
 function pointerToPath(base: string, pointer: string): string {
-  return pointer.split('/').slice(1).reduce((path, raw) => {
-    const seg = raw.replaceAll('~1', '/').replaceAll('~0', '~');
-    return /^\d+$/.test(seg) ? `${path}[${seg}]` : `${path}.${seg}`;
-  }, base);
+  return pointer
+    .split('/')
+    .slice(1)
+    .reduce((path, raw) => {
+      const seg = raw.replaceAll('~1', '/').replaceAll('~0', '~');
+      return /^\d+$/.test(seg) ? `${path}[${seg}]` : `${path}.${seg}`;
+    }, base);
 }
 
 function describe(err: ErrorObject): FieldError {
   const field = pointerToPath('spec', err.instancePath);
   switch (err.keyword) {
-    case 'required': return { field: `${field}.${(err.params as { missingProperty: string }).missingProperty}`, message: 'required field is missing' };
-    case 'additionalProperties': return { field: `${field}.${(err.params as { additionalProperty: string }).additionalProperty}`, message: 'unknown field' };
-    case 'enum': return { field, message: `must be one of ${(err.params as { allowedValues: unknown[] }).allowedValues.join(', ')}` };
-    case 'anyOf': return { field, message: 'must be a literal value or {ref: VARIABLE}' };
-    default: return { field, message: err.message ?? 'is invalid' };
+    case 'required':
+      return {
+        field: `${field}.${(err.params as { missingProperty: string }).missingProperty}`,
+        message: 'required field is missing',
+      };
+    case 'additionalProperties':
+      return {
+        field: `${field}.${(err.params as { additionalProperty: string }).additionalProperty}`,
+        message: 'unknown field',
+      };
+    case 'enum':
+      return {
+        field,
+        message: `must be one of ${(err.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`,
+      };
+    case 'anyOf':
+      return { field, message: 'must be a literal value or {ref: VARIABLE}' };
+    default:
+      return { field, message: err.message ?? 'is invalid' };
   }
 }
 
@@ -126,10 +159,11 @@ function checkRules(node: Schema<unknown>, value: unknown, path: string[], out: 
     checkRules(child, record[key], path, out);
     path.pop();
   };
-  for (const key of Object.keys(node.children)) visit(node.children[key], key);
+  for (const [key, child] of Object.entries(node.children)) visit(child, key);
   if (node.values) for (const key of Object.keys(record)) visit(node.values, key);
   for (const r of node.rules) {
-    if (!r.check(value as never)) out.push({ field: path.join('') + (r.fieldPath ?? ''), message: r.explain?.(value as never) ?? r.message });
+    if (!r.check(value as never))
+      out.push({ field: path.join('') + (r.fieldPath ?? ''), message: r.explain?.(value as never) ?? r.message });
   }
 }
 

@@ -47,8 +47,10 @@ export function renewalTime(cert: { notBefore: Date; notAfter: Date }): Date {
 }
 
 function validityProblem(cert: CertInfo, now: Date, what: string): string | undefined {
-  if (cert.notAfter.getTime() <= now.getTime()) return `${what} ${describeCert(cert)} expired at ${cert.notAfter.toISOString()}`;
-  if (cert.notBefore.getTime() > now.getTime()) return `${what} ${describeCert(cert)} is not valid before ${cert.notBefore.toISOString()}`;
+  if (cert.notAfter.getTime() <= now.getTime())
+    return `${what} ${describeCert(cert)} expired at ${cert.notAfter.toISOString()}`;
+  if (cert.notBefore.getTime() > now.getTime())
+    return `${what} ${describeCert(cert)} is not valid before ${cert.notBefore.toISOString()}`;
   return undefined;
 }
 
@@ -74,18 +76,26 @@ export function readOperatorCa(secret: SecretView | undefined, now: Date): Opera
   const base = { phase: 'Stable' as const, trust: [] as CertInfo[], secret };
   if (!secret) return { ...base, status: 'missing', problem: `Secret ${operatorCaSecretName} does not exist` };
   const signing = trySigner(secret.data[keys.caCert], secret.data[keys.caKey]);
-  if (typeof signing === 'string') return { ...base, status: 'invalid', problem: `Secret ${secret.namespace}/${secret.name}: ${signing}` };
+  if (typeof signing === 'string')
+    return { ...base, status: 'invalid', problem: `Secret ${secret.namespace}/${secret.name}: ${signing}` };
   const expired = validityProblem(signing.cert, now, 'the CA');
   if (expired) return { ...base, status: 'invalid', problem: `Secret ${secret.namespace}/${secret.name}: ${expired}` };
   // A next or previous that does not read is ignored (and dropped on the next write): the phase is what the data supports.
-  const nextSigner = secret.data[keys.nextCert] ? trySigner(secret.data[keys.nextCert], secret.data[keys.nextKey]) : undefined;
+  const nextSigner = secret.data[keys.nextCert]
+    ? trySigner(secret.data[keys.nextCert], secret.data[keys.nextKey])
+    : undefined;
   const next = typeof nextSigner === 'object' && !validityProblem(nextSigner.cert, now, '') ? nextSigner : undefined;
   const previous = next ? undefined : tryCerts(secret.data[keys.previousCert])[0];
-  const usablePrevious = previous && previous.fingerprint !== signing.cert.fingerprint && previous.notAfter.getTime() > now.getTime() ? previous : undefined;
+  const usablePrevious =
+    previous && previous.fingerprint !== signing.cert.fingerprint && previous.notAfter.getTime() > now.getTime()
+      ? previous
+      : undefined;
   const phase: CaPhase = next ? 'Adding' : usablePrevious ? 'Reissuing' : 'Stable';
   const request = secret.annotations[annotations.rotate];
   return {
-    status: 'ok', phase, secret,
+    status: 'ok',
+    phase,
+    secret,
     signing: signing,
     next,
     previous: usablePrevious,
@@ -101,14 +111,33 @@ export function readOperatorCa(secret: SecretView | undefined, now: Date): Opera
  * root that bundles must carry.
  */
 export function readUserCa(secret: SecretView | undefined, name: string, now: Date): UserCa {
-  if (!secret) return { name, status: 'missing', problem: `Secret ${name} (spec.certificates.caSecretName) does not exist`, anchors: [] };
+  if (!secret)
+    return {
+      name,
+      status: 'missing',
+      problem: `Secret ${name} (spec.certificates.caSecretName) does not exist`,
+      anchors: [],
+    };
   const useTls = secret.data[keys.tlsCert] !== undefined && secret.data[keys.tlsKey] !== undefined;
-  const signer = useTls ? trySigner(secret.data[keys.tlsCert], secret.data[keys.tlsKey]) : trySigner(secret.data[keys.caCert], secret.data[keys.caKey]);
+  const signer = useTls
+    ? trySigner(secret.data[keys.tlsCert], secret.data[keys.tlsKey])
+    : trySigner(secret.data[keys.caCert], secret.data[keys.caKey]);
   if (typeof signer === 'string') {
-    return { name, status: 'invalid', problem: `Secret ${name} (spec.certificates.caSecretName) has no usable CA in tls.crt/tls.key or ca.crt/ca.key: ${signer}`, anchors: [] };
+    return {
+      name,
+      status: 'invalid',
+      problem: `Secret ${name} (spec.certificates.caSecretName) has no usable CA in tls.crt/tls.key or ca.crt/ca.key: ${signer}`,
+      anchors: [],
+    };
   }
   const expired = validityProblem(signer.cert, now, 'the CA');
-  if (expired) return { name, status: 'invalid', problem: `Secret ${name} (spec.certificates.caSecretName): ${expired}`, anchors: [] };
+  if (expired)
+    return {
+      name,
+      status: 'invalid',
+      problem: `Secret ${name} (spec.certificates.caSecretName): ${expired}`,
+      anchors: [],
+    };
   const roots = useTls ? tryCerts(secret.data[keys.caCert]).filter((c) => c.isCa) : [];
   const anchors = signer.cert.selfSigned || roots.length === 0 ? [signer.cert] : roots;
   return { name, status: 'ok', signer, anchors };
@@ -141,5 +170,7 @@ export function bundleCerts(view: SecretView | undefined): CertInfo[] {
 }
 
 export function bundlePem(certs: readonly CertInfo[]): string {
-  return certSet(certs).map((c) => c.pem).join('');
+  return certSet(certs)
+    .map((c) => c.pem)
+    .join('');
 }

@@ -27,24 +27,48 @@ const ns = `certs-${suffix}`;
 const opns = `certs-op-${suffix}`;
 const delay = 2_000;
 
-const dpPath = (name: string) => resourcePath({ group: 'gatehouse.dev', version: 'v1alpha1', resource: 'dataplanes', namespace: ns, name });
-const secretPath = (namespace: string, name: string) => resourcePath({ version: 'v1', resource: 'secrets', namespace, name });
-const secret = async (namespace: string, name: string) => secretView(await admin.get<SecretObject>(secretPath(namespace, name)));
+const dpPath = (name: string) =>
+  resourcePath({ group: 'gatehouse.dev', version: 'v1alpha1', resource: 'dataplanes', namespace: ns, name });
+const secretPath = (namespace: string, name: string) =>
+  resourcePath({ version: 'v1', resource: 'secrets', namespace, name });
+const secret = async (namespace: string, name: string) =>
+  secretView(await admin.get<SecretObject>(secretPath(namespace, name)));
 const cert = (view: SecretView, key: string = keys.tlsCert) => parseCertificates(view.data[key]!)[0]!;
 const fps = (certs: CertInfo[]) => certs.map((c) => c.fingerprint).sort();
 
-interface Condition { type: string; status: string; reason: string; message: string }
-interface DataPlane { metadata: { name: string; uid: string; resourceVersion: string }; status?: { conditions?: Condition[]; certificates?: { name: string; notAfter: string }[] } }
+interface Condition {
+  type: string;
+  status: string;
+  reason: string;
+  message: string;
+}
+interface DataPlane {
+  metadata: { name: string; uid: string; resourceVersion: string };
+  status?: { conditions?: Condition[]; certificates?: { name: string; notAfter: string }[] };
+}
 const condition = (dp: DataPlane) => dp.status?.conditions?.find((c) => c.type === 'CertificatesReady');
 
 /** Every version of the objects a watch sees, in the apiserver's order. */
 function record<T>(path: string, query: Record<string, string> = {}) {
   const seen: T[] = [];
   const abort = new AbortController();
-  const done = admin.watch<T>(path, query, (e) => {
-    if (e.type !== 'BOOKMARK') seen.push(e.object);
-  }, { signal: abort.signal }).catch(() => {});
-  return { seen, async stop() { abort.abort(); await done; } };
+  const done = admin
+    .watch<T>(
+      path,
+      query,
+      (e) => {
+        if (e.type !== 'BOOKMARK') seen.push(e.object);
+      },
+      { signal: abort.signal },
+    )
+    .catch(() => {});
+  return {
+    seen,
+    async stop() {
+      abort.abort();
+      await done;
+    },
+  };
 }
 
 let controller: CertificateController;
@@ -53,7 +77,13 @@ let registry: Registry;
 function startController(): Promise<void> {
   registry = new Registry();
   controller = new CertificateController({
-    rest: operator, kc: operatorKc, log, operatorNamespace: opns, namespace: ns, registry, propagationDelayMs: delay,
+    rest: operator,
+    kc: operatorKc,
+    log,
+    operatorNamespace: opns,
+    namespace: ns,
+    registry,
+    propagationDelayMs: delay,
     writer: new StatusWriter({ rest: operator, log }),
     events: new EventRecorder({ rest: operator, controller: 'gatehouse.dev/operator', instance: 'certs-test', log }),
     isLeader: () => true,
@@ -62,25 +92,53 @@ function startController(): Promise<void> {
   return controller.start();
 }
 
-async function events(reason: string): Promise<{ type: string; note: string; regarding: { name: string; kind: string } }[]> {
-  const list = await admin.list<{ type: string; reason: string; note: string; regarding: { name: string; kind: string } }>(`/apis/events.k8s.io/v1/namespaces/${ns}/events`);
+async function events(
+  reason: string,
+): Promise<{ type: string; note: string; regarding: { name: string; kind: string } }[]> {
+  const list = await admin.list<{
+    type: string;
+    reason: string;
+    note: string;
+    regarding: { name: string; kind: string };
+  }>(`/apis/events.k8s.io/v1/namespaces/${ns}/events`);
   return list.items.filter((e) => e.reason === reason);
 }
 
 describe('certificate controller', () => {
   beforeAll(async () => {
-    for (const name of [ns, opns]) await admin.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
-    await admin.create(resourcePath({ group: 'gatehouse.dev', version: 'v1alpha1', resource: 'dataplanes', namespace: ns }), {
-      apiVersion: 'gatehouse.dev/v1alpha1', kind: 'DataPlane', metadata: { name: 'eu', namespace: ns },
-      spec: { listeners: [{ name: 'http', port: 8080 }, { name: 'https', port: 8443, protocol: 'HTTPS', tls: { issue: true } }] },
-    });
+    for (const name of [ns, opns])
+      await admin.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+    await admin.create(
+      resourcePath({ group: 'gatehouse.dev', version: 'v1alpha1', resource: 'dataplanes', namespace: ns }),
+      {
+        apiVersion: 'gatehouse.dev/v1alpha1',
+        kind: 'DataPlane',
+        metadata: { name: 'eu', namespace: ns },
+        spec: {
+          listeners: [
+            { name: 'http', port: 8080 },
+            { name: 'https', port: 8443, protocol: 'HTTPS', tls: { issue: true } },
+          ],
+        },
+      },
+    );
     // The Envoy Service as the DataPlane controller makes it, with the address a load balancer gave it.
     await admin.create(`/api/v1/namespaces/${ns}/services`, {
-      apiVersion: 'v1', kind: 'Service',
-      metadata: { name: 'eu-envoy', labels: { 'app.kubernetes.io/managed-by': 'gatehouse', 'app.kubernetes.io/component': 'envoy', 'gatehouse.dev/dataplane': 'eu' } },
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: {
+        name: 'eu-envoy',
+        labels: {
+          'app.kubernetes.io/managed-by': 'gatehouse',
+          'app.kubernetes.io/component': 'envoy',
+          'gatehouse.dev/dataplane': 'eu',
+        },
+      },
       spec: { type: 'LoadBalancer', ports: [{ name: 'https', port: 8443 }] },
     });
-    await admin.mergePatch(`/api/v1/namespaces/${ns}/services/eu-envoy/status`, { status: { loadBalancer: { ingress: [{ ip: '203.0.113.7' }] } } });
+    await admin.mergePatch(`/api/v1/namespaces/${ns}/services/eu-envoy/status`, {
+      status: { loadBalancer: { ingress: [{ ip: '203.0.113.7' }] } },
+    });
     await startController();
   });
 
@@ -92,7 +150,9 @@ describe('certificate controller', () => {
   it('issues the operator CA, the xDS certificate, the bundle and the leaves, applied by field manager gatehouse', async () => {
     const dp = await admin.get<DataPlane>(dpPath('eu'));
     const names = ['eu-ca-bundle', 'eu-envoy-tls', 'eu-extproc-tls', 'eu-listener-https-tls'];
-    const views = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await eventually(n, () => secret(ns, n))] as const)));
+    const views = Object.fromEntries(
+      await Promise.all(names.map(async (n) => [n, await eventually(n, () => secret(ns, n))] as const)),
+    );
     const ca = await secret(opns, 'gatehouse-ca');
     const caInfo = cert(ca, keys.caCert);
     expect(ca.annotations[annotations.caPhase]).toBe('Stable');
@@ -101,13 +161,34 @@ describe('certificate controller', () => {
       const v = views[n]!;
       expect(v.type).toBe('kubernetes.io/tls');
       expect(isSignedBy(cert(v), caInfo)).toBe(true);
-      expect(v.labels).toMatchObject({ 'app.kubernetes.io/managed-by': 'gatehouse', 'gatehouse.dev/certificate': 'true', 'gatehouse.dev/dataplane': 'eu' });
+      expect(v.labels).toMatchObject({
+        'app.kubernetes.io/managed-by': 'gatehouse',
+        'gatehouse.dev/certificate': 'true',
+        'gatehouse.dev/dataplane': 'eu',
+      });
     }
-    const raw = await admin.get<SecretObject & { metadata: { ownerReferences?: unknown[]; managedFields?: { manager: string; operation: string }[] } }>(secretPath(ns, 'eu-envoy-tls'));
-    expect(raw.metadata.ownerReferences).toEqual([{ apiVersion: 'gatehouse.dev/v1alpha1', kind: 'DataPlane', name: 'eu', uid: dp.metadata.uid, controller: true, blockOwnerDeletion: true }]);
+    const raw = await admin.get<
+      SecretObject & {
+        metadata: { ownerReferences?: unknown[]; managedFields?: { manager: string; operation: string }[] };
+      }
+    >(secretPath(ns, 'eu-envoy-tls'));
+    expect(raw.metadata.ownerReferences).toEqual([
+      {
+        apiVersion: 'gatehouse.dev/v1alpha1',
+        kind: 'DataPlane',
+        name: 'eu',
+        uid: dp.metadata.uid,
+        controller: true,
+        blockOwnerDeletion: true,
+      },
+    ]);
     expect(raw.metadata.managedFields?.some((m) => m.manager === 'gatehouse' && m.operation === 'Apply')).toBe(true);
     const listener = cert(views['eu-listener-https-tls']!);
-    expect(listener.dns).toEqual(['eu-envoy.' + ns + '.svc', 'eu-envoy.' + ns + '.svc.cluster.local', 'api.example.com']);
+    expect(listener.dns).toEqual([
+      'eu-envoy.' + ns + '.svc',
+      'eu-envoy.' + ns + '.svc.cluster.local',
+      'api.example.com',
+    ]);
     expect(listener.ips).toEqual(['203.0.113.7']);
     const xds = await secret(opns, 'gatehouse-xds-tls');
     expect(cert(xds).dns).toContain(`gatehouse-xds.${opns}.svc`);
@@ -119,12 +200,24 @@ describe('certificate controller', () => {
     });
     expect(condition(ready)!.reason).toBe('Valid');
     expect(condition(ready)!.message).toMatch(/^5 certificates valid; the soonest to expire is /);
-    expect(ready.status!.certificates!.map((c) => c.name)).toEqual(['eu-envoy-tls', 'eu-extproc-tls', 'eu-listener-https-tls', `${opns}/gatehouse-ca`, `${opns}/gatehouse-xds-tls`]);
-    expect(new Date(ready.status!.certificates![0]!.notAfter).getTime()).toBe(cert(views['eu-envoy-tls']!).notAfter.getTime());
+    expect(ready.status!.certificates!.map((c) => c.name)).toEqual([
+      'eu-envoy-tls',
+      'eu-extproc-tls',
+      'eu-listener-https-tls',
+      `${opns}/gatehouse-ca`,
+      `${opns}/gatehouse-xds-tls`,
+    ]);
+    expect(new Date(ready.status!.certificates![0]!.notAfter).getTime()).toBe(
+      cert(views['eu-envoy-tls']!).notAfter.getTime(),
+    );
 
     const metrics = await registry.metrics();
-    expect(metrics).toContain(`gatehouse_certificate_expiry_timestamp_seconds{namespace="${ns}",secret="eu-envoy-tls",kind="leaf"} ${cert(views['eu-envoy-tls']!).notAfter.getTime() / 1000}`);
-    expect(metrics).toContain(`gatehouse_certificate_expiry_timestamp_seconds{namespace="${opns}",secret="gatehouse-ca",kind="ca"} ${caInfo.notAfter.getTime() / 1000}`);
+    expect(metrics).toContain(
+      `gatehouse_certificate_expiry_timestamp_seconds{namespace="${ns}",secret="eu-envoy-tls",kind="leaf"} ${cert(views['eu-envoy-tls']!).notAfter.getTime() / 1000}`,
+    );
+    expect(metrics).toContain(
+      `gatehouse_certificate_expiry_timestamp_seconds{namespace="${opns}",secret="gatehouse-ca",kind="ca"} ${caInfo.notAfter.getTime() / 1000}`,
+    );
     await eventually('CertificateIssued events', async () => (await events('CertificateIssued')).length >= 3);
   });
 
@@ -134,11 +227,24 @@ describe('certificate controller', () => {
     const signer = loadSigner(ca.data[keys.caCert]!, ca.data[keys.caKey]!);
     const now = Date.now();
     const expired = await issueCertificate(signer, {
-      commonName: `eu-envoy.${ns}.svc`, dns: [`eu-envoy.${ns}.svc`], ips: [], uris: [`spiffe://gatehouse/ns/${ns}/dataplane/eu/envoy`], usages: ['clientAuth'],
-      notBefore: new Date(now - 10 * 86_400_000), notAfter: new Date(now - 86_400_000),
+      commonName: `eu-envoy.${ns}.svc`,
+      dns: [`eu-envoy.${ns}.svc`],
+      ips: [],
+      uris: [`spiffe://gatehouse/ns/${ns}/dataplane/eu/envoy`],
+      usages: ['clientAuth'],
+      notBefore: new Date(now - 10 * 86_400_000),
+      notAfter: new Date(now - 86_400_000),
     });
-    await admin.mergePatch(secretPath(ns, 'eu-envoy-tls'), { data: { 'tls.crt': Buffer.from(expired.certPem).toString('base64'), 'tls.key': Buffer.from(expired.keyPem).toString('base64') } });
-    const dataPlanes = record<DataPlane>(resourcePath({ group: 'gatehouse.dev', version: 'v1alpha1', resource: 'dataplanes', namespace: ns }), { fieldSelector: 'metadata.name=eu' });
+    await admin.mergePatch(secretPath(ns, 'eu-envoy-tls'), {
+      data: {
+        'tls.crt': Buffer.from(expired.certPem).toString('base64'),
+        'tls.key': Buffer.from(expired.keyPem).toString('base64'),
+      },
+    });
+    const dataPlanes = record<DataPlane>(
+      resourcePath({ group: 'gatehouse.dev', version: 'v1alpha1', resource: 'dataplanes', namespace: ns }),
+      { fieldSelector: 'metadata.name=eu' },
+    );
     try {
       await startController();
       const replaced = await eventually('the expired certificate replaced', async () => {
@@ -154,32 +260,59 @@ describe('certificate controller', () => {
       expect(event!.type).toBe('Warning');
       expect(event!.regarding).toMatchObject({ kind: 'DataPlane', name: 'eu' });
       expect(event!.note).toMatch(/^eu-envoy-tls: the certificate expired at \S+; issued /);
-      const notReady = await eventually('CertificatesReady False naming the Secret', () => dataPlanes.seen.find((d) => condition(d)?.status === 'False'));
+      const notReady = await eventually('CertificatesReady False naming the Secret', () =>
+        dataPlanes.seen.find((d) => condition(d)?.status === 'False'),
+      );
       expect(condition(notReady)).toMatchObject({ reason: 'Expired' });
-      expect(condition(notReady)!.message).toMatch(/^eu-envoy-tls: the certificate expired at \S+; re-issued at \S+, the pods load it by /);
+      expect(condition(notReady)!.message).toMatch(
+        /^eu-envoy-tls: the certificate expired at \S+; re-issued at \S+, the pods load it by /,
+      );
       // Once the pods had time to load it.
-      await eventually('CertificatesReady True again', async () => condition(await admin.get<DataPlane>(dpPath('eu')))?.status === 'True');
+      await eventually(
+        'CertificatesReady True again',
+        async () => condition(await admin.get<DataPlane>(dpPath('eu')))?.status === 'True',
+      );
     } finally {
       await dataPlanes.stop();
     }
   });
 
-  it('signs a DataPlane\'s leaves with the CA Secret it names (as cert-manager keeps one), and the xDS server trusts it', async () => {
-    const userCa = await createCa({ commonName: 'Corp CA', notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 365 * 86_400_000) });
+  it("signs a DataPlane's leaves with the CA Secret it names (as cert-manager keeps one), and the xDS server trusts it", async () => {
+    const userCa = await createCa({
+      commonName: 'Corp CA',
+      notBefore: new Date(Date.now() - 60_000),
+      notAfter: new Date(Date.now() + 365 * 86_400_000),
+    });
     await admin.create(`/api/v1/namespaces/${ns}/secrets`, {
-      apiVersion: 'v1', kind: 'Secret', metadata: { name: 'corp-ca' }, type: 'kubernetes.io/tls',
-      data: { 'tls.crt': Buffer.from(userCa.certPem).toString('base64'), 'tls.key': Buffer.from(userCa.keyPem).toString('base64'), 'ca.crt': Buffer.from(userCa.certPem).toString('base64') },
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'corp-ca' },
+      type: 'kubernetes.io/tls',
+      data: {
+        'tls.crt': Buffer.from(userCa.certPem).toString('base64'),
+        'tls.key': Buffer.from(userCa.keyPem).toString('base64'),
+        'ca.crt': Buffer.from(userCa.certPem).toString('base64'),
+      },
     });
-    await admin.create(resourcePath({ group: 'gatehouse.dev', version: 'v1alpha1', resource: 'dataplanes', namespace: ns }), {
-      apiVersion: 'gatehouse.dev/v1alpha1', kind: 'DataPlane', metadata: { name: 'us', namespace: ns }, spec: { certificates: { caSecretName: 'corp-ca', duration: '720h' } },
-    });
+    await admin.create(
+      resourcePath({ group: 'gatehouse.dev', version: 'v1alpha1', resource: 'dataplanes', namespace: ns }),
+      {
+        apiVersion: 'gatehouse.dev/v1alpha1',
+        kind: 'DataPlane',
+        metadata: { name: 'us', namespace: ns },
+        spec: { certificates: { caSecretName: 'corp-ca', duration: '720h' } },
+      },
+    );
     const corp = parseCertificates(userCa.certPem)[0]!;
     const leaf = await eventually('us-envoy-tls', () => secret(ns, 'us-envoy-tls'));
     expect(isSignedBy(cert(leaf), corp)).toBe(true);
     expect(cert(leaf).notAfter.getTime() - cert(leaf).notBefore.getTime()).toBe(720 * 3_600_000 + 5 * 60_000);
     const operatorCa = cert(await secret(opns, 'gatehouse-ca'), keys.caCert);
     expect(fps(bundleCerts(await secret(ns, 'us-ca-bundle')))).toEqual(fps([corp, operatorCa]));
-    await eventually('the xDS trust carries the user CA', async () => fps(bundleCerts(await secret(opns, 'gatehouse-xds-tls'))).join() === fps([corp, operatorCa]).join());
+    await eventually(
+      'the xDS trust carries the user CA',
+      async () => fps(bundleCerts(await secret(opns, 'gatehouse-xds-tls'))).join() === fps([corp, operatorCa]).join(),
+    );
     const dp = await eventually('us CertificatesReady', async () => {
       const d = await admin.get<DataPlane>(dpPath('us'));
       return condition(d)?.status === 'True' ? d : undefined;
@@ -191,71 +324,133 @@ describe('certificate controller', () => {
     const caBefore = await secret(opns, 'gatehouse-ca');
     const oldCa = cert(caBefore, keys.caCert);
     const watch = record<SecretObject>('/api/v1/secrets', { labelSelector: 'gatehouse.dev/certificate=true' });
-    const dps = record<DataPlane>(resourcePath({ group: 'gatehouse.dev', version: 'v1alpha1', resource: 'dataplanes', namespace: ns }));
+    const dps = record<DataPlane>(
+      resourcePath({ group: 'gatehouse.dev', version: 'v1alpha1', resource: 'dataplanes', namespace: ns }),
+    );
     try {
       // A watch from no resourceVersion first delivers every existing object: the state before the rotation.
       await eventually('the watch started', () => watch.seen.length > 0, 10_000);
-      await admin.mergePatch(secretPath(opns, 'gatehouse-ca'), { metadata: { annotations: { [annotations.rotate]: new Date().toISOString() } } });
-      await eventually('the rotation completed', async () => {
-        const v = await secret(opns, 'gatehouse-ca');
-        return v.annotations[annotations.caPhase] === 'Stable' && cert(v, keys.caCert).fingerprint !== oldCa.fingerprint && !v.data[keys.previousCert];
-      }, 60_000);
+      await admin.mergePatch(secretPath(opns, 'gatehouse-ca'), {
+        metadata: { annotations: { [annotations.rotate]: new Date().toISOString() } },
+      });
+      await eventually(
+        'the rotation completed',
+        async () => {
+          const v = await secret(opns, 'gatehouse-ca');
+          return (
+            v.annotations[annotations.caPhase] === 'Stable' &&
+            cert(v, keys.caCert).fingerprint !== oldCa.fingerprint &&
+            !v.data[keys.previousCert]
+          );
+        },
+        60_000,
+      );
       // Every leaf and bundle settled (the last bundle update follows the CA's).
       const newCa = cert(await secret(opns, 'gatehouse-ca'), keys.caCert);
       const bundles = [`${ns}/eu-ca-bundle`, `${ns}/us-ca-bundle`, `${opns}/gatehouse-xds-tls`];
-      await eventually('the old CA out of every bundle', async () => {
-        for (const b of bundles) {
-          const [n, name] = b.split('/');
-          if (bundleCerts(await secret(n!, name!)).some((c) => c.fingerprint === oldCa.fingerprint)) return false;
-        }
-        return true;
-      }, 30_000);
+      await eventually(
+        'the old CA out of every bundle',
+        async () => {
+          for (const b of bundles) {
+            const [n, name] = b.split('/');
+            if (bundleCerts(await secret(n!, name!)).some((c) => c.fingerprint === oldCa.fingerprint)) return false;
+          }
+          return true;
+        },
+        30_000,
+      );
 
-      const versions = watch.seen.filter((s) => [ns, opns].includes(s.metadata!.namespace!)).map((s) => ({ key: `${s.metadata!.namespace}/${s.metadata!.name}`, view: secretView(s) }));
-      const at = (i: number, key: string) => versions.slice(0, i).reverse().find((v) => v.key === key)?.view;
-      const carries = (v: SecretView | undefined, c: CertInfo) => v !== undefined && bundleCerts(v).some((b) => b.fingerprint === c.fingerprint);
+      const versions = watch.seen
+        .filter((s) => [ns, opns].includes(s.metadata!.namespace!))
+        .map((s) => ({ key: `${s.metadata!.namespace}/${s.metadata!.name}`, view: secretView(s) }));
+      const at = (i: number, key: string) =>
+        versions
+          .slice(0, i)
+          .reverse()
+          .find((v) => v.key === key)?.view;
+      const carries = (v: SecretView | undefined, c: CertInfo) =>
+        v !== undefined && bundleCerts(v).some((b) => b.fingerprint === c.fingerprint);
       const time = (v: SecretView, a: string) => new Date(v.annotations[a]!).getTime();
-      const caPhases = versions.filter((v) => v.key === `${opns}/gatehouse-ca`).map((v) => v.view.annotations[annotations.caPhase]);
+      const caPhases = versions
+        .filter((v) => v.key === `${opns}/gatehouse-ca`)
+        .map((v) => v.view.annotations[annotations.caPhase]);
       expect(caPhases.slice(caPhases.lastIndexOf('Adding'))).toEqual(['Adding', 'Reissuing', 'Stable']);
-      const promoted = versions.findIndex((v) => v.key === `${opns}/gatehouse-ca` && v.view.annotations[annotations.caPhase] === 'Reissuing');
+      const promoted = versions.findIndex(
+        (v) => v.key === `${opns}/gatehouse-ca` && v.view.annotations[annotations.caPhase] === 'Reissuing',
+      );
       // Step 1: before the new CA signed, every bundle carried it for the delay.
       for (const b of bundles) {
         const v = at(promoted, b);
         expect(carries(v, newCa), `${b} carries the new CA before it signs`).toBe(true);
-        expect(time(v!, annotations.trustChangedAt) + delay).toBeLessThanOrEqual(time(versions[promoted]!.view, annotations.caPhaseSince));
+        expect(time(v!, annotations.trustChangedAt) + delay).toBeLessThanOrEqual(
+          time(versions[promoted]!.view, annotations.caPhaseSince),
+        );
       }
       // Step 2: every leaf signed by the new CA was written after that, each after the bundles it is verified by had it for the delay.
-      const leafKeys = [`${ns}/eu-envoy-tls`, `${ns}/eu-extproc-tls`, `${ns}/eu-listener-https-tls`, `${opns}/gatehouse-xds-tls`];
+      const leafKeys = [
+        `${ns}/eu-envoy-tls`,
+        `${ns}/eu-extproc-tls`,
+        `${ns}/eu-listener-https-tls`,
+        `${opns}/gatehouse-xds-tls`,
+      ];
       // Versions that carry a new certificate (gatehouse-xds-tls is also rewritten for its ca.crt alone).
-      const issued = versions.map((v, i) => ({ ...v, i })).filter((v) => leafKeys.includes(v.key) && cert(v.view).fingerprint !== (at(v.i, v.key) && cert(at(v.i, v.key)!).fingerprint));
+      const issued = versions
+        .map((v, i) => ({ ...v, i }))
+        .filter(
+          (v) =>
+            leafKeys.includes(v.key) &&
+            cert(v.view).fingerprint !== (at(v.i, v.key) && cert(at(v.i, v.key)!).fingerprint),
+        );
       const newLeaves = issued.filter((v) => isSignedBy(cert(v.view), newCa));
       expect(new Set(newLeaves.map((v) => v.key))).toEqual(new Set(leafKeys));
       for (const leaf of newLeaves) {
         expect(leaf.i).toBeGreaterThan(promoted);
         // Its verifiers: the xDS server's certificate is verified by the DataPlanes' pods; theirs by each other and the xDS server.
-        const verifiers = leaf.key === `${opns}/gatehouse-xds-tls` ? [`${ns}/eu-ca-bundle`, `${ns}/us-ca-bundle`] : [`${ns}/eu-ca-bundle`, `${opns}/gatehouse-xds-tls`];
+        const verifiers =
+          leaf.key === `${opns}/gatehouse-xds-tls`
+            ? [`${ns}/eu-ca-bundle`, `${ns}/us-ca-bundle`]
+            : [`${ns}/eu-ca-bundle`, `${opns}/gatehouse-xds-tls`];
         for (const b of verifiers) {
           const v = at(leaf.i, b);
           expect(carries(v, newCa)).toBe(true);
-          expect(time(v!, annotations.trustChangedAt) + delay).toBeLessThanOrEqual(time(leaf.view, annotations.issuedAt));
+          expect(time(v!, annotations.trustChangedAt) + delay).toBeLessThanOrEqual(
+            time(leaf.view, annotations.issuedAt),
+          );
         }
       }
       // Step 3: the old CA left a bundle only once every leaf was signed by the new one for the delay.
-      const drops = versions.map((v, i) => ({ ...v, i })).filter((v) => bundles.includes(v.key) && !carries(v.view, oldCa) && carries(at(v.i, v.key), oldCa));
+      const drops = versions
+        .map((v, i) => ({ ...v, i }))
+        .filter((v) => bundles.includes(v.key) && !carries(v.view, oldCa) && carries(at(v.i, v.key), oldCa));
       expect(new Set(drops.map((d) => d.key))).toEqual(new Set(bundles));
       for (const drop of drops) {
         for (const key of leafKeys.filter((k) => k !== drop.key)) {
           const leaf = at(drop.i, key)!;
-          expect(isSignedBy(cert(leaf), newCa), `${key} signed by the new CA before ${drop.key} dropped the old one`).toBe(true);
-          expect(time(leaf, annotations.issuedAt) + delay).toBeLessThanOrEqual(time(drop.view, annotations.trustChangedAt));
+          expect(
+            isSignedBy(cert(leaf), newCa),
+            `${key} signed by the new CA before ${drop.key} dropped the old one`,
+          ).toBe(true);
+          expect(time(leaf, annotations.issuedAt) + delay).toBeLessThanOrEqual(
+            time(drop.view, annotations.trustChangedAt),
+          );
         }
       }
       // The condition said a rotation was going on, and that it is over.
       expect(dps.seen.some((d) => d.metadata.name === 'eu' && condition(d)?.reason === 'Rotating')).toBe(true);
-      await eventually('eu Valid again', async () => condition(await admin.get<DataPlane>(dpPath('eu')))?.reason === 'Valid');
-      const rotationEvents = (await admin.list<{ reason: string; regarding: { name: string } }>(`/apis/events.k8s.io/v1/namespaces/${opns}/events`)).items
-        .filter((e) => e.regarding.name === 'gatehouse-ca').map((e) => e.reason);
-      expect(rotationEvents).toEqual(expect.arrayContaining(['CARotationStarted', 'CARotationPromoted', 'CARotationCompleted']));
+      await eventually(
+        'eu Valid again',
+        async () => condition(await admin.get<DataPlane>(dpPath('eu')))?.reason === 'Valid',
+      );
+      const rotationEvents = (
+        await admin.list<{ reason: string; regarding: { name: string } }>(
+          `/apis/events.k8s.io/v1/namespaces/${opns}/events`,
+        )
+      ).items
+        .filter((e) => e.regarding.name === 'gatehouse-ca')
+        .map((e) => e.reason);
+      expect(rotationEvents).toEqual(
+        expect.arrayContaining(['CARotationStarted', 'CARotationPromoted', 'CARotationCompleted']),
+      );
     } finally {
       await watch.stop();
       await dps.stop();

@@ -20,17 +20,46 @@ import { isConflict, resourcePath, type KubeRest } from '../kube/rest.ts';
 import { WorkQueue } from '../kube/workqueue.ts';
 import { readOperatorCa, type OperatorCa } from './authorities.ts';
 import { CertificateSecretWriteError, CertificateSourceNotReadyError } from './errors.ts';
-import { envoyLeaf, extprocLeaf, hostNames, listenerLeaf, parseSanList, xdsLeaf, type LeafSpec, type SanSet } from './leaves.ts';
 import {
-  annotations, caBundleSecretName, certificateSelector, defaultXdsServiceName, keys, labelKeys, listenerTlsSecretName, operatorCaSecretName,
-  tlsSecretName, xdsTlsSecretName,
+  envoyLeaf,
+  extprocLeaf,
+  hostNames,
+  listenerLeaf,
+  parseSanList,
+  xdsLeaf,
+  type LeafSpec,
+  type SanSet,
+} from './leaves.ts';
+import {
+  annotations,
+  caBundleSecretName,
+  certificateSelector,
+  defaultXdsServiceName,
+  keys,
+  labelKeys,
+  listenerTlsSecretName,
+  operatorCaSecretName,
+  tlsSecretName,
+  xdsTlsSecretName,
 } from './names.ts';
 import { parseCertificates } from './pki.ts';
 import {
-  defaultLeafDurationMs, defaultPlannerOptions, planDataPlane, type DataPlaneInput, type DataPlaneSummary, type OperatorInput, type OperatorView,
+  defaultLeafDurationMs,
+  defaultPlannerOptions,
+  planDataPlane,
+  type DataPlaneInput,
+  type DataPlaneSummary,
+  type OperatorInput,
+  type OperatorView,
   type PlannerOptions,
 } from './planner.ts';
-import { reconcileDataPlaneCertificates, reconcileOperatorCertificates, type CertificateEvents, type EventTargetRef, type ReconcileEnv } from './reconcile.ts';
+import {
+  reconcileDataPlaneCertificates,
+  reconcileOperatorCertificates,
+  type CertificateEvents,
+  type EventTargetRef,
+  type ReconcileEnv,
+} from './reconcile.ts';
 import { renderSecret, secretView, type DesiredSecret, type SecretObject, type SecretView } from './secrets.ts';
 import type { CertificatesCondition } from './status.ts';
 import { objectKey } from '../kube/keys.ts';
@@ -40,7 +69,12 @@ export type { CertificateEvents, EventTargetRef };
 /** The status writer's contract (operator/src/kube/status-writer.ts). */
 export interface CertificateStatusWriter {
   write(
-    target: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; generation?: number; uid?: string }; status?: unknown },
+    target: {
+      apiVersion: string;
+      kind: string;
+      metadata: { name: string; namespace?: string; generation?: number; uid?: string };
+      status?: unknown;
+    },
     desired: { conditions: CertificatesCondition[]; [field: string]: unknown },
     options?: { observedGeneration?: boolean },
   ): Promise<boolean>;
@@ -132,19 +166,43 @@ export class CertificateController {
       ...defaultPlannerOptions,
       ...(options.propagationDelayMs !== undefined ? { propagationDelayMs: options.propagationDelayMs } : {}),
       ...(options.caDurationMs !== undefined ? { caDurationMs: options.caDurationMs } : {}),
-      ...(options.operatorLeafDurationMs !== undefined ? { operatorLeafDurationMs: options.operatorLeafDurationMs } : {}),
+      ...(options.operatorLeafDurationMs !== undefined
+        ? { operatorLeafDurationMs: options.operatorLeafDurationMs }
+        : {}),
     };
     const { rest, kc, namespace, metrics } = options;
     this.queue = new WorkQueue<string>({ name: 'certificates', log: this.log, metrics });
-    this.dataPlanes = new Informer<Obj>({ kc, rest, log: this.log, metrics, name: 'certificates-dataplanes', path: resourcePath({ group, version, resource: 'dataplanes', namespace }) });
+    this.dataPlanes = new Informer<Obj>({
+      kc,
+      rest,
+      log: this.log,
+      metrics,
+      name: 'certificates-dataplanes',
+      path: resourcePath({ group, version, resource: 'dataplanes', namespace }),
+    });
     const secretScopes = namespace === undefined ? [undefined] : [...new Set([namespace, options.operatorNamespace])];
-    this.secrets = new Map(secretScopes.map((ns) => [ns, new Informer<Obj>({
-      kc, rest, log: this.log, metrics, name: `certificates-secrets${ns ? `-${ns}` : ''}`,
-      path: resourcePath({ version: 'v1', resource: 'secrets', namespace: ns }), labelSelector: certificateSelector,
-    })]));
+    this.secrets = new Map(
+      secretScopes.map((ns) => [
+        ns,
+        new Informer<Obj>({
+          kc,
+          rest,
+          log: this.log,
+          metrics,
+          name: `certificates-secrets${ns ? `-${ns}` : ''}`,
+          path: resourcePath({ version: 'v1', resource: 'secrets', namespace: ns }),
+          labelSelector: certificateSelector,
+        }),
+      ]),
+    );
     this.services = new Informer<ServiceObject>({
-      kc, rest, log: this.log, metrics, name: 'certificates-envoy-services',
-      path: resourcePath({ version: 'v1', resource: 'services', namespace }), labelSelector: `${managedSelector},${labelKeys.component}=envoy`,
+      kc,
+      rest,
+      log: this.log,
+      metrics,
+      name: 'certificates-envoy-services',
+      path: resourcePath({ version: 'v1', resource: 'services', namespace }),
+      labelSelector: `${managedSelector},${labelKeys.component}=envoy`,
     });
     const collect = (gauge: Gauge<'namespace' | 'secret' | 'kind'>) => this.collectExpiry(gauge);
     this.gauge = new Gauge({
@@ -163,17 +221,26 @@ export class CertificateController {
     this.startedAt = performance.now();
     // First in the queue: the CA every DataPlane's certificates need.
     this.queue.add(operatorKey);
-    this.unsubscribe.push(this.dataPlanes.onChange((_event, obj) => {
-      this.syncUserCaWatches();
-      this.queue.add(objectKey(obj));
-      this.queue.add(operatorKey);
-    }));
-    for (const informer of this.secrets.values()) this.unsubscribe.push(informer.onChange((event, obj) => this.onSecret(event, obj as SecretObject)));
-    this.unsubscribe.push(this.services.onChange((_event, obj) => {
-      const dp = obj.metadata?.labels?.[labelKeys.dataPlane];
-      if (dp) this.queue.add(`${obj.metadata?.namespace ?? ''}/${dp}`);
-    }));
-    await Promise.all([this.dataPlanes.start(), this.services.start(), ...[...this.secrets.values()].map((i) => i.start())]);
+    this.unsubscribe.push(
+      this.dataPlanes.onChange((_event, obj) => {
+        this.syncUserCaWatches();
+        this.queue.add(objectKey(obj));
+        this.queue.add(operatorKey);
+      }),
+    );
+    for (const informer of this.secrets.values())
+      this.unsubscribe.push(informer.onChange((event, obj) => this.onSecret(event, obj)));
+    this.unsubscribe.push(
+      this.services.onChange((_event, obj) => {
+        const dp = obj.metadata?.labels?.[labelKeys.dataPlane];
+        if (dp) this.queue.add(`${obj.metadata?.namespace ?? ''}/${dp}`);
+      }),
+    );
+    await Promise.all([
+      this.dataPlanes.start(),
+      this.services.start(),
+      ...[...this.secrets.values()].map((i) => i.start()),
+    ]);
     this.syncUserCaWatches();
     this.queue.run((key) => this.reconcile(key), { concurrency: this.o.concurrency ?? 2 });
   }
@@ -184,7 +251,12 @@ export class CertificateController {
     await this.queue.shutDown();
     const watches = [...this.userCas.values()];
     this.userCas.clear();
-    await Promise.all([this.dataPlanes.stop(), this.services.stop(), ...[...this.secrets.values()].map((i) => i.stop()), ...watches.map((w) => w.informer.stop())]);
+    await Promise.all([
+      this.dataPlanes.stop(),
+      this.services.stop(),
+      ...[...this.secrets.values()].map((i) => i.stop()),
+      ...watches.map((w) => w.informer.stop()),
+    ]);
     this.o.registry.removeSingleMetric(expiryMetric);
   }
 
@@ -201,7 +273,7 @@ export class CertificateController {
     const keyPem = view?.data[keys.tlsKey];
     const caPem = view?.data[keys.caCert];
     if (!certPem || !keyPem || !caPem) return undefined;
-    return { certPem, keyPem, caPem, resourceVersion: view!.resourceVersion };
+    return { certPem, keyPem, caPem, resourceVersion: view.resourceVersion };
   }
 
   /** Called with the xDS server's new TLS material whenever its Secret changes (on every replica). */
@@ -223,7 +295,8 @@ export class CertificateController {
     const ns = obj.metadata?.namespace ?? '';
     const name = obj.metadata?.name ?? '';
     const written = this.written.get(`${ns}/${name}`);
-    if (written && (event === 'delete' || written.obj.metadata?.resourceVersion === obj.metadata?.resourceVersion)) this.written.delete(`${ns}/${name}`);
+    if (written && (event === 'delete' || written.obj.metadata?.resourceVersion === obj.metadata?.resourceVersion))
+      this.written.delete(`${ns}/${name}`);
     if (ns === this.o.operatorNamespace && (name === operatorCaSecretName || name === xdsTlsSecretName)) {
       // The operator CA and the xDS server's trust decide what every DataPlane may do.
       this.enqueueAll();
@@ -273,8 +346,13 @@ export class CertificateController {
       }
       const [namespace, name] = [key.slice(0, key.indexOf('/')), key.slice(key.indexOf('/') + 1)];
       const informer = new Informer<Obj>({
-        kc: this.o.kc, rest: this.o.rest, log: this.log, metrics: this.o.metrics, name: `certificates-user-ca-${namespace}-${name}`,
-        path: resourcePath({ version: 'v1', resource: 'secrets', namespace }), fieldSelector: `metadata.name=${name}`,
+        kc: this.o.kc,
+        rest: this.o.rest,
+        log: this.log,
+        metrics: this.o.metrics,
+        name: `certificates-user-ca-${namespace}-${name}`,
+        path: resourcePath({ version: 'v1', resource: 'secrets', namespace }),
+        fieldSelector: `metadata.name=${name}`,
       });
       const watch: UserCaWatch = { informer, users, started: Promise.resolve() };
       informer.onChange(() => {
@@ -304,12 +382,12 @@ export class CertificateController {
     if (written && performance.now() - written.at < overlayTtlMs) return secretView(written.obj);
     if (written) this.written.delete(key);
     const informer = this.secrets.get(undefined) ?? this.secrets.get(namespace);
-    const obj = informer?.get(namespace, name) as SecretObject | undefined;
+    const obj = informer?.get(namespace, name);
     return obj ? secretView(obj) : undefined;
   }
 
   private userCaSecret(namespace: string, name: string): SecretView | undefined {
-    const obj = this.userCas.get(`${namespace}/${name}`)?.informer.get(namespace, name) as SecretObject | undefined;
+    const obj = this.userCas.get(`${namespace}/${name}`)?.informer.get(namespace, name);
     return obj ? secretView(obj) : undefined;
   }
 
@@ -318,12 +396,19 @@ export class CertificateController {
   }
 
   private operatorView(now: Date): OperatorView {
-    return { namespace: this.o.operatorNamespace, ca: this.operatorCa(now), xds: this.secret(this.o.operatorNamespace, xdsTlsSecretName) };
+    return {
+      namespace: this.o.operatorNamespace,
+      ca: this.operatorCa(now),
+      xds: this.secret(this.o.operatorNamespace, xdsTlsSecretName),
+    };
   }
 
   private xdsLeafSpec(): LeafSpec {
     const x = this.o.xds ?? {};
-    return xdsLeaf(this.o.operatorNamespace, x.serviceName ?? defaultXdsServiceName, { dns: x.dns ?? [], ips: x.ips ?? [] });
+    return xdsLeaf(this.o.operatorNamespace, x.serviceName ?? defaultXdsServiceName, {
+      dns: x.dns ?? [],
+      ips: x.ips ?? [],
+    });
   }
 
   /** Names and addresses clients reach a DataPlane's HTTPS listeners by. */
@@ -333,12 +418,19 @@ export class CertificateController {
     // Said once per annotation value, not on every reconcile.
     if (extra.rejected.length > 0 && this.warnedSans.get(key) !== extra.rejected.join()) {
       this.warnedSans.set(key, extra.rejected.join());
-      this.log.warn({ dataPlane: key, rejected: extra.rejected }, `${annotations.certificateSans}: not names or addresses; ignored`);
+      this.log.warn(
+        { dataPlane: key, rejected: extra.rejected },
+        `${annotations.certificateSans}: not names or addresses; ignored`,
+      );
     }
     const service = this.services.get(namespace, `${dp.metadata.name}-envoy`);
     const ingress = service?.status?.loadBalancer?.ingress ?? [];
     return {
-      dns: [...hostNames(this.o.listenerHosts?.(namespace, dp.metadata.name) ?? []), ...ingress.flatMap((i) => (i.hostname ? [i.hostname] : [])), ...extra.dns],
+      dns: [
+        ...hostNames(this.o.listenerHosts?.(namespace, dp.metadata.name) ?? []),
+        ...ingress.flatMap((i) => (i.hostname ? [i.hostname] : [])),
+        ...extra.dns,
+      ],
       ips: [...ingress.flatMap((i) => (i.ip ? [i.ip] : [])), ...extra.ips],
     };
   }
@@ -352,7 +444,9 @@ export class CertificateController {
     const leaves: LeafSpec[] = [
       envoyLeaf(namespace, name),
       extprocLeaf(namespace, name),
-      ...(spec.listeners ?? []).filter((l) => l.tls?.issue === true).map((l) => listenerLeaf(namespace, name, l.name, sans)),
+      ...(spec.listeners ?? [])
+        .filter((l) => l.tls?.issue === true)
+        .map((l) => listenerLeaf(namespace, name, l.name, sans)),
     ];
     const bundleName = caBundleSecretName(name);
     const secrets = new Map<string, SecretView>();
@@ -361,8 +455,16 @@ export class CertificateController {
       if (view) secrets.set(secretName, view);
     }
     return {
-      namespace, name, uid: dp.metadata.uid, bundleName, leaves, secrets,
-      durationMs: Math.max(minLeafDurationMs, certificates.duration ? durationMs(certificates.duration) : defaultLeafDurationMs),
+      namespace,
+      name,
+      uid: dp.metadata.uid,
+      bundleName,
+      leaves,
+      secrets,
+      durationMs: Math.max(
+        minLeafDurationMs,
+        certificates.duration ? durationMs(certificates.duration) : defaultLeafDurationMs,
+      ),
       renewBeforeMs: certificates.renewBefore ? durationMs(certificates.renewBefore) : undefined,
       caSecretName: certificates.caSecretName,
       userCaSecret: certificates.caSecretName ? this.userCaSecret(namespace, certificates.caSecretName) : undefined,
@@ -379,7 +481,10 @@ export class CertificateController {
     const path = resourcePath({ version: 'v1', resource: 'secrets', namespace: desired.namespace, name: desired.name });
     let applied: SecretObject;
     try {
-      applied = await this.o.rest.apply<SecretObject>(path, renderSecret(desired), { fieldManager: 'gatehouse', force: true });
+      applied = await this.o.rest.apply<SecretObject>(path, renderSecret(desired), {
+        fieldManager: 'gatehouse',
+        force: true,
+      });
     } catch (err) {
       throw new CertificateSecretWriteError(`${desired.namespace}/${desired.name}`, (err as Error).message, err);
     }
@@ -388,14 +493,20 @@ export class CertificateController {
   }
 
   private requeue(nextCheckAt: Date, now: Date): { requeueAfterMs: number } {
-    return { requeueAfterMs: Math.max(1000, Math.min(this.planner.maxRequeueMs, nextCheckAt.getTime() - now.getTime())) };
+    return {
+      requeueAfterMs: Math.max(1000, Math.min(this.planner.maxRequeueMs, nextCheckAt.getTime() - now.getTime())),
+    };
   }
 
   // ---------------------------------------------------------------- reconciles
 
   private env(): ReconcileEnv {
     return {
-      now: this.now, planner: this.planner, operatorNamespace: this.o.operatorNamespace, events: this.o.events, log: this.log,
+      now: this.now,
+      planner: this.planner,
+      operatorNamespace: this.o.operatorNamespace,
+      events: this.o.events,
+      log: this.log,
       operatorView: (now) => this.operatorView(now),
       operatorInput: (now) => this.operatorInput(now, this.liveDataPlanes()),
       apply: (desired) => this.applySecret(desired),
@@ -407,7 +518,8 @@ export class CertificateController {
     // Gone or going: the garbage collector removes its Secrets (owner references).
     if (!dp || dp.metadata.deletionTimestamp) return;
     const caName = dp.spec?.certificates?.caSecretName;
-    if (caName && !(await this.userCaReady(namespace, caName))) throw new CertificateSourceNotReadyError(`the CA Secret ${namespace}/${caName} could not be listed yet`);
+    if (caName && !(await this.userCaReady(namespace, caName)))
+      throw new CertificateSourceNotReadyError(`the CA Secret ${namespace}/${caName} could not be listed yet`);
     // A fresh install: the operator key creates the CA in a moment; saying CertificatesReady=False
     // (a Warning Event) meanwhile would be noise. Past the grace period, the condition says why.
     if (this.operatorCa(this.now()).status === 'missing' && performance.now() - this.startedAt < caGraceMs) {
@@ -417,7 +529,11 @@ export class CertificateController {
     const outcome = await reconcileDataPlaneCertificates(this.env(), eventTarget(dp), () => this.dataPlaneInput(dp));
     try {
       // observedGeneration is the DataPlane controller's to set: it reconciles the whole spec.
-      await this.o.writer.write(dp, { conditions: [outcome.condition], certificates: outcome.certificates }, { observedGeneration: false });
+      await this.o.writer.write(
+        dp,
+        { conditions: [outcome.condition], certificates: outcome.certificates },
+        { observedGeneration: false },
+      );
     } catch (err) {
       // Our copy of the DataPlane is older than the apiserver's (the write is conditional): its
       // update event is on the way and enqueues it again; the fallback requeue covers a lost one.
@@ -426,17 +542,23 @@ export class CertificateController {
       return { requeueAfterMs: 1000 };
     }
     // Thrown after the status is written, so the queue retries with backoff.
-    if (outcome.failures.length > 0) throw new CertificateSecretWriteError(outcome.failures[0]!.secret, outcome.failures.map((f) => f.message).join('; '));
+    if (outcome.failures.length > 0)
+      throw new CertificateSecretWriteError(
+        outcome.failures[0]!.secret,
+        outcome.failures.map((f) => f.message).join('; '),
+      );
     return this.requeue(outcome.nextCheckAt, this.now());
   }
 
   private async reconcileOperator(): Promise<{ requeueAfterMs: number }> {
     // A user CA Secret not listed yet reads as missing; the planner then keeps the user CAs the
     // DataPlane's bundle lists, so the xDS trust loses none. Waiting (bounded) just avoids a rewrite.
-    await Promise.all(this.liveDataPlanes().flatMap((dp) => {
-      const caName = dp.spec?.certificates?.caSecretName;
-      return caName ? [this.userCaReady(dp.metadata.namespace ?? 'default', caName)] : [];
-    }));
+    await Promise.all(
+      this.liveDataPlanes().flatMap((dp) => {
+        const caName = dp.spec?.certificates?.caSecretName;
+        return caName ? [this.userCaReady(dp.metadata.namespace ?? 'default', caName)] : [];
+      }),
+    );
     const outcome = await reconcileOperatorCertificates(this.env());
     return this.requeue(outcome.nextCheckAt, this.now());
   }
@@ -452,7 +574,13 @@ export class CertificateController {
         userTrust: planDataPlane(now, this.planner, operator, input).userTrust,
       };
     });
-    return { namespace: this.o.operatorNamespace, ca: operator.ca, xds: operator.xds, xdsLeaf: this.xdsLeafSpec(), dataPlanes: summaries };
+    return {
+      namespace: this.o.operatorNamespace,
+      ca: operator.ca,
+      xds: operator.xds,
+      xdsLeaf: this.xdsLeafSpec(),
+      dataPlanes: summaries,
+    };
   }
 
   // ---------------------------------------------------------------- metrics
@@ -470,8 +598,11 @@ export class CertificateController {
       const ns = dp.metadata.namespace ?? 'default';
       const name = dp.metadata.name;
       const leafNames = [
-        tlsSecretName(name, 'envoy'), tlsSecretName(name, 'extproc'),
-        ...(dp.spec?.listeners ?? []).filter((l) => l.tls?.issue === true).map((l) => listenerTlsSecretName(name, l.name)),
+        tlsSecretName(name, 'envoy'),
+        tlsSecretName(name, 'extproc'),
+        ...(dp.spec?.listeners ?? [])
+          .filter((l) => l.tls?.issue === true)
+          .map((l) => listenerTlsSecretName(name, l.name)),
       ];
       for (const secret of leafNames) set(ns, secret, 'leaf', this.secret(ns, secret)?.data[keys.tlsCert]);
       const caName = dp.spec?.certificates?.caSecretName;
@@ -491,7 +622,10 @@ function tryFirst(pem: string) {
   }
 }
 
-
 function eventTarget(dp: DataPlaneObject): EventTargetRef & { metadata: { uid: string } } {
-  return { apiVersion: dp.apiVersion ?? apiVersion, kind: dp.kind ?? dataPlaneKind, metadata: { name: dp.metadata.name, namespace: dp.metadata.namespace, uid: dp.metadata.uid } };
+  return {
+    apiVersion: dp.apiVersion ?? apiVersion,
+    kind: dp.kind ?? dataPlaneKind,
+    metadata: { name: dp.metadata.name, namespace: dp.metadata.namespace, uid: dp.metadata.uid },
+  };
 }

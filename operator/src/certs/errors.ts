@@ -43,6 +43,10 @@ export class CertificateSourceNotReadyError extends GatehouseError {
 /** --xds-tls issued without the certificates controller (it runs with --manage-dataplanes). Exit 2. */
 export class XdsTlsUnavailableError extends GatehouseError {
   constructor() {
-    super('GH_ERR_XDS_TLS_UNAVAILABLE', 'the xDS server cannot serve issued certificates without the certificates controller: use --manage-dataplanes true, or --tls-cert/--tls-key files', { exitCode: 2 });
+    super(
+      'GH_ERR_XDS_TLS_UNAVAILABLE',
+      'the xDS server cannot serve issued certificates without the certificates controller: use --manage-dataplanes true, or --tls-cert/--tls-key files',
+      { exitCode: 2 },
+    );
   }
 }

@@ -5,7 +5,14 @@ import { bundlePem } from './authorities.ts';
 import type { LeafSpec } from './leaves.ts';
 import { annotations, keys, operatorCaSecretName, xdsTlsSecretName } from './names.ts';
 import { createCa, issueCertificate, parseCertificates, type CertInfo, type PemPair, type Signer } from './pki.ts';
-import { leafRenewAt, type BundlePlan, type CaStep, type IssueStep, type PlannerOptions, type XdsPlan } from './planner.ts';
+import {
+  leafRenewAt,
+  type BundlePlan,
+  type CaStep,
+  type IssueStep,
+  type PlannerOptions,
+  type XdsPlan,
+} from './planner.ts';
 import { annotationTime, timestamp, type DesiredSecret, type SecretView } from './secrets.ts';
 
 /** Annotation values are for humans and status: bounded, single line. */
@@ -19,16 +26,29 @@ export interface IssuedLeaf {
 }
 
 /** Signs a leaf for `spec`: notBefore backdated, notAfter capped by the signer's own expiry. */
-export async function signLeaf(spec: LeafSpec, step: Pick<IssueStep, 'reason' | 'message'>, signer: Signer, now: Date,
-  options: Pick<PlannerOptions, 'backdateMs'>, durationMs: number, renewBeforeMs?: number): Promise<IssuedLeaf> {
+export async function signLeaf(
+  spec: LeafSpec,
+  step: Pick<IssueStep, 'reason' | 'message'>,
+  signer: Signer,
+  now: Date,
+  options: Pick<PlannerOptions, 'backdateMs'>,
+  durationMs: number,
+  renewBeforeMs?: number,
+): Promise<IssuedLeaf> {
   const notAfter = new Date(Math.min(now.getTime() + durationMs, signer.cert.notAfter.getTime()));
   const pem = await issueCertificate(signer, {
-    commonName: spec.commonName, dns: spec.dns, ips: spec.ips, uris: spec.uris, usages: spec.usages,
-    notBefore: new Date(now.getTime() - options.backdateMs), notAfter,
+    commonName: spec.commonName,
+    dns: spec.dns,
+    ips: spec.ips,
+    uris: spec.uris,
+    usages: spec.usages,
+    notBefore: new Date(now.getTime() - options.backdateMs),
+    notAfter,
   });
   const cert = parseCertificates(pem.certPem)[0]!;
   return {
-    pem, cert,
+    pem,
+    cert,
     annotations: {
       [annotations.issuedAt]: timestamp(now),
       [annotations.issueReason]: step.reason,
@@ -38,18 +58,34 @@ export async function signLeaf(spec: LeafSpec, step: Pick<IssueStep, 'reason' | 
   };
 }
 
-export function leafSecret(spec: LeafSpec, issued: IssuedLeaf, dataPlane: { name: string; uid: string }): DesiredSecret {
+export function leafSecret(
+  spec: LeafSpec,
+  issued: IssuedLeaf,
+  dataPlane: { name: string; uid: string },
+): DesiredSecret {
   return {
-    namespace: spec.namespace, name: spec.secretName, role: 'leaf', type: 'kubernetes.io/tls', dataPlane,
+    namespace: spec.namespace,
+    name: spec.secretName,
+    role: 'leaf',
+    type: 'kubernetes.io/tls',
+    dataPlane,
     ...(spec.role === 'listener' ? { sds: true } : {}),
     annotations: issued.annotations,
     data: { [keys.tlsCert]: issued.pem.certPem, [keys.tlsKey]: issued.pem.keyPem },
   };
 }
 
-export function bundleSecret(namespace: string, plan: BundlePlan, dataPlane: { name: string; uid: string }): DesiredSecret {
+export function bundleSecret(
+  namespace: string,
+  plan: BundlePlan,
+  dataPlane: { name: string; uid: string },
+): DesiredSecret {
   return {
-    namespace, name: plan.name, role: 'bundle', type: 'Opaque', dataPlane,
+    namespace,
+    name: plan.name,
+    role: 'bundle',
+    type: 'Opaque',
+    dataPlane,
     annotations: {
       [annotations.trustChangedAt]: timestamp(plan.changedAt),
       [annotations.userCas]: plan.userCas.join(','),
@@ -62,17 +98,29 @@ export function bundleSecret(namespace: string, plan: BundlePlan, dataPlane: { n
  * The xDS server's Secret: its serving certificate (the live one unless `issued`) and the CAs it
  * accepts clients from. Undefined when there is no certificate to keep and none issued.
  */
-export function xdsSecret(namespace: string, plan: XdsPlan, live: SecretView | undefined, issued: IssuedLeaf | undefined, now: Date): DesiredSecret | undefined {
+export function xdsSecret(
+  namespace: string,
+  plan: XdsPlan,
+  live: SecretView | undefined,
+  issued: IssuedLeaf | undefined,
+  now: Date,
+): DesiredSecret | undefined {
   const certPem = issued?.pem.certPem ?? live?.data[keys.tlsCert];
   const keyPem = issued?.pem.keyPem ?? live?.data[keys.tlsKey];
   if (!certPem || !keyPem) return undefined;
-  const leafAnnotations = issued?.annotations ?? Object.fromEntries(
-    [annotations.issuedAt, annotations.issueReason, annotations.issueMessage, annotations.renewAt]
-      .filter((k) => live?.annotations[k] !== undefined).map((k) => [k, live!.annotations[k]!]),
-  );
-  const changedAt = plan.trustChanged ? now : annotationTime(live, annotations.trustChangedAt) ?? now;
+  const leafAnnotations =
+    issued?.annotations ??
+    Object.fromEntries(
+      [annotations.issuedAt, annotations.issueReason, annotations.issueMessage, annotations.renewAt]
+        .filter((k) => live?.annotations[k] !== undefined)
+        .map((k) => [k, live!.annotations[k]!]),
+    );
+  const changedAt = plan.trustChanged ? now : (annotationTime(live, annotations.trustChangedAt) ?? now);
   return {
-    namespace, name: xdsTlsSecretName, role: 'leaf', type: 'kubernetes.io/tls',
+    namespace,
+    name: xdsTlsSecretName,
+    role: 'leaf',
+    type: 'kubernetes.io/tls',
     annotations: { ...leafAnnotations, [annotations.trustChangedAt]: timestamp(changedAt) },
     data: { [keys.tlsCert]: certPem, [keys.tlsKey]: keyPem, [keys.caCert]: bundlePem(plan.trust) },
   };
@@ -83,15 +131,37 @@ function caName(namespace: string, now: Date): string {
 }
 
 /** The operator CA Secret after a step of its life: created, rotation started, new CA promoted, old CA dropped. */
-export async function caSecret(namespace: string, step: CaStep, ca: OperatorCa, now: Date, options: Pick<PlannerOptions, 'backdateMs' | 'caDurationMs'>): Promise<DesiredSecret> {
-  const fresh = () => createCa({ commonName: caName(namespace, now), notBefore: new Date(now.getTime() - options.backdateMs), notAfter: new Date(now.getTime() + options.caDurationMs) });
+export async function caSecret(
+  namespace: string,
+  step: CaStep,
+  ca: OperatorCa,
+  now: Date,
+  options: Pick<PlannerOptions, 'backdateMs' | 'caDurationMs'>,
+): Promise<DesiredSecret> {
+  const fresh = () =>
+    createCa({
+      commonName: caName(namespace, now),
+      notBefore: new Date(now.getTime() - options.backdateMs),
+      notAfter: new Date(now.getTime() + options.caDurationMs),
+    });
   // Always sent back: omitting it would let server-side apply drop it, and an old request would then start a rotation.
   const live = ca.secret?.annotations ?? {};
-  const rotatedFor = step.step === 'startRotation' && step.request !== undefined ? step.request
-    : step.step === 'create' ? live[annotations.rotate] ?? live[annotations.rotatedFor] : live[annotations.rotatedFor];
+  const rotatedFor =
+    step.step === 'startRotation' && step.request !== undefined
+      ? step.request
+      : step.step === 'create'
+        ? (live[annotations.rotate] ?? live[annotations.rotatedFor])
+        : live[annotations.rotatedFor];
   const secret = (phase: string, data: Record<string, string>): DesiredSecret => ({
-    namespace, name: operatorCaSecretName, role: 'ca', type: 'Opaque',
-    annotations: { [annotations.caPhase]: phase, [annotations.caPhaseSince]: timestamp(now), ...(rotatedFor !== undefined ? { [annotations.rotatedFor]: rotatedFor } : {}) },
+    namespace,
+    name: operatorCaSecretName,
+    role: 'ca',
+    type: 'Opaque',
+    annotations: {
+      [annotations.caPhase]: phase,
+      [annotations.caPhaseSince]: timestamp(now),
+      ...(rotatedFor !== undefined ? { [annotations.rotatedFor]: rotatedFor } : {}),
+    },
     data,
   });
   const signing = ca.signing;
@@ -102,10 +172,19 @@ export async function caSecret(namespace: string, step: CaStep, ca: OperatorCa, 
     }
     case 'startRotation': {
       const next = await fresh();
-      return secret('Adding', { [keys.caCert]: signing!.cert.pem, [keys.caKey]: ca.secret!.data[keys.caKey]!, [keys.nextCert]: next.certPem, [keys.nextKey]: next.keyPem });
+      return secret('Adding', {
+        [keys.caCert]: signing!.cert.pem,
+        [keys.caKey]: ca.secret!.data[keys.caKey]!,
+        [keys.nextCert]: next.certPem,
+        [keys.nextKey]: next.keyPem,
+      });
     }
     case 'promote':
-      return secret('Reissuing', { [keys.caCert]: ca.next!.cert.pem, [keys.caKey]: ca.secret!.data[keys.nextKey]!, [keys.previousCert]: signing!.cert.pem });
+      return secret('Reissuing', {
+        [keys.caCert]: ca.next!.cert.pem,
+        [keys.caKey]: ca.secret!.data[keys.nextKey]!,
+        [keys.previousCert]: signing!.cert.pem,
+      });
     case 'finish':
       return secret('Stable', { [keys.caCert]: signing!.cert.pem, [keys.caKey]: ca.secret!.data[keys.caKey]! });
   }
@@ -115,4 +194,3 @@ export async function caSecret(namespace: string, step: CaStep, ca: OperatorCa, 
 export function certList(certs: readonly CertInfo[]): string {
   return certs.map((c) => `${c.commonName || c.subject} (sha256 ${c.fingerprint.slice(0, 12)})`).join(', ');
 }
-

@@ -4,7 +4,13 @@ import { isIP } from 'node:net';
 import type { Usage } from './pki.ts';
 import { normaliseDns, normaliseIp } from './pki.ts';
 import {
-  componentIdentity, extprocServiceHost, listenerTlsSecretName, operatorIdentity, tlsSecretName, workloadName, xdsTlsSecretName,
+  componentIdentity,
+  extprocServiceHost,
+  listenerTlsSecretName,
+  operatorIdentity,
+  tlsSecretName,
+  workloadName,
+  xdsTlsSecretName,
 } from './names.ts';
 
 export type LeafRole = 'envoy' | 'extproc' | 'listener' | 'xds';
@@ -46,7 +52,9 @@ const unique = (values: string[]) => [...new Set(values)];
 export function envoyLeaf(namespace: string, dataPlane: string): LeafSpec {
   const service = `${workloadName(dataPlane, 'envoy')}.${namespace}.svc`;
   return {
-    namespace, secretName: tlsSecretName(dataPlane, 'envoy'), role: 'envoy',
+    namespace,
+    secretName: tlsSecretName(dataPlane, 'envoy'),
+    role: 'envoy',
     commonName: service,
     dns: [service],
     ips: [],
@@ -63,7 +71,9 @@ export function extprocLeaf(namespace: string, dataPlane: string): LeafSpec {
   const host = extprocServiceHost(namespace, dataPlane);
   const service = workloadName(dataPlane, 'extproc');
   return {
-    namespace, secretName: tlsSecretName(dataPlane, 'extproc'), role: 'extproc',
+    namespace,
+    secretName: tlsSecretName(dataPlane, 'extproc'),
+    role: 'extproc',
     commonName: host,
     dns: [host, `*.${host}`, `${host}.cluster.local`, `*.${host}.cluster.local`, `${service}.${namespace}`, service],
     ips: [],
@@ -79,11 +89,18 @@ export function extprocLeaf(namespace: string, dataPlane: string): LeafSpec {
  */
 export function listenerLeaf(namespace: string, dataPlane: string, listener: string, sans: SanSet): LeafSpec {
   const service = `${workloadName(dataPlane, 'envoy')}.${namespace}.svc`;
-  const dns = unique([service, `${service}.cluster.local`, ...[...new Set(sans.dns.map(normaliseDns))].filter(isDnsName).sort()]);
+  const dns = unique([
+    service,
+    `${service}.cluster.local`,
+    ...[...new Set(sans.dns.map(normaliseDns))].filter(isDnsName).sort(),
+  ]);
   const ips = unique(sans.ips.map(normaliseIp).filter((ip) => isIP(ip) !== 0)).sort();
   const room = Math.max(0, maxListenerSans - dns.length);
   return {
-    namespace, secretName: listenerTlsSecretName(dataPlane, listener), role: 'listener', listener,
+    namespace,
+    secretName: listenerTlsSecretName(dataPlane, listener),
+    role: 'listener',
+    listener,
     commonName: service,
     dns: dns.slice(0, maxListenerSans),
     ips: ips.slice(0, room),
@@ -97,12 +114,24 @@ export function listenerLeaf(namespace: string, dataPlane: string, listener: str
  * may dial, plus any extra) and also its client certificate, which it presents to extproc for the
  * remediation deep check under mutual TLS (extproc trusts the operator CA through its bundle).
  */
-export function xdsLeaf(operatorNamespace: string, serviceName: string, extra: SanSet = { dns: [], ips: [] }): LeafSpec {
+export function xdsLeaf(
+  operatorNamespace: string,
+  serviceName: string,
+  extra: SanSet = { dns: [], ips: [] },
+): LeafSpec {
   const host = `${serviceName}.${operatorNamespace}.svc`;
   return {
-    namespace: operatorNamespace, secretName: xdsTlsSecretName, role: 'xds',
+    namespace: operatorNamespace,
+    secretName: xdsTlsSecretName,
+    role: 'xds',
     commonName: host,
-    dns: unique([host, `${host}.cluster.local`, `${serviceName}.${operatorNamespace}`, serviceName, ...extra.dns.map(normaliseDns).filter(isDnsName)]),
+    dns: unique([
+      host,
+      `${host}.cluster.local`,
+      `${serviceName}.${operatorNamespace}`,
+      serviceName,
+      ...extra.dns.map(normaliseDns).filter(isDnsName),
+    ]),
     ips: unique(extra.ips.map(normaliseIp).filter((ip) => isIP(ip) !== 0)),
     uris: [operatorIdentity(operatorNamespace)],
     usages: ['serverAuth', 'clientAuth'],

@@ -1,6 +1,15 @@
 // Every name, label, annotation and identity of the certificates Gatehouse issues, in one place.
 // The DataPlane pods' Secrets come from ../controllers/dataplane/names.ts (they mount them).
-import { caBundleSecretName, extprocServiceHost, labelKeys, managedByValue, managedSelector, tlsSecretName, workloadName, type Component } from '../controllers/dataplane/names.ts';
+import {
+  caBundleSecretName,
+  extprocServiceHost,
+  labelKeys,
+  managedByValue,
+  managedSelector,
+  tlsSecretName,
+  workloadName,
+  type Component,
+} from '../controllers/dataplane/names.ts';
 
 export { caBundleSecretName, tlsSecretName };
 
@@ -67,7 +76,9 @@ export const componentIdentity = (namespace: string, dataPlane: string, componen
 export const operatorIdentity = (namespace: string) => `spiffe://${trustDomain}/ns/${namespace}/operator`;
 
 /** The DataPlane and component of a client certificate's URI SAN, or undefined (for the xDS server's check against node.cluster). */
-export function parseComponentIdentity(uri: string): { namespace: string; dataPlane: string; component: Component } | undefined {
+export function parseComponentIdentity(
+  uri: string,
+): { namespace: string; dataPlane: string; component: Component } | undefined {
   const m = /^spiffe:\/\/([^/]+)\/ns\/([^/]+)\/dataplane\/([^/]+)\/(envoy|extproc)$/.exec(uri);
   if (!m || m[1] !== trustDomain) return undefined;
   return { namespace: m[2]!, dataPlane: m[3]!, component: m[4] as Component };

@@ -3,7 +3,13 @@
 // (no hand-written ASN.1); parsing, signature checks and key matching go through Node's OpenSSL
 // (crypto.X509Certificate), which is synchronous, so the planner can stay a pure function.
 // Keys are ECDSA P-256; a user's CA may also be RSA, P-384/P-521 or Ed25519.
-import { X509Certificate as NativeCertificate, createPrivateKey, randomBytes, webcrypto, type KeyObject } from 'node:crypto';
+import {
+  X509Certificate as NativeCertificate,
+  createPrivateKey,
+  randomBytes,
+  webcrypto,
+  type KeyObject,
+} from 'node:crypto';
 import { isIP } from 'node:net';
 // @peculiar/x509 resolves its ASN.1 schemas through tsyringe, which needs the Reflect metadata API.
 import 'reflect-metadata';
@@ -219,30 +225,48 @@ export function normaliseIp(ip: string): string {
 export function loadSigner(certPem: string, keyPem: string): Signer {
   const certs = parseCertificates(certPem);
   const cert = certs[0];
-  if (!cert.isCa) throw new CertificateAuthorityError(`${certificateLabel(cert)} is not a CA certificate (basicConstraints cA is not set)`);
+  if (cert === undefined) throw new CertificateParseError('no PEM CERTIFICATE block'); // parseCertificates never returns none
+  if (!cert.isCa)
+    throw new CertificateAuthorityError(
+      `${certificateLabel(cert)} is not a CA certificate (basicConstraints cA is not set)`,
+    );
   let key: KeyObject;
   try {
     key = createPrivateKey(keyPem);
   } catch (err) {
     throw new CertificateAuthorityError('the CA private key does not parse', err);
   }
-  if (!cert.native.checkPrivateKey(key)) throw new CertificateAuthorityError(`the CA private key does not belong to ${certificateLabel(cert)}`);
+  if (!cert.native.checkPrivateKey(key))
+    throw new CertificateAuthorityError(`the CA private key does not belong to ${certificateLabel(cert)}`);
   signingAlgorithm(key);
   return { cert, key, chain: cert.selfSigned ? [] : certs };
 }
 
 /** WebCrypto algorithm (import and signature) for a CA key. */
-function signingAlgorithm(key: KeyObject): { import: Parameters<KeyObject['toCryptoKey']>[0]; sign: webcrypto.Algorithm | webcrypto.EcdsaParams } {
+function signingAlgorithm(key: KeyObject): {
+  import: Parameters<KeyObject['toCryptoKey']>[0];
+  sign: webcrypto.Algorithm | webcrypto.EcdsaParams;
+} {
   const type = key.asymmetricKeyType;
   if (type === 'ec') {
     const curve = key.asymmetricKeyDetails?.namedCurve;
-    const byCurve: Record<string, [string, string]> = { prime256v1: ['P-256', 'SHA-256'], secp384r1: ['P-384', 'SHA-384'], secp521r1: ['P-521', 'SHA-512'] };
+    const byCurve: Record<string, [string, string]> = {
+      prime256v1: ['P-256', 'SHA-256'],
+      secp384r1: ['P-384', 'SHA-384'],
+      secp521r1: ['P-521', 'SHA-512'],
+    };
     const found = curve ? byCurve[curve] : undefined;
-    if (!found) throw new CertificateAuthorityError(`the CA key's curve ${curve ?? '(unknown)'} is not supported (P-256, P-384 or P-521)`);
-    return { import: { name: 'ECDSA', namedCurve: found[0] }, sign: { name: 'ECDSA', hash: found[1] } as webcrypto.EcdsaParams };
+    if (!found)
+      throw new CertificateAuthorityError(
+        `the CA key's curve ${curve ?? '(unknown)'} is not supported (P-256, P-384 or P-521)`,
+      );
+    return { import: { name: 'ECDSA', namedCurve: found[0] }, sign: { name: 'ECDSA', hash: found[1] } };
   }
   if (type === 'rsa') {
-    return { import: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, sign: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } as webcrypto.Algorithm };
+    return {
+      import: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
+      sign: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
+    };
   }
   if (type === 'ed25519') return { import: { name: 'Ed25519' }, sign: { name: 'Ed25519' } };
   throw new CertificateAuthorityError(`the CA key type ${type ?? '(unknown)'} is not supported (EC, RSA or Ed25519)`);
@@ -256,7 +280,7 @@ export function randomSerial(): string {
 }
 
 async function newKeys(): Promise<CryptoKeyPair> {
-  return (await webcrypto.subtle.generateKey(ecP256, true, ['sign', 'verify'])) as CryptoKeyPair;
+  return await webcrypto.subtle.generateKey(ecP256, true, ['sign', 'verify']);
 }
 
 async function pkcs8Pem(key: CryptoKey): Promise<string> {
@@ -270,66 +294,85 @@ const truncate = (s: string, n: number) => (s.length <= n ? s : s.slice(0, n));
 export async function createCa(options: { commonName: string; notBefore: Date; notAfter: Date }): Promise<PemPair> {
   const keys = await newKeys();
   const ski = await x509.SubjectKeyIdentifierExtension.create(keys.publicKey, false, crypto);
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: randomSerial(),
-    name: [{ CN: [truncate(options.commonName, maxCommonName)] }, { O: ['Gatehouse'] }],
-    notBefore: options.notBefore,
-    notAfter: options.notAfter,
-    signingAlgorithm: ecP256,
-    keys,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
-      ski,
-      new x509.AuthorityKeyIdentifierExtension(ski.keyId),
-    ],
-  }, crypto);
+  const cert = await x509.X509CertificateGenerator.createSelfSigned(
+    {
+      serialNumber: randomSerial(),
+      name: [{ CN: [truncate(options.commonName, maxCommonName)] }, { O: ['Gatehouse'] }],
+      notBefore: options.notBefore,
+      notAfter: options.notAfter,
+      signingAlgorithm: ecP256,
+      keys,
+      extensions: [
+        new x509.BasicConstraintsExtension(true, 0, true),
+        new x509.KeyUsagesExtension(
+          x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature,
+          true,
+        ),
+        ski,
+        new x509.AuthorityKeyIdentifierExtension(ski.keyId),
+      ],
+    },
+    crypto,
+  );
   return { certPem: cert.toString('pem') + '\n', keyPem: await pkcs8Pem(keys.privateKey) };
 }
 
 /** A leaf certificate with a fresh P-256 key, signed by `signer`; its PEM carries the chain after it. */
 export async function issueCertificate(signer: Signer, request: LeafRequest): Promise<PemPair> {
   if (request.usages.length === 0) throw new CertificateIssueError('a certificate needs at least one usage');
-  if (request.dns.length + request.ips.length + request.uris.length === 0) throw new CertificateIssueError('a certificate needs at least one subject alternative name');
+  if (request.dns.length + request.ips.length + request.uris.length === 0)
+    throw new CertificateIssueError('a certificate needs at least one subject alternative name');
   for (const ip of request.ips) if (isIP(ip) === 0) throw new CertificateIssueError(`"${ip}" is not an IP address`);
   const keys = await newKeys();
   const algorithm = signingAlgorithm(signer.key);
   let signingKey: CryptoKey;
   try {
-    signingKey = signer.key.toCryptoKey(algorithm.import, false, ['sign']) as CryptoKey;
+    signingKey = signer.key.toCryptoKey(algorithm.import, false, ['sign']);
   } catch (err) {
     throw new CertificateAuthorityError('the CA key cannot be used for signing', err);
   }
   const caSki = new x509.X509Certificate(signer.cert.pem).getExtension(x509.SubjectKeyIdentifierExtension)?.keyId;
-  const aki = caSki ? new x509.AuthorityKeyIdentifierExtension(caSki) : await x509.AuthorityKeyIdentifierExtension.create(signer.cert.native.publicKey.export({ type: 'spki', format: 'der' }), false, crypto);
+  const aki = caSki
+    ? new x509.AuthorityKeyIdentifierExtension(caSki)
+    : await x509.AuthorityKeyIdentifierExtension.create(
+        signer.cert.native.publicKey.export({ type: 'spki', format: 'der' }),
+        false,
+        crypto,
+      );
   const names = [
     ...request.dns.map((value) => ({ type: 'dns' as const, value })),
     ...request.ips.map((value) => ({ type: 'ip' as const, value })),
     ...request.uris.map((value) => ({ type: 'url' as const, value })),
   ];
   try {
-    const cert = await x509.X509CertificateGenerator.create({
-      serialNumber: randomSerial(),
-      subject: [{ CN: [truncate(request.commonName, maxCommonName)] }, { O: ['Gatehouse'] }],
-      issuer: new x509.X509Certificate(signer.cert.pem).subjectName,
-      notBefore: request.notBefore,
-      notAfter: request.notAfter,
-      signingAlgorithm: algorithm.sign,
-      publicKey: keys.publicKey,
-      signingKey,
-      extensions: [
-        new x509.BasicConstraintsExtension(false, undefined, true),
-        // ECDHE key exchange: the leaf key only signs, so digitalSignature alone.
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-        new x509.ExtendedKeyUsageExtension(request.usages.map((u) => usageOids[u])),
-        new x509.SubjectAlternativeNameExtension(names),
-        await x509.SubjectKeyIdentifierExtension.create(keys.publicKey, false, crypto),
-        aki,
-      ],
-    }, crypto);
+    const cert = await x509.X509CertificateGenerator.create(
+      {
+        serialNumber: randomSerial(),
+        subject: [{ CN: [truncate(request.commonName, maxCommonName)] }, { O: ['Gatehouse'] }],
+        issuer: new x509.X509Certificate(signer.cert.pem).subjectName,
+        notBefore: request.notBefore,
+        notAfter: request.notAfter,
+        signingAlgorithm: algorithm.sign,
+        publicKey: keys.publicKey,
+        signingKey,
+        extensions: [
+          new x509.BasicConstraintsExtension(false, undefined, true),
+          // ECDHE key exchange: the leaf key only signs, so digitalSignature alone.
+          new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+          new x509.ExtendedKeyUsageExtension(request.usages.map((u) => usageOids[u])),
+          new x509.SubjectAlternativeNameExtension(names),
+          await x509.SubjectKeyIdentifierExtension.create(keys.publicKey, false, crypto),
+          aki,
+        ],
+      },
+      crypto,
+    );
     const chain = signer.chain.map((c) => c.pem).join('');
     return { certPem: cert.toString('pem') + '\n' + chain, keyPem: await pkcs8Pem(keys.privateKey) };
   } catch (err) {
-    throw new CertificateIssueError(`cannot sign a certificate for ${request.commonName}: ${(err as Error).message}`, err);
+    throw new CertificateIssueError(
+      `cannot sign a certificate for ${request.commonName}: ${(err as Error).message}`,
+      err,
+    );
   }
 }

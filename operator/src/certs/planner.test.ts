@@ -15,20 +15,40 @@ const t0 = new Date('2026-03-01T00:00:00Z');
 const opns = 'gatehouse-system';
 const delay = 90_000;
 
-const leafCert = (w: MemoryWorld, ns: string, name: string) => parseCertificates(w.get(ns, name)!.data[keys.tlsCert]!)[0]!;
+const leafCert = (w: MemoryWorld, ns: string, name: string) =>
+  parseCertificates(w.get(ns, name)!.data[keys.tlsCert]!)[0]!;
 const caCert = (w: MemoryWorld) => parseCertificates(w.get(opns, 'gatehouse-ca')!.data[keys.caCert]!)[0]!;
 const fps = (certs: CertInfo[]) => certs.map((c) => c.fingerprint).sort();
 
 function world(planner: Partial<ConstructorParameters<typeof MemoryWorld>[1]> = {}) {
   const w = new MemoryWorld(t0, { propagationDelayMs: delay, ...planner });
-  w.addDataPlane({ namespace: 'prod', name: 'eu', listeners: [{ name: 'https', sans: { dns: ['api.example.com', 'api.example.com'], ips: ['203.0.113.10'] } }] });
+  w.addDataPlane({
+    namespace: 'prod',
+    name: 'eu',
+    listeners: [{ name: 'https', sans: { dns: ['api.example.com', 'api.example.com'], ips: ['203.0.113.10'] } }],
+  });
   return w;
 }
 
-async function signedBy(w: MemoryWorld, commonName: string, notBefore: Date, notAfter: Date, extra: Partial<Parameters<typeof issueCertificate>[1]> = {}) {
+async function signedBy(
+  w: MemoryWorld,
+  commonName: string,
+  notBefore: Date,
+  notAfter: Date,
+  extra: Partial<Parameters<typeof issueCertificate>[1]> = {},
+) {
   const ca = w.get(opns, 'gatehouse-ca')!;
   const signer = loadSigner(ca.data[keys.caCert]!, ca.data[keys.caKey]!);
-  return issueCertificate(signer, { commonName, dns: ['eu-envoy.prod.svc'], ips: [], uris: ['spiffe://gatehouse/ns/prod/dataplane/eu/envoy'], usages: ['clientAuth'], notBefore, notAfter, ...extra });
+  return issueCertificate(signer, {
+    commonName,
+    dns: ['eu-envoy.prod.svc'],
+    ips: [],
+    uris: ['spiffe://gatehouse/ns/prod/dataplane/eu/envoy'],
+    usages: ['clientAuth'],
+    notBefore,
+    notAfter,
+    ...extra,
+  });
 }
 
 describe('fresh install', () => {
@@ -36,7 +56,12 @@ describe('fresh install', () => {
     const w = world();
     const { dataPlanes, nextCheckAt } = await w.settle();
     expect([...w.secrets.keys()].sort()).toEqual([
-      `${opns}/gatehouse-ca`, `${opns}/gatehouse-xds-tls`, 'prod/eu-ca-bundle', 'prod/eu-envoy-tls', 'prod/eu-extproc-tls', 'prod/eu-listener-https-tls',
+      `${opns}/gatehouse-ca`,
+      `${opns}/gatehouse-xds-tls`,
+      'prod/eu-ca-bundle',
+      'prod/eu-envoy-tls',
+      'prod/eu-extproc-tls',
+      'prod/eu-listener-https-tls',
     ]);
     const ca = caCert(w);
     expect(ca.isCa).toBe(true);
@@ -50,13 +75,20 @@ describe('fresh install', () => {
     expect(envoy.dns).toEqual(['eu-envoy.prod.svc']);
     const extproc = leafCert(w, 'prod', 'eu-extproc-tls');
     expect(extproc.usages).toEqual(['serverAuth', 'clientAuth']);
-    expect(extproc.dns).toEqual(expect.arrayContaining(['eu-extproc.prod.svc', '*.eu-extproc.prod.svc', 'eu-extproc.prod.svc.cluster.local']));
+    expect(extproc.dns).toEqual(
+      expect.arrayContaining(['eu-extproc.prod.svc', '*.eu-extproc.prod.svc', 'eu-extproc.prod.svc.cluster.local']),
+    );
     const listener = leafCert(w, 'prod', 'eu-listener-https-tls');
     expect(listener.dns).toEqual(['eu-envoy.prod.svc', 'eu-envoy.prod.svc.cluster.local', 'api.example.com']);
     expect(listener.ips).toEqual(['203.0.113.10']);
     expect(listener.usages).toEqual(['serverAuth']);
     const xds = w.get(opns, 'gatehouse-xds-tls')!;
-    expect(parseCertificates(xds.data[keys.tlsCert]!)[0]!.dns).toEqual(['gatehouse-xds.gatehouse-system.svc', 'gatehouse-xds.gatehouse-system.svc.cluster.local', 'gatehouse-xds.gatehouse-system', 'gatehouse-xds']);
+    expect(parseCertificates(xds.data[keys.tlsCert]!)[0]!.dns).toEqual([
+      'gatehouse-xds.gatehouse-system.svc',
+      'gatehouse-xds.gatehouse-system.svc.cluster.local',
+      'gatehouse-xds.gatehouse-system',
+      'gatehouse-xds',
+    ]);
     expect(fps(bundleCerts(xds))).toEqual([ca.fingerprint]);
     // The operator's one identity: the xDS server's certificate and its client certificate to extproc (deep check).
     expect(parseCertificates(xds.data[keys.tlsCert]!)[0]!.usages).toEqual(['serverAuth', 'clientAuth']);
@@ -69,13 +101,22 @@ describe('fresh install', () => {
     const order = w.history.filter((v) => v.key.startsWith('prod/')).map((v) => v.key);
     expect(order[0]).toBe('prod/eu-ca-bundle');
     const issued = w.events.filter((e) => e.reason === 'CertificateIssued');
-    expect(issued.filter((e) => e.regarding === 'DataPlane/prod/eu').map((e) => e.note.split(':')[0]).sort()).toEqual(['eu-envoy-tls', 'eu-extproc-tls', 'eu-listener-https-tls']);
+    expect(
+      issued
+        .filter((e) => e.regarding === 'DataPlane/prod/eu')
+        .map((e) => e.note.split(':')[0])
+        .sort(),
+    ).toEqual(['eu-envoy-tls', 'eu-extproc-tls', 'eu-listener-https-tls']);
     expect(issued.filter((e) => e.regarding === `Secret/${opns}/gatehouse-xds-tls`)).toHaveLength(1);
     const outcome = dataPlanes.get('prod/eu')!;
     expect(outcome.condition).toMatchObject({ type: 'CertificatesReady', status: 'True', reason: 'Valid' });
     expect(outcome.condition.message).toMatch(/^5 certificates valid; the soonest to expire is /);
     expect(outcome.certificates.map((c) => c.name)).toEqual([
-      'eu-envoy-tls', 'eu-extproc-tls', 'eu-listener-https-tls', `${opns}/gatehouse-ca`, `${opns}/gatehouse-xds-tls`,
+      'eu-envoy-tls',
+      'eu-extproc-tls',
+      'eu-listener-https-tls',
+      `${opns}/gatehouse-ca`,
+      `${opns}/gatehouse-xds-tls`,
     ]);
     expect(outcome.certificates[0]!.notAfter).toBe('2026-05-30T00:00:00Z');
     // Nothing to do until the leaves reach 2/3 of their life.
@@ -99,7 +140,9 @@ describe('renewal', () => {
     const w = world();
     await w.settle();
     const renewAt = t0.getTime() + (2160 * hour * 2) / 3;
-    expect(w.get('prod', 'eu-envoy-tls')!.annotations[annotations.renewAt]).toBe(new Date(renewAt).toISOString().replace('.000', ''));
+    expect(w.get('prod', 'eu-envoy-tls')!.annotations[annotations.renewAt]).toBe(
+      new Date(renewAt).toISOString().replace('.000', ''),
+    );
     w.now = new Date(renewAt - 60_000);
     const quiet = w.history.length;
     const { nextCheckAt } = await w.settle();
@@ -107,7 +150,12 @@ describe('renewal', () => {
     expect(nextCheckAt.getTime()).toBe(renewAt);
     w.now = new Date(renewAt);
     const { dataPlanes, operator } = await w.settle();
-    expect(w.history.slice(quiet).map((v) => v.key).sort()).toEqual([`${opns}/gatehouse-xds-tls`, 'prod/eu-envoy-tls', 'prod/eu-extproc-tls', 'prod/eu-listener-https-tls']);
+    expect(
+      w.history
+        .slice(quiet)
+        .map((v) => v.key)
+        .sort(),
+    ).toEqual([`${opns}/gatehouse-xds-tls`, 'prod/eu-envoy-tls', 'prod/eu-extproc-tls', 'prod/eu-listener-https-tls']);
     expect(operator.caSteps).toEqual([]);
     expect(dataPlanes.get('prod/eu')!.condition.status).toBe('True');
     const renewed = w.events.filter((e) => e.reason === 'CertificateRenewed');
@@ -166,39 +214,90 @@ describe('broken certificates found at start', () => {
     const w = world();
     await w.settle();
     const spec = xdsLeaf(opns, 'gatehouse-xds');
-    const serverOnly = await signedBy(w, spec.commonName, t0, new Date(t0.getTime() + day), { dns: spec.dns, uris: spec.uris, usages: ['serverAuth'] });
-    w.put(opns, 'gatehouse-xds-tls', { ...w.get(opns, 'gatehouse-xds-tls')!.data, [keys.tlsCert]: serverOnly.certPem, [keys.tlsKey]: serverOnly.keyPem });
+    const serverOnly = await signedBy(w, spec.commonName, t0, new Date(t0.getTime() + day), {
+      dns: spec.dns,
+      uris: spec.uris,
+      usages: ['serverAuth'],
+    });
+    w.put(opns, 'gatehouse-xds-tls', {
+      ...w.get(opns, 'gatehouse-xds-tls')!.data,
+      [keys.tlsCert]: serverOnly.certPem,
+      [keys.tlsKey]: serverOnly.keyPem,
+    });
     await w.settle();
     expect(leafCert(w, opns, 'gatehouse-xds-tls').usages).toEqual(['serverAuth', 'clientAuth']);
-    expect(w.events.find((e) => e.regarding === `Secret/${opns}/gatehouse-xds-tls` && e.reason === 'CertificateInvalid')?.note).toMatch(/lacks the extended key usage clientAuth/);
+    expect(
+      w.events.find((e) => e.regarding === `Secret/${opns}/gatehouse-xds-tls` && e.reason === 'CertificateInvalid')
+        ?.note,
+    ).toMatch(/lacks the extended key usage clientAuth/);
   });
 
-it('replaces a certificate swapped for one from another CA (an egress proxy\'s), a key that does not match, a missing name, one not yet valid', async () => {
+  it("replaces a certificate swapped for one from another CA (an egress proxy's), a key that does not match, a missing name, one not yet valid", async () => {
     const w = world();
     await w.settle();
-    const foreignCa = await createCa({ commonName: 'Corporate Proxy CA', notBefore: new Date(t0.getTime() - day), notAfter: new Date(t0.getTime() + 365 * day) });
+    const foreignCa = await createCa({
+      commonName: 'Corporate Proxy CA',
+      notBefore: new Date(t0.getTime() - day),
+      notAfter: new Date(t0.getTime() + 365 * day),
+    });
     const proxy = loadSigner(foreignCa.certPem, foreignCa.keyPem);
-    const swapped = await issueCertificate(proxy, { commonName: 'eu-extproc.prod.svc', dns: envoyLeaf('prod', 'eu').dns, ips: [], uris: [], usages: ['serverAuth', 'clientAuth'], notBefore: t0, notAfter: new Date(t0.getTime() + day) });
+    const swapped = await issueCertificate(proxy, {
+      commonName: 'eu-extproc.prod.svc',
+      dns: envoyLeaf('prod', 'eu').dns,
+      ips: [],
+      uris: [],
+      usages: ['serverAuth', 'clientAuth'],
+      notBefore: t0,
+      notAfter: new Date(t0.getTime() + day),
+    });
     w.put('prod', 'eu-extproc-tls', { [keys.tlsCert]: swapped.certPem, [keys.tlsKey]: swapped.keyPem });
     const good = w.get('prod', 'eu-listener-https-tls')!;
     const other = await signedBy(w, 'x', t0, new Date(t0.getTime() + day));
     w.put('prod', 'eu-listener-https-tls', { [keys.tlsCert]: good.data[keys.tlsCert]!, [keys.tlsKey]: other.keyPem });
     const noName = await signedBy(w, 'eu-envoy.prod.svc', t0, new Date(t0.getTime() + day), { uris: [] });
     w.put('prod', 'eu-envoy-tls', { [keys.tlsCert]: noName.certPem, [keys.tlsKey]: noName.keyPem });
-    const future = await signedBy(w, 'gatehouse-xds', new Date(t0.getTime() + day), new Date(t0.getTime() + 2 * day), { usages: ['serverAuth'] });
-    w.put(opns, 'gatehouse-xds-tls', { ...w.get(opns, 'gatehouse-xds-tls')!.data, [keys.tlsCert]: future.certPem, [keys.tlsKey]: future.keyPem });
+    const future = await signedBy(w, 'gatehouse-xds', new Date(t0.getTime() + day), new Date(t0.getTime() + 2 * day), {
+      usages: ['serverAuth'],
+    });
+    w.put(opns, 'gatehouse-xds-tls', {
+      ...w.get(opns, 'gatehouse-xds-tls')!.data,
+      [keys.tlsCert]: future.certPem,
+      [keys.tlsKey]: future.keyPem,
+    });
     await w.settle();
-    const notes = Object.fromEntries(w.events.filter((e) => e.reason === 'CertificateInvalid').map((e) => [e.regarding, e.note]));
+    const notes = Object.fromEntries(
+      w.events.filter((e) => e.reason === 'CertificateInvalid').map((e) => [e.regarding, e.note]),
+    );
     expect(w.events.filter((e) => e.reason === 'CertificateInvalid').every((e) => e.type === 'Warning')).toBe(true);
-    const dpNotes = w.events.filter((e) => e.reason === 'CertificateInvalid' && e.regarding === 'DataPlane/prod/eu').map((e) => e.note);
-    expect(dpNotes.find((n) => n.startsWith('eu-extproc-tls'))).toMatch(/issued by "CN=Corporate Proxy CA, O=Gatehouse", a CA the trust bundle does not carry/);
-    expect(dpNotes.find((n) => n.startsWith('eu-listener-https-tls'))).toMatch(/tls.key does not belong to the certificate/);
-    expect(dpNotes.find((n) => n.startsWith('eu-envoy-tls'))).toMatch(/lacks the names spiffe:\/\/gatehouse\/ns\/prod\/dataplane\/eu\/envoy/);
+    const dpNotes = w.events
+      .filter((e) => e.reason === 'CertificateInvalid' && e.regarding === 'DataPlane/prod/eu')
+      .map((e) => e.note);
+    expect(dpNotes.find((n) => n.startsWith('eu-extproc-tls'))).toMatch(
+      /issued by "CN=Corporate Proxy CA, O=Gatehouse", a CA the trust bundle does not carry/,
+    );
+    expect(dpNotes.find((n) => n.startsWith('eu-listener-https-tls'))).toMatch(
+      /tls.key does not belong to the certificate/,
+    );
+    expect(dpNotes.find((n) => n.startsWith('eu-envoy-tls'))).toMatch(
+      /lacks the names spiffe:\/\/gatehouse\/ns\/prod\/dataplane\/eu\/envoy/,
+    );
     expect(notes[`Secret/${opns}/gatehouse-xds-tls`]).toMatch(/not valid before 2026-03-02T00:00:00Z/);
     for (const name of ['eu-extproc-tls', 'eu-listener-https-tls', 'eu-envoy-tls']) {
-      expect(evaluateLeaf(w.leaves(w.dataPlanes.get('prod/eu')!).find((l) => l.secretName === name)!, w.get('prod', name), {
-        now: w.now, signer: loadSigner(w.get(opns, 'gatehouse-ca')!.data[keys.caCert]!, w.get(opns, 'gatehouse-ca')!.data[keys.caKey]!), trust: [caCert(w)], durationMs: 2160 * hour,
-      }).need).toBeUndefined();
+      expect(
+        evaluateLeaf(
+          w.leaves(w.dataPlanes.get('prod/eu')!).find((l) => l.secretName === name)!,
+          w.get('prod', name),
+          {
+            now: w.now,
+            signer: loadSigner(
+              w.get(opns, 'gatehouse-ca')!.data[keys.caCert]!,
+              w.get(opns, 'gatehouse-ca')!.data[keys.caKey]!,
+            ),
+            trust: [caCert(w)],
+            durationMs: 2160 * hour,
+          },
+        ).need,
+      ).toBeUndefined();
     }
   });
 
@@ -219,10 +318,14 @@ it('replaces a certificate swapped for one from another CA (an egress proxy\'s),
     const oldCa = caCert(w);
     w.now = new Date(oldCa.notAfter.getTime() + 1000);
     await w.settle();
-    expect(w.events.find((e) => e.reason === 'CAReplaced')).toMatchObject({ type: 'Warning', regarding: `Secret/${opns}/gatehouse-ca` });
+    expect(w.events.find((e) => e.reason === 'CAReplaced')).toMatchObject({
+      type: 'Warning',
+      regarding: `Secret/${opns}/gatehouse-ca`,
+    });
     const newCa = caCert(w);
     expect(newCa.fingerprint).not.toBe(oldCa.fingerprint);
-    for (const name of ['eu-envoy-tls', 'eu-extproc-tls', 'eu-listener-https-tls']) expect(isSignedBy(leafCert(w, 'prod', name), newCa)).toBe(true);
+    for (const name of ['eu-envoy-tls', 'eu-extproc-tls', 'eu-listener-https-tls'])
+      expect(isSignedBy(leafCert(w, 'prod', name), newCa)).toBe(true);
     expect(fps(bundleCerts(w.get('prod', 'eu-ca-bundle')))).toEqual([newCa.fingerprint]);
   });
 
@@ -262,11 +365,24 @@ describe('operator CA rotation', () => {
     const newCa = parseCertificates(adding!.view.data[keys.nextCert]!)[0]!;
     expect(caCert(w).fingerprint).toBe(newCa.fingerprint);
     expect(w.get(opns, 'gatehouse-ca')!.data[keys.previousCert]).toBeUndefined();
-    expect(w.events.filter((e) => e.regarding === `Secret/${opns}/gatehouse-ca`).map((e) => e.reason)).toEqual(['CACreated', 'CARotationStarted', 'CARotationPromoted', 'CARotationCompleted']);
+    expect(w.events.filter((e) => e.regarding === `Secret/${opns}/gatehouse-ca`).map((e) => e.reason)).toEqual([
+      'CACreated',
+      'CARotationStarted',
+      'CARotationPromoted',
+      'CARotationCompleted',
+    ]);
 
     const bundles = ['prod/eu-ca-bundle', 'staging/us-ca-bundle', `${opns}/gatehouse-xds-tls`];
-    const leaves = ['prod/eu-envoy-tls', 'prod/eu-extproc-tls', 'prod/eu-listener-https-tls', 'staging/us-envoy-tls', 'staging/us-extproc-tls', `${opns}/gatehouse-xds-tls`];
-    const carries = (v: Version | undefined, ca: CertInfo) => v !== undefined && bundleCerts(v.view).some((c) => c.fingerprint === ca.fingerprint);
+    const leaves = [
+      'prod/eu-envoy-tls',
+      'prod/eu-extproc-tls',
+      'prod/eu-listener-https-tls',
+      'staging/us-envoy-tls',
+      'staging/us-extproc-tls',
+      `${opns}/gatehouse-xds-tls`,
+    ];
+    const carries = (v: Version | undefined, ca: CertInfo) =>
+      v !== undefined && bundleCerts(v.view).some((c) => c.fingerprint === ca.fingerprint);
     const signedByNew = (v: Version) => isSignedBy(parseCertificates(v.view.data[keys.tlsCert]!)[0]!, newCa);
 
     // Step 1 before step 2: every bundle carried the new CA for the delay before the CA was promoted.
@@ -287,7 +403,9 @@ describe('operator CA rotation', () => {
       }
     }
     // Step 3 after step 2: the old CA left only when every leaf had been signed by the new one for the delay.
-    const dropped = history.filter((v) => bundles.includes(v.key) && !carries(v, oldCa) && carries(versionBefore(w.history, v.key, v.seq), oldCa));
+    const dropped = history.filter(
+      (v) => bundles.includes(v.key) && !carries(v, oldCa) && carries(versionBefore(w.history, v.key, v.seq), oldCa),
+    );
     expect(dropped.map((v) => v.key).sort()).toEqual([...bundles].sort());
     for (const drop of [stable!, ...dropped]) {
       const current = leaves.map((l) => versionBefore(w.history, l, drop.seq + (drop.key === l ? 0 : 1))!);
@@ -299,7 +417,16 @@ describe('operator CA rotation', () => {
     // Nothing ever chained to a CA its verifiers did not carry.
     for (const leaf of history.filter((v) => leaves.includes(v.key) && v.key !== `${opns}/gatehouse-xds-tls`)) {
       const signer = signedByNew(leaf) ? newCa : oldCa;
-      expect(carries(versionBefore(w.history, `${leaf.key.split('/')[0]}/${leaf.key.split('/')[1]!.split('-')[0]}-ca-bundle`, leaf.seq + 1), signer)).toBe(true);
+      expect(
+        carries(
+          versionBefore(
+            w.history,
+            `${leaf.key.split('/')[0]}/${leaf.key.split('/')[1]!.split('-')[0]}-ca-bundle`,
+            leaf.seq + 1,
+          ),
+          signer,
+        ),
+      ).toBe(true);
     }
     expect(startSeq).toBeGreaterThan(0);
     // Done: the condition no longer mentions a rotation.
@@ -313,7 +440,11 @@ describe('operator CA rotation', () => {
     const ca = w.get(opns, 'gatehouse-ca')!;
     w.put(opns, 'gatehouse-ca', ca.data, { annotations: { ...ca.annotations, [annotations.rotate]: 'now' } });
     await w.settle();
-    expect(w.get(opns, 'gatehouse-ca')!.annotations).toMatchObject({ [annotations.caPhase]: 'Adding', [annotations.rotatedFor]: 'now', [annotations.rotate]: 'now' });
+    expect(w.get(opns, 'gatehouse-ca')!.annotations).toMatchObject({
+      [annotations.caPhase]: 'Adding',
+      [annotations.rotatedFor]: 'now',
+      [annotations.rotate]: 'now',
+    });
     let status = (await w.reconcileDataPlane('prod/eu')).condition;
     expect(status).toMatchObject({ status: 'True', reason: 'Rotating' });
     expect(status.message).toContain('CA rotation step 1 of 3');
@@ -342,13 +473,22 @@ describe('user CA (spec.certificates.caSecretName)', () => {
   async function userCaWorld() {
     const w = new MemoryWorld(t0, { propagationDelayMs: delay });
     w.addDataPlane({ namespace: 'prod', name: 'eu', caSecretName: 'corp-ca' });
-    const ca = await createCa({ commonName: 'Corp CA 1', notBefore: new Date(t0.getTime() - day), notAfter: new Date(t0.getTime() + 365 * day) });
+    const ca = await createCa({
+      commonName: 'Corp CA 1',
+      notBefore: new Date(t0.getTime() - day),
+      notAfter: new Date(t0.getTime() + 365 * day),
+    });
     // As cert-manager writes a CA Certificate's Secret.
-    w.put('prod', 'corp-ca', { [keys.tlsCert]: ca.certPem, [keys.tlsKey]: ca.keyPem, [keys.caCert]: ca.certPem }, { type: 'kubernetes.io/tls' });
+    w.put(
+      'prod',
+      'corp-ca',
+      { [keys.tlsCert]: ca.certPem, [keys.tlsKey]: ca.keyPem, [keys.caCert]: ca.certPem },
+      { type: 'kubernetes.io/tls' },
+    );
     return { w, ca: parseCertificates(ca.certPem)[0]! };
   }
 
-  it('signs the DataPlane\'s leaves with it; bundles and the xDS server trust it beside the operator CA', async () => {
+  it("signs the DataPlane's leaves with it; bundles and the xDS server trust it beside the operator CA", async () => {
     const { w, ca } = await userCaWorld();
     const { dataPlanes } = await w.settle();
     expect(isSignedBy(leafCert(w, 'prod', 'eu-envoy-tls'), ca)).toBe(true);
@@ -366,18 +506,24 @@ describe('user CA (spec.certificates.caSecretName)', () => {
     w.addDataPlane({ namespace: 'prod', name: 'eu', caSecretName: 'nope' });
     const { dataPlanes } = await w.settle();
     expect(dataPlanes.get('prod/eu')!.condition).toMatchObject({ status: 'False', reason: 'CANotFound' });
-    expect(dataPlanes.get('prod/eu')!.condition.message).toContain('Secret nope (spec.certificates.caSecretName) does not exist');
+    expect(dataPlanes.get('prod/eu')!.condition.message).toContain(
+      'Secret nope (spec.certificates.caSecretName) does not exist',
+    );
     expect(w.secrets.has('prod/eu-envoy-tls')).toBe(false);
     // The bundle still carries the operator CA (its rotation must not stall on this DataPlane).
     expect(fps(bundleCerts(w.get('prod', 'eu-ca-bundle')))).toEqual([caCert(w).fingerprint]);
   });
 
-  it('follows the user\'s CA rotation by overlap: new CA in the bundles, then leaves, then the old CA out', async () => {
+  it("follows the user's CA rotation by overlap: new CA in the bundles, then leaves, then the old CA out", async () => {
     const { w, ca: first } = await userCaWorld();
     await w.settle();
     const start = w.history.length;
     w.advance(day);
-    const next = await createCa({ commonName: 'Corp CA 2', notBefore: w.now, notAfter: new Date(w.now.getTime() + 365 * day) });
+    const next = await createCa({
+      commonName: 'Corp CA 2',
+      notBefore: w.now,
+      notAfter: new Date(w.now.getTime() + 365 * day),
+    });
     const second = parseCertificates(next.certPem)[0]!;
     w.put('prod', 'corp-ca', { [keys.tlsCert]: next.certPem, [keys.tlsKey]: next.keyPem, [keys.caCert]: next.certPem });
     let outcome = (await w.settle()).dataPlanes.get('prod/eu')!;
@@ -389,8 +535,12 @@ describe('user CA (spec.certificates.caSecretName)', () => {
     outcome = (await w.settle()).dataPlanes.get('prod/eu')!;
     expect(fps(bundleCerts(w.get('prod', 'eu-ca-bundle')))).toEqual(fps([second, caCert(w)]));
     expect(fps(bundleCerts(w.get(opns, 'gatehouse-xds-tls')))).toEqual(fps([second, caCert(w)]));
-    for (const name of ['eu-envoy-tls', 'eu-extproc-tls']) expect(isSignedBy(leafCert(w, 'prod', name), second)).toBe(true);
-    const history = w.history.slice(start).filter((v) => v.ours).map((v) => v.key);
+    for (const name of ['eu-envoy-tls', 'eu-extproc-tls'])
+      expect(isSignedBy(leafCert(w, 'prod', name), second)).toBe(true);
+    const history = w.history
+      .slice(start)
+      .filter((v) => v.ours)
+      .map((v) => v.key);
     const firstLeaf = history.findIndex((k) => k === 'prod/eu-envoy-tls' || k === 'prod/eu-extproc-tls');
     expect(history.indexOf('prod/eu-ca-bundle')).toBeLessThan(firstLeaf);
     expect(history.indexOf(`${opns}/gatehouse-xds-tls`)).toBeLessThan(firstLeaf);

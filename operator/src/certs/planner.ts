@@ -13,11 +13,27 @@
 // - a user CA (caSecretName) that changes is handled the same way per DataPlane: the new one joins the
 //   bundle, leaves move to it once it settled, the old one leaves the bundle after the delay.
 import {
-  bundleCerts, certSet, containsAll, fingerprints, readUserCa, sameSet, type CaPhase, type OperatorCa, type UserCa,
+  bundleCerts,
+  certSet,
+  containsAll,
+  fingerprints,
+  readUserCa,
+  sameSet,
+  type CaPhase,
+  type OperatorCa,
+  type UserCa,
 } from './authorities.ts';
 import type { LeafSpec } from './leaves.ts';
 import { annotations, keys } from './names.ts';
-import { certificateLabel, chainAnchor, isSignedBy, keyMatches, parseCertificates, type CertInfo, type Signer } from './pki.ts';
+import {
+  certificateLabel,
+  chainAnchor,
+  isSignedBy,
+  keyMatches,
+  parseCertificates,
+  type CertInfo,
+  type Signer,
+} from './pki.ts';
 import { annotationTime, type SecretView } from './secrets.ts';
 
 export const hour = 3_600_000;
@@ -103,7 +119,10 @@ export function leafRenewAt(cert: CertInfo, issuedAt: Date, durationMs: number, 
 /** What a leaf Secret holds against what it must hold: nothing to do, or issue (now, or once the signer settled). */
 export function evaluateLeaf(spec: LeafSpec, secret: SecretView | undefined, ctx: LeafContext): LeafState {
   const state: LeafState = { spec, secret, signedBySigner: false };
-  const fail = (reason: IssueReason, message: string, urgent = true): LeafState => ({ ...state, need: { reason, message, urgent } });
+  const fail = (reason: IssueReason, message: string, urgent = true): LeafState => ({
+    ...state,
+    need: { reason, message, urgent },
+  });
   if (!secret) return fail('Issued', 'no certificate yet');
   const certPem = secret.data[keys.tlsCert];
   const keyPem = secret.data[keys.tlsKey];
@@ -117,14 +136,21 @@ export function evaluateLeaf(spec: LeafSpec, secret: SecretView | undefined, ctx
   const cert = chain[0]!;
   state.cert = cert;
   const now = ctx.now.getTime();
-  if (!keyMatches(cert, keyPem)) return fail('Invalid', `${keys.tlsKey} does not belong to the certificate ${certificateLabel(cert)}`);
-  if (cert.notBefore.getTime() > now) return fail('Invalid', `the certificate is not valid before ${iso(cert.notBefore)}`);
+  if (!keyMatches(cert, keyPem))
+    return fail('Invalid', `${keys.tlsKey} does not belong to the certificate ${certificateLabel(cert)}`);
+  if (cert.notBefore.getTime() > now)
+    return fail('Invalid', `the certificate is not valid before ${iso(cert.notBefore)}`);
   if (cert.notAfter.getTime() <= now) return fail('Expired', `the certificate expired at ${iso(cert.notAfter)}`);
   const anchor = chainAnchor(chain, ctx.trust);
-  if (!anchor) return fail('Invalid', `the certificate was issued by "${cert.issuer}", a CA the trust bundle does not carry (replaced by someone else?)`);
+  if (!anchor)
+    return fail(
+      'Invalid',
+      `the certificate was issued by "${cert.issuer}", a CA the trust bundle does not carry (replaced by someone else?)`,
+    );
   state.anchor = anchor;
   const lacksUsage = missing(spec.usages, cert.usages);
-  if (lacksUsage.length > 0) return fail('Invalid', `the certificate lacks the extended key usage ${lacksUsage.join(', ')}`);
+  if (lacksUsage.length > 0)
+    return fail('Invalid', `the certificate lacks the extended key usage ${lacksUsage.join(', ')}`);
   const lacksNames = [...missing(spec.dns, cert.dns), ...missing(spec.ips, cert.ips), ...missing(spec.uris, cert.uris)];
   if (lacksNames.length > 0) {
     // A listener's names follow ApiProxy hosts: a new host is routine. A component's names never change: someone changed it.
@@ -137,18 +163,50 @@ export function evaluateLeaf(spec: LeafSpec, secret: SecretView | undefined, ctx
   state.renewAt = leafRenewAt(cert, state.issuedAt, ctx.durationMs, ctx.renewBeforeMs);
   state.signedBySigner = ctx.signer !== undefined && isSignedBy(cert, ctx.signer.cert);
   if (ctx.signer && !state.signedBySigner) {
-    return { ...state, need: { reason: 'Reissued', message: `the certificate was issued by ${certificateLabel(anchor)}; the signing CA is now ${certificateLabel(ctx.signer.cert)}`, urgent: false } };
+    return {
+      ...state,
+      need: {
+        reason: 'Reissued',
+        message: `the certificate was issued by ${certificateLabel(anchor)}; the signing CA is now ${certificateLabel(ctx.signer.cert)}`,
+        urgent: false,
+      },
+    };
   }
   const extra = [...missing(cert.dns, spec.dns), ...missing(cert.ips, spec.ips), ...missing(cert.uris, spec.uris)];
-  if (extra.length > 0) return { ...state, need: { reason: 'Reissued', message: `the certificate carries names no longer wanted: ${extra.join(', ')}`, urgent: false } };
+  if (extra.length > 0)
+    return {
+      ...state,
+      need: {
+        reason: 'Reissued',
+        message: `the certificate carries names no longer wanted: ${extra.join(', ')}`,
+        urgent: false,
+      },
+    };
   const lifetime = cert.notAfter.getTime() - state.issuedAt.getTime();
   // 10% and a minute of slack: the lifetime is measured from issuedAt, which is our clock at signing.
   if (lifetime > ctx.durationMs * 1.1 + 60_000) {
-    return { ...state, need: { reason: 'Renewed', message: `spec.certificates.duration is ${formatDuration(ctx.durationMs)}, shorter than the certificate's life`, urgent: false } };
+    return {
+      ...state,
+      need: {
+        reason: 'Renewed',
+        message: `spec.certificates.duration is ${formatDuration(ctx.durationMs)}, shorter than the certificate's life`,
+        urgent: false,
+      },
+    };
   }
   if (state.renewAt.getTime() <= now) {
-    const rule = ctx.renewBeforeMs !== undefined && ctx.renewBeforeMs < lifetime ? `renewBefore ${formatDuration(ctx.renewBeforeMs)}` : '2/3 of its lifetime';
-    return { ...state, need: { reason: 'Renewed', message: `the certificate was due for renewal at ${iso(state.renewAt)} (${rule}); it expires at ${iso(cert.notAfter)}`, urgent: false } };
+    const rule =
+      ctx.renewBeforeMs !== undefined && ctx.renewBeforeMs < lifetime
+        ? `renewBefore ${formatDuration(ctx.renewBeforeMs)}`
+        : '2/3 of its lifetime';
+    return {
+      ...state,
+      need: {
+        reason: 'Renewed',
+        message: `the certificate was due for renewal at ${iso(state.renewAt)} (${rule}); it expires at ${iso(cert.notAfter)}`,
+        urgent: false,
+      },
+    };
   }
   return state;
 }
@@ -164,7 +222,11 @@ export interface Verifier {
  * When the `anchors` will have been in every verifier for the propagation delay: a time (maybe past),
  * or undefined when a verifier does not carry them at all (or does not say since when).
  */
-export function settledAt(anchors: readonly CertInfo[], verifiers: readonly Verifier[], delayMs: number): Date | undefined {
+export function settledAt(
+  anchors: readonly CertInfo[],
+  verifiers: readonly Verifier[],
+  delayMs: number,
+): Date | undefined {
   let latest = 0;
   for (const v of verifiers) {
     if (!containsAll(v.certs, anchors) || !v.changedAt) return undefined;
@@ -244,7 +306,12 @@ function leafContext(now: Date, signer: Signer | undefined, trust: CertInfo[], d
 /** The leaves whose names the xDS server verifies as clients: their signer must settle in its trust too. */
 const xdsClients = new Set(['envoy', 'extproc']);
 
-export function planDataPlane(now: Date, options: PlannerOptions, operator: OperatorView, dp: DataPlaneInput): DataPlanePlan {
+export function planDataPlane(
+  now: Date,
+  options: PlannerOptions,
+  operator: OperatorView,
+  dp: DataPlaneInput,
+): DataPlanePlan {
   const delay = options.propagationDelayMs;
   const userCa = dp.caSecretName ? readUserCa(dp.userCaSecret, dp.caSecretName, now) : undefined;
   const liveBundle = dp.secrets.get(dp.bundleName);
@@ -254,27 +321,46 @@ export function planDataPlane(now: Date, options: PlannerOptions, operator: Oper
   const currentUser = userCa?.status === 'ok' ? userCa.anchors : [];
   const currentUserFps = new Set(fingerprints(currentUser));
   // User CAs the bundle carried before that are neither current nor expired: kept while leaves need them.
-  const formerUser = liveCerts.filter((c) => listedUserCas.has(c.fingerprint) && !currentUserFps.has(c.fingerprint) && !operatorFps.has(c.fingerprint)
-    && c.notAfter.getTime() > now.getTime());
+  const formerUser = liveCerts.filter(
+    (c) =>
+      listedUserCas.has(c.fingerprint) &&
+      !currentUserFps.has(c.fingerprint) &&
+      !operatorFps.has(c.fingerprint) &&
+      c.notAfter.getTime() > now.getTime(),
+  );
 
   let blocked: DataPlanePlan['blocked'];
   let signer: Signer | undefined;
-  if (operator.ca.status !== 'ok') blocked = { reason: 'CAPending', message: `waiting for the operator CA: ${operator.ca.problem}` };
-  else if (userCa && userCa.status !== 'ok') blocked = { reason: userCa.status === 'missing' ? 'CANotFound' : 'CAInvalid', message: userCa.problem ?? '' };
+  if (operator.ca.status !== 'ok')
+    blocked = { reason: 'CAPending', message: `waiting for the operator CA: ${operator.ca.problem}` };
+  else if (userCa && userCa.status !== 'ok')
+    blocked = { reason: userCa.status === 'missing' ? 'CANotFound' : 'CAInvalid', message: userCa.problem ?? '' };
   else signer = userCa?.signer ?? operator.ca.signing;
 
   // Current CAs first: a leaf that chains to both an old and a renewed user CA (same key) counts as the current one's.
   const candidateTrust = [...operator.ca.trust, ...currentUser, ...formerUser];
-  const leaves = dp.leaves.map((spec) => evaluateLeaf(spec, dp.secrets.get(spec.secretName), leafContext(now, signer, candidateTrust, dp)));
+  const leaves = dp.leaves.map((spec) =>
+    evaluateLeaf(spec, dp.secrets.get(spec.secretName), leafContext(now, signer, candidateTrust, dp)),
+  );
   const lastIssued = Math.max(0, ...leaves.map((l) => l.issuedAt?.getTime() ?? 0));
   // A former user CA leaves once no working leaf chains to it and the last re-issue had time to reach the pods.
   // Without a signer nothing can move off it, so it stays.
-  const retained = formerUser.filter((c) => !signer || leaves.some((l) => l.anchor?.fingerprint === c.fingerprint) || now.getTime() < lastIssued + delay);
+  const retained = formerUser.filter(
+    (c) => !signer || leaves.some((l) => l.anchor?.fingerprint === c.fingerprint) || now.getTime() < lastIssued + delay,
+  );
   const userTrust = certSet([...currentUser, ...retained]);
 
   const plan: DataPlanePlan = {
-    blocked, signer, userCa, signerKind: userCa ? 'user' : 'operator', leaves, issue: [], deferred: [],
-    retainedUserCas: retained, userTrust, nextCheckAt: new Date(now.getTime() + options.maxRequeueMs),
+    blocked,
+    signer,
+    userCa,
+    signerKind: userCa ? 'user' : 'operator',
+    leaves,
+    issue: [],
+    deferred: [],
+    retainedUserCas: retained,
+    userTrust,
+    nextCheckAt: new Date(now.getTime() + options.maxRequeueMs),
   };
   const wake = (at: Date | undefined) => {
     if (at && at.getTime() < plan.nextCheckAt.getTime()) plan.nextCheckAt = at;
@@ -288,19 +374,31 @@ export function planDataPlane(now: Date, options: PlannerOptions, operator: Oper
     const recorded = annotationTime(liveBundle, annotations.trustChangedAt);
     const write = changed || !recorded || (liveBundle?.annotations[annotations.userCas] ?? '') !== userCas.join(',');
     plan.bundle = {
-      name: dp.bundleName, certs: wanted, userCas, write,
+      name: dp.bundleName,
+      certs: wanted,
+      userCas,
+      write,
       added: wanted.filter((c) => !liveCerts.some((l) => l.fingerprint === c.fingerprint)),
       removed: liveCerts.filter((l) => !wanted.some((c) => c.fingerprint === l.fingerprint)),
       changedAt: changed || !recorded ? now : recorded,
     };
   }
-  if (retained.length > 0 && leaves.every((l) => !retained.some((c) => c.fingerprint === l.anchor?.fingerprint))) wake(new Date(lastIssued + delay));
+  if (retained.length > 0 && leaves.every((l) => !retained.some((c) => c.fingerprint === l.anchor?.fingerprint)))
+    wake(new Date(lastIssued + delay));
 
   if (signer && plan.bundle) {
     const anchors = userCa?.status === 'ok' ? userCa.anchors : [signer.cert];
-    const bundleVerifier: Verifier = { secret: plan.bundle.name, certs: plan.bundle.certs, changedAt: plan.bundle.changedAt };
+    const bundleVerifier: Verifier = {
+      secret: plan.bundle.name,
+      certs: plan.bundle.certs,
+      changedAt: plan.bundle.changedAt,
+    };
     const xdsVerifier: Verifier | undefined = operator.xds
-      ? { secret: `${operator.xds.namespace}/${operator.xds.name}`, certs: bundleCerts(operator.xds), changedAt: annotationTime(operator.xds, annotations.trustChangedAt) }
+      ? {
+          secret: `${operator.xds.namespace}/${operator.xds.name}`,
+          certs: bundleCerts(operator.xds),
+          changedAt: annotationTime(operator.xds, annotations.trustChangedAt),
+        }
       : undefined;
     for (const leaf of leaves) {
       if (!leaf.need) continue;
@@ -308,9 +406,11 @@ export function planDataPlane(now: Date, options: PlannerOptions, operator: Oper
         plan.issue.push({ spec: leaf.spec, reason: leaf.need.reason, message: leaf.need.message });
         continue;
       }
-      const verifiers = xdsClients.has(leaf.spec.role) && xdsVerifier ? [bundleVerifier, xdsVerifier] : [bundleVerifier];
+      const verifiers =
+        xdsClients.has(leaf.spec.role) && xdsVerifier ? [bundleVerifier, xdsVerifier] : [bundleVerifier];
       const until = settledAt(anchors, verifiers, delay);
-      if (until && until.getTime() <= now.getTime()) plan.issue.push({ spec: leaf.spec, reason: leaf.need.reason, message: leaf.need.message });
+      if (until && until.getTime() <= now.getTime())
+        plan.issue.push({ spec: leaf.spec, reason: leaf.need.reason, message: leaf.need.message });
       else {
         plan.deferred.push({ leaf, until });
         // Unknown: another reconcile (the operator's, for the xDS trust) has to write first; its Secret's event wakes us.
@@ -322,7 +422,12 @@ export function planDataPlane(now: Date, options: PlannerOptions, operator: Oper
     if (!leaf.need) wake(leaf.renewAt);
     // A broken leaf we replaced: status flips back to True once the pods had time to load the new one.
     const reason = leaf.secret?.annotations[annotations.issueReason];
-    if (leaf.issuedAt && (reason === 'Expired' || reason === 'Invalid') && leaf.issuedAt.getTime() + delay > now.getTime()) wake(new Date(leaf.issuedAt.getTime() + delay));
+    if (
+      leaf.issuedAt &&
+      (reason === 'Expired' || reason === 'Invalid') &&
+      leaf.issuedAt.getTime() + delay > now.getTime()
+    )
+      wake(new Date(leaf.issuedAt.getTime() + delay));
   }
   if (userCa?.signer) wake(userCa.signer.cert.notAfter);
   return plan;
@@ -395,35 +500,57 @@ export function planOperator(now: Date, options: PlannerOptions, input: Operator
     if (at && at.getTime() < plan.nextCheckAt.getTime()) plan.nextCheckAt = at;
   };
   if (ca.status !== 'ok') {
-    plan.caStep = { step: 'create', reason: ca.status === 'missing' ? 'CANotFound' : 'CAInvalid', message: ca.problem ?? '' };
+    plan.caStep = {
+      step: 'create',
+      reason: ca.status === 'missing' ? 'CANotFound' : 'CAInvalid',
+      message: ca.problem ?? '',
+    };
     return plan;
   }
   const signing = ca.signing!;
   const bundles = input.dataPlanes.filter((d) => d.bundle).map((d) => d.bundle!);
   // Every trust bundle whose holders verify operator-signed certificates: each DataPlane's, and the xDS server's own.
   const verifiers: Verifier[] = [
-    ...bundles.map((b) => ({ secret: secretName(b), certs: bundleCerts(b), changedAt: annotationTime(b, annotations.trustChangedAt) })),
-    ...(input.xds ? [{ secret: secretName(input.xds), certs: bundleCerts(input.xds), changedAt: annotationTime(input.xds, annotations.trustChangedAt) }] : []),
+    ...bundles.map((b) => ({
+      secret: secretName(b),
+      certs: bundleCerts(b),
+      changedAt: annotationTime(b, annotations.trustChangedAt),
+    })),
+    ...(input.xds
+      ? [
+          {
+            secret: secretName(input.xds),
+            certs: bundleCerts(input.xds),
+            changedAt: annotationTime(input.xds, annotations.trustChangedAt),
+          },
+        ]
+      : []),
   ];
 
   if (ca.phase === 'Stable' && (ca.rotationRequest !== undefined || ms(ca.renewAt) <= now.getTime())) {
     plan.caStep = {
-      step: 'startRotation', request: ca.rotationRequest,
-      message: ca.rotationRequest !== undefined
-        ? `rotation requested (${annotations.rotate}=${ca.rotationRequest})`
-        : `the CA ${certificateLabel(signing.cert)} reached 2/3 of its lifetime at ${iso(ca.renewAt!)}; it expires at ${iso(signing.cert.notAfter)}`,
+      step: 'startRotation',
+      request: ca.rotationRequest,
+      message:
+        ca.rotationRequest !== undefined
+          ? `rotation requested (${annotations.rotate}=${ca.rotationRequest})`
+          : `the CA ${certificateLabel(signing.cert)} reached 2/3 of its lifetime at ${iso(ca.renewAt!)}; it expires at ${iso(signing.cert.notAfter)}`,
     };
     return plan;
   }
   if (ca.phase === 'Adding') {
     const lagging = verifiers.find((v) => !containsAll(v.certs, [ca.next!.cert]));
     const until = settledAt([ca.next!.cert], verifiers, delay);
-    if (lagging) plan.waiting = `step 1 of 3: waiting for ${lagging.secret} to carry the new CA ${certificateLabel(ca.next!.cert)}`;
+    if (lagging)
+      plan.waiting = `step 1 of 3: waiting for ${lagging.secret} to carry the new CA ${certificateLabel(ca.next!.cert)}`;
     else if (until && until.getTime() > now.getTime()) {
       plan.waiting = `step 1 of 3: every trust bundle carries the new CA; waiting until ${iso(until)} for the pods to load them`;
       wake(until);
     } else if (until) {
-      plan.caStep = { step: 'promote', message: `every trust bundle has carried the new CA ${certificateLabel(ca.next!.cert)} for ${formatDuration(delay)}: it signs from now on` };
+      plan.caStep = {
+        step: 'promote',
+        message: `every trust bundle has carried the new CA ${certificateLabel(ca.next!.cert)} for ${formatDuration(delay)}: it signs from now on`,
+      };
       return plan;
     }
   }
@@ -435,14 +562,18 @@ export function planOperator(now: Date, options: PlannerOptions, input: Operator
       const cert = firstCert(view, keys.tlsCert);
       if (!cert) continue;
       if (isSignedBy(cert, ca.previous!) && !isSignedBy(cert, signing.cert)) laggard ??= secretName(view);
-      if (isSignedBy(cert, signing.cert)) lastIssued = Math.max(lastIssued, (annotationTime(view, annotations.issuedAt) ?? cert.notBefore).getTime());
+      if (isSignedBy(cert, signing.cert))
+        lastIssued = Math.max(lastIssued, (annotationTime(view, annotations.issuedAt) ?? cert.notBefore).getTime());
     }
     if (laggard) plan.waiting = `step 2 of 3: waiting for ${laggard} to be re-issued under the new CA`;
     else if (lastIssued + delay > now.getTime()) {
       plan.waiting = `step 2 of 3: every certificate is signed by the new CA; waiting until ${iso(new Date(lastIssued + delay))} for the pods to load them`;
       wake(new Date(lastIssued + delay));
     } else {
-      plan.caStep = { step: 'finish', message: `every certificate has been signed by the new CA for ${formatDuration(delay)}: the old CA ${certificateLabel(ca.previous!)} leaves the trust bundles` };
+      plan.caStep = {
+        step: 'finish',
+        message: `every certificate has been signed by the new CA for ${formatDuration(delay)}: the old CA ${certificateLabel(ca.previous!)} leaves the trust bundles`,
+      };
       return plan;
     }
   }
@@ -453,26 +584,43 @@ export function planOperator(now: Date, options: PlannerOptions, input: Operator
   const liveTrust = bundleCerts(input.xds);
   const trustChanged = !input.xds || !sameSet(liveTrust, trust);
   const trustWrite = trustChanged || !annotationTime(input.xds, annotations.trustChangedAt);
-  const leaf = evaluateLeaf(input.xdsLeaf, input.xds, { now, signer: signing, trust: ca.trust, durationMs: options.operatorLeafDurationMs });
+  const leaf = evaluateLeaf(input.xdsLeaf, input.xds, {
+    now,
+    signer: signing,
+    trust: ca.trust,
+    durationMs: options.operatorLeafDurationMs,
+  });
   const xds: XdsPlan = { trust, trustChanged, trustWrite, leaf };
   if (leaf.need) {
     // Its clients are every DataPlane's pods: the signer must have settled in each bundle.
-    const until = settledAt([signing.cert], verifiers.filter((v) => v.secret !== (input.xds && secretName(input.xds))), delay);
-    if (leaf.need.urgent || (until && until.getTime() <= now.getTime())) xds.issue = { spec: input.xdsLeaf, reason: leaf.need.reason, message: leaf.need.message };
+    const until = settledAt(
+      [signing.cert],
+      verifiers.filter((v) => v.secret !== (input.xds && secretName(input.xds))),
+      delay,
+    );
+    if (leaf.need.urgent || (until && until.getTime() <= now.getTime()))
+      xds.issue = { spec: input.xdsLeaf, reason: leaf.need.reason, message: leaf.need.message };
     else {
       xds.deferredUntil = until;
       wake(until ?? new Date(now.getTime() + Math.max(1000, delay / 4)));
     }
   } else wake(leaf.renewAt);
   const reason = input.xds?.annotations[annotations.issueReason];
-  if (leaf.issuedAt && (reason === 'Expired' || reason === 'Invalid') && leaf.issuedAt.getTime() + delay > now.getTime()) wake(new Date(leaf.issuedAt.getTime() + delay));
+  if (
+    leaf.issuedAt &&
+    (reason === 'Expired' || reason === 'Invalid') &&
+    leaf.issuedAt.getTime() + delay > now.getTime()
+  )
+    wake(new Date(leaf.issuedAt.getTime() + delay));
   plan.xds = xds;
   return plan;
 }
 
 /** Human words for a phase, for condition messages. */
 export function describePhase(phase: CaPhase): string {
-  return phase === 'Adding' ? 'CA rotation step 1 of 3: the new CA is being added to every trust bundle'
-    : phase === 'Reissuing' ? 'CA rotation step 2 of 3: certificates are being re-issued under the new CA'
+  return phase === 'Adding'
+    ? 'CA rotation step 1 of 3: the new CA is being added to every trust bundle'
+    : phase === 'Reissuing'
+      ? 'CA rotation step 2 of 3: certificates are being re-issued under the new CA'
       : 'no CA rotation in progress';
 }

@@ -8,8 +8,16 @@ import { bundleSecret, caSecret, certList, leafSecret, signLeaf, xdsSecret, type
 import { operatorCaSecretName, xdsTlsSecretName, keys } from './names.ts';
 import { parseCertificates } from './pki.ts';
 import {
-  planDataPlane, planOperator, type CaStep, type DataPlaneInput, type IssueReason, type IssueStep, type OperatorInput, type OperatorPlan,
-  type OperatorView, type PlannerOptions,
+  planDataPlane,
+  planOperator,
+  type CaStep,
+  type DataPlaneInput,
+  type IssueReason,
+  type IssueStep,
+  type OperatorInput,
+  type OperatorPlan,
+  type OperatorView,
+  type PlannerOptions,
 } from './planner.ts';
 import type { DesiredSecret, SecretObject, SecretView } from './secrets.ts';
 import { certificatesStatus, type CertificateEntry, type CertificatesCondition } from './status.ts';
@@ -22,7 +30,14 @@ export interface EventTargetRef {
 
 /** The event recorder's contract (operator/src/kube/events.ts). */
 export interface CertificateEvents {
-  event(target: EventTargetRef, type: 'Normal' | 'Warning', reason: string, action: string, note: string, related?: EventTargetRef): void;
+  event(
+    target: EventTargetRef,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    action: string,
+    note: string,
+    related?: EventTargetRef,
+  ): void;
 }
 
 export interface ReconcileEnv {
@@ -74,15 +89,22 @@ function tryFirst(pem: string | undefined) {
 }
 
 export function secretRef(secret: SecretObject): EventTargetRef {
-  return { apiVersion: 'v1', kind: 'Secret', metadata: { name: secret.metadata?.name ?? '', namespace: secret.metadata?.namespace, uid: secret.metadata?.uid } };
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: secret.metadata?.name ?? '', namespace: secret.metadata?.namespace, uid: secret.metadata?.uid },
+  };
 }
 
 /**
  * Writes what a DataPlane's plan asks for (the bundle first; leaves only when it was written), then
  * plans again from the result: the condition and certificates[] for its status and when to look again.
  */
-export async function reconcileDataPlaneCertificates(env: ReconcileEnv, target: EventTargetRef & { metadata: { uid: string } },
-  input: () => DataPlaneInput): Promise<DataPlaneOutcome> {
+export async function reconcileDataPlaneCertificates(
+  env: ReconcileEnv,
+  target: EventTargetRef & { metadata: { uid: string } },
+  input: () => DataPlaneInput,
+): Promise<DataPlaneOutcome> {
   const now = env.now();
   const first = input();
   const owner = { name: first.name, uid: target.metadata.uid };
@@ -99,9 +121,18 @@ export async function reconcileDataPlaneCertificates(env: ReconcileEnv, target: 
         const note = [
           plan.bundle.added.length > 0 ? `added ${certList(plan.bundle.added)}` : '',
           plan.bundle.removed.length > 0 ? `removed ${certList(plan.bundle.removed)}` : '',
-        ].filter(Boolean).join('; ');
+        ]
+          .filter(Boolean)
+          .join('; ');
         env.events?.event(target, 'Normal', 'TrustBundleUpdated', 'Update', `${plan.bundle.name}: ${note}`);
-        env.log?.info({ secret: `${first.namespace}/${plan.bundle.name}`, added: plan.bundle.added.map((c) => c.fingerprint), removed: plan.bundle.removed.map((c) => c.fingerprint) }, 'trust bundle updated');
+        env.log?.info(
+          {
+            secret: `${first.namespace}/${plan.bundle.name}`,
+            added: plan.bundle.added.map((c) => c.fingerprint),
+            removed: plan.bundle.removed.map((c) => c.fingerprint),
+          },
+          'trust bundle updated',
+        );
       }
     } catch (err) {
       failures.push({ secret: plan.bundle.name, message: (err as Error).message });
@@ -111,13 +142,27 @@ export async function reconcileDataPlaneCertificates(env: ReconcileEnv, target: 
   if (failures.length === 0 && plan.signer) {
     for (const step of plan.issue) {
       try {
-        const leaf = await signLeaf(step.spec, step, plan.signer, now, env.planner, first.durationMs, first.renewBeforeMs);
+        const leaf = await signLeaf(
+          step.spec,
+          step,
+          plan.signer,
+          now,
+          env.planner,
+          first.durationMs,
+          first.renewBeforeMs,
+        );
         const applied = await env.apply(leafSecret(step.spec, leaf, owner));
         issued.push({ secret: step.spec.secretName, reason: step.reason });
         announceIssue(env, target, step, leaf, applied);
       } catch (err) {
         failures.push({ secret: step.spec.secretName, message: (err as Error).message });
-        env.events?.event(target, 'Warning', 'IssueFailed', 'Issue', `${step.spec.secretName}: ${(err as Error).message}`);
+        env.events?.event(
+          target,
+          'Warning',
+          'IssueFailed',
+          'Issue',
+          `${step.spec.secretName}: ${(err as Error).message}`,
+        );
       }
     }
   }
@@ -127,24 +172,45 @@ export async function reconcileDataPlaneCertificates(env: ReconcileEnv, target: 
   const operator = env.operatorView(after);
   const current = planDataPlane(after, env.planner, operator, input());
   const ca = current.userCa
-    ? (current.userCa.signer ? { name: current.userCa.name, notAfter: current.userCa.signer.cert.notAfter } : undefined)
-    : (operator.ca.signing ? { name: `${env.operatorNamespace}/${operatorCaSecretName}`, notAfter: operator.ca.signing.cert.notAfter } : undefined);
+    ? current.userCa.signer
+      ? { name: current.userCa.name, notAfter: current.userCa.signer.cert.notAfter }
+      : undefined
+    : operator.ca.signing
+      ? { name: `${env.operatorNamespace}/${operatorCaSecretName}`, notAfter: operator.ca.signing.cert.notAfter }
+      : undefined;
   const xdsCert = tryFirst(operator.xds?.data[keys.tlsCert]);
   const status = certificatesStatus({
-    now: after, propagationDelayMs: env.planner.propagationDelayMs, plan: current, operatorPhase: operator.ca.phase, failures, ca,
+    now: after,
+    propagationDelayMs: env.planner.propagationDelayMs,
+    plan: current,
+    operatorPhase: operator.ca.phase,
+    failures,
+    ca,
     xds: xdsCert ? { name: `${env.operatorNamespace}/${xdsTlsSecretName}`, notAfter: xdsCert.notAfter } : undefined,
   });
   return { ...status, failures, nextCheckAt: current.nextCheckAt, issued, bundleWritten };
 }
 
-function announceIssue(env: ReconcileEnv, target: EventTargetRef, step: IssueStep, leaf: IssuedLeaf, applied: SecretObject): void {
+function announceIssue(
+  env: ReconcileEnv,
+  target: EventTargetRef,
+  step: IssueStep,
+  leaf: IssuedLeaf,
+  applied: SecretObject,
+): void {
   const e = issueEvent[step.reason];
   const note = `${step.spec.secretName}: ${step.message}; issued ${leaf.cert.commonName}, valid until ${leaf.cert.notAfter.toISOString()}`;
   env.events?.event(target, e.type, e.reason, e.action, note, secretRef(applied));
-  env.log?.[e.type === 'Warning' ? 'warn' : 'info']({
-    secret: `${step.spec.namespace}/${step.spec.secretName}`, reason: step.reason, why: step.message,
-    serial: leaf.cert.serialNumber, notAfter: leaf.cert.notAfter.toISOString(),
-  }, 'certificate issued');
+  env.log?.[e.type === 'Warning' ? 'warn' : 'info'](
+    {
+      secret: `${step.spec.namespace}/${step.spec.secretName}`,
+      reason: step.reason,
+      why: step.message,
+      serial: leaf.cert.serialNumber,
+      notAfter: leaf.cert.notAfter.toISOString(),
+    },
+    'certificate issued',
+  );
 }
 
 export interface OperatorOutcome {
@@ -175,7 +241,9 @@ export async function reconcileOperatorCertificates(env: ReconcileEnv): Promise<
   const signer = env.operatorView(now).ca.signing;
   if (!xds || !signer || (!xds.trustWrite && !xds.issue)) return outcome;
   const live = env.operatorView(now).xds;
-  const issued = xds.issue ? await signLeaf(xds.issue.spec, xds.issue, signer, now, env.planner, env.planner.operatorLeafDurationMs) : undefined;
+  const issued = xds.issue
+    ? await signLeaf(xds.issue.spec, xds.issue, signer, now, env.planner, env.planner.operatorLeafDurationMs)
+    : undefined;
   const desired = xdsSecret(opns, xds, live, issued, now);
   if (!desired) return outcome;
   const applied = await env.apply(desired);
@@ -183,22 +251,60 @@ export async function reconcileOperatorCertificates(env: ReconcileEnv): Promise<
   if (issued && xds.issue) {
     outcome.xdsIssued = xds.issue.reason;
     const e = issueEvent[xds.issue.reason];
-    env.events?.event(secretRef(applied), e.type, e.reason, e.action, `${xds.issue.message}; issued ${issued.cert.commonName}, valid until ${issued.cert.notAfter.toISOString()}`);
-    env.log?.[e.type === 'Warning' ? 'warn' : 'info']({ secret: `${opns}/${xdsTlsSecretName}`, reason: xds.issue.reason, why: xds.issue.message, notAfter: issued.cert.notAfter.toISOString() }, 'certificate issued');
+    env.events?.event(
+      secretRef(applied),
+      e.type,
+      e.reason,
+      e.action,
+      `${xds.issue.message}; issued ${issued.cert.commonName}, valid until ${issued.cert.notAfter.toISOString()}`,
+    );
+    env.log?.[e.type === 'Warning' ? 'warn' : 'info'](
+      {
+        secret: `${opns}/${xdsTlsSecretName}`,
+        reason: xds.issue.reason,
+        why: xds.issue.message,
+        notAfter: issued.cert.notAfter.toISOString(),
+      },
+      'certificate issued',
+    );
   }
-  if (xds.trustChanged) env.log?.info({ secret: `${opns}/${xdsTlsSecretName}`, cas: xds.trust.map((c) => c.fingerprint) }, 'xDS client trust updated');
+  if (xds.trustChanged)
+    env.log?.info(
+      { secret: `${opns}/${xdsTlsSecretName}`, cas: xds.trust.map((c) => c.fingerprint) },
+      'xDS client trust updated',
+    );
   return outcome;
 }
 
 function announceCaStep(env: ReconcileEnv, step: CaStep, before: OperatorCa, applied: SecretObject): void {
   const e = caEvent[step.step];
   const replacing = step.step === 'create' && step.reason === 'CAInvalid';
-  const note = step.step === 'startRotation' ? `step 1 of 3: ${step.message}; the new CA joins every trust bundle before it signs anything`
-    : step.step === 'promote' ? `step 2 of 3: ${step.message}`
-      : step.step === 'finish' ? `step 3 of 3: ${step.message}`
-        : replacing ? `${step.message}; created a new CA: every certificate the old one signed is re-issued at once` : 'created the operator CA';
-  env.events?.event(secretRef(applied), replacing ? 'Warning' : 'Normal', replacing ? 'CAReplaced' : e.reason, e.action, note);
-  env.log?.[replacing ? 'warn' : 'info']({ secret: `${env.operatorNamespace}/${operatorCaSecretName}`, step: step.step, previousPhase: before.phase, why: step.message }, 'operator CA');
+  const note =
+    step.step === 'startRotation'
+      ? `step 1 of 3: ${step.message}; the new CA joins every trust bundle before it signs anything`
+      : step.step === 'promote'
+        ? `step 2 of 3: ${step.message}`
+        : step.step === 'finish'
+          ? `step 3 of 3: ${step.message}`
+          : replacing
+            ? `${step.message}; created a new CA: every certificate the old one signed is re-issued at once`
+            : 'created the operator CA';
+  env.events?.event(
+    secretRef(applied),
+    replacing ? 'Warning' : 'Normal',
+    replacing ? 'CAReplaced' : e.reason,
+    e.action,
+    note,
+  );
+  env.log?.[replacing ? 'warn' : 'info'](
+    {
+      secret: `${env.operatorNamespace}/${operatorCaSecretName}`,
+      step: step.step,
+      previousPhase: before.phase,
+      why: step.message,
+    },
+    'operator CA',
+  );
 }
 
 export type { SecretView };

@@ -74,9 +74,20 @@ export function renderSecret(d: DesiredSecret): SecretObject {
       namespace: d.namespace,
       labels,
       annotations: d.annotations,
-      ...(d.dataPlane ? {
-        ownerReferences: [{ apiVersion: dataPlaneApiVersion, kind: dataPlaneKind, name: d.dataPlane.name, uid: d.dataPlane.uid, controller: true, blockOwnerDeletion: true }],
-      } : {}),
+      ...(d.dataPlane
+        ? {
+            ownerReferences: [
+              {
+                apiVersion: dataPlaneApiVersion,
+                kind: dataPlaneKind,
+                name: d.dataPlane.name,
+                uid: d.dataPlane.uid,
+                controller: true,
+                blockOwnerDeletion: true,
+              },
+            ],
+          }
+        : {}),
     },
     type: d.type,
     data,

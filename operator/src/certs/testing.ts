@@ -4,9 +4,21 @@
 import { envoyLeaf, extprocLeaf, listenerLeaf, xdsLeaf, type LeafSpec, type SanSet } from './leaves.ts';
 import { caBundleSecretName, operatorCaSecretName, xdsTlsSecretName } from './names.ts';
 import { readOperatorCa } from './authorities.ts';
-import { defaultPlannerOptions, planDataPlane, type DataPlaneInput, type OperatorInput, type OperatorView, type PlannerOptions } from './planner.ts';
 import {
-  reconcileDataPlaneCertificates, reconcileOperatorCertificates, type DataPlaneOutcome, type EventTargetRef, type OperatorOutcome, type ReconcileEnv,
+  defaultPlannerOptions,
+  planDataPlane,
+  type DataPlaneInput,
+  type OperatorInput,
+  type OperatorView,
+  type PlannerOptions,
+} from './planner.ts';
+import {
+  reconcileDataPlaneCertificates,
+  reconcileOperatorCertificates,
+  type DataPlaneOutcome,
+  type EventTargetRef,
+  type OperatorOutcome,
+  type ReconcileEnv,
 } from './reconcile.ts';
 import { renderSecret, secretView, type DesiredSecret, type SecretObject, type SecretView } from './secrets.ts';
 
@@ -69,13 +81,23 @@ export class MemoryWorld {
   }
 
   /** A write that is not ours (a hand edit, a user's CA Secret). */
-  put(namespace: string, name: string, data: Record<string, string>, extra: { type?: string; annotations?: Record<string, string>; labels?: Record<string, string> } = {}): void {
+  put(
+    namespace: string,
+    name: string,
+    data: Record<string, string>,
+    extra: { type?: string; annotations?: Record<string, string>; labels?: Record<string, string> } = {},
+  ): void {
     const previous = this.secrets.get(`${namespace}/${name}`);
     const obj: SecretObject = {
-      apiVersion: 'v1', kind: 'Secret',
+      apiVersion: 'v1',
+      kind: 'Secret',
       metadata: {
-        name, namespace, uid: previous?.metadata?.uid ?? `uid-${name}`, resourceVersion: String(++this.seq),
-        labels: extra.labels ?? previous?.metadata?.labels, annotations: extra.annotations ?? previous?.metadata?.annotations,
+        name,
+        namespace,
+        uid: previous?.metadata?.uid ?? `uid-${name}`,
+        resourceVersion: String(++this.seq),
+        labels: extra.labels ?? previous?.metadata?.labels,
+        annotations: extra.annotations ?? previous?.metadata?.annotations,
       },
       type: extra.type ?? previous?.type ?? 'Opaque',
       data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
@@ -95,18 +117,20 @@ export class MemoryWorld {
   }
 
   /** Server-side apply as far as it matters here: annotations another manager set stay; ours are replaced. */
-  private async apply(desired: DesiredSecret): Promise<SecretObject> {
+  private apply(desired: DesiredSecret): Promise<SecretObject> {
     const key = `${desired.namespace}/${desired.name}`;
-    if (this.failing.has(key)) throw new Error(`apply of ${key} refused (test)`);
+    if (this.failing.has(key)) return Promise.reject(new Error(`apply of ${key} refused (test)`));
     const obj = renderSecret(desired);
     const previous = this.secrets.get(key);
     const ours = this.ownedAnnotations.get(key) ?? new Set<string>();
-    const theirs = Object.entries(previous?.metadata?.annotations ?? {}).filter(([k]) => !ours.has(k) && !(k in desired.annotations));
+    const theirs = Object.entries(previous?.metadata?.annotations ?? {}).filter(
+      ([k]) => !ours.has(k) && !(k in desired.annotations),
+    );
     obj.metadata!.annotations = { ...Object.fromEntries(theirs), ...desired.annotations };
     this.ownedAnnotations.set(key, new Set(Object.keys(desired.annotations)));
     obj.metadata!.uid = previous?.metadata?.uid ?? `uid-${desired.name}`;
     obj.metadata!.resourceVersion = String(++this.seq);
-    return this.store(obj, true);
+    return Promise.resolve(this.store(obj, true));
   }
 
   leaves(def: DataPlaneDef): LeafSpec[] {
@@ -130,24 +154,39 @@ export class MemoryWorld {
       if (view) secrets.set(name, view);
     }
     return {
-      namespace: def.namespace, name: def.name, uid: `uid-dp-${def.name}`, bundleName, leaves, secrets,
-      durationMs: def.durationMs ?? 2160 * 3_600_000, renewBeforeMs: def.renewBeforeMs, caSecretName: def.caSecretName,
+      namespace: def.namespace,
+      name: def.name,
+      uid: `uid-dp-${def.name}`,
+      bundleName,
+      leaves,
+      secrets,
+      durationMs: def.durationMs ?? 2160 * 3_600_000,
+      renewBeforeMs: def.renewBeforeMs,
+      caSecretName: def.caSecretName,
       userCaSecret: def.caSecretName ? this.get(def.namespace, def.caSecretName) : undefined,
     };
   }
 
   operatorView(now: Date): OperatorView {
-    return { namespace: this.operatorNamespace, ca: readOperatorCa(this.get(this.operatorNamespace, operatorCaSecretName), now), xds: this.get(this.operatorNamespace, xdsTlsSecretName) };
+    return {
+      namespace: this.operatorNamespace,
+      ca: readOperatorCa(this.get(this.operatorNamespace, operatorCaSecretName), now),
+      xds: this.get(this.operatorNamespace, xdsTlsSecretName),
+    };
   }
 
   operatorInput(now: Date): OperatorInput {
     const operator = this.operatorView(now);
     return {
-      namespace: this.operatorNamespace, ca: operator.ca, xds: operator.xds, xdsLeaf: this.xdsLeaf(),
+      namespace: this.operatorNamespace,
+      ca: operator.ca,
+      xds: operator.xds,
+      xdsLeaf: this.xdsLeaf(),
       dataPlanes: [...this.dataPlanes.entries()].map(([key, def]) => {
         const input = this.input(def);
         return {
-          key, bundle: input.secrets.get(input.bundleName),
+          key,
+          bundle: input.secrets.get(input.bundleName),
           leaves: input.leaves.flatMap((l) => input.secrets.get(l.secretName) ?? []),
           userTrust: planDataPlane(now, this.planner, operator, input).userTrust,
         };
@@ -157,13 +196,21 @@ export class MemoryWorld {
 
   env(): ReconcileEnv {
     return {
-      now: () => this.now, planner: this.planner, operatorNamespace: this.operatorNamespace,
+      now: () => this.now,
+      planner: this.planner,
+      operatorNamespace: this.operatorNamespace,
       operatorView: (now) => this.operatorView(now),
       operatorInput: (now) => this.operatorInput(now),
       apply: (desired) => this.apply(desired),
       events: {
         event: (target: EventTargetRef, type, reason, _action, note) => {
-          this.events.push({ at: this.now, regarding: `${target.kind}/${target.metadata.namespace ?? ''}/${target.metadata.name}`, type, reason, note });
+          this.events.push({
+            at: this.now,
+            regarding: `${target.kind}/${target.metadata.namespace ?? ''}/${target.metadata.name}`,
+            type,
+            reason,
+            note,
+          });
         },
       },
     };
@@ -175,7 +222,11 @@ export class MemoryWorld {
 
   reconcileDataPlane(key: string): Promise<DataPlaneOutcome> {
     const def = this.dataPlanes.get(key)!;
-    const target = { apiVersion: 'gatehouse.dev/v1alpha1', kind: 'DataPlane', metadata: { name: def.name, namespace: def.namespace, uid: `uid-dp-${def.name}` } };
+    const target = {
+      apiVersion: 'gatehouse.dev/v1alpha1',
+      kind: 'DataPlane',
+      metadata: { name: def.name, namespace: def.namespace, uid: `uid-dp-${def.name}` },
+    };
     return reconcileDataPlaneCertificates(this.env(), target, () => this.input(def));
   }
 
@@ -183,14 +234,18 @@ export class MemoryWorld {
    * Reconciles the operator and every DataPlane until a round writes nothing (as informer events
    * would keep enqueueing them); returns the last outcomes and the earliest time anything wants to look again.
    */
-  async settle(maxRounds = 10): Promise<{ operator: OperatorOutcome; dataPlanes: Map<string, DataPlaneOutcome>; nextCheckAt: Date }> {
+  async settle(
+    maxRounds = 10,
+  ): Promise<{ operator: OperatorOutcome; dataPlanes: Map<string, DataPlaneOutcome>; nextCheckAt: Date }> {
     for (let round = 0; ; round++) {
       const before = this.history.length;
       const operator = await this.reconcileOperator();
       const dataPlanes = new Map<string, DataPlaneOutcome>();
       for (const key of this.dataPlanes.keys()) dataPlanes.set(key, await this.reconcileDataPlane(key));
       if (this.history.length === before || round >= maxRounds) {
-        const nextCheckAt = new Date(Math.min(operator.nextCheckAt.getTime(), ...[...dataPlanes.values()].map((o) => o.nextCheckAt.getTime())));
+        const nextCheckAt = new Date(
+          Math.min(operator.nextCheckAt.getTime(), ...[...dataPlanes.values()].map((o) => o.nextCheckAt.getTime())),
+        );
         return { operator, dataPlanes, nextCheckAt };
       }
     }

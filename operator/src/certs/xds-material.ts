@@ -49,10 +49,19 @@ export class IssuedXdsTls implements MaterialSource {
     const version = issued?.resourceVersion ?? (issued && `${issued.certPem.length}:${issued.certPem.slice(-64)}`);
     if (!issued || version === this.version) return;
     try {
-      this.material = validateMaterial({ cert: Buffer.from(issued.certPem), key: Buffer.from(issued.keyPem), ca: Buffer.from(issued.caPem) },
-        { cert: 'Secret gatehouse-xds-tls tls.crt', key: 'Secret gatehouse-xds-tls tls.key', ca: 'Secret gatehouse-xds-tls ca.crt' });
+      this.material = validateMaterial(
+        { cert: Buffer.from(issued.certPem), key: Buffer.from(issued.keyPem), ca: Buffer.from(issued.caPem) },
+        {
+          cert: 'Secret gatehouse-xds-tls tls.crt',
+          key: 'Secret gatehouse-xds-tls tls.key',
+          ca: 'Secret gatehouse-xds-tls ca.crt',
+        },
+      );
     } catch (err) {
-      this.log.error({ err: (err as Error).message }, 'the issued xDS certificate is unusable; keeping the previous one');
+      this.log.error(
+        { err: (err as Error).message },
+        'the issued xDS certificate is unusable; keeping the previous one',
+      );
       return;
     }
     this.version = version;

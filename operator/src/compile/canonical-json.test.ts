@@ -4,20 +4,26 @@ import { canonicalJson } from './canonical-json.ts';
 
 describe('canonicalJson', () => {
   it('sorts keys at every level and drops undefined members', () => {
-    expect(canonicalJson({ b: 1, a: { d: [{ z: 1, y: undefined }], c: 'x' } })).toBe('{"a":{"c":"x","d":[{"z":1}]},"b":1}');
+    expect(canonicalJson({ b: 1, a: { d: [{ z: 1, y: undefined }], c: 'x' } })).toBe(
+      '{"a":{"c":"x","d":[{"z":1}]},"b":1}',
+    );
   });
 
   it('parses back to an equal value, with or without indentation', () => {
-    fc.assert(fc.property(fc.jsonValue(), (value) => {
-      expect(JSON.parse(canonicalJson(value))).toEqual(JSON.parse(JSON.stringify(value)));
-      expect(JSON.parse(canonicalJson(value, 2))).toEqual(JSON.parse(canonicalJson(value)));
-    }));
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        expect(JSON.parse(canonicalJson(value))).toEqual(JSON.parse(JSON.stringify(value)));
+        expect(JSON.parse(canonicalJson(value, 2))).toEqual(JSON.parse(canonicalJson(value)));
+      }),
+    );
   });
 
   it('does not depend on key insertion order', () => {
-    fc.assert(fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (record) => {
-      const reversed = Object.fromEntries(Object.entries(record).reverse());
-      expect(canonicalJson(reversed)).toBe(canonicalJson(record));
-    }));
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (record) => {
+        const reversed = Object.fromEntries(Object.entries(record).reverse());
+        expect(canonicalJson(reversed)).toBe(canonicalJson(record));
+      }),
+    );
   });
 });

@@ -48,17 +48,30 @@ function warnMissingEndpoints(ir: Ir, report: (d: Diagnostic) => void): void {
   for (const p of ir.proxies) {
     for (const s of p.cluster.services) {
       if ((ir.serviceEndpoints.get(`${s.namespace}/${s.name}:${s.port}`) ?? []).length > 0) continue;
-      report({ severity: 'warning', code: 'GH_WARN_COMPILE_NO_ENDPOINTS', kind: 'ApiProxy', namespace: p.namespace, name: p.name, field: 'spec.target',
-        message: `no ready endpoints known for Service ${s.name} port ${s.port}` });
+      report({
+        severity: 'warning',
+        code: 'GH_WARN_COMPILE_NO_ENDPOINTS',
+        kind: 'ApiProxy',
+        namespace: p.namespace,
+        name: p.name,
+        field: 'spec.target',
+        message: `no ready endpoints known for Service ${s.name} port ${s.port}`,
+      });
     }
   }
 }
 
 export function compile(objects: readonly SourceObject[], options: CompileOptions = {}): CompileResult {
   const diagnostics: Diagnostic[] = [];
-  const report = (d: Diagnostic) => { diagnostics.push(d); };
+  const report = (d: Diagnostic) => {
+    diagnostics.push(d);
+  };
   if (options.credentialHashKey === undefined) {
-    report({ severity: 'warning', code: 'GH_WARN_DEV_CREDENTIAL_KEY', message: 'no credential hash key configured: using the fixed development key (never in production)' });
+    report({
+      severity: 'warning',
+      code: 'GH_WARN_DEV_CREDENTIAL_KEY',
+      message: 'no credential hash key configured: using the fixed development key (never in production)',
+    });
   }
   const hasher = credentialHasher(options.credentialHashKey ?? devCredentialHashKey);
 
@@ -70,9 +83,16 @@ export function compile(objects: readonly SourceObject[], options: CompileOption
   const anyDataPlane = [...inventory.seen.values()].some((o) => o.id.kind === 'DataPlane');
   const dataPlanes = anyDataPlane ? resolveDataPlanes(inventory, report) : [defaultDataPlane];
   const ir: Ir = {
-    proxies, products, apps, dataPlanes,
-    serviceEndpoints: new Map(Object.entries(options.serviceEndpoints ?? {})
-      .map(([k, list]) => [k, [...list].sort((a, b) => a.host.localeCompare(b.host) || a.port - b.port)])),
+    proxies,
+    products,
+    apps,
+    dataPlanes,
+    serviceEndpoints: new Map(
+      Object.entries(options.serviceEndpoints ?? {}).map(([k, list]) => [
+        k,
+        [...list].sort((a, b) => a.host.localeCompare(b.host) || a.port - b.port),
+      ]),
+    ),
     credentialHashKeyHex: hasher.keyHex,
   };
   warnMissingEndpoints(ir, report);

@@ -12,16 +12,34 @@ function ast(src: string): object {
 
 describe('parseCondition operators', () => {
   it.each([
-    ['=', 'EQUALS'], ['==', 'EQUALS'], ['Equals', 'EQUALS'], ['Is', 'EQUALS'], ['equals', 'EQUALS'],
-    ['!=', 'NOT_EQUALS'], ['NotEquals', 'NOT_EQUALS'], ['IsNot', 'NOT_EQUALS'],
-    ['>', 'GREATER'], ['GreaterThan', 'GREATER'], ['<', 'LESS'], ['LesserThan', 'LESS'],
-    ['>=', 'GREATER_OR_EQUAL'], ['GreaterThanOrEquals', 'GREATER_OR_EQUAL'],
-    ['<=', 'LESS_OR_EQUAL'], ['LesserThanOrEquals', 'LESS_OR_EQUAL'],
-    ['~/', 'MATCHES_PATH'], ['MatchesPath', 'MATCHES_PATH'], ['LikePath', 'MATCHES_PATH'],
-    ['~', 'MATCHES'], ['Matches', 'MATCHES'], ['Like', 'MATCHES'],
-    ['~~', 'JAVA_REGEX'], ['JavaRegex', 'JAVA_REGEX'],
-    ['=|', 'STARTS_WITH'], ['StartsWith', 'STARTS_WITH'],
-    [':=', 'EQUALS_CASE_INSENSITIVE'], ['EqualsCaseInsensitive', 'EQUALS_CASE_INSENSITIVE'],
+    ['=', 'EQUALS'],
+    ['==', 'EQUALS'],
+    ['Equals', 'EQUALS'],
+    ['Is', 'EQUALS'],
+    ['equals', 'EQUALS'],
+    ['!=', 'NOT_EQUALS'],
+    ['NotEquals', 'NOT_EQUALS'],
+    ['IsNot', 'NOT_EQUALS'],
+    ['>', 'GREATER'],
+    ['GreaterThan', 'GREATER'],
+    ['<', 'LESS'],
+    ['LesserThan', 'LESS'],
+    ['>=', 'GREATER_OR_EQUAL'],
+    ['GreaterThanOrEquals', 'GREATER_OR_EQUAL'],
+    ['<=', 'LESS_OR_EQUAL'],
+    ['LesserThanOrEquals', 'LESS_OR_EQUAL'],
+    ['~/', 'MATCHES_PATH'],
+    ['MatchesPath', 'MATCHES_PATH'],
+    ['LikePath', 'MATCHES_PATH'],
+    ['~', 'MATCHES'],
+    ['Matches', 'MATCHES'],
+    ['Like', 'MATCHES'],
+    ['~~', 'JAVA_REGEX'],
+    ['JavaRegex', 'JAVA_REGEX'],
+    ['=|', 'STARTS_WITH'],
+    ['StartsWith', 'STARTS_WITH'],
+    [':=', 'EQUALS_CASE_INSENSITIVE'],
+    ['EqualsCaseInsensitive', 'EQUALS_CASE_INSENSITIVE'],
   ] as const)('%s is %s', (op, operator) => {
     expect(ast(`request.path ${op} "/a"`)).toEqual(cmp(operator, v('request.path'), s('/a')));
   });
@@ -39,7 +57,9 @@ describe('parseCondition operands', () => {
   });
 
   it('reads numbers, booleans and null', () => {
-    expect(ast('response.status.code >= 500')).toEqual(cmp('GREATER_OR_EQUAL', v('response.status.code'), { number: 500 }));
+    expect(ast('response.status.code >= 500')).toEqual(
+      cmp('GREATER_OR_EQUAL', v('response.status.code'), { number: 500 }),
+    );
     expect(ast('x < -1.5')).toEqual(cmp('LESS', v('x'), { number: -1.5 }));
     expect(ast('flag = true')).toEqual(cmp('EQUALS', v('flag'), { boolean: true }));
     expect(ast('flag = FALSE')).toEqual(cmp('EQUALS', v('flag'), { boolean: false }));
@@ -89,9 +109,11 @@ describe('parseCondition precedence', () => {
     expect(ast('a = 1 or (b = 2 or c = 3)')).toEqual({ any: { items: [a, b, c] } });
   });
 
-  it('parses DESIGN 4a\'s create flow', () => {
+  it("parses DESIGN 4a's create flow", () => {
     expect(ast('request.verb = "POST" and proxy.pathsuffix MatchesPath "/orders"')).toEqual({
-      all: { items: [cmp('EQUALS', v('request.verb'), s('POST')), cmp('MATCHES_PATH', v('proxy.pathsuffix'), s('/orders'))] },
+      all: {
+        items: [cmp('EQUALS', v('request.verb'), s('POST')), cmp('MATCHES_PATH', v('proxy.pathsuffix'), s('/orders'))],
+      },
     });
   });
 });

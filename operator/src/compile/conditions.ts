@@ -7,8 +7,17 @@ import type { Operand } from '../../../protos/gen/gatehouse/v1/Operand.ts';
 import { GatehouseError } from '../../../lib/errors.ts';
 
 export type ComparisonOperator =
-  'EQUALS' | 'NOT_EQUALS' | 'GREATER' | 'LESS' | 'GREATER_OR_EQUAL' | 'LESS_OR_EQUAL' |
-  'MATCHES_PATH' | 'MATCHES' | 'JAVA_REGEX' | 'STARTS_WITH' | 'EQUALS_CASE_INSENSITIVE';
+  | 'EQUALS'
+  | 'NOT_EQUALS'
+  | 'GREATER'
+  | 'LESS'
+  | 'GREATER_OR_EQUAL'
+  | 'LESS_OR_EQUAL'
+  | 'MATCHES_PATH'
+  | 'MATCHES'
+  | 'JAVA_REGEX'
+  | 'STARTS_WITH'
+  | 'EQUALS_CASE_INSENSITIVE';
 
 /** A condition that does not parse: the message names the line and column (1-based). */
 export class ConditionSyntaxError extends GatehouseError {
@@ -23,17 +32,36 @@ export class ConditionSyntaxError extends GatehouseError {
 }
 
 const symbolOperators: readonly [string, ComparisonOperator][] = [
-  ['~~', 'JAVA_REGEX'], ['~/', 'MATCHES_PATH'], ['=|', 'STARTS_WITH'], [':=', 'EQUALS_CASE_INSENSITIVE'],
-  ['==', 'EQUALS'], ['!=', 'NOT_EQUALS'], ['>=', 'GREATER_OR_EQUAL'], ['<=', 'LESS_OR_EQUAL'],
-  ['=', 'EQUALS'], ['>', 'GREATER'], ['<', 'LESS'], ['~', 'MATCHES'],
+  ['~~', 'JAVA_REGEX'],
+  ['~/', 'MATCHES_PATH'],
+  ['=|', 'STARTS_WITH'],
+  [':=', 'EQUALS_CASE_INSENSITIVE'],
+  ['==', 'EQUALS'],
+  ['!=', 'NOT_EQUALS'],
+  ['>=', 'GREATER_OR_EQUAL'],
+  ['<=', 'LESS_OR_EQUAL'],
+  ['=', 'EQUALS'],
+  ['>', 'GREATER'],
+  ['<', 'LESS'],
+  ['~', 'MATCHES'],
 ];
 
 /** Word operators, matched case-insensitively as Apigee does. */
 const wordOperators: ReadonlyMap<string, ComparisonOperator> = new Map([
-  ['equals', 'EQUALS'], ['is', 'EQUALS'], ['notequals', 'NOT_EQUALS'], ['isnot', 'NOT_EQUALS'],
-  ['greaterthan', 'GREATER'], ['lesserthan', 'LESS'], ['greaterthanorequals', 'GREATER_OR_EQUAL'],
-  ['lesserthanorequals', 'LESS_OR_EQUAL'], ['matchespath', 'MATCHES_PATH'], ['likepath', 'MATCHES_PATH'],
-  ['matches', 'MATCHES'], ['like', 'MATCHES'], ['javaregex', 'JAVA_REGEX'], ['startswith', 'STARTS_WITH'],
+  ['equals', 'EQUALS'],
+  ['is', 'EQUALS'],
+  ['notequals', 'NOT_EQUALS'],
+  ['isnot', 'NOT_EQUALS'],
+  ['greaterthan', 'GREATER'],
+  ['lesserthan', 'LESS'],
+  ['greaterthanorequals', 'GREATER_OR_EQUAL'],
+  ['lesserthanorequals', 'LESS_OR_EQUAL'],
+  ['matchespath', 'MATCHES_PATH'],
+  ['likepath', 'MATCHES_PATH'],
+  ['matches', 'MATCHES'],
+  ['like', 'MATCHES'],
+  ['javaregex', 'JAVA_REGEX'],
+  ['startswith', 'STARTS_WITH'],
   ['equalscaseinsensitive', 'EQUALS_CASE_INSENSITIVE'],
 ]);
 
@@ -48,15 +76,36 @@ function tokenize(src: string, fail: (msg: string, offset: number) => never): To
   const tokens: Token[] = [];
   let i = 0;
   while (i < src.length) {
-    const c = src[i];
-    if (/\s/.test(c)) { i++; continue; }
+    const c = src[i]!;
+    if (/\s/.test(c)) {
+      i++;
+      continue;
+    }
     const start = i;
-    if (c === '(' || c === ')') { tokens.push({ kind: c, text: c, offset: i++ }); continue; }
-    if (src.startsWith('&&', i)) { tokens.push({ kind: 'and', text: '&&', offset: i }); i += 2; continue; }
-    if (src.startsWith('||', i)) { tokens.push({ kind: 'or', text: '||', offset: i }); i += 2; continue; }
+    if (c === '(' || c === ')') {
+      tokens.push({ kind: c, text: c, offset: i++ });
+      continue;
+    }
+    if (src.startsWith('&&', i)) {
+      tokens.push({ kind: 'and', text: '&&', offset: i });
+      i += 2;
+      continue;
+    }
+    if (src.startsWith('||', i)) {
+      tokens.push({ kind: 'or', text: '||', offset: i });
+      i += 2;
+      continue;
+    }
     const sym = symbolOperators.find(([s]) => src.startsWith(s, i));
-    if (sym) { tokens.push({ kind: 'op', op: sym[1], text: sym[0], offset: i }); i += sym[0].length; continue; }
-    if (c === '!') { tokens.push({ kind: 'not', text: '!', offset: i++ }); continue; }
+    if (sym) {
+      tokens.push({ kind: 'op', op: sym[1], text: sym[0], offset: i });
+      i += sym[0].length;
+      continue;
+    }
+    if (c === '!') {
+      tokens.push({ kind: 'not', text: '!', offset: i++ });
+      continue;
+    }
     if (c === '"' || c === "'") {
       let value = '';
       i++;
@@ -76,12 +125,13 @@ function tokenize(src: string, fail: (msg: string, offset: number) => never): To
       continue;
     }
     if (!/[A-Za-z_$@{]/.test(c)) fail(`unexpected character '${c}'`, i);
-    while (i < src.length && wordChar.test(src[i])) i++;
+    while (i < src.length && wordChar.test(src[i]!)) i++;
     const text = src.slice(start, i);
     const lower = text.toLowerCase();
     if (lower === 'and' || lower === 'or' || lower === 'not') tokens.push({ kind: lower, text, offset: start });
     else if (wordOperators.has(lower)) tokens.push({ kind: 'op', op: wordOperators.get(lower)!, text, offset: start });
-    else if (lower === 'true' || lower === 'false') tokens.push({ kind: 'operand', operand: { boolean: lower === 'true' }, text, offset: start });
+    else if (lower === 'true' || lower === 'false')
+      tokens.push({ kind: 'operand', operand: { boolean: lower === 'true' }, text, offset: start });
     else if (lower === 'null') tokens.push({ kind: 'operand', operand: { null: true }, text, offset: start });
     else tokens.push({ kind: 'operand', operand: { variable: text }, text, offset: start });
   }
@@ -91,7 +141,7 @@ function tokenize(src: string, fail: (msg: string, offset: number) => never): To
 
 function position(src: string, offset: number): { line: number; column: number } {
   const before = src.slice(0, offset).split('\n');
-  return { line: before.length, column: before[before.length - 1].length + 1 };
+  return { line: before.length, column: before[before.length - 1]!.length + 1 };
 }
 
 /** Parses one condition. Throws ConditionSyntaxError; the result carries `source` on the root. */
@@ -102,30 +152,45 @@ export function parseCondition(src: string): Condition {
   };
   const tokens = tokenize(src, fail);
   let pos = 0;
-  const peek = () => tokens[pos];
+  // Nothing consumes the closing 'end' token, so `pos` never runs past it.
+  const peek = (): Token => tokens[pos]!;
   const describe = (t: Token) => (t.kind === 'end' ? 'end of condition' : `'${t.text}'`);
 
   const flatten = (kind: 'all' | 'any', items: Condition[]): Condition =>
-    (items.length === 1 ? items[0] : { [kind]: { items: items.flatMap((c) => c[kind]?.items ?? [c]) } });
+    items.length === 1 ? items[0]! : { [kind]: { items: items.flatMap((c) => c[kind]?.items ?? [c]) } };
 
   function parseOr(): Condition {
     const items = [parseAnd()];
-    while (peek().kind === 'or') { pos++; items.push(parseAnd()); }
+    while (peek().kind === 'or') {
+      pos++;
+      items.push(parseAnd());
+    }
     return flatten('any', items);
   }
   function parseAnd(): Condition {
     const items = [parseNot()];
-    while (peek().kind === 'and') { pos++; items.push(parseNot()); }
+    while (peek().kind === 'and') {
+      pos++;
+      items.push(parseNot());
+    }
     return flatten('all', items);
   }
   function parseNot(): Condition {
-    if (peek().kind === 'not') { pos++; return { not: parseNot() }; }
+    if (peek().kind === 'not') {
+      pos++;
+      return { not: parseNot() };
+    }
     return parsePrimary();
   }
   function parseOperand(after?: Token): { operand: Operand; token: Token } {
     const t = peek();
     if (t.kind !== 'operand') {
-      fail(after ? `expected a value after '${after.text}', found ${describe(t)}` : `expected a value, found ${describe(t)}`, t.offset);
+      fail(
+        after
+          ? `expected a value after '${after.text}', found ${describe(t)}`
+          : `expected a value, found ${describe(t)}`,
+        t.offset,
+      );
     }
     pos++;
     return { operand: (t as Extract<Token, { kind: 'operand' }>).operand, token: t };
@@ -135,7 +200,11 @@ export function parseCondition(src: string): Condition {
     if (open.kind === '(') {
       pos++;
       const inner = parseOr();
-      if (peek().kind !== ')') fail(`expected ')' to close the '(' at column ${position(src, open.offset).column}, found ${describe(peek())}`, peek().offset);
+      if (peek().kind !== ')')
+        fail(
+          `expected ')' to close the '(' at column ${position(src, open.offset).column}, found ${describe(peek())}`,
+          peek().offset,
+        );
       pos++;
       return inner;
     }

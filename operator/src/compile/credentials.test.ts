@@ -5,9 +5,13 @@ import { credentialHasher } from './credentials.ts';
 
 describe('credentialHasher', () => {
   it('is HMAC-SHA256 for keys of any length', () => {
-    fc.assert(fc.property(fc.string({ maxLength: 100 }), fc.string(), (key, value) => {
-      expect(credentialHasher(key).hash(value)).toBe(createHmac('sha256', Buffer.from(key, 'utf8')).update(value, 'utf8').digest('hex'));
-    }));
+    fc.assert(
+      fc.property(fc.string({ maxLength: 100 }), fc.string(), (key, value) => {
+        expect(credentialHasher(key).hash(value)).toBe(
+          createHmac('sha256', Buffer.from(key, 'utf8')).update(value, 'utf8').digest('hex'),
+        );
+      }),
+    );
   });
 
   it('carries the key as hex for extproc', () => {

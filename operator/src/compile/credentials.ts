@@ -11,7 +11,7 @@ const blockSize = 64;
 function paddedKey(key: Buffer, pad: number): Buffer {
   const block = Buffer.alloc(blockSize);
   key.copy(block);
-  for (let i = 0; i < blockSize; i++) block[i] ^= pad;
+  for (let i = 0; i < blockSize; i++) block[i]! ^= pad;
   return block;
 }
 
@@ -22,6 +22,11 @@ export function credentialHasher(key: string): { keyHex: string; hash: (value: s
   const outer = paddedKey(blockKey, 0x5c);
   return {
     keyHex: keyBytes.toString('hex'),
-    hash: (value) => hash('sha256', Buffer.concat([outer, hash('sha256', Buffer.concat([inner, Buffer.from(value, 'utf8')]), 'buffer')]), 'hex'),
+    hash: (value) =>
+      hash(
+        'sha256',
+        Buffer.concat([outer, hash('sha256', Buffer.concat([inner, Buffer.from(value, 'utf8')]), 'buffer')]),
+        'hex',
+      ),
   };
 }

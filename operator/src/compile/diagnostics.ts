@@ -36,11 +36,17 @@ export function formatDiagnostic(d: Diagnostic): string {
  * diagnostics keep the order compile found them in (the order of its fields).
  */
 export function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {
-  const key = (d: Diagnostic) => [d.file ?? '', String(d.line ?? 0).padStart(9, '0'), d.kind ?? '', d.namespace ?? '', d.name ?? ''];
+  const key = (d: Diagnostic) => [
+    d.file ?? '',
+    String(d.line ?? 0).padStart(9, '0'),
+    d.kind ?? '',
+    d.namespace ?? '',
+    d.name ?? '',
+  ];
   return [...list].sort((a, b) => {
     const ka = key(a);
     const kb = key(b);
-    for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i]) return ka[i] < kb[i] ? -1 : 1;
+    for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i]) return ka[i]! < kb[i]! ? -1 : 1;
     return 0;
   });
 }

@@ -40,8 +40,19 @@ export function envoyRoot(): protobuf.Root {
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-const wrappers = new Set(['DoubleValue', 'FloatValue', 'Int64Value', 'UInt64Value', 'Int32Value', 'UInt32Value', 'BoolValue', 'StringValue', 'BytesValue']
-  .map((n) => `.google.protobuf.${n}`));
+const wrappers = new Set(
+  [
+    'DoubleValue',
+    'FloatValue',
+    'Int64Value',
+    'UInt64Value',
+    'Int32Value',
+    'UInt32Value',
+    'BoolValue',
+    'StringValue',
+    'BytesValue',
+  ].map((n) => `.google.protobuf.${n}`),
+);
 
 interface TypeInfo {
   /** protobufjs computes fullName on every read, walking up the namespaces. */
@@ -56,7 +67,15 @@ const typeInfos = new WeakMap<protobuf.Type, TypeInfo>();
 function typeInfo(type: protobuf.Type): TypeInfo {
   let info = typeInfos.get(type);
   if (!info) {
-    info = { fullName: type.fullName, fields: new Map(type.fieldsArray.flatMap((f) => [[f.name, f], [protobuf.util.camelCase(f.name), f]])) };
+    info = {
+      fullName: type.fullName,
+      fields: new Map(
+        type.fieldsArray.flatMap((f) => [
+          [f.name, f],
+          [protobuf.util.camelCase(f.name), f],
+        ]),
+      ),
+    };
     typeInfos.set(type, info);
   }
   return info;
@@ -79,8 +98,9 @@ class Converter {
     const { fullName: name, fields } = typeInfo(type);
     if (name === '.google.protobuf.Any') return this.any(json, path);
     if (name === '.google.protobuf.Duration') return this.duration(json, path);
-    if (wrappers.has(name)) return { value: this.scalar(type.fields.value, json, path) };
-    if (name === '.google.protobuf.Struct') return isObj(json) ? { fields: this.structFields(json, path) } : this.problem(path, 'expected an object');
+    if (wrappers.has(name)) return { value: this.scalar(type.fields.value!, json, path) }; // every wrapper type has one field, `value`
+    if (name === '.google.protobuf.Struct')
+      return isObj(json) ? { fields: this.structFields(json, path) } : this.problem(path, 'expected an object');
     if (name === '.google.protobuf.Value') return this.structValue(json, path);
     if (!isObj(json)) return this.problem(path, `expected an object for ${name.slice(1)}`);
     const out: Obj = {};
@@ -128,14 +148,22 @@ class Converter {
 
   scalar(field: protobuf.Field, value: unknown, path: string): unknown {
     switch (field.type) {
-      case 'string': return typeof value === 'string' ? value : this.problem(path, 'expected a string');
-      case 'bool': return typeof value === 'boolean' ? value : this.problem(path, 'expected a boolean');
-      case 'bytes': return typeof value === 'string' && /^[A-Za-z0-9+/_-]*={0,2}$/.test(value) ? value : this.problem(path, 'expected base64 bytes');
-      case 'double': case 'float': return typeof value === 'number' ? value : this.problem(path, 'expected a number');
+      case 'string':
+        return typeof value === 'string' ? value : this.problem(path, 'expected a string');
+      case 'bool':
+        return typeof value === 'boolean' ? value : this.problem(path, 'expected a boolean');
+      case 'bytes':
+        return typeof value === 'string' && /^[A-Za-z0-9+/_-]*={0,2}$/.test(value)
+          ? value
+          : this.problem(path, 'expected base64 bytes');
+      case 'double':
+      case 'float':
+        return typeof value === 'number' ? value : this.problem(path, 'expected a number');
       default: {
         const unsigned = field.type.startsWith('u') || field.type.startsWith('fixed');
         const text = typeof value === 'number' || typeof value === 'string' ? String(value) : '';
-        if (!(unsigned ? /^\d+$/ : /^-?\d+$/).test(text)) return this.problem(path, `expected an integer (${field.type})`);
+        if (!(unsigned ? /^\d+$/ : /^-?\d+$/).test(text))
+          return this.problem(path, `expected an integer (${field.type})`);
         return field.type.endsWith('64') ? text : Number(text);
       }
     }
@@ -171,12 +199,14 @@ class Converter {
   structValue(json: unknown, path: string): Obj {
     // protobufjs' bundled google.protobuf.Value has camelCase fields whatever keepCase says, and
     // fromObject drops a snake_case key without a word: ask the loaded type for its field names.
-    const key = (name: string) => typeInfo(this.root.lookupType('google.protobuf.Value')).fields.get(protobuf.util.camelCase(name))!.name;
+    const key = (name: string) =>
+      typeInfo(this.root.lookupType('google.protobuf.Value')).fields.get(protobuf.util.camelCase(name))!.name;
     if (json === null) return { [key('null_value')]: 'NULL_VALUE' };
     if (typeof json === 'number') return { [key('number_value')]: json };
     if (typeof json === 'string') return { [key('string_value')]: json };
     if (typeof json === 'boolean') return { [key('bool_value')]: json };
-    if (Array.isArray(json)) return { [key('list_value')]: { values: json.map((v, i) => this.structValue(v, `${path}[${i}]`)) } };
+    if (Array.isArray(json))
+      return { [key('list_value')]: { values: json.map((v, i) => this.structValue(v, `${path}[${i}]`)) } };
     return { [key('struct_value')]: { fields: this.structFields(json as Obj, path) } };
   }
 }
@@ -197,12 +227,13 @@ export function encodeStrict(root: protobuf.Root, typeName: string, json: unknow
   if (converter.problems.length > 0 || !converted) throw new EnvoyProtoError(typeName, converter.problems);
   const bytes = type.encode(type.fromObject(converted)).finish();
   const again = type.encode(type.decode(bytes)).finish();
-  if (Buffer.compare(Buffer.from(bytes), Buffer.from(again)) !== 0) throw new EnvoyProtoError(typeName, ['encode/decode round trip changed the bytes']);
+  if (Buffer.compare(Buffer.from(bytes), Buffer.from(again)) !== 0)
+    throw new EnvoyProtoError(typeName, ['encode/decode round trip changed the bytes']);
   return bytes;
 }
 
 /** Decodes bytes of `typeName` to a plain object (for tests and debugging). */
 export function decodeEnvoy(typeName: string, bytes: Uint8Array): Obj {
   const type = envoyRoot().lookupType(typeName);
-  return type.toObject(type.decode(bytes), { longs: String, enums: String, defaults: false }) as Obj;
+  return type.toObject(type.decode(bytes), { longs: String, enums: String, defaults: false });
 }

@@ -16,15 +16,19 @@ describe('examples/', () => {
     expect(result.accepted.every((s) => s.accepted)).toBe(true);
   });
 
-  it('has DESIGN 4a\'s orders proxy and a second proxy with a conditional flow and a fault rule', () => {
-    const proxies = result.snapshot.runtime.proxies as { name: string; faultRules: unknown[]; flows: { conditionalFlows: unknown[] } }[];
+  it("has DESIGN 4a's orders proxy and a second proxy with a conditional flow and a fault rule", () => {
+    const proxies = result.snapshot.runtime.proxies as {
+      name: string;
+      faultRules: unknown[];
+      flows: { conditionalFlows: unknown[] };
+    }[];
     expect(proxies.map((p) => p.name)).toEqual(['catalog', 'orders']);
-    expect(proxies[0].faultRules.length).toBeGreaterThan(0);
-    expect(proxies[0].flows.conditionalFlows.length).toBeGreaterThan(0);
+    expect(proxies[0]!.faultRules.length).toBeGreaterThan(0);
+    expect(proxies[0]!.flows.conditionalFlows.length).toBeGreaterThan(0);
     expect((result.snapshot.runtime.apps as unknown[]).length).toBe(1);
   });
 
-  it('encodes every Envoy resource with Envoy\'s protos', () => {
+  it("encodes every Envoy resource with Envoy's protos", () => {
     for (const [collection, typeName] of Object.entries(envoyCollectionTypes)) {
       for (const resource of result.snapshot.envoy[collection as keyof typeof envoyCollectionTypes]) {
         expect(encodeEnvoyJson(typeName, resource).length).toBeGreaterThan(0);

@@ -9,25 +9,47 @@ import { extProcTlsSdsFiles } from './envoy/tls.ts';
 import type { IrExtProcTls } from './ir.ts';
 
 const tls: IrExtProcTls = {
-  certFile: '/etc/gatehouse/tls/tls.crt', keyFile: '/etc/gatehouse/tls/tls.key', caFile: '/etc/gatehouse/ca/ca.crt',
-  sni: 'edge-extproc.gatehouse-system.svc', sdsDir: '/etc/envoy',
+  certFile: '/etc/gatehouse/tls/tls.crt',
+  keyFile: '/etc/gatehouse/tls/tls.key',
+  caFile: '/etc/gatehouse/ca/ca.crt',
+  sni: 'edge-extproc.gatehouse-system.svc',
+  sdsDir: '/etc/envoy',
 };
 
 type Json = Record<string, unknown>;
-const extProcCluster = (clusters: Json[]) => clusters.find((c) => c.name === 'gatehouse-extproc') as Json & { transport_socket?: { typed_config: Json } };
+const extProcCluster = (clusters: Json[]) =>
+  clusters.find((c) => c.name === 'gatehouse-extproc') as Json & { transport_socket?: { typed_config: Json } };
 
 describe('extProcTls', () => {
   it('puts an UpstreamTlsContext with filesystem SDS on the gatehouse-extproc cluster, and nothing without the option', () => {
     const plain = compile([], { credentialHashKey: 'k' }).snapshot;
     expect(extProcCluster(plain.envoy.clusters).transport_socket).toBeUndefined();
-    const snapshot = compile([], { credentialHashKey: 'k', extProc: { host: 'edge-extproc.gatehouse-system.svc', port: 9002 }, extProcTls: tls }).snapshot;
+    const snapshot = compile([], {
+      credentialHashKey: 'k',
+      extProc: { host: 'edge-extproc.gatehouse-system.svc', port: 9002 },
+      extProcTls: tls,
+    }).snapshot;
     const context = extProcCluster(snapshot.envoy.clusters).transport_socket!.typed_config;
     expect(context).toMatchObject({
       sni: tls.sni,
       common_tls_context: {
         alpn_protocols: ['h2'],
-        tls_certificate_sds_secret_configs: [{ name: 'gatehouse-extproc-client', sds_config: { path_config_source: { path: '/etc/envoy/sds-extproc-client.json', watched_directory: { path: '/etc/envoy' } } } }],
-        combined_validation_context: { default_validation_context: { match_typed_subject_alt_names: [{ san_type: 'DNS', matcher: { exact: tls.sni } }] } },
+        tls_certificate_sds_secret_configs: [
+          {
+            name: 'gatehouse-extproc-client',
+            sds_config: {
+              path_config_source: {
+                path: '/etc/envoy/sds-extproc-client.json',
+                watched_directory: { path: '/etc/envoy' },
+              },
+            },
+          },
+        ],
+        combined_validation_context: {
+          default_validation_context: {
+            match_typed_subject_alt_names: [{ san_type: 'DNS', matcher: { exact: tls.sni } }],
+          },
+        },
       },
     });
     // Files Envoy reads itself are not asked of the ADS server.
@@ -35,24 +57,49 @@ describe('extProcTls', () => {
     expect(snapshot.version).not.toBe(plain.version);
   });
 
-  it('writes the SDS files as strict DiscoveryResponses pointing at the mounted files, watched for kubelet\'s swap', () => {
+  it("writes the SDS files as strict DiscoveryResponses pointing at the mounted files, watched for kubelet's swap", () => {
     const files = extProcTlsSdsFiles(tls);
     expect(Object.keys(files).sort()).toEqual(['sds-extproc-ca.json', 'sds-extproc-client.json']);
     for (const text of Object.values(files)) {
-      expect(encodeStrict(envoyRoot(), 'envoy.service.discovery.v3.DiscoveryResponse', JSON.parse(text) as Json).length).toBeGreaterThan(0);
+      expect(
+        encodeStrict(envoyRoot(), 'envoy.service.discovery.v3.DiscoveryResponse', JSON.parse(text) as Json).length,
+      ).toBeGreaterThan(0);
     }
-    expect(JSON.parse(files['sds-extproc-client.json']!)).toEqual({ resources: [{
-      '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret',
-      name: 'gatehouse-extproc-client',
-      tls_certificate: { certificate_chain: { filename: tls.certFile }, private_key: { filename: tls.keyFile }, watched_directory: { path: '/etc/gatehouse/tls' } },
-    }] });
-    expect(JSON.parse(files['sds-extproc-ca.json']!).resources[0].validation_context).toEqual({ trusted_ca: { filename: tls.caFile }, watched_directory: { path: '/etc/gatehouse/ca' } });
+    expect(JSON.parse(files['sds-extproc-client.json']!)).toEqual({
+      resources: [
+        {
+          '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret',
+          name: 'gatehouse-extproc-client',
+          tls_certificate: {
+            certificate_chain: { filename: tls.certFile },
+            private_key: { filename: tls.keyFile },
+            watched_directory: { path: '/etc/gatehouse/tls' },
+          },
+        },
+      ],
+    });
+    expect(
+      (JSON.parse(files['sds-extproc-ca.json']!) as { resources: { validation_context: unknown }[] }).resources[0]
+        ?.validation_context,
+    ).toEqual({ trusted_ca: { filename: tls.caFile }, watched_directory: { path: '/etc/gatehouse/ca' } });
   });
 
   it('verifies an extproc reached by address by its IP SAN, without SNI', () => {
-    const snapshot = compile([], { credentialHashKey: 'k', extProc: { host: '10.0.0.9', port: 9002 }, extProcTls: { ...tls, sni: '10.0.0.9' } }).snapshot;
+    const snapshot = compile([], {
+      credentialHashKey: 'k',
+      extProc: { host: '10.0.0.9', port: 9002 },
+      extProcTls: { ...tls, sni: '10.0.0.9' },
+    }).snapshot;
     const context = extProcCluster(snapshot.envoy.clusters).transport_socket!.typed_config;
     expect(context.sni).toBeUndefined();
-    expect(context).toMatchObject({ common_tls_context: { combined_validation_context: { default_validation_context: { match_typed_subject_alt_names: [{ san_type: 'IP_ADDRESS', matcher: { exact: '10.0.0.9' } }] } } } });
+    expect(context).toMatchObject({
+      common_tls_context: {
+        combined_validation_context: {
+          default_validation_context: {
+            match_typed_subject_alt_names: [{ san_type: 'IP_ADDRESS', matcher: { exact: '10.0.0.9' } }],
+          },
+        },
+      },
+    });
   });
 });

@@ -12,7 +12,9 @@ import { encodeEnvoyJson, encodeStrict, envoyCollectionTypes } from './envoy-pro
 
 const testdata = join(import.meta.dirname, 'testdata');
 const runtimeRoot = protobuf.loadSync(join(import.meta.dirname, '../../../protos/gatehouse/v1/runtime.proto'));
-const scenarios = readdirSync(testdata).filter((d) => existsSync(join(testdata, d, 'input.yaml'))).sort();
+const scenarios = readdirSync(testdata)
+  .filter((d) => existsSync(join(testdata, d, 'input.yaml')))
+  .sort();
 
 function run(scenario: string) {
   const dir = join(testdata, scenario);
@@ -21,7 +23,7 @@ function run(scenario: string) {
   const optionsFile = join(dir, 'options.json');
   const options: CompileOptions = {
     credentialHashKey: 'golden-test-key',
-    ...(existsSync(optionsFile) ? JSON.parse(readFileSync(optionsFile, 'utf8')) as CompileOptions : {}),
+    ...(existsSync(optionsFile) ? (JSON.parse(readFileSync(optionsFile, 'utf8')) as CompileOptions) : {}),
   };
   return compile(objects, options);
 }
@@ -39,7 +41,7 @@ describe('golden scenarios', () => {
     expect(actual).toBe(readFileSync(expectedFile, 'utf8'));
   });
 
-  it.each(scenarios)('%s: every Envoy resource encodes with Envoy\'s protos', (scenario) => {
+  it.each(scenarios)("%s: every Envoy resource encodes with Envoy's protos", (scenario) => {
     const { envoy } = run(scenario).snapshot;
     for (const [collection, typeName] of Object.entries(envoyCollectionTypes)) {
       for (const resource of envoy[collection as keyof typeof envoyCollectionTypes]) {
@@ -51,6 +53,8 @@ describe('golden scenarios', () => {
 
 describe('golden runtime snapshots', () => {
   it.each(scenarios)('%s: the runtime snapshot is strict proto3 JSON of gatehouse.v1.RuntimeSnapshot', (scenario) => {
-    expect(encodeStrict(runtimeRoot, 'gatehouse.v1.RuntimeSnapshot', run(scenario).snapshot.runtime).length).toBeGreaterThan(0);
+    expect(
+      encodeStrict(runtimeRoot, 'gatehouse.v1.RuntimeSnapshot', run(scenario).snapshot.runtime).length,
+    ).toBeGreaterThan(0);
   });
 });

@@ -2,7 +2,15 @@
 // objects by kind. Anything malformed becomes a diagnostic and is remembered as rejected, so that a
 // reference to it reads "not accepted" rather than "not found".
 import { apiVersion as gatehouseApiVersion, group } from '../api/common.ts';
-import { kindsByName, type ApiProxy, type App, type DataPlane, type GatehouseObject, type Policy, type Product } from '../api/kinds.ts';
+import {
+  kindsByName,
+  type ApiProxy,
+  type App,
+  type DataPlane,
+  type GatehouseObject,
+  type Policy,
+  type Product,
+} from '../api/kinds.ts';
 import { validateSpec } from '../api/validate.ts';
 import type { Diagnostic } from './diagnostics.ts';
 
@@ -55,14 +63,23 @@ const base64Pattern = /^[A-Za-z0-9+/]*={0,2}$/;
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-interface Candidate { id: ObjectId; origin: Origin; raw: Record<string, unknown> }
+interface Candidate {
+  id: ObjectId;
+  origin: Origin;
+  raw: Record<string, unknown>;
+}
 
 function identify(source: SourceObject, report: (d: Diagnostic) => void): Candidate | undefined {
   const origin = source.origin ?? {};
   const at = { file: origin.file, line: origin.line };
   const raw = source.object;
   if (!isRecord(raw) || typeof raw.kind !== 'string' || typeof raw.apiVersion !== 'string') {
-    report({ severity: 'error', code: 'GH_ERR_COMPILE_NOT_AN_OBJECT', ...at, message: 'not a Kubernetes object: apiVersion and kind are required' });
+    report({
+      severity: 'error',
+      code: 'GH_ERR_COMPILE_NOT_AN_OBJECT',
+      ...at,
+      message: 'not a Kubernetes object: apiVersion and kind are required',
+    });
     return undefined;
   }
   const ours = raw.apiVersion.split('/')[0] === group;
@@ -73,12 +90,23 @@ function identify(source: SourceObject, report: (d: Diagnostic) => void): Candid
   const namespace = typeof meta.namespace === 'string' && meta.namespace !== '' ? meta.namespace : 'default';
   const id = { kind: raw.kind, namespace, name };
   const fail = (field: string, message: string) => {
-    report({ severity: 'error', code: 'GH_ERR_COMPILE_INVALID', ...at, ...id, field, message, condition: 'Accepted', reason: 'Invalid' });
+    report({
+      severity: 'error',
+      code: 'GH_ERR_COMPILE_INVALID',
+      ...at,
+      ...id,
+      field,
+      message,
+      condition: 'Accepted',
+      reason: 'Invalid',
+    });
     return undefined;
   };
   if (!namePattern.test(name) || name.length > 253) return fail('metadata.name', 'must be a lowercase RFC 1123 name');
-  if (!namePattern.test(namespace) || namespace.length > 63) return fail('metadata.namespace', 'must be a lowercase RFC 1123 label');
-  if (ours && !kindsByName.has(raw.kind)) return fail('kind', `unknown kind in ${group}; kinds: ${[...kindsByName.keys()].join(', ')}`);
+  if (!namePattern.test(namespace) || namespace.length > 63)
+    return fail('metadata.namespace', 'must be a lowercase RFC 1123 label');
+  if (ours && !kindsByName.has(raw.kind))
+    return fail('kind', `unknown kind in ${group}; kinds: ${[...kindsByName.keys()].join(', ')}`);
   if (ours && raw.apiVersion !== gatehouseApiVersion) return fail('apiVersion', `must be ${gatehouseApiVersion}`);
   return { id, origin, raw };
 }
@@ -95,7 +123,8 @@ function decodeSecret(c: Candidate, report: (d: Diagnostic) => void): SecretObje
     if (!isRecord(map)) return fail(member, 'must be a map of strings');
     for (const [k, v] of Object.entries(map)) {
       if (typeof v !== 'string') return fail(`${member}.${k}`, 'must be a string');
-      if (member === 'data' && !base64Pattern.test(v.replace(/\s/g, ''))) return fail(`${member}.${k}`, 'must be base64');
+      if (member === 'data' && !base64Pattern.test(v.replace(/\s/g, '')))
+        return fail(`${member}.${k}`, 'must be base64');
       values[k] = member === 'data' ? Buffer.from(v, 'base64').toString('utf8') : v;
     }
   }
@@ -113,7 +142,16 @@ function generationOf(raw: Record<string, unknown>): number {
 }
 
 function emptyInventory(): Inventory {
-  return { proxies: new Map(), policies: new Map(), products: new Map(), apps: new Map(), dataPlanes: new Map(), secrets: new Map(), rejected: new Set(), seen: new Map() };
+  return {
+    proxies: new Map(),
+    policies: new Map(),
+    products: new Map(),
+    apps: new Map(),
+    dataPlanes: new Map(),
+    secrets: new Map(),
+    rejected: new Set(),
+    seen: new Map(),
+  };
 }
 
 export function takeIn(sources: readonly SourceObject[], report: (d: Diagnostic) => void): Inventory {
@@ -121,7 +159,8 @@ export function takeIn(sources: readonly SourceObject[], report: (d: Diagnostic)
   const byId = new Map<string, Candidate[]>();
   const reject = (d: Diagnostic) => {
     report(d);
-    if (d.kind && kindsByName.has(d.kind)) inventory.rejected.add(idKey({ kind: d.kind, namespace: d.namespace ?? '', name: d.name ?? '' }));
+    if (d.kind && kindsByName.has(d.kind))
+      inventory.rejected.add(idKey({ kind: d.kind, namespace: d.namespace ?? '', name: d.name ?? '' }));
   };
   for (const source of sources) {
     const c = identify(source, reject);
@@ -140,12 +179,21 @@ export function takeIn(sources: readonly SourceObject[], report: (d: Diagnostic)
     if (copies.length > 1) {
       // Neither copy wins: which one would depend on document order.
       for (const c of copies) {
-        report({ severity: 'error', code: 'GH_ERR_COMPILE_DUPLICATE', ...c.origin, ...c.id, field: 'metadata.name', message: `${key} is defined ${copies.length} times`, condition: 'Accepted', reason: 'Duplicate' });
+        report({
+          severity: 'error',
+          code: 'GH_ERR_COMPILE_DUPLICATE',
+          ...c.origin,
+          ...c.id,
+          field: 'metadata.name',
+          message: `${key} is defined ${copies.length} times`,
+          condition: 'Accepted',
+          reason: 'Duplicate',
+        });
       }
       inventory.rejected.add(key);
       continue;
     }
-    const c = copies[0];
+    const c = copies[0]!; // a list in byId starts with one copy, and longer lists were handled above
     const mapKey = objectKey(c.id.namespace, c.id.name);
     if (c.id.kind === 'Secret') {
       const secret = decodeSecret(c, report);
@@ -155,23 +203,44 @@ export function takeIn(sources: readonly SourceObject[], report: (d: Diagnostic)
     const kind = kindsByName.get(c.id.kind)!;
     const { errors, spec } = validateSpec(kind, c.raw.spec);
     for (const e of errors) {
-      report({ severity: 'error', code: 'GH_ERR_COMPILE_INVALID', ...c.origin, ...c.id, field: e.field, message: e.message, condition: 'Accepted', reason: 'Invalid' });
+      report({
+        severity: 'error',
+        code: 'GH_ERR_COMPILE_INVALID',
+        ...c.origin,
+        ...c.id,
+        field: e.field,
+        message: e.message,
+        condition: 'Accepted',
+        reason: 'Invalid',
+      });
     }
     if (errors.length > 0) {
       inventory.rejected.add(key);
       continue;
     }
     const object = {
-      apiVersion: gatehouseApiVersion, kind: c.id.kind, spec,
+      apiVersion: gatehouseApiVersion,
+      kind: c.id.kind,
+      spec,
       metadata: { name: c.id.name, namespace: c.id.namespace, generation: generationOf(c.raw) },
     } as GatehouseObject;
     const entry = { id: c.id, origin: c.origin, object };
     switch (object.kind) {
-      case 'ApiProxy': inventory.proxies.set(mapKey, entry as Entry<ApiProxy>); break;
-      case 'Policy': inventory.policies.set(mapKey, entry as Entry<Policy>); break;
-      case 'Product': inventory.products.set(mapKey, entry as Entry<Product>); break;
-      case 'App': inventory.apps.set(mapKey, entry as Entry<App>); break;
-      case 'DataPlane': inventory.dataPlanes.set(mapKey, entry as Entry<DataPlane>); break;
+      case 'ApiProxy':
+        inventory.proxies.set(mapKey, entry as Entry<ApiProxy>);
+        break;
+      case 'Policy':
+        inventory.policies.set(mapKey, entry as Entry<Policy>);
+        break;
+      case 'Product':
+        inventory.products.set(mapKey, entry as Entry<Product>);
+        break;
+      case 'App':
+        inventory.apps.set(mapKey, entry as Entry<App>);
+        break;
+      case 'DataPlane':
+        inventory.dataPlanes.set(mapKey, entry as Entry<DataPlane>);
+        break;
     }
   }
   return inventory;

@@ -21,12 +21,20 @@ function sources(dir: string): string[] {
 describe('operator/src/compile layering', () => {
   it.each(sources(here).map((f) => relative(here, f)))('%s imports only api, protos and pure modules', (file) => {
     const path = join(here, file);
-    const specifiers = [...readFileSync(path, 'utf8').matchAll(/^import .* from '([^']+)';$/gm)].map((m) => m[1]);
+    const specifiers = [...readFileSync(path, 'utf8').matchAll(/^import\s[^;]*?\sfrom '([^']+)';$/gm)].map(
+      (m) => m[1]!,
+    );
     for (const spec of specifiers) {
-      expect(allowed.some((re) => re.test(spec)), `${file} imports ${spec}`).toBe(true);
+      expect(
+        allowed.some((re) => re.test(spec)),
+        `${file} imports ${spec}`,
+      ).toBe(true);
       if (spec.startsWith('.')) {
         const target = relative(join(here, '../../..'), join(path, '..', spec));
-        expect(allowedPaths.some((p) => target.startsWith(p)), `${file} imports ${target}`).toBe(true);
+        expect(
+          allowedPaths.some((p) => target.startsWith(p)),
+          `${file} imports ${target}`,
+        ).toBe(true);
       }
     }
   });

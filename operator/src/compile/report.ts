@@ -22,17 +22,30 @@ export function reporterFor(entry: Entry<unknown>, report: Report): ObjectReport
     report({ severity: 'error', code, ...at, field, message, condition, reason });
   };
   return {
-    invalid: (field, message, reason = 'Invalid', code = 'GH_ERR_COMPILE_INVALID') => error(field, message, 'Accepted', reason, code),
+    invalid: (field, message, reason = 'Invalid', code = 'GH_ERR_COMPILE_INVALID') =>
+      error(field, message, 'Accepted', reason, code),
     unresolved: (field, message, reason) => error(field, message, 'ResolvedRefs', reason, 'GH_ERR_COMPILE_REF'),
-    get failed() { return failed; },
+    get failed() {
+      return failed;
+    },
   };
 }
 
 /** Reports a reference to `kind` namespace/name that is not among the accepted ones. */
-export function reportMissingRef(r: ObjectReporter, inventory: Inventory, field: string, kind: string, namespace: string, name: string): void {
+export function reportMissingRef(
+  r: ObjectReporter,
+  inventory: Inventory,
+  field: string,
+  kind: string,
+  namespace: string,
+  name: string,
+): void {
   const rejected = inventory.rejected.has(idKey({ kind, namespace, name }));
-  r.unresolved(field, rejected ? `${kind} "${name}" is not accepted` : `${kind} "${name}" not found in namespace ${namespace}`,
-    rejected ? 'RefNotAccepted' : 'RefNotFound');
+  r.unresolved(
+    field,
+    rejected ? `${kind} "${name}" is not accepted` : `${kind} "${name}" not found in namespace ${namespace}`,
+    rejected ? 'RefNotAccepted' : 'RefNotFound',
+  );
 }
 
 /** Map values sorted by key: every stage walks objects in namespace/name order. */

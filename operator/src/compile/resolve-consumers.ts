@@ -25,7 +25,9 @@ export function resolveProducts(inventory: Inventory, proxies: readonly IrProxy[
       proxies: [...spec.proxies],
       resources: spec.resources && spec.resources.length > 0 ? [...spec.resources] : ['/**'],
       methods: [...(spec.methods ?? [])],
-      ...(spec.quota ? { quota: { limit: spec.quota.limit, interval: spec.quota.interval ?? 1, timeUnit: spec.quota.timeUnit } } : {}),
+      ...(spec.quota
+        ? { quota: { limit: spec.quota.limit, interval: spec.quota.interval ?? 1, timeUnit: spec.quota.timeUnit } }
+        : {}),
       scopes: [...(spec.scopes ?? [])],
       approval: spec.approval ?? 'Auto',
       attributes: sortedRecord(spec.attributes),
@@ -34,7 +36,12 @@ export function resolveProducts(inventory: Inventory, proxies: readonly IrProxy[
   return out;
 }
 
-export function resolveApps(inventory: Inventory, products: readonly IrProduct[], hash: (v: string) => string, report: Report): IrApp[] {
+export function resolveApps(
+  inventory: Inventory,
+  products: readonly IrProduct[],
+  hash: (v: string) => string,
+  report: Report,
+): IrApp[] {
   const accepted = new Set(products.map((p) => `${p.namespace}/${p.name}`));
   // A consumer key identifies one app; the first app in namespace/name order keeps a shared key.
   const keyOwners = new Map<string, string>();
@@ -44,7 +51,8 @@ export function resolveApps(inventory: Inventory, products: readonly IrProduct[]
     const { spec, metadata } = entry.object;
     const ns = entry.id.namespace;
     spec.products.forEach((p, i) => {
-      if (!accepted.has(`${ns}/${p.name}`)) reportMissingRef(r, inventory, `spec.products[${i}].name`, 'Product', ns, p.name);
+      if (!accepted.has(`${ns}/${p.name}`))
+        reportMissingRef(r, inventory, `spec.products[${i}].name`, 'Product', ns, p.name);
     });
     const claimed: string[] = [];
     const credentials: IrCredential[] = [];
@@ -56,7 +64,12 @@ export function resolveApps(inventory: Inventory, products: readonly IrProduct[]
       if (!consumerKey) return r.unresolved(field, `Secret "${c.secretRef.name}" has no consumerKey`, 'RefNotAccepted');
       const keyHash = hash(consumerKey);
       const owner = keyOwners.get(keyHash);
-      if (owner) return r.invalid(field, `the consumerKey of Secret "${c.secretRef.name}" is already used by App ${owner}`, 'DuplicateCredential');
+      if (owner)
+        return r.invalid(
+          field,
+          `the consumerKey of Secret "${c.secretRef.name}" is already used by App ${owner}`,
+          'DuplicateCredential',
+        );
       claimed.push(keyHash);
       credentials.push({
         keyHash,

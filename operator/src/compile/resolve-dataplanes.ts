@@ -57,7 +57,14 @@ export function resolveDataPlanes(inventory: Inventory, report: Report): IrDataP
       region: spec.region ?? '',
       failureMode: spec.failureMode ?? 'FailClosed',
       messageTimeoutMs: durationMs(spec.messageTimeout ?? '200ms'),
-      ...(spec.redis ? { redis: { mode: spec.redis.mode ?? 'Standalone', onUnavailable: spec.redis.onUnavailable ?? 'LocalFallback' } } : {}),
+      ...(spec.redis
+        ? {
+            redis: {
+              mode: spec.redis.mode ?? 'Standalone',
+              onUnavailable: spec.redis.onUnavailable ?? 'LocalFallback',
+            },
+          }
+        : {}),
       listeners: [...listeners].sort((a, b) => a.port - b.port),
     });
   }

@@ -13,7 +13,12 @@ export function resolvePolicies(inventory: Inventory, report: Report): Map<strin
     const { spec, metadata } = entry.object;
     const typeSpec = policyTypesByName.get(spec.type);
     if (!typeSpec) {
-      reporterFor(entry, report).invalid('spec.type', `policy type ${spec.type} is not supported yet`, 'UnsupportedType', 'GH_ERR_COMPILE_UNSUPPORTED_POLICY');
+      reporterFor(entry, report).invalid(
+        'spec.type',
+        `policy type ${spec.type} is not supported yet`,
+        'UnsupportedType',
+        'GH_ERR_COMPILE_UNSUPPORTED_POLICY',
+      );
       inventory.rejected.add(idKey(entry.id));
       continue;
     }
@@ -22,7 +27,8 @@ export function resolvePolicies(inventory: Inventory, report: Report): Map<strin
     const problems = typeSpec.validate?.(config) ?? [];
     if (problems.length > 0) {
       const r = reporterFor(entry, report);
-      for (const p of problems) r.invalid(`spec.${member}${p.path === '' || p.path.startsWith('[') ? '' : '.'}${p.path}`, p.message);
+      for (const p of problems)
+        r.invalid(`spec.${member}${p.path === '' || p.path.startsWith('[') ? '' : '.'}${p.path}`, p.message);
       inventory.rejected.add(idKey(entry.id));
       continue;
     }

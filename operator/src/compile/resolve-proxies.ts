@@ -48,7 +48,10 @@ class ProxyResolver {
   }
 
   pair(pair: { request?: Step[]; response?: Step[] } | undefined, field: string): IrFlowPair {
-    return { request: this.steps(pair?.request, `${field}.request`), response: this.steps(pair?.response, `${field}.response`) };
+    return {
+      request: this.steps(pair?.request, `${field}.request`),
+      response: this.steps(pair?.response, `${field}.response`),
+    };
   }
 
   flows(): IrFlows {
@@ -61,7 +64,10 @@ class ProxyResolver {
         return { name: f.name, ...(condition ? { condition } : {}), ...this.pair(f, field) };
       }),
       postFlow: this.pair(flows.postFlow, 'spec.flows.postFlow'),
-      postClientFlow: { request: [], response: this.steps(flows.postClientFlow?.response, 'spec.flows.postClientFlow.response') },
+      postClientFlow: {
+        request: [],
+        response: this.steps(flows.postClientFlow?.response, 'spec.flows.postClientFlow.response'),
+      },
     };
   }
 
@@ -76,7 +82,11 @@ class ProxyResolver {
     const flows = this.flows();
     const faultRules = (spec.faultRules ?? []).map((rule, i) => {
       const condition = this.condition(rule.condition, `spec.faultRules[${i}].condition`);
-      return { name: rule.name, ...(condition ? { condition } : {}), steps: this.steps(rule.steps, `spec.faultRules[${i}].steps`) };
+      return {
+        name: rule.name,
+        ...(condition ? { condition } : {}),
+        steps: this.steps(rule.steps, `spec.faultRules[${i}].steps`),
+      };
     });
     const defaultFaultRule = spec.defaultFaultRule && {
       steps: this.steps(spec.defaultFaultRule.steps, 'spec.defaultFaultRule.steps'),
@@ -110,10 +120,11 @@ class ProxyResolver {
 /** DESIGN 6: buffer a body only when a step in that phase needs it; response headers only with response steps. */
 function processingFor(flows: IrFlows, policies: ReadonlyMap<string, IrPolicy>): IrProcessing {
   const pairs = [flows.preFlow, ...flows.conditionalFlows, flows.postFlow, flows.postClientFlow];
-  const needsBody = (steps: IrStep[], phase: 'request' | 'response') => steps.some((s) => {
-    const p = policies.get(s.policy);
-    return p !== undefined && p.enabled && p.spec.needsBody(p.config, phase);
-  });
+  const needsBody = (steps: IrStep[], phase: 'request' | 'response') =>
+    steps.some((s) => {
+      const p = policies.get(s.policy);
+      return p !== undefined && p.enabled && p.spec.needsBody(p.config, phase);
+    });
   return {
     requestBody: pairs.some((p) => needsBody(p.request, 'request')),
     responseHeaders: pairs.some((p) => p.response.length > 0),
@@ -125,14 +136,22 @@ function processingFor(flows: IrFlows, policies: ReadonlyMap<string, IrPolicy>):
  * Two proxies may not serve the same base path on the same host. The first in namespace/name order
  * keeps it (an order that does not depend on the source); the other is not accepted.
  */
-function settleConflicts(proxies: { proxy: IrProxy; r: ObjectReporter; key: string }[], inventory: Inventory): IrProxy[] {
+function settleConflicts(
+  proxies: { proxy: IrProxy; r: ObjectReporter; key: string }[],
+  inventory: Inventory,
+): IrProxy[] {
   const claims = new Map<string, string>();
   const out: IrProxy[] = [];
   for (const { proxy, r, key } of proxies) {
     const routes = (proxy.hosts.length > 0 ? proxy.hosts : ['*']).map((h) => `${h} ${proxy.basePath}`);
     const taken = routes.find((k) => claims.has(k));
     if (taken) {
-      r.invalid('spec.basePath', `base path ${proxy.basePath} on host ${taken.split(' ')[0]} is already served by ApiProxy ${claims.get(taken)}`, 'Conflicted', 'GH_ERR_COMPILE_CONFLICT');
+      r.invalid(
+        'spec.basePath',
+        `base path ${proxy.basePath} on host ${taken.split(' ')[0]} is already served by ApiProxy ${claims.get(taken)}`,
+        'Conflicted',
+        'GH_ERR_COMPILE_CONFLICT',
+      );
       inventory.rejected.add(key);
       continue;
     }
@@ -142,7 +161,11 @@ function settleConflicts(proxies: { proxy: IrProxy; r: ObjectReporter; key: stri
   return out;
 }
 
-export function resolveProxies(inventory: Inventory, policies: ReadonlyMap<string, IrPolicy>, report: Report): IrProxy[] {
+export function resolveProxies(
+  inventory: Inventory,
+  policies: ReadonlyMap<string, IrPolicy>,
+  report: Report,
+): IrProxy[] {
   const resolved: { proxy: IrProxy; r: ObjectReporter; key: string }[] = [];
   for (const entry of sortedValues(inventory.proxies)) {
     const resolver = new ProxyResolver(entry, inventory, policies, report);

@@ -5,7 +5,8 @@ import type { Ir, IrApp, IrDataPlane, IrFlowPair, IrProduct, IrProxy, IrStep } f
 
 export type Json = Record<string, unknown>;
 
-const steps = (list: IrStep[]) => list.map((s) => ({ policy: s.policy, ...(s.condition ? { condition: s.condition } : {}) }));
+const steps = (list: IrStep[]) =>
+  list.map((s) => ({ policy: s.policy, ...(s.condition ? { condition: s.condition } : {}) }));
 const pair = (p: IrFlowPair) => ({ request: steps(p.request), response: steps(p.response) });
 
 function proxy(p: IrProxy): Json {
@@ -19,19 +20,36 @@ function proxy(p: IrProxy): Json {
     targetUrl: p.targetUrl,
     flows: {
       preFlow: pair(p.flows.preFlow),
-      conditionalFlows: p.flows.conditionalFlows.map((f) => ({ name: f.name, ...(f.condition ? { condition: f.condition } : {}), ...pair(f) })),
+      conditionalFlows: p.flows.conditionalFlows.map((f) => ({
+        name: f.name,
+        ...(f.condition ? { condition: f.condition } : {}),
+        ...pair(f),
+      })),
       postFlow: pair(p.flows.postFlow),
       postClientFlow: pair(p.flows.postClientFlow),
     },
-    faultRules: p.faultRules.map((r) => ({ name: r.name, ...(r.condition ? { condition: r.condition } : {}), steps: steps(r.steps) })),
-    ...(p.defaultFaultRule ? { defaultFaultRule: { steps: steps(p.defaultFaultRule.steps), alwaysEnforce: p.defaultFaultRule.alwaysEnforce } } : {}),
-    policies: Object.fromEntries(p.policies.map((pol) => [pol.name, {
-      name: pol.name,
-      type: pol.type,
-      continueOnError: pol.continueOnError,
-      enabled: pol.enabled,
-      configJson: canonicalJson(pol.config),
-    }])),
+    faultRules: p.faultRules.map((r) => ({
+      name: r.name,
+      ...(r.condition ? { condition: r.condition } : {}),
+      steps: steps(r.steps),
+    })),
+    ...(p.defaultFaultRule
+      ? {
+          defaultFaultRule: { steps: steps(p.defaultFaultRule.steps), alwaysEnforce: p.defaultFaultRule.alwaysEnforce },
+        }
+      : {}),
+    policies: Object.fromEntries(
+      p.policies.map((pol) => [
+        pol.name,
+        {
+          name: pol.name,
+          type: pol.type,
+          continueOnError: pol.continueOnError,
+          enabled: pol.enabled,
+          configJson: canonicalJson(pol.config),
+        },
+      ]),
+    ),
     generation: String(p.generation),
   };
 }
@@ -44,7 +62,9 @@ function product(p: IrProduct): Json {
     proxies: p.proxies,
     resources: p.resources,
     methods: p.methods,
-    ...(p.quota ? { quota: { limit: String(p.quota.limit), interval: String(p.quota.interval), timeUnit: p.quota.timeUnit } } : {}),
+    ...(p.quota
+      ? { quota: { limit: String(p.quota.limit), interval: String(p.quota.interval), timeUnit: p.quota.timeUnit } }
+      : {}),
     scopes: p.scopes,
     approval: p.approval,
     attributes: p.attributes,
@@ -58,7 +78,12 @@ function app(a: IrApp): Json {
     developerEmail: a.developerEmail,
     developerName: a.developerName,
     products: a.products,
-    credentials: a.credentials.map((c) => ({ keyHash: c.keyHash, secretHash: c.secretHash, status: c.status, expiresAt: String(c.expiresAtMs) })),
+    credentials: a.credentials.map((c) => ({
+      keyHash: c.keyHash,
+      secretHash: c.secretHash,
+      status: c.status,
+      expiresAt: String(c.expiresAtMs),
+    })),
     status: a.status,
     attributes: a.attributes,
     callbackUrl: a.callbackUrl,

@@ -20,7 +20,12 @@ export interface ObjectStatus extends ObjectId {
 function conditionFor(type: ConditionType, errors: Diagnostic[], positive: string): StatusCondition {
   const mine = errors.filter((d) => (d.condition ?? 'Accepted') === type);
   if (mine.length === 0) return { type, status: 'True', reason: positive, message: '' };
-  return { type, status: 'False', reason: mine[0].reason ?? 'Invalid', message: mine.map((d) => (d.field ? `${d.field}: ${d.message}` : d.message)).join('; ') };
+  return {
+    type,
+    status: 'False',
+    reason: mine[0]!.reason ?? 'Invalid',
+    message: mine.map((d) => (d.field ? `${d.field}: ${d.message}` : d.message)).join('; '),
+  };
 }
 
 export function objectStatuses(inventory: Inventory, errors: readonly Diagnostic[]): ObjectStatus[] {
@@ -36,9 +41,10 @@ export function objectStatuses(inventory: Inventory, errors: readonly Diagnostic
     const resolved = conditionFor('ResolvedRefs', mine, 'ResolvedRefs');
     const accepted = conditionFor('Accepted', mine, 'Accepted');
     // An object left out for its references is not accepted either, and says why.
-    const acceptedFinal = accepted.status === 'True' && resolved.status === 'False'
-      ? { ...accepted, status: 'False' as const, reason: 'UnresolvedRefs', message: resolved.message }
-      : accepted;
+    const acceptedFinal =
+      accepted.status === 'True' && resolved.status === 'False'
+        ? { ...accepted, status: 'False' as const, reason: 'UnresolvedRefs', message: resolved.message }
+        : accepted;
     return { ...id, generation, accepted: !inventory.rejected.has(key), conditions: [acceptedFinal, resolved] };
   });
 }

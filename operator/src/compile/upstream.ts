@@ -13,7 +13,12 @@ export interface Upstream {
   pathPrefix: string;
 }
 
-interface ParsedUrl { host: string; port: number; https: boolean; path: string }
+interface ParsedUrl {
+  host: string;
+  port: number;
+  https: boolean;
+  path: string;
+}
 
 function parseUrl(text: string): ParsedUrl {
   const u = new URL(text);
@@ -40,17 +45,23 @@ export function resolveUpstream(proxy: ApiProxy, r: ObjectReporter): Upstream | 
   const ns = proxy.metadata.namespace!;
   const name = `${ns}/${proxy.metadata.name}`;
   const loadBalancer = target.loadBalancer?.algorithm ?? 'RoundRobin';
-  const services = target.service ? [target.service] : (target.targets ?? []).flatMap((t) => (t.service ? [t.service] : []));
+  const services = target.service
+    ? [target.service]
+    : (target.targets ?? []).flatMap((t) => (t.service ? [t.service] : []));
   if (services.length > 0) {
-    const first = services[0];
+    const first = services[0]!;
     const cluster: IrCluster = {
-      name, discovery: 'eds', endpoints: [], loadBalancer,
+      name,
+      discovery: 'eds',
+      endpoints: [],
+      loadBalancer,
       services: services.map((s) => ({ namespace: ns, name: s.name, port: s.port })),
       ...(target.tls ? { tls: upstreamTls(proxy, `${first.name}.${ns}.svc`) } : {}),
     };
     return { cluster, targetUrl: name, pathPrefix: '' };
   }
-  const urls = target.url ? [{ url: target.url, field: 'spec.target.url' }]
+  const urls = target.url
+    ? [{ url: target.url, field: 'spec.target.url' }]
     : (target.targets ?? []).map((t, i) => ({ url: t.url!, field: `spec.target.targets[${i}].url` }));
   const parsed: ParsedUrl[] = [];
   for (const { url, field } of urls) {
@@ -62,9 +73,14 @@ export function resolveUpstream(proxy: ApiProxy, r: ObjectReporter): Upstream | 
     }
   }
   const [first] = parsed;
+  if (first === undefined) {
+    // The schema already requires one of url, service or targets, and targets to be non-empty.
+    r.invalid('spec.target', 'set exactly one of url, service or targets');
+    return undefined;
+  }
   const otherPath = parsed.findIndex((p) => p.path !== first.path);
   if (otherPath >= 0) {
-    r.invalid(urls[otherPath].field, 'all target URLs must have the same path');
+    r.invalid(urls[otherPath]!.field, 'all target URLs must have the same path');
     return undefined;
   }
   const cluster: IrCluster = {
@@ -75,5 +91,5 @@ export function resolveUpstream(proxy: ApiProxy, r: ObjectReporter): Upstream | 
     loadBalancer,
     ...(first.https ? { tls: upstreamTls(proxy, first.host) } : {}),
   };
-  return { cluster, targetUrl: urls[0].url, pathPrefix: first.path };
+  return { cluster, targetUrl: urls[0]!.url, pathPrefix: first.path };
 }

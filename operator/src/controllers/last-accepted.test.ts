@@ -3,38 +3,68 @@ import type { SourceObject } from '../compile/compile.ts';
 import { compileKeepingLastAccepted, type AcceptedRevision } from './last-accepted.ts';
 
 const proxy = (name: string, generation: number, spec: Record<string, unknown>): SourceObject => ({
-  object: { apiVersion: 'gatehouse.dev/v1alpha1', kind: 'ApiProxy', metadata: { name, namespace: 'shop', generation }, spec },
+  object: {
+    apiVersion: 'gatehouse.dev/v1alpha1',
+    kind: 'ApiProxy',
+    metadata: { name, namespace: 'shop', generation },
+    spec,
+  },
 });
 const policy = (name: string, generation: number, spec: Record<string, unknown>): SourceObject => ({
-  object: { apiVersion: 'gatehouse.dev/v1alpha1', kind: 'Policy', metadata: { name, namespace: 'shop', generation }, spec },
+  object: {
+    apiVersion: 'gatehouse.dev/v1alpha1',
+    kind: 'Policy',
+    metadata: { name, namespace: 'shop', generation },
+    spec,
+  },
 });
 const good = { basePath: '/orders', target: { url: 'http://127.0.0.1:9090' } };
 const options = { credentialHashKey: 'k' };
-const basePaths = (runtime: unknown) => (runtime as { proxies: { name: string; basePath: string }[] }).proxies.map((p) => `${p.name}:${p.basePath}`);
+const basePaths = (runtime: unknown) =>
+  (runtime as { proxies: { name: string; basePath: string }[] }).proxies.map((p) => `${p.name}:${p.basePath}`);
 
 describe('compileKeepingLastAccepted', () => {
   it('keeps serving the last accepted generation of an object that turned invalid, and says so', () => {
-    const first = compileKeepingLastAccepted([proxy('orders', 1, good), proxy('other', 1, { ...good, basePath: '/other' })], new Map(), options);
+    const first = compileKeepingLastAccepted(
+      [proxy('orders', 1, good), proxy('other', 1, { ...good, basePath: '/other' })],
+      new Map(),
+      options,
+    );
     expect(first.outcomes.get('ApiProxy/shop/orders')).toMatchObject({ generation: 1, servingGeneration: 1 });
 
     // Generation 2 fails compile (a step names a policy that does not exist).
     const broken = { ...good, basePath: '/orders/v2', flows: { preFlow: { request: [{ policy: 'missing' }] } } };
-    const second = compileKeepingLastAccepted([proxy('orders', 2, broken), proxy('other', 1, { ...good, basePath: '/other' })], first.lastAccepted, options);
+    const second = compileKeepingLastAccepted(
+      [proxy('orders', 2, broken), proxy('other', 1, { ...good, basePath: '/other' })],
+      first.lastAccepted,
+      options,
+    );
     const outcome = second.outcomes.get('ApiProxy/shop/orders')!;
     expect(outcome).toMatchObject({ generation: 2, servingGeneration: 1 });
-    expect(outcome.conditions.find((c) => c.type === 'ResolvedRefs')).toMatchObject({ status: 'False', message: expect.stringContaining('missing') });
+    expect(outcome.conditions.find((c) => c.type === 'ResolvedRefs')).toMatchObject({
+      status: 'False',
+      message: expect.stringContaining('missing') as unknown,
+    });
     expect(basePaths(second.result.snapshot.runtime)).toEqual(['orders:/orders', 'other:/other']);
     expect(second.fallbacks.get('ApiProxy/shop/orders')).toBe(1);
 
     // Fixed in generation 3: served, memory moves on.
-    const third = compileKeepingLastAccepted([proxy('orders', 3, { ...good, basePath: '/orders/v3' }), proxy('other', 1, { ...good, basePath: '/other' })], second.lastAccepted, options);
+    const third = compileKeepingLastAccepted(
+      [proxy('orders', 3, { ...good, basePath: '/orders/v3' }), proxy('other', 1, { ...good, basePath: '/other' })],
+      second.lastAccepted,
+      options,
+    );
     expect(third.outcomes.get('ApiProxy/shop/orders')).toMatchObject({ generation: 3, servingGeneration: 3 });
     expect(basePaths(third.result.snapshot.runtime)).toEqual(['orders:/orders/v3', 'other:/other']);
     expect(third.lastAccepted.get('ApiProxy/shop/orders')?.generation).toBe(3);
   });
 
   it('a new object that is invalid from the start is simply left out', () => {
-    const r = compileKeepingLastAccepted([proxy('orders', 1, { ...good, flows: { preFlow: { request: [{ policy: 'missing' }] } } })], new Map(), options);
+    const r = compileKeepingLastAccepted(
+      [proxy('orders', 1, { ...good, flows: { preFlow: { request: [{ policy: 'missing' }] } } })],
+      new Map(),
+      options,
+    );
     expect(r.outcomes.get('ApiProxy/shop/orders')).toMatchObject({ generation: 1, servingGeneration: undefined });
     expect(basePaths(r.result.snapshot.runtime)).toEqual([]);
   });
@@ -42,17 +72,33 @@ describe('compileKeepingLastAccepted', () => {
   it('an invalid Policy falls back to its last accepted generation, so the proxy that uses it keeps serving', () => {
     const withPolicy = { ...good, flows: { preFlow: { request: [{ policy: 'limit' }] } } };
     const okPolicy = { type: 'SpikeArrest', spikeArrest: { rate: '10ps' } };
-    const first = compileKeepingLastAccepted([proxy('orders', 1, withPolicy), policy('limit', 1, okPolicy)], new Map(), options);
+    const first = compileKeepingLastAccepted(
+      [proxy('orders', 1, withPolicy), policy('limit', 1, okPolicy)],
+      new Map(),
+      options,
+    );
     expect(first.outcomes.get('Policy/shop/limit')?.servingGeneration).toBe(1);
-    const second = compileKeepingLastAccepted([proxy('orders', 1, withPolicy), policy('limit', 2, { type: 'SpikeArrest', spikeArrest: { rate: 'fast' } })], first.lastAccepted, options);
+    const second = compileKeepingLastAccepted(
+      [proxy('orders', 1, withPolicy), policy('limit', 2, { type: 'SpikeArrest', spikeArrest: { rate: 'fast' } })],
+      first.lastAccepted,
+      options,
+    );
     expect(second.outcomes.get('Policy/shop/limit')).toMatchObject({ generation: 2, servingGeneration: 1 });
-    expect(second.outcomes.get('Policy/shop/limit')!.conditions[0]).toMatchObject({ type: 'Accepted', status: 'False' });
+    expect(second.outcomes.get('Policy/shop/limit')!.conditions[0]).toMatchObject({
+      type: 'Accepted',
+      status: 'False',
+    });
     expect(second.outcomes.get('ApiProxy/shop/orders')).toMatchObject({ servingGeneration: 1 });
-    expect(second.outcomes.get('ApiProxy/shop/orders')!.conditions[0]).toMatchObject({ type: 'Accepted', status: 'True' });
+    expect(second.outcomes.get('ApiProxy/shop/orders')!.conditions[0]).toMatchObject({
+      type: 'Accepted',
+      status: 'True',
+    });
   });
 
   it('forgets deleted objects', () => {
-    const previous = new Map<string, AcceptedRevision>([['ApiProxy/shop/gone', { object: proxy('gone', 1, good).object, generation: 1 }]]);
+    const previous = new Map<string, AcceptedRevision>([
+      ['ApiProxy/shop/gone', { object: proxy('gone', 1, good).object, generation: 1 }],
+    ]);
     const r = compileKeepingLastAccepted([], previous, options);
     expect(r.lastAccepted.size).toBe(0);
     expect(basePaths(r.result.snapshot.runtime)).toEqual([]);

@@ -33,7 +33,10 @@ export interface FallbackCompile {
   fallbacks: Map<string, number>;
 }
 
-interface Meta { kind?: string; metadata?: { name?: string; namespace?: string; generation?: number } }
+interface Meta {
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; generation?: number };
+}
 
 function keyOf(object: unknown): string | undefined {
   const o = object as Meta | null;
@@ -79,15 +82,26 @@ export function compileKeepingLastAccepted(
     if (sub) {
       // The conditions say what is wrong with the current generation; the older one serves.
       const current = currentByKey.get(key)!;
-      outcomes.set(key, { id: current, generation: current.generation, conditions: current.conditions, servingGeneration: s.accepted ? sub.generation : undefined });
+      outcomes.set(key, {
+        id: current,
+        generation: current.generation,
+        conditions: current.conditions,
+        servingGeneration: s.accepted ? sub.generation : undefined,
+      });
       if (s.accepted) {
         lastAccepted.set(key, sub);
         fallbacks.set(key, sub.generation);
       }
       continue;
     }
-    outcomes.set(key, { id: { kind: s.kind, namespace: s.namespace, name: s.name }, generation: s.generation, conditions: s.conditions, servingGeneration: s.accepted ? s.generation : undefined });
-    if (s.accepted && objectByKey.has(key)) lastAccepted.set(key, { object: objectByKey.get(key), generation: s.generation });
+    outcomes.set(key, {
+      id: { kind: s.kind, namespace: s.namespace, name: s.name },
+      generation: s.generation,
+      conditions: s.conditions,
+      servingGeneration: s.accepted ? s.generation : undefined,
+    });
+    if (s.accepted && objectByKey.has(key))
+      lastAccepted.set(key, { object: objectByKey.get(key), generation: s.generation });
     else if (!s.accepted && previous.has(key) && previous.get(key)!.generation === s.generation) {
       // Rejected for a reason outside itself (a reference went away): nothing older would do better,
       // but remember it in case the reference comes back.

@@ -35,7 +35,8 @@ interface Report {
 }
 
 /** ConfigMap names allow 253 characters of a DNS subdomain; pod names fit. */
-const reportName = (identity: string) => `gatehouse-nodes-${identity.toLowerCase().replace(/[^a-z0-9.-]/g, '-')}`.slice(0, 253).replace(/[-.]+$/, '');
+const reportName = (identity: string) =>
+  `gatehouse-nodes-${identity.toLowerCase().replace(/[^a-z0-9.-]/g, '-')}`.slice(0, 253).replace(/[-.]+$/, '');
 
 export class NodeReports {
   private readonly options: NodeReportsOptions;
@@ -50,8 +51,13 @@ export class NodeReports {
   constructor(options: NodeReportsOptions) {
     this.options = options;
     this.informer = new Informer({
-      kc: options.kc, rest: options.rest, name: 'node-reports', log: options.log.child({ informer: 'node-reports' }), metrics: options.metrics,
-      path: resourcePath({ version: 'v1', resource: 'configmaps', namespace: options.namespace }), labelSelector: `${nodeReportLabel}=true`,
+      kc: options.kc,
+      rest: options.rest,
+      name: 'node-reports',
+      log: options.log.child({ informer: 'node-reports' }),
+      metrics: options.metrics,
+      path: resourcePath({ version: 'v1', resource: 'configmaps', namespace: options.namespace }),
+      labelSelector: `${nodeReportLabel}=true`,
     });
     this.informer.onChange((_event, obj) => {
       if (obj.metadata?.name === reportName(options.identity)) return;
@@ -118,8 +124,18 @@ export class NodeReports {
     for (const cm of this.informer.list()) {
       const report = parseReport(cm);
       if (!report || report.identity === this.options.identity || now - report.heartbeat < olderThanMs) continue;
-      await this.options.rest.delete(resourcePath({ version: 'v1', resource: 'configmaps', namespace: this.options.namespace, name: cm.metadata!.name! }))
-        .catch((err: unknown) => this.options.log.debug({ err: (err as Error).message }, 'stale node report not deleted'));
+      await this.options.rest
+        .delete(
+          resourcePath({
+            version: 'v1',
+            resource: 'configmaps',
+            namespace: this.options.namespace,
+            name: cm.metadata!.name!,
+          }),
+        )
+        .catch((err: unknown) =>
+          this.options.log.debug({ err: (err as Error).message }, 'stale node report not deleted'),
+        );
     }
   }
 
@@ -135,18 +151,30 @@ export class NodeReports {
   private async publish(): Promise<void> {
     const { rest, namespace, identity, registry, log } = this.options;
     const body = {
-      apiVersion: 'v1', kind: 'ConfigMap',
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
       metadata: {
-        name: reportName(identity), namespace,
+        name: reportName(identity),
+        namespace,
         labels: { [nodeReportLabel]: 'true', 'app.kubernetes.io/managed-by': 'gatehouse' },
-        annotations: { [heartbeatAnnotation]: new Date(this.options.now?.() ?? Date.now()).toISOString(), 'gatehouse.dev/identity': identity },
+        annotations: {
+          [heartbeatAnnotation]: new Date(this.options.now?.() ?? Date.now()).toISOString(),
+          'gatehouse.dev/identity': identity,
+        },
       },
       data: { [dataKey]: JSON.stringify(registry.list()) },
     };
     try {
-      await rest.apply(resourcePath({ version: 'v1', resource: 'configmaps', namespace, name: body.metadata.name }), body, { fieldManager: 'gatehouse', force: true });
+      await rest.apply(
+        resourcePath({ version: 'v1', resource: 'configmaps', namespace, name: body.metadata.name }),
+        body,
+        { fieldManager: 'gatehouse', force: true },
+      );
     } catch (err) {
-      log.warn({ err: (err as Error).message }, 'cannot publish this replica\'s node report; the leader may miss its nodes until the next try');
+      log.warn(
+        { err: (err as Error).message },
+        "cannot publish this replica's node report; the leader may miss its nodes until the next try",
+      );
     }
   }
 }

@@ -4,14 +4,23 @@ import type { ObjectOutcome } from './last-accepted.ts';
 import { desiredStatus, RevisionHistory } from './object-status.ts';
 
 const ok = (kind: string, generation = 1): ObjectOutcome => ({
-  id: { kind, namespace: 'shop', name: 'orders' }, generation, servingGeneration: generation,
+  id: { kind, namespace: 'shop', name: 'orders' },
+  generation,
+  servingGeneration: generation,
   conditions: [
     { type: 'Accepted', status: 'True', reason: 'Accepted', message: '' },
     { type: 'ResolvedRefs', status: 'True', reason: 'ResolvedRefs', message: '' },
   ],
 });
 const node = (id: string, syncedVersion: string | undefined, extra: Partial<NodeStatus> = {}): NodeStatus => ({
-  id, cluster: 'gatehouse/edge/envoy', connectedSince: '2026-01-01T00:00:00.000Z', streams: 1, syncedVersion, syncedAt: '2026-01-01T00:00:01.000Z', types: {}, ...extra,
+  id,
+  cluster: 'gatehouse/edge/envoy',
+  connectedSince: '2026-01-01T00:00:00.000Z',
+  streams: 1,
+  syncedVersion,
+  syncedAt: '2026-01-01T00:00:01.000Z',
+  types: {},
+  ...extra,
 });
 
 function inputs(nodes: NodeStatus[]) {
@@ -26,7 +35,11 @@ describe('desiredStatus', () => {
   it('ApiProxy: Ready once every node runs this revision; dataPlanes[] per node', () => {
     const s = desiredStatus('ApiProxy', ok('ApiProxy'), inputs([node('envoy-a', 'v2'), node('envoy-b', 'v1')]));
     expect(cond(s, 'Programmed')).toMatchObject({ status: 'True', reason: 'Programmed' });
-    expect(cond(s, 'Ready')).toMatchObject({ status: 'False', reason: 'SyncPending', message: expect.stringContaining('envoy-b') });
+    expect(cond(s, 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'SyncPending',
+      message: expect.stringContaining('envoy-b') as unknown,
+    });
     expect(s.dataPlanes).toEqual([
       { name: 'envoy-a', version: 'r2', synced: true, lastSyncTime: '2026-01-01T00:00:01Z' },
       { name: 'envoy-b', version: 'r1', synced: false },
@@ -40,32 +53,65 @@ describe('desiredStatus', () => {
     const i = inputs([node('envoy-a', 'v3')]);
     i.history.record('v3', new Map([['shop/orders', 'r2']]));
     const s = desiredStatus('ApiProxy', ok('ApiProxy'), i);
-    expect(s.dataPlanes).toEqual([{ name: 'envoy-a', version: 'r2', synced: true, lastSyncTime: '2026-01-01T00:00:01Z' }]);
+    expect(s.dataPlanes).toEqual([
+      { name: 'envoy-a', version: 'r2', synced: true, lastSyncTime: '2026-01-01T00:00:01Z' },
+    ]);
   });
 
   it('reports a NACK against the current snapshot', () => {
-    const nacking = node('envoy-a', 'v1', { types: { LDS: { pending: false, ackedVersion: 'v1', lastNack: { version: 'v2', message: 'bad listener', at: 'x' } } } });
+    const nacking = node('envoy-a', 'v1', {
+      types: {
+        LDS: { pending: false, ackedVersion: 'v1', lastNack: { version: 'v2', message: 'bad listener', at: 'x' } },
+      },
+    });
     const s = desiredStatus('ApiProxy', ok('ApiProxy'), inputs([nacking]));
-    expect(s.dataPlanes).toEqual([{ name: 'envoy-a', version: 'r1', synced: false, message: 'LDS rejected: bad listener' }]);
+    expect(s.dataPlanes).toEqual([
+      { name: 'envoy-a', version: 'r1', synced: false, message: 'LDS rejected: bad listener' },
+    ]);
     expect(cond(s, 'Ready')).toMatchObject({ status: 'False', reason: 'Rejected' });
   });
 
   it('an invalid generation that still serves the last accepted one: Accepted False, Programmed True, Ready False', () => {
-    const outcome: ObjectOutcome = { ...ok('Policy', 4), servingGeneration: 3, conditions: [
-      { type: 'Accepted', status: 'False', reason: 'Invalid', message: 'spec.spikeArrest.rate: not a rate' },
-      { type: 'ResolvedRefs', status: 'True', reason: 'ResolvedRefs', message: '' },
-    ] };
+    const outcome: ObjectOutcome = {
+      ...ok('Policy', 4),
+      servingGeneration: 3,
+      conditions: [
+        { type: 'Accepted', status: 'False', reason: 'Invalid', message: 'spec.spikeArrest.rate: not a rate' },
+        { type: 'ResolvedRefs', status: 'True', reason: 'ResolvedRefs', message: '' },
+      ],
+    };
     const s = desiredStatus('Policy', outcome, inputs([]));
-    expect(cond(s, 'Accepted')).toMatchObject({ status: 'False', message: 'spec.spikeArrest.rate: not a rate; generation 3, the last accepted one, keeps serving' });
+    expect(cond(s, 'Accepted')).toMatchObject({
+      status: 'False',
+      message: 'spec.spikeArrest.rate: not a rate; generation 3, the last accepted one, keeps serving',
+    });
     expect(cond(s, 'Programmed')).toMatchObject({ status: 'True', reason: 'ServingPreviousGeneration' });
     expect(cond(s, 'Ready')).toMatchObject({ status: 'False', reason: 'Invalid' });
   });
 
   it('not served at all: Programmed False', () => {
-    const s = desiredStatus('App', { ...ok('App'), servingGeneration: undefined, conditions: [
-      { type: 'Accepted', status: 'False', reason: 'UnresolvedRefs', message: 'spec.products[0].name: Product "gold" not found' },
-      { type: 'ResolvedRefs', status: 'False', reason: 'RefNotFound', message: 'spec.products[0].name: Product "gold" not found' },
-    ] }, inputs([]));
+    const s = desiredStatus(
+      'App',
+      {
+        ...ok('App'),
+        servingGeneration: undefined,
+        conditions: [
+          {
+            type: 'Accepted',
+            status: 'False',
+            reason: 'UnresolvedRefs',
+            message: 'spec.products[0].name: Product "gold" not found',
+          },
+          {
+            type: 'ResolvedRefs',
+            status: 'False',
+            reason: 'RefNotFound',
+            message: 'spec.products[0].name: Product "gold" not found',
+          },
+        ],
+      },
+      inputs([]),
+    );
     expect(cond(s, 'Programmed')).toMatchObject({ status: 'False', reason: 'NotAccepted' });
     expect(cond(s, 'Ready')).toMatchObject({ status: 'False', reason: 'UnresolvedRefs' });
     expect(s.dataPlanes).toBeUndefined();

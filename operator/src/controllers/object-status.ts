@@ -21,7 +21,10 @@ export function proxyRevisions(snapshot: Snapshot): Map<string, string> {
   const out = new Map<string, string>();
   for (const p of runtime.proxies ?? []) {
     const key = `${p.namespace}/${p.name}`;
-    const digest = createHash('sha256').update(JSON.stringify(p)).update(JSON.stringify(clusters.get(key) ?? null)).update(JSON.stringify(endpoints.get(key) ?? null));
+    const digest = createHash('sha256')
+      .update(JSON.stringify(p))
+      .update(JSON.stringify(clusters.get(key) ?? null))
+      .update(JSON.stringify(endpoints.get(key) ?? null));
     out.set(key, digest.digest('hex').slice(0, 16));
   }
   return out;
@@ -62,7 +65,12 @@ export interface StatusInputs {
 
 const maxDataPlaneEntries = 64;
 
-function condition(type: string, status: DesiredCondition['status'], reason: string, message: string): DesiredCondition {
+function condition(
+  type: string,
+  status: DesiredCondition['status'],
+  reason: string,
+  message: string,
+): DesiredCondition {
   return { type, status, reason, message };
 }
 
@@ -73,8 +81,12 @@ function programmed(outcome: ObjectOutcome, revision: string | undefined): Desir
     return condition('Programmed', 'False', 'NotAccepted', 'not in the served configuration: see Accepted');
   }
   if (outcome.servingGeneration !== outcome.generation) {
-    return condition('Programmed', 'True', 'ServingPreviousGeneration',
-      `generation ${outcome.servingGeneration}, the last accepted one, keeps serving (${what}); generation ${outcome.generation} is not accepted`);
+    return condition(
+      'Programmed',
+      'True',
+      'ServingPreviousGeneration',
+      `generation ${outcome.servingGeneration}, the last accepted one, keeps serving (${what}); generation ${outcome.generation} is not accepted`,
+    );
   }
   return condition('Programmed', 'True', 'Programmed', `generation ${outcome.generation} is in ${what}`);
 }
@@ -90,25 +102,35 @@ interface DataPlaneEntry {
 /** The NACK the node holds against the current snapshot, if any. */
 function nackOf(node: NodeStatus, version: string): string | undefined {
   for (const [type, t] of Object.entries(node.types)) {
-    if (t.lastNack && t.lastNack.version === version && t.ackedVersion !== version) return `${type} rejected: ${t.lastNack.message}`;
+    if (t.lastNack && t.lastNack.version === version && t.ackedVersion !== version)
+      return `${type} rejected: ${t.lastNack.message}`;
   }
   return undefined;
 }
 
-export function dataPlaneEntries(proxy: string, inputs: StatusInputs): { entries: DataPlaneEntry[]; synced: number; total: number } {
+export function dataPlaneEntries(
+  proxy: string,
+  inputs: StatusInputs,
+): { entries: DataPlaneEntry[]; synced: number; total: number } {
   const want = inputs.revisions.get(proxy);
-  const all = [...inputs.nodes].sort((a, b) => a.id.localeCompare(b.id)).map((node): DataPlaneEntry => {
-    const runs = inputs.history.revision(node.syncedVersion, proxy);
-    const synced = want !== undefined && runs === want;
-    const nack = nackOf(node, inputs.version);
-    return {
-      name: node.id,
-      ...(runs ? { version: runs } : {}),
-      synced,
-      ...(synced && node.syncedAt ? { lastSyncTime: node.syncedAt.replace(/\.\d{3}Z$/, 'Z') } : {}),
-      ...(nack ? { message: nack } : !synced && !inputs.history.knows(node.syncedVersion) && node.syncedVersion ? { message: `runs snapshot ${node.syncedVersion}, older than this operator knows` } : {}),
-    };
-  });
+  const all = [...inputs.nodes]
+    .sort((a, b) => a.id.localeCompare(b.id))
+    .map((node): DataPlaneEntry => {
+      const runs = inputs.history.revision(node.syncedVersion, proxy);
+      const synced = want !== undefined && runs === want;
+      const nack = nackOf(node, inputs.version);
+      return {
+        name: node.id,
+        ...(runs ? { version: runs } : {}),
+        synced,
+        ...(synced && node.syncedAt ? { lastSyncTime: node.syncedAt.replace(/\.\d{3}Z$/, 'Z') } : {}),
+        ...(nack
+          ? { message: nack }
+          : !synced && !inputs.history.knows(node.syncedVersion) && node.syncedVersion
+            ? { message: `runs snapshot ${node.syncedVersion}, older than this operator knows` }
+            : {}),
+      };
+    });
   return { entries: all.slice(0, maxDataPlaneEntries), synced: all.filter((e) => e.synced).length, total: all.length };
 }
 
@@ -124,21 +146,41 @@ export function desiredStatus(kind: string, outcome: ObjectOutcome, inputs: Stat
   if (kind !== 'ApiProxy') {
     const ready = base
       ? condition('Ready', 'True', 'Ready', prog.message)
-      : condition('Ready', 'False', accepted.status === 'True' ? prog.reason : accepted.reason, accepted.status === 'True' ? prog.message : accepted.message);
+      : condition(
+          'Ready',
+          'False',
+          accepted.status === 'True' ? prog.reason : accepted.reason,
+          accepted.status === 'True' ? prog.message : accepted.message,
+        );
     return { conditions: [accepted, resolved, prog, ready] };
   }
-  const { entries, synced, total } = prog.status === 'True' ? dataPlaneEntries(key, inputs) : { entries: [], synced: 0, total: 0 };
+  const { entries, synced, total } =
+    prog.status === 'True' ? dataPlaneEntries(key, inputs) : { entries: [], synced: 0, total: 0 };
   let ready: DesiredCondition;
   if (!base) {
-    ready = condition('Ready', 'False', accepted.status === 'True' ? prog.reason : accepted.reason, accepted.status === 'True' ? prog.message : accepted.message);
+    ready = condition(
+      'Ready',
+      'False',
+      accepted.status === 'True' ? prog.reason : accepted.reason,
+      accepted.status === 'True' ? prog.message : accepted.message,
+    );
   } else if (total === 0) {
-    ready = condition('Ready', 'True', 'NoDataPlaneConnected', 'programmed; no data-plane node is connected to report on');
+    ready = condition(
+      'Ready',
+      'True',
+      'NoDataPlaneConnected',
+      'programmed; no data-plane node is connected to report on',
+    );
   } else if (synced === total) {
     ready = condition('Ready', 'True', 'Synced', `every data-plane node (${total}) runs this generation`);
   } else {
     const behind = entries.filter((e) => !e.synced).map((e) => (e.message ? `${e.name} (${e.message})` : e.name));
-    ready = condition('Ready', 'False', entries.some((e) => e.message?.includes('rejected')) ? 'Rejected' : 'SyncPending',
-      `${total - synced} of ${total} data-plane nodes do not run this generation yet: ${behind.slice(0, 5).join(', ')}${behind.length > 5 ? ', ...' : ''}`);
+    ready = condition(
+      'Ready',
+      'False',
+      entries.some((e) => e.message?.includes('rejected')) ? 'Rejected' : 'SyncPending',
+      `${total - synced} of ${total} data-plane nodes do not run this generation yet: ${behind.slice(0, 5).join(', ')}${behind.length > 5 ? ', ...' : ''}`,
+    );
   }
   return {
     conditions: [accepted, resolved, prog, ready],
@@ -151,9 +193,18 @@ export function desiredStatus(kind: string, outcome: ObjectOutcome, inputs: Stat
 export function compileConditions(outcome: ObjectOutcome): [DesiredCondition, DesiredCondition] {
   const find = (type: string) => outcome.conditions.find((c) => c.type === type);
   const accepted = find('Accepted') ?? { type: 'Accepted', status: 'True' as const, reason: 'Accepted', message: '' };
-  const resolved = find('ResolvedRefs') ?? { type: 'ResolvedRefs', status: 'True' as const, reason: 'ResolvedRefs', message: '' };
+  const resolved = find('ResolvedRefs') ?? {
+    type: 'ResolvedRefs',
+    status: 'True' as const,
+    reason: 'ResolvedRefs',
+    message: '',
+  };
   let acceptedMessage = accepted.message;
-  if (accepted.status === 'False' && outcome.servingGeneration !== undefined && outcome.servingGeneration !== outcome.generation) {
+  if (
+    accepted.status === 'False' &&
+    outcome.servingGeneration !== undefined &&
+    outcome.servingGeneration !== outcome.generation
+  ) {
     acceptedMessage = `${accepted.message}; generation ${outcome.servingGeneration}, the last accepted one, keeps serving`;
   }
   return [

@@ -22,7 +22,16 @@ export interface CompiledState {
   changed: ReadonlySet<string>;
 }
 
-const compileKinds = new Set(['ApiProxy', 'Policy', 'Product', 'App', 'DataPlane', 'Secret', 'Service', 'EndpointSlice']);
+const compileKinds = new Set([
+  'ApiProxy',
+  'Policy',
+  'Product',
+  'App',
+  'DataPlane',
+  'Secret',
+  'Service',
+  'EndpointSlice',
+]);
 
 export interface SnapshotControllerOptions {
   source: KubeSource;
@@ -106,7 +115,10 @@ export class SnapshotController {
     try {
       controlPlane.publish(snapshot, secrets);
     } catch (err) {
-      log.error({ err: (err as Error).message, code: (err as { code?: string }).code }, 'compiled snapshot does not encode; still serving the previous one');
+      log.error(
+        { err: (err as Error).message, code: (err as { code?: string }).code },
+        'compiled snapshot does not encode; still serving the previous one',
+      );
       return;
     }
     this.lastAccepted = compiled.lastAccepted;
@@ -117,10 +129,24 @@ export class SnapshotController {
     for (const [key, outcome] of compiled.outcomes) {
       const old = before?.outcomes.get(key);
       const proxy = `${outcome.id.namespace}/${outcome.id.name}`;
-      if (!old || JSON.stringify(old) !== JSON.stringify(outcome) || (outcome.id.kind === 'ApiProxy' && before?.revisions.get(proxy) !== revisions.get(proxy))) changed.add(key);
+      if (
+        !old ||
+        JSON.stringify(old) !== JSON.stringify(outcome) ||
+        (outcome.id.kind === 'ApiProxy' && before?.revisions.get(proxy) !== revisions.get(proxy))
+      )
+        changed.add(key);
     }
     this.state = { version: snapshot.version, snapshot, outcomes: compiled.outcomes, revisions, changed };
-    log.debug({ version: snapshot.version, objects: compiled.outcomes.size, changed: changed.size, fallbacks: compiled.fallbacks.size, ms: Math.round(performance.now() - started) }, 'compiled');
+    log.debug(
+      {
+        version: snapshot.version,
+        objects: compiled.outcomes.size,
+        changed: changed.size,
+        fallbacks: compiled.fallbacks.size,
+        ms: Math.round(performance.now() - started),
+      },
+      'compiled',
+    );
     for (const listener of this.listeners) {
       try {
         listener(this.state);
@@ -135,13 +161,17 @@ export class SnapshotController {
     if (this.sdsProblems.has(line)) return;
     this.sdsProblems.add(line);
     if (this.sdsProblems.size > 1_000) this.sdsProblems.clear();
-    this.options.log.warn({ secret: p.secret, sds: p.resource, reason: p.reason }, 'SDS secret not served (Envoy keeps the last good one, or waits); label the Secret gatehouse.dev/credential');
+    this.options.log.warn(
+      { secret: p.secret, sds: p.resource, reason: p.reason },
+      'SDS secret not served (Envoy keeps the last good one, or waits); label the Secret gatehouse.dev/credential',
+    );
   }
 
   /** Each error once, when it first appears. */
   private logErrors(lines: string[]): void {
     const current = new Set(lines);
-    for (const line of lines) if (!this.previousErrors.has(line)) this.options.log.warn(`${line} (left out; the rest ships)`);
+    for (const line of lines)
+      if (!this.previousErrors.has(line)) this.options.log.warn(`${line} (left out; the rest ships)`);
     this.previousErrors = current;
   }
 }

@@ -44,19 +44,26 @@ export class StatusController {
 
   start(): void {
     const { source, snapshots } = this.options;
-    this.stops.push(snapshots.onCompiled((state) => {
-      for (const key of state.changed) this.queue.add(key);
-    }));
-    this.stops.push(source.onChange((change) => {
-      if (statusKinds.includes(change.kind)) this.queue.add(`${change.kind}/${change.namespace ?? ''}/${change.name}`);
-    }));
-    this.stops.push(this.options.onNodesChanged(() => {
-      if (this.nodeTimer) return;
-      this.nodeTimer = setTimeout(() => {
-        this.nodeTimer = undefined;
-        this.enqueueKind('ApiProxy');
-      }, this.options.nodeDebounceMs ?? 250);
-    }));
+    this.stops.push(
+      snapshots.onCompiled((state) => {
+        for (const key of state.changed) this.queue.add(key);
+      }),
+    );
+    this.stops.push(
+      source.onChange((change) => {
+        if (statusKinds.includes(change.kind))
+          this.queue.add(`${change.kind}/${change.namespace ?? ''}/${change.name}`);
+      }),
+    );
+    this.stops.push(
+      this.options.onNodesChanged(() => {
+        if (this.nodeTimer) return;
+        this.nodeTimer = setTimeout(() => {
+          this.nodeTimer = undefined;
+          this.enqueueKind('ApiProxy');
+        }, this.options.nodeDebounceMs ?? 250);
+      }),
+    );
     this.queue.run((key) => this.reconcile(key), { concurrency: this.options.concurrency ?? 8 });
   }
 
@@ -72,7 +79,8 @@ export class StatusController {
   }
 
   private enqueueKind(kind: SourceKind): void {
-    for (const o of this.options.source.list(kind)) this.queue.add(`${kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`);
+    for (const o of this.options.source.list(kind))
+      this.queue.add(`${kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`);
   }
 
   async reconcile(key: string): Promise<void> {
@@ -85,7 +93,10 @@ export class StatusController {
     // A newer generation than the last compile saw: the coming rebuild enqueues this key again.
     if (!outcome || outcome.generation !== (live.metadata.generation ?? 0)) return;
     const desired = desiredStatus(kind, outcome, {
-      version: state.version, nodes: this.options.nodes(), history: this.options.snapshots.history, revisions: state.revisions,
+      version: state.version,
+      nodes: this.options.nodes(),
+      history: this.options.snapshots.history,
+      revisions: state.revisions,
     });
     await this.options.writer.write(live, desired);
   }

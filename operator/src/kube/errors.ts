@@ -20,7 +20,10 @@ export class KubeApiError extends GatehouseError {
   readonly apiMessage: string;
 
   constructor(init: { method: string; path: string; status: number; reason?: string; message: string }) {
-    super('GH_ERR_KUBE_API', `${init.method} ${init.path}: ${init.status}${init.reason ? ` ${init.reason}` : ''}: ${init.message}`);
+    super(
+      'GH_ERR_KUBE_API',
+      `${init.method} ${init.path}: ${init.status}${init.reason ? ` ${init.reason}` : ''}: ${init.message}`,
+    );
     this.method = init.method;
     this.path = init.path;
     this.status = init.status;
@@ -76,8 +79,10 @@ function statusOf(err: unknown): number | undefined {
 }
 
 export const isNotFound = (err: unknown): boolean => statusOf(err) === 404;
-export const isConflict = (err: unknown): boolean => statusOf(err) === 409 && (err as KubeApiError).reason !== 'AlreadyExists';
-export const isAlreadyExists = (err: unknown): boolean => statusOf(err) === 409 && (err as KubeApiError).reason === 'AlreadyExists';
+export const isConflict = (err: unknown): boolean =>
+  statusOf(err) === 409 && (err as KubeApiError).reason !== 'AlreadyExists';
+export const isAlreadyExists = (err: unknown): boolean =>
+  statusOf(err) === 409 && (err as KubeApiError).reason === 'AlreadyExists';
 export const isForbidden = (err: unknown): boolean => statusOf(err) === 403;
 /** 410: the resourceVersion asked for is older than what the apiserver (or etcd) still has: re-list. */
 export const isGone = (err: unknown): boolean => statusOf(err) === 410;

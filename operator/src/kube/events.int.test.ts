@@ -28,18 +28,34 @@ describe('EventRecorder on a real apiserver', () => {
   const log = pino({ level: 'warn' }, { write: (line: string) => lines.push(JSON.parse(line) as { msg?: string }) });
   let target: EventTarget;
   let clock = new Date('2026-05-01T10:00:00.123Z');
-  const recorder = new EventRecorder({ rest: operator, controller: 'gatehouse.dev/operator', instance: 'gatehouse-operator-0', log, now: () => clock });
-  const events = async () => (await admin.list<Event>(resourcePath({ group: 'events.k8s.io', version: 'v1', resource: 'events', namespace }))).items;
+  const recorder = new EventRecorder({
+    rest: operator,
+    controller: 'gatehouse.dev/operator',
+    instance: 'gatehouse-operator-0',
+    log,
+    now: () => clock,
+  });
+  const events = async () =>
+    (await admin.list<Event>(resourcePath({ group: 'events.k8s.io', version: 'v1', resource: 'events', namespace })))
+      .items;
 
   beforeAll(async () => {
     await admin.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
-    target = await admin.create<EventTarget>(resourcePath({ group: 'gatehouse.dev', version: 'v1alpha1', resource: 'apiproxies', namespace }), {
-      apiVersion: 'gatehouse.dev/v1alpha1', kind: 'ApiProxy', metadata: { name: 'orders' }, spec: { basePath: '/orders', target: { url: 'http://127.0.0.1:9090' } },
-    });
+    target = await admin.create<EventTarget>(
+      resourcePath({ group: 'gatehouse.dev', version: 'v1alpha1', resource: 'apiproxies', namespace }),
+      {
+        apiVersion: 'gatehouse.dev/v1alpha1',
+        kind: 'ApiProxy',
+        metadata: { name: 'orders' },
+        spec: { basePath: '/orders', target: { url: 'http://127.0.0.1:9090' } },
+      },
+    );
   });
   afterAll(async () => {
     // No namespace controller runs here: delete what tests elsewhere could list cluster-wide.
-    await admin.delete(resourcePath({ group: 'gatehouse.dev', version: 'v1alpha1', resource: 'apiproxies', namespace }));
+    await admin.delete(
+      resourcePath({ group: 'gatehouse.dev', version: 'v1alpha1', resource: 'apiproxies', namespace }),
+    );
     await admin.delete(`/api/v1/namespaces/${namespace}`);
   });
 
@@ -49,33 +65,47 @@ describe('EventRecorder on a real apiserver', () => {
     const [first, ...others] = await events();
     expect(others).toEqual([]);
     expect(first).toMatchObject({
-      reportingController: 'gatehouse.dev/operator', reportingInstance: 'gatehouse-operator-0',
-      type: 'Warning', reason: 'RefNotFound', action: 'Resolve', note: 'Policy shop/verify-key not found',
+      reportingController: 'gatehouse.dev/operator',
+      reportingInstance: 'gatehouse-operator-0',
+      type: 'Warning',
+      reason: 'RefNotFound',
+      action: 'Resolve',
+      note: 'Policy shop/verify-key not found',
       eventTime: '2026-05-01T10:00:00.123000Z',
-      regarding: { apiVersion: 'gatehouse.dev/v1alpha1', kind: 'ApiProxy', namespace, name: 'orders', uid: target.metadata.uid },
+      regarding: {
+        apiVersion: 'gatehouse.dev/v1alpha1',
+        kind: 'ApiProxy',
+        namespace,
+        name: 'orders',
+        uid: target.metadata.uid,
+      },
     });
-    expect(first.metadata.name).toMatch(/^orders\.[0-9a-f]+$/);
-    expect(first.series).toBeUndefined();
+    expect(first!.metadata.name).toMatch(/^orders\.[0-9a-f]+$/);
+    expect(first!.series).toBeUndefined();
 
     clock = new Date('2026-05-01T10:01:00.000Z');
     recorder.event(target, 'Warning', 'RefNotFound', 'Resolve', 'Policy shop/verify-key not found');
     await recorder.flush();
     const [again, ...none] = await events();
     expect(none).toEqual([]);
-    expect(again.metadata.name).toBe(first.metadata.name);
-    expect(again.series).toEqual({ count: 2, lastObservedTime: '2026-05-01T10:01:00.000000Z' });
+    expect(again!.metadata.name).toBe(first!.metadata.name);
+    expect(again!.series).toEqual({ count: 2, lastObservedTime: '2026-05-01T10:01:00.000000Z' });
 
     // Several repeats before the writer catches up: one patch with the final count.
     recorder.event(target, 'Warning', 'RefNotFound', 'Resolve', 'Policy shop/verify-key not found');
     recorder.event(target, 'Warning', 'RefNotFound', 'Resolve', 'Policy shop/verify-key not found');
     await recorder.flush();
-    expect((await events())[0].series?.count).toBe(4);
+    expect((await events())[0]?.series?.count).toBe(4);
     expect(lines).toEqual([]);
   });
 
   it('starts a new Event for a different note, after the 6-minute window, and truncates long notes to 1 KiB', async () => {
     const before = (await events()).length;
-    recorder.event(target, 'Normal', 'Programmed', 'Compile', 'served by 2 data planes', { apiVersion: 'gatehouse.dev/v1alpha1', kind: 'DataPlane', metadata: { name: 'eu', namespace } });
+    recorder.event(target, 'Normal', 'Programmed', 'Compile', 'served by 2 data planes', {
+      apiVersion: 'gatehouse.dev/v1alpha1',
+      kind: 'DataPlane',
+      metadata: { name: 'eu', namespace },
+    });
     clock = new Date(clock.getTime() + 7 * 60_000);
     recorder.event(target, 'Warning', 'RefNotFound', 'Resolve', 'Policy shop/verify-key not found');
     recorder.event(target, 'Warning', 'CompileFailed', 'Compile', 'é'.repeat(1000));
@@ -93,13 +123,31 @@ describe('EventRecorder on a real apiserver', () => {
     const node: EventTarget = { apiVersion: 'v1', kind: 'Node', metadata: { name: `node-${namespace}` } };
     recorder.event(node, 'Warning', 'NodeNotReady', 'Remediate', 'node has been NotReady for 5m');
     await recorder.flush();
-    const inDefault = (await admin.list<Event>(resourcePath({ group: 'events.k8s.io', version: 'v1', resource: 'events', namespace: 'default' }))).items;
+    const inDefault = (
+      await admin.list<Event>(
+        resourcePath({ group: 'events.k8s.io', version: 'v1', resource: 'events', namespace: 'default' }),
+      )
+    ).items;
     const mine = inDefault.filter((e) => e.regarding.name === node.metadata.name);
     expect(mine).toHaveLength(1);
     // A namespace that does not exist: the apiserver refuses, the recorder logs.
-    recorder.event({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'no-such-namespace' } }, 'Normal', 'X', 'Y', 'z');
+    recorder.event(
+      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'no-such-namespace' } },
+      'Normal',
+      'X',
+      'Y',
+      'z',
+    );
     await recorder.flush();
     expect(lines.map((l) => l.msg)).toEqual(['cannot write an event']);
-    await admin.delete(resourcePath({ group: 'events.k8s.io', version: 'v1', resource: 'events', namespace: 'default', name: mine[0].metadata.name }));
+    await admin.delete(
+      resourcePath({
+        group: 'events.k8s.io',
+        version: 'v1',
+        resource: 'events',
+        namespace: 'default',
+        name: mine[0]!.metadata.name,
+      }),
+    );
   });
 });

@@ -63,7 +63,14 @@ export class EventRecorder {
     this.maxPending = options.maxPending ?? 1000;
   }
 
-  event(target: EventTarget, type: EventType, reason: string, action: string, note: string, related?: EventTarget): void {
+  event(
+    target: EventTarget,
+    type: EventType,
+    reason: string,
+    action: string,
+    note: string,
+    related?: EventTarget,
+  ): void {
     try {
       this.record(target, type, reason, action, note, related);
     } catch (err) {
@@ -80,14 +87,34 @@ export class EventRecorder {
     } while (seen !== this.tail);
   }
 
-  private record(target: EventTarget, type: EventType, reason: string, action: string, note: string, related?: EventTarget): void {
+  private record(
+    target: EventTarget,
+    type: EventType,
+    reason: string,
+    action: string,
+    note: string,
+    related?: EventTarget,
+  ): void {
     const now = this.now();
     const regarding = reference(target);
     const relatedRef = related ? reference(related) : undefined;
-    const fields = { type, reason: truncate(reason, MAX_FIELD), action: truncate(action, MAX_FIELD), note: truncateBytes(note, MAX_NOTE_BYTES) };
+    const fields = {
+      type,
+      reason: truncate(reason, MAX_FIELD),
+      action: truncate(action, MAX_FIELD),
+      note: truncateBytes(note, MAX_NOTE_BYTES),
+    };
     // The object's identity without its resourceVersion, so that repeats across status writes aggregate.
-    const key = JSON.stringify([{ ...regarding, resourceVersion: undefined }, relatedRef?.uid ?? relatedRef?.name ?? null, relatedRef?.kind ?? null,
-      relatedRef?.namespace ?? null, fields.type, fields.reason, fields.action, fields.note]);
+    const key = JSON.stringify([
+      { ...regarding, resourceVersion: undefined },
+      relatedRef?.uid ?? relatedRef?.name ?? null,
+      relatedRef?.kind ?? null,
+      relatedRef?.namespace ?? null,
+      fields.type,
+      fields.reason,
+      fields.action,
+      fields.note,
+    ]);
 
     const existing = this.series.get(key);
     if (existing && now.getTime() - existing.lastObserved.getTime() <= SERIES_WINDOW_MS) {
@@ -108,7 +135,8 @@ export class EventRecorder {
       lastObserved: now,
       scheduled: false,
       body: {
-        apiVersion: 'events.k8s.io/v1', kind: 'Event',
+        apiVersion: 'events.k8s.io/v1',
+        kind: 'Event',
         eventTime: microTime(now),
         reportingController: truncate(this.o.controller, MAX_FIELD),
         reportingInstance: truncate(this.o.instance, MAX_FIELD),
@@ -127,23 +155,39 @@ export class EventRecorder {
   private schedule(entry: Series): void {
     if (entry.scheduled) return;
     if (this.pending >= this.maxPending) {
-      if (this.dropped++ % 100 === 0) this.o.log.warn({ dropped: this.dropped }, 'too many event writes pending; dropping events');
+      if (this.dropped++ % 100 === 0)
+        this.o.log.warn({ dropped: this.dropped }, 'too many event writes pending; dropping events');
       return;
     }
     entry.scheduled = true;
     this.pending++;
-    this.tail = this.tail.then(() => this.write(entry)).catch((err: unknown) => {
-      this.o.log.warn({ err: err instanceof Error ? err.message : String(err), reason: entry.body.reason, regarding: entry.regardingName }, 'cannot write an event');
-    }).finally(() => {
-      this.pending--;
-    });
+    this.tail = this.tail
+      .then(() => this.write(entry))
+      .catch((err: unknown) => {
+        this.o.log.warn(
+          {
+            err: err instanceof Error ? err.message : String(err),
+            reason: entry.body.reason,
+            regarding: entry.regardingName,
+          },
+          'cannot write an event',
+        );
+      })
+      .finally(() => {
+        this.pending--;
+      });
   }
 
   private async write(entry: Series): Promise<void> {
     entry.scheduled = false;
     const count = entry.count;
     const series = { count, lastObservedTime: microTime(entry.lastObserved) };
-    const collection = resourcePath({ group: 'events.k8s.io', version: 'v1', resource: 'events', namespace: entry.namespace });
+    const collection = resourcePath({
+      group: 'events.k8s.io',
+      version: 'v1',
+      resource: 'events',
+      namespace: entry.namespace,
+    });
     if (entry.eventName) {
       if (count === entry.written) return;
       try {
@@ -186,6 +230,6 @@ export function truncateBytes(value: string, max: number): string {
   const bytes = Buffer.from(value, 'utf8');
   if (bytes.length <= max) return value;
   let end = max;
-  while (end > 0 && (bytes[end] & 0xc0) === 0x80) end--;
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--;
   return bytes.subarray(0, end).toString('utf8');
 }

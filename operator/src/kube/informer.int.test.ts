@@ -16,7 +16,15 @@ import { ensureTestBinaries } from '../../../e2e/env/testbin.ts';
 import { KubeConnectionError } from './errors.ts';
 import { Informer, type InformerEvent } from './informer.ts';
 import { KubeMetrics } from './metrics.ts';
-import { KubeRest, resourcePath, type KubeList, type Query, type RequestOptions, type WatchEvent, type WatchOptions } from './rest.ts';
+import {
+  KubeRest,
+  resourcePath,
+  type KubeList,
+  type Query,
+  type RequestOptions,
+  type WatchEvent,
+  type WatchOptions,
+} from './rest.ts';
 
 const log = pino({ level: process.env.GATEHOUSE_TEST_LOG_LEVEL ?? 'silent' });
 
@@ -25,15 +33,26 @@ class GatedRest extends KubeRest {
   lists = 0;
   closed = false;
   override request<T = unknown>(method: string, path: string, options?: RequestOptions): Promise<T> {
-    if (this.closed) return Promise.reject(new KubeConnectionError({ method, path, message: 'gate closed by the test' }));
+    if (this.closed)
+      return Promise.reject(new KubeConnectionError({ method, path, message: 'gate closed by the test' }));
     return super.request<T>(method, path, options);
   }
-  override list<T>(path: string, query?: Query, options?: Pick<RequestOptions, 'timeoutMs' | 'signal'>): Promise<KubeList<T>> {
+  override list<T>(
+    path: string,
+    query?: Query,
+    options?: Pick<RequestOptions, 'timeoutMs' | 'signal'>,
+  ): Promise<KubeList<T>> {
     this.lists++;
     return super.list<T>(path, query, options);
   }
-  override watch<T = k8s.KubernetesObject>(path: string, query: Query, onEvent: (event: WatchEvent<T>) => void, options?: WatchOptions): Promise<void> {
-    if (this.closed) return Promise.reject(new KubeConnectionError({ method: 'WATCH', path, message: 'gate closed by the test' }));
+  override watch<T = k8s.KubernetesObject>(
+    path: string,
+    query: Query,
+    onEvent: (event: WatchEvent<T>) => void,
+    options?: WatchOptions,
+  ): Promise<void> {
+    if (this.closed)
+      return Promise.reject(new KubeConnectionError({ method: 'WATCH', path, message: 'gate closed by the test' }));
     return super.watch<T>(path, query, onEvent, options);
   }
 }
@@ -47,7 +66,9 @@ interface Seen {
 
 function record<T extends k8s.KubernetesObject>(informer: Informer<T>, value: (o: T) => unknown): Seen[] {
   const seen: Seen[] = [];
-  informer.onChange((event, obj, old) => seen.push({ event, name: obj.metadata!.name!, value: value(obj), old: old && value(old) }));
+  informer.onChange((event, obj, old) =>
+    seen.push({ event, name: obj.metadata!.name!, value: value(obj), old: old && value(old) }),
+  );
   return seen;
 }
 
@@ -59,11 +80,23 @@ describe('Informer on the shared test apiserver, as the operator identity', () =
   const namespace = `gatehouse-informer-${Date.now().toString(36)}`;
   const collection = resourcePath({ group: 'gatehouse.dev', version: 'v1alpha1', resource: 'apiproxies', namespace });
   const proxy = (name: string, basePath: string, labels: Record<string, string> = {}) => ({
-    apiVersion: 'gatehouse.dev/v1alpha1', kind: 'ApiProxy', metadata: { name, labels }, spec: { basePath, target: { url: 'http://127.0.0.1:9090' } },
+    apiVersion: 'gatehouse.dev/v1alpha1',
+    kind: 'ApiProxy',
+    metadata: { name, labels },
+    spec: { basePath, target: { url: 'http://127.0.0.1:9090' } },
   });
   const informers: Informer<ApiProxy>[] = [];
-  const informer = (options: { labelSelector?: string; rest?: KubeRest; watchTimeoutSeconds?: number; metrics?: KubeMetrics } = {}) => {
-    const i = new Informer<ApiProxy>({ kc: operatorKc, rest: options.rest ?? new KubeRest(operatorKc), name: 'apiproxies', path: collection, log, ...options });
+  const informer = (
+    options: { labelSelector?: string; rest?: KubeRest; watchTimeoutSeconds?: number; metrics?: KubeMetrics } = {},
+  ) => {
+    const i = new Informer<ApiProxy>({
+      kc: operatorKc,
+      rest: options.rest ?? new KubeRest(operatorKc),
+      name: 'apiproxies',
+      path: collection,
+      log,
+      ...options,
+    });
     informers.push(i);
     return i;
   };
@@ -89,7 +122,11 @@ describe('Informer on the shared test apiserver, as the operator identity', () =
     expect(seen).toEqual([{ event: 'add', name: 'existing', value: '/existing' }]);
     // Raw JSON, shaped like a watch object: apiVersion and kind present, timestamps still strings.
     const cached = apiproxies.get(namespace, 'existing')!;
-    expect(cached).toMatchObject({ apiVersion: 'gatehouse.dev/v1alpha1', kind: 'ApiProxy', spec: { basePath: '/existing', target: { url: 'http://127.0.0.1:9090' } } });
+    expect(cached).toMatchObject({
+      apiVersion: 'gatehouse.dev/v1alpha1',
+      kind: 'ApiProxy',
+      spec: { basePath: '/existing', target: { url: 'http://127.0.0.1:9090' } },
+    });
     expect(typeof cached.metadata!.creationTimestamp).toBe('string');
 
     await admin.create(collection, proxy('orders', '/orders'));
@@ -151,84 +188,120 @@ describe('Informer on the shared test apiserver, as the operator identity', () =
     await admin.create(collection, proxy('after-timeouts', '/after'));
     await eventually('add after timeouts', () => shortWatches.get(namespace, 'after-timeouts') !== undefined);
     expect(rest.lists).toBe(1);
-    expect(await registry.metrics()).not.toMatch(/gatehouse_operator_informer_restarts_total\{informer="apiproxies"\} [1-9]/);
+    expect(await registry.metrics()).not.toMatch(
+      /gatehouse_operator_informer_restarts_total\{informer="apiproxies"\} [1-9]/,
+    );
     await admin.delete(`${collection}/after-timeouts`);
   });
 
   it('keeps retrying a list it is not allowed, and start() rejects when stopped before syncing', async () => {
     const lines: { msg?: string; err?: { message: string } }[] = [];
-    const capture = pino({ level: 'warn' }, { write: (line: string) => lines.push(JSON.parse(line) as (typeof lines)[number]) });
+    const capture = pino(
+      { level: 'warn' },
+      { write: (line: string) => lines.push(JSON.parse(line) as (typeof lines)[number]) },
+    );
     // The chart's ClusterRole grants nothing on limitranges.
-    const forbidden = new Informer({ rest: new KubeRest(operatorKc), name: 'limitranges', path: `/api/v1/namespaces/${namespace}/limitranges`, log: capture, backoff: { initialMs: 20, maxMs: 50 } });
+    const forbidden = new Informer({
+      rest: new KubeRest(operatorKc),
+      name: 'limitranges',
+      path: `/api/v1/namespaces/${namespace}/limitranges`,
+      log: capture,
+      backoff: { initialMs: 20, maxMs: 50 },
+    });
     const starting = forbidden.start();
     await eventually('two failed attempts', () => lines.length >= 2);
     expect(forbidden.synced).toBe(false);
-    expect(lines[0].msg).toBe('list/watch failed; re-listing after a backoff');
-    expect(lines[0].err?.message).toMatch(/403 Forbidden: .*cannot list resource "limitranges"/);
+    expect(lines[0]!.msg).toBe('list/watch failed; re-listing after a backoff');
+    expect(lines[0]!.err?.message).toMatch(/403 Forbidden: .*cannot list resource "limitranges"/);
     await forbidden.stop();
     await expect(starting).rejects.toMatchObject({ code: 'GH_ERR_KUBE_INFORMER_STOPPED' });
   });
 });
 
 // Needs etcd and kube-apiserver binaries of its own: not on a KUBECONFIG cluster (e2e/kind).
-describe.skipIf(process.env.GATEHOUSE_TEST_CLUSTER_MODE === 'kubeconfig')('Informer across a kube-apiserver restart (private control plane)', () => {
-  let cp: ControlPlane;
-  let dir: string;
-  let admin: KubeRest;
-  const path = '/api/v1/namespaces/default/configmaps';
-  const cm = (name: string, v: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, labels: { app: 'restart-test' } }, data: { v } });
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'gatehouse-informer-restart-'));
-    cp = await startControlPlane(ensureTestBinaries(), dir);
-    admin = new KubeRest(loadKubeconfigFile(cp.adminKubeconfig));
-  });
-  afterAll(async () => {
-    await cp?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  it('converges on every change made while it could not watch, a delete during the gap included', async () => {
-    for (const name of ['a', 'b', 'c']) await admin.create(path, cm(name, '1'));
-    const rest = new GatedRest(loadKubeconfigFile(cp.adminKubeconfig), { timeoutMs: 5_000 });
-    const registry = new Registry();
-    const informer = new Informer<k8s.V1ConfigMap>({
-      rest, name: 'configmaps', path, labelSelector: 'app=restart-test', log, backoff: { initialMs: 100, maxMs: 1_000 }, metrics: new KubeMetrics(registry),
+describe.skipIf(process.env.GATEHOUSE_TEST_CLUSTER_MODE === 'kubeconfig')(
+  'Informer across a kube-apiserver restart (private control plane)',
+  () => {
+    let cp: ControlPlane;
+    let dir: string;
+    let admin: KubeRest;
+    const path = '/api/v1/namespaces/default/configmaps';
+    const cm = (name: string, v: string) => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name, labels: { app: 'restart-test' } },
+      data: { v },
     });
-    const seen = record(informer, (o) => o.data?.v);
-    const values = () => Object.fromEntries(informer.list('default').map((o) => [o.metadata!.name, o.data?.v]));
-    try {
-      await informer.start();
-      expect(values()).toEqual({ a: '1', b: '1', c: '1' });
-      seen.length = 0;
 
-      // The apiserver goes away under the open watch; the informer cannot reach the new one until the
-      // changes below are made, so it must learn them from a re-list, not from watch events.
-      rest.closed = true;
-      await cp.restartApiserver();
-      await admin.delete(`${path}/a`);
-      await admin.mergePatch(`${path}/b`, { data: { v: '2' } });
-      await admin.create(path, cm('d', '1'));
-      rest.closed = false;
-      await eventually('the cache converges after the gap', () => JSON.stringify(values()) === JSON.stringify({ b: '2', c: '1', d: '1' }));
-      expect(seen.map((s) => `${s.event} ${s.name}`).sort()).toEqual(['add d', 'delete a', 'update b']);
-      expect(seen.find((s) => s.event === 'update')).toMatchObject({ value: '2', old: '1' });
-      expect(await registry.metrics()).toMatch(/gatehouse_operator_informer_restarts_total\{informer="configmaps"\} [1-9]/);
-      expect(rest.lists).toBeGreaterThanOrEqual(2);
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'gatehouse-informer-restart-'));
+      cp = await startControlPlane(ensureTestBinaries(), dir);
+      admin = new KubeRest(loadKubeconfigFile(cp.adminKubeconfig));
+    });
+    afterAll(async () => {
+      await cp?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
 
-      // Once more with no gate: changes right after the restart reach the cache by whichever path.
-      seen.length = 0;
-      await cp.restartApiserver();
-      await admin.mergePatch(`${path}/c`, { data: { v: '3' } });
-      await admin.delete(`${path}/d`);
-      await eventually('the cache converges after a plain restart', () => JSON.stringify(values()) === JSON.stringify({ b: '2', c: '3' }));
-      expect(seen.map((s) => `${s.event} ${s.name}`).sort()).toEqual(['delete d', 'update c']);
+    it('converges on every change made while it could not watch, a delete during the gap included', async () => {
+      for (const name of ['a', 'b', 'c']) await admin.create(path, cm(name, '1'));
+      const rest = new GatedRest(loadKubeconfigFile(cp.adminKubeconfig), { timeoutMs: 5_000 });
+      const registry = new Registry();
+      const informer = new Informer<k8s.V1ConfigMap>({
+        rest,
+        name: 'configmaps',
+        path,
+        labelSelector: 'app=restart-test',
+        log,
+        backoff: { initialMs: 100, maxMs: 1_000 },
+        metrics: new KubeMetrics(registry),
+      });
+      const seen = record(informer, (o) => o.data?.v);
+      const values = () =>
+        Object.fromEntries(
+          informer.list('default').map((o): [string, string | undefined] => [o.metadata!.name!, o.data?.v]),
+        );
+      try {
+        await informer.start();
+        expect(values()).toEqual({ a: '1', b: '1', c: '1' });
+        seen.length = 0;
 
-      // And it keeps watching afterwards.
-      await admin.create(path, cm('e', '1'));
-      await eventually('a change after recovery', () => informer.get('default', 'e') !== undefined);
-    } finally {
-      await informer.stop();
-    }
-  });
-});
+        // The apiserver goes away under the open watch; the informer cannot reach the new one until the
+        // changes below are made, so it must learn them from a re-list, not from watch events.
+        rest.closed = true;
+        await cp.restartApiserver();
+        await admin.delete(`${path}/a`);
+        await admin.mergePatch(`${path}/b`, { data: { v: '2' } });
+        await admin.create(path, cm('d', '1'));
+        rest.closed = false;
+        await eventually(
+          'the cache converges after the gap',
+          () => JSON.stringify(values()) === JSON.stringify({ b: '2', c: '1', d: '1' }),
+        );
+        expect(seen.map((s) => `${s.event} ${s.name}`).sort()).toEqual(['add d', 'delete a', 'update b']);
+        expect(seen.find((s) => s.event === 'update')).toMatchObject({ value: '2', old: '1' });
+        expect(await registry.metrics()).toMatch(
+          /gatehouse_operator_informer_restarts_total\{informer="configmaps"\} [1-9]/,
+        );
+        expect(rest.lists).toBeGreaterThanOrEqual(2);
+
+        // Once more with no gate: changes right after the restart reach the cache by whichever path.
+        seen.length = 0;
+        await cp.restartApiserver();
+        await admin.mergePatch(`${path}/c`, { data: { v: '3' } });
+        await admin.delete(`${path}/d`);
+        await eventually(
+          'the cache converges after a plain restart',
+          () => JSON.stringify(values()) === JSON.stringify({ b: '2', c: '3' }),
+        );
+        expect(seen.map((s) => `${s.event} ${s.name}`).sort()).toEqual(['delete d', 'update c']);
+
+        // And it keeps watching afterwards.
+        await admin.create(path, cm('e', '1'));
+        await eventually('a change after recovery', () => informer.get('default', 'e') !== undefined);
+      } finally {
+        await informer.stop();
+      }
+    });
+  },
+);

@@ -205,10 +205,10 @@ export class Informer<T extends k8s.KubernetesObject = k8s.KubernetesObject> {
     let size = 0;
     const transform = this.options.transform;
     for (const item of list.items) {
-      const obj = transform ? transform(item) as T : item;
+      const obj = transform ? (transform(item) as T) : item;
       const [ns, name] = identity(obj);
       let objects = fresh.get(ns);
-      if (!objects) fresh.set(ns, (objects = new Map()));
+      if (!objects) fresh.set(ns, (objects = new Map<string, T>()));
       const old = this.cache.get(ns)?.get(name);
       if (!old) changes.push(['add', obj, undefined]);
       else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion) changes.push(['update', obj, old]);
@@ -233,7 +233,10 @@ export class Informer<T extends k8s.KubernetesObject = k8s.KubernetesObject> {
       this.log.info({ objects: this.size, resourceVersion: this.resourceVersion }, 'informer synced');
       this.settleStart?.resolve();
     } else {
-      this.log.info({ objects: this.size, resourceVersion: this.resourceVersion, changes: deletes.length + changes.length }, 'informer re-listed');
+      this.log.info(
+        { objects: this.size, resourceVersion: this.resourceVersion, changes: deletes.length + changes.length },
+        'informer re-listed',
+      );
     }
   }
 
@@ -241,18 +244,26 @@ export class Informer<T extends k8s.KubernetesObject = k8s.KubernetesObject> {
   private async watchOnce(signal: AbortSignal): Promise<number> {
     const timeoutSeconds = this.options.watchTimeoutSeconds ?? Math.floor(300 * (1 + Math.random()));
     let events = 0;
-    await this.options.rest.watch<T>(this.options.path, {
-      ...this.selectors(), resourceVersion: this.resourceVersion, allowWatchBookmarks: true, timeoutSeconds,
-    }, (event) => {
-      events++;
-      this.apply(event);
-    }, { signal, idleTimeoutMs: (timeoutSeconds + 60) * 1000 });
+    await this.options.rest.watch<T>(
+      this.options.path,
+      {
+        ...this.selectors(),
+        resourceVersion: this.resourceVersion,
+        allowWatchBookmarks: true,
+        timeoutSeconds,
+      },
+      (event) => {
+        events++;
+        this.apply(event);
+      },
+      { signal, idleTimeoutMs: (timeoutSeconds + 60) * 1000 },
+    );
     return events;
   }
 
   private apply(event: WatchEvent<T>): void {
     const transform = this.options.transform;
-    const obj = transform && event.type !== 'BOOKMARK' ? transform(event.object) as T : event.object;
+    const obj = transform && event.type !== 'BOOKMARK' ? (transform(event.object) as T) : event.object;
     const rv = obj?.metadata?.resourceVersion;
     if (event.type !== 'BOOKMARK') {
       const [ns, name] = identity(obj);
@@ -273,7 +284,7 @@ export class Informer<T extends k8s.KubernetesObject = k8s.KubernetesObject> {
   private upsert(obj: T): void {
     const [ns, name] = identity(obj);
     let objects = this.cache.get(ns);
-    if (!objects) this.cache.set(ns, (objects = new Map()));
+    if (!objects) this.cache.set(ns, (objects = new Map<string, T>()));
     const old = objects.get(name);
     if (old && old.metadata?.resourceVersion === obj.metadata?.resourceVersion) return;
     objects.set(name, obj);
@@ -299,7 +310,8 @@ export class Informer<T extends k8s.KubernetesObject = k8s.KubernetesObject> {
   }
 
   private call(handler: InformerHandler<T>, event: InformerEvent, obj: T, old?: T): void {
-    const fail = (err: unknown) => this.log.error({ err: describe(err), event, object: objectName(obj) }, 'informer handler failed');
+    const fail = (err: unknown) =>
+      this.log.error({ err: describe(err), event, object: objectName(obj) }, 'informer handler failed');
     try {
       const result = handler(event, obj, old) as unknown;
       if (result instanceof Promise) result.catch(fail);

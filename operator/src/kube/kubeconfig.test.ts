@@ -7,7 +7,9 @@ import { loadKubeConfig } from './kubeconfig.ts';
 
 function kubeconfig(context: string | undefined, clusters: Record<string, string>): string {
   return JSON.stringify({
-    apiVersion: 'v1', kind: 'Config', ...(context ? { 'current-context': context } : {}),
+    apiVersion: 'v1',
+    kind: 'Config',
+    ...(context ? { 'current-context': context } : {}),
     clusters: Object.entries(clusters).map(([name, server]) => ({ name, cluster: { server } })),
     users: Object.keys(clusters).map((name) => ({ name, user: { token: 't' } })),
     contexts: Object.keys(clusters).map((name) => ({ name, context: { cluster: name, user: name } })),
@@ -34,7 +36,10 @@ describe('loadKubeConfig', () => {
 
   it('takes --kubeconfig over everything else', () => {
     vi.stubEnv('KUBECONFIG', file('env', kubeconfig('e', { e: 'https://env.example:6443' })));
-    const kc = loadKubeConfig({ kubeconfig: file('flag', kubeconfig('f', { f: 'https://flag.example:6443' })), homeDir: dir });
+    const kc = loadKubeConfig({
+      kubeconfig: file('flag', kubeconfig('f', { f: 'https://flag.example:6443' })),
+      homeDir: dir,
+    });
     expect(kc.getCurrentCluster()?.server).toBe('https://flag.example:6443');
   });
 
@@ -46,7 +51,9 @@ describe('loadKubeConfig', () => {
       expect(err).toMatchObject({ code: 'GH_ERR_KUBE_CONFIG', exitCode: 2 });
     }
     expect(() => loadKubeConfig({ kubeconfig: file('broken', '{ not yaml: [') })).toThrow(/cannot read kubeconfig/);
-    expect(() => loadKubeConfig({ kubeconfig: file('nocontext', kubeconfig(undefined, { a: 'https://a:1' })) })).toThrow(/no current-context/);
+    expect(() =>
+      loadKubeConfig({ kubeconfig: file('nocontext', kubeconfig(undefined, { a: 'https://a:1' })) }),
+    ).toThrow(/no current-context/);
   });
 
   it('uses the service account when running in a cluster', () => {

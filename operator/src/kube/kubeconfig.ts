@@ -35,7 +35,9 @@ export function loadKubeConfig(options: LoadKubeConfigOptions = {}): k8s.KubeCon
       kc.loadFromCluster(prefix);
       return checked(kc, 'the in-cluster service account');
     }
-    tried.push(`KUBERNETES_SERVICE_HOST is set but ${existsSync(token) ? ca : token} does not exist (service account token not mounted?)`);
+    tried.push(
+      `KUBERNETES_SERVICE_HOST is set but ${existsSync(token) ? ca : token} does not exist (service account token not mounted?)`,
+    );
   } else {
     tried.push('not in a cluster (KUBERNETES_SERVICE_HOST unset)');
   }
@@ -54,17 +56,21 @@ export function loadKubeConfig(options: LoadKubeConfigOptions = {}): k8s.KubeCon
   if (existsSync(home)) return fromFiles([home], home, false);
   tried.push(`${home} does not exist`);
 
-  throw new KubeConfigError(`no Kubernetes cluster configured: ${tried.join('; ')}. ` +
-    'Pass --kubeconfig FILE, run in a cluster, or use --manifests DIR to run without one.');
+  throw new KubeConfigError(
+    `no Kubernetes cluster configured: ${tried.join('; ')}. ` +
+      'Pass --kubeconfig FILE, run in a cluster, or use --manifests DIR to run without one.',
+  );
 }
 
 /** Loads kubeconfig files and merges them the way kubectl does: the first file to name a thing wins. */
 function fromFiles(files: string[], source: string, mustExist: boolean): k8s.KubeConfig {
-  if (mustExist && !existsSync(files[0])) throw new KubeConfigError(`${source}: the file does not exist`);
+  const [first, ...more] = files;
+  if (first === undefined) throw new KubeConfigError(`${source}: no kubeconfig file`);
+  if (mustExist && !existsSync(first)) throw new KubeConfigError(`${source}: the file does not exist`);
   const kc = new k8s.KubeConfig();
   try {
-    kc.loadFromFile(files[0]);
-    for (const file of files.slice(1)) {
+    kc.loadFromFile(first);
+    for (const file of more) {
       const more = new k8s.KubeConfig();
       more.loadFromFile(file);
       if (!kc.currentContext && more.currentContext) kc.currentContext = more.currentContext;
@@ -80,9 +86,11 @@ function fromFiles(files: string[], source: string, mustExist: boolean): k8s.Kub
 
 function checked(kc: k8s.KubeConfig, source: string): k8s.KubeConfig {
   if (!kc.getCurrentContext()) throw new KubeConfigError(`${source}: no current-context`);
-  if (!kc.getContextObject(kc.getCurrentContext())) throw new KubeConfigError(`${source}: current-context ${kc.getCurrentContext()} is not defined`);
+  if (!kc.getContextObject(kc.getCurrentContext()))
+    throw new KubeConfigError(`${source}: current-context ${kc.getCurrentContext()} is not defined`);
   const cluster = kc.getCurrentCluster();
-  if (!cluster?.server) throw new KubeConfigError(`${source}: context ${kc.getCurrentContext()} names no cluster with a server URL`);
+  if (!cluster?.server)
+    throw new KubeConfigError(`${source}: context ${kc.getCurrentContext()} names no cluster with a server URL`);
   try {
     new URL(cluster.server);
   } catch (err) {

@@ -16,7 +16,10 @@ const log = pino({ level: process.env.GATEHOUSE_TEST_LOG_LEVEL ?? 'silent' });
 class CuttableRest extends KubeRest {
   cut = false;
   override request<T = unknown>(method: string, path: string, options?: RequestOptions): Promise<T> {
-    if (this.cut) return Promise.reject(new KubeConnectionError({ method, path, message: 'connect ECONNREFUSED (cut by the test)' }));
+    if (this.cut)
+      return Promise.reject(
+        new KubeConnectionError({ method, path, message: 'connect ECONNREFUSED (cut by the test)' }),
+      );
     return super.request<T>(method, path, options);
   }
 }
@@ -50,13 +53,22 @@ describe('LeaderElector on a real Lease', () => {
     replicas = [];
   });
 
-  function replicasOn(lease: string, timings: { leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number }, ...identities: string[]): Replica[] {
+  function replicasOn<const I extends string[]>(
+    lease: string,
+    timings: { leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number },
+    ...identities: I
+  ): { [K in keyof I]: Replica } {
     timeline = [];
     overlaps = [];
     replicas = identities.map((identity) => {
       const rest = new CuttableRest(operatorKc, { timeoutMs: 2_000 });
       const elector = new LeaderElector({
-        rest, namespace, name: lease, identity, log: log.child({ replica: identity }), ...timings,
+        rest,
+        namespace,
+        name: lease,
+        identity,
+        log: log.child({ replica: identity }),
+        ...timings,
         onStartedLeading: () => timeline.push(`${identity} started`),
         onStoppedLeading: () => timeline.push(`${identity} stopped`),
       });
@@ -66,10 +78,13 @@ describe('LeaderElector on a real Lease', () => {
       const leaders = replicas.filter((r) => r.elector.isLeader).map((r) => r.identity);
       if (leaders.length > 1) overlaps.push(leaders.join('+'));
     }, 10);
-    return replicas;
+    return replicas as { [K in keyof I]: Replica };
   }
 
-  const readLease = (name: string) => admin.get<Lease>(resourcePath({ group: 'coordination.k8s.io', version: 'v1', resource: 'leases', namespace, name }));
+  const readLease = (name: string) =>
+    admin.get<Lease>(
+      resourcePath({ group: 'coordination.k8s.io', version: 'v1', resource: 'leases', namespace, name }),
+    );
   const leaders = () => replicas.filter((r) => r.elector.isLeader);
   const fast = { leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 500 };
   const microTime = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/;
@@ -79,7 +94,7 @@ describe('LeaderElector on a real Lease', () => {
     a.elector.start();
     b.elector.start();
     await eventually('a leader', () => leaders().length === 1);
-    const leader = leaders()[0];
+    const leader = leaders()[0]!;
     const follower = leader === a ? b : a;
     // Several renewals later: still the same one, and the other knows who it is.
     await sleep(2_500);
@@ -95,7 +110,12 @@ describe('LeaderElector on a real Lease', () => {
 
   it('hands over at once when the leader stops: it releases the Lease instead of letting it expire', async () => {
     // A 60 s lease: without the release the follower could not take over within the wait below.
-    const [a, b] = replicasOn('handover', { leaseDurationMs: 60_000, renewDeadlineMs: 2_000, retryPeriodMs: 500 }, 'replica-a', 'replica-b');
+    const [a, b] = replicasOn(
+      'handover',
+      { leaseDurationMs: 60_000, renewDeadlineMs: 2_000, retryPeriodMs: 500 },
+      'replica-a',
+      'replica-b',
+    );
     a.elector.start();
     await eventually('a leads', () => a.elector.isLeader);
     b.elector.start();
@@ -133,10 +153,10 @@ describe('LeaderElector on a real Lease', () => {
     const [a, b, c] = replicasOn('three', fast, 'replica-a', 'replica-b', 'replica-c');
     for (const r of [a, b, c]) r.elector.start();
     await eventually('a leader', () => leaders().length === 1);
-    const first = leaders()[0];
+    const first = leaders()[0]!;
     first.rest.cut = true;
     await eventually('another leader', () => leaders().length === 1 && !first.elector.isLeader);
-    const second = leaders()[0];
+    const second = leaders()[0]!;
     first.rest.cut = false;
     await eventually('the first sees the second', () => first.elector.leader === second.identity);
     await sleep(1_500);

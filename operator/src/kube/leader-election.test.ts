@@ -5,8 +5,14 @@ import { LeaderElectionConfigError } from './errors.ts';
 import { LeaderElector, LeaseObservation, microTime, validateTimings } from './leader-election.ts';
 import { KubeRest } from './rest.ts';
 
-const record = (renewTime: string, extra: Record<string, unknown> = {}) =>
-  ({ holderIdentity: 'a', leaseDurationSeconds: 15, acquireTime: '2026-01-01T00:00:00.000000Z', renewTime, leaseTransitions: 1, ...extra });
+const record = (renewTime: string, extra: Record<string, unknown> = {}) => ({
+  holderIdentity: 'a',
+  leaseDurationSeconds: 15,
+  acquireTime: '2026-01-01T00:00:00.000000Z',
+  renewTime,
+  leaseTransitions: 1,
+  ...extra,
+});
 
 describe('LeaseObservation (local-clock lease expiry)', () => {
   it('holds the lease for leaseDurationSeconds after the record last changed, on the local clock', () => {
@@ -24,7 +30,7 @@ describe('LeaseObservation (local-clock lease expiry)', () => {
     expect(seen.valid(32_000, 15_000)).toBe(false);
   });
 
-  it('uses the record\'s leaseDurationSeconds (a released lease: 1 s) and falls back to ours without one', () => {
+  it("uses the record's leaseDurationSeconds (a released lease: 1 s) and falls back to ours without one", () => {
     const seen = new LeaseObservation();
     seen.observe(record('t1', { holderIdentity: '', leaseDurationSeconds: 1 }), 0);
     expect(seen.holder).toBeUndefined();
@@ -50,19 +56,36 @@ describe('leader election settings', () => {
   });
 
   it('rejects timings that could make two leaders, as client-go does', () => {
-    expect(() => validateTimings({ leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 })).not.toThrow();
+    expect(() =>
+      validateTimings({ leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 }),
+    ).not.toThrow();
     expect(() => validateTimings({ leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 500 })).not.toThrow();
-    expect(() => validateTimings({ leaseDurationMs: 10_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 })).toThrow(/leaseDuration .* greater than renewDeadline/);
-    expect(() => validateTimings({ leaseDurationMs: 15_000, renewDeadlineMs: 2_400, retryPeriodMs: 2_000 })).toThrow(/1.2 x retryPeriod/);
-    expect(() => validateTimings({ leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 0 })).toThrow(LeaderElectionConfigError);
+    expect(() => validateTimings({ leaseDurationMs: 10_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 })).toThrow(
+      /leaseDuration .* greater than renewDeadline/,
+    );
+    expect(() => validateTimings({ leaseDurationMs: 15_000, renewDeadlineMs: 2_400, retryPeriodMs: 2_000 })).toThrow(
+      /1.2 x retryPeriod/,
+    );
+    expect(() => validateTimings({ leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 0 })).toThrow(
+      LeaderElectionConfigError,
+    );
   });
 
   it('refuses to start without an identity or with bad timings', () => {
     const kc = new k8s.KubeConfig();
     kc.loadFromClusterAndUser({ name: 'c', server: 'https://127.0.0.1:1', skipTLSVerify: false }, { name: 'u' });
-    const base = { rest: new KubeRest(kc), namespace: 'ns', name: 'lease', log: pino({ level: 'silent' }), onStartedLeading: () => {}, onStoppedLeading: () => {} };
+    const base = {
+      rest: new KubeRest(kc),
+      namespace: 'ns',
+      name: 'lease',
+      log: pino({ level: 'silent' }),
+      onStartedLeading: () => {},
+      onStoppedLeading: () => {},
+    };
     expect(() => new LeaderElector({ ...base, identity: '' })).toThrow(/identity/);
-    expect(() => new LeaderElector({ ...base, identity: 'x', leaseDurationMs: 5_000 })).toThrow(LeaderElectionConfigError);
+    expect(() => new LeaderElector({ ...base, identity: 'x', leaseDurationMs: 5_000 })).toThrow(
+      LeaderElectionConfigError,
+    );
     try {
       new LeaderElector({ ...base, identity: 'x', renewDeadlineMs: 20_000 });
     } catch (err) {

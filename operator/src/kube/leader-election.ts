@@ -65,12 +65,17 @@ export function validateTimings(t: { leaseDurationMs: number; renewDeadlineMs: n
     throw new LeaderElectionConfigError('leaseDuration, renewDeadline and retryPeriod must be positive');
   }
   if (t.leaseDurationMs <= t.renewDeadlineMs) {
-    throw new LeaderElectionConfigError(`leaseDuration (${t.leaseDurationMs} ms) must be greater than renewDeadline (${t.renewDeadlineMs} ms)`);
+    throw new LeaderElectionConfigError(
+      `leaseDuration (${t.leaseDurationMs} ms) must be greater than renewDeadline (${t.renewDeadlineMs} ms)`,
+    );
   }
   if (t.renewDeadlineMs <= ACQUIRE_JITTER_FACTOR * t.retryPeriodMs) {
-    throw new LeaderElectionConfigError(`renewDeadline (${t.renewDeadlineMs} ms) must be greater than ${ACQUIRE_JITTER_FACTOR} x retryPeriod (${t.retryPeriodMs} ms)`);
+    throw new LeaderElectionConfigError(
+      `renewDeadline (${t.renewDeadlineMs} ms) must be greater than ${ACQUIRE_JITTER_FACTOR} x retryPeriod (${t.retryPeriodMs} ms)`,
+    );
   }
-  if (t.leaseDurationMs < 1000) throw new LeaderElectionConfigError('leaseDuration must be at least 1 s (the Lease counts whole seconds)');
+  if (t.leaseDurationMs < 1000)
+    throw new LeaderElectionConfigError('leaseDuration must be at least 1 s (the Lease counts whole seconds)');
 }
 
 /**
@@ -112,13 +117,22 @@ export class LeaseObservation {
 
 /** The fields of the leader election record, in a fixed order (the raw-record comparison of client-go). */
 function recordKey(spec: LeaseSpec | undefined): string {
-  return JSON.stringify([spec?.holderIdentity ?? '', spec?.leaseDurationSeconds ?? 0, spec?.acquireTime ?? '', spec?.renewTime ?? '', spec?.leaseTransitions ?? 0]);
+  return JSON.stringify([
+    spec?.holderIdentity ?? '',
+    spec?.leaseDurationSeconds ?? 0,
+    spec?.acquireTime ?? '',
+    spec?.renewTime ?? '',
+    spec?.leaseTransitions ?? 0,
+  ]);
 }
 
 type Attempt = 'ok' | 'failed' | 'held';
 
 export class LeaderElector {
-  private readonly o: Required<Pick<LeaderElectionOptions, 'leaseDurationMs' | 'renewDeadlineMs' | 'retryPeriodMs' | 'releaseOnStop'>> & LeaderElectionOptions;
+  private readonly o: Required<
+    Pick<LeaderElectionOptions, 'leaseDurationMs' | 'renewDeadlineMs' | 'retryPeriodMs' | 'releaseOnStop'>
+  > &
+    LeaderElectionOptions;
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly path: string;
@@ -132,12 +146,24 @@ export class LeaderElector {
   private loop?: Promise<void>;
 
   constructor(options: LeaderElectionOptions) {
-    this.o = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, releaseOnStop: true, ...options };
+    this.o = {
+      leaseDurationMs: 15_000,
+      renewDeadlineMs: 10_000,
+      retryPeriodMs: 2_000,
+      releaseOnStop: true,
+      ...options,
+    };
     validateTimings(this.o);
     if (!options.identity) throw new LeaderElectionConfigError('leader election needs an identity');
     this.log = options.log.child({ lease: `${options.namespace}/${options.name}`, identity: options.identity });
     this.now = options.now ?? (() => performance.now());
-    this.path = resourcePath({ group: 'coordination.k8s.io', version: 'v1', resource: 'leases', namespace: options.namespace, name: options.name });
+    this.path = resourcePath({
+      group: 'coordination.k8s.io',
+      version: 'v1',
+      resource: 'leases',
+      namespace: options.namespace,
+      name: options.name,
+    });
   }
 
   start(): void {
@@ -184,7 +210,9 @@ export class LeaderElector {
     if (leading) this.log.info('started leading: ' + why);
     else if (this.running) this.log.warn('stopped leading: ' + why);
     else this.log.info('stopped leading: ' + why);
-    this.callback(leading ? 'onStartedLeading' : 'onStoppedLeading', () => (leading ? this.o.onStartedLeading() : this.o.onStoppedLeading()));
+    this.callback(leading ? 'onStartedLeading' : 'onStoppedLeading', () =>
+      leading ? this.o.onStartedLeading() : this.o.onStoppedLeading(),
+    );
   }
 
   /** Tries every retryPeriod (jittered) until the Lease is ours; false when stopped. */
@@ -227,7 +255,15 @@ export class LeaderElector {
 
     // Fast path: a leader whose term has not run out updates from what it wrote last, without a get.
     if (this.leading && this.lease && this.observation.valid(now, this.o.leaseDurationMs)) {
-      const renewed = { ...this.lease, spec: { ...this.lease.spec, holderIdentity: this.o.identity, leaseDurationSeconds: durationSeconds, renewTime: stamp } };
+      const renewed = {
+        ...this.lease,
+        spec: {
+          ...this.lease.spec,
+          holderIdentity: this.o.identity,
+          leaseDurationSeconds: durationSeconds,
+          renewTime: stamp,
+        },
+      };
       try {
         this.observed(await this.o.rest.replace<Lease>(this.path, renewed, { timeoutMs, signal }), now);
         return 'ok';
@@ -246,12 +282,22 @@ export class LeaderElector {
         return 'failed';
       }
       const lease: Lease = {
-        apiVersion: 'coordination.k8s.io/v1', kind: 'Lease',
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
         metadata: { name: this.o.name, namespace: this.o.namespace },
-        spec: { holderIdentity: this.o.identity, leaseDurationSeconds: durationSeconds, acquireTime: stamp, renewTime: stamp, leaseTransitions: 0 },
+        spec: {
+          holderIdentity: this.o.identity,
+          leaseDurationSeconds: durationSeconds,
+          acquireTime: stamp,
+          renewTime: stamp,
+          leaseTransitions: 0,
+        },
       };
       try {
-        this.observed(await this.o.rest.create<Lease>(this.path.slice(0, this.path.lastIndexOf('/')), lease, { timeoutMs, signal }), now);
+        this.observed(
+          await this.o.rest.create<Lease>(this.path.slice(0, this.path.lastIndexOf('/')), lease, { timeoutMs, signal }),
+          now,
+        );
         return 'ok';
       } catch (createErr) {
         if (!signal.aborted) this.log.info({ err: message(createErr) }, 'cannot create the lease');
@@ -269,12 +315,13 @@ export class LeaderElector {
       holderIdentity: this.o.identity,
       leaseDurationSeconds: durationSeconds,
       renewTime: stamp,
-      acquireTime: ours ? current.spec?.acquireTime ?? stamp : stamp,
+      acquireTime: ours ? (current.spec?.acquireTime ?? stamp) : stamp,
       leaseTransitions: (current.spec?.leaseTransitions ?? 0) + (ours ? 0 : 1),
     };
     try {
       this.observed(await this.o.rest.replace<Lease>(this.path, { ...current, spec }, { timeoutMs, signal }), now);
-      if (!ours) this.log.info({ previous: holder || undefined, transitions: spec.leaseTransitions }, 'took over the lease');
+      if (!ours)
+        this.log.info({ previous: holder || undefined, transitions: spec.leaseTransitions }, 'took over the lease');
       return 'ok';
     } catch (err) {
       // 409: another replica wrote first this round.
@@ -290,8 +337,17 @@ export class LeaderElector {
         const current = await this.o.rest.get<Lease>(this.path, { timeoutMs: this.o.renewDeadlineMs });
         if (current.spec?.holderIdentity !== this.o.identity) return;
         const stamp = microTime(new Date());
-        const spec: LeaseSpec = { ...current.spec, holderIdentity: '', leaseDurationSeconds: 1, acquireTime: stamp, renewTime: stamp };
-        this.observed(await this.o.rest.replace<Lease>(this.path, { ...current, spec }, { timeoutMs: this.o.renewDeadlineMs }), this.now());
+        const spec: LeaseSpec = {
+          ...current.spec,
+          holderIdentity: '',
+          leaseDurationSeconds: 1,
+          acquireTime: stamp,
+          renewTime: stamp,
+        };
+        this.observed(
+          await this.o.rest.replace<Lease>(this.path, { ...current, spec }, { timeoutMs: this.o.renewDeadlineMs }),
+          this.now(),
+        );
         this.log.info('released the lease');
         return;
       } catch (err) {

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { BucketRateLimiter, ItemExponentialFailureRateLimiter, MaxOfRateLimiter, defaultControllerRateLimiter } from './rate-limiter.ts';
+import {
+  BucketRateLimiter,
+  ItemExponentialFailureRateLimiter,
+  MaxOfRateLimiter,
+  defaultControllerRateLimiter,
+} from './rate-limiter.ts';
 
 describe('ItemExponentialFailureRateLimiter', () => {
   it('doubles per failure of a key from 5 ms, independently per key, and starts over after forget', () => {
@@ -49,7 +54,10 @@ describe('BucketRateLimiter', () => {
 describe('MaxOfRateLimiter and the default controller rate limiter', () => {
   it('takes the longest delay, the highest requeue count, and forgets in all', () => {
     let now = 0;
-    const limiter = new MaxOfRateLimiter<string>(new ItemExponentialFailureRateLimiter<string>(5, 1_000_000), new BucketRateLimiter<string>(10, 3, () => now));
+    const limiter = new MaxOfRateLimiter<string>(
+      new ItemExponentialFailureRateLimiter<string>(5, 1_000_000),
+      new BucketRateLimiter<string>(10, 3, () => now),
+    );
     expect([limiter.when('a'), limiter.when('a'), limiter.when('a')]).toEqual([5, 10, 20]);
     // The bucket is empty now: it dominates the per-key backoff of a fresh key.
     expect(limiter.when('b')).toBe(100);

@@ -99,7 +99,9 @@ export class MaxOfRateLimiter<K> implements RateLimiter<K> {
 }
 
 /** client-go's DefaultControllerRateLimiter: per-key 5 ms .. 1000 s, overall 10 qps with a burst of 100. */
-export function defaultControllerRateLimiter<K>(options: { qps?: number; burst?: number; baseMs?: number; maxMs?: number } = {}): RateLimiter<K> {
+export function defaultControllerRateLimiter<K>(
+  options: { qps?: number; burst?: number; baseMs?: number; maxMs?: number } = {},
+): RateLimiter<K> {
   return new MaxOfRateLimiter<K>(
     new ItemExponentialFailureRateLimiter<K>(options.baseMs ?? 5, options.maxMs ?? 1_000_000),
     new BucketRateLimiter<K>(options.qps ?? 10, options.burst ?? 100),

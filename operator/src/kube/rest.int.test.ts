@@ -20,7 +20,12 @@ describe('KubeRest on a real apiserver', () => {
   const operator = new KubeRest(operatorKubeConfig());
   const namespace = `gatehouse-rest-${Date.now().toString(36)}`;
   const proxies = resourcePath({ group: 'gatehouse.dev', version: 'v1alpha1', resource: 'apiproxies', namespace });
-  const proxy = (name: string) => ({ apiVersion: 'gatehouse.dev/v1alpha1', kind: 'ApiProxy', metadata: { name }, spec: { basePath: `/${name}`, target: { url: 'http://127.0.0.1:9090' } } });
+  const proxy = (name: string) => ({
+    apiVersion: 'gatehouse.dev/v1alpha1',
+    kind: 'ApiProxy',
+    metadata: { name },
+    spec: { basePath: `/${name}`, target: { url: 'http://127.0.0.1:9090' } },
+  });
 
   beforeAll(async () => {
     await admin.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
@@ -34,11 +39,17 @@ describe('KubeRest on a real apiserver', () => {
   it('creates, reads, patches, applies and deletes custom objects as raw JSON', async () => {
     const created = await admin.create<ApiProxy>(proxies, proxy('orders'));
     // The CRD's defaults, filled in by the apiserver, arrive as written.
-    expect(created.spec).toEqual({ basePath: '/orders', target: { url: 'http://127.0.0.1:9090', timeout: '30s' }, stripBasePath: true });
+    expect(created.spec).toEqual({
+      basePath: '/orders',
+      target: { url: 'http://127.0.0.1:9090', timeout: '30s' },
+      stripBasePath: true,
+    });
     expect(typeof created.metadata.creationTimestamp).toBe('string');
     const patched = await admin.mergePatch<ApiProxy>(`${proxies}/orders`, { metadata: { labels: { tier: 'gold' } } });
     expect(patched.metadata.labels).toEqual({ tier: 'gold' });
-    const applied = await admin.apply<ApiProxy>(`${proxies}/applied`, proxy('applied'), { fieldManager: 'gatehouse-test' });
+    const applied = await admin.apply<ApiProxy>(`${proxies}/applied`, proxy('applied'), {
+      fieldManager: 'gatehouse-test',
+    });
     expect(applied.spec.basePath).toBe('/applied');
     await expect(admin.create(proxies, proxy('orders'))).rejects.toSatisfy(isAlreadyExists);
     // A stale resourceVersion: the optimistic-concurrency conflict every controller has to handle.
@@ -65,7 +76,7 @@ describe('KubeRest on a real apiserver', () => {
     expect(selected.items.map((p) => p.metadata.name)).toEqual(['p3']);
   });
 
-  it('reports what the operator identity may not do as Forbidden with the apiserver\'s reason', async () => {
+  it("reports what the operator identity may not do as Forbidden with the apiserver's reason", async () => {
     const refused = await operator.create(proxies, proxy('nope')).catch((e: unknown) => e);
     expect(isForbidden(refused)).toBe(true);
     expect(refused).toMatchObject({ code: 'GH_ERR_KUBE_API', status: 403, reason: 'Forbidden' });

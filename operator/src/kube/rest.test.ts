@@ -19,15 +19,22 @@ async function serve(handler: (req: IncomingMessage, res: ServerResponse) => voi
   server = createServer(handler);
   await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
   const kc = new k8s.KubeConfig();
-  kc.loadFromClusterAndUser({ name: 'local', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }, { name: 'u', token: 'secret-token' });
+  kc.loadFromClusterAndUser(
+    { name: 'local', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true },
+    { name: 'u', token: 'secret-token' },
+  );
   return new KubeRest(kc, { timeoutMs: 2_000 });
 }
 
 describe('resourcePath', () => {
   it('builds core and group paths, namespaced or not, with subresources', () => {
-    expect(resourcePath({ version: 'v1', resource: 'pods', namespace: 'ns', name: 'p', subresource: 'status' })).toBe('/api/v1/namespaces/ns/pods/p/status');
+    expect(resourcePath({ version: 'v1', resource: 'pods', namespace: 'ns', name: 'p', subresource: 'status' })).toBe(
+      '/api/v1/namespaces/ns/pods/p/status',
+    );
     expect(resourcePath({ version: 'v1', resource: 'nodes' })).toBe('/api/v1/nodes');
-    expect(resourcePath({ group: 'gatehouse.dev', version: 'v1alpha1', resource: 'apiproxies', namespace: 'shop' })).toBe('/apis/gatehouse.dev/v1alpha1/namespaces/shop/apiproxies');
+    expect(
+      resourcePath({ group: 'gatehouse.dev', version: 'v1alpha1', resource: 'apiproxies', namespace: 'shop' }),
+    ).toBe('/apis/gatehouse.dev/v1alpha1/namespaces/shop/apiproxies');
     expect(microTime(new Date(0))).toBe('1970-01-01T00:00:00.000000Z');
   });
 });
@@ -39,19 +46,46 @@ describe('KubeRest', () => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => {
-        seen.push({ method: req.method, url: req.url, auth: req.headers.authorization, type: req.headers['content-type'], body });
+        seen.push({
+          method: req.method,
+          url: req.url,
+          auth: req.headers.authorization,
+          type: req.headers['content-type'],
+          body,
+        });
         if (req.url?.startsWith('/missing')) {
           res.writeHead(404, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ kind: 'Status', status: 'Failure', reason: 'NotFound', code: 404, message: 'things "missing" not found' }));
+          res.end(
+            JSON.stringify({
+              kind: 'Status',
+              status: 'Failure',
+              reason: 'NotFound',
+              code: 404,
+              message: 'things "missing" not found',
+            }),
+          );
         } else if (req.method === 'PUT') {
-          res.writeHead(409).end(JSON.stringify({ kind: 'Status', reason: 'Conflict', code: 409, message: 'the object has been modified' }));
+          res.writeHead(409).end(
+            JSON.stringify({
+              kind: 'Status',
+              reason: 'Conflict',
+              code: 409,
+              message: 'the object has been modified',
+            }),
+          );
         } else {
           res.writeHead(200).end(JSON.stringify({ ok: true }));
         }
       });
     });
     expect(await rest.apply('/x', { a: 1 }, { fieldManager: 'gatehouse', force: true })).toEqual({ ok: true });
-    expect(seen[0]).toMatchObject({ method: 'PATCH', url: '/x?fieldManager=gatehouse&force=true', auth: 'Bearer secret-token', type: 'application/apply-patch+yaml', body: '{"a":1}' });
+    expect(seen[0]).toMatchObject({
+      method: 'PATCH',
+      url: '/x?fieldManager=gatehouse&force=true',
+      auth: 'Bearer secret-token',
+      type: 'application/apply-patch+yaml',
+      body: '{"a":1}',
+    });
     await rest.mergePatch('/x', { b: 2 });
     expect(seen[1]).toMatchObject({ method: 'PATCH', type: 'application/merge-patch+json' });
     const notFound = await rest.get('/missing').catch((e: unknown) => e);
@@ -103,17 +137,30 @@ describe('KubeRest', () => {
     let mode = '';
     const rest = await serve((_req, res) => {
       if (mode === 'refused') {
-        res.writeHead(403).end(JSON.stringify({ kind: 'Status', reason: 'Forbidden', code: 403, message: 'cannot watch' }));
+        res
+          .writeHead(403)
+          .end(JSON.stringify({ kind: 'Status', reason: 'Forbidden', code: 403, message: 'cannot watch' }));
         return;
       }
       res.writeHead(200);
-      if (mode === 'gone') res.write(JSON.stringify({ type: 'ERROR', object: { kind: 'Status', code: 410, reason: 'Expired', message: 'too old resource version: 1 (5)' } }) + '\n');
+      if (mode === 'gone')
+        res.write(
+          JSON.stringify({
+            type: 'ERROR',
+            object: { kind: 'Status', code: 410, reason: 'Expired', message: 'too old resource version: 1 (5)' },
+          }) + '\n',
+        );
       if (mode === 'garbage') res.write('{"type":"ADDED","object":\n');
       // 'stall': headers, then nothing.
     });
     const watch = (m: string) => {
       mode = m;
-      return rest.watch('/w', {}, () => {}, { idleTimeoutMs: 200 }).then(() => 'ended', (e: unknown) => e);
+      return rest
+        .watch('/w', {}, () => {}, { idleTimeoutMs: 200 })
+        .then(
+          () => 'ended',
+          (e: unknown) => e,
+        );
     };
     const gone = await watch('gone');
     expect(isGone(gone)).toBe(true);

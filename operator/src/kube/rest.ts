@@ -107,7 +107,15 @@ export class KubeRest {
     const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
     const headers: Record<string, string> = { accept: 'application/json' };
     if (payload !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
-    const res = await this.send(method, path, options.query, headers, payload, options.timeoutMs ?? this.timeoutMs, options.signal);
+    const res = await this.send(
+      method,
+      path,
+      options.query,
+      headers,
+      payload,
+      options.timeoutMs ?? this.timeoutMs,
+      options.signal,
+    );
     const text = res.body;
     if (text.length === 0) return undefined as T;
     try {
@@ -122,12 +130,19 @@ export class KubeRest {
   }
 
   /** Lists a collection, following `continue` pages; items carry apiVersion and kind like watch objects do. */
-  async list<T>(path: string, query: Query = {}, options: Pick<RequestOptions, 'timeoutMs' | 'signal'> = {}): Promise<KubeList<T>> {
+  async list<T>(
+    path: string,
+    query: Query = {},
+    options: Pick<RequestOptions, 'timeoutMs' | 'signal'> = {},
+  ): Promise<KubeList<T>> {
     let page = await this.get<KubeList<T>>(path, { ...options, query: { limit: this.pageSize, ...query } });
     const items = [...(page.items ?? [])];
     const first = page;
     while (page.metadata?.continue) {
-      page = await this.get<KubeList<T>>(path, { ...options, query: { ...query, limit: this.pageSize, continue: page.metadata.continue } });
+      page = await this.get<KubeList<T>>(path, {
+        ...options,
+        query: { ...query, limit: this.pageSize, continue: page.metadata.continue },
+      });
       items.push(...(page.items ?? []));
     }
     // A list's items omit apiVersion and kind (built-in kinds); watch events carry them. Same shape for both.
@@ -137,7 +152,12 @@ export class KubeRest {
       if (item.apiVersion === undefined && apiVersion) item.apiVersion = apiVersion;
       if (item.kind === undefined && kind) item.kind = kind;
     }
-    return { apiVersion: first.apiVersion, kind: first.kind, metadata: { resourceVersion: page.metadata?.resourceVersion ?? first.metadata?.resourceVersion ?? '' }, items };
+    return {
+      apiVersion: first.apiVersion,
+      kind: first.kind,
+      metadata: { resourceVersion: page.metadata?.resourceVersion ?? first.metadata?.resourceVersion ?? '' },
+      items,
+    };
   }
 
   create<T>(path: string, body: unknown, options?: Omit<RequestOptions, 'body'>): Promise<T> {
@@ -153,10 +173,16 @@ export class KubeRest {
   }
 
   /** Server-side apply. The body is JSON, which is YAML, so application/apply-patch+yaml takes it as is. */
-  apply<T>(path: string, body: unknown, options: { fieldManager: string; force?: boolean } & Omit<RequestOptions, 'body' | 'contentType'>): Promise<T> {
+  apply<T>(
+    path: string,
+    body: unknown,
+    options: { fieldManager: string; force?: boolean } & Omit<RequestOptions, 'body' | 'contentType'>,
+  ): Promise<T> {
     const { fieldManager, force, ...rest } = options;
     return this.request<T>('PATCH', path, {
-      ...rest, body, contentType: 'application/apply-patch+yaml',
+      ...rest,
+      body,
+      contentType: 'application/apply-patch+yaml',
       query: { ...rest.query, fieldManager, force: force ? true : undefined },
     });
   }
@@ -171,7 +197,12 @@ export class KubeRest {
    * ERROR event (410 Expired: re-list) or a non-200 answer, KubeConnectionError when the connection
    * breaks or goes idle, KubeProtocolError for a frame that is not JSON, or whatever `onEvent` threw.
    */
-  async watch<T = k8s.KubernetesObject>(path: string, query: Query, onEvent: (event: WatchEvent<T>) => void, options: WatchOptions = {}): Promise<void> {
+  async watch<T = k8s.KubernetesObject>(
+    path: string,
+    query: Query,
+    onEvent: (event: WatchEvent<T>) => void,
+    options: WatchOptions = {},
+  ): Promise<void> {
     const method = 'GET';
     const url = this.url(path, { ...query, watch: true });
     const opts = await this.prepare(method, path, { accept: 'application/json' });
@@ -185,21 +216,32 @@ export class KubeRest {
         clearTimeout(idle);
         options.signal?.removeEventListener('abort', onAbort);
         if (err === undefined) resolve();
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes on unchanged what the caller's event handler threw (dispatch), which need not be an Error
         else reject(err);
       };
       const fail = (err: unknown) => {
         finish(err);
         req.destroy();
       };
-      const onAbort = () => fail(new KubeConnectionError({ method: 'WATCH', path, message: 'aborted', cause: options.signal?.reason }));
+      const onAbort = () =>
+        fail(new KubeConnectionError({ method: 'WATCH', path, message: 'aborted', cause: options.signal?.reason }));
       const touch = () => {
         clearTimeout(idle);
-        idle = setTimeout(() => fail(new KubeConnectionError({ method: 'WATCH', path, message: `no data for ${idleMs} ms`, timedOut: true })), idleMs);
+        idle = setTimeout(
+          () =>
+            fail(
+              new KubeConnectionError({ method: 'WATCH', path, message: `no data for ${idleMs} ms`, timedOut: true }),
+            ),
+          idleMs,
+        );
       };
       const req = this.module().request(url, opts, (res) => {
         this.count('WATCH', res.statusCode ?? 0);
         if (res.statusCode !== 200) {
-          readAll(res).then((body) => fail(apiError('WATCH', path, res.statusCode ?? 0, res.statusMessage, body)), fail);
+          readAll(res).then(
+            (body) => fail(apiError('WATCH', path, res.statusCode ?? 0, res.statusMessage, body)),
+            fail,
+          );
           return;
         }
         touch();
@@ -218,7 +260,9 @@ export class KubeRest {
         });
         res.on('end', () => finish());
         res.on('error', (err) => fail(connectionError('WATCH', path, err)));
-        res.on('close', () => fail(new KubeConnectionError({ method: 'WATCH', path, message: 'the watch connection closed mid-stream' })));
+        res.on('close', () =>
+          fail(new KubeConnectionError({ method: 'WATCH', path, message: 'the watch connection closed mid-stream' })),
+        );
       });
       req.on('error', (err) => {
         if (!settled) this.count('WATCH', 0);
@@ -231,7 +275,12 @@ export class KubeRest {
     });
   }
 
-  private dispatch<T>(line: string, path: string, onEvent: (event: WatchEvent<T>) => void, fail: (err: unknown) => void): void {
+  private dispatch<T>(
+    line: string,
+    path: string,
+    onEvent: (event: WatchEvent<T>) => void,
+    fail: (err: unknown) => void,
+  ): void {
     let event: { type?: string; object?: unknown };
     try {
       event = JSON.parse(line) as typeof event;
@@ -241,7 +290,15 @@ export class KubeRest {
     }
     if (event.type === 'ERROR') {
       const status = (event.object ?? {}) as Status;
-      fail(new KubeApiError({ method: 'WATCH', path, status: status.code ?? 500, reason: status.reason, message: status.message ?? 'watch error' }));
+      fail(
+        new KubeApiError({
+          method: 'WATCH',
+          path,
+          status: status.code ?? 500,
+          reason: status.reason,
+          message: status.message ?? 'watch error',
+        }),
+      );
       return;
     }
     if (event.type !== 'ADDED' && event.type !== 'MODIFIED' && event.type !== 'DELETED' && event.type !== 'BOOKMARK') {
@@ -274,7 +331,12 @@ export class KubeRest {
     try {
       await this.kc.applyToHTTPSOptions(opts);
     } catch (err) {
-      throw new KubeConnectionError({ method, path, message: `cannot authenticate: ${(err as Error).message}`, cause: err });
+      throw new KubeConnectionError({
+        method,
+        path,
+        message: `cannot authenticate: ${(err as Error).message}`,
+        cause: err,
+      });
     }
     // A proxy agent from client-node is kept as is; otherwise our own agent, with keep-alive.
     if (!this.kc.getCurrentCluster()?.proxyUrl) opts.agent = this.agentFor(opts);
@@ -282,26 +344,43 @@ export class KubeRest {
   }
 
   private agentFor(opts: https.RequestOptions): http.Agent {
-    const tls = { ca: opts.ca, cert: opts.cert, key: opts.key, pfx: opts.pfx, passphrase: opts.passphrase, servername: opts.servername, rejectUnauthorized: opts.rejectUnauthorized };
+    const tls = {
+      ca: opts.ca,
+      cert: opts.cert,
+      key: opts.key,
+      pfx: opts.pfx,
+      passphrase: opts.passphrase,
+      servername: opts.servername,
+      rejectUnauthorized: opts.rejectUnauthorized,
+    };
     // TLS material can change (rotated client certificates from an exec plugin): a new agent then.
     const key = JSON.stringify(tls, (_k, v: unknown) => (Buffer.isBuffer(v) ? v.toString('base64') : v));
     if (this.agent?.key !== key) {
       this.agent?.agent.destroy();
       const common = { keepAlive: true, keepAliveMsecs: 30_000 };
-      const agent = this.server.startsWith('http:') ? new http.Agent(common) : new https.Agent({ ...common, ...withoutUndefined(tls) });
+      const agent = this.server.startsWith('http:')
+        ? new http.Agent(common)
+        : new https.Agent({ ...common, ...withoutUndefined(tls) });
       this.agent = { key, agent };
     }
     return this.agent.agent;
   }
 
-  private async send(method: string, path: string, query: Query | undefined, headers: Record<string, string>, payload: string | undefined,
-    timeoutMs: number, signal: AbortSignal | undefined): Promise<{ status: number; body: string }> {
+  private async send(
+    method: string,
+    path: string,
+    query: Query | undefined,
+    headers: Record<string, string>,
+    payload: string | undefined,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+  ): Promise<{ status: number; body: string }> {
     const url = this.url(path, query);
     if (payload !== undefined) headers['content-length'] = String(Buffer.byteLength(payload));
     const opts = await this.prepare(method, path, headers);
     return new Promise((resolve, reject) => {
       let settled = false;
-      const finish = (err: unknown, value?: { status: number; body: string }) => {
+      const finish = (err: Error | undefined, value?: { status: number; body: string }) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
@@ -309,19 +388,26 @@ export class KubeRest {
         if (err === undefined) resolve(value!);
         else reject(err);
       };
-      const fail = (err: unknown) => {
+      const fail = (err: Error) => {
         finish(err);
         req.destroy();
       };
       const onAbort = () => fail(new KubeConnectionError({ method, path, message: 'aborted', cause: signal?.reason }));
-      const timer = setTimeout(() => fail(new KubeConnectionError({ method, path, message: `no answer within ${timeoutMs} ms`, timedOut: true })), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          fail(new KubeConnectionError({ method, path, message: `no answer within ${timeoutMs} ms`, timedOut: true })),
+        timeoutMs,
+      );
       const req = this.module().request(url, opts, (res) => {
         const status = res.statusCode ?? 0;
         this.count(method, status);
-        readAll(res).then((body) => {
-          if (status >= 200 && status < 300) finish(undefined, { status, body });
-          else finish(apiError(method, path, status, res.statusMessage, body));
-        }, (err: unknown) => fail(connectionError(method, path, err)));
+        readAll(res).then(
+          (body) => {
+            if (status >= 200 && status < 300) finish(undefined, { status, body });
+            else finish(apiError(method, path, status, res.statusMessage, body));
+          },
+          (err: unknown) => fail(connectionError(method, path, err)),
+        );
       });
       req.on('error', (err) => {
         if (!settled) this.count(method, 0);
@@ -350,15 +436,30 @@ function readAll(res: http.IncomingMessage): Promise<string> {
   });
 }
 
-function apiError(method: string, path: string, status: number, statusText: string | undefined, body: string): KubeApiError {
+function apiError(
+  method: string,
+  path: string,
+  status: number,
+  statusText: string | undefined,
+  body: string,
+): KubeApiError {
   let parsed: Status | undefined;
   try {
     parsed = JSON.parse(body) as Status;
   } catch {
     // Not a Status: a proxy's HTML page, an empty body.
   }
-  const message = parsed?.kind === 'Status' && parsed.message ? parsed.message : (body.trim().slice(0, 500) || statusText || 'no message');
-  return new KubeApiError({ method, path, status, reason: parsed?.kind === 'Status' ? parsed.reason : undefined, message });
+  const message =
+    parsed?.kind === 'Status' && parsed.message
+      ? parsed.message
+      : body.trim().slice(0, 500) || statusText || 'no message';
+  return new KubeApiError({
+    method,
+    path,
+    status,
+    reason: parsed?.kind === 'Status' ? parsed.reason : undefined,
+    message,
+  });
 }
 
 function connectionError(method: string, path: string, err: unknown): KubeConnectionError {

@@ -6,32 +6,105 @@ const earlier = '2026-11-01T00:00:00Z';
 
 describe('mergeStatus', () => {
   it('keeps lastTransitionTime when a condition keeps its status, moves it when the status changes', () => {
-    const live = { conditions: [
-      { type: 'Accepted', status: 'True', reason: 'Accepted', message: '', lastTransitionTime: earlier, observedGeneration: 1 },
-      { type: 'Ready', status: 'True', reason: 'Ready', message: '', lastTransitionTime: earlier, observedGeneration: 1 },
-    ] };
-    const { status, transitions } = mergeStatus(live, { conditions: [
-      { type: 'Accepted', status: 'True', reason: 'Accepted', message: 'still fine' },
-      { type: 'Ready', status: 'False', reason: 'SyncPending', message: 'waiting' },
-    ] }, 2, now);
-    expect(status).toEqual({ observedGeneration: 2, conditions: [
-      { type: 'Accepted', status: 'True', reason: 'Accepted', message: 'still fine', observedGeneration: 2, lastTransitionTime: earlier },
-      { type: 'Ready', status: 'False', reason: 'SyncPending', message: 'waiting', observedGeneration: 2, lastTransitionTime: now },
-    ] });
-    expect(transitions).toEqual([{ type: 'Ready', from: 'True', to: 'False', reason: 'SyncPending', message: 'waiting' }]);
+    const live = {
+      conditions: [
+        {
+          type: 'Accepted',
+          status: 'True',
+          reason: 'Accepted',
+          message: '',
+          lastTransitionTime: earlier,
+          observedGeneration: 1,
+        },
+        {
+          type: 'Ready',
+          status: 'True',
+          reason: 'Ready',
+          message: '',
+          lastTransitionTime: earlier,
+          observedGeneration: 1,
+        },
+      ],
+    };
+    const { status, transitions } = mergeStatus(
+      live,
+      {
+        conditions: [
+          { type: 'Accepted', status: 'True', reason: 'Accepted', message: 'still fine' },
+          { type: 'Ready', status: 'False', reason: 'SyncPending', message: 'waiting' },
+        ],
+      },
+      2,
+      now,
+    );
+    expect(status).toEqual({
+      observedGeneration: 2,
+      conditions: [
+        {
+          type: 'Accepted',
+          status: 'True',
+          reason: 'Accepted',
+          message: 'still fine',
+          observedGeneration: 2,
+          lastTransitionTime: earlier,
+        },
+        {
+          type: 'Ready',
+          status: 'False',
+          reason: 'SyncPending',
+          message: 'waiting',
+          observedGeneration: 2,
+          lastTransitionTime: now,
+        },
+      ],
+    });
+    expect(transitions).toEqual([
+      { type: 'Ready', from: 'True', to: 'False', reason: 'SyncPending', message: 'waiting' },
+    ]);
   });
 
   it('keeps conditions of types another controller owns, sets and removes other members', () => {
-    const live = { configVersion: 'old', stale: 'x', conditions: [{ type: 'CertificatesReady', status: 'True', reason: 'Issued', message: '', lastTransitionTime: earlier }] };
-    const { status } = mergeStatus(live, { conditions: [{ type: 'Accepted', status: 'True', reason: 'Accepted', message: '' }], configVersion: 'new', stale: undefined }, 1, now);
-    expect(status).toEqual({ configVersion: 'new', observedGeneration: 1, conditions: [
-      { type: 'Accepted', status: 'True', reason: 'Accepted', message: '', observedGeneration: 1, lastTransitionTime: now },
-      { type: 'CertificatesReady', status: 'True', reason: 'Issued', message: '', lastTransitionTime: earlier },
-    ] });
+    const live = {
+      configVersion: 'old',
+      stale: 'x',
+      conditions: [
+        { type: 'CertificatesReady', status: 'True', reason: 'Issued', message: '', lastTransitionTime: earlier },
+      ],
+    };
+    const { status } = mergeStatus(
+      live,
+      {
+        conditions: [{ type: 'Accepted', status: 'True', reason: 'Accepted', message: '' }],
+        configVersion: 'new',
+        stale: undefined,
+      },
+      1,
+      now,
+    );
+    expect(status).toEqual({
+      configVersion: 'new',
+      observedGeneration: 1,
+      conditions: [
+        {
+          type: 'Accepted',
+          status: 'True',
+          reason: 'Accepted',
+          message: '',
+          observedGeneration: 1,
+          lastTransitionTime: now,
+        },
+        { type: 'CertificatesReady', status: 'True', reason: 'Issued', message: '', lastTransitionTime: earlier },
+      ],
+    });
   });
 
   it('truncates messages to the API limit', () => {
-    const { status } = mergeStatus(undefined, { conditions: [{ type: 'Accepted', status: 'False', reason: 'Invalid', message: 'x'.repeat(40_000) }] }, 1, now);
+    const { status } = mergeStatus(
+      undefined,
+      { conditions: [{ type: 'Accepted', status: 'False', reason: 'Invalid', message: 'x'.repeat(40_000) }] },
+      1,
+      now,
+    );
     expect((status.conditions as { message: string }[])[0]!.message.length).toBe(32_768);
   });
 });

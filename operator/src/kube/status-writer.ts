@@ -54,7 +54,13 @@ const truncate = (s: string) => (s.length <= maxMessage ? s : `${s.slice(0, maxM
  * unchanged statuses, keeping conditions of types the caller does not own), plus the other members.
  * Pure; exported for tests.
  */
-export function mergeStatus(live: unknown, desired: DesiredStatus, generation: number | undefined, now: string, options: WriteOptions = {}): { status: Record<string, unknown>; transitions: ConditionTransition[] } {
+export function mergeStatus(
+  live: unknown,
+  desired: DesiredStatus,
+  generation: number | undefined,
+  now: string,
+  options: WriteOptions = {},
+): { status: Record<string, unknown>; transitions: ConditionTransition[] } {
   const liveStatus = (live && typeof live === 'object' ? live : {}) as Record<string, unknown>;
   const liveConditions = Array.isArray(liveStatus.conditions) ? (liveStatus.conditions as Condition[]) : [];
   const byType = new Map(liveConditions.map((c) => [c.type, c]));
@@ -63,9 +69,13 @@ export function mergeStatus(live: unknown, desired: DesiredStatus, generation: n
   const conditions: Condition[] = desired.conditions.map((d) => {
     const before = byType.get(d.type);
     const unchanged = before?.status === d.status;
-    if (!unchanged) transitions.push({ type: d.type, from: before?.status, to: d.status, reason: d.reason, message: d.message });
+    if (!unchanged)
+      transitions.push({ type: d.type, from: before?.status, to: d.status, reason: d.reason, message: d.message });
     return {
-      type: d.type, status: d.status, reason: d.reason, message: truncate(d.message),
+      type: d.type,
+      status: d.status,
+      reason: d.reason,
+      message: truncate(d.message),
       ...(generation === undefined ? {} : { observedGeneration: generation }),
       lastTransitionTime: unchanged && before.lastTransitionTime ? before.lastTransitionTime : now,
     };
@@ -119,16 +129,23 @@ export class StatusWriter {
     if (isDeepStrictEqual(normalise(status), normalise(target.status))) return false;
     const [group, version] = target.apiVersion.includes('/') ? target.apiVersion.split('/') : ['', target.apiVersion];
     const path = resourcePath({
-      group, version: version!, resource: pluralOf(target.kind), namespace: target.metadata.namespace,
-      name: target.metadata.name, subresource: 'status',
+      group,
+      version: version!,
+      resource: pluralOf(target.kind),
+      namespace: target.metadata.namespace,
+      name: target.metadata.name,
+      subresource: 'status',
     });
     // Conditions are a list: a merge patch replaces it whole, which is what we want (we merged above).
     // The resourceVersion makes it conditional: several controllers write parts of one object's status
     // from their own caches, and a write based on a stale copy must fail (409, retried with backoff
     // once the cache has caught up) rather than drop what another controller wrote meanwhile.
     const resourceVersion = target.metadata.resourceVersion;
-    await this.options.rest.mergePatch(path, { ...(resourceVersion ? { metadata: { resourceVersion } } : {}), status },
-      { query: { fieldManager: this.options.fieldManager ?? 'gatehouse' } });
+    await this.options.rest.mergePatch(
+      path,
+      { ...(resourceVersion ? { metadata: { resourceVersion } } : {}), status },
+      { query: { fieldManager: this.options.fieldManager ?? 'gatehouse' } },
+    );
     this.options.onWrite?.(target);
     for (const t of transitions) this.announce(target, t);
     return true;
@@ -138,9 +155,24 @@ export class StatusWriter {
     const healthy = negativePolarity.has(t.type) ? t.to === 'False' : t.to === 'True';
     // The first True of an object is routine; only say so when it recovers from False.
     if (healthy && t.from !== 'False') return;
-    this.options.events?.event(target, healthy ? 'Normal' : 'Warning', t.reason || t.type, `${t.type}${t.to}`,
-      `${t.type} is ${t.to}${t.message ? `: ${t.message}` : ''}`);
-    this.options.log.debug({ kind: target.kind, namespace: target.metadata.namespace, name: target.metadata.name, condition: t.type, from: t.from, to: t.to }, 'condition changed');
+    this.options.events?.event(
+      target,
+      healthy ? 'Normal' : 'Warning',
+      t.reason || t.type,
+      `${t.type}${t.to}`,
+      `${t.type} is ${t.to}${t.message ? `: ${t.message}` : ''}`,
+    );
+    this.options.log.debug(
+      {
+        kind: target.kind,
+        namespace: target.metadata.namespace,
+        name: target.metadata.name,
+        condition: t.type,
+        from: t.from,
+        to: t.to,
+      },
+      'condition changed',
+    );
   }
 }
 
@@ -154,7 +186,12 @@ function pluralOf(kind: string): string {
 function normalise(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(normalise);
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, normalise(v)]));
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, v]) => v !== undefined)
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([k, v]) => [k, normalise(v)]),
+    );
   }
   return value;
 }

@@ -8,7 +8,10 @@ import { WorkQueue } from './workqueue.ts';
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
-  const log = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+  const log = pino(
+    { level: 'debug' },
+    { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
+  );
   return { log, lines };
 }
 
@@ -56,8 +59,9 @@ describe('WorkQueue', () => {
     q.add('c');
     expect(q.length).toBe(3);
     const seen: string[] = [];
-    q.run(async (key) => {
+    q.run((key) => {
       seen.push(key);
+      return Promise.resolve();
     });
     await until(() => seen.length === 3 && q.length === 0);
     await sleep(20);
@@ -71,13 +75,16 @@ describe('WorkQueue', () => {
     let running = 0;
     let maxRunning = 0;
     const calls: string[] = [];
-    q.run(async (key) => {
-      calls.push(key);
-      running++;
-      maxRunning = Math.max(maxRunning, running);
-      if (calls.length === 1) await gate.promise;
-      running--;
-    }, { concurrency: 4 });
+    q.run(
+      async (key) => {
+        calls.push(key);
+        running++;
+        maxRunning = Math.max(maxRunning, running);
+        if (calls.length === 1) await gate.promise;
+        running--;
+      },
+      { concurrency: 4 },
+    );
     q.add('a');
     await until(() => calls.length === 1);
     // Re-added twice while it runs: not handed to the three idle workers, and queued once for afterwards.
@@ -103,9 +110,10 @@ describe('WorkQueue', () => {
     const q = new WorkQueue({ name: 'retry', rateLimiter: limiter, log, metrics });
     let attempts = 0;
     const requeuesSeen: number[] = [];
-    q.run(async (key) => {
+    q.run((key) => {
       requeuesSeen.push(q.numRequeues(key));
-      if (++attempts <= 3) throw new Error(`attempt ${attempts} failed`);
+      if (++attempts <= 3) return Promise.reject(new Error(`attempt ${attempts} failed`));
+      return Promise.resolve();
     });
     q.add('k');
     await until(() => attempts === 4);
@@ -129,13 +137,13 @@ describe('WorkQueue', () => {
     limiter.when('k');
     const q = new WorkQueue({ name: 'requeue', rateLimiter: limiter });
     const calls: number[] = [];
-    q.run(async () => {
+    q.run(() => {
       calls.push(performance.now());
-      return calls.length === 1 ? { requeueAfterMs: 30 } : undefined;
+      return Promise.resolve(calls.length === 1 ? { requeueAfterMs: 30 } : undefined);
     });
     q.add('k');
     await until(() => calls.length === 2);
-    expect(calls[1] - calls[0]).toBeGreaterThanOrEqual(25);
+    expect(calls[1]! - calls[0]!).toBeGreaterThanOrEqual(25);
     expect(q.numRequeues('k')).toBe(0);
     await q.shutDown();
   });
@@ -143,8 +151,9 @@ describe('WorkQueue', () => {
   it('keeps the earliest due time of a key added with several delays', async () => {
     const q = new WorkQueue({ name: 'after' });
     const calls: string[] = [];
-    q.run(async (key) => {
+    q.run((key) => {
       calls.push(key);
+      return Promise.resolve();
     });
     q.addAfter('k', 60_000);
     q.addAfter('k', 5);

@@ -147,22 +147,28 @@ export class WorkQueue<K = string> {
       const started = performance.now();
       let result: 'success' | 'requeue' | 'error' = 'success';
       try {
-        const outcome = await reconcile(key as K);
+        const outcome = await reconcile(key);
         if (outcome && outcome.requeueAfterMs !== undefined) {
           result = 'requeue';
-          this.forget(key as K);
-          this.addAfter(key as K, outcome.requeueAfterMs);
+          this.forget(key);
+          this.addAfter(key, outcome.requeueAfterMs);
         } else {
-          this.forget(key as K);
+          this.forget(key);
         }
       } catch (err) {
         result = 'error';
-        this.log?.error({ err: err instanceof Error ? { message: err.message, code: (err as { code?: string }).code } : String(err), key, requeues: this.numRequeues(key as K) },
-          'reconcile failed; retrying with backoff');
-        this.addRateLimited(key as K);
+        this.log?.error(
+          {
+            err: err instanceof Error ? { message: err.message, code: (err as { code?: string }).code } : String(err),
+            key,
+            requeues: this.numRequeues(key),
+          },
+          'reconcile failed; retrying with backoff',
+        );
+        this.addRateLimited(key);
       } finally {
         this.metrics?.reconcileDuration.observe({ name: this.name, result }, (performance.now() - started) / 1000);
-        this.done(key as K);
+        this.done(key);
       }
     }
   }

@@ -6,8 +6,16 @@ import { at, MIN, pod } from './testing.ts';
 describe('unschedulablePods', () => {
   it('names Pending pods the scheduler could not place, with its message', () => {
     const pods = [
-      pod({ name: 'b', phase: 'Pending', scheduled: { reason: 'Unschedulable', message: '0/3 nodes are available: 3 Insufficient cpu.' } }),
-      pod({ name: 'a', phase: 'Pending', scheduled: { reason: 'Unschedulable', message: '0/3 nodes are available: 3 Insufficient memory.' } }),
+      pod({
+        name: 'b',
+        phase: 'Pending',
+        scheduled: { reason: 'Unschedulable', message: '0/3 nodes are available: 3 Insufficient cpu.' },
+      }),
+      pod({
+        name: 'a',
+        phase: 'Pending',
+        scheduled: { reason: 'Unschedulable', message: '0/3 nodes are available: 3 Insufficient memory.' },
+      }),
       // Still being scheduled, or scheduled: not a capacity problem.
       pod({ name: 'c', phase: 'Pending', scheduled: { reason: 'SchedulerError', message: 'x' } }),
       pod({ name: 'd', phase: 'Pending' }),
@@ -31,7 +39,12 @@ describe('FlapDetector', () => {
     expect(d.observe('shop/eu-envoy', 2, at(3 * MIN))).toBe(true);
     expect(d.flapping('shop/eu-envoy', at(3 * MIN))).toBeUndefined(); // 2 changes: at most maxChanges
     d.observe('shop/eu-envoy', 4, at(4 * MIN));
-    expect(d.flapping('shop/eu-envoy', at(4 * MIN))).toEqual({ key: 'shop/eu-envoy', changes: 3, values: [2, 3, 2, 4], oldestExpiresAt: at(12 * MIN) });
+    expect(d.flapping('shop/eu-envoy', at(4 * MIN))).toEqual({
+      key: 'shop/eu-envoy',
+      changes: 3,
+      values: [2, 3, 2, 4],
+      oldestExpiresAt: at(12 * MIN),
+    });
   });
 
   it('forgets changes older than the window (fake clock)', () => {
@@ -69,14 +82,25 @@ describe('capacityCondition', () => {
 
   it('is True when pods are placed and nothing flaps', () => {
     expect(capacityCondition([], [], 30 * MIN)).toEqual({
-      condition: { type: 'CapacityOK', status: 'True', reason: 'Sufficient', message: 'every data-plane pod is scheduled and no autoscaler is flapping' },
+      condition: {
+        type: 'CapacityOK',
+        status: 'True',
+        reason: 'Sufficient',
+        message: 'every data-plane pod is scheduled and no autoscaler is flapping',
+      },
     });
   });
 
-  it('is False/Unschedulable naming the pods and the scheduler\'s message', () => {
-    const a = capacityCondition([{ name: 'eu-envoy-x', message: '0/3 nodes are available: 3 Insufficient cpu.' }], [], 30 * MIN);
+  it("is False/Unschedulable naming the pods and the scheduler's message", () => {
+    const a = capacityCondition(
+      [{ name: 'eu-envoy-x', message: '0/3 nodes are available: 3 Insufficient cpu.' }],
+      [],
+      30 * MIN,
+    );
     expect(a.condition).toEqual({
-      type: 'CapacityOK', status: 'False', reason: 'Unschedulable',
+      type: 'CapacityOK',
+      status: 'False',
+      reason: 'Unschedulable',
       message: '1 pod cannot be scheduled: eu-envoy-x: 0/3 nodes are available: 3 Insufficient cpu.',
     });
   });
@@ -84,8 +108,11 @@ describe('capacityCondition', () => {
   it('is False/AutoscalerFlapping, and says when to look again', () => {
     const a = capacityCondition([], [flap], 30 * MIN);
     expect(a.condition).toEqual({
-      type: 'CapacityOK', status: 'False', reason: 'AutoscalerFlapping',
-      message: 'HorizontalPodAutoscaler eu-extproc changed its desired replicas 7 times in 30m (2 → 3 → 2 → 3 → 2 → 3 → 2 → 3)',
+      type: 'CapacityOK',
+      status: 'False',
+      reason: 'AutoscalerFlapping',
+      message:
+        'HorizontalPodAutoscaler eu-extproc changed its desired replicas 7 times in 30m (2 → 3 → 2 → 3 → 2 → 3 → 2 → 3)',
     });
     expect(a.recheckAt).toEqual(at(30 * MIN));
   });
@@ -98,13 +125,19 @@ describe('capacityCondition', () => {
 
   it('lists at most ten pods', () => {
     const pods = Array.from({ length: 12 }, (_, i) => ({ name: `p${String(i).padStart(2, '0')}`, message: 'm' }));
-    expect(capacityCondition(pods, [], MIN).condition.message).toMatch(/^12 pods cannot be scheduled: .*p09: m; and 2 more$/);
+    expect(capacityCondition(pods, [], MIN).condition.message).toMatch(
+      /^12 pods cannot be scheduled: .*p09: m; and 2 more$/,
+    );
   });
 });
 
 describe('desiredReplicas', () => {
-  it('ignores the 0 the apiserver writes into a new HPA\'s status, unless the HPA may scale to zero', () => {
-    const hpa = (minReplicas: number | undefined, desired: number | undefined) => ({ metadata: { name: 'h' }, spec: { minReplicas }, status: desired === undefined ? undefined : { desiredReplicas: desired } });
+  it("ignores the 0 the apiserver writes into a new HPA's status, unless the HPA may scale to zero", () => {
+    const hpa = (minReplicas: number | undefined, desired: number | undefined) => ({
+      metadata: { name: 'h' },
+      spec: { minReplicas },
+      status: desired === undefined ? undefined : { desiredReplicas: desired },
+    });
     expect(desiredReplicas(hpa(2, 0))).toBeUndefined();
     expect(desiredReplicas(hpa(undefined, 0))).toBeUndefined();
     expect(desiredReplicas(hpa(0, 0))).toBe(0);

@@ -21,7 +21,9 @@ export function unschedulablePods(pods: readonly Pod[]): UnschedulablePod[] {
     .filter((p) => p.status?.phase === 'Pending' && !isTerminating(p))
     .flatMap((p) => {
       const scheduled = condition(p, 'PodScheduled');
-      return scheduled?.status === 'False' && scheduled.reason === 'Unschedulable' ? [{ name: p.metadata.name, message: scheduled.message ?? '' }] : [];
+      return scheduled?.status === 'False' && scheduled.reason === 'Unschedulable'
+        ? [{ name: p.metadata.name, message: scheduled.message ?? '' }]
+        : [];
     })
     .sort((a, b) => a.name.localeCompare(b.name));
 }
@@ -83,11 +85,13 @@ export class FlapDetector {
   /** The autoscaler's flapping at `now`, or undefined when it changed at most maxChanges times in the window. */
   flapping(key: string, now: Date): Flapping | undefined {
     const list = this.prune(key, now);
-    if (list.length <= this.policy.maxChanges) return undefined;
+    const [oldest] = list;
+    if (oldest === undefined || list.length <= this.policy.maxChanges) return undefined;
     return {
-      key, changes: list.length,
-      values: [list[0].from, ...list.map((c) => c.to)],
-      oldestExpiresAt: new Date(list[0].at + this.policy.windowMs),
+      key,
+      changes: list.length,
+      values: [oldest.from, ...list.map((c) => c.to)],
+      oldestExpiresAt: new Date(oldest.at + this.policy.windowMs),
     };
   }
 
@@ -112,22 +116,46 @@ export interface CapacityAssessment {
 
 const MAX_LISTED = 10;
 
-export function capacityCondition(unschedulable: readonly UnschedulablePod[], flapping: readonly Flapping[], windowMs: number): CapacityAssessment {
-  const flapText = flapping.map((f) => `HorizontalPodAutoscaler ${f.key.split('/').pop()} changed its desired replicas ${f.changes} times in ${formatDuration(windowMs)} (${f.values.join(' → ')})`);
+export function capacityCondition(
+  unschedulable: readonly UnschedulablePod[],
+  flapping: readonly Flapping[],
+  windowMs: number,
+): CapacityAssessment {
+  const flapText = flapping.map(
+    (f) =>
+      `HorizontalPodAutoscaler ${f.key.split('/').pop()} changed its desired replicas ${f.changes} times in ${formatDuration(windowMs)} (${f.values.join(' → ')})`,
+  );
   const recheckAt = flapping.map((f) => f.oldestExpiresAt).sort((a, b) => a.getTime() - b.getTime())[0];
   if (unschedulable.length > 0) {
-    const listed = unschedulable.slice(0, MAX_LISTED).map((p) => `${p.name}: ${p.message || 'no message from the scheduler'}`);
+    const listed = unschedulable
+      .slice(0, MAX_LISTED)
+      .map((p) => `${p.name}: ${p.message || 'no message from the scheduler'}`);
     const more = unschedulable.length > MAX_LISTED ? [`and ${unschedulable.length - MAX_LISTED} more`] : [];
     return {
       condition: {
-        type: CAPACITY_OK, status: 'False', reason: 'Unschedulable',
-        message: [`${unschedulable.length} pod${unschedulable.length === 1 ? '' : 's'} cannot be scheduled: ${[...listed, ...more].join('; ')}`, ...flapText].join('. '),
+        type: CAPACITY_OK,
+        status: 'False',
+        reason: 'Unschedulable',
+        message: [
+          `${unschedulable.length} pod${unschedulable.length === 1 ? '' : 's'} cannot be scheduled: ${[...listed, ...more].join('; ')}`,
+          ...flapText,
+        ].join('. '),
       },
       ...(recheckAt ? { recheckAt } : {}),
     };
   }
   if (flapping.length > 0) {
-    return { condition: { type: CAPACITY_OK, status: 'False', reason: 'AutoscalerFlapping', message: flapText.join('; ') }, recheckAt };
+    return {
+      condition: { type: CAPACITY_OK, status: 'False', reason: 'AutoscalerFlapping', message: flapText.join('; ') },
+      recheckAt,
+    };
   }
-  return { condition: { type: CAPACITY_OK, status: 'True', reason: 'Sufficient', message: 'every data-plane pod is scheduled and no autoscaler is flapping' } };
+  return {
+    condition: {
+      type: CAPACITY_OK,
+      status: 'True',
+      reason: 'Sufficient',
+      message: 'every data-plane pod is scheduled and no autoscaler is flapping',
+    },
+  };
 }

@@ -11,7 +11,8 @@ describe('classify', () => {
   });
 
   it('leaves Pending, Succeeded and Failed pods alone', () => {
-    for (const phase of ['Pending', 'Succeeded', 'Failed']) expect(classify(pod({ phase }), node(), T0, policy).zombie).toBe(false);
+    for (const phase of ['Pending', 'Succeeded', 'Failed'])
+      expect(classify(pod({ phase }), node(), T0, policy).zombie).toBe(false);
   });
 
   describe('NotReady: Running but not Ready for notReadyFor', () => {
@@ -30,13 +31,13 @@ describe('classify', () => {
       }
     });
 
-    it('follows the DataPlane\'s notReadyFor', () => {
+    it("follows the DataPlane's notReadyFor", () => {
       const slow = remediationPolicy({ remediation: { notReadyFor: '1h' } });
       expect(classify(notReady, node(), at(30 * MIN), slow).zombie).toBe(false);
       expect(classify(notReady, node(), at(60 * MIN), slow).zombie).toBe(true);
     });
 
-    it('counts from the pod\'s start when it has no Ready condition yet', () => {
+    it("counts from the pod's start when it has no Ready condition yet", () => {
       const p = pod({ ready: false });
       p.status!.conditions = p.status!.conditions!.filter((c) => c.type !== 'Ready');
       p.status!.startTime = T0.toISOString();
@@ -47,13 +48,25 @@ describe('classify', () => {
 
   describe('CrashLoop', () => {
     it('is a crash loop at the restart threshold in CrashLoopBackOff', () => {
-      const c = classify(pod({ restarts: 5, waiting: 'CrashLoopBackOff', ready: false, readySince: 0 }), node(), at(MIN), policy);
+      const c = classify(
+        pod({ restarts: 5, waiting: 'CrashLoopBackOff', ready: false, readySince: 0 }),
+        node(),
+        at(MIN),
+        policy,
+      );
       expect(c).toMatchObject({ zombie: true, kind: 'CrashLoop' });
       expect(c.zombie && c.message).toContain('restarted 5 times and is in CrashLoopBackOff');
     });
 
     it('is not one below the threshold (a crash or two is not a loop)', () => {
-      expect(classify(pod({ restarts: 4, waiting: 'CrashLoopBackOff', ready: false, readySince: 0 }), node(), at(MIN), policy).zombie).toBe(false);
+      expect(
+        classify(
+          pod({ restarts: 4, waiting: 'CrashLoopBackOff', ready: false, readySince: 0 }),
+          node(),
+          at(MIN),
+          policy,
+        ).zombie,
+      ).toBe(false);
     });
 
     it('is one while Ready between crashes, when the last crash is within the window', () => {
@@ -62,7 +75,7 @@ describe('classify', () => {
       expect(classify(p, node(), at(10 * MIN + 1), policy).zombie).toBe(false);
     });
 
-    it('takes the operator\'s threshold', () => {
+    it("takes the operator's threshold", () => {
       const strict = remediationPolicy({}, { crashLoop: { restarts: 2, windowMs: MIN } });
       expect(classify(pod({ restarts: 2, lastTerminatedAt: 0 }), node(), at(MIN), strict).zombie).toBe(true);
       expect(classify(pod({ restarts: 2, lastTerminatedAt: 0 }), node(), at(MIN + 1), strict).zombie).toBe(false);
@@ -71,13 +84,22 @@ describe('classify', () => {
 
   describe('DeepCheckFailed', () => {
     it('is a zombie after deepCheckFailures consecutive failures of a kubelet-Ready pod', () => {
-      expect(classify(pod(), node(), T0, policy, { consecutiveFailures: 2, message: 'health: NOT_SERVING' }).zombie).toBe(false);
+      expect(
+        classify(pod(), node(), T0, policy, { consecutiveFailures: 2, message: 'health: NOT_SERVING' }).zombie,
+      ).toBe(false);
       const c = classify(pod(), node(), T0, policy, { consecutiveFailures: 3, message: 'health: NOT_SERVING' });
-      expect(c).toEqual({ zombie: true, kind: 'DeepCheckFailed', message: 'Ready to the kubelet, but failed 3 or more deep checks in a row (last: health: NOT_SERVING)' });
+      expect(c).toEqual({
+        zombie: true,
+        kind: 'DeepCheckFailed',
+        message: 'Ready to the kubelet, but failed 3 or more deep checks in a row (last: health: NOT_SERVING)',
+      });
     });
 
     it('leaves a not-Ready pod to the NotReady rule', () => {
-      const c = classify(pod({ ready: false, readySince: 0 }), node(), at(MIN), policy, { consecutiveFailures: 9, message: 'x' });
+      const c = classify(pod({ ready: false, readySince: 0 }), node(), at(MIN), policy, {
+        consecutiveFailures: 9,
+        message: 'x',
+      });
       expect(c.zombie).toBe(false);
     });
   });
@@ -86,11 +108,16 @@ describe('classify', () => {
     it('is a zombie when the node is NotReady', () => {
       const c = classify(pod({ deletedAt: 0 }), node('node-a', { ready: false, since: -MIN }), at(MIN), policy);
       expect(c).toMatchObject({ zombie: true, kind: 'TerminatingOnNotReadyNode' });
-      expect(c.zombie && c.message).toBe('Terminating since 2026-03-01T10:00:00Z on node node-a, which is NotReady since 2026-03-01T09:59:00Z: no kubelet will confirm the deletion');
+      expect(c.zombie && c.message).toBe(
+        'Terminating since 2026-03-01T10:00:00Z on node node-a, which is NotReady since 2026-03-01T09:59:00Z: no kubelet will confirm the deletion',
+      );
     });
 
     it('is a zombie when the node is tainted out-of-service', () => {
-      expect(classify(pod({ deletedAt: 0 }), node('node-a', { outOfService: true }), at(MIN), policy)).toMatchObject({ zombie: true, kind: 'TerminatingOnNotReadyNode' });
+      expect(classify(pod({ deletedAt: 0 }), node('node-a', { outOfService: true }), at(MIN), policy)).toMatchObject({
+        zombie: true,
+        kind: 'TerminatingOnNotReadyNode',
+      });
     });
 
     it('is not one on a Ready node (its kubelet finishes the deletion), nor when the node is gone (the pod GC does)', () => {

@@ -12,10 +12,27 @@
 // times, never ages ("since 10:02:00Z", not "for 7m"), so a condition built from them does not change,
 // and get written again, every time it is evaluated.
 import type { ClassifyPolicy } from './policy.ts';
-import { condition, formatDuration, isReady, isTerminating, nodeHealth, outOfServiceTaint, parseTime, rfc3339, type ContainerStatus, type Node, type Pod } from './pods.ts';
+import {
+  condition,
+  formatDuration,
+  isReady,
+  isTerminating,
+  nodeHealth,
+  outOfServiceTaint,
+  parseTime,
+  rfc3339,
+  type ContainerStatus,
+  type Node,
+  type Pod,
+} from './pods.ts';
 
 export type ZombieKind = 'NotReady' | 'DeepCheckFailed' | 'CrashLoop' | 'TerminatingOnNotReadyNode';
-export const zombieKinds: readonly ZombieKind[] = ['TerminatingOnNotReadyNode', 'CrashLoop', 'NotReady', 'DeepCheckFailed'];
+export const zombieKinds: readonly ZombieKind[] = [
+  'TerminatingOnNotReadyNode',
+  'CrashLoop',
+  'NotReady',
+  'DeepCheckFailed',
+];
 
 /** The deep checker's record of a pod (deep-check-schedule.ts); absent when it was never checked. */
 export interface DeepCheckRecord {
@@ -25,12 +42,21 @@ export interface DeepCheckRecord {
 }
 
 export type Classification =
-  | { zombie: false; /** When the pod turns into a zombie if nothing else changes (the NotReady clock). */ recheckAt?: Date }
+  | {
+      zombie: false;
+      /** When the pod turns into a zombie if nothing else changes (the NotReady clock). */ recheckAt?: Date;
+    }
   | { zombie: true; kind: ZombieKind; message: string };
 
 const healthy: Classification = { zombie: false };
 
-export function classify(pod: Pod, node: Node | undefined, now: Date, policy: ClassifyPolicy, deepCheck?: DeepCheckRecord): Classification {
+export function classify(
+  pod: Pod,
+  node: Node | undefined,
+  now: Date,
+  policy: ClassifyPolicy,
+  deepCheck?: DeepCheckRecord,
+): Classification {
   if (isTerminating(pod)) return terminating(pod, node);
   if (pod.status?.phase !== 'Running') return healthy;
 
@@ -38,18 +64,26 @@ export function classify(pod: Pod, node: Node | undefined, now: Date, policy: Cl
   if (crash) return { zombie: true, kind: 'CrashLoop', message: crash };
 
   if (!isReady(pod)) {
-    const since = parseTime(condition(pod, 'Ready')?.lastTransitionTime) ?? parseTime(pod.status?.startTime) ?? parseTime(pod.metadata.creationTimestamp);
+    const since =
+      parseTime(condition(pod, 'Ready')?.lastTransitionTime) ??
+      parseTime(pod.status?.startTime) ??
+      parseTime(pod.metadata.creationTimestamp);
     if (!since) return healthy;
     const elapsed = now.getTime() - since.getTime();
     if (elapsed >= policy.notReadyForMs) {
-      return { zombie: true, kind: 'NotReady', message: `Running but not Ready since ${rfc3339(since)} (notReadyFor ${formatDuration(policy.notReadyForMs)})` };
+      return {
+        zombie: true,
+        kind: 'NotReady',
+        message: `Running but not Ready since ${rfc3339(since)} (notReadyFor ${formatDuration(policy.notReadyForMs)})`,
+      };
     }
     return { zombie: false, recheckAt: new Date(since.getTime() + policy.notReadyForMs) };
   }
 
   if (deepCheck && deepCheck.consecutiveFailures >= policy.deepCheckFailures) {
     return {
-      zombie: true, kind: 'DeepCheckFailed',
+      zombie: true,
+      kind: 'DeepCheckFailed',
       message: `Ready to the kubelet, but failed ${policy.deepCheckFailures} or more deep checks in a row (last: ${deepCheck.message})`,
     };
   }
@@ -62,16 +96,22 @@ function terminating(pod: Pod, node: Node | undefined): Classification {
   const health = nodeHealth(node);
   if (health.ready && !health.outOfService) return healthy;
   const since = parseTime(pod.metadata.deletionTimestamp);
-  const why = health.outOfService ? `tainted ${outOfServiceTaint}` : `NotReady${health.notReadySince ? ` since ${rfc3339(health.notReadySince)}` : ''}`;
+  const why = health.outOfService
+    ? `tainted ${outOfServiceTaint}`
+    : `NotReady${health.notReadySince ? ` since ${rfc3339(health.notReadySince)}` : ''}`;
   return {
-    zombie: true, kind: 'TerminatingOnNotReadyNode',
+    zombie: true,
+    kind: 'TerminatingOnNotReadyNode',
     message: `Terminating${since ? ` since ${rfc3339(since)}` : ''} on node ${health.name}, which is ${why}: no kubelet will confirm the deletion`,
   };
 }
 
 /** Why the pod is crash looping, or undefined. */
 function crashLoop(pod: Pod, now: Date, policy: ClassifyPolicy): string | undefined {
-  const statuses: ContainerStatus[] = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+  const statuses: ContainerStatus[] = [
+    ...(pod.status?.initContainerStatuses ?? []),
+    ...(pod.status?.containerStatuses ?? []),
+  ];
   for (const s of statuses) {
     const restarts = s.restartCount ?? 0;
     if (restarts < policy.crashLoop.restarts) continue;

@@ -22,10 +22,22 @@ import { KubeRest, resourcePath } from '../kube/rest.ts';
 import { StatusWriter } from '../kube/status-writer.ts';
 import { RemediationController, type RemediationControllerOptions } from './controller.ts';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
-type Live = { metadata: { name: string; uid: string; deletionTimestamp?: string; generation?: number }; spec?: any; status?: any };
-type EventObj = { reason: string; note?: string; type: string; regarding: { kind: string; name: string }; related?: { name: string }; series?: { count: number } };
-/* eslint-enable @typescript-eslint/no-explicit-any */
+type Condition = { type: string; status: string; reason: string; message: string; lastTransitionTime: string };
+type Remediation = { time: string; pod: string; reason: string; action: string };
+/** The fields of the pods, PodDisruptionBudgets and DataPlanes this test reads. */
+type Live = {
+  metadata: { name: string; uid: string; deletionTimestamp?: string; generation?: number };
+  spec?: unknown;
+  status?: { conditions?: Condition[]; remediations?: Remediation[]; disruptionsAllowed?: number };
+};
+type EventObj = {
+  reason: string;
+  note?: string;
+  type: string;
+  regarding: { kind: string; name: string };
+  related?: { name: string };
+  series?: { count: number };
+};
 
 const admin = new KubeRest(adminKubeConfig());
 const operatorKc = operatorKubeConfig();
@@ -35,25 +47,57 @@ const suffix = randomBytes(4).toString('hex');
 const ns = `rem-${suffix}`;
 const nodeNames = { ready: `ready-${suffix}`, lost: `lost-${suffix}`, shutDown: `shutdown-${suffix}` };
 
-const podPath = (name?: string, subresource?: string) => resourcePath({ version: 'v1', resource: 'pods', namespace: ns, name, subresource });
-const dpPath = (name?: string) => resourcePath({ group: 'gatehouse.dev', version: 'v1alpha1', resource: 'dataplanes', namespace: ns, name });
-const nodePath = (name: string, subresource?: string) => resourcePath({ version: 'v1', resource: 'nodes', name, subresource });
-const pdbPath = (name?: string, subresource?: string) => resourcePath({ group: 'policy', version: 'v1', resource: 'poddisruptionbudgets', namespace: ns, name, subresource });
-const hpaPath = (name?: string, subresource?: string) => resourcePath({ group: 'autoscaling', version: 'v2', resource: 'horizontalpodautoscalers', namespace: ns, name, subresource });
+const podPath = (name?: string, subresource?: string) =>
+  resourcePath({ version: 'v1', resource: 'pods', namespace: ns, name, subresource });
+const dpPath = (name?: string) =>
+  resourcePath({ group: 'gatehouse.dev', version: 'v1alpha1', resource: 'dataplanes', namespace: ns, name });
+const nodePath = (name: string, subresource?: string) =>
+  resourcePath({ version: 'v1', resource: 'nodes', name, subresource });
+const pdbPath = (name?: string, subresource?: string) =>
+  resourcePath({ group: 'policy', version: 'v1', resource: 'poddisruptionbudgets', namespace: ns, name, subresource });
+const hpaPath = (name?: string, subresource?: string) =>
+  resourcePath({
+    group: 'autoscaling',
+    version: 'v2',
+    resource: 'horizontalpodautoscalers',
+    namespace: ns,
+    name,
+    subresource,
+  });
 const iso = (msAgo = 0) => new Date(Date.now() - msAgo).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 async function createNode(name: string, ready: boolean, notReadyForMs = 0, outOfService = false): Promise<void> {
   await admin.create('/api/v1/nodes', {
-    apiVersion: 'v1', kind: 'Node', metadata: { name },
-    spec: outOfService ? { taints: [{ key: 'node.kubernetes.io/out-of-service', value: 'nodeshutdown', effect: 'NoExecute' }] } : {},
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name },
+    spec: outOfService
+      ? { taints: [{ key: 'node.kubernetes.io/out-of-service', value: 'nodeshutdown', effect: 'NoExecute' }] }
+      : {},
   });
   await admin.mergePatch(nodePath(name, 'status'), {
-    status: { conditions: [{ type: 'Ready', status: ready ? 'True' : 'Unknown', reason: ready ? 'KubeletReady' : 'NodeStatusUnknown', message: 'written by the test', lastHeartbeatTime: iso(), lastTransitionTime: iso(notReadyForMs) }] },
+    status: {
+      conditions: [
+        {
+          type: 'Ready',
+          status: ready ? 'True' : 'Unknown',
+          reason: ready ? 'KubeletReady' : 'NodeStatusUnknown',
+          message: 'written by the test',
+          lastHeartbeatTime: iso(),
+          lastTransitionTime: iso(notReadyForMs),
+        },
+      ],
+    },
   });
 }
 
 async function createDataPlane(name: string, remediation: Record<string, unknown>): Promise<void> {
-  await admin.create(dpPath(), { apiVersion: 'gatehouse.dev/v1alpha1', kind: 'DataPlane', metadata: { name, namespace: ns }, spec: { remediation } });
+  await admin.create(dpPath(), {
+    apiVersion: 'gatehouse.dev/v1alpha1',
+    kind: 'DataPlane',
+    metadata: { name, namespace: ns },
+    spec: { remediation },
+  });
 }
 
 interface PodShape {
@@ -71,49 +115,116 @@ interface PodShape {
 async function createPod(name: string, shape: PodShape): Promise<Live> {
   const image = shape.component === 'envoy' ? 'envoyproxy/envoy:test' : 'gatehouse:test';
   await admin.create(podPath(), {
-    apiVersion: 'v1', kind: 'Pod',
+    apiVersion: 'v1',
+    kind: 'Pod',
     metadata: { name, namespace: ns, labels: componentLabels(shape.dataPlane, shape.component) },
-    spec: { ...(shape.pending ? {} : { nodeName: shape.node ?? nodeNames.ready }), containers: [{ name: shape.component, image }] },
+    spec: {
+      ...(shape.pending ? {} : { nodeName: shape.node ?? nodeNames.ready }),
+      containers: [{ name: shape.component, image }],
+    },
   });
   const status = shape.pending
-    ? { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: shape.pending.reason, message: shape.pending.message, lastTransitionTime: iso() }] }
+    ? {
+        phase: 'Pending',
+        conditions: [
+          {
+            type: 'PodScheduled',
+            status: 'False',
+            reason: shape.pending.reason,
+            message: shape.pending.message,
+            lastTransitionTime: iso(),
+          },
+        ],
+      }
     : {
-      phase: 'Running', startTime: iso(3_600_000), hostIP: '10.0.0.1',
-      ...(shape.podIP ? { podIP: shape.podIP, podIPs: [{ ip: shape.podIP }] } : {}),
-      conditions: [
-        { type: 'PodScheduled', status: 'True', lastTransitionTime: iso(3_600_000) },
-        { type: 'Ready', status: shape.ready === false ? 'False' : 'True', lastTransitionTime: iso(shape.notReadyForMs ?? 3_600_000) },
-      ],
-      containerStatuses: [{
-        name: shape.component, image, imageID: '', ready: shape.ready !== false, restartCount: shape.restarts ?? 0, started: true,
-        state: { running: { startedAt: iso() } },
-        ...(shape.restarts ? { lastState: { terminated: { exitCode: 1, reason: 'Error', startedAt: iso(30_000), finishedAt: iso() } } } : {}),
-      }],
-    };
+        phase: 'Running',
+        startTime: iso(3_600_000),
+        hostIP: '10.0.0.1',
+        ...(shape.podIP ? { podIP: shape.podIP, podIPs: [{ ip: shape.podIP }] } : {}),
+        conditions: [
+          { type: 'PodScheduled', status: 'True', lastTransitionTime: iso(3_600_000) },
+          {
+            type: 'Ready',
+            status: shape.ready === false ? 'False' : 'True',
+            lastTransitionTime: iso(shape.notReadyForMs ?? 3_600_000),
+          },
+        ],
+        containerStatuses: [
+          {
+            name: shape.component,
+            image,
+            imageID: '',
+            ready: shape.ready !== false,
+            restartCount: shape.restarts ?? 0,
+            started: true,
+            state: { running: { startedAt: iso() } },
+            ...(shape.restarts
+              ? {
+                  lastState: {
+                    terminated: { exitCode: 1, reason: 'Error', startedAt: iso(30_000), finishedAt: iso() },
+                  },
+                }
+              : {}),
+          },
+        ],
+      };
   return admin.mergePatch<Live>(podPath(name, 'status'), { status });
 }
 
-async function createPdb(name: string, dataPlane: string, component: 'envoy' | 'extproc', disruptionsAllowed: number): Promise<void> {
+async function createPdb(
+  name: string,
+  dataPlane: string,
+  component: 'envoy' | 'extproc',
+  disruptionsAllowed: number,
+): Promise<void> {
   const created = await admin.create<Live>(pdbPath(), {
-    apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name, namespace: ns },
-    spec: { minAvailable: 2, selector: { matchLabels: { 'app.kubernetes.io/name': component, 'app.kubernetes.io/instance': dataPlane, 'app.kubernetes.io/component': component } } },
+    apiVersion: 'policy/v1',
+    kind: 'PodDisruptionBudget',
+    metadata: { name, namespace: ns },
+    spec: {
+      minAvailable: 2,
+      selector: {
+        matchLabels: {
+          'app.kubernetes.io/name': component,
+          'app.kubernetes.io/instance': dataPlane,
+          'app.kubernetes.io/component': component,
+        },
+      },
+    },
   });
   await setPdbStatus(name, created.metadata.generation ?? 1, disruptionsAllowed);
 }
 
 /** What the disruption controller would write; observedGeneration must catch up or every eviction is refused. */
 async function setPdbStatus(name: string, generation: number, disruptionsAllowed: number): Promise<void> {
-  await admin.mergePatch(pdbPath(name, 'status'), { status: { observedGeneration: generation, disruptionsAllowed, currentHealthy: 2, desiredHealthy: 2 - disruptionsAllowed, expectedPods: 2 } });
+  await admin.mergePatch(pdbPath(name, 'status'), {
+    status: {
+      observedGeneration: generation,
+      disruptionsAllowed,
+      currentHealthy: 2,
+      desiredHealthy: 2 - disruptionsAllowed,
+      expectedPods: 2,
+    },
+  });
 }
 
 const getPod = (name: string) => admin.get<Live>(podPath(name));
 const getDataPlane = (name: string) => admin.get<Live>(dpPath(name));
-const condition = (dp: Live, type: string) => (dp.status?.conditions as { type: string; status: string; reason: string; message: string }[] | undefined)?.find((c) => c.type === type);
-const remediations = async (dp: string) => ((await getDataPlane(dp)).status?.remediations ?? []) as { time: string; pod: string; reason: string; action: string }[];
-const events = async (pod: string) => (await admin.list<EventObj>(resourcePath({ group: 'events.k8s.io', version: 'v1', resource: 'events', namespace: ns }))).items
-  .filter((e) => e.regarding.kind === 'Pod' && e.regarding.name === pod);
-const eventFor = (pod: string, reason: string) => waitFor(`a ${reason} event on ${pod}`, async () => (await events(pod)).find((e) => e.reason === reason));
-const isGone = async (name: string) => getPod(name).then(() => false, (err: { status?: number }) => err.status === 404);
+const condition = (dp: Live, type: string) => dp.status?.conditions?.find((c) => c.type === type);
+const remediations = async (dp: string) => (await getDataPlane(dp)).status?.remediations ?? [];
+const events = async (pod: string) =>
+  (
+    await admin.list<EventObj>(
+      resourcePath({ group: 'events.k8s.io', version: 'v1', resource: 'events', namespace: ns }),
+    )
+  ).items.filter((e) => e.regarding.kind === 'Pod' && e.regarding.name === pod);
+const eventFor = (pod: string, reason: string) =>
+  waitFor(`a ${reason} event on ${pod}`, async () => (await events(pod)).find((e) => e.reason === reason));
+const isGone = async (name: string) =>
+  getPod(name).then(
+    () => false,
+    (err: { status?: number }) => err.status === 404,
+  );
 
 let healthy: TestServer;
 let sick: ExtprocServer;
@@ -121,9 +232,19 @@ let controller: RemediationController;
 let events_: EventRecorder;
 
 function controllerOptions(): RemediationControllerOptions {
-  events_ = new EventRecorder({ rest: operator, controller: 'gatehouse.dev/operator', instance: 'remediation-test', log });
+  events_ = new EventRecorder({
+    rest: operator,
+    controller: 'gatehouse.dev/operator',
+    instance: 'remediation-test',
+    log,
+  });
   return {
-    rest: operator, kc: operatorKc, log, namespace: ns, isLeader: () => true, registry: new Registry(),
+    rest: operator,
+    kc: operatorKc,
+    log,
+    namespace: ns,
+    isLeader: () => true,
+    registry: new Registry(),
     writer: new StatusWriter({ rest: operator, log, events: events_ }),
     events: events_,
     remediation: { deepCheckFailures: 2 },
@@ -142,7 +263,11 @@ describe('RemediationController', () => {
     await createNode(nodeNames.shutDown, false, 10_000, true);
     // The same port on two loopback addresses: a serving extproc on .1, one without a snapshot on .2.
     healthy = await startTestServer({ snapshot: testSnapshot(), catalog: testCatalog });
-    sick = createExtprocServer({ snapshots: new SnapshotStore(), stores: createMemoryStores(), log: pino({ level: 'silent' }) });
+    sick = createExtprocServer({
+      snapshots: new SnapshotStore(),
+      stores: createMemoryStores(),
+      log: pino({ level: 'silent' }),
+    });
     await sick.listen('127.0.0.2', Number(healthy.address.split(':')[1]));
     controller = new RemediationController(controllerOptions());
     await controller.start();
@@ -160,8 +285,13 @@ describe('RemediationController', () => {
 
   it('evicts a pod Running but not Ready once notReadyFor has passed, through the Eviction API', async () => {
     await createDataPlane('notready', { enabled: true, notReadyFor: '3s', maxEvictionsPerHour: 5, minAvailable: 0 });
-    const created = await createPod('notready-extproc-a', { dataPlane: 'notready', component: 'extproc', ready: false, notReadyForMs: 0 });
-    const notReadySince = Date.parse(created.status.conditions.find((c: { type: string }) => c.type === 'Ready').lastTransitionTime);
+    const created = await createPod('notready-extproc-a', {
+      dataPlane: 'notready',
+      component: 'extproc',
+      ready: false,
+      notReadyForMs: 0,
+    });
+    const notReadySince = Date.parse(created.status!.conditions!.find((c) => c.type === 'Ready')!.lastTransitionTime);
     await createPod('notready-extproc-b', { dataPlane: 'notready', component: 'extproc' });
 
     const evicted = await waitFor('the eviction', async () => {
@@ -169,15 +299,24 @@ describe('RemediationController', () => {
       return p.metadata.deletionTimestamp ? p : undefined;
     });
     // The Eviction API, not a plain delete: it marks the pod as disrupted by an eviction.
-    expect(evicted.status.conditions).toContainEqual(expect.objectContaining({ type: 'DisruptionTarget', status: 'True', reason: 'EvictionByEvictionAPI' }));
+    expect(evicted.status?.conditions).toContainEqual(
+      expect.objectContaining({ type: 'DisruptionTarget', status: 'True', reason: 'EvictionByEvictionAPI' }),
+    );
     const [entry] = await waitFor('the status entry', async () => {
       const r = await remediations('notready');
       return r.length > 0 ? r : undefined;
     });
-    expect(entry).toMatchObject({ pod: 'notready-extproc-a', action: 'Evict', reason: expect.stringMatching(/^NotReady: Running but not Ready since /) });
+    expect(entry).toMatchObject({
+      pod: 'notready-extproc-a',
+      action: 'Evict',
+      reason: expect.stringMatching(/^NotReady: Running but not Ready since /) as unknown,
+    });
     // Not before the bound (whole seconds: status times have no fraction).
-    expect(Date.parse(entry.time)).toBeGreaterThanOrEqual(notReadySince + 3000);
-    expect(await eventFor('notready-extproc-a', 'Evicted')).toMatchObject({ type: 'Warning', related: { name: 'notready' } });
+    expect(Date.parse(entry!.time)).toBeGreaterThanOrEqual(notReadySince + 3000);
+    expect(await eventFor('notready-extproc-a', 'Evicted')).toMatchObject({
+      type: 'Warning',
+      related: { name: 'notready' },
+    });
     expect((await getPod('notready-extproc-b')).metadata.deletionTimestamp).toBeUndefined();
     // The evicted pod terminates on a Ready node: no zombie any more.
     const dp = await waitFor('PodsHealthy', async () => {
@@ -199,7 +338,10 @@ describe('RemediationController', () => {
     expect(refused.note).toContain('PodDisruptionBudget pdb-envoy');
     await eventFor('pdb-envoy-b', 'EvictionRefused');
     // Retried after a backoff (0.5 s doubling here), each refusal folded into the Event's series.
-    await waitFor('a second refusal', async () => ((await events('pdb-envoy-a')).find((e) => e.reason === 'EvictionRefused')?.series?.count ?? 0) >= 2);
+    await waitFor(
+      'a second refusal',
+      async () => ((await events('pdb-envoy-a')).find((e) => e.reason === 'EvictionRefused')?.series?.count ?? 0) >= 2,
+    );
     const dp = await waitFor('PodsHealthy naming the refusal', async () => {
       const d = await getDataPlane('pdb');
       return condition(d, 'PodsHealthy')?.message.includes('EvictionRefused') ? d : undefined;
@@ -216,10 +358,13 @@ describe('RemediationController', () => {
       return r.length > 0 ? r : undefined;
     });
     expect(entries).toHaveLength(1);
-    expect(entries[0]).toMatchObject({ action: 'Evict', reason: expect.stringMatching(/^CrashLoop: container envoy restarted 6 times/) });
+    expect(entries[0]).toMatchObject({
+      action: 'Evict',
+      reason: expect.stringMatching(/^CrashLoop: container envoy restarted 6 times/) as unknown,
+    });
     const pods = await Promise.all(['pdb-envoy-a', 'pdb-envoy-b'].map(getPod));
-    expect(pods.filter((p) => p.metadata.deletionTimestamp).map((p) => p.metadata.name)).toEqual([entries[0].pod]);
-    expect((await admin.get<Live>(pdbPath('pdb-envoy'))).status.disruptionsAllowed).toBe(0);
+    expect(pods.filter((p) => p.metadata.deletionTimestamp).map((p) => p.metadata.name)).toEqual([entries[0]!.pod]);
+    expect((await admin.get<Live>(pdbPath('pdb-envoy'))).status?.disruptionsAllowed).toBe(0);
   });
 
   it('never goes below minAvailable: with it reached, the next eviction waits', async () => {
@@ -231,32 +376,49 @@ describe('RemediationController', () => {
       const r = await remediations('minavail');
       return r.length > 0 ? r : undefined;
     });
-    expect(first.pod).toBe('minavail-envoy-a');
+    expect(first!.pod).toBe('minavail-envoy-a');
     const deferred = await eventFor('minavail-envoy-b', 'RemediationDeferred');
     expect(deferred.note).toContain('MinAvailable: component envoy has 1 Ready pod and minAvailable is 1');
     const dp = await waitFor('PodsHealthy naming the wait', async () => {
       const d = await getDataPlane('minavail');
       return condition(d, 'PodsHealthy')?.message.includes('minavail-envoy-b') ? d : undefined;
     });
-    expect(condition(dp, 'PodsHealthy')?.message).toContain('minavail-envoy-b (CrashLoop: container envoy restarted 6 times');
+    expect(condition(dp, 'PodsHealthy')?.message).toContain(
+      'minavail-envoy-b (CrashLoop: container envoy restarted 6 times',
+    );
     expect(condition(dp, 'PodsHealthy')?.message).toContain('waiting (MinAvailable');
     expect((await getPod('minavail-envoy-b')).metadata.deletionTimestamp).toBeUndefined();
     expect(await remediations('minavail')).toHaveLength(1);
   });
 
   it('in dry run only reports: status entry and Event, the pod stays', async () => {
-    await createDataPlane('dry', { enabled: true, dryRun: true, notReadyFor: '1m', maxEvictionsPerHour: 5, minAvailable: 0 });
-    await createPod('dry-extproc-a', { dataPlane: 'dry', component: 'extproc', ready: false, notReadyForMs: 10 * 60_000 });
+    await createDataPlane('dry', {
+      enabled: true,
+      dryRun: true,
+      notReadyFor: '1m',
+      maxEvictionsPerHour: 5,
+      minAvailable: 0,
+    });
+    await createPod('dry-extproc-a', {
+      dataPlane: 'dry',
+      component: 'extproc',
+      ready: false,
+      notReadyForMs: 10 * 60_000,
+    });
 
     const [entry] = await waitFor('the report', async () => {
       const r = await remediations('dry');
       return r.length > 0 ? r : undefined;
     });
-    expect(entry).toMatchObject({ pod: 'dry-extproc-a', action: 'DryRunEvict', reason: expect.stringMatching(/^NotReady: /) });
+    expect(entry).toMatchObject({
+      pod: 'dry-extproc-a',
+      action: 'DryRunEvict',
+      reason: expect.stringMatching(/^NotReady: /) as unknown,
+    });
     expect((await eventFor('dry-extproc-a', 'DryRun')).note).toMatch(/^dry run: would evict: NotReady: /);
     const pod = await getPod('dry-extproc-a');
     expect(pod.metadata.deletionTimestamp).toBeUndefined();
-    expect(pod.status.conditions.some((c: { type: string }) => c.type === 'DisruptionTarget')).toBe(false);
+    expect(pod.status!.conditions!.some((c) => c.type === 'DisruptionTarget')).toBe(false);
     expect(condition(await getDataPlane('dry'), 'PodsHealthy')?.message).toContain('dry run: would evict');
   });
 
@@ -271,10 +433,17 @@ describe('RemediationController', () => {
 
     await waitFor('lost-envoy-a force-deleted', () => isGone('lost-envoy-a'));
     await waitFor('lost-envoy-c force-deleted', () => isGone('lost-envoy-c'));
-    expect((await eventFor('lost-envoy-a', 'ForceDeleted')).note).toContain(`on node ${nodeNames.lost}, which is NotReady since`);
-    expect((await eventFor('lost-envoy-c', 'ForceDeleted')).note).toContain('tainted node.kubernetes.io/out-of-service');
+    expect((await eventFor('lost-envoy-a', 'ForceDeleted')).note).toContain(
+      `on node ${nodeNames.lost}, which is NotReady since`,
+    );
+    expect((await eventFor('lost-envoy-c', 'ForceDeleted')).note).toContain(
+      'tainted node.kubernetes.io/out-of-service',
+    );
     const entries = await remediations('lost');
-    expect(entries.map((e) => [e.pod, e.action]).sort()).toEqual([['lost-envoy-a', 'ForceDelete'], ['lost-envoy-c', 'ForceDelete']]);
+    expect(entries.map((e) => [e.pod, e.action]).sort()).toEqual([
+      ['lost-envoy-a', 'ForceDelete'],
+      ['lost-envoy-c', 'ForceDelete'],
+    ]);
     expect(await isGone('lost-envoy-b')).toBe(false);
     expect((await events('lost-envoy-b')).map((e) => e.reason)).toEqual([]);
   });
@@ -288,7 +457,12 @@ describe('RemediationController', () => {
       const r = await remediations('deep');
       return r.length > 0 ? r : undefined;
     });
-    expect(entry).toMatchObject({ pod: 'deep-extproc-sick', action: 'Evict', reason: 'DeepCheckFailed: Ready to the kubelet, but failed 2 or more deep checks in a row (last: health: NOT_SERVING)' });
+    expect(entry).toMatchObject({
+      pod: 'deep-extproc-sick',
+      action: 'Evict',
+      reason:
+        'DeepCheckFailed: Ready to the kubelet, but failed 2 or more deep checks in a row (last: health: NOT_SERVING)',
+    });
     expect((await getPod('deep-extproc-sick')).metadata.deletionTimestamp).toBeDefined();
     // Several rounds later the serving pod is still there.
     await eventFor('deep-extproc-sick', 'Evicted');
@@ -299,42 +473,70 @@ describe('RemediationController', () => {
 
   it('reports CapacityOK=False/Unschedulable for data-plane pods the scheduler cannot place', async () => {
     await createDataPlane('full', { enabled: false });
-    const message = '0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.';
-    await createPod('full-envoy-a', { dataPlane: 'full', component: 'envoy', pending: { reason: 'Unschedulable', message } });
+    const message =
+      '0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.';
+    await createPod('full-envoy-a', {
+      dataPlane: 'full',
+      component: 'envoy',
+      pending: { reason: 'Unschedulable', message },
+    });
     const dp = await waitFor('CapacityOK=False', async () => {
       const d = await getDataPlane('full');
       return condition(d, 'CapacityOK')?.status === 'False' ? d : undefined;
     });
-    expect(condition(dp, 'CapacityOK')).toMatchObject({ reason: 'Unschedulable', message: `1 pod cannot be scheduled: full-envoy-a: ${message}` });
+    expect(condition(dp, 'CapacityOK')).toMatchObject({
+      reason: 'Unschedulable',
+      message: `1 pod cannot be scheduled: full-envoy-a: ${message}`,
+    });
     await admin.delete(podPath('full-envoy-a'));
-    await waitFor('CapacityOK=True', async () => condition(await getDataPlane('full'), 'CapacityOK')?.status === 'True');
+    await waitFor(
+      'CapacityOK=True',
+      async () => condition(await getDataPlane('full'), 'CapacityOK')?.status === 'True',
+    );
   });
 
   it('reports CapacityOK=False/AutoscalerFlapping while an HPA changes its mind too often, and True once the window has passed', async () => {
     await createDataPlane('flappy', { enabled: false });
     await admin.create(hpaPath(), {
-      apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler',
+      apiVersion: 'autoscaling/v2',
+      kind: 'HorizontalPodAutoscaler',
       metadata: { name: 'flappy-extproc', namespace: ns, labels: componentLabels('flappy', 'extproc') },
-      spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'flappy-extproc' }, minReplicas: 2, maxReplicas: 10 },
+      spec: {
+        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'flappy-extproc' },
+        minReplicas: 2,
+        maxReplicas: 10,
+      },
     });
     // The controller allows 3 changes in 5 s here; the HPA makes 4.
     for (const desired of [2, 3, 2, 3, 2]) {
-      await admin.mergePatch(hpaPath('flappy-extproc', 'status'), { status: { currentReplicas: 2, desiredReplicas: desired } });
+      await admin.mergePatch(hpaPath('flappy-extproc', 'status'), {
+        status: { currentReplicas: 2, desiredReplicas: desired },
+      });
     }
     const dp = await waitFor('CapacityOK=False', async () => {
       const d = await getDataPlane('flappy');
       return condition(d, 'CapacityOK')?.status === 'False' ? d : undefined;
     });
     expect(condition(dp, 'CapacityOK')).toMatchObject({
-      reason: 'AutoscalerFlapping', message: 'HorizontalPodAutoscaler flappy-extproc changed its desired replicas 4 times in 5s (2 → 3 → 2 → 3 → 2)',
+      reason: 'AutoscalerFlapping',
+      message: 'HorizontalPodAutoscaler flappy-extproc changed its desired replicas 4 times in 5s (2 → 3 → 2 → 3 → 2)',
     });
     // Nothing else happens: the controller looks again when the oldest change leaves the window.
-    await waitFor('CapacityOK=True', async () => condition(await getDataPlane('flappy'), 'CapacityOK')?.status === 'True', 20_000);
+    await waitFor(
+      'CapacityOK=True',
+      async () => condition(await getDataPlane('flappy'), 'CapacityOK')?.status === 'True',
+      20_000,
+    );
   });
 
   it('keeps the hourly budget across a restart: it is counted from status.remediations', async () => {
     await createDataPlane('budget', { enabled: true, notReadyFor: '1m', maxEvictionsPerHour: 1, minAvailable: 0 });
-    await createPod('budget-extproc-a', { dataPlane: 'budget', component: 'extproc', ready: false, notReadyForMs: 10 * 60_000 });
+    await createPod('budget-extproc-a', {
+      dataPlane: 'budget',
+      component: 'extproc',
+      ready: false,
+      notReadyForMs: 10 * 60_000,
+    });
     await waitFor('the first eviction', async () => (await remediations('budget')).length === 1);
 
     // A new operator process: nothing in memory.
@@ -342,7 +544,12 @@ describe('RemediationController', () => {
     await events_.flush();
     controller = new RemediationController(controllerOptions());
     await controller.start();
-    await createPod('budget-extproc-b', { dataPlane: 'budget', component: 'extproc', ready: false, notReadyForMs: 10 * 60_000 });
+    await createPod('budget-extproc-b', {
+      dataPlane: 'budget',
+      component: 'extproc',
+      ready: false,
+      notReadyForMs: 10 * 60_000,
+    });
     const deferred = await eventFor('budget-extproc-b', 'RemediationDeferred');
     expect(deferred.note).toContain('BudgetExhausted: maxEvictionsPerHour 1 used; the next slot frees at');
     expect((await getPod('budget-extproc-b')).metadata.deletionTimestamp).toBeUndefined();

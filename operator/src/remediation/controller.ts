@@ -39,8 +39,18 @@ import { RemediationMetrics } from './metrics.ts';
 import { planRemediation, recordAction, type PlannedAction, type Refusal } from './planner.ts';
 import { remediationPolicy, type OperatorRemediationDefaults } from './policy.ts';
 import {
-  componentOf, dataPlaneOf, desiredReplicas, isReady, isTerminating, nodeHealth, podId, selectorMatches,
-  type HorizontalPodAutoscaler, type Node, type Pod, type PodDisruptionBudget,
+  componentOf,
+  dataPlaneOf,
+  desiredReplicas,
+  isReady,
+  isTerminating,
+  nodeHealth,
+  podId,
+  selectorMatches,
+  type HorizontalPodAutoscaler,
+  type Node,
+  type Pod,
+  type PodDisruptionBudget,
 } from './pods.ts';
 import { disposition, podsHealthyCondition, type Outcome, type ZombieReport } from './status.ts';
 import { objectKey, splitObjectKey } from '../kube/keys.ts';
@@ -52,7 +62,14 @@ export interface RemediationStatusWriter {
 
 /** The event recorder's contract (kube/events.ts). */
 export interface RemediationEvents {
-  event(target: EventTarget, type: EventType, reason: string, action: string, note: string, related?: EventTarget): void;
+  event(
+    target: EventTarget,
+    type: EventType,
+    reason: string,
+    action: string,
+    note: string,
+    related?: EventTarget,
+  ): void;
 }
 
 export interface DeepCheckSettings extends DeepCheckerOptions {
@@ -102,7 +119,14 @@ export interface RemediationControllerOptions {
 interface DataPlaneObject {
   apiVersion?: string;
   kind?: string;
-  metadata: { name: string; namespace?: string; uid?: string; generation?: number; resourceVersion?: string; deletionTimestamp?: string };
+  metadata: {
+    name: string;
+    namespace?: string;
+    uid?: string;
+    generation?: number;
+    resourceVersion?: string;
+    deletionTimestamp?: string;
+  };
   spec?: DataPlaneSpec;
   status?: unknown;
 }
@@ -126,7 +150,6 @@ interface DataPlaneMemory {
 
 /** How long an action may go unseen in the pod cache before we stop assuming it is in flight. */
 const IN_FLIGHT_TTL_MS = 2 * 60_000;
-
 
 export class RemediationController {
   private readonly o: RemediationControllerOptions;
@@ -166,22 +189,46 @@ export class RemediationController {
       return i;
     };
     const given = options.informers ?? {};
-    this.pods = given.pods ? share(given.pods) : informer('remediation-pods', resourcePath({ version: 'v1', resource: 'pods', namespace }), dataPlanePodSelector);
-    this.nodes = given.nodes ? share(given.nodes) : informer('remediation-nodes', resourcePath({ version: 'v1', resource: 'nodes' }));
-    this.dataPlanes = given.dataPlanes ? share(given.dataPlanes) : informer('remediation-dataplanes', resourcePath({ group, version, resource: 'dataplanes', namespace }));
+    this.pods = given.pods
+      ? share(given.pods)
+      : informer(
+          'remediation-pods',
+          resourcePath({ version: 'v1', resource: 'pods', namespace }),
+          dataPlanePodSelector,
+        );
+    this.nodes = given.nodes
+      ? share(given.nodes)
+      : informer('remediation-nodes', resourcePath({ version: 'v1', resource: 'nodes' }));
+    this.dataPlanes = given.dataPlanes
+      ? share(given.dataPlanes)
+      : informer('remediation-dataplanes', resourcePath({ group, version, resource: 'dataplanes', namespace }));
     // Every PDB of the namespace, ours or not: the Eviction API honours them all.
-    this.pdbs = informer('remediation-pdbs', resourcePath({ group: 'policy', version: 'v1', resource: 'poddisruptionbudgets', namespace }));
-    this.hpas = informer('remediation-hpas', resourcePath({ group: 'autoscaling', version: 'v2', resource: 'horizontalpodautoscalers', namespace }), managedSelector);
+    this.pdbs = informer(
+      'remediation-pdbs',
+      resourcePath({ group: 'policy', version: 'v1', resource: 'poddisruptionbudgets', namespace }),
+    );
+    this.hpas = informer(
+      'remediation-hpas',
+      resourcePath({ group: 'autoscaling', version: 'v2', resource: 'horizontalpodautoscalers', namespace }),
+      managedSelector,
+    );
     if (options.registry) this.metrics = new RemediationMetrics(options.registry);
     this.flaps = new FlapDetector(options.flapping);
     const dc = options.deepCheck ?? {};
     if (dc.enabled !== false) {
       const checker = dc.checker ?? new DeepChecker(dc);
       this.schedule = new DeepCheckSchedule({
-        checker, intervalMs: dc.intervalMs, concurrency: dc.concurrency, now: () => this.now().getTime(),
+        checker,
+        intervalMs: dc.intervalMs,
+        concurrency: dc.concurrency,
+        now: () => this.now().getTime(),
         onResult: (target, result) => {
           this.metrics?.deepChecks.inc({ result: result.ok ? 'ok' : 'failed' });
-          if (!result.ok) this.log.debug({ pod: target.id, dataPlane: target.dataPlane, failure: result.message }, 'deep check failed');
+          if (!result.ok)
+            this.log.debug(
+              { pod: target.id, dataPlane: target.dataPlane, failure: result.message },
+              'deep check failed',
+            );
         },
       });
     }
@@ -190,12 +237,15 @@ export class RemediationController {
   async start(): Promise<void> {
     this.unsubscribe.push(
       this.dataPlanes.onChange((_e, obj) => this.queue.add(objectKey(obj))),
-      this.pods.onChange((_e, obj) => this.enqueueOwnerOf(obj as Pod)),
+      this.pods.onChange((_e, obj) => this.enqueueOwnerOf(obj)),
       this.nodes.onChange((_e, obj, old) => this.onNode(obj as Node, old as Node | undefined)),
       this.pdbs.onChange((_e, obj) => this.onPdb(obj as PodDisruptionBudget)),
       this.hpas.onChange((e, obj) => this.onHpa(e, obj as HorizontalPodAutoscaler)),
     );
-    await Promise.all([...this.owned.map((i) => i.start()), ...this.shared.filter((i) => !i.synced).map((i) => i.start())]);
+    await Promise.all([
+      ...this.owned.map((i) => i.start()),
+      ...this.shared.filter((i) => !i.synced).map((i) => i.start()),
+    ]);
     this.queue.run((key) => this.reconcile(key), { concurrency: this.o.concurrency ?? 2 });
     if (this.schedule) {
       const interval = this.schedule.intervalMs;
@@ -234,8 +284,9 @@ export class RemediationController {
     settle(memory, pods, now);
 
     const planPods = pods.map((pod) => {
-      const node = pod.spec?.nodeName ? this.nodes.get(undefined, pod.spec.nodeName) as Node | undefined : undefined;
-      const deep = policy.enabled && this.schedule && pod.metadata.uid ? this.schedule.record(pod.metadata.uid) : undefined;
+      const node = pod.spec?.nodeName ? (this.nodes.get(undefined, pod.spec.nodeName) as Node | undefined) : undefined;
+      const deep =
+        policy.enabled && this.schedule && pod.metadata.uid ? this.schedule.record(pod.metadata.uid) : undefined;
       return { pod, classification: classify(pod, node, now, policy, deep), node: node && nodeHealth(node) };
     });
 
@@ -245,7 +296,10 @@ export class RemediationController {
     const failures: string[] = [];
     if (policy.enabled) {
       const plan = planRemediation({
-        now, policy, pods: planPods, history,
+        now,
+        policy,
+        pods: planPods,
+        history,
         pdbs: this.pdbs.list(namespace) as PodDisruptionBudget[],
         refusals: memory.refusals,
         inProgress: new Set(memory.inFlight.keys()),
@@ -258,16 +312,29 @@ export class RemediationController {
           const retryAt = memory.refusals.get(podId(action.pod))?.retryAt;
           if (retryAt && (!recheckAt || retryAt < recheckAt)) recheckAt = retryAt;
         }
-        reports.push({ pod: action.pod.metadata.name, kind: action.zombie, message: action.message, disposition: disposition(action, outcome) });
+        reports.push({
+          pod: action.pod.metadata.name,
+          kind: action.zombie,
+          message: action.message,
+          disposition: disposition(action, outcome),
+        });
       }
     } else {
       for (const p of planPods) {
-        if (p.classification.zombie) reports.push({ pod: p.pod.metadata.name, kind: p.classification.kind, message: p.classification.message, disposition: '' });
+        if (p.classification.zombie)
+          reports.push({
+            pod: p.pod.metadata.name,
+            kind: p.classification.kind,
+            message: p.classification.message,
+            disposition: '',
+          });
       }
     }
     this.countZombies(namespace, name, reports);
 
-    const hpaKeys = (this.hpas.list(namespace) as HorizontalPodAutoscaler[]).filter((h) => dataPlaneOf(h) === name).map((h) => `${namespace}/${h.metadata.name}`);
+    const hpaKeys = (this.hpas.list(namespace) as HorizontalPodAutoscaler[])
+      .filter((h) => dataPlaneOf(h) === name)
+      .map((h) => `${namespace}/${h.metadata.name}`);
     const flapping = hpaKeys.flatMap((k) => this.flaps.flapping(k, now) ?? []);
     const capacity = capacityCondition(unschedulablePods(pods), flapping, this.flaps.windowMs);
     if (capacity.recheckAt && (!recheckAt || capacity.recheckAt < recheckAt)) recheckAt = capacity.recheckAt;
@@ -279,12 +346,18 @@ export class RemediationController {
       remediations: remediations.length > 0 ? remediations : undefined,
     });
     // After the status write, so what did happen is recorded; the queue retries with backoff.
-    if (failures.length > 0) throw new RemediationActionError(`remediation of DataPlane ${key} failed: ${failures.join('; ')}`);
+    if (failures.length > 0)
+      throw new RemediationActionError(`remediation of DataPlane ${key} failed: ${failures.join('; ')}`);
     if (recheckAt) return { requeueAfterMs: Math.max(0, recheckAt.getTime() - now.getTime()) + 100 };
   }
 
   /** Carries out one planned action; returns how an executed one ended. */
-  private async execute(key: string, dp: DataPlaneObject, action: PlannedAction, now: Date): Promise<Outcome | undefined> {
+  private async execute(
+    key: string,
+    dp: DataPlaneObject,
+    action: PlannedAction,
+    now: Date,
+  ): Promise<Outcome | undefined> {
     const memory = this.memoryOf(key);
     const pod = action.pod;
     const id = podId(pod);
@@ -293,7 +366,14 @@ export class RemediationController {
       if (action.reason !== 'InProgress' && memory.announcedWaits.get(id) !== action.reason) {
         memory.announcedWaits.set(id, action.reason);
         this.metrics?.deferred.inc({ reason: action.reason });
-        this.announce(dp, pod, 'Normal', 'RemediationDeferred', 'Evict', `zombie (${why}); not remediated yet: ${action.reason}: ${action.detail}`);
+        this.announce(
+          dp,
+          pod,
+          'Normal',
+          'RemediationDeferred',
+          'Evict',
+          `zombie (${why}); not remediated yet: ${action.reason}: ${action.detail}`,
+        );
       }
       return undefined;
     }
@@ -303,8 +383,18 @@ export class RemediationController {
       if (recorded) {
         memory.done = mergeRecords(memory.done, [record(now, pod.metadata.name, why, recorded)]);
         this.metrics?.actions.inc({ action: action.would, reason: action.zombie, dry_run: 'true' });
-        this.announce(dp, pod, 'Normal', 'DryRun', action.would === 'evict' ? 'Evict' : 'ForceDelete', `dry run: would ${action.would}: ${why}`);
-        this.log.info({ dataPlane: key, pod: pod.metadata.name, would: action.would, zombie: action.zombie }, 'dry run: zombie pod reported');
+        this.announce(
+          dp,
+          pod,
+          'Normal',
+          'DryRun',
+          action.would === 'evict' ? 'Evict' : 'ForceDelete',
+          `dry run: would ${action.would}: ${why}`,
+        );
+        this.log.info(
+          { dataPlane: key, pod: pod.metadata.name, would: action.would, zombie: action.zombie },
+          'dry run: zombie pod reported',
+        );
       }
       return undefined;
     }
@@ -316,8 +406,18 @@ export class RemediationController {
       memory.done = mergeRecords(memory.done, [record(now, pod.metadata.name, why, recorded!)]);
       this.metrics?.actions.inc({ action: action.type, reason: action.zombie, dry_run: 'false' });
       const reason = action.type === 'evict' ? 'Evicted' : 'ForceDeleted';
-      this.announce(dp, pod, 'Warning', reason, action.type === 'evict' ? 'Evict' : 'ForceDelete', `${action.type === 'evict' ? 'evicted' : 'force-deleted'}: ${why}`);
-      this.log.warn({ dataPlane: key, pod: pod.metadata.name, action: action.type, zombie: action.zombie, message: action.message }, 'zombie pod remediated');
+      this.announce(
+        dp,
+        pod,
+        'Warning',
+        reason,
+        action.type === 'evict' ? 'Evict' : 'ForceDelete',
+        `${action.type === 'evict' ? 'evicted' : 'force-deleted'}: ${why}`,
+      );
+      this.log.warn(
+        { dataPlane: key, pod: pod.metadata.name, action: action.type, zombie: action.zombie, message: action.message },
+        'zombie pod remediated',
+      );
     } else if (outcome.result === 'refused') {
       const before = memory.refusals.get(id);
       const attempts = (before?.attempts ?? 0) + 1;
@@ -327,9 +427,23 @@ export class RemediationController {
       // The wait that follows is this refusal: announced here, not again as a deferral.
       memory.announcedWaits.set(id, 'EvictionRefused');
       this.metrics?.refusals.inc({ code: '429' });
-      this.announce(dp, pod, 'Warning', 'EvictionRefused', 'Evict', `eviction refused, retrying: ${outcome.message} (zombie: ${why})`);
+      this.announce(
+        dp,
+        pod,
+        'Warning',
+        'EvictionRefused',
+        'Evict',
+        `eviction refused, retrying: ${outcome.message} (zombie: ${why})`,
+      );
     } else if (outcome.result === 'failed') {
-      this.announce(dp, pod, 'Warning', 'RemediationFailed', action.type === 'evict' ? 'Evict' : 'ForceDelete', `${action.type} failed: ${outcome.message}`);
+      this.announce(
+        dp,
+        pod,
+        'Warning',
+        'RemediationFailed',
+        action.type === 'evict' ? 'Evict' : 'ForceDelete',
+        `${action.type} failed: ${outcome.message}`,
+      );
     }
     return outcome;
   }
@@ -337,10 +451,18 @@ export class RemediationController {
   /** POST pods/<name>/eviction (policy/v1): the apiserver checks the pod's PodDisruptionBudget. */
   private async evict(pod: Pod): Promise<Outcome> {
     const ns = pod.metadata.namespace ?? 'default';
-    const path = resourcePath({ version: 'v1', resource: 'pods', namespace: ns, name: pod.metadata.name, subresource: 'eviction' });
+    const path = resourcePath({
+      version: 'v1',
+      resource: 'pods',
+      namespace: ns,
+      name: pod.metadata.name,
+      subresource: 'eviction',
+    });
     try {
       await this.o.rest.create(path, {
-        apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: pod.metadata.name, namespace: ns },
+        apiVersion: 'policy/v1',
+        kind: 'Eviction',
+        metadata: { name: pod.metadata.name, namespace: ns },
         // The uid: never evict a newer pod that took the name.
         ...(pod.metadata.uid ? { deleteOptions: { preconditions: { uid: pod.metadata.uid } } } : {}),
       });
@@ -352,10 +474,17 @@ export class RemediationController {
 
   /** DELETE with gracePeriodSeconds 0: only for pods whose node will never run their shutdown. */
   private async forceDelete(pod: Pod): Promise<Outcome> {
-    const path = resourcePath({ version: 'v1', resource: 'pods', namespace: pod.metadata.namespace ?? 'default', name: pod.metadata.name });
+    const path = resourcePath({
+      version: 'v1',
+      resource: 'pods',
+      namespace: pod.metadata.namespace ?? 'default',
+      name: pod.metadata.name,
+    });
     try {
       await this.o.rest.delete(path, {
-        apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0,
+        apiVersion: 'v1',
+        kind: 'DeleteOptions',
+        gracePeriodSeconds: 0,
         ...(pod.metadata.uid ? { preconditions: { uid: pod.metadata.uid } } : {}),
       });
       return { result: 'done' };
@@ -370,8 +499,13 @@ export class RemediationController {
       if (err.status === 404 || err.status === 409) return { result: 'gone' };
       if (err.status === 429) {
         const pdbs = (this.pdbs.list(pod.metadata.namespace ?? 'default') as PodDisruptionBudget[])
-          .filter((b) => selectorMatches(b.spec?.selector, pod.metadata.labels)).map((b) => b.metadata.name).sort();
-        return { result: 'refused', message: `${err.apiMessage}${pdbs.length > 0 ? ` (PodDisruptionBudget ${pdbs.join(', ')})` : ''}` };
+          .filter((b) => selectorMatches(b.spec?.selector, pod.metadata.labels))
+          .map((b) => b.metadata.name)
+          .sort();
+        return {
+          result: 'refused',
+          message: `${err.apiMessage}${pdbs.length > 0 ? ` (PodDisruptionBudget ${pdbs.join(', ')})` : ''}`,
+        };
       }
       this.metrics?.refusals.inc({ code: String(err.status) });
       return { result: 'failed', message: `${err.status}${err.reason ? ` ${err.reason}` : ''}: ${err.apiMessage}` };
@@ -380,7 +514,11 @@ export class RemediationController {
   }
 
   private announce(dp: DataPlaneObject, pod: Pod, type: EventType, reason: string, action: string, note: string): void {
-    const podRef: EventTarget = { apiVersion: 'v1', kind: 'Pod', metadata: { name: pod.metadata.name, namespace: pod.metadata.namespace, uid: pod.metadata.uid } };
+    const podRef: EventTarget = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: pod.metadata.name, namespace: pod.metadata.namespace, uid: pod.metadata.uid },
+    };
     this.o.events?.event(podRef, type, reason, action, note, target(dp));
     this.o.events?.event(target(dp), type, reason, action, `pod ${pod.metadata.name}: ${note}`, podRef);
   }
@@ -401,7 +539,10 @@ export class RemediationController {
   private countZombies(namespace: string, name: string, reports: ZombieReport[]): void {
     if (!this.metrics) return;
     for (const kind of zombieKinds) {
-      this.metrics.zombies.set({ namespace, dataplane: name, reason: kind }, reports.filter((r) => r.kind === kind).length);
+      this.metrics.zombies.set(
+        { namespace, dataplane: name, reason: kind },
+        reports.filter((r) => r.kind === kind).length,
+      );
     }
   }
 
@@ -422,8 +563,15 @@ export class RemediationController {
   private onNode(node: Node, old: Node | undefined): void {
     const a = old && nodeHealth(old);
     const b = nodeHealth(node);
-    if (a && a.ready === b.ready && a.outOfService === b.outOfService && a.notReadySince?.getTime() === b.notReadySince?.getTime()) return;
-    for (const pod of this.pods.list() as Pod[]) if (pod.spec?.nodeName === node.metadata.name) this.enqueueOwnerOf(pod);
+    if (
+      a &&
+      a.ready === b.ready &&
+      a.outOfService === b.outOfService &&
+      a.notReadySince?.getTime() === b.notReadySince?.getTime()
+    )
+      return;
+    for (const pod of this.pods.list() as Pod[])
+      if (pod.spec?.nodeName === node.metadata.name) this.enqueueOwnerOf(pod);
   }
 
   /** A PDB that changed may allow what it refused: ask again now rather than after the backoff. */
@@ -455,7 +603,15 @@ export class RemediationController {
       if (!remediationPolicy(dp.spec).enabled || dp.metadata.deletionTimestamp) continue;
       const ns = dp.metadata.namespace ?? '';
       for (const pod of this.podsOf(ns, dp.metadata.name)) {
-        if (componentOf(pod) !== 'extproc' || pod.status?.phase !== 'Running' || !isReady(pod) || isTerminating(pod) || !pod.status.podIP || !pod.metadata.uid) continue;
+        if (
+          componentOf(pod) !== 'extproc' ||
+          pod.status?.phase !== 'Running' ||
+          !isReady(pod) ||
+          isTerminating(pod) ||
+          !pod.status.podIP ||
+          !pod.metadata.uid
+        )
+          continue;
         targets.push({ id: pod.metadata.uid, ip: pod.status.podIP, dataPlane: `${ns}/${dp.metadata.name}` });
       }
     }
@@ -483,8 +639,6 @@ function settle(memory: DataPlaneMemory, pods: Pod[], now: Date): void {
   for (const id of memory.announcedWaits.keys()) if (!byId.has(id)) memory.announcedWaits.delete(id);
 }
 
-
-
 /**
  * The DataPlane as the status writer and the event recorder see it. Without its generation: the writer
  * would set status.observedGeneration, which kstatus (Flux, Argo CD) reads as "the DataPlane
@@ -492,7 +646,8 @@ function settle(memory: DataPlaneMemory, pods: Pod[], now: Date): void {
  */
 function target(dp: DataPlaneObject): StatusTarget {
   return {
-    apiVersion: dp.apiVersion ?? `${group}/${version}`, kind: dp.kind ?? 'DataPlane',
+    apiVersion: dp.apiVersion ?? `${group}/${version}`,
+    kind: dp.kind ?? 'DataPlane',
     metadata: { name: dp.metadata.name, namespace: dp.metadata.namespace, uid: dp.metadata.uid },
     status: dp.status,
   };

@@ -30,9 +30,12 @@ import { StatusWriter } from '../kube/status-writer.ts';
 import { RemediationController } from './controller.ts';
 import { mutualTlsDeepCheck } from './deep-check.ts';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
-type Live = { metadata: { name: string; uid: string; deletionTimestamp?: string }; spec?: any; status?: any };
-/* eslint-enable @typescript-eslint/no-explicit-any */
+/** The fields of the pods and the DataPlane this test reads. */
+type Live = {
+  metadata: { name: string; uid: string; deletionTimestamp?: string };
+  spec?: unknown;
+  status?: { remediations?: { pod: string; reason: string; action: string }[] };
+};
 
 const admin = new KubeRest(adminKubeConfig());
 const operatorKc = operatorKubeConfig();
@@ -44,24 +47,44 @@ const opns = `gatehouse-${suffix}`;
 const node = `mtls-${suffix}`;
 const dataPlane = 'secure';
 
-const podPath = (name?: string, subresource?: string) => resourcePath({ version: 'v1', resource: 'pods', namespace: ns, name, subresource });
-const dpPath = (name?: string) => resourcePath({ group: 'gatehouse.dev', version: 'v1alpha1', resource: 'dataplanes', namespace: ns, name });
+const podPath = (name?: string, subresource?: string) =>
+  resourcePath({ version: 'v1', resource: 'pods', namespace: ns, name, subresource });
+const dpPath = (name?: string) =>
+  resourcePath({ group: 'gatehouse.dev', version: 'v1alpha1', resource: 'dataplanes', namespace: ns, name });
 const iso = (msAgo = 0) => new Date(Date.now() - msAgo).toISOString().replace(/\.\d{3}Z$/, 'Z');
 const getPod = (name: string) => admin.get<Live>(podPath(name));
-const remediations = async () => ((await admin.get<Live>(dpPath(dataPlane))).status?.remediations ?? []) as { pod: string; reason: string; action: string }[];
+const remediations = async () => (await admin.get<Live>(dpPath(dataPlane))).status?.remediations ?? [];
 
 /** A Ready extproc pod of the DataPlane at `podIP`, with the status a kubelet would write. */
 async function createPod(name: string, podIP: string): Promise<void> {
   await admin.create(podPath(), {
-    apiVersion: 'v1', kind: 'Pod',
+    apiVersion: 'v1',
+    kind: 'Pod',
     metadata: { name, namespace: ns, labels: componentLabels(dataPlane, 'extproc') },
     spec: { nodeName: node, containers: [{ name: 'extproc', image: 'gatehouse:test' }] },
   });
   await admin.mergePatch(podPath(name, 'status'), {
     status: {
-      phase: 'Running', startTime: iso(3_600_000), hostIP: '10.0.0.1', podIP, podIPs: [{ ip: podIP }],
-      conditions: [{ type: 'PodScheduled', status: 'True', lastTransitionTime: iso(3_600_000) }, { type: 'Ready', status: 'True', lastTransitionTime: iso(3_600_000) }],
-      containerStatuses: [{ name: 'extproc', image: 'gatehouse:test', imageID: '', ready: true, restartCount: 0, started: true, state: { running: { startedAt: iso() } } }],
+      phase: 'Running',
+      startTime: iso(3_600_000),
+      hostIP: '10.0.0.1',
+      podIP,
+      podIPs: [{ ip: podIP }],
+      conditions: [
+        { type: 'PodScheduled', status: 'True', lastTransitionTime: iso(3_600_000) },
+        { type: 'Ready', status: 'True', lastTransitionTime: iso(3_600_000) },
+      ],
+      containerStatuses: [
+        {
+          name: 'extproc',
+          image: 'gatehouse:test',
+          imageID: '',
+          ready: true,
+          restartCount: 0,
+          started: true,
+          state: { running: { startedAt: iso() } },
+        },
+      ],
     },
   });
 }
@@ -69,15 +92,28 @@ async function createPod(name: string, podIP: string): Promise<void> {
 function sign(signer: Signer, spec: LeafSpec): Promise<PemPair> {
   const now = Date.now();
   return issueCertificate(signer, {
-    commonName: spec.commonName, dns: spec.dns, ips: spec.ips, uris: spec.uris, usages: spec.usages,
-    notBefore: new Date(now - 5 * 60_000), notAfter: new Date(now + 3_600_000),
+    commonName: spec.commonName,
+    dns: spec.dns,
+    ips: spec.ips,
+    uris: spec.uris,
+    usages: spec.usages,
+    notBefore: new Date(now - 5 * 60_000),
+    notAfter: new Date(now + 3_600_000),
   });
 }
 
 /** extproc's TLS as its main.ts builds it from the mounted Secrets: its leaf, client certificates required from the bundle. */
 function extprocTls(leaf: PemPair, bundlePem: string): ServerTls {
-  const material = validateMaterial({ cert: Buffer.from(leaf.certPem), key: Buffer.from(leaf.keyPem), ca: Buffer.from(bundlePem) });
-  return { watcher: { current: () => material, onChange: () => () => undefined, close: () => undefined }, policy: defaultTlsPolicy, clientAuth: 'required' };
+  const material = validateMaterial({
+    cert: Buffer.from(leaf.certPem),
+    key: Buffer.from(leaf.keyPem),
+    ca: Buffer.from(bundlePem),
+  });
+  return {
+    watcher: { current: () => material, onChange: () => () => undefined, close: () => undefined },
+    policy: defaultTlsPolicy,
+    clientAuth: 'required',
+  };
 }
 
 let good: ExtprocServer;
@@ -87,40 +123,86 @@ let controller: RemediationController;
 let events: EventRecorder;
 const registry = new Registry();
 /** Deep checks that passed: only the good pod can pass one. */
-const passed = async () => (await registry.getSingleMetric('gatehouse_remediation_deep_checks_total')!.get()).values.find((v) => v.labels.result === 'ok')?.value ?? 0;
+const passed = async () =>
+  (await registry.getSingleMetric('gatehouse_remediation_deep_checks_total')!.get()).values.find(
+    (v) => v.labels.result === 'ok',
+  )?.value ?? 0;
 
 describe('deep check under mutual TLS', () => {
   beforeAll(async () => {
     await admin.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
     await admin.create('/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: node } });
     await admin.mergePatch(resourcePath({ version: 'v1', resource: 'nodes', name: node, subresource: 'status' }), {
-      status: { conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'written by the test', lastHeartbeatTime: iso(), lastTransitionTime: iso(3_600_000) }] },
+      status: {
+        conditions: [
+          {
+            type: 'Ready',
+            status: 'True',
+            reason: 'KubeletReady',
+            message: 'written by the test',
+            lastHeartbeatTime: iso(),
+            lastTransitionTime: iso(3_600_000),
+          },
+        ],
+      },
     });
 
     const now = Date.now();
-    const caPem = await createCa({ commonName: `Gatehouse CA ${opns}`, notBefore: new Date(now - 60_000), notAfter: new Date(now + 86_400_000) });
+    const caPem = await createCa({
+      commonName: `Gatehouse CA ${opns}`,
+      notBefore: new Date(now - 60_000),
+      notAfter: new Date(now + 86_400_000),
+    });
     const ca = loadSigner(caPem.certPem, caPem.keyPem);
-    const otherCaPem = await createCa({ commonName: 'Some Other CA', notBefore: new Date(now - 60_000), notAfter: new Date(now + 86_400_000) });
+    const otherCaPem = await createCa({
+      commonName: 'Some Other CA',
+      notBefore: new Date(now - 60_000),
+      notAfter: new Date(now + 86_400_000),
+    });
     const otherCa = loadSigner(otherCaPem.certPem, otherCaPem.keyPem);
 
     // The operator's certificate as issued into gatehouse-xds-tls, read through the operator's own adapter.
     const xds = await sign(ca, xdsLeaf(opns, 'gatehouse-xds'));
     issued = new IssuedXdsTls(log);
-    issued.attach({ xdsTls: () => ({ certPem: xds.certPem, keyPem: xds.keyPem, caPem: caPem.certPem }), onXdsTlsChange: () => () => undefined });
+    issued.attach({
+      xdsTls: () => ({ certPem: xds.certPem, keyPem: xds.keyPem, caPem: caPem.certPem }),
+      onXdsTlsChange: () => () => undefined,
+    });
 
     // Both servers trust the operator CA (the DataPlane's ca-bundle); only the good one holds the DataPlane's leaf.
     const spec = extprocLeaf(ns, dataPlane);
     const snapshots = new SnapshotStore();
     snapshots.apply(buildSnapshot(testSnapshot(), testCatalog));
-    good = createExtprocServer({ snapshots, stores: createMemoryStores(), log: pino({ level: 'silent' }), tls: extprocTls(await sign(ca, spec), caPem.certPem) });
+    good = createExtprocServer({
+      snapshots,
+      stores: createMemoryStores(),
+      log: pino({ level: 'silent' }),
+      tls: extprocTls(await sign(ca, spec), caPem.certPem),
+    });
     const port = await good.listen('127.0.0.1', 0);
-    rogue = createExtprocServer({ snapshots, stores: createMemoryStores(), log: pino({ level: 'silent' }), tls: extprocTls(await sign(otherCa, spec), caPem.certPem) });
+    rogue = createExtprocServer({
+      snapshots,
+      stores: createMemoryStores(),
+      log: pino({ level: 'silent' }),
+      tls: extprocTls(await sign(otherCa, spec), caPem.certPem),
+    });
     await rogue.listen('127.0.0.2', port);
 
-    events = new EventRecorder({ rest: operator, controller: 'gatehouse.dev/operator', instance: 'deep-check-mtls-test', log });
+    events = new EventRecorder({
+      rest: operator,
+      controller: 'gatehouse.dev/operator',
+      instance: 'deep-check-mtls-test',
+      log,
+    });
     controller = new RemediationController({
-      rest: operator, kc: operatorKc, log, namespace: ns, isLeader: () => true, registry,
-      writer: new StatusWriter({ rest: operator, log, events }), events,
+      rest: operator,
+      kc: operatorKc,
+      log,
+      namespace: ns,
+      isLeader: () => true,
+      registry,
+      writer: new StatusWriter({ rest: operator, log, events }),
+      events,
       remediation: { deepCheckFailures: 2 },
       deepCheck: { ...mutualTlsDeepCheck(issued), port, intervalMs: 300, timeoutMs: 1500 },
     });
@@ -138,7 +220,12 @@ describe('deep check under mutual TLS', () => {
   });
 
   it('keeps the pod whose extproc verifies as its DataPlane, and evicts the one presenting a certificate from another CA', async () => {
-    await admin.create(dpPath(), { apiVersion: 'gatehouse.dev/v1alpha1', kind: 'DataPlane', metadata: { name: dataPlane, namespace: ns }, spec: { remediation: { enabled: true, maxEvictionsPerHour: 5, minAvailable: 1 } } });
+    await admin.create(dpPath(), {
+      apiVersion: 'gatehouse.dev/v1alpha1',
+      kind: 'DataPlane',
+      metadata: { name: dataPlane, namespace: ns },
+      spec: { remediation: { enabled: true, maxEvictionsPerHour: 5, minAvailable: 1 } },
+    });
     await createPod('secure-extproc-good', '127.0.0.1');
     await createPod('secure-extproc-rogue', '127.0.0.2');
 
@@ -147,7 +234,9 @@ describe('deep check under mutual TLS', () => {
       return r.length > 0 ? r : undefined;
     });
     expect(entry).toMatchObject({ pod: 'secure-extproc-rogue', action: 'Evict' });
-    expect(entry!.reason).toMatch(/^DeepCheckFailed: Ready to the kubelet, but failed 2 or more deep checks in a row \(last: health: UNAVAILABLE: .*certificate signed by unknown authority: issuer CN=Some Other CA/);
+    expect(entry!.reason).toMatch(
+      /^DeepCheckFailed: Ready to the kubelet, but failed 2 or more deep checks in a row \(last: health: UNAVAILABLE: .*certificate signed by unknown authority: issuer CN=Some Other CA/,
+    );
     expect((await getPod('secure-extproc-rogue')).metadata.deletionTimestamp).toBeDefined();
     // The pod that passes over mutual TLS passes round after round, and is still there.
     const before = await passed();

@@ -65,9 +65,12 @@ export class DeepCheckSchedule {
     let next = 0;
     const worker = async () => {
       while (next < due.length) {
-        const target = due[next++];
+        const target = due[next++]!;
         const slash = target.dataPlane.indexOf('/');
-        const result = await this.o.checker.check(target.ip, { namespace: target.dataPlane.slice(0, slash), dataPlane: target.dataPlane.slice(slash + 1) });
+        const result = await this.o.checker.check(target.ip, {
+          namespace: target.dataPlane.slice(0, slash),
+          dataPlane: target.dataPlane.slice(slash + 1),
+        });
         this.o.onResult?.(target, result);
         const before = this.states.get(target.id);
         const failures = result.ok ? 0 : (before?.consecutiveFailures ?? 0) + 1;

@@ -14,7 +14,9 @@ import { DeepCheckSchedule } from './deep-check-schedule.ts';
 const portOf = (address: string) => Number(address.split(':').pop());
 
 /** An ext_proc server that reports SERVING and answers request headers with `reply` (or never). */
-async function fakeExtproc(reply: ((call: grpc.ServerDuplexStream<unknown, unknown>) => void) | undefined): Promise<{ port: number; close(): void }> {
+async function fakeExtproc(
+  reply: ((call: grpc.ServerDuplexStream<unknown, unknown>) => void) | undefined,
+): Promise<{ port: number; close(): void }> {
   const server = new grpc.Server();
   server.addService(externalProcessorService(), {
     process: (call: grpc.ServerDuplexStream<unknown, unknown>) => {
@@ -23,7 +25,9 @@ async function fakeExtproc(reply: ((call: grpc.ServerDuplexStream<unknown, unkno
     },
   });
   new HealthImplementation({ [EXT_PROC_SERVICE]: 'SERVING' }).addToServer(server);
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+  );
   return { port, close: () => server.forceShutdown() };
 }
 
@@ -43,11 +47,17 @@ describe('DeepChecker', () => {
 
   it('passes a real extproc: SERVING, and the synthetic request is answered 404 RouteNotFound', async () => {
     const result = await new DeepChecker({ port: portOf(healthy.address) }).check('127.0.0.1');
-    expect(result).toEqual({ ok: true, message: 'ext_proc: 404 ImmediateResponse (gatehouse_fault{gatehouse.RouteNotFound})' });
+    expect(result).toEqual({
+      ok: true,
+      message: 'ext_proc: 404 ImmediateResponse (gatehouse_fault{gatehouse.RouteNotFound})',
+    });
   });
 
   it('fails an extproc whose health service says NOT_SERVING (no snapshot yet)', async () => {
-    expect(await new DeepChecker({ port: portOf(starting.address) }).check('127.0.0.1')).toEqual({ ok: false, message: 'health: NOT_SERVING' });
+    expect(await new DeepChecker({ port: portOf(starting.address) }).check('127.0.0.1')).toEqual({
+      ok: false,
+      message: 'health: NOT_SERVING',
+    });
   });
 
   it('fails when nothing listens', async () => {
@@ -67,7 +77,9 @@ describe('DeepChecker', () => {
     const mute = net.createServer((s) => sockets.push(s)).listen(0, '127.0.0.1');
     await new Promise((r) => mute.once('listening', r));
     try {
-      const result = await new DeepChecker({ port: (mute.address() as net.AddressInfo).port, timeoutMs: 300 }).check('127.0.0.1');
+      const result = await new DeepChecker({ port: (mute.address() as net.AddressInfo).port, timeoutMs: 300 }).check(
+        '127.0.0.1',
+      );
       expect(result.ok).toBe(false);
       expect(result.message).toMatch(/^health: (DEADLINE_EXCEEDED|UNAVAILABLE)/);
     } finally {
@@ -79,18 +91,31 @@ describe('DeepChecker', () => {
   it('fails a pod whose health is SERVING but whose ext_proc stream never replies', async () => {
     const server = await fakeExtproc(undefined);
     try {
-      expect(await new DeepChecker({ port: server.port, timeoutMs: 300 }).check('127.0.0.1')).toEqual({ ok: false, message: 'ext_proc: no reply within 300 ms' });
+      expect(await new DeepChecker({ port: server.port, timeoutMs: 300 }).check('127.0.0.1')).toEqual({
+        ok: false,
+        message: 'ext_proc: no reply within 300 ms',
+      });
     } finally {
       server.close();
     }
   });
 
   it('fails a 5xx ImmediateResponse and passes a headers response', async () => {
-    const broken = await fakeExtproc((call) => call.write({ immediateResponse: { status: { code: 'ServiceUnavailable' }, details: 'gatehouse_fault{gatehouse.NotReady}' } }));
+    const broken = await fakeExtproc((call) =>
+      call.write({
+        immediateResponse: { status: { code: 'ServiceUnavailable' }, details: 'gatehouse_fault{gatehouse.NotReady}' },
+      }),
+    );
     const passing = await fakeExtproc((call) => call.write({ requestHeaders: {} }));
     try {
-      expect(await new DeepChecker({ port: broken.port }).check('127.0.0.1')).toEqual({ ok: false, message: 'ext_proc: 503 ImmediateResponse (gatehouse_fault{gatehouse.NotReady})' });
-      expect(await new DeepChecker({ port: passing.port }).check('127.0.0.1')).toEqual({ ok: true, message: 'ext_proc: request headers continued' });
+      expect(await new DeepChecker({ port: broken.port }).check('127.0.0.1')).toEqual({
+        ok: false,
+        message: 'ext_proc: 503 ImmediateResponse (gatehouse_fault{gatehouse.NotReady})',
+      });
+      expect(await new DeepChecker({ port: passing.port }).check('127.0.0.1')).toEqual({
+        ok: true,
+        message: 'ext_proc: request headers continued',
+      });
     } finally {
       broken.close();
       passing.close();
@@ -123,7 +148,9 @@ describe('DeepCheckSchedule', () => {
     const checked: string[] = [];
     const contexts: Record<string, unknown> = {};
     const schedule = new DeepCheckSchedule({
-      intervalMs: 1000, concurrency, now: () => clock,
+      intervalMs: 1000,
+      concurrency,
+      now: () => clock,
       checker: {
         async check(ip, target) {
           checked.push(ip);
@@ -138,7 +165,11 @@ describe('DeepCheckSchedule', () => {
     });
     return { schedule, checked, contexts, tick: (ms: number) => (clock += ms), maxInFlight: () => maxInFlight };
   }
-  const targets = ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5'].map((ip, i) => ({ id: `uid-${i}`, ip, dataPlane: i < 3 ? 'shop/eu' : 'shop/us' }));
+  const targets = ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5'].map((ip, i) => ({
+    id: `uid-${i}`,
+    ip,
+    dataPlane: i < 3 ? 'shop/eu' : 'shop/us',
+  }));
 
   it('checks each pod at most once per interval, a bounded number at a time', async () => {
     const s = setup({ '10.0.0.1': true, '10.0.0.4': true });
@@ -159,7 +190,7 @@ describe('DeepCheckSchedule', () => {
   it('counts consecutive failures, resets them on success, and reports which DataPlanes changed', async () => {
     const results: Record<string, boolean> = {};
     const s = setup(results);
-    const one = [targets[0]];
+    const one = [targets[0]!];
     await s.schedule.run(one);
     s.tick(1000);
     await s.schedule.run(one);

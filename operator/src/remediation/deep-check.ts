@@ -51,16 +51,24 @@ export interface DeepCheckResult {
 }
 
 type HealthClient = grpc.Client & {
-  Check(request: { service: string }, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, reply?: { status?: string }) => void): grpc.ClientUnaryCall;
+  Check(
+    request: { service: string },
+    options: grpc.CallOptions,
+    callback: (err: grpc.ServiceError | null, reply?: { status?: string }) => void,
+  ): grpc.ClientUnaryCall;
 };
 
 let protos: ProtoGrpcType | undefined;
 let statusNames: Map<string, number> | undefined;
-let HealthConstructor: (new (address: string, credentials: grpc.ChannelCredentials, options?: grpc.ClientOptions) => HealthClient) | undefined;
+let HealthConstructor:
+  | (new (address: string, credentials: grpc.ChannelCredentials, options?: grpc.ClientOptions) => HealthClient)
+  | undefined;
 
 /** Loaded on first use: Envoy's protos take a moment to parse, and most operators never check. */
 function load(): ProtoGrpcType {
-  protos ??= grpc.loadPackageDefinition(protoLoader.loadSync('envoy/service/ext_proc/v3/external_processor.proto', envoyProtoLoaderOptions)) as unknown as ProtoGrpcType;
+  protos ??= grpc.loadPackageDefinition(
+    protoLoader.loadSync('envoy/service/ext_proc/v3/external_processor.proto', envoyProtoLoaderOptions),
+  ) as unknown as ProtoGrpcType;
   return protos;
 }
 
@@ -81,12 +89,16 @@ function httpStatus(code: string | number | undefined): number {
  * present its DataPlane's extproc Service name (what the extproc leaf carries). `ready` holds the
  * checks back until the certificate is loaded: without it every healthy pod would fail.
  */
-export function mutualTlsDeepCheck(source: MaterialSource): Required<Pick<DeepCheckerOptions, 'credentials'>> & { ready: () => boolean } {
+export function mutualTlsDeepCheck(
+  source: MaterialSource,
+): Required<Pick<DeepCheckerOptions, 'credentials'>> & { ready: () => boolean } {
   return {
-    credentials: (target) => grpcChannelCredentials({
-      source, policy: defaultTlsPolicy,
-      ...(target ? { serverName: extprocServiceHost(target.namespace, target.dataPlane) } : {}),
-    }),
+    credentials: (target) =>
+      grpcChannelCredentials({
+        source,
+        policy: defaultTlsPolicy,
+        ...(target ? { serverName: extprocServiceHost(target.namespace, target.dataPlane) } : {}),
+      }),
     ready: () => source.current() !== undefined,
   };
 }
@@ -119,7 +131,10 @@ export class DeepChecker {
       return { ok: false, message: `credentials: ${(err as Error).message}` };
     }
     const extproc = new ExternalProcessor(address, credentials, { 'grpc.use_local_subchannel_pool': 1 });
-    HealthConstructor ??= grpc.makeGenericClientConstructor(healthService, 'Health') as unknown as typeof HealthConstructor;
+    HealthConstructor ??= grpc.makeGenericClientConstructor(
+      healthService,
+      'Health',
+    ) as unknown as typeof HealthConstructor;
     const health = new HealthConstructor!(address, credentials, { channelOverride: extproc.getChannel() });
     try {
       const status = await checkHealth(health, deadline);
@@ -127,7 +142,10 @@ export class DeepChecker {
       const reply = await roundTrip(extproc, deadline, this.timeoutMs);
       return { ok: true, message: `ext_proc: ${describe(reply)}` };
     } catch (err) {
-      return { ok: false, message: err instanceof DeepCheckFailure ? err.message : `unexpected: ${(err as Error).message}` };
+      return {
+        ok: false,
+        message: err instanceof DeepCheckFailure ? err.message : `unexpected: ${(err as Error).message}`,
+      };
     } finally {
       extproc.close();
     }
@@ -143,7 +161,11 @@ function checkHealth(client: HealthClient, deadline: number): Promise<string | u
   });
 }
 
-function roundTrip(client: ExternalProcessorClient, deadline: number, timeoutMs: number): Promise<ProcessingResponse__Output> {
+function roundTrip(
+  client: ExternalProcessorClient,
+  deadline: number,
+  timeoutMs: number,
+): Promise<ProcessingResponse__Output> {
   return new Promise((resolve, reject) => {
     const call = client.process({ deadline });
     let settled = false;
@@ -157,7 +179,12 @@ function roundTrip(client: ExternalProcessorClient, deadline: number, timeoutMs:
     call.on('data', (reply: ProcessingResponse__Output) => {
       if (reply.response === 'immediateResponse' && httpStatus(reply.immediateResponse?.status?.code) >= 500) {
         const r = reply.immediateResponse!;
-        finish(new DeepCheckFailure('ext_proc', `${httpStatus(r.status?.code)} ImmediateResponse${r.details ? ` (${r.details})` : ''}`));
+        finish(
+          new DeepCheckFailure(
+            'ext_proc',
+            `${httpStatus(r.status?.code)} ImmediateResponse${r.details ? ` (${r.details})` : ''}`,
+          ),
+        );
       } else if (reply.response === 'immediateResponse' || reply.response === 'requestHeaders') {
         finish(undefined, reply);
       } else {
@@ -165,14 +192,26 @@ function roundTrip(client: ExternalProcessorClient, deadline: number, timeoutMs:
       }
     });
     call.on('error', (err: grpc.ServiceError) => {
-      finish(new DeepCheckFailure('ext_proc', err.code === grpc.status.DEADLINE_EXCEEDED ? `no reply within ${timeoutMs} ms` : grpcError(err)));
+      finish(
+        new DeepCheckFailure(
+          'ext_proc',
+          err.code === grpc.status.DEADLINE_EXCEEDED ? `no reply within ${timeoutMs} ms` : grpcError(err),
+        ),
+      );
     });
     call.on('end', () => finish(new DeepCheckFailure('ext_proc', 'the stream ended without a reply')));
     call.write({
       requestHeaders: {
         headers: {
-          headers: [[':method', 'GET'], [':scheme', 'http'], [':authority', 'gatehouse-deep-check'], [':path', '/'], [DEEP_CHECK_HEADER, '1']]
-            .map(([key, value]) => ({ key, rawValue: Buffer.from(value, 'latin1') })),
+          headers: (
+            [
+              [':method', 'GET'],
+              [':scheme', 'http'],
+              [':authority', 'gatehouse-deep-check'],
+              [':path', '/'],
+              [DEEP_CHECK_HEADER, '1'],
+            ] as const
+          ).map(([key, value]) => ({ key, rawValue: Buffer.from(value, 'latin1') })),
         },
         endOfStream: true,
       },
@@ -189,6 +228,6 @@ function describe(reply: ProcessingResponse__Output): string {
 }
 
 function grpcError(err: grpc.ServiceError): string {
-  const name = (Object.entries(grpc.status).find(([, v]) => v === err.code)?.[0]) ?? String(err.code);
+  const name = Object.entries(grpc.status).find(([, v]) => v === err.code)?.[0] ?? String(err.code);
   return `${name}: ${err.details || err.message}`;
 }

@@ -11,7 +11,7 @@ describe('remediation history', () => {
     const many = Array.from({ length: 40 }, (_, i) => record(at(i * MIN), `p${i}`, 'r', 'Evict'));
     const kept = mergeRecords(many);
     expect(kept).toHaveLength(MAX_RECORDS);
-    expect(kept[0].pod).toBe('p8');
+    expect(kept[0]!.pod).toBe('p8');
     expect(kept.at(-1)!.pod).toBe('p39');
   });
 
@@ -23,16 +23,20 @@ describe('remediation history', () => {
 
   it('reads only well-formed entries from a status', () => {
     const good = record(at(0), 'p', 'r', 'Evict');
-    expect(readRecords({ remediations: [good, { time: 'yesterday', pod: 'p', reason: 'r', action: 'Evict' }, null, 'x', { pod: 'p' }] })).toEqual([good]);
+    expect(
+      readRecords({
+        remediations: [good, { time: 'yesterday', pod: 'p', reason: 'r', action: 'Evict' }, null, 'x', { pod: 'p' }],
+      }),
+    ).toEqual([good]);
     expect(readRecords(undefined)).toEqual([]);
     expect(readRecords({ remediations: 'no' })).toEqual([]);
   });
 
-  it('cuts reasons to the CRD\'s 1024 characters', () => {
+  it("cuts reasons to the CRD's 1024 characters", () => {
     expect(record(at(0), 'p', 'x'.repeat(2000), 'Evict').reason).toHaveLength(1024);
   });
 
-  it('counts the last hour\'s real actions, or in dry run the reports', () => {
+  it("counts the last hour's real actions, or in dry run the reports", () => {
     const list = [
       record(at(-61 * MIN), 'old', 'r', 'Evict'),
       record(at(-30 * MIN), 'e', 'r', 'Evict'),

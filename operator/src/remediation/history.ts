@@ -10,7 +10,7 @@ export interface RemediationRecord {
   pod: string;
   /** "<zombie kind>: <why>", at most 1024 characters. */
   reason: string;
-  action: RemediationAction | string;
+  action: RemediationAction | (string & {});
 }
 
 export const MAX_RECORDS = 32;
@@ -21,7 +21,12 @@ const realActions = new Set<string>(['Evict', 'ForceDelete']);
 const dryRunActions = new Set<string>(['DryRunEvict', 'DryRunForceDelete']);
 
 export function record(time: Date, pod: string, reason: string, action: RemediationAction): RemediationRecord {
-  return { time: time.toISOString(), pod, reason: reason.length <= MAX_REASON ? reason : `${reason.slice(0, MAX_REASON - 3)}...`, action };
+  return {
+    time: time.toISOString(),
+    pod,
+    reason: reason.length <= MAX_REASON ? reason : `${reason.slice(0, MAX_REASON - 3)}...`,
+    action,
+  };
 }
 
 const keyOf = (r: RemediationRecord) => `${Date.parse(r.time)}|${r.pod}|${r.action}`;
@@ -30,10 +35,16 @@ const keyOf = (r: RemediationRecord) => `${Date.parse(r.time)}|${r.pod}|${r.acti
 export function readRecords(status: unknown): RemediationRecord[] {
   const list = (status as { remediations?: unknown } | undefined)?.remediations;
   if (!Array.isArray(list)) return [];
-  return list.filter((r): r is RemediationRecord => typeof r === 'object' && r !== null
-    && typeof (r as RemediationRecord).time === 'string' && !Number.isNaN(Date.parse((r as RemediationRecord).time))
-    && typeof (r as RemediationRecord).pod === 'string' && typeof (r as RemediationRecord).action === 'string'
-    && typeof (r as RemediationRecord).reason === 'string');
+  return list.filter(
+    (r): r is RemediationRecord =>
+      typeof r === 'object' &&
+      r !== null &&
+      typeof (r as RemediationRecord).time === 'string' &&
+      !Number.isNaN(Date.parse((r as RemediationRecord).time)) &&
+      typeof (r as RemediationRecord).pod === 'string' &&
+      typeof (r as RemediationRecord).action === 'string' &&
+      typeof (r as RemediationRecord).reason === 'string',
+  );
 }
 
 /**
@@ -44,7 +55,10 @@ export function mergeRecords(...lists: RemediationRecord[][]): RemediationRecord
   const byKey = new Map<string, RemediationRecord>();
   for (const list of lists) for (const r of list) if (!byKey.has(keyOf(r))) byKey.set(keyOf(r), r);
   return [...byKey.values()]
-    .sort((a, b) => Date.parse(a.time) - Date.parse(b.time) || a.pod.localeCompare(b.pod) || a.action.localeCompare(b.action))
+    .sort(
+      (a, b) =>
+        Date.parse(a.time) - Date.parse(b.time) || a.pod.localeCompare(b.pod) || a.action.localeCompare(b.action),
+    )
     .slice(-MAX_RECORDS);
 }
 
@@ -56,6 +70,7 @@ export function budgetUsage(records: RemediationRecord[], now: Date, dryRun: boo
   const counted = dryRun ? dryRunActions : realActions;
   const since = now.getTime() - BUDGET_WINDOW_MS;
   // Entries from the future (another replica's clock ahead of ours) count too: the budget errs on the safe side.
-  return records.filter((r) => counted.has(r.action) && Date.parse(r.time) > since)
+  return records
+    .filter((r) => counted.has(r.action) && Date.parse(r.time) > since)
     .sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
 }

@@ -16,13 +16,40 @@ export class RemediationMetrics {
   constructor(registry: Registry) {
     const registers = [registry];
     this.actions = new Counter({
-      name: 'gatehouse_remediation_actions_total', help: 'zombie pods evicted or force-deleted (dry_run="true": only reported), by action and zombie reason',
-      labelNames: ['action', 'reason', 'dry_run'], registers,
+      name: 'gatehouse_remediation_actions_total',
+      help: 'zombie pods evicted or force-deleted (dry_run="true": only reported), by action and zombie reason',
+      labelNames: ['action', 'reason', 'dry_run'],
+      registers,
     });
-    this.deferred = new Counter({ name: 'gatehouse_remediation_deferred_total', help: 'decisions to leave a zombie pod for now, by reason', labelNames: ['reason'], registers });
-    this.refusals = new Counter({ name: 'gatehouse_remediation_eviction_refusals_total', help: 'evictions the apiserver refused, by HTTP status (429: a PodDisruptionBudget)', labelNames: ['code'], registers });
-    this.deepChecks = new Counter({ name: 'gatehouse_remediation_deep_checks_total', help: 'deep checks of extproc pods (gRPC health and an ext_proc round trip), by result', labelNames: ['result'], registers });
-    this.zombies = new Gauge({ name: 'gatehouse_remediation_zombie_pods', help: 'zombie data-plane pods, by DataPlane and reason', labelNames: ['namespace', 'dataplane', 'reason'], registers });
-    this.capacityOk = new Gauge({ name: 'gatehouse_dataplane_capacity_ok', help: '1 while the DataPlane\'s CapacityOK condition is True', labelNames: ['namespace', 'dataplane'], registers });
+    this.deferred = new Counter({
+      name: 'gatehouse_remediation_deferred_total',
+      help: 'decisions to leave a zombie pod for now, by reason',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.refusals = new Counter({
+      name: 'gatehouse_remediation_eviction_refusals_total',
+      help: 'evictions the apiserver refused, by HTTP status (429: a PodDisruptionBudget)',
+      labelNames: ['code'],
+      registers,
+    });
+    this.deepChecks = new Counter({
+      name: 'gatehouse_remediation_deep_checks_total',
+      help: 'deep checks of extproc pods (gRPC health and an ext_proc round trip), by result',
+      labelNames: ['result'],
+      registers,
+    });
+    this.zombies = new Gauge({
+      name: 'gatehouse_remediation_zombie_pods',
+      help: 'zombie data-plane pods, by DataPlane and reason',
+      labelNames: ['namespace', 'dataplane', 'reason'],
+      registers,
+    });
+    this.capacityOk = new Gauge({
+      name: 'gatehouse_dataplane_capacity_ok',
+      help: "1 while the DataPlane's CapacityOK condition is True",
+      labelNames: ['namespace', 'dataplane'],
+      registers,
+    });
   }
 }

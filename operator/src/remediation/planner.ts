@@ -21,10 +21,22 @@ import type { ZombieKind, Classification } from './classify.ts';
 import { zombieKinds } from './classify.ts';
 import { BUDGET_WINDOW_MS, budgetUsage, type RemediationRecord } from './history.ts';
 import type { RemediationPolicy } from './policy.ts';
-import { componentOf, formatDuration, isReady, isTerminating, podId, rfc3339, selectorMatches, type NodeHealth, type Pod, type PodDisruptionBudget } from './pods.ts';
+import {
+  componentOf,
+  formatDuration,
+  isReady,
+  isTerminating,
+  podId,
+  rfc3339,
+  selectorMatches,
+  type NodeHealth,
+  type Pod,
+  type PodDisruptionBudget,
+} from './pods.ts';
 
 export type Remedy = 'evict' | 'force-delete';
-export type WaitReason = 'InProgress' | 'EvictionRefused' | 'MultiplePDBs' | 'BudgetExhausted' | 'MinAvailable' | 'NodeNotReadyTooShort';
+export type WaitReason =
+  'InProgress' | 'EvictionRefused' | 'MultiplePDBs' | 'BudgetExhausted' | 'MinAvailable' | 'NodeNotReadyTooShort';
 
 export interface PlanPod {
   pod: Pod;
@@ -61,9 +73,9 @@ interface Subject {
 }
 
 export type PlannedAction =
-  | Subject & { type: Remedy }
-  | Subject & { type: 'report'; would: Remedy; /** false: already reported within the hour. */ fresh: boolean }
-  | Subject & { type: 'wait'; reason: WaitReason; detail: string; retryAt?: Date };
+  | (Subject & { type: Remedy })
+  | (Subject & { type: 'report'; would: Remedy; /** false: already reported within the hour. */ fresh: boolean })
+  | (Subject & { type: 'wait'; reason: WaitReason; detail: string; retryAt?: Date });
 
 export interface Plan {
   actions: PlannedAction[];
@@ -83,27 +95,41 @@ export function planRemediation(input: PlanInput): Plan {
     if (d && (!recheckAt || d < recheckAt)) recheckAt = d;
   };
 
-  const reportedWithinHour = new Set(input.history
-    .filter((r) => r.action.startsWith('DryRun') && Date.parse(r.time) > now.getTime() - BUDGET_WINDOW_MS)
-    .map((r) => `${r.pod}|${r.action}`));
+  const reportedWithinHour = new Set(
+    input.history
+      .filter((r) => r.action.startsWith('DryRun') && Date.parse(r.time) > now.getTime() - BUDGET_WINDOW_MS)
+      .map((r) => `${r.pod}|${r.action}`),
+  );
 
   // Ready pods per component that are not on their way out: what minAvailable protects.
   const available = new Map<string, number>();
   for (const p of input.pods) {
-    const counts = isReady(p.pod) && !isTerminating(p.pod) && !inProgress.has(podId(p.pod))
+    const counts =
+      isReady(p.pod) &&
+      !isTerminating(p.pod) &&
+      !inProgress.has(podId(p.pod)) &&
       // A dry run pretends its earlier reports were acted upon.
-      && !(policy.dryRun && [...Object.values(dryRunAction)].some((a) => reportedWithinHour.has(`${p.pod.metadata.name}|${a}`)));
+      !(
+        policy.dryRun &&
+        [...Object.values(dryRunAction)].some((a) => reportedWithinHour.has(`${p.pod.metadata.name}|${a}`))
+      );
     if (counts) available.set(componentKey(p.pod), (available.get(componentKey(p.pod)) ?? 0) + 1);
   }
 
   const usage = budgetUsage(input.history, now, policy.dryRun);
   let used = usage.length;
-  const budgetFreesAt = usage.length > 0 ? new Date(Date.parse(usage[0].time) + BUDGET_WINDOW_MS) : undefined;
+  const budgetFreesAt = usage.length > 0 ? new Date(Date.parse(usage[0]!.time) + BUDGET_WINDOW_MS) : undefined;
 
   const zombies = input.pods
-    .filter((p): p is PlanPod & { classification: { zombie: true; kind: ZombieKind; message: string } } => p.classification.zombie)
-    .sort((a, b) => zombieKinds.indexOf(a.classification.kind) - zombieKinds.indexOf(b.classification.kind)
-      || a.pod.metadata.name.localeCompare(b.pod.metadata.name));
+    .filter(
+      (p): p is PlanPod & { classification: { zombie: true; kind: ZombieKind; message: string } } =>
+        p.classification.zombie,
+    )
+    .sort(
+      (a, b) =>
+        zombieKinds.indexOf(a.classification.kind) - zombieKinds.indexOf(b.classification.kind) ||
+        a.pod.metadata.name.localeCompare(b.pod.metadata.name),
+    );
   for (const p of input.pods) if (!p.classification.zombie) later(p.classification.recheckAt);
 
   const actions: PlannedAction[] = [];
@@ -131,9 +157,18 @@ export function planRemediation(input: PlanInput): Plan {
         wait('EvictionRefused', refusal.message, refusal.retryAt);
         continue;
       }
-      const covering = (input.pdbs ?? []).filter((b) => b.metadata.namespace === z.pod.metadata.namespace && selectorMatches(b.spec?.selector, z.pod.metadata.labels));
+      const covering = (input.pdbs ?? []).filter(
+        (b) =>
+          b.metadata.namespace === z.pod.metadata.namespace && selectorMatches(b.spec?.selector, z.pod.metadata.labels),
+      );
       if (covering.length > 1) {
-        wait('MultiplePDBs', `the Eviction API cannot evict a pod covered by more than one PodDisruptionBudget (${covering.map((b) => b.metadata.name).sort().join(', ')})`);
+        wait(
+          'MultiplePDBs',
+          `the Eviction API cannot evict a pod covered by more than one PodDisruptionBudget (${covering
+            .map((b) => b.metadata.name)
+            .sort()
+            .join(', ')})`,
+        );
         continue;
       }
     }
@@ -145,7 +180,11 @@ export function planRemediation(input: PlanInput): Plan {
 
     if (used >= policy.maxEvictionsPerHour) {
       const freesAt = policy.maxEvictionsPerHour > 0 ? budgetFreesAt : undefined;
-      wait('BudgetExhausted', `maxEvictionsPerHour ${policy.maxEvictionsPerHour} used${freesAt ? `; the next slot frees at ${rfc3339(freesAt)}` : ''}`, freesAt);
+      wait(
+        'BudgetExhausted',
+        `maxEvictionsPerHour ${policy.maxEvictionsPerHour} used${freesAt ? `; the next slot frees at ${rfc3339(freesAt)}` : ''}`,
+        freesAt,
+      );
       continue;
     }
 
@@ -153,19 +192,28 @@ export function planRemediation(input: PlanInput): Plan {
     const component = componentKey(z.pod);
     const ready = available.get(component) ?? 0;
     if (lowersAvailability && ready - 1 < policy.minAvailable) {
-      wait('MinAvailable', `${componentLabel(z.pod)} has ${ready} Ready pod${ready === 1 ? '' : 's'} and minAvailable is ${policy.minAvailable}`);
+      wait(
+        'MinAvailable',
+        `${componentLabel(z.pod)} has ${ready} Ready pod${ready === 1 ? '' : 's'} and minAvailable is ${policy.minAvailable}`,
+      );
       continue;
     }
 
     used++;
     if (lowersAvailability) available.set(component, ready - 1);
-    actions.push(policy.dryRun ? { ...subject, type: 'report', would: remedy.type, fresh: true } : { ...subject, type: remedy.type });
+    actions.push(
+      policy.dryRun
+        ? { ...subject, type: 'report', would: remedy.type, fresh: true }
+        : { ...subject, type: remedy.type },
+    );
   }
   return { actions, ...(recheckAt ? { recheckAt } : {}) };
 }
 
 /** The remediation record action of a planned action (undefined for waits and repeated reports). */
-export function recordAction(action: PlannedAction): 'Evict' | 'ForceDelete' | 'DryRunEvict' | 'DryRunForceDelete' | undefined {
+export function recordAction(
+  action: PlannedAction,
+): 'Evict' | 'ForceDelete' | 'DryRunEvict' | 'DryRunForceDelete' | undefined {
   if (action.type === 'evict' || action.type === 'force-delete') return remedyAction[action.type];
   if (action.type === 'report' && action.fresh) return dryRunAction[action.would];
   return undefined;
@@ -174,7 +222,11 @@ export function recordAction(action: PlannedAction): 'Evict' | 'ForceDelete' | '
 type RemedyChoice = { type: Remedy } | { type: 'wait'; reason: WaitReason; detail: string; retryAt?: Date };
 
 /** Force delete only where no kubelet will ever act; a terminating pod on a merely flaky node waits. */
-function remedyFor(z: PlanPod & { classification: { zombie: true } }, now: Date, forceDeleteAfterMs: number): RemedyChoice {
+function remedyFor(
+  z: PlanPod & { classification: { zombie: true } },
+  now: Date,
+  forceDeleteAfterMs: number,
+): RemedyChoice {
   const node = z.node;
   if (node && !node.ready) {
     if (node.outOfService) return { type: 'force-delete' };
@@ -183,7 +235,9 @@ function remedyFor(z: PlanPod & { classification: { zombie: true } }, now: Date,
     if (isTerminating(z.pod)) {
       const retryAt = node.notReadySince ? new Date(node.notReadySince.getTime() + forceDeleteAfterMs) : undefined;
       return {
-        type: 'wait', reason: 'NodeNotReadyTooShort', retryAt,
+        type: 'wait',
+        reason: 'NodeNotReadyTooShort',
+        retryAt,
         detail: `node ${node.name} is NotReady${retryAt ? `; force delete from ${rfc3339(retryAt)}` : ''} (after ${formatDuration(forceDeleteAfterMs)} NotReady)`,
       };
     }

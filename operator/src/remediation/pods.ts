@@ -104,7 +104,8 @@ export function componentOf(pod: Pod): Component | undefined {
 }
 
 /** The DataPlane a pod belongs to, from its labels. */
-export const dataPlaneOf = (obj: { metadata?: { labels?: Record<string, string> } }) => obj.metadata?.labels?.[labelKeys.dataPlane];
+export const dataPlaneOf = (obj: { metadata?: { labels?: Record<string, string> } }) =>
+  obj.metadata?.labels?.[labelKeys.dataPlane];
 
 export interface NodeHealth {
   name: string;
@@ -135,11 +136,16 @@ export function selectorMatches(selector: LabelSelector | undefined, labels: Rec
   return me.every((e) => {
     const has = Object.hasOwn(labels, e.key);
     switch (e.operator) {
-      case 'In': return has && (e.values ?? []).includes(labels[e.key]);
-      case 'NotIn': return !has || !(e.values ?? []).includes(labels[e.key]);
-      case 'Exists': return has;
-      case 'DoesNotExist': return !has;
-      default: return false;
+      case 'In':
+        return has && (e.values ?? []).includes(labels[e.key]!);
+      case 'NotIn':
+        return !has || !(e.values ?? []).includes(labels[e.key]!);
+      case 'Exists':
+        return has;
+      case 'DoesNotExist':
+        return !has;
+      default:
+        return false;
     }
   });
 }

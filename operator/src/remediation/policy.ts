@@ -44,7 +44,10 @@ export const DEFAULTS = {
   forceDeleteAfterMs: 5 * 60_000,
 } as const;
 
-export function remediationPolicy(spec: DataPlaneSpec | undefined, defaults: OperatorRemediationDefaults = {}): RemediationPolicy {
+export function remediationPolicy(
+  spec: DataPlaneSpec | undefined,
+  defaults: OperatorRemediationDefaults = {},
+): RemediationPolicy {
   const r = spec?.remediation ?? {};
   return {
     enabled: r.enabled ?? false,

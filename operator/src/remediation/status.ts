@@ -18,14 +18,20 @@ export interface ZombieReport {
 }
 
 /** How an executed action ended, for the condition and the Events. */
-export type Outcome = { result: 'done' } | { result: 'refused'; message: string } | { result: 'failed'; message: string } | { result: 'gone' };
+export type Outcome =
+  | { result: 'done' }
+  | { result: 'refused'; message: string }
+  | { result: 'failed'; message: string }
+  | { result: 'gone' };
 
 const MAX_LISTED = 10;
 
 export function disposition(action: PlannedAction, outcome?: Outcome): string {
   switch (action.type) {
-    case 'wait': return `waiting (${action.reason}: ${action.detail})`;
-    case 'report': return `dry run: would ${action.would === 'evict' ? 'evict' : 'force-delete'}`;
+    case 'wait':
+      return `waiting (${action.reason}: ${action.detail})`;
+    case 'report':
+      return `dry run: would ${action.would === 'evict' ? 'evict' : 'force-delete'}`;
     default: {
       const verb = action.type === 'evict' ? 'evict' : 'force-delete';
       if (!outcome || outcome.result === 'done') return action.type === 'evict' ? 'evicted' : 'force-deleted';
@@ -37,12 +43,20 @@ export function disposition(action: PlannedAction, outcome?: Outcome): string {
 }
 
 export function podsHealthyCondition(zombies: readonly ZombieReport[], enabled: boolean): DesiredCondition {
-  if (zombies.length === 0) return { type: PODS_HEALTHY, status: 'True', reason: 'NoZombies', message: 'no data-plane pod is a zombie' };
+  if (zombies.length === 0)
+    return { type: PODS_HEALTHY, status: 'True', reason: 'NoZombies', message: 'no data-plane pod is a zombie' };
   const sorted = [...zombies].sort((a, b) => a.pod.localeCompare(b.pod));
-  const listed = sorted.slice(0, MAX_LISTED).map((z) => `${z.pod} (${z.kind}: ${z.message}): ${enabled ? z.disposition : 'not remediated, spec.remediation.enabled is false'}`);
+  const listed = sorted
+    .slice(0, MAX_LISTED)
+    .map(
+      (z) =>
+        `${z.pod} (${z.kind}: ${z.message}): ${enabled ? z.disposition : 'not remediated, spec.remediation.enabled is false'}`,
+    );
   if (sorted.length > MAX_LISTED) listed.push(`and ${sorted.length - MAX_LISTED} more`);
   return {
-    type: PODS_HEALTHY, status: 'False', reason: 'ZombiePods',
+    type: PODS_HEALTHY,
+    status: 'False',
+    reason: 'ZombiePods',
     message: `${zombies.length} zombie pod${zombies.length === 1 ? '' : 's'}: ${listed.join('; ')}`,
   };
 }

@@ -26,19 +26,35 @@ export interface PodShape {
 export function pod(shape: PodShape = {}): Pod {
   const name = shape.name ?? 'eu-extproc-1';
   const conditions = [];
-  if (shape.scheduled) conditions.push({ type: 'PodScheduled', status: 'False', reason: shape.scheduled.reason, message: shape.scheduled.message });
+  if (shape.scheduled)
+    conditions.push({
+      type: 'PodScheduled',
+      status: 'False',
+      reason: shape.scheduled.reason,
+      message: shape.scheduled.message,
+    });
   else conditions.push({ type: 'PodScheduled', status: 'True' });
   if ((shape.phase ?? 'Running') === 'Running') {
-    conditions.push({ type: 'Ready', status: shape.ready === false ? 'False' : 'True', lastTransitionTime: iso(shape.readySince ?? -60 * MIN) });
+    conditions.push({
+      type: 'Ready',
+      status: shape.ready === false ? 'False' : 'True',
+      lastTransitionTime: iso(shape.readySince ?? -60 * MIN),
+    });
   }
   return {
-    apiVersion: 'v1', kind: 'Pod',
+    apiVersion: 'v1',
+    kind: 'Pod',
     metadata: {
-      name, namespace: 'shop', uid: `uid-${name}`,
+      name,
+      namespace: 'shop',
+      uid: `uid-${name}`,
       labels: {
-        'app.kubernetes.io/name': shape.component ?? 'extproc', 'app.kubernetes.io/component': shape.component ?? 'extproc',
-        'app.kubernetes.io/instance': shape.dataPlane ?? 'eu', 'gatehouse.dev/dataplane': shape.dataPlane ?? 'eu',
-        'app.kubernetes.io/managed-by': 'gatehouse', 'app.kubernetes.io/part-of': 'gatehouse',
+        'app.kubernetes.io/name': shape.component ?? 'extproc',
+        'app.kubernetes.io/component': shape.component ?? 'extproc',
+        'app.kubernetes.io/instance': shape.dataPlane ?? 'eu',
+        'gatehouse.dev/dataplane': shape.dataPlane ?? 'eu',
+        'app.kubernetes.io/managed-by': 'gatehouse',
+        'app.kubernetes.io/part-of': 'gatehouse',
       },
       creationTimestamp: iso(-120 * MIN),
       ...(shape.deletedAt === undefined ? {} : { deletionTimestamp: iso(shape.deletedAt) }),
@@ -49,13 +65,17 @@ export function pod(shape: PodShape = {}): Pod {
       startTime: iso(-120 * MIN),
       ...(shape.ip ? { podIP: shape.ip } : {}),
       conditions,
-      containerStatuses: [{
-        name: shape.component ?? 'extproc',
-        ready: shape.ready !== false,
-        restartCount: shape.restarts ?? 0,
-        state: shape.waiting ? { waiting: { reason: shape.waiting } } : { running: { startedAt: iso(-30 * MIN) } },
-        ...(shape.lastTerminatedAt === undefined ? {} : { lastState: { terminated: { exitCode: 1, reason: 'Error', finishedAt: iso(shape.lastTerminatedAt) } } }),
-      }],
+      containerStatuses: [
+        {
+          name: shape.component ?? 'extproc',
+          ready: shape.ready !== false,
+          restartCount: shape.restarts ?? 0,
+          state: shape.waiting ? { waiting: { reason: shape.waiting } } : { running: { startedAt: iso(-30 * MIN) } },
+          ...(shape.lastTerminatedAt === undefined
+            ? {}
+            : { lastState: { terminated: { exitCode: 1, reason: 'Error', finishedAt: iso(shape.lastTerminatedAt) } } }),
+        },
+      ],
     },
   };
 }
@@ -63,7 +83,17 @@ export function pod(shape: PodShape = {}): Pod {
 export function node(name = 'node-a', shape: { ready?: boolean; since?: number; outOfService?: boolean } = {}): Node {
   return {
     metadata: { name },
-    spec: shape.outOfService ? { taints: [{ key: 'node.kubernetes.io/out-of-service', value: 'nodeshutdown', effect: 'NoExecute' }] } : {},
-    status: { conditions: [{ type: 'Ready', status: shape.ready === false ? 'False' : 'True', lastTransitionTime: iso(shape.since ?? -24 * 60 * MIN) }] },
+    spec: shape.outOfService
+      ? { taints: [{ key: 'node.kubernetes.io/out-of-service', value: 'nodeshutdown', effect: 'NoExecute' }] }
+      : {},
+    status: {
+      conditions: [
+        {
+          type: 'Ready',
+          status: shape.ready === false ? 'False' : 'True',
+          lastTransitionTime: iso(shape.since ?? -24 * 60 * MIN),
+        },
+      ],
+    },
   };
 }

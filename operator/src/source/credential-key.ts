@@ -8,11 +8,22 @@ export const credentialKeySecretName = 'gatehouse-credential-hash-key';
 export function credentialHashKeyFrom(objects: readonly SourceObject[]): string | undefined {
   const candidates: { namespace: string; key: string }[] = [];
   for (const { object } of objects) {
-    const o = object as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown; namespace?: unknown }; data?: Record<string, unknown>; stringData?: Record<string, unknown> } | null;
+    const o = object as {
+      apiVersion?: unknown;
+      kind?: unknown;
+      metadata?: { name?: unknown; namespace?: unknown };
+      data?: Record<string, unknown>;
+      stringData?: Record<string, unknown>;
+    } | null;
     if (o?.apiVersion !== 'v1' || o.kind !== 'Secret' || o.metadata?.name !== credentialKeySecretName) continue;
-    const key = typeof o.stringData?.key === 'string' ? o.stringData.key
-      : typeof o.data?.key === 'string' ? Buffer.from(o.data.key, 'base64').toString('utf8') : undefined;
-    if (key) candidates.push({ namespace: typeof o.metadata.namespace === 'string' ? o.metadata.namespace : 'default', key });
+    const key =
+      typeof o.stringData?.key === 'string'
+        ? o.stringData.key
+        : typeof o.data?.key === 'string'
+          ? Buffer.from(o.data.key, 'base64').toString('utf8')
+          : undefined;
+    if (key)
+      candidates.push({ namespace: typeof o.metadata.namespace === 'string' ? o.metadata.namespace : 'default', key });
   }
   return candidates.sort((a, b) => (a.namespace < b.namespace ? -1 : 1))[0]?.key;
 }

@@ -8,14 +8,24 @@ import { loadFolder, parseManifests, SourceReadError } from './folder.ts';
 describe('parseManifests', () => {
   it('reads every document with its line, skips empty ones and expands Lists', () => {
     const text = [
-      '# comment', 'apiVersion: v1', 'kind: Secret', 'metadata: {name: a}', '---', '---',
-      'apiVersion: v1', 'kind: List', 'items:', '  - {apiVersion: v1, kind: Secret, metadata: {name: b}}',
+      '# comment',
+      'apiVersion: v1',
+      'kind: Secret',
+      'metadata: {name: a}',
+      '---',
+      '---',
+      'apiVersion: v1',
+      'kind: List',
+      'items:',
+      '  - {apiVersion: v1, kind: Secret, metadata: {name: b}}',
       '  - {apiVersion: v1, kind: Secret, metadata: {name: c}}',
     ].join('\n');
     const { objects, diagnostics } = parseManifests(text, 'f.yaml');
     expect(diagnostics).toEqual([]);
     expect(objects.map((o) => [(o.object as { metadata: { name: string } }).metadata.name, o.origin])).toEqual([
-      ['a', { file: 'f.yaml', line: 2 }], ['b', { file: 'f.yaml', line: 7 }], ['c', { file: 'f.yaml', line: 7 }],
+      ['a', { file: 'f.yaml', line: 2 }],
+      ['b', { file: 'f.yaml', line: 7 }],
+      ['c', { file: 'f.yaml', line: 7 }],
     ]);
   });
 
@@ -24,7 +34,7 @@ describe('parseManifests', () => {
     expect(objects.map((o) => (o.object as { kind: string }).kind)).toEqual(['A', 'B']);
     expect(diagnostics).toHaveLength(1);
     expect(diagnostics[0]).toMatchObject({ severity: 'error', code: 'GH_ERR_SOURCE_YAML', file: 'bad.yaml' });
-    expect(diagnostics[0].message).toMatch(/^line \d+: /);
+    expect(diagnostics[0]!.message).toMatch(/^line \d+: /);
   });
 });
 
@@ -39,7 +49,11 @@ describe('loadFolder', () => {
     writeFileSync(join(dir, 'notes.txt'), 'kind: X\n');
     writeFileSync(join(dir, '.git', 'd.yaml'), 'kind: D\n');
     const { objects } = loadFolder(dir, dir);
-    expect(objects.map((o) => [(o.object as { kind: string }).kind, o.origin?.file])).toEqual([['A', 'a.yml'], ['B', 'b.yaml'], ['C', join('sub', 'c.json')]]);
+    expect(objects.map((o) => [(o.object as { kind: string }).kind, o.origin?.file])).toEqual([
+      ['A', 'a.yml'],
+      ['B', 'b.yaml'],
+      ['C', join('sub', 'c.json')],
+    ]);
   });
 
   it('reads a single file', () => {
@@ -54,10 +68,22 @@ describe('loadFolder', () => {
 });
 
 describe('credentialHashKeyFrom', () => {
-  const secret = (namespace: string, data: object) => ({ object: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'gatehouse-credential-hash-key', namespace }, ...data } });
+  const secret = (namespace: string, data: object) => ({
+    object: {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'gatehouse-credential-hash-key', namespace },
+      ...data,
+    },
+  });
 
   it('reads stringData or base64 data, first by namespace', () => {
     expect(credentialHashKeyFrom([])).toBeUndefined();
-    expect(credentialHashKeyFrom([secret('b', { stringData: { key: 'from-b' } }), secret('a', { data: { key: Buffer.from('from-a').toString('base64') } })])).toBe('from-a');
+    expect(
+      credentialHashKeyFrom([
+        secret('b', { stringData: { key: 'from-b' } }),
+        secret('a', { data: { key: Buffer.from('from-a').toString('base64') } }),
+      ]),
+    ).toBe('from-a');
   });
 });

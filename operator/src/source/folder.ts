@@ -29,7 +29,9 @@ export function listManifestFiles(path: string): string[] {
   return readdirSync(path, { withFileTypes: true })
     .filter((e) => !e.name.startsWith('.'))
     .sort((a, b) => (a.name < b.name ? -1 : 1))
-    .flatMap((e) => (e.isDirectory() ? listManifestFiles(join(path, e.name)) : manifestFile.test(e.name) ? [join(path, e.name)] : []));
+    .flatMap((e) =>
+      e.isDirectory() ? listManifestFiles(join(path, e.name)) : manifestFile.test(e.name) ? [join(path, e.name)] : [],
+    );
 }
 
 /** Parses one file's text; `file` is only used to name objects and errors. */
@@ -43,7 +45,13 @@ export function parseManifests(text: string, file: string): LoadResult {
     if (doc.errors.length > 0) {
       for (const err of doc.errors) {
         const at = err.pos ? lineCounter.linePos(err.pos[0]).line : line;
-        diagnostics.push({ severity: 'error', code: 'GH_ERR_SOURCE_YAML', file, line: at, message: `line ${at}: ${err.message.split('\n')[0]}` });
+        diagnostics.push({
+          severity: 'error',
+          code: 'GH_ERR_SOURCE_YAML',
+          file,
+          line: at,
+          message: `line ${at}: ${err.message.split('\n')[0]}`,
+        });
       }
       continue;
     }

@@ -20,7 +20,8 @@ export const credentialSecretLabel = 'gatehouse.dev/credential';
 /** Data-plane pods (remediation reads them); the DataPlane reconciler puts this label on its pods. */
 export const dataPlanePodSelector = 'app.kubernetes.io/part-of=gatehouse';
 
-export type SourceKind = 'ApiProxy' | 'Policy' | 'Product' | 'App' | 'DataPlane' | 'Secret' | 'Service' | 'EndpointSlice' | 'Pod' | 'Node';
+export type SourceKind =
+  'ApiProxy' | 'Policy' | 'Product' | 'App' | 'DataPlane' | 'Secret' | 'Service' | 'EndpointSlice' | 'Pod' | 'Node';
 
 export interface SourceChange {
   kind: SourceKind;
@@ -60,16 +61,35 @@ export class KubeSource {
   constructor(options: KubeSourceOptions) {
     this.options = options;
     const ns = options.watchNamespace;
-    const make = (name: string, path: string, labelSelector?: string) => new Informer({
-      kc: options.kc, rest: options.rest, name, path, labelSelector, log: options.log.child({ informer: name }), metrics: options.metrics,
-      transform: withoutBookkeeping,
-    });
-    const ours = Object.fromEntries(kinds.map((k) => [k.kind, make(k.plural, resourcePath({ group, version: apiVersion, resource: k.plural, namespace: ns }))]));
+    const make = (name: string, path: string, labelSelector?: string) =>
+      new Informer({
+        kc: options.kc,
+        rest: options.rest,
+        name,
+        path,
+        labelSelector,
+        log: options.log.child({ informer: name }),
+        metrics: options.metrics,
+        transform: withoutBookkeeping,
+      });
+    const ours = Object.fromEntries(
+      kinds.map((k) => [
+        k.kind,
+        make(k.plural, resourcePath({ group, version: apiVersion, resource: k.plural, namespace: ns })),
+      ]),
+    );
     this.informers = {
       ...(ours as Record<'ApiProxy' | 'Policy' | 'Product' | 'App' | 'DataPlane', Informer>),
-      Secret: make('secrets', resourcePath({ version: 'v1', resource: 'secrets', namespace: ns }), credentialSecretLabel),
+      Secret: make(
+        'secrets',
+        resourcePath({ version: 'v1', resource: 'secrets', namespace: ns }),
+        credentialSecretLabel,
+      ),
       Service: make('services', resourcePath({ version: 'v1', resource: 'services', namespace: ns })),
-      EndpointSlice: make('endpointslices', resourcePath({ group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices', namespace: ns })),
+      EndpointSlice: make(
+        'endpointslices',
+        resourcePath({ group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices', namespace: ns }),
+      ),
       Pod: make('pods', resourcePath({ version: 'v1', resource: 'pods', namespace: ns }), dataPlanePodSelector),
       Node: make('nodes', resourcePath({ version: 'v1', resource: 'nodes' })),
     };
@@ -115,7 +135,8 @@ export class KubeSource {
 
   /** The credential hash key: `key` of the Secret gatehouse-credential-hash-key in the operator's namespace. */
   credentialHashKey(): string | undefined {
-    const secret = this.informers.Secret.get(this.options.operatorNamespace, credentialKeySecretName) as { data?: Record<string, string> } | undefined;
+    const secret = this.informers.Secret.get(this.options.operatorNamespace, credentialKeySecretName) as
+      { data?: Record<string, string> } | undefined;
     const encoded = secret?.data?.key;
     return encoded ? Buffer.from(encoded, 'base64').toString('utf8') : undefined;
   }
@@ -135,12 +156,14 @@ export class KubeSource {
     }
     for (const [key, slices] of byService) {
       const [namespace, name] = key.split('/') as [string, string];
-      const service = this.informers.Service.get(namespace, name) as Service | undefined;
+      const service: Service | undefined = this.informers.Service.get(namespace, name);
       for (const sp of service?.spec?.ports ?? []) {
         if ((sp.protocol ?? 'TCP') !== 'TCP' || sp.port === undefined) continue;
         const endpoints: IrEndpoint[] = [];
         for (const slice of slices) {
-          const port = slice.ports?.find((p) => (p.name ?? '') === (sp.name ?? '') && (p.protocol ?? 'TCP') === 'TCP')?.port;
+          const port = slice.ports?.find(
+            (p) => (p.name ?? '') === (sp.name ?? '') && (p.protocol ?? 'TCP') === 'TCP',
+          )?.port;
           if (port === undefined) continue;
           for (const e of slice.endpoints ?? []) {
             if (e.conditions?.ready === false) continue;
@@ -155,7 +178,13 @@ export class KubeSource {
 
   private emit(kind: SourceKind, event: InformerEvent, obj: k8s.KubernetesObject, old?: k8s.KubernetesObject): void {
     const statusOnly = event === 'update' && old !== undefined && isStatusOnlyChange(old, obj);
-    const change: SourceChange = { kind, event, namespace: obj.metadata?.namespace, name: obj.metadata?.name ?? '', statusOnly };
+    const change: SourceChange = {
+      kind,
+      event,
+      namespace: obj.metadata?.namespace,
+      name: obj.metadata?.name ?? '',
+      statusOnly,
+    };
     for (const handler of this.handlers) {
       try {
         handler(change);
@@ -173,7 +202,8 @@ export class KubeSource {
  */
 function withoutBookkeeping(obj: k8s.KubernetesObject): k8s.KubernetesObject {
   const meta = obj.metadata;
-  if (!meta || (!meta.managedFields && !meta.annotations?.['kubectl.kubernetes.io/last-applied-configuration'])) return obj;
+  if (!meta || (!meta.managedFields && !meta.annotations?.['kubectl.kubernetes.io/last-applied-configuration']))
+    return obj;
   const { managedFields: _managedFields, ...rest } = meta;
   if (rest.annotations?.['kubectl.kubernetes.io/last-applied-configuration']) {
     const { 'kubectl.kubernetes.io/last-applied-configuration': _lastApplied, ...annotations } = rest.annotations;
@@ -187,6 +217,8 @@ function isStatusOnlyChange(old: k8s.KubernetesObject, obj: k8s.KubernetesObject
   const a = old as { metadata?: { generation?: number; labels?: unknown; annotations?: unknown } };
   const b = obj as typeof a;
   if (a.metadata?.generation === undefined || b.metadata?.generation === undefined) return false;
-  return a.metadata.generation === b.metadata.generation
-    && JSON.stringify(a.metadata.labels ?? {}) === JSON.stringify(b.metadata.labels ?? {});
+  return (
+    a.metadata.generation === b.metadata.generation &&
+    JSON.stringify(a.metadata.labels ?? {}) === JSON.stringify(b.metadata.labels ?? {})
+  );
 }

@@ -119,10 +119,12 @@ export class FolderWatcher {
   private async statsKey(): Promise<string> {
     try {
       const files = listManifestFiles(this.options.path);
-      const stats = await Promise.all(files.map(async (f) => {
-        const s = await stat(f);
-        return `${f}:${s.size}:${s.mtimeMs}`;
-      }));
+      const stats = await Promise.all(
+        files.map(async (f) => {
+          const s = await stat(f);
+          return `${f}:${s.size}:${s.mtimeMs}`;
+        }),
+      );
       return stats.join('\n');
     } catch {
       return 'unreadable';

@@ -73,7 +73,10 @@ export abstract class AdsStream<Request extends AdsRequest, Response> {
     // ignored: failing the stream instead would cut the node off from every other type.
     if (this.unserved.has(type)) return;
     this.unserved.add(type);
-    this.deps.log.warn({ node: this.node.id, type }, 'node asked for a type this server does not serve; answered with no resources');
+    this.deps.log.warn(
+      { node: this.node.id, type },
+      'node asked for a type this server does not serve; answered with no resources',
+    );
     this.replyEmpty(type);
   }
 

@@ -19,25 +19,64 @@ function apiListenerSnapshot(version: string, echoPort: number, lbPolicy = 'ROUN
     version,
     runtime: { version },
     envoy: {
-      listeners: [{ name: 'conformance', api_listener: { api_listener: {
-        '@type': envoyTypeUrls.httpConnectionManager,
-        stat_prefix: 'conformance',
-        rds: { config_source: ads, route_config_name: 'conformance-routes' },
-        http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': envoyTypeUrls.router } }],
-      } } }],
-      routes: [{ name: 'conformance-routes', virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '' }, route: { cluster: 'echo' } }] }] }],
-      clusters: [{ name: 'echo', type: 'EDS', eds_cluster_config: { eds_config: ads }, lb_policy: lbPolicy, connect_timeout: '1s' }],
-      endpoints: [{ cluster_name: 'echo', endpoints: [{
-        locality: { region: 'local', zone: 'a' }, load_balancing_weight: 1,
-        lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: echoPort } } } }],
-      }] }],
+      listeners: [
+        {
+          name: 'conformance',
+          api_listener: {
+            api_listener: {
+              '@type': envoyTypeUrls.httpConnectionManager,
+              stat_prefix: 'conformance',
+              rds: { config_source: ads, route_config_name: 'conformance-routes' },
+              http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': envoyTypeUrls.router } }],
+            },
+          },
+        },
+      ],
+      routes: [
+        {
+          name: 'conformance-routes',
+          virtual_hosts: [
+            { name: 'all', domains: ['*'], routes: [{ match: { prefix: '' }, route: { cluster: 'echo' } }] },
+          ],
+        },
+      ],
+      clusters: [
+        {
+          name: 'echo',
+          type: 'EDS',
+          eds_cluster_config: { eds_config: ads },
+          lb_policy: lbPolicy,
+          connect_timeout: '1s',
+        },
+      ],
+      endpoints: [
+        {
+          cluster_name: 'echo',
+          endpoints: [
+            {
+              locality: { region: 'local', zone: 'a' },
+              load_balancing_weight: 1,
+              lb_endpoints: [
+                { endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: echoPort } } } },
+              ],
+            },
+          ],
+        },
+      ],
     },
   };
 }
 
 const bytes = { serialize: (b: Buffer) => b, deserialize: (b: Buffer) => b };
-const echoMethod = { path: '/gatehouse.test.Echo/Echo', requestStream: false, responseStream: false,
-  requestSerialize: bytes.serialize, requestDeserialize: bytes.deserialize, responseSerialize: bytes.serialize, responseDeserialize: bytes.deserialize };
+const echoMethod = {
+  path: '/gatehouse.test.Echo/Echo',
+  requestStream: false,
+  responseStream: false,
+  requestSerialize: bytes.serialize,
+  requestDeserialize: bytes.deserialize,
+  responseSerialize: bytes.serialize,
+  responseDeserialize: bytes.deserialize,
+};
 
 let controlPlane: XdsControlPlane;
 let echo: grpc.Server;
@@ -46,8 +85,16 @@ let client: grpc.Client;
 
 beforeAll(async () => {
   echo = new grpc.Server();
-  echo.addService({ Echo: echoMethod }, { Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, done: grpc.sendUnaryData<Buffer>) => done(null, Buffer.concat([Buffer.from('echo:'), call.request])) });
-  echoPort = await new Promise<number>((resolve, reject) => echo.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+  echo.addService(
+    { Echo: echoMethod },
+    {
+      Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, done: grpc.sendUnaryData<Buffer>) =>
+        done(null, Buffer.concat([Buffer.from('echo:'), call.request])),
+    },
+  );
+  echoPort = await new Promise<number>((resolve, reject) =>
+    echo.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+  );
   const started = await startControlPlane();
   controlPlane = started.controlPlane;
   process.env.GRPC_XDS_BOOTSTRAP_CONFIG = JSON.stringify({
@@ -69,8 +116,15 @@ afterAll(async () => {
 function call(payload: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const unary = client.makeUnaryRequest.bind(client);
-    unary(echoMethod.path, bytes.serialize, bytes.deserialize, Buffer.from(payload), new grpc.Metadata(), { deadline: Date.now() + 5000 },
-      (err: grpc.ServiceError | null, value?: Buffer) => (err ? reject(err) : resolve(value!.toString())));
+    unary(
+      echoMethod.path,
+      bytes.serialize,
+      bytes.deserialize,
+      Buffer.from(payload),
+      new grpc.Metadata(),
+      { deadline: Date.now() + 5000 },
+      (err: grpc.ServiceError | null, value?: Buffer) => (err ? reject(err) : resolve(value!.toString())),
+    );
   });
 }
 
@@ -81,13 +135,14 @@ describe('conformance with @grpc/grpc-js-xds', () => {
     await until(() => controlPlane.registry.get(nodeId)?.syncedVersion === 'c1');
     const node = controlPlane.registry.get(nodeId)!;
     expect(Object.keys(node.types).sort()).toEqual(['CDS', 'EDS', 'LDS', 'RDS']);
-    for (const status of Object.values(node.types)) expect(status).toMatchObject({ ackedVersion: 'c1', pending: false });
+    for (const status of Object.values(node.types))
+      expect(status).toMatchObject({ ackedVersion: 'c1', pending: false });
   });
 
-  it('records the client\'s NACK with its message, keeps serving, and ACKs the next good version', async () => {
+  it("records the client's NACK with its message, keeps serving, and ACKs the next good version", async () => {
     controlPlane.publish(apiListenerSnapshot('c2-bad', echoPort, 'MAGLEV'));
     await until(() => controlPlane.registry.get(nodeId)?.types.CDS?.lastNack !== undefined);
-    const cds = controlPlane.registry.get(nodeId)!.types.CDS;
+    const cds = controlPlane.registry.get(nodeId)!.types.CDS!;
     expect(cds.lastNack).toMatchObject({ version: 'c2-bad' });
     expect(cds.lastNack!.message).toMatch(/lb_policy/);
     expect(cds.ackedVersion).toBe('c1');

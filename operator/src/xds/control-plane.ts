@@ -42,13 +42,22 @@ export class XdsControlPlane {
   private http: Server | undefined;
 
   /** `tls`: serve ADS over TLS (mutual with a client CA), reloading the files on change. */
-  constructor(options: { log: Logger; processMetrics?: boolean; tls?: ServerTls; onTlsRefused?: (err: GatehouseError) => void }) {
+  constructor(options: {
+    log: Logger;
+    processMetrics?: boolean;
+    tls?: ServerTls;
+    onTlsRefused?: (err: GatehouseError) => void;
+  }) {
     this.log = options.log;
     this.metrics = new XdsMetrics({ processMetrics: options.processMetrics });
     this.registry = new NodeRegistry({ metrics: this.metrics });
     this.ads = new AdsServer({
-      cache: this.cache, registry: this.registry, metrics: this.metrics, log: this.log,
-      ...(options.tls ? { tls: options.tls } : {}), ...(options.onTlsRefused ? { onTlsRefused: options.onTlsRefused } : {}),
+      cache: this.cache,
+      registry: this.registry,
+      metrics: this.metrics,
+      log: this.log,
+      ...(options.tls ? { tls: options.tls } : {}),
+      ...(options.onTlsRefused ? { onTlsRefused: options.onTlsRefused } : {}),
     });
   }
 

@@ -4,7 +4,13 @@ import { typeUrls } from './protos.ts';
 import { deltaClient, fakeSnapshot, startControlPlane, until } from './testing.ts';
 
 const node = { id: 'delta-1', cluster: 'edge' };
-const all = { CDS: { c1: 'a', c2: 'a' }, EDS: { c1: 'a' }, LDS: { l1: 'a' }, RDS: { r1: 'a', r2: 'a' }, runtime: { runtime: 'a' } };
+const all = {
+  CDS: { c1: 'a', c2: 'a' },
+  EDS: { c1: 'a' },
+  LDS: { l1: 'a' },
+  RDS: { r1: 'a', r2: 'a' },
+  runtime: { runtime: 'a' },
+};
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
@@ -19,7 +25,8 @@ async function setup() {
   return { cp: controlPlane, client, address };
 }
 
-const held = (r: { resources: Array<{ name: string; version: string }> }) => r.resources.map((x) => `${x.name}@${x.version}`);
+const held = (r: { resources: Array<{ name: string; version: string }> }) =>
+  r.resources.map((x) => `${x.name}@${x.version}`);
 const status = (cp: XdsControlPlane, type: string) => cp.registry.get(node.id)?.types[type];
 
 describe('delta (incremental) ADS', () => {
@@ -68,7 +75,15 @@ describe('delta (incremental) ADS', () => {
       client.send({ typeUrl: r.typeUrl, responseNonce: r.nonce });
     }
     await until(() => cp.registry.get(node.id)?.syncedVersion === 'v1');
-    cp.cache.set(fakeSnapshot('v2', { CDS: { c1: 'b', c2: 'b' }, EDS: { c1: 'b' }, LDS: { l1: 'b' }, RDS: { r1: 'b', r2: 'b' }, runtime: { runtime: 'b' } }));
+    cp.cache.set(
+      fakeSnapshot('v2', {
+        CDS: { c1: 'b', c2: 'b' },
+        EDS: { c1: 'b' },
+        LDS: { l1: 'b' },
+        RDS: { r1: 'b', r2: 'b' },
+        runtime: { runtime: 'b' },
+      }),
+    );
     const order = [];
     for (let i = 0; i < 5; i++) order.push((await client.next()).typeUrl);
     expect(order).toEqual([typeUrls.cluster, typeUrls.endpoint, typeUrls.listener, typeUrls.route, typeUrls.runtime]);
@@ -81,9 +96,16 @@ describe('delta (incremental) ADS', () => {
     client.send({ typeUrl: typeUrls.runtime, responseNonce: first.nonce });
     cp.cache.set(fakeSnapshot('v2', { ...all, runtime: { runtime: 'bad' } }));
     const bad = await client.next();
-    client.send({ typeUrl: typeUrls.runtime, responseNonce: bad.nonce, errorDetail: { code: 3, message: 'policy "x": bad config' } });
+    client.send({
+      typeUrl: typeUrls.runtime,
+      responseNonce: bad.nonce,
+      errorDetail: { code: 3, message: 'policy "x": bad config' },
+    });
     await until(() => status(cp, 'runtime')?.lastNack !== undefined);
-    expect(status(cp, 'runtime')).toMatchObject({ ackedVersion: 'v1', lastNack: { version: 'v2', message: 'policy "x": bad config' } });
+    expect(status(cp, 'runtime')).toMatchObject({
+      ackedVersion: 'v1',
+      lastNack: { version: 'v2', message: 'policy "x": bad config' },
+    });
     cp.cache.set(fakeSnapshot('v3', { ...all, LDS: { l1: 'z' }, runtime: { runtime: 'bad' } }));
     expect(await client.quiet()).toBe(true); // not subscribed to LDS; the runtime is the rejected one
     cp.cache.set(fakeSnapshot('v4', { ...all, runtime: { runtime: 'good' } }));

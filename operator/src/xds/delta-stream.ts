@@ -35,7 +35,12 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaDiscovery
     const first = !state;
     if (!state) {
       const implicitWildcard = req.resourceNamesSubscribe.length === 0 && wildcardTypes.has(type);
-      state = { sub: { wildcard: implicitWildcard, names: new Set() }, held: new Map(Object.entries(req.initialResourceVersions)), pending: new Map(), rejected: new Map() };
+      state = {
+        sub: { wildcard: implicitWildcard, names: new Set() },
+        held: new Map(Object.entries(req.initialResourceVersions)),
+        pending: new Map(),
+        rejected: new Map(),
+      };
       this.types.set(type, state);
     }
     if (req.responseNonce !== '') this.answered(node, type, state, req);
@@ -52,7 +57,8 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaDiscovery
       state.sub.names.delete(name);
       state.held.delete(name); // the node dropped it: nothing to remove later
     }
-    if (first || req.resourceNamesSubscribe.length > 0 || req.resourceNamesUnsubscribe.length > 0) this.push(type, state, newly);
+    if (first || req.resourceNamesSubscribe.length > 0 || req.resourceNamesUnsubscribe.length > 0)
+      this.push(type, state, newly);
     this.checkSynced();
   }
 
@@ -68,7 +74,10 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaDiscovery
       for (const [name, version] of pending.sent) state.rejected.set(name, version);
       const message = req.errorDetail.message || `code ${req.errorDetail.code}`;
       this.deps.registry.nacked(node.id, type, pending.version, message);
-      this.deps.log.warn({ node: node.id, type: typeNames[type], version: pending.version, error: message }, 'node rejected configuration (NACK)');
+      this.deps.log.warn(
+        { node: node.id, type: typeNames[type], version: pending.version, error: message },
+        'node rejected configuration (NACK)',
+      );
       return;
     }
     this.deps.registry.acked(node.id, type, pending.version);
@@ -87,7 +96,9 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaDiscovery
     if (!snapshot || !this.node) return;
     const inScope = resourcesInScope(snapshot, type, state.sub);
     const scopeNames = new Set(inScope.map((r) => r.name));
-    const changed = inScope.filter((r) => state.held.get(r.name) !== r.version && state.rejected.get(r.name) !== r.version);
+    const changed = inScope.filter(
+      (r) => state.held.get(r.name) !== r.version && state.rejected.get(r.name) !== r.version,
+    );
     const removed = [...state.held.keys()].filter((n) => !scopeNames.has(n));
     for (const name of newly) if (!scopeNames.has(name) && !state.held.has(name)) removed.push(name);
     if (changed.length === 0 && removed.length === 0) return;
@@ -105,18 +116,28 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaDiscovery
     state.pending.set(nonce, { version: snapshot.version, before, sent });
     this.deps.registry.sent(this.node.id, type, snapshot.version);
     this.call.write({
-      systemVersionInfo: snapshot.version, typeUrl: type, nonce, removedResources: removed,
+      systemVersionInfo: snapshot.version,
+      typeUrl: type,
+      nonce,
+      removedResources: removed,
       resources: changed.map((r) => ({ name: r.name, version: r.version, resource: r.any })),
     });
   }
 
   protected replyEmpty(type: string): void {
-    this.call.write({ systemVersionInfo: this.deps.cache.current()?.version ?? '', typeUrl: type, nonce: this.nextNonce(), removedResources: [], resources: [] });
+    this.call.write({
+      systemVersionInfo: this.deps.cache.current()?.version ?? '',
+      typeUrl: type,
+      nonce: this.nextNonce(),
+      removedResources: [],
+      resources: [],
+    });
   }
 
   /** Synced: nothing unanswered and the node holds exactly the current resources of its subscriptions. */
   private checkSynced(snapshot = this.deps.cache.current()): void {
-    if (!snapshot || !this.node || this.types.size === 0 || !coversDependencies(snapshot, new Set(this.types.keys()))) return;
+    if (!snapshot || !this.node || this.types.size === 0 || !coversDependencies(snapshot, new Set(this.types.keys())))
+      return;
     for (const [type, state] of this.types) {
       if (state.pending.size > 0) return;
       const inScope = resourcesInScope(snapshot, type, state.sub);

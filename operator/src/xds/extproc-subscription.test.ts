@@ -27,8 +27,18 @@ async function cacheDir() {
 function subscribe(address: string, dir: string, nodeId = 'extproc-test') {
   const store = new SnapshotStore();
   const rejected: string[] = [];
-  store.onChange((e) => { if (e.kind === 'rejected') rejected.push(e.error.message); });
-  const source = new XdsSnapshotSource({ address, nodeId, cacheDir: dir, log: silentLog, initialTimeoutMs: 500, backoffBaseMs: 50, backoffMaxMs: 200 });
+  store.onChange((e) => {
+    if (e.kind === 'rejected') rejected.push(e.error.message);
+  });
+  const source = new XdsSnapshotSource({
+    address,
+    nodeId,
+    cacheDir: dir,
+    log: silentLog,
+    initialTimeoutMs: 500,
+    backoffBaseMs: 50,
+    backoffMaxMs: 200,
+  });
   cleanups.push(() => source.stop());
   return { store, source, rejected };
 }
@@ -36,11 +46,12 @@ function subscribe(address: string, dir: string, nodeId = 'extproc-test') {
 /** A compiled snapshot whose one policy has a type extproc does not know. */
 function withUnknownPolicyType(good: Snapshot): Snapshot {
   const runtime = structuredClone(good.runtime) as { proxies: Array<{ policies: Record<string, { type: string }> }> };
-  runtime.proxies[0].policies.tag.type = 'NoSuchPolicy';
+  runtime.proxies[0]!.policies.tag!.type = 'NoSuchPolicy';
   return { ...good, version: 'bad', runtime: { ...runtime, version: 'bad' } };
 }
 
-const cachedVersion = async (dir: string) => decodeRuntimeSnapshotBytes(await readFile(join(dir, cacheFileName))).version;
+const cachedVersion = async (dir: string) =>
+  decodeRuntimeSnapshotBytes(await readFile(join(dir, cacheFileName))).version;
 
 describe('extproc subscription over ADS', () => {
   it('applies, ACKs and caches a snapshot; NACKs a bad one with the reason and keeps serving the old', async () => {
@@ -59,7 +70,7 @@ describe('extproc subscription over ADS', () => {
 
     controlPlane.publish(withUnknownPolicyType(good));
     await until(() => controlPlane.registry.get('extproc-test')?.types.runtime?.lastNack !== undefined);
-    const runtime = controlPlane.registry.get('extproc-test')!.types.runtime;
+    const runtime = controlPlane.registry.get('extproc-test')!.types.runtime!;
     expect(runtime.lastNack).toMatchObject({ version: 'bad' });
     expect(runtime.lastNack!.message).toMatch(/NoSuchPolicy/);
     expect(runtime.ackedVersion).toBe(good.version);

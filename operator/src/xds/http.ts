@@ -6,10 +6,15 @@ import type { XdsMetrics } from './metrics.ts';
 import type { NodeRegistry } from './node-registry.ts';
 import type { SnapshotCache } from './snapshot-cache.ts';
 
-export function createOperatorHttpServer(deps: { cache: SnapshotCache; registry: NodeRegistry; metrics: XdsMetrics }): Server {
+export function createOperatorHttpServer(deps: {
+  cache: SnapshotCache;
+  registry: NodeRegistry;
+  metrics: XdsMetrics;
+}): Server {
   return createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
-    const text = (status: number, body: string) => res.writeHead(status, { 'content-type': 'text/plain' }).end(`${body}\n`);
+    const text = (status: number, body: string) =>
+      res.writeHead(status, { 'content-type': 'text/plain' }).end(`${body}\n`);
     if (path === '/healthz') {
       text(200, 'ok');
     } else if (path === '/readyz') {

@@ -33,7 +33,11 @@ export interface NodeStatus {
   types: Record<string, TypeStatus>;
 }
 
-export type NodeEvent = { kind: 'connected' | 'disconnected' | 'acked' | 'nacked' | 'synced'; node: NodeStatus; type?: string };
+export type NodeEvent = {
+  kind: 'connected' | 'disconnected' | 'acked' | 'nacked' | 'synced';
+  node: NodeStatus;
+  type?: string;
+};
 
 export class NodeRegistry {
   private readonly nodes = new Map<string, NodeStatus>();

@@ -36,7 +36,14 @@ export type TypeUrl = (typeof typeUrls)[keyof typeof typeUrls];
  * warms and does not serve), clusters, then their endpoints, before the listeners and routes that use
  * them (a route to a cluster Envoy does not know yet 503s). The runtime snapshot goes last.
  */
-export const pushOrder: readonly TypeUrl[] = [typeUrls.secret, typeUrls.cluster, typeUrls.endpoint, typeUrls.listener, typeUrls.route, typeUrls.runtime];
+export const pushOrder: readonly TypeUrl[] = [
+  typeUrls.secret,
+  typeUrls.cluster,
+  typeUrls.endpoint,
+  typeUrls.listener,
+  typeUrls.route,
+  typeUrls.runtime,
+];
 
 /** Types whose empty subscription means "everything" (xDS legacy wildcard; the runtime is one resource). */
 export const wildcardTypes: ReadonlySet<string> = new Set([typeUrls.listener, typeUrls.cluster, typeUrls.runtime]);
@@ -59,7 +66,9 @@ export const typeNames: Record<TypeUrl, string> = {
 let ads: ProtoGrpcType | undefined;
 
 function adsProtos(): ProtoGrpcType {
-  ads ??= grpc.loadPackageDefinition(protoLoader.loadSync('envoy/service/discovery/v3/ads.proto', envoyProtoLoaderOptions)) as unknown as ProtoGrpcType;
+  ads ??= grpc.loadPackageDefinition(
+    protoLoader.loadSync('envoy/service/discovery/v3/ads.proto', envoyProtoLoaderOptions),
+  ) as unknown as ProtoGrpcType;
   return ads;
 }
 

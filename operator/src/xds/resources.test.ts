@@ -14,17 +14,21 @@ describe('SnapshotEncoder', () => {
       const encoded = new SnapshotEncoder().encode(snapshot);
       const runtime = encoded.resources.get(typeUrls.runtime)!.get('runtime')!;
       expect(runtime.any.type_url).toBe('type.googleapis.com/gatehouse.v1.RuntimeSnapshot');
-      expect(Buffer.compare(runtime.any.value, Buffer.from(encodeStrict(runtimeRoot(), runtimeTypeName, snapshot.runtime)))).toBe(0);
+      expect(
+        Buffer.compare(runtime.any.value, Buffer.from(encodeStrict(runtimeRoot(), runtimeTypeName, snapshot.runtime))),
+      ).toBe(0);
     }
   });
 
-  it('packs every Envoy resource under its type URL and name, decodable with Envoy\'s protos', () => {
+  it("packs every Envoy resource under its type URL and name, decodable with Envoy's protos", () => {
     const encoded = new SnapshotEncoder().encode(examples);
     expect(encoded.version).toBe(examples.version);
     const listeners = encoded.resources.get(typeUrls.listener)!;
     expect([...listeners.keys()]).toEqual(examples.envoy.listeners.map((l) => l.name));
     const route = encoded.resources.get(typeUrls.route)!.get('gatehouse')!;
-    expect(decodeEnvoy('envoy.config.route.v3.RouteConfiguration', route.any.value)).toMatchObject({ name: 'gatehouse' });
+    expect(decodeEnvoy('envoy.config.route.v3.RouteConfiguration', route.any.value)).toMatchObject({
+      name: 'gatehouse',
+    });
     expect(encoded.resources.get(typeUrls.cluster)!.size).toBe(examples.envoy.clusters.length);
   });
 
@@ -35,7 +39,9 @@ describe('SnapshotEncoder', () => {
     const versions = (s: typeof a, type: string) => [...s.resources.get(type as never)!.values()].map((r) => r.version);
     expect(versions(b, typeUrls.cluster)).toEqual(versions(a, typeUrls.cluster));
     expect(versions(b, typeUrls.runtime)).not.toEqual(versions(a, typeUrls.runtime));
-    expect(a.resources.get(typeUrls.cluster)!.get('shop/api-0')!.any.value).toBe(b.resources.get(typeUrls.cluster)!.get('shop/api-0')!.any.value);
+    expect(a.resources.get(typeUrls.cluster)!.get('shop/api-0')!.any.value).toBe(
+      b.resources.get(typeUrls.cluster)!.get('shop/api-0')!.any.value,
+    );
   });
 
   it('refuses a resource Envoy would reject, naming the field', () => {

@@ -26,7 +26,10 @@ export interface EncodedSnapshot {
 type Json = Record<string, unknown>;
 
 const collections: Array<[keyof Snapshot['envoy'], TypeUrl]> = [
-  ['clusters', typeUrls.cluster], ['endpoints', typeUrls.endpoint], ['listeners', typeUrls.listener], ['routes', typeUrls.route],
+  ['clusters', typeUrls.cluster],
+  ['endpoints', typeUrls.endpoint],
+  ['listeners', typeUrls.listener],
+  ['routes', typeUrls.route],
 ];
 
 const contentHash = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex').slice(0, 16);
@@ -61,19 +64,32 @@ export class SnapshotEncoder {
         const typeName = envoyCollectionTypes[collection];
         const byName = new Map<string, EncodedResource>();
         for (const json of snapshot.envoy[collection]) {
-          const { '@type': _type, ...body } = json as Json;
-          const name = String(body.name ?? body.cluster_name ?? body.clusterName ?? '');
-          byName.set(name, this.resources.get(`${typeName}\n${JSON.stringify(body)}`, () => {
-            const value = Buffer.from(encodeStrict(envoyRoot(), typeName, body));
-            return { name, version: contentHash(value), any: { type_url: typeUrl, value } };
-          }));
+          const { '@type': _type, ...body } = json;
+          const name = String(((body.name ?? body.cluster_name ?? body.clusterName) as string | undefined) ?? ''); // every Envoy resource names itself with a string
+          byName.set(
+            name,
+            this.resources.get(`${typeName}\n${JSON.stringify(body)}`, () => {
+              const value = Buffer.from(encodeStrict(envoyRoot(), typeName, body));
+              return { name, version: contentHash(value), any: { type_url: typeUrl, value } };
+            }),
+          );
         }
         resources.set(typeUrl, byName);
       }
-      const runtime = this.encodeRuntime(snapshot.runtime as Json);
-      resources.set(typeUrls.runtime, new Map([[runtimeResourceName, {
-        name: runtimeResourceName, version: contentHash(runtime), any: { type_url: typeUrls.runtime, value: runtime },
-      }]]));
+      const runtime = this.encodeRuntime(snapshot.runtime);
+      resources.set(
+        typeUrls.runtime,
+        new Map([
+          [
+            runtimeResourceName,
+            {
+              name: runtimeResourceName,
+              version: contentHash(runtime),
+              any: { type_url: typeUrls.runtime, value: runtime },
+            },
+          ],
+        ]),
+      );
     } finally {
       this.resources.rotate();
       this.runtimePieces.rotate();
@@ -99,10 +115,15 @@ export class SnapshotEncoder {
       const key = keyOf(field);
       if (key === undefined || json[key] === undefined) continue;
       const value = json[key];
-      const elements = field.repeated && Array.isArray(value) ? value.map((v) => [v]) : [value];
+      const elements: unknown[] =
+        field.repeated && Array.isArray(value) ? (value as unknown[]).map((v) => [v]) : [value];
       for (const element of elements) {
         const piece = { [key]: element };
-        parts.push(this.runtimePieces.get(`${runtimeTypeName}\n${JSON.stringify(piece)}`, () => Buffer.from(encodeStrict(root, runtimeTypeName, piece))));
+        parts.push(
+          this.runtimePieces.get(`${runtimeTypeName}\n${JSON.stringify(piece)}`, () =>
+            Buffer.from(encodeStrict(root, runtimeTypeName, piece)),
+          ),
+        );
       }
     }
     return Buffer.concat(parts);

@@ -74,9 +74,12 @@ async function controlPlane() {
   return { cp, address: `127.0.0.1:${xdsPort}`, metricsPort: metricsPort! };
 }
 
-const secretOf = (any: { value: Buffer }) => decodeEnvoy('envoy.extensions.transport_sockets.tls.v3.Secret', any.value) as {
-  name: string; tls_certificate?: { certificate_chain: { inline_bytes: string } }; validation_context?: { trusted_ca: { inline_bytes: string } };
-};
+const secretOf = (any: { value: Buffer }) =>
+  decodeEnvoy('envoy.extensions.transport_sockets.tls.v3.Secret', any.value) as {
+    name: string;
+    tls_certificate?: { certificate_chain: { inline_bytes: string } };
+    validation_context?: { trusted_ca: { inline_bytes: string } };
+  };
 const pem = (b64bytes: string) => Buffer.from(b64bytes, 'base64').toString().trimEnd();
 
 describe('sdsSecretsFor', () => {
@@ -86,16 +89,22 @@ describe('sdsSecretsFor', () => {
     const problems: SdsProblem[] = [];
     const secrets = sdsSecretsFor(snapshot, lookup, (p) => problems.push(p));
     expect([...secrets.keys()]).toEqual(['ca:edge/gw-tls', 'tls:edge/gw-tls']);
-    expect(secrets.get('tls:edge/gw-tls')).toMatchObject({ tls_certificate: { certificate_chain: { inline_bytes: b64(`${first.cert}\n`) } } });
-    expect(problems).toEqual([{ resource: 'ca:bank/ledger-ca', secret: 'bank/ledger-ca', reason: 'the Secret has no ca.crt' }]);
+    expect(secrets.get('tls:edge/gw-tls')).toMatchObject({
+      tls_certificate: { certificate_chain: { inline_bytes: b64(`${first.cert}\n`) } },
+    });
+    expect(problems).toEqual([
+      { resource: 'ca:bank/ledger-ca', secret: 'bank/ledger-ca', reason: 'the Secret has no ca.crt' },
+    ]);
   });
 
-  it('leaves out a Secret whose key is not its certificate\'s, naming it without its content', () => {
+  it("leaves out a Secret whose key is not its certificate's, naming it without its content", () => {
     const { snapshot, lookup } = build(manifests(first, other.key));
     const problems: SdsProblem[] = [];
     expect(sdsSecretsFor(snapshot, lookup, (p) => problems.push(p)).has('tls:edge/gw-tls')).toBe(false);
     const problem = problems.find((p) => p.resource === 'tls:edge/gw-tls')!;
-    expect(problem.reason).toMatch(/Secret edge\/gw-tls tls.key: the private key does not match the certificate \(CN=gw.edge.svc\)/);
+    expect(problem.reason).toMatch(
+      /Secret edge\/gw-tls tls.key: the private key does not match the certificate \(CN=gw.edge.svc\)/,
+    );
     expect(JSON.stringify(problems)).not.toContain('PRIVATE KEY');
   });
 });
@@ -115,7 +124,12 @@ describe('SDS over ADS', () => {
     expect(secrets.map((s) => s.name)).toEqual(['ca:edge/gw-tls', 'tls:edge/gw-tls']);
     expect(pem(secrets[1]!.tls_certificate!.certificate_chain.inline_bytes)).toBe(first.cert);
     expect(pem(secrets[0]!.validation_context!.trusted_ca.inline_bytes)).toBe(ca.cert);
-    client.send({ typeUrl: typeUrls.secret, resourceNames: ['tls:edge/gw-tls', 'ca:edge/gw-tls'], versionInfo: res.versionInfo, responseNonce: res.nonce });
+    client.send({
+      typeUrl: typeUrls.secret,
+      resourceNames: ['tls:edge/gw-tls', 'ca:edge/gw-tls'],
+      versionInfo: res.versionInfo,
+      responseNonce: res.nonce,
+    });
     await until(() => cp.registry.get(node.id)?.types.SDS?.ackedVersion === snapshot.version);
 
     const keyBody = first.key.split('\n')[1]!;
@@ -156,7 +170,12 @@ describe('SDS over ADS', () => {
       if (!res) break;
       order.push(res.typeUrl);
       const names = res.typeUrl === typeUrls.secret ? sdsNames : res.typeUrl === typeUrls.route ? ['gatehouse'] : [];
-      client.send({ typeUrl: res.typeUrl, resourceNames: names, versionInfo: res.versionInfo, responseNonce: res.nonce });
+      client.send({
+        typeUrl: res.typeUrl,
+        resourceNames: names,
+        versionInfo: res.versionInfo,
+        responseNonce: res.nonce,
+      });
     }
     expect(order[0]).toBe(typeUrls.secret);
     expect(order).toContain(typeUrls.listener);
@@ -170,20 +189,42 @@ describe('SDS over ADS', () => {
     const res = await client.next();
     expect(res.typeUrl).toBe(typeUrls.secret);
     expect(res.versionInfo).not.toBe(acked.get(typeUrls.secret));
-    expect(pem(res.resources.map(secretOf).find((s) => s.name === 'tls:edge/gw-tls')!.tls_certificate!.certificate_chain.inline_bytes)).toBe(third.cert);
-    client.send({ typeUrl: typeUrls.secret, resourceNames: sdsNames, versionInfo: res.versionInfo, responseNonce: res.nonce });
+    expect(
+      pem(
+        res.resources.map(secretOf).find((s) => s.name === 'tls:edge/gw-tls')!.tls_certificate!.certificate_chain
+          .inline_bytes,
+      ),
+    ).toBe(third.cert);
+    client.send({
+      typeUrl: typeUrls.secret,
+      resourceNames: sdsNames,
+      versionInfo: res.versionInfo,
+      responseNonce: res.nonce,
+    });
 
     // A Secret that turns bad is left out; the last good one keeps serving, nothing is pushed.
-    const bad = build(manifests(third, other.key).replace('clientCertificate: Required', 'clientCertificate: Optional'));
+    const bad = build(
+      manifests(third, other.key).replace('clientCertificate: Required', 'clientCertificate: Optional'),
+    );
     cp.publishSecrets(sdsSecretsFor(bad.snapshot, bad.lookup));
     expect(await client.quiet(300)).toBe(true);
 
     // A node reconnecting with an old SDS version gets the current secrets.
     const again = sotwClient(address);
     cleanups.push(() => again.close());
-    again.send({ node: { id: 'edge-2', cluster: node.cluster }, typeUrl: typeUrls.secret, resourceNames: sdsNames, versionInfo: acked.get(typeUrls.secret)! });
+    again.send({
+      node: { id: 'edge-2', cluster: node.cluster },
+      typeUrl: typeUrls.secret,
+      resourceNames: sdsNames,
+      versionInfo: acked.get(typeUrls.secret)!,
+    });
     const fresh = await again.next();
-    expect(pem(fresh.resources.map(secretOf).find((s) => s.name === 'tls:edge/gw-tls')!.tls_certificate!.certificate_chain.inline_bytes)).toBe(third.cert);
+    expect(
+      pem(
+        fresh.resources.map(secretOf).find((s) => s.name === 'tls:edge/gw-tls')!.tls_certificate!.certificate_chain
+          .inline_bytes,
+      ),
+    ).toBe(third.cert);
   });
 
   it('serves secrets by name over delta xDS; "*" gets none', async () => {

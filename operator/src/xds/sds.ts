@@ -34,7 +34,10 @@ export interface SdsProblem {
 /** A Secret resource that does not encode; the message names the resource only, never its content. */
 export class SdsEncodeError extends GatehouseError {
   constructor(name: string) {
-    super('GH_ERR_XDS_SECRET_ENCODE', `SDS secret ${name} does not encode as envoy.extensions.transport_sockets.tls.v3.Secret`);
+    super(
+      'GH_ERR_XDS_SECRET_ENCODE',
+      `SDS secret ${name} does not encode as envoy.extensions.transport_sockets.tls.v3.Secret`,
+    );
   }
 }
 
@@ -84,8 +87,14 @@ function secretFor(resource: string, lookup: SecretLookup): SdsSecret | { proble
       const key = secretValue(secret, 'tls.key');
       if (!cert || !key) return problem('the Secret has no tls.crt and tls.key');
       // The chain as checked, one PEM block per line (a badly concatenated chain would lose its intermediates).
-      const checked = validateMaterial({ cert, key }, { cert: `Secret ${secretName} tls.crt`, key: `Secret ${secretName} tls.key` });
-      return { name: resource, tls_certificate: { certificate_chain: inline(checked.cert!), private_key: inline(key) } };
+      const checked = validateMaterial(
+        { cert, key },
+        { cert: `Secret ${secretName} tls.crt`, key: `Secret ${secretName} tls.key` },
+      );
+      return {
+        name: resource,
+        tls_certificate: { certificate_chain: inline(checked.cert!), private_key: inline(key) },
+      };
     }
     const ca = secretValue(secret, 'ca.crt');
     if (!ca) return problem('the Secret has no ca.crt');
@@ -102,7 +111,11 @@ function secretFor(resource: string, lookup: SecretLookup): SdsSecret | { proble
  * left out and reported to `onProblem` (names and reasons only); Envoy keeps warming, or keeps the
  * last good secret, until they are fixed.
  */
-export function sdsSecretsFor(snapshot: Pick<Snapshot, 'envoy'>, lookupSecret: SecretLookup, onProblem?: (p: SdsProblem) => void): Map<string, SdsSecret> {
+export function sdsSecretsFor(
+  snapshot: Pick<Snapshot, 'envoy'>,
+  lookupSecret: SecretLookup,
+  onProblem?: (p: SdsProblem) => void,
+): Map<string, SdsSecret> {
   const out = new Map<string, SdsSecret>();
   for (const name of sdsSecretNames(snapshot)) {
     const result = secretFor(name, lookupSecret);
@@ -128,7 +141,12 @@ export class SecretEncoder {
       } catch {
         throw new SdsEncodeError(name);
       }
-      const version = createHmac('sha256', this.hmacKey).update(name).update('\0').update(value).digest('hex').slice(0, 16);
+      const version = createHmac('sha256', this.hmacKey)
+        .update(name)
+        .update('\0')
+        .update(value)
+        .digest('hex')
+        .slice(0, 16);
       resources.set(name, { name, version, any: { type_url: typeUrls.secret, value } });
     }
     return resources;
@@ -139,7 +157,11 @@ export class SecretEncoder {
 export function secretLookupFromObjects(objects: readonly { object: unknown }[]): SecretLookup {
   const secrets = new Map<string, SecretLike>();
   for (const { object } of objects) {
-    const o = object as { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string } } & SecretLike;
+    const o = object as {
+      apiVersion?: string;
+      kind?: string;
+      metadata?: { name?: string; namespace?: string };
+    } & SecretLike;
     if (o?.kind !== 'Secret' || o.apiVersion !== 'v1' || !o.metadata?.name) continue;
     secrets.set(`${o.metadata.namespace ?? 'default'}/${o.metadata.name}`, o);
   }

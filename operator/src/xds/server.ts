@@ -41,8 +41,10 @@ export class AdsServer {
     this.options = options;
     const deps = { cache: options.cache, registry: options.registry, log: options.log };
     this.server.addService(adsService(), {
-      StreamAggregatedResources: (call: ConstructorParameters<typeof SotwStream>[0]) => this.track(call, 'sotw', new SotwStream(call, deps)),
-      DeltaAggregatedResources: (call: ConstructorParameters<typeof DeltaStream>[0]) => this.track(call, 'delta', new DeltaStream(call, deps)),
+      StreamAggregatedResources: (call: ConstructorParameters<typeof SotwStream>[0]) =>
+        this.track(call, 'sotw', new SotwStream(call, deps)),
+      DeltaAggregatedResources: (call: ConstructorParameters<typeof DeltaStream>[0]) =>
+        this.track(call, 'delta', new DeltaStream(call, deps)),
     });
   }
 
@@ -51,12 +53,19 @@ export class AdsServer {
     const { tls, log, onTlsRefused } = this.options;
     if (tls) {
       this.tlsListener = await listenGrpcTls(this.server, host, port, {
-        source: tls.watcher, policy: tls.policy, clientAuth: tls.clientAuth, log, purpose: 'xDS server', ...(onTlsRefused ? { onRefused: onTlsRefused } : {}),
+        source: tls.watcher,
+        policy: tls.policy,
+        clientAuth: tls.clientAuth,
+        log,
+        purpose: 'xDS server',
+        ...(onTlsRefused ? { onRefused: onTlsRefused } : {}),
       });
       return this.tlsListener.port;
     }
     return new Promise((resolve, reject) => {
-      this.server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+      this.server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
+        err ? reject(err) : resolve(bound),
+      );
     });
   }
 
@@ -76,7 +85,11 @@ export class AdsServer {
     });
   }
 
-  private track(call: grpc.ServerDuplexStream<unknown, unknown>, protocol: 'sotw' | 'delta', stream: SotwStream | DeltaStream): void {
+  private track(
+    call: grpc.ServerDuplexStream<unknown, unknown>,
+    protocol: 'sotw' | 'delta',
+    stream: SotwStream | DeltaStream,
+  ): void {
     const { metrics } = this.options;
     this.streams.add(stream);
     metrics.streams.inc({ protocol });

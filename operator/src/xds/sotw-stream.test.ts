@@ -4,7 +4,13 @@ import { typeUrls } from './protos.ts';
 import { fakeSnapshot, sotwClient, startControlPlane, until } from './testing.ts';
 
 const node = { id: 'node-1', cluster: 'edge' };
-const all = { CDS: { c1: 'a', c2: 'a' }, EDS: { c1: 'a', c2: 'a' }, LDS: { l1: 'a' }, RDS: { r1: 'a', r2: 'a' }, runtime: { runtime: 'a' } };
+const all = {
+  CDS: { c1: 'a', c2: 'a' },
+  EDS: { c1: 'a', c2: 'a' },
+  LDS: { l1: 'a' },
+  RDS: { r1: 'a', r2: 'a' },
+  runtime: { runtime: 'a' },
+};
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
@@ -25,8 +31,11 @@ const status = (cp: XdsControlPlane, type: string) => cp.registry.get(node.id)?.
 /** Subscribes to every type, ACKs each first response and waits for the node to be in sync. */
 async function subscribeAll(cp: XdsControlPlane, client: ReturnType<typeof sotwClient>) {
   const requests = [
-    { typeUrl: typeUrls.cluster }, { typeUrl: typeUrls.endpoint, resourceNames: ['c1', 'c2'] }, { typeUrl: typeUrls.listener },
-    { typeUrl: typeUrls.route, resourceNames: ['r1', 'r2'] }, { typeUrl: typeUrls.runtime },
+    { typeUrl: typeUrls.cluster },
+    { typeUrl: typeUrls.endpoint, resourceNames: ['c1', 'c2'] },
+    { typeUrl: typeUrls.listener },
+    { typeUrl: typeUrls.route, resourceNames: ['r1', 'r2'] },
+    { typeUrl: typeUrls.runtime },
   ];
   for (const [i, req] of requests.entries()) {
     client.send({ ...req, ...(i === 0 ? { node } : {}) });
@@ -58,7 +67,12 @@ describe('state-of-the-world ADS', () => {
     client.send({ node, typeUrl: typeUrls.route, resourceNames: ['r2'] });
     const first = await client.next();
     expect(names(first)).toEqual(['r2=a']);
-    client.send({ typeUrl: typeUrls.route, resourceNames: ['r1', 'r2', 'missing'], versionInfo: 'v1', responseNonce: first.nonce });
+    client.send({
+      typeUrl: typeUrls.route,
+      resourceNames: ['r1', 'r2', 'missing'],
+      versionInfo: 'v1',
+      responseNonce: first.nonce,
+    });
     const second = await client.next();
     expect(second.versionInfo).toBe('v1');
     expect(names(second)).toEqual(['r1=a', 'r2=a']);
@@ -69,7 +83,9 @@ describe('state-of-the-world ADS', () => {
   it('pushes a new snapshot in warming order: CDS, EDS, LDS, RDS, then the runtime', async () => {
     const { cp, client } = await setup();
     await subscribeAll(cp, client);
-    const changed = Object.fromEntries(Object.entries(all).map(([t, m]) => [t, Object.fromEntries(Object.keys(m).map((n) => [n, 'b']))]));
+    const changed = Object.fromEntries(
+      Object.entries(all).map(([t, m]) => [t, Object.fromEntries(Object.keys(m).map((n) => [n, 'b']))]),
+    );
     cp.cache.set(fakeSnapshot('v2', changed));
     const order = [];
     for (let i = 0; i < 5; i++) order.push((await client.next()).typeUrl);
@@ -92,9 +108,18 @@ describe('state-of-the-world ADS', () => {
     await subscribeAll(cp, client);
     cp.cache.set(fakeSnapshot('v2', { ...all, runtime: { runtime: 'bad' } }));
     const bad = await client.next();
-    client.send({ typeUrl: typeUrls.runtime, versionInfo: 'v1', responseNonce: bad.nonce, errorDetail: { code: 3, message: 'unknown policy type "Nope"' } });
+    client.send({
+      typeUrl: typeUrls.runtime,
+      versionInfo: 'v1',
+      responseNonce: bad.nonce,
+      errorDetail: { code: 3, message: 'unknown policy type "Nope"' },
+    });
     await until(() => status(cp, 'runtime')?.lastNack !== undefined);
-    expect(status(cp, 'runtime')).toMatchObject({ ackedVersion: 'v1', pending: false, lastNack: { version: 'v2', message: 'unknown policy type "Nope"' } });
+    expect(status(cp, 'runtime')).toMatchObject({
+      ackedVersion: 'v1',
+      pending: false,
+      lastNack: { version: 'v2', message: 'unknown policy type "Nope"' },
+    });
     expect(cp.registry.get(node.id)?.syncedVersion).toBe('v1');
     // Another change elsewhere: the rejected runtime is not offered again.
     cp.cache.set(fakeSnapshot('v3', { ...all, LDS: { l1: 'c' }, runtime: { runtime: 'bad' } }));
@@ -149,7 +174,12 @@ describe('state-of-the-world ADS', () => {
     expect(cp.registry.get(node.id)?.syncedVersion).toBeUndefined();
     client.send({ typeUrl: typeUrls.route, resourceNames: ['r1', 'r2'] });
     const rds = await client.next();
-    client.send({ typeUrl: typeUrls.route, resourceNames: ['r1', 'r2'], versionInfo: rds.versionInfo, responseNonce: rds.nonce });
+    client.send({
+      typeUrl: typeUrls.route,
+      resourceNames: ['r1', 'r2'],
+      versionInfo: rds.versionInfo,
+      responseNonce: rds.nonce,
+    });
     await until(() => cp.registry.get(node.id)?.syncedVersion === 'v1');
   });
 
@@ -159,7 +189,12 @@ describe('state-of-the-world ADS', () => {
     client.send({ node, typeUrl: sds, resourceNames: ['ca:shop/upstream-ca'] });
     const empty = await client.next();
     expect(empty).toMatchObject({ typeUrl: sds, resources: [] });
-    client.send({ typeUrl: sds, resourceNames: ['ca:shop/upstream-ca'], versionInfo: empty.versionInfo, responseNonce: empty.nonce });
+    client.send({
+      typeUrl: sds,
+      resourceNames: ['ca:shop/upstream-ca'],
+      versionInfo: empty.versionInfo,
+      responseNonce: empty.nonce,
+    });
     client.send({ typeUrl: typeUrls.cluster });
     const cds = await client.next();
     expect(cds.typeUrl).toBe(typeUrls.cluster);

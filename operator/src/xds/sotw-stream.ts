@@ -7,7 +7,16 @@
 import { AdsStream } from './ads-stream.ts';
 import { pushOrder, typeNames, type DiscoveryRequest, type DiscoveryResponse, type TypeUrl } from './protos.ts';
 import type { EncodedSnapshot } from './resources.ts';
-import { contentKey, coversDependencies, resourcesInScope, sameNames, subscriptionOf, typeVersion, type NodeIdentity, type Subscription } from './subscription.ts';
+import {
+  contentKey,
+  coversDependencies,
+  resourcesInScope,
+  sameNames,
+  subscriptionOf,
+  typeVersion,
+  type NodeIdentity,
+  type Subscription,
+} from './subscription.ts';
 
 interface TypeState {
   sub: Subscription;
@@ -52,7 +61,10 @@ export class SotwStream extends AdsStream<DiscoveryRequest, DiscoveryResponse> {
     if (req.errorDetail) {
       const message = req.errorDetail.message || `code ${req.errorDetail.code}`;
       this.deps.registry.nacked(node.id, type, state.sentVersion ?? '', message);
-      this.deps.log.warn({ node: node.id, type: typeNames[type], version: state.sentVersion, error: message }, 'node rejected configuration (NACK)');
+      this.deps.log.warn(
+        { node: node.id, type: typeNames[type], version: state.sentVersion, error: message },
+        'node rejected configuration (NACK)',
+      );
       return;
     }
     state.ackedKey = state.sentKey;
@@ -71,7 +83,12 @@ export class SotwStream extends AdsStream<DiscoveryRequest, DiscoveryResponse> {
   }
 
   protected replyEmpty(type: string): void {
-    this.call.write({ versionInfo: this.deps.cache.current()?.version ?? '', typeUrl: type, nonce: this.nextNonce(), resources: [] });
+    this.call.write({
+      versionInfo: this.deps.cache.current()?.version ?? '',
+      typeUrl: type,
+      nonce: this.nextNonce(),
+      resources: [],
+    });
   }
 
   private push(type: TypeUrl, state: TypeState, force: boolean, snapshot = this.deps.cache.current()): void {
@@ -82,14 +99,20 @@ export class SotwStream extends AdsStream<DiscoveryRequest, DiscoveryResponse> {
     const nonce = this.nextNonce();
     Object.assign(state, { nonce, sentKey: key, sentVersion: snapshot.version });
     this.deps.registry.sent(this.node.id, type, snapshot.version);
-    this.call.write({ versionInfo: typeVersion(snapshot, type), typeUrl: type, nonce, resources: resources.map((r) => r.any) });
+    this.call.write({
+      versionInfo: typeVersion(snapshot, type),
+      typeUrl: type,
+      nonce,
+      resources: resources.map((r) => r.any),
+    });
   }
 
   /** Synced: every subscribed type's current content is what the node last ACKed. */
   private checkSynced(snapshot: EncodedSnapshot): void {
     if (!this.node || this.types.size === 0 || !coversDependencies(snapshot, new Set(this.types.keys()))) return;
     for (const [type, state] of this.types) {
-      if (state.nonce !== undefined || state.ackedKey !== contentKey(resourcesInScope(snapshot, type, state.sub))) return;
+      if (state.nonce !== undefined || state.ackedKey !== contentKey(resourcesInScope(snapshot, type, state.sub)))
+        return;
     }
     this.deps.registry.synced(this.node.id, snapshot.version);
   }

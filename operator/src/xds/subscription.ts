@@ -62,6 +62,8 @@ const dependentTypes: ReadonlyArray<[holder: TypeUrl, dependent: TypeUrl]> = [
 
 /** Whether the node's subscriptions cover every type its subscribed resources depend on. */
 export function coversDependencies(snapshot: EncodedSnapshot, subscribed: ReadonlySet<TypeUrl>): boolean {
-  return dependentTypes.every(([holder, dependent]) =>
-    !subscribed.has(holder) || subscribed.has(dependent) || (snapshot.resources.get(dependent)?.size ?? 0) === 0);
+  return dependentTypes.every(
+    ([holder, dependent]) =>
+      !subscribed.has(holder) || subscribed.has(dependent) || (snapshot.resources.get(dependent)?.size ?? 0) === 0,
+  );
 }

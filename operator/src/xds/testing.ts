@@ -17,12 +17,27 @@ export const silentLog = createLogger('test', 'silent');
 export function testSnapshot(n: number, options: { timeout?: string; header?: string } = {}): Snapshot {
   const objects = [];
   for (let i = 0; i < n; i++) {
-    objects.push({ object: { apiVersion: 'gatehouse.dev/v1alpha1', kind: 'ApiProxy', metadata: { name: `api-${i}`, namespace: 'shop' },
-      spec: { basePath: `/api-${i}`, target: { url: `http://127.0.0.1:${9000 + i}`, timeout: options.timeout ?? '30s' },
-        flows: { preFlow: { request: [{ policy: 'tag' }] } } } } });
+    objects.push({
+      object: {
+        apiVersion: 'gatehouse.dev/v1alpha1',
+        kind: 'ApiProxy',
+        metadata: { name: `api-${i}`, namespace: 'shop' },
+        spec: {
+          basePath: `/api-${i}`,
+          target: { url: `http://127.0.0.1:${9000 + i}`, timeout: options.timeout ?? '30s' },
+          flows: { preFlow: { request: [{ policy: 'tag' }] } },
+        },
+      },
+    });
   }
-  objects.push({ object: { apiVersion: 'gatehouse.dev/v1alpha1', kind: 'Policy', metadata: { name: 'tag', namespace: 'shop' },
-    spec: { type: 'AssignMessage', assignMessage: { set: { headers: { 'x-tag': options.header ?? 'one' } } } } } });
+  objects.push({
+    object: {
+      apiVersion: 'gatehouse.dev/v1alpha1',
+      kind: 'Policy',
+      metadata: { name: 'tag', namespace: 'shop' },
+      spec: { type: 'AssignMessage', assignMessage: { set: { headers: { 'x-tag': options.header ?? 'one' } } } },
+    },
+  });
   return compile(objects).snapshot;
 }
 
@@ -60,13 +75,17 @@ class Inbox<T> {
   /** Resolves true when nothing arrives within `ms`. */
   async quiet(ms = 300): Promise<boolean> {
     if (this.queue.length > 0) return false;
-    return this.next(ms).then(() => false, () => true);
+    return this.next(ms).then(
+      () => false,
+      () => true,
+    );
   }
 }
 
 export function sotwClient(address: string) {
   const client = adsClient(address);
-  const stream: grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse__Output> = client.StreamAggregatedResources();
+  const stream: grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse__Output> =
+    client.StreamAggregatedResources();
   const inbox = new Inbox<DiscoveryResponse__Output>();
   stream.on('data', (m: DiscoveryResponse__Output) => inbox.push(m));
   stream.on('error', () => undefined);
@@ -83,7 +102,8 @@ export function sotwClient(address: string) {
 
 export function deltaClient(address: string) {
   const client = adsClient(address);
-  const stream: grpc.ClientDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse__Output> = client.DeltaAggregatedResources();
+  const stream: grpc.ClientDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse__Output> =
+    client.DeltaAggregatedResources();
   const inbox = new Inbox<DeltaDiscoveryResponse__Output>();
   stream.on('data', (m: DeltaDiscoveryResponse__Output) => inbox.push(m));
   stream.on('error', () => undefined);
@@ -112,8 +132,15 @@ export function fakeSnapshot(version: string, contents: Contents): EncodedSnapsh
   const resources = new Map<TypeUrl, Map<string, EncodedResource>>();
   for (const [short, byName] of Object.entries(contents)) {
     const type = (Object.keys(typeNames) as TypeUrl[]).find((t) => typeNames[t] === short)!;
-    resources.set(type, new Map(Object.entries(byName).map(([name, content]) =>
-      [name, { name, version: content, any: { type_url: type, value: Buffer.from(`${name}=${content}`) } }])));
+    resources.set(
+      type,
+      new Map(
+        Object.entries(byName).map(([name, content]) => [
+          name,
+          { name, version: content, any: { type_url: type, value: Buffer.from(`${name}=${content}`) } },
+        ]),
+      ),
+    );
   }
   return { version, resources };
 }

@@ -90,7 +90,10 @@ const setSchema: JSONSchema = {
     payload: {
       type: 'object',
       required: ['content'],
-      properties: { contentType: { type: 'string', maxLength: 256 }, content: { type: 'string', maxLength: 1_048_576, description: 'a template' } },
+      properties: {
+        contentType: { type: 'string', maxLength: 256 },
+        content: { type: 'string', maxLength: 1_048_576, description: 'a template' },
+      },
     },
     statusCode: { type: 'integer', minimum: 100, maximum: 599 },
     reasonPhrase: { type: 'string', maxLength: 256 },
@@ -101,7 +104,12 @@ const setSchema: JSONSchema = {
 
 const removeSchema: JSONSchema = {
   type: 'object',
-  properties: { headers: names('header'), queryParams: names('query parameter'), formParams: names('form parameter'), payload: { type: 'boolean' } },
+  properties: {
+    headers: names('header'),
+    queryParams: names('query parameter'),
+    formParams: names('form parameter'),
+    payload: { type: 'boolean' },
+  },
 };
 
 const flag: JSONSchema = { type: 'boolean' };
@@ -112,7 +120,11 @@ const copySchema: JSONSchema = {
     headers: names('header'),
     queryParams: names('query parameter'),
     formParams: names('form parameter'),
-    payload: flag, statusCode: flag, reasonPhrase: flag, verb: flag, path: flag,
+    payload: flag,
+    statusCode: flag,
+    reasonPhrase: flag,
+    verb: flag,
+    path: flag,
   },
 };
 
@@ -128,14 +140,22 @@ const assignVariableSchema: JSONSchema = {
       ref: { type: 'string', minLength: 1, maxLength: 256 },
       template: { type: 'string', maxLength: 65_536 },
     },
-    'x-kubernetes-validations': [{
-      rule: '[has(self.value), has(self.ref), has(self.template)].exists_one(x, x)',
-      message: 'exactly one of value, ref or template',
-    }],
+    'x-kubernetes-validations': [
+      {
+        rule: '[has(self.value), has(self.ref), has(self.template)].exists_one(x, x)',
+        message: 'exactly one of value, ref or template',
+      },
+    ],
   },
 };
 
-const operationSchemas = { remove: removeSchema, copy: copySchema, add: addSchema, set: setSchema, assignVariable: assignVariableSchema };
+const operationSchemas = {
+  remove: removeSchema,
+  copy: copySchema,
+  add: addSchema,
+  set: setSchema,
+  assignVariable: assignVariableSchema,
+};
 const operationMembers = Object.keys(operationSchemas) as (keyof AssignMessageOperation)[];
 const hasMembers = operationMembers.map((m) => `has(self.${m})`);
 
@@ -154,14 +174,21 @@ export const assignMessage: PolicyTypeSpec = {
         items: {
           type: 'object',
           properties: operationSchemas,
-          'x-kubernetes-validations': [{ rule: `[${hasMembers.join(', ')}].exists_one(x, x)`, message: `exactly one of ${operationMembers.join(', ')} per operation` }],
+          'x-kubernetes-validations': [
+            {
+              rule: `[${hasMembers.join(', ')}].exists_one(x, x)`,
+              message: `exactly one of ${operationMembers.join(', ')} per operation`,
+            },
+          ],
         },
       },
     },
-    'x-kubernetes-validations': [{
-      rule: `!has(self.operations) || !(${hasMembers.join(' || ')})`,
-      message: `operations is exclusive with ${operationMembers.join(', ')}`,
-    }],
+    'x-kubernetes-validations': [
+      {
+        rule: `!has(self.operations) || !(${hasMembers.join(' || ')})`,
+        message: `operations is exclusive with ${operationMembers.join(', ')}`,
+      },
+    ],
   },
   needsBody: (config, phase) => assignMessageNeedsBody(config as AssignMessageConfig, phase),
   validate: (config) => validateAssignMessage(config as AssignMessageConfig),
@@ -170,14 +197,27 @@ export const assignMessage: PolicyTypeSpec = {
 /** Body edits (payload, form parameters) and reads of body variables need the body; headers do not. */
 function assignMessageNeedsBody(config: AssignMessageConfig, phase: 'request' | 'response'): boolean {
   const operations = orderedOperations(config);
-  const editsBody = (config.assignTo ?? phase) === phase && operations.some((op) =>
-    op.set?.payload !== undefined || op.set?.formParams !== undefined || op.add?.formParams !== undefined ||
-    op.remove?.formParams !== undefined || op.remove?.payload === true ||
-    (op.copy?.payload === true && (op.copy.source ?? 'request') === phase));
+  const editsBody =
+    (config.assignTo ?? phase) === phase &&
+    operations.some(
+      (op) =>
+        op.set?.payload !== undefined ||
+        op.set?.formParams !== undefined ||
+        op.add?.formParams !== undefined ||
+        op.remove?.formParams !== undefined ||
+        op.remove?.payload === true ||
+        (op.copy?.payload === true && (op.copy.source ?? 'request') === phase),
+    );
   const templates = operations.flatMap((op) => [
-    ...Object.values(op.add?.headers ?? {}), ...Object.values(op.add?.queryParams ?? {}), ...Object.values(op.add?.formParams ?? {}),
-    ...Object.values(op.set?.headers ?? {}), ...Object.values(op.set?.queryParams ?? {}), ...Object.values(op.set?.formParams ?? {}),
-    op.set?.payload?.content, op.set?.path, ...(op.assignVariable ?? []).map((v) => v.template),
+    ...Object.values(op.add?.headers ?? {}),
+    ...Object.values(op.add?.queryParams ?? {}),
+    ...Object.values(op.add?.formParams ?? {}),
+    ...Object.values(op.set?.headers ?? {}),
+    ...Object.values(op.set?.queryParams ?? {}),
+    ...Object.values(op.set?.formParams ?? {}),
+    op.set?.payload?.content,
+    op.set?.path,
+    ...(op.assignVariable ?? []).map((v) => v.template),
   ]);
   const names = operations.flatMap((op) => (op.assignVariable ?? []).map((v) => v.ref));
   return editsBody || readsBodyVariable(phase, { names, templates });
@@ -197,7 +237,11 @@ function validateAssignMessage(config: AssignMessageConfig): ConfigProblem[] {
   }
   (config.operations ?? []).forEach((op, i) => {
     const set = operationMembers.filter((m) => op[m] !== undefined);
-    if (set.length !== 1) problems.push({ path: `operations[${i}]`, message: `exactly one of ${operationMembers.join(', ')} per operation` });
+    if (set.length !== 1)
+      problems.push({
+        path: `operations[${i}]`,
+        message: `exactly one of ${operationMembers.join(', ')} per operation`,
+      });
   });
   orderedOperations(config).forEach((op, i) => {
     op.assignVariable?.forEach((v, j) => {

@@ -38,7 +38,11 @@ const patterns = stringList('patterns with {name} placeholders', 16, 1024);
 const named: JSONSchema = {
   type: 'array',
   maxItems: 64,
-  items: { type: 'object', required: ['name', 'patterns'], properties: { name: { type: 'string', minLength: 1, maxLength: 256 }, patterns } },
+  items: {
+    type: 'object',
+    required: ['name', 'patterns'],
+    properties: { name: { type: 'string', minLength: 1, maxLength: 256 }, patterns },
+  },
 };
 
 export const extractVariables: PolicyTypeSpec = {
@@ -59,17 +63,29 @@ export const extractVariables: PolicyTypeSpec = {
       jsonPayload: {
         type: 'array',
         maxItems: 64,
-        items: { type: 'object', required: ['name', 'jsonPath'], properties: { name: variableName, jsonPath: { type: 'string', minLength: 1, maxLength: 1024 } } },
+        items: {
+          type: 'object',
+          required: ['name', 'jsonPath'],
+          properties: { name: variableName, jsonPath: { type: 'string', minLength: 1, maxLength: 1024 } },
+        },
       },
       xmlPayload: {
         type: 'object',
         required: ['variables'],
         properties: {
-          namespaces: { type: 'object', description: 'prefix -> namespace URI', additionalProperties: { type: 'string', maxLength: 1024 } },
+          namespaces: {
+            type: 'object',
+            description: 'prefix -> namespace URI',
+            additionalProperties: { type: 'string', maxLength: 1024 },
+          },
           variables: {
             type: 'array',
             maxItems: 64,
-            items: { type: 'object', required: ['name', 'xPath'], properties: { name: variableName, xPath: { type: 'string', minLength: 1, maxLength: 1024 } } },
+            items: {
+              type: 'object',
+              required: ['name', 'xPath'],
+              properties: { name: variableName, xPath: { type: 'string', minLength: 1, maxLength: 1024 } },
+            },
           },
         },
       },
@@ -78,7 +94,10 @@ export const extractVariables: PolicyTypeSpec = {
   needsBody: (config, phase) => {
     const c = config as ExtractVariablesConfig;
     const readsBody = c.formParams !== undefined || c.jsonPayload !== undefined || c.xmlPayload !== undefined;
-    return (readsBody && (c.source ?? phase) === phase) || readsBodyVariable(phase, { names: c.variables?.map((v) => v.name) });
+    return (
+      (readsBody && (c.source ?? phase) === phase) ||
+      readsBodyVariable(phase, { names: c.variables?.map((v) => v.name) })
+    );
   },
   validate: (config) => validateExtractVariables(config as ExtractVariablesConfig),
 };
@@ -116,10 +135,11 @@ export function parsePattern(pattern: string): TemplatePattern | string {
 
 function validateExtractVariables(config: ExtractVariablesConfig): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
-  const check = (path: string, list: string[]) => list.forEach((p, i) => {
-    const parsed = parsePattern(p);
-    if (typeof parsed === 'string') problems.push({ path: `${path}[${i}]`, message: parsed });
-  });
+  const check = (path: string, list: string[]) =>
+    list.forEach((p, i) => {
+      const parsed = parsePattern(p);
+      if (typeof parsed === 'string') problems.push({ path: `${path}[${i}]`, message: parsed });
+    });
   check('uriPath', config.uriPath ?? []);
   for (const member of ['queryParams', 'headers', 'formParams', 'variables'] as const) {
     (config[member] ?? []).forEach((entry, i) => check(`${member}[${i}].patterns`, entry.patterns));

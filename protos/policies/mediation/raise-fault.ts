@@ -19,11 +19,15 @@ export const raiseFault: PolicyTypeSpec = {
     properties: {
       statusCode: { type: 'integer', minimum: 100, maximum: 599 },
       reasonPhrase: { type: 'string', maxLength: 256 },
-      headers: { type: 'object', additionalProperties: { type: 'string' }, description: 'header templates with {variable}' },
+      headers: {
+        type: 'object',
+        additionalProperties: { type: 'string' },
+        description: 'header templates with {variable}',
+      },
       payload: {
         type: 'object',
         required: ['content'],
-            properties: {
+        properties: {
           contentType: { type: 'string' },
           content: { type: 'string', description: 'a template with {variable}' },
         },

@@ -72,7 +72,7 @@ export interface ParsedCidr {
 
 /** Parses "a.b.c.d", "a.b.c.d/n", "x::y" or "x::y/n"; undefined when it is neither. */
 export function parseCidr(text: string): ParsedCidr | undefined {
-  const [address, prefixText, extra] = text.split('/');
+  const [address, prefixText, extra] = text.split('/') as [string, string?, string?]; // split() yields at least one element
   const version = isIP(address);
   if (version === 0 || extra !== undefined) return undefined;
   const max = version === 4 ? 32 : 128;
@@ -85,5 +85,9 @@ export function parseCidr(text: string): ParsedCidr | undefined {
 function validateAccessControl(config: AccessControlConfig): ConfigProblem[] {
   return (config.rules ?? []).flatMap((rule, i) =>
     rule.sourceAddresses.flatMap((source, j) =>
-      parseCidr(source) ? [] : [{ path: `rules[${i}].sourceAddresses[${j}]`, message: `not an IP address or CIDR block: "${source}"` }]));
+      parseCidr(source)
+        ? []
+        : [{ path: `rules[${i}].sourceAddresses[${j}]`, message: `not an IP address or CIDR block: "${source}"` }],
+    ),
+  );
 }

@@ -43,7 +43,8 @@ export const basicAuthentication: PolicyTypeSpec = {
     if (c.operation !== 'Decode') return [];
     const problems: ConfigProblem[] = [];
     for (const member of ['user', 'password'] as const) {
-      if (typeof c[member] !== 'object') problems.push({ path: member, message: 'Decode writes into a variable: use {ref: VARIABLE}' });
+      if (typeof c[member] !== 'object')
+        problems.push({ path: member, message: 'Decode writes into a variable: use {ref: VARIABLE}' });
     }
     return problems;
   },

@@ -25,7 +25,10 @@ export const cors: PolicyTypeSpec = {
     type: 'object',
     required: ['allowOrigins'],
     properties: {
-      allowOrigins: { ...stringList('allowed origins; "*" or "https://*.example.com" wildcards', 256, 512), minItems: 1 },
+      allowOrigins: {
+        ...stringList('allowed origins; "*" or "https://*.example.com" wildcards', 256, 512),
+        minItems: 1,
+      },
       allowMethods: stringList('allowed methods', 32, 32),
       allowHeaders: stringList('allowed request headers', 128, 256),
       exposeHeaders: stringList('response headers exposed to scripts', 128, 256),

@@ -33,13 +33,21 @@ const patterns = stringList('RE2 patterns; a match anywhere in the value is a th
 const named: JSONSchema = {
   type: 'array',
   maxItems: 64,
-  items: { type: 'object', required: ['name', 'patterns'], properties: { name: { type: 'string', minLength: 1, maxLength: 256 }, patterns } },
+  items: {
+    type: 'object',
+    required: ['name', 'patterns'],
+    properties: { name: { type: 'string', minLength: 1, maxLength: 256 }, patterns },
+  },
 };
 
 const expressions = (description: string): JSONSchema => ({
   type: 'array',
   maxItems: 64,
-  items: { type: 'object', required: ['expression', 'patterns'], properties: { expression: { type: 'string', minLength: 1, maxLength: 1024, description }, patterns } },
+  items: {
+    type: 'object',
+    required: ['expression', 'patterns'],
+    properties: { expression: { type: 'string', minLength: 1, maxLength: 1024, description }, patterns },
+  },
 });
 
 export const regularExpressionProtection: PolicyTypeSpec = {
@@ -60,7 +68,11 @@ export const regularExpressionProtection: PolicyTypeSpec = {
         type: 'object',
         required: ['xPaths'],
         properties: {
-          namespaces: { type: 'object', description: 'prefix -> namespace URI', additionalProperties: { type: 'string', maxLength: 1024 } },
+          namespaces: {
+            type: 'object',
+            description: 'prefix -> namespace URI',
+            additionalProperties: { type: 'string', maxLength: 1024 },
+          },
           xPaths: expressions('an XPath 1.0 expression'),
         },
       },
@@ -69,17 +81,21 @@ export const regularExpressionProtection: PolicyTypeSpec = {
   needsBody: (config, phase) => {
     const c = config as RegularExpressionProtectionConfig;
     const readsBody = c.formParams !== undefined || c.jsonPayload !== undefined || c.xmlPayload !== undefined;
-    return (readsBody && (c.source ?? phase) === phase) || readsBodyVariable(phase, { names: c.variables?.map((v) => v.name) });
+    return (
+      (readsBody && (c.source ?? phase) === phase) ||
+      readsBodyVariable(phase, { names: c.variables?.map((v) => v.name) })
+    );
   },
   validate: (config) => validateRegexProtection(config as RegularExpressionProtectionConfig),
 };
 
 function validateRegexProtection(config: RegularExpressionProtectionConfig): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
-  const check = (path: string, list: string[]) => list.forEach((p, i) => {
-    const message = re2Problem(p);
-    if (message) problems.push({ path: `${path}[${i}]`, message });
-  });
+  const check = (path: string, list: string[]) =>
+    list.forEach((p, i) => {
+      const message = re2Problem(p);
+      if (message) problems.push({ path: `${path}[${i}]`, message });
+    });
   check('uriPath', config.uriPath ?? []);
   for (const member of ['queryParams', 'headers', 'formParams', 'variables', 'jsonPayload'] as const) {
     (config[member] ?? []).forEach((entry, i) => check(`${member}[${i}].patterns`, entry.patterns));

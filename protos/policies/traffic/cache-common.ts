@@ -31,7 +31,11 @@ export const cacheTargetProperties: Record<string, JSONSchema> = {
     type: 'object',
     properties: {
       prefix: { type: 'string', minLength: 1, maxLength: 256 },
-      keyFragments: { type: 'array', maxItems: 16, items: refOr({ type: 'string', maxLength: 1024, description: 'a key fragment' }) },
+      keyFragments: {
+        type: 'array',
+        maxItems: 16,
+        items: refOr({ type: 'string', maxLength: 1024, description: 'a key fragment' }),
+      },
     },
   },
   scope: { type: 'string', enum: ['Exclusive', 'Application', 'Proxy', 'Target', 'Global'], default: 'Exclusive' },

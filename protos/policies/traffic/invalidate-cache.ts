@@ -16,5 +16,6 @@ export const invalidateCache: PolicyTypeSpec = {
     required: ['cacheKey'],
     properties: { ...cacheTargetProperties, purgeChildEntries: { type: 'boolean', default: false } },
   },
-  needsBody: (config, phase) => readsBodyVariable(phase, { names: ((config as InvalidateCacheConfig).cacheKey.keyFragments ?? []).map(refName) }),
+  needsBody: (config, phase) =>
+    readsBodyVariable(phase, { names: ((config as InvalidateCacheConfig).cacheKey.keyFragments ?? []).map(refName) }),
 };

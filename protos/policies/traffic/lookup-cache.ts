@@ -17,5 +17,6 @@ export const lookupCache: PolicyTypeSpec = {
     required: ['cacheKey', 'assignTo'],
     properties: { ...cacheTargetProperties, assignTo: { type: 'string', minLength: 1, maxLength: 256 } },
   },
-  needsBody: (config, phase) => readsBodyVariable(phase, { names: ((config as LookupCacheConfig).cacheKey.keyFragments ?? []).map(refName) }),
+  needsBody: (config, phase) =>
+    readsBodyVariable(phase, { names: ((config as LookupCacheConfig).cacheKey.keyFragments ?? []).map(refName) }),
 };

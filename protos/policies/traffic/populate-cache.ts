@@ -1,7 +1,13 @@
 // PopulateCache: stores a flow variable's value in the cache (DESIGN 4).
 import { readsBodyVariable, refName } from '../expressions.ts';
 import type { PolicyTypeSpec } from '../index.ts';
-import { cacheTargetProperties, expiryProblems, expirySchema, type CacheExpiryConfig, type CacheTarget } from './cache-common.ts';
+import {
+  cacheTargetProperties,
+  expiryProblems,
+  expirySchema,
+  type CacheExpiryConfig,
+  type CacheTarget,
+} from './cache-common.ts';
 
 export interface PopulateCacheConfig extends CacheTarget {
   /** The variable whose value is stored. */
@@ -16,7 +22,11 @@ export const populateCache: PolicyTypeSpec = {
   schema: {
     type: 'object',
     required: ['cacheKey', 'source'],
-    properties: { ...cacheTargetProperties, source: { type: 'string', minLength: 1, maxLength: 256 }, expiry: expirySchema },
+    properties: {
+      ...cacheTargetProperties,
+      source: { type: 'string', minLength: 1, maxLength: 256 },
+      expiry: expirySchema,
+    },
   },
   needsBody: (config, phase) => {
     const c = config as PopulateCacheConfig;

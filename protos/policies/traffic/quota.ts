@@ -34,8 +34,17 @@ export const quota: PolicyTypeSpec = {
     properties: {
       type: { type: 'string', enum: ['calendar', 'rollingwindow', 'flexi'], default: 'calendar' },
       allow: refOr({ type: 'integer', minimum: 0, maximum: 1_000_000_000, description: 'requests allowed per window' }),
-      interval: refOr({ type: 'integer', minimum: 1, maximum: 1_000_000, description: 'window length in timeUnits; default 1' }),
-      timeUnit: refOr({ type: 'string', enum: TIME_UNITS, description: 'second, minute (default), hour, day, week or month' }),
+      interval: refOr({
+        type: 'integer',
+        minimum: 1,
+        maximum: 1_000_000,
+        description: 'window length in timeUnits; default 1',
+      }),
+      timeUnit: refOr({
+        type: 'string',
+        enum: TIME_UNITS,
+        description: 'second, minute (default), hour, day, week or month',
+      }),
       startTime: { type: 'string', maxLength: 64, description: 'calendar windows start at this ISO 8601 instant' },
       identifier: identifierSchema,
       messageWeight: messageWeightSchema,
@@ -55,9 +64,12 @@ export const quota: PolicyTypeSpec = {
   validate: (config) => {
     const c = config as QuotaConfig;
     const problems: ConfigProblem[] = [];
-    if (c.allow === undefined && !c.useProductQuota) problems.push({ path: 'allow', message: 'allow is required unless useProductQuota is true' });
-    if (c.startTime !== undefined && (c.type ?? 'calendar') !== 'calendar') problems.push({ path: 'startTime', message: 'startTime applies to calendar quotas only' });
-    if (c.startTime !== undefined && Number.isNaN(Date.parse(c.startTime))) problems.push({ path: 'startTime', message: `"${c.startTime}" is not an ISO 8601 date-time` });
+    if (c.allow === undefined && !c.useProductQuota)
+      problems.push({ path: 'allow', message: 'allow is required unless useProductQuota is true' });
+    if (c.startTime !== undefined && (c.type ?? 'calendar') !== 'calendar')
+      problems.push({ path: 'startTime', message: 'startTime applies to calendar quotas only' });
+    if (c.startTime !== undefined && Number.isNaN(Date.parse(c.startTime)))
+      problems.push({ path: 'startTime', message: `"${c.startTime}" is not an ISO 8601 date-time` });
     return problems;
   },
 };

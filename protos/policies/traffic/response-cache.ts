@@ -3,7 +3,14 @@
 import { readsBodyVariable, refName } from '../expressions.ts';
 import type { PolicyTypeSpec } from '../index.ts';
 import type { RefOr } from '../schema.ts';
-import { cacheTargetProperties, expiryProblems, expirySchema, flagSchema, type CacheExpiryConfig, type CacheTarget } from './cache-common.ts';
+import {
+  cacheTargetProperties,
+  expiryProblems,
+  expirySchema,
+  flagSchema,
+  type CacheExpiryConfig,
+  type CacheTarget,
+} from './cache-common.ts';
 
 export interface ResponseCacheConfig extends CacheTarget {
   expiry?: CacheExpiryConfig;
@@ -36,7 +43,8 @@ export const responseCache: PolicyTypeSpec = {
       useAcceptHeader: { type: 'boolean', default: false },
     },
   },
-  needsBody: (config, phase) => phase === 'response' ||
+  needsBody: (config, phase) =>
+    phase === 'response' ||
     readsBodyVariable(phase, { names: ((config as ResponseCacheConfig).cacheKey.keyFragments ?? []).map(refName) }),
   validate: (config) => expiryProblems((config as ResponseCacheConfig).expiry),
 };

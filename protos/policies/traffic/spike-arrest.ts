@@ -23,7 +23,11 @@ export const spikeArrest: PolicyTypeSpec = {
     type: 'object',
     required: ['rate'],
     properties: {
-      rate: refOr({ type: 'string', pattern: RATE_PATTERN, description: 'requests per second (10ps) or minute (600pm)' }),
+      rate: refOr({
+        type: 'string',
+        pattern: RATE_PATTERN,
+        description: 'requests per second (10ps) or minute (600pm)',
+      }),
       identifier: identifierSchema,
       messageWeight: messageWeightSchema,
       useEffectiveCount: { type: 'boolean', default: false },

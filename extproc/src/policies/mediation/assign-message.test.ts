@@ -8,17 +8,23 @@ const meta = { namespace: 'shop', name: 'add-headers' };
 
 function run(config: AssignMessageConfig, opts: PolicyContextOptions = {}) {
   const ctx = makePolicyContext(opts);
-  assignMessagePolicy.create(config, meta)(ctx);
+  void assignMessagePolicy.create(config, meta)(ctx); // a synchronous policy: done, or thrown, on return
   return ctx;
 }
 
 describe('AssignMessage', () => {
   it('sets and removes response headers as in DESIGN 4a', () => {
-    const ctx = run({
-      assignTo: 'response',
-      set: { headers: { 'x-served-by': 'gatehouse', 'x-app': '{developer.app.name}' } },
-      remove: { headers: ['x-internal'] },
-    }, { variables: { 'developer.app.name': 'mobile' }, response: { headers: { 'x-internal': 'secret', 'x-keep': '1' } } });
+    const ctx = run(
+      {
+        assignTo: 'response',
+        set: { headers: { 'x-served-by': 'gatehouse', 'x-app': '{developer.app.name}' } },
+        remove: { headers: ['x-internal'] },
+      },
+      {
+        variables: { 'developer.app.name': 'mobile' },
+        response: { headers: { 'x-internal': 'secret', 'x-keep': '1' } },
+      },
+    );
     const headers = ctx.response!.headers;
     expect(headers.get('x-served-by')).toBe('gatehouse');
     expect(headers.get('x-app')).toBe('mobile');
@@ -27,29 +33,42 @@ describe('AssignMessage', () => {
   });
 
   it('runs shorthand members in the fixed order remove, copy, add, set', () => {
-    const ctx = run({
-      set: { headers: { 'x-a': 'set' } },
-      add: { headers: { 'x-a': 'added' } },
-      remove: { headers: ['x-a'] },
-    }, { headers: { 'x-a': 'original' } });
+    const ctx = run(
+      {
+        set: { headers: { 'x-a': 'set' } },
+        add: { headers: { 'x-a': 'added' } },
+        remove: { headers: ['x-a'] },
+      },
+      { headers: { 'x-a': 'original' } },
+    );
     // remove, then add "added", then set overwrites it.
     expect(ctx.request.headers.getAll('x-a')).toEqual(['set']);
   });
 
   it('runs operations in declared order', () => {
-    const ctx = run({
-      operations: [{ set: { headers: { 'x-a': 'set' } } }, { add: { headers: { 'x-a': 'added' } } }, { remove: { headers: ['x-b'] } }],
-    }, { headers: { 'x-b': 'gone' } });
+    const ctx = run(
+      {
+        operations: [
+          { set: { headers: { 'x-a': 'set' } } },
+          { add: { headers: { 'x-a': 'added' } } },
+          { remove: { headers: ['x-b'] } },
+        ],
+      },
+      { headers: { 'x-b': 'gone' } },
+    );
     expect(ctx.request.headers.getAll('x-a')).toEqual(['set', 'added']);
     expect(ctx.request.headers.has('x-b')).toBe(false);
   });
 
   it('edits query parameters, verb and path of the request', () => {
-    const ctx = run({
-      remove: { queryParams: ['debug'] },
-      add: { queryParams: { tag: 'b' } },
-      set: { queryParams: { page: '{page.next}' }, verb: 'PUT', path: '/v2{request.path}' },
-    }, { method: 'POST', path: '/orders', query: 'debug=1&tag=a&page=1', variables: { 'page.next': '2' } });
+    const ctx = run(
+      {
+        remove: { queryParams: ['debug'] },
+        add: { queryParams: { tag: 'b' } },
+        set: { queryParams: { page: '{page.next}' }, verb: 'PUT', path: '/v2{request.path}' },
+      },
+      { method: 'POST', path: '/orders', query: 'debug=1&tag=a&page=1', variables: { 'page.next': '2' } },
+    );
     expect(ctx.request.method).toBe('PUT');
     expect(ctx.request.path).toBe('/v2/orders');
     expect(new URLSearchParams(ctx.request.query).getAll('tag')).toEqual(['a', 'b']);
@@ -58,11 +77,22 @@ describe('AssignMessage', () => {
   });
 
   it('edits form parameters and the payload', () => {
-    const form = run({ set: { formParams: { b: '2' } }, remove: { formParams: ['c'] } },
-      { method: 'POST', body: 'a=1&c=3', contentType: 'application/x-www-form-urlencoded' });
+    const form = run(
+      { set: { formParams: { b: '2' } }, remove: { formParams: ['c'] } },
+      { method: 'POST', body: 'a=1&c=3', contentType: 'application/x-www-form-urlencoded' },
+    );
     expect(form.request.body.text()).toBe('a=1&b=2');
-    const payload = run({ assignTo: 'response', set: { payload: { contentType: 'application/json', content: '{"app":"{developer.app.name}"}' }, statusCode: 201, reasonPhrase: 'Created' } },
-      { variables: { 'developer.app.name': 'mobile' }, response: { status: 200, body: 'old' } });
+    const payload = run(
+      {
+        assignTo: 'response',
+        set: {
+          payload: { contentType: 'application/json', content: '{"app":"{developer.app.name}"}' },
+          statusCode: 201,
+          reasonPhrase: 'Created',
+        },
+      },
+      { variables: { 'developer.app.name': 'mobile' }, response: { status: 200, body: 'old' } },
+    );
     expect(payload.response!.body.text()).toBe('{"app":"mobile"}');
     expect(payload.response!.headers.get('content-type')).toBe('application/json');
     expect(payload.response!.status).toBe(201);
@@ -72,19 +102,31 @@ describe('AssignMessage', () => {
   });
 
   it('copies headers, query parameters and payload from the request to the response', () => {
-    const ctx = run({ assignTo: 'response', copy: { source: 'request', headers: ['x-request-id'], payload: true } }, {
-      method: 'POST', headers: { 'x-request-id': 'r-1' }, body: { echo: true },
-      response: { status: 200, headers: { 'x-request-id': 'other' } },
-    });
+    const ctx = run(
+      { assignTo: 'response', copy: { source: 'request', headers: ['x-request-id'], payload: true } },
+      {
+        method: 'POST',
+        headers: { 'x-request-id': 'r-1' },
+        body: { echo: true },
+        response: { status: 200, headers: { 'x-request-id': 'other' } },
+      },
+    );
     expect(ctx.response!.headers.getAll('x-request-id')).toEqual(['r-1']);
     expect(ctx.response!.body.text()).toBe('{"echo":true}');
     expect(ctx.response!.headers.get('content-type')).toBe('application/json');
   });
 
   it('assigns variables from a value, a ref and a template', () => {
-    const ctx = run({ assignVariable: [
-      { name: 'a', value: 'literal' }, { name: 'b', ref: 'request.verb' }, { name: 'c', template: '{request.verb} {request.path}' },
-    ] }, { method: 'GET', path: '/x' });
+    const ctx = run(
+      {
+        assignVariable: [
+          { name: 'a', value: 'literal' },
+          { name: 'b', ref: 'request.verb' },
+          { name: 'c', template: '{request.verb} {request.path}' },
+        ],
+      },
+      { method: 'GET', path: '/x' },
+    );
     expect(ctx.variables.get('a')).toBe('literal');
     expect(ctx.variables.get('b')).toBe('GET');
     expect(ctx.variables.get('c')).toBe('GET /x');
@@ -92,7 +134,9 @@ describe('AssignMessage', () => {
 
   it('faults with ExecutionFailed when assigning to a response that does not exist yet', () => {
     const step = assignMessagePolicy.create({ assignTo: 'response', set: { headers: { a: 'b' } } }, meta);
-    expect(() => step(makePolicyContext())).toThrow(expect.objectContaining({ status: 500, errorCode: 'steps.assignmessage.ExecutionFailed' }));
+    expect(() => step(makePolicyContext())).toThrow(
+      expect.objectContaining({ status: 500, errorCode: 'steps.assignmessage.ExecutionFailed' }),
+    );
   });
 
   it('refuses mixing operations with shorthand members at create()', () => {

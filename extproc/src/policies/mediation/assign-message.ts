@@ -1,12 +1,24 @@
 // AssignMessage (DESIGN 4, 4a): remove, copy, add and set parts of a message, and assign variables.
 // The order of operations is the one protos/policies/mediation/assign-message.ts documents.
 import {
-  assignMessage, orderedOperations, type AddOperation, type AssignMessageConfig, type AssignMessageOperation,
-  type AssignVariable, type CopyOperation, type RemoveOperation, type SetOperation,
+  assignMessage,
+  orderedOperations,
+  type AddOperation,
+  type AssignMessageConfig,
+  type AssignMessageOperation,
+  type AssignVariable,
+  type CopyOperation,
+  type RemoveOperation,
+  type SetOperation,
 } from '../../../../protos/policies/mediation/assign-message.ts';
 import { PolicyFault } from '../../flow/faults.ts';
 import type {
-  Message, PolicyContext, PolicyImplementation, PolicyMeta, RequestMessage, ResponseMessage,
+  Message,
+  PolicyContext,
+  PolicyImplementation,
+  PolicyMeta,
+  RequestMessage,
+  ResponseMessage,
 } from '../../flow/types.ts';
 import { checkConfig, expandTemplate, formParams, isRequest, messageOf } from '../support.ts';
 
@@ -45,17 +57,21 @@ function copy(ctx: PolicyContext, target: AnyMessage, op: CopyOperation, meta: P
   }
   if (op.queryParams && isRequest(source)) {
     const from = new URLSearchParams(source.query);
-    editQuery(target, (q) => op.queryParams!.forEach((n) => {
-      q.delete(n);
-      from.getAll(n).forEach((v) => q.append(n, v));
-    }));
+    editQuery(target, (q) =>
+      op.queryParams!.forEach((n) => {
+        q.delete(n);
+        from.getAll(n).forEach((v) => q.append(n, v));
+      }),
+    );
   }
   if (op.formParams) {
     const from = formParams(source);
-    editForm(target, (f) => op.formParams!.forEach((n) => {
-      f.delete(n);
-      from.getAll(n).forEach((v) => f.append(n, v));
-    }));
+    editForm(target, (f) =>
+      op.formParams!.forEach((n) => {
+        f.delete(n);
+        from.getAll(n).forEach((v) => f.append(n, v));
+      }),
+    );
   }
   if (op.payload) target.body.setText(source.body.text(), source.headers.get('content-type'));
   if (isRequest(source) && isRequest(target)) {
@@ -94,13 +110,22 @@ function set(ctx: PolicyContext, target: AnyMessage, op: SetOperation): void {
 
 function assignVariables(ctx: PolicyContext, assignments: AssignVariable[]): void {
   for (const a of assignments) {
-    const value = a.ref !== undefined ? ctx.variables.get(a.ref) : a.template !== undefined ? expandTemplate(ctx, a.template) : a.value;
+    const value =
+      a.ref !== undefined
+        ? ctx.variables.get(a.ref)
+        : a.template !== undefined
+          ? expandTemplate(ctx, a.template)
+          : a.value;
     ctx.variables.set(a.name, value);
   }
 }
 
 function executionFailed(meta: PolicyMeta, reason: string): PolicyFault {
-  return new PolicyFault({ status: 500, errorCode: 'steps.assignmessage.ExecutionFailed', faultString: `AssignMessage[${meta.name}]: ${reason}` });
+  return new PolicyFault({
+    status: 500,
+    errorCode: 'steps.assignmessage.ExecutionFailed',
+    faultString: `AssignMessage[${meta.name}]: ${reason}`,
+  });
 }
 
 function apply(ctx: PolicyContext, target: AnyMessage, op: AssignMessageOperation, meta: PolicyMeta): void {

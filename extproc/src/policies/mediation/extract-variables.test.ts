@@ -7,8 +7,11 @@ import { extractVariablesPolicy } from './extract-variables.ts';
 const meta = { namespace: 'shop', name: 'extract' };
 
 function run(config: ExtractVariablesConfig, opts: PolicyContextOptions = {}) {
-  const ctx = makePolicyContext({ proxy: { namespace: 'shop', name: 'orders', route: 'shop/orders', basePath: '/orders/v1' }, ...opts });
-  extractVariablesPolicy.create(config, meta)(ctx);
+  const ctx = makePolicyContext({
+    proxy: { namespace: 'shop', name: 'orders', route: 'shop/orders', basePath: '/orders/v1' },
+    ...opts,
+  });
+  void extractVariablesPolicy.create(config, meta)(ctx); // a synchronous policy: done, or thrown, on return
   return ctx;
 }
 
@@ -23,16 +26,23 @@ describe('ExtractVariables', () => {
   });
 
   it('extracts from headers, query and form parameters and variables, with a prefix', () => {
-    const ctx = run({
-      variablePrefix: 'in',
-      headers: [{ name: 'authorization', patterns: ['Bearer {token}'] }],
-      queryParams: [{ name: 'range', patterns: ['{from}-{to}'] }],
-      formParams: [{ name: 'user', patterns: ['{user}@{domain}'] }],
-      variables: [{ name: 'client.ip', patterns: ['{a}.{b}.{c}.{d}'] }],
-    }, {
-      method: 'POST', headers: { authorization: 'Bearer abc.def' }, query: 'range=10-20',
-      body: 'user=ann%40example.com', contentType: 'application/x-www-form-urlencoded', clientIp: '10.1.2.3',
-    });
+    const ctx = run(
+      {
+        variablePrefix: 'in',
+        headers: [{ name: 'authorization', patterns: ['Bearer {token}'] }],
+        queryParams: [{ name: 'range', patterns: ['{from}-{to}'] }],
+        formParams: [{ name: 'user', patterns: ['{user}@{domain}'] }],
+        variables: [{ name: 'client.ip', patterns: ['{a}.{b}.{c}.{d}'] }],
+      },
+      {
+        method: 'POST',
+        headers: { authorization: 'Bearer abc.def' },
+        query: 'range=10-20',
+        body: 'user=ann%40example.com',
+        contentType: 'application/x-www-form-urlencoded',
+        clientIp: '10.1.2.3',
+      },
+    );
     expect(ctx.variables.get('in.token')).toBe('abc.def');
     expect(ctx.variables.get('in.from')).toBe('10');
     expect(ctx.variables.get('in.to')).toBe('20');
@@ -42,27 +52,75 @@ describe('ExtractVariables', () => {
   });
 
   it('extracts JSONPath selections', () => {
-    const ctx = run({ jsonPayload: [{ name: 'sku', jsonPath: '$.items[0].sku' }, { name: 'skus', jsonPath: '$.items[*].sku' }, { name: 'first', jsonPath: '$.items[0]' }] },
-      { method: 'POST', body: { items: [{ sku: 'a' }, { sku: 'b' }] } });
+    const ctx = run(
+      {
+        jsonPayload: [
+          { name: 'sku', jsonPath: '$.items[0].sku' },
+          { name: 'skus', jsonPath: '$.items[*].sku' },
+          { name: 'first', jsonPath: '$.items[0]' },
+        ],
+      },
+      { method: 'POST', body: { items: [{ sku: 'a' }, { sku: 'b' }] } },
+    );
     expect(ctx.variables.get('sku')).toBe('a');
     expect(ctx.variables.get('skus')).toBe('["a","b"]');
     expect(ctx.variables.get('first')).toBe('{"sku":"a"}');
   });
 
   it('extracts XPath selections with namespaces', () => {
-    const ctx = run({ xmlPayload: { namespaces: { o: 'urn:orders' }, variables: [{ name: 'id', xPath: '/o:order/@id' }, { name: 'note', xPath: '/o:order/o:note' }, { name: 'count', xPath: 'count(//o:note)' }] } },
-      { method: 'POST', body: '<order xmlns="urn:orders" id="7"><note>hi</note></order>', contentType: 'application/xml' });
+    const ctx = run(
+      {
+        xmlPayload: {
+          namespaces: { o: 'urn:orders' },
+          variables: [
+            { name: 'id', xPath: '/o:order/@id' },
+            { name: 'note', xPath: '/o:order/o:note' },
+            { name: 'count', xPath: 'count(//o:note)' },
+          ],
+        },
+      },
+      {
+        method: 'POST',
+        body: '<order xmlns="urn:orders" id="7"><note>hi</note></order>',
+        contentType: 'application/xml',
+      },
+    );
     expect(ctx.variables.get('id')).toBe('7');
     expect(ctx.variables.get('note')).toBe('hi');
     expect(ctx.variables.get('count')).toBe('1');
   });
 
   const failures: Array<[string, ExtractVariablesConfig, PolicyContextOptions, string]> = [
-    ['an unresolved JSONPath', { jsonPayload: [{ name: 'x', jsonPath: '$.missing' }] }, { method: 'POST', body: { a: 1 } }, 'steps.extractvariables.ExecutionFailed'],
-    ['invalid JSON', { jsonPayload: [{ name: 'x', jsonPath: '$.a' }] }, { method: 'POST', body: '{"a":', contentType: 'application/json' }, 'steps.extractvariables.JsonPathParsingFailure'],
-    ['an unresolved XPath', { xmlPayload: { variables: [{ name: 'x', xPath: '/a/b' }] } }, { method: 'POST', body: '<a/>', contentType: 'application/xml' }, 'steps.extractvariables.ExecutionFailed'],
-    ['unacceptable XML', { xmlPayload: { variables: [{ name: 'x', xPath: '/a' }] } }, { method: 'POST', body: '<!DOCTYPE a><a/>', contentType: 'application/xml' }, 'steps.extractvariables.ExecutionFailed'],
-    ['a missing source response', { source: 'response', headers: [{ name: 'a', patterns: ['{a}'] }] }, {}, 'steps.extractvariables.ExecutionFailed'],
+    [
+      'an unresolved JSONPath',
+      { jsonPayload: [{ name: 'x', jsonPath: '$.missing' }] },
+      { method: 'POST', body: { a: 1 } },
+      'steps.extractvariables.ExecutionFailed',
+    ],
+    [
+      'invalid JSON',
+      { jsonPayload: [{ name: 'x', jsonPath: '$.a' }] },
+      { method: 'POST', body: '{"a":', contentType: 'application/json' },
+      'steps.extractvariables.JsonPathParsingFailure',
+    ],
+    [
+      'an unresolved XPath',
+      { xmlPayload: { variables: [{ name: 'x', xPath: '/a/b' }] } },
+      { method: 'POST', body: '<a/>', contentType: 'application/xml' },
+      'steps.extractvariables.ExecutionFailed',
+    ],
+    [
+      'unacceptable XML',
+      { xmlPayload: { variables: [{ name: 'x', xPath: '/a' }] } },
+      { method: 'POST', body: '<!DOCTYPE a><a/>', contentType: 'application/xml' },
+      'steps.extractvariables.ExecutionFailed',
+    ],
+    [
+      'a missing source response',
+      { source: 'response', headers: [{ name: 'a', patterns: ['{a}'] }] },
+      {},
+      'steps.extractvariables.ExecutionFailed',
+    ],
   ];
 
   it.each(failures)('faults on %s unless ignoreUnresolvedVariables', (_what, config, opts, code) => {
@@ -73,13 +131,20 @@ describe('ExtractVariables', () => {
   });
 
   it('leaves variables unset when a pattern does not match', () => {
-    const ctx = run({ headers: [{ name: 'authorization', patterns: ['Bearer {token}'] }] }, { headers: { authorization: 'Basic x' } });
+    const ctx = run(
+      { headers: [{ name: 'authorization', patterns: ['Bearer {token}'] }] },
+      { headers: { authorization: 'Basic x' } },
+    );
     expect(ctx.variables.get('token')).toBeUndefined();
   });
 
   it('refuses bad patterns and expressions at create()', () => {
     expect(() => extractVariablesPolicy.create({ uriPath: ['/a/{id'] }, meta)).toThrow(PolicyConfigError);
-    expect(() => extractVariablesPolicy.create({ jsonPayload: [{ name: 'a', jsonPath: '$..[?(@.x)]' }] }, meta)).toThrow(PolicyConfigError);
-    expect(() => extractVariablesPolicy.create({ xmlPayload: { variables: [{ name: 'a', xPath: '///' }] } }, meta)).toThrow(PolicyConfigError);
+    expect(() =>
+      extractVariablesPolicy.create({ jsonPayload: [{ name: 'a', jsonPath: '$..[?(@.x)]' }] }, meta),
+    ).toThrow(PolicyConfigError);
+    expect(() =>
+      extractVariablesPolicy.create({ xmlPayload: { variables: [{ name: 'a', xPath: '///' }] } }, meta),
+    ).toThrow(PolicyConfigError);
   });
 });

@@ -3,7 +3,11 @@
 // expressions at create(), so matching a hostile value is linear.
 import { RE2JS } from 're2js';
 import {
-  extractVariables, parsePattern, type ExtractVariablesConfig, type NamedExtraction, type TemplatePattern,
+  extractVariables,
+  parsePattern,
+  type ExtractVariablesConfig,
+  type NamedExtraction,
+  type TemplatePattern,
 } from '../../../../protos/policies/mediation/extract-variables.ts';
 import { PolicyFault } from '../../flow/faults.ts';
 import type { Message, PolicyContext, PolicyImplementation, PolicyMeta } from '../../flow/types.ts';
@@ -48,12 +52,22 @@ interface PatternExtraction {
   patterns: CompiledPattern[];
 }
 
-function namedExtractions(list: NamedExtraction[] | undefined, read: (name: string) => ValueSource): PatternExtraction[] {
-  return (list ?? []).map(({ name, patterns }) => ({ source: read(name), patterns: patterns.map((p) => compilePattern(p, false)) }));
+function namedExtractions(
+  list: NamedExtraction[] | undefined,
+  read: (name: string) => ValueSource,
+): PatternExtraction[] {
+  return (list ?? []).map(({ name, patterns }) => ({
+    source: read(name),
+    patterns: patterns.map((p) => compilePattern(p, false)),
+  }));
 }
 
 function failure(meta: PolicyMeta, errorCode: string, reason: string): PolicyFault {
-  return new PolicyFault({ status: 500, errorCode: `steps.extractvariables.${errorCode}`, faultString: `ExtractVariables[${meta.name}]: ${reason}` });
+  return new PolicyFault({
+    status: 500,
+    errorCode: `steps.extractvariables.${errorCode}`,
+    faultString: `ExtractVariables[${meta.name}]: ${reason}`,
+  });
 }
 
 export const extractVariablesPolicy: PolicyImplementation<ExtractVariablesConfig> = {
@@ -65,14 +79,24 @@ export const extractVariablesPolicy: PolicyImplementation<ExtractVariablesConfig
     const pathSuffix: ValueSource = (ctx) => ctx.variables.getString('proxy.pathsuffix');
     const patternExtractions: PatternExtraction[] = [
       ...(config.uriPath ? [{ source: pathSuffix, patterns: config.uriPath.map((p) => compilePattern(p, true)) }] : []),
-      ...namedExtractions(config.queryParams, (name) => (ctx) => new URLSearchParams(ctx.request.query).get(name) ?? undefined),
+      ...namedExtractions(
+        config.queryParams,
+        (name) => (ctx) => new URLSearchParams(ctx.request.query).get(name) ?? undefined,
+      ),
       ...namedExtractions(config.headers, (name) => (_ctx, message) => message.headers.get(name)),
       ...namedExtractions(config.formParams, (name) => (_ctx, message) => formParams(message).get(name) ?? undefined),
       ...namedExtractions(config.variables, (name) => (ctx) => ctx.variables.getString(name)),
     ];
-    const jsonPaths = (config.jsonPayload ?? []).map(({ name, jsonPath }) => ({ name, path: compileJsonPath(jsonPath), jsonPath }));
-    const xPaths = (config.xmlPayload?.variables ?? []).map(({ name, xPath }) =>
-      ({ name, xPath, compiled: compileXPathOrThrow(xPath, config.xmlPayload?.namespaces, meta) }));
+    const jsonPaths = (config.jsonPayload ?? []).map(({ name, jsonPath }) => ({
+      name,
+      path: compileJsonPath(jsonPath),
+      jsonPath,
+    }));
+    const xPaths = (config.xmlPayload?.variables ?? []).map(({ name, xPath }) => ({
+      name,
+      xPath,
+      compiled: compileXPathOrThrow(xPath, config.xmlPayload?.namespaces, meta),
+    }));
 
     const unresolved = (what: string) => {
       if (!ignoreUnresolved) throw failure(meta, 'ExecutionFailed', `Unresolved variable : ${what}`);
@@ -99,7 +123,11 @@ export const extractVariablesPolicy: PolicyImplementation<ExtractVariablesConfig
       for (const { name, path, jsonPath } of jsonPaths) {
         const values = path.values(json);
         if (values.length === 0) unresolved(jsonPath);
-        else ctx.variables.set(variableName(name), values.length === 1 ? jsonValueText(values[0]) : JSON.stringify(values));
+        else
+          ctx.variables.set(
+            variableName(name),
+            values.length === 1 ? jsonValueText(values[0]) : JSON.stringify(values),
+          );
       }
     };
 

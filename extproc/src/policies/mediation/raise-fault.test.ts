@@ -7,7 +7,7 @@ const meta = { namespace: 'shop', name: 'block' };
 
 function raised(step: ReturnType<typeof raiseFaultPolicy.create>, ctx = makePolicyContext()): PolicyFault {
   try {
-    step(ctx);
+    void step(ctx); // a synchronous policy: done, or thrown, on return
   } catch (error) {
     if (error instanceof PolicyFault) return error;
     throw error;
@@ -17,21 +17,37 @@ function raised(step: ReturnType<typeof raiseFaultPolicy.create>, ctx = makePoli
 
 describe('RaiseFault', () => {
   it('raises the configured response of DESIGN 4a', () => {
-    const fault = raised(raiseFaultPolicy.create({
-      statusCode: 403, reasonPhrase: 'Forbidden', payload: { contentType: 'application/json', content: '{"error":"blocked"}' },
-    }, meta));
+    const fault = raised(
+      raiseFaultPolicy.create(
+        {
+          statusCode: 403,
+          reasonPhrase: 'Forbidden',
+          payload: { contentType: 'application/json', content: '{"error":"blocked"}' },
+        },
+        meta,
+      ),
+    );
     expect(fault).toMatchObject({
-      status: 403, errorCode: 'steps.raisefault.RaiseFault', reasonPhrase: 'Forbidden',
+      status: 403,
+      errorCode: 'steps.raisefault.RaiseFault',
+      reasonPhrase: 'Forbidden',
       body: { contentType: 'application/json', content: '{"error":"blocked"}' },
     });
   });
 
   it('expands header and payload templates', () => {
-    const step = raiseFaultPolicy.create({
-      statusCode: 429, headers: { 'retry-after': '{retry.seconds}', 'x-path': '{request.path}' },
-      payload: { content: 'slow down {developer.app.name}' },
-    }, meta);
-    const fault = raised(step, makePolicyContext({ path: '/a', variables: { 'retry.seconds': 30, 'developer.app.name': 'mobile' } }));
+    const step = raiseFaultPolicy.create(
+      {
+        statusCode: 429,
+        headers: { 'retry-after': '{retry.seconds}', 'x-path': '{request.path}' },
+        payload: { content: 'slow down {developer.app.name}' },
+      },
+      meta,
+    );
+    const fault = raised(
+      step,
+      makePolicyContext({ path: '/a', variables: { 'retry.seconds': 30, 'developer.app.name': 'mobile' } }),
+    );
     expect(fault.headers).toEqual({ 'retry-after': '30', 'x-path': '/a' });
     expect(fault.body).toEqual({ contentType: 'text/plain', content: 'slow down mobile' });
   });

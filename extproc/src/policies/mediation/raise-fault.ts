@@ -18,7 +18,10 @@ export const raiseFaultPolicy: PolicyImplementation<RaiseFaultConfig> = {
         faultString: `Raising fault. Fault name : ${meta.name}`,
         reasonPhrase: config.reasonPhrase,
         headers,
-        body: payload && { contentType: payload.contentType ?? 'text/plain', content: expandTemplate(ctx, payload.content) },
+        body: payload && {
+          contentType: payload.contentType ?? 'text/plain',
+          content: expandTemplate(ctx, payload.content),
+        },
       });
     };
   },

@@ -11,7 +11,7 @@ function allowed(config: AccessControlConfig, clientIp: string, xff?: string | s
   const step = accessControlPolicy.create(config, meta);
   const ctx = makePolicyContext({ clientIp, headers: xff === undefined ? {} : { 'x-forwarded-for': xff } });
   try {
-    step(ctx);
+    void step(ctx); // a synchronous policy: done, or thrown, on return
     return true;
   } catch (error) {
     expect(error).toBeInstanceOf(PolicyFault);
@@ -22,7 +22,10 @@ function allowed(config: AccessControlConfig, clientIp: string, xff?: string | s
 }
 
 describe('AccessControl', () => {
-  const denyDocNet: AccessControlConfig = { noRuleMatchAction: 'Allow', rules: [{ action: 'Deny', sourceAddresses: ['203.0.113.0/24'] }] };
+  const denyDocNet: AccessControlConfig = {
+    noRuleMatchAction: 'Allow',
+    rules: [{ action: 'Deny', sourceAddresses: ['203.0.113.0/24'] }],
+  };
 
   it('denies a client in a denied IPv4 block and allows others (DESIGN 4a)', () => {
     expect(allowed(denyDocNet, '203.0.113.9')).toBe(false);
@@ -44,7 +47,10 @@ describe('AccessControl', () => {
   it('uses the first matching rule', () => {
     const config: AccessControlConfig = {
       noRuleMatchAction: 'Deny',
-      rules: [{ action: 'Allow', sourceAddresses: ['10.0.0.5/32'] }, { action: 'Deny', sourceAddresses: ['10.0.0.0/8'] }],
+      rules: [
+        { action: 'Allow', sourceAddresses: ['10.0.0.5/32'] },
+        { action: 'Deny', sourceAddresses: ['10.0.0.0/8'] },
+      ],
     };
     expect(allowed(config, '10.0.0.5')).toBe(true);
     expect(allowed(config, '10.0.0.6')).toBe(false);
@@ -60,9 +66,13 @@ describe('AccessControl', () => {
     expect(allowed({ ...denyDocNet, validateBasedOn: 'XForwardedForFirstIP' }, '127.0.0.1', xff)).toBe(false);
     expect(allowed({ ...denyDocNet, validateBasedOn: 'XForwardedForLastIP' }, '127.0.0.1', xff)).toBe(true);
     expect(allowed({ ...denyDocNet, validateBasedOn: 'XForwardedForAllIPs' }, '127.0.0.1', xff)).toBe(false);
-    expect(allowed({ ...denyDocNet, validateBasedOn: 'XForwardedForAllIPs' }, '203.0.113.1', '198.51.100.1')).toBe(true);
+    expect(allowed({ ...denyDocNet, validateBasedOn: 'XForwardedForAllIPs' }, '203.0.113.1', '198.51.100.1')).toBe(
+      true,
+    );
     // Several header lines are one list.
-    expect(allowed({ ...denyDocNet, validateBasedOn: 'XForwardedForLastIP' }, '127.0.0.1', ['198.51.100.1', '203.0.113.7'])).toBe(false);
+    expect(
+      allowed({ ...denyDocNet, validateBasedOn: 'XForwardedForLastIP' }, '127.0.0.1', ['198.51.100.1', '203.0.113.7']),
+    ).toBe(false);
   });
 
   it('denies a missing or malformed X-Forwarded-For', () => {
@@ -74,7 +84,8 @@ describe('AccessControl', () => {
   });
 
   it('rejects bad CIDR blocks at create()', () => {
-    expect(() => accessControlPolicy.create({ rules: [{ action: 'Deny', sourceAddresses: ['10.0.0.0/40'] }] }, meta))
-      .toThrow(PolicyConfigError);
+    expect(() =>
+      accessControlPolicy.create({ rules: [{ action: 'Deny', sourceAddresses: ['10.0.0.0/40'] }] }, meta),
+    ).toThrow(PolicyConfigError);
   });
 });

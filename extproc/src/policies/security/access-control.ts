@@ -2,7 +2,10 @@
 // loaded into a node:net BlockList once, at create().
 import { BlockList, isIP } from 'node:net';
 import {
-  accessControl, parseCidr, type AccessAction, type AccessControlConfig,
+  accessControl,
+  parseCidr,
+  type AccessAction,
+  type AccessControlConfig,
 } from '../../../../protos/policies/security/access-control.ts';
 import { PolicyFault } from '../../flow/faults.ts';
 import type { PolicyContext, PolicyImplementation } from '../../flow/types.ts';
@@ -31,7 +34,7 @@ function compileRule(rule: { action: AccessAction; sourceAddresses: string[] }):
 function parseAddress(text: string): Address | undefined {
   const trimmed = text.trim();
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(trimmed);
-  const address = mapped ? mapped[1] : trimmed;
+  const address = mapped ? mapped[1]! : trimmed;
   const version = isIP(address);
   return version === 0 ? undefined : { address, family: version === 4 ? 'ipv4' : 'ipv6' };
 }
@@ -47,13 +50,18 @@ function addressesToCheck(ctx: PolicyContext, mode: AccessControlConfig['validat
   const parsed = header.split(',').map(parseAddress);
   if (parsed.some((a) => a === undefined)) return undefined;
   const all = parsed as Address[];
-  if (mode === 'XForwardedForFirstIP') return [all[0]];
-  if (mode === 'XForwardedForLastIP') return [all[all.length - 1]];
+  // split() yields at least one element, so `all` is never empty.
+  if (mode === 'XForwardedForFirstIP') return [all[0]!];
+  if (mode === 'XForwardedForLastIP') return [all[all.length - 1]!];
   return all;
 }
 
 function denied(): PolicyFault {
-  return new PolicyFault({ status: 403, errorCode: 'accesscontrol.IPDeniedAccess', faultString: 'Access Denied for client ip' });
+  return new PolicyFault({
+    status: 403,
+    errorCode: 'accesscontrol.IPDeniedAccess',
+    faultString: 'Access Denied for client ip',
+  });
 }
 
 export const accessControlPolicy: PolicyImplementation<AccessControlConfig> = {

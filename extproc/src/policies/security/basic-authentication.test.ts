@@ -9,28 +9,42 @@ const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 describe('BasicAuthentication', () => {
   it('encodes user and password into the Authorization header', () => {
-    const step = basicAuthenticationPolicy.create({ operation: 'Encode', user: { ref: 'cred.user' }, password: 's3cr:et' }, meta);
+    const step = basicAuthenticationPolicy.create(
+      { operation: 'Encode', user: { ref: 'cred.user' }, password: 's3cr:et' },
+      meta,
+    );
     const ctx = makePolicyContext({ variables: { 'cred.user': 'alice' } });
-    step(ctx);
+    void step(ctx); // a synchronous policy: done, or thrown, on return
     expect(ctx.request.headers.get('authorization')).toBe(`Basic ${b64('alice:s3cr:et')}`);
   });
 
   it('encodes into another variable', () => {
-    const step = basicAuthenticationPolicy.create({ operation: 'Encode', user: 'u', password: 'p', assignTo: 'upstream.auth' }, meta);
+    const step = basicAuthenticationPolicy.create(
+      { operation: 'Encode', user: 'u', password: 'p', assignTo: 'upstream.auth' },
+      meta,
+    );
     const ctx = makePolicyContext();
-    step(ctx);
+    void step(ctx); // a synchronous policy: done, or thrown, on return
     expect(ctx.variables.get('upstream.auth')).toBe(`Basic ${b64('u:p')}`);
   });
 
   it('faults with UnresolvedVariable when an encode input is unset', () => {
-    const step = basicAuthenticationPolicy.create({ operation: 'Encode', user: { ref: 'missing' }, password: 'p' }, meta);
-    expect(() => step(makePolicyContext())).toThrow(expect.objectContaining({ status: 500, errorCode: 'steps.basicauthentication.UnresolvedVariable' }));
+    const step = basicAuthenticationPolicy.create(
+      { operation: 'Encode', user: { ref: 'missing' }, password: 'p' },
+      meta,
+    );
+    expect(() => step(makePolicyContext())).toThrow(
+      expect.objectContaining({ status: 500, errorCode: 'steps.basicauthentication.UnresolvedVariable' }),
+    );
   });
 
   it('decodes the Authorization header into variables', () => {
-    const step = basicAuthenticationPolicy.create({ operation: 'Decode', user: { ref: 'auth.user' }, password: { ref: 'auth.password' } }, meta);
+    const step = basicAuthenticationPolicy.create(
+      { operation: 'Decode', user: { ref: 'auth.user' }, password: { ref: 'auth.password' } },
+      meta,
+    );
     const ctx = makePolicyContext({ headers: { authorization: `basic ${b64('bob:pa:ss wörd')}` } });
-    step(ctx);
+    void step(ctx); // a synchronous policy: done, or thrown, on return
     expect(ctx.variables.get('auth.user')).toBe('bob');
     expect(ctx.variables.get('auth.password')).toBe('pa:ss wörd');
   });
@@ -42,19 +56,28 @@ describe('BasicAuthentication', () => {
     ['badly padded', 'Basic abc'],
     ['without a colon', `Basic ${b64('nocolon')}`],
   ])('rejects a %s header with 401 InvalidBasicAuthenticationSource', (_what, header) => {
-    const step = basicAuthenticationPolicy.create({ operation: 'Decode', user: { ref: 'u' }, password: { ref: 'p' } }, meta);
+    const step = basicAuthenticationPolicy.create(
+      { operation: 'Decode', user: { ref: 'u' }, password: { ref: 'p' } },
+      meta,
+    );
     const ctx = makePolicyContext({ headers: header === undefined ? {} : { authorization: header } });
     try {
-      step(ctx);
+      void step(ctx); // a synchronous policy: done, or thrown, on return
       expect.unreachable();
     } catch (error) {
       expect(error).toBeInstanceOf(PolicyFault);
-      expect(error).toMatchObject({ status: 401, errorCode: 'steps.basicauthentication.InvalidBasicAuthenticationSource', headers: { 'www-authenticate': 'Basic' } });
+      expect(error).toMatchObject({
+        status: 401,
+        errorCode: 'steps.basicauthentication.InvalidBasicAuthenticationSource',
+        headers: { 'www-authenticate': 'Basic' },
+      });
     }
   });
 
   it('refuses Decode into literals at create()', () => {
-    expect(() => basicAuthenticationPolicy.create({ operation: 'Decode', user: 'x', password: { ref: 'p' } }, meta)).toThrow(PolicyConfigError);
+    expect(() =>
+      basicAuthenticationPolicy.create({ operation: 'Decode', user: 'x', password: { ref: 'p' } }, meta),
+    ).toThrow(PolicyConfigError);
   });
 
   it('round-trips what it encodes', () => {

@@ -1,7 +1,8 @@
 // BasicAuthentication: Encode builds `Basic base64(user:password)` into a variable (by default the
 // request's Authorization header); Decode splits such a header into user and password variables.
 import {
-  basicAuthentication, type BasicAuthenticationConfig,
+  basicAuthentication,
+  type BasicAuthenticationConfig,
 } from '../../../../protos/policies/security/basic-authentication.ts';
 import { PolicyFault } from '../../flow/faults.ts';
 import type { PolicyImplementation, PolicyStep } from '../../flow/types.ts';
@@ -11,7 +12,11 @@ const AUTHORIZATION = 'request.header.Authorization';
 const BASIC = /^Basic[ \t]+([A-Za-z0-9+/]+={0,2})[ \t]*$/i;
 
 function unresolved(name: string): PolicyFault {
-  return new PolicyFault({ status: 500, errorCode: 'steps.basicauthentication.UnresolvedVariable', faultString: `Unresolved variable : ${name}` });
+  return new PolicyFault({
+    status: 500,
+    errorCode: 'steps.basicauthentication.UnresolvedVariable',
+    faultString: `Unresolved variable : ${name}`,
+  });
 }
 
 function invalidSource(source: string): PolicyFault {
@@ -26,8 +31,9 @@ function invalidSource(source: string): PolicyFault {
 /** user and password from a header value, or undefined when it is not well-formed Basic credentials. */
 export function decodeBasic(header: string): { user: string; password: string } | undefined {
   const match = BASIC.exec(header);
-  if (!match || match[1].length % 4 !== 0) return undefined;
-  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+  const encoded = match?.[1];
+  if (encoded === undefined || encoded.length % 4 !== 0) return undefined;
+  const decoded = Buffer.from(encoded, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon < 0) return undefined;
   return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };

@@ -20,7 +20,8 @@ function run(c: CORSConfig, opts: PolicyContextOptions) {
 }
 
 const preflight = (origin: string, method = 'POST', headers = 'Content-Type') => ({
-  method: 'OPTIONS', headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': headers },
+  method: 'OPTIONS',
+  headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': headers },
 });
 
 describe('CORS', () => {
@@ -28,10 +29,14 @@ describe('CORS', () => {
     const { result } = run(config, preflight('https://app.example.com'));
     expect(result).toEqual({
       respond: {
-        status: 200, body: '',
+        status: 200,
+        body: '',
         headers: {
-          'access-control-allow-origin': 'https://app.example.com', vary: 'Origin',
-          'access-control-allow-methods': 'GET, POST', 'access-control-allow-headers': 'content-type, x-api-key', 'access-control-max-age': '600',
+          'access-control-allow-origin': 'https://app.example.com',
+          vary: 'Origin',
+          'access-control-allow-methods': 'GET, POST',
+          'access-control-allow-headers': 'content-type, x-api-key',
+          'access-control-max-age': '600',
         },
       },
     });
@@ -55,14 +60,20 @@ describe('CORS', () => {
   it('echoes requested headers when allowHeaders is not configured, and "*" for any origin', () => {
     const { result } = run({ allowOrigins: ['*'] }, preflight('https://x.test', 'PUT', 'X-One, X-Two'));
     expect(result?.respond.headers).toMatchObject({
-      'access-control-allow-origin': '*', 'access-control-allow-headers': 'x-one, x-two', 'access-control-max-age': '1800',
+      'access-control-allow-origin': '*',
+      'access-control-allow-headers': 'x-one, x-two',
+      'access-control-max-age': '1800',
     });
     expect(result?.respond.headers.vary).toBeUndefined();
   });
 
   it('reflects the origin with credentials even when any origin is allowed', () => {
     const { result } = run({ allowOrigins: ['*'], allowCredentials: true }, preflight('https://x.test', 'GET'));
-    expect(result?.respond.headers).toMatchObject({ 'access-control-allow-origin': 'https://x.test', 'access-control-allow-credentials': 'true', vary: 'Origin' });
+    expect(result?.respond.headers).toMatchObject({
+      'access-control-allow-origin': 'https://x.test',
+      'access-control-allow-credentials': 'true',
+      vary: 'Origin',
+    });
   });
 
   it('lets non-preflight requests through in the request phase', () => {
@@ -72,7 +83,10 @@ describe('CORS', () => {
   });
 
   it('adds CORS headers to the response of an allowed origin', () => {
-    const { ctx, result } = run(config, { headers: { origin: 'https://app.example.com' }, response: { headers: { vary: 'Accept-Encoding' } } });
+    const { ctx, result } = run(config, {
+      headers: { origin: 'https://app.example.com' },
+      response: { headers: { vary: 'Accept-Encoding' } },
+    });
     expect(result).toBeUndefined();
     const headers = ctx.response!.headers;
     expect(headers.get('access-control-allow-origin')).toBe('https://app.example.com');

@@ -20,7 +20,10 @@ function compileOrigins(origins: string[]): OriginMatcher {
   for (const origin of origins.map((o) => o.toLowerCase())) {
     if (origin === '*') matcher.any = true;
     else if (origin.includes('*')) {
-      const source = origin.split('*').map((part) => RE2JS.quote(part)).join('[a-z0-9-]+(?:\\.[a-z0-9-]+)*');
+      const source = origin
+        .split('*')
+        .map((part) => RE2JS.quote(part))
+        .join('[a-z0-9-]+(?:\\.[a-z0-9-]+)*');
       matcher.wildcards.push(RE2JS.compile(`^${source}$`));
     } else matcher.exact.add(origin);
   }
@@ -33,7 +36,10 @@ function originAllowed(matcher: OriginMatcher, origin: string): boolean {
 }
 
 function splitList(value: string | undefined): string[] {
-  return (value ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  return (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 }
 
 export const corsPolicy: PolicyImplementation<CORSConfig> = {
@@ -59,7 +65,9 @@ export const corsPolicy: PolicyImplementation<CORSConfig> = {
     };
 
     const preflight = (ctx: PolicyContext, origin: string, method: string): DirectResponse => {
-      const requested = splitList(ctx.request.headers.get('access-control-request-headers')).map((h) => h.toLowerCase());
+      const requested = splitList(ctx.request.headers.get('access-control-request-headers')).map((h) =>
+        h.toLowerCase(),
+      );
       const headersOk = !allowHeaderSet || requested.every((h) => allowHeaderSet.has(h));
       if (!originAllowed(origins, origin) || !methodSet.has(method.toUpperCase()) || !headersOk) {
         // No CORS headers: the browser blocks the actual request.

@@ -7,8 +7,12 @@ import type { PolicyImplementation } from '../../flow/types.ts';
 import { isJsonMediaType, mediaType, messageOf } from '../support.ts';
 
 type Violation =
-  | 'ContainerDepthExceeded' | 'ArrayElementCountExceeded' | 'ObjectEntryCountExceeded'
-  | 'ObjectEntryNameLengthExceeded' | 'StringValueLengthExceeded' | 'ExecutionFailed';
+  | 'ContainerDepthExceeded'
+  | 'ArrayElementCountExceeded'
+  | 'ObjectEntryCountExceeded'
+  | 'ObjectEntryNameLengthExceeded'
+  | 'StringValueLengthExceeded'
+  | 'ExecutionFailed';
 
 /** Thrown inside the scanner; turned into a PolicyFault by the step. */
 class JsonViolation extends Error {
@@ -54,7 +58,7 @@ class JsonScanner {
     this.value();
     // Iterative, not recursive: nesting lives on `stack`, so depth costs no call frames.
     while (this.stack.length > 0) {
-      const top = this.stack[this.stack.length - 1];
+      const top = this.stack[this.stack.length - 1]!;
       const closer = top.isArray ? 0x5d : 0x7d;
       if (top.count < 0) {
         top.count = 0;
@@ -83,16 +87,25 @@ class JsonScanner {
     container.count++;
     if (container.isArray) {
       if (container.count > this.limits.arrayElementCount) {
-        throw new JsonViolation('ArrayElementCountExceeded', `Exceeded array element count, max ${this.limits.arrayElementCount} allowed`);
+        throw new JsonViolation(
+          'ArrayElementCountExceeded',
+          `Exceeded array element count, max ${this.limits.arrayElementCount} allowed`,
+        );
       }
     } else {
       if (container.count > this.limits.objectEntryCount) {
-        throw new JsonViolation('ObjectEntryCountExceeded', `Exceeded object entry count, max ${this.limits.objectEntryCount} allowed`);
+        throw new JsonViolation(
+          'ObjectEntryCountExceeded',
+          `Exceeded object entry count, max ${this.limits.objectEntryCount} allowed`,
+        );
       }
       if (this.next() !== 0x22) this.fail('expected a member name');
       const length = this.string();
       if (length > this.limits.objectEntryNameLength) {
-        throw new JsonViolation('ObjectEntryNameLengthExceeded', `Exceeded object entry name length, max ${this.limits.objectEntryNameLength} allowed`);
+        throw new JsonViolation(
+          'ObjectEntryNameLengthExceeded',
+          `Exceeded object entry name length, max ${this.limits.objectEntryNameLength} allowed`,
+        );
       }
       if (this.next() !== 0x3a) this.fail('expected ":"');
     }
@@ -104,12 +117,18 @@ class JsonScanner {
     const c = this.next();
     if (c === 0x7b || c === 0x5b) {
       if (this.stack.length + 1 > this.limits.containerDepth) {
-        throw new JsonViolation('ContainerDepthExceeded', `Exceeded container depth, max ${this.limits.containerDepth} allowed`);
+        throw new JsonViolation(
+          'ContainerDepthExceeded',
+          `Exceeded container depth, max ${this.limits.containerDepth} allowed`,
+        );
       }
       this.stack.push({ isArray: c === 0x5b, count: -1 });
     } else if (c === 0x22) {
       if (this.string() > this.limits.stringValueLength) {
-        throw new JsonViolation('StringValueLengthExceeded', `Exceeded string value length, max ${this.limits.stringValueLength} allowed`);
+        throw new JsonViolation(
+          'StringValueLengthExceeded',
+          `Exceeded string value length, max ${this.limits.stringValueLength} allowed`,
+        );
       }
     } else if (c === 0x74 || c === 0x66 || c === 0x6e) {
       this.literal();

@@ -12,7 +12,7 @@ const SCRIPT = '(?i)<\\s*script\\b';
 function outcome(config: RegularExpressionProtectionConfig, opts: PolicyContextOptions): string {
   const step = regularExpressionProtectionPolicy.create(config, meta);
   try {
-    step(makePolicyContext(opts));
+    void step(makePolicyContext(opts)); // a synchronous policy: done, or thrown, on return
     return 'pass';
   } catch (error) {
     expect(error).toBeInstanceOf(PolicyFault);
@@ -40,7 +40,13 @@ describe('RegularExpressionProtection', () => {
     expect(outcome(config, { query: 'q=shoes&other=drop%20table' })).toBe('pass');
     expect(outcome(config, { query: 'q=x%27%3B%20DROP%20TABLE%20users' })).toBe(THREAT);
     expect(outcome(config, { headers: { 'x-note': ['fine', '< script>alert(1)'] } })).toBe(THREAT);
-    expect(outcome(config, { method: 'POST', body: 'comment=%3Cscript%3E', contentType: 'application/x-www-form-urlencoded' })).toBe(THREAT);
+    expect(
+      outcome(config, {
+        method: 'POST',
+        body: 'comment=%3Cscript%3E',
+        contentType: 'application/x-www-form-urlencoded',
+      }),
+    ).toBe(THREAT);
     expect(outcome(config, { method: 'POST', body: 'comment=%3Cscript%3E', contentType: 'text/plain' })).toBe('pass');
     expect(outcome(config, { variables: { 'my.var': 'evil' } })).toBe(THREAT);
     expect(outcome(config, { variables: { 'my.var': 'not evil' } })).toBe('pass');
@@ -49,16 +55,26 @@ describe('RegularExpressionProtection', () => {
   it('finds patterns in JSONPath selections', () => {
     const config = { jsonPayload: [{ expression: '$..comment', patterns: [SCRIPT] }] };
     expect(outcome(config, { method: 'POST', body: { items: [{ comment: 'ok' }] } })).toBe('pass');
-    expect(outcome(config, { method: 'POST', body: { items: [{ comment: 'ok' }, { comment: '<script>' }] } })).toBe(THREAT);
-    expect(outcome(config, { method: 'POST', body: '{"comment":', contentType: 'application/json' })).toBe('steps.regexprotection.ExecutionFailed');
+    expect(outcome(config, { method: 'POST', body: { items: [{ comment: 'ok' }, { comment: '<script>' }] } })).toBe(
+      THREAT,
+    );
+    expect(outcome(config, { method: 'POST', body: '{"comment":', contentType: 'application/json' })).toBe(
+      'steps.regexprotection.ExecutionFailed',
+    );
   });
 
   it('finds patterns in XPath selections, with namespaces', () => {
-    const config = { xmlPayload: { namespaces: { o: 'urn:orders' }, xPaths: [{ expression: '/o:order/o:note', patterns: [SQL] }] } };
+    const config = {
+      xmlPayload: { namespaces: { o: 'urn:orders' }, xPaths: [{ expression: '/o:order/o:note', patterns: [SQL] }] },
+    };
     const doc = (note: string) => `<order xmlns="urn:orders"><note>${note}</note></order>`;
     expect(outcome(config, { method: 'POST', body: doc('deliver fast'), contentType: 'application/xml' })).toBe('pass');
-    expect(outcome(config, { method: 'POST', body: doc('1; drop table x'), contentType: 'application/xml' })).toBe(THREAT);
-    expect(outcome(config, { method: 'POST', body: '<!DOCTYPE a><a/>', contentType: 'application/xml' })).toBe('steps.regexprotection.ExecutionFailed');
+    expect(outcome(config, { method: 'POST', body: doc('1; drop table x'), contentType: 'application/xml' })).toBe(
+      THREAT,
+    );
+    expect(outcome(config, { method: 'POST', body: '<!DOCTYPE a><a/>', contentType: 'application/xml' })).toBe(
+      'steps.regexprotection.ExecutionFailed',
+    );
   });
 
   it('checks the response headers in the response phase', () => {
@@ -68,15 +84,26 @@ describe('RegularExpressionProtection', () => {
   });
 
   it('never puts the matched value in the fault', () => {
-    const step = regularExpressionProtectionPolicy.create({ headers: [{ name: 'authorization', patterns: ['secret'] }] }, meta);
-    expect(() => step(makePolicyContext({ headers: { authorization: 'Bearer secret-token' } })))
-      .toThrow(expect.objectContaining({ message: 'Regular Expression Threat Detected in regex-guard: header authorization' }));
+    const step = regularExpressionProtectionPolicy.create(
+      { headers: [{ name: 'authorization', patterns: ['secret'] }] },
+      meta,
+    );
+    expect(() => step(makePolicyContext({ headers: { authorization: 'Bearer secret-token' } }))).toThrow(
+      expect.objectContaining({ message: 'Regular Expression Threat Detected in regex-guard: header authorization' }),
+    );
   });
 
   it('rejects at create() patterns RE2 cannot run in linear time and bad expressions', () => {
     expect(() => regularExpressionProtectionPolicy.create({ uriPath: ['(a)\\1'] }, meta)).toThrow(PolicyConfigError);
     expect(() => regularExpressionProtectionPolicy.create({ uriPath: ['(?=a)'] }, meta)).toThrow(PolicyConfigError);
-    expect(() => regularExpressionProtectionPolicy.create({ jsonPayload: [{ expression: '$.a[?(@.b)]', patterns: ['x'] }] }, meta)).toThrow(PolicyConfigError);
-    expect(() => regularExpressionProtectionPolicy.create({ xmlPayload: { xPaths: [{ expression: '//[', patterns: ['x'] }] } }, meta)).toThrow(PolicyConfigError);
+    expect(() =>
+      regularExpressionProtectionPolicy.create({ jsonPayload: [{ expression: '$.a[?(@.b)]', patterns: ['x'] }] }, meta),
+    ).toThrow(PolicyConfigError);
+    expect(() =>
+      regularExpressionProtectionPolicy.create(
+        { xmlPayload: { xPaths: [{ expression: '//[', patterns: ['x'] }] } },
+        meta,
+      ),
+    ).toThrow(PolicyConfigError);
   });
 });

@@ -3,7 +3,8 @@
 // the process. Everything is compiled at create(); a request only runs the matchers.
 import { RE2JS } from 're2js';
 import {
-  regularExpressionProtection, type RegularExpressionProtectionConfig,
+  regularExpressionProtection,
+  type RegularExpressionProtectionConfig,
 } from '../../../../protos/policies/security/regular-expression-protection.ts';
 import { PolicyFault } from '../../flow/faults.ts';
 import type { Message, PolicyContext, PolicyImplementation, PolicyMeta } from '../../flow/types.ts';
@@ -40,39 +41,71 @@ function decodedPath(path: string): string {
 function buildChecks(config: RegularExpressionProtectionConfig, meta: PolicyMeta): Check[] {
   const checks: Check[] = [];
   if (config.uriPath) {
-    checks.push({ location: 'uri path', patterns: compile(config.uriPath), values: (ctx) => [decodedPath(ctx.request.path)] });
+    checks.push({
+      location: 'uri path',
+      patterns: compile(config.uriPath),
+      values: (ctx) => [decodedPath(ctx.request.path)],
+    });
   }
   for (const { name, patterns } of config.queryParams ?? []) {
-    checks.push({ location: `query parameter ${name}`, patterns: compile(patterns), values: (ctx) => new URLSearchParams(ctx.request.query).getAll(name) });
+    checks.push({
+      location: `query parameter ${name}`,
+      patterns: compile(patterns),
+      values: (ctx) => new URLSearchParams(ctx.request.query).getAll(name),
+    });
   }
   for (const { name, patterns } of config.headers ?? []) {
-    checks.push({ location: `header ${name}`, patterns: compile(patterns), values: (_ctx, message) => message.headers.getAll(name) });
+    checks.push({
+      location: `header ${name}`,
+      patterns: compile(patterns),
+      values: (_ctx, message) => message.headers.getAll(name),
+    });
   }
   for (const { name, patterns } of config.formParams ?? []) {
-    checks.push({ location: `form parameter ${name}`, patterns: compile(patterns), values: (_ctx, message) => formParams(message).getAll(name) });
+    checks.push({
+      location: `form parameter ${name}`,
+      patterns: compile(patterns),
+      values: (_ctx, message) => formParams(message).getAll(name),
+    });
   }
   for (const { name, patterns } of config.variables ?? []) {
     checks.push({
-      location: `variable ${name}`, patterns: compile(patterns),
-      values: (ctx) => { const v = ctx.variables.getString(name); return v === undefined ? [] : [v]; },
+      location: `variable ${name}`,
+      patterns: compile(patterns),
+      values: (ctx) => {
+        const v = ctx.variables.getString(name);
+        return v === undefined ? [] : [v];
+      },
     });
   }
   for (const { expression, patterns } of config.jsonPayload ?? []) {
     const path = compileJsonPath(expression);
-    checks.push({ location: `JSONPath ${expression}`, patterns: compile(patterns), values: (_ctx, _m, body) => path.values(body.json()).map(jsonValueText) });
+    checks.push({
+      location: `JSONPath ${expression}`,
+      patterns: compile(patterns),
+      values: (_ctx, _m, body) => path.values(body.json()).map(jsonValueText),
+    });
   }
   for (const { expression, patterns } of config.xmlPayload?.xPaths ?? []) {
     const xpath = compileXPathOrThrow(expression, config.xmlPayload?.namespaces, meta);
     checks.push({
-      location: `XPath ${expression}`, patterns: compile(patterns),
-      values: (_ctx, _m, body) => { const doc = body.xml(); return doc ? xpath.values(doc) : []; },
+      location: `XPath ${expression}`,
+      patterns: compile(patterns),
+      values: (_ctx, _m, body) => {
+        const doc = body.xml();
+        return doc ? xpath.values(doc) : [];
+      },
     });
   }
   return checks;
 }
 
 function executionFailed(meta: PolicyMeta, reason: string): PolicyFault {
-  return new PolicyFault({ status: 400, errorCode: 'steps.regexprotection.ExecutionFailed', faultString: `RegularExpressionProtection[${meta.name}]: ${reason}` });
+  return new PolicyFault({
+    status: 400,
+    errorCode: 'steps.regexprotection.ExecutionFailed',
+    faultString: `RegularExpressionProtection[${meta.name}]: ${reason}`,
+  });
 }
 
 function bodyViews(message: Message, meta: PolicyMeta): BodyViews {

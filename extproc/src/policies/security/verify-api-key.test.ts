@@ -12,12 +12,21 @@ const NOW = Date.UTC(2026, 0, 1);
 const hash = (key: string) => createHmac('sha256', Buffer.from(HASH_KEY, 'hex')).update(key).digest('hex');
 
 const product = (over: Partial<Product> = {}): Product => ({
-  namespace: 'shop', name: 'orders-basic', proxies: ['orders'], resources: ['/**'], approval: 'Auto',
-  quota: { limit: 1000, interval: 1, timeUnit: 'hour' }, attributes: { tier: 'gold' }, ...over,
+  namespace: 'shop',
+  name: 'orders-basic',
+  proxies: ['orders'],
+  resources: ['/**'],
+  approval: 'Auto',
+  quota: { limit: 1000, interval: 1, timeUnit: 'hour' },
+  attributes: { tier: 'gold' },
+  ...over,
 });
 
 const app = (over: Partial<App> = {}): App => ({
-  namespace: 'shop', name: 'mobile', developerEmail: 'dev@example.com', status: 'Approved',
+  namespace: 'shop',
+  name: 'mobile',
+  developerEmail: 'dev@example.com',
+  status: 'Approved',
   products: [{ name: 'orders-basic', status: 'Approved' }],
   credentials: [{ keyHash: hash('k-123'), status: 'Approved' }],
   ...over,
@@ -27,7 +36,10 @@ function snapshot(products: Product[] = [product()], apps: App[] = [app()]): Run
   return { credentialHashKey: HASH_KEY, products, apps };
 }
 
-const step = verifyApiKeyPolicy.create({ apiKey: { ref: 'request.header.x-api-key' } }, { namespace: 'shop', name: 'verify-key' });
+const step = verifyApiKeyPolicy.create(
+  { apiKey: { ref: 'request.header.x-api-key' } },
+  { namespace: 'shop', name: 'verify-key' },
+);
 
 function run(opts: PolicyContextOptions & { key?: string }) {
   const ctx = makePolicyContext({
@@ -77,29 +89,65 @@ describe('VerifyAPIKey', () => {
   it.each([
     ['a missing key', {}, 'oauth.v2.FailedToResolveAPIKey'],
     ['an unknown key', { key: 'nope' }, 'oauth.v2.InvalidApiKey'],
-    ['a revoked credential', { key: 'k-123', snapshot: snapshot([product()], [app({ credentials: [{ keyHash: hash('k-123'), status: 'Revoked' }] })]) },
-      'keymanagement.service.invalid_client-app_not_approved'],
-    ['a revoked app', { key: 'k-123', snapshot: snapshot([product()], [app({ status: 'Revoked' })]) },
-      'keymanagement.service.invalid_client-app_not_approved'],
-    ['an expired credential', { key: 'k-123', snapshot: snapshot([product()], [app({ credentials: [{ keyHash: hash('k-123'), status: 'Approved', expiresAt: NOW - 1 }] })]) },
-      'keymanagement.service.consumer_key_expired'],
-    ['a pending product', { key: 'k-123', snapshot: snapshot([product()], [app({ products: [{ name: 'orders-basic', status: 'Pending' }] })]) },
-      'oauth.v2.InvalidApiKeyForGivenResource'],
-    ['a product for another proxy', { key: 'k-123', snapshot: snapshot([product({ proxies: ['users'] })]) },
-      'oauth.v2.InvalidApiKeyForGivenResource'],
-    ['a product without this method', { key: 'k-123', method: 'DELETE', snapshot: snapshot([product({ methods: ['GET', 'POST'] })]) },
-      'oauth.v2.InvalidApiKeyForGivenResource'],
-    ['a product not covering the path', { key: 'k-123', snapshot: snapshot([product({ resources: ['/users/**'] })]) },
-      'oauth.v2.InvalidApiKeyForGivenResource'],
+    [
+      'a revoked credential',
+      {
+        key: 'k-123',
+        snapshot: snapshot([product()], [app({ credentials: [{ keyHash: hash('k-123'), status: 'Revoked' }] })]),
+      },
+      'keymanagement.service.invalid_client-app_not_approved',
+    ],
+    [
+      'a revoked app',
+      { key: 'k-123', snapshot: snapshot([product()], [app({ status: 'Revoked' })]) },
+      'keymanagement.service.invalid_client-app_not_approved',
+    ],
+    [
+      'an expired credential',
+      {
+        key: 'k-123',
+        snapshot: snapshot(
+          [product()],
+          [app({ credentials: [{ keyHash: hash('k-123'), status: 'Approved', expiresAt: NOW - 1 }] })],
+        ),
+      },
+      'keymanagement.service.consumer_key_expired',
+    ],
+    [
+      'a pending product',
+      {
+        key: 'k-123',
+        snapshot: snapshot([product()], [app({ products: [{ name: 'orders-basic', status: 'Pending' }] })]),
+      },
+      'oauth.v2.InvalidApiKeyForGivenResource',
+    ],
+    [
+      'a product for another proxy',
+      { key: 'k-123', snapshot: snapshot([product({ proxies: ['users'] })]) },
+      'oauth.v2.InvalidApiKeyForGivenResource',
+    ],
+    [
+      'a product without this method',
+      { key: 'k-123', method: 'DELETE', snapshot: snapshot([product({ methods: ['GET', 'POST'] })]) },
+      'oauth.v2.InvalidApiKeyForGivenResource',
+    ],
+    [
+      'a product not covering the path',
+      { key: 'k-123', snapshot: snapshot([product({ resources: ['/users/**'] })]) },
+      'oauth.v2.InvalidApiKeyForGivenResource',
+    ],
   ] as const)('rejects %s with 401', (_name, opts, code) => {
-    const fault = faultOf(run(opts as PolicyContextOptions & { key?: string }).result);
+    const fault = faultOf(run(opts).result);
     expect(fault.status).toBe(401);
     expect(fault.errorCode).toBe(code);
     expect(fault.message).not.toContain('k-123');
   });
 
   it('accepts an unexpired credential', () => {
-    const s = snapshot([product()], [app({ credentials: [{ keyHash: hash('k-123'), status: 'Approved', expiresAt: NOW + 1000 }] })]);
+    const s = snapshot(
+      [product()],
+      [app({ credentials: [{ keyHash: hash('k-123'), status: 'Approved', expiresAt: NOW + 1000 }] })],
+    );
     expect(run({ key: 'k-123', snapshot: s }).result()).toBeUndefined();
   });
 
@@ -125,7 +173,12 @@ describe('VerifyAPIKey', () => {
 
   it('picks the first approved product that covers the request', () => {
     const products = [product({ name: 'admin', resources: ['/admin/**'] }), product({ name: 'orders-basic' })];
-    const a = app({ products: [{ name: 'admin', status: 'Approved' }, { name: 'orders-basic', status: 'Approved' }] });
+    const a = app({
+      products: [
+        { name: 'admin', status: 'Approved' },
+        { name: 'orders-basic', status: 'Approved' },
+      ],
+    });
     const { ctx, result } = run({ key: 'k-123', snapshot: snapshot(products, [a]) });
     expect(result()).toBeUndefined();
     expect(ctx.variables.get('apiproduct.name')).toBe('orders-basic');

@@ -61,7 +61,13 @@ function findCoveringProduct(app: App__Output, ctx: PolicyContext): Product__Out
   return undefined;
 }
 
-function setVariables(ctx: PolicyContext, meta: PolicyMeta, key: string, app: App__Output, product: Product__Output): void {
+function setVariables(
+  ctx: PolicyContext,
+  meta: PolicyMeta,
+  key: string,
+  app: App__Output,
+  product: Product__Output,
+): void {
   const prefix = `verifyapikey.${meta.name}`;
   const values: Record<string, string> = {
     client_id: key,
@@ -96,7 +102,10 @@ export const verifyApiKeyPolicy: PolicyImplementation<VerifyAPIKeyConfig> = {
       if (!found) throw unauthorized('oauth.v2.InvalidApiKey', 'Invalid ApiKey');
       const { app, credential } = found;
       if (credential.status !== 'Approved' || app.status === 'Revoked') {
-        throw unauthorized('keymanagement.service.invalid_client-app_not_approved', 'Invalid client: the app or its credential is not approved');
+        throw unauthorized(
+          'keymanagement.service.invalid_client-app_not_approved',
+          'Invalid client: the app or its credential is not approved',
+        );
       }
       const expiresAt = Number(credential.expiresAt);
       if (expiresAt > 0 && expiresAt <= ctx.now()) {

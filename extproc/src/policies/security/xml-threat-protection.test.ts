@@ -14,7 +14,7 @@ function outcome(body: string, contentType = 'application/xml', c: XMLThreatProt
   const step = xmlThreatProtectionPolicy.create(c, { namespace: 'shop', name: 'xml-guard' });
   const ctx = makePolicyContext({ method: 'POST', body, contentType });
   try {
-    step(ctx);
+    void step(ctx); // a synchronous policy: done, or thrown, on return
     return 'pass';
   } catch (error) {
     expect(error).toBeInstanceOf(PolicyFault);
@@ -42,7 +42,11 @@ describe('XMLThreatProtection', () => {
     ['attribute name', '<a abcdefghijk="1"/>', 'threat.xml.AttributeNameLengthExceeded'],
     ['namespace prefix (declaration)', '<a xmlns:abcdef="u"/>', 'threat.xml.NamespacePrefixLengthExceeded'],
     ['namespace prefix (element)', '<abcdef:a xmlns:abcdef="u"/>', 'threat.xml.NamespacePrefixLengthExceeded'],
-    ['processing instruction target', '<a><?abcdefghijk x?></a>', 'threat.xml.ProcessingInstructionTargetLengthExceeded'],
+    [
+      'processing instruction target',
+      '<a><?abcdefghijk x?></a>',
+      'threat.xml.ProcessingInstructionTargetLengthExceeded',
+    ],
     ['node depth', '<a><a><a><a><a><a/></a></a></a></a></a>', 'threat.xml.NodeDepthExceeded'],
     ['attribute count', '<a x="1" y="2" z="3"/>', 'threat.xml.AttributeCountExceeded'],
     ['namespace count', '<a xmlns="u" xmlns:p="v" xmlns:q="w"/>', 'threat.xml.NamespaceCountExceeded'],
@@ -52,15 +56,30 @@ describe('XMLThreatProtection', () => {
     ['attribute value', `<a x="${'v'.repeat(11)}"/>`, 'threat.xml.AttributeValueLengthExceeded'],
     ['namespace URI', `<a xmlns="urn:${'u'.repeat(30)}"/>`, 'threat.xml.NamespaceURILengthExceeded'],
     ['comment', `<a><!--${'c'.repeat(11)}--></a>`, 'threat.xml.CommentLengthExceeded'],
-    ['processing instruction data', `<a><?pi ${'d'.repeat(11)}?></a>`, 'threat.xml.ProcessingInstructionDataLengthExceeded'],
+    [
+      'processing instruction data',
+      `<a><?pi ${'d'.repeat(11)}?></a>`,
+      'threat.xml.ProcessingInstructionDataLengthExceeded',
+    ],
     ['DOCTYPE', '<!DOCTYPE a><a/>', 'threat.xml.DTDNotAllowed'],
   ])('rejects a document over the %s limit', (_what, body, code) => {
     expect(outcome(body)).toBe(code);
   });
 
   it.each([
-    '<a>', '<a></b>', '<a/><b/>', 'text', '<a x=1/>', '<a x="1" x="2"/>', '<a><!-- open</a>', ' <', '<a>&bogus;</a>',
-    '<a>AT&T</a>', '<a x="&lol;"/>', '<a x="<"/>', '</a>',
+    '<a>',
+    '<a></b>',
+    '<a/><b/>',
+    'text',
+    '<a x=1/>',
+    '<a x="1" x="2"/>',
+    '<a><!-- open</a>',
+    ' <',
+    '<a>&bogus;</a>',
+    '<a>AT&T</a>',
+    '<a x="&lol;"/>',
+    '<a x="<"/>',
+    '</a>',
   ])('rejects malformed XML %j as ExecutionFailed', (body) => {
     expect(outcome(body)).toBe('threat.xml.ExecutionFailed');
   });
@@ -79,6 +98,8 @@ describe('XMLThreatProtection', () => {
   });
 
   it('enforces no limit that is not configured', () => {
-    expect(outcome(`<a>${'<b/>'.repeat(100)}</a>`, 'application/xml', { structureLimits: { nodeDepth: 3 } })).toBe('pass');
+    expect(outcome(`<a>${'<b/>'.repeat(100)}</a>`, 'application/xml', { structureLimits: { nodeDepth: 3 } })).toBe(
+      'pass',
+    );
   });
 });

@@ -15,18 +15,26 @@ const DAY_MS = 86_400_000;
  */
 function scopePart(scope: CacheScope, proxyName: string): string {
   switch (scope) {
-    case 'Global': return '';
-    case 'Application': return `${proxyName}__`;
-    case 'Proxy': return `${proxyName}__proxy__`;
-    case 'Target': return `${proxyName}__target__`;
-    case 'Exclusive': return `${proxyName}__exclusive__`;
+    case 'Global':
+      return '';
+    case 'Application':
+      return `${proxyName}__`;
+    case 'Proxy':
+      return `${proxyName}__proxy__`;
+    case 'Target':
+      return `${proxyName}__target__`;
+    case 'Exclusive':
+      return `${proxyName}__exclusive__`;
   }
 }
 
 /** The full key: namespace/resource/(prefix__ | scope part) fragment__fragment... */
 export function cacheKey(ctx: PolicyContext, meta: PolicyMeta, target: CacheTarget, extra: string[] = []): string {
   const fragments = (target.cacheKey.keyFragments ?? []).map((f) => String(ctx.variables.resolve(f) ?? ''));
-  const head = target.cacheKey.prefix !== undefined ? `${target.cacheKey.prefix}__` : scopePart(target.scope ?? 'Exclusive', ctx.proxy.name);
+  const head =
+    target.cacheKey.prefix !== undefined
+      ? `${target.cacheKey.prefix}__`
+      : scopePart(target.scope ?? 'Exclusive', ctx.proxy.name);
   return `${meta.namespace}/${target.cacheResource ?? '_'}/${head}${[...fragments, ...extra].join('__')}`;
 }
 
@@ -34,12 +42,14 @@ export function cacheKey(ctx: PolicyContext, meta: PolicyMeta, target: CacheTarg
 export function expiryTtlMs(ctx: PolicyContext, expiry: CacheExpiryConfig | undefined): number {
   const now = ctx.now();
   if (expiry?.timeOfDay !== undefined) {
-    const [h, m, s] = expiry.timeOfDay.split(':').map(Number);
+    // The config schema's pattern admits only hh:mm:ss.
+    const [h, m, s] = expiry.timeOfDay.split(':').map(Number) as [number, number, number];
     const today = Math.floor(now / DAY_MS) * DAY_MS + ((h * 60 + m) * 60 + s) * 1000;
     return (today > now ? today : today + DAY_MS) - now;
   }
   if (expiry?.expiryDate !== undefined) {
-    const [month, day, year] = expiry.expiryDate.split('-').map(Number);
+    // The config schema's pattern admits only mm-dd-yyyy.
+    const [month, day, year] = expiry.expiryDate.split('-').map(Number) as [number, number, number];
     return Date.UTC(year, month - 1, day) - now;
   }
   const seconds = expiry?.timeoutSeconds === undefined ? DEFAULT_TIMEOUT_S : resolveCount(ctx, expiry.timeoutSeconds);

@@ -7,10 +7,18 @@ import { faultOf, harness, unavailableStores, type Harness } from './test-suppor
 const meta = { namespace: 'shop', name: 'cache' };
 
 async function put(h: Harness, scope: CacheScope, fragments: string[]) {
-  await populateCachePolicy.create({ cacheKey: { keyFragments: fragments }, scope, source: 'v' }, meta)(h.ctx({ variables: { v: 'x' } }));
+  await populateCachePolicy.create(
+    { cacheKey: { keyFragments: fragments }, scope, source: 'v' },
+    meta,
+  )(h.ctx({ variables: { v: 'x' } }));
 }
 
-const keys = ['shop/_/test__exclusive__a__1', 'shop/_/test__exclusive__a__2', 'shop/_/test__proxy__a__1', 'shop/_/a__1'];
+const keys = [
+  'shop/_/test__exclusive__a__1',
+  'shop/_/test__exclusive__a__2',
+  'shop/_/test__proxy__a__1',
+  'shop/_/a__1',
+];
 
 async function present(h: Harness): Promise<string[]> {
   const found: string[] = [];
@@ -48,7 +56,10 @@ describe('InvalidateCache', () => {
   });
 
   it('answers 503 when the store is down: a purge that did not happen is not silent', async () => {
-    const fault = await faultOf(invalidateCachePolicy.create({ cacheKey: { keyFragments: ['a'] } }, meta), harness().ctx({ stores: unavailableStores() }));
+    const fault = await faultOf(
+      invalidateCachePolicy.create({ cacheKey: { keyFragments: ['a'] } }, meta),
+      harness().ctx({ stores: unavailableStores() }),
+    );
     expect(fault).toMatchObject({ status: 503, errorCode: 'gatehouse.StoreUnavailable' });
   });
 });

@@ -10,7 +10,9 @@ export const invalidateCachePolicy: PolicyImplementation<InvalidateCacheConfig> 
   create(config, meta) {
     return async (ctx) => {
       const key = cacheKey(ctx, meta, config);
-      await withStore(() => (config.purgeChildEntries ? ctx.stores.cache.deletePrefix(key) : ctx.stores.cache.delete(key)));
+      await withStore(() =>
+        config.purgeChildEntries ? ctx.stores.cache.deletePrefix(key) : ctx.stores.cache.delete(key),
+      );
       return undefined;
     };
   },

@@ -8,12 +8,18 @@ const target = { cacheKey: { keyFragments: [{ ref: 'client_id' }] }, scope: 'App
 describe('LookupCache', () => {
   it('assigns the cached value and reports hit or miss', async () => {
     const h = harness();
-    const lookup = lookupCachePolicy.create({ ...target, assignTo: 'cached.profile' }, { namespace: 'shop', name: 'lookup' });
+    const lookup = lookupCachePolicy.create(
+      { ...target, assignTo: 'cached.profile' },
+      { namespace: 'shop', name: 'lookup' },
+    );
     const miss = h.ctx({ variables: { client_id: 'a' } });
     await lookup(miss);
     expect(miss.variables.get('lookupcache.lookup.cachehit')).toBe(false);
     expect(miss.variables.get('cached.profile')).toBeUndefined();
-    await populateCachePolicy.create({ ...target, source: 'profile' }, { namespace: 'shop', name: 'populate' })(h.ctx({ variables: { client_id: 'a', profile: 'gold' } }));
+    await populateCachePolicy.create(
+      { ...target, source: 'profile' },
+      { namespace: 'shop', name: 'populate' },
+    )(h.ctx({ variables: { client_id: 'a', profile: 'gold' } }));
     const hit = h.ctx({ variables: { client_id: 'a' } });
     await lookup(hit);
     expect(hit.variables.get('lookupcache.lookup.cachehit')).toBe(true);

@@ -7,7 +7,16 @@ const meta = { namespace: 'shop', name: 'populate' };
 describe('PopulateCache', () => {
   it('stores the source variable until the expiry, scoped by namespace, resource and scope', async () => {
     const h = harness();
-    const step = populateCachePolicy.create({ cacheKey: { keyFragments: ['k'] }, scope: 'Global', cacheResource: 'profiles', source: 'v', expiry: { timeoutSeconds: 10 } }, meta);
+    const step = populateCachePolicy.create(
+      {
+        cacheKey: { keyFragments: ['k'] },
+        scope: 'Global',
+        cacheResource: 'profiles',
+        source: 'v',
+        expiry: { timeoutSeconds: 10 },
+      },
+      meta,
+    );
     await step(h.ctx({ variables: { v: { tier: 'gold' } } }));
     expect((await h.stores.cache.get('shop/profiles/k'))?.toString()).toBe('{"tier":"gold"}');
     h.clock.advance(10_000);

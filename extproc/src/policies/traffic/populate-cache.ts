@@ -1,6 +1,9 @@
 // PopulateCache (DESIGN 4): stores the `source` variable's value under the key until its expiry.
 // An unset source stores nothing, as in Apigee.
-import { populateCache as populateCacheSpec, type PopulateCacheConfig } from '../../../../protos/policies/traffic/populate-cache.ts';
+import {
+  populateCache as populateCacheSpec,
+  type PopulateCacheConfig,
+} from '../../../../protos/policies/traffic/populate-cache.ts';
 import type { PolicyImplementation } from '../../flow/types.ts';
 import { checkConfig } from '../support.ts';
 import { bestEffort, cacheKey, expiryTtlMs } from './cache-support.ts';
@@ -14,7 +17,12 @@ export const populateCachePolicy: PolicyImplementation<PopulateCacheConfig> = {
       const ttlMs = expiryTtlMs(ctx, config.expiry);
       if (value === undefined || value === null || ttlMs <= 0) return undefined;
       const text = typeof value === 'string' ? value : JSON.stringify(value);
-      await bestEffort(ctx, 'populate', () => ctx.stores.cache.set(cacheKey(ctx, meta, config), Buffer.from(text, 'utf8'), ttlMs), undefined);
+      await bestEffort(
+        ctx,
+        'populate',
+        () => ctx.stores.cache.set(cacheKey(ctx, meta, config), Buffer.from(text, 'utf8'), ttlMs),
+        undefined,
+      );
       return undefined;
     };
   },

@@ -50,14 +50,23 @@ export class AsyncQuotaCounter {
     view.pending = 0;
     view.syncing = true;
     view.lastSyncMs = req.nowMs;
-    store.consume({ ...req, weight, limit: Number.MAX_SAFE_INTEGER }).then((shared) => {
-      view.shared = shared.used;
-      view.windowEndMs = shared.windowEndMs;
-    }, (err: unknown) => {
-      view.pending += weight;
-      log.warn({ err: err instanceof Error ? err.message : String(err), key: req.key }, 'asynchronous quota sync failed; retrying at the next interval');
-    }).finally(() => {
-      view.syncing = false;
-    });
+    store
+      .consume({ ...req, weight, limit: Number.MAX_SAFE_INTEGER })
+      .then(
+        (shared) => {
+          view.shared = shared.used;
+          view.windowEndMs = shared.windowEndMs;
+        },
+        (err: unknown) => {
+          view.pending += weight;
+          log.warn(
+            { err: err instanceof Error ? err.message : String(err), key: req.key },
+            'asynchronous quota sync failed; retrying at the next interval',
+          );
+        },
+      )
+      .finally(() => {
+        view.syncing = false;
+      });
   }
 }

@@ -17,7 +17,11 @@ describe('Quota', () => {
     expect(second.variables.get('ratelimit.quota.available.count')).toBe(0);
     const third = h.ctx();
     const fault = await faultOf(step, third);
-    expect(fault).toMatchObject({ status: 429, errorCode: 'policies.ratelimit.QuotaViolation', headers: { 'retry-after': '15' } });
+    expect(fault).toMatchObject({
+      status: 429,
+      errorCode: 'policies.ratelimit.QuotaViolation',
+      headers: { 'retry-after': '15' },
+    });
     expect(third.variables.get('ratelimit.quota.allowed.count')).toBe(2);
     expect(third.variables.get('ratelimit.quota.exceed.count')).toBe(1);
     expect(third.variables.get('ratelimit.quota.expiry.time')).toBe(Date.UTC(2026, 0, 1, 10, 1));
@@ -37,12 +41,18 @@ describe('Quota', () => {
 
   it('keeps one count per identifier and weighs messages', async () => {
     const h = harness();
-    const step = create({ allow: 3, identifier: { ref: 'client_id' }, messageWeight: { ref: 'request.header.weight' } });
+    const step = create({
+      allow: 3,
+      identifier: { ref: 'client_id' },
+      messageWeight: { ref: 'request.header.weight' },
+    });
     await step(h.ctx({ variables: { client_id: 'a' }, headers: { weight: '3' } }));
     await step(h.ctx({ variables: { client_id: 'b' }, headers: { weight: '1' } }));
     const fault = await faultOf(step, h.ctx({ variables: { client_id: 'a' }, headers: { weight: '1' } }));
     expect(fault.errorCode).toBe('policies.ratelimit.QuotaViolation');
-    expect((await faultOf(step, h.ctx({ variables: { client_id: 'b' }, headers: { weight: '0' } }))).errorCode).toBe('policies.ratelimit.InvalidMessageWeight');
+    expect((await faultOf(step, h.ctx({ variables: { client_id: 'b' }, headers: { weight: '0' } }))).errorCode).toBe(
+      'policies.ratelimit.InvalidMessageWeight',
+    );
   });
 
   it('rolls a window: the previous interval still weighs', async () => {
@@ -68,7 +78,12 @@ describe('Quota', () => {
   it('takes the limit from the product VerifyAPIKey resolved (useProductQuota)', async () => {
     const h = harness();
     const step = create({ useProductQuota: true, identifier: { ref: 'client_id' } });
-    const product = { client_id: 'k', 'apiproduct.developer.quota.limit': '1', 'apiproduct.developer.quota.interval': '1', 'apiproduct.developer.quota.timeunit': 'Hour' };
+    const product = {
+      client_id: 'k',
+      'apiproduct.developer.quota.limit': '1',
+      'apiproduct.developer.quota.interval': '1',
+      'apiproduct.developer.quota.timeunit': 'Hour',
+    };
     const first = h.ctx({ variables: product });
     await step(first);
     expect(first.variables.get('ratelimit.quota.allowed.count')).toBe(1);
@@ -78,15 +93,27 @@ describe('Quota', () => {
 
   it('raises a 500 fault for refs that do not resolve', async () => {
     const h = harness();
-    expect((await faultOf(create({ allow: { ref: 'nope' } }), h.ctx())).errorCode).toBe('policies.ratelimit.FailedToResolveAllowCountReference');
-    expect((await faultOf(create({ allow: 1, interval: { ref: 'nope' } }), h.ctx())).errorCode).toBe('policies.ratelimit.FailedToResolveQuotaIntervalReference');
-    const badUnit = await faultOf(create({ allow: 1, timeUnit: { ref: 'unit' } }), h.ctx({ variables: { unit: 'fortnight' } }));
-    expect(badUnit).toMatchObject({ status: 500, errorCode: 'policies.ratelimit.FailedToResolveQuotaIntervalTimeUnitReference' });
+    expect((await faultOf(create({ allow: { ref: 'nope' } }), h.ctx())).errorCode).toBe(
+      'policies.ratelimit.FailedToResolveAllowCountReference',
+    );
+    expect((await faultOf(create({ allow: 1, interval: { ref: 'nope' } }), h.ctx())).errorCode).toBe(
+      'policies.ratelimit.FailedToResolveQuotaIntervalReference',
+    );
+    const badUnit = await faultOf(
+      create({ allow: 1, timeUnit: { ref: 'unit' } }),
+      h.ctx({ variables: { unit: 'fortnight' } }),
+    );
+    expect(badUnit).toMatchObject({
+      status: 500,
+      errorCode: 'policies.ratelimit.FailedToResolveQuotaIntervalTimeUnitReference',
+    });
   });
 
   it('rejects configs the compiler would reject', () => {
     expect(() => create({})).toThrow(/allow is required/);
-    expect(() => create({ type: 'flexi', allow: 1, startTime: '2026-01-01T00:00:00Z' })).toThrow(/calendar quotas only/);
+    expect(() => create({ type: 'flexi', allow: 1, startTime: '2026-01-01T00:00:00Z' })).toThrow(
+      /calendar quotas only/,
+    );
   });
 
   it('answers 503 gatehouse.StoreUnavailable when the shared store is down (FailClosed)', async () => {

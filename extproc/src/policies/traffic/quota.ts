@@ -11,10 +11,22 @@ import { createMemoryStores } from '../../stores/memory.ts';
 import type { QuotaRequest, QuotaResult, WindowKind } from '../../stores/types.ts';
 import { checkConfig } from '../support.ts';
 import { AsyncQuotaCounter } from './quota-async.ts';
-import { admissionStep, configFault, quotaKey, resolveCount, resolveIdentifier, resolveWeight, withStore } from './support.ts';
+import {
+  admissionStep,
+  configFault,
+  quotaKey,
+  resolveCount,
+  resolveIdentifier,
+  resolveWeight,
+  withStore,
+} from './support.ts';
 import { defaultAnchor, windowAt, windowLengthMs } from './windows.ts';
 
-const KINDS: Record<NonNullable<QuotaConfig['type']>, WindowKind> = { calendar: 'fixed', rollingwindow: 'sliding', flexi: 'flexi' };
+const KINDS: Record<NonNullable<QuotaConfig['type']>, WindowKind> = {
+  calendar: 'fixed',
+  rollingwindow: 'sliding',
+  flexi: 'flexi',
+};
 const DEFAULT_SYNC_INTERVAL_S = 10;
 
 interface Limits {
@@ -29,21 +41,39 @@ function isTimeUnit(value: unknown): value is TimeUnit {
 
 /** allow, interval and timeUnit from the config, or from the product VerifyAPIKey resolved. */
 function resolveLimits(ctx: PolicyContext, config: QuotaConfig): Limits {
-  const product = config.useProductQuota ? {
-    allow: ctx.variables.getString('apiproduct.developer.quota.limit'),
-    interval: ctx.variables.getString('apiproduct.developer.quota.interval'),
-    unit: ctx.variables.getString('apiproduct.developer.quota.timeunit')?.toLowerCase(),
-  } : undefined;
+  const product = config.useProductQuota
+    ? {
+        allow: ctx.variables.getString('apiproduct.developer.quota.limit'),
+        interval: ctx.variables.getString('apiproduct.developer.quota.interval'),
+        unit: ctx.variables.getString('apiproduct.developer.quota.timeunit')?.toLowerCase(),
+      }
+    : undefined;
   const allow = resolveCount(ctx, product?.allow ?? config.allow, 0);
-  if (allow === undefined) throw configFault('policies.ratelimit.FailedToResolveAllowCountReference', 'Failed to resolve the allow count');
+  if (allow === undefined)
+    throw configFault('policies.ratelimit.FailedToResolveAllowCountReference', 'Failed to resolve the allow count');
   const interval = resolveCount(ctx, product?.interval ?? config.interval ?? 1);
-  if (interval === undefined) throw configFault('policies.ratelimit.FailedToResolveQuotaIntervalReference', 'Failed to resolve the quota interval');
+  if (interval === undefined)
+    throw configFault(
+      'policies.ratelimit.FailedToResolveQuotaIntervalReference',
+      'Failed to resolve the quota interval',
+    );
   const unit = product?.unit ?? ctx.variables.resolve(config.timeUnit ?? 'minute');
-  if (!isTimeUnit(unit)) throw configFault('policies.ratelimit.FailedToResolveQuotaIntervalTimeUnitReference', 'Failed to resolve the quota time unit');
+  if (!isTimeUnit(unit))
+    throw configFault(
+      'policies.ratelimit.FailedToResolveQuotaIntervalTimeUnitReference',
+      'Failed to resolve the quota time unit',
+    );
   return { allow, interval, unit };
 }
 
-function request(kind: WindowKind, anchorMs: number | undefined, limits: Limits, key: string, weight: number, nowMs: number): QuotaRequest {
+function request(
+  kind: WindowKind,
+  anchorMs: number | undefined,
+  limits: Limits,
+  key: string,
+  weight: number,
+  nowMs: number,
+): QuotaRequest {
   const { allow, interval, unit } = limits;
   if (kind === 'fixed') {
     const w = windowAt(nowMs, interval, unit, anchorMs ?? defaultAnchor(unit));
@@ -86,9 +116,13 @@ export const quotaPolicy: PolicyImplementation<QuotaConfig> = {
     let lastNow = 0;
     const perReplica = config.distributed === false ? createMemoryStores(() => lastNow) : undefined;
     const sync = config.asynchronousConfiguration;
-    const asyncCounter = config.synchronous === false
-      ? new AsyncQuotaCounter((sync?.syncIntervalInSeconds ?? DEFAULT_SYNC_INTERVAL_S) * 1000, sync?.syncMessageCount ?? Number.MAX_SAFE_INTEGER)
-      : undefined;
+    const asyncCounter =
+      config.synchronous === false
+        ? new AsyncQuotaCounter(
+            (sync?.syncIntervalInSeconds ?? DEFAULT_SYNC_INTERVAL_S) * 1000,
+            sync?.syncMessageCount ?? Number.MAX_SAFE_INTEGER,
+          )
+        : undefined;
 
     const plan = (ctx: PolicyContext): QuotaRequest => {
       const limits = resolveLimits(ctx, config);
@@ -117,7 +151,12 @@ export const quotaPolicy: PolicyImplementation<QuotaConfig> = {
     return async (ctx) => {
       const req = plan(ctx);
       const counters = perReplica?.counters ?? ctx.stores.counters;
-      settle(ctx, meta.name, req, asyncCounter ? asyncCounter.consume(counters, req, ctx.log) : await withStore(() => counters.consume(req)));
+      settle(
+        ctx,
+        meta.name,
+        req,
+        asyncCounter ? asyncCounter.consume(counters, req, ctx.log) : await withStore(() => counters.consume(req)),
+      );
       return undefined;
     };
   },

@@ -11,7 +11,10 @@ export const resetQuotaPolicy: PolicyImplementation<ResetQuotaConfig> = {
       for (const target of config.quota) {
         const amount = target.allow === undefined ? undefined : resolveCount(ctx, target.allow, 0);
         if (target.allow !== undefined && amount === undefined) {
-          throw configFault('policies.resetquota.InvalidRLPolicy', `ResetQuota ${meta.name}: the allow count for ${target.name} does not resolve to a number`);
+          throw configFault(
+            'policies.resetquota.InvalidRLPolicy',
+            `ResetQuota ${meta.name}: the allow count for ${target.name} does not resolve to a number`,
+          );
         }
         const key = quotaKey(meta.namespace, target.name, resolveIdentifier(ctx, target.identifier));
         await withStore(() => ctx.stores.counters.reset(key, amount));

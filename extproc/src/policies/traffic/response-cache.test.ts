@@ -6,17 +6,30 @@ import { responseCachePolicy } from './response-cache.ts';
 import { harness, unavailableStores, type Harness } from './test-support.ts';
 
 const meta = { namespace: 'shop', name: 'cache' };
-const base: ResponseCacheConfig = { cacheKey: { keyFragments: [{ ref: 'request.uri' }] }, expiry: { timeoutSeconds: 60 } };
+const base: ResponseCacheConfig = {
+  cacheKey: { keyFragments: [{ ref: 'request.uri' }] },
+  expiry: { timeoutSeconds: 60 },
+};
 
 /** One exchange: the request phase, then (on a miss) the response phase with `response`. */
-async function exchange(h: Harness, config: ResponseCacheConfig, opts: PolicyContextOptions & { response?: PolicyContextOptions['response'] } = {}) {
+async function exchange(
+  h: Harness,
+  config: ResponseCacheConfig,
+  opts: Omit<PolicyContextOptions, 'response'> & {
+    response?: { status?: number; headers?: Record<string, string | string[]>; body?: string };
+  } = {},
+) {
   const step = responseCachePolicy.create(config, meta);
   const { response, ...request } = opts;
   const ctx = h.ctx({ path: '/items/1', ...request });
   const hit = await step(ctx);
   if (hit) return { hit: hit.respond, ctx };
   const upstream = { status: 200, body: 'fresh', headers: { 'content-type': 'text/plain' }, ...response };
-  ctx.exchange.response = createResponseMessage({ status: upstream.status, headers: upstream.headers, body: Buffer.from(String(upstream.body)) });
+  ctx.exchange.response = createResponseMessage({
+    status: upstream.status,
+    headers: upstream.headers,
+    body: Buffer.from(String(upstream.body)),
+  });
   await step(ctx.exchange.context('response'));
   return { hit: undefined, ctx };
 }
@@ -38,7 +51,11 @@ describe('ResponseCache', () => {
 
   it('skips the lookup or the population when told to', async () => {
     const h = harness();
-    await exchange(h, { ...base, skipCachePopulation: { ref: 'request.header.x-no-store' } }, { headers: { 'x-no-store': 'true' } });
+    await exchange(
+      h,
+      { ...base, skipCachePopulation: { ref: 'request.header.x-no-store' } },
+      { headers: { 'x-no-store': 'true' } },
+    );
     expect((await exchange(h, { ...base, skipCachePopulation: true })).hit).toBeUndefined();
     expect((await exchange(h, base)).hit).toBeUndefined(); // nothing was stored: a miss, which stores
     expect((await exchange(h, base)).hit).toBeDefined();
@@ -58,16 +75,30 @@ describe('ResponseCache', () => {
     const h = harness();
     const config = { ...base, useResponseCacheHeaders: true };
     await exchange(h, config, { path: '/a', response: { headers: { 'cache-control': 'no-store' } } });
-    expect((await exchange(h, config, { path: '/a', response: { headers: { 'cache-control': 'no-store' } } })).hit).toBeUndefined();
-    await exchange(h, config, { path: '/b', response: { headers: { 'cache-control': 'public, max-age=600, s-maxage=5' } } });
+    expect(
+      (await exchange(h, config, { path: '/a', response: { headers: { 'cache-control': 'no-store' } } })).hit,
+    ).toBeUndefined();
+    await exchange(h, config, {
+      path: '/b',
+      response: { headers: { 'cache-control': 'public, max-age=600, s-maxage=5' } },
+    });
     h.clock.advance(4_999);
     expect((await exchange(h, config, { path: '/b' })).hit).toBeDefined();
     h.clock.advance(1);
-    expect((await exchange(h, config, { path: '/b', response: { headers: { expires: new Date(h.clock.now() + 2_000).toUTCString() } } })).hit).toBeUndefined();
+    expect(
+      (
+        await exchange(h, config, {
+          path: '/b',
+          response: { headers: { expires: new Date(h.clock.now() + 2_000).toUTCString() } },
+        })
+      ).hit,
+    ).toBeUndefined();
     h.clock.advance(1_999);
     expect((await exchange(h, config, { path: '/b' })).hit).toBeDefined();
     h.clock.advance(1);
-    expect((await exchange(h, config, { path: '/b', response: { headers: { 'cache-control': 'private' } } })).hit).toBeUndefined();
+    expect(
+      (await exchange(h, config, { path: '/b', response: { headers: { 'cache-control': 'private' } } })).hit,
+    ).toBeUndefined();
   });
 
   it('keys by Accept headers with useAcceptHeader, and by prefix instead of scope', async () => {
@@ -100,6 +131,8 @@ describe('ResponseCache', () => {
   });
 
   it('rejects two expiry kinds at once', () => {
-    expect(() => responseCachePolicy.create({ ...base, expiry: { timeoutSeconds: 1, timeOfDay: '10:00:00' } }, meta)).toThrow(/only one/);
+    expect(() =>
+      responseCachePolicy.create({ ...base, expiry: { timeoutSeconds: 1, timeOfDay: '10:00:00' } }, meta),
+    ).toThrow(/only one/);
   });
 });

@@ -3,8 +3,17 @@
 // upstream's response is stored under the key the request phase computed, remembered in the flow
 // variable responsecache.{name}.cachekey, unless skipped, an error (excludeErrorResponse), or
 // forbidden by its Cache-Control (useResponseCacheHeaders).
-import { responseCache as responseCacheSpec, type ResponseCacheConfig } from '../../../../protos/policies/traffic/response-cache.ts';
-import type { DirectResponse, PolicyContext, PolicyImplementation, PolicyMeta, ResponseMessage } from '../../flow/types.ts';
+import {
+  responseCache as responseCacheSpec,
+  type ResponseCacheConfig,
+} from '../../../../protos/policies/traffic/response-cache.ts';
+import type {
+  DirectResponse,
+  PolicyContext,
+  PolicyImplementation,
+  PolicyMeta,
+  ResponseMessage,
+} from '../../flow/types.ts';
 import { checkConfig } from '../support.ts';
 import { bestEffort, cacheKey, expiryTtlMs } from './cache-support.ts';
 import { resolveFlag } from './support.ts';
@@ -26,10 +35,15 @@ function requestKey(ctx: PolicyContext, meta: PolicyMeta, config: ResponseCacheC
 
 /** Seconds the response's own headers allow it to be cached; 0: not at all; undefined: they do not say. */
 function headerTtlMs(response: ResponseMessage, nowMs: number): number | undefined {
-  const directives = new Map((response.headers.get('cache-control') ?? '').toLowerCase().split(',').map((d) => {
-    const [name, value] = d.trim().split('=', 2);
-    return [name, value] as const;
-  }));
+  const directives = new Map(
+    (response.headers.get('cache-control') ?? '')
+      .toLowerCase()
+      .split(',')
+      .map((d) => {
+        const [name, value] = d.trim().split('=', 2);
+        return [name, value] as const;
+      }),
+  );
   if (directives.has('no-store') || directives.has('no-cache') || directives.has('private')) return 0;
   for (const name of ['s-maxage', 'max-age']) {
     const seconds = Number(directives.get(name));
@@ -53,7 +67,11 @@ function toStored(response: ResponseMessage): StoredResponse | undefined {
   return { status: response.status, headers, body };
 }
 
-async function lookup(ctx: PolicyContext, meta: PolicyMeta, config: ResponseCacheConfig): Promise<DirectResponse | undefined> {
+async function lookup(
+  ctx: PolicyContext,
+  meta: PolicyMeta,
+  config: ResponseCacheConfig,
+): Promise<DirectResponse | undefined> {
   const key = requestKey(ctx, meta, config);
   ctx.variables.set(`responsecache.${meta.name}.cachekey`, key);
   ctx.variables.set(`responsecache.${meta.name}.cachehit`, false);
@@ -74,7 +92,12 @@ async function populate(ctx: PolicyContext, meta: PolicyMeta, config: ResponseCa
   const stored = ttlMs > 0 ? toStored(response) : undefined;
   if (stored === undefined) return;
   const key = ctx.variables.getString(`responsecache.${meta.name}.cachekey`) ?? requestKey(ctx, meta, config);
-  await bestEffort(ctx, 'populate', () => ctx.stores.cache.set(key, Buffer.from(JSON.stringify(stored), 'utf8'), ttlMs), undefined);
+  await bestEffort(
+    ctx,
+    'populate',
+    () => ctx.stores.cache.set(key, Buffer.from(JSON.stringify(stored), 'utf8'), ttlMs),
+    undefined,
+  );
 }
 
 export const responseCachePolicy: PolicyImplementation<ResponseCacheConfig> = {

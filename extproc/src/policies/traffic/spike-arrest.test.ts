@@ -29,7 +29,9 @@ describe('SpikeArrest', () => {
       try {
         await step(h.ctx());
         admitted++;
-      } catch { /* arrested */ }
+      } catch {
+        /* arrested */
+      }
     }
     expect(admitted).toBe(10);
   });
@@ -61,7 +63,10 @@ describe('SpikeArrest', () => {
 
   it('counts per identifier and by message weight', async () => {
     const h = harness();
-    const step = spikeArrestPolicy.create({ rate: '4ps', useEffectiveCount: true, identifier: { ref: 'client.ip' }, messageWeight: 3 }, meta);
+    const step = spikeArrestPolicy.create(
+      { rate: '4ps', useEffectiveCount: true, identifier: { ref: 'client.ip' }, messageWeight: 3 },
+      meta,
+    );
     await step(h.ctx({ clientIp: '10.0.0.1' }));
     await step(h.ctx({ clientIp: '10.0.0.2' }));
     await faultOf(step, h.ctx({ clientIp: '10.0.0.1' }));
@@ -69,9 +74,17 @@ describe('SpikeArrest', () => {
 
   it('raises 500 faults for a rate or weight that does not resolve, and 503 when the store is down', async () => {
     const h = harness();
-    expect((await faultOf(spikeArrestPolicy.create({ rate: { ref: 'nope' } }, meta), h.ctx())).errorCode).toBe('policies.ratelimit.FailedToResolveSpikeArrestRate');
-    expect((await faultOf(spikeArrestPolicy.create({ rate: '1ps', messageWeight: { ref: 'w' } }, meta), h.ctx({ variables: { w: 'x' } }))).errorCode)
-      .toBe('policies.ratelimit.InvalidMessageWeight');
+    expect((await faultOf(spikeArrestPolicy.create({ rate: { ref: 'nope' } }, meta), h.ctx())).errorCode).toBe(
+      'policies.ratelimit.FailedToResolveSpikeArrestRate',
+    );
+    expect(
+      (
+        await faultOf(
+          spikeArrestPolicy.create({ rate: '1ps', messageWeight: { ref: 'w' } }, meta),
+          h.ctx({ variables: { w: 'x' } }),
+        )
+      ).errorCode,
+    ).toBe('policies.ratelimit.InvalidMessageWeight');
     const down = await faultOf(spikeArrestPolicy.create({ rate: '1ps' }, meta), h.ctx({ stores: unavailableStores() }));
     expect(down).toMatchObject({ status: 503, errorCode: 'gatehouse.StoreUnavailable' });
   });

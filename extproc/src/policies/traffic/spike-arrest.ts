@@ -23,7 +23,8 @@ export function parseRate(text: string): SpikeRate | undefined {
 
 function resolveRate(ctx: PolicyContext, config: SpikeArrestConfig, literal: SpikeRate | undefined): SpikeRate {
   const rate = literal ?? parseRate(String(ctx.variables.resolve(config.rate) ?? '').trim());
-  if (rate === undefined) throw configFault('policies.ratelimit.FailedToResolveSpikeArrestRate', 'Failed to resolve the spike arrest rate');
+  if (rate === undefined)
+    throw configFault('policies.ratelimit.FailedToResolveSpikeArrestRate', 'Failed to resolve the spike arrest rate');
   return rate;
 }
 

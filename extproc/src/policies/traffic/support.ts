@@ -28,7 +28,11 @@ export function configFault(errorCode: string, faultString: string): PolicyFault
 }
 
 /** A positive integer from a literal or ref; undefined when the value is absent or not one. */
-export function resolveCount(ctx: PolicyContext, value: RefOr<number> | string | undefined, min = 1): number | undefined {
+export function resolveCount(
+  ctx: PolicyContext,
+  value: RefOr<number> | string | undefined,
+  min = 1,
+): number | undefined {
   if (value === undefined) return undefined;
   const raw = ctx.variables.resolve(value);
   const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+$/.test(raw.trim()) ? Number(raw) : NaN;
@@ -46,7 +50,8 @@ export const INVALID_MESSAGE_WEIGHT = 'policies.ratelimit.InvalidMessageWeight';
 export function resolveWeight(ctx: PolicyContext, weight: RefOr<number> | undefined): number {
   if (weight === undefined) return 1;
   const n = resolveCount(ctx, weight);
-  if (n === undefined) throw configFault(INVALID_MESSAGE_WEIGHT, 'Invalid message weight: it must be a positive integer');
+  if (n === undefined)
+    throw configFault(INVALID_MESSAGE_WEIGHT, 'Invalid message weight: it must be a positive integer');
   return n;
 }
 
@@ -63,5 +68,7 @@ export function spikeKey(meta: PolicyMeta, identifier: string): string {
 export function resolveFlag(ctx: PolicyContext, value: RefOr<boolean> | undefined): boolean {
   if (value === undefined) return false;
   const raw = ctx.variables.resolve(value);
-  return raw === true || (typeof raw === 'string' && raw.toLowerCase() === 'true') || (typeof raw === 'number' && raw !== 0);
+  return (
+    raw === true || (typeof raw === 'string' && raw.toLowerCase() === 'true') || (typeof raw === 'number' && raw !== 0)
+  );
 }

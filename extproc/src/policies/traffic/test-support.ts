@@ -2,7 +2,13 @@
 // consecutive requests count against each other), and stores that are down (FailClosed).
 import { expect } from 'vitest';
 import { PolicyFault } from '../../flow/faults.ts';
-import { makeClock, makePolicyContext, type PolicyContextOptions, type TestClock, type TestPolicyContext } from '../../flow/testing.ts';
+import {
+  makeClock,
+  makePolicyContext,
+  type PolicyContextOptions,
+  type TestClock,
+  type TestPolicyContext,
+} from '../../flow/testing.ts';
 import type { PolicyStep } from '../../flow/types.ts';
 import { createMemoryStores } from '../../stores/memory.ts';
 import { StoreUnavailableError, type Stores } from '../../stores/types.ts';
@@ -21,16 +27,16 @@ export function harness(start = Date.UTC(2026, 0, 1)): Harness {
 
 /** Stores whose every call fails as a Redis store with onUnavailable FailClosed does. */
 export function unavailableStores(): Stores {
-  const down = async (): Promise<never> => {
-    throw new StoreUnavailableError('Redis is unavailable (test)');
-  };
+  const down = (): Promise<never> => Promise.reject(new StoreUnavailableError('Redis is unavailable (test)'));
   const kv = { get: down, put: down, delete: down };
   return {
     counters: { consume: down, reset: down, get: down },
     buckets: { take: down },
     admit: down,
     cache: { get: down, set: down, delete: down, deletePrefix: down },
-    tokens: kv, kvm: kv, close: async () => {},
+    tokens: kv,
+    kvm: kv,
+    close: async () => {},
   };
 }
 

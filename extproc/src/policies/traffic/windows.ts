@@ -5,7 +5,11 @@
 import type { TimeUnit } from '../../../../protos/policies/traffic/rate-limit-common.ts';
 
 const UNIT_MS: Record<Exclude<TimeUnit, 'month'>, number> = {
-  second: 1_000, minute: 60_000, hour: 3_600_000, day: 86_400_000, week: 604_800_000,
+  second: 1_000,
+  minute: 60_000,
+  hour: 3_600_000,
+  day: 86_400_000,
+  week: 604_800_000,
 };
 
 /** 1970-01-05 was a Monday. */
@@ -41,7 +45,15 @@ function addMonths(anchorMs: number, months: number): number {
   const year = a.getUTCFullYear() + Math.floor((a.getUTCMonth() + months) / 12);
   const month = (((a.getUTCMonth() + months) % 12) + 12) % 12;
   const lastDay = new Date(Date.UTC(year, month + 1, 0)).getUTCDate();
-  return Date.UTC(year, month, Math.min(a.getUTCDate(), lastDay), a.getUTCHours(), a.getUTCMinutes(), a.getUTCSeconds(), a.getUTCMilliseconds());
+  return Date.UTC(
+    year,
+    month,
+    Math.min(a.getUTCDate(), lastDay),
+    a.getUTCHours(),
+    a.getUTCMinutes(),
+    a.getUTCSeconds(),
+    a.getUTCMilliseconds(),
+  );
 }
 
 /** The length of one window, for rolling and flexi windows (a month counts as 30 days there). */

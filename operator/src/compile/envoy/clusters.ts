@@ -8,13 +8,20 @@ import { extProcUpstreamTls, upstreamTls } from './tls.ts';
 
 export const connectTimeout = '5s';
 /** Per-cluster limits; Envoy's own defaults (1024) made explicit so a review sees them. */
-const circuitBreakers = { thresholds: [{ priority: 'DEFAULT', max_connections: 1024, max_pending_requests: 1024, max_requests: 1024, max_retries: 3 }] };
+const circuitBreakers = {
+  thresholds: [
+    { priority: 'DEFAULT', max_connections: 1024, max_pending_requests: 1024, max_requests: 1024, max_retries: 3 },
+  ],
+};
 const lbPolicies = { RoundRobin: 'ROUND_ROBIN', LeastRequest: 'LEAST_REQUEST', Random: 'RANDOM' } as const;
 
 function loadAssignment(clusterName: string, endpoints: readonly IrEndpoint[]): Json {
   return {
     cluster_name: clusterName,
-    endpoints: endpoints.length === 0 ? [] : [{ lb_endpoints: endpoints.map((e) => ({ endpoint: { address: socketAddress(e.host, e.port) } })) }],
+    endpoints:
+      endpoints.length === 0
+        ? []
+        : [{ lb_endpoints: endpoints.map((e) => ({ endpoint: { address: socketAddress(e.host, e.port) } })) }],
   };
 }
 
@@ -31,7 +38,9 @@ function upstreamCluster(c: IrCluster): Json {
       ...common,
       type: 'EDS',
       eds_cluster_config: { eds_config: adsConfigSource, service_name: c.name },
-      health_checks: [{ timeout: '1s', interval: '10s', unhealthy_threshold: 3, healthy_threshold: 1, tcp_health_check: {} }],
+      health_checks: [
+        { timeout: '1s', interval: '10s', unhealthy_threshold: 3, healthy_threshold: 1, tcp_health_check: {} },
+      ],
     };
   }
   return {
@@ -65,7 +74,16 @@ export function emitClusters(proxies: readonly IrProxy[], extProc: IrEndpoint, e
 }
 
 /** ClusterLoadAssignments of the EDS clusters, from the ready endpoints of their Services. */
-export function emitEndpoints(proxies: readonly IrProxy[], serviceEndpoints: ReadonlyMap<string, IrEndpoint[]>): Json[] {
-  return proxies.filter((p) => p.cluster.discovery === 'eds').map((p) => loadAssignment(p.cluster.name,
-    p.cluster.services.flatMap((s) => serviceEndpoints.get(`${s.namespace}/${s.name}:${s.port}`) ?? [])));
+export function emitEndpoints(
+  proxies: readonly IrProxy[],
+  serviceEndpoints: ReadonlyMap<string, IrEndpoint[]>,
+): Json[] {
+  return proxies
+    .filter((p) => p.cluster.discovery === 'eds')
+    .map((p) =>
+      loadAssignment(
+        p.cluster.name,
+        p.cluster.services.flatMap((s) => serviceEndpoints.get(`${s.namespace}/${s.name}:${s.port}`) ?? []),
+      ),
+    );
 }

@@ -22,12 +22,18 @@ function httpConnectionManager(dp: IrDataPlane, listener: IrListener): Json {
 }
 
 export function emitListeners(dataPlanes: readonly IrDataPlane[]): Json[] {
-  return dataPlanes.flatMap((dp) => dp.listeners.map((l) => ({
-    name: l.name,
-    address: socketAddress('0.0.0.0', l.port),
-    filter_chains: [{
-      filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: httpConnectionManager(dp, l) }],
-      ...(l.tls ? { transport_socket: downstreamTls(l.tls) } : {}),
-    }],
-  })));
+  return dataPlanes.flatMap((dp) =>
+    dp.listeners.map((l) => ({
+      name: l.name,
+      address: socketAddress('0.0.0.0', l.port),
+      filter_chains: [
+        {
+          filters: [
+            { name: 'envoy.filters.network.http_connection_manager', typed_config: httpConnectionManager(dp, l) },
+          ],
+          ...(l.tls ? { transport_socket: downstreamTls(l.tls) } : {}),
+        },
+      ],
+    })),
+  );
 }

@@ -24,7 +24,11 @@ function route(p: IrProxy): Json {
     name: `${p.namespace}/${p.name}`,
     // path_separated_prefix matches /base and /base/..., never /basement.
     match: p.basePath === '/' ? { prefix: '/' } : { path_separated_prefix: p.basePath },
-    route: { cluster: p.cluster.name, timeout: protoDuration(p.timeoutMs), ...(regexRewrite ? { regex_rewrite: regexRewrite } : {}) },
+    route: {
+      cluster: p.cluster.name,
+      timeout: protoDuration(p.timeoutMs),
+      ...(regexRewrite ? { regex_rewrite: regexRewrite } : {}),
+    },
     typed_per_filter_config: { [extProcFilterName]: extProcPerRoute(p) },
   };
 }
@@ -33,8 +37,12 @@ const segments = (path: string) => (path === '/' ? 0 : path.split('/').length - 
 
 /** Longest base path first; on a tie a host-specific proxy before an any-host one. */
 function routeOrder(a: IrProxy, b: IrProxy): number {
-  return segments(b.basePath) - segments(a.basePath) || b.basePath.length - a.basePath.length ||
-    Number(b.hosts.length > 0) - Number(a.hosts.length > 0) || (`${a.namespace}/${a.name}` < `${b.namespace}/${b.name}` ? -1 : 1);
+  return (
+    segments(b.basePath) - segments(a.basePath) ||
+    b.basePath.length - a.basePath.length ||
+    Number(b.hosts.length > 0) - Number(a.hosts.length > 0) ||
+    (`${a.namespace}/${a.name}` < `${b.namespace}/${b.name}` ? -1 : 1)
+  );
 }
 
 function domains(host: string): string[] {
@@ -48,8 +56,13 @@ export function emitRouteConfiguration(proxies: readonly IrProxy[]): Json {
   const virtualHosts = hosts.map((host) => ({
     name: host,
     domains: domains(host),
-    routes: proxies.filter((p) => p.hosts.includes(host)).concat(anyHost).sort(routeOrder).map(route),
+    routes: proxies
+      .filter((p) => p.hosts.includes(host))
+      .concat(anyHost)
+      .sort(routeOrder)
+      .map(route),
   }));
-  if (anyHost.length > 0) virtualHosts.push({ name: '*', domains: ['*'], routes: [...anyHost].sort(routeOrder).map(route) });
+  if (anyHost.length > 0)
+    virtualHosts.push({ name: '*', domains: ['*'], routes: [...anyHost].sort(routeOrder).map(route) });
   return { name: routeConfigName, virtual_hosts: virtualHosts };
 }

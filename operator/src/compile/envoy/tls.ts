@@ -25,7 +25,9 @@ export function downstreamTls(tls: IrListenerTls): Json {
       },
       alpn_protocols: ['h2', 'http/1.1'],
       tls_certificate_sds_secret_configs: [sds(sdsCertificate(tls.certificateSecret))],
-      ...(tls.clientCertificate !== 'None' ? { validation_context_sds_secret_config: sds(sdsCa(tls.certificateSecret)) } : {}),
+      ...(tls.clientCertificate !== 'None'
+        ? { validation_context_sds_secret_config: sds(sdsCa(tls.certificateSecret)) }
+        : {}),
     },
     require_client_certificate: tls.clientCertificate === 'Required',
   });
@@ -40,7 +42,12 @@ export function upstreamTls(tls: IrUpstreamTls): Json {
   // Without a SAN matcher Envoy would accept any certificate the CA signed.
   const verifyName = { match_typed_subject_alt_names: [sanMatcher(tls.sni)] };
   const validation = tls.caSecret
-    ? { combined_validation_context: { default_validation_context: verifyName, validation_context_sds_secret_config: sds(sdsCa(tls.caSecret)) } }
+    ? {
+        combined_validation_context: {
+          default_validation_context: verifyName,
+          validation_context_sds_secret_config: sds(sdsCa(tls.caSecret)),
+        },
+      }
     : { validation_context: { trusted_ca: { filename: systemTrustStore }, ...verifyName } };
   return transportSocket({
     '@type': typeUrls.upstreamTls,
@@ -50,7 +57,9 @@ export function upstreamTls(tls: IrUpstreamTls): Json {
         tls_minimum_protocol_version: envoyTlsVersion(tls.minVersion),
         tls_maximum_protocol_version: envoyTlsVersion(tls.maxVersion),
       },
-      ...(tls.clientCertSecret ? { tls_certificate_sds_secret_configs: [sds(sdsCertificate(tls.clientCertSecret))] } : {}),
+      ...(tls.clientCertSecret
+        ? { tls_certificate_sds_secret_configs: [sds(sdsCertificate(tls.clientCertSecret))] }
+        : {}),
       ...validation,
     },
   });
@@ -68,7 +77,13 @@ const parentDir = (file: string) => file.slice(0, Math.max(1, file.lastIndexOf('
  * by SDS: inline file names in a transport socket are read once and expire in place.
  */
 export function fileSdsSecretConfig(name: string, path: string): Json {
-  return { name, sds_config: { path_config_source: { path, watched_directory: { path: parentDir(path) } }, resource_api_version: 'V3' } };
+  return {
+    name,
+    sds_config: {
+      path_config_source: { path, watched_directory: { path: parentDir(path) } },
+      resource_api_version: 'V3',
+    },
+  };
 }
 
 /** The content of a filesystem SDS file: a DiscoveryResponse holding one Secret. */
@@ -78,12 +93,22 @@ function sdsFile(secret: Json): string {
 
 /** A filesystem SDS file naming a mounted certificate and key, re-read when kubelet swaps their Secret volume. */
 export function certificateSdsFile(name: string, certFile: string, keyFile: string): string {
-  return sdsFile({ name, tls_certificate: { certificate_chain: { filename: certFile }, private_key: { filename: keyFile }, watched_directory: { path: parentDir(certFile) } } });
+  return sdsFile({
+    name,
+    tls_certificate: {
+      certificate_chain: { filename: certFile },
+      private_key: { filename: keyFile },
+      watched_directory: { path: parentDir(certFile) },
+    },
+  });
 }
 
 /** A filesystem SDS file naming a mounted CA bundle, re-read when kubelet swaps its Secret volume. */
 export function validationSdsFile(name: string, caFile: string): string {
-  return sdsFile({ name, validation_context: { trusted_ca: { filename: caFile }, watched_directory: { path: parentDir(caFile) } } });
+  return sdsFile({
+    name,
+    validation_context: { trusted_ca: { filename: caFile }, watched_directory: { path: parentDir(caFile) } },
+  });
 }
 
 /**
@@ -97,10 +122,15 @@ export function extProcUpstreamTls(tls: IrExtProcTls): Json {
     common_tls_context: {
       tls_params: { tls_minimum_protocol_version: 'TLSv1_2', tls_maximum_protocol_version: 'TLSv1_3' },
       alpn_protocols: ['h2'],
-      tls_certificate_sds_secret_configs: [fileSdsSecretConfig(extProcSdsNames.certificate, `${tls.sdsDir}/${extProcSdsFileNames.certificate}`)],
+      tls_certificate_sds_secret_configs: [
+        fileSdsSecretConfig(extProcSdsNames.certificate, `${tls.sdsDir}/${extProcSdsFileNames.certificate}`),
+      ],
       combined_validation_context: {
         default_validation_context: { match_typed_subject_alt_names: [sanMatcher(tls.sni)] },
-        validation_context_sds_secret_config: fileSdsSecretConfig(extProcSdsNames.validation, `${tls.sdsDir}/${extProcSdsFileNames.validation}`),
+        validation_context_sds_secret_config: fileSdsSecretConfig(
+          extProcSdsNames.validation,
+          `${tls.sdsDir}/${extProcSdsFileNames.validation}`,
+        ),
       },
     },
   });

@@ -1,36 +1,61 @@
 // The pure parts of apply and prune: when an apply is needed, what is pruned, the calls made. The
 // apiserver's side (SSA taking fields back, deletes) is proved by controller.int.test.ts.
 import { describe, expect, it } from 'vitest';
-import { applyObjects, containsDesired, DataPlaneApplyError, objectPath, objectsToPrune, pruneObjects, withDesiredHash, type ApplyClient } from './apply.ts';
+import {
+  applyObjects,
+  containsDesired,
+  DataPlaneApplyError,
+  objectPath,
+  objectsToPrune,
+  pruneObjects,
+  withDesiredHash,
+  type ApplyClient,
+} from './apply.ts';
 import { desiredHashAnnotation } from './names.ts';
 import { renderDataPlane, type DataPlaneObject, type KubeObject } from './render.ts';
 
-const options = { envoyImage: 'envoy:1', gatehouseImage: 'gatehouse:1', xds: { host: 'xds', port: 18000 }, operatorNamespace: 'gh' };
-const dp: DataPlaneObject = { apiVersion: 'gatehouse.dev/v1alpha1', kind: 'DataPlane', metadata: { name: 'eu', namespace: 'edge', uid: 'uid-1' }, spec: {} };
+const options = {
+  envoyImage: 'envoy:1',
+  gatehouseImage: 'gatehouse:1',
+  xds: { host: 'xds', port: 18000 },
+  operatorNamespace: 'gh',
+};
+const dp: DataPlaneObject = {
+  apiVersion: 'gatehouse.dev/v1alpha1',
+  kind: 'DataPlane',
+  metadata: { name: 'eu', namespace: 'edge', uid: 'uid-1' },
+  spec: {},
+};
 
 class RecordingClient implements ApplyClient {
   readonly calls: string[] = [];
   fail = new Set<string>();
   deleteStatus = new Map<string, number>();
 
-  async apply<T>(path: string, body: unknown, o: { fieldManager: string; force?: boolean }): Promise<T> {
+  apply<T>(path: string, body: unknown, o: { fieldManager: string; force?: boolean }): Promise<T> {
     this.calls.push(`APPLY ${path} ${o.fieldManager} force=${o.force}`);
-    if (this.fail.has(path)) throw new Error('admission said no');
+    if (this.fail.has(path)) return Promise.reject(new Error('admission said no'));
     const b = body as KubeObject;
-    return { ...b, metadata: { ...b.metadata, resourceVersion: '2' } } as T;
+    return Promise.resolve({ ...b, metadata: { ...b.metadata, resourceVersion: '2' } } as T);
   }
 
-  async delete(path: string, body?: unknown): Promise<void> {
+  delete(path: string, body?: unknown): Promise<void> {
     this.calls.push(`DELETE ${path} ${JSON.stringify((body as { preconditions?: unknown }).preconditions)}`);
     const status = this.deleteStatus.get(path);
-    if (status) throw Object.assign(new Error(`status ${status}`), { status });
+    if (status) return Promise.reject(Object.assign(new Error(`status ${status}`), { status }));
+    return Promise.resolve();
   }
 }
 
 /** What the apiserver would return: our fields plus defaults and fields of other managers. */
 function asLive(o: KubeObject): KubeObject {
   const live = structuredClone(withDesiredHash(o)) as KubeObject & { spec?: Record<string, unknown> };
-  live.metadata = { ...live.metadata, uid: 'x', resourceVersion: '1', annotations: { ...live.metadata.annotations, 'example.com/by-hand': 'yes' } };
+  live.metadata = {
+    ...live.metadata,
+    uid: 'x',
+    resourceVersion: '1',
+    annotations: { ...live.metadata.annotations, 'example.com/by-hand': 'yes' },
+  };
   if (live.spec) live.spec.progressDeadlineSeconds = 600;
   return live;
 }
@@ -60,7 +85,9 @@ describe('applyObjects', () => {
     expect(client.calls).toHaveLength(desired.length);
     expect(client.calls[0]).toBe('APPLY /api/v1/namespaces/edge/serviceaccounts/eu-envoy gatehouse force=true');
     expect(client.calls).toContain('APPLY /apis/apps/v1/namespaces/edge/deployments/eu-envoy gatehouse force=true');
-    expect(client.calls).toContain('APPLY /apis/policy/v1/namespaces/edge/poddisruptionbudgets/eu-extproc gatehouse force=true');
+    expect(client.calls).toContain(
+      'APPLY /apis/policy/v1/namespaces/edge/poddisruptionbudgets/eu-extproc gatehouse force=true',
+    );
     expect(outcome.changed).toHaveLength(desired.length);
   });
 
@@ -85,7 +112,11 @@ describe('applyObjects', () => {
     const client = new RecordingClient();
     const live = new Map(desired.map((o) => [objectPath(o), asLive(o)]));
     const scaled = renderDataPlane({ ...dp, spec: { autoscaling: { enabled: true } } }, options);
-    await applyObjects(client, scaled.filter((o) => o.kind === 'Deployment'), (o) => live.get(objectPath(o)));
+    await applyObjects(
+      client,
+      scaled.filter((o) => o.kind === 'Deployment'),
+      (o) => live.get(objectPath(o)),
+    );
     expect(client.calls).toEqual([
       'APPLY /apis/apps/v1/namespaces/edge/deployments/eu-envoy gatehouse force=true',
       'APPLY /apis/apps/v1/namespaces/edge/deployments/eu-extproc gatehouse force=true',
@@ -93,10 +124,10 @@ describe('applyObjects', () => {
   });
 
   it('stamps the hash of the object without the stamp', () => {
-    const stamped = withDesiredHash(desired[0]);
+    const stamped = withDesiredHash(desired[0]!);
     expect(stamped.metadata.annotations![desiredHashAnnotation]).toMatch(/^[0-9a-f]{64}$/);
-    expect(withDesiredHash(desired[0]).metadata.annotations).toEqual(stamped.metadata.annotations);
-    expect(desired[0].metadata.annotations).toBeUndefined();
+    expect(withDesiredHash(desired[0]!).metadata.annotations).toEqual(stamped.metadata.annotations);
+    expect(desired[0]!.metadata.annotations).toBeUndefined();
   });
 
   it('carries on past a failure and names it', async () => {
@@ -111,14 +142,36 @@ describe('applyObjects', () => {
 });
 
 describe('objectsToPrune and pruneObjects', () => {
-  const autoscaled = renderDataPlane({ ...dp, spec: { autoscaling: { enabled: true } } }, options).map((o) => ({ ...asLive(o), metadata: { ...asLive(o).metadata, uid: `uid-${o.kind}-${o.metadata.name}` } }));
+  const autoscaled = renderDataPlane({ ...dp, spec: { autoscaling: { enabled: true } } }, options).map((o) => ({
+    ...asLive(o),
+    metadata: { ...asLive(o).metadata, uid: `uid-${o.kind}-${o.metadata.name}` },
+  }));
   const plain = renderDataPlane(dp, options);
 
   it('picks only our objects that are no longer rendered', () => {
-    const foreign = { ...autoscaled.find((o) => o.kind === 'HorizontalPodAutoscaler')!, metadata: { name: 'eu-other', namespace: 'edge', labels: { 'app.kubernetes.io/managed-by': 'gatehouse', 'gatehouse.dev/dataplane': 'eu' } } };
-    const otherOwner = { ...foreign, metadata: { ...foreign.metadata, name: 'eu-other2', ownerReferences: [{ apiVersion: 'gatehouse.dev/v1alpha1', kind: 'DataPlane', name: 'eu', uid: 'old-uid', controller: true }] } };
+    const foreign = {
+      ...autoscaled.find((o) => o.kind === 'HorizontalPodAutoscaler')!,
+      metadata: {
+        name: 'eu-other',
+        namespace: 'edge',
+        labels: { 'app.kubernetes.io/managed-by': 'gatehouse', 'gatehouse.dev/dataplane': 'eu' },
+      },
+    };
+    const otherOwner = {
+      ...foreign,
+      metadata: {
+        ...foreign.metadata,
+        name: 'eu-other2',
+        ownerReferences: [
+          { apiVersion: 'gatehouse.dev/v1alpha1', kind: 'DataPlane', name: 'eu', uid: 'old-uid', controller: true },
+        ],
+      },
+    };
     const prune = objectsToPrune({ name: 'eu', uid: 'uid-1' }, plain, [...autoscaled, foreign, otherOwner]);
-    expect(prune.map((o) => `${o.kind} ${o.metadata.name}`)).toEqual(['HorizontalPodAutoscaler eu-envoy', 'HorizontalPodAutoscaler eu-extproc']);
+    expect(prune.map((o) => `${o.kind} ${o.metadata.name}`)).toEqual([
+      'HorizontalPodAutoscaler eu-envoy',
+      'HorizontalPodAutoscaler eu-extproc',
+    ]);
   });
 
   it('deletes with the uid as precondition; gone or replaced objects are fine', async () => {
@@ -126,6 +179,8 @@ describe('objectsToPrune and pruneObjects', () => {
     const prune = objectsToPrune({ name: 'eu', uid: 'uid-1' }, plain, autoscaled);
     client.deleteStatus.set('/apis/autoscaling/v2/namespaces/edge/horizontalpodautoscalers/eu-extproc', 404);
     expect(await pruneObjects(client, prune)).toEqual(['HorizontalPodAutoscaler edge/eu-envoy']);
-    expect(client.calls[0]).toBe('DELETE /apis/autoscaling/v2/namespaces/edge/horizontalpodautoscalers/eu-envoy {"uid":"uid-HorizontalPodAutoscaler-eu-envoy"}');
+    expect(client.calls[0]).toBe(
+      'DELETE /apis/autoscaling/v2/namespaces/edge/horizontalpodautoscalers/eu-envoy {"uid":"uid-HorizontalPodAutoscaler-eu-envoy"}',
+    );
   });
 });

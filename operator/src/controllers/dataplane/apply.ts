@@ -31,12 +31,14 @@ export class DataPlaneApplyError extends GatehouseError {
 
 export function managedKind(kind: string): ManagedKind {
   const found = managedKinds.find((k) => k.kind === kind);
-  if (!found) throw new GatehouseError('GH_ERR_DATAPLANE_KIND', `${kind} is not a kind the DataPlane controller manages`);
+  if (!found)
+    throw new GatehouseError('GH_ERR_DATAPLANE_KIND', `${kind} is not a kind the DataPlane controller manages`);
   return found;
 }
 
 /** The REST path of a managed kind's collection (all namespaces without one). */
-export const collectionPath = ({ group, version, resource }: ManagedKind, namespace?: string) => resourcePath({ group, version, resource, namespace });
+export const collectionPath = ({ group, version, resource }: ManagedKind, namespace?: string) =>
+  resourcePath({ group, version, resource, namespace });
 export function objectPath(o: KubeObject): string {
   const { group, version, resource } = managedKind(o.kind);
   return resourcePath({ group, version, resource, namespace: o.metadata.namespace, name: o.metadata.name });
@@ -46,7 +48,10 @@ export const objectKey = (o: KubeObject) => `${o.kind} ${o.metadata.namespace}/$
 /** The object with the hash of its own content in an annotation. */
 export function withDesiredHash(o: KubeObject): KubeObject {
   const hash = sha256Hex(canonicalJson(o));
-  return { ...o, metadata: { ...o.metadata, annotations: { ...o.metadata.annotations, [desiredHashAnnotation]: hash } } };
+  return {
+    ...o,
+    metadata: { ...o.metadata, annotations: { ...o.metadata.annotations, [desiredHashAnnotation]: hash } },
+  };
 }
 
 /**
@@ -56,7 +61,9 @@ export function withDesiredHash(o: KubeObject): KubeObject {
  */
 export function containsDesired(desired: unknown, live: unknown): boolean {
   if (Array.isArray(desired)) {
-    return Array.isArray(live) && live.length === desired.length && desired.every((d, i) => containsDesired(d, live[i]));
+    return (
+      Array.isArray(live) && live.length === desired.length && desired.every((d, i) => containsDesired(d, live[i]))
+    );
   }
   if (desired !== null && typeof desired === 'object') {
     if (live === null || typeof live !== 'object' || Array.isArray(live)) return false;
@@ -77,7 +84,11 @@ export interface ApplyOutcome {
  * Applies each object, in order, whose live copy (from the informers; undefined when unknown) lacks
  * any of its fields. Carries on past a failure and throws DataPlaneApplyError naming every one.
  */
-export async function applyObjects(client: ApplyClient, desired: readonly KubeObject[], live: (o: KubeObject) => KubeObject | undefined): Promise<ApplyOutcome> {
+export async function applyObjects(
+  client: ApplyClient,
+  desired: readonly KubeObject[],
+  live: (o: KubeObject) => KubeObject | undefined,
+): Promise<ApplyOutcome> {
   const outcome: ApplyOutcome = { changed: [], unchanged: [] };
   const failures: { object: string; error: string }[] = [];
   for (const plain of desired) {
@@ -103,15 +114,24 @@ export async function applyObjects(client: ApplyClient, desired: readonly KubeOb
  * Live objects of the DataPlane (by label AND by controller owner reference to its uid) that are not
  * in `desired`: what we rendered before and no longer do. Anything else is left alone.
  */
-export function objectsToPrune(owner: { name: string; uid: string }, desired: readonly KubeObject[], live: readonly KubeObject[]): KubeObject[] {
+export function objectsToPrune(
+  owner: { name: string; uid: string },
+  desired: readonly KubeObject[],
+  live: readonly KubeObject[],
+): KubeObject[] {
   const wanted = new Set(desired.map(objectKey));
-  return live.filter((o) =>
-    o.metadata.labels?.[labelKeys.managedBy] === managedByValue &&
-    o.metadata.labels?.[labelKeys.dataPlane] === owner.name &&
-    (o.metadata.ownerReferences ?? []).some((r) => r.controller === true && r.uid === owner.uid && r.kind === 'DataPlane') &&
-    !o.metadata.deletionTimestamp &&
-    !wanted.has(objectKey(o)),
-  ).sort((a, b) => objectKey(a).localeCompare(objectKey(b)));
+  return live
+    .filter(
+      (o) =>
+        o.metadata.labels?.[labelKeys.managedBy] === managedByValue &&
+        o.metadata.labels?.[labelKeys.dataPlane] === owner.name &&
+        (o.metadata.ownerReferences ?? []).some(
+          (r) => r.controller === true && r.uid === owner.uid && r.kind === 'DataPlane',
+        ) &&
+        !o.metadata.deletionTimestamp &&
+        !wanted.has(objectKey(o)),
+    )
+    .sort((a, b) => objectKey(a).localeCompare(objectKey(b)));
 }
 
 /** Deletes the objects; one already gone, or replaced by another of the same name (uid differs), is fine. */
@@ -121,7 +141,9 @@ export async function pruneObjects(client: ApplyClient, objects: readonly KubeOb
   for (const o of objects) {
     try {
       await client.delete(objectPath(o), {
-        apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy: 'Background',
+        apiVersion: 'v1',
+        kind: 'DeleteOptions',
+        propagationPolicy: 'Background',
         ...(o.metadata.uid ? { preconditions: { uid: o.metadata.uid } } : {}),
       });
       deleted.push(objectKey(o));

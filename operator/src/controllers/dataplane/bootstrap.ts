@@ -7,7 +7,13 @@
 // admin. Pure: no I/O.
 import { isIP } from 'node:net';
 import { adsConfigSource, socketAddress, typeUrls, type Json } from '../../compile/envoy/names.ts';
-import { certificateSdsFile, extProcTlsSdsFiles, fileSdsSecretConfig, sanMatcher, validationSdsFile } from '../../compile/envoy/tls.ts';
+import {
+  certificateSdsFile,
+  extProcTlsSdsFiles,
+  fileSdsSecretConfig,
+  sanMatcher,
+  validationSdsFile,
+} from '../../compile/envoy/tls.ts';
 import { extProcTlsFor } from './extproc-link.ts';
 import { nodeCluster, paths, ports, tlsFiles, type Component } from './names.ts';
 
@@ -55,7 +61,11 @@ const inBootstrapDir = (file: string) => `${paths.envoyBootstrapDir}/${file}`;
 export function bootstrapSdsFiles(input: BootstrapInput): Record<string, string> {
   if (!input.mtls) return {};
   const files: Record<string, string> = {
-    [xdsSdsFileNames.certificate]: certificateSdsFile(xdsSdsNames.certificate, tlsFiles.certificateChain, tlsFiles.privateKey),
+    [xdsSdsFileNames.certificate]: certificateSdsFile(
+      xdsSdsNames.certificate,
+      tlsFiles.certificateChain,
+      tlsFiles.privateKey,
+    ),
     [xdsSdsFileNames.validation]: validationSdsFile(xdsSdsNames.validation, tlsFiles.trustedCa),
     ...extProcTlsSdsFiles(extProcTlsFor(input.namespace, input.dataPlane)),
   };
@@ -77,11 +87,16 @@ function xdsTransportSocket(host: string): Json {
         // Explicit both ways: Envoy's client default tops out at TLS 1.2.
         tls_params: { tls_minimum_protocol_version: 'TLSv1_2', tls_maximum_protocol_version: 'TLSv1_3' },
         alpn_protocols: ['h2'],
-        tls_certificate_sds_secret_configs: [fileSdsSecretConfig(xdsSdsNames.certificate, inBootstrapDir(xdsSdsFileNames.certificate))],
+        tls_certificate_sds_secret_configs: [
+          fileSdsSecretConfig(xdsSdsNames.certificate, inBootstrapDir(xdsSdsFileNames.certificate)),
+        ],
         combined_validation_context: {
           // Without a SAN matcher any certificate the CA signed would do.
           default_validation_context: { match_typed_subject_alt_names: [sanMatcher(host)] },
-          validation_context_sds_secret_config: fileSdsSecretConfig(xdsSdsNames.validation, inBootstrapDir(xdsSdsFileNames.validation)),
+          validation_context_sds_secret_config: fileSdsSecretConfig(
+            xdsSdsNames.validation,
+            inBootstrapDir(xdsSdsFileNames.validation),
+          ),
         },
       },
     },
@@ -127,31 +142,41 @@ const adminCluster: Json = {
 const readyListener: Json = {
   name: readyListenerName,
   address: socketAddress('0.0.0.0', ports.envoyReady),
-  filter_chains: [{
-    filters: [{
-      name: 'envoy.filters.network.http_connection_manager',
-      typed_config: {
-        '@type': typeUrls.httpConnectionManager,
-        stat_prefix: 'gatehouse_ready',
-        codec_type: 'AUTO',
-        route_config: {
-          name: readyListenerName,
-          virtual_hosts: [{
-            name: readyListenerName,
-            domains: ['*'],
-            routes: [{ match: { path: '/stats/prometheus' }, route: { cluster: adminClusterName } }],
-          }],
-        },
-        http_filters: [
-          {
-            name: 'envoy.filters.http.health_check',
-            typed_config: { '@type': typeUrlHealthCheck, pass_through_mode: false, headers: [{ name: ':path', string_match: { exact: '/ready' } }] },
+  filter_chains: [
+    {
+      filters: [
+        {
+          name: 'envoy.filters.network.http_connection_manager',
+          typed_config: {
+            '@type': typeUrls.httpConnectionManager,
+            stat_prefix: 'gatehouse_ready',
+            codec_type: 'AUTO',
+            route_config: {
+              name: readyListenerName,
+              virtual_hosts: [
+                {
+                  name: readyListenerName,
+                  domains: ['*'],
+                  routes: [{ match: { path: '/stats/prometheus' }, route: { cluster: adminClusterName } }],
+                },
+              ],
+            },
+            http_filters: [
+              {
+                name: 'envoy.filters.http.health_check',
+                typed_config: {
+                  '@type': typeUrlHealthCheck,
+                  pass_through_mode: false,
+                  headers: [{ name: ':path', string_match: { exact: '/ready' } }],
+                },
+              },
+              { name: 'envoy.filters.http.router', typed_config: { '@type': typeUrls.router } },
+            ],
           },
-          { name: 'envoy.filters.http.router', typed_config: { '@type': typeUrls.router } },
-        ],
-      },
-    }],
-  }],
+        },
+      ],
+    },
+  ],
 };
 
 /** node.id and node.cluster come from the command line (--service-node $(POD_NAME), --service-cluster). */

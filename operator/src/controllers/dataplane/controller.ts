@@ -14,7 +14,14 @@ import { WorkQueue } from '../../kube/workqueue.ts';
 import type { NodeStatus } from '../../xds/node-registry.ts';
 import type { ObjectOutcome } from '../last-accepted.ts';
 import { applyObjects, collectionPath, objectsToPrune, pruneObjects } from './apply.ts';
-import { dataPlaneKind, labelKeys, managedKinds, managedSelector, workloadName, type ManagedKindName } from './names.ts';
+import {
+  dataPlaneKind,
+  labelKeys,
+  managedKinds,
+  managedSelector,
+  workloadName,
+  type ManagedKindName,
+} from './names.ts';
 import { renderDataPlane, type DataPlaneObject, type KubeObject, type RenderOptions } from './render.ts';
 import { dataPlaneStatus, type DeploymentState, type StatusCondition } from './status.ts';
 import { objectKey, splitObjectKey } from '../../kube/keys.ts';
@@ -22,14 +29,25 @@ import { objectKey, splitObjectKey } from '../../kube/keys.ts';
 /** The status writer's contract (operator/src/kube/status-writer.ts). */
 export interface DataPlaneStatusWriter {
   write(
-    target: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; generation?: number; uid?: string }; status?: unknown },
+    target: {
+      apiVersion: string;
+      kind: string;
+      metadata: { name: string; namespace?: string; generation?: number; uid?: string };
+      status?: unknown;
+    },
     desired: { conditions: StatusCondition[]; [field: string]: unknown },
   ): Promise<boolean>;
 }
 
 /** The event recorder's contract (operator/src/kube/events.ts). */
 export interface DataPlaneEvents {
-  event(target: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; uid?: string } }, type: 'Normal' | 'Warning', reason: string, action: string, note: string): void;
+  event(
+    target: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; uid?: string } },
+    type: 'Normal' | 'Warning',
+    reason: string,
+    action: string,
+    note: string,
+  ): void;
 }
 
 export interface DataPlaneControllerOptions {
@@ -67,21 +85,36 @@ export class DataPlaneController {
     const { rest, kc, namespace } = options;
     this.queue = new WorkQueue<string>({ name: 'dataplanes', log: this.log });
     this.dataPlanes = new Informer<Obj>({
-      kc, rest, log: this.log, name: 'dataplanes',
+      kc,
+      rest,
+      log: this.log,
+      name: 'dataplanes',
       path: resourcePath({ group, version, resource: 'dataplanes', namespace }),
     });
-    this.managed = new Map(managedKinds.map((k) => [k.kind, new Informer<Obj>({
-      kc, rest, log: this.log, name: `dataplane-${k.resource}`, path: collectionPath(k, namespace), labelSelector: managedSelector,
-    })]));
+    this.managed = new Map(
+      managedKinds.map((k) => [
+        k.kind,
+        new Informer<Obj>({
+          kc,
+          rest,
+          log: this.log,
+          name: `dataplane-${k.resource}`,
+          path: collectionPath(k, namespace),
+          labelSelector: managedSelector,
+        }),
+      ]),
+    );
   }
 
   async start(): Promise<void> {
     this.unsubscribe.push(this.dataPlanes.onChange((_event, obj) => this.queue.add(objectKey(obj))));
     for (const informer of this.managed.values()) {
-      this.unsubscribe.push(informer.onChange((_event, obj, old) => {
-        const owner = controllerDataPlane(obj) ?? (old && controllerDataPlane(old));
-        if (owner) this.queue.add(`${obj.metadata?.namespace ?? ''}/${owner}`);
-      }));
+      this.unsubscribe.push(
+        informer.onChange((_event, obj, old) => {
+          const owner = controllerDataPlane(obj) ?? (old && controllerDataPlane(old));
+          if (owner) this.queue.add(`${obj.metadata?.namespace ?? ''}/${owner}`);
+        }),
+      );
     }
     // Every cache full before the first reconcile: apply compares against them, prune lists them.
     await Promise.all([this.dataPlanes.start(), ...[...this.managed.values()].map((i) => i.start())]);
@@ -133,7 +166,8 @@ export class DataPlaneController {
     }
 
     const status = dataPlaneStatus({
-      namespace, name,
+      namespace,
+      name,
       deployments: {
         envoy: this.deployment(namespace, workloadName(name, 'envoy')),
         extproc: this.deployment(namespace, workloadName(name, 'extproc')),
@@ -152,12 +186,14 @@ export class DataPlaneController {
   }
 
   private live(o: KubeObject): KubeObject | undefined {
-    return this.managed.get(o.kind as ManagedKindName)?.get(o.metadata.namespace, o.metadata.name) as KubeObject | undefined;
+    return this.managed.get(o.kind as ManagedKindName)?.get(o.metadata.namespace, o.metadata.name) as
+      KubeObject | undefined;
   }
 
   /** The cached managed objects labelled as this DataPlane's. */
   private liveOf(namespace: string, name: string): KubeObject[] {
-    return [...this.managed.values()].flatMap((i) => i.list(namespace) as KubeObject[])
+    return [...this.managed.values()]
+      .flatMap((i) => i.list(namespace) as KubeObject[])
       .filter((o) => o.metadata.labels?.[labelKeys.dataPlane] === name);
   }
 
@@ -166,13 +202,17 @@ export class DataPlaneController {
   }
 }
 
-
-
 /** The name of the DataPlane that controls the object, if one does. */
 function controllerDataPlane(o: Obj): string | undefined {
-  return o.metadata?.ownerReferences?.find((r) => r.controller === true && r.kind === dataPlaneKind && r.apiVersion.startsWith(`${group}/`))?.name;
+  return o.metadata?.ownerReferences?.find(
+    (r) => r.controller === true && r.kind === dataPlaneKind && r.apiVersion.startsWith(`${group}/`),
+  )?.name;
 }
 
 function eventTarget(dp: DataPlaneObject) {
-  return { apiVersion: dp.apiVersion ?? apiVersion, kind: dp.kind ?? dataPlaneKind, metadata: { name: dp.metadata.name, namespace: dp.metadata.namespace, uid: dp.metadata.uid } };
+  return {
+    apiVersion: dp.apiVersion ?? apiVersion,
+    kind: dp.kind ?? dataPlaneKind,
+    metadata: { name: dp.metadata.name, namespace: dp.metadata.namespace, uid: dp.metadata.uid },
+  };
 }

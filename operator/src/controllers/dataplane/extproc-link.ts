@@ -17,7 +17,8 @@ type Named = { metadata?: { namespace?: string; name?: string } };
  * listeners for now, and it points at this DataPlane's extproc.
  */
 export function leadDataPlane(dataPlanes: readonly Named[]): DataPlaneRef | undefined {
-  return dataPlanes.map((d) => ({ namespace: d.metadata?.namespace ?? 'default', name: d.metadata?.name ?? '' }))
+  return dataPlanes
+    .map((d) => ({ namespace: d.metadata?.namespace ?? 'default', name: d.metadata?.name ?? '' }))
     .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name))[0];
 }
 
@@ -48,7 +49,10 @@ export function extProcTlsFor(namespace: string, dataPlane: string): IrExtProcTl
  * the same in every DataPlane; the name checked is the one dialled, so an --extproc-address must then
  * be a name (or address) extproc's certificate carries.
  */
-export function extProcCompileOptions(dataPlanes: readonly Named[], options: { extProc?: IrEndpoint; mtls: boolean }): { extProc?: IrEndpoint; extProcTls?: IrExtProcTls } {
+export function extProcCompileOptions(
+  dataPlanes: readonly Named[],
+  options: { extProc?: IrEndpoint; mtls: boolean },
+): { extProc?: IrEndpoint; extProcTls?: IrExtProcTls } {
   const extProc = options.extProc ?? extProcEndpoint(dataPlanes);
   const lead = options.mtls ? leadDataPlane(dataPlanes) : undefined;
   if (!extProc) return {};

@@ -21,18 +21,31 @@ type DeploymentJson = KubeObject & { spec: { template: { spec: { containers: { a
 
 function renderedExtprocArgs(): string[] {
   const objects = renderDataPlane(
-    { apiVersion: 'gatehouse.dev/v1alpha1', kind: 'DataPlane', metadata: { name: 'eu', namespace: 'edge', uid: 'u' }, spec: { region: 'eu-west-1', redis: { url: 'redis://r:6379' } } },
-    { envoyImage: 'envoy', gatehouseImage: 'gatehouse', xds: { host: 'gatehouse-xds', port: 18000 }, operatorNamespace: 'gh' },
+    {
+      apiVersion: 'gatehouse.dev/v1alpha1',
+      kind: 'DataPlane',
+      metadata: { name: 'eu', namespace: 'edge', uid: 'u' },
+      spec: { region: 'eu-west-1', redis: { url: 'redis://r:6379' } },
+    },
+    {
+      envoyImage: 'envoy',
+      gatehouseImage: 'gatehouse',
+      xds: { host: 'gatehouse-xds', port: 18000 },
+      operatorNamespace: 'gh',
+    },
   );
   const deployment = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'eu-extproc') as DeploymentJson;
-  return deployment.spec.template.spec.containers[0].args;
+  return deployment.spec.template.spec.containers[0]!.args;
 }
 
 describe('extproc --node-id / --node-cluster', () => {
   it('defaults: no node id (the source picks $GATEHOUSE_NODE_ID or extproc/HOSTNAME), cluster gatehouse-extproc', () => {
     expect(xdsNode(parseCommand('extproc', ['--xds', 'h:1']) as Options)).toEqual({ cluster: 'gatehouse-extproc' });
-    expect(xdsNode(parseCommand('extproc', ['--xds', 'h:1', '--node-id', 'pod-1', '--node-cluster', 'ns/dp/extproc']) as Options))
-      .toEqual({ nodeId: 'pod-1', cluster: 'ns/dp/extproc' });
+    expect(
+      xdsNode(
+        parseCommand('extproc', ['--xds', 'h:1', '--node-id', 'pod-1', '--node-cluster', 'ns/dp/extproc']) as Options,
+      ),
+    ).toEqual({ nodeId: 'pod-1', cluster: 'ns/dp/extproc' });
     expect(() => xdsNode({ 'node-id': '' })).toThrow(/--node-id: must not be empty/);
   });
 
@@ -46,7 +59,11 @@ describe('extproc --node-id / --node-cluster', () => {
     const [command, ...args] = renderedExtprocArgs().map((a) => a.replace('$(POD_NAME)', 'eu-extproc-6b7c9-x2x4z'));
     expect(command).toBe('extproc');
     const options = parseCommand('extproc', args) as Options;
-    expect(options).toMatchObject({ 'node-cluster': 'edge/eu/extproc', region: 'eu-west-1', 'cache-dir': '/var/cache/gatehouse' });
+    expect(options).toMatchObject({
+      'node-cluster': 'edge/eu/extproc',
+      region: 'eu-west-1',
+      'cache-dir': '/var/cache/gatehouse',
+    });
     const source = new XdsSnapshotSource({ address, log: silentLog, initialTimeoutMs: 2000, ...xdsNode(options) });
     cleanups.push(() => source.stop());
     await source.start(new SnapshotStore());
@@ -54,7 +71,13 @@ describe('extproc --node-id / --node-cluster', () => {
     await until(() => controlPlane.registry.get('eu-extproc-6b7c9-x2x4z')?.syncedVersion === snapshot.version);
     const node = controlPlane.registry.get('eu-extproc-6b7c9-x2x4z')!;
     expect(parseNodeCluster(node.cluster)).toEqual({ namespace: 'edge', dataPlane: 'eu', component: 'extproc' });
-    const status = dataPlaneStatus({ namespace: 'edge', name: 'eu', deployments: {}, nodes: controlPlane.registry.list(), configVersion: snapshot.version });
+    const status = dataPlaneStatus({
+      namespace: 'edge',
+      name: 'eu',
+      deployments: {},
+      nodes: controlPlane.registry.list(),
+      configVersion: snapshot.version,
+    });
     expect(status.components.find((c) => c.name === 'extproc')?.syncedVersion).toBe(snapshot.version);
   });
 });

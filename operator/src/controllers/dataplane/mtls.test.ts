@@ -15,11 +15,17 @@ import { extProcCompileOptions, extProcTlsFor, leadDataPlane } from './extproc-l
 import { renderDataPlane, xdsHost, type DataPlaneObject, type KubeObject, type RenderOptions } from './render.ts';
 
 const options: RenderOptions = {
-  envoyImage: 'envoy', gatehouseImage: 'gatehouse', xds: { host: 'gatehouse-xds', port: 18000 }, operatorNamespace: 'gatehouse-system', mtls: true,
+  envoyImage: 'envoy',
+  gatehouseImage: 'gatehouse',
+  xds: { host: 'gatehouse-xds', port: 18000 },
+  operatorNamespace: 'gatehouse-system',
+  mtls: true,
 };
 const plain: RenderOptions = { ...options, mtls: false };
 const dp: DataPlaneObject = {
-  apiVersion: 'gatehouse.dev/v1alpha1', kind: 'DataPlane', metadata: { name: 'eu', namespace: 'edge', uid: 'u' },
+  apiVersion: 'gatehouse.dev/v1alpha1',
+  kind: 'DataPlane',
+  metadata: { name: 'eu', namespace: 'edge', uid: 'u' },
   spec: { listeners: [{ name: 'https', port: 8443, protocol: 'HTTPS', tls: { issue: true } }] },
 };
 
@@ -30,8 +36,13 @@ interface Pod {
 }
 
 const podOf = (objects: KubeObject[], component: Component) =>
-  (objects.find((o) => o.kind === 'Deployment' && o.metadata.name === `eu-${component}`) as KubeObject & { spec: { template: { spec: Pod } } }).spec.template.spec;
-const configMapData = (objects: KubeObject[]) => objects.find((o) => o.kind === 'ConfigMap')!.data as Record<string, string>;
+  (
+    objects.find((o) => o.kind === 'Deployment' && o.metadata.name === `eu-${component}`) as KubeObject & {
+      spec: { template: { spec: Pod } };
+    }
+  ).spec.template.spec;
+const configMapData = (objects: KubeObject[]) =>
+  objects.find((o) => o.kind === 'ConfigMap')!.data as Record<string, string>;
 
 /** The keys each Secret a pod may mount holds (as the certificates controller writes them). */
 const secretKeys: Record<string, string[]> = {
@@ -45,15 +56,20 @@ const secretKeys: Record<string, string[]> = {
  * key. Fails the test when no mount covers it or the volume has no such key.
  */
 function source(pod: Pod, data: Record<string, string>, file: string): string {
-  const mount = pod.containers[0].volumeMounts.find((m) => m.mountPath === dirname(file));
+  const mount = pod.containers[0]!.volumeMounts.find((m) => m.mountPath === dirname(file));
   expect(mount, `no volume mounted at ${dirname(file)} (for ${file})`).toBeDefined();
-  const volume = pod.volumes.find((v) => v.name === mount!.name) as { configMap?: { name: string }; secret?: { secretName: string; optional?: boolean } };
+  const volume = pod.volumes.find((v) => v.name === mount!.name) as {
+    configMap?: { name: string };
+    secret?: { secretName: string; optional?: boolean };
+  };
   if (volume.configMap) {
     expect(Object.keys(data), `ConfigMap ${volume.configMap.name} has no key for ${file}`).toContain(basename(file));
     return `ConfigMap ${volume.configMap.name} ${basename(file)}`;
   }
   expect(volume.secret?.optional).toBe(false);
-  expect(secretKeys[volume.secret!.secretName], `Secret ${volume.secret!.secretName} has no key for ${file}`).toContain(basename(file));
+  expect(secretKeys[volume.secret!.secretName], `Secret ${volume.secret!.secretName} has no key for ${file}`).toContain(
+    basename(file),
+  );
   return `Secret ${volume.secret!.secretName} ${basename(file)}`;
 }
 
@@ -66,8 +82,7 @@ function referencedPaths(json: unknown, out = { files: [] as string[], dirs: [] 
       else if (k === 'path_config_source') {
         out.files.push((v as { path: string }).path);
         referencedPaths(v, out);
-      }
-      else if (k === 'watched_directory') out.dirs.push((v as { path: string }).path);
+      } else if (k === 'watched_directory') out.dirs.push((v as { path: string }).path);
       else referencedPaths(v, out);
     }
   }
@@ -80,27 +95,33 @@ describe('mutual TLS of DataPlane pods', () => {
     for (const component of ['envoy', 'extproc'] as const) {
       const pod = podOf(objects, component);
       expect(pod.volumes.filter((v) => 'secret' in v)).toEqual([]);
-      expect(pod.containers[0].args.filter((a) => a.startsWith('--tls') || a.startsWith('--xds-tls'))).toEqual([]);
+      expect(pod.containers[0]!.args.filter((a) => a.startsWith('--tls') || a.startsWith('--xds-tls'))).toEqual([]);
     }
     const text = JSON.stringify(objects);
     expect(text).not.toMatch(/eu-envoy-tls|eu-extproc-tls|eu-ca-bundle|\/etc\/gatehouse|transport_socket/);
     expect(Object.keys(configMapData(objects))).toEqual([bootstrapKey]);
-    expect(extProcCompileOptions([dp], { mtls: false })).toEqual({ extProc: { host: 'eu-extproc.edge.svc', port: 9002 } });
+    expect(extProcCompileOptions([dp], { mtls: false })).toEqual({
+      extProc: { host: 'eu-extproc.edge.svc', port: 9002 },
+    });
   });
 
   it('with mtls: every file Envoy is told to read (bootstrap, SDS files, compiled extproc cluster) is mounted', () => {
     const objects = renderDataPlane(dp, options);
     const pod = podOf(objects, 'envoy');
     const data = configMapData(objects);
-    const compiled = compile([], { credentialHashKey: 'k', ...extProcCompileOptions([dp], { mtls: true }) }).snapshot.envoy.clusters
-      .find((c) => (c as Json).name === 'gatehouse-extproc');
+    const compiled = compile([], {
+      credentialHashKey: 'k',
+      ...extProcCompileOptions([dp], { mtls: true }),
+    }).snapshot.envoy.clusters.find((c) => c.name === 'gatehouse-extproc');
     const config = [
       JSON.parse(data[bootstrapKey]!),
-      ...Object.entries(data).filter(([k]) => k !== bootstrapKey).map(([, v]) => JSON.parse(v) as unknown),
+      ...Object.entries(data)
+        .filter(([k]) => k !== bootstrapKey)
+        .map(([, v]) => JSON.parse(v) as unknown),
       compiled,
     ];
     const { files, dirs } = referencedPaths(config);
-    const args = pod.containers[0].args;
+    const args = pod.containers[0]!.args;
     files.push(args[args.indexOf('-c') + 1]!);
     const sources = [...new Set(files)].sort().map((f) => `${f} <- ${source(pod, data, f)}`);
     expect(sources).toEqual([
@@ -114,15 +135,15 @@ describe('mutual TLS of DataPlane pods', () => {
       '/etc/gatehouse/tls/tls.key <- Secret eu-envoy-tls tls.key',
     ]);
     // Every watched directory is a mount point: kubelet's symlink swap there is what triggers a reload.
-    const mountPaths = pod.containers[0].volumeMounts.map((m) => m.mountPath);
+    const mountPaths = pod.containers[0]!.volumeMounts.map((m) => m.mountPath);
     for (const dir of new Set(dirs)) expect(mountPaths).toContain(dir);
     expect(new Set(dirs)).toEqual(new Set(['/etc/envoy', '/etc/gatehouse/tls', '/etc/gatehouse/ca']));
   });
 
-  it('with mtls: extproc\'s arguments are real TLS flags naming its own certificate and the trust bundle', () => {
+  it("with mtls: extproc's arguments are real TLS flags naming its own certificate and the trust bundle", () => {
     const objects = renderDataPlane(dp, options);
     const pod = podOf(objects, 'extproc');
-    const [command, ...args] = pod.containers[0].args;
+    const [command, ...args] = pod.containers[0]!.args;
     expect(command).toBe('extproc');
     const flags = parseCommand('extproc', args) as Options;
     const server = serverTlsFromFlags('extproc', flags)!;
@@ -141,24 +162,33 @@ describe('mutual TLS of DataPlane pods', () => {
     const ns = dp.metadata.namespace!;
     // Envoy -> extproc: the SNI and SAN checked; extproc serves and is an xDS client.
     expect(extprocLeaf(ns, 'eu').dns).toContain(extProcTlsFor(ns, 'eu').sni);
-    expect(extprocLeaf(ns, 'eu')).toMatchObject({ secretName: tlsSecretName('eu', 'extproc'), usages: expect.arrayContaining(['serverAuth', 'clientAuth']) });
+    expect(extprocLeaf(ns, 'eu')).toMatchObject({
+      secretName: tlsSecretName('eu', 'extproc'),
+      usages: expect.arrayContaining(['serverAuth', 'clientAuth']) as unknown,
+    });
     // Envoy is a client of xDS and of extproc.
     expect(envoyLeaf(ns, 'eu')).toMatchObject({ secretName: tlsSecretName('eu', 'envoy'), usages: ['clientAuth'] });
     // Envoy and extproc -> xDS: the host both dial is a SAN of the xDS server's certificate.
     const xds = xdsLeaf(options.operatorNamespace, 'gatehouse-xds');
     expect(xds.dns).toContain(xdsHost(options));
-    const extprocArgs = podOf(renderDataPlane(dp, options), 'extproc').containers[0].args;
+    const extprocArgs = podOf(renderDataPlane(dp, options), 'extproc').containers[0]!.args;
     expect(xds.dns).toContain(extprocArgs[extprocArgs.indexOf('--xds') + 1]!.replace(/:\d+$/, ''));
   });
 
   it('rolls the Envoys when mtls is turned on or off, and keeps the SDS files in the bootstrap ConfigMap', () => {
     const hash = (o: RenderOptions) => {
-      const envoy = renderDataPlane(dp, o).find((x) => x.kind === 'Deployment' && x.metadata.name === 'eu-envoy') as KubeObject & { spec: { template: { metadata: { annotations: Json } } } };
+      const envoy = renderDataPlane(dp, o).find(
+        (x) => x.kind === 'Deployment' && x.metadata.name === 'eu-envoy',
+      ) as KubeObject & { spec: { template: { metadata: { annotations: Json } } } };
       return envoy.spec.template.metadata.annotations[bootstrapHashAnnotation];
     };
     expect(hash(options)).not.toBe(hash(plain));
     expect(Object.keys(configMapData(renderDataPlane(dp, options)))).toEqual([
-      bootstrapKey, 'sds-extproc-ca.json', 'sds-extproc-client.json', 'sds-xds-ca.json', 'sds-xds-client.json',
+      bootstrapKey,
+      'sds-extproc-ca.json',
+      'sds-extproc-client.json',
+      'sds-xds-ca.json',
+      'sds-xds-client.json',
     ]);
   });
 });
@@ -167,13 +197,16 @@ describe('extProcCompileOptions', () => {
   const a = { metadata: { namespace: 'b-ns', name: 'a' } };
   const b = { metadata: { namespace: 'a-ns', name: 'z' } };
 
-  it('points at the lead DataPlane (first by namespace, then name), with its extproc\'s name checked under mtls', () => {
+  it("points at the lead DataPlane (first by namespace, then name), with its extproc's name checked under mtls", () => {
     expect(leadDataPlane([a, b])).toEqual({ namespace: 'a-ns', name: 'z' });
     expect(extProcCompileOptions([a, b], { mtls: true })).toEqual({
       extProc: { host: 'z-extproc.a-ns.svc', port: 9002 },
       extProcTls: {
-        certFile: '/etc/gatehouse/tls/tls.crt', keyFile: '/etc/gatehouse/tls/tls.key', caFile: '/etc/gatehouse/ca/ca.crt',
-        sni: 'z-extproc.a-ns.svc', sdsDir: '/etc/envoy',
+        certFile: '/etc/gatehouse/tls/tls.crt',
+        keyFile: '/etc/gatehouse/tls/tls.key',
+        caFile: '/etc/gatehouse/ca/ca.crt',
+        sni: 'z-extproc.a-ns.svc',
+        sdsDir: '/etc/envoy',
       },
     });
     expect(extProcCompileOptions([a, b], { mtls: true }).extProcTls).toEqual(extProcTlsFor('a-ns', 'z'));
@@ -181,7 +214,10 @@ describe('extProcCompileOptions', () => {
 
   it('checks the name of an --extproc-address; gives nothing without a DataPlane or an address', () => {
     const extProc = { host: 'extproc.shared.svc', port: 9443 };
-    expect(extProcCompileOptions([a], { extProc, mtls: true })).toMatchObject({ extProc, extProcTls: { sni: 'extproc.shared.svc' } });
+    expect(extProcCompileOptions([a], { extProc, mtls: true })).toMatchObject({
+      extProc,
+      extProcTls: { sni: 'extproc.shared.svc' },
+    });
     expect(extProcCompileOptions([a], { extProc, mtls: false })).toEqual({ extProc });
     expect(extProcCompileOptions([], { mtls: true })).toEqual({});
   });

@@ -59,7 +59,8 @@ export function selectorLabels(dataPlane: string, component: Component): Record<
 export const dataPlaneSelector = (dataPlane: string) => `${managedSelector},${labelKeys.dataPlane}=${dataPlane}`;
 
 /** xDS node.cluster of a data-plane pod; node.id is the pod name. */
-export const nodeCluster = (namespace: string, dataPlane: string, component: Component) => `${namespace}/${dataPlane}/${component}`;
+export const nodeCluster = (namespace: string, dataPlane: string, component: Component) =>
+  `${namespace}/${dataPlane}/${component}`;
 
 export interface NodeClusterRef {
   namespace: string;
@@ -71,7 +72,7 @@ export interface NodeClusterRef {
 export function parseNodeCluster(cluster: string): NodeClusterRef | undefined {
   const parts = cluster.split('/');
   if (parts.length !== 3) return undefined;
-  const [namespace, dataPlane, component] = parts;
+  const [namespace, dataPlane, component] = parts as [string, string, string];
   if (!namespace || !dataPlane || !(components as readonly string[]).includes(component)) return undefined;
   return { namespace, dataPlane, component: component as Component };
 }
@@ -108,11 +109,24 @@ export const managedKinds = [
   { kind: 'ConfigMap', apiVersion: 'v1', group: '', version: 'v1', resource: 'configmaps' },
   { kind: 'Service', apiVersion: 'v1', group: '', version: 'v1', resource: 'services' },
   { kind: 'Deployment', apiVersion: 'apps/v1', group: 'apps', version: 'v1', resource: 'deployments' },
-  { kind: 'PodDisruptionBudget', apiVersion: 'policy/v1', group: 'policy', version: 'v1', resource: 'poddisruptionbudgets' },
-  { kind: 'HorizontalPodAutoscaler', apiVersion: 'autoscaling/v2', group: 'autoscaling', version: 'v2', resource: 'horizontalpodautoscalers' },
+  {
+    kind: 'PodDisruptionBudget',
+    apiVersion: 'policy/v1',
+    group: 'policy',
+    version: 'v1',
+    resource: 'poddisruptionbudgets',
+  },
+  {
+    kind: 'HorizontalPodAutoscaler',
+    apiVersion: 'autoscaling/v2',
+    group: 'autoscaling',
+    version: 'v2',
+    resource: 'horizontalpodautoscalers',
+  },
 ] as const;
 export type ManagedKind = (typeof managedKinds)[number];
 export type ManagedKindName = ManagedKind['kind'];
 
 /** The DNS name Envoy (the compiled `gatehouse-extproc` cluster) reaches a DataPlane's extproc pods by. */
-export const extprocServiceHost = (namespace: string, dataPlane: string) => `${workloadName(dataPlane, 'extproc')}.${namespace}.svc`;
+export const extprocServiceHost = (namespace: string, dataPlane: string) =>
+  `${workloadName(dataPlane, 'extproc')}.${namespace}.svc`;

@@ -21,12 +21,16 @@ const goldenOptions: RenderOptions = {
 };
 
 const testdata = join(import.meta.dirname, 'testdata');
-const scenarios = readdirSync(testdata).filter((d) => existsSync(join(testdata, d, 'input.yaml'))).sort();
-const input = (scenario: string) => parse(readFileSync(join(testdata, scenario, 'input.yaml'), 'utf8')) as DataPlaneObject;
+const scenarios = readdirSync(testdata)
+  .filter((d) => existsSync(join(testdata, d, 'input.yaml')))
+  .sort();
+const input = (scenario: string) =>
+  parse(readFileSync(join(testdata, scenario, 'input.yaml'), 'utf8')) as DataPlaneObject;
 const optionsFile = (scenario: string) => join(testdata, scenario, 'options.yaml');
-const optionsOf = (scenario: string): RenderOptions => existsSync(optionsFile(scenario))
-  ? { ...goldenOptions, ...(parse(readFileSync(optionsFile(scenario), 'utf8')) as Partial<RenderOptions>) }
-  : goldenOptions;
+const optionsOf = (scenario: string): RenderOptions =>
+  existsSync(optionsFile(scenario))
+    ? { ...goldenOptions, ...(parse(readFileSync(optionsFile(scenario), 'utf8')) as Partial<RenderOptions>) }
+    : goldenOptions;
 
 /** The rendered objects as YAML documents, the way `kubectl get -o yaml` would show them. */
 function toYaml(objects: KubeObject[]): string {
@@ -51,12 +55,14 @@ describe('renderDataPlane golden files', () => {
     if (process.env.UPDATE_GOLDEN === '1') writeFileSync(expectedFile, actual);
     expect(actual).toBe(readFileSync(expectedFile, 'utf8'));
     // The file parses back to the same objects.
-    expect(parseAllDocuments(actual).map((d) => d.toJS())).toEqual(JSON.parse(JSON.stringify(renderDataPlane(input(scenario), optionsOf(scenario)))));
+    expect(parseAllDocuments(actual).map((d) => d.toJS() as unknown)).toEqual(
+      JSON.parse(JSON.stringify(renderDataPlane(input(scenario), optionsOf(scenario)))),
+    );
   });
 
   it.each(scenarios)('%s: the bootstrap is strict envoy.config.bootstrap.v3.Bootstrap', (scenario) => {
     const configMap = renderDataPlane(input(scenario), optionsOf(scenario)).find((o) => o.kind === 'ConfigMap')!;
-    const json = JSON.parse((configMap.data as Record<string, string>)[bootstrapKey]) as unknown;
+    const json = JSON.parse((configMap.data as Record<string, string>)[bootstrapKey]!) as unknown;
     expect(encodeStrict(root, bootstrapType, json).length).toBeGreaterThan(0);
   });
 });
@@ -67,15 +73,28 @@ describe('renderDataPlane invariants', () => {
   it.each(all)('%s: every object is owned by the DataPlane, labelled and in its namespace', (_s, dp, options) => {
     for (const o of renderDataPlane(dp, options)) {
       expect(o.metadata.namespace).toBe(dp.metadata.namespace);
-      expect(o.metadata.ownerReferences).toEqual([{
-        apiVersion: 'gatehouse.dev/v1alpha1', kind: 'DataPlane', name: dp.metadata.name, uid: dp.metadata.uid, controller: true, blockOwnerDeletion: true,
-      }]);
-      expect(o.metadata.labels).toMatchObject({ [labelKeys.managedBy]: 'gatehouse', [labelKeys.dataPlane]: dp.metadata.name, [labelKeys.instance]: dp.metadata.name });
+      expect(o.metadata.ownerReferences).toEqual([
+        {
+          apiVersion: 'gatehouse.dev/v1alpha1',
+          kind: 'DataPlane',
+          name: dp.metadata.name,
+          uid: dp.metadata.uid,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ]);
+      expect(o.metadata.labels).toMatchObject({
+        [labelKeys.managedBy]: 'gatehouse',
+        [labelKeys.dataPlane]: dp.metadata.name,
+        [labelKeys.instance]: dp.metadata.name,
+      });
     }
   });
 
   it.each(all)('%s: is deterministic', (_s, dp, options) => {
-    expect(JSON.stringify(renderDataPlane(dp, options))).toBe(JSON.stringify(renderDataPlane(structuredClone(dp), structuredClone(options))));
+    expect(JSON.stringify(renderDataPlane(dp, options))).toBe(
+      JSON.stringify(renderDataPlane(structuredClone(dp), structuredClone(options))),
+    );
   });
 
   it('does not modify its input', () => {
@@ -88,7 +107,9 @@ describe('renderDataPlane invariants', () => {
   it('rolls the Envoys when the bootstrap changes, and only then', () => {
     const dp = input('01-minimal');
     const hash = (d: DataPlaneObject, o = goldenOptions) => {
-      const deployment = renderDataPlane(d, o).find((x) => x.kind === 'Deployment' && x.metadata.name.endsWith('-envoy')) as { spec: { template: { metadata: { annotations: Record<string, string> } } } } & KubeObject;
+      const deployment = renderDataPlane(d, o).find(
+        (x) => x.kind === 'Deployment' && x.metadata.name.endsWith('-envoy'),
+      ) as { spec: { template: { metadata: { annotations: Record<string, string> } } } } & KubeObject;
       return deployment.spec.template.metadata.annotations[bootstrapHashAnnotation];
     };
     expect(hash(dp)).toMatch(/^[0-9a-f]{64}$/);
@@ -106,7 +127,9 @@ describe('renderDataPlane invariants', () => {
 
   it('keeps the Redis URL out of the arguments', () => {
     const objects = renderDataPlane(input('03-redis-url-low-port-no-pdb'), goldenOptions);
-    const extproc = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'lab-extproc') as KubeObject & { spec: { template: { spec: { containers: { args: string[] }[] } } } };
-    expect(extproc.spec.template.spec.containers[0].args.join(' ')).not.toContain('redis://');
+    const extproc = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'lab-extproc') as KubeObject & {
+      spec: { template: { spec: { containers: { args: string[] }[] } } };
+    };
+    expect(extproc.spec.template.spec.containers[0]!.args.join(' ')).not.toContain('redis://');
   });
 });

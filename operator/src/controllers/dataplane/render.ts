@@ -8,8 +8,22 @@ import { defaultListenerPort } from '../../compile/resolve-dataplanes.ts';
 import { canonicalJson, sha256Hex } from '../../compile/canonical-json.ts';
 import { bootstrapSdsFiles, renderBootstrap, type BootstrapInput } from './bootstrap.ts';
 import {
-  bootstrapConfigMapName, bootstrapHashAnnotation, bootstrapKey, caBundleSecretName, componentLabels, dataPlaneApiVersion,
-  dataPlaneKind, managedKinds, nodeCluster, paths, ports, selectorLabels, tlsFiles, tlsSecretName, workloadName, type Component,
+  bootstrapConfigMapName,
+  bootstrapHashAnnotation,
+  bootstrapKey,
+  caBundleSecretName,
+  componentLabels,
+  dataPlaneApiVersion,
+  dataPlaneKind,
+  managedKinds,
+  nodeCluster,
+  paths,
+  ports,
+  selectorLabels,
+  tlsFiles,
+  tlsSecretName,
+  workloadName,
+  type Component,
 } from './names.ts';
 
 export interface OwnerReference {
@@ -94,9 +108,16 @@ function meta(c: Context, name: string, component: Component): KubeObject['metad
     name,
     namespace: c.ns,
     labels: componentLabels(c.name, component),
-    ownerReferences: [{
-      apiVersion: dataPlaneApiVersion, kind: dataPlaneKind, name: c.name, uid: c.dp.metadata.uid, controller: true, blockOwnerDeletion: true,
-    }],
+    ownerReferences: [
+      {
+        apiVersion: dataPlaneApiVersion,
+        kind: dataPlaneKind,
+        name: c.name,
+        uid: c.dp.metadata.uid,
+        controller: true,
+        blockOwnerDeletion: true,
+      },
+    ],
   };
 }
 
@@ -111,15 +132,18 @@ const maxReplicas = (spec: Spec) => spec.autoscaling?.maxReplicas ?? 10;
 
 /** The fewest pods a component is meant to run: the PDB protects that many. */
 function replicaFloor(spec: Spec, component: Component): number {
-  return autoscalingOn(spec) ? minReplicas(spec) : spec[component]?.replicas ?? defaultReplicas;
+  return autoscalingOn(spec) ? minReplicas(spec) : (spec[component]?.replicas ?? defaultReplicas);
 }
 
 function listeners(spec: Spec) {
-  return [...(spec.listeners ?? [{ name: 'http', port: defaultListenerPort, protocol: 'HTTP' as const }])].sort((a, b) => a.port - b.port);
+  return [...(spec.listeners ?? [{ name: 'http', port: defaultListenerPort, protocol: 'HTTP' as const }])].sort(
+    (a, b) => a.port - b.port,
+  );
 }
 
 /** Container port names are IANA service names: at most 15 characters, a letter, no "--". */
-const ianaServiceName = (s: string) => s.length <= 15 && /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(s) && /[a-z]/.test(s) && !s.includes('--');
+const ianaServiceName = (s: string) =>
+  s.length <= 15 && /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(s) && /[a-z]/.test(s) && !s.includes('--');
 
 const podEnv = [
   { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
@@ -150,7 +174,10 @@ function tlsVolumes(c: Context, component: Component): { volumes: Json[]; mounts
   if (!c.options.mtls) return { volumes: [], mounts: [] };
   return {
     volumes: [
-      { name: 'tls', secret: { secretName: tlsSecretName(c.name, component), defaultMode: secretFileMode, optional: false } },
+      {
+        name: 'tls',
+        secret: { secretName: tlsSecretName(c.name, component), defaultMode: secretFileMode, optional: false },
+      },
       { name: 'ca', secret: { secretName: caBundleSecretName(c.name), defaultMode: secretFileMode, optional: false } },
     ],
     mounts: [
@@ -170,7 +197,12 @@ interface ContainerParts {
   volumeMounts: Json[];
 }
 
-function deployment(c: Context, component: Component, container: ContainerParts, pod: { annotations?: Record<string, string>; volumes: Json[]; lowPorts?: boolean }): KubeObject {
+function deployment(
+  c: Context,
+  component: Component,
+  container: ContainerParts,
+  pod: { annotations?: Record<string, string>; volumes: Json[]; lowPorts?: boolean },
+): KubeObject {
   const name = workloadName(c.name, component);
   const selector = selectorLabels(c.name, component);
   return object('Deployment', meta(c, name, component), {
@@ -182,28 +214,38 @@ function deployment(c: Context, component: Component, container: ContainerParts,
       // Never below the running count during a rollout: a data plane serves live traffic.
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: 0 } },
       template: {
-        metadata: { labels: componentLabels(c.name, component), ...(pod.annotations ? { annotations: pod.annotations } : {}) },
+        metadata: {
+          labels: componentLabels(c.name, component),
+          ...(pod.annotations ? { annotations: pod.annotations } : {}),
+        },
         spec: {
           serviceAccountName: name,
           // Neither component talks to the Kubernetes API.
           automountServiceAccountToken: false,
           securityContext: podSecurityContext(pod.lowPorts ?? false),
-          topologySpreadConstraints: [{
-            maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: selector },
-          }],
-          containers: [{
-            name: component,
-            image: container.image,
-            imagePullPolicy: 'IfNotPresent',
-            args: container.args,
-            env: container.env ?? podEnv,
-            ports: container.ports,
-            resources: c.spec[component]?.resources ?? defaultResources[component],
-            readinessProbe: container.readinessProbe,
-            livenessProbe: container.livenessProbe,
-            securityContext: containerSecurityContext,
-            volumeMounts: container.volumeMounts,
-          }],
+          topologySpreadConstraints: [
+            {
+              maxSkew: 1,
+              topologyKey: 'kubernetes.io/hostname',
+              whenUnsatisfiable: 'ScheduleAnyway',
+              labelSelector: { matchLabels: selector },
+            },
+          ],
+          containers: [
+            {
+              name: component,
+              image: container.image,
+              imagePullPolicy: 'IfNotPresent',
+              args: container.args,
+              env: container.env ?? podEnv,
+              ports: container.ports,
+              resources: c.spec[component]?.resources ?? defaultResources[component],
+              readinessProbe: container.readinessProbe,
+              livenessProbe: container.livenessProbe,
+              securityContext: containerSecurityContext,
+              volumeMounts: container.volumeMounts,
+            },
+          ],
           volumes: pod.volumes,
         },
       },
@@ -214,37 +256,52 @@ function deployment(c: Context, component: Component, container: ContainerParts,
 function envoyDeployment(c: Context, bootstrapHash: string): KubeObject {
   const tls = tlsVolumes(c, 'envoy');
   const ls = listeners(c.spec);
-  const listenerPorts = ls.map((l) => ({ ...(ianaServiceName(l.name) ? { name: l.name } : {}), containerPort: l.port, protocol: 'TCP' }));
+  const listenerPorts = ls.map((l) => ({
+    ...(ianaServiceName(l.name) ? { name: l.name } : {}),
+    containerPort: l.port,
+    protocol: 'TCP',
+  }));
   const probe = (periodSeconds: number, failureThreshold: number) => ({
-    httpGet: { path: '/ready', port: ports.envoyReady }, periodSeconds, failureThreshold, timeoutSeconds: 2,
+    httpGet: { path: '/ready', port: ports.envoyReady },
+    periodSeconds,
+    failureThreshold,
+    timeoutSeconds: 2,
   });
-  return deployment(c, 'envoy', {
-    image: c.spec.envoy?.image ?? c.options.envoyImage,
-    args: [
-      '-c', paths.envoyBootstrapFile,
-      '--service-node', '$(POD_NAME)',
-      '--service-cluster', nodeCluster(c.ns, c.name, 'envoy'),
-      // Worker threads from the container's CPU set, not the node's core count.
-      '--cpuset-threads',
-    ],
-    ports: [...listenerPorts, { name: 'ready', containerPort: ports.envoyReady, protocol: 'TCP' }],
-    readinessProbe: probe(5, 3),
-    // Generous: until the first xDS answer (or its 15 s initial fetch timeout) Envoy is not ready.
-    livenessProbe: probe(10, 6),
-    volumeMounts: [
-      { name: 'bootstrap', mountPath: paths.envoyBootstrapDir, readOnly: true },
-      ...tls.mounts,
-      { name: 'tmp', mountPath: '/tmp' },
-    ],
-  }, {
-    annotations: { [bootstrapHashAnnotation]: bootstrapHash },
-    lowPorts: ls.some((l) => l.port < 1024),
-    volumes: [
-      { name: 'bootstrap', configMap: { name: bootstrapConfigMapName(c.name) } },
-      ...tls.volumes,
-      { name: 'tmp', emptyDir: {} },
-    ],
-  });
+  return deployment(
+    c,
+    'envoy',
+    {
+      image: c.spec.envoy?.image ?? c.options.envoyImage,
+      args: [
+        '-c',
+        paths.envoyBootstrapFile,
+        '--service-node',
+        '$(POD_NAME)',
+        '--service-cluster',
+        nodeCluster(c.ns, c.name, 'envoy'),
+        // Worker threads from the container's CPU set, not the node's core count.
+        '--cpuset-threads',
+      ],
+      ports: [...listenerPorts, { name: 'ready', containerPort: ports.envoyReady, protocol: 'TCP' }],
+      readinessProbe: probe(5, 3),
+      // Generous: until the first xDS answer (or its 15 s initial fetch timeout) Envoy is not ready.
+      livenessProbe: probe(10, 6),
+      volumeMounts: [
+        { name: 'bootstrap', mountPath: paths.envoyBootstrapDir, readOnly: true },
+        ...tls.mounts,
+        { name: 'tmp', mountPath: '/tmp' },
+      ],
+    },
+    {
+      annotations: { [bootstrapHashAnnotation]: bootstrapHash },
+      lowPorts: ls.some((l) => l.port < 1024),
+      volumes: [
+        { name: 'bootstrap', configMap: { name: bootstrapConfigMapName(c.name) } },
+        ...tls.volumes,
+        { name: 'tmp', emptyDir: {} },
+      ],
+    },
+  );
 }
 
 /**
@@ -252,31 +309,46 @@ function envoyDeployment(c: Context, bootstrapHash: string): KubeObject {
  * from the trust bundle, and xDS dialled with it, verifying the operator against the same bundle.
  */
 const extprocTlsArgs: readonly string[] = [
-  '--tls-cert', tlsFiles.certificateChain,
-  '--tls-key', tlsFiles.privateKey,
-  '--tls-client-ca', tlsFiles.trustedCa,
-  '--xds-tls-ca', tlsFiles.trustedCa,
-  '--xds-tls-cert', tlsFiles.certificateChain,
-  '--xds-tls-key', tlsFiles.privateKey,
+  '--tls-cert',
+  tlsFiles.certificateChain,
+  '--tls-key',
+  tlsFiles.privateKey,
+  '--tls-client-ca',
+  tlsFiles.trustedCa,
+  '--xds-tls-ca',
+  tlsFiles.trustedCa,
+  '--xds-tls-cert',
+  tlsFiles.certificateChain,
+  '--xds-tls-key',
+  tlsFiles.privateKey,
 ];
 
 function extprocArgs(c: Context): string[] {
   const xds = `${xdsHost(c.options)}:${c.options.xds.port}`;
   // LocalFallback counts limit/replicas per pod: under autoscaling the most pods there can be, so
   // a Redis outage never lets more than the limit through.
-  const replicas = autoscalingOn(c.spec) ? maxReplicas(c.spec) : c.spec.extproc?.replicas ?? defaultReplicas;
+  const replicas = autoscalingOn(c.spec) ? maxReplicas(c.spec) : (c.spec.extproc?.replicas ?? defaultReplicas);
   const redis = c.spec.redis;
   return [
     'extproc',
-    '--xds', xds,
-    '--node-id', '$(POD_NAME)',
-    '--node-cluster', nodeCluster(c.ns, c.name, 'extproc'),
-    '--cache-dir', paths.extprocCacheDir,
-    '--port', String(ports.extprocGrpc),
-    '--metrics-port', String(ports.extprocMetrics),
-    '--replicas', String(Math.max(1, replicas)),
+    '--xds',
+    xds,
+    '--node-id',
+    '$(POD_NAME)',
+    '--node-cluster',
+    nodeCluster(c.ns, c.name, 'extproc'),
+    '--cache-dir',
+    paths.extprocCacheDir,
+    '--port',
+    String(ports.extprocGrpc),
+    '--metrics-port',
+    String(ports.extprocMetrics),
+    '--replicas',
+    String(Math.max(1, replicas)),
     ...(c.spec.region ? ['--region', c.spec.region] : []),
-    ...(redis ? ['--redis-mode', redis.mode ?? 'Standalone', '--redis-on-unavailable', redis.onUnavailable ?? 'LocalFallback'] : []),
+    ...(redis
+      ? ['--redis-mode', redis.mode ?? 'Standalone', '--redis-on-unavailable', redis.onUnavailable ?? 'LocalFallback']
+      : []),
     ...(c.options.mtls ? extprocTlsArgs : []),
   ];
 }
@@ -285,7 +357,12 @@ function extprocArgs(c: Context): string[] {
 function redisEnv(spec: Spec): Json[] {
   const redis = spec.redis;
   if (redis?.secretRef) {
-    return [{ name: 'GATEHOUSE_REDIS_URL', valueFrom: { secretKeyRef: { name: redis.secretRef.name, key: redis.secretRef.key ?? 'url' } } }];
+    return [
+      {
+        name: 'GATEHOUSE_REDIS_URL',
+        valueFrom: { secretKeyRef: { name: redis.secretRef.name, key: redis.secretRef.key ?? 'url' } },
+      },
+    ];
   }
   if (redis?.url) return [{ name: 'GATEHOUSE_REDIS_URL', value: redis.url }];
   return [];
@@ -293,24 +370,39 @@ function redisEnv(spec: Spec): Json[] {
 
 function extprocDeployment(c: Context): KubeObject {
   const tls = tlsVolumes(c, 'extproc');
-  return deployment(c, 'extproc', {
-    image: c.spec.extproc?.image ?? c.options.gatehouseImage,
-    args: extprocArgs(c),
-    env: [...podEnv, ...redisEnv(c.spec)],
-    ports: [
-      { name: 'grpc', containerPort: ports.extprocGrpc, protocol: 'TCP' },
-      { name: 'metrics', containerPort: ports.extprocMetrics, protocol: 'TCP' },
-    ],
-    readinessProbe: { httpGet: { path: '/readyz', port: ports.extprocMetrics }, periodSeconds: 5, failureThreshold: 3, timeoutSeconds: 2 },
-    livenessProbe: { httpGet: { path: '/healthz', port: ports.extprocMetrics }, periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 2 },
-    volumeMounts: [
-      ...tls.mounts,
-      { name: 'cache', mountPath: paths.extprocCacheDir },
-      { name: 'tmp', mountPath: '/tmp' },
-    ],
-  }, {
-    volumes: [...tls.volumes, { name: 'cache', emptyDir: {} }, { name: 'tmp', emptyDir: {} }],
-  });
+  return deployment(
+    c,
+    'extproc',
+    {
+      image: c.spec.extproc?.image ?? c.options.gatehouseImage,
+      args: extprocArgs(c),
+      env: [...podEnv, ...redisEnv(c.spec)],
+      ports: [
+        { name: 'grpc', containerPort: ports.extprocGrpc, protocol: 'TCP' },
+        { name: 'metrics', containerPort: ports.extprocMetrics, protocol: 'TCP' },
+      ],
+      readinessProbe: {
+        httpGet: { path: '/readyz', port: ports.extprocMetrics },
+        periodSeconds: 5,
+        failureThreshold: 3,
+        timeoutSeconds: 2,
+      },
+      livenessProbe: {
+        httpGet: { path: '/healthz', port: ports.extprocMetrics },
+        periodSeconds: 10,
+        failureThreshold: 3,
+        timeoutSeconds: 2,
+      },
+      volumeMounts: [
+        ...tls.mounts,
+        { name: 'cache', mountPath: paths.extprocCacheDir },
+        { name: 'tmp', mountPath: '/tmp' },
+      ],
+    },
+    {
+      volumes: [...tls.volumes, { name: 'cache', emptyDir: {} }, { name: 'tmp', emptyDir: {} }],
+    },
+  );
 }
 
 function envoyService(c: Context): KubeObject {
@@ -321,7 +413,11 @@ function envoyService(c: Context): KubeObject {
       externalTrafficPolicy: 'Local',
       selector: selectorLabels(c.name, 'envoy'),
       ports: listeners(c.spec).map((l) => ({
-        name: l.name, port: l.port, targetPort: l.port, protocol: 'TCP', appProtocol: l.protocol === 'HTTPS' ? 'https' : 'http',
+        name: l.name,
+        port: l.port,
+        targetPort: l.port,
+        protocol: 'TCP',
+        appProtocol: l.protocol === 'HTTPS' ? 'https' : 'http',
       })),
     },
   });
@@ -336,15 +432,29 @@ function extprocService(c: Context): KubeObject {
       selector: selectorLabels(c.name, 'extproc'),
       ports: [
         // h2c (HTTP/2 in clear text) only without TLS; gRPC over TLS has no standard appProtocol.
-        { name: 'grpc', port: ports.extprocGrpc, targetPort: ports.extprocGrpc, protocol: 'TCP', ...(c.options.mtls ? {} : { appProtocol: 'kubernetes.io/h2c' }) },
-        { name: 'metrics', port: ports.extprocMetrics, targetPort: ports.extprocMetrics, protocol: 'TCP', appProtocol: 'http' },
+        {
+          name: 'grpc',
+          port: ports.extprocGrpc,
+          targetPort: ports.extprocGrpc,
+          protocol: 'TCP',
+          ...(c.options.mtls ? {} : { appProtocol: 'kubernetes.io/h2c' }),
+        },
+        {
+          name: 'metrics',
+          port: ports.extprocMetrics,
+          targetPort: ports.extprocMetrics,
+          protocol: 'TCP',
+          appProtocol: 'http',
+        },
       ],
     },
   });
 }
 
 function serviceAccount(c: Context, component: Component): KubeObject {
-  return object('ServiceAccount', meta(c, workloadName(c.name, component), component), { automountServiceAccountToken: false });
+  return object('ServiceAccount', meta(c, workloadName(c.name, component), component), {
+    automountServiceAccountToken: false,
+  });
 }
 
 function podDisruptionBudget(c: Context, component: Component): KubeObject {
@@ -365,10 +475,18 @@ function horizontalPodAutoscaler(c: Context, component: Component): KubeObject {
       scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name },
       minReplicas: minReplicas(c.spec),
       maxReplicas: maxReplicas(c.spec),
-      metrics: [{
-        type: 'Resource',
-        resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: c.spec.autoscaling?.targetCPUUtilizationPercentage ?? 70 } },
-      }],
+      metrics: [
+        {
+          type: 'Resource',
+          resource: {
+            name: 'cpu',
+            target: {
+              type: 'Utilization',
+              averageUtilization: c.spec.autoscaling?.targetCPUUtilizationPercentage ?? 70,
+            },
+          },
+        },
+      ],
       // Scale down only on five minutes of lower load (the Kubernetes default, explicit): no flapping.
       behavior: { scaleDown: { stabilizationWindowSeconds: 300 } },
     },
@@ -380,7 +498,10 @@ function horizontalPodAutoscaler(c: Context, component: Component): KubeObject {
  * the hash of bootstrap.json (the Envoy pod-template annotation). Only bootstrap.json is hashed: Envoy
  * reads it once at start, while it watches the SDS files and picks up a change without a restart.
  */
-export function renderBootstrapConfig(dp: DataPlaneObject, options: RenderOptions): { data: Record<string, string>; hash: string } {
+export function renderBootstrapConfig(
+  dp: DataPlaneObject,
+  options: RenderOptions,
+): { data: Record<string, string>; hash: string } {
   const input: BootstrapInput = {
     namespace: dp.metadata.namespace ?? 'default',
     dataPlane: dp.metadata.name,
@@ -393,7 +514,13 @@ export function renderBootstrapConfig(dp: DataPlaneObject, options: RenderOption
 }
 
 export function renderDataPlane(dp: DataPlaneObject, options: RenderOptions): KubeObject[] {
-  const c: Context = { dp, ns: dp.metadata.namespace ?? 'default', name: dp.metadata.name, spec: dp.spec ?? {}, options };
+  const c: Context = {
+    dp,
+    ns: dp.metadata.namespace ?? 'default',
+    name: dp.metadata.name,
+    spec: dp.spec ?? {},
+    options,
+  };
   const bootstrap = renderBootstrapConfig(dp, options);
   const objects: KubeObject[] = [
     object('ConfigMap', meta(c, bootstrapConfigMapName(c.name), 'envoy'), { data: bootstrap.data }),
@@ -408,5 +535,9 @@ export function renderDataPlane(dp: DataPlaneObject, options: RenderOptions): Ku
     if (autoscalingOn(c.spec)) objects.push(horizontalPodAutoscaler(c, component));
   }
   const kindOrder = (o: KubeObject) => managedKinds.findIndex((k) => k.kind === o.kind);
-  return objects.sort((a, b) => kindOrder(a) - kindOrder(b) || (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0));
+  return objects.sort(
+    (a, b) =>
+      kindOrder(a) - kindOrder(b) ||
+      (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0),
+  );
 }

@@ -72,7 +72,8 @@ const desiredReplicas = (d: DeploymentState) => d.spec?.replicas ?? 1;
 export function deploymentProblem(d: DeploymentState | undefined, name: string): string | undefined {
   if (!d) return `Deployment ${name} does not exist yet`;
   const s = d.status ?? {};
-  if ((s.observedGeneration ?? 0) < (d.metadata.generation ?? 0)) return `Deployment ${name}: generation ${d.metadata.generation} not yet observed`;
+  if ((s.observedGeneration ?? 0) < (d.metadata.generation ?? 0))
+    return `Deployment ${name}: generation ${d.metadata.generation} not yet observed`;
   if (s.conditions?.some((c) => c.type === 'Progressing' && c.reason === 'ProgressDeadlineExceeded')) {
     return `Deployment ${name}: rollout exceeded its progress deadline`;
   }
@@ -98,62 +99,108 @@ function rejecting(node: NodeStatus): { type: string; version: string; message: 
 function componentVersion(nodes: NodeStatus[], configVersion: string | undefined): string | undefined {
   if (nodes.length === 0 || nodes.some((n) => n.syncedVersion === undefined)) return undefined;
   const versions = new Set(nodes.map((n) => n.syncedVersion));
-  if (versions.size === 1) return nodes[0].syncedVersion;
-  const behind = nodes.filter((n) => n.syncedVersion !== configVersion)
+  if (versions.size === 1) return nodes[0]!.syncedVersion;
+  const behind = nodes
+    .filter((n) => n.syncedVersion !== configVersion)
     .sort((a, b) => (a.syncedAt ?? '').localeCompare(b.syncedAt ?? '') || a.id.localeCompare(b.id));
   return behind[0]?.syncedVersion;
 }
 
-function configSynced(input: DataPlaneStatusInput, mine: { node: NodeStatus; component: Component }[]): StatusCondition {
+function configSynced(
+  input: DataPlaneStatusInput,
+  mine: { node: NodeStatus; component: Component }[],
+): StatusCondition {
   const type = 'ConfigSynced';
   const { configVersion } = input;
-  if (configVersion === undefined) return { type, status: 'Unknown', reason: 'NoSnapshot', message: 'the operator has not compiled a configuration yet' };
+  if (configVersion === undefined)
+    return {
+      type,
+      status: 'Unknown',
+      reason: 'NoSnapshot',
+      message: 'the operator has not compiled a configuration yet',
+    };
   if (mine.length === 0) {
-    const expected = components.reduce((n, c) => n + (input.deployments[c] ? desiredReplicas(input.deployments[c]) : 0), 0);
+    const expected = components.reduce(
+      (n, c) => n + (input.deployments[c] ? desiredReplicas(input.deployments[c]) : 0),
+      0,
+    );
     if (expected === 0 && components.every((c) => input.deployments[c])) {
       return { type, status: 'True', reason: 'NoReplicas', message: 'no data-plane pods are meant to run' };
     }
-    return { type, status: 'False', reason: 'NoNodesConnected', message: 'no data-plane pod of this DataPlane is connected to the xDS server' };
+    return {
+      type,
+      status: 'False',
+      reason: 'NoNodesConnected',
+      message: 'no data-plane pod of this DataPlane is connected to the xDS server',
+    };
   }
   const label = (m: { node: NodeStatus; component: Component }) => `${m.node.id} (${m.component})`;
   const nacks = mine.flatMap((m) => {
     const r = rejecting(m.node);
     return r ? [`${label(m)} rejected ${r.version} (${r.type}): ${r.message}`] : [];
   });
-  const behind = mine.filter((m) => m.node.syncedVersion !== configVersion)
+  const behind = mine
+    .filter((m) => m.node.syncedVersion !== configVersion)
     .map((m) => `${label(m)} runs ${m.node.syncedVersion ?? 'nothing yet'}`);
   if (nacks.length > 0) {
-    return { type, status: 'False', reason: 'Rejected', message: `${nacks.length} of ${mine.length} nodes reject configuration: ${listed(nacks)}` };
+    return {
+      type,
+      status: 'False',
+      reason: 'Rejected',
+      message: `${nacks.length} of ${mine.length} nodes reject configuration: ${listed(nacks)}`,
+    };
   }
   if (behind.length > 0) {
-    return { type, status: 'False', reason: 'Syncing', message: `${behind.length} of ${mine.length} nodes do not run ${configVersion} yet: ${listed(behind)}` };
+    return {
+      type,
+      status: 'False',
+      reason: 'Syncing',
+      message: `${behind.length} of ${mine.length} nodes do not run ${configVersion} yet: ${listed(behind)}`,
+    };
   }
   return { type, status: 'True', reason: 'Synced', message: `all ${mine.length} connected nodes run ${configVersion}` };
 }
 
 export function dataPlaneStatus(input: DataPlaneStatusInput): DataPlaneStatusResult {
-  const mine = input.nodes.flatMap((node) => {
-    const ref = parseNodeCluster(node.cluster);
-    return ref && ref.namespace === input.namespace && ref.dataPlane === input.name ? [{ node, component: ref.component }] : [];
-  }).sort((a, b) => a.node.id.localeCompare(b.node.id));
+  const mine = input.nodes
+    .flatMap((node) => {
+      const ref = parseNodeCluster(node.cluster);
+      return ref && ref.namespace === input.namespace && ref.dataPlane === input.name
+        ? [{ node, component: ref.component }]
+        : [];
+    })
+    .sort((a, b) => a.node.id.localeCompare(b.node.id));
 
   const synced = configSynced(input, mine);
-  const problems = components.flatMap((c) => deploymentProblem(input.deployments[c], workloadName(input.name, c)) ?? []);
+  const problems = components.flatMap(
+    (c) => deploymentProblem(input.deployments[c], workloadName(input.name, c)) ?? [],
+  );
   const compile = (input.compileConditions ?? []).map((c) => ({ ...c }));
   const rejected = compile.find((c) => c.type === 'Accepted' && c.status === 'False');
   let ready: StatusCondition;
   // Not accepted: its listeners are not (or no longer) what the snapshot serves.
   if (rejected) ready = { type: 'Ready', status: 'False', reason: rejected.reason, message: rejected.message };
-  else if (problems.length > 0) ready = { type: 'Ready', status: 'False', reason: 'WorkloadsNotReady', message: problems.join('; ') };
-  else if (synced.status !== 'True') ready = { type: 'Ready', status: 'False', reason: 'ConfigNotSynced', message: synced.message };
-  else ready = { type: 'Ready', status: 'True', reason: 'Ready', message: 'Envoy and extproc are available and run the current configuration' };
+  else if (problems.length > 0)
+    ready = { type: 'Ready', status: 'False', reason: 'WorkloadsNotReady', message: problems.join('; ') };
+  else if (synced.status !== 'True')
+    ready = { type: 'Ready', status: 'False', reason: 'ConfigNotSynced', message: synced.message };
+  else
+    ready = {
+      type: 'Ready',
+      status: 'True',
+      reason: 'Ready',
+      message: 'Envoy and extproc are available and run the current configuration',
+    };
 
   return {
     conditions: [...compile, ready, synced],
     ...(input.configVersion !== undefined ? { configVersion: input.configVersion } : {}),
     components: components.map((name) => {
       const d = input.deployments[name];
-      const version = componentVersion(mine.filter((m) => m.component === name).map((m) => m.node), input.configVersion);
+      const version = componentVersion(
+        mine.filter((m) => m.component === name).map((m) => m.node),
+        input.configVersion,
+      );
       return {
         name,
         replicas: d ? desiredReplicas(d) : 0,
