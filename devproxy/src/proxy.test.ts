@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:http';
 import { connect } from 'node:http2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeServer, proxyYaml, send, startEcho, startStack, type Stack } from '../../e2e/dev/harness.ts';
+import { localAddress } from './listener/request-headers.ts';
 
 let stack: Stack;
 let a: Awaited<ReturnType<typeof startEcho>>;
@@ -123,13 +124,18 @@ describe('routing', () => {
     expect((await send(`${stack.baseUrl()}/api//a/../orders`)).echo?.path).toBe('/orders');
   });
 
-  it('adds x-request-id, appends the peer to x-forwarded-for and keeps the original path', async () => {
-    const r = await send(`${stack.baseUrl()}/api/x`, { headers: { 'x-forwarded-for': '198.51.100.7' } });
-    expect(r.echo?.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
-    expect(r.echo?.headers['x-forwarded-for']).toBe('198.51.100.7,127.0.0.1');
+  it('as an edge proxy (use_remote_address): a new x-request-id, the peer appended to x-forwarded-for, the original path kept', async () => {
+    const r = await send(`${stack.baseUrl()}/api/x`, {
+      headers: { 'x-forwarded-for': '198.51.100.7', 'x-request-id': 'given-1' },
+    });
+    // ConnectionManagerUtility::mutateRequestHeaders: no address is internal without internal_address_config,
+    // so the client's ID is replaced; a loopback peer is appended as the host's own address (localAddress()).
+    expect(r.echo?.headers['x-request-id']).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
+    expect(r.echo?.headers['x-forwarded-for']).toBe(`198.51.100.7,${localAddress()}`);
+    expect(r.echo?.headers['x-envoy-external-address']).toBe('127.0.0.1');
     expect(r.echo?.headers['x-envoy-original-path']).toBe('/api/x');
-    const given = await send(`${stack.baseUrl()}/api/x`, { headers: { 'x-request-id': 'given-1' } });
-    expect(given.echo?.headers['x-request-id']).toBe('given-1');
   });
 
   it('forwards method and body', async () => {

@@ -16,7 +16,7 @@ import { parseRouteConfiguration } from './config/routes.ts';
 import { adsSecretNames, type DownstreamTlsConfig } from './config/tls.ts';
 import { ExtProcFilter } from './filters/ext-proc-filter.ts';
 import { handleRequest, type ConnectionManagerDeps } from './listener/connection-manager.ts';
-import { HttpListener, type ListenerTls } from './listener/http-listener.ts';
+import { HttpListener, type CodecOptions, type ListenerTls } from './listener/http-listener.ts';
 import { ContextSource, materialOfSecret, SecretStore } from './tls/secrets.ts';
 import { Router } from './router/router.ts';
 import { ClusterManager } from './upstream/cluster-manager.ts';
@@ -47,6 +47,13 @@ interface RunningListener {
   port: number;
   tls: ContextSource | undefined;
 }
+
+const codecOf = ({ hcm }: ListenerConfig): CodecOptions => ({
+  codec: hcm.codec,
+  maxRequestHeadersKb: hcm.maxRequestHeadersKb,
+  requestHeadersTimeoutMs: hcm.requestHeadersTimeoutMs,
+  serverName: hcm.serverName,
+});
 
 const clientAuthOf = (tls: DownstreamTlsConfig) =>
   !tls.validation ? 'none' : tls.requireClientCertificate ? 'required' : 'optional';
@@ -200,6 +207,7 @@ export class DevProxy {
     ) {
       // Same socket, new filter chain (and TLS settings for new handshakes): in-flight requests keep the old.
       running.config = config;
+      running.server.updateCodec(codecOf(config));
       if (config.tls && tls)
         running.server.updateTls({ source: tls, policy: config.tls.policy, clientAuth: clientAuthOf(config.tls) });
       if (running.tls !== tls) running.tls?.close();
@@ -220,7 +228,7 @@ export class DevProxy {
               : {}),
           }
         : undefined;
-    const server = new HttpListener((d) => this.handle(config, d), listenerTls);
+    const server = new HttpListener((d) => this.handle(config, d), listenerTls, codecOf(config));
     let port: number;
     try {
       port = await server.listen(bind.host, bind.port);

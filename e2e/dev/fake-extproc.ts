@@ -7,15 +7,22 @@ import { envoyProtoLoaderOptions } from '../../protos/envoy.ts';
 import type { ProcessingRequest__Output } from '../../protos/gen/envoy/envoy/service/ext_proc/v3/ProcessingRequest.ts';
 import type { ProcessingResponse } from '../../protos/gen/envoy/envoy/service/ext_proc/v3/ProcessingResponse.ts';
 
+/**
+ * A scripted answer: one reply, several (the later ones unasked; `{ waitMs }` pauses between them),
+ * none ('silent'), the stream ended with a gRPC error ('fail') or with status OK ('close').
+ */
+export type ScriptAnswer =
+  ProcessingResponse | Array<ProcessingResponse | { waitMs: number }> | 'silent' | 'fail' | 'close';
 export type Script = (
   message: ProcessingRequest__Output,
   metadata: grpc.Metadata,
-) => ProcessingResponse | 'silent' | 'fail' | Promise<ProcessingResponse | 'silent' | 'fail'>;
+) => ScriptAnswer | Promise<ScriptAnswer>;
 
 export interface FakeExtProc {
   port: number;
   /** Every stream: its metadata and the messages received. */
-  streams: Array<{ metadata: grpc.Metadata; messages: ProcessingRequest__Output[] }>;
+  /** Every stream: its metadata, the messages received, and whether Envoy cancelled it (its close()). */
+  streams: Array<{ metadata: grpc.Metadata; messages: ProcessingRequest__Output[]; cancelled: boolean }>;
   script: Script;
   close(): Promise<void>;
 }
@@ -37,13 +44,27 @@ export async function startFakeExtProc(script: Script = continueAll): Promise<Fa
   };
   server.addService(pkg.envoy.service.ext_proc.v3.ExternalProcessor.service, {
     Process: (call: grpc.ServerDuplexStream<ProcessingRequest__Output, ProcessingResponse>) => {
-      const stream = { metadata: call.metadata, messages: [] as ProcessingRequest__Output[] };
+      const stream = { metadata: call.metadata, messages: [] as ProcessingRequest__Output[], cancelled: false };
       fake.streams.push(stream);
+      call.on('cancelled', () => {
+        stream.cancelled = true;
+      });
       call.on('data', (m: ProcessingRequest__Output) => {
         stream.messages.push(m);
-        void Promise.resolve(fake.script(m, call.metadata)).then((reply) => {
-          if (reply === 'fail') call.emit('error', { code: grpc.status.INTERNAL, details: 'scripted failure' });
-          else if (reply !== 'silent' && !call.destroyed) call.write(reply);
+        void Promise.resolve(fake.script(m, call.metadata)).then(async (reply) => {
+          if (call.destroyed || stream.cancelled || reply === 'silent') return;
+          if (reply === 'fail') {
+            call.emit('error', { code: grpc.status.INTERNAL, details: 'scripted failure' });
+            return;
+          }
+          if (reply === 'close') {
+            call.end();
+            return;
+          }
+          for (const r of Array.isArray(reply) ? reply : [reply]) {
+            if ('waitMs' in r) await new Promise((resolve) => setTimeout(resolve, r.waitMs));
+            else if (!call.destroyed && !stream.cancelled) call.write(r);
+          }
         });
       });
       call.on('end', () => call.end());

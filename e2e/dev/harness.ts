@@ -46,6 +46,8 @@ export interface Stack {
   extproc: TestServer;
   devproxy: RunningDevproxy;
   nodeId: string;
+  /** Where the compiled ext_proc cluster points (the stack's extproc, or the scripted server the test gave). */
+  extProcPort: number;
   /** Compiles and publishes manifests (feeding extproc the runtime part), then waits until devproxy ACKed them. */
   publish(yaml: string): Promise<Snapshot>;
   /** Publishes a snapshot as is (tests make bad ones) and waits for devproxy's ACK or NACK of it. */
@@ -63,7 +65,25 @@ export function appliedEverywhere(xds: XdsControlPlane, nodeId: string, version:
   return node?.syncedVersion === version && Object.values(node.types).every((t) => !t.pending);
 }
 
-export async function startStack(options: { extProcPort?: number } = {}): Promise<Stack> {
+/**
+ * Manifests without a DataPlane get one like the built-in default but with a 5 s message_timeout:
+ * the default 200 ms is shorter than a first ext_proc stream (connection, cold code) can take on a
+ * loaded machine. Tests of the timeout itself declare their DataPlane.
+ */
+export function withTestDataPlane(yaml: string): string {
+  if (/^kind:\s*DataPlane\s*$/m.test(yaml)) return yaml;
+  return `${yaml}
+---
+apiVersion: gatehouse.dev/v1alpha1
+kind: DataPlane
+metadata: {name: default, namespace: default}
+spec:
+  messageTimeout: 5s
+`;
+}
+
+/** `bindHost`: where devproxy's listeners bind (default 127.0.0.1; `::1` for an IPv6 peer). */
+export async function startStack(options: { extProcPort?: number; bindHost?: string } = {}): Promise<Stack> {
   const xds = new XdsControlPlane({ log: silentLog });
   const { xdsPort } = await xds.listen({ host: '127.0.0.1', xdsPort: 0 });
   const extproc = await startTestServer();
@@ -74,16 +94,17 @@ export async function startStack(options: { extProcPort?: number } = {}): Promis
     xds: `127.0.0.1:${xdsPort}`,
     nodeId,
     log: silentLog,
-    bindAddress: () => ({ host: '127.0.0.1', port: 0 }),
+    bindAddress: () => ({ host: options.bindHost ?? '127.0.0.1', port: 0 }),
   });
   const stack: Stack = {
     xds,
     xdsAddress: `127.0.0.1:${xdsPort}`,
     extproc,
     devproxy,
+    extProcPort,
     nodeId,
     async publish(yaml) {
-      const snapshot = compileYaml({ yaml, extProcPort });
+      const snapshot = compileYaml({ yaml: withTestDataPlane(yaml), extProcPort });
       extproc.apply(snapshot.runtime);
       xds.publish(snapshot);
       await waitFor(() => appliedEverywhere(xds, nodeId, snapshot.version), `devproxy to ACK ${snapshot.version}`);
@@ -102,7 +123,7 @@ export async function startStack(options: { extProcPort?: number } = {}): Promis
     baseUrl() {
       const first = [...devproxy.proxy.boundListeners().values()][0];
       if (!first) throw new Error('no listener bound');
-      return `http://127.0.0.1:${first.port}`;
+      return `http://${first.host.includes(':') ? `[${first.host}]` : first.host}:${first.port}`;
     },
     async close() {
       await devproxy.stop();
@@ -175,3 +196,38 @@ export function send(
     req.end(o.body);
   });
 }
+
+type JsonObject = Record<string, unknown>;
+
+/** The first listener's HttpConnectionManager config in a compiled snapshot (JSON, as served). */
+export function hcmOf(snapshot: Snapshot): JsonObject {
+  const listener = snapshot.envoy.listeners[0] as {
+    filter_chains: Array<{ filters: Array<{ typed_config: JsonObject }> }>;
+  };
+  return listener.filter_chains[0]!.filters[0]!.typed_config;
+}
+
+/** The first listener's ext_proc filter config in a compiled snapshot. */
+export function extProcOf(snapshot: Snapshot): JsonObject {
+  const filters = hcmOf(snapshot).http_filters as Array<{ typed_config: JsonObject }>;
+  return filters[0]!.typed_config;
+}
+
+/**
+ * Compiles manifests, lets `edit` change the Envoy resources (fields the compiler does not emit),
+ * publishes them under a version of their own and waits for devproxy's ACK or NACK.
+ */
+export async function publishEdited(
+  stack: Stack,
+  yaml: string,
+  edit: (snapshot: Snapshot) => void,
+  outcome: 'ack' | 'nack' = 'ack',
+): Promise<Snapshot> {
+  const snapshot = compileYaml({ yaml: withTestDataPlane(yaml), extProcPort: stack.extProcPort });
+  edit(snapshot);
+  snapshot.version = `${snapshot.version}-edited-${++edits}`;
+  await stack.publishSnapshot(snapshot, outcome);
+  return snapshot;
+}
+
+let edits = 0;

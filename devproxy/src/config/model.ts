@@ -2,43 +2,78 @@
 // RouteConfiguration, Cluster and ClusterLoadAssignment that Gatehouse emits, already validated, so
 // that the data path never meets a malformed resource.
 import type { RE2JS } from 're2js';
-import type { ProcessingMode } from '../ext-proc/exchange.ts';
+import type { PathNormalization } from '../../../lib/http/path.ts';
+import type { ProcessingMode, RouteCacheAction } from '../ext-proc/exchange.ts';
+import type { MutationRules } from '../ext-proc/mutation-rules.ts';
 import type { HeaderList } from '../http/message.ts';
 import type { DownstreamTlsConfig, UpstreamTlsConfig } from './tls.ts';
 
-export type { DownstreamTlsConfig, HeaderList, UpstreamTlsConfig };
+export type { DownstreamTlsConfig, HeaderList, MutationRules, UpstreamTlsConfig };
 
-/** envoy.config.common.mutation_rules.v3.HeaderMutationRules. */
-export interface MutationRules {
-  allowAllRouting: boolean;
-  allowEnvoy: boolean;
-  disallowSystem: boolean;
-  disallowAll: boolean;
-  disallowIsError: boolean;
-  allowExpression?: RE2JS;
-  disallowExpression?: RE2JS;
-}
-
-/** The listener-level envoy.filters.http.ext_proc config. */
+/** The listener-level envoy.filters.http.ext_proc config (ExternalProcessor). */
 export interface ExtProcFilterConfig {
   filterName: string;
   clusterName: string;
   initialMetadata: HeaderList;
   failureModeAllow: boolean;
   messageTimeoutMs: number;
-  processingMode: ProcessingMode;
+  /** max_message_timeout: 0 ignores every override_message_timeout. */
+  maxMessageTimeoutMs: number;
+  processingMode: Required<ProcessingMode>;
   requestAttributes: string[];
+  responseAttributes: string[];
   mutationRules: MutationRules;
+  allowModeOverride: boolean;
+  routeCacheAction: RouteCacheAction;
+  disableImmediateResponse: boolean;
 }
 
-/** ExtProcPerRoute: disabled, or overrides merged over the listener's config. */
+/**
+ * ExtProcPerRoute: disabled, or overrides that replace the listener's processing mode and service
+ * and merge into its gRPC initial metadata. Per-route request/response attributes and async_mode are
+ * not implemented by Envoy either, so they are accepted and ignored.
+ */
 export interface ExtProcRouteOverride {
   disabled: boolean;
-  processingMode?: ProcessingMode;
+  processingMode?: Required<ProcessingMode>;
+  /** grpc_initial_metadata, merged over the service's initial_metadata (same key replaced). */
   initialMetadata: HeaderList;
-  clusterName?: string;
-  /** Replaces the listener's request_attributes when given. */
-  requestAttributes?: string[];
+  /** grpc_service: replaces the listener's service, its initial_metadata included. */
+  service?: { clusterName: string; initialMetadata: HeaderList };
+}
+
+/** A CIDR range of internal_address_config. */
+export interface CidrRange {
+  address: string;
+  prefixLength: number;
+}
+
+/** The HttpConnectionManager fields devproxy plays (config/listeners.ts rejects the ones it does not). */
+export interface HcmConfig {
+  codec: 'AUTO' | 'HTTP1' | 'HTTP2';
+  path: PathNormalization;
+  useRemoteAddress: boolean;
+  xffNumTrustedHops: number;
+  skipXffAppend: boolean;
+  /** internal_address_config: undefined when unset (no address is internal); empty cidrs: RFC 1918 and loopback. */
+  internalAddresses?: { cidrs: CidrRange[] };
+  generateRequestId: boolean;
+  preserveExternalRequestId: boolean;
+  alwaysSetRequestIdInResponse: boolean;
+  serverName: string;
+  serverHeaderTransformation: 'OVERWRITE' | 'APPEND_IF_ABSENT' | 'PASS_THROUGH';
+  stripTrailingHostDot: boolean;
+  stripPort: 'none' | 'any' | 'matching';
+  headersWithUnderscores: 'ALLOW' | 'REJECT_REQUEST' | 'DROP_HEADER';
+  maxRequestHeadersKb: number;
+  maxHeadersCount: number;
+  /** http2_protocol_options.initial_stream_window_size: an HTTP/2 stream's buffer limit. */
+  http2StreamWindowBytes: number;
+  /** request_headers_timeout (0: none), enforced on HTTP/1.1 connections. */
+  requestHeadersTimeoutMs: number;
+  acceptHttp10: boolean;
+  /** The router's suppress_envoy_headers. */
+  suppressEnvoyHeaders: boolean;
 }
 
 export interface ListenerConfig {
@@ -48,8 +83,9 @@ export interface ListenerConfig {
   /** The RouteConfiguration the HttpConnectionManager reads over RDS. */
   routeConfigName: string;
   extProc?: ExtProcFilterConfig;
-  normalizePath: boolean;
-  mergeSlashes: boolean;
+  hcm: HcmConfig;
+  /** per_connection_buffer_limit_bytes: an HTTP/1 stream's buffer limit (Envoy's default 1 MiB). */
+  bufferLimitBytes: number;
   /** The filter chain's DownstreamTlsContext: HTTPS (and mTLS) instead of plain text. */
   tls?: DownstreamTlsConfig;
 }
@@ -94,6 +130,8 @@ export interface VirtualHost {
 export interface RouteTableConfig {
   name: string;
   virtualHosts: VirtualHost[];
+  /** internal_only_headers: removed from every request that is not internal. */
+  internalOnlyHeaders: string[];
 }
 
 export type LbPolicy = 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM';

@@ -79,8 +79,43 @@ function perFilterConfig(r: Decoded, where: string): Route['extProcOverrides'] {
   );
 }
 
+/** Route options that change matching or forwarding and that devproxy does not play. */
+const unplayedMatch = [
+  'query_parameters',
+  'grpc',
+  'runtime_fraction',
+  'dynamic_metadata',
+  'tls_context',
+  'filter_state',
+];
+const unplayedAction = [
+  'host_rewrite_literal',
+  'auto_host_rewrite',
+  'host_rewrite_header',
+  'host_rewrite_path_regex',
+  'retry_policy',
+  'request_mirror_policies',
+  'hash_policy',
+  'idle_timeout',
+  'upgrade_configs',
+  'max_stream_duration',
+  'append_x_forwarded_host',
+  'path_rewrite_policy',
+  'cors',
+];
+
+function refuseSet(c: Decoded, fields: string[], where: string): void {
+  for (const field of fields) {
+    const v = c[field];
+    const set = Array.isArray(v) ? v.length > 0 : v !== null && v !== undefined && v !== false && v !== '';
+    if (set) throw new ConfigRejectedError(`${where}: ${field} is not supported by devproxy`);
+  }
+}
+
 function parseRoute(r: Decoded, where: string): Route {
+  refuseHeaderEdits(r, where);
   const match = r.match as Decoded;
+  refuseSet(match, unplayedMatch, `${where}.match`);
   const common = {
     name: String(r.name),
     path: pathMatch(match, where),
@@ -101,6 +136,7 @@ function parseRoute(r: Decoded, where: string): Route {
   if (r.action !== 'route')
     throw new ConfigRejectedError(`${where}: route action ${String(r.action)} is not supported by devproxy`);
   const a = r.route as Decoded;
+  refuseSet(a, unplayedAction, `${where}.route`);
   if (a.cluster_specifier !== 'cluster')
     throw new ConfigRejectedError(`${where}: only route.cluster is supported by devproxy`);
   const rr = a.regex_rewrite as Decoded | null;
@@ -121,14 +157,36 @@ function parseRoute(r: Decoded, where: string): Route {
   };
 }
 
+/** Header additions and removals at any level are not played: a config that has them is rejected. */
+const headerEdits = [
+  'request_headers_to_add',
+  'request_headers_to_remove',
+  'response_headers_to_add',
+  'response_headers_to_remove',
+];
+
+function refuseHeaderEdits(c: Decoded, where: string): void {
+  for (const field of headerEdits)
+    if ((c[field] as unknown[] | undefined)?.length)
+      throw new ConfigRejectedError(`${where}: ${field} is not supported by devproxy`);
+}
+
 export function parseRouteConfiguration(rc: Decoded): RouteTableConfig {
   const name = String(rc.name);
+  refuseHeaderEdits(rc, name);
   return {
     name,
-    virtualHosts: (rc.virtual_hosts as Decoded[]).map((vh) => ({
-      name: String(vh.name),
-      domains: (vh.domains as string[]).map((d) => d.toLowerCase()),
-      routes: (vh.routes as Decoded[]).map((r, i) => parseRoute(r, `${name}/${String(vh.name)}/routes[${i}]`)),
-    })),
+    internalOnlyHeaders: (rc.internal_only_headers as string[]).map((h) => h.toLowerCase()),
+    virtualHosts: (rc.virtual_hosts as Decoded[]).map((vh) => {
+      const where = `${name}/${String(vh.name)}`;
+      refuseHeaderEdits(vh, where);
+      if (Object.keys(vh.typed_per_filter_config ?? {}).length > 0)
+        throw new ConfigRejectedError(`${where}: virtual host typed_per_filter_config is not supported by devproxy`);
+      return {
+        name: String(vh.name),
+        domains: (vh.domains as string[]).map((d) => d.toLowerCase()),
+        routes: (vh.routes as Decoded[]).map((r, i) => parseRoute(r, `${where}/routes[${i}]`)),
+      };
+    }),
   };
 }

@@ -28,7 +28,7 @@ export class ExtProcStreamClosedError extends ExtProcError {
   }
 }
 
-/** A reply that does not answer the message Envoy is waiting for (spurious message). */
+/** A reply Envoy is not waiting for, of the wrong kind, or with no response set (spurious message). */
 export class ExtProcSpuriousMessageError extends ExtProcError {
   constructor(message: string) {
     super('GH_ERR_DEVPROXY_EXT_PROC_SPURIOUS_MESSAGE', message);
@@ -39,5 +39,29 @@ export class ExtProcSpuriousMessageError extends ExtProcError {
 export class HeaderMutationRejectedError extends ExtProcError {
   constructor(message: string) {
     super('GH_ERR_DEVPROXY_EXT_PROC_MUTATION_REJECTED', message);
+  }
+}
+
+/** A header mutation Envoy cannot apply at all: an invalid name or value, value and raw_value both set, too many headers. */
+export class InvalidHeaderMutationError extends ExtProcError {
+  constructor(message: string) {
+    super('GH_ERR_DEVPROXY_EXT_PROC_INVALID_MUTATION', message);
+  }
+}
+
+/** A buffered body replaced while the headers keep a content-length that does not match it (ProcessorState::validateContentLength). */
+export class ContentLengthMismatchError extends ExtProcError {
+  constructor(contentLength: number, bodyLength: number) {
+    super(
+      'GH_ERR_DEVPROXY_EXT_PROC_CONTENT_LENGTH_MISMATCH',
+      `mismatch between content length (${contentLength}) and the length of the mutated body (${bodyLength})`,
+    );
+  }
+}
+
+/** The ext_proc stream could not be opened (no healthy host in the ext_proc cluster): a gRPC UNAVAILABLE to the filter. */
+export class ExtProcUnavailableError extends ExtProcError {
+  constructor(message: string) {
+    super('GH_ERR_DEVPROXY_EXT_PROC_UNAVAILABLE', message);
   }
 }

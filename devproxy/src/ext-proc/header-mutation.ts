@@ -1,77 +1,123 @@
-// How Envoy's ext_proc filter applies a HeaderMutation to a request's or response's headers.
+// How Envoy's ext_proc filter applies a HeaderMutation (MutationUtils::applyHeaderMutations,
+// source/extensions/filters/http/ext_proc/mutation_utils.cc, as of v1.36): count limits first, then
+// every remove, then every set in order; only the deprecated `append` flag is read (unset means
+// overwrite; `append_action` and `keep_empty_value` are ignored) and only `raw_value` (a `value` alone
+// sets an empty header, both set is an error); each entry goes through the mutation rules' Checker.
+// An error stops the mutation where it is: what was applied stays applied.
 import type { HeaderMutation__Output } from '../../../protos/gen/envoy/envoy/service/ext_proc/v3/HeaderMutation.ts';
 import type { HeaderList } from '../http/message.ts';
-import { HeaderMutationRejectedError } from './errors.ts';
+import { HeaderMutationRejectedError, InvalidHeaderMutationError, type ExtProcError } from './errors.ts';
+import { headerValueIsValid, type Checker } from './mutation-rules.ts';
 
-/** Mutations Envoy would not apply (DESIGN 6): kept so tests can assert none were sent. */
+/** A header map's limits: HCM max_request_headers_kb (60) and common_http_protocol_options.max_headers_count (100). */
+export interface HeaderLimits {
+  maxHeadersKb: number;
+  maxHeadersCount: number;
+}
+
+export const defaultHeaderLimits: HeaderLimits = { maxHeadersKb: 60, maxHeadersCount: 100 };
+
+/** A mutation Envoy skipped and counted in rejected_header_mutations. */
 export interface MutationViolation {
   header: string;
   reason: string;
 }
 
-/**
- * The filter's HeaderMutationRules: whether Envoy applies a set or remove of a header, ignores it
- * ('ignore', counted as a rejected mutation) or fails the request ('fail', disallow_is_error).
- */
-export type MutationCheck = (header: string, value: string | undefined) => 'allow' | 'ignore' | 'fail';
+export interface ApplyOptions {
+  checker: Checker;
+  /** The reply is a headers response with CONTINUE_AND_REPLACE: a set of :method is always allowed. */
+  replacing?: boolean;
+  /** ProcessorState::shouldRemoveContentLength: sets of content-length are skipped. */
+  removeContentLength?: boolean;
+  limits?: HeaderLimits;
+  /** Receives every entry the rules refused (rejected_header_mutations). */
+  rejected: MutationViolation[];
+}
 
-/** Without explicit rules: pseudo-headers go to `pseudo`, host and x-envoy-* are refused. */
-const defaultCheck: MutationCheck = (key) => (key === 'host' || key.startsWith('x-envoy-') ? 'ignore' : 'allow');
+export interface ApplyResult {
+  headers: HeaderList;
+  /** Why the mutation failed (Envoy answers status_on_error); the entries before it stay applied. */
+  error?: ExtProcError;
+}
+
+/** HeaderUtility::headerNameIsValid: a token, or for pseudo-headers `:` and a lower-case token (nghttp2). */
+export function headerNameIsValid(name: string): boolean {
+  return name.startsWith(':') ? /^:[!#$%&'*+\-.^_`|~0-9a-z]+$/.test(name) : /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name);
+}
+
+const byteSize = (headers: HeaderList) => headers.reduce((n, [k, v]) => n + k.length + v.length, 0);
 
 /**
- * Applies a HeaderMutation as Envoy's ext_proc filter does: removals first, then each set with its
- * append action. `pseudo` receives route-changing pseudo-headers (`:path`, `:method`, `:status`) the
- * rules allow; `check` plays the mutation rules (default: host and x-envoy-* are refused); a value
- * given in `value` instead of `raw_value` is a violation.
+ * Applies `mutation` to `headers`, which hold the pseudo-headers (`:method`, `:path`, `:scheme`,
+ * `:authority` or `:status`) as entries like any other, as Envoy's header maps do.
  */
-export function applyHeaderMutation(
+export function applyHeaderMutations(
   headers: HeaderList,
   mutation: HeaderMutation__Output | null | undefined,
-  pseudo: (name: string, value: string) => boolean,
-  violations: MutationViolation[],
-  check: MutationCheck = defaultCheck,
-): HeaderList {
-  if (!mutation) return headers;
+  o: ApplyOptions,
+): ApplyResult {
+  if (!mutation) return { headers };
+  const limits = o.limits ?? defaultHeaderLimits;
   let out = headers;
-  const allowed = (key: string, value: string | undefined, reason: string): boolean => {
-    const verdict = key.startsWith(':') && value === undefined ? 'ignore' : check(key, value);
-    if (verdict === 'allow') return true;
-    violations.push({ header: key, reason });
-    if (verdict === 'fail') throw new HeaderMutationRejectedError(`header mutation of ${key} disallowed`);
-    return false;
-  };
-  for (const name of mutation.removeHeaders) {
-    const key = name.toLowerCase();
-    if (!allowed(key, undefined, 'remove of a protected header')) continue;
-    out = out.filter(([n]) => n !== key);
+  // responseHeaderSizeCheck
+  if (mutation.removeHeaders.length > limits.maxHeadersCount || mutation.setHeaders.length > limits.maxHeadersCount) {
+    return {
+      headers,
+      error: new InvalidHeaderMutationError(
+        `Header mutation remove header count ${mutation.removeHeaders.length} or set header count ${mutation.setHeaders.length} exceed the HCM header count limit ${limits.maxHeadersCount}`,
+      ),
+    };
   }
-  for (const option of mutation.setHeaders) {
-    const key = option.header?.key.toLowerCase() ?? '';
-    const raw = option.header?.rawValue;
-    if (!raw || raw.length === 0) {
-      if (option.header?.value) violations.push({ header: key, reason: 'value set without raw_value' });
-    }
-    const value = raw && raw.length > 0 ? raw.toString('latin1') : (option.header?.value ?? '');
-    if (key.startsWith(':')) {
-      if (allowed(key, value, 'pseudo-header the mutation rules refuse') && !pseudo(key, value))
-        violations.push({ header: key, reason: 'pseudo-header Envoy would not change here' });
+  for (const raw of mutation.removeHeaders) {
+    if (!headerNameIsValid(raw))
+      return { headers: out, error: new InvalidHeaderMutationError('Invalid character in remove_headers mutation.') };
+    const name = raw.toLowerCase();
+    const verdict = o.checker.check('REMOVE', name, '');
+    if (verdict === 'OK') {
+      out = out.filter(([n]) => n !== name);
       continue;
     }
-    if (!allowed(key, value, 'protected header')) continue;
-    const exists = out.some(([n]) => n === key);
-    switch (option.appendAction) {
-      case 'APPEND_IF_EXISTS_OR_ADD':
-        out = [...out, [key, value]];
-        break;
-      case 'ADD_IF_ABSENT':
-        if (!exists) out = [...out, [key, value]];
-        break;
-      case 'OVERWRITE_IF_EXISTS':
-        if (exists) out = [...out.filter(([n]) => n !== key), [key, value]];
-        break;
-      default:
-        out = [...out.filter(([n]) => n !== key), [key, value]];
-    }
+    o.rejected.push({ header: name, reason: 'remove refused by the mutation rules' });
+    if (verdict === 'FAIL')
+      return { headers: out, error: new HeaderMutationRejectedError(`Invalid attempt to remove ${name}`) };
   }
-  return out;
+  for (const option of mutation.setHeaders) {
+    const h = option.header;
+    if (!h) continue;
+    if (h.value !== '' && h.rawValue.length > 0) {
+      return {
+        headers: out,
+        error: new InvalidHeaderMutationError(
+          'Only one of value or raw_value in the HeaderValue message should be set.',
+        ),
+      };
+    }
+    const value = h.rawValue.toString('latin1'); // `value` is never read (send_header_raw_value)
+    if (!headerNameIsValid(h.key) || !headerValueIsValid(value)) {
+      return { headers: out, error: new InvalidHeaderMutationError('Invalid character in set_headers mutation.') };
+    }
+    const name = h.key.toLowerCase();
+    if (o.removeContentLength && name === 'content-length') continue;
+    const append = option.append?.value ?? false;
+    const op = append && out.some(([n]) => n === name) ? 'APPEND' : 'SET';
+    let verdict = o.checker.check(op, name, value);
+    if (o.replacing && name === ':method') verdict = 'OK';
+    if (verdict === 'OK') {
+      out = append ? [...out, [name, value]] : [...out.filter(([n]) => n !== name), [name, value]];
+      continue;
+    }
+    o.rejected.push({ header: name, reason: `${op.toLowerCase()} refused by the mutation rules` });
+    if (verdict === 'FAIL')
+      return { headers: out, error: new HeaderMutationRejectedError(`Invalid attempt to modify ${name}`) };
+  }
+  // headerMutationResultCheck
+  if (byteSize(out) > limits.maxHeadersKb * 1024 || out.length > limits.maxHeadersCount) {
+    return {
+      headers: out,
+      error: new InvalidHeaderMutationError(
+        `Header mutation causes end result header count ${out.length} or size ${byteSize(out)} exceeding the limits`,
+      ),
+    };
+  }
+  return { headers: out };
 }

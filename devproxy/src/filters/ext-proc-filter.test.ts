@@ -3,8 +3,16 @@
 // attributes, phase order, mutations under the mutation rules, immediate responses, message_timeout
 // and failure_mode_allow.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { continueAll, startFakeExtProc, type FakeExtProc } from '../../../e2e/dev/fake-extproc.ts';
-import { closeServer, send, startEcho, startStack, type Stack } from '../../../e2e/dev/harness.ts';
+import { continueAll, startFakeExtProc, type FakeExtProc, type Script } from '../../../e2e/dev/fake-extproc.ts';
+import {
+  closeServer,
+  extProcOf,
+  publishEdited,
+  send,
+  startEcho,
+  startStack,
+  type Stack,
+} from '../../../e2e/dev/harness.ts';
 
 let fake: FakeExtProc;
 let stack: Stack;
@@ -16,7 +24,7 @@ metadata: {name: local, namespace: gatehouse-system}
 spec:
   listeners: [{name: http, port: 8080, protocol: HTTP}]
   failureMode: ${failureMode}
-  messageTimeout: 150ms
+  messageTimeout: 1s
 ---
 apiVersion: gatehouse.dev/v1alpha1
 kind: ApiProxy
@@ -72,7 +80,7 @@ beforeEach(() => {
 
 describe('the stream', () => {
   it('opens one stream per request with the route metadata and the listener attributes on the first message', async () => {
-    await send(`${stack.baseUrl()}/plain/a`, { headers: { 'x-request-id': 'rid-1' } });
+    const plain = await send(`${stack.baseUrl()}/plain/a`, { headers: { 'x-request-id': 'rid-1' } });
     await send(`${stack.baseUrl()}/full/b`);
     expect(fake.streams).toHaveLength(2);
     expect(fake.streams[0]!.metadata.get('x-gatehouse-route')).toEqual(['test/plain']);
@@ -80,10 +88,18 @@ describe('the stream', () => {
     const [first, ...rest] = fake.streams[0]!.messages;
     const fields = first!.attributes['envoy.filters.http.ext_proc']!.fields;
     expect(fields['source.address']!.stringValue).toMatch(/^127\.0\.0\.1:\d+$/);
-    expect(fields['request.id']!.stringValue).toBe('rid-1');
+    // request.id is the x-request-id the connection manager settled on: a new one at the edge.
+    expect(fields['request.id']!.stringValue).not.toBe('rid-1');
+    expect(fields['request.id']!.stringValue).toBe(plain.echo?.headers['x-request-id']);
     expect(fields['connection.mtls']!.boolValue).toBe(false);
     expect(fields['xds.route_name']!.stringValue).toBe('test/plain');
     expect(rest.every((m) => Object.keys(m.attributes).length === 0)).toBe(true);
+  });
+
+  it('Filter::addAttributes: xds.route_name is left out when no route matched', async () => {
+    await send(`${stack.baseUrl()}/nowhere`);
+    const fields = fake.streams.at(-1)!.messages[0]!.attributes['envoy.filters.http.ext_proc']!.fields;
+    expect(Object.keys(fields).sort()).toEqual(['connection.mtls', 'request.id', 'source.address']);
   });
 
   it("sends only the phases the route asks for, in Envoy's order", async () => {
@@ -143,18 +159,38 @@ describe('mutations', () => {
     expect(r.headers['x-internal']).toBeUndefined();
   });
 
-  it('replaces the request body from a body mutation', async () => {
-    fake.script = (m) =>
-      m.request === 'requestBody'
-        ? { requestBody: { response: { bodyMutation: { body: Buffer.from('{"replaced":true}') } } } }
-        : continueAll(m, undefined as never);
-    const r = await send(`${stack.baseUrl()}/full/a`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: '{"a":1}',
-    });
+  it('ProcessorState::validateContentLength: a body replaced under the original content-length is a 500; removed, the upstream gets it chunked', async () => {
+    const replace =
+      (removeLength: boolean): Script =>
+      (m) =>
+        m.request === 'requestBody'
+          ? {
+              requestBody: {
+                response: {
+                  bodyMutation: { body: Buffer.from('{"replaced":true}') },
+                  ...(removeLength ? { headerMutation: { removeHeaders: ['content-length'] } } : {}),
+                },
+              },
+            }
+          : continueAll(m, undefined as never);
+    const post = { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' };
+    fake.script = replace(false);
+    const refused = await send(`${stack.baseUrl()}/full/a`, post);
+    expect(refused.status).toBe(500);
+    expect(refused.body).toBe('');
+    fake.script = replace(true);
+    const r = await send(`${stack.baseUrl()}/full/a`, post);
     expect(r.echo?.body).toBe('{"replaced":true}');
-    expect(r.echo?.headers['content-length']).toBe('17');
+    expect(r.echo?.headers['content-length']).toBeUndefined();
+    expect(r.echo?.headers['transfer-encoding']).toBe('chunked');
+  });
+
+  it('compiled mutation rules (disallow_system): a :path rewrite is refused, the request goes on unchanged', async () => {
+    fake.script = (m) =>
+      m.request === 'requestHeaders'
+        ? { requestHeaders: { response: { headerMutation: { setHeaders: [header(':path', '/elsewhere')] } } } }
+        : continueAll(m, undefined as never);
+    expect((await send(`${stack.baseUrl()}/full/a`)).echo?.path).toBe('/a');
   });
 
   it('sends an immediate response to the client without reaching the upstream', async () => {
@@ -177,9 +213,13 @@ describe('mutations', () => {
 describe('failures', () => {
   it('fails closed: 504 when no reply comes within message_timeout, 500 on a gRPC error', async () => {
     fake.script = () => 'silent';
-    expect((await send(`${stack.baseUrl()}/plain/a`)).status).toBe(504);
+    const timedOut = await send(`${stack.baseUrl()}/plain/a`);
+    expect(timedOut).toMatchObject({ status: 504, body: '' });
+    expect(timedOut.headers['content-type']).toBeUndefined();
+    expect(timedOut.headers['content-length']).toBe('0');
+    expect(timedOut.headers.server).toBe('envoy');
     fake.script = () => 'fail';
-    expect((await send(`${stack.baseUrl()}/plain/a`)).status).toBe(500);
+    expect(await send(`${stack.baseUrl()}/plain/a`)).toMatchObject({ status: 500, body: '' });
   });
 
   it('with failure_mode_allow, carries on to the upstream as if there were no ext_proc', async () => {
@@ -211,5 +251,57 @@ describe('an unreachable ext_proc cluster', () => {
     } finally {
       await dead.close();
     }
+  });
+});
+
+describe('Filter::onReceiveMessage: mode_override under the compiled allow_mode_override', () => {
+  it('a reply to the request headers can ask for the response headers of a route that skips them', async () => {
+    await send(`${stack.baseUrl()}/plain/a`);
+    expect(phases()).toEqual(['requestHeaders']);
+    fake.script = (m) =>
+      m.request === 'requestHeaders'
+        ? { requestHeaders: {}, modeOverride: { responseHeaderMode: 'SEND' } }
+        : continueAll(m, undefined as never);
+    await send(`${stack.baseUrl()}/plain/a`);
+    expect(phases()).toEqual(['requestHeaders', 'responseHeaders']);
+  });
+});
+
+describe('config devproxy does not play is rejected (NACK), as Envoy would reject what it cannot honour', () => {
+  const nack = async (edit: (extProc: Record<string, unknown>) => void) => {
+    await publishEdited(stack, manifests('FailClosed'), (snapshot) => edit(extProcOf(snapshot)), 'nack');
+    const lds = stack.xds.registry.get(stack.nodeId)!.types.LDS!;
+    return lds.lastNack?.message ?? '';
+  };
+
+  it.each([
+    ['observability_mode', { observability_mode: true }],
+    ['forward_rules', { forward_rules: { allowed_headers: { patterns: [{ exact: 'a' }] } } }],
+    ['metadata_options', { metadata_options: { forwarding_namespaces: { untyped: ['a'] } } }],
+    ['BUFFERED_PARTIAL', { processing_mode: { request_body_mode: 'BUFFERED_PARTIAL' } }],
+    ['an attribute devproxy cannot evaluate', { request_attributes: ['request.headers'] }],
+    [
+      'route_cache_action with disable_clear_route_cache',
+      { route_cache_action: 'CLEAR', disable_clear_route_cache: true },
+    ],
+  ])('%s', async (_name, fields) => {
+    expect(await nack((e) => Object.assign(e, fields))).toMatch(
+      /not supported by devproxy|cannot evaluate|cannot both be set/,
+    );
+    // The running config is untouched.
+    expect((await send(`${stack.baseUrl()}/plain/a`)).status).toBe(200);
+  });
+
+  it('what devproxy plays is accepted: route_cache_action, max_message_timeout, response_attributes, disable_immediate_response', async () => {
+    await publishEdited(stack, manifests('FailClosed'), (snapshot) =>
+      Object.assign(extProcOf(snapshot), {
+        route_cache_action: 'RETAIN',
+        max_message_timeout: '2s',
+        response_attributes: ['response.code'],
+        disable_immediate_response: false,
+      }),
+    );
+    expect((await send(`${stack.baseUrl()}/plain/a`)).status).toBe(200);
+    await stack.publish(manifests('FailClosed'));
   });
 });

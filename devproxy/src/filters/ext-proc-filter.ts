@@ -1,39 +1,38 @@
 // envoy.filters.http.ext_proc for one request, on the Envoy-side ext_proc driver (../ext-proc): the
-// listener's filter config merged with the route's ExtProcPerRoute (disabled, processing mode, extra
-// gRPC initial metadata such as x-gatehouse-route, request attributes), one stream per request to a
-// host of the ext_proc cluster (over the cluster's TLS when it has one: mutual TLS to extproc),
-// mutation rules, message_timeout and failure_mode_allow.
+// listener's filter config merged with the route's ExtProcPerRoute (Filter::mergePerRouteConfig:
+// disabled, processing mode, gRPC service, initial metadata merged by key), one stream per request to
+// a host of the ext_proc cluster (over the cluster's TLS when it has one: mutual TLS to extproc).
 import type * as grpc from '@grpc/grpc-js';
+import type { ConnectionInfo } from '../ext-proc/attributes.ts';
 import { createExtProcClient, type ExternalProcessorClient } from '../ext-proc/client.ts';
-import { runExtProcExchange, type ConnectionInfo, type ExchangeResult } from '../ext-proc/exchange.ts';
+import { ExtProcUnavailableError } from '../ext-proc/errors.ts';
+import { runExtProcExchange, type ExchangeResult, type UpstreamRouting } from '../ext-proc/exchange.ts';
+import type { HeaderLimits } from '../ext-proc/header-mutation.ts';
+import { localReply } from '../http/local-reply.ts';
 import type { HttpRequest, HttpResponse } from '../http/message.ts';
 import type { ExtProcFilterConfig, ExtProcRouteOverride, HeaderList } from '../config/model.ts';
 import type { ClusterManager } from '../upstream/cluster-manager.ts';
-import { localReply } from '../upstream/upstream-request.ts';
-import { mutationCheck } from './mutation-rules.ts';
 
 export interface ExtProcRun {
   config: ExtProcFilterConfig;
   override: ExtProcRouteOverride | undefined;
   request: HttpRequest;
   connection: ConnectionInfo;
-  upstream: (request: HttpRequest) => Promise<HttpResponse>;
+  upstream: (request: HttpRequest, routing: UpstreamRouting) => Promise<HttpResponse>;
+  /** The stream's buffer limit (listener per_connection_buffer_limit_bytes, or the HTTP/2 stream window). */
+  bufferLimitBytes: number;
+  headerLimits: HeaderLimits;
 }
 
-/** Listener metadata first; a route's entry replaces a listener's of the same key. */
-function mergeMetadata(listener: HeaderList, route: HeaderList): HeaderList {
-  const keys = new Set(route.map(([k]) => k));
-  return [...listener.filter(([k]) => !keys.has(k)), ...route];
-}
-
-/** Only the attributes the filter config asks for are sent. */
-function requestedAttributes(wanted: readonly string[], c: ConnectionInfo): ConnectionInfo {
-  return {
-    ...(wanted.includes('source.address') ? { sourceAddress: c.sourceAddress } : {}),
-    ...(wanted.includes('request.id') ? { requestId: c.requestId } : {}),
-    ...(wanted.includes('connection.mtls') ? { mtls: c.mtls } : {}),
-    ...(wanted.includes('xds.route_name') ? { routeName: c.routeName } : {}),
-  };
+/** mergeHeaderValuesField: an entry of the route replaces every entry of the same key, or is added. */
+function mergeMetadata(base: HeaderList, route: HeaderList): HeaderList {
+  const out = [...base];
+  for (const [key, value] of route) {
+    const at = out.findIndex(([k]) => k === key);
+    if (at < 0) out.push([key, value]);
+    else for (let i = 0; i < out.length; i++) if (out[i]![0] === key) out[i] = [key, value];
+  }
+  return out;
 }
 
 export class ExtProcFilter {
@@ -45,31 +44,53 @@ export class ExtProcFilter {
     this.clusters = clusters;
   }
 
-  async run(r: ExtProcRun): Promise<Pick<ExchangeResult, 'response' | 'failure' | 'violations'>> {
-    if (r.override?.disabled) return { response: await r.upstream(r.request), violations: [] };
+  async run(r: ExtProcRun): Promise<Pick<ExchangeResult, 'response' | 'failure' | 'failureCode' | 'violations'>> {
+    // allDisabledMode: no message is sent, so no stream is opened.
+    if (r.override?.disabled)
+      return { response: await r.upstream(r.request, { clearRouteCache: false }), violations: [] };
     const config = r.config;
-    const target = await this.clusters.pick(r.override?.clusterName ?? config.clusterName);
+    const service = r.override?.service ?? { clusterName: config.clusterName, initialMetadata: config.initialMetadata };
+    const target = await this.clusters.pick(service.clusterName);
     if (!('host' in target)) {
-      // The stream cannot open: a gRPC error to Envoy, so failure_mode_allow decides.
+      // The stream cannot open: a gRPC UNAVAILABLE to the filter (Filter::onGrpcError), so failure_mode_allow decides.
+      const error = new ExtProcUnavailableError(target.message);
       if (config.failureModeAllow)
-        return { response: await r.upstream(r.request), failure: target.message, violations: [] };
+        return {
+          response: await r.upstream(r.request, { clearRouteCache: false }),
+          failure: error.message,
+          failureCode: error.code,
+          violations: [],
+        };
       return {
-        response: localReply(500, 'ext_proc error', `ext_proc_error_gRPC_error_14{${target.message}}`),
-        failure: target.message,
+        response: localReply(500, '', `ext_proc_error_gRPC_error_14{${target.message.replace(/\s/g, '_')}}`, {
+          request: r.request,
+        }),
+        failure: error.message,
+        failureCode: error.code,
         violations: [],
       };
     }
     try {
       return await runExtProcExchange({
         client: this.client(`${target.host}:${target.port}`, target.poolKey, target.grpcCredentials),
-        initialMetadata: mergeMetadata(config.initialMetadata, r.override?.initialMetadata ?? []),
-        mutationCheck: mutationCheck(config.mutationRules),
+        initialMetadata: mergeMetadata(service.initialMetadata, r.override?.initialMetadata ?? []),
+        mutationRules: config.mutationRules,
         mode: r.override?.processingMode ?? config.processingMode,
+        filterMode: config.processingMode,
+        allowModeOverride: config.allowModeOverride,
         request: r.request,
         upstream: r.upstream,
-        connection: requestedAttributes(r.override?.requestAttributes ?? config.requestAttributes, r.connection),
+        connection: r.connection,
+        // Envoy uses the listener's attributes even where a route names its own (not implemented there).
+        requestAttributes: config.requestAttributes,
+        responseAttributes: config.responseAttributes,
         timeoutMs: config.messageTimeoutMs,
+        maxMessageTimeoutMs: config.maxMessageTimeoutMs,
         failureModeAllow: config.failureModeAllow,
+        bufferLimitBytes: r.bufferLimitBytes,
+        routeCacheAction: config.routeCacheAction,
+        disableImmediateResponse: config.disableImmediateResponse,
+        headerLimits: r.headerLimits,
       });
     } finally {
       target.release();

@@ -11,6 +11,8 @@ export interface HttpRequest {
   headers: HeaderList;
   body?: Buffer;
   trailers?: HeaderList;
+  /** The downstream protocol (Envoy's request.protocol): HTTP/1.0, HTTP/1.1 or HTTP/2. */
+  protocol?: string;
 }
 
 export interface HttpResponse {
@@ -18,6 +20,13 @@ export interface HttpResponse {
   headers: HeaderList;
   body: Buffer;
   trailers?: HeaderList;
+  /**
+   * Set when Envoy itself answered (sendLocalReply): its response code details, which Envoy logs but
+   * never sends. A local reply skips ext_proc's response processing and the router's upstream headers.
+   */
+  localReply?: { details: string };
+  /** HTTP/2 only: reset the stream instead of answering (a codec error). */
+  resetStream?: boolean;
 }
 
 /** The first value of a header (names are lower case in a HeaderList). */
@@ -25,3 +34,16 @@ export function header(headers: HeaderList, name: string): string | undefined {
   const key = name.toLowerCase();
   return headers.find(([n]) => n === key)?.[1];
 }
+
+/** Every header but `name`. */
+export const withoutHeader = (headers: HeaderList, name: string): HeaderList => headers.filter(([n]) => n !== name);
+
+/** `name` set to one value (Envoy's setCopy: every old value goes, the new one is added at the end). */
+export const withHeader = (headers: HeaderList, name: string, value: string): HeaderList => [
+  ...withoutHeader(headers, name),
+  [name, value],
+];
+
+/** Grpc::Common::hasGrpcContentType: application/grpc, alone or with a +suffix or ;parameters. */
+export const isGrpcRequest = (headers: HeaderList) =>
+  /^application\/grpc($|[+;])/.test(header(headers, 'content-type') ?? '');

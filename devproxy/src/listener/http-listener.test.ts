@@ -1,6 +1,9 @@
+import { once } from 'node:events';
 import { connect } from 'node:http2';
+import { connect as connectTcp } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { send } from '../../../e2e/dev/harness.ts';
+import type { HttpResponse } from '../http/message.ts';
 import { HttpListener } from './http-listener.ts';
 
 const slowOk = () =>
@@ -36,5 +39,65 @@ describe('HttpListener', () => {
     expect(Buffer.concat(chunks).toString()).toBe('done');
     await closed;
     session.destroy();
+  });
+});
+
+describe("the HTTP/1 codec's framing (ResponseEncoderImpl::encodeHeaders)", () => {
+  const serve = (response: HttpResponse) => new HttpListener(() => Promise.resolve(response));
+  const rawGet = async (port: number, method = 'GET') => {
+    const socket = connectTcp(port, '127.0.0.1');
+    await once(socket, 'connect');
+    socket.end(`${method} /x HTTP/1.1\r\nhost: a\r\nconnection: close\r\n\r\n`);
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    await once(socket, 'close');
+    return Buffer.concat(chunks).toString();
+  };
+
+  it.each([
+    [
+      'keeps the content-length it is given',
+      { headers: [['content-length', '4']], body: 'done' },
+      /content-length: 4\r\n/i,
+      /\r\n\r\ndone$/,
+    ],
+    [
+      'chunks a body without one',
+      { headers: [], body: 'done' },
+      /transfer-encoding: chunked\r\n/i,
+      /\r\n\r\n4\r\ndone\r\n0\r\n\r\n$/,
+    ],
+    [
+      'sends content-length: 0 for an empty body without one',
+      { headers: [], body: '' },
+      /content-length: 0\r\n/i,
+      /\r\n\r\n$/,
+    ],
+  ] as const)('%s', async (_name, r, head, tail) => {
+    const listener = serve({
+      status: 200,
+      headers: [...r.headers] as HttpResponse['headers'],
+      body: Buffer.from(r.body),
+    });
+    const port = await listener.listen('127.0.0.1', 0);
+    try {
+      const text = await rawGet(port);
+      expect(text).toMatch(head);
+      expect(text).toMatch(tail);
+    } finally {
+      await listener.close();
+    }
+  });
+
+  it('a HEAD answer keeps the content-length of the body it does not send', async () => {
+    const listener = serve({ status: 200, headers: [['content-length', '4']], body: Buffer.alloc(0) });
+    const port = await listener.listen('127.0.0.1', 0);
+    try {
+      const text = await rawGet(port, 'HEAD');
+      expect(text).toMatch(/content-length: 4\r\n/i);
+      expect(text).toMatch(/\r\n\r\n$/);
+    } finally {
+      await listener.close();
+    }
   });
 });

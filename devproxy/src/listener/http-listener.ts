@@ -2,28 +2,40 @@
 // does: in plain text the first bytes of a connection pick the codec (h2c prior knowledge); with a
 // DownstreamTlsContext, TLS (lib/tls TlsListener: certificates that change under it apply to new
 // handshakes, client certificates verified and refusals logged with the issuer) and ALPN picks it.
-// Requests are buffered whole and handed to the connection manager; its response is written back.
+// Requests are read whole (body and trailers) and handed to the connection manager; its response is
+// written back framed as Envoy's codecs frame it: its content-length when it has one, else chunked on
+// HTTP/1.1 (trailers after the last chunk), END_STREAM on HTTP/2. What the HTTP/1 codec itself
+// answers (a request that does not parse, headers too large, the request header timeout, an upgrade
+// with no upgrade_configs) is answered here as Envoy's codec and connection manager answer it.
 import { createServer as createHttp1Server, type IncomingMessage, type ServerResponse } from 'node:http';
 import {
+  constants as h2constants,
   createServer as createHttp2Server,
   type Http2ServerRequest,
   type Http2ServerResponse,
   type ServerHttp2Session,
 } from 'node:http2';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import type { HttpRequest, HttpResponse } from '../http/message.ts';
 import { TlsListener, type TlsListenerOptions } from '../../../lib/tls/server.ts';
-import type { HeaderList } from '../config/model.ts';
+import { localReply } from '../http/local-reply.ts';
+import { header, type HeaderList, type HttpRequest, type HttpResponse } from '../http/message.ts';
 import { ListenerBindError } from '../errors.ts';
-import { hopByHop } from '../upstream/upstream-request.ts';
+import { maxUnbufferedBodyBytes, toOutgoingHeaders } from '../upstream/upstream-request.ts';
 
 export interface DownstreamRequest {
   request: HttpRequest;
   remoteAddress: string;
   remotePort: number;
+  /** The listener address the connection arrived on. */
+  localAddress: string;
+  localPort: number;
   /** The client presented a certificate that verified (Envoy's connection.mtls). */
   mtls: boolean;
+  /** The connection is TLS. */
+  secure: boolean;
+  h2: boolean;
 }
 
 /** TlsListener's options but the connection handler (an empty `alpn`, as an unset alpn_protocols: h2 and http/1.1). */
@@ -32,51 +44,123 @@ export type ListenerTls = Pick<
   'source' | 'policy' | 'clientAuth' | 'alpn' | 'log' | 'purpose' | 'onRefused'
 >;
 
+/** What the codecs take from the HttpConnectionManager. */
+export interface CodecOptions {
+  codec: 'AUTO' | 'HTTP1' | 'HTTP2';
+  /** max_request_headers_kb. */
+  maxRequestHeadersKb: number;
+  /** request_headers_timeout; 0 disables it. */
+  requestHeadersTimeoutMs: number;
+  /** server_name, for the replies the codec sends itself. */
+  serverName: string;
+}
+
+export const defaultCodecOptions: CodecOptions = {
+  codec: 'AUTO',
+  maxRequestHeadersKb: 60,
+  requestHeadersTimeoutMs: 0,
+  serverName: 'envoy',
+};
+
 export type RequestHandler = (req: DownstreamRequest) => Promise<HttpResponse>;
 
 const h2Preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
-/** Largest request body buffered; beyond it the request gets 413 (Envoy's buffer limit behaviour). */
-export const maxRequestBodyBytes = 8 * 1024 * 1024;
 
-function requestOf(req: IncomingMessage | Http2ServerRequest, body: Buffer, h2: boolean, secure: boolean): HttpRequest {
+function headerListOf(raw: string[]): HeaderList {
+  const out: HeaderList = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) out.push([raw[i]!.toLowerCase(), raw[i + 1]!]);
+  return out;
+}
+
+function requestOf(req: IncomingMessage | Http2ServerRequest, body: Buffer, h2: boolean): HttpRequest {
   const headers: HeaderList = [];
   let authority = '';
-  for (let i = 0; i < req.rawHeaders.length; i += 2) {
-    const name = req.rawHeaders[i]!.toLowerCase();
-    const value = req.rawHeaders[i + 1]!;
+  for (const [name, value] of headerListOf(req.rawHeaders)) {
     if (name === ':authority' || name === 'host') authority ||= value;
-    else if (!name.startsWith(':') && !hopByHop.has(name)) headers.push([name, value]);
+    else if (!name.startsWith(':')) headers.push([name, value]);
   }
-  const scheme = secure ? 'https' : 'http';
+  let path = req.url ?? '/';
+  // HTTP/1 absolute-form (allow_absolute_url): the target's authority replaces Host, its path is :path.
+  const absolute = !h2 ? /^(https?):\/\/([^/?#]*)(.*)$/i.exec(path) : null;
+  if (absolute) {
+    authority = absolute[2]!;
+    path = absolute[3] || '/';
+  }
+  const trailers = headerListOf(req.rawTrailers);
   return {
     method: req.method ?? 'GET',
-    path: req.url ?? '/',
-    scheme: h2 ? String(req.headers[':scheme'] ?? scheme) : scheme,
+    path,
     authority,
     headers,
     body,
+    ...(h2 ? { scheme: String(req.headers[':scheme'] ?? 'http') } : {}),
+    ...(trailers.length > 0 ? { trailers } : {}),
+    protocol: h2 ? 'HTTP/2' : `HTTP/${req.httpVersion}`,
   };
 }
 
+/**
+ * Writes a response as Envoy's codecs do: the content-length it has is kept (also for HEAD), without
+ * one an HTTP/1.1 body is chunked (trailers after it) and an empty one gets `content-length: 0`.
+ */
 function writeResponse(
   res: ServerResponse | Http2ServerResponse,
   method: string,
   out: HttpResponse,
+  h2: boolean,
   closeConnection: boolean,
 ): void {
-  const headers: Record<string, string | string[]> = {};
-  for (const [name, value] of out.headers) {
-    if (hopByHop.has(name) || name === 'content-length' || name.startsWith(':')) continue;
-    const prev = headers[name];
-    headers[name] = prev === undefined ? value : [...(Array.isArray(prev) ? prev : [prev]), value];
+  if (h2 && out.resetStream) {
+    (res as Http2ServerResponse).stream.close(h2constants.NGHTTP2_PROTOCOL_ERROR);
+    return;
   }
-  // The body is whole here, so its length is known; a HEAD answer keeps the upstream's.
-  const upstreamLength = out.headers.find(([n]) => n === 'content-length')?.[1];
-  headers['content-length'] =
-    method === 'HEAD' && upstreamLength !== undefined ? upstreamLength : String(out.body.length);
-  if (closeConnection) headers.connection = 'close';
-  (res as ServerResponse).writeHead(out.status, headers);
-  (res as ServerResponse).end(method === 'HEAD' ? undefined : out.body);
+  const skip = h2
+    ? new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade'])
+    : new Set(['transfer-encoding']);
+  const list = out.headers.filter(([name]) => !skip.has(name) && !name.startsWith(':'));
+  if (!h2 && closeConnection && header(list, 'connection') === undefined) list.push(['connection', 'close']);
+  const trailers = out.trailers ?? [];
+  let hasLength = header(list, 'content-length') !== undefined;
+  // A headers-only response gets `content-length: 0` from Envoy's HTTP/1 codec (not for HEAD, 204, 304).
+  if (
+    !h2 &&
+    !hasLength &&
+    method !== 'HEAD' &&
+    out.body.length === 0 &&
+    trailers.length === 0 &&
+    out.status >= 200 &&
+    out.status !== 204 &&
+    out.status !== 304
+  ) {
+    list.push(['content-length', '0']);
+    hasLength = true;
+  }
+  const w = res as ServerResponse;
+  w.writeHead(out.status, toOutgoingHeaders(list));
+  if (method === 'HEAD' || out.body.length === 0) {
+    if (!hasLength && trailers.length > 0 && out.status !== 204 && out.status !== 304) {
+      w.write(Buffer.alloc(0));
+      w.addTrailers(trailers);
+    }
+    w.end();
+    return;
+  }
+  if (hasLength) {
+    w.end(out.body); // with a content-length, HTTP/1 cannot carry trailers: Envoy drops them too
+    return;
+  }
+  w.write(out.body); // no content-length: chunked (HTTP/1.1), DATA frames (HTTP/2)
+  if (trailers.length > 0) w.addTrailers(h2 ? toOutgoingHeaders(trailers) : trailers);
+  w.end();
+}
+
+/** The bytes of a reply the HTTP/1 codec sends by itself, before any stream exists (sendProtocolError). */
+function rawReply(status: number, reason: string, body: string, serverName: string): string {
+  const length = Buffer.byteLength(body);
+  return (
+    `HTTP/1.1 ${status} ${reason}\r\n${length > 0 ? `content-length: ${length}\r\ncontent-type: text/plain\r\n` : 'content-length: 0\r\n'}` +
+    `date: ${new Date().toUTCString()}\r\nserver: ${serverName}\r\nconnection: close\r\n\r\n${body}`
+  );
 }
 
 export class HttpListener {
@@ -88,11 +172,30 @@ export class HttpListener {
   private closing = false;
   private readonly tls: TlsListener | undefined;
   private readonly tcp: NetServer;
-  private readonly http1 = createHttp1Server((req, res) => void this.serve(req, res, false));
+  private readonly http1: ReturnType<typeof createHttp1Server>;
   private readonly http2 = createHttp2Server((req, res) => void this.serve(req, res, true));
+  private codec: CodecOptions;
+  private readonly headerTimers = new WeakMap<Socket, { timer: NodeJS.Timeout | undefined; inRequest: boolean }>();
 
-  constructor(handler: RequestHandler, tls?: ListenerTls) {
+  constructor(handler: RequestHandler, tls?: ListenerTls, codec: CodecOptions = defaultCodecOptions) {
     this.handler = handler;
+    this.codec = codec;
+    this.http1 = createHttp1Server(
+      {
+        maxHeaderSize: codec.maxRequestHeadersKb * 1024,
+        requireHostHeader: false,
+        // Node's own request timers need the server to listen itself, which it does not here:
+        // request_headers_timeout is watchRequestHeaders'.
+        requestTimeout: 0,
+      },
+      (req, res) => void this.serve(req, res, false),
+    );
+    this.http1.maxHeadersCount = 0; // counted by the connection manager (max_headers_count)
+    this.http1.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.onClientError(err, socket));
+    // An upgrade (e.g. websocket) on a connection manager without upgrade_configs: 403 and the connection closes.
+    this.http1.on('upgrade', (_req: IncomingMessage, socket: Duplex) =>
+      socket.end(rawReply(403, 'Forbidden', '', this.codec.serverName)),
+    );
     if (tls) {
       this.tls = new TlsListener({
         source: tls.source,
@@ -112,6 +215,12 @@ export class HttpListener {
       this.sessions.add(session);
       session.once('close', () => this.sessions.delete(session));
     });
+  }
+
+  /** New HCM codec settings for a listener updated in place: new connections use them. */
+  updateCodec(codec: CodecOptions): void {
+    this.codec = codec;
+    (this.http1 as unknown as { maxHeaderSize: number }).maxHeaderSize = codec.maxRequestHeadersKb * 1024; // read per new connection
   }
 
   /** New TLS settings for a listener updated in place: new handshakes use them, open connections carry on. */
@@ -165,6 +274,7 @@ export class HttpListener {
       this.h2Sockets.delete(socket);
     });
     if (socket.alpnProtocol === 'h2') this.h2Sockets.add(socket);
+    else this.watchRequestHeaders(socket);
     (socket.alpnProtocol === 'h2' ? this.http2 : this.http1).emit('connection', socket);
   }
 
@@ -178,10 +288,57 @@ export class HttpListener {
       const head = socket.read(Math.min(h2Preface.length, socket.readableLength)) as Buffer | null;
       if (!head) return socket.destroy();
       socket.unshift(head);
-      const isH2 = head.length >= 3 && h2Preface.subarray(0, head.length).equals(head);
+      const isH2 =
+        this.codec.codec === 'HTTP2' ||
+        (this.codec.codec === 'AUTO' && head.length >= 3 && h2Preface.subarray(0, head.length).equals(head));
       if (isH2) this.h2Sockets.add(socket);
       (isH2 ? this.http2 : this.http1).emit('connection', socket);
+      if (!isH2) this.watchRequestHeaders(socket);
     });
+  }
+
+  /**
+   * request_headers_timeout on an HTTP/1 connection (ActiveStream's request_header_timer_): armed by
+   * the first byte of a request, disarmed when its headers are complete; on expiry Envoy answers 408
+   * `request header timeout` and closes the connection.
+   */
+  private watchRequestHeaders(socket: Socket): void {
+    const state = { timer: undefined as NodeJS.Timeout | undefined, inRequest: false };
+    this.headerTimers.set(socket, state);
+    socket.on('data', () => {
+      const ms = this.codec.requestHeadersTimeoutMs;
+      if (state.inRequest || state.timer || ms <= 0) return;
+      state.timer = setTimeout(() => {
+        if (!socket.destroyed)
+          socket.end(rawReply(408, 'Request Timeout', 'request header timeout', this.codec.serverName));
+      }, ms);
+    });
+    socket.once('close', () => clearTimeout(state.timer));
+  }
+
+  /** The request's headers are in: its connection's header timer stops until the response is written. */
+  private requestStarted(req: IncomingMessage, res: ServerResponse): void {
+    const state = this.headerTimers.get(req.socket);
+    if (!state) return;
+    clearTimeout(state.timer);
+    state.timer = undefined;
+    state.inRequest = true;
+    res.once('finish', () => {
+      state.inRequest = false;
+    });
+  }
+
+  /** The HTTP/1 codec's own answers: headers too large 431, anything unparsable 400. */
+  private onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const reply =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? rawReply(431, 'Request Header Fields Too Large', 'Request Header Fields Too Large', this.codec.serverName)
+        : rawReply(400, 'Bad Request', 'Bad Request', this.codec.serverName);
+    socket.end(reply);
   }
 
   private async serve(
@@ -193,12 +350,14 @@ export class HttpListener {
     let size = 0;
     for await (const chunk of req as AsyncIterable<Buffer>) {
       size += chunk.length;
-      if (size > maxRequestBodyBytes) {
+      if (size > maxUnbufferedBodyBytes) {
+        // devproxy's own bound: Envoy would stream a body no filter buffers.
         writeResponse(
           res,
           req.method ?? 'GET',
-          { status: 413, headers: [['content-type', 'text/plain']], body: Buffer.from('Payload Too Large') },
-          !h2,
+          localReply(413, 'Payload Too Large', 'devproxy_request_too_large'),
+          h2,
+          true,
         );
         return;
       }
@@ -210,18 +369,18 @@ export class HttpListener {
     let out: HttpResponse;
     try {
       out = await this.handler({
-        request: requestOf(req, Buffer.concat(chunks), h2, secure),
+        request: requestOf(req, Buffer.concat(chunks), h2),
         remoteAddress: socket.remoteAddress ?? '',
         remotePort: socket.remotePort ?? 0,
+        localAddress: socket.localAddress ?? '',
+        localPort: socket.localPort ?? 0,
         mtls,
+        secure,
+        h2,
       });
     } catch (err) {
-      out = {
-        status: 500,
-        headers: [['content-type', 'text/plain']],
-        body: Buffer.from(`devproxy internal error: ${(err as Error).message}`),
-      };
+      out = localReply(500, `devproxy internal error: ${(err as Error).message}`, 'devproxy_internal_error');
     }
-    if (!res.writableEnded && !res.destroyed) writeResponse(res, req.method ?? 'GET', out, this.closing && !h2);
+    if (!res.writableEnded && !res.destroyed) writeResponse(res, req.method ?? 'GET', out, h2, this.closing);
   }
 }

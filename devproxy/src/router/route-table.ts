@@ -93,6 +93,11 @@ export function matchRoute(table: RouteTableConfig, req: RouteRequest): Route | 
 /** Envoy writes regex substitutions with \1; RE2JS replacements use $1 (and $$ for a dollar). */
 const toRe2Replacement = (s: string) => s.replaceAll('$', '$$$$').replace(/\\(\d)/g, '$$$1');
 
+/** Whether the route rewrites the path (then Envoy records x-envoy-original-path, even when the result is the same). */
+export function hasRewrite(route: Route): boolean {
+  return route.regexRewrite !== undefined || (route.prefixRewrite !== undefined && route.path.kind !== 'regex');
+}
+
 /** The path (with its query string) the upstream gets after the route's prefix or regex rewrite. */
 export function rewritePath(route: Route, pathWithQuery: string): string {
   const q = pathWithQuery.indexOf('?');
@@ -108,18 +113,4 @@ export function rewritePath(route: Route, pathWithQuery: string): string {
   }
   if (route.prefixRewrite !== undefined && route.path.kind === 'path') return route.prefixRewrite + query;
   return pathWithQuery;
-}
-
-/** HttpConnectionManager normalize_path (RFC 3986 dot segments) and merge_slashes. */
-export function normalizePath(path: string, normalize: boolean, mergeSlashes: boolean): string {
-  let p = mergeSlashes ? path.replace(/\/{2,}/g, '/') : path;
-  if (!normalize) return p;
-  const out: string[] = [];
-  for (const seg of p.split('/').slice(1)) {
-    if (seg === '..') out.pop();
-    else if (seg !== '.') out.push(seg);
-  }
-  p = `/${out.join('/')}`;
-  if (/\/\.{1,2}$/.test(path) && !p.endsWith('/')) p += '/';
-  return p;
 }

@@ -1,11 +1,15 @@
-// envoy.filters.http.router: sends the request to a host of the route's cluster with the rewritten
-// path and the route's timeout, or answers locally as Envoy does: 404 when no route matched, the
-// route's direct response, 503 when the cluster is unknown or has no healthy host.
-import type { HttpRequest, HttpResponse } from '../http/message.ts';
+// envoy.filters.http.router (source/common/router/router.cc): sends the request to a host of the
+// route's cluster with the route's path rewrite (recording x-envoy-original-path) and timeout
+// (x-envoy-expected-rq-timeout-ms), and adds x-envoy-upstream-service-time to what comes back; or
+// answers locally as Envoy does: 404 with no body when no route matched, the route's direct
+// response, 503 for an unknown cluster (no body) or one without a healthy host (`no healthy upstream`).
+// The envoy headers are left out with suppress_envoy_headers.
+import { localReply } from '../http/local-reply.ts';
+import { withHeader, type HttpRequest, type HttpResponse } from '../http/message.ts';
 import type { Route } from '../config/model.ts';
 import type { ClusterManager } from '../upstream/cluster-manager.ts';
-import { forward, localReply } from '../upstream/upstream-request.ts';
-import { rewritePath } from './route-table.ts';
+import { forward } from '../upstream/upstream-request.ts';
+import { hasRewrite, rewritePath } from './route-table.ts';
 
 export class Router {
   private readonly clusters: ClusterManager;
@@ -14,23 +18,35 @@ export class Router {
     this.clusters = clusters;
   }
 
-  async send(route: Route | undefined, req: HttpRequest): Promise<HttpResponse> {
-    if (!route) return { status: 404, headers: [], body: Buffer.alloc(0) };
+  async send(route: Route | undefined, req: HttpRequest, suppressEnvoyHeaders = false): Promise<HttpResponse> {
+    if (!route) return localReply(404, '', 'route_not_found', { request: req });
     if (route.directResponse)
-      return {
-        status: route.directResponse.status,
-        headers: [['content-type', 'text/plain']],
-        body: Buffer.from(route.directResponse.body),
-      };
+      return localReply(route.directResponse.status, route.directResponse.body, 'direct_response', { request: req });
     const target = await this.clusters.pick(route.cluster);
     if (!('host' in target)) {
       return target.reason === 'no_cluster'
-        ? localReply(503, '', 'cluster_not_found')
-        : localReply(503, target.message, target.reason);
+        ? localReply(503, '', 'cluster_not_found', { request: req })
+        : localReply(503, target.message, target.reason, { request: req });
     }
-    const headers = req.headers.filter(([n]) => n !== 'x-envoy-original-path');
-    const path = rewritePath(route, req.path);
-    if (path !== req.path) headers.push(['x-envoy-original-path', req.path]);
-    return forward(target, { ...req, path, headers }, route.timeoutMs);
+    let headers = req.headers;
+    let path = req.path;
+    if (hasRewrite(route)) {
+      // RouteEntryImplBase::finalizePathHeader: the path before the rewrite is kept, whenever a rewrite is configured.
+      if (!suppressEnvoyHeaders) headers = withHeader(headers, 'x-envoy-original-path', req.path);
+      path = rewritePath(route, req.path);
+    }
+    if (!suppressEnvoyHeaders && route.timeoutMs > 0)
+      headers = withHeader(headers, 'x-envoy-expected-rq-timeout-ms', String(route.timeoutMs));
+    const started = performance.now();
+    const response = await forward(target, { ...req, path, headers }, route.timeoutMs);
+    if (response.localReply || suppressEnvoyHeaders) return response;
+    return {
+      ...response,
+      headers: withHeader(
+        response.headers,
+        'x-envoy-upstream-service-time',
+        String(Math.round(performance.now() - started)),
+      ),
+    };
   }
 }

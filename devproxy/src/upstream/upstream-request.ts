@@ -1,52 +1,75 @@
 // One request to an upstream host over HTTP/1.1 (TLS when the cluster says so), within the cluster's
-// connect timeout and the route's timeout, with Envoy's local replies when it fails: 503 when the
-// connection fails or resets, 504 when the route timeout passes.
-import { request as httpRequest } from 'node:http';
+// connect timeout and the route's timeout, framed as Envoy's HTTP/1 codec frames it: the request's
+// content-length when it has one, else chunked when there is a body or trailers (trailers written
+// after the last chunk), else `content-length: 0` for methods that may carry a body. Envoy's local
+// replies when it fails: 503 when the connection fails or resets before the response, 504 when the
+// route timeout passes (router.cc onUpstreamReset / onUpstreamTimeoutAbort).
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { HttpRequest, HttpResponse } from '../http/message.ts';
-import type { HeaderList } from '../config/model.ts';
+import { localReply } from '../http/local-reply.ts';
+import { header, type HeaderList, type HttpRequest, type HttpResponse } from '../http/message.ts';
 import type { PickedHost } from './cluster-manager.ts';
 
-/** Connection-scoped headers a proxy never forwards (RFC 9110 7.6.1). */
+/** Connection-scoped headers: never forwarded on a new connection (RFC 9110 7.6.1). */
 export const hopByHop = new Set([
   'connection',
   'keep-alive',
   'proxy-connection',
   'transfer-encoding',
   'upgrade',
-  'te',
-  'trailer',
   'http2-settings',
 ]);
 
-export function localReply(status: number, body: string, details: string): HttpResponse {
-  return {
-    status,
-    headers: [
-      ['content-type', 'text/plain'],
-      ['x-devproxy-details', details],
-    ],
-    body: Buffer.from(body),
-  };
-}
+/**
+ * The most devproxy holds of one body it does not buffer for a filter. Envoy streams such bodies;
+ * devproxy reads them whole, so it needs a bound of its own (well above any filter's buffer limit).
+ */
+export const maxUnbufferedBodyBytes = 64 * 1024 * 1024;
 
-function responseHeaders(raw: string[]): HeaderList {
+/** Request methods Envoy's HTTP/1 codec sends without `content-length: 0` when they have no body. */
+const bodilessMethods = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT']);
+
+function headerList(raw: string[]): HeaderList {
   const out: HeaderList = [];
-  for (let i = 0; i < raw.length; i += 2) {
+  for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
     if (!hopByHop.has(name)) out.push([name, raw[i + 1]!]);
   }
   return out;
 }
 
+/**
+ * Node's outgoing header object: several values of a name as an array, in order. (Node frames a
+ * `transfer-encoding: chunked` body only when the headers come as an object.)
+ */
+export function toOutgoingHeaders(headers: HeaderList): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of headers) {
+    const prev = out[name];
+    out[name] = prev === undefined ? value : [...(Array.isArray(prev) ? prev : [prev]), value];
+  }
+  return out;
+}
+
+/** Why a connection failed, as Envoy's reset reason and transport failure reason put it. */
+function resetReason(err: NodeJS.ErrnoException): string {
+  if (err.code === 'ECONNREFUSED')
+    return 'remote connection failure, transport failure reason: delayed connect error: Connection refused';
+  if (err.code === 'ECONNRESET') return 'connection termination';
+  return `remote connection failure, transport failure reason: ${err.message}`;
+}
+
 export function forward(target: PickedHost, req: HttpRequest, timeoutMs: number): Promise<HttpResponse> {
   const tls = target.cluster.tls !== undefined;
-  const headers = req.headers.filter(([n]) => !hopByHop.has(n) && n !== 'host' && n !== 'content-length');
+  const headers = req.headers.filter(([n]) => !hopByHop.has(n) && n !== 'host');
   const body = req.body ?? Buffer.alloc(0);
-  // HTTP/1.1 upstream: :authority becomes Host; the body is buffered, so it goes with a length.
-  headers.push(['host', req.authority ?? target.host]);
-  if (body.length > 0 || !['GET', 'HEAD', 'DELETE', 'OPTIONS'].includes(req.method))
-    headers.push(['content-length', String(body.length)]);
+  const trailers = req.trailers ?? [];
+  // HTTP/1.1 upstream: :authority becomes Host.
+  headers.unshift(['host', req.authority ?? target.host]);
+  if (header(headers, 'content-length') === undefined) {
+    if (body.length > 0 || trailers.length > 0) headers.push(['transfer-encoding', 'chunked']);
+    else if (!bodilessMethods.has(req.method)) headers.push(['content-length', '0']);
+  }
   return new Promise<HttpResponse>((resolve) => {
     let settled = false;
     const settle = (res: HttpResponse) => {
@@ -61,14 +84,14 @@ export function forward(target: PickedHost, req: HttpRequest, timeoutMs: number)
       port: target.port,
       method: req.method,
       path: req.path,
-      headers: headers.flat(),
+      headers: toOutgoingHeaders(headers),
       agent: target.agent,
       setHost: false,
     });
     const routeTimer =
       timeoutMs > 0
         ? setTimeout(() => {
-            settle(localReply(504, 'upstream request timeout', 'upstream_response_timeout'));
+            settle(localReply(504, 'upstream request timeout', 'upstream_response_timeout', { request: req }));
             outgoing.destroy();
           }, timeoutMs)
         : undefined;
@@ -80,6 +103,7 @@ export function forward(target: PickedHost, req: HttpRequest, timeoutMs: number)
             503,
             'upstream connect error or disconnect/reset before headers. reset reason: connection timeout',
             'upstream_reset_before_response_started{connection_timeout}',
+            { request: req },
           ),
         );
         outgoing.destroy();
@@ -87,31 +111,59 @@ export function forward(target: PickedHost, req: HttpRequest, timeoutMs: number)
       socket.once(tls ? 'secureConnect' : 'connect', () => clearTimeout(connectTimer));
       socket.once('close', () => clearTimeout(connectTimer));
     });
-    outgoing.on('error', (err) => {
+    outgoing.on('error', (err: NodeJS.ErrnoException) => {
+      const reason = resetReason(err);
       settle(
         localReply(
           503,
-          `upstream connect error or disconnect/reset before headers. reset reason: ${err.message}`,
-          'upstream_reset_before_response_started',
+          `upstream connect error or disconnect/reset before headers. reset reason: ${reason}`,
+          `upstream_reset_before_response_started{${reason.replace(/\s/g, '_')}}`,
+          { request: req },
         ),
       );
     });
-    outgoing.on('response', (res) => {
+    outgoing.on('response', (res: IncomingMessage) => {
       const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > maxUnbufferedBodyBytes) {
+          settle(
+            localReply(
+              502,
+              `devproxy buffers at most ${maxUnbufferedBodyBytes} bytes of a response`,
+              'devproxy_response_too_large',
+              { request: req },
+            ),
+          );
+          outgoing.destroy();
+          return;
+        }
+        chunks.push(c);
+      });
       res.on('error', () =>
-        settle(localReply(503, 'upstream reset after response started', 'upstream_reset_after_response_started')),
+        settle(
+          localReply(503, 'upstream reset after response started', 'upstream_reset_after_response_started', {
+            request: req,
+          }),
+        ),
       );
       res.on('end', () => {
-        const trailers = responseHeaders(res.rawTrailers);
+        const responseTrailers = headerList(res.rawTrailers);
         settle({
           status: res.statusCode ?? 502,
-          headers: responseHeaders(res.rawHeaders),
+          headers: headerList(res.rawHeaders),
           body: Buffer.concat(chunks),
-          ...(trailers.length > 0 ? { trailers } : {}),
+          ...(responseTrailers.length > 0 ? { trailers: responseTrailers } : {}),
         });
       });
     });
-    outgoing.end(body);
+    if (trailers.length > 0) {
+      if (body.length > 0) outgoing.write(body);
+      outgoing.addTrailers(trailers);
+      outgoing.end();
+    } else {
+      outgoing.end(body);
+    }
   });
 }

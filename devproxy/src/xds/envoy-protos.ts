@@ -60,3 +60,8 @@ export function durationMs(d: unknown): number | undefined {
 export function boolValue(v: unknown, fallback: boolean): boolean {
   return v === null || v === undefined ? fallback : Boolean((v as { value?: boolean }).value);
 }
+
+/** A decoded scalar (string, enum name, number or 64-bit string) as text; anything else is ''. */
+export function str(v: unknown): string {
+  return typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : '';
+}

@@ -3,6 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createExtProcClient, type ExternalProcessorClient } from '../../../devproxy/src/ext-proc/client.ts';
 import { runExtProcExchange, type ExchangeOptions } from '../../../devproxy/src/ext-proc/exchange.ts';
 import { header, type HttpRequest, type HttpResponse } from '../../../devproxy/src/http/message.ts';
+import { defaultMutationRules, type MutationRules } from '../../../devproxy/src/ext-proc/mutation-rules.ts';
+import { extProcFilterConfig } from '../../../operator/src/compile/envoy/ext-proc.ts';
+import { defaultDataPlane } from '../../../operator/src/compile/resolve-dataplanes.ts';
 import { testCatalog, testSnapshot } from './fixtures.ts';
 import { startTestServer, type TestServer } from './testing.ts';
 
@@ -48,6 +51,19 @@ const okUpstream = (body = '', headers: Array<[string, string]> = []) => {
   };
   return { seen, upstream };
 };
+/** The mutation_rules the compiler gives Envoy's ext_proc filter. */
+function compiledMutationRules(): MutationRules {
+  const rules = extProcFilterConfig(defaultDataPlane).mutation_rules as Record<string, boolean>;
+  return {
+    ...defaultMutationRules,
+    allowAllRouting: Boolean(rules.allow_all_routing),
+    allowEnvoy: Boolean(rules.allow_envoy),
+    disallowSystem: Boolean(rules.disallow_system),
+    disallowAll: Boolean(rules.disallow_all),
+    disallowIsError: Boolean(rules.disallow_is_error),
+  };
+}
+
 const exchange = (o: Omit<ExchangeOptions, 'client'>) => runExtProcExchange({ client, timeoutMs: 2000, ...o });
 const activeStreams = async () => (await server.server.metrics.activeStreams.get()).values[0]?.value ?? 0;
 const settle = async () => {
@@ -189,8 +205,24 @@ describe('bodies', () => {
       'requestBody',
       'responseHeaders',
     ]);
-    expect(header(seen[0]!.headers, 'x-body-size')).toBe('900');
     expect(seen[0]!.body!.equals(body)).toBe(true);
+  });
+
+  // Known difference, not fixed here: in STREAMED mode Envoy has sent the request headers upstream
+  // before the body arrives, and ignores a header mutation in a streamed body reply
+  // (ProcessorState::handleStreamedBodyResponse). extproc runs the flow at the last chunk and puts
+  // its header changes there, so they are lost on Envoy. The compiler emits BUFFERED only, where
+  // they apply; extproc should refuse or report header changes in STREAMED mode.
+  it.fails('STREAMED: header changes made at the last chunk reach the upstream (they do not on Envoy)', async () => {
+    const { seen, upstream } = okUpstream();
+    await exchange({
+      route: 'shop/size',
+      mode: { requestBodyMode: 'STREAMED' },
+      chunkBytes: 256,
+      request: { method: 'PUT', path: '/size', headers: [], body: Buffer.alloc(900, 'a') },
+      upstream,
+    });
+    expect(header(seen[0]!.headers, 'x-body-size')).toBe('900');
   });
 
   it('refuses a body over the limit with 413, from content-length or from the bytes', async () => {
@@ -230,9 +262,24 @@ describe('mutation rules', () => {
     expect(seen[0]!.authority).toBe('api.test');
   });
 
-  it('rewrites the request target through :path', async () => {
+  it("rewrites the request target through :path under Envoy's default mutation rules", async () => {
     const { seen, upstream } = okUpstream();
     await exchange({ route: 'shop/rewrite', request: get('/rewrite?q=1'), upstream });
+    expect(seen[0]!.path).toBe('/internal/v2?q=1');
+  });
+
+  // Fails until the compiler's mutation_rules let :path through: operator/src/compile/envoy/ext-proc.ts
+  // sets disallow_system: true, which refuses every pseudo-header (Checker::isAllowed), so on Envoy
+  // extproc's :path (and :method, :status) changes are ignored. The compiler should set
+  // disallow_system: false (or an allow_expression for :path|:status).
+  it.fails('rewrites the request target through :path under the compiled mutation rules', async () => {
+    const { seen, upstream } = okUpstream();
+    await exchange({
+      route: 'shop/rewrite',
+      request: get('/rewrite?q=1'),
+      upstream,
+      mutationRules: compiledMutationRules(),
+    });
     expect(seen[0]!.path).toBe('/internal/v2?q=1');
   });
 });
