@@ -74,9 +74,15 @@ export function isProtectedHeader(name: string): boolean {
   return name.startsWith(':') || name === 'host' || name.startsWith('x-envoy-');
 }
 
+/**
+ * Envoy's ext_proc (MutationUtils::applyHeaderMutations, v1.36) reads only the deprecated `append`
+ * flag, unset meaning overwrite, and ignores `append_action`: both are set, so that every value of a
+ * multi-value header (Set-Cookie, Vary) survives on Envoy and on anything reading append_action.
+ */
 function option(key: string, value: string, append: boolean): HeaderValueOption {
   return {
     header: { key, rawValue: Buffer.from(value, 'latin1') },
+    append: { value: append },
     appendAction: append ? 'APPEND_IF_EXISTS_OR_ADD' : 'OVERWRITE_IF_EXISTS_OR_ADD',
   };
 }

@@ -1,0 +1,62 @@
+// What extproc sends Envoy, checked against how Envoy v1.36 applies it (devproxy's
+// MutationUtils::applyHeaderMutations), and what it reads from Envoy's attributes.
+import { describe, expect, it } from 'vitest';
+import { applyHeaderMutations } from '../../../devproxy/src/ext-proc/header-mutation.ts';
+import { Checker } from '../../../devproxy/src/ext-proc/mutation-rules.ts';
+import type { HeaderMutation__Output } from '../../../protos/gen/envoy/envoy/service/ext_proc/v3/HeaderMutation.ts';
+import { HeaderMap } from '../flow/message.ts';
+import { headerMutation, stripPort } from './translate.ts';
+
+/** A HeaderMutation as it arrives at Envoy (every field present, as decoded). */
+function onTheWire(m: NonNullable<ReturnType<typeof headerMutation>>): HeaderMutation__Output {
+  return {
+    removeHeaders: m.removeHeaders ?? [],
+    setHeaders: (m.setHeaders ?? []).map((o) => ({
+      header: { key: o.header!.key!, value: '', rawValue: Buffer.from(o.header!.rawValue as Buffer) },
+      append: o.append ? { value: Boolean(o.append.value) } : null,
+      appendAction: 'APPEND_IF_EXISTS_OR_ADD',
+      keepEmptyValue: false,
+    })),
+  };
+}
+
+describe('headerMutation', () => {
+  it('sets the append flag Envoy reads, so every value of a multi-value header survives', () => {
+    const headers = new HeaderMap([
+      ['set-cookie', 'old=1'],
+      ['vary', 'accept'],
+    ]);
+    headers.set('set-cookie', 'a=1');
+    headers.add('set-cookie', 'b=2');
+    headers.add('vary', 'origin');
+    const mutation = headerMutation(headers.changeList(), [], false)!;
+    expect(mutation.setHeaders!.map((o) => [o.header!.key, o.append])).toEqual([
+      ['set-cookie', { value: false }],
+      ['set-cookie', { value: true }],
+      ['vary', { value: true }],
+    ]);
+    const applied = applyHeaderMutations(
+      [
+        ['set-cookie', 'old=1'],
+        ['vary', 'accept'],
+      ],
+      onTheWire(mutation),
+      { checker: new Checker(), rejected: [] },
+    );
+    expect(applied.headers).toEqual([
+      ['vary', 'accept'],
+      ['set-cookie', 'a=1'],
+      ['set-cookie', 'b=2'],
+      ['vary', 'origin'],
+    ]);
+  });
+});
+
+describe('stripPort', () => {
+  it('reads the address Envoy prints for an IPv6 peer, [ip]:port, and IPv4 ip:port', () => {
+    expect(stripPort('[::1]:5678')).toBe('::1');
+    expect(stripPort('[2001:db8::7]:443')).toBe('2001:db8::7');
+    expect(stripPort('10.0.0.1:5678')).toBe('10.0.0.1');
+    expect(stripPort('2001:db8::7')).toBe('2001:db8::7');
+  });
+});
