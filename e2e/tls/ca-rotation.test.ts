@@ -216,7 +216,9 @@ it('rotates the CA with no failed handshake or request, and the old CA is refuse
   expect(phases).toEqual(['overlap', 'new leaves', 'old CA retired']);
   expect(result.errors).toEqual([]);
   expect(result.failed).toBe(0);
-  expect(result.ok).toBeGreaterThan(150);
+  // Traffic kept flowing through every phase. How much depends on the machine: a loaded 2-core one
+  // completes under 100 of the ~315 attempts (a TLS handshake each), an idle one over 150.
+  expect(result.ok).toBeGreaterThan(40);
   expect(stack.refused.map((r) => `${r.where}: ${r.err.message}`)).toEqual([]);
   // The long-lived streams never dropped.
   expect(subscription.state()).toMatchObject({ connected: true, origin: 'control-plane' });
