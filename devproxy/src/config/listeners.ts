@@ -20,6 +20,8 @@ const defaultHttp2StreamWindowBytes = 16 * 1024 * 1024;
 /** A field set to anything but its default. */
 function isSet(v: unknown): boolean {
   if (Array.isArray(v)) return v.length > 0;
+  // A zero Duration (request_timeout: 0s, max_stream_duration: 0s) is the default: disabled.
+  if (typeof v === 'object' && v !== null && 'seconds' in v && 'nanos' in v) return durationMs(v) !== 0;
   return v !== null && v !== undefined && v !== false && v !== 0 && v !== '' && v !== '0';
 }
 

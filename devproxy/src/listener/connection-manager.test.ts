@@ -425,3 +425,18 @@ describe('IPv6', () => {
     }
   });
 });
+
+describe('HCM fields devproxy does not play are rejected (NACK); their defaults are accepted', () => {
+  it('request_timeout: 0s is the default (accepted); any other value is refused', async () => {
+    await withHcm({
+      request_timeout: '0s',
+      stream_idle_timeout: '300s',
+      common_http_protocol_options: { idle_timeout: '3600s' },
+    });
+    expect((await send(`${stack.baseUrl()}/api/x`)).status).toBe(200);
+    await publishEdited(stack, manifests(), (s) => Object.assign(hcmOf(s), { request_timeout: '5s' }), 'nack');
+    expect(stack.xds.registry.get(stack.nodeId)!.types.LDS!.lastNack?.message).toMatch(
+      /request_timeout is not supported by devproxy/,
+    );
+  });
+});
