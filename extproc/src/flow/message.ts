@@ -153,6 +153,22 @@ export function jsonDepth(text: string, limit = Infinity): number {
   return max;
 }
 
+/**
+ * Parses JSON text the one safe way (bounded nesting, no prototype poisoning): a body, or a variable a
+ * template's jsonPath() reads. Blank text is undefined; throws BodyParseError.
+ */
+export function parseJsonText(text: string): unknown {
+  if (text.trim() === '') return undefined;
+  if (jsonDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+    throw new BodyParseError(`JSON body nests deeper than ${MAX_JSON_DEPTH} levels`);
+  }
+  try {
+    return secureJson.parse(text, null, { protoAction: 'error', constructorAction: 'error' }) as unknown;
+  } catch (err) {
+    throw new BodyParseError(`body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
 const NOT_PARSED = Symbol('not parsed');
 
 export class MessageBody implements Body {
@@ -193,16 +209,7 @@ export class MessageBody implements Body {
 
   json(): unknown {
     if (this.jsonValue !== NOT_PARSED) return this.jsonValue;
-    const text = this.text();
-    if (text.trim() === '') return (this.jsonValue = undefined);
-    if (jsonDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
-      throw new BodyParseError(`JSON body nests deeper than ${MAX_JSON_DEPTH} levels`);
-    }
-    try {
-      this.jsonValue = secureJson.parse(text, null, { protoAction: 'error', constructorAction: 'error' });
-    } catch (err) {
-      throw new BodyParseError(`body is not valid JSON: ${(err as Error).message}`);
-    }
+    this.jsonValue = parseJsonText(this.text());
     return this.jsonValue;
   }
 

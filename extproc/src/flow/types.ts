@@ -76,7 +76,7 @@ export interface Variables {
   set(name: string, value: unknown): void;
   /** Resolves a literal-or-{ref} config value. */
   resolve<T>(value: RefOr<T> | undefined): T | string | undefined;
-  /** Expands `{variable}` templates; unknown variables expand to "". */
+  /** Expands a text template (`{variable}`, `{fn(args)}`; flow/templates.ts); unknown variables expand to "". */
   template(text: string): string;
 }
 

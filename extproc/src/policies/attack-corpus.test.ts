@@ -1,6 +1,7 @@
 // Hostile inputs against the policies (issue 4's attack corpus): each is rejected or passed as the
 // policy is configured, and none crashes, recurses without bound or stalls. No timing assertions
 // (DESIGN 10): the inputs are sized so that a super-linear implementation would not finish.
+import { DOMParser } from '@xmldom/xmldom';
 import { describe, expect, it } from 'vitest';
 import { toPolicyFault } from '../flow/fault-response.ts';
 import { PolicyFault } from '../flow/faults.ts';
@@ -350,5 +351,56 @@ describe('attack corpus: Content-Type spellings that used to switch the guards o
       'threat.json.ContainerDepthExceeded',
     );
     expect(outcome(jsonGuard, post(jsonBomb, { 'content-type': '*/*' }))).toBe('pass');
+  });
+});
+
+describe('attack corpus: template injection', () => {
+  const jsonPayload = step('AssignMessage', {
+    set: {
+      payload: {
+        contentType: 'application/json',
+        content: '{"user":"{request.header.x-n}","{request.header.x-n}":"k","n":"{toUpperCase(request.header.x-n)}"}',
+      },
+    },
+  });
+  const xmlPayload = step('AssignMessage', {
+    set: {
+      payload: {
+        contentType: 'text/xml',
+        content:
+          '<r a="{request.header.x-n}" b=\'{request.header.x-n}\'><t>{request.header.x-n}</t><c><![CDATA[{request.header.x-n}]]></c><!-- {request.header.x-n} --></r>',
+      },
+    },
+  });
+
+  it('no naughty string adds a key to a JSON payload or markup to an XML payload', () => {
+    const strings = [
+      ...naughtyStrings,
+      '","admin":true,"x":"',
+      '\\","admin":true,"x":"\\',
+      'a\u2028b\u2029c',
+      '</t><admin/><t>',
+      '"/><admin a="',
+      "' onload='",
+      ']]><admin/><![CDATA[',
+      '--><admin/><!--',
+    ];
+    for (const value of strings) {
+      const jsonCtx = makePolicyContext({ method: 'POST', headers: { 'x-n': value } });
+      void jsonPayload(jsonCtx);
+      const parsed = JSON.parse(jsonCtx.request.body.text()) as Record<string, string>;
+      expect(Object.keys(parsed).length, value).toBe(value === 'user' || value === 'n' ? 2 : 3);
+      expect(parsed.user).toBe(value === 'user' ? 'k' : value);
+
+      const xmlCtx = makePolicyContext({ method: 'POST', headers: { 'x-n': value } });
+      void xmlPayload(xmlCtx);
+      const text = xmlCtx.request.body.text();
+      expect(
+        outcome(step('XMLThreatProtection', {}), { method: 'POST', body: text, contentType: 'text/xml' }),
+        value,
+      ).toBe('pass');
+      const doc = new DOMParser().parseFromString(text, 'text/xml');
+      expect(doc.getElementsByTagName('*').length, value).toBe(3); // r, t, c: nothing added
+    }
   });
 });

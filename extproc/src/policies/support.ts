@@ -90,7 +90,7 @@ export function isRequest(message: RequestMessage | ResponseMessage): message is
   return 'method' in message;
 }
 
-/** Expands `{variable}` references in a policy's template (flow/templates.ts); unknown ones expand to "". */
+/** Expands a text template (`{variable}`, `{fn(args)}`; flow/templates.ts); unknown variables expand to "". */
 export function expandTemplate(ctx: PolicyContext, text: string): string {
   return ctx.variables.template(text);
 }
