@@ -7,7 +7,7 @@ import { parseOptions } from '../../lib/cli/command.ts';
 import { operatorCommand } from './command.ts';
 import { runOperator, startFolderOperator } from './main.ts';
 import { typeUrls } from './xds/protos.ts';
-import { sotwClient, until } from './xds/testing.ts';
+import { sotwClient, until } from './xds/control-plane.test-support.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
