@@ -1,13 +1,14 @@
 // `gatehouse dev`: every part on one machine, in one process tree. In this process: the operator in
 // folder mode (compile + xDS, watching the folder), devproxy (the Envoy stand-in) subscribed over xDS,
-// and the demo echo upstream. As a child process: extproc subscribed over xDS, exactly as it runs in
-// a cluster. Ctrl-C (or SIGTERM) stops all of them. The planes load only when the command runs
-// (bin/cli.ts lists this command's flags without them).
+// and the demo echo upstream, which stands in for the Service --upstream-service names (the examples
+// target it). As a child process: extproc subscribed over xDS, exactly as it runs in a cluster. Ctrl-C
+// (or SIGTERM) stops all of them. The planes load only when the command runs (bin/cli.ts lists this
+// command's flags without them).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { defineCommand } from '../lib/cli/command.ts';
-import { port, text, type FlagValues } from '../lib/cli/flags.ts';
-import { GatehouseError } from '../lib/errors.ts';
+import { defineFlag, port, text, type FlagValues } from '../lib/cli/flags.ts';
+import { GatehouseError, UsageError } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
 
 const flags = {
@@ -16,7 +17,22 @@ const flags = {
   'extproc-port': port({ default: 9002, description: 'ext_proc gRPC port' }),
   'xds-port': port({ default: 18000, description: 'ADS (xDS) gRPC port' }),
   'metrics-port': port({ default: 9003, description: 'extproc metrics and health port' }),
-  'upstream-port': port({ default: 9090, description: 'demo upstream echo service port' }),
+  'upstream-port': port({ default: 9090, description: 'port of the demo upstream (an echo service)' }),
+  'upstream-service': defineFlag(
+    {
+      value: 'NS/NAME:PORT',
+      // The key compile's serviceEndpoints option uses: namespace/name:port.
+      parse: (t: string) => {
+        const m = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9]*[a-z0-9])?:([1-9]\d{0,4})$/.exec(t);
+        if (!m || Number(m[3]) > 65535) throw new UsageError(`"${t}" is not NAMESPACE/SERVICE:PORT`);
+        return t;
+      },
+    },
+    {
+      default: 'shop/echo:80',
+      description: 'the Service the demo upstream stands in for: targets naming it reach the demo upstream',
+    },
+  ),
   redis: text({ value: 'URL', description: 'shared state in Redis', defaultText: 'in-memory stores' }),
 };
 
@@ -107,7 +123,9 @@ export async function runDev(o: DevOptions): Promise<number> {
         echo.close(() => resolve());
       }),
   );
-  log.info({ port: upstreamPort }, 'demo echo upstream listening');
+  // Targets naming --upstream-service reach the echo upstream, whatever port it took.
+  const echoPort = (echo.address() as { port: number }).port;
+  log.info({ port: echoPort, service: o.upstreamService }, 'demo echo upstream listening');
 
   const operator = await startFolderOperator({
     manifests: o.file,
@@ -115,6 +133,7 @@ export async function runDev(o: DevOptions): Promise<number> {
     host: '127.0.0.1',
     log: createLogger('operator'),
     extProc: { host: '127.0.0.1', port: extprocPort },
+    serviceEndpoints: { [o.upstreamService]: [{ host: '127.0.0.1', port: echoPort }] },
   });
   lifecycle.onStop('operator', () => operator.stop());
   const xds = `127.0.0.1:${operator.xdsPort}`;

@@ -23,6 +23,8 @@ export interface FolderOperatorOptions {
   log: Logger;
   /** Where Envoy reaches extproc (compile's extProc option). */
   extProc?: CompileOptions['extProc'];
+  /** Endpoints of the Services targets name (compile's serviceEndpoints); `gatehouse dev` gives its demo upstream's. */
+  serviceEndpoints?: CompileOptions['serviceEndpoints'];
   debounceMs?: number;
   pollMs?: number;
   processMetrics?: boolean;
@@ -77,6 +79,7 @@ export async function startFolderOperator(options: FolderOperatorOptions): Promi
     const result = compile(loaded.objects, {
       credentialHashKey: credentialHashKeyFrom(loaded.objects),
       extProc: options.extProc,
+      serviceEndpoints: options.serviceEndpoints,
     });
     logDiagnostics([...loaded.diagnostics, ...result.errors, ...result.warnings]);
     // The Secrets the listeners and clusters name go out over SDS, never in the snapshot.
