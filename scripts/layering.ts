@@ -263,7 +263,7 @@ export function checkEdge(file: string, imp: Import, options: CheckOptions): Vio
   const target = relativeImport
     ? posix.normalize(posix.join(posix.dirname(file), imp.specifier))
     : packageName(imp.specifier);
-  const excepted = exceptions.find((e) => within(file, e.from) && e.to.some((t) => within(target, t) || t === target));
+  const excepted = exceptions.find((e) => within(file, e.from) && e.to.some((t) => within(target, t)));
   const violation = (rule: string): Violation | undefined => {
     if (excepted) {
       options.used?.(excepted, target);
