@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { toPolicyFault } from '../flow/fault-response.ts';
 import { PolicyFault } from '../flow/faults.ts';
 import { DuplicateContentTypeError, MalformedContentTypeError } from '../flow/message.ts';
-import { makePolicyContext, type PolicyContextOptions } from '../flow/testing.ts';
+import { makePolicyContext, type PolicyContextOptions } from '../flow/policy-context.test-support.ts';
 import type { PolicyStep } from '../flow/types.ts';
 import { policyRegistry } from './registry.ts';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ExtractVariablesConfig } from '../../../../protos/policies/mediation/extract-variables.ts';
 import { toPolicyFault } from '../../flow/fault-response.ts';
-import { makePolicyContext, type PolicyContextOptions } from '../../flow/testing.ts';
+import { makePolicyContext, type PolicyContextOptions } from '../../flow/policy-context.test-support.ts';
 import { PolicyConfigError } from '../support.ts';
 import { extractVariablesPolicy } from './extract-variables.ts';
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { JSONThreatProtectionConfig } from '../../../../protos/policies/security/json-threat-protection.ts';
 import { toPolicyFault } from '../../flow/fault-response.ts';
 import { PolicyFault } from '../../flow/faults.ts';
-import { makePolicyContext, type PolicyContextOptions } from '../../flow/testing.ts';
+import { makePolicyContext, type PolicyContextOptions } from '../../flow/policy-context.test-support.ts';
 import { checkJson, jsonThreatProtectionPolicy } from './json-threat-protection.ts';
 
 const design4a: JSONThreatProtectionConfig = {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { XMLThreatProtectionConfig } from '../../../../protos/policies/security/xml-threat-protection.ts';
 import { toPolicyFault } from '../../flow/fault-response.ts';
 import { PolicyFault } from '../../flow/faults.ts';
-import { makePolicyContext, type PolicyContextOptions } from '../../flow/testing.ts';
+import { makePolicyContext, type PolicyContextOptions } from '../../flow/policy-context.test-support.ts';
 import { xmlThreatProtectionPolicy } from './xml-threat-protection.ts';
 
 const config: XMLThreatProtectionConfig = {
