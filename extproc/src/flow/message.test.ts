@@ -157,3 +157,19 @@ describe('body kind', () => {
     expect(() => response.body.kind()).toThrow('the response Content-Type names 2 media types');
   });
 });
+
+describe('a body set with its content type', () => {
+  it('leaves the message with that one Content-Type, even when it came with it twice', () => {
+    const request = createRequestMessage({
+      method: 'POST',
+      path: '/',
+      headers: [
+        ['content-type', 'application/json'],
+        ['content-type', 'text/plain'],
+      ],
+    });
+    request.body.setText('{}', 'application/json');
+    expect(request.headers.getAll('content-type')).toEqual(['application/json']);
+    expect(request.body.kind()).toBe('json');
+  });
+});

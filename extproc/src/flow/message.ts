@@ -244,7 +244,9 @@ export class MessageBody implements Body {
 
   private markChanged(contentType: string | undefined): void {
     this.isChanged = true;
-    if (contentType !== undefined && this.headers.get('content-type') !== contentType) {
+    // Set unless it is already the only value: a body we wrote never leaves with a second Content-Type.
+    const current = this.headers.getAll('content-type');
+    if (contentType !== undefined && (current.length !== 1 || current[0] !== contentType)) {
       this.headers.set('content-type', contentType);
     }
   }
