@@ -48,7 +48,7 @@ spec:
     preFlow: {request: [{policy: json-guard}], response: [{policy: json-guard}]}
 ---
 apiVersion: gatehouse.dev/v1alpha1
-kind: Policy
+kind: ApiPolicy
 metadata: {name: json-guard, namespace: test}
 spec:
   type: JSONThreatProtection
