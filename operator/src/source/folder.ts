@@ -214,11 +214,6 @@ export function listManifests(path: string): ManifestListing {
   return listing;
 }
 
-/** The file names listManifests selects. */
-export function listManifestFiles(path: string): string[] {
-  return listManifests(path).files;
-}
-
 /** The 1-based line of the first byte that is not valid UTF-8. */
 function firstInvalidUtf8Line(bytes: Uint8Array): number {
   let line = 1;
