@@ -15,9 +15,9 @@ export type { CompiledState } from '../pipeline/pipeline.ts';
 
 const compileKinds = new Set([
   'ApiProxy',
-  'Policy',
-  'Product',
-  'App',
+  'ApiPolicy',
+  'ApiProduct',
+  'DeveloperApp',
   'DataPlane',
   'Secret',
   'Service',

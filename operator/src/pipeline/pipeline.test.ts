@@ -94,7 +94,7 @@ describe('SnapshotPipeline over the folder source', () => {
     const p = await folderPipeline({
       'orders.yaml': manifest.proxy('orders', '/orders', ', flows: {preFlow: {request: [{policy: tag}]}}'),
       'tag.yaml': `apiVersion: gatehouse.dev/v1alpha1
-kind: Policy
+kind: ApiPolicy
 metadata: {name: tag, namespace: shop}
 spec: {type: AssignMessage, assignMessage: {set: {headers: {x-tag: one}}}}
 `,

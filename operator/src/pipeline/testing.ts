@@ -20,14 +20,14 @@ spec:
   region: local
   listeners: [{name: http, port: ${port}, protocol: HTTP}]
 `,
-  /** An App with one key, the Product it subscribes to and the key's Secret. */
+  /** A DeveloperApp with one key, the ApiProduct it subscribes to and the key's Secret. */
   app: (status: 'Approved' | 'Revoked', key = 'k-123') => `apiVersion: gatehouse.dev/v1alpha1
-kind: Product
+kind: ApiProduct
 metadata: {name: basic, namespace: shop}
 spec: {proxies: [orders], resources: ["/**"], approval: Auto}
 ---
 apiVersion: gatehouse.dev/v1alpha1
-kind: App
+kind: DeveloperApp
 metadata: {name: mobile, namespace: shop}
 spec:
   developer: {email: dev@example.com, name: Mobile}
@@ -62,7 +62,7 @@ export function servedListeners(snapshot: Snapshot | undefined): string[] {
   return ((snapshot?.envoy.listeners ?? []) as { name: string }[]).map((l) => l.name).sort();
 }
 
-/** Credential statuses of the App shop/mobile. */
+/** Credential statuses of the DeveloperApp shop/mobile. */
 export function credentialStatuses(snapshot: Snapshot | undefined): string[] {
   const runtime = snapshot?.runtime as { apps?: { name: string; credentials: { status: string }[] }[] } | undefined;
   return (runtime?.apps ?? []).filter((a) => a.name === 'mobile').flatMap((a) => a.credentials.map((c) => c.status));
