@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { typeUrls } from '../../operator/src/xds/protos.ts';
-import { sotwClient } from '../../operator/src/xds/testing.ts';
+import { sotwClient } from '../../operator/src/xds/control-plane.test-support.ts';
 import { gatehouse, until, type Command } from '../dev/processes.ts';
 import { freePort } from '../env/ports.ts';
 

@@ -3,19 +3,15 @@
 // (warnings go to stderr and do not fail). The folder is read and its problems reported by the same
 // code as the operator's folder mode (source/folder.ts, pipeline/diagnostics.ts), in one pass.
 import { writeFileSync } from 'node:fs';
-import type { Options } from '../../bin/cli.ts';
-import { UsageError } from '../../lib/errors.ts';
+import type { CompileCommandOptions } from './command.ts';
 import { canonicalJson } from './compile/canonical-json.ts';
 import { compile } from './compile/compile.ts';
 import { credentialHashKeyFrom } from './source/credential-key.ts';
 import { cliLine, collectDiagnostics } from './pipeline/diagnostics.ts';
 import { loadFolder } from './source/folder.ts';
 
-export function runCompile(options: Options): Promise<number> {
-  const dir = options.file;
-  if (typeof dir !== 'string' || dir === '')
-    return Promise.reject(new UsageError('gatehouse compile: -f DIR is required'));
-  const loaded = loadFolder(dir);
+export function runCompile(options: CompileCommandOptions): Promise<number> {
+  const loaded = loadFolder(options.file);
   const result = compile(loaded.objects, { credentialHashKey: credentialHashKeyFrom(loaded.objects) });
   const { errors, warnings } = collectDiagnostics(loaded.diagnostics, result);
   for (const d of [...errors, ...warnings]) process.stderr.write(`${cliLine(d)}\n`);
@@ -24,7 +20,7 @@ export function runCompile(options: Options): Promise<number> {
     return Promise.resolve(1);
   }
   const json = `${canonicalJson({ ...result.snapshot, errors: [], warnings }, 2)}\n`;
-  if (typeof options.output === 'string') writeFileSync(options.output, json);
+  if (options.output !== undefined) writeFileSync(options.output, json);
   else process.stdout.write(json);
   return Promise.resolve(0);
 }

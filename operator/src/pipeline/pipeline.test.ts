@@ -15,7 +15,7 @@ import {
   servedProxies,
   tempFolder,
   waitFor,
-} from './testing.ts';
+} from './pipeline.test-support.ts';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {

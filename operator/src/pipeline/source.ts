@@ -18,7 +18,10 @@ export interface SnapshotSource {
   onChange(handler: () => void): () => void;
   /** The HMAC key for consumer credentials; undefined means compile's development key (with a warning). */
   credentialHashKey(): string | undefined;
-  /** Ready endpoints of Services by "namespace/name:port" (a cluster's EndpointSlices); undefined in folder mode. */
+  /**
+   * Ready endpoints of Services by "namespace/name:port": a cluster's EndpointSlices; in folder mode
+   * what the caller gives (`gatehouse dev`: its demo upstream), else undefined.
+   */
   serviceEndpoints(): Readonly<Record<string, IrEndpoint[]>> | undefined;
   /** The Secrets the compiled listeners and clusters name, for SDS. */
   readonly secretLookup: SecretLookup;

@@ -32,7 +32,7 @@ import {
   servedProxies,
   tempFolder,
   waitFor,
-} from '../pipeline/testing.ts';
+} from '../pipeline/pipeline.test-support.ts';
 import { credentialHashKeyFrom } from './credential-key.ts';
 import { loadFolder } from './folder.ts';
 import { FolderSource, type FolderSourceOptions } from './watch-folder.ts';

@@ -13,7 +13,7 @@ import {
   SourceReadError,
   type FileRead,
 } from './folder.ts';
-import { manifest } from '../pipeline/testing.ts';
+import { manifest } from '../pipeline/pipeline.test-support.ts';
 
 const names = (objects: readonly { object: unknown }[]) =>
   objects.map(

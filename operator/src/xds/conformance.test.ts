@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Snapshot } from '../compile/compile.ts';
 import { typeUrls as envoyTypeUrls } from '../compile/envoy/names.ts';
 import type { XdsControlPlane } from './control-plane.ts';
-import { startControlPlane, until } from './testing.ts';
+import { startControlPlane, until } from './control-plane.test-support.ts';
 
 const nodeId = 'grpc-js-xds-conformance';
 const ads = { ads: {}, resource_api_version: 'V3' };

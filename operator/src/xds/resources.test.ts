@@ -4,7 +4,7 @@ import { decodeEnvoy, encodeStrict, EnvoyProtoError } from '../compile/envoy-pro
 import { loadFolder } from '../source/folder.ts';
 import { runtimeRoot, runtimeTypeName, typeUrls } from './protos.ts';
 import { SnapshotEncoder } from './resources.ts';
-import { testSnapshot } from './testing.ts';
+import { testSnapshot } from './control-plane.test-support.ts';
 
 const examples = compile(loadFolder(new URL('../../../examples', import.meta.url).pathname).objects).snapshot;
 

@@ -1,4 +1,4 @@
-// Test helpers for the snapshot pipeline: manifests as YAML text, a temporary folder, a control plane
+// Test support for the snapshot pipeline: manifests as YAML text, a temporary folder, a control plane
 // that records what is published, a log the test can read, and a wait for a condition.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
