@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadFolder } from '../source/folder.ts';
 import { compile } from './compile.ts';
-import { encodeEnvoyJson, envoyCollectionTypes } from './envoy-proto.ts';
+import { encodeEnvoyJson, envoyCollectionTypes } from '../xds/envoy-codec.ts';
 
 const loaded = loadFolder(join(import.meta.dirname, '../../../examples'));
 const result = compile(loaded.objects, { credentialHashKey: 'examples' });

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { sdsSecretNames } from '../xds/sds.ts';
 import { compile } from './compile.ts';
-import { encodeStrict, envoyRoot } from './envoy-proto.ts';
+import { encodeStrict, envoyRoot } from '../xds/envoy-codec.ts';
 import { extProcTlsSdsFiles } from './envoy/tls.ts';
 import type { IrExtProcTls } from './ir.ts';
 

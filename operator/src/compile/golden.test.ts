@@ -8,7 +8,7 @@ import { parseManifests } from '../source/folder.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { compile, type CompileOptions } from './compile.ts';
 import protobuf from 'protobufjs';
-import { encodeEnvoyJson, encodeStrict, envoyCollectionTypes } from './envoy-proto.ts';
+import { encodeEnvoyJson, encodeStrict, envoyCollectionTypes } from '../xds/envoy-codec.ts';
 
 const testdata = join(import.meta.dirname, 'testdata');
 const runtimeRoot = protobuf.loadSync(join(import.meta.dirname, '../../../protos/gatehouse/v1/runtime.proto'));

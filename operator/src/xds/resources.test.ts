@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compile } from '../compile/compile.ts';
-import { decodeEnvoy, encodeStrict, EnvoyProtoError } from '../compile/envoy-proto.ts';
+import { decodeEnvoy, encodeStrict, EnvoyProtoError } from './envoy-codec.ts';
 import { loadFolder } from '../source/folder.ts';
 import { runtimeRoot, runtimeTypeName, typeUrls } from './protos.ts';
 import { SnapshotEncoder } from './resources.ts';

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type protobuf from 'protobufjs';
 import type { Snapshot } from '../compile/compile.ts';
-import { encodeStrict, envoyCollectionTypes, envoyRoot } from '../compile/envoy-proto.ts';
+import { encodeStrict, envoyCollectionTypes, envoyRoot } from './envoy-codec.ts';
 import { runtimeResourceName, runtimeRoot, runtimeTypeName, typeUrls, type TypeUrl } from './protos.ts';
 
 export interface EncodedResource {

@@ -5,7 +5,7 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createCa, issueLeaf, type TestCa, type TestLeaf } from '../../../e2e/tls/pki.ts';
 import { compile } from '../compile/compile.ts';
-import { decodeEnvoy } from '../compile/envoy-proto.ts';
+import { decodeEnvoy } from './envoy-codec.ts';
 import { parseManifests } from '../source/folder.ts';
 import { XdsControlPlane } from './control-plane.ts';
 import { typeUrls } from './protos.ts';

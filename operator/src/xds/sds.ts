@@ -8,7 +8,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { GatehouseError } from '../../../lib/errors.ts';
 import { validateMaterial } from '../../../lib/tls/material.ts';
 import type { Snapshot } from '../compile/compile.ts';
-import { encodeStrict, envoyRoot } from '../compile/envoy-proto.ts';
+import { encodeStrict, envoyRoot } from './envoy-codec.ts';
 import type { EncodedResource } from './resources.ts';
 import { typeUrls } from './protos.ts';
 
