@@ -1,6 +1,7 @@
 // The compile entry point: source objects in, snapshot (runtime + Envoy resources), diagnostics and
 // per-object status out. Pure and deterministic: no I/O, no clock, and the same objects in any order
 // give the same bytes and the same version. Bad objects are reported and left out; the rest compiles.
+import type { RuntimeSnapshot } from '../../../protos/gen/json/gatehouse.v1.ts';
 import { sha256Hex } from './canonical-json.ts';
 import { credentialHasher, devCredentialHashKey } from './credentials.ts';
 import { sortDiagnostics, type Diagnostic } from './diagnostics.ts';
@@ -11,7 +12,7 @@ import { resolveApps, resolveProducts } from './resolve-consumers.ts';
 import { defaultDataPlane, resolveDataPlanes } from './resolve-dataplanes.ts';
 import { resolvePolicies } from './resolve-policies.ts';
 import { resolveProxies } from './resolve-proxies.ts';
-import { emitRuntime, type Json } from './runtime.ts';
+import { emitRuntime } from './runtime.ts';
 import { objectStatuses, type ObjectStatus } from './status.ts';
 
 export type { SourceObject } from './intake.ts';
@@ -29,8 +30,8 @@ export interface CompileOptions {
 
 export interface Snapshot {
   version: string;
-  /** RuntimeSnapshot, proto3 JSON mapping. */
-  runtime: Json;
+  /** gatehouse.v1.RuntimeSnapshot, proto3 JSON mapping. */
+  runtime: RuntimeSnapshot;
   envoy: EnvoyResources;
 }
 

@@ -1,6 +1,6 @@
 // The intermediate representation: only accepted objects, references resolved, conditions parsed,
 // defaults applied, sorted by namespace/name. Both emitters (runtime snapshot, Envoy) read only this.
-import type { Condition } from '../../../protos/gen/gatehouse/v1/Condition.ts';
+import type { Condition } from '../../../protos/gen/json/gatehouse.v1.ts';
 import type { PolicyTypeSpec } from '../../../protos/policies/index.ts';
 import type { TlsVersion } from '../api/common.ts';
 

@@ -2,20 +2,22 @@
 // and, for Service targets, health checks; the ext_proc cluster (HTTP/2); and the
 // ClusterLoadAssignments of the EDS clusters.
 import { isIP } from 'node:net';
+import type { CircuitBreakers, Cluster } from '../../../../protos/gen/json/envoy.config.cluster.v3.ts';
+import type { ClusterLoadAssignment } from '../../../../protos/gen/json/envoy.config.endpoint.v3.ts';
 import type { IrCluster, IrEndpoint, IrExtProcTls, IrProxy } from '../ir.ts';
-import { adsConfigSource, extProcClusterName, socketAddress, typeUrls, type Json } from './names.ts';
+import { adsConfigSource, extProcClusterName, socketAddress, typeUrls } from './names.ts';
 import { extProcUpstreamTls, upstreamTls } from './tls.ts';
 
 export const connectTimeout = '5s';
 /** Per-cluster limits; Envoy's own defaults (1024) made explicit so a review sees them. */
-const circuitBreakers = {
+const circuitBreakers: CircuitBreakers = {
   thresholds: [
     { priority: 'DEFAULT', max_connections: 1024, max_pending_requests: 1024, max_requests: 1024, max_retries: 3 },
   ],
 };
 const lbPolicies = { RoundRobin: 'ROUND_ROBIN', LeastRequest: 'LEAST_REQUEST', Random: 'RANDOM' } as const;
 
-function loadAssignment(clusterName: string, endpoints: readonly IrEndpoint[]): Json {
+function loadAssignment(clusterName: string, endpoints: readonly IrEndpoint[]): ClusterLoadAssignment {
   return {
     cluster_name: clusterName,
     endpoints:
@@ -25,13 +27,13 @@ function loadAssignment(clusterName: string, endpoints: readonly IrEndpoint[]): 
   };
 }
 
-function upstreamCluster(c: IrCluster): Json {
-  const common = {
+function upstreamCluster(c: IrCluster): Cluster {
+  const common: Cluster = {
     name: c.name,
     connect_timeout: connectTimeout,
     lb_policy: lbPolicies[c.loadBalancer],
     circuit_breakers: circuitBreakers,
-    ...(c.tls ? { transport_socket: upstreamTls(c.tls) } : {}),
+    ...(c.tls ? ({ transport_socket: upstreamTls(c.tls) } satisfies Cluster) : {}),
   };
   if (c.discovery === 'eds') {
     return {
@@ -46,12 +48,12 @@ function upstreamCluster(c: IrCluster): Json {
   return {
     ...common,
     type: c.discovery === 'static' ? 'STATIC' : 'STRICT_DNS',
-    ...(c.discovery === 'dns' ? { dns_lookup_family: 'V4_PREFERRED' } : {}),
+    ...(c.discovery === 'dns' ? ({ dns_lookup_family: 'V4_PREFERRED' } satisfies Cluster) : {}),
     load_assignment: loadAssignment(c.name, c.endpoints),
   };
 }
 
-function extProcCluster(host: string, port: number, tls: IrExtProcTls | undefined): Json {
+function extProcCluster(host: string, port: number, tls: IrExtProcTls | undefined): Cluster {
   return {
     name: extProcClusterName,
     type: isIP(host) ? 'STATIC' : 'STRICT_DNS',
@@ -65,11 +67,11 @@ function extProcCluster(host: string, port: number, tls: IrExtProcTls | undefine
       },
     },
     load_assignment: loadAssignment(extProcClusterName, [{ host, port }]),
-    ...(tls ? { transport_socket: extProcUpstreamTls(tls) } : {}),
+    ...(tls ? ({ transport_socket: extProcUpstreamTls(tls) } satisfies Cluster) : {}),
   };
 }
 
-export function emitClusters(proxies: readonly IrProxy[], extProc: IrEndpoint, extProcTls?: IrExtProcTls): Json[] {
+export function emitClusters(proxies: readonly IrProxy[], extProc: IrEndpoint, extProcTls?: IrExtProcTls): Cluster[] {
   return [extProcCluster(extProc.host, extProc.port, extProcTls), ...proxies.map((p) => upstreamCluster(p.cluster))];
 }
 
@@ -77,7 +79,7 @@ export function emitClusters(proxies: readonly IrProxy[], extProc: IrEndpoint, e
 export function emitEndpoints(
   proxies: readonly IrProxy[],
   serviceEndpoints: ReadonlyMap<string, IrEndpoint[]>,
-): Json[] {
+): ClusterLoadAssignment[] {
   return proxies
     .filter((p) => p.cluster.discovery === 'eds')
     .map((p) =>
