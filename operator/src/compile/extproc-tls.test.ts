@@ -3,7 +3,6 @@
 // DiscoveryResponses; an address is verified by its IP SAN and never sent as SNI.
 import { describe, expect, it } from 'vitest';
 import type { Cluster } from '../../../protos/gen/json/envoy.config.cluster.v3.ts';
-import { sdsSecretNames } from '../xds/sds.ts';
 import { compile } from './compile.ts';
 import { encodeStrict, envoyRoot } from '../xds/envoy-codec.ts';
 import { typeUrls, unpack } from './envoy/names.ts';
@@ -54,7 +53,7 @@ describe('extProcTls', () => {
       },
     });
     // Files Envoy reads itself are not asked of the ADS server.
-    expect(sdsSecretNames(snapshot)).toEqual([]);
+    expect(snapshot.secretRefs).toEqual([]);
     expect(snapshot.version).not.toBe(plain.version);
   });
 

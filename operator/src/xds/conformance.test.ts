@@ -18,6 +18,7 @@ function apiListenerSnapshot(version: string, echoPort: number, lbPolicy: Cluste
   return {
     version,
     runtime: { version },
+    secretRefs: [],
     envoy: {
       listeners: [
         {

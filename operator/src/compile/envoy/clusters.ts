@@ -6,6 +6,7 @@ import type { CircuitBreakers, Cluster } from '../../../../protos/gen/json/envoy
 import type { ClusterLoadAssignment } from '../../../../protos/gen/json/envoy.config.endpoint.v3.ts';
 import type { IrCluster, IrEndpoint, IrExtProcTls, IrProxy } from '../ir.ts';
 import { adsConfigSource, extProcClusterName, socketAddress, typeUrls } from './names.ts';
+import type { SdsSecretRefs } from './secrets.ts';
 import { extProcUpstreamTls, upstreamTls } from './tls.ts';
 
 export const connectTimeout = '5s';
@@ -27,13 +28,13 @@ function loadAssignment(clusterName: string, endpoints: readonly IrEndpoint[]): 
   };
 }
 
-function upstreamCluster(c: IrCluster): Cluster {
+function upstreamCluster(c: IrCluster, sds: SdsSecretRefs): Cluster {
   const common: Cluster = {
     name: c.name,
     connect_timeout: connectTimeout,
     lb_policy: lbPolicies[c.loadBalancer],
     circuit_breakers: circuitBreakers,
-    ...(c.tls ? ({ transport_socket: upstreamTls(c.tls) } satisfies Cluster) : {}),
+    ...(c.tls ? ({ transport_socket: upstreamTls(c.tls, sds) } satisfies Cluster) : {}),
   };
   if (c.discovery === 'eds') {
     return {
@@ -71,8 +72,16 @@ function extProcCluster(host: string, port: number, tls: IrExtProcTls | undefine
   };
 }
 
-export function emitClusters(proxies: readonly IrProxy[], extProc: IrEndpoint, extProcTls?: IrExtProcTls): Cluster[] {
-  return [extProcCluster(extProc.host, extProc.port, extProcTls), ...proxies.map((p) => upstreamCluster(p.cluster))];
+export function emitClusters(
+  proxies: readonly IrProxy[],
+  sds: SdsSecretRefs,
+  extProc: IrEndpoint,
+  extProcTls?: IrExtProcTls,
+): Cluster[] {
+  return [
+    extProcCluster(extProc.host, extProc.port, extProcTls),
+    ...proxies.map((p) => upstreamCluster(p.cluster, sds)),
+  ];
 }
 
 /** ClusterLoadAssignments of the EDS clusters, from the ready endpoints of their Services. */

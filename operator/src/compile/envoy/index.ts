@@ -8,6 +8,9 @@ import type { Ir, IrEndpoint, IrExtProcTls } from '../ir.ts';
 import { emitClusters, emitEndpoints } from './clusters.ts';
 import { emitListeners } from './listeners.ts';
 import { emitRouteConfiguration } from './routes.ts';
+import { SdsSecretRefs, type SdsSecretRef } from './secrets.ts';
+
+export type { SdsSecretRef } from './secrets.ts';
 
 export interface EnvoyResources {
   listeners: Listener[];
@@ -16,11 +19,18 @@ export interface EnvoyResources {
   endpoints: ClusterLoadAssignment[];
 }
 
-export function emitEnvoy(ir: Ir, extProc: IrEndpoint, extProcTls?: IrExtProcTls): EnvoyResources {
-  return {
-    listeners: emitListeners(ir.dataPlanes),
+/** The Envoy resources, and the SDS secrets they ask the ADS server for (recorded as they are emitted). */
+export function emitEnvoy(
+  ir: Ir,
+  extProc: IrEndpoint,
+  extProcTls?: IrExtProcTls,
+): { resources: EnvoyResources; secretRefs: SdsSecretRef[] } {
+  const sds = new SdsSecretRefs();
+  const resources: EnvoyResources = {
+    listeners: emitListeners(ir.dataPlanes, sds),
     routes: [emitRouteConfiguration(ir.proxies)],
-    clusters: emitClusters(ir.proxies, extProc, extProcTls),
+    clusters: emitClusters(ir.proxies, sds, extProc, extProcTls),
     endpoints: emitEndpoints(ir.proxies, ir.serviceEndpoints),
   };
+  return { resources, secretRefs: sds.list() };
 }

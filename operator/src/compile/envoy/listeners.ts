@@ -5,6 +5,7 @@ import type { AnyOf } from '../../../../protos/gen/json/google.protobuf.ts';
 import type { IrDataPlane, IrListener } from '../ir.ts';
 import { extProcFilterConfig } from './ext-proc.ts';
 import { adsConfigSource, extProcFilterName, routeConfigName, socketAddress, typeUrls } from './names.ts';
+import type { SdsSecretRefs } from './secrets.ts';
 import { downstreamTls } from './tls.ts';
 
 function httpConnectionManager(dp: IrDataPlane, listener: IrListener): AnyOf<typeof typeUrls.httpConnectionManager> {
@@ -23,7 +24,7 @@ function httpConnectionManager(dp: IrDataPlane, listener: IrListener): AnyOf<typ
   };
 }
 
-export function emitListeners(dataPlanes: readonly IrDataPlane[]): Listener[] {
+export function emitListeners(dataPlanes: readonly IrDataPlane[], sds: SdsSecretRefs): Listener[] {
   return dataPlanes.flatMap((dp) =>
     dp.listeners.map((l): Listener => ({
       name: l.name,
@@ -33,7 +34,7 @@ export function emitListeners(dataPlanes: readonly IrDataPlane[]): Listener[] {
           filters: [
             { name: 'envoy.filters.network.http_connection_manager', typed_config: httpConnectionManager(dp, l) },
           ],
-          ...(l.tls ? ({ transport_socket: downstreamTls(l.tls) } satisfies FilterChain) : {}),
+          ...(l.tls ? ({ transport_socket: downstreamTls(l.tls, sds) } satisfies FilterChain) : {}),
         },
       ],
     })),

@@ -29,10 +29,6 @@ export const typeUrls = {
 /** Resources of the same xDS delivery (ADS). */
 export const adsConfigSource: ConfigSource = { ads: {}, resource_api_version: 'V3' };
 
-/** SDS secret names: the certificate (tls.crt/tls.key) or the CA bundle (ca.crt) of a Secret. */
-export const sdsCertificate = (secret: string) => `tls:${secret}`;
-export const sdsCa = (secret: string) => `ca:${secret}`;
-
 const envoyTlsVersions: Record<TlsVersion, TlsParameters_TlsProtocol> = {
   'TLSv1.0': 'TLSv1_0',
   'TLSv1.1': 'TLSv1_1',

@@ -15,18 +15,18 @@ import type {
 import type { DiscoveryResponse } from '../../../../protos/gen/json/envoy.service.discovery.v3.ts';
 import type { Any } from '../../../../protos/gen/json/google.protobuf.ts';
 import type { IrExtProcTls, IrListenerTls, IrUpstreamTls } from '../ir.ts';
-import { adsConfigSource, envoyTlsVersion, sdsCa, sdsCertificate, typeUrls } from './names.ts';
+import { envoyTlsVersion, typeUrls } from './names.ts';
+import type { SdsSecretRefs } from './secrets.ts';
 
 /** Where Envoy's image keeps the system trust store, used when a target names no CA. */
 export const systemTrustStore = '/etc/ssl/certs/ca-certificates.crt';
-
-const sds = (name: string): SdsSecretConfig => ({ name, sds_config: adsConfigSource });
 
 function transportSocket(typedConfig: Any): TransportSocket {
   return { name: 'envoy.transport_sockets.tls', typed_config: typedConfig };
 }
 
-export function downstreamTls(tls: IrListenerTls): TransportSocket {
+/** The listener's certificate, and with client certificates its CA, over SDS (recorded in `sds`). */
+export function downstreamTls(tls: IrListenerTls, sds: SdsSecretRefs): TransportSocket {
   return transportSocket({
     '@type': typeUrls.downstreamTls,
     common_tls_context: {
@@ -36,9 +36,9 @@ export function downstreamTls(tls: IrListenerTls): TransportSocket {
         ...(tls.cipherSuites.length > 0 ? ({ cipher_suites: tls.cipherSuites } satisfies TlsParameters) : {}),
       },
       alpn_protocols: ['h2', 'http/1.1'],
-      tls_certificate_sds_secret_configs: [sds(sdsCertificate(tls.certificateSecret))],
+      tls_certificate_sds_secret_configs: [sds.config(tls.certificateSecret, 'certificate')],
       ...(tls.clientCertificate !== 'None'
-        ? ({ validation_context_sds_secret_config: sds(sdsCa(tls.certificateSecret)) } satisfies CommonTlsContext)
+        ? ({ validation_context_sds_secret_config: sds.config(tls.certificateSecret, 'ca') } satisfies CommonTlsContext)
         : {}),
     },
     require_client_certificate: tls.clientCertificate === 'Required',
@@ -50,14 +50,15 @@ export function sanMatcher(name: string): SubjectAltNameMatcher {
   return { san_type: isIP(name) ? 'IP_ADDRESS' : 'DNS', matcher: { exact: name } };
 }
 
-export function upstreamTls(tls: IrUpstreamTls): TransportSocket {
+/** TLS to a target: its CA and Envoy's client certificate, when named, over SDS (recorded in `sds`). */
+export function upstreamTls(tls: IrUpstreamTls, sds: SdsSecretRefs): TransportSocket {
   // Without a SAN matcher Envoy would accept any certificate the CA signed.
   const verifyName: CertificateValidationContext = { match_typed_subject_alt_names: [sanMatcher(tls.sni)] };
   const validation: CommonTlsContext = tls.caSecret
     ? {
         combined_validation_context: {
           default_validation_context: verifyName,
-          validation_context_sds_secret_config: sds(sdsCa(tls.caSecret)),
+          validation_context_sds_secret_config: sds.config(tls.caSecret, 'ca'),
         },
       }
     : { validation_context: { trusted_ca: { filename: systemTrustStore }, ...verifyName } };
@@ -71,7 +72,7 @@ export function upstreamTls(tls: IrUpstreamTls): TransportSocket {
       },
       ...(tls.clientCertSecret
         ? ({
-            tls_certificate_sds_secret_configs: [sds(sdsCertificate(tls.clientCertSecret))],
+            tls_certificate_sds_secret_configs: [sds.config(tls.clientCertSecret, 'certificate')],
           } satisfies CommonTlsContext)
         : {}),
       ...validation,
