@@ -626,11 +626,11 @@ describe('charts/gatehouse', () => {
     const crds = renderChart({ release: 'gh', includeCrds: true }).filter((o) => o.kind === 'CustomResourceDefinition');
     const names = crds.map((c) => c.metadata!.name).sort();
     expect(names).toEqual([
+      'apipolicies.gatehouse.dev',
+      'apiproducts.gatehouse.dev',
       'apiproxies.gatehouse.dev',
-      'apps.gatehouse.dev',
       'dataplanes.gatehouse.dev',
-      'policies.gatehouse.dev',
-      'products.gatehouse.dev',
+      'developerapps.gatehouse.dev',
     ]);
     expect(readdirSync(join(CHART_DIR, 'crds')).sort()).toEqual(
       readdirSync(join(CHART_DIR, '../../crds'))

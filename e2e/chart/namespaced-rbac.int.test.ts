@@ -225,7 +225,7 @@ describe('chart RBAC in namespaced mode', () => {
       endpoints: [{ addresses: ['10.0.0.8'], conditions: { ready: true } }],
     });
     await cluster.apply(
-      obj('Policy', ns, 'tag', { type: 'AssignMessage', assignMessage: { set: { headers: { 'x-tag': 'one' } } } }),
+      obj('ApiPolicy', ns, 'tag', { type: 'AssignMessage', assignMessage: { set: { headers: { 'x-tag': 'one' } } } }),
     );
     await cluster.apply(
       obj('ApiProxy', ns, 'orders', {
@@ -234,9 +234,11 @@ describe('chart RBAC in namespaced mode', () => {
         flows: { preFlow: { request: [{ policy: 'tag' }] } },
       }),
     );
-    await cluster.apply(obj('Product', ns, 'gold', { displayName: 'Gold', proxies: ['orders'], resources: ['/**'] }));
     await cluster.apply(
-      obj('App', ns, 'acme', {
+      obj('ApiProduct', ns, 'gold', { displayName: 'Gold', proxies: ['orders'], resources: ['/**'] }),
+    );
+    await cluster.apply(
+      obj('DeveloperApp', ns, 'acme', {
         developer: { email: 'dev@acme.test' },
         products: [{ name: 'gold', status: 'Approved' }],
         credentials: [{ secretRef: { name: 'key' }, status: 'Approved' }],
@@ -247,10 +249,10 @@ describe('chart RBAC in namespaced mode', () => {
     await cluster.apply(dataPlane({ autoscaling: { enabled: true } }));
 
     for (const [kind, name] of [
-      ['Policy', 'tag'],
+      ['ApiPolicy', 'tag'],
       ['ApiProxy', 'orders'],
-      ['Product', 'gold'],
-      ['App', 'acme'],
+      ['ApiProduct', 'gold'],
+      ['DeveloperApp', 'acme'],
     ] as const) {
       await eventually(`${kind} ${name} Ready`, async () =>
         hasConditions(await cluster.get(kind, ns, name), { Ready: 'True' }),

@@ -45,7 +45,7 @@ spec:
   target: {url: "http://127.0.0.1:${ports.upstream}"}
 ---
 apiVersion: gatehouse.dev/v1alpha1
-kind: Policy
+kind: ApiPolicy
 metadata: {name: stamp, namespace: e2e}
 spec: {type: AssignMessage, assignMessage: {assignTo: response, set: {headers: {x-rev: ${rev}}}}}
 `,

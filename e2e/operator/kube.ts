@@ -11,9 +11,9 @@ export { eventually } from '../env/eventually.ts';
 
 const plurals: Record<string, { group?: string; version: string; resource: string }> = {
   ApiProxy: { group: 'gatehouse.dev', version: 'v1alpha1', resource: 'apiproxies' },
-  Policy: { group: 'gatehouse.dev', version: 'v1alpha1', resource: 'policies' },
-  Product: { group: 'gatehouse.dev', version: 'v1alpha1', resource: 'products' },
-  App: { group: 'gatehouse.dev', version: 'v1alpha1', resource: 'apps' },
+  ApiPolicy: { group: 'gatehouse.dev', version: 'v1alpha1', resource: 'apipolicies' },
+  ApiProduct: { group: 'gatehouse.dev', version: 'v1alpha1', resource: 'apiproducts' },
+  DeveloperApp: { group: 'gatehouse.dev', version: 'v1alpha1', resource: 'developerapps' },
   DataPlane: { group: 'gatehouse.dev', version: 'v1alpha1', resource: 'dataplanes' },
   Secret: { version: 'v1', resource: 'secrets' },
   Service: { version: 'v1', resource: 'services' },

@@ -7,7 +7,7 @@ import type { Message, PolicyContext, PolicyMeta, RequestMessage, ResponseMessag
 /** A policy config that passed the schema but cannot be run (bad CIDR, regex RE2 cannot compile). */
 export class PolicyConfigError extends GatehouseError {
   constructor(meta: PolicyMeta, message: string) {
-    super('GH_ERR_POLICY_CONFIG', `Policy ${meta.namespace}/${meta.name}: ${message}`);
+    super('GH_ERR_POLICY_CONFIG', `ApiPolicy ${meta.namespace}/${meta.name}: ${message}`);
   }
 }
 

@@ -46,7 +46,10 @@ export interface CompileResult {
   snapshot: Snapshot;
   errors: Diagnostic[];
   warnings: Diagnostic[];
-  /** Every ApiProxy, Policy, Product, App and DataPlane seen, with its Accepted / ResolvedRefs conditions. */
+  /**
+   * Every ApiProxy, ApiPolicy, ApiProduct, DeveloperApp and DataPlane seen, with its Accepted / ResolvedRefs
+   * conditions.
+   */
   accepted: ObjectStatus[];
 }
 

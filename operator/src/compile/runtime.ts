@@ -1,5 +1,5 @@
 // IR -> RuntimeSnapshot in the proto3 JSON mapping (lowerCamelCase, int64 as strings): what extproc
-// enforces. Policy configs are stored as canonical JSON.
+// enforces. ApiPolicy configs are stored as canonical JSON.
 import { canonicalJson } from './canonical-json.ts';
 import type {
   App,

@@ -134,7 +134,7 @@ export function dataPlaneEntries(
 }
 
 /**
- * Desired status of an ApiProxy, Policy, Product or App. (DataPlane status is the DataPlane
+ * Desired status of an ApiProxy, ApiPolicy, ApiProduct or DeveloperApp. (DataPlane status is the DataPlane
  * controller's; it merges `compileConditions` of its outcome.)
  */
 export function desiredStatus(kind: string, outcome: ObjectOutcome, inputs: StatusInputs): DesiredStatus {

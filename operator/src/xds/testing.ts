@@ -33,7 +33,7 @@ export function testSnapshot(n: number, options: { timeout?: string; header?: st
   objects.push({
     object: {
       apiVersion: 'gatehouse.dev/v1alpha1',
-      kind: 'Policy',
+      kind: 'ApiPolicy',
       metadata: { name: 'tag', namespace: 'shop' },
       spec: { type: 'AssignMessage', assignMessage: { set: { headers: { 'x-tag': options.header ?? 'one' } } } },
     },
