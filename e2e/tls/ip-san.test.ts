@@ -9,7 +9,7 @@ import { grpcChannelCredentials } from '../../lib/tls/grpc.ts';
 import { tlsPolicy } from '../../lib/tls/policy.ts';
 import { SnapshotStore } from '../../extproc/src/config/snapshot-store.ts';
 import { createExtprocServer } from '../../extproc/src/server/server.ts';
-import { buildSnapshot } from '../../extproc/src/server/testing.ts';
+import { buildSnapshot } from '../../extproc/src/server/test-server.test-support.ts';
 import { createMemoryStores } from '../../extproc/src/stores/memory.ts';
 import { XdsControlPlane } from '../../operator/src/xds/control-plane.ts';
 import { typeUrls, unpack } from '../../operator/src/compile/envoy/names.ts';

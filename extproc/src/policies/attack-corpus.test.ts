@@ -3,7 +3,7 @@
 // (DESIGN 10): the inputs are sized so that a super-linear implementation would not finish.
 import { describe, expect, it } from 'vitest';
 import { PolicyFault } from '../flow/faults.ts';
-import { makePolicyContext, type PolicyContextOptions } from '../flow/testing.ts';
+import { makePolicyContext, type PolicyContextOptions } from '../flow/policy-context.test-support.ts';
 import type { PolicyStep } from '../flow/types.ts';
 import { policyRegistry } from './registry.ts';
 

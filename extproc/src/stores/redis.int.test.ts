@@ -16,7 +16,7 @@ import { compileProxy, type CompiledProxy } from '../flow/compile.ts';
 import { FlowRun } from '../flow/engine.ts';
 import { PolicyFault } from '../flow/faults.ts';
 import { policyRegistry } from '../policies/registry.ts';
-import { makePolicyContext } from '../flow/testing.ts';
+import { makePolicyContext } from '../flow/policy-context.test-support.ts';
 import type { PolicyStep } from '../flow/types.ts';
 import { quotaPolicy } from '../policies/traffic/quota.ts';
 import { spikeArrestPolicy } from '../policies/traffic/spike-arrest.ts';

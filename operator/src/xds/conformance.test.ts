@@ -9,7 +9,7 @@ import type { Cluster_LbPolicy } from '../../../protos/gen/json/envoy.config.clu
 import type { Snapshot } from '../compile/compile.ts';
 import { adsConfigSource as ads, typeUrls as envoyTypeUrls } from '../compile/envoy/names.ts';
 import type { XdsControlPlane } from './control-plane.ts';
-import { startControlPlane, until } from './testing.ts';
+import { startControlPlane, until } from './control-plane.test-support.ts';
 
 const nodeId = 'grpc-js-xds-conformance';
 

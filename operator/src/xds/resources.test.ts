@@ -6,7 +6,7 @@ import { decodeEnvoy, encodeStrict, EnvoyProtoError } from './envoy-codec.ts';
 import { loadFolder } from '../source/folder.ts';
 import { runtimeRoot, runtimeTypeName, typeUrls } from './protos.ts';
 import { SnapshotEncoder } from './resources.ts';
-import { testSnapshot } from './testing.ts';
+import { testSnapshot } from './control-plane.test-support.ts';
 
 const examples = compile(loadFolder(new URL('../../../examples', import.meta.url).pathname).objects).snapshot;
 

@@ -10,7 +10,7 @@ import { parseManifests } from '../source/folder.ts';
 import { XdsControlPlane } from './control-plane.ts';
 import { typeUrls } from './protos.ts';
 import { sdsSecretsFor, secretLookupFromObjects, type SdsProblem } from './sds.ts';
-import { deltaClient, silentLog, sotwClient, until } from './testing.ts';
+import { deltaClient, silentLog, sotwClient, until } from './control-plane.test-support.ts';
 
 const node = { id: 'edge-1', cluster: 'edge/gw/envoy' };
 let ca: TestCa;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AssignMessageConfig } from '../../../../protos/policies/mediation/assign-message.ts';
-import { makePolicyContext, type PolicyContextOptions } from '../../flow/testing.ts';
+import { makePolicyContext, type PolicyContextOptions } from '../../flow/policy-context.test-support.ts';
 import { PolicyConfigError } from '../support.ts';
 import { assignMessagePolicy } from './assign-message.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ExtractVariablesConfig } from '../../../../protos/policies/mediation/extract-variables.ts';
-import { makePolicyContext, type PolicyContextOptions } from '../../flow/testing.ts';
+import { makePolicyContext, type PolicyContextOptions } from '../../flow/policy-context.test-support.ts';
 import { PolicyConfigError } from '../support.ts';
 import { extractVariablesPolicy } from './extract-variables.ts';
 

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { JSONThreatProtectionConfig } from '../../../../protos/policies/security/json-threat-protection.ts';
 import { PolicyFault } from '../../flow/faults.ts';
-import { makePolicyContext } from '../../flow/testing.ts';
+import { makePolicyContext } from '../../flow/policy-context.test-support.ts';
 import { checkJson, jsonThreatProtectionPolicy } from './json-threat-protection.ts';
 
 const design4a: JSONThreatProtectionConfig = {

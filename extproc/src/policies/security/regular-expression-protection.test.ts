@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RegularExpressionProtectionConfig } from '../../../../protos/policies/security/regular-expression-protection.ts';
 import { PolicyFault } from '../../flow/faults.ts';
-import { makePolicyContext, type PolicyContextOptions } from '../../flow/testing.ts';
+import { makePolicyContext, type PolicyContextOptions } from '../../flow/policy-context.test-support.ts';
 import { PolicyConfigError } from '../support.ts';
 import { regularExpressionProtectionPolicy } from './regular-expression-protection.ts';
 

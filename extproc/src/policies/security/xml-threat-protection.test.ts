@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { XMLThreatProtectionConfig } from '../../../../protos/policies/security/xml-threat-protection.ts';
 import { PolicyFault } from '../../flow/faults.ts';
-import { makePolicyContext } from '../../flow/testing.ts';
+import { makePolicyContext } from '../../flow/policy-context.test-support.ts';
 import { xmlThreatProtectionPolicy } from './xml-threat-protection.ts';
 
 const config: XMLThreatProtectionConfig = {

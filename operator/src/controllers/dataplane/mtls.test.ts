@@ -5,8 +5,8 @@
 // extproc check are names the issued certificates carry; and without mtls nothing names a Secret.
 import { basename, dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseCommand, type Options } from '../../../../bin/cli.ts';
-import { clientTlsFromFlags, serverTlsFromFlags } from '../../../../lib/tls/flags.ts';
+import { parseOptions } from '../../../../lib/cli/command.ts';
+import { extprocCommand } from '../../../../extproc/src/command.ts';
 import { envoyLeaf, extprocLeaf, xdsLeaf } from '../../certs/leaves.ts';
 import { keys } from '../../certs/names.ts';
 import { compile } from '../../compile/compile.ts';
@@ -144,9 +144,9 @@ describe('mutual TLS of DataPlane pods', () => {
     const pod = podOf(objects, 'extproc');
     const [command, ...args] = pod.containers[0]!.args;
     expect(command).toBe('extproc');
-    const flags = parseCommand('extproc', args) as Options;
-    const server = serverTlsFromFlags('extproc', flags)!;
-    const client = clientTlsFromFlags('extproc', flags, 'xds-tls')!;
+    const parsed = parseOptions(extprocCommand, args);
+    const server = parsed.tls!;
+    const client = parsed.xdsTls!;
     const data = configMapData(objects);
     expect({
       serve: [server.certFile, server.keyFile, server.clientCaFile!].map((f) => source(pod, data, f)),
