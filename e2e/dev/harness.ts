@@ -201,7 +201,8 @@ type JsonObject = Record<string, unknown>;
 
 /** The first listener's HttpConnectionManager config in a compiled snapshot (JSON, as served). */
 export function hcmOf(snapshot: Snapshot): JsonObject {
-  const listener = snapshot.envoy.listeners[0] as {
+  // Tests edit fields the typed resources do not know, so this is read as plain JSON.
+  const listener = snapshot.envoy.listeners[0] as unknown as {
     filter_chains: Array<{ filters: Array<{ typed_config: JsonObject }> }>;
   };
   return listener.filter_chains[0]!.filters[0]!.typed_config;
