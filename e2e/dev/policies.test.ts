@@ -95,6 +95,9 @@ stringData: {consumerKey: k-123, consumerSecret: s-456}
     'assignMessage',
     '{assignTo: request, set: {headers: {x-item-id: "{item.id}"}}}',
   ),
+  proxy('rewrite', ['new-path'], '', ['created']),
+  policy('new-path', 'AssignMessage', 'assignMessage', '{assignTo: request, set: {path: /rewrite/v2/items}}'),
+  policy('created', 'AssignMessage', 'assignMessage', '{assignTo: response, set: {statusCode: 201}}'),
   proxy('raise', ['teapot']),
   policy(
     'teapot',
@@ -222,6 +225,12 @@ describe('mediation', () => {
   it('ExtractVariables + AssignMessage: the extracted id reaches the upstream as a header', async () => {
     const r = await send(`${base}/extract/items/42`);
     expect(r.echo?.headers['x-item-id']).toBe('42');
+  });
+
+  it('AssignMessage path and statusCode: :path and :status mutations pass the compiled mutation rules (Checker::isAllowed)', async () => {
+    const r = await send(`${base}/rewrite/x?q=1`);
+    expect(r.echo?.path).toBe('/v2/items?q=1');
+    expect(r.status).toBe(201);
   });
 
   it('RaiseFault: the configured status and payload, never the upstream', async () => {

@@ -185,12 +185,39 @@ describe('mutations', () => {
     expect(r.echo?.headers['transfer-encoding']).toBe('chunked');
   });
 
-  it('compiled mutation rules (disallow_system): a :path rewrite is refused, the request goes on unchanged', async () => {
+  it('Checker::isAllowed under the compiled mutation rules: :path may be set; :method, host and x-envoy* are refused', async () => {
     fake.script = (m) =>
       m.request === 'requestHeaders'
-        ? { requestHeaders: { response: { headerMutation: { setHeaders: [header(':path', '/elsewhere')] } } } }
+        ? {
+            requestHeaders: {
+              response: {
+                headerMutation: {
+                  setHeaders: [
+                    header(':path', '/full/elsewhere'),
+                    header(':method', 'DELETE'),
+                    header('host', 'evil.example'),
+                    header('x-envoy-original-path', '/evil'),
+                    header('x-allowed', 'yes'),
+                  ],
+                },
+              },
+            },
+          }
         : continueAll(m, undefined as never);
-    expect((await send(`${stack.baseUrl()}/full/a`)).echo?.path).toBe('/a');
+    const r = await send(`${stack.baseUrl()}/full/a`);
+    expect(r.echo?.path).toBe('/elsewhere');
+    expect(r.echo?.method).toBe('GET');
+    expect(r.echo?.headers.host).not.toBe('evil.example');
+    expect(r.echo?.headers['x-envoy-original-path']).not.toBe('/evil');
+    expect(r.echo?.headers['x-allowed']).toBe('yes');
+  });
+
+  it('Checker::isAllowed under the compiled mutation rules: :status may be set on a response', async () => {
+    fake.script = (m) =>
+      m.request === 'responseHeaders'
+        ? { responseHeaders: { response: { headerMutation: { setHeaders: [header(':status', '201')] } } } }
+        : continueAll(m, undefined as never);
+    expect((await send(`${stack.baseUrl()}/full/a`)).status).toBe(201);
   });
 
   it('sends an immediate response to the client without reaching the upstream', async () => {

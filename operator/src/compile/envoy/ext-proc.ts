@@ -29,12 +29,14 @@ export function extProcFilterConfig(dp: IrDataPlane): AnyOf<typeof typeUrls.extP
     message_timeout: protoDuration(dp.messageTimeoutMs),
     allow_mode_override: true,
     request_attributes: requestAttributes,
-    // Explicit rather than Envoy's defaults: no routing, system (pseudo, host) or x-envoy-* headers are
-    // mutated; a disallowed mutation is ignored rather than failing the request.
+    // Explicit rather than Envoy's defaults (Checker::isAllowed, docs/architecture-devproxy.md): no
+    // routing (host, :authority, :method, :scheme) or x-envoy* header is mutated; :path and :status
+    // may be set (a policy's path rewrite or response status), never removed or appended to; a
+    // disallowed mutation is ignored rather than failing the request.
     mutation_rules: {
       allow_all_routing: false,
       allow_envoy: false,
-      disallow_system: true,
+      disallow_system: false,
       disallow_all: false,
       disallow_is_error: false,
     },
