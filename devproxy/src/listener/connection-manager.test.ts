@@ -330,7 +330,12 @@ describe('buffer limits from the listener (per_connection_buffer_limit_bytes) an
     expect(r).toMatchObject({ status: 500, body: 'Internal Server Error' });
   });
 
-  it('the default is 1 MiB', async () => {
+  it('unset, the limit is 1 MiB (the compiler sets it explicitly)', async () => {
+    await publishEdited(stack, manifests(), (s: Snapshot) => {
+      const listener = s.envoy.listeners[0]!;
+      expect(listener.per_connection_buffer_limit_bytes).toBeGreaterThan(1024 * 1024);
+      delete listener.per_connection_buffer_limit_bytes;
+    });
     const body = JSON.stringify({ pad: 'x'.repeat(1024 * 1024) });
     const r = await send(`${stack.baseUrl()}/guarded/x`, {
       method: 'POST',

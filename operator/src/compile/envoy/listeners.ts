@@ -8,6 +8,16 @@ import { adsConfigSource, extProcFilterName, routeConfigName, socketAddress, typ
 import type { SdsSecretRefs } from './secrets.ts';
 import { downstreamTls } from './tls.ts';
 
+/**
+ * The stream buffer limit Envoy holds a BUFFERED body to (docs/architecture-devproxy.md, "Compiler
+ * and extproc changes"): above extproc's default --max-body-bytes (1 MiB), so a body between the two
+ * reaches extproc and gets its documented 413 `gatehouse.PayloadTooLarge` / 502
+ * `gatehouse.ResponseTooLarge` rather than Envoy's plain-text 413 / 500 (Envoy's own default is 1 MiB,
+ * equal to extproc's); below extproc's gRPC receive limit (4 MiB), so a buffered body always fits one
+ * ProcessingRequest. HTTP/1 takes it from the listener, HTTP/2 from the stream window, both set alike.
+ */
+export const streamBufferLimitBytes = 2 * 1024 * 1024;
+
 function httpConnectionManager(dp: IrDataPlane, listener: IrListener): AnyOf<typeof typeUrls.httpConnectionManager> {
   return {
     '@type': typeUrls.httpConnectionManager,
@@ -18,6 +28,7 @@ function httpConnectionManager(dp: IrDataPlane, listener: IrListener): AnyOf<typ
       { name: extProcFilterName, typed_config: extProcFilterConfig(dp) },
       { name: 'envoy.filters.http.router', typed_config: { '@type': typeUrls.router } },
     ],
+    http2_protocol_options: { initial_stream_window_size: streamBufferLimitBytes },
     use_remote_address: true,
     normalize_path: true,
     merge_slashes: true,
@@ -29,6 +40,7 @@ export function emitListeners(dataPlanes: readonly IrDataPlane[], sds: SdsSecret
     dp.listeners.map((l): Listener => ({
       name: l.name,
       address: socketAddress('0.0.0.0', l.port),
+      per_connection_buffer_limit_bytes: streamBufferLimitBytes,
       filter_chains: [
         {
           filters: [
