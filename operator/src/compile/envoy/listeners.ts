@@ -29,7 +29,12 @@ function httpConnectionManager(dp: IrDataPlane, listener: IrListener): AnyOf<typ
       { name: 'envoy.filters.http.router', typed_config: { '@type': typeUrls.router } },
     ],
     http2_protocol_options: { initial_stream_window_size: streamBufferLimitBytes },
+    // The edge: the peer is the client address; with no internal_address_config no peer is internal,
+    // so a client's x-envoy-* headers are stripped and its x-request-id is replaced by a fresh one
+    // (UUIDRequestIDExtension::set): request.id / messageid is never chosen by the client.
     use_remote_address: true,
+    generate_request_id: true,
+    preserve_external_request_id: false,
     normalize_path: true,
     merge_slashes: true,
   };
