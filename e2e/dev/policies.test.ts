@@ -95,6 +95,8 @@ stringData: {consumerKey: k-123, consumerSecret: s-456}
     'assignMessage',
     '{assignTo: request, set: {headers: {x-item-id: "{item.id}"}}}',
   ),
+  proxy('multi', ['add-tag']),
+  policy('add-tag', 'AssignMessage', 'assignMessage', '{assignTo: request, add: {headers: {x-tag: two}}}'),
   proxy('rewrite', ['new-path'], '', ['created']),
   policy('new-path', 'AssignMessage', 'assignMessage', '{assignTo: request, set: {path: /rewrite/v2/items}}'),
   policy('created', 'AssignMessage', 'assignMessage', '{assignTo: response, set: {statusCode: 201}}'),
@@ -225,6 +227,11 @@ describe('mediation', () => {
   it('ExtractVariables + AssignMessage: the extracted id reaches the upstream as a header', async () => {
     const r = await send(`${base}/extract/items/42`);
     expect(r.echo?.headers['x-item-id']).toBe('42');
+  });
+
+  it("AssignMessage add: the client's value and the added one both reach the upstream (MutationUtils::applyHeaderMutations reads the append flag)", async () => {
+    const r = await send(`${base}/multi/x`, { headers: { 'x-tag': 'one' } });
+    expect(r.echo?.headers['x-tag']).toBe('one, two');
   });
 
   it('AssignMessage path and statusCode: :path and :status mutations pass the compiled mutation rules (Checker::isAllowed)', async () => {
