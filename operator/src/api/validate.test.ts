@@ -155,6 +155,20 @@ describe('validateSpec', () => {
       /must be a literal value or \{ref: VARIABLE\}/,
     ],
     ['DataPlane', { messageTimeout: 200 }, 'spec.messageTimeout', /must be string/],
+    // Envoy makes an immediate response below 200 a 200 (Filter::sendImmediateResponse) and refuses a
+    // :status below 200 (Checker::isValidValue): docs/architecture-devproxy.md.
+    [
+      'ApiPolicy',
+      { type: 'RaiseFault', raiseFault: { statusCode: 199 } },
+      'spec.raiseFault.statusCode',
+      /must be >= 200/,
+    ],
+    [
+      'ApiPolicy',
+      { type: 'AssignMessage', assignMessage: { assignTo: 'response', set: { statusCode: 101 } } },
+      'spec.assignMessage.set.statusCode',
+      /must be >= 200/,
+    ],
   ])('%s schema: %j -> %s', (kind, spec, field, message) => {
     const errors = check(kind, spec);
     expect(errors.map((e) => e.field)).toContain(field);

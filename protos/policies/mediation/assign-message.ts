@@ -96,7 +96,7 @@ const setSchema: JSONSchema = {
         content: { type: 'string', maxLength: 1_048_576, description: 'a template' },
       },
     },
-    statusCode: { type: 'integer', minimum: 100, maximum: 599 },
+    statusCode: { type: 'integer', minimum: 200, maximum: 599 },
     reasonPhrase: { type: 'string', maxLength: 256 },
     verb: { type: 'string', pattern: '^[A-Z]+$', maxLength: 32 },
     path: { type: 'string', pattern: '^/', maxLength: 4096, description: 'a template' },

@@ -18,7 +18,7 @@ export const raiseFault: PolicyTypeSpec = {
     type: 'object',
     required: ['statusCode'],
     properties: {
-      statusCode: { type: 'integer', minimum: 100, maximum: 599 },
+      statusCode: { type: 'integer', minimum: 200, maximum: 599 },
       reasonPhrase: { type: 'string', maxLength: 256 },
       headers: {
         type: 'object',
