@@ -3,8 +3,11 @@
 // schema or by a CEL rule, as `kubectl apply` would show it.
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kubeRequest } from '../../../e2e/env/apply.ts';
+import { eventually } from '../../../e2e/env/eventually.ts';
 import { group, version } from './common.ts';
-import { kindsByName } from './kinds.ts';
+import { kinds, kindsByName } from './kinds.ts';
+import type { OpenAPISchema } from './schema.ts';
 import { validateSpec } from './validate.ts';
 
 const namespace = 'gatehouse-crd-test';
@@ -391,4 +394,38 @@ describe('CRDs on a real kube-apiserver', () => {
       if (apiserver !== undefined) expect(apiserver).toContain(compiler[0]!.field);
     },
   );
+
+  // kubectl explain reads the apiserver's published OpenAPI v3: every kind and every field there has a
+  // description (metadata is ObjectMeta's, described by Kubernetes).
+  it('publishes a description for every kind and every field (kubectl explain)', async () => {
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(process.env.GATEHOUSE_TEST_KUBECONFIG!);
+    const schemas = await eventually('the OpenAPI v3 of gatehouse.dev/v1alpha1 with every kind', async () => {
+      const { status, body } = await kubeRequest(kc, 'GET', `/openapi/v3/apis/${group}/${version}`);
+      if (status !== 200) return false;
+      const all = (JSON.parse(body) as { components: { schemas: Record<string, OpenAPISchema> } }).components.schemas;
+      const found = kinds.map((k) => all[`dev.gatehouse.${version}.${k.kind}`]);
+      return found.every((s) => s?.properties?.spec?.description) ? found : false;
+    });
+    const undescribed: string[] = [];
+    let visited = 0;
+    const visit = (node: OpenAPISchema, path: string): void => {
+      visited += 1;
+      if (!/\S/.test(node.description ?? '')) undescribed.push(path);
+      if (node.type === undefined && node['x-kubernetes-preserve-unknown-fields'] === true) return;
+      for (const [k, v] of Object.entries(node.properties ?? {})) visit(v, `${path}.${k}`);
+      if (node.items) visit(node.items, `${path}[]`);
+      if (typeof node.additionalProperties === 'object') visit(node.additionalProperties, `${path}{}`);
+    };
+    kinds.forEach((k, i) => {
+      const { metadata: _metadata, ...properties } = schemas[i]!.properties!;
+      visit({ ...schemas[i]!, properties }, k.kind);
+    });
+    expect(undescribed).toEqual([]);
+    expect(visited).toBeGreaterThan(500); // the published schemas are whole, not stubs
+    expect(
+      schemas[kinds.findIndex((k) => k.kind === 'ApiPolicy')]!.properties!.spec!.properties!.spikeArrest!.properties!
+        .rate!.description,
+    ).toMatch(/ps|pm/);
+  });
 });
