@@ -45,7 +45,7 @@ export const condition = object(
     type: string({
       maxLength: 316,
       description:
-        'Condition type in CamelCase: Accepted, ResolvedRefs, Programmed, Ready, ... (docs/api.md lists them per kind).',
+        'Condition type in CamelCase: Accepted, ResolvedRefs, Programmed, Ready, ... (docs/operations.md, Status conditions, lists them per kind).',
     }),
     status: enumOf(['True', 'False', 'Unknown'], {
       description: 'Whether the condition holds: True, False or Unknown.',
@@ -90,7 +90,8 @@ export const statusBase = {
       maxItems: 16,
       'x-kubernetes-list-type': 'map',
       'x-kubernetes-list-map-keys': ['type'],
-      description: 'The current state, one entry per condition type; docs/api.md lists the types and reasons.',
+      description:
+        'The current state, one entry per condition type; docs/operations.md (Status conditions) lists the types and reasons per kind.',
     }),
   ),
 };
