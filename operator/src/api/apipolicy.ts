@@ -1,4 +1,4 @@
-// ApiPolicy (DESIGN 3 and 4): a policy type and one member, named after the type, holding its
+// ApiPolicy (docs/policies.md, docs/api.md): a policy type and one member, named after the type, holding its
 // configuration. Only implemented types (protos/policies) are in the schema: each embeds its
 // configuration schema, and `kubectl apply` refuses a planned type with the list of supported ones
 // (before, the CRD took every catalogue type and the refusal only surfaced in status).
