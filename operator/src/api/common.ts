@@ -106,6 +106,8 @@ export interface ObjectMeta {
   name: string;
   namespace?: string;
   generation?: number;
+  /** Set by the apiserver; absent in folder mode. The older of two contested claims wins (docs/tenancy.md). */
+  creationTimestamp?: string;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
 }
