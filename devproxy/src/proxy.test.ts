@@ -31,7 +31,7 @@ beforeAll(async () => {
     [
       proxyYaml({ name: 'any-host', basePath: '/api', upstreamPort: a.port }),
       '---',
-      proxyYaml({ name: 'named-host', basePath: '/api', hosts: ['api.example.com'], upstreamPort: b.port }),
+      proxyYaml({ name: 'named-host', basePath: '/named', hosts: ['api.example.com'], upstreamPort: b.port }),
       '---',
       proxyYaml({ name: 'deep', basePath: '/api/v2', upstreamPort: b.port }),
       '---',
@@ -98,16 +98,18 @@ afterAll(async () => {
 
 describe('routing', () => {
   it('picks the virtual host by Host, then the route by base path', async () => {
-    expect((await send(`${stack.baseUrl()}/api/x`)).headers['x-upstream']).toBe('a');
-    expect(
-      (await send(`${stack.baseUrl()}/api/x`, { headers: { host: 'api.example.com' } })).headers['x-upstream'],
-    ).toBe('b');
-    expect(
-      (await send(`${stack.baseUrl()}/api/x`, { headers: { host: 'api.example.com:8080' } })).headers['x-upstream'],
-    ).toBe('b');
-    expect(
-      (await send(`${stack.baseUrl()}/api/x`, { headers: { host: 'other.example.com' } })).headers['x-upstream'],
-    ).toBe('a');
+    const upstream = async (path: string, host?: string) => {
+      const r = await send(`${stack.baseUrl()}${path}`, host ? { headers: { host } } : {});
+      return r.headers['x-upstream'] ?? r.status;
+    };
+    expect(await upstream('/named/x', 'api.example.com')).toBe('b');
+    expect(await upstream('/named/x', 'api.example.com:8080')).toBe('b');
+    expect(await upstream('/named/x', 'other.example.com')).toBe(404);
+    expect(await upstream('/named/x')).toBe(404);
+    // Any-host proxies are served on every virtual host.
+    expect(await upstream('/api/x', 'api.example.com')).toBe('a');
+    expect(await upstream('/api/x', 'other.example.com')).toBe('a');
+    expect(await upstream('/api/x')).toBe('a');
   });
 
   it('matches whole path segments, longest base path first, and 404s the rest', async () => {
@@ -179,7 +181,7 @@ describe('upstreams', () => {
 
   it('serves h2c with prior knowledge on the same port', async () => {
     const session = connect(stack.baseUrl());
-    const stream = session.request({ ':path': '/api/h2', ':authority': 'api.example.com' });
+    const stream = session.request({ ':path': '/named/h2', ':authority': 'api.example.com' });
     const chunks: Buffer[] = [];
     stream.on('data', (c: Buffer) => chunks.push(c));
     const [headers] = (await once(stream, 'response')) as [Record<string, string>];
