@@ -28,6 +28,12 @@ export interface JSONSchema {
    * as anyOf [literal, {ref}].
    */
   'x-gatehouse-ref-or'?: JSONSchema;
+  /**
+   * On a ref-or node: `{secretRef: {name, key}}` is accepted too, a key of a Secret labelled
+   * gatehouse.dev/credential in the policy's namespace. The compiler resolves it; the value never
+   * stands in the policy's config (see secretRefsIn).
+   */
+  'x-gatehouse-secret-ref'?: boolean;
 }
 
 /** `{ref: VARIABLE}` or a literal (DESIGN 3): any value that may come from a flow variable. */
@@ -42,13 +48,73 @@ export function refOr(literal: JSONSchema): JSONSchema {
 /** A value that is either a literal T or a reference to a flow variable. */
 export type RefOr<T> = T | { ref: string };
 
+/** A key of a Secret in the policy's namespace (labelled gatehouse.dev/credential in a cluster). */
+export interface SecretRef {
+  secretRef: { name: string; key: string };
+}
+
+/**
+ * A literal, `{ref: VARIABLE}` or `{secretRef: {name, key}}`: for values that may be secrets (a
+ * password sent upstream). The compiler resolves secret refs; the snapshot carries the value apart from
+ * the config (RuntimeSnapshot.policy_secrets), so configs, logs and status never hold it.
+ */
+export function refOrSecret(literal: JSONSchema): JSONSchema {
+  return {
+    ...refOr(literal),
+    description: `${literal.description ?? 'a literal'}, {ref: VARIABLE} to read it from a flow variable, or {secretRef: {name, key}} to read it from a Secret`,
+    'x-gatehouse-secret-ref': true,
+  };
+}
+
+export type RefOrSecret<T> = RefOr<T> | SecretRef;
+
+/** The Secret a `{secretRef}` value names, or undefined for anything else. */
+export function secretRefOf(value: unknown): SecretRef['secretRef'] | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  const ref = (value as { secretRef?: unknown }).secretRef;
+  if (ref === null || typeof ref !== 'object') return undefined;
+  const { name, key } = ref as { name?: unknown; key?: unknown };
+  return typeof name === 'string' && typeof key === 'string' ? { name, key } : undefined;
+}
+
+/** How the snapshot's policy_secrets map names a Secret key of a namespace. */
+export function policySecretId(namespace: string, ref: SecretRef['secretRef']): string {
+  return `${namespace}/${ref.name}/${ref.key}`;
+}
+
+export interface FoundSecretRef {
+  /** Relative to the member, as ConfigProblem paths are: "password". */
+  path: string;
+  ref: SecretRef['secretRef'];
+}
+
+/** Every `{secretRef}` value of a schema-valid config, at the nodes whose schema accepts one. */
+export function secretRefsIn(schema: JSONSchema, config: unknown, path = ''): FoundSecretRef[] {
+  if (config === null || typeof config !== 'object') return [];
+  if (schema['x-gatehouse-secret-ref']) {
+    const ref = secretRefOf(config);
+    return ref ? [{ path, ref }] : [];
+  }
+  const join = (key: string) => (path === '' ? key : `${path}.${key}`);
+  if (Array.isArray(config))
+    return schema.items ? config.flatMap((item, i) => secretRefsIn(schema.items!, item, `${path}[${i}]`)) : [];
+  const out: FoundSecretRef[] = [];
+  for (const [key, value] of Object.entries(config as Record<string, unknown>)) {
+    const child =
+      schema.properties?.[key] ??
+      (typeof schema.additionalProperties === 'object' ? schema.additionalProperties : undefined);
+    if (child) out.push(...secretRefsIn(child, value, join(key)));
+  }
+  return out;
+}
+
 /**
  * The schema as the ApiPolicy CRD embeds it: `x-gatehouse-ref-or` is not an OpenAPI field (kubectl's
  * strict field validation rejects unknown fields of a CRD), so it is dropped; its node stays open.
  */
 export function toCrdSchema(schema: JSONSchema): JSONSchema {
   return mapSchema(schema, (node) => {
-    const { 'x-gatehouse-ref-or': _literal, ...rest } = node;
+    const { 'x-gatehouse-ref-or': _literal, 'x-gatehouse-secret-ref': _secret, ...rest } = node;
     return rest;
   });
 }
@@ -58,6 +124,23 @@ const refSchema: JSONSchema = {
   required: ['ref'],
   additionalProperties: false,
   properties: { ref: { type: 'string', minLength: 1, maxLength: 256 } },
+};
+
+const secretRefSchema: JSONSchema = {
+  type: 'object',
+  required: ['secretRef'],
+  additionalProperties: false,
+  properties: {
+    secretRef: {
+      type: 'object',
+      required: ['name', 'key'],
+      additionalProperties: false,
+      properties: {
+        name: { type: 'string', minLength: 1, maxLength: 253, pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$' },
+        key: { type: 'string', minLength: 1, maxLength: 253, pattern: '^[-._a-zA-Z0-9]+$' },
+      },
+    },
+  },
 };
 
 /**
@@ -72,7 +155,7 @@ export function toValidationSchema(schema: JSONSchema): JSONSchema {
     if (literal !== undefined) {
       return {
         ...(node.description ? { description: node.description } : {}),
-        anyOf: [toValidationSchema(literal), refSchema],
+        anyOf: [toValidationSchema(literal), refSchema, ...(node['x-gatehouse-secret-ref'] ? [secretRefSchema] : [])],
       };
     }
     const {
