@@ -107,8 +107,14 @@ stringData: {consumerKey: k-123, consumerSecret: s-456}
     'encode-basic',
     'BasicAuthentication',
     'basicAuthentication',
-    '{operation: Encode, user: alice, password: wonderland}',
+    '{operation: Encode, user: alice, password: {secretRef: {name: upstream-basic, key: password}}}',
   ),
+  `---
+apiVersion: v1
+kind: Secret
+metadata: {name: upstream-basic, namespace: e2e, labels: {gatehouse.dev/credential: "true"}}
+stringData: {password: wonderland}
+`,
   proxy('cors', ['cors'], '', ['cors']),
   policy('cors', 'CORS', 'cors', '{allowOrigins: ["https://app.example.com"], allowMethods: [GET, POST], maxAge: 600}'),
 ];

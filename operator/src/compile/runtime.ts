@@ -1,6 +1,7 @@
 // IR -> RuntimeSnapshot in the proto3 JSON mapping (lowerCamelCase, int64 as strings): what extproc
 // enforces. ApiPolicy configs are stored as canonical JSON.
 import { canonicalJson } from './canonical-json.ts';
+import { sortedRecord } from './intake.ts';
 import type { Ir, IrApp, IrDataPlane, IrFlowPair, IrProduct, IrProxy, IrStep } from './ir.ts';
 
 export type Json = Record<string, unknown>;
@@ -101,13 +102,22 @@ function dataPlane(d: IrDataPlane): Json {
   };
 }
 
+/** The Secret values the proxies' policies name, sorted by id; shared policies give the same entries. */
+function policySecrets(ir: Ir): Record<string, string> {
+  const all: Record<string, string> = {};
+  for (const p of ir.proxies) for (const pol of p.policies) Object.assign(all, pol.secrets);
+  return sortedRecord(all);
+}
+
 /** The snapshot without its version (the version is a hash over this and the Envoy resources). */
 export function emitRuntime(ir: Ir): Json {
+  const secrets = policySecrets(ir);
   return {
     proxies: ir.proxies.map(proxy),
     products: ir.products.map(product),
     apps: ir.apps.map(app),
     dataPlanes: ir.dataPlanes.map(dataPlane),
     credentialHashKey: ir.credentialHashKeyHex,
+    ...(Object.keys(secrets).length > 0 ? { policySecrets: secrets } : {}),
   };
 }
