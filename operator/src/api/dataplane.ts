@@ -93,6 +93,17 @@ export const dataPlaneSpec = object(
       }),
     ),
     messageTimeout: optional(duration({ default: '200ms', description: 'ext_proc per-message timeout' })),
+    upstream: optional(
+      object({
+        allowLinkLocalTargets: optional(
+          boolean({
+            default: false,
+            description:
+              'let ApiProxy targets use link-local, unspecified and cloud metadata addresses (169.254.0.0/16, fe80::/10, 0.0.0.0, 169.254.169.254, metadata.google.internal, ...); every DataPlane must allow it',
+          }),
+        ),
+      }),
+    ),
     certificates: optional(
       object({
         duration: optional(duration({ default: '2160h' })),

@@ -79,12 +79,14 @@ export function compile(objects: readonly SourceObject[], options: CompileOption
   const hasher = credentialHasher(options.credentialHashKey ?? devCredentialHashKey);
 
   const inventory = takeIn(objects, report);
-  const policies = resolvePolicies(inventory, report);
-  const proxies = resolveProxies(inventory, policies, report);
-  const products = resolveProducts(inventory, proxies, report);
-  const apps = resolveApps(inventory, products, hasher.hash, report);
   const anyDataPlane = [...inventory.seen.values()].some((o) => o.id.kind === 'DataPlane');
   const dataPlanes = anyDataPlane ? resolveDataPlanes(inventory, report) : [defaultDataPlane];
+  // Every DataPlane serves every proxy (one route table), so each of them must allow such targets.
+  const allowLinkLocalTargets = dataPlanes.length > 0 && dataPlanes.every((d) => d.allowLinkLocalTargets);
+  const policies = resolvePolicies(inventory, report);
+  const proxies = resolveProxies(inventory, policies, report, { allowLinkLocalTargets });
+  const products = resolveProducts(inventory, proxies, report);
+  const apps = resolveApps(inventory, products, hasher.hash, report);
   const ir: Ir = {
     proxies,
     products,
