@@ -3,7 +3,7 @@
 // snapshot in clear. A guess by header name, so a warning rather than an error; values made only of
 // template references (`Bearer {token}`) are fine. Password fields proper are refused by their
 // types' own checks (protos/policies: BasicAuthentication, VerifyAPIKey).
-import { TEMPLATE_REFERENCE } from '../../../protos/policies/expressions.ts';
+import { parseTemplate } from '../../../protos/policies/templates.ts';
 
 const credentialHeaders = new Set([
   'authorization',
@@ -18,10 +18,15 @@ const credentialHeaders = new Set([
 
 /** What is left of a header value once template references and an auth scheme word are taken out. */
 function literalPart(value: string): string {
-  return value
-    .replace(TEMPLATE_REFERENCE, '')
-    .replace(/^\s*(basic|bearer|digest|token|apikey)\b/i, '')
-    .trim();
+  let literal: string;
+  try {
+    literal = parseTemplate(value, 'text')
+      .filter((part): part is string => typeof part === 'string')
+      .join('');
+  } catch {
+    literal = value; // not a valid template: the type's own check reports it
+  }
+  return literal.replace(/^\s*(basic|bearer|digest|token|apikey)\b/i, '').trim();
 }
 
 export interface InlineCredential {
