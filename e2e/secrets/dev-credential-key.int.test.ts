@@ -101,8 +101,7 @@ describe('the operator with a credential hash key', () => {
     const key = `key-${ns}`;
     await cluster.apply(credentialKeySecret(ns, key));
     const operator = await start(ns);
-    const runtimeKey = () =>
-      (operator.snapshots.current()?.snapshot.runtime as { credentialHashKey?: string } | undefined)?.credentialHashKey;
+    const runtimeKey = () => operator.snapshots.current()?.snapshot.runtime?.credentialHashKey;
     expect(runtimeKey()).toBe(hex(key));
 
     await cluster.remove('Secret', ns, 'gatehouse-credential-hash-key');

@@ -1,4 +1,5 @@
 // Attack: read what operators are allowed to read: object status and Events (kubectl get -o yaml),
+// the Deployments and ConfigMaps the operator writes,
 // the operator's and extproc's logs, the operator's /debug, /readyz and /metrics, and the snapshot
 // (gatehouse compile's output, what the operator publishes). None of them may carry a consumer key or
 // secret, the credential hash key, or a password, whether it was given properly (a Secret) or written
@@ -6,7 +7,7 @@
 // the value a BasicAuthentication Encode sends upstream, in runtime.policySecrets and nowhere else.
 //
 // The examples plus a BasicAuthentication, a DeveloperApp and some objects with inline secrets run
-// through the operator in kube mode (logging at trace level), a data-plane node ACKing over xDS and the
+// through the operator in kube mode (logging at trace level, managing DataPlane workloads), data-plane nodes ACKing and NACKing over xDS and the
 // real ext_proc server serving the published snapshot to real requests; and through gatehouse compile.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -140,6 +141,7 @@ describe('secrets in what operators can read', () => {
   let ns = '';
   let operator: KubeOperator;
   let node: { close(): void; readonly version: string | undefined } | undefined;
+  let nacking: { close(): void } | undefined;
   let extproc: ExtprocServer;
   let extprocHealth: ReturnType<typeof createHealthServer>;
   let extprocMetricsPort = 0;
@@ -162,19 +164,32 @@ describe('secrets in what operators can read', () => {
       debounceMs: 20,
       leaderElection: { leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 250 },
       nodeReports: { heartbeatMs: 500, debounceMs: 50 },
+      // DataPlane status and workloads: what the controller writes must not carry a secret either.
+      dataPlane: {
+        xds: { host: 'gatehouse-xds', port: 18000 },
+        envoyImage: 'envoyproxy/envoy:test',
+        gatehouseImage: 'gatehouse:test',
+      },
     });
-    // A data-plane node that NACKs the first version it gets, then ACKs: /debug/nodes has both.
-    let first = true;
-    node = ackingNode(`127.0.0.1:${operator.xdsPort}`, `extproc/leaks-${tag}`, 'leaks', () => {
-      if (!first) return undefined;
-      first = false;
-      return 'policy type Nope is not supported by this extproc';
-    });
+    // Two data-plane nodes, one NACKing every version, one ACKing: /debug/nodes shows both.
+    // (A node that NACKed a version is not sent it again, so one node cannot do both.)
+    const xds = `127.0.0.1:${operator.xdsPort}`;
+    nacking = ackingNode(
+      xds,
+      `extproc/leaks-nack-${tag}`,
+      'leaks',
+      () => 'policy type Nope is not supported by this extproc',
+    );
+    node = ackingNode(xds, `extproc/leaks-${tag}`, 'leaks');
     await eventually('every object has its status', async () => {
+      const waiting: string[] = [];
       for (const o of objects.filter((x) => x.kind !== 'Secret')) {
         const current = await cluster.get(o.kind, ns, o.metadata.name);
-        if (!current?.status?.conditions?.some((c) => c.type === 'Accepted')) return false;
+        if (!current?.status?.conditions?.some((c) => c.type === 'Accepted'))
+          waiting.push(`${o.kind}/${o.metadata.name}`);
       }
+      // Thrown, so that a timeout names the objects still without status.
+      if (waiting.length > 0) throw new Error(`no Accepted condition yet: ${waiting.join(', ')}`);
       return true;
     });
     await eventually('the node ACKed the current version', () => {
@@ -196,6 +211,7 @@ describe('secrets in what operators can read', () => {
     await extproc?.shutdown(1_000);
     extprocHealth?.close();
     node?.close();
+    nacking?.close();
     await operator?.stop();
   });
 
@@ -227,6 +243,14 @@ describe('secrets in what operators can read', () => {
       const list = await cluster.rest.get<{ items: unknown[] }>(`/apis/events.k8s.io/v1/namespaces/${ns}/events`);
       return list.items.length > 0 && list;
     });
+    // The workloads the DataPlane controller writes (their pod specs: args, env).
+    const workloads = await Promise.all(
+      ['deployments', 'configmaps'].map((kind) =>
+        cluster.rest.get<{ items: unknown[] }>(
+          `/${kind === 'deployments' ? 'apis/apps/v1' : 'api/v1'}/namespaces/${ns}/${kind}`,
+        ),
+      ),
+    );
     // What an operator's admin reads.
     const operatorHttp = Object.fromEntries(
       await Promise.all(
@@ -248,6 +272,7 @@ describe('secrets in what operators can read', () => {
     const readable = {
       statuses,
       events,
+      workloads,
       operatorHttp,
       extprocHttp,
       logs: logLines.join(''),

@@ -19,7 +19,8 @@ export const defaultDataPlane: IrDataPlane = {
   allowLinkLocalTargets: false,
 };
 
-function redisUrlHasPassword(url: string): boolean {
+/** A literal Redis URL with a password (refused: the password would stand in the DataPlane and its Deployment). */
+export function redisUrlHasPassword(url: string): boolean {
   try {
     return new URL(url).password !== '';
   } catch {
