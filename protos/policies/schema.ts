@@ -16,16 +16,21 @@ export interface JSONSchema {
   maxLength?: number;
   minItems?: number;
   maxItems?: number;
+  minProperties?: number;
+  maxProperties?: number;
+  multipleOf?: number;
   default?: unknown;
   oneOf?: readonly JSONSchema[];
   anyOf?: readonly JSONSchema[];
+  not?: JSONSchema;
   'x-kubernetes-int-or-string'?: boolean;
   'x-kubernetes-preserve-unknown-fields'?: boolean;
   'x-kubernetes-validations'?: readonly { rule: string; message?: string; fieldPath?: string; reason?: string }[];
   /**
    * Marks a value that is either the given literal schema or `{ref: VARIABLE}`. Structural CRD schemas
-   * cannot say "string or object", so the CRD keeps this node open and the compiler (ajv) checks it
-   * as anyOf [literal, {ref}].
+   * cannot give a node two types ("string or object"), so the CRD keeps this node untyped and open and
+   * checks it with typeless value validations (`toCrdSchema`); the compiler (ajv) checks it as
+   * anyOf [literal, {ref}] (`toValidationSchema`). Both accept exactly the same values.
    */
   'x-gatehouse-ref-or'?: JSONSchema;
   /**
@@ -39,11 +44,36 @@ export interface JSONSchema {
 /** `{ref: VARIABLE}` or a literal (DESIGN 3): any value that may come from a flow variable. */
 export function refOr(literal: JSONSchema): JSONSchema {
   return {
-    description: `${literal.description ?? 'a literal'}, or {ref: VARIABLE} to read it from a flow variable`,
+    description: `${literal.description ?? 'A literal.'} Or {ref: VARIABLE}: read from that flow variable at request time.`,
     'x-kubernetes-preserve-unknown-fields': true,
     'x-gatehouse-ref-or': literal,
   };
 }
+
+/** The `ref` member of `{ref: VARIABLE}`, the same in the CRD and in the compiler's schema. */
+const refMember: JSONSchema = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 256,
+  description: 'name of the flow variable to read (request.header.x-api-key, client_id, ...)',
+};
+
+const secretRefMember: JSONSchema = {
+  type: 'object',
+  required: ['name', 'key'],
+  additionalProperties: false,
+  description: "a key of a Secret in the policy's namespace, labelled gatehouse.dev/credential",
+  properties: {
+    name: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 253,
+      pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$',
+      description: 'the Secret',
+    },
+    key: { type: 'string', minLength: 1, maxLength: 253, pattern: '^[-._a-zA-Z0-9]+$', description: 'its key' },
+  },
+};
 
 /** A value that is either a literal T or a reference to a flow variable. */
 export type RefOr<T> = T | { ref: string };
@@ -61,7 +91,7 @@ export interface SecretRef {
 export function refOrSecret(literal: JSONSchema): JSONSchema {
   return {
     ...refOr(literal),
-    description: `${literal.description ?? 'a literal'}, {ref: VARIABLE} to read it from a flow variable, or {secretRef: {name, key}} to read it from a Secret`,
+    description: `${literal.description ?? 'A literal.'} Or {ref: VARIABLE}: read from that flow variable at request time. Or {secretRef: {name, key}}: read from a key of a Secret in the policy's namespace.`,
     'x-gatehouse-secret-ref': true,
   };
 }
@@ -109,38 +139,93 @@ export function secretRefsIn(schema: JSONSchema, config: unknown, path = ''): Fo
 }
 
 /**
- * The schema as the ApiPolicy CRD embeds it: `x-gatehouse-ref-or` is not an OpenAPI field (kubectl's
- * strict field validation rejects unknown fields of a CRD), so it is dropped; its node stays open.
+ * The schema as the ApiPolicy CRD embeds it. `x-gatehouse-ref-or` is not an OpenAPI field (kubectl's
+ * strict field validation rejects unknown fields of a CRD), so each ref-or node becomes `refOrCrdNode`.
  */
 export function toCrdSchema(schema: JSONSchema): JSONSchema {
   return mapSchema(schema, (node) => {
-    const { 'x-gatehouse-ref-or': _literal, 'x-gatehouse-secret-ref': _secret, ...rest } = node;
-    return rest;
+    const { 'x-gatehouse-ref-or': literal, 'x-gatehouse-secret-ref': secret, ...rest } = node;
+    return literal === undefined ? rest : refOrCrdNode(literal, rest.description, secret === true);
   });
+}
+
+type JsonType = 'string' | 'number' | 'object' | 'array' | 'boolean';
+
+/**
+ * For each JSON type, value validations that every value of that type fails and every value of
+ * another type passes (JSON Schema applies pattern to strings only, minimum to numbers, and so on).
+ * A branch of an untyped node uses them to say "not a string", "not a number", ... without `type`,
+ * which structural schemas forbid inside anyOf.
+ */
+const refuses: Record<JsonType, JSONSchema> = {
+  string: { pattern: '[^\\s\\S]' },
+  number: { minimum: 1, maximum: 0 },
+  object: { minProperties: 1, maxProperties: 0 },
+  array: { minItems: 1, maxItems: 0 },
+  boolean: { not: { enum: [true, false] } },
+};
+
+function refusing(types: JsonType[]): JSONSchema {
+  return Object.assign({}, ...types.map((t) => refuses[t])) as JSONSchema;
+}
+
+const jsonTypes: JsonType[] = ['string', 'number', 'object', 'array', 'boolean'];
+
+/**
+ * A ref-or node as the apiserver checks it: untyped and open (the only structural way to hold a
+ * string or an object), with `anyOf: [literal, {ref}]` written in typeless value validations. The
+ * kube-apiserver cannot run CEL on an untyped node (it has no CEL type: "unable to convert structural
+ * schema to CEL declarations"), nor can a parent's rule read it ("undefined field"), so this is the
+ * only way it refuses `rate: "thirty per minute"` or `allow: {reference: x}`. The literal branch keeps
+ * the literal's own validations (pattern, bounds, enum; integers as multipleOf 1) and refuses every
+ * other JSON type; the ref branch requires `ref` alone and refuses every non-object. `properties.ref`
+ * types the member wherever the value is an object.
+ */
+export function refOrCrdNode(literal: JSONSchema, description?: string, secret = false): JSONSchema {
+  const { type, description: _d, default: _default, ...checks } = literal;
+  const own: JsonType | undefined = type === 'integer' ? 'number' : type === 'object' ? undefined : type;
+  if (own === undefined) throw new Error('ref-or literals are scalars');
+  const literalBranch: JSONSchema =
+    literal.enum !== undefined
+      ? checks // enum already refuses every value of another type
+      : {
+          ...checks,
+          ...(type === 'integer' ? { multipleOf: 1 } : {}),
+          ...refusing(jsonTypes.filter((t) => t !== own)),
+        };
+  const refBranch: JSONSchema = {
+    required: ['ref'],
+    maxProperties: 1,
+    ...refusing(jsonTypes.filter((t) => t !== 'object')),
+  };
+  // A secret ref node (refOrSecret) takes {secretRef: {name, key}} too: a third branch, and the member
+  // typed (exactly name and key: maxProperties, as the compiler's additionalProperties: false).
+  const secretBranch: JSONSchema = {
+    required: ['secretRef'],
+    maxProperties: 1,
+    ...refusing(jsonTypes.filter((t) => t !== 'object')),
+  };
+  const { additionalProperties: _closed, ...secretMember } = secretRefMember;
+  return {
+    ...(description !== undefined ? { description } : {}),
+    'x-kubernetes-preserve-unknown-fields': true,
+    properties: { ref: refMember, ...(secret ? { secretRef: { ...secretMember, maxProperties: 2 } } : {}) },
+    anyOf: [literalBranch, refBranch, ...(secret ? [secretBranch] : [])],
+  };
 }
 
 const refSchema: JSONSchema = {
   type: 'object',
   required: ['ref'],
   additionalProperties: false,
-  properties: { ref: { type: 'string', minLength: 1, maxLength: 256 } },
+  properties: { ref: refMember },
 };
 
 const secretRefSchema: JSONSchema = {
   type: 'object',
   required: ['secretRef'],
   additionalProperties: false,
-  properties: {
-    secretRef: {
-      type: 'object',
-      required: ['name', 'key'],
-      additionalProperties: false,
-      properties: {
-        name: { type: 'string', minLength: 1, maxLength: 253, pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$' },
-        key: { type: 'string', minLength: 1, maxLength: 253, pattern: '^[-._a-zA-Z0-9]+$' },
-      },
-    },
-  },
+  properties: { secretRef: secretRefMember },
 };
 
 /**
@@ -189,13 +274,27 @@ function mapSchema(schema: JSONSchema, visit: (node: JSONSchema) => JSONSchema):
 export const messageName: JSONSchema = { type: 'string', enum: ['request', 'response'] };
 
 /** A list of strings with bounded size (every input bounded, DESIGN 10). */
-export function stringList(description: string, maxItems = 64, maxLength = 1024): JSONSchema {
-  return { type: 'array', description, maxItems, items: { type: 'string', minLength: 1, maxLength } };
+export function stringList(
+  description: string,
+  maxItems = 64,
+  maxLength = 1024,
+  itemDescription = `One entry (1 to ${maxLength} characters).`,
+): JSONSchema {
+  return {
+    type: 'array',
+    description,
+    maxItems,
+    items: { type: 'string', minLength: 1, maxLength, description: itemDescription },
+  };
 }
 
 /** A free-keyed map of string values (header name -> value template, ...). */
-export function stringMap(description: string): JSONSchema {
-  return { type: 'object', description, additionalProperties: { type: 'string', maxLength: 8192 } };
+export function stringMap(description: string, valueDescription = 'The value (at most 8192 characters).'): JSONSchema {
+  return {
+    type: 'object',
+    description,
+    additionalProperties: { type: 'string', maxLength: 8192, description: valueDescription },
+  };
 }
 
 /** A problem found in a config that the schema cannot express: `path` is relative to the member. */

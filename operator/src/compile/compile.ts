@@ -6,6 +6,7 @@ import { sha256Hex } from './canonical-json.ts';
 import { credentialHasher, devCredentialHashKey } from './credentials.ts';
 import { sortDiagnostics, type Diagnostic } from './diagnostics.ts';
 import { emitEnvoy, type EnvoyResources, type SdsSecretRef } from './envoy/index.ts';
+import type { Incumbents } from './incumbents.ts';
 import { takeIn, type SourceObject } from './intake.ts';
 import type { Ir, IrEndpoint, IrExtProcTls } from './ir.ts';
 import { resolveApps, resolveProducts } from './resolve-consumers.ts';
@@ -27,6 +28,8 @@ export interface CompileOptions {
   extProcTls?: IrExtProcTls;
   /** Ready endpoints of Services, keyed "namespace/name:port" (from the kube source's EndpointSlices). */
   serviceEndpoints?: Readonly<Record<string, IrEndpoint[]>>;
+  /** What the snapshot being served holds: it keeps contested routes and consumer keys (incumbents.ts). */
+  incumbents?: Incumbents;
 }
 
 export interface Snapshot {
@@ -92,9 +95,9 @@ export function compile(objects: readonly SourceObject[], options: CompileOption
   // Every DataPlane serves every proxy (one route table), so each of them must allow such targets.
   const allowLinkLocalTargets = dataPlanes.length > 0 && dataPlanes.every((d) => d.allowLinkLocalTargets);
   const policies = resolvePolicies(inventory, report);
-  const proxies = resolveProxies(inventory, policies, report, { allowLinkLocalTargets });
+  const proxies = resolveProxies(inventory, policies, report, { allowLinkLocalTargets }, options.incumbents);
   const products = resolveProducts(inventory, proxies, report);
-  const apps = resolveApps(inventory, products, hasher.hash, report);
+  const apps = resolveApps(inventory, products, hasher.hash, report, options.incumbents);
   const ir: Ir = {
     proxies,
     products,
