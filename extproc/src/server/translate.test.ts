@@ -1,11 +1,13 @@
 // What extproc sends Envoy, checked against how Envoy v1.36 applies it (devproxy's
 // MutationUtils::applyHeaderMutations), and what it reads from Envoy's attributes.
+import { isUtf8 } from 'node:buffer';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { applyHeaderMutations } from '../../../devproxy/src/ext-proc/header-mutation.ts';
 import { Checker } from '../../../devproxy/src/ext-proc/mutation-rules.ts';
 import type { HeaderMutation__Output } from '../../../protos/gen/envoy/envoy/service/ext_proc/v3/HeaderMutation.ts';
 import { HeaderMap } from '../flow/message.ts';
-import { headerMutation, stripPort } from './translate.ts';
+import { headerBytes, headerMutation, headerText, receiveHeaders, stripPort } from './translate.ts';
 
 /** A HeaderMutation as it arrives at Envoy (every field present, as decoded). */
 function onTheWire(m: NonNullable<ReturnType<typeof headerMutation>>): HeaderMutation__Output {
@@ -58,5 +60,46 @@ describe('stripPort', () => {
     expect(stripPort('[2001:db8::7]:443')).toBe('2001:db8::7');
     expect(stripPort('10.0.0.1:5678')).toBe('10.0.0.1');
     expect(stripPort('2001:db8::7')).toBe('2001:db8::7');
+  });
+});
+
+describe('header values between Envoy bytes and flow text', () => {
+  it('give back exactly the bytes Envoy sent for every value that is valid UTF-8, and keep every byte of others', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string({ unit: 'grapheme', maxLength: 32 }).map((s) => Buffer.from(s, 'utf8')),
+          fc.uint8Array({ maxLength: 64 }).map((a) => Buffer.from(a)),
+        ),
+        (bytes) => {
+          if (isUtf8(bytes)) expect(headerBytes(headerText(bytes)).equals(bytes)).toBe(true);
+          else expect(headerText(bytes)).toBe(bytes.toString('latin1'));
+        },
+      ),
+    );
+  });
+
+  it('read UTF-8 as the text it encodes, and any other byte as one character', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 32 }), (text) => {
+        expect(headerText(Buffer.from(text, 'utf8'))).toBe(text);
+      }),
+    );
+    expect(headerText(Buffer.from([0x63, 0x6c, 0xe9]))).toBe('clé');
+  });
+
+  it('decode raw_value, and fall back to value when Envoy sent no raw_value', () => {
+    const received = receiveHeaders({
+      headers: [
+        { key: 'X-Key', value: '', rawValue: Buffer.from('ключ', 'utf8') },
+        { key: 'x-plain', value: 'v', rawValue: Buffer.alloc(0) },
+        { key: ':path', value: '', rawValue: Buffer.from('/a', 'utf8') },
+      ],
+    });
+    expect(received.headers).toEqual([
+      ['x-key', 'ключ'],
+      ['x-plain', 'v'],
+    ]);
+    expect(received.pseudo.get(':path')).toBe('/a');
   });
 });
