@@ -95,7 +95,8 @@ export function acceptedFromStatus(objects: readonly SourceObject[]): Map<string
     const key = keyOf(o);
     const recorded = o?.status?.lastAccepted as { generation?: unknown; spec?: unknown } | undefined;
     if (key === undefined || !recordedKinds.has(o!.kind!) || !recorded) continue;
-    if (typeof recorded.generation !== 'number' || typeof recorded.spec !== 'object' || recorded.spec === null) continue;
+    if (typeof recorded.generation !== 'number' || typeof recorded.spec !== 'object' || recorded.spec === null)
+      continue;
     const revision = {
       apiVersion: o!.apiVersion,
       kind: o!.kind,
