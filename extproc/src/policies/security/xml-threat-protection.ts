@@ -40,7 +40,7 @@ export const xmlThreatProtectionPolicy: PolicyImplementation<XMLThreatProtection
         if (!(error instanceof XmlViolation)) throw error;
         throw new PolicyFault({
           status: 400,
-          errorCode: `threat.xml.${error.code}`,
+          errorCode: `threat.xml.${error.violation}`,
           faultString: `XMLThreatProtection[${meta.name}]: ${error.message}`,
         });
       }
