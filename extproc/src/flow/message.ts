@@ -128,6 +128,27 @@ export function jsonDepth(text: string, limit = Infinity): number {
   return max;
 }
 
+/** A body's bytes as text (UTF-8, malformed sequences replaced), the same on the event loop and in a worker. */
+export function decodeBody(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+}
+
+/**
+ * A JSON body's value, as every policy sees it: undefined for an empty (or blank) body, depth bounded
+ * before parsing, prototype poisoning refused. Throws BodyParseError.
+ */
+export function parseJsonText(text: string): unknown {
+  if (text.trim() === '') return undefined;
+  if (jsonDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+    throw new BodyParseError(`JSON body nests deeper than ${MAX_JSON_DEPTH} levels`);
+  }
+  try {
+    return secureJson.parse(text, null, { protoAction: 'error', constructorAction: 'error' });
+  } catch (err) {
+    throw new BodyParseError(`body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
 const NOT_PARSED = Symbol('not parsed');
 
 export class MessageBody implements Body {
@@ -166,16 +187,7 @@ export class MessageBody implements Body {
 
   json(): unknown {
     if (this.jsonValue !== NOT_PARSED) return this.jsonValue;
-    const text = this.text();
-    if (text.trim() === '') return (this.jsonValue = undefined);
-    if (jsonDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
-      throw new BodyParseError(`JSON body nests deeper than ${MAX_JSON_DEPTH} levels`);
-    }
-    try {
-      this.jsonValue = secureJson.parse(text, null, { protoAction: 'error', constructorAction: 'error' });
-    } catch (err) {
-      throw new BodyParseError(`body is not valid JSON: ${(err as Error).message}`);
-    }
+    this.jsonValue = parseJsonText(this.text());
     return this.jsonValue;
   }
 
