@@ -14,7 +14,8 @@ import { SnapshotStore } from './config/snapshot-store.ts';
 import { XdsSnapshotSource } from './config/xds-source.ts';
 import { createHealthServer, listenHttp } from './server/http.ts';
 import { ExtprocMetrics } from './server/metrics.ts';
-import { createExtprocServer, DEFAULT_MAX_BODY_BYTES } from './server/server.ts';
+import { DEFAULT_STREAM_LIMITS, type StreamLimits } from './server/limits.ts';
+import { createExtprocServer, DEFAULT_MAX_BODY_BYTES, DEFAULT_WORK, type WorkOptions } from './server/server.ts';
 import { createMemoryStores } from './stores/memory.ts';
 import { createRedisStores } from './stores/redis.ts';
 import type { Stores } from './stores/types.ts';
@@ -31,6 +32,51 @@ function positiveInt(flag: string, value: string | boolean | undefined, fallback
   if (!/^\d+$/.test(value) || Number(value) < 1)
     throw new UsageError(`gatehouse extproc: --${flag}: "${value}" is not a positive whole number`);
   return Number(value);
+}
+
+function wholeNumber(flag: string, value: string | boolean | undefined, fallback: number): number {
+  if (typeof value !== 'string') return fallback;
+  if (!/^\d+$/.test(value)) throw new UsageError(`gatehouse extproc: --${flag}: "${value}" is not a whole number`);
+  return Number(value);
+}
+
+/** The stream bounds of the flags (server/limits.ts). */
+export function streamLimits(options: Options): StreamLimits {
+  const d = DEFAULT_STREAM_LIMITS;
+  return {
+    maxBodyBytes: maxBodyBytes(options['max-body-bytes']),
+    maxHeadersCount: positiveInt('max-headers-count', options['max-headers-count'], d.maxHeadersCount),
+    maxHeadersBytes:
+      1024 * positiveInt('max-request-headers-kb', options['max-request-headers-kb'], d.maxHeadersBytes / 1024),
+    streamIdleTimeoutMs: positiveInt(
+      'stream-idle-timeout-ms',
+      options['stream-idle-timeout-ms'],
+      d.streamIdleTimeoutMs,
+    ),
+    maxStreams: positiveInt('max-streams', options['max-streams'], d.maxStreams),
+    maxConnectionStreams: wholeNumber(
+      'max-connection-streams',
+      options['max-connection-streams'],
+      d.maxConnectionStreams,
+    ),
+    maxBufferedBodyBytes: positiveInt(
+      'max-buffered-body-bytes',
+      options['max-buffered-body-bytes'],
+      d.maxBufferedBodyBytes,
+    ),
+  };
+}
+
+/** Where policy work on large bodies runs (server.ts WorkOptions). */
+export function workOptions(options: Options): WorkOptions {
+  const d = DEFAULT_WORK;
+  return {
+    workers: wholeNumber('workers', options.workers, d.workers),
+    queue: wholeNumber('work-queue', options['work-queue'], d.queue),
+    budgetMs: positiveInt('work-budget-ms', options['work-budget-ms'], d.budgetMs),
+    minBytes: wholeNumber('offload-min-bytes', options['offload-min-bytes'], d.minBytes),
+    maxHeapMb: d.maxHeapMb,
+  };
 }
 
 function oneOf<T extends string>(flag: string, value: string | boolean | undefined, allowed: readonly T[]): T {
@@ -80,6 +126,8 @@ export async function runExtproc(options: Options): Promise<number> {
     throw new UsageError(`gatehouse extproc: --xds: "${xds}" is not HOST:PORT`);
   const port = parsePort('extproc', 'port', String(options.port ?? '9002'));
   const metricsPort = parsePort('extproc', 'metrics-port', String(options['metrics-port'] ?? '9003'));
+  const limits = streamLimits(options);
+  const work = workOptions(options);
   const serverTlsConfig = serverTlsFromFlags('extproc', options);
   const xdsTlsConfig = clientTlsFromFlags('extproc', options, 'xds-tls');
   if (xdsTlsConfig && xds === undefined) throw new UsageError('gatehouse extproc: --xds-tls-* need --xds');
@@ -122,7 +170,8 @@ export async function runExtproc(options: Options): Promise<number> {
     stores,
     log,
     metrics,
-    maxBodyBytes: maxBodyBytes(options['max-body-bytes']),
+    limits,
+    work,
     ...(serverTls ? { tls: serverTls } : {}),
   });
   const health = createHealthServer(snapshots, metrics, () =>
@@ -139,6 +188,8 @@ export async function runExtproc(options: Options): Promise<number> {
       cacheDir,
       origin: source instanceof XdsSnapshotSource ? source.state().origin : 'file',
       tls: serverTls ? (serverTls.clientAuth === 'required' ? 'mutual' : 'server') : 'off',
+      workers: work.workers,
+      limits,
       xdsTls: xdsTls ? (xdsTlsConfig?.certFile ? 'mutual' : 'server') : 'off',
     },
     'extproc serving',
