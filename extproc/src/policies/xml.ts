@@ -198,7 +198,7 @@ class XmlScanner {
     this.sawRoot = true;
     this.checkQualifiedName(name, this.limits.elementName, 'ElementNameLengthExceeded', 'element name length');
     this.check(this.stack.length + 1, this.limits.nodeDepth, 'NodeDepthExceeded', 'node depth');
-    const seen = new Set<string>();
+    let seen: Set<string> | undefined; // made at the first attribute: most elements have none
     let attributes = 0;
     let namespaces = 0;
     const built: Array<[string, string]> | undefined = this.builder ? [] : undefined;
@@ -218,6 +218,7 @@ class XmlScanner {
       }
       if (!hadSpace) this.fail(`bad start tag <${name}`);
       const attribute = this.name();
+      seen ??= new Set();
       if (seen.has(attribute)) this.fail(`duplicate attribute ${attribute}`);
       seen.add(attribute);
       const value = this.attributeValue();
@@ -674,6 +675,8 @@ interface NodeSetInternals {
   members?: Set<unknown> | undefined;
   init: (this: NodeSetInternals) => void;
   add: (this: NodeSetInternals, node: unknown) => void;
+  toArray: (this: NodeSetInternals) => unknown[];
+  first: (this: NodeSetInternals) => unknown;
   stringForContainerNode: (this: NodeSetInternals, node: unknown) => string;
 }
 
@@ -686,14 +689,39 @@ interface XPathModule {
 // program (`/// <reference lib="dom" />`), which clashes with Node's WebCrypto types elsewhere.
 const xpathModule = createRequire(import.meta.url)('xpath') as XPathModule;
 
+/** Our nodes, in document order (an array of other nodes, e.g. xpath.js's namespace nodes, is left alone). */
+function inDocumentOrder(nodes: unknown[]): XmlNode[] | undefined {
+  let sorted = true;
+  for (let i = 0; i < nodes.length; i++) {
+    const node = nodes[i];
+    if (!(node instanceof XmlNode)) return undefined;
+    if (i > 0 && (nodes[i - 1] as XmlNode).order > node.order) sorted = false;
+  }
+  const copy = nodes.slice() as XmlNode[];
+  return sorted ? copy : copy.sort((a, b) => a.order - b.order);
+}
+
 /**
  * xpath.js (0.0.34, pinned) deduplicates a node set by scanning it for every node added, O(n^2) for
- * `//*` over a large document, and builds string values by walking the subtree. Both are replaced here,
- * once, for every XNodeSet: membership by a Set, and the DOM's own string value for our nodes.
+ * `//*` over a large document, sorts it by inserting every node in an AVL tree through its pairwise
+ * document-order comparison, and builds string values by walking the subtree. All are replaced here,
+ * once, for every XNodeSet: membership by a Set, order by each node's position (a pass when already in
+ * order, as a walk of one axis leaves it, else a numeric sort), and the DOM's own string value.
  */
 function adaptNodeSets(proto: NodeSetInternals): void {
   const init = proto.init;
+  const toArray = proto.toArray;
+  const first = proto.first;
   const stringForContainerNode = proto.stringForContainerNode;
+  proto.toArray = function (this: NodeSetInternals) {
+    return inDocumentOrder(this.nodes) ?? toArray.call(this);
+  };
+  proto.first = function (this: NodeSetInternals) {
+    if (!this.nodes.every((n) => n instanceof XmlNode)) return first.call(this);
+    let min: XmlNode | null = null;
+    for (const n of this.nodes) if (!min || n.order < min.order) min = n;
+    return min;
+  };
   proto.init = function (this: NodeSetInternals) {
     init.call(this);
     this.members = undefined; // made on the first add: most node sets in predicates stay empty
@@ -714,7 +742,11 @@ adaptNodeSets(xpathModule.XNodeSet.prototype);
 
 /** Whether the adapter is in place (tests hold it there: without it XPath is quadratic). */
 export function xpathAdapted(): boolean {
-  return xpathModule.XNodeSet.prototype.stringForContainerNode.toString().includes('textContent');
+  const proto = xpathModule.XNodeSet.prototype;
+  return (
+    proto.stringForContainerNode.toString().includes('textContent') &&
+    proto.toArray.toString().includes('inDocumentOrder')
+  );
 }
 
 /** The string value of anything xpath.js may select: our nodes, or its own namespace nodes. */

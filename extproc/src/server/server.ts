@@ -30,7 +30,7 @@ export interface WorkOptions {
   queue: number;
   /** A phase's pool work (queueing included) past this gets 503 gatehouse.WorkBudgetExceeded. */
   budgetMs: number;
-  /** Bodies from this size go to the pool; smaller ones are checked inline. */
+  /** Tasks from this weight go to the pool (body bytes; x8 for JSONPath, x64 for XPath work). */
   minBytes: number;
   /** Heap limit per worker, MiB. */
   maxHeapMb: number;

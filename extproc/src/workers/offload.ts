@@ -1,13 +1,14 @@
-// The Offload a stream gives its policies (flow/offload.ts): a task whose body is under `minBytes`
-// runs inline (the work costs less than the ~50-100 us round trip to a worker, and the event loop is
-// held for at most that long); a larger one goes to the worker pool with the phase's deadline
-// (`budgetMs` from the start of the phase: queueing and running included) and the stream's abort signal.
+// The Offload a stream gives its policies (flow/offload.ts): a task whose weight (its body's size,
+// times 8 for JSONPath and 64 for XPath work: tasks.ts taskWeight) is under `minBytes` runs inline,
+// holding the event loop for well under a millisecond (the round trip to a worker is 50-100 us plus
+// the body's copy); a heavier one goes to the worker pool with the phase's deadline (`budgetMs` from
+// the start of the phase: queueing and running included) and the stream's abort signal.
 import type { Offload, TaskInput, TaskName, TaskOutput } from '../flow/offload.ts';
 import type { WorkerPool } from './pool.ts';
-import { tasks } from './tasks.ts';
+import { tasks, taskWeight } from './tasks.ts';
 
 export interface OffloadLimits {
-  /** Bodies at least this large go to the pool. */
+  /** Tasks weighing at least this much (scan-equivalent body bytes) go to the pool. */
   minBytes: number;
   /** Policy work allowed per phase on the pool, queueing included. */
   budgetMs: number;
@@ -31,7 +32,7 @@ export class StreamOffload implements Offload {
   }
 
   run<K extends TaskName>(task: K, input: TaskInput<K>): TaskOutput<K> | Promise<TaskOutput<K>> {
-    if (!this.pool || input.body.length < this.limits.minBytes) {
+    if (!this.pool || taskWeight(task, input) < this.limits.minBytes) {
       return (tasks[task] as (input: TaskInput<K>) => TaskOutput<K>)(input);
     }
     return this.pool.run(task, input, {

@@ -20,6 +20,28 @@ export type Tasks = typeof tasks;
 /** Every task's input carries the body it works on: its size decides where the task runs. */
 export type TaskBodyInput = { body: Uint8Array };
 
+/**
+ * How many scan-equivalent bytes a task's input costs, for the offload threshold: querying a body
+ * costs more per byte than scanning it (measured on worst-case shapes: JSONPath over a parsed body
+ * ~8x a structural scan, XPath over a DOM ~64x), so a query goes to the pool from a smaller body.
+ */
+export function taskWeight(name: keyof Tasks, input: TaskBodyInput): number {
+  const bytes = input.body.length;
+  switch (name) {
+    case 'json.threat':
+    case 'xml.threat':
+      return bytes;
+    case 'regex.body': {
+      const i = input as Parameters<Tasks['regex.body']>[0];
+      return bytes * (i.xml ? 64 : 8);
+    }
+    case 'extract.body': {
+      const i = input as Parameters<Tasks['extract.body']>[0];
+      return bytes * (i.spec.xPaths.length > 0 ? 64 : 8);
+    }
+  }
+}
+
 /** Runs a task here, now (the inline path, and the worker's). */
 export function runTask(name: string, input: unknown): unknown {
   const task = (tasks as Record<string, (input: unknown) => unknown>)[name];

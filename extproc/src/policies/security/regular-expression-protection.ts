@@ -47,6 +47,27 @@ function compile(patterns: string[]): RE2JS[] {
   return patterns.map((p) => RE2JS.compile(p));
 }
 
+/** Whether any of a check's patterns is found in a text. */
+interface AnyPattern {
+  test(text: string): boolean;
+}
+
+/**
+ * The patterns as one RE2 alternation `(?:p1)|(?:p2)|...`, so a body's texts are scanned once, not
+ * once per pattern (a flag such as `(?i)` stays inside its group); the list itself when the
+ * alternation does not compile (duplicate group names).
+ */
+function compileAny(patterns: string[]): AnyPattern {
+  const each = compile(patterns);
+  if (each.length <= 1) return { test: (text) => each.some((p) => p.test(text)) };
+  try {
+    const all = RE2JS.compile(patterns.map((p) => `(?:${p})`).join('|'));
+    return { test: (text) => all.test(text) };
+  } catch {
+    return { test: (text) => each.some((p) => p.test(text)) };
+  }
+}
+
 function decodedPath(path: string): string {
   try {
     return decodeURIComponent(path);
@@ -99,8 +120,8 @@ function buildChecks(config: RegularExpressionProtectionConfig): Check[] {
 }
 
 interface CompiledBodyChecks {
-  json: Array<{ location: string; path: CompiledJsonPath; patterns: RE2JS[] }>;
-  xml: Array<{ location: string; xpath: CompiledXPath; patterns: RE2JS[] }>;
+  json: Array<{ location: string; path: CompiledJsonPath; patterns: AnyPattern }>;
+  xml: Array<{ location: string; xpath: CompiledXPath; patterns: AnyPattern }>;
 }
 
 /** Compiled body checks by spec (as JSON): each worker compiles a policy's checks once. */
@@ -114,12 +135,12 @@ function bodyChecksFor(key: string, spec: RegexBodySpec): CompiledBodyChecks {
     json: spec.json.map(({ expression, patterns }) => ({
       location: `JSONPath ${expression}`,
       path: compileJsonPath(expression),
-      patterns: compile(patterns),
+      patterns: compileAny(patterns),
     })),
     xml: spec.xml.map(({ expression, patterns }) => ({
       location: `XPath ${expression}`,
       xpath: compileXPath(expression, spec.namespaces),
-      patterns: compile(patterns),
+      patterns: compileAny(patterns),
     })),
   };
   if (compiledBodyChecks.size >= MAX_CACHED_SPECS) compiledBodyChecks.delete(compiledBodyChecks.keys().next().value!);
@@ -127,7 +148,16 @@ function bodyChecksFor(key: string, spec: RegexBodySpec): CompiledBodyChecks {
   return compiled;
 }
 
-const found = (texts: string[], patterns: RE2JS[]) => texts.some((text) => patterns.some((p) => p.test(text)));
+/** Tests several texts, each distinct text once. */
+function found(texts: string[], pattern: AnyPattern): boolean {
+  const seen = new Set<string>();
+  for (const text of texts) {
+    if (seen.has(text)) continue;
+    seen.add(text);
+    if (pattern.test(text)) return true;
+  }
+  return false;
+}
 
 /**
  * The task `regex.body`: the JSONPath checks (when `json`) then the XPath checks (when `xml`), in
