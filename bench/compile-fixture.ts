@@ -12,7 +12,7 @@ export interface FixtureSize {
 function policies(ns: string, p: string): object[] {
   const policy = (name: string, spec: object) => ({
     apiVersion,
-    kind: 'Policy',
+    kind: 'ApiPolicy',
     metadata: { name: `${p}-${name}`, namespace: ns },
     spec,
   });
@@ -83,7 +83,7 @@ export function buildFixture({ proxies, apps }: FixtureSize): SourceObject[] {
       products.push({ ns: ns(i + k), name });
       objects.push({
         apiVersion,
-        kind: 'Product',
+        kind: 'ApiProduct',
         metadata: { name, namespace: ns(i + k) },
         spec: { proxies: members.map((m) => `api-${m}`), quota: { limit: 1000, timeUnit: 'hour' } },
       });
@@ -95,7 +95,7 @@ export function buildFixture({ proxies, apps }: FixtureSize): SourceObject[] {
     objects.push(
       {
         apiVersion,
-        kind: 'App',
+        kind: 'DeveloperApp',
         metadata: { name: `app-${i}`, namespace: product.ns },
         spec: {
           developer: { email: `dev${i}@example.com` },

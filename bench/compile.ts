@@ -45,7 +45,7 @@ const kinds = (kind: string) => objects.filter((o) => (o.object as { kind: strin
 
 process.stdout.write(
   [
-    `compile: ${kinds('ApiProxy')} proxies, ${kinds('Policy')} policies, ${kinds('App')} apps, ${objects.length} objects; ${runs} runs after a warm-up`,
+    `compile: ${kinds('ApiProxy')} proxies, ${kinds('ApiPolicy')} policies, ${kinds('DeveloperApp')} apps, ${objects.length} objects; ${runs} runs after a warm-up`,
     `  CPU time:  median ${median(cpu).toFixed(0)} ms, min ${Math.min(...cpu).toFixed(0)} ms   (target < 1000 ms on one core)`,
     `  wall time: median ${median(wall).toFixed(0)} ms, min ${Math.min(...wall).toFixed(0)} ms`,
     `  peak RSS:  ${mb(onceRssKb)} MB for one compile in a fresh process (target < 300 MB); ${mb(loopRssKb)} MB after ${runs + 1} compiles in one process`,

@@ -16,7 +16,7 @@ import { pino } from 'pino';
 import type { RuntimeSnapshot } from '../protos/gen/gatehouse/v1/RuntimeSnapshot.ts';
 import { SnapshotStore } from '../extproc/src/config/snapshot-store.ts';
 import { createExtprocServer, DEFAULT_WORK, type WorkOptions } from '../extproc/src/server/server.ts';
-import { buildSnapshot } from '../extproc/src/server/testing.ts';
+import { buildSnapshot } from '../extproc/src/server/test-server.test-support.ts';
 import { createMemoryStores } from '../extproc/src/stores/memory.ts';
 import type { WorkerResult, WorkerTask } from './extproc-worker.ts';
 import { percentile, runWorker } from './load-driver.ts';

@@ -1,8 +1,8 @@
 // `npm run bench:operator`: the operator in kube mode against the real test control plane (e2e/env).
-// 1,000 ApiProxies (with 5,000 Policies and 100 Products) and 10,000 Apps (with their 10,000 credential
+// 1,000 ApiProxies (with 5,000 ApiPolicies and 100 ApiProducts) and 10,000 DeveloperApps (with their 10,000 credential
 // Secrets) are created through the apiserver while `gatehouse operator --kubeconfig` runs as a child
 // process under the chart's restricted identity. Reported:
-//   - time from the first create until every ApiProxy and App has Programmed=True for its generation;
+//   - time from the first create until every ApiProxy and DeveloperApp has Programmed=True for its generation;
 //   - the operator's peak RSS (VmHWM);
 //   - apply-to-ACK propagation afterwards: one ApiProxy changed at a time, timed from the PATCH until
 //     two subscribed data-plane nodes (raw ADS clients that ACK as extproc does) run the new version.
@@ -102,8 +102,8 @@ try {
     nodes.push(ackingNode(`127.0.0.1:${xdsPort}`, `extproc-${i}`, `gatehouse-system/edge/extproc`));
 
   const started = performance.now();
-  // Secrets and Policies first, so most objects are accepted on their first compile.
-  const order = ['Secret', 'Policy', 'ApiProxy', 'Product', 'App'];
+  // Secrets and ApiPolicies first, so most objects are accepted on their first compile.
+  const order = ['Secret', 'ApiPolicy', 'ApiProxy', 'ApiProduct', 'DeveloperApp'];
   objects.sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));
   await inParallel(objects, concurrency, (o) => admin.create(pathOf(o.kind, o.metadata.namespace), o));
   const createdMs = performance.now() - started;
@@ -118,7 +118,7 @@ try {
     ).length;
   };
   for (;;) {
-    const [p, a] = [await programmed('apiproxies'), await programmed('apps')];
+    const [p, a] = [await programmed('apiproxies'), await programmed('developerapps')];
     if (p === proxies && a === apps) break;
     process.stderr.write(`programmed: ${p}/${proxies} proxies, ${a}/${apps} apps\n`);
     await sleep(2_000);

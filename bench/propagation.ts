@@ -53,7 +53,7 @@ const changing = (n: number) =>
     },
     {
       apiVersion: 'gatehouse.dev/v1alpha1',
-      kind: 'Policy',
+      kind: 'ApiPolicy',
       metadata: { name: 'stamp', namespace: 'bench' },
       spec: {
         type: 'AssignMessage',

@@ -13,7 +13,7 @@ import { ensureArgoCdLua } from '../env/testbin.ts';
 const checks = join(CHART_DIR, 'argocd/gatehouse.dev');
 /** The one script; argocd-cm sets it under each kind's key, and it branches on obj.kind. */
 const script = join(checks, 'health.lua');
-const kinds = ['ApiProxy', 'Policy', 'Product', 'App', 'DataPlane'];
+const kinds = ['ApiProxy', 'ApiPolicy', 'ApiProduct', 'DeveloperApp', 'DataPlane'];
 
 interface HealthTest {
   tests: { healthStatus: { status: string; message?: string }; inputPath: string }[];
@@ -66,7 +66,7 @@ describe('Argo CD health check', () => {
 
   it('reports a script error, and an unknown status as Argo CD does', () => {
     const dir = join(import.meta.dirname, 'testdata');
-    const object = join(checks, 'Policy/testdata/healthy.yaml');
+    const object = join(checks, 'ApiPolicy/testdata/healthy.yaml');
     const broken = spawnSync(runner, [join(dir, 'uses-string-library.lua'), object], { encoding: 'utf8' });
     // argocd-cm scripts get no string library: a script calling string.format fails there too.
     expect(broken.status).toBe(1);

@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { parse, parseAllDocuments } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { applyManifests } from '../env/apply.ts';
+import { applyManifests, kubeRequest } from '../env/apply.ts';
 import { ENV } from '../env/env.ts';
 import { CHART_DIR, helm, renderChart } from '../env/helm.ts';
+import { renderDataPlane, type DataPlaneObject } from '../../operator/src/controllers/dataplane/render.ts';
 
 const log = (line: string) => process.stdout.write(`[helm] ${line}\n`);
 const chart = parse(readFileSync(join(CHART_DIR, 'Chart.yaml'), 'utf8')) as { appVersion: string };
@@ -23,6 +24,46 @@ function find(objects: k8s.KubernetesObject[], kind: string, name?: string): Obj
 
 function deploymentOf(objects: k8s.KubernetesObject[]): k8s.V1Deployment {
   return find(objects, 'Deployment');
+}
+
+/** A rules file of the chart (files/...), as the templates include it. */
+function rulesFile(path: string): k8s.V1PolicyRule[] {
+  return parseAllDocuments(readFileSync(join(CHART_DIR, 'files', path), 'utf8'))[0]!.toJS() as k8s.V1PolicyRule[];
+}
+
+/** Every "group resource verb" the rules grant. */
+function grantsOf(rules: k8s.V1PolicyRule[]): string[] {
+  return [
+    ...new Set(
+      rules.flatMap((r) =>
+        (r.apiGroups ?? []).flatMap((g) =>
+          (r.resources ?? []).flatMap((res) => r.verbs.map((v) => `${g} ${res} ${v}`)),
+        ),
+      ),
+    ),
+  ].sort();
+}
+
+function adminKc(): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(process.env[ENV.adminKubeconfig]!);
+  return kc;
+}
+
+/** Whether each resource (`group resource`, subresources by their parent) is namespaced, from the apiserver's discovery. */
+async function namespacedByDiscovery(kc: k8s.KubeConfig, groups: Set<string>): Promise<Map<string, boolean>> {
+  const out = new Map<string, boolean>();
+  for (const group of groups) {
+    let path = '/api/v1';
+    if (group !== '') {
+      const { body } = await kubeRequest(kc, 'GET', `/apis/${group}`);
+      path = `/apis/${(JSON.parse(body) as { preferredVersion: { groupVersion: string } }).preferredVersion.groupVersion}`;
+    }
+    const { status, body } = await kubeRequest(kc, 'GET', path);
+    if (status !== 200) throw new Error(`discovery ${path}: ${status} ${body}`);
+    for (const r of (JSON.parse(body) as k8s.V1APIResourceList).resources) out.set(`${group} ${r.name}`, r.namespaced);
+  }
+  return out;
 }
 
 describe('charts/gatehouse', () => {
@@ -67,7 +108,14 @@ describe('charts/gatehouse', () => {
       { name: 'xds', containerPort: 18000, protocol: 'TCP' },
       { name: 'metrics', containerPort: 8081, protocol: 'TCP' },
     ]);
+    expect(container.startupProbe).toEqual({
+      httpGet: { path: '/healthz', port: 'metrics' },
+      periodSeconds: 5,
+      timeoutSeconds: 2,
+      failureThreshold: 60,
+    });
     expect(container.livenessProbe!.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
+    expect(container.livenessProbe!.initialDelaySeconds).toBeUndefined(); // the startup probe holds it back
     expect(container.readinessProbe!.httpGet).toEqual({ path: '/readyz', port: 'metrics' });
     expect(container.resources!.requests).toEqual({ cpu: '100m', memory: '128Mi' });
   });
@@ -141,6 +189,55 @@ describe('charts/gatehouse', () => {
     );
   });
 
+  it('puts every image under global.imageRegistry, and pins the Gatehouse image by digest over the tag', () => {
+    const digest = `sha256:${'0123456789abcdef'.repeat(4)}`;
+    const images = (set: Record<string, string>) => {
+      const container = deploymentOf(renderChart({ release: 'gh', set })).spec!.template.spec!.containers[0]!;
+      const arg = (flag: string) => container.args!.find((a) => a.startsWith(`--${flag}=`))!.slice(flag.length + 3);
+      return { operator: container.image, gatehouse: arg('gatehouse-image'), envoy: arg('envoy-image') };
+    };
+    expect(images({ 'global.imageRegistry': 'registry.example.com/mirror' })).toEqual({
+      operator: 'registry.example.com/mirror/gatehouse-dev/gatehouse:0.1.0',
+      gatehouse: 'registry.example.com/mirror/gatehouse-dev/gatehouse:0.1.0',
+      envoy: 'registry.example.com/mirror/envoyproxy/envoy:distroless-v1.36.2',
+    });
+    // A registry with a port; a reference without a registry of its own gets it in front.
+    expect(
+      images({
+        'global.imageRegistry': 'localhost:5000/',
+        envoyImage: 'envoyproxy/envoy:v1.36.2',
+        'image.repository': 'gatehouse',
+      }),
+    ).toEqual({
+      operator: 'localhost:5000/gatehouse:0.1.0',
+      gatehouse: 'localhost:5000/gatehouse:0.1.0',
+      envoy: 'localhost:5000/envoyproxy/envoy:v1.36.2',
+    });
+    expect(images({ 'image.digest': digest, 'image.tag': '9.9.9' })).toEqual({
+      operator: `ghcr.io/gatehouse-dev/gatehouse@${digest}`,
+      gatehouse: `ghcr.io/gatehouse-dev/gatehouse@${digest}`,
+      envoy: 'docker.io/envoyproxy/envoy:distroless-v1.36.2',
+    });
+    expect(
+      images({
+        'image.digest': digest,
+        'global.imageRegistry': 'mirror.example.com',
+        envoyImage: `docker.io/envoyproxy/envoy@${digest}`,
+      }),
+    ).toEqual({
+      operator: `mirror.example.com/gatehouse-dev/gatehouse@${digest}`,
+      gatehouse: `mirror.example.com/gatehouse-dev/gatehouse@${digest}`,
+      envoy: `mirror.example.com/envoyproxy/envoy@${digest}`,
+    });
+    const badDigest = helm(['template', 'gh', CHART_DIR, '--set', 'image.digest=sha256:abc']);
+    expect(badDigest.status).not.toBe(0);
+    expect(badDigest.stderr).toMatch(/digest/);
+    const badRegistry = helm(['template', 'gh', CHART_DIR, '--set', 'global.imageRegistry=has space']);
+    expect(badRegistry.status).not.toBe(0);
+    const unknownGlobal = helm(['template', 'gh', CHART_DIR, '--set', 'global.imageRegistery=x']);
+    expect(unknownGlobal.stderr).toMatch(/additional properties 'imageRegistery' not allowed/);
+  });
+
   it('serves xDS with issued certificates unless operator.xdsTls is off, which needs managed DataPlanes', () => {
     const argsWith = (set: Record<string, string>) =>
       deploymentOf(renderChart({ release: 'gh', set })).spec!.template.spec!.containers[0]!.args!;
@@ -159,13 +256,32 @@ describe('charts/gatehouse', () => {
     expect(wrong.stderr).toMatch(/xdsTls/);
   });
 
-  it('prints NOTES that say where DataPlanes dial xDS', () => {
+  it('prints NOTES that say where DataPlanes dial xDS, how to upgrade the CRDs and what the credential key Secret is', () => {
     const install = helm(['install', 'gh', CHART_DIR, '--namespace', 'edge-control', '--dry-run=client']);
     expect(install.status).toBe(0);
     const notes = install.stdout.slice(install.stdout.indexOf('NOTES:'));
     expect(notes).toContain(`image ${image}`);
     expect(notes).toContain('gatehouse-xds.edge-control.svc:18000');
     expect(notes).toContain('kubectl -n edge-control rollout status deployment/gh-operator');
+    // Upgrades: helm leaves crds/ alone, so they are applied first, taking over the fields helm owns.
+    expect(notes).toContain('kubectl apply --server-side --force-conflicts -f charts/gatehouse/crds/');
+    // The credential key: what it is, where, and that it is kept and must be backed up.
+    expect(notes).toContain('Secret edge-control/gatehouse-credential-hash-key');
+    expect(notes).toContain('helm.sh/resource-policy: keep');
+    expect(notes).toMatch(/back it up/);
+    const own = helm([
+      'install',
+      'gh',
+      CHART_DIR,
+      '--namespace',
+      'edge-control',
+      '--dry-run=client',
+      '--set',
+      'credentialHashKey.create=false',
+    ]);
+    expect(own.stdout.slice(own.stdout.indexOf('NOTES:'))).toContain(
+      'credentialHashKey.create is false: create it yourself',
+    );
   });
 
   it('refuses a misspelt value, naming it', () => {
@@ -235,15 +351,286 @@ describe('charts/gatehouse', () => {
     ).toEqual(['ClusterRole', 'ClusterRoleBinding']);
   });
 
+  describe('namespaced mode (operator.watchNamespace)', () => {
+    let objects: k8s.KubernetesObject[];
+
+    beforeAll(() => {
+      objects = renderChart({ release: 'gh', namespace: 'ops', set: { 'operator.watchNamespace': 'shop' } });
+    });
+
+    it('binds Roles in the watched and the operator namespace, and a ClusterRole for cluster-scoped resources only', () => {
+      const subjects = [{ kind: 'ServiceAccount', name: 'gatehouse-operator', namespace: 'ops' }];
+      expect(
+        objects
+          .filter((o) => /Role/.test(o.kind ?? ''))
+          .map((o) => `${o.kind} ${o.metadata!.namespace ?? ''}/${o.metadata!.name}`)
+          .sort(),
+      ).toEqual([
+        'ClusterRole /gh-operator',
+        'ClusterRoleBinding /gh-operator',
+        'Role ops/gh-operator-self',
+        'Role shop/gh-operator',
+        'RoleBinding ops/gh-operator-self',
+        'RoleBinding shop/gh-operator',
+      ]);
+      const role = (namespace: string, name: string) =>
+        objects.find(
+          (o) => o.kind === 'Role' && o.metadata!.namespace === namespace && o.metadata!.name === name,
+        ) as k8s.V1Role;
+      const binding = (namespace: string, name: string) =>
+        objects.find(
+          (o) => o.kind === 'RoleBinding' && o.metadata!.namespace === namespace && o.metadata!.name === name,
+        ) as k8s.V1RoleBinding;
+      expect(role('shop', 'gh-operator').rules).toEqual(rulesFile('namespaced/role-rules.yaml'));
+      expect(role('ops', 'gh-operator-self').rules).toEqual(rulesFile('namespaced/operator-role-rules.yaml'));
+      expect(binding('shop', 'gh-operator').roleRef).toEqual({
+        apiGroup: 'rbac.authorization.k8s.io',
+        kind: 'Role',
+        name: 'gh-operator',
+      });
+      expect(binding('ops', 'gh-operator-self').roleRef).toEqual({
+        apiGroup: 'rbac.authorization.k8s.io',
+        kind: 'Role',
+        name: 'gh-operator-self',
+      });
+      expect(binding('shop', 'gh-operator').subjects).toEqual(subjects);
+      expect(binding('ops', 'gh-operator-self').subjects).toEqual(subjects);
+      expect((find(objects, 'ClusterRole', 'gh-operator') as k8s.V1ClusterRole).rules).toEqual(
+        rulesFile('namespaced/clusterrole-rules.yaml'),
+      );
+      expect(
+        (find(objects, 'ClusterRoleBinding', 'gh-operator') as unknown as k8s.V1ClusterRoleBinding).subjects,
+      ).toEqual(subjects);
+      expect(deploymentOf(objects).spec!.template.spec!.containers[0]!.args).toContain('--namespace=shop');
+    });
+
+    it('grants, across its Roles and ClusterRole, exactly what the all-namespaces ClusterRole grants', () => {
+      // The all-namespaces rules are the ones e2e/operator/rbac.int.test.ts proves exact; namespaced
+      // mode places each of those grants where it is used (namespaced-rbac.int.test.ts proves that).
+      const split = [
+        'namespaced/role-rules.yaml',
+        'namespaced/operator-role-rules.yaml',
+        'namespaced/clusterrole-rules.yaml',
+      ].flatMap(rulesFile);
+      expect(grantsOf(split)).toEqual(grantsOf(rulesFile('clusterrole-rules.yaml')));
+    });
+
+    it("grants no namespaced resource through a ClusterRole, and only namespaced ones through Roles (the apiserver's discovery)", async () => {
+      const kc = adminKc();
+      const rules = (kind: string) =>
+        objects.filter((o) => o.kind === kind).flatMap((o) => (o as k8s.V1Role).rules ?? []);
+      const groups = new Set([...rules('ClusterRole'), ...rules('Role')].flatMap((r) => r.apiGroups ?? []));
+      const namespaced = await namespacedByDiscovery(kc, groups);
+      const scope = (grant: string) => {
+        const [group, resource] = grant.split(' ') as [string, string];
+        const known = namespaced.get(`${group} ${resource.split('/')[0]}`);
+        if (known === undefined) throw new Error(`the apiserver does not serve ${grant}`);
+        return known;
+      };
+      const clusterGrants = grantsOf(rules('ClusterRole'));
+      expect(clusterGrants.length).toBeGreaterThan(0);
+      expect(clusterGrants.filter(scope)).toEqual([]);
+      expect(grantsOf(rules('Role')).filter((g) => !scope(g))).toEqual([]);
+      // And in all-namespaces mode the one ClusterRole does grant namespaced resources (the check bites).
+      expect(grantsOf(rulesFile('clusterrole-rules.yaml')).filter(scope).length).toBeGreaterThan(0);
+    });
+
+    it('renders objects the real kube-apiserver accepts (server-side dry run)', async () => {
+      const kc = adminKc();
+      await applyManifests(
+        kc,
+        ['chart-ns-ops', 'chart-ns-shop'].map((name) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } })),
+      );
+      const namespaced = renderChart({
+        release: 'chart-ns',
+        namespace: 'chart-ns-ops',
+        set: { 'operator.watchNamespace': 'chart-ns-shop' },
+      });
+      await applyManifests(kc, namespaced, { dryRun: true });
+    });
+  });
+
+  describe('monitoring (Prometheus Operator)', () => {
+    const monitoringKinds = ['ServiceMonitor', 'PodMonitor', 'PrometheusRule'];
+    const all = {
+      'monitoring.serviceMonitor.enabled': 'true',
+      'monitoring.podMonitors.extproc.enabled': 'true',
+      'monitoring.podMonitors.envoy.enabled': 'true',
+      'monitoring.prometheusRule.enabled': 'true',
+    };
+    type Monitor = Obj & {
+      spec: Record<string, unknown> & {
+        podMetricsEndpoints?: Record<string, unknown>[];
+        endpoints?: Record<string, unknown>[];
+        selector: { matchLabels: Record<string, string> };
+        namespaceSelector: unknown;
+      };
+    };
+    const monitors = (objects: k8s.KubernetesObject[]) =>
+      objects.filter((o) => monitoringKinds.includes(o.kind ?? '')) as Monitor[];
+    // The pods the operator renders for a DataPlane, from its own code.
+    const dataPlane: DataPlaneObject = {
+      apiVersion: 'gatehouse.dev/v1alpha1',
+      kind: 'DataPlane',
+      metadata: { name: 'edge', namespace: 'shop', uid: 'u-1' },
+      spec: {},
+    };
+    const pods = renderDataPlane(dataPlane, {
+      envoyImage: 'envoy:test',
+      gatehouseImage: 'gatehouse:test',
+      xds: { host: 'gatehouse-xds', port: 18000 },
+      operatorNamespace: 'ops',
+    })
+      .filter((o) => o.kind === 'Deployment')
+      .map((d) => (d as unknown as k8s.V1Deployment).spec!.template);
+
+    it('renders none by default', () => {
+      expect(monitors(rendered)).toEqual([]);
+    });
+
+    it("scrapes the operator through its metrics Service, keeping the metrics' own namespace label", () => {
+      const objects = renderChart({
+        release: 'gh',
+        namespace: 'ops',
+        set: {
+          ...all,
+          'monitoring.labels.release': 'kps',
+          'monitoring.serviceMonitor.labels.team': 'edge',
+          'monitoring.scrapeTimeout': '10s',
+        },
+      });
+      const sm = monitors(objects).find((m) => m.kind === 'ServiceMonitor')!;
+      expect(sm.apiVersion).toBe('monitoring.coreos.com/v1');
+      expect(sm.metadata!.labels).toMatchObject({ release: 'kps', team: 'edge' });
+      const service = find(objects, 'Service', 'gh-operator-metrics') as k8s.V1Service;
+      expect(service.metadata!.labels).toMatchObject(sm.spec.selector.matchLabels);
+      expect(sm.spec.namespaceSelector).toEqual({ matchNames: ['ops'] });
+      expect(sm.spec.endpoints).toEqual([
+        {
+          port: service.spec!.ports![0]!.name,
+          path: '/metrics',
+          honorLabels: true,
+          interval: '30s',
+          scrapeTimeout: '10s',
+        },
+      ]);
+      const off = helm([
+        'template',
+        'gh',
+        CHART_DIR,
+        '--set',
+        'monitoring.serviceMonitor.enabled=true',
+        '--set',
+        'metrics.service.enabled=false',
+      ]);
+      expect(off.status).not.toBe(0);
+      expect(off.stderr).toMatch(/monitoring.serviceMonitor.enabled needs metrics.service.enabled=true/);
+    });
+
+    it('scrapes extproc and Envoy pods of every DataPlane by the labels and ports the operator gives them', () => {
+      const objects = renderChart({
+        release: 'gh',
+        namespace: 'ops',
+        set: {
+          ...all,
+          'monitoring.podMonitors.envoy.interval': '15s',
+          'monitoring.podMonitors.envoy.labels.release': 'kps',
+        },
+      });
+      const byName = Object.fromEntries(
+        monitors(objects)
+          .filter((m) => m.kind === 'PodMonitor')
+          .map((m): [string, Monitor] => [m.metadata!.name!, m]),
+      );
+      expect(Object.keys(byName).sort()).toEqual(['gh-dataplane-envoy', 'gh-dataplane-extproc']);
+      expect(byName['gh-dataplane-envoy']!.metadata!.labels).toMatchObject({ release: 'kps' });
+      for (const [component, port, path, interval] of [
+        ['extproc', 9003, '/metrics', '30s'],
+        ['envoy', 9902, '/stats/prometheus', '15s'],
+      ] as const) {
+        const monitor = byName[`gh-dataplane-${component}`]!;
+        expect(monitor.spec.namespaceSelector).toEqual({ any: true });
+        // The selector picks this component's pods, and only those.
+        const selected = pods.filter((p) =>
+          Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => p.metadata!.labels![k] === v),
+        );
+        expect(selected.map((p) => p.metadata!.labels!['app.kubernetes.io/component'])).toEqual([component]);
+        const endpoint = monitor.spec.podMetricsEndpoints![0]!;
+        expect(endpoint).toMatchObject({
+          path,
+          interval,
+          relabelings: [
+            { sourceLabels: ['__meta_kubernetes_pod_label_gatehouse_dev_dataplane'], targetLabel: 'dataplane' },
+          ],
+        });
+        const ports = selected[0]!.spec!.containers.flatMap((c) => c.ports ?? []);
+        expect(ports.find((p) => p.name === endpoint.port)?.containerPort).toBe(port);
+        expect(selected[0]!.metadata!.labels!['gatehouse.dev/dataplane']).toBe('edge');
+      }
+      // Namespaced mode looks in the watched namespace; or where you say.
+      const watched = renderChart({ release: 'gh', set: { ...all, 'operator.watchNamespace': 'shop' } });
+      expect(
+        monitors(watched)
+          .filter((m) => m.kind === 'PodMonitor')
+          .map((m) => m.spec.namespaceSelector),
+      ).toEqual([{ matchNames: ['shop'] }, { matchNames: ['shop'] }]);
+      const listed = renderChart({
+        release: 'gh',
+        set: { ...all, 'monitoring.podMonitors.namespaces[0]': 'eu', 'monitoring.podMonitors.namespaces[1]': 'us' },
+      });
+      expect(
+        monitors(listed)
+          .filter((m) => m.kind === 'PodMonitor')
+          .map((m) => m.spec.namespaceSelector),
+      ).toEqual([{ matchNames: ['eu', 'us'] }, { matchNames: ['eu', 'us'] }]);
+    });
+
+    it('renders the PrometheusRule with its labels, alert labels and thresholds from the values', () => {
+      const objects = renderChart({
+        release: 'gh',
+        set: {
+          'monitoring.prometheusRule.enabled': 'true',
+          'monitoring.prometheusRule.labels.release': 'kps',
+          'monitoring.prometheusRule.alertLabels.team': 'edge',
+          'monitoring.prometheusRule.certificateExpiryDays': '14',
+          'monitoring.prometheusRule.extprocErrorRatio': '0.01',
+          'monitoring.prometheusRule.runbookUrl': 'https://wiki.example.com/gatehouse',
+        },
+      });
+      const rule = monitors(objects).find((m) => m.kind === 'PrometheusRule') as Monitor & {
+        spec: {
+          groups: {
+            rules: {
+              alert: string;
+              expr: string;
+              labels: Record<string, string>;
+              annotations: Record<string, string>;
+            }[];
+          }[];
+        };
+      };
+      expect(rule.metadata!.labels).toMatchObject({ release: 'kps' });
+      const alerts = rule.spec.groups.flatMap((g) => g.rules);
+      expect(
+        alerts.every(
+          (a) =>
+            a.labels.team === 'edge' && a.annotations.runbook_url!.startsWith('https://wiki.example.com/gatehouse#'),
+        ),
+      ).toBe(true);
+      expect(alerts.find((a) => a.alert === 'GatehouseCertificateExpiringSoon')!.expr).toContain('< 14 * 86400');
+      expect(alerts.find((a) => a.alert === 'GatehouseExtprocErrors')!.expr).toMatch(/> 0\.01$/);
+    });
+  });
+
   it('ships the generated CRDs in crds/, as Helm installs them', () => {
     const crds = renderChart({ release: 'gh', includeCrds: true }).filter((o) => o.kind === 'CustomResourceDefinition');
     const names = crds.map((c) => c.metadata!.name).sort();
     expect(names).toEqual([
+      'apipolicies.gatehouse.dev',
+      'apiproducts.gatehouse.dev',
       'apiproxies.gatehouse.dev',
-      'apps.gatehouse.dev',
       'dataplanes.gatehouse.dev',
-      'policies.gatehouse.dev',
-      'products.gatehouse.dev',
+      'developerapps.gatehouse.dev',
     ]);
     expect(readdirSync(join(CHART_DIR, 'crds')).sort()).toEqual(
       readdirSync(join(CHART_DIR, '../../crds'))
@@ -262,6 +649,7 @@ describe('charts/gatehouse', () => {
       'ClusterRoleBinding',
       'Deployment',
       'PodDisruptionBudget',
+      'Secret',
       'Service',
       'Service',
       'ServiceAccount',

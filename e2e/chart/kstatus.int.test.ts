@@ -12,7 +12,7 @@ import { CHART_DIR } from '../env/helm.ts';
 import { ensureKstatus } from '../env/testbin.ts';
 
 const fixtures = join(CHART_DIR, 'argocd/gatehouse.dev');
-const kinds = ['ApiProxy', 'Policy', 'Product', 'App', 'DataPlane'];
+const kinds = ['ApiProxy', 'ApiPolicy', 'ApiProduct', 'DeveloperApp', 'DataPlane'];
 
 describe('kstatus', () => {
   let runner: string;

@@ -29,7 +29,7 @@ ${extra}`;
 
 const policy = (name: string, type: string, member: string, config: string) => `---
 apiVersion: gatehouse.dev/v1alpha1
-kind: Policy
+kind: ApiPolicy
 metadata: {name: ${name}, namespace: e2e}
 spec: {type: ${type}, ${member}: ${config}}
 `;
@@ -45,12 +45,12 @@ const manifests = [
   ),
   `---
 apiVersion: gatehouse.dev/v1alpha1
-kind: Product
+kind: ApiProduct
 metadata: {name: all, namespace: e2e}
 spec: {proxies: [keyed], resources: ["/**"], approval: Auto}
 ---
 apiVersion: gatehouse.dev/v1alpha1
-kind: App
+kind: DeveloperApp
 metadata: {name: mobile, namespace: e2e}
 spec:
   developer: {email: dev@example.com}

@@ -29,9 +29,9 @@ const kinds: Record<string, { prefix: string; plural: string; namespaced: boolea
   Deployment: { prefix: '/apis/apps/v1', plural: 'deployments', namespaced: true },
   PodDisruptionBudget: { prefix: '/apis/policy/v1', plural: 'poddisruptionbudgets', namespaced: true },
   ApiProxy: { prefix: '/apis/gatehouse.dev/v1alpha1', plural: 'apiproxies', namespaced: true },
-  Policy: { prefix: '/apis/gatehouse.dev/v1alpha1', plural: 'policies', namespaced: true },
-  Product: { prefix: '/apis/gatehouse.dev/v1alpha1', plural: 'products', namespaced: true },
-  App: { prefix: '/apis/gatehouse.dev/v1alpha1', plural: 'apps', namespaced: true },
+  ApiPolicy: { prefix: '/apis/gatehouse.dev/v1alpha1', plural: 'apipolicies', namespaced: true },
+  ApiProduct: { prefix: '/apis/gatehouse.dev/v1alpha1', plural: 'apiproducts', namespaced: true },
+  DeveloperApp: { prefix: '/apis/gatehouse.dev/v1alpha1', plural: 'developerapps', namespaced: true },
   DataPlane: { prefix: '/apis/gatehouse.dev/v1alpha1', plural: 'dataplanes', namespaced: true },
 };
 

@@ -50,7 +50,7 @@ describe('readAudit', () => {
 
 describe('rbacUsage', () => {
   const rules: PolicyRule[] = [
-    { apiGroups: ['gatehouse.dev'], resources: ['apiproxies', 'policies'], verbs: ['get', 'list', 'watch'] },
+    { apiGroups: ['gatehouse.dev'], resources: ['apiproxies', 'apipolicies'], verbs: ['get', 'list', 'watch'] },
     { apiGroups: ['gatehouse.dev'], resources: ['apiproxies/status'], verbs: ['patch', 'update'] },
     { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list'] },
     { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
@@ -62,9 +62,9 @@ describe('rbacUsage', () => {
       'delete pods shop/edge-envoy-7d9c',
     ]);
     expect(usage.unusedGrants).toEqual([
-      { apiGroup: 'gatehouse.dev', resource: 'policies', verb: 'get' },
-      { apiGroup: 'gatehouse.dev', resource: 'policies', verb: 'list' },
-      { apiGroup: 'gatehouse.dev', resource: 'policies', verb: 'watch' },
+      { apiGroup: 'gatehouse.dev', resource: 'apipolicies', verb: 'get' },
+      { apiGroup: 'gatehouse.dev', resource: 'apipolicies', verb: 'list' },
+      { apiGroup: 'gatehouse.dev', resource: 'apipolicies', verb: 'watch' },
       { apiGroup: 'gatehouse.dev', resource: 'apiproxies/status', verb: 'update' },
       { apiGroup: '', resource: 'secrets', verb: 'list' },
       { apiGroup: 'coordination.k8s.io', resource: 'leases', verb: 'get' },

@@ -1,6 +1,7 @@
 // A ServiceAccount identity with exactly the chart's RBAC, as the operator has it in a cluster: the
-// chart's ServiceAccount, ClusterRole and ClusterRoleBinding (rendered by the real helm, or built from
-// files/clusterrole-rules.yaml when helm is not wanted), and a token minted by the TokenRequest API.
+// chart's ServiceAccount, ClusterRole and ClusterRoleBinding, and with operator.watchNamespace its Roles
+// and RoleBindings (rendered by the real helm, or built from files/clusterrole-rules.yaml when helm is
+// not wanted), and a token minted by the TokenRequest API.
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +26,8 @@ export interface ServiceAccountIdentityOptions {
   name: string;
   /** 'helm' (default): the chart's templates as helm renders them; 'rules-file': the rules file, no helm. */
   rbac?: 'helm' | 'rules-file';
+  /** More chart values (`--set`) for 'helm', e.g. `operator.watchNamespace` (which must exist) for the namespaced Roles. */
+  set?: Record<string, string>;
   /** Token lifetime (default 24 h; the apiserver may shorten it). */
   expirationSeconds?: number;
   /** Where to write the kubeconfig (default: a new temporary folder). */
@@ -50,14 +53,9 @@ export async function serviceAccountIdentity(
       : renderChart({
           release,
           namespace,
-          set: { 'serviceAccount.name': name },
+          set: { 'serviceAccount.name': name, ...options.set },
           log: options.log,
-          showOnly: [
-            'templates/serviceaccount.yaml',
-            'templates/clusterrole.yaml',
-            'templates/clusterrolebinding.yaml',
-          ],
-        });
+        }).filter((o) => rbacKinds.has(o.kind ?? ''));
   await applyManifests(adminKc, rbac);
 
   const token = await requestToken(adminKc, namespace, name, options.expirationSeconds ?? 86_400);
@@ -73,17 +71,38 @@ export async function serviceAccountIdentity(
   return { kubeconfigPath, username, kubeconfig };
 }
 
+/** What the chart's RBAC is made of (with the chart's values, ClusterRole and binding, or Roles too). */
+const rbacKinds = new Set(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
+
 /**
  * The apiserver's RBAC authorizer learns of new roles and bindings through its informers, a moment
- * after the write: wait until the identity is allowed the first thing its ClusterRole grants.
+ * after the write: wait until the identity is allowed the first thing each of its roles grants.
  */
 async function waitRbacEffective(kc: k8s.KubeConfig, rbac: k8s.KubernetesObject[], timeoutMs = 15_000): Promise<void> {
-  const role = rbac.find((o) => o.kind === 'ClusterRole') as { rules?: k8s.V1PolicyRule[] } | undefined;
-  const rule = role?.rules?.find((r) => r.apiGroups?.length && r.resources?.length && r.verbs.length);
+  const deadline = Date.now() + timeoutMs;
+  for (const role of rbac.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role') as (k8s.KubernetesObject & {
+    rules?: k8s.V1PolicyRule[];
+  })[]) {
+    await waitAllowed(kc, role, deadline, timeoutMs);
+  }
+}
+
+async function waitAllowed(
+  kc: k8s.KubeConfig,
+  role: k8s.KubernetesObject & { rules?: k8s.V1PolicyRule[] },
+  deadline: number,
+  timeoutMs: number,
+): Promise<void> {
+  const rule = role.rules?.find((r) => r.apiGroups?.length && r.resources?.length && r.verbs.length);
   if (!rule) return;
   const [resource, subresource] = rule.resources![0]!.split('/');
-  const attributes = { group: rule.apiGroups![0], resource, subresource, verb: rule.verbs[0] };
-  const deadline = Date.now() + timeoutMs;
+  const attributes = {
+    group: rule.apiGroups![0],
+    resource,
+    subresource,
+    verb: rule.verbs[0],
+    namespace: role.kind === 'Role' ? role.metadata?.namespace : undefined,
+  };
   for (;;) {
     const { status, body } = await kubeRequest(kc, 'POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
       apiVersion: 'authorization.k8s.io/v1',

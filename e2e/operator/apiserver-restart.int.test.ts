@@ -3,7 +3,7 @@
 // its own control plane, since it restarts it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKubeOperator, type KubeOperator } from '../../operator/src/kube-operator.ts';
-import { silentLog } from '../../operator/src/xds/testing.ts';
+import { silentLog } from '../../operator/src/xds/control-plane.test-support.ts';
 import { ENV, startTestEnv, type TestEnv } from '../env/env.ts';
 import { loadKubeconfigFile } from '../env/kubeconfig.ts';
 import { Cluster, eventually, hasConditions } from './kube.ts';
@@ -43,13 +43,13 @@ describe('kube-apiserver restarted mid-run', () => {
     if (!controlPlane) return ctx.skip();
     const policy = (name: string, header: string) => ({
       apiVersion: 'gatehouse.dev/v1alpha1',
-      kind: 'Policy',
+      kind: 'ApiPolicy',
       metadata: { name, namespace: ns },
       spec: { type: 'AssignMessage', assignMessage: { set: { headers: { 'x-h': header } } } },
     });
     await cluster.apply(policy('before', 'a'));
     await eventually('before Ready', async () =>
-      hasConditions(await cluster.get('Policy', ns, 'before'), { Ready: 'True' }),
+      hasConditions(await cluster.get('ApiPolicy', ns, 'before'), { Ready: 'True' }),
     );
 
     await controlPlane.restartApiserver();
@@ -60,7 +60,10 @@ describe('kube-apiserver restarted mid-run', () => {
     await eventually(
       'the new generation and the new object Ready',
       async () => {
-        const [before, after] = [await cluster.get('Policy', ns, 'before'), await cluster.get('Policy', ns, 'after')];
+        const [before, after] = [
+          await cluster.get('ApiPolicy', ns, 'before'),
+          await cluster.get('ApiPolicy', ns, 'after'),
+        ];
         return (
           before?.metadata.generation === 2 &&
           hasConditions(before, { Ready: 'True' }) &&
@@ -69,13 +72,13 @@ describe('kube-apiserver restarted mid-run', () => {
       },
       60_000,
     );
-    expect(operator.snapshots.current()!.outcomes.get(`Policy/${ns}/after`)?.servingGeneration).toBe(1);
+    expect(operator.snapshots.current()!.outcomes.get(`ApiPolicy/${ns}/after`)?.servingGeneration).toBe(1);
     // A delete while the operator's watch was down is noticed too (the re-list reconciles the cache).
     await controlPlane.restartApiserver();
-    await cluster.remove('Policy', ns, 'after');
+    await cluster.remove('ApiPolicy', ns, 'after');
     await eventually(
-      'the deleted Policy leaves the compiled state',
-      () => !operator.snapshots.current()!.outcomes.has(`Policy/${ns}/after`),
+      'the deleted ApiPolicy leaves the compiled state',
+      () => !operator.snapshots.current()!.outcomes.has(`ApiPolicy/${ns}/after`),
       60_000,
     );
     expect(operator.isLeader()).toBe(true);

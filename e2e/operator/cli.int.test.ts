@@ -42,12 +42,12 @@ describe('gatehouse operator --kubeconfig', () => {
 
     await cluster.apply({
       apiVersion: 'gatehouse.dev/v1alpha1',
-      kind: 'Policy',
+      kind: 'ApiPolicy',
       metadata: { name: 'tag', namespace: ns },
       spec: { type: 'AssignMessage', assignMessage: { set: { headers: { 'x-tag': 'one' } } } },
     });
-    await eventually('Policy Ready', async () =>
-      hasConditions(await cluster.get('Policy', ns, 'tag'), { Accepted: 'True', Ready: 'True' }),
+    await eventually('ApiPolicy Ready', async () =>
+      hasConditions(await cluster.get('ApiPolicy', ns, 'tag'), { Accepted: 'True', Ready: 'True' }),
     );
     const lease = await eventually('Lease held by cli-0', async () => {
       const l = await cluster.get('Lease', ns, 'gatehouse-operator');

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { KubeRest, isNotFound, resourcePath } from '../../operator/src/kube/rest.ts';
 import { typeUrls } from '../../operator/src/xds/protos.ts';
-import { sotwClient } from '../../operator/src/xds/testing.ts';
+import { sotwClient } from '../../operator/src/xds/control-plane.test-support.ts';
 import { adminKubeConfig } from '../env/kubeconfig.ts';
 
 export { adminKubeConfig, kubeconfigFrom, operatorKubeConfig } from '../env/kubeconfig.ts';
@@ -11,9 +11,9 @@ export { eventually } from '../env/eventually.ts';
 
 const plurals: Record<string, { group?: string; version: string; resource: string }> = {
   ApiProxy: { group: 'gatehouse.dev', version: 'v1alpha1', resource: 'apiproxies' },
-  Policy: { group: 'gatehouse.dev', version: 'v1alpha1', resource: 'policies' },
-  Product: { group: 'gatehouse.dev', version: 'v1alpha1', resource: 'products' },
-  App: { group: 'gatehouse.dev', version: 'v1alpha1', resource: 'apps' },
+  ApiPolicy: { group: 'gatehouse.dev', version: 'v1alpha1', resource: 'apipolicies' },
+  ApiProduct: { group: 'gatehouse.dev', version: 'v1alpha1', resource: 'apiproducts' },
+  DeveloperApp: { group: 'gatehouse.dev', version: 'v1alpha1', resource: 'developerapps' },
   DataPlane: { group: 'gatehouse.dev', version: 'v1alpha1', resource: 'dataplanes' },
   Secret: { version: 'v1', resource: 'secrets' },
   Service: { version: 'v1', resource: 'services' },

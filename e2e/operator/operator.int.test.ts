@@ -4,7 +4,7 @@
 // writer, and when it dies the other takes over without losing or repeating a status write.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { typeUrls } from '../../operator/src/xds/protos.ts';
-import { silentLog } from '../../operator/src/xds/testing.ts';
+import { silentLog } from '../../operator/src/xds/control-plane.test-support.ts';
 import { startKubeOperator, type KubeOperator } from '../../operator/src/kube-operator.ts';
 import type { StatusTarget } from '../../operator/src/kube/status-writer.ts';
 import { ackingNode, Cluster, conditionOf, eventually, hasConditions, operatorKubeConfig, type Obj } from './kube.ts';
@@ -81,7 +81,7 @@ describe('operator in a cluster', () => {
     const node = ackingNode(`127.0.0.1:${a.operator.xdsPort}`, 'extproc-0', `${ns}/edge/extproc`);
     nodes.push(node);
     await cluster.apply(
-      obj('Policy', ns, 'tag', { type: 'AssignMessage', assignMessage: { set: { headers: { 'x-tag': 'one' } } } }),
+      obj('ApiPolicy', ns, 'tag', { type: 'AssignMessage', assignMessage: { set: { headers: { 'x-tag': 'one' } } } }),
     );
     await cluster.apply(
       obj('ApiProxy', ns, 'orders', {
@@ -90,7 +90,9 @@ describe('operator in a cluster', () => {
         flows: { preFlow: { request: [{ policy: 'tag' }] } },
       }),
     );
-    await cluster.apply(obj('Product', ns, 'gold', { displayName: 'Gold', proxies: ['orders'], resources: ['/**'] }));
+    await cluster.apply(
+      obj('ApiProduct', ns, 'gold', { displayName: 'Gold', proxies: ['orders'], resources: ['/**'] }),
+    );
     await cluster.apply({
       apiVersion: 'v1',
       kind: 'Secret',
@@ -98,7 +100,7 @@ describe('operator in a cluster', () => {
       stringData: { consumerKey: 'k-123', consumerSecret: 's-456' },
     });
     await cluster.apply(
-      obj('App', ns, 'acme', {
+      obj('DeveloperApp', ns, 'acme', {
         developer: { email: 'dev@acme.test', name: 'Dev' },
         products: [{ name: 'gold', status: 'Approved' }],
         credentials: [{ secretRef: { name: 'acme-key' }, status: 'Approved' }],
@@ -117,9 +119,9 @@ describe('operator in a cluster', () => {
       );
     });
     for (const [kind, name] of [
-      ['Policy', 'tag'],
-      ['Product', 'gold'],
-      ['App', 'acme'],
+      ['ApiPolicy', 'tag'],
+      ['ApiProduct', 'gold'],
+      ['DeveloperApp', 'acme'],
     ] as const) {
       await eventually(`${kind} ${name} Ready`, async () =>
         hasConditions(await cluster.get(kind, ns, name), {
@@ -193,10 +195,10 @@ describe('operator in a cluster', () => {
     expect(JSON.stringify(a.operator.snapshots.current()!.snapshot)).not.toContain('PRIVATE KEY');
 
     // Delete: the product goes, and the app that needed it says why.
-    await cluster.remove('Product', ns, 'gold');
+    await cluster.remove('ApiProduct', ns, 'gold');
     await eventually('product gone from the snapshot', () => !names(runtimeOf(a)?.products).includes('gold'));
-    const app = await eventually('App reports the missing product', async () => {
-      const o = await cluster.get('App', ns, 'acme');
+    const app = await eventually('DeveloperApp reports the missing product', async () => {
+      const o = await cluster.get('DeveloperApp', ns, 'acme');
       return conditionOf(o, 'ResolvedRefs')?.status === 'False' && o;
     });
     expect(conditionOf(app, 'ResolvedRefs')?.message).toMatch(/spec\.products\[0\]\.name: .*gold/);
@@ -253,35 +255,35 @@ describe('operator in a cluster', () => {
     const node = ackingNode(`127.0.0.1:${b.operator.xdsPort}`, 'envoy-b-0', `${ns}/edge/envoy`);
     nodes.push(node);
     await cluster.apply(
-      obj('Policy', ns, 'before', { type: 'AssignMessage', assignMessage: { set: { headers: { 'x-a': '1' } } } }),
+      obj('ApiPolicy', ns, 'before', { type: 'AssignMessage', assignMessage: { set: { headers: { 'x-a': '1' } } } }),
     );
     await eventually('stock reports exactly the node behind op-b', async () => {
       const o = await cluster.get('ApiProxy', ns, 'stock');
       const dataPlanes = o?.status?.dataPlanes as { name: string; synced: boolean }[] | undefined;
       return dataPlanes?.length === 1 && dataPlanes[0]!.name === 'envoy-b-0' && dataPlanes[0]!.synced;
     });
-    await eventually('Policy before Ready', async () =>
-      hasConditions(await cluster.get('Policy', ns, 'before'), { Ready: 'True' }),
+    await eventually('ApiPolicy before Ready', async () =>
+      hasConditions(await cluster.get('ApiPolicy', ns, 'before'), { Ready: 'True' }),
     );
     await new Promise((r) => setTimeout(r, 1_000)); // let the leader finish what it is writing
     expect(a.operator.isLeader()).toBe(true);
     expect(b.operator.isLeader()).toBe(false);
     expect(b.writes).toEqual([]);
 
-    // op-a dies without releasing the Lease; a Policy appears while nobody leads.
+    // op-a dies without releasing the Lease; an ApiPolicy appears while nobody leads.
     const diedAt = Date.now();
     await a.operator.stop();
     await cluster.apply(
-      obj('Policy', ns, 'during', { type: 'AssignMessage', assignMessage: { set: { headers: { 'x-b': '1' } } } }),
+      obj('ApiPolicy', ns, 'during', { type: 'AssignMessage', assignMessage: { set: { headers: { 'x-b': '1' } } } }),
     );
     await eventually('op-b leads', () => b!.operator.isLeader(), 10_000);
     const takeover = Date.now() - diedAt;
     expect(takeover).toBeLessThan(3_000 + 2 * 250 + 1_000); // lease + retries + the Lease write itself
-    await eventually('the Policy created during the gap gets its status', async () =>
-      hasConditions(await cluster.get('Policy', ns, 'during'), { Accepted: 'True', Ready: 'True' }),
+    await eventually('the ApiPolicy created during the gap gets its status', async () =>
+      hasConditions(await cluster.get('ApiPolicy', ns, 'during'), { Accepted: 'True', Ready: 'True' }),
     );
     await new Promise((r) => setTimeout(r, 1_500));
     // Everything that was already right stays unwritten: exactly the one new object is written, once.
-    expect(b.writes).toEqual(['Policy/during']);
+    expect(b.writes).toEqual(['ApiPolicy/during']);
   });
 });

@@ -9,7 +9,7 @@ import { readAudit, rbacUsage } from '../env/audit.ts';
 import { ENV } from '../env/env.ts';
 import { chartRules, serviceAccountIdentity } from '../env/identity.ts';
 import { startKubeOperator, type KubeOperator } from '../../operator/src/kube-operator.ts';
-import { silentLog } from '../../operator/src/xds/testing.ts';
+import { silentLog } from '../../operator/src/xds/control-plane.test-support.ts';
 import { adminKubeConfig, Cluster, conditionOf, eventually, hasConditions, type Obj } from './kube.ts';
 
 /**
@@ -197,7 +197,7 @@ describe('chart RBAC', () => {
       endpoints: [{ addresses: ['10.0.0.7'], conditions: { ready: true } }],
     });
     await cluster.apply(
-      obj('Policy', ns, 'tag', { type: 'AssignMessage', assignMessage: { set: { headers: { 'x-tag': 'one' } } } }),
+      obj('ApiPolicy', ns, 'tag', { type: 'AssignMessage', assignMessage: { set: { headers: { 'x-tag': 'one' } } } }),
     );
     await cluster.apply(
       obj('ApiProxy', ns, 'orders', {
@@ -206,9 +206,11 @@ describe('chart RBAC', () => {
         flows: { preFlow: { request: [{ policy: 'tag' }] } },
       }),
     );
-    await cluster.apply(obj('Product', ns, 'gold', { displayName: 'Gold', proxies: ['orders'], resources: ['/**'] }));
     await cluster.apply(
-      obj('App', ns, 'acme', {
+      obj('ApiProduct', ns, 'gold', { displayName: 'Gold', proxies: ['orders'], resources: ['/**'] }),
+    );
+    await cluster.apply(
+      obj('DeveloperApp', ns, 'acme', {
         developer: { email: 'dev@acme.test' },
         products: [{ name: 'gold', status: 'Approved' }],
         credentials: [{ secretRef: { name: 'key' }, status: 'Approved' }],
@@ -219,10 +221,10 @@ describe('chart RBAC', () => {
     await cluster.apply(dataPlane({ autoscaling: { enabled: true } }));
 
     for (const [kind, name] of [
-      ['Policy', 'tag'],
+      ['ApiPolicy', 'tag'],
       ['ApiProxy', 'orders'],
-      ['Product', 'gold'],
-      ['App', 'acme'],
+      ['ApiProduct', 'gold'],
+      ['DeveloperApp', 'acme'],
     ] as const) {
       await eventually(`${kind} ${name} Ready`, async () =>
         hasConditions(await cluster.get(kind, ns, name), { Ready: 'True' }),

@@ -25,7 +25,10 @@ export function testSnapshot(extProcPort = 9002): Snapshot {
   });
 }
 
-/** ApiProxy `<namespace>/api` on /api to `targetUrl`; with `tag`, a Policy in its preFlow sets the header x-tag to it. */
+/**
+ * ApiProxy `<namespace>/api` on /api to `targetUrl`; with `tag`, an ApiPolicy in its preFlow sets the header x-tag
+ * to it.
+ */
 export function apiProxyYaml(o: { namespace: string; targetUrl: string; tag?: string }): string {
   const proxy = `apiVersion: gatehouse.dev/v1alpha1
 kind: ApiProxy
@@ -38,7 +41,7 @@ spec:
   return `${proxy}  flows: {preFlow: {request: [{policy: tag}]}}
 ---
 apiVersion: gatehouse.dev/v1alpha1
-kind: Policy
+kind: ApiPolicy
 metadata: {name: tag, namespace: ${o.namespace}}
 spec: {type: AssignMessage, assignMessage: {set: {headers: {x-tag: ${o.tag}}}}}
 `;

@@ -28,7 +28,7 @@ spec:
       request: [{policy: per-hour}]
 ---
 apiVersion: gatehouse.dev/v1alpha1
-kind: Policy
+kind: ApiPolicy
 metadata: {name: per-hour, namespace: traffic}
 spec:
   type: Quota

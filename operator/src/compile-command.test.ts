@@ -36,7 +36,7 @@ describe('gatehouse compile', () => {
         'spec: {basePath: /broken, target: {url: "http://127.0.0.1:9090", service: {name: s, port: 80}}}',
         '---',
         'apiVersion: gatehouse.dev/v1alpha1',
-        'kind: Policy',
+        'kind: ApiPolicy',
         'metadata: {name: python, namespace: shop}',
         'spec: {type: PythonScript, pythonScript: {source: x}}',
         '',
@@ -48,7 +48,9 @@ describe('gatehouse compile', () => {
     expect(stderr).toContain(
       `${file}: ApiProxy/shop/broken: spec.target: set exactly one of url, service or targets\n`,
     );
-    expect(stderr).toContain(`${file}: Policy/shop/python: spec.type: policy type PythonScript is not supported yet\n`);
+    expect(stderr).toContain(
+      `${file}: ApiPolicy/shop/python: spec.type: policy type PythonScript is not supported yet\n`,
+    );
     expect(stderr).toContain('2 error(s)');
     expect(code).toBe(1);
     expect(() => readFileSync(out)).toThrow();

@@ -2,19 +2,15 @@
 // `file: Kind/namespace/name: field.path: message` and exit 1, or write the snapshot JSON and exit 0
 // (warnings go to stderr and do not fail).
 import { writeFileSync } from 'node:fs';
-import type { Options } from '../../bin/cli.ts';
-import { UsageError } from '../../lib/errors.ts';
+import type { CompileCommandOptions } from './command.ts';
 import { canonicalJson } from './compile/canonical-json.ts';
 import { compile } from './compile/compile.ts';
 import { formatDiagnostic, sortDiagnostics } from './compile/diagnostics.ts';
 import { credentialHashKeyFrom } from './source/credential-key.ts';
 import { loadFolder } from './source/folder.ts';
 
-export function runCompile(options: Options): Promise<number> {
-  const dir = options.file;
-  if (typeof dir !== 'string' || dir === '')
-    return Promise.reject(new UsageError('gatehouse compile: -f DIR is required'));
-  const loaded = loadFolder(dir);
+export function runCompile(options: CompileCommandOptions): Promise<number> {
+  const loaded = loadFolder(options.file);
   const result = compile(loaded.objects, { credentialHashKey: credentialHashKeyFrom(loaded.objects) });
   const errors = sortDiagnostics([...loaded.diagnostics, ...result.errors]);
   for (const d of [...errors, ...result.warnings]) {
@@ -24,8 +20,10 @@ export function runCompile(options: Options): Promise<number> {
     process.stderr.write(`gatehouse compile: ${errors.length} error(s); nothing written\n`);
     return Promise.resolve(1);
   }
-  const json = `${canonicalJson({ ...result.snapshot, errors: [], warnings: result.warnings }, 2)}\n`;
-  if (typeof options.output === 'string') writeFileSync(options.output, json);
+  // The documented output; the snapshot's secretRefs restate names its Envoy resources carry.
+  const { version, runtime, envoy } = result.snapshot;
+  const json = `${canonicalJson({ version, runtime, envoy, errors: [], warnings: result.warnings }, 2)}\n`;
+  if (options.output !== undefined) writeFileSync(options.output, json);
   else process.stdout.write(json);
   return Promise.resolve(0);
 }

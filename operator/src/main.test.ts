@@ -3,9 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseOptions } from '../../lib/cli/command.ts';
+import { operatorCommand } from './command.ts';
 import { runOperator, startFolderOperator } from './main.ts';
 import { typeUrls } from './xds/protos.ts';
-import { sotwClient, until } from './xds/testing.ts';
+import { sotwClient, until } from './xds/control-plane.test-support.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -20,16 +22,11 @@ spec: {basePath: ${basePath}, target: {url: "http://127.0.0.1:9090"}}
 
 describe('gatehouse operator', () => {
   it('kube mode: a kubeconfig that cannot be read is a clear error naming the file', async () => {
-    await expect(runOperator({ kubeconfig: '/nonexistent/kubeconfig' })).rejects.toMatchObject({
+    const options = parseOptions(operatorCommand, ['--kubeconfig', '/nonexistent/kubeconfig']);
+    await expect(runOperator(options)).rejects.toMatchObject({
       code: 'GH_ERR_KUBE_CONFIG',
       message: expect.stringContaining('/nonexistent/kubeconfig') as unknown,
     });
-  });
-
-  it('rejects a --leader-elect that is not a boolean', async () => {
-    await expect(runOperator({ 'leader-elect': 'yes', kubeconfig: '/nonexistent/kubeconfig' })).rejects.toThrow(
-      /--leader-elect: "yes" is not true or false/,
-    );
   });
 
   it('--manifests: serves the folder, pushes an edit, leaves a bad object out, reports nodes', async () => {

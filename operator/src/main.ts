@@ -1,14 +1,11 @@
 // Entry point of `gatehouse operator`. Folder mode (--manifests DIR): load and compile the folder,
 // serve the snapshot over ADS, watch the folder and push every change; bad objects are reported and
 // left out, the rest ships. Without --manifests, the kube mode (kube-operator.ts).
-import type { Options, OptionValue } from '../../bin/cli.ts';
-import { parsePort } from '../../bin/cli.ts';
-import { UsageError } from '../../lib/errors.ts';
 import { Lifecycle } from '../../lib/lifecycle.ts';
 import { createLogger, type Logger } from '../../lib/log.ts';
-import { serverTlsFromFlags, startServerTls, type ServerTls } from '../../lib/tls/flags.ts';
+import { startServerTls, type ServerTls } from '../../lib/tls/flags.ts';
+import type { OperatorOptions } from './command.ts';
 import { compile, type CompileOptions } from './compile/compile.ts';
-import { durationMs } from './compile/durations.ts';
 import { formatDiagnostic, sortDiagnostics, type Diagnostic } from './compile/diagnostics.ts';
 import { credentialHashKeyFrom } from './source/credential-key.ts';
 import type { LoadResult } from './source/folder.ts';
@@ -26,6 +23,8 @@ export interface FolderOperatorOptions {
   log: Logger;
   /** Where Envoy reaches extproc (compile's extProc option). */
   extProc?: CompileOptions['extProc'];
+  /** Endpoints of the Services targets name (compile's serviceEndpoints); `gatehouse dev` gives its demo upstream's. */
+  serviceEndpoints?: CompileOptions['serviceEndpoints'];
   debounceMs?: number;
   pollMs?: number;
   processMetrics?: boolean;
@@ -80,6 +79,7 @@ export async function startFolderOperator(options: FolderOperatorOptions): Promi
     const result = compile(loaded.objects, {
       credentialHashKey: credentialHashKeyFrom(loaded.objects),
       extProc: options.extProc,
+      serviceEndpoints: options.serviceEndpoints,
     });
     logDiagnostics([...loaded.diagnostics, ...result.errors, ...result.warnings]);
     // The Secrets the listeners and clusters name go out over SDS, never in the snapshot.
@@ -124,101 +124,53 @@ export async function startFolderOperator(options: FolderOperatorOptions): Promi
   };
 }
 
-function hostPort(flag: string, value: string): { host: string; port: number } {
-  const match = /^(\[[^\]]+\]|[^\s:]+):(\d+)$/.exec(value);
-  if (!match) throw new UsageError(`gatehouse operator: --${flag}: "${value}" is not HOST:PORT`);
-  return { host: match[1]!.replace(/^\[|\]$/g, ''), port: parsePort('operator', flag, match[2]!) };
-}
-
-function parseDurationFlag(flag: string, value: OptionValue, fallback: string): number {
-  const text = String(value ?? fallback);
-  if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(text))
-    throw new UsageError(`gatehouse operator: --${flag}: "${text}" is not a duration like 15s or 500ms`);
-  return durationMs(text);
-}
-
-function parseBool(flag: string, value: OptionValue): boolean {
-  if (value === undefined || value === 'true') return true;
-  if (value === 'false') return false;
-  throw new UsageError(`gatehouse operator: --${flag}: "${String(value)}" is not true or false`);
-}
-
-export async function runOperator(options: Options): Promise<number> {
-  const xdsPort = parsePort('operator', 'xds-port', String(options['xds-port'] ?? '18000'));
-  const metricsPort = parsePort('operator', 'metrics-port', String(options['metrics-port'] ?? '8081'));
+export async function runOperator(o: OperatorOptions): Promise<number> {
   const log = createLogger('operator');
   const lifecycle = new Lifecycle(log);
-  const tlsConfig = serverTlsFromFlags('operator', options);
-  const tls = tlsConfig ? startServerTls(tlsConfig, log, 'xDS server') : undefined;
+  const tls = o.tls ? startServerTls(o.tls, log, 'xDS server') : undefined;
   if (tls) lifecycle.onStop('xDS TLS files watcher', () => tls.watcher.close());
-  if (options.manifests !== undefined) {
-    if (typeof options.manifests !== 'string' || options.manifests === '')
-      throw new UsageError('gatehouse operator: --manifests needs a folder');
-    const extProc = hostPort('extproc-address', String(options['extproc-address'] ?? '127.0.0.1:9002'));
+  if (o.manifests !== undefined) {
     const operator = await startFolderOperator({
-      manifests: options.manifests,
+      manifests: o.manifests,
       log,
       processMetrics: true,
-      extProc,
-      xdsPort,
-      metricsPort,
+      extProc: o.extprocAddress,
+      xdsPort: o.xdsPort,
+      metricsPort: o.metricsPort,
       ...(tls ? { tls } : {}),
     });
     log.info(
-      { manifests: options.manifests, xdsPort: operator.xdsPort, metricsPort: operator.metricsPort },
+      { manifests: o.manifests, xdsPort: operator.xdsPort, metricsPort: operator.metricsPort },
       'operator serving (folder mode)',
     );
     lifecycle.onStop('folder operator', () => operator.stop());
   } else {
-    const issued = options['xds-tls'] === 'issued';
-    if (options['xds-tls'] !== undefined && !issued)
-      throw new UsageError(
-        `gatehouse operator: --xds-tls: "${String(options['xds-tls'])}" is not issued (or leave it out)`,
-      );
-    if (issued && tls)
-      throw new UsageError(
-        'gatehouse operator: --xds-tls issued and --tls-cert/--tls-key name two certificates; choose one',
-      );
-    const operatorNamespace = String(options['operator-namespace'] ?? process.env.POD_NAMESPACE ?? 'gatehouse-system');
-    const leaderElect = parseBool('leader-elect', options['leader-elect']);
-    const manageDataPlanes = parseBool('manage-dataplanes', options['manage-dataplanes']);
-    const leaseDurationMs = parseDurationFlag('lease-duration', options['lease-duration'], '15s');
-    const renewDeadlineMs = parseDurationFlag('renew-deadline', options['renew-deadline'], '10s');
-    const retryPeriodMs = parseDurationFlag('retry-period', options['retry-period'], '2s');
-    if (!(retryPeriodMs < renewDeadlineMs && renewDeadlineMs < leaseDurationMs)) {
-      throw new UsageError('gatehouse operator: need --retry-period < --renew-deadline < --lease-duration');
-    }
-    const kc = loadKubeConfig({
-      kubeconfig: options.kubeconfig === undefined ? undefined : String(options.kubeconfig),
-    });
-    const xds =
-      options['xds-address'] === undefined
-        ? { host: `gatehouse-xds.${operatorNamespace}.svc`, port: xdsPort }
-        : hostPort('xds-address', String(options['xds-address']));
+    const kc = loadKubeConfig({ kubeconfig: o.kubeconfig });
     const operator = await startKubeOperator({
       kc,
       log,
       processMetrics: true,
-      xdsPort,
-      metricsPort,
-      namespace: operatorNamespace,
-      watchNamespace: options.namespace === undefined ? undefined : String(options.namespace),
-      identity: options.identity === undefined ? undefined : String(options.identity),
+      xdsPort: o.xdsPort,
+      metricsPort: o.metricsPort,
+      namespace: o.operatorNamespace,
+      watchNamespace: o.namespace,
+      identity: o.identity,
       leaderElection: {
-        enabled: leaderElect,
-        leaseName: String(options['lease-name'] ?? 'gatehouse-operator'),
-        leaseDurationMs,
-        renewDeadlineMs,
-        retryPeriodMs,
+        enabled: o.leaderElect,
+        leaseName: o.leaseName,
+        leaseDurationMs: o.leaseDuration,
+        renewDeadlineMs: o.renewDeadline,
+        retryPeriodMs: o.retryPeriod,
       },
-      extProc:
-        options['extproc-address'] === undefined
-          ? undefined
-          : hostPort('extproc-address', String(options['extproc-address'])),
-      dataPlane: manageDataPlanes
-        ? { xds, envoyImage: String(options['envoy-image']), gatehouseImage: String(options['gatehouse-image']) }
+      extProc: o.extprocAddress,
+      dataPlane: o.manageDataplanes
+        ? {
+            xds: o.xdsAddress ?? { host: `gatehouse-xds.${o.operatorNamespace}.svc`, port: o.xdsPort },
+            envoyImage: o.envoyImage,
+            gatehouseImage: o.gatehouseImage,
+          }
         : undefined,
-      ...(issued ? { xdsTls: 'issued' as const } : tls ? { xdsTls: tls } : {}),
+      ...(o.xdsTls === 'issued' ? { xdsTls: 'issued' as const } : tls ? { xdsTls: tls } : {}),
     });
     log.info(
       { server: kc.getCurrentCluster()?.server, xdsPort: operator.xdsPort, metricsPort: operator.metricsPort },

@@ -2,7 +2,7 @@
 // `type: Quota` carries `quota: {...}`), the JSON Schema of that member, and what the type needs from
 // Envoy's processing mode. The compiler validates configs against `toValidationSchema(schema)` (ajv:
 // ref-or members expanded, unknown members rejected) plus `validate`, and embeds
-// `toCrdSchema(schema)` in the Policy CRD (structural; see schema.ts); extproc's policy files use the
+// `toCrdSchema(schema)` in the ApiPolicy CRD (structural; see schema.ts); extproc's policy files use the
 // exported config types and run the same `validate` at create(). A type that is not in this
 // table is rejected by the compiler as "not supported yet". Adding a policy: one schema file here, one
 // row below, one implementation file under extproc/src/policies/, one row in its registry.
@@ -42,7 +42,7 @@ export interface PolicyTypeSpec {
   needsBody: (config: unknown, phase: 'request' | 'response') => boolean;
   /**
    * Checks a schema-valid config for what JSON Schema cannot say (CIDR syntax, regexes that RE2
-   * cannot compile, mutually exclusive members). The compiler reports each problem on the Policy;
+   * cannot compile, mutually exclusive members). The compiler reports each problem on the ApiPolicy;
    * extproc's `create` runs the same check. Absent: nothing beyond the schema.
    */
   validate?: (config: unknown) => ConfigProblem[];

@@ -1,5 +1,5 @@
 // A minimal JSON Schema type: the subset our policy schemas use. It must stay a structural OpenAPI v3
-// schema (every property typed; no $ref) so the Policy CRD can embed it as is.
+// schema (every property typed; no $ref) so the ApiPolicy CRD can embed it as is.
 export interface JSONSchema {
   type?: 'object' | 'array' | 'string' | 'integer' | 'number' | 'boolean';
   description?: string;
@@ -43,7 +43,7 @@ export function refOr(literal: JSONSchema): JSONSchema {
 export type RefOr<T> = T | { ref: string };
 
 /**
- * The schema as the Policy CRD embeds it: `x-gatehouse-ref-or` is not an OpenAPI field (kubectl's
+ * The schema as the ApiPolicy CRD embeds it: `x-gatehouse-ref-or` is not an OpenAPI field (kubectl's
  * strict field validation rejects unknown fields of a CRD), so it is dropped; its node stays open.
  */
 export function toCrdSchema(schema: JSONSchema): JSONSchema {

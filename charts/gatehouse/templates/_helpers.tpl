@@ -14,9 +14,43 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/component: operator
 {{- end -}}
 
-{{/* The one Gatehouse image: repository:tag, the tag defaulting to the chart's appVersion. */}}
+{{/*
+An image reference under global.imageRegistry: the registry takes the place of the reference's own
+(its first path element when that names a host: it has a "." or ":", or is "localhost"), or goes in
+front of a reference without one. Called with (dict "ref" REF "root" $).
+*/}}
+{{- define "gatehouse.registry" -}}
+{{- $registry := ((.root.Values.global).imageRegistry | default "") | trimSuffix "/" -}}
+{{- if $registry -}}
+{{- $parts := splitList "/" .ref -}}
+{{- $first := first $parts -}}
+{{- if and (gt (len $parts) 1) (or (contains "." $first) (contains ":" $first) (eq $first "localhost")) -}}
+{{- printf "%s/%s" $registry (rest $parts | join "/") -}}
+{{- else -}}
+{{- printf "%s/%s" $registry .ref -}}
+{{- end -}}
+{{- else -}}
+{{- .ref -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The one Gatehouse image: repository@digest when image.digest is set, else repository:tag (the tag
+defaulting to the chart's appVersion); under global.imageRegistry.
+*/}}
 {{- define "gatehouse.image" -}}
-{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{- $ref := "" -}}
+{{- if .Values.image.digest -}}
+{{- $ref = printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- $ref = printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) -}}
+{{- end -}}
+{{- include "gatehouse.registry" (dict "ref" $ref "root" .) -}}
+{{- end -}}
+
+{{/* Envoy of DataPlane pods (--envoy-image), under global.imageRegistry. */}}
+{{- define "gatehouse.envoyImage" -}}
+{{- include "gatehouse.registry" (dict "ref" .Values.envoyImage "root" .) -}}
 {{- end -}}
 
 {{/* The xDS address DataPlane pods dial: the gatehouse-xds Service of this namespace. */}}
@@ -26,4 +60,20 @@ app.kubernetes.io/component: operator
 {{- else -}}
 gatehouse-xds.{{ .Release.Namespace }}.svc:{{ .Values.xds.port }}
 {{- end -}}
+{{- end -}}
+
+{{/* monitoring.labels and an object's own labels, for ServiceMonitor, PodMonitor and PrometheusRule. */}}
+{{- define "gatehouse.monitoringLabels" -}}
+{{- $labels := merge (deepCopy (.own | default dict)) (.root.Values.monitoring.labels | default dict) -}}
+{{- with $labels -}}
+{{ toYaml . }}
+{{- end -}}
+{{- end -}}
+
+{{/* interval (the monitor's own, else monitoring.interval) and scrapeTimeout of a scrape endpoint, or nothing. */}}
+{{- define "gatehouse.scrapeTiming" -}}
+{{- $timing := dict -}}
+{{- with (.interval | default .root.Values.monitoring.interval) }}{{ $_ := set $timing "interval" . }}{{ end -}}
+{{- with .root.Values.monitoring.scrapeTimeout }}{{ $_ := set $timing "scrapeTimeout" . }}{{ end -}}
+{{- with $timing }}{{ toYaml . }}{{ end -}}
 {{- end -}}

@@ -35,14 +35,14 @@ spec:
   target: {url: "http://127.0.0.1:${echo.port}"}
 ---
 apiVersion: gatehouse.dev/v1alpha1
-kind: Policy
+kind: ApiPolicy
 metadata: {name: json-guard, namespace: test}
 spec:
   type: JSONThreatProtection
   jsonThreatProtection: {containerDepth: 10}
 ---
 apiVersion: gatehouse.dev/v1alpha1
-kind: Policy
+kind: ApiPolicy
 metadata: {name: stamp, namespace: test}
 spec:
   type: AssignMessage

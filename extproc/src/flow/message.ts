@@ -3,6 +3,7 @@
 // when a policy changed it.
 import secureJson from 'secure-json-parse';
 import { GatehouseError } from '../../../lib/errors.ts';
+import { classifyContentType, sniffBodyKind, type BodyKind } from '../../../protos/policies/content-type.ts';
 import type { Body, Headers, RequestMessage, ResponseMessage } from './types.ts';
 
 /** A body that is not what its content type says (bad JSON, too deep). Policies may let it escape: the
@@ -10,6 +11,30 @@ import type { Body, Headers, RequestMessage, ResponseMessage } from './types.ts'
 export class BodyParseError extends GatehouseError {
   constructor(message: string) {
     super('GH_ERR_BODY_PARSE', message);
+  }
+}
+
+export type MessageSide = 'request' | 'response';
+
+/**
+ * A body whose Content-Type names more than one media type: the header sent twice (Envoy joins the
+ * values with ",") or a list. Which one the upstream would believe is anyone's guess, so it is refused
+ * (protos/policies/content-type.ts); the flow engine answers protocol.http.DuplicateHeader.
+ */
+export class DuplicateContentTypeError extends GatehouseError {
+  readonly side: MessageSide;
+  constructor(side: MessageSide, count: number) {
+    super('GH_ERR_DUPLICATE_CONTENT_TYPE', `the ${side} Content-Type names ${count} media types`);
+    this.side = side;
+  }
+}
+
+/** A body whose Content-Type is not `type/subtype`: refused like a duplicate (gatehouse.InvalidContentType). */
+export class MalformedContentTypeError extends GatehouseError {
+  readonly side: MessageSide;
+  constructor(side: MessageSide) {
+    super('GH_ERR_MALFORMED_CONTENT_TYPE', `the ${side} Content-Type is not a media type (type/subtype)`);
+    this.side = side;
   }
 }
 
@@ -134,8 +159,8 @@ export function decodeBody(bytes: Uint8Array): string {
 }
 
 /**
- * A JSON body's value, as every policy sees it: undefined for an empty (or blank) body, depth bounded
- * before parsing, prototype poisoning refused. Throws BodyParseError.
+ * Parses JSON text the one safe way (bounded nesting, no prototype poisoning): a body, or a variable a
+ * template's jsonPath() reads. Blank text is undefined; throws BodyParseError.
  */
 export function parseJsonText(text: string): unknown {
   if (text.trim() === '') return undefined;
@@ -143,7 +168,7 @@ export function parseJsonText(text: string): unknown {
     throw new BodyParseError(`JSON body nests deeper than ${MAX_JSON_DEPTH} levels`);
   }
   try {
-    return secureJson.parse(text, null, { protoAction: 'error', constructorAction: 'error' });
+    return secureJson.parse(text, null, { protoAction: 'error', constructorAction: 'error' }) as unknown;
   } catch (err) {
     throw new BodyParseError(`body is not valid JSON: ${(err as Error).message}`);
   }
@@ -159,12 +184,14 @@ export class MessageBody implements Body {
   private jsonValue: unknown = NOT_PARSED;
   private isChanged = false;
   private readonly headers: HeaderMap;
+  private readonly side: MessageSide;
 
   /** `raw` undefined: Envoy did not send this body (the processing mode skips it). */
-  constructor(raw: Buffer | undefined, headers: HeaderMap) {
+  constructor(raw: Buffer | undefined, headers: HeaderMap, side: MessageSide = 'request') {
     this.available = raw !== undefined;
     this.raw = raw ?? Buffer.alloc(0);
     this.headers = headers;
+    this.side = side;
   }
 
   get size(): number {
@@ -191,6 +218,21 @@ export class MessageBody implements Body {
     return this.jsonValue;
   }
 
+  kind(): BodyKind | undefined {
+    if (this.size === 0) return undefined;
+    const verdict = classifyContentType(this.headers.getAll('content-type'));
+    switch (verdict.status) {
+      case 'one':
+        return verdict.kind;
+      case 'none':
+        return sniffBodyKind(this.text());
+      case 'many':
+        throw new DuplicateContentTypeError(this.side, verdict.count);
+      case 'malformed':
+        throw new MalformedContentTypeError(this.side);
+    }
+  }
+
   setText(text: string, contentType?: string): void {
     this.textValue = text;
     this.raw = undefined;
@@ -207,7 +249,9 @@ export class MessageBody implements Body {
 
   private markChanged(contentType: string | undefined): void {
     this.isChanged = true;
-    if (contentType !== undefined && this.headers.get('content-type') !== contentType) {
+    // Set unless it is already the only value: a body we wrote never leaves with a second Content-Type.
+    const current = this.headers.getAll('content-type');
+    if (contentType !== undefined && (current.length !== 1 || current[0] !== contentType)) {
       this.headers.set('content-type', contentType);
     }
   }
@@ -243,7 +287,7 @@ export class Request implements RequestMessage {
     this.scheme = init.scheme ?? 'http';
     this.authority = init.authority ?? '';
     this.headers = new HeaderMap(init.headers);
-    this.body = new MessageBody(init.body, this.headers);
+    this.body = new MessageBody(init.body, this.headers, 'request');
     this.original = { method: this.method, path: this.path, query: this.query };
   }
 
@@ -274,7 +318,7 @@ export class Response implements ResponseMessage {
     this.status = init.status;
     this.originalStatus = init.status;
     this.headers = new HeaderMap(init.headers);
-    this.body = new MessageBody(init.body, this.headers);
+    this.body = new MessageBody(init.body, this.headers, 'response');
   }
 }
 

@@ -1,13 +1,15 @@
 import { createRequire } from 'node:module';
-import { DOMParser } from '@xmldom/xmldom';
+import { DOMParser, XMLSerializer } from '@xmldom/xmldom';
 import fc from 'fast-check';
 import { XMLValidator } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
+import type { XmlNode } from './xml.ts';
 import {
   compileXPath,
   NO_XML_LIMITS,
   parseXmlDocument,
   scanXml,
+  serializeXmlNode,
   xpathAdapted,
   xpathMatchTexts,
   XmlViolation,
@@ -148,6 +150,31 @@ describe('the DOM XPath runs on', () => {
       }),
       { numRuns: 1000 },
     );
+  });
+
+  it("writes a selected node as xmldom wrote it (a template's xPath()), declarations it needs included", () => {
+    const serializer = new XMLSerializer();
+    fc.assert(
+      fc.property(document, fc.constantFrom('//*', '//p:c', '//@*', '//text()', '//comment()', '/'), (text, xpath) => {
+        const namespaces = { p: 'urn:p', q: 'urn:q' };
+        const ours = xpathLibrary
+          .parse(xpath)
+          .evaluate({ node: parseXmlDocument(text), namespaces })
+          .nodeset()
+          .toArray()
+          .map((n) => serializeXmlNode(n as unknown as XmlNode));
+        const theirs = xpathLibrary
+          .parse(xpath)
+          .evaluate({ node: new DOMParser().parseFromString(text, 'text/xml'), namespaces })
+          .nodeset()
+          .toArray()
+          .map((n) => serializer.serializeToString(n as never));
+        expect(ours).toEqual(theirs);
+      }),
+      { numRuns: 500 },
+    );
+    const deep = parseXmlDocument(`${'<a>'.repeat(250)}${'</a>'.repeat(250)}`);
+    expect(serializeXmlNode(deep)).toBe(`${'<a>'.repeat(249)}<a/>${'</a>'.repeat(249)}`);
   });
 
   it('gives the document its text as string value (xmldom gave none)', () => {

@@ -645,6 +645,96 @@ export function parseXmlDocument(text: string): XmlDocument {
   return builder.finish();
 }
 
+const escapeText = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const escapeAttribute = (text: string) =>
+  text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/"/g, '&quot;')
+    .replace(/\t/g, '&#9;')
+    .replace(/\n/g, '&#10;');
+
+/**
+ * A node of the DOM above as markup, as xmldom's XMLSerializer writes it (a template's xPath()): an
+ * element with the namespace declarations its subtree needs and does not make itself, an attribute as
+ * ` name="value"`, text escaped. Iterative, so as deep a subtree as the document may hold is fine.
+ */
+export function serializeXmlNode(node: XmlNode): string {
+  if (node.nodeType === ATTRIBUTE_NODE) return ` ${node.nodeName}="${escapeAttribute(node.nodeValue ?? '')}"`;
+  const out: string[] = [];
+  /** prefix ('' for the default namespace) -> URI, as declared so far in the output; innermost wins. */
+  const scopes: Array<Map<string, string>> = [new Map([['xml', XML_NAMESPACE]])];
+  const declaredUri = (prefix: string) => {
+    for (let i = scopes.length - 1; i >= 0; i--) {
+      const uri = scopes[i]!.get(prefix);
+      if (uri !== undefined) return uri;
+    }
+    return prefix === '' ? '' : undefined;
+  };
+  const open = (element: XmlNode) => {
+    const scope = new Map<string, string>();
+    const count = element.attributes?.length ?? 0;
+    for (let i = 0; i < count; i++) {
+      const a = element.attributes!.item(i)!;
+      if (a.namespaceURI === XMLNS_NAMESPACE) scope.set(a.prefix === null ? '' : a.localName!, a.nodeValue ?? '');
+    }
+    scopes.push(scope);
+    // A declaration the output does not carry yet (the subtree starts below it) goes before its first use.
+    let attributes = '';
+    const declare = (n: XmlNode) => {
+      const prefix = n.prefix ?? '';
+      const uri = n.namespaceURI;
+      if (!uri || uri === XMLNS_NAMESPACE || declaredUri(prefix) === uri) return;
+      scope.set(prefix, uri);
+      attributes += ` ${prefix === '' ? 'xmlns' : `xmlns:${prefix}`}="${escapeAttribute(uri)}"`;
+    };
+    for (let i = 0; i < count; i++) {
+      const a = element.attributes!.item(i)!;
+      declare(a);
+      attributes += ` ${a.nodeName}="${escapeAttribute(a.nodeValue ?? '')}"`;
+    }
+    declare(element);
+    out.push(`<${element.nodeName}${attributes}${element.firstChild ? '>' : '/>'}`);
+  };
+  // Depth-first, iterative: `closing` marks an element whose children are written.
+  const stack: Array<{ node: XmlNode; closing: boolean }> = [];
+  if (node.nodeType === DOCUMENT_NODE) {
+    for (let c = node.lastChild; c; c = c.previousSibling) stack.push({ node: c, closing: false });
+  } else stack.push({ node, closing: false });
+  while (stack.length > 0) {
+    const { node: n, closing } = stack.pop()!;
+    if (closing) {
+      out.push(`</${n.nodeName}>`);
+      scopes.pop();
+      continue;
+    }
+    switch (n.nodeType) {
+      case ELEMENT_NODE:
+        open(n);
+        if (!n.firstChild) {
+          scopes.pop();
+          break;
+        }
+        stack.push({ node: n, closing: true });
+        for (let c = n.lastChild; c; c = c.previousSibling) stack.push({ node: c, closing: false });
+        break;
+      case TEXT_NODE:
+        out.push(escapeText(n.nodeValue ?? ''));
+        break;
+      case CDATA_SECTION_NODE:
+        out.push(`<![CDATA[${n.nodeValue ?? ''}]]>`);
+        break;
+      case COMMENT_NODE:
+        out.push(`<!--${n.nodeValue ?? ''}-->`);
+        break;
+      case PROCESSING_INSTRUCTION_NODE:
+        out.push(`<?${n.nodeName}${n.nodeValue ? ` ${n.nodeValue}` : ''}?>`);
+        break;
+    }
+  }
+  return out.join('');
+}
+
 // --- XPath: xpath.js (XPath 1.0) on the DOM above.
 
 /** What an XPath expression selected: nodes in document order, or a scalar (string(), count(), ...). */

@@ -8,8 +8,8 @@ import { runExtProcExchange as runExchange, type ExchangeOptions } from '../../.
 import { header, type HttpRequest } from '../../../e2e/envoy/http.ts';
 import type { ProcessingRequest } from '../../../protos/gen/envoy/envoy/service/ext_proc/v3/ProcessingRequest.ts';
 import type { ProcessingResponse__Output } from '../../../protos/gen/envoy/envoy/service/ext_proc/v3/ProcessingResponse.ts';
-import { testCatalog, testSnapshot } from './fixtures.ts';
-import { startTestServer, type TestServer } from './testing.ts';
+import { testCatalog, testSnapshot } from './fixtures.test-support.ts';
+import { startTestServer, type TestServer } from './test-server.test-support.ts';
 import type { StreamLimits } from './limits.ts';
 
 const servers: TestServer[] = [];

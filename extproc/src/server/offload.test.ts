@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createExtProcClient, type ExternalProcessorClient } from '../../../e2e/envoy/client.ts';
 import { runExtProcExchange } from '../../../e2e/envoy/exchange.ts';
 import type { RuntimeSnapshot } from '../../../protos/gen/gatehouse/v1/RuntimeSnapshot.ts';
-import { startTestServer, type TestServer } from './testing.ts';
+import { startTestServer, type TestServer } from './test-server.test-support.ts';
 
 const policy = (type: string, config: unknown) => ({ type, enabled: true, configJson: JSON.stringify(config) });
 const SCRIPT = '(?i)<\\s*script\\b';

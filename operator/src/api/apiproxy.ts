@@ -105,7 +105,7 @@ export const target = object(
 const conditionExpr = string({ maxLength: 1024, description: 'a condition in Apigee syntax (DESIGN 5)' });
 
 export const step = object({
-  policy: objectName('name of a Policy in the same namespace'),
+  policy: objectName('name of an ApiPolicy in the same namespace'),
   condition: optional(conditionExpr),
 });
 export type Step = Infer<typeof step>;

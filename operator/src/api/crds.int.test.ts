@@ -70,9 +70,9 @@ const good: [kind: string, spec: unknown][] = [
       defaultFaultRule: { steps: [{ policy: 'key-problem' }], alwaysEnforce: true },
     },
   ],
-  ['Policy', { type: 'VerifyAPIKey', verifyAPIKey: { apiKey: { ref: 'request.header.x-api-key' } } }],
+  ['ApiPolicy', { type: 'VerifyAPIKey', verifyAPIKey: { apiKey: { ref: 'request.header.x-api-key' } } }],
   [
-    'Product',
+    'ApiProduct',
     {
       proxies: ['orders'],
       resources: ['/**'],
@@ -81,7 +81,7 @@ const good: [kind: string, spec: unknown][] = [
     },
   ],
   [
-    'App',
+    'DeveloperApp',
     {
       developer: { email: 'dev@example.com' },
       products: [{ name: 'orders-basic', status: 'Approved' }],
@@ -154,23 +154,23 @@ const bad: [title: string, kind: string, spec: unknown, field: string, message: 
     /Unsupported value/,
   ],
   [
-    'a Policy without its member',
-    'Policy',
+    'an ApiPolicy without its member',
+    'ApiPolicy',
     { type: 'Quota' },
     'spec',
     /type Quota needs its configuration member quota/,
   ],
   [
-    'a Policy with a second member',
-    'Policy',
+    'an ApiPolicy with a second member',
+    'ApiPolicy',
     { type: 'RaiseFault', raiseFault: { statusCode: 403 }, quota: {} },
     'spec',
     /only the configuration member named after type/,
   ],
-  ['an unknown policy type', 'Policy', { type: 'Teleport' }, 'spec.type', /Unsupported value/],
+  ['an unknown policy type', 'ApiPolicy', { type: 'Teleport' }, 'spec.type', /Unsupported value/],
   [
     'a bad quota unit',
-    'Product',
+    'ApiProduct',
     { proxies: ['a'], quota: { limit: 1, timeUnit: 'fortnight' } },
     'spec.quota.timeUnit',
     /Unsupported value/,

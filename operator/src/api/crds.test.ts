@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderCrdFiles } from './crd-yaml.ts';
 import { buildCrds } from './crds.ts';
-import { policyCatalogue } from './policy.ts';
+import { policyCatalogue } from './apipolicy.ts';
 import type { OpenAPISchema } from './schema.ts';
 
 const root = join(import.meta.dirname, '../../..');
@@ -46,7 +46,7 @@ describe('crds/', () => {
   it.each(buildCrds().map(({ file, crd }) => [file, crd] as const))('%s is structural and bounded', (_file, crd) => {
     const problems: string[] = [];
     const { apiVersion: _a, kind: _k, ...properties } = schemaOf(crd).properties!;
-    // Policy configs come from protos/policies, whose own test checks them; no CEL rule here iterates them.
+    // ApiPolicy configs come from protos/policies, whose own test checks them; no CEL rule here iterates them.
     const policyMembers = new Set(policyCatalogue.map((p) => `.spec.${p.member}`));
     walk({ type: 'object', properties }, '', (node, path, parentArray) => {
       if (

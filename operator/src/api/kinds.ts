@@ -1,11 +1,11 @@
 // The five kinds of group gatehouse.dev: their names, schemas and printer columns. crds/ is generated
 // from this table (scripts/gen-crds.ts) and the compiler validates folder-mode objects against it.
+import { apiPolicySpec, apiPolicyStatus, type ApiPolicySpec } from './apipolicy.ts';
+import { apiProductSpec, apiProductStatus, type ApiProductSpec } from './apiproduct.ts';
 import { apiProxySpec, apiProxyStatus, type ApiProxySpec } from './apiproxy.ts';
-import { appSpec, appStatus, type AppSpec } from './app.ts';
 import type { ObjectMeta } from './common.ts';
 import { dataPlaneSpec, dataPlaneStatus, type DataPlaneSpec } from './dataplane.ts';
-import { policySpec, policyStatus, type PolicySpec } from './policy.ts';
-import { productSpec, productStatus, type ProductSpec } from './product.ts';
+import { developerAppSpec, developerAppStatus, type DeveloperAppSpec } from './developerapp.ts';
 import type { Schema } from './schema.ts';
 
 export interface PrinterColumn {
@@ -52,12 +52,12 @@ export const kinds: readonly KindSpec[] = [
     ],
   },
   {
-    kind: 'Policy',
-    plural: 'policies',
-    singular: 'policy',
+    kind: 'ApiPolicy',
+    plural: 'apipolicies',
+    singular: 'apipolicy',
     shortNames: ['ghpolicy'],
-    spec: policySpec,
-    status: policyStatus,
+    spec: apiPolicySpec,
+    status: apiPolicyStatus,
     fillDefaults: true,
     printerColumns: [
       { name: 'Type', type: 'string', jsonPath: '.spec.type' },
@@ -67,12 +67,12 @@ export const kinds: readonly KindSpec[] = [
     ],
   },
   {
-    kind: 'Product',
-    plural: 'products',
-    singular: 'product',
+    kind: 'ApiProduct',
+    plural: 'apiproducts',
+    singular: 'apiproduct',
     shortNames: ['ghproduct'],
-    spec: productSpec,
-    status: productStatus,
+    spec: apiProductSpec,
+    status: apiProductStatus,
     printerColumns: [
       { name: 'Display Name', type: 'string', jsonPath: '.spec.displayName' },
       { name: 'Approval', type: 'string', jsonPath: '.spec.approval' },
@@ -82,12 +82,12 @@ export const kinds: readonly KindSpec[] = [
     ],
   },
   {
-    kind: 'App',
-    plural: 'apps',
-    singular: 'app',
+    kind: 'DeveloperApp',
+    plural: 'developerapps',
+    singular: 'developerapp',
     shortNames: ['ghapp'],
-    spec: appSpec,
-    status: appStatus,
+    spec: developerAppSpec,
+    status: developerAppStatus,
     printerColumns: [
       { name: 'Developer', type: 'string', jsonPath: '.spec.developer.email' },
       { name: 'Status', type: 'string', jsonPath: '.spec.status' },
@@ -123,8 +123,8 @@ export interface Resource<K extends string, S> {
 }
 
 export type ApiProxy = Resource<'ApiProxy', ApiProxySpec>;
-export type Policy = Resource<'Policy', PolicySpec>;
-export type Product = Resource<'Product', ProductSpec>;
-export type App = Resource<'App', AppSpec>;
+export type ApiPolicy = Resource<'ApiPolicy', ApiPolicySpec>;
+export type ApiProduct = Resource<'ApiProduct', ApiProductSpec>;
+export type DeveloperApp = Resource<'DeveloperApp', DeveloperAppSpec>;
 export type DataPlane = Resource<'DataPlane', DataPlaneSpec>;
-export type GatehouseObject = ApiProxy | Policy | Product | App | DataPlane;
+export type GatehouseObject = ApiProxy | ApiPolicy | ApiProduct | DeveloperApp | DataPlane;

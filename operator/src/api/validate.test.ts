@@ -7,9 +7,9 @@ const check = (kind: string, spec: unknown) => validateSpec(kindsByName.get(kind
 const proxy = (target: object, extra: object = {}) => ({ basePath: '/x', target, ...extra });
 
 describe('validateSpec', () => {
-  it('fills schema defaults into a copy of a Policy (its config goes into the snapshot), never into the input', () => {
+  it('fills schema defaults into a copy of an ApiPolicy (its config goes into the snapshot), never into the input', () => {
     const input = { type: 'AccessControl', accessControl: { rules: [] } };
-    const { errors, spec } = validateSpec(kindsByName.get('Policy')!, input);
+    const { errors, spec } = validateSpec(kindsByName.get('ApiPolicy')!, input);
     expect(errors).toEqual([]);
     expect(spec).toEqual({
       type: 'AccessControl',
@@ -65,9 +65,9 @@ describe('validateSpec', () => {
       'spec.target.tls.minVersion',
       'minVersion must not be greater than maxVersion',
     ],
-    ['Policy', { type: 'RaiseFault' }, 'spec', 'type RaiseFault needs its configuration member raiseFault'],
+    ['ApiPolicy', { type: 'RaiseFault' }, 'spec', 'type RaiseFault needs its configuration member raiseFault'],
     [
-      'Policy',
+      'ApiPolicy',
       { type: 'RaiseFault', raiseFault: { statusCode: 400 }, quota: {} },
       'spec',
       'only the configuration member named after type may be set',
@@ -125,20 +125,20 @@ describe('validateSpec', () => {
     ['ApiProxy', proxy({ url: 'http://a', timeout: 'soon' }), 'spec.target.timeout', /must match pattern/],
     ['ApiProxy', proxy({ url: 'http://a' }, { hosts: ['Bad Host'] }), 'spec.hosts[0]', /must match pattern/],
     [
-      'Product',
+      'ApiProduct',
       { proxies: ['a'], quota: { limit: 1, timeUnit: 'fortnight' } },
       'spec.quota.timeUnit',
       /must be one of second, minute, hour, day, week, month/,
     ],
-    ['Product', { proxies: [] }, 'spec.proxies', /must NOT have fewer than 1 items/],
+    ['ApiProduct', { proxies: [] }, 'spec.proxies', /must NOT have fewer than 1 items/],
     [
-      'App',
+      'DeveloperApp',
       { developer: { email: 'not-an-email' }, products: [] },
       'spec.developer.email',
       /must match format "email"/,
     ],
     [
-      'App',
+      'DeveloperApp',
       {
         developer: { email: 'a@b.c' },
         products: [],
@@ -147,9 +147,9 @@ describe('validateSpec', () => {
       'spec.credentials[0].expiresAt',
       /format "date-time"/,
     ],
-    ['Policy', { type: 'Nope' }, 'spec.type', /must be one of Quota, SpikeArrest/],
+    ['ApiPolicy', { type: 'Nope' }, 'spec.type', /must be one of Quota, SpikeArrest/],
     [
-      'Policy',
+      'ApiPolicy',
       { type: 'VerifyAPIKey', verifyAPIKey: { apiKey: 42 } },
       'spec.verifyAPIKey.apiKey',
       /must be a literal value or \{ref: VARIABLE\}/,
@@ -162,9 +162,9 @@ describe('validateSpec', () => {
   });
 
   it("accepts every catalogue type's member while only supported ones are typed", () => {
-    expect(check('Policy', { type: 'PythonScript', pythonScript: { anything: 1 } })).toEqual([]);
+    expect(check('ApiPolicy', { type: 'PythonScript', pythonScript: { anything: 1 } })).toEqual([]);
     expect(
-      check('Policy', { type: 'VerifyAPIKey', verifyAPIKey: { apiKey: { ref: 'request.header.x-api-key' } } }),
+      check('ApiPolicy', { type: 'VerifyAPIKey', verifyAPIKey: { apiKey: { ref: 'request.header.x-api-key' } } }),
     ).toEqual([]);
   });
 });

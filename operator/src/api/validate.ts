@@ -1,6 +1,6 @@
 // Validates an object's spec the way the apiserver would (schema, then the CEL rules as their
 // TypeScript predicates, then list uniqueness), for sources no apiserver has checked (folder
-// mode). Policy configs are checked here too (protos/policies toValidationSchema: ref-or nodes become
+// mode). ApiPolicy configs are checked here too (protos/policies toValidationSchema: ref-or nodes become
 // anyOf [literal, {ref}], and unknown members are typos to report rather than fields to prune).
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';

@@ -6,7 +6,7 @@ import { bundleCerts } from './authorities.ts';
 import { annotations, keys } from './names.ts';
 import { createCa, isSignedBy, issueCertificate, loadSigner, parseCertificates, type CertInfo } from './pki.ts';
 import { evaluateLeaf, leafRenewAt } from './planner.ts';
-import { MemoryWorld, type Version } from './testing.ts';
+import { MemoryWorld, type Version } from './reconcile.test-support.ts';
 import { envoyLeaf, xdsLeaf } from './leaves.ts';
 
 const hour = 3_600_000;

@@ -19,7 +19,7 @@ const scenarioObjects = [
 ].flatMap((s) => loadFolder(join(import.meta.dirname, 'testdata', s, 'input.yaml')).objects);
 const known = [...examples, ...scenarioObjects];
 
-const kinds = ['ApiProxy', 'Policy', 'Product', 'App', 'DataPlane'];
+const kinds = ['ApiProxy', 'ApiPolicy', 'ApiProduct', 'DeveloperApp', 'DataPlane'];
 const names = fc.constantFrom('a', 'orders', 'verify-key', 'mobile-key', 'orders-basic', 'Bad_Name', '');
 
 /** Objects shaped like ours, with arbitrary (often wrong) specs. */

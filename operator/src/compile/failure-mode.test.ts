@@ -17,7 +17,7 @@ spec:
   flows: {preFlow: {request: [{policy: guard}]}}
 ---
 apiVersion: gatehouse.dev/v1alpha1
-kind: Policy
+kind: ApiPolicy
 metadata: {name: guard, namespace: shop}
 spec:
   type: ${policyType}

@@ -4,12 +4,12 @@
 import { apiVersion as gatehouseApiVersion, group } from '../api/common.ts';
 import {
   kindsByName,
+  type ApiPolicy,
+  type ApiProduct,
   type ApiProxy,
-  type App,
   type DataPlane,
+  type DeveloperApp,
   type GatehouseObject,
-  type Policy,
-  type Product,
 } from '../api/kinds.ts';
 import { validateSpec } from '../api/validate.ts';
 import type { Diagnostic } from './diagnostics.ts';
@@ -44,9 +44,9 @@ export interface SecretObject {
 
 export interface Inventory {
   proxies: Map<string, Entry<ApiProxy>>;
-  policies: Map<string, Entry<Policy>>;
-  products: Map<string, Entry<Product>>;
-  apps: Map<string, Entry<App>>;
+  policies: Map<string, Entry<ApiPolicy>>;
+  products: Map<string, Entry<ApiProduct>>;
+  apps: Map<string, Entry<DeveloperApp>>;
   dataPlanes: Map<string, Entry<DataPlane>>;
   secrets: Map<string, Entry<SecretObject>>;
   /** `Kind/namespace/name` of every object of our kinds that was rejected. */
@@ -229,14 +229,14 @@ export function takeIn(sources: readonly SourceObject[], report: (d: Diagnostic)
       case 'ApiProxy':
         inventory.proxies.set(mapKey, entry as Entry<ApiProxy>);
         break;
-      case 'Policy':
-        inventory.policies.set(mapKey, entry as Entry<Policy>);
+      case 'ApiPolicy':
+        inventory.policies.set(mapKey, entry as Entry<ApiPolicy>);
         break;
-      case 'Product':
-        inventory.products.set(mapKey, entry as Entry<Product>);
+      case 'ApiProduct':
+        inventory.products.set(mapKey, entry as Entry<ApiProduct>);
         break;
-      case 'App':
-        inventory.apps.set(mapKey, entry as Entry<App>);
+      case 'DeveloperApp':
+        inventory.apps.set(mapKey, entry as Entry<DeveloperApp>);
         break;
       case 'DataPlane':
         inventory.dataPlanes.set(mapKey, entry as Entry<DataPlane>);

@@ -1,4 +1,4 @@
-// Products and Apps: products must name accepted proxies; apps must name accepted products and
+// ApiProducts and DeveloperApps: products must name accepted proxies; apps must name accepted products and
 // Secrets holding consumerKey (and optionally consumerSecret), which are hashed here.
 import { idKey, sortedRecord, type Inventory } from './intake.ts';
 import type { IrApp, IrCredential, IrProduct, IrProxy } from './ir.ts';
@@ -52,7 +52,7 @@ export function resolveApps(
     const ns = entry.id.namespace;
     spec.products.forEach((p, i) => {
       if (!accepted.has(`${ns}/${p.name}`))
-        reportMissingRef(r, inventory, `spec.products[${i}].name`, 'Product', ns, p.name);
+        reportMissingRef(r, inventory, `spec.products[${i}].name`, 'ApiProduct', ns, p.name);
     });
     const claimed: string[] = [];
     const credentials: IrCredential[] = [];
@@ -67,7 +67,7 @@ export function resolveApps(
       if (owner)
         return r.invalid(
           field,
-          `the consumerKey of Secret "${c.secretRef.name}" is already used by App ${owner}`,
+          `the consumerKey of Secret "${c.secretRef.name}" is already used by DeveloperApp ${owner}`,
           'DuplicateCredential',
         );
       claimed.push(keyHash);

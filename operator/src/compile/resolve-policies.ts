@@ -1,7 +1,7 @@
-// Policies: a schema-valid Policy is accepted when its type has an implementation (protos/policies)
+// ApiPolicies: a schema-valid ApiPolicy is accepted when its type has an implementation (protos/policies)
 // and its config passes the type's own checks (what JSON Schema cannot say).
 import { policyTypesByName } from '../../../protos/policies/index.ts';
-import { memberOf } from '../api/policy.ts';
+import { memberOf } from '../api/apipolicy.ts';
 import { idKey, type Inventory } from './intake.ts';
 import type { IrPolicy } from './ir.ts';
 import { reporterFor, sortedValues, type Report } from './report.ts';

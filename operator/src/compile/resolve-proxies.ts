@@ -1,6 +1,6 @@
-// ApiProxies: resolve every step to an accepted Policy of the namespace, parse every condition once,
+// ApiProxies: resolve every step to an accepted ApiPolicy of the namespace, parse every condition once,
 // build the upstream cluster, pick the processing mode the steps need, and settle base-path conflicts.
-import type { Condition } from '../../../protos/gen/gatehouse/v1/Condition.ts';
+import type { Condition } from '../../../protos/gen/json/gatehouse.v1.ts';
 import type { ApiProxy } from '../api/kinds.ts';
 import type { Step } from '../api/apiproxy.ts';
 import { ConditionSyntaxError, parseCondition } from './conditions.ts';
@@ -41,7 +41,7 @@ class ProxyResolver {
       const ns = this.entry.id.namespace;
       const policy = this.policies.get(`${ns}/${step.policy}`);
       if (policy) this.used.set(policy.name, policy);
-      else reportMissingRef(this.r, this.inventory, `${at}.policy`, 'Policy', ns, step.policy);
+      else reportMissingRef(this.r, this.inventory, `${at}.policy`, 'ApiPolicy', ns, step.policy);
       const condition = this.condition(step.condition, `${at}.condition`);
       return { policy: step.policy, ...(condition ? { condition } : {}) };
     });

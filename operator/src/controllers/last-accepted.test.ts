@@ -13,7 +13,7 @@ const proxy = (name: string, generation: number, spec: Record<string, unknown>):
 const policy = (name: string, generation: number, spec: Record<string, unknown>): SourceObject => ({
   object: {
     apiVersion: 'gatehouse.dev/v1alpha1',
-    kind: 'Policy',
+    kind: 'ApiPolicy',
     metadata: { name, namespace: 'shop', generation },
     spec,
   },
@@ -69,7 +69,7 @@ describe('compileKeepingLastAccepted', () => {
     expect(basePaths(r.result.snapshot.runtime)).toEqual([]);
   });
 
-  it('an invalid Policy falls back to its last accepted generation, so the proxy that uses it keeps serving', () => {
+  it('an invalid ApiPolicy falls back to its last accepted generation, so the proxy that uses it keeps serving', () => {
     const withPolicy = { ...good, flows: { preFlow: { request: [{ policy: 'limit' }] } } };
     const okPolicy = { type: 'SpikeArrest', spikeArrest: { rate: '10ps' } };
     const first = compileKeepingLastAccepted(
@@ -77,14 +77,14 @@ describe('compileKeepingLastAccepted', () => {
       new Map(),
       options,
     );
-    expect(first.outcomes.get('Policy/shop/limit')?.servingGeneration).toBe(1);
+    expect(first.outcomes.get('ApiPolicy/shop/limit')?.servingGeneration).toBe(1);
     const second = compileKeepingLastAccepted(
       [proxy('orders', 1, withPolicy), policy('limit', 2, { type: 'SpikeArrest', spikeArrest: { rate: 'fast' } })],
       first.lastAccepted,
       options,
     );
-    expect(second.outcomes.get('Policy/shop/limit')).toMatchObject({ generation: 2, servingGeneration: 1 });
-    expect(second.outcomes.get('Policy/shop/limit')!.conditions[0]).toMatchObject({
+    expect(second.outcomes.get('ApiPolicy/shop/limit')).toMatchObject({ generation: 2, servingGeneration: 1 });
+    expect(second.outcomes.get('ApiPolicy/shop/limit')!.conditions[0]).toMatchObject({
       type: 'Accepted',
       status: 'False',
     });

@@ -73,14 +73,14 @@ describe('desiredStatus', () => {
 
   it('an invalid generation that still serves the last accepted one: Accepted False, Programmed True, Ready False', () => {
     const outcome: ObjectOutcome = {
-      ...ok('Policy', 4),
+      ...ok('ApiPolicy', 4),
       servingGeneration: 3,
       conditions: [
         { type: 'Accepted', status: 'False', reason: 'Invalid', message: 'spec.spikeArrest.rate: not a rate' },
         { type: 'ResolvedRefs', status: 'True', reason: 'ResolvedRefs', message: '' },
       ],
     };
-    const s = desiredStatus('Policy', outcome, inputs([]));
+    const s = desiredStatus('ApiPolicy', outcome, inputs([]));
     expect(cond(s, 'Accepted')).toMatchObject({
       status: 'False',
       message: 'spec.spikeArrest.rate: not a rate; generation 3, the last accepted one, keeps serving',
@@ -91,22 +91,22 @@ describe('desiredStatus', () => {
 
   it('not served at all: Programmed False', () => {
     const s = desiredStatus(
-      'App',
+      'DeveloperApp',
       {
-        ...ok('App'),
+        ...ok('DeveloperApp'),
         servingGeneration: undefined,
         conditions: [
           {
             type: 'Accepted',
             status: 'False',
             reason: 'UnresolvedRefs',
-            message: 'spec.products[0].name: Product "gold" not found',
+            message: 'spec.products[0].name: ApiProduct "gold" not found',
           },
           {
             type: 'ResolvedRefs',
             status: 'False',
             reason: 'RefNotFound',
-            message: 'spec.products[0].name: Product "gold" not found',
+            message: 'spec.products[0].name: ApiProduct "gold" not found',
           },
         ],
       },

@@ -24,9 +24,9 @@ export interface CompiledState {
 
 const compileKinds = new Set([
   'ApiProxy',
-  'Policy',
-  'Product',
-  'App',
+  'ApiPolicy',
+  'ApiProduct',
+  'DeveloperApp',
   'DataPlane',
   'Secret',
   'Service',

@@ -60,7 +60,7 @@ describe('EventRecorder on a real apiserver', () => {
   });
 
   it('creates an Event, then folds a repeat into its series instead of creating another', async () => {
-    recorder.event(target, 'Warning', 'RefNotFound', 'Resolve', 'Policy shop/verify-key not found');
+    recorder.event(target, 'Warning', 'RefNotFound', 'Resolve', 'ApiPolicy shop/verify-key not found');
     await recorder.flush();
     const [first, ...others] = await events();
     expect(others).toEqual([]);
@@ -70,7 +70,7 @@ describe('EventRecorder on a real apiserver', () => {
       type: 'Warning',
       reason: 'RefNotFound',
       action: 'Resolve',
-      note: 'Policy shop/verify-key not found',
+      note: 'ApiPolicy shop/verify-key not found',
       eventTime: '2026-05-01T10:00:00.123000Z',
       regarding: {
         apiVersion: 'gatehouse.dev/v1alpha1',
@@ -84,7 +84,7 @@ describe('EventRecorder on a real apiserver', () => {
     expect(first!.series).toBeUndefined();
 
     clock = new Date('2026-05-01T10:01:00.000Z');
-    recorder.event(target, 'Warning', 'RefNotFound', 'Resolve', 'Policy shop/verify-key not found');
+    recorder.event(target, 'Warning', 'RefNotFound', 'Resolve', 'ApiPolicy shop/verify-key not found');
     await recorder.flush();
     const [again, ...none] = await events();
     expect(none).toEqual([]);
@@ -92,8 +92,8 @@ describe('EventRecorder on a real apiserver', () => {
     expect(again!.series).toEqual({ count: 2, lastObservedTime: '2026-05-01T10:01:00.000000Z' });
 
     // Several repeats before the writer catches up: one patch with the final count.
-    recorder.event(target, 'Warning', 'RefNotFound', 'Resolve', 'Policy shop/verify-key not found');
-    recorder.event(target, 'Warning', 'RefNotFound', 'Resolve', 'Policy shop/verify-key not found');
+    recorder.event(target, 'Warning', 'RefNotFound', 'Resolve', 'ApiPolicy shop/verify-key not found');
+    recorder.event(target, 'Warning', 'RefNotFound', 'Resolve', 'ApiPolicy shop/verify-key not found');
     await recorder.flush();
     expect((await events())[0]?.series?.count).toBe(4);
     expect(lines).toEqual([]);
@@ -107,7 +107,7 @@ describe('EventRecorder on a real apiserver', () => {
       metadata: { name: 'eu', namespace },
     });
     clock = new Date(clock.getTime() + 7 * 60_000);
-    recorder.event(target, 'Warning', 'RefNotFound', 'Resolve', 'Policy shop/verify-key not found');
+    recorder.event(target, 'Warning', 'RefNotFound', 'Resolve', 'ApiPolicy shop/verify-key not found');
     recorder.event(target, 'Warning', 'CompileFailed', 'Compile', 'é'.repeat(1000));
     await recorder.flush();
     const all = await events();

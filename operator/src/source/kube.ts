@@ -13,7 +13,7 @@ import { resourcePath, type KubeRest } from '../kube/rest.ts';
 import { credentialKeySecretName } from './credential-key.ts';
 
 /**
- * The label that opts a Secret in: App credentials, upstream TLS material, the credential hash key.
+ * The label that opts a Secret in: DeveloperApp credentials, upstream TLS material, the credential hash key.
  * The operator never lists Secrets it was not pointed at (DESIGN 3: secrets stay where they are).
  */
 export const credentialSecretLabel = 'gatehouse.dev/credential';
@@ -21,7 +21,16 @@ export const credentialSecretLabel = 'gatehouse.dev/credential';
 export const dataPlanePodSelector = 'app.kubernetes.io/part-of=gatehouse';
 
 export type SourceKind =
-  'ApiProxy' | 'Policy' | 'Product' | 'App' | 'DataPlane' | 'Secret' | 'Service' | 'EndpointSlice' | 'Pod' | 'Node';
+  | 'ApiProxy'
+  | 'ApiPolicy'
+  | 'ApiProduct'
+  | 'DeveloperApp'
+  | 'DataPlane'
+  | 'Secret'
+  | 'Service'
+  | 'EndpointSlice'
+  | 'Pod'
+  | 'Node';
 
 export interface SourceChange {
   kind: SourceKind;
@@ -79,7 +88,7 @@ export class KubeSource {
       ]),
     );
     this.informers = {
-      ...(ours as Record<'ApiProxy' | 'Policy' | 'Product' | 'App' | 'DataPlane', Informer>),
+      ...(ours as Record<'ApiProxy' | 'ApiPolicy' | 'ApiProduct' | 'DeveloperApp' | 'DataPlane', Informer>),
       Secret: make(
         'secrets',
         resourcePath({ version: 'v1', resource: 'secrets', namespace: ns }),

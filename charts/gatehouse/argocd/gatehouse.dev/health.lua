@@ -1,6 +1,6 @@
--- Argo CD health check for every gatehouse.dev kind: ApiProxy, Policy, Product, App and DataPlane
--- (charts/gatehouse/README.md: "Argo CD"). One script, set under each kind's argocd-cm key; where the
--- kinds differ it asks obj.kind.
+-- Argo CD health check for every gatehouse.dev kind: ApiProxy, ApiPolicy, ApiProduct, DeveloperApp and
+-- DataPlane (charts/gatehouse/README.md: "Argo CD"). One script, set under each kind's argocd-cm key;
+-- where the kinds differ it asks obj.kind.
 -- Runs with only Lua's base, table and package libraries, as argocd-cm scripts do: no string library.
 local hs = {}
 

@@ -15,7 +15,7 @@ import { BodyParseError, decodeBody, parseJsonText } from '../../flow/message.ts
 import { settle } from '../../flow/offload.ts';
 import type { Message, PolicyContext, PolicyImplementation, PolicyMeta } from '../../flow/types.ts';
 import { boundedJsonText, compileJsonPath, jsonValueText, type CompiledJsonPath } from '../json-path.ts';
-import { checkConfig, formParams, messageOf } from '../support.ts';
+import { bodyKind, checkConfig, formParams, messageOf } from '../support.ts';
 import { compileXPath, compileXPathOrThrow, parseXmlDocument, XmlViolation, type CompiledXPath } from '../xml.ts';
 
 interface CompiledPattern {
@@ -159,7 +159,10 @@ export const extractVariablesPolicy: PolicyImplementation<ExtractVariablesConfig
         (name) => (ctx) => new URLSearchParams(ctx.request.query).get(name) ?? undefined,
       ),
       ...namedExtractions(config.headers, (name) => (_ctx, message) => message.headers.get(name)),
-      ...namedExtractions(config.formParams, (name) => (_ctx, message) => formParams(message).get(name) ?? undefined),
+      ...namedExtractions(
+        config.formParams,
+        (name) => (_ctx, message) => formParams(message, { strict: true }).get(name) ?? undefined,
+      ),
       ...namedExtractions(config.variables, (name) => (ctx) => ctx.variables.getString(name)),
     ];
     const jsonPaths = config.jsonPayload ?? [];
@@ -230,6 +233,9 @@ export const extractVariablesPolicy: PolicyImplementation<ExtractVariablesConfig
         unresolved(config.source ?? ctx.phase);
         return undefined;
       }
+      // The payload is parsed as configured, whatever its type says, but never one whose Content-Type
+      // names several media types or none that parses (bodyKind throws: 400, as every guard answers).
+      if (jsonPaths.length > 0 || xPaths.length > 0) bodyKind(message);
       fromPatterns(ctx, message);
       if (jsonPaths.length === 0 && xPaths.length === 0) return undefined;
       return settle(ctx.offload.run('extract.body', { body: message.body.bytes(), spec, key }), (result) =>

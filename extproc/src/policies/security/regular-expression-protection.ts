@@ -15,7 +15,7 @@ import { BodyParseError, decodeBody, parseJsonText } from '../../flow/message.ts
 import { settle } from '../../flow/offload.ts';
 import type { Message, PolicyContext, PolicyImplementation, PolicyMeta } from '../../flow/types.ts';
 import { compileJsonPath, jsonMatchTexts, type CompiledJsonPath } from '../json-path.ts';
-import { checkConfig, formParams, isJsonMediaType, isXmlMediaType, mediaType, messageOf } from '../support.ts';
+import { bodyKind, checkConfig, formParams, messageOf } from '../support.ts';
 import {
   compileXPath,
   compileXPathOrThrow,
@@ -103,7 +103,7 @@ function buildChecks(config: RegularExpressionProtectionConfig): Check[] {
     checks.push({
       location: `form parameter ${name}`,
       patterns: compile(patterns),
-      values: (_ctx, message) => formParams(message).getAll(name),
+      values: (_ctx, message) => formParams(message, { strict: true }).getAll(name),
     });
   }
   for (const { name, patterns } of config.variables ?? []) {
@@ -240,9 +240,12 @@ export const regularExpressionProtectionPolicy: PolicyImplementation<RegularExpr
         if (values.some((value) => check.patterns.some((p) => p.test(value))))
           throw threatDetected(meta, check.location);
       }
-      const type = mediaType(message);
-      const json = spec.json.length > 0 && isJsonMediaType(type);
-      const xml = spec.xml.length > 0 && isXmlMediaType(type) && message.body.size > 0;
+      if (spec.json.length === 0 && spec.xml.length === 0) return undefined;
+      // Any spelling of a JSON or XML type, or an untyped body that looks like one; an ambiguous
+      // Content-Type is refused (support.ts bodyKind).
+      const kind = bodyKind(message);
+      const json = spec.json.length > 0 && kind === 'json';
+      const xml = spec.xml.length > 0 && kind === 'xml';
       if (!json && !xml) return undefined;
       const outcome = ctx.offload.run('regex.body', { body: message.body.bytes(), spec, key, json, xml });
       return settle(outcome, (result) => {

@@ -6,7 +6,7 @@ import { PolicyFault } from '../../flow/faults.ts';
 import { decodeBody } from '../../flow/message.ts';
 import { settle } from '../../flow/offload.ts';
 import type { PolicyImplementation } from '../../flow/types.ts';
-import { isXmlMediaType, mediaType, messageOf } from '../support.ts';
+import { bodyKind, messageOf } from '../support.ts';
 import { scanXml, XmlViolation, type XmlLimits, type XmlViolationCode } from '../xml.ts';
 
 function limitsOf(config: XMLThreatProtectionConfig): XmlLimits {
@@ -51,8 +51,9 @@ export const xmlThreatProtectionPolicy: PolicyImplementation<XMLThreatProtection
     const limits = limitsOf(config);
     return (ctx) => {
       const message = messageOf(ctx, config.source);
-      // Only XML bodies are this policy's business; anything else passes (as in Apigee).
-      if (!message || !isXmlMediaType(mediaType(message)) || message.body.size === 0) return undefined;
+      // Only XML bodies are this policy's business (any spelling of an XML type, or an untyped body
+      // that looks like XML); other kinds pass, an ambiguous Content-Type is refused (support.ts).
+      if (!message || bodyKind(message) !== 'xml') return undefined;
       return settle(ctx.offload.run('xml.threat', { body: message.body.bytes(), limits }), (finding) => {
         if (!finding) return undefined;
         throw new PolicyFault({
