@@ -1,5 +1,6 @@
 // Real policies on large bodies through the server with a worker pool: the verdicts are the inline
-// ones, the work ran on a worker, and work past its budget is refused with 503.
+// ones, the work ran on a worker, a light request is not held up by a worst-case body, and work past
+// its budget is refused with 503.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createExtProcClient, type ExternalProcessorClient } from '../../../e2e/envoy/client.ts';
 import { runExtProcExchange } from '../../../e2e/envoy/exchange.ts';
@@ -35,6 +36,14 @@ const snapshot: RuntimeSnapshot = {
           request: [{ policy: 'json' }, { policy: 'regex' }, { policy: 'extract' }, { policy: 'echo' }],
         },
       },
+    },
+    {
+      namespace: 'shop',
+      name: 'light',
+      route: 'shop/light',
+      basePath: '/light',
+      policies: { mark: policy('AssignMessage', { set: { headers: { 'x-light': 'yes' } } }) },
+      flows: { preFlow: { request: [{ policy: 'mark' }] } },
     },
   ],
 };
@@ -99,6 +108,52 @@ describe('policy work on the worker pool', () => {
     // the XML bodies skip json.threat (not JSON) and the threat stops at regex.body: 3 + 2 + 2 + 1.
     expect(done.reduce((n, v) => n + v.value, 0)).toBe(8);
   });
+});
+
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((r) => setTimeout(r, 5));
+}
+
+describe('a worst-case body on the pool (issue 13: no request stalls the others)', () => {
+  it('does not hold up a light request sent while it is checked', async () => {
+    const server = await startTestServer({ snapshot, work: { workers: 1, minBytes: 1024, budgetMs: 120_000 } });
+    const client = createExtProcClient(server.address);
+    try {
+      const pool = server.server.pool!;
+      await pool.ready();
+      // 1 MiB of XML 250 levels deep, 130,000 elements, all selected by //*: seconds of work inline.
+      const body = `${'<a>'.repeat(250)}${'<b>x</b>'.repeat(130_000)}${'</a>'.repeat(250)}`;
+      let heavyDone = false;
+      const heavy = runExtProcExchange({
+        client,
+        route: 'shop/guard',
+        mode: { requestBodyMode: 'BUFFERED' },
+        timeoutMs: 120_000,
+        request: {
+          method: 'POST',
+          path: '/guard',
+          headers: [['content-type', 'application/xml']],
+          body: Buffer.from(body),
+        },
+        upstream,
+      }).finally(() => (heavyDone = true));
+      await until(() => pool.busy > 0 || heavyDone); // its XPath check runs on the worker now
+      expect(heavyDone, 'the heavy request was answered before it reached the worker').toBe(false);
+      // Inline (--workers 0) the event loop would finish the heavy check before reading this request.
+      const light = await runExtProcExchange({
+        client,
+        route: 'shop/light',
+        request: { method: 'GET', path: '/light/x', headers: [], body: Buffer.alloc(0) },
+        upstream,
+      });
+      expect(light.upstreamRequest?.headers).toContainEqual(['x-light', 'yes']);
+      expect(heavyDone).toBe(false);
+      expect((await heavy).response.status).toBe(200);
+    } finally {
+      client.close();
+      await server.close();
+    }
+  }, 180_000);
 });
 
 describe('policy work over budget', () => {
