@@ -1,7 +1,7 @@
 // The Offload a stream gives its policies (flow/offload.ts): a task whose weight (its body's size,
 // times 8 for JSONPath and 64 for XPath work: tasks.ts taskWeight) is under `minBytes` runs inline,
-// holding the event loop for well under a millisecond (the round trip to a worker is 50-100 us plus
-// the body's copy); a heavier one goes to the worker pool with the phase's deadline (`budgetMs` from
+// holding the event loop for about a millisecond at most (a trip to a worker costs a 30-50 us round
+// trip, the body's copy and maybe a wait for a free worker); a heavier one goes to the worker pool with the phase's deadline (`budgetMs` from
 // the start of the phase: queueing and running included) and the stream's abort signal.
 import type { Offload, TaskInput, TaskName, TaskOutput } from '../flow/offload.ts';
 import type { WorkerPool } from './pool.ts';

@@ -22,8 +22,10 @@ export type TaskBodyInput = { body: Uint8Array };
 
 /**
  * How many scan-equivalent bytes a task's input costs, for the offload threshold: querying a body
- * costs more per byte than scanning it (measured on worst-case shapes: JSONPath over a parsed body
- * ~8x a structural scan, XPath over a DOM ~64x), so a query goes to the pool from a smaller body.
+ * costs more per byte than scanning it, so a query goes to the pool from a smaller body. Measured on
+ * worst-case shapes (50 levels, then one wide container) of 64-256 KiB on the 2-core development
+ * machine: RegularExpressionProtection with `$..*` took 7-9x JSONThreatProtection's scan of the same
+ * body, with `//*` 35-60x; the weights round up (docs/failure-modes.md).
  */
 export function taskWeight(name: keyof Tasks, input: TaskBodyInput): number {
   const bytes = input.body.length;
