@@ -249,6 +249,34 @@ describe('operator in a cluster', () => {
     });
   });
 
+  it('a newer ApiProxy never takes an accepted route, even first by name and with a more specific host (docs/tenancy.md)', async () => {
+    await cluster.apply(
+      obj('ApiProxy', ns, 'zz-ledger', { basePath: '/ledger', target: { url: 'http://127.0.0.1:9093' } }),
+    );
+    await eventually('zz-ledger Ready', async () =>
+      hasConditions(await cluster.get('ApiProxy', ns, 'zz-ledger'), { Accepted: 'True', Ready: 'True' }),
+    );
+    await cluster.apply(
+      obj('ApiProxy', ns, 'aa-ledger', {
+        basePath: '/ledger',
+        hosts: ['bank.example'],
+        target: { url: 'http://127.0.0.1:9094' },
+      }),
+    );
+    const loser = await eventually('aa-ledger Conflicted', async () => {
+      const o = await cluster.get('ApiProxy', ns, 'aa-ledger');
+      return hasConditions(o, { Accepted: 'False' }) && o;
+    });
+    expect(conditionOf(loser, 'Accepted')).toMatchObject({ reason: 'Conflicted' });
+    expect(conditionOf(loser, 'Accepted')?.message).toContain(`ApiProxy ${ns}/zz-ledger`);
+    expect(hasConditions(await cluster.get('ApiProxy', ns, 'zz-ledger'), { Accepted: 'True' })).toBe(true);
+    expect(
+      runtimeOf(a)
+        ?.proxies.filter((p) => p.basePath === '/ledger')
+        .map((p) => p.name),
+    ).toEqual(['zz-ledger']);
+  });
+
   it('two replicas: one writes; when it dies the other takes over within the lease time, losing and repeating no status write', async () => {
     b = await startReplica(ns, 'op-b');
     // The node talks to the replica that is not the leader: the leader reports on it all the same.
