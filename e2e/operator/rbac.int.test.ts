@@ -131,7 +131,7 @@ describe('chart RBAC', () => {
 
   beforeAll(async () => {
     if (!auditLog) return;
-    ns = await cluster.namespace('rbac');
+    ns = await cluster.operatorNamespace('rbac');
     const identity = await serviceAccountIdentity(adminKubeConfig(), { namespace: ns, name: 'gatehouse' });
     username = identity.username;
     // A report of a replica that has been gone for an hour: the leader deletes it.
@@ -226,8 +226,9 @@ describe('chart RBAC', () => {
       ['ApiProduct', 'gold'],
       ['DeveloperApp', 'acme'],
     ] as const) {
-      await eventually(`${kind} ${name} Ready`, async () =>
-        hasConditions(await cluster.get(kind, ns, name), { Ready: 'True' }),
+      // Programmed, not Ready: no data-plane node connects here, so an ApiProxy is not Ready.
+      await eventually(`${kind} ${name} Programmed`, async () =>
+        hasConditions(await cluster.get(kind, ns, name), { Accepted: 'True', Programmed: 'True' }),
       );
     }
     await eventually('the endpoints of the Service target are served', () =>
