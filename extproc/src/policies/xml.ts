@@ -5,6 +5,7 @@
 import { createRequire } from 'node:module';
 import { DOMParser, type Document, type Node } from '@xmldom/xmldom';
 import { XMLValidator } from 'fast-xml-parser';
+import { GatehouseError } from '../../../lib/errors.ts';
 import type { PolicyMeta } from '../flow/types.ts';
 import { PolicyConfigError } from './support.ts';
 
@@ -58,11 +59,11 @@ export type XmlViolationCode =
   | 'DTDNotAllowed'
   | 'ExecutionFailed';
 
-export class XmlViolation extends Error {
-  readonly code: XmlViolationCode;
-  constructor(code: XmlViolationCode, message: string) {
-    super(message);
-    this.code = code;
+export class XmlViolation extends GatehouseError {
+  readonly violation: XmlViolationCode;
+  constructor(violation: XmlViolationCode, message: string) {
+    super('GH_ERR_XML_VIOLATION', message);
+    this.violation = violation;
   }
 }
 

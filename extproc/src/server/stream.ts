@@ -8,6 +8,7 @@
 // spurious.
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import { GatehouseError } from '../../../lib/errors.ts';
 import type { LoadedSnapshot } from '../config/snapshot.ts';
 import type { SnapshotProvider } from '../config/snapshot-store.ts';
 import type { CompiledProxy } from '../flow/compile.ts';
@@ -52,11 +53,11 @@ const STAGES = [
 type Stage = (typeof STAGES)[number];
 type Direction = 'request' | 'response';
 
-class ProtocolError extends Error {
-  readonly code: grpc.status;
-  constructor(code: grpc.status, message: string) {
-    super(message);
-    this.code = code;
+class ProtocolError extends GatehouseError {
+  readonly grpcCode: grpc.status;
+  constructor(grpcCode: grpc.status, message: string) {
+    super('GH_ERR_EXT_PROC_PROTOCOL', message);
+    this.grpcCode = grpcCode;
   }
 }
 
@@ -311,7 +312,7 @@ export class ProcessingStream {
   private fail(err: unknown): void {
     if (err instanceof ProtocolError) {
       this.deps.log.warn({ err: err.message }, 'ext_proc protocol error');
-      this.close('protocol_error', { code: err.code, details: err.message });
+      this.close('protocol_error', { code: err.grpcCode, details: err.message });
       return;
     }
     this.deps.log.error({ err }, 'ext_proc stream failed');

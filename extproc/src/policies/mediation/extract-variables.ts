@@ -65,7 +65,7 @@ function namedExtractions(
 function failure(meta: PolicyMeta, errorCode: string, reason: string): PolicyFault {
   return new PolicyFault({
     status: 500,
-    errorCode: `steps.extractvariables.${errorCode}`,
+    errorCode,
     faultString: `ExtractVariables[${meta.name}]: ${reason}`,
   });
 }
@@ -102,7 +102,8 @@ export const extractVariablesPolicy: PolicyImplementation<ExtractVariablesConfig
     }));
 
     const unresolved = (what: string) => {
-      if (!ignoreUnresolved) throw failure(meta, 'ExecutionFailed', `Unresolved variable : ${what}`);
+      if (!ignoreUnresolved)
+        throw failure(meta, 'steps.extractvariables.ExecutionFailed', `Unresolved variable : ${what}`);
     };
 
     const fromPatterns = (ctx: PolicyContext, message: Message) => {
@@ -120,7 +121,8 @@ export const extractVariablesPolicy: PolicyImplementation<ExtractVariablesConfig
       try {
         json = message.body.json();
       } catch {
-        if (!ignoreUnresolved) throw failure(meta, 'JsonPathParsingFailure', 'the body is not valid JSON');
+        if (!ignoreUnresolved)
+          throw failure(meta, 'steps.extractvariables.JsonPathParsingFailure', 'the body is not valid JSON');
         return;
       }
       for (const { name, path, jsonPath } of jsonPaths) {
@@ -139,7 +141,8 @@ export const extractVariablesPolicy: PolicyImplementation<ExtractVariablesConfig
       try {
         document = parseXmlDocument(message.body.text());
       } catch {
-        if (!ignoreUnresolved) throw failure(meta, 'ExecutionFailed', 'the body is not acceptable XML');
+        if (!ignoreUnresolved)
+          throw failure(meta, 'steps.extractvariables.ExecutionFailed', 'the body is not acceptable XML');
         return;
       }
       for (const { name, xPath, compiled } of xPaths) {

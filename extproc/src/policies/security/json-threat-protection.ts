@@ -1,6 +1,7 @@
 // JSONThreatProtection (DESIGN 4a): the five structural limits, checked by a single forward scan that
 // validates the JSON grammar without building any value. A hostile body (a million nested arrays, an
 // object with a million members) is rejected at the first byte past a limit, with O(depth) memory.
+import { GatehouseError } from '../../../../lib/errors.ts';
 import type { JSONThreatProtectionConfig } from '../../../../protos/policies/security/json-threat-protection.ts';
 import { PolicyFault } from '../../flow/faults.ts';
 import type { PolicyImplementation } from '../../flow/types.ts';
@@ -14,11 +15,21 @@ type Violation =
   | 'StringValueLengthExceeded'
   | 'ExecutionFailed';
 
+/** The fault code of each violation, written out so that lib/error-codes.ts can be checked against them. */
+const FAULT_CODES: Record<Violation, string> = {
+  ContainerDepthExceeded: 'threat.json.ContainerDepthExceeded',
+  ArrayElementCountExceeded: 'threat.json.ArrayElementCountExceeded',
+  ObjectEntryCountExceeded: 'threat.json.ObjectEntryCountExceeded',
+  ObjectEntryNameLengthExceeded: 'threat.json.ObjectEntryNameLengthExceeded',
+  StringValueLengthExceeded: 'threat.json.StringValueLengthExceeded',
+  ExecutionFailed: 'threat.json.ExecutionFailed',
+};
+
 /** Thrown inside the scanner; turned into a PolicyFault by the step. */
-class JsonViolation extends Error {
+class JsonViolation extends GatehouseError {
   readonly violation: Violation;
   constructor(violation: Violation, message: string) {
-    super(message);
+    super('GH_ERR_JSON_VIOLATION', message);
     this.violation = violation;
   }
 }
@@ -209,7 +220,7 @@ export function checkJson(text: string, limits: Limits, policyName: string): voi
     if (!(error instanceof JsonViolation)) throw error;
     throw new PolicyFault({
       status: 400,
-      errorCode: `threat.json.${error.violation}`,
+      errorCode: FAULT_CODES[error.violation],
       faultString: `JSONThreatProtection[${policyName}]: ${error.message}`,
     });
   }

@@ -4,7 +4,26 @@ import type { XMLThreatProtectionConfig } from '../../../../protos/policies/secu
 import { PolicyFault } from '../../flow/faults.ts';
 import type { PolicyImplementation } from '../../flow/types.ts';
 import { bodyKind, messageOf } from '../support.ts';
-import { scanXml, XmlViolation, type XmlLimits } from '../xml.ts';
+import { scanXml, XmlViolation, type XmlLimits, type XmlViolationCode } from '../xml.ts';
+
+/** The fault code of each violation, written out so that lib/error-codes.ts can be checked against them. */
+const FAULT_CODES: Record<XmlViolationCode, string> = {
+  ElementNameLengthExceeded: 'threat.xml.ElementNameLengthExceeded',
+  AttributeNameLengthExceeded: 'threat.xml.AttributeNameLengthExceeded',
+  NamespacePrefixLengthExceeded: 'threat.xml.NamespacePrefixLengthExceeded',
+  ProcessingInstructionTargetLengthExceeded: 'threat.xml.ProcessingInstructionTargetLengthExceeded',
+  NodeDepthExceeded: 'threat.xml.NodeDepthExceeded',
+  AttributeCountExceeded: 'threat.xml.AttributeCountExceeded',
+  NamespaceCountExceeded: 'threat.xml.NamespaceCountExceeded',
+  ChildCountExceeded: 'threat.xml.ChildCountExceeded',
+  TextLengthExceeded: 'threat.xml.TextLengthExceeded',
+  AttributeValueLengthExceeded: 'threat.xml.AttributeValueLengthExceeded',
+  NamespaceURILengthExceeded: 'threat.xml.NamespaceURILengthExceeded',
+  CommentLengthExceeded: 'threat.xml.CommentLengthExceeded',
+  ProcessingInstructionDataLengthExceeded: 'threat.xml.ProcessingInstructionDataLengthExceeded',
+  DTDNotAllowed: 'threat.xml.DTDNotAllowed',
+  ExecutionFailed: 'threat.xml.ExecutionFailed',
+};
 
 function limitsOf(config: XMLThreatProtectionConfig): XmlLimits {
   const { nameLimits: n = {}, structureLimits: s = {}, valueLimits: v = {} } = config;
@@ -41,7 +60,7 @@ export const xmlThreatProtectionPolicy: PolicyImplementation<XMLThreatProtection
         if (!(error instanceof XmlViolation)) throw error;
         throw new PolicyFault({
           status: 400,
-          errorCode: `threat.xml.${error.code}`,
+          errorCode: FAULT_CODES[error.violation],
           faultString: `XMLThreatProtection[${meta.name}]: ${error.message}`,
         });
       }
