@@ -222,7 +222,7 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
   ),
   error(
     'extproc',
-    'GH_ERR_EXT_PROC_PROTOCOL',
+    'GH_ERR_EXTPROC_PROTOCOL',
     'An ext_proc stream out of order; the stream ends with INVALID_ARGUMENT or FAILED_PRECONDITION.',
   ),
   error('extproc/stores', 'GH_ERR_REDIS_URL', 'A --redis-url that cannot be used (scheme, mode, missing hosts).'),

@@ -56,7 +56,7 @@ type Direction = 'request' | 'response';
 class ProtocolError extends GatehouseError {
   readonly grpcCode: grpc.status;
   constructor(grpcCode: grpc.status, message: string) {
-    super('GH_ERR_EXT_PROC_PROTOCOL', message);
+    super('GH_ERR_EXTPROC_PROTOCOL', message);
     this.grpcCode = grpcCode;
   }
 }
