@@ -59,6 +59,7 @@ export type XmlViolationCode =
   | 'DTDNotAllowed'
   | 'ExecutionFailed';
 
+/** A limit or well-formedness problem found by the scan; `violation` is the threat.xml.* suffix. */
 export class XmlViolation extends GatehouseError {
   readonly violation: XmlViolationCode;
   constructor(violation: XmlViolationCode, message: string) {
