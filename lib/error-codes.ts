@@ -149,6 +149,12 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
     'GH_ERR_XDS_SECRET_ENCODE',
     'An SDS Secret does not encode (the message names the resource only).',
   ),
+  error(
+    'operator/source',
+    'GH_ERR_CREDENTIAL_KEY_MISSING',
+    'Kube mode found no credential hash key Secret and was not told to use the public development key.',
+    2,
+  ),
   error('operator/controllers', 'GH_ERR_DATAPLANE_APPLY', 'Some objects a DataPlane owns could not be applied.'),
   error('operator/controllers', 'GH_ERR_DATAPLANE_KIND', 'A kind the DataPlane controller does not manage (a bug).'),
   error(
@@ -312,6 +318,21 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
     'GH_ERR_COMPILE_CONDITION',
     'A flow or step condition that does not parse (line and column given).',
     1,
+  ),
+  diagnostic(
+    'compile',
+    'GH_ERR_COMPILE_SECRET_INLINE',
+    'A password in a literal DataPlane Redis URL: put the URL in a Secret (spec.redis.secretRef).',
+  ),
+  diagnostic(
+    'compile',
+    'GH_ERR_COMPILE_TARGET_REFUSED',
+    'A target URL with credentials in it, or a link-local or cloud metadata address (allowed only by spec.upstream.allowLinkLocalTargets).',
+  ),
+  diagnostic(
+    'compile',
+    'GH_WARN_COMPILE_INLINE_CREDENTIAL',
+    'A policy value that looks like a credential written inline.',
   ),
   diagnostic('compile', 'GH_WARN_COMPILE_NO_ENDPOINTS', "An ApiProxy's Service has no ready endpoints."),
   diagnostic(
