@@ -37,12 +37,6 @@ describe('last accepted revisions across operator restarts', () => {
 
   beforeAll(async () => {
     ns = await cluster.namespace('durable');
-    await cluster.apply({
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: 'gatehouse-credential-hash-key', namespace: ns },
-      stringData: { key: 'k'.repeat(64) },
-    });
   });
 
   afterAll(async () => {
