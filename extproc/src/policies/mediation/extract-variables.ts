@@ -140,7 +140,7 @@ export function extractBodyTask(input: { body: Uint8Array; spec: ExtractBodySpec
 function failure(meta: PolicyMeta, errorCode: string, reason: string): PolicyFault {
   return new PolicyFault({
     status: 500,
-    errorCode: `steps.extractvariables.${errorCode}`,
+    errorCode,
     faultString: `ExtractVariables[${meta.name}]: ${reason}`,
   });
 }
@@ -176,7 +176,8 @@ export const extractVariablesPolicy: PolicyImplementation<ExtractVariablesConfig
     const key = JSON.stringify(spec);
 
     const unresolved = (what: string) => {
-      if (!ignoreUnresolved) throw failure(meta, 'ExecutionFailed', `Unresolved variable : ${what}`);
+      if (!ignoreUnresolved)
+        throw failure(meta, 'steps.extractvariables.ExecutionFailed', `Unresolved variable : ${what}`);
     };
 
     const fromPatterns = (ctx: PolicyContext, message: Message) => {
@@ -197,7 +198,7 @@ export const extractVariablesPolicy: PolicyImplementation<ExtractVariablesConfig
         else
           throw failure(
             meta,
-            'ExecutionFailed',
+            'steps.extractvariables.ExecutionFailed',
             `the values ${queries[i]!} selects exceed ${result.tooLarge} characters`,
           );
       });
@@ -205,7 +206,8 @@ export const extractVariablesPolicy: PolicyImplementation<ExtractVariablesConfig
 
     const fromBody = (ctx: PolicyContext, result: ExtractBodyResult) => {
       if (result.json === 'unreadable') {
-        if (!ignoreUnresolved) throw failure(meta, 'JsonPathParsingFailure', 'the body is not valid JSON');
+        if (!ignoreUnresolved)
+          throw failure(meta, 'steps.extractvariables.JsonPathParsingFailure', 'the body is not valid JSON');
       } else if (result.json) {
         apply(
           ctx,
@@ -215,7 +217,8 @@ export const extractVariablesPolicy: PolicyImplementation<ExtractVariablesConfig
         );
       }
       if (result.xml === 'unreadable') {
-        if (!ignoreUnresolved) throw failure(meta, 'ExecutionFailed', 'the body is not acceptable XML');
+        if (!ignoreUnresolved)
+          throw failure(meta, 'steps.extractvariables.ExecutionFailed', 'the body is not acceptable XML');
       } else if (result.xml) {
         apply(
           ctx,

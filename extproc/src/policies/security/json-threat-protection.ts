@@ -18,6 +18,16 @@ type Violation =
   | 'StringValueLengthExceeded'
   | 'ExecutionFailed';
 
+/** The fault code of each violation, written out so that lib/error-codes.ts can be checked against them. */
+const FAULT_CODES: Record<Violation, string> = {
+  ContainerDepthExceeded: 'threat.json.ContainerDepthExceeded',
+  ArrayElementCountExceeded: 'threat.json.ArrayElementCountExceeded',
+  ObjectEntryCountExceeded: 'threat.json.ObjectEntryCountExceeded',
+  ObjectEntryNameLengthExceeded: 'threat.json.ObjectEntryNameLengthExceeded',
+  StringValueLengthExceeded: 'threat.json.StringValueLengthExceeded',
+  ExecutionFailed: 'threat.json.ExecutionFailed',
+};
+
 /** Thrown inside the scanner; turned into a PolicyFault by the step. */
 class JsonViolation extends GatehouseError {
   readonly violation: Violation;
@@ -229,7 +239,7 @@ export function jsonThreatTask(input: { body: Uint8Array; limits: Limits }): Jso
 function threatFault(finding: JsonThreatFinding, policyName: string): PolicyFault {
   return new PolicyFault({
     status: 400,
-    errorCode: `threat.json.${finding.violation}`,
+    errorCode: FAULT_CODES[finding.violation],
     faultString: `JSONThreatProtection[${policyName}]: ${finding.message}`,
   });
 }

@@ -9,6 +9,25 @@ import type { PolicyImplementation } from '../../flow/types.ts';
 import { bodyKind, messageOf } from '../support.ts';
 import { scanXml, XmlViolation, type XmlLimits, type XmlViolationCode } from '../xml.ts';
 
+/** The fault code of each violation, written out so that lib/error-codes.ts can be checked against them. */
+const FAULT_CODES: Record<XmlViolationCode, string> = {
+  ElementNameLengthExceeded: 'threat.xml.ElementNameLengthExceeded',
+  AttributeNameLengthExceeded: 'threat.xml.AttributeNameLengthExceeded',
+  NamespacePrefixLengthExceeded: 'threat.xml.NamespacePrefixLengthExceeded',
+  ProcessingInstructionTargetLengthExceeded: 'threat.xml.ProcessingInstructionTargetLengthExceeded',
+  NodeDepthExceeded: 'threat.xml.NodeDepthExceeded',
+  AttributeCountExceeded: 'threat.xml.AttributeCountExceeded',
+  NamespaceCountExceeded: 'threat.xml.NamespaceCountExceeded',
+  ChildCountExceeded: 'threat.xml.ChildCountExceeded',
+  TextLengthExceeded: 'threat.xml.TextLengthExceeded',
+  AttributeValueLengthExceeded: 'threat.xml.AttributeValueLengthExceeded',
+  NamespaceURILengthExceeded: 'threat.xml.NamespaceURILengthExceeded',
+  CommentLengthExceeded: 'threat.xml.CommentLengthExceeded',
+  ProcessingInstructionDataLengthExceeded: 'threat.xml.ProcessingInstructionDataLengthExceeded',
+  DTDNotAllowed: 'threat.xml.DTDNotAllowed',
+  ExecutionFailed: 'threat.xml.ExecutionFailed',
+};
+
 function limitsOf(config: XMLThreatProtectionConfig): XmlLimits {
   const { nameLimits: n = {}, structureLimits: s = {}, valueLimits: v = {} } = config;
   const or = (value: number | undefined) => value ?? Infinity;
@@ -58,7 +77,7 @@ export const xmlThreatProtectionPolicy: PolicyImplementation<XMLThreatProtection
         if (!finding) return undefined;
         throw new PolicyFault({
           status: 400,
-          errorCode: `threat.xml.${finding.violation}`,
+          errorCode: FAULT_CODES[finding.violation],
           faultString: `XMLThreatProtection[${meta.name}]: ${finding.message}`,
         });
       });
