@@ -20,6 +20,9 @@ import { ExtprocMetrics } from './metrics.ts';
 import { ProcessingStream, type ProcessCall, type StreamDeps } from './stream.ts';
 
 export const EXT_PROC_SERVICE = 'envoy.service.ext_proc.v3.ExternalProcessor';
+/** The stream buffer limit the compiler gives Envoy (operator/src/compile/envoy/listeners.ts streamBufferLimitBytes). */
+export const envoyStreamBufferLimitBytes = 2 * 1024 * 1024;
+
 export const DEFAULT_MAX_BODY_BYTES = DEFAULT_STREAM_LIMITS.maxBodyBytes;
 
 /** Where policy work on large bodies runs (workers/offload.ts, workers/pool.ts). */
@@ -114,8 +117,12 @@ export function createExtprocServer(options: ExtprocServerOptions): ExtprocServe
   const server = new grpc.Server({
     ...(limits.maxConnectionStreams > 0 ? { 'grpc.max_concurrent_streams': limits.maxConnectionStreams } : {}),
     // One message carries at most a body chunk (BUFFERED: the whole body) or a header map: anything
-    // larger is refused by grpc-js before it is buffered whole (RESOURCE_EXHAUSTED).
-    'grpc.max_receive_message_length': limits.maxBodyBytes + limits.maxHeadersBytes + 64 * 1024,
+    // larger is refused by grpc-js before it is buffered whole (RESOURCE_EXHAUSTED). Envoy buffers a
+    // body up to the compiled stream buffer limit (2 MiB, docs/architecture-devproxy.md) and sends it
+    // whole: such a message must arrive so that it gets the 413/502 fault, not a stream error that
+    // FailOpen would let through unchecked.
+    'grpc.max_receive_message_length':
+      Math.max(limits.maxBodyBytes, envoyStreamBufferLimitBytes) + limits.maxHeadersBytes + 64 * 1024,
   });
   let lastRefusalLog = 0;
   server.addService(externalProcessorService(), {

@@ -13,7 +13,7 @@ import { downstreamTls } from './tls.ts';
  * and extproc changes"): above extproc's default --max-body-bytes (1 MiB), so a body between the two
  * reaches extproc and gets its documented 413 `gatehouse.PayloadTooLarge` / 502
  * `gatehouse.ResponseTooLarge` rather than Envoy's plain-text 413 / 500 (Envoy's own default is 1 MiB,
- * equal to extproc's); below extproc's gRPC receive limit (4 MiB), so a buffered body always fits one
+ * equal to extproc's); extproc's gRPC receive limit is raised to it (envoyStreamBufferLimitBytes), so a buffered body always fits one
  * ProcessingRequest. HTTP/1 takes it from the listener, HTTP/2 from the stream window, both set alike.
  */
 export const streamBufferLimitBytes = 2 * 1024 * 1024;
