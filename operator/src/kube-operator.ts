@@ -4,6 +4,7 @@
 import { hostname } from 'node:os';
 import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../../lib/log.ts';
+import { defaultLeaseName, fieldManager } from './api/names.ts';
 import type { IrEndpoint } from './compile/ir.ts';
 import { DataPlaneController } from './controllers/dataplane/controller.ts';
 import { extProcCompileOptions } from './controllers/dataplane/extproc-link.ts';
@@ -128,7 +129,7 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<K
   let leading = false;
   const isLeader = () => leading;
   const events = new EventRecorder({ rest, controller: 'gatehouse.dev/operator', instance: identity, log });
-  const writer = new StatusWriter({ rest, log, events, onWrite: options.onStatusWrite });
+  const writer = new StatusWriter({ rest, log, events, fieldManager, onWrite: options.onStatusWrite });
   const reports = new NodeReports({
     kc,
     rest,
@@ -190,7 +191,7 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<K
   }
 
   const election = options.leaderElection ?? {};
-  const leaseName = election.leaseName ?? 'gatehouse-operator';
+  const leaseName = election.leaseName ?? defaultLeaseName;
   // Zombie pods and capacity signals of every DataPlane's pods (leader only; its checks run everywhere cheap).
   const remediation = options.dataPlane
     ? new RemediationController({

@@ -12,7 +12,6 @@ import { Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../../../lib/log.ts';
 import { apiVersion, group, version } from '../api/common.ts';
 import { durationMs } from '../compile/durations.ts';
-import { dataPlaneKind, managedSelector } from '../controllers/dataplane/names.ts';
 import type { DataPlaneObject } from '../controllers/dataplane/render.ts';
 import { Informer } from '../kube/informer.ts';
 import type { KubeMetrics } from '../kube/metrics.ts';
@@ -30,18 +29,6 @@ import {
   type LeafSpec,
   type SanSet,
 } from './leaves.ts';
-import {
-  annotations,
-  caBundleSecretName,
-  certificateSelector,
-  defaultXdsServiceName,
-  keys,
-  labelKeys,
-  listenerTlsSecretName,
-  operatorCaSecretName,
-  tlsSecretName,
-  xdsTlsSecretName,
-} from './names.ts';
 import { parseCertificates } from './pki.ts';
 import {
   defaultLeafDurationMs,
@@ -63,6 +50,22 @@ import {
 import { renderSecret, secretView, type DesiredSecret, type SecretObject, type SecretView } from './secrets.ts';
 import type { CertificatesCondition } from './status.ts';
 import { objectKey } from '../kube/keys.ts';
+import {
+  caBundleSecretName,
+  certificateAnnotations,
+  certificateSelector,
+  dataPlaneKind,
+  defaultXdsServiceName,
+  fieldManager,
+  labelKeys,
+  listenerTlsSecretName,
+  managedSelector,
+  operatorCaSecretName,
+  secretKeys,
+  tlsSecretName,
+  workloadName,
+  xdsTlsSecretName,
+} from '../api/names.ts';
 
 export type { CertificateEvents, EventTargetRef };
 
@@ -269,9 +272,9 @@ export class CertificateController {
   /** The xDS server's certificate, key and client CAs, or undefined before the leader has issued them. */
   xdsTls(): XdsTls | undefined {
     const view = this.secret(this.o.operatorNamespace, xdsTlsSecretName);
-    const certPem = view?.data[keys.tlsCert];
-    const keyPem = view?.data[keys.tlsKey];
-    const caPem = view?.data[keys.caCert];
+    const certPem = view?.data[secretKeys.tlsCert];
+    const keyPem = view?.data[secretKeys.tlsKey];
+    const caPem = view?.data[secretKeys.caCert];
     if (!certPem || !keyPem || !caPem) return undefined;
     return { certPem, keyPem, caPem, resourceVersion: view.resourceVersion };
   }
@@ -413,17 +416,17 @@ export class CertificateController {
 
   /** Names and addresses clients reach a DataPlane's HTTPS listeners by. */
   private listenerSans(dp: DataPlaneObject, namespace: string): SanSet {
-    const extra = parseSanList(dp.metadata.annotations?.[annotations.certificateSans]);
+    const extra = parseSanList(dp.metadata.annotations?.[certificateAnnotations.certificateSans]);
     const key = `${namespace}/${dp.metadata.name}`;
     // Said once per annotation value, not on every reconcile.
     if (extra.rejected.length > 0 && this.warnedSans.get(key) !== extra.rejected.join()) {
       this.warnedSans.set(key, extra.rejected.join());
       this.log.warn(
         { dataPlane: key, rejected: extra.rejected },
-        `${annotations.certificateSans}: not names or addresses; ignored`,
+        `${certificateAnnotations.certificateSans}: not names or addresses; ignored`,
       );
     }
-    const service = this.services.get(namespace, `${dp.metadata.name}-envoy`);
+    const service = this.services.get(namespace, workloadName(dp.metadata.name, 'envoy'));
     const ingress = service?.status?.loadBalancer?.ingress ?? [];
     return {
       dns: [
@@ -482,7 +485,7 @@ export class CertificateController {
     let applied: SecretObject;
     try {
       applied = await this.o.rest.apply<SecretObject>(path, renderSecret(desired), {
-        fieldManager: 'gatehouse',
+        fieldManager,
         force: true,
       });
     } catch (err) {
@@ -592,8 +595,8 @@ export class CertificateController {
       if (cert) gauge.set({ namespace, secret, kind }, Math.floor(cert.notAfter.getTime() / 1000));
     };
     const opns = this.o.operatorNamespace;
-    set(opns, operatorCaSecretName, 'ca', this.secret(opns, operatorCaSecretName)?.data[keys.caCert]);
-    set(opns, xdsTlsSecretName, 'leaf', this.secret(opns, xdsTlsSecretName)?.data[keys.tlsCert]);
+    set(opns, operatorCaSecretName, 'ca', this.secret(opns, operatorCaSecretName)?.data[secretKeys.caCert]);
+    set(opns, xdsTlsSecretName, 'leaf', this.secret(opns, xdsTlsSecretName)?.data[secretKeys.tlsCert]);
     for (const dp of this.liveDataPlanes()) {
       const ns = dp.metadata.namespace ?? 'default';
       const name = dp.metadata.name;
@@ -604,11 +607,11 @@ export class CertificateController {
           .filter((l) => l.tls?.issue === true)
           .map((l) => listenerTlsSecretName(name, l.name)),
       ];
-      for (const secret of leafNames) set(ns, secret, 'leaf', this.secret(ns, secret)?.data[keys.tlsCert]);
+      for (const secret of leafNames) set(ns, secret, 'leaf', this.secret(ns, secret)?.data[secretKeys.tlsCert]);
       const caName = dp.spec?.certificates?.caSecretName;
       if (caName) {
         const user = this.userCaSecret(ns, caName);
-        set(ns, caName, 'ca', user?.data[keys.tlsCert] ?? user?.data[keys.caCert]);
+        set(ns, caName, 'ca', user?.data[secretKeys.tlsCert] ?? user?.data[secretKeys.caCert]);
       }
     }
   }

@@ -4,14 +4,19 @@
 // reads every fresh report: its own registry live, the others' from their ConfigMaps.
 import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../../../lib/log.ts';
+import {
+  fieldManager,
+  labelKeys,
+  managedByValue,
+  nodeReportAnnotations,
+  nodeReportDataKey,
+  nodeReportLabel,
+  nodeReportName,
+} from '../api/names.ts';
 import { Informer } from '../kube/informer.ts';
 import type { KubeMetrics } from '../kube/metrics.ts';
 import { resourcePath, type KubeRest } from '../kube/rest.ts';
 import type { NodeRegistry, NodeStatus } from '../xds/node-registry.ts';
-
-export const nodeReportLabel = 'gatehouse.dev/node-report';
-const dataKey = 'nodes.json';
-const heartbeatAnnotation = 'gatehouse.dev/heartbeat';
 
 export interface NodeReportsOptions {
   kc: k8s.KubeConfig;
@@ -33,10 +38,6 @@ interface Report {
   heartbeat: number;
   nodes: NodeStatus[];
 }
-
-/** ConfigMap names allow 253 characters of a DNS subdomain; pod names fit. */
-const reportName = (identity: string) =>
-  `gatehouse-nodes-${identity.toLowerCase().replace(/[^a-z0-9.-]/g, '-')}`.slice(0, 253).replace(/[-.]+$/, '');
 
 export class NodeReports {
   private readonly options: NodeReportsOptions;
@@ -60,7 +61,7 @@ export class NodeReports {
       labelSelector: `${nodeReportLabel}=true`,
     });
     this.informer.onChange((_event, obj) => {
-      if (obj.metadata?.name === reportName(options.identity)) return;
+      if (obj.metadata?.name === nodeReportName(options.identity)) return;
       for (const handler of this.changeHandlers) handler();
     });
   }
@@ -154,21 +155,21 @@ export class NodeReports {
       apiVersion: 'v1',
       kind: 'ConfigMap',
       metadata: {
-        name: reportName(identity),
+        name: nodeReportName(identity),
         namespace,
-        labels: { [nodeReportLabel]: 'true', 'app.kubernetes.io/managed-by': 'gatehouse' },
+        labels: { [nodeReportLabel]: 'true', [labelKeys.managedBy]: managedByValue },
         annotations: {
-          [heartbeatAnnotation]: new Date(this.options.now?.() ?? Date.now()).toISOString(),
-          'gatehouse.dev/identity': identity,
+          [nodeReportAnnotations.heartbeat]: new Date(this.options.now?.() ?? Date.now()).toISOString(),
+          [nodeReportAnnotations.identity]: identity,
         },
       },
-      data: { [dataKey]: JSON.stringify(registry.list()) },
+      data: { [nodeReportDataKey]: JSON.stringify(registry.list()) },
     };
     try {
       await rest.apply(
         resourcePath({ version: 'v1', resource: 'configmaps', namespace, name: body.metadata.name }),
         body,
-        { fieldManager: 'gatehouse', force: true },
+        { fieldManager, force: true },
       );
     } catch (err) {
       log.warn(
@@ -181,11 +182,11 @@ export class NodeReports {
 
 function parseReport(cm: k8s.KubernetesObject): Report | undefined {
   const o = cm as { metadata?: { annotations?: Record<string, string> }; data?: Record<string, string> };
-  const identity = o.metadata?.annotations?.['gatehouse.dev/identity'];
-  const heartbeat = Date.parse(o.metadata?.annotations?.[heartbeatAnnotation] ?? '');
+  const identity = o.metadata?.annotations?.[nodeReportAnnotations.identity];
+  const heartbeat = Date.parse(o.metadata?.annotations?.[nodeReportAnnotations.heartbeat] ?? '');
   if (!identity || Number.isNaN(heartbeat)) return undefined;
   try {
-    const nodes = JSON.parse(o.data?.[dataKey] ?? '[]') as NodeStatus[];
+    const nodes = JSON.parse(o.data?.[nodeReportDataKey] ?? '[]') as NodeStatus[];
     return Array.isArray(nodes) ? { identity, heartbeat, nodes } : undefined;
   } catch {
     return undefined;

@@ -20,8 +20,7 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '../../../lib/log.ts';
 import { group, version } from '../api/common.ts';
 import type { DataPlaneSpec } from '../api/dataplane.ts';
-import { managedSelector } from '../controllers/dataplane/names.ts';
-import { dataPlanePodSelector } from '../source/kube.ts';
+import { dataPlaneApiVersion, dataPlaneKind, dataPlanePodSelector, managedSelector } from '../api/names.ts';
 import { KubeApiError } from '../kube/errors.ts';
 import type { EventTarget, EventType } from '../kube/events.ts';
 import { Informer } from '../kube/informer.ts';
@@ -646,8 +645,8 @@ function settle(memory: DataPlaneMemory, pods: Pod[], now: Date): void {
  */
 function target(dp: DataPlaneObject): StatusTarget {
   return {
-    apiVersion: dp.apiVersion ?? `${group}/${version}`,
-    kind: dp.kind ?? 'DataPlane',
+    apiVersion: dp.apiVersion ?? dataPlaneApiVersion,
+    kind: dp.kind ?? dataPlaneKind,
     metadata: { name: dp.metadata.name, namespace: dp.metadata.namespace, uid: dp.metadata.uid },
     status: dp.status,
   };

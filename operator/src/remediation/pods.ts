@@ -1,7 +1,7 @@
 // The parts of Pods, Nodes, PodDisruptionBudgets and HorizontalPodAutoscalers that remediation and
 // capacity read, as the apiserver writes them (raw JSON, timestamps as strings), and small readers of
 // them. Pure.
-import { labelKeys, type Component } from '../controllers/dataplane/names.ts';
+import { labelKeys, type Component } from '../api/names.ts';
 
 export interface PodCondition {
   type: string;

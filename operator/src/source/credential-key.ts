@@ -1,8 +1,7 @@
 // Folder mode has no operator configuration: the credential hash key comes from a Secret in the
 // manifests, if there is one (DESIGN 3: per installation, never the development key in production).
+import { credentialKeyDataKey, credentialKeySecretName } from '../api/names.ts';
 import type { SourceObject } from '../compile/intake.ts';
-
-export const credentialKeySecretName = 'gatehouse-credential-hash-key';
 
 /** The `key` of the Secret named gatehouse-credential-hash-key (first by namespace), if any. */
 export function credentialHashKeyFrom(objects: readonly SourceObject[]): string | undefined {
@@ -16,11 +15,13 @@ export function credentialHashKeyFrom(objects: readonly SourceObject[]): string 
       stringData?: Record<string, unknown>;
     } | null;
     if (o?.apiVersion !== 'v1' || o.kind !== 'Secret' || o.metadata?.name !== credentialKeySecretName) continue;
+    const plain = o.stringData?.[credentialKeyDataKey];
+    const encoded = o.data?.[credentialKeyDataKey];
     const key =
-      typeof o.stringData?.key === 'string'
-        ? o.stringData.key
-        : typeof o.data?.key === 'string'
-          ? Buffer.from(o.data.key, 'base64').toString('utf8')
+      typeof plain === 'string'
+        ? plain
+        : typeof encoded === 'string'
+          ? Buffer.from(encoded, 'base64').toString('utf8')
           : undefined;
     if (key)
       candidates.push({ namespace: typeof o.metadata.namespace === 'string' ? o.metadata.namespace : 'default', key });

@@ -5,20 +5,17 @@ import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../../../lib/log.ts';
 import { group, version as apiVersion } from '../api/common.ts';
 import { kinds } from '../api/kinds.ts';
+import {
+  credentialKeyDataKey,
+  credentialKeySecretName,
+  credentialSecretLabel,
+  dataPlanePodSelector,
+} from '../api/names.ts';
 import type { IrEndpoint } from '../compile/ir.ts';
 import type { SourceObject } from '../compile/intake.ts';
 import { Informer, type InformerEvent } from '../kube/informer.ts';
 import type { KubeMetrics } from '../kube/metrics.ts';
 import { resourcePath, type KubeRest } from '../kube/rest.ts';
-import { credentialKeySecretName } from './credential-key.ts';
-
-/**
- * The label that opts a Secret in: DeveloperApp credentials, upstream TLS material, the credential hash key.
- * The operator never lists Secrets it was not pointed at (DESIGN 3: secrets stay where they are).
- */
-export const credentialSecretLabel = 'gatehouse.dev/credential';
-/** Data-plane pods (remediation reads them); the DataPlane reconciler puts this label on its pods. */
-export const dataPlanePodSelector = 'app.kubernetes.io/part-of=gatehouse';
 
 export type SourceKind =
   | 'ApiProxy'
@@ -146,7 +143,7 @@ export class KubeSource {
   credentialHashKey(): string | undefined {
     const secret = this.informers.Secret.get(this.options.operatorNamespace, credentialKeySecretName) as
       { data?: Record<string, string> } | undefined;
-    const encoded = secret?.data?.key;
+    const encoded = secret?.data?.[credentialKeyDataKey];
     return encoded ? Buffer.from(encoded, 'base64').toString('utf8') : undefined;
   }
 

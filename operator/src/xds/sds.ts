@@ -7,6 +7,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { GatehouseError } from '../../../lib/errors.ts';
 import { validateMaterial } from '../../../lib/tls/material.ts';
+import { parseSdsName } from '../api/names.ts';
 import type { Snapshot } from '../compile/compile.ts';
 import { encodeStrict, envoyRoot } from '../compile/envoy-proto.ts';
 import type { EncodedResource } from './resources.ts';
@@ -75,14 +76,14 @@ const inline = (bytes: Buffer) => ({ inline_bytes: bytes.toString('base64') });
 
 /** The Envoy Secret for one SDS name, or the reason there is none. */
 function secretFor(resource: string, lookup: SecretLookup): SdsSecret | { problem: SdsProblem } {
-  const m = /^(tls|ca):([^/]+)\/(.+)$/.exec(resource);
-  const secretName = m ? `${m[2]}/${m[3]}` : resource;
+  const ref = parseSdsName(resource);
+  const secretName = ref ? `${ref.namespace}/${ref.secret}` : resource;
   const problem = (reason: string) => ({ problem: { resource, secret: secretName, reason } });
-  if (!m) return problem('not a Gatehouse SDS name (tls:<namespace>/<name> or ca:<namespace>/<name>)');
-  const secret = lookup(m[2]!, m[3]!);
+  if (!ref) return problem('not a Gatehouse SDS name (tls:<namespace>/<name> or ca:<namespace>/<name>)');
+  const secret = lookup(ref.namespace, ref.secret);
   if (!secret) return problem('Secret not found');
   try {
-    if (m[1] === 'tls') {
+    if (ref.holds === 'certificate') {
       const cert = secretValue(secret, 'tls.crt');
       const key = secretValue(secret, 'tls.key');
       if (!cert || !key) return problem('the Secret has no tls.crt and tls.key');

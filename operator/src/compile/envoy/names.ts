@@ -1,5 +1,6 @@
 // Names and type URLs shared by the Envoy translators (and, later, the xDS server).
 import type { TlsVersion } from '../../api/common.ts';
+import { sdsCaName, sdsCertificateName } from '../../api/names.ts';
 
 export const routeConfigName = 'gatehouse';
 export const extProcClusterName = 'gatehouse-extproc';
@@ -26,9 +27,8 @@ export const typeUrls = {
 /** Resources of the same xDS delivery (ADS). */
 export const adsConfigSource = { ads: {}, resource_api_version: 'V3' };
 
-/** SDS secret names: the certificate (tls.crt/tls.key) or the CA bundle (ca.crt) of a Secret. */
-export const sdsCertificate = (secret: string) => `tls:${secret}`;
-export const sdsCa = (secret: string) => `ca:${secret}`;
+/** SDS secret names: the certificate (tls.crt/tls.key) or the CA bundle (ca.crt) of a Secret (api/names.ts). */
+export { sdsCaName as sdsCa, sdsCertificateName as sdsCertificate };
 
 export const envoyTlsVersion = (v: TlsVersion) => v.replace('.', '_');
 

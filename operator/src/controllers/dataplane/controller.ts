@@ -14,14 +14,8 @@ import { WorkQueue } from '../../kube/workqueue.ts';
 import type { NodeStatus } from '../../xds/node-registry.ts';
 import type { ObjectOutcome } from '../last-accepted.ts';
 import { applyObjects, collectionPath, objectsToPrune, pruneObjects } from './apply.ts';
-import {
-  dataPlaneKind,
-  labelKeys,
-  managedKinds,
-  managedSelector,
-  workloadName,
-  type ManagedKindName,
-} from './names.ts';
+import { dataPlaneKind, labelKeys, managedSelector, workloadName } from '../../api/names.ts';
+import { managedKinds, type ManagedKindName } from '../../watches.ts';
 import { renderDataPlane, type DataPlaneObject, type KubeObject, type RenderOptions } from './render.ts';
 import { dataPlaneStatus, type DeploymentState, type StatusCondition } from './status.ts';
 import { objectKey, splitObjectKey } from '../../kube/keys.ts';

@@ -10,8 +10,8 @@ import { kindsByName } from '../../api/kinds.ts';
 import { validateSpec } from '../../api/validate.ts';
 import { encodeStrict } from '../../compile/envoy-proto.ts';
 import { bootstrapProtoFiles, bootstrapType } from './bootstrap.ts';
-import { bootstrapHashAnnotation, bootstrapKey, labelKeys } from './names.ts';
 import { renderDataPlane, type DataPlaneObject, type KubeObject, type RenderOptions } from './render.ts';
+import { bootstrapHashAnnotation, bootstrapKey, labelKeys } from '../../api/names.ts';
 
 const goldenOptions: RenderOptions = {
   envoyImage: 'docker.io/envoyproxy/envoy:distroless-v1.36.2',
