@@ -20,7 +20,7 @@ import {
   type ProcessingResponse,
 } from '../extproc/src/server/envoy-proto.ts';
 import { createExtprocServer } from '../extproc/src/server/server.ts';
-import { buildSnapshot } from '../extproc/src/server/testing.ts';
+import { buildSnapshot } from '../extproc/src/server/test-server.test-support.ts';
 import { SnapshotStore } from '../extproc/src/config/snapshot-store.ts';
 import { createMemoryStores } from '../extproc/src/stores/memory.ts';
 import { percentile, runWorker } from './load-driver.ts';

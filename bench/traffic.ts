@@ -27,7 +27,7 @@ import { MergedStepError } from '../extproc/src/flow/admission.ts';
 import { compileProxy } from '../extproc/src/flow/compile.ts';
 import { policyRegistry } from '../extproc/src/policies/registry.ts';
 import { createExtprocServer } from '../extproc/src/server/server.ts';
-import { buildSnapshot } from '../extproc/src/server/testing.ts';
+import { buildSnapshot } from '../extproc/src/server/test-server.test-support.ts';
 import { createMemoryStores } from '../extproc/src/stores/memory.ts';
 import { createRedisStores, type RedisStores } from '../extproc/src/stores/redis.ts';
 import type { Stores } from '../extproc/src/stores/types.ts';

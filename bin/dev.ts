@@ -1,17 +1,50 @@
 // `gatehouse dev`: every part on one machine, in one process tree. In this process: the operator in
 // folder mode (compile + xDS, watching the folder), devproxy (the Envoy stand-in) subscribed over xDS,
-// and the demo echo upstream. As a child process: extproc subscribed over xDS, exactly as it runs in
-// a cluster. Ctrl-C (or SIGTERM) stops all of them.
+// and the demo echo upstream, which stands in for the Service --upstream-service names (the examples
+// target it). As a child process: extproc subscribed over xDS, exactly as it runs in a cluster. Ctrl-C
+// (or SIGTERM) stops all of them. The planes load only when the command runs (bin/cli.ts lists this
+// command's flags without them).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { Options } from './cli.ts';
-import { parsePort } from './cli.ts';
+import { defineCommand } from '../lib/cli/command.ts';
+import { defineFlag, port, text, type FlagValues } from '../lib/cli/flags.ts';
 import { GatehouseError, UsageError } from '../lib/errors.ts';
-import { Lifecycle } from '../lib/lifecycle.ts';
-import { createLogger, type Logger } from '../lib/log.ts';
-import { startFolderOperator } from '../operator/src/main.ts';
-import { createEchoUpstream, listenEcho } from '../devproxy/src/echo-upstream.ts';
-import { startDevproxy } from '../devproxy/src/main.ts';
+import type { Logger } from '../lib/log.ts';
+
+const flags = {
+  file: text({ short: 'f', value: 'DIR', default: 'examples', description: 'manifests to serve (watched)' }),
+  port: port({ default: 8080, description: 'devproxy (the Envoy stand-in) HTTP port' }),
+  'extproc-port': port({ default: 9002, description: 'ext_proc gRPC port' }),
+  'xds-port': port({ default: 18000, description: 'ADS (xDS) gRPC port' }),
+  'metrics-port': port({ default: 9003, description: 'extproc metrics and health port' }),
+  'upstream-port': port({ default: 9090, description: 'port of the demo upstream (an echo service)' }),
+  'upstream-service': defineFlag(
+    {
+      value: 'NS/NAME:PORT',
+      // The key compile's serviceEndpoints option uses: namespace/name:port.
+      parse: (t: string) => {
+        const m = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9]*[a-z0-9])?:([1-9]\d{0,4})$/.exec(t);
+        if (!m || Number(m[3]) > 65535) throw new UsageError(`"${t}" is not NAMESPACE/SERVICE:PORT`);
+        return t;
+      },
+    },
+    {
+      default: 'shop/echo:80',
+      description: 'the Service the demo upstream stands in for: targets naming it reach the demo upstream',
+    },
+  ),
+  redis: text({ value: 'URL', description: 'shared state in Redis', defaultText: 'in-memory stores' }),
+};
+
+export type DevOptions = FlagValues<typeof flags>;
+
+export const devCommand = defineCommand({
+  name: 'dev',
+  summary: 'everything on one machine: file source + xDS + extproc + devproxy + demo upstream',
+  usage: 'gatehouse dev [-f DIR] [--port PORT] [--redis URL]',
+  flags,
+  run: runDev,
+});
 
 /** A part of `gatehouse dev` that stopped on its own. */
 export class DevPartExitedError extends GatehouseError {
@@ -62,15 +95,21 @@ function banner(log: Logger, port: number): void {
   );
 }
 
-export async function runDev(options: Options): Promise<number> {
-  const manifests = typeof options.file === 'string' && options.file !== '' ? options.file : 'examples';
-  const port = parsePort('dev', 'port', String(options.port ?? '8080'));
-  const extprocPort = parsePort('dev', 'extproc-port', String(options['extproc-port'] ?? '9002'));
-  const xdsPort = parsePort('dev', 'xds-port', String(options['xds-port'] ?? '18000'));
-  const metricsPort = parsePort('dev', 'metrics-port', String(options['metrics-port'] ?? '9003'));
-  const upstreamPort = parsePort('dev', 'upstream-port', String(options['upstream-port'] ?? '9090'));
-  if (options.redis !== undefined && typeof options.redis !== 'string')
-    throw new UsageError('gatehouse dev: --redis needs a URL');
+export async function runDev(o: DevOptions): Promise<number> {
+  const [
+    { Lifecycle },
+    { createLogger },
+    { startFolderOperator },
+    { createEchoUpstream, listenEcho },
+    { startDevproxy },
+  ] = await Promise.all([
+    import('../lib/lifecycle.ts'),
+    import('../lib/log.ts'),
+    import('../operator/src/main.ts'),
+    import('../devproxy/src/echo-upstream.ts'),
+    import('../devproxy/src/main.ts'),
+  ]);
+  const { port, extprocPort, metricsPort, upstreamPort } = o;
   const log = createLogger('dev');
   const lifecycle = new Lifecycle(log);
 
@@ -84,14 +123,17 @@ export async function runDev(options: Options): Promise<number> {
         echo.close(() => resolve());
       }),
   );
-  log.info({ port: upstreamPort }, 'demo echo upstream listening');
+  // Targets naming --upstream-service reach the echo upstream, whatever port it took.
+  const echoPort = (echo.address() as { port: number }).port;
+  log.info({ port: echoPort, service: o.upstreamService }, 'demo echo upstream listening');
 
   const operator = await startFolderOperator({
-    manifests,
-    xdsPort,
+    manifests: o.file,
+    xdsPort: o.xdsPort,
     host: '127.0.0.1',
     log: createLogger('operator'),
     extProc: { host: '127.0.0.1', port: extprocPort },
+    serviceEndpoints: { [o.upstreamService]: [{ host: '127.0.0.1', port: echoPort }] },
   });
   lifecycle.onStop('operator', () => operator.stop());
   const xds = `127.0.0.1:${operator.xdsPort}`;
@@ -103,7 +145,7 @@ export async function runDev(options: Options): Promise<number> {
     String(extprocPort),
     '--metrics-port',
     String(metricsPort),
-    ...(typeof options.redis === 'string' ? ['--redis', options.redis] : []),
+    ...(o.redis !== undefined ? ['--redis', o.redis] : []),
   ]);
   lifecycle.onStop('extproc', () => stopChild(extproc));
 

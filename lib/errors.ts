@@ -15,8 +15,8 @@ export class GatehouseError extends Error {
 
 /** A command line that cannot be run: unknown flag, missing value, bad port. Exit 2. */
 export class UsageError extends GatehouseError {
-  constructor(message: string) {
-    super('GH_ERR_USAGE', message, { exitCode: 2 });
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('GH_ERR_USAGE', message, { exitCode: 2, cause: options?.cause });
   }
 }
 

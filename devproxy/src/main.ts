@@ -2,15 +2,14 @@
 // subscribe to the xDS server as node --node (over mutual TLS with --xds-tls-*, as Envoy's bootstrap
 // does), bind the listeners LDS names, proxy until SIGTERM.
 import type * as grpc from '@grpc/grpc-js';
-import type { Options } from '../../bin/cli.ts';
 import { once } from 'node:events';
-import { parsePort } from '../../bin/cli.ts';
-import { UsageError } from '../../lib/errors.ts';
+import { formatHostPort } from '../../lib/cli/flags.ts';
 import { Lifecycle } from '../../lib/lifecycle.ts';
 import { createLogger, type Logger } from '../../lib/log.ts';
-import { clientTlsFromFlags, startClientTls } from '../../lib/tls/flags.ts';
+import { startClientTls } from '../../lib/tls/flags.ts';
 import { grpcChannelCredentials } from '../../lib/tls/grpc.ts';
 import { createAdminServer } from './admin.ts';
+import type { DevproxyOptions } from './command.ts';
 import type { ListenerConfig } from './config/model.ts';
 import { DevProxy, type DevProxyOptions } from './proxy.ts';
 import type { AdsClient } from './xds/ads-client.ts';
@@ -49,23 +48,18 @@ export function startDevproxy(o: DevproxyStartOptions): RunningDevproxy {
   };
 }
 
-export async function runDevproxy(options: Options): Promise<number> {
-  const xds = String(options.xds ?? '127.0.0.1:18000');
-  if (!/^[^:]+:\d+$/.test(xds) && !/^\[.+\]:\d+$/.test(xds))
-    throw new UsageError(`gatehouse devproxy: --xds: "${xds}" is not HOST:PORT`);
-  const xdsTlsConfig = clientTlsFromFlags('devproxy', options, 'xds-tls');
+export async function runDevproxy(o: DevproxyOptions): Promise<number> {
   const log = createLogger('devproxy');
   log.warn('devproxy stands in for Envoy in development and tests; production runs Envoy');
-  const adminPort = parsePort('devproxy', 'admin-port', String(options['admin-port'] ?? '9901'));
-  const xdsTls = xdsTlsConfig ? startClientTls(xdsTlsConfig, log, 'xDS client') : undefined;
+  const xdsTls = o.xdsTls ? startClientTls(o.xdsTls, log, 'xDS client') : undefined;
   const running = startDevproxy({
-    xds,
-    nodeId: String(options.node ?? 'devproxy'),
+    xds: formatHostPort(o.xds),
+    nodeId: o.node,
     log,
     ...(xdsTls ? { xdsCredentials: grpcChannelCredentials(xdsTls.options) } : {}),
   });
   const admin = createAdminServer(running.proxy.metrics, () => running.proxy.ready);
-  admin.listen(adminPort, '127.0.0.1');
+  admin.listen(o.adminPort, '127.0.0.1');
   await once(admin, 'listening');
   log.info({ adminPort: (admin.address() as { port: number }).port }, 'admin endpoint: /ready, /stats/prometheus');
   const lifecycle = new Lifecycle(log);

@@ -11,7 +11,7 @@ import { CHART_DIR, helm, renderChart } from '../env/helm.ts';
 import { KubeRest } from '../../operator/src/kube/rest.ts';
 import { credentialKeySecretName } from '../../operator/src/api/names.ts';
 import { KubeSource } from '../../operator/src/source/kube.ts';
-import { silentLog } from '../../operator/src/xds/testing.ts';
+import { silentLog } from '../../operator/src/xds/control-plane.test-support.ts';
 
 interface Secret {
   metadata: { labels?: Record<string, string>; annotations?: Record<string, string> };

@@ -15,7 +15,7 @@ import { ENV } from '../env/env.ts';
 import { CHART_DIR } from '../env/helm.ts';
 import { serviceAccountIdentity } from '../env/identity.ts';
 import { startKubeOperator, type KubeOperator } from '../../operator/src/kube-operator.ts';
-import { silentLog } from '../../operator/src/xds/testing.ts';
+import { silentLog } from '../../operator/src/xds/control-plane.test-support.ts';
 import { adminKubeConfig, Cluster, conditionOf, eventually, hasConditions, type Obj } from '../operator/kube.ts';
 
 const rulesFile = (path: string) =>

@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { compile, type Snapshot } from '../../operator/src/compile/compile.ts';
 import { parseManifests } from '../../operator/src/source/folder.ts';
 import { XdsControlPlane } from '../../operator/src/xds/control-plane.ts';
-import { startTestServer, type TestServer } from '../../extproc/src/server/testing.ts';
+import { startTestServer, type TestServer } from '../../extproc/src/server/test-server.test-support.ts';
 import { createEchoUpstream, listenEcho } from '../../devproxy/src/echo-upstream.ts';
 import { startDevproxy, type RunningDevproxy } from '../../devproxy/src/main.ts';
 

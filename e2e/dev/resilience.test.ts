@@ -116,7 +116,7 @@ beforeAll(async () => {
   upstream = nodeScript(fileURLToPath(new URL('./echo-child.ts', import.meta.url)), [String(ports.upstream)]);
   operator = startOperator();
   extproc = startExtproc();
-  devproxy = gatehouse(['devproxy', '--xds', `127.0.0.1:${ports.xds}`, '--node', 'resilience']);
+  devproxy = gatehouse(['devproxy', '--xds', `127.0.0.1:${ports.xds}`, '--node', 'resilience', '--admin-port', '0']);
   await until(devproxy, 'the first config to serve', async () => (await api()).headers['x-rev'] === 'v1', 60_000);
 }, 90_000);
 

@@ -3,7 +3,7 @@
 // its own control plane, since it restarts it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKubeOperator, type KubeOperator } from '../../operator/src/kube-operator.ts';
-import { silentLog } from '../../operator/src/xds/testing.ts';
+import { silentLog } from '../../operator/src/xds/control-plane.test-support.ts';
 import { ENV, startTestEnv, type TestEnv } from '../env/env.ts';
 import { loadKubeconfigFile } from '../env/kubeconfig.ts';
 import { Cluster, eventually, hasConditions } from './kube.ts';

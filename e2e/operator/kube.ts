@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { KubeRest, isNotFound, resourcePath } from '../../operator/src/kube/rest.ts';
 import { typeUrls } from '../../operator/src/xds/protos.ts';
-import { sotwClient } from '../../operator/src/xds/testing.ts';
+import { sotwClient } from '../../operator/src/xds/control-plane.test-support.ts';
 import { adminKubeConfig } from '../env/kubeconfig.ts';
 
 export { adminKubeConfig, kubeconfigFrom, operatorKubeConfig } from '../env/kubeconfig.ts';

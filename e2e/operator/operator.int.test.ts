@@ -4,7 +4,7 @@
 // writer, and when it dies the other takes over without losing or repeating a status write.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { typeUrls } from '../../operator/src/xds/protos.ts';
-import { silentLog } from '../../operator/src/xds/testing.ts';
+import { silentLog } from '../../operator/src/xds/control-plane.test-support.ts';
 import { startKubeOperator, type KubeOperator } from '../../operator/src/kube-operator.ts';
 import type { StatusTarget } from '../../operator/src/kube/status-writer.ts';
 import { ackingNode, Cluster, conditionOf, eventually, hasConditions, operatorKubeConfig, type Obj } from './kube.ts';

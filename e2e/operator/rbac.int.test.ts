@@ -9,7 +9,7 @@ import { readAudit, rbacUsage } from '../env/audit.ts';
 import { ENV } from '../env/env.ts';
 import { chartRules, serviceAccountIdentity } from '../env/identity.ts';
 import { startKubeOperator, type KubeOperator } from '../../operator/src/kube-operator.ts';
-import { silentLog } from '../../operator/src/xds/testing.ts';
+import { silentLog } from '../../operator/src/xds/control-plane.test-support.ts';
 import { adminKubeConfig, Cluster, conditionOf, eventually, hasConditions, type Obj } from './kube.ts';
 
 /**

@@ -9,7 +9,7 @@ import { grpcChannelCredentials } from '../../lib/tls/grpc.ts';
 import { validateMaterial } from '../../lib/tls/material.ts';
 import type { MaterialSource } from '../../lib/tls/watcher.ts';
 import { startKubeOperator, type KubeOperator } from '../../operator/src/kube-operator.ts';
-import { silentLog } from '../../operator/src/xds/testing.ts';
+import { silentLog } from '../../operator/src/xds/control-plane.test-support.ts';
 import { Cluster, eventually, operatorKubeConfig, type Obj } from './kube.ts';
 
 const decode = (secret: Obj | undefined, key: string) =>

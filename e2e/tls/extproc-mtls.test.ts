@@ -14,7 +14,7 @@ import { startServerTls } from '../../lib/tls/flags.ts';
 import { tlsPolicy } from '../../lib/tls/policy.ts';
 import { SnapshotStore } from '../../extproc/src/config/snapshot-store.ts';
 import { createExtprocServer, type ExtprocServer } from '../../extproc/src/server/server.ts';
-import { buildSnapshot } from '../../extproc/src/server/testing.ts';
+import { buildSnapshot } from '../../extproc/src/server/test-server.test-support.ts';
 import { createMemoryStores } from '../../extproc/src/stores/memory.ts';
 import { extProcTlsSdsFiles } from '../../operator/src/compile/envoy/tls.ts';
 import type { IrExtProcTls } from '../../operator/src/compile/ir.ts';

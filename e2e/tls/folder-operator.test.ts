@@ -1,13 +1,12 @@
 // `gatehouse operator --manifests DIR` with TLS: the xDS server requires client certificates, the
 // listener Secrets in the folder go out over SDS (never in the snapshot), and editing a Secret in the
 // folder renews the listener's certificate for new handshakes; `gatehouse extproc --xds-tls-*` as a
-// real process subscribes over mutual TLS. Also the --tls-* flag rules.
+// real process subscribes over mutual TLS. (The --tls-* flag rules: lib/cli/tls.test.ts.)
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UsageError } from '../../lib/errors.ts';
-import { clientTlsFromFlags, serverTlsFromFlags, startClientTls, startServerTls } from '../../lib/tls/flags.ts';
+import { startClientTls, startServerTls } from '../../lib/tls/flags.ts';
 import { grpcChannelCredentials } from '../../lib/tls/grpc.ts';
 import { startFolderOperator, type FolderOperator } from '../../operator/src/main.ts';
 import { startDevproxy, type RunningDevproxy } from '../../devproxy/src/main.ts';
@@ -18,42 +17,6 @@ import { createCa, issueLeaf, type TestCa, type TestLeaf } from './pki.ts';
 import { startExtprocProcess } from './process.ts';
 import { SecretVolume } from './secret-volume.ts';
 import { dataPlaneYaml } from './stack.ts';
-
-describe('--tls-* flags', () => {
-  it('serve plain text without a certificate, and refuse half a configuration', () => {
-    expect(serverTlsFromFlags('operator', { 'tls-min-version': 'TLSv1.2' })).toBeUndefined();
-    expect(
-      serverTlsFromFlags('operator', {
-        'tls-cert': 'c',
-        'tls-key': 'k',
-        'tls-client-ca': 'ca',
-        'tls-min-version': 'TLSv1.3',
-        'tls-cipher-suites': 'ECDHE-ECDSA-AES128-GCM-SHA256',
-      }),
-    ).toEqual({
-      certFile: 'c',
-      keyFile: 'k',
-      clientCaFile: 'ca',
-      policy: { minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3', cipherSuites: ['ECDHE-ECDSA-AES128-GCM-SHA256'] },
-    });
-    expect(() => serverTlsFromFlags('operator', { 'tls-cert': 'c' })).toThrow(UsageError);
-    expect(() => serverTlsFromFlags('operator', { 'tls-client-ca': 'ca' })).toThrow(
-      /--tls-client-ca needs --tls-cert and --tls-key/,
-    );
-    expect(() =>
-      serverTlsFromFlags('extproc', {
-        'tls-cert': 'c',
-        'tls-key': 'k',
-        'tls-min-version': 'TLSv1.3',
-        'tls-max-version': 'TLSv1.2',
-      }),
-    ).toThrow(/minimum version TLSv1.3 is above maximum version TLSv1.2/);
-    expect(clientTlsFromFlags('extproc', {}, 'xds-tls')).toBeUndefined();
-    expect(() => clientTlsFromFlags('extproc', { 'xds-tls-cert': 'c', 'xds-tls-key': 'k' }, 'xds-tls')).toThrow(
-      /--xds-tls-cert needs --xds-tls-ca/,
-    );
-  });
-});
 
 describe('folder mode over mutual TLS with SDS', () => {
   let ca: TestCa;

@@ -11,7 +11,7 @@ import { grpcChannelCredentials } from '../../lib/tls/grpc.ts';
 import { tlsPolicy } from '../../lib/tls/policy.ts';
 import { SnapshotStore } from '../../extproc/src/config/snapshot-store.ts';
 import { createExtprocServer, type ExtprocServer } from '../../extproc/src/server/server.ts';
-import { buildSnapshot } from '../../extproc/src/server/testing.ts';
+import { buildSnapshot } from '../../extproc/src/server/test-server.test-support.ts';
 import { createMemoryStores } from '../../extproc/src/stores/memory.ts';
 import { createExtProcClient, type ExternalProcessorClient } from '../envoy/client.ts';
 import { loadLoop, probe, roundTrip, testSnapshot, until } from './fixtures.ts';

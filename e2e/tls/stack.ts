@@ -10,7 +10,7 @@ import type { ServerTls } from '../../lib/tls/flags.ts';
 import type { Snapshot } from '../../operator/src/compile/compile.ts';
 import { XdsControlPlane } from '../../operator/src/xds/control-plane.ts';
 import type { SdsSecret } from '../../operator/src/xds/sds.ts';
-import { startTestServer, type TestServer } from '../../extproc/src/server/testing.ts';
+import { startTestServer, type TestServer } from '../../extproc/src/server/test-server.test-support.ts';
 import { startDevproxy, type RunningDevproxy } from '../../devproxy/src/main.ts';
 import { appliedEverywhere, closeServer, startEcho, waitFor } from '../dev/harness.ts';
 import { apiProxyYaml } from './fixtures.ts';

@@ -2,94 +2,51 @@
 // subscription with a last-good cache), serve Envoy's ext_proc on --port (TLS with --tls-cert, mutual
 // with --tls-client-ca) and health/metrics on --metrics-port, drain on SIGTERM. Certificates are
 // reloaded from their files (a mounted Secret) without a restart.
-import type { Options } from '../../bin/cli.ts';
-import { parsePort } from '../../bin/cli.ts';
-import { UsageError } from '../../lib/errors.ts';
+import { formatHostPort } from '../../lib/cli/flags.ts';
 import { Lifecycle } from '../../lib/lifecycle.ts';
 import { createLogger, type Logger } from '../../lib/log.ts';
-import { clientTlsFromFlags, serverTlsFromFlags, startClientTls, startServerTls } from '../../lib/tls/flags.ts';
+import { startClientTls, startServerTls } from '../../lib/tls/flags.ts';
 import { grpcChannelCredentials } from '../../lib/tls/grpc.ts';
+import type { ExtprocOptions } from './command.ts';
 import { FileSnapshotSource } from './config/file-source.ts';
 import { SnapshotStore } from './config/snapshot-store.ts';
 import { XdsSnapshotSource } from './config/xds-source.ts';
 import { createHealthServer, listenHttp } from './server/http.ts';
 import { ExtprocMetrics } from './server/metrics.ts';
-import { createExtprocServer, DEFAULT_MAX_BODY_BYTES } from './server/server.ts';
+import { createExtprocServer } from './server/server.ts';
 import { createMemoryStores } from './stores/memory.ts';
 import { createRedisStores } from './stores/redis.ts';
 import type { Stores } from './stores/types.ts';
 
-function maxBodyBytes(value: string | boolean | undefined): number {
-  if (typeof value !== 'string') return DEFAULT_MAX_BODY_BYTES;
-  if (!/^\d+$/.test(value) || Number(value) < 1)
-    throw new UsageError(`gatehouse extproc: --max-body-bytes: "${value}" is not a positive number of bytes`);
-  return Number(value);
-}
-
-function positiveInt(flag: string, value: string | boolean | undefined, fallback: number): number {
-  if (typeof value !== 'string') return fallback;
-  if (!/^\d+$/.test(value) || Number(value) < 1)
-    throw new UsageError(`gatehouse extproc: --${flag}: "${value}" is not a positive whole number`);
-  return Number(value);
-}
-
-function oneOf<T extends string>(flag: string, value: string | boolean | undefined, allowed: readonly T[]): T {
-  if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
-  throw new UsageError(`gatehouse extproc: --${flag}: "${String(value)}" is not one of ${allowed.join(', ')}`);
-}
-
-/** Redis stores when a URL is given (flag or $GATEHOUSE_REDIS_URL), else in-memory ones. */
-async function createStores(options: Options, log: Logger, metrics: ExtprocMetrics): Promise<Stores> {
-  const url = typeof options.redis === 'string' ? options.redis : process.env.GATEHOUSE_REDIS_URL;
-  if (!url) return createMemoryStores();
+/** Redis stores when a URL is given (--redis or $GATEHOUSE_REDIS_URL), else in-memory ones. */
+async function createStores(o: ExtprocOptions, log: Logger, metrics: ExtprocMetrics): Promise<Stores> {
+  if (o.redis === undefined) return createMemoryStores();
   return createRedisStores({
-    url,
-    mode: oneOf('redis-mode', options['redis-mode'] ?? 'Standalone', ['Standalone', 'Sentinel', 'Cluster'] as const),
-    onUnavailable: oneOf('redis-on-unavailable', options['redis-on-unavailable'] ?? 'FailClosed', [
-      'FailClosed',
-      'LocalFallback',
-    ] as const),
-    deadlineMs: positiveInt('redis-deadline-ms', options['redis-deadline-ms'], 75),
-    replicas: positiveInt('replicas', options.replicas, 1),
-    region: typeof options.region === 'string' ? options.region : 'default',
+    url: o.redis,
+    mode: o.redisMode,
+    onUnavailable: o.redisOnUnavailable,
+    deadlineMs: o.redisDeadlineMs,
+    replicas: o.replicas,
+    region: o.region,
     log,
     registry: metrics.registry,
   });
 }
 
 /** The xDS node identity: --node-id (else the source's default) and --node-cluster. */
-export function xdsNode(options: Options): { nodeId?: string; cluster?: string } {
-  const value = (flag: string) => {
-    const v = options[flag];
-    if (v === undefined) return undefined;
-    if (typeof v !== 'string' || v.trim() === '')
-      throw new UsageError(`gatehouse extproc: --${flag}: must not be empty`);
-    return v;
-  };
-  const nodeId = value('node-id');
-  const cluster = value('node-cluster');
-  return { ...(nodeId !== undefined ? { nodeId } : {}), ...(cluster !== undefined ? { cluster } : {}) };
+export function xdsNode(o: Pick<ExtprocOptions, 'nodeId' | 'nodeCluster'>): { nodeId?: string; cluster: string } {
+  return { ...(o.nodeId !== undefined ? { nodeId: o.nodeId } : {}), cluster: o.nodeCluster };
 }
 
-export async function runExtproc(options: Options): Promise<number> {
-  const xds = typeof options.xds === 'string' ? options.xds : undefined;
-  const snapshotFile = typeof options.snapshot === 'string' ? options.snapshot : undefined;
-  if ((xds === undefined) === (snapshotFile === undefined))
-    throw new UsageError('gatehouse extproc: give one of --snapshot FILE or --xds HOST:PORT');
-  if (xds !== undefined && !/^[^\s:]+:\d+$|^\[[^\]]+\]:\d+$/.test(xds))
-    throw new UsageError(`gatehouse extproc: --xds: "${xds}" is not HOST:PORT`);
-  const port = parsePort('extproc', 'port', String(options.port ?? '9002'));
-  const metricsPort = parsePort('extproc', 'metrics-port', String(options['metrics-port'] ?? '9003'));
-  const serverTlsConfig = serverTlsFromFlags('extproc', options);
-  const xdsTlsConfig = clientTlsFromFlags('extproc', options, 'xds-tls');
-  if (xdsTlsConfig && xds === undefined) throw new UsageError('gatehouse extproc: --xds-tls-* need --xds');
+export async function runExtproc(o: ExtprocOptions): Promise<number> {
+  const xds = o.xds === undefined ? undefined : formatHostPort(o.xds);
   const log = createLogger('extproc');
   const lifecycle = new Lifecycle(log);
   const metrics = new ExtprocMetrics({ processMetrics: true });
   // Files are checked before anything starts: a process without its certificate does not come up.
-  const serverTls = serverTlsConfig ? startServerTls(serverTlsConfig, log, 'ext_proc server') : undefined;
-  const xdsTls = xdsTlsConfig ? startClientTls(xdsTlsConfig, log, 'xDS client') : undefined;
-  const stores = await createStores(options, log, metrics);
+  const serverTls = o.tls ? startServerTls(o.tls, log, 'ext_proc server') : undefined;
+  const xdsTls = o.xdsTls ? startClientTls(o.xdsTls, log, 'xDS client') : undefined;
+  const stores = await createStores(o, log, metrics);
 
   const snapshots = new SnapshotStore();
   snapshots.onChange((event) => {
@@ -104,17 +61,17 @@ export async function runExtproc(options: Options): Promise<number> {
       );
     }
   });
-  const cacheDir = typeof options['cache-dir'] === 'string' ? options['cache-dir'] : undefined;
+  const cacheDir = o.cacheDir;
   const source =
     xds !== undefined
       ? new XdsSnapshotSource({
           address: xds,
           cacheDir,
           log,
-          ...xdsNode(options),
+          ...xdsNode(o),
           ...(xdsTls ? { credentials: grpcChannelCredentials(xdsTls.options) } : {}),
         })
-      : new FileSnapshotSource({ path: snapshotFile! });
+      : new FileSnapshotSource({ path: o.snapshot! });
   await source.start(snapshots);
 
   const server = createExtprocServer({
@@ -122,24 +79,24 @@ export async function runExtproc(options: Options): Promise<number> {
     stores,
     log,
     metrics,
-    maxBodyBytes: maxBodyBytes(options['max-body-bytes']),
+    maxBodyBytes: o.maxBodyBytes,
     ...(serverTls ? { tls: serverTls } : {}),
   });
   const health = createHealthServer(snapshots, metrics, () =>
     source instanceof XdsSnapshotSource ? source.describe() : undefined,
   );
-  const boundPort = await server.listen('0.0.0.0', port);
-  const boundMetrics = await listenHttp(health, '0.0.0.0', metricsPort);
+  const boundPort = await server.listen('0.0.0.0', o.port);
+  const boundMetrics = await listenHttp(health, '0.0.0.0', o.metricsPort);
   log.info(
     {
       port: boundPort,
       metricsPort: boundMetrics,
-      snapshot: snapshotFile,
+      snapshot: o.snapshot,
       xds,
       cacheDir,
       origin: source instanceof XdsSnapshotSource ? source.state().origin : 'file',
       tls: serverTls ? (serverTls.clientAuth === 'required' ? 'mutual' : 'server') : 'off',
-      xdsTls: xdsTls ? (xdsTlsConfig?.certFile ? 'mutual' : 'server') : 'off',
+      xdsTls: xdsTls ? (o.xdsTls?.certFile ? 'mutual' : 'server') : 'off',
     },
     'extproc serving',
   );

@@ -1,15 +1,13 @@
-// The --tls-* and --xds-tls-* flags every command shares, checked and turned into watchers ready to
-// serve: a server with --tls-cert/--tls-key (and --tls-client-ca for mutual TLS), a client with a CA
-// bundle (and a certificate for mutual TLS).
-import { UsageError } from '../errors.ts';
+// What the --tls-* and --xds-tls-* flags configure (lib/cli/tls.ts declares and checks them), turned
+// into watchers ready to serve: a server with a certificate and key (and a client CA for mutual TLS),
+// a client with a CA bundle (and a certificate for mutual TLS).
 import type { Logger } from '../log.ts';
 import type { ClientTlsOptions } from './client.ts';
-import { tlsPolicy, type TlsPolicy } from './policy.ts';
+import type { TlsPolicy } from './policy.ts';
 import type { ClientAuth } from './server.ts';
 import { TlsFileWatcher, type MaterialSource } from './watcher.ts';
 
-type Flags = Readonly<Record<string, string | boolean | undefined>>;
-
+/** What the --tls-* flags give (lib/cli/tls.ts parses them). */
 export interface ServerTlsConfig {
   certFile: string;
   keyFile: string;
@@ -18,69 +16,11 @@ export interface ServerTlsConfig {
   policy: TlsPolicy;
 }
 
+/** What the --xds-tls-* flags give. */
 export interface ClientTlsConfig {
   caFile: string;
   certFile?: string;
   keyFile?: string;
-}
-
-function flag(command: string, flags: Flags, name: string): string | undefined {
-  const v = flags[name];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string' || v.trim() === '') throw new UsageError(`gatehouse ${command}: --${name} needs a value`);
-  return v;
-}
-
-/**
- * --tls-cert FILE --tls-key FILE [--tls-client-ca FILE] [--tls-min-version V] [--tls-max-version V]
- * [--tls-cipher-suites A,B]; undefined (plain text) when no certificate is given.
- */
-export function serverTlsFromFlags(command: string, flags: Flags): ServerTlsConfig | undefined {
-  const certFile = flag(command, flags, 'tls-cert');
-  const keyFile = flag(command, flags, 'tls-key');
-  const clientCaFile = flag(command, flags, 'tls-client-ca');
-  const suites = flag(command, flags, 'tls-cipher-suites');
-  if ((certFile === undefined) !== (keyFile === undefined))
-    throw new UsageError(`gatehouse ${command}: --tls-cert and --tls-key go together`);
-  if (certFile === undefined) {
-    if (clientCaFile !== undefined)
-      throw new UsageError(`gatehouse ${command}: --tls-client-ca needs --tls-cert and --tls-key`);
-    return undefined;
-  }
-  let policy: TlsPolicy;
-  try {
-    policy = tlsPolicy(
-      {
-        minVersion: flag(command, flags, 'tls-min-version'),
-        maxVersion: flag(command, flags, 'tls-max-version'),
-        cipherSuites: suites
-          ?.split(',')
-          .map((s) => s.trim())
-          .filter(Boolean),
-      },
-      `gatehouse ${command}: --tls`,
-    );
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  return { certFile, keyFile: keyFile!, ...(clientCaFile !== undefined ? { clientCaFile } : {}), policy };
-}
-
-/** --PREFIX-ca FILE [--PREFIX-cert FILE --PREFIX-key FILE]; undefined (plain text) when none is given. */
-export function clientTlsFromFlags(command: string, flags: Flags, prefix: string): ClientTlsConfig | undefined {
-  const caFile = flag(command, flags, `${prefix}-ca`);
-  const certFile = flag(command, flags, `${prefix}-cert`);
-  const keyFile = flag(command, flags, `${prefix}-key`);
-  if ((certFile === undefined) !== (keyFile === undefined))
-    throw new UsageError(`gatehouse ${command}: --${prefix}-cert and --${prefix}-key go together`);
-  if (caFile === undefined) {
-    if (certFile !== undefined)
-      throw new UsageError(
-        `gatehouse ${command}: --${prefix}-cert needs --${prefix}-ca (the server is verified whenever TLS is used)`,
-      );
-    return undefined;
-  }
-  return { caFile, ...(certFile !== undefined ? { certFile, keyFile } : {}) };
 }
 
 export interface ServerTls {

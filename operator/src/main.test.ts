@@ -3,9 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseOptions } from '../../lib/cli/command.ts';
+import { operatorCommand } from './command.ts';
 import { runOperator, startFolderOperator } from './main.ts';
 import { typeUrls } from './xds/protos.ts';
-import { sotwClient, until } from './xds/testing.ts';
+import { sotwClient, until } from './xds/control-plane.test-support.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -20,16 +22,11 @@ spec: {basePath: ${basePath}, target: {url: "http://127.0.0.1:9090"}}
 
 describe('gatehouse operator', () => {
   it('kube mode: a kubeconfig that cannot be read is a clear error naming the file', async () => {
-    await expect(runOperator({ kubeconfig: '/nonexistent/kubeconfig' })).rejects.toMatchObject({
+    const options = parseOptions(operatorCommand, ['--kubeconfig', '/nonexistent/kubeconfig']);
+    await expect(runOperator(options)).rejects.toMatchObject({
       code: 'GH_ERR_KUBE_CONFIG',
       message: expect.stringContaining('/nonexistent/kubeconfig') as unknown,
     });
-  });
-
-  it('rejects a --leader-elect that is not a boolean', async () => {
-    await expect(runOperator({ 'leader-elect': 'yes', kubeconfig: '/nonexistent/kubeconfig' })).rejects.toThrow(
-      /--leader-elect: "yes" is not true or false/,
-    );
   });
 
   it('--manifests: serves the folder, pushes an edit, leaves a bad object out, reports nodes', async () => {
@@ -94,5 +91,58 @@ describe('gatehouse operator', () => {
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/gatehouse_xds_acks_total\{type="RDS"\} 2/);
     expect(metrics).toMatch(/gatehouse_xds_connected_nodes 1/);
+  });
+
+  it('--manifests: an ApiProxy that served and turns invalid keeps serving its last accepted revision over xDS', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gatehouse-manifests-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    await writeFile(join(dir, 'orders.yaml'), proxy('orders', '/orders'));
+    const lines: Array<{ msg: string; level: number }> = [];
+    const log = pino(
+      { level: 'info' },
+      { write: (line: string) => void lines.push(JSON.parse(line) as (typeof lines)[0]) },
+    );
+    const operator = await startFolderOperator({
+      manifests: dir,
+      host: '127.0.0.1',
+      xdsPort: 0,
+      log,
+      debounceMs: 20,
+      pollMs: 100,
+    });
+    cleanups.push(() => operator.stop());
+    /** The route configuration a newly connected node gets. */
+    const routes = async () => {
+      const client = sotwClient(`127.0.0.1:${operator.xdsPort}`);
+      try {
+        client.send({
+          node: { id: `n-${lines.length}`, cluster: 'edge' },
+          typeUrl: typeUrls.route,
+          resourceNames: ['gatehouse'],
+        });
+        return (await client.next(10_000)).resources[0]!.value.toString('latin1');
+      } finally {
+        client.close();
+      }
+    };
+    expect(await routes()).toContain('/orders');
+
+    await writeFile(join(dir, 'orders.yaml'), proxy('orders', 'no-leading-slash'));
+    await writeFile(join(dir, 'catalog.yaml'), proxy('catalog', '/catalog'));
+    await until(
+      () =>
+        lines.some(
+          (l) =>
+            l.level === 50 &&
+            l.msg.includes('ApiProxy/shop/orders') &&
+            l.msg.endsWith('(its last accepted revision keeps serving)'),
+        ),
+      15_000,
+    );
+    await until(() => operator.pipeline.current()!.outcomes.has('ApiProxy/shop/catalog'), 15_000);
+    const served = await routes();
+    expect(served).toContain('/orders');
+    expect(served).toContain('/catalog');
+    expect(served).not.toContain('no-leading-slash');
   });
 });

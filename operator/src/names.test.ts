@@ -6,8 +6,6 @@ import {
   nodeCluster,
   parseComponentIdentity,
   parseNodeCluster,
-  parseSdsName,
-  sdsCaName,
   sdsCertificateName,
   listenerTlsSecretName,
   nodeReportName,
@@ -30,9 +28,14 @@ describe('listener certificate names', () => {
       { credentialHashKey: 'k' },
     );
     expect(errors).toEqual([]);
-    expect(JSON.stringify(snapshot.envoy.listeners)).toContain(
-      `"${sdsCertificateName(`gw/${listenerTlsSecretName('edge', 'public')}`)}"`,
-    );
+    const secret = listenerTlsSecretName('edge', 'public');
+    expect(snapshot.secretRefs).toContainEqual({
+      name: sdsCertificateName(`gw/${secret}`),
+      namespace: 'gw',
+      secret,
+      holds: 'certificate',
+    });
+    expect(JSON.stringify(snapshot.envoy.listeners)).toContain(`"${sdsCertificateName(`gw/${secret}`)}"`);
   });
 });
 
@@ -45,20 +48,6 @@ describe('names made on one side, read on the other', () => {
     });
     expect(parseNodeCluster('gw/edge/router')).toBeUndefined();
     expect(parseNodeCluster('gw/edge')).toBeUndefined();
-  });
-
-  it('an SDS name parses back to its Secret and what it holds', () => {
-    expect(parseSdsName(sdsCertificateName('gw/edge-listener-public-tls'))).toEqual({
-      holds: 'certificate',
-      namespace: 'gw',
-      secret: 'edge-listener-public-tls',
-    });
-    expect(parseSdsName(sdsCaName('shop/upstream-ca'))).toEqual({
-      holds: 'ca',
-      namespace: 'shop',
-      secret: 'upstream-ca',
-    });
-    expect(parseSdsName('gatehouse-extproc-client')).toBeUndefined();
   });
 
   it('a component identity parses back to the node.cluster it must match', () => {

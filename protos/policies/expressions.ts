@@ -1,41 +1,14 @@
-// Checks for the expression languages policy configs embed, shared by the compiler (validate) and
-// extproc (create): RE2 patterns and JSONPath.
-import { RE2JS } from 're2js';
+// What policy configs read: RE2 and JSONPath checks (checks.ts), and which refs and templates read a
+// message body (so the compiler asks Envoy to buffer it).
+import { templateVariables } from './templates.ts';
 
-/** Why RE2 cannot compile `pattern`, or undefined when it can. */
-export function re2Problem(pattern: string): string | undefined {
-  try {
-    RE2JS.compile(pattern);
-    return undefined;
-  } catch (error) {
-    return `pattern "${pattern}" is not valid RE2 syntax: ${(error as Error).message}`;
-  }
-}
-
-/**
- * Why a JSONPath expression is not supported, or undefined. Filter and script expressions
- * (`[?(...)]`, `[(...)]`) would run an expression evaluator on user input; they are refused.
- */
-export function jsonPathProblem(expression: string): string | undefined {
-  if (!expression.startsWith('$')) return `JSONPath "${expression}" must start with "$"`;
-  if (/\[\s*\??\s*\(/.test(expression))
-    return `JSONPath "${expression}": filter and script expressions are not supported`;
-  return undefined;
-}
+export { jsonPathProblem, re2Problem } from './checks.ts';
 
 /** Variables whose value is read from a message body (so a step reading them needs it buffered). */
 function isBodyVariable(name: string, phase: 'request' | 'response'): boolean {
   return phase === 'request'
     ? name === 'request.content' || name.startsWith('request.formparam.')
     : name === 'response.content';
-}
-
-/** `{name}` where name is variable-name shaped; JSON such as `{"error":"x"}` is not a reference. */
-export const TEMPLATE_REFERENCE = /\{([A-Za-z_][A-Za-z0-9_.-]*)\}/g;
-
-/** The variable names `{name}` references of a template. */
-export function templateVariables(template: string): string[] {
-  return [...template.matchAll(TEMPLATE_REFERENCE)].map((m) => m[1]!);
 }
 
 /**

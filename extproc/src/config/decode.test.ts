@@ -1,7 +1,7 @@
 import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import type { RuntimeSnapshot } from '../../../protos/gen/gatehouse/v1/RuntimeSnapshot.ts';
-import { policy, proxy, testCatalog, testSnapshot } from '../server/fixtures.ts';
+import { policy, proxy, testCatalog, testSnapshot } from '../server/fixtures.test-support.ts';
 import { decodeRuntimeSnapshot, RuntimeSnapshotDecoder, SnapshotInvalidError } from './decode.ts';
 import { loadSnapshot } from './snapshot.ts';
 

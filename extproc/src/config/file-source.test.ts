@@ -2,7 +2,7 @@ import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { testCatalog, testSnapshot } from '../server/fixtures.ts';
+import { testCatalog, testSnapshot } from '../server/fixtures.test-support.ts';
 import { decodeRuntimeSnapshot, SnapshotInvalidError } from './decode.ts';
 import { FileSnapshotSource } from './file-source.ts';
 import { SnapshotStore } from './snapshot-store.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RuntimeSnapshot } from '../../../protos/gen/gatehouse/v1/RuntimeSnapshot.ts';
-import { policy, proxy, testCatalog } from '../server/fixtures.ts';
+import { policy, proxy, testCatalog } from '../server/fixtures.test-support.ts';
 import { decodeRuntimeSnapshot } from './decode.ts';
 import { loadSnapshot, type LoadedSnapshot, type PolicyCatalog } from './snapshot.ts';
 

@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import type { Proxy } from '../../../protos/gen/gatehouse/v1/Proxy.ts';
 import { decodeRuntimeSnapshot } from '../config/decode.ts';
 import { policyRegistry } from '../policies/registry.ts';
-import { unavailableStores } from '../policies/traffic/test-support.ts';
+import { unavailableStores } from '../policies/traffic/traffic.test-support.ts';
 import { createMemoryStores } from '../stores/memory.ts';
 import type { AdmissionOp, Stores } from '../stores/types.ts';
 import { compileProxy, type CompiledStep } from './compile.ts';
 import { FlowRun } from './engine.ts';
-import { makeClock, makePolicyContext } from './testing.ts';
+import { makeClock, makePolicyContext } from './policy-context.test-support.ts';
 
 const policy = (type: string, config: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
   type,

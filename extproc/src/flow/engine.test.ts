@@ -5,7 +5,7 @@ import { compileProxy, ProxyInvalidError, type PolicyRegistry } from './compile.
 import { FlowRun } from './engine.ts';
 import { PolicyFault } from './faults.ts';
 import { createResponseMessage } from './message.ts';
-import { makePolicyContext, type PolicyContextOptions } from './testing.ts';
+import { makePolicyContext, type PolicyContextOptions } from './policy-context.test-support.ts';
 import type { PolicyImplementation } from './types.ts';
 
 /** Test policies: each records its name in `trace`, then does what its config says. */

@@ -1,20 +1,46 @@
 // Turns failures into faults and faults into the response the client gets (DESIGN 6): status, the
 // fault's headers, and either the policy's own body (RaiseFault) or the standard JSON fault body.
 import { PolicyFault } from './faults.ts';
-import { BodyParseError, createResponseMessage, type Response } from './message.ts';
+import {
+  BodyParseError,
+  createResponseMessage,
+  DuplicateContentTypeError,
+  MalformedContentTypeError,
+  type Response,
+} from './message.ts';
 
 export const INTERNAL_ERROR_CODE = 'gatehouse.InternalError';
 export const INVALID_BODY_CODE = 'gatehouse.InvalidBody';
+/** Apigee's code for a header that may not repeat, here a Content-Type with several media types. */
+export const DUPLICATE_HEADER_CODE = 'protocol.http.DuplicateHeader';
+export const INVALID_CONTENT_TYPE_CODE = 'gatehouse.InvalidContentType';
 
 /**
  * What a failed step means as a fault. PolicyFaults are the policies' own; a body that is not what
- * its content type says is the client's fault (400); anything else is ours (500) and is not
- * described to the client.
+ * its content type says, or a Content-Type that does not say one thing, is the client's fault (400;
+ * 502 for an upstream response); anything else is ours (500) and is not described to the client.
  */
 export function toPolicyFault(err: unknown): PolicyFault {
   if (err instanceof PolicyFault) return err;
   if (err instanceof BodyParseError) {
     return new PolicyFault({ status: 400, errorCode: INVALID_BODY_CODE, faultString: err.message });
+  }
+  // The client's request is refused with 400; an upstream response the proxy cannot vouch for with 502.
+  if (err instanceof DuplicateContentTypeError) {
+    const status = err.side === 'request' ? 400 : 502;
+    return new PolicyFault({
+      status,
+      errorCode: DUPLICATE_HEADER_CODE,
+      faultString: 'Duplicate Header "Content-Type"',
+    });
+  }
+  if (err instanceof MalformedContentTypeError) {
+    const status = err.side === 'request' ? 400 : 502;
+    return new PolicyFault({
+      status,
+      errorCode: INVALID_CONTENT_TYPE_CODE,
+      faultString: 'Content-Type is not a media type (type/subtype)',
+    });
   }
   return new PolicyFault({ status: 500, errorCode: INTERNAL_ERROR_CODE, faultString: 'Internal error' });
 }

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { BodyParseError, createRequestMessage, HeaderMap, jsonDepth, MAX_JSON_DEPTH } from './message.ts';
+import {
+  BodyParseError,
+  createRequestMessage,
+  createResponseMessage,
+  DuplicateContentTypeError,
+  HeaderMap,
+  jsonDepth,
+  MalformedContentTypeError,
+  MAX_JSON_DEPTH,
+} from './message.ts';
 
 describe('HeaderMap', () => {
   it('is case-insensitive and multi-valued, in arrival order', () => {
@@ -114,5 +123,53 @@ describe('jsonDepth', () => {
   it('skips brackets inside strings and escapes', () => {
     expect(jsonDepth('{"a":"[[[\\"{{"}')).toBe(1);
     expect(jsonDepth('[[1],[[2]]]')).toBe(3);
+  });
+});
+
+describe('body kind', () => {
+  const request = (headers: Array<[string, string]>, body = '{"a":1}') =>
+    createRequestMessage({ method: 'POST', path: '/', headers, body: Buffer.from(body) });
+
+  it('sees every Content-Type entry, as extproc receives them from Envoy (one entry per header line)', () => {
+    // Envoy's ext_proc filter sends each header of its map as one HeaderValue; translate.ts keeps each.
+    const twoEntries = request([
+      ['content-type', 'text/plain'],
+      ['content-type', 'application/json'],
+    ]);
+    expect(twoEntries.headers.getAll('content-type')).toEqual(['text/plain', 'application/json']);
+    expect(() => twoEntries.body.kind()).toThrow(DuplicateContentTypeError);
+    // Envoy joins a repeated inline header such as Content-Type into one value with ",".
+    expect(() => request([['content-type', 'text/plain,application/json']]).body.kind()).toThrow(
+      'the request Content-Type names 2 media types',
+    );
+  });
+
+  it('decides by the one media type, or sniffs when there is none, and has nothing to say about an empty body', () => {
+    expect(request([['content-type', 'Text/JSON; charset=utf-8']]).body.kind()).toBe('json');
+    expect(request([], ' <a/>').body.kind()).toBe('xml');
+    expect(request([['content-type', 'a, b']], '').body.kind()).toBeUndefined();
+    expect(() => request([['content-type', 'nonsense']]).body.kind()).toThrow(MalformedContentTypeError);
+    const response = createResponseMessage({
+      status: 200,
+      headers: { 'content-type': ['a/b', 'c/d'] },
+      body: Buffer.from('x'),
+    });
+    expect(() => response.body.kind()).toThrow('the response Content-Type names 2 media types');
+  });
+});
+
+describe('a body set with its content type', () => {
+  it('leaves the message with that one Content-Type, even when it came with it twice', () => {
+    const request = createRequestMessage({
+      method: 'POST',
+      path: '/',
+      headers: [
+        ['content-type', 'application/json'],
+        ['content-type', 'text/plain'],
+      ],
+    });
+    request.body.setText('{}', 'application/json');
+    expect(request.headers.getAll('content-type')).toEqual(['application/json']);
+    expect(request.body.kind()).toBe('json');
   });
 });

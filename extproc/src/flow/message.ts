@@ -3,6 +3,7 @@
 // when a policy changed it.
 import secureJson from 'secure-json-parse';
 import { GatehouseError } from '../../../lib/errors.ts';
+import { classifyContentType, sniffBodyKind, type BodyKind } from '../../../protos/policies/content-type.ts';
 import type { Body, Headers, RequestMessage, ResponseMessage } from './types.ts';
 
 /** A body that is not what its content type says (bad JSON, too deep). Policies may let it escape: the
@@ -10,6 +11,30 @@ import type { Body, Headers, RequestMessage, ResponseMessage } from './types.ts'
 export class BodyParseError extends GatehouseError {
   constructor(message: string) {
     super('GH_ERR_BODY_PARSE', message);
+  }
+}
+
+export type MessageSide = 'request' | 'response';
+
+/**
+ * A body whose Content-Type names more than one media type: the header sent twice (Envoy joins the
+ * values with ",") or a list. Which one the upstream would believe is anyone's guess, so it is refused
+ * (protos/policies/content-type.ts); the flow engine answers protocol.http.DuplicateHeader.
+ */
+export class DuplicateContentTypeError extends GatehouseError {
+  readonly side: MessageSide;
+  constructor(side: MessageSide, count: number) {
+    super('GH_ERR_DUPLICATE_CONTENT_TYPE', `the ${side} Content-Type names ${count} media types`);
+    this.side = side;
+  }
+}
+
+/** A body whose Content-Type is not `type/subtype`: refused like a duplicate (gatehouse.InvalidContentType). */
+export class MalformedContentTypeError extends GatehouseError {
+  readonly side: MessageSide;
+  constructor(side: MessageSide) {
+    super('GH_ERR_MALFORMED_CONTENT_TYPE', `the ${side} Content-Type is not a media type (type/subtype)`);
+    this.side = side;
   }
 }
 
@@ -128,6 +153,22 @@ export function jsonDepth(text: string, limit = Infinity): number {
   return max;
 }
 
+/**
+ * Parses JSON text the one safe way (bounded nesting, no prototype poisoning): a body, or a variable a
+ * template's jsonPath() reads. Blank text is undefined; throws BodyParseError.
+ */
+export function parseJsonText(text: string): unknown {
+  if (text.trim() === '') return undefined;
+  if (jsonDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+    throw new BodyParseError(`JSON body nests deeper than ${MAX_JSON_DEPTH} levels`);
+  }
+  try {
+    return secureJson.parse(text, null, { protoAction: 'error', constructorAction: 'error' }) as unknown;
+  } catch (err) {
+    throw new BodyParseError(`body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
 const NOT_PARSED = Symbol('not parsed');
 
 export class MessageBody implements Body {
@@ -138,12 +179,14 @@ export class MessageBody implements Body {
   private jsonValue: unknown = NOT_PARSED;
   private isChanged = false;
   private readonly headers: HeaderMap;
+  private readonly side: MessageSide;
 
   /** `raw` undefined: Envoy did not send this body (the processing mode skips it). */
-  constructor(raw: Buffer | undefined, headers: HeaderMap) {
+  constructor(raw: Buffer | undefined, headers: HeaderMap, side: MessageSide = 'request') {
     this.available = raw !== undefined;
     this.raw = raw ?? Buffer.alloc(0);
     this.headers = headers;
+    this.side = side;
   }
 
   get size(): number {
@@ -166,17 +209,23 @@ export class MessageBody implements Body {
 
   json(): unknown {
     if (this.jsonValue !== NOT_PARSED) return this.jsonValue;
-    const text = this.text();
-    if (text.trim() === '') return (this.jsonValue = undefined);
-    if (jsonDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
-      throw new BodyParseError(`JSON body nests deeper than ${MAX_JSON_DEPTH} levels`);
-    }
-    try {
-      this.jsonValue = secureJson.parse(text, null, { protoAction: 'error', constructorAction: 'error' });
-    } catch (err) {
-      throw new BodyParseError(`body is not valid JSON: ${(err as Error).message}`);
-    }
+    this.jsonValue = parseJsonText(this.text());
     return this.jsonValue;
+  }
+
+  kind(): BodyKind | undefined {
+    if (this.size === 0) return undefined;
+    const verdict = classifyContentType(this.headers.getAll('content-type'));
+    switch (verdict.status) {
+      case 'one':
+        return verdict.kind;
+      case 'none':
+        return sniffBodyKind(this.text());
+      case 'many':
+        throw new DuplicateContentTypeError(this.side, verdict.count);
+      case 'malformed':
+        throw new MalformedContentTypeError(this.side);
+    }
   }
 
   setText(text: string, contentType?: string): void {
@@ -195,7 +244,9 @@ export class MessageBody implements Body {
 
   private markChanged(contentType: string | undefined): void {
     this.isChanged = true;
-    if (contentType !== undefined && this.headers.get('content-type') !== contentType) {
+    // Set unless it is already the only value: a body we wrote never leaves with a second Content-Type.
+    const current = this.headers.getAll('content-type');
+    if (contentType !== undefined && (current.length !== 1 || current[0] !== contentType)) {
       this.headers.set('content-type', contentType);
     }
   }
@@ -231,7 +282,7 @@ export class Request implements RequestMessage {
     this.scheme = init.scheme ?? 'http';
     this.authority = init.authority ?? '';
     this.headers = new HeaderMap(init.headers);
-    this.body = new MessageBody(init.body, this.headers);
+    this.body = new MessageBody(init.body, this.headers, 'request');
     this.original = { method: this.method, path: this.path, query: this.query };
   }
 
@@ -262,7 +313,7 @@ export class Response implements ResponseMessage {
     this.status = init.status;
     this.originalStatus = init.status;
     this.headers = new HeaderMap(init.headers);
-    this.body = new MessageBody(init.body, this.headers);
+    this.body = new MessageBody(init.body, this.headers, 'response');
   }
 }
 

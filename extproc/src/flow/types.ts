@@ -5,6 +5,7 @@ import type { App__Output } from '../../../protos/gen/gatehouse/v1/App.ts';
 import type { Credential__Output } from '../../../protos/gen/gatehouse/v1/Credential.ts';
 import type { Product__Output } from '../../../protos/gen/gatehouse/v1/Product.ts';
 import type { Proxy__Output } from '../../../protos/gen/gatehouse/v1/Proxy.ts';
+import type { BodyKind } from '../../../protos/policies/content-type.ts';
 import type { RefOr } from '../../../protos/policies/schema.ts';
 import type { AdmissionOp, AdmissionOutcome, Stores } from '../stores/types.ts';
 
@@ -34,6 +35,13 @@ export interface Body {
   text(): string;
   /** Parsed JSON (prototype-poisoning safe); throws a PolicyFault-free BodyParseError on bad JSON. */
   json(): unknown;
+  /**
+   * What the body is, by every Content-Type value of the message (protos/policies/content-type.ts):
+   * json, xml, form or other; sniffed by its first character when there is no Content-Type; undefined
+   * when the body is empty. Throws DuplicateContentTypeError or MalformedContentTypeError for a
+   * Content-Type that names several media types or none that parses: every body-reading guard refuses those.
+   */
+  kind(): BodyKind | undefined;
   setText(text: string, contentType?: string): void;
   setJson(value: unknown): void;
   readonly changed: boolean;
@@ -68,7 +76,7 @@ export interface Variables {
   set(name: string, value: unknown): void;
   /** Resolves a literal-or-{ref} config value. */
   resolve<T>(value: RefOr<T> | undefined): T | string | undefined;
-  /** Expands `{variable}` templates; unknown variables expand to "". */
+  /** Expands a text template (`{variable}`, `{fn(args)}`; flow/templates.ts); unknown variables expand to "". */
   template(text: string): string;
 }
 

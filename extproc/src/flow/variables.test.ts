@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { makePolicyContext } from './testing.ts';
+import { makePolicyContext } from './policy-context.test-support.ts';
 import { pathSuffix } from './variables.ts';
 
 describe('flow variables', () => {

@@ -1,6 +1,7 @@
 // Flow variables (DESIGN 5). Names backed by the message (request.header.x, response.status.code, ...)
 // are read live from it, so a policy that changes a header is seen by the next condition; everything
 // else (what policies set, error.*, fault.name) lives in a plain map.
+import { classifyContentType } from '../../../protos/policies/content-type.ts';
 import type { RefOr } from '../../../protos/policies/schema.ts';
 import type { Request, Response } from './message.ts';
 import { expandTemplate } from './templates.ts';
@@ -129,8 +130,9 @@ export class FlowVariables implements Variables {
 
   private formParams(): URLSearchParams | undefined {
     const { request } = this.src;
-    const type = request.headers.get('content-type') ?? '';
-    if (!type.toLowerCase().startsWith('application/x-www-form-urlencoded')) return undefined;
+    // A form by the one Content-Type rule (protos/policies/content-type.ts); an ambiguous one is no form.
+    const verdict = classifyContentType(request.headers.getAll('content-type'));
+    if (verdict.status !== 'one' || verdict.kind !== 'form') return undefined;
     const text = request.body.text();
     if (this.formCache?.text !== text) this.formCache = { text, params: new URLSearchParams(text) };
     return this.formCache.params;

@@ -1,9 +1,12 @@
 // Hostile inputs against the policies (issue 4's attack corpus): each is rejected or passed as the
 // policy is configured, and none crashes, recurses without bound or stalls. No timing assertions
 // (DESIGN 10): the inputs are sized so that a super-linear implementation would not finish.
+import { DOMParser } from '@xmldom/xmldom';
 import { describe, expect, it } from 'vitest';
+import { toPolicyFault } from '../flow/fault-response.ts';
 import { PolicyFault } from '../flow/faults.ts';
-import { makePolicyContext, type PolicyContextOptions } from '../flow/testing.ts';
+import { DuplicateContentTypeError, MalformedContentTypeError } from '../flow/message.ts';
+import { makePolicyContext, type PolicyContextOptions } from '../flow/policy-context.test-support.ts';
 import type { PolicyStep } from '../flow/types.ts';
 import { policyRegistry } from './registry.ts';
 
@@ -22,6 +25,9 @@ function outcome(s: PolicyStep, opts: PolicyContextOptions): string {
     return result && 'respond' in result ? `respond ${result.respond.status}` : 'pass';
   } catch (error) {
     if (error instanceof PolicyFault) return error.errorCode;
+    // A Content-Type that names several media types or none: the engine's 400 (flow/fault-response.ts).
+    if (error instanceof DuplicateContentTypeError || error instanceof MalformedContentTypeError)
+      return toPolicyFault(error).errorCode;
     throw error;
   }
 }
@@ -277,6 +283,124 @@ describe('attack corpus: naughty strings', () => {
       expect(outcome(jsonGuard, json(JSON.stringify({ [value]: value })))).toBe('pass');
       const escaped = value.replace(/&/g, '&amp;').replace(/</g, '&lt;');
       expect(outcome(xmlGuard, xml(`<a>${escaped}</a>`))).toMatch(/^(pass|threat\.xml\.ExecutionFailed)$/);
+    }
+  });
+});
+
+describe('attack corpus: Content-Type spellings that used to switch the guards off', () => {
+  const jsonBomb = '['.repeat(1_000);
+  const xmlBomb = `<!DOCTYPE a [<!ENTITY a "${'x'.repeat(10)}">]><a>&a;</a>`;
+  const jsonGuard = step('JSONThreatProtection', { containerDepth: 20 });
+  const xmlGuard = step('XMLThreatProtection', {});
+  const regex = step('RegularExpressionProtection', {
+    jsonPayload: [{ expression: '$..q', patterns: ['(?i)union\\s+select'] }],
+    xmlPayload: { xPaths: [{ expression: '//q', patterns: ['(?i)union\\s+select'] }] },
+  });
+  const sqlJson = '{"q":"1 UNION SELECT password"}';
+  const sqlXml = '<r><q>1 UNION SELECT password</q></r>';
+  const post = (body: string, headers: Record<string, string | string[]> = {}): PolicyContextOptions => ({
+    method: 'POST',
+    body,
+    headers,
+  });
+
+  it.each([
+    ['text/json'],
+    ['application/x-json'],
+    ['application/JSON'],
+    [' application/json ;charset=utf-8'],
+    ['application/vnd.evil+json'],
+  ])('JSON declared %j is checked', (type) => {
+    expect(outcome(jsonGuard, post(jsonBomb, { 'content-type': type }))).toBe('threat.json.ContainerDepthExceeded');
+    expect(outcome(regex, post(sqlJson, { 'content-type': type }))).toBe('steps.regexprotection.ThreatDetected');
+  });
+
+  it.each([['text/xml'], ['APPLICATION/XML'], ['application/evil+xml; x="a,b"']])(
+    'XML declared %j is checked',
+    (type) => {
+      expect(outcome(xmlGuard, post(xmlBomb, { 'content-type': type }))).toBe('threat.xml.DTDNotAllowed');
+      expect(outcome(regex, post(sqlXml, { 'content-type': type }))).toBe('steps.regexprotection.ThreatDetected');
+    },
+  );
+
+  it('a missing Content-Type does not switch them off: the body is sniffed', () => {
+    expect(outcome(jsonGuard, post(`\n ${jsonBomb}`))).toBe('threat.json.ContainerDepthExceeded');
+    expect(outcome(xmlGuard, post(xmlBomb))).toBe('threat.xml.DTDNotAllowed');
+    expect(outcome(regex, post(sqlJson))).toBe('steps.regexprotection.ThreatDetected');
+    expect(outcome(regex, post(sqlXml))).toBe('steps.regexprotection.ThreatDetected');
+  });
+
+  it.each([
+    ['a list', { 'content-type': 'application/json, text/plain' }],
+    ['a list, JSON last', { 'content-type': 'text/plain,application/json' }],
+    ['two headers', { 'content-type': ['text/plain', 'application/json'] }],
+    ['two headers, differently cased', { 'Content-Type': 'text/plain', 'content-type': 'application/xml' }],
+    ['the same type twice', { 'content-type': ['application/json', 'application/json'] }],
+  ])('%s is refused with protocol.http.DuplicateHeader', (_name, headers) => {
+    for (const guard of [jsonGuard, xmlGuard, regex]) {
+      expect(outcome(guard, post(jsonBomb, headers))).toBe('protocol.http.DuplicateHeader');
+      expect(outcome(guard, post(xmlBomb, headers))).toBe('protocol.http.DuplicateHeader');
+    }
+  });
+
+  it('a Content-Type that is not a media type is refused with gatehouse.InvalidContentType', () => {
+    for (const type of ['json', 'application/json x', 'application /json', 'text/'])
+      expect(outcome(jsonGuard, post(jsonBomb, { 'content-type': type })), type).toBe('gatehouse.InvalidContentType');
+    // Well-formed ones are decided on: a JSON type with an empty parameter list, a wildcard (not JSON).
+    expect(outcome(jsonGuard, post(jsonBomb, { 'content-type': 'application/json;' }))).toBe(
+      'threat.json.ContainerDepthExceeded',
+    );
+    expect(outcome(jsonGuard, post(jsonBomb, { 'content-type': '*/*' }))).toBe('pass');
+  });
+});
+
+describe('attack corpus: template injection', () => {
+  const jsonPayload = step('AssignMessage', {
+    set: {
+      payload: {
+        contentType: 'application/json',
+        content: '{"user":"{request.header.x-n}","{request.header.x-n}":"k","n":"{toUpperCase(request.header.x-n)}"}',
+      },
+    },
+  });
+  const xmlPayload = step('AssignMessage', {
+    set: {
+      payload: {
+        contentType: 'text/xml',
+        content:
+          '<r a="{request.header.x-n}" b=\'{request.header.x-n}\'><t>{request.header.x-n}</t><c><![CDATA[{request.header.x-n}]]></c><!-- {request.header.x-n} --></r>',
+      },
+    },
+  });
+
+  it('no naughty string adds a key to a JSON payload or markup to an XML payload', () => {
+    const strings = [
+      ...naughtyStrings,
+      '","admin":true,"x":"',
+      '\\","admin":true,"x":"\\',
+      'a\u2028b\u2029c',
+      '</t><admin/><t>',
+      '"/><admin a="',
+      "' onload='",
+      ']]><admin/><![CDATA[',
+      '--><admin/><!--',
+    ];
+    for (const value of strings) {
+      const jsonCtx = makePolicyContext({ method: 'POST', headers: { 'x-n': value } });
+      void jsonPayload(jsonCtx);
+      const parsed = JSON.parse(jsonCtx.request.body.text()) as Record<string, string>;
+      expect(Object.keys(parsed).length, value).toBe(value === 'user' || value === 'n' ? 2 : 3);
+      expect(parsed.user).toBe(value === 'user' ? 'k' : value);
+
+      const xmlCtx = makePolicyContext({ method: 'POST', headers: { 'x-n': value } });
+      void xmlPayload(xmlCtx);
+      const text = xmlCtx.request.body.text();
+      expect(
+        outcome(step('XMLThreatProtection', {}), { method: 'POST', body: text, contentType: 'text/xml' }),
+        value,
+      ).toBe('pass');
+      const doc = new DOMParser().parseFromString(text, 'text/xml');
+      expect(doc.getElementsByTagName('*').length, value).toBe(3); // r, t, c: nothing added
     }
   });
 });

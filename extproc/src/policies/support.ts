@@ -1,6 +1,12 @@
 // Helpers every policy file shares: config checking at create() time and access to the message a
 // policy reads or writes.
 import { GatehouseError } from '../../../lib/errors.ts';
+import {
+  classifyContentType,
+  kindOfMediaType,
+  parseMediaType,
+  type BodyKind,
+} from '../../../protos/policies/content-type.ts';
 import type { PolicyTypeSpec } from '../../../protos/policies/index.ts';
 import type { Message, PolicyContext, PolicyMeta, RequestMessage, ResponseMessage } from '../flow/types.ts';
 
@@ -29,36 +35,62 @@ export function messageOf(
   return (name ?? ctx.phase) === 'request' ? ctx.request : ctx.response;
 }
 
-/** The media type of a message, lower-cased, without parameters: "application/json". */
+/**
+ * The media type of a message, lower-cased, without parameters ("application/json"); "" when the
+ * Content-Type is absent or does not name exactly one media type. Deciding what a body is goes through
+ * `bodyKind`, which looks at every value and refuses the ambiguous ones.
+ */
 export function mediaType(message: Message): string {
-  const value = message.headers.get('content-type') ?? '';
-  return value.split(';', 1)[0]!.trim().toLowerCase();
+  const verdict = classifyContentType(message.headers.getAll('content-type'));
+  return verdict.status === 'one' ? verdict.media.essence : '';
 }
 
+const kindOf = (type: string) => {
+  const media = parseMediaType(type);
+  return media ? kindOfMediaType(media) : undefined;
+};
+
+/** Any `type/json`, `type/x-json` or `type/subtype+json`, in any case, with any parameters. */
 export function isJsonMediaType(type: string): boolean {
-  return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
+  return kindOf(type) === 'json';
 }
 
+/** Any `type/xml` or `type/subtype+xml`, in any case, with any parameters. */
 export function isXmlMediaType(type: string): boolean {
-  return (
-    type === 'application/xml' || type === 'text/xml' || (type.startsWith('application/') && type.endsWith('+xml'))
-  );
+  return kindOf(type) === 'xml';
 }
 
 export function isFormMediaType(type: string): boolean {
-  return type === 'application/x-www-form-urlencoded';
+  return kindOf(type) === 'form';
 }
 
-/** The form parameters of a url-encoded body; empty for any other content type. */
-export function formParams(message: Message): URLSearchParams {
-  return isFormMediaType(mediaType(message)) ? new URLSearchParams(message.body.text()) : new URLSearchParams();
+/**
+ * What the message's body is (json, xml, form, other; undefined when empty), decided one way for every
+ * guard: all Content-Type values, sniffed when there is none. Throws DuplicateContentTypeError or
+ * MalformedContentTypeError (400, or 502 for a response) when the Content-Type names several media
+ * types or is not one: a body-reading policy never guesses which one the upstream believes.
+ */
+export function bodyKind(message: Message): BodyKind | undefined {
+  return message.body.kind();
+}
+
+/**
+ * The form parameters of a url-encoded body; empty for any other content type. `strict` (a guard or an
+ * extraction reading the form) refuses an ambiguous Content-Type as `bodyKind` does; otherwise such a
+ * body simply is not a form.
+ */
+export function formParams(message: Message, options: { strict?: boolean } = {}): URLSearchParams {
+  const isForm = options.strict
+    ? bodyKind(message) === 'form'
+    : isFormMediaType(mediaType(message)) && message.body.size > 0;
+  return isForm ? new URLSearchParams(message.body.text()) : new URLSearchParams();
 }
 
 export function isRequest(message: RequestMessage | ResponseMessage): message is RequestMessage {
   return 'method' in message;
 }
 
-/** Expands `{variable}` references in a policy's template (flow/templates.ts); unknown ones expand to "". */
+/** Expands a text template (`{variable}`, `{fn(args)}`; flow/templates.ts); unknown variables expand to "". */
 export function expandTemplate(ctx: PolicyContext, text: string): string {
   return ctx.variables.template(text);
 }

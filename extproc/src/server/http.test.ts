@@ -4,10 +4,10 @@ import * as protoLoader from '@grpc/proto-loader';
 import { protoPath as healthProto } from 'grpc-health-check';
 import type { Server } from 'node:http';
 import { SnapshotStore } from '../config/snapshot-store.ts';
-import { testCatalog, testSnapshot } from './fixtures.ts';
+import { testCatalog, testSnapshot } from './fixtures.test-support.ts';
 import { createHealthServer, listenHttp } from './http.ts';
 import { ExtprocMetrics } from './metrics.ts';
-import { buildSnapshot, startTestServer, type TestServer } from './testing.ts';
+import { buildSnapshot, startTestServer, type TestServer } from './test-server.test-support.ts';
 
 let http: Server;
 let base: string;

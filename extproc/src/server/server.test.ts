@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createExtProcClient, type ExternalProcessorClient } from '../../../e2e/envoy/client.ts';
 import { runExtProcExchange, type ExchangeOptions } from '../../../e2e/envoy/exchange.ts';
 import { header, type HttpRequest, type HttpResponse } from '../../../e2e/envoy/http.ts';
-import { testCatalog, testSnapshot } from './fixtures.ts';
-import { startTestServer, type TestServer } from './testing.ts';
+import { testCatalog, testSnapshot } from './fixtures.test-support.ts';
+import { startTestServer, type TestServer } from './test-server.test-support.ts';
 
 let server: TestServer;
 let client: ExternalProcessorClient;

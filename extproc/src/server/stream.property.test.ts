@@ -5,8 +5,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createExtProcClient, type ExternalProcessorClient } from '../../../e2e/envoy/client.ts';
 import type { ProcessingRequest } from '../../../protos/gen/envoy/envoy/service/ext_proc/v3/ProcessingRequest.ts';
-import { testCatalog, testSnapshot } from './fixtures.ts';
-import { startTestServer, type TestServer } from './testing.ts';
+import { testCatalog, testSnapshot } from './fixtures.test-support.ts';
+import { startTestServer, type TestServer } from './test-server.test-support.ts';
 
 let server: TestServer;
 let client: ExternalProcessorClient;

@@ -159,23 +159,11 @@ export const xdsServiceHost = (operatorNamespace: string, service = defaultXdsSe
 
 /**
  * SDS secrets served over ADS, named after the Secret they come from: `tls:<ns>/<name>` is its
- * tls.crt and tls.key, `ca:<ns>/<name>` its ca.crt. The compiler names them, the xDS server parses them.
+ * tls.crt and tls.key, `ca:<ns>/<name>` its ca.crt. The compiler names them (compile/envoy/secrets.ts) and
+ * hands the xDS server each with its Secret as data (Snapshot.secretRefs).
  */
 export const sdsCertificateName = (secret: string) => `tls:${secret}`;
 export const sdsCaName = (secret: string) => `ca:${secret}`;
-
-export interface SdsNameRef {
-  holds: 'certificate' | 'ca';
-  namespace: string;
-  secret: string;
-}
-
-/** The Secret and the part of it an SDS name asks for, or undefined when it is not one of ours. */
-export function parseSdsName(name: string): SdsNameRef | undefined {
-  const m = /^(tls|ca):([^/]+)\/(.+)$/.exec(name);
-  if (!m) return undefined;
-  return { holds: m[1] === 'tls' ? 'certificate' : 'ca', namespace: m[2]!, secret: m[3]! };
-}
 
 /** Filesystem SDS secrets (files Envoy reads itself, in the bootstrap ConfigMap) of the xDS and extproc clusters. */
 export const xdsSdsNames = { certificate: 'gatehouse-xds-client', validation: 'gatehouse-xds-ca' } as const;

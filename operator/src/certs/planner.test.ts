@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { bundleCerts } from './authorities.ts';
 import { createCa, isSignedBy, issueCertificate, loadSigner, parseCertificates, type CertInfo } from './pki.ts';
 import { evaluateLeaf, leafRenewAt } from './planner.ts';
-import { MemoryWorld, type Version } from './testing.ts';
+import { MemoryWorld, type Version } from './reconcile.test-support.ts';
 import { envoyLeaf, xdsLeaf } from './leaves.ts';
 import { certificateAnnotations, secretKeys } from '../api/names.ts';
 

@@ -39,7 +39,7 @@ export function resolveDataPlanes(inventory: Inventory, report: Report): IrDataP
           // issue: true names the Secret the operator's certificate manager creates and rotates
           // (listenerTlsSecretName, which both sides import; operator/src/names.test.ts runs them
           // against each other).
-          certificateSecret: `${ns}/${ref ? ref.name : listenerTlsSecretName(metadata.name, l.name)}`,
+          certificateSecret: { namespace: ns, name: ref ? ref.name : listenerTlsSecretName(metadata.name, l.name) },
           minVersion: l.tls.minVersion ?? 'TLSv1.2',
           maxVersion: l.tls.maxVersion ?? 'TLSv1.3',
           cipherSuites: [...(l.tls.cipherSuites ?? [])],

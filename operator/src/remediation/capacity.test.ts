@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { capacityCondition, FlapDetector, unschedulablePods } from './capacity.ts';
 import { desiredReplicas } from './pods.ts';
-import { at, MIN, pod } from './testing.ts';
+import { at, MIN, pod } from './pods.test-support.ts';
 
 describe('unschedulablePods', () => {
   it('names Pending pods the scheduler could not place, with its message', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { classify } from './classify.ts';
 import { remediationPolicy } from './policy.ts';
-import { at, MIN, node, pod, T0 } from './testing.ts';
+import { at, MIN, node, pod, T0 } from './pods.test-support.ts';
 
 const policy = remediationPolicy({ remediation: { enabled: true, notReadyFor: '5m' } });
 

@@ -6,8 +6,8 @@ import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { externalProcessorService } from '../../../extproc/src/server/envoy-proto.ts';
-import { testCatalog, testSnapshot } from '../../../extproc/src/server/fixtures.ts';
-import { startTestServer, type TestServer } from '../../../extproc/src/server/testing.ts';
+import { testCatalog, testSnapshot } from '../../../extproc/src/server/fixtures.test-support.ts';
+import { startTestServer, type TestServer } from '../../../extproc/src/server/test-server.test-support.ts';
 import { DeepChecker, EXT_PROC_SERVICE, podAddress } from './deep-check.ts';
 import { DeepCheckSchedule } from './deep-check-schedule.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { budgetUsage, mergeRecords, readRecords, record, MAX_RECORDS } from './history.ts';
-import { at, MIN } from './testing.ts';
+import { at, MIN } from './pods.test-support.ts';
 
 describe('remediation history', () => {
   it('merges lists without duplicates, oldest first, keeping the newest 32', () => {

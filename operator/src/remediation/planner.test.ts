@@ -4,7 +4,7 @@ import { record, type RemediationRecord } from './history.ts';
 import { planRemediation, recordAction, type PlanInput, type PlannedAction } from './planner.ts';
 import { remediationPolicy, type RemediationPolicy } from './policy.ts';
 import { nodeHealth, type Node, type Pod } from './pods.ts';
-import { at, MIN, node, pod, type PodShape } from './testing.ts';
+import { at, MIN, node, pod, type PodShape } from './pods.test-support.ts';
 
 const NOW = at(60 * MIN);
 

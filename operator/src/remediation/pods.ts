@@ -97,7 +97,7 @@ export function isReady(pod: Pod): boolean {
 
 export const isTerminating = (pod: Pod) => pod.metadata.deletionTimestamp !== undefined;
 
-/** The data-plane component of a pod, from its labels (controllers/dataplane/names.ts). */
+/** The data-plane component of a pod, from its labels (api/names.ts). */
 export function componentOf(pod: Pod): Component | undefined {
   const c = pod.metadata.labels?.[labelKeys.component];
   return c === 'envoy' || c === 'extproc' ? c : undefined;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PlannedAction } from './planner.ts';
 import { disposition, podsHealthyCondition } from './status.ts';
-import { pod } from './testing.ts';
+import { pod } from './pods.test-support.ts';
 
 const subject = { pod: pod({ name: 'a' }), zombie: 'NotReady' as const, message: 'm' };
 

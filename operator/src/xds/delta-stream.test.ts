@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { XdsControlPlane } from './control-plane.ts';
 import { typeUrls } from './protos.ts';
-import { deltaClient, fakeSnapshot, startControlPlane, until } from './testing.ts';
+import { deltaClient, fakeSnapshot, startControlPlane, until } from './control-plane.test-support.ts';
 
 const node = { id: 'delta-1', cluster: 'edge' };
 const all = {

@@ -11,7 +11,7 @@ import { SnapshotStore } from '../../../extproc/src/config/snapshot-store.ts';
 import { XdsSnapshotSource } from '../../../extproc/src/config/xds-source.ts';
 import type { Snapshot } from '../compile/compile.ts';
 import { XdsControlPlane } from './control-plane.ts';
-import { silentLog, startControlPlane, testSnapshot, until } from './testing.ts';
+import { silentLog, startControlPlane, testSnapshot, until } from './control-plane.test-support.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {

@@ -9,6 +9,7 @@
 import { readsBodyVariable } from '../expressions.ts';
 import type { PolicyTypeSpec } from '../index.ts';
 import { messageName, stringList, stringMap, type ConfigProblem, type JSONSchema } from '../schema.ts';
+import { payloadProblems, templateFieldProblems, templateMapFields, type TemplateField } from '../templates.ts';
 
 export type MessageName = 'request' | 'response';
 
@@ -244,13 +245,28 @@ function validateAssignMessage(config: AssignMessageConfig): ConfigProblem[] {
       });
   });
   orderedOperations(config).forEach((op, i) => {
+    const at = (member: string) => (config.operations ? `operations[${i}].${member}` : member);
     op.assignVariable?.forEach((v, j) => {
       const sources = [v.value, v.ref, v.template].filter((s) => s !== undefined).length;
-      if (sources !== 1) {
-        const where = config.operations ? `operations[${i}].assignVariable[${j}]` : `assignVariable[${j}]`;
-        problems.push({ path: where, message: 'exactly one of value, ref or template' });
-      }
+      if (sources !== 1)
+        problems.push({ path: at(`assignVariable[${j}]`), message: 'exactly one of value, ref or template' });
     });
+    problems.push(...templateProblems(op, at));
   });
   return problems;
+}
+
+/** Every template of one operation that does not parse (payloads in their content type's mode). */
+function templateProblems(op: AssignMessageOperation, at: (member: string) => string): ConfigProblem[] {
+  const fields: TemplateField[] = [];
+  for (const kind of ['add', 'set'] as const) {
+    for (const member of ['headers', 'queryParams', 'formParams'] as const) {
+      fields.push(...templateMapFields(at(`${kind}.${member}`), op[kind]?.[member]));
+    }
+  }
+  fields.push({ path: at('set.path'), template: op.set?.path });
+  op.assignVariable?.forEach((v, j) =>
+    fields.push({ path: at(`assignVariable[${j}].template`), template: v.template }),
+  );
+  return [...templateFieldProblems(fields), ...payloadProblems(at('set.payload'), op.set?.payload)];
 }

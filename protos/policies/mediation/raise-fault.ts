@@ -1,6 +1,7 @@
 // RaiseFault: stop the flow and answer with a configured response (DESIGN 4a).
 import { readsBodyVariable } from '../expressions.ts';
 import type { PolicyTypeSpec } from '../index.ts';
+import { payloadProblems, templateFieldProblems, templateMapFields } from '../templates.ts';
 
 export interface RaiseFaultConfig {
   statusCode: number;
@@ -37,5 +38,11 @@ export const raiseFault: PolicyTypeSpec = {
   needsBody: (config, phase) => {
     const c = config as RaiseFaultConfig;
     return readsBodyVariable(phase, { templates: [...Object.values(c.headers ?? {}), c.payload?.content] });
+  },
+  validate: (config) => {
+    const c = config as RaiseFaultConfig;
+    // The payload renders as its content type says; without one it is sent as text/plain.
+    const payload = c.payload && { ...c.payload, contentType: c.payload.contentType ?? 'text/plain' };
+    return [...templateFieldProblems(templateMapFields('headers', c.headers)), ...payloadProblems('payload', payload)];
   },
 };

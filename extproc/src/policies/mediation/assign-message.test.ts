@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AssignMessageConfig } from '../../../../protos/policies/mediation/assign-message.ts';
-import { makePolicyContext, type PolicyContextOptions } from '../../flow/testing.ts';
+import { makePolicyContext, type PolicyContextOptions } from '../../flow/policy-context.test-support.ts';
+import { toPolicyFault } from '../../flow/fault-response.ts';
 import { PolicyConfigError } from '../support.ts';
 import { assignMessagePolicy } from './assign-message.ts';
 
@@ -141,5 +142,56 @@ describe('AssignMessage', () => {
 
   it('refuses mixing operations with shorthand members at create()', () => {
     expect(() => assignMessagePolicy.create({ set: {}, operations: [{ add: {} }] }, meta)).toThrow(PolicyConfigError);
+  });
+});
+
+describe('AssignMessage payload templates', () => {
+  const hostile = '","admin":true,"x":"\\</b><admin/>\u2028';
+
+  it('escapes a variable inside a JSON string of a JSON payload (no key injection)', () => {
+    const ctx = run(
+      { set: { payload: { contentType: 'application/json', content: '{"user":"{request.header.x-user}"}' } } },
+      { method: 'POST', headers: { 'x-user': hostile } },
+    );
+    expect(JSON.parse(ctx.request.body.text())).toEqual({ user: hostile });
+    expect(ctx.request.headers.get('content-type')).toBe('application/json');
+  });
+
+  it("takes the mode from the message's Content-Type when the payload has none", () => {
+    const config: AssignMessageConfig = { set: { payload: { content: '<a v="{request.header.x-user}"/>' } } };
+    const ctx = run(config, {
+      method: 'POST',
+      body: '<old/>',
+      contentType: 'text/xml',
+      headers: { 'x-user': '"/><b x="' },
+    });
+    expect(ctx.request.body.text()).toBe('<a v="&quot;/&gt;&lt;b x=&quot;"/>');
+    expect(() => run(config, { method: 'POST', headers: { 'content-type': ['text/xml', 'text/plain'] } })).toThrow(
+      'the request Content-Type names 2 media types',
+    );
+    try {
+      run(config, { method: 'POST', headers: { 'content-type': ['text/xml', 'text/plain'] } });
+    } catch (error) {
+      expect(toPolicyFault(error)).toMatchObject({ status: 400, errorCode: 'protocol.http.DuplicateHeader' });
+    }
+  });
+
+  it('escapes for the content type set by an earlier header in the same operation', () => {
+    const ctx = run(
+      {
+        set: {
+          headers: { 'content-type': 'application/json' },
+          payload: { content: '["{request.header.x-user}"]' },
+        },
+      },
+      { method: 'POST', contentType: 'text/plain', headers: { 'x-user': hostile } },
+    );
+    expect(JSON.parse(ctx.request.body.text())).toEqual([hostile]);
+  });
+
+  it('refuses bad templates at create()', () => {
+    expect(() => assignMessagePolicy.create({ set: { headers: { 'x-a': '{nope(a)}' } } }, meta)).toThrow(
+      new PolicyConfigError(meta, 'assignMessage.set.headers.x-a: unknown template function "nope"'),
+    );
   });
 });

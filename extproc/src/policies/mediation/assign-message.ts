@@ -12,6 +12,7 @@ import {
   type SetOperation,
 } from '../../../../protos/policies/mediation/assign-message.ts';
 import { PolicyFault } from '../../flow/faults.ts';
+import { compilePayloadTemplate, type PayloadTemplate } from '../../flow/templates.ts';
 import type {
   Message,
   PolicyContext,
@@ -92,13 +93,14 @@ function add(ctx: PolicyContext, target: AnyMessage, op: AddOperation): void {
   if (form.length > 0) editForm(target, (f) => form.forEach(([n, v]) => f.append(n, expandTemplate(ctx, v))));
 }
 
-function set(ctx: PolicyContext, target: AnyMessage, op: SetOperation): void {
+function set(ctx: PolicyContext, target: AnyMessage, op: SetOperation, payload: PayloadTemplate | undefined): void {
   for (const [name, value] of Object.entries(op.headers ?? {})) target.headers.set(name, expandTemplate(ctx, value));
   const query = Object.entries(op.queryParams ?? {});
   if (query.length > 0) editQuery(target, (q) => query.forEach(([n, v]) => q.set(n, expandTemplate(ctx, v))));
   const form = Object.entries(op.formParams ?? {});
   if (form.length > 0) editForm(target, (f) => form.forEach(([n, v]) => f.set(n, expandTemplate(ctx, v))));
-  if (op.payload) target.body.setText(expandTemplate(ctx, op.payload.content), op.payload.contentType);
+  // The payload escapes each value for where it sits (a JSON string, XML text, ...): flow/templates.ts.
+  if (op.payload && payload) target.body.setText(payload.render(ctx.variables, target), op.payload.contentType);
   if (isRequest(target)) {
     if (op.verb) target.method = op.verb;
     if (op.path) target.path = expandTemplate(ctx, op.path);
@@ -128,11 +130,16 @@ function executionFailed(meta: PolicyMeta, reason: string): PolicyFault {
   });
 }
 
-function apply(ctx: PolicyContext, target: AnyMessage, op: AssignMessageOperation, meta: PolicyMeta): void {
+interface CompiledOperation {
+  op: AssignMessageOperation;
+  payload: PayloadTemplate | undefined;
+}
+
+function apply(ctx: PolicyContext, target: AnyMessage, { op, payload }: CompiledOperation, meta: PolicyMeta): void {
   if (op.remove) remove(target, op.remove);
   if (op.copy) copy(ctx, target, op.copy, meta);
   if (op.add) add(ctx, target, op.add);
-  if (op.set) set(ctx, target, op.set);
+  if (op.set) set(ctx, target, op.set, payload);
   if (op.assignVariable) assignVariables(ctx, op.assignVariable);
 }
 
@@ -140,7 +147,10 @@ export const assignMessagePolicy: PolicyImplementation<AssignMessageConfig> = {
   type: 'AssignMessage',
   create(config, meta) {
     checkConfig(assignMessage, config, meta);
-    const operations = orderedOperations(config);
+    const operations: CompiledOperation[] = orderedOperations(config).map((op) => ({
+      op,
+      payload: op.set?.payload && compilePayloadTemplate(op.set.payload.content, op.set.payload.contentType),
+    }));
     return (ctx) => {
       const target = messageOf(ctx, config.assignTo);
       if (!target) throw executionFailed(meta, 'assignTo response, but there is no response in the request phase');

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ExtractVariablesConfig } from '../../../../protos/policies/mediation/extract-variables.ts';
-import { makePolicyContext, type PolicyContextOptions } from '../../flow/testing.ts';
+import { toPolicyFault } from '../../flow/fault-response.ts';
+import { makePolicyContext, type PolicyContextOptions } from '../../flow/policy-context.test-support.ts';
 import { PolicyConfigError } from '../support.ts';
 import { extractVariablesPolicy } from './extract-variables.ts';
 
@@ -146,5 +147,56 @@ describe('ExtractVariables', () => {
     expect(() =>
       extractVariablesPolicy.create({ xmlPayload: { variables: [{ name: 'a', xPath: '///' }] } }, meta),
     ).toThrow(PolicyConfigError);
+  });
+});
+
+describe('ExtractVariables: however the content type is spelled', () => {
+  const config: ExtractVariablesConfig = {
+    jsonPayload: [{ name: 'sku', jsonPath: '$.sku' }],
+    ignoreUnresolvedVariables: true,
+  };
+  const faultOf = (opts: PolicyContextOptions) => {
+    try {
+      run(config, { method: 'POST', ...opts });
+      return 'pass';
+    } catch (error) {
+      const fault = toPolicyFault(error);
+      return `${fault.status} ${fault.errorCode}`;
+    }
+  };
+
+  it('reads form parameters whatever the case and parameters of the form type', () => {
+    const ctx = run(
+      { formParams: [{ name: 'user', patterns: ['{user}'] }] },
+      { method: 'POST', body: 'user=ann', contentType: 'Application/X-WWW-Form-Urlencoded ; charset=utf-8' },
+    );
+    expect(ctx.variables.get('user')).toBe('ann');
+  });
+
+  it('refuses a payload whose Content-Type is a list, repeated or malformed, even when unresolved is ignored', () => {
+    const body = '{"sku":"a"}';
+    expect(faultOf({ body, contentType: 'application/json, text/plain' })).toBe('400 protocol.http.DuplicateHeader');
+    expect(faultOf({ body, headers: { 'content-type': ['application/json', 'application/json'] } })).toBe(
+      '400 protocol.http.DuplicateHeader',
+    );
+    expect(faultOf({ body, contentType: 'application/json garbage' })).toBe('400 gatehouse.InvalidContentType');
+    expect(faultOf({ body, contentType: 'text/json' })).toBe('pass');
+    expect(faultOf({ body })).toBe('pass');
+  });
+
+  it('refuses an ambiguous form the same way', () => {
+    expect(
+      (() => {
+        try {
+          run(
+            { formParams: [{ name: 'user', patterns: ['{user}'] }] },
+            { method: 'POST', body: 'user=ann', contentType: 'application/x-www-form-urlencoded, text/plain' },
+          );
+          return 'pass';
+        } catch (error) {
+          return toPolicyFault(error).errorCode;
+        }
+      })(),
+    ).toBe('protocol.http.DuplicateHeader');
   });
 });

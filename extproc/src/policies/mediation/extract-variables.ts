@@ -12,7 +12,7 @@ import {
 import { PolicyFault } from '../../flow/faults.ts';
 import type { Message, PolicyContext, PolicyImplementation, PolicyMeta } from '../../flow/types.ts';
 import { compileJsonPath, jsonValueText } from '../json-path.ts';
-import { checkConfig, formParams, messageOf } from '../support.ts';
+import { bodyKind, checkConfig, formParams, messageOf } from '../support.ts';
 import { compileXPathOrThrow, parseXmlDocument } from '../xml.ts';
 
 interface CompiledPattern {
@@ -84,7 +84,10 @@ export const extractVariablesPolicy: PolicyImplementation<ExtractVariablesConfig
         (name) => (ctx) => new URLSearchParams(ctx.request.query).get(name) ?? undefined,
       ),
       ...namedExtractions(config.headers, (name) => (_ctx, message) => message.headers.get(name)),
-      ...namedExtractions(config.formParams, (name) => (_ctx, message) => formParams(message).get(name) ?? undefined),
+      ...namedExtractions(
+        config.formParams,
+        (name) => (_ctx, message) => formParams(message, { strict: true }).get(name) ?? undefined,
+      ),
       ...namedExtractions(config.variables, (name) => (ctx) => ctx.variables.getString(name)),
     ];
     const jsonPaths = (config.jsonPayload ?? []).map(({ name, jsonPath }) => ({
@@ -152,6 +155,9 @@ export const extractVariablesPolicy: PolicyImplementation<ExtractVariablesConfig
         unresolved(config.source ?? ctx.phase);
         return undefined;
       }
+      // The payload is parsed as configured, whatever its type says, but never one whose Content-Type
+      // names several media types or none that parses (bodyKind throws: 400, as every guard answers).
+      if (jsonPaths.length > 0 || xPaths.length > 0) bodyKind(message);
       fromPatterns(ctx, message);
       if (jsonPaths.length > 0) fromJson(ctx, message);
       if (xPaths.length > 0) fromXml(ctx, message);

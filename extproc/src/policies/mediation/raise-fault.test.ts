@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PolicyFault } from '../../flow/faults.ts';
-import { makePolicyContext } from '../../flow/testing.ts';
+import { makePolicyContext } from '../../flow/policy-context.test-support.ts';
+import { PolicyConfigError } from '../support.ts';
 import { raiseFaultPolicy } from './raise-fault.ts';
 
 const meta = { namespace: 'shop', name: 'block' };
@@ -56,5 +57,42 @@ describe('RaiseFault', () => {
     const fault = raised(raiseFaultPolicy.create({ statusCode: 503 }, meta));
     expect(fault.body).toBeUndefined();
     expect(fault.message).toBe('Raising fault. Fault name : block');
+  });
+});
+
+describe('RaiseFault payload templates', () => {
+  it('escapes variables by where they sit in the payload content type', () => {
+    const step = raiseFaultPolicy.create(
+      {
+        statusCode: 401,
+        payload: {
+          contentType: 'application/json',
+          content:
+            '{"error":"a valid key is required","messageid":"{escapeJSON(messageid)}","id":"{request.header.x-id}"}',
+        },
+      },
+      meta,
+    );
+    const hostile = '","admin":true,"x":"\\';
+    const fault = raised(step, makePolicyContext({ headers: { 'x-id': hostile } }));
+    expect(JSON.parse(fault.body!.content)).toEqual({
+      error: 'a valid key is required',
+      messageid: 'test-message-id',
+      id: hostile,
+    });
+  });
+
+  it('leaves a text/plain payload (the default) as it is', () => {
+    const step = raiseFaultPolicy.create({ statusCode: 400, payload: { content: '"{request.header.x-id}"' } }, meta);
+    expect(raised(step, makePolicyContext({ headers: { 'x-id': '"<' } })).body).toEqual({
+      contentType: 'text/plain',
+      content: '""<"',
+    });
+  });
+
+  it('refuses bad templates at create()', () => {
+    expect(() => raiseFaultPolicy.create({ statusCode: 400, headers: { 'x-a': '{a' } }, meta)).toThrow(
+      new PolicyConfigError(meta, 'raiseFault.headers.x-a: the reference at offset 0 is never closed'),
+    );
   });
 });

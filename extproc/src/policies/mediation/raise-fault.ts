@@ -1,27 +1,28 @@
 // RaiseFault (DESIGN 4a): stop the flow with a configured response. Header values and the payload are
 // templates; without a payload the standard fault body names the policy.
-import type { RaiseFaultConfig } from '../../../../protos/policies/mediation/raise-fault.ts';
+import { raiseFault, type RaiseFaultConfig } from '../../../../protos/policies/mediation/raise-fault.ts';
 import { PolicyFault } from '../../flow/faults.ts';
+import { compilePayloadTemplate } from '../../flow/templates.ts';
 import type { PolicyImplementation } from '../../flow/types.ts';
-import { expandTemplate } from '../support.ts';
+import { checkConfig, expandTemplate } from '../support.ts';
 
 export const raiseFaultPolicy: PolicyImplementation<RaiseFaultConfig> = {
   type: 'RaiseFault',
   create(config, meta) {
+    checkConfig(raiseFault, config, meta);
     const headerTemplates = Object.entries(config.headers ?? {});
+    const contentType = config.payload?.contentType ?? 'text/plain';
+    // The payload escapes each value for where it sits in its content type (flow/templates.ts).
+    const payloadTemplate = config.payload && compilePayloadTemplate(config.payload.content, contentType);
     return (ctx) => {
       const headers = Object.fromEntries(headerTemplates.map(([name, value]) => [name, expandTemplate(ctx, value)]));
-      const payload = config.payload;
       throw new PolicyFault({
         status: config.statusCode,
         errorCode: 'steps.raisefault.RaiseFault',
         faultString: `Raising fault. Fault name : ${meta.name}`,
         reasonPhrase: config.reasonPhrase,
         headers,
-        body: payload && {
-          contentType: payload.contentType ?? 'text/plain',
-          content: expandTemplate(ctx, payload.content),
-        },
+        body: payloadTemplate && { contentType, content: payloadTemplate.render(ctx.variables) },
       });
     };
   },

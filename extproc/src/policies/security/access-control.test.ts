@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AccessControlConfig } from '../../../../protos/policies/security/access-control.ts';
 import { PolicyFault } from '../../flow/faults.ts';
-import { makePolicyContext } from '../../flow/testing.ts';
+import { makePolicyContext } from '../../flow/policy-context.test-support.ts';
 import { PolicyConfigError } from '../support.ts';
 import { accessControlPolicy } from './access-control.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PolicyFault } from '../../flow/faults.ts';
-import { makePolicyContext } from '../../flow/testing.ts';
+import { makePolicyContext } from '../../flow/policy-context.test-support.ts';
 import { PolicyConfigError } from '../support.ts';
 import { basicAuthenticationPolicy, decodeBasic } from './basic-authentication.ts';
 

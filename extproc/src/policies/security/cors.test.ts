@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CORSConfig } from '../../../../protos/policies/security/cors.ts';
-import { makePolicyContext, type PolicyContextOptions } from '../../flow/testing.ts';
+import { makePolicyContext, type PolicyContextOptions } from '../../flow/policy-context.test-support.ts';
 import type { StepResult } from '../../flow/types.ts';
 import { corsPolicy } from './cors.ts';
 

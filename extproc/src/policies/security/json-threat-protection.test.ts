@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { JSONThreatProtectionConfig } from '../../../../protos/policies/security/json-threat-protection.ts';
+import { toPolicyFault } from '../../flow/fault-response.ts';
 import { PolicyFault } from '../../flow/faults.ts';
-import { makePolicyContext } from '../../flow/testing.ts';
+import { makePolicyContext, type PolicyContextOptions } from '../../flow/policy-context.test-support.ts';
 import { checkJson, jsonThreatProtectionPolicy } from './json-threat-protection.ts';
 
 const design4a: JSONThreatProtectionConfig = {
@@ -136,5 +137,80 @@ describe('JSONThreatProtection', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('JSONThreatProtection: however the content type is spelled', () => {
+  const bomb = '['.repeat(100);
+  const guard = jsonThreatProtectionPolicy.create(design4a, { namespace: 'shop', name: 'json-guard' });
+  /** "pass", or "<status> <error code>" of the fault the engine would answer. */
+  const run = (opts: PolicyContextOptions) => {
+    try {
+      void guard(makePolicyContext({ method: 'POST', body: bomb, ...opts }));
+      return 'pass';
+    } catch (error) {
+      const fault = toPolicyFault(error);
+      return `${fault.status} ${fault.errorCode}`;
+    }
+  };
+  const checked = '400 threat.json.ContainerDepthExceeded';
+
+  it.each([
+    'application/json',
+    'text/json',
+    'application/x-json',
+    'APPLICATION/JSON',
+    'Application/Json; Charset=UTF-8',
+    '  application/json ;charset="utf-8"  ',
+    'application/vnd.api+json',
+    'application/problem+json; profile="x,y"',
+    'text/anything+JSON',
+  ])('checks a body declared %j', (contentType) => {
+    expect(run({ contentType })).toBe(checked);
+  });
+
+  it('checks a body without a Content-Type (or an empty one) that looks like JSON, and passes one that does not', () => {
+    expect(run({})).toBe(checked);
+    expect(run({ headers: { 'content-type': '' } })).toBe(checked);
+    expect(run({ body: `  \r\n{"a":${bomb}}` })).toBe(checked);
+    expect(run({ body: 'just text' })).toBe('pass');
+    expect(run({ body: '{not json' })).toBe('400 threat.json.ExecutionFailed');
+  });
+
+  it('refuses a Content-Type list or a repeated Content-Type, in any order, with protocol.http.DuplicateHeader', () => {
+    const duplicate = '400 protocol.http.DuplicateHeader';
+    expect(run({ contentType: 'application/json, text/plain' })).toBe(duplicate);
+    expect(run({ contentType: 'text/plain, application/json' })).toBe(duplicate);
+    expect(run({ contentType: 'application/json,application/json' })).toBe(duplicate); // Envoy's join
+    expect(run({ headers: { 'content-type': ['text/plain', 'application/json'] } })).toBe(duplicate);
+    expect(run({ headers: { 'Content-Type': 'text/plain', 'content-type': 'application/json' } })).toBe(duplicate);
+    expect(run({ headers: { 'content-type': ['application/json', 'application/json'] } })).toBe(duplicate);
+  });
+
+  it('refuses a Content-Type that is not a media type with gatehouse.InvalidContentType', () => {
+    for (const contentType of ['json', 'application/json garbage', 'application /json', 'application/'])
+      expect(run({ contentType }), contentType).toBe('400 gatehouse.InvalidContentType');
+  });
+
+  it('passes other declared types, and empty bodies whatever their Content-Type', () => {
+    expect(run({ contentType: 'text/plain' })).toBe('pass');
+    expect(run({ contentType: 'application/jsonx' })).toBe('pass');
+    expect(run({ contentType: 'application/json, text/plain', body: '' })).toBe('pass');
+  });
+
+  it('answers 502 when the upstream response declares several types', () => {
+    const responseGuard = jsonThreatProtectionPolicy.create(
+      { ...design4a, source: 'response' },
+      { namespace: 'shop', name: 'g' },
+    );
+    const ctx = makePolicyContext({
+      response: { body: bomb, headers: { 'content-type': ['application/json', 'text/html'] } },
+    });
+    expect(() => responseGuard(ctx)).toThrow('the response Content-Type names 2 media types');
+    try {
+      void responseGuard(ctx);
+    } catch (error) {
+      expect(toPolicyFault(error)).toMatchObject({ status: 502, errorCode: 'protocol.http.DuplicateHeader' });
+    }
   });
 });

@@ -4,7 +4,7 @@
 import type { JSONThreatProtectionConfig } from '../../../../protos/policies/security/json-threat-protection.ts';
 import { PolicyFault } from '../../flow/faults.ts';
 import type { PolicyImplementation } from '../../flow/types.ts';
-import { isJsonMediaType, mediaType, messageOf } from '../support.ts';
+import { bodyKind, messageOf } from '../support.ts';
 
 type Violation =
   | 'ContainerDepthExceeded'
@@ -229,8 +229,9 @@ export const jsonThreatProtectionPolicy: PolicyImplementation<JSONThreatProtecti
     };
     return (ctx) => {
       const message = messageOf(ctx, config.source);
-      // Only JSON bodies are this policy's business; anything else passes (as in Apigee).
-      if (!message || !isJsonMediaType(mediaType(message)) || message.body.size === 0) return undefined;
+      // Only JSON bodies are this policy's business (any spelling of a JSON type, or an untyped body
+      // that looks like JSON); other kinds pass, an ambiguous Content-Type is refused (support.ts).
+      if (!message || bodyKind(message) !== 'json') return undefined;
       checkJson(message.body.text(), limits, meta.name);
       return undefined;
     };

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { RegularExpressionProtectionConfig } from '../../../../protos/policies/security/regular-expression-protection.ts';
+import { toPolicyFault } from '../../flow/fault-response.ts';
 import { PolicyFault } from '../../flow/faults.ts';
-import { makePolicyContext, type PolicyContextOptions } from '../../flow/testing.ts';
+import { makePolicyContext, type PolicyContextOptions } from '../../flow/policy-context.test-support.ts';
 import { PolicyConfigError } from '../support.ts';
 import { regularExpressionProtectionPolicy } from './regular-expression-protection.ts';
 
@@ -105,5 +106,57 @@ describe('RegularExpressionProtection', () => {
         meta,
       ),
     ).toThrow(PolicyConfigError);
+  });
+});
+
+describe('RegularExpressionProtection: however the content type is spelled', () => {
+  const step = regularExpressionProtectionPolicy.create(
+    {
+      jsonPayload: [{ expression: '$..comment', patterns: [SCRIPT] }],
+      xmlPayload: { xPaths: [{ expression: '//comment', patterns: [SCRIPT] }] },
+      formParams: [{ name: 'comment', patterns: [SCRIPT] }],
+    },
+    meta,
+  );
+  const run = (body: string, headers: PolicyContextOptions['headers'] = {}) => {
+    try {
+      void step(makePolicyContext({ method: 'POST', body, headers }));
+      return 'pass';
+    } catch (error) {
+      const fault = toPolicyFault(error);
+      return `${fault.status} ${fault.errorCode}`;
+    }
+  };
+  const json = '{"comment":"<script>"}';
+  const xml = '<a><comment>&lt;script&gt;</comment></a>';
+  const form = 'comment=%3Cscript%3E';
+  const threat = `400 ${THREAT}`;
+
+  it.each(['text/json', 'application/x-json', 'Application/JSON;charset=utf-8', 'application/merge-patch+json'])(
+    'checks a JSON body declared %j',
+    (type) => expect(run(json, { 'content-type': type })).toBe(threat),
+  );
+
+  it.each(['text/xml', 'APPLICATION/XML', 'application/soap+xml; charset=utf-8'])(
+    'checks an XML body declared %j',
+    (type) => expect(run(xml, { 'content-type': type })).toBe(threat),
+  );
+
+  it('checks a form whatever the case and parameters', () => {
+    expect(run(form, { 'content-type': 'Application/X-WWW-Form-Urlencoded; charset=UTF-8' })).toBe(threat);
+  });
+
+  it('checks untyped bodies by their look', () => {
+    expect(run(json)).toBe(threat);
+    expect(run(xml)).toBe(threat);
+    expect(run(form)).toBe('pass'); // a form is never guessed: without its type no upstream parses one
+  });
+
+  it('refuses lists, repeated and malformed Content-Types instead of skipping the payload checks', () => {
+    const duplicate = '400 protocol.http.DuplicateHeader';
+    expect(run(json, { 'content-type': 'text/plain, application/json' })).toBe(duplicate);
+    expect(run(xml, { 'content-type': ['text/plain', 'application/xml'] })).toBe(duplicate);
+    expect(run(form, { 'content-type': 'application/x-www-form-urlencoded, text/plain' })).toBe(duplicate);
+    expect(run(json, { 'content-type': 'json' })).toBe('400 gatehouse.InvalidContentType');
   });
 });

@@ -9,7 +9,7 @@ import {
 import { PolicyFault } from '../../flow/faults.ts';
 import type { Message, PolicyContext, PolicyImplementation, PolicyMeta } from '../../flow/types.ts';
 import { compileJsonPath, jsonValueText } from '../json-path.ts';
-import { checkConfig, formParams, isJsonMediaType, isXmlMediaType, mediaType, messageOf } from '../support.ts';
+import { bodyKind, checkConfig, formParams, messageOf } from '../support.ts';
 import { compileXPathOrThrow, parseXmlDocument } from '../xml.ts';
 
 /** One place to look and the patterns to look for there. */
@@ -65,7 +65,7 @@ function buildChecks(config: RegularExpressionProtectionConfig, meta: PolicyMeta
     checks.push({
       location: `form parameter ${name}`,
       patterns: compile(patterns),
-      values: (_ctx, message) => formParams(message).getAll(name),
+      values: (_ctx, message) => formParams(message, { strict: true }).getAll(name),
     });
   }
   for (const { name, patterns } of config.variables ?? []) {
@@ -109,11 +109,10 @@ function executionFailed(meta: PolicyMeta, reason: string): PolicyFault {
 }
 
 function bodyViews(message: Message, meta: PolicyMeta): BodyViews {
-  const type = mediaType(message);
   let xml: ReturnType<typeof parseXmlDocument> | undefined;
   return {
     json: () => {
-      if (!isJsonMediaType(type)) return undefined;
+      if (bodyKind(message) !== 'json') return undefined;
       try {
         return message.body.json();
       } catch {
@@ -121,7 +120,7 @@ function bodyViews(message: Message, meta: PolicyMeta): BodyViews {
       }
     },
     xml: () => {
-      if (!isXmlMediaType(type) || message.body.size === 0) return undefined;
+      if (bodyKind(message) !== 'xml') return undefined;
       try {
         xml ??= parseXmlDocument(message.body.text());
         return xml;

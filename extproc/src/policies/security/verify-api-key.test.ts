@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { RuntimeSnapshotInput } from '../../config/decode.ts';
 import { PolicyFault } from '../../flow/faults.ts';
-import { makePolicyContext, type PolicyContextOptions } from '../../flow/testing.ts';
+import { makePolicyContext, type PolicyContextOptions } from '../../flow/policy-context.test-support.ts';
 import type { Product } from '../../../../protos/gen/gatehouse/v1/Product.ts';
 import type { App } from '../../../../protos/gen/gatehouse/v1/App.ts';
 import { verifyApiKeyPolicy } from './verify-api-key.ts';

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { XMLThreatProtectionConfig } from '../../../../protos/policies/security/xml-threat-protection.ts';
+import { toPolicyFault } from '../../flow/fault-response.ts';
 import { PolicyFault } from '../../flow/faults.ts';
-import { makePolicyContext } from '../../flow/testing.ts';
+import { makePolicyContext, type PolicyContextOptions } from '../../flow/policy-context.test-support.ts';
 import { xmlThreatProtectionPolicy } from './xml-threat-protection.ts';
 
 const config: XMLThreatProtectionConfig = {
@@ -101,5 +102,42 @@ describe('XMLThreatProtection', () => {
     expect(outcome(`<a>${'<b/>'.repeat(100)}</a>`, 'application/xml', { structureLimits: { nodeDepth: 3 } })).toBe(
       'pass',
     );
+  });
+});
+
+describe('XMLThreatProtection: however the content type is spelled', () => {
+  const dtd = '<!DOCTYPE a [<!ENTITY e "x">]><a>&e;</a>';
+  const guard = xmlThreatProtectionPolicy.create(config, { namespace: 'shop', name: 'xml-guard' });
+  const run = (opts: PolicyContextOptions) => {
+    try {
+      void guard(makePolicyContext({ method: 'POST', body: dtd, ...opts }));
+      return 'pass';
+    } catch (error) {
+      const fault = toPolicyFault(error);
+      return `${fault.status} ${fault.errorCode}`;
+    }
+  };
+
+  it.each([
+    'application/xml',
+    'text/xml',
+    'TEXT/XML; charset=ISO-8859-1',
+    ' application/soap+xml ; action="urn:x" ',
+    'application/atom+xml',
+    'image/svg+xml',
+  ])('checks a body declared %j', (contentType) => {
+    expect(run({ contentType })).toBe('400 threat.xml.DTDNotAllowed');
+  });
+
+  it('checks an untyped body that looks like XML', () => {
+    expect(run({})).toBe('400 threat.xml.DTDNotAllowed');
+    expect(run({ body: '\uFEFF <a><b></a>' })).toBe('400 threat.xml.ExecutionFailed');
+    expect(run({ body: 'a=<b>' })).toBe('pass');
+  });
+
+  it('refuses lists, repeated and malformed Content-Types', () => {
+    expect(run({ contentType: 'application/xml, text/plain' })).toBe('400 protocol.http.DuplicateHeader');
+    expect(run({ headers: { 'content-type': ['text/plain', 'text/xml'] } })).toBe('400 protocol.http.DuplicateHeader');
+    expect(run({ contentType: 'xml' })).toBe('400 gatehouse.InvalidContentType');
   });
 });

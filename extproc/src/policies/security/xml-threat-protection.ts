@@ -3,7 +3,7 @@
 import type { XMLThreatProtectionConfig } from '../../../../protos/policies/security/xml-threat-protection.ts';
 import { PolicyFault } from '../../flow/faults.ts';
 import type { PolicyImplementation } from '../../flow/types.ts';
-import { isXmlMediaType, mediaType, messageOf } from '../support.ts';
+import { bodyKind, messageOf } from '../support.ts';
 import { scanXml, XmlViolation, type XmlLimits } from '../xml.ts';
 
 function limitsOf(config: XMLThreatProtectionConfig): XmlLimits {
@@ -32,8 +32,9 @@ export const xmlThreatProtectionPolicy: PolicyImplementation<XMLThreatProtection
     const limits = limitsOf(config);
     return (ctx) => {
       const message = messageOf(ctx, config.source);
-      // Only XML bodies are this policy's business; anything else passes (as in Apigee).
-      if (!message || !isXmlMediaType(mediaType(message)) || message.body.size === 0) return undefined;
+      // Only XML bodies are this policy's business (any spelling of an XML type, or an untyped body
+      // that looks like XML); other kinds pass, an ambiguous Content-Type is refused (support.ts).
+      if (!message || bodyKind(message) !== 'xml') return undefined;
       try {
         scanXml(message.body.text(), limits);
       } catch (error) {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { CacheScope } from '../../../../protos/policies/traffic/cache-common.ts';
 import { invalidateCachePolicy } from './invalidate-cache.ts';
 import { populateCachePolicy } from './populate-cache.ts';
-import { faultOf, harness, unavailableStores, type Harness } from './test-support.ts';
+import { faultOf, harness, unavailableStores, type Harness } from './traffic.test-support.ts';
 
 const meta = { namespace: 'shop', name: 'cache' };
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { lookupCachePolicy } from './lookup-cache.ts';
 import { populateCachePolicy } from './populate-cache.ts';
-import { harness, unavailableStores } from './test-support.ts';
+import { harness, unavailableStores } from './traffic.test-support.ts';
 
 const target = { cacheKey: { keyFragments: [{ ref: 'client_id' }] }, scope: 'Application' as const };
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { populateCachePolicy } from './populate-cache.ts';
-import { harness, unavailableStores } from './test-support.ts';
+import { harness, unavailableStores } from './traffic.test-support.ts';
 
 const meta = { namespace: 'shop', name: 'populate' };
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { QuotaConfig } from '../../../../protos/policies/traffic/quota.ts';
 import { quotaPolicy } from './quota.ts';
-import { faultOf, harness, unavailableStores } from './test-support.ts';
+import { faultOf, harness, unavailableStores } from './traffic.test-support.ts';
 
 const meta = { namespace: 'shop', name: 'quota' };
 const create = (config: QuotaConfig) => quotaPolicy.create(config, meta);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { quotaPolicy } from './quota.ts';
 import { resetQuotaPolicy } from './reset-quota.ts';
-import { faultOf, harness, unavailableStores } from './test-support.ts';
+import { faultOf, harness, unavailableStores } from './traffic.test-support.ts';
 
 describe('ResetQuota', () => {
   const quota = quotaPolicy.create(

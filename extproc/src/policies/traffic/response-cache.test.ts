@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { ResponseCacheConfig } from '../../../../protos/policies/traffic/response-cache.ts';
 import { createResponseMessage } from '../../flow/message.ts';
-import type { PolicyContextOptions } from '../../flow/testing.ts';
+import type { PolicyContextOptions } from '../../flow/policy-context.test-support.ts';
 import { responseCachePolicy } from './response-cache.ts';
-import { harness, unavailableStores, type Harness } from './test-support.ts';
+import { harness, unavailableStores, type Harness } from './traffic.test-support.ts';
 
 const meta = { namespace: 'shop', name: 'cache' };
 const base: ResponseCacheConfig = {

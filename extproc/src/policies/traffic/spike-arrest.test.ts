@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseRate, spikeArrestPolicy } from './spike-arrest.ts';
-import { faultOf, harness, unavailableStores } from './test-support.ts';
+import { faultOf, harness, unavailableStores } from './traffic.test-support.ts';
 
 const meta = { namespace: 'shop', name: 'spike' };
 

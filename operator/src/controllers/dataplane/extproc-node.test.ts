@@ -3,11 +3,12 @@
 // to its DataPlane: parse the rendered arguments with the CLI's own parser, subscribe with them to a
 // real xDS server, read the node registry.
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseCommand, type Options } from '../../../../bin/cli.ts';
+import { parseOptions } from '../../../../lib/cli/command.ts';
+import { extprocCommand } from '../../../../extproc/src/command.ts';
 import { SnapshotStore } from '../../../../extproc/src/config/snapshot-store.ts';
 import { XdsSnapshotSource } from '../../../../extproc/src/config/xds-source.ts';
 import { xdsNode } from '../../../../extproc/src/main.ts';
-import { silentLog, startControlPlane, testSnapshot, until } from '../../xds/testing.ts';
+import { silentLog, startControlPlane, testSnapshot, until } from '../../xds/control-plane.test-support.ts';
 import { renderDataPlane, type KubeObject } from './render.ts';
 import { dataPlaneStatus } from './status.ts';
 import { parseNodeCluster } from '../../api/names.ts';
@@ -40,13 +41,13 @@ function renderedExtprocArgs(): string[] {
 
 describe('extproc --node-id / --node-cluster', () => {
   it('defaults: no node id (the source picks $GATEHOUSE_NODE_ID or extproc/HOSTNAME), cluster gatehouse-extproc', () => {
-    expect(xdsNode(parseCommand('extproc', ['--xds', 'h:1']) as Options)).toEqual({ cluster: 'gatehouse-extproc' });
-    expect(
-      xdsNode(
-        parseCommand('extproc', ['--xds', 'h:1', '--node-id', 'pod-1', '--node-cluster', 'ns/dp/extproc']) as Options,
-      ),
-    ).toEqual({ nodeId: 'pod-1', cluster: 'ns/dp/extproc' });
-    expect(() => xdsNode({ 'node-id': '' })).toThrow(/--node-id: must not be empty/);
+    const parse = (...argv: string[]) => parseOptions(extprocCommand, argv);
+    expect(xdsNode(parse('--xds', 'h:1'))).toEqual({ cluster: 'gatehouse-extproc' });
+    expect(xdsNode(parse('--xds', 'h:1', '--node-id', 'pod-1', '--node-cluster', 'ns/dp/extproc'))).toEqual({
+      nodeId: 'pod-1',
+      cluster: 'ns/dp/extproc',
+    });
+    expect(() => parse('--xds', 'h:1', '--node-id', ' ')).toThrow(/--node-id: needs a value/);
   });
 
   it('the rendered Deployment arguments parse, and the node they name is mapped to its DataPlane', async () => {
@@ -58,11 +59,11 @@ describe('extproc --node-id / --node-cluster', () => {
     // What the kubelet runs: $(POD_NAME) expanded; the xDS address pointed at the test server.
     const [command, ...args] = renderedExtprocArgs().map((a) => a.replace('$(POD_NAME)', 'eu-extproc-6b7c9-x2x4z'));
     expect(command).toBe('extproc');
-    const options = parseCommand('extproc', args) as Options;
+    const options = parseOptions(extprocCommand, args);
     expect(options).toMatchObject({
-      'node-cluster': 'edge/eu/extproc',
+      nodeCluster: 'edge/eu/extproc',
       region: 'eu-west-1',
-      'cache-dir': '/var/cache/gatehouse',
+      cacheDir: '/var/cache/gatehouse',
     });
     const source = new XdsSnapshotSource({ address, log: silentLog, initialTimeoutMs: 2000, ...xdsNode(options) });
     cleanups.push(() => source.stop());

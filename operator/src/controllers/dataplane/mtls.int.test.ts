@@ -11,7 +11,7 @@ import * as tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cluster, eventually, operatorKubeConfig, type Obj } from '../../../../e2e/operator/kube.ts';
 import { startKubeOperator, type KubeOperator } from '../../kube-operator.ts';
-import { silentLog } from '../../xds/testing.ts';
+import { silentLog } from '../../xds/control-plane.test-support.ts';
 
 // The parts of the rendered objects and of Envoy's configuration this test reads.
 type DeploymentView = Obj & {

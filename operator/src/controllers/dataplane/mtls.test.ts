@@ -5,8 +5,8 @@
 // extproc check are names the issued certificates carry; and without mtls nothing names a Secret.
 import { basename, dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseCommand, type Options } from '../../../../bin/cli.ts';
-import { clientTlsFromFlags, serverTlsFromFlags } from '../../../../lib/tls/flags.ts';
+import { parseOptions } from '../../../../lib/cli/command.ts';
+import { extprocCommand } from '../../../../extproc/src/command.ts';
 import { envoyLeaf, extprocLeaf, xdsLeaf } from '../../certs/leaves.ts';
 import { compile } from '../../compile/compile.ts';
 import { extProcCompileOptions, extProcTlsFor, leadDataPlane } from './extproc-link.ts';
@@ -35,10 +35,9 @@ const dp: DataPlaneObject = {
   spec: { listeners: [{ name: 'https', port: 8443, protocol: 'HTTPS', tls: { issue: true } }] },
 };
 
-type Json = Record<string, unknown>;
 interface Pod {
   containers: { args: string[]; volumeMounts: { name: string; mountPath: string }[] }[];
-  volumes: ({ name: string } & Json)[];
+  volumes: ({ name: string } & Record<string, unknown>)[];
 }
 
 const podOf = (objects: KubeObject[], component: Component) =>
@@ -84,7 +83,7 @@ function source(pod: Pod, data: Record<string, string>, file: string): string {
 function referencedPaths(json: unknown, out = { files: [] as string[], dirs: [] as string[] }) {
   if (Array.isArray(json)) for (const v of json) referencedPaths(v, out);
   else if (json && typeof json === 'object') {
-    for (const [k, v] of Object.entries(json as Json)) {
+    for (const [k, v] of Object.entries(json as Record<string, unknown>)) {
       if (k === 'filename' && typeof v === 'string') out.files.push(v);
       else if (k === 'path_config_source') {
         out.files.push((v as { path: string }).path);
@@ -152,9 +151,9 @@ describe('mutual TLS of DataPlane pods', () => {
     const pod = podOf(objects, 'extproc');
     const [command, ...args] = pod.containers[0]!.args;
     expect(command).toBe('extproc');
-    const flags = parseCommand('extproc', args) as Options;
-    const server = serverTlsFromFlags('extproc', flags)!;
-    const client = clientTlsFromFlags('extproc', flags, 'xds-tls')!;
+    const parsed = parseOptions(extprocCommand, args);
+    const server = parsed.tls!;
+    const client = parsed.xdsTls!;
     const data = configMapData(objects);
     expect({
       serve: [server.certFile, server.keyFile, server.clientCaFile!].map((f) => source(pod, data, f)),
@@ -186,7 +185,7 @@ describe('mutual TLS of DataPlane pods', () => {
     const hash = (o: RenderOptions) => {
       const envoy = renderDataPlane(dp, o).find(
         (x) => x.kind === 'Deployment' && x.metadata.name === 'eu-envoy',
-      ) as KubeObject & { spec: { template: { metadata: { annotations: Json } } } };
+      ) as KubeObject & { spec: { template: { metadata: { annotations: Record<string, unknown> } } } };
       return envoy.spec.template.metadata.annotations[bootstrapHashAnnotation];
     };
     expect(hash(options)).not.toBe(hash(plain));

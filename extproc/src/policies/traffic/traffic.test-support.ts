@@ -8,7 +8,7 @@ import {
   type PolicyContextOptions,
   type TestClock,
   type TestPolicyContext,
-} from '../../flow/testing.ts';
+} from '../../flow/policy-context.test-support.ts';
 import type { PolicyStep } from '../../flow/types.ts';
 import { createMemoryStores } from '../../stores/memory.ts';
 import { StoreUnavailableError, type Stores } from '../../stores/types.ts';

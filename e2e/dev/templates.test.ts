@@ -1,0 +1,142 @@
+// Templates and Content-Type rules end to end: manifests compiled by the real compiler, devproxy on
+// xDS, a real extproc and the echo upstream, over real HTTP (docs/policies-templates.md).
+import { request, type OutgoingHttpHeaders, type Server } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kinds } from '../../operator/src/api/kinds.ts';
+import { closeServer, proxyYaml, startEcho, startStack, type Stack } from './harness.ts';
+
+const policyKind = kinds.find((k) => k.shortNames.includes('ghpolicy'))!.kind;
+
+const policy = (name: string, spec: string) => `apiVersion: gatehouse.dev/v1alpha1
+kind: ${policyKind}
+metadata: {name: ${name}, namespace: test}
+spec: ${spec}
+`;
+
+interface Reply {
+  status: number;
+  body: string;
+}
+
+type Headers = Record<string, string | string[]>;
+
+/** One HTTP/1.1 request whose headers may repeat (an array sends one header line per value). */
+function post(url: string, headers: Headers, body?: string): Promise<Reply> {
+  // Node sends an array value as repeated lines for any header; its types allow that only for some.
+  const outgoing = headers as OutgoingHttpHeaders;
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', headers: outgoing, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const errorCode = (body: string) =>
+  (JSON.parse(body) as { fault: { detail: { errorcode: string } } }).fault.detail.errorcode;
+
+let stack: Stack;
+let echo: { server: Server; port: number };
+
+beforeAll(async () => {
+  [stack, echo] = await Promise.all([startStack(), startEcho()]);
+  await stack.publish(
+    [
+      proxyYaml({
+        name: 'stamp',
+        basePath: '/stamp',
+        upstreamPort: echo.port,
+        flows: 'flows: {preFlow: {request: [{policy: json-body}]}}',
+      }),
+      policy(
+        'json-body',
+        `{type: AssignMessage, assignMessage: {set: {payload: {contentType: application/json, content: '{"user": "{request.header.x-user}", "role": "guest", "tag": "{toUpperCase(request.header.x-user)}"}'}}}}`,
+      ),
+      proxyYaml({
+        name: 'fault',
+        basePath: '/fault',
+        upstreamPort: echo.port,
+        flows: 'flows: {preFlow: {request: [{policy: key-problem}]}}',
+      }),
+      policy(
+        'key-problem',
+        `{type: RaiseFault, raiseFault: {statusCode: 401, payload: {contentType: application/xml, content: '<error id="{messageid}"><user>{request.header.x-user}</user></error>'}}}`,
+      ),
+      proxyYaml({
+        name: 'guard',
+        basePath: '/guard',
+        upstreamPort: echo.port,
+        flows: 'flows: {preFlow: {request: [{policy: json-guard}]}}',
+      }),
+      policy('json-guard', '{type: JSONThreatProtection, jsonThreatProtection: {containerDepth: 3}}'),
+    ].join('---\n'),
+  );
+  // The first ext_proc stream opens devproxy's gRPC channel to extproc and runs extproc's flow code
+  // cold, which can take longer than the 200 ms message_timeout (a 504): wait until a request gets through.
+  const deadline = Date.now() + 10_000;
+  while ((await post(`${stack.baseUrl()}/guard/x`, { 'content-type': 'text/plain' }, 'warm')).status === 504) {
+    if (Date.now() > deadline) throw new Error('extproc never answered within its message timeout');
+  }
+});
+
+afterAll(async () => {
+  await stack?.close();
+  if (echo) await closeServer(echo.server);
+});
+
+describe('templates over HTTP', () => {
+  it('keeps a hostile header inside its JSON string: the upstream sees exactly the keys the template has', async () => {
+    const user = '","role":"admin","x":"\\';
+    const reply = await post(`${stack.baseUrl()}/stamp/x`, { 'x-user': user, 'content-type': 'text/plain' }, 'hi');
+    expect(reply.status).toBe(200);
+    const forwarded = JSON.parse((JSON.parse(reply.body) as { body: string }).body) as Record<string, string>;
+    expect(forwarded).toEqual({ user, role: 'guest', tag: user.toUpperCase() });
+  });
+
+  it('keeps a hostile request id and header inside their XML attribute and text in a RaiseFault', async () => {
+    const id = '"/><admin x="';
+    const reply = await post(`${stack.baseUrl()}/fault/x`, { 'x-request-id': id, 'x-user': '</user><admin/><user>' });
+    expect(reply.status).toBe(401);
+    expect(reply.body).toBe(
+      '<error id="&quot;/&gt;&lt;admin x=&quot;"><user>&lt;/user&gt;&lt;admin/&gt;&lt;user&gt;</user></error>',
+    );
+  });
+});
+
+describe('Content-Type spellings over HTTP', () => {
+  const bomb = '[[[[[[1]]]]]]';
+  const guard = (headers: Headers) => post(`${stack.baseUrl()}/guard/x`, headers, bomb);
+
+  it.each(['text/json', 'application/x-json', 'Application/JSON; charset=utf-8', 'application/vnd.x+json'])(
+    'checks a body declared %j',
+    async (type) => {
+      const reply = await guard({ 'content-type': type });
+      expect([reply.status, errorCode(reply.body)]).toEqual([400, 'threat.json.ContainerDepthExceeded']);
+    },
+  );
+
+  it('checks a body sent without a Content-Type', async () => {
+    const reply = await guard({});
+    expect([reply.status, errorCode(reply.body)]).toEqual([400, 'threat.json.ContainerDepthExceeded']);
+  });
+
+  it('refuses two Content-Type header lines and a Content-Type list', async () => {
+    const cases: Headers[] = [
+      { 'content-type': ['text/plain', 'application/json'] },
+      { 'content-type': 'application/json, text/plain' },
+    ];
+    for (const headers of cases) {
+      const reply = await guard(headers);
+      expect([reply.status, errorCode(reply.body)]).toEqual([400, 'protocol.http.DuplicateHeader']);
+    }
+  });
+
+  it('passes a body of another declared type to the upstream', async () => {
+    const reply = await guard({ 'content-type': 'text/plain' });
+    expect(reply.status).toBe(200);
+    expect((JSON.parse(reply.body) as { body: string }).body).toBe(bomb);
+  });
+});

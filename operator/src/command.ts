@@ -1,0 +1,105 @@
+// `gatehouse operator` and `gatehouse compile`: their flags, defaults and help, declared once, and the
+// rules across flags. Loads only lib/cli; the commands' code is imported when they run.
+import { defineCommand } from '../../lib/cli/command.ts';
+import { bool, duration, hostPort, oneOf, port, text, type FlagValues } from '../../lib/cli/flags.ts';
+import { serverTlsConfig, serverTlsFlags } from '../../lib/cli/tls.ts';
+import { UsageError } from '../../lib/errors.ts';
+
+const operatorFlags = {
+  'xds-port': port({ default: 18000, description: 'ADS (xDS) gRPC port' }),
+  'metrics-port': port({ default: 8081, description: 'metrics, health and /debug port' }),
+  manifests: text({ value: 'DIR', description: 'read a folder of YAML instead of a cluster, and watch it' }),
+  kubeconfig: text({ value: 'FILE', description: 'kubeconfig', defaultText: 'in-cluster, then $KUBECONFIG' }),
+  namespace: text({ value: 'NS', description: 'watch only this namespace', defaultText: 'all' }),
+  'operator-namespace': text({
+    value: 'NS',
+    env: 'POD_NAMESPACE',
+    default: 'gatehouse-system',
+    description: 'where the Lease, the credential hash key and the xDS Service live',
+  }),
+  identity: text({
+    value: 'NAME',
+    description: 'this replica in the Lease and in Events',
+    defaultText: '$POD_NAME, else HOSTNAME-PID',
+  }),
+  'leader-elect': bool({
+    default: true,
+    description: 'elect one replica (Lease) to write status and manage workloads; false for a single replica',
+  }),
+  'lease-name': text({ value: 'NAME', default: 'gatehouse-operator', description: 'the coordination.k8s.io Lease' }),
+  'lease-duration': duration({
+    default: 15_000,
+    description: 'how long a Lease holds without renewal before another replica may take it',
+  }),
+  'renew-deadline': duration({
+    default: 10_000,
+    description: 'the leader steps down when it cannot renew for this long',
+  }),
+  'retry-period': duration({ default: 2_000, description: 'how often replicas try to acquire or renew the Lease' }),
+  'extproc-address': hostPort({
+    description: 'where Envoy reaches extproc',
+    defaultText: "127.0.0.1:9002 with --manifests, else the first DataPlane's extproc Service",
+  }),
+  'xds-address': hostPort({
+    description: 'what DataPlane pods dial for xDS',
+    defaultText: 'gatehouse-xds.<operator-namespace>.svc:<xds-port>',
+  }),
+  'envoy-image': text({
+    value: 'IMAGE',
+    default: 'docker.io/envoyproxy/envoy:distroless-v1.36.2',
+    description: 'image of DataPlane Envoy pods (a DataPlane may override it)',
+  }),
+  'gatehouse-image': text({
+    value: 'IMAGE',
+    default: 'ghcr.io/gatehouse-dev/gatehouse:0.1.0',
+    description: 'image of DataPlane extproc pods (a DataPlane may override it)',
+  }),
+  'manage-dataplanes': bool({ default: true, description: 'create and correct the workloads of DataPlane objects' }),
+  'xds-tls': oneOf(['issued'], {
+    value: 'issued',
+    description:
+      'kube mode: serve xDS with the certificate the operator issues itself (gatehouse-xds-tls), client certificates required',
+  }),
+  ...serverTlsFlags({ serves: 'xDS', clientCertificates: 'client certificates' }),
+};
+
+function operatorOptions(v: FlagValues<typeof operatorFlags>) {
+  const tls = serverTlsConfig(v);
+  if (v.xdsTls === 'issued' && tls)
+    throw new UsageError('--xds-tls issued and --tls-cert/--tls-key name two certificates; choose one');
+  if (!(v.retryPeriod < v.renewDeadline && v.renewDeadline < v.leaseDuration))
+    throw new UsageError('need --retry-period < --renew-deadline < --lease-duration');
+  return { ...v, tls };
+}
+
+export type OperatorOptions = ReturnType<typeof operatorOptions>;
+
+export const operatorCommand = defineCommand({
+  name: 'operator',
+  summary: 'control plane: watch CRDs (or a folder), compile, serve xDS, write status',
+  usage: 'gatehouse operator [--manifests DIR | --kubeconfig FILE] [--namespace NS] [--operator-namespace NS]',
+  flags: operatorFlags,
+  options: operatorOptions,
+  run: async (o) => (await import('./main.ts')).runOperator(o),
+});
+
+const compileFlags = {
+  file: text({ short: 'f', value: 'DIR', description: 'folder of YAML manifests (recursive), or one file' }),
+  output: text({ short: 'o', value: 'FILE', description: 'write the snapshot JSON here', defaultText: 'stdout' }),
+};
+
+function compileOptions(v: FlagValues<typeof compileFlags>) {
+  if (v.file === undefined) throw new UsageError('-f DIR is required');
+  return { file: v.file, output: v.output };
+}
+
+export type CompileCommandOptions = ReturnType<typeof compileOptions>;
+
+export const compileCommand = defineCommand({
+  name: 'compile',
+  summary: 'offline: validate and compile manifests into a snapshot (runtime + Envoy resources)',
+  usage: 'gatehouse compile -f DIR [-o FILE]',
+  flags: compileFlags,
+  options: compileOptions,
+  run: async (o) => (await import('./compile-command.ts')).runCompile(o),
+});
