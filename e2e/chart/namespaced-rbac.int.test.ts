@@ -168,7 +168,7 @@ describe('chart RBAC in namespaced mode', () => {
       metadata: {
         name: 'gatehouse-nodes-gone',
         namespace: ops,
-        labels: { 'gatehouse.dev/node-report': 'true' },
+        labels: { 'gatehouse.dev/node-report': 'true', 'app.kubernetes.io/managed-by': 'gatehouse' },
         annotations: {
           'gatehouse.dev/heartbeat': new Date(Date.now() - 3_600_000).toISOString(),
           'gatehouse.dev/identity': 'gone',

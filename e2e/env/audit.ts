@@ -62,9 +62,12 @@ interface AuditEvent {
 
 /**
  * The completed requests of `username` in the audit log at `path`, oldest first; with `since`, only
- * those received at or after it.
+ * those received at or after it; with stage 'ResponseStarted', the long-running ones (watches) as they begin.
  */
-export function readAudit(path: string, filter: { username: string; since?: Date }): AuditRecord[] {
+export function readAudit(
+  path: string,
+  filter: { username: string; since?: Date; stage?: 'ResponseComplete' | 'ResponseStarted' },
+): AuditRecord[] {
   if (!existsSync(path)) return [];
   const since = filter.since?.getTime();
   const records: AuditRecord[] = [];
@@ -76,8 +79,9 @@ export function readAudit(path: string, filter: { username: string; since?: Date
     } catch {
       continue; // A line being written right now.
     }
-    // Only completed requests: a watch also logs ResponseStarted, and a panic logs Panic.
-    if (event.stage !== 'ResponseComplete') continue;
+    // Only completed requests (a watch also logs ResponseStarted, and a panic logs Panic); or, asked
+    // for, only started ones: a watch that is still open has no ResponseComplete yet.
+    if (event.stage !== (filter.stage ?? 'ResponseComplete')) continue;
     const username = event.impersonatedUser?.username ?? event.user?.username ?? '';
     if (username !== filter.username) continue;
     const time = event.requestReceivedTimestamp ?? '';

@@ -141,7 +141,8 @@ describe('chart RBAC', () => {
       metadata: {
         name: 'gatehouse-nodes-gone',
         namespace: ns,
-        labels: { 'gatehouse.dev/node-report': 'true' },
+        // As every operator has written them: managed-by too (the informer selects both).
+        labels: { 'gatehouse.dev/node-report': 'true', 'app.kubernetes.io/managed-by': 'gatehouse' },
         annotations: {
           'gatehouse.dev/heartbeat': new Date(Date.now() - 3_600_000).toISOString(),
           'gatehouse.dev/identity': 'gone',

@@ -19,6 +19,7 @@ import { mutualTlsDeepCheck } from './remediation/deep-check.ts';
 import { SnapshotController } from './controllers/snapshot.ts';
 import { StatusController } from './controllers/status.ts';
 import { EventRecorder } from './kube/events.ts';
+import { InformerFactory } from './kube/informer-factory.ts';
 import { LeaderElector } from './kube/leader-election.ts';
 import { KubeMetrics } from './kube/metrics.ts';
 import { KubeRest } from './kube/rest.ts';
@@ -67,6 +68,8 @@ export interface KubeOperatorOptions {
 export interface KubeOperator {
   controlPlane: XdsControlPlane;
   source: KubeSource;
+  /** The shared informers (describe(): which collections are watched, which are views). */
+  informers: InformerFactory;
   snapshots: SnapshotController;
   xdsPort: number;
   metricsPort?: number;
@@ -81,6 +84,12 @@ function proxyHosts(proxies: readonly k8s.KubernetesObject[]): string[] {
     for (const h of ((p as { spec?: { hosts?: unknown } }).spec?.hosts as string[] | undefined) ?? [])
       if (typeof h === 'string') hosts.add(h);
   return [...hosts].sort();
+}
+
+/** How many watches the operator runs, and how many collections are served as views of them. */
+function informerCounts(factory: InformerFactory): { watches: number; views: number } {
+  const d = factory.describe();
+  return { watches: d.informers.length, views: d.views.length };
 }
 
 export async function startKubeOperator(options: KubeOperatorOptions): Promise<KubeOperator> {
@@ -99,6 +108,9 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<K
     ...(serverTls ? { tls: serverTls } : {}),
   });
   const metrics = new KubeMetrics(controlPlane.metrics.registry);
+  // One informer per collection, shared by every controller that reads it (kube/informer-factory.ts).
+  // Everyone asks before start(), so a narrower collection becomes a view of a broader one.
+  const informers = new InformerFactory({ rest, log: log.child({ component: 'informers' }), metrics });
   const source = new KubeSource({
     kc,
     rest,
@@ -106,10 +118,8 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<K
     watchNamespace: options.watchNamespace,
     operatorNamespace: options.namespace,
     metrics,
+    informers,
   });
-  await source.start();
-  log.info({ identity, watchNamespace: options.watchNamespace ?? '(all)' }, 'informers synced');
-
   // With issued certificates the DataPlane pods speak mutual TLS to xDS and to each other.
   const mtls = options.xdsTls === 'issued';
   const snapshots = new SnapshotController({
@@ -118,12 +128,6 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<K
     log,
     debounceMs: options.debounceMs,
     compileOptions: () => extProcCompileOptions(source.list('DataPlane'), { extProc: options.extProc, mtls }),
-  });
-  snapshots.start();
-  const ports = await controlPlane.listen({
-    host: options.host,
-    xdsPort: options.xdsPort,
-    metricsPort: options.metricsPort,
   });
 
   let leading = false;
@@ -138,8 +142,79 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<K
     identity,
     registry: controlPlane.registry,
     metrics,
+    informers,
     ...options.nodeReports,
   });
+  const dataPlanes = options.dataPlane
+    ? new DataPlaneController({
+        rest,
+        kc,
+        log,
+        writer,
+        events,
+        isLeader,
+        namespace: options.watchNamespace,
+        informers,
+        renderOptions: { ...options.dataPlane, operatorNamespace: options.namespace, mtls },
+        nodes: () => reports.nodes(),
+        configVersion: () => snapshots.current()?.version,
+        compileOutcome: (namespace: string, name: string) =>
+          snapshots.current()?.outcomes.get(`DataPlane/${namespace}/${name}`),
+      })
+    : undefined;
+  // Zombie pods and capacity signals of every DataPlane's pods (leader only; its checks run everywhere cheap).
+  const remediation = options.dataPlane
+    ? new RemediationController({
+        rest,
+        kc,
+        log,
+        writer,
+        events,
+        isLeader,
+        namespace: options.watchNamespace,
+        registry: controlPlane.metrics.registry,
+        kubeMetrics: metrics,
+        informers,
+        // Under mutual TLS extproc requires a client certificate: the operator presents its own (the
+        // issued xDS certificate, also clientAuth) and verifies the pod, dialled by IP, against its
+        // DataPlane's extproc Service name. No checks until that certificate is loaded.
+        ...(issuedTls ? { deepCheck: mutualTlsDeepCheck(issuedTls) } : {}),
+      })
+    : undefined;
+  // The CA, the leaves of every DataPlane and the xDS server's own certificate (leader only).
+  const certs = options.dataPlane
+    ? new CertificateController({
+        rest,
+        kc,
+        log,
+        events,
+        writer,
+        isLeader,
+        operatorNamespace: options.namespace,
+        namespace: options.watchNamespace,
+        registry: controlPlane.metrics.registry,
+        informers,
+        xds: options.dataPlane.xds.host.includes('.')
+          ? { dns: [options.dataPlane.xds.host] }
+          : { serviceName: options.dataPlane.xds.host },
+        // Every DataPlane serves every proxy (one listener list), so each listener names every host.
+        listenerHosts: () => proxyHosts(source.list('ApiProxy')),
+      })
+    : undefined;
+
+  await informers.start();
+  log.info(
+    { identity, watchNamespace: options.watchNamespace ?? '(all)', ...informerCounts(informers) },
+    'informers synced',
+  );
+
+  snapshots.start();
+  const ports = await controlPlane.listen({
+    host: options.host,
+    xdsPort: options.xdsPort,
+    metricsPort: options.metricsPort,
+  });
+
   await reports.start();
   const onNodesChanged = (handler: () => void) => {
     const a = controlPlane.registry.onEvent((event) => {
@@ -162,22 +237,6 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<K
     metrics,
   });
   status.start();
-  const dataPlanes = options.dataPlane
-    ? new DataPlaneController({
-        rest,
-        kc,
-        log,
-        writer,
-        events,
-        isLeader,
-        namespace: options.watchNamespace,
-        renderOptions: { ...options.dataPlane, operatorNamespace: options.namespace, mtls },
-        nodes: () => reports.nodes(),
-        configVersion: () => snapshots.current()?.version,
-        compileOutcome: (namespace: string, name: string) =>
-          snapshots.current()?.outcomes.get(`DataPlane/${namespace}/${name}`),
-      })
-    : undefined;
   if (dataPlanes) {
     await dataPlanes.start();
     snapshots.onCompiled(() => dataPlanes.enqueueAll());
@@ -192,45 +251,7 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<K
 
   const election = options.leaderElection ?? {};
   const leaseName = election.leaseName ?? defaultLeaseName;
-  // Zombie pods and capacity signals of every DataPlane's pods (leader only; its checks run everywhere cheap).
-  const remediation = options.dataPlane
-    ? new RemediationController({
-        rest,
-        kc,
-        log,
-        writer,
-        events,
-        isLeader,
-        namespace: options.watchNamespace,
-        registry: controlPlane.metrics.registry,
-        kubeMetrics: metrics,
-        informers: { pods: source.informers.Pod, nodes: source.informers.Node, dataPlanes: source.informers.DataPlane },
-        // Under mutual TLS extproc requires a client certificate: the operator presents its own (the
-        // issued xDS certificate, also clientAuth) and verifies the pod, dialled by IP, against its
-        // DataPlane's extproc Service name. No checks until that certificate is loaded.
-        ...(issuedTls ? { deepCheck: mutualTlsDeepCheck(issuedTls) } : {}),
-      })
-    : undefined;
   await remediation?.start();
-  // The CA, the leaves of every DataPlane and the xDS server's own certificate (leader only).
-  const certs = options.dataPlane
-    ? new CertificateController({
-        rest,
-        kc,
-        log,
-        events,
-        writer,
-        isLeader,
-        operatorNamespace: options.namespace,
-        namespace: options.watchNamespace,
-        registry: controlPlane.metrics.registry,
-        xds: options.dataPlane.xds.host.includes('.')
-          ? { dns: [options.dataPlane.xds.host] }
-          : { serviceName: options.dataPlane.xds.host },
-        // Every DataPlane serves every proxy (one listener list), so each listener names every host.
-        listenerHosts: () => proxyHosts(source.list('ApiProxy')),
-      })
-    : undefined;
   await certs?.start();
   if (issuedTls) {
     if (!certs) throw new XdsTlsUnavailableError();
@@ -276,6 +297,7 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<K
   return {
     controlPlane,
     source,
+    informers,
     snapshots,
     ...ports,
     isLeader,
@@ -292,6 +314,7 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<K
       await reports.stop();
       await events.flush();
       await source.stop();
+      await informers.stop();
       await controlPlane.stop();
     },
   };

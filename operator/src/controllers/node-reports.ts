@@ -12,8 +12,9 @@ import {
   nodeReportDataKey,
   nodeReportLabel,
   nodeReportName,
+  nodeReportSelector,
 } from '../api/names.ts';
-import { Informer } from '../kube/informer.ts';
+import { InformerFactory, type Lister } from '../kube/informer-factory.ts';
 import type { KubeMetrics } from '../kube/metrics.ts';
 import { resourcePath, type KubeRest } from '../kube/rest.ts';
 import type { NodeRegistry, NodeStatus } from '../xds/node-registry.ts';
@@ -31,6 +32,11 @@ export interface NodeReportsOptions {
   debounceMs?: number;
   metrics?: KubeMetrics;
   now?: () => number;
+  /**
+   * The operator's shared informers (its owner starts and stops them); without it the reports make a
+   * factory of their own (tests) and start and stop it with themselves.
+   */
+  informers?: InformerFactory;
 }
 
 interface Report {
@@ -41,7 +47,10 @@ interface Report {
 
 export class NodeReports {
   private readonly options: NodeReportsOptions;
-  private readonly informer: Informer;
+  private readonly factory: InformerFactory;
+  private readonly ownFactory: boolean;
+  private readonly informer: Lister;
+  private readonly unsubscribeInformer: () => void;
   private timer: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
@@ -51,23 +60,25 @@ export class NodeReports {
 
   constructor(options: NodeReportsOptions) {
     this.options = options;
-    this.informer = new Informer({
-      kc: options.kc,
-      rest: options.rest,
+    this.ownFactory = !options.informers;
+    this.factory =
+      options.informers ?? new InformerFactory({ rest: options.rest, log: options.log, metrics: options.metrics });
+    // Watching every namespace, a view of the DataPlane controller's informer of managed ConfigMaps.
+    this.informer = this.factory.lister({
       name: 'node-reports',
-      log: options.log.child({ informer: 'node-reports' }),
-      metrics: options.metrics,
-      path: resourcePath({ version: 'v1', resource: 'configmaps', namespace: options.namespace }),
-      labelSelector: `${nodeReportLabel}=true`,
+      version: 'v1',
+      resource: 'configmaps',
+      namespace: options.namespace,
+      labelSelector: nodeReportSelector,
     });
-    this.informer.onChange((_event, obj) => {
+    this.unsubscribeInformer = this.informer.onChange((_event, obj) => {
       if (obj.metadata?.name === nodeReportName(options.identity)) return;
       for (const handler of this.changeHandlers) handler();
     });
   }
 
   async start(): Promise<void> {
-    await this.informer.start();
+    await this.factory.start();
     this.unsubscribe = this.options.registry.onEvent((event) => {
       if (event.kind !== 'acked') this.schedule();
     });
@@ -80,7 +91,8 @@ export class NodeReports {
     clearInterval(this.heartbeat);
     clearTimeout(this.timer);
     await this.writing;
-    await this.informer.stop();
+    this.unsubscribeInformer();
+    if (this.ownFactory) await this.factory.stop();
   }
 
   /** Called when another replica's report changes. */
