@@ -58,6 +58,7 @@ export class SnapshotController extends SnapshotPipeline {
     super({
       ...options,
       source: kubeSnapshotSource(options.source),
+      holdersFrom: 'object-status',
       sdsHint: '; label the Secret gatehouse.dev/credential',
     });
   }

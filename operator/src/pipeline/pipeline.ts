@@ -5,6 +5,7 @@
 // FolderSource (source/watch-folder.ts), kube mode the informers (controllers/snapshot.ts).
 import type { Logger } from '../../../lib/log.ts';
 import type { CompileOptions, Snapshot } from '../compile/compile.ts';
+import { incumbentsOf } from '../compile/incumbents.ts';
 import { compileKeepingLastAccepted, type AcceptedRevision, type ObjectOutcome } from '../controllers/last-accepted.ts';
 import { proxyRevisions, RevisionHistory } from '../controllers/object-status.ts';
 import type { XdsControlPlane } from '../xds/control-plane.ts';
@@ -31,10 +32,16 @@ export interface SnapshotPipelineOptions {
   controlPlane: Pick<XdsControlPlane, 'publish'>;
   log: Logger;
   /** Compile options besides what the source provides (extProc, ...). Called on every rebuild. */
-  compileOptions?: () => Omit<CompileOptions, 'serviceEndpoints' | 'credentialHashKey'>;
+  compileOptions?: () => Omit<CompileOptions, 'serviceEndpoints' | 'credentialHashKey' | 'incumbents'>;
   /** Quiet time before a rebuild (default 100 ms), and the longest a stream of changes can delay one (1 s). */
   debounceMs?: number;
   maxDelayMs?: number;
+  /**
+   * Who holds a contested route or consumer key (docs/tenancy.md): what the last published snapshot
+   * serves (folder mode, one process), or only what the objects' status says (kube mode, so that every
+   * replica, and a restarted one, compiles the same snapshot). Default: the served snapshot.
+   */
+  holdersFrom?: 'served-snapshot' | 'object-status';
   /** Ends the warning about an SDS secret that cannot be served (what to check in this mode). */
   sdsHint?: string;
 }
@@ -101,6 +108,10 @@ export class SnapshotPipeline {
         ...this.options.compileOptions?.(),
         credentialHashKey: source.credentialHashKey(),
         serviceEndpoints: source.serviceEndpoints(),
+        // What serves keeps its routes and keys against newcomers (docs/tenancy.md).
+        ...(this.options.holdersFrom === 'object-status'
+          ? {}
+          : { incumbents: incumbentsOf(this.state?.snapshot.runtime) }),
       });
     } catch (err) {
       log.error({ err: (err as Error).message }, 'compile failed; still serving the previous snapshot');
