@@ -16,7 +16,15 @@ import { CHART_DIR } from '../env/helm.ts';
 import { serviceAccountIdentity } from '../env/identity.ts';
 import { startKubeOperator, type KubeOperator } from '../../operator/src/kube-operator.ts';
 import { silentLog } from '../../operator/src/xds/control-plane.test-support.ts';
-import { adminKubeConfig, Cluster, conditionOf, eventually, hasConditions, type Obj } from '../operator/kube.ts';
+import {
+  adminKubeConfig,
+  Cluster,
+  conditionOf,
+  credentialKeySecret,
+  eventually,
+  hasConditions,
+  type Obj,
+} from '../operator/kube.ts';
 
 const rulesFile = (path: string) =>
   parseAllDocuments(readFileSync(join(CHART_DIR, 'files/namespaced', path), 'utf8'))[0]!.toJS() as PolicyRule[];
@@ -176,6 +184,8 @@ describe('chart RBAC in namespaced mode', () => {
       },
       data: { 'nodes.json': '[]' },
     });
+    // The credential hash key in the operator's namespace, read through the Role there while it watches shop.
+    await cluster.apply(credentialKeySecret(ops));
     operator = await startKubeOperator({
       kc: identity.kubeconfig,
       log: silentLog,

@@ -4,7 +4,7 @@
 import { hostname } from 'node:os';
 import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../../lib/log.ts';
-import { defaultLeaseName, fieldManager } from './api/names.ts';
+import { credentialKeySecretName, defaultLeaseName, fieldManager } from './api/names.ts';
 import type { IrEndpoint } from './compile/ir.ts';
 import { DataPlaneController } from './controllers/dataplane/controller.ts';
 import { extProcCompileOptions } from './controllers/dataplane/extproc-link.ts';
@@ -24,6 +24,7 @@ import { LeaderElector } from './kube/leader-election.ts';
 import { KubeMetrics } from './kube/metrics.ts';
 import { KubeRest } from './kube/rest.ts';
 import { StatusWriter, type StatusTarget } from './kube/status-writer.ts';
+import { CredentialKeyMissingError, insecureDevKeyFlag } from './source/credential-key.ts';
 import { KubeSource } from './source/kube.ts';
 import { XdsControlPlane } from './xds/control-plane.ts';
 
@@ -63,6 +64,11 @@ export interface KubeOperatorOptions {
   xdsTls?: 'issued' | ServerTls;
   /** Timings of the node reports (tests shorten them). */
   nodeReports?: { heartbeatMs?: number; staleAfterMs?: number; debounceMs?: number };
+  /**
+   * Run with the fixed development credential hash key when the key Secret is missing
+   * (--insecure-dev-credential-key). Without it, a missing key is CredentialKeyMissingError at start.
+   */
+  insecureDevCredentialKey?: boolean;
 }
 
 export interface KubeOperator {
@@ -207,6 +213,16 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<K
     { identity, watchNamespace: options.watchNamespace ?? '(all)', ...informerCounts(informers) },
     'informers synced',
   );
+  if (source.credentialHashKey() === undefined) {
+    if (!options.insecureDevCredentialKey) {
+      await informers.stop();
+      throw new CredentialKeyMissingError(options.namespace);
+    }
+    log.warn(
+      { secret: `${options.namespace}/${credentialKeySecretName}`, flag: insecureDevKeyFlag },
+      'no credential hash key: hashing consumer keys with the fixed, public development key (never in production)',
+    );
+  }
 
   snapshots.start();
   const ports = await controlPlane.listen({

@@ -90,12 +90,14 @@ export function compile(objects: readonly SourceObject[], options: CompileOption
   const hasher = credentialHasher(options.credentialHashKey ?? devCredentialHashKey);
 
   const inventory = takeIn(objects, report);
-  const policies = resolvePolicies(inventory, report);
-  const proxies = resolveProxies(inventory, policies, report, options.incumbents);
-  const products = resolveProducts(inventory, proxies, report);
-  const apps = resolveApps(inventory, products, hasher.hash, report, options.incumbents);
   const anyDataPlane = [...inventory.seen.values()].some((o) => o.id.kind === 'DataPlane');
   const dataPlanes = anyDataPlane ? resolveDataPlanes(inventory, report) : [defaultDataPlane];
+  // Every DataPlane serves every proxy (one route table), so each of them must allow such targets.
+  const allowLinkLocalTargets = dataPlanes.length > 0 && dataPlanes.every((d) => d.allowLinkLocalTargets);
+  const policies = resolvePolicies(inventory, report);
+  const proxies = resolveProxies(inventory, policies, report, { allowLinkLocalTargets }, options.incumbents);
+  const products = resolveProducts(inventory, proxies, report);
+  const apps = resolveApps(inventory, products, hasher.hash, report, options.incumbents);
   const ir: Ir = {
     proxies,
     products,

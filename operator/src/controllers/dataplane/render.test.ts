@@ -132,4 +132,18 @@ describe('renderDataPlane invariants', () => {
     };
     expect(extproc.spec.template.spec.containers[0]!.args.join(' ')).not.toContain('redis://');
   });
+
+  it('never copies a password from a literal Redis URL into the workloads (the compiler refuses that DataPlane)', () => {
+    const dp = input('03-redis-url-low-port-no-pdb');
+    const withPassword = {
+      ...dp,
+      spec: { ...dp.spec, redis: { url: 'rediss://:hunter2-pw@redis.default.svc:6379/0' } },
+    };
+    const text = JSON.stringify(renderDataPlane(withPassword, goldenOptions));
+    expect(text).not.toContain('hunter2-pw');
+    expect(text).not.toContain('GATEHOUSE_REDIS_URL');
+    expect(text).not.toContain('--redis-mode');
+    // Without a password the URL is used as it is.
+    expect(JSON.stringify(renderDataPlane(dp, goldenOptions))).toContain('redis://redis.default.svc:6379/0');
+  });
 });

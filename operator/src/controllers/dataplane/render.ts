@@ -4,7 +4,7 @@
 // same objects in the same order, so applying them again changes nothing.
 import type { ObjectMeta } from '../../api/common.ts';
 import type { DataPlane } from '../../api/kinds.ts';
-import { defaultListenerPort } from '../../compile/resolve-dataplanes.ts';
+import { defaultListenerPort, redisUrlHasPassword } from '../../compile/resolve-dataplanes.ts';
 import { canonicalJson, sha256Hex } from '../../compile/canonical-json.ts';
 import { bootstrapSdsFiles, renderBootstrap, type BootstrapInput } from './bootstrap.ts';
 import {
@@ -331,7 +331,7 @@ function extprocArgs(c: Context): string[] {
   // LocalFallback counts limit/replicas per pod: under autoscaling the most pods there can be, so
   // a Redis outage never lets more than the limit through.
   const replicas = autoscalingOn(c.spec) ? maxReplicas(c.spec) : (c.spec.extproc?.replicas ?? defaultReplicas);
-  const redis = c.spec.redis;
+  const redis = usableRedis(c.spec);
   return [
     'extproc',
     '--xds',
@@ -356,9 +356,20 @@ function extprocArgs(c: Context): string[] {
   ];
 }
 
+/**
+ * spec.redis, unless it is a literal URL with a password: the compiler refuses that DataPlane
+ * (spec.redis.url, SecretInline), and its workloads never copy the password into a Deployment, which
+ * more people may read than the DataPlane. Its extproc then runs with in-memory stores until the URL
+ * moves to spec.redis.secretRef.
+ */
+function usableRedis(spec: Spec): Spec['redis'] {
+  const redis = spec.redis;
+  return redis?.url !== undefined && redisUrlHasPassword(redis.url) ? undefined : redis;
+}
+
 /** The Redis URL reaches the process as $GATEHOUSE_REDIS_URL, never as an argument (visible in /proc). */
 function redisEnv(spec: Spec): Json[] {
-  const redis = spec.redis;
+  const redis = usableRedis(spec);
   if (redis?.secretRef) {
     return [
       {
