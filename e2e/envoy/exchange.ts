@@ -4,6 +4,7 @@
 // message_timeout, mutations and immediate responses applied, failure_mode_allow on errors. It
 // produces what reached the upstream and what the client got, plus every rule the server broke.
 import * as grpc from '@grpc/grpc-js';
+import { GatehouseError } from '../../lib/errors.ts';
 import type { ProcessingRequest } from '../../protos/gen/envoy/envoy/service/ext_proc/v3/ProcessingRequest.ts';
 import type { ProcessingResponse__Output } from '../../protos/gen/envoy/envoy/service/ext_proc/v3/ProcessingResponse.ts';
 import { statusNumber, type ExternalProcessorClient } from './client.ts';
@@ -86,11 +87,11 @@ export interface ExchangeResult {
 type Phase =
   'requestHeaders' | 'requestBody' | 'requestTrailers' | 'responseHeaders' | 'responseBody' | 'responseTrailers';
 
-class ImmediateAnswer extends Error {
+class ImmediateAnswer extends GatehouseError {
   readonly response: HttpResponse;
   readonly details: string;
   constructor(response: HttpResponse, details: string) {
-    super('ext_proc answered with an immediate response');
+    super('GH_ERR_DEVPROXY_IMMEDIATE_RESPONSE', 'ext_proc answered with an immediate response');
     this.response = response;
     this.details = details;
   }

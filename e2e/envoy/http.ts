@@ -1,5 +1,6 @@
 // The HTTP side of the Envoy stand-in: requests and responses as Envoy holds them (lower-cased header
 // list, pseudo-headers apart), and how Envoy applies an ext_proc HeaderMutation to them.
+import { GatehouseError } from '../../lib/errors.ts';
 import type { HeaderMutation__Output } from '../../protos/gen/envoy/envoy/service/ext_proc/v3/HeaderMutation.ts';
 
 export type HeaderList = Array<[string, string]>;
@@ -40,7 +41,11 @@ export interface MutationViolation {
 export type MutationCheck = (header: string, value: string | undefined) => 'allow' | 'ignore' | 'fail';
 
 /** A mutation the rules refuse with disallow_is_error: Envoy ends the request as a processing failure. */
-export class MutationRefused extends Error {}
+export class MutationRefused extends GatehouseError {
+  constructor(message: string) {
+    super('GH_ERR_DEVPROXY_MUTATION_REFUSED', message);
+  }
+}
 
 /** Without explicit rules: pseudo-headers go to `pseudo`, host and x-envoy-* are refused. */
 const defaultCheck: MutationCheck = (key) => (key === 'host' || key.startsWith('x-envoy-') ? 'ignore' : 'allow');

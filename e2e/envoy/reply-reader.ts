@@ -3,11 +3,16 @@
 // still arriving is spurious.
 import type * as grpc from '@grpc/grpc-js';
 import { status as grpcStatus } from '@grpc/grpc-js';
+import { GatehouseError } from '../../lib/errors.ts';
 import type { ProcessingRequest } from '../../protos/gen/envoy/envoy/service/ext_proc/v3/ProcessingRequest.ts';
 import type { ProcessingResponse__Output } from '../../protos/gen/envoy/envoy/service/ext_proc/v3/ProcessingResponse.ts';
 
 /** ext_proc processing failed: Envoy applies failure_mode_allow. */
-export class StreamFailure extends Error {}
+export class StreamFailure extends GatehouseError {
+  constructor(message: string) {
+    super('GH_ERR_DEVPROXY_EXT_PROC_FAILED', message);
+  }
+}
 
 type Waiter = { resolve: (r: ProcessingResponse__Output) => void; reject: (e: Error) => void };
 

@@ -36,7 +36,7 @@ describe('last accepted revisions across operator restarts', () => {
   const running: KubeOperator[] = [];
 
   beforeAll(async () => {
-    ns = await cluster.namespace('durable');
+    ns = await cluster.operatorNamespace('durable');
   });
 
   afterAll(async () => {

@@ -7,17 +7,18 @@
 // applied; a later step that cannot plan (a bad ref) fails after the earlier ones were applied and
 // settled. One difference: the later steps plan (resolve their refs) before the earlier ones
 // settle, so they see the variables as they were before ratelimit.{earlier}.* were set.
+import { GatehouseError } from '../../../lib/errors.ts';
 import type { CompiledStep } from './compile.ts';
 import { withStore } from './faults.ts';
 import type { Admission, AdmissionPlan, PolicyStep } from './types.ts';
 import type { AdmissionOutcome } from '../stores/types.ts';
 
 /** Thrown by a merged step: which of its steps failed, with the error that step raised. */
-export class MergedStepError extends Error {
+export class MergedStepError extends GatehouseError {
   readonly step: CompiledStep;
 
   constructor(step: CompiledStep, cause: unknown) {
-    super(`merged admission step ${step.policy} failed`, { cause });
+    super('GH_ERR_MERGED_STEP', `merged admission step ${step.policy} failed`, { cause });
     this.step = step;
   }
 }

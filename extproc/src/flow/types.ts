@@ -8,6 +8,7 @@ import type { Proxy__Output } from '../../../protos/gen/gatehouse/v1/Proxy.ts';
 import type { BodyKind } from '../../../protos/policies/content-type.ts';
 import type { RefOr, SecretRef } from '../../../protos/policies/schema.ts';
 import type { AdmissionOp, AdmissionOutcome, Stores } from '../stores/types.ts';
+import type { Offload } from './offload.ts';
 
 export type Phase = 'request' | 'response';
 
@@ -107,6 +108,8 @@ export interface PolicyContext {
   readonly response: ResponseMessage | undefined;
   readonly variables: Variables;
   readonly stores: Stores;
+  /** Where CPU-heavy body work runs: inline for small bodies, else on the worker pool (flow/offload.ts). */
+  readonly offload: Offload;
   readonly runtime: RuntimeIndex;
   readonly proxy: Proxy__Output;
   /** Milliseconds since the epoch; injectable for tests. */

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createExtProcClient, type ExternalProcessorClient } from '../../../e2e/envoy/client.ts';
 import { runExtProcExchange, type ExchangeOptions } from '../../../e2e/envoy/exchange.ts';
 import { header, type HttpRequest, type HttpResponse } from '../../../e2e/envoy/http.ts';
-import { testCatalog, testSnapshot } from './fixtures.test-support.ts';
+import { testCatalog, testSnapshot, waiting } from './fixtures.test-support.ts';
 import { startTestServer, type TestServer } from './test-server.test-support.ts';
 
 let server: TestServer;
@@ -48,11 +48,13 @@ const okUpstream = (body = '', headers: Array<[string, string]> = []) => {
   };
   return { seen, upstream };
 };
-const exchange = (o: Omit<ExchangeOptions, 'client'>) => runExtProcExchange({ client, timeoutMs: 2000, ...o });
+const exchange = (o: Omit<ExchangeOptions, 'client'>) => runExtProcExchange({ client, timeoutMs: 30_000, ...o });
 const activeStreams = async () => (await server.server.metrics.activeStreams.get()).values[0]?.value ?? 0;
-const settle = async () => {
-  for (let i = 0; i < 50 && (await activeStreams()) !== 0; i++) await new Promise((r) => setTimeout(r, 10));
+const until = async (condition: () => boolean | Promise<boolean>) => {
+  while (!(await condition())) await new Promise((r) => setTimeout(r, 5));
 };
+/** Waits for every stream to be over (the test's timeout bounds it). */
+const settle = () => until(async () => (await activeStreams()) === 0);
 
 describe('headers-only exchange', () => {
   it('applies request and response header mutations with raw_value and answers each message once', async () => {
@@ -280,9 +282,8 @@ describe('protocol errors', () => {
     const call = client.process(metadata);
     call.on('error', () => undefined);
     call.write(headers);
-    await new Promise((r) => setTimeout(r, 20));
+    await until(() => waiting.count === 1); // the slow flow is running
     call.cancel();
-    await new Promise((r) => setTimeout(r, 200));
     await settle();
     expect(await activeStreams()).toBe(0);
     expect((await server.server.metrics.streams.get()).values.some((v) => v.labels.outcome === 'cancelled')).toBe(true);
@@ -292,11 +293,11 @@ describe('protocol errors', () => {
 describe('snapshot reload', () => {
   it('keeps the snapshot a stream started with; new streams get the new one', async () => {
     const { seen, upstream } = okUpstream();
-    const inFlight = exchange({ route: 'shop/slow', request: get('/slow'), upstream });
-    await new Promise((r) => setTimeout(r, 30));
+    const inFlight = exchange({ route: 'shop/slow', request: get('/slow'), upstream, timeoutMs: 30_000 });
+    await until(() => waiting.count === 1); // its flow has started, with v1
     server.apply(testSnapshot('v2'));
     await inFlight;
-    await exchange({ route: 'shop/slow', request: get('/slow'), upstream });
+    await exchange({ route: 'shop/slow', request: get('/slow'), upstream, timeoutMs: 30_000 });
     expect(seen.map((r) => header(r.headers, 'x-version'))).toEqual(['v1', 'v2']);
     server.apply(testSnapshot('v1'));
   });
@@ -317,7 +318,6 @@ describe('Envoy-side failures', () => {
     });
     expect(open.response.status).toBe(200);
     expect(seen).toHaveLength(1);
-    await new Promise((r) => setTimeout(r, 200));
     await settle();
     expect(await activeStreams()).toBe(0);
   });

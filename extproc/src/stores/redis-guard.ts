@@ -3,6 +3,7 @@
 // `onUnavailable` says when Redis cannot answer (DESIGN 8): the local per-replica store
 // (LocalFallback, with a warning log and a metric) or StoreUnavailableError (FailClosed, a 503).
 import type { Logger } from 'pino';
+import { GatehouseError } from '../../../lib/errors.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
 import type { StoreMetrics } from './store-metrics.ts';
 import { StoreUnavailableError } from './types.ts';
@@ -18,7 +19,11 @@ export interface GuardOptions {
   log: Logger;
 }
 
-class DeadlineError extends Error {}
+class DeadlineError extends GatehouseError {
+  constructor(message: string) {
+    super('GH_ERR_REDIS_DEADLINE', message);
+  }
+}
 
 /** How often the LocalFallback warning is logged at most while Redis stays down. */
 const WARN_EVERY_MS = 10_000;

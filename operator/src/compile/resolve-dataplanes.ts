@@ -9,6 +9,10 @@ import { reportMissingRef, reporterFor, sortedValues, type Report } from './repo
 export const defaultListenerPort = 8080;
 const defaultMessageTimeoutMs = 200;
 
+/** Envoy's ext_proc message_timeout for a DataPlane's spec.messageTimeout (default 200 ms). */
+export const messageTimeoutMs = (messageTimeout: string | undefined): number =>
+  messageTimeout === undefined ? defaultMessageTimeoutMs : durationMs(messageTimeout);
+
 /** What serves when no DataPlane object exists. */
 export const defaultDataPlane: IrDataPlane = {
   namespace: 'default',
@@ -75,7 +79,7 @@ export function resolveDataPlanes(inventory: Inventory, report: Report): IrDataP
       name: metadata.name,
       region: spec.region ?? '',
       failureMode: spec.failureMode ?? 'FailClosed',
-      messageTimeoutMs: durationMs(spec.messageTimeout ?? '200ms'),
+      messageTimeoutMs: messageTimeoutMs(spec.messageTimeout),
       ...(spec.redis
         ? {
             redis: {

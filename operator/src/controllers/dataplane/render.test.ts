@@ -10,8 +10,8 @@ import { kindsByName } from '../../api/kinds.ts';
 import { validateSpec } from '../../api/validate.ts';
 import { encodeStrict } from '../../xds/envoy-codec.ts';
 import { bootstrapProtoFiles, bootstrapType } from './bootstrap.ts';
-import { renderDataPlane, type DataPlaneObject, type KubeObject, type RenderOptions } from './render.ts';
 import { bootstrapHashAnnotation, bootstrapKey, labelKeys } from '../../api/names.ts';
+import { renderDataPlane, workBudgetMs, type DataPlaneObject, type KubeObject, type RenderOptions } from './render.ts';
 
 const goldenOptions: RenderOptions = {
   envoyImage: 'docker.io/envoyproxy/envoy:distroless-v1.36.2',
@@ -123,6 +123,12 @@ describe('renderDataPlane invariants', () => {
     const text = JSON.stringify(renderDataPlane(input('02-https-redis-autoscaling'), goldenOptions));
     expect(text).toContain('"secretKeyRef":{"name":"redis-credentials","key":"url"}');
     expect(text).not.toMatch(/redis:\/\//);
+  });
+
+  it("gives extproc a work budget under Envoy's message timeout, so extproc refuses slow work first", () => {
+    expect(workBudgetMs({})).toBe(180);
+    expect(workBudgetMs({ messageTimeout: '2s' })).toBe(1800);
+    expect(workBudgetMs({ messageTimeout: '1ms' })).toBe(1);
   });
 
   it('keeps the Redis URL out of the arguments', () => {

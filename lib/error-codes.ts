@@ -1,0 +1,639 @@
+// The catalogue of every error code Gatehouse uses (docs/errors.md is generated from it by
+// scripts/gen-error-docs.ts). Pure data. lib/error-codes.test.ts scans the source tree: every code
+// literal must be here, every entry here must be used, and every GatehouseError subclass's code and
+// exit code must match its entry.
+
+/**
+ * - `error`: a GatehouseError thrown inside a process; the operator and extproc log it, a command
+ *   that ends with it exits with `exitCode`.
+ * - `diagnostic`: a problem `gatehouse compile`, the folder source or a status condition reports
+ *   about a manifest (GH_WARN_* are warnings and do not stop the object).
+ * - `fault`: the code a client sees in a fault response `{"fault":{"detail":{"errorcode":...}}}`
+ *   and the `error.code` / `fault.name` variables fault rules test (docs/policies.md, Faults).
+ */
+export type ErrorFamily = 'error' | 'diagnostic' | 'fault';
+
+export interface ErrorCodeEntry {
+  code: string;
+  family: ErrorFamily;
+  /** The part of Gatehouse that raises it; docs/errors.md has a table per family and area. */
+  area: string;
+  /** HTTP status of the fault response (faults only). */
+  httpStatus?: number;
+  /** What to add to the status, or the status when it is not fixed ("the configured statusCode"). */
+  statusNote?: string;
+  /** Exit code when the error ends a command (errors only): 1 invalid input, 2 usage or unavailable. */
+  exitCode?: number;
+  meaning: string;
+  /** Apigee's code for the same failure, when there is one. */
+  apigee?: string;
+}
+
+const error = (area: string, code: string, meaning: string, exitCode = 1): ErrorCodeEntry => ({
+  code,
+  family: 'error',
+  area,
+  exitCode,
+  meaning,
+});
+
+const diagnostic = (area: string, code: string, meaning: string, exitCode?: number): ErrorCodeEntry =>
+  exitCode === undefined
+    ? { code, family: 'diagnostic', area, meaning }
+    : { code, family: 'diagnostic', area, exitCode, meaning };
+
+const fault = (
+  area: string,
+  code: string,
+  httpStatus: number | undefined,
+  meaning: string,
+  more: { apigee?: string; statusNote?: string } = {},
+): ErrorCodeEntry => ({
+  code,
+  family: 'fault',
+  area,
+  ...(httpStatus === undefined ? {} : { httpStatus }),
+  ...more,
+  meaning,
+});
+
+/** Fault codes that are Apigee's own: the Apigee equivalent is the code itself. */
+const apigee = (code: string) => ({ apigee: code });
+
+export const errorCodes: readonly ErrorCodeEntry[] = [
+  // --- errors: the command line ---
+  error('cli', 'GH_ERR_USAGE', 'A command line that cannot be run: unknown flag, missing value, bad port.', 2),
+  error('cli', 'GH_ERR_NOT_AVAILABLE', 'A command, or a part of one, that this build does not have yet.', 2),
+  error('cli', 'GH_ERR_DEV_PART_EXITED', 'A part of `gatehouse dev` (operator, extproc, devproxy) stopped on its own.'),
+
+  // --- errors: TLS, shared by every process ---
+  error('tls', 'GH_ERR_TLS_FILE', 'A certificate, key or CA file cannot be read.'),
+  error('tls', 'GH_ERR_TLS_MATERIAL', 'A certificate or key that does not parse (bad PEM, no block, unsupported key).'),
+  error('tls', 'GH_ERR_TLS_KEY_MISMATCH', 'The private key does not match the certificate.'),
+  error(
+    'tls',
+    'GH_ERR_TLS_POLICY',
+    'TLS settings that cannot work: unknown version, min above max, unknown cipher.',
+    2,
+  ),
+  error(
+    'tls',
+    'GH_ERR_TLS_UNKNOWN_AUTHORITY',
+    "The peer's certificate is signed by a CA this side does not trust (the message names the issuer).",
+  ),
+  error(
+    'tls',
+    'GH_ERR_TLS_PEER_NAME_MISMATCH',
+    "The peer's certificate is for another name or address than the one dialled.",
+  ),
+  error('tls', 'GH_ERR_TLS_PEER_CERT_REQUIRED', 'mTLS: the peer presented no certificate although one is required.'),
+  error(
+    'tls',
+    'GH_ERR_TLS_PEER_CERT_INVALID',
+    "The peer's certificate is rejected: expired, not yet valid, wrong usage.",
+  ),
+  error('tls', 'GH_ERR_TLS_HANDSHAKE', 'The handshake failed: no common version or cipher suite, a reset, a timeout.'),
+
+  // --- errors: operator ---
+  error(
+    'operator/kube',
+    'GH_ERR_KUBE_CONFIG',
+    'No usable cluster configuration (flag, in-cluster, $KUBECONFIG, ~/.kube/config).',
+    2,
+  ),
+  error('operator/kube', 'GH_ERR_KUBE_API', 'The apiserver answered a request with an error status.'),
+  error(
+    'operator/kube',
+    'GH_ERR_KUBE_CONNECTION',
+    'The apiserver could not be reached, or a request or watch timed out.',
+  ),
+  error('operator/kube', 'GH_ERR_KUBE_PROTOCOL', 'A response or watch frame that is not the JSON the apiserver sends.'),
+  error(
+    'operator/kube',
+    'GH_ERR_KUBE_INFORMER_STOPPED',
+    'An informer was stopped before its first list filled the cache.',
+  ),
+  error(
+    'operator/kube',
+    'GH_ERR_KUBE_SELECTOR',
+    'A label or field selector that does not parse, or a field selector an informer cache cannot evaluate.',
+  ),
+  error(
+    'operator/kube',
+    'GH_ERR_KUBE_INFORMER_FACTORY',
+    'The informer factory used against its rules: one informer name for two different watches.',
+  ),
+  error(
+    'operator/kube',
+    'GH_ERR_KUBE_LEADER_ELECTION_CONFIG',
+    'Leader election timings that cannot work (leaseDuration > renewDeadline > retryPeriod).',
+    2,
+  ),
+  error('operator/kube', 'GH_ERR_KUBE_WORKQUEUE', 'A work queue used against its rules (run twice).'),
+  error('operator/certs', 'GH_ERR_CERTS_PARSE', 'A PEM block that is not a certificate or key the operator can read.'),
+  error(
+    'operator/certs',
+    'GH_ERR_CERTS_CA',
+    'A CA the operator cannot sign with: not a CA, key mismatch, unsupported key, expired.',
+  ),
+  error('operator/certs', 'GH_ERR_CERTS_ISSUE', 'Issuing a certificate failed (signing, or unusable names).'),
+  error('operator/certs', 'GH_ERR_CERTS_SECRET_WRITE', 'A certificate Secret could not be written.'),
+  error(
+    'operator/certs',
+    'GH_ERR_CERTS_NOT_READY',
+    'Something a reconcile reads is not in the caches yet; retried with backoff.',
+  ),
+  error(
+    'operator/certs',
+    'GH_ERR_XDS_TLS_UNAVAILABLE',
+    '--xds-tls issued without the certificates controller (it runs with --manage-dataplanes).',
+    2,
+  ),
+  error(
+    'operator/xds',
+    'GH_ERR_ENVOY_PROTO',
+    'An Envoy resource the compiler built does not encode as its proto type.',
+  ),
+  error(
+    'operator/xds',
+    'GH_ERR_XDS_SECRET_ENCODE',
+    'An SDS Secret does not encode (the message names the resource only).',
+  ),
+  error(
+    'operator/source',
+    'GH_ERR_CREDENTIAL_KEY_MISSING',
+    'Kube mode found no credential hash key Secret and was not told to use the public development key.',
+    2,
+  ),
+  error('operator/controllers', 'GH_ERR_DATAPLANE_APPLY', 'Some objects a DataPlane owns could not be applied.'),
+  error('operator/controllers', 'GH_ERR_DATAPLANE_KIND', 'A kind the DataPlane controller does not manage (a bug).'),
+  error(
+    'operator/controllers',
+    'GH_ERR_REMEDIATION_DEEP_CHECK',
+    "A pod's deep health check (health or ext_proc) failed.",
+  ),
+  error(
+    'operator/controllers',
+    'GH_ERR_REMEDIATION_ACTION',
+    "Some of a reconcile's remediation actions failed; retried.",
+  ),
+
+  // --- errors: policy configuration shared by operator and extproc ---
+  error(
+    'protos/policies',
+    'GH_ERR_TEMPLATE_SYNTAX',
+    'A message template that breaks the grammar (braces, reference, argument list).',
+  ),
+  error('protos/policies', 'GH_ERR_TEMPLATE_FUNCTION', 'A template calls a function Gatehouse does not have.'),
+  error(
+    'protos/policies',
+    'GH_ERR_TEMPLATE_ARGUMENT',
+    'A template function with the wrong number or kind of arguments.',
+  ),
+  error(
+    'protos/policies',
+    'GH_ERR_TIME_FORMAT',
+    'A date/time pattern with a letter the formatter does not render, or a bad quote.',
+  ),
+
+  // --- errors: extproc ---
+  error(
+    'extproc',
+    'GH_ERR_SNAPSHOT_INVALID',
+    'A runtime snapshot that does not decode; extproc keeps the last good one.',
+  ),
+  error('extproc', 'GH_ERR_PROXY_INVALID', 'An API proxy in the snapshot that cannot be compiled into a flow.'),
+  error('extproc', 'GH_ERR_CONDITION_INVALID', 'A step or flow condition that does not parse.'),
+  error(
+    'extproc',
+    'GH_ERR_POLICY_CONFIG',
+    'A policy config that passed the schema but cannot run (bad CIDR, regex RE2 cannot compile).',
+  ),
+  error('extproc', 'GH_ERR_POLICY_FAULT', "A policy's fault; the client sees its fault code (see the faults below)."),
+  error('extproc', 'GH_ERR_MERGED_STEP', 'A step of a merged admission step failed; carries the step and its error.'),
+  error(
+    'extproc',
+    'GH_ERR_BODY_PARSE',
+    'A body that is not what its content type says; answered with `gatehouse.InvalidBody`.',
+  ),
+  error(
+    'extproc',
+    'GH_ERR_DUPLICATE_CONTENT_TYPE',
+    'A Content-Type naming several media types; answered with `protocol.http.DuplicateHeader`.',
+  ),
+  error(
+    'extproc',
+    'GH_ERR_MALFORMED_CONTENT_TYPE',
+    'A Content-Type that is not type/subtype; answered with `gatehouse.InvalidContentType`.',
+  ),
+  error(
+    'extproc',
+    'GH_ERR_JSON_VIOLATION',
+    'A JSON body breaks a JSONThreatProtection limit; answered with its threat.json.* fault.',
+  ),
+  error(
+    'extproc',
+    'GH_ERR_XML_VIOLATION',
+    'An XML body breaks an XML limit or is malformed; answered with a threat.xml.* fault.',
+  ),
+  error(
+    'extproc',
+    'GH_ERR_EXTPROC_PROTOCOL',
+    'An ext_proc stream out of order; the stream ends with INVALID_ARGUMENT or FAILED_PRECONDITION.',
+  ),
+  error(
+    'extproc/server',
+    'GH_ERR_EXTPROC_STREAM_LIMIT',
+    'A connection opened more ext_proc streams than `--max-connection-streams`.',
+  ),
+  error('extproc/server', 'GH_ERR_EXTPROC_STREAM_IDLE', 'An ext_proc stream sent no message within the idle timeout.'),
+  error('extproc/workers', 'GH_ERR_WORKER_TASK', 'A policy task on the worker pool failed.'),
+  error('extproc/workers', 'GH_ERR_WORKER_CRASHED', 'A worker exited while running a task; the pool starts another.'),
+  error('extproc/workers', 'GH_ERR_WORKER_POOL_CLOSED', 'A task was given to a worker pool that is shutting down.'),
+  error('extproc/workers', 'GH_ERR_UNKNOWN_TASK', 'A task name the worker task table does not have.'),
+  error('policies', 'GH_ERR_JSONPATH_SYNTAX', 'A JSONPath expression that does not parse.'),
+  error('extproc/stores', 'GH_ERR_REDIS_URL', 'A --redis-url that cannot be used (scheme, mode, missing hosts).'),
+  error('extproc/stores', 'GH_ERR_REDIS_DEADLINE', 'Redis did not answer within its deadline (counted as a timeout).'),
+  error(
+    'extproc/stores',
+    'GH_ERR_STORE_UNAVAILABLE',
+    'Redis cannot answer and redis.onUnavailable is FailClosed; answered with `gatehouse.StoreUnavailable`.',
+  ),
+
+  // --- errors: devproxy (and the Envoy side of ext_proc it shares with the e2e suites) ---
+  error(
+    'devproxy',
+    'GH_ERR_DEVPROXY_CONFIG_REJECTED',
+    'An xDS resource devproxy cannot apply, as Envoy would reject it: NACKed.',
+  ),
+  error('devproxy', 'GH_ERR_DEVPROXY_LISTENER_BIND', 'A listener address that could not be bound.'),
+  error(
+    'devproxy',
+    'GH_ERR_DEVPROXY_EXT_PROC_FAILED',
+    'ext_proc processing failed (stream error, timeout, spurious reply): failure_mode_allow applies.',
+  ),
+  error(
+    'devproxy',
+    'GH_ERR_DEVPROXY_MUTATION_REFUSED',
+    'A header mutation the rules refuse with disallow_is_error: the request fails.',
+  ),
+  error(
+    'devproxy',
+    'GH_ERR_DEVPROXY_IMMEDIATE_RESPONSE',
+    'ext_proc answered with an immediate response (control flow, never shown).',
+  ),
+
+  // --- errors: the test environment ---
+  error(
+    'e2e',
+    'GH_ERR_TESTENV_TOOL_MISSING',
+    'A tool the test environment needs (go, apt-get, redis-server) is missing.',
+    2,
+  ),
+  error('e2e', 'GH_ERR_TESTENV_START', 'A test service (etcd, kube-apiserver, redis) did not start in time.', 2),
+  error(
+    'e2e',
+    'GH_ERR_TESTENV_TIMEOUT',
+    'Something the tests wait for (an audit event, a token) did not happen in time.',
+    2,
+  ),
+  error(
+    'e2e',
+    'GH_ERR_TESTENV_REQUEST',
+    'A request the environment makes for the tests (apply, token, helm) failed.',
+    2,
+  ),
+
+  // --- diagnostics: the folder source ---
+  diagnostic('source', 'GH_ERR_SOURCE_READ', 'A manifest file or folder cannot be read.', 1),
+  diagnostic('source', 'GH_ERR_SOURCE_OUTSIDE', 'A symbolic link pointing outside the manifests folder; not read.'),
+  diagnostic('source', 'GH_ERR_SOURCE_ENCODING', 'A manifest file that is not UTF-8 text; not read.'),
+  diagnostic('source', 'GH_ERR_SOURCE_YAML', 'A YAML syntax error (line given; at most a few per file are shown).'),
+  diagnostic('source', 'GH_WARN_SOURCE_SKIPPED', 'A symbolic link to a folder; not followed.'),
+  diagnostic(
+    'source',
+    'GH_WARN_SOURCE_KEPT',
+    'A file that stopped parsing; its objects are served from the last good read.',
+  ),
+
+  // --- diagnostics: compile ---
+  diagnostic(
+    'compile',
+    'GH_ERR_COMPILE_NOT_AN_OBJECT',
+    'A document that is not a Kubernetes object (no kind or apiVersion).',
+  ),
+  diagnostic(
+    'compile',
+    'GH_ERR_COMPILE_INVALID',
+    'A field that fails its schema or a rule; the object is not Accepted.',
+  ),
+  diagnostic('compile', 'GH_ERR_COMPILE_DUPLICATE', 'Two documents define the same object; neither is used.'),
+  diagnostic('compile', 'GH_ERR_COMPILE_REF', 'A reference to an object that does not exist (ResolvedRefs false).'),
+  diagnostic(
+    'compile',
+    'GH_ERR_COMPILE_CONFLICT',
+    'A base path on a host already served by another ApiProxy (Conflicted).',
+  ),
+  diagnostic(
+    'compile',
+    'GH_ERR_COMPILE_CONDITION',
+    'A flow or step condition that does not parse (line and column given).',
+    1,
+  ),
+  diagnostic(
+    'compile',
+    'GH_ERR_COMPILE_SECRET_INLINE',
+    'A password in a literal DataPlane Redis URL: put the URL in a Secret (spec.redis.secretRef).',
+  ),
+  diagnostic(
+    'compile',
+    'GH_ERR_COMPILE_TARGET_REFUSED',
+    'A target URL with credentials in it, or a link-local or cloud metadata address (allowed only by spec.upstream.allowLinkLocalTargets).',
+  ),
+  diagnostic(
+    'compile',
+    'GH_WARN_COMPILE_INLINE_CREDENTIAL',
+    'A policy value that looks like a credential written inline.',
+  ),
+  diagnostic('compile', 'GH_WARN_COMPILE_NO_ENDPOINTS', "An ApiProxy's Service has no ready endpoints."),
+  diagnostic(
+    'compile',
+    'GH_WARN_FAILOPEN_SECURITY',
+    'A DataPlane with failureMode FailOpen serves proxies with security steps: when extproc cannot answer, requests reach the upstream unchecked.',
+  ),
+  diagnostic(
+    'compile',
+    'GH_WARN_DEV_CREDENTIAL_KEY',
+    'No credential hash key configured: the fixed development key is used.',
+  ),
+
+  // --- faults: extproc itself ---
+  fault('extproc', 'gatehouse.RouteNotFound', 404, 'The `x-gatehouse-route` metadata names no API proxy.', {
+    apigee: 'messaging.adaptors.http.flow.ApplicationNotFound',
+  }),
+  fault('extproc', 'gatehouse.NotReady', 503, 'extproc has no runtime snapshot yet.'),
+  fault('extproc', 'gatehouse.PayloadTooLarge', 413, 'A request body a step must read exceeds `--max-body-bytes`.', {
+    apigee: 'protocol.http.TooBigBody',
+  }),
+  fault('extproc', 'gatehouse.ResponseTooLarge', 502, 'A response body a step must read exceeds `--max-body-bytes`.', {
+    apigee: 'protocol.http.TooBigBody',
+  }),
+  fault('extproc', 'gatehouse.InvalidBody', 400, 'A body does not parse as its content type says.'),
+  fault(
+    'extproc',
+    'gatehouse.RequestHeadersTooLarge',
+    431,
+    'Request headers or trailers exceed `--max-headers-count` or `--max-request-headers-kb` (docs/failure-modes.md).',
+  ),
+  fault(
+    'extproc',
+    'gatehouse.ResponseHeadersTooLarge',
+    502,
+    'Response headers or trailers exceed `--max-headers-count` or `--max-request-headers-kb`.',
+  ),
+  fault(
+    'extproc',
+    'gatehouse.BodyBufferFull',
+    503,
+    'Buffering this body would take the bodies held by all streams past `--max-buffered-body-bytes`.',
+  ),
+  fault(
+    'extproc',
+    'gatehouse.WorkQueueFull',
+    503,
+    'Policy work on a large body found every worker busy and `--work-queue` tasks already waiting.',
+  ),
+  fault(
+    'extproc',
+    'gatehouse.WorkBudgetExceeded',
+    503,
+    "A phase's policy work on the worker pool (queueing included) ran past `--work-budget-ms`.",
+  ),
+  fault(
+    'extproc',
+    'gatehouse.Cancelled',
+    499,
+    'Never sent: the stream ended while its policy work waited for a worker.',
+  ),
+  fault(
+    'extproc',
+    'protocol.http.DuplicateHeader',
+    400,
+    'The Content-Type of a body a step reads names more than one media type.',
+    { statusNote: '502 for a response', ...apigee('protocol.http.DuplicateHeader') },
+  ),
+  fault(
+    'extproc',
+    'gatehouse.InvalidContentType',
+    400,
+    'The Content-Type of a body a step reads is not type/subtype.',
+    {
+      statusNote: '502 for a response',
+    },
+  ),
+  fault(
+    'extproc',
+    'gatehouse.StoreUnavailable',
+    503,
+    "Redis cannot answer within its deadline and the DataPlane's `redis.onUnavailable` is `FailClosed`.",
+    { statusNote: '`retry-after: 1`' },
+  ),
+  fault('extproc', 'gatehouse.InternalError', 500, 'Anything unexpected (not described to the client; logged).'),
+
+  // --- faults: traffic policies ---
+  fault(
+    'policies/traffic',
+    'policies.ratelimit.QuotaViolation',
+    429,
+    'Quota: the count for the interval is used up.',
+    apigee('policies.ratelimit.QuotaViolation'),
+  ),
+  fault(
+    'policies/traffic',
+    'policies.ratelimit.SpikeArrestViolation',
+    429,
+    'SpikeArrest: the request comes sooner than the rate allows.',
+    apigee('policies.ratelimit.SpikeArrestViolation'),
+  ),
+  fault(
+    'policies/traffic',
+    'policies.ratelimit.FailedToResolveAllowCountReference',
+    500,
+    'Quota: allow does not resolve to a whole number >= 0.',
+    apigee('policies.ratelimit.FailedToResolveAllowCountReference'),
+  ),
+  fault(
+    'policies/traffic',
+    'policies.ratelimit.FailedToResolveQuotaIntervalReference',
+    500,
+    'Quota: interval does not resolve to a whole number >= 1.',
+    apigee('policies.ratelimit.FailedToResolveQuotaIntervalReference'),
+  ),
+  fault(
+    'policies/traffic',
+    'policies.ratelimit.FailedToResolveQuotaIntervalTimeUnitReference',
+    500,
+    'Quota: timeUnit does not resolve to a time unit.',
+    apigee('policies.ratelimit.FailedToResolveQuotaIntervalTimeUnitReference'),
+  ),
+  fault(
+    'policies/traffic',
+    'policies.ratelimit.FailedToResolveSpikeArrestRate',
+    500,
+    'SpikeArrest: a rate ref does not resolve to a valid rate.',
+    apigee('policies.ratelimit.FailedToResolveSpikeArrestRate'),
+  ),
+  fault(
+    'policies/traffic',
+    'policies.ratelimit.InvalidMessageWeight',
+    500,
+    'Quota or SpikeArrest: messageWeight does not resolve to a whole number >= 1.',
+    apigee('policies.ratelimit.InvalidMessageWeight'),
+  ),
+  fault(
+    'policies/traffic',
+    'policies.resetquota.InvalidRLPolicy',
+    500,
+    'ResetQuota: an allow ref does not resolve to a whole number.',
+    apigee('policies.resetquota.InvalidRLPolicy'),
+  ),
+
+  // --- faults: mediation policies ---
+  fault('policies/mediation', 'steps.raisefault.RaiseFault', undefined, 'RaiseFault: always.', {
+    statusNote: 'the configured `statusCode`',
+    ...apigee('steps.raisefault.RaiseFault'),
+  }),
+  fault(
+    'policies/mediation',
+    'steps.assignmessage.ExecutionFailed',
+    500,
+    'AssignMessage: assignTo or copy.source names a response there is not yet.',
+    apigee('steps.assignmessage.ExecutionFailed'),
+  ),
+  fault(
+    'policies/mediation',
+    'steps.extractvariables.ExecutionFailed',
+    500,
+    'ExtractVariables: an unresolved variable, a body that is not acceptable XML, a missing source message.',
+    apigee('steps.extractvariables.ExecutionFailed'),
+  ),
+  fault(
+    'policies/mediation',
+    'steps.extractvariables.JsonPathParsingFailure',
+    500,
+    'ExtractVariables: the body is not valid JSON.',
+    apigee('steps.extractvariables.JsonPathParsingFailure'),
+  ),
+
+  // --- faults: security policies ---
+  fault(
+    'policies/security',
+    'oauth.v2.FailedToResolveAPIKey',
+    401,
+    'VerifyAPIKey: the key ref resolves to nothing.',
+    apigee('oauth.v2.FailedToResolveAPIKey'),
+  ),
+  fault(
+    'policies/security',
+    'oauth.v2.InvalidApiKey',
+    401,
+    'VerifyAPIKey: no credential has this key.',
+    apigee('oauth.v2.InvalidApiKey'),
+  ),
+  fault(
+    'policies/security',
+    'keymanagement.service.invalid_client-app_not_approved',
+    401,
+    'VerifyAPIKey: the credential is not Approved, or the app is Revoked.',
+    apigee('keymanagement.service.invalid_client-app_not_approved'),
+  ),
+  fault(
+    'policies/security',
+    'keymanagement.service.consumer_key_expired',
+    401,
+    "VerifyAPIKey: the credential's expiresAt has passed.",
+    apigee('keymanagement.service.consumer_key_expired'),
+  ),
+  fault(
+    'policies/security',
+    'oauth.v2.InvalidApiKeyForGivenResource',
+    401,
+    'VerifyAPIKey: no product of the app covers this proxy and path.',
+    apigee('oauth.v2.InvalidApiKeyForGivenResource'),
+  ),
+  fault(
+    'policies/security',
+    'steps.basicauthentication.UnresolvedVariable',
+    500,
+    'BasicAuthentication Encode: a user or password ref is unset.',
+    apigee('steps.basicauthentication.UnresolvedVariable'),
+  ),
+  fault(
+    'policies/security',
+    'steps.basicauthentication.InvalidBasicAuthenticationSource',
+    401,
+    'BasicAuthentication Decode: the source is missing or not well-formed Basic credentials.',
+    {
+      statusNote: '`www-authenticate: Basic`',
+      ...apigee('steps.basicauthentication.InvalidBasicAuthenticationSource'),
+    },
+  ),
+  fault(
+    'policies/security',
+    'accesscontrol.IPDeniedAccess',
+    403,
+    'AccessControl: the client address is denied.',
+    apigee('accesscontrol.IPDeniedAccess'),
+  ),
+  ...(
+    [
+      ['ContainerDepthExceeded', 'nesting deeper than containerDepth'],
+      ['ArrayElementCountExceeded', 'an array longer than arrayElementCount'],
+      ['ObjectEntryCountExceeded', 'an object with more than objectEntryCount members'],
+      ['ObjectEntryNameLengthExceeded', 'a member name longer than objectEntryNameLength'],
+      ['StringValueLengthExceeded', 'a string longer than stringValueLength'],
+      ['ExecutionFailed', 'the body is not valid JSON'],
+    ] as const
+  ).map(([kind, what]) =>
+    fault('policies/security', `threat.json.${kind}`, 400, `JSONThreatProtection: ${what}.`, {
+      apigee: 'steps.jsonthreatprotection.ExecutionFailed',
+    }),
+  ),
+  ...(
+    [
+      ['ElementNameLengthExceeded', 'an element name longer than its limit'],
+      ['AttributeNameLengthExceeded', 'an attribute name longer than its limit'],
+      ['NamespacePrefixLengthExceeded', 'a namespace prefix longer than its limit'],
+      ['ProcessingInstructionTargetLengthExceeded', 'a processing instruction target longer than its limit'],
+      ['NodeDepthExceeded', 'elements nested deeper than nodeDepth'],
+      ['AttributeCountExceeded', 'an element with more attributes than attributeCountPerElement'],
+      ['NamespaceCountExceeded', 'an element declaring more namespaces than namespaceCountPerElement'],
+      ['ChildCountExceeded', 'an element with more children than childCount'],
+      ['TextLengthExceeded', 'text longer than its limit'],
+      ['AttributeValueLengthExceeded', 'an attribute value longer than its limit'],
+      ['NamespaceURILengthExceeded', 'a namespace URI longer than its limit'],
+      ['CommentLengthExceeded', 'a comment longer than its limit'],
+      ['ProcessingInstructionDataLengthExceeded', 'processing instruction data longer than its limit'],
+      ['DTDNotAllowed', 'a DOCTYPE or entity declaration'],
+      ['ExecutionFailed', 'the body is not well-formed XML'],
+    ] as const
+  ).map(([kind, what]) =>
+    fault('policies/security', `threat.xml.${kind}`, 400, `XMLThreatProtection: ${what}.`, {
+      apigee: 'steps.xmlthreatprotection.ExecutionFailed',
+    }),
+  ),
+  fault(
+    'policies/security',
+    'steps.regexprotection.ThreatDetected',
+    400,
+    'RegularExpressionProtection: a pattern matched (the faultstring names the place, never the value).',
+    apigee('steps.regexprotection.ThreatDetected'),
+  ),
+  fault(
+    'policies/security',
+    'steps.regexprotection.ExecutionFailed',
+    400,
+    'RegularExpressionProtection: a JSON or XML check met a body that is not valid JSON or acceptable XML.',
+    apigee('steps.regexprotection.ExecutionFailed'),
+  ),
+];
