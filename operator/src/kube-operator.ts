@@ -1,6 +1,6 @@
 // The operator against a cluster (in-cluster or a kubeconfig): the kube source's informers feed the
 // snapshot controller, which compiles and publishes over ADS on every replica; the Lease-elected
-// leader alone writes status and manages DataPlane workloads (DESIGN 9).
+// leader alone writes status and manages DataPlane workloads (docs/architecture.md, The operator).
 import { hostname } from 'node:os';
 import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../../lib/log.ts';

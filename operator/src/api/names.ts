@@ -243,7 +243,7 @@ export function parseComponentIdentity(uri: string): NodeClusterRef | undefined 
 /**
  * The label that opts a Secret in: DeveloperApp credentials, upstream TLS material, the credential
  * hash key, and the listener certificates served over SDS. The operator never lists Secrets it was
- * not pointed at (DESIGN 3: secrets stay where they are).
+ * not pointed at (docs/operations.md, Install: Steps).
  */
 export const credentialSecretLabel = 'gatehouse.dev/credential';
 /** The HMAC key of consumer keys and secrets: `key` of this Secret, in the operator's namespace (the chart creates it). */

@@ -1,5 +1,5 @@
 // Folder mode has no operator configuration: the credential hash key comes from a Secret in the
-// manifests, if there is one (DESIGN 3: per installation, never the development key in production).
+// manifests, if there is one (docs/operations.md, Install: Steps: per installation, never the development key in production).
 import { GatehouseError } from '../../../lib/errors.ts';
 import { credentialKeyDataKey, credentialKeySecretName, credentialSecretLabel } from '../api/names.ts';
 import type { SourceObject } from '../compile/intake.ts';
