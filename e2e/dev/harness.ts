@@ -9,6 +9,7 @@ import { XdsControlPlane } from '../../operator/src/xds/control-plane.ts';
 import { startTestServer, type TestServer } from '../../extproc/src/server/test-server.test-support.ts';
 import { createEchoUpstream, listenEcho } from '../../devproxy/src/echo-upstream.ts';
 import { startDevproxy, type RunningDevproxy } from '../../devproxy/src/main.ts';
+import { eventually } from '../env/eventually.ts';
 
 export const silentLog = pino({ level: 'silent' });
 
@@ -111,6 +112,26 @@ export async function startStack(options: { extProcPort?: number } = {}): Promis
     },
   };
   return stack;
+}
+
+/**
+ * Resolves once a request has made it through the whole path of the stack: devproxy's listener, an
+ * ext_proc stream to the stack's own extproc, extproc's answer. An ACK or an open port is not that:
+ * the first stream opens devproxy's gRPC channel and runs cold code on both sides, which can outlast
+ * a 200 ms message_timeout on a loaded machine (a 504). The probe takes a path no route matches, which
+ * extproc answers 404 gatehouse.RouteNotFound, so no policy of the test's manifests counts it (a test
+ * with a catch-all basePath "/" needs a probe of its own).
+ */
+export async function pathReady(stack: Pick<Stack, 'baseUrl'>, timeoutMs = 30_000): Promise<void> {
+  await eventually(
+    'a request through devproxy and extproc (404 gatehouse.RouteNotFound)',
+    async () => {
+      const reply = await send(`${stack.baseUrl()}/.gatehouse-test/path-ready`);
+      if (reply.status === 404 && reply.body.includes('gatehouse.RouteNotFound')) return true;
+      throw new Error(`${reply.status} ${reply.body.slice(0, 200)}`);
+    },
+    timeoutMs,
+  );
 }
 
 export async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {

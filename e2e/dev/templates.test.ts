@@ -3,7 +3,7 @@
 import { request, type OutgoingHttpHeaders, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kinds } from '../../operator/src/api/kinds.ts';
-import { closeServer, proxyYaml, startEcho, startStack, type Stack } from './harness.ts';
+import { closeServer, pathReady, proxyYaml, startEcho, startStack, type Stack } from './harness.ts';
 
 const policyKind = kinds.find((k) => k.shortNames.includes('ghpolicy'))!.kind;
 
@@ -72,14 +72,16 @@ beforeAll(async () => {
         flows: 'flows: {preFlow: {request: [{policy: json-guard}]}}',
       }),
       policy('json-guard', '{type: JSONThreatProtection, jsonThreatProtection: {containerDepth: 3}}'),
+      // These tests judge what the policies do, not latency: a generous message_timeout, so that a
+      // policy's first run on a loaded machine is not a 504.
+      `apiVersion: gatehouse.dev/v1alpha1
+kind: DataPlane
+metadata: {name: default, namespace: default}
+spec: {messageTimeout: 5s}
+`,
     ].join('---\n'),
   );
-  // The first ext_proc stream opens devproxy's gRPC channel to extproc and runs extproc's flow code
-  // cold, which can take longer than the 200 ms message_timeout (a 504): wait until a request gets through.
-  const deadline = Date.now() + 10_000;
-  while ((await post(`${stack.baseUrl()}/guard/x`, { 'content-type': 'text/plain' }, 'warm')).status === 504) {
-    if (Date.now() > deadline) throw new Error('extproc never answered within its message timeout');
-  }
+  await pathReady(stack);
 });
 
 afterAll(async () => {
