@@ -11,7 +11,8 @@ const protoFiles = readdirSync(join(root, 'protos/gatehouse/v1'))
   .filter((f) => f.endsWith('.proto'))
   .map((f) => `gatehouse/v1/${f}`);
 
-// protos/gen/envoy belongs to gen-envoy-types.ts: remove only what this script writes.
+// protos/gen/envoy and protos/gen/json belong to gen-envoy-types.ts and gen-json-types.ts: remove
+// only what this script writes.
 rmSync(join(outDir, 'gatehouse'), { recursive: true, force: true });
 rmSync(join(outDir, 'runtime.ts'), { force: true });
 execFileSync(

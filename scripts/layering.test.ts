@@ -111,6 +111,9 @@ describe('checkEdge', () => {
     expect(edge('operator/src/compile/intake.ts', '../source/folder.ts')).toMatch(/compile imports only/);
     expect(edge('operator/src/compile/intake.ts', '../../../lib/log.ts')).toMatch(/compile imports only/);
     expect(edge('operator/src/compile/intake.ts', '../../../protos/envoy.ts')).toMatch(/compile imports only/);
+    expect(edge('operator/src/compile/envoy/tls.ts', '../../../../protos/gen/json/google.protobuf.ts')).toBeUndefined();
+    expect(edge('operator/src/compile/runtime.ts', 'protobufjs')).toMatch(/compile imports only the packages/);
+    expect(edge('operator/src/compile/codec.ts', '../xds/envoy-codec.ts')).toMatch(/compile imports only/);
     expect(edge('operator/src/compile/intake.ts', 'node:fs')).toMatch(/compile imports only the packages/);
     expect(edge('operator/src/compile/intake.ts', 'node:crypto')).toBeUndefined();
     expect(edge('operator/src/compile/golden.test.ts', 'node:fs')).toBeUndefined();
@@ -140,9 +143,7 @@ describe('checkEdge', () => {
   });
 
   it('an exception allows exactly its edges', () => {
-    expect(edge('operator/src/compile/envoy-proto.ts', 'protobufjs')).toBeUndefined();
-    expect(edge('operator/src/compile/envoy-proto.ts', '../../../protos/envoy.ts')).toBeUndefined();
-    expect(edge('operator/src/compile/envoy-proto.ts', 'node:fs')).toMatch(/compile imports only the packages/);
-    expect(edge('operator/src/compile/runtime.ts', 'protobufjs')).toMatch(/compile imports only the packages/);
+    expect(edge('devproxy/src/proxy.ts', '../../e2e/envoy/client.ts')).toBeUndefined();
+    expect(edge('devproxy/src/proxy.ts', '../../e2e/dev/harness.ts')).toMatch(/devproxy imports only/);
   });
 });

@@ -12,6 +12,7 @@ import { createExtprocServer } from '../../extproc/src/server/server.ts';
 import { buildSnapshot } from '../../extproc/src/server/test-server.test-support.ts';
 import { createMemoryStores } from '../../extproc/src/stores/memory.ts';
 import { XdsControlPlane } from '../../operator/src/xds/control-plane.ts';
+import { typeUrls, unpack } from '../../operator/src/compile/envoy/names.ts';
 import { send, startStack, type Stack } from '../dev/harness.ts';
 import { createExtProcClient } from '../envoy/client.ts';
 import {
@@ -134,10 +135,10 @@ describe('devproxy upstream TLS to https://127.0.0.1', () => {
 
   it('verifies the upstream by its IP SAN and sends no SNI', async () => {
     const snapshot = await publishToStack(stack, httpsTargetYaml('by-ip', upstream.port, ca.cert));
-    const cluster = snapshot.envoy.clusters.find((c) => c.name === 'tls/by-ip') as {
-      transport_socket: { typed_config: Record<string, unknown> };
-    };
-    expect(cluster.transport_socket.typed_config.sni).toBeUndefined();
+    const cluster = snapshot.envoy.clusters.find((c) => c.name === 'tls/by-ip')!;
+    const context = unpack(cluster.transport_socket?.typed_config, typeUrls.upstreamTls);
+    expect(context?.common_tls_context).toBeDefined();
+    expect(context?.sni).toBeUndefined();
     expect(JSON.stringify(cluster)).toContain('"san_type":"IP_ADDRESS"');
     const reply = await send(`${stack.baseUrl()}/by-ip/x`);
     expect(reply).toMatchObject({ status: 200, body: 'by address' });

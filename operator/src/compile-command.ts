@@ -20,7 +20,9 @@ export function runCompile(options: CompileCommandOptions): Promise<number> {
     process.stderr.write(`gatehouse compile: ${errors.length} error(s); nothing written\n`);
     return Promise.resolve(1);
   }
-  const json = `${canonicalJson({ ...result.snapshot, errors: [], warnings: result.warnings }, 2)}\n`;
+  // The documented output; the snapshot's secretRefs restate names its Envoy resources carry.
+  const { version, runtime, envoy } = result.snapshot;
+  const json = `${canonicalJson({ version, runtime, envoy, errors: [], warnings: result.warnings }, 2)}\n`;
   if (options.output !== undefined) writeFileSync(options.output, json);
   else process.stdout.write(json);
   return Promise.resolve(0);

@@ -1,20 +1,22 @@
 // The compile entry point: source objects in, snapshot (runtime + Envoy resources), diagnostics and
 // per-object status out. Pure and deterministic: no I/O, no clock, and the same objects in any order
 // give the same bytes and the same version. Bad objects are reported and left out; the rest compiles.
+import type { RuntimeSnapshot } from '../../../protos/gen/json/gatehouse.v1.ts';
 import { sha256Hex } from './canonical-json.ts';
 import { credentialHasher, devCredentialHashKey } from './credentials.ts';
 import { sortDiagnostics, type Diagnostic } from './diagnostics.ts';
-import { emitEnvoy, type EnvoyResources } from './envoy/index.ts';
+import { emitEnvoy, type EnvoyResources, type SdsSecretRef } from './envoy/index.ts';
 import { takeIn, type SourceObject } from './intake.ts';
 import type { Ir, IrEndpoint, IrExtProcTls } from './ir.ts';
 import { resolveApps, resolveProducts } from './resolve-consumers.ts';
 import { defaultDataPlane, resolveDataPlanes } from './resolve-dataplanes.ts';
 import { resolvePolicies } from './resolve-policies.ts';
 import { resolveProxies } from './resolve-proxies.ts';
-import { emitRuntime, type Json } from './runtime.ts';
+import { emitRuntime } from './runtime.ts';
 import { objectStatuses, type ObjectStatus } from './status.ts';
 
 export type { SourceObject } from './intake.ts';
+export type { SdsSecretRef } from './envoy/index.ts';
 
 export interface CompileOptions {
   /** HMAC key for consumer keys and secrets. Default: a fixed development key, with a warning. */
@@ -29,9 +31,15 @@ export interface CompileOptions {
 
 export interface Snapshot {
   version: string;
-  /** RuntimeSnapshot, proto3 JSON mapping. */
-  runtime: Json;
+  /** gatehouse.v1.RuntimeSnapshot, proto3 JSON mapping. */
+  runtime: RuntimeSnapshot;
   envoy: EnvoyResources;
+  /**
+   * Every SDS secret the listeners and clusters ask the ADS server for, sorted by name: the SDS name
+   * and the Secret it comes from, recorded while emitting. Names only, no material; not part of the
+   * version (the Envoy resources already carry the names).
+   */
+  secretRefs: SdsSecretRef[];
 }
 
 export interface CompileResult {
@@ -101,14 +109,14 @@ export function compile(objects: readonly SourceObject[], options: CompileOption
   warnMissingEndpoints(ir, report);
 
   const runtime = emitRuntime(ir);
-  const envoy = emitEnvoy(ir, options.extProc ?? defaultExtProc, options.extProcTls);
+  const { resources: envoy, secretRefs } = emitEnvoy(ir, options.extProc ?? defaultExtProc, options.extProcTls);
   // Key order is fixed by the emitters and free-form maps are sorted in the IR, so plain JSON is
   // already canonical here (the shuffle property test holds it to that) and 6x faster to produce.
   const version = sha256Hex(JSON.stringify({ runtime, envoy }));
   const sorted = sortDiagnostics(diagnostics);
   const errors = sorted.filter((d) => d.severity === 'error');
   return {
-    snapshot: { version, runtime: { version, ...runtime }, envoy },
+    snapshot: { version, runtime: { version, ...runtime }, envoy, secretRefs },
     errors,
     warnings: sorted.filter((d) => d.severity === 'warning'),
     accepted: objectStatuses(inventory, errors),

@@ -2,8 +2,7 @@
 // protos/gatehouse/v1/runtime.proto (proto3 JSON shape). Precedence, loosest first: or, and, not, then
 // comparisons; parentheses group. A bare operand is a truthiness test.
 import { RE2JS } from 're2js';
-import type { Condition } from '../../../protos/gen/gatehouse/v1/Condition.ts';
-import type { Operand } from '../../../protos/gen/gatehouse/v1/Operand.ts';
+import type { Condition, Operand } from '../../../protos/gen/json/gatehouse.v1.ts';
 import { GatehouseError } from '../../../lib/errors.ts';
 
 export type ComparisonOperator =

@@ -2,9 +2,10 @@
 // re-reads certificate files only for SDS-delivered secrets), with the SDS files themselves strict
 // DiscoveryResponses; an address is verified by its IP SAN and never sent as SNI.
 import { describe, expect, it } from 'vitest';
-import { sdsSecretNames } from '../xds/sds.ts';
+import type { Cluster } from '../../../protos/gen/json/envoy.config.cluster.v3.ts';
 import { compile } from './compile.ts';
-import { encodeStrict, envoyRoot } from './envoy-proto.ts';
+import { encodeStrict, envoyRoot } from '../xds/envoy-codec.ts';
+import { typeUrls, unpack } from './envoy/names.ts';
 import { extProcTlsSdsFiles } from './envoy/tls.ts';
 import type { IrExtProcTls } from './ir.ts';
 
@@ -16,9 +17,8 @@ const tls: IrExtProcTls = {
   sdsDir: '/etc/envoy',
 };
 
-type Json = Record<string, unknown>;
-const extProcCluster = (clusters: Json[]) =>
-  clusters.find((c) => c.name === 'gatehouse-extproc') as Json & { transport_socket?: { typed_config: Json } };
+const extProcCluster = (clusters: Cluster[]) => clusters.find((c) => c.name === 'gatehouse-extproc')!;
+const upstreamTlsOf = (c: Cluster) => unpack(c.transport_socket?.typed_config, typeUrls.upstreamTls)!;
 
 describe('extProcTls', () => {
   it('puts an UpstreamTlsContext with filesystem SDS on the gatehouse-extproc cluster, and nothing without the option', () => {
@@ -29,7 +29,7 @@ describe('extProcTls', () => {
       extProc: { host: 'edge-extproc.gatehouse-system.svc', port: 9002 },
       extProcTls: tls,
     }).snapshot;
-    const context = extProcCluster(snapshot.envoy.clusters).transport_socket!.typed_config;
+    const context = upstreamTlsOf(extProcCluster(snapshot.envoy.clusters));
     expect(context).toMatchObject({
       sni: tls.sni,
       common_tls_context: {
@@ -53,7 +53,7 @@ describe('extProcTls', () => {
       },
     });
     // Files Envoy reads itself are not asked of the ADS server.
-    expect(sdsSecretNames(snapshot)).toEqual([]);
+    expect(snapshot.secretRefs).toEqual([]);
     expect(snapshot.version).not.toBe(plain.version);
   });
 
@@ -62,7 +62,7 @@ describe('extProcTls', () => {
     expect(Object.keys(files).sort()).toEqual(['sds-extproc-ca.json', 'sds-extproc-client.json']);
     for (const text of Object.values(files)) {
       expect(
-        encodeStrict(envoyRoot(), 'envoy.service.discovery.v3.DiscoveryResponse', JSON.parse(text) as Json).length,
+        encodeStrict(envoyRoot(), 'envoy.service.discovery.v3.DiscoveryResponse', JSON.parse(text) as unknown).length,
       ).toBeGreaterThan(0);
     }
     expect(JSON.parse(files['sds-extproc-client.json']!)).toEqual({
@@ -90,7 +90,7 @@ describe('extProcTls', () => {
       extProc: { host: '10.0.0.9', port: 9002 },
       extProcTls: { ...tls, sni: '10.0.0.9' },
     }).snapshot;
-    const context = extProcCluster(snapshot.envoy.clusters).transport_socket!.typed_config;
+    const context = upstreamTlsOf(extProcCluster(snapshot.envoy.clusters));
     expect(context.sni).toBeUndefined();
     expect(context).toMatchObject({
       common_tls_context: {

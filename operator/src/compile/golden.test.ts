@@ -1,6 +1,7 @@
 // Golden files: testdata/<scenario>/input.yaml (+ optional options.json) -> expected.json holding the
 // snapshot, diagnostics and object statuses. UPDATE_GOLDEN=1 rewrites the expected files. Every Envoy
-// resource of every scenario is also encoded with Envoy's real protos.
+// resource of every scenario is also encoded with Envoy's real protos, and the SDS secrets compile
+// lists are held to the ones its Envoy resources name.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -8,7 +9,7 @@ import { parseManifests } from '../source/folder.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { compile, type CompileOptions } from './compile.ts';
 import protobuf from 'protobufjs';
-import { encodeEnvoyJson, encodeStrict, envoyCollectionTypes } from './envoy-proto.ts';
+import { encodeEnvoyJson, encodeStrict, envoyCollectionTypes } from '../xds/envoy-codec.ts';
 
 const testdata = join(import.meta.dirname, 'testdata');
 const runtimeRoot = protobuf.loadSync(join(import.meta.dirname, '../../../protos/gatehouse/v1/runtime.proto'));
@@ -34,8 +35,10 @@ describe('golden scenarios', () => {
   });
 
   it.each(scenarios)('%s', (scenario) => {
+    // secretRefs restate what the Envoy resources say (the cross-check below holds them to it).
     const result = run(scenario);
-    const actual = `${canonicalJson(result, 2)}\n`;
+    const { secretRefs: _secretRefs, ...snapshot } = result.snapshot;
+    const actual = `${canonicalJson({ ...result, snapshot }, 2)}\n`;
     const expectedFile = join(testdata, scenario, 'expected.json');
     if (process.env.UPDATE_GOLDEN === '1') writeFileSync(expectedFile, actual);
     expect(actual).toBe(readFileSync(expectedFile, 'utf8'));
@@ -48,6 +51,50 @@ describe('golden scenarios', () => {
         expect(encodeEnvoyJson(typeName, resource).length).toBeGreaterThan(0);
       }
     }
+  });
+});
+
+/**
+ * What a walk of the JSON finds: every SdsSecretConfig over ADS (filesystem SDS is Envoy's own
+ * business), and what it must hold by where it sits. A cross-check for tests only: compile records its
+ * secrets as it emits them.
+ */
+function sdsSecretsNamedIn(envoy: unknown): { name: string; holds: string }[] {
+  const found = new Map<string, string>();
+  const walk = (value: unknown, key: string): void => {
+    if (Array.isArray(value)) {
+      for (const v of value) walk(v, key);
+      return;
+    }
+    if (typeof value !== 'object' || value === null) return;
+    const obj = value as Record<string, unknown>;
+    if ((obj.sds_config as { ads?: unknown } | undefined)?.ads !== undefined) {
+      const holds = { tls_certificate_sds_secret_configs: 'certificate', validation_context_sds_secret_config: 'ca' }[
+        key
+      ];
+      expect(holds, `${String(obj.name)} under ${key}`).toBeDefined();
+      expect(found.get(obj.name as string) ?? holds, `${String(obj.name)} holds one thing`).toBe(holds);
+      found.set(obj.name as string, holds!);
+    }
+    for (const [k, v] of Object.entries(obj)) walk(v, k);
+  };
+  walk(envoy, '');
+  return [...found].map(([name, holds]) => ({ name, holds })).sort((a, b) => (a.name < b.name ? -1 : 1));
+}
+
+describe('golden SDS secret references', () => {
+  it.each(scenarios)('%s: secretRefs are exactly the SDS secrets the Envoy resources name', (scenario) => {
+    const { envoy, secretRefs } = run(scenario).snapshot;
+    expect(secretRefs.map(({ name, holds }) => ({ name, holds }))).toEqual(sdsSecretsNamedIn(envoy));
+    for (const ref of secretRefs) {
+      const m = /^(tls|ca):([^/]+)\/(.+)$/.exec(ref.name);
+      expect(m?.slice(1), ref.name).toEqual([ref.holds === 'certificate' ? 'tls' : 'ca', ref.namespace, ref.secret]);
+    }
+  });
+
+  it('the scenarios name both kinds of secret, so the cross-check has something to check', () => {
+    const all = scenarios.flatMap((s) => run(s).snapshot.secretRefs.map((r) => r.holds));
+    expect(new Set(all)).toEqual(new Set(['certificate', 'ca']));
   });
 });
 

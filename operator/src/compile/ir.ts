@@ -1,6 +1,6 @@
 // The intermediate representation: only accepted objects, references resolved, conditions parsed,
 // defaults applied, sorted by namespace/name. Both emitters (runtime snapshot, Envoy) read only this.
-import type { Condition } from '../../../protos/gen/gatehouse/v1/Condition.ts';
+import type { Condition } from '../../../protos/gen/json/gatehouse.v1.ts';
 import type { PolicyTypeSpec } from '../../../protos/policies/index.ts';
 import type { TlsVersion } from '../api/common.ts';
 
@@ -36,13 +36,20 @@ export interface IrEndpoint {
   port: number;
 }
 
+/** A Kubernetes Secret whose material Envoy gets over SDS. */
+export interface IrSecretRef {
+  namespace: string;
+  name: string;
+}
+
 export interface IrUpstreamTls {
   sni: string;
   minVersion: TlsVersion;
   maxVersion: TlsVersion;
-  /** Secret names ("namespace/name") served over SDS; without a CA the system trust store is used. */
-  caSecret?: string;
-  clientCertSecret?: string;
+  /** Its ca.crt verifies the target; without one the system trust store is used. */
+  caSecret?: IrSecretRef;
+  /** Its tls.crt and tls.key are Envoy's client certificate. */
+  clientCertSecret?: IrSecretRef;
 }
 
 /**
@@ -136,8 +143,8 @@ export interface IrApp {
 }
 
 export interface IrListenerTls {
-  /** SDS secret name: "namespace/name" of the referenced Secret, or the operator-issued one. */
-  certificateSecret: string;
+  /** The referenced Secret, or the operator-issued one: its certificate and key, and its ca.crt for client certificates. */
+  certificateSecret: IrSecretRef;
   minVersion: TlsVersion;
   maxVersion: TlsVersion;
   cipherSuites: string[];

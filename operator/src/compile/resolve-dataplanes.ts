@@ -39,7 +39,7 @@ export function resolveDataPlanes(inventory: Inventory, report: Report): IrDataP
           // (operator/src/certs/names.ts listenerTlsSecretName; compile may not import it, and a test
           // there holds the two to the same name). "-listener-" keeps a listener called envoy or
           // extproc from colliding with the components' own Secrets.
-          certificateSecret: `${ns}/${ref ? ref.name : `${metadata.name}-listener-${l.name}-tls`}`,
+          certificateSecret: { namespace: ns, name: ref ? ref.name : `${metadata.name}-listener-${l.name}-tls` },
           minVersion: l.tls.minVersion ?? 'TLSv1.2',
           maxVersion: l.tls.maxVersion ?? 'TLSv1.3',
           cipherSuites: [...(l.tls.cipherSuites ?? [])],

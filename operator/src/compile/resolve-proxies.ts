@@ -1,6 +1,6 @@
 // ApiProxies: resolve every step to an accepted ApiPolicy of the namespace, parse every condition once,
 // build the upstream cluster, pick the processing mode the steps need, and settle base-path conflicts.
-import type { Condition } from '../../../protos/gen/gatehouse/v1/Condition.ts';
+import type { Condition } from '../../../protos/gen/json/gatehouse.v1.ts';
 import type { ApiProxy } from '../api/kinds.ts';
 import type { Step } from '../api/apiproxy.ts';
 import { ConditionSyntaxError, parseCondition } from './conditions.ts';

@@ -1,15 +1,24 @@
 // IR -> RuntimeSnapshot in the proto3 JSON mapping (lowerCamelCase, int64 as strings): what extproc
 // enforces. ApiPolicy configs are stored as canonical JSON.
 import { canonicalJson } from './canonical-json.ts';
+import type {
+  App,
+  ConditionalFlow,
+  DataPlane,
+  FaultRule,
+  FlowPair,
+  Product,
+  Proxy,
+  RuntimeSnapshot,
+  Step,
+} from '../../../protos/gen/json/gatehouse.v1.ts';
 import type { Ir, IrApp, IrDataPlane, IrFlowPair, IrProduct, IrProxy, IrStep } from './ir.ts';
 
-export type Json = Record<string, unknown>;
-
 const steps = (list: IrStep[]) =>
-  list.map((s) => ({ policy: s.policy, ...(s.condition ? { condition: s.condition } : {}) }));
-const pair = (p: IrFlowPair) => ({ request: steps(p.request), response: steps(p.response) });
+  list.map((s): Step => ({ policy: s.policy, ...(s.condition ? ({ condition: s.condition } satisfies Step) : {}) }));
+const pair = (p: IrFlowPair): FlowPair => ({ request: steps(p.request), response: steps(p.response) });
 
-function proxy(p: IrProxy): Json {
+function proxy(p: IrProxy): Proxy {
   return {
     namespace: p.namespace,
     name: p.name,
@@ -20,23 +29,23 @@ function proxy(p: IrProxy): Json {
     targetUrl: p.targetUrl,
     flows: {
       preFlow: pair(p.flows.preFlow),
-      conditionalFlows: p.flows.conditionalFlows.map((f) => ({
+      conditionalFlows: p.flows.conditionalFlows.map((f): ConditionalFlow => ({
         name: f.name,
-        ...(f.condition ? { condition: f.condition } : {}),
+        ...(f.condition ? ({ condition: f.condition } satisfies ConditionalFlow) : {}),
         ...pair(f),
       })),
       postFlow: pair(p.flows.postFlow),
       postClientFlow: pair(p.flows.postClientFlow),
     },
-    faultRules: p.faultRules.map((r) => ({
+    faultRules: p.faultRules.map((r): FaultRule => ({
       name: r.name,
-      ...(r.condition ? { condition: r.condition } : {}),
+      ...(r.condition ? ({ condition: r.condition } satisfies FaultRule) : {}),
       steps: steps(r.steps),
     })),
     ...(p.defaultFaultRule
-      ? {
+      ? ({
           defaultFaultRule: { steps: steps(p.defaultFaultRule.steps), alwaysEnforce: p.defaultFaultRule.alwaysEnforce },
-        }
+        } satisfies Proxy)
       : {}),
     policies: Object.fromEntries(
       p.policies.map((pol) => [
@@ -54,7 +63,7 @@ function proxy(p: IrProxy): Json {
   };
 }
 
-function product(p: IrProduct): Json {
+function product(p: IrProduct): Product {
   return {
     namespace: p.namespace,
     name: p.name,
@@ -63,7 +72,9 @@ function product(p: IrProduct): Json {
     resources: p.resources,
     methods: p.methods,
     ...(p.quota
-      ? { quota: { limit: String(p.quota.limit), interval: String(p.quota.interval), timeUnit: p.quota.timeUnit } }
+      ? ({
+          quota: { limit: String(p.quota.limit), interval: String(p.quota.interval), timeUnit: p.quota.timeUnit },
+        } satisfies Product)
       : {}),
     scopes: p.scopes,
     approval: p.approval,
@@ -71,7 +82,7 @@ function product(p: IrProduct): Json {
   };
 }
 
-function app(a: IrApp): Json {
+function app(a: IrApp): App {
   return {
     namespace: a.namespace,
     name: a.name,
@@ -90,19 +101,19 @@ function app(a: IrApp): Json {
   };
 }
 
-function dataPlane(d: IrDataPlane): Json {
+function dataPlane(d: IrDataPlane): DataPlane {
   return {
     namespace: d.namespace,
     name: d.name,
     region: d.region,
     failureMode: d.failureMode,
     messageTimeoutMs: String(d.messageTimeoutMs),
-    ...(d.redis ? { redis: d.redis } : {}),
+    ...(d.redis ? ({ redis: d.redis } satisfies DataPlane) : {}),
   };
 }
 
 /** The snapshot without its version (the version is a hash over this and the Envoy resources). */
-export function emitRuntime(ir: Ir): Json {
+export function emitRuntime(ir: Ir): RuntimeSnapshot {
   return {
     proxies: ir.proxies.map(proxy),
     products: ir.products.map(product),

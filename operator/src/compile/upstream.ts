@@ -30,13 +30,13 @@ function parseUrl(text: string): ParsedUrl {
 
 function upstreamTls(proxy: ApiProxy, defaultSni: string): IrUpstreamTls {
   const tls = proxy.spec.target.tls ?? {};
-  const ns = proxy.metadata.namespace;
+  const ns = proxy.metadata.namespace!;
   return {
     sni: tls.sni ?? defaultSni,
     minVersion: tls.minVersion ?? 'TLSv1.2',
     maxVersion: tls.maxVersion ?? 'TLSv1.3',
-    ...(tls.caSecretRef ? { caSecret: `${ns}/${tls.caSecretRef.name}` } : {}),
-    ...(tls.clientCertSecretRef ? { clientCertSecret: `${ns}/${tls.clientCertSecretRef.name}` } : {}),
+    ...(tls.caSecretRef ? { caSecret: { namespace: ns, name: tls.caSecretRef.name } } : {}),
+    ...(tls.clientCertSecretRef ? { clientCertSecret: { namespace: ns, name: tls.clientCertSecretRef.name } } : {}),
   };
 }
 

@@ -15,11 +15,10 @@ import type { DesiredCondition, DesiredStatus } from '../kube/status-writer.ts';
 export type ProxyRevisions = ReadonlyMap<string, string>;
 
 export function proxyRevisions(snapshot: Snapshot): Map<string, string> {
-  const runtime = snapshot.runtime as { proxies?: { namespace: string; name: string }[] };
-  const clusters = new Map(snapshot.envoy.clusters.map((c) => [String(c.name), c]));
-  const endpoints = new Map(snapshot.envoy.endpoints.map((e) => [String(e.cluster_name), e]));
+  const clusters = new Map(snapshot.envoy.clusters.map((c) => [c.name, c]));
+  const endpoints = new Map(snapshot.envoy.endpoints.map((e) => [e.cluster_name, e]));
   const out = new Map<string, string>();
-  for (const p of runtime.proxies ?? []) {
+  for (const p of snapshot.runtime.proxies ?? []) {
     const key = `${p.namespace}/${p.name}`;
     const digest = createHash('sha256')
       .update(JSON.stringify(p))

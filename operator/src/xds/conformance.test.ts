@@ -5,19 +5,20 @@
 // has a port; vitest runs each test file in its own isolate, so the global registration stays here.
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Cluster_LbPolicy } from '../../../protos/gen/json/envoy.config.cluster.v3.ts';
 import type { Snapshot } from '../compile/compile.ts';
-import { typeUrls as envoyTypeUrls } from '../compile/envoy/names.ts';
+import { adsConfigSource as ads, typeUrls as envoyTypeUrls } from '../compile/envoy/names.ts';
 import type { XdsControlPlane } from './control-plane.ts';
 import { startControlPlane, until } from './control-plane.test-support.ts';
 
 const nodeId = 'grpc-js-xds-conformance';
-const ads = { ads: {}, resource_api_version: 'V3' };
 
 /** The resources a gRPC client needs (what compile() emits is for Envoy, not for API listeners). */
-function apiListenerSnapshot(version: string, echoPort: number, lbPolicy = 'ROUND_ROBIN'): Snapshot {
+function apiListenerSnapshot(version: string, echoPort: number, lbPolicy: Cluster_LbPolicy = 'ROUND_ROBIN'): Snapshot {
   return {
     version,
     runtime: { version },
+    secretRefs: [],
     envoy: {
       listeners: [
         {

@@ -12,7 +12,7 @@ import { XdsMetrics } from './metrics.ts';
 import { NodeRegistry } from './node-registry.ts';
 import { typeUrls } from './protos.ts';
 import { SnapshotEncoder, type EncodedResource, type EncodedSnapshot } from './resources.ts';
-import { SecretEncoder, sdsSecretNames, type SdsSecret } from './sds.ts';
+import { SecretEncoder, type SdsSecret } from './sds.ts';
 import { contentKey } from './subscription.ts';
 import { AdsServer } from './server.ts';
 import { SnapshotCache } from './snapshot-cache.ts';
@@ -71,7 +71,7 @@ export class XdsControlPlane {
     if (this.compiled?.version !== snapshot.version) {
       const encoded = this.encoder.encode(snapshot);
       this.compiled = encoded;
-      this.referenced = new Set(sdsSecretNames(snapshot));
+      this.referenced = new Set(snapshot.secretRefs.map((r) => r.name));
       this.metrics.snapshotServed(encoded.version);
       this.log.info({ version: encoded.version }, 'snapshot published');
     } else if (secrets === undefined) {

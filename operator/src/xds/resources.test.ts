@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import type { Cluster } from '../../../protos/gen/json/envoy.config.cluster.v3.ts';
+import type { RuntimeSnapshot } from '../../../protos/gen/json/gatehouse.v1.ts';
 import { compile } from '../compile/compile.ts';
-import { decodeEnvoy, encodeStrict, EnvoyProtoError } from '../compile/envoy-proto.ts';
+import { decodeEnvoy, encodeStrict, EnvoyProtoError } from './envoy-codec.ts';
 import { loadFolder } from '../source/folder.ts';
 import { runtimeRoot, runtimeTypeName, typeUrls } from './protos.ts';
 import { SnapshotEncoder } from './resources.ts';
@@ -46,10 +48,11 @@ describe('SnapshotEncoder', () => {
 
   it('refuses a resource Envoy would reject, naming the field', () => {
     const bad = testSnapshot(1);
-    bad.envoy.clusters[0] = { ...bad.envoy.clusters[0], not_a_field: true };
+    // Not a Cluster field: only a cast gets it past tsc.
+    bad.envoy.clusters[0] = { ...bad.envoy.clusters[0], not_a_field: true } as Cluster;
     expect(() => new SnapshotEncoder().encode(bad)).toThrow(EnvoyProtoError);
     expect(() => new SnapshotEncoder().encode(bad)).toThrow(/not_a_field/);
-    const badRuntime = { ...testSnapshot(1), runtime: { version: 'x', nope: 1 } };
+    const badRuntime = { ...testSnapshot(1), runtime: { version: 'x', nope: 1 } as RuntimeSnapshot };
     expect(() => new SnapshotEncoder().encode(badRuntime)).toThrow(/nope/);
   });
 });

@@ -4,8 +4,10 @@
 // change to one manifest of 1,000 proxies re-encodes a handful of resources, not all of them.
 import { createHash } from 'node:crypto';
 import type protobuf from 'protobufjs';
+import type { RuntimeSnapshot } from '../../../protos/gen/json/gatehouse.v1.ts';
 import type { Snapshot } from '../compile/compile.ts';
-import { encodeStrict, envoyCollectionTypes, envoyRoot } from '../compile/envoy-proto.ts';
+import type { EnvoyResources } from '../compile/envoy/index.ts';
+import { encodeStrict, envoyCollectionTypes, envoyRoot } from './envoy-codec.ts';
 import { runtimeResourceName, runtimeRoot, runtimeTypeName, typeUrls, type TypeUrl } from './protos.ts';
 
 export interface EncodedResource {
@@ -23,14 +25,16 @@ export interface EncodedSnapshot {
   resources: ReadonlyMap<TypeUrl, ReadonlyMap<string, EncodedResource>>;
 }
 
-type Json = Record<string, unknown>;
-
-const collections: Array<[keyof Snapshot['envoy'], TypeUrl]> = [
-  ['clusters', typeUrls.cluster],
-  ['endpoints', typeUrls.endpoint],
-  ['listeners', typeUrls.listener],
-  ['routes', typeUrls.route],
-];
+/** Each collection with its type URL and its resources by the name they are served under. */
+function collections(envoy: EnvoyResources): Array<[keyof EnvoyResources, TypeUrl, Array<[string, object]>]> {
+  return [
+    ['clusters', typeUrls.cluster, envoy.clusters.map((r) => [r.name ?? '', r])],
+    // A ClusterLoadAssignment is named by its cluster.
+    ['endpoints', typeUrls.endpoint, envoy.endpoints.map((r) => [r.cluster_name ?? '', r])],
+    ['listeners', typeUrls.listener, envoy.listeners.map((r) => [r.name ?? '', r])],
+    ['routes', typeUrls.route, envoy.routes.map((r) => [r.name ?? '', r])],
+  ];
+}
 
 const contentHash = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex').slice(0, 16);
 
@@ -60,12 +64,10 @@ export class SnapshotEncoder {
   encode(snapshot: Snapshot): EncodedSnapshot {
     const resources = new Map<TypeUrl, Map<string, EncodedResource>>();
     try {
-      for (const [collection, typeUrl] of collections) {
+      for (const [collection, typeUrl, named] of collections(snapshot.envoy)) {
         const typeName = envoyCollectionTypes[collection];
         const byName = new Map<string, EncodedResource>();
-        for (const json of snapshot.envoy[collection]) {
-          const { '@type': _type, ...body } = json;
-          const name = String(((body.name ?? body.cluster_name ?? body.clusterName) as string | undefined) ?? ''); // every Envoy resource names itself with a string
+        for (const [name, body] of named) {
           byName.set(
             name,
             this.resources.get(`${typeName}\n${JSON.stringify(body)}`, () => {
@@ -102,7 +104,8 @@ export class SnapshotEncoder {
    * concatenated in field-number order: exactly the bytes of encoding it whole (protobuf's wire format
    * is a sequence of fields), but a change to one proxy re-encodes that proxy only.
    */
-  private encodeRuntime(json: Json): Buffer {
+  private encodeRuntime(runtime: RuntimeSnapshot): Buffer {
+    const json: Readonly<Record<string, unknown>> = { ...runtime };
     const root = runtimeRoot();
     const type = root.lookupType(runtimeTypeName);
     const fields = [...type.fieldsArray].sort((a, b) => a.id - b.id);

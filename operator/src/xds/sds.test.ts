@@ -5,11 +5,11 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createCa, issueLeaf, type TestCa, type TestLeaf } from '../../../e2e/tls/pki.ts';
 import { compile } from '../compile/compile.ts';
-import { decodeEnvoy } from '../compile/envoy-proto.ts';
+import { decodeEnvoy } from './envoy-codec.ts';
 import { parseManifests } from '../source/folder.ts';
 import { XdsControlPlane } from './control-plane.ts';
 import { typeUrls } from './protos.ts';
-import { sdsSecretNames, sdsSecretsFor, secretLookupFromObjects, type SdsProblem } from './sds.ts';
+import { sdsSecretsFor, secretLookupFromObjects, type SdsProblem } from './sds.ts';
 import { deltaClient, silentLog, sotwClient, until } from './control-plane.test-support.ts';
 
 const node = { id: 'edge-1', cluster: 'edge/gw/envoy' };
@@ -85,7 +85,11 @@ const pem = (b64bytes: string) => Buffer.from(b64bytes, 'base64').toString().tri
 describe('sdsSecretsFor', () => {
   it('names the Secrets the listeners and clusters ask ADS for, and builds them from the Secret data', () => {
     const { snapshot, lookup } = build(manifests(first));
-    expect(sdsSecretNames(snapshot)).toEqual(['ca:bank/ledger-ca', 'ca:edge/gw-tls', 'tls:edge/gw-tls']);
+    expect(snapshot.secretRefs).toEqual([
+      { name: 'ca:bank/ledger-ca', namespace: 'bank', secret: 'ledger-ca', holds: 'ca' },
+      { name: 'ca:edge/gw-tls', namespace: 'edge', secret: 'gw-tls', holds: 'ca' },
+      { name: 'tls:edge/gw-tls', namespace: 'edge', secret: 'gw-tls', holds: 'certificate' },
+    ]);
     const problems: SdsProblem[] = [];
     const secrets = sdsSecretsFor(snapshot, lookup, (p) => problems.push(p));
     expect([...secrets.keys()]).toEqual(['ca:edge/gw-tls', 'tls:edge/gw-tls']);

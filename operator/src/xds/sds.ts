@@ -1,14 +1,16 @@
-// SDS: the Secrets the compiled Envoy resources name (`tls:<ns>/<name>`: tls.crt + tls.key,
-// `ca:<ns>/<name>`: ca.crt), as envoy.extensions.transport_sockets.tls.v3.Secret resources served over
-// ADS. They are never part of the compiled snapshot (whose JSON is written to files, logs and
-// /debug): the kube and folder wirings look them up from their Secret caches after each compile, and
-// the control plane serves them beside the snapshot. Material that does not parse or whose key does
-// not match its certificate is left out (and reported), so the last good one keeps serving.
+// SDS: the Secrets the compiled Envoy resources name (compile lists them in snapshot.secretRefs:
+// `tls:<ns>/<name>` holds tls.crt + tls.key, `ca:<ns>/<name>` ca.crt), as
+// envoy.extensions.transport_sockets.tls.v3.Secret resources served over ADS. Their material is never
+// part of the compiled snapshot (whose JSON is written to files, logs and /debug): the kube and folder
+// wirings look them up from their Secret caches after each compile, and the control plane serves them
+// beside the snapshot. Material that does not parse or whose key does not match its certificate is
+// left out (and reported), so the last good one keeps serving.
 import { createHmac, randomBytes } from 'node:crypto';
 import { GatehouseError } from '../../../lib/errors.ts';
 import { validateMaterial } from '../../../lib/tls/material.ts';
-import type { Snapshot } from '../compile/compile.ts';
-import { encodeStrict, envoyRoot } from '../compile/envoy-proto.ts';
+import type { Secret } from '../../../protos/gen/json/envoy.extensions.transport_sockets.tls.v3.ts';
+import type { SdsSecretRef, Snapshot } from '../compile/compile.ts';
+import { encodeStrict, envoyRoot } from './envoy-codec.ts';
 import type { EncodedResource } from './resources.ts';
 import { typeUrls } from './protos.ts';
 
@@ -21,7 +23,7 @@ export interface SecretLike {
 export type SecretLookup = (namespace: string, name: string) => SecretLike | undefined;
 
 /** An Envoy Secret resource in the proto3 JSON mapping. */
-export type SdsSecret = Record<string, unknown>;
+export type SdsSecret = Secret;
 
 export interface SdsProblem {
   /** The SDS name ("tls:ns/name"). */
@@ -43,26 +45,6 @@ export class SdsEncodeError extends GatehouseError {
 
 const secretTypeName = 'envoy.extensions.transport_sockets.tls.v3.Secret';
 
-/** Every SDS secret name the compiled listeners and clusters ask of the ADS server (an SdsSecretConfig with sds_config.ads). */
-export function sdsSecretNames(snapshot: Pick<Snapshot, 'envoy'>): string[] {
-  const names = new Set<string>();
-  const walk = (value: unknown): void => {
-    if (Array.isArray(value)) {
-      for (const v of value) walk(v);
-      return;
-    }
-    if (typeof value !== 'object' || value === null) return;
-    const obj = value as Record<string, unknown>;
-    const source = obj.sds_config as { ads?: unknown } | undefined;
-    // Filesystem SDS (path_config_source) is read by Envoy itself, not served.
-    if (typeof obj.name === 'string' && source?.ads !== undefined) names.add(obj.name);
-    for (const v of Object.values(obj)) walk(v);
-  };
-  walk(snapshot.envoy.listeners);
-  walk(snapshot.envoy.clusters);
-  return [...names].sort();
-}
-
 /** A key of a Secret as bytes, from data (base64) or stringData. */
 function secretValue(secret: SecretLike, key: string): Buffer | undefined {
   const plain = secret.stringData?.[key];
@@ -73,16 +55,15 @@ function secretValue(secret: SecretLike, key: string): Buffer | undefined {
 
 const inline = (bytes: Buffer) => ({ inline_bytes: bytes.toString('base64') });
 
-/** The Envoy Secret for one SDS name, or the reason there is none. */
-function secretFor(resource: string, lookup: SecretLookup): SdsSecret | { problem: SdsProblem } {
-  const m = /^(tls|ca):([^/]+)\/(.+)$/.exec(resource);
-  const secretName = m ? `${m[2]}/${m[3]}` : resource;
+/** The Envoy Secret `ref` names, or the reason there is none. */
+function secretFor(ref: SdsSecretRef, lookup: SecretLookup): SdsSecret | { problem: SdsProblem } {
+  const resource = ref.name;
+  const secretName = `${ref.namespace}/${ref.secret}`;
   const problem = (reason: string) => ({ problem: { resource, secret: secretName, reason } });
-  if (!m) return problem('not a Gatehouse SDS name (tls:<namespace>/<name> or ca:<namespace>/<name>)');
-  const secret = lookup(m[2]!, m[3]!);
+  const secret = lookup(ref.namespace, ref.secret);
   if (!secret) return problem('Secret not found');
   try {
-    if (m[1] === 'tls') {
+    if (ref.holds === 'certificate') {
       const cert = secretValue(secret, 'tls.crt');
       const key = secretValue(secret, 'tls.key');
       if (!cert || !key) return problem('the Secret has no tls.crt and tls.key');
@@ -106,21 +87,21 @@ function secretFor(resource: string, lookup: SecretLookup): SdsSecret | { proble
 }
 
 /**
- * The SDS secrets `snapshot`'s Envoy resources refer to, looked up with `lookupSecret` (the kube
- * source's Secret cache, or the folder's Secret documents). Secrets that are missing or unusable are
- * left out and reported to `onProblem` (names and reasons only); Envoy keeps warming, or keeps the
- * last good secret, until they are fixed.
+ * The SDS secrets `snapshot`'s Envoy resources refer to (its secretRefs), looked up with
+ * `lookupSecret` (the kube source's Secret cache, or the folder's Secret documents). Secrets that are
+ * missing or unusable are left out and reported to `onProblem` (names and reasons only); Envoy keeps
+ * warming, or keeps the last good secret, until they are fixed.
  */
 export function sdsSecretsFor(
-  snapshot: Pick<Snapshot, 'envoy'>,
+  snapshot: Pick<Snapshot, 'secretRefs'>,
   lookupSecret: SecretLookup,
   onProblem?: (p: SdsProblem) => void,
 ): Map<string, SdsSecret> {
   const out = new Map<string, SdsSecret>();
-  for (const name of sdsSecretNames(snapshot)) {
-    const result = secretFor(name, lookupSecret);
-    if ('problem' in result) onProblem?.(result.problem as SdsProblem);
-    else out.set(name, result);
+  for (const ref of snapshot.secretRefs) {
+    const result = secretFor(ref, lookupSecret);
+    if ('problem' in result) onProblem?.(result.problem);
+    else out.set(ref.name, result);
   }
   return out;
 }

@@ -2,20 +2,23 @@
 // and, for Service targets, health checks; the ext_proc cluster (HTTP/2); and the
 // ClusterLoadAssignments of the EDS clusters.
 import { isIP } from 'node:net';
+import type { CircuitBreakers, Cluster } from '../../../../protos/gen/json/envoy.config.cluster.v3.ts';
+import type { ClusterLoadAssignment } from '../../../../protos/gen/json/envoy.config.endpoint.v3.ts';
 import type { IrCluster, IrEndpoint, IrExtProcTls, IrProxy } from '../ir.ts';
-import { adsConfigSource, extProcClusterName, socketAddress, typeUrls, type Json } from './names.ts';
+import { adsConfigSource, extProcClusterName, socketAddress, typeUrls } from './names.ts';
+import type { SdsSecretRefs } from './secrets.ts';
 import { extProcUpstreamTls, upstreamTls } from './tls.ts';
 
 export const connectTimeout = '5s';
 /** Per-cluster limits; Envoy's own defaults (1024) made explicit so a review sees them. */
-const circuitBreakers = {
+const circuitBreakers: CircuitBreakers = {
   thresholds: [
     { priority: 'DEFAULT', max_connections: 1024, max_pending_requests: 1024, max_requests: 1024, max_retries: 3 },
   ],
 };
 const lbPolicies = { RoundRobin: 'ROUND_ROBIN', LeastRequest: 'LEAST_REQUEST', Random: 'RANDOM' } as const;
 
-function loadAssignment(clusterName: string, endpoints: readonly IrEndpoint[]): Json {
+function loadAssignment(clusterName: string, endpoints: readonly IrEndpoint[]): ClusterLoadAssignment {
   return {
     cluster_name: clusterName,
     endpoints:
@@ -25,13 +28,13 @@ function loadAssignment(clusterName: string, endpoints: readonly IrEndpoint[]): 
   };
 }
 
-function upstreamCluster(c: IrCluster): Json {
-  const common = {
+function upstreamCluster(c: IrCluster, sds: SdsSecretRefs): Cluster {
+  const common: Cluster = {
     name: c.name,
     connect_timeout: connectTimeout,
     lb_policy: lbPolicies[c.loadBalancer],
     circuit_breakers: circuitBreakers,
-    ...(c.tls ? { transport_socket: upstreamTls(c.tls) } : {}),
+    ...(c.tls ? ({ transport_socket: upstreamTls(c.tls, sds) } satisfies Cluster) : {}),
   };
   if (c.discovery === 'eds') {
     return {
@@ -46,12 +49,12 @@ function upstreamCluster(c: IrCluster): Json {
   return {
     ...common,
     type: c.discovery === 'static' ? 'STATIC' : 'STRICT_DNS',
-    ...(c.discovery === 'dns' ? { dns_lookup_family: 'V4_PREFERRED' } : {}),
+    ...(c.discovery === 'dns' ? ({ dns_lookup_family: 'V4_PREFERRED' } satisfies Cluster) : {}),
     load_assignment: loadAssignment(c.name, c.endpoints),
   };
 }
 
-function extProcCluster(host: string, port: number, tls: IrExtProcTls | undefined): Json {
+function extProcCluster(host: string, port: number, tls: IrExtProcTls | undefined): Cluster {
   return {
     name: extProcClusterName,
     type: isIP(host) ? 'STATIC' : 'STRICT_DNS',
@@ -65,19 +68,27 @@ function extProcCluster(host: string, port: number, tls: IrExtProcTls | undefine
       },
     },
     load_assignment: loadAssignment(extProcClusterName, [{ host, port }]),
-    ...(tls ? { transport_socket: extProcUpstreamTls(tls) } : {}),
+    ...(tls ? ({ transport_socket: extProcUpstreamTls(tls) } satisfies Cluster) : {}),
   };
 }
 
-export function emitClusters(proxies: readonly IrProxy[], extProc: IrEndpoint, extProcTls?: IrExtProcTls): Json[] {
-  return [extProcCluster(extProc.host, extProc.port, extProcTls), ...proxies.map((p) => upstreamCluster(p.cluster))];
+export function emitClusters(
+  proxies: readonly IrProxy[],
+  sds: SdsSecretRefs,
+  extProc: IrEndpoint,
+  extProcTls?: IrExtProcTls,
+): Cluster[] {
+  return [
+    extProcCluster(extProc.host, extProc.port, extProcTls),
+    ...proxies.map((p) => upstreamCluster(p.cluster, sds)),
+  ];
 }
 
 /** ClusterLoadAssignments of the EDS clusters, from the ready endpoints of their Services. */
 export function emitEndpoints(
   proxies: readonly IrProxy[],
   serviceEndpoints: ReadonlyMap<string, IrEndpoint[]>,
-): Json[] {
+): ClusterLoadAssignment[] {
   return proxies
     .filter((p) => p.cluster.discovery === 'eds')
     .map((p) =>

@@ -1,12 +1,14 @@
 // The ext_proc filter (DESIGN 6): listener-level config per data plane, and the per-route override
 // that asks only for the phases a proxy's steps need and names the proxy in gRPC metadata.
+import type { ProcessingMode } from '../../../../protos/gen/json/envoy.extensions.filters.http.ext_proc.v3.ts';
+import type { AnyOf } from '../../../../protos/gen/json/google.protobuf.ts';
 import type { IrDataPlane, IrProcessing, IrProxy } from '../ir.ts';
 import { protoDuration } from '../durations.ts';
-import { extProcClusterName, routeMetadataKey, typeUrls, type Json } from './names.ts';
+import { extProcClusterName, routeMetadataKey, typeUrls } from './names.ts';
 
 export const requestAttributes = ['source.address', 'request.id', 'connection.mtls', 'xds.route_name'];
 
-function processingMode(p: IrProcessing): Json {
+function processingMode(p: IrProcessing): ProcessingMode {
   return {
     request_header_mode: 'SEND',
     request_body_mode: p.requestBody ? 'BUFFERED' : 'NONE',
@@ -17,7 +19,7 @@ function processingMode(p: IrProcessing): Json {
   };
 }
 
-export function extProcFilterConfig(dp: IrDataPlane): Json {
+export function extProcFilterConfig(dp: IrDataPlane): AnyOf<typeof typeUrls.extProc> {
   return {
     '@type': typeUrls.extProc,
     grpc_service: { envoy_grpc: { cluster_name: extProcClusterName } },
@@ -39,7 +41,7 @@ export function extProcFilterConfig(dp: IrDataPlane): Json {
   };
 }
 
-export function extProcPerRoute(proxy: IrProxy): Json {
+export function extProcPerRoute(proxy: IrProxy): AnyOf<typeof typeUrls.extProcPerRoute> {
   return {
     '@type': typeUrls.extProcPerRoute,
     overrides: {

@@ -1,11 +1,14 @@
 // One Listener per data-plane listener: HttpConnectionManager over RDS with the ext_proc filter first
 // and the router last.
+import type { FilterChain, Listener } from '../../../../protos/gen/json/envoy.config.listener.v3.ts';
+import type { AnyOf } from '../../../../protos/gen/json/google.protobuf.ts';
 import type { IrDataPlane, IrListener } from '../ir.ts';
 import { extProcFilterConfig } from './ext-proc.ts';
-import { adsConfigSource, extProcFilterName, routeConfigName, socketAddress, typeUrls, type Json } from './names.ts';
+import { adsConfigSource, extProcFilterName, routeConfigName, socketAddress, typeUrls } from './names.ts';
+import type { SdsSecretRefs } from './secrets.ts';
 import { downstreamTls } from './tls.ts';
 
-function httpConnectionManager(dp: IrDataPlane, listener: IrListener): Json {
+function httpConnectionManager(dp: IrDataPlane, listener: IrListener): AnyOf<typeof typeUrls.httpConnectionManager> {
   return {
     '@type': typeUrls.httpConnectionManager,
     stat_prefix: listener.name.replaceAll('/', '_'),
@@ -21,9 +24,9 @@ function httpConnectionManager(dp: IrDataPlane, listener: IrListener): Json {
   };
 }
 
-export function emitListeners(dataPlanes: readonly IrDataPlane[]): Json[] {
+export function emitListeners(dataPlanes: readonly IrDataPlane[], sds: SdsSecretRefs): Listener[] {
   return dataPlanes.flatMap((dp) =>
-    dp.listeners.map((l) => ({
+    dp.listeners.map((l): Listener => ({
       name: l.name,
       address: socketAddress('0.0.0.0', l.port),
       filter_chains: [
@@ -31,7 +34,7 @@ export function emitListeners(dataPlanes: readonly IrDataPlane[]): Json[] {
           filters: [
             { name: 'envoy.filters.network.http_connection_manager', typed_config: httpConnectionManager(dp, l) },
           ],
-          ...(l.tls ? { transport_socket: downstreamTls(l.tls) } : {}),
+          ...(l.tls ? ({ transport_socket: downstreamTls(l.tls, sds) } satisfies FilterChain) : {}),
         },
       ],
     })),

@@ -1,4 +1,7 @@
-// Names and type URLs shared by the Envoy translators (and, later, the xDS server).
+// Names and type URLs shared by the Envoy translators (and the xDS server).
+import type { Address, ConfigSource } from '../../../../protos/gen/json/envoy.config.core.v3.ts';
+import type { TlsParameters_TlsProtocol } from '../../../../protos/gen/json/envoy.extensions.transport_sockets.tls.v3.ts';
+import type { Any, AnyOf, Packed } from '../../../../protos/gen/json/google.protobuf.ts';
 import type { TlsVersion } from '../../api/common.ts';
 
 export const routeConfigName = 'gatehouse';
@@ -24,16 +27,21 @@ export const typeUrls = {
 } as const;
 
 /** Resources of the same xDS delivery (ADS). */
-export const adsConfigSource = { ads: {}, resource_api_version: 'V3' };
+export const adsConfigSource: ConfigSource = { ads: {}, resource_api_version: 'V3' };
 
-/** SDS secret names: the certificate (tls.crt/tls.key) or the CA bundle (ca.crt) of a Secret. */
-export const sdsCertificate = (secret: string) => `tls:${secret}`;
-export const sdsCa = (secret: string) => `ca:${secret}`;
+const envoyTlsVersions: Record<TlsVersion, TlsParameters_TlsProtocol> = {
+  'TLSv1.0': 'TLSv1_0',
+  'TLSv1.1': 'TLSv1_1',
+  'TLSv1.2': 'TLSv1_2',
+  'TLSv1.3': 'TLSv1_3',
+};
+export const envoyTlsVersion = (v: TlsVersion) => envoyTlsVersions[v];
 
-export const envoyTlsVersion = (v: TlsVersion) => v.replace('.', '_');
-
-export type Json = Record<string, unknown>;
-
-export function socketAddress(host: string, port: number): Json {
+export function socketAddress(host: string, port: number): Address {
   return { socket_address: { address: host, port_value: port } };
+}
+
+/** The message `any` packs when its type URL is `url`, else undefined (for code reading compiled resources). */
+export function unpack<U extends keyof Packed>(any: Any | undefined, url: U): AnyOf<U> | undefined {
+  return any?.['@type'] === url ? (any as AnyOf<U>) : undefined;
 }

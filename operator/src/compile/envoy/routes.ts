@@ -1,15 +1,22 @@
 // The one RouteConfiguration: a virtual host per distinct host (plus "*"), a route per proxy base path
 // with path-segment matching, the rewrite stripBasePath and the target path ask for, and the
 // per-route ext_proc override.
+import type {
+  Route,
+  RouteAction,
+  RouteConfiguration,
+  VirtualHost,
+} from '../../../../protos/gen/json/envoy.config.route.v3.ts';
+import type { RegexMatchAndSubstitute } from '../../../../protos/gen/json/envoy.type.matcher.v3.ts';
 import type { IrProxy } from '../ir.ts';
 import { protoDuration } from '../durations.ts';
 import { extProcPerRoute } from './ext-proc.ts';
-import { extProcFilterName, routeConfigName, type Json } from './names.ts';
+import { extProcFilterName, routeConfigName } from './names.ts';
 
 const escapeRegex = (s: string) => s.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
 
 /** Envoy regex_rewrite for the forwarded path, or undefined when it is forwarded as is. */
-function rewrite(p: IrProxy): Json | undefined {
+function rewrite(p: IrProxy): RegexMatchAndSubstitute | undefined {
   const strip = p.stripBasePath && p.basePath !== '/';
   const target = p.targetPathPrefix;
   if (strip && target === '') return { pattern: { regex: `^${escapeRegex(p.basePath)}/?` }, substitution: '/' };
@@ -18,7 +25,7 @@ function rewrite(p: IrProxy): Json | undefined {
   return undefined;
 }
 
-function route(p: IrProxy): Json {
+function route(p: IrProxy): Route {
   const regexRewrite = rewrite(p);
   return {
     name: `${p.namespace}/${p.name}`,
@@ -27,7 +34,7 @@ function route(p: IrProxy): Json {
     route: {
       cluster: p.cluster.name,
       timeout: protoDuration(p.timeoutMs),
-      ...(regexRewrite ? { regex_rewrite: regexRewrite } : {}),
+      ...(regexRewrite ? ({ regex_rewrite: regexRewrite } satisfies RouteAction) : {}),
     },
     typed_per_filter_config: { [extProcFilterName]: extProcPerRoute(p) },
   };
@@ -49,11 +56,11 @@ function domains(host: string): string[] {
   return host.includes(':') || host.startsWith('*') ? [host] : [host, `${host}:*`];
 }
 
-export function emitRouteConfiguration(proxies: readonly IrProxy[]): Json {
+export function emitRouteConfiguration(proxies: readonly IrProxy[]): RouteConfiguration {
   const anyHost = proxies.filter((p) => p.hosts.length === 0);
   const hosts = [...new Set(proxies.flatMap((p) => p.hosts))].sort();
   // Envoy picks one virtual host per request, so each named host also carries the any-host routes.
-  const virtualHosts = hosts.map((host) => ({
+  const virtualHosts = hosts.map((host): VirtualHost => ({
     name: host,
     domains: domains(host),
     routes: proxies

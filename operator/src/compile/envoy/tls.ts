@@ -2,31 +2,43 @@
 // protocol versions, certificates over SDS, and server-name verification for upstreams: a DNS SAN for
 // a name, an IP SAN for an address (an address is never sent as SNI, RFC 6066).
 import { isIP } from 'node:net';
+import type { TransportSocket } from '../../../../protos/gen/json/envoy.config.core.v3.ts';
+import type {
+  CertificateValidationContext,
+  CommonTlsContext,
+  SdsSecretConfig,
+  Secret,
+  SubjectAltNameMatcher,
+  TlsParameters,
+  UpstreamTlsContext,
+} from '../../../../protos/gen/json/envoy.extensions.transport_sockets.tls.v3.ts';
+import type { DiscoveryResponse } from '../../../../protos/gen/json/envoy.service.discovery.v3.ts';
+import type { Any } from '../../../../protos/gen/json/google.protobuf.ts';
 import type { IrExtProcTls, IrListenerTls, IrUpstreamTls } from '../ir.ts';
-import { adsConfigSource, envoyTlsVersion, sdsCa, sdsCertificate, typeUrls, type Json } from './names.ts';
+import { envoyTlsVersion, typeUrls } from './names.ts';
+import type { SdsSecretRefs } from './secrets.ts';
 
 /** Where Envoy's image keeps the system trust store, used when a target names no CA. */
 export const systemTrustStore = '/etc/ssl/certs/ca-certificates.crt';
 
-const sds = (name: string) => ({ name, sds_config: adsConfigSource });
-
-function transportSocket(typedConfig: Json): Json {
+function transportSocket(typedConfig: Any): TransportSocket {
   return { name: 'envoy.transport_sockets.tls', typed_config: typedConfig };
 }
 
-export function downstreamTls(tls: IrListenerTls): Json {
+/** The listener's certificate, and with client certificates its CA, over SDS (recorded in `sds`). */
+export function downstreamTls(tls: IrListenerTls, sds: SdsSecretRefs): TransportSocket {
   return transportSocket({
     '@type': typeUrls.downstreamTls,
     common_tls_context: {
       tls_params: {
         tls_minimum_protocol_version: envoyTlsVersion(tls.minVersion),
         tls_maximum_protocol_version: envoyTlsVersion(tls.maxVersion),
-        ...(tls.cipherSuites.length > 0 ? { cipher_suites: tls.cipherSuites } : {}),
+        ...(tls.cipherSuites.length > 0 ? ({ cipher_suites: tls.cipherSuites } satisfies TlsParameters) : {}),
       },
       alpn_protocols: ['h2', 'http/1.1'],
-      tls_certificate_sds_secret_configs: [sds(sdsCertificate(tls.certificateSecret))],
+      tls_certificate_sds_secret_configs: [sds.config(tls.certificateSecret, 'certificate')],
       ...(tls.clientCertificate !== 'None'
-        ? { validation_context_sds_secret_config: sds(sdsCa(tls.certificateSecret)) }
+        ? ({ validation_context_sds_secret_config: sds.config(tls.certificateSecret, 'ca') } satisfies CommonTlsContext)
         : {}),
     },
     require_client_certificate: tls.clientCertificate === 'Required',
@@ -34,31 +46,34 @@ export function downstreamTls(tls: IrListenerTls): Json {
 }
 
 /** The SAN the peer must carry for `name`: its IP address SAN for an address, else its DNS SAN. */
-export function sanMatcher(name: string): Json {
+export function sanMatcher(name: string): SubjectAltNameMatcher {
   return { san_type: isIP(name) ? 'IP_ADDRESS' : 'DNS', matcher: { exact: name } };
 }
 
-export function upstreamTls(tls: IrUpstreamTls): Json {
+/** TLS to a target: its CA and Envoy's client certificate, when named, over SDS (recorded in `sds`). */
+export function upstreamTls(tls: IrUpstreamTls, sds: SdsSecretRefs): TransportSocket {
   // Without a SAN matcher Envoy would accept any certificate the CA signed.
-  const verifyName = { match_typed_subject_alt_names: [sanMatcher(tls.sni)] };
-  const validation = tls.caSecret
+  const verifyName: CertificateValidationContext = { match_typed_subject_alt_names: [sanMatcher(tls.sni)] };
+  const validation: CommonTlsContext = tls.caSecret
     ? {
         combined_validation_context: {
           default_validation_context: verifyName,
-          validation_context_sds_secret_config: sds(sdsCa(tls.caSecret)),
+          validation_context_sds_secret_config: sds.config(tls.caSecret, 'ca'),
         },
       }
     : { validation_context: { trusted_ca: { filename: systemTrustStore }, ...verifyName } };
   return transportSocket({
     '@type': typeUrls.upstreamTls,
-    ...(isIP(tls.sni) ? {} : { sni: tls.sni }),
+    ...(isIP(tls.sni) ? {} : ({ sni: tls.sni } satisfies UpstreamTlsContext)),
     common_tls_context: {
       tls_params: {
         tls_minimum_protocol_version: envoyTlsVersion(tls.minVersion),
         tls_maximum_protocol_version: envoyTlsVersion(tls.maxVersion),
       },
       ...(tls.clientCertSecret
-        ? { tls_certificate_sds_secret_configs: [sds(sdsCertificate(tls.clientCertSecret))] }
+        ? ({
+            tls_certificate_sds_secret_configs: [sds.config(tls.clientCertSecret, 'certificate')],
+          } satisfies CommonTlsContext)
         : {}),
       ...validation,
     },
@@ -76,7 +91,7 @@ const parentDir = (file: string) => file.slice(0, Math.max(1, file.lastIndexOf('
  * the file's (ConfigMap) volume. Envoy watches certificate files for renewal only in secrets delivered
  * by SDS: inline file names in a transport socket are read once and expire in place.
  */
-export function fileSdsSecretConfig(name: string, path: string): Json {
+export function fileSdsSecretConfig(name: string, path: string): SdsSecretConfig {
   return {
     name,
     sds_config: {
@@ -87,8 +102,9 @@ export function fileSdsSecretConfig(name: string, path: string): Json {
 }
 
 /** The content of a filesystem SDS file: a DiscoveryResponse holding one Secret. */
-function sdsFile(secret: Json): string {
-  return `${JSON.stringify({ resources: [{ '@type': typeUrls.secret, ...secret }] }, null, 2)}\n`;
+function sdsFile(secret: Secret): string {
+  const response: DiscoveryResponse = { resources: [{ '@type': typeUrls.secret, ...secret }] };
+  return `${JSON.stringify(response, null, 2)}\n`;
 }
 
 /** A filesystem SDS file naming a mounted certificate and key, re-read when kubelet swaps their Secret volume. */
@@ -115,10 +131,10 @@ export function validationSdsFile(name: string, caFile: string): string {
  * Mutual TLS from Envoy to extproc, its certificate and CA from files in the Envoy pod through
  * filesystem SDS (extProcTlsSdsFiles).
  */
-export function extProcUpstreamTls(tls: IrExtProcTls): Json {
+export function extProcUpstreamTls(tls: IrExtProcTls): TransportSocket {
   return transportSocket({
     '@type': typeUrls.upstreamTls,
-    ...(isIP(tls.sni) ? {} : { sni: tls.sni }),
+    ...(isIP(tls.sni) ? {} : ({ sni: tls.sni } satisfies UpstreamTlsContext)),
     common_tls_context: {
       tls_params: { tls_minimum_protocol_version: 'TLSv1_2', tls_maximum_protocol_version: 'TLSv1_3' },
       alpn_protocols: ['h2'],

@@ -2,7 +2,7 @@
 // types fail (DESIGN 7.1). So are the filesystem SDS files next to it (DiscoveryResponses).
 import { describe, expect, it } from 'vitest';
 import { loadEnvoyRoot } from '../../../../protos/envoy.ts';
-import { EnvoyProtoError, encodeStrict, envoyRoot } from '../../compile/envoy-proto.ts';
+import { EnvoyProtoError, encodeStrict, envoyRoot } from '../../xds/envoy-codec.ts';
 import {
   adminClusterName,
   bootstrapProtoFiles,

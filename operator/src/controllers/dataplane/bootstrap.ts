@@ -6,7 +6,12 @@
 // on every address answers /ready for the kubelet's probes and serves /stats/prometheus from the
 // admin. Pure: no I/O.
 import { isIP } from 'node:net';
-import { adsConfigSource, socketAddress, typeUrls, type Json } from '../../compile/envoy/names.ts';
+import type { Bootstrap } from '../../../../protos/gen/json/envoy.config.bootstrap.v3.ts';
+import type { Cluster } from '../../../../protos/gen/json/envoy.config.cluster.v3.ts';
+import type { Node, TransportSocket } from '../../../../protos/gen/json/envoy.config.core.v3.ts';
+import type { Listener } from '../../../../protos/gen/json/envoy.config.listener.v3.ts';
+import type { UpstreamTlsContext } from '../../../../protos/gen/json/envoy.extensions.transport_sockets.tls.v3.ts';
+import { adsConfigSource, socketAddress, typeUrls } from '../../compile/envoy/names.ts';
 import {
   certificateSdsFile,
   extProcTlsSdsFiles,
@@ -76,13 +81,13 @@ export function bootstrapSdsFiles(input: BootstrapInput): Record<string, string>
  * Mutual TLS to the xDS server. Certificate and trust bundle come through filesystem SDS: Envoy
  * re-reads certificate files (watched_directory) only in SDS-delivered secrets, never in inline ones.
  */
-function xdsTransportSocket(host: string): Json {
+function xdsTransportSocket(host: string): TransportSocket {
   return {
     name: 'envoy.transport_sockets.tls',
     typed_config: {
       '@type': typeUrls.upstreamTls,
       // An address is never sent as SNI (RFC 6066); it is checked against an IP SAN instead.
-      ...(isIP(host) ? {} : { sni: host }),
+      ...(isIP(host) ? {} : ({ sni: host } satisfies UpstreamTlsContext)),
       common_tls_context: {
         // Explicit both ways: Envoy's client default tops out at TLS 1.2.
         tls_params: { tls_minimum_protocol_version: 'TLSv1_2', tls_maximum_protocol_version: 'TLSv1_3' },
@@ -103,7 +108,7 @@ function xdsTransportSocket(host: string): Json {
   };
 }
 
-function xdsCluster(xds: BootstrapInput['xds'], mtls: boolean): Json {
+function xdsCluster(xds: BootstrapInput['xds'], mtls: boolean): Cluster {
   return {
     name: xdsClusterName,
     type: 'STRICT_DNS',
@@ -121,11 +126,11 @@ function xdsCluster(xds: BootstrapInput['xds'], mtls: boolean): Json {
       cluster_name: xdsClusterName,
       endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress(xds.host, xds.port) } }] }],
     },
-    ...(mtls ? { transport_socket: xdsTransportSocket(xds.host) } : {}),
+    ...(mtls ? ({ transport_socket: xdsTransportSocket(xds.host) } satisfies Cluster) : {}),
   };
 }
 
-const adminCluster: Json = {
+const adminCluster: Cluster = {
   name: adminClusterName,
   type: 'STATIC',
   connect_timeout: '1s',
@@ -139,7 +144,7 @@ const adminCluster: Json = {
  * /ready from the health_check filter (200 once the server is initialised and not draining: Envoy
  * accepts on its listeners only after the first xDS fetch); /stats/prometheus proxied to the admin.
  */
-const readyListener: Json = {
+const readyListener: Listener = {
   name: readyListenerName,
   address: socketAddress('0.0.0.0', ports.envoyReady),
   filter_chains: [
@@ -180,13 +185,13 @@ const readyListener: Json = {
 };
 
 /** node.id and node.cluster come from the command line (--service-node $(POD_NAME), --service-cluster). */
-export function renderBootstrap(input: BootstrapInput): Json {
+export function renderBootstrap(input: BootstrapInput): Bootstrap {
   const component: Component = 'envoy';
   return {
     node: {
       // The command line sets the same cluster and the pod's name as id (the ConfigMap is per DataPlane).
       cluster: nodeCluster(input.namespace, input.dataPlane, component),
-      ...(input.region ? { locality: { region: input.region } } : {}),
+      ...(input.region ? ({ locality: { region: input.region } } satisfies Node) : {}),
       metadata: { namespace: input.namespace, dataPlane: input.dataPlane, component },
     },
     admin: { address: socketAddress('127.0.0.1', ports.envoyAdmin) },

@@ -29,10 +29,9 @@ const dp: DataPlaneObject = {
   spec: { listeners: [{ name: 'https', port: 8443, protocol: 'HTTPS', tls: { issue: true } }] },
 };
 
-type Json = Record<string, unknown>;
 interface Pod {
   containers: { args: string[]; volumeMounts: { name: string; mountPath: string }[] }[];
-  volumes: ({ name: string } & Json)[];
+  volumes: ({ name: string } & Record<string, unknown>)[];
 }
 
 const podOf = (objects: KubeObject[], component: Component) =>
@@ -77,7 +76,7 @@ function source(pod: Pod, data: Record<string, string>, file: string): string {
 function referencedPaths(json: unknown, out = { files: [] as string[], dirs: [] as string[] }) {
   if (Array.isArray(json)) for (const v of json) referencedPaths(v, out);
   else if (json && typeof json === 'object') {
-    for (const [k, v] of Object.entries(json as Json)) {
+    for (const [k, v] of Object.entries(json as Record<string, unknown>)) {
       if (k === 'filename' && typeof v === 'string') out.files.push(v);
       else if (k === 'path_config_source') {
         out.files.push((v as { path: string }).path);
@@ -179,7 +178,7 @@ describe('mutual TLS of DataPlane pods', () => {
     const hash = (o: RenderOptions) => {
       const envoy = renderDataPlane(dp, o).find(
         (x) => x.kind === 'Deployment' && x.metadata.name === 'eu-envoy',
-      ) as KubeObject & { spec: { template: { metadata: { annotations: Json } } } };
+      ) as KubeObject & { spec: { template: { metadata: { annotations: Record<string, unknown> } } } };
       return envoy.spec.template.metadata.annotations[bootstrapHashAnnotation];
     };
     expect(hash(options)).not.toBe(hash(plain));

@@ -8,7 +8,7 @@ import { parse, parseAllDocuments, stringify } from 'yaml';
 import { loadEnvoyRoot } from '../../../../protos/envoy.ts';
 import { kindsByName } from '../../api/kinds.ts';
 import { validateSpec } from '../../api/validate.ts';
-import { encodeStrict } from '../../compile/envoy-proto.ts';
+import { encodeStrict } from '../../xds/envoy-codec.ts';
 import { bootstrapProtoFiles, bootstrapType } from './bootstrap.ts';
 import { bootstrapHashAnnotation, bootstrapKey, labelKeys } from './names.ts';
 import { renderDataPlane, type DataPlaneObject, type KubeObject, type RenderOptions } from './render.ts';

@@ -3,8 +3,9 @@
 // JSON forms of well-known types, so this walks the JSON against each message type itself: unknown
 // fields, wrong scalar types, unknown enum values, two members of one oneof and `@type` URLs that do
 // not resolve are errors; Duration strings, wrappers, Struct and Any are converted. Then the message
-// is encoded, decoded and re-encoded to the same bytes. Not part of compile (it reads files): tests and
-// the xDS server use it.
+// is encoded, decoded and re-encoded to the same bytes. The xDS server encodes every resource it serves
+// with it (resources.ts, sds.ts) and tests hold compile's goldens, examples and the DataPlane bootstrap
+// to it. It lives here, not in compile: it reads Envoy's .proto files, and compile does no I/O.
 import protobuf from 'protobufjs';
 import { GatehouseError } from '../../../lib/errors.ts';
 import { envoyConfigProtoFiles, loadEnvoyRoot } from '../../../protos/envoy.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeEnvoy, encodeEnvoyJson, envoyCollectionTypes, EnvoyProtoError } from './envoy-proto.ts';
-import { typeUrls } from './envoy/names.ts';
+import { decodeEnvoy, encodeEnvoyJson, envoyCollectionTypes, EnvoyProtoError } from './envoy-codec.ts';
+import { typeUrls } from '../compile/envoy/names.ts';
 
 function problems(typeName: string, json: unknown): string[] {
   try {
