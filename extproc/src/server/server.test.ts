@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { eventually } from '../../../e2e/env/eventually.ts';
 import { createExtProcClient, type ExternalProcessorClient } from '../../../e2e/envoy/client.ts';
 import { runExtProcExchange, type ExchangeOptions } from '../../../e2e/envoy/exchange.ts';
 import { header, type HttpRequest, type HttpResponse } from '../../../e2e/envoy/http.ts';
@@ -50,9 +51,8 @@ const okUpstream = (body = '', headers: Array<[string, string]> = []) => {
 };
 const exchange = (o: Omit<ExchangeOptions, 'client'>) => runExtProcExchange({ client, timeoutMs: 2000, ...o });
 const activeStreams = async () => (await server.server.metrics.activeStreams.get()).values[0]?.value ?? 0;
-const settle = async () => {
-  for (let i = 0; i < 50 && (await activeStreams()) !== 0; i++) await new Promise((r) => setTimeout(r, 10));
-};
+/** Streams end when both sides have seen the end, whenever that is: wait for it, however busy the machine. */
+const settle = () => eventually('every stream to end', async () => (await activeStreams()) === 0);
 
 describe('headers-only exchange', () => {
   it('applies request and response header mutations with raw_value and answers each message once', async () => {
@@ -280,9 +280,9 @@ describe('protocol errors', () => {
     const call = client.process(metadata);
     call.on('error', () => undefined);
     call.write(headers);
-    await new Promise((r) => setTimeout(r, 20));
+    // Cancelled mid-stream: once extproc is running the (slow) flow for the request headers.
+    await eventually('the stream to be open on the server', async () => (await activeStreams()) === 1);
     call.cancel();
-    await new Promise((r) => setTimeout(r, 200));
     await settle();
     expect(await activeStreams()).toBe(0);
     expect((await server.server.metrics.streams.get()).values.some((v) => v.labels.outcome === 'cancelled')).toBe(true);
@@ -292,8 +292,11 @@ describe('protocol errors', () => {
 describe('snapshot reload', () => {
   it('keeps the snapshot a stream started with; new streams get the new one', async () => {
     const { seen, upstream } = okUpstream();
+    // The stream takes the current snapshot when the request headers arrive; v2 comes after that.
+    const taken = vi.spyOn(server.store, 'current');
     const inFlight = exchange({ route: 'shop/slow', request: get('/slow'), upstream });
-    await new Promise((r) => setTimeout(r, 30));
+    await eventually('the stream to take its snapshot', () => taken.mock.calls.length > 0);
+    taken.mockRestore();
     server.apply(testSnapshot('v2'));
     await inFlight;
     await exchange({ route: 'shop/slow', request: get('/slow'), upstream });
@@ -317,7 +320,6 @@ describe('Envoy-side failures', () => {
     });
     expect(open.response.status).toBe(200);
     expect(seen).toHaveLength(1);
-    await new Promise((r) => setTimeout(r, 200));
     await settle();
     expect(await activeStreams()).toBe(0);
   });
