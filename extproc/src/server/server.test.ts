@@ -49,7 +49,8 @@ const okUpstream = (body = '', headers: Array<[string, string]> = []) => {
   };
   return { seen, upstream };
 };
-const exchange = (o: Omit<ExchangeOptions, 'client'>) => runExtProcExchange({ client, timeoutMs: 2000, ...o });
+// A generous message timeout unless a test is about it: these tests judge the answers, not latency.
+const exchange = (o: Omit<ExchangeOptions, 'client'>) => runExtProcExchange({ client, timeoutMs: 10_000, ...o });
 const activeStreams = async () => (await server.server.metrics.activeStreams.get()).values[0]?.value ?? 0;
 /** Streams end when both sides have seen the end, whenever that is: wait for it, however busy the machine. */
 const settle = () => eventually('every stream to end', async () => (await activeStreams()) === 0);
