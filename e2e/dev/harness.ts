@@ -30,6 +30,22 @@ export function compileYaml({ yaml, extProcPort }: CompileInput): Snapshot {
   return result.snapshot;
 }
 
+/**
+ * Manifests without a DataPlane get one like the built-in default (its listener, fail closed) but with
+ * a generous message timeout: tests judge what the path does, not latency, and on a loaded machine a
+ * cold ext_proc stream or a policy's first run can outlast the default 200 ms (a 504). A test about
+ * the timeout brings a DataPlane of its own.
+ */
+export function withGenerousDataPlane(yaml: string): string {
+  if (/^kind:\s*DataPlane\s*$/m.test(yaml)) return yaml;
+  return `${yaml.replace(/\n*$/, '\n')}---
+apiVersion: gatehouse.dev/v1alpha1
+kind: DataPlane
+metadata: {name: default, namespace: default}
+spec: {messageTimeout: 5s}
+`;
+}
+
 export async function startEcho(name = 'echo'): Promise<{ server: Server; port: number }> {
   const server = createEchoUpstream(name);
   return { server, port: await listenEcho(server, '127.0.0.1', 0) };
@@ -47,7 +63,10 @@ export interface Stack {
   extproc: TestServer;
   devproxy: RunningDevproxy;
   nodeId: string;
-  /** Compiles and publishes manifests (feeding extproc the runtime part), then waits until devproxy ACKed them. */
+  /**
+   * Compiles and publishes manifests (feeding extproc the runtime part; without a DataPlane, with
+   * withGenerousDataPlane's), then waits until devproxy ACKed them.
+   */
   publish(yaml: string): Promise<Snapshot>;
   /** Publishes a snapshot as is (tests make bad ones) and waits for devproxy's ACK or NACK of it. */
   publishSnapshot(snapshot: Snapshot, outcome: 'ack' | 'nack'): Promise<void>;
@@ -84,7 +103,7 @@ export async function startStack(options: { extProcPort?: number } = {}): Promis
     devproxy,
     nodeId,
     async publish(yaml) {
-      const snapshot = compileYaml({ yaml, extProcPort });
+      const snapshot = compileYaml({ yaml: withGenerousDataPlane(yaml), extProcPort });
       extproc.apply(snapshot.runtime);
       xds.publish(snapshot);
       await waitFor(() => appliedEverywhere(xds, nodeId, snapshot.version), `devproxy to ACK ${snapshot.version}`);

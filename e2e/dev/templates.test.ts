@@ -72,13 +72,6 @@ beforeAll(async () => {
         flows: 'flows: {preFlow: {request: [{policy: json-guard}]}}',
       }),
       policy('json-guard', '{type: JSONThreatProtection, jsonThreatProtection: {containerDepth: 3}}'),
-      // These tests judge what the policies do, not latency: a generous message_timeout, so that a
-      // policy's first run on a loaded machine is not a 504.
-      `apiVersion: gatehouse.dev/v1alpha1
-kind: DataPlane
-metadata: {name: default, namespace: default}
-spec: {messageTimeout: 5s}
-`,
     ].join('---\n'),
   );
   await pathReady(stack);

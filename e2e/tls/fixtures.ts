@@ -12,7 +12,14 @@ import { SnapshotStore } from '../../extproc/src/config/snapshot-store.ts';
 import { XdsSnapshotSource } from '../../extproc/src/config/xds-source.ts';
 import type { ExternalProcessorClient } from '../envoy/client.ts';
 import { runExtProcExchange } from '../envoy/exchange.ts';
-import { appliedEverywhere, compileYaml, pathReady, waitFor, type Stack } from '../dev/harness.ts';
+import {
+  appliedEverywhere,
+  compileYaml,
+  pathReady,
+  waitFor,
+  withGenerousDataPlane,
+  type Stack,
+} from '../dev/harness.ts';
 import { compile, type CompileOptions, type Snapshot } from '../../operator/src/compile/compile.ts';
 import { parseManifests } from '../../operator/src/source/folder.ts';
 import { captureLog, type CapturedLog } from './logs.ts';
@@ -293,21 +300,6 @@ spec:
   target: {url: "https://127.0.0.1:${upstreamPort}", tls: {caSecretRef: {name: cluster-ca}}}
 ---
 ${tlsSecretYaml('tls', 'cluster-ca', { ca: caCert })}`;
-}
-
-/**
- * Manifests without a DataPlane get one like the built-in default but with a generous message
- * timeout: these suites judge TLS, not latency, and a loaded machine can take longer than 200 ms
- * for an ext_proc message.
- */
-function withGenerousDataPlane(yaml: string): string {
-  if (/^kind:\s*DataPlane\s*$/m.test(yaml)) return yaml;
-  return `${yaml}---
-apiVersion: gatehouse.dev/v1alpha1
-kind: DataPlane
-metadata: {name: default, namespace: default}
-spec: {messageTimeout: 5s}
-`;
 }
 
 /**
