@@ -56,8 +56,19 @@ export class DevPartExitedError extends GatehouseError {
 const gatehouseBin = fileURLToPath(new URL('./gatehouse.js', import.meta.url));
 
 function spawnExtproc(args: string[]): ChildProcess {
-  // Same Node, same bin: the child is `gatehouse extproc`, logging to this terminal.
-  return spawn(process.execPath, [gatehouseBin, 'extproc', ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+  // Same Node, same bin: the child is `gatehouse extproc`, logging to this terminal. The IPC channel
+  // is its lifeline: it stops when this process goes, even by SIGKILL (lib/lifecycle.ts).
+  const child = spawn(process.execPath, [gatehouseBin, 'extproc', ...args], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  child.channel?.unref();
+  // A crash of this process (an uncaught exception) takes the child with it at once.
+  const kill = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  };
+  process.once('exit', kill);
+  child.once('exit', () => process.off('exit', kill));
+  return child;
 }
 
 function stopChild(child: ChildProcess): Promise<void> {

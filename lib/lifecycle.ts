@@ -34,6 +34,17 @@ export class Lifecycle {
       };
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);
+      // Started by a parent over an IPC channel (`gatehouse dev` starts extproc so): when the parent
+      // goes, however it went (a crash, SIGKILL), the channel closes and this process stops too,
+      // rather than living on as an orphan holding its ports.
+      if (process.channel) {
+        process.channel.unref();
+        process.once('disconnect', () => {
+          if (this.stopping) return;
+          this.log.info('parent process gone, shutting down');
+          void this.stop().then(resolve);
+        });
+      }
     });
   }
 

@@ -254,8 +254,9 @@ describe('chart RBAC in namespaced mode', () => {
       ['ApiProduct', 'gold'],
       ['DeveloperApp', 'acme'],
     ] as const) {
-      await eventually(`${kind} ${name} Ready`, async () =>
-        hasConditions(await cluster.get(kind, ns, name), { Ready: 'True' }),
+      // Programmed, not Ready: no data-plane node connects here, so an ApiProxy is not Ready.
+      await eventually(`${kind} ${name} Programmed`, async () =>
+        hasConditions(await cluster.get(kind, ns, name), { Accepted: 'True', Programmed: 'True' }),
       );
     }
     await eventually('the endpoints of the Service target are served', () =>

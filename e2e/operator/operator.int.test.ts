@@ -219,7 +219,7 @@ describe('operator in a cluster', () => {
     await cluster.apply(obj('ApiProxy', ns, 'catalog', spec()));
     await cluster.apply(obj('ApiProxy', ns, 'stock', { basePath: '/stock', target: { url: 'http://127.0.0.1:9092' } }));
     await eventually('catalog generation 1 Ready', async () =>
-      hasConditions(await cluster.get('ApiProxy', ns, 'catalog'), { Accepted: 'True', Ready: 'True' }),
+      hasConditions(await cluster.get('ApiProxy', ns, 'catalog'), { Accepted: 'True', Programmed: 'True' }),
     );
 
     // Accepted by the apiserver (a condition is a string to the schema), rejected by the compiler.
@@ -234,7 +234,14 @@ describe('operator in a cluster', () => {
     expect(conditionOf(broken, 'Programmed')).toMatchObject({ status: 'True', reason: 'ServingPreviousGeneration' });
     expect(conditionOf(broken, 'Ready')?.status).toBe('False');
     expect(runtimeOf(a)?.proxies.find((p) => p.name === 'catalog')?.basePath).toBe('/catalog');
-    expect(hasConditions(await cluster.get('ApiProxy', ns, 'stock'), { Accepted: 'True', Ready: 'True' })).toBe(true);
+    expect(hasConditions(await cluster.get('ApiProxy', ns, 'stock'), { Accepted: 'True', Programmed: 'True' })).toBe(
+      true,
+    );
+    // No data-plane node is connected at this point: programmed, but not Ready, and it says why.
+    expect(conditionOf(await cluster.get('ApiProxy', ns, 'stock'), 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'NoDataPlaneConnected',
+    });
     expect(runtimeOf(a)?.proxies.find((p) => p.name === 'stock')?.basePath).toBe('/stock');
 
     // Fixed: the new generation serves and the status says so.
@@ -247,6 +254,35 @@ describe('operator in a cluster', () => {
         runtimeOf(a)?.proxies.find((p) => p.name === 'catalog')?.basePath === '/catalog/v3'
       );
     });
+  });
+
+  it('a newer ApiProxy never takes an accepted route, even first by name and with a more specific host (docs/tenancy.md)', async () => {
+    await cluster.apply(
+      obj('ApiProxy', ns, 'zz-ledger', { basePath: '/ledger', target: { url: 'http://127.0.0.1:9093' } }),
+    );
+    await eventually('zz-ledger Ready', async () =>
+      hasConditions(await cluster.get('ApiProxy', ns, 'zz-ledger'), { Accepted: 'True', Programmed: 'True' }),
+    );
+    await cluster.apply(
+      obj('ApiProxy', ns, 'aa-ledger', {
+        basePath: '/ledger',
+        hosts: ['bank.example'],
+        target: { url: 'http://127.0.0.1:9094' },
+      }),
+    );
+    const loser = await eventually('aa-ledger Conflicted', async () => {
+      const o = await cluster.get('ApiProxy', ns, 'aa-ledger');
+      return hasConditions(o, { Accepted: 'False' }) && o;
+    });
+    expect(conditionOf(loser, 'Accepted')).toMatchObject({ reason: 'Conflicted' });
+    expect(conditionOf(loser, 'Stalled')).toMatchObject({ status: 'True', reason: 'Conflicted' });
+    expect(conditionOf(loser, 'Accepted')?.message).toContain(`ApiProxy ${ns}/zz-ledger`);
+    expect(hasConditions(await cluster.get('ApiProxy', ns, 'zz-ledger'), { Accepted: 'True' })).toBe(true);
+    expect(
+      runtimeOf(a)
+        ?.proxies.filter((p) => p.basePath === '/ledger')
+        .map((p) => p.name),
+    ).toEqual(['zz-ledger']);
   });
 
   it('two replicas: one writes; when it dies the other takes over its Lease, losing and repeating no status write', async () => {

@@ -48,10 +48,11 @@ describe('gatehouse compile', () => {
     expect(stderr).toContain(
       `${file}: ApiProxy/shop/broken: spec.target: set exactly one of url, service or targets\n`,
     );
-    expect(stderr).toContain(
-      `${file}: ApiPolicy/shop/python: spec.type: policy type PythonScript is not supported yet\n`,
+    expect(stderr).toMatch(
+      new RegExp(`${file}: ApiPolicy/shop/python: spec\\.type: must be one of Quota, SpikeArrest, .*, CORS\n`),
     );
-    expect(stderr).toContain('2 error(s)');
+    expect(stderr).toContain(`${file}: ApiPolicy/shop/python: spec.pythonScript: unknown field\n`);
+    expect(stderr).toContain('3 error(s)');
     expect(code).toBe(1);
     expect(() => readFileSync(out)).toThrow();
   });

@@ -92,4 +92,57 @@ describe('gatehouse operator', () => {
     expect(metrics).toMatch(/gatehouse_xds_acks_total\{type="RDS"\} 2/);
     expect(metrics).toMatch(/gatehouse_xds_connected_nodes 1/);
   });
+
+  it('--manifests: an ApiProxy that served and turns invalid keeps serving its last accepted revision over xDS', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gatehouse-manifests-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    await writeFile(join(dir, 'orders.yaml'), proxy('orders', '/orders'));
+    const lines: Array<{ msg: string; level: number }> = [];
+    const log = pino(
+      { level: 'info' },
+      { write: (line: string) => void lines.push(JSON.parse(line) as (typeof lines)[0]) },
+    );
+    const operator = await startFolderOperator({
+      manifests: dir,
+      host: '127.0.0.1',
+      xdsPort: 0,
+      log,
+      debounceMs: 20,
+      pollMs: 100,
+    });
+    cleanups.push(() => operator.stop());
+    /** The route configuration a newly connected node gets. */
+    const routes = async () => {
+      const client = sotwClient(`127.0.0.1:${operator.xdsPort}`);
+      try {
+        client.send({
+          node: { id: `n-${lines.length}`, cluster: 'edge' },
+          typeUrl: typeUrls.route,
+          resourceNames: ['gatehouse'],
+        });
+        return (await client.next(10_000)).resources[0]!.value.toString('latin1');
+      } finally {
+        client.close();
+      }
+    };
+    expect(await routes()).toContain('/orders');
+
+    await writeFile(join(dir, 'orders.yaml'), proxy('orders', 'no-leading-slash'));
+    await writeFile(join(dir, 'catalog.yaml'), proxy('catalog', '/catalog'));
+    await until(
+      () =>
+        lines.some(
+          (l) =>
+            l.level === 50 &&
+            l.msg.includes('ApiProxy/shop/orders') &&
+            l.msg.endsWith('(its last accepted revision keeps serving)'),
+        ),
+      15_000,
+    );
+    await until(() => operator.pipeline.current()!.outcomes.has('ApiProxy/shop/catalog'), 15_000);
+    const served = await routes();
+    expect(served).toContain('/orders');
+    expect(served).toContain('/catalog');
+    expect(served).not.toContain('no-leading-slash');
+  });
 });

@@ -1,19 +1,18 @@
-// Entry point of `gatehouse operator`. Folder mode (--manifests DIR): load and compile the folder,
-// serve the snapshot over ADS, watch the folder and push every change; bad objects are reported and
-// left out, the rest ships. Without --manifests, the kube mode (kube-operator.ts).
+// Entry point of `gatehouse operator`. Folder mode (--manifests DIR): the folder source feeds the
+// snapshot pipeline (pipeline/pipeline.ts, the kube mode's too), which compiles, serves the snapshot
+// over ADS and pushes every change; bad objects are reported, an object that served keeps serving its
+// last accepted revision, a new bad one is left out, the rest ships. Without --manifests, the kube
+// mode (kube-operator.ts).
 import { Lifecycle } from '../../lib/lifecycle.ts';
 import { createLogger, type Logger } from '../../lib/log.ts';
 import { startServerTls, type ServerTls } from '../../lib/tls/flags.ts';
 import type { OperatorOptions } from './command.ts';
-import { compile, type CompileOptions } from './compile/compile.ts';
-import { formatDiagnostic, sortDiagnostics, type Diagnostic } from './compile/diagnostics.ts';
-import { credentialHashKeyFrom } from './source/credential-key.ts';
-import type { LoadResult } from './source/folder.ts';
-import { FolderWatcher } from './source/watch-folder.ts';
+import type { CompileOptions } from './compile/compile.ts';
+import { SnapshotPipeline } from './pipeline/pipeline.ts';
+import { FolderSource } from './source/watch-folder.ts';
 import { loadKubeConfig } from './kube/kubeconfig.ts';
 import { startKubeOperator } from './kube-operator.ts';
 import { XdsControlPlane } from './xds/control-plane.ts';
-import { sdsSecretsFor, secretLookupFromObjects } from './xds/sds.ts';
 
 export interface FolderOperatorOptions {
   manifests: string;
@@ -25,7 +24,9 @@ export interface FolderOperatorOptions {
   extProc?: CompileOptions['extProc'];
   /** Endpoints of the Services targets name (compile's serviceEndpoints); `gatehouse dev` gives its demo upstream's. */
   serviceEndpoints?: CompileOptions['serviceEndpoints'];
+  /** Quiet time after a file event before the folder is read (default 100 ms). */
   debounceMs?: number;
+  /** How often the folder's stats are polled for changes fs.watch missed (default 2 s). */
   pollMs?: number;
   processMetrics?: boolean;
   /** Serve xDS over TLS (mutual with a client CA). */
@@ -34,36 +35,13 @@ export interface FolderOperatorOptions {
 
 export interface FolderOperator {
   controlPlane: XdsControlPlane;
+  source: FolderSource;
+  pipeline: SnapshotPipeline;
   xdsPort: number;
   metricsPort?: number;
-  /** Recompiles now (the watcher does this on every change). */
+  /** Reads the folder and recompiles now (the watcher does this on every change). */
   reload(): Promise<void>;
   stop(): Promise<void>;
-}
-
-/** Logs each diagnostic once, when it first appears; a compile with the same problems stays quiet. */
-function diagnosticLogger(log: Logger): (diagnostics: Diagnostic[]) => void {
-  let previous = new Set<string>();
-  return (diagnostics) => {
-    const current = new Set<string>();
-    for (const d of sortDiagnostics(diagnostics)) {
-      const line = formatDiagnostic(d);
-      current.add(line);
-      if (previous.has(line)) continue;
-      const fields = {
-        code: d.code,
-        file: d.file,
-        line: d.line,
-        kind: d.kind,
-        namespace: d.namespace,
-        name: d.name,
-        field: d.field,
-      };
-      if (d.severity === 'error') log.error(fields, `${line} (left out; the rest ships)`);
-      else log.warn(fields, line);
-    }
-    previous = current;
-  };
 }
 
 export async function startFolderOperator(options: FolderOperatorOptions): Promise<FolderOperator> {
@@ -73,52 +51,46 @@ export async function startFolderOperator(options: FolderOperatorOptions): Promi
     processMetrics: options.processMetrics,
     ...(options.tls ? { tls: options.tls } : {}),
   });
-  const logDiagnostics = diagnosticLogger(log);
-  const publish = (loaded: LoadResult) => {
-    const started = performance.now();
-    const result = compile(loaded.objects, {
-      credentialHashKey: credentialHashKeyFrom(loaded.objects),
-      extProc: options.extProc,
-      serviceEndpoints: options.serviceEndpoints,
-    });
-    logDiagnostics([...loaded.diagnostics, ...result.errors, ...result.warnings]);
-    // The Secrets the listeners and clusters name go out over SDS, never in the snapshot.
-    const secrets = sdsSecretsFor(result.snapshot, secretLookupFromObjects(loaded.objects), (p) =>
-      log.warn(
-        { secret: p.secret, sds: p.resource, reason: p.reason },
-        'SDS secret not served (Envoy keeps the last good one, or waits)',
-      ),
-    );
-    try {
-      controlPlane.publish(result.snapshot, secrets);
-    } catch (err) {
-      log.error(
-        { err: (err as Error).message, code: (err as { code?: string }).code },
-        'compiled snapshot does not encode; still serving the previous one',
-      );
-      return;
-    }
-    log.debug({ version: result.snapshot.version, ms: Math.round(performance.now() - started) }, 'compiled');
-  };
-  const watcher = new FolderWatcher({
+  const source = new FolderSource({
     path: options.manifests,
-    onChange: publish,
     debounceMs: options.debounceMs,
     pollMs: options.pollMs,
-    onError: (err) => log.error({ err: err.message }, 'cannot read the manifests; still serving the previous snapshot'),
+    serviceEndpoints: options.serviceEndpoints,
   });
-  publish(await watcher.start());
-  const ports = await controlPlane.listen({
-    host: options.host,
-    xdsPort: options.xdsPort,
-    metricsPort: options.metricsPort,
+  await source.start();
+  const pipeline = new SnapshotPipeline({
+    source,
+    controlPlane,
+    log,
+    compileOptions: () => ({ extProc: options.extProc }),
+    // The source already waited for its files to settle.
+    debounceMs: 0,
   });
+  pipeline.start();
+  let ports;
+  try {
+    ports = await controlPlane.listen({
+      host: options.host,
+      xdsPort: options.xdsPort,
+      metricsPort: options.metricsPort,
+    });
+  } catch (err) {
+    pipeline.stop();
+    await source.stop();
+    throw err;
+  }
   return {
     controlPlane,
+    source,
+    pipeline,
     ...ports,
-    reload: () => watcher.reload(),
+    reload: async () => {
+      await source.reload();
+      pipeline.rebuild();
+    },
     stop: async () => {
-      await watcher.stop();
+      pipeline.stop();
+      await source.stop();
       await controlPlane.stop();
     },
   };

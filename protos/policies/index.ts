@@ -3,9 +3,11 @@
 // Envoy's processing mode. The compiler validates configs against `toValidationSchema(schema)` (ajv:
 // ref-or members expanded, unknown members rejected) plus `validate`, and embeds
 // `toCrdSchema(schema)` in the ApiPolicy CRD (structural; see schema.ts); extproc's policy files use the
-// exported config types and run the same `validate` at create(). A type that is not in this
-// table is rejected by the compiler as "not supported yet". Adding a policy: one schema file here, one
-// row below, one implementation file under extproc/src/policies/, one row in its registry.
+// exported config types and run the same `validate` at create(). This table is the one list of
+// implemented types: ApiPolicy's `spec.type` enum is built from it (so the apiserver and the compiler
+// refuse any other type), and extproc's registry test holds its implementations to it. Adding a
+// policy: one schema file here, one row below, one implementation file under extproc/src/policies/,
+// one row in its registry, then `npm run gen:crds && npm run gen:api-docs`.
 import type { ConfigProblem, JSONSchema } from './schema.ts';
 import { assignMessage } from './mediation/assign-message.ts';
 import { extractVariables } from './mediation/extract-variables.ts';

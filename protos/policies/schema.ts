@@ -16,16 +16,21 @@ export interface JSONSchema {
   maxLength?: number;
   minItems?: number;
   maxItems?: number;
+  minProperties?: number;
+  maxProperties?: number;
+  multipleOf?: number;
   default?: unknown;
   oneOf?: readonly JSONSchema[];
   anyOf?: readonly JSONSchema[];
+  not?: JSONSchema;
   'x-kubernetes-int-or-string'?: boolean;
   'x-kubernetes-preserve-unknown-fields'?: boolean;
   'x-kubernetes-validations'?: readonly { rule: string; message?: string; fieldPath?: string; reason?: string }[];
   /**
    * Marks a value that is either the given literal schema or `{ref: VARIABLE}`. Structural CRD schemas
-   * cannot say "string or object", so the CRD keeps this node open and the compiler (ajv) checks it
-   * as anyOf [literal, {ref}].
+   * cannot give a node two types ("string or object"), so the CRD keeps this node untyped and open and
+   * checks it with typeless value validations (`toCrdSchema`); the compiler (ajv) checks it as
+   * anyOf [literal, {ref}] (`toValidationSchema`). Both accept exactly the same values.
    */
   'x-gatehouse-ref-or'?: JSONSchema;
 }
@@ -33,31 +38,96 @@ export interface JSONSchema {
 /** `{ref: VARIABLE}` or a literal (DESIGN 3): any value that may come from a flow variable. */
 export function refOr(literal: JSONSchema): JSONSchema {
   return {
-    description: `${literal.description ?? 'a literal'}, or {ref: VARIABLE} to read it from a flow variable`,
+    description: `${literal.description ?? 'A literal.'} Or {ref: VARIABLE}: read from that flow variable at request time.`,
     'x-kubernetes-preserve-unknown-fields': true,
     'x-gatehouse-ref-or': literal,
   };
 }
 
+/** The `ref` member of `{ref: VARIABLE}`, the same in the CRD and in the compiler's schema. */
+const refMember: JSONSchema = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 256,
+  description: 'name of the flow variable to read (request.header.x-api-key, client_id, ...)',
+};
+
 /** A value that is either a literal T or a reference to a flow variable. */
 export type RefOr<T> = T | { ref: string };
 
 /**
- * The schema as the ApiPolicy CRD embeds it: `x-gatehouse-ref-or` is not an OpenAPI field (kubectl's
- * strict field validation rejects unknown fields of a CRD), so it is dropped; its node stays open.
+ * The schema as the ApiPolicy CRD embeds it. `x-gatehouse-ref-or` is not an OpenAPI field (kubectl's
+ * strict field validation rejects unknown fields of a CRD), so each ref-or node becomes `refOrCrdNode`.
  */
 export function toCrdSchema(schema: JSONSchema): JSONSchema {
   return mapSchema(schema, (node) => {
-    const { 'x-gatehouse-ref-or': _literal, ...rest } = node;
-    return rest;
+    const { 'x-gatehouse-ref-or': literal, ...rest } = node;
+    return literal === undefined ? rest : refOrCrdNode(literal, rest.description);
   });
+}
+
+type JsonType = 'string' | 'number' | 'object' | 'array' | 'boolean';
+
+/**
+ * For each JSON type, value validations that every value of that type fails and every value of
+ * another type passes (JSON Schema applies pattern to strings only, minimum to numbers, and so on).
+ * A branch of an untyped node uses them to say "not a string", "not a number", ... without `type`,
+ * which structural schemas forbid inside anyOf.
+ */
+const refuses: Record<JsonType, JSONSchema> = {
+  string: { pattern: '[^\\s\\S]' },
+  number: { minimum: 1, maximum: 0 },
+  object: { minProperties: 1, maxProperties: 0 },
+  array: { minItems: 1, maxItems: 0 },
+  boolean: { not: { enum: [true, false] } },
+};
+
+function refusing(types: JsonType[]): JSONSchema {
+  return Object.assign({}, ...types.map((t) => refuses[t])) as JSONSchema;
+}
+
+const jsonTypes: JsonType[] = ['string', 'number', 'object', 'array', 'boolean'];
+
+/**
+ * A ref-or node as the apiserver checks it: untyped and open (the only structural way to hold a
+ * string or an object), with `anyOf: [literal, {ref}]` written in typeless value validations. The
+ * kube-apiserver cannot run CEL on an untyped node (it has no CEL type: "unable to convert structural
+ * schema to CEL declarations"), nor can a parent's rule read it ("undefined field"), so this is the
+ * only way it refuses `rate: "thirty per minute"` or `allow: {reference: x}`. The literal branch keeps
+ * the literal's own validations (pattern, bounds, enum; integers as multipleOf 1) and refuses every
+ * other JSON type; the ref branch requires `ref` alone and refuses every non-object. `properties.ref`
+ * types the member wherever the value is an object.
+ */
+export function refOrCrdNode(literal: JSONSchema, description?: string): JSONSchema {
+  const { type, description: _d, default: _default, ...checks } = literal;
+  const own: JsonType | undefined = type === 'integer' ? 'number' : type === 'object' ? undefined : type;
+  if (own === undefined) throw new Error('ref-or literals are scalars');
+  const literalBranch: JSONSchema =
+    literal.enum !== undefined
+      ? checks // enum already refuses every value of another type
+      : {
+          ...checks,
+          ...(type === 'integer' ? { multipleOf: 1 } : {}),
+          ...refusing(jsonTypes.filter((t) => t !== own)),
+        };
+  const refBranch: JSONSchema = {
+    required: ['ref'],
+    maxProperties: 1,
+    ...refusing(jsonTypes.filter((t) => t !== 'object')),
+  };
+  return {
+    ...(description !== undefined ? { description } : {}),
+    'x-kubernetes-preserve-unknown-fields': true,
+    properties: { ref: refMember },
+    anyOf: [literalBranch, refBranch],
+  };
 }
 
 const refSchema: JSONSchema = {
   type: 'object',
   required: ['ref'],
   additionalProperties: false,
-  properties: { ref: { type: 'string', minLength: 1, maxLength: 256 } },
+  properties: { ref: refMember },
 };
 
 /**
@@ -106,13 +176,27 @@ function mapSchema(schema: JSONSchema, visit: (node: JSONSchema) => JSONSchema):
 export const messageName: JSONSchema = { type: 'string', enum: ['request', 'response'] };
 
 /** A list of strings with bounded size (every input bounded, DESIGN 10). */
-export function stringList(description: string, maxItems = 64, maxLength = 1024): JSONSchema {
-  return { type: 'array', description, maxItems, items: { type: 'string', minLength: 1, maxLength } };
+export function stringList(
+  description: string,
+  maxItems = 64,
+  maxLength = 1024,
+  itemDescription = `One entry (1 to ${maxLength} characters).`,
+): JSONSchema {
+  return {
+    type: 'array',
+    description,
+    maxItems,
+    items: { type: 'string', minLength: 1, maxLength, description: itemDescription },
+  };
 }
 
 /** A free-keyed map of string values (header name -> value template, ...). */
-export function stringMap(description: string): JSONSchema {
-  return { type: 'object', description, additionalProperties: { type: 'string', maxLength: 8192 } };
+export function stringMap(description: string, valueDescription = 'The value (at most 8192 characters).'): JSONSchema {
+  return {
+    type: 'object',
+    description,
+    additionalProperties: { type: 'string', maxLength: 8192, description: valueDescription },
+  };
 }
 
 /** A problem found in a config that the schema cannot express: `path` is relative to the member. */

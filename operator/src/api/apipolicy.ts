@@ -1,9 +1,8 @@
-// ApiPolicy (DESIGN 3 and 4): a type from the catalogue and one member, named after the type, holding its
-// configuration. Types with an implementation (protos/policies) embed their schema; the rest of the
-// catalogue is accepted by the apiserver as an open object and rejected by the compiler as "not
-// supported yet", so that the reason shows up in the ApiPolicy's status rather than as an opaque
-// apply-time failure.
-import { policyTypesByName } from '../../../protos/policies/index.ts';
+// ApiPolicy (docs/policies.md, docs/api.md): a policy type and one member, named after the type, holding its
+// configuration. Only implemented types (protos/policies) are in the schema: each embeds its
+// configuration schema, and `kubectl apply` refuses a planned type with the list of supported ones
+// (before, the CRD took every catalogue type and the refusal only surfaced in status).
+import { policyTypes, policyTypesByName } from '../../../protos/policies/index.ts';
 import { statusBase } from './common.ts';
 import { boolean, enumOf, object, optional, raw, type Infer, type Schema } from './schema.ts';
 
@@ -50,24 +49,26 @@ export const policyCatalogue: readonly { type: string; member: string }[] = (
   ] as const
 ).map(([type, member]) => ({ type, member: policyTypesByName.get(type)?.member ?? member }));
 
-const openConfig = raw({
-  type: 'object',
-  'x-kubernetes-preserve-unknown-fields': true,
-  description: 'not supported yet by this version of Gatehouse',
-});
+/** The catalogue types without an implementation yet: not in the schema, listed in the docs. */
+export const plannedPolicyTypes: readonly { type: string; member: string }[] = policyCatalogue.filter(
+  ({ type }) => !policyTypesByName.has(type),
+);
 
 function memberSchema(type: string): Schema<unknown> {
-  const spec = policyTypesByName.get(type);
+  const spec = policyTypesByName.get(type)!;
   return optional(
-    spec ? raw({ ...spec.schema, description: spec.schema.description ?? `${type} configuration` }) : openConfig,
+    raw({
+      ...spec.schema,
+      description: `${spec.schema.description ?? `${type} configuration`} Set when type is ${type}.`,
+    }),
   );
 }
 
-const members = Object.fromEntries(policyCatalogue.map(({ type, member }) => [member, memberSchema(type)]));
-const memberByType = new Map(policyCatalogue.map(({ type, member }) => [type, member]));
+const members = Object.fromEntries(policyTypes.map(({ type, member }) => [member, memberSchema(type)]));
+const memberByType = new Map(policyTypes.map(({ type, member }) => [type, member]));
 
 /** The CEL ternary chain that maps each type to "its member is set". */
-const memberMatchesType = policyCatalogue.reduceRight(
+const memberMatchesType = policyTypes.reduceRight(
   (rest, { type, member }) => `self.type == '${type}' ? has(self.${member}) : ${rest}`,
   'false',
 );
@@ -75,13 +76,26 @@ const memberMatchesType = policyCatalogue.reduceRight(
 export const apiPolicySpec = object(
   {
     type: enumOf(
-      policyCatalogue.map((p) => p.type),
-      { description: 'a policy type from the catalogue (DESIGN 4)' },
+      policyTypes.map((p) => p.type),
+      {
+        description:
+          'The policy type, named as in Apigee (the root element of an Apigee policy: <Quota>, <SpikeArrest>, ...). One of the types this version implements; the configuration goes in the member named after it in lowerCamelCase (Quota: quota, VerifyAPIKey: verifyAPIKey, CORS: cors). Planned types (OAuthV2, VerifyJWT, JavaScript, ...) are refused until they are implemented.',
+      },
     ),
     continueOnError: optional(
-      boolean({ default: false, description: 'on failure record the error in variables and go on' }),
+      boolean({
+        default: false,
+        description:
+          'When the policy fails: false stops the flow and starts fault handling; true records the error in the fault variables (fault.name, error.code, ...) and runs the next step. Apigee: the continueOnError attribute.',
+      }),
     ),
-    enabled: optional(boolean({ default: true })),
+    enabled: optional(
+      boolean({
+        default: true,
+        description:
+          'false turns the policy off: every step naming it is skipped, as if it were not there. Apigee: the enabled attribute.',
+      }),
+    ),
     ...members,
   },
   {
@@ -89,17 +103,19 @@ export const apiPolicySpec = object(
       {
         rule: memberMatchesType,
         message: 'the configuration member named after type (type: Quota needs quota) must be set',
-        messageExpression: `'type ' + self.type + ' needs its configuration member ' + {${policyCatalogue.map(({ type, member }) => `'${type}': '${member}'`).join(', ')}}[self.type]`,
+        messageExpression: `'type ' + self.type + ' needs its configuration member ' + {${policyTypes.map(({ type, member }) => `'${type}': '${member}'`).join(', ')}}[self.type]`,
         explain: (v) => `type ${v.type} needs its configuration member ${memberByType.get(v.type) ?? ''}`,
         check: (v) => (v as Record<string, unknown>)[memberByType.get(v.type) ?? ''] !== undefined,
       },
       {
-        rule: `[${policyCatalogue.map(({ member }) => `has(self.${member})`).join(', ')}].filter(x, x).size() <= 1`,
+        rule: `[${policyTypes.map(({ member }) => `has(self.${member})`).join(', ')}].filter(x, x).size() <= 1`,
         message: 'only the configuration member named after type may be set',
         check: (v) =>
-          policyCatalogue.filter(({ member }) => (v as Record<string, unknown>)[member] !== undefined).length <= 1,
+          policyTypes.filter(({ member }) => (v as Record<string, unknown>)[member] !== undefined).length <= 1,
       },
     ],
+    description:
+      'The policy: a type and its configuration, in the member named after the type. ApiProxy steps in the same namespace run it by name.',
   },
 );
 
@@ -109,4 +125,7 @@ export function memberOf(type: string): string | undefined {
   return memberByType.get(type);
 }
 
-export const apiPolicyStatus = object({ ...statusBase });
+export const apiPolicyStatus = object(
+  { ...statusBase },
+  { description: 'What the operator made of this ApiPolicy, written by the operator (never by users).' },
+);

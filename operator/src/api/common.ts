@@ -15,7 +15,10 @@ export function objectName(description?: string) {
   });
 }
 
-export const secretRef = object({ name: objectName('name of a Secret in the same namespace') });
+export const secretRef = object(
+  { name: objectName('Name of a Secret in the same namespace.') },
+  { description: 'A Secret in the same namespace.' },
+);
 export type SecretRef = Infer<typeof secretRef>;
 
 /** Ordered so that CEL (and the compiler) can compare them as strings. */
@@ -37,31 +40,74 @@ export const tlsVersionOrderRule = {
 
 export const timeUnits = ['second', 'minute', 'hour', 'day', 'week', 'month'] as const;
 
-export const condition = object({
-  type: string({ maxLength: 316 }),
-  status: enumOf(['True', 'False', 'Unknown']),
-  reason: string({ maxLength: 1024, pattern: '^([A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?)?$' }),
-  message: string({ maxLength: 32768 }),
-  observedGeneration: optional(integer({ minimum: 0, format: 'int64' })),
-  lastTransitionTime: string({ format: 'date-time' }),
-});
+export const condition = object(
+  {
+    type: string({
+      maxLength: 316,
+      description:
+        'Condition type in CamelCase: Accepted, ResolvedRefs, Programmed, Ready, ... (docs/operations.md, Status conditions, lists them per kind).',
+    }),
+    status: enumOf(['True', 'False', 'Unknown'], {
+      description: 'Whether the condition holds: True, False or Unknown.',
+    }),
+    reason: string({
+      maxLength: 1024,
+      pattern: '^([A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?)?$',
+      description: 'Why, in one CamelCase word a program can match on (Invalid, RefNotFound, Synced, ...).',
+    }),
+    message: string({
+      maxLength: 32768,
+      description: 'Why, for people: the offending field and what is wrong with it, or what is pending.',
+    }),
+    observedGeneration: optional(
+      integer({
+        minimum: 0,
+        format: 'int64',
+        description: 'metadata.generation of the object this condition was computed from.',
+      }),
+    ),
+    lastTransitionTime: string({
+      format: 'date-time',
+      description: 'When status last changed (RFC 3339); a new reason or message alone does not move it.',
+    }),
+  },
+  { description: "One aspect of the object's state, in the Kubernetes condition convention." },
+);
 export type Condition = Infer<typeof condition>;
 
 /** The status members every kind has. */
 export const statusBase = {
-  observedGeneration: optional(integer({ minimum: 0, format: 'int64' })),
+  observedGeneration: optional(
+    integer({
+      minimum: 0,
+      format: 'int64',
+      description:
+        'metadata.generation the operator last wrote this status for; status is current when it equals metadata.generation (kstatus, Argo CD).',
+    }),
+  ),
   conditions: optional(
-    array(condition, { maxItems: 16, 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] }),
+    array(condition, {
+      maxItems: 16,
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['type'],
+      description:
+        'The current state, one entry per condition type; docs/operations.md (Status conditions) lists the types and reasons per kind.',
+    }),
   ),
 };
 
-export const attributes = map(string({ maxLength: 1024 }), { description: 'free-form name/value pairs' });
+export const attributes = map(
+  string({ maxLength: 1024, description: 'The attribute value (at most 1024 characters).' }),
+  { description: 'Free-form name/value pairs.' },
+);
 
 /** The metadata the compiler reads; the apiserver owns the rest. */
 export interface ObjectMeta {
   name: string;
   namespace?: string;
   generation?: number;
+  /** Set by the apiserver; absent in folder mode. The older of two contested claims wins (docs/tenancy.md). */
+  creationTimestamp?: string;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
 }

@@ -3,8 +3,12 @@
 // schema or by a CEL rule, as `kubectl apply` would show it.
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kubeRequest } from '../../../e2e/env/apply.ts';
+import { eventually } from '../../../e2e/env/eventually.ts';
 import { group, version } from './common.ts';
-import { kindsByName } from './kinds.ts';
+import { kinds, kindsByName } from './kinds.ts';
+import type { OpenAPISchema } from './schema.ts';
+import { validateSpec } from './validate.ts';
 
 const namespace = 'gatehouse-crd-test';
 
@@ -169,6 +173,76 @@ const bad: [title: string, kind: string, spec: unknown, field: string, message: 
   ],
   ['an unknown policy type', 'ApiPolicy', { type: 'Teleport' }, 'spec.type', /Unsupported value/],
   [
+    'a planned policy type, with the supported ones listed',
+    'ApiPolicy',
+    { type: 'PythonScript', pythonScript: { source: 'print(1)' } },
+    'spec.type',
+    /Unsupported value: "PythonScript": supported values: "Quota", "SpikeArrest",.*"CORS"/,
+  ],
+  [
+    'a spike arrest rate in words',
+    'ApiPolicy',
+    { type: 'SpikeArrest', spikeArrest: { rate: 'thirty per minute' } },
+    'spec.spikeArrest.rate',
+    /should match '\^\[1-9\]\[0-9\]\{0,8\}\(ps\|pm\)\$'/,
+  ],
+  [
+    'a spike arrest rate per hour',
+    'ApiPolicy',
+    { type: 'SpikeArrest', spikeArrest: { rate: '30ph' } },
+    'spec.spikeArrest.rate',
+    /should match/,
+  ],
+  [
+    'a ref with a second member',
+    'ApiPolicy',
+    { type: 'SpikeArrest', spikeArrest: { rate: { ref: 'limits.rate', fallback: '10ps' } } },
+    'spec.spikeArrest.rate',
+    /must validate at least one schema \(anyOf\)/,
+  ],
+  [
+    'a ref that is not a string',
+    'ApiPolicy',
+    { type: 'Quota', quota: { allow: { ref: 7 } } },
+    'spec.quota.allow.ref',
+    /must be of type string/,
+  ],
+  [
+    'a quota allow in words',
+    'ApiPolicy',
+    { type: 'Quota', quota: { allow: 'a hundred' } },
+    'spec.quota.allow',
+    /must validate at least one schema \(anyOf\)/,
+  ],
+  [
+    'a fractional quota allow',
+    'ApiPolicy',
+    { type: 'Quota', quota: { allow: 1.5 } },
+    'spec.quota.allow',
+    /should be a multiple of 1/,
+  ],
+  [
+    'a quota interval of 0',
+    'ApiPolicy',
+    { type: 'Quota', quota: { allow: 1, interval: 0 } },
+    'spec.quota.interval',
+    /should be greater than or equal to 1/,
+  ],
+  [
+    'an unknown quota time unit',
+    'ApiPolicy',
+    { type: 'Quota', quota: { allow: 1, timeUnit: 'fortnight' } },
+    'spec.quota.timeUnit',
+    /Unsupported value: "fortnight"/,
+  ],
+  [
+    'a startTime on a rolling window (CEL)',
+    'ApiPolicy',
+    { type: 'Quota', quota: { type: 'rollingwindow', allow: 1, startTime: '2026-01-01T00:00:00Z' } },
+    'spec.quota.startTime',
+    /startTime applies to calendar quotas only/,
+  ],
+  [
     'a bad quota unit',
     'ApiProduct',
     { proxies: ['a'], quota: { limit: 1, timeUnit: 'fortnight' } },
@@ -256,5 +330,102 @@ describe('CRDs on a real kube-apiserver', () => {
     const text = await rejection(kind, spec);
     expect(text).toContain(field);
     expect(text).toMatch(message);
+  });
+
+  it.each([
+    ['a rate literal', { type: 'SpikeArrest', spikeArrest: { rate: '30pm' } }],
+    [
+      'a rate ref',
+      { type: 'SpikeArrest', spikeArrest: { rate: { ref: 'limits.rate' }, identifier: { ref: 'client.ip' } } },
+    ],
+    [
+      'quota refs',
+      {
+        type: 'Quota',
+        quota: { allow: { ref: 'a' }, interval: { ref: 'b' }, timeUnit: { ref: 'c' }, messageWeight: 2 },
+      },
+    ],
+    ['a boolean ref', { type: 'ResponseCache', responseCache: { cacheKey: {}, skipCacheLookup: { ref: 'bypass' } } }],
+  ])('accepts %s and stores it as written', async (_title, spec) => {
+    const name = `ok-${Math.random().toString(36).slice(2, 8)}`;
+    const created = (await create('ApiPolicy', name, spec)) as { spec: Record<string, unknown> };
+    expect(created.spec).toMatchObject(spec);
+  });
+
+  // The CRD and the compiler judge every ref-or value alike (protos/policies/schema.test.ts compares
+  // the two schemas; this holds the apiserver itself to the compiler's verdicts).
+  const refOrCases: [string, Record<string, unknown>][] = [
+    ['SpikeArrest', { rate: '1ps' }],
+    ['SpikeArrest', { rate: '999999999pm' }],
+    ['SpikeArrest', { rate: '1000000000pm' }],
+    ['SpikeArrest', { rate: '0ps' }],
+    ['SpikeArrest', { rate: 10 }],
+    ['SpikeArrest', { rate: true }],
+    ['SpikeArrest', { rate: ['1ps'] }],
+    ['SpikeArrest', { rate: {} }],
+    ['SpikeArrest', { rate: { ref: '' } }],
+    ['SpikeArrest', { rate: { variable: 'x' } }],
+    ['Quota', { allow: 0 }],
+    ['Quota', { allow: 1_000_000_001 }],
+    ['Quota', { allow: '5' }],
+    ['Quota', { allow: 5, interval: 1_000_000 }],
+    ['Quota', { allow: 5, timeUnit: 'week' }],
+    ['Quota', { allow: 5, timeUnit: 7 }],
+    ['Quota', { allow: 5, messageWeight: 0 }],
+    ['Quota', { allow: 5, identifier: 'x'.repeat(1025) }],
+    ['ResponseCache', { cacheKey: {}, skipCacheLookup: 'true' }],
+    ['ResponseCache', { cacheKey: { keyFragments: ['a', { ref: 'b' }, 3] } }],
+    ['ResponseCache', { cacheKey: {}, expiry: { timeoutSeconds: 31_536_001 } }],
+  ];
+
+  it.each(refOrCases.map(([type, config]) => [type, JSON.stringify(config).slice(0, 80), config] as const))(
+    'judges %s %s as the compiler does',
+    async (type, _shown, config) => {
+      const spec = { type, [type[0]!.toLowerCase() + type.slice(1)]: config };
+      const compiler = validateSpec(kindsByName.get('ApiPolicy')!, spec).errors;
+      let apiserver: string | undefined;
+      try {
+        await create('ApiPolicy', `judge-${Math.random().toString(36).slice(2, 8)}`, spec);
+      } catch (err) {
+        if (!(err instanceof k8s.ApiException)) throw err;
+        apiserver = (JSON.parse(err.body as string) as { message: string }).message;
+      }
+      expect(apiserver !== undefined).toBe(compiler.length > 0);
+      if (apiserver !== undefined) expect(apiserver).toContain(compiler[0]!.field);
+    },
+  );
+
+  // kubectl explain reads the apiserver's published OpenAPI v3: every kind and every field there has a
+  // description (metadata is ObjectMeta's, described by Kubernetes).
+  it('publishes a description for every kind and every field (kubectl explain)', async () => {
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(process.env.GATEHOUSE_TEST_KUBECONFIG!);
+    const schemas = await eventually('the OpenAPI v3 of gatehouse.dev/v1alpha1 with every kind', async () => {
+      const { status, body } = await kubeRequest(kc, 'GET', `/openapi/v3/apis/${group}/${version}`);
+      if (status !== 200) return false;
+      const all = (JSON.parse(body) as { components: { schemas: Record<string, OpenAPISchema> } }).components.schemas;
+      const found = kinds.map((k) => all[`dev.gatehouse.${version}.${k.kind}`]);
+      return found.every((s) => s?.properties?.spec?.description) ? found : false;
+    });
+    const undescribed: string[] = [];
+    let visited = 0;
+    const visit = (node: OpenAPISchema, path: string): void => {
+      visited += 1;
+      if (!/\S/.test(node.description ?? '')) undescribed.push(path);
+      if (node.type === undefined && node['x-kubernetes-preserve-unknown-fields'] === true) return;
+      for (const [k, v] of Object.entries(node.properties ?? {})) visit(v, `${path}.${k}`);
+      if (node.items) visit(node.items, `${path}[]`);
+      if (typeof node.additionalProperties === 'object') visit(node.additionalProperties, `${path}{}`);
+    };
+    kinds.forEach((k, i) => {
+      const { metadata: _metadata, ...properties } = schemas[i]!.properties!;
+      visit({ ...schemas[i]!, properties }, k.kind);
+    });
+    expect(undescribed).toEqual([]);
+    expect(visited).toBeGreaterThan(500); // the published schemas are whole, not stubs
+    expect(
+      schemas[kinds.findIndex((k) => k.kind === 'ApiPolicy')]!.properties!.spec!.properties!.spikeArrest!.properties!
+        .rate!.description,
+    ).toMatch(/ps|pm/);
   });
 });

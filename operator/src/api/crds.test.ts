@@ -75,6 +75,26 @@ describe('crds/', () => {
     expect(problems).toEqual([]);
   });
 
+  it.each(buildCrds().map(({ file, crd }) => [file, crd] as const))(
+    '%s describes its kind and every field at every depth (kubectl explain)',
+    (_file, crd) => {
+      const root = schemaOf(crd);
+      expect(root.description ?? '').toMatch(/\S/);
+      const undescribed: string[] = [];
+      const visit = (node: OpenAPISchema, path: string): void => {
+        if (!/\S/.test(node.description ?? '')) undescribed.push(path);
+        // A ref-or node (untyped and open: a literal or {ref}) is described as a whole.
+        if (node.type === undefined && node['x-kubernetes-preserve-unknown-fields'] === true) return;
+        for (const [k, v] of Object.entries(node.properties ?? {})) visit(v, `${path}.${k}`);
+        if (node.items) visit(node.items, `${path}[]`);
+        if (typeof node.additionalProperties === 'object') visit(node.additionalProperties, `${path}{}`);
+      };
+      // metadata may say nothing but name and generateName constraints (the apiserver's rule).
+      for (const [k, v] of Object.entries(root.properties ?? {})) if (k !== 'metadata') visit(v, k);
+      expect(undescribed).toEqual([]);
+    },
+  );
+
   it('gives every kind a status subresource, printer columns and Ready-style conditions', () => {
     for (const { crd } of buildCrds()) {
       const version = (crd as { spec: { versions: { subresources: object; additionalPrinterColumns: unknown[] }[] } })

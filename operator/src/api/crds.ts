@@ -36,10 +36,16 @@ export function buildCrd(k: KindSpec): Record<string, unknown> {
           schema: {
             openAPIV3Schema: {
               type: 'object',
+              description: k.description,
               required: ['spec'],
               properties: {
-                apiVersion: { type: 'string' },
-                kind: { type: 'string' },
+                apiVersion: {
+                  type: 'string',
+                  description: `The versioned schema of this object: ${group}/${version}.`,
+                },
+                kind: { type: 'string', description: `The kind of this object: ${k.kind}.` },
+                // The apiserver refuses anything but name and generateName constraints here, a description
+                // included: kubectl explain shows ObjectMeta's own.
                 metadata: { type: 'object' },
                 spec: crdSchema(k.spec.schema),
                 status: crdSchema(k.status.schema),

@@ -1,26 +1,99 @@
 // DataPlane (DESIGN 3): one Envoy + extproc fleet (a region or cluster): its listeners, its Redis, how
 // ext_proc fails, its certificates, remediation and autoscaling.
 import { objectName, secretRef, statusBase, tlsVersion, tlsVersionOrderRule } from './common.ts';
-import { array, boolean, duration, enumOf, integer, map, object, optional, string, type Infer } from './schema.ts';
+import {
+  array,
+  boolean,
+  described,
+  duration,
+  enumOf,
+  integer,
+  map,
+  object,
+  optional,
+  string,
+  type Infer,
+} from './schema.ts';
 
-const quantities = map(string({ maxLength: 64, pattern: '^[0-9.]+[a-zA-Z]*$' }));
+const quantities = (what: string) =>
+  map(
+    string({
+      maxLength: 64,
+      pattern: '^[0-9.]+[a-zA-Z]*$',
+      description: 'A Kubernetes quantity: 500m, 2 (CPU), 128Mi, 1Gi (memory).',
+    }),
+    { description: `${what} per container, by resource name (cpu, memory).` },
+  );
 
-const workload = object({
-  replicas: optional(integer({ minimum: 0, maximum: 1000, default: 2 })),
-  image: optional(string({ maxLength: 512 })),
-  resources: optional(object({ requests: optional(quantities), limits: optional(quantities) })),
-});
+const workload = (component: string, image: string) =>
+  object(
+    {
+      replicas: optional(
+        integer({
+          minimum: 0,
+          maximum: 1000,
+          default: 2,
+          description: `Number of ${component} pods (0 to 1000, default 2); ignored while autoscaling is enabled.`,
+        }),
+      ),
+      image: optional(
+        string({ maxLength: 512, description: `Container image; default the operator's ${image} flag.` }),
+      ),
+      resources: optional(
+        object(
+          {
+            requests: optional(quantities('Resource requests')),
+            limits: optional(quantities('Resource limits')),
+          },
+          {
+            description:
+              'Container resources; default requests of 100m CPU and 128Mi memory (CPU autoscaling needs a request) and no limits.',
+          },
+        ),
+      ),
+    },
+    { description: `The ${component} Deployment (<dataplane>-${component}) the operator runs.` },
+  );
 
 export const listenerTls = object(
   {
-    secretRef: optional(secretRef),
-    issue: optional(boolean({ description: 'have the operator issue and rotate the serving certificate' })),
-    minVersion: optional(tlsVersion('lowest TLS version accepted (default TLSv1.2)')),
-    maxVersion: optional(tlsVersion('highest TLS version accepted (default TLSv1.3)')),
-    cipherSuites: optional(array(string({ maxLength: 128 }), { maxItems: 32 })),
-    clientCertificate: optional(enumOf(['None', 'Optional', 'Required'], { default: 'None' })),
+    secretRef: optional(
+      described(
+        secretRef,
+        'Secret (kubernetes.io/tls: tls.crt, tls.key) with the serving certificate; its ca.crt verifies client certificates. Exclusive with issue.',
+      ),
+    ),
+    issue: optional(
+      boolean({
+        description:
+          'true: the operator issues the serving certificate into the Secret <dataplane>-listener-<listener>-tls and renews it (see certificates). Exclusive with secretRef.',
+      }),
+    ),
+    minVersion: optional(tlsVersion('Lowest TLS version accepted from clients. Default TLSv1.2.')),
+    maxVersion: optional(tlsVersion('Highest TLS version accepted from clients. Default TLSv1.3.')),
+    cipherSuites: optional(
+      array(
+        string({
+          maxLength: 128,
+          description: 'A cipher suite in OpenSSL/BoringSSL naming, e.g. ECDHE-ECDSA-AES128-GCM-SHA256.',
+        }),
+        {
+          maxItems: 32,
+          description:
+            "Cipher suites offered for TLS 1.2 and below (at most 32), in preference order; default Envoy's.",
+        },
+      ),
+    ),
+    clientCertificate: optional(
+      enumOf(['None', 'Optional', 'Required'], {
+        default: 'None',
+        description:
+          "Client certificates (mutual TLS): None (default) does not ask for one; Optional verifies one when sent; Required refuses clients without one. Verified against the ca.crt of the listener's certificate Secret.",
+      }),
+    ),
   },
   {
+    description: 'TLS of an HTTPS listener: exactly one of secretRef or issue: true.',
     rules: [
       {
         rule: 'has(self.secretRef) != (has(self.issue) && self.issue)',
@@ -34,12 +107,26 @@ export const listenerTls = object(
 
 export const listener = object(
   {
-    name: string({ maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' }),
-    port: integer({ minimum: 1, maximum: 65535 }),
-    protocol: optional(enumOf(['HTTP', 'HTTPS'], { default: 'HTTP' })),
+    name: string({
+      maxLength: 63,
+      pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+      description: 'Unique name of the listener (a lowercase DNS label); names its Envoy listener and Service port.',
+    }),
+    port: integer({
+      minimum: 1,
+      maximum: 65535,
+      description: 'Port Envoy listens on, and the port of the <dataplane>-envoy Service; unique per DataPlane.',
+    }),
+    protocol: optional(
+      enumOf(['HTTP', 'HTTPS'], {
+        default: 'HTTP',
+        description: 'HTTP (default) or HTTPS; HTTPS needs tls, HTTP must not have it.',
+      }),
+    ),
     tls: optional(listenerTls),
   },
   {
+    description: "A port where Envoy accepts client traffic. Apigee: a virtual host's port and SSLInfo.",
     rules: [
       {
         rule: "(has(self.protocol) && self.protocol == 'HTTPS') == has(self.tls)",
@@ -54,28 +141,66 @@ export type Listener = Infer<typeof listener>;
 
 export const dataPlaneSpec = object(
   {
-    region: optional(string({ maxLength: 63, description: 'the environment.name flow variable' })),
-    envoy: optional(workload),
-    extproc: optional(workload),
+    region: optional(
+      string({
+        maxLength: 63,
+        description:
+          'Name of the region or cluster this data plane serves (at most 63 characters): the environment.name flow variable, and part of the Redis keys. Apigee: the environment.',
+      }),
+    ),
+    envoy: optional(workload('Envoy', '--envoy-image')),
+    extproc: optional(workload('extproc', '--gatehouse-image')),
     listeners: optional(
       array(listener, {
         maxItems: 16,
         'x-kubernetes-list-type': 'map',
         'x-kubernetes-list-map-keys': ['name'],
-        description: 'default: one HTTP listener on 8080',
+        description: 'Where Envoy accepts traffic (at most 16, by name); absent: one HTTP listener on 8080.',
       }),
     ),
     redis: optional(
       object(
         {
-          url: optional(string({ maxLength: 1024, pattern: '^rediss?://' })),
-          secretRef: optional(
-            object({ name: objectName(), key: optional(string({ maxLength: 253, default: 'url' })) }),
+          url: optional(
+            string({
+              maxLength: 1024,
+              pattern: '^rediss?://',
+              description:
+                'redis:// or rediss:// (TLS) URL, credentials included; exclusive with secretRef, which keeps them out of the object.',
+            }),
           ),
-          mode: optional(enumOf(['Standalone', 'Sentinel', 'Cluster'], { default: 'Standalone' })),
-          onUnavailable: optional(enumOf(['LocalFallback', 'FailClosed'], { default: 'LocalFallback' })),
+          secretRef: optional(
+            object(
+              {
+                name: objectName('Name of a Secret in the same namespace.'),
+                key: optional(
+                  string({
+                    maxLength: 253,
+                    default: 'url',
+                    description: 'Key of the Secret holding the URL; default url.',
+                  }),
+                ),
+              },
+              { description: 'Secret holding the Redis URL; exclusive with url.' },
+            ),
+          ),
+          mode: optional(
+            enumOf(['Standalone', 'Sentinel', 'Cluster'], {
+              default: 'Standalone',
+              description: 'Standalone (default), Sentinel or Cluster.',
+            }),
+          ),
+          onUnavailable: optional(
+            enumOf(['LocalFallback', 'FailClosed'], {
+              default: 'LocalFallback',
+              description:
+                'When Redis cannot answer: LocalFallback (default) counts per extproc replica at limit/replicas; FailClosed refuses rate-limited requests with 503 gatehouse.StoreUnavailable. See docs/operations.md#redis.',
+            }),
+          ),
         },
         {
+          description:
+            'The shared store for quotas, spike arrests and caches; exactly one of url or secretRef. Absent: each extproc counts and caches in its own memory.',
           rules: [
             {
               rule: 'has(self.url) != has(self.secretRef)',
@@ -89,35 +214,114 @@ export const dataPlaneSpec = object(
     failureMode: optional(
       enumOf(['FailClosed', 'FailOpen'], {
         default: 'FailClosed',
-        description: 'what Envoy does when ext_proc is unreachable',
+        description:
+          'What Envoy does when extproc cannot be reached or does not answer in time: FailClosed (default) refuses the request; FailOpen forwards it without policies.',
       }),
     ),
-    messageTimeout: optional(duration({ default: '200ms', description: 'ext_proc per-message timeout' })),
-    certificates: optional(
-      object({
-        duration: optional(duration({ default: '2160h' })),
-        renewBefore: optional(duration({ description: 'default: one third of duration' })),
-        caSecretName: optional(objectName()),
+    messageTimeout: optional(
+      duration({
+        default: '200ms',
+        description:
+          'How long Envoy waits for extproc to answer one message (headers or body), as a duration (200ms, 1s). Default 200ms; then failureMode applies.',
       }),
+    ),
+    certificates: optional(
+      object(
+        {
+          duration: optional(
+            duration({
+              default: '2160h',
+              description: 'Lifetime of the certificates issued for this data plane (default 2160h, 90 days).',
+            }),
+          ),
+          renewBefore: optional(
+            duration({ description: 'How long before expiry a certificate is renewed; default a third of duration.' }),
+          ),
+          caSecretName: optional(
+            objectName(
+              "Secret in the same namespace with the CA that signs this data plane's certificates (tls.crt and tls.key, or ca.crt and ca.key; e.g. from cert-manager). Default: the operator's CA, gatehouse-ca.",
+            ),
+          ),
+        },
+        {
+          description:
+            'Certificates the operator issues for this data plane: Envoy, extproc and HTTPS listeners with tls.issue (operator/src/certs/README.md).',
+        },
+      ),
     ),
     remediation: optional(
-      object({
-        enabled: optional(boolean({ default: false })),
-        dryRun: optional(boolean({ default: false })),
-        notReadyFor: optional(duration({ default: '5m' })),
-        maxEvictionsPerHour: optional(integer({ minimum: 0, default: 1 })),
-        minAvailable: optional(integer({ minimum: 0, default: 1 })),
-      }),
+      object(
+        {
+          enabled: optional(
+            boolean({
+              default: false,
+              description:
+                'true: evict (or force-delete) zombie pods and run deep checks on extproc; false (default): zombies are only reported in PodsHealthy.',
+            }),
+          ),
+          dryRun: optional(
+            boolean({
+              default: false,
+              description: 'true: decide as usual but only report what would be done (Events, status.remediations).',
+            }),
+          ),
+          notReadyFor: optional(
+            duration({
+              default: '5m',
+              description: 'A Running pod not Ready for this long is a zombie (default 5m).',
+            }),
+          ),
+          maxEvictionsPerHour: optional(
+            integer({
+              minimum: 0,
+              default: 1,
+              description: 'At most this many evictions and force deletes in any hour (default 1).',
+            }),
+          ),
+          minAvailable: optional(
+            integer({
+              minimum: 0,
+              default: 1,
+              description:
+                "Ready pods each component keeps: no action takes it below this, and it is the PodDisruptionBudgets' minAvailable (default 1).",
+            }),
+          ),
+        },
+        { description: 'Zombie-pod remediation (operator/src/remediation/README.md).' },
+      ),
     ),
     autoscaling: optional(
       object(
         {
-          enabled: optional(boolean({ default: false })),
-          minReplicas: optional(integer({ minimum: 1, default: 2 })),
-          maxReplicas: optional(integer({ minimum: 1, default: 10 })),
-          targetCPUUtilizationPercentage: optional(integer({ minimum: 1, maximum: 100, default: 70 })),
+          enabled: optional(
+            boolean({
+              default: false,
+              description:
+                'true: a HorizontalPodAutoscaler scales each component on CPU and replicas is ignored; false (default): replicas is fixed.',
+            }),
+          ),
+          minReplicas: optional(
+            integer({ minimum: 1, default: 2, description: 'Fewest pods per component (default 2).' }),
+          ),
+          maxReplicas: optional(
+            integer({
+              minimum: 1,
+              default: 10,
+              description:
+                'Most pods per component (default 10); with LocalFallback each extproc pod counts limit/maxReplicas while Redis is down.',
+            }),
+          ),
+          targetCPUUtilizationPercentage: optional(
+            integer({
+              minimum: 1,
+              maximum: 100,
+              default: 70,
+              description: 'Average CPU use, in percent of the request, the autoscaler aims at (1 to 100, default 70).',
+            }),
+          ),
         },
         {
+          description: 'CPU autoscaling of the Envoy and extproc Deployments.',
           rules: [
             {
               rule: '!has(self.minReplicas) || !has(self.maxReplicas) || self.minReplicas <= self.maxReplicas',
@@ -132,6 +336,8 @@ export const dataPlaneSpec = object(
     ),
   },
   {
+    description:
+      'A data plane: one Envoy fleet and one extproc fleet (a region or a cluster) that the operator runs and configures over xDS, with its listeners, shared store, failure behaviour, certificates, remediation and autoscaling.',
     rules: [
       {
         rule: '!has(self.listeners) || self.listeners.all(a, self.listeners.exists_one(b, b.port == a.port))',
@@ -144,38 +350,78 @@ export const dataPlaneSpec = object(
 );
 export type DataPlaneSpec = Infer<typeof dataPlaneSpec>;
 
-export const dataPlaneStatus = object({
-  ...statusBase,
-  configVersion: optional(string({ maxLength: 128 })),
-  components: optional(
-    array(
-      object({
-        name: string({ maxLength: 63 }),
-        syncedVersion: optional(string({ maxLength: 128 })),
-        replicas: optional(integer({ minimum: 0 })),
-        readyReplicas: optional(integer({ minimum: 0 })),
-      }),
-      { maxItems: 8, 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] },
+export const dataPlaneStatus = object(
+  {
+    ...statusBase,
+    configVersion: optional(
+      string({ maxLength: 128, description: 'Version (a SHA-256) of the configuration snapshot the operator serves.' }),
     ),
-  ),
-  certificates: optional(
-    array(
-      object({
-        name: string({ maxLength: 253 }),
-        notAfter: string({ format: 'date-time' }),
-      }),
-      { maxItems: 32 },
+    components: optional(
+      array(
+        object(
+          {
+            name: string({ maxLength: 63, description: 'The component: envoy or extproc.' }),
+            syncedVersion: optional(
+              string({
+                maxLength: 128,
+                description:
+                  'Snapshot version every connected pod of the component runs; when they differ, the one synced longest ago; absent while a pod has synced nothing.',
+              }),
+            ),
+            replicas: optional(integer({ minimum: 0, description: 'Pods the Deployment wants.' })),
+            readyReplicas: optional(integer({ minimum: 0, description: 'Pods that are Ready.' })),
+          },
+          { description: "The state of one component's Deployment." },
+        ),
+        {
+          maxItems: 8,
+          'x-kubernetes-list-type': 'map',
+          'x-kubernetes-list-map-keys': ['name'],
+          description: 'Envoy and extproc, by name.',
+        },
+      ),
     ),
-  ),
-  remediations: optional(
-    array(
-      object({
-        time: string({ format: 'date-time' }),
-        pod: string({ maxLength: 253 }),
-        reason: string({ maxLength: 1024 }),
-        action: string({ maxLength: 64 }),
-      }),
-      { maxItems: 32, description: 'the most recent remediations, newest last' },
+    certificates: optional(
+      array(
+        object(
+          {
+            name: string({
+              maxLength: 253,
+              description:
+                "The Secret: a name in this namespace, or namespace/name for the operator's CA and xDS certificate.",
+            }),
+            notAfter: string({ format: 'date-time', description: 'When its certificate expires (RFC 3339).' }),
+          },
+          { description: 'A certificate the data plane relies on.' },
+        ),
+        {
+          maxItems: 32,
+          description:
+            "The certificates this data plane uses (its leaves, its CA, the xDS server's), at most 32; see the CertificatesReady condition.",
+        },
+      ),
     ),
-  ),
-});
+    remediations: optional(
+      array(
+        object(
+          {
+            time: string({ format: 'date-time', description: 'When it was done (RFC 3339).' }),
+            pod: string({ maxLength: 253, description: 'The pod acted on.' }),
+            reason: string({ maxLength: 1024, description: 'Why: the zombie kind and what was observed.' }),
+            action: string({
+              maxLength: 64,
+              description: 'Evict, ForceDelete, or in a dry run DryRunEvict, DryRunForceDelete.',
+            }),
+          },
+          { description: 'One remediation action.' },
+        ),
+        {
+          maxItems: 32,
+          description:
+            'The most recent remediation actions, newest last (at most 32); they also count the hourly budget.',
+        },
+      ),
+    ),
+  },
+  { description: 'What the operator observes of this data plane, written by the operator.' },
+);

@@ -1,41 +1,112 @@
 // DeveloperApp (DESIGN 3): a consumer with its developer, product subscriptions and credentials. Credentials
 // live in Secrets (consumerKey, consumerSecret); the snapshot only carries keyed hashes of them.
 import { attributes, objectName, secretRef, statusBase } from './common.ts';
-import { array, enumOf, object, optional, string, type Infer } from './schema.ts';
+import { array, described, enumOf, object, optional, string, type Infer } from './schema.ts';
 
-export const developerAppSpec = object({
-  developer: object({
-    email: string({ maxLength: 254, format: 'email' }),
-    name: optional(string({ maxLength: 256 })),
-  }),
-  products: array(
-    object({
-      name: objectName('name of an ApiProduct in the same namespace'),
-      status: optional(enumOf(['Approved', 'Pending', 'Revoked'], { default: 'Approved' })),
-    }),
-    { maxItems: 64, 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] },
-  ),
-  credentials: optional(
-    array(
-      object({
-        secretRef,
-        status: optional(enumOf(['Approved', 'Revoked'], { default: 'Approved' })),
-        expiresAt: optional(
-          string({ format: 'date-time', description: 'RFC 3339 time after which the credential is refused' }),
+export const developerAppSpec = object(
+  {
+    developer: object(
+      {
+        email: string({
+          maxLength: 254,
+          format: 'email',
+          description: "The developer's email address; the developer.email flow variable. Apigee: developerEmail.",
+        }),
+        name: optional(
+          string({
+            maxLength: 256,
+            description: "The developer's name; the developer.name flow variable. Apigee: firstName, lastName.",
+          }),
         ),
-      }),
-      { maxItems: 16 },
+      },
+      {
+        description:
+          'Who owns the app. There is no Developer kind yet: the developer is named here. Apigee: the developer of an app.',
+      },
     ),
-  ),
-  status: optional(
-    enumOf(['Approved', 'Revoked'], {
-      default: 'Approved',
-      description: 'Revoked refuses every credential of the app',
-    }),
-  ),
-  attributes: optional(attributes),
-  callbackUrl: optional(string({ maxLength: 2048, pattern: '^https?://' })),
-});
+    products: array(
+      object(
+        {
+          name: objectName('Name of an ApiProduct in the same namespace.'),
+          status: optional(
+            enumOf(['Approved', 'Pending', 'Revoked'], {
+              default: 'Approved',
+              description:
+                "Approved (default) lets the app use the product; Pending and Revoked do not. Apigee: the credential's apiProducts[].status (approved, pending, revoked).",
+            }),
+          ),
+        },
+        { description: 'A subscription to an ApiProduct.' },
+      ),
+      {
+        maxItems: 64,
+        'x-kubernetes-list-type': 'map',
+        'x-kubernetes-list-map-keys': ['name'],
+        description:
+          'The products the app subscribes to (at most 64, by name), tried in order: the first approved one that covers the request is used. Apigee: apiProducts.',
+      },
+    ),
+    credentials: optional(
+      array(
+        object(
+          {
+            secretRef: described(
+              secretRef,
+              'Secret in the same namespace holding the credential: consumerKey (the API key) and optionally consumerSecret. Label it gatehouse.dev/credential so the operator sees it. Only keyed hashes reach the data plane. Apigee: consumerKey, consumerSecret.',
+            ),
+            status: optional(
+              enumOf(['Approved', 'Revoked'], {
+                default: 'Approved',
+                description:
+                  "Approved (default) or Revoked: a revoked key is refused. Apigee: the credential's status.",
+              }),
+            ),
+            expiresAt: optional(
+              string({
+                format: 'date-time',
+                description:
+                  'RFC 3339 time after which the key is refused (keymanagement.service.consumer_key_expired); absent: never. Apigee: expiresAt.',
+              }),
+            ),
+          },
+          { description: 'One API key of the app.' },
+        ),
+        {
+          maxItems: 16,
+          description:
+            "The app's API keys (at most 16). A key belongs to one app: a key already used by another app is refused (Accepted=False, DuplicateCredential). Apigee: credentials.",
+        },
+      ),
+    ),
+    status: optional(
+      enumOf(['Approved', 'Revoked'], {
+        default: 'Approved',
+        description: "Approved (default) or Revoked: Revoked refuses every key of the app. Apigee: the app's status.",
+      }),
+    ),
+    attributes: optional(
+      described(
+        attributes,
+        'Free-form name/value pairs; VerifyAPIKey sets each as the flow variable app.<name>. Apigee: attributes.',
+      ),
+    ),
+    callbackUrl: optional(
+      string({
+        maxLength: 2048,
+        pattern: '^https?://',
+        description:
+          'http(s) URL for OAuth redirects. Carried for the OAuth policies, which are not implemented yet. Apigee: callbackUrl.',
+      }),
+    ),
+  },
+  {
+    description:
+      'A developer app: a consumer of APIs, with the products it subscribes to and its API keys (held in Secrets). Apigee: a developer app.',
+  },
+);
 export type DeveloperAppSpec = Infer<typeof developerAppSpec>;
 
-export const developerAppStatus = object({ ...statusBase });
+export const developerAppStatus = object(
+  { ...statusBase },
+  { description: 'What the operator made of this DeveloperApp, written by the operator.' },
+);

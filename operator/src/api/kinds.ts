@@ -17,6 +17,8 @@ export interface PrinterColumn {
 
 export interface KindSpec {
   kind: string;
+  /** What an object of this kind is: the CRD's top-level description (kubectl explain) and docs/api.md's intro. */
+  description: string;
   plural: string;
   singular: string;
   shortNames: string[];
@@ -38,6 +40,8 @@ const age: PrinterColumn = { name: 'Age', type: 'date', jsonPath: '.metadata.cre
 export const kinds: readonly KindSpec[] = [
   {
     kind: 'ApiProxy',
+    description:
+      'An API proxy (Apigee: an API proxy with one proxy and one target endpoint): the base path and hosts it serves, the upstream it forwards to, and the ApiPolicy steps run on the request, the response and faults. The operator compiles it into Envoy routes and clusters and into the runtime snapshot extproc runs.',
     plural: 'apiproxies',
     singular: 'apiproxy',
     shortNames: ['apx'],
@@ -53,6 +57,8 @@ export const kinds: readonly KindSpec[] = [
   },
   {
     kind: 'ApiPolicy',
+    description:
+      'A policy (Apigee: a policy, such as Quota, SpikeArrest or VerifyAPIKey): a type and its configuration, run by ApiProxy steps of the same namespace. Only implemented types are accepted; docs/policies.md describes each.',
     plural: 'apipolicies',
     singular: 'apipolicy',
     shortNames: ['ghpolicy'],
@@ -68,6 +74,8 @@ export const kinds: readonly KindSpec[] = [
   },
   {
     kind: 'ApiProduct',
+    description:
+      'An API product (Apigee: an API product): the proxies, resource paths and methods that a DeveloperApp subscribed to it may call, with an optional quota. VerifyAPIKey checks keys against it.',
     plural: 'apiproducts',
     singular: 'apiproduct',
     shortNames: ['ghproduct'],
@@ -83,6 +91,8 @@ export const kinds: readonly KindSpec[] = [
   },
   {
     kind: 'DeveloperApp',
+    description:
+      'A developer app (Apigee: a developer app): an API consumer with its developer, its product subscriptions and its API keys, held in Secrets of which only keyed hashes reach the data plane.',
     plural: 'developerapps',
     singular: 'developerapp',
     shortNames: ['ghapp'],
@@ -98,6 +108,8 @@ export const kinds: readonly KindSpec[] = [
   },
   {
     kind: 'DataPlane',
+    description:
+      'A data plane (Apigee: roughly an environment with its runtime): an Envoy fleet and an extproc fleet that the operator runs, configures over xDS and watches, with their listeners, Redis, failure mode, certificates, remediation and autoscaling.',
     plural: 'dataplanes',
     singular: 'dataplane',
     shortNames: ['ghdp'],

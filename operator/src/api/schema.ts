@@ -79,6 +79,11 @@ function node<T>(schema: OpenAPISchema, parts: Partial<Schema<T>> = {}): Schema<
   return { schema, rules: [], children: {}, optional: false, ...parts };
 }
 
+/** The same node with its own description: a shared node, described where it is used. */
+export function described<S extends Schema<unknown>>(s: S, description: string): S {
+  return { ...s, schema: { ...s.schema, description } };
+}
+
 /** Makes a member optional (left out of `required`). */
 export function optional<T>(s: Schema<T>): Schema<T> & Optional {
   return { ...s, optional: true };

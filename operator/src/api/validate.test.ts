@@ -161,10 +161,45 @@ describe('validateSpec', () => {
     expect(errors.find((e) => e.field === field)!.message).toMatch(message);
   });
 
-  it("accepts every catalogue type's member while only supported ones are typed", () => {
-    expect(check('ApiPolicy', { type: 'PythonScript', pythonScript: { anything: 1 } })).toEqual([]);
+  it('refuses a planned policy type as the apiserver does (not in the enum; its member is unknown)', () => {
+    expect(check('ApiPolicy', { type: 'PythonScript', pythonScript: { source: 'x' } })).toEqual([
+      { field: 'spec.pythonScript', message: 'unknown field' },
+      { field: 'spec.type', message: expect.stringMatching(/^must be one of Quota, SpikeArrest, .*, CORS$/) as string },
+    ]);
     expect(
       check('ApiPolicy', { type: 'VerifyAPIKey', verifyAPIKey: { apiKey: { ref: 'request.header.x-api-key' } } }),
     ).toEqual([]);
+  });
+
+  // The ref-or nodes: the CRD checks them with typeless value validations, the compiler with
+  // anyOf [literal, {ref}]; protos/policies/schema.test.ts holds the two forms equal.
+  it.each([
+    ['SpikeArrest', { rate: '30pm' }, true],
+    ['SpikeArrest', { rate: '5ps' }, true],
+    ['SpikeArrest', { rate: { ref: 'ratelimit.rate' } }, true],
+    ['SpikeArrest', { rate: 'thirty per minute' }, false],
+    ['SpikeArrest', { rate: '30ph' }, false],
+    ['SpikeArrest', { rate: '0pm' }, false],
+    ['SpikeArrest', { rate: 30 }, false],
+    ['SpikeArrest', { rate: { ref: '' } }, false],
+    ['SpikeArrest', { rate: { ref: 'a', default: '1ps' } }, false],
+    ['SpikeArrest', { rate: { variable: 'a' } }, false],
+    ['Quota', { allow: 100, interval: 1, timeUnit: 'hour' }, true],
+    ['Quota', { allow: { ref: 'limit' }, interval: { ref: 'n' }, timeUnit: { ref: 'unit' } }, true],
+    ['Quota', { allow: '100' }, false],
+    ['Quota', { allow: 1.5 }, false],
+    ['Quota', { allow: 100, interval: 0 }, false],
+    ['Quota', { allow: 100, timeUnit: 'fortnight' }, false],
+    ['Quota', { allow: { ref: 7 } }, false],
+    ['ResponseCache', { cacheKey: {}, skipCacheLookup: true }, true],
+    ['ResponseCache', { cacheKey: {}, skipCacheLookup: 'true' }, false],
+  ])('%s %j is %s', (type, config, valid) => {
+    const member = type[0]!.toLowerCase() + type.slice(1);
+    const errors = check('ApiPolicy', { type, [member]: config });
+    if (valid) expect(errors).toEqual([]);
+    else {
+      expect(errors).toHaveLength(1);
+      expect(errors[0]!.field).toMatch(new RegExp(`^spec\\.${member}\\.`));
+    }
   });
 });

@@ -6,6 +6,7 @@ import { sha256Hex } from './canonical-json.ts';
 import { credentialHasher, devCredentialHashKey } from './credentials.ts';
 import { sortDiagnostics, type Diagnostic } from './diagnostics.ts';
 import { emitEnvoy, type EnvoyResources, type SdsSecretRef } from './envoy/index.ts';
+import type { Incumbents } from './incumbents.ts';
 import { takeIn, type SourceObject } from './intake.ts';
 import type { Ir, IrEndpoint, IrExtProcTls } from './ir.ts';
 import { resolveApps, resolveProducts } from './resolve-consumers.ts';
@@ -27,6 +28,8 @@ export interface CompileOptions {
   extProcTls?: IrExtProcTls;
   /** Ready endpoints of Services, keyed "namespace/name:port" (from the kube source's EndpointSlices). */
   serviceEndpoints?: Readonly<Record<string, IrEndpoint[]>>;
+  /** What the snapshot being served holds: it keeps contested routes and consumer keys (incumbents.ts). */
+  incumbents?: Incumbents;
 }
 
 export interface Snapshot {
@@ -88,9 +91,9 @@ export function compile(objects: readonly SourceObject[], options: CompileOption
 
   const inventory = takeIn(objects, report);
   const policies = resolvePolicies(inventory, report);
-  const proxies = resolveProxies(inventory, policies, report);
+  const proxies = resolveProxies(inventory, policies, report, options.incumbents);
   const products = resolveProducts(inventory, proxies, report);
-  const apps = resolveApps(inventory, products, hasher.hash, report);
+  const apps = resolveApps(inventory, products, hasher.hash, report, options.incumbents);
   const anyDataPlane = [...inventory.seen.values()].some((o) => o.id.kind === 'DataPlane');
   const dataPlanes = anyDataPlane ? resolveDataPlanes(inventory, report) : [defaultDataPlane];
   const ir: Ir = {

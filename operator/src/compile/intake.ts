@@ -35,6 +35,11 @@ export interface Entry<T> {
   id: ObjectId;
   origin: Origin;
   object: T;
+  /**
+   * Its status (kube mode) says its current generation is Accepted: in a cluster, what holds a route or
+   * a consumer key now, the same for every replica and across restarts (docs/tenancy.md).
+   */
+  statusAccepted?: boolean;
 }
 
 export interface SecretObject {
@@ -141,6 +146,27 @@ function generationOf(raw: Record<string, unknown>): number {
   return typeof generation === 'number' && Number.isSafeInteger(generation) && generation >= 0 ? generation : 0;
 }
 
+/** An apiserver timestamp, kept only when it parses (docs/tenancy.md: the older claim wins). */
+function creationTimestampOf(raw: Record<string, unknown>): { creationTimestamp?: string } {
+  const t = isRecord(raw.metadata) ? raw.metadata.creationTimestamp : undefined;
+  return typeof t === 'string' && !Number.isNaN(Date.parse(t)) ? { creationTimestamp: t } : {};
+}
+
+function statusAcceptedOf(raw: Record<string, unknown>): { statusAccepted?: true } {
+  const status = isRecord(raw.status) ? raw.status : undefined;
+  const generation = isRecord(raw.metadata) ? raw.metadata.generation : undefined;
+  if (!status || generation === undefined) return {};
+  const conditions: unknown[] = Array.isArray(status.conditions) ? status.conditions : [];
+  const accepted = conditions.some(
+    (c) =>
+      isRecord(c) &&
+      c.type === 'Accepted' &&
+      c.status === 'True' &&
+      (c.observedGeneration ?? status.observedGeneration) === generation,
+  );
+  return accepted ? { statusAccepted: true } : {};
+}
+
 function emptyInventory(): Inventory {
   return {
     proxies: new Map(),
@@ -222,9 +248,14 @@ export function takeIn(sources: readonly SourceObject[], report: (d: Diagnostic)
       apiVersion: gatehouseApiVersion,
       kind: c.id.kind,
       spec,
-      metadata: { name: c.id.name, namespace: c.id.namespace, generation: generationOf(c.raw) },
+      metadata: {
+        name: c.id.name,
+        namespace: c.id.namespace,
+        generation: generationOf(c.raw),
+        ...creationTimestampOf(c.raw),
+      },
     } as GatehouseObject;
-    const entry = { id: c.id, origin: c.origin, object };
+    const entry = { id: c.id, origin: c.origin, object, ...statusAcceptedOf(c.raw) };
     switch (object.kind) {
       case 'ApiProxy':
         inventory.proxies.set(mapKey, entry as Entry<ApiProxy>);

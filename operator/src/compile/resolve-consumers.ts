@@ -1,5 +1,6 @@
 // ApiProducts and DeveloperApps: products must name accepted proxies; apps must name accepted products and
 // Secrets holding consumerKey (and optionally consumerSecret), which are hashed here.
+import { holderName, keeperOrder, noIncumbents, type Incumbents } from './incumbents.ts';
 import { idKey, sortedRecord, type Inventory } from './intake.ts';
 import type { IrApp, IrCredential, IrProduct, IrProxy } from './ir.ts';
 import { reportMissingRef, reporterFor, sortedValues, type Report } from './report.ts';
@@ -36,17 +37,64 @@ export function resolveProducts(inventory: Inventory, proxies: readonly IrProxy[
   return out;
 }
 
+/** keyHash -> "namespace/name" of every app whose Secrets declare it. */
+function declaredKeys(
+  inventory: Inventory,
+  hash: (v: string) => string,
+): { declared: Map<string, Set<string>>; statusHolders: Map<string, Set<string>> } {
+  const declared = new Map<string, Set<string>>();
+  const statusHolders = new Map<string, Set<string>>();
+  for (const entry of inventory.apps.values()) {
+    const ns = entry.id.namespace;
+    for (const c of entry.object.spec.credentials ?? []) {
+      const key = inventory.secrets.get(`${ns}/${c.secretRef.name}`)?.object.values.consumerKey;
+      if (!key) continue;
+      const keyHash = hash(key);
+      declared.set(keyHash, (declared.get(keyHash) ?? new Set()).add(`${ns}/${entry.id.name}`));
+      if (entry.statusAccepted)
+        statusHolders.set(keyHash, (statusHolders.get(keyHash) ?? new Set()).add(`${ns}/${entry.id.name}`));
+    }
+  }
+  return { declared, statusHolders };
+}
+
 export function resolveApps(
   inventory: Inventory,
   products: readonly IrProduct[],
   hash: (v: string) => string,
   report: Report,
+  incumbents: Incumbents = noIncumbents,
 ): IrApp[] {
   const accepted = new Set(products.map((p) => `${p.namespace}/${p.name}`));
-  // A consumer key identifies one app; the first app in namespace/name order keeps a shared key.
+  // A consumer key identifies one app. The app holding it in the served snapshot keeps it while it
+  // still declares it; otherwise the first accepted app in keeper order (apps that serve now, then the
+  // oldest, then namespace/name) takes it (docs/tenancy.md).
+  const { declared, statusHolders } = declaredKeys(inventory, hash);
+  // The holder of a key: the app serving it in the snapshot being served (folder mode), or the one
+  // app whose status says it is accepted with that key (kube mode); several such (a stale status) or
+  // none: keeper order decides.
+  const holder = (keyHash: string) => {
+    const app = incumbents.consumerKeys.get(keyHash);
+    if (app !== undefined && declared.get(keyHash)?.has(app)) return app;
+    const byStatus = statusHolders.get(keyHash);
+    return byStatus?.size === 1 ? [...byStatus][0] : undefined;
+  };
+  const serving = new Set(incumbents.consumerKeys.values());
+  for (const entry of inventory.apps.values())
+    if (entry.statusAccepted) serving.add(`${entry.id.namespace}/${entry.id.name}`);
   const keyOwners = new Map<string, string>();
   const out: IrApp[] = [];
-  for (const entry of sortedValues(inventory.apps)) {
+  const ordered = sortedValues(inventory.apps).sort(
+    keeperOrder(
+      (e) => serving.has(`${e.id.namespace}/${e.id.name}`),
+      (e) => ({
+        namespace: e.id.namespace,
+        name: e.id.name,
+        creationTimestamp: e.object.metadata.creationTimestamp,
+      }),
+    ),
+  );
+  for (const entry of ordered) {
     const r = reporterFor(entry, report);
     const { spec, metadata } = entry.object;
     const ns = entry.id.namespace;
@@ -63,11 +111,11 @@ export function resolveApps(
       const { consumerKey, consumerSecret } = secret.object.values;
       if (!consumerKey) return r.unresolved(field, `Secret "${c.secretRef.name}" has no consumerKey`, 'RefNotAccepted');
       const keyHash = hash(consumerKey);
-      const owner = keyOwners.get(keyHash);
-      if (owner)
+      const owner = keyOwners.get(keyHash) ?? holder(keyHash);
+      if (owner !== undefined && owner !== `${ns}/${metadata.name}`)
         return r.invalid(
           field,
-          `the consumerKey of Secret "${c.secretRef.name}" is already used by DeveloperApp ${owner}`,
+          `the consumerKey of Secret "${c.secretRef.name}" is already used by ${holderName('DeveloperApp', owner, ns)}`,
           'DuplicateCredential',
         );
       claimed.push(keyHash);
@@ -95,5 +143,5 @@ export function resolveApps(
       callbackUrl: spec.callbackUrl ?? '',
     });
   }
-  return out;
+  return out.sort((a, b) => (`${a.namespace}/${a.name}` < `${b.namespace}/${b.name}` ? -1 : 1));
 }

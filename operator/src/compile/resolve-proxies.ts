@@ -1,10 +1,12 @@
 // ApiProxies: resolve every step to an accepted ApiPolicy of the namespace, parse every condition once,
-// build the upstream cluster, pick the processing mode the steps need, and settle base-path conflicts.
+// build the upstream cluster, pick the processing mode the steps need, and settle base-path conflicts
+// (docs/tenancy.md).
 import type { Condition } from '../../../protos/gen/json/gatehouse.v1.ts';
 import type { ApiProxy } from '../api/kinds.ts';
 import type { Step } from '../api/apiproxy.ts';
 import { ConditionSyntaxError, parseCondition } from './conditions.ts';
 import { durationMs } from './durations.ts';
+import { holderName, hostsOverlap, keeperOrder, noIncumbents, type Incumbents } from './incumbents.ts';
 import { idKey, type Entry, type Inventory } from './intake.ts';
 import type { IrFlowPair, IrFlows, IrPolicy, IrProcessing, IrProxy, IrStep } from './ir.ts';
 import { reportMissingRef, reporterFor, sortedValues, type ObjectReporter, type Report } from './report.ts';
@@ -132,46 +134,68 @@ function processingFor(flows: IrFlows, policies: ReadonlyMap<string, IrPolicy>):
   };
 }
 
+interface Resolved {
+  proxy: IrProxy;
+  r: ObjectReporter;
+  key: string;
+  namespace: string;
+  name: string;
+  creationTimestamp?: string;
+  statusAccepted: boolean;
+}
+
 /**
- * Two proxies may not serve the same base path on the same host. The first in namespace/name order
- * keeps it (an order that does not depend on the source); the other is not accepted.
+ * Two proxies may not serve the same base path on hosts that can match one request: an any-host proxy
+ * and a host-specific one on the same base path would split its traffic by the Host header. The keeper
+ * is the proxy serving that base path now (its status says so, or it serves in the snapshot being
+ * served), else the oldest, else the first by namespace/name
+ * (incumbents.ts); every other claimant is not accepted, and is told who holds the route only when
+ * that proxy is in its own namespace.
  */
-function settleConflicts(
-  proxies: { proxy: IrProxy; r: ObjectReporter; key: string }[],
-  inventory: Inventory,
-): IrProxy[] {
-  const claims = new Map<string, string>();
-  const out: IrProxy[] = [];
-  for (const { proxy, r, key } of proxies) {
-    const routes = (proxy.hosts.length > 0 ? proxy.hosts : ['*']).map((h) => `${h} ${proxy.basePath}`);
-    const taken = routes.find((k) => claims.has(k));
-    if (taken) {
+function settleConflicts(resolved: Resolved[], inventory: Inventory, incumbents: Incumbents): IrProxy[] {
+  const holds = (c: Resolved) =>
+    c.statusAccepted || incumbents.proxies.get(`${c.namespace}/${c.name}`) === c.proxy.basePath;
+  const ordered = [...resolved].sort(keeperOrder(holds, (c) => c));
+  const kept: IrProxy[] = [];
+  for (const { proxy, r, key } of ordered) {
+    const rival = kept.find((k) => k.basePath === proxy.basePath && hostsOverlap(k.hosts, proxy.hosts) !== undefined);
+    if (rival) {
+      const host = hostsOverlap(rival.hosts, proxy.hosts)!;
       r.invalid(
         'spec.basePath',
-        `base path ${proxy.basePath} on host ${taken.split(' ')[0]} is already served by ApiProxy ${claims.get(taken)}`,
+        `base path ${proxy.basePath} on host ${host} is already served by ${holderName('ApiProxy', `${rival.namespace}/${rival.name}`, proxy.namespace)}`,
         'Conflicted',
         'GH_ERR_COMPILE_CONFLICT',
       );
       inventory.rejected.add(key);
       continue;
     }
-    for (const k of routes) claims.set(k, `${proxy.namespace}/${proxy.name}`);
-    out.push(proxy);
+    kept.push(proxy);
   }
-  return out;
+  return kept.sort((a, b) => (`${a.namespace}/${a.name}` < `${b.namespace}/${b.name}` ? -1 : 1));
 }
 
 export function resolveProxies(
   inventory: Inventory,
   policies: ReadonlyMap<string, IrPolicy>,
   report: Report,
+  incumbents: Incumbents = noIncumbents,
 ): IrProxy[] {
-  const resolved: { proxy: IrProxy; r: ObjectReporter; key: string }[] = [];
+  const resolved: Resolved[] = [];
   for (const entry of sortedValues(inventory.proxies)) {
     const resolver = new ProxyResolver(entry, inventory, policies, report);
     const proxy = resolver.resolve();
-    if (proxy) resolved.push({ proxy, r: resolver.r, key: idKey(entry.id) });
+    if (proxy)
+      resolved.push({
+        proxy,
+        r: resolver.r,
+        key: idKey(entry.id),
+        namespace: entry.id.namespace,
+        name: entry.id.name,
+        creationTimestamp: entry.object.metadata.creationTimestamp,
+        statusAccepted: entry.statusAccepted === true,
+      });
     else inventory.rejected.add(idKey(entry.id));
   }
-  return settleConflicts(resolved, inventory);
+  return settleConflicts(resolved, inventory, incumbents);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SourceObject } from '../compile/compile.ts';
-import { compileKeepingLastAccepted, type AcceptedRevision } from './last-accepted.ts';
+import { compileKeepingLastAccepted, revisionOf, type AcceptedRevision } from './last-accepted.ts';
 
 const proxy = (name: string, generation: number, spec: Record<string, unknown>): SourceObject => ({
   object: {
@@ -97,10 +97,52 @@ describe('compileKeepingLastAccepted', () => {
 
   it('forgets deleted objects', () => {
     const previous = new Map<string, AcceptedRevision>([
-      ['ApiProxy/shop/gone', { object: proxy('gone', 1, good).object, generation: 1 }],
+      ['ApiProxy/shop/gone', { object: proxy('gone', 1, good).object, generation: 1, revision: 'r1' }],
     ]);
     const r = compileKeepingLastAccepted([], previous, options);
     expect(r.lastAccepted.size).toBe(0);
     expect(basePaths(r.result.snapshot.runtime)).toEqual([]);
+  });
+
+  it('without metadata.generation (folder mode), the content tells an edit of its own from a change around it', () => {
+    const orders = (spec: Record<string, unknown>): SourceObject => ({
+      object: {
+        apiVersion: 'gatehouse.dev/v1alpha1',
+        kind: 'ApiProxy',
+        metadata: { name: 'orders', namespace: 'shop' },
+        spec,
+      },
+    });
+    const first = compileKeepingLastAccepted([orders(good)], new Map(), options);
+    const broken = compileKeepingLastAccepted([orders({ ...good, basePath: 'no-slash' })], first.lastAccepted, options);
+    expect(basePaths(broken.result.snapshot.runtime)).toEqual(['orders:/orders']);
+    expect(broken.fallbacks.has('ApiProxy/shop/orders')).toBe(true);
+    // The error reported is the current revision's, though the published compile has the older one.
+    expect(broken.result.errors).toEqual([]);
+    expect(broken.errors).toEqual([
+      expect.objectContaining({ kind: 'ApiProxy', name: 'orders', field: 'spec.basePath' }) as unknown,
+    ]);
+
+    // Unchanged but now rejected for a reference that went away: not its own change, so left out.
+    const withPolicy = { ...good, flows: { preFlow: { request: [{ policy: 'limit' }] } } };
+    const limit = policy('limit', 0, { type: 'SpikeArrest', spikeArrest: { rate: '10ps' } });
+    const served = compileKeepingLastAccepted([orders(withPolicy), limit], new Map(), options);
+    const gone = compileKeepingLastAccepted([orders(withPolicy)], served.lastAccepted, options);
+    expect(basePaths(gone.result.snapshot.runtime)).toEqual([]);
+    expect(gone.fallbacks.size).toBe(0);
+    expect(gone.lastAccepted.has('ApiProxy/shop/orders')).toBe(true);
+  });
+
+  it('revisionOf: what compile reads (apiVersion, spec, Secret data), not metadata or status', () => {
+    const base = proxy('orders', 1, good).object as Record<string, unknown>;
+    const same = [
+      { ...base, metadata: { name: 'orders', namespace: 'shop', generation: 7, labels: { a: 'b' } } },
+      { ...base, status: { conditions: [] } },
+      { ...base, spec: { target: good.target, basePath: good.basePath } },
+    ];
+    for (const o of same) expect(revisionOf(o)).toBe(revisionOf(base));
+    expect(revisionOf({ ...base, spec: { ...good, basePath: '/other' } })).not.toBe(revisionOf(base));
+    const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, stringData: { k: 'a' } };
+    expect(revisionOf({ ...secret, stringData: { k: 'b' } })).not.toBe(revisionOf(secret));
   });
 });

@@ -1,14 +1,44 @@
-// "The last accepted revision of an object that turned invalid keeps serving" (DESIGN 3). Compile the
-// objects as they are; where an object that served before is now rejected for a change of its own
-// (a new generation), compile again with its last accepted revision in its place. Pure: the memory of
-// accepted revisions goes in and comes out.
+// "The last accepted revision of an object that turned invalid keeps serving" (DESIGN 3), in folder
+// and kube mode alike. Compile the objects as they are; where an object that served before is now
+// rejected for a change of its own (a new revision, see revisionOf), compile again with its last
+// accepted revision in its place. Pure: the memory of accepted revisions goes in and comes out.
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../compile/canonical-json.ts';
 import { compile, type CompileOptions, type CompileResult, type SourceObject } from '../compile/compile.ts';
+import { sortDiagnostics, type Diagnostic } from '../compile/diagnostics.ts';
 import { idKey, type ObjectId } from '../compile/intake.ts';
 import type { StatusCondition } from '../compile/status.ts';
 
 export interface AcceptedRevision {
   object: unknown;
+  /** metadata.generation (0 without one): what status reports as observed. */
   generation: number;
+  /** revisionOf(object): what tells a change of the object's own from a change around it. */
+  revision: string;
+}
+
+const revisions = new WeakMap<object, string>();
+
+/**
+ * An object's revision: the SHA-256 of what compile reads of it besides its identity (kind,
+ * namespace, name), in canonical JSON: apiVersion and spec, and a Secret's data and stringData. Labels,
+ * annotations, status and server-kept metadata (generation, resourceVersion, ...) are not part of it.
+ * One definition for both modes: objects in a folder have no metadata.generation (and one copied into
+ * a manifest is never bumped), so only their content can tell "this object was edited" from "a
+ * reference went away"; in a cluster it changes when the apiserver bumps metadata.generation (a spec
+ * change), except that an edit undone is the old revision again, which is what it is. Cached per
+ * object: sources hand the same object values until they change.
+ */
+export function revisionOf(object: unknown): string {
+  if (typeof object !== 'object' || object === null) return `scalar:${String(object)}`;
+  let revision = revisions.get(object);
+  if (revision === undefined) {
+    const o = object as Record<string, unknown>;
+    const content = { apiVersion: o.apiVersion, spec: o.spec, data: o.data, stringData: o.stringData };
+    revision = createHash('sha256').update(canonicalJson(content)).digest('hex');
+    revisions.set(object, revision);
+  }
+  return revision;
 }
 
 /** What compile made of one object: the conditions of its current generation, and what serves. */
@@ -25,11 +55,18 @@ export interface ObjectOutcome {
 export interface FallbackCompile {
   /** The compile that is published. */
   result: CompileResult;
+  /**
+   * What to report: the published compile's diagnostics, except that an object served at its last
+   * accepted revision reports what is wrong with its current one (the published compile has that
+   * object's older revision, which is fine).
+   */
+  errors: Diagnostic[];
+  warnings: Diagnostic[];
   /** Keyed `Kind/namespace/name`, every object of our kinds. */
   outcomes: Map<string, ObjectOutcome>;
   /** The memory to pass to the next call. */
   lastAccepted: Map<string, AcceptedRevision>;
-  /** Objects served at an older generation, keyed like outcomes. */
+  /** Objects served at an older revision, keyed like outcomes, with that revision's generation. */
   fallbacks: Map<string, number>;
 }
 
@@ -49,13 +86,19 @@ export function compileKeepingLastAccepted(
   previous: ReadonlyMap<string, AcceptedRevision>,
   options: CompileOptions,
 ): FallbackCompile {
+  const objectByKey = new Map<string, unknown>();
+  for (const o of objects) {
+    const key = keyOf(o.object);
+    if (key !== undefined) objectByKey.set(key, o.object);
+  }
   const first = compile(objects, options);
   const substitutes = new Map<string, AcceptedRevision>();
   for (const s of first.accepted) {
     if (s.accepted) continue;
     const key = idKey(s);
     const before = previous.get(key);
-    if (before && before.generation !== s.generation) substitutes.set(key, before);
+    if (before && objectByKey.has(key) && before.revision !== revisionOf(objectByKey.get(key)))
+      substitutes.set(key, before);
   }
   let published = first;
   if (substitutes.size > 0) {
@@ -71,11 +114,6 @@ export function compileKeepingLastAccepted(
   const outcomes = new Map<string, ObjectOutcome>();
   const lastAccepted = new Map<string, AcceptedRevision>();
   const fallbacks = new Map<string, number>();
-  const objectByKey = new Map<string, unknown>();
-  for (const o of objects) {
-    const key = keyOf(o.object);
-    if (key !== undefined) objectByKey.set(key, o.object);
-  }
   for (const s of published.accepted) {
     const key = idKey(s);
     const sub = substitutes.get(key);
@@ -100,13 +138,27 @@ export function compileKeepingLastAccepted(
       conditions: s.conditions,
       servingGeneration: s.accepted ? s.generation : undefined,
     });
-    if (s.accepted && objectByKey.has(key))
-      lastAccepted.set(key, { object: objectByKey.get(key), generation: s.generation });
-    else if (!s.accepted && previous.has(key) && previous.get(key)!.generation === s.generation) {
+    if (s.accepted && objectByKey.has(key)) {
+      const object = objectByKey.get(key);
+      lastAccepted.set(key, { object, generation: s.generation, revision: revisionOf(object) });
+    } else if (!s.accepted && previous.get(key)?.revision === revisionOf(objectByKey.get(key))) {
       // Rejected for a reason outside itself (a reference went away): nothing older would do better,
       // but remember it in case the reference comes back.
       lastAccepted.set(key, previous.get(key)!);
     }
   }
-  return { result: published, outcomes, lastAccepted, fallbacks };
+  const current = (d: Diagnostic) =>
+    d.kind !== undefined && substitutes.has(idKey({ kind: d.kind, namespace: d.namespace ?? '', name: d.name ?? '' }));
+  const report = (of: 'errors' | 'warnings') =>
+    substitutes.size === 0
+      ? published[of]
+      : sortDiagnostics([...published[of].filter((d) => !current(d)), ...first[of].filter(current)]);
+  return {
+    result: published,
+    errors: report('errors'),
+    warnings: report('warnings'),
+    outcomes,
+    lastAccepted,
+    fallbacks,
+  };
 }

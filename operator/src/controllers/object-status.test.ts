@@ -87,6 +87,15 @@ describe('desiredStatus', () => {
     });
     expect(cond(s, 'Programmed')).toMatchObject({ status: 'True', reason: 'ServingPreviousGeneration' });
     expect(cond(s, 'Ready')).toMatchObject({ status: 'False', reason: 'Invalid' });
+    // Only an edit can fix it: kstatus and Flux report Failed at once.
+    expect(cond(s, 'Stalled')).toMatchObject({ status: 'True', reason: 'Invalid' });
+  });
+
+  it('ApiProxy with no data-plane node connected: programmed, not Ready', () => {
+    const s = desiredStatus('ApiProxy', ok('ApiProxy'), inputs([]));
+    expect(cond(s, 'Programmed')).toMatchObject({ status: 'True' });
+    expect(cond(s, 'Ready')).toMatchObject({ status: 'False', reason: 'NoDataPlaneConnected' });
+    expect(cond(s, 'Stalled')).toMatchObject({ status: 'False' });
   });
 
   it('not served at all: Programmed False', () => {
@@ -114,6 +123,8 @@ describe('desiredStatus', () => {
     );
     expect(cond(s, 'Programmed')).toMatchObject({ status: 'False', reason: 'NotAccepted' });
     expect(cond(s, 'Ready')).toMatchObject({ status: 'False', reason: 'UnresolvedRefs' });
+    // Creating the product fixes it: not stalled.
+    expect(cond(s, 'Stalled')).toMatchObject({ status: 'False' });
     expect(s.dataPlanes).toBeUndefined();
   });
 });

@@ -151,7 +151,7 @@ export function desiredStatus(kind: string, outcome: ObjectOutcome, inputs: Stat
           accepted.status === 'True' ? prog.reason : accepted.reason,
           accepted.status === 'True' ? prog.message : accepted.message,
         );
-    return { conditions: [accepted, resolved, prog, ready] };
+    return { conditions: [accepted, resolved, prog, ready, stalled(accepted)] };
   }
   const { entries, synced, total } =
     prog.status === 'True' ? dataPlaneEntries(key, inputs) : { entries: [], synced: 0, total: 0 };
@@ -164,11 +164,12 @@ export function desiredStatus(kind: string, outcome: ObjectOutcome, inputs: Stat
       accepted.status === 'True' ? prog.message : accepted.message,
     );
   } else if (total === 0) {
+    // Programmed is not serving: with no data-plane node connected, no request reaches this proxy.
     ready = condition(
       'Ready',
-      'True',
+      'False',
       'NoDataPlaneConnected',
-      'programmed; no data-plane node is connected to report on',
+      'programmed, but no data-plane node is connected: no Envoy serves this proxy',
     );
   } else if (synced === total) {
     ready = condition('Ready', 'True', 'Synced', `every data-plane node (${total}) runs this generation`);
@@ -182,10 +183,33 @@ export function desiredStatus(kind: string, outcome: ObjectOutcome, inputs: Stat
     );
   }
   return {
-    conditions: [accepted, resolved, prog, ready],
+    conditions: [accepted, resolved, prog, ready, stalled(accepted)],
     dataPlanes: entries,
     dataPlanesSynced: `${synced}/${total}`,
   };
+}
+
+/**
+ * Reasons of Accepted=False that only a change of the object itself can clear. A missing reference is
+ * not one of them: creating the referenced object fixes it.
+ */
+const stalledReasons = new Set([
+  'Invalid',
+  'Duplicate',
+  'Conflicted',
+  'InvalidCondition',
+  'DuplicateCredential',
+  'UnsupportedType',
+]);
+
+/**
+ * kstatus' Stalled (docs/operations.md): True when the object cannot progress until its owner changes
+ * it, so Flux, Argo CD and `kstatus` report Failed at once instead of waiting for a timeout.
+ */
+function stalled(accepted: DesiredCondition): DesiredCondition {
+  return accepted.status === 'False' && stalledReasons.has(accepted.reason)
+    ? condition('Stalled', 'True', accepted.reason, accepted.message)
+    : condition('Stalled', 'False', 'Progressing', '');
 }
 
 /** Accepted and ResolvedRefs of the current generation, as compile wrote them. */

@@ -84,7 +84,9 @@ describe('mergeStatus', () => {
     expect(status).toEqual({
       configVersion: 'new',
       observedGeneration: 1,
+      // The live order is kept; a new type goes last.
       conditions: [
+        { type: 'CertificatesReady', status: 'True', reason: 'Issued', message: '', lastTransitionTime: earlier },
         {
           type: 'Accepted',
           status: 'True',
@@ -93,7 +95,6 @@ describe('mergeStatus', () => {
           observedGeneration: 1,
           lastTransitionTime: now,
         },
-        { type: 'CertificatesReady', status: 'True', reason: 'Issued', message: '', lastTransitionTime: earlier },
       ],
     });
   });
@@ -106,5 +107,15 @@ describe('mergeStatus', () => {
       now,
     );
     expect((status.conditions as { message: string }[])[0]!.message.length).toBe(32_768);
+  });
+
+  it('two controllers writing their own conditions in turn converge: neither sees the other reorder it', () => {
+    let live: Record<string, unknown> = {};
+    const a = { conditions: [{ type: 'Ready', status: 'True' as const, reason: 'Ready', message: '' }] };
+    const b = { conditions: [{ type: 'CertificatesReady', status: 'True' as const, reason: 'Valid', message: '' }] };
+    live = mergeStatus(live, a, 1, now).status;
+    live = mergeStatus(live, b, 1, now, { observedGeneration: false }).status;
+    expect(mergeStatus(live, a, 1, now).status).toEqual(live);
+    expect(mergeStatus(live, b, 1, now, { observedGeneration: false }).status).toEqual(live);
   });
 });

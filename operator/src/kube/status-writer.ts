@@ -65,8 +65,7 @@ export function mergeStatus(
   const liveConditions = Array.isArray(liveStatus.conditions) ? (liveStatus.conditions as Condition[]) : [];
   const byType = new Map(liveConditions.map((c) => [c.type, c]));
   const transitions: ConditionTransition[] = [];
-  const owned = new Set(desired.conditions.map((c) => c.type));
-  const conditions: Condition[] = desired.conditions.map((d) => {
+  const written: Condition[] = desired.conditions.map((d) => {
     const before = byType.get(d.type);
     const unchanged = before?.status === d.status;
     if (!unchanged)
@@ -80,7 +79,12 @@ export function mergeStatus(
       lastTransitionTime: unchanged && before.lastTransitionTime ? before.lastTransitionTime : now,
     };
   });
-  for (const c of liveConditions) if (!owned.has(c.type)) conditions.push(c);
+  // Each owned condition takes its live one's place, and a new type goes last: the list keeps the
+  // order the apiserver has, so another controller's write does not reorder ours, and ours does not
+  // reorder theirs (a reordered list compares as changed and wakes every writer of the object).
+  const ownedByType = new Map(written.map((c) => [c.type, c]));
+  const conditions: Condition[] = liveConditions.map((c) => ownedByType.get(c.type) ?? c);
+  for (const c of written) if (!byType.has(c.type)) conditions.push(c);
   const status: Record<string, unknown> = { ...liveStatus };
   for (const [key, value] of Object.entries(desired)) {
     if (key === 'conditions') continue;
@@ -182,15 +186,23 @@ function pluralOf(kind: string): string {
   return plurals.get(kind) ?? `${kind.toLowerCase()}s`;
 }
 
-/** Order-insensitive comparison of status objects (key order differs between JSON sources). */
-function normalise(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(normalise);
+/**
+ * Order-insensitive comparison of status objects (key order differs between JSON sources); conditions
+ * are a map keyed by type (listType map in the CRDs), so their order does not count either.
+ */
+function normalise(value: unknown, key?: string): unknown {
+  if (Array.isArray(value)) {
+    const items = value.map((v) => normalise(v));
+    return key === 'conditions'
+      ? items.sort((a, b) => String((a as { type?: string }).type).localeCompare(String((b as { type?: string }).type)))
+      : items;
+  }
   if (value && typeof value === 'object') {
     return Object.fromEntries(
       Object.entries(value)
         .filter(([, v]) => v !== undefined)
         .sort(([a], [b]) => (a < b ? -1 : 1))
-        .map(([k, v]) => [k, normalise(v)]),
+        .map(([k, v]) => [k, normalise(v, k)]),
     );
   }
   return value;

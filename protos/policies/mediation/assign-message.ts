@@ -73,73 +73,138 @@ export interface AssignMessageConfig extends AssignMessageOperation {
   operations?: AssignMessageOperation[];
 }
 
-const names = (what: string) => stringList(`${what} names`, 64, 256);
+const names = (what: string, verb: string) =>
+  stringList(
+    `Names of ${what} ${verb} (at most 64).`,
+    64,
+    256,
+    `A ${what.replace(/s$/, '')} name (1 to 256 characters).`,
+  );
+
+const template = "a template: {variable} is replaced by the flow variable's text";
+
+/** Header, query and form parameter maps of add (appended) and set (replaced). */
+const parameterMaps = (verb: string, apigee: string): Record<string, JSONSchema> => ({
+  headers: stringMap(`Headers ${verb}, by name. Apigee: <${apigee}><Headers>.`, `The header value, ${template}.`),
+  queryParams: stringMap(
+    `Query parameters ${verb} (request only), by name. Apigee: <${apigee}><QueryParams>.`,
+    `The parameter value, ${template}.`,
+  ),
+  formParams: stringMap(
+    `Form parameters ${verb}, by name; the body becomes application/x-www-form-urlencoded. Apigee: <${apigee}><FormParams>.`,
+    `The parameter value, ${template}.`,
+  ),
+});
 
 const addSchema: JSONSchema = {
   type: 'object',
-  properties: {
-    headers: stringMap('header name -> value template'),
-    queryParams: stringMap('query parameter name -> value template'),
-    formParams: stringMap('form parameter name -> value template'),
-  },
+  description: 'Appends headers and parameters; existing values stay. Apigee: <Add>.',
+  properties: parameterMaps('appended', 'Add'),
 };
 
 const setSchema: JSONSchema = {
   type: 'object',
+  description: 'Replaces parts of the message. Apigee: <Set>.',
   properties: {
-    ...addSchema.properties,
+    ...parameterMaps('replaced', 'Set'),
     payload: {
       type: 'object',
+      description: 'Replaces the body. Apigee: <Set><Payload>.',
       required: ['content'],
       properties: {
-        contentType: { type: 'string', maxLength: 256 },
-        content: { type: 'string', maxLength: 1_048_576, description: 'a template' },
+        contentType: {
+          type: 'string',
+          maxLength: 256,
+          description: 'Content-Type of the new body; absent: unchanged. Apigee: the contentType attribute.',
+        },
+        content: { type: 'string', maxLength: 1_048_576, description: `The body (at most 1 MiB), ${template}.` },
       },
     },
-    statusCode: { type: 'integer', minimum: 100, maximum: 599 },
-    reasonPhrase: { type: 'string', maxLength: 256 },
-    verb: { type: 'string', pattern: '^[A-Z]+$', maxLength: 32 },
-    path: { type: 'string', pattern: '^/', maxLength: 4096, description: 'a template' },
+    statusCode: {
+      type: 'integer',
+      minimum: 100,
+      maximum: 599,
+      description: 'HTTP status, 100 to 599 (response only). Apigee: <Set><StatusCode>.',
+    },
+    reasonPhrase: {
+      type: 'string',
+      maxLength: 256,
+      description: 'HTTP reason phrase (response only; at most 256 characters). Apigee: <Set><ReasonPhrase>.',
+    },
+    verb: {
+      type: 'string',
+      pattern: '^[A-Z]+$',
+      maxLength: 32,
+      description: 'HTTP method in uppercase (request only). Apigee: <Set><Verb>.',
+    },
+    path: {
+      type: 'string',
+      pattern: '^/',
+      maxLength: 4096,
+      description: `The request path, starting with / (request only), ${template}. Apigee: <Set><Path>.`,
+    },
   },
 };
 
 const removeSchema: JSONSchema = {
   type: 'object',
+  description: 'Removes headers, parameters or the body. Apigee: <Remove>.',
   properties: {
-    headers: names('header'),
-    queryParams: names('query parameter'),
-    formParams: names('form parameter'),
-    payload: { type: 'boolean' },
+    headers: names('headers', 'removed'),
+    queryParams: names('query parameters', 'removed'),
+    formParams: names('form parameters', 'removed'),
+    payload: { type: 'boolean', description: 'true: the body is emptied. Apigee: <Remove><Payload>.' },
   },
 };
 
-const flag: JSONSchema = { type: 'boolean' };
+const copied = (what: string, apigee: string, only = ''): JSONSchema => ({
+  type: 'boolean',
+  description: `true: the ${what} is copied${only}. Apigee: <Copy><${apigee}>.`,
+});
 const copySchema: JSONSchema = {
   type: 'object',
+  description: 'Copies parts of another message into this one. Apigee: <Copy>.',
   properties: {
-    source: { ...messageName, default: 'request' },
-    headers: names('header'),
-    queryParams: names('query parameter'),
-    formParams: names('form parameter'),
-    payload: flag,
-    statusCode: flag,
-    reasonPhrase: flag,
-    verb: flag,
-    path: flag,
+    source: {
+      ...messageName,
+      default: 'request',
+      description: 'The message copied from: request (default) or response. Apigee: the source attribute.',
+    },
+    headers: names('headers', "copied (their values replace this message's)"),
+    queryParams: names('query parameters', 'copied'),
+    formParams: names('form parameters', 'copied'),
+    payload: copied('body', 'Payload'),
+    statusCode: copied('status code', 'StatusCode', ' (response to response only)'),
+    reasonPhrase: copied('reason phrase', 'ReasonPhrase', ' (response to response only)'),
+    verb: copied('method', 'Verb', ' (request to request only)'),
+    path: copied('path', 'Path', ' (request to request only)'),
   },
 };
 
 const assignVariableSchema: JSONSchema = {
   type: 'array',
   maxItems: 64,
+  description: 'Flow variables to set (at most 64), in order. Apigee: <AssignVariable> elements.',
   items: {
     type: 'object',
+    description: 'One variable and exactly one source: value, ref or template. Apigee: <AssignVariable>.',
     required: ['name'],
     properties: {
-      name: { type: 'string', minLength: 1, maxLength: 256 },
-      value: { type: 'string', maxLength: 65_536 },
-      ref: { type: 'string', minLength: 1, maxLength: 256 },
-      template: { type: 'string', maxLength: 65_536 },
+      name: {
+        type: 'string',
+        minLength: 1,
+        maxLength: 256,
+        description:
+          'The variable to set; a message variable (request.header.x, response.status.code, ...) changes the message. Apigee: <Name>.',
+      },
+      value: { type: 'string', maxLength: 65_536, description: 'A literal value. Apigee: <Value>.' },
+      ref: {
+        type: 'string',
+        minLength: 1,
+        maxLength: 256,
+        description: 'Another flow variable, whose value is copied. Apigee: <Ref>.',
+      },
+      template: { type: 'string', maxLength: 65_536, description: `A value, ${template}. Apigee: <Template>.` },
     },
     'x-kubernetes-validations': [
       {
@@ -166,14 +231,23 @@ export const assignMessage: PolicyTypeSpec = {
   group: 'mediation',
   schema: {
     type: 'object',
+    description:
+      'AssignMessage: removes, copies, adds and sets parts of the request or response, and assigns flow variables; the members run in the order remove, copy, add, set, assignVariable, or as operations lists them. Apigee: <AssignMessage>.',
     properties: {
-      assignTo: messageName,
+      assignTo: {
+        ...messageName,
+        description:
+          'The message changed: request or response; default the message of the phase the step runs in. Apigee: <AssignTo> (no createNew here).',
+      },
       ...operationSchemas,
       operations: {
         type: 'array',
         maxItems: 64,
+        description:
+          'Operations run in the order listed (at most 64), as Apigee runs its elements; exclusive with the remove, copy, add, set and assignVariable members.',
         items: {
           type: 'object',
+          description: 'One operation: exactly one of remove, copy, add, set or assignVariable.',
           properties: operationSchemas,
           'x-kubernetes-validations': [
             {

@@ -33,17 +33,34 @@ export interface ExtractVariablesConfig {
   xmlPayload?: { namespaces?: Record<string, string>; variables: Array<{ name: string; xPath: string }> };
 }
 
-const variableName: JSONSchema = { type: 'string', minLength: 1, maxLength: 256, pattern: '^[A-Za-z0-9_.-]+$' };
-const patterns = stringList('patterns with {name} placeholders', 16, 1024);
-const named: JSONSchema = {
+const variableName = (description: string): JSONSchema => ({
+  type: 'string',
+  minLength: 1,
+  maxLength: 256,
+  pattern: '^[A-Za-z0-9_.-]+$',
+  description,
+});
+const patterns = (on: string, apigee: string) =>
+  stringList(
+    `Patterns matched against ${on}: literal text with {name} placeholders, e.g. "Bearer {token}"; the first pattern that matches the whole value sets its variables (at most 16; case-sensitive). Apigee: ${apigee}.`,
+    16,
+    1024,
+    'A pattern (1 to 1024 characters); {name} captures text into the variable name.',
+  );
+const named = (what: string, apigee: string): JSONSchema => ({
   type: 'array',
   maxItems: 64,
+  description: `${what[0]!.toUpperCase()}${what.slice(1)}s to extract from (at most 64). Apigee: <${apigee}> elements.`,
   items: {
     type: 'object',
+    description: `One ${what} and its patterns. Apigee: <${apigee} name>.`,
     required: ['name', 'patterns'],
-    properties: { name: { type: 'string', minLength: 1, maxLength: 256 }, patterns },
+    properties: {
+      name: { type: 'string', minLength: 1, maxLength: 256, description: `Name of the ${what}.` },
+      patterns: patterns(`every value of the ${what}`, '<Pattern> elements'),
+    },
   },
-};
+});
 
 export const extractVariables: PolicyTypeSpec = {
   type: 'ExtractVariables',
@@ -51,40 +68,79 @@ export const extractVariables: PolicyTypeSpec = {
   group: 'mediation',
   schema: {
     type: 'object',
+    description:
+      'ExtractVariables: pulls values out of the path, parameters, headers, variables or a JSON or XML body into flow variables. Apigee: <ExtractVariables>.',
     properties: {
-      source: messageName,
-      variablePrefix: variableName,
-      ignoreUnresolvedVariables: { type: 'boolean', default: false },
-      uriPath: patterns,
-      queryParams: named,
-      headers: named,
-      formParams: named,
-      variables: named,
+      source: {
+        ...messageName,
+        description:
+          'The message read: request or response; default the message of the phase the step runs in (query parameters always come from the request). Apigee: <Source>.',
+      },
+      variablePrefix: variableName(
+        'Variables are named <variablePrefix>.<name> (letters, digits, _, . and -); absent: <name>. Apigee: <VariablePrefix>.',
+      ),
+      ignoreUnresolvedVariables: {
+        type: 'boolean',
+        default: false,
+        description:
+          'false (default): a JSONPath or XPath that selects nothing, a body that does not parse or a missing source message raises a fault; true: they are skipped. Patterns that do not match never fault. Apigee: <IgnoreUnresolvedVariables>.',
+      },
+      uriPath: patterns(
+        'proxy.pathsuffix, where a {name} stays within one path segment (/items/{itemId})',
+        '<URIPath><Pattern>',
+      ),
+      queryParams: named('query parameter', 'QueryParam'),
+      headers: named('header', 'Header'),
+      formParams: named('form parameter', 'FormParam'),
+      variables: named('flow variable', 'Variable'),
       jsonPayload: {
         type: 'array',
         maxItems: 64,
+        description:
+          'Values selected by JSONPath from a JSON body (at most 64). Apigee: <JSONPayload><Variable> elements.',
         items: {
           type: 'object',
+          description: 'One variable and its JSONPath. Apigee: <Variable name><JSONPath>.',
           required: ['name', 'jsonPath'],
-          properties: { name: variableName, jsonPath: { type: 'string', minLength: 1, maxLength: 1024 } },
+          properties: {
+            name: variableName('The variable set (letters, digits, _, . and -).'),
+            jsonPath: {
+              type: 'string',
+              minLength: 1,
+              maxLength: 1024,
+              description:
+                'A JSONPath starting with $ (no filter or script expressions); one selected value sets its text, several a JSON array. Apigee: <JSONPath>.',
+            },
+          },
         },
       },
       xmlPayload: {
         type: 'object',
+        description: 'Values selected by XPath 1.0 from an XML body. Apigee: <XMLPayload>.',
         required: ['variables'],
         properties: {
           namespaces: {
             type: 'object',
-            description: 'prefix -> namespace URI',
-            additionalProperties: { type: 'string', maxLength: 1024 },
+            description: 'Namespace prefixes the XPaths use: prefix → namespace URI. Apigee: <Namespaces>.',
+            additionalProperties: { type: 'string', maxLength: 1024, description: 'The namespace URI.' },
           },
           variables: {
             type: 'array',
             maxItems: 64,
+            description: 'Variables to set (at most 64). Apigee: <Variable> elements.',
             items: {
               type: 'object',
+              description: 'One variable and its XPath. Apigee: <Variable name><XPath>.',
               required: ['name', 'xPath'],
-              properties: { name: variableName, xPath: { type: 'string', minLength: 1, maxLength: 1024 } },
+              properties: {
+                name: variableName('The variable set (letters, digits, _, . and -).'),
+                xPath: {
+                  type: 'string',
+                  minLength: 1,
+                  maxLength: 1024,
+                  description: "An XPath 1.0 expression; the first selected node's text is set. Apigee: <XPath>.",
+                },
+              },
             },
           },
         },

@@ -16,21 +16,43 @@ export const raiseFault: PolicyTypeSpec = {
   group: 'mediation',
   schema: {
     type: 'object',
+    description:
+      'RaiseFault: stops the flow and answers with this response (error code steps.raisefault.RaiseFault; fault rules run). Apigee: <RaiseFault><FaultResponse>.',
     required: ['statusCode'],
     properties: {
-      statusCode: { type: 'integer', minimum: 100, maximum: 599 },
-      reasonPhrase: { type: 'string', maxLength: 256 },
+      statusCode: {
+        type: 'integer',
+        minimum: 100,
+        maximum: 599,
+        description: 'HTTP status of the response, 100 to 599. Apigee: <Set><StatusCode>.',
+      },
+      reasonPhrase: {
+        type: 'string',
+        maxLength: 256,
+        description: 'HTTP reason phrase (at most 256 characters). Apigee: <Set><ReasonPhrase>.',
+      },
       headers: {
         type: 'object',
-        additionalProperties: { type: 'string' },
-        description: 'header templates with {variable}',
+        additionalProperties: {
+          type: 'string',
+          description: "The header value, a template: {variable} is replaced by the flow variable's text.",
+        },
+        description: 'Response headers by name. Apigee: <Set><Headers>.',
       },
       payload: {
         type: 'object',
+        description:
+          'The response body; absent: the standard fault body with faultstring "Raising fault. Fault name : <policy>". Apigee: <Set><Payload>.',
         required: ['content'],
         properties: {
-          contentType: { type: 'string' },
-          content: { type: 'string', description: 'a template with {variable}' },
+          contentType: {
+            type: 'string',
+            description: 'Content-Type of the body; default text/plain. Apigee: the contentType attribute.',
+          },
+          content: {
+            type: 'string',
+            description: "The body, a template: {variable} is replaced by the flow variable's text.",
+          },
         },
       },
     },

@@ -34,26 +34,45 @@ export const accessControl: PolicyTypeSpec = {
   group: 'security',
   schema: {
     type: 'object',
+    description:
+      'AccessControl: allows or denies by client address with IPv4 and IPv6 CIDR rules, the first matching rule deciding; denied requests get 403 accesscontrol.IPDeniedAccess. Apigee: <AccessControl><IPRules>.',
     properties: {
-      noRuleMatchAction: { ...action, default: 'Allow' },
+      noRuleMatchAction: {
+        ...action,
+        default: 'Allow',
+        description:
+          'What happens when no rule matches: Allow (default) or Deny. Apigee: the noRuleMatchAction attribute.',
+      },
       validateBasedOn: {
         type: 'string',
         enum: ['ClientIP', 'XForwardedForAllIPs', 'XForwardedForFirstIP', 'XForwardedForLastIP'],
         default: 'ClientIP',
+        description:
+          'Which address is checked: ClientIP (default) the peer address Envoy reports (client.ip); XForwardedForAllIPs every X-Forwarded-For address (denied when any is); XForwardedForFirstIP the first; XForwardedForLastIP the last. An address that cannot be read is denied. Apigee: <ValidateBasedOn> (X_FORWARDED_FOR_ALL_IP, ...).',
       },
       rules: {
         type: 'array',
         maxItems: 256,
+        description:
+          'Rules tried in order (at most 256); the first that matches decides. Apigee: <MatchRule> elements.',
         items: {
           type: 'object',
+          description: 'Allow or deny a set of addresses. Apigee: <MatchRule action>.',
           required: ['action', 'sourceAddresses'],
           properties: {
-            action,
+            action: { ...action, description: 'Allow or Deny. Apigee: the action attribute.' },
             sourceAddresses: {
               type: 'array',
               minItems: 1,
               maxItems: 1024,
-              items: { type: 'string', maxLength: 64, pattern: '^[0-9A-Fa-f:.]+(/[0-9]{1,3})?$' },
+              description: 'The addresses the rule matches (1 to 1024). Apigee: <SourceAddress mask>.',
+              items: {
+                type: 'string',
+                maxLength: 64,
+                pattern: '^[0-9A-Fa-f:.]+(/[0-9]{1,3})?$',
+                description:
+                  'An IPv4 or IPv6 address or CIDR block: 203.0.113.7, 203.0.113.0/24, 2001:db8::/32; IPv4-mapped IPv6 clients are checked as IPv4.',
+              },
             },
           },
         },

@@ -24,13 +24,37 @@ export const basicAuthentication: PolicyTypeSpec = {
   group: 'security',
   schema: {
     type: 'object',
+    description:
+      'BasicAuthentication: Encode builds an Authorization: Basic value from a user and a password; Decode splits one into two flow variables. Apigee: <BasicAuthentication>.',
     required: ['operation', 'user', 'password'],
     properties: {
-      operation: { type: 'string', enum: ['Encode', 'Decode'] },
-      user: refOr({ type: 'string', maxLength: 1024, description: 'the user name' }),
-      password: refOr({ type: 'string', maxLength: 1024, description: 'the password' }),
-      assignTo: { ...variableName, description: 'Encode: variable receiving the header value' },
-      source: { ...variableName, description: 'Decode: variable holding the header value' },
+      operation: {
+        type: 'string',
+        enum: ['Encode', 'Decode'],
+        description: 'Encode or Decode. Apigee: <Operation>.',
+      },
+      user: refOr({
+        type: 'string',
+        maxLength: 1024,
+        description:
+          'Encode: the user name (at most 1024 characters). Decode: must be {ref: VARIABLE}, the variable that receives the user name. Apigee: <User ref>.',
+      }),
+      password: refOr({
+        type: 'string',
+        maxLength: 1024,
+        description:
+          'Encode: the password (at most 1024 characters). Decode: must be {ref: VARIABLE}, the variable that receives the password. Apigee: <Password ref>.',
+      }),
+      assignTo: {
+        ...variableName,
+        description:
+          'Encode: the variable that receives Basic base64(user:password); default request.header.Authorization. Apigee: <AssignTo>.',
+      },
+      source: {
+        ...variableName,
+        description:
+          'Decode: the variable holding the header value; default request.header.Authorization. Apigee: <Source>.',
+      },
     },
   },
   needsBody: (config, phase) => {

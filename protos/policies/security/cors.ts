@@ -23,17 +23,51 @@ export const cors: PolicyTypeSpec = {
   group: 'security',
   schema: {
     type: 'object',
+    description:
+      'CORS: answers preflight requests at the gateway (request step) and adds the CORS headers to responses (response step). Apigee: <CORS>.',
     required: ['allowOrigins'],
     properties: {
       allowOrigins: {
-        ...stringList('allowed origins; "*" or "https://*.example.com" wildcards', 256, 512),
+        ...stringList(
+          'Origins allowed (1 to 256). Apigee: <AllowOrigins>, literals only here.',
+          256,
+          512,
+          'An exact origin (https://app.example.com), https://*.example.com for one or more subdomain labels, or * for any origin.',
+        ),
         minItems: 1,
       },
-      allowMethods: stringList('allowed methods', 32, 32),
-      allowHeaders: stringList('allowed request headers', 128, 256),
-      exposeHeaders: stringList('response headers exposed to scripts', 128, 256),
-      maxAge: { type: 'integer', minimum: 0, maximum: 86_400, default: 1800 },
-      allowCredentials: { type: 'boolean', default: false },
+      allowMethods: stringList(
+        'Methods a preflight may ask for (at most 32); default GET, HEAD, POST, PUT, PATCH, DELETE. Apigee: <AllowMethods>.',
+        32,
+        32,
+        'An HTTP method.',
+      ),
+      allowHeaders: stringList(
+        'Request headers a preflight may ask for (at most 128); default whatever it asks for is echoed. Apigee: <AllowHeaders>.',
+        128,
+        256,
+        'A header name.',
+      ),
+      exposeHeaders: stringList(
+        'Response headers scripts may read, sent as access-control-expose-headers (at most 128); default none. Apigee: <ExposeHeaders>.',
+        128,
+        256,
+        'A header name.',
+      ),
+      maxAge: {
+        type: 'integer',
+        minimum: 0,
+        maximum: 86_400,
+        default: 1800,
+        description:
+          'Seconds a browser may cache a preflight answer (access-control-max-age), 0 to 86,400; default 1800. Apigee: <MaxAge>.',
+      },
+      allowCredentials: {
+        type: 'boolean',
+        default: false,
+        description:
+          'true: sends access-control-allow-credentials: true, and the origin is echoed, never *; default false. Apigee: <AllowCredentials>.',
+      },
     },
   },
   needsBody: () => false,

@@ -15,7 +15,13 @@ export interface JSONThreatProtectionConfig {
   stringValueLength?: number;
 }
 
-const limit = (description: string) => ({ type: 'integer', minimum: 0, maximum: 1_000_000_000, description }) as const;
+const limit = (description: string) =>
+  ({
+    type: 'integer',
+    minimum: 0,
+    maximum: 1_000_000_000,
+    description: `${description} An integer from 0 to 1,000,000,000; absent: no limit.`,
+  }) as const;
 
 export const jsonThreatProtection: PolicyTypeSpec = {
   type: 'JSONThreatProtection',
@@ -23,13 +29,19 @@ export const jsonThreatProtection: PolicyTypeSpec = {
   group: 'security',
   schema: {
     type: 'object',
+    description:
+      'JSONThreatProtection: structural limits on a JSON body, checked while scanning it; a violation is refused with 400 threat.json.*. Only JSON bodies are checked. Apigee: <JSONThreatProtection>.',
     properties: {
-      source: messageName,
-      containerDepth: limit('most nested objects and arrays'),
-      arrayElementCount: limit('most elements in one array'),
-      objectEntryCount: limit('most members in one object'),
-      objectEntryNameLength: limit('longest member name'),
-      stringValueLength: limit('longest string value'),
+      source: {
+        ...messageName,
+        description:
+          'The message checked: request or response; default the message of the phase the step runs in. Apigee: <Source>.',
+      },
+      containerDepth: limit('Most nested objects and arrays. Apigee: <ContainerDepth>.'),
+      arrayElementCount: limit('Most elements in one array. Apigee: <ArrayElementCount>.'),
+      objectEntryCount: limit('Most members in one object. Apigee: <ObjectEntryCount>.'),
+      objectEntryNameLength: limit('Longest member name, in characters. Apigee: <ObjectEntryNameLength>.'),
+      stringValueLength: limit('Longest string value, in characters. Apigee: <StringValueLength>.'),
     },
   },
   needsBody: (config, phase) => ((config as JSONThreatProtectionConfig).source ?? phase) === phase,

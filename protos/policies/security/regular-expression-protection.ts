@@ -28,25 +28,46 @@ export interface RegularExpressionProtectionConfig {
   xmlPayload?: { namespaces?: Record<string, string>; xPaths: ExpressionPatterns[] };
 }
 
-const patterns = stringList('RE2 patterns; a match anywhere in the value is a threat', 64, 4096);
+const patterns = (what: string) =>
+  stringList(
+    `Patterns searched in ${what}; a match anywhere is a threat (at most 64). Apigee: <Pattern> elements.`,
+    64,
+    4096,
+    'An RE2 regular expression (at most 4096 characters; no backreferences or lookaround), e.g. (?i)<\\s*script.',
+  );
 
-const named: JSONSchema = {
+const named = (what: string, apigee: string): JSONSchema => ({
   type: 'array',
   maxItems: 64,
+  description: `${what[0]!.toUpperCase()}${what.slice(1)}s to check (at most 64). Apigee: <${apigee}> elements.`,
   items: {
     type: 'object',
+    description: `One ${what} and its patterns. Apigee: <${apigee} name>.`,
     required: ['name', 'patterns'],
-    properties: { name: { type: 'string', minLength: 1, maxLength: 256 }, patterns },
+    properties: {
+      name: { type: 'string', minLength: 1, maxLength: 256, description: `Name of the ${what}.` },
+      patterns: patterns(`every value of the ${what}`),
+    },
   },
-};
+});
 
-const expressions = (description: string): JSONSchema => ({
+const expressions = (language: string, apigee: string): JSONSchema => ({
   type: 'array',
   maxItems: 64,
+  description: `Body values selected by ${language} to check (at most 64). Apigee: <${apigee}> elements.`,
   items: {
     type: 'object',
+    description: `One ${language} expression and its patterns. Apigee: <${apigee}>.`,
     required: ['expression', 'patterns'],
-    properties: { expression: { type: 'string', minLength: 1, maxLength: 1024, description }, patterns },
+    properties: {
+      expression: {
+        type: 'string',
+        minLength: 1,
+        maxLength: 1024,
+        description: `A ${language} expression; every selected value is checked, as text. Apigee: <Expression>.`,
+      },
+      patterns: patterns('every selected value'),
+    },
   },
 });
 
@@ -56,24 +77,31 @@ export const regularExpressionProtection: PolicyTypeSpec = {
   group: 'security',
   schema: {
     type: 'object',
+    description:
+      'RegularExpressionProtection: refuses a message (400 steps.regexprotection.ThreatDetected) when a pattern is found in its path, parameters, headers, variables or body. Patterns are RE2 and match in linear time. Apigee: <RegularExpressionProtection>.',
     properties: {
-      source: messageName,
-      uriPath: patterns,
-      queryParams: named,
-      headers: named,
-      formParams: named,
-      variables: named,
-      jsonPayload: expressions('a JSONPath expression'),
+      source: {
+        ...messageName,
+        description:
+          'The message checked: request or response; default the message of the phase the step runs in. Apigee: <Source>.',
+      },
+      uriPath: patterns('request.path, percent-decoded'),
+      queryParams: named('query parameter', 'QueryParam'),
+      headers: named('header', 'Header'),
+      formParams: named('form parameter', 'FormParam'),
+      variables: named('flow variable', 'Variable'),
+      jsonPayload: expressions('JSONPath', 'JSONPayload><JSONPath'),
       xmlPayload: {
         type: 'object',
+        description: 'Checks on an XML body. Apigee: <XMLPayload>.',
         required: ['xPaths'],
         properties: {
           namespaces: {
             type: 'object',
-            description: 'prefix -> namespace URI',
-            additionalProperties: { type: 'string', maxLength: 1024 },
+            description: 'Namespace prefixes the XPaths use: prefix → namespace URI. Apigee: <Namespaces>.',
+            additionalProperties: { type: 'string', maxLength: 1024, description: 'The namespace URI.' },
           },
-          xPaths: expressions('an XPath 1.0 expression'),
+          xPaths: expressions('XPath 1.0', 'XPath'),
         },
       },
     },

@@ -15,9 +15,16 @@ export const verifyAPIKey: PolicyTypeSpec = {
   group: 'security',
   schema: {
     type: 'object',
+    description:
+      'VerifyAPIKey: the key must be an approved, unexpired credential of an approved DeveloperApp, one of whose approved ApiProducts covers this proxy, path and method; refused with 401. Apigee: <VerifyAPIKey>.',
     required: ['apiKey'],
     properties: {
-      apiKey: refOr({ type: 'string', maxLength: 1024, description: 'the consumer key' }),
+      apiKey: refOr({
+        type: 'string',
+        maxLength: 1024,
+        description:
+          'The consumer key, usually {ref: request.header.x-api-key} or {ref: request.queryparam.apikey}; a literal (at most 1024 characters) is for tests. Apigee: <APIKey ref>.',
+      }),
     },
   },
   needsBody: (config, phase) => readsBodyVariable(phase, { names: [refName((config as VerifyAPIKeyConfig).apiKey)] }),

@@ -34,9 +34,23 @@ export interface XMLThreatProtectionConfig {
   valueLimits?: XMLValueLimits;
 }
 
-function limits(names: readonly string[]): JSONSchema {
-  const limit: JSONSchema = { type: 'integer', minimum: 0, maximum: 1_000_000_000 };
-  return { type: 'object', properties: Object.fromEntries(names.map((n) => [n, limit])) };
+/** Limits by name, each with its meaning and Apigee element. */
+function limits(description: string, members: Record<string, string>): JSONSchema {
+  return {
+    type: 'object',
+    description,
+    properties: Object.fromEntries(
+      Object.entries(members).map(([name, meaning]) => [
+        name,
+        {
+          type: 'integer',
+          minimum: 0,
+          maximum: 1_000_000_000,
+          description: `${meaning} An integer from 0 to 1,000,000,000; absent: no limit.`,
+        },
+      ]),
+    ),
+  };
 }
 
 export const xmlThreatProtection: PolicyTypeSpec = {
@@ -45,11 +59,34 @@ export const xmlThreatProtection: PolicyTypeSpec = {
   group: 'security',
   schema: {
     type: 'object',
+    description:
+      'XMLThreatProtection: name, structure and value limits on an XML body, checked while scanning it; DOCTYPE is always refused, so no entity is ever expanded. A violation is refused with 400 threat.xml.*. Apigee: <XMLThreatProtection>.',
     properties: {
-      source: messageName,
-      nameLimits: limits(['element', 'attribute', 'namespacePrefix', 'processingInstructionTarget']),
-      structureLimits: limits(['nodeDepth', 'attributeCountPerElement', 'namespaceCountPerElement', 'childCount']),
-      valueLimits: limits(['text', 'attribute', 'namespaceURI', 'comment', 'processingInstructionData']),
+      source: {
+        ...messageName,
+        description:
+          'The message checked: request or response; default the message of the phase the step runs in. Apigee: <Source>.',
+      },
+      nameLimits: limits('Longest names, in characters. Apigee: <NameLimits>.', {
+        element: 'Longest element name (local part). Apigee: <Element>.',
+        attribute: 'Longest attribute name. Apigee: <Attribute>.',
+        namespacePrefix: 'Longest namespace prefix. Apigee: <NamespacePrefix>.',
+        processingInstructionTarget: 'Longest processing-instruction target. Apigee: <ProcessingInstructionTarget>.',
+      }),
+      structureLimits: limits('Limits on the shape of the document. Apigee: <StructureLimits>.', {
+        nodeDepth: 'Deepest element nesting. Apigee: <NodeDepth>.',
+        attributeCountPerElement: 'Most attributes on one element. Apigee: <AttributeCountPerElement>.',
+        namespaceCountPerElement: 'Most namespace declarations on one element. Apigee: <NamespaceCountPerElement>.',
+        childCount:
+          'Most children of one element: elements, text, comments and processing instructions all count. Apigee: <ChildCount>.',
+      }),
+      valueLimits: limits('Longest values, in characters. Apigee: <ValueLimits>.', {
+        text: 'Longest text node. Apigee: <Text>.',
+        attribute: 'Longest attribute value. Apigee: <Attribute>.',
+        namespaceURI: 'Longest namespace URI. Apigee: <NamespaceURI>.',
+        comment: 'Longest comment. Apigee: <Comment>.',
+        processingInstructionData: 'Longest processing-instruction data. Apigee: <ProcessingInstructionData>.',
+      }),
     },
   },
   needsBody: (config, phase) => ((config as XMLThreatProtectionConfig).source ?? phase) === phase,

@@ -29,31 +29,73 @@ export interface CacheTarget {
 export const cacheTargetProperties: Record<string, JSONSchema> = {
   cacheKey: {
     type: 'object',
+    description:
+      "How the entry's key is built: <namespace>/<cacheResource>/, then prefix and __ (or the scope part), then the fragments joined by __. Apigee: <CacheKey>.",
     properties: {
-      prefix: { type: 'string', minLength: 1, maxLength: 256 },
+      prefix: {
+        type: 'string',
+        minLength: 1,
+        maxLength: 256,
+        description: 'Replaces the scope part of the key (1 to 256 characters). Apigee: <Prefix>.',
+      },
       keyFragments: {
         type: 'array',
         maxItems: 16,
-        items: refOr({ type: 'string', maxLength: 1024, description: 'a key fragment' }),
+        description: 'Parts of the key, joined with __ (at most 16). Apigee: <KeyFragment> elements.',
+        items: refOr({
+          type: 'string',
+          maxLength: 1024,
+          description: 'A literal key fragment (at most 1024 characters). Apigee: <KeyFragment>.',
+        }),
       },
     },
   },
-  scope: { type: 'string', enum: ['Exclusive', 'Application', 'Proxy', 'Target', 'Global'], default: 'Exclusive' },
-  cacheResource: { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._-]+$' },
+  scope: {
+    type: 'string',
+    enum: ['Exclusive', 'Application', 'Proxy', 'Target', 'Global'],
+    default: 'Exclusive',
+    description:
+      "The key's prefix when cacheKey.prefix is not set: Exclusive (default) <proxy>__exclusive__, Application <proxy>__, Proxy <proxy>__proxy__, Target <proxy>__target__, Global none. Apigee: <Scope>.",
+  },
+  cacheResource: {
+    type: 'string',
+    minLength: 1,
+    maxLength: 128,
+    pattern: '^[A-Za-z0-9._-]+$',
+    description:
+      'A named partition of the cache (letters, digits, ., _ and -; at most 128); entries of different resources never meet; default _. Apigee: <CacheResource>, here only a key partition.',
+  },
 };
 
 export const expirySchema: JSONSchema = {
   type: 'object',
-  description: 'one of timeoutSeconds, timeOfDay, expiryDate',
+  description:
+    'When stored entries expire: at most one of timeoutSeconds, timeOfDay or expiryDate; absent: after 300 seconds. Apigee: <ExpirySettings>.',
   properties: {
-    timeoutSeconds: refOr({ type: 'integer', minimum: 1, maximum: 31_536_000, description: 'seconds an entry lives' }),
-    timeOfDay: { type: 'string', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$' },
-    expiryDate: { type: 'string', pattern: '^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])-[0-9]{4}$' },
+    timeoutSeconds: refOr({
+      type: 'integer',
+      minimum: 1,
+      maximum: 31_536_000,
+      description: 'Seconds an entry lives, 1 to 31,536,000 (a year); default 300. Apigee: <TimeoutInSeconds>.',
+    }),
+    timeOfDay: {
+      type: 'string',
+      pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$',
+      description: 'HH:mm:ss, UTC: entries expire at the next such time of day. Apigee: <TimeOfDay>.',
+    },
+    expiryDate: {
+      type: 'string',
+      pattern: '^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])-[0-9]{4}$',
+      description: 'MM-dd-yyyy: entries expire at the start of that day, UTC. Apigee: <ExpiryDate>.',
+    },
   },
 };
 
 /** A boolean, or {ref: VARIABLE} read as a boolean ("true", true, non-zero). */
-export const flagSchema = (description: string): JSONSchema => refOr({ type: 'boolean', description });
+export const flagSchema = (description: string): JSONSchema => {
+  const node = refOr({ type: 'boolean', description });
+  return { ...node, description: `${node.description} It reads as true when true, "true" or a non-zero number.` };
+};
 
 export function expiryProblems(expiry: CacheExpiryConfig | undefined, path = 'expiry'): ConfigProblem[] {
   if (expiry === undefined) return [];

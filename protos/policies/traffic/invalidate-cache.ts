@@ -13,8 +13,17 @@ export const invalidateCache: PolicyTypeSpec = {
   group: 'traffic',
   schema: {
     type: 'object',
+    description: 'InvalidateCache: removes a cache entry, or every entry under a key. Apigee: <InvalidateCache>.',
     required: ['cacheKey'],
-    properties: { ...cacheTargetProperties, purgeChildEntries: { type: 'boolean', default: false } },
+    properties: {
+      ...cacheTargetProperties,
+      purgeChildEntries: {
+        type: 'boolean',
+        default: false,
+        description:
+          'true: delete every entry whose key starts with this key (a prefix or a scope without fragments purges that part of the cache); default false. Apigee: <PurgeChildEntries>.',
+      },
+    },
   },
   needsBody: (config, phase) =>
     readsBodyVariable(phase, { names: ((config as InvalidateCacheConfig).cacheKey.keyFragments ?? []).map(refName) }),

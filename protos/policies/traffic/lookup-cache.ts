@@ -14,8 +14,18 @@ export const lookupCache: PolicyTypeSpec = {
   group: 'traffic',
   schema: {
     type: 'object',
+    description: 'LookupCache: reads a cache entry into a flow variable. Apigee: <LookupCache>.',
     required: ['cacheKey', 'assignTo'],
-    properties: { ...cacheTargetProperties, assignTo: { type: 'string', minLength: 1, maxLength: 256 } },
+    properties: {
+      ...cacheTargetProperties,
+      assignTo: {
+        type: 'string',
+        minLength: 1,
+        maxLength: 256,
+        description:
+          'The flow variable that receives the cached value (UTF-8 text) on a hit; left alone on a miss. Apigee: <AssignTo>.',
+      },
+    },
   },
   needsBody: (config, phase) =>
     readsBodyVariable(phase, { names: ((config as LookupCacheConfig).cacheKey.keyFragments ?? []).map(refName) }),

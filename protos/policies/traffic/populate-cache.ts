@@ -21,10 +21,17 @@ export const populateCache: PolicyTypeSpec = {
   group: 'traffic',
   schema: {
     type: 'object',
+    description: "PopulateCache: stores a flow variable's value in the cache. Apigee: <PopulateCache>.",
     required: ['cacheKey', 'source'],
     properties: {
       ...cacheTargetProperties,
-      source: { type: 'string', minLength: 1, maxLength: 256 },
+      source: {
+        type: 'string',
+        minLength: 1,
+        maxLength: 256,
+        description:
+          'The flow variable whose value is stored (other than strings as JSON); an unset variable stores nothing. Apigee: <Source>.',
+      },
       expiry: expirySchema,
     },
   },

@@ -31,34 +31,87 @@ export const quota: PolicyTypeSpec = {
   group: 'traffic',
   schema: {
     type: 'object',
+    description:
+      'Quota: at most allow requests per interval × timeUnit, counted per identifier; over the limit a request is refused with 429 policies.ratelimit.QuotaViolation. Apigee: <Quota>.',
     properties: {
-      type: { type: 'string', enum: ['calendar', 'rollingwindow', 'flexi'], default: 'calendar' },
-      allow: refOr({ type: 'integer', minimum: 0, maximum: 1_000_000_000, description: 'requests allowed per window' }),
+      type: {
+        type: 'string',
+        enum: ['calendar', 'rollingwindow', 'flexi'],
+        default: 'calendar',
+        description:
+          "How windows are placed: calendar (default) fixed windows aligned to startTime or to the clock; rollingwindow the last interval; flexi a window that starts at the identifier's first request. Apigee: the type attribute.",
+      },
+      allow: refOr({
+        type: 'integer',
+        minimum: 0,
+        maximum: 1_000_000_000,
+        description:
+          'Requests allowed per window, an integer from 0 to 1,000,000,000 (0 refuses every request); required unless useProductQuota. Apigee: <Allow count> (countRef for a ref).',
+      }),
       interval: refOr({
         type: 'integer',
         minimum: 1,
         maximum: 1_000_000,
-        description: 'window length in timeUnits; default 1',
+        description: 'Window length in timeUnits, an integer from 1 to 1,000,000; default 1. Apigee: <Interval>.',
       }),
       timeUnit: refOr({
         type: 'string',
         enum: TIME_UNITS,
-        description: 'second, minute (default), hour, day, week or month',
+        description: 'Unit of interval: second, minute (default), hour, day, week or month. Apigee: <TimeUnit>.',
       }),
-      startTime: { type: 'string', maxLength: 64, description: 'calendar windows start at this ISO 8601 instant' },
+      startTime: {
+        type: 'string',
+        maxLength: 64,
+        description:
+          'ISO 8601 instant the calendar windows are aligned to, e.g. 2026-01-01T08:00:00Z; calendar only; default aligned to the clock (UTC minute, hour, day, Monday, 1st of the month). Apigee: <StartTime>, written yyyy-MM-dd HH:mm:ss there.',
+      },
       identifier: identifierSchema,
       messageWeight: messageWeightSchema,
-      distributed: { type: 'boolean', default: true },
-      synchronous: { type: 'boolean', default: true },
+      distributed: {
+        type: 'boolean',
+        default: true,
+        description:
+          "true (default): one count shared by every extproc replica, in the DataPlane's Redis; false: each replica counts alone, in memory. Apigee: <Distributed>.",
+      },
+      synchronous: {
+        type: 'boolean',
+        default: true,
+        description:
+          'true (default): every request checks the shared count; false: requests are judged against the last synced view and counts are pushed in the background (asynchronousConfiguration). Apigee: <Synchronous>.',
+      },
       asynchronousConfiguration: {
         type: 'object',
+        description: 'How often counts are synced when synchronous is false. Apigee: <AsynchronousConfiguration>.',
         properties: {
-          syncIntervalInSeconds: { type: 'integer', minimum: 1, maximum: 3600 },
-          syncMessageCount: { type: 'integer', minimum: 1, maximum: 1_000_000 },
+          syncIntervalInSeconds: {
+            type: 'integer',
+            minimum: 1,
+            maximum: 3600,
+            description: 'Seconds between syncs, 1 to 3600; default 10. Apigee: <SyncIntervalInSeconds>.',
+          },
+          syncMessageCount: {
+            type: 'integer',
+            minimum: 1,
+            maximum: 1_000_000,
+            description:
+              'Also sync after this many counted requests, 1 to 1,000,000; default only by time. Apigee: <SyncMessageCount>.',
+          },
         },
       },
-      useProductQuota: { type: 'boolean', default: false },
+      useProductQuota: {
+        type: 'boolean',
+        default: false,
+        description:
+          "true: allow, interval and timeUnit come from the ApiProduct VerifyAPIKey resolved (apiproduct.developer.quota.*), this policy's values being the fallback; default false. Apigee: <UseQuotaConfigInAPIProduct>.",
+      },
     },
+    'x-kubernetes-validations': [
+      {
+        rule: "!has(self.startTime) || !has(self.type) || self.type == 'calendar'",
+        message: 'startTime applies to calendar quotas only',
+        fieldPath: '.startTime',
+      },
+    ],
   },
   needsBody: () => false,
   validate: (config) => {

@@ -32,15 +32,36 @@ export const responseCache: PolicyTypeSpec = {
   group: 'traffic',
   schema: {
     type: 'object',
+    description:
+      "ResponseCache: answers a request from the cache (request step) and stores the upstream's response (response step); put the same ApiPolicy in both. Apigee: <ResponseCache>.",
     required: ['cacheKey'],
     properties: {
       ...cacheTargetProperties,
       expiry: expirySchema,
-      skipCacheLookup: flagSchema('skip the lookup'),
-      skipCachePopulation: flagSchema('skip storing the response'),
-      excludeErrorResponse: { type: 'boolean', default: true },
-      useResponseCacheHeaders: { type: 'boolean', default: false },
-      useAcceptHeader: { type: 'boolean', default: false },
+      skipCacheLookup: flagSchema(
+        'true: the cache is not read for this request (the response may still be stored); default false. Apigee: <SkipCacheLookup>, a condition there.',
+      ),
+      skipCachePopulation: flagSchema(
+        'true: the response is not stored; default false. Apigee: <SkipCachePopulation>, a condition there.',
+      ),
+      excludeErrorResponse: {
+        type: 'boolean',
+        default: true,
+        description:
+          'true (default): responses with a status of 400 or more are not stored. Apigee: <ExcludeErrorResponse>.',
+      },
+      useResponseCacheHeaders: {
+        type: 'boolean',
+        default: false,
+        description:
+          "true: the response's Cache-Control (no-store, no-cache, private: not stored; s-maxage, then max-age) or Expires decides the lifetime; default false. Apigee: <UseResponseCacheHeaders>.",
+      },
+      useAcceptHeader: {
+        type: 'boolean',
+        default: false,
+        description:
+          'true: the Accept, Accept-Encoding, Accept-Language and Accept-Charset values become part of the key; default false. Apigee: <UseAcceptHeader>.',
+      },
     },
   },
   needsBody: (config, phase) =>

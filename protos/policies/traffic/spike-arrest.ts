@@ -21,16 +21,24 @@ export const spikeArrest: PolicyTypeSpec = {
   group: 'traffic',
   schema: {
     type: 'object',
+    description:
+      'SpikeArrest: smooths traffic to rate; a request over it is refused with 429 policies.ratelimit.SpikeArrestViolation. Apigee: <SpikeArrest>.',
     required: ['rate'],
     properties: {
       rate: refOr({
         type: 'string',
         pattern: RATE_PATTERN,
-        description: 'requests per second (10ps) or minute (600pm)',
+        description:
+          'Requests allowed per second or per minute: a whole number from 1 to 999,999,999 followed by ps or pm (10ps, 600pm), the forms Apigee accepts. Apigee: <Rate>.',
       }),
       identifier: identifierSchema,
       messageWeight: messageWeightSchema,
-      useEffectiveCount: { type: 'boolean', default: false },
+      useEffectiveCount: {
+        type: 'boolean',
+        default: false,
+        description:
+          'false (default): the rate is cut into slots, one request per 1/rate (10ps admits one request every 100 ms); true: a token bucket of rate tokens refilled evenly over the second or minute, so the whole rate may arrive at once. Apigee: <UseEffectiveCount>.',
+      },
     },
   },
   needsBody: () => false,

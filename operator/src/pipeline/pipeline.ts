@@ -1,0 +1,180 @@
+// The snapshot pipeline, one for both modes: on a change of its source (debounced), compile what the
+// source holds, keeping the last accepted revision of objects that turned invalid; look up the SDS
+// secrets the result names; log new diagnostics once; publish to the xDS server; tell the compiled-
+// state listeners (status and DataPlane controllers, certificates). Folder mode feeds it a
+// FolderSource (source/watch-folder.ts), kube mode the informers (controllers/snapshot.ts).
+import type { Logger } from '../../../lib/log.ts';
+import type { CompileOptions, Snapshot } from '../compile/compile.ts';
+import { incumbentsOf } from '../compile/incumbents.ts';
+import { compileKeepingLastAccepted, type AcceptedRevision, type ObjectOutcome } from '../controllers/last-accepted.ts';
+import { proxyRevisions, RevisionHistory } from '../controllers/object-status.ts';
+import type { XdsControlPlane } from '../xds/control-plane.ts';
+import { sdsSecretsFor, type SdsProblem } from '../xds/sds.ts';
+import { DiagnosticLog } from './diagnostics.ts';
+import type { SnapshotSource } from './source.ts';
+
+/** What the last rebuild produced, for the status and DataPlane controllers. */
+export interface CompiledState {
+  version: string;
+  /** The published snapshot. */
+  snapshot: Snapshot;
+  outcomes: ReadonlyMap<string, ObjectOutcome>;
+  /** Per proxy ("namespace/name"), the revision the current snapshot has. */
+  revisions: ReadonlyMap<string, string>;
+  /** Keys of objects whose outcome differs from the previous rebuild's. */
+  changed: ReadonlySet<string>;
+  /** Keys of objects served at their last accepted revision instead of the current one. */
+  fallbacks: ReadonlySet<string>;
+}
+
+export interface SnapshotPipelineOptions {
+  source: SnapshotSource;
+  controlPlane: Pick<XdsControlPlane, 'publish'>;
+  log: Logger;
+  /** Compile options besides what the source provides (extProc, ...). Called on every rebuild. */
+  compileOptions?: () => Omit<CompileOptions, 'serviceEndpoints' | 'credentialHashKey' | 'incumbents'>;
+  /** Quiet time before a rebuild (default 100 ms), and the longest a stream of changes can delay one (1 s). */
+  debounceMs?: number;
+  maxDelayMs?: number;
+  /**
+   * Who holds a contested route or consumer key (docs/tenancy.md): what the last published snapshot
+   * serves (folder mode, one process), or only what the objects' status says (kube mode, so that every
+   * replica, and a restarted one, compiles the same snapshot). Default: the served snapshot.
+   */
+  holdersFrom?: 'served-snapshot' | 'object-status';
+  /** Ends the warning about an SDS secret that cannot be served (what to check in this mode). */
+  sdsHint?: string;
+}
+
+export class SnapshotPipeline {
+  readonly history = new RevisionHistory();
+  private readonly options: SnapshotPipelineOptions;
+  private readonly diagnostics: DiagnosticLog;
+  private lastAccepted = new Map<string, AcceptedRevision>();
+  private state: CompiledState | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private firstPending: number | undefined;
+  private readonly listeners = new Set<(state: CompiledState) => void>();
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(options: SnapshotPipelineOptions) {
+    this.options = options;
+    this.diagnostics = new DiagnosticLog(options.log, options.sdsHint);
+  }
+
+  /** Subscribes to the source and compiles once now (call once the source holds its first state). */
+  start(): void {
+    this.unsubscribe = this.options.source.onChange(() => this.changed());
+    this.rebuild();
+  }
+
+  stop(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  current(): CompiledState | undefined {
+    return this.state;
+  }
+
+  onCompiled(listener: (state: CompiledState) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** A change of the source: rebuild after the quiet time, or at most maxDelayMs after the first one. */
+  changed(): void {
+    const now = performance.now();
+    this.firstPending ??= now;
+    if (this.timer) clearTimeout(this.timer);
+    const debounce = this.options.debounceMs ?? 100;
+    const wait = Math.max(0, Math.min(debounce, this.firstPending + (this.options.maxDelayMs ?? 1_000) - now));
+    this.timer = setTimeout(() => this.rebuild(), wait);
+  }
+
+  /** Compiles the source's objects and publishes. Never throws: a snapshot that fails to encode keeps the old one serving. */
+  rebuild(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.firstPending = undefined;
+    const { source, controlPlane, log } = this.options;
+    const started = performance.now();
+    const objects = source.objects();
+    let compiled;
+    try {
+      compiled = compileKeepingLastAccepted(objects, this.lastAccepted, {
+        ...this.options.compileOptions?.(),
+        credentialHashKey: source.credentialHashKey(),
+        serviceEndpoints: source.serviceEndpoints(),
+        // What serves keeps its routes and keys against newcomers (docs/tenancy.md).
+        ...(this.options.holdersFrom === 'object-status'
+          ? {}
+          : { incumbents: incumbentsOf(this.state?.snapshot.runtime) }),
+      });
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'compile failed; still serving the previous snapshot');
+      return;
+    }
+    const { snapshot } = compiled.result;
+    // The Secrets the listeners and clusters name go out over SDS, never in the snapshot.
+    const sds: SdsProblem[] = [];
+    const secrets = sdsSecretsFor(snapshot, source.secretLookup, (p) => sds.push(p));
+    this.diagnostics.report({
+      source: source.diagnostics(),
+      compile: [...compiled.errors, ...compiled.warnings],
+      fallbacks: compiled.fallbacks,
+      sds,
+    });
+    try {
+      controlPlane.publish(snapshot, secrets);
+    } catch (err) {
+      log.error(
+        { err: (err as Error).message, code: (err as { code?: string }).code },
+        'compiled snapshot does not encode; still serving the previous one',
+      );
+      return;
+    }
+    this.lastAccepted = compiled.lastAccepted;
+    const revisions = proxyRevisions(snapshot);
+    this.history.record(snapshot.version, revisions);
+    const changed = new Set<string>();
+    const before = this.state;
+    for (const [key, outcome] of compiled.outcomes) {
+      const old = before?.outcomes.get(key);
+      const proxy = `${outcome.id.namespace}/${outcome.id.name}`;
+      if (
+        !old ||
+        JSON.stringify(old) !== JSON.stringify(outcome) ||
+        (outcome.id.kind === 'ApiProxy' && before?.revisions.get(proxy) !== revisions.get(proxy))
+      )
+        changed.add(key);
+    }
+    this.state = {
+      version: snapshot.version,
+      snapshot,
+      outcomes: compiled.outcomes,
+      revisions,
+      changed,
+      fallbacks: new Set(compiled.fallbacks.keys()),
+    };
+    log.debug(
+      {
+        version: snapshot.version,
+        objects: compiled.outcomes.size,
+        changed: changed.size,
+        fallbacks: compiled.fallbacks.size,
+        ms: Math.round(performance.now() - started),
+      },
+      'compiled',
+    );
+    for (const listener of this.listeners) {
+      try {
+        listener(this.state);
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'compiled-state listener failed');
+      }
+    }
+  }
+}
