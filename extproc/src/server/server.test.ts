@@ -280,11 +280,22 @@ describe('protocol errors', () => {
     metadata.set('x-gatehouse-route', 'shop/slow');
     const call = client.process(metadata);
     call.on('error', () => undefined);
-    call.write(headers);
-    // Cancelled mid-stream: once extproc is running the (slow) flow for the request headers.
-    await eventually('the stream to be open on the server', async () => (await activeStreams()) === 1);
-    call.cancel();
-    await settle();
+    // Cancelled mid-stream: as extproc starts the flow for the request headers (a 150 ms Wait), which
+    // it does when it takes the current snapshot. Not after a sleep: on a loaded machine that can
+    // land before the headers arrive or after the reply.
+    const current = server.store.current.bind(server.store);
+    const taken = vi.spyOn(server.store, 'current').mockImplementation(() => {
+      setImmediate(() => call.cancel());
+      return current();
+    });
+    try {
+      call.write(headers);
+      await eventually('extproc to start the flow', () => taken.mock.calls.length > 0);
+      await settle();
+      expect(taken).toHaveBeenCalledOnce();
+    } finally {
+      taken.mockRestore();
+    }
     expect(await activeStreams()).toBe(0);
     expect((await server.server.metrics.streams.get()).values.some((v) => v.labels.outcome === 'cancelled')).toBe(true);
   });
