@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { ackingNode, pathOf, type Obj } from '../e2e/operator/kube.ts';
+import { ackingNode, credentialKeySecret, pathOf, type Obj } from '../e2e/operator/kube.ts';
 import { ENV, startTestEnv } from '../e2e/env/env.ts';
 import { KubeRest } from '../operator/src/kube/rest.ts';
 import { buildFixture } from './compile-fixture.ts';
@@ -63,6 +63,9 @@ try {
   const namespaces = [...new Set(objects.map((o) => o.metadata.namespace!)), 'gatehouse-system'];
   for (const name of namespaces)
     await admin.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  // Without a credential hash key a kube-mode operator refuses to start.
+  const keySecret = credentialKeySecret('gatehouse-system');
+  await admin.create(pathOf('Secret', 'gatehouse-system'), keySecret);
 
   const [xdsPort, metricsPort] = [await freePort(), await freePort()];
   const operator = spawn(

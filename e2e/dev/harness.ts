@@ -6,7 +6,11 @@ import { pino } from 'pino';
 import { compile, type Snapshot } from '../../operator/src/compile/compile.ts';
 import { parseManifests } from '../../operator/src/source/folder.ts';
 import { XdsControlPlane } from '../../operator/src/xds/control-plane.ts';
-import { startTestServer, type TestServer } from '../../extproc/src/server/test-server.test-support.ts';
+import {
+  startTestServer,
+  type TestServer,
+  type TestServerOptions,
+} from '../../extproc/src/server/test-server.test-support.ts';
 import { createEchoUpstream, listenEcho } from '../../devproxy/src/echo-upstream.ts';
 import { startDevproxy, type RunningDevproxy } from '../../devproxy/src/main.ts';
 import { eventually } from '../env/eventually.ts';
@@ -83,10 +87,12 @@ export function appliedEverywhere(xds: XdsControlPlane, nodeId: string, version:
   return node?.syncedVersion === version && Object.values(node.types).every((t) => !t.pending);
 }
 
-export async function startStack(options: { extProcPort?: number } = {}): Promise<Stack> {
+export async function startStack(
+  options: { extProcPort?: number; extprocWork?: TestServerOptions['work'] } = {},
+): Promise<Stack> {
   const xds = new XdsControlPlane({ log: silentLog });
   const { xdsPort } = await xds.listen({ host: '127.0.0.1', xdsPort: 0 });
-  const extproc = await startTestServer();
+  const extproc = await startTestServer(options.extprocWork ? { work: options.extprocWork } : {});
   // A scripted ext_proc server may stand in for extproc.
   const extProcPort = options.extProcPort ?? Number(extproc.address.split(':')[1]);
   const nodeId = `devproxy-test-${process.pid}-${++nodes}`;

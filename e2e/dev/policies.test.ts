@@ -34,6 +34,11 @@ metadata: {name: ${name}, namespace: e2e}
 spec: {type: ${type}, ${member}: ${config}}
 `;
 
+/** A consumer key outside Latin-1: only its UTF-8 bytes spell it. */
+const INTL_KEY = 'ключ-🔑';
+/** A header value carrying these bytes: Node writes each character of a header string as one byte. */
+const asHeaderBytes = (bytes: Buffer) => bytes.toString('latin1');
+
 const manifests = [
   proxy('keyed', ['verify-key'], '', ['stamp']),
   policy('verify-key', 'VerifyAPIKey', 'verifyAPIKey', '{apiKey: {ref: request.header.x-api-key}}'),
@@ -55,12 +60,17 @@ metadata: {name: mobile, namespace: e2e}
 spec:
   developer: {email: dev@example.com}
   products: [{name: all, status: Approved}]
-  credentials: [{secretRef: {name: mobile-key}, status: Approved}]
+  credentials: [{secretRef: {name: mobile-key}, status: Approved}, {secretRef: {name: intl-key}, status: Approved}]
 ---
 apiVersion: v1
 kind: Secret
 metadata: {name: mobile-key, namespace: e2e}
 stringData: {consumerKey: k-123, consumerSecret: s-456}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: intl-key, namespace: e2e}
+stringData: {consumerKey: "${INTL_KEY}", consumerSecret: s-789}
 `,
   proxy('acl', ['deny-doc-net']),
   policy(
@@ -107,8 +117,14 @@ stringData: {consumerKey: k-123, consumerSecret: s-456}
     'encode-basic',
     'BasicAuthentication',
     'basicAuthentication',
-    '{operation: Encode, user: alice, password: wonderland}',
+    '{operation: Encode, user: alice, password: {secretRef: {name: upstream-basic, key: password}}}',
   ),
+  `---
+apiVersion: v1
+kind: Secret
+metadata: {name: upstream-basic, namespace: e2e, labels: {gatehouse.dev/credential: "true"}}
+stringData: {password: wonderland}
+`,
   proxy('cors', ['cors'], '', ['cors']),
   policy('cors', 'CORS', 'cors', '{allowOrigins: ["https://app.example.com"], allowMethods: [GET, POST], maxAge: 600}'),
   // The data plane `gatehouse dev` runs, with a generous message timeout: these tests judge what the
@@ -169,6 +185,16 @@ describe('security', () => {
     expect(ok.headers['x-served-by']).toBe('gatehouse');
     expect(ok.headers['x-app']).toBe('mobile');
     expect(ok.headers['x-internal']).toBeUndefined();
+  });
+
+  it('VerifyAPIKey: a non-ASCII key verifies sent as its UTF-8 bytes in a header, through devproxy', async () => {
+    const utf8 = Buffer.from(INTL_KEY, 'utf8');
+    const ok = await send(`${base}/keyed/orders`, { headers: { 'x-api-key': asHeaderBytes(utf8) } });
+    expect(ok.status).toBe(200);
+    expect(ok.headers['x-app']).toBe('mobile');
+    // One byte short: not UTF-8 any more, read byte by byte, another key.
+    const other = await send(`${base}/keyed/orders`, { headers: { 'x-api-key': asHeaderBytes(utf8.subarray(0, -1)) } });
+    expect(other.status).toBe(401);
   });
 
   it('AccessControl: 403 for a denied X-Forwarded-For client, and for the peer address itself', async () => {

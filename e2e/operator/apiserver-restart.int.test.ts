@@ -17,7 +17,7 @@ describe('kube-apiserver restarted mid-run', () => {
   beforeAll(async () => {
     env = await startTestEnv();
     cluster = new Cluster(loadKubeconfigFile(env.vars[ENV.adminKubeconfig]!));
-    ns = await cluster.namespace('restart');
+    ns = await cluster.operatorNamespace('restart');
     operator = await startKubeOperator({
       kc: loadKubeconfigFile(env.vars[ENV.operatorKubeconfig]!),
       log: silentLog,

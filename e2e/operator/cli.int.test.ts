@@ -15,7 +15,7 @@ describe('gatehouse operator --kubeconfig', () => {
   });
 
   it('compiles and serves the cluster, writes status, releases the Lease on SIGTERM', async () => {
-    const ns = await cluster.namespace('cli');
+    const ns = await cluster.operatorNamespace('cli');
     const [xdsPort, metricsPort] = [await freePort(), await freePort()];
     operator = gatehouse([
       'operator',

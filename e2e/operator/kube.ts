@@ -2,6 +2,7 @@
 // read back as the admin, ACKing xDS nodes, and waiting for an eventual state with a useful failure.
 import { randomBytes } from 'node:crypto';
 import { KubeRest, isNotFound, resourcePath } from '../../operator/src/kube/rest.ts';
+import { credentialKeySecretName } from '../../operator/src/source/credential-key.ts';
 import { typeUrls } from '../../operator/src/xds/protos.ts';
 import { sotwClient } from '../../operator/src/xds/control-plane.test-support.ts';
 import { adminKubeConfig } from '../env/kubeconfig.ts';
@@ -41,6 +42,23 @@ export interface Obj {
   [key: string]: unknown;
 }
 
+/**
+ * The credential hash key Secret the chart creates at install (gatehouse-credential-hash-key, labelled
+ * gatehouse.dev/credential): without it a kube-mode operator refuses to start.
+ */
+export function credentialKeySecret(namespace: string, key = randomBytes(32).toString('hex')): Obj {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name: credentialKeySecretName,
+      namespace,
+      labels: { 'gatehouse.dev/credential': 'true' },
+    },
+    stringData: { key },
+  };
+}
+
 export function pathOf(kind: string, namespace: string | undefined, name?: string, subresource?: string): string {
   const p = plurals[kind];
   if (!p) throw new Error(`no path known for kind ${kind}`);
@@ -58,6 +76,13 @@ export class Cluster {
   async namespace(prefix: string): Promise<string> {
     const name = `${prefix}-${randomBytes(3).toString('hex')}`;
     await this.rest.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+    return name;
+  }
+
+  /** A namespace for an operator to run in, with the credential hash key Secret an install has. */
+  async operatorNamespace(prefix: string): Promise<string> {
+    const name = await this.namespace(prefix);
+    await this.apply(credentialKeySecret(name));
     return name;
   }
 

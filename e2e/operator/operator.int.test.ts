@@ -66,7 +66,7 @@ describe('operator in a cluster', () => {
   const nodes: { close(): void }[] = [];
 
   beforeAll(async () => {
-    ns = await cluster.namespace('op');
+    ns = await cluster.operatorNamespace('op');
     a = await startReplica(ns, 'op-a', true);
     await eventually('op-a leads', () => a.operator.isLeader());
   });

@@ -131,7 +131,7 @@ describe('chart RBAC', () => {
 
   beforeAll(async () => {
     if (!auditLog) return;
-    ns = await cluster.namespace('rbac');
+    ns = await cluster.operatorNamespace('rbac');
     const identity = await serviceAccountIdentity(adminKubeConfig(), { namespace: ns, name: 'gatehouse' });
     username = identity.username;
     // A report of a replica that has been gone for an hour: the leader deletes it.

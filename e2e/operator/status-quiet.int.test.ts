@@ -16,7 +16,7 @@ describe('DataPlane status with three writers', () => {
   let node: { close(): void } | undefined;
 
   beforeAll(async () => {
-    ns = await cluster.namespace('quiet');
+    ns = await cluster.operatorNamespace('quiet');
     operator = await startKubeOperator({
       kc: operatorKubeConfig(),
       log: silentLog,

@@ -22,7 +22,7 @@ describe('operator xDS over mutual TLS with issued certificates', () => {
   const sources: XdsSnapshotSource[] = [];
 
   beforeAll(async () => {
-    ns = await cluster.namespace('xdstls');
+    ns = await cluster.operatorNamespace('xdstls');
     operator = await startKubeOperator({
       kc: operatorKubeConfig(),
       log: silentLog,

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { parseOptions } from '../../lib/cli/command.ts';
 import { UsageError } from '../../lib/errors.ts';
 import { extprocCommand } from './command.ts';
-import { DEFAULT_MAX_BODY_BYTES } from './server/server.ts';
+import { DEFAULT_STREAM_LIMITS } from './server/limits.ts';
+import { DEFAULT_MAX_BODY_BYTES, DEFAULT_WORK } from './server/server.ts';
 
 const parse = (...argv: string[]) => parseOptions(extprocCommand, argv);
 
@@ -58,5 +59,36 @@ describe('gatehouse extproc options', () => {
     });
     expect(() => parse('--snapshot', 's', '--xds-tls-ca', 'ca')).toThrow(/--xds-tls-\* need --xds/);
     expect(parse('--xds', 'h:1', '--xds-tls-ca', 'ca').xdsTls).toEqual({ caFile: 'ca' });
+  });
+
+  it('bounds: the stream limits and the worker pool, defaults as the server has them, a bad value named', () => {
+    const o = parse('--snapshot', 's');
+    expect(o.limits).toEqual(DEFAULT_STREAM_LIMITS);
+    const { workers, maxHeapMb, ...work } = DEFAULT_WORK;
+    expect(o.work).toEqual(work);
+    expect([workers, maxHeapMb]).toEqual([expect.any(Number), expect.any(Number)]);
+    expect(
+      parse(
+        '--snapshot',
+        's',
+        '--max-request-headers-kb',
+        '8',
+        '--max-connection-streams',
+        '0',
+        '--workers',
+        '0',
+        '--work-budget-ms',
+        '250',
+        '--offload-min-bytes',
+        '0',
+      ),
+    ).toMatchObject({
+      limits: { maxHeadersBytes: 8192, maxConnectionStreams: 0 },
+      work: { workers: 0, budgetMs: 250, minBytes: 0 },
+    });
+    expect(() => parse('--snapshot', 's', '--max-headers-count', '0')).toThrow(/--max-headers-count: "0"/);
+    expect(() => parse('--snapshot', 's', '--max-streams', 'lots')).toThrow(UsageError);
+    expect(() => parse('--snapshot', 's', '--workers', '-1')).toThrow(/--workers/);
+    expect(() => parse('--snapshot', 's', '--work-budget-ms', '0')).toThrow(/--work-budget-ms/);
   });
 });

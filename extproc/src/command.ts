@@ -2,7 +2,7 @@
 // flag is one row of the table; its parsed value reaches runExtproc as a camelCase option. Loads only
 // lib/cli; the server is imported when the command runs.
 import { defineCommand } from '../../lib/cli/command.ts';
-import { hostPort, oneOf, port, positiveInt, text, type FlagValues } from '../../lib/cli/flags.ts';
+import { hostPort, oneOf, port, positiveInt, text, wholeNumber, type FlagValues } from '../../lib/cli/flags.ts';
 import { serverTlsConfig, serverTlsFlags, xdsTlsConfig, xdsTlsFlags } from '../../lib/cli/tls.ts';
 import { UsageError } from '../../lib/errors.ts';
 
@@ -56,6 +56,54 @@ const flags = {
     default: 1_048_576,
     description: 'largest request/response body a policy may buffer (413 beyond)',
   }),
+  // The bounds below: docs/failure-modes.md. Defaults equal server/limits.ts and server/server.ts
+  // (command.test.ts holds them equal; this module loads only lib/cli).
+  'max-buffered-body-bytes': positiveInt({
+    value: 'BYTES',
+    default: 134_217_728,
+    description: 'body bytes all streams together may hold (503 gatehouse.BodyBufferFull beyond)',
+  }),
+  'max-headers-count': positiveInt({
+    default: 100,
+    description: "headers per message, as Envoy's max_headers_count (431 / 502 beyond)",
+  }),
+  'max-request-headers-kb': positiveInt({
+    value: 'KIB',
+    default: 60,
+    description: "header bytes per message, as Envoy's max_request_headers_kb (431 / 502 beyond)",
+  }),
+  'stream-idle-timeout-ms': positiveInt({
+    value: 'MS',
+    default: 300_000,
+    description: "end a stream with no message for this long (DEADLINE_EXCEEDED), as Envoy's stream_idle_timeout",
+  }),
+  'max-streams': positiveInt({
+    default: 10_000,
+    description: 'streams open at once in this process; more are refused with RESOURCE_EXHAUSTED',
+  }),
+  'max-connection-streams': wholeNumber({
+    default: 0,
+    description: 'concurrent streams per HTTP/2 connection (grpc.max_concurrent_streams); 0: none advertised',
+  }),
+  workers: wholeNumber({
+    description: 'worker threads for policy work on large bodies; 0: all of it inline on the event loop',
+    defaultText: 'CPUs - 1, at least 1',
+  }),
+  'work-queue': wholeNumber({
+    default: 64,
+    description: 'policy tasks that may wait for a busy worker (503 gatehouse.WorkQueueFull beyond)',
+  }),
+  'work-budget-ms': positiveInt({
+    value: 'MS',
+    default: 1000,
+    description: "a phase's policy work on the workers, waiting included (503 gatehouse.WorkBudgetExceeded beyond)",
+  }),
+  'offload-min-bytes': wholeNumber({
+    value: 'BYTES',
+    default: 32_768,
+    description:
+      'policy tasks from this weight run on the workers, lighter ones inline; the weight is the body size, x8 for JSONPath and x64 for XPath work',
+  }),
   ...serverTlsFlags({ serves: 'ext_proc', clientCertificates: "client certificates (Envoy's)" }),
   ...xdsTlsFlags(),
 };
@@ -65,7 +113,37 @@ function extprocOptions(v: FlagValues<typeof flags>) {
     throw new UsageError('give one of --snapshot FILE or --xds HOST:PORT');
   const xdsTls = xdsTlsConfig(v);
   if (xdsTls && v.xds === undefined) throw new UsageError('--xds-tls-* need --xds');
-  return { ...v, tls: serverTlsConfig(v), xdsTls };
+  const {
+    maxBodyBytes,
+    maxBufferedBodyBytes,
+    maxHeadersCount,
+    maxRequestHeadersKb,
+    streamIdleTimeoutMs,
+    maxStreams,
+    maxConnectionStreams,
+  } = v;
+  return {
+    ...v,
+    tls: serverTlsConfig(v),
+    xdsTls,
+    /** server/limits.ts StreamLimits. */
+    limits: {
+      maxBodyBytes,
+      maxBufferedBodyBytes,
+      maxHeadersCount,
+      maxHeadersBytes: maxRequestHeadersKb * 1024,
+      streamIdleTimeoutMs,
+      maxStreams,
+      maxConnectionStreams,
+    },
+    /** server/server.ts WorkOptions (the worker count only when given: the default is per machine). */
+    work: {
+      ...(v.workers !== undefined ? { workers: v.workers } : {}),
+      queue: v.workQueue,
+      budgetMs: v.workBudgetMs,
+      minBytes: v.offloadMinBytes,
+    },
+  };
 }
 
 export type ExtprocOptions = ReturnType<typeof extprocOptions>;

@@ -79,7 +79,8 @@ export async function runExtproc(o: ExtprocOptions): Promise<number> {
     stores,
     log,
     metrics,
-    maxBodyBytes: o.maxBodyBytes,
+    limits: o.limits,
+    work: o.work,
     ...(serverTls ? { tls: serverTls } : {}),
   });
   const health = createHealthServer(snapshots, metrics, () =>
@@ -97,6 +98,8 @@ export async function runExtproc(o: ExtprocOptions): Promise<number> {
       origin: source instanceof XdsSnapshotSource ? source.state().origin : 'file',
       tls: serverTls ? (serverTls.clientAuth === 'required' ? 'mutual' : 'server') : 'off',
       xdsTls: xdsTls ? (o.xdsTls?.certFile ? 'mutual' : 'server') : 'off',
+      workers: server.pool?.size ?? 0,
+      limits: o.limits,
     },
     'extproc serving',
   );

@@ -9,6 +9,7 @@ import {
   parsePort,
   parsePositiveInt,
   parseText,
+  parseWholeNumber,
 } from './flags.ts';
 
 describe('flag parsers', () => {
@@ -50,6 +51,9 @@ describe('flag parsers', () => {
     expect(parsePositiveInt('1')).toBe(1);
     for (const bad of ['0', '-2', '1.5', 'x', '99999999999999999999'])
       expect(() => parsePositiveInt(bad), bad).toThrow(/positive whole number/);
+    expect([parseWholeNumber('0'), parseWholeNumber('12')]).toEqual([0, 12]);
+    for (const bad of ['-1', '1.5', 'x', '', '99999999999999999999'])
+      expect(() => parseWholeNumber(bad), bad).toThrow(/is not a whole number \(0 or more\)/);
     expect(parseText('a')).toBe('a');
     expect(() => parseText('  ')).toThrow(/needs a value/);
   });

@@ -133,6 +133,14 @@ export function parsePositiveInt(text: string): number {
   return n;
 }
 
+/** 0 or more: a count where 0 means none (no workers, no limit advertised). */
+export function parseWholeNumber(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n))
+    throw new UsageError(`"${text}" is not a whole number (0 or more)`);
+  return n;
+}
+
 export function parseText(text: string): string {
   if (text.trim() === '') throw new UsageError('needs a value');
   return text;
@@ -165,6 +173,11 @@ export function bool<const O extends FlagOptions<boolean>>(o: O) {
 
 export function positiveInt<const O extends FlagOptions<number>>(o: O) {
   return defineFlag<number, O>({ value: 'N', parse: parsePositiveInt }, o);
+}
+
+/** 0 or more. */
+export function wholeNumber<const O extends FlagOptions<number>>(o: O) {
+  return defineFlag<number, O>({ value: 'N', parse: parseWholeNumber }, o);
 }
 
 /** One of a fixed list of words, e.g. oneOf(['Standalone', 'Sentinel', 'Cluster'], {...}). */

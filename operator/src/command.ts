@@ -55,6 +55,11 @@ const operatorFlags = {
     description: 'image of DataPlane extproc pods (a DataPlane may override it)',
   }),
   'manage-dataplanes': bool({ default: true, description: 'create and correct the workloads of DataPlane objects' }),
+  'insecure-dev-credential-key': bool({
+    default: false,
+    description:
+      'kube mode: run with the fixed, public development credential hash key when the Secret gatehouse-credential-hash-key is missing, instead of refusing to start (never in production)',
+  }),
   'xds-tls': oneOf(['issued'], {
     value: 'issued',
     description:

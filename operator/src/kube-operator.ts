@@ -22,6 +22,7 @@ import { LeaderElector } from './kube/leader-election.ts';
 import { KubeMetrics } from './kube/metrics.ts';
 import { KubeRest } from './kube/rest.ts';
 import { StatusWriter, type StatusTarget } from './kube/status-writer.ts';
+import { credentialKeySecretName, CredentialKeyMissingError, insecureDevKeyFlag } from './source/credential-key.ts';
 import { KubeSource } from './source/kube.ts';
 import { XdsControlPlane } from './xds/control-plane.ts';
 
@@ -61,6 +62,11 @@ export interface KubeOperatorOptions {
   xdsTls?: 'issued' | ServerTls;
   /** Timings of the node reports (tests shorten them). */
   nodeReports?: { heartbeatMs?: number; staleAfterMs?: number; debounceMs?: number };
+  /**
+   * Run with the fixed development credential hash key when the key Secret is missing
+   * (--insecure-dev-credential-key). Without it, a missing key is CredentialKeyMissingError at start.
+   */
+  insecureDevCredentialKey?: boolean;
 }
 
 export interface KubeOperator {
@@ -108,6 +114,16 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<K
   });
   await source.start();
   log.info({ identity, watchNamespace: options.watchNamespace ?? '(all)' }, 'informers synced');
+  if (source.credentialHashKey() === undefined) {
+    if (!options.insecureDevCredentialKey) {
+      await source.stop();
+      throw new CredentialKeyMissingError(options.namespace, options.watchNamespace);
+    }
+    log.warn(
+      { secret: `${options.namespace}/${credentialKeySecretName}`, flag: insecureDevKeyFlag },
+      'no credential hash key: hashing consumer keys with the fixed, public development key (never in production)',
+    );
+  }
 
   // With issued certificates the DataPlane pods speak mutual TLS to xDS and to each other.
   const mtls = options.xdsTls === 'issued';

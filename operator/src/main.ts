@@ -143,6 +143,7 @@ export async function runOperator(o: OperatorOptions): Promise<number> {
           }
         : undefined,
       ...(o.xdsTls === 'issued' ? { xdsTls: 'issued' as const } : tls ? { xdsTls: tls } : {}),
+      insecureDevCredentialKey: o.insecureDevCredentialKey,
     });
     log.info(
       { server: kc.getCurrentCluster()?.server, xdsPort: operator.xdsPort, metricsPort: operator.metricsPort },

@@ -59,7 +59,11 @@ describe('policy type table', () => {
 
   it('accepts the shapes of DESIGN 4a', () => {
     expect(validate('VerifyAPIKey', { apiKey: { ref: 'request.header.x-api-key' } })).toBe(true);
+    // Schema-valid; the type's own check refuses it (a consumer key in clear).
     expect(validate('VerifyAPIKey', { apiKey: 'literal-key' })).toBe(true);
+    expect(policyTypesByName.get('VerifyAPIKey')!.validate!({ apiKey: 'literal-key' })).toEqual([
+      { path: 'apiKey', message: expect.stringContaining('a literal API key') as unknown },
+    ]);
     expect(
       validate('Quota', {
         type: 'calendar',

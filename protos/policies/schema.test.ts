@@ -70,6 +70,14 @@ const samples: unknown[] = [
   { ref: { ref: 'a' } },
   { ref: 'a', default: 1 },
   { reference: 'a' },
+  // {secretRef} (refOrSecret nodes take it; the others refuse it).
+  { secretRef: { name: 'upstream', key: 'password' } },
+  { secretRef: { name: 'Upstream', key: 'password' } },
+  { secretRef: { name: 'upstream', key: 'pass word' } },
+  { secretRef: { name: 'upstream' } },
+  { secretRef: { name: 'upstream', key: 'password', extra: 1 } },
+  { secretRef: 'upstream' },
+  { secretRef: { name: 'upstream', key: 'password' }, ref: 'a' },
 ];
 
 /** The CRD form as a JSON Schema validator sees it (the apiserver's x-kubernetes keywords ignored). */

@@ -33,6 +33,12 @@ export interface JSONSchema {
    * anyOf [literal, {ref}] (`toValidationSchema`). Both accept exactly the same values.
    */
   'x-gatehouse-ref-or'?: JSONSchema;
+  /**
+   * On a ref-or node: `{secretRef: {name, key}}` is accepted too, a key of a Secret labelled
+   * gatehouse.dev/credential in the policy's namespace. The compiler resolves it; the value never
+   * stands in the policy's config (see secretRefsIn).
+   */
+  'x-gatehouse-secret-ref'?: boolean;
 }
 
 /** `{ref: VARIABLE}` or a literal (DESIGN 3): any value that may come from a flow variable. */
@@ -52,8 +58,85 @@ const refMember: JSONSchema = {
   description: 'name of the flow variable to read (request.header.x-api-key, client_id, ...)',
 };
 
+const secretRefMember: JSONSchema = {
+  type: 'object',
+  required: ['name', 'key'],
+  additionalProperties: false,
+  description: "a key of a Secret in the policy's namespace, labelled gatehouse.dev/credential",
+  properties: {
+    name: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 253,
+      pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$',
+      description: 'the Secret',
+    },
+    key: { type: 'string', minLength: 1, maxLength: 253, pattern: '^[-._a-zA-Z0-9]+$', description: 'its key' },
+  },
+};
+
 /** A value that is either a literal T or a reference to a flow variable. */
 export type RefOr<T> = T | { ref: string };
+
+/** A key of a Secret in the policy's namespace (labelled gatehouse.dev/credential in a cluster). */
+export interface SecretRef {
+  secretRef: { name: string; key: string };
+}
+
+/**
+ * A literal, `{ref: VARIABLE}` or `{secretRef: {name, key}}`: for values that may be secrets (a
+ * password sent upstream). The compiler resolves secret refs; the snapshot carries the value apart from
+ * the config (RuntimeSnapshot.policy_secrets), so configs, logs and status never hold it.
+ */
+export function refOrSecret(literal: JSONSchema): JSONSchema {
+  return {
+    ...refOr(literal),
+    description: `${literal.description ?? 'A literal.'} Or {ref: VARIABLE}: read from that flow variable at request time. Or {secretRef: {name, key}}: read from a key of a Secret in the policy's namespace.`,
+    'x-gatehouse-secret-ref': true,
+  };
+}
+
+export type RefOrSecret<T> = RefOr<T> | SecretRef;
+
+/** The Secret a `{secretRef}` value names, or undefined for anything else. */
+export function secretRefOf(value: unknown): SecretRef['secretRef'] | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  const ref = (value as { secretRef?: unknown }).secretRef;
+  if (ref === null || typeof ref !== 'object') return undefined;
+  const { name, key } = ref as { name?: unknown; key?: unknown };
+  return typeof name === 'string' && typeof key === 'string' ? { name, key } : undefined;
+}
+
+/** How the snapshot's policy_secrets map names a Secret key of a namespace. */
+export function policySecretId(namespace: string, ref: SecretRef['secretRef']): string {
+  return `${namespace}/${ref.name}/${ref.key}`;
+}
+
+export interface FoundSecretRef {
+  /** Relative to the member, as ConfigProblem paths are: "password". */
+  path: string;
+  ref: SecretRef['secretRef'];
+}
+
+/** Every `{secretRef}` value of a schema-valid config, at the nodes whose schema accepts one. */
+export function secretRefsIn(schema: JSONSchema, config: unknown, path = ''): FoundSecretRef[] {
+  if (config === null || typeof config !== 'object') return [];
+  if (schema['x-gatehouse-secret-ref']) {
+    const ref = secretRefOf(config);
+    return ref ? [{ path, ref }] : [];
+  }
+  const join = (key: string) => (path === '' ? key : `${path}.${key}`);
+  if (Array.isArray(config))
+    return schema.items ? config.flatMap((item, i) => secretRefsIn(schema.items!, item, `${path}[${i}]`)) : [];
+  const out: FoundSecretRef[] = [];
+  for (const [key, value] of Object.entries(config as Record<string, unknown>)) {
+    const child =
+      schema.properties?.[key] ??
+      (typeof schema.additionalProperties === 'object' ? schema.additionalProperties : undefined);
+    if (child) out.push(...secretRefsIn(child, value, join(key)));
+  }
+  return out;
+}
 
 /**
  * The schema as the ApiPolicy CRD embeds it. `x-gatehouse-ref-or` is not an OpenAPI field (kubectl's
@@ -61,8 +144,8 @@ export type RefOr<T> = T | { ref: string };
  */
 export function toCrdSchema(schema: JSONSchema): JSONSchema {
   return mapSchema(schema, (node) => {
-    const { 'x-gatehouse-ref-or': literal, ...rest } = node;
-    return literal === undefined ? rest : refOrCrdNode(literal, rest.description);
+    const { 'x-gatehouse-ref-or': literal, 'x-gatehouse-secret-ref': secret, ...rest } = node;
+    return literal === undefined ? rest : refOrCrdNode(literal, rest.description, secret === true);
   });
 }
 
@@ -98,7 +181,7 @@ const jsonTypes: JsonType[] = ['string', 'number', 'object', 'array', 'boolean']
  * other JSON type; the ref branch requires `ref` alone and refuses every non-object. `properties.ref`
  * types the member wherever the value is an object.
  */
-export function refOrCrdNode(literal: JSONSchema, description?: string): JSONSchema {
+export function refOrCrdNode(literal: JSONSchema, description?: string, secret = false): JSONSchema {
   const { type, description: _d, default: _default, ...checks } = literal;
   const own: JsonType | undefined = type === 'integer' ? 'number' : type === 'object' ? undefined : type;
   if (own === undefined) throw new Error('ref-or literals are scalars');
@@ -115,11 +198,19 @@ export function refOrCrdNode(literal: JSONSchema, description?: string): JSONSch
     maxProperties: 1,
     ...refusing(jsonTypes.filter((t) => t !== 'object')),
   };
+  // A secret ref node (refOrSecret) takes {secretRef: {name, key}} too: a third branch, and the member
+  // typed (exactly name and key: maxProperties, as the compiler's additionalProperties: false).
+  const secretBranch: JSONSchema = {
+    required: ['secretRef'],
+    maxProperties: 1,
+    ...refusing(jsonTypes.filter((t) => t !== 'object')),
+  };
+  const { additionalProperties: _closed, ...secretMember } = secretRefMember;
   return {
     ...(description !== undefined ? { description } : {}),
     'x-kubernetes-preserve-unknown-fields': true,
-    properties: { ref: refMember },
-    anyOf: [literalBranch, refBranch],
+    properties: { ref: refMember, ...(secret ? { secretRef: { ...secretMember, maxProperties: 2 } } : {}) },
+    anyOf: [literalBranch, refBranch, ...(secret ? [secretBranch] : [])],
   };
 }
 
@@ -128,6 +219,13 @@ const refSchema: JSONSchema = {
   required: ['ref'],
   additionalProperties: false,
   properties: { ref: refMember },
+};
+
+const secretRefSchema: JSONSchema = {
+  type: 'object',
+  required: ['secretRef'],
+  additionalProperties: false,
+  properties: { secretRef: secretRefMember },
 };
 
 /**
@@ -142,7 +240,7 @@ export function toValidationSchema(schema: JSONSchema): JSONSchema {
     if (literal !== undefined) {
       return {
         ...(node.description ? { description: node.description } : {}),
-        anyOf: [toValidationSchema(literal), refSchema],
+        anyOf: [toValidationSchema(literal), refSchema, ...(node['x-gatehouse-secret-ref'] ? [secretRefSchema] : [])],
       };
     }
     const {

@@ -120,7 +120,7 @@ describe('template grammar', () => {
     ['{randomLong(10,1)}', 'randomLong: the minimum must be less than the maximum'],
     ['{randomLong(99999999999999999999)}', 'the minimum must be an integer'],
     ["{jsonPath('$[?(@.a)]',b)}", 'filter and script expressions are not supported'],
-    ["{jsonPath('a.b',b)}", 'JSONPath "a.b" must start with "$"'],
+    ["{jsonPath('a.b',b)}", 'JSONPath "a.b": must start with "$"'],
     ["{xpath('/a[',x)}", 'XPath "/a[" does not parse'],
     ["{xpath('/a',x,'nodeset','string')}", 'argument 4 of xpath must be a namespace "prefix:uri"'],
   ])('checks the arguments of %s', (template, message) => {

@@ -1,30 +1,58 @@
 // The snapshot's consumer data indexed once per load (RuntimeIndex of flow/types.ts): credentials by
-// key hash, products by namespace/name. Policies look things up here on every request.
-import { createHmac } from 'node:crypto';
+// key hash, products by namespace/name, and the keyed hash that names store entries. Policies look
+// things up here on every request.
+import { createHmac, createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
 import type { App__Output } from '../../../protos/gen/gatehouse/v1/App.ts';
 import type { Credential__Output } from '../../../protos/gen/gatehouse/v1/Credential.ts';
 import type { Product__Output } from '../../../protos/gen/gatehouse/v1/Product.ts';
 import type { RuntimeSnapshot__Output } from '../../../protos/gen/gatehouse/v1/RuntimeSnapshot.ts';
+import { policySecretId, type SecretRef } from '../../../protos/policies/schema.ts';
 import type { RuntimeIndex } from '../flow/types.ts';
+
+/**
+ * HKDF-SHA256 `info` of the key that names store entries (Redis keys). It is derived from the
+ * credential hash key rather than being that key, so one key never serves two purposes: a store key
+ * name is never a credential lookup hash, whatever value was hashed.
+ */
+export const STORE_KEY_LABEL = 'gatehouse.dev/v1 store key names';
+
+/** The store-key HMAC key for a credential hash key (hex, as the snapshot carries it). */
+export function storeKeyFor(credentialHashKeyHex: string): KeyObject {
+  const derived = hkdfSync('sha256', Buffer.from(credentialHashKeyHex, 'hex'), Buffer.alloc(0), STORE_KEY_LABEL, 32);
+  return createSecretKey(Buffer.from(derived));
+}
 
 export class SnapshotRuntimeIndex implements RuntimeIndex {
   readonly version: string;
   private readonly hashKey: Buffer;
+  private readonly storeKey: KeyObject;
   private readonly credentials = new Map<string, { app: App__Output; credential: Credential__Output }>();
   private readonly products = new Map<string, Product__Output>();
+  private readonly secrets: Readonly<Record<string, string>>;
 
   constructor(snapshot: RuntimeSnapshot__Output) {
     this.version = snapshot.version;
     this.hashKey = Buffer.from(snapshot.credentialHashKey, 'hex');
+    this.storeKey = storeKeyFor(snapshot.credentialHashKey);
     for (const app of snapshot.apps) {
       for (const credential of app.credentials)
         this.credentials.set(credential.keyHash.toLowerCase(), { app, credential });
     }
     for (const product of snapshot.products) this.products.set(`${product.namespace}/${product.name}`, product);
+    this.secrets = snapshot.policySecrets;
+  }
+
+  policySecret(namespace: string, ref: SecretRef['secretRef']): string | undefined {
+    const id = policySecretId(namespace, ref);
+    return Object.hasOwn(this.secrets, id) ? this.secrets[id] : undefined;
   }
 
   hashCredential(value: string): string {
     return createHmac('sha256', this.hashKey).update(value, 'utf8').digest('hex');
+  }
+
+  hashStoreKey(value: string): string {
+    return createHmac('sha256', this.storeKey).update(value, 'utf8').digest('base64url');
   }
 
   findCredential(keyHash: string): { app: App__Output; credential: Credential__Output } | undefined {

@@ -4,7 +4,9 @@
 import type { Logger } from 'pino';
 import type { Proxy__Output } from '../../../protos/gen/gatehouse/v1/Proxy.ts';
 import type { Stores } from '../stores/types.ts';
+import { inlineOffload } from '../workers/inline.ts';
 import type { Request, Response } from './message.ts';
+import type { Offload } from './offload.ts';
 import type { Phase, PolicyContext, RuntimeIndex } from './types.ts';
 import { FlowVariables } from './variables.ts';
 
@@ -13,6 +15,8 @@ export interface ExchangeInit {
   proxy: Proxy__Output;
   runtime: RuntimeIndex;
   stores: Stores;
+  /** Where policies run heavy body work; default inline (no worker pool). */
+  offload?: Offload;
   log: Logger;
   now: () => number;
   environmentName: string;
@@ -57,6 +61,7 @@ export class Exchange {
       response: this.response,
       variables: this.variables,
       stores,
+      offload: this.init.offload ?? inlineOffload,
       runtime,
       proxy: this.proxy,
       now,

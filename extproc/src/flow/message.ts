@@ -153,6 +153,11 @@ export function jsonDepth(text: string, limit = Infinity): number {
   return max;
 }
 
+/** A body's bytes as text (UTF-8, malformed sequences replaced), the same on the event loop and in a worker. */
+export function decodeBody(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+}
+
 /**
  * Parses JSON text the one safe way (bounded nesting, no prototype poisoning): a body, or a variable a
  * template's jsonPath() reads. Blank text is undefined; throws BodyParseError.

@@ -3,7 +3,8 @@
 import { pino } from 'pino';
 import type { Proxy } from '../../../protos/gen/gatehouse/v1/Proxy.ts';
 import { decodeRuntimeSnapshot, type RuntimeSnapshotInput } from '../config/decode.ts';
-import { SnapshotRuntimeIndex } from '../config/runtime-index.ts';
+import { createHmac } from 'node:crypto';
+import { SnapshotRuntimeIndex, storeKeyFor } from '../config/runtime-index.ts';
 import { createMemoryStores } from '../stores/memory.ts';
 import type { Stores } from '../stores/types.ts';
 import { Exchange } from './exchange.ts';
@@ -59,6 +60,14 @@ const DEFAULT_PROXY: Proxy = {
   basePath: '/',
   targetUrl: 'http://upstream.test',
 };
+
+/**
+ * How a request-derived store key part is named in the stores (RuntimeIndex.hashStoreKey) under a
+ * credential hash key (hex; test snapshots carry none by default).
+ */
+export function hashedKeyPart(value: string, credentialHashKeyHex = ''): string {
+  return createHmac('sha256', storeKeyFor(credentialHashKeyHex)).update(value, 'utf8').digest('base64url');
+}
 
 export function makeClock(start: number | (() => number) = DEFAULT_NOW): TestClock {
   if (typeof start === 'function') return { now: start, advance: () => undefined, set: () => undefined };

@@ -5,13 +5,12 @@
 // regex RE2 refuses, text that is not JSON, an index that is not a number) is unresolved too.
 import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { XMLSerializer, type Document, type Node } from '@xmldom/xmldom';
 import { RE2JS } from 're2js';
 import { jsonPathProblem, re2Problem } from '../../../protos/policies/checks.ts';
 import type { TemplateArg, TemplateFunction } from '../../../protos/policies/templates.ts';
 import { compileTimeFormat, type TimeFormatter } from '../../../protos/policies/time-format.ts';
 import { compileJsonPath, jsonValueText, type CompiledJsonPath } from '../policies/json-path.ts';
-import { parseXmlDocument } from '../policies/xml.ts';
+import { parseXmlDocument, serializeXmlNode, xpathStringValue, XmlNode, type XmlDocument } from '../policies/xml.ts';
 import { parseJsonText } from './message.ts';
 
 /** An argument's value: a literal, or the variable's text (its `:default` when unset). */
@@ -261,19 +260,20 @@ function jsonPath(path: string | undefined, json: string | undefined, wantArray:
 }
 
 interface XPathResult {
-  nodeset?: () => { toArray(): Node[] };
+  nodeset?: () => { toArray(): unknown[] };
   stringValue(): string;
   numberValue(): number;
   booleanValue(): boolean;
 }
 interface XPathExpression {
-  evaluate(options: { node: Node; namespaces?: Record<string, string> }): XPathResult;
+  evaluate(options: { node: XmlNode; namespaces?: Record<string, string> }): XPathResult;
 }
 // Loaded like extproc/src/policies/xml.ts loads it (its .d.ts would pull the DOM lib into the program).
 const xpathParse = (createRequire(import.meta.url)('xpath') as { parse: (e: string) => XPathExpression }).parse;
-const serializer = new XMLSerializer();
+/** A selected node as markup: ours serialised, xpath.js's own namespace nodes as their URI. */
+const markup = (node: unknown) => (node instanceof XmlNode ? serializeXmlNode(node) : xpathStringValue(node));
 
-function nodes(result: XPathResult): Node[] | undefined {
+function nodes(result: XPathResult): unknown[] | undefined {
   if (typeof result.nodeset !== 'function') return undefined;
   try {
     return result.nodeset().toArray();
@@ -293,7 +293,7 @@ function xpath(values: (string | undefined)[]): string | undefined {
     }
   });
   if (!compiled) return undefined;
-  let document: Document;
+  let document: XmlDocument;
   try {
     document = parseXmlDocument(xml); // the policies' bounds: no DOCTYPE, bounded depth
   } catch {
@@ -323,13 +323,13 @@ function xpath(values: (string | undefined)[]): string | undefined {
       return String(result.booleanValue());
     case 'node': {
       const first = nodes(result)?.[0];
-      return first ? serializer.serializeToString(first) : result.stringValue() || undefined;
+      return first ? markup(first) : result.stringValue() || undefined;
     }
     default: {
       // nodeset (and any other type): the selected nodes as markup, or the scalar an expression computes.
       const selected = nodes(result);
       if (!selected) return result.stringValue();
-      return selected.length === 0 ? undefined : selected.map((n) => serializer.serializeToString(n)).join('');
+      return selected.length === 0 ? undefined : selected.map(markup).join('');
     }
   }
 }

@@ -6,8 +6,9 @@ import type { Credential__Output } from '../../../protos/gen/gatehouse/v1/Creden
 import type { Product__Output } from '../../../protos/gen/gatehouse/v1/Product.ts';
 import type { Proxy__Output } from '../../../protos/gen/gatehouse/v1/Proxy.ts';
 import type { BodyKind } from '../../../protos/policies/content-type.ts';
-import type { RefOr } from '../../../protos/policies/schema.ts';
+import type { RefOr, SecretRef } from '../../../protos/policies/schema.ts';
 import type { AdmissionOp, AdmissionOutcome, Stores } from '../stores/types.ts';
+import type { Offload } from './offload.ts';
 
 export type Phase = 'request' | 'response';
 
@@ -85,6 +86,17 @@ export interface RuntimeIndex {
   readonly version: string;
   /** HMAC-SHA256 with the snapshot's credential hash key, hex: how consumer keys are looked up. */
   hashCredential(value: string): string;
+  /**
+   * How request-derived parts of store keys (quota and spike arrest identifiers, cache key fragments)
+   * are named in the stores: HMAC-SHA256, base64url, with a key derived from the credential hash key
+   * (config/runtime-index.ts). Redis never sees an API key, a client id or a header value in clear.
+   */
+  hashStoreKey(value: string): string;
+  /**
+   * The value of a Secret key a policy config names (`{secretRef: {name, key}}`, in the policy's
+   * namespace), from the snapshot's policy_secrets; undefined when the snapshot has none. Never log it.
+   */
+  policySecret(namespace: string, ref: SecretRef['secretRef']): string | undefined;
   findCredential(keyHash: string): { app: App__Output; credential: Credential__Output } | undefined;
   product(namespace: string, name: string): Product__Output | undefined;
 }
@@ -96,6 +108,8 @@ export interface PolicyContext {
   readonly response: ResponseMessage | undefined;
   readonly variables: Variables;
   readonly stores: Stores;
+  /** Where CPU-heavy body work runs: inline for small bodies, else on the worker pool (flow/offload.ts). */
+  readonly offload: Offload;
   readonly runtime: RuntimeIndex;
   readonly proxy: Proxy__Output;
   /** Milliseconds since the epoch; injectable for tests. */

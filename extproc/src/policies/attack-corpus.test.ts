@@ -287,6 +287,63 @@ describe('attack corpus: naughty strings', () => {
   });
 });
 
+describe('attack corpus: bodies that made JSONPath and XPath super-linear (issue 13)', () => {
+  // Before: jsonpath-plus copied the path at every step and every nested container was stringified and
+  // matched whole; xpath.js on xmldom compared document order by walking siblings. Each case below took
+  // from 11 s to minutes; now each is linear in the body (no timing asserted: they simply finish).
+  const MiB = 1024 * 1024;
+  const deepJson = (levels: number, width: number) => {
+    let body = '1';
+    for (let i = 0; i < levels; i++) body = `{"s":"${'y'.repeat(width)}","c":${body}}`;
+    return body;
+  };
+  const wideDeepJson = (levels: number, leaves: number) =>
+    `${'{"c":'.repeat(levels)}[${Array(leaves).fill('"a"').join(',')}]${'}'.repeat(levels)}`;
+  const wideDeepXml = (levels: number, leaves: number) =>
+    `${'<a>'.repeat(levels)}${'<b>x</b>'.repeat(leaves)}${'</a>'.repeat(levels)}`;
+  const regex = (payload: object) => step('RegularExpressionProtection', payload);
+  const SCRIPT = ['(?i)<\\s*script\\b'];
+
+  it('matches $..* over a 1 MiB body 250 levels deep, with or without a threat at the bottom', () => {
+    const guard = regex({ jsonPayload: [{ expression: '$..*', patterns: SCRIPT }] });
+    expect(outcome(guard, json(deepJson(250, 4000)))).toBe('pass');
+    expect(outcome(guard, json(deepJson(250, 4000).replace('1}', '"<script>"}')))).toBe(
+      'steps.regexprotection.ThreatDetected',
+    );
+    expect(outcome(guard, json(wideDeepJson(250, MiB / 4)))).toBe('pass');
+  }, 60_000);
+
+  it('matches //* over a 1 MiB XML body 250 levels deep with 130,000 leaves', () => {
+    const guard = regex({ xmlPayload: { xPaths: [{ expression: '//*', patterns: SCRIPT }] } });
+    expect(outcome(guard, xml(wideDeepXml(250, MiB / 8)))).toBe('pass');
+    expect(outcome(guard, xml(wideDeepXml(250, MiB / 8).replace('<b>x</b>', '<b>&lt;script&gt;</b>')))).toBe(
+      'steps.regexprotection.ThreatDetected',
+    );
+  }, 60_000);
+
+  it('selects /a/b among 100,000 siblings', () => {
+    const extract = step('ExtractVariables', {
+      xmlPayload: {
+        variables: [
+          { name: 'n', xPath: 'count(/a/b)' },
+          { name: 'last', xPath: '/a/b[last()]' },
+        ],
+      },
+    });
+    const ctx = makePolicyContext(xml(`<a>${'<b>x</b>'.repeat(99_999)}<b>end</b></a>`));
+    expect(extract(ctx)).toBeUndefined();
+    expect(ctx.variables.get('n')).toBe('100000');
+    expect(ctx.variables.get('last')).toBe('end');
+  }, 60_000);
+
+  it('refuses to extract $..* of a deep body as 125 MB of repeated JSON', () => {
+    const extract = step('ExtractVariables', { jsonPayload: [{ name: 'all', jsonPath: '$..*' }] });
+    expect(outcome(extract, json(deepJson(250, 4000)))).toBe('steps.extractvariables.ExecutionFailed');
+    const flat = step('ExtractVariables', { jsonPayload: [{ name: 'all', jsonPath: '$..*' }] });
+    expect(outcome(flat, json('{"a":[1,2],"b":"x"}'))).toBe('pass');
+  }, 60_000);
+});
+
 describe('attack corpus: Content-Type spellings that used to switch the guards off', () => {
   const jsonBomb = '['.repeat(1_000);
   const xmlBomb = `<!DOCTYPE a [<!ENTITY a "${'x'.repeat(10)}">]><a>&a;</a>`;

@@ -9,6 +9,9 @@ import type { PolicyContext, PolicyImplementation, PolicyStep } from '../flow/ty
 
 type Config = Record<string, string | number | undefined>;
 
+/** Wait steps running now, so tests can act while a flow is in flight without sleeping. */
+export const waiting = { count: 0 };
+
 const target = (ctx: PolicyContext) => (ctx.phase === 'response' ? ctx.response! : ctx.request);
 
 const implementations: Record<string, (c: Config) => PolicyStep> = {
@@ -42,7 +45,12 @@ const implementations: Record<string, (c: Config) => PolicyStep> = {
     ctx.request.path = String(c.path);
   },
   Wait: (c) => async () => {
-    await new Promise((r) => setTimeout(r, Number(c.ms)));
+    waiting.count++;
+    try {
+      await new Promise((r) => setTimeout(r, Number(c.ms)));
+    } finally {
+      waiting.count--;
+    }
   },
   Crash: () => () => {
     throw new TypeError('boom');

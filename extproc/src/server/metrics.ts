@@ -2,7 +2,22 @@
 // run several). Names follow gatehouse_extproc_*.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-export type StreamOutcome = 'completed' | 'cancelled' | 'immediate_response' | 'protocol_error' | 'internal_error';
+export type StreamOutcome =
+  | 'completed'
+  | 'cancelled'
+  | 'immediate_response'
+  | 'protocol_error'
+  | 'internal_error'
+  /** Over --max-streams: ended with RESOURCE_EXHAUSTED before reading anything. */
+  | 'refused'
+  /** No message for --stream-idle-timeout-ms: ended with DEADLINE_EXCEEDED. */
+  | 'idle_timeout';
+
+export interface ServerProbes {
+  queuedTasks(): number;
+  busyWorkers(): number;
+  bufferedBodyBytes(): number;
+}
 
 export class ExtprocMetrics {
   readonly registry = new Registry();
@@ -36,6 +51,27 @@ export class ExtprocMetrics {
     labelNames: ['version'] as const,
     registers: [this.registry],
   });
+  readonly offloadTasks = new Counter({
+    name: 'gatehouse_extproc_offload_tasks_total',
+    help: 'policy tasks on large bodies run on the worker pool, by how they ended',
+    labelNames: ['task', 'result'] as const,
+    registers: [this.registry],
+  });
+  /** Read at scrape time, once the server has set them. */
+  private probes: ServerProbes | undefined;
+  readonly offloadQueue = this.probed(
+    'gatehouse_extproc_offload_queue_tasks',
+    'policy tasks waiting for a worker',
+    (p) => p.queuedTasks(),
+  );
+  readonly offloadBusy = this.probed('gatehouse_extproc_offload_busy_workers', 'workers running a policy task', (p) =>
+    p.busyWorkers(),
+  );
+  readonly bufferedBodyBytes = this.probed(
+    'gatehouse_extproc_buffered_body_bytes',
+    'body bytes held by open streams, against --max-buffered-body-bytes',
+    (p) => p.bufferedBodyBytes(),
+  );
   readonly snapshotLoads = new Counter({
     name: 'gatehouse_extproc_snapshot_loads_total',
     help: 'snapshot loads by result',
@@ -48,6 +84,23 @@ export class ExtprocMetrics {
 
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** The server's live figures behind the probed gauges. */
+  setProbes(probes: ServerProbes): void {
+    this.probes = probes;
+  }
+
+  private probed(name: string, help: string, read: (probes: ServerProbes) => number): Gauge {
+    const gauge: Gauge = new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect: () => {
+        if (this.probes) gauge.set(read(this.probes));
+      },
+    });
+    return gauge;
   }
 
   observePhase(phase: string, seconds: number): void {

@@ -1,7 +1,10 @@
 // The ext_proc gRPC server: Envoy's ExternalProcessor.Process (one ProcessingStream per call) and the
 // standard gRPC health service, SERVING once a snapshot is loaded. Plain text, or TLS (mutual with a
 // client CA) whose certificate and trust bundle are reloaded without dropping streams (lib/tls).
-// Shutdown stops accepting streams and lets the open ones finish.
+// Shutdown stops accepting streams and lets the open ones finish. Bounded (limits.ts): streams per
+// connection and per process, gRPC message size, body bytes held across streams; heavy policy work on
+// large bodies runs in a worker pool (workers/pool.ts) so one request cannot stall the others.
+import { availableParallelism } from 'node:os';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
@@ -10,19 +13,46 @@ import { listenGrpcTls, type GrpcTlsListener } from '../../../lib/tls/grpc.ts';
 import type { ServerTls } from '../../../lib/tls/flags.ts';
 import type { SnapshotStore } from '../config/snapshot-store.ts';
 import type { Stores } from '../stores/types.ts';
+import { WorkerPool } from '../workers/pool.ts';
 import { externalProcessorService } from './envoy-proto.ts';
+import { BodyBudget, DEFAULT_STREAM_LIMITS, StreamLimitError, type StreamLimits } from './limits.ts';
 import { ExtprocMetrics } from './metrics.ts';
-import { ProcessingStream, type ProcessCall } from './stream.ts';
+import { ProcessingStream, type ProcessCall, type StreamDeps } from './stream.ts';
 
 export const EXT_PROC_SERVICE = 'envoy.service.ext_proc.v3.ExternalProcessor';
-export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+export const DEFAULT_MAX_BODY_BYTES = DEFAULT_STREAM_LIMITS.maxBodyBytes;
+
+/** Where policy work on large bodies runs (workers/offload.ts, workers/pool.ts). */
+export interface WorkOptions {
+  /** Worker threads; 0 runs every task inline on the event loop. */
+  workers: number;
+  /** Tasks that may wait for a busy worker; more get 503 gatehouse.WorkQueueFull. */
+  queue: number;
+  /** A phase's pool work (queueing included) past this gets 503 gatehouse.WorkBudgetExceeded. */
+  budgetMs: number;
+  /** Tasks from this weight go to the pool (body bytes; x8 for JSONPath, x64 for XPath work). */
+  minBytes: number;
+  /** Heap limit per worker, MiB. */
+  maxHeapMb: number;
+}
+
+export const DEFAULT_WORK: WorkOptions = {
+  workers: Math.max(1, availableParallelism() - 1),
+  queue: 64,
+  budgetMs: 1000,
+  minBytes: 32 * 1024,
+  maxHeapMb: 256,
+};
 
 export interface ExtprocServerOptions {
   snapshots: SnapshotStore;
   stores: Stores;
   log: Logger;
   metrics?: ExtprocMetrics;
+  /** Shorthand for limits.maxBodyBytes. */
   maxBodyBytes?: number;
+  limits?: Partial<StreamLimits>;
+  work?: Partial<WorkOptions>;
   now?: () => number;
   /** Serve over TLS (mTLS when it has a client CA); default plain text. */
   tls?: ServerTls;
@@ -33,6 +63,13 @@ export interface ExtprocServerOptions {
 export interface ExtprocServer {
   readonly grpc: grpc.Server;
   readonly metrics: ExtprocMetrics;
+  readonly limits: StreamLimits;
+  /** Undefined with `workers: 0`. */
+  readonly pool: WorkerPool | undefined;
+  /** Streams open now. */
+  activeStreams(): number;
+  /** Body bytes held by open streams. */
+  bufferedBodyBytes(): number;
   /** Binds and starts serving; resolves to the bound port (0 picks one). */
   listen(host: string, port: number): Promise<number>;
   /** Stops accepting streams and waits for open ones to end; forces them after `graceMs`. */
@@ -41,17 +78,61 @@ export interface ExtprocServer {
 
 export function createExtprocServer(options: ExtprocServerOptions): ExtprocServer {
   const metrics = options.metrics ?? new ExtprocMetrics();
-  const deps = {
+  const limits: StreamLimits = {
+    ...DEFAULT_STREAM_LIMITS,
+    ...options.limits,
+    ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
+  };
+  const work: WorkOptions = { ...DEFAULT_WORK, ...options.work };
+  const pool =
+    work.workers > 0
+      ? new WorkerPool({
+          size: work.workers,
+          queueLimit: work.queue,
+          maxHeapMb: work.maxHeapMb,
+          log: options.log,
+          onTask: (task, result) => metrics.offloadTasks.inc({ task, result }),
+        })
+      : undefined;
+  const deps: StreamDeps = {
     snapshots: options.snapshots,
     stores: options.stores,
     log: options.log,
     metrics,
-    maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    limits,
+    bodyBudget: new BodyBudget(limits.maxBufferedBodyBytes),
+    pool,
+    offload: { minBytes: work.minBytes, budgetMs: work.budgetMs },
+    streams: { active: 0 },
     now: options.now ?? Date.now,
   };
-  const server = new grpc.Server();
+  metrics.setProbes({
+    queuedTasks: () => pool?.queued ?? 0,
+    busyWorkers: () => pool?.busy ?? 0,
+    bufferedBodyBytes: () => deps.bodyBudget.inUse,
+  });
+  const server = new grpc.Server({
+    ...(limits.maxConnectionStreams > 0 ? { 'grpc.max_concurrent_streams': limits.maxConnectionStreams } : {}),
+    // One message carries at most a body chunk (BUFFERED: the whole body) or a header map: anything
+    // larger is refused by grpc-js before it is buffered whole (RESOURCE_EXHAUSTED).
+    'grpc.max_receive_message_length': limits.maxBodyBytes + limits.maxHeadersBytes + 64 * 1024,
+  });
+  let lastRefusalLog = 0;
   server.addService(externalProcessorService(), {
-    process: (call: ProcessCall) => void new ProcessingStream(call, deps),
+    process: (call: ProcessCall) => {
+      if (deps.streams.active < limits.maxStreams) {
+        void new ProcessingStream(call, deps);
+        return;
+      }
+      const refused = new StreamLimitError(limits.maxStreams);
+      metrics.streams.inc({ outcome: 'refused' });
+      if (performance.now() - lastRefusalLog > 10_000) {
+        lastRefusalLog = performance.now();
+        options.log.warn({ err: refused.message, code: refused.code }, 'ext_proc stream refused: too many streams');
+      }
+      call.on('error', () => undefined);
+      call.emit('error', { code: refused.grpcCode, details: refused.message });
+    },
   });
 
   const health = new HealthImplementation({ '': 'NOT_SERVING', [EXT_PROC_SERVICE]: 'NOT_SERVING' });
@@ -69,6 +150,10 @@ export function createExtprocServer(options: ExtprocServerOptions): ExtprocServe
   return {
     grpc: server,
     metrics,
+    limits,
+    pool,
+    activeStreams: () => deps.streams.active,
+    bufferedBodyBytes: () => deps.bodyBudget.inUse,
     listen: async (host, port) => {
       const tls = options.tls;
       if (tls) {
@@ -97,7 +182,7 @@ export function createExtprocServer(options: ExtprocServerOptions): ExtprocServe
         force.unref();
         server.tryShutdown(() => {
           clearTimeout(force);
-          resolve();
+          void (pool?.close() ?? Promise.resolve()).then(resolve);
         });
       }),
   };

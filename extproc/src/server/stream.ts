@@ -5,7 +5,9 @@
 // lets us see it (at the body when a request step needs the body, else at the headers) and the
 // response flow likewise, and turns faults into an ImmediateResponse, after which it sends nothing
 // more. Anything out of order ends the stream with a gRPC status instead of a reply Envoy would call
-// spurious.
+// spurious. Every stream is bounded (limits.ts): headers per message, body bytes (its own and, with
+// the other streams, a process-wide budget), idle time, and policy work, which leaves the event loop
+// for large bodies (workers/offload.ts) within a budget per phase.
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { LoadedSnapshot } from '../config/snapshot.ts';
@@ -14,10 +16,30 @@ import type { CompiledProxy } from '../flow/compile.ts';
 import { FlowRun, type PhaseOutcome } from '../flow/engine.ts';
 import { Exchange } from '../flow/exchange.ts';
 import { faultResponse } from '../flow/fault-response.ts';
-import { PolicyFault } from '../flow/faults.ts';
+import {
+  BodyBufferFullFault,
+  InternalErrorFault,
+  NotReadyFault,
+  PayloadTooLargeFault,
+  RequestHeadersTooLargeFault,
+  ResponseHeadersTooLargeFault,
+  ResponseTooLargeFault,
+  RouteNotFoundFault,
+} from '../flow/gatehouse-faults.ts';
+import type { PolicyFault } from '../flow/faults.ts';
 import { createRequestMessage, createResponseMessage, type Request, type Response } from '../flow/message.ts';
 import type { Stores } from '../stores/types.ts';
-import type { CommonResponse, ProcessingRequest, ProcessingResponse } from './envoy-proto.ts';
+import { StreamOffload, type OffloadLimits } from '../workers/offload.ts';
+import type { WorkerPool } from '../workers/pool.ts';
+import type { CommonResponse, EnvoyHeaderMap, ProcessingRequest, ProcessingResponse } from './envoy-proto.ts';
+import {
+  headersProblem,
+  ProtocolError,
+  StreamIdleError,
+  StreamStatusError,
+  type BodyBudget,
+  type StreamLimits,
+} from './limits.ts';
 import type { ExtprocMetrics, StreamOutcome } from './metrics.ts';
 import {
   immediateResponse,
@@ -35,7 +57,13 @@ export interface StreamDeps {
   stores: Stores;
   log: Logger;
   metrics: ExtprocMetrics;
-  maxBodyBytes: number;
+  limits: StreamLimits;
+  bodyBudget: BodyBudget;
+  /** Undefined: every policy task runs inline (`--workers 0`). */
+  pool: WorkerPool | undefined;
+  offload: OffloadLimits;
+  /** Streams open now, process-wide (the server refuses past limits.maxStreams). */
+  streams: { active: number };
   now: () => number;
 }
 
@@ -52,19 +80,13 @@ const STAGES = [
 type Stage = (typeof STAGES)[number];
 type Direction = 'request' | 'response';
 
-class ProtocolError extends Error {
-  readonly code: grpc.status;
-  constructor(code: grpc.status, message: string) {
-    super(message);
-    this.code = code;
-  }
-}
-
 /** What one direction (request or response) has received so far. */
 class DirectionState {
   headers: ReceivedHeaders | undefined;
   chunks: Buffer[] = [];
   size = 0;
+  /** Bytes of the process-wide body budget this direction holds. */
+  reserved = 0;
   /** end_of_stream seen: no more body for this direction. */
   ended = false;
   flowRan = false;
@@ -90,15 +112,32 @@ export class ProcessingStream {
     response: new DirectionState(),
   };
   private finished = false;
+  /** Aborted when the stream ends: policy work still queued for a worker is dropped. */
+  private readonly cancel = new AbortController();
+  private readonly offload: StreamOffload;
+  private readonly idle: NodeJS.Timeout;
 
   constructor(call: ProcessCall, deps: StreamDeps) {
     this.call = call;
     this.deps = deps;
+    deps.streams.active++;
     deps.metrics.activeStreams.inc();
-    call.on('data', (msg: ProcessingRequest) => this.enqueue(() => this.handle(msg)));
+    this.offload = new StreamOffload(deps.pool, deps.offload, this.cancel.signal);
+    this.idle = setTimeout(() => this.onIdle(), deps.limits.streamIdleTimeoutMs);
+    call.on('data', (msg: ProcessingRequest) => {
+      this.idle.refresh();
+      this.enqueue(() => this.handle(msg));
+    });
     call.on('end', () => this.enqueue(() => this.finish()));
     call.on('cancelled', () => this.abort('cancelled'));
     call.on('error', () => this.abort('cancelled'));
+  }
+
+  private onIdle(): void {
+    if (this.closed) return;
+    const err = new StreamIdleError(this.deps.limits.streamIdleTimeoutMs);
+    this.deps.log.info({ err: err.message }, 'ext_proc stream idle; ending it');
+    this.close('idle_timeout', { code: err.grpcCode, details: err.message });
   }
 
   private enqueue(task: () => Promise<void>): void {
@@ -109,6 +148,7 @@ export class ProcessingStream {
     if (this.closed) return;
     this.closed = true;
     this.outcome = outcome;
+    this.cancel.abort();
     this.enqueue(() => this.finish());
   }
 
@@ -143,6 +183,8 @@ export class ProcessingStream {
   }
 
   private async process(stage: Stage, msg: ProcessingRequest): Promise<ProcessingResponse> {
+    const tooLarge = this.headersTooLarge(stage, msg);
+    if (tooLarge) return this.fault(tooLarge);
     switch (stage) {
       case 'requestHeaders':
         return this.onRequestHeaders(msg);
@@ -159,19 +201,34 @@ export class ProcessingStream {
     }
   }
 
+  /** A headers or trailers message over --max-headers-count / --max-request-headers-kb, as its fault. */
+  private headersTooLarge(stage: Stage, msg: ProcessingRequest): PolicyFault | undefined {
+    let map: EnvoyHeaderMap | null | undefined;
+    if (stage === 'requestHeaders' || stage === 'responseHeaders') map = msg[stage]!.headers;
+    else if (stage === 'requestTrailers' || stage === 'responseTrailers') map = msg[stage]!.trailers;
+    else return undefined;
+    const problem = headersProblem(map, this.deps.limits);
+    if (problem === undefined) return undefined;
+    return stage.startsWith('request')
+      ? new RequestHeadersTooLargeFault(problem)
+      : new ResponseHeadersTooLargeFault(problem);
+  }
+
   private async onRequestHeaders(msg: ProcessingRequest): Promise<ProcessingResponse> {
     const state = this.dir.request;
     state.headers = receiveHeaders(msg.requestHeaders!.headers);
     state.ended = msg.requestHeaders!.endOfStream;
     this.attributes = receiveAttributes(msg);
     this.snapshot = this.deps.snapshots.current();
-    if (!this.snapshot) return this.fault(503, 'gatehouse.NotReady', 'No runtime snapshot loaded yet');
+    if (!this.snapshot) return this.fault(new NotReadyFault());
     const route = String(this.call.metadata.get(ROUTE_METADATA)[0] ?? '');
     this.compiled = this.snapshot.routes.get(route);
-    if (!this.compiled) return this.fault(404, 'gatehouse.RouteNotFound', `No API proxy for route "${route}"`);
+    if (!this.compiled) return this.fault(new RouteNotFoundFault(route));
     if (!state.ended && this.compiled.needsBody.request) {
-      const declared = Number(state.headers.headers.find(([n]) => n === 'content-length')?.[1] ?? 0);
-      if (declared > this.deps.maxBodyBytes) return this.tooLarge('request');
+      const declared = declaredLength(state.headers);
+      if (declared > this.deps.limits.maxBodyBytes) return this.tooLarge('request');
+      // Reserved before Envoy sends the body: when it cannot be held, Envoy never sends it.
+      if (!this.reserve(state, declared)) return this.fault(new BodyBufferFullFault());
       return { requestHeaders: {} }; // the flow runs when the body is in
     }
     return this.runRequestFlow('requestHeaders', state.ended ? Buffer.alloc(0) : undefined);
@@ -189,7 +246,12 @@ export class ProcessingStream {
     const state = this.dir.response;
     state.headers = receiveHeaders(msg.responseHeaders!.headers);
     state.ended = msg.responseHeaders!.endOfStream;
-    if (!state.ended && this.compiled!.needsBody.response) return { responseHeaders: {} };
+    if (!state.ended && this.compiled!.needsBody.response) {
+      const declared = declaredLength(state.headers);
+      if (declared <= this.deps.limits.maxBodyBytes && !this.reserve(state, declared))
+        return this.fault(new BodyBufferFullFault());
+      return { responseHeaders: {} };
+    }
     return this.runResponseFlow('responseHeaders', state.ended ? Buffer.alloc(0) : undefined);
   }
 
@@ -198,9 +260,10 @@ export class ProcessingStream {
     const key = direction === 'request' ? 'requestBody' : 'responseBody';
     state.ended = endOfStream;
     if (state.flowRan) return { [key]: {} }; // a body the flow did not ask for passes through
+    if (state.size + chunk.length > this.deps.limits.maxBodyBytes) return this.tooLarge(direction);
+    if (!this.reserve(state, state.size + chunk.length)) return this.fault(new BodyBufferFullFault());
     state.chunks.push(chunk);
     state.size += chunk.length;
-    if (state.size > this.deps.maxBodyBytes) return this.tooLarge(direction);
     if (!endOfStream) return { [key]: {} };
     return direction === 'request' ? this.runRequestFlow(key, state.body()) : this.runResponseFlow(key, state.body());
   }
@@ -217,9 +280,19 @@ export class ProcessingStream {
     return reply.immediateResponse ? reply : { [key]: {} };
   }
 
+  /** Holds `total` body bytes for this direction against the process-wide budget; false when it is spent. */
+  private reserve(state: DirectionState, total: number): boolean {
+    const more = total - state.reserved;
+    if (more <= 0) return true;
+    if (!this.deps.bodyBudget.reserve(more)) return false;
+    state.reserved += more;
+    return true;
+  }
+
   private async runRequestFlow(stage: Stage, body: Buffer | undefined): Promise<ProcessingResponse> {
     const state = this.dir.request;
     state.flowRan = true;
+    this.offload.startPhase();
     const snapshot = this.snapshot!;
     const { pseudo, headers } = state.headers!;
     const request = createRequestMessage({
@@ -236,6 +309,7 @@ export class ProcessingStream {
       proxy: this.compiled!.proxy,
       runtime: snapshot.runtime,
       stores: this.deps.stores,
+      offload: this.offload,
       log: this.deps.log,
       now: this.deps.now,
       environmentName: snapshot.environmentName,
@@ -249,6 +323,7 @@ export class ProcessingStream {
   private async runResponseFlow(stage: Stage, body: Buffer | undefined): Promise<ProcessingResponse> {
     const state = this.dir.response;
     state.flowRan = true;
+    this.offload.startPhase();
     const { pseudo, headers } = state.headers!;
     const response = createResponseMessage({ status: Number(pseudo.get(':status') ?? 200), headers, body });
     this.exchange!.response = response;
@@ -276,20 +351,18 @@ export class ProcessingStream {
     const common = changes();
     if (common === 'body-too-late') {
       this.deps.log.error({ stage }, 'a policy changed a body Envoy streamed in several chunks; answering 500');
-      return this.fault(500, 'gatehouse.InternalError', 'Internal error');
+      return this.fault(new InternalErrorFault());
     }
     return { [stage]: Object.keys(common).length > 0 ? { response: common } : {} };
   }
 
   private tooLarge(direction: Direction): ProcessingResponse {
-    const limit = this.deps.maxBodyBytes;
-    return direction === 'request'
-      ? this.fault(413, 'gatehouse.PayloadTooLarge', `Request body exceeds ${limit} bytes`)
-      : this.fault(502, 'gatehouse.ResponseTooLarge', `Response body exceeds ${limit} bytes`);
+    const limit = this.deps.limits.maxBodyBytes;
+    return this.fault(direction === 'request' ? new PayloadTooLargeFault(limit) : new ResponseTooLargeFault(limit));
   }
 
-  private fault(status: number, errorCode: string, faultString: string): ProcessingResponse {
-    return this.immediate(faultResponse(new PolicyFault({ status, errorCode, faultString })), errorCode);
+  private fault(fault: PolicyFault): ProcessingResponse {
+    return this.immediate(faultResponse(fault), fault.errorCode);
   }
 
   private immediate(response: Response, errorCode: string | undefined): ProcessingResponse {
@@ -303,15 +376,16 @@ export class ProcessingStream {
     if (this.closed) return;
     this.closed = true;
     this.outcome = outcome;
+    this.cancel.abort();
     if (status) this.call.emit('error', status);
     else this.call.end();
     this.enqueue(() => this.finish());
   }
 
   private fail(err: unknown): void {
-    if (err instanceof ProtocolError) {
-      this.deps.log.warn({ err: err.message }, 'ext_proc protocol error');
-      this.close('protocol_error', { code: err.code, details: err.message });
+    if (err instanceof StreamStatusError) {
+      this.deps.log.warn({ err: err.message, code: err.code }, 'ext_proc protocol error');
+      this.close('protocol_error', { code: err.grpcCode, details: err.message });
       return;
     }
     this.deps.log.error({ err }, 'ext_proc stream failed');
@@ -322,16 +396,29 @@ export class ProcessingStream {
   private async finish(): Promise<void> {
     if (this.finished) return;
     this.finished = true;
+    clearTimeout(this.idle);
     if (!this.closed) {
       this.closed = true;
       this.call.end();
     }
     try {
+      this.offload.startPhase(); // postClientFlow's own budget
       await this.run?.runPostClient();
     } catch (err) {
       this.deps.log.error({ err }, 'postClientFlow failed');
     }
+    this.cancel.abort();
+    this.deps.bodyBudget.release(this.dir.request.reserved + this.dir.response.reserved);
+    this.dir.request.reserved = this.dir.response.reserved = 0;
     this.deps.metrics.streams.inc({ outcome: this.outcome });
     this.deps.metrics.activeStreams.dec();
+    this.deps.streams.active--;
   }
+}
+
+/** The content-length a message declares (0 when absent or not a length). */
+function declaredLength(headers: ReceivedHeaders): number {
+  const value = headers.headers.find(([n]) => n === 'content-length')?.[1];
+  const n = value === undefined ? 0 : Number(value);
+  return Number.isSafeInteger(n) && n > 0 ? n : 0;
 }

@@ -6,12 +6,16 @@ import { decodeRuntimeSnapshot } from '../config/decode.ts';
 import { defaultCatalog, loadSnapshot, type LoadedSnapshot, type PolicyCatalog } from '../config/snapshot.ts';
 import { SnapshotStore } from '../config/snapshot-store.ts';
 import { createMemoryStores } from '../stores/memory.ts';
-import { createExtprocServer, type ExtprocServer } from './server.ts';
+import type { StreamLimits } from './limits.ts';
+import { createExtprocServer, type ExtprocServer, type WorkOptions } from './server.ts';
 
 export interface TestServerOptions {
   snapshot?: RuntimeSnapshot;
   catalog?: PolicyCatalog;
   maxBodyBytes?: number;
+  limits?: Partial<StreamLimits>;
+  /** Default: no worker pool (every task inline), unless `workers` is given. */
+  work?: Partial<WorkOptions>;
 }
 
 export interface TestServer {
@@ -36,7 +40,9 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     snapshots: store,
     stores,
     log: pino({ level: 'silent' }),
-    maxBodyBytes: options.maxBodyBytes,
+    ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
+    ...(options.limits ? { limits: options.limits } : {}),
+    work: { workers: 0, ...options.work },
   });
   const port = await server.listen('127.0.0.1', 0);
   return {

@@ -1,6 +1,8 @@
 // Between Envoy's ext_proc messages and the flow engine's message model: headers in (raw_value bytes),
 // the attributes Envoy was asked to send, and out again as HeaderMutation / CommonResponse /
-// ImmediateResponse. Header values travel as latin1 so every byte Envoy sends round-trips unchanged.
+// ImmediateResponse. Header values are text in the flow: bytes that are valid UTF-8 are decoded as
+// UTF-8 and written back as UTF-8, so they round-trip unchanged (headerText, headerBytes).
+import { isUtf8 } from 'node:buffer';
 import type { HeaderChanges, Request, Response } from '../flow/message.ts';
 import type {
   CommonResponse,
@@ -20,11 +22,30 @@ export interface ReceivedHeaders {
   headers: Array<[string, string]>;
 }
 
+/**
+ * A header value's bytes as the flow's text: UTF-8 when they are valid UTF-8, else one character per
+ * byte (latin1, so no byte is lost). A non-ASCII API key sent in a header then reads as the same text
+ * as the same key sent percent-encoded in the query string, and hashes the same (the compiler hashes
+ * a key's UTF-8 bytes).
+ */
+export function headerText(raw: Buffer): string {
+  return isUtf8(raw) ? raw.toString('utf8') : raw.toString('latin1');
+}
+
+/**
+ * A header value's text as bytes for Envoy: UTF-8, which gives back exactly the bytes of every value
+ * that arrived as valid UTF-8 (all of ASCII included). A value that arrived as invalid UTF-8 and that a
+ * policy copies or sets is written as the UTF-8 of its latin1 reading.
+ */
+export function headerBytes(value: string): Buffer {
+  return Buffer.from(value, 'utf8');
+}
+
 export function receiveHeaders(map: EnvoyHeaderMap | null | undefined): ReceivedHeaders {
   const pseudo = new Map<string, string>();
   const headers: Array<[string, string]> = [];
   for (const h of map?.headers ?? []) {
-    const value = h.rawValue && h.rawValue.length > 0 ? h.rawValue.toString('latin1') : h.value;
+    const value = h.rawValue && h.rawValue.length > 0 ? headerText(h.rawValue) : h.value;
     const name = h.key.toLowerCase();
     if (name.startsWith(':')) pseudo.set(name, value);
     else headers.push([name, value]);
@@ -76,7 +97,7 @@ export function isProtectedHeader(name: string): boolean {
 
 function option(key: string, value: string, append: boolean): HeaderValueOption {
   return {
-    header: { key, rawValue: Buffer.from(value, 'latin1') },
+    header: { key, rawValue: headerBytes(value) },
     appendAction: append ? 'APPEND_IF_EXISTS_OR_ADD' : 'OVERWRITE_IF_EXISTS_OR_ADD',
   };
 }

@@ -36,7 +36,7 @@ function refOrLiteral(node: OpenAPISchema): OpenAPISchema | undefined {
 
 function typeOf(node: OpenAPISchema): string {
   const literal = refOrLiteral(node);
-  if (literal) return `${typeOf(literal)} or {ref}`;
+  if (literal) return `${typeOf(literal)}${node['x-gatehouse-secret-ref'] ? ', {ref} or {secretRef}' : ' or {ref}'}`;
   if (node.type === 'array') return node.items ? `[]${typeOf(node.items)}` : '[]';
   if (node.type === 'object' && typeof node.additionalProperties === 'object')
     return `map[string]${typeOf(node.additionalProperties)}`;
@@ -163,7 +163,8 @@ export function renderApiDocs(): string {
     'Every kind of the `gatehouse.dev` group, every field, its type and the checks the kube-apiserver makes',
     'when an object is applied (schema checks and CEL rules; a refused object names the field). `kubectl',
     'explain` shows the same descriptions. Types: `[]T` is a list, `map[string]T` an object with free keys,',
-    '`T or {ref}` a literal or `{ref: VARIABLE}`, read from that flow variable at request time. In paths, `[]`',
+    '`T or {ref}` a literal or `{ref: VARIABLE}`, read from that flow variable at request time; `T, {ref} or {secretRef}` also',
+    "`{secretRef: {name, key}}`, a key of a Secret in the object's namespace. In paths, `[]`",
     "stands for every entry of a list and `{key}` for every value of a map. What the schemas cannot check, the compiler reports in the object's status (see crds/README.md).",
     '',
     '| Kind | Plural | Short names | What it is |',

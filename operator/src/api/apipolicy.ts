@@ -3,7 +3,7 @@
 // configuration schema, and `kubectl apply` refuses a planned type with the list of supported ones
 // (before, the CRD took every catalogue type and the refusal only surfaced in status).
 import { policyTypes, policyTypesByName } from '../../../protos/policies/index.ts';
-import { statusBase } from './common.ts';
+import { compiledStatusBase } from './common.ts';
 import { boolean, enumOf, object, optional, raw, type Infer, type Schema } from './schema.ts';
 
 /** Every type of DESIGN 4 with its configuration member, in catalogue order. */
@@ -126,6 +126,6 @@ export function memberOf(type: string): string | undefined {
 }
 
 export const apiPolicyStatus = object(
-  { ...statusBase },
+  { ...compiledStatusBase },
   { description: 'What the operator made of this ApiPolicy, written by the operator (never by users).' },
 );

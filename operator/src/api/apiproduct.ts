@@ -1,6 +1,6 @@
 // ApiProduct (DESIGN 3): a bundle of proxies, resource paths and methods that apps subscribe to, with an
 // optional quota the Quota policy can use (useProductQuota).
-import { attributes, objectName, statusBase, timeUnits } from './common.ts';
+import { attributes, objectName, compiledStatusBase, timeUnits } from './common.ts';
 import { array, described, enumOf, integer, object, optional, string, type Infer } from './schema.ts';
 
 export const httpMethods = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT'] as const;
@@ -96,6 +96,6 @@ export const apiProductSpec = object(
 export type ApiProductSpec = Infer<typeof apiProductSpec>;
 
 export const apiProductStatus = object(
-  { ...statusBase },
+  { ...compiledStatusBase },
   { description: 'What the operator made of this ApiProduct, written by the operator.' },
 );

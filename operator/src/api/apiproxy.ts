@@ -1,6 +1,6 @@
 // ApiProxy (DESIGN 3): a base path on some hosts, a target, the flows of policy steps and the fault
 // rules.
-import { objectName, secretRef, statusBase, tlsVersion, tlsVersionOrderRule } from './common.ts';
+import { objectName, secretRef, compiledStatusBase, tlsVersion, tlsVersionOrderRule } from './common.ts';
 import {
   array,
   boolean,
@@ -334,7 +334,7 @@ export type ApiProxySpec = Infer<typeof apiProxySpec>;
 
 export const apiProxyStatus = object(
   {
-    ...statusBase,
+    ...compiledStatusBase,
     dataPlanes: optional(
       array(
         object(

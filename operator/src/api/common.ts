@@ -1,6 +1,6 @@
 // Pieces every kind shares: names, secret references, TLS versions and the status block (DESIGN 3:
 // Gateway-API-style conditions plus a summarising Ready, and observedGeneration for kstatus).
-import { array, enumOf, integer, map, object, optional, string, type Infer } from './schema.ts';
+import { array, enumOf, integer, map, object, optional, raw, string, type Infer } from './schema.ts';
 
 export const group = 'gatehouse.dev';
 export const version = 'v1alpha1';
@@ -76,6 +76,25 @@ export const condition = object(
 export type Condition = Infer<typeof condition>;
 
 /** The status members every kind has. */
+/**
+ * The last spec the operator accepted, kept in the cluster: every replica, and one that restarts or is
+ * newly elected, serves it while a later generation is rejected (docs/architecture.md#the-operator).
+ */
+export const lastAcceptedStatus = object(
+  {
+    generation: integer({ minimum: 0, format: 'int64', description: 'The metadata.generation that spec had.' }),
+    spec: raw({
+      type: 'object',
+      'x-kubernetes-preserve-unknown-fields': true,
+      description: 'The accepted spec, as it was applied.',
+    }),
+  },
+  {
+    description:
+      'The last generation the operator accepted and the spec it had; it keeps serving while a later generation is rejected, on every operator replica and across restarts.',
+  },
+);
+
 export const statusBase = {
   observedGeneration: optional(
     integer({
@@ -95,6 +114,9 @@ export const statusBase = {
     }),
   ),
 };
+
+/** Status members of the kinds the compiler accepts revisions of (all but DataPlane). */
+export const compiledStatusBase = { ...statusBase, lastAccepted: optional(lastAcceptedStatus) };
 
 export const attributes = map(
   string({ maxLength: 1024, description: 'The attribute value (at most 1024 characters).' }),

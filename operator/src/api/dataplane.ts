@@ -166,7 +166,7 @@ export const dataPlaneSpec = object(
               maxLength: 1024,
               pattern: '^rediss?://',
               description:
-                'redis:// or rediss:// (TLS) URL, credentials included; exclusive with secretRef, which keeps them out of the object.',
+                'redis:// or rediss:// (TLS) URL without a password (a URL with one is refused: the password would stand in the object and its Deployment; use secretRef); exclusive with secretRef.',
             }),
           ),
           secretRef: optional(
@@ -224,6 +224,20 @@ export const dataPlaneSpec = object(
         description:
           'How long Envoy waits for extproc to answer one message (headers or body), as a duration (200ms, 1s). Default 200ms; then failureMode applies.',
       }),
+    ),
+    upstream: optional(
+      object(
+        {
+          allowLinkLocalTargets: optional(
+            boolean({
+              default: false,
+              description:
+                'true: ApiProxy targets may use link-local, unspecified and cloud metadata addresses (169.254.0.0/16, fe80::/10, 0.0.0.0, 169.254.169.254, fd00:ec2::254, metadata.google.internal, ...); refused by default. Every DataPlane must allow it, as every DataPlane serves every proxy.',
+            }),
+          ),
+        },
+        { description: 'What ApiProxy targets may be (docs/operations.md, upstream targets that are refused).' },
+      ),
     ),
     certificates: optional(
       object(

@@ -1,6 +1,6 @@
 // DeveloperApp (DESIGN 3): a consumer with its developer, product subscriptions and credentials. Credentials
 // live in Secrets (consumerKey, consumerSecret); the snapshot only carries keyed hashes of them.
-import { attributes, objectName, secretRef, statusBase } from './common.ts';
+import { attributes, objectName, secretRef, compiledStatusBase } from './common.ts';
 import { array, described, enumOf, object, optional, string, type Infer } from './schema.ts';
 
 export const developerAppSpec = object(
@@ -107,6 +107,6 @@ export const developerAppSpec = object(
 export type DeveloperAppSpec = Infer<typeof developerAppSpec>;
 
 export const developerAppStatus = object(
-  { ...statusBase },
+  { ...compiledStatusBase },
   { description: 'What the operator made of this DeveloperApp, written by the operator.' },
 );

@@ -30,11 +30,11 @@ interface Validators {
 const ajvs = {
   plain: {
     fast: addFormats(new Ajv({ allErrors: false, strict: false })),
-    full: addFormats(new Ajv({ allErrors: true, strict: false })),
+    full: addFormats(new Ajv({ allErrors: true, verbose: true, strict: false })),
   },
   defaults: {
     fast: addFormats(new Ajv({ allErrors: false, useDefaults: true, strict: false })),
-    full: addFormats(new Ajv({ allErrors: true, useDefaults: true, strict: false })),
+    full: addFormats(new Ajv({ allErrors: true, verbose: true, useDefaults: true, strict: false })),
   },
 };
 const compiled = new Map<KindSpec, Validators>();
@@ -118,7 +118,14 @@ function describe(err: ErrorObject): FieldError {
         message: `must be one of ${(err.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`,
       };
     case 'anyOf':
-      return { field, message: 'must be a literal value or {ref: VARIABLE}' };
+      // verbose: err.schema is the anyOf's branches; a third one is {secretRef} (toValidationSchema).
+      return {
+        field,
+        message:
+          Array.isArray(err.schema) && err.schema.length > 2
+            ? 'must be a literal value, {ref: VARIABLE} or {secretRef: {name, key}}'
+            : 'must be a literal value or {ref: VARIABLE}',
+      };
     default:
       return { field, message: err.message ?? 'is invalid' };
   }

@@ -75,6 +75,33 @@ function warnMissingEndpoints(ir: Ir, report: (d: Diagnostic) => void): void {
   }
 }
 
+/**
+ * FailOpen (Envoy's failure_mode_allow) sends a request on unchecked whenever extproc errs, times out
+ * or refuses its stream: for proxies with security steps that is a bypass (docs/failure-modes.md).
+ */
+function warnFailOpen(ir: Ir, report: (d: Diagnostic) => void): void {
+  const secured = ir.proxies
+    .filter((p) => p.policies.some((policy) => policy.enabled && policy.spec.group === 'security'))
+    .map((p) => `${p.namespace}/${p.name}`);
+  if (secured.length === 0) return;
+  const named =
+    secured.length > 10 ? `${secured.slice(0, 10).join(', ')} and ${secured.length - 10} more` : secured.join(', ');
+  for (const dp of ir.dataPlanes) {
+    if (dp.failureMode !== 'FailOpen') continue;
+    report({
+      severity: 'warning',
+      code: 'GH_WARN_FAILOPEN_SECURITY',
+      kind: 'DataPlane',
+      namespace: dp.namespace,
+      name: dp.name,
+      field: 'spec.failureMode',
+      message:
+        `FailOpen sends requests to the upstream unchecked when extproc fails, times out or is overloaded, ` +
+        `skipping the security steps of ${named}; use FailClosed`,
+    });
+  }
+}
+
 export function compile(objects: readonly SourceObject[], options: CompileOptions = {}): CompileResult {
   const diagnostics: Diagnostic[] = [];
   const report = (d: Diagnostic) => {
@@ -90,12 +117,14 @@ export function compile(objects: readonly SourceObject[], options: CompileOption
   const hasher = credentialHasher(options.credentialHashKey ?? devCredentialHashKey);
 
   const inventory = takeIn(objects, report);
-  const policies = resolvePolicies(inventory, report);
-  const proxies = resolveProxies(inventory, policies, report, options.incumbents);
-  const products = resolveProducts(inventory, proxies, report);
-  const apps = resolveApps(inventory, products, hasher.hash, report, options.incumbents);
   const anyDataPlane = [...inventory.seen.values()].some((o) => o.id.kind === 'DataPlane');
   const dataPlanes = anyDataPlane ? resolveDataPlanes(inventory, report) : [defaultDataPlane];
+  // Every DataPlane serves every proxy (one route table), so each of them must allow such targets.
+  const allowLinkLocalTargets = dataPlanes.length > 0 && dataPlanes.every((d) => d.allowLinkLocalTargets);
+  const policies = resolvePolicies(inventory, report);
+  const proxies = resolveProxies(inventory, policies, report, { allowLinkLocalTargets }, options.incumbents);
+  const products = resolveProducts(inventory, proxies, report);
+  const apps = resolveApps(inventory, products, hasher.hash, report, options.incumbents);
   const ir: Ir = {
     proxies,
     products,
@@ -110,6 +139,7 @@ export function compile(objects: readonly SourceObject[], options: CompileOption
     credentialHashKeyHex: hasher.keyHex,
   };
   warnMissingEndpoints(ir, report);
+  warnFailOpen(ir, report);
 
   const runtime = emitRuntime(ir);
   const { resources: envoy, secretRefs } = emitEnvoy(ir, options.extProc ?? defaultExtProc, options.extProcTls);

@@ -29,6 +29,8 @@ export interface IrPolicy {
   /** The validated configuration member. */
   config: unknown;
   spec: PolicyTypeSpec;
+  /** Values of the Secret keys the config names ({secretRef}), by policySecretId; never in the config. */
+  secrets: Record<string, string>;
 }
 
 export interface IrEndpoint {
@@ -166,6 +168,8 @@ export interface IrDataPlane {
   messageTimeoutMs: number;
   redis?: { mode: string; onUnavailable: string };
   listeners: IrListener[];
+  /** spec.upstream.allowLinkLocalTargets (compile only; not in the runtime snapshot). */
+  allowLinkLocalTargets: boolean;
 }
 
 export interface Ir {

@@ -8,6 +8,10 @@ import { reportMissingRef, reporterFor, sortedValues, type Report } from './repo
 export const defaultListenerPort = 8080;
 const defaultMessageTimeoutMs = 200;
 
+/** Envoy's ext_proc message_timeout for a DataPlane's spec.messageTimeout (default 200 ms). */
+export const messageTimeoutMs = (messageTimeout: string | undefined): number =>
+  messageTimeout === undefined ? defaultMessageTimeoutMs : durationMs(messageTimeout);
+
 /** What serves when no DataPlane object exists. */
 export const defaultDataPlane: IrDataPlane = {
   namespace: 'default',
@@ -16,7 +20,18 @@ export const defaultDataPlane: IrDataPlane = {
   failureMode: 'FailClosed',
   messageTimeoutMs: defaultMessageTimeoutMs,
   listeners: [{ name: 'default/default/http', port: defaultListenerPort }],
+  allowLinkLocalTargets: false,
 };
+
+/** A literal Redis URL with a password (refused: the password would stand in the DataPlane and its Deployment). */
+export function redisUrlHasPassword(url: string): boolean {
+  try {
+    return new URL(url).password !== '';
+  } catch {
+    // Not a URL at all: whatever stands between "//" and an "@" may be a password.
+    return /^[a-z]+:\/\/[^/@]*:[^/@]*@/i.test(url);
+  }
+}
 
 export function resolveDataPlanes(inventory: Inventory, report: Report): IrDataPlane[] {
   const out: IrDataPlane[] = [];
@@ -47,6 +62,14 @@ export function resolveDataPlanes(inventory: Inventory, report: Report): IrDataP
         },
       };
     });
+    if (spec.redis?.url !== undefined && redisUrlHasPassword(spec.redis.url)) {
+      r.invalid(
+        'spec.redis.url',
+        'a password in a literal Redis URL would stand in clear in the DataPlane and its extproc Deployment: put the URL in a Secret and use spec.redis.secretRef',
+        'SecretInline',
+        'GH_ERR_COMPILE_SECRET_INLINE',
+      );
+    }
     if (r.failed) {
       inventory.rejected.add(idKey(entry.id));
       continue;
@@ -56,7 +79,7 @@ export function resolveDataPlanes(inventory: Inventory, report: Report): IrDataP
       name: metadata.name,
       region: spec.region ?? '',
       failureMode: spec.failureMode ?? 'FailClosed',
-      messageTimeoutMs: durationMs(spec.messageTimeout ?? '200ms'),
+      messageTimeoutMs: messageTimeoutMs(spec.messageTimeout),
       ...(spec.redis
         ? {
             redis: {
@@ -66,6 +89,7 @@ export function resolveDataPlanes(inventory: Inventory, report: Report): IrDataP
           }
         : {}),
       listeners: [...listeners].sort((a, b) => a.port - b.port),
+      allowLinkLocalTargets: spec.upstream?.allowLinkLocalTargets ?? false,
     });
   }
   return out;

@@ -10,7 +10,7 @@ import { holderName, hostsOverlap, keeperOrder, noIncumbents, type Incumbents } 
 import { idKey, type Entry, type Inventory } from './intake.ts';
 import type { IrFlowPair, IrFlows, IrPolicy, IrProcessing, IrProxy, IrStep } from './ir.ts';
 import { reportMissingRef, reporterFor, sortedValues, type ObjectReporter, type Report } from './report.ts';
-import { resolveUpstream } from './upstream.ts';
+import { resolveUpstream, type UpstreamOptions } from './upstream.ts';
 
 class ProxyResolver {
   readonly used = new Map<string, IrPolicy>();
@@ -18,11 +18,19 @@ class ProxyResolver {
   readonly entry: Entry<ApiProxy>;
   readonly inventory: Inventory;
   readonly policies: ReadonlyMap<string, IrPolicy>;
+  readonly upstream: UpstreamOptions;
 
-  constructor(entry: Entry<ApiProxy>, inventory: Inventory, policies: ReadonlyMap<string, IrPolicy>, report: Report) {
+  constructor(
+    entry: Entry<ApiProxy>,
+    inventory: Inventory,
+    policies: ReadonlyMap<string, IrPolicy>,
+    report: Report,
+    upstream: UpstreamOptions,
+  ) {
     this.entry = entry;
     this.inventory = inventory;
     this.policies = policies;
+    this.upstream = upstream;
     this.r = reporterFor(entry, report);
   }
 
@@ -96,7 +104,7 @@ class ProxyResolver {
     };
     this.secretExists('spec.target.tls.caSecretRef.name', spec.target.tls?.caSecretRef);
     this.secretExists('spec.target.tls.clientCertSecretRef.name', spec.target.tls?.clientCertSecretRef);
-    const upstream = resolveUpstream(this.entry.object, this.r);
+    const upstream = resolveUpstream(this.entry.object, this.r, this.upstream);
     if (this.r.failed || !upstream) return undefined;
     const policies = [...this.used.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
     return {
@@ -179,11 +187,12 @@ export function resolveProxies(
   inventory: Inventory,
   policies: ReadonlyMap<string, IrPolicy>,
   report: Report,
+  upstream: UpstreamOptions,
   incumbents: Incumbents = noIncumbents,
 ): IrProxy[] {
   const resolved: Resolved[] = [];
   for (const entry of sortedValues(inventory.proxies)) {
-    const resolver = new ProxyResolver(entry, inventory, policies, report);
+    const resolver = new ProxyResolver(entry, inventory, policies, report, upstream);
     const proxy = resolver.resolve();
     if (proxy)
       resolved.push({

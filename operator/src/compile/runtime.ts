@@ -12,6 +12,7 @@ import type {
   RuntimeSnapshot,
   Step,
 } from '../../../protos/gen/json/gatehouse.v1.ts';
+import { sortedRecord } from './intake.ts';
 import type { Ir, IrApp, IrDataPlane, IrFlowPair, IrProduct, IrProxy, IrStep } from './ir.ts';
 
 const steps = (list: IrStep[]) =>
@@ -112,13 +113,22 @@ function dataPlane(d: IrDataPlane): DataPlane {
   };
 }
 
+/** The Secret values the proxies' policies name, sorted by id; shared policies give the same entries. */
+function policySecrets(ir: Ir): Record<string, string> {
+  const all: Record<string, string> = {};
+  for (const p of ir.proxies) for (const pol of p.policies) Object.assign(all, pol.secrets);
+  return sortedRecord(all);
+}
+
 /** The snapshot without its version (the version is a hash over this and the Envoy resources). */
 export function emitRuntime(ir: Ir): RuntimeSnapshot {
+  const secrets = policySecrets(ir);
   return {
     proxies: ir.proxies.map(proxy),
     products: ir.products.map(product),
     apps: ir.apps.map(app),
     dataPlanes: ir.dataPlanes.map(dataPlane),
     credentialHashKey: ir.credentialHashKeyHex,
+    ...(Object.keys(secrets).length > 0 ? { policySecrets: secrets } : {}),
   };
 }

@@ -4,6 +4,12 @@ import { isIP } from 'node:net';
 import type { ApiProxy } from '../api/kinds.ts';
 import type { IrCluster, IrUpstreamTls } from './ir.ts';
 import type { ObjectReporter } from './report.ts';
+import { refusedTargetClass } from './target-address.ts';
+
+export interface UpstreamOptions {
+  /** Every DataPlane sets spec.upstream.allowLinkLocalTargets (target-address.ts). */
+  allowLinkLocalTargets: boolean;
+}
 
 export interface Upstream {
   cluster: IrCluster;
@@ -18,6 +24,8 @@ interface ParsedUrl {
   port: number;
   https: boolean;
   path: string;
+  /** A user name or password before the host (user:pass@host). */
+  userinfo: boolean;
 }
 
 function parseUrl(text: string): ParsedUrl {
@@ -25,7 +33,13 @@ function parseUrl(text: string): ParsedUrl {
   const https = u.protocol === 'https:';
   const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
   const path = u.pathname === '/' ? '' : u.pathname.replace(/\/$/, '');
-  return { host, port: u.port === '' ? (https ? 443 : 80) : Number(u.port), https, path };
+  const userinfo = u.username !== '' || u.password !== '';
+  return { host, port: u.port === '' ? (https ? 443 : 80) : Number(u.port), https, path, userinfo };
+}
+
+/** The URL for a message: whatever stands before an "@" in the authority is never repeated. */
+function redacted(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1***@');
 }
 
 function upstreamTls(proxy: ApiProxy, defaultSni: string): IrUpstreamTls {
@@ -40,7 +54,7 @@ function upstreamTls(proxy: ApiProxy, defaultSni: string): IrUpstreamTls {
   };
 }
 
-export function resolveUpstream(proxy: ApiProxy, r: ObjectReporter): Upstream | undefined {
+export function resolveUpstream(proxy: ApiProxy, r: ObjectReporter, options: UpstreamOptions): Upstream | undefined {
   const { target } = proxy.spec;
   const ns = proxy.metadata.namespace!;
   const name = `${ns}/${proxy.metadata.name}`;
@@ -65,12 +79,34 @@ export function resolveUpstream(proxy: ApiProxy, r: ObjectReporter): Upstream | 
     : (target.targets ?? []).map((t, i) => ({ url: t.url!, field: `spec.target.targets[${i}].url` }));
   const parsed: ParsedUrl[] = [];
   for (const { url, field } of urls) {
+    let p: ParsedUrl;
     try {
-      parsed.push(parseUrl(url));
+      p = parseUrl(url);
     } catch {
-      r.invalid(field, `"${url}" is not a valid URL`);
+      r.invalid(field, `"${redacted(url)}" is not a valid URL`);
       return undefined;
     }
+    if (p.userinfo) {
+      // Envoy would not send them, and the URL is the target.url flow variable: never in the snapshot.
+      r.invalid(
+        field,
+        'a target URL may not carry credentials (user:password@): set them with a policy, e.g. BasicAuthentication Encode with a secretRef',
+        'CredentialsInUrl',
+        'GH_ERR_COMPILE_TARGET_REFUSED',
+      );
+      return undefined;
+    }
+    const refused = options.allowLinkLocalTargets ? undefined : refusedTargetClass(p.host);
+    if (refused) {
+      r.invalid(
+        field,
+        `${p.host} is a ${refused} address: refused unless every DataPlane sets spec.upstream.allowLinkLocalTargets`,
+        'TargetRefused',
+        'GH_ERR_COMPILE_TARGET_REFUSED',
+      );
+      return undefined;
+    }
+    parsed.push(p);
   }
   const [first] = parsed;
   if (first === undefined) {

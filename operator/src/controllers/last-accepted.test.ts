@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SourceObject } from '../compile/compile.ts';
-import { compileKeepingLastAccepted, revisionOf, type AcceptedRevision } from './last-accepted.ts';
+import { acceptedFromStatus, compileKeepingLastAccepted, revisionOf, type AcceptedRevision } from './last-accepted.ts';
 
 const proxy = (name: string, generation: number, spec: Record<string, unknown>): SourceObject => ({
   object: {
@@ -144,5 +144,26 @@ describe('compileKeepingLastAccepted', () => {
     expect(revisionOf({ ...base, spec: { ...good, basePath: '/other' } })).not.toBe(revisionOf(base));
     const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, stringData: { k: 'a' } };
     expect(revisionOf({ ...secret, stringData: { k: 'b' } })).not.toBe(revisionOf(secret));
+  });
+});
+
+describe('acceptedFromStatus', () => {
+  it('reads status.lastAccepted as the revision it was, and only for the kinds it is written for', () => {
+    const spec = { basePath: '/a', target: { url: 'http://127.0.0.1:9090' } };
+    const current = {
+      apiVersion: 'gatehouse.dev/v1alpha1',
+      kind: 'ApiProxy',
+      metadata: { namespace: 'shop', name: 'a', generation: 3 },
+      spec: { ...spec, basePath: '/b' },
+      status: { lastAccepted: { generation: 2, spec } },
+    };
+    const dataPlane = { ...current, kind: 'DataPlane' };
+    const broken = { ...current, metadata: { ...current.metadata, name: 'b' }, status: { lastAccepted: { spec } } };
+    const read = acceptedFromStatus([{ object: current }, { object: dataPlane }, { object: broken }]);
+    expect([...read.keys()]).toEqual(['ApiProxy/shop/a']);
+    const revision = read.get('ApiProxy/shop/a')!;
+    expect(revision.generation).toBe(2);
+    expect(revision.revision).toBe(revisionOf({ apiVersion: current.apiVersion, spec }));
+    expect(revision.revision).not.toBe(revisionOf(current));
   });
 });

@@ -81,6 +81,33 @@ function keyOf(object: unknown): string | undefined {
   return idKey({ kind: o.kind, namespace: o.metadata.namespace || 'default', name: o.metadata.name });
 }
 
+/** Kinds whose status.lastAccepted the status controller writes. */
+const recordedKinds = new Set(['ApiProxy', 'ApiPolicy', 'ApiProduct', 'DeveloperApp']);
+
+/**
+ * The last accepted revisions the cluster keeps: status.lastAccepted ({generation, spec}) of each object
+ * that has one, as the revision it was (the object with that spec and generation).
+ */
+export function acceptedFromStatus(objects: readonly SourceObject[]): Map<string, AcceptedRevision> {
+  const out = new Map<string, AcceptedRevision>();
+  for (const { object } of objects) {
+    const o = object as (Meta & { apiVersion?: string; status?: { lastAccepted?: unknown } }) | null;
+    const key = keyOf(o);
+    const recorded = o?.status?.lastAccepted as { generation?: unknown; spec?: unknown } | undefined;
+    if (key === undefined || !recordedKinds.has(o!.kind!) || !recorded) continue;
+    if (typeof recorded.generation !== 'number' || typeof recorded.spec !== 'object' || recorded.spec === null)
+      continue;
+    const revision = {
+      apiVersion: o!.apiVersion,
+      kind: o!.kind,
+      metadata: { ...o!.metadata, generation: recorded.generation },
+      spec: recorded.spec,
+    };
+    out.set(key, { object: revision, generation: recorded.generation, revision: revisionOf(revision) });
+  }
+  return out;
+}
+
 export function compileKeepingLastAccepted(
   objects: readonly SourceObject[],
   previous: ReadonlyMap<string, AcceptedRevision>,

@@ -98,6 +98,11 @@ export class StatusController {
       history: this.options.snapshots.history,
       revisions: state.revisions,
     });
+    // The cluster keeps the last accepted spec, for a restarted or newly elected replica
+    // (docs/architecture.md#the-operator).
+    const accepted = state.lastAccepted.get(key);
+    const spec = (accepted?.object as { spec?: unknown } | undefined)?.spec;
+    desired.lastAccepted = accepted && spec ? { generation: accepted.generation, spec } : undefined;
     await this.options.writer.write(live, desired);
   }
 }

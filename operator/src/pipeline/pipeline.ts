@@ -6,7 +6,12 @@
 import type { Logger } from '../../../lib/log.ts';
 import type { CompileOptions, Snapshot } from '../compile/compile.ts';
 import { incumbentsOf } from '../compile/incumbents.ts';
-import { compileKeepingLastAccepted, type AcceptedRevision, type ObjectOutcome } from '../controllers/last-accepted.ts';
+import {
+  acceptedFromStatus,
+  compileKeepingLastAccepted,
+  type AcceptedRevision,
+  type ObjectOutcome,
+} from '../controllers/last-accepted.ts';
 import { proxyRevisions, RevisionHistory } from '../controllers/object-status.ts';
 import type { XdsControlPlane } from '../xds/control-plane.ts';
 import { sdsSecretsFor, type SdsProblem } from '../xds/sds.ts';
@@ -25,6 +30,8 @@ export interface CompiledState {
   changed: ReadonlySet<string>;
   /** Keys of objects served at their last accepted revision instead of the current one. */
   fallbacks: ReadonlySet<string>;
+  /** The last accepted revision of each object (what status.lastAccepted records in kube mode). */
+  lastAccepted: ReadonlyMap<string, AcceptedRevision>;
 }
 
 export interface SnapshotPipelineOptions {
@@ -37,9 +44,10 @@ export interface SnapshotPipelineOptions {
   debounceMs?: number;
   maxDelayMs?: number;
   /**
-   * Who holds a contested route or consumer key (docs/tenancy.md): what the last published snapshot
-   * serves (folder mode, one process), or only what the objects' status says (kube mode, so that every
-   * replica, and a restarted one, compiles the same snapshot). Default: the served snapshot.
+   * Where what serves now is read from: the last published snapshot and this process's memory (folder
+   * mode, one process), or the objects' status (kube mode, so that every replica, and a restarted one,
+   * compiles the same snapshot): who holds a contested route or consumer key (docs/tenancy.md) and
+   * the last accepted revisions. Default: the served snapshot.
    */
   holdersFrom?: 'served-snapshot' | 'object-status';
   /** Ends the warning about an SDS secret that cannot be served (what to check in this mode). */
@@ -104,7 +112,13 @@ export class SnapshotPipeline {
     const objects = source.objects();
     let compiled;
     try {
-      compiled = compileKeepingLastAccepted(objects, this.lastAccepted, {
+      // Kube mode: the last accepted revisions the cluster keeps (status.lastAccepted) come first, so
+      // every replica, and one just started, falls back to the same revision.
+      const previous =
+        this.options.holdersFrom === 'object-status'
+          ? new Map([...this.lastAccepted, ...acceptedFromStatus(objects)])
+          : this.lastAccepted;
+      compiled = compileKeepingLastAccepted(objects, previous, {
         ...this.options.compileOptions?.(),
         credentialHashKey: source.credentialHashKey(),
         serviceEndpoints: source.serviceEndpoints(),
@@ -158,6 +172,7 @@ export class SnapshotPipeline {
       revisions,
       changed,
       fallbacks: new Set(compiled.fallbacks.keys()),
+      lastAccepted: compiled.lastAccepted,
     };
     log.debug(
       {

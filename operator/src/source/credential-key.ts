@@ -1,8 +1,31 @@
 // Folder mode has no operator configuration: the credential hash key comes from a Secret in the
 // manifests, if there is one (DESIGN 3: per installation, never the development key in production).
+import { GatehouseError } from '../../../lib/errors.ts';
 import type { SourceObject } from '../compile/intake.ts';
 
 export const credentialKeySecretName = 'gatehouse-credential-hash-key';
+
+/** The operator flag that lets kube mode run with the fixed development key. */
+export const insecureDevKeyFlag = '--insecure-dev-credential-key';
+
+/**
+ * Kube mode found no credential hash key and was not told to run with the public development one:
+ * the snapshot would hash consumer keys with a key everybody knows. Exit 2 (the operator cannot run).
+ */
+export class CredentialKeyMissingError extends GatehouseError {
+  constructor(operatorNamespace: string, watchNamespace?: string) {
+    const unseen =
+      watchNamespace !== undefined && watchNamespace !== operatorNamespace
+        ? ` (the operator watches Secrets of namespace ${watchNamespace} only, --namespace, so it cannot see one in ${operatorNamespace})`
+        : '';
+    super(
+      'GH_ERR_CREDENTIAL_KEY_MISSING',
+      `no credential hash key: Secret ${operatorNamespace}/${credentialKeySecretName} with a "key" entry and the label gatehouse.dev/credential=true was not found${unseen}. ` +
+        `Create it (the Helm chart does at install: credentialHashKey.create), or pass ${insecureDevKeyFlag} true to run with the fixed, public development key (never in production)`,
+      { exitCode: 2 },
+    );
+  }
+}
 
 /** The `key` of the Secret named gatehouse-credential-hash-key (first by namespace), if any. */
 export function credentialHashKeyFrom(objects: readonly SourceObject[]): string | undefined {

@@ -66,6 +66,8 @@ export class KubeSource {
   readonly informers: Record<SourceKind, Informer>;
   private readonly options: KubeSourceOptions;
   private readonly handlers = new Set<(change: SourceChange) => void>();
+  private lastCredentialHashKey: string | undefined;
+  private credentialKeyGone = false;
 
   constructor(options: KubeSourceOptions) {
     this.options = options;
@@ -142,12 +144,27 @@ export class KubeSource {
     return out;
   }
 
-  /** The credential hash key: `key` of the Secret gatehouse-credential-hash-key in the operator's namespace. */
+  /**
+   * The credential hash key: `key` of the Secret gatehouse-credential-hash-key in the operator's
+   * namespace. Once seen it is kept: a Secret deleted (or emptied) later leaves the last key in use,
+   * never the development key (kube-operator.ts refuses to start without one).
+   */
   credentialHashKey(): string | undefined {
     const secret = this.informers.Secret.get(this.options.operatorNamespace, credentialKeySecretName) as
       { data?: Record<string, string> } | undefined;
     const encoded = secret?.data?.key;
-    return encoded ? Buffer.from(encoded, 'base64').toString('utf8') : undefined;
+    const key = encoded ? Buffer.from(encoded, 'base64').toString('utf8') : undefined;
+    if (key !== undefined) {
+      this.lastCredentialHashKey = key;
+      this.credentialKeyGone = false;
+    } else if (this.lastCredentialHashKey !== undefined && !this.credentialKeyGone) {
+      this.credentialKeyGone = true;
+      this.options.log.error(
+        { secret: `${this.options.operatorNamespace}/${credentialKeySecretName}` },
+        'the credential hash key Secret is gone or empty; keeping the last key (a restart will refuse to start without it)',
+      );
+    }
+    return this.lastCredentialHashKey;
   }
 
   /**

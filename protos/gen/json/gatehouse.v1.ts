@@ -169,6 +169,7 @@ export interface RuntimeSnapshot {
   apps?: App[];
   dataPlanes?: DataPlane[];
   credentialHashKey?: string;
+  policySecrets?: { [key: string]: string };
 }
 
 export interface Step {

@@ -1,15 +1,16 @@
 // BasicAuthentication: Encode builds an `Authorization: Basic` value from a user and a password;
-// Decode parses one into two flow variables (Apigee's BasicAuthentication).
+// Decode parses one into two flow variables (Apigee's BasicAuthentication). Encode's password comes
+// from a Secret or a variable, never inline: a literal would stand in the snapshot in clear.
 import { readsBodyVariable, refName } from '../expressions.ts';
 import type { PolicyTypeSpec } from '../index.ts';
-import { refOr, type ConfigProblem, type RefOr } from '../schema.ts';
+import { refOrSecret, type ConfigProblem, type RefOrSecret } from '../schema.ts';
 
 export interface BasicAuthenticationConfig {
   operation: 'Encode' | 'Decode';
-  /** Encode: the user name (literal or ref). Decode: `{ref: VARIABLE}` that receives the user name. */
-  user: RefOr<string>;
-  /** Encode: the password (literal or ref). Decode: `{ref: VARIABLE}` that receives the password. */
-  password: RefOr<string>;
+  /** Encode: the user name (literal, ref or secretRef). Decode: `{ref: VARIABLE}` that receives the user name. */
+  user: RefOrSecret<string>;
+  /** Encode: the password (secretRef or ref; never a literal). Decode: `{ref: VARIABLE}` that receives the password. */
+  password: RefOrSecret<string>;
   /** Encode: where the header value goes; default request.header.Authorization. */
   assignTo?: string;
   /** Decode: the variable holding the header value; default request.header.Authorization. */
@@ -33,17 +34,17 @@ export const basicAuthentication: PolicyTypeSpec = {
         enum: ['Encode', 'Decode'],
         description: 'Encode or Decode. Apigee: <Operation>.',
       },
-      user: refOr({
+      user: refOrSecret({
         type: 'string',
         maxLength: 1024,
         description:
           'Encode: the user name (at most 1024 characters). Decode: must be {ref: VARIABLE}, the variable that receives the user name. Apigee: <User ref>.',
       }),
-      password: refOr({
+      password: refOrSecret({
         type: 'string',
         maxLength: 1024,
         description:
-          'Encode: the password (at most 1024 characters). Decode: must be {ref: VARIABLE}, the variable that receives the password. Apigee: <Password ref>.',
+          'Encode: the password, never a literal (it would stand in the snapshot in clear): {secretRef} or {ref}. Decode: must be {ref: VARIABLE}, the variable that receives the password. Apigee: <Password ref>.',
       }),
       assignTo: {
         ...variableName,
@@ -64,7 +65,17 @@ export const basicAuthentication: PolicyTypeSpec = {
   },
   validate: (config) => {
     const c = config as BasicAuthenticationConfig;
-    if (c.operation !== 'Decode') return [];
+    if (c.operation !== 'Decode') {
+      return typeof c.password === 'string'
+        ? [
+            {
+              path: 'password',
+              message:
+                'a literal password would stand in the snapshot in clear: use {secretRef: {name, key}} (a Secret labelled gatehouse.dev/credential) or {ref: VARIABLE}',
+            },
+          ]
+        : [];
+    }
     const problems: ConfigProblem[] = [];
     for (const member of ['user', 'password'] as const) {
       if (typeof c[member] !== 'object')

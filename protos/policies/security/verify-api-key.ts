@@ -1,11 +1,12 @@
 // VerifyAPIKey: the consumer key is known, its credential and app are approved and unexpired, and an
-// approved product covers this proxy, path and method (DESIGN 4, 4a).
+// approved product covers this proxy, path and method (DESIGN 4, 4a). The key is always read from the
+// request: a literal one is refused (it would be a consumer key in clear in the snapshot).
 import { readsBodyVariable, refName } from '../expressions.ts';
 import type { PolicyTypeSpec } from '../index.ts';
 import { refOr, type RefOr } from '../schema.ts';
 
 export interface VerifyAPIKeyConfig {
-  /** The consumer key, usually `{ref: request.header.x-api-key}` or `{ref: request.queryparam.apikey}`. */
+  /** The consumer key: `{ref: request.header.x-api-key}`, `{ref: request.queryparam.apikey}`, ... (a literal is refused). */
   apiKey: RefOr<string>;
 }
 
@@ -28,4 +29,15 @@ export const verifyAPIKey: PolicyTypeSpec = {
     },
   },
   needsBody: (config, phase) => readsBodyVariable(phase, { names: [refName((config as VerifyAPIKeyConfig).apiKey)] }),
+  // The key is a consumer's credential: the snapshot holds consumer keys only as keyed hashes.
+  validate: (config) =>
+    typeof (config as VerifyAPIKeyConfig).apiKey === 'string'
+      ? [
+          {
+            path: 'apiKey',
+            message:
+              'a literal API key would stand in the snapshot in clear: read it from the request with {ref: VARIABLE}',
+          },
+        ]
+      : [],
 };

@@ -1,6 +1,7 @@
 // ExtractVariables (DESIGN 4): `{name}` patterns on the path suffix, query and form parameters,
 // headers and variables; JSONPath on a JSON body; XPath on an XML body. Patterns become anchored RE2
-// expressions at create(), so matching a hostile value is linear.
+// expressions at create(), so matching a hostile value is linear. The body queries are the task
+// `extract.body` (workers/tasks.ts): inline for a small body, on the worker pool for a large one.
 import { RE2JS } from 're2js';
 import {
   extractVariables,
@@ -10,10 +11,12 @@ import {
   type TemplatePattern,
 } from '../../../../protos/policies/mediation/extract-variables.ts';
 import { PolicyFault } from '../../flow/faults.ts';
+import { BodyParseError, decodeBody, parseJsonText } from '../../flow/message.ts';
+import { settle } from '../../flow/offload.ts';
 import type { Message, PolicyContext, PolicyImplementation, PolicyMeta } from '../../flow/types.ts';
-import { compileJsonPath, jsonValueText } from '../json-path.ts';
+import { boundedJsonText, compileJsonPath, jsonValueText, type CompiledJsonPath } from '../json-path.ts';
 import { bodyKind, checkConfig, formParams, messageOf } from '../support.ts';
-import { compileXPathOrThrow, parseXmlDocument } from '../xml.ts';
+import { compileXPath, compileXPathOrThrow, parseXmlDocument, XmlViolation, type CompiledXPath } from '../xml.ts';
 
 interface CompiledPattern {
   regex: RE2JS;
@@ -62,6 +65,78 @@ function namedExtractions(
   }));
 }
 
+/** The body queries as plain config: what the task `extract.body` gets. */
+export interface ExtractBodySpec {
+  jsonPaths: string[];
+  xPaths: string[];
+  namespaces: Record<string, string>;
+}
+
+/** One query's result: the extracted text, nothing selected, or a selection too large to extract. */
+export type Extracted = { value: string } | { unresolved: true } | { tooLarge: number };
+
+export interface ExtractBodyResult {
+  /** Per JSONPath, in order; `unreadable` when the body is not JSON. Absent without JSONPaths. */
+  json?: Extracted[] | 'unreadable';
+  /** Per XPath, in order; `unreadable` when the body is not acceptable XML. Absent without XPaths. */
+  xml?: Extracted[] | 'unreadable';
+}
+
+const compiledQueries = new Map<string, { json: CompiledJsonPath[]; xml: CompiledXPath[] }>();
+const MAX_CACHED_SPECS = 256;
+
+function queriesFor(key: string, spec: ExtractBodySpec): { json: CompiledJsonPath[]; xml: CompiledXPath[] } {
+  let compiled = compiledQueries.get(key);
+  if (compiled) return compiled;
+  compiled = {
+    json: spec.jsonPaths.map((p) => compileJsonPath(p)),
+    xml: spec.xPaths.map((x) => compileXPath(x, spec.namespaces)),
+  };
+  if (compiledQueries.size >= MAX_CACHED_SPECS) compiledQueries.delete(compiledQueries.keys().next().value!);
+  compiledQueries.set(key, compiled);
+  return compiled;
+}
+
+/**
+ * The task `extract.body`. Several JSON values extract as the JSON of their list, which for values
+ * nested in one another (`$..*`) repeats their text: it is built only up to twice the body's size (plus
+ * 1 KiB), beyond which the query reports `tooLarge` instead of allocating it.
+ */
+export function extractBodyTask(input: { body: Uint8Array; spec: ExtractBodySpec; key: string }): ExtractBodyResult {
+  const queries = queriesFor(input.key, input.spec);
+  const text = decodeBody(input.body);
+  const result: ExtractBodyResult = {};
+  if (queries.json.length > 0) {
+    const maxChars = 2 * input.body.length + 1024;
+    try {
+      const json = parseJsonText(text);
+      result.json = queries.json.map((path): Extracted => {
+        const values = path.values(json);
+        if (values.length === 0) return { unresolved: true };
+        if (values.length === 1) return { value: jsonValueText(values[0]) };
+        const list = boundedJsonText(values, maxChars);
+        return list === undefined ? { tooLarge: maxChars } : { value: list };
+      });
+    } catch (error) {
+      if (!(error instanceof BodyParseError)) throw error;
+      result.json = 'unreadable';
+    }
+  }
+  if (queries.xml.length > 0) {
+    try {
+      const document = parseXmlDocument(text);
+      result.xml = queries.xml.map((xpath): Extracted => {
+        const first = xpath.first(document);
+        return first === undefined ? { unresolved: true } : { value: first };
+      });
+    } catch (error) {
+      if (!(error instanceof XmlViolation)) throw error;
+      result.xml = 'unreadable';
+    }
+  }
+  return result;
+}
+
 function failure(meta: PolicyMeta, errorCode: string, reason: string): PolicyFault {
   return new PolicyFault({
     status: 500,
@@ -90,16 +165,15 @@ export const extractVariablesPolicy: PolicyImplementation<ExtractVariablesConfig
       ),
       ...namedExtractions(config.variables, (name) => (ctx) => ctx.variables.getString(name)),
     ];
-    const jsonPaths = (config.jsonPayload ?? []).map(({ name, jsonPath }) => ({
-      name,
-      path: compileJsonPath(jsonPath),
-      jsonPath,
-    }));
-    const xPaths = (config.xmlPayload?.variables ?? []).map(({ name, xPath }) => ({
-      name,
-      xPath,
-      compiled: compileXPathOrThrow(xPath, config.xmlPayload?.namespaces, meta),
-    }));
+    const jsonPaths = config.jsonPayload ?? [];
+    const xPaths = config.xmlPayload?.variables ?? [];
+    for (const { xPath } of xPaths) compileXPathOrThrow(xPath, config.xmlPayload?.namespaces, meta);
+    const spec: ExtractBodySpec = {
+      jsonPaths: jsonPaths.map((j) => j.jsonPath),
+      xPaths: xPaths.map((x) => x.xPath),
+      namespaces: config.xmlPayload?.namespaces ?? {},
+    };
+    const key = JSON.stringify(spec);
 
     const unresolved = (what: string) => {
       if (!ignoreUnresolved) throw failure(meta, 'ExecutionFailed', `Unresolved variable : ${what}`);
@@ -115,38 +189,42 @@ export const extractVariablesPolicy: PolicyImplementation<ExtractVariablesConfig
       }
     };
 
-    const fromJson = (ctx: PolicyContext, message: Message) => {
-      let json: unknown;
-      try {
-        json = message.body.json();
-      } catch {
-        if (!ignoreUnresolved) throw failure(meta, 'JsonPathParsingFailure', 'the body is not valid JSON');
-        return;
-      }
-      for (const { name, path, jsonPath } of jsonPaths) {
-        const values = path.values(json);
-        if (values.length === 0) unresolved(jsonPath);
+    /** Sets each query's variable in order; an unresolved one fails the step unless ignored. */
+    const apply = (ctx: PolicyContext, names: string[], queries: string[], results: Extracted[]) => {
+      results.forEach((result, i) => {
+        if ('value' in result) ctx.variables.set(variableName(names[i]!), result.value);
+        else if ('unresolved' in result) unresolved(queries[i]!);
         else
-          ctx.variables.set(
-            variableName(name),
-            values.length === 1 ? jsonValueText(values[0]) : JSON.stringify(values),
+          throw failure(
+            meta,
+            'ExecutionFailed',
+            `the values ${queries[i]!} selects exceed ${result.tooLarge} characters`,
           );
-      }
+      });
     };
 
-    const fromXml = (ctx: PolicyContext, message: Message) => {
-      let document: ReturnType<typeof parseXmlDocument>;
-      try {
-        document = parseXmlDocument(message.body.text());
-      } catch {
+    const fromBody = (ctx: PolicyContext, result: ExtractBodyResult) => {
+      if (result.json === 'unreadable') {
+        if (!ignoreUnresolved) throw failure(meta, 'JsonPathParsingFailure', 'the body is not valid JSON');
+      } else if (result.json) {
+        apply(
+          ctx,
+          jsonPaths.map((j) => j.name),
+          spec.jsonPaths,
+          result.json,
+        );
+      }
+      if (result.xml === 'unreadable') {
         if (!ignoreUnresolved) throw failure(meta, 'ExecutionFailed', 'the body is not acceptable XML');
-        return;
+      } else if (result.xml) {
+        apply(
+          ctx,
+          xPaths.map((x) => x.name),
+          spec.xPaths,
+          result.xml,
+        );
       }
-      for (const { name, xPath, compiled } of xPaths) {
-        const [first] = compiled.values(document);
-        if (first === undefined) unresolved(xPath);
-        else ctx.variables.set(variableName(name), first);
-      }
+      return undefined;
     };
 
     return (ctx) => {
@@ -159,9 +237,10 @@ export const extractVariablesPolicy: PolicyImplementation<ExtractVariablesConfig
       // names several media types or none that parses (bodyKind throws: 400, as every guard answers).
       if (jsonPaths.length > 0 || xPaths.length > 0) bodyKind(message);
       fromPatterns(ctx, message);
-      if (jsonPaths.length > 0) fromJson(ctx, message);
-      if (xPaths.length > 0) fromXml(ctx, message);
-      return undefined;
+      if (jsonPaths.length === 0 && xPaths.length === 0) return undefined;
+      return settle(ctx.offload.run('extract.body', { body: message.body.bytes(), spec, key }), (result) =>
+        fromBody(ctx, result),
+      );
     };
   },
 };

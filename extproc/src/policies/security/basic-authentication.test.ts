@@ -10,31 +10,42 @@ const b64 = (s: string) => Buffer.from(s).toString('base64');
 describe('BasicAuthentication', () => {
   it('encodes user and password into the Authorization header', () => {
     const step = basicAuthenticationPolicy.create(
-      { operation: 'Encode', user: { ref: 'cred.user' }, password: 's3cr:et' },
+      { operation: 'Encode', user: { ref: 'cred.user' }, password: { ref: 'cred.password' } },
       meta,
     );
-    const ctx = makePolicyContext({ variables: { 'cred.user': 'alice' } });
+    const ctx = makePolicyContext({ variables: { 'cred.user': 'alice', 'cred.password': 's3cr:et' } });
     void step(ctx); // a synchronous policy: done, or thrown, on return
     expect(ctx.request.headers.get('authorization')).toBe(`Basic ${b64('alice:s3cr:et')}`);
   });
 
-  it('encodes into another variable', () => {
+  it("encodes into another variable, the password from a Secret key in the snapshot's policy secrets", () => {
     const step = basicAuthenticationPolicy.create(
-      { operation: 'Encode', user: 'u', password: 'p', assignTo: 'upstream.auth' },
+      { operation: 'Encode', user: 'u', password: { secretRef: { name: 'up', key: 'pw' } }, assignTo: 'upstream.auth' },
       meta,
     );
-    const ctx = makePolicyContext();
+    const ctx = makePolicyContext({ snapshot: { policySecrets: { 'shop/up/pw': 'p' } } });
     void step(ctx); // a synchronous policy: done, or thrown, on return
     expect(ctx.variables.get('upstream.auth')).toBe(`Basic ${b64('u:p')}`);
   });
 
-  it('faults with UnresolvedVariable when an encode input is unset', () => {
-    const step = basicAuthenticationPolicy.create(
-      { operation: 'Encode', user: { ref: 'missing' }, password: 'p' },
+  it('faults with UnresolvedVariable when an encode input is unset, naming never a value', () => {
+    const missingRef = basicAuthenticationPolicy.create(
+      { operation: 'Encode', user: { ref: 'missing' }, password: { ref: 'p' } },
       meta,
     );
-    expect(() => step(makePolicyContext())).toThrow(
+    expect(() => missingRef(makePolicyContext({ variables: { p: 'x' } }))).toThrow(
       expect.objectContaining({ status: 500, errorCode: 'steps.basicauthentication.UnresolvedVariable' }),
+    );
+    const missingSecret = basicAuthenticationPolicy.create(
+      { operation: 'Encode', user: 'u', password: { secretRef: { name: 'up', key: 'pw' } } },
+      meta,
+    );
+    expect(() => missingSecret(makePolicyContext())).toThrow('Unresolved variable : secretRef up/pw');
+  });
+
+  it('refuses an inline Encode password at create(): it would stand in the snapshot in clear', () => {
+    expect(() => basicAuthenticationPolicy.create({ operation: 'Encode', user: 'u', password: 'p' }, meta)).toThrow(
+      /basicAuthentication\.password: a literal password would stand in the snapshot in clear/,
     );
   });
 

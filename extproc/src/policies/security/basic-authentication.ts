@@ -1,11 +1,13 @@
 // BasicAuthentication: Encode builds `Basic base64(user:password)` into a variable (by default the
-// request's Authorization header); Decode splits such a header into user and password variables.
+// request's Authorization header) from literals, refs or Secret keys (read from the snapshot's
+// policy secrets, never logged); Decode splits such a header into user and password variables.
 import {
   basicAuthentication,
   type BasicAuthenticationConfig,
 } from '../../../../protos/policies/security/basic-authentication.ts';
+import { secretRefOf, type RefOr } from '../../../../protos/policies/schema.ts';
 import { PolicyFault } from '../../flow/faults.ts';
-import type { PolicyImplementation, PolicyStep } from '../../flow/types.ts';
+import type { PolicyContext, PolicyImplementation, PolicyMeta, PolicyStep } from '../../flow/types.ts';
 import { checkConfig } from '../support.ts';
 
 const AUTHORIZATION = 'request.header.Authorization';
@@ -39,12 +41,22 @@ export function decodeBasic(header: string): { user: string; password: string } 
   return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
-function encodeStep(config: BasicAuthenticationConfig): PolicyStep {
+function encodeStep(config: BasicAuthenticationConfig, meta: PolicyMeta): PolicyStep {
   const target = config.assignTo ?? AUTHORIZATION;
-  const nameOf = (value: BasicAuthenticationConfig['user']) => (typeof value === 'object' ? value.ref : 'literal');
+  const nameOf = (value: BasicAuthenticationConfig['user']) => {
+    const secret = secretRefOf(value);
+    if (secret) return `secretRef ${secret.name}/${secret.key}`;
+    return typeof value === 'object' && 'ref' in value ? value.ref : 'literal';
+  };
+  // A secretRef is read from the snapshot's policy secrets (never from the config) on every request, so
+  // a rotated Secret applies without this step being built again.
+  const read = (ctx: PolicyContext, value: BasicAuthenticationConfig['user']) => {
+    const secret = secretRefOf(value);
+    return secret ? ctx.runtime.policySecret(meta.namespace, secret) : ctx.variables.resolve(value as RefOr<string>);
+  };
   return (ctx) => {
-    const user = ctx.variables.resolve(config.user);
-    const password = ctx.variables.resolve(config.password);
+    const user = read(ctx, config.user);
+    const password = read(ctx, config.password);
     if (user === undefined) throw unresolved(nameOf(config.user));
     if (password === undefined) throw unresolved(nameOf(config.password));
     ctx.variables.set(target, `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}`);
@@ -70,6 +82,6 @@ export const basicAuthenticationPolicy: PolicyImplementation<BasicAuthentication
   type: 'BasicAuthentication',
   create(config, meta) {
     checkConfig(basicAuthentication, config, meta);
-    return config.operation === 'Encode' ? encodeStep(config) : decodeStep(config);
+    return config.operation === 'Encode' ? encodeStep(config, meta) : decodeStep(config);
   },
 };

@@ -1,8 +1,12 @@
 // JSONThreatProtection (DESIGN 4a): the five structural limits, checked by a single forward scan that
 // validates the JSON grammar without building any value. A hostile body (a million nested arrays, an
 // object with a million members) is rejected at the first byte past a limit, with O(depth) memory.
+// The scan is the task `json.threat` (workers/tasks.ts): a large body is scanned on the worker pool.
+import { GatehouseError } from '../../../../lib/errors.ts';
 import type { JSONThreatProtectionConfig } from '../../../../protos/policies/security/json-threat-protection.ts';
 import { PolicyFault } from '../../flow/faults.ts';
+import { decodeBody } from '../../flow/message.ts';
+import { settle } from '../../flow/offload.ts';
 import type { PolicyImplementation } from '../../flow/types.ts';
 import { bodyKind, messageOf } from '../support.ts';
 
@@ -15,15 +19,15 @@ type Violation =
   | 'ExecutionFailed';
 
 /** Thrown inside the scanner; turned into a PolicyFault by the step. */
-class JsonViolation extends Error {
+class JsonViolation extends GatehouseError {
   readonly violation: Violation;
   constructor(violation: Violation, message: string) {
-    super(message);
+    super('GH_ERR_JSON_VIOLATION', message);
     this.violation = violation;
   }
 }
 
-interface Limits {
+export interface Limits {
   containerDepth: number;
   arrayElementCount: number;
   objectEntryCount: number;
@@ -201,18 +205,39 @@ class JsonScanner {
   }
 }
 
-/** Throws the policy's fault for `text`, or returns when it is within every limit. */
-export function checkJson(text: string, limits: Limits, policyName: string): void {
+/** What the scan found: the first limit exceeded (or the grammar broken), or null when within every limit. */
+export interface JsonThreatFinding {
+  violation: Violation;
+  message: string;
+}
+
+function scanJson(text: string, limits: Limits): JsonThreatFinding | null {
   try {
     new JsonScanner(text, limits).scan();
+    return null;
   } catch (error) {
     if (!(error instanceof JsonViolation)) throw error;
-    throw new PolicyFault({
-      status: 400,
-      errorCode: `threat.json.${error.violation}`,
-      faultString: `JSONThreatProtection[${policyName}]: ${error.message}`,
-    });
+    return { violation: error.violation, message: error.message };
   }
+}
+
+/** The task `json.threat`: a pure function of serialisable input, run inline or on a worker. */
+export function jsonThreatTask(input: { body: Uint8Array; limits: Limits }): JsonThreatFinding | null {
+  return scanJson(decodeBody(input.body), input.limits);
+}
+
+function threatFault(finding: JsonThreatFinding, policyName: string): PolicyFault {
+  return new PolicyFault({
+    status: 400,
+    errorCode: `threat.json.${finding.violation}`,
+    faultString: `JSONThreatProtection[${policyName}]: ${finding.message}`,
+  });
+}
+
+/** Throws the policy's fault for `text`, or returns when it is within every limit. */
+export function checkJson(text: string, limits: Limits, policyName: string): void {
+  const finding = scanJson(text, limits);
+  if (finding) throw threatFault(finding, policyName);
 }
 
 const unlimited = (value: number | undefined) => value ?? Infinity;
@@ -232,8 +257,10 @@ export const jsonThreatProtectionPolicy: PolicyImplementation<JSONThreatProtecti
       // Only JSON bodies are this policy's business (any spelling of a JSON type, or an untyped body
       // that looks like JSON); other kinds pass, an ambiguous Content-Type is refused (support.ts).
       if (!message || bodyKind(message) !== 'json') return undefined;
-      checkJson(message.body.text(), limits, meta.name);
-      return undefined;
+      return settle(ctx.offload.run('json.threat', { body: message.body.bytes(), limits }), (finding) => {
+        if (finding) throw threatFault(finding, meta.name);
+        return undefined;
+      });
     };
   },
 };

@@ -64,6 +64,19 @@ describe('RegularExpressionProtection', () => {
     );
   });
 
+  it("scans a body once for all of a check's patterns, each keeping its own flags and anchors", () => {
+    const json = (patterns: string[], value: string) =>
+      outcome({ jsonPayload: [{ expression: '$.*', patterns }] }, { method: 'POST', body: { a: 'x', b: value } });
+    const patterns = ['(?i)script', 'Upper', '^exact$'];
+    for (const hit of ['SCRIPT', 'Upper', 'exact']) expect(json(patterns, hit), hit).toBe(THREAT);
+    // (?i) stays inside its pattern; ^...$ anchor only their own.
+    for (const miss of ['upper', 'inexact', 'exactly']) expect(json(patterns, miss), miss).toBe('pass');
+    // Groups sharing a name cannot be one alternation: the patterns are tried one by one instead.
+    const named = ['(?P<n>a)b', '(?P<n>c)d'];
+    expect(json(named, 'xcd')).toBe(THREAT);
+    expect(json(named, 'ad')).toBe('pass');
+  });
+
   it('finds patterns in XPath selections, with namespaces', () => {
     const config = {
       xmlPayload: { namespaces: { o: 'urn:orders' }, xPaths: [{ expression: '/o:order/o:note', patterns: [SQL] }] },

@@ -80,10 +80,10 @@ describe('VerifyAPIKey', () => {
     expect(v('verifyapikey.verify-key.failed')).toBe(false);
   });
 
-  it('accepts a literal key', () => {
-    const literal = verifyApiKeyPolicy.create({ apiKey: 'k-123' }, { namespace: 'shop', name: 'v' });
-    const { ctx } = run({});
-    expect(literal(ctx)).toBeUndefined();
+  it('refuses a literal key: it would be a consumer key in clear in the snapshot', () => {
+    expect(() => verifyApiKeyPolicy.create({ apiKey: 'k-123' }, { namespace: 'shop', name: 'v' })).toThrow(
+      /verifyAPIKey\.apiKey: a literal API key would stand in the snapshot in clear/,
+    );
   });
 
   it.each([

@@ -3,9 +3,10 @@
 // Keys are looked up by keyed hash only; the key itself is never logged.
 import type { App__Output } from '../../../../protos/gen/gatehouse/v1/App.ts';
 import type { Product__Output } from '../../../../protos/gen/gatehouse/v1/Product.ts';
-import type { VerifyAPIKeyConfig } from '../../../../protos/policies/security/verify-api-key.ts';
+import { verifyAPIKey, type VerifyAPIKeyConfig } from '../../../../protos/policies/security/verify-api-key.ts';
 import { PolicyFault } from '../../flow/faults.ts';
 import type { PolicyContext, PolicyImplementation, PolicyMeta } from '../../flow/types.ts';
+import { checkConfig } from '../support.ts';
 
 function unauthorized(errorCode: string, faultString: string): PolicyFault {
   return new PolicyFault({ status: 401, errorCode, faultString });
@@ -93,6 +94,7 @@ function setVariables(
 export const verifyApiKeyPolicy: PolicyImplementation<VerifyAPIKeyConfig> = {
   type: 'VerifyAPIKey',
   create(config, meta) {
+    checkConfig(verifyAPIKey, config, meta);
     return (ctx) => {
       const key = ctx.variables.resolve(config.apiKey);
       if (typeof key !== 'string' || key === '') {

@@ -1,10 +1,13 @@
 // XMLThreatProtection (DESIGN 4): name, structure and value limits on an XML body, checked by a
 // forward scan that builds nothing; DOCTYPE is refused, so entities are never declared or expanded.
+// The scan is the task `xml.threat` (workers/tasks.ts): a large body is scanned on the worker pool.
 import type { XMLThreatProtectionConfig } from '../../../../protos/policies/security/xml-threat-protection.ts';
 import { PolicyFault } from '../../flow/faults.ts';
+import { decodeBody } from '../../flow/message.ts';
+import { settle } from '../../flow/offload.ts';
 import type { PolicyImplementation } from '../../flow/types.ts';
 import { bodyKind, messageOf } from '../support.ts';
-import { scanXml, XmlViolation, type XmlLimits } from '../xml.ts';
+import { scanXml, XmlViolation, type XmlLimits, type XmlViolationCode } from '../xml.ts';
 
 function limitsOf(config: XMLThreatProtectionConfig): XmlLimits {
   const { nameLimits: n = {}, structureLimits: s = {}, valueLimits: v = {} } = config;
@@ -26,6 +29,22 @@ function limitsOf(config: XMLThreatProtectionConfig): XmlLimits {
   };
 }
 
+export interface XmlThreatFinding {
+  violation: XmlViolationCode;
+  message: string;
+}
+
+/** The task `xml.threat`: the first limit exceeded or well-formedness problem, or null. */
+export function xmlThreatTask(input: { body: Uint8Array; limits: XmlLimits }): XmlThreatFinding | null {
+  try {
+    scanXml(decodeBody(input.body), input.limits);
+    return null;
+  } catch (error) {
+    if (!(error instanceof XmlViolation)) throw error;
+    return { violation: error.violation, message: error.message };
+  }
+}
+
 export const xmlThreatProtectionPolicy: PolicyImplementation<XMLThreatProtectionConfig> = {
   type: 'XMLThreatProtection',
   create(config, meta) {
@@ -35,17 +54,14 @@ export const xmlThreatProtectionPolicy: PolicyImplementation<XMLThreatProtection
       // Only XML bodies are this policy's business (any spelling of an XML type, or an untyped body
       // that looks like XML); other kinds pass, an ambiguous Content-Type is refused (support.ts).
       if (!message || bodyKind(message) !== 'xml') return undefined;
-      try {
-        scanXml(message.body.text(), limits);
-      } catch (error) {
-        if (!(error instanceof XmlViolation)) throw error;
+      return settle(ctx.offload.run('xml.threat', { body: message.body.bytes(), limits }), (finding) => {
+        if (!finding) return undefined;
         throw new PolicyFault({
           status: 400,
-          errorCode: `threat.xml.${error.code}`,
-          faultString: `XMLThreatProtection[${meta.name}]: ${error.message}`,
+          errorCode: `threat.xml.${finding.violation}`,
+          faultString: `XMLThreatProtection[${meta.name}]: ${finding.message}`,
         });
-      }
-      return undefined;
+      });
     };
   },
 };

@@ -28,14 +28,22 @@ function scopePart(scope: CacheScope, proxyName: string): string {
   }
 }
 
-/** The full key: namespace/resource/(prefix__ | scope part) fragment__fragment... */
+/**
+ * The full key: namespace/resource/(prefix__ | scope part) fragment__fragment... Fragments come from
+ * the request (a URI, a client id, an Accept header), so each is only its keyed hash
+ * (RuntimeIndex.hashStoreKey): the store never holds them in clear. Hashing each fragment on its own
+ * keeps purges of child entries working: the key of fragments [a] is a prefix of the key of [a, b].
+ */
 export function cacheKey(ctx: PolicyContext, meta: PolicyMeta, target: CacheTarget, extra: string[] = []): string {
-  const fragments = (target.cacheKey.keyFragments ?? []).map((f) => String(ctx.variables.resolve(f) ?? ''));
+  const fragments = [
+    ...(target.cacheKey.keyFragments ?? []).map((f) => String(ctx.variables.resolve(f) ?? '')),
+    ...extra,
+  ].map((f) => ctx.runtime.hashStoreKey(f));
   const head =
     target.cacheKey.prefix !== undefined
       ? `${target.cacheKey.prefix}__`
       : scopePart(target.scope ?? 'Exclusive', ctx.proxy.name);
-  return `${meta.namespace}/${target.cacheResource ?? '_'}/${head}${[...fragments, ...extra].join('__')}`;
+  return `${meta.namespace}/${target.cacheResource ?? '_'}/${head}${fragments.join('__')}`;
 }
 
 /** Milliseconds until an entry expires under `expiry` (default 300 s); 0 or less: do not store. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { CacheScope } from '../../../../protos/policies/traffic/cache-common.ts';
 import { invalidateCachePolicy } from './invalidate-cache.ts';
 import { populateCachePolicy } from './populate-cache.ts';
-import { faultOf, harness, unavailableStores, type Harness } from './traffic.test-support.ts';
+import { faultOf, harness, hashed, unavailableStores, type Harness } from './traffic.test-support.ts';
 
 const meta = { namespace: 'shop', name: 'cache' };
 
@@ -14,10 +14,10 @@ async function put(h: Harness, scope: CacheScope, fragments: string[]) {
 }
 
 const keys = [
-  'shop/_/test__exclusive__a__1',
-  'shop/_/test__exclusive__a__2',
-  'shop/_/test__proxy__a__1',
-  'shop/_/a__1',
+  `shop/_/test__exclusive__${hashed('a')}__${hashed('1')}`,
+  `shop/_/test__exclusive__${hashed('a')}__${hashed('2')}`,
+  `shop/_/test__proxy__${hashed('a')}__${hashed('1')}`,
+  `shop/_/${hashed('a')}__${hashed('1')}`,
 ];
 
 async function present(h: Harness): Promise<string[]> {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { QuotaConfig } from '../../../../protos/policies/traffic/quota.ts';
 import { quotaPolicy } from './quota.ts';
-import { faultOf, harness, unavailableStores } from './traffic.test-support.ts';
+import { faultOf, harness, hashed, unavailableStores } from './traffic.test-support.ts';
 
 const meta = { namespace: 'shop', name: 'quota' };
 const create = (config: QuotaConfig) => quotaPolicy.create(config, meta);
@@ -133,14 +133,14 @@ describe('Quota', () => {
     const step = create({ allow: 3, synchronous: false, asynchronousConfiguration: { syncIntervalInSeconds: 10 } });
     await step(h.ctx()); // the first request syncs at once
     await new Promise((r) => setImmediate(r));
-    expect(await h.stores.counters.get('shop/quota/_default')).toBe(1);
+    expect(await h.stores.counters.get(`shop/quota/${hashed('_default')}`)).toBe(1);
     await step(h.ctx());
     await step(h.ctx());
-    expect(await h.stores.counters.get('shop/quota/_default')).toBe(1); // not yet synced
+    expect(await h.stores.counters.get(`shop/quota/${hashed('_default')}`)).toBe(1); // not yet synced
     expect((await faultOf(step, h.ctx())).status).toBe(429);
     h.clock.advance(10_000);
     await faultOf(step, h.ctx());
     await new Promise((r) => setImmediate(r));
-    expect(await h.stores.counters.get('shop/quota/_default')).toBe(3);
+    expect(await h.stores.counters.get(`shop/quota/${hashed('_default')}`)).toBe(3);
   });
 });

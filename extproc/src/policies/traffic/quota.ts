@@ -127,7 +127,7 @@ export const quotaPolicy: PolicyImplementation<QuotaConfig> = {
     const plan = (ctx: PolicyContext): QuotaRequest => {
       const limits = resolveLimits(ctx, config);
       const weight = resolveWeight(ctx, config.messageWeight);
-      const key = quotaKey(meta.namespace, meta.name, resolveIdentifier(ctx, config.identifier));
+      const key = quotaKey(ctx, meta.namespace, meta.name, resolveIdentifier(ctx, config.identifier));
       const req = request(kind, anchorMs, limits, key, weight, ctx.now());
       lastNow = req.nowMs;
       return req;

@@ -16,7 +16,7 @@ export const resetQuotaPolicy: PolicyImplementation<ResetQuotaConfig> = {
             `ResetQuota ${meta.name}: the allow count for ${target.name} does not resolve to a number`,
           );
         }
-        const key = quotaKey(meta.namespace, target.name, resolveIdentifier(ctx, target.identifier));
+        const key = quotaKey(ctx, meta.namespace, target.name, resolveIdentifier(ctx, target.identifier));
         await withStore(() => ctx.stores.counters.reset(key, amount));
       }
       return undefined;

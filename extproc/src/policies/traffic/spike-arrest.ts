@@ -39,7 +39,7 @@ export const spikeArrestPolicy: PolicyImplementation<SpikeArrestConfig> = {
         const refillPerMs = rate.count / rate.intervalMs;
         // Smoothed: a bucket of one slot (or one message's weight), so requests are spaced 1/rate apart.
         const capacity = config.useEffectiveCount ? rate.count : Math.max(1, weight);
-        const key = spikeKey(meta, resolveIdentifier(ctx, config.identifier));
+        const key = spikeKey(ctx, meta, resolveIdentifier(ctx, config.identifier));
         return {
           op: { kind: 'bucket', take: { key, weight, capacity, refillPerMs, nowMs: ctx.now() } },
           settle(outcome) {

@@ -55,13 +55,18 @@ export function resolveWeight(ctx: PolicyContext, weight: RefOr<number> | undefi
   return n;
 }
 
-/** The counter key of a Quota policy for one identifier; ResetQuota builds the same one. */
-export function quotaKey(namespace: string, policyName: string, identifier: string): string {
-  return `${namespace}/${policyName}/${identifier}`;
+/**
+ * The counter key of a Quota policy for one identifier; ResetQuota builds the same one. Namespace and
+ * policy name stay readable; the identifier (an API key, a client id, a header value) is only its
+ * keyed hash (RuntimeIndex.hashStoreKey), so the store never holds it in clear.
+ */
+export function quotaKey(ctx: PolicyContext, namespace: string, policyName: string, identifier: string): string {
+  return `${namespace}/${policyName}/${ctx.runtime.hashStoreKey(identifier)}`;
 }
 
-export function spikeKey(meta: PolicyMeta, identifier: string): string {
-  return `${meta.namespace}/${meta.name}/${identifier}`;
+/** The bucket key of a SpikeArrest policy for one identifier, hashed as quotaKey's. */
+export function spikeKey(ctx: PolicyContext, meta: PolicyMeta, identifier: string): string {
+  return `${meta.namespace}/${meta.name}/${ctx.runtime.hashStoreKey(identifier)}`;
 }
 
 /** A literal-or-ref boolean: true, "true" (any case) or a non-zero number. */

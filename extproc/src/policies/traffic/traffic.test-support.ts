@@ -3,6 +3,7 @@
 import { expect } from 'vitest';
 import { PolicyFault } from '../../flow/faults.ts';
 import {
+  hashedKeyPart,
   makeClock,
   makePolicyContext,
   type PolicyContextOptions,
@@ -12,6 +13,9 @@ import {
 import type { PolicyStep } from '../../flow/types.ts';
 import { createMemoryStores } from '../../stores/memory.ts';
 import { StoreUnavailableError, type Stores } from '../../stores/types.ts';
+
+/** A store key part as the policies name it (hashed; flow/policy-context.test-support.ts). */
+export const hashed = (value: string): string => hashedKeyPart(value);
 
 export interface Harness {
   clock: TestClock;

@@ -60,7 +60,7 @@ describe('DataPlane workloads with issued certificates (mutual TLS)', () => {
   let operator: KubeOperator;
 
   beforeAll(async () => {
-    ns = await cluster.namespace('dpmtls');
+    ns = await cluster.operatorNamespace('dpmtls');
     operator = await startKubeOperator({
       kc: operatorKubeConfig(),
       log: silentLog,

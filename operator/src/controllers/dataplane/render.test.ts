@@ -11,7 +11,7 @@ import { validateSpec } from '../../api/validate.ts';
 import { encodeStrict } from '../../xds/envoy-codec.ts';
 import { bootstrapProtoFiles, bootstrapType } from './bootstrap.ts';
 import { bootstrapHashAnnotation, bootstrapKey, labelKeys } from './names.ts';
-import { renderDataPlane, type DataPlaneObject, type KubeObject, type RenderOptions } from './render.ts';
+import { renderDataPlane, workBudgetMs, type DataPlaneObject, type KubeObject, type RenderOptions } from './render.ts';
 
 const goldenOptions: RenderOptions = {
   envoyImage: 'docker.io/envoyproxy/envoy:distroless-v1.36.2',
@@ -125,11 +125,31 @@ describe('renderDataPlane invariants', () => {
     expect(text).not.toMatch(/redis:\/\//);
   });
 
+  it("gives extproc a work budget under Envoy's message timeout, so extproc refuses slow work first", () => {
+    expect(workBudgetMs({})).toBe(180);
+    expect(workBudgetMs({ messageTimeout: '2s' })).toBe(1800);
+    expect(workBudgetMs({ messageTimeout: '1ms' })).toBe(1);
+  });
+
   it('keeps the Redis URL out of the arguments', () => {
     const objects = renderDataPlane(input('03-redis-url-low-port-no-pdb'), goldenOptions);
     const extproc = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'lab-extproc') as KubeObject & {
       spec: { template: { spec: { containers: { args: string[] }[] } } };
     };
     expect(extproc.spec.template.spec.containers[0]!.args.join(' ')).not.toContain('redis://');
+  });
+
+  it('never copies a password from a literal Redis URL into the workloads (the compiler refuses that DataPlane)', () => {
+    const dp = input('03-redis-url-low-port-no-pdb');
+    const withPassword = {
+      ...dp,
+      spec: { ...dp.spec, redis: { url: 'rediss://:hunter2-pw@redis.default.svc:6379/0' } },
+    };
+    const text = JSON.stringify(renderDataPlane(withPassword, goldenOptions));
+    expect(text).not.toContain('hunter2-pw');
+    expect(text).not.toContain('GATEHOUSE_REDIS_URL');
+    expect(text).not.toContain('--redis-mode');
+    // Without a password the URL is used as it is.
+    expect(JSON.stringify(renderDataPlane(dp, goldenOptions))).toContain('redis://redis.default.svc:6379/0');
   });
 });

@@ -4,7 +4,7 @@
 // same objects in the same order, so applying them again changes nothing.
 import type { ObjectMeta } from '../../api/common.ts';
 import type { DataPlane } from '../../api/kinds.ts';
-import { defaultListenerPort } from '../../compile/resolve-dataplanes.ts';
+import { defaultListenerPort, messageTimeoutMs, redisUrlHasPassword } from '../../compile/resolve-dataplanes.ts';
 import { canonicalJson, sha256Hex } from '../../compile/canonical-json.ts';
 import { bootstrapSdsFiles, renderBootstrap, type BootstrapInput } from './bootstrap.ts';
 import {
@@ -323,12 +323,22 @@ const extprocTlsArgs: readonly string[] = [
   tlsFiles.privateKey,
 ];
 
+/**
+ * extproc's --work-budget-ms for a DataPlane: 90% of Envoy's message timeout, so policy work on the
+ * worker pool that Envoy would time out is refused by extproc first (503 gatehouse.WorkBudgetExceeded,
+ * in FailOpen too, where Envoy's timeout would let the request through unchecked), and a worker
+ * never keeps working for a request Envoy has given up on (docs/failure-modes.md).
+ */
+export function workBudgetMs(spec: { messageTimeout?: string | undefined }): number {
+  return Math.max(1, Math.floor(messageTimeoutMs(spec.messageTimeout) * 0.9));
+}
+
 function extprocArgs(c: Context): string[] {
   const xds = `${xdsHost(c.options)}:${c.options.xds.port}`;
   // LocalFallback counts limit/replicas per pod: under autoscaling the most pods there can be, so
   // a Redis outage never lets more than the limit through.
   const replicas = autoscalingOn(c.spec) ? maxReplicas(c.spec) : (c.spec.extproc?.replicas ?? defaultReplicas);
-  const redis = c.spec.redis;
+  const redis = usableRedis(c.spec);
   return [
     'extproc',
     '--xds',
@@ -345,6 +355,8 @@ function extprocArgs(c: Context): string[] {
     String(ports.extprocMetrics),
     '--replicas',
     String(Math.max(1, replicas)),
+    '--work-budget-ms',
+    String(workBudgetMs(c.spec)),
     ...(c.spec.region ? ['--region', c.spec.region] : []),
     ...(redis
       ? ['--redis-mode', redis.mode ?? 'Standalone', '--redis-on-unavailable', redis.onUnavailable ?? 'LocalFallback']
@@ -353,9 +365,20 @@ function extprocArgs(c: Context): string[] {
   ];
 }
 
+/**
+ * spec.redis, unless it is a literal URL with a password: the compiler refuses that DataPlane
+ * (spec.redis.url, SecretInline), and its workloads never copy the password into a Deployment, which
+ * more people may read than the DataPlane. Its extproc then runs with in-memory stores until the URL
+ * moves to spec.redis.secretRef.
+ */
+function usableRedis(spec: Spec): Spec['redis'] {
+  const redis = spec.redis;
+  return redis?.url !== undefined && redisUrlHasPassword(redis.url) ? undefined : redis;
+}
+
 /** The Redis URL reaches the process as $GATEHOUSE_REDIS_URL, never as an argument (visible in /proc). */
 function redisEnv(spec: Spec): Json[] {
-  const redis = spec.redis;
+  const redis = usableRedis(spec);
   if (redis?.secretRef) {
     return [
       {

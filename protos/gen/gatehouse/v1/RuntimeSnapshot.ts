@@ -19,6 +19,13 @@ export interface RuntimeSnapshot {
    * leaked snapshot gives no rainbow table across installations.
    */
   'credentialHashKey'?: (string);
+  /**
+   * Values of the Secret keys that policy configs name as {secretRef: {name, key}}, keyed
+   * "<namespace>/<name>/<key>"; only those of the policies in proxies. In clear, because a policy
+   * that sends a credential upstream (BasicAuthentication Encode) needs the value itself; kept out
+   * of the configs so that nothing that shows a config (errors, logs, status) can show one.
+   */
+  'policySecrets'?: ({[key: string]: string});
 }
 
 export interface RuntimeSnapshot__Output {
@@ -35,4 +42,11 @@ export interface RuntimeSnapshot__Output {
    * leaked snapshot gives no rainbow table across installations.
    */
   'credentialHashKey': (string);
+  /**
+   * Values of the Secret keys that policy configs name as {secretRef: {name, key}}, keyed
+   * "<namespace>/<name>/<key>"; only those of the policies in proxies. In clear, because a policy
+   * that sends a credential upstream (BasicAuthentication Encode) needs the value itself; kept out
+   * of the configs so that nothing that shows a config (errors, logs, status) can show one.
+   */
+  'policySecrets': ({[key: string]: string});
 }

@@ -1,0 +1,28 @@
+// The worker side of the pool's protocol: say ready once the task code is loaded, then run one task
+// per message and answer with its result. A task that throws is reported, not fatal; anything that
+// kills the thread (out of memory) is seen by the pool as the worker's exit.
+import { parentPort } from 'node:worker_threads';
+
+export interface WorkerRequest {
+  id: number;
+  task: string;
+  input: unknown;
+}
+
+export type WorkerReply =
+  { kind: 'ready' } | { kind: 'done'; id: number; value: unknown } | { kind: 'failed'; id: number; message: string };
+
+export function serve(run: (task: string, input: unknown) => unknown): void {
+  const port = parentPort;
+  if (!port) return;
+  port.on('message', (request: WorkerRequest) => {
+    let reply: WorkerReply;
+    try {
+      reply = { kind: 'done', id: request.id, value: run(request.task, request.input) };
+    } catch (error) {
+      reply = { kind: 'failed', id: request.id, message: error instanceof Error ? error.message : String(error) };
+    }
+    port.postMessage(reply);
+  });
+  port.postMessage({ kind: 'ready' } satisfies WorkerReply);
+}

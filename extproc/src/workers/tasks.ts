@@ -1,0 +1,59 @@
+// The policy work that may run off the event loop, by name (flow/offload.ts): pure functions of
+// serialisable input (a body's bytes and plain config) to serialisable output. The same functions run
+// inline for small bodies and in the pool's workers (worker.ts) for large ones, so a policy answers the
+// same either way. Adding one: export the function next to the algorithm it runs, add a row here.
+import { GatehouseError } from '../../../lib/errors.ts';
+import { extractBodyTask } from '../policies/mediation/extract-variables.ts';
+import { jsonThreatTask } from '../policies/security/json-threat-protection.ts';
+import { regexBodyTask } from '../policies/security/regular-expression-protection.ts';
+import { xmlThreatTask } from '../policies/security/xml-threat-protection.ts';
+
+export const tasks = {
+  'json.threat': jsonThreatTask,
+  'xml.threat': xmlThreatTask,
+  'regex.body': regexBodyTask,
+  'extract.body': extractBodyTask,
+};
+
+export type Tasks = typeof tasks;
+
+/** Every task's input carries the body it works on: its size decides where the task runs. */
+export type TaskBodyInput = { body: Uint8Array };
+
+/**
+ * How many scan-equivalent bytes a task's input costs, for the offload threshold: querying a body
+ * costs more per byte than scanning it, so a query goes to the pool from a smaller body. Measured on
+ * worst-case shapes (50 levels, then one wide container) of 64-256 KiB on the 2-core development
+ * machine: RegularExpressionProtection with `$..*` took 7-9x JSONThreatProtection's scan of the same
+ * body, with `//*` 35-60x; the weights round up (docs/failure-modes.md).
+ */
+export function taskWeight(name: keyof Tasks, input: TaskBodyInput): number {
+  const bytes = input.body.length;
+  switch (name) {
+    case 'json.threat':
+    case 'xml.threat':
+      return bytes;
+    case 'regex.body': {
+      const i = input as Parameters<Tasks['regex.body']>[0];
+      return bytes * (i.xml ? 64 : 8);
+    }
+    case 'extract.body': {
+      const i = input as Parameters<Tasks['extract.body']>[0];
+      return bytes * (i.spec.xPaths.length > 0 ? 64 : 8);
+    }
+  }
+}
+
+/** Runs a task here, now (the inline path, and the worker's). */
+export function runTask(name: string, input: unknown): unknown {
+  const task = (tasks as Record<string, (input: unknown) => unknown>)[name];
+  if (!task) throw new UnknownTaskError(name);
+  return task(input);
+}
+
+/** A task name no row of the table has (a worker built from other code than the caller's). */
+export class UnknownTaskError extends GatehouseError {
+  constructor(name: string) {
+    super('GH_ERR_UNKNOWN_TASK', `no offloadable task named "${name}"`);
+  }
+}
