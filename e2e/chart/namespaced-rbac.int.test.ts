@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readAudit, rbacUsage, type AuditRecord, type PolicyRule } from '../env/audit.ts';
+import { openWatches, rbacUsage, waitForAudit, type AuditRecord, type PolicyRule } from '../env/audit.ts';
 import { ENV } from '../env/env.ts';
 import { CHART_DIR } from '../env/helm.ts';
 import { serviceAccountIdentity } from '../env/identity.ts';
@@ -334,12 +334,16 @@ describe('chart RBAC in namespaced mode', () => {
         ),
     );
 
-    // Stop (releases the Lease: one more update) and let the audit log catch up.
+    // Stop (releases the Lease: one more update). A watch is logged as complete only once the apiserver
+    // has noticed the operator hung up: wait until every watch it opened is in the log.
     await operator.stop();
     operator = undefined;
-    await new Promise((r) => setTimeout(r, 1_000));
-
-    const records = readAudit(auditLog, { username, since });
+    const records = await waitForAudit(
+      auditLog,
+      { username, since },
+      () => openWatches(auditLog, { username, since }) === 0,
+      60_000,
+    );
     expect(records.length).toBeGreaterThan(50);
     expect(records.filter((r) => r.code === 403).map(describeRecord)).toEqual([]);
     // Only Nodes (cluster-scoped) are read across namespaces; everything else stays in the two namespaces.

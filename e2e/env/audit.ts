@@ -50,6 +50,7 @@ export interface RbacUsage {
 }
 
 interface AuditEvent {
+  auditID?: string;
   stage?: string;
   verb?: string;
   requestURI?: string;
@@ -130,6 +131,32 @@ export async function waitForAudit(
     }
     await sleep(50);
   }
+}
+
+/**
+ * How many requests of `username` (received at or after `since`) have a ResponseStarted event but no
+ * ResponseComplete yet: watches still open, or ended and not yet logged (the apiserver logs a watch
+ * as complete when it notices the client has gone, which takes its time on a loaded machine).
+ */
+export function openWatches(path: string, filter: { username: string; since?: Date }): number {
+  if (!existsSync(path)) return 0;
+  const since = filter.since?.getTime();
+  const open = new Set<string>();
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (line === '') continue;
+    let event: AuditEvent;
+    try {
+      event = JSON.parse(line) as AuditEvent;
+    } catch {
+      continue; // A line being written right now.
+    }
+    const username = event.impersonatedUser?.username ?? event.user?.username ?? '';
+    if (username !== filter.username || event.auditID === undefined) continue;
+    if (since !== undefined && Date.parse(event.requestReceivedTimestamp ?? '') < since) continue;
+    if (event.stage === 'ResponseStarted') open.add(event.auditID);
+    else if (event.stage === 'ResponseComplete') open.delete(event.auditID);
+  }
+  return open.size;
 }
 
 function grants(rules: PolicyRule[]): Grant[] {
