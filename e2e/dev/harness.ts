@@ -13,6 +13,7 @@ import {
 } from '../../extproc/src/server/test-server.test-support.ts';
 import { createEchoUpstream, listenEcho } from '../../devproxy/src/echo-upstream.ts';
 import { startDevproxy, type RunningDevproxy } from '../../devproxy/src/main.ts';
+import { eventually } from '../env/eventually.ts';
 
 export const silentLog = pino({ level: 'silent' });
 
@@ -31,6 +32,22 @@ export function compileYaml({ yaml, extProcPort }: CompileInput): Snapshot {
   const errors = [...parsed.diagnostics, ...result.errors];
   if (errors.length > 0) throw new Error(`manifests do not compile: ${errors.map((e) => e.message).join('; ')}`);
   return result.snapshot;
+}
+
+/**
+ * Manifests without a DataPlane get one like the built-in default (its listener, fail closed) but with
+ * a generous message timeout: tests judge what the path does, not latency, and on a loaded machine a
+ * cold ext_proc stream or a policy's first run can outlast the default 200 ms (a 504). A test about
+ * the timeout brings a DataPlane of its own.
+ */
+export function withGenerousDataPlane(yaml: string): string {
+  if (/^kind:\s*DataPlane\s*$/m.test(yaml)) return yaml;
+  return `${yaml.replace(/\n*$/, '\n')}---
+apiVersion: gatehouse.dev/v1alpha1
+kind: DataPlane
+metadata: {name: default, namespace: default}
+spec: {messageTimeout: 5s}
+`;
 }
 
 export async function startEcho(name = 'echo'): Promise<{ server: Server; port: number }> {
@@ -52,7 +69,10 @@ export interface Stack {
   nodeId: string;
   /** Where the compiled ext_proc cluster points (the stack's extproc, or the scripted server the test gave). */
   extProcPort: number;
-  /** Compiles and publishes manifests (feeding extproc the runtime part), then waits until devproxy ACKed them. */
+  /**
+   * Compiles and publishes manifests (feeding extproc the runtime part; without a DataPlane, with
+   * withGenerousDataPlane's), then waits until devproxy ACKed them.
+   */
   publish(yaml: string): Promise<Snapshot>;
   /** Publishes a snapshot as is (tests make bad ones) and waits for devproxy's ACK or NACK of it. */
   publishSnapshot(snapshot: Snapshot, outcome: 'ack' | 'nack'): Promise<void>;
@@ -67,23 +87,6 @@ let nodes = 0;
 export function appliedEverywhere(xds: XdsControlPlane, nodeId: string, version: string): boolean {
   const node = xds.registry.get(nodeId);
   return node?.syncedVersion === version && Object.values(node.types).every((t) => !t.pending);
-}
-
-/**
- * Manifests without a DataPlane get one like the built-in default but with a 5 s message_timeout:
- * the default 200 ms is shorter than a first ext_proc stream (connection, cold code) can take on a
- * loaded machine. Tests of the timeout itself declare their DataPlane.
- */
-export function withTestDataPlane(yaml: string): string {
-  if (/^kind:\s*DataPlane\s*$/m.test(yaml)) return yaml;
-  return `${yaml}
----
-apiVersion: gatehouse.dev/v1alpha1
-kind: DataPlane
-metadata: {name: default, namespace: default}
-spec:
-  messageTimeout: 5s
-`;
 }
 
 /** `bindHost`: where devproxy's listeners bind (default 127.0.0.1; `::1` for an IPv6 peer). */
@@ -110,7 +113,7 @@ export async function startStack(
     extProcPort,
     nodeId,
     async publish(yaml) {
-      const snapshot = compileYaml({ yaml: withTestDataPlane(yaml), extProcPort });
+      const snapshot = compileYaml({ yaml: withGenerousDataPlane(yaml), extProcPort });
       extproc.apply(snapshot.runtime);
       xds.publish(snapshot);
       await waitFor(() => appliedEverywhere(xds, nodeId, snapshot.version), `devproxy to ACK ${snapshot.version}`);
@@ -138,6 +141,26 @@ export async function startStack(
     },
   };
   return stack;
+}
+
+/**
+ * Resolves once a request has made it through the whole path of the stack: devproxy's listener, an
+ * ext_proc stream to the stack's own extproc, extproc's answer. An ACK or an open port is not that:
+ * the first stream opens devproxy's gRPC channel and runs cold code on both sides, which can outlast
+ * a 200 ms message_timeout on a loaded machine (a 504). The probe takes a path no route matches, which
+ * extproc answers 404 gatehouse.RouteNotFound, so no policy of the test's manifests counts it (a test
+ * with a catch-all basePath "/" needs a probe of its own).
+ */
+export async function pathReady(stack: Pick<Stack, 'baseUrl'>, timeoutMs = 30_000): Promise<void> {
+  await eventually(
+    'a request through devproxy and extproc (404 gatehouse.RouteNotFound)',
+    async () => {
+      const reply = await send(`${stack.baseUrl()}/.gatehouse-test/path-ready`);
+      if (reply.status === 404 && reply.body.includes('gatehouse.RouteNotFound')) return true;
+      throw new Error(`${reply.status} ${reply.body.slice(0, 200)}`);
+    },
+    timeoutMs,
+  );
 }
 
 export async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
@@ -230,7 +253,7 @@ export async function publishEdited(
   edit: (snapshot: Snapshot) => void,
   outcome: 'ack' | 'nack' = 'ack',
 ): Promise<Snapshot> {
-  const snapshot = compileYaml({ yaml: withTestDataPlane(yaml), extProcPort: stack.extProcPort });
+  const snapshot = compileYaml({ yaml: withGenerousDataPlane(yaml), extProcPort: stack.extProcPort });
   edit(snapshot);
   snapshot.version = `${snapshot.version}-edited-${++edits}`;
   await stack.publishSnapshot(snapshot, outcome);

@@ -18,13 +18,20 @@ let fake: FakeExtProc;
 let stack: Stack;
 let echo: Awaited<ReturnType<typeof startEcho>>;
 
-const manifests = (failureMode: 'FailClosed' | 'FailOpen') => `apiVersion: gatehouse.dev/v1alpha1
+/**
+ * The config under test. The message timeout is generous unless a test is about it: the scripted
+ * server answers at once, but a loaded machine can take longer than a short one to get the answer there.
+ */
+const manifests = (
+  failureMode: 'FailClosed' | 'FailOpen',
+  messageTimeout = '10s',
+) => `apiVersion: gatehouse.dev/v1alpha1
 kind: DataPlane
 metadata: {name: local, namespace: gatehouse-system}
 spec:
   listeners: [{name: http, port: 8080, protocol: HTTP}]
   failureMode: ${failureMode}
-  messageTimeout: 1s
+  messageTimeout: ${messageTimeout}
 ---
 apiVersion: gatehouse.dev/v1alpha1
 kind: ApiProxy
@@ -239,18 +246,23 @@ describe('mutations', () => {
 
 describe('failures', () => {
   it('fails closed: 504 when no reply comes within message_timeout, 500 on a gRPC error', async () => {
-    fake.script = () => 'silent';
-    const timedOut = await send(`${stack.baseUrl()}/plain/a`);
-    expect(timedOut).toMatchObject({ status: 504, body: '' });
-    expect(timedOut.headers['content-type']).toBeUndefined();
-    expect(timedOut.headers['content-length']).toBe('0');
-    expect(timedOut.headers.server).toBe('envoy');
-    fake.script = () => 'fail';
-    expect(await send(`${stack.baseUrl()}/plain/a`)).toMatchObject({ status: 500, body: '' });
+    await stack.publish(manifests('FailClosed', '150ms'));
+    try {
+      fake.script = () => 'silent';
+      const timedOut = await send(`${stack.baseUrl()}/plain/a`);
+      expect(timedOut).toMatchObject({ status: 504, body: '' });
+      expect(timedOut.headers['content-type']).toBeUndefined();
+      expect(timedOut.headers['content-length']).toBe('0');
+      expect(timedOut.headers.server).toBe('envoy');
+      fake.script = () => 'fail';
+      expect(await send(`${stack.baseUrl()}/plain/a`)).toMatchObject({ status: 500, body: '' });
+    } finally {
+      await stack.publish(manifests('FailClosed'));
+    }
   });
 
   it('with failure_mode_allow, carries on to the upstream as if there were no ext_proc', async () => {
-    await stack.publish(manifests('FailOpen'));
+    await stack.publish(manifests('FailOpen', '150ms'));
     try {
       fake.script = () => 'silent';
       const late = await send(`${stack.baseUrl()}/plain/a`);
