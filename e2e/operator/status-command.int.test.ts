@@ -2,7 +2,7 @@
 // one apiserver, each with its own namespace, the same ApiProxy in both, and the status an operator
 // would write (through the status subresource). One region has a node that does not run the accepted
 // revision: the table names it and the exit code is 1; once it syncs, exit 0; a context whose server
-// is unreachable is named, the other regions still printed, exit 2 (docs/operations.md#regions).
+// is unreachable is named, the other regions still printed, exit 2 (docs/operations.md#comparing-regions-gatehouse-status).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

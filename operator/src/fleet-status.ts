@@ -1,5 +1,5 @@
 // `gatehouse status`: the ApiProxies of several regions (kubeconfig contexts) side by side, and whether
-// the regions agree (docs/operations.md#regions). Pure: given what each region's apiserver listed, it
+// the regions agree (docs/operations.md#comparing-regions-gatehouse-status). Pure: given what each region's apiserver listed, it
 // builds the report, renders it as a table or JSON, and chooses the exit code. The command itself
 // (operator/src/status-command.ts) only reads the lists.
 import { createHash } from 'node:crypto';
