@@ -22,7 +22,10 @@ export default defineConfig({
           name: 'unit',
           include: common.map((g) => `${g}/*.test.ts`),
           exclude: ['**/*.int.test.ts', 'node_modules/**'],
-          testTimeout: 20_000,
+          // Deadlines that only bound a wait: generous, because CI shares 2 cores with everything
+          // else and the e2e suites here start real servers, TLS handshakes and child processes.
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
         },
       },
       {

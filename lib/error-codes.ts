@@ -115,6 +115,16 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
   ),
   error(
     'operator/kube',
+    'GH_ERR_KUBE_SELECTOR',
+    'A label or field selector that does not parse, or a field selector an informer cache cannot evaluate.',
+  ),
+  error(
+    'operator/kube',
+    'GH_ERR_KUBE_INFORMER_FACTORY',
+    'The informer factory used against its rules: one informer name for two different watches.',
+  ),
+  error(
+    'operator/kube',
     'GH_ERR_KUBE_LEADER_ELECTION_CONFIG',
     'Leader election timings that cannot work (leaseDuration > renewDeadline > retryPeriod).',
     2,

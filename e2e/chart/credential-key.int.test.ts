@@ -9,7 +9,7 @@ import { applyManifests, kubeRequest } from '../env/apply.ts';
 import { ENV } from '../env/env.ts';
 import { CHART_DIR, helm, renderChart } from '../env/helm.ts';
 import { KubeRest } from '../../operator/src/kube/rest.ts';
-import { credentialKeySecretName } from '../../operator/src/source/credential-key.ts';
+import { credentialKeySecretName } from '../../operator/src/api/names.ts';
 import { KubeSource } from '../../operator/src/source/kube.ts';
 import { silentLog } from '../../operator/src/xds/control-plane.test-support.ts';
 

@@ -10,13 +10,21 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readAudit, rbacUsage, type AuditRecord, type PolicyRule } from '../env/audit.ts';
+import { openWatches, rbacUsage, waitForAudit, type AuditRecord, type PolicyRule } from '../env/audit.ts';
 import { ENV } from '../env/env.ts';
 import { CHART_DIR } from '../env/helm.ts';
 import { serviceAccountIdentity } from '../env/identity.ts';
 import { startKubeOperator, type KubeOperator } from '../../operator/src/kube-operator.ts';
 import { silentLog } from '../../operator/src/xds/control-plane.test-support.ts';
-import { adminKubeConfig, Cluster, conditionOf, eventually, hasConditions, type Obj } from '../operator/kube.ts';
+import {
+  adminKubeConfig,
+  Cluster,
+  conditionOf,
+  credentialKeySecret,
+  eventually,
+  hasConditions,
+  type Obj,
+} from '../operator/kube.ts';
 
 const rulesFile = (path: string) =>
   parseAllDocuments(readFileSync(join(CHART_DIR, 'files/namespaced', path), 'utf8'))[0]!.toJS() as PolicyRule[];
@@ -168,7 +176,7 @@ describe('chart RBAC in namespaced mode', () => {
       metadata: {
         name: 'gatehouse-nodes-gone',
         namespace: ops,
-        labels: { 'gatehouse.dev/node-report': 'true' },
+        labels: { 'gatehouse.dev/node-report': 'true', 'app.kubernetes.io/managed-by': 'gatehouse' },
         annotations: {
           'gatehouse.dev/heartbeat': new Date(Date.now() - 3_600_000).toISOString(),
           'gatehouse.dev/identity': 'gone',
@@ -176,14 +184,13 @@ describe('chart RBAC in namespaced mode', () => {
       },
       data: { 'nodes.json': '[]' },
     });
+    // The credential hash key in the operator's namespace, read through the Role there while it watches shop.
+    await cluster.apply(credentialKeySecret(ops));
     operator = await startKubeOperator({
       kc: identity.kubeconfig,
       log: silentLog,
       namespace: ops,
       watchNamespace: shop,
-      // Watching shop only, the operator cannot see a key Secret in ops (docs/operations.md, the
-      // credential hash key): without the flag it refuses to start. RBAC is under test here, not the key.
-      insecureDevCredentialKey: true,
       identity: 'nsrbac-0',
       host: '127.0.0.1',
       xdsPort: 0,
@@ -327,12 +334,16 @@ describe('chart RBAC in namespaced mode', () => {
         ),
     );
 
-    // Stop (releases the Lease: one more update) and let the audit log catch up.
+    // Stop (releases the Lease: one more update). A watch is logged as complete only once the apiserver
+    // has noticed the operator hung up: wait until every watch it opened is in the log.
     await operator.stop();
     operator = undefined;
-    await new Promise((r) => setTimeout(r, 1_000));
-
-    const records = readAudit(auditLog, { username, since });
+    const records = await waitForAudit(
+      auditLog,
+      { username, since },
+      () => openWatches(auditLog, { username, since }) === 0,
+      60_000,
+    );
     expect(records.length).toBeGreaterThan(50);
     expect(records.filter((r) => r.code === 403).map(describeRecord)).toEqual([]);
     // Only Nodes (cluster-scoped) are read across namespaces; everything else stays in the two namespaces.

@@ -13,6 +13,7 @@ import {
 } from '../../extproc/src/server/test-server.test-support.ts';
 import { createEchoUpstream, listenEcho } from '../../devproxy/src/echo-upstream.ts';
 import { startDevproxy, type RunningDevproxy } from '../../devproxy/src/main.ts';
+import { eventually } from '../env/eventually.ts';
 
 export const silentLog = pino({ level: 'silent' });
 
@@ -33,6 +34,22 @@ export function compileYaml({ yaml, extProcPort }: CompileInput): Snapshot {
   return result.snapshot;
 }
 
+/**
+ * Manifests without a DataPlane get one like the built-in default (its listener, fail closed) but with
+ * a generous message timeout: tests judge what the path does, not latency, and on a loaded machine a
+ * cold ext_proc stream or a policy's first run can outlast the default 200 ms (a 504). A test about
+ * the timeout brings a DataPlane of its own.
+ */
+export function withGenerousDataPlane(yaml: string): string {
+  if (/^kind:\s*DataPlane\s*$/m.test(yaml)) return yaml;
+  return `${yaml.replace(/\n*$/, '\n')}---
+apiVersion: gatehouse.dev/v1alpha1
+kind: DataPlane
+metadata: {name: default, namespace: default}
+spec: {messageTimeout: 5s}
+`;
+}
+
 export async function startEcho(name = 'echo'): Promise<{ server: Server; port: number }> {
   const server = createEchoUpstream(name);
   return { server, port: await listenEcho(server, '127.0.0.1', 0) };
@@ -50,7 +67,10 @@ export interface Stack {
   extproc: TestServer;
   devproxy: RunningDevproxy;
   nodeId: string;
-  /** Compiles and publishes manifests (feeding extproc the runtime part), then waits until devproxy ACKed them. */
+  /**
+   * Compiles and publishes manifests (feeding extproc the runtime part; without a DataPlane, with
+   * withGenerousDataPlane's), then waits until devproxy ACKed them.
+   */
   publish(yaml: string): Promise<Snapshot>;
   /** Publishes a snapshot as is (tests make bad ones) and waits for devproxy's ACK or NACK of it. */
   publishSnapshot(snapshot: Snapshot, outcome: 'ack' | 'nack'): Promise<void>;
@@ -89,7 +109,7 @@ export async function startStack(
     devproxy,
     nodeId,
     async publish(yaml) {
-      const snapshot = compileYaml({ yaml, extProcPort });
+      const snapshot = compileYaml({ yaml: withGenerousDataPlane(yaml), extProcPort });
       extproc.apply(snapshot.runtime);
       xds.publish(snapshot);
       await waitFor(() => appliedEverywhere(xds, nodeId, snapshot.version), `devproxy to ACK ${snapshot.version}`);
@@ -117,6 +137,26 @@ export async function startStack(
     },
   };
   return stack;
+}
+
+/**
+ * Resolves once a request has made it through the whole path of the stack: devproxy's listener, an
+ * ext_proc stream to the stack's own extproc, extproc's answer. An ACK or an open port is not that:
+ * the first stream opens devproxy's gRPC channel and runs cold code on both sides, which can outlast
+ * a 200 ms message_timeout on a loaded machine (a 504). The probe takes a path no route matches, which
+ * extproc answers 404 gatehouse.RouteNotFound, so no policy of the test's manifests counts it (a test
+ * with a catch-all basePath "/" needs a probe of its own).
+ */
+export async function pathReady(stack: Pick<Stack, 'baseUrl'>, timeoutMs = 30_000): Promise<void> {
+  await eventually(
+    'a request through devproxy and extproc (404 gatehouse.RouteNotFound)',
+    async () => {
+      const reply = await send(`${stack.baseUrl()}/.gatehouse-test/path-ready`);
+      if (reply.status === 404 && reply.body.includes('gatehouse.RouteNotFound')) return true;
+      throw new Error(`${reply.status} ${reply.body.slice(0, 200)}`);
+    },
+    timeoutMs,
+  );
 }
 
 export async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {

@@ -127,6 +127,16 @@ stringData: {password: wonderland}
 `,
   proxy('cors', ['cors'], '', ['cors']),
   policy('cors', 'CORS', 'cors', '{allowOrigins: ["https://app.example.com"], allowMethods: [GET, POST], maxAge: 600}'),
+  // The data plane `gatehouse dev` runs, with a generous message timeout: these tests judge what the
+  // policies answer, not latency, and a policy's first run on a loaded machine can outlast 200 ms.
+  `---
+apiVersion: gatehouse.dev/v1alpha1
+kind: DataPlane
+metadata: {name: local, namespace: gatehouse-system}
+spec:
+  listeners: [{name: http, port: 8080, protocol: HTTP}]
+  messageTimeout: 5s
+`,
 ];
 
 beforeAll(async () => {

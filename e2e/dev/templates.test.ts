@@ -3,7 +3,7 @@
 import { request, type OutgoingHttpHeaders, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kinds } from '../../operator/src/api/kinds.ts';
-import { closeServer, proxyYaml, startEcho, startStack, type Stack } from './harness.ts';
+import { closeServer, pathReady, proxyYaml, startEcho, startStack, type Stack } from './harness.ts';
 
 const policyKind = kinds.find((k) => k.shortNames.includes('ghpolicy'))!.kind;
 
@@ -74,12 +74,7 @@ beforeAll(async () => {
       policy('json-guard', '{type: JSONThreatProtection, jsonThreatProtection: {containerDepth: 3}}'),
     ].join('---\n'),
   );
-  // The first ext_proc stream opens devproxy's gRPC channel to extproc and runs extproc's flow code
-  // cold, which can take longer than the 200 ms message_timeout (a 504): wait until a request gets through.
-  const deadline = Date.now() + 10_000;
-  while ((await post(`${stack.baseUrl()}/guard/x`, { 'content-type': 'text/plain' }, 'warm')).status === 504) {
-    if (Date.now() > deadline) throw new Error('extproc never answered within its message timeout');
-  }
+  await pathReady(stack);
 });
 
 afterAll(async () => {

@@ -1,9 +1,11 @@
 // audit.ts on a real audit log: testdata/audit.jsonl was written by e2e/env's kube-apiserver (level
 // Metadata) while the restricted test user made a list, a watch, a get, a status patch, a secret get,
 // a refused pod delete, a lease create and a /version call, and the admin applied a ClusterRole.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { rbacUsage, readAudit, type PolicyRule } from './audit.ts';
+import { openWatches, rbacUsage, readAudit, type PolicyRule } from './audit.ts';
 
 const fixture = join(import.meta.dirname, 'testdata/audit.jsonl');
 const user = 'gatehouse-operator-test';
@@ -87,5 +89,23 @@ describe('rbacUsage', () => {
       { apiGroups: ['apps'], resources: ['*'], verbs: ['*'] },
     ]);
     expect(usage.unusedGrants).toEqual([{ apiGroup: 'apps', resource: '*', verb: '*' }]);
+  });
+});
+
+describe('openWatches', () => {
+  it('counts the watches whose completion is not in the log yet', () => {
+    expect(openWatches(fixture, { username: user })).toBe(0);
+    // The same log cut before the watch's ResponseComplete: the watch is open.
+    const lines = readFileSync(fixture, 'utf8').split('\n');
+    const complete = lines.findIndex((l) => l.includes('"verb":"watch"') && l.includes('"stage":"ResponseComplete"'));
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-audit-'));
+    try {
+      const cut = join(dir, 'audit.jsonl');
+      writeFileSync(cut, lines.slice(0, complete).join('\n'));
+      expect(openWatches(cut, { username: user })).toBe(1);
+      expect(openWatches(cut, { username: 'admin' })).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -50,6 +50,7 @@ export interface RbacUsage {
 }
 
 interface AuditEvent {
+  auditID?: string;
   stage?: string;
   verb?: string;
   requestURI?: string;
@@ -62,9 +63,12 @@ interface AuditEvent {
 
 /**
  * The completed requests of `username` in the audit log at `path`, oldest first; with `since`, only
- * those received at or after it.
+ * those received at or after it; with stage 'ResponseStarted', the long-running ones (watches) as they begin.
  */
-export function readAudit(path: string, filter: { username: string; since?: Date }): AuditRecord[] {
+export function readAudit(
+  path: string,
+  filter: { username: string; since?: Date; stage?: 'ResponseComplete' | 'ResponseStarted' },
+): AuditRecord[] {
   if (!existsSync(path)) return [];
   const since = filter.since?.getTime();
   const records: AuditRecord[] = [];
@@ -76,8 +80,9 @@ export function readAudit(path: string, filter: { username: string; since?: Date
     } catch {
       continue; // A line being written right now.
     }
-    // Only completed requests: a watch also logs ResponseStarted, and a panic logs Panic.
-    if (event.stage !== 'ResponseComplete') continue;
+    // Only completed requests (a watch also logs ResponseStarted, and a panic logs Panic); or, asked
+    // for, only started ones: a watch that is still open has no ResponseComplete yet.
+    if (event.stage !== (filter.stage ?? 'ResponseComplete')) continue;
     const username = event.impersonatedUser?.username ?? event.user?.username ?? '';
     if (username !== filter.username) continue;
     const time = event.requestReceivedTimestamp ?? '';
@@ -126,6 +131,32 @@ export async function waitForAudit(
     }
     await sleep(50);
   }
+}
+
+/**
+ * How many requests of `username` (received at or after `since`) have a ResponseStarted event but no
+ * ResponseComplete yet: watches still open, or ended and not yet logged (the apiserver logs a watch
+ * as complete when it notices the client has gone, which takes its time on a loaded machine).
+ */
+export function openWatches(path: string, filter: { username: string; since?: Date }): number {
+  if (!existsSync(path)) return 0;
+  const since = filter.since?.getTime();
+  const open = new Set<string>();
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (line === '') continue;
+    let event: AuditEvent;
+    try {
+      event = JSON.parse(line) as AuditEvent;
+    } catch {
+      continue; // A line being written right now.
+    }
+    const username = event.impersonatedUser?.username ?? event.user?.username ?? '';
+    if (username !== filter.username || event.auditID === undefined) continue;
+    if (since !== undefined && Date.parse(event.requestReceivedTimestamp ?? '') < since) continue;
+    if (event.stage === 'ResponseStarted') open.add(event.auditID);
+    else if (event.stage === 'ResponseComplete') open.delete(event.auditID);
+  }
+  return open.size;
 }
 
 function grants(rules: PolicyRule[]): Grant[] {

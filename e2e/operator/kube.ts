@@ -2,7 +2,7 @@
 // read back as the admin, ACKing xDS nodes, and waiting for an eventual state with a useful failure.
 import { randomBytes } from 'node:crypto';
 import { KubeRest, isNotFound, resourcePath } from '../../operator/src/kube/rest.ts';
-import { credentialKeySecretName } from '../../operator/src/source/credential-key.ts';
+import { credentialKeySecretName } from '../../operator/src/api/names.ts';
 import { typeUrls } from '../../operator/src/xds/protos.ts';
 import { sotwClient } from '../../operator/src/xds/control-plane.test-support.ts';
 import { adminKubeConfig } from '../env/kubeconfig.ts';

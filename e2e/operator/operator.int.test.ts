@@ -285,7 +285,7 @@ describe('operator in a cluster', () => {
     ).toEqual(['zz-ledger']);
   });
 
-  it('two replicas: one writes; when it dies the other takes over within the lease time, losing and repeating no status write', async () => {
+  it('two replicas: one writes; when it dies the other takes over its Lease, losing and repeating no status write', async () => {
     b = await startReplica(ns, 'op-b');
     // The node talks to the replica that is not the leader: the leader reports on it all the same.
     const node = ackingNode(`127.0.0.1:${b.operator.xdsPort}`, 'envoy-b-0', `${ns}/edge/envoy`);
@@ -307,14 +307,20 @@ describe('operator in a cluster', () => {
     expect(b.writes).toEqual([]);
 
     // op-a dies without releasing the Lease; an ApiPolicy appears while nobody leads.
-    const diedAt = Date.now();
+    const held = await cluster.get('Lease', ns, 'gatehouse-operator');
+    expect(held?.spec?.holderIdentity).toBe('op-a');
     await a.operator.stop();
     await cluster.apply(
       obj('ApiPolicy', ns, 'during', { type: 'AssignMessage', assignMessage: { set: { headers: { 'x-b': '1' } } } }),
     );
-    await eventually('op-b leads', () => b!.operator.isLeader(), 10_000);
-    const takeover = Date.now() - diedAt;
-    expect(takeover).toBeLessThan(3_000 + 2 * 250 + 1_000); // lease + retries + the Lease write itself
+    // Once op-a's term has run out (3 s unrenewed: the timing itself is leader-election.int.test.ts's),
+    // op-b takes the Lease over. The deadline only bounds the wait: a loaded machine takes longer.
+    await eventually('op-b leads', () => b!.operator.isLeader(), 60_000);
+    const taken = await cluster.get('Lease', ns, 'gatehouse-operator');
+    expect(taken?.spec).toMatchObject({
+      holderIdentity: 'op-b',
+      leaseTransitions: Number(held?.spec?.leaseTransitions ?? 0) + 1,
+    });
     await eventually('the ApiPolicy created during the gap gets its status', async () =>
       hasConditions(await cluster.get('ApiPolicy', ns, 'during'), { Accepted: 'True', Ready: 'True' }),
     );

@@ -5,7 +5,7 @@
 // of a gone replica). The apiserver's audit log then shows every request it made: none was refused, and
 // every verb on every resource the ClusterRole grants was used at least once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readAudit, rbacUsage } from '../env/audit.ts';
+import { openWatches, rbacUsage, waitForAudit } from '../env/audit.ts';
 import { ENV } from '../env/env.ts';
 import { chartRules, serviceAccountIdentity } from '../env/identity.ts';
 import { startKubeOperator, type KubeOperator } from '../../operator/src/kube-operator.ts';
@@ -141,7 +141,8 @@ describe('chart RBAC', () => {
       metadata: {
         name: 'gatehouse-nodes-gone',
         namespace: ns,
-        labels: { 'gatehouse.dev/node-report': 'true' },
+        // As every operator has written them: managed-by too (the informer selects both).
+        labels: { 'gatehouse.dev/node-report': 'true', 'app.kubernetes.io/managed-by': 'gatehouse' },
         annotations: {
           'gatehouse.dev/heartbeat': new Date(Date.now() - 3_600_000).toISOString(),
           'gatehouse.dev/identity': 'gone',
@@ -297,12 +298,16 @@ describe('chart RBAC', () => {
         ),
     );
 
-    // Stop (releases the Lease: one more update) and let the audit log catch up.
+    // Stop (releases the Lease: one more update). A watch is logged as complete only once the apiserver
+    // has noticed the operator hung up: wait until every watch it opened is in the log.
     await operator.stop();
     operator = undefined;
-    await new Promise((r) => setTimeout(r, 1_000));
-
-    const records = readAudit(auditLog, { username, since });
+    const records = await waitForAudit(
+      auditLog,
+      { username, since },
+      () => openWatches(auditLog, { username, since }) === 0,
+      60_000,
+    );
     const usage = rbacUsage(records, chartRules());
     expect(records.length).toBeGreaterThan(50);
     expect(

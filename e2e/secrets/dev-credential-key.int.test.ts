@@ -79,12 +79,14 @@ describe('the operator in a cluster without a credential hash key', () => {
     await expect(readyz()).rejects.toThrow();
   });
 
-  it('says why when it watches another namespace than the one holding the key', async () => {
-    const ops = await cluster.operatorNamespace('keyhere');
+  it('refuses naming the Secret in its own namespace when it watches another one', async () => {
+    const ops = await cluster.namespace('nokey-ops');
     const watched = await cluster.namespace('watched');
+    // A key in the watched namespace is not the operator's: it is read from the operator's namespace only.
+    await cluster.apply(credentialKeySecret(watched));
     const refused = start(ops, watched);
     await expect(refused).rejects.toBeInstanceOf(CredentialKeyMissingError);
-    await expect(refused).rejects.toThrow(`the operator watches Secrets of namespace ${watched} only`);
+    await expect(refused).rejects.toThrow(`Secret ${ops}/gatehouse-credential-hash-key`);
   });
 
   it('runs with the development key only when told to, and says so', async () => {
@@ -96,6 +98,15 @@ describe('the operator in a cluster without a credential hash key', () => {
 });
 
 describe('the operator with a credential hash key', () => {
+  it('reads it from its own namespace when it watches another one', async () => {
+    const ops = await cluster.namespace('keyhere');
+    const watched = await cluster.namespace('watched');
+    const key = `key-${ops}`;
+    await cluster.apply(credentialKeySecret(ops, key));
+    const operator = await start(ops, watched);
+    expect(operator.snapshots.current()?.snapshot.runtime?.credentialHashKey).toBe(hex(key));
+  });
+
   it('hashes with it, and keeps it when the Secret goes away, never falling back to the development key', async () => {
     const ns = await cluster.namespace('withkey');
     const key = `key-${ns}`;

@@ -18,7 +18,7 @@ import {
 } from '../../extproc/src/config/ads-client.ts';
 import { SnapshotStore } from '../../extproc/src/config/snapshot-store.ts';
 import { XdsSnapshotSource } from '../../extproc/src/config/xds-source.ts';
-import { compileWithSecrets, httpsGet, loadLoop, tlsSecretYaml, until } from './fixtures.ts';
+import { compileWithSecrets, driveLoad, httpsGet, tlsSecretYaml, until } from './fixtures.ts';
 import { captureLog } from './logs.ts';
 import { bundle, createCa, issueLeaf, type TestCa, type TestLeaf } from './pki.ts';
 import { SecretVolume } from './secret-volume.ts';
@@ -106,9 +106,13 @@ beforeAll(async () => {
     nodeId: 'extproc-long-lived',
     credentials: grpcChannelCredentials(extprocTls.options),
   });
+  // start() stops waiting after its initial timeout; the stream must be up before the rotation.
   await subscription.start(new SnapshotStore());
-  expect(subscription.state()).toMatchObject({ origin: 'control-plane', connected: true });
-});
+  await until(() => {
+    const state = subscription.state();
+    return state.origin === 'control-plane' && state.connected;
+  }, 'the long-lived extproc subscription');
+}, 120_000);
 
 afterAll(async () => {
   await subscription?.stop();
@@ -131,7 +135,7 @@ function freshXdsFetch(credentials: grpc.ChannelCredentials, i: number): Promise
   const client = createAdsClient(stack.xdsAddress, {}, credentials);
   return new Promise<void>((resolve, reject) => {
     const call: grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse> = client.StreamAggregatedResources();
-    const timer = setTimeout(() => reject(new Error('no xDS response within 10 s')), 10_000);
+    const timer = setTimeout(() => reject(new Error('no xDS response within 30 s')), 30_000);
     call.on('data', () => {
       clearTimeout(timer);
       resolve();
@@ -165,19 +169,19 @@ it('rotates the CA with no failed handshake or request, and the old CA is refuse
     stack.xds.publishSecrets(secrets);
   };
   const phases: string[] = [];
-  const settle = () => new Promise((r) => setTimeout(r, 700));
+  // Each phase must carry traffic of both kinds (every third request a fresh xDS handshake, the rest
+  // HTTPS through the listener) before the next step: counted in requests, never in seconds.
+  const perPhase = 30;
 
-  const result = await loadLoop({
-    rate: 45,
-    durationMs: 7000,
-    maxInFlight: 12,
+  const result = await driveLoad({
+    concurrency: 8,
     request: async (i) => {
       if (i % 3 === 0) return freshXdsFetch(probeCredentials, i);
       const reply = await httpsGet(listenerPort, `/api/${i}`, clientTls());
       if (reply.status !== 200) throw new Error(`HTTPS request answered ${reply.status}`);
     },
-    during: async () => {
-      await settle();
+    during: async (load) => {
+      await load.served(perPhase, 'traffic on the old CA');
       // 1. Every trust bundle gets the new CA.
       writeVolumes('old', bundle(oldCa, newCa));
       publishListener('old', bundle(oldCa, newCa));
@@ -188,7 +192,7 @@ it('rotates the CA with no failed handshake or request, and the old CA is refuse
         'bundles with both CAs',
       );
       phases.push('overlap');
-      await settle();
+      await load.served(perPhase, 'traffic with both CAs trusted');
       // 2. Every leaf is re-signed by the new CA.
       writeVolumes('new', bundle(oldCa, newCa));
       publishListener('new', bundle(oldCa, newCa));
@@ -199,7 +203,7 @@ it('rotates the CA with no failed handshake or request, and the old CA is refuse
         'leaves from the new CA',
       );
       phases.push('new leaves');
-      await settle();
+      await load.served(perPhase, 'traffic with the new leaves');
       // 3. The old CA leaves the bundles.
       writeVolumes('new', bundle(newCa));
       publishListener('new', bundle(newCa));
@@ -209,14 +213,14 @@ it('rotates the CA with no failed handshake or request, and the old CA is refuse
         'bundles with the new CA only',
       );
       phases.push('old CA retired');
-      await settle();
+      await load.served(perPhase, 'traffic with the old CA retired');
     },
   });
 
   expect(phases).toEqual(['overlap', 'new leaves', 'old CA retired']);
   expect(result.errors).toEqual([]);
   expect(result.failed).toBe(0);
-  expect(result.ok).toBeGreaterThan(150);
+  expect(result.ok).toBeGreaterThanOrEqual(4 * perPhase);
   expect(stack.refused.map((r) => `${r.where}: ${r.err.message}`)).toEqual([]);
   // The long-lived streams never dropped.
   expect(subscription.state()).toMatchObject({ connected: true, origin: 'control-plane' });
@@ -237,4 +241,4 @@ it('rotates the CA with no failed handshake or request, and the old CA is refuse
     'the listener to refuse the old CA',
   );
   expect(log.text()).not.toContain('PRIVATE KEY');
-});
+}, 120_000);

@@ -1,6 +1,7 @@
 // Shared by the TLS suites: a runtime snapshot for extproc, an ext_proc round trip as Envoy makes it,
-// a bounded loopback load loop that counts failures, and a raw TLS probe that reports what a new
-// handshake sees (the server's serial) or why it failed.
+// a bounded loopback load that counts failures and follows the scenario's phases (never a rate or a
+// duration), and a raw TLS probe that reports what a new handshake sees (the server's serial) or why
+// it failed.
 import { once } from 'node:events';
 import { createServer, request, type RequestOptions, type Server as HttpsServer } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,7 +12,14 @@ import { SnapshotStore } from '../../extproc/src/config/snapshot-store.ts';
 import { XdsSnapshotSource } from '../../extproc/src/config/xds-source.ts';
 import type { ExternalProcessorClient } from '../envoy/client.ts';
 import { runExtProcExchange } from '../envoy/exchange.ts';
-import { appliedEverywhere, compileYaml, waitFor, type Stack } from '../dev/harness.ts';
+import {
+  appliedEverywhere,
+  compileYaml,
+  pathReady,
+  waitFor,
+  withGenerousDataPlane,
+  type Stack,
+} from '../dev/harness.ts';
 import { compile, type CompileOptions, type Snapshot } from '../../operator/src/compile/compile.ts';
 import { parseManifests } from '../../operator/src/source/folder.ts';
 import { captureLog, type CapturedLog } from './logs.ts';
@@ -70,43 +78,87 @@ export interface LoadResult {
   errors: string[];
 }
 
+/** The running load, as `during` sees it. */
+export interface Load {
+  /**
+   * Resolves once `n` requests started from now on have completed (succeeded or failed): traffic
+   * that saw the state the scenario has reached. Fails, naming `what`, if they do not complete
+   * within `timeoutMs` or the load reaches its `maxRequests` first.
+   */
+  served(n: number, what: string, timeoutMs?: number): Promise<void>;
+}
+
 /**
- * Starts `request` every 1000/rate ms for `durationMs` (at most `maxInFlight` at once; a tick with
- * that many in flight is skipped, never queued) and waits for all of them. `during` runs meanwhile.
+ * Bounded loopback load that follows the scenario, never the clock: `concurrency` clients each
+ * start a request as soon as their previous one has ended, while `during` runs the scenario and
+ * waits for traffic with `load.served(n)` (so every phase sees requests, however slow the machine).
+ * The clients stop when `during` ends, or after `maxRequests` in all; requests in flight are awaited.
  */
-export async function loadLoop(o: {
-  rate: number;
-  durationMs: number;
-  maxInFlight?: number;
+export async function driveLoad(o: {
+  concurrency: number;
   request: (i: number) => Promise<void>;
-  during?: () => Promise<void>;
+  during: (load: Load) => Promise<void>;
+  maxRequests?: number;
 }): Promise<LoadResult> {
   const result: LoadResult = { ok: 0, failed: 0, errors: [] };
-  const inFlight = new Set<Promise<void>>();
-  const end = Date.now() + o.durationMs;
-  let i = 0;
-  const driver = (async () => {
-    while (Date.now() < end) {
-      if (inFlight.size < (o.maxInFlight ?? 32)) {
-        const p: Promise<void> = o
-          .request(i++)
-          .then(
-            () => {
-              result.ok++;
-            },
-            (err: Error) => {
-              result.failed++;
-              if (result.errors.length < 10) result.errors.push(err.message);
-            },
-          )
-          .finally(() => inFlight.delete(p));
-        inFlight.add(p);
-      }
-      await sleep(1000 / o.rate);
+  const maxRequests = o.maxRequests ?? 5_000;
+  const waiters = new Set<{ from: number; need: number; seen: number; done: () => void; fail: (e: Error) => void }>();
+  let next = 0;
+  let stopped = false;
+  const settled = (i: number) => {
+    for (const w of waiters) {
+      if (i >= w.from && ++w.seen >= w.need) w.done();
     }
-  })();
-  await Promise.all([driver, o.during?.()]);
-  await Promise.all([...inFlight]);
+  };
+  const client = async () => {
+    while (!stopped && next < maxRequests) {
+      const i = next++;
+      try {
+        await o.request(i);
+        result.ok++;
+      } catch (err) {
+        result.failed++;
+        if (result.errors.length < 10) result.errors.push((err as Error).message);
+      }
+      settled(i);
+      // Yield to timers and I/O between requests, as a client with a think time would.
+      await new Promise((r) => setImmediate(r));
+    }
+    if (next >= maxRequests) {
+      for (const w of waiters) w.fail(new Error(`the load reached its bound of ${maxRequests} requests`));
+    }
+  };
+  const load: Load = {
+    served(n, what, timeoutMs = 60_000) {
+      return new Promise<void>((resolve, reject) => {
+        const waiter = {
+          from: next,
+          need: n,
+          seen: 0,
+          done: () => finish(),
+          fail: (e: Error) => finish(e),
+        };
+        const timer = setTimeout(
+          () => waiter.fail(new Error(`${waiter.seen} of ${n} requests completed in ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+        const finish = (err?: Error) => {
+          clearTimeout(timer);
+          waiters.delete(waiter);
+          if (err) reject(new Error(`waiting for ${what}: ${err.message}`));
+          else resolve();
+        };
+        waiters.add(waiter);
+      });
+    },
+  };
+  const clients = Array.from({ length: o.concurrency }, () => client());
+  try {
+    await o.during(load);
+  } finally {
+    stopped = true;
+    await Promise.all(clients);
+  }
   return result;
 }
 
@@ -136,7 +188,7 @@ export function probe(host: string, port: number, options: ConnectionOptions = {
   });
 }
 
-export async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+export async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -250,15 +302,23 @@ spec:
 ${tlsSecretYaml('tls', 'cluster-ca', { ca: caCert })}`;
 }
 
-/** Compiles `yaml` for the dev harness stack, gives it to its extproc and devproxy, and waits until devproxy applied it. */
+/**
+ * Compiles `yaml` for the dev harness stack, gives it to its extproc and devproxy, and waits until
+ * devproxy applied it and a request has made it through devproxy and extproc.
+ */
 export async function publishToStack(stack: Stack, yaml: string): Promise<Snapshot> {
-  const { snapshot, secrets } = compileWithSecrets(yaml, Number(stack.extproc.address.split(':')[1]));
+  const { snapshot, secrets } = compileWithSecrets(
+    withGenerousDataPlane(yaml),
+    Number(stack.extproc.address.split(':')[1]),
+  );
   stack.extproc.apply(snapshot.runtime);
   stack.xds.publish(snapshot, secrets);
   await waitFor(
     () => appliedEverywhere(stack.xds, stack.nodeId, snapshot.version),
     `devproxy to apply ${snapshot.version}`,
+    30_000,
   );
+  await pathReady(stack);
   return snapshot;
 }
 

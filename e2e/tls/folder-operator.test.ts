@@ -11,7 +11,7 @@ import { grpcChannelCredentials } from '../../lib/tls/grpc.ts';
 import { startFolderOperator, type FolderOperator } from '../../operator/src/main.ts';
 import { startDevproxy, type RunningDevproxy } from '../../devproxy/src/main.ts';
 import { closeServer, startEcho, waitFor } from '../dev/harness.ts';
-import { httpsGet, probe, tlsSecretYaml } from './fixtures.ts';
+import { httpsGet, probe, tlsSecretYaml, until } from './fixtures.ts';
 import { captureLog } from './logs.ts';
 import { createCa, issueLeaf, type TestCa, type TestLeaf } from './pki.ts';
 import { startExtprocProcess } from './process.ts';
@@ -135,13 +135,11 @@ ${tlsSecretYaml('edge', 'gw-tls', { cert: leaf.cert, key: leaf.key })}`;
     const port = devproxy.proxy.boundListeners().get('edge/gw/https')!.port;
     const renewed = await issueLeaf(ca, 'gw.edge.svc', { ip: ['127.0.0.1'] });
     writeFileSync(join(dir, 'edge.yaml'), manifests(renewed));
-    const deadline = Date.now() + 10_000;
-    let serial: string | undefined;
-    while (Date.now() < deadline && serial !== renewed.serial) {
-      serial = (await probe('127.0.0.1', port, { ca: ca.cert, rejectUnauthorized: true })).serial;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(serial).toBe(renewed.serial);
+    // The operator sees the folder change, recompiles and serves the new secret; devproxy applies it.
+    await until(
+      async () => (await probe('127.0.0.1', port, { ca: ca.cert, rejectUnauthorized: true })).serial === renewed.serial,
+      'a new handshake to see the renewed certificate',
+    );
     // HTTPS works end to end to the listener (extproc is not running here: the request fails closed).
     expect((await httpsGet(port, '/api/x', { ca: ca.cert })).status).toBe(500);
   });

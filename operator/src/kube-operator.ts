@@ -1,9 +1,10 @@
 // The operator against a cluster (in-cluster or a kubeconfig): the kube source's informers feed the
 // snapshot controller, which compiles and publishes over ADS on every replica; the Lease-elected
-// leader alone writes status and manages DataPlane workloads (DESIGN 9).
+// leader alone writes status and manages DataPlane workloads (docs/architecture.md, The operator).
 import { hostname } from 'node:os';
 import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../../lib/log.ts';
+import { credentialKeySecretName, defaultLeaseName, fieldManager } from './api/names.ts';
 import type { IrEndpoint } from './compile/ir.ts';
 import { DataPlaneController } from './controllers/dataplane/controller.ts';
 import { extProcCompileOptions } from './controllers/dataplane/extproc-link.ts';
@@ -18,11 +19,12 @@ import { mutualTlsDeepCheck } from './remediation/deep-check.ts';
 import { SnapshotController } from './controllers/snapshot.ts';
 import { StatusController } from './controllers/status.ts';
 import { EventRecorder } from './kube/events.ts';
+import { InformerFactory } from './kube/informer-factory.ts';
 import { LeaderElector } from './kube/leader-election.ts';
 import { KubeMetrics } from './kube/metrics.ts';
 import { KubeRest } from './kube/rest.ts';
 import { StatusWriter, type StatusTarget } from './kube/status-writer.ts';
-import { credentialKeySecretName, CredentialKeyMissingError, insecureDevKeyFlag } from './source/credential-key.ts';
+import { CredentialKeyMissingError, insecureDevKeyFlag } from './source/credential-key.ts';
 import { KubeSource } from './source/kube.ts';
 import { XdsControlPlane } from './xds/control-plane.ts';
 
@@ -72,6 +74,8 @@ export interface KubeOperatorOptions {
 export interface KubeOperator {
   controlPlane: XdsControlPlane;
   source: KubeSource;
+  /** The shared informers (describe(): which collections are watched, which are views). */
+  informers: InformerFactory;
   snapshots: SnapshotController;
   xdsPort: number;
   metricsPort?: number;
@@ -86,6 +90,12 @@ function proxyHosts(proxies: readonly k8s.KubernetesObject[]): string[] {
     for (const h of ((p as { spec?: { hosts?: unknown } }).spec?.hosts as string[] | undefined) ?? [])
       if (typeof h === 'string') hosts.add(h);
   return [...hosts].sort();
+}
+
+/** How many watches the operator runs, and how many collections are served as views of them. */
+function informerCounts(factory: InformerFactory): { watches: number; views: number } {
+  const d = factory.describe();
+  return { watches: d.informers.length, views: d.views.length };
 }
 
 export async function startKubeOperator(options: KubeOperatorOptions): Promise<KubeOperator> {
@@ -104,6 +114,9 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<K
     ...(serverTls ? { tls: serverTls } : {}),
   });
   const metrics = new KubeMetrics(controlPlane.metrics.registry);
+  // One informer per collection, shared by every controller that reads it (kube/informer-factory.ts).
+  // Everyone asks before start(), so a narrower collection becomes a view of a broader one.
+  const informers = new InformerFactory({ rest, log: log.child({ component: 'informers' }), metrics });
   const source = new KubeSource({
     kc,
     rest,
@@ -111,20 +124,8 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<K
     watchNamespace: options.watchNamespace,
     operatorNamespace: options.namespace,
     metrics,
+    informers,
   });
-  await source.start();
-  log.info({ identity, watchNamespace: options.watchNamespace ?? '(all)' }, 'informers synced');
-  if (source.credentialHashKey() === undefined) {
-    if (!options.insecureDevCredentialKey) {
-      await source.stop();
-      throw new CredentialKeyMissingError(options.namespace, options.watchNamespace);
-    }
-    log.warn(
-      { secret: `${options.namespace}/${credentialKeySecretName}`, flag: insecureDevKeyFlag },
-      'no credential hash key: hashing consumer keys with the fixed, public development key (never in production)',
-    );
-  }
-
   // With issued certificates the DataPlane pods speak mutual TLS to xDS and to each other.
   const mtls = options.xdsTls === 'issued';
   const snapshots = new SnapshotController({
@@ -134,17 +135,11 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<K
     debounceMs: options.debounceMs,
     compileOptions: () => extProcCompileOptions(source.list('DataPlane'), { extProc: options.extProc, mtls }),
   });
-  snapshots.start();
-  const ports = await controlPlane.listen({
-    host: options.host,
-    xdsPort: options.xdsPort,
-    metricsPort: options.metricsPort,
-  });
 
   let leading = false;
   const isLeader = () => leading;
   const events = new EventRecorder({ rest, controller: 'gatehouse.dev/operator', instance: identity, log });
-  const writer = new StatusWriter({ rest, log, events, onWrite: options.onStatusWrite });
+  const writer = new StatusWriter({ rest, log, events, fieldManager, onWrite: options.onStatusWrite });
   const reports = new NodeReports({
     kc,
     rest,
@@ -153,8 +148,89 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<K
     identity,
     registry: controlPlane.registry,
     metrics,
+    informers,
     ...options.nodeReports,
   });
+  const dataPlanes = options.dataPlane
+    ? new DataPlaneController({
+        rest,
+        kc,
+        log,
+        writer,
+        events,
+        isLeader,
+        namespace: options.watchNamespace,
+        informers,
+        renderOptions: { ...options.dataPlane, operatorNamespace: options.namespace, mtls },
+        nodes: () => reports.nodes(),
+        configVersion: () => snapshots.current()?.version,
+        compileOutcome: (namespace: string, name: string) =>
+          snapshots.current()?.outcomes.get(`DataPlane/${namespace}/${name}`),
+      })
+    : undefined;
+  // Zombie pods and capacity signals of every DataPlane's pods (leader only; its checks run everywhere cheap).
+  const remediation = options.dataPlane
+    ? new RemediationController({
+        rest,
+        kc,
+        log,
+        writer,
+        events,
+        isLeader,
+        namespace: options.watchNamespace,
+        registry: controlPlane.metrics.registry,
+        kubeMetrics: metrics,
+        informers,
+        // Under mutual TLS extproc requires a client certificate: the operator presents its own (the
+        // issued xDS certificate, also clientAuth) and verifies the pod, dialled by IP, against its
+        // DataPlane's extproc Service name. No checks until that certificate is loaded.
+        ...(issuedTls ? { deepCheck: mutualTlsDeepCheck(issuedTls) } : {}),
+      })
+    : undefined;
+  // The CA, the leaves of every DataPlane and the xDS server's own certificate (leader only).
+  const certs = options.dataPlane
+    ? new CertificateController({
+        rest,
+        kc,
+        log,
+        events,
+        writer,
+        isLeader,
+        operatorNamespace: options.namespace,
+        namespace: options.watchNamespace,
+        registry: controlPlane.metrics.registry,
+        informers,
+        xds: options.dataPlane.xds.host.includes('.')
+          ? { dns: [options.dataPlane.xds.host] }
+          : { serviceName: options.dataPlane.xds.host },
+        // Every DataPlane serves every proxy (one listener list), so each listener names every host.
+        listenerHosts: () => proxyHosts(source.list('ApiProxy')),
+      })
+    : undefined;
+
+  await informers.start();
+  log.info(
+    { identity, watchNamespace: options.watchNamespace ?? '(all)', ...informerCounts(informers) },
+    'informers synced',
+  );
+  if (source.credentialHashKey() === undefined) {
+    if (!options.insecureDevCredentialKey) {
+      await informers.stop();
+      throw new CredentialKeyMissingError(options.namespace);
+    }
+    log.warn(
+      { secret: `${options.namespace}/${credentialKeySecretName}`, flag: insecureDevKeyFlag },
+      'no credential hash key: hashing consumer keys with the fixed, public development key (never in production)',
+    );
+  }
+
+  snapshots.start();
+  const ports = await controlPlane.listen({
+    host: options.host,
+    xdsPort: options.xdsPort,
+    metricsPort: options.metricsPort,
+  });
+
   await reports.start();
   const onNodesChanged = (handler: () => void) => {
     const a = controlPlane.registry.onEvent((event) => {
@@ -177,22 +253,6 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<K
     metrics,
   });
   status.start();
-  const dataPlanes = options.dataPlane
-    ? new DataPlaneController({
-        rest,
-        kc,
-        log,
-        writer,
-        events,
-        isLeader,
-        namespace: options.watchNamespace,
-        renderOptions: { ...options.dataPlane, operatorNamespace: options.namespace, mtls },
-        nodes: () => reports.nodes(),
-        configVersion: () => snapshots.current()?.version,
-        compileOutcome: (namespace: string, name: string) =>
-          snapshots.current()?.outcomes.get(`DataPlane/${namespace}/${name}`),
-      })
-    : undefined;
   if (dataPlanes) {
     await dataPlanes.start();
     snapshots.onCompiled(() => dataPlanes.enqueueAll());
@@ -206,46 +266,8 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<K
   }
 
   const election = options.leaderElection ?? {};
-  const leaseName = election.leaseName ?? 'gatehouse-operator';
-  // Zombie pods and capacity signals of every DataPlane's pods (leader only; its checks run everywhere cheap).
-  const remediation = options.dataPlane
-    ? new RemediationController({
-        rest,
-        kc,
-        log,
-        writer,
-        events,
-        isLeader,
-        namespace: options.watchNamespace,
-        registry: controlPlane.metrics.registry,
-        kubeMetrics: metrics,
-        informers: { pods: source.informers.Pod, nodes: source.informers.Node, dataPlanes: source.informers.DataPlane },
-        // Under mutual TLS extproc requires a client certificate: the operator presents its own (the
-        // issued xDS certificate, also clientAuth) and verifies the pod, dialled by IP, against its
-        // DataPlane's extproc Service name. No checks until that certificate is loaded.
-        ...(issuedTls ? { deepCheck: mutualTlsDeepCheck(issuedTls) } : {}),
-      })
-    : undefined;
+  const leaseName = election.leaseName ?? defaultLeaseName;
   await remediation?.start();
-  // The CA, the leaves of every DataPlane and the xDS server's own certificate (leader only).
-  const certs = options.dataPlane
-    ? new CertificateController({
-        rest,
-        kc,
-        log,
-        events,
-        writer,
-        isLeader,
-        operatorNamespace: options.namespace,
-        namespace: options.watchNamespace,
-        registry: controlPlane.metrics.registry,
-        xds: options.dataPlane.xds.host.includes('.')
-          ? { dns: [options.dataPlane.xds.host] }
-          : { serviceName: options.dataPlane.xds.host },
-        // Every DataPlane serves every proxy (one listener list), so each listener names every host.
-        listenerHosts: () => proxyHosts(source.list('ApiProxy')),
-      })
-    : undefined;
   await certs?.start();
   if (issuedTls) {
     if (!certs) throw new XdsTlsUnavailableError();
@@ -291,6 +313,7 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<K
   return {
     controlPlane,
     source,
+    informers,
     snapshots,
     ...ports,
     isLeader,
@@ -307,6 +330,7 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<K
       await reports.stop();
       await events.flush();
       await source.stop();
+      await informers.stop();
       await controlPlane.stop();
     },
   };

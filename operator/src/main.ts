@@ -6,6 +6,7 @@
 import { Lifecycle } from '../../lib/lifecycle.ts';
 import { createLogger, type Logger } from '../../lib/log.ts';
 import { startServerTls, type ServerTls } from '../../lib/tls/flags.ts';
+import { xdsServiceHost } from './api/names.ts';
 import type { OperatorOptions } from './command.ts';
 import type { CompileOptions } from './compile/compile.ts';
 import { SnapshotPipeline } from './pipeline/pipeline.ts';
@@ -137,7 +138,7 @@ export async function runOperator(o: OperatorOptions): Promise<number> {
       extProc: o.extprocAddress,
       dataPlane: o.manageDataplanes
         ? {
-            xds: o.xdsAddress ?? { host: `gatehouse-xds.${o.operatorNamespace}.svc`, port: o.xdsPort },
+            xds: o.xdsAddress ?? { host: xdsServiceHost(o.operatorNamespace), port: o.xdsPort },
             envoyImage: o.envoyImage,
             gatehouseImage: o.gatehouseImage,
           }

@@ -10,13 +10,20 @@ let fake: FakeExtProc;
 let stack: Stack;
 let echo: Awaited<ReturnType<typeof startEcho>>;
 
-const manifests = (failureMode: 'FailClosed' | 'FailOpen') => `apiVersion: gatehouse.dev/v1alpha1
+/**
+ * The config under test. The message timeout is generous unless a test is about it: the scripted
+ * server answers at once, but a loaded machine can take longer than a short one to get the answer there.
+ */
+const manifests = (
+  failureMode: 'FailClosed' | 'FailOpen',
+  messageTimeout = '10s',
+) => `apiVersion: gatehouse.dev/v1alpha1
 kind: DataPlane
 metadata: {name: local, namespace: gatehouse-system}
 spec:
   listeners: [{name: http, port: 8080, protocol: HTTP}]
   failureMode: ${failureMode}
-  messageTimeout: 150ms
+  messageTimeout: ${messageTimeout}
 ---
 apiVersion: gatehouse.dev/v1alpha1
 kind: ApiProxy
@@ -176,14 +183,19 @@ describe('mutations', () => {
 
 describe('failures', () => {
   it('fails closed: 504 when no reply comes within message_timeout, 500 on a gRPC error', async () => {
-    fake.script = () => 'silent';
-    expect((await send(`${stack.baseUrl()}/plain/a`)).status).toBe(504);
-    fake.script = () => 'fail';
-    expect((await send(`${stack.baseUrl()}/plain/a`)).status).toBe(500);
+    await stack.publish(manifests('FailClosed', '150ms'));
+    try {
+      fake.script = () => 'silent';
+      expect((await send(`${stack.baseUrl()}/plain/a`)).status).toBe(504);
+      fake.script = () => 'fail';
+      expect((await send(`${stack.baseUrl()}/plain/a`)).status).toBe(500);
+    } finally {
+      await stack.publish(manifests('FailClosed'));
+    }
   });
 
   it('with failure_mode_allow, carries on to the upstream as if there were no ext_proc', async () => {
-    await stack.publish(manifests('FailOpen'));
+    await stack.publish(manifests('FailOpen', '150ms'));
     try {
       fake.script = () => 'silent';
       const late = await send(`${stack.baseUrl()}/plain/a`);

@@ -5,7 +5,15 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:https';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createCa, createServingCert } from '../../../e2e/env/pki.ts';
-import { closeServer, compileYaml, send, startStack, type Stack } from '../../../e2e/dev/harness.ts';
+import {
+  closeServer,
+  compileYaml,
+  pathReady,
+  send,
+  startStack,
+  withGenerousDataPlane,
+  type Stack,
+} from '../../../e2e/dev/harness.ts';
 
 let stack: Stack;
 let upstream: Server;
@@ -40,15 +48,18 @@ spec:
   target: {url: "https://127.0.0.1:${port}", tls: ${tls}}
 `;
   const snapshot = compileYaml({
-    yaml: [
-      proxy('good', '{sni: echo.test}'),
-      proxy('wrong-name', '{sni: other.test}'),
-      proxy('too-new', '{sni: echo.test, minVersion: TLSv1.3}'),
-    ].join('---\n'),
+    yaml: withGenerousDataPlane(
+      [
+        proxy('good', '{sni: echo.test}'),
+        proxy('wrong-name', '{sni: other.test}'),
+        proxy('too-new', '{sni: echo.test, minVersion: TLSv1.3}'),
+      ].join('---\n'),
+    ),
     extProcPort: Number(stack.extproc.address.split(':')[1]),
   });
   trustInline(snapshot, ca.cert);
   await stack.publishSnapshot(snapshot, 'ack');
+  await pathReady(stack);
 });
 
 afterAll(async () => {

@@ -2,6 +2,7 @@ import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { eventually } from '../../../e2e/env/eventually.ts';
 import { testCatalog, testSnapshot } from '../server/fixtures.test-support.ts';
 import { decodeRuntimeSnapshot, SnapshotInvalidError } from './decode.ts';
 import { FileSnapshotSource } from './file-source.ts';
@@ -31,10 +32,8 @@ async function setup(pollMs = 50) {
   return { store, source, write, rejected };
 }
 
-const until = async (check: () => boolean) => {
-  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
-  expect(check()).toBe(true);
-};
+/** The watcher or the poll notices a change when it does: wait for its effect, however slow the machine. */
+const until = (check: () => boolean, what: string) => eventually(what, check);
 
 describe('FileSnapshotSource', () => {
   it('loads the compile output and picks up a replaced file', async () => {
@@ -42,7 +41,7 @@ describe('FileSnapshotSource', () => {
     expect(store.current()?.version).toBe('v1');
     expect(store.current()?.routes.has('shop/headers')).toBe(true);
     await write({ version: 'v2', runtime: testSnapshot('v2') });
-    await until(() => store.current()?.version === 'v2');
+    await until(() => store.current()?.version === 'v2', 'v2 applied');
     await source.stop();
   });
 
@@ -50,17 +49,30 @@ describe('FileSnapshotSource', () => {
     const { store, source, write, rejected } = await setup();
     const before = store.current();
     await write('{not json');
-    await until(() => rejected.length === 1);
+    await until(() => rejected.length === 1, 'the bad JSON rejected');
     await write({
       runtime: { ...testSnapshot('v3'), proxies: [{ name: 'x', policies: { p: { type: 'Unknown', enabled: true } } }] },
     });
-    await until(() => rejected.length === 2);
+    await until(() => rejected.length === 2, 'the unknown policy type rejected');
     await write({ runtime: { version: 'v4', proxies: [], surprise: 1 } });
-    await until(() => rejected.length === 3);
+    await until(() => rejected.length === 3, 'the unknown field rejected');
     expect(store.current()).toBe(before);
     expect(rejected[0]).toMatch(/not valid JSON/);
     expect(rejected[1]).toMatch(/type "Unknown" is not supported/);
     expect(rejected[2]).toMatch(/runtime.surprise: unknown field/);
+    await source.stop();
+  });
+
+  it('rejects the same bad bytes once, however many change signals arrive for them', async () => {
+    const { source, write, rejected } = await setup(60_000);
+    await write('{not json');
+    // The watch and the poll can both report one replacement: two reloads of the same bytes.
+    await Promise.all([source.reload(), source.reload()]);
+    await source.reload();
+    expect(rejected).toHaveLength(1);
+    await write('{still not json');
+    await source.reload();
+    expect(rejected).toHaveLength(2);
     await source.stop();
   });
 

@@ -23,6 +23,7 @@ export class FileSnapshotSource implements SnapshotSource {
   private watcher: FSWatcher | undefined;
   private poll: NodeJS.Timeout | undefined;
   private debounce: NodeJS.Timeout | undefined;
+  /** Hash of the bytes last read, applied or rejected: the same bytes are neither applied nor rejected twice. */
   private lastHash = '';
   private lastStat = '';
   private loading: Promise<void> = Promise.resolve();
@@ -81,9 +82,10 @@ export class FileSnapshotSource implements SnapshotSource {
     if (!this.sink) return;
     this.lastStat = await this.statKey();
     try {
-      const loaded = await this.read(this.lastHash);
+      // Two signals for one change (the watch, and a poll whose stat began before the reload) must
+      // not reject the same bad bytes twice: they are remembered like good ones.
+      const loaded = await this.read(this.lastHash, (hash) => (this.lastHash = hash));
       if (!loaded) return;
-      this.lastHash = loaded.hash;
       this.applied = loaded.snapshot;
       this.sink.apply(loaded.snapshot);
     } catch (err) {
@@ -91,8 +93,14 @@ export class FileSnapshotSource implements SnapshotSource {
     }
   }
 
-  /** The file's snapshot, or undefined when its bytes hash to `skipHash` (touched, not changed). */
-  private async read(skipHash?: string): Promise<{ hash: string; snapshot: LoadedSnapshot } | undefined> {
+  /**
+   * The file's snapshot, or undefined when its bytes hash to `skipHash` (touched, not changed).
+   * `onBytes` is told the hash of bytes that were read, before they are parsed and checked.
+   */
+  private async read(
+    skipHash?: string,
+    onBytes?: (hash: string) => void,
+  ): Promise<{ hash: string; snapshot: LoadedSnapshot } | undefined> {
     const { path } = this.options;
     let bytes: Buffer;
     try {
@@ -102,6 +110,7 @@ export class FileSnapshotSource implements SnapshotSource {
     }
     const hash = createHash('sha256').update(bytes).digest('hex');
     if (hash === skipHash) return undefined;
+    onBytes?.(hash);
     let document: unknown;
     try {
       document = secureJson.parse(bytes, null, { protoAction: 'error', constructorAction: 'error' });

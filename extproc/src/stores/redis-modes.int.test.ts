@@ -4,10 +4,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../../e2e/env/env.ts';
+import { eventually } from '../../../e2e/env/eventually.ts';
 import { freePort } from '../../../e2e/env/ports.ts';
 import { ServiceProcess } from '../../../e2e/env/processes.ts';
 import { startRedis } from '../../../e2e/env/redis.ts';
@@ -35,11 +35,7 @@ function serve(name: string, args: string[]): ServiceProcess {
 }
 
 async function until(what: string, check: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (await check().catch(() => false)) return;
-    await sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what}`);
+  await eventually(what, check, 60_000);
 }
 
 /** Quota, bucket, cache and purge round trips that every mode must get right. */

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../../e2e/env/env.ts';
+import { eventually } from '../../../e2e/env/eventually.ts';
 import { freePort } from '../../../e2e/env/ports.ts';
 import { ServiceProcess } from '../../../e2e/env/processes.ts';
 import { startRedis, type RedisServer } from '../../../e2e/env/redis.ts';
@@ -236,32 +237,20 @@ async function restartOnPort(port: number): Promise<ServiceProcess> {
     maxRetriesPerRequest: 0,
   });
   probe.on('error', () => {});
-  for (let i = 0; i < 100; i++) {
-    if (
-      await probe.ping().then(
-        () => true,
-        () => false,
-      )
-    )
-      break;
-    await sleep(50);
-  }
+  await eventually('the restarted Redis to answer', () => probe.ping().then(() => true));
   probe.disconnect();
   return proc;
 }
 
-async function timed(work: () => Promise<Outcome>): Promise<{ outcome: Outcome; ms: number }> {
-  const started = performance.now();
-  const outcome = await work();
-  return { outcome, ms: performance.now() - started };
-}
-
 describe('Redis stopped in the middle of load', () => {
-  it('FailClosed answers 503 within the deadline, LocalFallback counts at limit/replicas; both recover after a restart', async () => {
+  it('FailClosed answers 503 while Redis is down, LocalFallback counts at limit/replicas; both recover after a restart', async () => {
     const server = await startRedis(redisBinary, logDir);
     servers.push(server);
-    const closed = await stores({ url: server.url, onUnavailable: 'FailClosed', deadlineMs: 50 });
-    const fallback = await stores({ url: server.url, onUnavailable: 'LocalFallback', replicas: 4, deadlineMs: 50 });
+    // A stopped Redis refuses at once (no offline queue), so the outage needs no short deadline; a
+    // generous one keeps a slow answer on a loaded machine from counting in Redis and locally both
+    // (the guard's deadline itself: redis-guard.test.ts, and the Redis that does not answer above).
+    const closed = await stores({ url: server.url, onUnavailable: 'FailClosed', deadlineMs: 5_000 });
+    const fallback = await stores({ url: server.url, onUnavailable: 'LocalFallback', replicas: 4, deadlineMs: 5_000 });
     const spike = spikeArrestPolicy.create(
       // `now` is fixed, so the bucket never refills: the rate is far above what 20 clients can send before
       // Redis stops, so every answer is either admitted or the store's 503, on a fast machine as on a slow one.
@@ -274,78 +263,49 @@ describe('Redis stopped in the middle of load', () => {
     );
     const now = Date.UTC(2026, 5, 1, 10, 30);
 
-    // 20 clients keep sending while Redis is stopped under them.
+    // 20 clients keep sending while Redis is stopped under them. Phases follow what the clients saw
+    // (answers from Redis, then 503s), never a time: a loaded machine only makes them longer.
     let running = true;
-    const during: Array<{ outcome: Outcome; ms: number }> = [];
+    const during: Outcome[] = [];
     const clients = Promise.all(
       Array.from({ length: 20 }, async () => {
         while (running) {
-          during.push(await timed(() => run(spike, closed, now)));
+          during.push(await run(spike, closed, now));
           await sleep(1);
         }
       }),
     );
-    await sleep(150);
+    await eventually('answers from Redis before it stops', () => count(during, 'ok') >= 20);
     await server.process.stop();
-    await sleep(400);
+    const stoppedAt = during.length;
+    await eventually('FailClosed 503s with Redis stopped', () => count(during.slice(stoppedAt), 503) >= 20);
     running = false;
+    // Every call was answered while Redis was still down: none waited for it to come back.
     await clients;
-    expect(
-      count(
-        during.map((r) => r.outcome),
-        'ok',
-      ),
-    ).toBeGreaterThan(0);
-    expect(
-      count(
-        during.map((r) => r.outcome),
-        503,
-      ),
-    ).toBeGreaterThan(0);
-    expect(
-      count(
-        during.map((r) => r.outcome),
-        'ok',
-      ) +
-        count(
-          during.map((r) => r.outcome),
-          503,
-        ),
-    ).toBe(during.length);
-    expect(Math.max(...during.map((r) => r.ms))).toBeLessThan(50 + 250);
+    expect(count(during, 'ok')).toBeGreaterThan(0);
+    expect(count(during, 503)).toBeGreaterThan(0);
+    expect(count(during, 'ok') + count(during, 503)).toBe(during.length);
     expect(closed.guard.circuitState).toBe('open');
 
-    const local = await Promise.all(Array.from({ length: 30 }, () => timed(() => run(quota, fallback, now))));
-    expect(
-      count(
-        local.map((r) => r.outcome),
-        'ok',
-      ),
-    ).toBe(10); // 40 / 4 replicas
-    expect(Math.max(...local.map((r) => r.ms))).toBeLessThan(50 + 250);
+    const local = await Promise.all(Array.from({ length: 30 }, () => run(quota, fallback, now)));
+    expect(count(local, 'ok')).toBe(10); // 40 / 4 replicas
     expect((await fallback.metrics.fallbacks.get()).values.reduce((n, v) => n + v.value, 0)).toBeGreaterThanOrEqual(30);
 
     const restarted = await restartOnPort(server.port);
     servers.push({ ...server, stop: () => restarted.stop() });
     // The same store instances resume once ioredis reconnects and the circuit's probe succeeds.
-    let recovered: Outcome = 503;
-    for (let i = 0; i < 100 && recovered !== 'ok'; i++) {
-      recovered = await run(spike, closed, now + 60_000);
-      if (recovered !== 'ok') await sleep(50);
-    }
-    expect(recovered).toBe('ok');
+    await eventually(
+      'FailClosed answering from Redis again',
+      async () => (await run(spike, closed, now + 60_000)) === 'ok',
+    );
     expect(closed.guard.circuitState).toBe('closed');
     let fresh: Outcome[] = [];
-    for (let i = 0; i < 100; i++) {
+    await eventually('LocalFallback counting in Redis again', async () => {
       fresh = await load(quota, [fallback], () => now, 1, 1);
-      if (
-        (await fallback.metrics.calls.get()).values.some(
-          (v) => v.labels.op === 'quota.consume' && v.labels.result === 'ok',
-        )
-      )
-        break;
-      await sleep(50);
-    }
+      return (await fallback.metrics.calls.get()).values.some(
+        (v) => v.labels.op === 'quota.consume' && v.labels.result === 'ok',
+      );
+    });
     expect(fresh).toEqual(['ok']);
     // A fresh Redis lost the count: the full 40 (not 10 per replica) are available again.
     const after = await load(quota, [fallback], () => now, 5, 10);

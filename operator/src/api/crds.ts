@@ -3,6 +3,7 @@
 import { toCrdSchema } from '../../../protos/policies/schema.ts';
 import { group, version } from './common.ts';
 import { kinds, type KindSpec } from './kinds.ts';
+import { labelKeys, partOfValue } from './names.ts';
 import type { OpenAPISchema } from './schema.ts';
 
 /** The CRD form of a schema: compiler-only `x-gatehouse-*` keys dropped (the apiserver rejects them). */
@@ -14,7 +15,7 @@ export function buildCrd(k: KindSpec): Record<string, unknown> {
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
-    metadata: { name: `${k.plural}.${group}`, labels: { 'app.kubernetes.io/part-of': 'gatehouse' } },
+    metadata: { name: `${k.plural}.${group}`, labels: { [labelKeys.partOf]: partOfValue } },
     spec: {
       group,
       names: {

@@ -1,9 +1,9 @@
 // The CAs as the planner sees them: the operator's own (Secret gatehouse-ca, with its rotation phase
 // read from the data keys it holds) and a DataPlane's user CA (spec.certificates.caSecretName), plus
 // trust bundles as sets of certificates. Pure.
-import { annotations, keys, operatorCaSecretName } from './names.ts';
 import { certificateLabel as describeCert, loadSigner, parseCertificates, type CertInfo, type Signer } from './pki.ts';
 import type { SecretView } from './secrets.ts';
+import { certificateAnnotations, operatorCaSecretName, secretKeys } from '../api/names.ts';
 
 /**
  * Stable: one CA signs and is trusted. Adding (step 1): a new CA (`next.*`) is trusted but does not
@@ -75,23 +75,23 @@ function tryCerts(pem: string | undefined): CertInfo[] {
 export function readOperatorCa(secret: SecretView | undefined, now: Date): OperatorCa {
   const base = { phase: 'Stable' as const, trust: [] as CertInfo[], secret };
   if (!secret) return { ...base, status: 'missing', problem: `Secret ${operatorCaSecretName} does not exist` };
-  const signing = trySigner(secret.data[keys.caCert], secret.data[keys.caKey]);
+  const signing = trySigner(secret.data[secretKeys.caCert], secret.data[secretKeys.caKey]);
   if (typeof signing === 'string')
     return { ...base, status: 'invalid', problem: `Secret ${secret.namespace}/${secret.name}: ${signing}` };
   const expired = validityProblem(signing.cert, now, 'the CA');
   if (expired) return { ...base, status: 'invalid', problem: `Secret ${secret.namespace}/${secret.name}: ${expired}` };
   // A next or previous that does not read is ignored (and dropped on the next write): the phase is what the data supports.
-  const nextSigner = secret.data[keys.nextCert]
-    ? trySigner(secret.data[keys.nextCert], secret.data[keys.nextKey])
+  const nextSigner = secret.data[secretKeys.nextCert]
+    ? trySigner(secret.data[secretKeys.nextCert], secret.data[secretKeys.nextKey])
     : undefined;
   const next = typeof nextSigner === 'object' && !validityProblem(nextSigner.cert, now, '') ? nextSigner : undefined;
-  const previous = next ? undefined : tryCerts(secret.data[keys.previousCert])[0];
+  const previous = next ? undefined : tryCerts(secret.data[secretKeys.previousCert])[0];
   const usablePrevious =
     previous && previous.fingerprint !== signing.cert.fingerprint && previous.notAfter.getTime() > now.getTime()
       ? previous
       : undefined;
   const phase: CaPhase = next ? 'Adding' : usablePrevious ? 'Reissuing' : 'Stable';
-  const request = secret.annotations[annotations.rotate];
+  const request = secret.annotations[certificateAnnotations.rotate];
   return {
     status: 'ok',
     phase,
@@ -101,7 +101,7 @@ export function readOperatorCa(secret: SecretView | undefined, now: Date): Opera
     previous: usablePrevious,
     trust: [signing.cert, ...(next ? [next.cert] : []), ...(usablePrevious ? [usablePrevious] : [])],
     renewAt: renewalTime(signing.cert),
-    rotationRequest: request && request !== secret.annotations[annotations.rotatedFor] ? request : undefined,
+    rotationRequest: request && request !== secret.annotations[certificateAnnotations.rotatedFor] ? request : undefined,
   };
 }
 
@@ -118,10 +118,10 @@ export function readUserCa(secret: SecretView | undefined, name: string, now: Da
       problem: `Secret ${name} (spec.certificates.caSecretName) does not exist`,
       anchors: [],
     };
-  const useTls = secret.data[keys.tlsCert] !== undefined && secret.data[keys.tlsKey] !== undefined;
+  const useTls = secret.data[secretKeys.tlsCert] !== undefined && secret.data[secretKeys.tlsKey] !== undefined;
   const signer = useTls
-    ? trySigner(secret.data[keys.tlsCert], secret.data[keys.tlsKey])
-    : trySigner(secret.data[keys.caCert], secret.data[keys.caKey]);
+    ? trySigner(secret.data[secretKeys.tlsCert], secret.data[secretKeys.tlsKey])
+    : trySigner(secret.data[secretKeys.caCert], secret.data[secretKeys.caKey]);
   if (typeof signer === 'string') {
     return {
       name,
@@ -138,7 +138,7 @@ export function readUserCa(secret: SecretView | undefined, name: string, now: Da
       problem: `Secret ${name} (spec.certificates.caSecretName): ${expired}`,
       anchors: [],
     };
-  const roots = useTls ? tryCerts(secret.data[keys.caCert]).filter((c) => c.isCa) : [];
+  const roots = useTls ? tryCerts(secret.data[secretKeys.caCert]).filter((c) => c.isCa) : [];
   const anchors = signer.cert.selfSigned || roots.length === 0 ? [signer.cert] : roots;
   return { name, status: 'ok', signer, anchors };
 }
@@ -166,7 +166,7 @@ export function containsAll(set: readonly CertInfo[], wanted: readonly CertInfo[
 
 /** The certificates of a bundle's ca.crt; empty when absent or unreadable (then it is rewritten). */
 export function bundleCerts(view: SecretView | undefined): CertInfo[] {
-  return tryCerts(view?.data[keys.caCert]);
+  return tryCerts(view?.data[secretKeys.caCert]);
 }
 
 export function bundlePem(certs: readonly CertInfo[]): string {

@@ -14,9 +14,9 @@ import { KubeRest, resourcePath } from '../kube/rest.ts';
 import { StatusWriter } from '../kube/status-writer.ts';
 import { bundleCerts } from './authorities.ts';
 import { CertificateController } from './controller.ts';
-import { annotations, keys } from './names.ts';
 import { createCa, isSignedBy, issueCertificate, loadSigner, parseCertificates, type CertInfo } from './pki.ts';
 import { secretView, type SecretObject, type SecretView } from './secrets.ts';
+import { certificateAnnotations, secretKeys } from '../api/names.ts';
 
 const admin = new KubeRest(adminKubeConfig());
 const operatorKc = operatorKubeConfig();
@@ -33,7 +33,7 @@ const secretPath = (namespace: string, name: string) =>
   resourcePath({ version: 'v1', resource: 'secrets', namespace, name });
 const secret = async (namespace: string, name: string) =>
   secretView(await admin.get<SecretObject>(secretPath(namespace, name)));
-const cert = (view: SecretView, key: string = keys.tlsCert) => parseCertificates(view.data[key]!)[0]!;
+const cert = (view: SecretView, key: string = secretKeys.tlsCert) => parseCertificates(view.data[key]!)[0]!;
 const fps = (certs: CertInfo[]) => certs.map((c) => c.fingerprint).sort();
 
 interface Condition {
@@ -154,8 +154,8 @@ describe('certificate controller', () => {
       await Promise.all(names.map(async (n) => [n, await eventually(n, () => secret(ns, n))] as const)),
     );
     const ca = await secret(opns, 'gatehouse-ca');
-    const caInfo = cert(ca, keys.caCert);
-    expect(ca.annotations[annotations.caPhase]).toBe('Stable');
+    const caInfo = cert(ca, secretKeys.caCert);
+    expect(ca.annotations[certificateAnnotations.caPhase]).toBe('Stable');
     expect(fps(bundleCerts(views['eu-ca-bundle']))).toEqual([caInfo.fingerprint]);
     for (const n of names.slice(1)) {
       const v = views[n]!;
@@ -192,7 +192,7 @@ describe('certificate controller', () => {
     expect(listener.ips).toEqual(['203.0.113.7']);
     const xds = await secret(opns, 'gatehouse-xds-tls');
     expect(cert(xds).dns).toContain(`gatehouse-xds.${opns}.svc`);
-    expect(controller.xdsTls()?.caPem).toBe(xds.data[keys.caCert]);
+    expect(controller.xdsTls()?.caPem).toBe(xds.data[secretKeys.caCert]);
 
     const ready = await eventually('CertificatesReady True', async () => {
       const d = await admin.get<DataPlane>(dpPath('eu'));
@@ -224,7 +224,7 @@ describe('certificate controller', () => {
   it('replaces, when it starts, a leaf overwritten with an expired certificate; the Warning Event and the condition name the Secret', async () => {
     await controller.stop();
     const ca = await secret(opns, 'gatehouse-ca');
-    const signer = loadSigner(ca.data[keys.caCert]!, ca.data[keys.caKey]!);
+    const signer = loadSigner(ca.data[secretKeys.caCert]!, ca.data[secretKeys.caKey]!);
     const now = Date.now();
     const expired = await issueCertificate(signer, {
       commonName: `eu-envoy.${ns}.svc`,
@@ -251,7 +251,7 @@ describe('certificate controller', () => {
         const v = await secret(ns, 'eu-envoy-tls');
         return cert(v).notAfter.getTime() > Date.now() ? v : undefined;
       });
-      expect(replaced.annotations[annotations.issueReason]).toBe('Expired');
+      expect(replaced.annotations[certificateAnnotations.issueReason]).toBe('Expired');
       expect(isSignedBy(cert(replaced), signer.cert)).toBe(true);
       const [event] = await eventually('a CertificateExpired event', async () => {
         const found = await events('CertificateExpired');
@@ -307,7 +307,7 @@ describe('certificate controller', () => {
     const leaf = await eventually('us-envoy-tls', () => secret(ns, 'us-envoy-tls'));
     expect(isSignedBy(cert(leaf), corp)).toBe(true);
     expect(cert(leaf).notAfter.getTime() - cert(leaf).notBefore.getTime()).toBe(720 * 3_600_000 + 5 * 60_000);
-    const operatorCa = cert(await secret(opns, 'gatehouse-ca'), keys.caCert);
+    const operatorCa = cert(await secret(opns, 'gatehouse-ca'), secretKeys.caCert);
     expect(fps(bundleCerts(await secret(ns, 'us-ca-bundle')))).toEqual(fps([corp, operatorCa]));
     await eventually(
       'the xDS trust carries the user CA',
@@ -322,7 +322,7 @@ describe('certificate controller', () => {
 
   it('rotates the operator CA: new CA in every bundle, then every leaf re-issued under it, then the old CA out, each after the delay', async () => {
     const caBefore = await secret(opns, 'gatehouse-ca');
-    const oldCa = cert(caBefore, keys.caCert);
+    const oldCa = cert(caBefore, secretKeys.caCert);
     const watch = record<SecretObject>('/api/v1/secrets', { labelSelector: 'gatehouse.dev/certificate=true' });
     const dps = record<DataPlane>(
       resourcePath({ group: 'gatehouse.dev', version: 'v1alpha1', resource: 'dataplanes', namespace: ns }),
@@ -331,22 +331,22 @@ describe('certificate controller', () => {
       // A watch from no resourceVersion first delivers every existing object: the state before the rotation.
       await eventually('the watch started', () => watch.seen.length > 0, 10_000);
       await admin.mergePatch(secretPath(opns, 'gatehouse-ca'), {
-        metadata: { annotations: { [annotations.rotate]: new Date().toISOString() } },
+        metadata: { annotations: { [certificateAnnotations.rotate]: new Date().toISOString() } },
       });
       await eventually(
         'the rotation completed',
         async () => {
           const v = await secret(opns, 'gatehouse-ca');
           return (
-            v.annotations[annotations.caPhase] === 'Stable' &&
-            cert(v, keys.caCert).fingerprint !== oldCa.fingerprint &&
-            !v.data[keys.previousCert]
+            v.annotations[certificateAnnotations.caPhase] === 'Stable' &&
+            cert(v, secretKeys.caCert).fingerprint !== oldCa.fingerprint &&
+            !v.data[secretKeys.previousCert]
           );
         },
         60_000,
       );
       // Every leaf and bundle settled (the last bundle update follows the CA's).
-      const newCa = cert(await secret(opns, 'gatehouse-ca'), keys.caCert);
+      const newCa = cert(await secret(opns, 'gatehouse-ca'), secretKeys.caCert);
       const bundles = [`${ns}/eu-ca-bundle`, `${ns}/us-ca-bundle`, `${opns}/gatehouse-xds-tls`];
       await eventually(
         'the old CA out of every bundle',
@@ -373,17 +373,17 @@ describe('certificate controller', () => {
       const time = (v: SecretView, a: string) => new Date(v.annotations[a]!).getTime();
       const caPhases = versions
         .filter((v) => v.key === `${opns}/gatehouse-ca`)
-        .map((v) => v.view.annotations[annotations.caPhase]);
+        .map((v) => v.view.annotations[certificateAnnotations.caPhase]);
       expect(caPhases.slice(caPhases.lastIndexOf('Adding'))).toEqual(['Adding', 'Reissuing', 'Stable']);
       const promoted = versions.findIndex(
-        (v) => v.key === `${opns}/gatehouse-ca` && v.view.annotations[annotations.caPhase] === 'Reissuing',
+        (v) => v.key === `${opns}/gatehouse-ca` && v.view.annotations[certificateAnnotations.caPhase] === 'Reissuing',
       );
       // Step 1: before the new CA signed, every bundle carried it for the delay.
       for (const b of bundles) {
         const v = at(promoted, b);
         expect(carries(v, newCa), `${b} carries the new CA before it signs`).toBe(true);
-        expect(time(v!, annotations.trustChangedAt) + delay).toBeLessThanOrEqual(
-          time(versions[promoted]!.view, annotations.caPhaseSince),
+        expect(time(v!, certificateAnnotations.trustChangedAt) + delay).toBeLessThanOrEqual(
+          time(versions[promoted]!.view, certificateAnnotations.caPhaseSince),
         );
       }
       // Step 2: every leaf signed by the new CA was written after that, each after the bundles it is verified by had it for the delay.
@@ -413,8 +413,8 @@ describe('certificate controller', () => {
         for (const b of verifiers) {
           const v = at(leaf.i, b);
           expect(carries(v, newCa)).toBe(true);
-          expect(time(v!, annotations.trustChangedAt) + delay).toBeLessThanOrEqual(
-            time(leaf.view, annotations.issuedAt),
+          expect(time(v!, certificateAnnotations.trustChangedAt) + delay).toBeLessThanOrEqual(
+            time(leaf.view, certificateAnnotations.issuedAt),
           );
         }
       }
@@ -430,8 +430,8 @@ describe('certificate controller', () => {
             isSignedBy(cert(leaf), newCa),
             `${key} signed by the new CA before ${drop.key} dropped the old one`,
           ).toBe(true);
-          expect(time(leaf, annotations.issuedAt) + delay).toBeLessThanOrEqual(
-            time(drop.view, annotations.trustChangedAt),
+          expect(time(leaf, certificateAnnotations.issuedAt) + delay).toBeLessThanOrEqual(
+            time(drop.view, certificateAnnotations.trustChangedAt),
           );
         }
       }

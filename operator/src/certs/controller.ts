@@ -10,14 +10,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type * as k8s from '@kubernetes/client-node';
 import { Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../../../lib/log.ts';
-import { apiVersion, group, version } from '../api/common.ts';
+import { apiVersion } from '../api/common.ts';
 import { durationMs } from '../compile/durations.ts';
-import { dataPlaneKind, managedSelector } from '../controllers/dataplane/names.ts';
 import type { DataPlaneObject } from '../controllers/dataplane/render.ts';
-import { Informer } from '../kube/informer.ts';
+import { InformerFactory, type Lister } from '../kube/informer-factory.ts';
 import type { KubeMetrics } from '../kube/metrics.ts';
 import { isConflict, resourcePath, type KubeRest } from '../kube/rest.ts';
 import { WorkQueue } from '../kube/workqueue.ts';
+import { resources, type ResourceType } from '../watches.ts';
 import { readOperatorCa, type OperatorCa } from './authorities.ts';
 import { CertificateSecretWriteError, CertificateSourceNotReadyError } from './errors.ts';
 import {
@@ -30,18 +30,6 @@ import {
   type LeafSpec,
   type SanSet,
 } from './leaves.ts';
-import {
-  annotations,
-  caBundleSecretName,
-  certificateSelector,
-  defaultXdsServiceName,
-  keys,
-  labelKeys,
-  listenerTlsSecretName,
-  operatorCaSecretName,
-  tlsSecretName,
-  xdsTlsSecretName,
-} from './names.ts';
 import { parseCertificates } from './pki.ts';
 import {
   defaultLeafDurationMs,
@@ -63,6 +51,22 @@ import {
 import { renderSecret, secretView, type DesiredSecret, type SecretObject, type SecretView } from './secrets.ts';
 import type { CertificatesCondition } from './status.ts';
 import { objectKey } from '../kube/keys.ts';
+import {
+  caBundleSecretName,
+  certificateAnnotations,
+  certificateSelector,
+  dataPlaneKind,
+  defaultXdsServiceName,
+  fieldManager,
+  labelKeys,
+  listenerTlsSecretName,
+  envoyServiceSelector,
+  operatorCaSecretName,
+  secretKeys,
+  tlsSecretName,
+  workloadName,
+  xdsTlsSecretName,
+} from '../api/names.ts';
 
 export type { CertificateEvents, EventTargetRef };
 
@@ -106,6 +110,11 @@ export interface CertificateControllerOptions {
   listenerHosts?: (namespace: string, dataPlane: string) => readonly string[];
   concurrency?: number;
   metrics?: KubeMetrics;
+  /**
+   * The operator's shared informers (its owner starts and stops them); without it the controller
+   * makes a factory of its own (tests) and starts and stops it with itself.
+   */
+  informers?: InformerFactory;
 }
 
 /** The xDS server's TLS material as the leader last wrote it; every replica can read it. */
@@ -134,9 +143,10 @@ const caGraceMs = 30_000;
 const minLeafDurationMs = 60_000;
 
 interface UserCaWatch {
-  informer: Informer<Obj>;
+  lister: Lister;
+  release(): void;
   users: Set<string>;
-  started: Promise<void>;
+  unsubscribe(): void;
 }
 
 export class CertificateController {
@@ -145,10 +155,12 @@ export class CertificateController {
   private readonly planner: PlannerOptions;
   private readonly now: () => Date;
   private readonly queue: WorkQueue<string>;
-  private readonly dataPlanes: Informer<Obj>;
-  /** One all-namespace informer, or the watched namespace's and the operator namespace's. */
-  private readonly secrets: Map<string | undefined, Informer<Obj>>;
-  private readonly services: Informer<ServiceObject>;
+  private readonly factory: InformerFactory;
+  private readonly ownFactory: boolean;
+  private readonly dataPlanes: Lister;
+  /** One all-namespace lister, or the watched namespace's and the operator namespace's. */
+  private readonly secrets: Map<string | undefined, Lister>;
+  private readonly services: Lister<ServiceObject>;
   private readonly userCas = new Map<string, UserCaWatch>();
   private readonly written = new Map<string, { obj: SecretObject; at: number }>();
   private readonly xdsHandlers = new Set<(tls: XdsTls) => void>();
@@ -170,40 +182,39 @@ export class CertificateController {
         ? { operatorLeafDurationMs: options.operatorLeafDurationMs }
         : {}),
     };
-    const { rest, kc, namespace, metrics } = options;
+    const { rest, namespace, metrics } = options;
     this.queue = new WorkQueue<string>({ name: 'certificates', log: this.log, metrics });
-    this.dataPlanes = new Informer<Obj>({
-      kc,
-      rest,
-      log: this.log,
-      metrics,
-      name: 'certificates-dataplanes',
-      path: resourcePath({ group, version, resource: 'dataplanes', namespace }),
-    });
+    this.ownFactory = !options.informers;
+    this.factory = options.informers ?? new InformerFactory({ rest, log: this.log, metrics });
+    const lister = <T extends Obj = Obj>(
+      r: ResourceType,
+      name: string,
+      ns: string | undefined,
+      labelSelector?: string,
+    ): Lister<T> =>
+      this.factory.lister<T>({
+        name,
+        group: r.group,
+        version: r.version,
+        resource: r.resource,
+        namespace: ns,
+        labelSelector,
+      });
+    // DataPlanes: the kube source's informer. Envoy Services: a view of its informer of every Service.
+    this.dataPlanes = lister(resources.DataPlane, 'dataplanes', namespace);
     const secretScopes = namespace === undefined ? [undefined] : [...new Set([namespace, options.operatorNamespace])];
     this.secrets = new Map(
       secretScopes.map((ns) => [
         ns,
-        new Informer<Obj>({
-          kc,
-          rest,
-          log: this.log,
-          metrics,
-          name: `certificates-secrets${ns ? `-${ns}` : ''}`,
-          path: resourcePath({ version: 'v1', resource: 'secrets', namespace: ns }),
-          labelSelector: certificateSelector,
-        }),
+        lister(resources.Secret, `certificates-secrets${ns ? `-${ns}` : ''}`, ns, certificateSelector),
       ]),
     );
-    this.services = new Informer<ServiceObject>({
-      kc,
-      rest,
-      log: this.log,
-      metrics,
-      name: 'certificates-envoy-services',
-      path: resourcePath({ version: 'v1', resource: 'services', namespace }),
-      labelSelector: `${managedSelector},${labelKeys.component}=envoy`,
-    });
+    this.services = lister<ServiceObject>(
+      resources.Service,
+      'certificates-envoy-services',
+      namespace,
+      envoyServiceSelector,
+    );
     const collect = (gauge: Gauge<'namespace' | 'secret' | 'kind'>) => this.collectExpiry(gauge);
     this.gauge = new Gauge({
       name: expiryMetric,
@@ -236,11 +247,7 @@ export class CertificateController {
         if (dp) this.queue.add(`${obj.metadata?.namespace ?? ''}/${dp}`);
       }),
     );
-    await Promise.all([
-      this.dataPlanes.start(),
-      this.services.start(),
-      ...[...this.secrets.values()].map((i) => i.start()),
-    ]);
+    await this.factory.start();
     this.syncUserCaWatches();
     this.queue.run((key) => this.reconcile(key), { concurrency: this.o.concurrency ?? 2 });
   }
@@ -249,14 +256,12 @@ export class CertificateController {
     this.stopped = true;
     for (const u of this.unsubscribe.splice(0)) u();
     await this.queue.shutDown();
-    const watches = [...this.userCas.values()];
+    for (const watch of this.userCas.values()) {
+      watch.unsubscribe();
+      watch.release();
+    }
     this.userCas.clear();
-    await Promise.all([
-      this.dataPlanes.stop(),
-      this.services.stop(),
-      ...[...this.secrets.values()].map((i) => i.stop()),
-      ...watches.map((w) => w.informer.stop()),
-    ]);
+    if (this.ownFactory) await this.factory.stop();
     this.o.registry.removeSingleMetric(expiryMetric);
   }
 
@@ -269,9 +274,9 @@ export class CertificateController {
   /** The xDS server's certificate, key and client CAs, or undefined before the leader has issued them. */
   xdsTls(): XdsTls | undefined {
     const view = this.secret(this.o.operatorNamespace, xdsTlsSecretName);
-    const certPem = view?.data[keys.tlsCert];
-    const keyPem = view?.data[keys.tlsKey];
-    const caPem = view?.data[keys.caCert];
+    const certPem = view?.data[secretKeys.tlsCert];
+    const keyPem = view?.data[secretKeys.tlsKey];
+    const caPem = view?.data[secretKeys.caCert];
     if (!certPem || !keyPem || !caPem) return undefined;
     return { certPem, keyPem, caPem, resourceVersion: view.resourceVersion };
   }
@@ -322,7 +327,7 @@ export class CertificateController {
     }
   }
 
-  /** One field-selected informer per user CA Secret some DataPlane names; stopped when none does. */
+  /** One field-selected informer per user CA Secret some DataPlane names; released when none does. */
   private syncUserCaWatches(): void {
     if (this.stopped) return;
     const wanted = new Map<string, Set<string>>();
@@ -336,7 +341,8 @@ export class CertificateController {
     for (const [key, watch] of this.userCas) {
       if (wanted.has(key)) continue;
       this.userCas.delete(key);
-      void watch.informer.stop();
+      watch.unsubscribe();
+      watch.release();
     }
     for (const [key, users] of wanted) {
       const existing = this.userCas.get(key);
@@ -345,21 +351,19 @@ export class CertificateController {
         continue;
       }
       const [namespace, name] = [key.slice(0, key.indexOf('/')), key.slice(key.indexOf('/') + 1)];
-      const informer = new Informer<Obj>({
-        kc: this.o.kc,
-        rest: this.o.rest,
-        log: this.log,
-        metrics: this.o.metrics,
+      const acquired = this.factory.acquire({
         name: `certificates-user-ca-${namespace}-${name}`,
-        path: resourcePath({ version: 'v1', resource: 'secrets', namespace }),
+        version: 'v1',
+        resource: 'secrets',
+        namespace,
         fieldSelector: `metadata.name=${name}`,
       });
-      const watch: UserCaWatch = { informer, users, started: Promise.resolve() };
-      informer.onChange(() => {
+      const { lister } = acquired;
+      const watch: UserCaWatch = { lister, release: () => acquired.release(), users, unsubscribe: () => {} };
+      watch.unsubscribe = lister.onChange(() => {
         for (const user of watch.users) this.queue.add(user);
         this.queue.add(operatorKey);
       });
-      watch.started = informer.start().catch(() => {});
       this.userCas.set(key, watch);
     }
   }
@@ -368,9 +372,12 @@ export class CertificateController {
   private async userCaReady(namespace: string, name: string): Promise<boolean> {
     const watch = this.userCas.get(`${namespace}/${name}`);
     if (!watch) return false;
-    if (watch.informer.synced) return true;
-    await Promise.race([watch.started, sleep(userCaSyncTimeoutMs, undefined, { ref: false })]);
-    return watch.informer.synced;
+    if (watch.lister.synced) return true;
+    await Promise.race([
+      watch.lister.whenSynced().catch(() => {}),
+      sleep(userCaSyncTimeoutMs, undefined, { ref: false }),
+    ]);
+    return watch.lister.synced;
   }
 
   // ---------------------------------------------------------------- reads
@@ -387,7 +394,7 @@ export class CertificateController {
   }
 
   private userCaSecret(namespace: string, name: string): SecretView | undefined {
-    const obj = this.userCas.get(`${namespace}/${name}`)?.informer.get(namespace, name);
+    const obj = this.userCas.get(`${namespace}/${name}`)?.lister.get(namespace, name);
     return obj ? secretView(obj) : undefined;
   }
 
@@ -413,17 +420,17 @@ export class CertificateController {
 
   /** Names and addresses clients reach a DataPlane's HTTPS listeners by. */
   private listenerSans(dp: DataPlaneObject, namespace: string): SanSet {
-    const extra = parseSanList(dp.metadata.annotations?.[annotations.certificateSans]);
+    const extra = parseSanList(dp.metadata.annotations?.[certificateAnnotations.certificateSans]);
     const key = `${namespace}/${dp.metadata.name}`;
     // Said once per annotation value, not on every reconcile.
     if (extra.rejected.length > 0 && this.warnedSans.get(key) !== extra.rejected.join()) {
       this.warnedSans.set(key, extra.rejected.join());
       this.log.warn(
         { dataPlane: key, rejected: extra.rejected },
-        `${annotations.certificateSans}: not names or addresses; ignored`,
+        `${certificateAnnotations.certificateSans}: not names or addresses; ignored`,
       );
     }
-    const service = this.services.get(namespace, `${dp.metadata.name}-envoy`);
+    const service = this.services.get(namespace, workloadName(dp.metadata.name, 'envoy'));
     const ingress = service?.status?.loadBalancer?.ingress ?? [];
     return {
       dns: [
@@ -482,7 +489,7 @@ export class CertificateController {
     let applied: SecretObject;
     try {
       applied = await this.o.rest.apply<SecretObject>(path, renderSecret(desired), {
-        fieldManager: 'gatehouse',
+        fieldManager,
         force: true,
       });
     } catch (err) {
@@ -592,8 +599,8 @@ export class CertificateController {
       if (cert) gauge.set({ namespace, secret, kind }, Math.floor(cert.notAfter.getTime() / 1000));
     };
     const opns = this.o.operatorNamespace;
-    set(opns, operatorCaSecretName, 'ca', this.secret(opns, operatorCaSecretName)?.data[keys.caCert]);
-    set(opns, xdsTlsSecretName, 'leaf', this.secret(opns, xdsTlsSecretName)?.data[keys.tlsCert]);
+    set(opns, operatorCaSecretName, 'ca', this.secret(opns, operatorCaSecretName)?.data[secretKeys.caCert]);
+    set(opns, xdsTlsSecretName, 'leaf', this.secret(opns, xdsTlsSecretName)?.data[secretKeys.tlsCert]);
     for (const dp of this.liveDataPlanes()) {
       const ns = dp.metadata.namespace ?? 'default';
       const name = dp.metadata.name;
@@ -604,11 +611,11 @@ export class CertificateController {
           .filter((l) => l.tls?.issue === true)
           .map((l) => listenerTlsSecretName(name, l.name)),
       ];
-      for (const secret of leafNames) set(ns, secret, 'leaf', this.secret(ns, secret)?.data[keys.tlsCert]);
+      for (const secret of leafNames) set(ns, secret, 'leaf', this.secret(ns, secret)?.data[secretKeys.tlsCert]);
       const caName = dp.spec?.certificates?.caSecretName;
       if (caName) {
         const user = this.userCaSecret(ns, caName);
-        set(ns, caName, 'ca', user?.data[keys.tlsCert] ?? user?.data[keys.caCert]);
+        set(ns, caName, 'ca', user?.data[secretKeys.tlsCert] ?? user?.data[secretKeys.caCert]);
       }
     }
   }

@@ -3,7 +3,6 @@
 import type { OperatorCa } from './authorities.ts';
 import { bundlePem } from './authorities.ts';
 import type { LeafSpec } from './leaves.ts';
-import { annotations, keys, operatorCaSecretName, xdsTlsSecretName } from './names.ts';
 import { createCa, issueCertificate, parseCertificates, type CertInfo, type PemPair, type Signer } from './pki.ts';
 import {
   leafRenewAt,
@@ -14,6 +13,7 @@ import {
   type XdsPlan,
 } from './planner.ts';
 import { annotationTime, timestamp, type DesiredSecret, type SecretView } from './secrets.ts';
+import { certificateAnnotations, operatorCaSecretName, secretKeys, xdsTlsSecretName } from '../api/names.ts';
 
 /** Annotation values are for humans and status: bounded, single line. */
 const maxMessage = 512;
@@ -50,10 +50,10 @@ export async function signLeaf(
     pem,
     cert,
     annotations: {
-      [annotations.issuedAt]: timestamp(now),
-      [annotations.issueReason]: step.reason,
-      [annotations.issueMessage]: oneLine(step.message),
-      [annotations.renewAt]: timestamp(leafRenewAt(cert, now, durationMs, renewBeforeMs)),
+      [certificateAnnotations.issuedAt]: timestamp(now),
+      [certificateAnnotations.issueReason]: step.reason,
+      [certificateAnnotations.issueMessage]: oneLine(step.message),
+      [certificateAnnotations.renewAt]: timestamp(leafRenewAt(cert, now, durationMs, renewBeforeMs)),
     },
   };
 }
@@ -71,7 +71,7 @@ export function leafSecret(
     dataPlane,
     ...(spec.role === 'listener' ? { sds: true } : {}),
     annotations: issued.annotations,
-    data: { [keys.tlsCert]: issued.pem.certPem, [keys.tlsKey]: issued.pem.keyPem },
+    data: { [secretKeys.tlsCert]: issued.pem.certPem, [secretKeys.tlsKey]: issued.pem.keyPem },
   };
 }
 
@@ -87,10 +87,10 @@ export function bundleSecret(
     type: 'Opaque',
     dataPlane,
     annotations: {
-      [annotations.trustChangedAt]: timestamp(plan.changedAt),
-      [annotations.userCas]: plan.userCas.join(','),
+      [certificateAnnotations.trustChangedAt]: timestamp(plan.changedAt),
+      [certificateAnnotations.userCas]: plan.userCas.join(','),
     },
-    data: { [keys.caCert]: bundlePem(plan.certs) },
+    data: { [secretKeys.caCert]: bundlePem(plan.certs) },
   };
 }
 
@@ -105,24 +105,29 @@ export function xdsSecret(
   issued: IssuedLeaf | undefined,
   now: Date,
 ): DesiredSecret | undefined {
-  const certPem = issued?.pem.certPem ?? live?.data[keys.tlsCert];
-  const keyPem = issued?.pem.keyPem ?? live?.data[keys.tlsKey];
+  const certPem = issued?.pem.certPem ?? live?.data[secretKeys.tlsCert];
+  const keyPem = issued?.pem.keyPem ?? live?.data[secretKeys.tlsKey];
   if (!certPem || !keyPem) return undefined;
   const leafAnnotations =
     issued?.annotations ??
     Object.fromEntries(
-      [annotations.issuedAt, annotations.issueReason, annotations.issueMessage, annotations.renewAt]
+      [
+        certificateAnnotations.issuedAt,
+        certificateAnnotations.issueReason,
+        certificateAnnotations.issueMessage,
+        certificateAnnotations.renewAt,
+      ]
         .filter((k) => live?.annotations[k] !== undefined)
         .map((k) => [k, live!.annotations[k]!]),
     );
-  const changedAt = plan.trustChanged ? now : (annotationTime(live, annotations.trustChangedAt) ?? now);
+  const changedAt = plan.trustChanged ? now : (annotationTime(live, certificateAnnotations.trustChangedAt) ?? now);
   return {
     namespace,
     name: xdsTlsSecretName,
     role: 'leaf',
     type: 'kubernetes.io/tls',
-    annotations: { ...leafAnnotations, [annotations.trustChangedAt]: timestamp(changedAt) },
-    data: { [keys.tlsCert]: certPem, [keys.tlsKey]: keyPem, [keys.caCert]: bundlePem(plan.trust) },
+    annotations: { ...leafAnnotations, [certificateAnnotations.trustChangedAt]: timestamp(changedAt) },
+    data: { [secretKeys.tlsCert]: certPem, [secretKeys.tlsKey]: keyPem, [secretKeys.caCert]: bundlePem(plan.trust) },
   };
 }
 
@@ -150,17 +155,17 @@ export async function caSecret(
     step.step === 'startRotation' && step.request !== undefined
       ? step.request
       : step.step === 'create'
-        ? (live[annotations.rotate] ?? live[annotations.rotatedFor])
-        : live[annotations.rotatedFor];
+        ? (live[certificateAnnotations.rotate] ?? live[certificateAnnotations.rotatedFor])
+        : live[certificateAnnotations.rotatedFor];
   const secret = (phase: string, data: Record<string, string>): DesiredSecret => ({
     namespace,
     name: operatorCaSecretName,
     role: 'ca',
     type: 'Opaque',
     annotations: {
-      [annotations.caPhase]: phase,
-      [annotations.caPhaseSince]: timestamp(now),
-      ...(rotatedFor !== undefined ? { [annotations.rotatedFor]: rotatedFor } : {}),
+      [certificateAnnotations.caPhase]: phase,
+      [certificateAnnotations.caPhaseSince]: timestamp(now),
+      ...(rotatedFor !== undefined ? { [certificateAnnotations.rotatedFor]: rotatedFor } : {}),
     },
     data,
   });
@@ -168,25 +173,28 @@ export async function caSecret(
   switch (step.step) {
     case 'create': {
       const pem = await fresh();
-      return secret('Stable', { [keys.caCert]: pem.certPem, [keys.caKey]: pem.keyPem });
+      return secret('Stable', { [secretKeys.caCert]: pem.certPem, [secretKeys.caKey]: pem.keyPem });
     }
     case 'startRotation': {
       const next = await fresh();
       return secret('Adding', {
-        [keys.caCert]: signing!.cert.pem,
-        [keys.caKey]: ca.secret!.data[keys.caKey]!,
-        [keys.nextCert]: next.certPem,
-        [keys.nextKey]: next.keyPem,
+        [secretKeys.caCert]: signing!.cert.pem,
+        [secretKeys.caKey]: ca.secret!.data[secretKeys.caKey]!,
+        [secretKeys.nextCert]: next.certPem,
+        [secretKeys.nextKey]: next.keyPem,
       });
     }
     case 'promote':
       return secret('Reissuing', {
-        [keys.caCert]: ca.next!.cert.pem,
-        [keys.caKey]: ca.secret!.data[keys.nextKey]!,
-        [keys.previousCert]: signing!.cert.pem,
+        [secretKeys.caCert]: ca.next!.cert.pem,
+        [secretKeys.caKey]: ca.secret!.data[secretKeys.nextKey]!,
+        [secretKeys.previousCert]: signing!.cert.pem,
       });
     case 'finish':
-      return secret('Stable', { [keys.caCert]: signing!.cert.pem, [keys.caKey]: ca.secret!.data[keys.caKey]! });
+      return secret('Stable', {
+        [secretKeys.caCert]: signing!.cert.pem,
+        [secretKeys.caKey]: ca.secret!.data[secretKeys.caKey]!,
+      });
   }
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { envoyLeaf, extprocLeaf, hostNames, listenerLeaf, maxListenerSans, parseSanList, xdsLeaf } from './leaves.ts';
-import { componentIdentity, listenerTlsSecretName, parseComponentIdentity } from './names.ts';
+import { componentIdentity, listenerTlsSecretName, parseComponentIdentity } from '../api/names.ts';
 
 describe('leaf specs', () => {
   it('names the component Secrets the pods mount and gives each its identity and usages', () => {

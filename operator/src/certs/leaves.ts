@@ -5,13 +5,15 @@ import type { Usage } from './pki.ts';
 import { normaliseDns, normaliseIp } from './pki.ts';
 import {
   componentIdentity,
+  envoyServiceHost,
   extprocServiceHost,
   listenerTlsSecretName,
   operatorIdentity,
   tlsSecretName,
   workloadName,
+  xdsServiceHost,
   xdsTlsSecretName,
-} from './names.ts';
+} from '../api/names.ts';
 
 export type LeafRole = 'envoy' | 'extproc' | 'listener' | 'xds';
 
@@ -50,7 +52,7 @@ const unique = (values: string[]) => [...new Set(values)];
  * SAN is the Envoy Service's name.
  */
 export function envoyLeaf(namespace: string, dataPlane: string): LeafSpec {
-  const service = `${workloadName(dataPlane, 'envoy')}.${namespace}.svc`;
+  const service = envoyServiceHost(namespace, dataPlane);
   return {
     namespace,
     secretName: tlsSecretName(dataPlane, 'envoy'),
@@ -88,7 +90,7 @@ export function extprocLeaf(namespace: string, dataPlane: string): LeafSpec {
  * gatehouse.dev/certificate-sans annotation). Sorted after the Service names, at most maxListenerSans.
  */
 export function listenerLeaf(namespace: string, dataPlane: string, listener: string, sans: SanSet): LeafSpec {
-  const service = `${workloadName(dataPlane, 'envoy')}.${namespace}.svc`;
+  const service = envoyServiceHost(namespace, dataPlane);
   const dns = unique([
     service,
     `${service}.cluster.local`,
@@ -119,7 +121,7 @@ export function xdsLeaf(
   serviceName: string,
   extra: SanSet = { dns: [], ips: [] },
 ): LeafSpec {
-  const host = `${serviceName}.${operatorNamespace}.svc`;
+  const host = xdsServiceHost(operatorNamespace, serviceName);
   return {
     namespace: operatorNamespace,
     secretName: xdsTlsSecretName,

@@ -3,11 +3,11 @@
 // and the operator CA's rotation step by step, checked on the full history of Secret versions.
 import { describe, expect, it } from 'vitest';
 import { bundleCerts } from './authorities.ts';
-import { annotations, keys } from './names.ts';
 import { createCa, isSignedBy, issueCertificate, loadSigner, parseCertificates, type CertInfo } from './pki.ts';
 import { evaluateLeaf, leafRenewAt } from './planner.ts';
 import { MemoryWorld, type Version } from './reconcile.test-support.ts';
 import { envoyLeaf, xdsLeaf } from './leaves.ts';
+import { certificateAnnotations, secretKeys } from '../api/names.ts';
 
 const hour = 3_600_000;
 const day = 24 * hour;
@@ -16,8 +16,8 @@ const opns = 'gatehouse-system';
 const delay = 90_000;
 
 const leafCert = (w: MemoryWorld, ns: string, name: string) =>
-  parseCertificates(w.get(ns, name)!.data[keys.tlsCert]!)[0]!;
-const caCert = (w: MemoryWorld) => parseCertificates(w.get(opns, 'gatehouse-ca')!.data[keys.caCert]!)[0]!;
+  parseCertificates(w.get(ns, name)!.data[secretKeys.tlsCert]!)[0]!;
+const caCert = (w: MemoryWorld) => parseCertificates(w.get(opns, 'gatehouse-ca')!.data[secretKeys.caCert]!)[0]!;
 const fps = (certs: CertInfo[]) => certs.map((c) => c.fingerprint).sort();
 
 function world(planner: Partial<ConstructorParameters<typeof MemoryWorld>[1]> = {}) {
@@ -38,7 +38,7 @@ async function signedBy(
   extra: Partial<Parameters<typeof issueCertificate>[1]> = {},
 ) {
   const ca = w.get(opns, 'gatehouse-ca')!;
-  const signer = loadSigner(ca.data[keys.caCert]!, ca.data[keys.caKey]!);
+  const signer = loadSigner(ca.data[secretKeys.caCert]!, ca.data[secretKeys.caKey]!);
   return issueCertificate(signer, {
     commonName,
     dns: ['eu-envoy.prod.svc'],
@@ -65,7 +65,7 @@ describe('fresh install', () => {
     ]);
     const ca = caCert(w);
     expect(ca.isCa).toBe(true);
-    expect(w.get(opns, 'gatehouse-ca')!.annotations[annotations.caPhase]).toBe('Stable');
+    expect(w.get(opns, 'gatehouse-ca')!.annotations[certificateAnnotations.caPhase]).toBe('Stable');
     expect(ca.notAfter.getTime() - t0.getTime()).toBe(5 * 2160 * hour);
     expect(fps(bundleCerts(w.get('prod', 'eu-ca-bundle')))).toEqual([ca.fingerprint]);
 
@@ -83,7 +83,7 @@ describe('fresh install', () => {
     expect(listener.ips).toEqual(['203.0.113.10']);
     expect(listener.usages).toEqual(['serverAuth']);
     const xds = w.get(opns, 'gatehouse-xds-tls')!;
-    expect(parseCertificates(xds.data[keys.tlsCert]!)[0]!.dns).toEqual([
+    expect(parseCertificates(xds.data[secretKeys.tlsCert]!)[0]!.dns).toEqual([
       'gatehouse-xds.gatehouse-system.svc',
       'gatehouse-xds.gatehouse-system.svc.cluster.local',
       'gatehouse-xds.gatehouse-system',
@@ -91,8 +91,10 @@ describe('fresh install', () => {
     ]);
     expect(fps(bundleCerts(xds))).toEqual([ca.fingerprint]);
     // The operator's one identity: the xDS server's certificate and its client certificate to extproc (deep check).
-    expect(parseCertificates(xds.data[keys.tlsCert]!)[0]!.usages).toEqual(['serverAuth', 'clientAuth']);
-    expect(parseCertificates(xds.data[keys.tlsCert]!)[0]!.uris).toEqual([`spiffe://gatehouse/ns/${opns}/operator`]);
+    expect(parseCertificates(xds.data[secretKeys.tlsCert]!)[0]!.usages).toEqual(['serverAuth', 'clientAuth']);
+    expect(parseCertificates(xds.data[secretKeys.tlsCert]!)[0]!.uris).toEqual([
+      `spiffe://gatehouse/ns/${opns}/operator`,
+    ]);
     for (const c of [envoy, extproc, listener]) {
       expect(isSignedBy(c, ca)).toBe(true);
       expect(c.notBefore.getTime()).toBe(t0.getTime() - 5 * 60_000);
@@ -140,7 +142,7 @@ describe('renewal', () => {
     const w = world();
     await w.settle();
     const renewAt = t0.getTime() + (2160 * hour * 2) / 3;
-    expect(w.get('prod', 'eu-envoy-tls')!.annotations[annotations.renewAt]).toBe(
+    expect(w.get('prod', 'eu-envoy-tls')!.annotations[certificateAnnotations.renewAt]).toBe(
       new Date(renewAt).toISOString().replace('.000', ''),
     );
     w.now = new Date(renewAt - 60_000);
@@ -193,11 +195,11 @@ describe('broken certificates found at start', () => {
     await w.settle();
     // As found at start: someone restored an old backup.
     const old = await signedBy(w, 'eu-envoy.prod.svc', new Date(t0.getTime() - 10 * day), new Date(t0.getTime() - day));
-    w.put('prod', 'eu-envoy-tls', { [keys.tlsCert]: old.certPem, [keys.tlsKey]: old.keyPem });
+    w.put('prod', 'eu-envoy-tls', { [secretKeys.tlsCert]: old.certPem, [secretKeys.tlsKey]: old.keyPem });
     const { dataPlanes } = await w.settle();
     const outcome = [...w.history].reverse().find((v) => v.key === 'prod/eu-envoy-tls')!;
     expect(outcome.ours).toBe(true);
-    expect(outcome.view.annotations[annotations.issueReason]).toBe('Expired');
+    expect(outcome.view.annotations[certificateAnnotations.issueReason]).toBe('Expired');
     expect(leafCert(w, 'prod', 'eu-envoy-tls').notAfter.getTime()).toBeGreaterThan(t0.getTime());
     const event = w.events.find((e) => e.reason === 'CertificateExpired')!;
     expect(event).toMatchObject({ type: 'Warning', regarding: 'DataPlane/prod/eu' });
@@ -221,8 +223,8 @@ describe('broken certificates found at start', () => {
     });
     w.put(opns, 'gatehouse-xds-tls', {
       ...w.get(opns, 'gatehouse-xds-tls')!.data,
-      [keys.tlsCert]: serverOnly.certPem,
-      [keys.tlsKey]: serverOnly.keyPem,
+      [secretKeys.tlsCert]: serverOnly.certPem,
+      [secretKeys.tlsKey]: serverOnly.keyPem,
     });
     await w.settle();
     expect(leafCert(w, opns, 'gatehouse-xds-tls').usages).toEqual(['serverAuth', 'clientAuth']);
@@ -250,19 +252,22 @@ describe('broken certificates found at start', () => {
       notBefore: t0,
       notAfter: new Date(t0.getTime() + day),
     });
-    w.put('prod', 'eu-extproc-tls', { [keys.tlsCert]: swapped.certPem, [keys.tlsKey]: swapped.keyPem });
+    w.put('prod', 'eu-extproc-tls', { [secretKeys.tlsCert]: swapped.certPem, [secretKeys.tlsKey]: swapped.keyPem });
     const good = w.get('prod', 'eu-listener-https-tls')!;
     const other = await signedBy(w, 'x', t0, new Date(t0.getTime() + day));
-    w.put('prod', 'eu-listener-https-tls', { [keys.tlsCert]: good.data[keys.tlsCert]!, [keys.tlsKey]: other.keyPem });
+    w.put('prod', 'eu-listener-https-tls', {
+      [secretKeys.tlsCert]: good.data[secretKeys.tlsCert]!,
+      [secretKeys.tlsKey]: other.keyPem,
+    });
     const noName = await signedBy(w, 'eu-envoy.prod.svc', t0, new Date(t0.getTime() + day), { uris: [] });
-    w.put('prod', 'eu-envoy-tls', { [keys.tlsCert]: noName.certPem, [keys.tlsKey]: noName.keyPem });
+    w.put('prod', 'eu-envoy-tls', { [secretKeys.tlsCert]: noName.certPem, [secretKeys.tlsKey]: noName.keyPem });
     const future = await signedBy(w, 'gatehouse-xds', new Date(t0.getTime() + day), new Date(t0.getTime() + 2 * day), {
       usages: ['serverAuth'],
     });
     w.put(opns, 'gatehouse-xds-tls', {
       ...w.get(opns, 'gatehouse-xds-tls')!.data,
-      [keys.tlsCert]: future.certPem,
-      [keys.tlsKey]: future.keyPem,
+      [secretKeys.tlsCert]: future.certPem,
+      [secretKeys.tlsKey]: future.keyPem,
     });
     await w.settle();
     const notes = Object.fromEntries(
@@ -290,8 +295,8 @@ describe('broken certificates found at start', () => {
           {
             now: w.now,
             signer: loadSigner(
-              w.get(opns, 'gatehouse-ca')!.data[keys.caCert]!,
-              w.get(opns, 'gatehouse-ca')!.data[keys.caKey]!,
+              w.get(opns, 'gatehouse-ca')!.data[secretKeys.caCert]!,
+              w.get(opns, 'gatehouse-ca')!.data[secretKeys.caKey]!,
             ),
             trust: [caCert(w)],
             durationMs: 2160 * hour,
@@ -344,8 +349,8 @@ function versionBefore(history: Version[], key: string, seq: number): Version | 
   return [...history].reverse().find((v) => v.key === key && v.seq < seq);
 }
 
-const issuedAt = (v: Version) => new Date(v.view.annotations[annotations.issuedAt]!).getTime();
-const changedAt = (v: Version) => new Date(v.view.annotations[annotations.trustChangedAt]!).getTime();
+const issuedAt = (v: Version) => new Date(v.view.annotations[certificateAnnotations.issuedAt]!).getTime();
+const changedAt = (v: Version) => new Date(v.view.annotations[certificateAnnotations.trustChangedAt]!).getTime();
 
 describe('operator CA rotation', () => {
   it('adds the new CA to every bundle, waits, re-issues every leaf under it, waits, then drops the old CA', async () => {
@@ -359,12 +364,16 @@ describe('operator CA rotation', () => {
     await w.runUntil(() => w.events.some((e) => e.reason === 'CARotationCompleted'));
     const history = w.history.slice(start);
     const caVersions = history.filter((v) => v.key === `${opns}/gatehouse-ca`);
-    expect(caVersions.map((v) => v.view.annotations[annotations.caPhase])).toEqual(['Adding', 'Reissuing', 'Stable']);
+    expect(caVersions.map((v) => v.view.annotations[certificateAnnotations.caPhase])).toEqual([
+      'Adding',
+      'Reissuing',
+      'Stable',
+    ]);
     const [adding, reissuing, stable] = caVersions;
     expect(adding!.at.getTime()).toBeGreaterThanOrEqual(oldCa.notBefore.getTime() + 20 * day - 5 * 60_000);
-    const newCa = parseCertificates(adding!.view.data[keys.nextCert]!)[0]!;
+    const newCa = parseCertificates(adding!.view.data[secretKeys.nextCert]!)[0]!;
     expect(caCert(w).fingerprint).toBe(newCa.fingerprint);
-    expect(w.get(opns, 'gatehouse-ca')!.data[keys.previousCert]).toBeUndefined();
+    expect(w.get(opns, 'gatehouse-ca')!.data[secretKeys.previousCert]).toBeUndefined();
     expect(w.events.filter((e) => e.regarding === `Secret/${opns}/gatehouse-ca`).map((e) => e.reason)).toEqual([
       'CACreated',
       'CARotationStarted',
@@ -383,7 +392,7 @@ describe('operator CA rotation', () => {
     ];
     const carries = (v: Version | undefined, ca: CertInfo) =>
       v !== undefined && bundleCerts(v.view).some((c) => c.fingerprint === ca.fingerprint);
-    const signedByNew = (v: Version) => isSignedBy(parseCertificates(v.view.data[keys.tlsCert]!)[0]!, newCa);
+    const signedByNew = (v: Version) => isSignedBy(parseCertificates(v.view.data[secretKeys.tlsCert]!)[0]!, newCa);
 
     // Step 1 before step 2: every bundle carried the new CA for the delay before the CA was promoted.
     for (const b of bundles) {
@@ -392,7 +401,9 @@ describe('operator CA rotation', () => {
       expect(changedAt(v) + delay).toBeLessThanOrEqual(reissuing!.at.getTime());
     }
     // No leaf signed by the new CA before every bundle (and the xDS trust, for its clients) carried it for the delay.
-    const newLeaves = history.filter((v) => leaves.includes(v.key) && v.view.data[keys.tlsCert] && signedByNew(v));
+    const newLeaves = history.filter(
+      (v) => leaves.includes(v.key) && v.view.data[secretKeys.tlsCert] && signedByNew(v),
+    );
     expect(newLeaves.length).toBeGreaterThanOrEqual(leaves.length);
     for (const leaf of newLeaves) {
       expect(leaf.seq).toBeGreaterThan(reissuing!.seq);
@@ -438,12 +449,14 @@ describe('operator CA rotation', () => {
     const w = world();
     await w.settle();
     const ca = w.get(opns, 'gatehouse-ca')!;
-    w.put(opns, 'gatehouse-ca', ca.data, { annotations: { ...ca.annotations, [annotations.rotate]: 'now' } });
+    w.put(opns, 'gatehouse-ca', ca.data, {
+      annotations: { ...ca.annotations, [certificateAnnotations.rotate]: 'now' },
+    });
     await w.settle();
     expect(w.get(opns, 'gatehouse-ca')!.annotations).toMatchObject({
-      [annotations.caPhase]: 'Adding',
-      [annotations.rotatedFor]: 'now',
-      [annotations.rotate]: 'now',
+      [certificateAnnotations.caPhase]: 'Adding',
+      [certificateAnnotations.rotatedFor]: 'now',
+      [certificateAnnotations.rotate]: 'now',
     });
     let status = (await w.reconcileDataPlane('prod/eu')).condition;
     expect(status).toMatchObject({ status: 'True', reason: 'Rotating' });
@@ -454,13 +467,13 @@ describe('operator CA rotation', () => {
     for (const [key, def] of w.dataPlanes) restarted.dataPlanes.set(key, def);
     restarted.advance(delay);
     await restarted.settle();
-    expect(restarted.get(opns, 'gatehouse-ca')!.annotations[annotations.caPhase]).toBe('Reissuing');
+    expect(restarted.get(opns, 'gatehouse-ca')!.annotations[certificateAnnotations.caPhase]).toBe('Reissuing');
     status = (await restarted.reconcileDataPlane('prod/eu')).condition;
     expect(status.reason).toBe('Rotating');
     expect(status.message).toContain('step 2 of 3');
     restarted.advance(delay);
     await restarted.settle();
-    expect(restarted.get(opns, 'gatehouse-ca')!.annotations[annotations.caPhase]).toBe('Stable');
+    expect(restarted.get(opns, 'gatehouse-ca')!.annotations[certificateAnnotations.caPhase]).toBe('Stable');
     // The request was served once: no second rotation.
     restarted.advance(day);
     await restarted.settle();
@@ -482,7 +495,7 @@ describe('user CA (spec.certificates.caSecretName)', () => {
     w.put(
       'prod',
       'corp-ca',
-      { [keys.tlsCert]: ca.certPem, [keys.tlsKey]: ca.keyPem, [keys.caCert]: ca.certPem },
+      { [secretKeys.tlsCert]: ca.certPem, [secretKeys.tlsKey]: ca.keyPem, [secretKeys.caCert]: ca.certPem },
       { type: 'kubernetes.io/tls' },
     );
     return { w, ca: parseCertificates(ca.certPem)[0]! };
@@ -493,7 +506,7 @@ describe('user CA (spec.certificates.caSecretName)', () => {
     const { dataPlanes } = await w.settle();
     expect(isSignedBy(leafCert(w, 'prod', 'eu-envoy-tls'), ca)).toBe(true);
     expect(fps(bundleCerts(w.get('prod', 'eu-ca-bundle')))).toEqual(fps([ca, caCert(w)]));
-    expect(w.get('prod', 'eu-ca-bundle')!.annotations[annotations.userCas]).toBe(ca.fingerprint);
+    expect(w.get('prod', 'eu-ca-bundle')!.annotations[certificateAnnotations.userCas]).toBe(ca.fingerprint);
     expect(fps(bundleCerts(w.get(opns, 'gatehouse-xds-tls')))).toEqual(fps([ca, caCert(w)]));
     expect(isSignedBy(leafCert(w, opns, 'gatehouse-xds-tls'), caCert(w))).toBe(true);
     expect(dataPlanes.get('prod/eu')!.certificates.map((c) => c.name)).toContain('corp-ca');
@@ -525,7 +538,11 @@ describe('user CA (spec.certificates.caSecretName)', () => {
       notAfter: new Date(w.now.getTime() + 365 * day),
     });
     const second = parseCertificates(next.certPem)[0]!;
-    w.put('prod', 'corp-ca', { [keys.tlsCert]: next.certPem, [keys.tlsKey]: next.keyPem, [keys.caCert]: next.certPem });
+    w.put('prod', 'corp-ca', {
+      [secretKeys.tlsCert]: next.certPem,
+      [secretKeys.tlsKey]: next.keyPem,
+      [secretKeys.caCert]: next.certPem,
+    });
     let outcome = (await w.settle()).dataPlanes.get('prod/eu')!;
     // Step 1: both in the bundle; the leaves wait.
     expect(fps(bundleCerts(w.get('prod', 'eu-ca-bundle')))).toEqual(fps([first, second, caCert(w)]));

@@ -24,7 +24,6 @@ import {
   type UserCa,
 } from './authorities.ts';
 import type { LeafSpec } from './leaves.ts';
-import { annotations, keys } from './names.ts';
 import {
   certificateLabel,
   chainAnchor,
@@ -35,6 +34,7 @@ import {
   type Signer,
 } from './pki.ts';
 import { annotationTime, type SecretView } from './secrets.ts';
+import { certificateAnnotations, secretKeys } from '../api/names.ts';
 
 export const hour = 3_600_000;
 /** DataPlane spec.certificates.duration default (DESIGN 3). */
@@ -124,20 +124,21 @@ export function evaluateLeaf(spec: LeafSpec, secret: SecretView | undefined, ctx
     need: { reason, message, urgent },
   });
   if (!secret) return fail('Issued', 'no certificate yet');
-  const certPem = secret.data[keys.tlsCert];
-  const keyPem = secret.data[keys.tlsKey];
-  if (!certPem || !keyPem) return fail('Invalid', `the Secret has no ${!certPem ? keys.tlsCert : keys.tlsKey}`);
+  const certPem = secret.data[secretKeys.tlsCert];
+  const keyPem = secret.data[secretKeys.tlsKey];
+  if (!certPem || !keyPem)
+    return fail('Invalid', `the Secret has no ${!certPem ? secretKeys.tlsCert : secretKeys.tlsKey}`);
   let chain: CertInfo[];
   try {
     chain = parseCertificates(certPem);
   } catch (err) {
-    return fail('Invalid', `${keys.tlsCert} does not hold a readable certificate: ${(err as Error).message}`);
+    return fail('Invalid', `${secretKeys.tlsCert} does not hold a readable certificate: ${(err as Error).message}`);
   }
   const cert = chain[0]!;
   state.cert = cert;
   const now = ctx.now.getTime();
   if (!keyMatches(cert, keyPem))
-    return fail('Invalid', `${keys.tlsKey} does not belong to the certificate ${certificateLabel(cert)}`);
+    return fail('Invalid', `${secretKeys.tlsKey} does not belong to the certificate ${certificateLabel(cert)}`);
   if (cert.notBefore.getTime() > now)
     return fail('Invalid', `the certificate is not valid before ${iso(cert.notBefore)}`);
   if (cert.notAfter.getTime() <= now) return fail('Expired', `the certificate expired at ${iso(cert.notAfter)}`);
@@ -158,7 +159,7 @@ export function evaluateLeaf(spec: LeafSpec, secret: SecretView | undefined, ctx
       ? fail('Reissued', `the certificate lacks the names ${lacksNames.join(', ')}`)
       : fail('Invalid', `the certificate lacks the names ${lacksNames.join(', ')}`);
   }
-  const recorded = annotationTime(secret, annotations.issuedAt);
+  const recorded = annotationTime(secret, certificateAnnotations.issuedAt);
   state.issuedAt = recorded && recorded.getTime() < cert.notAfter.getTime() ? recorded : cert.notBefore;
   state.renewAt = leafRenewAt(cert, state.issuedAt, ctx.durationMs, ctx.renewBeforeMs);
   state.signedBySigner = ctx.signer !== undefined && isSignedBy(cert, ctx.signer.cert);
@@ -316,7 +317,9 @@ export function planDataPlane(
   const userCa = dp.caSecretName ? readUserCa(dp.userCaSecret, dp.caSecretName, now) : undefined;
   const liveBundle = dp.secrets.get(dp.bundleName);
   const liveCerts = bundleCerts(liveBundle);
-  const listedUserCas = new Set((liveBundle?.annotations[annotations.userCas] ?? '').split(',').filter(Boolean));
+  const listedUserCas = new Set(
+    (liveBundle?.annotations[certificateAnnotations.userCas] ?? '').split(',').filter(Boolean),
+  );
   const operatorFps = new Set(fingerprints(operator.ca.trust));
   const currentUser = userCa?.status === 'ok' ? userCa.anchors : [];
   const currentUserFps = new Set(fingerprints(currentUser));
@@ -371,8 +374,9 @@ export function planDataPlane(
     const wanted = certSet([...operator.ca.trust, ...userTrust]);
     const userCas = fingerprints(userTrust);
     const changed = !liveBundle || !sameSet(liveCerts, wanted);
-    const recorded = annotationTime(liveBundle, annotations.trustChangedAt);
-    const write = changed || !recorded || (liveBundle?.annotations[annotations.userCas] ?? '') !== userCas.join(',');
+    const recorded = annotationTime(liveBundle, certificateAnnotations.trustChangedAt);
+    const write =
+      changed || !recorded || (liveBundle?.annotations[certificateAnnotations.userCas] ?? '') !== userCas.join(',');
     plan.bundle = {
       name: dp.bundleName,
       certs: wanted,
@@ -397,7 +401,7 @@ export function planDataPlane(
       ? {
           secret: `${operator.xds.namespace}/${operator.xds.name}`,
           certs: bundleCerts(operator.xds),
-          changedAt: annotationTime(operator.xds, annotations.trustChangedAt),
+          changedAt: annotationTime(operator.xds, certificateAnnotations.trustChangedAt),
         }
       : undefined;
     for (const leaf of leaves) {
@@ -421,7 +425,7 @@ export function planDataPlane(
   for (const leaf of leaves) {
     if (!leaf.need) wake(leaf.renewAt);
     // A broken leaf we replaced: status flips back to True once the pods had time to load the new one.
-    const reason = leaf.secret?.annotations[annotations.issueReason];
+    const reason = leaf.secret?.annotations[certificateAnnotations.issueReason];
     if (
       leaf.issuedAt &&
       (reason === 'Expired' || reason === 'Invalid') &&
@@ -514,14 +518,14 @@ export function planOperator(now: Date, options: PlannerOptions, input: Operator
     ...bundles.map((b) => ({
       secret: secretName(b),
       certs: bundleCerts(b),
-      changedAt: annotationTime(b, annotations.trustChangedAt),
+      changedAt: annotationTime(b, certificateAnnotations.trustChangedAt),
     })),
     ...(input.xds
       ? [
           {
             secret: secretName(input.xds),
             certs: bundleCerts(input.xds),
-            changedAt: annotationTime(input.xds, annotations.trustChangedAt),
+            changedAt: annotationTime(input.xds, certificateAnnotations.trustChangedAt),
           },
         ]
       : []),
@@ -533,7 +537,7 @@ export function planOperator(now: Date, options: PlannerOptions, input: Operator
       request: ca.rotationRequest,
       message:
         ca.rotationRequest !== undefined
-          ? `rotation requested (${annotations.rotate}=${ca.rotationRequest})`
+          ? `rotation requested (${certificateAnnotations.rotate}=${ca.rotationRequest})`
           : `the CA ${certificateLabel(signing.cert)} reached 2/3 of its lifetime at ${iso(ca.renewAt!)}; it expires at ${iso(signing.cert.notAfter)}`,
     };
     return plan;
@@ -559,11 +563,14 @@ export function planOperator(now: Date, options: PlannerOptions, input: Operator
     let lastIssued = 0;
     let laggard: string | undefined;
     for (const view of leaves) {
-      const cert = firstCert(view, keys.tlsCert);
+      const cert = firstCert(view, secretKeys.tlsCert);
       if (!cert) continue;
       if (isSignedBy(cert, ca.previous!) && !isSignedBy(cert, signing.cert)) laggard ??= secretName(view);
       if (isSignedBy(cert, signing.cert))
-        lastIssued = Math.max(lastIssued, (annotationTime(view, annotations.issuedAt) ?? cert.notBefore).getTime());
+        lastIssued = Math.max(
+          lastIssued,
+          (annotationTime(view, certificateAnnotations.issuedAt) ?? cert.notBefore).getTime(),
+        );
     }
     if (laggard) plan.waiting = `step 2 of 3: waiting for ${laggard} to be re-issued under the new CA`;
     else if (lastIssued + delay > now.getTime()) {
@@ -583,7 +590,7 @@ export function planOperator(now: Date, options: PlannerOptions, input: Operator
   const trust = certSet([...ca.trust, ...input.dataPlanes.flatMap((d) => d.userTrust)]);
   const liveTrust = bundleCerts(input.xds);
   const trustChanged = !input.xds || !sameSet(liveTrust, trust);
-  const trustWrite = trustChanged || !annotationTime(input.xds, annotations.trustChangedAt);
+  const trustWrite = trustChanged || !annotationTime(input.xds, certificateAnnotations.trustChangedAt);
   const leaf = evaluateLeaf(input.xdsLeaf, input.xds, {
     now,
     signer: signing,
@@ -605,7 +612,7 @@ export function planOperator(now: Date, options: PlannerOptions, input: Operator
       wake(until ?? new Date(now.getTime() + Math.max(1000, delay / 4)));
     }
   } else wake(leaf.renewAt);
-  const reason = input.xds?.annotations[annotations.issueReason];
+  const reason = input.xds?.annotations[certificateAnnotations.issueReason];
   if (
     leaf.issuedAt &&
     (reason === 'Expired' || reason === 'Invalid') &&

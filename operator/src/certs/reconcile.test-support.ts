@@ -2,7 +2,6 @@
 // clock, recording every Secret version written and every Event, so a test can drive months of
 // renewals and a CA rotation in milliseconds and check the order of what happened.
 import { envoyLeaf, extprocLeaf, listenerLeaf, xdsLeaf, type LeafSpec, type SanSet } from './leaves.ts';
-import { caBundleSecretName, operatorCaSecretName, xdsTlsSecretName } from './names.ts';
 import { readOperatorCa } from './authorities.ts';
 import {
   defaultPlannerOptions,
@@ -21,6 +20,7 @@ import {
   type ReconcileEnv,
 } from './reconcile.ts';
 import { renderSecret, secretView, type DesiredSecret, type SecretObject, type SecretView } from './secrets.ts';
+import { caBundleSecretName, operatorCaSecretName, xdsTlsSecretName } from '../api/names.ts';
 
 export interface DataPlaneDef {
   namespace: string;

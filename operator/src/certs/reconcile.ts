@@ -5,7 +5,6 @@
 import type { Logger } from '../../../lib/log.ts';
 import type { OperatorCa } from './authorities.ts';
 import { bundleSecret, caSecret, certList, leafSecret, signLeaf, xdsSecret, type IssuedLeaf } from './issue.ts';
-import { operatorCaSecretName, xdsTlsSecretName, keys } from './names.ts';
 import { parseCertificates } from './pki.ts';
 import {
   planDataPlane,
@@ -21,6 +20,7 @@ import {
 } from './planner.ts';
 import type { DesiredSecret, SecretObject, SecretView } from './secrets.ts';
 import { certificatesStatus, type CertificateEntry, type CertificatesCondition } from './status.ts';
+import { operatorCaSecretName, secretKeys, xdsTlsSecretName } from '../api/names.ts';
 
 export interface EventTargetRef {
   apiVersion: string;
@@ -178,7 +178,7 @@ export async function reconcileDataPlaneCertificates(
     : operator.ca.signing
       ? { name: `${env.operatorNamespace}/${operatorCaSecretName}`, notAfter: operator.ca.signing.cert.notAfter }
       : undefined;
-  const xdsCert = tryFirst(operator.xds?.data[keys.tlsCert]);
+  const xdsCert = tryFirst(operator.xds?.data[secretKeys.tlsCert]);
   const status = certificatesStatus({
     now: after,
     propagationDelayMs: env.planner.propagationDelayMs,

@@ -1,9 +1,17 @@
 // Secrets as the planner sees them (data decoded, the metadata it reads) and as the controller applies
 // them (labels, annotations, owner reference, data encoded). Pure.
 import type * as k8s from '@kubernetes/client-node';
-import { dataPlaneApiVersion, dataPlaneKind } from '../controllers/dataplane/names.ts';
-import { credentialSecretLabel } from '../source/kube.ts';
-import { certificateLabel, labelKeys, managedByValue, roleLabel, type SecretRole } from './names.ts';
+import {
+  certificateLabel,
+  credentialSecretLabel,
+  dataPlaneApiVersion,
+  dataPlaneKind,
+  labelKeys,
+  managedByValue,
+  partOfValue,
+  roleLabel,
+  type SecretRole,
+} from '../api/names.ts';
 
 export interface SecretView {
   namespace: string;
@@ -58,7 +66,7 @@ export interface DesiredSecret {
 export function renderSecret(d: DesiredSecret): SecretObject {
   const labels: Record<string, string> = {
     [labelKeys.managedBy]: managedByValue,
-    [labelKeys.partOf]: 'gatehouse',
+    [labelKeys.partOf]: partOfValue,
     [certificateLabel]: 'true',
     [roleLabel]: d.role,
     ...(d.dataPlane ? { [labelKeys.dataPlane]: d.dataPlane.name } : {}),

@@ -1,9 +1,9 @@
 // A DataPlane's CertificatesReady condition and status.certificates[], from the plan made after this
 // reconcile's writes. Pure.
 import type { CaPhase } from './authorities.ts';
-import { annotations } from './names.ts';
 import { describePhase, type DataPlanePlan } from './planner.ts';
 import { annotationTime, timestamp } from './secrets.ts';
+import { certificateAnnotations } from '../api/names.ts';
 
 export const conditionType = 'CertificatesReady';
 
@@ -84,15 +84,15 @@ export function certificatesStatus(input: StatusInput): {
   }
   // A broken certificate we replaced: the pods still hold the broken one until they load the new one.
   const replaced = plan.leaves.flatMap((l) => {
-    const reason = l.secret?.annotations[annotations.issueReason];
-    const at = annotationTime(l.secret, annotations.issuedAt);
+    const reason = l.secret?.annotations[certificateAnnotations.issueReason];
+    const at = annotationTime(l.secret, certificateAnnotations.issuedAt);
     if ((reason !== 'Expired' && reason !== 'Invalid') || !at) return [];
     const loaded = new Date(at.getTime() + input.propagationDelayMs);
     if (loaded.getTime() <= now.getTime()) return [];
     return [
       {
         reason,
-        text: `${l.spec.secretName}: ${l.secret!.annotations[annotations.issueMessage] ?? reason}; re-issued at ${timestamp(at)}, the pods load it by ${timestamp(loaded)}`,
+        text: `${l.spec.secretName}: ${l.secret!.annotations[certificateAnnotations.issueMessage] ?? reason}; re-issued at ${timestamp(at)}, the pods load it by ${timestamp(loaded)}`,
       },
     ];
   });

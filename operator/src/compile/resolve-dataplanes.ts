@@ -1,5 +1,6 @@
 // DataPlanes: listeners (default one HTTP listener on 8080), ext_proc failure mode and timeout, Redis
 // settings. Without any DataPlane the built-in default one serves (gatehouse dev, folder mode).
+import { listenerTlsSecretName } from '../api/names.ts';
 import { idKey, type Inventory } from './intake.ts';
 import { durationMs } from './durations.ts';
 import type { IrDataPlane, IrListener } from './ir.ts';
@@ -51,10 +52,9 @@ export function resolveDataPlanes(inventory: Inventory, report: Report): IrDataP
         port: l.port,
         tls: {
           // issue: true names the Secret the operator's certificate manager creates and rotates
-          // (operator/src/certs/names.ts listenerTlsSecretName; compile may not import it, and a test
-          // there holds the two to the same name). "-listener-" keeps a listener called envoy or
-          // extproc from colliding with the components' own Secrets.
-          certificateSecret: { namespace: ns, name: ref ? ref.name : `${metadata.name}-listener-${l.name}-tls` },
+          // (listenerTlsSecretName, which both sides import; operator/src/names.test.ts runs them
+          // against each other).
+          certificateSecret: { namespace: ns, name: ref ? ref.name : listenerTlsSecretName(metadata.name, l.name) },
           minVersion: l.tls.minVersion ?? 'TLSv1.2',
           maxVersion: l.tls.maxVersion ?? 'TLSv1.3',
           cipherSuites: [...(l.tls.cipherSuites ?? [])],

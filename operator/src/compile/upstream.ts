@@ -2,6 +2,7 @@
 // Services become an EDS cluster whose endpoints the kube source supplies.
 import { isIP } from 'node:net';
 import type { ApiProxy } from '../api/kinds.ts';
+import { serviceHost } from '../api/names.ts';
 import type { IrCluster, IrUpstreamTls } from './ir.ts';
 import type { ObjectReporter } from './report.ts';
 import { refusedTargetClass } from './target-address.ts';
@@ -70,7 +71,7 @@ export function resolveUpstream(proxy: ApiProxy, r: ObjectReporter, options: Ups
       endpoints: [],
       loadBalancer,
       services: services.map((s) => ({ namespace: ns, name: s.name, port: s.port })),
-      ...(target.tls ? { tls: upstreamTls(proxy, `${first.name}.${ns}.svc`) } : {}),
+      ...(target.tls ? { tls: upstreamTls(proxy, serviceHost(ns, first.name)) } : {}),
     };
     return { cluster, targetUrl: name, pathPrefix: '' };
   }

@@ -4,14 +4,20 @@
 // reads every fresh report: its own registry live, the others' from their ConfigMaps.
 import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../../../lib/log.ts';
-import { Informer } from '../kube/informer.ts';
+import {
+  fieldManager,
+  labelKeys,
+  managedByValue,
+  nodeReportAnnotations,
+  nodeReportDataKey,
+  nodeReportLabel,
+  nodeReportName,
+  nodeReportSelector,
+} from '../api/names.ts';
+import { InformerFactory, type Lister } from '../kube/informer-factory.ts';
 import type { KubeMetrics } from '../kube/metrics.ts';
 import { resourcePath, type KubeRest } from '../kube/rest.ts';
 import type { NodeRegistry, NodeStatus } from '../xds/node-registry.ts';
-
-export const nodeReportLabel = 'gatehouse.dev/node-report';
-const dataKey = 'nodes.json';
-const heartbeatAnnotation = 'gatehouse.dev/heartbeat';
 
 export interface NodeReportsOptions {
   kc: k8s.KubeConfig;
@@ -26,6 +32,11 @@ export interface NodeReportsOptions {
   debounceMs?: number;
   metrics?: KubeMetrics;
   now?: () => number;
+  /**
+   * The operator's shared informers (its owner starts and stops them); without it the reports make a
+   * factory of their own (tests) and start and stop it with themselves.
+   */
+  informers?: InformerFactory;
 }
 
 interface Report {
@@ -34,13 +45,12 @@ interface Report {
   nodes: NodeStatus[];
 }
 
-/** ConfigMap names allow 253 characters of a DNS subdomain; pod names fit. */
-const reportName = (identity: string) =>
-  `gatehouse-nodes-${identity.toLowerCase().replace(/[^a-z0-9.-]/g, '-')}`.slice(0, 253).replace(/[-.]+$/, '');
-
 export class NodeReports {
   private readonly options: NodeReportsOptions;
-  private readonly informer: Informer;
+  private readonly factory: InformerFactory;
+  private readonly ownFactory: boolean;
+  private readonly informer: Lister;
+  private readonly unsubscribeInformer: () => void;
   private timer: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
@@ -50,23 +60,25 @@ export class NodeReports {
 
   constructor(options: NodeReportsOptions) {
     this.options = options;
-    this.informer = new Informer({
-      kc: options.kc,
-      rest: options.rest,
+    this.ownFactory = !options.informers;
+    this.factory =
+      options.informers ?? new InformerFactory({ rest: options.rest, log: options.log, metrics: options.metrics });
+    // Watching every namespace, a view of the DataPlane controller's informer of managed ConfigMaps.
+    this.informer = this.factory.lister({
       name: 'node-reports',
-      log: options.log.child({ informer: 'node-reports' }),
-      metrics: options.metrics,
-      path: resourcePath({ version: 'v1', resource: 'configmaps', namespace: options.namespace }),
-      labelSelector: `${nodeReportLabel}=true`,
+      version: 'v1',
+      resource: 'configmaps',
+      namespace: options.namespace,
+      labelSelector: nodeReportSelector,
     });
-    this.informer.onChange((_event, obj) => {
-      if (obj.metadata?.name === reportName(options.identity)) return;
+    this.unsubscribeInformer = this.informer.onChange((_event, obj) => {
+      if (obj.metadata?.name === nodeReportName(options.identity)) return;
       for (const handler of this.changeHandlers) handler();
     });
   }
 
   async start(): Promise<void> {
-    await this.informer.start();
+    await this.factory.start();
     this.unsubscribe = this.options.registry.onEvent((event) => {
       if (event.kind !== 'acked') this.schedule();
     });
@@ -79,7 +91,8 @@ export class NodeReports {
     clearInterval(this.heartbeat);
     clearTimeout(this.timer);
     await this.writing;
-    await this.informer.stop();
+    this.unsubscribeInformer();
+    if (this.ownFactory) await this.factory.stop();
   }
 
   /** Called when another replica's report changes. */
@@ -154,21 +167,21 @@ export class NodeReports {
       apiVersion: 'v1',
       kind: 'ConfigMap',
       metadata: {
-        name: reportName(identity),
+        name: nodeReportName(identity),
         namespace,
-        labels: { [nodeReportLabel]: 'true', 'app.kubernetes.io/managed-by': 'gatehouse' },
+        labels: { [nodeReportLabel]: 'true', [labelKeys.managedBy]: managedByValue },
         annotations: {
-          [heartbeatAnnotation]: new Date(this.options.now?.() ?? Date.now()).toISOString(),
-          'gatehouse.dev/identity': identity,
+          [nodeReportAnnotations.heartbeat]: new Date(this.options.now?.() ?? Date.now()).toISOString(),
+          [nodeReportAnnotations.identity]: identity,
         },
       },
-      data: { [dataKey]: JSON.stringify(registry.list()) },
+      data: { [nodeReportDataKey]: JSON.stringify(registry.list()) },
     };
     try {
       await rest.apply(
         resourcePath({ version: 'v1', resource: 'configmaps', namespace, name: body.metadata.name }),
         body,
-        { fieldManager: 'gatehouse', force: true },
+        { fieldManager, force: true },
       );
     } catch (err) {
       log.warn(
@@ -181,11 +194,11 @@ export class NodeReports {
 
 function parseReport(cm: k8s.KubernetesObject): Report | undefined {
   const o = cm as { metadata?: { annotations?: Record<string, string> }; data?: Record<string, string> };
-  const identity = o.metadata?.annotations?.['gatehouse.dev/identity'];
-  const heartbeat = Date.parse(o.metadata?.annotations?.[heartbeatAnnotation] ?? '');
+  const identity = o.metadata?.annotations?.[nodeReportAnnotations.identity];
+  const heartbeat = Date.parse(o.metadata?.annotations?.[nodeReportAnnotations.heartbeat] ?? '');
   if (!identity || Number.isNaN(heartbeat)) return undefined;
   try {
-    const nodes = JSON.parse(o.data?.[dataKey] ?? '[]') as NodeStatus[];
+    const nodes = JSON.parse(o.data?.[nodeReportDataKey] ?? '[]') as NodeStatus[];
     return Array.isArray(nodes) ? { identity, heartbeat, nodes } : undefined;
   } catch {
     return undefined;

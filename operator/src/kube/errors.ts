@@ -60,6 +60,20 @@ export class InformerStoppedError extends GatehouseError {
   }
 }
 
+/** A label or field selector that does not parse, or a field selector a cache cannot evaluate. */
+export class SelectorError extends GatehouseError {
+  constructor(selector: string, why: string) {
+    super('GH_ERR_KUBE_SELECTOR', `selector "${selector}": ${why}`);
+  }
+}
+
+/** The informer factory used against its rules: one informer name for two different watches. */
+export class InformerFactoryError extends GatehouseError {
+  constructor(message: string) {
+    super('GH_ERR_KUBE_INFORMER_FACTORY', message);
+  }
+}
+
 /** Leader election timings that cannot work (client-go's rules: leaseDuration > renewDeadline > retryPeriod). */
 export class LeaderElectionConfigError extends GatehouseError {
   constructor(message: string) {

@@ -4,7 +4,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type * as k8s from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
@@ -45,6 +44,8 @@ class GatedRest extends KubeRest {
     this.lists++;
     return super.list<T>(path, query, options);
   }
+  /** Watches that ended without an error (the apiserver's timeout ends them so). */
+  watchesEnded = 0;
   override watch<T = k8s.KubernetesObject>(
     path: string,
     query: Query,
@@ -53,7 +54,9 @@ class GatedRest extends KubeRest {
   ): Promise<void> {
     if (this.closed)
       return Promise.reject(new KubeConnectionError({ method: 'WATCH', path, message: 'gate closed by the test' }));
-    return super.watch<T>(path, query, onEvent, options);
+    return super.watch<T>(path, query, onEvent, options).then(() => {
+      this.watchesEnded++;
+    });
   }
 }
 
@@ -183,8 +186,8 @@ describe('Informer on the shared test apiserver, as the operator identity', () =
     const registry = new Registry();
     const shortWatches = informer({ rest, watchTimeoutSeconds: 2, metrics: new KubeMetrics(registry) });
     await shortWatches.start();
-    // Let a few watches time out on the server side.
-    await sleep(5_000);
+    // A few watches time out on the server side (each after its 2 s timeoutSeconds).
+    await eventually('two watches ended by the apiserver', () => rest.watchesEnded >= 2, 60_000);
     await admin.create(collection, proxy('after-timeouts', '/after'));
     await eventually('add after timeouts', () => shortWatches.get(namespace, 'after-timeouts') !== undefined);
     expect(rest.lists).toBe(1);

@@ -78,4 +78,12 @@ export class KubeMetrics {
       registers,
     });
   }
+
+  /** Drops the series of an informer that is gone for good (a released one of the informer factory). */
+  forgetInformer(informer: string): void {
+    this.informerRestarts.remove({ informer });
+    this.informerSynced.remove({ informer });
+    this.informerObjects.remove({ informer });
+    for (const event of ['add', 'update', 'delete']) this.informerEvents.remove({ informer, event });
+  }
 }

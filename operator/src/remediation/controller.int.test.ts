@@ -16,11 +16,11 @@ import { testCatalog, testSnapshot } from '../../../extproc/src/server/fixtures.
 import { createExtprocServer, type ExtprocServer } from '../../../extproc/src/server/server.ts';
 import { startTestServer, type TestServer } from '../../../extproc/src/server/test-server.test-support.ts';
 import { createMemoryStores } from '../../../extproc/src/stores/memory.ts';
-import { componentLabels } from '../controllers/dataplane/names.ts';
 import { EventRecorder } from '../kube/events.ts';
 import { KubeRest, resourcePath } from '../kube/rest.ts';
 import { StatusWriter } from '../kube/status-writer.ts';
 import { RemediationController, type RemediationControllerOptions } from './controller.ts';
+import { componentLabels } from '../api/names.ts';
 
 type Condition = { type: string; status: string; reason: string; message: string; lastTransitionTime: string };
 type Remediation = { time: string; pod: string; reason: string; action: string };

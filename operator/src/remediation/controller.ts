@@ -18,17 +18,16 @@
 import type * as k8s from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../../lib/log.ts';
-import { group, version } from '../api/common.ts';
 import type { DataPlaneSpec } from '../api/dataplane.ts';
-import { managedSelector } from '../controllers/dataplane/names.ts';
-import { dataPlanePodSelector } from '../source/kube.ts';
+import { dataPlaneApiVersion, dataPlaneKind, dataPlanePodSelector, managedSelector } from '../api/names.ts';
 import { KubeApiError } from '../kube/errors.ts';
 import type { EventTarget, EventType } from '../kube/events.ts';
-import { Informer } from '../kube/informer.ts';
+import { InformerFactory, type Lister } from '../kube/informer-factory.ts';
 import type { KubeMetrics } from '../kube/metrics.ts';
 import { resourcePath, type KubeRest } from '../kube/rest.ts';
 import type { DesiredStatus, StatusTarget } from '../kube/status-writer.ts';
 import { WorkQueue } from '../kube/workqueue.ts';
+import { resources, type ResourceType } from '../watches.ts';
 import { capacityCondition, FlapDetector, unschedulablePods, type FlapPolicy } from './capacity.ts';
 import { classify, zombieKinds } from './classify.ts';
 import { DeepCheckSchedule, type DeepCheckTarget } from './deep-check-schedule.ts';
@@ -101,10 +100,10 @@ export interface RemediationControllerOptions {
   registry?: Registry;
   kubeMetrics?: KubeMetrics;
   /**
-   * Informers to share instead of starting our own: the kube source's data-plane Pods (label
-   * app.kubernetes.io/part-of=gatehouse), Nodes and DataPlanes. Their owner starts and stops them.
+   * The operator's shared informers (its owner starts and stops them); without it the controller
+   * makes a factory of its own (tests) and starts and stops it with itself.
    */
-  informers?: { pods?: Informer; nodes?: Informer; dataPlanes?: Informer };
+  informers?: InformerFactory;
   /** Crash-loop threshold, deep-check failures before a zombie, force-delete bound (policy.ts). */
   remediation?: OperatorRemediationDefaults;
   deepCheck?: DeepCheckSettings;
@@ -156,13 +155,13 @@ export class RemediationController {
   private readonly log: Logger;
   private readonly now: () => Date;
   private readonly queue: WorkQueue<string>;
-  private readonly pods: Informer;
-  private readonly nodes: Informer;
-  private readonly dataPlanes: Informer;
-  private readonly pdbs: Informer;
-  private readonly hpas: Informer;
-  private readonly owned: Informer[] = [];
-  private readonly shared: Informer[] = [];
+  private readonly factory: InformerFactory;
+  private readonly ownFactory: boolean;
+  private readonly pods: Lister;
+  private readonly nodes: Lister;
+  private readonly dataPlanes: Lister;
+  private readonly pdbs: Lister;
+  private readonly hpas: Lister;
   private readonly unsubscribe: (() => void)[] = [];
   private readonly metrics?: RemediationMetrics;
   private readonly flaps: FlapDetector;
@@ -176,42 +175,27 @@ export class RemediationController {
     this.o = options;
     this.log = options.log.child({ controller: 'remediation' });
     this.now = options.now ?? (() => new Date());
-    const { rest, kc, namespace } = options;
+    const { rest, namespace } = options;
     const kubeMetrics = options.kubeMetrics;
     this.queue = new WorkQueue<string>({ name: 'remediation', log: this.log, metrics: kubeMetrics });
-    const informer = (name: string, path: string, labelSelector?: string) => {
-      const i = new Informer({ kc, rest, name, path, labelSelector, log: this.log, metrics: kubeMetrics });
-      this.owned.push(i);
-      return i;
-    };
-    const share = (i: Informer) => {
-      this.shared.push(i);
-      return i;
-    };
-    const given = options.informers ?? {};
-    this.pods = given.pods
-      ? share(given.pods)
-      : informer(
-          'remediation-pods',
-          resourcePath({ version: 'v1', resource: 'pods', namespace }),
-          dataPlanePodSelector,
-        );
-    this.nodes = given.nodes
-      ? share(given.nodes)
-      : informer('remediation-nodes', resourcePath({ version: 'v1', resource: 'nodes' }));
-    this.dataPlanes = given.dataPlanes
-      ? share(given.dataPlanes)
-      : informer('remediation-dataplanes', resourcePath({ group, version, resource: 'dataplanes', namespace }));
+    this.ownFactory = !options.informers;
+    this.factory = options.informers ?? new InformerFactory({ rest, log: this.log, metrics: kubeMetrics });
+    const lister = (r: ResourceType, name: string, labelSelector?: string) =>
+      this.factory.lister({
+        name,
+        group: r.group,
+        version: r.version,
+        resource: r.resource,
+        namespace: r.namespaced ? namespace : undefined,
+        labelSelector,
+      });
+    // The kube source reads the same Pods, Nodes and DataPlanes: one watch each (names: the source's).
+    this.pods = lister(resources.Pod, 'pods', dataPlanePodSelector);
+    this.nodes = lister(resources.Node, 'nodes');
+    this.dataPlanes = lister(resources.DataPlane, 'dataplanes');
     // Every PDB of the namespace, ours or not: the Eviction API honours them all.
-    this.pdbs = informer(
-      'remediation-pdbs',
-      resourcePath({ group: 'policy', version: 'v1', resource: 'poddisruptionbudgets', namespace }),
-    );
-    this.hpas = informer(
-      'remediation-hpas',
-      resourcePath({ group: 'autoscaling', version: 'v2', resource: 'horizontalpodautoscalers', namespace }),
-      managedSelector,
-    );
+    this.pdbs = lister(resources.PodDisruptionBudget, 'poddisruptionbudgets');
+    this.hpas = lister(resources.HorizontalPodAutoscaler, 'horizontalpodautoscalers', managedSelector);
     if (options.registry) this.metrics = new RemediationMetrics(options.registry);
     this.flaps = new FlapDetector(options.flapping);
     const dc = options.deepCheck ?? {};
@@ -242,10 +226,7 @@ export class RemediationController {
       this.pdbs.onChange((_e, obj) => this.onPdb(obj as PodDisruptionBudget)),
       this.hpas.onChange((e, obj) => this.onHpa(e, obj as HorizontalPodAutoscaler)),
     );
-    await Promise.all([
-      ...this.owned.map((i) => i.start()),
-      ...this.shared.filter((i) => !i.synced).map((i) => i.start()),
-    ]);
+    await this.factory.start();
     this.queue.run((key) => this.reconcile(key), { concurrency: this.o.concurrency ?? 2 });
     if (this.schedule) {
       const interval = this.schedule.intervalMs;
@@ -260,7 +241,7 @@ export class RemediationController {
     for (const u of this.unsubscribe.splice(0)) u();
     await this.deepCheckRound;
     await this.queue.shutDown();
-    await Promise.all(this.owned.map((i) => i.stop()));
+    if (this.ownFactory) await this.factory.stop();
   }
 
   /** Re-examines every DataPlane (leadership gained). */
@@ -646,8 +627,8 @@ function settle(memory: DataPlaneMemory, pods: Pod[], now: Date): void {
  */
 function target(dp: DataPlaneObject): StatusTarget {
   return {
-    apiVersion: dp.apiVersion ?? `${group}/${version}`,
-    kind: dp.kind ?? 'DataPlane',
+    apiVersion: dp.apiVersion ?? dataPlaneApiVersion,
+    kind: dp.kind ?? dataPlaneKind,
     metadata: { name: dp.metadata.name, namespace: dp.metadata.namespace, uid: dp.metadata.uid },
     status: dp.status,
   };

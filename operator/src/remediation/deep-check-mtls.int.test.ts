@@ -23,12 +23,12 @@ import { createMemoryStores } from '../../../extproc/src/stores/memory.ts';
 import { extprocLeaf, xdsLeaf, type LeafSpec } from '../certs/leaves.ts';
 import { createCa, issueCertificate, loadSigner, type PemPair, type Signer } from '../certs/pki.ts';
 import { IssuedXdsTls } from '../certs/xds-material.ts';
-import { componentLabels } from '../controllers/dataplane/names.ts';
 import { EventRecorder } from '../kube/events.ts';
 import { KubeRest, resourcePath } from '../kube/rest.ts';
 import { StatusWriter } from '../kube/status-writer.ts';
 import { RemediationController } from './controller.ts';
 import { mutualTlsDeepCheck } from './deep-check.ts';
+import { componentLabels } from '../api/names.ts';
 
 /** The fields of the pods and the DataPlane this test reads. */
 type Live = {

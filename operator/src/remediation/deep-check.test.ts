@@ -12,6 +12,8 @@ import { DeepChecker, EXT_PROC_SERVICE, podAddress } from './deep-check.ts';
 import { DeepCheckSchedule } from './deep-check-schedule.ts';
 
 const portOf = (address: string) => Number(address.split(':').pop());
+/** The deadline of checks that get an answer: generous, it only bounds the wait on a loaded machine. */
+const answered = 10_000;
 
 /** An ext_proc server that reports SERVING and answers request headers with `reply` (or never). */
 async function fakeExtproc(
@@ -46,7 +48,7 @@ describe('DeepChecker', () => {
   });
 
   it('passes a real extproc: SERVING, and the synthetic request is answered 404 RouteNotFound', async () => {
-    const result = await new DeepChecker({ port: portOf(healthy.address) }).check('127.0.0.1');
+    const result = await new DeepChecker({ port: portOf(healthy.address), timeoutMs: answered }).check('127.0.0.1');
     expect(result).toEqual({
       ok: true,
       message: 'ext_proc: 404 ImmediateResponse (gatehouse_fault{gatehouse.RouteNotFound})',
@@ -54,7 +56,7 @@ describe('DeepChecker', () => {
   });
 
   it('fails an extproc whose health service says NOT_SERVING (no snapshot yet)', async () => {
-    expect(await new DeepChecker({ port: portOf(starting.address) }).check('127.0.0.1')).toEqual({
+    expect(await new DeepChecker({ port: portOf(starting.address), timeoutMs: answered }).check('127.0.0.1')).toEqual({
       ok: false,
       message: 'health: NOT_SERVING',
     });
@@ -91,9 +93,10 @@ describe('DeepChecker', () => {
   it('fails a pod whose health is SERVING but whose ext_proc stream never replies', async () => {
     const server = await fakeExtproc(undefined);
     try {
-      expect(await new DeepChecker({ port: server.port, timeoutMs: 300 }).check('127.0.0.1')).toEqual({
+      // Long enough for the health check to pass first on a loaded machine: the stream is what is silent.
+      expect(await new DeepChecker({ port: server.port, timeoutMs: 3_000 }).check('127.0.0.1')).toEqual({
         ok: false,
-        message: 'ext_proc: no reply within 300 ms',
+        message: 'ext_proc: no reply within 3000 ms',
       });
     } finally {
       server.close();
@@ -108,11 +111,11 @@ describe('DeepChecker', () => {
     );
     const passing = await fakeExtproc((call) => call.write({ requestHeaders: {} }));
     try {
-      expect(await new DeepChecker({ port: broken.port }).check('127.0.0.1')).toEqual({
+      expect(await new DeepChecker({ port: broken.port, timeoutMs: answered }).check('127.0.0.1')).toEqual({
         ok: false,
         message: 'ext_proc: 503 ImmediateResponse (gatehouse_fault{gatehouse.NotReady})',
       });
-      expect(await new DeepChecker({ port: passing.port }).check('127.0.0.1')).toEqual({
+      expect(await new DeepChecker({ port: passing.port, timeoutMs: answered }).check('127.0.0.1')).toEqual({
         ok: true,
         message: 'ext_proc: request headers continued',
       });
@@ -125,7 +128,7 @@ describe('DeepChecker', () => {
   it('fails a stream the server aborts', async () => {
     const aborting = await fakeExtproc((call) => call.emit('error', { code: grpc.status.INTERNAL, details: 'boom' }));
     try {
-      const result = await new DeepChecker({ port: aborting.port }).check('127.0.0.1');
+      const result = await new DeepChecker({ port: aborting.port, timeoutMs: answered }).check('127.0.0.1');
       expect(result.ok).toBe(false);
       expect(result.message).toMatch(/^ext_proc: INTERNAL/);
     } finally {

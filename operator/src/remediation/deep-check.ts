@@ -16,12 +16,12 @@ import type { ProcessingResponse__Output } from '../../../protos/gen/envoy/envoy
 import { grpcChannelCredentials } from '../../../lib/tls/grpc.ts';
 import { defaultTlsPolicy } from '../../../lib/tls/policy.ts';
 import type { MaterialSource } from '../../../lib/tls/watcher.ts';
-import { extprocServiceHost } from '../controllers/dataplane/names.ts';
 import { DeepCheckFailure } from './errors.ts';
+import { extprocServiceHost, ports } from '../api/names.ts';
 
 /** The gRPC service name extproc reports health for (extproc/src/server/server.ts). */
 export const EXT_PROC_SERVICE = 'envoy.service.ext_proc.v3.ExternalProcessor';
-export const DEFAULT_DEEP_CHECK_PORT = 9002;
+export const DEFAULT_DEEP_CHECK_PORT = ports.extprocGrpc;
 /** A header that tells the pod's logs what this request is. */
 export const DEEP_CHECK_HEADER = 'x-gatehouse-deep-check';
 

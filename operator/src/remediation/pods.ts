@@ -1,7 +1,7 @@
 // The parts of Pods, Nodes, PodDisruptionBudgets and HorizontalPodAutoscalers that remediation and
 // capacity read, as the apiserver writes them (raw JSON, timestamps as strings), and small readers of
 // them. Pure.
-import { labelKeys, type Component } from '../controllers/dataplane/names.ts';
+import { labelKeys, type Component } from '../api/names.ts';
 
 export interface PodCondition {
   type: string;
@@ -97,7 +97,7 @@ export function isReady(pod: Pod): boolean {
 
 export const isTerminating = (pod: Pod) => pod.metadata.deletionTimestamp !== undefined;
 
-/** The data-plane component of a pod, from its labels (controllers/dataplane/names.ts). */
+/** The data-plane component of a pod, from its labels (api/names.ts). */
 export function componentOf(pod: Pod): Component | undefined {
   const c = pod.metadata.labels?.[labelKeys.component];
   return c === 'envoy' || c === 'extproc' ? c : undefined;

@@ -1,9 +1,8 @@
 // Folder mode has no operator configuration: the credential hash key comes from a Secret in the
-// manifests, if there is one (DESIGN 3: per installation, never the development key in production).
+// manifests, if there is one (docs/operations.md, Install: Steps: per installation, never the development key in production).
 import { GatehouseError } from '../../../lib/errors.ts';
+import { credentialKeyDataKey, credentialKeySecretName, credentialSecretLabel } from '../api/names.ts';
 import type { SourceObject } from '../compile/intake.ts';
-
-export const credentialKeySecretName = 'gatehouse-credential-hash-key';
 
 /** The operator flag that lets kube mode run with the fixed development key. */
 export const insecureDevKeyFlag = '--insecure-dev-credential-key';
@@ -13,14 +12,10 @@ export const insecureDevKeyFlag = '--insecure-dev-credential-key';
  * the snapshot would hash consumer keys with a key everybody knows. Exit 2 (the operator cannot run).
  */
 export class CredentialKeyMissingError extends GatehouseError {
-  constructor(operatorNamespace: string, watchNamespace?: string) {
-    const unseen =
-      watchNamespace !== undefined && watchNamespace !== operatorNamespace
-        ? ` (the operator watches Secrets of namespace ${watchNamespace} only, --namespace, so it cannot see one in ${operatorNamespace})`
-        : '';
+  constructor(operatorNamespace: string) {
     super(
       'GH_ERR_CREDENTIAL_KEY_MISSING',
-      `no credential hash key: Secret ${operatorNamespace}/${credentialKeySecretName} with a "key" entry and the label gatehouse.dev/credential=true was not found${unseen}. ` +
+      `no credential hash key: Secret ${operatorNamespace}/${credentialKeySecretName} with a "${credentialKeyDataKey}" entry and the label ${credentialSecretLabel}=true was not found. ` +
         `Create it (the Helm chart does at install: credentialHashKey.create), or pass ${insecureDevKeyFlag} true to run with the fixed, public development key (never in production)`,
       { exitCode: 2 },
     );
@@ -39,11 +34,13 @@ export function credentialHashKeyFrom(objects: readonly SourceObject[]): string 
       stringData?: Record<string, unknown>;
     } | null;
     if (o?.apiVersion !== 'v1' || o.kind !== 'Secret' || o.metadata?.name !== credentialKeySecretName) continue;
+    const plain = o.stringData?.[credentialKeyDataKey];
+    const encoded = o.data?.[credentialKeyDataKey];
     const key =
-      typeof o.stringData?.key === 'string'
-        ? o.stringData.key
-        : typeof o.data?.key === 'string'
-          ? Buffer.from(o.data.key, 'base64').toString('utf8')
+      typeof plain === 'string'
+        ? plain
+        : typeof encoded === 'string'
+          ? Buffer.from(encoded, 'base64').toString('utf8')
           : undefined;
     if (key)
       candidates.push({ namespace: typeof o.metadata.namespace === 'string' ? o.metadata.namespace : 'default', key });

@@ -3,22 +3,20 @@
 // source does, plus what only a cluster has: the ready endpoints of Services (from EndpointSlices).
 import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../../../lib/log.ts';
-import { group, version as apiVersion } from '../api/common.ts';
 import { kinds } from '../api/kinds.ts';
+import {
+  credentialKeyDataKey,
+  credentialKeySecretName,
+  credentialSecretLabel,
+  dataPlanePodSelector,
+} from '../api/names.ts';
 import type { IrEndpoint } from '../compile/ir.ts';
 import type { SourceObject } from '../compile/intake.ts';
-import { Informer, type InformerEvent } from '../kube/informer.ts';
+import { InformerFactory, type Lister } from '../kube/informer-factory.ts';
+import type { InformerEvent } from '../kube/informer.ts';
 import type { KubeMetrics } from '../kube/metrics.ts';
-import { resourcePath, type KubeRest } from '../kube/rest.ts';
-import { credentialKeySecretName } from './credential-key.ts';
-
-/**
- * The label that opts a Secret in: DeveloperApp credentials, upstream TLS material, the credential hash key.
- * The operator never lists Secrets it was not pointed at (DESIGN 3: secrets stay where they are).
- */
-export const credentialSecretLabel = 'gatehouse.dev/credential';
-/** Data-plane pods (remediation reads them); the DataPlane reconciler puts this label on its pods. */
-export const dataPlanePodSelector = 'app.kubernetes.io/part-of=gatehouse';
+import type { KubeRest } from '../kube/rest.ts';
+import { resources, type OurKind, type ResourceType } from '../watches.ts';
 
 export type SourceKind =
   | 'ApiProxy'
@@ -50,6 +48,11 @@ export interface KubeSourceOptions {
   /** Where the credential hash key Secret lives (the operator's namespace). */
   operatorNamespace: string;
   metrics?: KubeMetrics;
+  /**
+   * The operator's shared informers; without it the source makes a factory of its own (tests) and
+   * starts and stops it with itself.
+   */
+  informers?: InformerFactory;
 }
 
 interface EndpointSlice extends k8s.KubernetesObject {
@@ -63,63 +66,65 @@ interface Service extends k8s.KubernetesObject {
 }
 
 export class KubeSource {
-  readonly informers: Record<SourceKind, Informer>;
+  readonly informers: Record<SourceKind, Lister>;
   private readonly options: KubeSourceOptions;
+  private readonly factory: InformerFactory;
+  private readonly ownFactory: boolean;
+  /** The credential hash key Secret alone: in the operator's namespace, which need not be a watched one. */
+  private readonly credentialKey: Lister;
   private readonly handlers = new Set<(change: SourceChange) => void>();
   private lastCredentialHashKey: string | undefined;
   private credentialKeyGone = false;
 
   constructor(options: KubeSourceOptions) {
     this.options = options;
-    const ns = options.watchNamespace;
-    const make = (name: string, path: string, labelSelector?: string) =>
-      new Informer({
-        kc: options.kc,
-        rest: options.rest,
-        name,
-        path,
-        labelSelector,
-        log: options.log.child({ informer: name }),
-        metrics: options.metrics,
-        transform: withoutBookkeeping,
-      });
+    this.ownFactory = !options.informers;
+    this.factory =
+      options.informers ?? new InformerFactory({ rest: options.rest, log: options.log, metrics: options.metrics });
+    const namespace = options.watchNamespace;
+    const lister = (r: ResourceType, name: string, labelSelector?: string) =>
+      this.factory.lister({ name, group: r.group, version: r.version, resource: r.resource, namespace, labelSelector });
     const ours = Object.fromEntries(
-      kinds.map((k) => [
-        k.kind,
-        make(k.plural, resourcePath({ group, version: apiVersion, resource: k.plural, namespace: ns })),
-      ]),
-    );
+      kinds.map((k) => [k.kind, lister(resources[k.kind as OurKind], k.plural)]),
+    ) as Record<OurKind, Lister>;
     this.informers = {
-      ...(ours as Record<'ApiProxy' | 'ApiPolicy' | 'ApiProduct' | 'DeveloperApp' | 'DataPlane', Informer>),
-      Secret: make(
-        'secrets',
-        resourcePath({ version: 'v1', resource: 'secrets', namespace: ns }),
-        credentialSecretLabel,
-      ),
-      Service: make('services', resourcePath({ version: 'v1', resource: 'services', namespace: ns })),
-      EndpointSlice: make(
-        'endpointslices',
-        resourcePath({ group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices', namespace: ns }),
-      ),
-      Pod: make('pods', resourcePath({ version: 'v1', resource: 'pods', namespace: ns }), dataPlanePodSelector),
-      Node: make('nodes', resourcePath({ version: 'v1', resource: 'nodes' })),
+      ...ours,
+      Secret: lister(resources.Secret, 'secrets', credentialSecretLabel),
+      Service: lister(resources.Service, 'services'),
+      EndpointSlice: lister(resources.EndpointSlice, 'endpointslices'),
+      Pod: lister(resources.Pod, 'pods', dataPlanePodSelector),
+      Node: this.factory.lister({ name: 'nodes', version: 'v1', resource: 'nodes' }),
     };
-    for (const [kind, informer] of Object.entries(this.informers) as [SourceKind, Informer][]) {
+    // Watching every namespace (or the operator's own), this is a view of the Secret informer above;
+    // watching another namespace, a watch of its own of one Secret.
+    this.credentialKey = this.factory.lister({
+      name: 'credential-hash-key',
+      version: 'v1',
+      resource: 'secrets',
+      namespace: options.operatorNamespace,
+      labelSelector: credentialSecretLabel,
+      fieldSelector: `metadata.name=${credentialKeySecretName}`,
+    });
+    for (const [kind, informer] of Object.entries(this.informers) as [SourceKind, Lister][]) {
       informer.onChange((event, obj, old) => this.emit(kind, event, obj, old));
     }
+    // Outside the watched namespaces the key's changes are reported by its own informer.
+    if (namespace !== undefined && namespace !== options.operatorNamespace)
+      this.credentialKey.onChange((event, obj, old) => this.emit('Secret', event, obj, old));
   }
 
   /** Resolves once every informer has listed (the caches are complete). */
   async start(): Promise<void> {
-    await Promise.all(Object.values(this.informers).map((i) => i.start()));
+    await this.factory.start();
   }
 
+  /** Stops the informers when they are the source's own; shared ones stop with the operator. */
   async stop(): Promise<void> {
-    await Promise.all(Object.values(this.informers).map((i) => i.stop()));
+    if (this.ownFactory) await this.factory.stop();
   }
 
   get synced(): boolean {
-    return Object.values(this.informers).every((i) => i.synced);
+    return Object.values(this.informers).every((i) => i.synced) && this.credentialKey.synced;
   }
 
   onChange(handler: (change: SourceChange) => void): () => void {
@@ -150,9 +155,9 @@ export class KubeSource {
    * never the development key (kube-operator.ts refuses to start without one).
    */
   credentialHashKey(): string | undefined {
-    const secret = this.informers.Secret.get(this.options.operatorNamespace, credentialKeySecretName) as
+    const secret = this.credentialKey.get(this.options.operatorNamespace, credentialKeySecretName) as
       { data?: Record<string, string> } | undefined;
-    const encoded = secret?.data?.key;
+    const encoded = secret?.data?.[credentialKeyDataKey];
     const key = encoded ? Buffer.from(encoded, 'base64').toString('utf8') : undefined;
     if (key !== undefined) {
       this.lastCredentialHashKey = key;
@@ -219,23 +224,6 @@ export class KubeSource {
       }
     }
   }
-}
-
-/**
- * Drops what nothing here reads and what can be most of an object's size: managedFields, and the
- * copy of the whole object kubectl keeps in last-applied-configuration. Thousands of objects in the
- * caches make this the difference of hundreds of megabytes.
- */
-function withoutBookkeeping(obj: k8s.KubernetesObject): k8s.KubernetesObject {
-  const meta = obj.metadata;
-  if (!meta || (!meta.managedFields && !meta.annotations?.['kubectl.kubernetes.io/last-applied-configuration']))
-    return obj;
-  const { managedFields: _managedFields, ...rest } = meta;
-  if (rest.annotations?.['kubectl.kubernetes.io/last-applied-configuration']) {
-    const { 'kubectl.kubernetes.io/last-applied-configuration': _lastApplied, ...annotations } = rest.annotations;
-    rest.annotations = annotations;
-  }
-  return { ...obj, metadata: rest };
 }
 
 /** Whether an update left everything the compiler reads as it was (our kinds: generation; others: all but status). */

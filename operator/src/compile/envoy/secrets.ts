@@ -4,6 +4,7 @@
 // and nothing has to read them back out of the JSON.
 import type { SdsSecretConfig } from '../../../../protos/gen/json/envoy.extensions.transport_sockets.tls.v3.ts';
 import type { IrSecretRef } from '../ir.ts';
+import { sdsCaName, sdsCertificateName } from '../../api/names.ts';
 import { adsConfigSource } from './names.ts';
 
 /** An SDS secret the compiled listeners and clusters name, to be served over ADS. */
@@ -17,7 +18,10 @@ export interface SdsSecretRef {
   holds: 'certificate' | 'ca';
 }
 
-const prefixes: Record<SdsSecretRef['holds'], string> = { certificate: 'tls', ca: 'ca' };
+const names: Record<SdsSecretRef['holds'], (secret: string) => string> = {
+  certificate: sdsCertificateName,
+  ca: sdsCaName,
+};
 
 /** Collects the SDS secrets asked for while the Envoy resources are emitted. */
 export class SdsSecretRefs {
@@ -25,7 +29,7 @@ export class SdsSecretRefs {
 
   /** The SdsSecretConfig (over ADS) for what `secret` holds, recorded as a secret to serve. */
   config(secret: IrSecretRef, holds: SdsSecretRef['holds']): SdsSecretConfig {
-    const name = `${prefixes[holds]}:${secret.namespace}/${secret.name}`;
+    const name = names[holds](`${secret.namespace}/${secret.name}`);
     this.refs.set(name, { name, namespace: secret.namespace, secret: secret.name, holds });
     return { name, sds_config: adsConfigSource };
   }

@@ -2,6 +2,7 @@
 // protocol versions, certificates over SDS, and server-name verification for upstreams: a DNS SAN for
 // a name, an IP SAN for an address (an address is never sent as SNI, RFC 6066).
 import { isIP } from 'node:net';
+import { extProcSdsFileNames, extProcSdsNames } from '../../api/names.ts';
 import type { TransportSocket } from '../../../../protos/gen/json/envoy.config.core.v3.ts';
 import type {
   CertificateValidationContext,
@@ -80,9 +81,8 @@ export function upstreamTls(tls: IrUpstreamTls, sds: SdsSecretRefs): TransportSo
   });
 }
 
-/** Names of the filesystem SDS secrets Envoy reads its extproc client certificate and CA from. */
-export const extProcSdsNames = { certificate: 'gatehouse-extproc-client', validation: 'gatehouse-extproc-ca' } as const;
-const extProcSdsFileNames = { certificate: 'sds-extproc-client.json', validation: 'sds-extproc-ca.json' } as const;
+/** Names of the filesystem SDS secrets Envoy reads its extproc client certificate and CA from (api/names.ts). */
+export { extProcSdsNames };
 
 const parentDir = (file: string) => file.slice(0, Math.max(1, file.lastIndexOf('/')));
 

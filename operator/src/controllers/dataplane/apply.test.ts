@@ -11,8 +11,8 @@ import {
   withDesiredHash,
   type ApplyClient,
 } from './apply.ts';
-import { desiredHashAnnotation } from './names.ts';
 import { renderDataPlane, type DataPlaneObject, type KubeObject } from './render.ts';
+import { desiredHashAnnotation } from '../../api/names.ts';
 
 const options = {
   envoyImage: 'envoy:1',

@@ -8,10 +8,11 @@ import { isDeepStrictEqual } from 'node:util';
 import { GatehouseError } from '../../../../lib/errors.ts';
 import { canonicalJson, sha256Hex } from '../../compile/canonical-json.ts';
 import { resourcePath } from '../../kube/rest.ts';
-import { desiredHashAnnotation, labelKeys, managedByValue, managedKinds, type ManagedKind } from './names.ts';
 import type { KubeObject } from './render.ts';
+import { desiredHashAnnotation, fieldManager, labelKeys, managedByValue } from '../../api/names.ts';
+import { managedKinds, type ManagedKind } from '../../watches.ts';
 
-export const fieldManager = 'gatehouse';
+export { fieldManager };
 
 /** The calls apply and prune make (KubeRest has them). */
 export interface ApplyClient {

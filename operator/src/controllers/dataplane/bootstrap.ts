@@ -20,7 +20,7 @@ import {
   validationSdsFile,
 } from '../../compile/envoy/tls.ts';
 import { extProcTlsFor } from './extproc-link.ts';
-import { nodeCluster, paths, ports, tlsFiles, type Component } from './names.ts';
+import { nodeCluster, paths, ports, tlsFiles, xdsSdsFileNames, xdsSdsNames, type Component } from '../../api/names.ts';
 
 export const xdsClusterName = 'gatehouse-xds';
 export const adminClusterName = 'gatehouse-admin';
@@ -51,10 +51,8 @@ export interface BootstrapInput {
   mtls?: boolean;
 }
 
-/** The filesystem SDS secrets of the xDS cluster: Envoy's client certificate and its trust bundle. */
-export const xdsSdsNames = { certificate: 'gatehouse-xds-client', validation: 'gatehouse-xds-ca' } as const;
-/** Their files, keys of the bootstrap ConfigMap next to bootstrap.json. */
-export const xdsSdsFileNames = { certificate: 'sds-xds-client.json', validation: 'sds-xds-ca.json' } as const;
+// The filesystem SDS secrets of the xDS cluster (Envoy's client certificate and its trust bundle) and
+// their files, keys of the bootstrap ConfigMap next to bootstrap.json: xdsSdsNames, xdsSdsFileNames.
 const inBootstrapDir = (file: string) => `${paths.envoyBootstrapDir}/${file}`;
 
 /**

@@ -13,7 +13,7 @@ import { StatusWriter } from '../../kube/status-writer.ts';
 import type { NodeStatus } from '../../xds/node-registry.ts';
 import { DataPlaneController } from './controller.ts';
 import { renderDataPlane, type DataPlaneObject, type KubeObject, type RenderOptions } from './render.ts';
-import { managedKinds } from './names.ts';
+import { managedKinds } from '../../watches.ts';
 
 type Port = { name?: string; port: number; targetPort?: number | string; protocol?: string };
 type Container = { image: string; args?: string[]; env?: unknown[] };

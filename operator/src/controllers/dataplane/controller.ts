@@ -6,22 +6,15 @@
 // leader reconciles (the others' keys are dropped; becoming leader calls enqueueAll()).
 import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../../../../lib/log.ts';
-import { apiVersion, group, version } from '../../api/common.ts';
-import { Informer } from '../../kube/informer.ts';
+import { apiVersion, group } from '../../api/common.ts';
+import { InformerFactory, type Lister } from '../../kube/informer-factory.ts';
 import type { KubeRest } from '../../kube/rest.ts';
-import { resourcePath } from '../../kube/rest.ts';
 import { WorkQueue } from '../../kube/workqueue.ts';
 import type { NodeStatus } from '../../xds/node-registry.ts';
 import type { ObjectOutcome } from '../last-accepted.ts';
-import { applyObjects, collectionPath, objectsToPrune, pruneObjects } from './apply.ts';
-import {
-  dataPlaneKind,
-  labelKeys,
-  managedKinds,
-  managedSelector,
-  workloadName,
-  type ManagedKindName,
-} from './names.ts';
+import { applyObjects, objectsToPrune, pruneObjects } from './apply.ts';
+import { dataPlaneKind, labelKeys, managedSelector, workloadName } from '../../api/names.ts';
+import { managedKinds, resources, type ManagedKindName } from '../../watches.ts';
 import { renderDataPlane, type DataPlaneObject, type KubeObject, type RenderOptions } from './render.ts';
 import { dataPlaneStatus, type DeploymentState, type StatusCondition } from './status.ts';
 import { objectKey, splitObjectKey } from '../../kube/keys.ts';
@@ -67,6 +60,11 @@ export interface DataPlaneControllerOptions {
   /** Watch one namespace; default all. */
   namespace?: string;
   concurrency?: number;
+  /**
+   * The operator's shared informers (its owner starts and stops them); without it the controller
+   * makes a factory of its own (tests) and starts and stops it with itself.
+   */
+  informers?: InformerFactory;
 }
 
 type Obj = k8s.KubernetesObject;
@@ -75,31 +73,36 @@ export class DataPlaneController {
   private readonly o: DataPlaneControllerOptions;
   private readonly log: Logger;
   private readonly queue: WorkQueue<string>;
-  private readonly dataPlanes: Informer<Obj>;
-  private readonly managed: ReadonlyMap<ManagedKindName, Informer<Obj>>;
+  private readonly factory: InformerFactory;
+  private readonly ownFactory: boolean;
+  private readonly dataPlanes: Lister;
+  private readonly managed: ReadonlyMap<ManagedKindName, Lister>;
   private readonly unsubscribe: (() => void)[] = [];
 
   constructor(options: DataPlaneControllerOptions) {
     this.o = options;
     this.log = options.log.child({ controller: 'dataplane' });
-    const { rest, kc, namespace } = options;
+    const { rest, namespace } = options;
     this.queue = new WorkQueue<string>({ name: 'dataplanes', log: this.log });
-    this.dataPlanes = new Informer<Obj>({
-      kc,
-      rest,
-      log: this.log,
+    this.ownFactory = !options.informers;
+    this.factory = options.informers ?? new InformerFactory({ rest, log: this.log });
+    this.dataPlanes = this.factory.lister({
       name: 'dataplanes',
-      path: resourcePath({ group, version, resource: 'dataplanes', namespace }),
+      group: resources.DataPlane.group,
+      version: resources.DataPlane.version,
+      resource: resources.DataPlane.resource,
+      namespace,
     });
+    // Services are a view of the kube source's informer of every Service, PDBs of remediation's of every PDB.
     this.managed = new Map(
       managedKinds.map((k) => [
         k.kind,
-        new Informer<Obj>({
-          kc,
-          rest,
-          log: this.log,
+        this.factory.lister({
           name: `dataplane-${k.resource}`,
-          path: collectionPath(k, namespace),
+          group: k.group,
+          version: k.version,
+          resource: k.resource,
+          namespace,
           labelSelector: managedSelector,
         }),
       ]),
@@ -117,14 +120,14 @@ export class DataPlaneController {
       );
     }
     // Every cache full before the first reconcile: apply compares against them, prune lists them.
-    await Promise.all([this.dataPlanes.start(), ...[...this.managed.values()].map((i) => i.start())]);
+    await this.factory.start();
     this.queue.run((key) => this.reconcile(key), { concurrency: this.o.concurrency ?? 4 });
   }
 
   async stop(): Promise<void> {
     for (const u of this.unsubscribe.splice(0)) u();
     await this.queue.shutDown();
-    await Promise.all([this.dataPlanes.stop(), ...[...this.managed.values()].map((i) => i.stop())]);
+    if (this.ownFactory) await this.factory.stop();
   }
 
   /** Re-examines every DataPlane (leadership gained, snapshot version or node sync state changed). */

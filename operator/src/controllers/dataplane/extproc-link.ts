@@ -3,7 +3,7 @@
 // read through the filesystem SDS files in the bootstrap ConfigMap). The kube operator passes both to
 // the compiler for the lead DataPlane. Pure.
 import type { IrEndpoint, IrExtProcTls } from '../../compile/ir.ts';
-import { extprocServiceHost, paths, ports, tlsFiles } from './names.ts';
+import { extprocServiceHost, paths, ports, tlsFiles } from '../../api/names.ts';
 
 export interface DataPlaneRef {
   namespace: string;

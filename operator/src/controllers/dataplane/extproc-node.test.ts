@@ -9,9 +9,9 @@ import { SnapshotStore } from '../../../../extproc/src/config/snapshot-store.ts'
 import { XdsSnapshotSource } from '../../../../extproc/src/config/xds-source.ts';
 import { xdsNode } from '../../../../extproc/src/main.ts';
 import { silentLog, startControlPlane, testSnapshot, until } from '../../xds/control-plane.test-support.ts';
-import { parseNodeCluster } from './names.ts';
 import { renderDataPlane, type KubeObject } from './render.ts';
 import { dataPlaneStatus } from './status.ts';
+import { parseNodeCluster } from '../../api/names.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {

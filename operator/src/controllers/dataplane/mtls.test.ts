@@ -8,11 +8,17 @@ import { describe, expect, it } from 'vitest';
 import { parseOptions } from '../../../../lib/cli/command.ts';
 import { extprocCommand } from '../../../../extproc/src/command.ts';
 import { envoyLeaf, extprocLeaf, xdsLeaf } from '../../certs/leaves.ts';
-import { keys } from '../../certs/names.ts';
 import { compile } from '../../compile/compile.ts';
-import { bootstrapHashAnnotation, bootstrapKey, caBundleSecretName, tlsSecretName, type Component } from './names.ts';
 import { extProcCompileOptions, extProcTlsFor, leadDataPlane } from './extproc-link.ts';
 import { renderDataPlane, xdsHost, type DataPlaneObject, type KubeObject, type RenderOptions } from './render.ts';
+import {
+  bootstrapHashAnnotation,
+  bootstrapKey,
+  caBundleSecretName,
+  secretKeys,
+  tlsSecretName,
+  type Component,
+} from '../../api/names.ts';
 
 const options: RenderOptions = {
   envoyImage: 'envoy',
@@ -44,10 +50,10 @@ const configMapData = (objects: KubeObject[]) =>
   objects.find((o) => o.kind === 'ConfigMap')!.data as Record<string, string>;
 
 /** The keys each Secret a pod may mount holds (as the certificates controller writes them). */
-const secretKeys: Record<string, string[]> = {
-  [tlsSecretName('eu', 'envoy')]: [keys.tlsCert, keys.tlsKey],
-  [tlsSecretName('eu', 'extproc')]: [keys.tlsCert, keys.tlsKey],
-  [caBundleSecretName('eu')]: [keys.caCert],
+const mountedSecretKeys: Record<string, string[]> = {
+  [tlsSecretName('eu', 'envoy')]: [secretKeys.tlsCert, secretKeys.tlsKey],
+  [tlsSecretName('eu', 'extproc')]: [secretKeys.tlsCert, secretKeys.tlsKey],
+  [caBundleSecretName('eu')]: [secretKeys.caCert],
 };
 
 /**
@@ -66,9 +72,10 @@ function source(pod: Pod, data: Record<string, string>, file: string): string {
     return `ConfigMap ${volume.configMap.name} ${basename(file)}`;
   }
   expect(volume.secret?.optional).toBe(false);
-  expect(secretKeys[volume.secret!.secretName], `Secret ${volume.secret!.secretName} has no key for ${file}`).toContain(
-    basename(file),
-  );
+  expect(
+    mountedSecretKeys[volume.secret!.secretName],
+    `Secret ${volume.secret!.secretName} has no key for ${file}`,
+  ).toContain(basename(file));
   return `Secret ${volume.secret!.secretName} ${basename(file)}`;
 }
 

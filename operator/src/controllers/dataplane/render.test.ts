@@ -10,7 +10,7 @@ import { kindsByName } from '../../api/kinds.ts';
 import { validateSpec } from '../../api/validate.ts';
 import { encodeStrict } from '../../xds/envoy-codec.ts';
 import { bootstrapProtoFiles, bootstrapType } from './bootstrap.ts';
-import { bootstrapHashAnnotation, bootstrapKey, labelKeys } from './names.ts';
+import { bootstrapHashAnnotation, bootstrapKey, labelKeys } from '../../api/names.ts';
 import { renderDataPlane, workBudgetMs, type DataPlaneObject, type KubeObject, type RenderOptions } from './render.ts';
 
 const goldenOptions: RenderOptions = {

@@ -15,7 +15,6 @@ import {
   componentLabels,
   dataPlaneApiVersion,
   dataPlaneKind,
-  managedKinds,
   nodeCluster,
   paths,
   ports,
@@ -23,8 +22,10 @@ import {
   tlsFiles,
   tlsSecretName,
   workloadName,
+  xdsServiceHost,
   type Component,
-} from './names.ts';
+} from '../../api/names.ts';
+import { managedKinds } from '../../watches.ts';
 
 export interface OwnerReference {
   apiVersion: string;
@@ -92,7 +93,9 @@ const secretFileMode = 0o440;
 
 /** The xDS Service's DNS name: the server certificate's SAN and the SNI. */
 export function xdsHost(options: RenderOptions): string {
-  return options.xds.host.includes('.') ? options.xds.host : `${options.xds.host}.${options.operatorNamespace}.svc`;
+  return options.xds.host.includes('.')
+    ? options.xds.host
+    : xdsServiceHost(options.operatorNamespace, options.xds.host);
 }
 
 interface Context {

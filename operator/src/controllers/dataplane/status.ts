@@ -3,7 +3,7 @@
 // of it has ACKed compared with the version the operator serves. Pure: the controller gathers the
 // inputs.
 import type { NodeStatus } from '../../xds/node-registry.ts';
-import { components, parseNodeCluster, workloadName, type Component } from './names.ts';
+import { components, parseNodeCluster, workloadName, type Component } from '../../api/names.ts';
 
 export interface DeploymentState {
   metadata: { name?: string; generation?: number };
