@@ -19,7 +19,7 @@ describe('gatehouse CLI', () => {
   it('lists every command with its summary', () => {
     const { code, stdout } = gatehouse('--help');
     expect(code).toBe(0);
-    for (const name of ['operator', 'extproc', 'compile', 'dev', 'devproxy'])
+    for (const name of ['operator', 'extproc', 'compile', 'status', 'dev', 'devproxy'])
       expect(stdout).toMatch(new RegExp(`^  ${name} +${commands[name]!.summary.replace(/[()+]/g, '\\$&')}$`, 'm'));
   });
 

@@ -6,11 +6,11 @@ import { commandHelp, type Command } from '../lib/cli/command.ts';
 import { GatehouseError, UsageError } from '../lib/errors.ts';
 import { devproxyCommand } from '../devproxy/src/command.ts';
 import { extprocCommand } from '../extproc/src/command.ts';
-import { compileCommand, operatorCommand } from '../operator/src/command.ts';
+import { compileCommand, operatorCommand, statusCommand } from '../operator/src/command.ts';
 import { devCommand } from './dev.ts';
 
 export const commands: Readonly<Record<string, Command>> = Object.fromEntries(
-  [operatorCommand, extprocCommand, compileCommand, devCommand, devproxyCommand].map((c) => [c.name, c]),
+  [operatorCommand, extprocCommand, compileCommand, statusCommand, devCommand, devproxyCommand].map((c) => [c.name, c]),
 );
 
 export function mainHelp(): string {
@@ -19,7 +19,7 @@ export function mainHelp(): string {
     'gatehouse: Kubernetes-native API management on Envoy\n\n' +
     `Usage: gatehouse <command> [options]\n\nCommands:\n${rows.join('\n')}\n\n` +
     "Run `gatehouse <command> --help` for a command's options.\n" +
-    'Exit codes: 0 ok, 1 invalid input, 2 usage error or not available.\n'
+    'Exit codes: 0 ok, 1 invalid input (status: regions disagree), 2 usage error or not available.\n'
   );
 }
 

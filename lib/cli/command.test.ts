@@ -1,7 +1,19 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { UsageError } from '../errors.ts';
 import { commandHelp, defineCommand, parseOptions } from './command.ts';
-import { bool, duration, hostPort, list, oneOf, port, positiveInt, text, type HostPort } from './flags.ts';
+import {
+  bool,
+  duration,
+  hostPort,
+  list,
+  oneOf,
+  port,
+  positiveInt,
+  repeated,
+  text,
+  toggle,
+  type HostPort,
+} from './flags.ts';
 
 const flags = {
   file: text({ short: 'f', value: 'DIR', default: 'here', description: 'a folder' }),
@@ -17,6 +29,24 @@ const run = () => Promise.resolve(0);
 const plain = defineCommand({ name: 'plain', summary: 's', usage: 'plain', flags, run });
 
 describe('defineCommand', () => {
+  it('a repeated flag collects every occurrence in order; a toggle takes no value', () => {
+    const multi = defineCommand({
+      name: 'multi',
+      summary: 's',
+      usage: 'multi',
+      flags: {
+        context: repeated({ value: 'NAME', description: 'a context' }),
+        all: toggle({ short: 'A', description: 'all' }),
+      },
+      run,
+    });
+    expect(parseOptions(multi, ['--context', 'a', '-A', '--context', 'b'])).toEqual({ context: ['a', 'b'], all: true });
+    expect(parseOptions(multi, [])).toEqual({ context: undefined, all: undefined });
+    expect(() => parseOptions(multi, ['--context', ' '])).toThrow(/gatehouse multi: --context: needs a value/);
+    expect(() => parseOptions(multi, ['--all=yes'])).toThrow(/gatehouse multi:/);
+    expect(commandHelp(multi)).toMatch(/^ {2}-A, --all {2,}all$/m);
+  });
+
   it('parses every flag into a typed, camelCase value, defaults filled', () => {
     const o = parseOptions(plain, ['-f', 'dir', '--metrics-port', '0', '--upstream', 'h:1', '--names', 'a, b,']);
     expect(o).toEqual({

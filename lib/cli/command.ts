@@ -43,12 +43,16 @@ export function defineCommand<F extends FlagTable, O = FlagValues<F>>(spec: Comm
     flags: spec.flags,
     run: spec.run,
     parse(argv, env = process.env) {
-      const config: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+      const config: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {
         help: { type: 'boolean', short: 'h' },
       };
       for (const [name, flag] of Object.entries(spec.flags))
-        config[name] = { type: 'string', ...(flag.short ? { short: flag.short } : {}) };
-      let given: Record<string, string | boolean | undefined>;
+        config[name] = {
+          type: flag.toggle ? 'boolean' : 'string',
+          ...(flag.short ? { short: flag.short } : {}),
+          ...(flag.multiple ? { multiple: true } : {}),
+        };
+      let given: Record<string, string | boolean | (string | boolean)[] | undefined>;
       try {
         ({ values: given } = parseArgs({ args: [...argv], options: config, strict: true, allowPositionals: false }));
       } catch (err) {
@@ -58,13 +62,18 @@ export function defineCommand<F extends FlagTable, O = FlagValues<F>>(spec: Comm
       const values: Record<string, unknown> = {};
       for (const [name, flag] of Object.entries(spec.flags)) {
         const fromEnv = flag.env === undefined || env[flag.env] === '' ? undefined : env[flag.env];
-        const text = (given[name] as string | undefined) ?? fromEnv;
-        if (text === undefined) {
+        const value = given[name];
+        const texts = (Array.isArray(value) ? value : value === undefined ? [] : [value]).map(String);
+        if (texts.length === 0 && fromEnv !== undefined) texts.push(fromEnv);
+        if (texts.length === 0) {
           values[camelCase(name)] = flag.default;
           continue;
         }
         try {
-          values[camelCase(name)] = flag.parse(text);
+          // A repeated flag's values are concatenated; any other flag has exactly one.
+          values[camelCase(name)] = flag.multiple
+            ? texts.flatMap((t) => flag.parse(t) as readonly unknown[])
+            : flag.parse(texts[0]!);
         } catch (err) {
           if (!(err instanceof GatehouseError)) throw err;
           const source = given[name] === undefined ? `$${flag.env} (for --${name})` : `--${name}`;
@@ -101,7 +110,7 @@ export function defaultHelp(flag: Flag<unknown>): string | undefined {
 
 /** The help line of one flag: `  -f, --file DIR   manifests to serve (default: examples)`. */
 export function flagHelp(name: string, flag: Flag<unknown>, width = 30): string {
-  const left = `${flag.short ? `-${flag.short}, ` : '    '}--${name} ${flag.value}`;
+  const left = `${flag.short ? `-${flag.short}, ` : '    '}--${name}${flag.value ? ` ${flag.value}` : ''}`;
   const choices = flag.choices && flag.choices.length > 1 ? `; one of ${flag.choices.join(', ')}` : '';
   const def = defaultHelp(flag);
   return `  ${left.padEnd(width)} ${flag.description}${choices}${def === undefined ? '' : ` (default: ${def})`}`;
@@ -110,7 +119,8 @@ export function flagHelp(name: string, flag: Flag<unknown>, width = 30): string 
 export function commandHelp(command: Command): string {
   const flags = Object.entries(command.flags);
   // Two spaces between the longest flag and its description.
-  const width = 1 + Math.max('-h, --help'.length, ...flags.map(([name, flag]) => `    --${name} ${flag.value}`.length));
+  const width =
+    1 + Math.max('-h, --help'.length, ...flags.map(([name, flag]) => `    --${name} ${flag.value}`.trimEnd().length));
   const rows = flags.map(([name, flag]) => flagHelp(name, flag, width));
   rows.push(`  ${'-h, --help'.padEnd(width)} show this help`);
   return `${command.summary}\n\nUsage: ${command.usage}\n\nOptions:\n${rows.join('\n')}\n`;

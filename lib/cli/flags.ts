@@ -21,6 +21,10 @@ export interface Flag<T> {
   readonly defaultText?: string;
   /** The accepted values, for flags that take one of a list (help lists them). */
   readonly choices?: readonly string[];
+  /** Given more than once, each value is parsed and the results concatenated (repeated()). */
+  readonly multiple?: boolean;
+  /** Takes no value: present or absent (toggle()); parse receives "true". */
+  readonly toggle?: boolean;
   parse(text: string): T;
   /** The value as a user would type it (help shows defaults this way). */
   format(value: T): string;
@@ -59,6 +63,8 @@ interface FlagKind<T> {
   parse: (text: string) => T;
   format?: (value: T) => string;
   choices?: readonly string[];
+  multiple?: boolean;
+  toggle?: boolean;
 }
 
 /** A flag of any kind: `kind` parses and formats, `o` is the declaration. */
@@ -69,6 +75,8 @@ export function defineFlag<T, const O extends FlagOptions<T>>(kind: FlagKind<T>,
     parse: kind.parse,
     format: kind.format ?? String,
     ...(kind.choices ? { choices: kind.choices } : {}),
+    ...(kind.multiple ? { multiple: true } : {}),
+    ...(kind.toggle ? { toggle: true } : {}),
   } as Flag<T> & Defaulted<O, T>;
 }
 
@@ -200,4 +208,15 @@ export function list<const O extends FlagOptions<readonly string[]>>(o: O) {
     return items;
   };
   return defineFlag<readonly string[], O>({ value: 'LIST', parse, format: (v) => v.join(',') }, o);
+}
+
+/** Given once per value (`--context a --context b`); the values in order, each non-empty. */
+export function repeated<const O extends FlagOptions<readonly string[]> & { value: string }>(o: O) {
+  const parse = (t: string): readonly string[] => [parseText(t)];
+  return defineFlag<readonly string[], O>({ value: o.value, parse, format: (v) => v.join(' '), multiple: true }, o);
+}
+
+/** A switch without a value (`-A`, `--all-namespaces`): true when given, else its default. */
+export function toggle<const O extends FlagOptions<boolean>>(o: O) {
+  return defineFlag<boolean, O>({ value: '', parse: () => true, toggle: true }, o);
 }

@@ -1,7 +1,7 @@
-// `gatehouse operator` and `gatehouse compile`: their flags, defaults and help, declared once, and the
+// `gatehouse operator`, `gatehouse compile` and `gatehouse status`: their flags, defaults and help, declared once, and the
 // rules across flags. Loads only lib/cli; the commands' code is imported when they run.
 import { defineCommand } from '../../lib/cli/command.ts';
-import { bool, duration, hostPort, oneOf, port, text, type FlagValues } from '../../lib/cli/flags.ts';
+import { bool, duration, hostPort, oneOf, port, repeated, text, toggle, type FlagValues } from '../../lib/cli/flags.ts';
 import { serverTlsConfig, serverTlsFlags } from '../../lib/cli/tls.ts';
 import { UsageError } from '../../lib/errors.ts';
 
@@ -107,4 +107,46 @@ export const compileCommand = defineCommand({
   flags: compileFlags,
   options: compileOptions,
   run: async (o) => (await import('./compile-command.ts')).runCompile(o),
+});
+
+const statusFlags = {
+  context: repeated({ value: 'NAME', description: 'a kubeconfig context, one per region; give it once per region' }),
+  kubeconfig: text({ value: 'FILE', description: 'kubeconfig', defaultText: '$KUBECONFIG, else ~/.kube/config' }),
+  namespace: text({
+    short: 'n',
+    value: 'NS',
+    description: 'list ApiProxies in this namespace in every region',
+    defaultText: "each context's namespace, else default",
+  }),
+  'all-namespaces': toggle({ short: 'A', description: 'list ApiProxies in all namespaces' }),
+  output: oneOf(['table', 'json'], { short: 'o', default: 'table', description: 'what to print' }),
+  'request-timeout': duration({ default: 10_000, description: 'how long to wait for each region' }),
+};
+
+function statusOptions(v: FlagValues<typeof statusFlags>) {
+  const contexts = v.context ?? [];
+  if (contexts.length === 0) throw new UsageError('name at least one region: --context NAME (once per region)');
+  if (new Set(contexts).size !== contexts.length) throw new UsageError('a --context is given twice');
+  const allNamespaces = v.allNamespaces ?? false;
+  if (v.namespace !== undefined && allNamespaces)
+    throw new UsageError('-n and -A name the namespaces twice; choose one');
+  return {
+    contexts,
+    kubeconfig: v.kubeconfig,
+    namespace: v.namespace,
+    allNamespaces,
+    output: v.output,
+    requestTimeout: v.requestTimeout,
+  };
+}
+
+export type StatusCommandOptions = ReturnType<typeof statusOptions>;
+
+export const statusCommand = defineCommand({
+  name: 'status',
+  summary: 'compare ApiProxies across regions (kubeconfig contexts); exit 1 when they disagree',
+  usage: 'gatehouse status --context A --context B ... [--kubeconfig FILE] [-n NS | -A] [-o table|json]',
+  flags: statusFlags,
+  options: statusOptions,
+  run: async (o) => (await import('./status-command.ts')).runStatus(o),
 });

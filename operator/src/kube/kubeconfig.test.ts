@@ -43,6 +43,16 @@ describe('loadKubeConfig', () => {
     expect(kc.getCurrentCluster()?.server).toBe('https://flag.example:6443');
   });
 
+  it('uses the context asked for (kubectl --context), and names the contexts when it does not exist', () => {
+    const path = file('two', kubeconfig(undefined, { us: 'https://us.example:6443', eu: 'https://eu.example:6443' }));
+    expect(loadKubeConfig({ kubeconfig: path, context: 'eu' }).getCurrentCluster()?.server).toBe(
+      'https://eu.example:6443',
+    );
+    expect(() => loadKubeConfig({ kubeconfig: path, context: 'ap' })).toThrow(
+      /no context named ap \(contexts: us, eu\)/,
+    );
+  });
+
   it('fails with exit code 2 when --kubeconfig names a missing or broken file', () => {
     expect(() => loadKubeConfig({ kubeconfig: join(dir, 'missing') })).toThrow(KubeConfigError);
     try {

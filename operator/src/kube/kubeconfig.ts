@@ -17,12 +17,15 @@ export interface LoadKubeConfigOptions {
   serviceAccountPrefix?: string;
   /** Home folder for ~/.kube/config (tests); default os.homedir(). */
   homeDir?: string;
+  /** Use this context instead of the file's current-context (kubectl --context). */
+  context?: string;
 }
 
 export function loadKubeConfig(options: LoadKubeConfigOptions = {}): k8s.KubeConfig {
   const tried: string[] = [];
 
-  if (options.kubeconfig) return fromFiles([options.kubeconfig], `--kubeconfig ${options.kubeconfig}`, true);
+  const context = options.context;
+  if (options.kubeconfig) return fromFiles([options.kubeconfig], `--kubeconfig ${options.kubeconfig}`, true, context);
   tried.push('--kubeconfig not given');
 
   const host = process.env.KUBERNETES_SERVICE_HOST;
@@ -33,7 +36,7 @@ export function loadKubeConfig(options: LoadKubeConfigOptions = {}): k8s.KubeCon
     if (existsSync(token) && existsSync(ca)) {
       const kc = new k8s.KubeConfig();
       kc.loadFromCluster(prefix);
-      return checked(kc, 'the in-cluster service account');
+      return checked(kc, 'the in-cluster service account', context);
     }
     tried.push(
       `KUBERNETES_SERVICE_HOST is set but ${existsSync(token) ? ca : token} does not exist (service account token not mounted?)`,
@@ -46,14 +49,14 @@ export function loadKubeConfig(options: LoadKubeConfigOptions = {}): k8s.KubeCon
   if (envList) {
     const files = envList.split(delimiter).filter(Boolean);
     const present = files.filter((f) => existsSync(f));
-    if (present.length > 0) return fromFiles(present, `$KUBECONFIG (${present.join(delimiter)})`, false);
+    if (present.length > 0) return fromFiles(present, `$KUBECONFIG (${present.join(delimiter)})`, false, context);
     tried.push(`$KUBECONFIG names no existing file (${files.join(delimiter)})`);
   } else {
     tried.push('$KUBECONFIG unset');
   }
 
   const home = join(options.homeDir ?? homedir(), '.kube', 'config');
-  if (existsSync(home)) return fromFiles([home], home, false);
+  if (existsSync(home)) return fromFiles([home], home, false, context);
   tried.push(`${home} does not exist`);
 
   throw new KubeConfigError(
@@ -63,7 +66,7 @@ export function loadKubeConfig(options: LoadKubeConfigOptions = {}): k8s.KubeCon
 }
 
 /** Loads kubeconfig files and merges them the way kubectl does: the first file to name a thing wins. */
-function fromFiles(files: string[], source: string, mustExist: boolean): k8s.KubeConfig {
+function fromFiles(files: string[], source: string, mustExist: boolean, context?: string): k8s.KubeConfig {
   const [first, ...more] = files;
   if (first === undefined) throw new KubeConfigError(`${source}: no kubeconfig file`);
   if (mustExist && !existsSync(first)) throw new KubeConfigError(`${source}: the file does not exist`);
@@ -81,10 +84,17 @@ function fromFiles(files: string[], source: string, mustExist: boolean): k8s.Kub
   } catch (err) {
     throw new KubeConfigError(`${source}: cannot read kubeconfig: ${(err as Error).message}`, err);
   }
-  return checked(kc, source);
+  return checked(kc, source, context);
 }
 
-function checked(kc: k8s.KubeConfig, source: string): k8s.KubeConfig {
+function checked(kc: k8s.KubeConfig, source: string, context?: string): k8s.KubeConfig {
+  if (context !== undefined) {
+    if (!kc.getContextObject(context))
+      throw new KubeConfigError(
+        `${source}: no context named ${context} (contexts: ${kc.contexts.map((c) => c.name).join(', ') || 'none'})`,
+      );
+    kc.setCurrentContext(context);
+  }
   if (!kc.getCurrentContext()) throw new KubeConfigError(`${source}: no current-context`);
   if (!kc.getContextObject(kc.getCurrentContext()))
     throw new KubeConfigError(`${source}: current-context ${kc.getCurrentContext()} is not defined`);

@@ -98,6 +98,12 @@ export class KubeRest {
     this.metrics = options.metrics;
   }
 
+  /** Closes the kept-alive connections (a command that is done with the apiserver). */
+  close(): void {
+    this.agent?.agent.destroy();
+    this.agent = undefined;
+  }
+
   /** The apiserver URL of the current context. */
   get server(): string {
     return this.kc.getCurrentCluster()!.server;
