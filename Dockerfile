@@ -3,7 +3,7 @@
 # Helm chart runs it as the operator and passes it to DataPlanes for their extproc pods.
 #
 # Node 24 runs the TypeScript sources directly (type stripping), so there is no build step: the image
-# is the production dependencies plus the sources. No dependency has a native addon (DESIGN 1a), so
+# is the production dependencies plus the sources. No dependency has a native addon (docs/architecture.md#processes-and-the-cli), so
 # install scripts are skipped.
 #
 # The base is pinned by tag. For reproducible production builds pin it by digest as well

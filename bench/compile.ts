@@ -1,5 +1,5 @@
 // `npm run bench:compile`: compile time (median of runs) and peak RSS for 1,000 proxies, 5,000
-// policies and 10,000 apps (DESIGN 10). Target: < 1 s and < 300 MB on one core. Compile is
+// policies and 10,000 apps (docs/architecture.md#tests-and-quality-bars). Target: < 1 s and < 300 MB on one core. Compile is
 // single-threaded, so its CPU time is the one-core figure; wall time is shown beside it because a
 // busy machine inflates it. Peak RSS is taken in a fresh process that compiles once (what the
 // operator pays per rebuild) and in this one after every run (garbage the GC had not yet returned).

@@ -1,4 +1,4 @@
-// `npm run bench:isolation`: does one request stall the others (DESIGN 6, issue 13)? Light requests
+// `npm run bench:isolation`: does one request stall the others (docs/architecture.md#the-envoy-and-extproc-contract, issue 13)? Light requests
 // (headers only: AccessControl + VerifyAPIKey + AssignMessage) on one route, measured
 //   (a) alone (the baseline, same run),
 //   (b) while other streams keep sending worst-case 1 MiB bodies to a route with JSONThreatProtection

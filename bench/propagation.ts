@@ -1,4 +1,4 @@
-// `npm run bench:propagation`: configuration propagation time (DESIGN 10) from a manifest change on
+// `npm run bench:propagation`: configuration propagation time (docs/architecture.md#tests-and-quality-bars) from a manifest change on
 // disk to every subscribed node ACKing the new version. `gatehouse operator --manifests` runs as a
 // child process on a generated folder of 1,000 proxies (5,000 policies, 1,000 apps); three nodes
 // subscribe: two `gatehouse extproc --xds` child processes (each decodes the runtime snapshot and

@@ -1,6 +1,6 @@
 // Where Envoy's API protos are, for every part that loads them (the xDS server's strict codec,
 // scripts/gen-json-types.ts, extproc, devproxy, the e2e Envoy driver): the deps/ folder of the
-// installed @grpc/grpc-js-xds package, never a copy in this repo (DESIGN 2).
+// installed @grpc/grpc-js-xds package, never a copy in this repo (docs/architecture.md#layout-and-dependency-rules).
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';

@@ -1,5 +1,5 @@
 // Generates TypeScript types for Envoy's ext_proc and ADS services (shared by extproc, devproxy, the
-// xDS server and the e2e driver) into protos/gen/envoy (checked in; a test fails when stale). The protos themselves stay in @grpc/grpc-js-xds's deps/ folder (DESIGN 2).
+// xDS server and the e2e driver) into protos/gen/envoy (checked in; a test fails when stale). The protos themselves stay in @grpc/grpc-js-xds's deps/ folder (docs/architecture.md#layout-and-dependency-rules).
 // As in gen-protos.ts, relative imports get explicit `.ts`; the rules generated code breaks are disabled per file.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// devproxy's admin endpoint, at the paths Envoy's admin serves (DESIGN 1: every process exposes
+// devproxy's admin endpoint, at the paths Envoy's admin serves (docs/architecture.md#processes-and-the-cli: every process exposes
 // Prometheus metrics): `/ready` (200 once a listener is bound, as Envoy's is once it is initialised),
 // `/stats/prometheus` and its alias `/metrics`.
 import { createServer, type Server } from 'node:http';

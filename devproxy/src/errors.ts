@@ -1,4 +1,4 @@
-// devproxy's errors, one class per kind of failure (DESIGN 10).
+// devproxy's errors, one class per kind of failure (docs/architecture.md#tests-and-quality-bars).
 import { GatehouseError } from '../../lib/errors.ts';
 
 /** An xDS resource devproxy cannot apply, as Envoy would reject it: the update is NACKed with this message. */

@@ -1,4 +1,4 @@
-// Entry point of `gatehouse devproxy`, the Envoy stand-in for development and tests (DESIGN 7):
+// Entry point of `gatehouse devproxy`, the Envoy stand-in for development and tests (docs/architecture-devproxy.md):
 // subscribe to the xDS server as node --node (over mutual TLS with --xds-tls-*, as Envoy's bootstrap
 // does), bind the listeners LDS names, proxy until SIGTERM.
 import type * as grpc from '@grpc/grpc-js';

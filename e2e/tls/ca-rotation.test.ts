@@ -1,4 +1,4 @@
-// CA rotation under load by trust-bundle overlap (DESIGN 9): every bundle gets the new CA, then every
+// CA rotation under load by trust-bundle overlap (docs/architecture.md#the-operator): every bundle gets the new CA, then every
 // leaf is re-signed by it, then the old CA leaves the bundles. Across the operator's xDS server
 // (mutual TLS; devproxy and extproc as long-lived clients, plus a fresh client handshake after
 // another) and devproxy's downstream listener (its certificate and client-certificate CA from SDS,

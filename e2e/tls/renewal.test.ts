@@ -20,7 +20,7 @@ import { createCa, issueLeaf, type TestCa, type TestLeaf } from './pki.ts';
 import { SecretVolume } from './secret-volume.ts';
 
 const lifetimeMs = 3 * 3600_000;
-/** Issued so that now is two thirds into its life: the certificates controller renews here (DESIGN 9). */
+/** Issued so that now is two thirds into its life: the certificates controller renews here (docs/architecture.md#the-operator). */
 const atTwoThirds = () => ({ notBefore: new Date(Date.now() - (2 / 3) * lifetimeMs), lifetimeMs });
 
 let ca: TestCa;

@@ -1,4 +1,4 @@
-// TLS failures, one class per kind (DESIGN 10). Messages name files, certificate subjects, issuers
+// TLS failures, one class per kind (docs/architecture.md#tests-and-quality-bars). Messages name files, certificate subjects, issuers
 // and serial numbers; never key material or certificate bytes.
 import { GatehouseError } from '../errors.ts';
 

@@ -57,7 +57,7 @@ describe('policy type table', () => {
     expect(JSON.stringify(crd)).not.toContain('x-gatehouse-ref-or');
   });
 
-  it('accepts the shapes of DESIGN 4a', () => {
+  it('accepts the shapes of docs/policies.md', () => {
     expect(validate('VerifyAPIKey', { apiKey: { ref: 'request.header.x-api-key' } })).toBe(true);
     // Schema-valid; the type's own check refuses it (a consumer key in clear).
     expect(validate('VerifyAPIKey', { apiKey: 'literal-key' })).toBe(true);

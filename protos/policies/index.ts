@@ -1,4 +1,4 @@
-// The policy types both planes agree on: for each type its configuration member name (DESIGN 3:
+// The policy types both planes agree on: for each type its configuration member name (docs/architecture.md#the-api:
 // `type: Quota` carries `quota: {...}`), the JSON Schema of that member, and what the type needs from
 // Envoy's processing mode. The compiler validates configs against `toValidationSchema(schema)` (ajv:
 // ref-or members expanded, unknown members rejected) plus `validate`, and embeds
@@ -39,7 +39,7 @@ export interface PolicyTypeSpec {
   schema: JSONSchema;
   /**
    * Whether a step of this policy in the given phase needs the message body buffered. Called by the
-   * compiler with the validated config to choose each route's processing mode (DESIGN 6).
+   * compiler with the validated config to choose each route's processing mode (docs/architecture.md#the-envoy-and-extproc-contract).
    */
   needsBody: (config: unknown, phase: 'request' | 'response') => boolean;
   /**

@@ -41,7 +41,7 @@ export interface JSONSchema {
   'x-gatehouse-secret-ref'?: boolean;
 }
 
-/** `{ref: VARIABLE}` or a literal (DESIGN 3): any value that may come from a flow variable. */
+/** `{ref: VARIABLE}` or a literal (docs/architecture.md#the-api): any value that may come from a flow variable. */
 export function refOr(literal: JSONSchema): JSONSchema {
   return {
     description: `${literal.description ?? 'A literal.'} Or {ref: VARIABLE}: read from that flow variable at request time.`,
@@ -273,7 +273,7 @@ function mapSchema(schema: JSONSchema, visit: (node: JSONSchema) => JSONSchema):
 /** Property names of the message a policy reads or writes. */
 export const messageName: JSONSchema = { type: 'string', enum: ['request', 'response'] };
 
-/** A list of strings with bounded size (every input bounded, DESIGN 10). */
+/** A list of strings with bounded size (every input bounded, docs/architecture.md#tests-and-quality-bars). */
 export function stringList(
   description: string,
   maxItems = 64,

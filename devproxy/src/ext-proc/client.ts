@@ -1,5 +1,5 @@
 // The Envoy side's ext_proc gRPC client. It loads Envoy's protos itself (from @grpc/grpc-js-xds) so
-// that the Envoy stand-in never imports extproc code: the planes meet only on the wire (DESIGN 2).
+// that the Envoy stand-in never imports extproc code: the planes meet only on the wire (docs/architecture.md#layout-and-dependency-rules).
 // Types come from the generated (type-only) files.
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';

@@ -1,4 +1,4 @@
-// Why Envoy's side of an ext_proc stream gave up on the processor, one class per failure (DESIGN 10).
+// Why Envoy's side of an ext_proc stream gave up on the processor, one class per failure (docs/architecture.md#tests-and-quality-bars).
 // The exchange turns each into what Envoy does for it: failure_mode_allow, or a local reply.
 import { GatehouseError } from '../../../lib/errors.ts';
 

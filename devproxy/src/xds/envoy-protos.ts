@@ -1,4 +1,4 @@
-// Envoy's own API protos (from @grpc/grpc-js-xds, never copied here, DESIGN 2), loaded with protobufjs
+// Envoy's own API protos (from @grpc/grpc-js-xds, never copied here, docs/architecture.md#layout-and-dependency-rules), loaded with protobufjs
 // to decode the Any resources and typed configs that arrive over xDS. Unknown type URLs are errors, as
 // they are for Envoy.
 import type protobuf from 'protobufjs';

@@ -1,4 +1,4 @@
-// Merging admission steps (DESIGN 4a): consecutive steps of one flow segment whose policy is one
+// Merging admission steps (docs/policies.md): consecutive steps of one flow segment whose policy is one
 // store admission op each (SpikeArrest, Quota; PolicyStep.admission) become one step that makes a
 // single Stores.admit call (one Redis round trip) and then settles each in order. Eligible: no
 // step has a condition (a condition could read what an earlier step sets, and a false one must not

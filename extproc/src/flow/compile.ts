@@ -55,7 +55,7 @@ export interface CompiledProxy {
   postClientFlow: CompiledStep[];
   faultRules: Array<{ name: string; when: Predicate; steps: CompiledStep[] }>;
   defaultFaultRule: { steps: CompiledStep[]; alwaysEnforce: boolean } | undefined;
-  /** Whether a step of the phase reads the body, i.e. the route's processing mode buffers it (DESIGN 6). */
+  /** Whether a step of the phase reads the body, i.e. the route's processing mode buffers it (docs/architecture.md#the-envoy-and-extproc-contract). */
   needsBody: Record<Phase, boolean>;
 }
 

@@ -1,4 +1,4 @@
-// Condition evaluation (DESIGN 5). The compiler parses Apigee condition text into the proto AST; here
+// Condition evaluation (docs/architecture.md#the-flow-engine). The compiler parses Apigee condition text into the proto AST; here
 // each AST is compiled once per snapshot into a closure, with its literal patterns (MatchesPath,
 // Matches, JavaRegex) compiled to linear-time re2js programs up front. Semantics: an unknown variable
 // is null and any comparison with null is false, except the explicit `= null` / `!= null` checks;

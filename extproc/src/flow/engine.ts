@@ -1,4 +1,4 @@
-// The flow engine (DESIGN 5) for one exchange. Request: preFlow, the first conditional flow whose
+// The flow engine (docs/architecture.md#the-flow-engine) for one exchange. Request: preFlow, the first conditional flow whose
 // condition holds (chosen here and remembered for the response), postFlow. Response: preFlow, that
 // flow, postFlow. postClientFlow after the response is sent. A failing step raises a fault: the
 // remaining steps are skipped, the first matching fault rule runs, then the default fault rule when no

@@ -1,4 +1,4 @@
-// Turns failures into faults and faults into the response the client gets (DESIGN 6): status, the
+// Turns failures into faults and faults into the response the client gets (docs/architecture.md#the-envoy-and-extproc-contract): status, the
 // fault's headers, and either the policy's own body (RaiseFault) or the standard JSON fault body.
 import { PolicyFault } from './faults.ts';
 import {

@@ -1,4 +1,4 @@
-// A policy failure (DESIGN 5, 6): the flow engine turns it into fault variables and, unless a fault
+// A policy failure (docs/architecture.md#the-flow-engine, docs/architecture.md#the-envoy-and-extproc-contract): the flow engine turns it into fault variables and, unless a fault
 // rule answers, the default fault response `{"fault":{"faultstring":...,"detail":{"errorcode":...}}}`.
 import { GatehouseError } from '../../../lib/errors.ts';
 import { StoreUnavailableError } from '../stores/types.ts';

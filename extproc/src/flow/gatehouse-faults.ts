@@ -1,4 +1,4 @@
-// Gatehouse's own fault codes, in one catalogue (DESIGN 6): what the data plane answers, in the
+// Gatehouse's own fault codes, in one catalogue (docs/architecture.md#the-envoy-and-extproc-contract): what the data plane answers, in the
 // standard fault body, when the failure is not a policy's. Policies' codes are Apigee's and live with
 // each policy. One class per failure; each is a PolicyFault, so fault rules see `fault.name` and
 // `error.code` for these like for any policy fault.

@@ -1,4 +1,4 @@
-// The message model policies see (DESIGN 5): headers that remember what changed, so the server can
+// The message model policies see (docs/architecture.md#the-flow-engine): headers that remember what changed, so the server can
 // send Envoy a minimal HeaderMutation, and a body that is parsed at most once and re-serialised only
 // when a policy changed it.
 import secureJson from 'secure-json-parse';

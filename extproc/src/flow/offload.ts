@@ -1,4 +1,4 @@
-// Policy work that may leave the event loop (DESIGN 6: no request stalls another). A policy hands its
+// Policy work that may leave the event loop (docs/architecture.md#the-envoy-and-extproc-contract: no request stalls another). A policy hands its
 // CPU-heavy part (scanning or querying a large body) to `ctx.offload` as one of the pure tasks of
 // workers/tasks.ts, with serialisable input (the body's bytes and plain config), and gets the task's
 // result back: at once when the body is small (the task runs inline: a round trip to a worker costs

@@ -25,7 +25,7 @@ export interface Headers {
 }
 
 /**
- * A message body, parsed at most once and lazily (DESIGN 5): `json()`/`xml()` parse on first call
+ * A message body, parsed at most once and lazily (docs/architecture.md#the-flow-engine): `json()`/`xml()` parse on first call
  * and cache; setters mark the body changed so it is re-serialised once at the end of the phase.
  */
 export interface Body {
@@ -69,7 +69,7 @@ export interface ResponseMessage extends Message {
   reasonPhrase?: string;
 }
 
-/** Flow variables (DESIGN 5). Message-backed names (request.header.x, ...) are read live. */
+/** Flow variables (docs/architecture.md#the-flow-engine). Message-backed names (request.header.x, ...) are read live. */
 export interface Variables {
   /** The value, or undefined when the variable is unknown (conditions treat it as null). */
   get(name: string): unknown;

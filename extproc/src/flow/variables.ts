@@ -1,4 +1,4 @@
-// Flow variables (DESIGN 5). Names backed by the message (request.header.x, response.status.code, ...)
+// Flow variables (docs/architecture.md#the-flow-engine). Names backed by the message (request.header.x, response.status.code, ...)
 // are read live from it, so a policy that changes a header is seen by the next condition; everything
 // else (what policies set, error.*, fault.name) lives in a plain map.
 import { classifyContentType } from '../../../protos/policies/content-type.ts';

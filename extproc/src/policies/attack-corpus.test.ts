@@ -1,6 +1,6 @@
 // Hostile inputs against the policies (issue 4's attack corpus): each is rejected or passed as the
 // policy is configured, and none crashes, recurses without bound or stalls. No timing assertions
-// (DESIGN 10): the inputs are sized so that a super-linear implementation would not finish.
+// (docs/architecture.md#tests-and-quality-bars): the inputs are sized so that a super-linear implementation would not finish.
 import { DOMParser } from '@xmldom/xmldom';
 import { describe, expect, it } from 'vitest';
 import { toPolicyFault } from '../flow/fault-response.ts';

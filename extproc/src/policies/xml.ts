@@ -1,4 +1,4 @@
-// XML for policies, safely (DESIGN 10): a forward scanner that checks every XMLThreatProtection limit
+// XML for policies, safely (docs/architecture.md#tests-and-quality-bars): a forward scanner that checks every XMLThreatProtection limit
 // and refuses DOCTYPE outright (so no entity is ever declared, let alone expanded, and no external
 // resource is ever named), and the DOM XPath runs on, built by that same scan (so its depth is bounded
 // first). Everything here is linear in the document: the DOM knows each node's document order and

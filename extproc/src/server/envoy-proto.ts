@@ -1,5 +1,5 @@
 // Envoy's ext_proc service, loaded with @grpc/proto-loader from the protos shipped in
-// @grpc/grpc-js-xds (never copied into this repo, DESIGN 2). Field names stay lowerCamelCase
+// @grpc/grpc-js-xds (never copied into this repo, docs/architecture.md#layout-and-dependency-rules). Field names stay lowerCamelCase
 // (keepCase: false), matching the generated types in protos/gen/envoy: `rawValue`, `stringValue`, ...
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';

@@ -1,4 +1,4 @@
-// What one ext_proc stream, and all of them together, may hold (DESIGN 6 and 10: no request stalls
+// What one ext_proc stream, and all of them together, may hold (docs/architecture.md#the-envoy-and-extproc-contract and 10: no request stalls
 // another, every input bounded). Defaults follow Envoy where Envoy has the same limit: its HTTP
 // connection manager's max_request_headers_kb (60) and max_headers_count (100), and its
 // stream_idle_timeout (5 min). Per-message failures are answered as faults (gatehouse-faults.ts);

@@ -112,7 +112,7 @@ describe('headers-only exchange', () => {
 });
 
 describe('immediate responses', () => {
-  it('answers a fault with an ImmediateResponse in the DESIGN 6 body format and sends nothing after it', async () => {
+  it('answers a fault with an ImmediateResponse in the docs/architecture.md#the-envoy-and-extproc-contract body format and sends nothing after it', async () => {
     const { seen, upstream } = okUpstream();
     const result = await exchange({ route: 'shop/deny', request: get('/deny'), upstream });
     expect(seen).toHaveLength(0);

@@ -1,4 +1,4 @@
-// One ext_proc stream = one HTTP request (DESIGN 6). Envoy sends request headers, body, trailers, then
+// One ext_proc stream = one HTTP request (docs/architecture.md#the-envoy-and-extproc-contract). Envoy sends request headers, body, trailers, then
 // response headers, body, trailers, skipping what the route's processing mode does not ask for, and
 // waits for exactly one reply of the matching type to each. This state machine checks that order,
 // answers every message once, runs the request flow when the request is complete as far as the mode

@@ -90,7 +90,7 @@ export function stripPort(address: string): string {
   return colon >= 0 && address.indexOf(':', colon + 1) < 0 ? address.slice(0, colon) : address;
 }
 
-/** Envoy ignores (or rejects) these; DESIGN 6 never mutates them except the request target below. */
+/** Envoy ignores (or rejects) these; docs/architecture.md#the-envoy-and-extproc-contract never mutates them except the request target below. */
 export function isProtectedHeader(name: string): boolean {
   return name.startsWith(':') || name === 'host' || name.startsWith('x-envoy-');
 }

@@ -1,4 +1,4 @@
-// Stops waiting on a store that is down (DESIGN 8): after `failureThreshold` consecutive failures the
+// Stops waiting on a store that is down (docs/architecture.md#stores): after `failureThreshold` consecutive failures the
 // circuit opens and calls fail at once; after `openMs` one probe call is let through (half-open) and
 // its outcome closes or re-opens the circuit.
 export type CircuitState = 'closed' | 'open' | 'half-open';

@@ -1,4 +1,4 @@
-// In-memory Stores (DESIGN 8) for dev and tests: one process, no sharing between replicas. Entries
+// In-memory Stores (docs/architecture.md#stores) for dev and tests: one process, no sharing between replicas. Entries
 // expire on read against an injectable clock, and every map is bounded (least recently used entries
 // are evicted first) so a flood of distinct keys cannot grow the heap without limit.
 import { consumeQuota, takeTokens, type BucketState, type QuotaState } from './quota-window.ts';

@@ -1,4 +1,4 @@
-// Connects to Redis as DataPlane.redis says (DESIGN 3): Standalone, Sentinel or Cluster, TLS with
+// Connects to Redis as DataPlane.redis says (docs/architecture.md#the-api): Standalone, Sentinel or Cluster, TLS with
 // rediss://, credentials from the URL. Sentinel and Cluster URLs list several seeds:
 // redis://:password@host1:26379,host2:26379/0?name=mymaster (name = the Sentinel master set).
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
@@ -70,7 +70,7 @@ export function connectRedis(options: ConnectOptions): Redis | Cluster {
     password: endpoint.password,
     tls: endpoint.tls ? { servername: first.host } : undefined,
     connectTimeout: options.connectTimeoutMs,
-    // A dead Redis must fail calls at once, not queue them until it is back (DESIGN 8: no hanging).
+    // A dead Redis must fail calls at once, not queue them until it is back (docs/architecture.md#stores: no hanging).
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     enableAutoPipelining: true,

@@ -1,6 +1,6 @@
 // Every Redis call goes through here: a deadline (ours, not ioredis' commandTimeout, whose timer
 // rejections escape its script retry path), the circuit breaker, metrics, and what
-// `onUnavailable` says when Redis cannot answer (DESIGN 8): the local per-replica store
+// `onUnavailable` says when Redis cannot answer (docs/architecture.md#stores): the local per-replica store
 // (LocalFallback, with a warning log and a metric) or StoreUnavailableError (FailClosed, a 503).
 import type { Logger } from 'pino';
 import { GatehouseError } from '../../../lib/errors.ts';

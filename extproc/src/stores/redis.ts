@@ -1,4 +1,4 @@
-// Redis Stores (DESIGN 8) for production: atomic Lua scripts, keys prefixed per region
+// Redis Stores (docs/architecture.md#stores) for production: atomic Lua scripts, keys prefixed per region
 // (`gh:<region>:<kind>:{<namespace-scoped key>}`; the braces are a Cluster hash tag, so every key a
 // script touches is on one slot), a TTL on every counter, bucket, cache and token key. Calls are
 // guarded by redis-guard.ts (deadline, circuit breaker, onUnavailable); the LocalFallback store counts

@@ -1,10 +1,10 @@
-// The state stores of DESIGN 8, one interface per kind of state. Two implementations each: memory
+// The state stores of docs/architecture.md#stores, one interface per kind of state. Two implementations each: memory
 // (dev, tests; memory.ts) and Redis (redis.ts). Every method has a deadline in the Redis
 // implementation; callers never wait on a dead store longer than that.
 import { GatehouseError } from '../../../lib/errors.ts';
 
 /**
- * How a quota counter's window moves (DESIGN 4, Apigee's Quota types):
+ * How a quota counter's window moves (docs/policies.md, Apigee's Quota types):
  * - `fixed` (calendar): windows of `windowMs` aligned to `anchorMs` (the startTime).
  * - `sliding` (rollingwindow): the previous window's count, weighted by how much of it still lies in
  *   the last `windowMs`, plus the current window's.

@@ -6,7 +6,7 @@ import { policyTypes, policyTypesByName } from '../../../protos/policies/index.t
 import { compiledStatusBase } from './common.ts';
 import { boolean, enumOf, object, optional, raw, type Infer, type Schema } from './schema.ts';
 
-/** Every type of DESIGN 4 with its configuration member, in catalogue order. */
+/** Every type of docs/policies.md with its configuration member, in catalogue order. */
 export const policyCatalogue: readonly { type: string; member: string }[] = (
   [
     ['Quota', 'quota'],

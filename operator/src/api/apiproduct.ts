@@ -1,4 +1,4 @@
-// ApiProduct (DESIGN 3): a bundle of proxies, resource paths and methods that apps subscribe to, with an
+// ApiProduct (docs/architecture.md#the-api): a bundle of proxies, resource paths and methods that apps subscribe to, with an
 // optional quota the Quota policy can use (useProductQuota).
 import { attributes, objectName, compiledStatusBase, timeUnits } from './common.ts';
 import { array, described, enumOf, integer, object, optional, string, type Infer } from './schema.ts';

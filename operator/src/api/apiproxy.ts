@@ -1,4 +1,4 @@
-// ApiProxy (DESIGN 3): a base path on some hosts, a target, the flows of policy steps and the fault
+// ApiProxy (docs/architecture.md#the-api): a base path on some hosts, a target, the flows of policy steps and the fault
 // rules.
 import { objectName, secretRef, compiledStatusBase, tlsVersion, tlsVersionOrderRule } from './common.ts';
 import {

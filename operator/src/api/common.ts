@@ -1,4 +1,4 @@
-// Pieces every kind shares: names, secret references, TLS versions and the status block (DESIGN 3:
+// Pieces every kind shares: names, secret references, TLS versions and the status block (docs/architecture.md#the-api:
 // Gateway-API-style conditions plus a summarising Ready, and observedGeneration for kstatus).
 import { array, enumOf, integer, map, object, optional, raw, string, type Infer } from './schema.ts';
 

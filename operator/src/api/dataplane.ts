@@ -1,4 +1,4 @@
-// DataPlane (DESIGN 3): one Envoy + extproc fleet (a region or cluster): its listeners, its Redis, how
+// DataPlane (docs/architecture.md#the-api): one Envoy + extproc fleet (a region or cluster): its listeners, its Redis, how
 // ext_proc fails, its certificates, remediation and autoscaling.
 import { objectName, secretRef, statusBase, tlsVersion, tlsVersionOrderRule } from './common.ts';
 import {

@@ -1,4 +1,4 @@
-// DeveloperApp (DESIGN 3): a consumer with its developer, product subscriptions and credentials. Credentials
+// DeveloperApp (docs/architecture.md#the-api): a consumer with its developer, product subscriptions and credentials. Credentials
 // live in Secrets (consumerKey, consumerSecret); the snapshot only carries keyed hashes of them.
 import { attributes, objectName, secretRef, compiledStatusBase } from './common.ts';
 import { array, described, enumOf, object, optional, string, type Infer } from './schema.ts';

@@ -38,7 +38,7 @@ export interface UserCa {
   anchors: CertInfo[];
 }
 
-/** The fraction of a certificate's life after which it is replaced (DESIGN 9: renewal at 2/3). */
+/** The fraction of a certificate's life after which it is replaced (docs/architecture.md#the-operator: renewal at 2/3). */
 export const renewFraction = 2 / 3;
 
 export function renewalTime(cert: { notBefore: Date; notAfter: Date }): Date {

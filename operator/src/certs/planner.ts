@@ -37,7 +37,7 @@ import { annotationTime, type SecretView } from './secrets.ts';
 import { certificateAnnotations, secretKeys } from '../api/names.ts';
 
 export const hour = 3_600_000;
-/** DataPlane spec.certificates.duration default (DESIGN 3). */
+/** DataPlane spec.certificates.duration default (docs/architecture.md#the-api). */
 export const defaultLeafDurationMs = 2160 * hour;
 
 export interface PlannerOptions {

@@ -109,7 +109,7 @@ describe('parseCondition precedence', () => {
     expect(ast('a = 1 or (b = 2 or c = 3)')).toEqual({ any: { items: [a, b, c] } });
   });
 
-  it("parses DESIGN 4a's create flow", () => {
+  it("parses docs/policies.md's create flow", () => {
     expect(ast('request.verb = "POST" and proxy.pathsuffix MatchesPath "/orders"')).toEqual({
       all: {
         items: [cmp('EQUALS', v('request.verb'), s('POST')), cmp('MATCHES_PATH', v('proxy.pathsuffix'), s('/orders'))],

@@ -1,4 +1,4 @@
-// Parses Apigee condition syntax (DESIGN 5) once, at compile time, into the Condition AST of
+// Parses Apigee condition syntax (docs/architecture.md#the-flow-engine) once, at compile time, into the Condition AST of
 // protos/gatehouse/v1/runtime.proto (proto3 JSON shape). Precedence, loosest first: or, and, not, then
 // comparisons; parentheses group. A bare operand is a truthiness test.
 import { RE2JS } from 're2js';

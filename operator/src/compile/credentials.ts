@@ -1,4 +1,4 @@
-// Keyed hashes of consumer keys and secrets: the snapshot never carries them in clear (DESIGN 3).
+// Keyed hashes of consumer keys and secrets: the snapshot never carries them in clear (docs/architecture.md#the-api).
 // HMAC-SHA256 (RFC 2104) from two one-shot SHA-256 calls over precomputed padded keys: createHmac
 // re-imports the key on every call, which dominated compile time at 10,000 apps.
 import { hash } from 'node:crypto';

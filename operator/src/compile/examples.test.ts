@@ -16,7 +16,7 @@ describe('examples/', () => {
     expect(result.accepted.every((s) => s.accepted)).toBe(true);
   });
 
-  it("has DESIGN 4a's orders proxy and a second proxy with a conditional flow and a fault rule", () => {
+  it("has docs/policies.md's orders proxy and a second proxy with a conditional flow and a fault rule", () => {
     const proxies = result.snapshot.runtime.proxies ?? [];
     expect(proxies.map((p) => p.name)).toEqual(['catalog', 'orders']);
     expect(proxies[0]!.faultRules?.length).toBeGreaterThan(0);

@@ -127,7 +127,7 @@ class ProxyResolver {
   }
 }
 
-/** DESIGN 6: buffer a body only when a step in that phase needs it; response headers only with response steps. */
+/** docs/architecture.md#the-envoy-and-extproc-contract: buffer a body only when a step in that phase needs it; response headers only with response steps. */
 function processingFor(flows: IrFlows, policies: ReadonlyMap<string, IrPolicy>): IrProcessing {
   const pairs = [flows.preFlow, ...flows.conditionalFlows, flows.postFlow, flows.postClientFlow];
   const needsBody = (steps: IrStep[], phase: 'request' | 'response') =>

@@ -1,5 +1,5 @@
 // Per-object status derived from the diagnostics: Accepted and ResolvedRefs with a reason and a message
-// naming the field, for the operator's status writer (DESIGN 3).
+// naming the field, for the operator's status writer (docs/architecture.md#the-api).
 import type { ConditionType, Diagnostic } from './diagnostics.ts';
 import { idKey, type Inventory, type ObjectId } from './intake.ts';
 

@@ -1,4 +1,4 @@
-// "The last accepted revision of an object that turned invalid keeps serving" (DESIGN 3), in folder
+// "The last accepted revision of an object that turned invalid keeps serving" (docs/architecture.md#the-api), in folder
 // and kube mode alike. Compile the objects as they are; where an object that served before is now
 // rejected for a change of its own (a new revision, see revisionOf), compile again with its last
 // accepted revision in its place. Pure: the memory of accepted revisions goes in and comes out.

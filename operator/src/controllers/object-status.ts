@@ -1,4 +1,4 @@
-// The status each object of our kinds should have (DESIGN 3), computed from what compile made of it and
+// The status each object of our kinds should have (docs/architecture.md#the-api), computed from what compile made of it and
 // from what the data-plane nodes run. Pure: the status controller diffs the result against the live
 // object and writes only differences.
 //

@@ -2,7 +2,7 @@
 // rebuilt on any change that can alter the snapshot (status-only updates and kinds compile does not
 // read excluded). The pipeline itself (debounce, last accepted revisions, SDS, diagnostics, publish)
 // is the folder mode's too (pipeline/pipeline.ts). Every replica runs it: every replica serves xDS
-// (DESIGN 9); only the leader writes status.
+// (docs/architecture.md#the-operator); only the leader writes status.
 import type { Logger } from '../../../lib/log.ts';
 import type { CompileOptions } from '../compile/compile.ts';
 import { SnapshotPipeline } from '../pipeline/pipeline.ts';

@@ -43,7 +43,7 @@ export interface ConditionTransition {
   message: string;
 }
 
-/** Conditions whose False is the healthy state (DESIGN 3 has none yet; kstatus' Stalled would be one). */
+/** Conditions whose False is the healthy state (docs/architecture.md#the-api has none yet; kstatus' Stalled would be one). */
 const negativePolarity = new Set(['Stalled', 'Reconciling']);
 
 const maxMessage = 32_768;

@@ -1,4 +1,4 @@
-// The DataPlane's CapacityOK condition (DESIGN 3 and 9): False when data-plane pods cannot be placed
+// The DataPlane's CapacityOK condition (docs/architecture.md#the-api and 9): False when data-plane pods cannot be placed
 // (Pending, PodScheduled=False reason Unschedulable: the scheduler found no node with room), or when an
 // autoscaler of the DataPlane is flapping (its desired replica count changed more than `maxChanges`
 // times within `windowMs`); True otherwise. The unschedulable check reads the pods as they are; the

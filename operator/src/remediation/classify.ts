@@ -1,4 +1,4 @@
-// Is a data-plane pod a zombie (DESIGN 9)? A pod that looks alive to Kubernetes but does not serve,
+// Is a data-plane pod a zombie (docs/architecture.md#the-operator)? A pod that looks alive to Kubernetes but does not serve,
 // and that nothing else will remove:
 // - NotReady: Running but not Ready for `notReadyFor` or longer (its Ready condition's last transition,
 //   else its start). The Deployment keeps it, and it holds a replica slot forever;

@@ -1,4 +1,4 @@
-// The remediation controller (DESIGN 9, issue 8 items 5 and 6): for every DataPlane, finds zombie pods
+// The remediation controller (docs/architecture.md#the-operator, issue 8 items 5 and 6): for every DataPlane, finds zombie pods
 // and removes them within the DataPlane's limits, and reports capacity trouble. One controller does
 // both, because both read the same caches (the DataPlane's pods, their nodes) and write the same
 // object's status: one writer means one status write per reconcile and no race between two

@@ -1,11 +1,11 @@
-// The operator's own check of an extproc pod, deeper than the kubelet's HTTP probes (DESIGN 9): over
+// The operator's own check of an extproc pod, deeper than the kubelet's HTTP probes (docs/architecture.md#the-operator): over
 // the pod's gRPC port, the standard health service must say SERVING for the ext_proc service, and a
 // real ext_proc round trip must be answered, all within one short deadline. The round trip is one
 // stream, as Envoy opens per request: request headers of a synthetic GET with no route metadata, so
 // it touches no API proxy and no store. A healthy extproc answers it with an ImmediateResponse (404
 // gatehouse.RouteNotFound today) or a headers response; a 5xx ImmediateResponse, a gRPC error, no
 // reply in time or no connection at all is a failure. It speaks the protocol from Envoy's protos
-// (protos/envoy.ts), never by importing extproc code: the planes meet only on the wire (DESIGN 2).
+// (protos/envoy.ts), never by importing extproc code: the planes meet only on the wire (docs/architecture.md#layout-and-dependency-rules).
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { service as healthService } from 'grpc-health-check';

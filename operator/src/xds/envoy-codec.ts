@@ -1,4 +1,4 @@
-// Proves Envoy-facing JSON against Envoy's real API protos (DESIGN 7.1), from the @grpc/grpc-js-xds
+// Proves Envoy-facing JSON against Envoy's real API protos (docs/architecture-devproxy.md.1), from the @grpc/grpc-js-xds
 // package. protobufjs' fromObject silently drops unknown fields and does not understand the proto3
 // JSON forms of well-known types, so this walks the JSON against each message type itself: unknown
 // fields, wrong scalar types, unknown enum values, two members of one oneof and `@type` URLs that do

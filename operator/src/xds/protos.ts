@@ -1,5 +1,5 @@
 // The protos the xDS server speaks, loaded once: Envoy's ADS service (proto-loader, from the protos in
-// @grpc/grpc-js-xds's deps/ folder, DESIGN 2), Gatehouse's RuntimeSnapshot (protobufjs, to encode it)
+// @grpc/grpc-js-xds's deps/ folder, docs/architecture.md#layout-and-dependency-rules), Gatehouse's RuntimeSnapshot (protobufjs, to encode it)
 // and the type URLs served, in the order a new snapshot is pushed.
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';

@@ -1,5 +1,5 @@
 // AssignMessage: add, copy, remove and set parts of the request or response, and assign flow
-// variables (DESIGN 4, 4a). Values are templates with {variable}.
+// variables (docs/policies.md). Values are templates with {variable}.
 //
 // Order: the compiled config is canonical JSON with sorted keys, so the order members were written in
 // does not survive compilation. The shorthand members therefore run in a fixed order, remove, copy,

@@ -1,6 +1,6 @@
 // ExtractVariables: pull values out of a message into flow variables: `{name}` patterns on the path
 // suffix, query and form parameters, headers and variables; JSONPath on a JSON body; XPath on an XML
-// body (DESIGN 4).
+// body (docs/policies.md).
 import { jsonPathProblem, readsBodyVariable } from '../expressions.ts';
 import type { PolicyTypeSpec } from '../index.ts';
 import { messageName, stringList, type ConfigProblem, type JSONSchema } from '../schema.ts';

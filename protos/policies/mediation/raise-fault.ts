@@ -1,4 +1,4 @@
-// RaiseFault: stop the flow and answer with a configured response (DESIGN 4a).
+// RaiseFault: stop the flow and answer with a configured response (docs/policies.md).
 import { readsBodyVariable } from '../expressions.ts';
 import type { PolicyTypeSpec } from '../index.ts';
 import { payloadProblems, templateFieldProblems, templateMapFields } from '../templates.ts';

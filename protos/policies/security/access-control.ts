@@ -1,5 +1,5 @@
 // AccessControl: allow or deny by client address with IPv4/IPv6 CIDR rules, first match wins
-// (DESIGN 4a).
+// (docs/policies.md).
 import { isIP } from 'node:net';
 import type { PolicyTypeSpec } from '../index.ts';
 import type { ConfigProblem } from '../schema.ts';

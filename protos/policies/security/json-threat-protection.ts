@@ -1,4 +1,4 @@
-// JSONThreatProtection: structural limits on a JSON body, enforced while scanning it (DESIGN 4a).
+// JSONThreatProtection: structural limits on a JSON body, enforced while scanning it (docs/policies.md).
 import type { PolicyTypeSpec } from '../index.ts';
 import { messageName } from '../schema.ts';
 

@@ -1,5 +1,5 @@
 // VerifyAPIKey: the consumer key is known, its credential and app are approved and unexpired, and an
-// approved product covers this proxy, path and method (DESIGN 4, 4a). The key is always read from the
+// approved product covers this proxy, path and method (docs/policies.md). The key is always read from the
 // request: a literal one is refused (it would be a consumer key in clear in the snapshot).
 import { readsBodyVariable, refName } from '../expressions.ts';
 import type { PolicyTypeSpec } from '../index.ts';

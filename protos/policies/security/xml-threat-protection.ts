@@ -1,5 +1,5 @@
 // XMLThreatProtection: name, structure and value limits on an XML body, checked while scanning it;
-// DOCTYPE (and so every entity declaration) is rejected: entities are never expanded (DESIGN 4, 10).
+// DOCTYPE (and so every entity declaration) is rejected: entities are never expanded (docs/policies.md, docs/architecture.md#tests-and-quality-bars).
 import type { PolicyTypeSpec } from '../index.ts';
 import { messageName, type JSONSchema } from '../schema.ts';
 

@@ -1,4 +1,4 @@
-// InvalidateCache: removes a cache entry, or with purgeChildEntries every entry under the key (DESIGN 4).
+// InvalidateCache: removes a cache entry, or with purgeChildEntries every entry under the key (docs/policies.md).
 import { readsBodyVariable, refName } from '../expressions.ts';
 import type { PolicyTypeSpec } from '../index.ts';
 import { cacheTargetProperties, type CacheTarget } from './cache-common.ts';

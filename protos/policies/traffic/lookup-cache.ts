@@ -1,4 +1,4 @@
-// LookupCache: reads a cache entry into a flow variable (DESIGN 4).
+// LookupCache: reads a cache entry into a flow variable (docs/policies.md).
 import { readsBodyVariable, refName } from '../expressions.ts';
 import type { PolicyTypeSpec } from '../index.ts';
 import { cacheTargetProperties, type CacheTarget } from './cache-common.ts';

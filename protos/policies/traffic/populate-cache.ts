@@ -1,4 +1,4 @@
-// PopulateCache: stores a flow variable's value in the cache (DESIGN 4).
+// PopulateCache: stores a flow variable's value in the cache (docs/policies.md).
 import { readsBodyVariable, refName } from '../expressions.ts';
 import type { PolicyTypeSpec } from '../index.ts';
 import {

@@ -1,4 +1,4 @@
-// Quota: at most `allow` requests per `interval` `timeUnit`, counted per identifier (DESIGN 4, 4a).
+// Quota: at most `allow` requests per `interval` `timeUnit`, counted per identifier (docs/policies.md).
 import type { PolicyTypeSpec } from '../index.ts';
 import { refOr, type ConfigProblem, type RefOr } from '../schema.ts';
 import { identifierSchema, messageWeightSchema, TIME_UNITS, type TimeUnit } from './rate-limit-common.ts';

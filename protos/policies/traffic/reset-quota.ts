@@ -1,4 +1,4 @@
-// ResetQuota: gives back quota to a Quota policy's counter for one identifier (DESIGN 4).
+// ResetQuota: gives back quota to a Quota policy's counter for one identifier (docs/policies.md).
 import type { PolicyTypeSpec } from '../index.ts';
 import { refOr, type RefOr } from '../schema.ts';
 import { identifierLiteral } from './rate-limit-common.ts';

@@ -1,5 +1,5 @@
 // ResponseCache: answers a request from the cache at the request phase, and stores the upstream's
-// response at the response phase (DESIGN 4). Needs the response body buffered.
+// response at the response phase (docs/policies.md). Needs the response body buffered.
 import { readsBodyVariable, refName } from '../expressions.ts';
 import type { PolicyTypeSpec } from '../index.ts';
 import type { RefOr } from '../schema.ts';

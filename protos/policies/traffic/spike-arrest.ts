@@ -1,4 +1,4 @@
-// SpikeArrest: smooths traffic to `rate` (DESIGN 4, 4a): "10ps" lets one request through every
+// SpikeArrest: smooths traffic to `rate` (docs/policies.md): "10ps" lets one request through every
 // 100 ms; with useEffectiveCount the whole rate may arrive at once within the interval.
 import type { PolicyTypeSpec } from '../index.ts';
 import { refOr, type RefOr } from '../schema.ts';

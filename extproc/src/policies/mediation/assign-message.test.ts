@@ -14,7 +14,7 @@ function run(config: AssignMessageConfig, opts: PolicyContextOptions = {}) {
 }
 
 describe('AssignMessage', () => {
-  it('sets and removes response headers as in DESIGN 4a', () => {
+  it('sets and removes response headers as in docs/policies.md', () => {
     const ctx = run(
       {
         assignTo: 'response',

@@ -1,4 +1,4 @@
-// AssignMessage (DESIGN 4, 4a): remove, copy, add and set parts of a message, and assign variables.
+// AssignMessage (docs/policies.md): remove, copy, add and set parts of a message, and assign variables.
 // The order of operations is the one protos/policies/mediation/assign-message.ts documents.
 import {
   assignMessage,

@@ -1,4 +1,4 @@
-// ExtractVariables (DESIGN 4): `{name}` patterns on the path suffix, query and form parameters,
+// ExtractVariables (docs/policies.md): `{name}` patterns on the path suffix, query and form parameters,
 // headers and variables; JSONPath on a JSON body; XPath on an XML body. Patterns become anchored RE2
 // expressions at create(), so matching a hostile value is linear. The body queries are the task
 // `extract.body` (workers/tasks.ts): inline for a small body, on the worker pool for a large one.

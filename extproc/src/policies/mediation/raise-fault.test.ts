@@ -17,7 +17,7 @@ function raised(step: ReturnType<typeof raiseFaultPolicy.create>, ctx = makePoli
 }
 
 describe('RaiseFault', () => {
-  it('raises the configured response of DESIGN 4a', () => {
+  it('raises the configured response of docs/policies.md', () => {
     const fault = raised(
       raiseFaultPolicy.create(
         {

@@ -1,4 +1,4 @@
-// RaiseFault (DESIGN 4a): stop the flow with a configured response. Header values and the payload are
+// RaiseFault (docs/policies.md): stop the flow with a configured response. Header values and the payload are
 // templates; without a payload the standard fault body names the policy.
 import { raiseFault, type RaiseFaultConfig } from '../../../../protos/policies/mediation/raise-fault.ts';
 import { PolicyFault } from '../../flow/faults.ts';

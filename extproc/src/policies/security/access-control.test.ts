@@ -27,7 +27,7 @@ describe('AccessControl', () => {
     rules: [{ action: 'Deny', sourceAddresses: ['203.0.113.0/24'] }],
   };
 
-  it('denies a client in a denied IPv4 block and allows others (DESIGN 4a)', () => {
+  it('denies a client in a denied IPv4 block and allows others (docs/policies.md)', () => {
     expect(allowed(denyDocNet, '203.0.113.9')).toBe(false);
     expect(allowed(denyDocNet, '198.51.100.1')).toBe(true);
     expect(allowed(denyDocNet, '::ffff:203.0.113.9')).toBe(false);

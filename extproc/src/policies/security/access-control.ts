@@ -1,4 +1,4 @@
-// AccessControl (DESIGN 4a): IPv4/IPv6 CIDR rules in order, first match wins. Each rule's blocks are
+// AccessControl (docs/policies.md): IPv4/IPv6 CIDR rules in order, first match wins. Each rule's blocks are
 // loaded into a node:net BlockList once, at create().
 import { BlockList, isIP } from 'node:net';
 import {

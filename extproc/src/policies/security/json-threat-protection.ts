@@ -1,4 +1,4 @@
-// JSONThreatProtection (DESIGN 4a): the five structural limits, checked by a single forward scan that
+// JSONThreatProtection (docs/policies.md): the five structural limits, checked by a single forward scan that
 // validates the JSON grammar without building any value. A hostile body (a million nested arrays, an
 // object with a million members) is rejected at the first byte past a limit, with O(depth) memory.
 // The scan is the task `json.threat` (workers/tasks.ts): a large body is scanned on the worker pool.

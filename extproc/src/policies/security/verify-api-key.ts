@@ -1,4 +1,4 @@
-// VerifyAPIKey (DESIGN 4, 4a): the key must belong to an approved, unexpired credential of an
+// VerifyAPIKey (docs/policies.md): the key must belong to an approved, unexpired credential of an
 // approved app, and one of the app's approved products must cover this proxy, path suffix and method.
 // Keys are looked up by keyed hash only; the key itself is never logged.
 import type { App__Output } from '../../../../protos/gen/gatehouse/v1/App.ts';

@@ -1,4 +1,4 @@
-// XMLThreatProtection (DESIGN 4): name, structure and value limits on an XML body, checked by a
+// XMLThreatProtection (docs/policies.md): name, structure and value limits on an XML body, checked by a
 // forward scan that builds nothing; DOCTYPE is refused, so entities are never declared or expanded.
 // The scan is the task `xml.threat` (workers/tasks.ts): a large body is scanned on the worker pool.
 import type { XMLThreatProtectionConfig } from '../../../../protos/policies/security/xml-threat-protection.ts';

@@ -1,4 +1,4 @@
-// InvalidateCache (DESIGN 4): removes the entry, or with purgeChildEntries every entry whose key
+// InvalidateCache (docs/policies.md): removes the entry, or with purgeChildEntries every entry whose key
 // starts with it (a prefix, or a scope with no fragments, purges that whole part of the cache).
 import type { InvalidateCacheConfig } from '../../../../protos/policies/traffic/invalidate-cache.ts';
 import type { PolicyImplementation } from '../../flow/types.ts';

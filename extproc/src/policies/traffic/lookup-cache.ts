@@ -1,4 +1,4 @@
-// LookupCache (DESIGN 4): reads an entry into `assignTo`; sets lookupcache.{name}.cachehit.
+// LookupCache (docs/policies.md): reads an entry into `assignTo`; sets lookupcache.{name}.cachehit.
 import type { LookupCacheConfig } from '../../../../protos/policies/traffic/lookup-cache.ts';
 import type { PolicyImplementation } from '../../flow/types.ts';
 import { bestEffort, cacheKey } from './cache-support.ts';

@@ -1,4 +1,4 @@
-// PopulateCache (DESIGN 4): stores the `source` variable's value under the key until its expiry.
+// PopulateCache (docs/policies.md): stores the `source` variable's value under the key until its expiry.
 // An unset source stores nothing, as in Apigee.
 import {
   populateCache as populateCacheSpec,

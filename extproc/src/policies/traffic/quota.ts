@@ -1,4 +1,4 @@
-// Quota (DESIGN 4, 4a; Apigee semantics): at most `allow` requests (weighted by messageWeight) per
+// Quota (docs/policies.md; Apigee semantics): at most `allow` requests (weighted by messageWeight) per
 // window and identifier. calendar windows align to startTime, rollingwindow looks back one interval,
 // flexi starts at the identifier's first request. Distributed quotas count in the shared store
 // (Redis: one atomic script per request, which the flow compiler may merge with a SpikeArrest's; or a

@@ -1,4 +1,4 @@
-// ResetQuota (DESIGN 4): takes `allow` off (or clears) a Quota policy's current count for one
+// ResetQuota (docs/policies.md): takes `allow` off (or clears) a Quota policy's current count for one
 // identifier, e.g. to give a client its quota back after an upstream failure.
 import type { ResetQuotaConfig } from '../../../../protos/policies/traffic/reset-quota.ts';
 import type { PolicyImplementation } from '../../flow/types.ts';

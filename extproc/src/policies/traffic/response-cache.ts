@@ -1,4 +1,4 @@
-// ResponseCache (DESIGN 4; Apigee semantics). Request phase: a hit is answered at once as a direct
+// ResponseCache (docs/policies.md; Apigee semantics). Request phase: a hit is answered at once as a direct
 // response and the upstream is never called. Response phase (the body is buffered for this step): the
 // upstream's response is stored under the key the request phase computed, remembered in the flow
 // variable responsecache.{name}.cachekey, unless skipped, an error (excludeErrorResponse), or

@@ -1,4 +1,4 @@
-// SpikeArrest (DESIGN 4, 4a; Apigee semantics): `rate` requests per second or minute, smoothed. By
+// SpikeArrest (docs/policies.md; Apigee semantics): `rate` requests per second or minute, smoothed. By
 // default the rate is cut into slots: "10ps" admits one request per 100 ms and "30pm" one per 2 s, so
 // a burst of two within a slot is refused. With useEffectiveCount the whole rate may be used at once
 // and refills evenly over the interval (a token bucket of `rate`). Counted per identifier in the

@@ -1,4 +1,4 @@
-// The ext_proc filter (DESIGN 6): listener-level config per data plane, and the per-route override
+// The ext_proc filter (docs/architecture.md#the-envoy-and-extproc-contract): listener-level config per data plane, and the per-route override
 // that asks only for the phases a proxy's steps need and names the proxy in gRPC metadata.
 import type { ProcessingMode } from '../../../../protos/gen/json/envoy.extensions.filters.http.ext_proc.v3.ts';
 import type { AnyOf } from '../../../../protos/gen/json/google.protobuf.ts';

@@ -7,7 +7,7 @@ import type { TlsVersion } from '../../api/common.ts';
 export const routeConfigName = 'gatehouse';
 export const extProcClusterName = 'gatehouse-extproc';
 export const extProcFilterName = 'envoy.filters.http.ext_proc';
-/** gRPC metadata on every ext_proc stream naming the proxy ("namespace/name"), DESIGN 6. */
+/** gRPC metadata on every ext_proc stream naming the proxy ("namespace/name"), docs/architecture.md#the-envoy-and-extproc-contract. */
 export const routeMetadataKey = 'x-gatehouse-route';
 
 const api = 'type.googleapis.com/envoy';

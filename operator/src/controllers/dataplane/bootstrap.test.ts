@@ -1,5 +1,5 @@
 // The bootstrap is proved against Envoy's real protos: unknown fields, wrong types, unresolvable Any
-// types fail (DESIGN 7.1). So are the filesystem SDS files next to it (DiscoveryResponses).
+// types fail (docs/architecture-devproxy.md.1). So are the filesystem SDS files next to it (DiscoveryResponses).
 import { describe, expect, it } from 'vitest';
 import { loadEnvoyRoot } from '../../../../protos/envoy.ts';
 import { EnvoyProtoError, encodeStrict, envoyRoot } from '../../xds/envoy-codec.ts';
