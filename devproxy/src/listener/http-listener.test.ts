@@ -52,6 +52,36 @@ describe('HttpListener', () => {
   });
 });
 
+describe('a client that goes away mid-body (Envoy: downstream reset, nothing sent upstream)', () => {
+  it('a POST cut short after 10 of 100 bytes reaches no handler and takes nothing down', async () => {
+    const paths: string[] = [];
+    const listener = new HttpListener((d) => {
+      paths.push(d.request.path);
+      return Promise.resolve({ status: 200, headers: [], body: Buffer.from('ok') });
+    });
+    const port = await listener.listen('127.0.0.1', 0);
+    const unhandled: unknown[] = [];
+    const onUnhandled = (err: unknown) => unhandled.push(err);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      for (let i = 0; i < 3; i++) {
+        const socket = connectTcp(port, '127.0.0.1');
+        await once(socket, 'connect');
+        socket.write('POST /cut HTTP/1.1\r\nhost: a\r\ncontent-length: 100\r\n\r\n0123456789');
+        socket.destroy();
+        await once(socket, 'close');
+      }
+      const r = await send(`http://127.0.0.1:${port}/after`);
+      expect(r.status).toBe(200);
+      expect(paths).toEqual(['/after']);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      await listener.close();
+    }
+  });
+});
+
 describe("the HTTP/1 codec's framing (ResponseEncoderImpl::encodeHeaders)", () => {
   const serve = (response: HttpResponse) => new HttpListener(() => Promise.resolve(response));
   const rawGet = async (port: number, method = 'GET') => {

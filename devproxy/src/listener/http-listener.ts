@@ -173,7 +173,7 @@ export class HttpListener {
   private readonly tls: TlsListener | undefined;
   private readonly tcp: NetServer;
   private readonly http1: ReturnType<typeof createHttp1Server>;
-  private readonly http2 = createHttp2Server((req, res) => void this.serve(req, res, true));
+  private readonly http2 = createHttp2Server((req, res) => this.serveSafely(req, res, true));
   private codec: CodecOptions;
   private readonly headerTimers = new WeakMap<Socket, { timer: NodeJS.Timeout | undefined; inRequest: boolean }>();
 
@@ -188,7 +188,7 @@ export class HttpListener {
         // request_headers_timeout is watchRequestHeaders'.
         requestTimeout: 0,
       },
-      (req, res) => void this.serve(req, res, false),
+      (req, res) => this.serveSafely(req, res, false),
     );
     this.http1.maxHeadersCount = 0; // counted by the connection manager (max_headers_count)
     this.http1.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.onClientError(err, socket));
@@ -341,6 +341,17 @@ export class HttpListener {
     socket.end(reply);
   }
 
+  /** No request can take the listener down: whatever escapes serve() resets that one stream. */
+  private serveSafely(
+    req: IncomingMessage | Http2ServerRequest,
+    res: ServerResponse | Http2ServerResponse,
+    h2: boolean,
+  ): void {
+    this.serve(req, res, h2).catch(() => {
+      if (!res.destroyed) res.destroy();
+    });
+  }
+
   private async serve(
     req: IncomingMessage | Http2ServerRequest,
     res: ServerResponse | Http2ServerResponse,
@@ -348,20 +359,27 @@ export class HttpListener {
   ): Promise<void> {
     const chunks: Buffer[] = [];
     let size = 0;
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > maxUnbufferedBodyBytes) {
-        // devproxy's own bound: Envoy would stream a body no filter buffers.
-        writeResponse(
-          res,
-          req.method ?? 'GET',
-          localReply(413, 'Payload Too Large', 'devproxy_request_too_large'),
-          h2,
-          true,
-        );
-        return;
+    try {
+      for await (const chunk of req as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (size > maxUnbufferedBodyBytes) {
+          // devproxy's own bound: Envoy would stream a body no filter buffers.
+          writeResponse(
+            res,
+            req.method ?? 'GET',
+            localReply(413, 'Payload Too Large', 'devproxy_request_too_large'),
+            h2,
+            true,
+          );
+          return;
+        }
+        chunks.push(chunk);
       }
-      chunks.push(chunk);
+    } catch {
+      // The client went away mid-body (a Content-Length it never sent, a reset): Envoy resets the
+      // stream (downstream_rq_rx_reset) and sends nothing upstream. Nothing to answer.
+      if (!res.destroyed) res.destroy();
+      return;
     }
     const socket = req.socket as Socket & Partial<Pick<TLSSocket, 'encrypted' | 'authorized' | 'getPeerCertificate'>>;
     const secure = socket.encrypted === true;
