@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openWatches, rbacUsage, waitForAudit, type AuditRecord, type PolicyRule } from '../env/audit.ts';
+import { openWatches, rbacUsage, readAudit, waitForAudit, type AuditRecord, type PolicyRule } from '../env/audit.ts';
 import { ENV } from '../env/env.ts';
 import { CHART_DIR } from '../env/helm.ts';
 import { serviceAccountIdentity } from '../env/identity.ts';
@@ -332,6 +332,29 @@ describe('chart RBAC in namespaced mode', () => {
         !(await cluster.rest.list(`/api/v1/namespaces/${ops}/configmaps`)).items.some(
           (c) => (c as Obj).metadata.name === 'gatehouse-nodes-gone',
         ),
+    );
+
+    // Every informer is watching before the operator stops: on a loaded machine one may still be in its
+    // first list (or re-listing) at this point, and a watch never started would read as an unused grant.
+    const scopes = [
+      ['watched', shop, 'role-rules.yaml'],
+      ['operator', ops, 'operator-role-rules.yaml'],
+      ['cluster', '', 'clusterrole-rules.yaml'],
+    ] as const;
+    await eventually(
+      'every collection the operator may watch is being watched',
+      () => {
+        const started = readAudit(auditLog, { username, since, stage: 'ResponseStarted' });
+        return scopes.every(([scope, namespace, file]) =>
+          rbacUsage(
+            started.filter((r) => r.namespace === namespace),
+            rulesFile(file),
+          )
+            .unusedGrants.filter((g) => g.verb === 'watch')
+            .every((g) => authorizedOnBehalf[scope].has(`${g.apiGroup} ${g.resource} ${g.verb}`)),
+        );
+      },
+      60_000,
     );
 
     // Stop (releases the Lease: one more update). A watch is logged as complete only once the apiserver

@@ -5,7 +5,7 @@
 // of a gone replica). The apiserver's audit log then shows every request it made: none was refused, and
 // every verb on every resource the ClusterRole grants was used at least once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openWatches, rbacUsage, waitForAudit } from '../env/audit.ts';
+import { openWatches, rbacUsage, readAudit, waitForAudit } from '../env/audit.ts';
 import { ENV } from '../env/env.ts';
 import { chartRules, serviceAccountIdentity } from '../env/identity.ts';
 import { startKubeOperator, type KubeOperator } from '../../operator/src/kube-operator.ts';
@@ -296,6 +296,17 @@ describe('chart RBAC', () => {
         !(await cluster.rest.list(`/api/v1/namespaces/${ns}/configmaps`)).items.some(
           (c) => (c as Obj).metadata.name === 'gatehouse-nodes-gone',
         ),
+    );
+
+    // Every informer is watching before the operator stops: on a loaded machine one may still be in its
+    // first list (or re-listing) at this point, and a watch never started would read as an unused grant.
+    await eventually(
+      'every collection the operator may watch is being watched',
+      () =>
+        rbacUsage(readAudit(auditLog, { username, since, stage: 'ResponseStarted' }), chartRules())
+          .unusedGrants.filter((g) => g.verb === 'watch')
+          .every((g) => authorizedOnBehalf.has(`${g.apiGroup} ${g.resource} ${g.verb}`)),
+      60_000,
     );
 
     // Stop (releases the Lease: one more update). A watch is logged as complete only once the apiserver
