@@ -211,6 +211,37 @@ export const dataPlaneSpec = object(
         },
       ),
     ),
+    requests: optional(
+      object(
+        {
+          escapedSlashes: optional(
+            enumOf(['Reject', 'KeepUnchanged', 'UnescapeAndRedirect', 'UnescapeAndForward'], {
+              default: 'Reject',
+              description:
+                'A path with an escaped slash or backslash (%2F, %5C): Reject (default) answers 400, so /a%2F..%2Fadmin cannot reach a route or a resource path the normalised path would not; KeepUnchanged forwards it as is; UnescapeAndRedirect redirects to the unescaped path; UnescapeAndForward unescapes it. Envoy path_with_escaped_slashes_action.',
+            }),
+          ),
+          headersWithUnderscores: optional(
+            enumOf(['DropHeader', 'Reject', 'Allow'], {
+              default: 'DropHeader',
+              description:
+                'A request header whose name has an underscore (x_api_key): DropHeader (default) removes it, so an upstream that reads it as x-api-key never sees a header the policies did not; Reject answers 400; Allow keeps it. Envoy headers_with_underscores_action.',
+            }),
+          ),
+          headersTimeout: optional(
+            duration({
+              default: '10s',
+              description:
+                'How long a client may take to send the request headers (slow-headers attacks); 0s: no limit. Envoy request_headers_timeout.',
+            }),
+          ),
+        },
+        {
+          description:
+            'How the edge treats client requests before any policy runs (docs/architecture.md#the-envoy-and-extproc-contract).',
+        },
+      ),
+    ),
     failureMode: optional(
       enumOf(['FailClosed', 'FailOpen'], {
         default: 'FailClosed',

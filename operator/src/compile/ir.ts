@@ -160,6 +160,12 @@ export interface IrListener {
   tls?: IrListenerTls;
 }
 
+export interface IrRequestHandling {
+  escapedSlashes: 'Reject' | 'KeepUnchanged' | 'UnescapeAndRedirect' | 'UnescapeAndForward';
+  headersWithUnderscores: 'DropHeader' | 'Reject' | 'Allow';
+  headersTimeoutMs: number;
+}
+
 export interface IrDataPlane {
   namespace: string;
   name: string;
@@ -168,6 +174,8 @@ export interface IrDataPlane {
   messageTimeoutMs: number;
   redis?: { mode: string; onUnavailable: string };
   listeners: IrListener[];
+  /** spec.requests: how the edge treats requests before any policy (Envoy HCM settings). */
+  requests: IrRequestHandling;
   /** spec.upstream.allowLinkLocalTargets (compile only; not in the runtime snapshot). */
   allowLinkLocalTargets: boolean;
 }

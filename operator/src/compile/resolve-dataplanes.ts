@@ -3,7 +3,7 @@
 import { listenerTlsSecretName } from '../api/names.ts';
 import { idKey, type Inventory } from './intake.ts';
 import { durationMs } from './durations.ts';
-import type { IrDataPlane, IrListener } from './ir.ts';
+import type { IrDataPlane, IrListener, IrRequestHandling } from './ir.ts';
 import { reportMissingRef, reporterFor, sortedValues, type Report } from './report.ts';
 
 export const defaultListenerPort = 8080;
@@ -14,6 +14,13 @@ export const messageTimeoutMs = (messageTimeout: string | undefined): number =>
   messageTimeout === undefined ? defaultMessageTimeoutMs : durationMs(messageTimeout);
 
 /** What serves when no DataPlane object exists. */
+/** The edge's request handling unless a DataPlane says otherwise (the schema's defaults). */
+export const defaultRequestHandling: IrRequestHandling = {
+  escapedSlashes: 'Reject',
+  headersWithUnderscores: 'DropHeader',
+  headersTimeoutMs: 10_000,
+};
+
 export const defaultDataPlane: IrDataPlane = {
   namespace: 'default',
   name: 'default',
@@ -21,6 +28,7 @@ export const defaultDataPlane: IrDataPlane = {
   failureMode: 'FailClosed',
   messageTimeoutMs: defaultMessageTimeoutMs,
   listeners: [{ name: 'default/default/http', port: defaultListenerPort }],
+  requests: defaultRequestHandling,
   allowLinkLocalTargets: false,
 };
 
@@ -89,6 +97,14 @@ export function resolveDataPlanes(inventory: Inventory, report: Report): IrDataP
           }
         : {}),
       listeners: [...listeners].sort((a, b) => a.port - b.port),
+      requests: {
+        escapedSlashes: spec.requests?.escapedSlashes ?? defaultRequestHandling.escapedSlashes,
+        headersWithUnderscores: spec.requests?.headersWithUnderscores ?? defaultRequestHandling.headersWithUnderscores,
+        headersTimeoutMs:
+          spec.requests?.headersTimeout === undefined
+            ? defaultRequestHandling.headersTimeoutMs
+            : durationMs(spec.requests.headersTimeout),
+      },
       allowLinkLocalTargets: spec.upstream?.allowLinkLocalTargets ?? false,
     });
   }

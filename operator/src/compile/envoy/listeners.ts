@@ -2,6 +2,7 @@
 // and the router last.
 import type { FilterChain, Listener } from '../../../../protos/gen/json/envoy.config.listener.v3.ts';
 import type { AnyOf } from '../../../../protos/gen/json/google.protobuf.ts';
+import { protoDuration } from '../durations.ts';
 import type { IrDataPlane, IrListener } from '../ir.ts';
 import { extProcFilterConfig } from './ext-proc.ts';
 import { adsConfigSource, extProcFilterName, routeConfigName, socketAddress, typeUrls } from './names.ts';
@@ -35,10 +36,29 @@ function httpConnectionManager(dp: IrDataPlane, listener: IrListener): AnyOf<typ
     use_remote_address: true,
     generate_request_id: true,
     preserve_external_request_id: false,
+    // One canonical path for routing, extproc's request.path and product resource matching: Envoy
+    // normalises (RFC 3986 dot segments, backslashes), merges slashes and, by default, refuses an
+    // escaped slash rather than guess what the upstream makes of it (docs/architecture.md#the-envoy-and-extproc-contract).
     normalize_path: true,
     merge_slashes: true,
+    path_with_escaped_slashes_action: escapedSlashesAction[dp.requests.escapedSlashes],
+    common_http_protocol_options: {
+      headers_with_underscores_action: underscoresAction[dp.requests.headersWithUnderscores],
+    },
+    ...(dp.requests.headersTimeoutMs > 0
+      ? { request_headers_timeout: protoDuration(dp.requests.headersTimeoutMs) }
+      : {}),
   };
 }
+
+const escapedSlashesAction = {
+  Reject: 'REJECT_REQUEST',
+  KeepUnchanged: 'KEEP_UNCHANGED',
+  UnescapeAndRedirect: 'UNESCAPE_AND_REDIRECT',
+  UnescapeAndForward: 'UNESCAPE_AND_FORWARD',
+} as const;
+
+const underscoresAction = { DropHeader: 'DROP_HEADER', Reject: 'REJECT_REQUEST', Allow: 'ALLOW' } as const;
 
 export function emitListeners(dataPlanes: readonly IrDataPlane[], sds: SdsSecretRefs): Listener[] {
   return dataPlanes.flatMap((dp) =>
