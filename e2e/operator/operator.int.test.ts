@@ -285,6 +285,39 @@ describe('operator in a cluster', () => {
     ).toEqual(['zz-ledger']);
   });
 
+  it('a referenced Secret without the credential label: the status says exactly that, not "not found"', async () => {
+    await cluster.apply({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'vault-ca', namespace: ns },
+      stringData: { 'ca.crt': 'not read' },
+    });
+    await cluster.apply(
+      obj('ApiProxy', ns, 'vault', {
+        basePath: '/vault',
+        target: { url: 'https://127.0.0.1:9443', tls: { caSecretRef: { name: 'vault-ca' } } },
+      }),
+    );
+    const proxy = await eventually('vault ResolvedRefs False naming the missing label', async () => {
+      const o = await cluster.get('ApiProxy', ns, 'vault');
+      return conditionOf(o, 'ResolvedRefs')?.message.includes('lacks the label') && o;
+    });
+    expect(conditionOf(proxy, 'ResolvedRefs')?.message).toContain(
+      'Secret "vault-ca" exists but lacks the label gatehouse.dev/credential=true',
+    );
+    // A Secret that does not exist at all is still "not found".
+    await cluster.apply(
+      obj('ApiProxy', ns, 'vault', {
+        basePath: '/vault',
+        target: { url: 'https://127.0.0.1:9443', tls: { caSecretRef: { name: 'no-such-ca' } } },
+      }),
+    );
+    await eventually('no-such-ca not found', async () => {
+      const o = await cluster.get('ApiProxy', ns, 'vault');
+      return o?.metadata.generation === 2 && conditionOf(o, 'ResolvedRefs')?.message.includes('"no-such-ca" not found');
+    });
+  });
+
   it('two replicas: one writes; when it dies the other takes over its Lease, losing and repeating no status write', async () => {
     b = await startReplica(ns, 'op-b');
     // The node talks to the replica that is not the leader: the leader reports on it all the same.

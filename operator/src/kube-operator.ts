@@ -4,7 +4,7 @@
 import { hostname } from 'node:os';
 import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../../lib/log.ts';
-import { credentialKeySecretName, defaultLeaseName, fieldManager } from './api/names.ts';
+import { credentialKeySecretName, defaultLeaseName, fieldManager, credentialSecretLabel } from './api/names.ts';
 import type { IrEndpoint } from './compile/ir.ts';
 import { DataPlaneController } from './controllers/dataplane/controller.ts';
 import { extProcCompileOptions } from './controllers/dataplane/extproc-link.ts';
@@ -251,6 +251,19 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<K
     log,
     isLeader,
     metrics,
+    unlabelledSecret: async (namespace, name) => {
+      // Metadata only: the Secret's data never leaves the apiserver for this.
+      const list = await rest.request<{ items?: { metadata?: { labels?: Record<string, string> } }[] }>(
+        'GET',
+        `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets`,
+        {
+          query: { fieldSelector: `metadata.name=${name}` },
+          accept: 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1',
+        },
+      );
+      const secret = list.items?.[0];
+      return secret !== undefined && secret.metadata?.labels?.[credentialSecretLabel] !== 'true';
+    },
   });
   status.start();
   if (dataPlanes) {

@@ -5,9 +5,10 @@
 // leader writes; the desired status is recomputed from the caches on every reconcile, so a replayed
 // or duplicated key writes nothing new.
 import type { Logger } from '../../../lib/log.ts';
-import type { StatusTarget, StatusWriter } from '../kube/status-writer.ts';
+import type { DesiredStatus, StatusTarget, StatusWriter } from '../kube/status-writer.ts';
 import type { KubeMetrics } from '../kube/metrics.ts';
 import { WorkQueue } from '../kube/workqueue.ts';
+import { credentialSecretLabel } from '../api/names.ts';
 import type { KubeSource, SourceKind } from '../source/kube.ts';
 import type { NodeStatus } from '../xds/node-registry.ts';
 import { desiredStatus } from './object-status.ts';
@@ -26,6 +27,11 @@ export interface StatusControllerOptions {
   log: Logger;
   isLeader: () => boolean;
   concurrency?: number;
+  /**
+   * Whether a Secret exists but without the gatehouse.dev/credential label (so the kube source, which
+   * watches only labelled Secrets, does not see it): the status then says so instead of "not found".
+   */
+  unlabelledSecret?: (namespace: string, name: string) => Promise<boolean>;
   /** Quiet time after node ACKs before ApiProxies are re-examined. */
   nodeDebounceMs?: number;
   metrics?: KubeMetrics;
@@ -83,6 +89,38 @@ export class StatusController {
       this.queue.add(`${kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`);
   }
 
+  private readonly labelChecks = new Map<string, { unlabelled: boolean; at: number }>();
+
+  /**
+   * "Secret X not found" where the Secret exists without the credential label: say exactly that
+   * (docs/operations.md). Looked up metadata-only, at most every 30 s per Secret.
+   */
+  private async explainUnlabelledSecrets(desired: DesiredStatus): Promise<DesiredStatus> {
+    const lookup = this.options.unlabelledSecret;
+    if (!lookup) return desired;
+    const missing = /Secret "([^"]+)" not found in namespace ([a-z0-9-]+)/g;
+    const conditions = [];
+    for (const c of desired.conditions) {
+      let message = c.message;
+      for (const [text, name, namespace] of c.message.matchAll(missing)) {
+        const key = `${namespace}/${name}`;
+        let check = this.labelChecks.get(key);
+        if (!check || performance.now() - check.at > 30_000) {
+          const unlabelled = await lookup(namespace!, name!).catch(() => false);
+          check = { unlabelled, at: performance.now() };
+          this.labelChecks.set(key, check);
+        }
+        if (check.unlabelled)
+          message = message.replace(
+            text,
+            `Secret "${name}" exists but lacks the label ${credentialSecretLabel}=true (the operator reads only labelled Secrets)`,
+          );
+      }
+      conditions.push(message === c.message ? c : { ...c, message });
+    }
+    return { ...desired, conditions };
+  }
+
   async reconcile(key: string): Promise<void> {
     if (!this.options.isLeader()) return;
     const [kind, namespace, name] = key.split('/') as [SourceKind, string, string];
@@ -92,12 +130,14 @@ export class StatusController {
     const outcome = state.outcomes.get(key);
     // A newer generation than the last compile saw: the coming rebuild enqueues this key again.
     if (!outcome || outcome.generation !== (live.metadata.generation ?? 0)) return;
-    const desired = desiredStatus(kind, outcome, {
-      version: state.version,
-      nodes: this.options.nodes(),
-      history: this.options.snapshots.history,
-      revisions: state.revisions,
-    });
+    const desired = await this.explainUnlabelledSecrets(
+      desiredStatus(kind, outcome, {
+        version: state.version,
+        nodes: this.options.nodes(),
+        history: this.options.snapshots.history,
+        revisions: state.revisions,
+      }),
+    );
     // The cluster keeps the last accepted spec, for a restarted or newly elected replica
     // (docs/architecture.md#the-operator).
     const accepted = state.lastAccepted.get(key);

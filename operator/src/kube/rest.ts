@@ -16,6 +16,8 @@ export type Query = Record<string, string | number | boolean | undefined>;
 export interface RequestOptions {
   body?: unknown;
   contentType?: string;
+  /** The Accept header (default application/json), e.g. for metadata-only lists. */
+  accept?: string;
   query?: Query;
   /** Overrides the client's timeout for this request (whole exchange, body included). */
   timeoutMs?: number;
@@ -111,7 +113,7 @@ export class KubeRest {
 
   async request<T = unknown>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
     const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = { accept: options.accept ?? 'application/json' };
     if (payload !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
     const res = await this.send(
       method,
