@@ -4,9 +4,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { eventually } from '../env/eventually.ts';
-import { freePort } from '../env/ports.ts';
 import { send } from './harness.ts';
-import { gatehouse, until, type Command } from './processes.ts';
+import { devPorts, gatehouse, until, type Command } from './processes.ts';
 
 const examples = join(import.meta.dirname, '../../examples');
 let dev: Command | undefined;
@@ -31,24 +30,8 @@ const alive = (pid: number) => {
 };
 
 it('SIGKILL of gatehouse dev stops its extproc child, which frees its ports', async () => {
-  const [port, extprocPort, xdsPort, metricsPort, upstreamPort] = await Promise.all(
-    Array.from({ length: 5 }, () => freePort()),
-  );
-  dev = gatehouse([
-    'dev',
-    '-f',
-    examples,
-    '--port',
-    String(port),
-    '--extproc-port',
-    String(extprocPort),
-    '--xds-port',
-    String(xdsPort),
-    '--metrics-port',
-    String(metricsPort),
-    '--upstream-port',
-    String(upstreamPort),
-  ]);
+  const { port, metricsPort, args } = await devPorts();
+  dev = gatehouse(['dev', '-f', examples, ...args]);
   const base = `http://127.0.0.1:${port}`;
   await until(
     dev,

@@ -3,37 +3,16 @@
 // --upstream-port moves the upstream without touching a manifest.
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { freePort } from '../env/ports.ts';
 import { send } from './harness.ts';
-import { gatehouse, until, type Command } from './processes.ts';
+import { devPorts, gatehouse, until, type Command } from './processes.ts';
 
 const examples = join(import.meta.dirname, '../../examples');
 let dev: Command;
 let base: string;
 
 beforeAll(async () => {
-  const [port, extprocPort, xdsPort, metricsPort, upstreamPort] = await Promise.all([
-    freePort(),
-    freePort(),
-    freePort(),
-    freePort(),
-    freePort(),
-  ]);
-  dev = gatehouse([
-    'dev',
-    '-f',
-    examples,
-    '--port',
-    String(port),
-    '--extproc-port',
-    String(extprocPort),
-    '--xds-port',
-    String(xdsPort),
-    '--metrics-port',
-    String(metricsPort),
-    '--upstream-port',
-    String(upstreamPort),
-  ]);
+  const { port, args } = await devPorts();
+  dev = gatehouse(['dev', '-f', examples, ...args]);
   base = `http://127.0.0.1:${port}`;
   // Without a key VerifyAPIKey answers 401 before the spike arrest counts the request.
   await until(

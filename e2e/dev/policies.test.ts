@@ -4,9 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../env/ports.ts';
 import { send } from './harness.ts';
-import { gatehouse, until, type Command } from './processes.ts';
+import { devPorts, gatehouse, until, type Command } from './processes.ts';
 
 /** The error code of a fault response body. */
 const errorCode = (body: string) =>
@@ -145,30 +144,10 @@ spec:
 ];
 
 beforeAll(async () => {
-  const [port, extprocPort, xdsPort, metricsPort, upstreamPort] = await Promise.all([
-    freePort(),
-    freePort(),
-    freePort(),
-    freePort(),
-    freePort(),
-  ]);
+  const { port, upstreamPort, args } = await devPorts();
   dir = mkdtempSync(join(tmpdir(), 'gatehouse-e2e-dev-'));
   writeFileSync(join(dir, 'all.yaml'), manifests.join('').replaceAll('UPSTREAM', String(upstreamPort)));
-  dev = gatehouse([
-    'dev',
-    '-f',
-    dir,
-    '--port',
-    String(port),
-    '--extproc-port',
-    String(extprocPort),
-    '--xds-port',
-    String(xdsPort),
-    '--metrics-port',
-    String(metricsPort),
-    '--upstream-port',
-    String(upstreamPort),
-  ]);
+  dev = gatehouse(['dev', '-f', dir, ...args]);
   base = `http://127.0.0.1:${port}`;
   await until(dev, 'devproxy to route to extproc', async () => (await send(`${base}/keyed/x`)).status === 401, 60_000);
 }, 90_000);

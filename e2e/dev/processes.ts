@@ -2,6 +2,7 @@
 // stopped with SIGTERM (and killed if they outlive it).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../env/ports.ts';
 
 const bin = fileURLToPath(new URL('../../bin/gatehouse.js', import.meta.url));
 
@@ -65,4 +66,28 @@ export async function until(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}:\n${cmd.output()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** A free loopback port for each port `gatehouse dev` opens, and the flags that give them to it. */
+export async function devPorts(): Promise<{ port: number; metricsPort: number; upstreamPort: number; args: string[] }> {
+  const [port, extprocPort, xdsPort, metricsPort, upstreamPort] = await Promise.all(
+    Array.from({ length: 5 }, () => freePort()),
+  );
+  return {
+    port: port!,
+    metricsPort: metricsPort!,
+    upstreamPort: upstreamPort!,
+    args: [
+      '--port',
+      String(port),
+      '--extproc-port',
+      String(extprocPort),
+      '--xds-port',
+      String(xdsPort),
+      '--metrics-port',
+      String(metricsPort),
+      '--upstream-port',
+      String(upstreamPort),
+    ],
+  };
 }

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commands } from '../../bin/cli.ts';
 import { freePort } from '../env/ports.ts';
 import { send } from '../dev/harness.ts';
-import { nodeScript, until } from '../dev/processes.ts';
+import { devPorts, nodeScript, until } from '../dev/processes.ts';
 import {
   assembleImage,
   finalStageCopies,
@@ -98,26 +98,11 @@ describe('the image', () => {
   });
 
   it('gatehouse dev serves the examples: 401 without an API key, then exits 0 on SIGTERM', async () => {
-    const [port, extprocPort, xdsPort, metricsPort, upstreamPort] = await Promise.all(
-      Array.from({ length: 5 }, () => freePort()),
-    );
-    const dev = nodeScript(
-      join(image.root, 'bin/gatehouse.js'),
-      [
-        'dev',
-        '--port',
-        String(port),
-        '--extproc-port',
-        String(extprocPort),
-        '--xds-port',
-        String(xdsPort),
-        '--metrics-port',
-        String(metricsPort),
-        '--upstream-port',
-        String(upstreamPort),
-      ],
-      { cwd: image.root, env: { NODE_ENV: 'production' } },
-    );
+    const { port, args } = await devPorts();
+    const dev = nodeScript(join(image.root, 'bin/gatehouse.js'), ['dev', ...args], {
+      cwd: image.root,
+      env: { NODE_ENV: 'production' },
+    });
     try {
       const url = `http://127.0.0.1:${port}/orders/v1/orders`;
       // Ready once the route is served and extproc answers: the 401 README.md shows.
