@@ -32,6 +32,19 @@ export function reporterFor(entry: Entry<unknown>, report: Report): ObjectReport
 }
 
 /** Reports a reference to `kind` namespace/name that is not among the accepted ones. */
+/** The message of a reference to an object that does not exist (status readers match it: secretsNotFound). */
+export const notFoundMessage = (kind: string, name: string, namespace: string): string =>
+  `${kind} "${name}" not found in namespace ${namespace}`;
+
+/** Each Secret a condition message says notFoundMessage of: [text, name, namespace]. */
+export function secretsNotFound(message: string): [string, string, string][] {
+  return [...message.matchAll(/Secret "([^"]+)" not found in namespace ([a-z0-9-]+)/g)].map((m) => [
+    m[0],
+    m[1]!,
+    m[2]!,
+  ]);
+}
+
 export function reportMissingRef(
   r: ObjectReporter,
   inventory: Inventory,
@@ -43,7 +56,7 @@ export function reportMissingRef(
   const rejected = inventory.rejected.has(idKey({ kind, namespace, name }));
   r.unresolved(
     field,
-    rejected ? `${kind} "${name}" is not accepted` : `${kind} "${name}" not found in namespace ${namespace}`,
+    rejected ? `${kind} "${name}" is not accepted` : notFoundMessage(kind, name, namespace),
     rejected ? 'RefNotAccepted' : 'RefNotFound',
   );
 }

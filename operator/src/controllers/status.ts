@@ -9,6 +9,7 @@ import type { DesiredStatus, StatusTarget, StatusWriter } from '../kube/status-w
 import type { KubeMetrics } from '../kube/metrics.ts';
 import { WorkQueue } from '../kube/workqueue.ts';
 import { credentialSecretLabel } from '../api/names.ts';
+import { secretsNotFound } from '../compile/report.ts';
 import type { KubeSource, SourceKind } from '../source/kube.ts';
 import type { NodeStatus } from '../xds/node-registry.ts';
 import { desiredStatus } from './object-status.ts';
@@ -98,15 +99,14 @@ export class StatusController {
   private async explainUnlabelledSecrets(desired: DesiredStatus): Promise<DesiredStatus> {
     const lookup = this.options.unlabelledSecret;
     if (!lookup) return desired;
-    const missing = /Secret "([^"]+)" not found in namespace ([a-z0-9-]+)/g;
     const conditions = [];
     for (const c of desired.conditions) {
       let message = c.message;
-      for (const [text, name, namespace] of c.message.matchAll(missing)) {
+      for (const [text, name, namespace] of secretsNotFound(c.message)) {
         const key = `${namespace}/${name}`;
         let check = this.labelChecks.get(key);
         if (!check || performance.now() - check.at > 30_000) {
-          const unlabelled = await lookup(namespace!, name!).catch(() => false);
+          const unlabelled = await lookup(namespace, name).catch(() => false);
           check = { unlabelled, at: performance.now() };
           this.labelChecks.set(key, check);
         }
