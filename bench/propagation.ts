@@ -130,13 +130,13 @@ try {
       typeUrl: r.typeUrl,
       versionInfo: r.versionInfo,
       responseNonce: r.nonce,
-      resourceNames: r.typeUrl === typeUrls.route ? ['gatehouse'] : [],
+      resourceNames: r.typeUrl === typeUrls.route ? ['default/default/http'] : [],
     });
   });
   stream.on('error', () => undefined);
   stream.write({ node: { id: 'envoy-raw', cluster: 'bench' }, typeUrl: typeUrls.cluster });
   stream.write({ typeUrl: typeUrls.listener });
-  stream.write({ typeUrl: typeUrls.route, resourceNames: ['gatehouse'] });
+  stream.write({ typeUrl: typeUrls.route, resourceNames: ['default/default/http'] });
   let version = await allSynced(3, null);
 
   const warmUp = 3;

@@ -362,7 +362,12 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
   diagnostic(
     'compile',
     'GH_ERR_COMPILE_CONFLICT',
-    'A base path on a host already served by another ApiProxy (Conflicted).',
+    'A base path on a host already served by another ApiProxy on the same listener (Conflicted).',
+  ),
+  diagnostic(
+    'compile',
+    'GH_ERR_COMPILE_NOT_ALLOWED_BY_LISTENERS',
+    'An ApiProxy that no DataPlane listener admits (its allowedRoutes namespaces and hostnames); it is served nowhere (NotAllowedByListeners).',
   ),
   diagnostic(
     'compile',

@@ -28,7 +28,7 @@ beforeAll(async () => {
 kind: DataPlane
 metadata: {name: local, namespace: gatehouse-system}
 spec:
-  listeners: [{name: http, port: 18080, protocol: HTTP}]
+  listeners: [{name: http, port: 18080, protocol: HTTP, allowedRoutes: {namespaces: {from: All}}}]
   messageTimeout: 120s
 `,
       proxyYaml({

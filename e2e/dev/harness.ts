@@ -46,7 +46,7 @@ export function withGenerousDataPlane(yaml: string): string {
 apiVersion: gatehouse.dev/v1alpha1
 kind: DataPlane
 metadata: {name: default, namespace: default}
-spec: {messageTimeout: 5s}
+spec: {messageTimeout: 5s, listeners: [{name: http, port: 8080, allowedRoutes: {namespaces: {from: All}}}]}
 `;
 }
 

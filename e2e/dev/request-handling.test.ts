@@ -17,7 +17,7 @@ const dataPlane = (requests: string) => `---
 apiVersion: gatehouse.dev/v1alpha1
 kind: DataPlane
 metadata: {name: default, namespace: default}
-spec: {messageTimeout: 5s${requests}}
+spec: {messageTimeout: 5s, listeners: [{name: http, port: 8080, allowedRoutes: {namespaces: {from: All}}}]${requests}}
 `;
 
 beforeAll(async () => {

@@ -27,7 +27,7 @@ function writeManifests(rev: string): void {
 kind: DataPlane
 metadata: {name: local, namespace: gatehouse-system}
 spec:
-  listeners: [{name: http, port: ${ports.listener}, protocol: HTTP}]
+  listeners: [{name: http, port: ${ports.listener}, protocol: HTTP, allowedRoutes: {namespaces: {from: All}}}]
   # Generous: these tests count failed requests across config changes and restarts, not latency,
   # and every part is a process of its own on a shared machine.
   messageTimeout: 5s

@@ -49,7 +49,7 @@ describe('gatehouse operator --manifests keeps last accepted revisions', () => {
         client.send({
           node: { id: `n-${node++}`, cluster: 'edge' },
           typeUrl: typeUrls.route,
-          resourceNames: ['gatehouse'],
+          resourceNames: ['default/default/http'],
         });
         return (await client.next(10_000)).resources[0]!.value.toString('latin1');
       } finally {

@@ -184,7 +184,7 @@ describe('operator in a cluster', () => {
     );
     const sdsName = `tls:${ns}/edge-listener-public-tls`;
     await eventually('the issued listener certificate is served over SDS', () =>
-      a.operator.controlPlane.cache.current()?.resources.get(typeUrls.secret)?.has(sdsName),
+      a.operator.controlPlane.cache.current()?.views.get(`${ns}/edge`)?.resources.get(typeUrls.secret)?.has(sdsName),
     );
     const issued = await cluster.get('Secret', ns, 'edge-listener-public-tls');
     expect(issued?.type).toBe('kubernetes.io/tls');

@@ -100,10 +100,13 @@ describe('a password a policy sends upstream', () => {
     return header(seen[0]!.headers, 'authorization');
   };
 
-  it('stands in the snapshot once, in policySecrets, and nowhere in the config or the Envoy resources', () => {
+  it("stands in policySecrets only (the whole runtime and the serving DataPlane's), never in the config or the Envoy resources", () => {
     const result = run(proxyAndPolicy + secret(PASSWORD));
     expect(result.errors).toEqual([]);
-    expect(occurrences(result.snapshot, PASSWORD)).toEqual(['$.runtime.policySecrets.sec/billing-upstream/password']);
+    expect(occurrences(result.snapshot, PASSWORD).sort()).toEqual([
+      '$.dataPlanes.0.runtime.policySecrets.sec/billing-upstream/password',
+      '$.runtime.policySecrets.sec/billing-upstream/password',
+    ]);
     const [billing] = result.snapshot.runtime.proxies as { policies: Record<string, { configJson: string }> }[];
     expect(JSON.parse(billing!.policies['upstream-auth']!.configJson)).toMatchObject({
       password: { secretRef: { name: 'billing-upstream', key: 'password' } },

@@ -19,7 +19,7 @@ const dataPlane = (name: string, allow?: boolean) => `
 apiVersion: gatehouse.dev/v1alpha1
 kind: DataPlane
 metadata: {name: ${name}, namespace: edge}
-spec: {region: ${name}${allow === undefined ? '' : `, upstream: {allowLinkLocalTargets: ${allow}}`}}
+spec: {region: ${name}, listeners: [{name: http, port: 8080, allowedRoutes: {namespaces: {from: All}}}]${allow === undefined ? '' : `, upstream: {allowLinkLocalTargets: ${allow}}`}}
 `;
 
 function run(yaml: string): CompileResult {

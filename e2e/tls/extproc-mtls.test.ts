@@ -1,4 +1,4 @@
-// Envoy -> extproc over mutual TLS, as compiled with the extProcTls option: the gatehouse-extproc
+// Envoy -> extproc over mutual TLS, as compiled with the extProcTls option: the DataPlane's gatehouse-extproc
 // cluster reads Envoy's certificate and the CA bundle through filesystem SDS (the files a DataPlane's
 // Envoy pod mounts), devproxy plays Envoy. As in Envoy, renewed files apply to connections opened
 // from then on and open ones carry on; a CDS update (a new connection pool) makes the new connection
@@ -116,7 +116,7 @@ afterAll(async () => {
 /** A CDS update of the ext_proc cluster: devproxy (as Envoy) builds a new connection pool, so the next requests handshake anew. */
 async function newExtprocPool(): Promise<void> {
   const snapshot = structuredClone(published.snapshot);
-  const cluster = snapshot.envoy.clusters.find((c) => c.name === 'gatehouse-extproc')!;
+  const cluster = snapshot.envoy.clusters.find((c) => c.name === 'gatehouse-extproc/edge/gw')!;
   cluster.connect_timeout = `${2 + ++pools}s`;
   snapshot.version = `${published.snapshot.version}-pool-${pools}`;
   xds.publish(snapshot, published.secrets);
@@ -156,7 +156,7 @@ it("renews Envoy's and extproc's certificates under traffic without a failed req
       await until(
         () =>
           serverTls.watcher.current()?.leaf?.serialNumber === server.serial &&
-          log.lines.some((l) => l.msg === 'TLS material reloaded' && l.purpose === 'cluster gatehouse-extproc'),
+          log.lines.some((l) => l.msg === 'TLS material reloaded' && l.purpose === 'cluster gatehouse-extproc/edge/gw'),
         'both sides to load their renewed certificates',
       );
       await load.served(30, 'traffic on the open connection after the renewal');
@@ -168,9 +168,9 @@ it("renews Envoy's and extproc's certificates under traffic without a failed req
   expect(result.errors).toEqual([]);
   expect(result.failed).toBe(0);
   expect(refused).toEqual([]);
-  expect(log.find((l) => l.msg === 'TLS material reloaded' && l.purpose === 'cluster gatehouse-extproc')).toMatchObject(
-    { certificate: { serial: client.serial } },
-  );
+  expect(
+    log.find((l) => l.msg === 'TLS material reloaded' && l.purpose === 'cluster gatehouse-extproc/edge/gw'),
+  ).toMatchObject({ certificate: { serial: client.serial } });
   expect(acceptedClients()).toContain(client.serial);
 });
 

@@ -7,7 +7,7 @@ import type { Logger } from '../../lib/log.ts';
 import { credentialKeySecretName, defaultLeaseName, fieldManager, credentialSecretLabel } from './api/names.ts';
 import type { IrEndpoint } from './compile/ir.ts';
 import { DataPlaneController } from './controllers/dataplane/controller.ts';
-import { extProcCompileOptions } from './controllers/dataplane/extproc-link.ts';
+import { extProcLinkFor } from './controllers/dataplane/extproc-link.ts';
 import { NodeReports } from './controllers/node-reports.ts';
 import { CertificateController } from './certs/controller.ts';
 import { XdsTlsUnavailableError } from './certs/errors.ts';
@@ -112,6 +112,8 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<K
     log,
     processMetrics: options.processMetrics,
     ...(serverTls ? { tls: serverTls } : {}),
+    // Every certificate the operator issues names its DataPlane: a node must be the one it names.
+    requireIdentity: issuedTls !== undefined,
   });
   const metrics = new KubeMetrics(controlPlane.metrics.registry);
   // One informer per collection, shared by every controller that reads it (kube/informer-factory.ts).
@@ -133,7 +135,7 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<K
     controlPlane,
     log,
     debounceMs: options.debounceMs,
-    compileOptions: () => extProcCompileOptions(source.list('DataPlane'), { extProc: options.extProc, mtls }),
+    compileOptions: () => ({ extProcFor: extProcLinkFor({ extProc: options.extProc, mtls }) }),
   });
 
   let leading = false;

@@ -55,11 +55,15 @@ describe('gatehouse operator', () => {
 
     const client = sotwClient(`127.0.0.1:${operator.xdsPort}`);
     cleanups.push(() => client.close());
-    client.send({ node: { id: 'edge-1', cluster: 'edge' }, typeUrl: typeUrls.route, resourceNames: ['gatehouse'] });
+    client.send({
+      node: { id: 'edge-1', cluster: 'edge' },
+      typeUrl: typeUrls.route,
+      resourceNames: ['default/default/http'],
+    });
     const first = await client.next();
     client.send({
       typeUrl: typeUrls.route,
-      resourceNames: ['gatehouse'],
+      resourceNames: ['default/default/http'],
       versionInfo: first.versionInfo,
       responseNonce: first.nonce,
     });
@@ -73,7 +77,7 @@ describe('gatehouse operator', () => {
     await until(() => lines.some((l) => l.level === 50 && /ApiProxy\/shop\/broken/.test(l.msg)));
     client.send({
       typeUrl: typeUrls.route,
-      resourceNames: ['gatehouse'],
+      resourceNames: ['default/default/http'],
       versionInfo: second.versionInfo,
       responseNonce: second.nonce,
     });
@@ -118,7 +122,7 @@ describe('gatehouse operator', () => {
         client.send({
           node: { id: `n-${lines.length}`, cluster: 'edge' },
           typeUrl: typeUrls.route,
-          resourceNames: ['gatehouse'],
+          resourceNames: ['default/default/http'],
         });
         return (await client.next(10_000)).resources[0]!.value.toString('latin1');
       } finally {

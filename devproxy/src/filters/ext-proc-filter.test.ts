@@ -29,7 +29,7 @@ const manifests = (
 kind: DataPlane
 metadata: {name: local, namespace: gatehouse-system}
 spec:
-  listeners: [{name: http, port: 8080, protocol: HTTP}]
+  listeners: [{name: http, port: 8080, protocol: HTTP, allowedRoutes: {namespaces: {from: All}}}]
   failureMode: ${failureMode}
   messageTimeout: ${messageTimeout}
 ---

@@ -124,6 +124,45 @@ export const listener = object(
       }),
     ),
     tls: optional(listenerTls),
+    hostnames: optional(
+      array(
+        string({
+          maxLength: 253,
+          pattern: '^(\\*\\.)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?$',
+          description: 'A lowercase host name without a port; *.example.com matches any subdomain.',
+        }),
+        {
+          maxItems: 16,
+          'x-kubernetes-list-type': 'set',
+          description:
+            "Host names this listener serves, at most 16; empty or absent: every host. An ApiProxy attaches with the hosts it shares with the listener (a proxy for every host gets the listener's), and one that shares none is not attached. Gateway API: a listener's hostname. Apigee: the virtual host's host aliases.",
+        },
+      ),
+    ),
+    allowedRoutes: optional(
+      object(
+        {
+          namespaces: optional(
+            object(
+              {
+                from: optional(
+                  enumOf(['Same', 'All'], {
+                    default: 'Same',
+                    description:
+                      "Same (default): only ApiProxies in the DataPlane's namespace; All: ApiProxies in every namespace the operator watches.",
+                  }),
+                ),
+              },
+              { description: 'Which namespaces ApiProxies may attach from.' },
+            ),
+          ),
+        },
+        {
+          description:
+            "Which ApiProxies may attach to this listener. An ApiProxy that no listener of any DataPlane admits is Accepted=False with reason NotAllowedByListeners. Gateway API: a listener's allowedRoutes.",
+        },
+      ),
+    ),
   },
   {
     description: "A port where Envoy accepts client traffic. Apigee: a virtual host's port and SSLInfo.",

@@ -2,13 +2,20 @@
 // per-object status out. Pure and deterministic: no I/O, no clock, and the same objects in any order
 // give the same bytes and the same version. Bad objects are reported and left out; the rest compiles.
 import type { RuntimeSnapshot } from '../../../protos/gen/json/gatehouse.v1.ts';
+import { attachments } from './attach.ts';
 import { sha256Hex } from './canonical-json.ts';
 import { credentialHasher, devCredentialHashKey } from './credentials.ts';
 import { sortDiagnostics, type Diagnostic } from './diagnostics.ts';
-import { emitEnvoy, type EnvoyResources, type SdsSecretRef } from './envoy/index.ts';
+import {
+  emitDataPlaneEnvoy,
+  unionOf,
+  type EnvoyResources,
+  type ExtProcLink,
+  type SdsSecretRef,
+} from './envoy/index.ts';
 import type { Incumbents } from './incumbents.ts';
 import { takeIn, type SourceObject } from './intake.ts';
-import type { Ir, IrEndpoint, IrExtProcTls } from './ir.ts';
+import type { Ir, IrDataPlane, IrEndpoint, IrExtProcTls, IrProxy } from './ir.ts';
 import { resolveApps, resolveProducts } from './resolve-consumers.ts';
 import { defaultDataPlane, resolveDataPlanes } from './resolve-dataplanes.ts';
 import { resolvePolicies } from './resolve-policies.ts';
@@ -17,26 +24,51 @@ import { emitRuntime } from './runtime.ts';
 import { objectStatuses, type ObjectStatus } from './status.ts';
 
 export type { SourceObject } from './intake.ts';
-export type { SdsSecretRef } from './envoy/index.ts';
+export type { ExtProcLink, SdsSecretRef } from './envoy/index.ts';
 
 export interface CompileOptions {
   /** HMAC key for consumer keys and secrets. Default: a fixed development key, with a warning. */
   credentialHashKey?: string;
-  /** Where Envoy reaches extproc (default 127.0.0.1:9002). */
+  /** Where Envoy reaches extproc (default 127.0.0.1:9002), for every DataPlane unless extProcFor says otherwise. */
   extProc?: IrEndpoint;
   /** Mutual TLS from Envoy to extproc, from files in the Envoy pod (default plain text). */
   extProcTls?: IrExtProcTls;
+  /** Where (and how) each DataPlane's Envoys reach its own extproc (kube mode: its extproc Service). */
+  extProcFor?: (dataPlane: { namespace: string; name: string }) => ExtProcLink;
   /** Ready endpoints of Services, keyed "namespace/name:port" (from the kube source's EndpointSlices). */
   serviceEndpoints?: Readonly<Record<string, IrEndpoint[]>>;
   /** What the snapshot being served holds: it keeps contested routes and consumer keys (incumbents.ts). */
   incumbents?: Incumbents;
 }
 
-export interface Snapshot {
-  version: string;
-  /** gatehouse.v1.RuntimeSnapshot, proto3 JSON mapping. */
+/**
+ * What the nodes of one DataPlane are served (docs/architecture.md#the-operator): its runtime (only
+ * the proxies its listeners admit, the products and apps of those, its own DataPlane) and the names
+ * of its part of the snapshot's Envoy resources and SDS secrets.
+ */
+export interface DataPlaneSnapshot {
+  /** "namespace/name" of the DataPlane. */
+  dataPlane: string;
+  /**
+   * Without its version: a view is served at the snapshot's version (the encoder stamps it), so a node
+   * that holds its view is synced to that version and every status (DataPlane configVersion, node
+   * syncedVersion, ApiProxy revisions) speaks of one version whichever DataPlane it is about. A view
+   * whose resources did not change is not sent again (xds/).
+   */
   runtime: RuntimeSnapshot;
+  /** Names of its resources in the snapshot's envoy collections, sorted. */
+  names: { listeners: string[]; routes: string[]; clusters: string[]; endpoints: string[]; secrets: string[] };
+}
+
+export interface Snapshot {
+  /** Content hash of the whole compiled state (every DataPlane's part). */
+  version: string;
+  /** gatehouse.v1.RuntimeSnapshot, proto3 JSON mapping: the whole fleet's (status, tenancy, tooling). */
+  runtime: RuntimeSnapshot;
+  /** Every DataPlane's Envoy resources, each name once. */
   envoy: EnvoyResources;
+  /** One per DataPlane, sorted by namespace/name: what its nodes are served. */
+  dataPlanes: DataPlaneSnapshot[];
   /**
    * Every SDS secret the listeners and clusters ask the ADS server for, sorted by name: the SDS name
    * and the Secret it comes from, recorded while emitting. Names only, no material; not part of the
@@ -80,14 +112,15 @@ function warnMissingEndpoints(ir: Ir, report: (d: Diagnostic) => void): void {
  * or refuses its stream: for proxies with security steps that is a bypass (docs/failure-modes.md).
  */
 function warnFailOpen(ir: Ir, report: (d: Diagnostic) => void): void {
-  const secured = ir.proxies
-    .filter((p) => p.policies.some((policy) => policy.enabled && policy.spec.group === 'security'))
-    .map((p) => `${p.namespace}/${p.name}`);
-  if (secured.length === 0) return;
-  const named =
-    secured.length > 10 ? `${secured.slice(0, 10).join(', ')} and ${secured.length - 10} more` : secured.join(', ');
   for (const dp of ir.dataPlanes) {
     if (dp.failureMode !== 'FailOpen') continue;
+    const served = new Set([...attachments(dp, ir.proxies).values()].flatMap((list) => list.map((a) => a.proxy)));
+    const secured = ir.proxies
+      .filter((p) => served.has(p) && p.policies.some((policy) => policy.enabled && policy.spec.group === 'security'))
+      .map((p) => `${p.namespace}/${p.name}`);
+    if (secured.length === 0) continue;
+    const named =
+      secured.length > 10 ? `${secured.slice(0, 10).join(', ')} and ${secured.length - 10} more` : secured.join(', ');
     report({
       severity: 'warning',
       code: 'GH_WARN_FAILOPEN_SECURITY',
@@ -100,6 +133,31 @@ function warnFailOpen(ir: Ir, report: (d: Diagnostic) => void): void {
         `skipping the security steps of ${named}; use FailClosed`,
     });
   }
+}
+
+const names = <T>(items: readonly T[], name: (item: T) => string | undefined) => items.map((i) => name(i) ?? '').sort();
+
+/** One DataPlane's view: the runtime of what it serves, and the names of its resources. */
+function viewOf(
+  ir: Ir,
+  dp: IrDataPlane,
+  proxies: readonly IrProxy[],
+  envoy: EnvoyResources,
+  secretRefs: readonly SdsSecretRef[],
+): DataPlaneSnapshot {
+  const served = new Set(proxies.map((p) => `${p.namespace}/${p.name}`));
+  const products = ir.products.filter((p) => p.proxies.some((name) => served.has(`${p.namespace}/${name}`)));
+  const offered = new Set(products.map((p) => `${p.namespace}/${p.name}`));
+  const apps = ir.apps.filter((a) => a.products.some((p) => offered.has(`${a.namespace}/${p.name}`)));
+  const runtime = emitRuntime({ ...ir, proxies: [...proxies], products, apps, dataPlanes: [dp] });
+  const view = {
+    listeners: names(envoy.listeners, (l) => l.name),
+    routes: names(envoy.routes, (r) => r.name),
+    clusters: names(envoy.clusters, (c) => c.name),
+    endpoints: names(envoy.endpoints, (e) => e.cluster_name),
+    secrets: secretRefs.map((s) => s.name).sort(),
+  };
+  return { dataPlane: `${dp.namespace}/${dp.name}`, runtime, names: view };
 }
 
 export function compile(objects: readonly SourceObject[], options: CompileOptions = {}): CompileResult {
@@ -122,7 +180,14 @@ export function compile(objects: readonly SourceObject[], options: CompileOption
   // Every DataPlane serves every proxy (one route table), so each of them must allow such targets.
   const allowLinkLocalTargets = dataPlanes.length > 0 && dataPlanes.every((d) => d.allowLinkLocalTargets);
   const policies = resolvePolicies(inventory, report);
-  const proxies = resolveProxies(inventory, policies, report, { allowLinkLocalTargets }, options.incumbents);
+  const proxies = resolveProxies(
+    inventory,
+    policies,
+    report,
+    { allowLinkLocalTargets },
+    dataPlanes,
+    options.incumbents,
+  );
   const products = resolveProducts(inventory, proxies, report);
   const apps = resolveApps(inventory, products, hasher.hash, report, options.incumbents);
   const ir: Ir = {
@@ -142,14 +207,23 @@ export function compile(objects: readonly SourceObject[], options: CompileOption
   warnFailOpen(ir, report);
 
   const runtime = emitRuntime(ir);
-  const { resources: envoy, secretRefs } = emitEnvoy(ir, options.extProc ?? defaultExtProc, options.extProcTls);
+  const link = (dp: IrDataPlane): ExtProcLink =>
+    options.extProcFor?.(dp) ?? {
+      endpoint: options.extProc ?? defaultExtProc,
+      ...(options.extProcTls ? { tls: options.extProcTls } : {}),
+    };
+  const parts = ir.dataPlanes.map((dp) => ({ dp, envoy: emitDataPlaneEnvoy(ir, dp, link(dp)) }));
+  const { resources: envoy, secretRefs } = unionOf(parts.map((p) => p.envoy));
   // Key order is fixed by the emitters and free-form maps are sorted in the IR, so plain JSON is
   // already canonical here (the shuffle property test holds it to that) and 6x faster to produce.
   const version = sha256Hex(JSON.stringify({ runtime, envoy }));
+  const dataPlaneSnapshots = parts.map(({ dp, envoy: own }) =>
+    viewOf(ir, dp, own.proxies, own.resources, own.secretRefs),
+  );
   const sorted = sortDiagnostics(diagnostics);
   const errors = sorted.filter((d) => d.severity === 'error');
   return {
-    snapshot: { version, runtime: { version, ...runtime }, envoy, secretRefs },
+    snapshot: { version, runtime: { version, ...runtime }, envoy, dataPlanes: dataPlaneSnapshots, secretRefs },
     errors,
     warnings: sorted.filter((d) => d.severity === 'warning'),
     accepted: objectStatuses(inventory, errors),

@@ -17,7 +17,7 @@ const tls: IrExtProcTls = {
   sdsDir: '/etc/envoy',
 };
 
-const extProcCluster = (clusters: Cluster[]) => clusters.find((c) => c.name === 'gatehouse-extproc')!;
+const extProcCluster = (clusters: Cluster[]) => clusters.find((c) => c.name === 'gatehouse-extproc/default/default')!;
 const upstreamTlsOf = (c: Cluster) => unpack(c.transport_socket?.typed_config, typeUrls.upstreamTls)!;
 
 describe('extProcTls', () => {

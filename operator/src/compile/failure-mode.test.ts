@@ -6,7 +6,7 @@ const manifests = (failureMode: string, policyType: string) => `
 apiVersion: gatehouse.dev/v1alpha1
 kind: DataPlane
 metadata: {name: edge, namespace: gatehouse-system}
-spec: {failureMode: ${failureMode}}
+spec: {failureMode: ${failureMode}, listeners: [{name: http, port: 8080, allowedRoutes: {namespaces: {from: All}}}]}
 ---
 apiVersion: gatehouse.dev/v1alpha1
 kind: ApiProxy

@@ -37,8 +37,19 @@ describe('golden scenarios', () => {
   it.each(scenarios)('%s', (scenario) => {
     // secretRefs restate what the Envoy resources say (the cross-check below holds them to it).
     const result = run(scenario);
-    const { secretRefs: _secretRefs, ...snapshot } = result.snapshot;
-    const actual = `${canonicalJson({ ...result, snapshot }, 2)}\n`;
+    const { secretRefs: _secretRefs, dataPlanes, ...whole } = result.snapshot;
+    // Each DataPlane's view: what it names, and its runtime by what it holds (a filter of the whole runtime).
+    const views = dataPlanes.map(({ runtime, ...view }) => ({
+      ...view,
+      runtime: {
+        proxies: (runtime.proxies ?? []).map((p) => p.route),
+        products: (runtime.products ?? []).map((p) => `${p.namespace}/${p.name}`),
+        apps: (runtime.apps ?? []).map((a) => `${a.namespace}/${a.name}`),
+        dataPlanes: runtime.dataPlanes,
+        policySecrets: Object.keys(runtime.policySecrets ?? {}),
+      },
+    }));
+    const actual = `${canonicalJson({ ...result, snapshot: { ...whole, dataPlanes: views } }, 2)}\n`;
     const expectedFile = join(testdata, scenario, 'expected.json');
     if (process.env.UPDATE_GOLDEN === '1') writeFileSync(expectedFile, actual);
     expect(actual).toBe(readFileSync(expectedFile, 'utf8'));
@@ -103,5 +114,37 @@ describe('golden runtime snapshots', () => {
     expect(
       encodeStrict(runtimeRoot, 'gatehouse.v1.RuntimeSnapshot', run(scenario).snapshot.runtime).length,
     ).toBeGreaterThan(0);
+  });
+});
+
+describe('golden DataPlane views', () => {
+  /** Every string value under `key` anywhere in `value`. */
+  const valuesOf = (value: unknown, key: string): string[] => {
+    if (Array.isArray(value)) return value.flatMap((v) => valuesOf(v, key));
+    if (typeof value !== 'object' || value === null) return [];
+    return Object.entries(value).flatMap(([k, v]) => (k === key && typeof v === 'string' ? [v] : valuesOf(v, key)));
+  };
+
+  it.each(scenarios)('%s: each view is closed (names all it uses) and names nothing else', (scenario) => {
+    const { envoy, dataPlanes } = run(scenario).snapshot;
+    const pick = <T>(items: T[], names: string[], name: (i: T) => string | undefined) =>
+      items.filter((i) => names.includes(name(i) ?? ''));
+    for (const view of dataPlanes) {
+      const listeners = pick(envoy.listeners, view.names.listeners, (l) => l.name);
+      const routes = pick(envoy.routes, view.names.routes, (r) => r.name);
+      const clusters = pick(envoy.clusters, view.names.clusters, (c) => c.name);
+      expect(listeners.map((l) => l.name)).toEqual(view.names.listeners);
+      expect(listeners.every((l) => l.name!.startsWith(`${view.dataPlane}/`))).toBe(true);
+      expect([...new Set(valuesOf(listeners, 'route_config_name'))].sort()).toEqual(view.names.routes);
+      const routeClusters = valuesOf(routes, 'cluster');
+      const extProc = valuesOf(listeners, 'cluster_name');
+      expect([...new Set([...routeClusters, ...extProc])].sort()).toEqual(view.names.clusters);
+      expect(extProc).toEqual(extProc.map(() => `gatehouse-extproc/${view.dataPlane}`));
+      expect(sdsSecretsNamedIn([listeners, clusters]).map((s) => s.name)).toEqual(view.names.secrets);
+      const routeNames = [...new Set(valuesOf(routes, 'name').filter((n) => /^[^/]+\/[^/]+$/.test(n)))].sort();
+      // Route names are "namespace/name" (route tables have two slashes, virtual hosts none).
+      expect((view.runtime.proxies ?? []).map((p) => p.route).sort()).toEqual(routeNames);
+      expect((view.runtime.dataPlanes ?? []).map((d) => `${d.namespace}/${d.name}`)).toEqual([view.dataPlane]);
+    }
   });
 });

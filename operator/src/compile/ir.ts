@@ -154,10 +154,20 @@ export interface IrListenerTls {
 }
 
 export interface IrListener {
-  /** "namespace/dataplane/listener" */
+  /** "namespace/dataplane/listener": also the name of its RouteConfiguration. */
   name: string;
   port: number;
   tls?: IrListenerTls;
+  /** Host names it serves; empty: every host. */
+  hostnames: string[];
+  /** Namespaces ApiProxies may attach from: the DataPlane's own, or every one. */
+  allowedNamespaces: 'Same' | 'All';
+}
+
+/** An ApiProxy attached to a listener, with the hosts it is served on there (empty: every host). */
+export interface IrAttachment {
+  proxy: IrProxy;
+  hosts: string[];
 }
 
 export interface IrRequestHandling {

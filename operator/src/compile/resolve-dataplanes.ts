@@ -27,7 +27,8 @@ export const defaultDataPlane: IrDataPlane = {
   region: '',
   failureMode: 'FailClosed',
   messageTimeoutMs: defaultMessageTimeoutMs,
-  listeners: [{ name: 'default/default/http', port: defaultListenerPort }],
+  // Folder mode and `gatehouse dev` without a DataPlane: every proxy on every host.
+  listeners: [{ name: 'default/default/http', port: defaultListenerPort, hostnames: [], allowedNamespaces: 'All' }],
   requests: defaultRequestHandling,
   allowLinkLocalTargets: false,
 };
@@ -50,7 +51,11 @@ export function resolveDataPlanes(inventory: Inventory, report: Report): IrDataP
     const ns = entry.id.namespace;
     const listeners = (spec.listeners ?? [{ name: 'http', port: defaultListenerPort }]).map((l, i): IrListener => {
       const name = `${ns}/${metadata.name}/${l.name}`;
-      if (!l.tls) return { name, port: l.port };
+      const attach = {
+        hostnames: [...(l.hostnames ?? [])].sort(),
+        allowedNamespaces: l.allowedRoutes?.namespaces?.from ?? 'Same',
+      };
+      if (!l.tls) return { name, port: l.port, ...attach };
       const ref = l.tls.secretRef;
       if (ref && !inventory.secrets.has(`${ns}/${ref.name}`)) {
         reportMissingRef(r, inventory, `spec.listeners[${i}].tls.secretRef.name`, 'Secret', ns, ref.name);
@@ -58,6 +63,7 @@ export function resolveDataPlanes(inventory: Inventory, report: Report): IrDataP
       return {
         name,
         port: l.port,
+        ...attach,
         tls: {
           // issue: true names the Secret the operator's certificate manager creates and rotates
           // (listenerTlsSecretName, which both sides import; operator/src/names.test.ts runs them

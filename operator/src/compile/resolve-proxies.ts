@@ -8,7 +8,8 @@ import { ConditionSyntaxError, parseCondition } from './conditions.ts';
 import { durationMs } from './durations.ts';
 import { holderName, hostsOverlap, keeperOrder, noIncumbents, type Incumbents } from './incumbents.ts';
 import { idKey, type Entry, type Inventory } from './intake.ts';
-import type { IrFlowPair, IrFlows, IrPolicy, IrProcessing, IrProxy, IrStep } from './ir.ts';
+import { admits, keepAttachable } from './attach.ts';
+import type { IrDataPlane, IrFlowPair, IrFlows, IrPolicy, IrProcessing, IrProxy, IrStep } from './ir.ts';
 import { reportMissingRef, reporterFor, sortedValues, type ObjectReporter, type Report } from './report.ts';
 import { resolveUpstream, type UpstreamOptions } from './upstream.ts';
 
@@ -153,22 +154,45 @@ interface Resolved {
 }
 
 /**
- * Two proxies may not serve the same base path on hosts that can match one request: an any-host proxy
- * and a host-specific one on the same base path would split its traffic by the Host header. The keeper
- * is the proxy serving that base path now (its status says so, or it serves in the snapshot being
- * served), else the oldest, else the first by namespace/name
+ * A host on which `a` and `b` could both be asked for one request: some listener serves both, on
+ * hosts that overlap there. Proxies on listeners that never serve both (other DataPlanes, other
+ * namespaces, other hostnames) do not compete.
+ */
+function sharedHost(a: IrProxy, b: IrProxy, dataPlanes: readonly IrDataPlane[]): string | undefined {
+  for (const dp of dataPlanes)
+    for (const l of dp.listeners) {
+      const ha = admits(dp, l, a);
+      const hb = ha && admits(dp, l, b);
+      const host = hb && (ha.length === 0 && hb.length === 0 ? '*' : hostsOverlap(ha, hb));
+      if (host) return host;
+    }
+  return undefined;
+}
+
+/**
+ * Two proxies may not serve the same base path on hosts that can match one request on one listener:
+ * an any-host proxy and a host-specific one on the same base path would split its traffic by the
+ * Host header. The keeper is the proxy serving that base path now (its status says so, or it serves
+ * in the snapshot being served), else the oldest, else the first by namespace/name
  * (incumbents.ts); every other claimant is not accepted, and is told who holds the route only when
  * that proxy is in its own namespace.
  */
-function settleConflicts(resolved: Resolved[], inventory: Inventory, incumbents: Incumbents): IrProxy[] {
+function settleConflicts(
+  resolved: Resolved[],
+  inventory: Inventory,
+  incumbents: Incumbents,
+  dataPlanes: readonly IrDataPlane[],
+): IrProxy[] {
   const holds = (c: Resolved) =>
     c.statusAccepted || incumbents.proxies.get(`${c.namespace}/${c.name}`) === c.proxy.basePath;
   const ordered = [...resolved].sort(keeperOrder(holds, (c) => c));
   const kept: IrProxy[] = [];
   for (const { proxy, r, key } of ordered) {
-    const rival = kept.find((k) => k.basePath === proxy.basePath && hostsOverlap(k.hosts, proxy.hosts) !== undefined);
+    let host: string | undefined;
+    const rival = kept.find(
+      (k) => k.basePath === proxy.basePath && (host = sharedHost(k, proxy, dataPlanes)) !== undefined,
+    );
     if (rival) {
-      const host = hostsOverlap(rival.hosts, proxy.hosts)!;
       r.invalid(
         'spec.basePath',
         `base path ${proxy.basePath} on host ${host} is already served by ${holderName('ApiProxy', `${rival.namespace}/${rival.name}`, proxy.namespace)}`,
@@ -188,6 +212,7 @@ export function resolveProxies(
   policies: ReadonlyMap<string, IrPolicy>,
   report: Report,
   upstream: UpstreamOptions,
+  dataPlanes: readonly IrDataPlane[],
   incumbents: Incumbents = noIncumbents,
 ): IrProxy[] {
   const resolved: Resolved[] = [];
@@ -206,5 +231,12 @@ export function resolveProxies(
       });
     else inventory.rejected.add(idKey(entry.id));
   }
-  return settleConflicts(resolved, inventory, incumbents);
+  // A proxy no listener admits holds no route (docs/tenancy.md#listeners).
+  const attachable = new Set(keepAttachable(resolved, dataPlanes, inventory));
+  return settleConflicts(
+    resolved.filter((c) => attachable.has(c)),
+    inventory,
+    incumbents,
+    dataPlanes,
+  );
 }

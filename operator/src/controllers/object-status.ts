@@ -6,6 +6,7 @@
 // cluster), not the snapshot version: an edit to one proxy then rewrites one status, not a thousand,
 // and "synced" still means "this node runs exactly what this generation compiled to".
 import { createHash } from 'node:crypto';
+import { parseNodeCluster } from '../api/names.ts';
 import type { Snapshot } from '../compile/compile.ts';
 import type { NodeStatus } from '../xds/node-registry.ts';
 import type { ObjectOutcome } from './last-accepted.ts';
@@ -60,6 +61,37 @@ export interface StatusInputs {
   nodes: readonly NodeStatus[];
   history: RevisionHistory;
   revisions: ProxyRevisions;
+  /**
+   * Per proxy, the DataPlanes ("namespace/name") whose listeners serve it (servedBy): only their nodes
+   * report on it. Absent: every node does.
+   */
+  servedBy?: ServedBy;
+}
+
+/** Per proxy, the DataPlanes serving it, and how many DataPlanes there are (a node of none gets the only one's view). */
+export interface ServedBy {
+  proxies: ReadonlyMap<string, ReadonlySet<string>>;
+  dataPlanes: number;
+}
+
+export function servedBy(snapshot: Snapshot): ServedBy {
+  const proxies = new Map<string, Set<string>>();
+  for (const view of snapshot.dataPlanes)
+    for (const p of view.runtime.proxies ?? []) {
+      const key = `${p.namespace}/${p.name}`;
+      proxies.set(key, (proxies.get(key) ?? new Set()).add(view.dataPlane));
+    }
+  return { proxies, dataPlanes: snapshot.dataPlanes.length };
+}
+
+/** Whether `node` is served `proxy` (xds/snapshot-cache.ts picks its view the same way). */
+function nodeServes(node: NodeStatus, proxy: string, served: ServedBy | undefined): boolean {
+  if (!served) return true;
+  const dataPlanes = served.proxies.get(proxy);
+  if (!dataPlanes) return false;
+  const ref = parseNodeCluster(node.cluster);
+  if (ref) return dataPlanes.has(`${ref.namespace}/${ref.dataPlane}`);
+  return served.dataPlanes === 1;
 }
 
 const maxDataPlaneEntries = 64;
@@ -113,6 +145,7 @@ export function dataPlaneEntries(
 ): { entries: DataPlaneEntry[]; synced: number; total: number } {
   const want = inputs.revisions.get(proxy);
   const all = [...inputs.nodes]
+    .filter((node) => nodeServes(node, proxy, inputs.servedBy))
     .sort((a, b) => a.id.localeCompare(b.id))
     .map((node): DataPlaneEntry => {
       const runs = inputs.history.revision(node.syncedVersion, proxy);
@@ -197,6 +230,7 @@ const stalledReasons = new Set([
   'Invalid',
   'Duplicate',
   'Conflicted',
+  'NotAllowedByListeners',
   'InvalidCondition',
   'DuplicateCredential',
   'UnsupportedType',

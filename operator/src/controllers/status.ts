@@ -136,6 +136,7 @@ export class StatusController {
         nodes: this.options.nodes(),
         history: this.options.snapshots.history,
         revisions: state.revisions,
+        servedBy: state.servedBy,
       }),
     );
     // The cluster keeps the last accepted spec, for a restarted or newly elected replica

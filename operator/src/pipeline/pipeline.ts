@@ -12,7 +12,7 @@ import {
   type AcceptedRevision,
   type ObjectOutcome,
 } from '../controllers/last-accepted.ts';
-import { proxyRevisions, RevisionHistory } from '../controllers/object-status.ts';
+import { proxyRevisions, RevisionHistory, servedBy, type ServedBy } from '../controllers/object-status.ts';
 import type { XdsControlPlane } from '../xds/control-plane.ts';
 import { sdsSecretsFor, type SdsProblem } from '../xds/sds.ts';
 import { DiagnosticLog } from './diagnostics.ts';
@@ -26,6 +26,8 @@ export interface CompiledState {
   outcomes: ReadonlyMap<string, ObjectOutcome>;
   /** Per proxy ("namespace/name"), the revision the current snapshot has. */
   revisions: ReadonlyMap<string, string>;
+  /** Per proxy, the DataPlanes serving it (their nodes report on it). */
+  servedBy: ServedBy;
   /** Keys of objects whose outcome differs from the previous rebuild's. */
   changed: ReadonlySet<string>;
   /** Keys of objects served at their last accepted revision instead of the current one. */
@@ -170,6 +172,7 @@ export class SnapshotPipeline {
       snapshot,
       outcomes: compiled.outcomes,
       revisions,
+      servedBy: servedBy(snapshot),
       changed,
       fallbacks: new Set(compiled.fallbacks.keys()),
       lastAccepted: compiled.lastAccepted,

@@ -7,12 +7,17 @@ import type { NodeRegistry } from './node-registry.ts';
 import { isServedType, type TypeUrl } from './protos.ts';
 import type { EncodedSnapshot } from './resources.ts';
 import type { SnapshotCache } from './snapshot-cache.ts';
+import { nodeDataPlane, uriSans } from './node-dataplane.ts';
 import { nodeIdentity, type NodeIdentity } from './subscription.ts';
+
+const viewKey = (view: EncodedSnapshot | undefined) => (view ? `${view.version}/${view.secretsVersion ?? ''}` : '');
 
 export interface StreamDeps {
   cache: SnapshotCache;
   registry: NodeRegistry;
   log: Logger;
+  /** Refuse a TLS client whose certificate has no data-plane identity (node-dataplane.ts). */
+  requireIdentity?: boolean;
 }
 
 /** The members both protocols' requests have. */
@@ -26,6 +31,10 @@ export abstract class AdsStream<Request extends AdsRequest, Response> {
   protected readonly deps: StreamDeps;
   /** Known from the first request on. */
   protected node: NodeIdentity | undefined;
+  /** The DataPlane whose view the node is served (undefined: a node of none, node-dataplane.ts). */
+  private dataPlane: string | undefined;
+  /** The view version and secrets version last handed to onSnapshot. */
+  private seen = '';
   private nonces = 0;
   /** Types this server does not serve that the node asked for: answered once, empty. */
   private readonly unserved = new Set<string>();
@@ -52,6 +61,11 @@ export abstract class AdsStream<Request extends AdsRequest, Response> {
   /** A new snapshot is being served. */
   protected abstract onSnapshot(snapshot: EncodedSnapshot): void;
 
+  /** What this node is served now: its DataPlane's view. */
+  protected current(): EncodedSnapshot | undefined {
+    return this.deps.cache.viewFor(this.dataPlane);
+  }
+
   /** Answers a request for an unserved type with no resources, in the protocol's own shape. */
   protected abstract replyEmpty(type: string): void;
 
@@ -63,9 +77,27 @@ export abstract class AdsStream<Request extends AdsRequest, Response> {
     if (!this.node) {
       const node = nodeIdentity(req.node);
       if (!node) return this.fail(grpc.status.INVALID_ARGUMENT, 'the first request of a stream must carry node.id');
+      const peer = this.call.getAuthContext().sslPeerCertificate;
+      const served = nodeDataPlane(
+        node.cluster,
+        peer ? uriSans(peer.subjectaltname) : undefined,
+        peer !== undefined && this.deps.requireIdentity === true,
+      );
+      if ('refused' in served) {
+        this.deps.log.warn({ node: node.id, cluster: node.cluster, reason: served.refused }, 'xDS node refused');
+        return this.fail(grpc.status.PERMISSION_DENIED, served.refused);
+      }
       this.node = node;
+      this.dataPlane = served.dataPlane;
       this.deps.registry.connected(node.id, node.cluster);
-      this.unwatch = this.deps.cache.watch((snapshot) => this.onSnapshot(snapshot));
+      this.seen = viewKey(this.current());
+      this.unwatch = this.deps.cache.watch(() => {
+        const view = this.current();
+        const key = viewKey(view);
+        if (!view || key === this.seen) return;
+        this.seen = key;
+        this.onSnapshot(view);
+      });
     }
     const type = req.typeUrl;
     if (isServedType(type)) return this.onRequest(this.node, type, req);

@@ -9,13 +9,13 @@ import type { Cluster_LbPolicy } from '../../../protos/gen/json/envoy.config.clu
 import type { Snapshot } from '../compile/compile.ts';
 import { adsConfigSource as ads, typeUrls as envoyTypeUrls } from '../compile/envoy/names.ts';
 import type { XdsControlPlane } from './control-plane.ts';
-import { startControlPlane, until } from './control-plane.test-support.ts';
+import { servedWhole, startControlPlane, until } from './control-plane.test-support.ts';
 
 const nodeId = 'grpc-js-xds-conformance';
 
 /** The resources a gRPC client needs (what compile() emits is for Envoy, not for API listeners). */
 function apiListenerSnapshot(version: string, echoPort: number, lbPolicy: Cluster_LbPolicy = 'ROUND_ROBIN'): Snapshot {
-  return {
+  return servedWhole({
     version,
     runtime: { version },
     secretRefs: [],
@@ -65,7 +65,7 @@ function apiListenerSnapshot(version: string, echoPort: number, lbPolicy: Cluste
         },
       ],
     },
-  };
+  });
 }
 
 const bytes = { serialize: (b: Buffer) => b, deserialize: (b: Buffer) => b };

@@ -6,6 +6,7 @@ import { compile, type Snapshot } from '../compile/compile.ts';
 import { XdsControlPlane } from './control-plane.ts';
 import { adsClient, typeNames, type TypeUrl } from './protos.ts';
 import type { EncodedResource, EncodedSnapshot } from './resources.ts';
+import type { ServedSnapshots } from './snapshot-cache.ts';
 import type { DeltaDiscoveryRequest } from '../../../protos/gen/envoy/envoy/service/discovery/v3/DeltaDiscoveryRequest.ts';
 import type { DiscoveryRequest } from '../../../protos/gen/envoy/envoy/service/discovery/v3/DiscoveryRequest.ts';
 import type { DeltaDiscoveryResponse__Output } from '../../../protos/gen/envoy/envoy/service/discovery/v3/DeltaDiscoveryResponse.ts';
@@ -128,7 +129,12 @@ export async function until(check: () => boolean, ms = 3000): Promise<void> {
 type Contents = Partial<Record<'CDS' | 'EDS' | 'LDS' | 'RDS' | 'SDS' | 'runtime', Record<string, string>>>;
 
 /** A snapshot whose resources are opaque bytes: name -> content (the content is the resource version). */
-export function fakeSnapshot(version: string, contents: Contents): EncodedSnapshot {
+/** One DataPlane's view (served to every node of no DataPlane, as the only view). */
+export function fakeSnapshot(version: string, contents: Contents): ServedSnapshots {
+  return { version, views: new Map([['default/default', fakeView(version, contents)]]) };
+}
+
+export function fakeView(version: string, contents: Contents): EncodedSnapshot {
   const resources = new Map<TypeUrl, Map<string, EncodedResource>>();
   for (const [short, byName] of Object.entries(contents)) {
     const type = (Object.keys(typeNames) as TypeUrl[]).find((t) => typeNames[t] === short)!;
@@ -143,4 +149,27 @@ export function fakeSnapshot(version: string, contents: Contents): EncodedSnapsh
     );
   }
   return { version, resources };
+}
+
+/** A hand-built snapshot served whole to one DataPlane, "default/default" (every node of none gets it). */
+export function servedWhole(snapshot: Omit<Snapshot, 'dataPlanes'>): Snapshot {
+  const sortedNames = <T>(items: readonly T[], name: (item: T) => string | undefined) =>
+    items.map((i) => name(i) ?? '').sort();
+  const { envoy } = snapshot;
+  return {
+    ...snapshot,
+    dataPlanes: [
+      {
+        dataPlane: 'default/default',
+        runtime: snapshot.runtime,
+        names: {
+          listeners: sortedNames(envoy.listeners, (l) => l.name),
+          routes: sortedNames(envoy.routes, (r) => r.name),
+          clusters: sortedNames(envoy.clusters, (c) => c.name),
+          endpoints: sortedNames(envoy.endpoints, (e) => e.cluster_name),
+          secrets: snapshot.secretRefs.map((s) => s.name).sort(),
+        },
+      },
+    ],
+  };
 }

@@ -31,8 +31,9 @@ export class XdsControlPlane {
   private readonly encoder = new SnapshotEncoder();
   private readonly secretEncoder = new SecretEncoder();
   private readonly ads: AdsServer;
-  /** The compiled snapshot, encoded, without secrets. */
-  private compiled: EncodedSnapshot | undefined;
+  /** The compiled snapshot's version, and each DataPlane's view of it, encoded, without secrets. */
+  private compiled:
+    { version: string; views: Map<string, EncodedSnapshot>; secrets: Map<string, string[]> } | undefined;
   /** The SDS names the compiled snapshot refers to. */
   private referenced = new Set<string>();
   /** Secrets being served, by SDS name. */
@@ -47,6 +48,8 @@ export class XdsControlPlane {
     processMetrics?: boolean;
     tls?: ServerTls;
     onTlsRefused?: (err: GatehouseError) => void;
+    /** Refuse TLS clients whose certificate has no data-plane identity (node-dataplane.ts). */
+    requireIdentity?: boolean;
   }) {
     this.log = options.log;
     this.metrics = new XdsMetrics({ processMetrics: options.processMetrics });
@@ -56,6 +59,7 @@ export class XdsControlPlane {
       registry: this.registry,
       metrics: this.metrics,
       log: this.log,
+      requireIdentity: options.requireIdentity ?? false,
       ...(options.tls ? { tls: options.tls } : {}),
       ...(options.onTlsRefused ? { onTlsRefused: options.onTlsRefused } : {}),
     });
@@ -69,11 +73,18 @@ export class XdsControlPlane {
    */
   publish(snapshot: Snapshot, secrets?: ReadonlyMap<string, SdsSecret>): void {
     if (this.compiled?.version !== snapshot.version) {
-      const encoded = this.encoder.encode(snapshot);
-      this.compiled = encoded;
+      const views = this.encoder.encode(snapshot);
+      this.compiled = {
+        version: snapshot.version,
+        views,
+        secrets: new Map(snapshot.dataPlanes.map((v) => [v.dataPlane, v.names.secrets])),
+      };
       this.referenced = new Set(snapshot.secretRefs.map((r) => r.name));
-      this.metrics.snapshotServed(encoded.version);
-      this.log.info({ version: encoded.version }, 'snapshot published');
+      this.metrics.snapshotServed(snapshot.version);
+      this.log.info(
+        { version: snapshot.version, dataPlanes: Object.fromEntries([...views].map(([dp, v]) => [dp, v.version])) },
+        'snapshot published',
+      );
     } else if (secrets === undefined) {
       return;
     }
@@ -107,11 +118,22 @@ export class XdsControlPlane {
     this.log.info({ secrets: next.size, changed }, 'SDS secrets published');
   }
 
+  /** Each DataPlane's view with the SDS secrets its own resources name (never another DataPlane's). */
   private serve(): void {
     if (!this.compiled) return;
-    const resources = new Map(this.compiled.resources);
-    resources.set(typeUrls.secret, this.secrets);
-    this.cache.set({ version: this.compiled.version, secretsVersion: this.secretsVersion, resources });
+    const views = new Map<string, EncodedSnapshot>();
+    for (const [dataPlane, view] of this.compiled.views) {
+      const own = new Map<string, EncodedResource>();
+      for (const name of this.compiled.secrets.get(dataPlane) ?? []) {
+        const secret = this.secrets.get(name);
+        if (secret) own.set(name, secret);
+      }
+      const resources = new Map(view.resources);
+      resources.set(typeUrls.secret, own);
+      const secretsVersion = own.size === 0 ? '' : contentKey([...own.values()]).slice(0, 16);
+      views.set(dataPlane, { version: view.version, secretsVersion, resources });
+    }
+    this.cache.set({ version: this.compiled.version, views });
   }
 
   /** Resolves to the bound ports. */

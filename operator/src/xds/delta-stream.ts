@@ -92,7 +92,7 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaDiscovery
   }
 
   /** Sends what differs from the node's holdings; `newly` subscribed names that do not exist are reported removed. */
-  private push(type: TypeUrl, state: TypeState, newly: readonly string[], snapshot = this.deps.cache.current()): void {
+  private push(type: TypeUrl, state: TypeState, newly: readonly string[], snapshot = this.current()): void {
     if (!snapshot || !this.node) return;
     const inScope = resourcesInScope(snapshot, type, state.sub);
     const scopeNames = new Set(inScope.map((r) => r.name));
@@ -126,7 +126,7 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaDiscovery
 
   protected replyEmpty(type: string): void {
     this.call.write({
-      systemVersionInfo: this.deps.cache.current()?.version ?? '',
+      systemVersionInfo: this.current()?.version ?? '',
       typeUrl: type,
       nonce: this.nextNonce(),
       removedResources: [],
@@ -135,7 +135,7 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaDiscovery
   }
 
   /** Synced: nothing unanswered and the node holds exactly the current resources of its subscriptions. */
-  private checkSynced(snapshot = this.deps.cache.current()): void {
+  private checkSynced(snapshot = this.current()): void {
     if (!snapshot || !this.node || this.types.size === 0 || !coversDependencies(snapshot, new Set(this.types.keys())))
       return;
     for (const [type, state] of this.types) {

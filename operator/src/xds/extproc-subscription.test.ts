@@ -45,9 +45,10 @@ function subscribe(address: string, dir: string, nodeId = 'extproc-test') {
 
 /** A compiled snapshot whose one policy has a type extproc does not know. */
 function withUnknownPolicyType(good: Snapshot): Snapshot {
-  const runtime = structuredClone(good.runtime) as { proxies: Array<{ policies: Record<string, { type: string }> }> };
+  const view = good.dataPlanes[0]!;
+  const runtime = structuredClone(view.runtime) as { proxies: Array<{ policies: Record<string, { type: string }> }> };
   runtime.proxies[0]!.policies.tag!.type = 'NoSuchPolicy';
-  return { ...good, version: 'bad', runtime: { ...runtime, version: 'bad' } };
+  return { ...good, version: 'bad', dataPlanes: [{ ...view, runtime }] };
 }
 
 const cachedVersion = async (dir: string) =>

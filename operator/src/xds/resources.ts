@@ -60,10 +60,15 @@ export class SnapshotEncoder {
   private readonly resources = new EncodeMemo<EncodedResource>();
   private readonly runtimePieces = new EncodeMemo<Buffer>();
 
-  /** Throws EnvoyProtoError (GH_ERR_ENVOY_PROTO) naming every problem when a resource does not encode. */
-  encode(snapshot: Snapshot): EncodedSnapshot {
-    const resources = new Map<TypeUrl, Map<string, EncodedResource>>();
+  /**
+   * Every DataPlane's view, by "namespace/name": its part of the Envoy resources (each encoded once
+   * however many views hold it) and its own runtime. Throws EnvoyProtoError (GH_ERR_ENVOY_PROTO)
+   * naming every problem when a resource does not encode.
+   */
+  encode(snapshot: Snapshot): Map<string, EncodedSnapshot> {
+    const views = new Map<string, EncodedSnapshot>();
     try {
+      const fleet = new Map<TypeUrl, Map<string, EncodedResource>>();
       for (const [collection, typeUrl, named] of collections(snapshot.envoy)) {
         const typeName = envoyCollectionTypes[collection];
         const byName = new Map<string, EncodedResource>();
@@ -76,27 +81,38 @@ export class SnapshotEncoder {
             }),
           );
         }
-        resources.set(typeUrl, byName);
+        fleet.set(typeUrl, byName);
       }
-      const runtime = this.encodeRuntime(snapshot.runtime);
-      resources.set(
-        typeUrls.runtime,
-        new Map([
-          [
-            runtimeResourceName,
-            {
-              name: runtimeResourceName,
-              version: contentHash(runtime),
-              any: { type_url: typeUrls.runtime, value: runtime },
-            },
-          ],
-        ]),
-      );
+      for (const view of snapshot.dataPlanes) {
+        const resources = new Map<TypeUrl, Map<string, EncodedResource>>();
+        for (const [collection, typeUrl] of collections(snapshot.envoy)) {
+          const all = fleet.get(typeUrl)!;
+          resources.set(
+            typeUrl,
+            new Map(view.names[collection].flatMap((n) => (all.has(n) ? [[n, all.get(n)!]] : []))),
+          );
+        }
+        const runtime = this.encodeRuntime({ version: snapshot.version, ...view.runtime });
+        resources.set(
+          typeUrls.runtime,
+          new Map([
+            [
+              runtimeResourceName,
+              {
+                name: runtimeResourceName,
+                version: contentHash(runtime),
+                any: { type_url: typeUrls.runtime, value: runtime },
+              },
+            ],
+          ]),
+        );
+        views.set(view.dataPlane, { version: snapshot.version, resources });
+      }
     } finally {
       this.resources.rotate();
       this.runtimePieces.rotate();
     }
-    return { version: snapshot.version, resources };
+    return views;
   }
 
   /**

@@ -27,7 +27,7 @@ kind: DataPlane
 metadata: {name: gw, namespace: edge}
 spec:
   listeners:
-    - {name: https, port: 8443, protocol: HTTPS, tls: {secretRef: {name: gw-tls}, clientCertificate: Required}}
+    - {name: https, port: 8443, protocol: HTTPS, tls: {secretRef: {name: gw-tls}, clientCertificate: Required}, allowedRoutes: {namespaces: {from: All}}}
 ---
 apiVersion: v1
 kind: Secret
@@ -161,7 +161,7 @@ describe('SDS over ADS', () => {
     const sdsNames = ['ca:edge/gw-tls', 'tls:edge/gw-tls'];
     await subscribe({ typeUrl: typeUrls.cluster }, true);
     await subscribe({ typeUrl: typeUrls.listener });
-    await subscribe({ typeUrl: typeUrls.route, resourceNames: ['gatehouse'] });
+    await subscribe({ typeUrl: typeUrls.route, resourceNames: ['edge/gw/https'] });
     await subscribe({ typeUrl: typeUrls.secret, resourceNames: sdsNames });
     await until(() => cp.registry.get(node.id)?.syncedVersion === v1.snapshot.version);
 
@@ -173,7 +173,8 @@ describe('SDS over ADS', () => {
       const res = await client.next(300).catch(() => undefined);
       if (!res) break;
       order.push(res.typeUrl);
-      const names = res.typeUrl === typeUrls.secret ? sdsNames : res.typeUrl === typeUrls.route ? ['gatehouse'] : [];
+      const names =
+        res.typeUrl === typeUrls.secret ? sdsNames : res.typeUrl === typeUrls.route ? ['edge/gw/https'] : [];
       client.send({
         typeUrl: res.typeUrl,
         resourceNames: names,

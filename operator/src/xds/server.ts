@@ -21,6 +21,8 @@ export interface AdsServerOptions {
   metrics: XdsMetrics;
   log: Logger;
   tls?: ServerTls;
+  /** Refuse TLS clients whose certificate has no data-plane identity (node-dataplane.ts). */
+  requireIdentity?: boolean;
   /** Refused TLS handshakes and client certificates (also logged). */
   onTlsRefused?: (err: GatehouseError) => void;
 }
@@ -39,7 +41,12 @@ export class AdsServer {
 
   constructor(options: AdsServerOptions) {
     this.options = options;
-    const deps = { cache: options.cache, registry: options.registry, log: options.log };
+    const deps = {
+      cache: options.cache,
+      registry: options.registry,
+      log: options.log,
+      requireIdentity: options.requireIdentity ?? false,
+    };
     this.server.addService(adsService(), {
       StreamAggregatedResources: (call: ConstructorParameters<typeof SotwStream>[0]) =>
         this.track(call, 'sotw', new SotwStream(call, deps)),

@@ -40,7 +40,7 @@ export class SotwStream extends AdsStream<DiscoveryRequest, DiscoveryResponse> {
     if (!state) {
       state = { sub };
       this.types.set(type, state);
-      const snapshot = this.deps.cache.current();
+      const snapshot = this.current();
       // A reconnecting node that already runs the current version is not sent it again.
       if (snapshot && req.versionInfo === typeVersion(snapshot, type)) {
         state.sentKey = state.ackedKey = contentKey(resourcesInScope(snapshot, type, sub));
@@ -70,7 +70,7 @@ export class SotwStream extends AdsStream<DiscoveryRequest, DiscoveryResponse> {
     state.ackedKey = state.sentKey;
     // The compiled version sent (SDS responses carry a secrets version of their own on the wire).
     this.deps.registry.acked(node.id, type, state.sentVersion ?? req.versionInfo);
-    const snapshot = this.deps.cache.current();
+    const snapshot = this.current();
     if (snapshot) this.checkSynced(snapshot);
   }
 
@@ -84,14 +84,14 @@ export class SotwStream extends AdsStream<DiscoveryRequest, DiscoveryResponse> {
 
   protected replyEmpty(type: string): void {
     this.call.write({
-      versionInfo: this.deps.cache.current()?.version ?? '',
+      versionInfo: this.current()?.version ?? '',
       typeUrl: type,
       nonce: this.nextNonce(),
       resources: [],
     });
   }
 
-  private push(type: TypeUrl, state: TypeState, force: boolean, snapshot = this.deps.cache.current()): void {
+  private push(type: TypeUrl, state: TypeState, force: boolean, snapshot = this.current()): void {
     if (!snapshot || !this.node) return;
     const resources = resourcesInScope(snapshot, type, state.sub);
     const key = contentKey(resources);

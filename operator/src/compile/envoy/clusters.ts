@@ -4,7 +4,7 @@
 import { isIP } from 'node:net';
 import type { CircuitBreakers, Cluster } from '../../../../protos/gen/json/envoy.config.cluster.v3.ts';
 import type { ClusterLoadAssignment } from '../../../../protos/gen/json/envoy.config.endpoint.v3.ts';
-import type { IrCluster, IrEndpoint, IrExtProcTls, IrProxy } from '../ir.ts';
+import type { IrCluster, IrDataPlane, IrEndpoint, IrExtProcTls, IrProxy } from '../ir.ts';
 import { adsConfigSource, extProcClusterName, socketAddress, typeUrls } from './names.ts';
 import type { SdsSecretRefs } from './secrets.ts';
 import { extProcUpstreamTls, upstreamTls } from './tls.ts';
@@ -54,9 +54,18 @@ function upstreamCluster(c: IrCluster, sds: SdsSecretRefs): Cluster {
   };
 }
 
-function extProcCluster(host: string, port: number, tls: IrExtProcTls | undefined): Cluster {
+/** Where (and with what TLS) a DataPlane's Envoys reach its extproc. */
+export interface ExtProcLink {
+  endpoint: IrEndpoint;
+  tls?: IrExtProcTls;
+}
+
+/** The DataPlane's own extproc cluster (HTTP/2, mutual TLS when `tls`). */
+export function extProcCluster(dataPlane: IrDataPlane, link: ExtProcLink): Cluster {
+  const name = extProcClusterName(dataPlane);
+  const { host, port } = link.endpoint;
   return {
-    name: extProcClusterName,
+    name,
     type: isIP(host) ? 'STATIC' : 'STRICT_DNS',
     connect_timeout: '1s',
     lb_policy: 'ROUND_ROBIN',
@@ -67,21 +76,14 @@ function extProcCluster(host: string, port: number, tls: IrExtProcTls | undefine
         explicit_http_config: { http2_protocol_options: {} },
       },
     },
-    load_assignment: loadAssignment(extProcClusterName, [{ host, port }]),
-    ...(tls ? ({ transport_socket: extProcUpstreamTls(tls) } satisfies Cluster) : {}),
+    load_assignment: loadAssignment(name, [{ host, port }]),
+    ...(link.tls ? ({ transport_socket: extProcUpstreamTls(link.tls) } satisfies Cluster) : {}),
   };
 }
 
-export function emitClusters(
-  proxies: readonly IrProxy[],
-  sds: SdsSecretRefs,
-  extProc: IrEndpoint,
-  extProcTls?: IrExtProcTls,
-): Cluster[] {
-  return [
-    extProcCluster(extProc.host, extProc.port, extProcTls),
-    ...proxies.map((p) => upstreamCluster(p.cluster, sds)),
-  ];
+/** The upstream clusters of `proxies`. */
+export function emitClusters(proxies: readonly IrProxy[], sds: SdsSecretRefs): Cluster[] {
+  return proxies.map((p) => upstreamCluster(p.cluster, sds));
 }
 
 /** ClusterLoadAssignments of the EDS clusters, from the ready endpoints of their Services. */

@@ -22,7 +22,7 @@ function processingMode(p: IrProcessing): ProcessingMode {
 export function extProcFilterConfig(dp: IrDataPlane): AnyOf<typeof typeUrls.extProc> {
   return {
     '@type': typeUrls.extProc,
-    grpc_service: { envoy_grpc: { cluster_name: extProcClusterName } },
+    grpc_service: { envoy_grpc: { cluster_name: extProcClusterName(dp) } },
     failure_mode_allow: dp.failureMode === 'FailOpen',
     // Routes override this; requests that match no route only get their headers sent.
     processing_mode: processingMode({ requestBody: false, responseHeaders: false, responseBody: false }),

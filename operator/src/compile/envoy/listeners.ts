@@ -5,7 +5,7 @@ import type { AnyOf } from '../../../../protos/gen/json/google.protobuf.ts';
 import { protoDuration } from '../durations.ts';
 import type { IrDataPlane, IrListener } from '../ir.ts';
 import { extProcFilterConfig } from './ext-proc.ts';
-import { adsConfigSource, extProcFilterName, routeConfigName, socketAddress, typeUrls } from './names.ts';
+import { adsConfigSource, extProcFilterName, socketAddress, typeUrls } from './names.ts';
 import type { SdsSecretRefs } from './secrets.ts';
 import { downstreamTls } from './tls.ts';
 
@@ -24,7 +24,8 @@ function httpConnectionManager(dp: IrDataPlane, listener: IrListener): AnyOf<typ
     '@type': typeUrls.httpConnectionManager,
     stat_prefix: listener.name.replaceAll('/', '_'),
     codec_type: 'AUTO',
-    rds: { route_config_name: routeConfigName, config_source: adsConfigSource },
+    // Each listener its own route table: it serves only the proxies it admits (attach.ts).
+    rds: { route_config_name: listener.name, config_source: adsConfigSource },
     http_filters: [
       { name: extProcFilterName, typed_config: extProcFilterConfig(dp) },
       { name: 'envoy.filters.http.router', typed_config: { '@type': typeUrls.router } },
@@ -60,20 +61,19 @@ const escapedSlashesAction = {
 
 const underscoresAction = { DropHeader: 'DROP_HEADER', Reject: 'REJECT_REQUEST', Allow: 'ALLOW' } as const;
 
-export function emitListeners(dataPlanes: readonly IrDataPlane[], sds: SdsSecretRefs): Listener[] {
-  return dataPlanes.flatMap((dp) =>
-    dp.listeners.map((l): Listener => ({
-      name: l.name,
-      address: socketAddress('0.0.0.0', l.port),
-      per_connection_buffer_limit_bytes: streamBufferLimitBytes,
-      filter_chains: [
-        {
-          filters: [
-            { name: 'envoy.filters.network.http_connection_manager', typed_config: httpConnectionManager(dp, l) },
-          ],
-          ...(l.tls ? ({ transport_socket: downstreamTls(l.tls, sds) } satisfies FilterChain) : {}),
-        },
-      ],
-    })),
-  );
+/** A DataPlane's Listeners. */
+export function emitListeners(dp: IrDataPlane, sds: SdsSecretRefs): Listener[] {
+  return dp.listeners.map((l): Listener => ({
+    name: l.name,
+    address: socketAddress('0.0.0.0', l.port),
+    per_connection_buffer_limit_bytes: streamBufferLimitBytes,
+    filter_chains: [
+      {
+        filters: [
+          { name: 'envoy.filters.network.http_connection_manager', typed_config: httpConnectionManager(dp, l) },
+        ],
+        ...(l.tls ? ({ transport_socket: downstreamTls(l.tls, sds) } satisfies FilterChain) : {}),
+      },
+    ],
+  }));
 }

@@ -4,8 +4,9 @@ import type { TlsParameters_TlsProtocol } from '../../../../protos/gen/json/envo
 import type { Any, AnyOf, Packed } from '../../../../protos/gen/json/google.protobuf.ts';
 import type { TlsVersion } from '../../api/common.ts';
 
-export const routeConfigName = 'gatehouse';
-export const extProcClusterName = 'gatehouse-extproc';
+/** The cluster a DataPlane's Envoys reach its own extproc by (two slashes: never a proxy's "namespace/name"). */
+export const extProcClusterName = (dataPlane: { namespace: string; name: string }) =>
+  `gatehouse-extproc/${dataPlane.namespace}/${dataPlane.name}`;
 export const extProcFilterName = 'envoy.filters.http.ext_proc';
 /** gRPC metadata on every ext_proc stream naming the proxy ("namespace/name"), docs/architecture.md#the-envoy-and-extproc-contract. */
 export const routeMetadataKey = 'x-gatehouse-route';

@@ -1,6 +1,7 @@
-// The one RouteConfiguration: a virtual host per distinct host (plus "*"), a route per proxy base path
-// with path-segment matching, the rewrite stripBasePath and the target path ask for, and the
-// per-route ext_proc override.
+// A RouteConfiguration per listener, named after it, holding the proxies the listener admits
+// (attach.ts): a virtual host per distinct host (plus "*"), a route per proxy base path with
+// path-segment matching, the rewrite stripBasePath and the target path ask for, and the per-route
+// ext_proc override.
 import type {
   Route,
   RouteAction,
@@ -8,10 +9,11 @@ import type {
   VirtualHost,
 } from '../../../../protos/gen/json/envoy.config.route.v3.ts';
 import type { RegexMatchAndSubstitute } from '../../../../protos/gen/json/envoy.type.matcher.v3.ts';
-import type { IrProxy } from '../ir.ts';
+import type { IrAttachment, IrProxy } from '../ir.ts';
 import { protoDuration } from '../durations.ts';
 import { extProcPerRoute } from './ext-proc.ts';
-import { extProcFilterName, routeConfigName } from './names.ts';
+import { extProcFilterName } from './names.ts';
+import { within } from '../attach.ts';
 
 const escapeRegex = (s: string) => s.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
 
@@ -43,12 +45,12 @@ function route(p: IrProxy): Route {
 const segments = (path: string) => (path === '/' ? 0 : path.split('/').length - 1);
 
 /** Longest base path first; on a tie a host-specific proxy before an any-host one. */
-function routeOrder(a: IrProxy, b: IrProxy): number {
+function routeOrder(a: IrAttachment, b: IrAttachment): number {
   return (
-    segments(b.basePath) - segments(a.basePath) ||
-    b.basePath.length - a.basePath.length ||
+    segments(b.proxy.basePath) - segments(a.proxy.basePath) ||
+    b.proxy.basePath.length - a.proxy.basePath.length ||
     Number(b.hosts.length > 0) - Number(a.hosts.length > 0) ||
-    (`${a.namespace}/${a.name}` < `${b.namespace}/${b.name}` ? -1 : 1)
+    (`${a.proxy.namespace}/${a.proxy.name}` < `${b.proxy.namespace}/${b.proxy.name}` ? -1 : 1)
   );
 }
 
@@ -56,20 +58,24 @@ function domains(host: string): string[] {
   return host.includes(':') || host.startsWith('*') ? [host] : [host, `${host}:*`];
 }
 
-export function emitRouteConfiguration(proxies: readonly IrProxy[]): RouteConfiguration {
-  const anyHost = proxies.filter((p) => p.hosts.length === 0);
-  const hosts = [...new Set(proxies.flatMap((p) => p.hosts))].sort();
-  // Envoy picks one virtual host per request, so each named host also carries the any-host routes.
+/** The RouteConfiguration `name` (a listener's) serving `attached` on the hosts each is attached with. */
+export function emitRouteConfiguration(name: string, attached: readonly IrAttachment[]): RouteConfiguration {
+  const anyHost = attached.filter((a) => a.hosts.length === 0);
+  const hosts = [...new Set(attached.flatMap((a) => a.hosts))].sort();
+  // Envoy picks one virtual host per request, the most specific, so each named host also carries the
+  // routes of the wildcards that cover it and the any-host routes.
+  const covers = (a: IrAttachment, host: string) =>
+    a.hosts.some((h) => h === host || (h.startsWith('*.') && within(host, h)));
   const virtualHosts = hosts.map((host): VirtualHost => ({
     name: host,
     domains: domains(host),
-    routes: proxies
-      .filter((p) => p.hosts.includes(host))
+    routes: attached
+      .filter((a) => covers(a, host))
       .concat(anyHost)
       .sort(routeOrder)
-      .map(route),
+      .map((a) => route(a.proxy)),
   }));
   if (anyHost.length > 0)
-    virtualHosts.push({ name: '*', domains: ['*'], routes: [...anyHost].sort(routeOrder).map(route) });
-  return { name: routeConfigName, virtual_hosts: virtualHosts };
+    virtualHosts.push({ name: '*', domains: ['*'], routes: [...anyHost].sort(routeOrder).map((a) => route(a.proxy)) });
+  return { name, virtual_hosts: virtualHosts };
 }

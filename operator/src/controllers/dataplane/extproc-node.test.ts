@@ -8,7 +8,8 @@ import { extprocCommand } from '../../../../extproc/src/command.ts';
 import { SnapshotStore } from '../../../../extproc/src/config/snapshot-store.ts';
 import { XdsSnapshotSource } from '../../../../extproc/src/config/xds-source.ts';
 import { xdsNode } from '../../../../extproc/src/main.ts';
-import { silentLog, startControlPlane, testSnapshot, until } from '../../xds/control-plane.test-support.ts';
+import { compile } from '../../compile/compile.ts';
+import { silentLog, startControlPlane, until } from '../../xds/control-plane.test-support.ts';
 import { renderDataPlane, type KubeObject } from './render.ts';
 import { dataPlaneStatus } from './status.ts';
 import { parseNodeCluster } from '../../api/names.ts';
@@ -20,14 +21,16 @@ afterEach(async () => {
 
 type DeploymentJson = KubeObject & { spec: { template: { spec: { containers: { args: string[] }[] } } } };
 
+const dp = {
+  apiVersion: 'gatehouse.dev/v1alpha1',
+  kind: 'DataPlane',
+  metadata: { name: 'eu', namespace: 'edge', uid: 'u' },
+  spec: { region: 'eu-west-1', redis: { url: 'redis://r:6379' } },
+} as const;
+
 function renderedExtprocArgs(): string[] {
   const objects = renderDataPlane(
-    {
-      apiVersion: 'gatehouse.dev/v1alpha1',
-      kind: 'DataPlane',
-      metadata: { name: 'eu', namespace: 'edge', uid: 'u' },
-      spec: { region: 'eu-west-1', redis: { url: 'redis://r:6379' } },
-    },
+    { ...dp, spec: { ...dp.spec, redis: { ...dp.spec.redis } } },
     {
       envoyImage: 'envoy',
       gatehouseImage: 'gatehouse',
@@ -53,7 +56,9 @@ describe('extproc --node-id / --node-cluster', () => {
   it('the rendered Deployment arguments parse, and the node they name is mapped to its DataPlane', async () => {
     const { controlPlane, address } = await startControlPlane();
     cleanups.push(() => controlPlane.stop());
-    const snapshot = testSnapshot(1);
+    // The DataPlane the rendered node names: its nodes get its view (and nothing without it).
+    const snapshot = compile([{ object: dp }], { credentialHashKey: 'k' }).snapshot;
+    expect(snapshot.dataPlanes.map((v) => v.dataPlane)).toEqual(['edge/eu']);
     controlPlane.publish(snapshot);
 
     // What the kubelet runs: $(POD_NAME) expanded; the xDS address pointed at the test server.

@@ -9,7 +9,7 @@ import { parseOptions } from '../../../../lib/cli/command.ts';
 import { extprocCommand } from '../../../../extproc/src/command.ts';
 import { envoyLeaf, extprocLeaf, xdsLeaf } from '../../certs/leaves.ts';
 import { compile } from '../../compile/compile.ts';
-import { extProcCompileOptions, extProcTlsFor, leadDataPlane } from './extproc-link.ts';
+import { extProcLinkFor, extProcTlsFor } from './extproc-link.ts';
 import { renderDataPlane, xdsHost, type DataPlaneObject, type KubeObject, type RenderOptions } from './render.ts';
 import {
   bootstrapHashAnnotation,
@@ -34,6 +34,7 @@ const dp: DataPlaneObject = {
   metadata: { name: 'eu', namespace: 'edge', uid: 'u' },
   spec: { listeners: [{ name: 'https', port: 8443, protocol: 'HTTPS', tls: { issue: true } }] },
 };
+const edgeEu = { namespace: 'edge', name: 'eu' };
 
 interface Pod {
   containers: { args: string[]; volumeMounts: { name: string; mountPath: string }[] }[];
@@ -106,8 +107,8 @@ describe('mutual TLS of DataPlane pods', () => {
     const text = JSON.stringify(objects);
     expect(text).not.toMatch(/eu-envoy-tls|eu-extproc-tls|eu-ca-bundle|\/etc\/gatehouse|transport_socket/);
     expect(Object.keys(configMapData(objects))).toEqual([bootstrapKey]);
-    expect(extProcCompileOptions([dp], { mtls: false })).toEqual({
-      extProc: { host: 'eu-extproc.edge.svc', port: 9002 },
+    expect(extProcLinkFor({ mtls: false })(edgeEu)).toEqual({
+      endpoint: { host: 'eu-extproc.edge.svc', port: 9002 },
     });
   });
 
@@ -115,10 +116,12 @@ describe('mutual TLS of DataPlane pods', () => {
     const objects = renderDataPlane(dp, options);
     const pod = podOf(objects, 'envoy');
     const data = configMapData(objects);
+    // The default DataPlane's cluster, linked as edge/eu's would be.
     const compiled = compile([], {
       credentialHashKey: 'k',
-      ...extProcCompileOptions([dp], { mtls: true }),
-    }).snapshot.envoy.clusters.find((c) => c.name === 'gatehouse-extproc');
+      extProcFor: () => extProcLinkFor({ mtls: true })(edgeEu),
+    }).snapshot.envoy.clusters.find((c) => c.name === 'gatehouse-extproc/default/default');
+    expect(compiled).toBeDefined();
     const config = [
       JSON.parse(data[bootstrapKey]!),
       ...Object.entries(data)
@@ -199,15 +202,12 @@ describe('mutual TLS of DataPlane pods', () => {
   });
 });
 
-describe('extProcCompileOptions', () => {
-  const a = { metadata: { namespace: 'b-ns', name: 'a' } };
-  const b = { metadata: { namespace: 'a-ns', name: 'z' } };
-
-  it("points at the lead DataPlane (first by namespace, then name), with its extproc's name checked under mtls", () => {
-    expect(leadDataPlane([a, b])).toEqual({ namespace: 'a-ns', name: 'z' });
-    expect(extProcCompileOptions([a, b], { mtls: true })).toEqual({
-      extProc: { host: 'z-extproc.a-ns.svc', port: 9002 },
-      extProcTls: {
+describe('extProcLinkFor', () => {
+  it('points each DataPlane at its own extproc Service, with that name checked under mtls', () => {
+    const link = extProcLinkFor({ mtls: true });
+    expect(link({ namespace: 'a-ns', name: 'z' })).toEqual({
+      endpoint: { host: 'z-extproc.a-ns.svc', port: 9002 },
+      tls: {
         certFile: '/etc/gatehouse/tls/tls.crt',
         keyFile: '/etc/gatehouse/tls/tls.key',
         caFile: '/etc/gatehouse/ca/ca.crt',
@@ -215,16 +215,16 @@ describe('extProcCompileOptions', () => {
         sdsDir: '/etc/envoy',
       },
     });
-    expect(extProcCompileOptions([a, b], { mtls: true }).extProcTls).toEqual(extProcTlsFor('a-ns', 'z'));
+    expect(link({ namespace: 'b-ns', name: 'a' }).tls).toEqual(extProcTlsFor('b-ns', 'a'));
+    expect(link({ namespace: 'b-ns', name: 'a' }).endpoint.host).toBe('a-extproc.b-ns.svc');
   });
 
-  it('checks the name of an --extproc-address; gives nothing without a DataPlane or an address', () => {
+  it('checks the name of an --extproc-address, which every DataPlane then dials', () => {
     const extProc = { host: 'extproc.shared.svc', port: 9443 };
-    expect(extProcCompileOptions([a], { extProc, mtls: true })).toMatchObject({
-      extProc,
-      extProcTls: { sni: 'extproc.shared.svc' },
+    expect(extProcLinkFor({ extProc, mtls: true })({ namespace: 'b-ns', name: 'a' })).toMatchObject({
+      endpoint: extProc,
+      tls: { sni: 'extproc.shared.svc' },
     });
-    expect(extProcCompileOptions([a], { extProc, mtls: false })).toEqual({ extProc });
-    expect(extProcCompileOptions([], { mtls: true })).toEqual({});
+    expect(extProcLinkFor({ extProc, mtls: false })({ namespace: 'b-ns', name: 'a' })).toEqual({ endpoint: extProc });
   });
 });
