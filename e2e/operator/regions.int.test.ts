@@ -148,14 +148,17 @@ describe('two regions from the same manifests', () => {
   beforeAll(async () => {
     echo = createEchoUpstream('echo');
     echoPort = await listenEcho(echo, '127.0.0.1', 0);
-    euControlPlane = await startPrivateControlPlane();
-    eu = new Region({
-      context: 'eu',
-      namespace,
-      adminKubeconfig: euControlPlane.adminKubeconfig,
-      operatorKubeconfig: euControlPlane.operatorKubeconfig,
-      dir: mkdtempSync(join(dir, 'eu-')),
-    });
+    const start = async (region: Region, name: string) => {
+      await region.allocatePorts();
+      await region.cluster.rest.create('/api/v1/namespaces', {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: namespace },
+      });
+      for (const o of manifests(name, echoPort, process.env[ENV.redisUrl]!)) await region.cluster.apply(o);
+      await region.startOperator();
+      await region.startDataPlane('edge');
+    };
     us = new Region({
       context: 'us',
       namespace,
@@ -163,26 +166,27 @@ describe('two regions from the same manifests', () => {
       operatorKubeconfig: process.env[ENV.operatorKubeconfig]!,
       dir: mkdtempSync(join(dir, 'us-')),
     });
-    const regions = [
-      [eu, regionName.eu],
-      [us, regionName.us],
-    ] as const;
-    await Promise.all(
-      regions.map(async ([region, name]) => {
-        await region.allocatePorts();
-        await region.cluster.rest.create('/api/v1/namespaces', {
-          apiVersion: 'v1',
-          kind: 'Namespace',
-          metadata: { name: namespace },
+    // The region on the shared cluster starts while the second cluster boots. Both settle before
+    // anything fails, so afterAll finds every process that was started.
+    const started = await Promise.allSettled([
+      start(us, regionName.us),
+      (async () => {
+        euControlPlane = await startPrivateControlPlane();
+        eu = new Region({
+          context: 'eu',
+          namespace,
+          adminKubeconfig: euControlPlane.adminKubeconfig,
+          operatorKubeconfig: euControlPlane.operatorKubeconfig,
+          dir: mkdtempSync(join(dir, 'eu-')),
         });
-        for (const o of manifests(name, echoPort, process.env[ENV.redisUrl]!)) await region.cluster.apply(o);
-        await region.startOperator();
-        await region.startDataPlane('edge');
-      }),
-    );
+        await start(eu, regionName.eu);
+      })(),
+    ]);
+    for (const s of started) if (s.status === 'rejected') throw s.reason;
+    const regions = [eu, us];
 
     // `gatehouse status` reads both clusters through one kubeconfig, a context per region.
-    const contexts = regions.map(([region]) => {
+    const contexts = regions.map((region) => {
       const kc = loadKubeconfigFile(region.o.adminKubeconfig);
       const name = region.o.context;
       return {
@@ -287,9 +291,9 @@ describe('two regions from the same manifests', () => {
   });
 
   it("keeps the other region serving and changing while one region's control plane is down", async () => {
-    // eu loses its control plane: the apiserver stops and the operator dies.
-    await euControlPlane!.controlPlane.apiserver.stop();
-    await eu.operator!.kill();
+    // eu loses its control plane at once, as a lost machine or zone would: the apiserver and the
+    // operator are killed.
+    await Promise.all([euControlPlane!.controlPlane.apiserver.kill(), eu.operator!.kill()]);
 
     // eu's data plane serves its last configuration: the edited target, its region, its counter.
     const inEu = await eu.request('/orders/x', withKey);
