@@ -55,6 +55,7 @@ export class Region {
   operator?: ServiceProcess;
   extproc?: ServiceProcess;
   devproxy?: RunningDevproxy;
+  private extprocCommand?: { args: string[]; env: NodeJS.ProcessEnv };
   readonly ports = { xds: 0, operatorMetrics: 0, extproc: 0, extprocMetrics: 0 };
 
   readonly o: RegionOptions;
@@ -137,20 +138,8 @@ export class Region {
       else throw new Error(`extproc env ${e.name}: only literal values are supported here`);
     }
     // What the data plane does is under test, not Redis latency on a loaded machine.
-    this.extproc = new ServiceProcess(
-      `extproc-${this.o.context}`,
-      node,
-      [bin, ...args, '--redis-deadline-ms', '2000'],
-      this.o.dir,
-      { env },
-    );
-    await eventually(`extproc of ${this.o.context} loads a snapshot (log ${this.extproc.logFile})`, async () => {
-      if (!this.extproc!.running) throw new Error(`exited; see ${this.extproc!.logFile}`);
-      return fetch(`http://127.0.0.1:${this.ports.extprocMetrics}/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      );
-    });
+    this.extprocCommand = { args: [bin, ...args, '--redis-deadline-ms', '2000'], env };
+    await this.startExtproc();
     this.devproxy = startDevproxy({
       xds: `127.0.0.1:${this.ports.xds}`,
       nodeId: `devproxy-${this.o.context}`,
@@ -158,6 +147,28 @@ export class Region {
       bindAddress: () => ({ host: '127.0.0.1', port: 0 }),
     });
     await eventually(`devproxy of ${this.o.context} is ready`, () => this.devproxy!.proxy.ready);
+  }
+
+  private async startExtproc(): Promise<void> {
+    const { args, env } = this.extprocCommand!;
+    this.extproc = new ServiceProcess(`extproc-${this.o.context}`, node, args, this.o.dir, { env });
+    await eventually(`extproc of ${this.o.context} loads a snapshot (log ${this.extproc.logFile})`, async () => {
+      if (!this.extproc!.running) throw new Error(`exited; see ${this.extproc!.logFile}`);
+      return fetch(`http://127.0.0.1:${this.ports.extprocMetrics}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      );
+    });
+  }
+
+  /**
+   * extproc killed and started again with the same arguments, as a container restart in its pod (the
+   * cache folder is the pod's emptyDir, which survives it); resolves with its /readyz text.
+   */
+  async restartExtproc(): Promise<string> {
+    await this.extproc!.kill();
+    await this.startExtproc();
+    return (await fetch(`http://127.0.0.1:${this.ports.extprocMetrics}/readyz`)).text();
   }
 
   /** The arguments extproc runs with (for assertions on what the operator rendered). */

@@ -315,9 +315,18 @@ describe('two regions from the same manifests', () => {
     const inUs = await us.request('/orders/x', withKey);
     expect([inUs.status, inUs.headers.get('x-region')]).toEqual([200, regionName.us]);
 
-    // And eu, still without its control plane, still serves.
+    // And eu, still without its control plane, still serves; also after its extproc restarted, which
+    // then starts from the snapshot it cached.
     const stillEu = await eu.request('/orders/x', withKey);
     expect([stillEu.status, upstreamPath(stillEu)]).toEqual([200, '/v2/x']);
-    expect(eu.extproc!.running).toBe(true);
+    expect(await eu.restartExtproc()).toMatch(
+      /^ready: snapshot \w+ \(from the cache .*: control plane \S+ unreachable\)/,
+    );
+    const restarted = await eu.request('/orders/x', withKey);
+    expect([restarted.status, upstreamPath(restarted), restarted.headers.get('x-region')]).toEqual([
+      200,
+      '/v2/x',
+      regionName.eu,
+    ]);
   });
 });
