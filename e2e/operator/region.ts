@@ -55,6 +55,8 @@ export class Region {
   operator?: ServiceProcess;
   extproc?: ServiceProcess;
   devproxy?: RunningDevproxy;
+  /** Processes started, so that a restarted one logs to a file of its own. */
+  private starts = 0;
   private extprocCommand?: { args: string[]; env: NodeJS.ProcessEnv };
   readonly ports = { xds: 0, operatorMetrics: 0, extproc: 0, extprocMetrics: 0 };
 
@@ -75,7 +77,7 @@ export class Region {
    */
   async startOperator(): Promise<void> {
     this.operator = new ServiceProcess(
-      `operator-${this.o.context}`,
+      `operator-${this.o.context}-${++this.starts}`,
       node,
       [
         bin,
@@ -151,7 +153,7 @@ export class Region {
 
   private async startExtproc(): Promise<void> {
     const { args, env } = this.extprocCommand!;
-    this.extproc = new ServiceProcess(`extproc-${this.o.context}`, node, args, this.o.dir, { env });
+    this.extproc = new ServiceProcess(`extproc-${this.o.context}-${++this.starts}`, node, args, this.o.dir, { env });
     await eventually(`extproc of ${this.o.context} loads a snapshot (log ${this.extproc.logFile})`, async () => {
       if (!this.extproc!.running) throw new Error(`exited; see ${this.extproc!.logFile}`);
       return fetch(`http://127.0.0.1:${this.ports.extprocMetrics}/readyz`).then(

@@ -329,4 +329,14 @@ describe('two regions from the same manifests', () => {
       regionName.eu,
     ]);
   });
+
+  it('converges when the region gets its control plane back, and the regions agree again', async () => {
+    await euControlPlane!.controlPlane.restartApiserver();
+    await eu.startOperator();
+    // Its nodes reconnect on their own (backoff), and report the revision they kept serving.
+    await readyAt(eu, 2);
+    const agreed = await status('--context', 'eu', '--context', 'us');
+    expect(agreed.code, agreed.out).toBe(0);
+    expect(agreed.out).toContain('All 2 regions agree.');
+  });
 });
