@@ -11,7 +11,7 @@
 // region, and `gatehouse status --context eu --context us` says the regions disagree (exit 1); with
 // one region's apiserver and operator down, its data plane keeps serving its last configuration, the
 // other region serves and takes a change end to end, and `gatehouse status` names the region it
-// cannot read (exit 2).
+// cannot read (exit 2); when the control plane comes back, the region converges and the regions agree.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
