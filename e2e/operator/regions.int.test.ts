@@ -338,5 +338,6 @@ describe('two regions from the same manifests', () => {
     const agreed = await status('--context', 'eu', '--context', 'us');
     expect(agreed.code, agreed.out).toBe(0);
     expect(agreed.out).toContain('All 2 regions agree.');
-  });
+    // An apiserver start, an operator start and the nodes' reconnect backoff (up to 30 s) on a loaded machine.
+  }, 180_000);
 });
