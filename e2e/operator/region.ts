@@ -2,7 +2,7 @@
 // `gatehouse operator` process against the region's own apiserver, and a data plane connected to it
 // over xDS: `gatehouse extproc` started with the arguments and environment the operator rendered into
 // the DataPlane's extproc Deployment (this file stands in for the kubelet, with loopback ports), and
-// devproxy as Envoy. Every process is reaped if the test runner dies.
+// two devproxies as its Envoys. Every process is reaped if the test runner dies.
 import { join } from 'node:path';
 import { freePort } from '../env/ports.ts';
 import { ServiceProcess } from '../env/processes.ts';
@@ -54,7 +54,8 @@ export class Region {
   readonly cluster: Cluster;
   operator?: ServiceProcess;
   extproc?: ServiceProcess;
-  devproxy?: RunningDevproxy;
+  /** The region's Envoys (two, as a DataPlane's Envoy replicas). */
+  readonly envoys: RunningDevproxy[] = [];
   /** Processes started, so that a restarted one logs to a file of its own. */
   private starts = 0;
   private extprocCommand?: { args: string[]; env: NodeJS.ProcessEnv };
@@ -117,7 +118,8 @@ export class Region {
   /**
    * The DataPlane's data plane: extproc with the arguments and environment of the Deployment the
    * operator rendered from this region's DataPlane (its --region, --redis-*, --node-cluster, ...), the
-   * xDS address, ports, node id and cache folder replaced by local ones; then devproxy as its Envoy.
+   * xDS address, ports, node id and cache folder replaced by local ones; then two devproxies as its
+   * Envoy replicas.
    */
   async startDataPlane(dataPlane: string): Promise<void> {
     const deployment = await eventually(
@@ -142,13 +144,16 @@ export class Region {
     // What the data plane does is under test, not Redis latency on a loaded machine.
     this.extprocCommand = { args: [bin, ...args, '--redis-deadline-ms', '2000'], env };
     await this.startExtproc();
-    this.devproxy = startDevproxy({
-      xds: `127.0.0.1:${this.ports.xds}`,
-      nodeId: `devproxy-${this.o.context}`,
-      log: silentLog,
-      bindAddress: () => ({ host: '127.0.0.1', port: 0 }),
-    });
-    await eventually(`devproxy of ${this.o.context} is ready`, () => this.devproxy!.proxy.ready);
+    for (let i = 0; i < 2; i++)
+      this.envoys.push(
+        startDevproxy({
+          xds: `127.0.0.1:${this.ports.xds}`,
+          nodeId: `envoy-${this.o.context}-${i}`,
+          log: silentLog,
+          bindAddress: () => ({ host: '127.0.0.1', port: 0 }),
+        }),
+      );
+    await eventually(`the Envoys of ${this.o.context} are ready`, () => this.envoys.every((e) => e.proxy.ready));
   }
 
   private async startExtproc(): Promise<void> {
@@ -178,10 +183,10 @@ export class Region {
     return this.extproc?.child.spawnargs ?? [];
   }
 
-  /** A request through this region's devproxy (its first listener). */
-  async request(path: string, headers: Record<string, string> = {}): Promise<Reply> {
-    const listener = [...(this.devproxy?.proxy.boundListeners().values() ?? [])][0];
-    if (!listener) throw new Error(`${this.o.context}: devproxy has no listener`);
+  /** A request through one of this region's Envoys (its first listener). */
+  async request(path: string, headers: Record<string, string> = {}, envoy = 0): Promise<Reply> {
+    const listener = [...(this.envoys[envoy]?.proxy.boundListeners().values() ?? [])][0];
+    if (!listener) throw new Error(`${this.o.context}: Envoy ${envoy} has no listener`);
     const res = await fetch(`http://127.0.0.1:${listener.port}${path}`, {
       headers,
       signal: AbortSignal.timeout(10_000),
@@ -191,6 +196,6 @@ export class Region {
 
   /** Stops what runs; each part on its own, so one failure does not leave the others running. */
   async stop(): Promise<void> {
-    await Promise.allSettled([this.devproxy?.stop(), this.extproc?.stop(), this.operator?.stop()]);
+    await Promise.allSettled([...this.envoys.map((e) => e.stop()), this.extproc?.stop(), this.operator?.stop()]);
   }
 }

@@ -2,12 +2,12 @@
 // kube-apiservers, each with its own etcd (the shared test environment's, and a private one that this
 // suite takes down); a `gatehouse operator` process per region; a data plane per region, connected
 // to its own operator over xDS (`gatehouse extproc` as the operator rendered it for the region's
-// DataPlane, devproxy as Envoy); one Redis that both regions share, kept apart by the region prefix
+// DataPlane, two devproxies as its Envoys); one Redis that both regions share, kept apart by the region prefix
 // of every key. The same ApiProxy, ApiPolicies, ApiProduct, DeveloperApp, Secrets and credential hash
 // key go to both clusters; only the DataPlane's `region` differs (the per-region overlay).
 //
-// It shows: each region counts its own quota (the quota variables and the Redis keys, which differ only
-// by the region); `environment.name` is the region's; an edit applied to one region changes only that
+// It shows: each region counts its own quota, across its Envoys (the quota variables and the Redis keys,
+// which differ only by the region); `environment.name` is the region's; an edit applied to one region changes only that
 // region, and `gatehouse status --context eu --context us` says the regions disagree (exit 1); with
 // one region's apiserver and operator down, its data plane keeps serving its last configuration, the
 // other region serves and takes a change end to end, and `gatehouse status` names the region it
@@ -128,16 +128,16 @@ describe('two regions from the same manifests', () => {
     return { code, out };
   }
 
-  /** The ApiProxy at `generation` is Ready in the region, with both of its data-plane nodes synced. */
+  /** The ApiProxy at `generation` is Ready in the region, with its three data-plane nodes synced. */
   const readyAt = (region: Region, generation: number) =>
     eventually(
-      `${region.o.context}: ApiProxy orders generation ${generation} Ready on 2/2 nodes`,
+      `${region.o.context}: ApiProxy orders generation ${generation} Ready on 3/3 nodes`,
       async () => {
         const o = await region.cluster.get('ApiProxy', namespace, 'orders');
         return (
           o?.metadata.generation === generation &&
           hasConditions(o, { Accepted: 'True', Programmed: 'True', Ready: 'True' }) &&
-          o.status?.dataPlanesSynced === '2/2'
+          o.status?.dataPlanesSynced === '3/3'
         );
       },
       60_000,
@@ -236,7 +236,8 @@ describe('two regions from the same manifests', () => {
       expect(region.extprocArgs[region.extprocArgs.indexOf('--region') + 1]).toBe(name);
 
     const sent: Reply[] = [];
-    for (let i = 0; i < 3; i++) sent.push(await eu.request('/orders/x', withKey));
+    // Through both of eu's Envoys: one counter for the region.
+    for (let i = 0; i < 3; i++) sent.push(await eu.request('/orders/x', withKey, i % 2));
     expect(sent.map((r) => [r.status, r.headers.get('x-region'), r.headers.get('x-quota-used')])).toEqual([
       [200, regionName.eu, '1'],
       [200, regionName.eu, '2'],
@@ -251,7 +252,7 @@ describe('two regions from the same manifests', () => {
       regionName.us,
       '1',
     ]);
-    const again = await eu.request('/orders/x', withKey);
+    const again = await eu.request('/orders/x', withKey, 1);
     expect(again.headers.get('x-quota-used')).toBe('4');
 
     // In Redis: one counter per region, named alike but for the region, each with its own count.
@@ -303,9 +304,9 @@ describe('two regions from the same manifests', () => {
     const down = await status('--context', 'eu', '--context', 'us');
     expect(down.code, down.out).toBe(2);
     expect(down.out).toMatch(/^context eu: cannot list ApiProxies: .*\[GH_ERR_KUBE_CONNECTION\]$/m);
-    expect(down.out).toMatch(new RegExp(`^${namespace}/orders\\s+us\\s+${namespace}\\s+1\\s.*True Synced\\s+2/2`, 'm'));
+    expect(down.out).toMatch(new RegExp(`^${namespace}/orders\\s+us\\s+${namespace}\\s+1\\s.*True Synced\\s+3/3`, 'm'));
 
-    // us takes a change end to end: apiserver, operator, both of its nodes, traffic.
+    // us takes a change end to end: apiserver, operator, its three nodes, traffic.
     await us.cluster.apply(orders(echoPort, '/v2'));
     await eventually('us forwards to the edited target', async () => {
       const r = await us.request('/orders/x', withKey);
@@ -315,10 +316,12 @@ describe('two regions from the same manifests', () => {
     const inUs = await us.request('/orders/x', withKey);
     expect([inUs.status, inUs.headers.get('x-region')]).toEqual([200, regionName.us]);
 
-    // And eu, still without its control plane, still serves; also after its extproc restarted, which
-    // then starts from the snapshot it cached.
-    const stillEu = await eu.request('/orders/x', withKey);
-    expect([stillEu.status, upstreamPath(stillEu)]).toEqual([200, '/v2/x']);
+    // And eu, still without its control plane, still serves through both Envoys; also after its extproc
+    // restarted, which then starts from the snapshot it cached.
+    for (const envoy of [0, 1]) {
+      const stillEu = await eu.request('/orders/x', withKey, envoy);
+      expect([stillEu.status, upstreamPath(stillEu)]).toEqual([200, '/v2/x']);
+    }
     expect(await eu.restartExtproc()).toMatch(
       /^ready: snapshot \w+ \(from the cache .*: control plane \S+ unreachable\)/,
     );
