@@ -1,17 +1,19 @@
 // Two regions from the same manifests (docs/operations.md#multi-region), with real parts: two
-// kube-apiservers, each with its own etcd (the shared test environment's, and a private one that this
-// suite takes down); a `gatehouse operator` process per region; a data plane per region, connected
-// to its own operator over xDS (`gatehouse extproc` as the operator rendered it for the region's
-// DataPlane, two devproxies as its Envoys); one Redis that both regions share, kept apart by the region prefix
-// of every key. The same ApiProxy, ApiPolicies, ApiProduct, DeveloperApp, Secrets and credential hash
-// key go to both clusters; only the DataPlane's `region` differs (the per-region overlay).
+// kube-apiservers, each with its own etcd (the shared test environment's, and a private one that
+// this suite takes down); a `gatehouse operator` process per region; a data plane per region,
+// connected to its own operator over xDS (`gatehouse extproc` as the operator rendered it for the
+// region's DataPlane, two devproxies as its Envoys); one Redis that both regions share, kept apart
+// by the region prefix of every key. The same ApiProxy, ApiPolicies, ApiProduct, DeveloperApp,
+// Secrets and credential hash key go to both clusters; only the DataPlane's `region` differs (the
+// per-region overlay).
 //
-// It shows: each region counts its own quota, across its Envoys (the quota variables and the Redis keys,
-// which differ only by the region); `environment.name` is the region's; an edit applied to one region changes only that
-// region, and `gatehouse status --context eu --context us` says the regions disagree (exit 1); with
-// one region's apiserver and operator down, its data plane keeps serving its last configuration, the
-// other region serves and takes a change end to end, and `gatehouse status` names the region it
-// cannot read (exit 2); when the control plane comes back, the region converges and the regions agree.
+// It shows: each region counts its own quota, across its Envoys (the quota variables and the Redis
+// keys, which differ only by the region); `environment.name` is the region's; an edit applied to
+// one region changes only that region, and `gatehouse status --context eu --context us` says the
+// regions disagree (exit 1); with one region's apiserver and operator down, its data plane keeps
+// serving its last configuration, the other region serves and takes a change end to end, and
+// `gatehouse status` names the region it cannot read (exit 2); when the control plane comes back,
+// the region converges and the regions agree.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
