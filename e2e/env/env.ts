@@ -65,11 +65,7 @@ export async function startTestEnv(log: (line: string) => void = () => {}): Prom
   }
   const [controlPlane, redis] = [cp.value, rd.value];
   try {
-    const kc = new k8s.KubeConfig();
-    kc.loadFromFile(controlPlane.adminKubeconfig);
-    const crds = crdDocuments();
-    await applyManifests(kc, [...chartRbacForTestUser(), ...crds]);
-    await waitCrdsEstablished(kc, crds);
+    await installForTests(controlPlane);
   } catch (err) {
     await Promise.all([controlPlane.stop(), redis.stop()]);
     throw err;
@@ -97,6 +93,57 @@ export async function startTestEnv(log: (line: string) => void = () => {}): Prom
       await Promise.all([controlPlane.stop(), redis.stop()]);
       rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/** The CRDs and the chart's ClusterRole for the restricted identity, applied and serving. */
+async function installForTests(controlPlane: ControlPlane): Promise<void> {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(controlPlane.adminKubeconfig);
+  const crds = crdDocuments();
+  await applyManifests(kc, [...chartRbacForTestUser(), ...crds]);
+  await waitCrdsEstablished(kc, crds);
+}
+
+/** A control plane of its own, prepared as the shared one is; no Redis (docs/operations.md#multi-region). */
+export interface PrivateControlPlane {
+  controlPlane: ControlPlane;
+  /** The admin's and the restricted identity's kubeconfig files. */
+  adminKubeconfig: string;
+  operatorKubeconfig: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A second, independent cluster next to the shared test environment: its own etcd and kube-apiserver
+ * on free ports, with the CRDs and the chart's RBAC, and nothing else (no Redis): what a test of two
+ * clusters (regions) adds to the one every suite shares. Binaries come from the same cache.
+ */
+export async function startPrivateControlPlane(): Promise<PrivateControlPlane> {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-controlplane-'));
+  const remove = () => rmSync(dir, { recursive: true, force: true });
+  let controlPlane: ControlPlane;
+  try {
+    controlPlane = await startControlPlane(ensureTestBinaries(), join(dir, 'kube'));
+  } catch (err) {
+    remove();
+    throw err;
+  }
+  const stop = async () => {
+    await controlPlane.stop();
+    remove();
+  };
+  try {
+    await installForTests(controlPlane);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return {
+    controlPlane,
+    adminKubeconfig: controlPlane.adminKubeconfig,
+    operatorKubeconfig: controlPlane.operatorKubeconfig,
+    stop,
   };
 }
 

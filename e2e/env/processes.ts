@@ -15,11 +15,21 @@ export class ServiceProcess {
   private readonly log: WriteStream;
   private exited = false;
 
-  constructor(name: string, command: string, args: string[], logDir: string) {
+  constructor(
+    name: string,
+    command: string,
+    args: string[],
+    logDir: string,
+    options: { env?: NodeJS.ProcessEnv } = {},
+  ) {
     this.name = name;
     this.logFile = join(logDir, `${name}.log`);
     this.log = createWriteStream(this.logFile);
-    this.child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    this.child = spawn(command, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+      ...(options.env ? { env: options.env } : {}),
+    });
     this.child.stdout?.pipe(this.log, { end: false });
     this.child.stderr?.pipe(this.log, { end: false });
     this.child.on('exit', () => {
@@ -35,6 +45,16 @@ export class ServiceProcess {
 
   get running(): boolean {
     return !this.exited;
+  }
+
+  /** SIGKILL the process group, as a crash or a lost machine would end it; resolves once it exited. */
+  async kill(): Promise<void> {
+    if (!this.exited) {
+      const done = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+      signalGroup(this.child.pid!, 'SIGKILL');
+      await done;
+    }
+    this.log.end();
   }
 
   /** SIGTERM the process group, then SIGKILL after `graceMs`. */
