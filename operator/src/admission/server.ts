@@ -33,6 +33,8 @@ export class AdmissionServer {
   private readonly log: Logger;
   private readonly reviews?: Counter<'kind' | 'operation' | 'allowed'>;
   private readonly registry?: Registry;
+  /** Open connections: the HTTP server does not track sockets it did not accept itself. */
+  private readonly sockets = new Set<TLSSocket>();
 
   constructor(options: AdmissionServerOptions) {
     this.log = options.log.child({ component: 'admission' });
@@ -53,7 +55,11 @@ export class AdmissionServer {
       alpn: ['http/1.1'],
       log: this.log,
       purpose: 'admission webhook',
-      onConnection: (socket: TLSSocket) => this.http.emit('connection', socket),
+      onConnection: (socket: TLSSocket) => {
+        this.sockets.add(socket);
+        socket.once('close', () => this.sockets.delete(socket));
+        this.http.emit('connection', socket);
+      },
     });
   }
 
@@ -62,9 +68,14 @@ export class AdmissionServer {
     return this.tls.listen(host, port);
   }
 
+  /**
+   * Stops accepting and closes every connection (the apiserver keeps them alive): from here on the
+   * apiserver gets no answer and applies the configuration's failurePolicy.
+   */
   async close(): Promise<void> {
     await this.tls.close();
-    this.http.closeAllConnections();
+    for (const socket of this.sockets) socket.destroy();
+    this.sockets.clear();
     this.registry?.removeSingleMetric(reviewsMetric);
   }
 
