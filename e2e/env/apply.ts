@@ -33,6 +33,11 @@ const kinds: Record<string, { prefix: string; plural: string; namespaced: boolea
   ApiProduct: { prefix: '/apis/gatehouse.dev/v1alpha1', plural: 'apiproducts', namespaced: true },
   DeveloperApp: { prefix: '/apis/gatehouse.dev/v1alpha1', plural: 'developerapps', namespaced: true },
   DataPlane: { prefix: '/apis/gatehouse.dev/v1alpha1', plural: 'dataplanes', namespaced: true },
+  ValidatingWebhookConfiguration: {
+    prefix: '/apis/admissionregistration.k8s.io/v1',
+    plural: 'validatingwebhookconfigurations',
+    namespaced: false,
+  },
 };
 
 /** The REST path of an object (namespaced kinds default to `default`, as kubectl does). */
