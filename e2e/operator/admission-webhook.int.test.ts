@@ -10,7 +10,8 @@ import { defaultWebhookConfigurationName } from '../../operator/src/api/names.ts
 import { startKubeOperator, type KubeOperator } from '../../operator/src/kube-operator.ts';
 import { KubeApiError } from '../../operator/src/kube/errors.ts';
 import { silentLog } from '../../operator/src/xds/control-plane.test-support.ts';
-import { Cluster, eventually, operatorKubeConfig, pathOf, type Obj } from './kube.ts';
+import { kubeRequest } from '../env/apply.ts';
+import { adminKubeConfig, Cluster, eventually, operatorKubeConfig, pathOf, type Obj } from './kube.ts';
 
 const api = 'gatehouse.dev/v1alpha1';
 const configPath = `/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/${defaultWebhookConfigurationName}`;
@@ -161,6 +162,17 @@ describe('validating admission webhook', () => {
     ).rejects.toThrow(/spec\.flows\.conditionalFlows\[0\]\.condition/);
     // One that leaves the spec alone is not.
     await cluster.rest.mergePatch(pathOf('ApiProxy', ns, 'early'), { metadata: { labels: { team: 'a' } } });
+  });
+
+  it("returns the compiler's warnings to the client (kubectl prints them)", async () => {
+    const { status, headers } = await kubeRequest(adminKubeConfig(), 'POST', pathOf('ApiPolicy', ns), {
+      ...obj('ApiPolicy', 'inline-token', {
+        type: 'AssignMessage',
+        assignMessage: { set: { headers: { authorization: 'Bearer abcdefghijklmnopqrstuvwxyz0123456789' } } },
+      }),
+    });
+    expect(status).toBe(201);
+    expect(String(headers.warning ?? '')).toMatch(/spec\.assignMessage\.set\.headers\.authorization: .*credential/);
   });
 
   it('puts back a caBundle someone overwrote', async () => {
