@@ -1,6 +1,7 @@
-// The validating admission webhook on the real apiserver. The operator runs as the chart's restricted
-// identity, serves the webhook on 127.0.0.1 with the certificate it issues itself, and keeps the
-// caBundle of the ValidatingWebhookConfiguration gatehouse-validation (as the chart renders it, but
+// The validating admission webhook on the real apiserver. Two operator replicas run as the chart's
+// restricted identity, each serving the webhook on 127.0.0.1 with the certificate the leader issues;
+// the apiserver is sent to the replica that is NOT the leader (every replica answers). The leader keeps
+// the caBundle of the ValidatingWebhookConfiguration gatehouse-validation (as the chart renders it, but
 // pointing at 127.0.0.1 and scoped to this test's namespace, so no other test's writes reach it).
 // Then: mistakes inside an object are refused at create with the field named; a valid object and
 // one whose references are not applied yet are accepted; a caBundle someone overwrote is put back;
@@ -23,7 +24,7 @@ interface WebhookConfiguration {
 describe('validating admission webhook', () => {
   const cluster = new Cluster();
   let ns = '';
-  let operator: KubeOperator | undefined;
+  let replicas: KubeOperator[] = [];
 
   const obj = (kind: string, name: string, spec: Record<string, unknown>): Obj => ({
     apiVersion: api,
@@ -79,24 +80,28 @@ describe('validating admission webhook', () => {
 
   beforeAll(async () => {
     ns = await cluster.operatorNamespace('webhook');
-    operator = await startKubeOperator({
-      kc: operatorKubeConfig(),
-      log: silentLog,
-      namespace: ns,
-      watchNamespace: ns,
-      identity: 'webhook-0',
-      host: '127.0.0.1',
-      xdsPort: 0,
-      debounceMs: 20,
-      leaderElection: { enabled: false },
-      webhook: { port: 0, host: '127.0.0.1', ips: ['127.0.0.1'], resyncMs: 300 },
-    });
-    // Failing closed, so a create that went through proves the webhook answered.
-    await applyConfiguration(configuration(operator.webhookPort!, 'Fail'));
+    const replica = (identity: string) =>
+      startKubeOperator({
+        kc: operatorKubeConfig(),
+        log: silentLog,
+        namespace: ns,
+        watchNamespace: ns,
+        identity,
+        host: '127.0.0.1',
+        xdsPort: 0,
+        debounceMs: 20,
+        leaderElection: { leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 250 },
+        webhook: { port: 0, host: '127.0.0.1', ips: ['127.0.0.1'], resyncMs: 300 },
+      });
+    replicas = [await replica('webhook-0'), await replica('webhook-1')];
+    const leader = await eventually('a leader', () => replicas.find((r) => r.isLeader()));
+    const follower = replicas.find((r) => r !== leader)!;
+    // Failing closed, so a create that went through proves the follower's webhook answered.
+    await applyConfiguration(configuration(follower.webhookPort!, 'Fail'));
   });
 
   afterAll(async () => {
-    await operator?.stop();
+    for (const r of replicas) await r.stop();
     await cluster.rest.delete(configPath).catch(() => {});
   });
 
@@ -188,8 +193,7 @@ describe('validating admission webhook', () => {
   });
 
   it('with the operator stopped: other kinds are written; ours follow failurePolicy', async () => {
-    await operator!.stop();
-    operator = undefined;
+    for (const r of replicas.splice(0)) await r.stop();
     // Unrelated writes never reach the webhook.
     await cluster.rest.create(`/api/v1/namespaces/${ns}/configmaps`, {
       apiVersion: 'v1',
