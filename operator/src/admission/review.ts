@@ -85,10 +85,10 @@ function subject(request: AdmissionRequest): unknown {
   const object = request.object;
   if (!isRecord(object)) return object;
   const metadata = isRecord(object.metadata) ? object.metadata : {};
-  const name = typeof metadata.name === 'string' && metadata.name !== '' ? metadata.name : (request.name ?? 'unnamed');
+  const name = typeof metadata.name === 'string' && metadata.name !== '' ? metadata.name : request.name || 'unnamed';
   return {
     ...object,
-    metadata: { ...metadata, name: name === '' ? 'unnamed' : name, namespace: request.namespace || metadata.namespace },
+    metadata: { ...metadata, name, namespace: request.namespace || metadata.namespace },
   };
 }
 

@@ -12,7 +12,7 @@ import { defaultTlsPolicy } from '../../../lib/tls/policy.ts';
 import type { MaterialSource } from '../../../lib/tls/watcher.ts';
 import { webhookPath } from '../api/names.ts';
 import { AdmissionReviewError } from './errors.ts';
-import { answer } from './review.ts';
+import { admissionApiVersion, parseReview, review } from './review.ts';
 
 export interface AdmissionServerOptions {
   /** The serving certificate and key (no client certificates are asked for: the apiserver authenticates us). */
@@ -113,19 +113,19 @@ export class AdmissionServer {
       return reply(res, 400, 'the body is not JSON\n');
     }
     try {
-      const review = answer(parsed);
-      const request = (parsed as { request: { kind?: { kind?: string }; operation?: string } }).request;
+      const request = parseReview(parsed);
+      const response = review(request);
       this.reviews?.inc({
-        kind: String(request.kind?.kind ?? ''),
-        operation: String(request.operation ?? ''),
-        allowed: String(review.response.allowed),
+        kind: request.kind?.kind ?? '',
+        operation: request.operation ?? '',
+        allowed: String(response.allowed),
       });
-      if (!review.response.allowed)
+      if (!response.allowed)
         this.log.debug(
-          { kind: request.kind?.kind, reason: review.response.status?.message },
+          { kind: request.kind?.kind, namespace: request.namespace, name: request.name },
           'admission: object refused',
         );
-      const out = JSON.stringify(review);
+      const out = JSON.stringify({ apiVersion: admissionApiVersion, kind: 'AdmissionReview', response });
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out) });
       res.end(out);
     } catch (err) {
