@@ -318,6 +318,7 @@ describe('charts/gatehouse', () => {
     expect(notes).toContain(`image ${image}`);
     expect(notes).toContain('gatehouse-xds.edge-control.svc:18000');
     expect(notes).toContain('kubectl -n edge-control rollout status deployment/gh-operator');
+    expect(notes).toContain('failurePolicy Ignore, timeout 5s');
     // Upgrades: helm leaves crds/ alone, so they are applied first, taking over the fields helm owns.
     expect(notes).toContain('kubectl apply --server-side --force-conflicts -f charts/gatehouse/crds/');
     // The credential key: what it is, where, and that it is kept and must be backed up.
