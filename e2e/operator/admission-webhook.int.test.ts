@@ -4,7 +4,8 @@
 // the caBundle of the ValidatingWebhookConfiguration gatehouse-validation (as the chart renders it, but
 // pointing at 127.0.0.1 and scoped to this test's namespace, so no other test's writes reach it).
 // Then: mistakes inside an object are refused at create with the field named; a valid object and
-// one whose references are not applied yet are accepted; a caBundle someone overwrote is put back;
+// one whose references are not applied yet are accepted; a caBundle someone overwrote is put back, and
+// a certificate Secret overwritten with garbage is replaced while the webhook keeps answering;
 // with the operator stopped, a ConfigMap is still written, and our kinds follow failurePolicy.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultWebhookConfigurationName } from '../../operator/src/api/names.ts';
@@ -190,6 +191,24 @@ describe('validating admission webhook', () => {
       const [live, ca] = await Promise.all([liveConfiguration(), operatorCa()]);
       return live.webhooks[0]!.clientConfig.caBundle === ca;
     });
+  });
+
+  it('replaces a webhook certificate overwritten with garbage, answering throughout with the one it had', async () => {
+    const path = `/api/v1/namespaces/${ns}/secrets/gatehouse-webhook-tls`;
+    const certOf = async () => (await cluster.rest.get<{ data: Record<string, string> }>(path)).data['tls.crt']!;
+    const before = await certOf();
+    await cluster.rest.mergePatch(path, { data: { 'tls.crt': Buffer.from('not a certificate').toString('base64') } });
+    const bad = obj('ApiProxy', 'still-checked', {
+      basePath: '/still',
+      target: { url: 'http://backend.example' },
+      flows: { conditionalFlows: [{ name: 'f', condition: '(', request: [] }] },
+    });
+    expect((await create(bad, true))?.apiMessage).toMatch(/denied the request/);
+    await eventually('re-issued', async () => {
+      const pem = Buffer.from(await certOf(), 'base64').toString();
+      return pem.includes('BEGIN CERTIFICATE') && (await certOf()) !== before;
+    });
+    expect((await create(bad, true))?.apiMessage).toMatch(/denied the request/);
   });
 
   it('with the operator stopped: other kinds are written; ours follow failurePolicy', async () => {
