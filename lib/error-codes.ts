@@ -150,6 +150,16 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
     2,
   ),
   error(
+    'operator/admission',
+    'GH_ERR_ADMISSION_REVIEW',
+    'A request to the validating webhook that is not an admission.k8s.io/v1 AdmissionReview with a request (answered 400).',
+  ),
+  error(
+    'operator/admission',
+    'GH_ERR_ADMISSION_CA_BUNDLE',
+    "The ValidatingWebhookConfiguration's caBundle could not be read or patched; the leader retries with backoff.",
+  ),
+  error(
     'operator/xds',
     'GH_ERR_ENVOY_PROTO',
     'An Envoy resource the compiler built does not encode as its proto type.',

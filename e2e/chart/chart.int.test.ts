@@ -95,6 +95,7 @@ describe('charts/gatehouse', () => {
       '--manage-dataplanes=true',
       '--xds-address=gatehouse-xds.gatehouse-system.svc:18000',
       '--xds-tls=issued',
+      '--webhook-port=9443',
       '--envoy-image=docker.io/envoyproxy/envoy:distroless-v1.36.2',
       `--gatehouse-image=${image}`,
     ]);
@@ -107,6 +108,7 @@ describe('charts/gatehouse', () => {
     expect(container.ports).toEqual([
       { name: 'xds', containerPort: 18000, protocol: 'TCP' },
       { name: 'metrics', containerPort: 8081, protocol: 'TCP' },
+      { name: 'webhook', containerPort: 9443, protocol: 'TCP' },
     ]);
     expect(container.startupProbe).toEqual({
       httpGet: { path: '/healthz', port: 'metrics' },
@@ -161,6 +163,59 @@ describe('charts/gatehouse', () => {
     ]);
     const metrics = find(rendered, 'Service', 'gh-operator-metrics') as k8s.V1Service;
     expect(metrics.spec!.ports).toEqual([{ name: 'http-metrics', port: 8081, targetPort: 'metrics', protocol: 'TCP' }]);
+  });
+
+  it('serves the admission webhook for our kinds only, with failurePolicy and timeout from the values', () => {
+    const selector = deploymentOf(rendered).spec!.selector.matchLabels;
+    const service = find(rendered, 'Service', 'gatehouse-webhook') as k8s.V1Service;
+    expect(service.spec!.selector).toEqual(selector);
+    expect(service.spec!.ports).toEqual([{ name: 'https-webhook', port: 443, targetPort: 'webhook', protocol: 'TCP' }]);
+    const config = find(rendered, 'ValidatingWebhookConfiguration', 'gatehouse-validation') as unknown as {
+      webhooks: Record<string, unknown>[];
+    };
+    expect(config.webhooks).toEqual([
+      {
+        name: 'validate.gatehouse.dev',
+        admissionReviewVersions: ['v1'],
+        sideEffects: 'None',
+        failurePolicy: 'Ignore',
+        timeoutSeconds: 5,
+        matchPolicy: 'Equivalent',
+        // No caBundle: the operator's leader keeps it (operator/src/admission/ca-bundle.ts).
+        clientConfig: {
+          service: { name: 'gatehouse-webhook', namespace: 'gatehouse-system', path: '/validate', port: 443 },
+        },
+        rules: [
+          {
+            apiGroups: ['gatehouse.dev'],
+            apiVersions: ['*'],
+            operations: ['CREATE', 'UPDATE'],
+            resources: ['apiproxies', 'apipolicies', 'apiproducts', 'developerapps', 'dataplanes'],
+            scope: 'Namespaced',
+          },
+        ],
+      },
+    ]);
+    const strict = renderChart({
+      release: 'gh',
+      namespace: 'ops',
+      set: { 'webhook.failurePolicy': 'Fail', 'webhook.timeoutSeconds': '2', 'operator.watchNamespace': 'shop' },
+    });
+    const strictConfig = find(strict, 'ValidatingWebhookConfiguration', 'gatehouse-validation') as unknown as {
+      webhooks: Record<string, unknown>[];
+    };
+    expect(strictConfig.webhooks[0]).toMatchObject({
+      failurePolicy: 'Fail',
+      timeoutSeconds: 2,
+      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'shop' } },
+    });
+    const off = renderChart({ release: 'gh', namespace: 'ops', set: { 'webhook.enabled': 'false' } });
+    expect(
+      off.filter((o) => o.kind === 'ValidatingWebhookConfiguration' || o.metadata?.name === 'gatehouse-webhook'),
+    ).toEqual([]);
+    expect(deploymentOf(off).spec!.template.spec!.containers[0]!.args!.some((a) => a.startsWith('--webhook'))).toBe(
+      false,
+    );
   });
 
   it('follows the values: image tag, namespace of the xDS address, watched namespace, extra args', () => {
@@ -263,6 +318,7 @@ describe('charts/gatehouse', () => {
     expect(notes).toContain(`image ${image}`);
     expect(notes).toContain('gatehouse-xds.edge-control.svc:18000');
     expect(notes).toContain('kubectl -n edge-control rollout status deployment/gh-operator');
+    expect(notes).toContain('failurePolicy Ignore, timeout 5s');
     // Upgrades: helm leaves crds/ alone, so they are applied first, taking over the fields helm owns.
     expect(notes).toContain('kubectl apply --server-side --force-conflicts -f charts/gatehouse/crds/');
     // The credential key: what it is, where, and that it is kept and must be backed up.
@@ -652,7 +708,9 @@ describe('charts/gatehouse', () => {
       'Secret',
       'Service',
       'Service',
+      'Service',
       'ServiceAccount',
+      'ValidatingWebhookConfiguration',
     ]);
     await applyManifests(kc, objects, { dryRun: true });
 

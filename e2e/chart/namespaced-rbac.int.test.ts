@@ -4,8 +4,10 @@
 // e2e/operator/rbac.int.test.ts (all five kinds with status, credential Secrets, Service targets, a
 // DataPlane with a hand edit, autoscaling turned off, the PDB dropped, a condition that flips twice,
 // remediation of a zombie and of a pod on a lost node, a stale node report). The apiserver's audit log
-// then shows: no request refused, nothing listed or watched across namespaces but Nodes, and every
-// grant of each Role used in that Role's namespace (and of the ClusterRole, cluster-wide).
+// then shows: no request refused, nothing used across namespaces but Nodes and the webhook
+// configuration (both cluster-scoped), and every grant of each Role used in that Role's namespace (and
+// of the ClusterRole, cluster-wide). The admission webhook runs too, with an inert copy of the chart's
+// ValidatingWebhookConfiguration whose caBundle it keeps.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -23,6 +25,9 @@ import {
   credentialKeySecret,
   eventually,
   hasConditions,
+  inertWebhookConfiguration,
+  webhookCaBundleSet,
+  webhookConfigurationPath,
   type Obj,
 } from '../operator/kube.ts';
 
@@ -186,6 +191,7 @@ describe('chart RBAC in namespaced mode', () => {
     });
     // The credential hash key in the operator's namespace, read through the Role there while it watches shop.
     await cluster.apply(credentialKeySecret(ops));
+    await cluster.apply(inertWebhookConfiguration());
     operator = await startKubeOperator({
       kc: identity.kubeconfig,
       log: silentLog,
@@ -197,6 +203,8 @@ describe('chart RBAC in namespaced mode', () => {
       debounceMs: 20,
       leaderElection: { leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 250 },
       nodeReports: { heartbeatMs: 500, debounceMs: 50 },
+      // The admission webhook: its certificate, and the caBundle of the chart's configuration (get, patch).
+      webhook: { port: 0, host: '127.0.0.1', resyncMs: 500 },
       dataPlane: {
         xds: { host: 'gatehouse-xds', port: 18000 },
         envoyImage: 'envoyproxy/envoy:test',
@@ -207,6 +215,7 @@ describe('chart RBAC in namespaced mode', () => {
 
   afterAll(async () => {
     await operator?.stop();
+    await cluster.rest.delete(webhookConfigurationPath).catch(() => {});
   });
 
   it('every call the operator makes is allowed in its namespace, and every grant is used where it is granted', async (ctx) => {
@@ -334,6 +343,9 @@ describe('chart RBAC in namespaced mode', () => {
         ),
     );
 
+    // The admission webhook's caBundle written by the leader (get, then patch: the ClusterRole).
+    await eventually('webhook caBundle written', () => webhookCaBundleSet(cluster));
+
     // Every informer is watching before the operator stops: on a loaded machine one may still be in its
     // first list (or re-listing) at this point, and a watch never started would read as an unused grant.
     const scopes = [
@@ -367,7 +379,8 @@ describe('chart RBAC in namespaced mode', () => {
     const records = readAudit(auditLog, { username, since });
     expect(records.length).toBeGreaterThan(50);
     expect(records.filter((r) => r.code === 403).map(describeRecord)).toEqual([]);
-    // Only Nodes (cluster-scoped) are read across namespaces; everything else stays in the two namespaces.
+    // Only Nodes and the webhook configuration (cluster-scoped) are used across namespaces; everything else
+    // stays in the two namespaces.
     expect(
       [
         ...new Set(
@@ -376,7 +389,12 @@ describe('chart RBAC in namespaced mode', () => {
             .map((r) => `${r.verb} ${r.apiGroup}/${r.resource}`),
         ),
       ].sort(),
-    ).toEqual(['list /nodes', 'watch /nodes']);
+    ).toEqual([
+      'get admissionregistration.k8s.io/validatingwebhookconfigurations',
+      'list /nodes',
+      'patch admissionregistration.k8s.io/validatingwebhookconfigurations',
+      'watch /nodes',
+    ]);
     expect([...new Set(records.map((r) => r.namespace))].filter((n) => n !== '').sort()).toEqual([ops, shop].sort());
     const unused = (scope: keyof typeof authorizedOnBehalf, namespace: string, file: string) =>
       rbacUsage(

@@ -2,6 +2,7 @@
 // as written, and plain calls (TokenRequest). Raw on purpose: client-node's typed serializer knows CRD
 // schemas only by its own attribute names and silently drops `enum`, `default` and every
 // `x-kubernetes-*` key, and it drops unknown fields of our own kinds.
+import type { IncomingHttpHeaders } from 'node:http';
 import * as https from 'node:https';
 import type * as k8s from '@kubernetes/client-node';
 import { TestEnvRequestError } from './errors.ts';
@@ -33,6 +34,11 @@ const kinds: Record<string, { prefix: string; plural: string; namespaced: boolea
   ApiProduct: { prefix: '/apis/gatehouse.dev/v1alpha1', plural: 'apiproducts', namespaced: true },
   DeveloperApp: { prefix: '/apis/gatehouse.dev/v1alpha1', plural: 'developerapps', namespaced: true },
   DataPlane: { prefix: '/apis/gatehouse.dev/v1alpha1', plural: 'dataplanes', namespaced: true },
+  ValidatingWebhookConfiguration: {
+    prefix: '/apis/admissionregistration.k8s.io/v1',
+    plural: 'validatingwebhookconfigurations',
+    namespaced: false,
+  },
 };
 
 /** The REST path of an object (namespaced kinds default to `default`, as kubectl does). */
@@ -84,7 +90,7 @@ export async function kubeRequest(
   path: string,
   payload?: unknown,
   contentType = 'application/json',
-): Promise<{ status: number; body: string }> {
+): Promise<{ status: number; body: string; headers: IncomingHttpHeaders }> {
   const server = kc.getCurrentCluster()?.server;
   if (!server) throw new TestEnvRequestError('the kubeconfig has no current cluster');
   const options: https.RequestOptions = {
@@ -97,7 +103,7 @@ export async function kubeRequest(
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
     });
     req.on('error', (err) => reject(new TestEnvRequestError(`${method} ${path}: ${err.message}`, err)));
     req.end(payload === undefined ? undefined : JSON.stringify(payload));

@@ -22,6 +22,11 @@ const plurals: Record<string, { group?: string; version: string; resource: strin
   EndpointSlice: { group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices' },
   Lease: { group: 'coordination.k8s.io', version: 'v1', resource: 'leases' },
   Deployment: { group: 'apps', version: 'v1', resource: 'deployments' },
+  ValidatingWebhookConfiguration: {
+    group: 'admissionregistration.k8s.io',
+    version: 'v1',
+    resource: 'validatingwebhookconfigurations',
+  },
 };
 
 export interface Obj {
@@ -167,4 +172,49 @@ export function ackingNode(
       client.close();
     },
   };
+}
+
+/** The path of the ValidatingWebhookConfiguration the chart installs (and the operator's RBAC names). */
+export const webhookConfigurationPath =
+  '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/gatehouse-validation';
+
+/**
+ * The chart's ValidatingWebhookConfiguration, but intercepting nothing (its objectSelector matches no
+ * object): for tests that need the operator to keep its caBundle without their writes going through
+ * the webhook. Delete it when done (it is cluster-scoped).
+ */
+export function inertWebhookConfiguration(): Obj {
+  return {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingWebhookConfiguration',
+    metadata: { name: 'gatehouse-validation' },
+    webhooks: [
+      {
+        name: 'validate.gatehouse.dev',
+        admissionReviewVersions: ['v1'],
+        sideEffects: 'None',
+        failurePolicy: 'Ignore',
+        timeoutSeconds: 1,
+        clientConfig: { url: 'https://127.0.0.1:1/validate' },
+        rules: [
+          {
+            apiGroups: ['gatehouse.dev'],
+            apiVersions: ['*'],
+            operations: ['CREATE', 'UPDATE'],
+            resources: ['apiproxies'],
+            scope: 'Namespaced',
+          },
+        ],
+        objectSelector: { matchLabels: { 'gatehouse.dev/e2e-never': 'true' } },
+      },
+    ],
+  };
+}
+
+/** Whether the configuration's caBundle is set (the operator's leader writes it). */
+export async function webhookCaBundleSet(cluster: Cluster): Promise<boolean> {
+  const config = await cluster.rest.get<{ webhooks: { clientConfig: { caBundle?: string } }[] }>(
+    webhookConfigurationPath,
+  );
+  return config.webhooks.every((w) => (w.clientConfig.caBundle ?? '') !== '');
 }

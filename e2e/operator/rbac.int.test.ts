@@ -3,14 +3,25 @@
 // the apiserver (all five kinds with status, credential Secrets, Service targets, a DataPlane with a
 // hand edit, autoscaling turned off, the PDB dropped, a condition that flips twice, a stale node report
 // of a gone replica). The apiserver's audit log then shows every request it made: none was refused, and
-// every verb on every resource the ClusterRole grants was used at least once.
+// every verb on every resource the ClusterRole grants was used at least once. The admission webhook
+// runs too, with an inert copy of the chart's ValidatingWebhookConfiguration whose caBundle it keeps.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openWatches, rbacUsage, readAudit, waitForAudit } from '../env/audit.ts';
 import { ENV } from '../env/env.ts';
 import { chartRules, serviceAccountIdentity } from '../env/identity.ts';
 import { startKubeOperator, type KubeOperator } from '../../operator/src/kube-operator.ts';
 import { silentLog } from '../../operator/src/xds/control-plane.test-support.ts';
-import { adminKubeConfig, Cluster, conditionOf, eventually, hasConditions, type Obj } from './kube.ts';
+import {
+  adminKubeConfig,
+  Cluster,
+  conditionOf,
+  eventually,
+  hasConditions,
+  inertWebhookConfiguration,
+  webhookCaBundleSet,
+  webhookConfigurationPath,
+  type Obj,
+} from './kube.ts';
 
 /**
  * Grants no audited request names, because the apiserver authorizes them on another request's behalf:
@@ -150,6 +161,7 @@ describe('chart RBAC', () => {
       },
       data: { 'nodes.json': '[]' },
     });
+    await cluster.apply(inertWebhookConfiguration());
     operator = await startKubeOperator({
       kc: identity.kubeconfig,
       log: silentLog,
@@ -161,6 +173,8 @@ describe('chart RBAC', () => {
       debounceMs: 20,
       leaderElection: { leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 250 },
       nodeReports: { heartbeatMs: 500, debounceMs: 50 },
+      // The admission webhook: its certificate, and the caBundle of the chart's configuration (get, patch).
+      webhook: { port: 0, host: '127.0.0.1', resyncMs: 500 },
       dataPlane: {
         xds: { host: 'gatehouse-xds', port: 18000 },
         envoyImage: 'envoyproxy/envoy:test',
@@ -171,6 +185,7 @@ describe('chart RBAC', () => {
 
   afterAll(async () => {
     await operator?.stop();
+    await cluster.rest.delete(webhookConfigurationPath).catch(() => {});
   });
 
   it('every call the operator makes is allowed, and every grant is used', async (ctx) => {
@@ -297,6 +312,9 @@ describe('chart RBAC', () => {
           (c) => (c as Obj).metadata.name === 'gatehouse-nodes-gone',
         ),
     );
+
+    // The admission webhook's caBundle written by the leader (get, then patch).
+    await eventually('webhook caBundle written', () => webhookCaBundleSet(cluster));
 
     // Every informer is watching before the operator stops: on a loaded machine one may still be in its
     // first list (or re-listing) at this point, and a watch never started would read as an unused grant.

@@ -22,6 +22,17 @@ describe('gatehouse operator options', () => {
     });
   });
 
+  it('serves the admission webhook only when --webhook-port is given; --webhook-san takes names and addresses', () => {
+    expect(parse([])).toMatchObject({
+      webhookPort: undefined,
+      webhookService: 'gatehouse-webhook',
+      webhookConfiguration: 'gatehouse-validation',
+    });
+    const o = parse(['--webhook-port', '9443', '--webhook-san', '127.0.0.1', '--webhook-san', 'hook.example']);
+    expect(o).toMatchObject({ webhookPort: 9443, webhookSan: ['127.0.0.1', 'hook.example'] });
+    expect(() => parse(['--webhook-port', '9443', '--manifests', 'x'])).toThrow(/--webhook-port serves a cluster/);
+  });
+
   it('takes the operator namespace from $POD_NAMESPACE unless the flag names one', () => {
     expect(parse([], { POD_NAMESPACE: 'gh' }).operatorNamespace).toBe('gh');
     expect(parse(['--operator-namespace', 'other'], { POD_NAMESPACE: 'gh' }).operatorNamespace).toBe('other');

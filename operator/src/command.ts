@@ -65,6 +65,25 @@ const operatorFlags = {
     description:
       'kube mode: serve xDS with the certificate the operator issues itself (gatehouse-xds-tls), client certificates required',
   }),
+  'webhook-port': port({
+    description:
+      'kube mode: serve the validating admission webhook (HTTPS, POST /validate) on this port with a certificate the operator issues (gatehouse-webhook-tls)',
+    defaultText: 'not served',
+  }),
+  'webhook-service': text({
+    value: 'NAME',
+    default: 'gatehouse-webhook',
+    description: "the webhook's Service in the operator namespace: its names go in the certificate",
+  }),
+  'webhook-configuration': text({
+    value: 'NAME',
+    default: 'gatehouse-validation',
+    description: 'the ValidatingWebhookConfiguration whose caBundle the leader keeps equal to the operator CA',
+  }),
+  'webhook-san': repeated({
+    value: 'NAME|IP',
+    description: "another DNS name or IP address for the webhook's certificate (an apiserver that dials an address)",
+  }),
   ...serverTlsFlags({ serves: 'xDS', clientCertificates: 'client certificates' }),
 };
 
@@ -72,6 +91,8 @@ function operatorOptions(v: FlagValues<typeof operatorFlags>) {
   const tls = serverTlsConfig(v);
   if (v.xdsTls === 'issued' && tls)
     throw new UsageError('--xds-tls issued and --tls-cert/--tls-key name two certificates; choose one');
+  if (v.webhookPort !== undefined && v.manifests !== undefined)
+    throw new UsageError('--webhook-port serves a cluster: it has no use with --manifests');
   if (!(v.retryPeriod < v.renewDeadline && v.renewDeadline < v.leaseDuration))
     throw new UsageError('need --retry-period < --renew-deadline < --lease-duration');
   return { ...v, tls };

@@ -27,6 +27,7 @@ import { StatusWriter, type StatusTarget } from './kube/status-writer.ts';
 import { CredentialKeyMissingError, insecureDevKeyFlag } from './source/credential-key.ts';
 import { KubeSource } from './source/kube.ts';
 import { XdsControlPlane } from './xds/control-plane.ts';
+import { startWebhook, type RunningWebhook, type WebhookOptions } from './admission/webhook.ts';
 
 export interface KubeOperatorOptions {
   kc: k8s.KubeConfig;
@@ -69,6 +70,8 @@ export interface KubeOperatorOptions {
    * (--insecure-dev-credential-key). Without it, a missing key is CredentialKeyMissingError at start.
    */
   insecureDevCredentialKey?: boolean;
+  /** Serve the validating admission webhook on every replica (docs/operations.md, Admission webhook). */
+  webhook?: WebhookOptions;
 }
 
 export interface KubeOperator {
@@ -79,6 +82,8 @@ export interface KubeOperator {
   snapshots: SnapshotController;
   xdsPort: number;
   metricsPort?: number;
+  /** The admission webhook's port, when it is served. */
+  webhookPort?: number;
   isLeader(): boolean;
   stop(): Promise<void>;
 }
@@ -190,7 +195,8 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<K
       })
     : undefined;
   // The CA, the leaves of every DataPlane and the xDS server's own certificate (leader only).
-  const certs = options.dataPlane
+  const issueCertificates = options.dataPlane !== undefined || options.webhook !== undefined;
+  const certs = issueCertificates
     ? new CertificateController({
         rest,
         kc,
@@ -202,11 +208,12 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<K
         namespace: options.watchNamespace,
         registry: controlPlane.metrics.registry,
         informers,
-        xds: options.dataPlane.xds.host.includes('.')
+        xds: options.dataPlane?.xds.host.includes('.')
           ? { dns: [options.dataPlane.xds.host] }
-          : { serviceName: options.dataPlane.xds.host },
+          : { serviceName: options.dataPlane?.xds.host },
         // Every DataPlane serves every proxy (one listener list), so each listener names every host.
         listenerHosts: () => proxyHosts(source.list('ApiProxy')),
+        ...(options.webhook ? { webhook: options.webhook } : {}),
       })
     : undefined;
 
@@ -289,6 +296,18 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<K
     issuedTls.attach(certs);
   }
   if (certs) snapshots.onCompiled(() => certs.enqueueAll());
+  const webhook: RunningWebhook | undefined =
+    options.webhook && certs
+      ? await startWebhook({
+          options: { ...options.webhook, host: options.webhook.host ?? options.host },
+          certs,
+          rest,
+          log,
+          isLeader,
+          registry: controlPlane.metrics.registry,
+          metrics,
+        })
+      : undefined;
 
   const becameLeader = () => {
     leading = true;
@@ -298,6 +317,7 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<K
     dataPlanes?.enqueueAll();
     remediation?.enqueueAll();
     certs?.enqueueAll();
+    webhook?.enqueue();
     void reports.collectGarbage();
   };
   const elector =
@@ -331,6 +351,7 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<K
     informers,
     snapshots,
     ...ports,
+    ...(webhook ? { webhookPort: webhook.port } : {}),
     isLeader,
     async stop() {
       // Release the lease first so the next replica takes over at once, then drain.
@@ -340,6 +361,7 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<K
       await status.stop();
       await dataPlanes?.stop();
       await remediation?.stop();
+      await webhook?.stop();
       await certs?.stop();
       issuedTls?.close();
       await reports.stop();

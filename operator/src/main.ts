@@ -3,6 +3,7 @@
 // over ADS and pushes every change; bad objects are reported, an object that served keeps serving its
 // last accepted revision, a new bad one is left out, the rest ships. Without --manifests, the kube
 // mode (kube-operator.ts).
+import { isIP } from 'node:net';
 import { Lifecycle } from '../../lib/lifecycle.ts';
 import { createLogger, type Logger } from '../../lib/log.ts';
 import { startServerTls, type ServerTls } from '../../lib/tls/flags.ts';
@@ -145,6 +146,17 @@ export async function runOperator(o: OperatorOptions): Promise<number> {
         : undefined,
       ...(o.xdsTls === 'issued' ? { xdsTls: 'issued' as const } : tls ? { xdsTls: tls } : {}),
       insecureDevCredentialKey: o.insecureDevCredentialKey,
+      ...(o.webhookPort !== undefined
+        ? {
+            webhook: {
+              port: o.webhookPort,
+              serviceName: o.webhookService,
+              configurationName: o.webhookConfiguration,
+              dns: (o.webhookSan ?? []).filter((san) => isIP(san) === 0),
+              ips: (o.webhookSan ?? []).filter((san) => isIP(san) !== 0),
+            },
+          }
+        : {}),
     });
     log.info(
       { server: kc.getCurrentCluster()?.server, xdsPort: operator.xdsPort, metricsPort: operator.metricsPort },

@@ -267,3 +267,18 @@ export const nodeReportAnnotations = {
 /** ConfigMap names allow 253 characters of a DNS subdomain; pod names fit. */
 export const nodeReportName = (identity: string) =>
   `gatehouse-nodes-${identity.toLowerCase().replace(/[^a-z0-9.-]/g, '-')}`.slice(0, 253).replace(/[-.]+$/, '');
+
+// ------------------------------------------------------------------------------------------ admission webhook
+
+/** The validating admission webhook's Service (default name), in the operator's namespace; its certificate names it. */
+export const defaultWebhookServiceName = 'gatehouse-webhook';
+export const webhookServiceHost = (operatorNamespace: string, service = defaultWebhookServiceName) =>
+  serviceHost(operatorNamespace, service);
+/** The webhook's serving certificate (kubernetes.io/tls: tls.crt, tls.key), signed by the operator CA. */
+export const webhookTlsSecretName = 'gatehouse-webhook-tls';
+/** The ValidatingWebhookConfiguration whose caBundle the leader keeps current (the chart creates it; RBAC names it). */
+export const defaultWebhookConfigurationName = 'gatehouse-validation';
+/** The path the apiserver posts AdmissionReviews to. */
+export const webhookPath = '/validate';
+/** The port the webhook listens on in the operator's pod (the Service's targetPort). */
+export const defaultWebhookPort = 9443;

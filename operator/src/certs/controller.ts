@@ -18,7 +18,7 @@ import type { KubeMetrics } from '../kube/metrics.ts';
 import { isConflict, resourcePath, type KubeRest } from '../kube/rest.ts';
 import { WorkQueue } from '../kube/workqueue.ts';
 import { resources, type ResourceType } from '../watches.ts';
-import { readOperatorCa, type OperatorCa } from './authorities.ts';
+import { bundlePem, readOperatorCa, type OperatorCa } from './authorities.ts';
 import { CertificateSecretWriteError, CertificateSourceNotReadyError } from './errors.ts';
 import {
   envoyLeaf,
@@ -26,6 +26,7 @@ import {
   hostNames,
   listenerLeaf,
   parseSanList,
+  webhookLeaf,
   xdsLeaf,
   type LeafSpec,
   type SanSet,
@@ -56,6 +57,7 @@ import {
   certificateAnnotations,
   certificateSelector,
   dataPlaneKind,
+  defaultWebhookServiceName,
   defaultXdsServiceName,
   fieldManager,
   labelKeys,
@@ -64,6 +66,7 @@ import {
   operatorCaSecretName,
   secretKeys,
   tlsSecretName,
+  webhookTlsSecretName,
   workloadName,
   xdsTlsSecretName,
 } from '../api/names.ts';
@@ -106,6 +109,11 @@ export interface CertificateControllerOptions {
   namespace?: string;
   /** The xDS Service (default gatehouse-xds) and extra names and addresses for its certificate. */
   xds?: { serviceName?: string; dns?: string[]; ips?: string[] };
+  /**
+   * Issue the admission webhook's serving certificate (gatehouse-webhook-tls) for its Service (default
+   * gatehouse-webhook) and extra names and addresses; without it, none is issued.
+   */
+  webhook?: { serviceName?: string; dns?: string[]; ips?: string[] };
   /** Host names the DataPlane's listeners serve (ApiProxy hosts): SANs of issued listener certificates. */
   listenerHosts?: (namespace: string, dataPlane: string) => readonly string[];
   concurrency?: number;
@@ -164,6 +172,8 @@ export class CertificateController {
   private readonly userCas = new Map<string, UserCaWatch>();
   private readonly written = new Map<string, { obj: SecretObject; at: number }>();
   private readonly xdsHandlers = new Set<(tls: XdsTls) => void>();
+  private readonly webhookHandlers = new Set<() => void>();
+  private readonly caHandlers = new Set<() => void>();
   private readonly unsubscribe: (() => void)[] = [];
   private readonly gauge: Gauge<'namespace' | 'secret' | 'kind'>;
   private stopped = false;
@@ -287,6 +297,37 @@ export class CertificateController {
     return () => this.xdsHandlers.delete(handler);
   }
 
+  /** The admission webhook's certificate and key, or undefined before the leader has issued them. */
+  webhookTls(): { certPem: string; keyPem: string; resourceVersion?: string } | undefined {
+    const view = this.secret(this.o.operatorNamespace, webhookTlsSecretName);
+    const certPem = view?.data[secretKeys.tlsCert];
+    const keyPem = view?.data[secretKeys.tlsKey];
+    if (!certPem || !keyPem) return undefined;
+    return { certPem, keyPem, resourceVersion: view.resourceVersion };
+  }
+
+  /** Called whenever the webhook's Secret changes (on every replica). */
+  onWebhookTlsChange(handler: () => void): () => void {
+    this.webhookHandlers.add(handler);
+    return () => this.webhookHandlers.delete(handler);
+  }
+
+  /**
+   * Every CA of the operator's trust as PEM, sorted by fingerprint: the current one, and during a
+   * rotation the next or the previous one too. What a caBundle verifying the operator's leaves holds;
+   * undefined while there is no usable operator CA.
+   */
+  operatorCaBundle(): string | undefined {
+    const ca = this.operatorCa(this.now());
+    return ca.status === 'ok' && ca.trust.length > 0 ? bundlePem(ca.trust) : undefined;
+  }
+
+  /** Called whenever the operator CA's Secret changes (on every replica). */
+  onOperatorCaChange(handler: () => void): () => void {
+    this.caHandlers.add(handler);
+    return () => this.caHandlers.delete(handler);
+  }
+
   async reconcile(key: string): Promise<void | { requeueAfterMs?: number }> {
     if (!this.o.isLeader()) return;
     if (key === operatorKey) return this.reconcileOperator();
@@ -306,6 +347,12 @@ export class CertificateController {
       // The operator CA and the xDS server's trust decide what every DataPlane may do.
       this.enqueueAll();
       if (name === xdsTlsSecretName && event !== 'delete') this.announceXdsTls();
+      if (name === operatorCaSecretName) this.announce(this.caHandlers, 'operator CA');
+      return;
+    }
+    if (ns === this.o.operatorNamespace && name === webhookTlsSecretName) {
+      this.queue.add(operatorKey);
+      if (event !== 'delete') this.announce(this.webhookHandlers, 'webhook TLS');
       return;
     }
     const dp = obj.metadata?.labels?.[labelKeys.dataPlane];
@@ -323,6 +370,16 @@ export class CertificateController {
         handler(tls);
       } catch (err) {
         this.log.error({ err: (err as Error).message }, 'xDS TLS handler failed');
+      }
+    }
+  }
+
+  private announce(handlers: Set<() => void>, what: string): void {
+    for (const handler of [...handlers]) {
+      try {
+        handler();
+      } catch (err) {
+        this.log.error({ err: (err as Error).message }, `${what} handler failed`);
       }
     }
   }
@@ -415,6 +472,13 @@ export class CertificateController {
     return xdsLeaf(this.o.operatorNamespace, x.serviceName ?? defaultXdsServiceName, {
       dns: x.dns ?? [],
       ips: x.ips ?? [],
+    });
+  }
+
+  private webhookLeafSpec(webhook: NonNullable<CertificateControllerOptions['webhook']>): LeafSpec {
+    return webhookLeaf(this.o.operatorNamespace, webhook.serviceName ?? defaultWebhookServiceName, {
+      dns: webhook.dns ?? [],
+      ips: webhook.ips ?? [],
     });
   }
 
@@ -587,6 +651,14 @@ export class CertificateController {
       xds: operator.xds,
       xdsLeaf: this.xdsLeafSpec(),
       dataPlanes: summaries,
+      ...(this.o.webhook
+        ? {
+            webhook: {
+              leaf: this.webhookLeafSpec(this.o.webhook),
+              secret: this.secret(this.o.operatorNamespace, webhookTlsSecretName),
+            },
+          }
+        : {}),
     };
   }
 
@@ -601,6 +673,8 @@ export class CertificateController {
     const opns = this.o.operatorNamespace;
     set(opns, operatorCaSecretName, 'ca', this.secret(opns, operatorCaSecretName)?.data[secretKeys.caCert]);
     set(opns, xdsTlsSecretName, 'leaf', this.secret(opns, xdsTlsSecretName)?.data[secretKeys.tlsCert]);
+    if (this.o.webhook)
+      set(opns, webhookTlsSecretName, 'leaf', this.secret(opns, webhookTlsSecretName)?.data[secretKeys.tlsCert]);
     for (const dp of this.liveDataPlanes()) {
       const ns = dp.metadata.namespace ?? 'default';
       const name = dp.metadata.name;

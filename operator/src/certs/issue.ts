@@ -13,7 +13,13 @@ import {
   type XdsPlan,
 } from './planner.ts';
 import { annotationTime, timestamp, type DesiredSecret, type SecretView } from './secrets.ts';
-import { certificateAnnotations, operatorCaSecretName, secretKeys, xdsTlsSecretName } from '../api/names.ts';
+import {
+  certificateAnnotations,
+  operatorCaSecretName,
+  secretKeys,
+  webhookTlsSecretName,
+  xdsTlsSecretName,
+} from '../api/names.ts';
 
 /** Annotation values are for humans and status: bounded, single line. */
 const maxMessage = 512;
@@ -128,6 +134,18 @@ export function xdsSecret(
     type: 'kubernetes.io/tls',
     annotations: { ...leafAnnotations, [certificateAnnotations.trustChangedAt]: timestamp(changedAt) },
     data: { [secretKeys.tlsCert]: certPem, [secretKeys.tlsKey]: keyPem, [secretKeys.caCert]: bundlePem(plan.trust) },
+  };
+}
+
+/** The admission webhook's Secret: its serving certificate only (the apiserver holds the trust, in caBundle). */
+export function webhookSecret(namespace: string, issued: IssuedLeaf): DesiredSecret {
+  return {
+    namespace,
+    name: webhookTlsSecretName,
+    role: 'leaf',
+    type: 'kubernetes.io/tls',
+    annotations: issued.annotations,
+    data: { [secretKeys.tlsCert]: issued.pem.certPem, [secretKeys.tlsKey]: issued.pem.keyPem },
   };
 }
 

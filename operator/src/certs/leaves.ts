@@ -10,12 +10,14 @@ import {
   listenerTlsSecretName,
   operatorIdentity,
   tlsSecretName,
+  webhookServiceHost,
+  webhookTlsSecretName,
   workloadName,
   xdsServiceHost,
   xdsTlsSecretName,
 } from '../api/names.ts';
 
-export type LeafRole = 'envoy' | 'extproc' | 'listener' | 'xds';
+export type LeafRole = 'envoy' | 'extproc' | 'listener' | 'xds' | 'webhook';
 
 export interface LeafSpec {
   namespace: string;
@@ -137,6 +139,36 @@ export function xdsLeaf(
     ips: unique(extra.ips.map(normaliseIp).filter((ip) => isIP(ip) !== 0)),
     uris: [operatorIdentity(operatorNamespace)],
     usages: ['serverAuth', 'clientAuth'],
+  };
+}
+
+/**
+ * The admission webhook's serving certificate: the names the apiserver dials its Service by, plus any
+ * extra (an address the apiserver reaches the operator at directly, e.g. 127.0.0.1 in tests). The
+ * apiserver checks it against the ValidatingWebhookConfiguration's caBundle, which the leader keeps
+ * equal to the operator CA's trust (operator/src/admission/ca-bundle.ts).
+ */
+export function webhookLeaf(
+  operatorNamespace: string,
+  serviceName: string,
+  extra: SanSet = { dns: [], ips: [] },
+): LeafSpec {
+  const host = webhookServiceHost(operatorNamespace, serviceName);
+  return {
+    namespace: operatorNamespace,
+    secretName: webhookTlsSecretName,
+    role: 'webhook',
+    commonName: host,
+    dns: unique([
+      host,
+      `${host}.cluster.local`,
+      `${serviceName}.${operatorNamespace}`,
+      serviceName,
+      ...extra.dns.map(normaliseDns).filter(isDnsName),
+    ]),
+    ips: unique(extra.ips.map(normaliseIp).filter((ip) => isIP(ip) !== 0)),
+    uris: [],
+    usages: ['serverAuth'],
   };
 }
 

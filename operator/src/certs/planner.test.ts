@@ -565,3 +565,50 @@ describe('user CA (spec.certificates.caSecretName)', () => {
     expect(outcome.condition).toMatchObject({ status: 'True', reason: 'Valid' });
   });
 });
+
+describe('the admission webhook certificate', () => {
+  const webhookKey = `${opns}/gatehouse-webhook-tls`;
+  const caKey = `${opns}/gatehouse-ca`;
+  /** What the caBundle keeper puts in the configuration at a moment: every CA of the operator CA Secret. */
+  const trustAt = (w: MemoryWorld, seq: number) => {
+    const v = versionBefore(w.history, caKey, seq);
+    return [secretKeys.caCert, secretKeys.nextCert, secretKeys.previousCert].flatMap((k) =>
+      v?.view.data[k] ? parseCertificates(v.view.data[k]).map((c) => c.fingerprint) : [],
+    );
+  };
+  const anchorOf = (v: Version, cas: CertInfo[]) =>
+    cas.find((ca) => isSignedBy(parseCertificates(v.view.data[secretKeys.tlsCert]!)[0]!, ca))!.fingerprint;
+
+  it('is issued with its Service names and the extra address, serverAuth only', async () => {
+    const w = world();
+    w.webhook = { dns: [], ips: ['127.0.0.1'] };
+    await w.settle();
+    const cert = leafCert(w, opns, 'gatehouse-webhook-tls');
+    expect(cert.dns).toContain(`gatehouse-webhook.${opns}.svc`);
+    expect(cert.ips).toEqual(['127.0.0.1']);
+    expect(cert.usages).toEqual(['serverAuth']);
+    expect(isSignedBy(cert, caCert(w))).toBe(true);
+    expect(w.events.some((e) => e.regarding === `Secret/${webhookKey}` && e.reason === 'CertificateIssued')).toBe(true);
+  });
+
+  it('through a CA rotation, always chains to a CA of the operator trust (the caBundle), and the old CA leaves only after it moved', async () => {
+    const w = world({ caDurationMs: 30 * day, maxRequeueMs: 1000 * day });
+    w.webhook = { dns: [], ips: [] };
+    await w.settle();
+    const oldCa = caCert(w);
+    const start = w.history.length;
+    await w.runUntil(() => w.events.some((e) => e.reason === 'CARotationCompleted'));
+    const history = w.history.slice(start);
+    const adding = history.find((v) => v.key === caKey && v.view.data[secretKeys.nextCert])!;
+    const newCa = parseCertificates(adding.view.data[secretKeys.nextCert]!)[0]!;
+    const versions = w.history.filter((v) => v.key === webhookKey);
+    expect(versions.length).toBeGreaterThanOrEqual(2);
+    for (const v of versions) expect(trustAt(w, v.seq + 1)).toContain(anchorOf(v, [oldCa, newCa]));
+    // Every CA Secret version: the webhook certificate live then chains to a CA it trusts.
+    for (const ca of w.history.filter((v) => v.key === caKey && v.seq > versions[0]!.seq)) {
+      const live = versionBefore(w.history, webhookKey, ca.seq)!;
+      expect(trustAt(w, ca.seq + 1), `CA version ${ca.seq}`).toContain(anchorOf(live, [oldCa, newCa]));
+    }
+    expect(anchorOf(versions.at(-1)!, [oldCa, newCa])).toBe(newCa.fingerprint);
+  });
+});

@@ -455,6 +455,8 @@ export interface OperatorInput {
   xds?: SecretView;
   xdsLeaf: LeafSpec;
   dataPlanes: DataPlaneSummary[];
+  /** The admission webhook's serving certificate, when the webhook is served. */
+  webhook?: { leaf: LeafSpec; secret?: SecretView };
 }
 
 export type CaStep =
@@ -475,12 +477,20 @@ export interface XdsPlan {
   deferredUntil?: Date;
 }
 
+/** The admission webhook's serving certificate; the apiserver verifies it against the operator CA's trust (caBundle). */
+export interface WebhookPlan {
+  leaf: LeafState;
+  issue?: IssueStep;
+  deferredUntil?: Date;
+}
+
 export interface OperatorPlan {
   phase: CaPhase;
   caStep?: CaStep;
   /** What the rotation waits for, when it waits. */
   waiting?: string;
   xds?: XdsPlan;
+  webhook?: WebhookPlan;
   nextCheckAt: Date;
 }
 
@@ -559,7 +569,11 @@ export function planOperator(now: Date, options: PlannerOptions, input: Operator
     }
   }
   if (ca.phase === 'Reissuing') {
-    const leaves = [...input.dataPlanes.flatMap((d) => d.leaves), ...(input.xds ? [input.xds] : [])];
+    const leaves = [
+      ...input.dataPlanes.flatMap((d) => d.leaves),
+      ...(input.xds ? [input.xds] : []),
+      ...(input.webhook?.secret ? [input.webhook.secret] : []),
+    ];
     let lastIssued = 0;
     let laggard: string | undefined;
     for (const view of leaves) {
@@ -620,6 +634,47 @@ export function planOperator(now: Date, options: PlannerOptions, input: Operator
   )
     wake(new Date(leaf.issuedAt.getTime() + delay));
   plan.xds = xds;
+  if (input.webhook) plan.webhook = planWebhook(now, options, input.webhook, ca, signing, verifiers, input.xds, wake);
+  return plan;
+}
+
+/**
+ * Like the xDS certificate: a broken one at once, a working one (renewal, a new signer) once the signer
+ * has settled in the DataPlanes' bundles. The apiserver's caBundle follows the operator CA's trust, which
+ * carried a new CA for the propagation delay before it signs (rotation step 1).
+ */
+function planWebhook(
+  now: Date,
+  options: PlannerOptions,
+  webhook: NonNullable<OperatorInput['webhook']>,
+  ca: OperatorCa,
+  signing: Signer,
+  verifiers: Verifier[],
+  xdsSecret: SecretView | undefined,
+  wake: (at: Date | undefined) => void,
+): WebhookPlan {
+  const delay = options.propagationDelayMs;
+  // What the caBundle carries: every CA of the operator's trust (current, next, previous).
+  const leaf = evaluateLeaf(webhook.leaf, webhook.secret, {
+    now,
+    signer: signing,
+    trust: ca.trust,
+    durationMs: options.operatorLeafDurationMs,
+  });
+  const plan: WebhookPlan = { leaf };
+  if (leaf.need) {
+    const until = settledAt(
+      [signing.cert],
+      verifiers.filter((v) => v.secret !== (xdsSecret && secretName(xdsSecret))),
+      delay,
+    );
+    if (leaf.need.urgent || (until && until.getTime() <= now.getTime()))
+      plan.issue = { spec: webhook.leaf, reason: leaf.need.reason, message: leaf.need.message };
+    else {
+      plan.deferredUntil = until;
+      wake(until ?? new Date(now.getTime() + Math.max(1000, delay / 4)));
+    }
+  } else wake(leaf.renewAt);
   return plan;
 }
 

@@ -1,7 +1,7 @@
 // For tests: the certificate reconciles (reconcile.ts) against an in-memory Secret store with a fake
 // clock, recording every Secret version written and every Event, so a test can drive months of
 // renewals and a CA rotation in milliseconds and check the order of what happened.
-import { envoyLeaf, extprocLeaf, listenerLeaf, xdsLeaf, type LeafSpec, type SanSet } from './leaves.ts';
+import { envoyLeaf, extprocLeaf, listenerLeaf, webhookLeaf, xdsLeaf, type LeafSpec, type SanSet } from './leaves.ts';
 import { readOperatorCa } from './authorities.ts';
 import {
   defaultPlannerOptions,
@@ -20,7 +20,7 @@ import {
   type ReconcileEnv,
 } from './reconcile.ts';
 import { renderSecret, secretView, type DesiredSecret, type SecretObject, type SecretView } from './secrets.ts';
-import { caBundleSecretName, operatorCaSecretName, xdsTlsSecretName } from '../api/names.ts';
+import { caBundleSecretName, operatorCaSecretName, webhookTlsSecretName, xdsTlsSecretName } from '../api/names.ts';
 
 export interface DataPlaneDef {
   namespace: string;
@@ -59,6 +59,8 @@ export class MemoryWorld {
   readonly dataPlanes = new Map<string, DataPlaneDef>();
   /** Apply fails for these Secret keys (namespace/name). */
   readonly failing = new Set<string>();
+  /** Set: the admission webhook is served, its certificate carrying these extra names. */
+  webhook: SanSet | undefined;
   private seq = 0;
   private readonly ownedAnnotations = new Map<string, Set<string>>();
 
@@ -182,6 +184,14 @@ export class MemoryWorld {
       ca: operator.ca,
       xds: operator.xds,
       xdsLeaf: this.xdsLeaf(),
+      ...(this.webhook
+        ? {
+            webhook: {
+              leaf: webhookLeaf(this.operatorNamespace, 'gatehouse-webhook', this.webhook),
+              secret: this.get(this.operatorNamespace, webhookTlsSecretName),
+            },
+          }
+        : {}),
       dataPlanes: [...this.dataPlanes.entries()].map(([key, def]) => {
         const input = this.input(def);
         return {

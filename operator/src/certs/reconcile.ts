@@ -4,7 +4,16 @@
 // runs it against the apiserver, the unit tests against an in-memory store with a fake clock.
 import type { Logger } from '../../../lib/log.ts';
 import type { OperatorCa } from './authorities.ts';
-import { bundleSecret, caSecret, certList, leafSecret, signLeaf, xdsSecret, type IssuedLeaf } from './issue.ts';
+import {
+  bundleSecret,
+  caSecret,
+  certList,
+  leafSecret,
+  signLeaf,
+  webhookSecret,
+  xdsSecret,
+  type IssuedLeaf,
+} from './issue.ts';
 import { parseCertificates } from './pki.ts';
 import {
   planDataPlane,
@@ -218,6 +227,7 @@ export interface OperatorOutcome {
   caSteps: CaStep['step'][];
   xdsIssued?: IssueReason;
   xdsTrustWritten: boolean;
+  webhookIssued?: IssueReason;
   nextCheckAt: Date;
 }
 
@@ -239,6 +249,20 @@ export async function reconcileOperatorCertificates(env: ReconcileEnv): Promise<
   const outcome: OperatorOutcome = { plan, caSteps, xdsTrustWritten: false, nextCheckAt: plan.nextCheckAt };
   const xds = plan.xds;
   const signer = env.operatorView(now).ca.signing;
+  const webhookStep = plan.webhook?.issue;
+  if (webhookStep && signer) {
+    const issued = await signLeaf(
+      webhookStep.spec,
+      webhookStep,
+      signer,
+      now,
+      env.planner,
+      env.planner.operatorLeafDurationMs,
+    );
+    const applied = await env.apply(webhookSecret(opns, issued));
+    outcome.webhookIssued = webhookStep.reason;
+    announceOperatorLeaf(env, applied, webhookStep, issued);
+  }
   if (!xds || !signer || (!xds.trustWrite && !xds.issue)) return outcome;
   const live = env.operatorView(now).xds;
   const issued = xds.issue
@@ -250,23 +274,7 @@ export async function reconcileOperatorCertificates(env: ReconcileEnv): Promise<
   outcome.xdsTrustWritten = xds.trustWrite;
   if (issued && xds.issue) {
     outcome.xdsIssued = xds.issue.reason;
-    const e = issueEvent[xds.issue.reason];
-    env.events?.event(
-      secretRef(applied),
-      e.type,
-      e.reason,
-      e.action,
-      `${xds.issue.message}; issued ${issued.cert.commonName}, valid until ${issued.cert.notAfter.toISOString()}`,
-    );
-    env.log?.[e.type === 'Warning' ? 'warn' : 'info'](
-      {
-        secret: `${opns}/${xdsTlsSecretName}`,
-        reason: xds.issue.reason,
-        why: xds.issue.message,
-        notAfter: issued.cert.notAfter.toISOString(),
-      },
-      'certificate issued',
-    );
+    announceOperatorLeaf(env, applied, xds.issue, issued);
   }
   if (xds.trustChanged)
     env.log?.info(
@@ -274,6 +282,27 @@ export async function reconcileOperatorCertificates(env: ReconcileEnv): Promise<
       'xDS client trust updated',
     );
   return outcome;
+}
+
+/** An Event on the operator's own leaf Secret (xDS server, admission webhook) and a log line. */
+function announceOperatorLeaf(env: ReconcileEnv, applied: SecretObject, step: IssueStep, issued: IssuedLeaf): void {
+  const e = issueEvent[step.reason];
+  env.events?.event(
+    secretRef(applied),
+    e.type,
+    e.reason,
+    e.action,
+    `${step.message}; issued ${issued.cert.commonName}, valid until ${issued.cert.notAfter.toISOString()}`,
+  );
+  env.log?.[e.type === 'Warning' ? 'warn' : 'info'](
+    {
+      secret: `${step.spec.namespace}/${step.spec.secretName}`,
+      reason: step.reason,
+      why: step.message,
+      notAfter: issued.cert.notAfter.toISOString(),
+    },
+    'certificate issued',
+  );
 }
 
 function announceCaStep(env: ReconcileEnv, step: CaStep, before: OperatorCa, applied: SecretObject): void {

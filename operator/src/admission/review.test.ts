@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { answer, review, type AdmissionRequest } from './review.ts';
+
+const proxy = (condition: string) => ({
+  apiVersion: 'gatehouse.dev/v1alpha1',
+  kind: 'ApiProxy',
+  metadata: { name: 'orders', namespace: 'shop' },
+  spec: {
+    basePath: '/orders',
+    target: { url: 'http://orders.shop.svc' },
+    flows: { conditionalFlows: [{ name: 'f', condition, request: [] }] },
+  },
+});
+const request = (over: Partial<AdmissionRequest>): AdmissionRequest => ({
+  uid: 'u-1',
+  kind: { group: 'gatehouse.dev', version: 'v1alpha1', kind: 'ApiProxy' },
+  namespace: 'shop',
+  name: 'orders',
+  operation: 'CREATE',
+  ...over,
+});
+
+describe('admission review', () => {
+  it('refuses an object with a problem inside it, naming the field, with code 422', () => {
+    const r = review(request({ object: proxy('request.verb = ') }));
+    expect(r.allowed).toBe(false);
+    expect(r.uid).toBe('u-1');
+    expect(r.status).toMatchObject({ code: 422, reason: 'Invalid' });
+    expect(r.status?.message).toMatch(/^spec\.flows\.conditionalFlows\[0\]\.condition: condition does not parse/);
+  });
+
+  it('allows a valid object, and one whose references do not exist yet', () => {
+    expect(review(request({ object: proxy('request.verb = "GET"') }))).toEqual({ uid: 'u-1', allowed: true });
+  });
+
+  it('takes the namespace and name from the request when the object leaves them out', () => {
+    const object = proxy('request.verb = ');
+    const bare = { ...object, metadata: { generateName: 'orders-' } };
+    expect(review(request({ object: bare })).allowed).toBe(false);
+    expect(review(request({ object: { ...bare, spec: proxy('true').spec } })).allowed).toBe(true);
+  });
+
+  it('never refuses an update that leaves the spec alone, or an object being deleted', () => {
+    const bad = proxy('request.verb = ');
+    const labelled = { ...bad, metadata: { ...bad.metadata, labels: { team: 'a' } } };
+    expect(review(request({ operation: 'UPDATE', object: labelled, oldObject: bad })).allowed).toBe(true);
+    const deleting = { ...bad, metadata: { ...bad.metadata, deletionTimestamp: '2026-01-01T00:00:00Z' } };
+    expect(review(request({ operation: 'UPDATE', object: deleting, oldObject: proxy('true') })).allowed).toBe(true);
+    expect(review(request({ operation: 'UPDATE', object: bad, oldObject: proxy('true') })).allowed).toBe(false);
+  });
+
+  it('leaves other groups and operations alone', () => {
+    expect(review(request({ kind: { group: '', kind: 'ConfigMap' }, object: {} })).allowed).toBe(true);
+    expect(review(request({ operation: 'DELETE', object: proxy('request.verb = ') })).allowed).toBe(true);
+  });
+
+  it('returns compile warnings', () => {
+    const policy = {
+      apiVersion: 'gatehouse.dev/v1alpha1',
+      kind: 'ApiPolicy',
+      metadata: { name: 'p', namespace: 'shop' },
+      spec: {
+        type: 'AssignMessage',
+        assignMessage: { set: { headers: { authorization: 'Bearer abcdefghijklmnopqrstuvwxyz0123456789' } } },
+      },
+    };
+    const r = review(request({ kind: { group: 'gatehouse.dev', kind: 'ApiPolicy' }, object: policy }));
+    expect(r.allowed).toBe(true);
+    expect(r.warnings?.[0]).toMatch(/^spec\.assignMessage\..*credential/);
+  });
+
+  it('refuses what is not a review with AdmissionReviewError, and bounds a long refusal', () => {
+    for (const body of [null, [], 'x', {}, { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' }])
+      expect(() => answer(body)).toThrow(expect.objectContaining({ code: 'GH_ERR_ADMISSION_REVIEW' }));
+    expect(() =>
+      answer({ apiVersion: 'admission.k8s.io/v1beta1', kind: 'AdmissionReview', request: { uid: 'x' } }),
+    ).toThrow(/admission.k8s.io\/v1/);
+    const many = {
+      ...proxy('x'),
+      spec: {
+        ...proxy('x').spec,
+        flows: {
+          conditionalFlows: Array.from({ length: 64 }, (_, i) => ({
+            name: `f${i}`,
+            condition: 'request.verb = ',
+            request: Array.from({ length: 64 }, () => ({ policy: 'p', condition: 'request.verb = ' })),
+          })),
+        },
+      },
+    };
+    const r = answer({
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      request: request({ object: many }),
+    });
+    expect(r.response.allowed).toBe(false);
+    expect(r.response.status!.message.length).toBeLessThan(4200);
+    expect(r.response.status!.message).toMatch(/; and \d+ more$/);
+  });
+});
