@@ -467,6 +467,24 @@ export const dataPlaneStatus = object(
         },
       ),
     ),
+    autoscalerChanges: optional(
+      array(
+        object(
+          {
+            autoscaler: string({ maxLength: 253, description: 'The HorizontalPodAutoscaler.' }),
+            time: string({ format: 'date-time', description: 'When the operator saw the change (RFC 3339).' }),
+            from: integer({ minimum: 0, description: 'Desired replicas before.' }),
+            to: integer({ minimum: 0, description: 'Desired replicas after.' }),
+          },
+          { description: "One change of an autoscaler's desired replicas." },
+        ),
+        {
+          maxItems: 64,
+          description:
+            "Changes of the data plane's autoscalers' desired replicas within the flapping window, oldest first (at most 64): the history behind CapacityOK=False/AutoscalerFlapping, kept here so it survives an operator restart.",
+        },
+      ),
+    ),
   },
   { description: 'What the operator observes of this data plane, written by the operator.' },
 );

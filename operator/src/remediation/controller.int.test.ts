@@ -231,7 +231,7 @@ let sick: ExtprocServer;
 let controller: RemediationController;
 let events_: EventRecorder;
 
-function controllerOptions(): RemediationControllerOptions {
+function controllerOptions(overrides: Partial<RemediationControllerOptions> = {}): RemediationControllerOptions {
   events_ = new EventRecorder({
     rest: operator,
     controller: 'gatehouse.dev/operator',
@@ -251,7 +251,16 @@ function controllerOptions(): RemediationControllerOptions {
     deepCheck: { port: Number(healthy.address.split(':')[1]), intervalMs: 300, timeoutMs: 1000 },
     flapping: { maxChanges: 3, windowMs: 5000 },
     refusalBackoff: { initialMs: 500, maxMs: 2000 },
+    ...overrides,
   };
+}
+
+/** A new operator process: nothing in memory. */
+async function restartController(overrides: Partial<RemediationControllerOptions> = {}): Promise<void> {
+  await controller.stop();
+  await events_.flush();
+  controller = new RemediationController(controllerOptions(overrides));
+  await controller.start();
 }
 
 describe('RemediationController', () => {
@@ -539,11 +548,7 @@ describe('RemediationController', () => {
     });
     await waitFor('the first eviction', async () => (await remediations('budget')).length === 1);
 
-    // A new operator process: nothing in memory.
-    await controller.stop();
-    await events_.flush();
-    controller = new RemediationController(controllerOptions());
-    await controller.start();
+    await restartController();
     await createPod('budget-extproc-b', {
       dataPlane: 'budget',
       component: 'extproc',
@@ -554,5 +559,50 @@ describe('RemediationController', () => {
     expect(deferred.note).toContain('BudgetExhausted: maxEvictionsPerHour 1 used; the next slot frees at');
     expect((await getPod('budget-extproc-b')).metadata.deletionTimestamp).toBeUndefined();
     expect(await remediations('budget')).toHaveLength(1);
+  });
+
+  it('keeps the autoscaler flap history across a restart: it is kept in status.autoscalerChanges', async () => {
+    // A window long enough for a restart on a loaded machine.
+    const flapping = { maxChanges: 3, windowMs: 10 * 60_000 };
+    await restartController({ flapping });
+    await createDataPlane('flaprestart', { enabled: false });
+    await admin.create(hpaPath(), {
+      apiVersion: 'autoscaling/v2',
+      kind: 'HorizontalPodAutoscaler',
+      metadata: { name: 'flaprestart-envoy', namespace: ns, labels: componentLabels('flaprestart', 'envoy') },
+      spec: {
+        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'flaprestart-envoy' },
+        minReplicas: 2,
+        maxReplicas: 10,
+      },
+    });
+    const setDesired = (desired: number) =>
+      admin.mergePatch(hpaPath('flaprestart-envoy', 'status'), {
+        status: { currentReplicas: 2, desiredReplicas: desired },
+      });
+    for (const desired of [2, 3, 2, 3, 2]) await setDesired(desired);
+    const flappy = await waitFor('CapacityOK=False with 4 changes', async () => {
+      const d = await getDataPlane('flaprestart');
+      return condition(d, 'CapacityOK')?.message.includes('4 times') ? d : undefined;
+    });
+    expect((flappy.status as { autoscalerChanges?: unknown[] }).autoscalerChanges).toHaveLength(4);
+
+    await restartController({ flapping });
+    // One more change after the restart: the condition counts the four from before it too.
+    await setDesired(3);
+    const after = await waitFor('CapacityOK=False with 5 changes', async () => {
+      const d = await getDataPlane('flaprestart');
+      return condition(d, 'CapacityOK')?.message.includes('5 times') ? d : undefined;
+    });
+    expect(condition(after, 'CapacityOK')).toMatchObject({
+      status: 'False',
+      reason: 'AutoscalerFlapping',
+      message:
+        'HorizontalPodAutoscaler flaprestart-envoy changed its desired replicas 5 times in 10m (2 → 3 → 2 → 3 → 2 → 3)',
+    });
+    // The condition never went True across the restart.
+    expect(condition(after, 'CapacityOK')!.lastTransitionTime).toBe(
+      condition(flappy, 'CapacityOK')!.lastTransitionTime,
+    );
   });
 });

@@ -7,14 +7,14 @@
 // Level-triggered, like the DataPlane controller: a reconcile classifies every pod of the DataPlane as
 // it is now (classify.ts), plans (planner.ts), acts, and writes status. What it must remember between
 // reconciles is derived from the cluster where it can be: the hourly eviction budget is counted from
-// status.remediations[] (so it survives a restart or a leader change), an eviction in flight is known
-// from the pod's deletionTimestamp. What lives only in memory: the eviction API's refusals (a restart
-// just asks again), the deep-check records, the autoscalers' change history (capacity.ts), and the
-// remediations this process did, merged into status again should a concurrent status write of
-// another controller have dropped them.
+// status.remediations[] and the autoscalers' change history is kept in status.autoscalerChanges[]
+// (both survive a restart or a leader change), an eviction in flight is known from the pod's
+// deletionTimestamp. What lives only in memory: the eviction API's refusals (a restart just asks
+// again), the deep-check records, and the remediations this process did, merged into status again
+// should a concurrent status write of another controller have dropped them.
 //
-// Only the leader acts and writes; every replica keeps the autoscaler history, so a new leader can
-// report flapping at once.
+// Only the leader acts and writes; every replica observes the autoscalers too, so a new leader has
+// the changes since it started and reads the earlier ones from the status.
 import type * as k8s from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../../lib/log.ts';
@@ -28,7 +28,15 @@ import { resourcePath, type KubeRest } from '../kube/rest.ts';
 import type { DesiredStatus, StatusTarget } from '../kube/status-writer.ts';
 import { WorkQueue } from '../kube/workqueue.ts';
 import { resources, type ResourceType } from '../watches.ts';
-import { capacityCondition, FlapDetector, unschedulablePods, type FlapPolicy } from './capacity.ts';
+import {
+  autoscalerChangeRecords,
+  capacityCondition,
+  FlapDetector,
+  readAutoscalerChanges,
+  unschedulablePods,
+  type Change,
+  type FlapPolicy,
+} from './capacity.ts';
 import { classify, zombieKinds } from './classify.ts';
 import { DeepCheckSchedule, type DeepCheckTarget } from './deep-check-schedule.ts';
 import { DeepChecker, type DeepCheckContext, type DeepCheckerOptions, type DeepCheckResult } from './deep-check.ts';
@@ -271,7 +279,7 @@ export class RemediationController {
       return { pod, classification: classify(pod, node, now, policy, deep), node: node && nodeHealth(node) };
     });
 
-    const history = mergeRecords(readRecords(dp.status), memory.done);
+    const records = mergeRecords(readRecords(dp.status), memory.done);
     const reports: ZombieReport[] = [];
     let recheckAt: Date | undefined;
     const failures: string[] = [];
@@ -280,7 +288,7 @@ export class RemediationController {
         now,
         policy,
         pods: planPods,
-        history,
+        history: records,
         pdbs: this.pdbs.list(namespace) as PodDisruptionBudget[],
         refusals: memory.refusals,
         inProgress: new Set(memory.inFlight.keys()),
@@ -313,18 +321,28 @@ export class RemediationController {
     }
     this.countZombies(namespace, name, reports);
 
-    const hpaKeys = (this.hpas.list(namespace) as HorizontalPodAutoscaler[])
+    const hpaNames = (this.hpas.list(namespace) as HorizontalPodAutoscaler[])
       .filter((h) => dataPlaneOf(h) === name)
-      .map((h) => `${namespace}/${h.metadata.name}`);
-    const flapping = hpaKeys.flatMap((k) => this.flaps.flapping(k, now) ?? []);
+      .map((h) => h.metadata.name);
+    // The history survives restarts in status.autoscalerChanges: what happened before this process
+    // watched comes from there.
+    const recorded = readAutoscalerChanges(dp.status);
+    const history = new Map<string, readonly Change[]>();
+    for (const hpa of hpaNames) {
+      this.flaps.restore(`${namespace}/${hpa}`, recorded.get(hpa) ?? [], now);
+      history.set(hpa, this.flaps.recent(`${namespace}/${hpa}`, now));
+    }
+    const flapping = hpaNames.flatMap((hpa) => this.flaps.flapping(`${namespace}/${hpa}`, now) ?? []);
     const capacity = capacityCondition(unschedulablePods(pods), flapping, this.flaps.windowMs);
     if (capacity.recheckAt && (!recheckAt || capacity.recheckAt < recheckAt)) recheckAt = capacity.recheckAt;
     this.metrics?.capacityOk.set({ namespace, dataplane: name }, capacity.condition.status === 'True' ? 1 : 0);
 
-    const remediations = mergeRecords(history, memory.done);
+    const remediations = mergeRecords(records, memory.done);
+    const autoscalerChanges = autoscalerChangeRecords(history);
     await this.o.writer.write(target(dp), {
       conditions: [capacity.condition, podsHealthyCondition(reports, policy.enabled)],
       remediations: remediations.length > 0 ? remediations : undefined,
+      autoscalerChanges: autoscalerChanges.length > 0 ? autoscalerChanges : undefined,
     });
     // After the status write, so what did happen is recorded; the queue retries with backoff.
     if (failures.length > 0)
