@@ -316,6 +316,13 @@ export const dataPlaneSpec = object(
               description: 'A Running pod not Ready for this long is a zombie (default 5m).',
             }),
           ),
+          stuckCreatingFor: optional(
+            duration({
+              default: '10m',
+              description:
+                'A pod whose volumes fail to attach or mount (FailedMount, FailedAttachVolume Events) and that has not started this long after it was scheduled is a zombie (default 10m).',
+            }),
+          ),
           maxEvictionsPerHour: optional(
             integer({
               minimum: 0,

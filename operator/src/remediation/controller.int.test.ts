@@ -109,6 +109,8 @@ interface PodShape {
   restarts?: number;
   podIP?: string;
   pending?: { reason: string; message: string };
+  /** Scheduled this long ago, no container started yet (ContainerCreating). */
+  creatingForMs?: number;
 }
 
 /** A pod as a Deployment of the DataPlane would have it, with the status a kubelet (or scheduler) would write. */
@@ -123,51 +125,69 @@ async function createPod(name: string, shape: PodShape): Promise<Live> {
       containers: [{ name: shape.component, image }],
     },
   });
-  const status = shape.pending
-    ? {
-        phase: 'Pending',
-        conditions: [
-          {
-            type: 'PodScheduled',
-            status: 'False',
-            reason: shape.pending.reason,
-            message: shape.pending.message,
-            lastTransitionTime: iso(),
-          },
-        ],
-      }
-    : {
-        phase: 'Running',
-        startTime: iso(3_600_000),
-        hostIP: '10.0.0.1',
-        ...(shape.podIP ? { podIP: shape.podIP, podIPs: [{ ip: shape.podIP }] } : {}),
-        conditions: [
-          { type: 'PodScheduled', status: 'True', lastTransitionTime: iso(3_600_000) },
-          {
-            type: 'Ready',
-            status: shape.ready === false ? 'False' : 'True',
-            lastTransitionTime: iso(shape.notReadyForMs ?? 3_600_000),
-          },
-        ],
-        containerStatuses: [
-          {
-            name: shape.component,
-            image,
-            imageID: '',
-            ready: shape.ready !== false,
-            restartCount: shape.restarts ?? 0,
-            started: true,
-            state: { running: { startedAt: iso() } },
-            ...(shape.restarts
-              ? {
-                  lastState: {
-                    terminated: { exitCode: 1, reason: 'Error', startedAt: iso(30_000), finishedAt: iso() },
-                  },
-                }
-              : {}),
-          },
-        ],
-      };
+  const status =
+    shape.creatingForMs !== undefined
+      ? {
+          phase: 'Pending',
+          hostIP: '10.0.0.1',
+          conditions: [{ type: 'PodScheduled', status: 'True', lastTransitionTime: iso(shape.creatingForMs) }],
+          containerStatuses: [
+            {
+              name: shape.component,
+              image,
+              imageID: '',
+              ready: false,
+              restartCount: 0,
+              started: false,
+              state: { waiting: { reason: 'ContainerCreating' } },
+            },
+          ],
+        }
+      : shape.pending
+        ? {
+            phase: 'Pending',
+            conditions: [
+              {
+                type: 'PodScheduled',
+                status: 'False',
+                reason: shape.pending.reason,
+                message: shape.pending.message,
+                lastTransitionTime: iso(),
+              },
+            ],
+          }
+        : {
+            phase: 'Running',
+            startTime: iso(3_600_000),
+            hostIP: '10.0.0.1',
+            ...(shape.podIP ? { podIP: shape.podIP, podIPs: [{ ip: shape.podIP }] } : {}),
+            conditions: [
+              { type: 'PodScheduled', status: 'True', lastTransitionTime: iso(3_600_000) },
+              {
+                type: 'Ready',
+                status: shape.ready === false ? 'False' : 'True',
+                lastTransitionTime: iso(shape.notReadyForMs ?? 3_600_000),
+              },
+            ],
+            containerStatuses: [
+              {
+                name: shape.component,
+                image,
+                imageID: '',
+                ready: shape.ready !== false,
+                restartCount: shape.restarts ?? 0,
+                started: true,
+                state: { running: { startedAt: iso() } },
+                ...(shape.restarts
+                  ? {
+                      lastState: {
+                        terminated: { exitCode: 1, reason: 'Error', startedAt: iso(30_000), finishedAt: iso() },
+                      },
+                    }
+                  : {}),
+              },
+            ],
+          };
   return admin.mergePatch<Live>(podPath(name, 'status'), { status });
 }
 
@@ -205,6 +225,23 @@ async function setPdbStatus(name: string, generation: number, disruptionsAllowed
       desiredHealthy: 2 - disruptionsAllowed,
       expectedPods: 2,
     },
+  });
+}
+
+/** What the kubelet (FailedMount) or the attach/detach controller (FailedAttachVolume) writes about a pod. */
+async function volumeEvent(pod: Live, reason: 'FailedMount' | 'FailedAttachVolume', message: string): Promise<void> {
+  await admin.create(`/api/v1/namespaces/${ns}/events`, {
+    apiVersion: 'v1',
+    kind: 'Event',
+    metadata: { name: `${pod.metadata.name}.${randomBytes(4).toString('hex')}`, namespace: ns },
+    involvedObject: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata.name, namespace: ns, uid: pod.metadata.uid },
+    reason,
+    message,
+    type: 'Warning',
+    source: { component: reason === 'FailedMount' ? 'kubelet' : 'attachdetach-controller' },
+    firstTimestamp: iso(60_000),
+    lastTimestamp: iso(),
+    count: 3,
   });
 }
 
@@ -604,5 +641,65 @@ describe('RemediationController', () => {
     expect(condition(after, 'CapacityOK')!.lastTransitionTime).toBe(
       condition(flappy, 'CapacityOK')!.lastTransitionTime,
     );
+  });
+
+  it('reports a pod stuck in ContainerCreating on a volume that cannot be mounted past stuckCreatingFor, and evicts it where remediation is on', async () => {
+    const mountFailure =
+      'MountVolume.MountDevice failed for volume "pvc-1" : rpc error: code = Internal desc = volume is attached to another node';
+    // Remediation off: reported only, with a Warning Event.
+    await createDataPlane('stuckreport', { enabled: false, stuckCreatingFor: '1m' });
+    const reported = await createPod('stuckreport-extproc-a', {
+      dataPlane: 'stuckreport',
+      component: 'extproc',
+      creatingForMs: 10 * 60_000,
+    });
+    await volumeEvent(reported, 'FailedMount', mountFailure);
+    const notHealthy = await waitFor('PodsHealthy=False naming the pod', async () => {
+      const c = condition(await getDataPlane('stuckreport'), 'PodsHealthy');
+      return c?.status === 'False' ? c : undefined;
+    });
+    expect(notHealthy.message).toBe(
+      `1 zombie pod: stuckreport-extproc-a (VolumeStuck: scheduled to node ${nodeNames.ready} at ${
+        reported.status!.conditions!.find((c) => c.type === 'PodScheduled')!.lastTransitionTime
+      } and no container started (stuckCreatingFor 1m): FailedMount: ${mountFailure}): not remediated, spec.remediation.enabled is false`,
+    );
+    const warning = await waitFor('a Warning Event on the DataPlane', async () => {
+      const list = await admin.list<EventObj>(
+        resourcePath({ group: 'events.k8s.io', version: 'v1', resource: 'events', namespace: ns }),
+      );
+      return list.items.find(
+        (e) => e.regarding.kind === 'DataPlane' && e.regarding.name === 'stuckreport' && e.reason === 'ZombiePods',
+      );
+    });
+    expect(warning.type).toBe('Warning');
+
+    // Remediation on: evicted (the Deployment's new pod may get the volume); a pod still within the
+    // bound, and one stuck without a volume failure (an image pull, say), are left alone.
+    await createDataPlane('stuck', { enabled: true, stuckCreatingFor: '1m', maxEvictionsPerHour: 5, minAvailable: 1 });
+    await createPod('stuck-envoy-ready', { dataPlane: 'stuck', component: 'envoy' });
+    const young = await createPod('stuck-envoy-young', { dataPlane: 'stuck', component: 'envoy', creatingForMs: 0 });
+    await volumeEvent(young, 'FailedAttachVolume', 'AttachVolume.Attach failed for volume "pvc-2" : timed out');
+    await createPod('stuck-extproc-pulling', { dataPlane: 'stuck', component: 'extproc', creatingForMs: 10 * 60_000 });
+    const stuck = await createPod('stuck-extproc-a', {
+      dataPlane: 'stuck',
+      component: 'extproc',
+      creatingForMs: 10 * 60_000,
+    });
+    await volumeEvent(stuck, 'FailedAttachVolume', 'AttachVolume.Attach failed for volume "pvc-3" : node lost');
+    await waitFor('the stuck pod evicted', async () => {
+      const p = await getPod('stuck-extproc-a').catch(() => undefined);
+      return !p || p.metadata.deletionTimestamp !== undefined;
+    });
+    const [entry] = await remediations('stuck');
+    expect(entry).toMatchObject({
+      pod: 'stuck-extproc-a',
+      action: 'Evict',
+      reason: expect.stringMatching(
+        /^VolumeStuck: scheduled to node .* no container started \(stuckCreatingFor 1m\): FailedAttachVolume: AttachVolume.Attach failed for volume "pvc-3" : node lost$/,
+      ) as unknown,
+    });
+    expect(await remediations('stuck')).toHaveLength(1);
+    for (const name of ['stuck-envoy-young', 'stuck-extproc-pulling', 'stuck-envoy-ready'])
+      expect((await getPod(name)).metadata.deletionTimestamp, name).toBeUndefined();
   });
 });

@@ -54,10 +54,13 @@ import {
   nodeHealth,
   podId,
   selectorMatches,
+  volumeFailureOf,
+  volumeFailureReasons,
   type HorizontalPodAutoscaler,
   type Node,
   type Pod,
   type PodDisruptionBudget,
+  type PodEvent,
 } from './pods.ts';
 import { disposition, podsHealthyCondition, type Outcome, type ZombieReport } from './status.ts';
 import { objectKey, splitObjectKey } from '../kube/keys.ts';
@@ -170,6 +173,8 @@ export class RemediationController {
   private readonly dataPlanes: Lister;
   private readonly pdbs: Lister;
   private readonly hpas: Lister;
+  /** core/v1 Events of volumes that fail to attach or mount, one field-selected informer per reason. */
+  private readonly volumeEvents: Lister[];
   private readonly unsubscribe: (() => void)[] = [];
   private readonly metrics?: RemediationMetrics;
   private readonly flaps: FlapDetector;
@@ -204,6 +209,16 @@ export class RemediationController {
     // Every PDB of the namespace, ours or not: the Eviction API honours them all.
     this.pdbs = lister(resources.PodDisruptionBudget, 'poddisruptionbudgets');
     this.hpas = lister(resources.HorizontalPodAutoscaler, 'horizontalpodautoscalers', managedSelector);
+    // Only these reasons, about pods: a few objects, where every Warning of the cluster would be many.
+    this.volumeEvents = volumeFailureReasons.map((reason) =>
+      this.factory.lister({
+        name: `remediation-events-${reason}`,
+        version: 'v1',
+        resource: 'events',
+        namespace,
+        fieldSelector: `involvedObject.kind=Pod,reason=${reason}`,
+      }),
+    );
     if (options.registry) this.metrics = new RemediationMetrics(options.registry);
     this.flaps = new FlapDetector(options.flapping);
     const dc = options.deepCheck ?? {};
@@ -233,6 +248,7 @@ export class RemediationController {
       this.nodes.onChange((_e, obj, old) => this.onNode(obj as Node, old as Node | undefined)),
       this.pdbs.onChange((_e, obj) => this.onPdb(obj as PodDisruptionBudget)),
       this.hpas.onChange((e, obj) => this.onHpa(e, obj as HorizontalPodAutoscaler)),
+      ...this.volumeEvents.map((l) => l.onChange((_e, obj) => this.onVolumeEvent(obj as PodEvent))),
     );
     await this.factory.start();
     this.queue.run((key) => this.reconcile(key), { concurrency: this.o.concurrency ?? 2 });
@@ -272,11 +288,13 @@ export class RemediationController {
     const memory = this.memoryOf(key);
     settle(memory, pods, now);
 
+    const volumeEvents = this.volumeEvents.flatMap((l) => l.list(namespace) as PodEvent[]);
     const planPods = pods.map((pod) => {
       const node = pod.spec?.nodeName ? (this.nodes.get(undefined, pod.spec.nodeName) as Node | undefined) : undefined;
       const deep =
         policy.enabled && this.schedule && pod.metadata.uid ? this.schedule.record(pod.metadata.uid) : undefined;
-      return { pod, classification: classify(pod, node, now, policy, deep), node: node && nodeHealth(node) };
+      const volume = volumeFailureOf(pod, volumeEvents);
+      return { pod, classification: classify(pod, node, now, policy, deep, volume), node: node && nodeHealth(node) };
     });
 
     const records = mergeRecords(readRecords(dp.status), memory.done);
@@ -571,6 +589,14 @@ export class RemediationController {
       return;
     for (const pod of this.pods.list() as Pod[])
       if (pod.spec?.nodeName === node.metadata.name) this.enqueueOwnerOf(pod);
+  }
+
+  /** A volume that fails to attach or mount: the DataPlane of the pod it is about looks again. */
+  private onVolumeEvent(event: PodEvent): void {
+    const about = event.involvedObject;
+    if (!about?.name) return;
+    const pod = this.pods.get(about.namespace ?? event.metadata.namespace, about.name);
+    if (pod) this.enqueueOwnerOf(pod);
   }
 
   /** A PDB that changed may allow what it refused: ask again now rather than after the backoff. */
