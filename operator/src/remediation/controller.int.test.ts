@@ -3,7 +3,8 @@
 // Pods (bound with spec.nodeName), PDBs and HPAs and writes their status itself, PDB status included
 // (the Eviction API reads disruptionsAllowed and requires status.observedGeneration >= generation).
 // The deep check talks real gRPC to real extproc servers on loopback: one serving, one without a
-// snapshot (health NOT_SERVING), each at the address its pod's status.podIP names.
+// snapshot (health NOT_SERVING), each at the address its pod's status.podIP names; and Envoy's to
+// devproxy's admin /ready (the Envoy stand-in), one initialised (200 LIVE), one not (503).
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
@@ -16,6 +17,10 @@ import { testCatalog, testSnapshot } from '../../../extproc/src/server/fixtures.
 import { createExtprocServer, type ExtprocServer } from '../../../extproc/src/server/server.ts';
 import { startTestServer, type TestServer } from '../../../extproc/src/server/test-server.test-support.ts';
 import { createMemoryStores } from '../../../extproc/src/stores/memory.ts';
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createAdminServer, DevproxyMetrics } from '../../../devproxy/src/admin.ts';
 import { EventRecorder } from '../kube/events.ts';
 import { KubeRest, resourcePath } from '../kube/rest.ts';
 import { StatusWriter } from '../kube/status-writer.ts';
@@ -265,6 +270,9 @@ const isGone = async (name: string) =>
 
 let healthy: TestServer;
 let sick: ExtprocServer;
+/** devproxy admin endpoints as two Envoy pods: .1 initialised, .2 not; one port on both addresses. */
+const envoyAdmins: Server[] = [];
+let envoyReadyPort = 0;
 let controller: RemediationController;
 let events_: EventRecorder;
 
@@ -285,7 +293,12 @@ function controllerOptions(overrides: Partial<RemediationControllerOptions> = {}
     writer: new StatusWriter({ rest: operator, log, events: events_ }),
     events: events_,
     remediation: { deepCheckFailures: 2 },
-    deepCheck: { port: Number(healthy.address.split(':')[1]), intervalMs: 300, timeoutMs: 1000 },
+    deepCheck: {
+      port: Number(healthy.address.split(':')[1]),
+      intervalMs: 300,
+      timeoutMs: 1000,
+      envoy: { readyPort: envoyReadyPort },
+    },
     flapping: { maxChanges: 3, windowMs: 5000 },
     refusalBackoff: { initialMs: 500, maxMs: 2000 },
     ...overrides,
@@ -315,6 +328,16 @@ describe('RemediationController', () => {
       log: pino({ level: 'silent' }),
     });
     await sick.listen('127.0.0.2', Number(healthy.address.split(':')[1]));
+    for (const [address, ready] of [
+      ['127.0.0.1', true],
+      ['127.0.0.2', false],
+    ] as const) {
+      const admin = createAdminServer(new DevproxyMetrics(() => (ready ? 1 : 0)), () => ready);
+      admin.listen(envoyReadyPort, address);
+      await once(admin, 'listening');
+      envoyReadyPort = (admin.address() as AddressInfo).port;
+      envoyAdmins.push(admin);
+    }
     controller = new RemediationController(controllerOptions());
     await controller.start();
   });
@@ -324,6 +347,7 @@ describe('RemediationController', () => {
     await events_?.flush();
     await healthy?.close();
     await sick?.shutdown(100);
+    for (const a of envoyAdmins.splice(0)) await new Promise((resolve) => a.close(resolve));
     for (const name of Object.values(nodeNames)) await admin.delete(nodePath(name)).catch(() => {});
     // No namespace controller runs to empty it; the objects go with the next environment.
     await admin.delete(`/api/v1/namespaces/${ns}`).catch(() => {});
@@ -515,6 +539,30 @@ describe('RemediationController', () => {
     await new Promise((r) => setTimeout(r, 1000));
     expect((await getPod('deep-extproc-good')).metadata.deletionTimestamp).toBeUndefined();
     expect(await remediations('deep')).toHaveLength(1);
+  });
+
+  it('evicts an Envoy pod the kubelet calls Ready whose /ready answers 503, and keeps the one that answers 200 LIVE', async () => {
+    await createDataPlane('deepenvoy', { enabled: true, maxEvictionsPerHour: 5, minAvailable: 1 });
+    await createPod('deepenvoy-envoy-good', { dataPlane: 'deepenvoy', component: 'envoy', podIP: '127.0.0.1' });
+    await createPod('deepenvoy-envoy-sick', { dataPlane: 'deepenvoy', component: 'envoy', podIP: '127.0.0.2' });
+    const [entry] = await waitFor('the eviction', async () => {
+      const r = await remediations('deepenvoy');
+      return r.length > 0 ? r : undefined;
+    });
+    expect(entry).toMatchObject({
+      pod: 'deepenvoy-envoy-sick',
+      action: 'Evict',
+      reason:
+        'DeepCheckFailed: Ready to the kubelet, but failed 2 or more deep checks in a row (last: ready: 503 PRE_INITIALIZING)',
+    });
+    // The sick one terminating, no zombie is left: the good one passes its checks.
+    await eventFor('deepenvoy-envoy-sick', 'Evicted');
+    await waitFor(
+      'PodsHealthy=True',
+      async () => condition(await getDataPlane('deepenvoy'), 'PodsHealthy')?.status === 'True',
+    );
+    expect((await getPod('deepenvoy-envoy-good')).metadata.deletionTimestamp).toBeUndefined();
+    expect(await remediations('deepenvoy')).toHaveLength(1);
   });
 
   it('reports CapacityOK=False/Unschedulable for data-plane pods the scheduler cannot place', async () => {

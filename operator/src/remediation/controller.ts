@@ -40,6 +40,7 @@ import {
 import { classify, zombieKinds } from './classify.ts';
 import { DeepCheckSchedule, type DeepCheckTarget } from './deep-check-schedule.ts';
 import { DeepChecker, type DeepCheckContext, type DeepCheckerOptions, type DeepCheckResult } from './deep-check.ts';
+import { EnvoyDeepChecker, type EnvoyCheckContext, type EnvoyDeepCheckerOptions } from './envoy-deep-check.ts';
 import { RemediationActionError } from './errors.ts';
 import { mergeRecords, readRecords, record, type RemediationRecord } from './history.ts';
 import { RemediationMetrics } from './metrics.ts';
@@ -96,6 +97,14 @@ export interface DeepCheckSettings extends DeepCheckerOptions {
    * certificate; a check without it would fail every healthy pod and evict it as a zombie.
    */
   ready?: () => boolean;
+  /**
+   * Envoy pods' deep check (envoy-deep-check.ts): /ready on the ready port, and a health route when
+   * one is configured. `enabled: false` turns it off; `checker` replaces it (tests).
+   */
+  envoy?: EnvoyDeepCheckerOptions & {
+    enabled?: boolean;
+    checker?: { check(ip: string, target?: EnvoyCheckContext): Promise<DeepCheckResult> };
+  };
 }
 
 export interface RemediationControllerOptions {
@@ -224,8 +233,12 @@ export class RemediationController {
     const dc = options.deepCheck ?? {};
     if (dc.enabled !== false) {
       const checker = dc.checker ?? new DeepChecker(dc);
+      const envoy = dc.envoy ?? {};
       this.schedule = new DeepCheckSchedule({
         checker,
+        ...(envoy.enabled === false
+          ? {}
+          : { envoyChecker: envoy.checker ?? new EnvoyDeepChecker({ timeoutMs: dc.timeoutMs, ...envoy }) }),
         intervalMs: dc.intervalMs,
         concurrency: dc.concurrency,
         now: () => this.now().getTime(),
@@ -620,16 +633,19 @@ export class RemediationController {
     if (this.flaps.observe(key, desiredReplicas(hpa), this.now())) this.enqueueOwnerOf(hpa);
   }
 
-  /** One round of deep checks: every kubelet-Ready extproc pod of a DataPlane with remediation enabled. */
+  /** One round of deep checks: every kubelet-Ready extproc and Envoy pod of a DataPlane with remediation enabled. */
   private async runDeepChecks(): Promise<void> {
     if (!this.schedule || !this.o.isLeader() || this.o.deepCheck?.ready?.() === false) return;
     const targets: DeepCheckTarget[] = [];
     for (const dp of this.dataPlanes.list() as DataPlaneObject[]) {
       if (!remediationPolicy(dp.spec).enabled || dp.metadata.deletionTimestamp) continue;
       const ns = dp.metadata.namespace ?? '';
+      const [first] = dp.spec?.listeners ?? [];
+      const listener = first && { port: first.port, tls: first.protocol === 'HTTPS' };
       for (const pod of this.podsOf(ns, dp.metadata.name)) {
+        const component = componentOf(pod);
         if (
-          componentOf(pod) !== 'extproc' ||
+          !component ||
           pod.status?.phase !== 'Running' ||
           !isReady(pod) ||
           isTerminating(pod) ||
@@ -637,7 +653,13 @@ export class RemediationController {
           !pod.metadata.uid
         )
           continue;
-        targets.push({ id: pod.metadata.uid, ip: pod.status.podIP, dataPlane: `${ns}/${dp.metadata.name}` });
+        targets.push({
+          id: pod.metadata.uid,
+          ip: pod.status.podIP,
+          dataPlane: `${ns}/${dp.metadata.name}`,
+          component,
+          ...(component === 'envoy' && listener ? { listener } : {}),
+        });
       }
     }
     try {
