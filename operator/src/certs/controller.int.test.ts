@@ -113,6 +113,12 @@ let registry: Registry;
 
 function startController(with_: { rest?: KubeRest; informers?: InformerFactory } = {}): Promise<void> {
   registry = new Registry();
+  const recorder = new EventRecorder({
+    rest: operator,
+    controller: 'gatehouse.dev/operator',
+    instance: 'certs-test',
+    log,
+  });
   controller = new CertificateController({
     rest: with_.rest ?? operator,
     informers: with_.informers,
@@ -122,8 +128,8 @@ function startController(with_: { rest?: KubeRest; informers?: InformerFactory }
     namespace: ns,
     registry,
     propagationDelayMs: delay,
-    writer: new StatusWriter({ rest: with_.rest ?? operator, log }),
-    events: new EventRecorder({ rest: operator, controller: 'gatehouse.dev/operator', instance: 'certs-test', log }),
+    writer: new StatusWriter({ rest: with_.rest ?? operator, log, events: recorder }),
+    events: recorder,
     isLeader: () => true,
     listenerHosts: () => ['api.example.com:443', '*'],
   });
@@ -278,7 +284,7 @@ describe('certificate controller', () => {
         const found = await events('CertificateExpired');
         return found.length > 0 ? found : undefined;
       });
-      expect(event!.type).toBe('Warning');
+      expect(event!.type).toBe('Normal');
       expect(event!.regarding).toMatchObject({ kind: 'DataPlane', name: 'eu' });
       expect(event!.note).toMatch(/^eu-envoy-tls: the certificate expired at \S+; issued /);
       const notReady = await eventually('CertificatesReady False naming the Secret', () =>
@@ -293,6 +299,21 @@ describe('certificate controller', () => {
         'CertificatesReady True again',
         async () => condition(await admin.get<DataPlane>(dpPath('eu')))?.status === 'True',
       );
+      // One root cause, one Warning: CertificatesReady turning False, naming the Secret; the
+      // replacement itself is Normal. The recovery is one Normal.
+      const warnings = await eventually('the Warning', async () => {
+        const found = (await events('Expired')).filter((e) => e.type === 'Warning');
+        return found.length > 0 ? found : undefined;
+      });
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]!.regarding).toMatchObject({ kind: 'DataPlane', name: 'eu' });
+      expect(warnings[0]!.note).toMatch(/^CertificatesReady is False: eu-envoy-tls: the certificate expired at /);
+      const all = await admin.list<{ type: string; reason: string; regarding: { name: string } }>(
+        `/apis/events.k8s.io/v1/namespaces/${ns}/events`,
+      );
+      expect(all.items.filter((e) => e.type === 'Warning' && e.regarding.name === 'eu').map((e) => e.reason)).toEqual([
+        'Expired',
+      ]);
     } finally {
       await dataPlanes.stop();
     }

@@ -384,7 +384,7 @@ describe('RemediationController', () => {
     // Not before the bound (whole seconds: status times have no fraction).
     expect(Date.parse(entry!.time)).toBeGreaterThanOrEqual(notReadySince + 3000);
     expect(await eventFor('notready-extproc-a', 'Evicted')).toMatchObject({
-      type: 'Warning',
+      type: 'Normal',
       related: { name: 'notready' },
     });
     expect((await getPod('notready-extproc-b')).metadata.deletionTimestamp).toBeUndefined();
@@ -582,6 +582,33 @@ describe('RemediationController', () => {
       reason: 'Unschedulable',
       message: `1 pod cannot be scheduled: full-envoy-a: ${message}`,
     });
+    // The scheduler tries again and says so: reconciles with the problem unchanged, one Warning.
+    for (const nodes of [4, 5]) {
+      const again = `0/${nodes} nodes are available: ${nodes} Insufficient cpu.`;
+      await admin.mergePatch(podPath('full-envoy-a', 'status'), {
+        status: {
+          conditions: [
+            {
+              type: 'PodScheduled',
+              status: 'False',
+              reason: 'Unschedulable',
+              message: again,
+              lastTransitionTime: iso(),
+            },
+          ],
+        },
+      });
+      await waitFor('the new message', async () =>
+        condition(await getDataPlane('full'), 'CapacityOK')?.message.includes(again),
+      );
+    }
+    await events_.flush();
+    const warnings = (
+      await admin.list<EventObj>(
+        resourcePath({ group: 'events.k8s.io', version: 'v1', resource: 'events', namespace: ns }),
+      )
+    ).items.filter((e) => e.type === 'Warning' && e.regarding.kind === 'DataPlane' && e.regarding.name === 'full');
+    expect(warnings.map((e) => e.reason)).toEqual(['Unschedulable']);
     await admin.delete(podPath('full-envoy-a'));
     await waitFor(
       'CapacityOK=True',
@@ -738,7 +765,10 @@ describe('RemediationController', () => {
       const p = await getPod('stuck-extproc-a').catch(() => undefined);
       return !p || p.metadata.deletionTimestamp !== undefined;
     });
-    const [entry] = await remediations('stuck');
+    const [entry] = await waitFor('the eviction recorded', async () => {
+      const r = await remediations('stuck');
+      return r.length > 0 ? r : undefined;
+    });
     expect(entry).toMatchObject({
       pod: 'stuck-extproc-a',
       action: 'Evict',

@@ -436,10 +436,12 @@ export class RemediationController {
       memory.done = mergeRecords(memory.done, [record(now, pod.metadata.name, why, recorded!)]);
       this.metrics?.actions.inc({ action: action.type, reason: action.zombie, dry_run: 'false' });
       const reason = action.type === 'evict' ? 'Evicted' : 'ForceDeleted';
+      // Normal: the remedy, not the problem. The problem's Warning is PodsHealthy=False (ZombiePods),
+      // which names the pod and what is done: one root cause, one Warning.
       this.announce(
         dp,
         pod,
-        'Warning',
+        'Normal',
         reason,
         action.type === 'evict' ? 'Evict' : 'ForceDelete',
         `${action.type === 'evict' ? 'evicted' : 'force-deleted'}: ${why}`,
@@ -543,6 +545,7 @@ export class RemediationController {
     return { result: 'failed', message: (err as Error).message };
   }
 
+  /** One Event per action, on the pod it is about, with the DataPlane as `related`. */
   private announce(dp: DataPlaneObject, pod: Pod, type: EventType, reason: string, action: string, note: string): void {
     const podRef: EventTarget = {
       apiVersion: 'v1',
@@ -550,7 +553,6 @@ export class RemediationController {
       metadata: { name: pod.metadata.name, namespace: pod.metadata.namespace, uid: pod.metadata.uid },
     };
     this.o.events?.event(podRef, type, reason, action, note, target(dp));
-    this.o.events?.event(target(dp), type, reason, action, `pod ${pod.metadata.name}: ${note}`, podRef);
   }
 
   private memoryOf(key: string): DataPlaneMemory {
