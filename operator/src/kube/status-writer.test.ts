@@ -59,7 +59,7 @@ describe('mergeStatus', () => {
       ],
     });
     expect(transitions).toEqual([
-      { type: 'Ready', from: 'True', to: 'False', reason: 'SyncPending', message: 'waiting' },
+      { type: 'Ready', from: 'True', fromReason: 'Ready', to: 'False', reason: 'SyncPending', message: 'waiting' },
     ]);
   });
 
@@ -153,5 +153,15 @@ describe('announcements: one root cause, one Warning', () => {
     expect(events[0]).toMatchObject({ type: 'Normal', transition: { type: 'Accepted' } });
     expect(events[0]!.also.map((a) => a.type)).toEqual(['Programmed', 'Stalled']);
     expect(announcements([t('Ready', undefined, 'True'), t('Stalled', undefined, 'False')])).toEqual([]);
+  });
+
+  it('progress is no Event: nodes taking a new generation (SyncPending), and its end', () => {
+    expect(announcements([t('Ready', 'True', 'False', 'SyncPending')])).toEqual([]);
+    expect(announcements([{ ...t('Ready', 'False', 'True', 'Synced'), fromReason: 'SyncPending' }])).toEqual([]);
+    // A rejection is a problem, and its end a recovery.
+    expect(announcements([t('Ready', 'True', 'False', 'Rejected')])).toMatchObject([{ type: 'Warning' }]);
+    expect(announcements([{ ...t('Ready', 'False', 'True', 'Synced'), fromReason: 'Rejected' }])).toMatchObject([
+      { type: 'Normal' },
+    ]);
   });
 });

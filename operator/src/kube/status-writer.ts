@@ -38,6 +38,8 @@ export interface DesiredStatus {
 export interface ConditionTransition {
   type: string;
   from: ConditionStatus | undefined;
+  /** The live condition's reason before the change. */
+  fromReason?: string;
   to: ConditionStatus;
   reason: string;
   message: string;
@@ -45,6 +47,14 @@ export interface ConditionTransition {
 
 /** Conditions whose False is the healthy state (docs/architecture.md#the-api has none yet; kstatus' Stalled would be one). */
 const negativePolarity = new Set(['Stalled', 'Reconciling']);
+
+/**
+ * Reasons of a False that is the controller making progress, not a problem (data-plane nodes taking
+ * a new snapshot, certificates being issued for a new DataPlane): every edit passes through them, so
+ * neither entering nor leaving one is an Event. A sync that does not finish shows as its condition
+ * staying False (and the metrics); a rejection has a reason of its own (Rejected).
+ */
+export const progressingReasons = new Set(['SyncPending', 'Syncing', 'Issuing']);
 
 const maxMessage = 32_768;
 const truncate = (s: string) => (s.length <= maxMessage ? s : `${s.slice(0, maxMessage - 3)}...`);
@@ -69,7 +79,14 @@ export function mergeStatus(
     const before = byType.get(d.type);
     const unchanged = before?.status === d.status;
     if (!unchanged)
-      transitions.push({ type: d.type, from: before?.status, to: d.status, reason: d.reason, message: d.message });
+      transitions.push({
+        type: d.type,
+        from: before?.status,
+        ...(before?.reason ? { fromReason: before.reason } : {}),
+        to: d.status,
+        reason: d.reason,
+        message: d.message,
+      });
     return {
       type: d.type,
       status: d.status,
@@ -193,15 +210,21 @@ export interface Announcement {
  * several conditions unhealthy at once (an invalid object: Accepted False, so Programmed and Ready
  * False and Stalled True) says so once, for the first of them in the order the controller lists its
  * conditions (causes before summaries), naming the rest; recoveries likewise get one Normal Event.
- * The first True of a condition is routine and said nowhere. Pure; exported for tests.
+ * The first True of a condition is routine and said nowhere, and so is progress (progressingReasons).
+ * Pure; exported for tests.
  */
 export function announcements(transitions: readonly ConditionTransition[]): Announcement[] {
   const out: Announcement[] = [];
   for (const type of ['Warning', 'Normal'] as const) {
     const same = transitions.filter((t) => {
       const healthy = negativePolarity.has(t.type) ? t.to === 'False' : t.to === 'True';
-      if (healthy) return type === 'Normal' && t.from === (negativePolarity.has(t.type) ? 'True' : 'False');
-      return type === 'Warning';
+      if (healthy)
+        return (
+          type === 'Normal' &&
+          t.from === (negativePolarity.has(t.type) ? 'True' : 'False') &&
+          !progressingReasons.has(t.fromReason ?? '')
+        );
+      return type === 'Warning' && !progressingReasons.has(t.reason);
     });
     const [first, ...also] = same;
     if (first) out.push({ type, transition: first, also });
