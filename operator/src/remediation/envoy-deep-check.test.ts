@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAdminServer, DevproxyMetrics } from '../../../devproxy/src/admin.ts';
+import { envoyHealthPath } from '../api/names.ts';
 import { DEEP_CHECK_HEADER } from './deep-check.ts';
 import { DEEP_CHECK_HOST, EnvoyDeepChecker } from './envoy-deep-check.ts';
 
@@ -64,7 +65,7 @@ describe('EnvoyDeepChecker', () => {
         res.writeHead(req.url === '/.gatehouse/healthz' ? status : 404).end();
       }),
     );
-    const checker = new EnvoyDeepChecker({ readyPort, healthRoute: { path: '/.gatehouse/healthz' } });
+    const checker = new EnvoyDeepChecker({ readyPort, healthRoute: { path: envoyHealthPath } });
     const withListener = { ...target, listener: { port: listenerPort, tls: false } };
     expect(await checker.check('127.0.0.1', withListener)).toEqual({
       ok: true,

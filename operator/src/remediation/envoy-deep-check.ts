@@ -18,7 +18,7 @@ import { ports, workloadName } from '../api/names.ts';
 import { DEEP_CHECK_HEADER, type DeepCheckContext, type DeepCheckResult } from './deep-check.ts';
 
 export interface EnvoyHealthRoute {
-  /** The path Envoy answers itself, e.g. /.gatehouse/healthz. */
+  /** The path Envoy answers itself: envoyHealthPath (/.gatehouse/healthz) once it is compiled. */
   path: string;
 }
 
