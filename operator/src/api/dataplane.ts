@@ -355,6 +355,13 @@ export const dataPlaneSpec = object(
               description: 'A Running pod not Ready for this long is a zombie (default 5m).',
             }),
           ),
+          stuckCreatingFor: optional(
+            duration({
+              default: '10m',
+              description:
+                'A pod whose volumes fail to attach or mount (FailedMount, FailedAttachVolume Events) and that has not started this long after it was scheduled is a zombie (default 10m).',
+            }),
+          ),
           maxEvictionsPerHour: optional(
             integer({
               minimum: 0,
@@ -503,6 +510,24 @@ export const dataPlaneStatus = object(
           maxItems: 32,
           description:
             'The most recent remediation actions, newest last (at most 32); they also count the hourly budget.',
+        },
+      ),
+    ),
+    autoscalerChanges: optional(
+      array(
+        object(
+          {
+            autoscaler: string({ maxLength: 253, description: 'The HorizontalPodAutoscaler.' }),
+            time: string({ format: 'date-time', description: 'When the operator saw the change (RFC 3339).' }),
+            from: integer({ minimum: 0, description: 'Desired replicas before.' }),
+            to: integer({ minimum: 0, description: 'Desired replicas after.' }),
+          },
+          { description: "One change of an autoscaler's desired replicas." },
+        ),
+        {
+          maxItems: 64,
+          description:
+            "Changes of the data plane's autoscalers' desired replicas within the flapping window, oldest first (at most 64): the history behind CapacityOK=False/AutoscalerFlapping, kept here so it survives an operator restart.",
         },
       ),
     ),

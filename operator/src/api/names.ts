@@ -90,6 +90,13 @@ export const bootstrapHashAnnotation = 'gatehouse.dev/bootstrap-hash';
 /** Object annotation: the hash of what we applied, so a field we stop setting is noticed (apply.ts). */
 export const desiredHashAnnotation = 'gatehouse.dev/desired-hash';
 
+/**
+ * The path of the route every data-plane listener should answer itself (a direct_response 200, ext_proc
+ * off, no upstream), for the operator's deep check of Envoy pods (remediation/envoy-deep-check.ts).
+ * Not compiled yet: the check asks it only when configured with it.
+ */
+export const envoyHealthPath = '/.gatehouse/healthz';
+
 /** Ports inside the pods. */
 export const ports = {
   envoyAdmin: 9901,

@@ -10,13 +10,14 @@ import { createLogger } from '../../../lib/log.ts';
 import { adminKubeConfig, operatorKubeConfig } from '../../../e2e/env/kubeconfig.ts';
 import { eventually } from '../../../e2e/env/eventually.ts';
 import { EventRecorder } from '../kube/events.ts';
+import { InformerFactory } from '../kube/informer-factory.ts';
 import { KubeRest, resourcePath } from '../kube/rest.ts';
 import { StatusWriter } from '../kube/status-writer.ts';
 import { bundleCerts } from './authorities.ts';
 import { CertificateController } from './controller.ts';
 import { createCa, isSignedBy, issueCertificate, loadSigner, parseCertificates, type CertInfo } from './pki.ts';
 import { secretView, type SecretObject, type SecretView } from './secrets.ts';
-import { certificateAnnotations, secretKeys } from '../api/names.ts';
+import { certificateAnnotations, certificateSelector, secretKeys } from '../api/names.ts';
 
 const admin = new KubeRest(adminKubeConfig());
 const operatorKc = operatorKubeConfig();
@@ -71,21 +72,64 @@ function record<T>(path: string, query: Record<string, string> = {}) {
   };
 }
 
+/** Someone else puts an expired (but otherwise right) certificate into eu-envoy-tls; returns its version. */
+async function overwriteEnvoyLeafWithExpired() {
+  const ca = await secret(opns, 'gatehouse-ca');
+  const signer = loadSigner(ca.data[secretKeys.caCert]!, ca.data[secretKeys.caKey]!);
+  const now = Date.now();
+  const expired = await issueCertificate(signer, {
+    commonName: `eu-envoy.${ns}.svc`,
+    dns: [`eu-envoy.${ns}.svc`],
+    ips: [],
+    uris: [`spiffe://gatehouse/ns/${ns}/dataplane/eu/envoy`],
+    usages: ['clientAuth'],
+    notBefore: new Date(now - 10 * 86_400_000),
+    notAfter: new Date(now - 86_400_000),
+  });
+  const written = await admin.mergePatch<SecretObject>(secretPath(ns, 'eu-envoy-tls'), {
+    data: {
+      'tls.crt': Buffer.from(expired.certPem).toString('base64'),
+      'tls.key': Buffer.from(expired.keyPem).toString('base64'),
+    },
+  });
+  return { signer, resourceVersion: written.metadata!.resourceVersion! };
+}
+
+/**
+ * The operator's identity, with a hook run after each server-side apply returns and before the
+ * controller sees the response: the place to make its watch outrun its own write.
+ */
+class HookedRest extends KubeRest {
+  afterApply?: (path: string, applied: SecretObject) => Promise<void>;
+  override async apply<T>(path: string, body: unknown, options: Parameters<KubeRest['apply']>[2]): Promise<T> {
+    const applied = await super.apply<T>(path, body, options);
+    await this.afterApply?.(path, applied as SecretObject);
+    return applied;
+  }
+}
+
 let controller: CertificateController;
 let registry: Registry;
 
-function startController(): Promise<void> {
+function startController(with_: { rest?: KubeRest; informers?: InformerFactory } = {}): Promise<void> {
   registry = new Registry();
-  controller = new CertificateController({
+  const recorder = new EventRecorder({
     rest: operator,
+    controller: 'gatehouse.dev/operator',
+    instance: 'certs-test',
+    log,
+  });
+  controller = new CertificateController({
+    rest: with_.rest ?? operator,
+    informers: with_.informers,
     kc: operatorKc,
     log,
     operatorNamespace: opns,
     namespace: ns,
     registry,
     propagationDelayMs: delay,
-    writer: new StatusWriter({ rest: operator, log }),
-    events: new EventRecorder({ rest: operator, controller: 'gatehouse.dev/operator', instance: 'certs-test', log }),
+    writer: new StatusWriter({ rest: with_.rest ?? operator, log, events: recorder }),
+    events: recorder,
     isLeader: () => true,
     listenerHosts: () => ['api.example.com:443', '*'],
   });
@@ -223,24 +267,7 @@ describe('certificate controller', () => {
 
   it('replaces, when it starts, a leaf overwritten with an expired certificate; the Warning Event and the condition name the Secret', async () => {
     await controller.stop();
-    const ca = await secret(opns, 'gatehouse-ca');
-    const signer = loadSigner(ca.data[secretKeys.caCert]!, ca.data[secretKeys.caKey]!);
-    const now = Date.now();
-    const expired = await issueCertificate(signer, {
-      commonName: `eu-envoy.${ns}.svc`,
-      dns: [`eu-envoy.${ns}.svc`],
-      ips: [],
-      uris: [`spiffe://gatehouse/ns/${ns}/dataplane/eu/envoy`],
-      usages: ['clientAuth'],
-      notBefore: new Date(now - 10 * 86_400_000),
-      notAfter: new Date(now - 86_400_000),
-    });
-    await admin.mergePatch(secretPath(ns, 'eu-envoy-tls'), {
-      data: {
-        'tls.crt': Buffer.from(expired.certPem).toString('base64'),
-        'tls.key': Buffer.from(expired.keyPem).toString('base64'),
-      },
-    });
+    const { signer } = await overwriteEnvoyLeafWithExpired();
     const dataPlanes = record<DataPlane>(
       resourcePath({ group: 'gatehouse.dev', version: 'v1alpha1', resource: 'dataplanes', namespace: ns }),
       { fieldSelector: 'metadata.name=eu' },
@@ -257,7 +284,7 @@ describe('certificate controller', () => {
         const found = await events('CertificateExpired');
         return found.length > 0 ? found : undefined;
       });
-      expect(event!.type).toBe('Warning');
+      expect(event!.type).toBe('Normal');
       expect(event!.regarding).toMatchObject({ kind: 'DataPlane', name: 'eu' });
       expect(event!.note).toMatch(/^eu-envoy-tls: the certificate expired at \S+; issued /);
       const notReady = await eventually('CertificatesReady False naming the Secret', () =>
@@ -272,6 +299,21 @@ describe('certificate controller', () => {
         'CertificatesReady True again',
         async () => condition(await admin.get<DataPlane>(dpPath('eu')))?.status === 'True',
       );
+      // One root cause, one Warning: CertificatesReady turning False, naming the Secret; the
+      // replacement itself is Normal. The recovery is one Normal.
+      const warnings = await eventually('the Warning', async () => {
+        const found = (await events('Expired')).filter((e) => e.type === 'Warning');
+        return found.length > 0 ? found : undefined;
+      });
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]!.regarding).toMatchObject({ kind: 'DataPlane', name: 'eu' });
+      expect(warnings[0]!.note).toMatch(/^CertificatesReady is False: eu-envoy-tls: the certificate expired at /);
+      const all = await admin.list<{ type: string; reason: string; regarding: { name: string } }>(
+        `/apis/events.k8s.io/v1/namespaces/${ns}/events`,
+      );
+      expect(all.items.filter((e) => e.type === 'Warning' && e.regarding.name === 'eu').map((e) => e.reason)).toEqual([
+        'Expired',
+      ]);
     } finally {
       await dataPlanes.stop();
     }
@@ -454,6 +496,61 @@ describe('certificate controller', () => {
     } finally {
       await watch.stop();
       await dps.stop();
+    }
+  });
+
+  it('repairs a leaf overwritten right after its own write as soon as the watch delivers the overwrite (read-your-writes ends with a newer version)', async () => {
+    await eventually('eu-envoy-tls issued', () => secret(ns, 'eu-envoy-tls'));
+    await controller.stop();
+    // The controller's Secret informer, shared with this test: once the test's lister has a version,
+    // the controller's handlers have run for it.
+    const informers = new InformerFactory({ rest: operator, log });
+    const leaves = informers.lister<SecretObject>({
+      name: `certificates-secrets-${ns}`,
+      version: 'v1',
+      resource: 'secrets',
+      namespace: ns,
+      labelSelector: certificateSelector,
+    });
+    const rest = new HookedRest(operatorKc);
+    const envoyLeafPath = secretPath(ns, 'eu-envoy-tls');
+    let overwrite: string | undefined;
+    let repairsSeen = 0;
+    rest.afterApply = async (path, applied) => {
+      if (path !== envoyLeafPath || repairsSeen++ > 0) return;
+      // The operator just repaired the leaf; someone else breaks it again at once, and the watch
+      // delivers both versions before the operator has read its own write's response.
+      overwrite = (await overwriteEnvoyLeafWithExpired()).resourceVersion;
+      await eventually(
+        "the operator's watch delivered its write and the overwrite",
+        () => leaves.get(ns, 'eu-envoy-tls')?.metadata?.resourceVersion === overwrite,
+        20_000,
+      );
+      expect(applied.metadata?.resourceVersion).not.toBe(overwrite);
+    };
+    try {
+      await overwriteEnvoyLeafWithExpired();
+      await startController({ rest, informers });
+      // The old overlay kept the operator's copy for 30 s, so the overwrite stood until then.
+      const repaired = await eventually(
+        'the overwrite repaired',
+        async () => {
+          const v = await admin.get<SecretObject>(envoyLeafPath);
+          return overwrite !== undefined &&
+            v.metadata?.resourceVersion !== overwrite &&
+            cert(secretView(v)).notAfter.getTime() > Date.now()
+            ? v
+            : undefined;
+        },
+        20_000,
+      );
+      expect(repairsSeen).toBeGreaterThanOrEqual(2);
+      expect(secretView(repaired).annotations[certificateAnnotations.issueReason]).toBe('Expired');
+    } finally {
+      rest.afterApply = undefined;
+      await controller.stop();
+      await informers.stop();
+      await startController();
     }
   });
 });

@@ -142,8 +142,13 @@ export const expiryMetric = 'gatehouse_certificate_expiry_timestamp_seconds';
 /** The queue key of the operator's own work (its CA and the xDS certificate); DataPlane keys are "namespace/name". */
 export const operatorKey = '@operator';
 
-/** A write we made is used until the informer delivers it (read-your-writes), at most this long. */
+/**
+ * A write we made is used until the informer delivers it (read-your-writes), at most this long: the
+ * net for a watch that re-listed past our version and will never deliver it.
+ */
 const overlayTtlMs = 30_000;
+/** resourceVersions the watch delivered, kept per Secret: enough to tell whether ours already came. */
+const deliveredKept = 8;
 const userCaSyncTimeoutMs = 10_000;
 /** How long after start a missing operator CA is taken for "being created" rather than reported. */
 const caGraceMs = 30_000;
@@ -171,6 +176,8 @@ export class CertificateController {
   private readonly services: Lister<ServiceObject>;
   private readonly userCas = new Map<string, UserCaWatch>();
   private readonly written = new Map<string, { obj: SecretObject; at: number }>();
+  /** The last resourceVersions the watch delivered per Secret ("namespace/name"), newest last. */
+  private readonly delivered = new Map<string, string[]>();
   private readonly xdsHandlers = new Set<(tls: XdsTls) => void>();
   private readonly webhookHandlers = new Set<() => void>();
   private readonly caHandlers = new Set<() => void>();
@@ -340,9 +347,7 @@ export class CertificateController {
   private onSecret(event: string, obj: SecretObject): void {
     const ns = obj.metadata?.namespace ?? '';
     const name = obj.metadata?.name ?? '';
-    const written = this.written.get(`${ns}/${name}`);
-    if (written && (event === 'delete' || written.obj.metadata?.resourceVersion === obj.metadata?.resourceVersion))
-      this.written.delete(`${ns}/${name}`);
+    this.noteDelivered(`${ns}/${name}`, event, obj.metadata?.resourceVersion);
     if (ns === this.o.operatorNamespace && (name === operatorCaSecretName || name === xdsTlsSecretName)) {
       // The operator CA and the xDS server's trust decide what every DataPlane may do.
       this.enqueueAll();
@@ -360,6 +365,24 @@ export class CertificateController {
       this.queue.add(`${ns}/${dp}`);
       this.queue.add(operatorKey);
     }
+  }
+
+  /**
+   * Read-your-writes ends once the watch has delivered our version: from then on the cache holds it
+   * or something newer (a watch delivers each object's versions in order). resourceVersions are
+   * opaque, so this compares them only for equality.
+   */
+  private noteDelivered(key: string, event: string, resourceVersion: string | undefined): void {
+    if (event === 'delete' || !resourceVersion) {
+      this.delivered.delete(key);
+      this.written.delete(key);
+      return;
+    }
+    const seen = this.delivered.get(key) ?? [];
+    seen.push(resourceVersion);
+    if (seen.length > deliveredKept) seen.shift();
+    this.delivered.set(key, seen);
+    if (this.written.get(key)?.obj.metadata?.resourceVersion === resourceVersion) this.written.delete(key);
   }
 
   private announceXdsTls(): void {
@@ -559,7 +582,13 @@ export class CertificateController {
     } catch (err) {
       throw new CertificateSecretWriteError(`${desired.namespace}/${desired.name}`, (err as Error).message, err);
     }
-    this.written.set(`${desired.namespace}/${desired.name}`, { obj: applied, at: performance.now() });
+    const key = `${desired.namespace}/${desired.name}`;
+    // The watch may have delivered our version, and someone else's after it, before this response
+    // was read (a loaded event loop; an apply that changed nothing keeps the old version): then the
+    // cache is already as new as our write, and an overlay would hide the newer version until the TTL.
+    const rv = applied.metadata?.resourceVersion;
+    if (rv && this.delivered.get(key)?.includes(rv)) this.written.delete(key);
+    else this.written.set(key, { obj: applied, at: performance.now() });
     return applied;
   }
 

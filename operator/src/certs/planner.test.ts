@@ -202,7 +202,8 @@ describe('broken certificates found at start', () => {
     expect(outcome.view.annotations[certificateAnnotations.issueReason]).toBe('Expired');
     expect(leafCert(w, 'prod', 'eu-envoy-tls').notAfter.getTime()).toBeGreaterThan(t0.getTime());
     const event = w.events.find((e) => e.reason === 'CertificateExpired')!;
-    expect(event).toMatchObject({ type: 'Warning', regarding: 'DataPlane/prod/eu' });
+    // Normal: the Warning is CertificatesReady turning False (below), which names the same Secret.
+    expect(event).toMatchObject({ type: 'Normal', regarding: 'DataPlane/prod/eu' });
     expect(event.note).toMatch(/^eu-envoy-tls: the certificate expired at 2026-02-28T00:00:00Z; issued /);
     const condition = dataPlanes.get('prod/eu')!.condition;
     expect(condition).toMatchObject({ status: 'False', reason: 'Expired' });
@@ -273,7 +274,9 @@ describe('broken certificates found at start', () => {
     const notes = Object.fromEntries(
       w.events.filter((e) => e.reason === 'CertificateInvalid').map((e) => [e.regarding, e.note]),
     );
-    expect(w.events.filter((e) => e.reason === 'CertificateInvalid').every((e) => e.type === 'Warning')).toBe(true);
+    // On a DataPlane the Warning is the condition's; the xDS Secret has no condition: its Event is the Warning.
+    for (const e of w.events.filter((e) => e.reason === 'CertificateInvalid'))
+      expect(e.type, e.regarding).toBe(e.regarding.startsWith('DataPlane/') ? 'Normal' : 'Warning');
     const dpNotes = w.events
       .filter((e) => e.reason === 'CertificateInvalid' && e.regarding === 'DataPlane/prod/eu')
       .map((e) => e.note);

@@ -164,13 +164,12 @@ export async function reconcileDataPlaneCertificates(
         issued.push({ secret: step.spec.secretName, reason: step.reason });
         announceIssue(env, target, step, leaf, applied);
       } catch (err) {
+        // No Event of its own: CertificatesReady=False, reason IssueFailed, names the Secret and the
+        // apiserver's message, and its transition is the one Warning (the status writer's).
         failures.push({ secret: step.spec.secretName, message: (err as Error).message });
-        env.events?.event(
-          target,
-          'Warning',
-          'IssueFailed',
-          'Issue',
-          `${step.spec.secretName}: ${(err as Error).message}`,
+        env.log?.warn(
+          { secret: `${step.spec.namespace}/${step.spec.secretName}`, err: (err as Error).message },
+          'certificate not written',
         );
       }
     }
@@ -209,7 +208,9 @@ function announceIssue(
 ): void {
   const e = issueEvent[step.reason];
   const note = `${step.spec.secretName}: ${step.message}; issued ${leaf.cert.commonName}, valid until ${leaf.cert.notAfter.toISOString()}`;
-  env.events?.event(target, e.type, e.reason, e.action, note, secretRef(applied));
+  // Normal on a DataPlane: a broken leaf turns CertificatesReady False (reason Expired or Invalid,
+  // naming the Secret), and that transition is the one Warning; this Event says what was done.
+  env.events?.event(target, 'Normal', e.reason, e.action, note, secretRef(applied));
   env.log?.[e.type === 'Warning' ? 'warn' : 'info'](
     {
       secret: `${step.spec.namespace}/${step.spec.secretName}`,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mergeStatus } from './status-writer.ts';
+import { announcements, mergeStatus } from './status-writer.ts';
 
 const now = '2026-11-28T12:00:00Z';
 const earlier = '2026-11-01T00:00:00Z';
@@ -59,7 +59,7 @@ describe('mergeStatus', () => {
       ],
     });
     expect(transitions).toEqual([
-      { type: 'Ready', from: 'True', to: 'False', reason: 'SyncPending', message: 'waiting' },
+      { type: 'Ready', from: 'True', fromReason: 'Ready', to: 'False', reason: 'SyncPending', message: 'waiting' },
     ]);
   });
 
@@ -117,5 +117,51 @@ describe('mergeStatus', () => {
     live = mergeStatus(live, b, 1, now, { observedGeneration: false }).status;
     expect(mergeStatus(live, a, 1, now).status).toEqual(live);
     expect(mergeStatus(live, b, 1, now, { observedGeneration: false }).status).toEqual(live);
+  });
+});
+
+describe('announcements: one root cause, one Warning', () => {
+  const t = (type: string, from: 'True' | 'False' | undefined, to: 'True' | 'False', reason = 'Invalid') => ({
+    type,
+    from,
+    to,
+    reason,
+    message: `${type} says so`,
+  });
+
+  it('an invalid object (Accepted, Programmed, Ready False, Stalled True at once): one Warning, for the cause, naming the rest', () => {
+    const events = announcements([
+      t('Accepted', undefined, 'False'),
+      t('ResolvedRefs', undefined, 'True', 'ResolvedRefs'),
+      t('Programmed', undefined, 'False', 'NotAccepted'),
+      t('Ready', undefined, 'False'),
+      t('Stalled', undefined, 'True'),
+    ]);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ type: 'Warning', transition: { type: 'Accepted' } });
+    expect(events[0]!.also.map((a) => a.type)).toEqual(['Programmed', 'Ready', 'Stalled']);
+  });
+
+  it('the recovery: one Normal; a first True is routine and said nowhere', () => {
+    const events = announcements([
+      t('Accepted', 'False', 'True', 'Accepted'),
+      t('Programmed', 'False', 'True', 'Programmed'),
+      t('Stalled', 'True', 'False', 'Progressing'),
+      t('ResolvedRefs', undefined, 'True', 'ResolvedRefs'),
+    ]);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ type: 'Normal', transition: { type: 'Accepted' } });
+    expect(events[0]!.also.map((a) => a.type)).toEqual(['Programmed', 'Stalled']);
+    expect(announcements([t('Ready', undefined, 'True'), t('Stalled', undefined, 'False')])).toEqual([]);
+  });
+
+  it('progress is no Event: nodes taking a new generation (SyncPending), and its end', () => {
+    expect(announcements([t('Ready', 'True', 'False', 'SyncPending')])).toEqual([]);
+    expect(announcements([{ ...t('Ready', 'False', 'True', 'Synced'), fromReason: 'SyncPending' }])).toEqual([]);
+    // A rejection is a problem, and its end a recovery.
+    expect(announcements([t('Ready', 'True', 'False', 'Rejected')])).toMatchObject([{ type: 'Warning' }]);
+    expect(announcements([{ ...t('Ready', 'False', 'True', 'Synced'), fromReason: 'Rejected' }])).toMatchObject([
+      { type: 'Normal' },
+    ]);
   });
 });

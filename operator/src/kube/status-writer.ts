@@ -38,6 +38,8 @@ export interface DesiredStatus {
 export interface ConditionTransition {
   type: string;
   from: ConditionStatus | undefined;
+  /** The live condition's reason before the change. */
+  fromReason?: string;
   to: ConditionStatus;
   reason: string;
   message: string;
@@ -45,6 +47,14 @@ export interface ConditionTransition {
 
 /** Conditions whose False is the healthy state (docs/architecture.md#the-api has none yet; kstatus' Stalled would be one). */
 const negativePolarity = new Set(['Stalled', 'Reconciling']);
+
+/**
+ * Reasons of a False that is the controller making progress, not a problem (data-plane nodes taking
+ * a new snapshot, certificates being issued for a new DataPlane): every edit passes through them, so
+ * neither entering nor leaving one is an Event. A sync that does not finish shows as its condition
+ * staying False (and the metrics); a rejection has a reason of its own (Rejected).
+ */
+export const progressingReasons = new Set(['SyncPending', 'Syncing', 'Issuing']);
 
 const maxMessage = 32_768;
 const truncate = (s: string) => (s.length <= maxMessage ? s : `${s.slice(0, maxMessage - 3)}...`);
@@ -69,7 +79,14 @@ export function mergeStatus(
     const before = byType.get(d.type);
     const unchanged = before?.status === d.status;
     if (!unchanged)
-      transitions.push({ type: d.type, from: before?.status, to: d.status, reason: d.reason, message: d.message });
+      transitions.push({
+        type: d.type,
+        from: before?.status,
+        ...(before?.reason ? { fromReason: before.reason } : {}),
+        to: d.status,
+        reason: d.reason,
+        message: d.message,
+      });
     return {
       type: d.type,
       status: d.status,
@@ -151,33 +168,68 @@ export class StatusWriter {
       { query: { fieldManager: this.options.fieldManager ?? 'gatehouse' } },
     );
     this.options.onWrite?.(target);
-    for (const t of transitions) this.announce(target, t);
+    for (const e of announcements(transitions)) this.announce(target, e);
+    for (const t of transitions)
+      this.options.log.debug(
+        {
+          kind: target.kind,
+          namespace: target.metadata.namespace,
+          name: target.metadata.name,
+          condition: t.type,
+          from: t.from,
+          to: t.to,
+        },
+        'condition changed',
+      );
     return true;
   }
 
-  private announce(target: StatusTarget, t: ConditionTransition): void {
-    const healthy = negativePolarity.has(t.type) ? t.to === 'False' : t.to === 'True';
-    // The first True of an object is routine; only say so when it recovers from False.
-    if (healthy && t.from !== 'False') return;
+  private announce(target: StatusTarget, e: Announcement): void {
+    const t = e.transition;
+    const also = e.also.map((a) => `${a.type} ${a.to}`);
     this.options.events?.event(
       target,
-      healthy ? 'Normal' : 'Warning',
+      e.type,
       t.reason || t.type,
       `${t.type}${t.to}`,
-      `${t.type} is ${t.to}${t.message ? `: ${t.message}` : ''}`,
-    );
-    this.options.log.debug(
-      {
-        kind: target.kind,
-        namespace: target.metadata.namespace,
-        name: target.metadata.name,
-        condition: t.type,
-        from: t.from,
-        to: t.to,
-      },
-      'condition changed',
+      `${t.type} is ${t.to}${t.message ? `: ${t.message}` : ''}${also.length > 0 ? ` (so ${also.join(', ')})` : ''}`,
     );
   }
+}
+
+export interface Announcement {
+  type: 'Normal' | 'Warning';
+  /** The condition whose change is the cause: the first of its kind in the writer's order. */
+  transition: ConditionTransition;
+  /** Conditions that changed the same way in the same write: consequences, named in the note. */
+  also: ConditionTransition[];
+}
+
+/**
+ * The Events for one write's condition changes: one root cause, one Warning. A write that turns
+ * several conditions unhealthy at once (an invalid object: Accepted False, so Programmed and Ready
+ * False and Stalled True) says so once, for the first of them in the order the controller lists its
+ * conditions (causes before summaries), naming the rest; recoveries likewise get one Normal Event.
+ * The first True of a condition is routine and said nowhere, and so is progress (progressingReasons).
+ * Pure; exported for tests.
+ */
+export function announcements(transitions: readonly ConditionTransition[]): Announcement[] {
+  const out: Announcement[] = [];
+  for (const type of ['Warning', 'Normal'] as const) {
+    const same = transitions.filter((t) => {
+      const healthy = negativePolarity.has(t.type) ? t.to === 'False' : t.to === 'True';
+      if (healthy)
+        return (
+          type === 'Normal' &&
+          t.from === (negativePolarity.has(t.type) ? 'True' : 'False') &&
+          !progressingReasons.has(t.fromReason ?? '')
+        );
+      return type === 'Warning' && !progressingReasons.has(t.reason);
+    });
+    const [first, ...also] = same;
+    if (first) out.push({ type, transition: first, also });
+  }
+  return out;
 }
 
 const plurals = new Map(kinds.map((k) => [k.kind, k.plural]));

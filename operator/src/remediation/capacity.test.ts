@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { capacityCondition, FlapDetector, unschedulablePods } from './capacity.ts';
+import {
+  autoscalerChangeRecords,
+  capacityCondition,
+  FlapDetector,
+  MAX_AUTOSCALER_CHANGES,
+  readAutoscalerChanges,
+  unschedulablePods,
+} from './capacity.ts';
 import { desiredReplicas } from './pods.ts';
 import { at, MIN, pod } from './pods.test-support.ts';
 
@@ -74,6 +81,61 @@ describe('FlapDetector', () => {
     d.observe('k', 9, at(7 * MIN));
     expect(d.flapping('k', at(7 * MIN))?.changes).toBe(7);
     expect(d.windowMs).toBe(30 * MIN);
+  });
+});
+
+describe('the flapping history in status.autoscalerChanges', () => {
+  it('survives a restart: a new detector reads what happened before it watched, and counts the same', () => {
+    const before = new FlapDetector({ maxChanges: 2, windowMs: 10 * MIN });
+    for (const [i, v] of [2, 3, 2, 3].entries()) before.observe('shop/eu-envoy', v, at(i * MIN));
+    const status = {
+      autoscalerChanges: autoscalerChangeRecords(new Map([['eu-envoy', before.recent('shop/eu-envoy', at(3 * MIN))]])),
+    };
+    expect(status.autoscalerChanges[0]).toEqual({
+      autoscaler: 'eu-envoy',
+      time: at(MIN).toISOString(),
+      from: 2,
+      to: 3,
+    });
+    const after = new FlapDetector({ maxChanges: 2, windowMs: 10 * MIN });
+    after.observe('shop/eu-envoy', 3, at(4 * MIN)); // the informer's first add: no change
+    after.restore('shop/eu-envoy', readAutoscalerChanges(status).get('eu-envoy')!, at(4 * MIN));
+    after.restore('shop/eu-envoy', readAutoscalerChanges(status).get('eu-envoy')!, at(4 * MIN)); // idempotent
+    expect(after.flapping('shop/eu-envoy', at(4 * MIN))).toEqual(before.flapping('shop/eu-envoy', at(4 * MIN)));
+    after.observe('shop/eu-envoy', 2, at(5 * MIN));
+    expect(after.flapping('shop/eu-envoy', at(5 * MIN))?.values).toEqual([2, 3, 2, 3, 2]);
+  });
+
+  it("takes from the status only what happened before it watched: another replica's copies of its own observations are not counted twice", () => {
+    const d = new FlapDetector({ maxChanges: 5, windowMs: 10 * MIN });
+    d.observe('k', 2, at(0));
+    d.observe('k', 3, at(MIN));
+    // The old leader saw the same change 5 ms earlier, and one before this process started.
+    d.restore(
+      'k',
+      [
+        { at: at(-MIN).getTime(), from: 3, to: 2 },
+        { at: at(MIN - 5).getTime(), from: 2, to: 3 },
+      ],
+      at(2 * MIN),
+    );
+    expect(d.recent('k', at(2 * MIN)).map((c) => c.at - at(0).getTime())).toEqual([-MIN, MIN]);
+  });
+
+  it('drops malformed entries and keeps the newest 64', () => {
+    const read = readAutoscalerChanges({
+      autoscalerChanges: [
+        { autoscaler: 'a', time: 'yesterday', from: 1, to: 2 },
+        { autoscaler: 'a', time: at(0).toISOString(), from: '1', to: 2 },
+        { autoscaler: 'a', time: at(0).toISOString(), from: 1, to: 2 },
+        null,
+      ],
+    });
+    expect(read).toEqual(new Map([['a', [{ at: at(0).getTime(), from: 1, to: 2 }]]]));
+    const many = Array.from({ length: 100 }, (_, i) => ({ at: at(i).getTime(), from: i % 2, to: (i + 1) % 2 }));
+    const records = autoscalerChangeRecords(new Map([['a', many]]));
+    expect(records).toHaveLength(MAX_AUTOSCALER_CHANGES);
+    expect(records.at(-1)!.time).toBe(at(99).toISOString());
   });
 });
 

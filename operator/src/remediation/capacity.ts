@@ -2,9 +2,12 @@
 // (Pending, PodScheduled=False reason Unschedulable: the scheduler found no node with room), or when an
 // autoscaler of the DataPlane is flapping (its desired replica count changed more than `maxChanges`
 // times within `windowMs`); True otherwise. The unschedulable check reads the pods as they are; the
-// flapping check needs a history of changes, which FlapDetector keeps in memory: an operator that
-// restarts (or a new leader) starts with an empty history and needs a full window of observations
-// before it can report flapping again. The HPA's status keeps no such history to rebuild it from.
+// flapping check needs a history of changes, which the HPA's status does not keep: FlapDetector keeps
+// it in memory from the HPA informer, and the leader writes it into the DataPlane's
+// status.autoscalerChanges (bounded); a restarted operator or a new leader reads it back, so the
+// condition survives them. What happened before this process watched comes from the status, what
+// happened since from its own observations (every replica sees the same changes at slightly
+// different times: they are never merged with each other).
 import type { DesiredCondition } from '../kube/status-writer.ts';
 import { condition, formatDuration, isTerminating, type Pod } from './pods.ts';
 
@@ -47,39 +50,82 @@ export interface Flapping {
   oldestExpiresAt: Date;
 }
 
-interface Change {
+export interface Change {
+  /** Unix milliseconds. */
   at: number;
   from: number;
   to: number;
 }
+
+/** One entry of DataPlane status.autoscalerChanges. */
+export interface AutoscalerChangeRecord {
+  /** The HorizontalPodAutoscaler's name (in the DataPlane's namespace). */
+  autoscaler: string;
+  /** RFC 3339, with milliseconds. */
+  time: string;
+  from: number;
+  to: number;
+}
+
+/** The most entries status.autoscalerChanges holds (the CRD's maxItems). */
+export const MAX_AUTOSCALER_CHANGES = 64;
 
 /** Changes of each autoscaler's desired replica count, in memory, pruned to the window. */
 export class FlapDetector {
   private readonly policy: FlapPolicy;
   private readonly last = new Map<string, number>();
   private readonly changes = new Map<string, Change[]>();
+  /** By autoscaler: when this process first saw it; earlier changes are known only from the status. */
+  private readonly watchingSince = new Map<string, number>();
 
   constructor(policy: Partial<FlapPolicy> = {}) {
     this.policy = { ...DEFAULT_FLAP_POLICY, ...policy };
   }
 
+  /** Bounded whatever the policy: more than this is flapping many times over. */
+  private get kept(): number {
+    return 4 * (this.policy.maxChanges + 1);
+  }
+
   /** Records the autoscaler's current desired replicas; a change from the last value seen counts. Returns whether it changed. */
   observe(key: string, desiredReplicas: number | undefined, at: Date): boolean {
+    if (!this.watchingSince.has(key)) this.watchingSince.set(key, at.getTime());
     if (desiredReplicas === undefined) return false;
     const before = this.last.get(key);
     this.last.set(key, desiredReplicas);
     if (before === undefined || before === desiredReplicas) return false;
     const list = this.prune(key, at);
     list.push({ at: at.getTime(), from: before, to: desiredReplicas });
-    // Bounded whatever the policy: more than this is flapping many times over.
-    if (list.length > 4 * (this.policy.maxChanges + 1)) list.splice(0, list.length - 4 * (this.policy.maxChanges + 1));
+    if (list.length > this.kept) list.splice(0, list.length - this.kept);
     this.changes.set(key, list);
     return true;
+  }
+
+  /**
+   * Takes the changes the status recorded before this process watched the autoscaler (a restart, a
+   * new leader); later ones it has observed itself. Idempotent.
+   */
+  restore(key: string, recorded: readonly Change[], now: Date): void {
+    const since = this.watchingSince.get(key) ?? Number.POSITIVE_INFINITY;
+    const list = this.prune(key, now);
+    const have = new Set(list.map((c) => c.at));
+    const earlier = recorded.filter((c) => c.at < since && !have.has(c.at));
+    if (earlier.length === 0) return;
+    const merged = [...earlier, ...list].sort((a, b) => a.at - b.at);
+    const cutoff = now.getTime() - this.policy.windowMs;
+    const kept = merged.filter((c) => c.at > cutoff).slice(-this.kept);
+    if (kept.length > 0) this.changes.set(key, kept);
+  }
+
+  /** The changes within the window at `now`, oldest first. */
+  recent(key: string, now: Date): readonly Change[] {
+    return this.prune(key, now);
   }
 
   forget(key: string): void {
     this.last.delete(key);
     this.changes.delete(key);
+    this.watchingSince.delete(key);
   }
 
   /** The autoscaler's flapping at `now`, or undefined when it changed at most maxChanges times in the window. */
@@ -158,4 +204,29 @@ export function capacityCondition(
       message: 'every data-plane pod is scheduled and no autoscaler is flapping',
     },
   };
+}
+
+/** Well-formed entries of a DataPlane status.autoscalerChanges, by autoscaler name (anything else is dropped). */
+export function readAutoscalerChanges(status: unknown): Map<string, Change[]> {
+  const list = (status as { autoscalerChanges?: unknown } | undefined)?.autoscalerChanges;
+  const byName = new Map<string, Change[]>();
+  if (!Array.isArray(list)) return byName;
+  for (const r of list as Partial<AutoscalerChangeRecord>[]) {
+    const at = typeof r?.time === 'string' ? Date.parse(r.time) : Number.NaN;
+    if (typeof r?.autoscaler !== 'string' || Number.isNaN(at) || !Number.isInteger(r.from) || !Number.isInteger(r.to))
+      continue;
+    if (!byName.has(r.autoscaler)) byName.set(r.autoscaler, []);
+    byName.get(r.autoscaler)!.push({ at, from: r.from!, to: r.to! });
+  }
+  return byName;
+}
+
+/** The status entries for some autoscalers' changes: oldest first, the newest MAX_AUTOSCALER_CHANGES kept. */
+export function autoscalerChangeRecords(changes: ReadonlyMap<string, readonly Change[]>): AutoscalerChangeRecord[] {
+  return [...changes]
+    .flatMap(([autoscaler, list]) =>
+      list.map((c) => ({ autoscaler, time: new Date(c.at).toISOString(), from: c.from, to: c.to })),
+    )
+    .sort((a, b) => Date.parse(a.time) - Date.parse(b.time) || a.autoscaler.localeCompare(b.autoscaler))
+    .slice(-MAX_AUTOSCALER_CHANGES);
 }

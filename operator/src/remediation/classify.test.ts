@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { classify } from './classify.ts';
 import { remediationPolicy } from './policy.ts';
+import { volumeFailureOf, type PodEvent } from './pods.ts';
 import { at, MIN, node, pod, T0 } from './pods.test-support.ts';
 
 const policy = remediationPolicy({ remediation: { enabled: true, notReadyFor: '5m' } });
@@ -13,6 +14,53 @@ describe('classify', () => {
   it('leaves Pending, Succeeded and Failed pods alone', () => {
     for (const phase of ['Pending', 'Succeeded', 'Failed'])
       expect(classify(pod({ phase }), node(), T0, policy).zombie).toBe(false);
+  });
+
+  describe('VolumeStuck: scheduled, no container started, and its volumes fail to attach or mount', () => {
+    const creating = pod({ phase: 'Pending', waiting: 'ContainerCreating' });
+    const failure = { reason: 'FailedMount', message: 'MountVolume.SetUp failed for volume "data" : not found' };
+
+    it('is a zombie past stuckCreatingFor (default 10m) with a volume failure, naming node, time and failure', () => {
+      expect(classify(creating, node(), T0, policy, undefined, failure)).toEqual({
+        zombie: true,
+        kind: 'VolumeStuck',
+        message:
+          'scheduled to node node-a at 2026-03-01T08:00:00Z and no container started (stuckCreatingFor 10m): FailedMount: MountVolume.SetUp failed for volume "data" : not found',
+      });
+    });
+
+    it('is no zombie without a volume failure (an image pull takes its time), nor before the bound', () => {
+      expect(classify(creating, node(), T0, policy)).toEqual({ zombie: false });
+      const patient = remediationPolicy({ remediation: { stuckCreatingFor: '3h' } });
+      expect(classify(creating, node(), T0, patient, undefined, failure)).toEqual({
+        zombie: false,
+        recheckAt: at(60 * MIN),
+      });
+    });
+
+    it('is no zombie once a container ran (a crash loop is judged as one)', () => {
+      const ran = pod({ phase: 'Pending', waiting: 'CrashLoopBackOff', restarts: 1, lastTerminatedAt: -MIN });
+      expect(classify(ran, node(), T0, policy, undefined, failure).zombie).toBe(false);
+    });
+
+    it("takes the pod's latest volume failure, by uid; other pods' and other reasons' Events do not count", () => {
+      const event = (name: string, reason: string, last: string, about: Partial<PodEvent['involvedObject']> = {}) => ({
+        metadata: { name, namespace: 'shop' },
+        involvedObject: { kind: 'Pod', name: creating.metadata.name, uid: creating.metadata.uid, ...about },
+        reason,
+        message: name,
+        lastTimestamp: last,
+      });
+      const events: PodEvent[] = [
+        event('old', 'FailedMount', '2026-03-01T09:00:00Z'),
+        event('new', 'FailedAttachVolume', '2026-03-01T09:30:00Z'),
+        event('other-reason', 'BackOff', '2026-03-01T09:50:00Z'),
+        event('earlier-pod-same-name', 'FailedMount', '2026-03-01T09:55:00Z', { uid: 'uid-gone' }),
+        event('other-pod', 'FailedMount', '2026-03-01T09:55:00Z', { name: 'eu-extproc-2' }),
+      ];
+      expect(volumeFailureOf(creating, events)).toEqual({ reason: 'FailedAttachVolume', message: 'new' });
+      expect(volumeFailureOf(creating, events.slice(2))).toBeUndefined();
+    });
   });
 
   describe('NotReady: Running but not Ready for notReadyFor', () => {

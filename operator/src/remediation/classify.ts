@@ -7,7 +7,10 @@
 // - CrashLoop: a container restarted at least `crashLoop.restarts` times and is in CrashLoopBackOff
 //   or last terminated within `crashLoop.windowMs`;
 // - TerminatingOnNotReadyNode: deleted, but its node is NotReady or tainted out-of-service, so no
-//   kubelet will ever confirm the deletion and the pod stays Terminating.
+//   kubelet will ever confirm the deletion and the pod stays Terminating;
+// - VolumeStuck: scheduled, but no container started for `stuckCreatingFor` since, and its volumes
+//   fail to attach or mount (a FailedMount / FailedAttachVolume Event): a lost node or volume. Deleted,
+//   the Deployment's new pod may land where the volume can be had.
 // Pure: the same pod, node, time, policy and deep-check record give the same answer. Messages name
 // times, never ages ("since 10:02:00Z", not "for 7m"), so a condition built from them does not change,
 // and get written again, every time it is evaluated.
@@ -21,16 +24,19 @@ import {
   outOfServiceTaint,
   parseTime,
   rfc3339,
+  isStuckCreating,
   type ContainerStatus,
   type Node,
   type Pod,
+  type VolumeFailure,
 } from './pods.ts';
 
-export type ZombieKind = 'NotReady' | 'DeepCheckFailed' | 'CrashLoop' | 'TerminatingOnNotReadyNode';
+export type ZombieKind = 'NotReady' | 'DeepCheckFailed' | 'CrashLoop' | 'TerminatingOnNotReadyNode' | 'VolumeStuck';
 export const zombieKinds: readonly ZombieKind[] = [
   'TerminatingOnNotReadyNode',
   'CrashLoop',
   'NotReady',
+  'VolumeStuck',
   'DeepCheckFailed',
 ];
 
@@ -56,8 +62,10 @@ export function classify(
   now: Date,
   policy: ClassifyPolicy,
   deepCheck?: DeepCheckRecord,
+  volumeFailure?: VolumeFailure,
 ): Classification {
   if (isTerminating(pod)) return terminating(pod, node);
+  if (isStuckCreating(pod)) return stuckCreating(pod, now, policy, volumeFailure);
   if (pod.status?.phase !== 'Running') return healthy;
 
   const crash = crashLoop(pod, now, policy);
@@ -88,6 +96,30 @@ export function classify(
     };
   }
   return healthy;
+}
+
+/** Event messages are the kubelet's; a condition message keeps this much of one. */
+const maxFailureMessage = 256;
+
+function stuckCreating(pod: Pod, now: Date, policy: ClassifyPolicy, failure?: VolumeFailure): Classification {
+  // Without a volume failure it may be pulling an image, or starting: not ours to judge.
+  if (!failure) return healthy;
+  const since =
+    parseTime(condition(pod, 'PodScheduled')?.lastTransitionTime) ??
+    parseTime(pod.status?.startTime) ??
+    parseTime(pod.metadata.creationTimestamp);
+  if (!since) return healthy;
+  if (now.getTime() - since.getTime() < policy.stuckCreatingForMs)
+    return { zombie: false, recheckAt: new Date(since.getTime() + policy.stuckCreatingForMs) };
+  const message =
+    failure.message.length <= maxFailureMessage
+      ? failure.message
+      : `${failure.message.slice(0, maxFailureMessage - 3)}...`;
+  return {
+    zombie: true,
+    kind: 'VolumeStuck',
+    message: `scheduled to node ${pod.spec!.nodeName} at ${rfc3339(since)} and no container started (stuckCreatingFor ${formatDuration(policy.stuckCreatingForMs)}): ${failure.reason}: ${message}`,
+  };
 }
 
 function terminating(pod: Pod, node: Node | undefined): Classification {

@@ -3,7 +3,8 @@
 // Pods (bound with spec.nodeName), PDBs and HPAs and writes their status itself, PDB status included
 // (the Eviction API reads disruptionsAllowed and requires status.observedGeneration >= generation).
 // The deep check talks real gRPC to real extproc servers on loopback: one serving, one without a
-// snapshot (health NOT_SERVING), each at the address its pod's status.podIP names.
+// snapshot (health NOT_SERVING), each at the address its pod's status.podIP names; and Envoy's to
+// devproxy's admin /ready (the Envoy stand-in), one initialised (200 LIVE), one not (503).
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
@@ -16,6 +17,10 @@ import { testCatalog, testSnapshot } from '../../../extproc/src/server/fixtures.
 import { createExtprocServer, type ExtprocServer } from '../../../extproc/src/server/server.ts';
 import { startTestServer, type TestServer } from '../../../extproc/src/server/test-server.test-support.ts';
 import { createMemoryStores } from '../../../extproc/src/stores/memory.ts';
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createAdminServer, DevproxyMetrics } from '../../../devproxy/src/admin.ts';
 import { EventRecorder } from '../kube/events.ts';
 import { KubeRest, resourcePath } from '../kube/rest.ts';
 import { StatusWriter } from '../kube/status-writer.ts';
@@ -109,6 +114,8 @@ interface PodShape {
   restarts?: number;
   podIP?: string;
   pending?: { reason: string; message: string };
+  /** Scheduled this long ago, no container started yet (ContainerCreating). */
+  creatingForMs?: number;
 }
 
 /** A pod as a Deployment of the DataPlane would have it, with the status a kubelet (or scheduler) would write. */
@@ -123,51 +130,69 @@ async function createPod(name: string, shape: PodShape): Promise<Live> {
       containers: [{ name: shape.component, image }],
     },
   });
-  const status = shape.pending
-    ? {
-        phase: 'Pending',
-        conditions: [
-          {
-            type: 'PodScheduled',
-            status: 'False',
-            reason: shape.pending.reason,
-            message: shape.pending.message,
-            lastTransitionTime: iso(),
-          },
-        ],
-      }
-    : {
-        phase: 'Running',
-        startTime: iso(3_600_000),
-        hostIP: '10.0.0.1',
-        ...(shape.podIP ? { podIP: shape.podIP, podIPs: [{ ip: shape.podIP }] } : {}),
-        conditions: [
-          { type: 'PodScheduled', status: 'True', lastTransitionTime: iso(3_600_000) },
-          {
-            type: 'Ready',
-            status: shape.ready === false ? 'False' : 'True',
-            lastTransitionTime: iso(shape.notReadyForMs ?? 3_600_000),
-          },
-        ],
-        containerStatuses: [
-          {
-            name: shape.component,
-            image,
-            imageID: '',
-            ready: shape.ready !== false,
-            restartCount: shape.restarts ?? 0,
-            started: true,
-            state: { running: { startedAt: iso() } },
-            ...(shape.restarts
-              ? {
-                  lastState: {
-                    terminated: { exitCode: 1, reason: 'Error', startedAt: iso(30_000), finishedAt: iso() },
-                  },
-                }
-              : {}),
-          },
-        ],
-      };
+  const status =
+    shape.creatingForMs !== undefined
+      ? {
+          phase: 'Pending',
+          hostIP: '10.0.0.1',
+          conditions: [{ type: 'PodScheduled', status: 'True', lastTransitionTime: iso(shape.creatingForMs) }],
+          containerStatuses: [
+            {
+              name: shape.component,
+              image,
+              imageID: '',
+              ready: false,
+              restartCount: 0,
+              started: false,
+              state: { waiting: { reason: 'ContainerCreating' } },
+            },
+          ],
+        }
+      : shape.pending
+        ? {
+            phase: 'Pending',
+            conditions: [
+              {
+                type: 'PodScheduled',
+                status: 'False',
+                reason: shape.pending.reason,
+                message: shape.pending.message,
+                lastTransitionTime: iso(),
+              },
+            ],
+          }
+        : {
+            phase: 'Running',
+            startTime: iso(3_600_000),
+            hostIP: '10.0.0.1',
+            ...(shape.podIP ? { podIP: shape.podIP, podIPs: [{ ip: shape.podIP }] } : {}),
+            conditions: [
+              { type: 'PodScheduled', status: 'True', lastTransitionTime: iso(3_600_000) },
+              {
+                type: 'Ready',
+                status: shape.ready === false ? 'False' : 'True',
+                lastTransitionTime: iso(shape.notReadyForMs ?? 3_600_000),
+              },
+            ],
+            containerStatuses: [
+              {
+                name: shape.component,
+                image,
+                imageID: '',
+                ready: shape.ready !== false,
+                restartCount: shape.restarts ?? 0,
+                started: true,
+                state: { running: { startedAt: iso() } },
+                ...(shape.restarts
+                  ? {
+                      lastState: {
+                        terminated: { exitCode: 1, reason: 'Error', startedAt: iso(30_000), finishedAt: iso() },
+                      },
+                    }
+                  : {}),
+              },
+            ],
+          };
   return admin.mergePatch<Live>(podPath(name, 'status'), { status });
 }
 
@@ -208,6 +233,23 @@ async function setPdbStatus(name: string, generation: number, disruptionsAllowed
   });
 }
 
+/** What the kubelet (FailedMount) or the attach/detach controller (FailedAttachVolume) writes about a pod. */
+async function volumeEvent(pod: Live, reason: 'FailedMount' | 'FailedAttachVolume', message: string): Promise<void> {
+  await admin.create(`/api/v1/namespaces/${ns}/events`, {
+    apiVersion: 'v1',
+    kind: 'Event',
+    metadata: { name: `${pod.metadata.name}.${randomBytes(4).toString('hex')}`, namespace: ns },
+    involvedObject: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata.name, namespace: ns, uid: pod.metadata.uid },
+    reason,
+    message,
+    type: 'Warning',
+    source: { component: reason === 'FailedMount' ? 'kubelet' : 'attachdetach-controller' },
+    firstTimestamp: iso(60_000),
+    lastTimestamp: iso(),
+    count: 3,
+  });
+}
+
 const getPod = (name: string) => admin.get<Live>(podPath(name));
 const getDataPlane = (name: string) => admin.get<Live>(dpPath(name));
 const condition = (dp: Live, type: string) => dp.status?.conditions?.find((c) => c.type === type);
@@ -228,10 +270,13 @@ const isGone = async (name: string) =>
 
 let healthy: TestServer;
 let sick: ExtprocServer;
+/** devproxy admin endpoints as two Envoy pods: .1 initialised, .2 not; one port on both addresses. */
+const envoyAdmins: Server[] = [];
+let envoyReadyPort = 0;
 let controller: RemediationController;
 let events_: EventRecorder;
 
-function controllerOptions(): RemediationControllerOptions {
+function controllerOptions(overrides: Partial<RemediationControllerOptions> = {}): RemediationControllerOptions {
   events_ = new EventRecorder({
     rest: operator,
     controller: 'gatehouse.dev/operator',
@@ -248,10 +293,24 @@ function controllerOptions(): RemediationControllerOptions {
     writer: new StatusWriter({ rest: operator, log, events: events_ }),
     events: events_,
     remediation: { deepCheckFailures: 2 },
-    deepCheck: { port: Number(healthy.address.split(':')[1]), intervalMs: 300, timeoutMs: 1000 },
+    deepCheck: {
+      port: Number(healthy.address.split(':')[1]),
+      intervalMs: 300,
+      timeoutMs: 1000,
+      envoy: { readyPort: envoyReadyPort },
+    },
     flapping: { maxChanges: 3, windowMs: 5000 },
     refusalBackoff: { initialMs: 500, maxMs: 2000 },
+    ...overrides,
   };
+}
+
+/** A new operator process: nothing in memory. */
+async function restartController(overrides: Partial<RemediationControllerOptions> = {}): Promise<void> {
+  await controller.stop();
+  await events_.flush();
+  controller = new RemediationController(controllerOptions(overrides));
+  await controller.start();
 }
 
 describe('RemediationController', () => {
@@ -269,6 +328,16 @@ describe('RemediationController', () => {
       log: pino({ level: 'silent' }),
     });
     await sick.listen('127.0.0.2', Number(healthy.address.split(':')[1]));
+    for (const [address, ready] of [
+      ['127.0.0.1', true],
+      ['127.0.0.2', false],
+    ] as const) {
+      const admin = createAdminServer(new DevproxyMetrics(() => (ready ? 1 : 0)), () => ready);
+      admin.listen(envoyReadyPort, address);
+      await once(admin, 'listening');
+      envoyReadyPort = (admin.address() as AddressInfo).port;
+      envoyAdmins.push(admin);
+    }
     controller = new RemediationController(controllerOptions());
     await controller.start();
   });
@@ -278,6 +347,7 @@ describe('RemediationController', () => {
     await events_?.flush();
     await healthy?.close();
     await sick?.shutdown(100);
+    for (const a of envoyAdmins.splice(0)) await new Promise((resolve) => a.close(resolve));
     for (const name of Object.values(nodeNames)) await admin.delete(nodePath(name)).catch(() => {});
     // No namespace controller runs to empty it; the objects go with the next environment.
     await admin.delete(`/api/v1/namespaces/${ns}`).catch(() => {});
@@ -314,7 +384,7 @@ describe('RemediationController', () => {
     // Not before the bound (whole seconds: status times have no fraction).
     expect(Date.parse(entry!.time)).toBeGreaterThanOrEqual(notReadySince + 3000);
     expect(await eventFor('notready-extproc-a', 'Evicted')).toMatchObject({
-      type: 'Warning',
+      type: 'Normal',
       related: { name: 'notready' },
     });
     expect((await getPod('notready-extproc-b')).metadata.deletionTimestamp).toBeUndefined();
@@ -471,6 +541,30 @@ describe('RemediationController', () => {
     expect(await remediations('deep')).toHaveLength(1);
   });
 
+  it('evicts an Envoy pod the kubelet calls Ready whose /ready answers 503, and keeps the one that answers 200 LIVE', async () => {
+    await createDataPlane('deepenvoy', { enabled: true, maxEvictionsPerHour: 5, minAvailable: 1 });
+    await createPod('deepenvoy-envoy-good', { dataPlane: 'deepenvoy', component: 'envoy', podIP: '127.0.0.1' });
+    await createPod('deepenvoy-envoy-sick', { dataPlane: 'deepenvoy', component: 'envoy', podIP: '127.0.0.2' });
+    const [entry] = await waitFor('the eviction', async () => {
+      const r = await remediations('deepenvoy');
+      return r.length > 0 ? r : undefined;
+    });
+    expect(entry).toMatchObject({
+      pod: 'deepenvoy-envoy-sick',
+      action: 'Evict',
+      reason:
+        'DeepCheckFailed: Ready to the kubelet, but failed 2 or more deep checks in a row (last: ready: 503 PRE_INITIALIZING)',
+    });
+    // The sick one terminating, no zombie is left: the good one passes its checks.
+    await eventFor('deepenvoy-envoy-sick', 'Evicted');
+    await waitFor(
+      'PodsHealthy=True',
+      async () => condition(await getDataPlane('deepenvoy'), 'PodsHealthy')?.status === 'True',
+    );
+    expect((await getPod('deepenvoy-envoy-good')).metadata.deletionTimestamp).toBeUndefined();
+    expect(await remediations('deepenvoy')).toHaveLength(1);
+  });
+
   it('reports CapacityOK=False/Unschedulable for data-plane pods the scheduler cannot place', async () => {
     await createDataPlane('full', { enabled: false });
     const message =
@@ -488,6 +582,33 @@ describe('RemediationController', () => {
       reason: 'Unschedulable',
       message: `1 pod cannot be scheduled: full-envoy-a: ${message}`,
     });
+    // The scheduler tries again and says so: reconciles with the problem unchanged, one Warning.
+    for (const nodes of [4, 5]) {
+      const again = `0/${nodes} nodes are available: ${nodes} Insufficient cpu.`;
+      await admin.mergePatch(podPath('full-envoy-a', 'status'), {
+        status: {
+          conditions: [
+            {
+              type: 'PodScheduled',
+              status: 'False',
+              reason: 'Unschedulable',
+              message: again,
+              lastTransitionTime: iso(),
+            },
+          ],
+        },
+      });
+      await waitFor('the new message', async () =>
+        condition(await getDataPlane('full'), 'CapacityOK')?.message.includes(again),
+      );
+    }
+    await events_.flush();
+    const warnings = (
+      await admin.list<EventObj>(
+        resourcePath({ group: 'events.k8s.io', version: 'v1', resource: 'events', namespace: ns }),
+      )
+    ).items.filter((e) => e.type === 'Warning' && e.regarding.kind === 'DataPlane' && e.regarding.name === 'full');
+    expect(warnings.map((e) => e.reason)).toEqual(['Unschedulable']);
     await admin.delete(podPath('full-envoy-a'));
     await waitFor(
       'CapacityOK=True',
@@ -539,11 +660,7 @@ describe('RemediationController', () => {
     });
     await waitFor('the first eviction', async () => (await remediations('budget')).length === 1);
 
-    // A new operator process: nothing in memory.
-    await controller.stop();
-    await events_.flush();
-    controller = new RemediationController(controllerOptions());
-    await controller.start();
+    await restartController();
     await createPod('budget-extproc-b', {
       dataPlane: 'budget',
       component: 'extproc',
@@ -554,5 +671,113 @@ describe('RemediationController', () => {
     expect(deferred.note).toContain('BudgetExhausted: maxEvictionsPerHour 1 used; the next slot frees at');
     expect((await getPod('budget-extproc-b')).metadata.deletionTimestamp).toBeUndefined();
     expect(await remediations('budget')).toHaveLength(1);
+  });
+
+  it('keeps the autoscaler flap history across a restart: it is kept in status.autoscalerChanges', async () => {
+    // A window long enough for a restart on a loaded machine.
+    const flapping = { maxChanges: 3, windowMs: 10 * 60_000 };
+    await restartController({ flapping });
+    await createDataPlane('flaprestart', { enabled: false });
+    await admin.create(hpaPath(), {
+      apiVersion: 'autoscaling/v2',
+      kind: 'HorizontalPodAutoscaler',
+      metadata: { name: 'flaprestart-envoy', namespace: ns, labels: componentLabels('flaprestart', 'envoy') },
+      spec: {
+        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'flaprestart-envoy' },
+        minReplicas: 2,
+        maxReplicas: 10,
+      },
+    });
+    const setDesired = (desired: number) =>
+      admin.mergePatch(hpaPath('flaprestart-envoy', 'status'), {
+        status: { currentReplicas: 2, desiredReplicas: desired },
+      });
+    for (const desired of [2, 3, 2, 3, 2]) await setDesired(desired);
+    const flappy = await waitFor('CapacityOK=False with 4 changes', async () => {
+      const d = await getDataPlane('flaprestart');
+      return condition(d, 'CapacityOK')?.message.includes('4 times') ? d : undefined;
+    });
+    expect((flappy.status as { autoscalerChanges?: unknown[] }).autoscalerChanges).toHaveLength(4);
+
+    await restartController({ flapping });
+    // One more change after the restart: the condition counts the four from before it too.
+    await setDesired(3);
+    const after = await waitFor('CapacityOK=False with 5 changes', async () => {
+      const d = await getDataPlane('flaprestart');
+      return condition(d, 'CapacityOK')?.message.includes('5 times') ? d : undefined;
+    });
+    expect(condition(after, 'CapacityOK')).toMatchObject({
+      status: 'False',
+      reason: 'AutoscalerFlapping',
+      message:
+        'HorizontalPodAutoscaler flaprestart-envoy changed its desired replicas 5 times in 10m (2 → 3 → 2 → 3 → 2 → 3)',
+    });
+    // The condition never went True across the restart.
+    expect(condition(after, 'CapacityOK')!.lastTransitionTime).toBe(
+      condition(flappy, 'CapacityOK')!.lastTransitionTime,
+    );
+  });
+
+  it('reports a pod stuck in ContainerCreating on a volume that cannot be mounted past stuckCreatingFor, and evicts it where remediation is on', async () => {
+    const mountFailure =
+      'MountVolume.MountDevice failed for volume "pvc-1" : rpc error: code = Internal desc = volume is attached to another node';
+    // Remediation off: reported only, with a Warning Event.
+    await createDataPlane('stuckreport', { enabled: false, stuckCreatingFor: '1m' });
+    const reported = await createPod('stuckreport-extproc-a', {
+      dataPlane: 'stuckreport',
+      component: 'extproc',
+      creatingForMs: 10 * 60_000,
+    });
+    await volumeEvent(reported, 'FailedMount', mountFailure);
+    const notHealthy = await waitFor('PodsHealthy=False naming the pod', async () => {
+      const c = condition(await getDataPlane('stuckreport'), 'PodsHealthy');
+      return c?.status === 'False' ? c : undefined;
+    });
+    expect(notHealthy.message).toBe(
+      `1 zombie pod: stuckreport-extproc-a (VolumeStuck: scheduled to node ${nodeNames.ready} at ${
+        reported.status!.conditions!.find((c) => c.type === 'PodScheduled')!.lastTransitionTime
+      } and no container started (stuckCreatingFor 1m): FailedMount: ${mountFailure}): not remediated, spec.remediation.enabled is false`,
+    );
+    const warning = await waitFor('a Warning Event on the DataPlane', async () => {
+      const list = await admin.list<EventObj>(
+        resourcePath({ group: 'events.k8s.io', version: 'v1', resource: 'events', namespace: ns }),
+      );
+      return list.items.find(
+        (e) => e.regarding.kind === 'DataPlane' && e.regarding.name === 'stuckreport' && e.reason === 'ZombiePods',
+      );
+    });
+    expect(warning.type).toBe('Warning');
+
+    // Remediation on: evicted (the Deployment's new pod may get the volume); a pod still within the
+    // bound, and one stuck without a volume failure (an image pull, say), are left alone.
+    await createDataPlane('stuck', { enabled: true, stuckCreatingFor: '1m', maxEvictionsPerHour: 5, minAvailable: 1 });
+    await createPod('stuck-envoy-ready', { dataPlane: 'stuck', component: 'envoy' });
+    const young = await createPod('stuck-envoy-young', { dataPlane: 'stuck', component: 'envoy', creatingForMs: 0 });
+    await volumeEvent(young, 'FailedAttachVolume', 'AttachVolume.Attach failed for volume "pvc-2" : timed out');
+    await createPod('stuck-extproc-pulling', { dataPlane: 'stuck', component: 'extproc', creatingForMs: 10 * 60_000 });
+    const stuck = await createPod('stuck-extproc-a', {
+      dataPlane: 'stuck',
+      component: 'extproc',
+      creatingForMs: 10 * 60_000,
+    });
+    await volumeEvent(stuck, 'FailedAttachVolume', 'AttachVolume.Attach failed for volume "pvc-3" : node lost');
+    await waitFor('the stuck pod evicted', async () => {
+      const p = await getPod('stuck-extproc-a').catch(() => undefined);
+      return !p || p.metadata.deletionTimestamp !== undefined;
+    });
+    const [entry] = await waitFor('the eviction recorded', async () => {
+      const r = await remediations('stuck');
+      return r.length > 0 ? r : undefined;
+    });
+    expect(entry).toMatchObject({
+      pod: 'stuck-extproc-a',
+      action: 'Evict',
+      reason: expect.stringMatching(
+        /^VolumeStuck: scheduled to node .* no container started \(stuckCreatingFor 1m\): FailedAttachVolume: AttachVolume.Attach failed for volume "pvc-3" : node lost$/,
+      ) as unknown,
+    });
+    expect(await remediations('stuck')).toHaveLength(1);
+    for (const name of ['stuck-envoy-young', 'stuck-extproc-pulling', 'stuck-envoy-ready'])
+      expect((await getPod(name)).metadata.deletionTimestamp, name).toBeUndefined();
   });
 });

@@ -7,14 +7,14 @@
 // Level-triggered, like the DataPlane controller: a reconcile classifies every pod of the DataPlane as
 // it is now (classify.ts), plans (planner.ts), acts, and writes status. What it must remember between
 // reconciles is derived from the cluster where it can be: the hourly eviction budget is counted from
-// status.remediations[] (so it survives a restart or a leader change), an eviction in flight is known
-// from the pod's deletionTimestamp. What lives only in memory: the eviction API's refusals (a restart
-// just asks again), the deep-check records, the autoscalers' change history (capacity.ts), and the
-// remediations this process did, merged into status again should a concurrent status write of
-// another controller have dropped them.
+// status.remediations[] and the autoscalers' change history is kept in status.autoscalerChanges[]
+// (both survive a restart or a leader change), an eviction in flight is known from the pod's
+// deletionTimestamp. What lives only in memory: the eviction API's refusals (a restart just asks
+// again), the deep-check records, and the remediations this process did, merged into status again
+// should a concurrent status write of another controller have dropped them.
 //
-// Only the leader acts and writes; every replica keeps the autoscaler history, so a new leader can
-// report flapping at once.
+// Only the leader acts and writes; every replica observes the autoscalers too, so a new leader has
+// the changes since it started and reads the earlier ones from the status.
 import type * as k8s from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../../lib/log.ts';
@@ -28,10 +28,19 @@ import { resourcePath, type KubeRest } from '../kube/rest.ts';
 import type { DesiredStatus, StatusTarget } from '../kube/status-writer.ts';
 import { WorkQueue } from '../kube/workqueue.ts';
 import { resources, type ResourceType } from '../watches.ts';
-import { capacityCondition, FlapDetector, unschedulablePods, type FlapPolicy } from './capacity.ts';
+import {
+  autoscalerChangeRecords,
+  capacityCondition,
+  FlapDetector,
+  readAutoscalerChanges,
+  unschedulablePods,
+  type Change,
+  type FlapPolicy,
+} from './capacity.ts';
 import { classify, zombieKinds } from './classify.ts';
 import { DeepCheckSchedule, type DeepCheckTarget } from './deep-check-schedule.ts';
 import { DeepChecker, type DeepCheckContext, type DeepCheckerOptions, type DeepCheckResult } from './deep-check.ts';
+import { EnvoyDeepChecker, type EnvoyCheckContext, type EnvoyDeepCheckerOptions } from './envoy-deep-check.ts';
 import { RemediationActionError } from './errors.ts';
 import { mergeRecords, readRecords, record, type RemediationRecord } from './history.ts';
 import { RemediationMetrics } from './metrics.ts';
@@ -46,10 +55,13 @@ import {
   nodeHealth,
   podId,
   selectorMatches,
+  volumeFailureOf,
+  volumeFailureReasons,
   type HorizontalPodAutoscaler,
   type Node,
   type Pod,
   type PodDisruptionBudget,
+  type PodEvent,
 } from './pods.ts';
 import { disposition, podsHealthyCondition, type Outcome, type ZombieReport } from './status.ts';
 import { objectKey, splitObjectKey } from '../kube/keys.ts';
@@ -85,6 +97,14 @@ export interface DeepCheckSettings extends DeepCheckerOptions {
    * certificate; a check without it would fail every healthy pod and evict it as a zombie.
    */
   ready?: () => boolean;
+  /**
+   * Envoy pods' deep check (envoy-deep-check.ts): /ready on the ready port, and a health route when
+   * one is configured. `enabled: false` turns it off; `checker` replaces it (tests).
+   */
+  envoy?: EnvoyDeepCheckerOptions & {
+    enabled?: boolean;
+    checker?: { check(ip: string, target?: EnvoyCheckContext): Promise<DeepCheckResult> };
+  };
 }
 
 export interface RemediationControllerOptions {
@@ -162,6 +182,8 @@ export class RemediationController {
   private readonly dataPlanes: Lister;
   private readonly pdbs: Lister;
   private readonly hpas: Lister;
+  /** core/v1 Events of volumes that fail to attach or mount, one field-selected informer per reason. */
+  private readonly volumeEvents: Lister[];
   private readonly unsubscribe: (() => void)[] = [];
   private readonly metrics?: RemediationMetrics;
   private readonly flaps: FlapDetector;
@@ -196,13 +218,27 @@ export class RemediationController {
     // Every PDB of the namespace, ours or not: the Eviction API honours them all.
     this.pdbs = lister(resources.PodDisruptionBudget, 'poddisruptionbudgets');
     this.hpas = lister(resources.HorizontalPodAutoscaler, 'horizontalpodautoscalers', managedSelector);
+    // Only these reasons, about pods: a few objects, where every Warning of the cluster would be many.
+    this.volumeEvents = volumeFailureReasons.map((reason) =>
+      this.factory.lister({
+        name: `remediation-events-${reason}`,
+        version: 'v1',
+        resource: 'events',
+        namespace,
+        fieldSelector: `involvedObject.kind=Pod,reason=${reason}`,
+      }),
+    );
     if (options.registry) this.metrics = new RemediationMetrics(options.registry);
     this.flaps = new FlapDetector(options.flapping);
     const dc = options.deepCheck ?? {};
     if (dc.enabled !== false) {
       const checker = dc.checker ?? new DeepChecker(dc);
+      const envoy = dc.envoy ?? {};
       this.schedule = new DeepCheckSchedule({
         checker,
+        ...(envoy.enabled === false
+          ? {}
+          : { envoyChecker: envoy.checker ?? new EnvoyDeepChecker({ timeoutMs: dc.timeoutMs, ...envoy }) }),
         intervalMs: dc.intervalMs,
         concurrency: dc.concurrency,
         now: () => this.now().getTime(),
@@ -225,6 +261,7 @@ export class RemediationController {
       this.nodes.onChange((_e, obj, old) => this.onNode(obj as Node, old as Node | undefined)),
       this.pdbs.onChange((_e, obj) => this.onPdb(obj as PodDisruptionBudget)),
       this.hpas.onChange((e, obj) => this.onHpa(e, obj as HorizontalPodAutoscaler)),
+      ...this.volumeEvents.map((l) => l.onChange((_e, obj) => this.onVolumeEvent(obj as PodEvent))),
     );
     await this.factory.start();
     this.queue.run((key) => this.reconcile(key), { concurrency: this.o.concurrency ?? 2 });
@@ -264,14 +301,16 @@ export class RemediationController {
     const memory = this.memoryOf(key);
     settle(memory, pods, now);
 
+    const volumeEvents = this.volumeEvents.flatMap((l) => l.list(namespace) as PodEvent[]);
     const planPods = pods.map((pod) => {
       const node = pod.spec?.nodeName ? (this.nodes.get(undefined, pod.spec.nodeName) as Node | undefined) : undefined;
       const deep =
         policy.enabled && this.schedule && pod.metadata.uid ? this.schedule.record(pod.metadata.uid) : undefined;
-      return { pod, classification: classify(pod, node, now, policy, deep), node: node && nodeHealth(node) };
+      const volume = volumeFailureOf(pod, volumeEvents);
+      return { pod, classification: classify(pod, node, now, policy, deep, volume), node: node && nodeHealth(node) };
     });
 
-    const history = mergeRecords(readRecords(dp.status), memory.done);
+    const records = mergeRecords(readRecords(dp.status), memory.done);
     const reports: ZombieReport[] = [];
     let recheckAt: Date | undefined;
     const failures: string[] = [];
@@ -280,7 +319,7 @@ export class RemediationController {
         now,
         policy,
         pods: planPods,
-        history,
+        history: records,
         pdbs: this.pdbs.list(namespace) as PodDisruptionBudget[],
         refusals: memory.refusals,
         inProgress: new Set(memory.inFlight.keys()),
@@ -313,18 +352,28 @@ export class RemediationController {
     }
     this.countZombies(namespace, name, reports);
 
-    const hpaKeys = (this.hpas.list(namespace) as HorizontalPodAutoscaler[])
+    const hpaNames = (this.hpas.list(namespace) as HorizontalPodAutoscaler[])
       .filter((h) => dataPlaneOf(h) === name)
-      .map((h) => `${namespace}/${h.metadata.name}`);
-    const flapping = hpaKeys.flatMap((k) => this.flaps.flapping(k, now) ?? []);
+      .map((h) => h.metadata.name);
+    // The history survives restarts in status.autoscalerChanges: what happened before this process
+    // watched comes from there.
+    const recorded = readAutoscalerChanges(dp.status);
+    const history = new Map<string, readonly Change[]>();
+    for (const hpa of hpaNames) {
+      this.flaps.restore(`${namespace}/${hpa}`, recorded.get(hpa) ?? [], now);
+      history.set(hpa, this.flaps.recent(`${namespace}/${hpa}`, now));
+    }
+    const flapping = hpaNames.flatMap((hpa) => this.flaps.flapping(`${namespace}/${hpa}`, now) ?? []);
     const capacity = capacityCondition(unschedulablePods(pods), flapping, this.flaps.windowMs);
     if (capacity.recheckAt && (!recheckAt || capacity.recheckAt < recheckAt)) recheckAt = capacity.recheckAt;
     this.metrics?.capacityOk.set({ namespace, dataplane: name }, capacity.condition.status === 'True' ? 1 : 0);
 
-    const remediations = mergeRecords(history, memory.done);
+    const remediations = mergeRecords(records, memory.done);
+    const autoscalerChanges = autoscalerChangeRecords(history);
     await this.o.writer.write(target(dp), {
       conditions: [capacity.condition, podsHealthyCondition(reports, policy.enabled)],
       remediations: remediations.length > 0 ? remediations : undefined,
+      autoscalerChanges: autoscalerChanges.length > 0 ? autoscalerChanges : undefined,
     });
     // After the status write, so what did happen is recorded; the queue retries with backoff.
     if (failures.length > 0)
@@ -387,10 +436,12 @@ export class RemediationController {
       memory.done = mergeRecords(memory.done, [record(now, pod.metadata.name, why, recorded!)]);
       this.metrics?.actions.inc({ action: action.type, reason: action.zombie, dry_run: 'false' });
       const reason = action.type === 'evict' ? 'Evicted' : 'ForceDeleted';
+      // Normal: the remedy, not the problem. The problem's Warning is PodsHealthy=False (ZombiePods),
+      // which names the pod and what is done: one root cause, one Warning.
       this.announce(
         dp,
         pod,
-        'Warning',
+        'Normal',
         reason,
         action.type === 'evict' ? 'Evict' : 'ForceDelete',
         `${action.type === 'evict' ? 'evicted' : 'force-deleted'}: ${why}`,
@@ -494,6 +545,7 @@ export class RemediationController {
     return { result: 'failed', message: (err as Error).message };
   }
 
+  /** One Event per action, on the pod it is about, with the DataPlane as `related`. */
   private announce(dp: DataPlaneObject, pod: Pod, type: EventType, reason: string, action: string, note: string): void {
     const podRef: EventTarget = {
       apiVersion: 'v1',
@@ -501,7 +553,6 @@ export class RemediationController {
       metadata: { name: pod.metadata.name, namespace: pod.metadata.namespace, uid: pod.metadata.uid },
     };
     this.o.events?.event(podRef, type, reason, action, note, target(dp));
-    this.o.events?.event(target(dp), type, reason, action, `pod ${pod.metadata.name}: ${note}`, podRef);
   }
 
   private memoryOf(key: string): DataPlaneMemory {
@@ -555,6 +606,14 @@ export class RemediationController {
       if (pod.spec?.nodeName === node.metadata.name) this.enqueueOwnerOf(pod);
   }
 
+  /** A volume that fails to attach or mount: the DataPlane of the pod it is about looks again. */
+  private onVolumeEvent(event: PodEvent): void {
+    const about = event.involvedObject;
+    if (!about?.name) return;
+    const pod = this.pods.get(about.namespace ?? event.metadata.namespace, about.name);
+    if (pod) this.enqueueOwnerOf(pod);
+  }
+
   /** A PDB that changed may allow what it refused: ask again now rather than after the backoff. */
   private onPdb(pdb: PodDisruptionBudget): void {
     for (const pod of this.pods.list(pdb.metadata.namespace) as Pod[]) {
@@ -576,16 +635,19 @@ export class RemediationController {
     if (this.flaps.observe(key, desiredReplicas(hpa), this.now())) this.enqueueOwnerOf(hpa);
   }
 
-  /** One round of deep checks: every kubelet-Ready extproc pod of a DataPlane with remediation enabled. */
+  /** One round of deep checks: every kubelet-Ready extproc and Envoy pod of a DataPlane with remediation enabled. */
   private async runDeepChecks(): Promise<void> {
     if (!this.schedule || !this.o.isLeader() || this.o.deepCheck?.ready?.() === false) return;
     const targets: DeepCheckTarget[] = [];
     for (const dp of this.dataPlanes.list() as DataPlaneObject[]) {
       if (!remediationPolicy(dp.spec).enabled || dp.metadata.deletionTimestamp) continue;
       const ns = dp.metadata.namespace ?? '';
+      const [first] = dp.spec?.listeners ?? [];
+      const listener = first && { port: first.port, tls: first.protocol === 'HTTPS' };
       for (const pod of this.podsOf(ns, dp.metadata.name)) {
+        const component = componentOf(pod);
         if (
-          componentOf(pod) !== 'extproc' ||
+          !component ||
           pod.status?.phase !== 'Running' ||
           !isReady(pod) ||
           isTerminating(pod) ||
@@ -593,7 +655,13 @@ export class RemediationController {
           !pod.metadata.uid
         )
           continue;
-        targets.push({ id: pod.metadata.uid, ip: pod.status.podIP, dataPlane: `${ns}/${dp.metadata.name}` });
+        targets.push({
+          id: pod.metadata.uid,
+          ip: pod.status.podIP,
+          dataPlane: `${ns}/${dp.metadata.name}`,
+          component,
+          ...(component === 'envoy' && listener ? { listener } : {}),
+        });
       }
     }
     try {

@@ -1,4 +1,4 @@
-// Which extproc pods to deep-check when, and what came of it. Each pod is checked at most once per
+// Which extproc and Envoy pods to deep-check when, and what came of it. Each pod is checked at most once per
 // `intervalMs`, at most `concurrency` checks at a time, so a large fleet costs a bounded trickle of
 // connections. The record a pod gets (consecutive failures and the last failure) is what classify()
 // reads; it lives in memory, keyed by pod uid, and is forgotten when the pod stops being a target (gone,
@@ -13,10 +13,21 @@ export interface DeepCheckTarget {
   ip: string;
   /** The DataPlane it belongs to, "namespace/name": what to reconcile when its record changes. */
   dataPlane: string;
+  /** Which check (default extproc). */
+  component?: 'extproc' | 'envoy';
+  /** Envoy: the listener a health route is asked on (the DataPlane's first). */
+  listener?: { port: number; tls: boolean };
+}
+
+export interface PodChecker {
+  check(ip: string, target?: DeepCheckContext & { listener?: DeepCheckTarget['listener'] }): Promise<DeepCheckResult>;
 }
 
 export interface DeepCheckScheduleOptions {
-  checker: { check(ip: string, target?: DeepCheckContext): Promise<DeepCheckResult> };
+  /** extproc pods' check. */
+  checker: PodChecker;
+  /** Envoy pods' check; without it Envoy pods are not checked. */
+  envoyChecker?: PodChecker;
   /** Default 30 s. */
   intervalMs?: number;
   /** Default 4. */
@@ -67,9 +78,12 @@ export class DeepCheckSchedule {
       while (next < due.length) {
         const target = due[next++]!;
         const slash = target.dataPlane.indexOf('/');
-        const result = await this.o.checker.check(target.ip, {
+        const checker = target.component === 'envoy' ? this.o.envoyChecker : this.o.checker;
+        if (!checker) continue;
+        const result = await checker.check(target.ip, {
           namespace: target.dataPlane.slice(0, slash),
           dataPlane: target.dataPlane.slice(slash + 1),
+          ...(target.listener ? { listener: target.listener } : {}),
         });
         this.o.onResult?.(target, result);
         const before = this.states.get(target.id);

@@ -35,7 +35,7 @@ export class RemediationMetrics {
     });
     this.deepChecks = new Counter({
       name: 'gatehouse_remediation_deep_checks_total',
-      help: 'deep checks of extproc pods (gRPC health and an ext_proc round trip), by result',
+      help: 'deep checks of extproc pods (gRPC health and an ext_proc round trip) and Envoy pods (/ready), by result',
       labelNames: ['result'],
       registers,
     });

@@ -79,6 +79,52 @@ export function desiredReplicas(hpa: HorizontalPodAutoscaler): number | undefine
   return desired === 0 && (hpa.spec?.minReplicas ?? 1) > 0 ? undefined : desired;
 }
 
+/** A core/v1 Event as the kubelet or the attach/detach controller writes it, the fields read here. */
+export interface PodEvent {
+  metadata: { name: string; namespace?: string };
+  involvedObject?: { kind?: string; name?: string; namespace?: string; uid?: string };
+  reason?: string;
+  message?: string;
+  firstTimestamp?: string;
+  lastTimestamp?: string;
+  eventTime?: string;
+  series?: { lastObservedTime?: string };
+}
+
+/** The Event reasons of a volume that cannot be attached or mounted (kubelet, attach/detach controller). */
+export const volumeFailureReasons = ['FailedMount', 'FailedAttachVolume'] as const;
+
+/** The latest volume failure reported for a pod. */
+export interface VolumeFailure {
+  reason: string;
+  message: string;
+}
+
+/** The latest FailedMount / FailedAttachVolume Event among `events` about this pod (by uid when the Event has one). */
+export function volumeFailureOf(pod: Pod, events: readonly PodEvent[]): VolumeFailure | undefined {
+  let latest: { at: number; failure: VolumeFailure } | undefined;
+  for (const e of events) {
+    const about = e.involvedObject;
+    if (about?.kind !== 'Pod' || about.name !== pod.metadata.name) continue;
+    if (about.uid && pod.metadata.uid && about.uid !== pod.metadata.uid) continue;
+    if (!(volumeFailureReasons as readonly string[]).includes(e.reason ?? '')) continue;
+    const at =
+      parseTime(e.series?.lastObservedTime ?? e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp)?.getTime() ?? 0;
+    if (!latest || at > latest.at) latest = { at, failure: { reason: e.reason!, message: e.message ?? '' } };
+  }
+  return latest?.failure;
+}
+
+/**
+ * Scheduled to a node but no container started: Pending, bound, and every container (if the kubelet
+ * reported any) waiting to be created. Where a pod whose volumes cannot be mounted stays.
+ */
+export function isStuckCreating(pod: Pod): boolean {
+  if (pod.status?.phase !== 'Pending' || !pod.spec?.nodeName || isTerminating(pod)) return false;
+  const statuses = [...(pod.status.initContainerStatuses ?? []), ...(pod.status.containerStatuses ?? [])];
+  return statuses.every((s) => !s.state?.running && !s.state?.terminated && !s.lastState?.terminated);
+}
+
 /** The taint a cluster admin puts on a node that is shut down (non-graceful node shutdown, KEP-2268). */
 export const outOfServiceTaint = 'node.kubernetes.io/out-of-service';
 

@@ -17,6 +17,11 @@ export interface ClassifyPolicy {
   crashLoop: CrashLoopPolicy;
   /** Consecutive failed deep checks of a kubelet-Ready extproc pod before it counts as a zombie (default 3). */
   deepCheckFailures: number;
+  /**
+   * A pod on a node whose volumes fail to attach or mount (FailedMount, FailedAttachVolume) and that has
+   * not started this long after it was scheduled is a zombie (spec.remediation.stuckCreatingFor, default 10m).
+   */
+  stuckCreatingForMs: number;
 }
 
 export interface RemediationPolicy extends ClassifyPolicy {
@@ -37,6 +42,9 @@ export interface OperatorRemediationDefaults {
 
 export const DEFAULTS = {
   notReadyFor: '5m',
+  // Longer than notReadyFor: the attach/detach controller waits 6 minutes before it force-detaches a
+  // volume from a node that went away, and an attach may take minutes on some clouds.
+  stuckCreatingFor: '10m',
   maxEvictionsPerHour: 1,
   minAvailable: 1,
   crashLoop: { restarts: 5, windowMs: 10 * 60_000 },
@@ -53,6 +61,7 @@ export function remediationPolicy(
     enabled: r.enabled ?? false,
     dryRun: r.dryRun ?? false,
     notReadyForMs: durationMs(r.notReadyFor ?? DEFAULTS.notReadyFor),
+    stuckCreatingForMs: durationMs(r.stuckCreatingFor ?? DEFAULTS.stuckCreatingFor),
     maxEvictionsPerHour: r.maxEvictionsPerHour ?? DEFAULTS.maxEvictionsPerHour,
     minAvailable: r.minAvailable ?? DEFAULTS.minAvailable,
     crashLoop: { ...DEFAULTS.crashLoop, ...defaults.crashLoop },
