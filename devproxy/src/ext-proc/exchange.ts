@@ -565,6 +565,7 @@ class Exchange {
       replacing,
       removeContentLength: st.shouldRemoveContentLength(),
       rejected: this.violations,
+      requestHeaders: st.direction === 'request',
       ...this.limits(),
     });
     this.setHeaderMap(st, result.headers);
