@@ -479,6 +479,12 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
     500,
     'A policy made a change the compiled ext_proc mutation rules would not let Envoy apply: a pseudo-header or `x-envoy*` header, removing Host, a header value with CR, LF or NUL, a verb that is not a token, a path not starting with `/` or holding a space, control character or `#`, a status outside 200-999. Logged with the policy and the header.',
   ),
+  fault(
+    'extproc',
+    'gatehouse.PathParameters',
+    400,
+    'The request path (before `?`) holds a `;` path parameter (`/a;x=1`, `/a/..;/b`): Envoy routes and extproc matches with it inside its segment, servlet-style upstreams strip it, so it is refused.',
+  ),
   fault('extproc', 'gatehouse.InternalError', 500, 'Anything unexpected (not described to the client; logged).'),
 
   // --- faults: traffic policies ---
