@@ -104,7 +104,7 @@ export class FlowRun {
   private toFault(err: unknown, step: CompiledStep): PolicyFault {
     const fault = toPolicyFault(err);
     if (err instanceof RefusedChangeError) {
-      // Counted with the faults (gatehouse_extproc_faults_total{code="gatehouse.RefusedChange"}).
+      this.exchange.refusedChange(step.type);
       this.exchange.log.warn(
         { policy: step.policy, type: step.type, header: err.header, reason: err.reason },
         'policy change refused: Envoy would not apply it',

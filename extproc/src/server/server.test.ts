@@ -277,6 +277,8 @@ describe('mutation rules', () => {
     expect(result.response.body.toString()).toContain('x-envoy-original-path');
     expect(result.violations).toEqual([]);
     expect(await faults('gatehouse.RefusedChange')).toBe(before + 1);
+    const refused = await server.server.metrics.refusedChanges.get();
+    expect(refused.values.find((v) => v.labels.type === 'SetHeader')?.value).toBeGreaterThanOrEqual(1);
   });
 
   it('removing an x-envoy-* header is refused at the policy, never sent for Envoy to drop', async () => {

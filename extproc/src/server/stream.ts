@@ -318,6 +318,7 @@ export class ProcessingStream {
       environmentName: snapshot.environmentName,
       messageId: attrs.requestId || request.headers.get('x-request-id') || crypto.randomUUID(),
       client: { ip: attrs.clientIp, cn: '' },
+      onRefusedChange: (type) => this.deps.metrics.refusedChanges.inc({ type }),
     });
     this.run = new FlowRun(this.compiled!, this.exchange);
     return this.reply(stage, await this.run.runRequest(), () => this.changesFor(stage, request, state));
