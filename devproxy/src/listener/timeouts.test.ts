@@ -6,6 +6,7 @@
 // reset), and when a connection has no stream (ConnectionManagerImpl::onIdleTimeout, then the drain).
 import { once } from 'node:events';
 import { createServer, type Server, type ServerResponse } from 'node:http';
+import { connect as connectH2 } from 'node:http2';
 import { connect as connectTcp, type Socket } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { continueAll, startFakeExtProc, type FakeExtProc } from '../../../e2e/dev/fake-extproc.ts';
@@ -127,6 +128,32 @@ describe('router.cc onResponseTimeout: the route timeout', () => {
     expect(r.statusLine).toBe('HTTP/1.1 200 OK');
     expect(r.head).toContain('content-length: 100');
     expect(r.body).toBe('partial');
+  });
+
+  it('HTTP/2: after the headers went downstream, the body so far and then RST_STREAM NO_ERROR (reasonToReset: a local reset is NO_ERROR)', async () => {
+    await publish('300ms', {});
+    const session = connectH2(stack.baseUrl());
+    try {
+      const seen = await new Promise<{ status: unknown; length: unknown; body: string; rstCode: number | undefined }>(
+        (resolve) => {
+          const stream = session.request({ ':method': 'GET', ':path': '/plain/after' });
+          let status: unknown;
+          let length: unknown;
+          let body = '';
+          stream.on('response', (h) => {
+            status = h[':status'];
+            length = h['content-length'];
+          });
+          stream.on('data', (c: Buffer) => (body += c.toString()));
+          stream.on('error', () => undefined);
+          stream.on('close', () => resolve({ status, length, body, rstCode: stream.rstCode }));
+        },
+      );
+      // 7 bytes of the 100 announced: the stream ended early, as Envoy's reset ends it.
+      expect(seen).toEqual({ status: 200, length: '100', body: 'partial', rstCode: 0 });
+    } finally {
+      session.close();
+    }
   });
 
   it('passes while ext_proc holds the headers for a buffered body: 504 `upstream request timeout` straight to the client (sendDirectLocalReply)', async () => {
