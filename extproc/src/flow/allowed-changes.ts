@@ -5,6 +5,7 @@
 // refused where the policy makes it: the step fails with gatehouse.RefusedChange, logged with the
 // policy and the header, and counted with the other faults.
 import { GatehouseError } from '../../../lib/errors.ts';
+import { headerNameProblem, type HeaderOperation } from '../../../protos/policies/header-changes.ts';
 
 export class RefusedChangeError extends GatehouseError {
   /** The header (or `:method`, `:path`, `:status`) the policy tried to change. */
@@ -17,8 +18,6 @@ export class RefusedChangeError extends GatehouseError {
   }
 }
 
-export type HeaderOperation = 'set' | 'add' | 'remove';
-
 /** RFC 9110 token (HeaderUtility::headerNameIsValid for a header that is not a pseudo-header). */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** HeaderUtility::authorityIsValid: the characters an authority may hold. */
@@ -30,13 +29,8 @@ const INVALID_TARGET = /[\0-\x20\x7f#]/;
 
 /** Throws unless Envoy would apply this change of header `name` (lower-cased) with the compiled rules. */
 export function checkHeaderChange(op: HeaderOperation, name: string, value?: string): void {
-  if (name.startsWith(':'))
-    throw new RefusedChangeError(name, 'a pseudo-header changes only through the verb, path or status code');
-  if (!TOKEN.test(name)) throw new RefusedChangeError(JSON.stringify(name), 'not a valid header name');
-  // The prefix has no dash: Envoy refuses x-envoyfoo as well (allow_envoy: false).
-  if (name.startsWith('x-envoy')) throw new RefusedChangeError(name, 'x-envoy headers belong to Envoy');
-  if (name === 'host' && op === 'remove') throw new RefusedChangeError(name, 'Host cannot be removed');
-  if (name === 'host' && op === 'add') throw new RefusedChangeError(name, 'Host has exactly one value; set it');
+  const problem = headerNameProblem(op, name);
+  if (problem) throw new RefusedChangeError(/^[\x21-\x7e]+$/.test(name) ? name : JSON.stringify(name), problem);
   if (value === undefined) return;
   if (INVALID_VALUE.test(value)) throw new RefusedChangeError(name, 'the value contains CR, LF or NUL');
   if (name === 'host' && !AUTHORITY.test(value))
