@@ -224,6 +224,22 @@ describe('ConnectionManagerImpl::onIdleTimeout: common_http_protocol_options.idl
     expect(ms).toBeGreaterThanOrEqual(300 + 100 - 20);
   });
 
+  it('HTTP/2: a GOAWAY at the idle timeout (shutdownNotice), the session closed after the drain', async () => {
+    await publish('30s', idle);
+    const session = connectH2(stack.baseUrl());
+    const goaway = once(session, 'goaway');
+    const closed = once(session, 'close');
+    const status = await new Promise<unknown>((resolve) => {
+      const stream = session.request({ ':method': 'GET', ':path': '/plain/ok' });
+      stream.on('response', (h) => resolve(h[':status']));
+      stream.resume();
+    });
+    expect(status).toBe(200);
+    const [code] = (await goaway) as [number];
+    expect(code).toBe(0);
+    await closed;
+  });
+
   it('a connection that never sends a byte is closed', async () => {
     await publish('30s', idle);
     const { reply } = await closesAfter();
