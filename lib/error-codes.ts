@@ -238,6 +238,11 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
   ),
   error(
     'extproc',
+    'GH_ERR_REFUSED_CHANGE',
+    'A policy changed what Envoy would not apply (a pseudo or x-envoy header, CR/LF/NUL in a value, a bad verb, path or status); answered with `gatehouse.RefusedChange`.',
+  ),
+  error(
+    'extproc',
     'GH_ERR_JSON_VIOLATION',
     'A JSON body breaks a JSONThreatProtection limit; answered with its threat.json.* fault.',
   ),
@@ -482,6 +487,18 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
     503,
     "Redis cannot answer within its deadline and the DataPlane's `redis.onUnavailable` is `FailClosed`.",
     { statusNote: '`retry-after: 1`' },
+  ),
+  fault(
+    'extproc',
+    'gatehouse.RefusedChange',
+    500,
+    'A policy made a change the compiled ext_proc mutation rules would not let Envoy apply: a pseudo-header or `x-envoy*` header, removing Host, a header value with CR, LF or NUL, a verb that is not a token, a path not starting with `/` or holding a space, control character or `#`, a status outside 200-999. Logged with the policy and the header.',
+  ),
+  fault(
+    'extproc',
+    'gatehouse.PathParameters',
+    400,
+    'The request path (before `?`) holds a `;` path parameter (`/a;x=1`, `/a/..;/b`): Envoy routes and extproc matches with it inside its segment, servlet-style upstreams strip it, so it is refused.',
   ),
   fault('extproc', 'gatehouse.InternalError', 500, 'Anything unexpected (not described to the client; logged).'),
 

@@ -53,6 +53,9 @@ const codecOf = ({ hcm }: ListenerConfig): CodecOptions => ({
   maxRequestHeadersKb: hcm.maxRequestHeadersKb,
   requestHeadersTimeoutMs: hcm.requestHeadersTimeoutMs,
   serverName: hcm.serverName,
+  streamIdleTimeoutMs: hcm.streamIdleTimeoutMs,
+  idleTimeoutMs: hcm.idleTimeoutMs,
+  drainTimeoutMs: hcm.drainTimeoutMs,
 });
 
 const clientAuthOf = (tls: DownstreamTlsConfig) =>

@@ -107,7 +107,20 @@ stringData: {consumerKey: "${INTL_KEY}", consumerSecret: s-789}
   proxy('multi', ['add-tag']),
   policy('add-tag', 'AssignMessage', 'assignMessage', '{assignTo: request, add: {headers: {x-tag: two}}}'),
   proxy('rewrite', ['new-path'], '', ['created']),
-  policy('new-path', 'AssignMessage', 'assignMessage', '{assignTo: request, set: {path: /rewrite/v2/items}}'),
+  policy(
+    'new-path',
+    'AssignMessage',
+    'assignMessage',
+    '{assignTo: request, set: {path: /rewrite/v2/items, verb: PUT, headers: {host: backend.internal}}}',
+  ),
+  // A header value a client controls, decoded from the query: CR LF in it is refused at the policy.
+  proxy('note', ['note']),
+  policy(
+    'note',
+    'AssignMessage',
+    'assignMessage',
+    '{assignTo: request, set: {headers: {x-note: "{request.queryparam.note}"}}}',
+  ),
   policy('created', 'AssignMessage', 'assignMessage', '{assignTo: response, set: {statusCode: 201}}'),
   proxy('raise', ['teapot']),
   policy(
@@ -249,10 +262,20 @@ describe('mediation', () => {
     expect(r.echo?.headers['x-tag']).toBe('one, two');
   });
 
-  it('AssignMessage path and statusCode: :path and :status mutations pass the compiled mutation rules (Checker::isAllowed)', async () => {
+  it('AssignMessage path, verb, host and statusCode: :path, :method, host and :status mutations pass the compiled mutation rules (Checker::isAllowed, allow_all_routing)', async () => {
     const r = await send(`${base}/rewrite/x?q=1`);
     expect(r.echo?.path).toBe('/v2/items?q=1');
+    expect(r.echo?.method).toBe('PUT');
+    expect(r.echo?.headers.host).toBe('backend.internal');
     expect(r.status).toBe(201);
+  });
+
+  it('AssignMessage: a client value with CR LF is a gatehouse.RefusedChange fault, not an empty 500 (an x-envoy header is refused by the compiler)', async () => {
+    const injected = await send(`${base}/note/x?note=${encodeURIComponent('a\r\nx-injected: 1')}`);
+    expect(injected.status).toBe(500);
+    expect(errorCode(injected.body)).toBe('gatehouse.RefusedChange');
+    expect(injected.headers['x-upstream']).toBeUndefined();
+    expect((await send(`${base}/note/x?note=plain`)).echo?.headers['x-note']).toBe('plain');
   });
 
   it('RaiseFault: the configured status and payload, never the upstream', async () => {

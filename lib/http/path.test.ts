@@ -90,6 +90,107 @@ describe('PathUtil::canonicalPath (googleurl url::CanonicalizePath)', () => {
   });
 });
 
+/**
+ * RFC 3986 6.2.2.2 percent-encoding normalisation: an escape of an unreserved character (ALPHA, DIGIT,
+ * "-", ".", "_", "~") is decoded; every other escape stays as sent.
+ */
+const decodeUnreserved = (path: string) =>
+  path.replace(/%([0-9a-fA-F]{2})/g, (escape, hex: string) => {
+    const c = String.fromCharCode(parseInt(hex, 16));
+    return /^[A-Za-z0-9\-._~]$/.test(c) ? c : escape;
+  });
+
+/**
+ * What merge_slashes does, from its definition: every run of "/" becomes one. Except, as Envoy writes
+ * it (PathUtil::mergeSlashes keeps a leading and a trailing "/" around the joined segments), a path
+ * made only of two or more slashes, which becomes "//".
+ */
+const collapseSlashes = (path: string) => (/^\/{2,}$/.test(path) ? '//' : path.replace(/\/{2,}/g, '/'));
+
+describe('the normaliser against RFC 3986 5.2.4 remove_dot_segments on random paths', () => {
+  // Segments from an alphabet built to trip normalisers: dots, escaped dots in either case, empty
+  // segments, `;` parameters (also on dot segments), escaped slashes and backslashes, escaped
+  // unreserved letters, a lone or malformed `%`, and case variants.
+  const segment = fc.constantFrom(
+    '',
+    '.',
+    '..',
+    '...',
+    '%2e',
+    '%2E',
+    '%2e%2e',
+    '.%2e',
+    '%2E.',
+    '..;',
+    '..;x=1',
+    '.;x',
+    ';x=1',
+    'a;b=c',
+    'a',
+    'B',
+    'Ab',
+    '%41',
+    '%7e',
+    'a.',
+    '.a',
+    '%2f',
+    '%2F',
+    '%5c',
+    '%5C',
+    '%25',
+    '%252e',
+    '%',
+    '%zz',
+    'api',
+    'API',
+  );
+  const path = fc.array(segment, { maxLength: 10 }).map((s) => `/${s.join('/')}`);
+  const query = fc.constantFrom('', '?q=/../a//b', '?x=%2e%2e');
+
+  /**
+   * Where Envoy 1.36.2 (normalize_path) and remove_dot_segments legitimately differ, and how the
+   * reference side is brought level, nothing else:
+   * - escapes of unreserved characters: googleurl decodes them (%2e is a dot, so %2e%2e is ".."), which
+   *   is RFC 3986 6.2.2.2 normalisation done before remove_dot_segments: the reference decodes first;
+   * - a backslash is a slash to googleurl: not in the alphabet (pinned by canonicalPath_backslash_is_slash);
+   * - characters that must be escaped (space, quotes, bytes >= 0x80) are escaped by googleurl: not in
+   *   the alphabet (pinned by "escapes what must be escaped");
+   * - %00 fails (400): not in the alphabet (pinned by canonicalPath_pct00_is_400).
+   * `;` is not special to either (Envoy before 1.36.10): `..;x=1` is an ordinary segment in both.
+   */
+  it('canonicalPath equals remove_dot_segments after RFC 3986 6.2.2.2 decoding; the query is untouched', () => {
+    fc.assert(
+      fc.property(path, query, (p, q) => {
+        expect(canonicalPath(p + q)).toBe(removeDotSegments(decodeUnreserved(p)) + q);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  /**
+   * Gatehouse's HCM (normalize_path, merge_slashes, path_with_escaped_slashes_action REJECT_REQUEST).
+   * Beyond the differences above: an escaped slash or backslash anywhere before `?` is a 400, and
+   * merge_slashes (not in RFC 3986, which keeps empty segments) collapses runs of "/" after the dot
+   * segments are gone, so `/a//../b` is `/a/b` (".." removes the empty segment first), and a path of
+   * slashes only is `//`.
+   */
+  it('maybeNormalizePath as Gatehouse compiles it: 400 for an escaped slash, else remove_dot_segments then merged slashes', () => {
+    const config: PathNormalization = { normalizePath: true, mergeSlashes: true, escapedSlashes: 'REJECT_REQUEST' };
+    fc.assert(
+      fc.property(path, query, (p, q) => {
+        const result = maybeNormalizePath(p + q, config);
+        if (/%(2f|5c)/i.test(p)) expect(result).toEqual({ action: 'reject' });
+        else
+          expect(result).toEqual({
+            action: 'continue',
+            path: collapseSlashes(removeDotSegments(decodeUnreserved(p))) + q,
+          });
+      }),
+      { numRuns: 5000 },
+    );
+  });
+});
+
 describe('PathUtil::mergeSlashes', () => {
   it.each([
     ['/a//b?a=///c', '/a/b?a=///c'],

@@ -146,6 +146,35 @@ describe('policy type table', () => {
     ).toEqual(['user']);
   });
 
+  it('refuses configured header changes Envoy would not apply (the compiled mutation rules): x-envoy*, pseudo-headers, removing or adding Host', () => {
+    const problems = (type: string, config: unknown) => policyTypesByName.get(type)?.validate?.(config) ?? [];
+    expect(
+      problems('AssignMessage', {
+        set: { headers: { 'X-Envoy-Retry-On': '5xx', host: 'backend.internal', 'x-fine': '1' } },
+        add: { headers: { host: 'b' } },
+        remove: { headers: ['x-envoyfoo', 'Host', 'x-internal'] },
+        copy: { headers: [':path', 'host'] },
+        assignVariable: [
+          { name: 'request.header.x-envoy-max-retries', value: '3' },
+          { name: 'request.header.x-ok', value: '3' },
+        ],
+      }).map((p) => p.path),
+    ).toEqual([
+      'remove.headers[0]',
+      'remove.headers[1]',
+      'copy.headers[0]',
+      'add.headers.host',
+      'set.headers.X-Envoy-Retry-On',
+      'assignVariable[0].name',
+    ]);
+    expect(problems('RaiseFault', { statusCode: 403, headers: { 'x-envoy-upstream-service-time': '1' } })).toEqual([
+      {
+        path: 'headers.x-envoy-upstream-service-time',
+        message: 'x-envoy-upstream-service-time: x-envoy headers belong to Envoy; Envoy would not apply it',
+      },
+    ]);
+  });
+
   it('asks for the body only when a step reads or writes it in its own phase', () => {
     const needs = (type: string, config: unknown, phase: 'request' | 'response') =>
       policyTypesByName.get(type)?.needsBody(config, phase);

@@ -142,6 +142,10 @@ function parseHcm(hcm: Decoded, where: string, suppressEnvoyHeaders: boolean): H
     maxHeadersCount: uint32Value(common.max_headers_count, 100),
     http2StreamWindowBytes: uint32Value(http2.initial_stream_window_size, defaultHttp2StreamWindowBytes),
     requestHeadersTimeoutMs: durationMs(hcm.request_headers_timeout) ?? 0,
+    // HCM proto defaults: "If not specified, this defaults to 5 minutes" / "to 1 hour" / 5000 ms.
+    streamIdleTimeoutMs: durationMs(hcm.stream_idle_timeout) ?? 300_000,
+    idleTimeoutMs: durationMs(common.idle_timeout) ?? 3_600_000,
+    drainTimeoutMs: durationMs(hcm.drain_timeout) ?? 5000,
     acceptHttp10: Boolean(http1.accept_http_10),
     suppressEnvoyHeaders,
   };

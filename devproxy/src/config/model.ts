@@ -71,6 +71,12 @@ export interface HcmConfig {
   http2StreamWindowBytes: number;
   /** request_headers_timeout (0: none), enforced on HTTP/1.1 connections. */
   requestHeadersTimeoutMs: number;
+  /** stream_idle_timeout (default 5 min, 0: none): a stream with no downstream or upstream activity this long ends. */
+  streamIdleTimeoutMs: number;
+  /** common_http_protocol_options.idle_timeout (default 1 h, 0: none): a connection without streams this long is drained and closed. */
+  idleTimeoutMs: number;
+  /** drain_timeout (default 5 s): from the drain's start (idle timeout) to the close. */
+  drainTimeoutMs: number;
   acceptHttp10: boolean;
   /** The router's suppress_envoy_headers. */
   suppressEnvoyHeaders: boolean;

@@ -220,6 +220,40 @@ describe('ProcessorState::handleHeadersResponse', () => {
     expect(refused.seen[0]!.path).toBe('/g');
     expect(r.violations).toEqual([{ header: ':path', reason: 'set refused by the mutation rules' }]);
   });
+
+  // The rules Gatehouse compiles (operator/src/compile/envoy/ext-proc.ts): routing headers allowed,
+  // :scheme refused by disallow_expression, a refusal is an error.
+  const gatehouseRules = {
+    ...defaultMutationRules,
+    allowAllRouting: true,
+    disallowExpression: RE2JS.compile(':scheme'),
+    disallowIsError: true,
+  };
+
+  it('HeaderMapImpl: a set of host in the request headers is :authority, the Host the upstream gets (allow_all_routing)', async () => {
+    fake.script = on('requestHeaders', {
+      requestHeaders: {
+        response: { headerMutation: { setHeaders: [set('host', 'api.example.com'), set(':method', 'PUT')] } },
+      },
+    });
+    const u = upstream();
+    const r = await exchange({ request: get, upstream: u.fn, mutationRules: gatehouseRules });
+    expect(u.seen[0]!.authority).toBe('api.example.com');
+    expect(header(u.seen[0]!.headers, 'host')).toBeUndefined();
+    expect(u.seen[0]!.method).toBe('PUT');
+    expect(r.violations).toEqual([]);
+  });
+
+  it('Checker::isAllowed: disallow_expression keeps :scheme, disallow_is_error answers status_on_error', async () => {
+    fake.script = on('requestHeaders', {
+      requestHeaders: { response: { headerMutation: { setHeaders: [set(':scheme', 'https')] } } },
+    });
+    const u = upstream();
+    const r = await exchange({ request: get, upstream: u.fn, mutationRules: gatehouseRules });
+    expect(u.seen).toEqual([]);
+    expect(r.response.status).toBe(500);
+    expect(r.violations).toEqual([{ header: ':scheme', reason: 'set refused by the mutation rules' }]);
+  });
 });
 
 describe('ProcessorState::shouldRemoveContentLength', () => {

@@ -565,6 +565,7 @@ class Exchange {
       replacing,
       removeContentLength: st.shouldRemoveContentLength(),
       rejected: this.violations,
+      requestHeaders: st.direction === 'request',
       ...this.limits(),
     });
     this.setHeaderMap(st, result.headers);
@@ -654,6 +655,21 @@ class Exchange {
 
   // ---- response direction (encodeHeaders, encodeData, encodeTrailers)
 
+  /**
+   * The upstream stopped after its headers (HttpResponse.cut). While this filter still holds them,
+   * waiting for a buffered body, the router's local reply goes straight to the codec
+   * (FilterManager::sendLocalReply, sendDirectLocalReply), past the processor; once they have gone
+   * on, the stream is reset after what came of the body.
+   */
+  private cutResponse(st: DirectionState, cut: NonNullable<HttpResponse['cut']>): HttpResponse {
+    if (!this.complete && st.bodyMode === 'BUFFERED' && !st.bodyReplaced) {
+      this.complete = true;
+      this.stream?.close();
+      return localReply(cut.status, cut.body, cut.details, { request: this.request });
+    }
+    return { ...this.response!, cut };
+  }
+
   private async encode(): Promise<HttpResponse | undefined> {
     if (this.complete) return undefined;
     const st = this.encoding;
@@ -666,7 +682,7 @@ class Exchange {
         {
           responseHeaders: {
             headers: toHeaderMap(this.headerMap(st)),
-            endOfStream: original.body.length === 0 && !hasTrailers,
+            endOfStream: original.body.length === 0 && !hasTrailers && !original.cut,
           },
         },
         'responseHeaders',
@@ -684,6 +700,7 @@ class Exchange {
       }
     }
     if (this.pendingStop) return this.pendingStop;
+    if (original.cut) return this.cutResponse(st, original.cut);
     if (original.body.length > 0 && !this.complete && !st.bodyReplaced && st.bodyMode !== 'NONE') {
       if (this.tooLarge(st, original.body)) return this.responseTooLarge();
       const stop = await this.sendBody(st, original.body, hasTrailers);

@@ -32,6 +32,12 @@ export interface ApplyOptions {
   limits?: HeaderLimits;
   /** Receives every entry the rules refused (rejected_header_mutations). */
   rejected: MutationViolation[];
+  /**
+   * The map is a request header map: there `host` is the legacy name of `:authority` (HeaderMapImpl's
+   * StaticLookupTable<RequestHeaderMap> maps it), so a set of `host` changes the authority the
+   * upstream gets. The rules still check the name as sent (`host`).
+   */
+  requestHeaders?: boolean;
 }
 
 export interface ApplyResult {
@@ -44,6 +50,9 @@ export interface ApplyResult {
 export function headerNameIsValid(name: string): boolean {
   return name.startsWith(':') ? /^:[!#$%&'*+\-.^_`|~0-9a-z]+$/.test(name) : /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name);
 }
+
+/** The entry a name addresses: in a request header map `host` is `:authority`. */
+const mapKey = (name: string, o: ApplyOptions) => (o.requestHeaders && name === 'host' ? ':authority' : name);
 
 const byteSize = (headers: HeaderList) => headers.reduce((n, [k, v]) => n + k.length + v.length, 0);
 
@@ -74,7 +83,8 @@ export function applyHeaderMutations(
     const name = raw.toLowerCase();
     const verdict = o.checker.check('REMOVE', name, '');
     if (verdict === 'OK') {
-      out = out.filter(([n]) => n !== name);
+      const key = mapKey(name, o);
+      out = out.filter(([n]) => n !== key);
       continue;
     }
     o.rejected.push({ header: name, reason: 'remove refused by the mutation rules' });
@@ -99,11 +109,12 @@ export function applyHeaderMutations(
     const name = h.key.toLowerCase();
     if (o.removeContentLength && name === 'content-length') continue;
     const append = option.append?.value ?? false;
-    const op = append && out.some(([n]) => n === name) ? 'APPEND' : 'SET';
+    const key = mapKey(name, o);
+    const op = append && out.some(([n]) => n === key) ? 'APPEND' : 'SET';
     let verdict = o.checker.check(op, name, value);
     if (o.replacing && name === ':method') verdict = 'OK';
     if (verdict === 'OK') {
-      out = append ? [...out, [name, value]] : [...out.filter(([n]) => n !== name), [name, value]];
+      out = append ? [...out, [key, value]] : [...out.filter(([n]) => n !== key), [key, value]];
       continue;
     }
     o.rejected.push({ header: name, reason: `${op.toLowerCase()} refused by the mutation rules` });

@@ -27,6 +27,13 @@ export interface HttpResponse {
   localReply?: { details: string };
   /** HTTP/2 only: reset the stream instead of answering (a codec error). */
   resetStream?: boolean;
+  /**
+   * The upstream response stopped after its headers (the route or stream idle timeout, a reset):
+   * `body` is what came. The router asks for this local reply (Filter::onUpstreamAbort), which
+   * FilterManager::sendLocalReply sends straight to the codec while a filter still holds the response
+   * headers, and otherwise, the headers having gone downstream, turns into a reset of the stream.
+   */
+  cut?: { status: number; body: string; details: string };
 }
 
 /** The first value of a header (names are lower case in a HeaderList). */

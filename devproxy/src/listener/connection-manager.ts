@@ -123,7 +123,12 @@ async function decode(
       : undefined;
   const route = select(request);
   const upstream = async (req: HttpRequest, routing: { clearRouteCache: boolean }) =>
-    deps.router.send(routing.clearRouteCache ? select(req) : route, req, listener.hcm.suppressEnvoyHeaders);
+    deps.router.send(
+      routing.clearRouteCache ? select(req) : route,
+      req,
+      listener.hcm.suppressEnvoyHeaders,
+      listener.hcm.streamIdleTimeoutMs,
+    );
   if (!listener.extProc) return { response: await upstream(request, { clearRouteCache: false }), request };
 
   const remote = peerIp(mutated.remoteAddress);

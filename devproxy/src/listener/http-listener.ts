@@ -53,14 +53,34 @@ export interface CodecOptions {
   requestHeadersTimeoutMs: number;
   /** server_name, for the replies the codec sends itself. */
   serverName: string;
+  /** stream_idle_timeout while the request body arrives (the upstream side is the router's); 0 disables it. */
+  streamIdleTimeoutMs: number;
+  /** common_http_protocol_options.idle_timeout: a connection without streams is drained; 0 disables it. */
+  idleTimeoutMs: number;
+  /** drain_timeout: from the idle timeout to the close. */
+  drainTimeoutMs: number;
 }
 
+/** Envoy's defaults (HCM proto): no header timeout, a 5 min stream idle timeout, a 1 h connection idle timeout, 5 s drain. */
 export const defaultCodecOptions: CodecOptions = {
   codec: 'AUTO',
   maxRequestHeadersKb: 60,
   requestHeadersTimeoutMs: 0,
   serverName: 'envoy',
+  streamIdleTimeoutMs: 300_000,
+  idleTimeoutMs: 3_600_000,
+  drainTimeoutMs: 5000,
 };
+
+/** A connection's streams and its idle timer (ConnectionManagerImpl idle_timer_ / drain_timer_). */
+interface ConnectionState {
+  active: number;
+  /** Bytes arrived: Envoy has a codec, so an idle timeout drains rather than closes at once. */
+  sawData: boolean;
+  timer: NodeJS.Timeout | undefined;
+  /** The drain started: a response still written gets `connection: close`. */
+  draining: boolean;
+}
 
 export type RequestHandler = (req: DownstreamRequest) => Promise<HttpResponse>;
 
@@ -114,6 +134,10 @@ function writeResponse(
     (res as Http2ServerResponse).stream.close(h2constants.NGHTTP2_PROTOCOL_ERROR);
     return;
   }
+  if (out.cut) {
+    writeCut(res, out, h2);
+    return;
+  }
   const skip = h2
     ? new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade'])
     : new Set(['transfer-encoding']);
@@ -154,6 +178,30 @@ function writeResponse(
   w.end();
 }
 
+/**
+ * A response whose upstream stopped after the headers, which had gone downstream: the headers and the
+ * body so far are written, then the stream is reset (FilterManager::sendLocalReply's last branch): on
+ * HTTP/1 the connection closes with the body short of its length (or its last chunk), on HTTP/2 an
+ * RST_STREAM (NO_ERROR, as Envoy's codec resets a local reset).
+ */
+function writeCut(res: ServerResponse | Http2ServerResponse, out: HttpResponse, h2: boolean): void {
+  const skip = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
+  const list = out.headers.filter(
+    ([name]) => !(h2 ? skip.has(name) : name === 'transfer-encoding') && !name.startsWith(':'),
+  );
+  const w = res as ServerResponse;
+  w.writeHead(out.status, toOutgoingHeaders(list));
+  const reset = () => {
+    if (h2) (res as Http2ServerResponse).stream.close(h2constants.NGHTTP2_NO_ERROR);
+    else w.socket?.destroy();
+  };
+  if (out.body.length > 0) w.write(out.body, reset);
+  else {
+    w.flushHeaders();
+    setImmediate(reset);
+  }
+}
+
 /** The bytes of a reply the HTTP/1 codec sends by itself, before any stream exists (sendProtocolError). */
 function rawReply(status: number, reason: string, body: string, serverName: string): string {
   const length = Buffer.byteLength(body);
@@ -176,6 +224,7 @@ export class HttpListener {
   private readonly http2 = createHttp2Server((req, res) => this.serveSafely(req, res, true));
   private codec: CodecOptions;
   private readonly headerTimers = new WeakMap<Socket, { timer: NodeJS.Timeout | undefined; inRequest: boolean }>();
+  private readonly connections = new WeakMap<Socket, ConnectionState>();
 
   constructor(handler: RequestHandler, tls?: ListenerTls, codec: CodecOptions = defaultCodecOptions) {
     this.handler = handler;
@@ -214,6 +263,7 @@ export class HttpListener {
     this.http2.on('session', (session: ServerHttp2Session) => {
       this.sessions.add(session);
       session.once('close', () => this.sessions.delete(session));
+      this.watchSessionIdle(session);
     });
   }
 
@@ -274,7 +324,10 @@ export class HttpListener {
       this.h2Sockets.delete(socket);
     });
     if (socket.alpnProtocol === 'h2') this.h2Sockets.add(socket);
-    else this.watchRequestHeaders(socket);
+    else {
+      this.watchRequestHeaders(socket);
+      this.watchIdle(socket, true);
+    }
     (socket.alpnProtocol === 'h2' ? this.http2 : this.http1).emit('connection', socket);
   }
 
@@ -284,17 +337,95 @@ export class HttpListener {
       this.sockets.delete(socket);
       this.h2Sockets.delete(socket);
     });
+    // Before any byte there is no codec: an idle timeout closes the connection at once.
+    const state = this.watchIdle(socket, false);
     socket.once('readable', () => {
       const head = socket.read(Math.min(h2Preface.length, socket.readableLength)) as Buffer | null;
       if (!head) return socket.destroy();
+      state.sawData = true;
       socket.unshift(head);
       const isH2 =
         this.codec.codec === 'HTTP2' ||
         (this.codec.codec === 'AUTO' && head.length >= 3 && h2Preface.subarray(0, head.length).equals(head));
-      if (isH2) this.h2Sockets.add(socket);
+      if (isH2) {
+        this.h2Sockets.add(socket);
+        clearTimeout(state.timer); // the HTTP/2 session keeps its own idle timer
+        this.connections.delete(socket);
+      }
       (isH2 ? this.http2 : this.http1).emit('connection', socket);
       if (!isH2) this.watchRequestHeaders(socket);
     });
+  }
+
+  /**
+   * common_http_protocol_options.idle_timeout on an HTTP/1 connection (ConnectionManagerImpl::onIdleTimeout):
+   * armed while the connection has no stream. Without a codec yet (no byte arrived) it closes the
+   * connection; otherwise it starts the drain, and drain_timeout later the connection closes.
+   */
+  private watchIdle(socket: Socket, sawData: boolean): ConnectionState {
+    const state: ConnectionState = { active: 0, sawData, timer: undefined, draining: false };
+    this.connections.set(socket, state);
+    socket.once('close', () => clearTimeout(state.timer));
+    this.armIdle(socket, state);
+    return state;
+  }
+
+  private armIdle(socket: Socket, state: ConnectionState): void {
+    clearTimeout(state.timer);
+    state.timer = undefined;
+    const ms = this.codec.idleTimeoutMs;
+    if (ms <= 0 || state.active > 0 || state.draining) return;
+    state.timer = setTimeout(() => {
+      if (state.active > 0) return;
+      if (!state.sawData) {
+        socket.destroy();
+        return;
+      }
+      state.draining = true;
+      state.timer = setTimeout(() => {
+        if (state.active === 0) socket.destroy();
+      }, this.codec.drainTimeoutMs);
+    }, ms);
+  }
+
+  /** A stream on an HTTP/1 connection starts or ends; with none left the idle timer runs again. */
+  private streamOnConnection(socket: Socket, delta: 1 | -1): void {
+    const state = this.connections.get(socket);
+    if (!state) return;
+    state.active += delta;
+    if (state.active > 0) {
+      clearTimeout(state.timer);
+      if (!state.draining) state.timer = undefined;
+    } else if (state.draining) socket.destroy();
+    else this.armIdle(socket, state);
+  }
+
+  /**
+   * The same timer on an HTTP/2 connection: at the idle timeout a GOAWAY announces the drain
+   * (shutdownNotice), drain_timeout later the session closes.
+   */
+  private watchSessionIdle(session: ServerHttp2Session): void {
+    let timer: NodeJS.Timeout | undefined;
+    let active = 0;
+    const arm = () => {
+      clearTimeout(timer);
+      const ms = this.codec.idleTimeoutMs;
+      if (ms <= 0 || active > 0) return;
+      timer = setTimeout(() => {
+        session.goaway(h2constants.NGHTTP2_NO_ERROR, 2 ** 31 - 1);
+        timer = setTimeout(() => session.close(), this.codec.drainTimeoutMs);
+      }, ms);
+    };
+    session.on('stream', (stream) => {
+      active++;
+      clearTimeout(timer);
+      stream.once('close', () => {
+        active--;
+        arm();
+      });
+    });
+    session.once('close', () => clearTimeout(timer));
+    arm();
   }
 
   /**
@@ -357,37 +488,20 @@ export class HttpListener {
     res: ServerResponse | Http2ServerResponse,
     h2: boolean,
   ): Promise<void> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    try {
-      for await (const chunk of req as AsyncIterable<Buffer>) {
-        size += chunk.length;
-        if (size > maxUnbufferedBodyBytes) {
-          // devproxy's own bound: Envoy would stream a body no filter buffers.
-          writeResponse(
-            res,
-            req.method ?? 'GET',
-            localReply(413, 'Payload Too Large', 'devproxy_request_too_large'),
-            h2,
-            true,
-          );
-          return;
-        }
-        chunks.push(chunk);
-      }
-    } catch {
-      // The client went away mid-body (a Content-Length it never sent, a reset): Envoy resets the
-      // stream (downstream_rq_rx_reset) and sends nothing upstream. Nothing to answer.
-      if (!res.destroyed) res.destroy();
-      return;
-    }
     const socket = req.socket as Socket & Partial<Pick<TLSSocket, 'encrypted' | 'authorized' | 'getPeerCertificate'>>;
+    if (!h2) {
+      this.requestStarted(req as IncomingMessage, res as ServerResponse);
+      this.streamOnConnection(socket, 1);
+      res.once('close', () => this.streamOnConnection(socket, -1));
+    }
+    const body = await this.readBody(req, res, h2);
+    if (!body) return;
     const secure = socket.encrypted === true;
     const mtls = secure && socket.authorized === true && Object.keys(socket.getPeerCertificate?.() ?? {}).length > 0;
     let out: HttpResponse;
     try {
       out = await this.handler({
-        request: requestOf(req, Buffer.concat(chunks), h2),
+        request: requestOf(req, body, h2),
         remoteAddress: socket.remoteAddress ?? '',
         remotePort: socket.remotePort ?? 0,
         localAddress: socket.localAddress ?? '',
@@ -399,6 +513,74 @@ export class HttpListener {
     } catch (err) {
       out = localReply(500, `devproxy internal error: ${(err as Error).message}`, 'devproxy_internal_error');
     }
-    if (!res.writableEnded && !res.destroyed) writeResponse(res, req.method ?? 'GET', out, h2, this.closing);
+    const draining = this.closing || (!h2 && this.connections.get(socket)?.draining === true);
+    if (!res.writableEnded && !res.destroyed) writeResponse(res, req.method ?? 'GET', out, h2, draining);
+  }
+
+  /**
+   * The request body, whole; undefined when the stream ended without one to serve: the client went
+   * away, the body is over devproxy's own bound (413), or no byte came for stream_idle_timeout
+   * (ActiveStream::onIdleTimeout: `stream timeout`, 408 as the request is incomplete, and on HTTP/1
+   * the connection closes).
+   */
+  private async readBody(
+    req: IncomingMessage | Http2ServerRequest,
+    res: ServerResponse | Http2ServerResponse,
+    h2: boolean,
+  ): Promise<Buffer | undefined> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let idle: NodeJS.Timeout | undefined;
+    let timedOut = false;
+    const activity = () => {
+      clearTimeout(idle);
+      if (this.codec.streamIdleTimeoutMs <= 0) return;
+      idle = setTimeout(() => {
+        timedOut = true;
+        // Once the reply is out the stream ends (HTTP/2) or the connection closes (HTTP/1), which
+        // ends the body read below.
+        res.once('finish', () => {
+          if (h2) (res as Http2ServerResponse).stream.close(h2constants.NGHTTP2_NO_ERROR);
+          else req.socket.end();
+        });
+        if (!res.writableEnded && !res.destroyed)
+          writeResponse(
+            res,
+            req.method ?? 'GET',
+            localReply(408, 'stream timeout', 'stream_idle_timeout', {
+              modifyHeaders: (h) => [...h, ['date', new Date().toUTCString()], ['server', this.codec.serverName]],
+            }),
+            h2,
+            true,
+          );
+      }, this.codec.streamIdleTimeoutMs);
+    };
+    activity();
+    try {
+      for await (const chunk of req as AsyncIterable<Buffer>) {
+        activity();
+        size += chunk.length;
+        if (size > maxUnbufferedBodyBytes) {
+          // devproxy's own bound: Envoy would stream a body no filter buffers.
+          writeResponse(
+            res,
+            req.method ?? 'GET',
+            localReply(413, 'Payload Too Large', 'devproxy_request_too_large'),
+            h2,
+            true,
+          );
+          return undefined;
+        }
+        chunks.push(chunk);
+      }
+    } catch {
+      // The client went away mid-body (a Content-Length it never sent, a reset): Envoy resets the
+      // stream (downstream_rq_rx_reset) and sends nothing upstream. Nothing to answer.
+      if (!timedOut && !res.destroyed) res.destroy();
+      return undefined;
+    } finally {
+      clearTimeout(idle);
+    }
+    return timedOut ? undefined : Buffer.concat(chunks);
   }
 }

@@ -18,7 +18,12 @@ export class Router {
     this.clusters = clusters;
   }
 
-  async send(route: Route | undefined, req: HttpRequest, suppressEnvoyHeaders = false): Promise<HttpResponse> {
+  async send(
+    route: Route | undefined,
+    req: HttpRequest,
+    suppressEnvoyHeaders = false,
+    streamIdleTimeoutMs = 0,
+  ): Promise<HttpResponse> {
     if (!route) return localReply(404, '', 'route_not_found', { request: req });
     if (route.directResponse)
       return localReply(route.directResponse.status, route.directResponse.body, 'direct_response', { request: req });
@@ -38,7 +43,11 @@ export class Router {
     if (!suppressEnvoyHeaders && route.timeoutMs > 0)
       headers = withHeader(headers, 'x-envoy-expected-rq-timeout-ms', String(route.timeoutMs));
     const started = performance.now();
-    const response = await forward(target, { ...req, path, headers }, route.timeoutMs);
+    const response = await forward(
+      target,
+      { ...req, path, headers },
+      { routeTimeoutMs: route.timeoutMs, streamIdleTimeoutMs },
+    );
     if (response.localReply || suppressEnvoyHeaders) return response;
     return {
       ...response,

@@ -3,7 +3,9 @@
 // content-length when it has one, else chunked when there is a body or trailers (trailers written
 // after the last chunk), else `content-length: 0` for methods that may carry a body. Envoy's local
 // replies when it fails: 503 when the connection fails or resets before the response, 504 when the
-// route timeout passes (router.cc onUpstreamReset / onUpstreamTimeoutAbort).
+// route timeout (`upstream request timeout`) or the stream idle timeout (`stream timeout`) passes
+// (router.cc onUpstreamReset / onUpstreamTimeoutAbort, conn_manager_impl.cc onIdleTimeout); after the
+// response headers the response comes back cut (HttpResponse.cut).
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { localReply } from '../http/local-reply.ts';
@@ -59,7 +61,18 @@ function resetReason(err: NodeJS.ErrnoException): string {
   return `remote connection failure, transport failure reason: ${err.message}`;
 }
 
-export function forward(target: PickedHost, req: HttpRequest, timeoutMs: number): Promise<HttpResponse> {
+/** The timers of one upstream request (0 disables each, as in Envoy). */
+export interface UpstreamTimeouts {
+  /** The route's timeout: from the request sent to the complete response (router.cc onResponseTimeout). */
+  routeTimeoutMs: number;
+  /** HCM stream_idle_timeout: no upstream activity for this long (ActiveStream::onIdleTimeout). */
+  streamIdleTimeoutMs: number;
+}
+
+const upstreamRequestTimeout = { status: 504, body: 'upstream request timeout', details: 'upstream_response_timeout' };
+const streamIdleTimeout = { status: 504, body: 'stream timeout', details: 'stream_idle_timeout' };
+
+export function forward(target: PickedHost, req: HttpRequest, timeouts: UpstreamTimeouts): Promise<HttpResponse> {
   const tls = target.cluster.tls !== undefined;
   const headers = req.headers.filter(([n]) => !hopByHop.has(n) && n !== 'host');
   const body = req.body ?? Buffer.alloc(0);
@@ -72,12 +85,33 @@ export function forward(target: PickedHost, req: HttpRequest, timeoutMs: number)
   }
   return new Promise<HttpResponse>((resolve) => {
     let settled = false;
+    /** The response so far, once its headers are in. */
+    let started: { res: IncomingMessage; chunks: Buffer[] } | undefined;
+    let idleTimer: NodeJS.Timeout | undefined;
     const settle = (res: HttpResponse) => {
       if (settled) return;
       settled = true;
       clearTimeout(routeTimer);
+      clearTimeout(idleTimer);
       target.release();
       resolve(res);
+    };
+    /**
+     * Filter::onUpstreamAbort: before the response headers, the local reply; after them, the headers
+     * and what came of the body, cut (the connection manager decides between the reply and a reset).
+     */
+    const abort = (reply: { status: number; body: string; details: string }) => {
+      settle(
+        started
+          ? {
+              status: started.res.statusCode ?? 502,
+              headers: headerList(started.res.rawHeaders),
+              body: Buffer.concat(started.chunks),
+              cut: reply,
+            }
+          : localReply(reply.status, reply.body, reply.details, { request: req }),
+      );
+      outgoing.destroy();
     };
     const outgoing = (tls ? httpsRequest : httpRequest)({
       host: target.host,
@@ -89,12 +123,16 @@ export function forward(target: PickedHost, req: HttpRequest, timeoutMs: number)
       setHost: false,
     });
     const routeTimer =
-      timeoutMs > 0
-        ? setTimeout(() => {
-            settle(localReply(504, 'upstream request timeout', 'upstream_response_timeout', { request: req }));
-            outgoing.destroy();
-          }, timeoutMs)
+      timeouts.routeTimeoutMs > 0
+        ? setTimeout(() => abort(upstreamRequestTimeout), timeouts.routeTimeoutMs)
         : undefined;
+    /** The stream idle timer restarts with every upstream event (resetIdleTimer). */
+    const activity = () => {
+      if (timeouts.streamIdleTimeoutMs <= 0 || settled) return;
+      clearTimeout(idleTimer);
+      idleTimer = setTimeout(() => abort(streamIdleTimeout), timeouts.streamIdleTimeoutMs);
+    };
+    activity();
     outgoing.on('socket', (socket) => {
       if (!socket.connecting) return;
       const connectTimer = setTimeout(() => {
@@ -124,8 +162,11 @@ export function forward(target: PickedHost, req: HttpRequest, timeoutMs: number)
     });
     outgoing.on('response', (res: IncomingMessage) => {
       const chunks: Buffer[] = [];
+      started = { res, chunks };
+      activity();
       let size = 0;
       res.on('data', (c: Buffer) => {
+        activity();
         size += c.length;
         if (size > maxUnbufferedBodyBytes) {
           settle(
@@ -141,13 +182,16 @@ export function forward(target: PickedHost, req: HttpRequest, timeoutMs: number)
         }
         chunks.push(c);
       });
-      res.on('error', () =>
-        settle(
-          localReply(503, 'upstream reset after response started', 'upstream_reset_after_response_started', {
-            request: req,
-          }),
-        ),
-      );
+      // The upstream went away mid-body: onUpstreamReset, whose body says "before headers" whenever
+      // it can still be sent (router.cc), with the late-reset details.
+      const reset = () =>
+        abort({
+          status: 503,
+          body: 'upstream connect error or disconnect/reset before headers. reset reason: connection termination',
+          details: 'upstream_reset_after_response_started{connection_termination}',
+        });
+      res.on('error', reset);
+      res.on('aborted', reset);
       res.on('end', () => {
         const responseTrailers = headerList(res.rawTrailers);
         settle({

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Proxy } from '../../../protos/gen/gatehouse/v1/Proxy.ts';
 import { decodeRuntimeSnapshot } from '../config/decode.ts';
 import { compileProxy, ProxyInvalidError, type PolicyRegistry } from './compile.ts';
@@ -288,6 +288,33 @@ describe('faults', () => {
     expect(await run.runRequest()).toEqual({ action: 'continue' });
     expect(trace).toEqual(['request:soft', 'request:a']);
     expect(exchange.variables.get('fault.name')).toBe('InvalidApiKey');
+  });
+
+  it('a change Envoy would not apply is refused at the step: counted, logged with the policy and header, a 500 gatehouse.RefusedChange; under continueOnError the flow goes on without it', async () => {
+    const setEnvoy = policy('SetHeader', { name: 'x-envoy-retry-on', value: '5xx' });
+    const hard = setup({
+      policies: { ...policies, bad: setEnvoy },
+      flows: { preFlow: { request: [{ policy: 'bad' }] } },
+    });
+    const counted = vi.spyOn(hard.exchange, 'refusedChange');
+    const warned = vi.spyOn(hard.exchange.log, 'warn');
+    const out = await hard.run.runRequest();
+    if (out.action !== 'respond') throw new Error('expected a response');
+    expect([out.response.status, out.errorCode]).toEqual([500, 'gatehouse.RefusedChange']);
+    expect(counted).toHaveBeenCalledWith('SetHeader');
+    expect(warned).toHaveBeenCalledWith(
+      expect.objectContaining({ policy: 'bad', header: 'x-envoy-retry-on' }),
+      'policy change refused: Envoy would not apply it',
+    );
+    const soft = setup({
+      policies: { ...policies, bad: { ...setEnvoy, continueOnError: true } },
+      flows: { preFlow: { request: [{ policy: 'bad' }, { policy: 'a' }] } },
+    });
+    const softCounted = vi.spyOn(soft.exchange, 'refusedChange');
+    expect(await soft.run.runRequest()).toEqual({ action: 'continue' });
+    expect(soft.trace).toEqual(['request:bad', 'request:a']);
+    expect(soft.exchange.request.headers.has('x-envoy-retry-on')).toBe(false);
+    expect(softCounted).toHaveBeenCalledTimes(1);
   });
 
   it('turns a step that throws a plain error into a 500 gatehouse.InternalError without details', async () => {

@@ -4,6 +4,7 @@
 // remaining steps are skipped, the first matching fault rule runs, then the default fault rule when no
 // rule matched or it is alwaysEnforce'd, and the (possibly rewritten) fault response goes out.
 import { MergedStepError } from './admission.ts';
+import { RefusedChangeError } from './allowed-changes.ts';
 import type { CompiledConditionalFlow, CompiledProxy, CompiledStep } from './compile.ts';
 import type { Exchange } from './exchange.ts';
 import { faultName, faultResponse, toPolicyFault } from './fault-response.ts';
@@ -102,7 +103,15 @@ export class FlowRun {
 
   private toFault(err: unknown, step: CompiledStep): PolicyFault {
     const fault = toPolicyFault(err);
-    if (fault !== err) this.exchange.log.error({ err, policy: step.policy, type: step.type }, 'policy step failed');
+    if (err instanceof RefusedChangeError) {
+      this.exchange.refusedChange(step.type);
+      this.exchange.log.warn(
+        { policy: step.policy, type: step.type, header: err.header, reason: err.reason },
+        'policy change refused: Envoy would not apply it',
+      );
+    } else if (fault !== err) {
+      this.exchange.log.error({ err, policy: step.policy, type: step.type }, 'policy step failed');
+    }
     return fault;
   }
 

@@ -24,6 +24,8 @@ export interface ExchangeInit {
   client: { ip: string; cn: string };
   /** Variables set before any policy runs (tests, callers that know more). */
   variables?: Record<string, unknown>;
+  /** Told of every change a policy made that the gateway refused (flow/allowed-changes.ts), for a metric. */
+  onRefusedChange?: (policyType: string) => void;
 }
 
 export class Exchange {
@@ -51,6 +53,11 @@ export class Exchange {
       },
       init.variables,
     );
+  }
+
+  /** A policy's change was refused: counted by whoever runs the exchange. */
+  refusedChange(policyType: string): void {
+    this.init.onRefusedChange?.(policyType);
   }
 
   context(phase: Phase): PolicyContext {

@@ -1,5 +1,6 @@
 // Turns failures into faults and faults into the response the client gets (docs/architecture.md#the-envoy-and-extproc-contract): status, the
 // fault's headers, and either the policy's own body (RaiseFault) or the standard JSON fault body.
+import { RefusedChangeError } from './allowed-changes.ts';
 import { PolicyFault } from './faults.ts';
 import {
   BodyParseError,
@@ -14,6 +15,7 @@ export const INVALID_BODY_CODE = 'gatehouse.InvalidBody';
 /** Apigee's code for a header that may not repeat, here a Content-Type with several media types. */
 export const DUPLICATE_HEADER_CODE = 'protocol.http.DuplicateHeader';
 export const INVALID_CONTENT_TYPE_CODE = 'gatehouse.InvalidContentType';
+export const REFUSED_CHANGE_CODE = 'gatehouse.RefusedChange';
 
 /**
  * What a failed step means as a fault. PolicyFaults are the policies' own; a body that is not what
@@ -40,6 +42,14 @@ export function toPolicyFault(err: unknown): PolicyFault {
       status,
       errorCode: INVALID_CONTENT_TYPE_CODE,
       faultString: 'Content-Type is not a media type (type/subtype)',
+    });
+  }
+  // A change Envoy would not apply (flow/allowed-changes.ts): the proxy's configuration is at fault.
+  if (err instanceof RefusedChangeError) {
+    return new PolicyFault({
+      status: 500,
+      errorCode: REFUSED_CHANGE_CODE,
+      faultString: `The gateway cannot make this change: ${err.message}`,
     });
   }
   return new PolicyFault({ status: 500, errorCode: INTERNAL_ERROR_CODE, faultString: 'Internal error' });

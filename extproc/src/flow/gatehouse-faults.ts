@@ -38,6 +38,10 @@ export const GATEHOUSE_FAULTS = {
     status: 503,
     when: "a phase's policy work on the worker pool (queueing included) ran past --work-budget-ms",
   },
+  'gatehouse.PathParameters': {
+    status: 400,
+    when: 'the path (before ?) holds a ; parameter, which routing and extproc keep in its segment but many upstreams strip',
+  },
   'gatehouse.InvalidBody': { status: 400, when: 'a body does not parse as its content type says' },
   'gatehouse.StoreUnavailable': {
     status: 503,
@@ -71,6 +75,23 @@ export class NotReadyFault extends GatehouseFault {
   constructor() {
     super('gatehouse.NotReady', 'No runtime snapshot loaded yet');
   }
+}
+
+/**
+ * A `;` path parameter (`/a;x=1/b`, `/a/..;/b`): Envoy 1.36.2 routes and extproc matches with it inside
+ * its segment, while servlet-style upstreams strip it (and read `..;` as `..`), so the upstream would
+ * serve a path no rule was checked against (docs/architecture.md#the-envoy-and-extproc-contract).
+ */
+export class PathParametersFault extends GatehouseFault {
+  constructor() {
+    super('gatehouse.PathParameters', 'Path parameters (;) are not accepted');
+  }
+}
+
+/** Whether the path part of a request target holds a `;` (path parameters; the query may). */
+export function hasPathParameters(target: string): boolean {
+  const q = target.indexOf('?');
+  return (q < 0 ? target : target.slice(0, q)).includes(';');
 }
 
 export class PayloadTooLargeFault extends GatehouseFault {

@@ -4,6 +4,7 @@
 import secureJson from 'secure-json-parse';
 import { GatehouseError } from '../../../lib/errors.ts';
 import { classifyContentType, sniffBodyKind, type BodyKind } from '../../../protos/policies/content-type.ts';
+import { checkHeaderChange, checkMethod, checkStatus, checkTarget } from './allowed-changes.ts';
 import type { Body, Headers, RequestMessage, ResponseMessage } from './types.ts';
 
 /** A body that is not what its content type says (bad JSON, too deep). Policies may let it escape: the
@@ -51,6 +52,10 @@ export interface HeaderChanges {
 
 type HeaderChange = { kind: 'replaced' } | { kind: 'appended'; values: string[] } | { kind: 'removed' };
 
+/**
+ * A message's headers as they arrived, and the changes policies make to them. Every change is checked
+ * against what Envoy will apply (allowed-changes.ts) before it is made: a refused one throws.
+ */
 export class HeaderMap implements Headers {
   private readonly values = new Map<string, string[]>();
   private readonly changes = new Map<string, HeaderChange>();
@@ -83,12 +88,14 @@ export class HeaderMap implements Headers {
 
   set(name: string, value: string): void {
     const key = name.toLowerCase();
+    checkHeaderChange('set', key, value);
     this.values.set(key, [value]);
     this.changes.set(key, { kind: 'replaced' });
   }
 
   add(name: string, value: string): void {
     const key = name.toLowerCase();
+    checkHeaderChange('add', key, value);
     const list = this.values.get(key);
     if (list) list.push(value);
     else this.values.set(key, [value]);
@@ -102,6 +109,7 @@ export class HeaderMap implements Headers {
 
   remove(name: string): void {
     const key = name.toLowerCase();
+    checkHeaderChange('remove', key);
     if (!this.values.delete(key) && !this.changes.has(key)) return;
     this.changes.set(key, { kind: 'removed' });
   }
@@ -268,10 +276,11 @@ export interface RequestInit {
   body?: Buffer;
 }
 
+/** A request; a policy's change of its verb, path or query is checked before it is made (allowed-changes.ts). */
 export class Request implements RequestMessage {
-  method: string;
-  path: string;
-  query: string;
+  private methodValue: string;
+  private pathValue: string;
+  private queryValue: string;
   readonly scheme: string;
   readonly authority: string;
   readonly headers: HeaderMap;
@@ -281,14 +290,41 @@ export class Request implements RequestMessage {
 
   constructor(init: RequestInit) {
     const q = init.path.indexOf('?');
-    this.method = init.method;
-    this.path = q < 0 ? init.path : init.path.slice(0, q);
-    this.query = q < 0 ? '' : init.path.slice(q + 1);
+    this.methodValue = init.method;
+    this.pathValue = q < 0 ? init.path : init.path.slice(0, q);
+    this.queryValue = q < 0 ? '' : init.path.slice(q + 1);
     this.scheme = init.scheme ?? 'http';
     this.authority = init.authority ?? '';
     this.headers = new HeaderMap(init.headers);
     this.body = new MessageBody(init.body, this.headers, 'request');
-    this.original = { method: this.method, path: this.path, query: this.query };
+    this.original = { method: this.methodValue, path: this.pathValue, query: this.queryValue };
+  }
+
+  get method(): string {
+    return this.methodValue;
+  }
+
+  set method(value: string) {
+    checkMethod(value);
+    this.methodValue = value;
+  }
+
+  get path(): string {
+    return this.pathValue;
+  }
+
+  set path(value: string) {
+    checkTarget('path', value);
+    this.pathValue = value;
+  }
+
+  get query(): string {
+    return this.queryValue;
+  }
+
+  set query(value: string) {
+    checkTarget('query', value);
+    this.queryValue = value;
   }
 
   /** The request target (`:path`) as it now stands. */
@@ -307,18 +343,28 @@ export interface ResponseInit {
   body?: Buffer;
 }
 
+/** A response; a policy's change of its status is checked before it is made (allowed-changes.ts). */
 export class Response implements ResponseMessage {
-  status: number;
+  private statusValue: number;
   reasonPhrase?: string;
   readonly headers: HeaderMap;
   readonly body: MessageBody;
   readonly originalStatus: number;
 
   constructor(init: ResponseInit) {
-    this.status = init.status;
+    this.statusValue = init.status;
     this.originalStatus = init.status;
     this.headers = new HeaderMap(init.headers);
     this.body = new MessageBody(init.body, this.headers, 'response');
+  }
+
+  get status(): number {
+    return this.statusValue;
+  }
+
+  set status(value: number) {
+    checkStatus(value);
+    this.statusValue = value;
   }
 }
 

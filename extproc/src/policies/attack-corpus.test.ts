@@ -8,6 +8,7 @@ import { PolicyFault } from '../flow/faults.ts';
 import { DuplicateContentTypeError, MalformedContentTypeError } from '../flow/message.ts';
 import { makePolicyContext, type PolicyContextOptions } from '../flow/policy-context.test-support.ts';
 import type { PolicyStep } from '../flow/types.ts';
+import { RefusedChangeError } from '../flow/allowed-changes.ts';
 import { policyRegistry } from './registry.ts';
 
 const meta = { namespace: 'shop', name: 'attack' };
@@ -26,7 +27,12 @@ function outcome(s: PolicyStep, opts: PolicyContextOptions): string {
   } catch (error) {
     if (error instanceof PolicyFault) return error.errorCode;
     // A Content-Type that names several media types or none: the engine's 400 (flow/fault-response.ts).
-    if (error instanceof DuplicateContentTypeError || error instanceof MalformedContentTypeError)
+    // A change Envoy would not apply (a naughty value with CR or LF copied into a header): gatehouse.RefusedChange.
+    if (
+      error instanceof DuplicateContentTypeError ||
+      error instanceof MalformedContentTypeError ||
+      error instanceof RefusedChangeError
+    )
       return toPolicyFault(error).errorCode;
     throw error;
   }

@@ -41,6 +41,9 @@ const implementations: Record<string, (c: Config) => PolicyStep> = {
   BodySize: () => (ctx) => {
     target(ctx).headers.set('x-body-size', String(target(ctx).body.size));
   },
+  SetVerb: (c) => (ctx) => {
+    ctx.request.method = String(c.verb);
+  },
   SetPath: (c) => (ctx) => {
     ctx.request.path = String(c.path);
   },
@@ -120,11 +123,25 @@ export function testSnapshot(version = 'v1', extra: Proxy[] = []): RuntimeSnapsh
       }),
       proxy('protected', {
         policies: {
-          host: policy('SetHeader', { name: 'host', value: 'evil' }),
+          host: policy('SetHeader', { name: 'host', value: 'upstream.internal' }),
           envoy: policy('SetHeader', { name: 'x-envoy-original-path', value: '/evil' }),
-          drop: policy('RemoveHeader', { name: 'x-envoy-expected-rq-timeout-ms' }),
         },
-        flows: { preFlow: { request: [{ policy: 'host' }, { policy: 'envoy' }, { policy: 'drop' }] } },
+        flows: { preFlow: { request: [{ policy: 'host' }, { policy: 'envoy' }] } },
+      }),
+      proxy('rehost', {
+        policies: {
+          host: policy('SetHeader', { name: 'host', value: 'upstream.internal' }),
+          verb: policy('SetVerb', { verb: 'PUT' }),
+        },
+        flows: { preFlow: { request: [{ policy: 'host' }, { policy: 'verb' }] } },
+      }),
+      proxy('drop-envoy', {
+        policies: { drop: policy('RemoveHeader', { name: 'x-envoy-expected-rq-timeout-ms' }) },
+        flows: { preFlow: { request: [{ policy: 'drop' }] } },
+      }),
+      proxy('note', {
+        policies: { note: policy('SetHeader', { name: 'x-note', value: '{request.queryparam.note}' }) },
+        flows: { preFlow: { request: [{ policy: 'note' }] } },
       }),
       proxy('rewrite', {
         policies: { path: policy('SetPath', { path: '/internal/v2' }) },

@@ -45,6 +45,12 @@ export class ExtprocMetrics {
     labelNames: ['code'] as const,
     registers: [this.registry],
   });
+  readonly refusedChanges = new Counter({
+    name: 'gatehouse_extproc_refused_changes_total',
+    help: 'changes policies made that Envoy would not apply, refused at the policy (gatehouse.RefusedChange), by policy type',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
   readonly snapshotInfo = new Gauge({
     name: 'gatehouse_extproc_snapshot_info',
     help: 'the runtime snapshot being served (value 1)',

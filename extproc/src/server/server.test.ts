@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createExtProcClient, type ExternalProcessorClient } from '../../../devproxy/src/ext-proc/client.ts';
 import { runExtProcExchange, type ExchangeOptions } from '../../../devproxy/src/ext-proc/exchange.ts';
 import { header, type HttpRequest, type HttpResponse } from '../../../devproxy/src/http/message.ts';
+import { defaultMutationRules } from '../../../devproxy/src/ext-proc/mutation-rules.ts';
+import { RE2JS } from 're2js';
 import { testCatalog, testSnapshot, waiting } from './fixtures.test-support.ts';
 import { startTestServer, type TestServer } from './test-server.test-support.ts';
 
@@ -236,16 +238,80 @@ describe('bodies', () => {
 });
 
 describe('mutation rules', () => {
-  it('never mutates host or x-envoy-* headers', async () => {
+  /** The rules operator/src/compile/envoy/ext-proc.ts compiles (the golden files hold the exact JSON). */
+  const compiledRules = {
+    ...defaultMutationRules,
+    allowAllRouting: true,
+    disallowExpression: RE2JS.compile(':scheme'),
+    disallowIsError: true,
+  };
+  const faults = async (code: string) =>
+    (await server.server.metrics.faults.get()).values.find((v) => v.labels.code === code)?.value ?? 0;
+
+  it('a policy sets Host and the verb: the upstream gets both (allow_all_routing), nothing is refused', async () => {
     const { seen, upstream } = okUpstream();
     const result = await exchange({
-      route: 'shop/protected',
-      request: get('/protected', [['x-envoy-expected-rq-timeout-ms', '5']]),
+      route: 'shop/rehost',
+      request: get('/rehost'),
       upstream,
+      mutationRules: compiledRules,
     });
+    expect(result.response.status).toBe(200);
     expect(result.violations).toEqual([]);
-    expect(header(seen[0]!.headers, 'x-envoy-expected-rq-timeout-ms')).toBe('5');
-    expect(seen[0]!.authority).toBe('api.test');
+    expect(seen[0]!.authority).toBe('upstream.internal');
+    expect(seen[0]!.method).toBe('PUT');
+  });
+
+  it('a policy setting x-envoy-* (after a Host change) is a counted gatehouse.RefusedChange fault; the upstream gets nothing', async () => {
+    const { seen, upstream } = okUpstream();
+    const before = await faults('gatehouse.RefusedChange');
+    const result = await exchange({
+      route: 'shop/protected',
+      request: get('/protected'),
+      upstream,
+      mutationRules: compiledRules,
+    });
+    expect(seen).toHaveLength(0);
+    expect(result.response.status).toBe(500);
+    expect(errorCode(result.response.body)).toBe('gatehouse.RefusedChange');
+    expect(result.response.body.toString()).toContain('x-envoy-original-path');
+    expect(result.violations).toEqual([]);
+    expect(await faults('gatehouse.RefusedChange')).toBe(before + 1);
+    const refused = await server.server.metrics.refusedChanges.get();
+    expect(refused.values.find((v) => v.labels.type === 'SetHeader')?.value).toBeGreaterThanOrEqual(1);
+  });
+
+  it('removing an x-envoy-* header is refused at the policy, never sent for Envoy to drop', async () => {
+    const { seen, upstream } = okUpstream();
+    const result = await exchange({
+      route: 'shop/drop-envoy',
+      request: get('/drop-envoy', [['x-envoy-expected-rq-timeout-ms', '5']]),
+      upstream,
+      mutationRules: compiledRules,
+    });
+    expect(seen).toHaveLength(0);
+    expect(errorCode(result.response.body)).toBe('gatehouse.RefusedChange');
+  });
+
+  it('a header value carrying CR LF from the client (a decoded query parameter) is refused at the policy, not an empty Envoy 500', async () => {
+    const { seen, upstream } = okUpstream();
+    const result = await exchange({
+      route: 'shop/note',
+      request: get('/note?note=a%0D%0Ax-injected:%201'),
+      upstream,
+      mutationRules: compiledRules,
+    });
+    expect(seen).toHaveLength(0);
+    expect(result.failure).toBeUndefined();
+    expect(errorCode(result.response.body)).toBe('gatehouse.RefusedChange');
+    const fine = await exchange({
+      route: 'shop/note',
+      request: get('/note?note=plain'),
+      upstream,
+      mutationRules: compiledRules,
+    });
+    expect(fine.response.status).toBe(200);
+    expect(header(seen[0]!.headers, 'x-note')).toBe('plain');
   });
 
   it("rewrites the request target through :path under Envoy's default mutation rules", async () => {

@@ -25,6 +25,8 @@ import {
   ResponseHeadersTooLargeFault,
   ResponseTooLargeFault,
   RouteNotFoundFault,
+  PathParametersFault,
+  hasPathParameters,
 } from '../flow/gatehouse-faults.ts';
 import type { PolicyFault } from '../flow/faults.ts';
 import { createRequestMessage, createResponseMessage, type Request, type Response } from '../flow/message.ts';
@@ -224,6 +226,7 @@ export class ProcessingStream {
     const route = String(this.call.metadata.get(ROUTE_METADATA)[0] ?? '');
     this.compiled = this.snapshot.routes.get(route);
     if (!this.compiled) return this.fault(new RouteNotFoundFault(route));
+    if (hasPathParameters(state.headers.pseudo.get(':path') ?? '/')) return this.fault(new PathParametersFault());
     if (!state.ended && this.compiled.needsBody.request) {
       const declared = declaredLength(state.headers);
       if (declared > this.deps.limits.maxBodyBytes) return this.tooLarge('request');
@@ -315,6 +318,7 @@ export class ProcessingStream {
       environmentName: snapshot.environmentName,
       messageId: attrs.requestId || request.headers.get('x-request-id') || crypto.randomUUID(),
       client: { ip: attrs.clientIp, cn: '' },
+      onRefusedChange: (type) => this.deps.metrics.refusedChanges.inc({ type }),
     });
     this.run = new FlowRun(this.compiled!, this.exchange);
     return this.reply(stage, await this.run.runRequest(), () => this.changesFor(stage, request, state));

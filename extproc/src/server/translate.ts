@@ -90,9 +90,13 @@ export function stripPort(address: string): string {
   return colon >= 0 && address.indexOf(':', colon + 1) < 0 ? address.slice(0, colon) : address;
 }
 
-/** Envoy ignores (or rejects) these; docs/architecture.md#the-envoy-and-extproc-contract never mutates them except the request target below. */
-export function isProtectedHeader(name: string): boolean {
-  return name.startsWith(':') || name === 'host' || name.startsWith('x-envoy-');
+/**
+ * Headers only Envoy sets (pseudo-headers, x-envoy*): a response replayed as an immediate response (a
+ * cache hit) leaves them out, since Envoy adds its own. A policy's change of one never gets here: the
+ * flow refuses it (flow/allowed-changes.ts, docs/architecture.md#the-envoy-and-extproc-contract).
+ */
+export function isEnvoyOwnedHeader(name: string): boolean {
+  return name.startsWith(':') || name.startsWith('x-envoy');
 }
 
 /**
@@ -108,7 +112,10 @@ function option(key: string, value: string, append: boolean): HeaderValueOption 
   };
 }
 
-/** The mutation for a message's header changes; `pseudo` are route-changing pseudo-header rewrites. */
+/**
+ * The mutation for a message's header changes, already held to the compiled mutation rules by the flow;
+ * `pseudo` are the verb, path and status rewrites.
+ */
 export function headerMutation(
   changes: HeaderChanges,
   pseudo: Array<[string, string]>,
@@ -116,9 +123,8 @@ export function headerMutation(
 ): HeaderMutation | undefined {
   const setHeaders = pseudo.map(([k, v]) => option(k, v, false));
   for (const s of changes.set)
-    if (!isProtectedHeader(s.name) && !(removeContentLength && s.name === 'content-length'))
-      setHeaders.push(option(s.name, s.value, s.append));
-  const removeHeaders = changes.remove.filter((n) => !isProtectedHeader(n));
+    if (!(removeContentLength && s.name === 'content-length')) setHeaders.push(option(s.name, s.value, s.append));
+  const removeHeaders = [...changes.remove];
   if (removeContentLength) removeHeaders.push('content-length');
   if (setHeaders.length === 0 && removeHeaders.length === 0) return undefined;
   return { setHeaders, removeHeaders };
@@ -172,7 +178,7 @@ function commonResponse(
 export function immediateResponse(response: Response, details: string): ImmediateResponse {
   const setHeaders: HeaderValueOption[] = [];
   for (const [name, values] of response.headers.entries()) {
-    if (isProtectedHeader(name) || name === 'content-length') continue;
+    if (isEnvoyOwnedHeader(name) || name === 'content-length') continue;
     values.forEach((v, i) => setHeaders.push(option(name, v, i > 0)));
   }
   return { status: { code: response.status as never }, headers: { setHeaders }, body: response.body.bytes(), details };

@@ -6,6 +6,7 @@
 // add, set, assignVariable: the order in which "remove all, then set one" does what it says. Where the
 // order matters otherwise, write `operations`, a list that runs in its declared order (as Apigee runs
 // its elements); the two styles are exclusive.
+import { assignedHeader, headerNameProblem, type HeaderOperation } from '../header-changes.ts';
 import { readsBodyVariable } from '../expressions.ts';
 import type { PolicyTypeSpec } from '../index.ts';
 import { messageName, stringList, stringMap, type ConfigProblem, type JSONSchema } from '../schema.ts';
@@ -326,9 +327,35 @@ function validateAssignMessage(config: AssignMessageConfig): ConfigProblem[] {
       if (sources !== 1)
         problems.push({ path: at(`assignVariable[${j}]`), message: 'exactly one of value, ref or template' });
     });
-    problems.push(...templateProblems(op, at));
+    problems.push(...templateProblems(op, at), ...headerProblems(op, at));
   });
   return problems;
+}
+
+/** Every configured header change Envoy would not apply (header-changes.ts): refused when compiled. */
+function headerProblems(op: AssignMessageOperation, at: (member: string) => string): ConfigProblem[] {
+  const changes: Array<{ path: string; op: HeaderOperation; name: string }> = [
+    ...Object.keys(op.set?.headers ?? {}).map((name) => ({
+      path: at(`set.headers.${name}`),
+      op: 'set' as const,
+      name,
+    })),
+    ...Object.keys(op.add?.headers ?? {}).map((name) => ({
+      path: at(`add.headers.${name}`),
+      op: 'add' as const,
+      name,
+    })),
+    ...(op.remove?.headers ?? []).map((name, i) => ({ path: at(`remove.headers[${i}]`), op: 'remove' as const, name })),
+    ...(op.copy?.headers ?? []).map((name, i) => ({ path: at(`copy.headers[${i}]`), op: 'set' as const, name })),
+    ...(op.assignVariable ?? []).flatMap((v, i) => {
+      const name = assignedHeader(v.name);
+      return name === undefined ? [] : [{ path: at(`assignVariable[${i}].name`), op: 'set' as const, name }];
+    }),
+  ];
+  return changes.flatMap(({ path, op: change, name }) => {
+    const problem = headerNameProblem(change, name);
+    return problem === undefined ? [] : [{ path, message: `${name}: ${problem}; Envoy would not apply it` }];
+  });
 }
 
 /** Every template of one operation that does not parse (payloads in their content type's mode). */

@@ -1,4 +1,5 @@
 // RaiseFault: stop the flow and answer with a configured response (docs/policies.md).
+import { headerNameProblem } from '../header-changes.ts';
 import { readsBodyVariable } from '../expressions.ts';
 import type { PolicyTypeSpec } from '../index.ts';
 import { payloadProblems, templateFieldProblems, templateMapFields } from '../templates.ts';
@@ -66,6 +67,16 @@ export const raiseFault: PolicyTypeSpec = {
     const c = config as RaiseFaultConfig;
     // The payload renders as its content type says; without one it is sent as text/plain.
     const payload = c.payload && { ...c.payload, contentType: c.payload.contentType ?? 'text/plain' };
-    return [...templateFieldProblems(templateMapFields('headers', c.headers)), ...payloadProblems('payload', payload)];
+    const headerProblems = Object.keys(c.headers ?? {}).flatMap((name) => {
+      const problem = headerNameProblem('set', name);
+      return problem === undefined
+        ? []
+        : [{ path: `headers.${name}`, message: `${name}: ${problem}; Envoy would not apply it` }];
+    });
+    return [
+      ...templateFieldProblems(templateMapFields('headers', c.headers)),
+      ...payloadProblems('payload', payload),
+      ...headerProblems,
+    ];
   },
 };

@@ -52,9 +52,10 @@ function copy(ctx: PolicyContext, target: AnyMessage, op: CopyOperation, meta: P
   const source = messageOf(ctx, op.source ?? 'request');
   if (!source) throw executionFailed(meta, 'the copy source response does not exist yet');
   for (const name of op.headers ?? []) {
+    // The copied values replace the target's: a set then adds (so Host, which has one value, copies).
     const values = source.headers.getAll(name);
-    target.headers.remove(name);
-    for (const value of values) target.headers.add(name, value);
+    if (values.length === 0) target.headers.remove(name);
+    values.forEach((value, i) => (i === 0 ? target.headers.set(name, value) : target.headers.add(name, value)));
   }
   if (op.queryParams && isRequest(source)) {
     const from = new URLSearchParams(source.query);

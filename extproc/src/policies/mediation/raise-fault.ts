@@ -1,6 +1,7 @@
 // RaiseFault (docs/policies.md): stop the flow with a configured response. Header values and the payload are
 // templates; without a payload the standard fault body names the policy.
 import { raiseFault, type RaiseFaultConfig } from '../../../../protos/policies/mediation/raise-fault.ts';
+import { checkHeaderChange } from '../../flow/allowed-changes.ts';
 import { PolicyFault } from '../../flow/faults.ts';
 import { compilePayloadTemplate } from '../../flow/templates.ts';
 import type { PolicyImplementation } from '../../flow/types.ts';
@@ -16,6 +17,8 @@ export const raiseFaultPolicy: PolicyImplementation<RaiseFaultConfig> = {
     const payloadTemplate = config.payload && compilePayloadTemplate(config.payload.content, contentType);
     return (ctx) => {
       const headers = Object.fromEntries(headerTemplates.map(([name, value]) => [name, expandTemplate(ctx, value)]));
+      // Envoy applies an immediate response's headers with the same mutation rules (sendImmediateResponse).
+      for (const [name, value] of Object.entries(headers)) checkHeaderChange('set', name.toLowerCase(), value);
       throw new PolicyFault({
         status: config.statusCode,
         errorCode: 'steps.raisefault.RaiseFault',

@@ -29,16 +29,22 @@ export function extProcFilterConfig(dp: IrDataPlane): AnyOf<typeof typeUrls.extP
     message_timeout: protoDuration(dp.messageTimeoutMs),
     allow_mode_override: true,
     request_attributes: requestAttributes,
-    // Explicit rather than Envoy's defaults (Checker::isAllowed, docs/architecture-devproxy.md): no
-    // routing (host, :authority, :method, :scheme) or x-envoy* header is mutated; :path and :status
-    // may be set (a policy's path rewrite or response status), never removed or appended to; a
-    // disallowed mutation is ignored rather than failing the request.
+    // Explicit rather than Envoy's defaults (Checker::isAllowed in mutation_rules.cc, applied by
+    // MutationUtils::applyHeaderMutations; docs/architecture.md#the-envoy-and-extproc-contract):
+    // - allow_all_routing: a policy's verb (:method) and Host reach the upstream; the route chosen
+    //   from the client's request is kept (no clear_route_cache, docs/tenancy.md);
+    // - disallow_expression: :scheme stays Envoy's (the upstream connection decides it);
+    // - :path and :status may be set (disallow_system false), never removed or appended to;
+    // - x-envoy* stays Envoy's (allow_envoy false);
+    // - disallow_is_error: extproc refuses all of the above at the policy (a counted, logged fault),
+    //   so a refused mutation reaching Envoy is a bug that answers 500 instead of vanishing.
     mutation_rules: {
-      allow_all_routing: false,
+      allow_all_routing: true,
       allow_envoy: false,
       disallow_system: false,
       disallow_all: false,
-      disallow_is_error: false,
+      disallow_expression: { regex: ':scheme' },
+      disallow_is_error: true,
     },
   };
 }
