@@ -47,7 +47,7 @@ const manifests = (timeout: string) => `apiVersion: gatehouse.dev/v1alpha1
 kind: DataPlane
 metadata: {name: local, namespace: gatehouse-system}
 spec:
-  listeners: [{name: http, port: 8080, protocol: HTTP}]
+  listeners: [{name: http, port: 8080, protocol: HTTP, allowedRoutes: {namespaces: {from: All}}}]
   messageTimeout: 5s
 ---
 apiVersion: gatehouse.dev/v1alpha1

@@ -25,8 +25,9 @@ export function validateObject(object: unknown): ObjectValidation {
   const inventory = takeIn([{ object }], report);
   resolveDataPlanes(inventory, report);
   const policies = resolvePolicies(inventory, report);
-  // Whether a link-local target is allowed is every DataPlane's say, not this object's.
-  resolveProxies(inventory, policies, report, { allowLinkLocalTargets: true });
+  // Whether a link-local target is allowed, and which listeners admit a proxy, is the DataPlanes' say,
+  // not this object's: no DataPlanes, so no listener check (attach.ts).
+  resolveProxies(inventory, policies, report, { allowLinkLocalTargets: true }, []);
   // ApiProducts and DeveloperApps hold only references (resolve-consumers.ts): nothing to check alone.
   const own = diagnostics.filter((d) => d.condition !== 'ResolvedRefs');
   return {
