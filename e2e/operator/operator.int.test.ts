@@ -321,7 +321,9 @@ describe('operator in a cluster', () => {
   it('two replicas: one writes; when it dies the other takes over its Lease, losing and repeating no status write', async () => {
     b = await startReplica(ns, 'op-b');
     // The node talks to the replica that is not the leader: the leader reports on it all the same.
-    const node = ackingNode(`127.0.0.1:${b.operator.xdsPort}`, 'envoy-b-0', `${ns}/edge/envoy`);
+    // No DataPlane exists any more (edge was removed above): a node naming none gets the only view,
+    // the built-in DataPlane's (a node naming the removed edge would get nothing).
+    const node = ackingNode(`127.0.0.1:${b.operator.xdsPort}`, 'envoy-b-0', 'hand-started-envoy');
     nodes.push(node);
     await cluster.apply(
       obj('ApiPolicy', ns, 'before', { type: 'AssignMessage', assignMessage: { set: { headers: { 'x-a': '1' } } } }),

@@ -122,6 +122,8 @@ function additions(ns: string): Obj[] {
       target: { url: `http://svc:${secrets.urlPassword}@10.0.0.6/` },
     }),
     ours('DataPlane', ns, 'leaky', { redis: { url: `redis://:${secrets.redisPassword}@redis.${ns}.svc:6379` } }),
+    // The DataPlane that serves: the nodes below name none, so they get its view, the only one.
+    ours('DataPlane', ns, 'edge', {}),
   ];
 }
 
@@ -286,7 +288,9 @@ describe('secrets in what operators can read', () => {
 
     for (const [name, value] of Object.entries(secrets))
       expect(occurrences(snapshot, value), `${name} in the published snapshot`).toEqual([]);
-    expect(occurrences(snapshot, UPSTREAM_PASSWORD)).toEqual([
+    // In policySecrets only: the whole runtime's, and that of the one DataPlane serving the proxy.
+    expect(occurrences(snapshot, UPSTREAM_PASSWORD).sort()).toEqual([
+      `$.dataPlanes.0.runtime.policySecrets.${ns}/billing-upstream/password`,
       `$.runtime.policySecrets.${ns}/billing-upstream/password`,
     ]);
   });

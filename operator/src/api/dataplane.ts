@@ -302,7 +302,7 @@ export const dataPlaneSpec = object(
             boolean({
               default: false,
               description:
-                'true: ApiProxy targets may use link-local, unspecified and cloud metadata addresses (169.254.0.0/16, fe80::/10, 0.0.0.0, 169.254.169.254, fd00:ec2::254, metadata.google.internal, ...); refused by default. Every DataPlane must allow it, as every DataPlane serves every proxy.',
+                'true: ApiProxy targets may use link-local, unspecified and cloud metadata addresses (169.254.0.0/16, fe80::/10, 0.0.0.0, 169.254.169.254, fd00:ec2::254, metadata.google.internal, ...); refused by default. Every DataPlane must allow it (a target is judged once, for every DataPlane that may serve it).',
             }),
           ),
         },

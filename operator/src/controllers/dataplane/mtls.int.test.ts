@@ -128,8 +128,9 @@ describe('DataPlane workloads with issued certificates (mutual TLS)', () => {
     const xdsTls = bootstrap.static_resources.clusters.find((c) => c.name === 'gatehouse-xds')!.transport_socket!
       .typed_config;
     const extProcCluster = await eventually('the gatehouse-extproc cluster compiled with TLS', () => {
-      const c = operator.snapshots.current()?.snapshot.envoy.clusters.find((x) => x.name === 'gatehouse-extproc') as
-        ClusterView | undefined;
+      const c = operator.snapshots
+        .current()
+        ?.snapshot.envoy.clusters.find((x) => x.name === `gatehouse-extproc/${ns}/edge`) as ClusterView | undefined;
       return c?.transport_socket ? c : undefined;
     });
     const extProcTls = extProcCluster.transport_socket!.typed_config;
