@@ -43,6 +43,15 @@ describe('defaults: escaped slashes refused, underscore headers dropped', () => 
     expect((await send(`${stack.baseUrl()}/api/plain`)).status).toBe(200);
   });
 
+  it("answers the operator's deep check itself, on any host, never reaching an upstream", async () => {
+    for (const host of ['gatehouse-deep-check.invalid', 'api.bank.example']) {
+      const r = await send(`${stack.baseUrl()}/.gatehouse/healthz`, { headers: { host } });
+      expect(r.status, host).toBe(200);
+      expect(r.body, host).toBe('ok');
+      expect(r.headers['x-upstream'], host).toBeUndefined();
+    }
+  });
+
   it('a header named with an underscore is dropped before policies and the upstream (DROP_HEADER)', async () => {
     const r = await send(`${stack.baseUrl()}/api/x`, { headers: { x_api_key: 'smuggled', 'x-kept': 'yes' } });
     expect(r.status).toBe(200);

@@ -19,7 +19,13 @@ import type * as k8s from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../../lib/log.ts';
 import type { DataPlaneSpec } from '../api/dataplane.ts';
-import { dataPlaneApiVersion, dataPlaneKind, dataPlanePodSelector, managedSelector } from '../api/names.ts';
+import {
+  dataPlaneApiVersion,
+  dataPlaneKind,
+  dataPlanePodSelector,
+  envoyHealthPath,
+  managedSelector,
+} from '../api/names.ts';
 import { KubeApiError } from '../kube/errors.ts';
 import type { EventTarget, EventType } from '../kube/events.ts';
 import { InformerFactory, type Lister } from '../kube/informer-factory.ts';
@@ -238,7 +244,12 @@ export class RemediationController {
         checker,
         ...(envoy.enabled === false
           ? {}
-          : { envoyChecker: envoy.checker ?? new EnvoyDeepChecker({ timeoutMs: dc.timeoutMs, ...envoy }) }),
+          : {
+              envoyChecker:
+                envoy.checker ??
+                // Every compiled listener answers envoyHealthPath itself (compile/envoy/routes.ts).
+                new EnvoyDeepChecker({ timeoutMs: dc.timeoutMs, healthRoute: { path: envoyHealthPath }, ...envoy }),
+            }),
         intervalMs: dc.intervalMs,
         concurrency: dc.concurrency,
         now: () => this.now().getTime(),

@@ -6,9 +6,10 @@
 //    and not draining; the admin itself listens on loopback only). devproxy answers its admin
 //    `/ready` the same way (200 `LIVE`, else 503 and the state).
 // 2. Optionally a real request through a data-plane listener to a route Envoy answers itself
-//    (`healthRoute`): 200 passes. Off unless configured: the compiled configuration must carry such
-//    a route (a direct_response that never reaches extproc or an upstream), or a request would
-//    reach an upstream and an upstream outage would evict every Envoy.
+//    (`healthRoute`): 200 passes. The remediation controller turns it on with envoyHealthPath, which
+//    every compiled listener answers itself (compile/envoy/routes.ts healthRoute: a direct_response
+//    that never reaches extproc or an upstream). Any other route would reach an upstream, and an
+//    upstream outage would evict every Envoy.
 //
 // Plain HTTP, or TLS for an HTTPS listener without verifying the server: the check asks whether
 // Envoy answers, not who it is (the certificates controller looks after that). Never throws.

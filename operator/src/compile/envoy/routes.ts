@@ -12,7 +12,8 @@ import type { RegexMatchAndSubstitute } from '../../../../protos/gen/json/envoy.
 import type { IrAttachment, IrProxy } from '../ir.ts';
 import { protoDuration } from '../durations.ts';
 import { extProcPerRoute } from './ext-proc.ts';
-import { extProcFilterName } from './names.ts';
+import { envoyHealthPath } from '../../api/names.ts';
+import { extProcFilterName, typeUrls } from './names.ts';
 import { within } from '../attach.ts';
 
 const escapeRegex = (s: string) => s.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
@@ -58,6 +59,18 @@ function domains(host: string): string[] {
   return host.includes(':') || host.startsWith('*') ? [host] : [host, `${host}:*`];
 }
 
+/**
+ * Answered by Envoy itself, before any proxy's route and on every host: never extproc, never an
+ * upstream. The operator's deep check of Envoy pods asks it through a listener
+ * (remediation/envoy-deep-check.ts), so an upstream outage never looks like a broken Envoy.
+ */
+export const healthRoute: Route = {
+  name: 'gatehouse-health',
+  match: { path: envoyHealthPath },
+  direct_response: { status: 200, body: { inline_string: 'ok' } },
+  typed_per_filter_config: { [extProcFilterName]: { '@type': typeUrls.extProcPerRoute, disabled: true } },
+};
+
 /** The RouteConfiguration `name` (a listener's) serving `attached` on the hosts each is attached with. */
 export function emitRouteConfiguration(name: string, attached: readonly IrAttachment[]): RouteConfiguration {
   const anyHost = attached.filter((a) => a.hosts.length === 0);
@@ -69,13 +82,20 @@ export function emitRouteConfiguration(name: string, attached: readonly IrAttach
   const virtualHosts = hosts.map((host): VirtualHost => ({
     name: host,
     domains: domains(host),
-    routes: attached
-      .filter((a) => covers(a, host))
-      .concat(anyHost)
-      .sort(routeOrder)
-      .map((a) => route(a.proxy)),
+    routes: [
+      healthRoute,
+      ...attached
+        .filter((a) => covers(a, host))
+        .concat(anyHost)
+        .sort(routeOrder)
+        .map((a) => route(a.proxy)),
+    ],
   }));
-  if (anyHost.length > 0)
-    virtualHosts.push({ name: '*', domains: ['*'], routes: [...anyHost].sort(routeOrder).map((a) => route(a.proxy)) });
+  // Always a catch-all: the health route answers on any host.
+  virtualHosts.push({
+    name: '*',
+    domains: ['*'],
+    routes: [healthRoute, ...[...anyHost].sort(routeOrder).map((a) => route(a.proxy))],
+  });
   return { name, virtual_hosts: virtualHosts };
 }
