@@ -338,9 +338,18 @@ describe('two regions from the same manifests', () => {
   it('converges when the region gets its control plane back, and the regions agree again', async () => {
     await euControlPlane!.controlPlane.restartApiserver();
     await eu.startOperator();
-    // Its nodes reconnect on their own (backoff), and report the revision they kept serving.
+    // Its nodes reconnect on their own (backoff), and report the revision they kept serving. The
+    // status from before the outage says Ready already, and the new operator may first write that
+    // no node is connected: wait for the regions to agree, not for one reading.
     await readyAt(eu, 2);
-    const agreed = await status('--context', 'eu', '--context', 'us');
+    const agreed = await eventually(
+      'the regions agree again',
+      async () => {
+        const r = await status('--context', 'eu', '--context', 'us');
+        return r.code === 0 ? r : undefined;
+      },
+      120_000,
+    );
     expect(agreed.code, agreed.out).toBe(0);
     expect(agreed.out).toContain('All 2 regions agree.');
     // An apiserver start, an operator start and the nodes' reconnect backoff (up to 30 s) on a loaded machine.

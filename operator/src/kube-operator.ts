@@ -173,6 +173,11 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<K
         configVersion: () => snapshots.current()?.version,
         compileOutcome: (namespace: string, name: string) =>
           snapshots.current()?.outcomes.get(`DataPlane/${namespace}/${name}`),
+        lastAccepted: (namespace: string, name: string) => {
+          const accepted = snapshots.current()?.lastAccepted.get(`DataPlane/${namespace}/${name}`);
+          const spec = (accepted?.object as { spec?: unknown } | undefined)?.spec;
+          return accepted && spec ? { generation: accepted.generation, spec } : undefined;
+        },
       })
     : undefined;
   // Zombie pods and capacity signals of every DataPlane's pods (leader only; its checks run everywhere cheap).

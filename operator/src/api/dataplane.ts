@@ -1,6 +1,6 @@
 // DataPlane (docs/architecture.md#the-api): one Envoy + extproc fleet (a region or cluster): its listeners, its Redis, how
 // ext_proc fails, its certificates, remediation and autoscaling.
-import { objectName, secretRef, statusBase, tlsVersion, tlsVersionOrderRule } from './common.ts';
+import { compiledStatusBase, objectName, secretRef, tlsVersion, tlsVersionOrderRule } from './common.ts';
 import {
   array,
   boolean,
@@ -443,7 +443,7 @@ export type DataPlaneSpec = Infer<typeof dataPlaneSpec>;
 
 export const dataPlaneStatus = object(
   {
-    ...statusBase,
+    ...compiledStatusBase,
     configVersion: optional(
       string({ maxLength: 128, description: 'Version (a SHA-256) of the configuration snapshot the operator serves.' }),
     ),

@@ -158,9 +158,15 @@ describe('acceptedFromStatus', () => {
       status: { lastAccepted: { generation: 2, spec } },
     };
     const dataPlane = { ...current, kind: 'DataPlane' };
+    const unrecorded = { ...current, kind: 'Secret' };
     const broken = { ...current, metadata: { ...current.metadata, name: 'b' }, status: { lastAccepted: { spec } } };
-    const read = acceptedFromStatus([{ object: current }, { object: dataPlane }, { object: broken }]);
-    expect([...read.keys()]).toEqual(['ApiProxy/shop/a']);
+    const read = acceptedFromStatus([
+      { object: current },
+      { object: dataPlane },
+      { object: unrecorded },
+      { object: broken },
+    ]);
+    expect([...read.keys()]).toEqual(['ApiProxy/shop/a', 'DataPlane/shop/a']);
     const revision = read.get('ApiProxy/shop/a')!;
     expect(revision.generation).toBe(2);
     expect(revision.revision).toBe(revisionOf({ apiVersion: current.apiVersion, spec }));

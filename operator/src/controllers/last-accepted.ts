@@ -81,8 +81,8 @@ function keyOf(object: unknown): string | undefined {
   return idKey({ kind: o.kind, namespace: o.metadata.namespace || 'default', name: o.metadata.name });
 }
 
-/** Kinds whose status.lastAccepted the status controller writes. */
-const recordedKinds = new Set(['ApiProxy', 'ApiPolicy', 'ApiProduct', 'DeveloperApp']);
+/** Kinds whose status.lastAccepted the status controller (the DataPlane controller for DataPlanes) writes. */
+const recordedKinds = new Set(['ApiProxy', 'ApiPolicy', 'ApiProduct', 'DeveloperApp', 'DataPlane']);
 
 /**
  * The last accepted revisions the cluster keeps: status.lastAccepted ({generation, spec}) of each object

@@ -54,6 +54,11 @@ export interface DataPlaneControllerOptions {
   configVersion: () => string | undefined;
   /** What the compiler made of a DataPlane (its Accepted and ResolvedRefs). */
   compileOutcome?: (namespace: string, name: string) => Pick<ObjectOutcome, 'conditions'> | undefined;
+  /**
+   * The DataPlane's last accepted revision, kept in status.lastAccepted so that a restarted or newly
+   * elected replica serves it while the current generation is invalid (docs/architecture.md#the-operator).
+   */
+  lastAccepted?: (namespace: string, name: string) => { generation: number; spec: unknown } | undefined;
   writer: DataPlaneStatusWriter;
   events?: DataPlaneEvents;
   isLeader: () => boolean;
@@ -183,6 +188,7 @@ export class DataPlaneController {
       conditions: status.conditions,
       configVersion: status.configVersion,
       components: status.components,
+      ...(this.o.lastAccepted ? { lastAccepted: this.o.lastAccepted(namespace, name) } : {}),
     });
     // Thrown after the status is written, so the queue retries with backoff.
     if (failure) throw failure;
