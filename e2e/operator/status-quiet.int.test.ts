@@ -1,22 +1,33 @@
 // Status converges and goes quiet (docs/architecture.md#the-operator): three controllers (DataPlane,
 // certificates, remediation) write parts of one DataPlane's status. Each owns its condition types and
-// leaves the others where they are, so a write by one does not make another's status look changed: a
-// DataPlane through create and certificate issue settles with a handful of writes, then makes none.
+// leaves the others where they are, so a write by one does not make another's status look changed.
+// A DataPlane is taken through create, certificate issue and an eviction, and its status writes are
+// counted per phase twice: by the operator (its onStatusWrite hook) and by the apiserver (its audit
+// log, every PATCH of dataplanes/status, refused ones included). Then 60 quiet seconds: none at all.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLog } from '../../operator/src/xds/control-plane.test-support.ts';
 import { startKubeOperator, type KubeOperator } from '../../operator/src/kube-operator.ts';
 import type { StatusTarget } from '../../operator/src/kube/status-writer.ts';
+import { readAudit, type AuditRecord } from '../env/audit.ts';
+import { OPERATOR_TEST_USER } from '../env/controlplane.ts';
+import { ENV } from '../env/env.ts';
 import { ackingNode, Cluster, conditionOf, eventually, operatorKubeConfig } from './kube.ts';
+import { createReadyNode, createRunningPod } from './pods.ts';
 
 describe('DataPlane status with three writers', () => {
   const cluster = new Cluster();
+  const auditLog = process.env[ENV.auditLog];
   let ns = '';
+  let nodeName = '';
   let operator: KubeOperator;
+  /** Every status write of the operator: when it returned (Date.now()) and what it wrote to. */
   const writes: { at: number; key: string }[] = [];
   let node: { close(): void } | undefined;
 
   beforeAll(async () => {
     ns = await cluster.operatorNamespace('quiet');
+    nodeName = `quiet-${ns}`;
     operator = await startKubeOperator({
       kc: operatorKubeConfig(),
       log: silentLog,
@@ -27,7 +38,7 @@ describe('DataPlane status with three writers', () => {
       xdsPort: 0,
       debounceMs: 20,
       nodeReports: { heartbeatMs: 500, debounceMs: 50, staleAfterMs: 3_000 },
-      onStatusWrite: (t: StatusTarget) => writes.push({ at: performance.now(), key: `${t.kind}/${t.metadata.name}` }),
+      onStatusWrite: (t: StatusTarget) => writes.push({ at: Date.now(), key: `${t.kind}/${t.metadata.name}` }),
       dataPlane: {
         xds: { host: 'gatehouse-xds', port: 18000 },
         envoyImage: 'envoyproxy/envoy:test',
@@ -40,9 +51,42 @@ describe('DataPlane status with three writers', () => {
   afterAll(async () => {
     node?.close();
     await operator?.stop();
+    if (nodeName) await cluster.rest.delete(`/api/v1/nodes/${nodeName}`).catch(() => {});
   });
 
-  it('settles after create and certificate issue, then writes nothing', async () => {
+  /** The operator's status writes of DataPlane/edge in [from, to). */
+  const edgeWrites = (from = 0, to = Infinity) =>
+    writes.filter((w) => w.key === 'DataPlane/edge' && w.at >= from && w.at < to);
+  /** The apiserver's record of every status PATCH of DataPlane/edge received in [from, to) (any response code). */
+  const auditedPatches = (from: number, to = Infinity): AuditRecord[] =>
+    auditLog
+      ? readAudit(auditLog, { username: OPERATOR_TEST_USER, since: new Date(from) }).filter(
+          (r) =>
+            r.verb === 'patch' &&
+            r.apiGroup === 'gatehouse.dev' &&
+            r.resource === 'dataplanes' &&
+            r.subresource === 'status' &&
+            r.namespace === ns &&
+            r.name === 'edge' &&
+            Date.parse(r.time) < to,
+        )
+      : [];
+  /** Waits until the operator has not written DataPlane/edge's status for `quietMs`; returns when that began. */
+  const settled = async (what: string, quietMs = 5_000) => {
+    await eventually(
+      `${what}: no DataPlane status write for ${quietMs} ms`,
+      () => {
+        const last = edgeWrites().at(-1);
+        return last !== undefined && Date.now() - last.at > quietMs;
+      },
+      60_000,
+      100,
+    );
+    return Date.now();
+  };
+
+  it('writes a few times per change (create, certificate issue, eviction), then not at all for 60 s', async () => {
+    const t0 = Date.now();
     node = ackingNode(`127.0.0.1:${operator.xdsPort}`, 'extproc-0', `${ns}/edge/extproc`);
     await cluster.apply({
       apiVersion: 'gatehouse.dev/v1alpha1',
@@ -50,30 +94,110 @@ describe('DataPlane status with three writers', () => {
       metadata: { name: 'edge', namespace: ns },
       spec: {
         listeners: [{ name: 'public', port: 8443, protocol: 'HTTPS', tls: { issue: true } }],
-        remediation: { enabled: true },
+        remediation: { enabled: true, notReadyFor: '2s', maxEvictionsPerHour: 5, minAvailable: 0 },
       },
     });
-    await eventually('all three controllers wrote their conditions', async () => {
-      const dp = await cluster.get('DataPlane', ns, 'edge');
-      return ['ConfigSynced', 'CertificatesReady', 'CapacityOK', 'PodsHealthy'].every((t) => conditionOf(dp, t));
-    });
-    const edgeWrites = () => writes.filter((w) => w.key === 'DataPlane/edge');
-    // Quiet: no write for 5 s. Without convergence the controllers keep waking each other and this
-    // never holds (the timeout fails the test); with it, it holds as soon as issuing is done.
-    const start = performance.now();
+
+    // Phase 1, create: until each controller has written its conditions.
     await eventually(
-      'no DataPlane status write for 5 s',
-      () => {
-        const last = edgeWrites().at(-1);
-        return last !== undefined && performance.now() - last.at > 5_000;
+      'all three controllers wrote their conditions',
+      async () => {
+        const dp = await cluster.get('DataPlane', ns, 'edge');
+        return ['ConfigSynced', 'CertificatesReady', 'CapacityOK', 'PodsHealthy'].every((t) => conditionOf(dp, t));
       },
       60_000,
-    ).finally(() =>
-      console.log(
-        `DataPlane/edge status writes: ${edgeWrites().length}, ${edgeWrites().filter((w) => w.at > start).length} after all conditions were set`,
-      ),
     );
-    const settled = edgeWrites().length;
-    expect(settled).toBeLessThan(20);
-  });
+    const t1 = Date.now();
+
+    // Phase 2, certificate issue: CertificatesReady True, then quiet. Without convergence the controllers
+    // keep waking each other and the quiet never comes (the wait fails the test).
+    await eventually(
+      'certificates issued',
+      async () => conditionOf(await cluster.get('DataPlane', ns, 'edge'), 'CertificatesReady')?.status === 'True',
+      60_000,
+    );
+    const t2 = await settled('after certificate issue');
+
+    // Phase 3, an eviction: a Ready node and two extproc pods of the DataPlane, one Running but not
+    // Ready; after notReadyFor (2 s) the remediation controller evicts it and records that in status.
+    await createReadyNode(cluster.rest, nodeName);
+    for (const [name, ready] of [
+      ['edge-extproc-good', true],
+      ['edge-extproc-zombie', false],
+    ] as const)
+      await createRunningPod(cluster.rest, {
+        namespace: ns,
+        name,
+        dataPlane: 'edge',
+        component: 'extproc',
+        node: nodeName,
+        ready,
+      });
+    await eventually(
+      'the zombie evicted',
+      async () => {
+        const pod = await cluster.rest.get<{ metadata: { deletionTimestamp?: string } }>(
+          `/api/v1/namespaces/${ns}/pods/edge-extproc-zombie`,
+        );
+        return pod.metadata.deletionTimestamp !== undefined;
+      },
+      60_000,
+    );
+    await eventually(
+      'the remediation recorded in status',
+      async () => {
+        const dp = await cluster.get('DataPlane', ns, 'edge');
+        const entries = (dp?.status?.remediations ?? []) as { pod: string; action: string }[];
+        return entries.some((e) => e.pod === 'edge-extproc-zombie' && e.action === 'Evict');
+      },
+      60_000,
+    );
+    const t3 = await settled('after the eviction');
+
+    // Phase 4, steady state: a fixed 60 s window, as the issue asks (issue 14: "60 quiet seconds"), from
+    // once the eviction has settled. Waiting the window out is the measurement itself, not a guess at
+    // how long something takes: zero writes is the expectation, whatever the machine's load.
+    // It ends early at the first write, which fails the assertions below.
+    while (Date.now() - t3 < 60_000 && edgeWrites(t3).length === 0) await sleep(200);
+    const t4 = Date.now();
+
+    const perPhase = {
+      create: edgeWrites(t0, t1).length,
+      certificates: edgeWrites(t1, t2).length,
+      eviction: edgeWrites(t2, t3).length,
+      quiet60s: edgeWrites(t3, t4).length,
+    };
+    const audited = auditedPatches(t0, t4);
+    const ok = audited.filter((r) => r.code >= 200 && r.code < 300);
+    const conflicts = audited.filter((r) => r.code === 409);
+    console.log(
+      `DataPlane/edge status writes per phase (operator hook): ${JSON.stringify(perPhase)}; ` +
+        (auditLog
+          ? `audit log: ${audited.length} PATCHes of dataplanes/status (${ok.length} 2xx, ${conflicts.length} 409), ` +
+            `${auditedPatches(t3, t4).length} in the quiet 60 s`
+          : 'no audit log (a KUBECONFIG cluster)'),
+    );
+
+    // Create: the DataPlane controller (ConfigSynced and observedGeneration, then again once the node
+    // ACKs), the certificates controller (CertificatesReady Issuing), the remediation controller
+    // (CapacityOK, PodsHealthy): one or two writes each, with slack for a write that lost a race (409,
+    // retried) or a node that ACKs in two steps.
+    expect(perPhase.create).toBeLessThanOrEqual(8);
+    // Certificate issue: the certificates controller's CertificatesReady True, and the DataPlane
+    // controller's once the new listener snapshot is ACKed.
+    expect(perPhase.certificates).toBeLessThanOrEqual(4);
+    // Eviction: only the remediation controller owns what changes (PodsHealthy False for the zombie
+    // where it sees it before notReadyFor ends, then the status.remediations entry and PodsHealthy /
+    // CapacityOK back). Pods are not the other controllers' business: they write nothing.
+    expect(perPhase.eviction).toBeGreaterThanOrEqual(1);
+    expect(perPhase.eviction).toBeLessThanOrEqual(4);
+    // Steady state: nothing.
+    expect(perPhase.quiet60s).toBe(0);
+    if (auditLog) {
+      // The apiserver saw the same: each successful write the operator counted, no refused write in
+      // the quiet window either (the hook counts only successes; the audit log counts every attempt).
+      expect(ok.length).toBe(edgeWrites(t0, t4).length);
+      expect(auditedPatches(t3, t4)).toEqual([]);
+    }
+  }, 300_000);
 });
