@@ -71,16 +71,23 @@ describe('DataPlane status with three writers', () => {
             Date.parse(r.time) < to,
         )
       : [];
-  /** Waits until the operator has not written DataPlane/edge's status for `quietMs`; returns when that began. */
+  /**
+   * Waits until DataPlane/edge's status has had no write for `quietMs`, counted from the call at the
+   * earliest: a write whose result the test has already read may not have returned to the operator
+   * yet (its hook not called), so the last write the hook knows of is not enough; the audit log's
+   * last PATCH (the apiserver logs it as it answers) covers that one. Returns when the wait ended.
+   */
   const settled = async (what: string, quietMs = 5_000) => {
+    const calledAt = Date.now();
+    const quietSince = (times: number[]) => Date.now() - Math.max(calledAt, ...times) > quietMs;
     await eventually(
       `${what}: no DataPlane status write for ${quietMs} ms`,
-      () => {
-        const last = edgeWrites().at(-1);
-        return last !== undefined && Date.now() - last.at > quietMs;
-      },
+      // The audit log (shared by every test file, so it can be long) is read only once the hook says quiet.
+      () =>
+        quietSince(edgeWrites().map((w) => w.at)) &&
+        quietSince(auditedPatches(calledAt - quietMs).map((r) => Date.parse(r.time))),
       60_000,
-      100,
+      250,
     );
     return Date.now();
   };
@@ -169,12 +176,16 @@ describe('DataPlane status with three writers', () => {
     };
     const audited = auditedPatches(t0, t4);
     const ok = audited.filter((r) => r.code >= 200 && r.code < 300);
-    const conflicts = audited.filter((r) => r.code === 409);
+    // Every attempt the apiserver saw per phase (by when it received them), refused (409) ones included.
+    const attempts = (from: number, to: number) => {
+      const inPhase = auditedPatches(from, to);
+      return `${inPhase.length} (${inPhase.filter((r) => r.code === 409).length} 409)`;
+    };
     console.log(
       `DataPlane/edge status writes per phase (operator hook): ${JSON.stringify(perPhase)}; ` +
         (auditLog
-          ? `audit log: ${audited.length} PATCHes of dataplanes/status (${ok.length} 2xx, ${conflicts.length} 409), ` +
-            `${auditedPatches(t3, t4).length} in the quiet 60 s`
+          ? `audit log PATCHes of dataplanes/status: create ${attempts(t0, t1)}, certificates ${attempts(t1, t2)}, ` +
+            `eviction ${attempts(t2, t3)}, quiet60s ${attempts(t3, t4)}; ${ok.length} of ${audited.length} succeeded`
           : 'no audit log (a KUBECONFIG cluster)'),
     );
 
@@ -184,11 +195,13 @@ describe('DataPlane status with three writers', () => {
     // retried) or a node that ACKs in two steps.
     expect(perPhase.create).toBeLessThanOrEqual(8);
     // Certificate issue: the certificates controller's CertificatesReady True, and the DataPlane
-    // controller's once the new listener snapshot is ACKed.
+    // controller's once the new listener snapshot is ACKed. Often none here: issuing can finish before
+    // the last controller has written its first conditions, and then it counts under create.
     expect(perPhase.certificates).toBeLessThanOrEqual(4);
-    // Eviction: only the remediation controller owns what changes (PodsHealthy False for the zombie
-    // where it sees it before notReadyFor ends, then the status.remediations entry and PodsHealthy /
-    // CapacityOK back). Pods are not the other controllers' business: they write nothing.
+    // Eviction: only the remediation controller owns what changes, and pods are not the other
+    // controllers' business. Its writes: the eviction recorded (the status.remediations entry, and
+    // PodsHealthy False naming the zombie and what was done), PodsHealthy True once the pod is
+    // terminating, and slack for a reconcile in between whose cache has not seen the deletion yet.
     expect(perPhase.eviction).toBeGreaterThanOrEqual(1);
     expect(perPhase.eviction).toBeLessThanOrEqual(4);
     // Steady state: nothing.
@@ -198,6 +211,10 @@ describe('DataPlane status with three writers', () => {
       // the quiet window either (the hook counts only successes; the audit log counts every attempt).
       expect(ok.length).toBe(edgeWrites(t0, t4).length);
       expect(auditedPatches(t3, t4)).toEqual([]);
+      // Refused attempts: a controller whose cache is behind another's write gets a 409 (the patch is
+      // conditional on resourceVersion) and retries once its cache has caught up; a few per change,
+      // never a storm (the old behaviour made about 74 a second, a third of them 409s).
+      expect(audited.length).toBeLessThanOrEqual(2 * ok.length + 4);
     }
   }, 300_000);
 });
