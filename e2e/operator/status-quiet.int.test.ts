@@ -189,19 +189,21 @@ describe('DataPlane status with three writers', () => {
           : 'no audit log (a KUBECONFIG cluster)'),
     );
 
-    // Create: the DataPlane controller (ConfigSynced and observedGeneration, then again once the node
-    // ACKs), the certificates controller (CertificatesReady Issuing), the remediation controller
-    // (CapacityOK, PodsHealthy): one or two writes each, with slack for a write that lost a race (409,
-    // retried) or a node that ACKs in two steps.
+    // Create, as observed (4 writes): the remediation controller (CapacityOK, PodsHealthy), the
+    // DataPlane controller (Accepted, ResolvedRefs, Programmed, Ready, Stalled, observedGeneration,
+    // lastAccepted), the certificates controller (CertificatesReady, certificates), the DataPlane
+    // controller again once the node has ACKed (ConfigSynced, configVersion, components): one or two
+    // each, with slack for a CertificatesReady Issuing before Valid and a node that ACKs in two steps.
     expect(perPhase.create).toBeLessThanOrEqual(8);
     // Certificate issue: the certificates controller's CertificatesReady True, and the DataPlane
     // controller's once the new listener snapshot is ACKed. Often none here: issuing can finish before
     // the last controller has written its first conditions, and then it counts under create.
     expect(perPhase.certificates).toBeLessThanOrEqual(4);
-    // Eviction: only the remediation controller owns what changes, and pods are not the other
-    // controllers' business. Its writes: the eviction recorded (the status.remediations entry, and
-    // PodsHealthy False naming the zombie and what was done), PodsHealthy True once the pod is
-    // terminating, and slack for a reconcile in between whose cache has not seen the deletion yet.
+    // Eviction, as observed (2, sometimes 3): only the remediation controller owns what changes, and
+    // pods are not the other controllers' business. Its writes: the eviction recorded (the
+    // status.remediations entry, PodsHealthy False naming the zombie and what was done), PodsHealthy
+    // True once the pod is terminating, and slack for a reconcile in between whose cache has not seen
+    // the deletion yet (the zombie's disposition worded anew).
     expect(perPhase.eviction).toBeGreaterThanOrEqual(1);
     expect(perPhase.eviction).toBeLessThanOrEqual(4);
     // Steady state: nothing.
