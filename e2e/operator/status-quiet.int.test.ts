@@ -189,7 +189,7 @@ describe('DataPlane status with three writers', () => {
           : 'no audit log (a KUBECONFIG cluster)'),
     );
 
-    // Create, as observed (4 writes): the remediation controller (CapacityOK, PodsHealthy), the
+    // Create, as observed (4 or 5 writes): the remediation controller (CapacityOK, PodsHealthy), the
     // DataPlane controller (Accepted, ResolvedRefs, Programmed, Ready, Stalled, observedGeneration,
     // lastAccepted), the certificates controller (CertificatesReady, certificates), the DataPlane
     // controller again once the node has ACKed (ConfigSynced, configVersion, components): one or two
