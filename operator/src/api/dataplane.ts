@@ -183,8 +183,9 @@ export const dataPlaneSpec = object(
     region: optional(
       string({
         maxLength: 63,
+        pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
         description:
-          'Name of the region or cluster this data plane serves (at most 63 characters): the environment.name flow variable, and part of the Redis keys. Apigee: the environment.',
+          'Name of the region or cluster this data plane serves, a lowercase DNS label (at most 63 characters; no ":" that would blur the gh:<region>: Redis key prefix, no characters a header could not carry): the environment.name flow variable, and part of the Redis keys. Apigee: the environment.',
       }),
     ),
     envoy: optional(workload('Envoy', '--envoy-image')),

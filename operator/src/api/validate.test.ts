@@ -119,6 +119,15 @@ describe('validateSpec', () => {
 
   it.each([
     ['ApiProxy', { basePath: 'x', target: { url: 'http://a' } }, 'spec.basePath', /must match pattern/],
+    // A region is part of the gh:<region>: Redis prefix and the environment.name header value.
+    ['DataPlane', { region: 'eu:west' }, 'spec.region', /must match pattern/],
+    ['DataPlane', { region: 'eu\r\nx-injected: 1' }, 'spec.region', /must match pattern/],
+    [
+      'DataPlane',
+      { listeners: [{ name: 'a', port: 1, hostnames: ['a.example:8080'] }] },
+      'spec.listeners[0].hostnames[0]',
+      /must match pattern/,
+    ],
     ['ApiProxy', { basePath: '/x/', target: { url: 'http://a' } }, 'spec.basePath', /must match pattern/],
     ['ApiProxy', { target: { url: 'http://a' } }, 'spec.basePath', /required field is missing/],
     ['ApiProxy', proxy({ url: 'ftp://a' }), 'spec.target.url', /must match pattern/],
