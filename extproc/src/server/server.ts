@@ -18,6 +18,7 @@ import { externalProcessorService } from './envoy-proto.ts';
 import { BodyBudget, DEFAULT_STREAM_LIMITS, StreamLimitError, type StreamLimits } from './limits.ts';
 import { ExtprocMetrics } from './metrics.ts';
 import { ProcessingStream, type ProcessCall, type StreamDeps } from './stream.ts';
+import { allowEnvoyStreamResets } from './stream-resets.ts';
 
 export const EXT_PROC_SERVICE = 'envoy.service.ext_proc.v3.ExternalProcessor';
 /** The stream buffer limit the compiler gives Envoy (operator/src/compile/envoy/listeners.ts streamBufferLimitBytes). */
@@ -124,6 +125,10 @@ export function createExtprocServer(options: ExtprocServerOptions): ExtprocServe
     'grpc.max_receive_message_length':
       Math.max(limits.maxBodyBytes, envoyStreamBufferLimitBytes) + limits.maxHeadersBytes + 64 * 1024,
   });
+  if (!allowEnvoyStreamResets(server))
+    options.log.warn(
+      'cannot raise the HTTP/2 stream-reset limit on this grpc-js: a busy Envoy connection may be cut (stream-resets.ts)',
+    );
   let lastRefusalLog = 0;
   server.addService(externalProcessorService(), {
     process: (call: ProcessCall) => {
