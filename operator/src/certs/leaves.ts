@@ -113,6 +113,25 @@ export function listenerLeaf(namespace: string, dataPlane: string, listener: str
   };
 }
 
+/** The names a pod or the apiserver may dial a Service of the operator by, in every form, plus `extra`. */
+function serviceSans(
+  host: string,
+  serviceName: string,
+  namespace: string,
+  extra: SanSet,
+): { dns: string[]; ips: string[] } {
+  return {
+    dns: unique([
+      host,
+      `${host}.cluster.local`,
+      `${serviceName}.${namespace}`,
+      serviceName,
+      ...extra.dns.map(normaliseDns).filter(isDnsName),
+    ]),
+    ips: unique(extra.ips.map(normaliseIp).filter((ip) => isIP(ip) !== 0)),
+  };
+}
+
 /**
  * The operator's one identity: the xDS server's certificate (its Service's names in every form a pod
  * may dial, plus any extra) and also its client certificate, which it presents to extproc for the
@@ -129,14 +148,7 @@ export function xdsLeaf(
     secretName: xdsTlsSecretName,
     role: 'xds',
     commonName: host,
-    dns: unique([
-      host,
-      `${host}.cluster.local`,
-      `${serviceName}.${operatorNamespace}`,
-      serviceName,
-      ...extra.dns.map(normaliseDns).filter(isDnsName),
-    ]),
-    ips: unique(extra.ips.map(normaliseIp).filter((ip) => isIP(ip) !== 0)),
+    ...serviceSans(host, serviceName, operatorNamespace, extra),
     uris: [operatorIdentity(operatorNamespace)],
     usages: ['serverAuth', 'clientAuth'],
   };
@@ -159,14 +171,7 @@ export function webhookLeaf(
     secretName: webhookTlsSecretName,
     role: 'webhook',
     commonName: host,
-    dns: unique([
-      host,
-      `${host}.cluster.local`,
-      `${serviceName}.${operatorNamespace}`,
-      serviceName,
-      ...extra.dns.map(normaliseDns).filter(isDnsName),
-    ]),
-    ips: unique(extra.ips.map(normaliseIp).filter((ip) => isIP(ip) !== 0)),
+    ...serviceSans(host, serviceName, operatorNamespace, extra),
     uris: [],
     usages: ['serverAuth'],
   };
