@@ -587,6 +587,27 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
     apigee('steps.extractvariables.JsonPathParsingFailure'),
   ),
 
+  fault(
+    'policies/mediation',
+    'steps.keyvaluemapoperations.SetVariableFailed',
+    500,
+    'KeyValueMapOperations: a Get of an encrypted KeyValueMap into a variable without the private. prefix.',
+    apigee('steps.keyvaluemapoperations.SetVariableFailed'),
+  ),
+  fault(
+    'policies/mediation',
+    'steps.keyvaluemapoperations.UnsupportedOperationException',
+    500,
+    'KeyValueMapOperations: the mapName ref resolves to nothing (Apigee answers an empty mapIdentifier so).',
+    apigee('steps.keyvaluemapoperations.UnsupportedOperationException'),
+  ),
+  fault(
+    'policies/mediation',
+    'gatehouse.KeyValueMapEntryTooLarge',
+    400,
+    'KeyValueMapOperations: a key over 2,048 bytes or values over 10,240 bytes (Gatehouse bounds what a request can write).',
+  ),
+
   // --- faults: security policies ---
   fault(
     'policies/security',

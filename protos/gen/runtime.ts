@@ -13,6 +13,8 @@ import type { DefaultFaultRule as _gatehouse_v1_DefaultFaultRule, DefaultFaultRu
 import type { FaultRule as _gatehouse_v1_FaultRule, FaultRule__Output as _gatehouse_v1_FaultRule__Output } from './gatehouse/v1/FaultRule.ts';
 import type { FlowPair as _gatehouse_v1_FlowPair, FlowPair__Output as _gatehouse_v1_FlowPair__Output } from './gatehouse/v1/FlowPair.ts';
 import type { Flows as _gatehouse_v1_Flows, Flows__Output as _gatehouse_v1_Flows__Output } from './gatehouse/v1/Flows.ts';
+import type { KeyValueMap as _gatehouse_v1_KeyValueMap, KeyValueMap__Output as _gatehouse_v1_KeyValueMap__Output } from './gatehouse/v1/KeyValueMap.ts';
+import type { KeyValueMapValues as _gatehouse_v1_KeyValueMapValues, KeyValueMapValues__Output as _gatehouse_v1_KeyValueMapValues__Output } from './gatehouse/v1/KeyValueMapValues.ts';
 import type { Operand as _gatehouse_v1_Operand, Operand__Output as _gatehouse_v1_Operand__Output } from './gatehouse/v1/Operand.ts';
 import type { Policy as _gatehouse_v1_Policy, Policy__Output as _gatehouse_v1_Policy__Output } from './gatehouse/v1/Policy.ts';
 import type { Product as _gatehouse_v1_Product, Product__Output as _gatehouse_v1_Product__Output } from './gatehouse/v1/Product.ts';
@@ -41,6 +43,8 @@ export interface ProtoGrpcType {
       FaultRule: MessageTypeDefinition<_gatehouse_v1_FaultRule, _gatehouse_v1_FaultRule__Output>
       FlowPair: MessageTypeDefinition<_gatehouse_v1_FlowPair, _gatehouse_v1_FlowPair__Output>
       Flows: MessageTypeDefinition<_gatehouse_v1_Flows, _gatehouse_v1_Flows__Output>
+      KeyValueMap: MessageTypeDefinition<_gatehouse_v1_KeyValueMap, _gatehouse_v1_KeyValueMap__Output>
+      KeyValueMapValues: MessageTypeDefinition<_gatehouse_v1_KeyValueMapValues, _gatehouse_v1_KeyValueMapValues__Output>
       Operand: MessageTypeDefinition<_gatehouse_v1_Operand, _gatehouse_v1_Operand__Output>
       Policy: MessageTypeDefinition<_gatehouse_v1_Policy, _gatehouse_v1_Policy__Output>
       Product: MessageTypeDefinition<_gatehouse_v1_Product, _gatehouse_v1_Product__Output>

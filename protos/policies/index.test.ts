@@ -41,6 +41,7 @@ describe('policy type table', () => {
       RaiseFault: 'raiseFault',
       AssignMessage: 'assignMessage',
       ExtractVariables: 'extractVariables',
+      KeyValueMapOperations: 'keyValueMapOperations',
       VerifyAPIKey: 'verifyAPIKey',
       BasicAuthentication: 'basicAuthentication',
       AccessControl: 'accessControl',

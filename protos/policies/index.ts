@@ -11,6 +11,7 @@
 import type { ConfigProblem, JSONSchema } from './schema.ts';
 import { assignMessage } from './mediation/assign-message.ts';
 import { extractVariables } from './mediation/extract-variables.ts';
+import { keyValueMapOperations } from './mediation/key-value-map-operations.ts';
 import { raiseFault } from './mediation/raise-fault.ts';
 import { accessControl } from './security/access-control.ts';
 import { basicAuthentication } from './security/basic-authentication.ts';
@@ -62,6 +63,7 @@ export const policyTypes: readonly PolicyTypeSpec[] = [
   raiseFault,
   assignMessage,
   extractVariables,
+  keyValueMapOperations,
   verifyAPIKey,
   basicAuthentication,
   accessControl,

@@ -1,13 +1,23 @@
 // The snapshot's consumer data indexed once per load (RuntimeIndex of flow/types.ts): credentials by
 // key hash, products by namespace/name, and the keyed hash that names store entries. Policies look
 // things up here on every request.
-import { createHmac, createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  createSecretKey,
+  hkdfSync,
+  randomBytes,
+  type KeyObject,
+} from 'node:crypto';
 import type { App__Output } from '../../../protos/gen/gatehouse/v1/App.ts';
 import type { Credential__Output } from '../../../protos/gen/gatehouse/v1/Credential.ts';
 import type { Product__Output } from '../../../protos/gen/gatehouse/v1/Product.ts';
 import type { RuntimeSnapshot__Output } from '../../../protos/gen/gatehouse/v1/RuntimeSnapshot.ts';
+import { kvmAddressId } from '../../../protos/policies/mediation/key-value-map-operations.ts';
 import { policySecretId, type SecretRef } from '../../../protos/policies/schema.ts';
-import type { RuntimeIndex } from '../flow/types.ts';
+import type { KeyValueMap__Output } from '../../../protos/gen/gatehouse/v1/KeyValueMap.ts';
+import type { DeclaredKeyValueMap, KeyValueMapLookup, RuntimeIndex } from '../flow/types.ts';
 
 /**
  * HKDF-SHA256 `info` of the key that names store entries (Redis keys). It is derived from the
@@ -22,24 +32,50 @@ export function storeKeyFor(credentialHashKeyHex: string): KeyObject {
   return createSecretKey(Buffer.from(derived));
 }
 
+/** HKDF-SHA256 `info` of the key that seals encrypted KeyValueMap values in the store. */
+export const STORE_SEAL_LABEL = 'gatehouse.dev/v1 store sealed values';
+
+function sealKeyFor(credentialHashKeyHex: string): KeyObject {
+  const derived = hkdfSync('sha256', Buffer.from(credentialHashKeyHex, 'hex'), Buffer.alloc(0), STORE_SEAL_LABEL, 32);
+  return createSecretKey(Buffer.from(derived));
+}
+
 export class SnapshotRuntimeIndex implements RuntimeIndex {
   readonly version: string;
   private readonly hashKey: Buffer;
   private readonly storeKey: KeyObject;
+  private readonly sealKey: KeyObject;
   private readonly credentials = new Map<string, { app: App__Output; credential: Credential__Output }>();
   private readonly products = new Map<string, Product__Output>();
   private readonly secrets: Readonly<Record<string, string>>;
+  private readonly keyValueMaps = new Map<string, DeclaredKeyValueMap>();
 
   constructor(snapshot: RuntimeSnapshot__Output) {
     this.version = snapshot.version;
     this.hashKey = Buffer.from(snapshot.credentialHashKey, 'hex');
     this.storeKey = storeKeyFor(snapshot.credentialHashKey);
+    this.sealKey = sealKeyFor(snapshot.credentialHashKey);
     for (const app of snapshot.apps) {
       for (const credential of app.credentials)
         this.credentials.set(credential.keyHash.toLowerCase(), { app, credential });
     }
     for (const product of snapshot.products) this.products.set(`${product.namespace}/${product.name}`, product);
     this.secrets = snapshot.policySecrets;
+    for (const map of snapshot.keyValueMaps ?? []) this.keyValueMaps.set(kvmAddressId(map), this.declared(map));
+  }
+
+  keyValueMap(where: KeyValueMapLookup): DeclaredKeyValueMap | undefined {
+    return this.keyValueMaps.get(kvmAddressId(where));
+  }
+
+  /** Values from Secrets are looked up in policy_secrets once, here. */
+  private declared(map: KeyValueMap__Output): DeclaredKeyValueMap {
+    const entries = new Map<string, readonly string[]>();
+    for (const [key, { values }] of Object.entries(map.entries)) entries.set(key, values);
+    for (const [key, id] of Object.entries(map.secretEntries)) {
+      if (Object.hasOwn(this.secrets, id)) entries.set(key, [this.secrets[id]!]);
+    }
+    return { encrypted: map.encrypted, get: (key) => entries.get(key) };
   }
 
   policySecret(namespace: string, ref: SecretRef['secretRef']): string | undefined {
@@ -53,6 +89,26 @@ export class SnapshotRuntimeIndex implements RuntimeIndex {
 
   hashStoreKey(value: string): string {
     return createHmac('sha256', this.storeKey).update(value, 'utf8').digest('base64url');
+  }
+
+  sealStoreValue(plain: string): string {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.sealKey, iv);
+    const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
+    return `gcm1.${Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url')}`;
+  }
+
+  openStoreValue(sealed: string): string | undefined {
+    if (!sealed.startsWith('gcm1.')) return undefined;
+    const raw = Buffer.from(sealed.slice(5), 'base64url');
+    if (raw.length < 28) return undefined;
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', this.sealKey, raw.subarray(0, 12));
+      decipher.setAuthTag(raw.subarray(12, 28));
+      return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
+    } catch {
+      return undefined;
+    }
   }
 
   findCredential(keyHash: string): { app: App__Output; credential: Credential__Output } | undefined {

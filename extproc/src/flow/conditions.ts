@@ -9,6 +9,7 @@ import type { Comparison__Output } from '../../../protos/gen/gatehouse/v1/Compar
 import type { Condition__Output } from '../../../protos/gen/gatehouse/v1/Condition.ts';
 import type { Operand__Output } from '../../../protos/gen/gatehouse/v1/Operand.ts';
 import type { Variables } from './types.ts';
+import { PrivateValue } from './variables.ts';
 
 export type VariableReader = Pick<Variables, 'get'>;
 export type Predicate = (vars: VariableReader) => boolean;
@@ -94,6 +95,7 @@ function toValue(raw: unknown): Value {
   if (typeof raw === 'string' || typeof raw === 'number' || typeof raw === 'boolean') return raw;
   if (Array.isArray(raw)) return raw.join(',');
   if (Buffer.isBuffer(raw)) return raw.toString('utf8');
+  if (raw instanceof PrivateValue) return raw.reveal();
   // eslint-disable-next-line @typescript-eslint/no-base-to-string -- deliberate: any other value compares as its own string form (a bigint as digits, a Date as its date), a plain object as "[object Object]"
   return String(raw);
 }

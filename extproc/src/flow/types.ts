@@ -6,6 +6,7 @@ import type { Credential__Output } from '../../../protos/gen/gatehouse/v1/Creden
 import type { Product__Output } from '../../../protos/gen/gatehouse/v1/Product.ts';
 import type { Proxy__Output } from '../../../protos/gen/gatehouse/v1/Proxy.ts';
 import type { BodyKind } from '../../../protos/policies/content-type.ts';
+import type { KvmAddress } from '../../../protos/policies/mediation/key-value-map-operations.ts';
 import type { RefOr, SecretRef } from '../../../protos/policies/schema.ts';
 import type { AdmissionOp, AdmissionOutcome, Stores } from '../stores/types.ts';
 import type { Offload } from './offload.ts';
@@ -93,12 +94,34 @@ export interface RuntimeIndex {
    */
   hashStoreKey(value: string): string;
   /**
+   * Encrypts a value the shared store keeps for a KeyValueMap that is encrypted (AES-256-GCM, key
+   * derived from the credential hash key like hashStoreKey's): Redis never holds such a value in clear.
+   */
+  sealStoreValue(plain: string): string;
+  /** The value sealStoreValue sealed; undefined when it does not open under this key (tampered, other key). */
+  openStoreValue(sealed: string): string | undefined;
+  /**
    * The value of a Secret key a policy config names (`{secretRef: {name, key}}`, in the policy's
    * namespace), from the snapshot's policy_secrets; undefined when the snapshot has none. Never log it.
    */
   policySecret(namespace: string, ref: SecretRef['secretRef']): string | undefined;
   findCredential(keyHash: string): { app: App__Output; credential: Credential__Output } | undefined;
   product(namespace: string, name: string): Product__Output | undefined;
+  /**
+   * The KeyValueMap a KeyValueMapOperations step names (docs/policies.md#keyvaluemapoperations): only
+   * maps of the step's own namespace are ever found. Undefined when no KeyValueMap declares it.
+   */
+  keyValueMap(where: KeyValueMapLookup): DeclaredKeyValueMap | undefined;
+}
+
+/** Which map a step means: Apigee's scope, resolved against the step's region, ApiProxy and ApiPolicy. */
+export type KeyValueMapLookup = KvmAddress;
+
+/** A KeyValueMap's declared entries, values from Secrets resolved. Never log a value of an encrypted map. */
+export interface DeclaredKeyValueMap {
+  readonly encrypted: boolean;
+  /** The values of a key, or undefined. */
+  get(key: string): readonly string[] | undefined;
 }
 
 export interface PolicyContext {

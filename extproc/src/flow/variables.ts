@@ -155,10 +155,36 @@ export function pathSuffix(path: string, basePath: string): string {
   return path.startsWith(basePath) && path[basePath.length] === '/' ? path.slice(basePath.length) : path;
 }
 
+/**
+ * The value of a private.* variable from an encrypted KeyValueMap (docs/policies.md#keyvaluemapoperations):
+ * it reads as its text wherever a policy uses it, and as a mask wherever it is serialised (JSON, so pino
+ * logs; util.inspect, so console and error messages), so a log line that holds it shows no secret.
+ */
+export class PrivateValue {
+  static readonly MASK = '********';
+  readonly #value: string;
+  constructor(value: string) {
+    this.#value = value;
+  }
+  reveal(): string {
+    return this.#value;
+  }
+  toJSON(): string {
+    return PrivateValue.MASK;
+  }
+  toString(): string {
+    return PrivateValue.MASK;
+  }
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return PrivateValue.MASK;
+  }
+}
+
 /** How a variable reads as text: lists join with ",", objects as JSON, null/undefined as unset. */
 export function toVariableString(value: unknown): string | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value === 'string') return value;
+  if (value instanceof PrivateValue) return value.reveal();
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
   if (Buffer.isBuffer(value)) return value.toString('utf8');
   if (Array.isArray(value)) return value.map((v) => toVariableString(v) ?? '').join(',');

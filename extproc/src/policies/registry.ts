@@ -3,6 +3,7 @@
 import type { PolicyImplementation } from '../flow/types.ts';
 import { assignMessagePolicy } from './mediation/assign-message.ts';
 import { extractVariablesPolicy } from './mediation/extract-variables.ts';
+import { keyValueMapOperationsPolicy } from './mediation/key-value-map-operations.ts';
 import { raiseFaultPolicy } from './mediation/raise-fault.ts';
 import { accessControlPolicy } from './security/access-control.ts';
 import { basicAuthenticationPolicy } from './security/basic-authentication.ts';
@@ -30,6 +31,7 @@ export const policyImplementations: readonly PolicyImplementation<never>[] = [
   raiseFaultPolicy,
   assignMessagePolicy,
   extractVariablesPolicy,
+  keyValueMapOperationsPolicy,
   verifyApiKeyPolicy,
   basicAuthenticationPolicy,
   accessControlPolicy,

@@ -171,6 +171,12 @@ class MemoryKeyValueStore implements KeyValueStore {
     return Promise.resolve();
   }
 
+  putIfAbsent(map: string, key: string, value: string, ttlMs?: number): Promise<boolean> {
+    if (this.#entries.get(compositeKey(map, key)) !== undefined) return Promise.resolve(false);
+    this.#entries.set(compositeKey(map, key), value, ttlMs);
+    return Promise.resolve(true);
+  }
+
   delete(map: string, key: string): Promise<void> {
     this.#entries.delete(compositeKey(map, key));
     return Promise.resolve();

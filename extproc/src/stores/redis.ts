@@ -325,6 +325,19 @@ export async function createRedisStores(options: RedisStoreOptions): Promise<Red
         },
         () => fallback.put(map, k, value, ttlMs),
       ),
+    putIfAbsent: (map, k, value, ttlMs) =>
+      guard.run(
+        `${kind}.put`,
+        async () => {
+          const redisK = key(kind, `${map.length}:${map}:${k}`);
+          const written =
+            ttlMs === undefined
+              ? await client.set(redisK, value, 'NX')
+              : await client.set(redisK, value, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX');
+          return written === 'OK';
+        },
+        () => fallback.putIfAbsent(map, k, value, ttlMs),
+      ),
     delete: (map, k) =>
       guard.run(
         `${kind}.delete`,

@@ -77,6 +77,8 @@ export interface CacheStore {
 export interface KeyValueStore {
   get(map: string, key: string): Promise<string | undefined>;
   put(map: string, key: string, value: string, ttlMs?: number): Promise<void>;
+  /** Writes only when the key has no value, atomically (Redis SET NX); whether it wrote. */
+  putIfAbsent(map: string, key: string, value: string, ttlMs?: number): Promise<boolean>;
   delete(map: string, key: string): Promise<void>;
 }
 

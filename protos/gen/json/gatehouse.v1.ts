@@ -102,6 +102,23 @@ export interface Flows {
   postClientFlow?: FlowPair;
 }
 
+export interface KeyValueMap {
+  namespace?: string;
+  mapName?: string;
+  scope?: string;
+  environment?: string;
+  proxy?: string;
+  policy?: string;
+  encrypted?: boolean;
+  entries?: { [key: string]: KeyValueMapValues };
+  secretEntries?: { [key: string]: string };
+  name?: string;
+}
+
+export interface KeyValueMapValues {
+  values?: string[];
+}
+
 export interface Operand {
   /** oneof `kind`: variable | string | number | boolean | null */
   variable?: string;
@@ -170,6 +187,7 @@ export interface RuntimeSnapshot {
   dataPlanes?: DataPlane[];
   credentialHashKey?: string;
   policySecrets?: { [key: string]: string };
+  keyValueMaps?: KeyValueMap[];
 }
 
 export interface Step {

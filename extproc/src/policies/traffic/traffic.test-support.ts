@@ -32,7 +32,7 @@ export function harness(start = Date.UTC(2026, 0, 1)): Harness {
 /** Stores whose every call fails as a Redis store with onUnavailable FailClosed does. */
 export function unavailableStores(): Stores {
   const down = (): Promise<never> => Promise.reject(new StoreUnavailableError('Redis is unavailable (test)'));
-  const kv = { get: down, put: down, delete: down };
+  const kv = { get: down, put: down, putIfAbsent: down, delete: down };
   return {
     counters: { consume: down, reset: down, get: down },
     buckets: { take: down },
