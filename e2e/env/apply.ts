@@ -33,6 +33,7 @@ const kinds: Record<string, { prefix: string; plural: string; namespaced: boolea
   ApiPolicy: { prefix: '/apis/gatehouse.dev/v1alpha1', plural: 'apipolicies', namespaced: true },
   ApiProduct: { prefix: '/apis/gatehouse.dev/v1alpha1', plural: 'apiproducts', namespaced: true },
   DeveloperApp: { prefix: '/apis/gatehouse.dev/v1alpha1', plural: 'developerapps', namespaced: true },
+  KeyValueMap: { prefix: '/apis/gatehouse.dev/v1alpha1', plural: 'keyvaluemaps', namespaced: true },
   DataPlane: { prefix: '/apis/gatehouse.dev/v1alpha1', plural: 'dataplanes', namespaced: true },
   ValidatingWebhookConfiguration: {
     prefix: '/apis/admissionregistration.k8s.io/v1',

@@ -15,6 +15,7 @@ const plurals: Record<string, { group?: string; version: string; resource: strin
   ApiPolicy: { group: 'gatehouse.dev', version: 'v1alpha1', resource: 'apipolicies' },
   ApiProduct: { group: 'gatehouse.dev', version: 'v1alpha1', resource: 'apiproducts' },
   DeveloperApp: { group: 'gatehouse.dev', version: 'v1alpha1', resource: 'developerapps' },
+  KeyValueMap: { group: 'gatehouse.dev', version: 'v1alpha1', resource: 'keyvaluemaps' },
   DataPlane: { group: 'gatehouse.dev', version: 'v1alpha1', resource: 'dataplanes' },
   Secret: { version: 'v1', resource: 'secrets' },
   Service: { version: 'v1', resource: 'services' },

@@ -39,6 +39,7 @@ export const resources = {
   ApiProduct: ours('ApiProduct'),
   DeveloperApp: ours('DeveloperApp'),
   DataPlane: ours('DataPlane'),
+  KeyValueMap: ours('KeyValueMap'),
   Secret: core('Secret', 'secrets'),
   Service: core('Service', 'services'),
   EndpointSlice: grouped('EndpointSlice', 'discovery.k8s.io', 'v1', 'endpointslices'),
@@ -51,7 +52,7 @@ export const resources = {
   HorizontalPodAutoscaler: grouped('HorizontalPodAutoscaler', 'autoscaling', 'v2', 'horizontalpodautoscalers'),
 } as const satisfies Record<string, ResourceType>;
 
-export type OurKind = 'ApiProxy' | 'ApiPolicy' | 'ApiProduct' | 'DeveloperApp' | 'DataPlane';
+export type OurKind = 'ApiProxy' | 'ApiPolicy' | 'ApiProduct' | 'DeveloperApp' | 'DataPlane' | 'KeyValueMap';
 
 /** The kinds a DataPlane owns, in the order they are applied (what a pod mounts before the pod). */
 export const managedKinds = [

@@ -1,4 +1,4 @@
-// The five kinds of group gatehouse.dev: their names, schemas and printer columns. crds/ is generated
+// The kinds of group gatehouse.dev: their names, schemas and printer columns. crds/ is generated
 // from this table (scripts/gen-crds.ts) and the compiler validates folder-mode objects against it.
 import { apiPolicySpec, apiPolicyStatus, type ApiPolicySpec } from './apipolicy.ts';
 import { apiProductSpec, apiProductStatus, type ApiProductSpec } from './apiproduct.ts';
@@ -6,6 +6,7 @@ import { apiProxySpec, apiProxyStatus, type ApiProxySpec } from './apiproxy.ts';
 import type { ObjectMeta } from './common.ts';
 import { dataPlaneSpec, dataPlaneStatus, type DataPlaneSpec } from './dataplane.ts';
 import { developerAppSpec, developerAppStatus, type DeveloperAppSpec } from './developerapp.ts';
+import { keyValueMapSpec, keyValueMapStatus, type KeyValueMapSpec } from './keyvaluemap.ts';
 import type { Schema } from './schema.ts';
 
 export interface PrinterColumn {
@@ -123,6 +124,24 @@ export const kinds: readonly KindSpec[] = [
       age,
     ],
   },
+  {
+    kind: 'KeyValueMap',
+    description:
+      'A key value map (Apigee: a KVM) of one scope (organization = this namespace, environment = a DataPlane region, apiproxy, policy) with declared entries, literal or from Secrets (encrypted maps). KeyValueMapOperations steps of the namespace read it, under what their Put and Delete changed in the store.',
+    plural: 'keyvaluemaps',
+    singular: 'keyvaluemap',
+    shortNames: ['ghkvm'],
+    spec: keyValueMapSpec,
+    status: keyValueMapStatus,
+    fillDefaults: true,
+    printerColumns: [
+      { name: 'Scope', type: 'string', jsonPath: '.spec.scope' },
+      { name: 'Encrypted', type: 'boolean', jsonPath: '.spec.encrypted' },
+      conditionColumn('Accepted'),
+      conditionColumn('ResolvedRefs'),
+      age,
+    ],
+  },
 ];
 
 export const kindsByName: ReadonlyMap<string, KindSpec> = new Map(kinds.map((k) => [k.kind, k]));
@@ -139,4 +158,5 @@ export type ApiPolicy = Resource<'ApiPolicy', ApiPolicySpec>;
 export type ApiProduct = Resource<'ApiProduct', ApiProductSpec>;
 export type DeveloperApp = Resource<'DeveloperApp', DeveloperAppSpec>;
 export type DataPlane = Resource<'DataPlane', DataPlaneSpec>;
-export type GatehouseObject = ApiProxy | ApiPolicy | ApiProduct | DeveloperApp | DataPlane;
+export type KeyValueMap = Resource<'KeyValueMap', KeyValueMapSpec>;
+export type GatehouseObject = ApiProxy | ApiPolicy | ApiProduct | DeveloperApp | DataPlane | KeyValueMap;

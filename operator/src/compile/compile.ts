@@ -17,6 +17,7 @@ import type { Incumbents } from './incumbents.ts';
 import { takeIn, type SourceObject } from './intake.ts';
 import type { Ir, IrDataPlane, IrEndpoint, IrExtProcTls, IrProxy } from './ir.ts';
 import { resolveApps, resolveProducts } from './resolve-consumers.ts';
+import { resolveKeyValueMaps } from './resolve-keyvaluemaps.ts';
 import { defaultDataPlane, resolveDataPlanes } from './resolve-dataplanes.ts';
 import { resolvePolicies } from './resolve-policies.ts';
 import { resolveProxies } from './resolve-proxies.ts';
@@ -149,7 +150,16 @@ function viewOf(
   const products = ir.products.filter((p) => p.proxies.some((name) => served.has(`${p.namespace}/${name}`)));
   const offered = new Set(products.map((p) => `${p.namespace}/${p.name}`));
   const apps = ir.apps.filter((a) => a.products.some((p) => offered.has(`${a.namespace}/${p.name}`)));
-  const runtime = emitRuntime({ ...ir, proxies: [...proxies], products, apps, dataPlanes: [dp] });
+  // A namespace's maps reach only DataPlanes serving a proxy of it (tenancy); an environment map only
+  // its region's, an apiproxy map only that proxy's.
+  const namespaces = new Set(proxies.map((p) => p.namespace));
+  const keyValueMaps = (ir.keyValueMaps ?? []).filter(
+    (m) =>
+      namespaces.has(m.namespace) &&
+      (m.scope !== 'environment' || m.environment === dp.region) &&
+      (m.scope !== 'apiproxy' || served.has(`${m.namespace}/${m.proxy}`)),
+  );
+  const runtime = emitRuntime({ ...ir, proxies: [...proxies], products, apps, dataPlanes: [dp], keyValueMaps });
   const view = {
     listeners: names(envoy.listeners, (l) => l.name),
     routes: names(envoy.routes, (r) => r.name),
@@ -190,11 +200,13 @@ export function compile(objects: readonly SourceObject[], options: CompileOption
   );
   const products = resolveProducts(inventory, proxies, report);
   const apps = resolveApps(inventory, products, hasher.hash, report, options.incumbents);
+  const keyValueMaps = resolveKeyValueMaps(inventory, report);
   const ir: Ir = {
     proxies,
     products,
     apps,
     dataPlanes,
+    keyValueMaps,
     serviceEndpoints: new Map(
       Object.entries(options.serviceEndpoints ?? {}).map(([k, list]) => [
         k,

@@ -47,6 +47,9 @@ describe('golden scenarios', () => {
         apps: (runtime.apps ?? []).map((a) => `${a.namespace}/${a.name}`),
         dataPlanes: runtime.dataPlanes,
         policySecrets: Object.keys(runtime.policySecrets ?? {}),
+        ...(runtime.keyValueMaps?.length
+          ? { keyValueMaps: runtime.keyValueMaps.map((m) => `${m.namespace}/${m.name}`) }
+          : {}),
       },
     }));
     const actual = `${canonicalJson({ ...result, snapshot: { ...whole, dataPlanes: views } }, 2)}\n`;

@@ -10,6 +10,7 @@ import {
   type DataPlane,
   type DeveloperApp,
   type GatehouseObject,
+  type KeyValueMap,
 } from '../api/kinds.ts';
 import { validateSpec } from '../api/validate.ts';
 import type { Diagnostic } from './diagnostics.ts';
@@ -53,6 +54,7 @@ export interface Inventory {
   products: Map<string, Entry<ApiProduct>>;
   apps: Map<string, Entry<DeveloperApp>>;
   dataPlanes: Map<string, Entry<DataPlane>>;
+  keyValueMaps: Map<string, Entry<KeyValueMap>>;
   secrets: Map<string, Entry<SecretObject>>;
   /** `Kind/namespace/name` of every object of our kinds that was rejected. */
   rejected: Set<string>;
@@ -174,6 +176,7 @@ function emptyInventory(): Inventory {
     products: new Map(),
     apps: new Map(),
     dataPlanes: new Map(),
+    keyValueMaps: new Map(),
     secrets: new Map(),
     rejected: new Set(),
     seen: new Map(),
@@ -271,6 +274,9 @@ export function takeIn(sources: readonly SourceObject[], report: (d: Diagnostic)
         break;
       case 'DataPlane':
         inventory.dataPlanes.set(mapKey, entry as Entry<DataPlane>);
+        break;
+      case 'KeyValueMap':
+        inventory.keyValueMaps.set(mapKey, entry as Entry<KeyValueMap>);
         break;
     }
   }

@@ -190,11 +190,31 @@ export interface IrDataPlane {
   allowLinkLocalTargets: boolean;
 }
 
+/** An accepted KeyValueMap whose Secrets resolved (resolve-keyvaluemaps.ts). */
+export interface IrKeyValueMap {
+  namespace: string;
+  name: string;
+  mapName: string;
+  scope: string;
+  /** Only the owner of its own scope is set; the others are "". */
+  environment: string;
+  proxy: string;
+  policy: string;
+  encrypted: boolean;
+  entries: Record<string, string[]>;
+  /** Key to policy secret id. */
+  secretEntries: Record<string, string>;
+  /** The values of those ids; they go to the snapshot's policy_secrets. */
+  secrets: Record<string, string>;
+}
+
 export interface Ir {
   proxies: IrProxy[];
   products: IrProduct[];
   apps: IrApp[];
   dataPlanes: IrDataPlane[];
+  /** Sorted by namespace/name; absent in IRs built before KeyValueMaps (tests). */
+  keyValueMaps?: IrKeyValueMap[];
   /** Ready endpoints of the Services eds clusters use, keyed "namespace/name:port". */
   serviceEndpoints: Map<string, IrEndpoint[]>;
   credentialHashKeyHex: string;

@@ -7,13 +7,14 @@ import type {
   DataPlane,
   FaultRule,
   FlowPair,
+  KeyValueMap,
   Product,
   Proxy,
   RuntimeSnapshot,
   Step,
 } from '../../../protos/gen/json/gatehouse.v1.ts';
 import { sortedRecord } from './intake.ts';
-import type { Ir, IrApp, IrDataPlane, IrFlowPair, IrProduct, IrProxy, IrStep } from './ir.ts';
+import type { Ir, IrApp, IrDataPlane, IrFlowPair, IrKeyValueMap, IrProduct, IrProxy, IrStep } from './ir.ts';
 
 const steps = (list: IrStep[]) =>
   list.map((s): Step => ({ policy: s.policy, ...(s.condition ? ({ condition: s.condition } satisfies Step) : {}) }));
@@ -113,11 +114,30 @@ function dataPlane(d: IrDataPlane): DataPlane {
   };
 }
 
-/** The Secret values the proxies' policies name, sorted by id; shared policies give the same entries. */
+/**
+ * The Secret values the proxies' policies and the KeyValueMaps name, sorted by id; shared policies
+ * give the same entries.
+ */
 function policySecrets(ir: Ir): Record<string, string> {
   const all: Record<string, string> = {};
   for (const p of ir.proxies) for (const pol of p.policies) Object.assign(all, pol.secrets);
+  for (const m of ir.keyValueMaps ?? []) Object.assign(all, m.secrets);
   return sortedRecord(all);
+}
+
+function keyValueMap(m: IrKeyValueMap): KeyValueMap {
+  return {
+    namespace: m.namespace,
+    name: m.name,
+    mapName: m.mapName,
+    scope: m.scope,
+    ...(m.environment ? { environment: m.environment } : {}),
+    ...(m.proxy ? { proxy: m.proxy } : {}),
+    ...(m.policy ? { policy: m.policy } : {}),
+    ...(m.encrypted ? { encrypted: true } : {}),
+    entries: Object.fromEntries(Object.entries(m.entries).map(([k, values]) => [k, { values }])),
+    secretEntries: m.secretEntries,
+  };
 }
 
 /** The snapshot without its version (the version is a hash over this and the Envoy resources). */
@@ -130,5 +150,6 @@ export function emitRuntime(ir: Ir): RuntimeSnapshot {
     dataPlanes: ir.dataPlanes.map(dataPlane),
     credentialHashKey: ir.credentialHashKeyHex,
     ...(Object.keys(secrets).length > 0 ? { policySecrets: secrets } : {}),
+    ...(ir.keyValueMaps?.length ? { keyValueMaps: ir.keyValueMaps.map(keyValueMap) } : {}),
   };
 }

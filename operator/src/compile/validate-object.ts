@@ -7,6 +7,7 @@
 import type { Diagnostic } from './diagnostics.ts';
 import { takeIn } from './intake.ts';
 import { resolveDataPlanes } from './resolve-dataplanes.ts';
+import { resolveKeyValueMaps } from './resolve-keyvaluemaps.ts';
 import { resolvePolicies } from './resolve-policies.ts';
 import { resolveProxies } from './resolve-proxies.ts';
 
@@ -28,6 +29,7 @@ export function validateObject(object: unknown): ObjectValidation {
   // Whether a link-local target is allowed, and which listeners admit a proxy, is the DataPlanes' say,
   // not this object's: no DataPlanes, so no listener check (attach.ts).
   resolveProxies(inventory, policies, report, { allowLinkLocalTargets: true }, []);
+  resolveKeyValueMaps(inventory, report);
   // ApiProducts and DeveloperApps hold only references (resolve-consumers.ts): nothing to check alone.
   const own = diagnostics.filter((d) => d.condition !== 'ResolvedRefs');
   return {

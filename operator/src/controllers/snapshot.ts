@@ -19,6 +19,7 @@ const compileKinds = new Set([
   'ApiProduct',
   'DeveloperApp',
   'DataPlane',
+  'KeyValueMap',
   'Secret',
   'Service',
   'EndpointSlice',

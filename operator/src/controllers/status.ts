@@ -1,4 +1,4 @@
-// Writes the status of ApiProxies, ApiPolicies, ApiProducts and DeveloperApps: level-triggered, one key per object
+// Writes the status of ApiProxies, ApiPolicies, ApiProducts, DeveloperApps and KeyValueMaps: level-triggered, one key per object
 // (`Kind/namespace/name`), through a rate-limited work queue. A key is enqueued when its compile outcome
 // changes, when its live object changes (someone edited or wiped its status), when what the data-plane
 // nodes run changes (ApiProxies), and all of them when this replica becomes the leader. Only the
@@ -15,7 +15,7 @@ import type { NodeStatus } from '../xds/node-registry.ts';
 import { desiredStatus } from './object-status.ts';
 import type { SnapshotController } from './snapshot.ts';
 
-const statusKinds: readonly SourceKind[] = ['ApiProxy', 'ApiPolicy', 'ApiProduct', 'DeveloperApp'];
+const statusKinds: readonly SourceKind[] = ['ApiProxy', 'ApiPolicy', 'ApiProduct', 'DeveloperApp', 'KeyValueMap'];
 
 export interface StatusControllerOptions {
   source: KubeSource;

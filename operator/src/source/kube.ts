@@ -24,6 +24,7 @@ export type SourceKind =
   | 'ApiProduct'
   | 'DeveloperApp'
   | 'DataPlane'
+  | 'KeyValueMap'
   | 'Secret'
   | 'Service'
   | 'EndpointSlice'
@@ -141,7 +142,7 @@ export class KubeSource {
     return this.informers[kind].list(namespace);
   }
 
-  /** What the compiler reads: our five kinds and the opted-in Secrets. */
+  /** What the compiler reads: our kinds and the opted-in Secrets. */
   objects(): SourceObject[] {
     const out: SourceObject[] = [];
     for (const k of kinds) for (const object of this.informers[k.kind as SourceKind].list()) out.push({ object });
