@@ -146,11 +146,6 @@ const celTwins: Record<string, { type: string; config: unknown; path: string }> 
     config: { set: {}, operations: [{ add: {} }] },
     path: 'operations',
   },
-  'mapIdentifier or mapName is required': {
-    type: 'KeyValueMapOperations',
-    config: { get: [{ assignTo: 'v', key: { parameters: ['k'] } }] },
-    path: 'mapIdentifier',
-  },
   'at least one of put, get or delete is required': {
     type: 'KeyValueMapOperations',
     config: { mapIdentifier: 'm' },

@@ -250,7 +250,7 @@ export const keyValueMapOperations: PolicyTypeSpec = {
       },
     },
     'x-kubernetes-validations': [
-      { rule: 'has(self.mapIdentifier) || has(self.mapName)', message: 'mapIdentifier or mapName is required' },
+      // mapIdentifier-or-mapName is the compiler's check only: mapName is a ref-or node, which CEL cannot read.
       {
         rule: 'has(self.put) || has(self.get) || has(self.delete)',
         message: 'at least one of put, get or delete is required',
