@@ -567,10 +567,17 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
   }),
   fault(
     'policies/mediation',
-    'steps.assignmessage.ExecutionFailed',
+    'steps.assignmessage.UnresolvedVariable',
     500,
-    'AssignMessage: assignTo or copy.source names a response there is not yet.',
-    apigee('steps.assignmessage.ExecutionFailed'),
+    'AssignMessage: assignTo or copy.source names a message there is not (a response in the request phase, a message variable never made), or, with ignoreUnresolvedVariables false, a template reads an unset variable.',
+    apigee('steps.assignmessage.UnresolvedVariable'),
+  ),
+  fault(
+    'policies/mediation',
+    'steps.assignmessage.VariableOfNonMsgType',
+    500,
+    'AssignMessage: assignTo or copy.source names a variable that holds something other than a message.',
+    apigee('steps.assignmessage.VariableOfNonMsgType'),
   ),
   fault(
     'policies/mediation',

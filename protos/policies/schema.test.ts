@@ -146,6 +146,11 @@ const celTwins: Record<string, { type: string; config: unknown; path: string }> 
     config: { set: {}, operations: [{ add: {} }] },
     path: 'operations',
   },
+  'variablePrefix and variableSuffix go together': {
+    type: 'AssignMessage',
+    config: { set: { payload: { content: 'x', variablePrefix: '@' } } },
+    path: 'set.payload',
+  },
   'at least one of put, get or delete is required': {
     type: 'KeyValueMapOperations',
     config: { mapIdentifier: 'm' },

@@ -401,6 +401,12 @@ function lexerFor(mode: TemplateMode): Lexer {
 
 // ---- the parser ---------------------------------------------------------------------------------
 
+/** A payload's own variable delimiters (AssignMessage variablePrefix/variableSuffix) instead of braces. */
+export interface TemplateDelimiters {
+  prefix: string;
+  suffix: string;
+}
+
 const NAME_START = /[A-Za-z_]/;
 const NAME = /[A-Za-z_][A-Za-z0-9_.-]*/y;
 const FUNCTION_NAME = /^[A-Za-z][A-Za-z0-9]*$/;
@@ -411,7 +417,7 @@ const describe = (c: string | undefined) => (c === undefined ? 'the end' : c ===
  * Parses a template for a payload of the given mode (`text` for everything that is not a JSON or XML
  * payload). Throws TemplateSyntaxError, UnknownTemplateFunctionError or TemplateArgumentError.
  */
-export function parseTemplate(text: string, mode: TemplateMode): TemplatePart[] {
+export function parseTemplate(text: string, mode: TemplateMode, delimiters?: TemplateDelimiters): TemplatePart[] {
   const parts: TemplatePart[] = [];
   const lexer = lexerFor(mode);
   const openBraces: number[] = [];
@@ -419,7 +425,21 @@ export function parseTemplate(text: string, mode: TemplateMode): TemplatePart[] 
   let i = 0;
   while (i < text.length) {
     const c = text[i]!;
-    if (c === '{') {
+    if (delimiters && text.startsWith(delimiters.prefix, i)) {
+      // Apigee's variablePrefix/variableSuffix: `@name#` is a variable; braces are literal text.
+      const name = readName(text, i + delimiters.prefix.length);
+      const end = i + delimiters.prefix.length + name.length;
+      if (name !== '' && text.startsWith(delimiters.suffix, end)) {
+        if (literal !== '') parts.push(literal);
+        literal = '';
+        parts.push({ kind: 'variable', name, fallback: undefined, context: lexer.context(i) });
+        i = end + delimiters.suffix.length;
+        continue;
+      }
+    }
+    if (c === '{' && delimiters) {
+      if (lexer.countsBraces) openBraces.push(i);
+    } else if (c === '{') {
       const next = text[i + 1];
       if (next !== undefined && NAME_START.test(next)) {
         const context = lexer.context(i);
@@ -558,10 +578,14 @@ export function payloadModes(content: string, contentType: string | undefined): 
 }
 
 /** Why `template` cannot be used in the given modes, or undefined. */
-export function templateProblem(template: string, modes: readonly TemplateMode[] = ['text']): string | undefined {
+export function templateProblem(
+  template: string,
+  modes: readonly TemplateMode[] = ['text'],
+  delimiters?: TemplateDelimiters,
+): string | undefined {
   for (const mode of modes) {
     try {
-      parseTemplate(template, mode);
+      parseTemplate(template, mode, delimiters);
     } catch (error) {
       if (error instanceof GatehouseError) return modes.length > 1 ? `${error.message} (as ${mode})` : error.message;
       throw error;
@@ -595,12 +619,13 @@ export interface TemplateField {
   path: string;
   template: string | undefined;
   modes?: readonly TemplateMode[];
+  delimiters?: TemplateDelimiters;
 }
 
 /** One problem per field whose template does not parse, named by the field's path. */
 export function templateFieldProblems(fields: readonly TemplateField[]): ConfigProblem[] {
-  return fields.flatMap(({ path, template, modes }) => {
-    const message = template === undefined ? undefined : templateProblem(template, modes);
+  return fields.flatMap(({ path, template, modes, delimiters }) => {
+    const message = template === undefined ? undefined : templateProblem(template, modes, delimiters);
     return message === undefined ? [] : [{ path, message }];
   });
 }
@@ -608,7 +633,7 @@ export function templateFieldProblems(fields: readonly TemplateField[]): ConfigP
 /** A payload's template and content type: the content type must be one media type. */
 export function payloadProblems(
   path: string,
-  payload: { content: string; contentType?: string } | undefined,
+  payload: { content: string; contentType?: string; variablePrefix?: string; variableSuffix?: string } | undefined,
 ): ConfigProblem[] {
   if (!payload) return [];
   const problems: ConfigProblem[] = [];
@@ -621,7 +646,12 @@ export function payloadProblems(
   return [
     ...problems,
     ...templateFieldProblems([
-      { path: `${path}.content`, template: payload.content, modes: payloadModes(payload.content, payload.contentType) },
+      {
+        path: `${path}.content`,
+        template: payload.content,
+        modes: payloadModes(payload.content, payload.contentType),
+        delimiters: payloadDelimiters(payload),
+      },
     ]),
   ];
 }
@@ -629,4 +659,14 @@ export function payloadProblems(
 /** Map-valued template fields (`headers: {name: template}`) as fields named `<path>.<key>`. */
 export function templateMapFields(path: string, map: Record<string, string> | undefined): TemplateField[] {
   return Object.entries(map ?? {}).map(([key, template]) => ({ path: `${path}.${key}`, template }));
+}
+
+/** A payload's variablePrefix/variableSuffix as delimiters; undefined unless both are set. */
+export function payloadDelimiters(payload: {
+  variablePrefix?: string;
+  variableSuffix?: string;
+}): TemplateDelimiters | undefined {
+  return payload.variablePrefix && payload.variableSuffix
+    ? { prefix: payload.variablePrefix, suffix: payload.variableSuffix }
+    : undefined;
 }

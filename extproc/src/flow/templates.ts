@@ -11,6 +11,7 @@ import {
   type CallPart,
   type TemplateArg,
   type TemplateContext,
+  type TemplateDelimiters,
   type TemplateMode,
   type TemplatePart,
 } from '../../../protos/policies/templates.ts';
@@ -58,8 +59,12 @@ function resolver(variables: TemplateVariables): (arg: TemplateArg) => string | 
 }
 
 /** Parses `text` for `mode` (throws the template errors of protos/policies/templates.ts). */
-export function compileTemplate(text: string, mode: TemplateMode = 'text'): CompiledTemplate {
-  const parts: TemplatePart[] = parseTemplate(text, mode);
+export function compileTemplate(
+  text: string,
+  mode: TemplateMode = 'text',
+  delimiters?: TemplateDelimiters,
+): CompiledTemplate {
+  const parts: TemplatePart[] = parseTemplate(text, mode, delimiters);
   if (parts.every((p) => typeof p === 'string')) {
     const constant = parts.join('');
     return { mode, render: () => constant };
@@ -106,14 +111,16 @@ export function expandTemplate(text: string, variables: TemplateVariables, mode:
  */
 export class TemplateByMode {
   private readonly text: string;
+  private readonly delimiters: TemplateDelimiters | undefined;
   private readonly compiled: Partial<Record<TemplateMode, CompiledTemplate>> = {};
 
-  constructor(text: string) {
+  constructor(text: string, delimiters?: TemplateDelimiters) {
     this.text = text;
+    this.delimiters = delimiters;
   }
 
   get(mode: TemplateMode): CompiledTemplate {
-    return (this.compiled[mode] ??= compileTemplate(this.text, mode));
+    return (this.compiled[mode] ??= compileTemplate(this.text, mode, this.delimiters));
   }
 }
 
@@ -127,13 +134,17 @@ export interface PayloadTemplate {
   render(variables: TemplateVariables, target?: RequestMessage | ResponseMessage): string;
 }
 
-export function compilePayloadTemplate(content: string, contentType: string | undefined): PayloadTemplate {
+export function compilePayloadTemplate(
+  content: string,
+  contentType: string | undefined,
+  delimiters?: TemplateDelimiters,
+): PayloadTemplate {
   const first = payloadModes(content, contentType)[0] ?? 'text';
   if (contentType !== undefined) {
-    const compiled = compileTemplate(content, first);
+    const compiled = compileTemplate(content, first, delimiters);
     return { render: (variables) => compiled.render(variables) };
   }
-  const byMode = new TemplateByMode(content);
+  const byMode = new TemplateByMode(content, delimiters);
   return {
     render(variables, target) {
       const side = target && 'method' in target ? 'request' : 'response';

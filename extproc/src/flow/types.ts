@@ -80,6 +80,10 @@ export interface Variables {
   resolve<T>(value: RefOr<T> | undefined): T | string | undefined;
   /** Expands a text template (`{variable}`, `{fn(args)}`; flow/templates.ts); unknown variables expand to "". */
   template(text: string): string;
+  /** request, response, or a message variable AssignMessage createNew made; undefined when there is none. */
+  message(name: string): RequestMessage | ResponseMessage | undefined;
+  /** Whether `name` is set to something that is not a message. */
+  holdsNonMessage(name: string): boolean;
 }
 
 /** The parts of the runtime snapshot that policies look up, indexed once per snapshot. */

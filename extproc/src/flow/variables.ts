@@ -3,7 +3,7 @@
 // else (what policies set, error.*, fault.name) lives in a plain map.
 import { classifyContentType } from '../../../protos/policies/content-type.ts';
 import type { RefOr } from '../../../protos/policies/schema.ts';
-import type { Request, Response } from './message.ts';
+import { Request, Response } from './message.ts';
 import { expandTemplate } from './templates.ts';
 import type { Variables } from './types.ts';
 
@@ -34,7 +34,37 @@ export class FlowVariables implements Variables {
 
   get(name: string): unknown {
     const builtin = this.builtin(name);
-    return builtin !== undefined ? builtin : this.own.get(name);
+    if (builtin !== undefined) return builtin;
+    const own = this.own.get(name);
+    if (own !== undefined) return own;
+    const named = this.namedMessagePart(name);
+    return named ? messagePart(named.message, named.rest) : undefined;
+  }
+
+  /**
+   * request, response, or a message variable (AssignMessage createNew): a named message is read as
+   * `{name}.header.x`, `{name}.content`, `{name}.verb`, ... like the built-in two.
+   */
+  message(name: string): Request | Response | undefined {
+    if (name === 'request') return this.src.request;
+    if (name === 'response') return this.src.response();
+    const value = this.own.get(name);
+    return value instanceof Request || value instanceof Response ? value : undefined;
+  }
+
+  /** Whether `name` holds a value that is not a message (AssignMessage's VariableOfNonMsgType). */
+  holdsNonMessage(name: string): boolean {
+    const value = this.own.get(name);
+    return value !== undefined && !(value instanceof Request || value instanceof Response);
+  }
+
+  private namedMessagePart(name: string): { message: Request | Response; rest: string } | undefined {
+    const dot = name.indexOf('.');
+    if (dot <= 0) return undefined;
+    const head = name.slice(0, dot);
+    if (head === 'request' || head === 'response') return undefined;
+    const message = this.message(head);
+    return message ? { message, rest: name.slice(dot + 1) } : undefined;
   }
 
   getString(name: string): string | undefined {
@@ -54,7 +84,22 @@ export class FlowVariables implements Variables {
     else if (name === 'request.querystring') request.query = text;
     else if (name === 'response.status.code' && response) response.status = Number(text);
     else if (name === 'response.reason.phrase' && response) response.reasonPhrase = text;
-    else this.own.set(name, value);
+    else if (!this.setNamedMessagePart(name, text)) this.own.set(name, value);
+  }
+
+  private setNamedMessagePart(name: string, text: string): boolean {
+    const named = this.namedMessagePart(name);
+    if (!named) return false;
+    const { message, rest } = named;
+    if (rest.startsWith('header.')) message.headers.set(rest.slice(7), text);
+    else if (rest === 'content') message.body.setText(text);
+    else if (message instanceof Request && rest === 'verb') message.method = text;
+    else if (message instanceof Request && rest === 'path') message.path = text;
+    else if (message instanceof Request && rest === 'querystring') message.query = text;
+    else if (message instanceof Response && rest === 'status.code') message.status = Number(text);
+    else if (message instanceof Response && rest === 'reason.phrase') message.reasonPhrase = text;
+    else return false;
+    return true;
   }
 
   resolve<T>(value: RefOr<T> | undefined): T | string | undefined {
@@ -137,6 +182,27 @@ export class FlowVariables implements Variables {
     if (this.formCache?.text !== text) this.formCache = { text, params: new URLSearchParams(text) };
     return this.formCache.params;
   }
+}
+
+/** One part of a named message, by the names the built-in request and response use. */
+function messagePart(message: Request | Response, rest: string): unknown {
+  if (rest.startsWith('header.')) return headerVariable(message.headers, rest.slice(7));
+  if (rest === 'content') return message.body.text();
+  if (message instanceof Request) {
+    if (rest === 'verb') return message.method;
+    if (rest === 'path') return message.path;
+    if (rest === 'querystring') return message.query;
+    if (rest.startsWith('queryparam.')) return new URLSearchParams(message.query).get(rest.slice(11)) ?? undefined;
+  } else {
+    if (rest === 'status.code') return message.status;
+    if (rest === 'reason.phrase') return message.reasonPhrase;
+  }
+  if (rest.startsWith('formparam.')) {
+    const verdict = classifyContentType(message.headers.getAll('content-type'));
+    if (verdict.status !== 'one' || verdict.kind !== 'form') return undefined;
+    return new URLSearchParams(message.body.text()).get(rest.slice(10)) ?? undefined;
+  }
+  return undefined;
 }
 
 function headerVariable(headers: Request['headers'], rest: string): unknown {

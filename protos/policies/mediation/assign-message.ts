@@ -14,14 +14,33 @@ import { payloadProblems, templateFieldProblems, templateMapFields, type Templat
 
 export type MessageName = 'request' | 'response';
 
+/** request, response, or a message variable AssignMessage createNew made (ServiceCallout reads them). */
+export type MessageRef = string;
+
+/** A message variable's name: a flow variable name that is not a built-in message's part. */
+export const messageVariableName: JSONSchema = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 128,
+  pattern: '^[A-Za-z_][A-Za-z0-9_-]*$',
+};
+
 export interface AddOperation {
   headers?: Record<string, string>;
   queryParams?: Record<string, string>;
   formParams?: Record<string, string>;
 }
 
+export interface Payload {
+  contentType?: string;
+  content: string;
+  /** Apigee's variablePrefix/variableSuffix: `@name#` instead of `{name}`; braces are then literal. */
+  variablePrefix?: string;
+  variableSuffix?: string;
+}
+
 export interface SetOperation extends AddOperation {
-  payload?: { contentType?: string; content: string };
+  payload?: Payload;
   /** Response only. */
   statusCode?: number;
   reasonPhrase?: string;
@@ -40,7 +59,7 @@ export interface RemoveOperation {
 
 export interface CopyOperation {
   /** The message copied from; default request. */
-  source?: MessageName;
+  source?: MessageRef;
   headers?: string[];
   queryParams?: string[];
   formParams?: string[];
@@ -69,7 +88,12 @@ export interface AssignMessageOperation {
 
 export interface AssignMessageConfig extends AssignMessageOperation {
   /** The message changed; default the message of the phase the step runs in. */
-  assignTo?: MessageName;
+  assignTo?: MessageRef;
+  /** assignTo names a new message variable of this type, made empty before the operations run. */
+  createNew?: boolean;
+  type?: MessageName;
+  /** false: a template's unresolved variable is a fault (Apigee's default); true (Gatehouse's default): "". */
+  ignoreUnresolvedVariables?: boolean;
   /** Operations in declared order; exclusive with the shorthand members. */
   operations?: AssignMessageOperation[];
 }
@@ -119,7 +143,26 @@ const setSchema: JSONSchema = {
           description: 'Content-Type of the new body; absent: unchanged. Apigee: the contentType attribute.',
         },
         content: { type: 'string', maxLength: 1_048_576, description: `The body (at most 1 MiB), ${template}.` },
+        variablePrefix: {
+          type: 'string',
+          minLength: 1,
+          maxLength: 8,
+          description:
+            'With variableSuffix: variables are written prefix name suffix (e.g. @name#) instead of {name}, and braces are literal text. Apigee: the variablePrefix attribute.',
+        },
+        variableSuffix: {
+          type: 'string',
+          minLength: 1,
+          maxLength: 8,
+          description: 'Ends a variable written with variablePrefix. Apigee: the variableSuffix attribute.',
+        },
       },
+      'x-kubernetes-validations': [
+        {
+          rule: 'has(self.variablePrefix) == has(self.variableSuffix)',
+          message: 'variablePrefix and variableSuffix go together',
+        },
+      ],
     },
     statusCode: {
       type: 'integer',
@@ -168,9 +211,10 @@ const copySchema: JSONSchema = {
   description: 'Copies parts of another message into this one. Apigee: <Copy>.',
   properties: {
     source: {
-      ...messageName,
+      ...messageVariableName,
       default: 'request',
-      description: 'The message copied from: request (default) or response. Apigee: the source attribute.',
+      description:
+        'The message copied from: request (default), response, or a message variable an AssignMessage createNew made. Apigee: the source attribute.',
     },
     headers: names('headers', "copied (their values replace this message's)"),
     queryParams: names('query parameters', 'copied'),
@@ -237,9 +281,24 @@ export const assignMessage: PolicyTypeSpec = {
       'AssignMessage: removes, copies, adds and sets parts of the request or response, and assigns flow variables; the members run in the order remove, copy, add, set, assignVariable, or as operations lists them. Apigee: <AssignMessage>.',
     properties: {
       assignTo: {
+        ...messageVariableName,
+        description:
+          'The message changed: request, response, or a message variable (createNew makes it); default the message of the phase the step runs in. Apigee: <AssignTo>.',
+      },
+      createNew: {
+        type: 'boolean',
+        description:
+          'true: assignTo names a new, empty message variable of type (request or response) that later steps read as {name}.header.x, {name}.content, ... (ServiceCallout sends such requests). Apigee: the createNew attribute.',
+      },
+      type: {
         ...messageName,
         description:
-          'The message changed: request or response; default the message of the phase the step runs in. Apigee: <AssignTo> (no createNew here).',
+          'The type of the message createNew makes: request (default) or response. Apigee: the type attribute.',
+      },
+      ignoreUnresolvedVariables: {
+        type: 'boolean',
+        description:
+          'true (default here): a template variable that does not resolve expands to ""; false: it is a fault, steps.assignmessage.UnresolvedVariable (500), as in Apigee, whose default is false. Apigee: <IgnoreUnresolvedVariables>.',
       },
       ...operationSchemas,
       operations: {
@@ -274,17 +333,22 @@ export const assignMessage: PolicyTypeSpec = {
 /** Body edits (payload, form parameters) and reads of body variables need the body; headers do not. */
 function assignMessageNeedsBody(config: AssignMessageConfig, phase: 'request' | 'response'): boolean {
   const operations = orderedOperations(config);
+  // Copying this phase's body or form into any message (a createNew one too) reads it.
+  const readsBody = operations.some(
+    (op) => (op.copy?.payload === true || op.copy?.formParams !== undefined) && (op.copy.source ?? 'request') === phase,
+  );
   const editsBody =
-    (config.assignTo ?? phase) === phase &&
-    operations.some(
-      (op) =>
-        op.set?.payload !== undefined ||
-        op.set?.formParams !== undefined ||
-        op.add?.formParams !== undefined ||
-        op.remove?.formParams !== undefined ||
-        op.remove?.payload === true ||
-        (op.copy?.payload === true && (op.copy.source ?? 'request') === phase),
-    );
+    readsBody ||
+    ((config.assignTo ?? phase) === phase &&
+      operations.some(
+        (op) =>
+          op.set?.payload !== undefined ||
+          op.set?.formParams !== undefined ||
+          op.add?.formParams !== undefined ||
+          op.remove?.formParams !== undefined ||
+          op.remove?.payload === true ||
+          (op.copy?.payload === true && (op.copy.source ?? 'request') === phase),
+      ));
   const templates = operations.flatMap((op) => [
     ...Object.values(op.add?.headers ?? {}),
     ...Object.values(op.add?.queryParams ?? {}),
@@ -308,6 +372,16 @@ export function orderedOperations(config: AssignMessageConfig): AssignMessageOpe
 
 function validateAssignMessage(config: AssignMessageConfig): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
+  if (
+    config.createNew &&
+    (config.assignTo === undefined || config.assignTo === 'request' || config.assignTo === 'response')
+  )
+    problems.push({
+      path: 'assignTo',
+      message: 'createNew needs assignTo naming a message variable (not request or response)',
+    });
+  if (config.type !== undefined && !config.createNew)
+    problems.push({ path: 'type', message: 'type applies with createNew only' });
   const shorthand = operationMembers.filter((m) => config[m] !== undefined);
   if (config.operations && shorthand.length > 0) {
     problems.push({ path: 'operations', message: `operations is exclusive with ${shorthand.join(', ')}` });
@@ -327,6 +401,9 @@ function validateAssignMessage(config: AssignMessageConfig): ConfigProblem[] {
       if (sources !== 1)
         problems.push({ path: at(`assignVariable[${j}]`), message: 'exactly one of value, ref or template' });
     });
+    const payload = op.set?.payload;
+    if (payload && (payload.variablePrefix === undefined) !== (payload.variableSuffix === undefined))
+      problems.push({ path: at('set.payload'), message: 'variablePrefix and variableSuffix go together' });
     problems.push(...templateProblems(op, at), ...headerProblems(op, at));
   });
   return problems;

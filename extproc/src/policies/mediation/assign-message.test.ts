@@ -133,11 +133,17 @@ describe('AssignMessage', () => {
     expect(ctx.variables.get('c')).toBe('GET /x');
   });
 
-  it('faults with ExecutionFailed when assigning to a response that does not exist yet', () => {
+  it("faults with Apigee's UnresolvedVariable when assigning to a response that does not exist yet", () => {
     const step = assignMessagePolicy.create({ assignTo: 'response', set: { headers: { a: 'b' } } }, meta);
-    expect(() => step(makePolicyContext())).toThrow(
-      expect.objectContaining({ status: 500, errorCode: 'steps.assignmessage.ExecutionFailed' }),
+    const ctx = makePolicyContext();
+    expect(() => step(ctx)).toThrow(
+      expect.objectContaining({
+        status: 500,
+        errorCode: 'steps.assignmessage.UnresolvedVariable',
+        message: 'AssignMessage[add-headers]: unable to resolve variable response',
+      }),
     );
+    expect(ctx.variables.get('assignmessage.add-headers.failed')).toBe(true);
   });
 
   it('refuses mixing operations with shorthand members at create()', () => {
@@ -192,6 +198,102 @@ describe('AssignMessage payload templates', () => {
   it('refuses bad templates at create()', () => {
     expect(() => assignMessagePolicy.create({ set: { headers: { 'x-a': '{nope(a)}' } } }, meta)).toThrow(
       new PolicyConfigError(meta, 'assignMessage.set.headers.x-a: unknown template function "nope"'),
+    );
+  });
+});
+
+describe('AssignMessage: named messages, IgnoreUnresolvedVariables, variablePrefix', () => {
+  it("creates a named request (Apigee's AssignTo createNew) that later steps read and copy from", () => {
+    const ctx = makePolicyContext({ method: 'POST', path: '/orders', headers: { 'x-user': 'ana' } });
+    void assignMessagePolicy.create(
+      {
+        assignTo: 'calloutRequest',
+        createNew: true,
+        type: 'request',
+        copy: { source: 'request', headers: ['x-user'] },
+        set: {
+          verb: 'PUT',
+          path: '/users/{request.header.x-user}',
+          headers: { 'content-type': 'application/json' },
+          payload: { content: '{"user":"{request.header.x-user}"}' },
+        },
+      },
+      meta,
+    )(ctx);
+    expect(ctx.variables.get('calloutRequest.header.x-user')).toBe('ana');
+    expect(ctx.variables.get('calloutRequest.verb')).toBe('PUT');
+    expect(ctx.variables.get('calloutRequest.path')).toBe('/users/ana');
+    expect(ctx.variables.get('calloutRequest.content')).toBe('{"user":"ana"}');
+    // The request itself is untouched.
+    expect(ctx.request.method).toBe('POST');
+    expect(ctx.request.headers.has('content-type')).toBe(false);
+    // Another step copies from the named message into the request.
+    void assignMessagePolicy.create(
+      { copy: { source: 'calloutRequest', headers: ['content-type'], payload: true } },
+      { ...meta, name: 'copy-back' },
+    )(ctx);
+    expect(ctx.request.headers.get('content-type')).toBe('application/json');
+    expect(ctx.request.body.text()).toBe('{"user":"ana"}');
+  });
+
+  it('answers VariableOfNonMsgType and UnresolvedVariable for a copy source that is no message', () => {
+    const notMessage = assignMessagePolicy.create({ copy: { source: 'plain', headers: ['a'] } }, meta);
+    expect(() => notMessage(makePolicyContext({ variables: { plain: 'text' } }))).toThrow(
+      expect.objectContaining({ status: 500, errorCode: 'steps.assignmessage.VariableOfNonMsgType' }),
+    );
+    expect(() => notMessage(makePolicyContext())).toThrow(
+      expect.objectContaining({ errorCode: 'steps.assignmessage.UnresolvedVariable' }),
+    );
+  });
+
+  it('ignoreUnresolvedVariables false faults on an unset variable; true (default) expands it to ""', () => {
+    const config: AssignMessageConfig = { set: { headers: { 'x-who': 'user {who.am.i}' } } };
+    expect(run(config).request.headers.get('x-who')).toBe('user ');
+    const strict = assignMessagePolicy.create({ ...config, ignoreUnresolvedVariables: false }, meta);
+    const ctx = makePolicyContext();
+    expect(() => strict(ctx)).toThrow(
+      expect.objectContaining({
+        errorCode: 'steps.assignmessage.UnresolvedVariable',
+        message: 'AssignMessage[add-headers]: unable to resolve variable who.am.i',
+      }),
+    );
+    expect(ctx.request.headers.has('x-who')).toBe(false);
+    expect(
+      run({ ...config, ignoreUnresolvedVariables: false }, { variables: { 'who.am.i': 'ana' } }).request.headers.get(
+        'x-who',
+      ),
+    ).toBe('user ana');
+  });
+
+  it("renders a payload with variablePrefix and variableSuffix, braces literal (Apigee's example)", () => {
+    const ctx = run(
+      {
+        set: {
+          payload: {
+            contentType: 'application/json',
+            variablePrefix: '@',
+            variableSuffix: '#',
+            content:
+              '{"name":"foo","type":"@apiproxy.name#","user":"@request.header.x-user#","literal":"{not.a.variable}"}',
+          },
+        },
+      },
+      { method: 'POST', headers: { 'x-user': 'a"b' } },
+    );
+    expect(JSON.parse(ctx.request.body.text())).toEqual({
+      name: 'foo',
+      type: 'test',
+      user: 'a"b',
+      literal: '{not.a.variable}',
+    });
+  });
+
+  it('refuses createNew without a message variable name and a lone variablePrefix', () => {
+    expect(() => assignMessagePolicy.create({ createNew: true, assignTo: 'request', set: {} }, meta)).toThrow(
+      PolicyConfigError,
+    );
+    expect(() => assignMessagePolicy.create({ set: { payload: { content: 'x', variablePrefix: '@' } } }, meta)).toThrow(
+      PolicyConfigError,
     );
   });
 });

@@ -1,5 +1,6 @@
 // AssignMessage (docs/policies.md): remove, copy, add and set parts of a message, and assign variables.
-// The order of operations is the one protos/policies/mediation/assign-message.ts documents.
+// The order of operations is the one protos/policies/mediation/assign-message.ts documents. The message
+// is request, response, or a message variable (createNew makes one: flow/variables.ts reads it).
 import {
   assignMessage,
   orderedOperations,
@@ -11,8 +12,15 @@ import {
   type RemoveOperation,
   type SetOperation,
 } from '../../../../protos/policies/mediation/assign-message.ts';
+import { payloadDelimiters } from '../../../../protos/policies/templates.ts';
 import { PolicyFault } from '../../flow/faults.ts';
-import { compilePayloadTemplate, type PayloadTemplate } from '../../flow/templates.ts';
+import { createRequestMessage, createResponseMessage } from '../../flow/message.ts';
+import {
+  compilePayloadTemplate,
+  expandTemplate as renderTemplate,
+  type PayloadTemplate,
+  type TemplateVariables,
+} from '../../flow/templates.ts';
 import type {
   Message,
   PolicyContext,
@@ -21,7 +29,7 @@ import type {
   RequestMessage,
   ResponseMessage,
 } from '../../flow/types.ts';
-import { checkConfig, expandTemplate, formParams, isRequest, messageOf } from '../support.ts';
+import { checkConfig, formParams, isRequest } from '../support.ts';
 
 type AnyMessage = RequestMessage | ResponseMessage;
 
@@ -48,9 +56,29 @@ function remove(target: AnyMessage, op: RemoveOperation): void {
   if (op.payload) target.body.setText('');
 }
 
-function copy(ctx: PolicyContext, target: AnyMessage, op: CopyOperation, meta: PolicyMeta): void {
-  const source = messageOf(ctx, op.source ?? 'request');
-  if (!source) throw executionFailed(meta, 'the copy source response does not exist yet');
+/** What a step's templates read: the flow variables, or (ignoreUnresolvedVariables false) those that fault when unset. */
+interface Run {
+  ctx: PolicyContext;
+  vars: TemplateVariables;
+  meta: PolicyMeta;
+}
+
+const expandTemplate = (run: Run, text: string) => renderTemplate(text, run.vars);
+
+/** The named message, or the Apigee fault for a name that holds none. */
+function messageNamed(run: Run, name: string): AnyMessage {
+  const message = run.ctx.variables.message(name);
+  if (message) return message;
+  if (run.ctx.variables.holdsNonMessage(name))
+    throw fault(
+      'steps.assignmessage.VariableOfNonMsgType',
+      `AssignMessage[${run.meta.name}]: value of variable ${name} is not of type Message`,
+    );
+  throw unresolved(run.meta, name);
+}
+
+function copy(run: Run, target: AnyMessage, op: CopyOperation): void {
+  const source = messageNamed(run, op.source ?? 'request');
   for (const name of op.headers ?? []) {
     // The copied values replace the target's: a set then adds (so Host, which has one value, copies).
     const values = source.headers.getAll(name);
@@ -86,49 +114,64 @@ function copy(ctx: PolicyContext, target: AnyMessage, op: CopyOperation, meta: P
   }
 }
 
-function add(ctx: PolicyContext, target: AnyMessage, op: AddOperation): void {
-  for (const [name, value] of Object.entries(op.headers ?? {})) target.headers.add(name, expandTemplate(ctx, value));
+function add(run: Run, target: AnyMessage, op: AddOperation): void {
+  for (const [name, value] of Object.entries(op.headers ?? {})) target.headers.add(name, expandTemplate(run, value));
   const query = Object.entries(op.queryParams ?? {});
-  if (query.length > 0) editQuery(target, (q) => query.forEach(([n, v]) => q.append(n, expandTemplate(ctx, v))));
+  if (query.length > 0) editQuery(target, (q) => query.forEach(([n, v]) => q.append(n, expandTemplate(run, v))));
   const form = Object.entries(op.formParams ?? {});
-  if (form.length > 0) editForm(target, (f) => form.forEach(([n, v]) => f.append(n, expandTemplate(ctx, v))));
+  if (form.length > 0) editForm(target, (f) => form.forEach(([n, v]) => f.append(n, expandTemplate(run, v))));
 }
 
-function set(ctx: PolicyContext, target: AnyMessage, op: SetOperation, payload: PayloadTemplate | undefined): void {
-  for (const [name, value] of Object.entries(op.headers ?? {})) target.headers.set(name, expandTemplate(ctx, value));
+function set(run: Run, target: AnyMessage, op: SetOperation, payload: PayloadTemplate | undefined): void {
+  for (const [name, value] of Object.entries(op.headers ?? {})) target.headers.set(name, expandTemplate(run, value));
   const query = Object.entries(op.queryParams ?? {});
-  if (query.length > 0) editQuery(target, (q) => query.forEach(([n, v]) => q.set(n, expandTemplate(ctx, v))));
+  if (query.length > 0) editQuery(target, (q) => query.forEach(([n, v]) => q.set(n, expandTemplate(run, v))));
   const form = Object.entries(op.formParams ?? {});
-  if (form.length > 0) editForm(target, (f) => form.forEach(([n, v]) => f.set(n, expandTemplate(ctx, v))));
+  if (form.length > 0) editForm(target, (f) => form.forEach(([n, v]) => f.set(n, expandTemplate(run, v))));
   // The payload escapes each value for where it sits (a JSON string, XML text, ...): flow/templates.ts.
-  if (op.payload && payload) target.body.setText(payload.render(ctx.variables, target), op.payload.contentType);
+  if (op.payload && payload) target.body.setText(payload.render(run.vars, target), op.payload.contentType);
   if (isRequest(target)) {
     if (op.verb) target.method = op.verb;
-    if (op.path) target.path = expandTemplate(ctx, op.path);
+    if (op.path) target.path = expandTemplate(run, op.path);
   } else {
     if (op.statusCode) target.status = op.statusCode;
     if (op.reasonPhrase !== undefined) target.reasonPhrase = op.reasonPhrase;
   }
 }
 
-function assignVariables(ctx: PolicyContext, assignments: AssignVariable[]): void {
+function assignVariables(run: Run, assignments: AssignVariable[]): void {
+  const { ctx } = run;
   for (const a of assignments) {
     const value =
       a.ref !== undefined
         ? ctx.variables.get(a.ref)
         : a.template !== undefined
-          ? expandTemplate(ctx, a.template)
+          ? expandTemplate(run, a.template)
           : a.value;
     ctx.variables.set(a.name, value);
   }
 }
 
-function executionFailed(meta: PolicyMeta, reason: string): PolicyFault {
-  return new PolicyFault({
-    status: 500,
-    errorCode: 'steps.assignmessage.ExecutionFailed',
-    faultString: `AssignMessage[${meta.name}]: ${reason}`,
-  });
+function fault(errorCode: string, faultString: string): PolicyFault {
+  return new PolicyFault({ status: 500, errorCode, faultString });
+}
+
+function unresolved(meta: PolicyMeta, name: string): PolicyFault {
+  return fault(
+    'steps.assignmessage.UnresolvedVariable',
+    `AssignMessage[${meta.name}]: unable to resolve variable ${name}`,
+  );
+}
+
+/** Variables whose unset names fault (ignoreUnresolvedVariables false), at the first one a template reads. */
+function strictVariables(ctx: PolicyContext, meta: PolicyMeta): TemplateVariables {
+  return {
+    getString(name) {
+      const value = ctx.variables.getString(name);
+      if (value === undefined) throw unresolved(meta, name);
+      return value;
+    },
+  };
 }
 
 interface CompiledOperation {
@@ -136,12 +179,25 @@ interface CompiledOperation {
   payload: PayloadTemplate | undefined;
 }
 
-function apply(ctx: PolicyContext, target: AnyMessage, { op, payload }: CompiledOperation, meta: PolicyMeta): void {
+function apply(run: Run, target: AnyMessage, { op, payload }: CompiledOperation): void {
   if (op.remove) remove(target, op.remove);
-  if (op.copy) copy(ctx, target, op.copy, meta);
-  if (op.add) add(ctx, target, op.add);
-  if (op.set) set(ctx, target, op.set, payload);
-  if (op.assignVariable) assignVariables(ctx, op.assignVariable);
+  if (op.copy) copy(run, target, op.copy);
+  if (op.add) add(run, target, op.add);
+  if (op.set) set(run, target, op.set, payload);
+  if (op.assignVariable) assignVariables(run, op.assignVariable);
+}
+
+/** The message a step changes: a new one (createNew), or the one assignTo names, or the phase's. */
+function targetOf(run: Run, config: AssignMessageConfig): AnyMessage {
+  if (config.createNew && config.assignTo) {
+    const made =
+      (config.type ?? 'request') === 'request'
+        ? createRequestMessage({ method: 'GET', path: '/', headers: {}, body: Buffer.alloc(0) })
+        : createResponseMessage({ status: 200, headers: {}, body: Buffer.alloc(0) });
+    run.ctx.variables.set(config.assignTo, made);
+    return made;
+  }
+  return messageNamed(run, config.assignTo ?? run.ctx.phase);
 }
 
 export const assignMessagePolicy: PolicyImplementation<AssignMessageConfig> = {
@@ -150,12 +206,21 @@ export const assignMessagePolicy: PolicyImplementation<AssignMessageConfig> = {
     checkConfig(assignMessage, config, meta);
     const operations: CompiledOperation[] = orderedOperations(config).map((op) => ({
       op,
-      payload: op.set?.payload && compilePayloadTemplate(op.set.payload.content, op.set.payload.contentType),
+      payload:
+        op.set?.payload &&
+        compilePayloadTemplate(op.set.payload.content, op.set.payload.contentType, payloadDelimiters(op.set.payload)),
     }));
+    const strict = config.ignoreUnresolvedVariables === false;
     return (ctx) => {
-      const target = messageOf(ctx, config.assignTo);
-      if (!target) throw executionFailed(meta, 'assignTo response, but there is no response in the request phase');
-      for (const op of operations) apply(ctx, target, op, meta);
+      const run: Run = { ctx, meta, vars: strict ? strictVariables(ctx, meta) : ctx.variables };
+      try {
+        const target = targetOf(run, config);
+        for (const op of operations) apply(run, target, op);
+      } catch (err) {
+        // Apigee's fault variable; set only when the step fails.
+        if (err instanceof PolicyFault) ctx.variables.set(`assignmessage.${meta.name}.failed`, true);
+        throw err;
+      }
       return undefined;
     };
   },
