@@ -146,6 +146,11 @@ const celTwins: Record<string, { type: string; config: unknown; path: string }> 
     config: { set: {}, operations: [{ add: {} }] },
     path: 'operations',
   },
+  'each assignVariable needs exactly one of value, ref or template': {
+    type: 'RaiseFault',
+    config: { statusCode: 400, assignVariable: [{ name: 'a', value: 'x', ref: 'y' }] },
+    path: 'assignVariable[0]',
+  },
   'variablePrefix and variableSuffix go together': {
     type: 'AssignMessage',
     config: { set: { payload: { content: 'x', variablePrefix: '@' } } },

@@ -227,7 +227,7 @@ const copySchema: JSONSchema = {
   },
 };
 
-const assignVariableSchema: JSONSchema = {
+export const assignVariableSchema: JSONSchema = {
   type: 'array',
   maxItems: 64,
   description: 'Flow variables to set (at most 64), in order. Apigee: <AssignVariable> elements.',

@@ -3,12 +3,20 @@ import { headerNameProblem } from '../header-changes.ts';
 import { readsBodyVariable } from '../expressions.ts';
 import type { PolicyTypeSpec } from '../index.ts';
 import { payloadProblems, templateFieldProblems, templateMapFields } from '../templates.ts';
+import { assignVariableSchema, messageVariableName, type AssignVariable } from './assign-message.ts';
+import { stringList } from '../schema.ts';
 
 export interface RaiseFaultConfig {
   statusCode: number;
   reasonPhrase?: string;
   headers?: Record<string, string>;
   payload?: { contentType?: string; content: string };
+  /** Apigee <FaultResponse><Copy>: headers and the payload of another message into the fault response. */
+  copy?: { source?: string; headers?: string[]; payload?: boolean };
+  /** Apigee <FaultResponse><Remove>: headers left out of the fault response (copied ones, say). */
+  remove?: { headers?: string[] };
+  /** Apigee <FaultResponse><AssignVariable>: flow variables set before the response is built. */
+  assignVariable?: AssignVariable[];
 }
 
 export const raiseFault: PolicyTypeSpec = {
@@ -41,6 +49,43 @@ export const raiseFault: PolicyTypeSpec = {
         },
         description: 'Response headers by name. Apigee: <Set><Headers>.',
       },
+      assignVariable: {
+        ...assignVariableSchema,
+        items: {
+          ...assignVariableSchema.items!,
+          'x-kubernetes-validations': [
+            {
+              rule: '[has(self.value), has(self.ref), has(self.template)].exists_one(x, x)',
+              message: 'each assignVariable needs exactly one of value, ref or template',
+            },
+          ],
+        },
+        description:
+          'Flow variables to set (at most 64), in order, before the response is built (its templates see them). Apigee: <FaultResponse><AssignVariable>.',
+      },
+      copy: {
+        type: 'object',
+        description:
+          'Copies headers and the body of another message into the fault response, before remove and the configured headers and payload. Apigee: <FaultResponse><Copy>.',
+        properties: {
+          source: {
+            ...messageVariableName,
+            description:
+              'The message copied from: request (default), response, or a message variable an AssignMessage createNew made. Apigee: the source attribute.',
+          },
+          headers: stringList('Names of headers copied (at most 64).', 64, 256),
+          payload: {
+            type: 'boolean',
+            description: 'true: the body and its Content-Type are copied. Apigee: <Copy><Payload>.',
+          },
+        },
+      },
+      remove: {
+        type: 'object',
+        description:
+          'Headers left out of the fault response (copied ones), before the configured headers are set. Apigee: <FaultResponse><Remove>.',
+        properties: { headers: stringList('Names of headers removed (at most 64).', 64, 256) },
+      },
       payload: {
         type: 'object',
         description:
@@ -61,19 +106,41 @@ export const raiseFault: PolicyTypeSpec = {
   },
   needsBody: (config, phase) => {
     const c = config as RaiseFaultConfig;
-    return readsBodyVariable(phase, { templates: [...Object.values(c.headers ?? {}), c.payload?.content] });
+    const copiesBody = c.copy?.payload === true && (c.copy.source ?? 'request') === phase;
+    return (
+      copiesBody ||
+      readsBodyVariable(phase, {
+        names: (c.assignVariable ?? []).map((v) => v.ref),
+        templates: [
+          ...Object.values(c.headers ?? {}),
+          c.payload?.content,
+          ...(c.assignVariable ?? []).map((v) => v.template),
+        ],
+      })
+    );
   },
   validate: (config) => {
     const c = config as RaiseFaultConfig;
     // The payload renders as its content type says; without one it is sent as text/plain.
     const payload = c.payload && { ...c.payload, contentType: c.payload.contentType ?? 'text/plain' };
-    const headerProblems = Object.keys(c.headers ?? {}).flatMap((name) => {
+    const copied = (c.copy?.headers ?? []).map((name, i) => ({ name, path: `copy.headers[${i}]` }));
+    const headerProblems = [
+      ...Object.keys(c.headers ?? {}).map((name) => ({ name, path: `headers.${name}` })),
+      ...copied,
+    ].flatMap(({ name, path }) => {
       const problem = headerNameProblem('set', name);
-      return problem === undefined
-        ? []
-        : [{ path: `headers.${name}`, message: `${name}: ${problem}; Envoy would not apply it` }];
+      return problem === undefined ? [] : [{ path, message: `${name}: ${problem}; Envoy would not apply it` }];
     });
+    const assignProblems = (c.assignVariable ?? []).flatMap((v, i) =>
+      [v.value, v.ref, v.template].filter((x) => x !== undefined).length === 1
+        ? []
+        : [{ path: `assignVariable[${i}]`, message: 'exactly one of value, ref or template' }],
+    );
     return [
+      ...assignProblems,
+      ...templateFieldProblems(
+        (c.assignVariable ?? []).map((v, i) => ({ path: `assignVariable[${i}].template`, template: v.template })),
+      ),
       ...templateFieldProblems(templateMapFields('headers', c.headers)),
       ...payloadProblems('payload', payload),
       ...headerProblems,

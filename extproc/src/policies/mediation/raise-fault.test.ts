@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PolicyFault } from '../../flow/faults.ts';
+import { createResponseMessage } from '../../flow/message.ts';
 import { makePolicyContext } from '../../flow/policy-context.test-support.ts';
 import { PolicyConfigError } from '../support.ts';
 import { raiseFaultPolicy } from './raise-fault.ts';
@@ -94,5 +95,56 @@ describe('RaiseFault payload templates', () => {
     expect(() => raiseFaultPolicy.create({ statusCode: 400, headers: { 'x-a': '{a' } }, meta)).toThrow(
       new PolicyConfigError(meta, 'raiseFault.headers.x-a: the reference at offset 0 is never closed'),
     );
+  });
+});
+
+describe('RaiseFault FaultResponse: AssignVariable, Copy, Remove', () => {
+  it('assigns variables first, copies headers and the payload of a message, removes some, then sets its own', () => {
+    const step = raiseFaultPolicy.create(
+      {
+        statusCode: 403,
+        assignVariable: [
+          { name: 'flow.reason', value: 'blocked' },
+          { name: 'flow.caller', ref: 'request.header.x-user' },
+        ],
+        copy: { source: 'request', headers: ['x-correlation-id', 'x-user', 'content-type'], payload: true },
+        remove: { headers: ['x-user'] },
+        headers: { 'x-reason': '{flow.reason} {flow.caller}' },
+      },
+      meta,
+    );
+    const ctx = makePolicyContext({
+      method: 'POST',
+      headers: { 'x-correlation-id': 'c-1', 'x-user': 'ana' },
+      body: { echo: true },
+    });
+    const fault = raised(step, ctx);
+    expect(ctx.variables.get('flow.reason')).toBe('blocked');
+    expect(fault.headers).toEqual({
+      'x-correlation-id': 'c-1',
+      'content-type': 'application/json',
+      'x-reason': 'blocked ana',
+    });
+    expect(fault.body).toEqual({ contentType: 'application/json', content: '{"echo":true}' });
+    expect(fault).toMatchObject({ status: 403, errorCode: 'steps.raisefault.RaiseFault' });
+  });
+
+  it('copies from a message variable AssignMessage createNew made', () => {
+    const step = raiseFaultPolicy.create({ statusCode: 502, copy: { source: 'errorMessage', headers: ['x-a'] } }, meta);
+    const ctx = makePolicyContext();
+    ctx.variables.set(
+      'errorMessage',
+      createResponseMessage({ status: 500, headers: { 'x-a': 'from-named' }, body: Buffer.alloc(0) }),
+    );
+    expect(raised(step, ctx).headers).toEqual({ 'x-a': 'from-named' });
+  });
+
+  it('refuses at create() a copied header Envoy would not apply and an assignVariable without one source', () => {
+    expect(() => raiseFaultPolicy.create({ statusCode: 400, copy: { headers: [':path'] } }, meta)).toThrow(
+      PolicyConfigError,
+    );
+    expect(() =>
+      raiseFaultPolicy.create({ statusCode: 400, assignVariable: [{ name: 'a', value: 'x', ref: 'y' }] }, meta),
+    ).toThrow(PolicyConfigError);
   });
 });

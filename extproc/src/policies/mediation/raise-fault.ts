@@ -1,5 +1,6 @@
 // RaiseFault (docs/policies.md): stop the flow with a configured response. Header values and the payload are
-// templates; without a payload the standard fault body names the policy.
+// templates; without a payload the standard fault body names the policy. Apigee's FaultResponse
+// elements run in the order assignVariable, copy, remove, then the configured headers and payload.
 import { raiseFault, type RaiseFaultConfig } from '../../../../protos/policies/mediation/raise-fault.ts';
 import { checkHeaderChange } from '../../flow/allowed-changes.ts';
 import { PolicyFault } from '../../flow/faults.ts';
@@ -16,7 +17,28 @@ export const raiseFaultPolicy: PolicyImplementation<RaiseFaultConfig> = {
     // The payload escapes each value for where it sits in its content type (flow/templates.ts).
     const payloadTemplate = config.payload && compilePayloadTemplate(config.payload.content, contentType);
     return (ctx) => {
-      const headers = Object.fromEntries(headerTemplates.map(([name, value]) => [name, expandTemplate(ctx, value)]));
+      for (const a of config.assignVariable ?? []) {
+        const value =
+          a.ref !== undefined
+            ? ctx.variables.get(a.ref)
+            : a.template !== undefined
+              ? expandTemplate(ctx, a.template)
+              : a.value;
+        ctx.variables.set(a.name, value);
+      }
+      const headers: Record<string, string> = {};
+      let copiedBody: { contentType: string; content: string } | undefined;
+      if (config.copy) {
+        const source = ctx.variables.message(config.copy.source ?? 'request');
+        for (const name of config.copy.headers ?? []) {
+          const values = source?.headers.getAll(name) ?? [];
+          if (values.length > 0) headers[name.toLowerCase()] = values.join(',');
+        }
+        if (config.copy.payload && source)
+          copiedBody = { contentType: source.headers.get('content-type') ?? 'text/plain', content: source.body.text() };
+      }
+      for (const name of config.remove?.headers ?? []) delete headers[name.toLowerCase()];
+      for (const [name, value] of headerTemplates) headers[name.toLowerCase()] = expandTemplate(ctx, value);
       // Envoy applies an immediate response's headers with the same mutation rules (sendImmediateResponse).
       for (const [name, value] of Object.entries(headers)) checkHeaderChange('set', name.toLowerCase(), value);
       throw new PolicyFault({
@@ -25,7 +47,7 @@ export const raiseFaultPolicy: PolicyImplementation<RaiseFaultConfig> = {
         faultString: `Raising fault. Fault name : ${meta.name}`,
         reasonPhrase: config.reasonPhrase,
         headers,
-        body: payloadTemplate && { contentType, content: payloadTemplate.render(ctx.variables) },
+        body: payloadTemplate ? { contentType, content: payloadTemplate.render(ctx.variables) } : copiedBody,
       });
     };
   },
