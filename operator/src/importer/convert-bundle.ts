@@ -121,7 +121,7 @@ export function convertBundle(bundle: BundleFiles, bundleName: string, options: 
       if (enabled === 'false') spec['enabled'] = false;
       const props = el.child('Properties');
       for (const p of props?.all('Property') ?? [])
-        report(file, p.xpath, `property ${p.attrs['name'] ?? ''} has no counterpart`);
+        report(file, p.consume().xpath, `property ${p.attrs['name'] ?? ''} has no counterpart`);
       config = converter.convert(el, {
         file,
         unsupported: (xpath, reason) => report(file, xpath, reason),
@@ -218,12 +218,15 @@ function object(
   };
 }
 
+/** Without repeats, by file (each file's entries in the order they were found). */
 function dedupe(list: Unsupported[]): Unsupported[] {
   const seen = new Set<string>();
-  return list.filter((u) => {
-    const k = `${u.file}\0${u.xpath}\0${u.reason}`;
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
+  return list
+    .filter((u) => {
+      const k = `${u.file}\0${u.xpath}\0${u.reason}`;
+      if (seen.has(k)) return false;
+      seen.add(k);
+      return true;
+    })
+    .sort((a, b) => byPath(a.file, b.file));
 }

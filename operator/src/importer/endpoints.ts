@@ -101,6 +101,7 @@ function conditionalFlows(ep: Endpoint, ctx: EndpointContext): ConditionalFlow[]
     const name = flowName(f.attr('name') ?? 'flow', taken);
     const cond = condition(f.child('Condition'), ep.file, ctx);
     if (cond === null) {
+      f.consume();
       ctx.skipped.push(`flow ${f.attrs['name'] ?? name} (condition)`);
       return [];
     }
@@ -248,7 +249,7 @@ function hosts(ep: Endpoint, ctx: EndpointContext): string[] | undefined {
       );
   }
   for (const p of conn?.child('Properties')?.all('Property') ?? [])
-    ctx.unsupported(ep.file, p.xpath, `property ${p.attrs['name'] ?? ''} has no counterpart`);
+    ctx.unsupported(ep.file, p.consume().xpath, `property ${p.attrs['name'] ?? ''} has no counterpart`);
   conn?.child('Properties');
   return out.length > 0 ? [...new Set(out)].sort() : undefined;
 }
@@ -379,7 +380,7 @@ function target(ep: Endpoint | undefined, directUrl: string | undefined, proxyNa
     const ciphers = ssl.child('Ciphers');
     if (ciphers && ciphers.children.length > 0)
       ctx.unsupported(file, ciphers.xpath, 'upstream cipher lists have no counterpart');
-    const https = typeof spec['url'] === 'string' ? (spec['url']).startsWith('https://') : true;
+    const https = typeof spec['url'] === 'string' ? spec['url'].startsWith('https://') : true;
     if (sslEnabled && !https)
       ctx.unsupported(file, `${ssl.xpath}/Enabled`, 'TLS to an http:// URL: write the URL as https://');
     if (sslEnabled && https && (Object.keys(tls).length > 0 || spec['url'] === undefined)) spec['tls'] = tls;

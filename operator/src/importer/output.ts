@@ -7,7 +7,7 @@ import { stringify } from 'yaml';
 import type { ImportedObject } from './convert-bundle.ts';
 
 export function toYaml(o: ImportedObject): string {
-  return stringify(o, { lineWidth: 0, aliasDuplicateObjects: false, singleQuote: false });
+  return stringify(o, { lineWidth: 0, aliasDuplicateObjects: false, singleQuote: true });
 }
 
 export function fileNameOf(o: ImportedObject): string {

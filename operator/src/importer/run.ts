@@ -57,6 +57,7 @@ export function importBundles(options: ImportOptions): ImportReport {
         ...(options.virtualHosts ? { virtualHosts: options.virtualHosts } : {}),
       });
       keepWhatCompiles(converted);
+      converted.unsupported.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
       const entry: BundleReport = {
         source: input.source,
         kind: converted.kind,

@@ -75,6 +75,11 @@ export function keepWhatCompiles(bundle: ConvertedBundle): void {
         const where = dropSteps(proxy.spec, o.metadata.name);
         if (where.length === 0) continue;
         const note = where.map((w) => `${w}: ${outcome?.name ?? o.metadata.name} (refused)`).join('; ');
+        bundle.unsupported.push({
+          file: proxy.metadata.annotations?.[ANNOTATION.source] ?? '',
+          xpath: '/ProxyEndpoint',
+          reason: `steps dropped (${where.join(', ')}): policy ${outcome?.name ?? o.metadata.name} was refused`,
+        });
         const ann = (proxy.metadata.annotations ??= {});
         ann[ANNOTATION.skippedSteps] = ann[ANNOTATION.skippedSteps] ? `${ann[ANNOTATION.skippedSteps]}; ${note}` : note;
       }

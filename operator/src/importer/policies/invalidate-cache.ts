@@ -7,7 +7,7 @@ export const invalidateCacheConverter: PolicyConverter = {
   convert(el, ctx) {
     const target = cacheTarget(el, ctx);
     const context = el.child('CacheContext');
-    if (context) ctx.unsupported(context.xpath, "another proxy's cache context has no counterpart");
+    if (context) ctx.unsupported(context.consume().xpath, "another proxy's cache context has no counterpart");
     return target ? compact({ ...target, purgeChildEntries: bool(el.child('PurgeChildEntries'), ctx) }) : undefined;
   },
 };

@@ -61,7 +61,8 @@ export const quotaConverter: PolicyConverter = {
       unit = refOrText(unitEl, ctx, (t, x) => timeUnit(t, x, ctx));
     }
     if (allowEl)
-      for (const c of allowEl.all('Class')) ctx.unsupported(c.xpath, 'per-class allow counts have no counterpart');
+      for (const c of allowEl.all('Class'))
+        ctx.unsupported(c.consume().xpath, 'per-class allow counts have no counterpart');
 
     const upq = el.child('UseQuotaConfigInAPIProduct');
     if (upq) {
