@@ -15,7 +15,10 @@ export const raiseFaultConverter: PolicyConverter = {
       ...namedValues(add?.child('Headers'), 'Header', ctx),
       ...namedValues(set?.child('Headers'), 'Header', ctx),
     };
-    el.child('IgnoreUnresolvedVariables')?.consume();
+    // Unresolved template variables expand to "" (as IgnoreUnresolvedVariables true); the fault
+    // response is always a new response, whatever an <AssignTo> says.
+    for (const parent of [el, fr])
+      for (const name of ['IgnoreUnresolvedVariables', 'AssignTo']) parent?.child(name)?.consume();
     const short = el.child('ShortFaultReason');
     if (short && short.text.toLowerCase() === 'true')
       ctx.unsupported(short.xpath, 'no short fault reasons in Gatehouse');
