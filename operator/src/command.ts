@@ -178,7 +178,7 @@ const importFlags = {
     short: 'n',
     value: 'NS',
     description: 'namespace of every object written',
-    defaultText: 'none (default)',
+    defaultText: 'none, so the objects are in default',
   }),
   report: text({ value: 'FILE', description: 'write the report (what did not convert, and why) as JSON here' }),
   strict: toggle({ description: 'exit 1 when the report lists anything that did not convert' }),
