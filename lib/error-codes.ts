@@ -586,6 +586,41 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
     'ExtractVariables: the body is not valid JSON.',
     apigee('steps.extractvariables.JsonPathParsingFailure'),
   ),
+  fault(
+    'policies/mediation',
+    'steps.xsl.XSLSourceMessageNotAvailable',
+    500,
+    'XSLTransform: the source message or variable is not there (a response in the request flow, an unset variable, an empty body).',
+    apigee('steps.xsl.XSLSourceMessageNotAvailable'),
+  ),
+  fault(
+    'policies/mediation',
+    'steps.xsl.XSLVariableResolutionFailed',
+    500,
+    'XSLTransform: a parameter ref does not resolve, has no value to fall back to, and ignoreUnresolvedVariables is false.',
+    apigee('steps.xsl.XSLVariableResolutionFailed'),
+  ),
+  fault(
+    'policies/mediation',
+    'steps.xsl.XSLEvaluationFailed',
+    500,
+    'XSLTransform: the input is not acceptable XML (malformed, DOCTYPE, too deep or too large) or the transform failed.',
+    apigee('steps.xsl.XSLEvaluationFailed'),
+  ),
+  fault(
+    'policies/mediation',
+    'steps.messagevalidation.SourceMessageNotAvailable',
+    500,
+    'SOAPMessageValidation: the source message is not there (a response in the request flow, no body buffered).',
+    apigee('steps.messagevalidation.SourceMessageNotAvailable'),
+  ),
+  fault(
+    'policies/mediation',
+    'steps.messagevalidation.Failed',
+    500,
+    'SOAPMessageValidation: the body is not well-formed, not a SOAP envelope of an accepted version, has an element not listed, or is not valid against the schema.',
+    apigee('steps.messagevalidation.Failed'),
+  ),
 
   // --- faults: security policies ---
   fault(
