@@ -595,16 +595,9 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
   ),
   fault(
     'policies/mediation',
-    'steps.xsl.XSLVariableResolutionFailed',
-    500,
-    'XSLTransform: a parameter ref does not resolve, has no value to fall back to, and ignoreUnresolvedVariables is false.',
-    apigee('steps.xsl.XSLVariableResolutionFailed'),
-  ),
-  fault(
-    'policies/mediation',
     'steps.xsl.XSLEvaluationFailed',
     500,
-    'XSLTransform: the input is not acceptable XML (malformed, DOCTYPE, too deep or too large) or the transform failed.',
+    'XSLTransform: the input is not acceptable XML (malformed, DOCTYPE, too deep or too large), a parameter ref does not resolve (without a value or ignoreUnresolvedVariables), or the transform failed.',
     apigee('steps.xsl.XSLEvaluationFailed'),
   ),
   fault(

@@ -128,7 +128,7 @@ export const xslTransform: PolicyTypeSpec = {
           ignoreUnresolvedVariables: {
             type: 'boolean',
             description:
-              'When true a ref that does not resolve passes its value (or nothing); when false (default) the step fails with steps.xsl.XSLVariableResolutionFailed. Apigee: ignoreUnresolvedVariables.',
+              'When true a ref that does not resolve passes its value (or nothing); when false (default) the step fails with steps.xsl.XSLEvaluationFailed. Apigee: ignoreUnresolvedVariables.',
           },
           parameter: {
             type: 'array',

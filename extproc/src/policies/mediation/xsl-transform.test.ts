@@ -68,10 +68,11 @@ describe('XSLTransform', () => {
     expect(ctx.variables.getString('out')).toContain('"symbol":"VAR"');
   });
 
-  it('an unresolved ref without a value fails with XSLVariableResolutionFailed unless ignoreUnresolvedVariables', async () => {
+  it('an unresolved ref without a value fails with XSLEvaluationFailed unless ignoreUnresolvedVariables', async () => {
     const parameter = [{ name: 'caller', ref: 'authn.uid' }];
     const strict = await run({ parameters: { parameter } });
-    expect(strict.fault?.errorCode).toBe('steps.xsl.XSLVariableResolutionFailed');
+    expect(strict.fault?.errorCode).toBe('steps.xsl.XSLEvaluationFailed');
+    expect(strict.fault?.message).toMatch(/unresolved variable authn\.uid$/);
     expect(strict.fault?.status).toBe(500);
     expect(strict.ctx.variables.get('xsl.soap-to-json.failed')).toBe(true);
     const lenient = await run({ parameters: { ignoreUnresolvedVariables: true, parameter } });

@@ -95,11 +95,12 @@ export const xslTransformPolicy: PolicyImplementation<XSLTransformConfig> = {
       for (const p of config.parameters?.parameter ?? []) {
         const resolved = p.ref === undefined ? undefined : ctx.variables.getString(p.ref);
         if (p.ref !== undefined && resolved === undefined && p.value === undefined && !ignoreUnresolved) {
+          // Apigee documents no code of its own for this: its runtime errors are the two used here.
           throw fault(
             ctx,
             meta,
-            'steps.xsl.XSLVariableResolutionFailed',
-            `Failed to resolve variable ${p.ref} for XSL: ${meta.name}`,
+            'steps.xsl.XSLEvaluationFailed',
+            `Evaluation of XSL ${meta.name} failed with reason: unresolved variable ${p.ref}`,
           );
         }
         const value = resolved ?? p.value;
