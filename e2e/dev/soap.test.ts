@@ -6,6 +6,7 @@
 import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kinds } from '../../operator/src/api/kinds.ts';
+import { eventually } from '../env/eventually.ts';
 import { closeServer, pathReady, proxyYaml, send, startEcho, startStack, type Stack } from './harness.ts';
 
 const policyKind = kinds.find((k) => k.shortNames.includes('ghpolicy'))!.kind;
@@ -117,8 +118,16 @@ describe('a SOAP proxy through devproxy', () => {
     const reply = await post('/loop/x', '<a/>');
     expect(reply.status).toBe(503);
     expect(errorCode(reply.body)).toBe('gatehouse.WorkBudgetExceeded');
-    const next = await post('/accounts/balance', envelope('87654321'), { 'x-channel': 'app' });
-    expect(next.status).toBe(200);
-    expect(JSON.parse(next.echo!.body)).toEqual({ account: '87654321', channel: 'app' });
+    // The pool replaces the terminated worker; once it is up, the proxy serves again.
+    await eventually(
+      'a transformed request after the looping one',
+      async () => {
+        const next = await post('/accounts/balance', envelope('87654321'), { 'x-channel': 'app' });
+        if (next.status !== 200) throw new Error(`${next.status} ${next.body.slice(0, 200)}`);
+        expect(JSON.parse(next.echo!.body)).toEqual({ account: '87654321', channel: 'app' });
+        return true;
+      },
+      30_000,
+    );
   });
 });
