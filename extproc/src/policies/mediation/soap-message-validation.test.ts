@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   soapMessageValidation,
@@ -5,7 +8,7 @@ import {
 } from '../../../../protos/policies/mediation/soap-message-validation.ts';
 import { PolicyFault } from '../../flow/faults.ts';
 import { makePolicyContext, type PolicyContextOptions } from '../../flow/policy-context.test-support.ts';
-import { soapMessageValidationPolicy } from './soap-message-validation.ts';
+import { compileSchemas, soapMessageValidationPolicy } from './soap-message-validation.ts';
 
 const meta = { namespace: 'bank', name: 'SOAP-Message-Validation-1' };
 
@@ -186,6 +189,21 @@ describe('SOAPMessageValidation attacks: refused or inert, never a file read or 
         .join('; '),
     ).toMatch(message);
     expect(() => soapMessageValidationPolicy.create(config, meta)).toThrow(message);
+  });
+
+  it('cannot read a file even past the compile-time check: libxml2 sees only its own empty file system', () => {
+    // Straight to the compiler: an include of a valid schema file on this machine does not compile,
+    // because libxml2 cannot open it (were it read, the include would succeed).
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-xsd-'));
+    const included = join(dir, 'included.xsd');
+    writeFileSync(included, schemaWith('').replace('name="a"', 'name="b"'));
+    const include = schemaWith(`<xs:include schemaLocation="${included}"/>`);
+    expect(() => compileSchemas(include, false)).toThrow();
+    rmSync(dir, { recursive: true });
+    const redefine = schemaWith('<xs:import namespace="urn:x" schemaLocation="file:///etc/passwd"/>');
+    // An import that cannot be loaded is only a warning to libxml2: the schema compiles without it.
+    const compiled = compileSchemas(redefine, false);
+    expect([...compiled.keys()]).toEqual(['urn:t']);
   });
 
   it.each([
