@@ -20,7 +20,7 @@ const obj = (kind: string, namespace: string, name: string, spec: Record<string,
 });
 
 /** What VerifyAPIKey answers for key k-ada on proxy orders with the snapshot the operator serves now. */
-function verify(operator: KubeOperator, ns: string): string {
+async function verify(operator: KubeOperator, ns: string): Promise<string> {
   const {
     proxies: _proxies,
     version: _version,
@@ -34,7 +34,7 @@ function verify(operator: KubeOperator, ns: string): string {
   });
   const step = verifyApiKeyPolicy.create({ apiKey: { ref: 'request.header.x-api-key' } }, { namespace: ns, name: 'v' });
   try {
-    step(ctx);
+    await step(ctx);
     return 'ok';
   } catch (err) {
     if (err instanceof PolicyFault) return err.errorCode;
@@ -100,7 +100,7 @@ describe('Developer in a cluster', () => {
     );
     expect(conditionOf(waiting, 'Accepted')?.status).toBe('True');
     expect(conditionOf(waiting, 'Ready')).toMatchObject({ status: 'False', reason: 'RefNotFound' });
-    expect(verify(operator, ns)).toBe('keymanagement.service.DeveloperStatusNotActive');
+    expect(await verify(operator, ns)).toBe('keymanagement.service.DeveloperStatusNotActive');
 
     await cluster.apply(obj('Developer', ns, 'ada', { email: 'ada@example.com', firstName: 'Ada' }));
     await eventually('the Developer is Ready', async () =>
@@ -109,23 +109,23 @@ describe('Developer in a cluster', () => {
     await eventually('the app is Ready', async () =>
       hasConditions(await cluster.get('DeveloperApp', ns, 'ada-app'), { ResolvedRefs: 'True', Ready: 'True' }),
     );
-    await eventually('the key verifies', () => verify(operator, ns) === 'ok');
+    await eventually('the key verifies', async () => (await verify(operator, ns)) === 'ok');
 
     await cluster.apply(
       obj('Developer', ns, 'ada', { email: 'ada@example.com', firstName: 'Ada', status: 'inactive' }),
     );
     await eventually(
       'an inactive developer: DeveloperStatusNotActive',
-      () => verify(operator, ns) === 'keymanagement.service.DeveloperStatusNotActive',
+      async () => (await verify(operator, ns)) === 'keymanagement.service.DeveloperStatusNotActive',
     );
 
     await cluster.apply(obj('Developer', ns, 'ada', { email: 'ada@example.com', firstName: 'Ada', status: 'active' }));
-    await eventually('active again: the key verifies', () => verify(operator, ns) === 'ok');
+    await eventually('active again: the key verifies', async () => (await verify(operator, ns)) === 'ok');
 
     await cluster.remove('Developer', ns, 'ada');
     await eventually(
       'a deleted developer: DeveloperStatusNotActive',
-      () => verify(operator, ns) === 'keymanagement.service.DeveloperStatusNotActive',
+      async () => (await verify(operator, ns)) === 'keymanagement.service.DeveloperStatusNotActive',
     );
     await eventually('the app says why', async () =>
       hasConditions(await cluster.get('DeveloperApp', ns, 'ada-app'), { Accepted: 'True', ResolvedRefs: 'False' }),
