@@ -8,6 +8,7 @@ import {
   type ApiProduct,
   type ApiProxy,
   type DataPlane,
+  type Developer,
   type DeveloperApp,
   type GatehouseObject,
   type KeyValueMap,
@@ -52,6 +53,7 @@ export interface Inventory {
   proxies: Map<string, Entry<ApiProxy>>;
   policies: Map<string, Entry<ApiPolicy>>;
   products: Map<string, Entry<ApiProduct>>;
+  developers: Map<string, Entry<Developer>>;
   apps: Map<string, Entry<DeveloperApp>>;
   dataPlanes: Map<string, Entry<DataPlane>>;
   keyValueMaps: Map<string, Entry<KeyValueMap>>;
@@ -174,6 +176,7 @@ function emptyInventory(): Inventory {
     proxies: new Map(),
     policies: new Map(),
     products: new Map(),
+    developers: new Map(),
     apps: new Map(),
     dataPlanes: new Map(),
     keyValueMaps: new Map(),
@@ -268,6 +271,9 @@ export function takeIn(sources: readonly SourceObject[], report: (d: Diagnostic)
         break;
       case 'ApiProduct':
         inventory.products.set(mapKey, entry as Entry<ApiProduct>);
+        break;
+      case 'Developer':
+        inventory.developers.set(mapKey, entry as Entry<Developer>);
         break;
       case 'DeveloperApp':
         inventory.apps.set(mapKey, entry as Entry<DeveloperApp>);

@@ -82,7 +82,15 @@ function keyOf(object: unknown): string | undefined {
 }
 
 /** Kinds whose status.lastAccepted the status controller (the DataPlane controller for DataPlanes) writes. */
-const recordedKinds = new Set(['ApiProxy', 'ApiPolicy', 'ApiProduct', 'DeveloperApp', 'DataPlane', 'KeyValueMap']);
+const recordedKinds = new Set([
+  'ApiProxy',
+  'ApiPolicy',
+  'ApiProduct',
+  'Developer',
+  'DeveloperApp',
+  'DataPlane',
+  'KeyValueMap',
+]);
 
 /**
  * The last accepted revisions the cluster keeps: status.lastAccepted ({generation, spec}) of each object

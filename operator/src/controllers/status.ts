@@ -15,7 +15,14 @@ import type { NodeStatus } from '../xds/node-registry.ts';
 import { desiredStatus } from './object-status.ts';
 import type { SnapshotController } from './snapshot.ts';
 
-const statusKinds: readonly SourceKind[] = ['ApiProxy', 'ApiPolicy', 'ApiProduct', 'DeveloperApp', 'KeyValueMap'];
+const statusKinds: readonly SourceKind[] = [
+  'ApiProxy',
+  'ApiPolicy',
+  'ApiProduct',
+  'Developer',
+  'DeveloperApp',
+  'KeyValueMap',
+];
 
 export interface StatusControllerOptions {
   source: KubeSource;
