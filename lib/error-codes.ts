@@ -647,42 +647,33 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
     'AccessControl: the client address is denied.',
     apigee('accesscontrol.IPDeniedAccess'),
   ),
-  ...(
-    [
-      ['ContainerDepthExceeded', 'nesting deeper than containerDepth'],
-      ['ArrayElementCountExceeded', 'an array longer than arrayElementCount'],
-      ['ObjectEntryCountExceeded', 'an object with more than objectEntryCount members'],
-      ['ObjectEntryNameLengthExceeded', 'a member name longer than objectEntryNameLength'],
-      ['StringValueLengthExceeded', 'a string longer than stringValueLength'],
-      ['ExecutionFailed', 'the body is not valid JSON'],
-    ] as const
-  ).map(([kind, what]) =>
-    fault('policies/security', `threat.json.${kind}`, 400, `JSONThreatProtection: ${what}.`, {
-      apigee: 'steps.jsonthreatprotection.ExecutionFailed',
-    }),
+  fault(
+    'policies/security',
+    'steps.jsonthreatprotection.ExecutionFailed',
+    400,
+    'JSONThreatProtection: a limit exceeded (containerDepth, arrayElementCount, objectEntryCount, objectEntryNameLength, stringValueLength; the faultstring names which) or the body is not valid JSON.',
+    { statusNote: "the policy's `faultStatus` (Apigee: 500)", ...apigee('steps.jsonthreatprotection.ExecutionFailed') },
   ),
-  ...(
-    [
-      ['ElementNameLengthExceeded', 'an element name longer than its limit'],
-      ['AttributeNameLengthExceeded', 'an attribute name longer than its limit'],
-      ['NamespacePrefixLengthExceeded', 'a namespace prefix longer than its limit'],
-      ['ProcessingInstructionTargetLengthExceeded', 'a processing instruction target longer than its limit'],
-      ['NodeDepthExceeded', 'elements nested deeper than nodeDepth'],
-      ['AttributeCountExceeded', 'an element with more attributes than attributeCountPerElement'],
-      ['NamespaceCountExceeded', 'an element declaring more namespaces than namespaceCountPerElement'],
-      ['ChildCountExceeded', 'an element with more children than childCount'],
-      ['TextLengthExceeded', 'text longer than its limit'],
-      ['AttributeValueLengthExceeded', 'an attribute value longer than its limit'],
-      ['NamespaceURILengthExceeded', 'a namespace URI longer than its limit'],
-      ['CommentLengthExceeded', 'a comment longer than its limit'],
-      ['ProcessingInstructionDataLengthExceeded', 'processing instruction data longer than its limit'],
-      ['DTDNotAllowed', 'a DOCTYPE or entity declaration'],
-      ['ExecutionFailed', 'the body is not well-formed XML'],
-    ] as const
-  ).map(([kind, what]) =>
-    fault('policies/security', `threat.xml.${kind}`, 400, `XMLThreatProtection: ${what}.`, {
-      apigee: 'steps.xmlthreatprotection.ExecutionFailed',
-    }),
+  fault(
+    'policies/security',
+    'steps.jsonthreatprotection.SourceUnavailable',
+    500,
+    'JSONThreatProtection: `source` names a message this phase does not have (response in the request flow).',
+    apigee('steps.jsonthreatprotection.SourceUnavailable'),
+  ),
+  fault(
+    'policies/security',
+    'steps.xmlthreatprotection.ExecutionFailed',
+    400,
+    'XMLThreatProtection: a name, structure or value limit exceeded, a DOCTYPE, or the body is not well-formed XML (the faultstring names which).',
+    { statusNote: "the policy's `faultStatus` (Apigee: 500)", ...apigee('steps.xmlthreatprotection.ExecutionFailed') },
+  ),
+  fault(
+    'policies/security',
+    'steps.xmlthreatprotection.SourceUnavailable',
+    500,
+    'XMLThreatProtection: `source` names a message this phase does not have (response in the request flow).',
+    apigee('steps.xmlthreatprotection.SourceUnavailable'),
   ),
   fault(
     'policies/security',
@@ -696,6 +687,13 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
     'steps.regexprotection.ExecutionFailed',
     400,
     'RegularExpressionProtection: a JSON or XML check met a body that is not valid JSON or acceptable XML.',
-    apigee('steps.regexprotection.ExecutionFailed'),
+    { statusNote: "the policy's `faultStatus` (Apigee: 500)", ...apigee('steps.regexprotection.ExecutionFailed') },
+  ),
+  fault(
+    'policies/security',
+    'steps.regexprotection.SourceUnavailable',
+    500,
+    'RegularExpressionProtection: `source` names a message this phase does not have (response in the request flow).',
+    apigee('steps.regexprotection.SourceUnavailable'),
   ),
 ];
