@@ -244,7 +244,12 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
   error(
     'extproc',
     'GH_ERR_JSON_VIOLATION',
-    'A JSON body breaks a JSONThreatProtection limit; answered with its threat.json.* fault.',
+    'A JSON body breaks a JSONThreatProtection limit; answered with steps.jsonthreatprotection.ExecutionFailed.',
+  ),
+  error(
+    'extproc',
+    'GH_ERR_CONVERSION',
+    'A JSONToXML input is empty, too deep or converts past the output bound; answered with steps.jsontoxml.ExecutionFailed.',
   ),
   error(
     'extproc',
@@ -585,6 +590,77 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
     500,
     'ExtractVariables: the body is not valid JSON.',
     apigee('steps.extractvariables.JsonPathParsingFailure'),
+  ),
+
+  fault(
+    'policies/mediation',
+    'steps.jsontoxml.ExecutionFailed',
+    500,
+    'JSONToXML: the input is empty, not valid JSON, too deep, or converts past the output bound.',
+    apigee('steps.jsontoxml.ExecutionFailed'),
+  ),
+  fault(
+    'policies/mediation',
+    'steps.jsontoxml.SourceUnavailable',
+    500,
+    'JSONToXML: `source` names a message this phase does not have, or an unset variable.',
+    apigee('steps.jsontoxml.SourceUnavailable'),
+  ),
+  fault(
+    'policies/mediation',
+    'steps.jsontoxml.InvalidSourceType',
+    500,
+    'JSONToXML: the `source` variable holds no text.',
+    apigee('steps.jsontoxml.InvalidSourceType'),
+  ),
+  fault(
+    'policies/mediation',
+    'steps.jsontoxml.OutputVariableIsNotAvailable',
+    500,
+    'JSONToXML: a variable source without `outputVariable`.',
+    apigee('steps.jsontoxml.OutputVariableIsNotAvailable'),
+  ),
+  fault(
+    'policies/mediation',
+    'steps.jsontoxml.InCompatibleTypes',
+    500,
+    'JSONToXML: a variable source with a message (`request`, `response`) as `outputVariable`.',
+    apigee('steps.jsontoxml.InCompatibleTypes'),
+  ),
+  fault(
+    'policies/mediation',
+    'steps.xmltojson.ExecutionFailed',
+    500,
+    'XMLToJSON: the input is empty, not valid XML, too deep, or converts past the output bound.',
+    apigee('steps.xmltojson.ExecutionFailed'),
+  ),
+  fault(
+    'policies/mediation',
+    'steps.xmltojson.SourceUnavailable',
+    500,
+    'XMLToJSON: `source` names a message this phase does not have, or an unset variable.',
+    apigee('steps.xmltojson.SourceUnavailable'),
+  ),
+  fault(
+    'policies/mediation',
+    'steps.xmltojson.InvalidSourceType',
+    500,
+    'XMLToJSON: the `source` variable holds no text.',
+    apigee('steps.xmltojson.InvalidSourceType'),
+  ),
+  fault(
+    'policies/mediation',
+    'steps.xmltojson.OutputVariableIsNotAvailable',
+    500,
+    'XMLToJSON: a variable source without `outputVariable`.',
+    apigee('steps.xmltojson.OutputVariableIsNotAvailable'),
+  ),
+  fault(
+    'policies/mediation',
+    'steps.xmltojson.InCompatibleTypes',
+    500,
+    'XMLToJSON: a variable source with a message (`request`, `response`) as `outputVariable`.',
+    apigee('steps.xmltojson.InCompatibleTypes'),
   ),
 
   // --- faults: security policies ---

@@ -11,7 +11,9 @@
 import type { ConfigProblem, JSONSchema } from './schema.ts';
 import { assignMessage } from './mediation/assign-message.ts';
 import { extractVariables } from './mediation/extract-variables.ts';
+import { jsonToXML } from './mediation/json-to-xml.ts';
 import { raiseFault } from './mediation/raise-fault.ts';
+import { xmlToJSON } from './mediation/xml-to-json.ts';
 import { accessControl } from './security/access-control.ts';
 import { basicAuthentication } from './security/basic-authentication.ts';
 import { cors } from './security/cors.ts';
@@ -59,6 +61,8 @@ export const policyTypes: readonly PolicyTypeSpec[] = [
   lookupCache,
   populateCache,
   invalidateCache,
+  jsonToXML,
+  xmlToJSON,
   raiseFault,
   assignMessage,
   extractVariables,

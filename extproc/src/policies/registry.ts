@@ -3,7 +3,9 @@
 import type { PolicyImplementation } from '../flow/types.ts';
 import { assignMessagePolicy } from './mediation/assign-message.ts';
 import { extractVariablesPolicy } from './mediation/extract-variables.ts';
+import { jsonToXmlPolicy } from './mediation/json-to-xml.ts';
 import { raiseFaultPolicy } from './mediation/raise-fault.ts';
+import { xmlToJsonPolicy } from './mediation/xml-to-json.ts';
 import { accessControlPolicy } from './security/access-control.ts';
 import { basicAuthenticationPolicy } from './security/basic-authentication.ts';
 import { corsPolicy } from './security/cors.ts';
@@ -27,6 +29,8 @@ export const policyImplementations: readonly PolicyImplementation<never>[] = [
   lookupCachePolicy,
   populateCachePolicy,
   invalidateCachePolicy,
+  jsonToXmlPolicy,
+  xmlToJsonPolicy,
   raiseFaultPolicy,
   assignMessagePolicy,
   extractVariablesPolicy,

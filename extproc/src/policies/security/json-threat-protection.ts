@@ -229,6 +229,17 @@ function scanJson(text: string, limits: Limits): JsonThreatFinding | null {
   }
 }
 
+/** The first problem within `containerDepth` (and no other limit), or null: a depth bound before JSON.parse. */
+export function scanJsonLimits(text: string, containerDepth: number): JsonThreatFinding | null {
+  return scanJson(text, {
+    containerDepth,
+    arrayElementCount: Infinity,
+    objectEntryCount: Infinity,
+    objectEntryNameLength: Infinity,
+    stringValueLength: Infinity,
+  });
+}
+
 /** The task `json.threat`: a pure function of serialisable input, run inline or on a worker. */
 export function jsonThreatTask(input: { body: Uint8Array; limits: Limits }): JsonThreatFinding | null {
   return scanJson(decodeBody(input.body), input.limits);
