@@ -45,7 +45,7 @@ export function taskWeight(name: keyof Tasks, input: TaskBodyInput): number {
       const i = input as Parameters<Tasks['extract.body']>[0];
       return bytes * (i.spec.xPaths.length > 0 ? 64 : 8);
     }
-    // Parse, map and serialise: measured at 6-10x the threat scan of the same body (bench/conversions).
+    // Parse, map and serialise: per byte about what a JSONPath query costs (npm run bench:conversions).
     case 'xml.toJson':
     case 'json.toXml':
       return bytes * 8;

@@ -25,8 +25,12 @@ const escapeAttribute = (text: string) =>
   escapeText(text).replace(/"/g, '&quot;').replace(/\t/g, '&#9;').replace(/\n/g, '&#10;').replace(/\r/g, '&#13;');
 /** Characters XML 1.0 cannot carry at all, even escaped. */
 const NOT_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
-const text = (value: string) => escapeText(value.replace(NOT_XML_CHAR, '\uFFFD'));
-const attribute = (value: string) => escapeAttribute(value.replace(NOT_XML_CHAR, '\uFFFD'));
+/** Anything text or an attribute value must change: markup, quotes, line ends, characters XML cannot carry. */
+// eslint-disable-next-line no-control-regex -- control characters are what this looks for
+const NEEDS_WORK = /[&<>"\t\n\r\u0000-\u001f\ud800-\udfff\ufffe\uffff]/;
+const text = (value: string) => (NEEDS_WORK.test(value) ? escapeText(value.replace(NOT_XML_CHAR, '\uFFFD')) : value);
+const attribute = (value: string) =>
+  NEEDS_WORK.test(value) ? escapeAttribute(value.replace(NOT_XML_CHAR, '\uFFFD')) : value;
 
 /** XML 1.0 (5th edition) NameStartChar and NameChar, by code point. */
 const NAME_START_RANGES: ReadonlyArray<readonly [number, number]> = [
@@ -58,6 +62,8 @@ const inRanges = (c: string, ranges: ReadonlyArray<readonly [number, number]>) =
   const cp = c.codePointAt(0)!;
   return ranges.some(([lo, hi]) => cp >= lo && cp <= hi);
 };
+/** The common case, checked at once: an ASCII name that needs no repair. */
+const PLAIN_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 const isNameStart = (c: string) => inRanges(c, NAME_START_RANGES);
 const isNameChar = (c: string) => inRanges(c, NAME_RANGES);
 
@@ -79,8 +85,20 @@ class JsonToXmlMapper {
     this.bound = bound;
   }
 
+  /** Names already repaired: a document repeats its member names. */
+  private readonly names = new Map<string, string>();
+
   /** A member name as an XML name: the namespace separator becomes ":", other bad characters the replacement. */
   name(key: string): string {
+    let name = this.names.get(key);
+    if (name === undefined) {
+      name = this.repair(key);
+      if (this.names.size < 10_000) this.names.set(key, name);
+    }
+    return name;
+  }
+
+  private repair(key: string): string {
     const sep = this.o.namespaceSeparator;
     const at = sep ? key.indexOf(sep) : -1;
     if (at > 0 && sep) return `${this.ncName(key.slice(0, at))}:${this.ncName(key.slice(at + sep.length))}`;
@@ -88,6 +106,7 @@ class JsonToXmlMapper {
   }
 
   private ncName(part: string): string {
+    if (PLAIN_NAME.test(part)) return part;
     let out = '';
     for (const c of part) {
       if (out === '' ? isNameStart(c) : isNameChar(c)) out += c;
