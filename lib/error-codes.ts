@@ -581,7 +581,7 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
     'policies/mediation',
     'steps.extractvariables.ExecutionFailed',
     500,
-    'ExtractVariables: an unresolved variable, a body that is not acceptable XML, a missing source message.',
+    'ExtractVariables: an unresolved variable, a body that is not acceptable XML.',
     apigee('steps.extractvariables.ExecutionFailed'),
   ),
   fault(
@@ -590,6 +590,13 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
     500,
     'ExtractVariables: the body is not valid JSON.',
     apigee('steps.extractvariables.JsonPathParsingFailure'),
+  ),
+  fault(
+    'policies/mediation',
+    'steps.extractvariables.SourceMessageNotAvailable',
+    500,
+    'ExtractVariables: `source` names a message this phase does not have (response in the request flow).',
+    apigee('steps.extractvariables.SourceMessageNotAvailable'),
   ),
 
   fault(
