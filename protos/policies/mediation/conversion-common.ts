@@ -1,5 +1,6 @@
 // What JSONToXML and XMLToJSON share (docs/policies.md#jsontoxml, #xmltojson): where the input comes
 // from and where the output goes, and the option strings both name alike (Apigee's <Options>).
+import { readsBodyVariable } from '../expressions.ts';
 import type { JSONSchema } from '../schema.ts';
 
 /** `request`, `response`, or the name of a flow variable holding the document as text. */
@@ -33,8 +34,8 @@ export const optionString = (description: string): JSONSchema => ({
 export const isMessageName = (name: string): name is 'request' | 'response' =>
   name === 'request' || name === 'response';
 
-/** The body needs of a conversion step: its source message, in the phase it names. */
+/** The body needs of a conversion step: its source message in the phase it names, or a body variable (`request.content`). */
 export function conversionNeedsBody(source: string | undefined, phase: 'request' | 'response'): boolean {
   const name = source ?? phase;
-  return isMessageName(name) && name === phase;
+  return isMessageName(name) ? name === phase : readsBodyVariable(phase, { names: [name] });
 }

@@ -1,7 +1,7 @@
 // XMLToJSON: the examples of Apigee's XMLToJSON policy reference (each test names the option section
 // it comes from), its faults, and hostile documents.
 import { describe, expect, it } from 'vitest';
-import type { XMLToJSONConfig } from '../../../../protos/policies/mediation/xml-to-json.ts';
+import { xmlToJSON, type XMLToJSONConfig } from '../../../../protos/policies/mediation/xml-to-json.ts';
 import { PolicyFault } from '../../flow/faults.ts';
 import { makePolicyContext, type PolicyContextOptions } from '../../flow/policy-context.test-support.ts';
 import { xmlToJson, xmlToJsonPolicy, xmlToJsonTask } from './xml-to-json.ts';
@@ -249,5 +249,15 @@ describe('XMLToJSON attacks', () => {
       options: { recognizeNull: true, nullValue: 'n'.repeat(64) },
     });
     expect(blown).toEqual({ error: `the JSON would exceed ${8 * body.length + 65_536} characters` });
+  });
+});
+
+describe('XMLToJSON body needs', () => {
+  it('buffers the body for its source message in its phase, and for a body variable source', () => {
+    expect(xmlToJSON.needsBody({}, 'request')).toBe(true);
+    expect(xmlToJSON.needsBody({ source: 'response' }, 'request')).toBe(false);
+    expect(xmlToJSON.needsBody({ source: 'response' }, 'response')).toBe(true);
+    expect(xmlToJSON.needsBody({ source: 'request.content', outputVariable: 'x' }, 'request')).toBe(true);
+    expect(xmlToJSON.needsBody({ source: 'my.var', outputVariable: 'x' }, 'request')).toBe(false);
   });
 });
