@@ -138,10 +138,13 @@ function fromEnvOr(variable: string, set: GoToolset, program: string, log: (line
   return join(ensureToolset(set, log).dir, program);
 }
 
+/** Where the test environment caches what it builds: GATEHOUSE_CACHE_DIR, else ~/.cache/gatehouse. */
+export function gatehouseCacheBase(): string {
+  return process.env.GATEHOUSE_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'gatehouse');
+}
+
 function cacheRoot(): string {
-  const base =
-    process.env.GATEHOUSE_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'gatehouse');
-  return join(base, 'testbin');
+  return join(gatehouseCacheBase(), 'testbin');
 }
 
 /** The cache folder of a toolset: its label and a hash of its wrapper modules. */
@@ -193,7 +196,7 @@ function sleepSync(ms: number): void {
  * One build of a folder at a time across processes (several test runs may share the cache): the lock
  * is a folder holding the builder's pid; a lock whose builder is gone is taken over.
  */
-function withBuildLock(dir: string, log: (line: string) => void, build: () => void): void {
+export function withBuildLock(dir: string, log: (line: string) => void, build: () => void): void {
   const lock = `${dir}.lock`;
   mkdirSync(dirname(dir), { recursive: true });
   let waited = false;
