@@ -719,7 +719,7 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
     401,
     'BasicAuthentication Decode: the source is missing or not well-formed Basic credentials.',
     {
-      statusNote: '`www-authenticate: Basic`',
+      statusNote: "`www-authenticate: Basic`; 500 with the policy's `faultStatus: 500` (Apigee's)",
       ...apigee('steps.basicauthentication.InvalidBasicAuthenticationSource'),
     },
   ),
