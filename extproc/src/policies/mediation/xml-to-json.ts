@@ -113,7 +113,8 @@ class XmlToJsonMapper {
         frame.child = child.nextSibling;
         if (child.nodeType === ELEMENT) {
           const key = this.key(child);
-          stack.push(open(child, `${frame.path}/${key}`, key));
+          // Paths matter only to treatAsArray: without it, no string is built per element.
+          stack.push(open(child, this.arrays.size > 0 ? `${frame.path}/${key}` : '', key));
         } else if ((child.nodeType === TEXT || child.nodeType === CDATA) && child.nodeValue!.trim() !== '') {
           if (frame.texts.length === 0) frame.textAt = frame.members.size;
           frame.texts.push(child.nodeValue!);
@@ -171,7 +172,7 @@ class XmlToJsonMapper {
     let index = 0;
     for (const [key, values] of members) {
       if (index++ === textAt && text !== undefined) out[this.textNodeName] = text;
-      const treat = this.arrays.get(`${path}/${key}`);
+      const treat = this.arrays.size > 0 ? this.arrays.get(`${path}/${key}`) : undefined;
       // unwrap: an element whose only content is this one array becomes the array.
       if (treat === true && members.size === 1 && !hasMembers && text === undefined) return values;
       out[key] = values.length > 1 || treat !== undefined ? values : values[0]!;
