@@ -41,6 +41,8 @@ describe('policy type table', () => {
       JSONToXML: 'jsonToXML',
       XMLToJSON: 'xmlToJSON',
       RaiseFault: 'raiseFault',
+      XSLTransform: 'xslTransform',
+      SOAPMessageValidation: 'soapMessageValidation',
       AssignMessage: 'assignMessage',
       ExtractVariables: 'extractVariables',
       VerifyAPIKey: 'verifyAPIKey',

@@ -14,6 +14,8 @@ import { extractVariables } from './mediation/extract-variables.ts';
 import { jsonToXML } from './mediation/json-to-xml.ts';
 import { raiseFault } from './mediation/raise-fault.ts';
 import { xmlToJSON } from './mediation/xml-to-json.ts';
+import { soapMessageValidation } from './mediation/soap-message-validation.ts';
+import { xslTransform } from './mediation/xsl-transform.ts';
 import { accessControl } from './security/access-control.ts';
 import { basicAuthentication } from './security/basic-authentication.ts';
 import { cors } from './security/cors.ts';
@@ -64,6 +66,8 @@ export const policyTypes: readonly PolicyTypeSpec[] = [
   jsonToXML,
   xmlToJSON,
   raiseFault,
+  xslTransform,
+  soapMessageValidation,
   assignMessage,
   extractVariables,
   verifyAPIKey,

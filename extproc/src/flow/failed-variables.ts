@@ -16,6 +16,8 @@ const FAILED_PREFIX: Readonly<Record<string, string>> = {
   ExtractVariables: 'extractvariables',
   JSONToXML: 'jsontoxml',
   XMLToJSON: 'xmltojson',
+  XSLTransform: 'xsl',
+  SOAPMessageValidation: 'messagevalidation',
   VerifyAPIKey: 'verifyapikey',
   BasicAuthentication: 'BasicAuthentication',
   AccessControl: 'acl',

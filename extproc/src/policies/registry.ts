@@ -6,6 +6,8 @@ import { extractVariablesPolicy } from './mediation/extract-variables.ts';
 import { jsonToXmlPolicy } from './mediation/json-to-xml.ts';
 import { raiseFaultPolicy } from './mediation/raise-fault.ts';
 import { xmlToJsonPolicy } from './mediation/xml-to-json.ts';
+import { soapMessageValidationPolicy } from './mediation/soap-message-validation.ts';
+import { xslTransformPolicy } from './mediation/xsl-transform.ts';
 import { accessControlPolicy } from './security/access-control.ts';
 import { basicAuthenticationPolicy } from './security/basic-authentication.ts';
 import { corsPolicy } from './security/cors.ts';
@@ -32,6 +34,8 @@ export const policyImplementations: readonly PolicyImplementation<never>[] = [
   jsonToXmlPolicy,
   xmlToJsonPolicy,
   raiseFaultPolicy,
+  xslTransformPolicy,
+  soapMessageValidationPolicy,
   assignMessagePolicy,
   extractVariablesPolicy,
   verifyApiKeyPolicy,

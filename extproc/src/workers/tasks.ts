@@ -6,6 +6,8 @@ import { GatehouseError } from '../../../lib/errors.ts';
 import { extractBodyTask } from '../policies/mediation/extract-variables.ts';
 import { jsonToXmlTask } from '../policies/mediation/json-to-xml.ts';
 import { xmlToJsonTask } from '../policies/mediation/xml-to-json.ts';
+import { soapValidateTask } from '../policies/mediation/soap-message-validation.ts';
+import { xslTransformTask } from '../policies/mediation/xsl-transform.ts';
 import { jsonThreatTask } from '../policies/security/json-threat-protection.ts';
 import { regexBodyTask } from '../policies/security/regular-expression-protection.ts';
 import { xmlThreatTask } from '../policies/security/xml-threat-protection.ts';
@@ -17,6 +19,8 @@ export const tasks = {
   'extract.body': extractBodyTask,
   'xml.toJson': xmlToJsonTask,
   'json.toXml': jsonToXmlTask,
+  'xsl.transform': xslTransformTask,
+  'soap.validate': soapValidateTask,
 };
 
 export type Tasks = typeof tasks;
@@ -49,6 +53,12 @@ export function taskWeight(name: keyof Tasks, input: TaskBodyInput): number {
     case 'xml.toJson':
     case 'json.toXml':
       return bytes * 8;
+    // A stylesheet can loop whatever the input's size: only the pool's budget stops it.
+    case 'xsl.transform':
+      return Infinity;
+    // XSD validation is linear in the body, but a schema's content models cost more per byte than a scan.
+    case 'soap.validate':
+      return bytes * 16;
   }
 }
 
