@@ -608,6 +608,34 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
     'ExtractVariables: the body is not valid JSON.',
     apigee('steps.extractvariables.JsonPathParsingFailure'),
   ),
+  fault(
+    'policies/mediation',
+    'steps.xsl.XSLSourceMessageNotAvailable',
+    500,
+    'XSLTransform: the source message or variable is not there (a response in the request flow, an unset variable, an empty body).',
+    apigee('steps.xsl.XSLSourceMessageNotAvailable'),
+  ),
+  fault(
+    'policies/mediation',
+    'steps.xsl.XSLEvaluationFailed',
+    500,
+    'XSLTransform: the input is not acceptable XML (malformed, DOCTYPE, too deep or too large), a parameter ref does not resolve (without a value or ignoreUnresolvedVariables), or the transform failed.',
+    apigee('steps.xsl.XSLEvaluationFailed'),
+  ),
+  fault(
+    'policies/mediation',
+    'steps.messagevalidation.SourceMessageNotAvailable',
+    500,
+    'SOAPMessageValidation: the source message is not there (a response in the request flow, no body buffered).',
+    apigee('steps.messagevalidation.SourceMessageNotAvailable'),
+  ),
+  fault(
+    'policies/mediation',
+    'steps.messagevalidation.Failed',
+    500,
+    'SOAPMessageValidation: the body is not well-formed, not a SOAP envelope of an accepted version, has an element not listed, or is not valid against the schema.',
+    apigee('steps.messagevalidation.Failed'),
+  ),
 
   // --- faults: security policies ---
   fault(
