@@ -46,6 +46,7 @@ describe('policy type table', () => {
       VerifyAPIKey: 'verifyAPIKey',
       BasicAuthentication: 'basicAuthentication',
       AccessControl: 'accessControl',
+      AccessEntity: 'accessEntity',
       JSONThreatProtection: 'jsonThreatProtection',
       XMLThreatProtection: 'xmlThreatProtection',
       RegularExpressionProtection: 'regularExpressionProtection',
