@@ -42,6 +42,7 @@ describe('policy type table', () => {
       AssignMessage: 'assignMessage',
       ExtractVariables: 'extractVariables',
       VerifyAPIKey: 'verifyAPIKey',
+      OAuthV2: 'oauthV2',
       BasicAuthentication: 'basicAuthentication',
       AccessControl: 'accessControl',
       JSONThreatProtection: 'jsonThreatProtection',

@@ -16,6 +16,7 @@ import { accessControl } from './security/access-control.ts';
 import { basicAuthentication } from './security/basic-authentication.ts';
 import { cors } from './security/cors.ts';
 import { jsonThreatProtection } from './security/json-threat-protection.ts';
+import { oauthV2 } from './security/oauth-v2.ts';
 import { regularExpressionProtection } from './security/regular-expression-protection.ts';
 import { verifyAPIKey } from './security/verify-api-key.ts';
 import { xmlThreatProtection } from './security/xml-threat-protection.ts';
@@ -63,6 +64,7 @@ export const policyTypes: readonly PolicyTypeSpec[] = [
   assignMessage,
   extractVariables,
   verifyAPIKey,
+  oauthV2,
   basicAuthentication,
   accessControl,
   jsonThreatProtection,

@@ -8,6 +8,7 @@ import { accessControlPolicy } from './security/access-control.ts';
 import { basicAuthenticationPolicy } from './security/basic-authentication.ts';
 import { corsPolicy } from './security/cors.ts';
 import { jsonThreatProtectionPolicy } from './security/json-threat-protection.ts';
+import { oauthV2Policy } from './security/oauth-v2.ts';
 import { regularExpressionProtectionPolicy } from './security/regular-expression-protection.ts';
 import { verifyApiKeyPolicy } from './security/verify-api-key.ts';
 import { xmlThreatProtectionPolicy } from './security/xml-threat-protection.ts';
@@ -31,6 +32,7 @@ export const policyImplementations: readonly PolicyImplementation<never>[] = [
   assignMessagePolicy,
   extractVariablesPolicy,
   verifyApiKeyPolicy,
+  oauthV2Policy,
   basicAuthenticationPolicy,
   accessControlPolicy,
   jsonThreatProtectionPolicy,
