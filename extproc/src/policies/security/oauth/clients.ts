@@ -26,29 +26,47 @@ export function param(ctx: PolicyContext, configured: RefOr<string> | undefined,
   return value === undefined || value === '' ? undefined : String(value);
 }
 
-/** client_id and client_secret from `Authorization: Basic` (form-urlencoded parts, RFC 6749 2.3.1), else the form. */
-function presentedCredentials(ctx: PolicyContext): { id?: string; secret?: string; basic: boolean } {
+interface Presented {
+  id?: string;
+  secret?: string;
+  basic: boolean;
+}
+
+const formDecode = (text: string): string | undefined => {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * client_id and client_secret from `Authorization: Basic`, else the form fields. RFC 6749 2.3.1
+ * form-encodes both before base64, and many clients (Authlib, curl -u) do not: both readings are
+ * candidates, the literal one first.
+ */
+function presentedCredentials(ctx: PolicyContext): Presented[] {
   const header = ctx.request.headers.get('authorization');
   const match = header === undefined ? null : /^basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
-  if (match) {
-    const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    if (colon < 0) throw invalidClient('Invalid Basic credentials');
-    try {
-      return {
-        id: decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' ')),
-        secret: decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, ' ')),
-        basic: true,
-      };
-    } catch {
-      throw invalidClient('Invalid Basic credentials');
-    }
+  if (!match) {
+    return [
+      {
+        id: param(ctx, undefined, 'client_id'),
+        secret: ctx.variables.getString('request.formparam.client_secret') || undefined,
+        basic: false,
+      },
+    ];
   }
-  return {
-    id: param(ctx, undefined, 'client_id'),
-    secret: ctx.variables.getString('request.formparam.client_secret') || undefined,
-    basic: false,
-  };
+  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) throw invalidClient('Invalid Basic credentials');
+  const [id, secret] = [decoded.slice(0, colon), decoded.slice(colon + 1)];
+  const [formId, formSecret] = [formDecode(id), formDecode(secret)];
+  const candidates: Presented[] = [{ id, secret, basic: true }];
+  if (formId !== undefined && formSecret !== undefined && (formId !== id || formSecret !== secret)) {
+    candidates.push({ id: formId, secret: formSecret, basic: true });
+  }
+  return candidates;
 }
 
 function sameHash(a: string, b: string): boolean {
@@ -71,15 +89,22 @@ export function findClient(ctx: PolicyContext, clientId: string, basic = false):
 
 /** The client of a token request; `checkSecret` false is ExternalAuthorization (the secret was checked elsewhere). */
 export function authenticateClient(ctx: PolicyContext, checkSecret: boolean, configuredId?: RefOr<string>): Client {
-  const presented = presentedCredentials(ctx);
-  const id = configuredId !== undefined ? param(ctx, configuredId, 'client_id') : presented.id;
-  if (id === undefined) throw invalidRequest('The request is missing a required parameter : client_id');
-  const client = findClient(ctx, id, presented.basic);
-  if (checkSecret) {
-    const presentedHash = presented.secret === undefined ? '' : ctx.runtime.hashCredential(presented.secret);
-    if (!sameHash(presentedHash, client.credential.secretHash)) throw invalidClient('Invalid client credentials');
+  let refusal: unknown;
+  for (const presented of presentedCredentials(ctx)) {
+    const id = configuredId !== undefined ? param(ctx, configuredId, 'client_id') : presented.id;
+    if (id === undefined) throw invalidRequest('The request is missing a required parameter : client_id');
+    try {
+      const client = findClient(ctx, id, presented.basic);
+      if (checkSecret) {
+        const presentedHash = presented.secret === undefined ? '' : ctx.runtime.hashCredential(presented.secret);
+        if (!sameHash(presentedHash, client.credential.secretHash)) throw invalidClient('Invalid client credentials');
+      }
+      return client;
+    } catch (err) {
+      refusal ??= err;
+    }
   }
-  return client;
+  throw refusal;
 }
 
 /** The client's app is still approved in the current snapshot (a token outlives nothing revoked). */
