@@ -161,6 +161,23 @@ describe('OAuthV2 GenerateAccessToken', () => {
     });
   });
 
+  it("refuses another namespace's app on this namespace's token endpoint (tenancy)", async () => {
+    const w = world();
+    const gen = w.step({ operation: 'GenerateAccessToken', generateResponse: true });
+    const ctx = makePolicyContext({
+      proxy: { namespace: 'other', name: 'token', route: 'other/token', basePath: '/' },
+      method: 'POST',
+      contentType: 'application/x-www-form-urlencoded',
+      headers: { authorization: basic('client-a', 'secret-a') },
+      body: form({ grant_type: 'client_credentials' }),
+      snapshot: baseSnapshot,
+      stores: w.stores,
+      now: w.clock.now,
+    });
+    const f = await faultOf(gen(ctx));
+    expect([f.status, f.errorCode]).toEqual([401, 'oauth.v2.invalid_client']);
+  });
+
   it('answers RFC 6749 shapes under rfcCompliantRequestResponse', async () => {
     const w = world();
     const gen = w.step({ operation: 'GenerateAccessToken', generateResponse: true, rfcCompliantRequestResponse: true });

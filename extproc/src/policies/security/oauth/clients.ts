@@ -78,7 +78,9 @@ function sameHash(a: string, b: string): boolean {
 /** The approved, unexpired credential of an approved app with this consumer key. */
 export function findClient(ctx: PolicyContext, clientId: string, basic = false): Client {
   const found = ctx.runtime.findCredential(ctx.runtime.hashCredential(clientId));
-  if (!found) throw invalidClient();
+  // Only apps of the token endpoint's own namespace: another tenant's endpoint must not mint (or
+  // shape, with its lifetimes and attributes) tokens for this tenant's apps.
+  if (!found || found.app.namespace !== ctx.proxy.namespace) throw invalidClient();
   const { app, credential } = found;
   const expiresAt = Number(credential.expiresAt);
   if (credential.status !== 'Approved' || app.status === 'Revoked' || (expiresAt > 0 && expiresAt <= ctx.now())) {
