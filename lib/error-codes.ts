@@ -659,10 +659,24 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
   ),
   fault(
     'policies/security',
+    'oauth.v2.ApiKeyNotApproved',
+    401,
+    'VerifyAPIKey: the credential is Revoked.',
+    apigee('oauth.v2.ApiKeyNotApproved'),
+  ),
+  fault(
+    'policies/security',
     'keymanagement.service.invalid_client-app_not_approved',
     401,
-    'VerifyAPIKey: the credential is not Approved, or the app is Revoked.',
+    'VerifyAPIKey: the app is Revoked.',
     apigee('keymanagement.service.invalid_client-app_not_approved'),
+  ),
+  fault(
+    'policies/security',
+    'keymanagement.service.DeveloperStatusNotActive',
+    401,
+    "VerifyAPIKey: the app's Developer is inactive, or is named by developerRef but missing or not accepted.",
+    apigee('keymanagement.service.DeveloperStatusNotActive'),
   ),
   fault(
     'policies/security',
@@ -675,7 +689,7 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
     'policies/security',
     'oauth.v2.InvalidApiKeyForGivenResource',
     401,
-    'VerifyAPIKey: no product of the app covers this proxy and path.',
+    'VerifyAPIKey: no Approved product of the app covers this proxy, path and method (a Pending or Revoked subscription covers nothing).',
     apigee('oauth.v2.InvalidApiKeyForGivenResource'),
   ),
   fault(

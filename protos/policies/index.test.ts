@@ -50,6 +50,7 @@ describe('policy type table', () => {
       DeleteOAuthV2Info: 'deleteOAuthV2Info',
       BasicAuthentication: 'basicAuthentication',
       AccessControl: 'accessControl',
+      AccessEntity: 'accessEntity',
       JSONThreatProtection: 'jsonThreatProtection',
       XMLThreatProtection: 'xmlThreatProtection',
       RegularExpressionProtection: 'regularExpressionProtection',

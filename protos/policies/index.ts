@@ -9,6 +9,7 @@
 // policy: one schema file here, one row below, one implementation file under extproc/src/policies/,
 // one row in its registry, then `npm run gen:crds && npm run gen:api-docs`.
 import type { ConfigProblem, JSONSchema } from './schema.ts';
+import { accessEntity } from './mediation/access-entity.ts';
 import { assignMessage } from './mediation/assign-message.ts';
 import { extractVariables } from './mediation/extract-variables.ts';
 import { raiseFault } from './mediation/raise-fault.ts';
@@ -68,6 +69,7 @@ export const policyTypes: readonly PolicyTypeSpec[] = [
   soapMessageValidation,
   assignMessage,
   extractVariables,
+  accessEntity,
   verifyAPIKey,
   oauthV2,
   getOAuthV2Info,

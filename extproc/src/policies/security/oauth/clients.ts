@@ -83,7 +83,12 @@ export function findClient(ctx: PolicyContext, clientId: string, basic = false):
   if (!found || found.app.namespace !== ctx.proxy.namespace) throw invalidClient();
   const { app, credential } = found;
   const expiresAt = Number(credential.expiresAt);
-  if (credential.status !== 'Approved' || app.status === 'Revoked' || (expiresAt > 0 && expiresAt <= ctx.now())) {
+  if (
+    credential.status !== 'Approved' ||
+    app.status === 'Revoked' ||
+    (expiresAt > 0 && expiresAt <= ctx.now()) ||
+    !ctx.runtime.developerActive(app)
+  ) {
     throw invalidClient('Client is not approved');
   }
   return { app, credential, clientId, basic };
@@ -115,6 +120,7 @@ export function stillApproved(ctx: PolicyContext, keyHash: string): Client | und
   if (!found) return undefined;
   const expiresAt = Number(found.credential.expiresAt);
   if (found.credential.status !== 'Approved' || found.app.status === 'Revoked') return undefined;
+  if (!ctx.runtime.developerActive(found.app)) return undefined;
   if (expiresAt > 0 && expiresAt <= ctx.now()) return undefined;
   return { ...found, clientId: '', basic: false };
 }
