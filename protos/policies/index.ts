@@ -21,6 +21,8 @@ import { accessControl } from './security/access-control.ts';
 import { basicAuthentication } from './security/basic-authentication.ts';
 import { cors } from './security/cors.ts';
 import { jsonThreatProtection } from './security/json-threat-protection.ts';
+import { oauthV2 } from './security/oauth-v2.ts';
+import { deleteOAuthV2Info, getOAuthV2Info, setOAuthV2Info } from './security/oauth-v2-info.ts';
 import { regularExpressionProtection } from './security/regular-expression-protection.ts';
 import { verifyAPIKey } from './security/verify-api-key.ts';
 import { xmlThreatProtection } from './security/xml-threat-protection.ts';
@@ -73,6 +75,10 @@ export const policyTypes: readonly PolicyTypeSpec[] = [
   extractVariables,
   accessEntity,
   verifyAPIKey,
+  oauthV2,
+  getOAuthV2Info,
+  setOAuthV2Info,
+  deleteOAuthV2Info,
   basicAuthentication,
   accessControl,
   jsonThreatProtection,

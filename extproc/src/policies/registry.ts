@@ -13,6 +13,10 @@ import { accessControlPolicy } from './security/access-control.ts';
 import { basicAuthenticationPolicy } from './security/basic-authentication.ts';
 import { corsPolicy } from './security/cors.ts';
 import { jsonThreatProtectionPolicy } from './security/json-threat-protection.ts';
+import { oauthV2Policy } from './security/oauth-v2.ts';
+import { getOAuthV2InfoPolicy } from './security/get-oauth-v2-info.ts';
+import { setOAuthV2InfoPolicy } from './security/set-oauth-v2-info.ts';
+import { deleteOAuthV2InfoPolicy } from './security/delete-oauth-v2-info.ts';
 import { regularExpressionProtectionPolicy } from './security/regular-expression-protection.ts';
 import { verifyApiKeyPolicy } from './security/verify-api-key.ts';
 import { xmlThreatProtectionPolicy } from './security/xml-threat-protection.ts';
@@ -41,6 +45,10 @@ export const policyImplementations: readonly PolicyImplementation<never>[] = [
   extractVariablesPolicy,
   accessEntityPolicy,
   verifyApiKeyPolicy,
+  oauthV2Policy,
+  getOAuthV2InfoPolicy,
+  setOAuthV2InfoPolicy,
+  deleteOAuthV2InfoPolicy,
   basicAuthenticationPolicy,
   accessControlPolicy,
   jsonThreatProtectionPolicy,

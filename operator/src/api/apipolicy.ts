@@ -28,6 +28,8 @@ export const policyCatalogue: readonly { type: string; member: string }[] = (
     ['VerifyAPIKey', 'verifyAPIKey'],
     ['OAuthV2', 'oauthV2'],
     ['GetOAuthV2Info', 'getOAuthV2Info'],
+    ['SetOAuthV2Info', 'setOAuthV2Info'],
+    ['DeleteOAuthV2Info', 'deleteOAuthV2Info'],
     ['OAuthV1', 'oauthV1'],
     ['VerifyJWT', 'verifyJWT'],
     ['GenerateJWT', 'generateJWT'],
