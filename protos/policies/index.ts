@@ -15,9 +15,15 @@ import { raiseFault } from './mediation/raise-fault.ts';
 import { accessControl } from './security/access-control.ts';
 import { basicAuthentication } from './security/basic-authentication.ts';
 import { cors } from './security/cors.ts';
+import { decodeJWS } from './security/decode-jws.ts';
+import { decodeJWT } from './security/decode-jwt.ts';
+import { generateJWS } from './security/generate-jws.ts';
+import { generateJWT } from './security/generate-jwt.ts';
 import { jsonThreatProtection } from './security/json-threat-protection.ts';
 import { regularExpressionProtection } from './security/regular-expression-protection.ts';
 import { verifyAPIKey } from './security/verify-api-key.ts';
+import { verifyJWS } from './security/verify-jws.ts';
+import { verifyJWT } from './security/verify-jwt.ts';
 import { xmlThreatProtection } from './security/xml-threat-protection.ts';
 import { invalidateCache } from './traffic/invalidate-cache.ts';
 import { lookupCache } from './traffic/lookup-cache.ts';
@@ -69,6 +75,12 @@ export const policyTypes: readonly PolicyTypeSpec[] = [
   xmlThreatProtection,
   regularExpressionProtection,
   cors,
+  verifyJWT,
+  generateJWT,
+  decodeJWT,
+  verifyJWS,
+  generateJWS,
+  decodeJWS,
 ];
 
 export const policyTypesByName: ReadonlyMap<string, PolicyTypeSpec> = new Map(policyTypes.map((p) => [p.type, p]));

@@ -7,9 +7,15 @@ import { raiseFaultPolicy } from './mediation/raise-fault.ts';
 import { accessControlPolicy } from './security/access-control.ts';
 import { basicAuthenticationPolicy } from './security/basic-authentication.ts';
 import { corsPolicy } from './security/cors.ts';
+import { decodeJwsPolicy } from './security/decode-jws.ts';
+import { decodeJwtPolicy } from './security/decode-jwt.ts';
+import { generateJwsPolicy } from './security/generate-jws.ts';
+import { generateJwtPolicy } from './security/generate-jwt.ts';
 import { jsonThreatProtectionPolicy } from './security/json-threat-protection.ts';
 import { regularExpressionProtectionPolicy } from './security/regular-expression-protection.ts';
 import { verifyApiKeyPolicy } from './security/verify-api-key.ts';
+import { verifyJwsPolicy } from './security/verify-jws.ts';
+import { verifyJwtPolicy } from './security/verify-jwt.ts';
 import { xmlThreatProtectionPolicy } from './security/xml-threat-protection.ts';
 import { invalidateCachePolicy } from './traffic/invalidate-cache.ts';
 import { lookupCachePolicy } from './traffic/lookup-cache.ts';
@@ -37,6 +43,12 @@ export const policyImplementations: readonly PolicyImplementation<never>[] = [
   xmlThreatProtectionPolicy,
   regularExpressionProtectionPolicy,
   corsPolicy,
+  verifyJwtPolicy,
+  generateJwtPolicy,
+  decodeJwtPolicy,
+  verifyJwsPolicy,
+  generateJwsPolicy,
+  decodeJwsPolicy,
 ];
 
 export const policyRegistry: ReadonlyMap<string, PolicyImplementation<never>> = new Map(
