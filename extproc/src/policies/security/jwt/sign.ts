@@ -103,7 +103,9 @@ export async function signCompact(
   const { key, kid } = signingKey(ctx, meta, config, faults);
   const header = protectedHeader(ctx, config, faults, base, kid);
   try {
-    return await new CompactSign(payload).setProtectedHeader({ ...header, alg: config.algorithm }).sign(key);
+    // jose refuses to sign a crit it does not know of unless told the names are understood.
+    const crit = Object.fromEntries((config.criticalHeaders ?? []).map((name) => [name, true]));
+    return await new CompactSign(payload).setProtectedHeader({ ...header, alg: config.algorithm }).sign(key, { crit });
   } catch (err) {
     throw faults.fault('SigningFailed', `Signing failed: ${(err as Error).message}`);
   }
