@@ -156,7 +156,7 @@ describe('RemoteKeySetCache', () => {
     const ca = await createCa('jwks-test-ca');
     const leaf = await createServingCert(ca, 'localhost', { dns: ['localhost'], ip: ['127.0.0.1'] });
     const server = createHttpsServer({ cert: leaf.cert, key: leaf.key }, (_req, res) => res.end(jwks('k1')));
-    servers.push(server as unknown as Server);
+    servers.push(server);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/jwks`;
     expect((await new RemoteKeySetCache({ ca: ca.cert }).jwks({ jwksUri: url })).keys).toHaveLength(1);
