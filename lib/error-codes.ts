@@ -359,6 +359,28 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
     2,
   ),
 
+  // --- errors: gatehouse import apigee ---
+  error(
+    'import',
+    'GH_ERR_IMPORT_XML',
+    'An XML file of an Apigee bundle does not parse, or has a DOCTYPE (file and line given); nothing is written for that bundle.',
+  ),
+  error(
+    'import',
+    'GH_ERR_IMPORT_NOT_A_BUNDLE',
+    'A path that is not an Apigee proxy bundle (apiproxy/), shared-flow bundle, .zip of one or folder of them.',
+  ),
+  error(
+    'import',
+    'GH_ERR_IMPORT_ZIP',
+    'A bundle .zip refused before extraction: not a zip, more entries or more uncompressed bytes than the limits (zip bombs).',
+  ),
+  error(
+    'import',
+    'GH_ERR_IMPORT_UNSAFE_PATH',
+    'A zip entry or symbolic link in a bundle whose path leaves the bundle (../, absolute, backslashes); nothing is written for that bundle.',
+  ),
+
   // --- diagnostics: the folder source ---
   diagnostic('source', 'GH_ERR_SOURCE_READ', 'A manifest file or folder cannot be read.', 1),
   diagnostic('source', 'GH_ERR_SOURCE_OUTSIDE', 'A symbolic link pointing outside the manifests folder; not read.'),
@@ -596,6 +618,34 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
     'ExtractVariables: the body is not valid JSON.',
     apigee('steps.extractvariables.JsonPathParsingFailure'),
   ),
+  fault(
+    'policies/mediation',
+    'steps.xsl.XSLSourceMessageNotAvailable',
+    500,
+    'XSLTransform: the source message or variable is not there (a response in the request flow, an unset variable, an empty body).',
+    apigee('steps.xsl.XSLSourceMessageNotAvailable'),
+  ),
+  fault(
+    'policies/mediation',
+    'steps.xsl.XSLEvaluationFailed',
+    500,
+    'XSLTransform: the input is not acceptable XML (malformed, DOCTYPE, too deep or too large), a parameter ref does not resolve (without a value or ignoreUnresolvedVariables), or the transform failed.',
+    apigee('steps.xsl.XSLEvaluationFailed'),
+  ),
+  fault(
+    'policies/mediation',
+    'steps.messagevalidation.SourceMessageNotAvailable',
+    500,
+    'SOAPMessageValidation: the source message is not there (a response in the request flow, no body buffered).',
+    apigee('steps.messagevalidation.SourceMessageNotAvailable'),
+  ),
+  fault(
+    'policies/mediation',
+    'steps.messagevalidation.Failed',
+    500,
+    'SOAPMessageValidation: the body is not well-formed, not a SOAP envelope of an accepted version, has an element not listed, or is not valid against the schema.',
+    apigee('steps.messagevalidation.Failed'),
+  ),
 
   // --- faults: security policies ---
   fault(
@@ -614,10 +664,24 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
   ),
   fault(
     'policies/security',
+    'oauth.v2.ApiKeyNotApproved',
+    401,
+    'VerifyAPIKey: the credential is Revoked.',
+    apigee('oauth.v2.ApiKeyNotApproved'),
+  ),
+  fault(
+    'policies/security',
     'keymanagement.service.invalid_client-app_not_approved',
     401,
-    'VerifyAPIKey: the credential is not Approved, or the app is Revoked.',
+    'VerifyAPIKey: the app is Revoked.',
     apigee('keymanagement.service.invalid_client-app_not_approved'),
+  ),
+  fault(
+    'policies/security',
+    'keymanagement.service.DeveloperStatusNotActive',
+    401,
+    "VerifyAPIKey: the app's Developer is inactive, or is named by developerRef but missing or not accepted.",
+    apigee('keymanagement.service.DeveloperStatusNotActive'),
   ),
   fault(
     'policies/security',
@@ -630,7 +694,7 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
     'policies/security',
     'oauth.v2.InvalidApiKeyForGivenResource',
     401,
-    'VerifyAPIKey: no product of the app covers this proxy and path.',
+    'VerifyAPIKey: no Approved product of the app covers this proxy, path and method (a Pending or Revoked subscription covers nothing).',
     apigee('oauth.v2.InvalidApiKeyForGivenResource'),
   ),
   fault(

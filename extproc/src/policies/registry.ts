@@ -1,9 +1,12 @@
 // Every policy implementation, registered in one place. Adding a policy: one file under its group
 // folder and one row here (and its schema row in protos/policies/index.ts).
 import type { PolicyImplementation } from '../flow/types.ts';
+import { accessEntityPolicy } from './mediation/access-entity.ts';
 import { assignMessagePolicy } from './mediation/assign-message.ts';
 import { extractVariablesPolicy } from './mediation/extract-variables.ts';
 import { raiseFaultPolicy } from './mediation/raise-fault.ts';
+import { soapMessageValidationPolicy } from './mediation/soap-message-validation.ts';
+import { xslTransformPolicy } from './mediation/xsl-transform.ts';
 import { accessControlPolicy } from './security/access-control.ts';
 import { basicAuthenticationPolicy } from './security/basic-authentication.ts';
 import { corsPolicy } from './security/cors.ts';
@@ -34,8 +37,11 @@ export const policyImplementations: readonly PolicyImplementation<never>[] = [
   populateCachePolicy,
   invalidateCachePolicy,
   raiseFaultPolicy,
+  xslTransformPolicy,
+  soapMessageValidationPolicy,
   assignMessagePolicy,
   extractVariablesPolicy,
+  accessEntityPolicy,
   verifyApiKeyPolicy,
   basicAuthenticationPolicy,
   accessControlPolicy,
