@@ -38,6 +38,8 @@ describe('policy type table', () => {
       LookupCache: 'lookupCache',
       PopulateCache: 'populateCache',
       InvalidateCache: 'invalidateCache',
+      JSONToXML: 'jsonToXML',
+      XMLToJSON: 'xmlToJSON',
       RaiseFault: 'raiseFault',
       XSLTransform: 'xslTransform',
       SOAPMessageValidation: 'soapMessageValidation',

@@ -12,7 +12,9 @@ import type { ConfigProblem, JSONSchema } from './schema.ts';
 import { accessEntity } from './mediation/access-entity.ts';
 import { assignMessage } from './mediation/assign-message.ts';
 import { extractVariables } from './mediation/extract-variables.ts';
+import { jsonToXML } from './mediation/json-to-xml.ts';
 import { raiseFault } from './mediation/raise-fault.ts';
+import { xmlToJSON } from './mediation/xml-to-json.ts';
 import { soapMessageValidation } from './mediation/soap-message-validation.ts';
 import { xslTransform } from './mediation/xsl-transform.ts';
 import { accessControl } from './security/access-control.ts';
@@ -68,6 +70,8 @@ export const policyTypes: readonly PolicyTypeSpec[] = [
   lookupCache,
   populateCache,
   invalidateCache,
+  jsonToXML,
+  xmlToJSON,
   raiseFault,
   xslTransform,
   soapMessageValidation,
