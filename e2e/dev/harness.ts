@@ -91,11 +91,20 @@ export function appliedEverywhere(xds: XdsControlPlane, nodeId: string, version:
 
 /** `bindHost`: where devproxy's listeners bind (default 127.0.0.1; `::1` for an IPv6 peer). */
 export async function startStack(
-  options: { extProcPort?: number; bindHost?: string; extprocWork?: TestServerOptions['work'] } = {},
+  options: {
+    extProcPort?: number;
+    bindHost?: string;
+    extprocWork?: TestServerOptions['work'];
+    /** The key service of the stack's extproc (VerifyJWT/VerifyJWS with jwksUri). */
+    extprocKeys?: TestServerOptions['keys'];
+  } = {},
 ): Promise<Stack> {
   const xds = new XdsControlPlane({ log: silentLog });
   const { xdsPort } = await xds.listen({ host: '127.0.0.1', xdsPort: 0 });
-  const extproc = await startTestServer(options.extprocWork ? { work: options.extprocWork } : {});
+  const extproc = await startTestServer({
+    ...(options.extprocWork ? { work: options.extprocWork } : {}),
+    ...(options.extprocKeys ? { keys: options.extprocKeys } : {}),
+  });
   // A scripted ext_proc server may stand in for extproc.
   const extProcPort = options.extProcPort ?? Number(extproc.address.split(':')[1]);
   const nodeId = `devproxy-test-${process.pid}-${++nodes}`;

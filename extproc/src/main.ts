@@ -13,6 +13,7 @@ import { SnapshotStore } from './config/snapshot-store.ts';
 import { XdsSnapshotSource } from './config/xds-source.ts';
 import { createHealthServer, listenHttp } from './server/http.ts';
 import { ExtprocMetrics } from './server/metrics.ts';
+import { RemoteKeySetCache } from './keys/remote-key-sets.ts';
 import { createExtprocServer } from './server/server.ts';
 import { createMemoryStores } from './stores/memory.ts';
 import { createRedisStores } from './stores/redis.ts';
@@ -77,6 +78,7 @@ export async function runExtproc(o: ExtprocOptions): Promise<number> {
   const server = createExtprocServer({
     snapshots,
     stores,
+    keys: new RemoteKeySetCache({ log }),
     log,
     metrics,
     limits: o.limits,

@@ -57,6 +57,12 @@ describe('policy type table', () => {
       XMLThreatProtection: 'xmlThreatProtection',
       RegularExpressionProtection: 'regularExpressionProtection',
       CORS: 'cors',
+      VerifyJWT: 'verifyJWT',
+      GenerateJWT: 'generateJWT',
+      DecodeJWT: 'decodeJWT',
+      VerifyJWS: 'verifyJWS',
+      GenerateJWS: 'generateJWS',
+      DecodeJWS: 'decodeJWS',
     });
   });
 

@@ -7,7 +7,7 @@ import type { Stores } from '../stores/types.ts';
 import { inlineOffload } from '../workers/inline.ts';
 import type { Request, Response } from './message.ts';
 import type { Offload } from './offload.ts';
-import type { Phase, PolicyContext, RuntimeIndex } from './types.ts';
+import type { Phase, PolicyContext, RemoteKeySets, RuntimeIndex } from './types.ts';
 import { FlowVariables } from './variables.ts';
 
 export interface ExchangeInit {
@@ -15,6 +15,8 @@ export interface ExchangeInit {
   proxy: Proxy__Output;
   runtime: RuntimeIndex;
   stores: Stores;
+  /** JWKS by URL for VerifyJWT/VerifyJWS; default none (such a step fails with its fault). */
+  keys?: RemoteKeySets;
   /** Where policies run heavy body work; default inline (no worker pool). */
   offload?: Offload;
   log: Logger;
@@ -27,6 +29,11 @@ export interface ExchangeInit {
   /** Told of every change a policy made that the gateway refused (flow/allowed-changes.ts), for a metric. */
   onRefusedChange?: (policyType: string) => void;
 }
+
+/** Stands in when no key service is given: every JWKS URL is unavailable. */
+const noRemoteKeys: RemoteKeySets = {
+  jwks: () => Promise.reject(new Error('this extproc fetches no keys from URLs')),
+};
 
 export class Exchange {
   readonly request: Request;
@@ -70,6 +77,7 @@ export class Exchange {
       stores,
       offload: this.init.offload ?? inlineOffload,
       runtime,
+      keys: this.init.keys ?? noRemoteKeys,
       proxy: this.proxy,
       now,
       log,

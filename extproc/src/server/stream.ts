@@ -30,6 +30,7 @@ import {
 } from '../flow/gatehouse-faults.ts';
 import type { PolicyFault } from '../flow/faults.ts';
 import { createRequestMessage, createResponseMessage, type Request, type Response } from '../flow/message.ts';
+import type { RemoteKeySets } from '../flow/types.ts';
 import type { Stores } from '../stores/types.ts';
 import { StreamOffload, type OffloadLimits } from '../workers/offload.ts';
 import type { WorkerPool } from '../workers/pool.ts';
@@ -55,6 +56,8 @@ import {
 export const ROUTE_METADATA = 'x-gatehouse-route';
 
 export interface StreamDeps {
+  /** JWKS and discovery documents by URL (keys/remote-key-sets.ts); absent: none are fetched. */
+  keys?: RemoteKeySets;
   snapshots: SnapshotProvider;
   stores: Stores;
   log: Logger;
@@ -312,6 +315,7 @@ export class ProcessingStream {
       proxy: this.compiled!.proxy,
       runtime: snapshot.runtime,
       stores: this.deps.stores,
+      ...(this.deps.keys ? { keys: this.deps.keys } : {}),
       offload: this.offload,
       log: this.deps.log,
       now: this.deps.now,

@@ -1,5 +1,6 @@
 // A real ext_proc server on 127.0.0.1:0 for tests and benchmarks, with snapshots built from fixtures
 // (proto3 JSON shape) and an injectable policy catalog.
+import type { RemoteKeySets } from '../flow/types.ts';
 import { pino } from 'pino';
 import type { RuntimeSnapshot } from '../../../protos/gen/gatehouse/v1/RuntimeSnapshot.ts';
 import { decodeRuntimeSnapshot } from '../config/decode.ts';
@@ -16,6 +17,8 @@ export interface TestServerOptions {
   limits?: Partial<StreamLimits>;
   /** Default: no worker pool (every task inline), unless `workers` is given. */
   work?: Partial<WorkOptions>;
+  /** JWKS by URL for VerifyJWT/VerifyJWS (keys/remote-key-sets.ts); default none. */
+  keys?: RemoteKeySets;
 }
 
 export interface TestServer {
@@ -43,6 +46,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
     ...(options.limits ? { limits: options.limits } : {}),
     work: { workers: 0, ...options.work },
+    ...(options.keys ? { keys: options.keys } : {}),
   });
   const port = await server.listen('127.0.0.1', 0);
   return {
