@@ -26,7 +26,12 @@ export interface ExchangeInit {
   variables?: Record<string, unknown>;
   /** Told of every change a policy made that the gateway refused (flow/allowed-changes.ts), for a metric. */
   onRefusedChange?: (policyType: string) => void;
+  /** Told of every policy step's end, for a metric. */
+  onStep?: (policyType: string, outcome: StepOutcome, seconds: number) => void;
 }
+
+/** How a policy step ended: went on, answered directly, failed (a fault), or failed with continueOnError. */
+export type StepOutcome = 'continue' | 'respond' | 'fault' | 'continued';
 
 export class Exchange {
   readonly request: Request;
@@ -60,8 +65,19 @@ export class Exchange {
     this.init.onRefusedChange?.(policyType);
   }
 
-  context(phase: Phase): PolicyContext {
-    const { stores, runtime, log, now } = this.init;
+  /** A step ended (the engine times it). */
+  stepDone(policyType: string, outcome: StepOutcome, seconds: number): void {
+    this.init.onStep?.(policyType, outcome, seconds);
+  }
+
+  /**
+   * A step's PolicyContext. Its `log` is the exchange's logger with the step's policy and type on every
+   * line, made only if the policy logs (no logger is built for the steps that do not).
+   */
+  context(phase: Phase, step?: { policy: string; type: string }): PolicyContext {
+    const { stores, runtime, now } = this.init;
+    const base = this.log;
+    let stepLog: Logger | undefined;
     return {
       phase,
       request: this.request,
@@ -72,7 +88,10 @@ export class Exchange {
       runtime,
       proxy: this.proxy,
       now,
-      log,
+      get log(): Logger {
+        stepLog ??= step ? base.child({ policy: step.policy, policyType: step.type }) : base;
+        return stepLog;
+      },
     };
   }
 }
