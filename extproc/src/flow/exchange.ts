@@ -38,14 +38,12 @@ export class Exchange {
   response: Response | undefined;
   readonly variables: FlowVariables;
   readonly proxy: Proxy__Output;
-  readonly log: Logger;
   private readonly init: ExchangeInit;
 
   constructor(init: ExchangeInit) {
     this.init = init;
     this.request = init.request;
     this.proxy = init.proxy;
-    this.log = init.log;
     this.variables = new FlowVariables(
       {
         request: init.request,
@@ -58,6 +56,11 @@ export class Exchange {
       },
       init.variables,
     );
+  }
+
+  /** Read when a line is logged: the caller may build its logger lazily (a getter on ExchangeInit). */
+  get log(): Logger {
+    return this.init.log;
   }
 
   /** A policy's change was refused: counted by whoever runs the exchange. */
@@ -76,7 +79,7 @@ export class Exchange {
    */
   context(phase: Phase, step?: { policy: string; type: string }): PolicyContext {
     const { stores, runtime, now } = this.init;
-    const base = this.log;
+    const base = () => this.log;
     let stepLog: Logger | undefined;
     return {
       phase,
@@ -89,7 +92,7 @@ export class Exchange {
       proxy: this.proxy,
       now,
       get log(): Logger {
-        stepLog ??= step ? base.child({ policy: step.policy, policyType: step.type }) : base;
+        stepLog ??= step ? base().child({ policy: step.policy, policyType: step.type }) : base();
         return stepLog;
       },
     };

@@ -37,21 +37,33 @@ export class RequestContext {
   app: string | undefined;
   /** The fault code the stream answered with, when it did. */
   faultCode: string | undefined;
-  /** The stream's logger: requestId and traceId on every line, proxy once known. */
-  log: Logger;
+  private readonly base: Logger;
+  private logger: Logger | undefined;
 
   constructor(base: Logger, requestId: string, traceparent: string | undefined) {
+    this.base = base;
     this.requestId = requestId.slice(0, maxRequestIdLength);
     this.traceId = traceIdOf(traceparent);
-    this.log = base.child(
-      this.traceId ? { requestId: this.requestId, traceId: this.traceId } : { requestId: this.requestId },
-    );
   }
 
-  /** The proxy is known: one more child (once per stream), so later lines carry it. */
+  /**
+   * The stream's logger: requestId, traceId and proxy on every line. Built on the first line logged (a
+   * request that logs nothing costs no logger), then kept for the stream.
+   */
+  get log(): Logger {
+    this.logger ??= this.base.child({
+      requestId: this.requestId,
+      ...(this.traceId ? { traceId: this.traceId } : {}),
+      ...(this.proxy ? { proxy: this.proxy } : {}),
+    });
+    return this.logger;
+  }
+
+  /** The proxy is known (only a name the snapshot has). */
   resolved(proxy: string): void {
     this.proxy = proxy;
-    this.log = this.log.child({ proxy });
+    // A line logged before this (none is, today) built a logger without the proxy: one with it now.
+    if (this.logger) this.logger = this.logger.child({ proxy });
   }
 
   /** ProcessingResponse.dynamic_metadata: {gatehouse: {proxy, app, fault_code}}, only what is known. */

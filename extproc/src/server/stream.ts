@@ -328,13 +328,17 @@ export class ProcessingStream {
       body,
     });
     const attrs = this.attributes!;
+    const context = this.context!;
     this.exchange = new Exchange({
+      // The request's logger is built only if a line is logged (RequestContext.log).
+      get log() {
+        return context.log;
+      },
       request,
       proxy: this.compiled!.proxy,
       runtime: snapshot.runtime,
       stores: this.deps.stores,
       offload: this.offload,
-      log: this.log,
       now: this.deps.now,
       environmentName: snapshot.environmentName,
       messageId: attrs.requestId || request.headers.get('x-request-id') || crypto.randomUUID(),
