@@ -349,6 +349,28 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
     2,
   ),
 
+  // --- errors: gatehouse import apigee ---
+  error(
+    'import',
+    'GH_ERR_IMPORT_XML',
+    'An XML file of an Apigee bundle does not parse, or has a DOCTYPE (file and line given); nothing is written for that bundle.',
+  ),
+  error(
+    'import',
+    'GH_ERR_IMPORT_NOT_A_BUNDLE',
+    'A path that is not an Apigee proxy bundle (apiproxy/), shared-flow bundle, .zip of one or folder of them.',
+  ),
+  error(
+    'import',
+    'GH_ERR_IMPORT_ZIP',
+    'A bundle .zip refused before extraction: not a zip, more entries or more uncompressed bytes than the limits (zip bombs).',
+  ),
+  error(
+    'import',
+    'GH_ERR_IMPORT_UNSAFE_PATH',
+    'A zip entry or symbolic link in a bundle whose path leaves the bundle (../, absolute, backslashes); nothing is written for that bundle.',
+  ),
+
   // --- diagnostics: the folder source ---
   diagnostic('source', 'GH_ERR_SOURCE_READ', 'A manifest file or folder cannot be read.', 1),
   diagnostic('source', 'GH_ERR_SOURCE_OUTSIDE', 'A symbolic link pointing outside the manifests folder; not read.'),
@@ -585,6 +607,34 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
     500,
     'ExtractVariables: the body is not valid JSON.',
     apigee('steps.extractvariables.JsonPathParsingFailure'),
+  ),
+  fault(
+    'policies/mediation',
+    'steps.xsl.XSLSourceMessageNotAvailable',
+    500,
+    'XSLTransform: the source message or variable is not there (a response in the request flow, an unset variable, an empty body).',
+    apigee('steps.xsl.XSLSourceMessageNotAvailable'),
+  ),
+  fault(
+    'policies/mediation',
+    'steps.xsl.XSLEvaluationFailed',
+    500,
+    'XSLTransform: the input is not acceptable XML (malformed, DOCTYPE, too deep or too large), a parameter ref does not resolve (without a value or ignoreUnresolvedVariables), or the transform failed.',
+    apigee('steps.xsl.XSLEvaluationFailed'),
+  ),
+  fault(
+    'policies/mediation',
+    'steps.messagevalidation.SourceMessageNotAvailable',
+    500,
+    'SOAPMessageValidation: the source message is not there (a response in the request flow, no body buffered).',
+    apigee('steps.messagevalidation.SourceMessageNotAvailable'),
+  ),
+  fault(
+    'policies/mediation',
+    'steps.messagevalidation.Failed',
+    500,
+    'SOAPMessageValidation: the body is not well-formed, not a SOAP envelope of an accepted version, has an element not listed, or is not valid against the schema.',
+    apigee('steps.messagevalidation.Failed'),
   ),
 
   // --- faults: security policies ---

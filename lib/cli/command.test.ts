@@ -29,6 +29,24 @@ const run = () => Promise.resolve(0);
 const plain = defineCommand({ name: 'plain', summary: 's', usage: 'plain', flags, run });
 
 describe('defineCommand', () => {
+  it('takes positional arguments only when the command declares them, and hands them to options', () => {
+    expect(() => parseOptions(plain, ['stray'])).toThrow(UsageError);
+    const withArgs = defineCommand({
+      name: 'args',
+      summary: 's',
+      usage: 'args FORMAT PATH...',
+      positionals: { value: 'FORMAT PATH...', description: 'what to read' },
+      flags: { out: text({ short: 'o', value: 'DIR', description: 'where' }) },
+      options: (v, positionals) => ({ out: v.out, positionals }),
+      run,
+    });
+    expect(parseOptions(withArgs, ['apigee', 'a', '-o', 'x', 'b'])).toEqual({
+      out: 'x',
+      positionals: ['apigee', 'a', 'b'],
+    });
+    expect(commandHelp(withArgs)).toContain('Arguments:\n  FORMAT PATH...  what to read\n');
+  });
+
   it('a repeated flag collects every occurrence in order; a toggle takes no value', () => {
     const multi = defineCommand({
       name: 'multi',

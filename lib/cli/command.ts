@@ -14,11 +14,13 @@ export interface CommandSpec<F extends FlagTable, O> {
   summary: string;
   usage: string;
   flags: F;
+  /** Arguments after the command that are not flags (`gatehouse import apigee PATH...`); absent: none allowed. */
+  positionals?: { value: string; description: string };
   /**
    * Rules across flags and values derived from several (TLS settings, which source): throws
    * UsageError with the reason. Without it the options are the flag values.
    */
-  options?: (values: FlagValues<F>) => O;
+  options?: (values: FlagValues<F>, positionals: readonly string[]) => O;
   /** Runs the command; resolves to the exit code (long-running ones resolve at shutdown). */
   run: (options: O) => Promise<number>;
 }
@@ -28,6 +30,7 @@ export interface Command<O = unknown> {
   readonly summary: string;
   readonly usage: string;
   readonly flags: FlagTable;
+  readonly positionals?: { value: string; description: string };
   /** The typed options from argv (and the environment), or 'help' for -h/--help; throws UsageError. */
   parse(argv: readonly string[], env?: Env): O | 'help';
   run(options: O): Promise<number>;
@@ -41,6 +44,7 @@ export function defineCommand<F extends FlagTable, O = FlagValues<F>>(spec: Comm
     summary: spec.summary,
     usage: spec.usage,
     flags: spec.flags,
+    ...(spec.positionals ? { positionals: spec.positionals } : {}),
     run: spec.run,
     parse(argv, env = process.env) {
       const config: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {
@@ -53,8 +57,14 @@ export function defineCommand<F extends FlagTable, O = FlagValues<F>>(spec: Comm
           ...(flag.multiple ? { multiple: true } : {}),
         };
       let given: Record<string, string | boolean | (string | boolean)[] | undefined>;
+      let positionals: string[];
       try {
-        ({ values: given } = parseArgs({ args: [...argv], options: config, strict: true, allowPositionals: false }));
+        ({ values: given, positionals } = parseArgs({
+          args: [...argv],
+          options: config,
+          strict: true,
+          allowPositionals: spec.positionals !== undefined,
+        }));
       } catch (err) {
         throw usage((err as Error).message, err);
       }
@@ -82,7 +92,7 @@ export function defineCommand<F extends FlagTable, O = FlagValues<F>>(spec: Comm
       }
       if (!spec.options) return values as O;
       try {
-        return spec.options(values as FlagValues<F>);
+        return spec.options(values as FlagValues<F>, positionals);
       } catch (err) {
         if (err instanceof UsageError) throw usage(err.message, err);
         throw err;
@@ -123,5 +133,8 @@ export function commandHelp(command: Command): string {
     1 + Math.max('-h, --help'.length, ...flags.map(([name, flag]) => `    --${name} ${flag.value}`.trimEnd().length));
   const rows = flags.map(([name, flag]) => flagHelp(name, flag, width));
   rows.push(`  ${'-h, --help'.padEnd(width)} show this help`);
-  return `${command.summary}\n\nUsage: ${command.usage}\n\nOptions:\n${rows.join('\n')}\n`;
+  const args = command.positionals
+    ? `Arguments:\n  ${command.positionals.value}  ${command.positionals.description}\n\n`
+    : '';
+  return `${command.summary}\n\nUsage: ${command.usage}\n\n${args}Options:\n${rows.join('\n')}\n`;
 }

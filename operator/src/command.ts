@@ -1,4 +1,4 @@
-// `gatehouse operator`, `gatehouse compile` and `gatehouse status`: their flags, defaults and help, declared once, and the
+// `gatehouse operator`, `gatehouse compile`, `gatehouse status` and `gatehouse import`: their flags, defaults and help, declared once, and the
 // rules across flags. Loads only lib/cli; the commands' code is imported when they run.
 import { defineCommand } from '../../lib/cli/command.ts';
 import { bool, duration, hostPort, oneOf, port, repeated, text, toggle, type FlagValues } from '../../lib/cli/flags.ts';
@@ -170,4 +170,64 @@ export const statusCommand = defineCommand({
   flags: statusFlags,
   options: statusOptions,
   run: async (o) => (await import('./status-command.ts')).runStatus(o),
+});
+
+const importFlags = {
+  output: text({ short: 'o', value: 'DIR', description: 'write one folder of YAML per bundle here' }),
+  namespace: text({
+    short: 'n',
+    value: 'NS',
+    description: 'namespace of every object written',
+    defaultText: 'none, so the objects are in default',
+  }),
+  report: text({ value: 'FILE', description: 'write the report (what did not convert, and why) as JSON here' }),
+  strict: toggle({ description: 'exit 1 when the report lists anything that did not convert' }),
+  'virtual-host': repeated({
+    value: 'NAME=HOST[,HOST]',
+    description: 'the host names an Apigee virtual host stands for; give it once per virtual host',
+  }),
+};
+
+function importOptions(v: FlagValues<typeof importFlags>, positionals: readonly string[]) {
+  const [format, ...paths] = positionals;
+  if (format !== 'apigee')
+    throw new UsageError(`the source format comes first and is apigee (got ${format ?? 'nothing'})`);
+  if (paths.length === 0)
+    throw new UsageError('name at least one bundle: a folder, apiproxy/ folder, .zip or folder of them');
+  if (v.output === undefined) throw new UsageError('-o DIR is required');
+  const virtualHosts: Record<string, string[]> = {};
+  for (const entry of v.virtualHost ?? []) {
+    const m = /^([^=]+)=(.+)$/.exec(entry);
+    if (!m) throw new UsageError(`--virtual-host ${entry}: expected NAME=HOST[,HOST]`);
+    virtualHosts[m[1]!] = m[2]!
+      .split(',')
+      .map((h) => h.trim().toLowerCase())
+      .filter((h) => h !== '');
+  }
+  if (v.namespace !== undefined && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(v.namespace))
+    throw new UsageError(`--namespace ${v.namespace}: not a Kubernetes namespace name`);
+  return {
+    paths,
+    output: v.output,
+    namespace: v.namespace,
+    report: v.report,
+    strict: v.strict ?? false,
+    virtualHosts,
+  };
+}
+
+export type ImportCommandOptions = ReturnType<typeof importOptions>;
+
+export const importCommand = defineCommand({
+  name: 'import',
+  summary: 'convert Apigee proxy bundles (folders or .zip) into ApiProxy and ApiPolicy manifests',
+  usage:
+    'gatehouse import apigee PATH... -o DIR [--namespace NS] [--report FILE] [--strict] [--virtual-host NAME=HOST]',
+  positionals: {
+    value: 'apigee PATH...',
+    description: 'the source format (apigee), then bundles: folders, apiproxy/ folders, .zip files or folders of them',
+  },
+  flags: importFlags,
+  options: importOptions,
+  run: async (o) => (await import('./import-command.ts')).runImport(o),
 });

@@ -39,6 +39,8 @@ describe('policy type table', () => {
       PopulateCache: 'populateCache',
       InvalidateCache: 'invalidateCache',
       RaiseFault: 'raiseFault',
+      XSLTransform: 'xslTransform',
+      SOAPMessageValidation: 'soapMessageValidation',
       AssignMessage: 'assignMessage',
       ExtractVariables: 'extractVariables',
       VerifyAPIKey: 'verifyAPIKey',

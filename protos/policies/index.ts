@@ -12,6 +12,8 @@ import type { ConfigProblem, JSONSchema } from './schema.ts';
 import { assignMessage } from './mediation/assign-message.ts';
 import { extractVariables } from './mediation/extract-variables.ts';
 import { raiseFault } from './mediation/raise-fault.ts';
+import { soapMessageValidation } from './mediation/soap-message-validation.ts';
+import { xslTransform } from './mediation/xsl-transform.ts';
 import { accessControl } from './security/access-control.ts';
 import { basicAuthentication } from './security/basic-authentication.ts';
 import { cors } from './security/cors.ts';
@@ -60,6 +62,8 @@ export const policyTypes: readonly PolicyTypeSpec[] = [
   populateCache,
   invalidateCache,
   raiseFault,
+  xslTransform,
+  soapMessageValidation,
   assignMessage,
   extractVariables,
   verifyAPIKey,

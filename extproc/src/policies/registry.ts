@@ -4,6 +4,8 @@ import type { PolicyImplementation } from '../flow/types.ts';
 import { assignMessagePolicy } from './mediation/assign-message.ts';
 import { extractVariablesPolicy } from './mediation/extract-variables.ts';
 import { raiseFaultPolicy } from './mediation/raise-fault.ts';
+import { soapMessageValidationPolicy } from './mediation/soap-message-validation.ts';
+import { xslTransformPolicy } from './mediation/xsl-transform.ts';
 import { accessControlPolicy } from './security/access-control.ts';
 import { basicAuthenticationPolicy } from './security/basic-authentication.ts';
 import { corsPolicy } from './security/cors.ts';
@@ -28,6 +30,8 @@ export const policyImplementations: readonly PolicyImplementation<never>[] = [
   populateCachePolicy,
   invalidateCachePolicy,
   raiseFaultPolicy,
+  xslTransformPolicy,
+  soapMessageValidationPolicy,
   assignMessagePolicy,
   extractVariablesPolicy,
   verifyApiKeyPolicy,

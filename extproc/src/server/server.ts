@@ -34,7 +34,7 @@ export interface WorkOptions {
   queue: number;
   /** A phase's pool work (queueing included) past this gets 503 gatehouse.WorkBudgetExceeded. */
   budgetMs: number;
-  /** Tasks from this weight go to the pool (body bytes; x8 for JSONPath, x64 for XPath work). */
+  /** Tasks from this weight go to the pool (body bytes; x8 for JSONPath, x16 for XSD, x64 for XPath work; XSLT always). */
   minBytes: number;
   /** Heap limit per worker, MiB. */
   maxHeapMb: number;

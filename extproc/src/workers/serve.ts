@@ -15,14 +15,28 @@ export type WorkerReply =
 export function serve(run: (task: string, input: unknown) => unknown): void {
   const port = parentPort;
   if (!port) return;
+  const failed = (id: number, error: unknown): WorkerReply => ({
+    kind: 'failed',
+    id,
+    message: error instanceof Error ? error.message : String(error),
+  });
   port.on('message', (request: WorkerRequest) => {
-    let reply: WorkerReply;
+    let value: unknown;
     try {
-      reply = { kind: 'done', id: request.id, value: run(request.task, request.input) };
+      value = run(request.task, request.input);
     } catch (error) {
-      reply = { kind: 'failed', id: request.id, message: error instanceof Error ? error.message : String(error) };
+      port.postMessage(failed(request.id, error));
+      return;
     }
-    port.postMessage(reply);
+    // A task may answer with a promise (XSLTransform's engine is async, though it never waits on I/O).
+    if (value instanceof Promise) {
+      value.then(
+        (settled: unknown) => port.postMessage({ kind: 'done', id: request.id, value: settled } satisfies WorkerReply),
+        (error: unknown) => port.postMessage(failed(request.id, error)),
+      );
+      return;
+    }
+    port.postMessage({ kind: 'done', id: request.id, value } satisfies WorkerReply);
   });
   port.postMessage({ kind: 'ready' } satisfies WorkerReply);
 }

@@ -4,6 +4,8 @@
 // same either way. Adding one: export the function next to the algorithm it runs, add a row here.
 import { GatehouseError } from '../../../lib/errors.ts';
 import { extractBodyTask } from '../policies/mediation/extract-variables.ts';
+import { soapValidateTask } from '../policies/mediation/soap-message-validation.ts';
+import { xslTransformTask } from '../policies/mediation/xsl-transform.ts';
 import { jsonThreatTask } from '../policies/security/json-threat-protection.ts';
 import { regexBodyTask } from '../policies/security/regular-expression-protection.ts';
 import { xmlThreatTask } from '../policies/security/xml-threat-protection.ts';
@@ -13,6 +15,8 @@ export const tasks = {
   'xml.threat': xmlThreatTask,
   'regex.body': regexBodyTask,
   'extract.body': extractBodyTask,
+  'xsl.transform': xslTransformTask,
+  'soap.validate': soapValidateTask,
 };
 
 export type Tasks = typeof tasks;
@@ -41,6 +45,12 @@ export function taskWeight(name: keyof Tasks, input: TaskBodyInput): number {
       const i = input as Parameters<Tasks['extract.body']>[0];
       return bytes * (i.spec.xPaths.length > 0 ? 64 : 8);
     }
+    // A stylesheet can loop whatever the input's size: only the pool's budget stops it.
+    case 'xsl.transform':
+      return Infinity;
+    // XSD validation is linear in the body, but a schema's content models cost more per byte than a scan.
+    case 'soap.validate':
+      return bytes * 16;
   }
 }
 

@@ -1,0 +1,74 @@
+// The one table of policy converters: an Apigee policy type converts when it has a row here, and its
+// Gatehouse type is implemented (protos/policies/index.ts). Adding a policy type to the importer: one
+// file in this folder and one row below. Every other type is reported, with the reason below when
+// there is a specific one.
+import { policyTypesByName } from '../../../../protos/policies/index.ts';
+import { accessControlConverter } from './access-control.ts';
+import { assignMessageConverter } from './assign-message.ts';
+import { basicAuthenticationConverter } from './basic-authentication.ts';
+import { corsConverter } from './cors.ts';
+import { extractVariablesConverter } from './extract-variables.ts';
+import { invalidateCacheConverter } from './invalidate-cache.ts';
+import { jsonThreatProtectionConverter } from './json-threat-protection.ts';
+import { lookupCacheConverter } from './lookup-cache.ts';
+import { populateCacheConverter } from './populate-cache.ts';
+import { quotaConverter } from './quota.ts';
+import { raiseFaultConverter } from './raise-fault.ts';
+import { regularExpressionProtectionConverter } from './regular-expression-protection.ts';
+import { resetQuotaConverter } from './reset-quota.ts';
+import { responseCacheConverter } from './response-cache.ts';
+import { spikeArrestConverter } from './spike-arrest.ts';
+import type { PolicyConverter } from './support.ts';
+import { verifyApiKeyConverter } from './verify-api-key.ts';
+import { xmlThreatProtectionConverter } from './xml-threat-protection.ts';
+
+export const policyConverters: readonly PolicyConverter[] = [
+  quotaConverter,
+  spikeArrestConverter,
+  resetQuotaConverter,
+  responseCacheConverter,
+  lookupCacheConverter,
+  populateCacheConverter,
+  invalidateCacheConverter,
+  raiseFaultConverter,
+  assignMessageConverter,
+  extractVariablesConverter,
+  verifyApiKeyConverter,
+  basicAuthenticationConverter,
+  accessControlConverter,
+  jsonThreatProtectionConverter,
+  xmlThreatProtectionConverter,
+  regularExpressionProtectionConverter,
+  corsConverter,
+];
+
+const byType = new Map(policyConverters.map((c) => [c.type, c]));
+
+/** The converter for an Apigee root element, when both the converter and the Gatehouse type exist. */
+export function converterFor(type: string): PolicyConverter | undefined {
+  return policyTypesByName.has(type) ? byType.get(type) : undefined;
+}
+
+/** Why a policy type does not convert: a specific reason for types Apigee bundles often hold. */
+const reasons: Record<string, string> = {
+  Javascript:
+    'JavaScript policies have no Gatehouse implementation yet; the script under resources/jsc is not converted',
+  JavaCallout: 'Java callouts cannot run in Gatehouse: port the logic to an ExternalCallout service (gRPC)',
+  PythonScript: 'PythonScript has no Gatehouse implementation yet',
+  ServiceCallout: 'ServiceCallout has no Gatehouse implementation yet',
+  FlowCallout: 'FlowCallout needs SharedFlow, which Gatehouse does not have yet',
+  KeyValueMapOperations:
+    'KeyValueMapOperations has no Gatehouse implementation yet; the key value map must be created separately',
+  MessageLogging: 'MessageLogging has no Gatehouse implementation yet',
+  StatisticsCollector: 'StatisticsCollector has no Gatehouse implementation yet',
+};
+
+export function unsupportedReason(type: string): string {
+  return (
+    reasons[type] ??
+    `policy type ${type} has no Gatehouse implementation yet (supported: ${policyConverters
+      .filter((c) => policyTypesByName.has(c.type))
+      .map((c) => c.type)
+      .join(', ')})`
+  );
+}
