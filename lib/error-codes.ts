@@ -244,7 +244,12 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
   error(
     'extproc',
     'GH_ERR_JSON_VIOLATION',
-    'A JSON body breaks a JSONThreatProtection limit; answered with its threat.json.* fault.',
+    'A JSON body breaks a JSONThreatProtection limit; answered with steps.jsonthreatprotection.ExecutionFailed.',
+  ),
+  error(
+    'extproc',
+    'GH_ERR_CONVERSION',
+    'A JSONToXML input is empty, too deep or converts past the output bound; answered with steps.jsontoxml.ExecutionFailed.',
   ),
   error(
     'extproc',
@@ -598,7 +603,7 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
     'policies/mediation',
     'steps.extractvariables.ExecutionFailed',
     500,
-    'ExtractVariables: an unresolved variable, a body that is not acceptable XML, a missing source message.',
+    'ExtractVariables: an unresolved variable, a body that is not acceptable XML.',
     apigee('steps.extractvariables.ExecutionFailed'),
   ),
   fault(
@@ -607,6 +612,84 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
     500,
     'ExtractVariables: the body is not valid JSON.',
     apigee('steps.extractvariables.JsonPathParsingFailure'),
+  ),
+  fault(
+    'policies/mediation',
+    'steps.extractvariables.SourceMessageNotAvailable',
+    500,
+    'ExtractVariables: `source` names a message this phase does not have (response in the request flow).',
+    apigee('steps.extractvariables.SourceMessageNotAvailable'),
+  ),
+
+  fault(
+    'policies/mediation',
+    'steps.jsontoxml.ExecutionFailed',
+    500,
+    'JSONToXML: the input is empty, not valid JSON, too deep, or converts past the output bound.',
+    apigee('steps.jsontoxml.ExecutionFailed'),
+  ),
+  fault(
+    'policies/mediation',
+    'steps.jsontoxml.SourceUnavailable',
+    500,
+    'JSONToXML: `source` names a message this phase does not have, or an unset variable.',
+    apigee('steps.jsontoxml.SourceUnavailable'),
+  ),
+  fault(
+    'policies/mediation',
+    'steps.jsontoxml.InvalidSourceType',
+    500,
+    'JSONToXML: the `source` variable holds no text.',
+    apigee('steps.jsontoxml.InvalidSourceType'),
+  ),
+  fault(
+    'policies/mediation',
+    'steps.jsontoxml.OutputVariableIsNotAvailable',
+    500,
+    'JSONToXML: a variable source without `outputVariable`.',
+    apigee('steps.jsontoxml.OutputVariableIsNotAvailable'),
+  ),
+  fault(
+    'policies/mediation',
+    'steps.jsontoxml.InCompatibleTypes',
+    500,
+    'JSONToXML: a variable source with a message (`request`, `response`) as `outputVariable`.',
+    apigee('steps.jsontoxml.InCompatibleTypes'),
+  ),
+  fault(
+    'policies/mediation',
+    'steps.xmltojson.ExecutionFailed',
+    500,
+    'XMLToJSON: the input is empty, not valid XML, too deep, or converts past the output bound.',
+    apigee('steps.xmltojson.ExecutionFailed'),
+  ),
+  fault(
+    'policies/mediation',
+    'steps.xmltojson.SourceUnavailable',
+    500,
+    'XMLToJSON: `source` names a message this phase does not have, or an unset variable.',
+    apigee('steps.xmltojson.SourceUnavailable'),
+  ),
+  fault(
+    'policies/mediation',
+    'steps.xmltojson.InvalidSourceType',
+    500,
+    'XMLToJSON: the `source` variable holds no text.',
+    apigee('steps.xmltojson.InvalidSourceType'),
+  ),
+  fault(
+    'policies/mediation',
+    'steps.xmltojson.OutputVariableIsNotAvailable',
+    500,
+    'XMLToJSON: a variable source without `outputVariable`.',
+    apigee('steps.xmltojson.OutputVariableIsNotAvailable'),
+  ),
+  fault(
+    'policies/mediation',
+    'steps.xmltojson.InCompatibleTypes',
+    500,
+    'XMLToJSON: a variable source with a message (`request`, `response`) as `outputVariable`.',
+    apigee('steps.xmltojson.InCompatibleTypes'),
   ),
   fault(
     'policies/mediation',
@@ -654,10 +737,24 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
   ),
   fault(
     'policies/security',
+    'oauth.v2.ApiKeyNotApproved',
+    401,
+    'VerifyAPIKey: the credential is Revoked.',
+    apigee('oauth.v2.ApiKeyNotApproved'),
+  ),
+  fault(
+    'policies/security',
     'keymanagement.service.invalid_client-app_not_approved',
     401,
-    'VerifyAPIKey: the credential is not Approved, or the app is Revoked.',
+    'VerifyAPIKey: the app is Revoked.',
     apigee('keymanagement.service.invalid_client-app_not_approved'),
+  ),
+  fault(
+    'policies/security',
+    'keymanagement.service.DeveloperStatusNotActive',
+    401,
+    "VerifyAPIKey: the app's Developer is inactive, or is named by developerRef but missing or not accepted.",
+    apigee('keymanagement.service.DeveloperStatusNotActive'),
   ),
   fault(
     'policies/security',
@@ -670,7 +767,7 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
     'policies/security',
     'oauth.v2.InvalidApiKeyForGivenResource',
     401,
-    'VerifyAPIKey: no product of the app covers this proxy and path.',
+    'VerifyAPIKey: no Approved product of the app covers this proxy, path and method (a Pending or Revoked subscription covers nothing).',
     apigee('oauth.v2.InvalidApiKeyForGivenResource'),
   ),
   fault(
@@ -686,7 +783,7 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
     401,
     'BasicAuthentication Decode: the source is missing or not well-formed Basic credentials.',
     {
-      statusNote: '`www-authenticate: Basic`',
+      statusNote: "`www-authenticate: Basic`; 500 with the policy's `faultStatus: 500` (Apigee's)",
       ...apigee('steps.basicauthentication.InvalidBasicAuthenticationSource'),
     },
   ),
@@ -697,42 +794,33 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
     'AccessControl: the client address is denied.',
     apigee('accesscontrol.IPDeniedAccess'),
   ),
-  ...(
-    [
-      ['ContainerDepthExceeded', 'nesting deeper than containerDepth'],
-      ['ArrayElementCountExceeded', 'an array longer than arrayElementCount'],
-      ['ObjectEntryCountExceeded', 'an object with more than objectEntryCount members'],
-      ['ObjectEntryNameLengthExceeded', 'a member name longer than objectEntryNameLength'],
-      ['StringValueLengthExceeded', 'a string longer than stringValueLength'],
-      ['ExecutionFailed', 'the body is not valid JSON'],
-    ] as const
-  ).map(([kind, what]) =>
-    fault('policies/security', `threat.json.${kind}`, 400, `JSONThreatProtection: ${what}.`, {
-      apigee: 'steps.jsonthreatprotection.ExecutionFailed',
-    }),
+  fault(
+    'policies/security',
+    'steps.jsonthreatprotection.ExecutionFailed',
+    400,
+    'JSONThreatProtection: a limit exceeded (containerDepth, arrayElementCount, objectEntryCount, objectEntryNameLength, stringValueLength; the faultstring names which) or the body is not valid JSON.',
+    { statusNote: "the policy's `faultStatus` (Apigee: 500)", ...apigee('steps.jsonthreatprotection.ExecutionFailed') },
   ),
-  ...(
-    [
-      ['ElementNameLengthExceeded', 'an element name longer than its limit'],
-      ['AttributeNameLengthExceeded', 'an attribute name longer than its limit'],
-      ['NamespacePrefixLengthExceeded', 'a namespace prefix longer than its limit'],
-      ['ProcessingInstructionTargetLengthExceeded', 'a processing instruction target longer than its limit'],
-      ['NodeDepthExceeded', 'elements nested deeper than nodeDepth'],
-      ['AttributeCountExceeded', 'an element with more attributes than attributeCountPerElement'],
-      ['NamespaceCountExceeded', 'an element declaring more namespaces than namespaceCountPerElement'],
-      ['ChildCountExceeded', 'an element with more children than childCount'],
-      ['TextLengthExceeded', 'text longer than its limit'],
-      ['AttributeValueLengthExceeded', 'an attribute value longer than its limit'],
-      ['NamespaceURILengthExceeded', 'a namespace URI longer than its limit'],
-      ['CommentLengthExceeded', 'a comment longer than its limit'],
-      ['ProcessingInstructionDataLengthExceeded', 'processing instruction data longer than its limit'],
-      ['DTDNotAllowed', 'a DOCTYPE or entity declaration'],
-      ['ExecutionFailed', 'the body is not well-formed XML'],
-    ] as const
-  ).map(([kind, what]) =>
-    fault('policies/security', `threat.xml.${kind}`, 400, `XMLThreatProtection: ${what}.`, {
-      apigee: 'steps.xmlthreatprotection.ExecutionFailed',
-    }),
+  fault(
+    'policies/security',
+    'steps.jsonthreatprotection.SourceUnavailable',
+    500,
+    'JSONThreatProtection: `source` names a message this phase does not have (response in the request flow).',
+    apigee('steps.jsonthreatprotection.SourceUnavailable'),
+  ),
+  fault(
+    'policies/security',
+    'steps.xmlthreatprotection.ExecutionFailed',
+    400,
+    'XMLThreatProtection: a name, structure or value limit exceeded, a DOCTYPE, or the body is not well-formed XML (the faultstring names which).',
+    { statusNote: "the policy's `faultStatus` (Apigee: 500)", ...apigee('steps.xmlthreatprotection.ExecutionFailed') },
+  ),
+  fault(
+    'policies/security',
+    'steps.xmlthreatprotection.SourceUnavailable',
+    500,
+    'XMLThreatProtection: `source` names a message this phase does not have (response in the request flow).',
+    apigee('steps.xmlthreatprotection.SourceUnavailable'),
   ),
   fault(
     'policies/security',
@@ -746,6 +834,13 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
     'steps.regexprotection.ExecutionFailed',
     400,
     'RegularExpressionProtection: a JSON or XML check met a body that is not valid JSON or acceptable XML.',
-    apigee('steps.regexprotection.ExecutionFailed'),
+    { statusNote: "the policy's `faultStatus` (Apigee: 500)", ...apigee('steps.regexprotection.ExecutionFailed') },
+  ),
+  fault(
+    'policies/security',
+    'steps.regexprotection.SourceUnavailable',
+    500,
+    'RegularExpressionProtection: `source` names a message this phase does not have (response in the request flow).',
+    apigee('steps.regexprotection.SourceUnavailable'),
   ),
 ];

@@ -190,7 +190,7 @@ describe('charts/gatehouse', () => {
             apiGroups: ['gatehouse.dev'],
             apiVersions: ['*'],
             operations: ['CREATE', 'UPDATE'],
-            resources: ['apiproxies', 'apipolicies', 'apiproducts', 'developerapps', 'dataplanes'],
+            resources: ['apiproxies', 'apipolicies', 'apiproducts', 'developers', 'developerapps', 'dataplanes'],
             scope: 'Namespaced',
           },
         ],
@@ -687,6 +687,7 @@ describe('charts/gatehouse', () => {
       'apiproxies.gatehouse.dev',
       'dataplanes.gatehouse.dev',
       'developerapps.gatehouse.dev',
+      'developers.gatehouse.dev',
     ]);
     expect(readdirSync(join(CHART_DIR, 'crds')).sort()).toEqual(
       readdirSync(join(CHART_DIR, '../../crds'))

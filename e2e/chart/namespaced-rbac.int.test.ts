@@ -256,9 +256,10 @@ describe('chart RBAC in namespaced mode', () => {
     await cluster.apply(
       obj('ApiProduct', ns, 'gold', { displayName: 'Gold', proxies: ['orders'], resources: ['/**'] }),
     );
+    await cluster.apply(obj('Developer', ns, 'dev', { email: 'dev@acme.test' }));
     await cluster.apply(
       obj('DeveloperApp', ns, 'acme', {
-        developer: { email: 'dev@acme.test' },
+        developerRef: { name: 'dev' },
         products: [{ name: 'gold', status: 'Approved' }],
         credentials: [{ secretRef: { name: 'key' }, status: 'Approved' }],
       }),
@@ -271,6 +272,7 @@ describe('chart RBAC in namespaced mode', () => {
       ['ApiPolicy', 'tag'],
       ['ApiProxy', 'orders'],
       ['ApiProduct', 'gold'],
+      ['Developer', 'dev'],
       ['DeveloperApp', 'acme'],
     ] as const) {
       // Programmed, not Ready: no data-plane node connects here, so an ApiProxy is not Ready.

@@ -209,7 +209,8 @@ describe('security', () => {
       body: '{"a":{"b":{"c":{"d":1}}}}',
     });
     expect(deep.status).toBe(400);
-    expect(errorCode(deep.body)).toBe('threat.json.ContainerDepthExceeded');
+    expect(errorCode(deep.body)).toBe('steps.jsonthreatprotection.ExecutionFailed');
+    expect(deep.body).toContain('reason: ContainerDepthExceeded:');
     const fine = await send(`${base}/json/x`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

@@ -115,13 +115,13 @@ describe('Content-Type spellings over HTTP', () => {
     'checks a body declared %j',
     async (type) => {
       const reply = await guard({ 'content-type': type });
-      expect([reply.status, errorCode(reply.body)]).toEqual([400, 'threat.json.ContainerDepthExceeded']);
+      expect([reply.status, errorCode(reply.body)]).toEqual([400, 'steps.jsonthreatprotection.ExecutionFailed']);
     },
   );
 
   it('checks a body sent without a Content-Type', async () => {
     const reply = await guard({});
-    expect([reply.status, errorCode(reply.body)]).toEqual([400, 'threat.json.ContainerDepthExceeded']);
+    expect([reply.status, errorCode(reply.body)]).toEqual([400, 'steps.jsonthreatprotection.ExecutionFailed']);
   });
 
   it('refuses two Content-Type header lines and a Content-Type list', async () => {

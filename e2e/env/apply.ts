@@ -32,6 +32,7 @@ const kinds: Record<string, { prefix: string; plural: string; namespaced: boolea
   ApiProxy: { prefix: '/apis/gatehouse.dev/v1alpha1', plural: 'apiproxies', namespaced: true },
   ApiPolicy: { prefix: '/apis/gatehouse.dev/v1alpha1', plural: 'apipolicies', namespaced: true },
   ApiProduct: { prefix: '/apis/gatehouse.dev/v1alpha1', plural: 'apiproducts', namespaced: true },
+  Developer: { prefix: '/apis/gatehouse.dev/v1alpha1', plural: 'developers', namespaced: true },
   DeveloperApp: { prefix: '/apis/gatehouse.dev/v1alpha1', plural: 'developerapps', namespaced: true },
   DataPlane: { prefix: '/apis/gatehouse.dev/v1alpha1', plural: 'dataplanes', namespaced: true },
   ValidatingWebhookConfiguration: {

@@ -61,7 +61,7 @@ describe('validating admission webhook', () => {
             apiGroups: ['gatehouse.dev'],
             apiVersions: ['*'],
             operations: ['CREATE', 'UPDATE'],
-            resources: ['apiproxies', 'apipolicies', 'apiproducts', 'developerapps', 'dataplanes'],
+            resources: ['apiproxies', 'apipolicies', 'apiproducts', 'developers', 'developerapps', 'dataplanes'],
             scope: 'Namespaced',
           },
         ],

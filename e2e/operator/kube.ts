@@ -14,6 +14,7 @@ const plurals: Record<string, { group?: string; version: string; resource: strin
   ApiProxy: { group: 'gatehouse.dev', version: 'v1alpha1', resource: 'apiproxies' },
   ApiPolicy: { group: 'gatehouse.dev', version: 'v1alpha1', resource: 'apipolicies' },
   ApiProduct: { group: 'gatehouse.dev', version: 'v1alpha1', resource: 'apiproducts' },
+  Developer: { group: 'gatehouse.dev', version: 'v1alpha1', resource: 'developers' },
   DeveloperApp: { group: 'gatehouse.dev', version: 'v1alpha1', resource: 'developerapps' },
   DataPlane: { group: 'gatehouse.dev', version: 'v1alpha1', resource: 'dataplanes' },
   Secret: { version: 'v1', resource: 'secrets' },

@@ -37,6 +37,7 @@ export const resources = {
   ApiProxy: ours('ApiProxy'),
   ApiPolicy: ours('ApiPolicy'),
   ApiProduct: ours('ApiProduct'),
+  Developer: ours('Developer'),
   DeveloperApp: ours('DeveloperApp'),
   DataPlane: ours('DataPlane'),
   Secret: core('Secret', 'secrets'),
@@ -51,7 +52,7 @@ export const resources = {
   HorizontalPodAutoscaler: grouped('HorizontalPodAutoscaler', 'autoscaling', 'v2', 'horizontalpodautoscalers'),
 } as const satisfies Record<string, ResourceType>;
 
-export type OurKind = 'ApiProxy' | 'ApiPolicy' | 'ApiProduct' | 'DeveloperApp' | 'DataPlane';
+export type OurKind = 'ApiProxy' | 'ApiPolicy' | 'ApiProduct' | 'Developer' | 'DeveloperApp' | 'DataPlane';
 
 /** The kinds a DataPlane owns, in the order they are applied (what a pod mounts before the pod). */
 export const managedKinds = [

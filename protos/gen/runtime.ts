@@ -10,6 +10,7 @@ import type { Conditions as _gatehouse_v1_Conditions, Conditions__Output as _gat
 import type { Credential as _gatehouse_v1_Credential, Credential__Output as _gatehouse_v1_Credential__Output } from './gatehouse/v1/Credential.ts';
 import type { DataPlane as _gatehouse_v1_DataPlane, DataPlane__Output as _gatehouse_v1_DataPlane__Output } from './gatehouse/v1/DataPlane.ts';
 import type { DefaultFaultRule as _gatehouse_v1_DefaultFaultRule, DefaultFaultRule__Output as _gatehouse_v1_DefaultFaultRule__Output } from './gatehouse/v1/DefaultFaultRule.ts';
+import type { Developer as _gatehouse_v1_Developer, Developer__Output as _gatehouse_v1_Developer__Output } from './gatehouse/v1/Developer.ts';
 import type { FaultRule as _gatehouse_v1_FaultRule, FaultRule__Output as _gatehouse_v1_FaultRule__Output } from './gatehouse/v1/FaultRule.ts';
 import type { FlowPair as _gatehouse_v1_FlowPair, FlowPair__Output as _gatehouse_v1_FlowPair__Output } from './gatehouse/v1/FlowPair.ts';
 import type { Flows as _gatehouse_v1_Flows, Flows__Output as _gatehouse_v1_Flows__Output } from './gatehouse/v1/Flows.ts';
@@ -38,6 +39,7 @@ export interface ProtoGrpcType {
       Credential: MessageTypeDefinition<_gatehouse_v1_Credential, _gatehouse_v1_Credential__Output>
       DataPlane: MessageTypeDefinition<_gatehouse_v1_DataPlane, _gatehouse_v1_DataPlane__Output>
       DefaultFaultRule: MessageTypeDefinition<_gatehouse_v1_DefaultFaultRule, _gatehouse_v1_DefaultFaultRule__Output>
+      Developer: MessageTypeDefinition<_gatehouse_v1_Developer, _gatehouse_v1_Developer__Output>
       FaultRule: MessageTypeDefinition<_gatehouse_v1_FaultRule, _gatehouse_v1_FaultRule__Output>
       FlowPair: MessageTypeDefinition<_gatehouse_v1_FlowPair, _gatehouse_v1_FlowPair__Output>
       Flows: MessageTypeDefinition<_gatehouse_v1_Flows, _gatehouse_v1_Flows__Output>

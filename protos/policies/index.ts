@@ -9,9 +9,12 @@
 // policy: one schema file here, one row below, one implementation file under extproc/src/policies/,
 // one row in its registry, then `npm run gen:crds && npm run gen:api-docs`.
 import type { ConfigProblem, JSONSchema } from './schema.ts';
+import { accessEntity } from './mediation/access-entity.ts';
 import { assignMessage } from './mediation/assign-message.ts';
 import { extractVariables } from './mediation/extract-variables.ts';
+import { jsonToXML } from './mediation/json-to-xml.ts';
 import { raiseFault } from './mediation/raise-fault.ts';
+import { xmlToJSON } from './mediation/xml-to-json.ts';
 import { soapMessageValidation } from './mediation/soap-message-validation.ts';
 import { xslTransform } from './mediation/xsl-transform.ts';
 import { accessControl } from './security/access-control.ts';
@@ -61,11 +64,14 @@ export const policyTypes: readonly PolicyTypeSpec[] = [
   lookupCache,
   populateCache,
   invalidateCache,
+  jsonToXML,
+  xmlToJSON,
   raiseFault,
   xslTransform,
   soapMessageValidation,
   assignMessage,
   extractVariables,
+  accessEntity,
   verifyAPIKey,
   basicAuthentication,
   accessControl,

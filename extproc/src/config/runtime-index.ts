@@ -1,9 +1,11 @@
 // The snapshot's consumer data indexed once per load (RuntimeIndex of flow/types.ts): credentials by
-// key hash, products by namespace/name, and the keyed hash that names store entries. Policies look
+// key hash, products, apps and developers by namespace/name (and developers and their apps by email),
+// and the keyed hash that names store entries. Policies look
 // things up here on every request.
 import { createHmac, createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
 import type { App__Output } from '../../../protos/gen/gatehouse/v1/App.ts';
 import type { Credential__Output } from '../../../protos/gen/gatehouse/v1/Credential.ts';
+import type { Developer__Output } from '../../../protos/gen/gatehouse/v1/Developer.ts';
 import type { Product__Output } from '../../../protos/gen/gatehouse/v1/Product.ts';
 import type { RuntimeSnapshot__Output } from '../../../protos/gen/gatehouse/v1/RuntimeSnapshot.ts';
 import { policySecretId, type SecretRef } from '../../../protos/policies/schema.ts';
@@ -28,6 +30,11 @@ export class SnapshotRuntimeIndex implements RuntimeIndex {
   private readonly storeKey: KeyObject;
   private readonly credentials = new Map<string, { app: App__Output; credential: Credential__Output }>();
   private readonly products = new Map<string, Product__Output>();
+  private readonly apps = new Map<string, App__Output>();
+  private readonly appsByEmail = new Map<string, App__Output[]>();
+  private readonly developers = new Map<string, Developer__Output>();
+  private readonly developersByEmail = new Map<string, Developer__Output>();
+  private readonly scopes = new WeakMap<App__Output, readonly string[]>();
   private readonly secrets: Readonly<Record<string, string>>;
 
   constructor(snapshot: RuntimeSnapshot__Output) {
@@ -39,6 +46,16 @@ export class SnapshotRuntimeIndex implements RuntimeIndex {
         this.credentials.set(credential.keyHash.toLowerCase(), { app, credential });
     }
     for (const product of snapshot.products) this.products.set(`${product.namespace}/${product.name}`, product);
+    for (const developer of snapshot.developers) {
+      this.developers.set(`${developer.namespace}/${developer.name}`, developer);
+      this.developersByEmail.set(emailKey(developer.namespace, developer.email), developer);
+    }
+    for (const app of snapshot.apps) {
+      this.apps.set(`${app.namespace}/${app.name}`, app);
+      if (app.developerEmail === '') continue;
+      const key = emailKey(app.namespace, app.developerEmail);
+      this.appsByEmail.set(key, [...(this.appsByEmail.get(key) ?? []), app]);
+    }
     this.secrets = snapshot.policySecrets;
   }
 
@@ -62,4 +79,42 @@ export class SnapshotRuntimeIndex implements RuntimeIndex {
   product(namespace: string, name: string): Product__Output | undefined {
     return this.products.get(`${namespace}/${name}`);
   }
+
+  app(namespace: string, name: string): App__Output | undefined {
+    return this.apps.get(`${namespace}/${name}`);
+  }
+
+  appsOfDeveloper(namespace: string, email: string): readonly App__Output[] {
+    return this.appsByEmail.get(emailKey(namespace, email)) ?? [];
+  }
+
+  developer(namespace: string, name: string): Developer__Output | undefined {
+    return this.developers.get(`${namespace}/${name}`);
+  }
+
+  developerByEmail(namespace: string, email: string): Developer__Output | undefined {
+    return this.developersByEmail.get(emailKey(namespace, email));
+  }
+
+  developerActive(app: App__Output): boolean {
+    if (app.developerRef === '') return true;
+    return this.developer(app.namespace, app.developerRef)?.status === 'active';
+  }
+
+  credentialScopes(app: App__Output): readonly string[] {
+    let scopes = this.scopes.get(app);
+    if (!scopes) {
+      const all = new Set<string>();
+      for (const entry of app.products) {
+        if (entry.status !== 'Approved') continue;
+        for (const scope of this.product(app.namespace, entry.name)?.scopes ?? []) all.add(scope);
+      }
+      scopes = [...all].sort();
+      this.scopes.set(app, scopes);
+    }
+    return scopes;
+  }
 }
+
+/** Emails are matched case-insensitively, as Apigee does. */
+const emailKey = (namespace: string, email: string) => `${namespace}/${email.toLowerCase()}`;

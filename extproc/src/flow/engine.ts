@@ -7,6 +7,7 @@ import { MergedStepError } from './admission.ts';
 import { RefusedChangeError } from './allowed-changes.ts';
 import type { CompiledConditionalFlow, CompiledProxy, CompiledStep } from './compile.ts';
 import type { Exchange } from './exchange.ts';
+import { failedVariable } from './failed-variables.ts';
 import { faultName, faultResponse, toPolicyFault } from './fault-response.ts';
 import type { PolicyFault } from './faults.ts';
 import { createResponseMessage, type Response } from './message.ts';
@@ -129,6 +130,8 @@ export class FlowRun {
     vars.set('error.status.code', fault.status);
     vars.set('error.reason.phrase', fault.reasonPhrase ?? '');
     vars.set('error.state', phase === 'request' ? 'PROXY_REQ_FLOW' : 'PROXY_RESP_FLOW');
+    const failed = failedVariable(step.type, step.policy);
+    if (failed) vars.set(failed, true);
   }
 
   private async handleFault(first: PolicyFault, step: CompiledStep, phase: Phase): Promise<PhaseOutcome> {

@@ -3,6 +3,7 @@
 import type { Logger } from 'pino';
 import type { App__Output } from '../../../protos/gen/gatehouse/v1/App.ts';
 import type { Credential__Output } from '../../../protos/gen/gatehouse/v1/Credential.ts';
+import type { Developer__Output } from '../../../protos/gen/gatehouse/v1/Developer.ts';
 import type { Product__Output } from '../../../protos/gen/gatehouse/v1/Product.ts';
 import type { Proxy__Output } from '../../../protos/gen/gatehouse/v1/Proxy.ts';
 import type { BodyKind } from '../../../protos/policies/content-type.ts';
@@ -99,6 +100,24 @@ export interface RuntimeIndex {
   policySecret(namespace: string, ref: SecretRef['secretRef']): string | undefined;
   findCredential(keyHash: string): { app: App__Output; credential: Credential__Output } | undefined;
   product(namespace: string, name: string): Product__Output | undefined;
+  /** An app by namespace and name. */
+  app(namespace: string, name: string): App__Output | undefined;
+  /** The apps of a namespace whose developer has this email (case-insensitive), inline or a Developer's. */
+  appsOfDeveloper(namespace: string, email: string): readonly App__Output[];
+  /** A Developer by namespace and name. */
+  developer(namespace: string, name: string): Developer__Output | undefined;
+  /** A Developer of a namespace by email (case-insensitive). */
+  developerByEmail(namespace: string, email: string): Developer__Output | undefined;
+  /**
+   * Whether the app's developer is active: an inline developer is; a Developer must exist in the
+   * snapshot with status active (docs/policies.md, VerifyAPIKey: DeveloperStatusNotActive).
+   */
+  developerActive(app: App__Output): boolean;
+  /**
+   * The scopes of an app's keys, as Apigee gives a credential the scopes of its API products: the union
+   * of the scopes of its Approved products, sorted. OAuthV2 narrows token scopes to these.
+   */
+  credentialScopes(app: App__Output): readonly string[];
 }
 
 export interface PolicyContext {

@@ -11,6 +11,12 @@ import type { PolicyStep } from '../flow/types.ts';
 import { RefusedChangeError } from '../flow/allowed-changes.ts';
 import { policyRegistry } from './registry.ts';
 
+/** A threat fault as `<error code> <kind>`: Apigee's one code, and the kind its faultstring names first. */
+function threatOutcome(fault: PolicyFault): string {
+  const kind = /reason: (\w+):/.exec(fault.message)?.[1];
+  return kind ? `${fault.errorCode} ${kind}` : fault.errorCode;
+}
+
 const meta = { namespace: 'shop', name: 'attack' };
 
 function step(type: string, config: unknown): PolicyStep {
@@ -25,7 +31,7 @@ function outcome(s: PolicyStep, opts: PolicyContextOptions): string {
     const result = s(makePolicyContext(opts));
     return result && 'respond' in result ? `respond ${result.respond.status}` : 'pass';
   } catch (error) {
-    if (error instanceof PolicyFault) return error.errorCode;
+    if (error instanceof PolicyFault) return threatOutcome(error);
     // A Content-Type that names several media types or none: the engine's 400 (flow/fault-response.ts).
     // A change Envoy would not apply (a naughty value with CR or LF copied into a header): gatehouse.RefusedChange.
     if (
@@ -52,17 +58,25 @@ describe('attack corpus: JSON', () => {
   const unlimited = step('JSONThreatProtection', {});
 
   it('rejects a depth bomb at the limit, and scans one without limits iteratively', () => {
-    expect(outcome(guard, json('['.repeat(1_000_000)))).toBe('threat.json.ContainerDepthExceeded');
-    expect(outcome(unlimited, json('['.repeat(200_000)))).toBe('threat.json.ExecutionFailed');
+    expect(outcome(guard, json('['.repeat(1_000_000)))).toBe(
+      'steps.jsonthreatprotection.ExecutionFailed ContainerDepthExceeded',
+    );
+    expect(outcome(unlimited, json('['.repeat(200_000)))).toBe(
+      'steps.jsonthreatprotection.ExecutionFailed ExecutionFailed',
+    );
     expect(outcome(unlimited, json(`${'['.repeat(200_000)}${']'.repeat(200_000)}`))).toBe('pass');
   });
 
   it('rejects width bombs', () => {
-    expect(outcome(guard, json(`[${'0,'.repeat(1_000_000)}0]`))).toBe('threat.json.ArrayElementCountExceeded');
-    expect(outcome(guard, json(`{${Array.from({ length: 200_000 }, (_, i) => `"k${i}":0`).join(',')}}`))).toBe(
-      'threat.json.ObjectEntryCountExceeded',
+    expect(outcome(guard, json(`[${'0,'.repeat(1_000_000)}0]`))).toBe(
+      'steps.jsonthreatprotection.ExecutionFailed ArrayElementCountExceeded',
     );
-    expect(outcome(guard, json(`["${'x'.repeat(5_000_000)}"]`))).toBe('threat.json.StringValueLengthExceeded');
+    expect(outcome(guard, json(`{${Array.from({ length: 200_000 }, (_, i) => `"k${i}":0`).join(',')}}`))).toBe(
+      'steps.jsonthreatprotection.ExecutionFailed ObjectEntryCountExceeded',
+    );
+    expect(outcome(guard, json(`["${'x'.repeat(5_000_000)}"]`))).toBe(
+      'steps.jsonthreatprotection.ExecutionFailed StringValueLengthExceeded',
+    );
   });
 
   it('never lets __proto__ or constructor keys poison prototypes', () => {
@@ -94,7 +108,7 @@ describe('attack corpus: XML', () => {
     ['external entity (XXE)', xxe],
     ['parameter entity', parameterEntity],
   ])('rejects %s without expanding anything', (_name, body) => {
-    expect(outcome(guard, xml(body))).toBe('threat.xml.DTDNotAllowed');
+    expect(outcome(guard, xml(body))).toBe('steps.xmlthreatprotection.ExecutionFailed DTDNotAllowed');
     const extract = step('ExtractVariables', { xmlPayload: { variables: [{ name: 'v', xPath: 'string(/*)' }] } });
     expect(outcome(extract, xml(body))).toBe('steps.extractvariables.ExecutionFailed');
     const regex = step('RegularExpressionProtection', {
@@ -106,7 +120,7 @@ describe('attack corpus: XML', () => {
   it('bounds depth: the limit rejects it, and XPath never sees a deep document', () => {
     const deep = `${'<a>'.repeat(100_000)}${'</a>'.repeat(100_000)}`;
     expect(outcome(step('XMLThreatProtection', { structureLimits: { nodeDepth: 50 } }), xml(deep))).toBe(
-      'threat.xml.NodeDepthExceeded',
+      'steps.xmlthreatprotection.ExecutionFailed NodeDepthExceeded',
     );
     const extract = step('ExtractVariables', { xmlPayload: { variables: [{ name: 'v', xPath: 'count(//a)' }] } });
     expect(outcome(extract, xml(deep))).toBe('steps.extractvariables.ExecutionFailed');
@@ -115,14 +129,14 @@ describe('attack corpus: XML', () => {
   it('rejects a wide element and a huge attribute at their limits', () => {
     const wide = `<a>${'<b/>'.repeat(200_000)}</a>`;
     expect(outcome(step('XMLThreatProtection', { structureLimits: { childCount: 100 } }), xml(wide))).toBe(
-      'threat.xml.ChildCountExceeded',
+      'steps.xmlthreatprotection.ExecutionFailed ChildCountExceeded',
     );
     expect(
       outcome(
         step('XMLThreatProtection', { valueLimits: { attribute: 1000 } }),
         xml(`<a b="${'x'.repeat(2_000_000)}"/>`),
       ),
-    ).toBe('threat.xml.AttributeValueLengthExceeded');
+    ).toBe('steps.xmlthreatprotection.ExecutionFailed AttributeValueLengthExceeded');
   });
 });
 
@@ -374,21 +388,27 @@ describe('attack corpus: Content-Type spellings that used to switch the guards o
     [' application/json ;charset=utf-8'],
     ['application/vnd.evil+json'],
   ])('JSON declared %j is checked', (type) => {
-    expect(outcome(jsonGuard, post(jsonBomb, { 'content-type': type }))).toBe('threat.json.ContainerDepthExceeded');
+    expect(outcome(jsonGuard, post(jsonBomb, { 'content-type': type }))).toBe(
+      'steps.jsonthreatprotection.ExecutionFailed ContainerDepthExceeded',
+    );
     expect(outcome(regex, post(sqlJson, { 'content-type': type }))).toBe('steps.regexprotection.ThreatDetected');
   });
 
   it.each([['text/xml'], ['APPLICATION/XML'], ['application/evil+xml; x="a,b"']])(
     'XML declared %j is checked',
     (type) => {
-      expect(outcome(xmlGuard, post(xmlBomb, { 'content-type': type }))).toBe('threat.xml.DTDNotAllowed');
+      expect(outcome(xmlGuard, post(xmlBomb, { 'content-type': type }))).toBe(
+        'steps.xmlthreatprotection.ExecutionFailed DTDNotAllowed',
+      );
       expect(outcome(regex, post(sqlXml, { 'content-type': type }))).toBe('steps.regexprotection.ThreatDetected');
     },
   );
 
   it('a missing Content-Type does not switch them off: the body is sniffed', () => {
-    expect(outcome(jsonGuard, post(`\n ${jsonBomb}`))).toBe('threat.json.ContainerDepthExceeded');
-    expect(outcome(xmlGuard, post(xmlBomb))).toBe('threat.xml.DTDNotAllowed');
+    expect(outcome(jsonGuard, post(`\n ${jsonBomb}`))).toBe(
+      'steps.jsonthreatprotection.ExecutionFailed ContainerDepthExceeded',
+    );
+    expect(outcome(xmlGuard, post(xmlBomb))).toBe('steps.xmlthreatprotection.ExecutionFailed DTDNotAllowed');
     expect(outcome(regex, post(sqlJson))).toBe('steps.regexprotection.ThreatDetected');
     expect(outcome(regex, post(sqlXml))).toBe('steps.regexprotection.ThreatDetected');
   });
@@ -411,7 +431,7 @@ describe('attack corpus: Content-Type spellings that used to switch the guards o
       expect(outcome(jsonGuard, post(jsonBomb, { 'content-type': type })), type).toBe('gatehouse.InvalidContentType');
     // Well-formed ones are decided on: a JSON type with an empty parameter list, a wildcard (not JSON).
     expect(outcome(jsonGuard, post(jsonBomb, { 'content-type': 'application/json;' }))).toBe(
-      'threat.json.ContainerDepthExceeded',
+      'steps.jsonthreatprotection.ExecutionFailed ContainerDepthExceeded',
     );
     expect(outcome(jsonGuard, post(jsonBomb, { 'content-type': '*/*' }))).toBe('pass');
   });

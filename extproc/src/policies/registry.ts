@@ -1,9 +1,12 @@
 // Every policy implementation, registered in one place. Adding a policy: one file under its group
 // folder and one row here (and its schema row in protos/policies/index.ts).
 import type { PolicyImplementation } from '../flow/types.ts';
+import { accessEntityPolicy } from './mediation/access-entity.ts';
 import { assignMessagePolicy } from './mediation/assign-message.ts';
 import { extractVariablesPolicy } from './mediation/extract-variables.ts';
+import { jsonToXmlPolicy } from './mediation/json-to-xml.ts';
 import { raiseFaultPolicy } from './mediation/raise-fault.ts';
+import { xmlToJsonPolicy } from './mediation/xml-to-json.ts';
 import { soapMessageValidationPolicy } from './mediation/soap-message-validation.ts';
 import { xslTransformPolicy } from './mediation/xsl-transform.ts';
 import { accessControlPolicy } from './security/access-control.ts';
@@ -29,11 +32,14 @@ export const policyImplementations: readonly PolicyImplementation<never>[] = [
   lookupCachePolicy,
   populateCachePolicy,
   invalidateCachePolicy,
+  jsonToXmlPolicy,
+  xmlToJsonPolicy,
   raiseFaultPolicy,
   xslTransformPolicy,
   soapMessageValidationPolicy,
   assignMessagePolicy,
   extractVariablesPolicy,
+  accessEntityPolicy,
   verifyApiKeyPolicy,
   basicAuthenticationPolicy,
   accessControlPolicy,

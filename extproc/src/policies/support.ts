@@ -8,6 +8,7 @@ import {
   type BodyKind,
 } from '../../../protos/policies/content-type.ts';
 import type { PolicyTypeSpec } from '../../../protos/policies/index.ts';
+import { PolicyFault } from '../flow/faults.ts';
 import type { Message, PolicyContext, PolicyMeta, RequestMessage, ResponseMessage } from '../flow/types.ts';
 
 /** A policy config that passed the schema but cannot be run (bad CIDR, regex RE2 cannot compile). */
@@ -93,4 +94,21 @@ export function isRequest(message: RequestMessage | ResponseMessage): message is
 /** Expands a text template (`{variable}`, `{fn(args)}`; flow/templates.ts); unknown variables expand to "". */
 export function expandTemplate(ctx: PolicyContext, text: string): string {
   return ctx.variables.template(text);
+}
+
+/**
+ * Apigee's `SourceUnavailable` (500): the message a policy names does not exist in this phase (a
+ * response in the request flow). Faultstring as Apigee writes it: `<Type>[<name>]: Source <source> is not available`.
+ */
+export function sourceUnavailable(
+  type: string,
+  errorCode: string,
+  policyName: string,
+  source: string | undefined,
+): PolicyFault {
+  return new PolicyFault({
+    status: 500,
+    errorCode,
+    faultString: `${type}[${policyName}]: Source ${source ?? 'response'} is not available`,
+  });
 }

@@ -4,6 +4,8 @@
 // same either way. Adding one: export the function next to the algorithm it runs, add a row here.
 import { GatehouseError } from '../../../lib/errors.ts';
 import { extractBodyTask } from '../policies/mediation/extract-variables.ts';
+import { jsonToXmlTask } from '../policies/mediation/json-to-xml.ts';
+import { xmlToJsonTask } from '../policies/mediation/xml-to-json.ts';
 import { soapValidateTask } from '../policies/mediation/soap-message-validation.ts';
 import { xslTransformTask } from '../policies/mediation/xsl-transform.ts';
 import { jsonThreatTask } from '../policies/security/json-threat-protection.ts';
@@ -15,6 +17,8 @@ export const tasks = {
   'xml.threat': xmlThreatTask,
   'regex.body': regexBodyTask,
   'extract.body': extractBodyTask,
+  'xml.toJson': xmlToJsonTask,
+  'json.toXml': jsonToXmlTask,
   'xsl.transform': xslTransformTask,
   'soap.validate': soapValidateTask,
 };
@@ -45,6 +49,10 @@ export function taskWeight(name: keyof Tasks, input: TaskBodyInput): number {
       const i = input as Parameters<Tasks['extract.body']>[0];
       return bytes * (i.spec.xPaths.length > 0 ? 64 : 8);
     }
+    // Parse, map and serialise: per byte about what a JSONPath query costs (npm run bench:conversions).
+    case 'xml.toJson':
+    case 'json.toXml':
+      return bytes * 8;
     // A stylesheet can loop whatever the input's size: only the pool's budget stops it.
     case 'xsl.transform':
       return Infinity;

@@ -71,14 +71,14 @@ export const apiProductSpec = object(
         maxItems: 64,
         'x-kubernetes-list-type': 'set',
         description:
-          'OAuth scopes of the product (at most 64). Carried in the snapshot, not enforced yet. Apigee: scopes.',
+          "OAuth scopes of the product (at most 64). The keys of an app get the scopes of all its Approved products (VerifyAPIKey's verifyapikey.<policy>.scope; OAuthV2 narrows token scopes to them). Apigee: scopes.",
       }),
     ),
     approval: optional(
       enumOf(['Auto', 'Manual'], {
         default: 'Auto',
         description:
-          "How subscriptions are approved: Auto (default) or Manual. Carried in the snapshot, not enforced yet: an app's products[].status decides. Apigee: approvalType (auto, manual).",
+          "How subscriptions are approved: Auto (default) or Manual. A DeveloperApp's subscription without a status is Approved for Auto and Pending for Manual (refused with oauth.v2.InvalidApiKeyForGivenResource until an administrator writes status: Approved). Apigee: approvalType (auto, manual).",
       }),
     ),
     attributes: optional(

@@ -1,28 +1,40 @@
 // DeveloperApp (docs/architecture.md#the-api): a consumer with its developer, product subscriptions and credentials. Credentials
-// live in Secrets (consumerKey, consumerSecret); the snapshot only carries keyed hashes of them.
+// live in Secrets (consumerKey, consumerSecret); the snapshot only carries keyed hashes of them. The
+// developer is a Developer object named by developerRef, or (as before the Developer kind) written inline.
 import { attributes, objectName, secretRef, compiledStatusBase } from './common.ts';
 import { array, described, enumOf, object, optional, string, type Infer } from './schema.ts';
 
 export const developerAppSpec = object(
   {
-    developer: object(
-      {
-        email: string({
-          maxLength: 254,
-          format: 'email',
-          description: "The developer's email address; the developer.email flow variable. Apigee: developerEmail.",
-        }),
-        name: optional(
-          string({
-            maxLength: 256,
-            description: "The developer's name; the developer.name flow variable. Apigee: firstName, lastName.",
+    developer: optional(
+      object(
+        {
+          email: string({
+            maxLength: 254,
+            format: 'email',
+            description: "The developer's email address; the developer.email flow variable. Apigee: developerEmail.",
           }),
-        ),
-      },
-      {
-        description:
-          'Who owns the app. There is no Developer kind yet: the developer is named here. Apigee: the developer of an app.',
-      },
+          name: optional(
+            string({
+              maxLength: 256,
+              description: "The developer's name; the developer.name flow variable. Apigee: firstName, lastName.",
+            }),
+          ),
+        },
+        {
+          description:
+            'Who owns the app, written inline (an active developer with no Developer object). Exactly one of developer and developerRef. Apigee: the developer of an app.',
+        },
+      ),
+    ),
+    developerRef: optional(
+      object(
+        { name: objectName('Name of a Developer in the same namespace.') },
+        {
+          description:
+            "The Developer that owns the app, in the same namespace. Exactly one of developer and developerRef. A missing one makes the app ResolvedRefs=False (RefNotFound) and its keys are refused with keymanagement.service.DeveloperStatusNotActive until it exists: the app keeps its consumer keys meanwhile. Apigee: the app's developer.",
+        },
+      ),
     ),
     products: array(
       object(
@@ -30,9 +42,8 @@ export const developerAppSpec = object(
           name: objectName('Name of an ApiProduct in the same namespace.'),
           status: optional(
             enumOf(['Approved', 'Pending', 'Revoked'], {
-              default: 'Approved',
               description:
-                "Approved (default) lets the app use the product; Pending and Revoked do not. Apigee: the credential's apiProducts[].status (approved, pending, revoked).",
+                "Approved lets the app use the product; Pending and Revoked do not (oauth.v2.InvalidApiKeyForGivenResource). Absent: Approved when the product's approval is Auto, Pending when it is Manual (an administrator approves by writing Approved). Apigee: the credential's apiProducts[].status (approved, pending, revoked).",
             }),
           ),
         },
@@ -102,6 +113,13 @@ export const developerAppSpec = object(
   {
     description:
       'A developer app: a consumer of APIs, with the products it subscribes to and its API keys (held in Secrets). Apigee: a developer app.',
+    rules: [
+      {
+        rule: 'has(self.developer) != has(self.developerRef)',
+        message: 'exactly one of developer and developerRef must be set',
+        check: (v) => (v.developer === undefined) !== (v.developerRef === undefined),
+      },
+    ],
   },
 );
 export type DeveloperAppSpec = Infer<typeof developerAppSpec>;

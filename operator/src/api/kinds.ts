@@ -1,10 +1,11 @@
-// The five kinds of group gatehouse.dev: their names, schemas and printer columns. crds/ is generated
+// The six kinds of group gatehouse.dev: their names, schemas and printer columns. crds/ is generated
 // from this table (scripts/gen-crds.ts) and the compiler validates folder-mode objects against it.
 import { apiPolicySpec, apiPolicyStatus, type ApiPolicySpec } from './apipolicy.ts';
 import { apiProductSpec, apiProductStatus, type ApiProductSpec } from './apiproduct.ts';
 import { apiProxySpec, apiProxyStatus, type ApiProxySpec } from './apiproxy.ts';
 import type { ObjectMeta } from './common.ts';
 import { dataPlaneSpec, dataPlaneStatus, type DataPlaneSpec } from './dataplane.ts';
+import { developerSpec, developerStatus, type DeveloperSpec } from './developer.ts';
 import { developerAppSpec, developerAppStatus, type DeveloperAppSpec } from './developerapp.ts';
 import type { Schema } from './schema.ts';
 
@@ -90,6 +91,22 @@ export const kinds: readonly KindSpec[] = [
     ],
   },
   {
+    kind: 'Developer',
+    description:
+      "A developer (Apigee: a developer): the owner of DeveloperApps, with an email, names, a status (active or inactive) and attributes. VerifyAPIKey refuses the keys of an inactive developer's apps and sets the developer.* variables from it; AccessEntity reads it.",
+    plural: 'developers',
+    singular: 'developer',
+    shortNames: ['ghdev'],
+    spec: developerSpec,
+    status: developerStatus,
+    printerColumns: [
+      { name: 'Email', type: 'string', jsonPath: '.spec.email' },
+      { name: 'Status', type: 'string', jsonPath: '.spec.status' },
+      conditionColumn('Accepted'),
+      age,
+    ],
+  },
+  {
     kind: 'DeveloperApp',
     description:
       'A developer app (Apigee: a developer app): an API consumer with its developer, its product subscriptions and its API keys, held in Secrets of which only keyed hashes reach the data plane.',
@@ -100,6 +117,7 @@ export const kinds: readonly KindSpec[] = [
     status: developerAppStatus,
     printerColumns: [
       { name: 'Developer', type: 'string', jsonPath: '.spec.developer.email' },
+      { name: 'Developer Ref', type: 'string', jsonPath: '.spec.developerRef.name' },
       { name: 'Status', type: 'string', jsonPath: '.spec.status' },
       conditionColumn('Accepted'),
       conditionColumn('ResolvedRefs'),
@@ -137,6 +155,7 @@ export interface Resource<K extends string, S> {
 export type ApiProxy = Resource<'ApiProxy', ApiProxySpec>;
 export type ApiPolicy = Resource<'ApiPolicy', ApiPolicySpec>;
 export type ApiProduct = Resource<'ApiProduct', ApiProductSpec>;
+export type Developer = Resource<'Developer', DeveloperSpec>;
 export type DeveloperApp = Resource<'DeveloperApp', DeveloperAppSpec>;
 export type DataPlane = Resource<'DataPlane', DataPlaneSpec>;
-export type GatehouseObject = ApiProxy | ApiPolicy | ApiProduct | DeveloperApp | DataPlane;
+export type GatehouseObject = ApiProxy | ApiPolicy | ApiProduct | Developer | DeveloperApp | DataPlane;

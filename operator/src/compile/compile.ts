@@ -15,8 +15,9 @@ import {
 } from './envoy/index.ts';
 import type { Incumbents } from './incumbents.ts';
 import { takeIn, type SourceObject } from './intake.ts';
-import type { Ir, IrDataPlane, IrEndpoint, IrExtProcTls, IrProxy } from './ir.ts';
+import type { Ir, IrApp, IrDataPlane, IrDeveloper, IrEndpoint, IrExtProcTls, IrProxy } from './ir.ts';
 import { resolveApps, resolveProducts } from './resolve-consumers.ts';
+import { resolveDevelopers } from './resolve-developers.ts';
 import { defaultDataPlane, resolveDataPlanes } from './resolve-dataplanes.ts';
 import { resolvePolicies } from './resolve-policies.ts';
 import { resolveProxies } from './resolve-proxies.ts';
@@ -135,6 +136,12 @@ function warnFailOpen(ir: Ir, report: (d: Diagnostic) => void): void {
   }
 }
 
+/** The Developers that the apps name: a data plane gets no developer it has no app of. */
+function developersOf(apps: readonly IrApp[], developers: readonly IrDeveloper[]): IrDeveloper[] {
+  const named = new Set(apps.filter((a) => a.developerRef !== '').map((a) => `${a.namespace}/${a.developerRef}`));
+  return developers.filter((d) => named.has(`${d.namespace}/${d.name}`));
+}
+
 const names = <T>(items: readonly T[], name: (item: T) => string | undefined) => items.map((i) => name(i) ?? '').sort();
 
 /** One DataPlane's view: the runtime of what it serves, and the names of its resources. */
@@ -149,7 +156,8 @@ function viewOf(
   const products = ir.products.filter((p) => p.proxies.some((name) => served.has(`${p.namespace}/${name}`)));
   const offered = new Set(products.map((p) => `${p.namespace}/${p.name}`));
   const apps = ir.apps.filter((a) => a.products.some((p) => offered.has(`${a.namespace}/${p.name}`)));
-  const runtime = emitRuntime({ ...ir, proxies: [...proxies], products, apps, dataPlanes: [dp] });
+  const developers = developersOf(apps, ir.developers);
+  const runtime = emitRuntime({ ...ir, proxies: [...proxies], products, developers, apps, dataPlanes: [dp] });
   const view = {
     listeners: names(envoy.listeners, (l) => l.name),
     routes: names(envoy.routes, (r) => r.name),
@@ -189,10 +197,12 @@ export function compile(objects: readonly SourceObject[], options: CompileOption
     options.incumbents,
   );
   const products = resolveProducts(inventory, proxies, report);
-  const apps = resolveApps(inventory, products, hasher.hash, report, options.incumbents);
+  const developers = resolveDevelopers(inventory, report);
+  const apps = resolveApps(inventory, products, hasher.hash, report, options.incumbents, developers);
   const ir: Ir = {
     proxies,
     products,
+    developers: developersOf(apps, developers),
     apps,
     dataPlanes,
     serviceEndpoints: new Map(

@@ -8,6 +8,7 @@ import {
   type ApiProduct,
   type ApiProxy,
   type DataPlane,
+  type Developer,
   type DeveloperApp,
   type GatehouseObject,
 } from '../api/kinds.ts';
@@ -51,6 +52,7 @@ export interface Inventory {
   proxies: Map<string, Entry<ApiProxy>>;
   policies: Map<string, Entry<ApiPolicy>>;
   products: Map<string, Entry<ApiProduct>>;
+  developers: Map<string, Entry<Developer>>;
   apps: Map<string, Entry<DeveloperApp>>;
   dataPlanes: Map<string, Entry<DataPlane>>;
   secrets: Map<string, Entry<SecretObject>>;
@@ -172,6 +174,7 @@ function emptyInventory(): Inventory {
     proxies: new Map(),
     policies: new Map(),
     products: new Map(),
+    developers: new Map(),
     apps: new Map(),
     dataPlanes: new Map(),
     secrets: new Map(),
@@ -265,6 +268,9 @@ export function takeIn(sources: readonly SourceObject[], report: (d: Diagnostic)
         break;
       case 'ApiProduct':
         inventory.products.set(mapKey, entry as Entry<ApiProduct>);
+        break;
+      case 'Developer':
+        inventory.developers.set(mapKey, entry as Entry<Developer>);
         break;
       case 'DeveloperApp':
         inventory.apps.set(mapKey, entry as Entry<DeveloperApp>);

@@ -133,9 +133,23 @@ export interface IrCredential {
   expiresAtMs: number;
 }
 
+export interface IrDeveloper {
+  namespace: string;
+  name: string;
+  email: string;
+  firstName: string;
+  lastName: string;
+  userName: string;
+  /** active | inactive */
+  status: string;
+  attributes: Record<string, string>;
+}
+
 export interface IrApp {
   namespace: string;
   name: string;
+  /** Name of the Developer that owns it (spec.developerRef); '' for an inline developer. */
+  developerRef: string;
   developerEmail: string;
   developerName: string;
   products: { name: string; status: string }[];
@@ -202,6 +216,8 @@ export interface IrDataPlane {
 export interface Ir {
   proxies: IrProxy[];
   products: IrProduct[];
+  /** Accepted Developers that some accepted app names. */
+  developers: IrDeveloper[];
   apps: IrApp[];
   dataPlanes: IrDataPlane[];
   /** Ready endpoints of the Services eds clusters use, keyed "namespace/name:port". */

@@ -1,9 +1,12 @@
 // ApiProducts and DeveloperApps: products must name accepted proxies; apps must name accepted products and
-// Secrets holding consumerKey (and optionally consumerSecret), which are hashed here.
+// Secrets holding consumerKey (and optionally consumerSecret), which are hashed here. An app whose
+// Developer is missing is reported (ResolvedRefs=False) but still served, holding its keys: GitOps applies
+// in any order, and its keys are refused at runtime meanwhile (DeveloperStatusNotActive).
 import { holderName, keeperOrder, noIncumbents, type Incumbents } from './incumbents.ts';
-import { idKey, sortedRecord, type Inventory } from './intake.ts';
-import type { IrApp, IrCredential, IrProduct, IrProxy } from './ir.ts';
-import { reportMissingRef, reporterFor, sortedValues, type Report } from './report.ts';
+import { idKey, sortedRecord, type Entry, type Inventory } from './intake.ts';
+import type { DeveloperApp } from '../api/kinds.ts';
+import type { IrApp, IrCredential, IrDeveloper, IrProduct, IrProxy } from './ir.ts';
+import { notFoundMessage, reportMissingRef, reporterFor, sortedValues, type Report } from './report.ts';
 
 export function resolveProducts(inventory: Inventory, proxies: readonly IrProxy[], report: Report): IrProduct[] {
   const accepted = new Set(proxies.map((p) => `${p.namespace}/${p.name}`));
@@ -58,14 +61,43 @@ function declaredKeys(
   return { declared, statusHolders };
 }
 
+/** The Developer an app names, or a diagnostic that does not reject the app (see the header). */
+function developerOf(
+  inventory: Inventory,
+  developers: ReadonlyMap<string, IrDeveloper>,
+  app: Entry<DeveloperApp>,
+  report: Report,
+): IrDeveloper | undefined {
+  const ref = app.object.spec.developerRef;
+  if (!ref) return undefined;
+  const ns = app.id.namespace;
+  const developer = developers.get(`${ns}/${ref.name}`);
+  if (developer) return developer;
+  const rejected = inventory.rejected.has(idKey({ kind: 'Developer', namespace: ns, name: ref.name }));
+  report({
+    severity: 'error',
+    code: 'GH_ERR_COMPILE_REF',
+    ...app.origin,
+    ...app.id,
+    field: 'spec.developerRef.name',
+    message: `${rejected ? `Developer "${ref.name}" is not accepted` : notFoundMessage('Developer', ref.name, ns)}: its keys are refused (DeveloperStatusNotActive) until it is`,
+    condition: 'ResolvedRefs',
+    reason: rejected ? 'RefNotAccepted' : 'RefNotFound',
+  });
+  return undefined;
+}
+
 export function resolveApps(
   inventory: Inventory,
   products: readonly IrProduct[],
   hash: (v: string) => string,
   report: Report,
   incumbents: Incumbents = noIncumbents,
+  developers: readonly IrDeveloper[] = [],
 ): IrApp[] {
   const accepted = new Set(products.map((p) => `${p.namespace}/${p.name}`));
+  const approval = new Map(products.map((p) => [`${p.namespace}/${p.name}`, p.approval]));
+  const developersByName = new Map(developers.map((d) => [`${d.namespace}/${d.name}`, d]));
   // A consumer key identifies one app. The app holding it in the served snapshot keeps it while it
   // still declares it; otherwise the first accepted app in keeper order (apps that serve now, then the
   // oldest, then namespace/name) takes it (docs/tenancy.md).
@@ -131,12 +163,19 @@ export function resolveApps(
       continue;
     }
     for (const k of claimed) keyOwners.set(k, `${ns}/${metadata.name}`);
+    const developer = developerOf(inventory, developersByName, entry, report);
+    const fullName = developer ? [developer.firstName, developer.lastName].filter((n) => n !== '').join(' ') : '';
     out.push({
       namespace: ns,
       name: metadata.name,
-      developerEmail: spec.developer.email,
-      developerName: spec.developer.name ?? '',
-      products: spec.products.map((p) => ({ name: p.name, status: p.status ?? 'Approved' })),
+      developerRef: spec.developerRef?.name ?? '',
+      developerEmail: developer?.email ?? spec.developer?.email ?? '',
+      developerName: developer ? fullName : (spec.developer?.name ?? ''),
+      // A subscription without a status waits for approval when its product's approval is Manual.
+      products: spec.products.map((p) => ({
+        name: p.name,
+        status: p.status ?? (approval.get(`${ns}/${p.name}`) === 'Manual' ? 'Pending' : 'Approved'),
+      })),
       credentials,
       status: spec.status ?? 'Approved',
       attributes: sortedRecord(spec.attributes),

@@ -5,6 +5,7 @@ import type {
   App,
   ConditionalFlow,
   DataPlane,
+  Developer,
   FaultRule,
   FlowPair,
   Product,
@@ -13,7 +14,7 @@ import type {
   Step,
 } from '../../../protos/gen/json/gatehouse.v1.ts';
 import { sortedRecord } from './intake.ts';
-import type { Ir, IrApp, IrDataPlane, IrFlowPair, IrProduct, IrProxy, IrStep } from './ir.ts';
+import type { Ir, IrApp, IrDataPlane, IrDeveloper, IrFlowPair, IrProduct, IrProxy, IrStep } from './ir.ts';
 
 const steps = (list: IrStep[]) =>
   list.map((s): Step => ({ policy: s.policy, ...(s.condition ? ({ condition: s.condition } satisfies Step) : {}) }));
@@ -99,7 +100,12 @@ function app(a: IrApp): App {
     status: a.status,
     attributes: a.attributes,
     callbackUrl: a.callbackUrl,
+    ...(a.developerRef !== '' ? ({ developerRef: a.developerRef } satisfies App) : {}),
   };
+}
+
+function developer(d: IrDeveloper): Developer {
+  return { ...d };
 }
 
 function dataPlane(d: IrDataPlane): DataPlane {
@@ -130,5 +136,6 @@ export function emitRuntime(ir: Ir): RuntimeSnapshot {
     dataPlanes: ir.dataPlanes.map(dataPlane),
     credentialHashKey: ir.credentialHashKeyHex,
     ...(Object.keys(secrets).length > 0 ? { policySecrets: secrets } : {}),
+    ...(ir.developers.length > 0 ? { developers: ir.developers.map(developer) } : {}),
   };
 }

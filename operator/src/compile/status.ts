@@ -40,11 +40,13 @@ export function objectStatuses(inventory: Inventory, errors: readonly Diagnostic
     const mine = byObject.get(key) ?? [];
     const resolved = conditionFor('ResolvedRefs', mine, 'ResolvedRefs');
     const accepted = conditionFor('Accepted', mine, 'Accepted');
-    // An object left out for its references is not accepted either, and says why.
+    // An object left out for its references is not accepted either, and says why. One served despite
+    // an unresolved reference (a DeveloperApp whose Developer is missing) stays Accepted.
+    const rejected = inventory.rejected.has(key);
     const acceptedFinal =
-      accepted.status === 'True' && resolved.status === 'False'
+      accepted.status === 'True' && resolved.status === 'False' && rejected
         ? { ...accepted, status: 'False' as const, reason: 'UnresolvedRefs', message: resolved.message }
         : accepted;
-    return { ...id, generation, accepted: !inventory.rejected.has(key), conditions: [acceptedFinal, resolved] };
+    return { ...id, generation, accepted: !rejected, conditions: [acceptedFinal, resolved] };
   });
 }

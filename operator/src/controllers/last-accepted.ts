@@ -82,7 +82,7 @@ function keyOf(object: unknown): string | undefined {
 }
 
 /** Kinds whose status.lastAccepted the status controller (the DataPlane controller for DataPlanes) writes. */
-const recordedKinds = new Set(['ApiProxy', 'ApiPolicy', 'ApiProduct', 'DeveloperApp', 'DataPlane']);
+const recordedKinds = new Set(['ApiProxy', 'ApiPolicy', 'ApiProduct', 'Developer', 'DeveloperApp', 'DataPlane']);
 
 /**
  * The last accepted revisions the cluster keeps: status.lastAccepted ({generation, spec}) of each object

@@ -127,4 +127,22 @@ describe('desiredStatus', () => {
     expect(cond(s, 'Stalled')).toMatchObject({ status: 'False' });
     expect(s.dataPlanes).toBeUndefined();
   });
+  it('served with a reference that does not resolve (an app waiting for its Developer): Programmed, not Ready', () => {
+    const message = 'spec.developerRef.name: Developer "ada" not found in namespace shop';
+    const s = desiredStatus(
+      'DeveloperApp',
+      {
+        ...ok('DeveloperApp'),
+        conditions: [
+          { type: 'Accepted', status: 'True', reason: 'Accepted', message: '' },
+          { type: 'ResolvedRefs', status: 'False', reason: 'RefNotFound', message },
+        ],
+      },
+      inputs([]),
+    );
+    expect(cond(s, 'Accepted')).toMatchObject({ status: 'True' });
+    expect(cond(s, 'Programmed')).toMatchObject({ status: 'True' });
+    expect(cond(s, 'Ready')).toMatchObject({ status: 'False', reason: 'RefNotFound', message });
+    expect(cond(s, 'Stalled')).toMatchObject({ status: 'False' });
+  });
 });

@@ -167,7 +167,7 @@ export function dataPlaneEntries(
 }
 
 /**
- * Desired status of an ApiProxy, ApiPolicy, ApiProduct or DeveloperApp. (DataPlane status is the DataPlane
+ * Desired status of an ApiProxy, ApiPolicy, ApiProduct, Developer or DeveloperApp. (DataPlane status is the DataPlane
  * controller's; it merges `compileConditions` of its outcome.)
  */
 export function desiredStatus(kind: string, outcome: ObjectOutcome, inputs: StatusInputs): DesiredStatus {
@@ -176,8 +176,11 @@ export function desiredStatus(kind: string, outcome: ObjectOutcome, inputs: Stat
   const prog = programmed(outcome, kind === 'ApiProxy' ? inputs.revisions.get(key) : undefined);
   const base = accepted.status === 'True' && prog.status === 'True';
   if (kind !== 'ApiProxy') {
+    // Served with a reference that does not resolve (a DeveloperApp waiting for its Developer): not Ready.
     const ready = base
-      ? condition('Ready', 'True', 'Ready', prog.message)
+      ? resolved.status === 'False'
+        ? condition('Ready', 'False', resolved.reason, resolved.message)
+        : condition('Ready', 'True', 'Ready', prog.message)
       : condition(
           'Ready',
           'False',
@@ -233,6 +236,7 @@ const stalledReasons = new Set([
   'NotAllowedByListeners',
   'InvalidCondition',
   'DuplicateCredential',
+  'DuplicateEmail',
   'UnsupportedType',
 ]);
 

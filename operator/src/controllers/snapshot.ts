@@ -17,6 +17,7 @@ const compileKinds = new Set([
   'ApiProxy',
   'ApiPolicy',
   'ApiProduct',
+  'Developer',
   'DeveloperApp',
   'DataPlane',
   'Secret',

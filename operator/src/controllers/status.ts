@@ -15,7 +15,7 @@ import type { NodeStatus } from '../xds/node-registry.ts';
 import { desiredStatus } from './object-status.ts';
 import type { SnapshotController } from './snapshot.ts';
 
-const statusKinds: readonly SourceKind[] = ['ApiProxy', 'ApiPolicy', 'ApiProduct', 'DeveloperApp'];
+const statusKinds: readonly SourceKind[] = ['ApiProxy', 'ApiPolicy', 'ApiProduct', 'Developer', 'DeveloperApp'];
 
 export interface StatusControllerOptions {
   source: KubeSource;

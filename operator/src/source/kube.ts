@@ -22,6 +22,7 @@ export type SourceKind =
   | 'ApiProxy'
   | 'ApiPolicy'
   | 'ApiProduct'
+  | 'Developer'
   | 'DeveloperApp'
   | 'DataPlane'
   | 'Secret'

@@ -11,6 +11,7 @@ export interface App {
   status?: string;
   attributes?: { [key: string]: string };
   callbackUrl?: string;
+  developerRef?: string;
 }
 
 export interface AppProduct {
@@ -82,6 +83,17 @@ export interface DataPlane {
 export interface DefaultFaultRule {
   steps?: Step[];
   alwaysEnforce?: boolean;
+}
+
+export interface Developer {
+  namespace?: string;
+  name?: string;
+  email?: string;
+  firstName?: string;
+  lastName?: string;
+  userName?: string;
+  status?: string;
+  attributes?: { [key: string]: string };
 }
 
 export interface FaultRule {
@@ -170,6 +182,7 @@ export interface RuntimeSnapshot {
   dataPlanes?: DataPlane[];
   credentialHashKey?: string;
   policySecrets?: { [key: string]: string };
+  developers?: Developer[];
 }
 
 export interface Step {

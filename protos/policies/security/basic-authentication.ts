@@ -15,6 +15,8 @@ export interface BasicAuthenticationConfig {
   assignTo?: string;
   /** Decode: the variable holding the header value; default request.header.Authorization. */
   source?: string;
+  /** Decode: status of InvalidBasicAuthenticationSource; 401 (default, with WWW-Authenticate) or 500 (Apigee's). */
+  faultStatus?: 401 | 500;
 }
 
 const variableName = { type: 'string', minLength: 1, maxLength: 256 } as const;
@@ -55,6 +57,12 @@ export const basicAuthentication: PolicyTypeSpec = {
         ...variableName,
         description:
           'Decode: the variable holding the header value; default request.header.Authorization. Apigee: <Source>.',
+      },
+      faultStatus: {
+        type: 'integer',
+        enum: [401, 500],
+        description:
+          "Decode: status of InvalidBasicAuthenticationSource: 401 with WWW-Authenticate: Basic (default), or 500 without it, Apigee's status.",
       },
     },
   },

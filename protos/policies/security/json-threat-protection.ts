@@ -1,6 +1,7 @@
 // JSONThreatProtection: structural limits on a JSON body, enforced while scanning it (docs/policies.md).
 import type { PolicyTypeSpec } from '../index.ts';
 import { messageName } from '../schema.ts';
+import { threatFaultStatus, type ThreatFaultStatus } from './threat-fault-status.ts';
 
 export interface JSONThreatProtectionConfig {
   /** The message to check; default the message of the phase the step runs in. */
@@ -13,6 +14,8 @@ export interface JSONThreatProtectionConfig {
   objectEntryNameLength?: number;
   /** Longest string value, in characters. */
   stringValueLength?: number;
+  /** Status of the ExecutionFailed fault; default 400 (Apigee: 500). */
+  faultStatus?: ThreatFaultStatus;
 }
 
 const limit = (description: string) =>
@@ -30,7 +33,7 @@ export const jsonThreatProtection: PolicyTypeSpec = {
   schema: {
     type: 'object',
     description:
-      'JSONThreatProtection: structural limits on a JSON body, checked while scanning it; a violation is refused with 400 threat.json.*. Only JSON bodies are checked. Apigee: <JSONThreatProtection>.',
+      'JSONThreatProtection: structural limits on a JSON body, checked while scanning it; a violation is refused with steps.jsonthreatprotection.ExecutionFailed (400, or faultStatus). Only JSON bodies are checked. Apigee: <JSONThreatProtection>.',
     properties: {
       source: {
         ...messageName,
@@ -42,6 +45,7 @@ export const jsonThreatProtection: PolicyTypeSpec = {
       objectEntryCount: limit('Most members in one object. Apigee: <ObjectEntryCount>.'),
       objectEntryNameLength: limit('Longest member name, in characters. Apigee: <ObjectEntryNameLength>.'),
       stringValueLength: limit('Longest string value, in characters. Apigee: <StringValueLength>.'),
+      faultStatus: threatFaultStatus,
     },
   },
   needsBody: (config, phase) => ((config as JSONThreatProtectionConfig).source ?? phase) === phase,

@@ -3,6 +3,7 @@
 // match in linear time (no backreferences or lookaround: those are what makes ReDoS possible).
 import { jsonPathProblem, re2Problem, readsBodyVariable } from '../expressions.ts';
 import type { PolicyTypeSpec } from '../index.ts';
+import { threatFaultStatus, type ThreatFaultStatus } from './threat-fault-status.ts';
 import { messageName, stringList, type ConfigProblem, type JSONSchema } from '../schema.ts';
 
 export interface NamedPatterns {
@@ -26,6 +27,8 @@ export interface RegularExpressionProtectionConfig {
   variables?: NamedPatterns[];
   jsonPayload?: ExpressionPatterns[];
   xmlPayload?: { namespaces?: Record<string, string>; xPaths: ExpressionPatterns[] };
+  /** Status of the ExecutionFailed fault (a body that is not valid JSON or acceptable XML); default 400 (Apigee: 500). */
+  faultStatus?: ThreatFaultStatus;
 }
 
 const patterns = (what: string) =>
@@ -104,6 +107,7 @@ export const regularExpressionProtection: PolicyTypeSpec = {
           xPaths: expressions('XPath 1.0', 'XPath'),
         },
       },
+      faultStatus: threatFaultStatus,
     },
   },
   needsBody: (config, phase) => {

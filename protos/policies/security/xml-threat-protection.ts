@@ -2,6 +2,7 @@
 // DOCTYPE (and so every entity declaration) is rejected: entities are never expanded (docs/policies.md, docs/architecture.md#tests-and-quality-bars).
 import type { PolicyTypeSpec } from '../index.ts';
 import { messageName, type JSONSchema } from '../schema.ts';
+import { threatFaultStatus, type ThreatFaultStatus } from './threat-fault-status.ts';
 
 export interface XMLNameLimits {
   element?: number;
@@ -32,6 +33,8 @@ export interface XMLThreatProtectionConfig {
   nameLimits?: XMLNameLimits;
   structureLimits?: XMLStructureLimits;
   valueLimits?: XMLValueLimits;
+  /** Status of the ExecutionFailed fault; default 400 (Apigee: 500). */
+  faultStatus?: ThreatFaultStatus;
 }
 
 /** Limits by name, each with its meaning and Apigee element. */
@@ -60,7 +63,7 @@ export const xmlThreatProtection: PolicyTypeSpec = {
   schema: {
     type: 'object',
     description:
-      'XMLThreatProtection: name, structure and value limits on an XML body, checked while scanning it; DOCTYPE is always refused, so no entity is ever expanded. A violation is refused with 400 threat.xml.*. Apigee: <XMLThreatProtection>.',
+      'XMLThreatProtection: name, structure and value limits on an XML body, checked while scanning it; DOCTYPE is always refused, so no entity is ever expanded. A violation is refused with steps.xmlthreatprotection.ExecutionFailed (400, or faultStatus). Apigee: <XMLThreatProtection>.',
     properties: {
       source: {
         ...messageName,
@@ -87,6 +90,7 @@ export const xmlThreatProtection: PolicyTypeSpec = {
         comment: 'Longest comment. Apigee: <Comment>.',
         processingInstructionData: 'Longest processing-instruction data. Apigee: <ProcessingInstructionData>.',
       }),
+      faultStatus: threatFaultStatus,
     },
   },
   needsBody: (config, phase) => ((config as XMLThreatProtectionConfig).source ?? phase) === phase,

@@ -1,4 +1,4 @@
--- Argo CD health check for every gatehouse.dev kind: ApiProxy, ApiPolicy, ApiProduct, DeveloperApp and
+-- Argo CD health check for every gatehouse.dev kind: ApiProxy, ApiPolicy, ApiProduct, Developer, DeveloperApp and
 -- DataPlane (charts/gatehouse/README.md: "Argo CD"). One script, set under each kind's argocd-cm key;
 -- where the kinds differ it asks obj.kind.
 -- Runs with only Lua's base, table and package libraries, as argocd-cm scripts do: no string library.

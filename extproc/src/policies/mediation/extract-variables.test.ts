@@ -120,7 +120,7 @@ describe('ExtractVariables', () => {
       'a missing source response',
       { source: 'response', headers: [{ name: 'a', patterns: ['{a}'] }] },
       {},
-      'steps.extractvariables.ExecutionFailed',
+      'steps.extractvariables.SourceMessageNotAvailable',
     ],
   ];
 

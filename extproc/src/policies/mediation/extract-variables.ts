@@ -233,8 +233,13 @@ export const extractVariablesPolicy: PolicyImplementation<ExtractVariablesConfig
     return (ctx) => {
       const message = messageOf(ctx, config.source);
       if (!message) {
-        unresolved(config.source ?? ctx.phase);
-        return undefined;
+        // Apigee's SourceMessageNotAvailable, with its faultstring.
+        if (ignoreUnresolved) return undefined;
+        throw new PolicyFault({
+          status: 500,
+          errorCode: 'steps.extractvariables.SourceMessageNotAvailable',
+          faultString: `${config.source ?? ctx.phase} message is not available for ExtractVariable: ${meta.name}`,
+        });
       }
       // The payload is parsed as configured, whatever its type says, but never one whose Content-Type
       // names several media types or none that parses (bodyKind throws: 400, as every guard answers).

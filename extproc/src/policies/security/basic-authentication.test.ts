@@ -85,6 +85,20 @@ describe('BasicAuthentication', () => {
     }
   });
 
+  it("faultStatus: 500 answers Apigee's status, without a challenge", () => {
+    const step = basicAuthenticationPolicy.create(
+      { operation: 'Decode', user: { ref: 'u' }, password: { ref: 'p' }, faultStatus: 500 },
+      meta,
+    );
+    expect(() => step(makePolicyContext({ headers: { authorization: 'Bearer abc' } }))).toThrow(
+      expect.objectContaining({
+        status: 500,
+        errorCode: 'steps.basicauthentication.InvalidBasicAuthenticationSource',
+        headers: {},
+      }),
+    );
+  });
+
   it('refuses Decode into literals at create()', () => {
     expect(() =>
       basicAuthenticationPolicy.create({ operation: 'Decode', user: 'x', password: { ref: 'p' } }, meta),

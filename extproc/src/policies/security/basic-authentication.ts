@@ -21,12 +21,13 @@ function unresolved(name: string): PolicyFault {
   });
 }
 
-function invalidSource(source: string): PolicyFault {
+/** 401 with a challenge by default; `faultStatus: 500` is Apigee's answer (docs/policies.md#apigee-fault-differences). */
+function invalidSource(source: string, status: 401 | 500 = 401): PolicyFault {
   return new PolicyFault({
-    status: 401,
+    status,
     errorCode: 'steps.basicauthentication.InvalidBasicAuthenticationSource',
     faultString: `Source variable : ${source} for basic authentication decode policy is not valid`,
-    headers: { 'www-authenticate': 'Basic' },
+    ...(status === 401 ? { headers: { 'www-authenticate': 'Basic' } } : {}),
   });
 }
 
@@ -71,7 +72,7 @@ function decodeStep(config: BasicAuthenticationConfig): PolicyStep {
   const passwordVariable = (config.password as { ref: string }).ref;
   return (ctx) => {
     const credentials = decodeBasic(ctx.variables.getString(source) ?? '');
-    if (!credentials) throw invalidSource(source);
+    if (!credentials) throw invalidSource(source, config.faultStatus);
     ctx.variables.set(userVariable, credentials.user);
     ctx.variables.set(passwordVariable, credentials.password);
     return undefined;

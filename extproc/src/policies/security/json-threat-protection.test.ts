@@ -6,6 +6,12 @@ import { PolicyFault } from '../../flow/faults.ts';
 import { makePolicyContext, type PolicyContextOptions } from '../../flow/policy-context.test-support.ts';
 import { checkJson, jsonThreatProtectionPolicy } from './json-threat-protection.ts';
 
+/** A threat fault as `<error code> <kind>`: Apigee's one code, and the kind its faultstring names first. */
+function threatOutcome(fault: PolicyFault): string {
+  const kind = /reason: (\w+):/.exec(fault.message)?.[1];
+  return kind ? `${fault.errorCode} ${kind}` : fault.errorCode;
+}
+
 const design4a: JSONThreatProtectionConfig = {
   containerDepth: 10,
   arrayElementCount: 100,
@@ -28,7 +34,7 @@ function outcome(
   } catch (error) {
     expect(error).toBeInstanceOf(PolicyFault);
     expect((error as PolicyFault).status).toBe(400);
-    return (error as PolicyFault).errorCode;
+    return threatOutcome(error as PolicyFault);
   }
 }
 
@@ -66,16 +72,28 @@ describe('JSONThreatProtection', () => {
   });
 
   it.each([
-    ['containerDepth', '[[[[[[[[[[[1]]]]]]]]]]]', 'threat.json.ContainerDepthExceeded'],
-    ['arrayElementCount', `[${Array(101).fill(0).join(',')}]`, 'threat.json.ArrayElementCountExceeded'],
+    ['containerDepth', '[[[[[[[[[[[1]]]]]]]]]]]', 'steps.jsonthreatprotection.ExecutionFailed ContainerDepthExceeded'],
+    [
+      'arrayElementCount',
+      `[${Array(101).fill(0).join(',')}]`,
+      'steps.jsonthreatprotection.ExecutionFailed ArrayElementCountExceeded',
+    ],
     [
       'objectEntryCount',
       `{${Array.from({ length: 51 }, (_, i) => `"k${i}":1`).join(',')}}`,
-      'threat.json.ObjectEntryCountExceeded',
+      'steps.jsonthreatprotection.ExecutionFailed ObjectEntryCountExceeded',
     ],
-    ['objectEntryNameLength', `{"${'k'.repeat(65)}":1}`, 'threat.json.ObjectEntryNameLengthExceeded'],
-    ['stringValueLength', `{"k":"${'v'.repeat(1025)}"}`, 'threat.json.StringValueLengthExceeded'],
-    ['invalid JSON', '{"a":1,}', 'threat.json.ExecutionFailed'],
+    [
+      'objectEntryNameLength',
+      `{"${'k'.repeat(65)}":1}`,
+      'steps.jsonthreatprotection.ExecutionFailed ObjectEntryNameLengthExceeded',
+    ],
+    [
+      'stringValueLength',
+      `{"k":"${'v'.repeat(1025)}"}`,
+      'steps.jsonthreatprotection.ExecutionFailed StringValueLengthExceeded',
+    ],
+    ['invalid JSON', '{"a":1,}', 'steps.jsonthreatprotection.ExecutionFailed ExecutionFailed'],
   ])('rejects a body over %s', (_limit, body, code) => {
     expect(outcome(body)).toBe(code);
   });
@@ -92,8 +110,12 @@ describe('JSONThreatProtection', () => {
 
   it('checks only JSON content types', () => {
     const bomb = '['.repeat(100);
-    expect(outcome(bomb, design4a, 'application/problem+json')).toBe('threat.json.ContainerDepthExceeded');
-    expect(outcome(bomb, design4a, 'application/json; charset=utf-8')).toBe('threat.json.ContainerDepthExceeded');
+    expect(outcome(bomb, design4a, 'application/problem+json')).toBe(
+      'steps.jsonthreatprotection.ExecutionFailed ContainerDepthExceeded',
+    );
+    expect(outcome(bomb, design4a, 'application/json; charset=utf-8')).toBe(
+      'steps.jsonthreatprotection.ExecutionFailed ContainerDepthExceeded',
+    );
     expect(outcome(bomb, design4a, 'text/plain')).toBe('pass');
     expect(outcome(bomb, design4a, 'application/xml')).toBe('pass');
   });
@@ -105,7 +127,9 @@ describe('JSONThreatProtection', () => {
   it('checks the response in the response phase', () => {
     const step = jsonThreatProtectionPolicy.create({ containerDepth: 1 }, { namespace: 'shop', name: 'g' });
     const ctx = makePolicyContext({ response: { status: 200, body: { a: { b: 1 } } } });
-    expect(() => step(ctx)).toThrow(expect.objectContaining({ errorCode: 'threat.json.ContainerDepthExceeded' }));
+    expect(() => step(ctx)).toThrow(
+      expect.objectContaining({ errorCode: 'steps.jsonthreatprotection.ExecutionFailed' }),
+    );
   });
 
   it.each([
@@ -150,10 +174,10 @@ describe('JSONThreatProtection: however the content type is spelled', () => {
       return 'pass';
     } catch (error) {
       const fault = toPolicyFault(error);
-      return `${fault.status} ${fault.errorCode}`;
+      return `${fault.status} ${threatOutcome(fault)}`;
     }
   };
-  const checked = '400 threat.json.ContainerDepthExceeded';
+  const checked = '400 steps.jsonthreatprotection.ExecutionFailed ContainerDepthExceeded';
 
   it.each([
     'application/json',
@@ -174,7 +198,7 @@ describe('JSONThreatProtection: however the content type is spelled', () => {
     expect(run({ headers: { 'content-type': '' } })).toBe(checked);
     expect(run({ body: `  \r\n{"a":${bomb}}` })).toBe(checked);
     expect(run({ body: 'just text' })).toBe('pass');
-    expect(run({ body: '{not json' })).toBe('400 threat.json.ExecutionFailed');
+    expect(run({ body: '{not json' })).toBe('400 steps.jsonthreatprotection.ExecutionFailed ExecutionFailed');
   });
 
   it('refuses a Content-Type list or a repeated Content-Type, in any order, with protocol.http.DuplicateHeader', () => {

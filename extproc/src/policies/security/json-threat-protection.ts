@@ -4,11 +4,12 @@
 // The scan is the task `json.threat` (workers/tasks.ts): a large body is scanned on the worker pool.
 import { GatehouseError } from '../../../../lib/errors.ts';
 import type { JSONThreatProtectionConfig } from '../../../../protos/policies/security/json-threat-protection.ts';
+import { DEFAULT_THREAT_FAULT_STATUS } from '../../../../protos/policies/security/threat-fault-status.ts';
 import { PolicyFault } from '../../flow/faults.ts';
 import { decodeBody } from '../../flow/message.ts';
 import { settle } from '../../flow/offload.ts';
 import type { PolicyImplementation } from '../../flow/types.ts';
-import { bodyKind, messageOf } from '../support.ts';
+import { bodyKind, messageOf, sourceUnavailable } from '../support.ts';
 
 type Violation =
   | 'ContainerDepthExceeded'
@@ -18,15 +19,12 @@ type Violation =
   | 'StringValueLengthExceeded'
   | 'ExecutionFailed';
 
-/** The fault code of each violation, written out so that lib/error-codes.ts can be checked against them. */
-const FAULT_CODES: Record<Violation, string> = {
-  ContainerDepthExceeded: 'threat.json.ContainerDepthExceeded',
-  ArrayElementCountExceeded: 'threat.json.ArrayElementCountExceeded',
-  ObjectEntryCountExceeded: 'threat.json.ObjectEntryCountExceeded',
-  ObjectEntryNameLengthExceeded: 'threat.json.ObjectEntryNameLengthExceeded',
-  StringValueLengthExceeded: 'threat.json.StringValueLengthExceeded',
-  ExecutionFailed: 'threat.json.ExecutionFailed',
-};
+/**
+ * Apigee reports every violation as one code, the kind only in the faultstring
+ * (docs/policies.md#jsonthreatprotection); fault rules test `fault.name = "ExecutionFailed"`.
+ */
+export const JSON_THREAT_FAULT = 'steps.jsonthreatprotection.ExecutionFailed';
+export const JSON_THREAT_SOURCE_UNAVAILABLE = 'steps.jsonthreatprotection.SourceUnavailable';
 
 /** Thrown inside the scanner; turned into a PolicyFault by the step. */
 class JsonViolation extends GatehouseError {
@@ -231,23 +229,39 @@ function scanJson(text: string, limits: Limits): JsonThreatFinding | null {
   }
 }
 
+/** The first problem within `containerDepth` (and no other limit), or null: a depth bound before JSON.parse. */
+export function scanJsonLimits(text: string, containerDepth: number): JsonThreatFinding | null {
+  return scanJson(text, {
+    containerDepth,
+    arrayElementCount: Infinity,
+    objectEntryCount: Infinity,
+    objectEntryNameLength: Infinity,
+    stringValueLength: Infinity,
+  });
+}
+
 /** The task `json.threat`: a pure function of serialisable input, run inline or on a worker. */
 export function jsonThreatTask(input: { body: Uint8Array; limits: Limits }): JsonThreatFinding | null {
   return scanJson(decodeBody(input.body), input.limits);
 }
 
-function threatFault(finding: JsonThreatFinding, policyName: string): PolicyFault {
+function threatFault(finding: JsonThreatFinding, policyName: string, status: number): PolicyFault {
   return new PolicyFault({
-    status: 400,
-    errorCode: FAULT_CODES[finding.violation],
-    faultString: `JSONThreatProtection[${policyName}]: ${finding.message}`,
+    status,
+    errorCode: JSON_THREAT_FAULT,
+    faultString: `JSONThreatProtection[${policyName}]: Execution failed. reason: ${finding.violation}: ${finding.message}`,
   });
 }
 
 /** Throws the policy's fault for `text`, or returns when it is within every limit. */
-export function checkJson(text: string, limits: Limits, policyName: string): void {
+export function checkJson(
+  text: string,
+  limits: Limits,
+  policyName: string,
+  status: number = DEFAULT_THREAT_FAULT_STATUS,
+): void {
   const finding = scanJson(text, limits);
-  if (finding) throw threatFault(finding, policyName);
+  if (finding) throw threatFault(finding, policyName, status);
 }
 
 const unlimited = (value: number | undefined) => value ?? Infinity;
@@ -262,13 +276,16 @@ export const jsonThreatProtectionPolicy: PolicyImplementation<JSONThreatProtecti
       objectEntryNameLength: unlimited(config.objectEntryNameLength),
       stringValueLength: unlimited(config.stringValueLength),
     };
+    const status = config.faultStatus ?? DEFAULT_THREAT_FAULT_STATUS;
     return (ctx) => {
       const message = messageOf(ctx, config.source);
+      if (!message)
+        throw sourceUnavailable('JSONThreatProtection', JSON_THREAT_SOURCE_UNAVAILABLE, meta.name, config.source);
       // Only JSON bodies are this policy's business (any spelling of a JSON type, or an untyped body
       // that looks like JSON); other kinds pass, an ambiguous Content-Type is refused (support.ts).
-      if (!message || bodyKind(message) !== 'json') return undefined;
+      if (bodyKind(message) !== 'json') return undefined;
       return settle(ctx.offload.run('json.threat', { body: message.body.bytes(), limits }), (finding) => {
-        if (finding) throw threatFault(finding, meta.name);
+        if (finding) throw threatFault(finding, meta.name, status);
         return undefined;
       });
     };

@@ -10,12 +10,13 @@ import {
   regularExpressionProtection,
   type RegularExpressionProtectionConfig,
 } from '../../../../protos/policies/security/regular-expression-protection.ts';
+import { DEFAULT_THREAT_FAULT_STATUS } from '../../../../protos/policies/security/threat-fault-status.ts';
 import { PolicyFault } from '../../flow/faults.ts';
 import { BodyParseError, decodeBody, parseJsonText } from '../../flow/message.ts';
 import { settle } from '../../flow/offload.ts';
 import type { Message, PolicyContext, PolicyImplementation, PolicyMeta } from '../../flow/types.ts';
 import { compileJsonPath, jsonMatchTexts, type CompiledJsonPath } from '../json-path.ts';
-import { bodyKind, checkConfig, formParams, messageOf } from '../support.ts';
+import { bodyKind, checkConfig, formParams, messageOf, sourceUnavailable } from '../support.ts';
 import {
   compileXPath,
   compileXPathOrThrow,
@@ -208,9 +209,11 @@ function bodySpec(config: RegularExpressionProtectionConfig): RegexBodySpec {
   };
 }
 
-function executionFailed(meta: PolicyMeta, reason: string): PolicyFault {
+const REGEX_SOURCE_UNAVAILABLE = 'steps.regexprotection.SourceUnavailable';
+
+function executionFailed(meta: PolicyMeta, reason: string, status: number): PolicyFault {
   return new PolicyFault({
-    status: 400,
+    status,
     errorCode: 'steps.regexprotection.ExecutionFailed',
     faultString: `RegularExpressionProtection[${meta.name}]: ${reason}`,
   });
@@ -232,9 +235,11 @@ export const regularExpressionProtectionPolicy: PolicyImplementation<RegularExpr
     const spec = bodySpec(config);
     for (const { expression } of spec.xml) compileXPathOrThrow(expression, spec.namespaces, meta);
     const key = JSON.stringify(spec);
+    const status = config.faultStatus ?? DEFAULT_THREAT_FAULT_STATUS;
     return (ctx) => {
       const message = messageOf(ctx, config.source);
-      if (!message) return undefined;
+      if (!message)
+        throw sourceUnavailable('RegularExpressionProtection', REGEX_SOURCE_UNAVAILABLE, meta.name, config.source);
       for (const check of checks) {
         const values = check.values(ctx, message);
         if (values.some((value) => check.patterns.some((p) => p.test(value))))
@@ -254,6 +259,7 @@ export const regularExpressionProtectionPolicy: PolicyImplementation<RegularExpr
         throw executionFailed(
           meta,
           result.unreadable === 'json' ? 'the body is not valid JSON' : 'the body is not acceptable XML',
+          status,
         );
       });
     };

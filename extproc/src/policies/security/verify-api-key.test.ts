@@ -5,6 +5,7 @@ import { PolicyFault } from '../../flow/faults.ts';
 import { makePolicyContext, type PolicyContextOptions } from '../../flow/policy-context.test-support.ts';
 import type { Product } from '../../../../protos/gen/gatehouse/v1/Product.ts';
 import type { App } from '../../../../protos/gen/gatehouse/v1/App.ts';
+import type { Developer } from '../../../../protos/gen/gatehouse/v1/Developer.ts';
 import { verifyApiKeyPolicy } from './verify-api-key.ts';
 
 const HASH_KEY = '00112233445566778899aabbccddeeff';
@@ -32,8 +33,24 @@ const app = (over: Partial<App> = {}): App => ({
   ...over,
 });
 
-function snapshot(products: Product[] = [product()], apps: App[] = [app()]): RuntimeSnapshotInput {
-  return { credentialHashKey: HASH_KEY, products, apps };
+const developer = (over: Partial<Developer> = {}): Developer => ({
+  namespace: 'shop',
+  name: 'ada',
+  email: 'ada@example.com',
+  firstName: 'Ada',
+  lastName: 'Lovelace',
+  userName: 'ada',
+  status: 'active',
+  attributes: { region: 'emea' },
+  ...over,
+});
+
+function snapshot(
+  products: Product[] = [product()],
+  apps: App[] = [app()],
+  developers: Developer[] = [],
+): RuntimeSnapshotInput {
+  return { credentialHashKey: HASH_KEY, products, apps, developers };
 }
 
 const step = verifyApiKeyPolicy.create(
@@ -95,7 +112,7 @@ describe('VerifyAPIKey', () => {
         key: 'k-123',
         snapshot: snapshot([product()], [app({ credentials: [{ keyHash: hash('k-123'), status: 'Revoked' }] })]),
       },
-      'keymanagement.service.invalid_client-app_not_approved',
+      'oauth.v2.ApiKeyNotApproved',
     ],
     [
       'a revoked app',
@@ -122,6 +139,35 @@ describe('VerifyAPIKey', () => {
       'oauth.v2.InvalidApiKeyForGivenResource',
     ],
     [
+      'an inactive developer',
+      {
+        key: 'k-123',
+        snapshot: snapshot([product()], [app({ developerRef: 'ada' })], [developer({ status: 'inactive' })]),
+      },
+      'keymanagement.service.DeveloperStatusNotActive',
+    ],
+    [
+      'a developer that is not in the snapshot (deleted, or not applied yet)',
+      { key: 'k-123', snapshot: snapshot([product()], [app({ developerRef: 'ada' })], []) },
+      'keymanagement.service.DeveloperStatusNotActive',
+    ],
+    [
+      "a developer of the same name in another namespace (never this app's)",
+      {
+        key: 'k-123',
+        snapshot: snapshot([product()], [app({ developerRef: 'ada' })], [developer({ namespace: 'other' })]),
+      },
+      'keymanagement.service.DeveloperStatusNotActive',
+    ],
+    [
+      'a revoked product subscription',
+      {
+        key: 'k-123',
+        snapshot: snapshot([product()], [app({ products: [{ name: 'orders-basic', status: 'Revoked' }] })]),
+      },
+      'oauth.v2.InvalidApiKeyForGivenResource',
+    ],
+    [
       'a product for another proxy',
       { key: 'k-123', snapshot: snapshot([product({ proxies: ['users'] })]) },
       'oauth.v2.InvalidApiKeyForGivenResource',
@@ -137,10 +183,115 @@ describe('VerifyAPIKey', () => {
       'oauth.v2.InvalidApiKeyForGivenResource',
     ],
   ] as const)('rejects %s with 401', (_name, opts, code) => {
-    const fault = faultOf(run(opts).result);
+    const { ctx, result } = run(opts);
+    const fault = faultOf(result);
     expect(fault.status).toBe(401);
     expect(fault.errorCode).toBe(code);
     expect(fault.message).not.toContain('k-123');
+    expect(ctx.variables.get('verifyapikey.verify-key.failed')).toBe(true);
+    expect(ctx.variables.get('developer.app.name')).toBeUndefined();
+  });
+
+  it('checks in the order Apigee does: the key, then the app, then the developer, then the products', () => {
+    const revokedEverything = snapshot(
+      [product()],
+      [
+        app({
+          developerRef: 'ada',
+          status: 'Revoked',
+          products: [{ name: 'orders-basic', status: 'Pending' }],
+          credentials: [{ keyHash: hash('k-123'), status: 'Revoked' }],
+        }),
+      ],
+      [developer({ status: 'inactive' })],
+    );
+    expect(faultOf(run({ key: 'k-123', snapshot: revokedEverything }).result).errorCode).toBe(
+      'oauth.v2.ApiKeyNotApproved',
+    );
+    const appAndDeveloper = snapshot(
+      [product()],
+      [app({ developerRef: 'ada', status: 'Revoked' })],
+      [developer({ status: 'inactive' })],
+    );
+    expect(faultOf(run({ key: 'k-123', snapshot: appAndDeveloper }).result).errorCode).toBe(
+      'keymanagement.service.invalid_client-app_not_approved',
+    );
+  });
+
+  it("sets the developer, app and credential variables of a Developer's app, and the key's scopes", () => {
+    const products = [
+      product({ scopes: ['orders.read', 'orders.write'] }),
+      product({ name: 'pending', scopes: ['admin'] }),
+      product({ name: 'extra', proxies: ['users'], scopes: ['users.read', 'orders.read'] }),
+    ];
+    const a = app({
+      developerRef: 'ada',
+      developerEmail: 'ada@example.com',
+      developerName: 'Ada Lovelace',
+      callbackUrl: 'https://app.example.com/cb',
+      attributes: { team: 'mobile' },
+      products: [
+        { name: 'orders-basic', status: 'Approved' },
+        { name: 'pending', status: 'Pending' },
+        { name: 'extra', status: 'Approved' },
+      ],
+      credentials: [{ keyHash: hash('k-123'), secretHash: hash('s-456'), status: 'Approved', expiresAt: NOW + 5000 }],
+    });
+    const { ctx, result } = run({ key: 'k-123', snapshot: snapshot(products, [a], [developer()]) });
+    expect(result()).toBeUndefined();
+    const v = (name: string) => ctx.variables.get(`verifyapikey.verify-key.${name}`);
+    expect(v('client_id')).toBe('k-123');
+    expect(v('client_secret')).toBeUndefined();
+    expect(v('status')).toBe('approved');
+    expect(v('expires_at')).toBe(String(NOW + 5000));
+    expect(v('redirection_uris')).toBe('https://app.example.com/cb');
+    expect(v('developer.id')).toBe('ada');
+    expect(v('developer.email')).toBe('ada@example.com');
+    expect(v('developer.firstName')).toBe('Ada');
+    expect(v('developer.lastName')).toBe('Lovelace');
+    expect(v('developer.userName')).toBe('ada');
+    expect(v('developer.status')).toBe('active');
+    expect(v('developer.region')).toBe('emea');
+    expect(v('developer.app.id')).toBe('mobile');
+    expect(v('app.name')).toBe('mobile');
+    expect(v('app.status')).toBe('approved');
+    expect(v('app.callbackUrl')).toBe('https://app.example.com/cb');
+    expect(v('app.apiproducts')).toBe('orders-basic,extra');
+    expect(v('app.team')).toBe('mobile');
+    expect(v('apiproduct.name')).toBe('orders-basic');
+    // Scopes of every approved product of the key, not only the one that matched; pending ones give none.
+    expect(v('scope')).toBe('orders.read orders.write users.read');
+    expect(ctx.variables.get('developer.email')).toBe('ada@example.com');
+    expect(ctx.variables.get('scope')).toBeUndefined();
+    expect(ctx.runtime.credentialScopes(ctx.runtime.app('shop', 'mobile')!)).toEqual([
+      'orders.read',
+      'orders.write',
+      'users.read',
+    ]);
+  });
+
+  it('an attribute never overrides a variable the policy sets itself', () => {
+    const a = app({ attributes: { name: 'spoofed' }, developerRef: 'ada' });
+    const { ctx, result } = run({
+      key: 'k-123',
+      snapshot: snapshot(
+        [product({ attributes: { name: 'spoofed' } })],
+        [a],
+        [developer({ attributes: { email: 'x@evil' } })],
+      ),
+    });
+    expect(result()).toBeUndefined();
+    expect(ctx.variables.get('app.name')).toBe('mobile');
+    expect(ctx.variables.get('apiproduct.name')).toBe('orders-basic');
+    expect(ctx.variables.get('developer.email')).toBe('dev@example.com');
+  });
+
+  it('an inline developer (no Developer object) is active, as before the Developer kind', () => {
+    const { ctx, result } = run({ key: 'k-123' });
+    expect(result()).toBeUndefined();
+    expect(ctx.variables.get('verifyapikey.verify-key.developer.status')).toBe('active');
+    expect(ctx.variables.get('verifyapikey.verify-key.developer.id')).toBe('');
+    expect(ctx.variables.get('verifyapikey.verify-key.expires_at')).toBe('-1');
   });
 
   it('accepts an unexpired credential', () => {

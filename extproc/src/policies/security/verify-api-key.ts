@@ -1,7 +1,8 @@
 // VerifyAPIKey (docs/policies.md): the key must belong to an approved, unexpired credential of an
-// approved app, and one of the app's approved products must cover this proxy, path suffix and method.
-// Keys are looked up by keyed hash only; the key itself is never logged.
+// approved app whose developer is active, and one of the app's approved products must cover this proxy,
+// path suffix and method. Keys are looked up by keyed hash only; the key itself is never logged.
 import type { App__Output } from '../../../../protos/gen/gatehouse/v1/App.ts';
+import type { Credential__Output } from '../../../../protos/gen/gatehouse/v1/Credential.ts';
 import type { Product__Output } from '../../../../protos/gen/gatehouse/v1/Product.ts';
 import { verifyAPIKey, type VerifyAPIKeyConfig } from '../../../../protos/policies/security/verify-api-key.ts';
 import { PolicyFault } from '../../flow/faults.ts';
@@ -11,6 +12,19 @@ import { checkConfig } from '../support.ts';
 function unauthorized(errorCode: string, faultString: string): PolicyFault {
   return new PolicyFault({ status: 401, errorCode, faultString });
 }
+
+/** The faults in the order Apigee checks for them (docs/policies.md, VerifyAPIKey); each is 401. */
+const faults = {
+  unresolved: () => unauthorized('oauth.v2.FailedToResolveAPIKey', 'Failed to resolve API Key variable'),
+  unknown: () => unauthorized('oauth.v2.InvalidApiKey', 'Invalid ApiKey'),
+  keyNotApproved: () => unauthorized('oauth.v2.ApiKeyNotApproved', 'ApiKey not approved'),
+  expired: () => unauthorized('keymanagement.service.consumer_key_expired', 'The consumer key has expired'),
+  appNotApproved: () =>
+    unauthorized('keymanagement.service.invalid_client-app_not_approved', 'Invalid client: app not approved'),
+  developerNotActive: () =>
+    unauthorized('keymanagement.service.DeveloperStatusNotActive', 'Developer Status is not Active'),
+  notForResource: () => unauthorized('oauth.v2.InvalidApiKeyForGivenResource', 'Invalid ApiKey for given resource'),
+};
 
 /** A product resource pattern as path segments; "**" matches any number of segments, "*" one. */
 type ResourcePattern = string[];
@@ -62,32 +76,73 @@ function findCoveringProduct(app: App__Output, ctx: PolicyContext): Product__Out
   return undefined;
 }
 
-function setVariables(
+/** Apigee writes entity statuses in lowercase: approved, revoked, active. */
+const lower = (status: string) => status.toLowerCase();
+
+/**
+ * The variables Apigee's VerifyAPIKey sets (docs/policies.md lists them), each as
+ * verifyapikey.{policy}.{name} and, as Apigee's analytics variables are, unprefixed too. The consumer
+ * secret is never set: the snapshot holds only its hash.
+ */
+function apigeeVariables(
   ctx: PolicyContext,
-  meta: PolicyMeta,
   key: string,
   app: App__Output,
+  credential: Credential__Output,
   product: Product__Output,
-): void {
-  const prefix = `verifyapikey.${meta.name}`;
+): Record<string, string> {
+  const developer = app.developerRef === '' ? undefined : ctx.runtime.developer(app.namespace, app.developerRef);
+  const expiresAt = Number(credential.expiresAt);
   const values: Record<string, string> = {
     client_id: key,
+    status: lower(credential.status),
+    expires_at: expiresAt > 0 ? String(expiresAt) : '-1',
+    redirection_uris: app.callbackUrl,
     'developer.app.name': app.name,
+    'developer.app.id': app.name,
+    'developer.id': developer?.name ?? '',
     'developer.email': app.developerEmail,
     'developer.name': app.developerName,
+    'developer.firstName': developer?.firstName ?? '',
+    'developer.lastName': developer?.lastName ?? '',
+    'developer.userName': developer?.userName ?? '',
+    'developer.status': 'active',
+    'app.name': app.name,
+    'app.id': app.name,
+    'app.status': lower(app.status),
+    'app.callbackUrl': app.callbackUrl,
+    'app.apiproducts': app.products
+      .filter((p) => p.status === 'Approved')
+      .map((p) => p.name)
+      .join(','),
     'apiproduct.name': product.name,
   };
-  for (const [name, value] of Object.entries(product.attributes)) values[`apiproduct.${name}`] = value;
-  for (const [name, value] of Object.entries(app.attributes)) values[`app.${name}`] = value;
+  for (const [name, value] of Object.entries(developer?.attributes ?? {})) values[`developer.${name}`] ??= value;
+  for (const [name, value] of Object.entries(product.attributes)) values[`apiproduct.${name}`] ??= value;
+  for (const [name, value] of Object.entries(app.attributes)) values[`app.${name}`] ??= value;
   if (product.quota && Number(product.quota.limit) > 0) {
     values['apiproduct.developer.quota.limit'] = String(product.quota.limit);
     values['apiproduct.developer.quota.interval'] = String(product.quota.interval);
     values['apiproduct.developer.quota.timeunit'] = product.quota.timeUnit;
   }
-  for (const [name, value] of Object.entries(values)) {
+  return values;
+}
+
+function setVariables(
+  ctx: PolicyContext,
+  meta: PolicyMeta,
+  key: string,
+  app: App__Output,
+  credential: Credential__Output,
+  product: Product__Output,
+): void {
+  const prefix = `verifyapikey.${meta.name}`;
+  for (const [name, value] of Object.entries(apigeeVariables(ctx, key, app, credential, product))) {
     ctx.variables.set(name, value);
     ctx.variables.set(`${prefix}.${name}`, value);
   }
+  // Gatehouse's own: the key's scopes (its approved products'), space-separated as OAuth writes them.
+  ctx.variables.set(`${prefix}.scope`, ctx.runtime.credentialScopes(app).join(' '));
   ctx.variables.set(`${prefix}.failed`, false);
 }
 
@@ -95,27 +150,24 @@ export const verifyApiKeyPolicy: PolicyImplementation<VerifyAPIKeyConfig> = {
   type: 'VerifyAPIKey',
   create(config, meta) {
     checkConfig(verifyAPIKey, config, meta);
+    const failed = (ctx: PolicyContext, fault: PolicyFault): PolicyFault => {
+      ctx.variables.set(`verifyapikey.${meta.name}.failed`, true);
+      return fault;
+    };
     return (ctx) => {
       const key = ctx.variables.resolve(config.apiKey);
-      if (typeof key !== 'string' || key === '') {
-        throw unauthorized('oauth.v2.FailedToResolveAPIKey', 'Failed to resolve API Key variable');
-      }
+      if (typeof key !== 'string' || key === '') throw failed(ctx, faults.unresolved());
       const found = ctx.runtime.findCredential(ctx.runtime.hashCredential(key));
-      if (!found) throw unauthorized('oauth.v2.InvalidApiKey', 'Invalid ApiKey');
+      if (!found) throw failed(ctx, faults.unknown());
       const { app, credential } = found;
-      if (credential.status !== 'Approved' || app.status === 'Revoked') {
-        throw unauthorized(
-          'keymanagement.service.invalid_client-app_not_approved',
-          'Invalid client: the app or its credential is not approved',
-        );
-      }
+      if (credential.status !== 'Approved') throw failed(ctx, faults.keyNotApproved());
       const expiresAt = Number(credential.expiresAt);
-      if (expiresAt > 0 && expiresAt <= ctx.now()) {
-        throw unauthorized('keymanagement.service.consumer_key_expired', 'The consumer key has expired');
-      }
+      if (expiresAt > 0 && expiresAt <= ctx.now()) throw failed(ctx, faults.expired());
+      if (app.status !== 'Approved') throw failed(ctx, faults.appNotApproved());
+      if (!ctx.runtime.developerActive(app)) throw failed(ctx, faults.developerNotActive());
       const product = findCoveringProduct(app, ctx);
-      if (!product) throw unauthorized('oauth.v2.InvalidApiKeyForGivenResource', 'Invalid ApiKey for given resource');
-      setVariables(ctx, meta, key, app, product);
+      if (!product) throw failed(ctx, faults.notForResource());
+      setVariables(ctx, meta, key, app, credential, product);
       return undefined;
     };
   },

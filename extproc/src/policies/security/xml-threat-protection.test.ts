@@ -5,6 +5,12 @@ import { PolicyFault } from '../../flow/faults.ts';
 import { makePolicyContext, type PolicyContextOptions } from '../../flow/policy-context.test-support.ts';
 import { xmlThreatProtectionPolicy } from './xml-threat-protection.ts';
 
+/** A threat fault as `<error code> <kind>`: Apigee's one code, and the kind its faultstring names first. */
+function threatOutcome(fault: PolicyFault): string {
+  const kind = /reason: (\w+):/.exec(fault.message)?.[1];
+  return kind ? `${fault.errorCode} ${kind}` : fault.errorCode;
+}
+
 const config: XMLThreatProtectionConfig = {
   nameLimits: { element: 10, attribute: 10, namespacePrefix: 5, processingInstructionTarget: 10 },
   structureLimits: { nodeDepth: 5, attributeCountPerElement: 2, namespaceCountPerElement: 2, childCount: 4 },
@@ -20,7 +26,7 @@ function outcome(body: string, contentType = 'application/xml', c: XMLThreatProt
   } catch (error) {
     expect(error).toBeInstanceOf(PolicyFault);
     expect((error as PolicyFault).status).toBe(400);
-    return (error as PolicyFault).errorCode;
+    return threatOutcome(error as PolicyFault);
   }
 }
 
@@ -39,30 +45,58 @@ describe('XMLThreatProtection', () => {
   });
 
   it.each([
-    ['element name', '<abcdefghijk/>', 'threat.xml.ElementNameLengthExceeded'],
-    ['attribute name', '<a abcdefghijk="1"/>', 'threat.xml.AttributeNameLengthExceeded'],
-    ['namespace prefix (declaration)', '<a xmlns:abcdef="u"/>', 'threat.xml.NamespacePrefixLengthExceeded'],
-    ['namespace prefix (element)', '<abcdef:a xmlns:abcdef="u"/>', 'threat.xml.NamespacePrefixLengthExceeded'],
+    ['element name', '<abcdefghijk/>', 'steps.xmlthreatprotection.ExecutionFailed ElementNameLengthExceeded'],
+    ['attribute name', '<a abcdefghijk="1"/>', 'steps.xmlthreatprotection.ExecutionFailed AttributeNameLengthExceeded'],
+    [
+      'namespace prefix (declaration)',
+      '<a xmlns:abcdef="u"/>',
+      'steps.xmlthreatprotection.ExecutionFailed NamespacePrefixLengthExceeded',
+    ],
+    [
+      'namespace prefix (element)',
+      '<abcdef:a xmlns:abcdef="u"/>',
+      'steps.xmlthreatprotection.ExecutionFailed NamespacePrefixLengthExceeded',
+    ],
     [
       'processing instruction target',
       '<a><?abcdefghijk x?></a>',
-      'threat.xml.ProcessingInstructionTargetLengthExceeded',
+      'steps.xmlthreatprotection.ExecutionFailed ProcessingInstructionTargetLengthExceeded',
     ],
-    ['node depth', '<a><a><a><a><a><a/></a></a></a></a></a>', 'threat.xml.NodeDepthExceeded'],
-    ['attribute count', '<a x="1" y="2" z="3"/>', 'threat.xml.AttributeCountExceeded'],
-    ['namespace count', '<a xmlns="u" xmlns:p="v" xmlns:q="w"/>', 'threat.xml.NamespaceCountExceeded'],
-    ['child count', '<a><b/><b/><b/><b/><b/></a>', 'threat.xml.ChildCountExceeded'],
-    ['text', `<a>${'t'.repeat(21)}</a>`, 'threat.xml.TextLengthExceeded'],
-    ['CDATA text', `<a><![CDATA[${'t'.repeat(21)}]]></a>`, 'threat.xml.TextLengthExceeded'],
-    ['attribute value', `<a x="${'v'.repeat(11)}"/>`, 'threat.xml.AttributeValueLengthExceeded'],
-    ['namespace URI', `<a xmlns="urn:${'u'.repeat(30)}"/>`, 'threat.xml.NamespaceURILengthExceeded'],
-    ['comment', `<a><!--${'c'.repeat(11)}--></a>`, 'threat.xml.CommentLengthExceeded'],
+    [
+      'node depth',
+      '<a><a><a><a><a><a/></a></a></a></a></a>',
+      'steps.xmlthreatprotection.ExecutionFailed NodeDepthExceeded',
+    ],
+    ['attribute count', '<a x="1" y="2" z="3"/>', 'steps.xmlthreatprotection.ExecutionFailed AttributeCountExceeded'],
+    [
+      'namespace count',
+      '<a xmlns="u" xmlns:p="v" xmlns:q="w"/>',
+      'steps.xmlthreatprotection.ExecutionFailed NamespaceCountExceeded',
+    ],
+    ['child count', '<a><b/><b/><b/><b/><b/></a>', 'steps.xmlthreatprotection.ExecutionFailed ChildCountExceeded'],
+    ['text', `<a>${'t'.repeat(21)}</a>`, 'steps.xmlthreatprotection.ExecutionFailed TextLengthExceeded'],
+    [
+      'CDATA text',
+      `<a><![CDATA[${'t'.repeat(21)}]]></a>`,
+      'steps.xmlthreatprotection.ExecutionFailed TextLengthExceeded',
+    ],
+    [
+      'attribute value',
+      `<a x="${'v'.repeat(11)}"/>`,
+      'steps.xmlthreatprotection.ExecutionFailed AttributeValueLengthExceeded',
+    ],
+    [
+      'namespace URI',
+      `<a xmlns="urn:${'u'.repeat(30)}"/>`,
+      'steps.xmlthreatprotection.ExecutionFailed NamespaceURILengthExceeded',
+    ],
+    ['comment', `<a><!--${'c'.repeat(11)}--></a>`, 'steps.xmlthreatprotection.ExecutionFailed CommentLengthExceeded'],
     [
       'processing instruction data',
       `<a><?pi ${'d'.repeat(11)}?></a>`,
-      'threat.xml.ProcessingInstructionDataLengthExceeded',
+      'steps.xmlthreatprotection.ExecutionFailed ProcessingInstructionDataLengthExceeded',
     ],
-    ['DOCTYPE', '<!DOCTYPE a><a/>', 'threat.xml.DTDNotAllowed'],
+    ['DOCTYPE', '<!DOCTYPE a><a/>', 'steps.xmlthreatprotection.ExecutionFailed DTDNotAllowed'],
   ])('rejects a document over the %s limit', (_what, body, code) => {
     expect(outcome(body)).toBe(code);
   });
@@ -82,7 +116,7 @@ describe('XMLThreatProtection', () => {
     '<a x="<"/>',
     '</a>',
   ])('rejects malformed XML %j as ExecutionFailed', (body) => {
-    expect(outcome(body)).toBe('threat.xml.ExecutionFailed');
+    expect(outcome(body)).toBe('steps.xmlthreatprotection.ExecutionFailed ExecutionFailed');
   });
 
   it('passes an empty body (nothing to check)', () => {
@@ -114,7 +148,7 @@ describe('XMLThreatProtection: however the content type is spelled', () => {
       return 'pass';
     } catch (error) {
       const fault = toPolicyFault(error);
-      return `${fault.status} ${fault.errorCode}`;
+      return `${fault.status} ${threatOutcome(fault)}`;
     }
   };
 
@@ -126,12 +160,12 @@ describe('XMLThreatProtection: however the content type is spelled', () => {
     'application/atom+xml',
     'image/svg+xml',
   ])('checks a body declared %j', (contentType) => {
-    expect(run({ contentType })).toBe('400 threat.xml.DTDNotAllowed');
+    expect(run({ contentType })).toBe('400 steps.xmlthreatprotection.ExecutionFailed DTDNotAllowed');
   });
 
   it('checks an untyped body that looks like XML', () => {
-    expect(run({})).toBe('400 threat.xml.DTDNotAllowed');
-    expect(run({ body: '\uFEFF <a><b></a>' })).toBe('400 threat.xml.ExecutionFailed');
+    expect(run({})).toBe('400 steps.xmlthreatprotection.ExecutionFailed DTDNotAllowed');
+    expect(run({ body: '\uFEFF <a><b></a>' })).toBe('400 steps.xmlthreatprotection.ExecutionFailed ExecutionFailed');
     expect(run({ body: 'a=<b>' })).toBe('pass');
   });
 

@@ -1,32 +1,21 @@
 // XMLThreatProtection (docs/policies.md): name, structure and value limits on an XML body, checked by a
 // forward scan that builds nothing; DOCTYPE is refused, so entities are never declared or expanded.
 // The scan is the task `xml.threat` (workers/tasks.ts): a large body is scanned on the worker pool.
+import { DEFAULT_THREAT_FAULT_STATUS } from '../../../../protos/policies/security/threat-fault-status.ts';
 import type { XMLThreatProtectionConfig } from '../../../../protos/policies/security/xml-threat-protection.ts';
 import { PolicyFault } from '../../flow/faults.ts';
 import { decodeBody } from '../../flow/message.ts';
 import { settle } from '../../flow/offload.ts';
 import type { PolicyImplementation } from '../../flow/types.ts';
-import { bodyKind, messageOf } from '../support.ts';
+import { bodyKind, messageOf, sourceUnavailable } from '../support.ts';
 import { scanXml, XmlViolation, type XmlLimits, type XmlViolationCode } from '../xml.ts';
 
-/** The fault code of each violation, written out so that lib/error-codes.ts can be checked against them. */
-const FAULT_CODES: Record<XmlViolationCode, string> = {
-  ElementNameLengthExceeded: 'threat.xml.ElementNameLengthExceeded',
-  AttributeNameLengthExceeded: 'threat.xml.AttributeNameLengthExceeded',
-  NamespacePrefixLengthExceeded: 'threat.xml.NamespacePrefixLengthExceeded',
-  ProcessingInstructionTargetLengthExceeded: 'threat.xml.ProcessingInstructionTargetLengthExceeded',
-  NodeDepthExceeded: 'threat.xml.NodeDepthExceeded',
-  AttributeCountExceeded: 'threat.xml.AttributeCountExceeded',
-  NamespaceCountExceeded: 'threat.xml.NamespaceCountExceeded',
-  ChildCountExceeded: 'threat.xml.ChildCountExceeded',
-  TextLengthExceeded: 'threat.xml.TextLengthExceeded',
-  AttributeValueLengthExceeded: 'threat.xml.AttributeValueLengthExceeded',
-  NamespaceURILengthExceeded: 'threat.xml.NamespaceURILengthExceeded',
-  CommentLengthExceeded: 'threat.xml.CommentLengthExceeded',
-  ProcessingInstructionDataLengthExceeded: 'threat.xml.ProcessingInstructionDataLengthExceeded',
-  DTDNotAllowed: 'threat.xml.DTDNotAllowed',
-  ExecutionFailed: 'threat.xml.ExecutionFailed',
-};
+/**
+ * Apigee reports every violation as one code, the kind only in the faultstring
+ * (docs/policies.md#xmlthreatprotection); fault rules test `fault.name = "ExecutionFailed"`.
+ */
+export const XML_THREAT_FAULT = 'steps.xmlthreatprotection.ExecutionFailed';
+export const XML_THREAT_SOURCE_UNAVAILABLE = 'steps.xmlthreatprotection.SourceUnavailable';
 
 function limitsOf(config: XMLThreatProtectionConfig): XmlLimits {
   const { nameLimits: n = {}, structureLimits: s = {}, valueLimits: v = {} } = config;
@@ -68,17 +57,20 @@ export const xmlThreatProtectionPolicy: PolicyImplementation<XMLThreatProtection
   type: 'XMLThreatProtection',
   create(config, meta) {
     const limits = limitsOf(config);
+    const status = config.faultStatus ?? DEFAULT_THREAT_FAULT_STATUS;
     return (ctx) => {
       const message = messageOf(ctx, config.source);
+      if (!message)
+        throw sourceUnavailable('XMLThreatProtection', XML_THREAT_SOURCE_UNAVAILABLE, meta.name, config.source);
       // Only XML bodies are this policy's business (any spelling of an XML type, or an untyped body
       // that looks like XML); other kinds pass, an ambiguous Content-Type is refused (support.ts).
-      if (!message || bodyKind(message) !== 'xml') return undefined;
+      if (bodyKind(message) !== 'xml') return undefined;
       return settle(ctx.offload.run('xml.threat', { body: message.body.bytes(), limits }), (finding) => {
         if (!finding) return undefined;
         throw new PolicyFault({
-          status: 400,
-          errorCode: FAULT_CODES[finding.violation],
-          faultString: `XMLThreatProtection[${meta.name}]: ${finding.message}`,
+          status,
+          errorCode: XML_THREAT_FAULT,
+          faultString: `XMLThreatProtection[${meta.name}]: Execution failed. reason: ${finding.violation}: ${finding.message}`,
         });
       });
     };

@@ -16,6 +16,12 @@ export interface App {
   'status'?: (string);
   'attributes'?: ({[key: string]: string});
   'callbackUrl'?: (string);
+  /**
+   * Name of the Developer (same namespace) that owns the app; empty: the developer is inline
+   * (developer_email, developer_name) and active. Named but absent from developers: the reference does
+   * not resolve and the app's keys are refused (DeveloperStatusNotActive).
+   */
+  'developerRef'?: (string);
 }
 
 export interface App__Output {
@@ -31,4 +37,10 @@ export interface App__Output {
   'status': (string);
   'attributes': ({[key: string]: string});
   'callbackUrl': (string);
+  /**
+   * Name of the Developer (same namespace) that owns the app; empty: the developer is inline
+   * (developer_email, developer_name) and active. Named but absent from developers: the reference does
+   * not resolve and the app's keys are refused (DeveloperStatusNotActive).
+   */
+  'developerRef': (string);
 }

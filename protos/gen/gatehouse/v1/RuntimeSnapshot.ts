@@ -4,6 +4,7 @@ import type { Proxy as _gatehouse_v1_Proxy, Proxy__Output as _gatehouse_v1_Proxy
 import type { Product as _gatehouse_v1_Product, Product__Output as _gatehouse_v1_Product__Output } from '../../gatehouse/v1/Product.ts';
 import type { App as _gatehouse_v1_App, App__Output as _gatehouse_v1_App__Output } from '../../gatehouse/v1/App.ts';
 import type { DataPlane as _gatehouse_v1_DataPlane, DataPlane__Output as _gatehouse_v1_DataPlane__Output } from '../../gatehouse/v1/DataPlane.ts';
+import type { Developer as _gatehouse_v1_Developer, Developer__Output as _gatehouse_v1_Developer__Output } from '../../gatehouse/v1/Developer.ts';
 
 export interface RuntimeSnapshot {
   /**
@@ -26,6 +27,10 @@ export interface RuntimeSnapshot {
    * of the configs so that nothing that shows a config (errors, logs, status) can show one.
    */
   'policySecrets'?: ({[key: string]: string});
+  /**
+   * The Developers the apps name (spec.developerRef), by namespace/name.
+   */
+  'developers'?: (_gatehouse_v1_Developer)[];
 }
 
 export interface RuntimeSnapshot__Output {
@@ -49,4 +54,8 @@ export interface RuntimeSnapshot__Output {
    * of the configs so that nothing that shows a config (errors, logs, status) can show one.
    */
   'policySecrets': ({[key: string]: string});
+  /**
+   * The Developers the apps name (spec.developerRef), by namespace/name.
+   */
+  'developers': (_gatehouse_v1_Developer__Output)[];
 }
