@@ -4,9 +4,11 @@ import { bool, compact, messageSource, type PolicyContext, type PolicyConverter 
 
 function patterns(el: XmlElement, ctx: PolicyContext): string[] {
   return el.all('Pattern').map((p) => {
-    if (p.attr('ignoreCase') === 'true')
+    const pattern = p.rawText.trim();
+    // ignoreCase matters only where the literal text around the {variables} has letters.
+    if (p.attr('ignoreCase') === 'true' && /[A-Za-z]/.test(pattern.replace(/\{[^}]*\}/g, '')))
       ctx.unsupported(`${p.xpath}/@ignoreCase`, 'matching is case-sensitive in Gatehouse');
-    return p.rawText.trim();
+    return pattern;
   });
 }
 

@@ -63,7 +63,13 @@ const reasons: Record<string, string> = {
   StatisticsCollector: 'StatisticsCollector has no Gatehouse implementation yet',
 };
 
+/** Apigee root elements whose Gatehouse type has another name. */
+const gatehouseType: Record<string, string> = { XSL: 'XSLTransform' };
+
 export function unsupportedReason(type: string): string {
+  const implemented = gatehouseType[type] ?? type;
+  if (policyTypesByName.has(implemented))
+    return `Gatehouse implements ${implemented}, but the importer has no converter for it yet`;
   return (
     reasons[type] ??
     `policy type ${type} has no Gatehouse implementation yet (supported: ${policyConverters
