@@ -97,6 +97,10 @@ export async function startStack(
     extprocWork?: TestServerOptions['work'];
     /** The key service of the stack's extproc (VerifyJWT/VerifyJWS with jwksUri). */
     extprocKeys?: TestServerOptions['keys'];
+    /** extproc's logger (default silent). */
+    extprocLog?: TestServerOptions['log'];
+    /** Where devproxy's access log lines go (default stdout). */
+    accessLog?: (line: string) => void;
   } = {},
 ): Promise<Stack> {
   const xds = new XdsControlPlane({ log: silentLog });
@@ -104,6 +108,7 @@ export async function startStack(
   const extproc = await startTestServer({
     ...(options.extprocWork ? { work: options.extprocWork } : {}),
     ...(options.extprocKeys ? { keys: options.extprocKeys } : {}),
+    ...(options.extprocLog ? { log: options.extprocLog } : {}),
   });
   // A scripted ext_proc server may stand in for extproc.
   const extProcPort = options.extProcPort ?? Number(extproc.address.split(':')[1]);
@@ -113,6 +118,8 @@ export async function startStack(
     nodeId,
     log: silentLog,
     bindAddress: () => ({ host: options.bindHost ?? '127.0.0.1', port: 0 }),
+    // Other tests' lines would only be noise: dropped unless a test asks for them.
+    accessLog: options.accessLog ?? (() => {}),
   });
   const stack: Stack = {
     xds,

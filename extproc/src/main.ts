@@ -43,7 +43,7 @@ export async function runExtproc(o: ExtprocOptions): Promise<number> {
   const xds = o.xds === undefined ? undefined : formatHostPort(o.xds);
   const log = createLogger('extproc');
   const lifecycle = new Lifecycle(log);
-  const metrics = new ExtprocMetrics({ processMetrics: true });
+  const metrics = new ExtprocMetrics({ processMetrics: true, maxProxies: o.metricsMaxProxies });
   // Files are checked before anything starts: a process without its certificate does not come up.
   const serverTls = o.tls ? startServerTls(o.tls, log, 'ext_proc server') : undefined;
   const xdsTls = o.xdsTls ? startClientTls(o.xdsTls, log, 'xDS client') : undefined;
