@@ -47,6 +47,10 @@ describe('policy type table', () => {
       ExtractVariables: 'extractVariables',
       KeyValueMapOperations: 'keyValueMapOperations',
       VerifyAPIKey: 'verifyAPIKey',
+      OAuthV2: 'oauthV2',
+      GetOAuthV2Info: 'getOAuthV2Info',
+      SetOAuthV2Info: 'setOAuthV2Info',
+      DeleteOAuthV2Info: 'deleteOAuthV2Info',
       BasicAuthentication: 'basicAuthentication',
       AccessControl: 'accessControl',
       AccessEntity: 'accessEntity',
@@ -54,6 +58,12 @@ describe('policy type table', () => {
       XMLThreatProtection: 'xmlThreatProtection',
       RegularExpressionProtection: 'regularExpressionProtection',
       CORS: 'cors',
+      VerifyJWT: 'verifyJWT',
+      GenerateJWT: 'generateJWT',
+      DecodeJWT: 'decodeJWT',
+      VerifyJWS: 'verifyJWS',
+      GenerateJWS: 'generateJWS',
+      DecodeJWS: 'decodeJWS',
     });
   });
 
