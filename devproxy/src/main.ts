@@ -22,6 +22,7 @@ export interface DevproxyStartOptions {
   /** TLS to the xDS server (default plain text). */
   xdsCredentials?: grpc.ChannelCredentials;
   onTlsRefused?: DevProxyOptions['onTlsRefused'];
+  accessLog?: DevProxyOptions['accessLog'];
 }
 
 export interface RunningDevproxy {
@@ -36,6 +37,7 @@ export function startDevproxy(o: DevproxyStartOptions): RunningDevproxy {
     log: o.log,
     ...(o.bindAddress ? { bindAddress: o.bindAddress } : {}),
     ...(o.onTlsRefused ? { onTlsRefused: o.onTlsRefused } : {}),
+    ...(o.accessLog ? { accessLog: o.accessLog } : {}),
   });
   const xds = proxy.subscribe(o.xds, o.nodeId, o.xdsCredentials);
   return {

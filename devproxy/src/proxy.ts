@@ -38,6 +38,8 @@ export interface DevProxyOptions {
   bindAddress?: (listener: ListenerConfig) => { host: string; port: number };
   /** Refused downstream TLS handshakes and client certificates (also logged). */
   onTlsRefused?: (listener: string, err: GatehouseError) => void;
+  /** Where access log lines go; default stdout, as Envoy's StdoutAccessLog. */
+  accessLog?: (line: string) => void;
 }
 
 interface RunningListener {
@@ -81,6 +83,7 @@ export class DevProxy {
       routeTable: (name) => this.routes.get(name),
       router: new Router(this.clusters),
       extProc: new ExtProcFilter(this.clusters),
+      ...(options.accessLog ? { accessLog: options.accessLog } : {}),
     };
   }
 

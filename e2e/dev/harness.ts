@@ -91,11 +91,25 @@ export function appliedEverywhere(xds: XdsControlPlane, nodeId: string, version:
 
 /** `bindHost`: where devproxy's listeners bind (default 127.0.0.1; `::1` for an IPv6 peer). */
 export async function startStack(
-  options: { extProcPort?: number; bindHost?: string; extprocWork?: TestServerOptions['work'] } = {},
+  options: {
+    extProcPort?: number;
+    bindHost?: string;
+    extprocWork?: TestServerOptions['work'];
+    /** The key service of the stack's extproc (VerifyJWT/VerifyJWS with jwksUri). */
+    extprocKeys?: TestServerOptions['keys'];
+    /** extproc's logger (default silent). */
+    extprocLog?: TestServerOptions['log'];
+    /** Where devproxy's access log lines go (default stdout). */
+    accessLog?: (line: string) => void;
+  } = {},
 ): Promise<Stack> {
   const xds = new XdsControlPlane({ log: silentLog });
   const { xdsPort } = await xds.listen({ host: '127.0.0.1', xdsPort: 0 });
-  const extproc = await startTestServer(options.extprocWork ? { work: options.extprocWork } : {});
+  const extproc = await startTestServer({
+    ...(options.extprocWork ? { work: options.extprocWork } : {}),
+    ...(options.extprocKeys ? { keys: options.extprocKeys } : {}),
+    ...(options.extprocLog ? { log: options.extprocLog } : {}),
+  });
   // A scripted ext_proc server may stand in for extproc.
   const extProcPort = options.extProcPort ?? Number(extproc.address.split(':')[1]);
   const nodeId = `devproxy-test-${process.pid}-${++nodes}`;
@@ -104,6 +118,8 @@ export async function startStack(
     nodeId,
     log: silentLog,
     bindAddress: () => ({ host: options.bindHost ?? '127.0.0.1', port: 0 }),
+    // Other tests' lines would only be noise: dropped unless a test asks for them.
+    accessLog: options.accessLog ?? (() => {}),
   });
   const stack: Stack = {
     xds,

@@ -286,3 +286,35 @@ describe('mediation', () => {
     expect(r.headers['x-upstream']).toBeUndefined();
   });
 });
+
+describe('access log (docs/operations.md#access-logs)', () => {
+  it('gatehouse dev prints one JSON line per request with proxy, app and fault code, and never the API key', async () => {
+    const accessLines = () =>
+      dev
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('{"') && l.includes('"response_flags"'));
+    const before = accessLines().length;
+    expect((await send(`${base}/keyed/orders?apikey=k-123`, { headers: { 'x-api-key': 'k-123' } })).status).toBe(200);
+    expect((await send(`${base}/keyed/orders`, { headers: { 'x-api-key': 'wrong' } })).status).toBe(401);
+    await until(dev, 'two access log lines', () => Promise.resolve(accessLines().length >= before + 2));
+    const [ok, denied] = accessLines()
+      .slice(before)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(ok).toMatchObject({
+      proxy: 'e2e/keyed',
+      app: 'mobile',
+      status: 200,
+      path: '/keyed/orders',
+      fault_code: null,
+    });
+    expect(denied).toMatchObject({ proxy: 'e2e/keyed', status: 401, fault_code: 'oauth.v2.InvalidApiKey' });
+    // Every JSON line (access log, operator, extproc, devproxy); the start-up banner's example curl
+    // uses the examples' demo key, which these manifests share.
+    const leaking = dev
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{') && l.includes('k-123'));
+    expect(leaking).toEqual([]);
+  });
+});

@@ -81,6 +81,10 @@ const flags = {
     default: 10_000,
     description: 'streams open at once in this process; more are refused with RESOURCE_EXHAUSTED',
   }),
+  'metrics-max-proxies': positiveInt({
+    default: 500,
+    description: 'distinct proxy label values in the per-proxy metrics; later proxies are counted as _other',
+  }),
   'max-connection-streams': wholeNumber({
     default: 0,
     description: 'concurrent streams per HTTP/2 connection (grpc.max_concurrent_streams); 0: none advertised',

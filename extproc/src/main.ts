@@ -13,6 +13,7 @@ import { SnapshotStore } from './config/snapshot-store.ts';
 import { XdsSnapshotSource } from './config/xds-source.ts';
 import { createHealthServer, listenHttp } from './server/http.ts';
 import { ExtprocMetrics } from './server/metrics.ts';
+import { RemoteKeySetCache } from './keys/remote-key-sets.ts';
 import { createExtprocServer } from './server/server.ts';
 import { createMemoryStores } from './stores/memory.ts';
 import { createRedisStores } from './stores/redis.ts';
@@ -42,7 +43,7 @@ export async function runExtproc(o: ExtprocOptions): Promise<number> {
   const xds = o.xds === undefined ? undefined : formatHostPort(o.xds);
   const log = createLogger('extproc');
   const lifecycle = new Lifecycle(log);
-  const metrics = new ExtprocMetrics({ processMetrics: true });
+  const metrics = new ExtprocMetrics({ processMetrics: true, maxProxies: o.metricsMaxProxies });
   // Files are checked before anything starts: a process without its certificate does not come up.
   const serverTls = o.tls ? startServerTls(o.tls, log, 'ext_proc server') : undefined;
   const xdsTls = o.xdsTls ? startClientTls(o.xdsTls, log, 'xDS client') : undefined;
@@ -77,6 +78,7 @@ export async function runExtproc(o: ExtprocOptions): Promise<number> {
   const server = createExtprocServer({
     snapshots,
     stores,
+    keys: new RemoteKeySetCache({ log }),
     log,
     metrics,
     limits: o.limits,

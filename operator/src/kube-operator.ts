@@ -141,6 +141,7 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<K
     log,
     debounceMs: options.debounceMs,
     compileOptions: () => ({ extProcFor: extProcLinkFor({ extProc: options.extProc, mtls }) }),
+    metrics: controlPlane.metrics,
   });
 
   let leading = false;

@@ -95,6 +95,10 @@ describe('gatehouse operator', () => {
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/gatehouse_xds_acks_total\{type="RDS"\} 2/);
     expect(metrics).toMatch(/gatehouse_xds_connected_nodes 1/);
+    // Both versions were compiled, the broken proxy is left out, and each RDS ACK was timed from its publish.
+    expect(metrics).toMatch(/gatehouse_operator_compile_duration_seconds_count\{result="ok"\} [2-9]/);
+    expect(metrics).toMatch(/gatehouse_operator_rejected_objects\{kind="ApiProxy",reason="Invalid"\} 1/);
+    expect(metrics).toMatch(/gatehouse_xds_propagation_seconds_count\{type="RDS"\} 2/);
   });
 
   it('--manifests: an ApiProxy that served and turns invalid keeps serving its last accepted revision over xDS', async () => {

@@ -65,6 +65,7 @@ export async function startFolderOperator(options: FolderOperatorOptions): Promi
     controlPlane,
     log,
     compileOptions: () => ({ extProc: options.extProc }),
+    metrics: controlPlane.metrics,
     // The source already waited for its files to settle.
     debounceMs: 0,
   });

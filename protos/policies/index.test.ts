@@ -46,6 +46,10 @@ describe('policy type table', () => {
       AssignMessage: 'assignMessage',
       ExtractVariables: 'extractVariables',
       VerifyAPIKey: 'verifyAPIKey',
+      OAuthV2: 'oauthV2',
+      GetOAuthV2Info: 'getOAuthV2Info',
+      SetOAuthV2Info: 'setOAuthV2Info',
+      DeleteOAuthV2Info: 'deleteOAuthV2Info',
       BasicAuthentication: 'basicAuthentication',
       AccessControl: 'accessControl',
       AccessEntity: 'accessEntity',
@@ -53,6 +57,12 @@ describe('policy type table', () => {
       XMLThreatProtection: 'xmlThreatProtection',
       RegularExpressionProtection: 'regularExpressionProtection',
       CORS: 'cors',
+      VerifyJWT: 'verifyJWT',
+      GenerateJWT: 'generateJWT',
+      DecodeJWT: 'decodeJWT',
+      VerifyJWS: 'verifyJWS',
+      GenerateJWS: 'generateJWS',
+      DecodeJWS: 'decodeJWS',
     });
   });
 

@@ -20,9 +20,17 @@ import { xslTransform } from './mediation/xsl-transform.ts';
 import { accessControl } from './security/access-control.ts';
 import { basicAuthentication } from './security/basic-authentication.ts';
 import { cors } from './security/cors.ts';
+import { decodeJWS } from './security/decode-jws.ts';
+import { decodeJWT } from './security/decode-jwt.ts';
+import { generateJWS } from './security/generate-jws.ts';
+import { generateJWT } from './security/generate-jwt.ts';
 import { jsonThreatProtection } from './security/json-threat-protection.ts';
+import { oauthV2 } from './security/oauth-v2.ts';
+import { deleteOAuthV2Info, getOAuthV2Info, setOAuthV2Info } from './security/oauth-v2-info.ts';
 import { regularExpressionProtection } from './security/regular-expression-protection.ts';
 import { verifyAPIKey } from './security/verify-api-key.ts';
+import { verifyJWS } from './security/verify-jws.ts';
+import { verifyJWT } from './security/verify-jwt.ts';
 import { xmlThreatProtection } from './security/xml-threat-protection.ts';
 import { invalidateCache } from './traffic/invalidate-cache.ts';
 import { lookupCache } from './traffic/lookup-cache.ts';
@@ -73,12 +81,22 @@ export const policyTypes: readonly PolicyTypeSpec[] = [
   extractVariables,
   accessEntity,
   verifyAPIKey,
+  oauthV2,
+  getOAuthV2Info,
+  setOAuthV2Info,
+  deleteOAuthV2Info,
   basicAuthentication,
   accessControl,
   jsonThreatProtection,
   xmlThreatProtection,
   regularExpressionProtection,
   cors,
+  verifyJWT,
+  generateJWT,
+  decodeJWT,
+  verifyJWS,
+  generateJWS,
+  decodeJWS,
 ];
 
 export const policyTypesByName: ReadonlyMap<string, PolicyTypeSpec> = new Map(policyTypes.map((p) => [p.type, p]));

@@ -123,7 +123,6 @@ export function parseExtProcFilter(filterName: string, c: Decoded): ExtProcFilte
       'http_service',
       'observability_mode',
       'forward_rules',
-      'metadata_options',
       'send_body_without_waiting_for_header_response',
       'allowed_override_modes',
       'on_processing_response',
@@ -133,6 +132,7 @@ export function parseExtProcFilter(filterName: string, c: Decoded): ExtProcFilte
     where,
   );
   const timeout = durationMs(c.message_timeout) ?? defaultMessageTimeoutMs;
+  const receivingNamespaces = metadataOptions(c.metadata_options as Decoded | null, where);
   return {
     filterName,
     clusterName: grpc.cluster,
@@ -147,7 +147,22 @@ export function parseExtProcFilter(filterName: string, c: Decoded): ExtProcFilte
     allowModeOverride: Boolean(c.allow_mode_override),
     routeCacheAction: routeCacheAction(c, where),
     disableImmediateResponse: Boolean(c.disable_immediate_response),
+    receivingNamespaces,
   };
+}
+
+/**
+ * metadata_options: devproxy plays receiving_namespaces.untyped (Filter::setDynamicMetadata; the
+ * access log reads what replies set); forwarding namespaces (metadata_context on requests) and typed
+ * receiving namespaces are rejected.
+ */
+function metadataOptions(m: Decoded | null | undefined, where: string): string[] {
+  if (!m) return [];
+  const forwarding = (m.forwarding_namespaces ?? {}) as Decoded;
+  refuse(forwarding, ['untyped', 'typed'], `${where}: metadata_options.forwarding_namespaces`);
+  const receiving = (m.receiving_namespaces ?? {}) as Decoded;
+  refuse(receiving, ['typed'], `${where}: metadata_options.receiving_namespaces`);
+  return ((receiving.untyped ?? []) as unknown[]).map(String);
 }
 
 export function parseExtProcPerRoute(c: Decoded): ExtProcRouteOverride {

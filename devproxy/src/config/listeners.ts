@@ -4,6 +4,7 @@
 // a field that would change what Envoy does and that devproxy does not play is rejected (NACK).
 import { ConfigRejectedError } from '../errors.ts';
 import { boolValue, durationMs, str, unpackAny, type Decoded, type PackedAny } from '../xds/envoy-protos.ts';
+import { parseAccessLogs } from './access-log.ts';
 import { extProcTypeUrl, parseExtProcFilter } from './ext-proc.ts';
 import type { CidrRange, ExtProcFilterConfig, HcmConfig, ListenerConfig } from './model.ts';
 import { parseDownstreamTls } from './tls.ts';
@@ -148,6 +149,7 @@ function parseHcm(hcm: Decoded, where: string, suppressEnvoyHeaders: boolean): H
     drainTimeoutMs: durationMs(hcm.drain_timeout) ?? 5000,
     acceptHttp10: Boolean(http1.accept_http_10),
     suppressEnvoyHeaders,
+    accessLogs: parseAccessLogs(hcm.access_log as Decoded[] | undefined, where),
   };
 }
 

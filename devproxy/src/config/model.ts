@@ -3,6 +3,7 @@
 // that the data path never meets a malformed resource.
 import type { RE2JS } from 're2js';
 import type { PathNormalization } from '../../../lib/http/path.ts';
+import type { JsonAccessLogFormat } from '../access-log/format.ts';
 import type { ProcessingMode, RouteCacheAction } from '../ext-proc/exchange.ts';
 import type { MutationRules } from '../ext-proc/mutation-rules.ts';
 import type { HeaderList } from '../http/message.ts';
@@ -26,6 +27,8 @@ export interface ExtProcFilterConfig {
   allowModeOverride: boolean;
   routeCacheAction: RouteCacheAction;
   disableImmediateResponse: boolean;
+  /** metadata_options.receiving_namespaces.untyped: the dynamic metadata namespaces replies may set. */
+  receivingNamespaces: string[];
 }
 
 /**
@@ -80,6 +83,8 @@ export interface HcmConfig {
   acceptHttp10: boolean;
   /** The router's suppress_envoy_headers. */
   suppressEnvoyHeaders: boolean;
+  /** access_log: the JSON lines written to stdout per request. */
+  accessLogs: JsonAccessLogFormat[];
 }
 
 export interface ListenerConfig {

@@ -24,6 +24,7 @@ import {
   type ConnectionInfo,
 } from './attributes.ts';
 import { statusNumber, type ExternalProcessorClient } from './client.ts';
+import { receiveDynamicMetadata, type DynamicMetadata } from './dynamic-metadata.ts';
 import {
   ContentLengthMismatchError,
   ExtProcGrpcError,
@@ -111,6 +112,8 @@ export interface ExchangeOptions {
   disableImmediateResponse?: boolean;
   /** The header maps' limits a mutation must keep within. */
   headerLimits?: HeaderLimits;
+  /** metadata_options.receiving_namespaces.untyped: the dynamic metadata namespaces a reply may set (default none). */
+  receivingNamespaces?: readonly string[];
 }
 
 export interface ExchangeResult {
@@ -130,6 +133,8 @@ export interface ExchangeResult {
   spurious: ProcessingResponse__Output[];
   /** Mutations the rules refused (rejected_header_mutations). */
   violations: MutationViolation[];
+  /** What replies wrote into the stream's dynamic metadata (receiving namespaces only). */
+  dynamicMetadata: DynamicMetadata;
 }
 
 type Phase =
@@ -243,6 +248,7 @@ class Exchange {
   private clearRouteCache = false;
   private request: HttpRequest;
   private response: HttpResponse | undefined;
+  private readonly dynamicMetadata: DynamicMetadata = new Map();
 
   constructor(o: ExchangeOptions) {
     this.o = o;
@@ -282,6 +288,7 @@ class Exchange {
       replies: this.replies,
       spurious: this.stream?.late ?? [],
       violations: this.violations,
+      dynamicMetadata: this.dynamicMetadata,
       ...(this.immediateDetails !== undefined ? { immediateDetails: this.immediateDetails } : {}),
       ...(this.failure ? { failure: this.failure.message, failureCode: this.failure.code } : {}),
     };
@@ -330,6 +337,7 @@ class Exchange {
     }
     this.replies.push(event.reply);
     if (event.reply.overrideMessageTimeout) return; // no timer runs: ignored
+    this.receiveMetadata(event.reply);
     if (event.reply.response === 'immediateResponse' && !this.o.disableImmediateResponse) {
       this.pendingStop = this.immediate(event.reply.immediateResponse!);
       return;
@@ -403,6 +411,7 @@ class Exchange {
       stream.finishCall();
       if (reply.modeOverride && (expected === 'requestHeaders' || expected === 'responseHeaders'))
         this.modeOverride(reply.modeOverride);
+      this.receiveMetadata(reply);
       if (reply.response === 'immediateResponse' && !this.o.disableImmediateResponse)
         return { stop: this.immediate(reply.immediateResponse!) };
       if (reply.response !== expected) {
@@ -415,6 +424,17 @@ class Exchange {
       }
       return { reply };
     }
+  }
+
+  /**
+   * Filter::onReceiveMessage: every reply of a known kind sets dynamic metadata before it is acted on
+   * (an ImmediateResponse included, unless disable_immediate_response makes it spurious; a reply of
+   * the wrong kind too, before it is found spurious); a reply with no response set does not.
+   */
+  private receiveMetadata(reply: ProcessingResponse__Output): void {
+    if (reply.response === undefined) return;
+    if (reply.response === 'immediateResponse' && this.o.disableImmediateResponse) return;
+    receiveDynamicMetadata(this.o.receivingNamespaces ?? [], reply.dynamicMetadata, this.dynamicMetadata);
   }
 
   /** Filter::onNewTimeout: 1 ms ..max_message_timeout, once per message. */

@@ -44,7 +44,9 @@ export class ExtProcFilter {
     this.clusters = clusters;
   }
 
-  async run(r: ExtProcRun): Promise<Pick<ExchangeResult, 'response' | 'failure' | 'failureCode' | 'violations'>> {
+  async run(
+    r: ExtProcRun,
+  ): Promise<Pick<ExchangeResult, 'response' | 'failure' | 'failureCode' | 'violations'> & Partial<ExchangeResult>> {
     // allDisabledMode: no message is sent, so no stream is opened.
     if (r.override?.disabled)
       return { response: await r.upstream(r.request, { clearRouteCache: false }), violations: [] };
@@ -91,6 +93,7 @@ export class ExtProcFilter {
         routeCacheAction: config.routeCacheAction,
         disableImmediateResponse: config.disableImmediateResponse,
         headerLimits: r.headerLimits,
+        receivingNamespaces: config.receivingNamespaces,
       });
     } finally {
       target.release();

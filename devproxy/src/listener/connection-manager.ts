@@ -12,6 +12,8 @@ import { localReply } from '../http/local-reply.ts';
 import { header, isGrpcRequest, withHeader, type HttpRequest, type HttpResponse } from '../http/message.ts';
 import type { ListenerConfig, RouteTableConfig } from '../config/model.ts';
 import type { ExtProcFilter } from '../filters/ext-proc-filter.ts';
+import { formatLine } from '../access-log/format.ts';
+import { newStreamInfo, type StreamInfo } from '../access-log/stream-info.ts';
 import { matchRoute } from '../router/route-table.ts';
 import type { Router } from '../router/router.ts';
 import type { DownstreamRequest } from './http-listener.ts';
@@ -21,7 +23,13 @@ export interface ConnectionManagerDeps {
   routeTable: (name: string) => RouteTableConfig | undefined;
   router: Router;
   extProc: ExtProcFilter;
+  /** Where access log lines go (the StdoutAccessLog: process.stdout unless a test or `gatehouse dev` says otherwise). */
+  accessLog?: (line: string) => void;
 }
+
+const writeStdout = (line: string) => {
+  process.stdout.write(line);
+};
 
 /** The local replies an HTTP/1 connection does not survive (the request may not have been read to its end). */
 function closesHttp1(response: HttpResponse): boolean {
@@ -65,14 +73,25 @@ export async function handleRequest(
   deps: ConnectionManagerDeps,
   d: DownstreamRequest,
 ): Promise<HttpResponse> {
-  const { response, request } = await decode(listener, deps, d);
-  return encodeHeaders(listener, request, response, d.h2);
+  const info = newStreamInfo(d.request);
+  const { response, request } = await decode(listener, deps, d, info);
+  const out = encodeHeaders(listener, request, response, d.h2);
+  if (listener.hcm.accessLogs.length > 0) {
+    // Envoy logs when the stream is destroyed, its last byte sent; devproxy when the response is handed to the codec.
+    info.response = out;
+    info.bytesSent = d.request.method === 'HEAD' || out.resetStream ? 0 : out.body.length;
+    info.endMs = performance.now();
+    const write = deps.accessLog ?? writeStdout;
+    for (const format of listener.hcm.accessLogs) write(formatLine(format, info));
+  }
+  return out;
 }
 
 async function decode(
   listener: ListenerConfig,
   deps: ConnectionManagerDeps,
   d: DownstreamRequest,
+  info: StreamInfo,
 ): Promise<{ response: HttpResponse; request?: HttpRequest }> {
   const hcm = listener.hcm;
   let request = d.request;
@@ -115,6 +134,7 @@ async function decode(
     internalOnlyHeaders: table?.internalOnlyHeaders ?? [],
   });
   request = mutated.request;
+  info.request = request;
   if (isUpgrade(d.request.headers)) return { response: localReply(403, '', 'upgrade_failed', { request }), request };
 
   const select = (req: HttpRequest) =>
@@ -122,13 +142,17 @@ async function decode(
       ? matchRoute(table, { authority: req.authority ?? '', path: req.path.split('?')[0] ?? '', headers: req.headers })
       : undefined;
   const route = select(request);
-  const upstream = async (req: HttpRequest, routing: { clearRouteCache: boolean }) =>
-    deps.router.send(
+  if (route) info.routeName = route.name;
+  const upstream = async (req: HttpRequest, routing: { clearRouteCache: boolean }) => {
+    info.request = req;
+    return deps.router.send(
       routing.clearRouteCache ? select(req) : route,
       req,
       listener.hcm.suppressEnvoyHeaders,
       listener.hcm.streamIdleTimeoutMs,
+      info,
     );
+  };
   if (!listener.extProc) return { response: await upstream(request, { clearRouteCache: false }), request };
 
   const remote = peerIp(mutated.remoteAddress);
@@ -153,5 +177,6 @@ async function decode(
     bufferLimitBytes: d.h2 ? hcm.http2StreamWindowBytes : listener.bufferLimitBytes,
     headerLimits: { maxHeadersKb: hcm.maxRequestHeadersKb, maxHeadersCount: hcm.maxHeadersCount },
   });
+  if (result.dynamicMetadata) info.dynamicMetadata = result.dynamicMetadata;
   return { response: result.response, request: sent };
 }

@@ -6,6 +6,7 @@
 // The envoy headers are left out with suppress_envoy_headers.
 import { localReply } from '../http/local-reply.ts';
 import { withHeader, type HttpRequest, type HttpResponse } from '../http/message.ts';
+import type { StreamInfo } from '../access-log/stream-info.ts';
 import type { Route } from '../config/model.ts';
 import type { ClusterManager } from '../upstream/cluster-manager.ts';
 import { forward } from '../upstream/upstream-request.ts';
@@ -23,6 +24,7 @@ export class Router {
     req: HttpRequest,
     suppressEnvoyHeaders = false,
     streamIdleTimeoutMs = 0,
+    info?: StreamInfo,
   ): Promise<HttpResponse> {
     if (!route) return localReply(404, '', 'route_not_found', { request: req });
     if (route.directResponse)
@@ -43,11 +45,15 @@ export class Router {
     if (!suppressEnvoyHeaders && route.timeoutMs > 0)
       headers = withHeader(headers, 'x-envoy-expected-rq-timeout-ms', String(route.timeoutMs));
     const started = performance.now();
-    const response = await forward(
-      target,
-      { ...req, path, headers },
-      { routeTimeoutMs: route.timeoutMs, streamIdleTimeoutMs },
-    );
+    const upstreamRequest = { ...req, path, headers };
+    if (info) {
+      // The router changes the downstream header map in place: the access log sees x-envoy-original-path.
+      info.request = upstreamRequest;
+      info.upstreamHost = `${target.host}:${target.port}`;
+    }
+    const response = await forward(target, upstreamRequest, { routeTimeoutMs: route.timeoutMs, streamIdleTimeoutMs });
+    // The response is read whole: %RESPONSE_DURATION% is measured to its end, not its first byte.
+    if (info && !response.localReply) info.upstreamResponseMs = performance.now();
     if (response.localReply || suppressEnvoyHeaders) return response;
     return {
       ...response,

@@ -88,13 +88,17 @@ export class FlowRun {
     const vars = this.exchange.variables;
     for (const step of steps) {
       if (!step.when(vars)) continue;
+      const started = performance.now();
       try {
-        const result = await step.run(this.exchange.context(phase));
+        const result = await step.run(this.exchange.context(phase, step));
+        this.exchange.stepDone(step.type, result ? 'respond' : 'continue', (performance.now() - started) / 1000);
         if (result) return { kind: 'respond', direct: result.respond };
       } catch (caught) {
         // A merged admission step names which of its steps failed.
         const [failed, err] = caught instanceof MergedStepError ? [caught.step, caught.cause] : [step, caught];
         const fault = this.toFault(err, failed);
+        const seconds = (performance.now() - started) / 1000;
+        this.exchange.stepDone(failed.type, failed.continueOnError ? 'continued' : 'fault', seconds);
         if (!failed.continueOnError) return { kind: 'fault', fault, step: failed };
         this.recordError(fault, failed, phase);
       }
@@ -145,7 +149,7 @@ export class FlowRun {
     for (const ruleStep of ruleSteps) {
       if (!ruleStep.when(vars)) continue;
       try {
-        const result = await ruleStep.run(this.exchange.context('response'));
+        const result = await ruleStep.run(this.exchange.context('response', ruleStep));
         if (result) return this.respondDirect(result.respond, fault.errorCode);
       } catch (err) {
         // A fault inside a fault rule (RaiseFault) replaces the response; no rule runs for it.

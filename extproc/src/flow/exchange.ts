@@ -7,7 +7,7 @@ import type { Stores } from '../stores/types.ts';
 import { inlineOffload } from '../workers/inline.ts';
 import type { Request, Response } from './message.ts';
 import type { Offload } from './offload.ts';
-import type { Phase, PolicyContext, RuntimeIndex } from './types.ts';
+import type { Phase, PolicyContext, RemoteKeySets, RuntimeIndex } from './types.ts';
 import { FlowVariables } from './variables.ts';
 
 export interface ExchangeInit {
@@ -15,6 +15,8 @@ export interface ExchangeInit {
   proxy: Proxy__Output;
   runtime: RuntimeIndex;
   stores: Stores;
+  /** JWKS by URL for VerifyJWT/VerifyJWS; default none (such a step fails with its fault). */
+  keys?: RemoteKeySets;
   /** Where policies run heavy body work; default inline (no worker pool). */
   offload?: Offload;
   log: Logger;
@@ -26,21 +28,28 @@ export interface ExchangeInit {
   variables?: Record<string, unknown>;
   /** Told of every change a policy made that the gateway refused (flow/allowed-changes.ts), for a metric. */
   onRefusedChange?: (policyType: string) => void;
+  /** Told of every policy step's end, for a metric. */
+  onStep?: (policyType: string, outcome: StepOutcome, seconds: number) => void;
 }
+
+/** Stands in when no key service is given: every JWKS URL is unavailable. */
+const noRemoteKeys: RemoteKeySets = {
+  jwks: () => Promise.reject(new Error('this extproc fetches no keys from URLs')),
+};
+/** How a policy step ended: went on, answered directly, failed (a fault), or failed with continueOnError. */
+export type StepOutcome = 'continue' | 'respond' | 'fault' | 'continued';
 
 export class Exchange {
   readonly request: Request;
   response: Response | undefined;
   readonly variables: FlowVariables;
   readonly proxy: Proxy__Output;
-  readonly log: Logger;
   private readonly init: ExchangeInit;
 
   constructor(init: ExchangeInit) {
     this.init = init;
     this.request = init.request;
     this.proxy = init.proxy;
-    this.log = init.log;
     this.variables = new FlowVariables(
       {
         request: init.request,
@@ -55,13 +64,29 @@ export class Exchange {
     );
   }
 
+  /** Read when a line is logged: the caller may build its logger lazily (a getter on ExchangeInit). */
+  get log(): Logger {
+    return this.init.log;
+  }
+
   /** A policy's change was refused: counted by whoever runs the exchange. */
   refusedChange(policyType: string): void {
     this.init.onRefusedChange?.(policyType);
   }
 
-  context(phase: Phase): PolicyContext {
-    const { stores, runtime, log, now } = this.init;
+  /** A step ended (the engine times it). */
+  stepDone(policyType: string, outcome: StepOutcome, seconds: number): void {
+    this.init.onStep?.(policyType, outcome, seconds);
+  }
+
+  /**
+   * A step's PolicyContext. Its `log` is the exchange's logger with the step's policy and type on every
+   * line, made only if the policy logs (no logger is built for the steps that do not).
+   */
+  context(phase: Phase, step?: { policy: string; type: string }): PolicyContext {
+    const { stores, runtime, now } = this.init;
+    const base = () => this.log;
+    let stepLog: Logger | undefined;
     return {
       phase,
       request: this.request,
@@ -70,9 +95,13 @@ export class Exchange {
       stores,
       offload: this.init.offload ?? inlineOffload,
       runtime,
+      keys: this.init.keys ?? noRemoteKeys,
       proxy: this.proxy,
       now,
-      log,
+      get log(): Logger {
+        stepLog ??= step ? base().child({ policy: step.policy, policyType: step.type }) : base();
+        return stepLog;
+      },
     };
   }
 }

@@ -9,7 +9,7 @@ import { createMemoryStores } from '../stores/memory.ts';
 import type { Stores } from '../stores/types.ts';
 import { Exchange } from './exchange.ts';
 import { createRequestMessage, createResponseMessage } from './message.ts';
-import type { Phase, PolicyContext } from './types.ts';
+import type { Phase, PolicyContext, RemoteKeySets } from './types.ts';
 
 export type TestBody = string | Buffer | Record<string, unknown> | unknown[];
 
@@ -38,6 +38,8 @@ export interface PolicyContextOptions {
   now?: number | (() => number);
   stores?: Stores;
   environmentName?: string;
+  /** JWKS by URL (VerifyJWT/VerifyJWS tests); default none. */
+  keys?: RemoteKeySets;
 }
 
 export interface TestClock {
@@ -123,6 +125,7 @@ export function makePolicyContext(opts: PolicyContextOptions = {}): TestPolicyCo
     proxy,
     runtime: new SnapshotRuntimeIndex(snapshot),
     stores: opts.stores ?? createMemoryStores(clock.now),
+    ...(opts.keys ? { keys: opts.keys } : {}),
     log: pino({ level: 'silent' }),
     now: clock.now,
     environmentName: opts.environmentName ?? 'test',

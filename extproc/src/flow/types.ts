@@ -120,6 +120,23 @@ export interface RuntimeIndex {
   credentialScopes(app: App__Output): readonly string[];
 }
 
+/** A JSON Web Key Set as fetched: `{keys: [...]}` (RFC 7517 section 5). */
+export interface JsonWebKeySet {
+  keys: Array<Record<string, unknown>>;
+}
+
+/** Where keys published at a URL come from: https JWKS URLs or OpenID discovery documents. */
+export type RemoteKeySource = { jwksUri: string } | { discoveryUri: string };
+
+/**
+ * Key sets fetched from URLs (extproc/src/keys/remote-key-sets.ts), so that policies stay free of I/O:
+ * cached per URL, refetched at most once per interval when a token names a kid the cached set lacks,
+ * served stale for a bounded time when the URL fails. Rejects when it has no keys to give.
+ */
+export interface RemoteKeySets {
+  jwks(source: RemoteKeySource, unknownKid?: string): Promise<JsonWebKeySet>;
+}
+
 export interface PolicyContext {
   readonly phase: Phase;
   readonly request: RequestMessage;
@@ -130,6 +147,8 @@ export interface PolicyContext {
   /** Where CPU-heavy body work runs: inline for small bodies, else on the worker pool (flow/offload.ts). */
   readonly offload: Offload;
   readonly runtime: RuntimeIndex;
+  /** JWKS and OpenID discovery documents by URL (VerifyJWT, VerifyJWS). */
+  readonly keys: RemoteKeySets;
   readonly proxy: Proxy__Output;
   /** Milliseconds since the epoch; injectable for tests. */
   now(): number;

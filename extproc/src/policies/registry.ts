@@ -12,9 +12,19 @@ import { xslTransformPolicy } from './mediation/xsl-transform.ts';
 import { accessControlPolicy } from './security/access-control.ts';
 import { basicAuthenticationPolicy } from './security/basic-authentication.ts';
 import { corsPolicy } from './security/cors.ts';
+import { decodeJwsPolicy } from './security/decode-jws.ts';
+import { decodeJwtPolicy } from './security/decode-jwt.ts';
+import { generateJwsPolicy } from './security/generate-jws.ts';
+import { generateJwtPolicy } from './security/generate-jwt.ts';
 import { jsonThreatProtectionPolicy } from './security/json-threat-protection.ts';
+import { oauthV2Policy } from './security/oauth-v2.ts';
+import { getOAuthV2InfoPolicy } from './security/get-oauth-v2-info.ts';
+import { setOAuthV2InfoPolicy } from './security/set-oauth-v2-info.ts';
+import { deleteOAuthV2InfoPolicy } from './security/delete-oauth-v2-info.ts';
 import { regularExpressionProtectionPolicy } from './security/regular-expression-protection.ts';
 import { verifyApiKeyPolicy } from './security/verify-api-key.ts';
+import { verifyJwsPolicy } from './security/verify-jws.ts';
+import { verifyJwtPolicy } from './security/verify-jwt.ts';
 import { xmlThreatProtectionPolicy } from './security/xml-threat-protection.ts';
 import { invalidateCachePolicy } from './traffic/invalidate-cache.ts';
 import { lookupCachePolicy } from './traffic/lookup-cache.ts';
@@ -41,12 +51,22 @@ export const policyImplementations: readonly PolicyImplementation<never>[] = [
   extractVariablesPolicy,
   accessEntityPolicy,
   verifyApiKeyPolicy,
+  oauthV2Policy,
+  getOAuthV2InfoPolicy,
+  setOAuthV2InfoPolicy,
+  deleteOAuthV2InfoPolicy,
   basicAuthenticationPolicy,
   accessControlPolicy,
   jsonThreatProtectionPolicy,
   xmlThreatProtectionPolicy,
   regularExpressionProtectionPolicy,
   corsPolicy,
+  verifyJwtPolicy,
+  generateJwtPolicy,
+  decodeJwtPolicy,
+  verifyJwsPolicy,
+  generateJwsPolicy,
+  decodeJwsPolicy,
 ];
 
 export const policyRegistry: ReadonlyMap<string, PolicyImplementation<never>> = new Map(

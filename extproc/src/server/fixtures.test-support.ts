@@ -58,6 +58,14 @@ const implementations: Record<string, (c: Config) => PolicyStep> = {
   Crash: () => () => {
     throw new TypeError('boom');
   },
+  /** Logs `msg` through the step's logger. */
+  Log: (c) => (ctx) => {
+    ctx.log.info(String(c.msg));
+  },
+  /** Sets a flow variable (e.g. developer.app.name, as a credential policy would). */
+  SetVariable: (c) => (ctx) => {
+    ctx.variables.set(String(c.name), String(c.value));
+  },
 };
 
 const NEEDS_BODY = new Set(['MarkBody', 'BodySize']);

@@ -12,6 +12,7 @@ import type { GatehouseError } from '../../../lib/errors.ts';
 import { listenGrpcTls, type GrpcTlsListener } from '../../../lib/tls/grpc.ts';
 import type { ServerTls } from '../../../lib/tls/flags.ts';
 import type { SnapshotStore } from '../config/snapshot-store.ts';
+import type { RemoteKeySets } from '../flow/types.ts';
 import type { Stores } from '../stores/types.ts';
 import { WorkerPool } from '../workers/pool.ts';
 import { externalProcessorService } from './envoy-proto.ts';
@@ -51,6 +52,8 @@ export const DEFAULT_WORK: WorkOptions = {
 export interface ExtprocServerOptions {
   snapshots: SnapshotStore;
   stores: Stores;
+  /** JWKS and discovery documents by URL for VerifyJWT/VerifyJWS (keys/remote-key-sets.ts). */
+  keys?: RemoteKeySets;
   log: Logger;
   metrics?: ExtprocMetrics;
   /** Shorthand for limits.maxBodyBytes. */
@@ -101,6 +104,7 @@ export function createExtprocServer(options: ExtprocServerOptions): ExtprocServe
   const deps: StreamDeps = {
     snapshots: options.snapshots,
     stores: options.stores,
+    ...(options.keys ? { keys: options.keys } : {}),
     log: options.log,
     metrics,
     limits,

@@ -30,6 +30,7 @@ import {
 } from '../flow/gatehouse-faults.ts';
 import type { PolicyFault } from '../flow/faults.ts';
 import { createRequestMessage, createResponseMessage, type Request, type Response } from '../flow/message.ts';
+import type { RemoteKeySets } from '../flow/types.ts';
 import type { Stores } from '../stores/types.ts';
 import { StreamOffload, type OffloadLimits } from '../workers/offload.ts';
 import type { WorkerPool } from '../workers/pool.ts';
@@ -43,6 +44,7 @@ import {
   type StreamLimits,
 } from './limits.ts';
 import type { ExtprocMetrics, StreamOutcome } from './metrics.ts';
+import { RequestContext } from './request-context.ts';
 import {
   immediateResponse,
   receiveAttributes,
@@ -55,6 +57,8 @@ import {
 export const ROUTE_METADATA = 'x-gatehouse-route';
 
 export interface StreamDeps {
+  /** JWKS and discovery documents by URL (keys/remote-key-sets.ts); absent: none are fetched. */
+  keys?: RemoteKeySets;
   snapshots: SnapshotProvider;
   stores: Stores;
   log: Logger;
@@ -114,6 +118,10 @@ export class ProcessingStream {
     response: new DirectionState(),
   };
   private finished = false;
+  /** The request's context, from its headers on (request id, trace id, proxy, app, fault; the logger). */
+  private context: RequestContext | undefined;
+  /** The proxy's metric label value (bounded), once the proxy is known. */
+  private proxyLabel: string | undefined;
   /** Aborted when the stream ends: policy work still queued for a worker is dropped. */
   private readonly cancel = new AbortController();
   private readonly offload: StreamOffload;
@@ -135,10 +143,15 @@ export class ProcessingStream {
     call.on('error', () => this.abort('cancelled'));
   }
 
+  /** The stream's logger: the request's child logger once the request headers arrived. */
+  private get log() {
+    return this.context?.log ?? this.deps.log;
+  }
+
   private onIdle(): void {
     if (this.closed) return;
     const err = new StreamIdleError(this.deps.limits.streamIdleTimeoutMs);
-    this.deps.log.info({ err: err.message }, 'ext_proc stream idle; ending it');
+    this.log.info({ err: err.message }, 'ext_proc stream idle; ending it');
     this.close('idle_timeout', { code: err.grpcCode, details: err.message });
   }
 
@@ -159,7 +172,9 @@ export class ProcessingStream {
     const stage = this.checkOrder(msg);
     const started = performance.now();
     const reply = await this.process(stage, msg);
-    this.deps.metrics.observePhase(stage, (performance.now() - started) / 1000);
+    const seconds = (performance.now() - started) / 1000;
+    this.deps.metrics.observePhase(stage, seconds);
+    if (this.proxyLabel !== undefined) this.deps.metrics.observeProxyPhase(this.proxyLabel, stage, seconds);
     if (this.closed) return; // cancelled while a policy was running
     this.call.write(reply);
     if (reply.immediateResponse) this.close('immediate_response');
@@ -221,11 +236,20 @@ export class ProcessingStream {
     state.headers = receiveHeaders(msg.requestHeaders!.headers);
     state.ended = msg.requestHeaders!.endOfStream;
     this.attributes = receiveAttributes(msg);
+    const header = (name: string) => state.headers!.headers.find(([n]) => n === name)?.[1];
+    this.context = new RequestContext(
+      this.deps.log,
+      this.attributes.requestId || header('x-request-id') || '',
+      header('traceparent'),
+    );
     this.snapshot = this.deps.snapshots.current();
     if (!this.snapshot) return this.fault(new NotReadyFault());
     const route = String(this.call.metadata.get(ROUTE_METADATA)[0] ?? '');
     this.compiled = this.snapshot.routes.get(route);
     if (!this.compiled) return this.fault(new RouteNotFoundFault(route));
+    // Only a name the snapshot has becomes the proxy (logs, metric labels, the access log).
+    this.context.resolved(route);
+    this.proxyLabel = this.deps.metrics.proxyRequest(route);
     if (hasPathParameters(state.headers.pseudo.get(':path') ?? '/')) return this.fault(new PathParametersFault());
     if (!state.ended && this.compiled.needsBody.request) {
       const declared = declaredLength(state.headers);
@@ -307,18 +331,24 @@ export class ProcessingStream {
       body,
     });
     const attrs = this.attributes!;
+    const context = this.context!;
     this.exchange = new Exchange({
+      // The request's logger is built only if a line is logged (RequestContext.log).
+      get log() {
+        return context.log;
+      },
       request,
       proxy: this.compiled!.proxy,
       runtime: snapshot.runtime,
       stores: this.deps.stores,
+      ...(this.deps.keys ? { keys: this.deps.keys } : {}),
       offload: this.offload,
-      log: this.deps.log,
       now: this.deps.now,
       environmentName: snapshot.environmentName,
       messageId: attrs.requestId || request.headers.get('x-request-id') || crypto.randomUUID(),
       client: { ip: attrs.clientIp, cn: '' },
       onRefusedChange: (type) => this.deps.metrics.refusedChanges.inc({ type }),
+      onStep: (type, outcome, seconds) => this.deps.metrics.observePolicy(type, outcome, seconds),
     });
     this.run = new FlowRun(this.compiled!, this.exchange);
     return this.reply(stage, await this.run.runRequest(), () => this.changesFor(stage, request, state));
@@ -350,14 +380,19 @@ export class ProcessingStream {
     outcome: PhaseOutcome,
     changes: () => CommonResponse | 'body-too-late',
   ): ProcessingResponse {
+    this.context!.app ??= this.exchange?.variables.getString('developer.app.name') || undefined;
     if (outcome.action === 'respond') return this.immediate(outcome.response, outcome.errorCode);
     if (stage === 'requestTrailers' || stage === 'responseTrailers') return { [stage]: {} };
     const common = changes();
     if (common === 'body-too-late') {
-      this.deps.log.error({ stage }, 'a policy changed a body Envoy streamed in several chunks; answering 500');
+      this.log.error({ stage }, 'a policy changed a body Envoy streamed in several chunks; answering 500');
       return this.fault(new InternalErrorFault());
     }
-    return { [stage]: Object.keys(common).length > 0 ? { response: common } : {} };
+    return {
+      [stage]: Object.keys(common).length > 0 ? { response: common } : {},
+      // What Envoy's access log reads (%DYNAMIC_METADATA(gatehouse:...)%), after each flow.
+      dynamicMetadata: this.context!.dynamicMetadata(),
+    };
   }
 
   private tooLarge(direction: Direction): ProcessingResponse {
@@ -370,9 +405,15 @@ export class ProcessingStream {
   }
 
   private immediate(response: Response, errorCode: string | undefined): ProcessingResponse {
-    if (errorCode !== undefined) this.deps.metrics.faults.inc({ code: errorCode });
+    if (errorCode !== undefined) {
+      this.deps.metrics.fault(errorCode, this.proxyLabel);
+      if (this.context) this.context.faultCode = errorCode;
+    }
     const details = errorCode === undefined ? 'gatehouse_direct_response' : `gatehouse_fault{${errorCode}}`;
-    return { immediateResponse: immediateResponse(response, details) };
+    return {
+      immediateResponse: immediateResponse(response, details),
+      ...(this.context ? { dynamicMetadata: this.context.dynamicMetadata() } : {}),
+    };
   }
 
   /** Ends the stream from our side: nothing more is written after this. */
@@ -388,11 +429,11 @@ export class ProcessingStream {
 
   private fail(err: unknown): void {
     if (err instanceof StreamStatusError) {
-      this.deps.log.warn({ err: err.message, code: err.code }, 'ext_proc protocol error');
+      this.log.warn({ err: err.message, code: err.code }, 'ext_proc protocol error');
       this.close('protocol_error', { code: err.grpcCode, details: err.message });
       return;
     }
-    this.deps.log.error({ err }, 'ext_proc stream failed');
+    this.log.error({ err }, 'ext_proc stream failed');
     this.close('internal_error', { code: grpc.status.INTERNAL, details: 'internal error' });
   }
 
@@ -409,7 +450,7 @@ export class ProcessingStream {
       this.offload.startPhase(); // postClientFlow's own budget
       await this.run?.runPostClient();
     } catch (err) {
-      this.deps.log.error({ err }, 'postClientFlow failed');
+      this.log.error({ err }, 'postClientFlow failed');
     }
     this.cancel.abort();
     this.deps.bodyBudget.release(this.dir.request.reserved + this.dir.response.reserved);

@@ -1,6 +1,7 @@
 // A real ext_proc server on 127.0.0.1:0 for tests and benchmarks, with snapshots built from fixtures
 // (proto3 JSON shape) and an injectable policy catalog.
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
+import type { RemoteKeySets } from '../flow/types.ts';
 import type { RuntimeSnapshot } from '../../../protos/gen/gatehouse/v1/RuntimeSnapshot.ts';
 import { decodeRuntimeSnapshot } from '../config/decode.ts';
 import { defaultCatalog, loadSnapshot, type LoadedSnapshot, type PolicyCatalog } from '../config/snapshot.ts';
@@ -16,6 +17,10 @@ export interface TestServerOptions {
   limits?: Partial<StreamLimits>;
   /** Default: no worker pool (every task inline), unless `workers` is given. */
   work?: Partial<WorkOptions>;
+  /** JWKS by URL for VerifyJWT/VerifyJWS (keys/remote-key-sets.ts); default none. */
+  keys?: RemoteKeySets;
+  /** Default: silent. */
+  log?: Logger;
 }
 
 export interface TestServer {
@@ -39,10 +44,11 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const server = createExtprocServer({
     snapshots: store,
     stores,
-    log: pino({ level: 'silent' }),
+    log: options.log ?? pino({ level: 'silent' }),
     ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
     ...(options.limits ? { limits: options.limits } : {}),
     work: { workers: 0, ...options.work },
+    ...(options.keys ? { keys: options.keys } : {}),
   });
   const port = await server.listen('127.0.0.1', 0);
   return {

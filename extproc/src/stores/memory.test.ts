@@ -138,19 +138,35 @@ describe('createMemoryStores', () => {
 
   it('keeps key/value maps apart and honours optional TTLs', async () => {
     const clock = fakeClock();
-    const { kvm, tokens } = createMemoryStores({ clock: clock.now });
+    const { kvm } = createMemoryStores({ clock: clock.now });
     await kvm.put('a:b', 'c', 'first');
     await kvm.put('a', 'b:c', 'second');
     expect(await kvm.get('a:b', 'c')).toBe('first');
     expect(await kvm.get('a', 'b:c')).toBe('second');
-    expect(await tokens.get('a', 'b:c')).toBeUndefined();
-    await tokens.put('tok', 'abc', 'payload', 500);
+    await kvm.put('m', 'short', 'payload', 500);
     clock.advance(499);
-    expect(await tokens.get('tok', 'abc')).toBe('payload');
+    expect(await kvm.get('m', 'short')).toBe('payload');
     clock.advance(1);
-    expect(await tokens.get('tok', 'abc')).toBeUndefined();
+    expect(await kvm.get('m', 'short')).toBeUndefined();
     await kvm.delete('a:b', 'c');
     expect(await kvm.get('a:b', 'c')).toBeUndefined();
+  });
+
+  it('expires tokens and takes each one once', async () => {
+    const clock = fakeClock();
+    const { tokens } = createMemoryStores({ clock: clock.now });
+    await tokens.put('t1', 'payload', 500);
+    clock.advance(499);
+    expect(await tokens.get('t1')).toBe('payload');
+    clock.advance(1);
+    expect(await tokens.get('t1')).toBeUndefined();
+    await tokens.put('code', 'c', 1_000);
+    const [first, second] = await Promise.all([tokens.take('code'), tokens.take('code')]);
+    expect([first, second]).toEqual(['c', undefined]);
+    await tokens.put('a', 'x', 1_000);
+    await tokens.put('b', 'y', 1_000);
+    await tokens.delete(['a', 'b']);
+    expect([await tokens.get('a'), await tokens.get('b')]).toEqual([undefined, undefined]);
   });
 
   it('bounds every store', async () => {

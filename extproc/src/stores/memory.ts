@@ -1,6 +1,7 @@
 // In-memory Stores (docs/architecture.md#stores) for dev and tests: one process, no sharing between replicas. Entries
 // expire on read against an injectable clock, and every map is bounded (least recently used entries
 // are evicted first) so a flood of distinct keys cannot grow the heap without limit.
+import { MemoryTokenStore } from './tokens.ts';
 import { consumeQuota, takeTokens, type BucketState, type QuotaState } from './quota-window.ts';
 import type {
   AdmissionOp,
@@ -78,6 +79,12 @@ export class ExpiringLruMap<V> {
 
   delete(key: string): void {
     this.#entries.delete(key);
+  }
+
+  /** Replaces the value of a live entry, keeping its expiry. */
+  replace(key: string, value: V): void {
+    const entry = this.#entries.get(key);
+    if (entry !== undefined) entry.value = value;
   }
 
   deleteWhere(matches: (key: string) => boolean): void {
@@ -216,7 +223,7 @@ export function createMemoryStores(options: MemoryStoreOptions | Clock = {}): St
     buckets,
     admit: (ops) => admitInOrder({ counters, buckets }, ops),
     cache: new MemoryCacheStore(clock, maxEntries),
-    tokens: new MemoryKeyValueStore(clock, maxEntries),
+    tokens: new MemoryTokenStore(clock, maxEntries),
     kvm: new MemoryKeyValueStore(clock, maxEntries),
     close: async () => {},
   };

@@ -21,6 +21,7 @@ import { connectRedis, type RedisMode } from './redis-connection.ts';
 import { RedisGuard, type OnUnavailable } from './redis-guard.ts';
 import type { ScriptCommands } from './redis-scripts.ts';
 import { StoreMetrics } from './store-metrics.ts';
+import { createRedisTokenStore } from './tokens-redis.ts';
 import type {
   AdmissionOp,
   AdmissionOutcome,
@@ -307,7 +308,7 @@ export async function createRedisStores(options: RedisStoreOptions): Promise<Red
       ),
   };
 
-  const keyValue = (kind: 'kvm' | 'token', fallback: KeyValueStore): KeyValueStore => ({
+  const keyValue = (kind: 'kvm', fallback: KeyValueStore): KeyValueStore => ({
     get: (map, k) =>
       guard.run(
         `${kind}.get`,
@@ -319,7 +320,7 @@ export async function createRedisStores(options: RedisStoreOptions): Promise<Red
         `${kind}.put`,
         async () => {
           const redisK = key(kind, `${map.length}:${map}:${k}`);
-          // KVM entries without an expiry are configuration and persist, as in Apigee; tokens always expire.
+          // KVM entries without an expiry are configuration and persist, as in Apigee.
           if (ttlMs === undefined) await client.set(redisK, value);
           else await client.set(redisK, value, 'PX', Math.max(1, Math.ceil(ttlMs)));
         },
@@ -340,7 +341,7 @@ export async function createRedisStores(options: RedisStoreOptions): Promise<Red
     buckets,
     admit,
     cache,
-    tokens: keyValue('token', local.tokens),
+    tokens: createRedisTokenStore({ client, guard, keyOf: (id) => key('token', id) }),
     kvm: keyValue('kvm', local.kvm),
     metrics,
     guard,

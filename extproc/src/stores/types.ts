@@ -2,6 +2,7 @@
 // (dev, tests; memory.ts) and Redis (redis.ts). Every method has a deadline in the Redis
 // implementation; callers never wait on a dead store longer than that.
 import { GatehouseError } from '../../../lib/errors.ts';
+import type { TokenStore } from './tokens.ts';
 
 /**
  * How a quota counter's window moves (docs/policies.md, Apigee's Quota types):
@@ -84,8 +85,8 @@ export interface Stores {
   counters: CounterStore;
   buckets: TokenBucketStore;
   cache: CacheStore;
-  /** OAuth tokens and codes share the key/value shape. */
-  tokens: KeyValueStore;
+  /** OAuth access and refresh tokens and authorization codes (tokens.ts). */
+  tokens: TokenStore;
   kvm: KeyValueStore;
   /**
    * Applies `ops` in order, as the separate take/consume calls would, and stops at the first

@@ -15,6 +15,31 @@ import {
   type Infer,
 } from './schema.ts';
 
+/** The access log's field catalogue (operator/src/compile/envoy/access-log.ts maps each to an Envoy command operator). */
+export const accessLogFieldNames = [
+  'startTime',
+  'requestId',
+  'traceId',
+  'traceparent',
+  'method',
+  'path',
+  'authority',
+  'protocol',
+  'status',
+  'responseFlags',
+  'responseCodeDetails',
+  'duration',
+  'upstreamDuration',
+  'bytesReceived',
+  'bytesSent',
+  'upstreamHost',
+  'route',
+  'proxy',
+  'app',
+  'faultCode',
+] as const;
+export type AccessLogField = (typeof accessLogFieldNames)[number];
+
 const quantities = (what: string) =>
   map(
     string({
@@ -279,6 +304,27 @@ export const dataPlaneSpec = object(
         {
           description:
             'How the edge treats client requests before any policy runs (docs/architecture.md#the-envoy-and-extproc-contract).',
+        },
+      ),
+    ),
+    accessLog: optional(
+      object(
+        {
+          enabled: optional(
+            boolean({ default: true, description: 'false: Envoy writes no access log. Default true.' }),
+          ),
+          fields: optional(
+            array(enumOf(accessLogFieldNames, { description: 'A field of the access log catalogue.' }), {
+              maxItems: accessLogFieldNames.length,
+              'x-kubernetes-list-type': 'set',
+              description:
+                'The fields of each JSON line, from the catalogue in docs/operations.md#access-logs (each one Envoy command operator); absent: all of them. The path is always logged without its query, so API keys in query strings never reach the log.',
+            }),
+          ),
+        },
+        {
+          description:
+            "Envoy's access log: one JSON line per request on its stdout (docs/operations.md#access-logs). Absent: on, with every field.",
         },
       ),
     ),

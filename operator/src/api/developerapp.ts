@@ -106,7 +106,7 @@ export const developerAppSpec = object(
         maxLength: 2048,
         pattern: '^https?://',
         description:
-          'http(s) URL for OAuth redirects. Carried for the OAuth policies, which are not implemented yet. Apigee: callbackUrl.',
+          'http(s) URL for OAuth redirects: OAuthV2 GenerateAuthorizationCode redirects only here, and refuses any other redirect_uri. Apigee: callbackUrl.',
       }),
     ),
   },

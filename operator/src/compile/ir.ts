@@ -3,6 +3,7 @@
 import type { Condition } from '../../../protos/gen/json/gatehouse.v1.ts';
 import type { PolicyTypeSpec } from '../../../protos/policies/index.ts';
 import type { TlsVersion } from '../api/common.ts';
+import type { AccessLogField } from '../api/dataplane.ts';
 
 export interface IrStep {
   policy: string;
@@ -190,6 +191,13 @@ export interface IrRequestHandling {
   headersTimeoutMs: number;
 }
 
+/** spec.accessLog: the HttpConnectionManager's JSON access log (envoy/access-log.ts). */
+export interface IrAccessLog {
+  enabled: boolean;
+  /** Catalogue field names, in the order given (envoy/access-log.ts accessLogCatalogue). */
+  fields: AccessLogField[];
+}
+
 export interface IrDataPlane {
   namespace: string;
   name: string;
@@ -200,6 +208,7 @@ export interface IrDataPlane {
   listeners: IrListener[];
   /** spec.requests: how the edge treats requests before any policy (Envoy HCM settings). */
   requests: IrRequestHandling;
+  accessLog: IrAccessLog;
   /** spec.upstream.allowLinkLocalTargets (compile only; not in the runtime snapshot). */
   allowLinkLocalTargets: boolean;
 }

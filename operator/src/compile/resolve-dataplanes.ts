@@ -1,9 +1,10 @@
 // DataPlanes: listeners (default one HTTP listener on 8080), ext_proc failure mode and timeout, Redis
 // settings. Without any DataPlane the built-in default one serves (gatehouse dev, folder mode).
+import { accessLogFieldNames } from '../api/dataplane.ts';
 import { listenerTlsSecretName } from '../api/names.ts';
 import { idKey, type Inventory } from './intake.ts';
 import { durationMs } from './durations.ts';
-import type { IrDataPlane, IrListener, IrRequestHandling } from './ir.ts';
+import type { IrAccessLog, IrDataPlane, IrListener, IrRequestHandling } from './ir.ts';
 import { reportMissingRef, reporterFor, sortedValues, type Report } from './report.ts';
 
 export const defaultListenerPort = 8080;
@@ -21,6 +22,9 @@ export const defaultRequestHandling: IrRequestHandling = {
   headersTimeoutMs: 10_000,
 };
 
+/** The access log unless a DataPlane says otherwise: on, every field of the catalogue. */
+export const defaultAccessLog: IrAccessLog = { enabled: true, fields: [...accessLogFieldNames] };
+
 export const defaultDataPlane: IrDataPlane = {
   namespace: 'default',
   name: 'default',
@@ -30,6 +34,7 @@ export const defaultDataPlane: IrDataPlane = {
   // Folder mode and `gatehouse dev` without a DataPlane: every proxy on every host.
   listeners: [{ name: 'default/default/http', port: defaultListenerPort, hostnames: [], allowedNamespaces: 'All' }],
   requests: defaultRequestHandling,
+  accessLog: defaultAccessLog,
   allowLinkLocalTargets: false,
 };
 
@@ -110,6 +115,10 @@ export function resolveDataPlanes(inventory: Inventory, report: Report): IrDataP
           spec.requests?.headersTimeout === undefined
             ? defaultRequestHandling.headersTimeoutMs
             : durationMs(spec.requests.headersTimeout),
+      },
+      accessLog: {
+        enabled: spec.accessLog?.enabled ?? true,
+        fields: spec.accessLog?.fields ? [...spec.accessLog.fields] : [...accessLogFieldNames],
       },
       allowLinkLocalTargets: spec.upstream?.allowLinkLocalTargets ?? false,
     });

@@ -5,7 +5,7 @@
 // (docs/architecture.md#the-operator); only the leader writes status.
 import type { Logger } from '../../../lib/log.ts';
 import type { CompileOptions } from '../compile/compile.ts';
-import { SnapshotPipeline } from '../pipeline/pipeline.ts';
+import { SnapshotPipeline, type SnapshotPipelineOptions } from '../pipeline/pipeline.ts';
 import type { SnapshotSource } from '../pipeline/source.ts';
 import type { KubeSource } from '../source/kube.ts';
 import type { XdsControlPlane } from '../xds/control-plane.ts';
@@ -46,6 +46,8 @@ export interface SnapshotControllerOptions {
   source: Parameters<typeof kubeSnapshotSource>[0];
   controlPlane: Pick<XdsControlPlane, 'publish'>;
   log: Logger;
+  /** Compile duration and rejected objects. */
+  metrics?: SnapshotPipelineOptions['metrics'];
   /** Compile options besides what the source provides (extProc, ...). Called on every rebuild. */
   compileOptions: () => Omit<CompileOptions, 'serviceEndpoints' | 'credentialHashKey'>;
   /** Quiet time before a rebuild, and the longest a stream of changes can delay one. */

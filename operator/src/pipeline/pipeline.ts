@@ -14,6 +14,7 @@ import {
 } from '../controllers/last-accepted.ts';
 import { proxyRevisions, RevisionHistory, servedBy, type ServedBy } from '../controllers/object-status.ts';
 import type { XdsControlPlane } from '../xds/control-plane.ts';
+import type { XdsMetrics } from '../xds/metrics.ts';
 import { sdsSecretsFor, type SdsProblem } from '../xds/sds.ts';
 import { DiagnosticLog } from './diagnostics.ts';
 import type { SnapshotSource } from './source.ts';
@@ -54,6 +55,8 @@ export interface SnapshotPipelineOptions {
   holdersFrom?: 'served-snapshot' | 'object-status';
   /** Ends the warning about an SDS secret that cannot be served (what to check in this mode). */
   sdsHint?: string;
+  /** Compile duration and rejected objects (the xDS server's registry, on the operator's /metrics). */
+  metrics?: Pick<XdsMetrics, 'compiled'>;
 }
 
 export class SnapshotPipeline {
@@ -130,9 +133,11 @@ export class SnapshotPipeline {
           : { incumbents: incumbentsOf(this.state?.snapshot.runtime) }),
       });
     } catch (err) {
+      this.options.metrics?.compiled((performance.now() - started) / 1000);
       log.error({ err: (err as Error).message }, 'compile failed; still serving the previous snapshot');
       return;
     }
+    this.options.metrics?.compiled((performance.now() - started) / 1000, compiled.errors);
     const { snapshot } = compiled.result;
     // The Secrets the listeners and clusters name go out over SDS, never in the snapshot.
     const sds: SdsProblem[] = [];

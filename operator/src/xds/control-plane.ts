@@ -81,6 +81,7 @@ export class XdsControlPlane {
       };
       this.referenced = new Set(snapshot.secretRefs.map((r) => r.name));
       this.metrics.snapshotServed(snapshot.version);
+      this.metrics.published(snapshot.version);
       this.log.info(
         { version: snapshot.version, dataPlanes: Object.fromEntries([...views].map(([dp, v]) => [dp, v.version])) },
         'snapshot published',

@@ -98,6 +98,7 @@ export class NodeRegistry {
     if (!status) return;
     Object.assign(status, { pending: false, ackedVersion: version, ackedAt: this.now().toISOString() });
     this.metrics?.acks.inc({ type: typeNames[type] });
+    this.metrics?.propagated(typeNames[type], version);
     this.emit('acked', this.nodes.get(id)!, typeNames[type]);
   }
 

@@ -59,7 +59,7 @@ function resourcePatterns(product: Product__Output): ResourcePattern[] {
   return patterns;
 }
 
-function covers(product: Product__Output, ctx: PolicyContext): boolean {
+export function covers(product: Product__Output, ctx: PolicyContext): boolean {
   if (product.namespace !== ctx.proxy.namespace || !product.proxies.includes(ctx.proxy.name)) return false;
   const method = ctx.request.method.toUpperCase();
   if (product.methods.length > 0 && !product.methods.some((m) => m.toUpperCase() === method)) return false;

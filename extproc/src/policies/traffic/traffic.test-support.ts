@@ -38,7 +38,7 @@ export function unavailableStores(): Stores {
     buckets: { take: down },
     admit: down,
     cache: { get: down, set: down, delete: down, deletePrefix: down },
-    tokens: kv,
+    tokens: { get: down, put: down, take: down, delete: down, setFlag: down },
     kvm: kv,
     close: async () => {},
   };

@@ -4,6 +4,7 @@ import type { ProcessingMode } from '../../../../protos/gen/json/envoy.extension
 import type { AnyOf } from '../../../../protos/gen/json/google.protobuf.ts';
 import type { IrDataPlane, IrProcessing, IrProxy } from '../ir.ts';
 import { protoDuration } from '../durations.ts';
+import { gatehouseMetadataNamespace } from './access-log.ts';
 import { extProcClusterName, routeMetadataKey, typeUrls } from './names.ts';
 
 export const requestAttributes = ['source.address', 'request.id', 'connection.mtls', 'xds.route_name'];
@@ -29,6 +30,10 @@ export function extProcFilterConfig(dp: IrDataPlane): AnyOf<typeof typeUrls.extP
     message_timeout: protoDuration(dp.messageTimeoutMs),
     allow_mode_override: true,
     request_attributes: requestAttributes,
+    // extproc's per-request facts (proxy, app, fault_code) for the access log: Envoy writes a reply's
+    // dynamic_metadata only for namespaces listed here (Filter::setDynamicMetadata), immediate responses
+    // included, before the reply is acted on.
+    metadata_options: { receiving_namespaces: { untyped: [gatehouseMetadataNamespace] } },
     // Explicit rather than Envoy's defaults (Checker::isAllowed in mutation_rules.cc, applied by
     // MutationUtils::applyHeaderMutations; docs/architecture.md#the-envoy-and-extproc-contract):
     // - allow_all_routing: a policy's verb (:method) and Host reach the upstream; the route chosen

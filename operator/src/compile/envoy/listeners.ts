@@ -4,6 +4,7 @@ import type { FilterChain, Listener } from '../../../../protos/gen/json/envoy.co
 import type { AnyOf } from '../../../../protos/gen/json/google.protobuf.ts';
 import { protoDuration } from '../durations.ts';
 import type { IrDataPlane, IrListener } from '../ir.ts';
+import { emitAccessLog } from './access-log.ts';
 import { extProcFilterConfig } from './ext-proc.ts';
 import { adsConfigSource, extProcFilterName, socketAddress, typeUrls } from './names.ts';
 import type { SdsSecretRefs } from './secrets.ts';
@@ -46,6 +47,9 @@ function httpConnectionManager(dp: IrDataPlane, listener: IrListener): AnyOf<typ
     common_http_protocol_options: {
       headers_with_underscores_action: underscoresAction[dp.requests.headersWithUnderscores],
     },
+    // One JSON line per request on stdout (access-log.ts); proxy, app and fault code come from extproc as
+    // dynamic metadata, accepted by the ext_proc filter (ext-proc.ts metadata_options).
+    ...(dp.accessLog.enabled ? { access_log: emitAccessLog(dp.accessLog) } : {}),
     ...(dp.requests.headersTimeoutMs > 0
       ? { request_headers_timeout: protoDuration(dp.requests.headersTimeoutMs) }
       : {}),

@@ -25,6 +25,7 @@ export const typeUrls = {
   upstreamTls: `${api}.extensions.transport_sockets.tls.v3.UpstreamTlsContext`,
   httpProtocolOptions: `${api}.extensions.upstreams.http.v3.HttpProtocolOptions`,
   secret: `${api}.extensions.transport_sockets.tls.v3.Secret`,
+  stdoutAccessLog: `${api}.extensions.access_loggers.stream.v3.StdoutAccessLog`,
 } as const;
 
 /** Resources of the same xDS delivery (ADS). */

@@ -1,0 +1,77 @@
+// What extproc knows about the request one ext_proc stream serves, built once per stream when the
+// request headers arrive: the request id (Envoy's request.id attribute, else x-request-id), the trace id
+// (a valid W3C traceparent's), the proxy (namespace/name, only once the snapshot has it), then the app a
+// credential policy verified and the fault code the stream answered with. It carries the stream's pino
+// child logger, so every log line about the request names it, and it is what Envoy learns back as
+// dynamic metadata (namespace `gatehouse`) for its access log. A tracer or an analytics record can read
+// the same object later (docs/architecture.md#observability).
+import type { Logger } from 'pino';
+import type { ProcessingResponse } from './envoy-proto.ts';
+
+/**
+ * The dynamic metadata namespace of every reply, which the compiled ext_proc filter receives
+ * (operator/src/compile/envoy/access-log.ts gatehouseMetadataNamespace; e2e/dev/access-log.test.ts
+ * holds the two together).
+ */
+export const gatehouseMetadataNamespace = 'gatehouse';
+
+/** A W3C traceparent: version-traceid-parentid-flags, lower-case hex; an all-zero trace id is invalid. */
+const traceparentPattern = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+export function traceIdOf(traceparent: string | undefined): string {
+  const m = traceparent === undefined ? null : traceparentPattern.exec(traceparent.trim());
+  return m && !/^0+$/.test(m[1]!) ? m[1]! : '';
+}
+
+/** Longest request id kept: Envoy's are UUIDs; anything longer came from elsewhere and is cut. */
+const maxRequestIdLength = 128;
+
+type DynamicMetadata = NonNullable<ProcessingResponse['dynamicMetadata']>;
+
+export class RequestContext {
+  readonly requestId: string;
+  readonly traceId: string;
+  /** namespace/name from the snapshot; '' until the stream's route resolved to a compiled proxy. */
+  proxy = '';
+  /** The app a credential policy verified (developer.app.name), when one did. */
+  app: string | undefined;
+  /** The fault code the stream answered with, when it did. */
+  faultCode: string | undefined;
+  private readonly base: Logger;
+  private logger: Logger | undefined;
+
+  constructor(base: Logger, requestId: string, traceparent: string | undefined) {
+    this.base = base;
+    this.requestId = requestId.slice(0, maxRequestIdLength);
+    this.traceId = traceIdOf(traceparent);
+  }
+
+  /**
+   * The stream's logger: requestId, traceId and proxy on every line. Built on the first line logged (a
+   * request that logs nothing costs no logger), then kept for the stream.
+   */
+  get log(): Logger {
+    this.logger ??= this.base.child({
+      requestId: this.requestId,
+      ...(this.traceId ? { traceId: this.traceId } : {}),
+      ...(this.proxy ? { proxy: this.proxy } : {}),
+    });
+    return this.logger;
+  }
+
+  /** The proxy is known (only a name the snapshot has). */
+  resolved(proxy: string): void {
+    this.proxy = proxy;
+    // A line logged before this (none is, today) built a logger without the proxy: one with it now.
+    if (this.logger) this.logger = this.logger.child({ proxy });
+  }
+
+  /** ProcessingResponse.dynamic_metadata: {gatehouse: {proxy, app, fault_code}}, only what is known. */
+  dynamicMetadata(): DynamicMetadata {
+    const fields: Record<string, { stringValue: string }> = {};
+    if (this.proxy) fields.proxy = { stringValue: this.proxy };
+    if (this.app) fields.app = { stringValue: this.app };
+    if (this.faultCode) fields.fault_code = { stringValue: this.faultCode };
+    return { fields: { [gatehouseMetadataNamespace]: { structValue: { fields } } } };
+  }
+}
