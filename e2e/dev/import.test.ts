@@ -2,7 +2,8 @@
 // as Apigee's documentation says the originals do. A VerifyAPIKey + Quota proxy (401 without a key,
 // 200 with one, 429 past the quota, a FaultRule that marks the quota fault), and a RaiseFault +
 // AssignMessage proxy (a conditional flow answers 403 with the policy's payload; other requests reach
-// the upstream with the header AssignMessage set, and come back with the one it set on the response).
+// the upstream with the header AssignMessage set, and come back with the one it set on the response),
+// and a JSONToXML + XSL proxy whose stylesheet the importer read from the bundle's resources.
 // The products, apps and keys are not in Apigee bundles (they are organisation data): the test writes them.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -99,6 +100,40 @@ const mediationBundle = (upstream: number): Record<string, string> => ({
 </TargetEndpoint>`,
 });
 
+// JSON to XML, then an XSL stylesheet from the bundle's resources (put inline by the importer) with a
+// parameter from a header: the upstream receives the stylesheet's text output.
+const xmlBundle = (upstream: number): Record<string, string> => ({
+  'apiproxy/quotes.xml': '<APIProxy name="quotes"/>',
+  'apiproxy/policies/JSON-to-XML-1.xml': `<JSONToXML name="JSON-to-XML-1">
+  <Source>request</Source>
+  <OutputVariable>request</OutputVariable>
+  <Options><ObjectRootElementName>quote</ObjectRootElementName></Options>
+</JSONToXML>`,
+  'apiproxy/policies/XSL-Summary.xml': `<XSL name="XSL-Summary">
+  <Source>request</Source>
+  <ResourceURL>xsl://summary.xsl</ResourceURL>
+  <Parameters ignoreUnresolvedVariables="false"><Parameter name="caller" ref="request.header.x-caller"/></Parameters>
+</XSL>`,
+  'apiproxy/resources/xsl/summary.xsl': `<xsl:stylesheet xmlns:xsl="http://www.w3.org/1999/XSL/Transform" version="1.0">
+  <xsl:output method="text"/>
+  <xsl:param name="caller"/>
+  <xsl:template match="/">caller=<xsl:value-of select="$caller"/>;symbol=<xsl:value-of select="/quote/symbol"/></xsl:template>
+</xsl:stylesheet>`,
+  'apiproxy/proxies/default.xml': `<ProxyEndpoint name="default">
+  <PreFlow name="PreFlow">
+    <Request>
+      <Step><Name>JSON-to-XML-1</Name></Step>
+      <Step><Name>XSL-Summary</Name></Step>
+    </Request>
+  </PreFlow>
+  <HTTPProxyConnection><BasePath>/quotes</BasePath></HTTPProxyConnection>
+  <RouteRule name="default"><TargetEndpoint>default</TargetEndpoint></RouteRule>
+</ProxyEndpoint>`,
+  'apiproxy/targets/default.xml': `<TargetEndpoint name="default">
+  <HTTPTargetConnection><URL>http://127.0.0.1:${upstream}</URL></HTTPTargetConnection>
+</TargetEndpoint>`,
+});
+
 // What an Apigee organisation holds besides its bundles: the product, the app and its key.
 const organisation = `apiVersion: gatehouse.dev/v1alpha1
 kind: ApiProduct
@@ -136,6 +171,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'gatehouse-e2e-import-'));
   writeTree(join(dir, 'bundles', 'orders'), keyQuotaBundle(upstreamPort));
   writeTree(join(dir, 'bundles', 'catalog'), mediationBundle(upstreamPort));
+  writeTree(join(dir, 'bundles', 'quotes'), xmlBundle(upstreamPort));
   report = importBundles({ paths: [join(dir, 'bundles')], output: join(dir, 'manifests'), namespace: 'apigee' });
   writeFileSync(join(dir, 'manifests', 'organisation.yaml'), organisation);
   dev = gatehouse(['dev', '-f', join(dir, 'manifests'), ...args]);
@@ -158,6 +194,7 @@ describe('imported Apigee bundles served by gatehouse dev', () => {
     expect(report.bundles.map((b) => [b.name, b.error, b.output !== undefined])).toEqual([
       ['catalog', undefined, true],
       ['Orders-API', undefined, true],
+      ['quotes', undefined, true],
     ]);
     const orders = report.bundles[1]!;
     expect(orders.unsupported.map((u) => `${u.file} ${u.xpath}`)).toEqual([
@@ -167,6 +204,7 @@ describe('imported Apigee bundles served by gatehouse dev', () => {
       'apiproxy/resources/jsc/log.js /',
     ]);
     expect(report.bundles[0]!.unsupported).toEqual([]);
+    expect(report.bundles[2]!.unsupported).toEqual([]);
   });
 
   it('VerifyAPIKey + Quota: 401 without a key, 200 with it, 429 past the quota with the FaultRule applied', async () => {
@@ -198,5 +236,23 @@ describe('imported Apigee bundles served by gatehouse dev', () => {
     expect(ok.echo?.path).toBe('/v2/books?page=2');
     expect(ok.echo?.headers['x-from-apigee']).toBe('POST');
     expect(ok.headers['x-served-by']).toBe('gatehouse');
+  });
+
+  it('JSONToXML then XSL (stylesheet from the bundle): the upstream gets the transform of the JSON body', async () => {
+    const ok = await send(`${base}/quotes/latest`, {
+      method: 'POST',
+      body: '{"symbol":"GOOG","price":101.5}',
+      headers: { 'content-type': 'application/json', 'x-caller': 'mobile' },
+    });
+    expect(ok.status).toBe(200);
+    expect(ok.echo?.body).toBe('caller=mobile;symbol=GOOG');
+    // ignoreUnresolvedVariables false: without the header the parameter's ref does not resolve.
+    const unresolved = await send(`${base}/quotes/latest`, {
+      method: 'POST',
+      body: '{"symbol":"GOOG","price":101.5}',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(unresolved.status).toBe(500);
+    expect(errorCode(unresolved.body)).toBe('steps.xsl.XSLEvaluationFailed');
   });
 });

@@ -4,7 +4,8 @@
 import { policyTypesByName } from '../../../protos/policies/index.ts';
 import { convertProxyEndpoint, type Endpoint, type EndpointContext, type PolicyRef } from './endpoints.ts';
 import { deriveNames } from './names.ts';
-import { converterFor, unsupportedReason } from './policies/index.ts';
+import { converterFor, gatehouseTypeOf, unsupportedReason } from './policies/index.ts';
+import { readResource } from './resources.ts';
 import type { BundleFiles } from './source.ts';
 import { parseXml, type XmlElement } from './xml.ts';
 
@@ -65,6 +66,8 @@ function parseAll(bundle: BundleFiles): Map<string, XmlElement> {
 function resourceReason(path: string): string {
   const folder = path.split('/')[2] ?? '';
   if (folder === 'java') return 'a Java resource cannot run in Gatehouse: port it to an ExternalCallout service (gRPC)';
+  if (['xsl', 'xsd', 'wsdl'].includes(folder))
+    return `no converted policy names this ${folder} resource: it is not converted (a policy that names it puts it inline)`;
   return `resources (${folder}) are not converted: no supported policy uses them yet`;
 }
 
@@ -81,9 +84,6 @@ export function convertBundle(bundle: BundleFiles, bundleName: string, options: 
   const proxyName = descriptor?.[1].attrs['name'] ?? bundleName;
   descriptor?.[1].consume();
 
-  for (const path of [...bundle.files.keys()].sort(byPath))
-    if (path.startsWith(`${root}/resources/`) && !path.endsWith('/')) report(path, '/', resourceReason(path));
-
   // Policies: names first (a ResetQuota names a Quota), then each converts on its own.
   const policyEls = inFolder('policies').map(([file, el]) => ({
     file,
@@ -95,12 +95,14 @@ export function convertBundle(bundle: BundleFiles, bundleName: string, options: 
   const refs = new Map<string, PolicyRef>();
   const objects: ImportedObject[] = [];
   const policyObjects: ImportedObject[] = [];
+  const usedResources = new Set<string>();
   for (const { file, el, apigeeName } of policyEls) {
     const name = k8sNames.get(apigeeName)!;
     const type = el.name;
     const converter = bundle.kind === 'apiproxy' ? converterFor(type) : undefined;
     let config: Record<string, unknown> | undefined;
-    const spec: Record<string, unknown> = { type };
+    const gatehouseType = converter ? gatehouseTypeOf(converter) : type;
+    const spec: Record<string, unknown> = { type: gatehouseType };
     if (!converter) {
       report(
         file,
@@ -126,6 +128,15 @@ export function convertBundle(bundle: BundleFiles, bundleName: string, options: 
         file,
         unsupported: (xpath, reason) => report(file, xpath, reason),
         policyName: (n) => k8sNames.get(n),
+        resource: (url, xpath) => {
+          const read = readResource(bundle, url, converter.resourceSchemes ?? []);
+          if (read.path) usedResources.add(read.path);
+          if ('problem' in read) {
+            report(file, xpath, read.problem);
+            return undefined;
+          }
+          return read.text;
+        },
       });
       // A policy that did not convert has said why; what it left unread is beside the point.
       if (config !== undefined)
@@ -135,10 +146,15 @@ export function convertBundle(bundle: BundleFiles, bundleName: string, options: 
     policies.push({ type, name: apigeeName, file, converted });
     refs.set(apigeeName, { name, type, converted });
     if (!converted) continue;
-    const member = policyTypesByName.get(type)!.member;
+    const member = policyTypesByName.get(gatehouseType)!.member;
     spec[member] = config;
     policyObjects.push(object('ApiPolicy', name, options.namespace, annotations(apigeeName, name, el, file), spec));
   }
+
+  // Resources a policy read are inline in it; every other resource is reported.
+  for (const path of [...bundle.files.keys()].sort(byPath))
+    if (path.startsWith(`${root}/resources/`) && !path.endsWith('/') && !usedResources.has(path))
+      report(path, '/', resourceReason(path));
 
   if (bundle.kind === 'sharedflowbundle') {
     report(

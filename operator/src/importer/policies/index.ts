@@ -4,12 +4,14 @@
 // there is a specific one.
 import { policyTypesByName } from '../../../../protos/policies/index.ts';
 import { accessControlConverter } from './access-control.ts';
+import { accessEntityConverter } from './access-entity.ts';
 import { assignMessageConverter } from './assign-message.ts';
 import { basicAuthenticationConverter } from './basic-authentication.ts';
 import { corsConverter } from './cors.ts';
 import { extractVariablesConverter } from './extract-variables.ts';
 import { invalidateCacheConverter } from './invalidate-cache.ts';
 import { jsonThreatProtectionConverter } from './json-threat-protection.ts';
+import { jsonToXmlConverter } from './json-to-xml.ts';
 import { lookupCacheConverter } from './lookup-cache.ts';
 import { populateCacheConverter } from './populate-cache.ts';
 import { quotaConverter } from './quota.ts';
@@ -17,10 +19,13 @@ import { raiseFaultConverter } from './raise-fault.ts';
 import { regularExpressionProtectionConverter } from './regular-expression-protection.ts';
 import { resetQuotaConverter } from './reset-quota.ts';
 import { responseCacheConverter } from './response-cache.ts';
+import { soapMessageValidationConverter } from './soap-message-validation.ts';
 import { spikeArrestConverter } from './spike-arrest.ts';
 import type { PolicyConverter } from './support.ts';
 import { verifyApiKeyConverter } from './verify-api-key.ts';
 import { xmlThreatProtectionConverter } from './xml-threat-protection.ts';
+import { xmlToJsonConverter } from './xml-to-json.ts';
+import { xslConverter } from './xsl.ts';
 
 export const policyConverters: readonly PolicyConverter[] = [
   quotaConverter,
@@ -40,13 +45,22 @@ export const policyConverters: readonly PolicyConverter[] = [
   xmlThreatProtectionConverter,
   regularExpressionProtectionConverter,
   corsConverter,
+  jsonToXmlConverter,
+  xmlToJsonConverter,
+  xslConverter,
+  soapMessageValidationConverter,
+  accessEntityConverter,
 ];
 
 const byType = new Map(policyConverters.map((c) => [c.type, c]));
 
+/** The Gatehouse type a converter writes. */
+export const gatehouseTypeOf = (c: PolicyConverter): string => c.gatehouseType ?? c.type;
+
 /** The converter for an Apigee root element, when both the converter and the Gatehouse type exist. */
 export function converterFor(type: string): PolicyConverter | undefined {
-  return policyTypesByName.has(type) ? byType.get(type) : undefined;
+  const c = byType.get(type);
+  return c && policyTypesByName.has(gatehouseTypeOf(c)) ? c : undefined;
 }
 
 /** Why a policy type does not convert: a specific reason for types Apigee bundles often hold. */
@@ -64,7 +78,7 @@ const reasons: Record<string, string> = {
 };
 
 /** Apigee root elements whose Gatehouse type has another name. */
-const gatehouseType: Record<string, string> = { XSL: 'XSLTransform' };
+const gatehouseType: Record<string, string> = { XSL: 'XSLTransform', MessageValidation: 'SOAPMessageValidation' };
 
 export function unsupportedReason(type: string): string {
   const implemented = gatehouseType[type] ?? type;
@@ -73,7 +87,7 @@ export function unsupportedReason(type: string): string {
   return (
     reasons[type] ??
     `policy type ${type} has no Gatehouse implementation yet (supported: ${policyConverters
-      .filter((c) => policyTypesByName.has(c.type))
+      .filter((c) => policyTypesByName.has(gatehouseTypeOf(c)))
       .map((c) => c.type)
       .join(', ')})`
   );

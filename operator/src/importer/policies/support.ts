@@ -10,6 +10,12 @@ export interface PolicyContext {
   unsupported(xpath: string, reason: string): void;
   /** The Gatehouse name of another policy of the bundle by its Apigee name (ResetQuota names a Quota). */
   policyName(apigeeName: string): string | undefined;
+  /**
+   * The text of the bundle resource an Apigee ResourceURL (`xsl://name`, `xsd://name`, `wsdl://name`)
+   * names, from resources/<scheme>/<name>; undefined (reported at `xpath`) when it is not in the bundle,
+   * is too large or is not UTF-8. A resource read here is not reported as unconverted.
+   */
+  resource(url: string, xpath: string): string | undefined;
 }
 
 /**
@@ -19,8 +25,12 @@ export interface PolicyContext {
  * converted at all (after reporting why).
  */
 export interface PolicyConverter {
-  /** The Apigee root element, which is also Gatehouse's type name. */
+  /** The Apigee root element. */
   type: string;
+  /** Gatehouse's type name when it differs from the Apigee root element (<XSL> is XSLTransform). */
+  gatehouseType?: string;
+  /** The ResourceURL schemes whose bundle resources this converter reads (ctx.resource). */
+  resourceSchemes?: readonly string[];
   convert(el: XmlElement, ctx: PolicyContext): Record<string, unknown> | undefined;
 }
 
