@@ -12,6 +12,7 @@ import { extractVariablesConverter } from './extract-variables.ts';
 import { invalidateCacheConverter } from './invalidate-cache.ts';
 import { jsonThreatProtectionConverter } from './json-threat-protection.ts';
 import { jsonToXmlConverter } from './json-to-xml.ts';
+import { keyValueMapOperationsConverter } from './key-value-map-operations.ts';
 import { lookupCacheConverter } from './lookup-cache.ts';
 import { populateCacheConverter } from './populate-cache.ts';
 import { quotaConverter } from './quota.ts';
@@ -50,6 +51,7 @@ export const policyConverters: readonly PolicyConverter[] = [
   xslConverter,
   soapMessageValidationConverter,
   accessEntityConverter,
+  keyValueMapOperationsConverter,
 ];
 
 const byType = new Map(policyConverters.map((c) => [c.type, c]));
@@ -71,8 +73,6 @@ const reasons: Record<string, string> = {
   PythonScript: 'PythonScript has no Gatehouse implementation yet',
   ServiceCallout: 'ServiceCallout has no Gatehouse implementation yet',
   FlowCallout: 'FlowCallout needs SharedFlow, which Gatehouse does not have yet',
-  KeyValueMapOperations:
-    'KeyValueMapOperations has no Gatehouse implementation yet; the key value map must be created separately',
   MessageLogging: 'MessageLogging has no Gatehouse implementation yet',
   StatisticsCollector: 'StatisticsCollector has no Gatehouse implementation yet',
 };
