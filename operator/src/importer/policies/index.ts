@@ -8,7 +8,11 @@ import { accessEntityConverter } from './access-entity.ts';
 import { assignMessageConverter } from './assign-message.ts';
 import { basicAuthenticationConverter } from './basic-authentication.ts';
 import { corsConverter } from './cors.ts';
+import { decodeJwsConverter } from './decode-jws.ts';
+import { decodeJwtConverter } from './decode-jwt.ts';
 import { extractVariablesConverter } from './extract-variables.ts';
+import { generateJwsConverter } from './generate-jws.ts';
+import { generateJwtConverter } from './generate-jwt.ts';
 import { invalidateCacheConverter } from './invalidate-cache.ts';
 import { jsonThreatProtectionConverter } from './json-threat-protection.ts';
 import { jsonToXmlConverter } from './json-to-xml.ts';
@@ -24,6 +28,8 @@ import { soapMessageValidationConverter } from './soap-message-validation.ts';
 import { spikeArrestConverter } from './spike-arrest.ts';
 import type { PolicyConverter } from './support.ts';
 import { verifyApiKeyConverter } from './verify-api-key.ts';
+import { verifyJwsConverter } from './verify-jws.ts';
+import { verifyJwtConverter } from './verify-jwt.ts';
 import { xmlThreatProtectionConverter } from './xml-threat-protection.ts';
 import { xmlToJsonConverter } from './xml-to-json.ts';
 import { xslConverter } from './xsl.ts';
@@ -52,6 +58,12 @@ export const policyConverters: readonly PolicyConverter[] = [
   soapMessageValidationConverter,
   accessEntityConverter,
   keyValueMapOperationsConverter,
+  verifyJwtConverter,
+  generateJwtConverter,
+  decodeJwtConverter,
+  verifyJwsConverter,
+  generateJwsConverter,
+  decodeJwsConverter,
 ];
 
 const byType = new Map(policyConverters.map((c) => [c.type, c]));

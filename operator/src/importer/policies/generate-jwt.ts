@@ -1,0 +1,51 @@
+// <GenerateJWT> -> GenerateJWT (docs/policies.md#generatejwt): <Algorithm>, <PrivateKey> or <SecretKey>
+// (refs only; a literal key is reported, jwt-common.ts), the claims, headers, lifetimes and output.
+import type { XmlElement } from '../xml.ts';
+import {
+  algorithm,
+  claims,
+  flag,
+  headerList,
+  privateKey,
+  secretKey,
+  SKIP,
+  textOrRef,
+  variableName,
+} from './jwt-common.ts';
+import { compact, refOrText, type PolicyContext, type PolicyConverter } from './support.ts';
+
+/** <Id/> empty: a generated UUID; <Id ref>text</Id>: that jti. */
+function jti(el: XmlElement, ctx: PolicyContext) {
+  const id = el.child('Id');
+  if (!id) return undefined;
+  const value = refOrText(id, ctx, (t) => t);
+  return value === undefined ? { generate: true } : { value };
+}
+
+export const generateJwtConverter: PolicyConverter = {
+  type: 'GenerateJWT',
+  convert(el, ctx) {
+    const alg = algorithm(el, ctx);
+    const priv = privateKey(el, ctx);
+    const secret = secretKey(el, ctx);
+    const outputVariable = variableName(el, 'OutputVariable');
+    if (!outputVariable) ctx.unsupported(el.xpath, 'no <OutputVariable>: the policy is not converted');
+    if (!alg || !outputVariable || priv === SKIP || secret === SKIP) return undefined;
+    return compact({
+      algorithm: alg,
+      privateKey: priv,
+      secretKey: secret,
+      issuer: textOrRef(el, 'Issuer', ctx),
+      audience: textOrRef(el, 'Audience', ctx),
+      subject: textOrRef(el, 'Subject', ctx),
+      id: jti(el, ctx),
+      expiresIn: textOrRef(el, 'ExpiresIn', ctx),
+      notBefore: textOrRef(el, 'NotBefore', ctx),
+      additionalClaims: claims(el.child('AdditionalClaims'), ctx),
+      additionalHeaders: claims(el.child('AdditionalHeaders'), ctx),
+      criticalHeaders: headerList(el, 'CriticalHeaders'),
+      outputVariable,
+      ignoreUnresolvedVariables: flag(el, 'IgnoreUnresolvedVariables', ctx),
+    });
+  },
+};
