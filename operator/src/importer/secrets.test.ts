@@ -26,3 +26,17 @@ it('a literal JWT secret key is reported, not copied into YAML or the report', (
   for (const f of readdirSync(bundle.output!))
     expect(readFileSync(join(bundle.output!, f), 'utf8')).not.toContain(secret);
 });
+
+it('a literal OAuth token in GetOAuthV2Info is reported, not copied', () => {
+  const input = join(import.meta.dirname, 'testdata', 'identity', 'input');
+  const token = 'literal-token-do-not-copy';
+  const report = importBundles({ paths: [input], output: join(scratch, 'oauth') });
+  const bundle = report.bundles[0]!;
+  expect(bundle.policies.find((p) => p.name === 'OAuth-Get-Literal')?.converted).toBe(false);
+  expect(bundle.unsupported).toContainEqual(
+    expect.objectContaining({ file: 'apiproxy/policies/OAuth-Get-Literal.xml', xpath: '/GetOAuthV2Info/AccessToken' }),
+  );
+  expect(JSON.stringify(report)).not.toContain(token);
+  for (const f of readdirSync(bundle.output!))
+    expect(readFileSync(join(bundle.output!, f), 'utf8')).not.toContain(token);
+});

@@ -10,20 +10,24 @@ import { basicAuthenticationConverter } from './basic-authentication.ts';
 import { corsConverter } from './cors.ts';
 import { decodeJwsConverter } from './decode-jws.ts';
 import { decodeJwtConverter } from './decode-jwt.ts';
+import { deleteOAuthV2InfoConverter } from './delete-oauth-v2-info.ts';
 import { extractVariablesConverter } from './extract-variables.ts';
 import { generateJwsConverter } from './generate-jws.ts';
 import { generateJwtConverter } from './generate-jwt.ts';
+import { getOAuthV2InfoConverter } from './get-oauth-v2-info.ts';
 import { invalidateCacheConverter } from './invalidate-cache.ts';
 import { jsonThreatProtectionConverter } from './json-threat-protection.ts';
 import { jsonToXmlConverter } from './json-to-xml.ts';
 import { keyValueMapOperationsConverter } from './key-value-map-operations.ts';
 import { lookupCacheConverter } from './lookup-cache.ts';
+import { oauthV2Converter } from './oauth-v2.ts';
 import { populateCacheConverter } from './populate-cache.ts';
 import { quotaConverter } from './quota.ts';
 import { raiseFaultConverter } from './raise-fault.ts';
 import { regularExpressionProtectionConverter } from './regular-expression-protection.ts';
 import { resetQuotaConverter } from './reset-quota.ts';
 import { responseCacheConverter } from './response-cache.ts';
+import { setOAuthV2InfoConverter } from './set-oauth-v2-info.ts';
 import { soapMessageValidationConverter } from './soap-message-validation.ts';
 import { spikeArrestConverter } from './spike-arrest.ts';
 import type { PolicyConverter } from './support.ts';
@@ -64,6 +68,10 @@ export const policyConverters: readonly PolicyConverter[] = [
   verifyJwsConverter,
   generateJwsConverter,
   decodeJwsConverter,
+  oauthV2Converter,
+  getOAuthV2InfoConverter,
+  setOAuthV2InfoConverter,
+  deleteOAuthV2InfoConverter,
 ];
 
 const byType = new Map(policyConverters.map((c) => [c.type, c]));
