@@ -3,7 +3,8 @@
 // 200 with one, 429 past the quota, a FaultRule that marks the quota fault), and a RaiseFault +
 // AssignMessage proxy (a conditional flow answers 403 with the policy's payload; other requests reach
 // the upstream with the header AssignMessage set, and come back with the one it set on the response),
-// and a JSONToXML + XSL proxy whose stylesheet the importer read from the bundle's resources.
+// a JSONToXML + XSL proxy whose stylesheet the importer read from the bundle's resources, and a
+// KeyValueMapOperations proxy (a put read back by later requests).
 // The products, apps and keys are not in Apigee bundles (they are organisation data): the test writes them.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -134,6 +135,40 @@ const xmlBundle = (upstream: number): Record<string, string> => ({
 </TargetEndpoint>`,
 });
 
+// KeyValueMapOperations: a POST puts the x-greeting header's value into a map, every request reads it
+// back into a variable that AssignMessage sends upstream (Apigee's KVM reference: Put override, Get
+// assignTo). No KeyValueMap object: the map starts empty, which the report says.
+const kvmBundle = (upstream: number): Record<string, string> => ({
+  'apiproxy/settings.xml': '<APIProxy name="settings"/>',
+  'apiproxy/policies/KVM-Put.xml': `<KeyValueMapOperations name="KVM-Put" mapIdentifier="greetings">
+  <Scope>environment</Scope>
+  <Put override="true"><Key><Parameter>greeting</Parameter></Key><Value ref="request.header.x-greeting"/></Put>
+</KeyValueMapOperations>`,
+  'apiproxy/policies/KVM-Get.xml': `<KeyValueMapOperations name="KVM-Get" mapIdentifier="greetings">
+  <Scope>environment</Scope>
+  <ExpiryTimeInSecs>0</ExpiryTimeInSecs>
+  <Get assignTo="greeting"><Key><Parameter>greeting</Parameter></Key></Get>
+</KeyValueMapOperations>`,
+  'apiproxy/policies/AM-Greeting.xml': `<AssignMessage name="AM-Greeting">
+  <Set><Headers><Header name="x-stored-greeting">{greeting}</Header></Headers></Set>
+  <IgnoreUnresolvedVariables>true</IgnoreUnresolvedVariables>
+</AssignMessage>`,
+  'apiproxy/proxies/default.xml': `<ProxyEndpoint name="default">
+  <PreFlow name="PreFlow">
+    <Request>
+      <Step><Name>KVM-Put</Name><Condition>request.verb = "POST"</Condition></Step>
+      <Step><Name>KVM-Get</Name></Step>
+      <Step><Name>AM-Greeting</Name></Step>
+    </Request>
+  </PreFlow>
+  <HTTPProxyConnection><BasePath>/settings</BasePath></HTTPProxyConnection>
+  <RouteRule name="default"><TargetEndpoint>default</TargetEndpoint></RouteRule>
+</ProxyEndpoint>`,
+  'apiproxy/targets/default.xml': `<TargetEndpoint name="default">
+  <HTTPTargetConnection><URL>http://127.0.0.1:${upstream}</URL></HTTPTargetConnection>
+</TargetEndpoint>`,
+});
+
 // What an Apigee organisation holds besides its bundles: the product, the app and its key.
 const organisation = `apiVersion: gatehouse.dev/v1alpha1
 kind: ApiProduct
@@ -172,6 +207,7 @@ beforeAll(async () => {
   writeTree(join(dir, 'bundles', 'orders'), keyQuotaBundle(upstreamPort));
   writeTree(join(dir, 'bundles', 'catalog'), mediationBundle(upstreamPort));
   writeTree(join(dir, 'bundles', 'quotes'), xmlBundle(upstreamPort));
+  writeTree(join(dir, 'bundles', 'settings'), kvmBundle(upstreamPort));
   report = importBundles({ paths: [join(dir, 'bundles')], output: join(dir, 'manifests'), namespace: 'apigee' });
   writeFileSync(join(dir, 'manifests', 'organisation.yaml'), organisation);
   dev = gatehouse(['dev', '-f', join(dir, 'manifests'), ...args]);
@@ -195,6 +231,7 @@ describe('imported Apigee bundles served by gatehouse dev', () => {
       ['catalog', undefined, true],
       ['Orders-API', undefined, true],
       ['quotes', undefined, true],
+      ['settings', undefined, true],
     ]);
     const orders = report.bundles[1]!;
     expect(orders.unsupported.map((u) => `${u.file} ${u.xpath}`)).toEqual([
@@ -205,6 +242,9 @@ describe('imported Apigee bundles served by gatehouse dev', () => {
     ]);
     expect(report.bundles[0]!.unsupported).toEqual([]);
     expect(report.bundles[2]!.unsupported).toEqual([]);
+    expect(report.bundles[3]!.unsupported.map((u) => `${u.file} ${u.xpath}`)).toEqual([
+      'apiproxy/policies/KVM-Get.xml /KeyValueMapOperations',
+    ]);
   });
 
   it('VerifyAPIKey + Quota: 401 without a key, 200 with it, 429 past the quota with the FaultRule applied', async () => {
@@ -254,5 +294,14 @@ describe('imported Apigee bundles served by gatehouse dev', () => {
     });
     expect(unresolved.status).toBe(500);
     expect(errorCode(unresolved.body)).toBe('steps.xsl.XSLEvaluationFailed');
+  });
+
+  it('KeyValueMapOperations: a POST puts a value that later requests read back', async () => {
+    const put = await send(`${base}/settings/a`, { method: 'POST', body: '', headers: { 'x-greeting': 'hello' } });
+    expect(put.status).toBe(200);
+    expect(put.echo?.headers['x-stored-greeting']).toBe('hello');
+    const get = await send(`${base}/settings/b`);
+    expect(get.status).toBe(200);
+    expect(get.echo?.headers['x-stored-greeting']).toBe('hello');
   });
 });
