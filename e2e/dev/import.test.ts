@@ -4,11 +4,13 @@
 // AssignMessage proxy (a conditional flow answers 403 with the policy's payload; other requests reach
 // the upstream with the header AssignMessage set, and come back with the one it set on the response),
 // a JSONToXML + XSL proxy whose stylesheet the importer read from the bundle's resources, and a
-// KeyValueMapOperations proxy (a put read back by later requests).
+// KeyValueMapOperations proxy (a put read back by later requests), and a VerifyJWT proxy.
 // The products, apps and keys are not in Apigee bundles (they are organisation data): the test writes them.
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { CompactSign } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importBundles, type ImportReport } from '../../operator/src/importer/run.ts';
 import { send } from './harness.ts';
@@ -169,6 +171,34 @@ const kvmBundle = (upstream: number): Record<string, string> => ({
 </TargetEndpoint>`,
 });
 
+// VerifyJWT with the issuer's public key written in the policy (a public key is no secret, so the
+// importer keeps it): a token it signed passes, one signed by another key gets Apigee's InvalidToken.
+const issuerKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const otherKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const jwtBundle = (upstream: number): Record<string, string> => ({
+  'apiproxy/tokens.xml': '<APIProxy name="tokens"/>',
+  'apiproxy/policies/JWT-Verify.xml': `<VerifyJWT name="JWT-Verify">
+  <Algorithm>ES256</Algorithm>
+  <Source>request.header.authorization</Source>
+  <PublicKey><Value>${issuerKey.publicKey.export({ type: 'spki', format: 'pem' }).toString()}</Value></PublicKey>
+  <Issuer>urn://apigee-edge-JWT-policy-test</Issuer>
+</VerifyJWT>`,
+  'apiproxy/proxies/default.xml': `<ProxyEndpoint name="default">
+  <PreFlow name="PreFlow"><Request><Step><Name>JWT-Verify</Name></Step></Request></PreFlow>
+  <HTTPProxyConnection><BasePath>/tokens</BasePath></HTTPProxyConnection>
+  <RouteRule name="default"><TargetEndpoint>default</TargetEndpoint></RouteRule>
+</ProxyEndpoint>`,
+  'apiproxy/targets/default.xml': `<TargetEndpoint name="default">
+  <HTTPTargetConnection><URL>http://127.0.0.1:${upstream}</URL></HTTPTargetConnection>
+</TargetEndpoint>`,
+});
+
+async function es256(key: KeyObject): Promise<string> {
+  const iat = Math.floor(Date.now() / 1000);
+  const claims = { iss: 'urn://apigee-edge-JWT-policy-test', sub: 'alice', iat, exp: iat + 3600 };
+  return new CompactSign(Buffer.from(JSON.stringify(claims))).setProtectedHeader({ alg: 'ES256' }).sign(key);
+}
+
 // What an Apigee organisation holds besides its bundles: the product, the app and its key.
 const organisation = `apiVersion: gatehouse.dev/v1alpha1
 kind: ApiProduct
@@ -208,6 +238,7 @@ beforeAll(async () => {
   writeTree(join(dir, 'bundles', 'catalog'), mediationBundle(upstreamPort));
   writeTree(join(dir, 'bundles', 'quotes'), xmlBundle(upstreamPort));
   writeTree(join(dir, 'bundles', 'settings'), kvmBundle(upstreamPort));
+  writeTree(join(dir, 'bundles', 'tokens'), jwtBundle(upstreamPort));
   report = importBundles({ paths: [join(dir, 'bundles')], output: join(dir, 'manifests'), namespace: 'apigee' });
   writeFileSync(join(dir, 'manifests', 'organisation.yaml'), organisation);
   dev = gatehouse(['dev', '-f', join(dir, 'manifests'), ...args]);
@@ -232,7 +263,9 @@ describe('imported Apigee bundles served by gatehouse dev', () => {
       ['Orders-API', undefined, true],
       ['quotes', undefined, true],
       ['settings', undefined, true],
+      ['tokens', undefined, true],
     ]);
+    expect(report.bundles[4]!.unsupported).toEqual([]);
     const orders = report.bundles[1]!;
     expect(orders.unsupported.map((u) => `${u.file} ${u.xpath}`)).toEqual([
       'apiproxy/policies/JS-Log.xml /Javascript',
@@ -303,5 +336,16 @@ describe('imported Apigee bundles served by gatehouse dev', () => {
     const get = await send(`${base}/settings/b`);
     expect(get.status).toBe(200);
     expect(get.echo?.headers['x-stored-greeting']).toBe('hello');
+  });
+
+  it('VerifyJWT (public key from the policy): a token the issuer signed passes, a forged one is refused', async () => {
+    const ok = await send(`${base}/tokens/a`, {
+      headers: { authorization: `Bearer ${await es256(issuerKey.privateKey)}` },
+    });
+    expect(ok.status).toBe(200);
+    const forged = await send(`${base}/tokens/a`, {
+      headers: { authorization: `Bearer ${await es256(otherKey.privateKey)}` },
+    });
+    expect([forged.status, errorCode(forged.body)]).toEqual([401, 'steps.jwt.InvalidToken']);
   });
 });
