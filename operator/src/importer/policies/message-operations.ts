@@ -98,6 +98,15 @@ export function assignVariable(el: XmlElement, ctx: PolicyContext) {
   const ref = el.childText('Ref');
   const value = el.child('Value');
   const template = el.child('Template');
+  // A literal for a private.* variable is a secret written in the bundle (a key, a password): it is
+  // never copied into the manifests or the report (docs/import.md#secrets).
+  if (name.startsWith('private.') && !ref && (value?.rawText.trim() || template?.text)) {
+    ctx.unsupported(
+      el.xpath,
+      `a literal value for the private variable ${name} is a secret: not copied; put it in a Secret and read it with a KeyValueMap or a secretRef`,
+    );
+    return undefined;
+  }
   const templateRef = template?.attr('ref');
   if (templateRef) ctx.unsupported(`${template!.xpath}/@ref`, 'a template read from a variable has no counterpart');
   if (template && template.text !== '') {
