@@ -190,7 +190,15 @@ describe('charts/gatehouse', () => {
             apiGroups: ['gatehouse.dev'],
             apiVersions: ['*'],
             operations: ['CREATE', 'UPDATE'],
-            resources: ['apiproxies', 'apipolicies', 'apiproducts', 'developers', 'developerapps', 'dataplanes'],
+            resources: [
+              'apiproxies',
+              'apipolicies',
+              'apiproducts',
+              'developers',
+              'developerapps',
+              'dataplanes',
+              'keyvaluemaps',
+            ],
             scope: 'Namespaced',
           },
         ],
@@ -688,6 +696,7 @@ describe('charts/gatehouse', () => {
       'dataplanes.gatehouse.dev',
       'developerapps.gatehouse.dev',
       'developers.gatehouse.dev',
+      'keyvaluemaps.gatehouse.dev',
     ]);
     expect(readdirSync(join(CHART_DIR, 'crds')).sort()).toEqual(
       readdirSync(join(CHART_DIR, '../../crds'))

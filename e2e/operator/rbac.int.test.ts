@@ -227,6 +227,9 @@ describe('chart RBAC', () => {
     );
     await cluster.apply(obj('Developer', ns, 'dev', { email: 'dev@acme.test' }));
     await cluster.apply(
+      obj('KeyValueMap', ns, 'settings', { scope: 'organization', entries: [{ key: 'timeout', values: ['5000'] }] }),
+    );
+    await cluster.apply(
       obj('DeveloperApp', ns, 'acme', {
         developerRef: { name: 'dev' },
         products: [{ name: 'gold', status: 'Approved' }],
@@ -243,6 +246,7 @@ describe('chart RBAC', () => {
       ['ApiProduct', 'gold'],
       ['Developer', 'dev'],
       ['DeveloperApp', 'acme'],
+      ['KeyValueMap', 'settings'],
     ] as const) {
       // Programmed, not Ready: no data-plane node connects here, so an ApiProxy is not Ready.
       await eventually(`${kind} ${name} Programmed`, async () =>
