@@ -10,6 +10,8 @@ import { FlowRun } from '../../flow/engine.ts';
 import { CalloutCallError, CalloutTlsError, PolicyFault } from '../../flow/faults.ts';
 import { makePolicyContext, type PolicyContextOptions } from '../../flow/policy-context.test-support.ts';
 import type { CalloutTarget, ExternalCallouts } from '../../flow/types.ts';
+import { externalCallout } from '../../../../protos/policies/extension/external-callout.ts';
+import { secretRefsIn } from '../../../../protos/policies/schema.ts';
 import { PolicyConfigError } from '../support.ts';
 import { policyRegistry } from '../registry.ts';
 import { externalCalloutPolicy } from './external-callout.ts';
@@ -339,6 +341,15 @@ describe('ExternalCallout: faults', () => {
       address: 'callout.shop.svc:443',
       tls: { ca: 'CA PEM', cert: 'CERT PEM', key: 'KEY PEM', serverName: 'callout.internal' },
     });
+    // Another namespace's Secret of the same name is never read: only shop/ec is this policy's.
+    const otherTenant = await faultOf(tlsConfig, callouts, {
+      snapshot: { policySecrets: { 'other/ec/tls.crt': 'CERT PEM', 'other/ec/tls.key': 'KEY PEM' } },
+    });
+    expect(otherTenant.errorCode).toBe('steps.externalcallout.GrpcTlsInitFailed');
+    expect(secretRefsIn(externalCallout.schema, tlsConfig).map((r) => r.path)).toEqual([
+      'grpcConnection.tls.clientCertificate',
+      'grpcConnection.tls.clientKey',
+    ]);
     const missing = await faultOf(tlsConfig, callouts);
     expect(missing.errorCode).toBe('steps.externalcallout.GrpcTlsInitFailed');
     expect(missing.message).not.toContain('PEM');
