@@ -68,6 +68,7 @@ export const layers: readonly Layer[] = [
       'extproc/src/stores/',
       'extproc/src/workers/tasks.ts',
       'extproc/src/workers/inline.ts',
+      'extproc/src/egress/errors.ts',
       'protos/gen/gatehouse/',
       'protos/policies/',
       'lib/errors.ts',

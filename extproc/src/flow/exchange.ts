@@ -7,7 +7,7 @@ import type { Stores } from '../stores/types.ts';
 import { inlineOffload } from '../workers/inline.ts';
 import type { Request, Response } from './message.ts';
 import type { Offload } from './offload.ts';
-import type { Phase, PolicyContext, RemoteKeySets, RuntimeIndex } from './types.ts';
+import type { Egress, Phase, PolicyContext, RemoteKeySets, RuntimeIndex } from './types.ts';
 import { FlowVariables } from './variables.ts';
 
 export interface ExchangeInit {
@@ -17,6 +17,8 @@ export interface ExchangeInit {
   stores: Stores;
   /** JWKS by URL for VerifyJWT/VerifyJWS; default none (such a step fails with its fault). */
   keys?: RemoteKeySets;
+  /** Outbound HTTP for ServiceCallout; default none (such a step fails with its fault). */
+  egress?: Egress;
   /** Where policies run heavy body work; default inline (no worker pool). */
   offload?: Offload;
   log: Logger;
@@ -35,6 +37,10 @@ export interface ExchangeInit {
 /** Stands in when no key service is given: every JWKS URL is unavailable. */
 const noRemoteKeys: RemoteKeySets = {
   jwks: () => Promise.reject(new Error('this extproc fetches no keys from URLs')),
+};
+/** Stands in when no egress client is given: every callout fails. */
+const noEgress: Egress = {
+  send: () => Promise.reject(new Error('this extproc makes no outbound calls')),
 };
 /** How a policy step ended: went on, answered directly, failed (a fault), or failed with continueOnError. */
 export type StepOutcome = 'continue' | 'respond' | 'fault' | 'continued';
@@ -96,6 +102,7 @@ export class Exchange {
       offload: this.init.offload ?? inlineOffload,
       runtime,
       keys: this.init.keys ?? noRemoteKeys,
+      egress: this.init.egress ?? noEgress,
       proxy: this.proxy,
       now,
       get log(): Logger {

@@ -12,7 +12,7 @@ import type { GatehouseError } from '../../../lib/errors.ts';
 import { listenGrpcTls, type GrpcTlsListener } from '../../../lib/tls/grpc.ts';
 import type { ServerTls } from '../../../lib/tls/flags.ts';
 import type { SnapshotStore } from '../config/snapshot-store.ts';
-import type { RemoteKeySets } from '../flow/types.ts';
+import type { Egress, RemoteKeySets } from '../flow/types.ts';
 import type { Stores } from '../stores/types.ts';
 import { WorkerPool } from '../workers/pool.ts';
 import { externalProcessorService } from './envoy-proto.ts';
@@ -54,6 +54,8 @@ export interface ExtprocServerOptions {
   stores: Stores;
   /** JWKS and discovery documents by URL for VerifyJWT/VerifyJWS (keys/remote-key-sets.ts). */
   keys?: RemoteKeySets;
+  /** Outbound HTTP for ServiceCallout (egress/client.ts); absent: callouts fail. */
+  egress?: Egress;
   log: Logger;
   metrics?: ExtprocMetrics;
   /** Shorthand for limits.maxBodyBytes. */
@@ -105,6 +107,7 @@ export function createExtprocServer(options: ExtprocServerOptions): ExtprocServe
     snapshots: options.snapshots,
     stores: options.stores,
     ...(options.keys ? { keys: options.keys } : {}),
+    ...(options.egress ? { egress: options.egress } : {}),
     log: options.log,
     metrics,
     limits,
