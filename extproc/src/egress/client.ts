@@ -112,7 +112,7 @@ export class EgressClient implements Egress {
     this.resolve = lookup ?? dnsLookup;
   }
 
-  /** Connections opened so far (each one TCP connect and, for https, one handshake) and pools held. */
+  /** TCP connections made so far (for https, each one TLS handshake) and pools held. */
   stats(): { connections: number; pools: number } {
     return { connections: this.connections, pools: this.pools.size };
   }
@@ -293,12 +293,12 @@ export class EgressClient implements Egress {
   /** A new socket: bounds its connect and handshake, then checks the address it reached. */
   private watchSocket(socket: Socket, req: ClientRequest, target: string, connectMs: number, options: EgressOptions) {
     if (!socket.connecting) return; // a pooled socket, checked when it was new
-    this.connections += 1;
     const timer = setTimeout(() => req.destroy(new EgressTimeoutError(target, 'connect', connectMs)), connectMs);
     const ready = () => clearTimeout(timer);
     socket.once(req.protocol === 'https:' ? 'secureConnect' : 'connect', ready);
     socket.once('close', ready);
     socket.once('connect', () => {
+      this.connections += 1;
       const refused = socket.remoteAddress ? this.guard(options.rules).refusal(socket.remoteAddress) : undefined;
       if (refused) req.destroy(new EgressRefusedError(target, refused));
     });
