@@ -38,7 +38,7 @@ async function startUpstream(env: Record<string, string>): Promise<{ child: Chil
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const [line] = (await once(child.stdout!, 'data')) as [Buffer];
+  const [line] = (await once(child.stdout, 'data')) as [Buffer];
   return { child, port: Number(line.toString().trim()) };
 }
 
