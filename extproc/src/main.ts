@@ -76,7 +76,7 @@ export async function runExtproc(o: ExtprocOptions): Promise<number> {
       : new FileSnapshotSource({ path: o.snapshot! });
   await source.start(snapshots);
 
-  const egress = new EgressClient({ log });
+  const egress = new EgressClient({ log, onOutcome: (outcome) => metrics.egressRequests.inc({ outcome }) });
   const server = createExtprocServer({
     snapshots,
     stores,

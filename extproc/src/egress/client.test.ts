@@ -100,6 +100,10 @@ beforeAll(async () => {
       };
       return push();
     }
+    if (req.url === '/huge-header') {
+      res.setHeader('x-flood', 'a'.repeat(200 * 1024));
+      return res.end('x');
+    }
     if (req.url === '/declared-huge') {
       res.setHeader('content-length', String(10 * 1024 * 1024));
       return res.write('a');
@@ -235,6 +239,28 @@ describe('failures end, with their own error', () => {
         .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(EgressResponseTooLargeError);
     }
+  });
+
+  it('a hostile server: a 200 KiB header ends with an error, not a crash', async () => {
+    const err = await client()
+      .send(get(`http://127.0.0.1:${httpPort}/huge-header`), { timeoutMs: 5_000, rules: loopback })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(EgressConnectError);
+  });
+
+  it('tells every outcome, for the metric', async () => {
+    const outcomes: string[] = [];
+    const c = client({ onOutcome: (o) => outcomes.push(o) });
+    await c.send(get(`http://127.0.0.1:${httpPort}/`), { timeoutMs: 5_000, rules: loopback });
+    await c.send(get('http://169.254.169.254/'), { timeoutMs: 5_000, rules: loopback }).catch(() => undefined);
+    await expect.poll(() => outcomes).toEqual(['ok', 'refused']);
+  });
+
+  it('keeps at most maxPools pools, closing the least recently used', async () => {
+    const c = client({ maxPools: 2 });
+    for (const host of ['127.0.0.1', '127.0.0.2', '127.0.0.3'])
+      await c.send(get(`http://${host}:${httpPort}/`), { timeoutMs: 5_000, rules: loopback }).catch(() => undefined);
+    expect(c.stats().pools).toBe(2);
   });
 
   it('does not follow a redirect: the 3xx is the answer', async () => {

@@ -37,6 +37,8 @@ export interface EgressClientOptions {
   maxResponseBytes?: number;
   /** An idle keep-alive socket is closed after this. */
   idleTimeoutMs?: number;
+  /** Told how every call ended (ok, or the failure's reason), for a metric; fire-and-forget calls too. */
+  onOutcome?: (outcome: 'ok' | EgressError['reason']) => void;
   /** How names resolve (tests point a name at a chosen address); default the system resolver. */
   lookup?: typeof dnsLookup;
 }
@@ -99,7 +101,8 @@ interface AddressGuard {
 }
 
 export class EgressClient implements Egress {
-  private readonly o: Required<Omit<EgressClientOptions, 'log' | 'lookup'>> & Pick<EgressClientOptions, 'log'>;
+  private readonly o: Required<Omit<EgressClientOptions, 'log' | 'lookup' | 'onOutcome'>> &
+    Pick<EgressClientOptions, 'log' | 'onOutcome'>;
   private readonly resolve: typeof dnsLookup;
   private readonly pools = new Map<string, Pool>();
   private readonly guards = new WeakMap<EgressRules, AddressGuard>();
@@ -125,6 +128,18 @@ export class EgressClient implements Egress {
   }
 
   send(request: EgressRequest, options: EgressOptions): Promise<EgressResponse> {
+    const sent = this.start(request, options);
+    if (this.o.onOutcome) {
+      const told = this.o.onOutcome;
+      sent.then(
+        () => told('ok'),
+        (err: unknown) => told(err instanceof EgressError ? err.reason : 'connect'),
+      );
+    }
+    return sent;
+  }
+
+  private start(request: EgressRequest, options: EgressOptions): Promise<EgressResponse> {
     let url: URL;
     try {
       url = new URL(request.url);

@@ -51,7 +51,7 @@ describe('callout address rules in the snapshot', () => {
       dataPlane('{allowLinkLocalTargets: true, calloutPrivateNetworks: [10.20.0.0/16, "fd00:1::/64"]}'),
     );
     expect(result.errors).toEqual([]);
-    expect(result.snapshot.runtime.dataPlanes[0]).toMatchObject({
+    expect(result.snapshot.runtime.dataPlanes?.[0]).toMatchObject({
       allowLinkLocalTargets: true,
       calloutPrivateNetworks: ['10.20.0.0/16', 'fd00:1::/64'],
     });

@@ -254,6 +254,17 @@ describe('ServiceCallout: TLS from Secrets', () => {
     expect(JSON.parse(ctx.variables.getString('r.content')!)).toMatchObject({ client: 'gateway' });
   });
 
+  it("never reads another namespace's Secret: the reference is always the policy's namespace", async () => {
+    const elsewhere = { 'other/callout-ca/ca.crt': ca.cert };
+    const f = await faultOf(
+      serviceCalloutPolicy.create(
+        tlsConfig('callout-ca', false),
+        meta,
+      )(context({ snapshot: { policySecrets: elsewhere } })),
+    );
+    expect(f.message).toContain('the trust store is not available');
+  });
+
   it('a server signed by another CA is ExecutionFailed; a Secret missing from the snapshot too', async () => {
     const wrong = await faultOf(
       serviceCalloutPolicy.create(
