@@ -13,6 +13,7 @@ import { SnapshotStore } from './config/snapshot-store.ts';
 import { XdsSnapshotSource } from './config/xds-source.ts';
 import { createHealthServer, listenHttp } from './server/http.ts';
 import { ExtprocMetrics } from './server/metrics.ts';
+import { EgressClient } from './egress/client.ts';
 import { RemoteKeySetCache } from './keys/remote-key-sets.ts';
 import { createExtprocServer } from './server/server.ts';
 import { createMemoryStores } from './stores/memory.ts';
@@ -75,10 +76,12 @@ export async function runExtproc(o: ExtprocOptions): Promise<number> {
       : new FileSnapshotSource({ path: o.snapshot! });
   await source.start(snapshots);
 
+  const egress = new EgressClient({ log, onOutcome: (outcome) => metrics.egressRequests.inc({ outcome }) });
   const server = createExtprocServer({
     snapshots,
     stores,
     keys: new RemoteKeySetCache({ log }),
+    egress,
     log,
     metrics,
     limits: o.limits,
@@ -114,6 +117,7 @@ export async function runExtproc(o: ExtprocOptions): Promise<number> {
   lifecycle.onStop('health server', () => new Promise<void>((resolve) => health.close(() => resolve())));
   lifecycle.onStop('stores', () => stores.close());
   lifecycle.onStop('snapshot source', () => source.stop());
+  lifecycle.onStop('egress connection pools', () => egress.close());
   lifecycle.onStop('ext_proc server', () => server.shutdown());
   await lifecycle.handleSignals();
   log.info('extproc stopped');

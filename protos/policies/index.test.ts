@@ -65,6 +65,7 @@ describe('policy type table', () => {
       VerifyJWS: 'verifyJWS',
       GenerateJWS: 'generateJWS',
       DecodeJWS: 'decodeJWS',
+      ServiceCallout: 'serviceCallout',
     });
   });
 

@@ -19,6 +19,7 @@ import { raiseFault } from './mediation/raise-fault.ts';
 import { xmlToJSON } from './mediation/xml-to-json.ts';
 import { soapMessageValidation } from './mediation/soap-message-validation.ts';
 import { xslTransform } from './mediation/xsl-transform.ts';
+import { serviceCallout } from './extension/service-callout.ts';
 import { accessControl } from './security/access-control.ts';
 import { basicAuthentication } from './security/basic-authentication.ts';
 import { cors } from './security/cors.ts';
@@ -101,6 +102,7 @@ export const policyTypes: readonly PolicyTypeSpec[] = [
   generateJWS,
   decodeJWS,
   externalCallout,
+  serviceCallout,
 ];
 
 export const policyTypesByName: ReadonlyMap<string, PolicyTypeSpec> = new Map(policyTypes.map((p) => [p.type, p]));

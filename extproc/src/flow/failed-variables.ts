@@ -26,6 +26,7 @@ const FAILED_PREFIX: Readonly<Record<string, string>> = {
   XMLThreatProtection: 'xmlattack',
   RegularExpressionProtection: 'regularexpressionprotection',
   ExternalCallout: 'externalcallout',
+  ServiceCallout: 'servicecallout',
 };
 
 /** The failed variable of a step of `type` named `policy`, or undefined when Apigee defines none. */

@@ -11,6 +11,7 @@ import { raiseFaultPolicy } from './mediation/raise-fault.ts';
 import { xmlToJsonPolicy } from './mediation/xml-to-json.ts';
 import { soapMessageValidationPolicy } from './mediation/soap-message-validation.ts';
 import { xslTransformPolicy } from './mediation/xsl-transform.ts';
+import { serviceCalloutPolicy } from './extension/service-callout.ts';
 import { accessControlPolicy } from './security/access-control.ts';
 import { basicAuthenticationPolicy } from './security/basic-authentication.ts';
 import { corsPolicy } from './security/cors.ts';
@@ -71,6 +72,7 @@ export const policyImplementations: readonly PolicyImplementation<never>[] = [
   generateJwsPolicy,
   decodeJwsPolicy,
   externalCalloutPolicy,
+  serviceCalloutPolicy,
 ];
 
 export const policyRegistry: ReadonlyMap<string, PolicyImplementation<never>> = new Map(

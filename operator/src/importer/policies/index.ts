@@ -27,6 +27,7 @@ import { quotaConverter } from './quota.ts';
 import { raiseFaultConverter } from './raise-fault.ts';
 import { regularExpressionProtectionConverter } from './regular-expression-protection.ts';
 import { resetQuotaConverter } from './reset-quota.ts';
+import { serviceCalloutConverter } from './service-callout.ts';
 import { responseCacheConverter } from './response-cache.ts';
 import { setOAuthV2InfoConverter } from './set-oauth-v2-info.ts';
 import { soapMessageValidationConverter } from './soap-message-validation.ts';
@@ -74,6 +75,7 @@ export const policyConverters: readonly PolicyConverter[] = [
   setOAuthV2InfoConverter,
   deleteOAuthV2InfoConverter,
   externalCalloutConverter,
+  serviceCalloutConverter,
 ];
 
 const byType = new Map(policyConverters.map((c) => [c.type, c]));
@@ -93,7 +95,6 @@ const reasons: Record<string, string> = {
     'JavaScript policies have no Gatehouse implementation yet; the script under resources/jsc is not converted',
   JavaCallout: 'Java callouts cannot run in Gatehouse: port the logic to an ExternalCallout service (gRPC)',
   PythonScript: 'PythonScript has no Gatehouse implementation yet',
-  ServiceCallout: 'ServiceCallout has no Gatehouse implementation yet',
   FlowCallout: 'FlowCallout needs SharedFlow, which Gatehouse does not have yet',
   MessageLogging: 'MessageLogging has no Gatehouse implementation yet',
   StatisticsCollector: 'StatisticsCollector has no Gatehouse implementation yet',
