@@ -1,0 +1,210 @@
+// The QuickJS sandbox the JavaScript policy runs scripts in (docs/policies.md#javascript): QuickJS
+// compiled to WebAssembly (quickjs-emscripten, release sync build). A script sees only what the
+// prelude (prelude.ts) builds from one host function: no require, process, filesystem, network or
+// timers exist in the engine at all (QuickJS without its std/os modules). Per thread one QuickJS runtime
+// is kept with the memory and stack limits set, and every run gets a fresh context (so nothing a script
+// leaves in its globals, or a promise job it queued, reaches the next run, another tenant's or not;
+// a context costs about 1 ms, the prelude about 2: npm run bench:javascript); a run that ended abnormally
+// (over time, out of memory, stack overflow) leaves the runtime usable; only a failure of the engine itself
+// (an abort inside the WebAssembly module) throws the module away. CPU time is bounded by the
+// interrupt handler QuickJS calls while it runs; time blocked in host calls counts too.
+import { createHash } from 'node:crypto';
+import variant from '@jitl/quickjs-wasmfile-release-sync';
+import {
+  newQuickJSWASMModuleFromVariant,
+  type QuickJSContext,
+  type QuickJSHandle,
+  type QuickJSRuntime,
+  type QuickJSWASMModule,
+} from 'quickjs-emscripten-core';
+import type { HostCall } from './bridge.ts';
+import { PRELUDE } from './prelude.ts';
+
+/** Heap of one run, bytes: what QuickJS may allocate before the script fails with out of memory. */
+export const MEMORY_LIMIT_BYTES = 32 * 1024 * 1024;
+/**
+ * Stack of one run, bytes: deep recursion fails with QuickJS's own "stack overflow" (about 1,300 frames)
+ * before it reaches the end of the WebAssembly stack, which at 512 KiB it did (a host RangeError that
+ * leaves the module unusable).
+ */
+export const STACK_LIMIT_BYTES = 256 * 1024;
+/** What print keeps per run, characters; the rest is cut (a script printing in a loop costs nothing more). */
+export const MAX_PRINT_CHARS = 16 * 1024;
+/** Promise jobs run after the script, at most: a job that queues another forever ends here or at the time limit. */
+const MAX_PENDING_JOBS = 10_000;
+
+export interface ScriptSource {
+  /** The name in stack traces and fault strings: the jsc:// resource's name. */
+  name: string;
+  source: string;
+}
+
+export interface SandboxRun {
+  scripts: ScriptSource[];
+  timeLimitMs: number;
+  /** context.flow */
+  flow: string;
+  properties: Record<string, string>;
+}
+
+export type SandboxOutcome =
+  | { ok: true; print: string }
+  | { ok: false; kind: 'error' | 'timeout' | 'memory' | 'stack'; message: string; print: string };
+
+// The package's types describe its CommonJS build; under ESM its default export is the variant itself.
+let loading: Promise<QuickJSWASMModule> | undefined;
+let quickjs: QuickJSWASMModule | undefined;
+
+/** The QuickJS module of this thread, loaded once (WebAssembly instantiation is asynchronous). */
+export function loadQuickJS(): QuickJSWASMModule | Promise<QuickJSWASMModule> {
+  if (quickjs) return quickjs;
+  loading ??= newQuickJSWASMModuleFromVariant(
+    variant as unknown as Parameters<typeof newQuickJSWASMModuleFromVariant>[0],
+  ).then((module) => (quickjs = module));
+  return loading;
+}
+
+let pooled: QuickJSRuntime | undefined;
+
+function runtime(module: QuickJSWASMModule): QuickJSRuntime {
+  if (!pooled) {
+    pooled = module.newRuntime();
+    pooled.setMemoryLimit(MEMORY_LIMIT_BYTES);
+    pooled.setMaxStackSize(STACK_LIMIT_BYTES);
+  }
+  return pooled;
+}
+
+/**
+ * Drops this thread's QuickJS instance after the engine itself failed (an abort inside the module, a
+ * context that would not free): its state is unknown, so the next run loads a fresh WebAssembly instance.
+ */
+function discardModule(): void {
+  pooled = undefined;
+  quickjs = undefined;
+  loading = undefined;
+}
+
+const LOCAL_HASHES = new Set(['sha1', 'sha256', 'sha512', 'md5']);
+
+interface ScriptError {
+  name?: string;
+  message?: string;
+  stack?: string;
+}
+
+/** "name:line" of the innermost frame in one of the policy's scripts, if any. */
+function scriptLine(error: ScriptError, scripts: readonly ScriptSource[]): string | undefined {
+  for (const match of (error.stack ?? '').matchAll(/\(([^():\s]+):(\d+)(?::\d+)?\)|at ([^():\s]+):(\d+)/g)) {
+    const file = match[1] ?? match[3];
+    if (scripts.some((s) => s.name === file)) return `${file}:${match[2] ?? match[4]}`;
+  }
+  return undefined;
+}
+
+function classify(
+  error: unknown,
+  scripts: readonly ScriptSource[],
+  timedOut: boolean,
+): Omit<Extract<SandboxOutcome, { ok: false }>, 'print' | 'ok'> {
+  if (timedOut) return { kind: 'timeout', message: 'interrupted' };
+  // QuickJS reports an allocation refused by the memory limit as a thrown null.
+  if (error === null) return { kind: 'memory', message: 'InternalError: out of memory' };
+  const e: ScriptError = typeof error === 'object' ? error : { message: JSON.stringify(error) };
+  const message = `${e.name ?? 'Error'}: ${e.message ?? ''}`;
+  if (e.name === 'InternalError' && /out of memory/i.test(e.message ?? '')) return { kind: 'memory', message };
+  if (/stack overflow|call stack size/i.test(e.message ?? '')) return { kind: 'stack', message };
+  const line = scriptLine(e, scripts);
+  return { kind: 'error', message: line ? `${message} (${line})` : message };
+}
+
+/**
+ * Runs the scripts (includes first, then the resource) in a fresh context of this thread's runtime, with
+ * `host` answering the object model's calls. Never throws for anything a script does.
+ */
+export function runInSandbox(module: QuickJSWASMModule, run: SandboxRun, host: HostCall): SandboxOutcome {
+  const rt = runtime(module);
+  const deadline = performance.now() + run.timeLimitMs;
+  let timedOut = false;
+  rt.setInterruptHandler(() => {
+    if (performance.now() < deadline) return false;
+    timedOut = true;
+    return true;
+  });
+  let printed = '';
+  const local = (op: string, args: unknown[]): unknown => {
+    switch (op) {
+      case 'setup':
+        return { flow: run.flow, properties: run.properties };
+      case 'print': {
+        if (printed.length < MAX_PRINT_CHARS) {
+          printed += `${printed ? '\n' : ''}${String(args[0])}`.slice(0, MAX_PRINT_CHARS - printed.length);
+        }
+        return printed.length < MAX_PRINT_CHARS;
+      }
+      case 'hash': {
+        const [algorithm, data, encoding] = args;
+        if (typeof algorithm !== 'string' || !LOCAL_HASHES.has(algorithm) || typeof data !== 'string') {
+          throw new Error('bad hash arguments');
+        }
+        return createHash(algorithm)
+          .update(data, 'utf8')
+          .digest(encoding === 'base64' ? 'base64' : 'hex');
+      }
+      default:
+        if (timedOut || performance.now() >= deadline) throw new Error('interrupted');
+        return host(op, args);
+    }
+  };
+  let vm: QuickJSContext | undefined;
+  let broken = false;
+  try {
+    vm = rt.newContext();
+    const ctx = vm;
+    const hostFunction = ctx.newFunction('__gh', (opHandle: QuickJSHandle, argsHandle: QuickJSHandle) => {
+      let reply: string;
+      try {
+        const args: unknown = JSON.parse(ctx.getString(argsHandle));
+        reply = JSON.stringify({ v: local(ctx.getString(opHandle), Array.isArray(args) ? args : []) ?? null });
+      } catch (error) {
+        reply = JSON.stringify({ e: error instanceof Error ? error.message : String(error) });
+      }
+      return ctx.newString(reply);
+    });
+    ctx.setProp(ctx.global, '__gh', hostFunction);
+    hostFunction.dispose();
+    for (const [name, source] of [
+      ['gatehouse:prelude', PRELUDE] as const,
+      ...run.scripts.map((s) => [s.name, s.source] as const),
+    ]) {
+      const result = ctx.evalCode(source, name);
+      if (result.error) {
+        const error: unknown = ctx.dump(result.error);
+        result.error.dispose();
+        return { ok: false, ...classify(error, run.scripts, timedOut), print: printed };
+      }
+      result.value.dispose();
+    }
+    // Promise jobs the script queued run now, within the same time limit; none survives the run.
+    const jobs = rt.executePendingJobs(MAX_PENDING_JOBS);
+    if (jobs.error) {
+      const error: unknown = ctx.dump(jobs.error);
+      jobs.error.dispose();
+      return { ok: false, ...classify(error, run.scripts, timedOut), print: printed };
+    }
+    return { ok: true, print: printed };
+  } catch (error) {
+    // The engine itself failed (an abort inside the module): a fresh instance takes its place.
+    broken = true;
+    return { ok: false, kind: timedOut ? 'timeout' : 'memory', message: String(error), print: printed };
+  } finally {
+    // The context goes with everything the script made, promise jobs still queued included; QuickJS
+    // frees the memory of a context stopped by the interrupt, the memory limit or the stack limit.
+    try {
+      vm?.dispose();
+    } catch {
+      broken = true;
+    }
+    if (broken) discardModule();
+  }
+}
