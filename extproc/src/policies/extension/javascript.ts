@@ -15,6 +15,7 @@ import { PolicyFault } from '../../flow/faults.ts';
 import type { PolicyContext, PolicyImplementation, Variables } from '../../flow/types.ts';
 import { checkConfig } from '../support.ts';
 import { HostCallError, HostChannel, hostFor, type HostCall } from './js/bridge.ts';
+import type { QuickJSWASMModule } from 'quickjs-emscripten-core';
 import { loadQuickJS, runInSandbox, type SandboxOutcome, type SandboxRun } from './js/sandbox.ts';
 
 export interface JavaScriptTaskInput {
@@ -30,12 +31,14 @@ const HOST_CALL_SLACK_MS = 1000;
 
 /** The task `javascript.run`: the scripts' outcome; the object model's effects are already applied. */
 export function javaScriptTask(input: JavaScriptTaskInput): SandboxOutcome | Promise<SandboxOutcome> {
-  const deadline = performance.now() + input.run.timeLimitMs + HOST_CALL_SLACK_MS;
+  let deadline = Infinity;
   const host = hostFor(input.runId, input.channel, () => deadline);
+  const run = (module: QuickJSWASMModule) => {
+    deadline = performance.now() + input.run.timeLimitMs + HOST_CALL_SLACK_MS;
+    return runInSandbox(module, input.run, host);
+  };
   const module = loadQuickJS();
-  return module instanceof Promise
-    ? module.then((loaded) => runInSandbox(loaded, input.run, host))
-    : runInSandbox(module, input.run, host);
+  return module instanceof Promise ? module.then(run) : run(module);
 }
 
 /** Values of context.session, per exchange (Apigee: shared by the policies of one message context). */
