@@ -4,12 +4,16 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { javaScript, type JavaScriptConfig } from '../../../../protos/policies/extension/javascript.ts';
+import { decodeRuntimeSnapshot } from '../../config/decode.ts';
 import { RefusedChangeError } from '../../flow/allowed-changes.ts';
+import { compileProxy } from '../../flow/compile.ts';
+import { FlowRun } from '../../flow/engine.ts';
 import { PolicyFault } from '../../flow/faults.ts';
 import { makePolicyContext, type PolicyContextOptions } from '../../flow/policy-context.test-support.ts';
 import type { PolicyContext } from '../../flow/types.ts';
 import { StreamOffload } from '../../workers/offload.ts';
 import { WorkerPool } from '../../workers/pool.ts';
+import { policyRegistry } from '../registry.ts';
 import { javaScriptPolicy } from './javascript.ts';
 import { MAX_PRINT_CHARS } from './js/sandbox.ts';
 
@@ -280,5 +284,60 @@ describe('JavaScript on a worker thread', () => {
     expect(fault?.message).toMatch(/exceeded limit of 300ms/);
     const next = await run("context.setVariable('ok', context.getVariable('request.verb'))", {}, {}, onPool);
     expect(next.ctx.variables.get('ok')).toBe('POST');
+  });
+});
+
+describe('JavaScript in the flow engine', () => {
+  const policy = (source: string, extra: Record<string, unknown> = {}) => ({
+    type: 'JavaScript',
+    enabled: true,
+    configJson: JSON.stringify({ source, resourceURL: 'jsc://s.js' }),
+    ...extra,
+  });
+
+  async function flow(policies: Record<string, unknown>, steps: string[]) {
+    const snapshot = decodeRuntimeSnapshot({
+      proxies: [
+        {
+          namespace: 'ns',
+          name: 'p',
+          route: 'ns/p',
+          basePath: '/api',
+          policies,
+          flows: { preFlow: { request: steps.map((p) => ({ policy: p })) } },
+        },
+      ],
+    });
+    const compiled = compileProxy(snapshot.proxies[0]!, policyRegistry);
+    const ctx = makePolicyContext({ path: '/api/orders', method: 'POST', proxy: { basePath: '/api' } });
+    const outcome = await new FlowRun(compiled, ctx.exchange).runRequest();
+    return { outcome, variables: ctx.exchange.variables };
+  }
+
+  it("a throwing script is Apigee's fault response with fault.name and javascript.{policy}.failed", async () => {
+    const { outcome, variables } = await flow({ 'JS-1': policy("throw new Error('no')") }, ['JS-1']);
+    expect(outcome.action).toBe('respond');
+    if (outcome.action !== 'respond') return;
+    expect(outcome.response.status).toBe(500);
+    expect(JSON.parse(outcome.response.body.text())).toEqual({
+      fault: {
+        faultstring: 'Execution of JS-1 failed with error: Javascript runtime error: "Error: no (s.js:1)"',
+        detail: { errorcode: 'steps.javascript.ScriptExecutionFailed' },
+      },
+    });
+    expect(variables.get('fault.name')).toBe('ScriptExecutionFailed');
+    expect(variables.get('javascript.JS-1.failed')).toBe(true);
+  });
+
+  it('continueOnError: the next step runs and sees the failure', async () => {
+    const { outcome, variables } = await flow(
+      {
+        'JS-1': policy('while (true) {}', { continueOnError: true }),
+        'JS-2': policy("context.setVariable('after', String(context.getVariable('javascript.JS-1.failed')))"),
+      },
+      ['JS-1', 'JS-2'],
+    );
+    expect(outcome.action).not.toBe('respond');
+    expect(variables.get('after')).toBe('true');
   });
 });
