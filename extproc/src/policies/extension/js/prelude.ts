@@ -16,7 +16,8 @@ export const PRELUDE = String.raw`
     if ('e' in reply) throw new Error(reply.e);
     return reply.v;
   };
-  const setup = call('setup');
+  // Built before the run it serves (sandbox.ts keeps one ready): what is the run's is asked for when read.
+  let properties;
   const text = (v) => (v === undefined || v === null ? null : typeof v === 'object' ? String(v) : v);
 
   // A map-like face (headers, queryParams, session): reads, writes, deletes and enumeration go to the host.
@@ -85,7 +86,9 @@ export const PRELUDE = String.raw`
   );
 
   const context = Object.freeze({
-    flow: setup.flow,
+    get flow() {
+      return call('flow');
+    },
     session,
     proxyRequest: request,
     targetRequest: request,
@@ -137,7 +140,11 @@ export const PRELUDE = String.raw`
     response: constant(response),
     crypto: constant(crypto),
     print: constant(print),
-    properties: constant(Object.freeze(setup.properties)),
+  });
+  Object.defineProperty(globalThis, 'properties', {
+    get: () => (properties ??= Object.freeze(call('properties'))),
+    enumerable: true,
+    configurable: false,
   });
 })();
 `;
