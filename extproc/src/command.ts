@@ -106,7 +106,7 @@ const flags = {
     value: 'BYTES',
     default: 32_768,
     description:
-      'policy tasks from this weight run on the workers, lighter ones inline; the weight is the body size, x8 for JSONPath, x16 for XSD and x64 for XPath work (XSLTransform always runs on the workers)',
+      'policy tasks from this weight run on the workers, lighter ones inline; the weight is the body size, x8 for JSONPath, x16 for XSD and x64 for XPath work (XSLTransform and JavaScript always run on the workers)',
   }),
   ...serverTlsFlags({ serves: 'ext_proc', clientCertificates: "client certificates (Envoy's)" }),
   ...xdsTlsFlags(),

@@ -66,6 +66,7 @@ describe('policy type table', () => {
       GenerateJWS: 'generateJWS',
       DecodeJWS: 'decodeJWS',
       ServiceCallout: 'serviceCallout',
+      JavaScript: 'javaScript',
     });
   });
 

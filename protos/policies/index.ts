@@ -9,6 +9,7 @@
 // policy: one schema file here, one row below, one implementation file under extproc/src/policies/,
 // one row in its registry, then `npm run gen:crds && npm run gen:api-docs`.
 import type { ConfigProblem, JSONSchema } from './schema.ts';
+import { javaScript } from './extension/javascript.ts';
 import { accessEntity } from './mediation/access-entity.ts';
 import { assignMessage } from './mediation/assign-message.ts';
 import { extractVariables } from './mediation/extract-variables.ts';
@@ -103,6 +104,7 @@ export const policyTypes: readonly PolicyTypeSpec[] = [
   decodeJWS,
   externalCallout,
   serviceCallout,
+  javaScript,
 ];
 
 export const policyTypesByName: ReadonlyMap<string, PolicyTypeSpec> = new Map(policyTypes.map((p) => [p.type, p]));

@@ -27,6 +27,7 @@ const FAILED_PREFIX: Readonly<Record<string, string>> = {
   RegularExpressionProtection: 'regularexpressionprotection',
   ExternalCallout: 'externalcallout',
   ServiceCallout: 'servicecallout',
+  JavaScript: 'javascript',
 };
 
 /** The failed variable of a step of `type` named `policy`, or undefined when Apigee defines none. */

@@ -2,6 +2,7 @@
 // folder and one row here (and its schema row in protos/policies/index.ts).
 import type { PolicyImplementation } from '../flow/types.ts';
 import { externalCalloutPolicy } from './extension/external-callout.ts';
+import { javaScriptPolicy } from './extension/javascript.ts';
 import { accessEntityPolicy } from './mediation/access-entity.ts';
 import { assignMessagePolicy } from './mediation/assign-message.ts';
 import { extractVariablesPolicy } from './mediation/extract-variables.ts';
@@ -73,6 +74,7 @@ export const policyImplementations: readonly PolicyImplementation<never>[] = [
   decodeJwsPolicy,
   externalCalloutPolicy,
   serviceCalloutPolicy,
+  javaScriptPolicy,
 ];
 
 export const policyRegistry: ReadonlyMap<string, PolicyImplementation<never>> = new Map(

@@ -17,6 +17,7 @@ import { generateJwsConverter } from './generate-jws.ts';
 import { generateJwtConverter } from './generate-jwt.ts';
 import { getOAuthV2InfoConverter } from './get-oauth-v2-info.ts';
 import { invalidateCacheConverter } from './invalidate-cache.ts';
+import { javaScriptConverter } from './javascript.ts';
 import { jsonThreatProtectionConverter } from './json-threat-protection.ts';
 import { jsonToXmlConverter } from './json-to-xml.ts';
 import { keyValueMapOperationsConverter } from './key-value-map-operations.ts';
@@ -76,6 +77,7 @@ export const policyConverters: readonly PolicyConverter[] = [
   deleteOAuthV2InfoConverter,
   externalCalloutConverter,
   serviceCalloutConverter,
+  javaScriptConverter,
 ];
 
 const byType = new Map(policyConverters.map((c) => [c.type, c]));
@@ -91,8 +93,6 @@ export function converterFor(type: string): PolicyConverter | undefined {
 
 /** Why a policy type does not convert: a specific reason for types Apigee bundles often hold. */
 const reasons: Record<string, string> = {
-  Javascript:
-    'JavaScript policies have no Gatehouse implementation yet; the script under resources/jsc is not converted',
   JavaCallout: 'Java callouts cannot run in Gatehouse: port the logic to an ExternalCallout service (gRPC)',
   PythonScript: 'PythonScript has no Gatehouse implementation yet',
   FlowCallout: 'FlowCallout needs SharedFlow, which Gatehouse does not have yet',
