@@ -8,8 +8,11 @@ import type { ConfigProblem, JSONSchema } from '../schema.ts';
 
 /** The largest script, and the largest total of a policy's scripts, in characters. */
 export const MAX_PYTHON_SOURCE_CHARS = 256 * 1024;
-/** Apigee documents no default for the Script policy's timeLimit; this one is JavaScript's usual 200 ms x 5. */
-export const DEFAULT_PYTHON_TIME_LIMIT_MS = 1000;
+/**
+ * Apigee documents no default for the Script policy's timeLimit; 200 ms is the value its examples use, and
+ * stays within the DataPlane's default messageTimeout (200 ms) budget of 180 ms plus the script's start.
+ */
+export const DEFAULT_PYTHON_TIME_LIMIT_MS = 200;
 export const MAX_PYTHON_TIME_LIMIT_MS = 60_000;
 
 export interface PythonResource {
@@ -96,7 +99,7 @@ export const script: PolicyTypeSpec = {
         minimum: 1,
         maximum: MAX_PYTHON_TIME_LIMIT_MS,
         description:
-          'Milliseconds the scripts may run (default 1000); over it the script is interrupted and the step fails with steps.script.ScriptEvaluationFailed. Apigee: the timeLimit attribute.',
+          'Milliseconds the scripts may run (default 200; keep it under the DataPlane messageTimeout); over it the script is interrupted and the step fails with steps.script.ScriptEvaluationFailed. Apigee: the timeLimit attribute.',
       },
       properties: {
         type: 'object',

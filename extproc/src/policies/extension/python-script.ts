@@ -17,8 +17,6 @@ import { PolicyConfigError } from '../support.ts';
 import { pythonPool, type PythonOutcome } from './python/pool.ts';
 import type { PythonValue } from './python/protocol.ts';
 
-/** How long a run may wait for a thread (the pool still loading, all busy) before a 503. */
-export const PYTHON_WAIT_MS = 1000;
 /** The most characters of one variable copied into a script, and of all of them. */
 const MAX_VALUE_CHARS = 4 * 1024 * 1024;
 
@@ -85,8 +83,8 @@ export const pythonScriptPolicy: PolicyImplementation<ScriptConfig> = {
         values,
         properties,
         timeLimitMs: timeLimit,
-        waitDeadline: performance.now() + PYTHON_WAIT_MS,
-        waitBudgetMs: PYTHON_WAIT_MS,
+        waitDeadline: performance.now() + pool.waitMs,
+        waitBudgetMs: pool.waitMs,
       });
       for (const line of outcome.printed) ctx.log.debug({ policy: meta.name, printed: line }, 'python script print');
       if (outcome.kind === 'failed') {

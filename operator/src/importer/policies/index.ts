@@ -21,6 +21,7 @@ import { jsonToXmlConverter } from './json-to-xml.ts';
 import { keyValueMapOperationsConverter } from './key-value-map-operations.ts';
 import { lookupCacheConverter } from './lookup-cache.ts';
 import { oauthV2Converter } from './oauth-v2.ts';
+import { pythonScriptConverter } from './python-script.ts';
 import { populateCacheConverter } from './populate-cache.ts';
 import { quotaConverter } from './quota.ts';
 import { raiseFaultConverter } from './raise-fault.ts';
@@ -72,6 +73,7 @@ export const policyConverters: readonly PolicyConverter[] = [
   getOAuthV2InfoConverter,
   setOAuthV2InfoConverter,
   deleteOAuthV2InfoConverter,
+  pythonScriptConverter,
 ];
 
 const byType = new Map(policyConverters.map((c) => [c.type, c]));
@@ -90,7 +92,6 @@ const reasons: Record<string, string> = {
   Javascript:
     'JavaScript policies have no Gatehouse implementation yet; the script under resources/jsc is not converted',
   JavaCallout: 'Java callouts cannot run in Gatehouse: port the logic to an ExternalCallout service (gRPC)',
-  PythonScript: 'PythonScript has no Gatehouse implementation yet',
   ServiceCallout: 'ServiceCallout has no Gatehouse implementation yet',
   FlowCallout: 'FlowCallout needs SharedFlow, which Gatehouse does not have yet',
   MessageLogging: 'MessageLogging has no Gatehouse implementation yet',

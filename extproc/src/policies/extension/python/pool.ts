@@ -23,6 +23,8 @@ export interface PythonPoolOptions {
   recycleHeapMb: number;
   /** How long an interrupted script may take to stop before its thread is terminated. */
   graceMs: number;
+  /** How long a run may wait for a thread (the pool loading, every thread busy): extproc's --work-budget-ms. */
+  waitMs: number;
   log?: Logger;
 }
 
@@ -32,6 +34,7 @@ export const DEFAULT_PYTHON_POOL: PythonPoolOptions = {
   maxMemoryMb: 256,
   recycleHeapMb: 128,
   graceMs: 100,
+  waitMs: 1000,
 };
 
 export interface PythonRun {
@@ -86,6 +89,11 @@ export class PythonPool {
 
   get size(): number {
     return this.slots.length;
+  }
+
+  /** How long a run may wait for a thread. */
+  get waitMs(): number {
+    return this.options.waitMs;
   }
 
   /** Threads that have loaded pyodide. */
