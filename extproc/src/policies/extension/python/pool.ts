@@ -33,7 +33,7 @@ export const DEFAULT_PYTHON_POOL: PythonPoolOptions = {
   queueLimit: 64,
   maxMemoryMb: 256,
   recycleHeapMb: 128,
-  graceMs: 100,
+  graceMs: 500,
   waitMs: 1000,
 };
 
