@@ -227,6 +227,30 @@ describe('Script (Python)', () => {
       expect(await out('flow.setVariable("out", "alive")')).toBe('alive');
     });
 
+    it('leaves nothing for the next run: builtins, modules and their globals are restored after each', async () => {
+      await step(
+        [
+          'import builtins, json, colorsys',
+          'json.dumps = lambda *a, **k: "patched"',
+          'json.stash = flow.getVariable("request.header.authorization")',
+          'colorsys.stash = "left"',
+          'builtins.len = lambda x: 42',
+        ].join('\n'),
+      )(makePolicyContext({ headers: { authorization: 'Bearer tenant-a-secret' } }));
+      // Both threads, so whichever ran the first script runs one of these.
+      for (let i = 0; i < 4; i++) {
+        expect(
+          await out(
+            [
+              'import json, sys, colorsys',
+              'seen = [len([1]), json.dumps(1), getattr(json, "stash", None), getattr(colorsys, "stash", None)]',
+              'flow.setVariable("out", repr(seen))',
+            ].join('\n'),
+          ),
+        ).toBe("[1, '1', None, None]");
+      }
+    });
+
     it('cannot start threads', async () => {
       const failed = await fault(step('import threading\nthreading.Thread(target=print).start()')(makePolicyContext()));
       expect(failed.message).toMatch(/can't start new thread/);

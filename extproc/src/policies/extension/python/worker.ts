@@ -182,12 +182,45 @@ def compile_sources(key, sources):
 def has(key):
     return key in _compiled
 
+# Scripts of every tenant share this interpreter, one after another: what a run changes in builtins or
+# in a module loaded before it (json.dumps = ..., a stash in a module's globals) is undone after it, and
+# modules it loaded are forgotten, so no run sees another's values or patches.
+_saved_builtins = dict(builtins.__dict__)
+_saved_modules = {}
+
+def snapshot_modules():
+    _saved_modules.clear()
+    for name, module in list(sys.modules.items()):
+        namespace = getattr(module, '__dict__', None)
+        if isinstance(namespace, dict):
+            _saved_modules[name] = (module, dict(namespace))
+
+def _restore():
+    if builtins.__dict__ != _saved_builtins:
+        builtins.__dict__.clear()
+        builtins.__dict__.update(_saved_builtins)
+    for name in [n for n in sys.modules if n not in _saved_modules]:
+        del sys.modules[name]
+    for name, (module, namespace) in _saved_modules.items():
+        if sys.modules.get(name) is not module:
+            sys.modules[name] = module
+        current = module.__dict__
+        if current != namespace:
+            current.clear()
+            current.update(namespace)
+
 def run(key, values, properties):
     flow = Flow(dict(values))
     scope = {'__name__': '__main__', '__builtins__': builtins, 'flow': flow, 'properties': dict(properties)}
-    for code in _compiled[key]:
-        exec(code, scope)
-    return flow._changed
+    try:
+        for code in _compiled[key]:
+            exec(code, scope)
+        return dict(flow._changed)
+    finally:
+        scope.clear()
+        flow._values.clear()
+        flow._changed.clear()
+        _restore()
 `;
 
 /** The line in the policy's own scripts (not the standard library's, under /lib) the traceback ends at. */
@@ -225,6 +258,8 @@ async function main(): Promise<void> {
   py.unregisterJsModule('pyodide_js');
   py.unregisterJsModule('js');
   py.runPython(BOOTSTRAP, { globals: ns });
+  // The state every run starts from: taken after the hooks are in and the common modules loaded.
+  (ns.get('snapshot_modules') as () => void)();
   const has = ns.get('has') as (key: string) => boolean;
   const compileSources = ns.get('compile_sources') as (key: string, sources: unknown) => void;
   const run = ns.get('run') as (key: string, values: unknown, properties: unknown) => PyObject;
