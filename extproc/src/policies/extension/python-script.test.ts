@@ -14,8 +14,9 @@ import { closePythonPool, configurePythonPool, PythonPool, pythonPool } from './
 
 const meta = { namespace: 'shop', name: 'Python-1' };
 
+/** A step; its time limit is generous unless a test sets one, so a busy machine fails no test by time. */
 function step(source: string, extra: Record<string, unknown> = {}): PolicyStep {
-  return pythonScriptPolicy.create({ resourceURL: 'py://myscript.py', source, ...extra }, meta);
+  return pythonScriptPolicy.create({ resourceURL: 'py://myscript.py', source, timeLimit: 20_000, ...extra }, meta);
 }
 
 async function fault(run: unknown): Promise<PolicyFault> {
@@ -63,6 +64,7 @@ describe('Script (Python)', () => {
           'print("debug line")',
         ].join('\n'),
         properties: { tier: 'gold' },
+        timeLimit: 20_000,
       },
       meta,
     );
@@ -132,6 +134,13 @@ describe('Script (Python)', () => {
       ]) {
         const failed = await fault(step(source)(makePolicyContext()));
         expect(failed.message, source).toMatch(/ImportError: module \S+ is not available to Script policies/);
+      }
+    });
+
+    it('loads no package: only the standard library is there, and nothing is fetched', async () => {
+      for (const source of ['import numpy', 'import requests', 'import micropip']) {
+        const failed = await fault(step(source)(makePolicyContext()));
+        expect(failed.message, source).toMatch(/ModuleNotFoundError|ImportError/);
       }
     });
 

@@ -313,10 +313,21 @@ function heapBytes(py: Pyodide): number {
   return py._module.HEAPU8.length;
 }
 
-/** The exception line of a traceback ("NameError: name 'x' is not defined"), bounded. */
+/** The exception of a traceback ("NameError: name 'x' is not defined"), its message lines joined, bounded. */
 function lastLine(text: string): string {
   const lines = text.trim().split('\n');
-  return (lines[lines.length - 1] ?? text).slice(0, 1024);
+  let at = lines.length - 1;
+  for (let i = lines.length - 1; i >= 0; i--) {
+    if (/^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b/.test(lines[i]!)) {
+      at = i;
+      break;
+    }
+  }
+  return lines
+    .slice(at)
+    .map((l) => l.trim())
+    .join(' ')
+    .slice(0, 1024);
 }
 
 await main();
