@@ -760,6 +760,13 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
     apigee('steps.xsl.XSLEvaluationFailed'),
   ),
   fault(
+    'policies/extension',
+    'steps.script.ScriptEvaluationFailed',
+    500,
+    'Script (Python): the script raised, did not compile, ran over its timeLimit, or ran out of memory or stack; the faultstring names the error and line.',
+    apigee('steps.script.ScriptEvaluationFailed'),
+  ),
+  fault(
     'policies/mediation',
     'steps.messagevalidation.SourceMessageNotAvailable',
     500,

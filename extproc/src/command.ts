@@ -102,6 +102,12 @@ const flags = {
     default: 1000,
     description: "a phase's policy work on the workers, waiting included (503 gatehouse.WorkBudgetExceeded beyond)",
   }),
+  'python-workers': positiveInt({
+    value: 'N',
+    default: 2,
+    description:
+      'threads running Script (Python) policies, each with its own Python (about 1-3 s and 100+ MB to start); started when a snapshot first holds one',
+  }),
   'offload-min-bytes': wholeNumber({
     value: 'BYTES',
     default: 32_768,

@@ -67,6 +67,7 @@ describe('policy type table', () => {
       DecodeJWS: 'decodeJWS',
       ServiceCallout: 'serviceCallout',
       JavaScript: 'javaScript',
+      Script: 'script',
     });
   });
 

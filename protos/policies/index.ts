@@ -21,6 +21,7 @@ import { xmlToJSON } from './mediation/xml-to-json.ts';
 import { soapMessageValidation } from './mediation/soap-message-validation.ts';
 import { xslTransform } from './mediation/xsl-transform.ts';
 import { serviceCallout } from './extension/service-callout.ts';
+import { script } from './extension/python-script.ts';
 import { accessControl } from './security/access-control.ts';
 import { basicAuthentication } from './security/basic-authentication.ts';
 import { cors } from './security/cors.ts';
@@ -105,6 +106,7 @@ export const policyTypes: readonly PolicyTypeSpec[] = [
   externalCallout,
   serviceCallout,
   javaScript,
+  script,
 ];
 
 export const policyTypesByName: ReadonlyMap<string, PolicyTypeSpec> = new Map(policyTypes.map((p) => [p.type, p]));

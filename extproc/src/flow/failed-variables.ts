@@ -28,6 +28,7 @@ const FAILED_PREFIX: Readonly<Record<string, string>> = {
   ExternalCallout: 'externalcallout',
   ServiceCallout: 'servicecallout',
   JavaScript: 'javascript',
+  Script: 'pythonscript',
 };
 
 /** The failed variable of a step of `type` named `policy`, or undefined when Apigee defines none. */

@@ -13,6 +13,7 @@ import { xmlToJsonPolicy } from './mediation/xml-to-json.ts';
 import { soapMessageValidationPolicy } from './mediation/soap-message-validation.ts';
 import { xslTransformPolicy } from './mediation/xsl-transform.ts';
 import { serviceCalloutPolicy } from './extension/service-callout.ts';
+import { pythonScriptPolicy } from './extension/python-script.ts';
 import { accessControlPolicy } from './security/access-control.ts';
 import { basicAuthenticationPolicy } from './security/basic-authentication.ts';
 import { corsPolicy } from './security/cors.ts';
@@ -75,6 +76,7 @@ export const policyImplementations: readonly PolicyImplementation<never>[] = [
   externalCalloutPolicy,
   serviceCalloutPolicy,
   javaScriptPolicy,
+  pythonScriptPolicy,
 ];
 
 export const policyRegistry: ReadonlyMap<string, PolicyImplementation<never>> = new Map(

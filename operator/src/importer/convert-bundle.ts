@@ -121,9 +121,12 @@ export function convertBundle(bundle: BundleFiles, bundleName: string, options: 
       const continueOnError = el.attr('continueOnError');
       if (continueOnError === 'true') spec['continueOnError'] = true;
       if (enabled === 'false') spec['enabled'] = false;
-      const props = el.child('Properties');
-      for (const p of converter.readsProperties ? [] : (props?.all('Property') ?? []))
-        report(file, p.consume().xpath, `property ${p.attrs['name'] ?? ''} has no counterpart`);
+      // Policy-wide <Properties> have no counterpart, except for a converter that takes them (JavaScript, Script).
+      if (!converter.readsProperties) {
+        const props = el.child('Properties');
+        for (const p of props?.all('Property') ?? [])
+          report(file, p.consume().xpath, `property ${p.attrs['name'] ?? ''} has no counterpart`);
+      }
       config = converter.convert(el, {
         file,
         unsupported: (xpath, reason) => report(file, xpath, reason),

@@ -23,6 +23,7 @@ import { jsonToXmlConverter } from './json-to-xml.ts';
 import { keyValueMapOperationsConverter } from './key-value-map-operations.ts';
 import { lookupCacheConverter } from './lookup-cache.ts';
 import { oauthV2Converter } from './oauth-v2.ts';
+import { pythonScriptConverter } from './python-script.ts';
 import { populateCacheConverter } from './populate-cache.ts';
 import { quotaConverter } from './quota.ts';
 import { raiseFaultConverter } from './raise-fault.ts';
@@ -78,6 +79,7 @@ export const policyConverters: readonly PolicyConverter[] = [
   externalCalloutConverter,
   serviceCalloutConverter,
   javaScriptConverter,
+  pythonScriptConverter,
 ];
 
 const byType = new Map(policyConverters.map((c) => [c.type, c]));
@@ -94,7 +96,6 @@ export function converterFor(type: string): PolicyConverter | undefined {
 /** Why a policy type does not convert: a specific reason for types Apigee bundles often hold. */
 const reasons: Record<string, string> = {
   JavaCallout: 'Java callouts cannot run in Gatehouse: port the logic to an ExternalCallout service (gRPC)',
-  PythonScript: 'PythonScript has no Gatehouse implementation yet',
   FlowCallout: 'FlowCallout needs SharedFlow, which Gatehouse does not have yet',
   MessageLogging: 'MessageLogging has no Gatehouse implementation yet',
   StatisticsCollector: 'StatisticsCollector has no Gatehouse implementation yet',

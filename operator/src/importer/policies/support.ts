@@ -29,10 +29,10 @@ export interface PolicyConverter {
   type: string;
   /** Gatehouse's type name when it differs from the Apigee root element (<XSL> is XSLTransform). */
   gatehouseType?: string;
+  /** Whether it converts the policy's <Properties> itself (else they are reported as having no counterpart). */
+  readsProperties?: boolean;
   /** The ResourceURL schemes whose bundle resources this converter reads (ctx.resource). */
   resourceSchemes?: readonly string[];
-  /** The type takes <Properties> (JavaScript's `properties`): they are not reported as having no counterpart. */
-  readsProperties?: boolean;
   convert(el: XmlElement, ctx: PolicyContext): Record<string, unknown> | undefined;
 }
 
