@@ -18,6 +18,7 @@ import { raiseFault } from './mediation/raise-fault.ts';
 import { xmlToJSON } from './mediation/xml-to-json.ts';
 import { soapMessageValidation } from './mediation/soap-message-validation.ts';
 import { xslTransform } from './mediation/xsl-transform.ts';
+import { javaCallout } from './extension/java-callout.ts';
 import { accessControl } from './security/access-control.ts';
 import { basicAuthentication } from './security/basic-authentication.ts';
 import { cors } from './security/cors.ts';
@@ -99,6 +100,7 @@ export const policyTypes: readonly PolicyTypeSpec[] = [
   verifyJWS,
   generateJWS,
   decodeJWS,
+  javaCallout,
 ];
 
 export const policyTypesByName: ReadonlyMap<string, PolicyTypeSpec> = new Map(policyTypes.map((p) => [p.type, p]));

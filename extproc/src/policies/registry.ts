@@ -10,6 +10,7 @@ import { raiseFaultPolicy } from './mediation/raise-fault.ts';
 import { xmlToJsonPolicy } from './mediation/xml-to-json.ts';
 import { soapMessageValidationPolicy } from './mediation/soap-message-validation.ts';
 import { xslTransformPolicy } from './mediation/xsl-transform.ts';
+import { javaCalloutPolicy } from './extension/java-callout.ts';
 import { accessControlPolicy } from './security/access-control.ts';
 import { basicAuthenticationPolicy } from './security/basic-authentication.ts';
 import { corsPolicy } from './security/cors.ts';
@@ -69,6 +70,7 @@ export const policyImplementations: readonly PolicyImplementation<never>[] = [
   verifyJwsPolicy,
   generateJwsPolicy,
   decodeJwsPolicy,
+  javaCalloutPolicy,
 ];
 
 export const policyRegistry: ReadonlyMap<string, PolicyImplementation<never>> = new Map(

@@ -8,6 +8,7 @@ import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -80,11 +81,17 @@ final class CalloutService extends ExternalCalloutServiceGrpc.ExternalCalloutSer
     }
     HostMessageContext context = new HostMessageContext(in);
     Outcome outcome = new Outcome();
+    CountDownLatch loaded = new CountDownLatch(1);
     Thread worker =
         new Thread(
             () -> {
               try {
-                Execution callout = loader.instance(resource, className, properties);
+                Execution callout;
+                try {
+                  callout = loader.instance(resource, className, properties);
+                } finally {
+                  loaded.countDown();
+                }
                 outcome.result = callout.execute(context, context);
               } catch (CalloutLoader.LoadException e) {
                 outcome.failure = e.getMessage();
@@ -100,7 +107,9 @@ final class CalloutService extends ExternalCalloutServiceGrpc.ExternalCalloutSer
     worker.setDaemon(true);
     worker.start();
     try {
-      worker.join(timeoutMs);
+      // Loading the jar and constructing the callout (once per jar version, class and properties; Apigee
+      // does it at deployment) has the host's limit; execute() has the call's.
+      if (loaded.await(maxTimeoutMs, TimeUnit.MILLISECONDS)) worker.join(timeoutMs);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
