@@ -65,7 +65,8 @@ function parseAll(bundle: BundleFiles): Map<string, XmlElement> {
 
 function resourceReason(path: string): string {
   const folder = path.split('/')[2] ?? '';
-  if (folder === 'java') return 'a Java resource cannot run in Gatehouse: port it to an ExternalCallout service (gRPC)';
+  if (folder === 'java')
+    return 'a Java resource is not carried over: recompile it against gatehouse-callout-api for the Java callout host (docs/policies.md#javacallout)';
   if (['xsl', 'xsd', 'wsdl'].includes(folder))
     return `no converted policy names this ${folder} resource: it is not converted (a policy that names it puts it inline)`;
   return `resources (${folder}) are not converted: no supported policy uses them yet`;
@@ -122,7 +123,7 @@ export function convertBundle(bundle: BundleFiles, bundleName: string, options: 
       if (continueOnError === 'true') spec['continueOnError'] = true;
       if (enabled === 'false') spec['enabled'] = false;
       const props = el.child('Properties');
-      for (const p of props?.all('Property') ?? [])
+      for (const p of converter.readsProperties ? [] : (props?.all('Property') ?? []))
         report(file, p.consume().xpath, `property ${p.attrs['name'] ?? ''} has no counterpart`);
       config = converter.convert(el, {
         file,

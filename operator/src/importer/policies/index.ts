@@ -17,6 +17,7 @@ import { generateJwtConverter } from './generate-jwt.ts';
 import { getOAuthV2InfoConverter } from './get-oauth-v2-info.ts';
 import { invalidateCacheConverter } from './invalidate-cache.ts';
 import { jsonThreatProtectionConverter } from './json-threat-protection.ts';
+import { javaCalloutConverter } from './java-callout.ts';
 import { jsonToXmlConverter } from './json-to-xml.ts';
 import { keyValueMapOperationsConverter } from './key-value-map-operations.ts';
 import { lookupCacheConverter } from './lookup-cache.ts';
@@ -72,6 +73,7 @@ export const policyConverters: readonly PolicyConverter[] = [
   getOAuthV2InfoConverter,
   setOAuthV2InfoConverter,
   deleteOAuthV2InfoConverter,
+  javaCalloutConverter,
 ];
 
 const byType = new Map(policyConverters.map((c) => [c.type, c]));
@@ -89,7 +91,6 @@ export function converterFor(type: string): PolicyConverter | undefined {
 const reasons: Record<string, string> = {
   Javascript:
     'JavaScript policies have no Gatehouse implementation yet; the script under resources/jsc is not converted',
-  JavaCallout: 'Java callouts cannot run in Gatehouse: port the logic to an ExternalCallout service (gRPC)',
   PythonScript: 'PythonScript has no Gatehouse implementation yet',
   ServiceCallout: 'ServiceCallout has no Gatehouse implementation yet',
   FlowCallout: 'FlowCallout needs SharedFlow, which Gatehouse does not have yet',

@@ -29,6 +29,8 @@ export interface PolicyConverter {
   type: string;
   /** Gatehouse's type name when it differs from the Apigee root element (<XSL> is XSLTransform). */
   gatehouseType?: string;
+  /** The converter reads the policy's <Properties> itself (JavaCallout's constructor properties). */
+  readsProperties?: boolean;
   /** The ResourceURL schemes whose bundle resources this converter reads (ctx.resource). */
   resourceSchemes?: readonly string[];
   convert(el: XmlElement, ctx: PolicyContext): Record<string, unknown> | undefined;
