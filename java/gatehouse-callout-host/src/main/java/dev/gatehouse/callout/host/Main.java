@@ -34,6 +34,10 @@ public final class Main {
     opts.put("max-message-bytes", env("GATEHOUSE_CALLOUT_MAX_MESSAGE_BYTES", "8388608"));
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
+      if (a.equals("--help")) {
+        System.out.println("gatehouse-callout-host [--FLAG VALUE]...; flags and their defaults: " + opts);
+        System.exit(0);
+      }
       if (!a.startsWith("--") || !opts.containsKey(a.substring(2)) || i + 1 >= args.length) {
         System.err.println("gatehouse-callout-host: unknown or incomplete flag " + a + "; flags: " + opts.keySet());
         System.exit(2);
