@@ -224,6 +224,16 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
     'GH_ERR_POLICY_CONFIG',
     'A policy config that passed the schema but cannot run (bad CIDR, regex RE2 cannot compile).',
   ),
+  error(
+    'extproc',
+    'GH_ERR_CALLOUT_TLS',
+    "An ExternalCallout's TLS material cannot be used (bad PEM, a key that does not match its certificate); the step answers steps.externalcallout.GrpcTlsInitFailed.",
+  ),
+  error(
+    'extproc',
+    'GH_ERR_CALLOUT_FAILED',
+    'An ExternalCallout call failed (server unreachable or killed, deadline passed, reply too large, an error status); the step answers steps.externalcallout.ExecutionError.',
+  ),
   error('extproc', 'GH_ERR_POLICY_FAULT', "A policy's fault; the client sees its fault code (see the faults below)."),
   error(
     'extproc',
@@ -1281,5 +1291,21 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
     500,
     'RegularExpressionProtection: `source` names a message this phase does not have (response in the request flow).',
     apigee('steps.regexprotection.SourceUnavailable'),
+  ),
+
+  // --- faults: extension policies ---
+  fault(
+    'policies/extension',
+    'steps.externalcallout.ExecutionError',
+    500,
+    'ExternalCallout: the gRPC call failed (unreachable or dying server, TimeoutMs passed, an error status, a reply over the size bound or breaking the contract); the faultstring names the gRPC status. A fault the server returns is steps.externalcallout.{its name} instead (500, even under continueOnError).',
+    apigee('steps.externalcallout.ExecutionError'),
+  ),
+  fault(
+    'policies/extension',
+    'steps.externalcallout.GrpcTlsInitFailed',
+    500,
+    'ExternalCallout: the TLS material (CA, client certificate and key from Secrets) is missing from the snapshot or cannot be used.',
+    { apigee: 'GrpcTlsInitFailed' },
   ),
 ];

@@ -58,6 +58,7 @@ describe('policy type table', () => {
       XMLThreatProtection: 'xmlThreatProtection',
       RegularExpressionProtection: 'regularExpressionProtection',
       CORS: 'cors',
+      ExternalCallout: 'externalCallout',
       VerifyJWT: 'verifyJWT',
       GenerateJWT: 'generateJWT',
       DecodeJWT: 'decodeJWT',

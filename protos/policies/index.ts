@@ -12,6 +12,7 @@ import type { ConfigProblem, JSONSchema } from './schema.ts';
 import { accessEntity } from './mediation/access-entity.ts';
 import { assignMessage } from './mediation/assign-message.ts';
 import { extractVariables } from './mediation/extract-variables.ts';
+import { externalCallout } from './extension/external-callout.ts';
 import { jsonToXML } from './mediation/json-to-xml.ts';
 import { keyValueMapOperations } from './mediation/key-value-map-operations.ts';
 import { raiseFault } from './mediation/raise-fault.ts';
@@ -100,6 +101,7 @@ export const policyTypes: readonly PolicyTypeSpec[] = [
   verifyJWS,
   generateJWS,
   decodeJWS,
+  externalCallout,
   javaCallout,
 ];
 

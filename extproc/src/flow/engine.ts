@@ -98,8 +98,11 @@ export class FlowRun {
         const [failed, err] = caught instanceof MergedStepError ? [caught.step, caught.cause] : [step, caught];
         const fault = this.toFault(err, failed);
         const seconds = (performance.now() - started) / 1000;
-        this.exchange.stepDone(failed.type, failed.continueOnError ? 'continued' : 'fault', seconds);
-        if (!failed.continueOnError) return { kind: 'fault', fault, step: failed };
+        // A fault an ExternalCallout server raises enters the error flow whatever continueOnError says
+        // (docs/policies.md#externalcallout).
+        const goesOn = failed.continueOnError && !fault.overridesContinueOnError;
+        this.exchange.stepDone(failed.type, goesOn ? 'continued' : 'fault', seconds);
+        if (!goesOn) return { kind: 'fault', fault, step: failed };
         this.recordError(fault, failed, phase);
       }
     }

@@ -5,9 +5,10 @@ import type { Logger } from 'pino';
 import type { Proxy__Output } from '../../../protos/gen/gatehouse/v1/Proxy.ts';
 import type { Stores } from '../stores/types.ts';
 import { inlineOffload } from '../workers/inline.ts';
+import { CalloutCallError } from './faults.ts';
 import type { Request, Response } from './message.ts';
 import type { Offload } from './offload.ts';
-import type { Phase, PolicyContext, RemoteKeySets, RuntimeIndex } from './types.ts';
+import type { ExternalCallouts, Phase, PolicyContext, RemoteKeySets, RuntimeIndex } from './types.ts';
 import { FlowVariables } from './variables.ts';
 
 export interface ExchangeInit {
@@ -17,6 +18,8 @@ export interface ExchangeInit {
   stores: Stores;
   /** JWKS by URL for VerifyJWT/VerifyJWS; default none (such a step fails with its fault). */
   keys?: RemoteKeySets;
+  /** ExternalCallout servers; default none (such a step fails with ExecutionError). */
+  callouts?: ExternalCallouts;
   /** Where policies run heavy body work; default inline (no worker pool). */
   offload?: Offload;
   log: Logger;
@@ -35,6 +38,10 @@ export interface ExchangeInit {
 /** Stands in when no key service is given: every JWKS URL is unavailable. */
 const noRemoteKeys: RemoteKeySets = {
   jwks: () => Promise.reject(new Error('this extproc fetches no keys from URLs')),
+};
+/** Stands in when no callout client is given: every call fails. */
+const noCallouts: ExternalCallouts = {
+  call: () => Promise.reject(new CalloutCallError('UNAVAILABLE: this extproc makes no callouts')),
 };
 /** How a policy step ended: went on, answered directly, failed (a fault), or failed with continueOnError. */
 export type StepOutcome = 'continue' | 'respond' | 'fault' | 'continued';
@@ -96,6 +103,7 @@ export class Exchange {
       offload: this.init.offload ?? inlineOffload,
       runtime,
       keys: this.init.keys ?? noRemoteKeys,
+      callouts: this.init.callouts ?? noCallouts,
       proxy: this.proxy,
       now,
       get log(): Logger {

@@ -25,6 +25,7 @@ const FAILED_PREFIX: Readonly<Record<string, string>> = {
   JSONThreatProtection: 'jsonattack',
   XMLThreatProtection: 'xmlattack',
   RegularExpressionProtection: 'regularexpressionprotection',
+  ExternalCallout: 'externalcallout',
 };
 
 /** The failed variable of a step of `type` named `policy`, or undefined when Apigee defines none. */

@@ -14,6 +14,8 @@ export interface FaultOptions {
   reasonPhrase?: string;
   /** Replaces the standard JSON fault body (RaiseFault). */
   body?: { contentType: string; content: string };
+  /** Enters the error flow even under continueOnError (a fault an ExternalCallout server raises). */
+  overridesContinueOnError?: boolean;
 }
 
 export class PolicyFault extends GatehouseError {
@@ -22,6 +24,7 @@ export class PolicyFault extends GatehouseError {
   readonly headers: Record<string, string>;
   readonly reasonPhrase: string | undefined;
   readonly body: { contentType: string; content: string } | undefined;
+  readonly overridesContinueOnError: boolean;
 
   constructor(options: FaultOptions) {
     super('GH_ERR_POLICY_FAULT', options.faultString);
@@ -30,6 +33,24 @@ export class PolicyFault extends GatehouseError {
     this.headers = options.headers ?? {};
     this.reasonPhrase = options.reasonPhrase;
     this.body = options.body;
+    this.overridesContinueOnError = options.overridesContinueOnError ?? false;
+  }
+}
+
+/** An ExternalCallout's TLS material cannot be used (bad PEM, key and certificate that do not match). */
+export class CalloutTlsError extends GatehouseError {
+  constructor(detail: string) {
+    super('GH_ERR_CALLOUT_TLS', detail);
+  }
+}
+
+/**
+ * An ExternalCallout call failed: the message is the gRPC status name and its details
+ * ("DEADLINE_EXCEEDED: Deadline exceeded"), never TLS material.
+ */
+export class CalloutCallError extends GatehouseError {
+  constructor(detail: string) {
+    super('GH_ERR_CALLOUT_FAILED', detail);
   }
 }
 

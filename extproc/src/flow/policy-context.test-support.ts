@@ -9,7 +9,7 @@ import { createMemoryStores } from '../stores/memory.ts';
 import type { Stores } from '../stores/types.ts';
 import { Exchange } from './exchange.ts';
 import { createRequestMessage, createResponseMessage } from './message.ts';
-import type { Phase, PolicyContext, RemoteKeySets } from './types.ts';
+import type { ExternalCallouts, Phase, PolicyContext, RemoteKeySets } from './types.ts';
 
 export type TestBody = string | Buffer | Record<string, unknown> | unknown[];
 
@@ -40,6 +40,8 @@ export interface PolicyContextOptions {
   environmentName?: string;
   /** JWKS by URL (VerifyJWT/VerifyJWS tests); default none. */
   keys?: RemoteKeySets;
+  /** ExternalCallout servers (ExternalCallout tests); default none. */
+  callouts?: ExternalCallouts;
 }
 
 export interface TestClock {
@@ -126,6 +128,7 @@ export function makePolicyContext(opts: PolicyContextOptions = {}): TestPolicyCo
     runtime: new SnapshotRuntimeIndex(snapshot),
     stores: opts.stores ?? createMemoryStores(clock.now),
     ...(opts.keys ? { keys: opts.keys } : {}),
+    ...(opts.callouts ? { callouts: opts.callouts } : {}),
     log: pino({ level: 'silent' }),
     now: clock.now,
     environmentName: opts.environmentName ?? 'test',

@@ -5,6 +5,7 @@ import type { App__Output } from '../../../protos/gen/gatehouse/v1/App.ts';
 import type { Credential__Output } from '../../../protos/gen/gatehouse/v1/Credential.ts';
 import type { Developer__Output } from '../../../protos/gen/gatehouse/v1/Developer.ts';
 import type { Product__Output } from '../../../protos/gen/gatehouse/v1/Product.ts';
+import type { MessageContext, MessageContext__Output } from '../../../protos/gen/apigee/MessageContext.ts';
 import type { Proxy__Output } from '../../../protos/gen/gatehouse/v1/Proxy.ts';
 import type { BodyKind } from '../../../protos/policies/content-type.ts';
 import type { KvmAddress } from '../../../protos/policies/mediation/key-value-map-operations.ts';
@@ -77,6 +78,10 @@ export interface Variables {
   get(name: string): unknown;
   getString(name: string): string | undefined;
   set(name: string, value: unknown): void;
+  /** Unsets a variable a policy set, and every variable below it (`a` removes `a.b`); not message-backed names. */
+  remove(name: string): void;
+  /** The names of the variables policies set that are `prefix` or below it (`prefix.x`), sorted. */
+  namesUnder(prefix: string): string[];
   /** Resolves a literal-or-{ref} config value. */
   resolve<T>(value: RefOr<T> | undefined): T | string | undefined;
   /** Expands a text template (`{variable}`, `{fn(args)}`; flow/templates.ts); unknown variables expand to "". */
@@ -164,6 +169,22 @@ export interface RemoteKeySets {
   jwks(source: RemoteKeySource, unknownKid?: string): Promise<JsonWebKeySet>;
 }
 
+/** An ExternalCallout server and the TLS material to reach it (PEM; absent tls: plain text). */
+export interface CalloutTarget {
+  /** host:port */
+  address: string;
+  tls?: { ca?: string; cert?: string; key?: string; serverName?: string };
+}
+
+/**
+ * ExternalCallout servers (extproc/src/callouts/): one pooled gRPC channel per target, reused across
+ * requests and snapshots, so that policies stay free of gRPC. `call` rejects only with a
+ * CalloutTlsError or a CalloutCallError (flow/faults.ts) and always settles by the deadline.
+ */
+export interface ExternalCallouts {
+  call(target: CalloutTarget, message: MessageContext, timeoutMs: number): Promise<MessageContext__Output>;
+}
+
 export interface PolicyContext {
   readonly phase: Phase;
   readonly request: RequestMessage;
@@ -176,6 +197,8 @@ export interface PolicyContext {
   readonly runtime: RuntimeIndex;
   /** JWKS and OpenID discovery documents by URL (VerifyJWT, VerifyJWS). */
   readonly keys: RemoteKeySets;
+  /** gRPC ExternalCallout servers (ExternalCallout). */
+  readonly callouts: ExternalCallouts;
   readonly proxy: Proxy__Output;
   /** Milliseconds since the epoch; injectable for tests. */
   now(): number;

@@ -87,6 +87,15 @@ export class FlowVariables implements Variables {
     else if (!this.setNamedMessagePart(name, text)) this.own.set(name, value);
   }
 
+  remove(name: string): void {
+    for (const key of this.namesUnder(name)) this.own.delete(key);
+  }
+
+  namesUnder(prefix: string): string[] {
+    const below = `${prefix}.`;
+    return [...this.own.keys()].filter((k) => k === prefix || k.startsWith(below)).sort();
+  }
+
   private setNamedMessagePart(name: string, text: string): boolean {
     const named = this.namedMessagePart(name);
     if (!named) return false;

@@ -1,6 +1,7 @@
 // Every policy implementation, registered in one place. Adding a policy: one file under its group
 // folder and one row here (and its schema row in protos/policies/index.ts).
 import type { PolicyImplementation } from '../flow/types.ts';
+import { externalCalloutPolicy } from './extension/external-callout.ts';
 import { accessEntityPolicy } from './mediation/access-entity.ts';
 import { assignMessagePolicy } from './mediation/assign-message.ts';
 import { extractVariablesPolicy } from './mediation/extract-variables.ts';
@@ -70,6 +71,7 @@ export const policyImplementations: readonly PolicyImplementation<never>[] = [
   verifyJwsPolicy,
   generateJwsPolicy,
   decodeJwsPolicy,
+  externalCalloutPolicy,
   javaCalloutPolicy,
 ];
 

@@ -12,7 +12,8 @@ import type { GatehouseError } from '../../../lib/errors.ts';
 import { listenGrpcTls, type GrpcTlsListener } from '../../../lib/tls/grpc.ts';
 import type { ServerTls } from '../../../lib/tls/flags.ts';
 import type { SnapshotStore } from '../config/snapshot-store.ts';
-import type { RemoteKeySets } from '../flow/types.ts';
+import { GrpcCallouts } from '../callouts/external-callout-client.ts';
+import type { ExternalCallouts, RemoteKeySets } from '../flow/types.ts';
 import type { Stores } from '../stores/types.ts';
 import { WorkerPool } from '../workers/pool.ts';
 import { externalProcessorService } from './envoy-proto.ts';
@@ -54,6 +55,8 @@ export interface ExtprocServerOptions {
   stores: Stores;
   /** JWKS and discovery documents by URL for VerifyJWT/VerifyJWS (keys/remote-key-sets.ts). */
   keys?: RemoteKeySets;
+  /** ExternalCallout servers; default a GrpcCallouts of this server's, closed at shutdown. */
+  callouts?: ExternalCallouts;
   log: Logger;
   metrics?: ExtprocMetrics;
   /** Shorthand for limits.maxBodyBytes. */
@@ -101,10 +104,13 @@ export function createExtprocServer(options: ExtprocServerOptions): ExtprocServe
           onTask: (task, result) => metrics.offloadTasks.inc({ task, result }),
         })
       : undefined;
+  const ownCallouts = options.callouts ? undefined : new GrpcCallouts({ log: options.log });
+  const callouts = options.callouts ?? ownCallouts!;
   const deps: StreamDeps = {
     snapshots: options.snapshots,
     stores: options.stores,
     ...(options.keys ? { keys: options.keys } : {}),
+    callouts,
     log: options.log,
     metrics,
     limits,
@@ -198,6 +204,7 @@ export function createExtprocServer(options: ExtprocServerOptions): ExtprocServe
         force.unref();
         server.tryShutdown(() => {
           clearTimeout(force);
+          ownCallouts?.close();
           void (pool?.close() ?? Promise.resolve()).then(resolve);
         });
       }),

@@ -30,7 +30,7 @@ import {
 } from '../flow/gatehouse-faults.ts';
 import type { PolicyFault } from '../flow/faults.ts';
 import { createRequestMessage, createResponseMessage, type Request, type Response } from '../flow/message.ts';
-import type { RemoteKeySets } from '../flow/types.ts';
+import type { ExternalCallouts, RemoteKeySets } from '../flow/types.ts';
 import type { Stores } from '../stores/types.ts';
 import { StreamOffload, type OffloadLimits } from '../workers/offload.ts';
 import type { WorkerPool } from '../workers/pool.ts';
@@ -59,6 +59,8 @@ export const ROUTE_METADATA = 'x-gatehouse-route';
 export interface StreamDeps {
   /** JWKS and discovery documents by URL (keys/remote-key-sets.ts); absent: none are fetched. */
   keys?: RemoteKeySets;
+  /** ExternalCallout servers; absent: every callout fails. */
+  callouts?: ExternalCallouts;
   snapshots: SnapshotProvider;
   stores: Stores;
   log: Logger;
@@ -342,6 +344,7 @@ export class ProcessingStream {
       runtime: snapshot.runtime,
       stores: this.deps.stores,
       ...(this.deps.keys ? { keys: this.deps.keys } : {}),
+      ...(this.deps.callouts ? { callouts: this.deps.callouts } : {}),
       offload: this.offload,
       now: this.deps.now,
       environmentName: snapshot.environmentName,

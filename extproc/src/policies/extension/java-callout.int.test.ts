@@ -5,14 +5,15 @@
 import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../../../../e2e/env/eventually.ts';
 import { compileCallout, ensureJavaHost, startJavaHost, type RunningJavaHost } from '../../../../e2e/env/java.ts';
 import type { JavaCalloutConfig } from '../../../../protos/policies/extension/java-callout.ts';
+import { GrpcCallouts } from '../../callouts/external-callout-client.ts';
 import { PolicyFault } from '../../flow/faults.ts';
 import { makePolicyContext, type PolicyContextOptions } from '../../flow/policy-context.test-support.ts';
 import { javaCalloutPolicy } from './java-callout.ts';
-import { setJavaCalloutHost } from './java-callout-client.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'gatehouse-javacallout-'));
 const jars = join(work, 'jars');
@@ -20,6 +21,12 @@ const logs = join(work, 'logs');
 let host: RunningJavaHost;
 let busyHost: RunningJavaHost | undefined;
 const log = (line: string) => console.log(`[java] ${line}`);
+// extproc's ExternalCallout client (the server's ctx.callouts), shared as the server shares it.
+const callouts = new GrpcCallouts({ log: pino({ level: 'silent' }) });
+const setJavaCalloutHost = (address: string | undefined) => {
+  if (address === undefined) delete process.env.GATEHOUSE_JAVA_CALLOUT_HOST;
+  else process.env.GATEHOUSE_JAVA_CALLOUT_HOST = address;
+};
 
 const config: JavaCalloutConfig = {
   className: 'test.callouts.TestCallout',
@@ -30,7 +37,7 @@ const config: JavaCalloutConfig = {
 };
 
 async function run(options: PolicyContextOptions, c: JavaCalloutConfig = config) {
-  const ctx = makePolicyContext(options);
+  const ctx = makePolicyContext({ callouts, ...options });
   await javaCalloutPolicy.create(c, { namespace: 'default', name: 'java-1' })(ctx);
   return ctx;
 }
@@ -63,6 +70,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   setJavaCalloutHost(undefined);
+  callouts.close();
   await host?.process.stop();
   await busyHost?.process.stop();
   rmSync(work, { recursive: true, force: true });
@@ -93,7 +101,7 @@ describe('JavaCallout with the Java callout host', () => {
   });
 
   it("raises Apigee's ExecutionError for an exception, keeping what the callout set before it", async () => {
-    const ctx = makePolicyContext(marker('throw'));
+    const ctx = makePolicyContext({ callouts, ...marker('throw') });
     const step = javaCalloutPolicy.create(config, { namespace: 'default', name: 'java-1' });
     const err = await Promise.resolve(step(ctx)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PolicyFault);

@@ -9,13 +9,14 @@ import type { MessageContext, MessageContext__Output } from '../../../../protos/
 import type { Strings, Strings__Output } from '../../../../protos/gen/apigee/Strings.ts';
 import { javaCallout, type JavaCalloutConfig } from '../../../../protos/policies/extension/java-callout.ts';
 import { checkHeaderChange, RefusedChangeError } from '../../flow/allowed-changes.ts';
-import { PolicyFault } from '../../flow/faults.ts';
+import { CalloutCallError, CalloutTlsError, PolicyFault } from '../../flow/faults.ts';
 import { toVariableString } from '../../flow/variables.ts';
 import type { Headers, Message, PolicyContext, PolicyImplementation } from '../../flow/types.ts';
 import { checkConfig } from '../support.ts';
-import { JavaCalloutCallError, javaCalloutHost } from './java-callout-client.ts';
 
 const RESERVED = 'gatehouse.javacallout.';
+/** Where the host listens: the DataPlane runs it as a sidecar on the pod's loopback (docs/operations.md#java-callout-host). */
+export const DEFAULT_JAVA_CALLOUT_HOST = '127.0.0.1:9443';
 /** How much longer than the callout's own limit extproc waits for the host's answer (JVM scheduling). */
 const DEADLINE_MARGIN_MS = 1000;
 
@@ -168,7 +169,9 @@ function applyVariables(ctx: PolicyContext, answer: MessageContext__Output): voi
 
 /** The fault for a call that failed at the gRPC level (timeout, busy, down): never a hung request. */
 function callFault(err: unknown, config: JavaCalloutConfig): JavaCalloutExecutionError {
-  const status = err instanceof JavaCalloutCallError ? err.status : 'UNKNOWN';
+  // ctx.callouts rejects with the gRPC status name first: "DEADLINE_EXCEEDED: ...".
+  const status =
+    err instanceof CalloutCallError || err instanceof CalloutTlsError ? (err.message.split(':')[0] ?? '') : 'UNKNOWN';
   switch (status) {
     case 'DEADLINE_EXCEEDED':
       return new JavaCalloutExecutionError(`Execution timed out after ${config.timeoutMs ?? 1000} ms`);
@@ -208,10 +211,12 @@ export const javaCalloutPolicy: PolicyImplementation<JavaCalloutConfig> = {
   create(config, meta) {
     checkConfig(javaCallout, config, meta);
     const deadlineMs = (config.timeoutMs ?? 1000) + DEADLINE_MARGIN_MS;
+    // Plain text on the pod's loopback: nothing outside the pod reaches the sidecar.
+    const target = { address: process.env.GATEHOUSE_JAVA_CALLOUT_HOST ?? DEFAULT_JAVA_CALLOUT_HOST };
     return async (ctx) => {
       let answer: MessageContext__Output;
       try {
-        answer = await javaCalloutHost().call(buildCall(ctx, config), deadlineMs);
+        answer = await ctx.callouts.call(target, buildCall(ctx, config), deadlineMs);
       } catch (err) {
         ctx.log.warn({ policy: meta.name, err: (err as Error).message }, 'JavaCallout call failed');
         throw callFault(err, config);

@@ -11,6 +11,7 @@ import { corsConverter } from './cors.ts';
 import { decodeJwsConverter } from './decode-jws.ts';
 import { decodeJwtConverter } from './decode-jwt.ts';
 import { deleteOAuthV2InfoConverter } from './delete-oauth-v2-info.ts';
+import { externalCalloutConverter } from './external-callout.ts';
 import { extractVariablesConverter } from './extract-variables.ts';
 import { generateJwsConverter } from './generate-jws.ts';
 import { generateJwtConverter } from './generate-jwt.ts';
@@ -73,6 +74,7 @@ export const policyConverters: readonly PolicyConverter[] = [
   getOAuthV2InfoConverter,
   setOAuthV2InfoConverter,
   deleteOAuthV2InfoConverter,
+  externalCalloutConverter,
   javaCalloutConverter,
 ];
 
