@@ -9,6 +9,11 @@ import io.grpc.stub.StreamObserver;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -18,7 +23,7 @@ import java.util.logging.Logger;
 /**
  * Apigee's ExternalCalloutService, running Java callouts (docs/policies.md#javacallout). The call
  * names its callout in reserved flow variables (gatehouse.javacallout.class, .resource, .property.NAME,
- * .timeout_ms). Each call runs on its own thread under a deadline and a concurrency limit:
+ * .timeout_ms). Each call runs on a pooled thread under a deadline and a concurrency limit:
  * <ul>
  *   <li>an exception, a null or a non-success result answers with the proto's Fault named
  *       ExecutionError (extproc raises steps.javacallout.ExecutionError);
@@ -44,6 +49,17 @@ final class CalloutService extends ExternalCalloutServiceGrpc.ExternalCalloutSer
   private final long maxTimeoutMs;
   private final long graceMs;
   private final AtomicLong threads = new AtomicLong();
+  /**
+   * Callouts run on pooled threads (a thread per call costs more than a short callout); the pool is
+   * unbounded because the slots already bound it. A stopped thread ends its task and is reused.
+   */
+  private final ExecutorService workers =
+      Executors.newCachedThreadPool(
+          r -> {
+            Thread t = new Thread(r, "callout-" + threads.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+          });
 
   CalloutService(CalloutLoader loader, int maxConcurrent, long maxTimeoutMs, long graceMs) {
     this.loader = loader;
@@ -82,9 +98,10 @@ final class CalloutService extends ExternalCalloutServiceGrpc.ExternalCalloutSer
     HostMessageContext context = new HostMessageContext(in);
     Outcome outcome = new Outcome();
     CountDownLatch loaded = new CountDownLatch(1);
-    Thread worker =
-        new Thread(
+    Future<?> done =
+        workers.submit(
             () -> {
+              outcome.thread = Thread.currentThread();
               try {
                 Execution callout;
                 try {
@@ -102,19 +119,22 @@ final class CalloutService extends ExternalCalloutServiceGrpc.ExternalCalloutSer
               } finally {
                 slots.release();
               }
-            },
-            "callout-" + threads.incrementAndGet());
-    worker.setDaemon(true);
-    worker.start();
+            });
+    boolean finished = false;
     try {
       // Loading the jar and constructing the callout (once per jar version, class and properties; Apigee
       // does it at deployment) has the host's limit; execute() has the call's.
-      if (loaded.await(maxTimeoutMs, TimeUnit.MILLISECONDS)) worker.join(timeoutMs);
+      if (loaded.await(maxTimeoutMs, TimeUnit.MILLISECONDS)) {
+        done.get(timeoutMs, TimeUnit.MILLISECONDS);
+        finished = true;
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    } catch (TimeoutException | ExecutionException e) {
+      // Not finished: abandoned below.
     }
-    if (worker.isAlive()) {
-      abandon(worker, className);
+    if (!finished) {
+      abandon(outcome.thread, done, className);
       out.onError(
           Status.DEADLINE_EXCEEDED.withDescription("callout " + className + " ran past " + timeoutMs + " ms").asRuntimeException());
       return;
@@ -153,22 +173,29 @@ final class CalloutService extends ExternalCalloutServiceGrpc.ExternalCalloutSer
    * has it; where it throws, the thread keeps its slot until it ends by itself).
    */
   @SuppressWarnings({"deprecation", "removal"})
-  private void abandon(Thread worker, String className) {
+  private void abandon(Thread worker, Future<?> done, String className) {
+    if (worker == null) {
+      done.cancel(true); // not started yet: it never will
+      return;
+    }
     worker.interrupt();
     Thread reaper =
         new Thread(
             () -> {
               try {
-                worker.join(graceMs);
-                if (worker.isAlive()) {
-                  LOG.warning("callout " + className + " ignored interruption; stopping its thread");
+                done.get(graceMs, TimeUnit.MILLISECONDS);
+              } catch (TimeoutException e) {
+                LOG.warning("callout " + className + " ignored interruption; stopping its thread");
+                try {
                   worker.stop();
+                } catch (UnsupportedOperationException u) {
+                  LOG.warning("callout " + className + " could not be stopped: " + u);
                 }
-              } catch (InterruptedException | UnsupportedOperationException e) {
-                LOG.warning("callout " + className + " could not be stopped: " + e);
+              } catch (InterruptedException | ExecutionException e) {
+                // Ended one way or another.
               }
             },
-            worker.getName() + "-reaper");
+            "callout-reaper-" + threads.incrementAndGet());
     reaper.setDaemon(true);
     reaper.start();
   }
@@ -182,5 +209,6 @@ final class CalloutService extends ExternalCalloutServiceGrpc.ExternalCalloutSer
   private static final class Outcome {
     volatile ExecutionResult result;
     volatile String failure;
+    volatile Thread thread;
   }
 }
