@@ -68,6 +68,7 @@ describe('policy type table', () => {
       ServiceCallout: 'serviceCallout',
       JavaScript: 'javaScript',
       Script: 'script',
+      JavaCallout: 'javaCallout',
     });
   });
 

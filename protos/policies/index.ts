@@ -22,6 +22,7 @@ import { soapMessageValidation } from './mediation/soap-message-validation.ts';
 import { xslTransform } from './mediation/xsl-transform.ts';
 import { serviceCallout } from './extension/service-callout.ts';
 import { script } from './extension/python-script.ts';
+import { javaCallout } from './extension/java-callout.ts';
 import { accessControl } from './security/access-control.ts';
 import { basicAuthentication } from './security/basic-authentication.ts';
 import { cors } from './security/cors.ts';
@@ -107,6 +108,7 @@ export const policyTypes: readonly PolicyTypeSpec[] = [
   serviceCallout,
   javaScript,
   script,
+  javaCallout,
 ];
 
 export const policyTypesByName: ReadonlyMap<string, PolicyTypeSpec> = new Map(policyTypes.map((p) => [p.type, p]));

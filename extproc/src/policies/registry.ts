@@ -14,6 +14,7 @@ import { soapMessageValidationPolicy } from './mediation/soap-message-validation
 import { xslTransformPolicy } from './mediation/xsl-transform.ts';
 import { serviceCalloutPolicy } from './extension/service-callout.ts';
 import { pythonScriptPolicy } from './extension/python-script.ts';
+import { javaCalloutPolicy } from './extension/java-callout.ts';
 import { accessControlPolicy } from './security/access-control.ts';
 import { basicAuthenticationPolicy } from './security/basic-authentication.ts';
 import { corsPolicy } from './security/cors.ts';
@@ -77,6 +78,7 @@ export const policyImplementations: readonly PolicyImplementation<never>[] = [
   serviceCalloutPolicy,
   javaScriptPolicy,
   pythonScriptPolicy,
+  javaCalloutPolicy,
 ];
 
 export const policyRegistry: ReadonlyMap<string, PolicyImplementation<never>> = new Map(

@@ -215,6 +215,48 @@ export const dataPlaneSpec = object(
     ),
     envoy: optional(workload('Envoy', '--envoy-image')),
     extproc: optional(workload('extproc', '--gatehouse-image')),
+    javaCallouts: optional(
+      object(
+        {
+          image: string({
+            maxLength: 512,
+            description:
+              'The Java callout host image (built from java/Dockerfile): runs as a sidecar of every extproc pod, listening on the pod loopback port 9443.',
+          }),
+          configMap: objectName(
+            'ConfigMap in the DataPlane namespace whose binaryData keys are the callout jars (NAME.jar), mounted read-only at /callouts: a JavaCallout ResourceURL java://NAME.jar names one.',
+          ),
+          maxConcurrent: optional(
+            integer({
+              minimum: 1,
+              maximum: 4096,
+              description:
+                'Callouts running at once per pod (default 64); beyond it a call is refused at once with steps.javacallout.ExecutionError.',
+            }),
+          ),
+          maxTimeoutMs: optional(
+            integer({
+              minimum: 1,
+              maximum: 60000,
+              description: "Longest any callout may run, milliseconds (default 10000); caps each policy's timeoutMs.",
+            }),
+          ),
+          resources: optional(
+            object(
+              {
+                requests: optional(quantities('Resource requests')),
+                limits: optional(quantities('Resource limits')),
+              },
+              { description: 'The sidecar container resources; default requests of 100m CPU and 256Mi memory.' },
+            ),
+          ),
+        },
+        {
+          description:
+            'Runs the Java callout host (docs/policies.md#javacallout) beside extproc in its pods, for the JavaCallout policies of the proxies on this data plane. Absent: no host runs and a JavaCallout step raises steps.javacallout.ExecutionError.',
+        },
+      ),
+    ),
     listeners: optional(
       array(listener, {
         maxItems: 16,

@@ -65,8 +65,9 @@ function parseAll(bundle: BundleFiles): Map<string, XmlElement> {
 
 function resourceReason(path: string): string {
   const folder = path.split('/')[2] ?? '';
-  if (folder === 'java') return 'a Java resource cannot run in Gatehouse: port it to an ExternalCallout service (gRPC)';
-  if (['xsl', 'xsd', 'wsdl', 'jsc'].includes(folder))
+  if (folder === 'java')
+    return 'a Java resource is not carried over: recompile it against gatehouse-callout-api for the Java callout host (docs/policies.md#javacallout)';
+  if (['xsl', 'xsd', 'wsdl', 'jsc', 'py'].includes(folder))
     return `no converted policy names this ${folder} resource: it is not converted (a policy that names it puts it inline)`;
   return `resources (${folder}) are not converted: no supported policy uses them yet`;
 }
@@ -121,7 +122,7 @@ export function convertBundle(bundle: BundleFiles, bundleName: string, options: 
       const continueOnError = el.attr('continueOnError');
       if (continueOnError === 'true') spec['continueOnError'] = true;
       if (enabled === 'false') spec['enabled'] = false;
-      // Policy-wide <Properties> have no counterpart, except for a converter that takes them (JavaScript, Script).
+      // Policy-wide <Properties> have no counterpart, except for a converter that takes them (JavaScript, Script, JavaCallout).
       if (!converter.readsProperties) {
         const props = el.child('Properties');
         for (const p of props?.all('Property') ?? [])

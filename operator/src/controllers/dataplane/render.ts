@@ -204,7 +204,7 @@ function deployment(
   c: Context,
   component: Component,
   container: ContainerParts,
-  pod: { annotations?: Record<string, string>; volumes: Json[]; lowPorts?: boolean },
+  pod: { annotations?: Record<string, string>; volumes: Json[]; lowPorts?: boolean; sidecars?: Json[] },
 ): KubeObject {
   const name = workloadName(c.name, component);
   const selector = selectorLabels(c.name, component);
@@ -248,6 +248,7 @@ function deployment(
               securityContext: containerSecurityContext,
               volumeMounts: container.volumeMounts,
             },
+            ...(pod.sidecars ?? []),
           ],
           volumes: pod.volumes,
         },
@@ -396,6 +397,7 @@ function redisEnv(spec: Spec): Json[] {
 
 function extprocDeployment(c: Context): KubeObject {
   const tls = tlsVolumes(c, 'extproc');
+  const javaCalloutHost = javaCalloutSidecar(c);
   return deployment(
     c,
     'extproc',
@@ -426,9 +428,53 @@ function extprocDeployment(c: Context): KubeObject {
       ],
     },
     {
-      volumes: [...tls.volumes, { name: 'cache', emptyDir: {} }, { name: 'tmp', emptyDir: {} }],
+      volumes: [
+        ...tls.volumes,
+        { name: 'cache', emptyDir: {} },
+        { name: 'tmp', emptyDir: {} },
+        ...(javaCalloutHost ? [javaCalloutHost.volume] : []),
+      ],
+      ...(javaCalloutHost ? { sidecars: [javaCalloutHost.container] } : {}),
     },
   );
+}
+
+/** The Java callout host's loopback port in extproc pods: extproc's JavaCallout default (docs/operations.md#java-callout-host). */
+export const javaCalloutHostPort = 9443;
+
+/**
+ * The Java callout host sidecar (docs/policies.md#javacallout) when the DataPlane asks for it: it
+ * listens on the pod's loopback only (nothing outside the pod can call it, so it has no probes; it
+ * exits on OutOfMemoryError and the kubelet restarts it), and reads the jars of a ConfigMap.
+ */
+function javaCalloutSidecar(c: Context): { container: Json; volume: Json } | undefined {
+  const jc = c.spec.javaCallouts;
+  if (!jc) return undefined;
+  return {
+    container: {
+      name: 'java-callout-host',
+      image: jc.image,
+      imagePullPolicy: 'IfNotPresent',
+      args: [
+        '--listen',
+        `127.0.0.1:${javaCalloutHostPort}`,
+        '--jars',
+        '/callouts',
+        '--max-concurrent',
+        String(jc.maxConcurrent ?? 64),
+        '--max-timeout-ms',
+        String(jc.maxTimeoutMs ?? 10_000),
+      ],
+      env: [{ name: 'JAVA_TOOL_OPTIONS', value: '-XX:+ExitOnOutOfMemoryError -XX:MaxRAMPercentage=75' }],
+      resources: jc.resources ?? { requests: { cpu: '100m', memory: '256Mi' } },
+      securityContext: containerSecurityContext,
+      volumeMounts: [
+        { name: 'callouts', mountPath: '/callouts', readOnly: true },
+        { name: 'tmp', mountPath: '/tmp' },
+      ],
+    },
+    volume: { name: 'callouts', configMap: { name: jc.configMap } },
+  };
 }
 
 function envoyService(c: Context): KubeObject {

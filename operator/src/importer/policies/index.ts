@@ -19,6 +19,7 @@ import { getOAuthV2InfoConverter } from './get-oauth-v2-info.ts';
 import { invalidateCacheConverter } from './invalidate-cache.ts';
 import { javaScriptConverter } from './javascript.ts';
 import { jsonThreatProtectionConverter } from './json-threat-protection.ts';
+import { javaCalloutConverter } from './java-callout.ts';
 import { jsonToXmlConverter } from './json-to-xml.ts';
 import { keyValueMapOperationsConverter } from './key-value-map-operations.ts';
 import { lookupCacheConverter } from './lookup-cache.ts';
@@ -80,6 +81,7 @@ export const policyConverters: readonly PolicyConverter[] = [
   serviceCalloutConverter,
   javaScriptConverter,
   pythonScriptConverter,
+  javaCalloutConverter,
 ];
 
 const byType = new Map(policyConverters.map((c) => [c.type, c]));
@@ -95,7 +97,6 @@ export function converterFor(type: string): PolicyConverter | undefined {
 
 /** Why a policy type does not convert: a specific reason for types Apigee bundles often hold. */
 const reasons: Record<string, string> = {
-  JavaCallout: 'Java callouts cannot run in Gatehouse: port the logic to an ExternalCallout service (gRPC)',
   FlowCallout: 'FlowCallout needs SharedFlow, which Gatehouse does not have yet',
   MessageLogging: 'MessageLogging has no Gatehouse implementation yet',
   StatisticsCollector: 'StatisticsCollector has no Gatehouse implementation yet',

@@ -29,7 +29,7 @@ export interface PolicyConverter {
   type: string;
   /** Gatehouse's type name when it differs from the Apigee root element (<XSL> is XSLTransform). */
   gatehouseType?: string;
-  /** Whether it converts the policy's <Properties> itself (else they are reported as having no counterpart). */
+  /** Whether it converts the policy's <Properties> itself (JavaScript, Script, JavaCallout's constructor properties); else they are reported as having no counterpart. */
   readsProperties?: boolean;
   /** The ResourceURL schemes whose bundle resources this converter reads (ctx.resource). */
   resourceSchemes?: readonly string[];
