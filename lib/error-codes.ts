@@ -487,6 +487,11 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
   ),
   diagnostic(
     'compile',
+    'GH_WARN_CALLOUT_TIMEOUT',
+    "A ServiceCallout the flow waits for has a timeout at or above a DataPlane's messageTimeout: Envoy answers 504 before the callout's fault.",
+  ),
+  diagnostic(
+    'compile',
     'GH_WARN_DEV_CREDENTIAL_KEY',
     'No credential hash key configured: the fixed development key is used.',
   ),

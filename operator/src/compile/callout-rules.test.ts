@@ -65,6 +65,15 @@ describe('callout address rules in the snapshot', () => {
     ]);
   });
 
+  it("warns when a ServiceCallout's timeout is at or above the DataPlane's messageTimeout", () => {
+    const warnings = (dp: string) =>
+      run(dp + callout)
+        .warnings.filter((w) => w.code === 'GH_WARN_CALLOUT_TIMEOUT')
+        .map((w) => [w.field, w.name]);
+    expect(warnings(dataPlane('{}'))).toEqual([['spec.serviceCallout.timeout', 'lookup']]);
+    expect(warnings(dataPlane('{}').replace('spec: {', 'spec: {messageTimeout: 2s, '))).toEqual([]);
+  });
+
   it("puts a ServiceCallout's certificate and key in policySecrets; the config keeps only the references", () => {
     const result = run(dataPlane('{}') + callout);
     expect(result.errors).toEqual([]);

@@ -2,6 +2,10 @@
 // per-object status out. Pure and deterministic: no I/O, no clock, and the same objects in any order
 // give the same bytes and the same version. Bad objects are reported and left out; the rest compiles.
 import type { RuntimeSnapshot } from '../../../protos/gen/json/gatehouse.v1.ts';
+import {
+  DEFAULT_CALLOUT_TIMEOUT_MS,
+  type ServiceCalloutConfig,
+} from '../../../protos/policies/extension/service-callout.ts';
 import { attachments } from './attach.ts';
 import { sha256Hex } from './canonical-json.ts';
 import { credentialHasher, devCredentialHashKey } from './credentials.ts';
@@ -137,6 +141,40 @@ function warnFailOpen(ir: Ir, report: (d: Diagnostic) => void): void {
   }
 }
 
+/**
+ * A ServiceCallout the flow waits for holds Envoy's ext_proc message: with a timeout at or above the
+ * DataPlane's messageTimeout, Envoy answers 504 before the callout's own fault (docs/policies.md#servicecallout).
+ */
+function warnCalloutTimeouts(ir: Ir, report: (d: Diagnostic) => void): void {
+  const warned = new Set<string>();
+  for (const dp of ir.dataPlanes) {
+    const served = new Set([...attachments(dp, ir.proxies).values()].flatMap((list) => list.map((a) => a.proxy)));
+    for (const proxy of ir.proxies) {
+      if (!served.has(proxy)) continue;
+      for (const policy of proxy.policies) {
+        if (!policy.enabled || policy.type !== 'ServiceCallout') continue;
+        const config = policy.config as ServiceCalloutConfig;
+        if (config.response === undefined) continue; // fire and forget: nothing waits
+        const timeout = config.timeout ?? DEFAULT_CALLOUT_TIMEOUT_MS;
+        const key = `${proxy.namespace}/${policy.name}`;
+        if (timeout < dp.messageTimeoutMs || warned.has(key)) continue;
+        warned.add(key);
+        report({
+          severity: 'warning',
+          code: 'GH_WARN_CALLOUT_TIMEOUT',
+          kind: 'ApiPolicy',
+          namespace: proxy.namespace,
+          name: policy.name,
+          field: 'spec.serviceCallout.timeout',
+          message:
+            `waits up to ${timeout} ms for the callout, but DataPlane ${dp.namespace}/${dp.name} gives extproc ` +
+            `${dp.messageTimeoutMs} ms (spec.messageTimeout): Envoy answers 504 first; lower the timeout or raise messageTimeout`,
+        });
+      }
+    }
+  }
+}
+
 /** The Developers that the apps name: a data plane gets no developer it has no app of. */
 function developersOf(apps: readonly IrApp[], developers: readonly IrDeveloper[]): IrDeveloper[] {
   const named = new Set(apps.filter((a) => a.developerRef !== '').map((a) => `${a.namespace}/${a.developerRef}`));
@@ -235,6 +273,7 @@ export function compile(objects: readonly SourceObject[], options: CompileOption
   };
   warnMissingEndpoints(ir, report);
   warnFailOpen(ir, report);
+  warnCalloutTimeouts(ir, report);
 
   const runtime = emitRuntime(ir);
   const link = (dp: IrDataPlane): ExtProcLink =>
