@@ -21,6 +21,10 @@ const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 20_000);
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 3_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const NODE_SERVER = new URL('./extproc-server.ts', import.meta.url).pathname;
+/** Only these cases (comma-separated keys: go, bare, empty, chain); default all. */
+const ONLY = process.env.BENCH_CASES?.split(',');
+/** A folder: the Node servers run with --cpu-prof and write their profiles there. */
+const PROFILE_DIR = process.env.BENCH_CPU_PROF_DIR;
 
 interface Case {
   key: string;
@@ -120,7 +124,12 @@ async function measure(c: Case): Promise<Row> {
 }
 
 const go = ensureGoNoopExtproc((line) => process.stdout.write(`${line}\n`));
-const node = (...args: string[]): [string, ...string[]] => [process.execPath, NODE_SERVER, ...args];
+const node = (...args: string[]): [string, ...string[]] => [
+  process.execPath,
+  ...(PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []),
+  NODE_SERVER,
+  ...args,
+];
 const cases: Case[] = [
   { key: 'go', name: '(g) Go no-op (grpc-go)', route: 'bench/empty', command: [go] },
   { key: 'bare', name: '(a) bare grpc-js, empty replies', route: 'bench/empty', command: node('bare') },
@@ -134,10 +143,10 @@ process.stdout.write(
     `each stream = request headers + buffered JSON body + response headers\n\n`,
 );
 const rows = new Map<string, Row>();
-for (const c of cases) rows.set(c.key, await measure(c));
+for (const c of cases) if (!ONLY || ONLY.includes(c.key)) rows.set(c.key, await measure(c));
 
-const goCpu = rows.get('go')!.cpuMicrosPerRequest;
-const bareCpu = rows.get('bare')!.cpuMicrosPerRequest;
+const goCpu = rows.get('go')?.cpuMicrosPerRequest ?? NaN;
+const bareCpu = rows.get('bare')?.cpuMicrosPerRequest ?? NaN;
 /** Targets of issue 20 as [baseline key, most allowed ratio]. */
 const targets: Record<string, Array<[string, number]>> = {
   empty: [['bare', 1.0]],
@@ -151,7 +160,7 @@ process.stdout.write(
 );
 for (const [key, row] of rows) {
   const verdicts = (targets[key] ?? []).map(([base, most]) => {
-    const ratio = row.cpuMicrosPerRequest / rows.get(base)!.cpuMicrosPerRequest;
+    const ratio = row.cpuMicrosPerRequest / (rows.get(base)?.cpuMicrosPerRequest ?? NaN);
     return `${ratio <= most ? 'ok' : 'MISS'} <=${most}x ${base === 'go' ? 'Go' : 'grpc-js'}`;
   });
   process.stdout.write(
