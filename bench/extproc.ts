@@ -1,6 +1,7 @@
 // `npm run bench:extproc`: server CPU per ext_proc request, streams/s and latency (p50/p99) of
 //   (g) a Go no-op ext_proc server (go-control-plane's ext_proc v3 types, grpc-go; bench/go-noop-extproc),
 //   (a) a bare grpc-js ExternalProcessor answering each message with an empty reply,
+//   (h) the same on node:http2 with protobufjs codecs (the transport's ceiling, bench/extproc-server.ts),
 //   (b) Gatehouse with an empty flow,
 //   (c) Gatehouse with AccessControl + VerifyAPIKey + JSONThreatProtection + AssignMessage on a small POST,
 // all in one run (docs/architecture.md#tests-and-quality-bars: ratios, never absolute figures).
@@ -21,7 +22,7 @@ const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 20_000);
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 3_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const NODE_SERVER = new URL('./extproc-server.ts', import.meta.url).pathname;
-/** Only these cases (comma-separated keys: go, bare, empty, chain); default all. */
+/** Only these cases (comma-separated keys: go, bare, h2, empty, chain); default all. */
 const ONLY = process.env.BENCH_CASES?.split(',');
 /** A folder: the Node servers run with --cpu-prof and write their profiles there. */
 const PROFILE_DIR = process.env.BENCH_CPU_PROF_DIR;
@@ -133,6 +134,7 @@ const node = (...args: string[]): [string, ...string[]] => [
 const cases: Case[] = [
   { key: 'go', name: '(g) Go no-op (grpc-go)', route: 'bench/empty', command: [go] },
   { key: 'bare', name: '(a) bare grpc-js, empty replies', route: 'bench/empty', command: node('bare') },
+  { key: 'h2', name: '(h) bare node:http2 + protobufjs', route: 'bench/empty', command: node('bare-http2') },
   { key: 'empty', name: '(b) gatehouse, empty flow', route: 'bench/empty', command: node('gatehouse') },
   { key: 'chain', name: '(c) gatehouse, 4-policy chain', route: 'bench/chain', command: node('gatehouse') },
 ];
