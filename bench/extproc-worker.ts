@@ -29,6 +29,8 @@ export interface WorkerResult {
   statuses: Record<string, number>;
   /** Wall time of the measured phase. */
   elapsedMs: number;
+  /** The first failure of each kind (its code) and how many there were, to tell a broken case from a slow one. */
+  failures?: Record<string, { count: number; first: string }>;
 }
 
 const task = workerData as WorkerTask;
@@ -56,8 +58,13 @@ async function loop(more: () => boolean, result: WorkerResult | undefined): Prom
     if (!result) continue;
     const status = String(out.response.status);
     result.statuses[status] = (result.statuses[status] ?? 0) + 1;
-    if (out.failure) result.failed++;
-    else result.completed++;
+    if (out.failure) {
+      result.failed++;
+      const code = out.failureCode ?? 'unknown';
+      result.failures ??= {};
+      const seen = (result.failures[code] ??= { count: 0, first: out.failure });
+      seen.count++;
+    } else result.completed++;
     result.latenciesMs.push(performance.now() - started);
   }
 }

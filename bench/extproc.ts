@@ -16,6 +16,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
 import { ensureGoNoopExtproc } from './extproc-go.ts';
+import type { WorkerResult } from './extproc-worker.ts';
 import { BENCH_API_KEY as API_KEY, percentile, processCpuMicros, runWorker } from './load-driver.ts';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 20_000);
@@ -42,6 +43,7 @@ interface Row {
   p99: number;
   statuses: Record<string, number>;
   failed: number;
+  failures: WorkerResult['failures'];
 }
 
 /** Starts a server process and waits for its "listening <port>" line. */
@@ -118,6 +120,7 @@ async function measure(c: Case): Promise<Row> {
       p99: percentile(sorted, 99),
       statuses: r.statuses,
       failed: r.failed,
+      failures: r.failures,
     };
   } finally {
     await stopServer(child);
@@ -170,4 +173,8 @@ for (const [key, row] of rows) {
       `${(row.cpuMicrosPerRequest / bareCpu).toFixed(2).padStart(9)} ${row.rate.toFixed(0).padStart(10)} ${row.p50.toFixed(2).padStart(7)} ` +
       `${row.p99.toFixed(2).padStart(7)}  ${verdicts.join(', ')}  ${JSON.stringify(row.statuses)}${row.failed ? ` failed=${row.failed}` : ''}\n`,
   );
+}
+for (const row of rows.values()) {
+  for (const [code, { count, first }] of Object.entries(row.failures ?? {}))
+    process.stdout.write(`${row.name}: ${count} failed with ${code}, first: ${first}\n`);
 }
