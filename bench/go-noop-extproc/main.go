@@ -25,6 +25,8 @@ func (noop) Process(stream extproc.ExternalProcessor_ProcessServer) error {
 	for {
 		req, err := stream.Recv()
 		if err == io.EOF {
+			// Envoy resets the stream right after its half-close: wait for it rather than race it with trailers.
+			<-stream.Context().Done()
 			return nil
 		}
 		if err != nil {
