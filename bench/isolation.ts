@@ -159,6 +159,7 @@ function merge(results: WorkerResult[]): WorkerResult {
     completed: results.reduce((n, r) => n + r.completed, 0),
     failed: results.reduce((n, r) => n + r.failed, 0),
     latenciesMs: results.flatMap((r) => r.latenciesMs),
+    elapsedMs: Math.max(0, ...results.map((r) => r.elapsedMs)),
     statuses: results.reduce<Record<string, number>>((all, r) => {
       for (const [k, v] of Object.entries(r.statuses)) all[k] = (all[k] ?? 0) + v;
       return all;

@@ -44,7 +44,11 @@ function sealKeyFor(credentialHashKeyHex: string): KeyObject {
 
 export class SnapshotRuntimeIndex implements RuntimeIndex {
   readonly version: string;
-  private readonly hashKey: Buffer;
+  /**
+   * A KeyObject, not a Buffer: createHmac prepares a Buffer key anew on every call, about 8x the cost
+   * of the HMAC itself on a short API key (docs/architecture.md#the-hot-path).
+   */
+  private readonly hashKey: KeyObject;
   private readonly storeKey: KeyObject;
   private readonly sealKey: KeyObject;
   private readonly credentials = new Map<string, { app: App__Output; credential: Credential__Output }>();
@@ -60,7 +64,7 @@ export class SnapshotRuntimeIndex implements RuntimeIndex {
 
   constructor(snapshot: RuntimeSnapshot__Output) {
     this.version = snapshot.version;
-    this.hashKey = Buffer.from(snapshot.credentialHashKey, 'hex');
+    this.hashKey = createSecretKey(Buffer.from(snapshot.credentialHashKey, 'hex'));
     this.storeKey = storeKeyFor(snapshot.credentialHashKey);
     this.sealKey = sealKeyFor(snapshot.credentialHashKey);
     for (const app of snapshot.apps) {

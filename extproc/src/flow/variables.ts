@@ -26,10 +26,17 @@ export class FlowVariables implements Variables {
   private readonly src: VariableSources;
   private queryCache: { query: string; params: URLSearchParams } | undefined;
   private formCache: { text: string; params: URLSearchParams } | undefined;
+  /** Whether a message variable (AssignMessage createNew) was ever set: until then no `{name}.x` is a message part. */
+  private messageVariables = false;
 
   constructor(sources: VariableSources, initial?: Record<string, unknown>) {
     this.src = sources;
-    if (initial) for (const [k, v] of Object.entries(initial)) this.own.set(k, v);
+    if (initial) for (const [k, v] of Object.entries(initial)) this.setOwn(k, v);
+  }
+
+  private setOwn(name: string, value: unknown): void {
+    if (value instanceof Request || value instanceof Response) this.messageVariables = true;
+    this.own.set(name, value);
   }
 
   get(name: string): unknown {
@@ -72,6 +79,12 @@ export class FlowVariables implements Variables {
   }
 
   set(name: string, value: unknown): void {
+    // Most names policies set (verifyapikey.*, developer.*, ...) are neither message parts nor the
+    // parts of a named message: straight into the map (docs/architecture.md#the-hot-path).
+    if (!this.messageVariables && !name.startsWith('request.') && !name.startsWith('response.')) {
+      this.setOwn(name, value);
+      return;
+    }
     const { request } = this.src;
     const response = this.src.response();
     const text = toVariableString(value) ?? '';
@@ -84,7 +97,7 @@ export class FlowVariables implements Variables {
     else if (name === 'request.querystring') request.query = text;
     else if (name === 'response.status.code' && response) response.status = Number(text);
     else if (name === 'response.reason.phrase' && response) response.reasonPhrase = text;
-    else if (!this.setNamedMessagePart(name, text)) this.own.set(name, value);
+    else if (!this.setNamedMessagePart(name, text)) this.setOwn(name, value);
   }
 
   remove(name: string): void {

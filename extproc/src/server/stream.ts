@@ -56,6 +56,13 @@ import {
 
 export const ROUTE_METADATA = 'x-gatehouse-route';
 
+/**
+ * The reason every stream's AbortController ends with: one shared value, because abort() without a
+ * reason builds a DOMException (and its stack) per stream, a cost the profile showed on every request
+ * (docs/architecture.md#the-hot-path). Nothing reads the reason: the pool only drops queued work.
+ */
+const STREAM_ENDED = Object.freeze(new Error('ext_proc stream ended'));
+
 export interface StreamDeps {
   /** JWKS and discovery documents by URL (keys/remote-key-sets.ts); absent: none are fetched. */
   keys?: RemoteKeySets;
@@ -167,7 +174,7 @@ export class ProcessingStream {
     if (this.closed) return;
     this.closed = true;
     this.outcome = outcome;
-    this.cancel.abort();
+    this.cancel.abort(STREAM_ENDED);
     this.enqueue(() => this.finish());
   }
 
@@ -427,7 +434,7 @@ export class ProcessingStream {
     if (this.closed) return;
     this.closed = true;
     this.outcome = outcome;
-    this.cancel.abort();
+    this.cancel.abort(STREAM_ENDED);
     if (status) this.call.emit('error', status);
     else this.call.end();
     this.enqueue(() => this.finish());
@@ -458,7 +465,7 @@ export class ProcessingStream {
     } catch (err) {
       this.log.error({ err }, 'postClientFlow failed');
     }
-    this.cancel.abort();
+    this.cancel.abort(STREAM_ENDED);
     this.deps.bodyBudget.release(this.dir.request.reserved + this.dir.response.reserved);
     this.dir.request.reserved = this.dir.response.reserved = 0;
     this.deps.metrics.streams.inc({ outcome: this.outcome });
