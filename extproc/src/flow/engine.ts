@@ -91,14 +91,14 @@ export class FlowRun {
       const started = performance.now();
       try {
         const result = await step.run(this.exchange.context(phase, step));
-        this.exchange.stepDone(step.type, result ? 'respond' : 'continue', (performance.now() - started) / 1000);
+        this.exchange.stepDone(step, result ? 'respond' : 'continue', (performance.now() - started) / 1000);
         if (result) return { kind: 'respond', direct: result.respond };
       } catch (caught) {
         // A merged admission step names which of its steps failed.
         const [failed, err] = caught instanceof MergedStepError ? [caught.step, caught.cause] : [step, caught];
         const fault = this.toFault(err, failed);
         const seconds = (performance.now() - started) / 1000;
-        this.exchange.stepDone(failed.type, failed.continueOnError ? 'continued' : 'fault', seconds);
+        this.exchange.stepDone(failed, failed.continueOnError ? 'continued' : 'fault', seconds, fault.errorCode);
         if (!failed.continueOnError) return { kind: 'fault', fault, step: failed };
         this.recordError(fault, failed, phase);
       }
