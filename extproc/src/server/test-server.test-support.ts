@@ -8,6 +8,7 @@ import { defaultCatalog, loadSnapshot, type LoadedSnapshot, type PolicyCatalog }
 import { SnapshotStore } from '../config/snapshot-store.ts';
 import { createMemoryStores } from '../stores/memory.ts';
 import type { StreamLimits } from './limits.ts';
+import type { StreamTracer } from '../tracing/stream-tracer.ts';
 import { createExtprocServer, type ExtprocServer, type WorkOptions } from './server.ts';
 
 export interface TestServerOptions {
@@ -21,6 +22,8 @@ export interface TestServerOptions {
   keys?: RemoteKeySets;
   /** Default: silent. */
   log?: Logger;
+  /** Spans per stream and step (tracing tests); default none. */
+  tracer?: StreamTracer;
 }
 
 export interface TestServer {
@@ -49,6 +52,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ...(options.limits ? { limits: options.limits } : {}),
     work: { workers: 0, ...options.work },
     ...(options.keys ? { keys: options.keys } : {}),
+    ...(options.tracer ? { tracer: options.tracer } : {}),
   });
   const port = await server.listen('127.0.0.1', 0);
   return {
