@@ -6,6 +6,8 @@
 import { isIP } from 'node:net';
 import { Lifecycle } from '../../lib/lifecycle.ts';
 import { createLogger, type Logger } from '../../lib/log.ts';
+import { startTracing } from '../../lib/tracing.ts';
+import { useOperatorTracing } from './tracing.ts';
 import { startServerTls, type ServerTls } from '../../lib/tls/flags.ts';
 import { xdsServiceHost } from './api/names.ts';
 import type { OperatorOptions } from './command.ts';
@@ -102,6 +104,16 @@ export async function startFolderOperator(options: FolderOperatorOptions): Promi
 export async function runOperator(o: OperatorOptions): Promise<number> {
   const log = createLogger('operator');
   const lifecycle = new Lifecycle(log);
+  // Spans only with an endpoint: the SDK is loaded then (docs/operations.md#tracing).
+  if (o.otlpEndpoint !== undefined) {
+    const tracing = await startTracing({
+      endpoint: o.otlpEndpoint,
+      serviceName: 'gatehouse-operator',
+      rootSamplingPercent: 100,
+    });
+    useOperatorTracing(tracing);
+    lifecycle.onStop('tracing', () => tracing.shutdown());
+  }
   const tls = o.tls ? startServerTls(o.tls, log, 'xDS server') : undefined;
   if (tls) lifecycle.onStop('xDS TLS files watcher', () => tls.watcher.close());
   if (o.manifests !== undefined) {
