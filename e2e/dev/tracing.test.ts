@@ -10,7 +10,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTracing, type Tracing } from '../../lib/tracing.ts';
 import { StreamTracer } from '../../extproc/src/tracing/stream-tracer.ts';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../env/otlp-receiver.ts';
-import { closeServer, pathReady, send, startEcho, startStack, waitFor, type Stack } from './harness.ts';
+import {
+  closeServer,
+  hcmOf,
+  pathReady,
+  publishEdited,
+  send,
+  startEcho,
+  startStack,
+  waitFor,
+  type Stack,
+} from './harness.ts';
 
 // OTLP SpanKind numbers.
 const SERVER = 2;
@@ -163,6 +173,35 @@ describe('a traced request through devproxy and extproc', () => {
     await tracing.flush();
     await stack.devproxy.proxy.flushTraces();
     expect(traceOf(receiver, quiet)).toEqual([]);
+  });
+});
+
+describe('tracing config devproxy does not play', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack();
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  type Tracing = { provider: { typed_config: Record<string, unknown> } } & Record<string, unknown>;
+  const edits: Array<[string, (t: Tracing) => void]> = [
+    [
+      'an HTTP exporter',
+      (t) =>
+        void (t.provider.typed_config.http_service = { http_uri: { uri: 'http://x', cluster: 'c', timeout: '1s' } }),
+    ],
+    ['spawn_upstream_span', (t) => void (t.spawn_upstream_span = true)],
+    ['custom tags', (t) => void (t.custom_tags = [{ tag: 'x', literal: { value: 'y' } }])],
+  ];
+  it.each(edits)('is refused (NACK): %s', async (_, edit) => {
+    await publishEdited(
+      stack,
+      manifests(9, '127.0.0.1:4317'),
+      (snapshot) => edit(hcmOf(snapshot).tracing as Tracing),
+      'nack',
+    );
   });
 });
 

@@ -127,10 +127,15 @@ export class RequestTracer {
     await Promise.allSettled([...this.providers.values()].map(async (p) => (await p).flush()));
   }
 
-  /** Exports what is queued and stops every provider. */
+  /** Exports what is queued and stops every provider; a collector that does not answer holds this up 2 s at most. */
   async close(): Promise<void> {
     const all = [...this.providers.values()];
     this.providers.clear();
-    await Promise.allSettled(all.map(async (p) => (await p).shutdown()));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled(all.map(async (p) => (await p).shutdown())),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, 2000))),
+    ]);
+    clearTimeout(timer);
   }
 }
