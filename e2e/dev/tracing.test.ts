@@ -7,7 +7,8 @@
 // no response, and spans past the bounded queue are dropped and counted.
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTracing, type Tracing } from '../../lib/tracing.ts';
+import { Registry } from 'prom-client';
+import { registerTracingMetrics, startTracing, type Tracing } from '../../lib/tracing.ts';
 import { StreamTracer } from '../../extproc/src/tracing/stream-tracer.ts';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../env/otlp-receiver.ts';
 import {
@@ -262,6 +263,10 @@ describe('a collector that never answers', () => {
       await waitFor(() => tracing.counters.dropped > 0, 'spans dropped');
       expect(tracing.counters.dropped).toBeGreaterThanOrEqual(50 - 2 * 4);
       expect(tracing.counters.exported).toBe(0);
+      // What /metrics shows of it.
+      const registry = new Registry();
+      registerTracingMetrics(registry, 'gatehouse_extproc', tracing.counters);
+      expect(await registry.metrics()).toMatch(/gatehouse_extproc_trace_spans_total\{result="dropped"\} [1-9]/);
     } finally {
       void tracing.shutdown();
       for (const s of hole.sockets) s.destroy();
