@@ -66,6 +66,13 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
   error('cli', 'GH_ERR_NOT_AVAILABLE', 'A command, or a part of one, that this build does not have yet.', 2),
   error('cli', 'GH_ERR_DEV_PART_EXITED', 'A part of `gatehouse dev` (operator, extproc, devproxy) stopped on its own.'),
 
+  error(
+    'cli',
+    'GH_ERR_TRACING_ENDPOINT',
+    'An OTLP endpoint (--otlp-endpoint, OTEL_EXPORTER_OTLP_ENDPOINT) that is not host:port or http://host:port.',
+    2,
+  ),
+
   // --- errors: TLS, shared by every process ---
   error('tls', 'GH_ERR_TLS_FILE', 'A certificate, key or CA file cannot be read.'),
   error('tls', 'GH_ERR_TLS_MATERIAL', 'A certificate or key that does not parse (bad PEM, no block, unsupported key).'),

@@ -38,6 +38,7 @@ export const envoyConfigProtoFiles: readonly string[] = [
   'envoy/extensions/transport_sockets/tls/v3/secret.proto',
   'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
   'envoy/extensions/access_loggers/stream/v3/stream.proto',
+  'envoy/config/trace/v3/opentelemetry.proto',
 ];
 
 /**

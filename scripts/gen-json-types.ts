@@ -63,6 +63,7 @@ const schemas: Schema[] = [
       'envoy.extensions.transport_sockets.tls.v3.Secret',
       'envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
       'envoy.extensions.access_loggers.stream.v3.StdoutAccessLog',
+      'envoy.config.trace.v3.OpenTelemetryConfig',
     ],
     fieldNames: 'proto',
   },

@@ -23,6 +23,7 @@ export interface DevproxyStartOptions {
   xdsCredentials?: grpc.ChannelCredentials;
   onTlsRefused?: DevProxyOptions['onTlsRefused'];
   accessLog?: DevProxyOptions['accessLog'];
+  traceFlushMs?: DevProxyOptions['traceFlushMs'];
 }
 
 export interface RunningDevproxy {
@@ -38,6 +39,7 @@ export function startDevproxy(o: DevproxyStartOptions): RunningDevproxy {
     ...(o.bindAddress ? { bindAddress: o.bindAddress } : {}),
     ...(o.onTlsRefused ? { onTlsRefused: o.onTlsRefused } : {}),
     ...(o.accessLog ? { accessLog: o.accessLog } : {}),
+    ...(o.traceFlushMs !== undefined ? { traceFlushMs: o.traceFlushMs } : {}),
   });
   const xds = proxy.subscribe(o.xds, o.nodeId, o.xdsCredentials);
   return {

@@ -20,6 +20,7 @@ import { HttpListener, type CodecOptions, type ListenerTls } from './listener/ht
 import { ContextSource, materialOfSecret, SecretStore } from './tls/secrets.ts';
 import { Router } from './router/router.ts';
 import { ClusterManager } from './upstream/cluster-manager.ts';
+import { RequestTracer } from './tracing/request-tracer.ts';
 import { AdsClient, type XdsResourceType } from './xds/ads-client.ts';
 import type { Decoded } from './xds/envoy-protos.ts';
 
@@ -40,6 +41,8 @@ export interface DevProxyOptions {
   onTlsRefused?: (listener: string, err: GatehouseError) => void;
   /** Where access log lines go; default stdout, as Envoy's StdoutAccessLog. */
   accessLog?: (line: string) => void;
+  /** How long finished spans wait for an export batch (default 5 s, Envoy's flush interval); tests shorten it. */
+  traceFlushMs?: number;
 }
 
 interface RunningListener {
@@ -84,6 +87,11 @@ export class DevProxy {
       router: new Router(this.clusters),
       extProc: new ExtProcFilter(this.clusters),
       ...(options.accessLog ? { accessLog: options.accessLog } : {}),
+      tracer: new RequestTracer({
+        clusters: this.clusters,
+        log: options.log,
+        ...(options.traceFlushMs !== undefined ? { scheduledDelayMs: options.traceFlushMs } : {}),
+      }),
     };
   }
 
@@ -289,6 +297,11 @@ export class DevProxy {
     return response;
   }
 
+  /** Exports the spans queued now (tests). */
+  flushTraces(): Promise<void> {
+    return this.deps.tracer?.flush() ?? Promise.resolve();
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     for (const w of this.warming.values()) w.tls.close();
@@ -301,6 +314,7 @@ export class DevProxy {
     );
     this.listeners.clear();
     this.deps.extProc.close();
+    await this.deps.tracer?.close();
     this.clusters.close();
   }
 }

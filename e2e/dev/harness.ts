@@ -103,6 +103,10 @@ export async function startStack(
     extprocLog?: TestServerOptions['log'];
     /** Where devproxy's access log lines go (default stdout). */
     accessLog?: (line: string) => void;
+    /** extproc's tracer (default none). */
+    extprocTracer?: TestServerOptions['tracer'];
+    /** devproxy's span batch delay (default Envoy's 5 s). */
+    traceFlushMs?: number;
   } = {},
 ): Promise<Stack> {
   const xds = new XdsControlPlane({ log: silentLog });
@@ -112,6 +116,7 @@ export async function startStack(
     ...(options.extprocKeys ? { keys: options.extprocKeys } : {}),
     ...(options.extprocEgress ? { egress: options.extprocEgress } : {}),
     ...(options.extprocLog ? { log: options.extprocLog } : {}),
+    ...(options.extprocTracer ? { tracer: options.extprocTracer } : {}),
   });
   // A scripted ext_proc server may stand in for extproc.
   const extProcPort = options.extProcPort ?? Number(extproc.address.split(':')[1]);
@@ -123,6 +128,7 @@ export async function startStack(
     bindAddress: () => ({ host: options.bindHost ?? '127.0.0.1', port: 0 }),
     // Other tests' lines would only be noise: dropped unless a test asks for them.
     accessLog: options.accessLog ?? (() => {}),
+    ...(options.traceFlushMs !== undefined ? { traceFlushMs: options.traceFlushMs } : {}),
   });
   const stack: Stack = {
     xds,

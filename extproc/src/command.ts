@@ -114,6 +114,13 @@ const flags = {
     description:
       'policy tasks from this weight run on the workers, lighter ones inline; the weight is the body size, x8 for JSONPath, x16 for XSD and x64 for XPath work (XSLTransform and JavaScript always run on the workers)',
   }),
+  'otlp-endpoint': text({
+    value: 'HOST:PORT',
+    env: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+    description:
+      "send spans (one per stream and policy step, joining Envoy's trace) to this OTLP gRPC collector; sampling follows Envoy's",
+    defaultText: 'no tracing',
+  }),
   ...serverTlsFlags({ serves: 'ext_proc', clientCertificates: "client certificates (Envoy's)" }),
   ...xdsTlsFlags(),
 };

@@ -5,6 +5,7 @@
 import { formatHostPort } from '../../lib/cli/flags.ts';
 import { Lifecycle } from '../../lib/lifecycle.ts';
 import { createLogger, type Logger } from '../../lib/log.ts';
+import { registerTracingMetrics, startTracing } from '../../lib/tracing.ts';
 import { startClientTls, startServerTls } from '../../lib/tls/flags.ts';
 import { grpcChannelCredentials } from '../../lib/tls/grpc.ts';
 import type { ExtprocOptions } from './command.ts';
@@ -17,6 +18,7 @@ import { EgressClient } from './egress/client.ts';
 import { closePythonPool, configurePythonPool } from './policies/extension/python/pool.ts';
 import { RemoteKeySetCache } from './keys/remote-key-sets.ts';
 import { createExtprocServer } from './server/server.ts';
+import { StreamTracer } from './tracing/stream-tracer.ts';
 import { createMemoryStores } from './stores/memory.ts';
 import { createRedisStores } from './stores/redis.ts';
 import type { Stores } from './stores/types.ts';
@@ -51,6 +53,12 @@ export async function runExtproc(o: ExtprocOptions): Promise<number> {
   const serverTls = o.tls ? startServerTls(o.tls, log, 'ext_proc server') : undefined;
   const xdsTls = o.xdsTls ? startClientTls(o.xdsTls, log, 'xDS client') : undefined;
   const stores = await createStores(o, log, metrics);
+  // Tracing loads the OpenTelemetry SDK only when asked for (docs/operations.md#tracing).
+  const tracing =
+    o.otlpEndpoint === undefined
+      ? undefined
+      : await startTracing({ endpoint: o.otlpEndpoint, serviceName: 'gatehouse-extproc', rootSamplingPercent: 0 });
+  if (tracing) registerTracingMetrics(metrics.registry, 'gatehouse_extproc', tracing.counters);
 
   const snapshots = new SnapshotStore();
   snapshots.onChange((event) => {
@@ -89,6 +97,7 @@ export async function runExtproc(o: ExtprocOptions): Promise<number> {
     limits: o.limits,
     work: o.work,
     ...(serverTls ? { tls: serverTls } : {}),
+    ...(tracing ? { tracer: new StreamTracer(tracing) } : {}),
   });
   const health = createHealthServer(snapshots, metrics, () =>
     source instanceof XdsSnapshotSource ? source.describe() : undefined,
@@ -107,11 +116,13 @@ export async function runExtproc(o: ExtprocOptions): Promise<number> {
       xdsTls: xdsTls ? (o.xdsTls?.certFile ? 'mutual' : 'server') : 'off',
       workers: server.pool?.size ?? 0,
       limits: o.limits,
+      tracing: o.otlpEndpoint ?? 'off',
     },
     'extproc serving',
   );
 
-  // Closed newest first: health port last, so /healthz answers while streams drain.
+  // Closed newest first: health port last, so /healthz answers while streams drain; spans after the streams.
+  if (tracing) lifecycle.onStop('tracing', () => tracing.shutdown());
   lifecycle.onStop('TLS file watchers', () => {
     serverTls?.watcher.close();
     xdsTls?.watcher.close();

@@ -8,6 +8,13 @@ import { UsageError } from '../../lib/errors.ts';
 const operatorFlags = {
   'xds-port': port({ default: 18000, description: 'ADS (xDS) gRPC port' }),
   'metrics-port': port({ default: 8081, description: 'metrics, health and /debug port' }),
+  'otlp-endpoint': text({
+    value: 'HOST:PORT',
+    env: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+    description:
+      'send spans (snapshot rebuilds with compile and publish, controller reconciles) to this OTLP gRPC collector',
+    defaultText: 'no tracing',
+  }),
   manifests: text({ value: 'DIR', description: 'read a folder of YAML instead of a cluster, and watch it' }),
   kubeconfig: text({ value: 'FILE', description: 'kubeconfig', defaultText: 'in-cluster, then $KUBECONFIG' }),
   namespace: text({ value: 'NS', description: 'watch only this namespace', defaultText: 'all' }),

@@ -6,6 +6,8 @@
 import { isIP } from 'node:net';
 import { Lifecycle } from '../../lib/lifecycle.ts';
 import { createLogger, type Logger } from '../../lib/log.ts';
+import { registerTracingMetrics, startTracing, type Tracing } from '../../lib/tracing.ts';
+import { useOperatorTracing } from './tracing.ts';
 import { startServerTls, type ServerTls } from '../../lib/tls/flags.ts';
 import { xdsServiceHost } from './api/names.ts';
 import type { OperatorOptions } from './command.ts';
@@ -102,6 +104,18 @@ export async function startFolderOperator(options: FolderOperatorOptions): Promi
 export async function runOperator(o: OperatorOptions): Promise<number> {
   const log = createLogger('operator');
   const lifecycle = new Lifecycle(log);
+  // Spans only with an endpoint: the SDK is loaded then (docs/operations.md#tracing).
+  let tracing: Tracing | undefined;
+  if (o.otlpEndpoint !== undefined) {
+    tracing = await startTracing({
+      endpoint: o.otlpEndpoint,
+      serviceName: 'gatehouse-operator',
+      rootSamplingPercent: 100,
+    });
+    useOperatorTracing(tracing);
+    const t = tracing;
+    lifecycle.onStop('tracing', () => t.shutdown());
+  }
   const tls = o.tls ? startServerTls(o.tls, log, 'xDS server') : undefined;
   if (tls) lifecycle.onStop('xDS TLS files watcher', () => tls.watcher.close());
   if (o.manifests !== undefined) {
@@ -114,6 +128,7 @@ export async function runOperator(o: OperatorOptions): Promise<number> {
       metricsPort: o.metricsPort,
       ...(tls ? { tls } : {}),
     });
+    if (tracing) registerTracingMetrics(operator.controlPlane.metrics.registry, 'gatehouse_operator', tracing.counters);
     log.info(
       { manifests: o.manifests, xdsPort: operator.xdsPort, metricsPort: operator.metricsPort },
       'operator serving (folder mode)',
@@ -159,6 +174,7 @@ export async function runOperator(o: OperatorOptions): Promise<number> {
           }
         : {}),
     });
+    if (tracing) registerTracingMetrics(operator.controlPlane.metrics.registry, 'gatehouse_operator', tracing.counters);
     log.info(
       { server: kc.getCurrentCluster()?.server, xdsPort: operator.xdsPort, metricsPort: operator.metricsPort },
       'operator serving (kube mode)',

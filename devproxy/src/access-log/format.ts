@@ -104,8 +104,8 @@ const operators: Record<string, (args: string | undefined, max: number | undefin
   BYTES_SENT: () => (i) => i.bytesSent,
   UPSTREAM_HOST: () => (i) => i.upstreamHost ?? null,
   ROUTE_NAME: () => (i) => i.routeName || null,
-  // No active span: devproxy does not trace (the HCM's tracing is rejected).
-  TRACE_ID: () => () => null,
+  // The active span's trace id, when the HCM traces.
+  TRACE_ID: () => (i) => i.span?.traceId ?? null,
   // DYNAMIC_METADATA(NAMESPACE:KEY:...):Z
   DYNAMIC_METADATA: (args, max, token) => {
     const path = (args ?? '').split(':');

@@ -3,6 +3,7 @@
 // ext_proc filter fill in what they learn; the log line is written from it when the response is done.
 import type { DynamicMetadata } from '../ext-proc/dynamic-metadata.ts';
 import type { HttpRequest, HttpResponse } from '../http/message.ts';
+import type { RequestSpan } from '../tracing/request-tracer.ts';
 
 export interface StreamInfo {
   /** Wall clock at the request's start (%START_TIME%). */
@@ -17,6 +18,8 @@ export interface StreamInfo {
   /** Body bytes sent to the client. */
   bytesSent: number;
   routeName?: string;
+  /** The cluster of the route the router sent the request by. */
+  upstreamCluster?: string;
   /** "ip:port" of the upstream host chosen. */
   upstreamHost?: string;
   /** performance.now() when the upstream's response headers arrived (%RESPONSE_DURATION%). */
@@ -24,6 +27,8 @@ export interface StreamInfo {
   /** performance.now() when the response was complete (%DURATION%). */
   endMs?: number;
   dynamicMetadata: DynamicMetadata;
+  /** The request's span, when the HCM traces (tracing/request-tracer.ts). */
+  span?: RequestSpan;
 }
 
 export function newStreamInfo(request: HttpRequest): StreamInfo {

@@ -6,6 +6,9 @@ import { ConfigRejectedError } from '../errors.ts';
 import { boolValue, durationMs, str, unpackAny, type Decoded, type PackedAny } from '../xds/envoy-protos.ts';
 import { parseAccessLogs } from './access-log.ts';
 import { extProcTypeUrl, parseExtProcFilter } from './ext-proc.ts';
+import { parseTracing, type TracingConfig } from './tracing.ts';
+
+const withTracing = (tracing: TracingConfig | undefined) => (tracing ? { tracing } : {});
 import type { CidrRange, ExtProcFilterConfig, HcmConfig, ListenerConfig } from './model.ts';
 import { parseDownstreamTls } from './tls.ts';
 
@@ -75,7 +78,6 @@ function parseHcm(hcm: Decoded, where: string, suppressEnvoyHeaders: boolean): H
       'route_config',
       'scoped_routes',
       'add_user_agent',
-      'tracing',
       'http3_protocol_options',
       'scheme_header_transformation',
       'request_timeout',
@@ -150,6 +152,7 @@ function parseHcm(hcm: Decoded, where: string, suppressEnvoyHeaders: boolean): H
     acceptHttp10: Boolean(http1.accept_http_10),
     suppressEnvoyHeaders,
     accessLogs: parseAccessLogs(hcm.access_log as Decoded[] | undefined, where),
+    ...(hcm.tracing ? withTracing(parseTracing(hcm.tracing as Decoded, where)) : {}),
   };
 }
 

@@ -8,6 +8,7 @@ import type { ProcessingMode, RouteCacheAction } from '../ext-proc/exchange.ts';
 import type { MutationRules } from '../ext-proc/mutation-rules.ts';
 import type { HeaderList } from '../http/message.ts';
 import type { DownstreamTlsConfig, UpstreamTlsConfig } from './tls.ts';
+import type { TracingConfig } from './tracing.ts';
 
 export type { DownstreamTlsConfig, HeaderList, MutationRules, UpstreamTlsConfig };
 
@@ -85,6 +86,8 @@ export interface HcmConfig {
   suppressEnvoyHeaders: boolean;
   /** access_log: the JSON lines written to stdout per request. */
   accessLogs: JsonAccessLogFormat[];
+  /** tracing: a span per request to an OpenTelemetry collector. */
+  tracing?: TracingConfig;
 }
 
 export interface ListenerConfig {

@@ -12,6 +12,7 @@ import { localReply } from '../http/local-reply.ts';
 import type { HttpRequest, HttpResponse } from '../http/message.ts';
 import type { ExtProcFilterConfig, ExtProcRouteOverride, HeaderList } from '../config/model.ts';
 import type { ClusterManager } from '../upstream/cluster-manager.ts';
+import { extProcSpanName, type RequestSpan } from '../tracing/request-tracer.ts';
 
 export interface ExtProcRun {
   config: ExtProcFilterConfig;
@@ -22,6 +23,8 @@ export interface ExtProcRun {
   /** The stream's buffer limit (listener per_connection_buffer_limit_bytes, or the HTTP/2 stream window). */
   bufferLimitBytes: number;
   headerLimits: HeaderLimits;
+  /** The request's span when the HCM traces: the stream gets a child span, its context in the gRPC metadata. */
+  span?: RequestSpan;
 }
 
 /** mergeHeaderValuesField: an entry of the route replaces every entry of the same key, or is added. */
@@ -72,10 +75,15 @@ export class ExtProcFilter {
         violations: [],
       };
     }
+    // Envoy's gRPC client spans the stream and injects the span's context into its initial metadata
+    // (Grpc::AsyncStreamImpl: parent_span_.spawnChild, injectContext).
+    const span = r.span?.child(extProcSpanName, { component: 'proxy', upstream_cluster: service.clusterName });
+    const metadata = mergeMetadata(service.initialMetadata, r.override?.initialMetadata ?? []);
+    let failure: string | undefined;
     try {
-      return await runExtProcExchange({
+      const result = await runExtProcExchange({
         client: this.client(`${target.host}:${target.port}`, target.poolKey, target.grpcCredentials),
-        initialMetadata: mergeMetadata(service.initialMetadata, r.override?.initialMetadata ?? []),
+        initialMetadata: span ? [...metadata, ['traceparent', span.traceparent()]] : metadata,
         mutationRules: config.mutationRules,
         mode: r.override?.processingMode ?? config.processingMode,
         filterMode: config.processingMode,
@@ -95,7 +103,13 @@ export class ExtProcFilter {
         headerLimits: r.headerLimits,
         receivingNamespaces: config.receivingNamespaces,
       });
+      failure = result.failure;
+      return result;
+    } catch (err) {
+      failure = (err as Error).message;
+      throw err;
     } finally {
+      span?.endStream(failure);
       target.release();
     }
   }

@@ -13,7 +13,8 @@ import { header, isGrpcRequest, withHeader, type HttpRequest, type HttpResponse 
 import type { ListenerConfig, RouteTableConfig } from '../config/model.ts';
 import type { ExtProcFilter } from '../filters/ext-proc-filter.ts';
 import { formatLine } from '../access-log/format.ts';
-import { newStreamInfo, type StreamInfo } from '../access-log/stream-info.ts';
+import { newStreamInfo, responseFlags, type StreamInfo } from '../access-log/stream-info.ts';
+import type { RequestTracer } from '../tracing/request-tracer.ts';
 import { matchRoute } from '../router/route-table.ts';
 import type { Router } from '../router/router.ts';
 import type { DownstreamRequest } from './http-listener.ts';
@@ -25,6 +26,8 @@ export interface ConnectionManagerDeps {
   extProc: ExtProcFilter;
   /** Where access log lines go (the StdoutAccessLog: process.stdout unless a test or `gatehouse dev` says otherwise). */
   accessLog?: (line: string) => void;
+  /** Spans for listeners whose HCM traces. */
+  tracer?: RequestTracer;
 }
 
 const writeStdout = (line: string) => {
@@ -76,6 +79,7 @@ export async function handleRequest(
   const info = newStreamInfo(d.request);
   const { response, request } = await decode(listener, deps, d, info);
   const out = encodeHeaders(listener, request, response, d.h2);
+  info.span?.endRequest(out.status, info.upstreamCluster, responseFlags(out.localReply?.details));
   if (listener.hcm.accessLogs.length > 0) {
     // Envoy logs when the stream is destroyed, its last byte sent; devproxy when the response is handed to the codec.
     info.response = out;
@@ -143,15 +147,18 @@ async function decode(
       : undefined;
   const route = select(request);
   if (route) info.routeName = route.name;
+  // The request's span, after the HCM's header mutations (x-request-id) as in ActiveStream::traceRequest.
+  if (hcm.tracing && deps.tracer) {
+    const span = await deps.tracer.start(hcm.tracing, request);
+    if (span) info.span = span;
+  }
   const upstream = async (req: HttpRequest, routing: { clearRouteCache: boolean }) => {
+    const chosen = routing.clearRouteCache ? select(req) : route;
+    if (chosen) info.upstreamCluster = chosen.cluster;
+    // The router injects the request span's context into the upstream request (injectContext).
+    if (info.span) req = { ...req, headers: withHeader(req.headers, 'traceparent', info.span.traceparent()) };
     info.request = req;
-    return deps.router.send(
-      routing.clearRouteCache ? select(req) : route,
-      req,
-      listener.hcm.suppressEnvoyHeaders,
-      listener.hcm.streamIdleTimeoutMs,
-      info,
-    );
+    return deps.router.send(chosen, req, listener.hcm.suppressEnvoyHeaders, listener.hcm.streamIdleTimeoutMs, info);
   };
   if (!listener.extProc) return { response: await upstream(request, { clearRouteCache: false }), request };
 
@@ -174,6 +181,7 @@ async function decode(
       sent = req;
       return upstream(req, routing);
     },
+    ...(info.span ? { span: info.span } : {}),
     bufferLimitBytes: d.h2 ? hcm.http2StreamWindowBytes : listener.bufferLimitBytes,
     headerLimits: { maxHeadersKb: hcm.maxRequestHeadersKb, maxHeadersCount: hcm.maxHeadersCount },
   });

@@ -91,7 +91,7 @@ export class FlowRun {
       const started = performance.now();
       try {
         const result = await step.run(this.exchange.context(phase, step));
-        this.exchange.stepDone(step.type, result ? 'respond' : 'continue', (performance.now() - started) / 1000);
+        this.exchange.stepDone(step, result ? 'respond' : 'continue', (performance.now() - started) / 1000);
         if (result) return { kind: 'respond', direct: result.respond };
       } catch (caught) {
         // A merged admission step names which of its steps failed.
@@ -101,7 +101,7 @@ export class FlowRun {
         // A fault an ExternalCallout server raises enters the error flow whatever continueOnError says
         // (docs/policies.md#externalcallout).
         const goesOn = failed.continueOnError && !fault.overridesContinueOnError;
-        this.exchange.stepDone(failed.type, goesOn ? 'continued' : 'fault', seconds);
+        this.exchange.stepDone(failed, goesOn ? 'continued' : 'fault', seconds, fault.errorCode);
         if (!goesOn) return { kind: 'fault', fault, step: failed };
         this.recordError(fault, failed, phase);
       }

@@ -33,8 +33,8 @@ export interface ExchangeInit {
   variables?: Record<string, unknown>;
   /** Told of every change a policy made that the gateway refused (flow/allowed-changes.ts), for a metric. */
   onRefusedChange?: (policyType: string) => void;
-  /** Told of every policy step's end, for a metric. */
-  onStep?: (policyType: string, outcome: StepOutcome, seconds: number) => void;
+  /** Told of every policy step's end, for a metric and the step's span (the policy's name, its fault code). */
+  onStep?: (policyType: string, outcome: StepOutcome, seconds: number, policy: string, errorCode?: string) => void;
 }
 
 /** Stands in when no key service is given: every JWKS URL is unavailable. */
@@ -87,9 +87,9 @@ export class Exchange {
     this.init.onRefusedChange?.(policyType);
   }
 
-  /** A step ended (the engine times it). */
-  stepDone(policyType: string, outcome: StepOutcome, seconds: number): void {
-    this.init.onStep?.(policyType, outcome, seconds);
+  /** A step ended (the engine times it); `errorCode` when it failed. */
+  stepDone(step: { policy: string; type: string }, outcome: StepOutcome, seconds: number, errorCode?: string): void {
+    this.init.onStep?.(step.type, outcome, seconds, step.policy, errorCode);
   }
 
   /**

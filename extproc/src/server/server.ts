@@ -20,6 +20,7 @@ import { externalProcessorService } from './envoy-proto.ts';
 import { BodyBudget, DEFAULT_STREAM_LIMITS, StreamLimitError, type StreamLimits } from './limits.ts';
 import { ExtprocMetrics } from './metrics.ts';
 import { ProcessingStream, type ProcessCall, type StreamDeps } from './stream.ts';
+import type { StreamTracer } from '../tracing/stream-tracer.ts';
 import { allowEnvoyStreamResets } from './stream-resets.ts';
 
 export const EXT_PROC_SERVICE = 'envoy.service.ext_proc.v3.ExternalProcessor';
@@ -70,6 +71,8 @@ export interface ExtprocServerOptions {
   tls?: ServerTls;
   /** Refused TLS handshakes and client certificates (also logged). */
   onTlsRefused?: (err: GatehouseError) => void;
+  /** Spans per stream and policy step (--otlp-endpoint); absent: no tracing, no span objects. */
+  tracer?: StreamTracer;
 }
 
 export interface ExtprocServer {
@@ -122,6 +125,7 @@ export function createExtprocServer(options: ExtprocServerOptions): ExtprocServe
     offload: { minBytes: work.minBytes, budgetMs: work.budgetMs },
     streams: { active: 0 },
     now: options.now ?? Date.now,
+    ...(options.tracer ? { tracer: options.tracer } : {}),
   };
   metrics.setProbes({
     queuedTasks: () => pool?.queued ?? 0,

@@ -45,6 +45,7 @@ import {
 } from './limits.ts';
 import type { ExtprocMetrics, StreamOutcome } from './metrics.ts';
 import { RequestContext } from './request-context.ts';
+import type { StreamTrace, StreamTracer } from '../tracing/stream-tracer.ts';
 import {
   immediateResponse,
   receiveAttributes,
@@ -82,6 +83,8 @@ export interface StreamDeps {
   /** Streams open now, process-wide (the server refuses past limits.maxStreams). */
   streams: { active: number };
   now: () => number;
+  /** Spans per stream and step (docs/operations.md#tracing); absent: tracing is off. */
+  tracer?: StreamTracer;
 }
 
 export type ProcessCall = grpc.ServerDuplexStream<ProcessingRequest, ProcessingResponse>;
@@ -131,6 +134,8 @@ export class ProcessingStream {
   private finished = false;
   /** The request's context, from its headers on (request id, trace id, proxy, app, fault; the logger). */
   private context: RequestContext | undefined;
+  /** The stream's spans, when tracing is on and Envoy's span for the stream is sampled. */
+  private trace: StreamTrace | undefined;
   /** The proxy's metric label value (bounded), once the proxy is known. */
   private proxyLabel: string | undefined;
   /** Aborted when the stream ends: policy work still queued for a worker is dropped. */
@@ -248,11 +253,19 @@ export class ProcessingStream {
     state.ended = msg.requestHeaders!.endOfStream;
     this.attributes = receiveAttributes(msg);
     const header = (name: string) => state.headers!.headers.find(([n]) => n === name)?.[1];
+    // Envoy's gRPC client puts the trace context of its span for this stream in the stream's metadata
+    // (the request's own traceparent, if any, is the client's): that is the trace extproc joins.
+    const grpcTraceparent = this.call.metadata.get('traceparent')[0];
+    const traceparent = typeof grpcTraceparent === 'string' ? grpcTraceparent : header('traceparent');
     this.context = new RequestContext(
       this.deps.log,
       this.attributes.requestId || header('x-request-id') || '',
-      header('traceparent'),
+      traceparent,
     );
+    if (this.deps.tracer && typeof grpcTraceparent === 'string') {
+      const tracestate = this.call.metadata.get('tracestate')[0];
+      this.trace = this.deps.tracer.start(grpcTraceparent, typeof tracestate === 'string' ? tracestate : undefined);
+    }
     this.snapshot = this.deps.snapshots.current();
     if (!this.snapshot) return this.fault(new NotReadyFault());
     const route = String(this.call.metadata.get(ROUTE_METADATA)[0] ?? '');
@@ -361,7 +374,10 @@ export class ProcessingStream {
       messageId: attrs.requestId || request.headers.get('x-request-id') || crypto.randomUUID(),
       client: { ip: attrs.clientIp, cn: '' },
       onRefusedChange: (type) => this.deps.metrics.refusedChanges.inc({ type }),
-      onStep: (type, outcome, seconds) => this.deps.metrics.observePolicy(type, outcome, seconds),
+      onStep: (type, outcome, seconds, policy, errorCode) => {
+        this.deps.metrics.observePolicy(type, outcome, seconds);
+        this.trace?.step(type, outcome, seconds, policy, errorCode);
+      },
     });
     this.run = new FlowRun(this.compiled!, this.exchange);
     return this.reply(stage, await this.run.runRequest(), () => this.changesFor(stage, request, state));
@@ -469,6 +485,13 @@ export class ProcessingStream {
     this.deps.bodyBudget.release(this.dir.request.reserved + this.dir.response.reserved);
     this.dir.request.reserved = this.dir.response.reserved = 0;
     this.deps.metrics.streams.inc({ outcome: this.outcome });
+    this.trace?.end({
+      proxy: this.context?.proxy ?? '',
+      requestId: this.context?.requestId ?? '',
+      outcome: this.outcome,
+      app: this.context?.app,
+      faultCode: this.context?.faultCode,
+    });
     this.deps.metrics.activeStreams.dec();
     this.deps.streams.active--;
   }

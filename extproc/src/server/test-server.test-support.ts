@@ -8,6 +8,7 @@ import { defaultCatalog, loadSnapshot, type LoadedSnapshot, type PolicyCatalog }
 import { SnapshotStore } from '../config/snapshot-store.ts';
 import { createMemoryStores } from '../stores/memory.ts';
 import type { StreamLimits } from './limits.ts';
+import type { StreamTracer } from '../tracing/stream-tracer.ts';
 import { createExtprocServer, type ExtprocServer, type WorkOptions } from './server.ts';
 
 export interface TestServerOptions {
@@ -25,6 +26,8 @@ export interface TestServerOptions {
   egress?: Egress;
   /** Default: silent. */
   log?: Logger;
+  /** Spans per stream and step (tracing tests); default none. */
+  tracer?: StreamTracer;
 }
 
 export interface TestServer {
@@ -55,6 +58,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ...(options.keys ? { keys: options.keys } : {}),
     ...(options.callouts ? { callouts: options.callouts } : {}),
     ...(options.egress ? { egress: options.egress } : {}),
+    ...(options.tracer ? { tracer: options.tracer } : {}),
   });
   const port = await server.listen('127.0.0.1', 0);
   return {

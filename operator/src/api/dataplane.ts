@@ -9,6 +9,7 @@ import {
   enumOf,
   integer,
   map,
+  number,
   object,
   optional,
   string,
@@ -367,6 +368,65 @@ export const dataPlaneSpec = object(
         {
           description:
             "Envoy's access log: one JSON line per request on its stdout (docs/operations.md#access-logs). Absent: on, with every field.",
+        },
+      ),
+    ),
+    tracing: optional(
+      object(
+        {
+          collector: object(
+            {
+              address: optional(
+                string({
+                  maxLength: 261,
+                  pattern: '^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?:[0-9]{1,5}$',
+                  description: 'host:port of the OTLP gRPC collector (plain text); exclusive with service.',
+                }),
+              ),
+              service: optional(
+                object(
+                  {
+                    name: objectName('Name of the collector Service.'),
+                    namespace: optional(objectName("The Service's namespace; default the DataPlane's.")),
+                    port: integer({ minimum: 1, maximum: 65535, description: "The Service's OTLP gRPC port (4317)." }),
+                  },
+                  {
+                    description:
+                      'A collector Service, reached by its DNS name NAME.NAMESPACE.svc; exclusive with address.',
+                  },
+                ),
+              ),
+            },
+            {
+              description: 'Where Envoy sends spans (OTLP over gRPC).',
+              rules: [
+                {
+                  rule: 'has(self.address) != has(self.service)',
+                  message: 'set exactly one of address or service',
+                  check: (v) => (v.address !== undefined) !== (v.service !== undefined),
+                },
+              ],
+            },
+          ),
+          samplingPercent: optional(
+            number({
+              minimum: 0,
+              maximum: 100,
+              default: 100,
+              description:
+                "Share of requests without a sampled traceparent that Envoy traces, in percent (HttpConnectionManager tracing.random_sampling; default 100, Envoy's). A request whose traceparent says sampled is traced, as Envoy does.",
+            }),
+          ),
+          serviceName: optional(
+            string({
+              maxLength: 253,
+              description: "service.name of Envoy's spans; default gatehouse-envoy.",
+            }),
+          ),
+        },
+        {
+          description:
+            'OpenTelemetry tracing (docs/operations.md#tracing): Envoy traces each request (envoy.tracers.opentelemetry) and extproc adds a span per stream and policy step. Absent: no tracing.',
         },
       ),
     ),

@@ -97,6 +97,10 @@ export function integer(extra: Extra = {}): Schema<number> {
   return node({ type: 'integer', ...extra });
 }
 
+export function number(extra: Extra = {}): Schema<number> {
+  return node({ type: 'number', ...extra });
+}
+
 export function boolean(extra: Extra = {}): Schema<boolean> {
   return node({ type: 'boolean', ...extra });
 }

@@ -142,7 +142,13 @@ describe('golden DataPlane views', () => {
       const routeClusters = valuesOf(routes, 'cluster');
       const extProc = valuesOf(listeners, 'cluster_name');
       expect([...new Set([...routeClusters, ...extProc])].sort()).toEqual(view.names.clusters);
-      expect(extProc).toEqual(extProc.map(() => `gatehouse-extproc/${view.dataPlane}`));
+      // Listeners name two kinds of cluster: the DataPlane's extproc and, when it traces, its collector.
+      expect(extProc.filter((c) => !c.startsWith('gatehouse-otel/'))).toEqual(
+        extProc.filter((c) => !c.startsWith('gatehouse-otel/')).map(() => `gatehouse-extproc/${view.dataPlane}`),
+      );
+      expect(extProc.filter((c) => c.startsWith('gatehouse-otel/'))).toEqual(
+        extProc.filter((c) => c.startsWith('gatehouse-otel/')).map(() => `gatehouse-otel/${view.dataPlane}`),
+      );
       expect(sdsSecretsNamedIn([listeners, clusters]).map((s) => s.name)).toEqual(view.names.secrets);
       const routeNames = [...new Set(valuesOf(routes, 'name').filter((n) => /^[^/]+\/[^/]+$/.test(n)))].sort();
       // Route names are "namespace/name" (route tables have two slashes, virtual hosts none).

@@ -198,6 +198,13 @@ export interface IrAccessLog {
   fields: AccessLogField[];
 }
 
+/** spec.tracing: the HttpConnectionManager's OpenTelemetry tracer (envoy/tracing.ts). */
+export interface IrTracing {
+  collector: { host: string; port: number };
+  samplingPercent: number;
+  serviceName: string;
+}
+
 export interface IrDataPlane {
   namespace: string;
   name: string;
@@ -209,6 +216,7 @@ export interface IrDataPlane {
   /** spec.requests: how the edge treats requests before any policy (Envoy HCM settings). */
   requests: IrRequestHandling;
   accessLog: IrAccessLog;
+  tracing?: IrTracing;
   /** spec.upstream.allowLinkLocalTargets: for ApiProxy targets (compile) and callouts (runtime snapshot). */
   allowLinkLocalTargets: boolean;
   /** spec.upstream.calloutPrivateNetworks: private CIDRs callouts may reach (runtime snapshot). */

@@ -1,11 +1,11 @@
 // DataPlanes: listeners (default one HTTP listener on 8080), ext_proc failure mode and timeout, Redis
 // settings. Without any DataPlane the built-in default one serves (gatehouse dev, folder mode).
 import { networkList } from '../../../protos/policies/target-address.ts';
-import { accessLogFieldNames } from '../api/dataplane.ts';
+import { accessLogFieldNames, type DataPlaneSpec } from '../api/dataplane.ts';
 import { listenerTlsSecretName } from '../api/names.ts';
 import { idKey, type Inventory } from './intake.ts';
 import { durationMs } from './durations.ts';
-import type { IrAccessLog, IrDataPlane, IrListener, IrRequestHandling } from './ir.ts';
+import type { IrAccessLog, IrDataPlane, IrListener, IrRequestHandling, IrTracing } from './ir.ts';
 import { reportMissingRef, reporterFor, sortedValues, type Report } from './report.ts';
 
 export const defaultListenerPort = 8080;
@@ -129,9 +129,28 @@ export function resolveDataPlanes(inventory: Inventory, report: Report): IrDataP
         enabled: spec.accessLog?.enabled ?? true,
         fields: spec.accessLog?.fields ? [...spec.accessLog.fields] : [...accessLogFieldNames],
       },
+      ...(spec.tracing ? { tracing: resolveTracing(spec.tracing, ns) } : {}),
       allowLinkLocalTargets: spec.upstream?.allowLinkLocalTargets ?? false,
       calloutPrivateNetworks: [...(spec.upstream?.calloutPrivateNetworks ?? [])],
     });
   }
   return out;
+}
+
+/** spec.tracing: the collector as host and port (a Service by its DNS name), Envoy's defaults filled in. */
+function resolveTracing(tracing: NonNullable<DataPlaneSpec['tracing']>, namespace: string): IrTracing {
+  const { address, service } = tracing.collector;
+  let collector: IrTracing['collector'];
+  if (service) {
+    collector = { host: `${service.name}.${service.namespace ?? namespace}.svc`, port: service.port };
+  } else {
+    // The schema's pattern holds address to host:port.
+    const at = address!.lastIndexOf(':');
+    collector = { host: address!.slice(0, at), port: Number(address!.slice(at + 1)) };
+  }
+  return {
+    collector,
+    samplingPercent: tracing.samplingPercent ?? 100,
+    serviceName: tracing.serviceName ?? 'gatehouse-envoy',
+  };
 }

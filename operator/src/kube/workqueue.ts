@@ -5,6 +5,7 @@
 import type { Logger } from '../../../lib/log.ts';
 import { WorkQueueError } from './errors.ts';
 import type { KubeMetrics } from './metrics.ts';
+import { traced } from '../tracing.ts';
 import { defaultControllerRateLimiter, type RateLimiter } from './rate-limiter.ts';
 
 export interface WorkQueueOptions<K> {
@@ -147,7 +148,7 @@ export class WorkQueue<K = string> {
       const started = performance.now();
       let result: 'success' | 'requeue' | 'error' = 'success';
       try {
-        const outcome = await reconcile(key);
+        const outcome = await traced(`reconcile ${this.name}`, { 'gatehouse.key': String(key) }, () => reconcile(key));
         if (outcome && outcome.requeueAfterMs !== undefined) {
           result = 'requeue';
           this.forget(key);

@@ -18,6 +18,7 @@ import type { XdsMetrics } from '../xds/metrics.ts';
 import { sdsSecretsFor, type SdsProblem } from '../xds/sds.ts';
 import { DiagnosticLog } from './diagnostics.ts';
 import type { SnapshotSource } from './source.ts';
+import { traced } from '../tracing.ts';
 
 /** What the last rebuild produced, for the status and DataPlane controllers. */
 export interface CompiledState {
@@ -109,6 +110,10 @@ export class SnapshotPipeline {
 
   /** Compiles the source's objects and publishes. Never throws: a snapshot that fails to encode keeps the old one serving. */
   rebuild(): void {
+    traced('snapshot rebuild', {}, () => this.rebuildNow());
+  }
+
+  private rebuildNow(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.firstPending = undefined;
@@ -123,15 +128,17 @@ export class SnapshotPipeline {
         this.options.holdersFrom === 'object-status'
           ? new Map([...this.lastAccepted, ...acceptedFromStatus(objects)])
           : this.lastAccepted;
-      compiled = compileKeepingLastAccepted(objects, previous, {
-        ...this.options.compileOptions?.(),
-        credentialHashKey: source.credentialHashKey(),
-        serviceEndpoints: source.serviceEndpoints(),
-        // What serves keeps its routes and keys against newcomers (docs/tenancy.md).
-        ...(this.options.holdersFrom === 'object-status'
-          ? {}
-          : { incumbents: incumbentsOf(this.state?.snapshot.runtime) }),
-      });
+      compiled = traced('compile', { 'gatehouse.objects': String(objects.length) }, () =>
+        compileKeepingLastAccepted(objects, previous, {
+          ...this.options.compileOptions?.(),
+          credentialHashKey: source.credentialHashKey(),
+          serviceEndpoints: source.serviceEndpoints(),
+          // What serves keeps its routes and keys against newcomers (docs/tenancy.md).
+          ...(this.options.holdersFrom === 'object-status'
+            ? {}
+            : { incumbents: incumbentsOf(this.state?.snapshot.runtime) }),
+        }),
+      );
     } catch (err) {
       this.options.metrics?.compiled((performance.now() - started) / 1000);
       log.error({ err: (err as Error).message }, 'compile failed; still serving the previous snapshot');
@@ -149,7 +156,7 @@ export class SnapshotPipeline {
       sds,
     });
     try {
-      controlPlane.publish(snapshot, secrets);
+      traced('publish', { 'gatehouse.version': snapshot.version }, () => controlPlane.publish(snapshot, secrets));
     } catch (err) {
       log.error(
         { err: (err as Error).message, code: (err as { code?: string }).code },

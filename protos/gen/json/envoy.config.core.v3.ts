@@ -437,6 +437,18 @@ export type HttpProtocolOptions_HeadersWithUnderscoresAction =
   | 'REJECT_REQUEST'
   | 'DROP_HEADER';
 
+export interface HttpService {
+  http_uri?: HttpUri;
+  request_headers_to_add?: HeaderValueOption[];
+}
+
+export interface HttpUri {
+  uri?: string;
+  /** oneof `http_upstream_type`: cluster */
+  cluster?: string;
+  timeout?: google_protobuf.Duration;
+}
+
 export interface JsonFormatOptions {
   sort_properties?: boolean;
 }

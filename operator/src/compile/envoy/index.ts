@@ -14,6 +14,7 @@ import type { Ir, IrDataPlane, IrProxy } from '../ir.ts';
 import { emitClusters, emitEndpoints, extProcCluster, type ExtProcLink } from './clusters.ts';
 import { emitListeners } from './listeners.ts';
 import { emitRouteConfiguration } from './routes.ts';
+import { tracingCluster } from './tracing.ts';
 import { SdsSecretRefs, type SdsSecretRef } from './secrets.ts';
 
 export type { SdsSecretRef } from './secrets.ts';
@@ -44,7 +45,11 @@ export function emitDataPlaneEnvoy(ir: Ir, dp: IrDataPlane, extProc: ExtProcLink
     resources: {
       listeners: emitListeners(dp, sds),
       routes: dp.listeners.map((l) => emitRouteConfiguration(l.name, attached.get(l.name) ?? [])),
-      clusters: [extProcCluster(dp, extProc), ...emitClusters(proxies, sds)],
+      clusters: [
+        extProcCluster(dp, extProc),
+        ...(dp.tracing ? [tracingCluster(dp, dp.tracing)] : []),
+        ...emitClusters(proxies, sds),
+      ],
       endpoints: emitEndpoints(proxies, ir.serviceEndpoints),
     },
     secretRefs: sds.list(),

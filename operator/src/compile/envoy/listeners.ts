@@ -6,6 +6,7 @@ import { protoDuration } from '../durations.ts';
 import type { IrDataPlane, IrListener } from '../ir.ts';
 import { emitAccessLog } from './access-log.ts';
 import { extProcFilterConfig } from './ext-proc.ts';
+import { emitTracing } from './tracing.ts';
 import { adsConfigSource, extProcFilterName, socketAddress, typeUrls } from './names.ts';
 import type { SdsSecretRefs } from './secrets.ts';
 import { downstreamTls } from './tls.ts';
@@ -50,6 +51,8 @@ function httpConnectionManager(dp: IrDataPlane, listener: IrListener): AnyOf<typ
     // One JSON line per request on stdout (access-log.ts); proxy, app and fault code come from extproc as
     // dynamic metadata, accepted by the ext_proc filter (ext-proc.ts metadata_options).
     ...(dp.accessLog.enabled ? { access_log: emitAccessLog(dp.accessLog) } : {}),
+    // A span per request to the DataPlane's collector (tracing.ts).
+    ...(dp.tracing ? { tracing: emitTracing(dp, dp.tracing) } : {}),
     ...(dp.requests.headersTimeoutMs > 0
       ? { request_headers_timeout: protoDuration(dp.requests.headersTimeoutMs) }
       : {}),

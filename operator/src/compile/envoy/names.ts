@@ -7,6 +7,9 @@ import type { TlsVersion } from '../../api/common.ts';
 /** The cluster a DataPlane's Envoys reach its own extproc by (two slashes: never a proxy's "namespace/name"). */
 export const extProcClusterName = (dataPlane: { namespace: string; name: string }) =>
   `gatehouse-extproc/${dataPlane.namespace}/${dataPlane.name}`;
+/** The cluster a DataPlane's Envoys send spans by, to its OpenTelemetry collector (envoy/tracing.ts). */
+export const tracingClusterName = (dataPlane: { namespace: string; name: string }) =>
+  `gatehouse-otel/${dataPlane.namespace}/${dataPlane.name}`;
 export const extProcFilterName = 'envoy.filters.http.ext_proc';
 /** gRPC metadata on every ext_proc stream naming the proxy ("namespace/name"), docs/architecture.md#the-envoy-and-extproc-contract. */
 export const routeMetadataKey = 'x-gatehouse-route';
@@ -26,6 +29,7 @@ export const typeUrls = {
   httpProtocolOptions: `${api}.extensions.upstreams.http.v3.HttpProtocolOptions`,
   secret: `${api}.extensions.transport_sockets.tls.v3.Secret`,
   stdoutAccessLog: `${api}.extensions.access_loggers.stream.v3.StdoutAccessLog`,
+  openTelemetryConfig: `${api}.config.trace.v3.OpenTelemetryConfig`,
 } as const;
 
 /** Resources of the same xDS delivery (ADS). */

@@ -131,6 +131,24 @@ describe('renderDataPlane invariants', () => {
     expect(workBudgetMs({ messageTimeout: '1ms' })).toBe(1);
   });
 
+  it("points extproc's spans at the DataPlane's collector (spec.tracing), by address or Service", () => {
+    const dp = input('03-redis-url-low-port-no-pdb');
+    const envOf = (spec: object) => {
+      const objects = renderDataPlane({ ...dp, spec: { ...dp.spec, ...spec } }, goldenOptions);
+      const extproc = objects.find(
+        (o) => o.kind === 'Deployment' && o.metadata.name === 'lab-extproc',
+      ) as KubeObject & {
+        spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } };
+      };
+      return extproc.spec.template.spec.containers[0]!.env.find((e) => e.name === 'OTEL_EXPORTER_OTLP_ENDPOINT')?.value;
+    };
+    expect(envOf({})).toBeUndefined();
+    expect(envOf({ tracing: { collector: { address: '10.0.0.7:4317' } } })).toBe('10.0.0.7:4317');
+    expect(
+      envOf({ tracing: { collector: { service: { name: 'otel', namespace: 'observability', port: 4317 } } } }),
+    ).toBe('otel.observability.svc:4317');
+  });
+
   it('keeps the Redis URL out of the arguments', () => {
     const objects = renderDataPlane(input('03-redis-url-low-port-no-pdb'), goldenOptions);
     const extproc = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'lab-extproc') as KubeObject & {

@@ -395,6 +395,18 @@ function redisEnv(spec: Spec): Json[] {
   return [];
 }
 
+/**
+ * spec.tracing: extproc sends its spans to the DataPlane's collector too, as
+ * $OTEL_EXPORTER_OTLP_ENDPOINT (the collector the compiled Envoy cluster reaches, envoy/tracing.ts).
+ */
+function tracingEnv(c: Context): Json[] {
+  const collector = c.spec.tracing?.collector;
+  if (!collector) return [];
+  const { address, service } = collector;
+  const value = service ? `${service.name}.${service.namespace ?? c.ns}.svc:${service.port}` : address;
+  return value ? [{ name: 'OTEL_EXPORTER_OTLP_ENDPOINT', value }] : [];
+}
+
 function extprocDeployment(c: Context): KubeObject {
   const tls = tlsVolumes(c, 'extproc');
   const javaCalloutHost = javaCalloutSidecar(c);
@@ -404,7 +416,7 @@ function extprocDeployment(c: Context): KubeObject {
     {
       image: c.spec.extproc?.image ?? c.options.gatehouseImage,
       args: extprocArgs(c),
-      env: [...podEnv, ...redisEnv(c.spec)],
+      env: [...podEnv, ...redisEnv(c.spec), ...tracingEnv(c)],
       ports: [
         { name: 'grpc', containerPort: ports.extprocGrpc, protocol: 'TCP' },
         { name: 'metrics', containerPort: ports.extprocMetrics, protocol: 'TCP' },

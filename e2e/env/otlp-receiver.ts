@@ -1,0 +1,112 @@
+// An OTLP trace receiver for tests: a grpc-js server implementing
+// opentelemetry.proto.collector.trace.v1.TraceService (the messages in otlp/trace_service.proto),
+// keeping every span it is sent, flattened with its service.name, hex ids and attributes as strings.
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+
+export interface ReceivedSpan {
+  service: string;
+  traceId: string;
+  spanId: string;
+  /** '' for a root span. */
+  parentSpanId: string;
+  name: string;
+  kind: number;
+  startNs: bigint;
+  endNs: bigint;
+  attributes: Record<string, string>;
+  status: { code: number; message: string };
+}
+
+export interface OtlpReceiver {
+  /** host:port */
+  address: string;
+  spans: ReceivedSpan[];
+  /** Export calls received. */
+  exports: number;
+  close(): Promise<void>;
+}
+
+interface AnyValue {
+  stringValue?: string;
+  boolValue?: boolean;
+  intValue?: string;
+  doubleValue?: number;
+}
+interface KeyValue {
+  key: string;
+  value?: AnyValue;
+}
+
+const text = (v: AnyValue | undefined) =>
+  v === undefined ? '' : String(v.stringValue ?? v.boolValue ?? v.intValue ?? v.doubleValue ?? '');
+const attrs = (list: KeyValue[] | undefined) => Object.fromEntries((list ?? []).map((kv) => [kv.key, text(kv.value)]));
+const hex = (b: Buffer | undefined) => (b ? b.toString('hex') : '');
+
+export async function startOtlpReceiver(): Promise<OtlpReceiver> {
+  const definition = protoLoader.loadSync(fileURLToPath(new URL('otlp/trace_service.proto', import.meta.url)), {
+    keepCase: false,
+    longs: String,
+    defaults: true,
+    oneofs: true,
+  });
+  const pkg = grpc.loadPackageDefinition(definition) as unknown as {
+    opentelemetry: { proto: { collector: { trace: { v1: { TraceService: grpc.ServiceClientConstructor } } } } };
+  };
+  const receiver: OtlpReceiver = { address: '', spans: [], exports: 0, close: async () => {} };
+  const server = new grpc.Server();
+  server.addService(pkg.opentelemetry.proto.collector.trace.v1.TraceService.service, {
+    Export: (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      receiver.exports++;
+      const request = call.request as {
+        resourceSpans: Array<{
+          resource?: { attributes?: KeyValue[] };
+          scopeSpans: Array<{
+            spans: Array<{
+              traceId: Buffer;
+              spanId: Buffer;
+              parentSpanId: Buffer;
+              name: string;
+              kind: number;
+              startTimeUnixNano: string;
+              endTimeUnixNano: string;
+              attributes: KeyValue[];
+              status?: { code: number; message: string };
+            }>;
+          }>;
+        }>;
+      };
+      for (const rs of request.resourceSpans) {
+        const service = attrs(rs.resource?.attributes)['service.name'] ?? '';
+        for (const ss of rs.scopeSpans)
+          for (const s of ss.spans)
+            receiver.spans.push({
+              service,
+              traceId: hex(s.traceId),
+              spanId: hex(s.spanId),
+              parentSpanId: hex(s.parentSpanId),
+              name: s.name,
+              kind: s.kind,
+              startNs: BigInt(s.startTimeUnixNano),
+              endNs: BigInt(s.endTimeUnixNano),
+              attributes: attrs(s.attributes),
+              status: { code: s.status?.code ?? 0, message: s.status?.message ?? '' },
+            });
+      }
+      callback(null, {});
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
+  );
+  receiver.address = `127.0.0.1:${port}`;
+  receiver.close = () =>
+    new Promise<void>((resolve) => {
+      server.tryShutdown(() => resolve());
+      setTimeout(() => server.forceShutdown(), 2000).unref();
+    });
+  return receiver;
+}
