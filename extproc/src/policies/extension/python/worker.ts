@@ -129,18 +129,36 @@ for _name in list(sys.modules):
     if _blocked(_name):
         del sys.modules[_name]
 
-class _Refuse:
+# What a script can reach (the finder in sys.meta_path, the flow object's methods) is defined in small
+# namespaces of its own: a function's __globals__ is readable, and must not lead here.
+_refuse_ns = {'__builtins__': builtins, '_BLOCKED': _BLOCKED}
+exec('''
+class Refuse:
     def find_spec(self, name, path=None, target=None):
-        if _blocked(name):
+        if name.partition('.')[0] in _BLOCKED:
             raise ImportError(f"module {name} is not available to Script policies")
         return None
-sys.meta_path.insert(0, _Refuse())
+''', _refuse_ns)
+sys.meta_path.insert(0, _refuse_ns['Refuse']())
 
 _AUDIT_REFUSED = ('os.system', 'os.exec', 'os.spawn', 'os.posix_spawn', 'os.fork', 'os.forkpty', 'os.kill',
     'os.killpg', 'subprocess.Popen', 'socket.', 'ctypes.', 'os.add_dll_directory', 'sys.addaudithook',
     'code.__new__', 'sys.settrace', 'sys.setprofile', 'sys.monitoring', 'os.putenv', 'os.chdir', 'webbrowser.open')
 
+# While a script runs it may not reach frames, function globals or the collector's lists: through them it
+# would reach this namespace (the compiled scripts of every policy, the hooks' state) and other runs.
+_in_script = False
+_HIDDEN_ATTRIBUTES = frozenset(('__globals__', '__builtins__', 'f_globals', 'f_locals', 'f_builtins', 'f_back',
+    'tb_frame', 'gi_frame', 'cr_frame', 'ag_frame', 'f_code', 'gi_code', 'cr_code', 'ag_code', '__code__'))
+_INTROSPECTION = ('sys._getframe', 'sys._current_frames', 'sys._current_exceptions', 'gc.get_objects',
+    'gc.get_referrers', 'gc.get_referents', 'sys._getframemodulename')
+
 def _audit(event, args):
+    if _in_script:
+        if event == 'object.__getattr__' and args[1] in _HIDDEN_ATTRIBUTES:
+            raise PermissionError(f"{args[1]} is not available to Script policies")
+        if event.startswith(_INTROSPECTION):
+            raise PermissionError(f"{event} is not available to Script policies")
     if event == 'import':
         if _blocked(args[0]):
             raise ImportError(f"module {args[0]} is not available to Script policies")
@@ -149,10 +167,12 @@ def _audit(event, args):
         raise PermissionError(f"{event} is not available to Script policies")
 sys.addaudithook(_audit)
 
+_flow_ns = {'__builtins__': builtins}
+exec('''
 _SCALARS = (str, bool, int, float, type(None))
 
+# Apigee's flow object: getVariable and setVariable (docs/policies.md#script-python).
 class Flow:
-    """Apigee's flow object: getVariable and setVariable (docs/policies.md#script-python)."""
     __slots__ = ('_values', '_changed')
     def __init__(self, values):
         self._values = values
@@ -169,6 +189,8 @@ class Flow:
         self._changed[name] = value
     def removeVariable(self, name):
         self.setVariable(name, None)
+''', _flow_ns)
+Flow = _flow_ns['Flow']
 
 _compiled = {}
 _MAX_COMPILED = 256
@@ -187,8 +209,11 @@ def has(key):
 # modules it loaded are forgotten, so no run sees another's values or patches.
 _saved_builtins = dict(builtins.__dict__)
 _saved_modules = {}
+_saved_namespaces = [(_flow_ns, dict(_flow_ns)), (_refuse_ns, dict(_refuse_ns))]
+_saved_lists = []
 
 def snapshot_modules():
+    _saved_lists[:] = [(lst, list(lst)) for lst in (sys.meta_path, sys.path, sys.path_hooks)]
     _saved_modules.clear()
     for name, module in list(sys.modules.items()):
         namespace = getattr(module, '__dict__', None)
@@ -196,6 +221,13 @@ def snapshot_modules():
             _saved_modules[name] = (module, dict(namespace))
 
 def _restore():
+    for namespace, saved in _saved_namespaces:
+        if namespace != saved:
+            namespace.clear()
+            namespace.update(saved)
+    for lst, saved in _saved_lists:
+        if lst != saved:
+            lst[:] = saved
     if builtins.__dict__ != _saved_builtins:
         builtins.__dict__.clear()
         builtins.__dict__.update(_saved_builtins)
@@ -210,13 +242,17 @@ def _restore():
             current.update(namespace)
 
 def run(key, values, properties):
+    global _in_script
     flow = Flow(dict(values))
     scope = {'__name__': '__main__', '__builtins__': builtins, 'flow': flow, 'properties': dict(properties)}
+    codes = _compiled[key]
     try:
-        for code in _compiled[key]:
+        _in_script = True
+        for code in codes:
             exec(code, scope)
         return dict(flow._changed)
     finally:
+        _in_script = False
         scope.clear()
         flow._values.clear()
         flow._changed.clear()
