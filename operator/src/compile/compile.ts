@@ -137,6 +137,37 @@ function warnFailOpen(ir: Ir, report: (d: Diagnostic) => void): void {
   }
 }
 
+/**
+ * An ExternalCallout step runs inside Envoy's ext_proc message_timeout (the DataPlane's
+ * messageTimeout): a timeoutMs that does not fit leaves a slow callout to Envoy's timeout (a 504, or
+ * the phase skipped under FailOpen) instead of the policy's own fault (docs/policies.md#externalcallout).
+ */
+function warnCalloutTimeouts(ir: Ir, report: (d: Diagnostic) => void): void {
+  const reported = new Set<string>();
+  for (const dp of ir.dataPlanes) {
+    const served = new Set([...attachments(dp, ir.proxies).values()].flatMap((list) => list.map((a) => a.proxy)));
+    for (const p of ir.proxies) {
+      if (!served.has(p)) continue;
+      for (const policy of p.policies) {
+        if (!policy.enabled || policy.type !== 'ExternalCallout') continue;
+        const timeoutMs = (policy.config as { timeoutMs: number }).timeoutMs;
+        const key = `${dp.namespace}/${dp.name}/${p.namespace}/${policy.name}`;
+        if (timeoutMs < dp.messageTimeoutMs || reported.has(key)) continue;
+        reported.add(key);
+        report({
+          severity: 'warning',
+          code: 'GH_WARN_CALLOUT_TIMEOUT',
+          kind: 'ApiPolicy',
+          namespace: p.namespace,
+          name: policy.name,
+          field: 'spec.externalCallout.timeoutMs',
+          message: `${timeoutMs} ms does not fit in the messageTimeout of DataPlane ${dp.namespace}/${dp.name} (${dp.messageTimeoutMs} ms): Envoy times the ext_proc message out first; lower timeoutMs or raise the DataPlane's messageTimeout`,
+        });
+      }
+    }
+  }
+}
+
 /** The Developers that the apps name: a data plane gets no developer it has no app of. */
 function developersOf(apps: readonly IrApp[], developers: readonly IrDeveloper[]): IrDeveloper[] {
   const named = new Set(apps.filter((a) => a.developerRef !== '').map((a) => `${a.namespace}/${a.developerRef}`));
@@ -235,6 +266,7 @@ export function compile(objects: readonly SourceObject[], options: CompileOption
   };
   warnMissingEndpoints(ir, report);
   warnFailOpen(ir, report);
+  warnCalloutTimeouts(ir, report);
 
   const runtime = emitRuntime(ir);
   const link = (dp: IrDataPlane): ExtProcLink =>
