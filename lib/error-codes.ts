@@ -245,6 +245,28 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
     'GH_ERR_KEYS_UNAVAILABLE',
     'A JWKS URL or OpenID discovery document that cannot be fetched (refused address, timeout, too large, not a key set) with no cached keys within their stale bound; VerifyJWT/VerifyJWS answer UnknownException.',
   ),
+  error(
+    'extproc',
+    'GH_ERR_EGRESS_REFUSED',
+    "An outbound call (ServiceCallout) to a link-local, metadata or unspecified address, or a private one outside the DataPlane's spec.upstream.calloutPrivateNetworks, checked on the address the name resolves to; its policy answers steps.servicecallout.ExecutionFailed.",
+  ),
+  error('extproc', 'GH_ERR_EGRESS_TIMEOUT', 'An outbound call that did not connect, or did not finish, in time.'),
+  error(
+    'extproc',
+    'GH_ERR_EGRESS_TLS',
+    "An outbound call whose TLS handshake failed: the server's certificate untrusted, expired or for another name, or the client certificate refused.",
+  ),
+  error(
+    'extproc',
+    'GH_ERR_EGRESS_CONNECT',
+    'An outbound call whose connection failed: refused, reset, unreachable, name not found, cut off.',
+  ),
+  error('extproc', 'GH_ERR_EGRESS_RESPONSE_TOO_LARGE', 'An outbound call whose response body is over its cap.'),
+  error(
+    'extproc',
+    'GH_ERR_EGRESS_INVALID_URL',
+    'An outbound call to something that is not an http: or https: URL, or a URL with credentials in it.',
+  ),
   error('extproc', 'GH_ERR_MERGED_STEP', 'A step of a merged admission step failed; carries the step and its error.'),
   error(
     'extproc',
@@ -743,6 +765,13 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
     apigee('steps.xsl.XSLEvaluationFailed'),
   ),
   fault(
+    'policies/extension',
+    'steps.script.ScriptEvaluationFailed',
+    500,
+    'Script (Python): the script raised, did not compile, ran over its timeLimit, or ran out of memory or stack; the faultstring names the error and line.',
+    apigee('steps.script.ScriptEvaluationFailed'),
+  ),
+  fault(
     'policies/mediation',
     'steps.messagevalidation.SourceMessageNotAvailable',
     500,
@@ -776,6 +805,29 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
     'gatehouse.KeyValueMapEntryTooLarge',
     400,
     'KeyValueMapOperations: a key over 2,048 bytes or values over 10,240 bytes (Gatehouse bounds what a request can write).',
+  ),
+
+  // --- faults: extension policies ---
+  fault(
+    'policies/extension',
+    'steps.servicecallout.ExecutionFailed',
+    500,
+    'ServiceCallout: the call failed (refused address, timeout, TLS, connection, response over the cap, bad URL, unresolved variable with ignoreUnresolvedVariables false) or answered a status outside success.codes (default 1xx,2xx,3xx; the response variable is set first).',
+    apigee('steps.servicecallout.ExecutionFailed'),
+  ),
+  fault(
+    'policies/extension',
+    'steps.servicecallout.RequestVariableNotMessageType',
+    500,
+    "ServiceCallout: request.variable (or an operation's copy.source) holds something other than a message.",
+    apigee('steps.servicecallout.RequestVariableNotMessageType'),
+  ),
+  fault(
+    'policies/extension',
+    'steps.servicecallout.RequestVariableNotRequestMessageType',
+    500,
+    'ServiceCallout: request.variable holds a response message.',
+    apigee('steps.servicecallout.RequestVariableNotRequestMessageType'),
   ),
 
   // --- faults: security policies ---

@@ -68,6 +68,7 @@ export const layers: readonly Layer[] = [
       'extproc/src/stores/',
       'extproc/src/workers/tasks.ts',
       'extproc/src/workers/inline.ts',
+      'extproc/src/egress/errors.ts',
       'protos/gen/gatehouse/',
       'protos/gen/apigee/',
       'protos/policies/',
@@ -75,7 +76,7 @@ export const layers: readonly Layer[] = [
     ],
     testImports: ['extproc/src/', 'lib/', 'protos/', 'e2e/'],
     forbiddenPackages: ['@grpc/*', 'grpc-health-check'],
-    why: "the flow engine and the policies know nothing of gRPC or Envoy's messages (extproc/src/server translates them; ExternalCallout builds Apigee's MessageContext types, protos/gen/apigee, and extproc/src/callouts sends them), so they run the same under any transport and in tests without one; of the worker pool they see only the table of pure tasks it runs (workers/tasks.ts) and the inline runner of those tasks (workers/inline.ts), never the threads",
+    why: "the flow engine and the policies know nothing of gRPC or Envoy's messages (extproc/src/server translates them; ExternalCallout builds Apigee's MessageContext types, protos/gen/apigee, and extproc/src/callouts sends them), so they run the same under any transport and in tests without one; of the worker pool they see only the table of pure tasks it runs (workers/tasks.ts) and the inline runner of those tasks (workers/inline.ts), never the threads; of outbound HTTP only the error classes (egress/errors.ts), the client reaching them as an interface on the PolicyContext",
   },
   {
     name: 'extproc',

@@ -97,6 +97,8 @@ export async function startStack(
     extprocWork?: TestServerOptions['work'];
     /** The key service of the stack's extproc (VerifyJWT/VerifyJWS with jwksUri). */
     extprocKeys?: TestServerOptions['keys'];
+    /** The egress client of the stack's extproc (ServiceCallout). */
+    extprocEgress?: TestServerOptions['egress'];
     /** extproc's logger (default silent). */
     extprocLog?: TestServerOptions['log'];
     /** Where devproxy's access log lines go (default stdout). */
@@ -108,6 +110,7 @@ export async function startStack(
   const extproc = await startTestServer({
     ...(options.extprocWork ? { work: options.extprocWork } : {}),
     ...(options.extprocKeys ? { keys: options.extprocKeys } : {}),
+    ...(options.extprocEgress ? { egress: options.extprocEgress } : {}),
     ...(options.extprocLog ? { log: options.extprocLog } : {}),
   });
   // A scripted ext_proc server may stand in for extproc.

@@ -38,9 +38,13 @@ const keyQuotaBundle = (upstream: number): Record<string, string> => ({
   <Set><Headers><Header name="x-quota-handled">true</Header></Headers></Set>
   <AssignTo createNew="false" type="response"/>
 </AssignMessage>`,
-  // Not convertible yet: reported, and its step is left out; the proxy still serves.
-  'apiproxy/policies/JS-Log.xml': '<Javascript name="JS-Log"><ResourceURL>jsc://log.js</ResourceURL></Javascript>',
-  'apiproxy/resources/jsc/log.js': '// logs',
+  // Converted with its script inline (resources/jsc), run in the sandbox on every request.
+  'apiproxy/policies/JS-Log.xml': `<Javascript name="JS-Log" timeLimit="200">
+  <Properties><Property name="prefix">seen</Property></Properties>
+  <ResourceURL>jsc://log.js</ResourceURL>
+</Javascript>`,
+  'apiproxy/resources/jsc/log.js':
+    "context.setVariable('request.header.x-js-log', properties.prefix + ' ' + request.method + ' ' + context.getVariable('proxy.pathsuffix'));",
   'apiproxy/proxies/default.xml': `<ProxyEndpoint name="default">
   <FaultRules>
     <FaultRule name="quota">
@@ -257,7 +261,7 @@ afterAll(async () => {
 });
 
 describe('imported Apigee bundles served by gatehouse dev', () => {
-  it('both bundles convert; the JavaScript step and the virtual host are in the report', () => {
+  it('both bundles convert; the virtual host is in the report', () => {
     expect(report.bundles.map((b) => [b.name, b.error, b.output !== undefined])).toEqual([
       ['catalog', undefined, true],
       ['Orders-API', undefined, true],
@@ -268,10 +272,7 @@ describe('imported Apigee bundles served by gatehouse dev', () => {
     expect(report.bundles[4]!.unsupported).toEqual([]);
     const orders = report.bundles[1]!;
     expect(orders.unsupported.map((u) => `${u.file} ${u.xpath}`)).toEqual([
-      'apiproxy/policies/JS-Log.xml /Javascript',
       'apiproxy/proxies/default.xml /ProxyEndpoint/HTTPProxyConnection/VirtualHost',
-      'apiproxy/proxies/default.xml /ProxyEndpoint/PreFlow/Request/Step[3]',
-      'apiproxy/resources/jsc/log.js /',
     ]);
     expect(report.bundles[0]!.unsupported).toEqual([]);
     expect(report.bundles[2]!.unsupported).toEqual([]);
@@ -280,7 +281,7 @@ describe('imported Apigee bundles served by gatehouse dev', () => {
     ]);
   });
 
-  it('VerifyAPIKey + Quota: 401 without a key, 200 with it, 429 past the quota with the FaultRule applied', async () => {
+  it('VerifyAPIKey + Quota + JavaScript: 401 without a key, 200 with it (the script set a header), 429 past the quota with the FaultRule applied', async () => {
     const noKey = await send(`${base}/orders/v1/items`);
     expect(noKey.status).toBe(401);
     expect(errorCode(noKey.body)).toBe('oauth.v2.FailedToResolveAPIKey');
@@ -290,6 +291,7 @@ describe('imported Apigee bundles served by gatehouse dev', () => {
       const ok = await send(`${base}/orders/v1/items`, { headers });
       expect(ok.status).toBe(200);
       expect(ok.echo?.path).toBe('/items');
+      expect(ok.echo?.headers['x-js-log']).toBe('seen GET /items');
     }
     const over = await send(`${base}/orders/v1/items`, { headers });
     expect(over.status).toBe(429);

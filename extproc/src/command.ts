@@ -102,11 +102,17 @@ const flags = {
     default: 1000,
     description: "a phase's policy work on the workers, waiting included (503 gatehouse.WorkBudgetExceeded beyond)",
   }),
+  'python-workers': positiveInt({
+    value: 'N',
+    default: 2,
+    description:
+      'threads running Script (Python) policies, each with its own Python (about 1-3 s and 100+ MB to start); started when a snapshot first holds one',
+  }),
   'offload-min-bytes': wholeNumber({
     value: 'BYTES',
     default: 32_768,
     description:
-      'policy tasks from this weight run on the workers, lighter ones inline; the weight is the body size, x8 for JSONPath, x16 for XSD and x64 for XPath work (XSLTransform always runs on the workers)',
+      'policy tasks from this weight run on the workers, lighter ones inline; the weight is the body size, x8 for JSONPath, x16 for XSD and x64 for XPath work (XSLTransform and JavaScript always run on the workers)',
   }),
   ...serverTlsFlags({ serves: 'ext_proc', clientCertificates: "client certificates (Envoy's)" }),
   ...xdsTlsFlags(),

@@ -13,6 +13,8 @@ import { SnapshotStore } from './config/snapshot-store.ts';
 import { XdsSnapshotSource } from './config/xds-source.ts';
 import { createHealthServer, listenHttp } from './server/http.ts';
 import { ExtprocMetrics } from './server/metrics.ts';
+import { EgressClient } from './egress/client.ts';
+import { closePythonPool, configurePythonPool } from './policies/extension/python/pool.ts';
 import { RemoteKeySetCache } from './keys/remote-key-sets.ts';
 import { createExtprocServer } from './server/server.ts';
 import { createMemoryStores } from './stores/memory.ts';
@@ -43,6 +45,7 @@ export async function runExtproc(o: ExtprocOptions): Promise<number> {
   const xds = o.xds === undefined ? undefined : formatHostPort(o.xds);
   const log = createLogger('extproc');
   const lifecycle = new Lifecycle(log);
+  configurePythonPool({ size: o.pythonWorkers, waitMs: o.workBudgetMs, log: log.child({ component: 'python' }) });
   const metrics = new ExtprocMetrics({ processMetrics: true, maxProxies: o.metricsMaxProxies });
   // Files are checked before anything starts: a process without its certificate does not come up.
   const serverTls = o.tls ? startServerTls(o.tls, log, 'ext_proc server') : undefined;
@@ -75,10 +78,12 @@ export async function runExtproc(o: ExtprocOptions): Promise<number> {
       : new FileSnapshotSource({ path: o.snapshot! });
   await source.start(snapshots);
 
+  const egress = new EgressClient({ log, onOutcome: (outcome) => metrics.egressRequests.inc({ outcome }) });
   const server = createExtprocServer({
     snapshots,
     stores,
     keys: new RemoteKeySetCache({ log }),
+    egress,
     log,
     metrics,
     limits: o.limits,
@@ -114,6 +119,8 @@ export async function runExtproc(o: ExtprocOptions): Promise<number> {
   lifecycle.onStop('health server', () => new Promise<void>((resolve) => health.close(() => resolve())));
   lifecycle.onStop('stores', () => stores.close());
   lifecycle.onStop('snapshot source', () => source.stop());
+  lifecycle.onStop('egress connection pools', () => egress.close());
+  lifecycle.onStop('python script workers', () => closePythonPool());
   lifecycle.onStop('ext_proc server', () => server.shutdown());
   await lifecycle.handleSignals();
   log.info('extproc stopped');

@@ -65,6 +65,9 @@ describe('policy type table', () => {
       VerifyJWS: 'verifyJWS',
       GenerateJWS: 'generateJWS',
       DecodeJWS: 'decodeJWS',
+      ServiceCallout: 'serviceCallout',
+      JavaScript: 'javaScript',
+      Script: 'script',
     });
   });
 

@@ -9,6 +9,7 @@
 // policy: one schema file here, one row below, one implementation file under extproc/src/policies/,
 // one row in its registry, then `npm run gen:crds && npm run gen:api-docs`.
 import type { ConfigProblem, JSONSchema } from './schema.ts';
+import { javaScript } from './extension/javascript.ts';
 import { accessEntity } from './mediation/access-entity.ts';
 import { assignMessage } from './mediation/assign-message.ts';
 import { extractVariables } from './mediation/extract-variables.ts';
@@ -19,6 +20,8 @@ import { raiseFault } from './mediation/raise-fault.ts';
 import { xmlToJSON } from './mediation/xml-to-json.ts';
 import { soapMessageValidation } from './mediation/soap-message-validation.ts';
 import { xslTransform } from './mediation/xsl-transform.ts';
+import { serviceCallout } from './extension/service-callout.ts';
+import { script } from './extension/python-script.ts';
 import { accessControl } from './security/access-control.ts';
 import { basicAuthentication } from './security/basic-authentication.ts';
 import { cors } from './security/cors.ts';
@@ -101,6 +104,9 @@ export const policyTypes: readonly PolicyTypeSpec[] = [
   generateJWS,
   decodeJWS,
   externalCallout,
+  serviceCallout,
+  javaScript,
+  script,
 ];
 
 export const policyTypesByName: ReadonlyMap<string, PolicyTypeSpec> = new Map(policyTypes.map((p) => [p.type, p]));

@@ -125,7 +125,8 @@ describe('ref-or nodes', () => {
  * Each CEL rule of a policy schema (the apiserver's check) with a config that breaks it and the path
  * where the type's `validate` (the compiler's and extproc's check) reports the same problem.
  */
-const celTwins: Record<string, { type: string; config: unknown; path: string }> = {
+type Twin = { type: string; config: unknown; path: string };
+const celTwins: Record<string, Twin> = {
   'startTime applies to calendar quotas only': {
     type: 'Quota',
     config: { type: 'rollingwindow', allow: 1, startTime: '2026-01-01T00:00:00Z' },
@@ -163,14 +164,25 @@ const celTwins: Record<string, { type: string; config: unknown; path: string }> 
   },
 };
 
+/** ServiceCallout's request runs AssignMessage's operations: the same rules, under request. */
+const calloutTwins: Twin[] = Object.values(celTwins)
+  .filter((t) => t.type === 'AssignMessage')
+  .map((t) => ({
+    type: 'ServiceCallout',
+    config: { request: t.config, httpTargetConnection: { url: 'https://example.com' } },
+    path: `request.${t.path}`,
+  }));
+
 describe('CEL rules of policy schemas', () => {
   const rules = all.flatMap((f) => (f.node['x-kubernetes-validations'] ?? []).map((r) => ({ ...f, rule: r })));
 
   it('each has a twin in its type’s validate', () => {
     expect([...new Set(rules.map((r) => r.rule.message))].sort()).toEqual(Object.keys(celTwins).sort());
     for (const { type, rule } of rules) {
-      const twin = celTwins[rule.message!]!;
-      expect(twin.type).toBe(type);
+      const twin = [celTwins[rule.message!]!, ...calloutTwins].find(
+        (t) => t.type === type && (t.type !== 'ServiceCallout' || t.path.endsWith(celTwins[rule.message!]!.path)),
+      )!;
+      expect(twin?.type).toBe(type);
       const problems = policyTypesByName.get(type)!.validate!(twin.config);
       expect(problems.map((p) => p.path)).toContain(twin.path);
     }

@@ -93,3 +93,41 @@ export function refusedTargetClass(host: string): RefusedAddressClass | undefine
   const inner = family === 6 ? embeddedIpv4(name) : undefined;
   return inner === undefined ? undefined : refusedTargetClass(inner);
 }
+
+/** Address classes a callout (ServiceCallout) refuses unless the DataPlane names the network. */
+export type PrivateAddressClass = 'private' | 'loopback' | 'shared address space' | 'unique local';
+
+// RFC 1918, RFC 6598 (carrier-grade NAT), loopback and IPv6 unique local addresses: the networks
+// inside a cluster and a company. An ApiProxy target names its Service deliberately, so targets may
+// be private; a callout URL is often built from request data, so callouts may not, unless the
+// DataPlane lists the network (spec.upstream.calloutPrivateNetworks, docs/policies.md#servicecallout).
+const privateClasses: { name: PrivateAddressClass; list: BlockList }[] = [
+  { name: 'private', list: blockList(['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'], []) },
+  { name: 'loopback', list: blockList(['127.0.0.0/8'], ['::1/128']) },
+  { name: 'shared address space', list: blockList(['100.64.0.0/10'], []) },
+  { name: 'unique local', list: blockList([], ['fc00::/7']) },
+];
+
+/** Why an IP address is private in the sense above, or undefined (names are not judged: resolve first). */
+export function privateAddressClass(address: string): PrivateAddressClass | undefined {
+  const family = isIP(address);
+  if (family === 0) return undefined;
+  const type = family === 4 ? 'ipv4' : 'ipv6';
+  for (const c of privateClasses) if (c.list.check(address, type)) return c.name;
+  const inner = family === 6 ? embeddedIpv4(address) : undefined;
+  return inner === undefined ? undefined : privateAddressClass(inner);
+}
+
+/** A BlockList of CIDRs ("10.20.0.0/16", "fd00:1::/64"); throws on one that does not parse. */
+export function networkList(cidrs: readonly string[]): BlockList {
+  const list = new BlockList();
+  for (const cidr of cidrs) {
+    const [net, bits] = cidr.split('/');
+    const family = isIP(net ?? '');
+    if (family === 0 || bits === undefined || !/^\d{1,3}$/.test(bits)) throw new Error(`${cidr} is not a CIDR`);
+    const prefix = Number(bits);
+    if (prefix > (family === 4 ? 32 : 128)) throw new Error(`${cidr} is not a CIDR`);
+    list.addSubnet(net!, prefix, family === 4 ? 'ipv4' : 'ipv6');
+  }
+  return list;
+}

@@ -19,7 +19,7 @@ import type { RuntimeSnapshot__Output } from '../../../protos/gen/gatehouse/v1/R
 import { kvmAddressId } from '../../../protos/policies/mediation/key-value-map-operations.ts';
 import { policySecretId, type SecretRef } from '../../../protos/policies/schema.ts';
 import type { KeyValueMap__Output } from '../../../protos/gen/gatehouse/v1/KeyValueMap.ts';
-import type { DeclaredKeyValueMap, KeyValueMapLookup, RuntimeIndex } from '../flow/types.ts';
+import type { DeclaredKeyValueMap, EgressRules, KeyValueMapLookup, RuntimeIndex } from '../flow/types.ts';
 
 /**
  * HKDF-SHA256 `info` of the key that names store entries (Redis keys). It is derived from the
@@ -56,6 +56,7 @@ export class SnapshotRuntimeIndex implements RuntimeIndex {
   private readonly scopes = new WeakMap<App__Output, readonly string[]>();
   private readonly secrets: Readonly<Record<string, string>>;
   private readonly keyValueMaps = new Map<string, DeclaredKeyValueMap>();
+  readonly egressRules: EgressRules;
 
   constructor(snapshot: RuntimeSnapshot__Output) {
     this.version = snapshot.version;
@@ -78,6 +79,12 @@ export class SnapshotRuntimeIndex implements RuntimeIndex {
       this.appsByEmail.set(key, [...(this.appsByEmail.get(key) ?? []), app]);
     }
     this.secrets = snapshot.policySecrets;
+    // Each DataPlane's view holds only its own DataPlane (config/snapshot.ts).
+    const dataPlane = snapshot.dataPlanes[0];
+    this.egressRules = {
+      allowLinkLocal: dataPlane?.allowLinkLocalTargets ?? false,
+      privateNetworks: dataPlane?.calloutPrivateNetworks ?? [],
+    };
     for (const map of snapshot.keyValueMaps ?? []) this.keyValueMaps.set(kvmAddressId(map), this.declared(map));
   }
 

@@ -8,7 +8,7 @@ import { inlineOffload } from '../workers/inline.ts';
 import { CalloutCallError } from './faults.ts';
 import type { Request, Response } from './message.ts';
 import type { Offload } from './offload.ts';
-import type { ExternalCallouts, Phase, PolicyContext, RemoteKeySets, RuntimeIndex } from './types.ts';
+import type { Egress, ExternalCallouts, Phase, PolicyContext, RemoteKeySets, RuntimeIndex } from './types.ts';
 import { FlowVariables } from './variables.ts';
 
 export interface ExchangeInit {
@@ -20,6 +20,8 @@ export interface ExchangeInit {
   keys?: RemoteKeySets;
   /** ExternalCallout servers; default none (such a step fails with ExecutionError). */
   callouts?: ExternalCallouts;
+  /** Outbound HTTP for ServiceCallout; default none (such a step fails with its fault). */
+  egress?: Egress;
   /** Where policies run heavy body work; default inline (no worker pool). */
   offload?: Offload;
   log: Logger;
@@ -42,6 +44,10 @@ const noRemoteKeys: RemoteKeySets = {
 /** Stands in when no callout client is given: every call fails. */
 const noCallouts: ExternalCallouts = {
   call: () => Promise.reject(new CalloutCallError('UNAVAILABLE: this extproc makes no callouts')),
+};
+/** Stands in when no egress client is given: every callout fails. */
+const noEgress: Egress = {
+  send: () => Promise.reject(new Error('this extproc makes no outbound calls')),
 };
 /** How a policy step ended: went on, answered directly, failed (a fault), or failed with continueOnError. */
 export type StepOutcome = 'continue' | 'respond' | 'fault' | 'continued';
@@ -104,6 +110,7 @@ export class Exchange {
       runtime,
       keys: this.init.keys ?? noRemoteKeys,
       callouts: this.init.callouts ?? noCallouts,
+      egress: this.init.egress ?? noEgress,
       proxy: this.proxy,
       now,
       get log(): Logger {

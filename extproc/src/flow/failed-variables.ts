@@ -26,6 +26,9 @@ const FAILED_PREFIX: Readonly<Record<string, string>> = {
   XMLThreatProtection: 'xmlattack',
   RegularExpressionProtection: 'regularexpressionprotection',
   ExternalCallout: 'externalcallout',
+  ServiceCallout: 'servicecallout',
+  JavaScript: 'javascript',
+  Script: 'pythonscript',
 };
 
 /** The failed variable of a step of `type` named `policy`, or undefined when Apigee defines none. */

@@ -1,6 +1,6 @@
 // Builds a real PolicyContext for policy unit tests: the real message and variable classes, memory
 // stores, a RuntimeIndex from a (partial) snapshot fixture and a clock the test controls.
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import type { Proxy } from '../../../protos/gen/gatehouse/v1/Proxy.ts';
 import { decodeRuntimeSnapshot, type RuntimeSnapshotInput } from '../config/decode.ts';
 import { createHmac } from 'node:crypto';
@@ -9,7 +9,7 @@ import { createMemoryStores } from '../stores/memory.ts';
 import type { Stores } from '../stores/types.ts';
 import { Exchange } from './exchange.ts';
 import { createRequestMessage, createResponseMessage } from './message.ts';
-import type { ExternalCallouts, Phase, PolicyContext, RemoteKeySets } from './types.ts';
+import type { Egress, ExternalCallouts, Phase, PolicyContext, RemoteKeySets } from './types.ts';
 
 export type TestBody = string | Buffer | Record<string, unknown> | unknown[];
 
@@ -42,6 +42,10 @@ export interface PolicyContextOptions {
   keys?: RemoteKeySets;
   /** ExternalCallout servers (ExternalCallout tests); default none. */
   callouts?: ExternalCallouts;
+  /** Outbound HTTP (ServiceCallout tests); default none. */
+  egress?: Egress;
+  /** The logger policies log to; default silent. */
+  log?: Logger;
 }
 
 export interface TestClock {
@@ -129,7 +133,8 @@ export function makePolicyContext(opts: PolicyContextOptions = {}): TestPolicyCo
     stores: opts.stores ?? createMemoryStores(clock.now),
     ...(opts.keys ? { keys: opts.keys } : {}),
     ...(opts.callouts ? { callouts: opts.callouts } : {}),
-    log: pino({ level: 'silent' }),
+    ...(opts.egress ? { egress: opts.egress } : {}),
+    log: opts.log ?? pino({ level: 'silent' }),
     now: clock.now,
     environmentName: opts.environmentName ?? 'test',
     messageId: 'test-message-id',

@@ -115,6 +115,8 @@ export interface RuntimeIndex {
    * namespace), from the snapshot's policy_secrets; undefined when the snapshot has none. Never log it.
    */
   policySecret(namespace: string, ref: SecretRef['secretRef']): string | undefined;
+  /** What callouts may reach: the snapshot's DataPlane's switches (none: the defaults, refusing). */
+  readonly egressRules: EgressRules;
   findCredential(keyHash: string): { app: App__Output; credential: Credential__Output } | undefined;
   product(namespace: string, name: string): Product__Output | undefined;
   /**
@@ -185,6 +187,65 @@ export interface ExternalCallouts {
   call(target: CalloutTarget, message: MessageContext, timeoutMs: number): Promise<MessageContext__Output>;
 }
 
+/**
+ * Which addresses a callout may reach besides public ones: the DataPlane's switches, from the runtime
+ * snapshot (docs/policies.md#servicecallout). Link-local and metadata addresses are refused unless
+ * allowLinkLocal; private, loopback and unique local ones unless inside privateNetworks.
+ */
+export interface EgressRules {
+  /** spec.upstream.allowLinkLocalTargets. */
+  readonly allowLinkLocal: boolean;
+  /** spec.upstream.calloutPrivateNetworks: CIDR blocks. */
+  readonly privateNetworks: readonly string[];
+}
+
+/** TLS of one callout; PEM text. Never logged. */
+export interface EgressTls {
+  /** CA bundle trusted instead of Node's roots; absent: Node's roots. */
+  ca?: string;
+  /** Client certificate chain and its key (mTLS). */
+  cert?: string;
+  key?: string;
+  /** false: the server's certificate is not checked (Apigee's IgnoreValidationErrors). Default true. */
+  verify?: boolean;
+}
+
+export interface EgressRequest {
+  /** http: or https: URL. */
+  url: string;
+  method: string;
+  headers: ReadonlyArray<readonly [string, string]>;
+  body?: Buffer;
+}
+
+export interface EgressOptions {
+  /** The whole exchange: connect, TLS, request, response headers and body. */
+  timeoutMs: number;
+  /** Connect and TLS handshake alone; default the smaller of timeoutMs and the client's default. */
+  connectTimeoutMs?: number;
+  /** Larger bodies fail with EgressResponseTooLargeError; default the client's. */
+  maxResponseBytes?: number;
+  tls?: EgressTls;
+  rules: EgressRules;
+}
+
+export interface EgressResponse {
+  status: number;
+  reasonPhrase: string;
+  /** Lower-cased names, in arrival order; repeated headers repeat. */
+  headers: Array<[string, string]>;
+  body: Buffer;
+}
+
+/**
+ * Outbound HTTP for policies (extproc/src/egress/, docs/architecture.md#egress): pooled per origin and
+ * TLS settings, the target address checked at connect time, no redirects followed. Rejects with one
+ * error class per failure (egress/errors.ts).
+ */
+export interface Egress {
+  send(request: EgressRequest, options: EgressOptions): Promise<EgressResponse>;
+}
+
 export interface PolicyContext {
   readonly phase: Phase;
   readonly request: RequestMessage;
@@ -199,6 +260,8 @@ export interface PolicyContext {
   readonly keys: RemoteKeySets;
   /** gRPC ExternalCallout servers (ExternalCallout). */
   readonly callouts: ExternalCallouts;
+  /** Outbound HTTP (ServiceCallout). */
+  readonly egress: Egress;
   readonly proxy: Proxy__Output;
   /** Milliseconds since the epoch; injectable for tests. */
   now(): number;

@@ -2,6 +2,7 @@
 // folder and one row here (and its schema row in protos/policies/index.ts).
 import type { PolicyImplementation } from '../flow/types.ts';
 import { externalCalloutPolicy } from './extension/external-callout.ts';
+import { javaScriptPolicy } from './extension/javascript.ts';
 import { accessEntityPolicy } from './mediation/access-entity.ts';
 import { assignMessagePolicy } from './mediation/assign-message.ts';
 import { extractVariablesPolicy } from './mediation/extract-variables.ts';
@@ -11,6 +12,8 @@ import { raiseFaultPolicy } from './mediation/raise-fault.ts';
 import { xmlToJsonPolicy } from './mediation/xml-to-json.ts';
 import { soapMessageValidationPolicy } from './mediation/soap-message-validation.ts';
 import { xslTransformPolicy } from './mediation/xsl-transform.ts';
+import { serviceCalloutPolicy } from './extension/service-callout.ts';
+import { pythonScriptPolicy } from './extension/python-script.ts';
 import { accessControlPolicy } from './security/access-control.ts';
 import { basicAuthenticationPolicy } from './security/basic-authentication.ts';
 import { corsPolicy } from './security/cors.ts';
@@ -71,6 +74,9 @@ export const policyImplementations: readonly PolicyImplementation<never>[] = [
   generateJwsPolicy,
   decodeJwsPolicy,
   externalCalloutPolicy,
+  serviceCalloutPolicy,
+  javaScriptPolicy,
+  pythonScriptPolicy,
 ];
 
 export const policyRegistry: ReadonlyMap<string, PolicyImplementation<never>> = new Map(

@@ -66,6 +66,12 @@ export class ExtprocMetrics {
     labelNames: ['type'] as const,
     registers: [this.registry],
   });
+  readonly egressRequests = new Counter({
+    name: 'gatehouse_extproc_egress_requests_total',
+    help: 'outbound calls of policies (ServiceCallout), fire and forget too, by outcome: ok or the failure (refused, timeout, tls, connect, too-large, invalid-url)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
   readonly snapshotInfo = new Gauge({
     name: 'gatehouse_extproc_snapshot_info',
     help: 'the runtime snapshot being served (value 1)',

@@ -13,7 +13,7 @@ import { listenGrpcTls, type GrpcTlsListener } from '../../../lib/tls/grpc.ts';
 import type { ServerTls } from '../../../lib/tls/flags.ts';
 import type { SnapshotStore } from '../config/snapshot-store.ts';
 import { GrpcCallouts } from '../callouts/external-callout-client.ts';
-import type { ExternalCallouts, RemoteKeySets } from '../flow/types.ts';
+import type { Egress, ExternalCallouts, RemoteKeySets } from '../flow/types.ts';
 import type { Stores } from '../stores/types.ts';
 import { WorkerPool } from '../workers/pool.ts';
 import { externalProcessorService } from './envoy-proto.ts';
@@ -57,6 +57,8 @@ export interface ExtprocServerOptions {
   keys?: RemoteKeySets;
   /** ExternalCallout servers; default a GrpcCallouts of this server's, closed at shutdown. */
   callouts?: ExternalCallouts;
+  /** Outbound HTTP for ServiceCallout (egress/client.ts); absent: callouts fail. */
+  egress?: Egress;
   log: Logger;
   metrics?: ExtprocMetrics;
   /** Shorthand for limits.maxBodyBytes. */
@@ -111,6 +113,7 @@ export function createExtprocServer(options: ExtprocServerOptions): ExtprocServe
     stores: options.stores,
     ...(options.keys ? { keys: options.keys } : {}),
     callouts,
+    ...(options.egress ? { egress: options.egress } : {}),
     log: options.log,
     metrics,
     limits,

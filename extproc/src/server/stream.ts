@@ -30,7 +30,7 @@ import {
 } from '../flow/gatehouse-faults.ts';
 import type { PolicyFault } from '../flow/faults.ts';
 import { createRequestMessage, createResponseMessage, type Request, type Response } from '../flow/message.ts';
-import type { ExternalCallouts, RemoteKeySets } from '../flow/types.ts';
+import type { Egress, ExternalCallouts, RemoteKeySets } from '../flow/types.ts';
 import type { Stores } from '../stores/types.ts';
 import { StreamOffload, type OffloadLimits } from '../workers/offload.ts';
 import type { WorkerPool } from '../workers/pool.ts';
@@ -61,6 +61,8 @@ export interface StreamDeps {
   keys?: RemoteKeySets;
   /** ExternalCallout servers; absent: every callout fails. */
   callouts?: ExternalCallouts;
+  /** Outbound HTTP for ServiceCallout (egress/client.ts); absent: callouts fail. */
+  egress?: Egress;
   snapshots: SnapshotProvider;
   stores: Stores;
   log: Logger;
@@ -345,6 +347,7 @@ export class ProcessingStream {
       stores: this.deps.stores,
       ...(this.deps.keys ? { keys: this.deps.keys } : {}),
       ...(this.deps.callouts ? { callouts: this.deps.callouts } : {}),
+      ...(this.deps.egress ? { egress: this.deps.egress } : {}),
       offload: this.offload,
       now: this.deps.now,
       environmentName: snapshot.environmentName,

@@ -1,7 +1,7 @@
 // A real ext_proc server on 127.0.0.1:0 for tests and benchmarks, with snapshots built from fixtures
 // (proto3 JSON shape) and an injectable policy catalog.
 import { pino, type Logger } from 'pino';
-import type { ExternalCallouts, RemoteKeySets } from '../flow/types.ts';
+import type { Egress, ExternalCallouts, RemoteKeySets } from '../flow/types.ts';
 import type { RuntimeSnapshot } from '../../../protos/gen/gatehouse/v1/RuntimeSnapshot.ts';
 import { decodeRuntimeSnapshot } from '../config/decode.ts';
 import { defaultCatalog, loadSnapshot, type LoadedSnapshot, type PolicyCatalog } from '../config/snapshot.ts';
@@ -21,6 +21,8 @@ export interface TestServerOptions {
   keys?: RemoteKeySets;
   /** ExternalCallout servers; default the server's own grpc-js pool. */
   callouts?: ExternalCallouts;
+  /** Outbound HTTP for ServiceCallout (egress/client.ts); default none. */
+  egress?: Egress;
   /** Default: silent. */
   log?: Logger;
 }
@@ -52,6 +54,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     work: { workers: 0, ...options.work },
     ...(options.keys ? { keys: options.keys } : {}),
     ...(options.callouts ? { callouts: options.callouts } : {}),
+    ...(options.egress ? { egress: options.egress } : {}),
   });
   const port = await server.listen('127.0.0.1', 0);
   return {

@@ -3,6 +3,7 @@
 // inline for small bodies and in the pool's workers (worker.ts) for large ones, so a policy answers the
 // same either way. Adding one: export the function next to the algorithm it runs, add a row here.
 import { GatehouseError } from '../../../lib/errors.ts';
+import { javaScriptTask } from '../policies/extension/javascript.ts';
 import { extractBodyTask } from '../policies/mediation/extract-variables.ts';
 import { jsonToXmlTask } from '../policies/mediation/json-to-xml.ts';
 import { xmlToJsonTask } from '../policies/mediation/xml-to-json.ts';
@@ -21,6 +22,7 @@ export const tasks = {
   'json.toXml': jsonToXmlTask,
   'xsl.transform': xslTransformTask,
   'soap.validate': soapValidateTask,
+  'javascript.run': javaScriptTask,
 };
 
 export type Tasks = typeof tasks;
@@ -55,6 +57,9 @@ export function taskWeight(name: keyof Tasks, input: TaskBodyInput): number {
       return bytes * 8;
     // A stylesheet can loop whatever the input's size: only the pool's budget stops it.
     case 'xsl.transform':
+      return Infinity;
+    // A script's CPU time is its own (up to its timeLimit), whatever the body: off the event loop always.
+    case 'javascript.run':
       return Infinity;
     // XSD validation is linear in the body, but a schema's content models cost more per byte than a scan.
     case 'soap.validate':

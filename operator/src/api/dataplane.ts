@@ -349,11 +349,28 @@ export const dataPlaneSpec = object(
             boolean({
               default: false,
               description:
-                'true: ApiProxy targets may use link-local, unspecified and cloud metadata addresses (169.254.0.0/16, fe80::/10, 0.0.0.0, 169.254.169.254, fd00:ec2::254, metadata.google.internal, ...); refused by default. Every DataPlane must allow it (a target is judged once, for every DataPlane that may serve it).',
+                "true: ApiProxy targets may use link-local, unspecified and cloud metadata addresses (169.254.0.0/16, fe80::/10, 0.0.0.0, 169.254.169.254, fd00:ec2::254, metadata.google.internal, ...); refused by default. Every DataPlane must allow it (a target is judged once, for every DataPlane that may serve it). It also lets this DataPlane's callouts (ServiceCallout) reach them.",
             }),
           ),
+          calloutPrivateNetworks: optional(
+            array(
+              string({
+                maxLength: 64,
+                pattern: '^[0-9a-fA-F:.]+/[0-9]{1,3}$',
+                description: 'A CIDR block: 10.20.0.0/16, fd00:1::/64.',
+              }),
+              {
+                maxItems: 64,
+                description:
+                  'The private networks (CIDR blocks within 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10, 127.0.0.0/8, ::1, fc00::/7) that callouts (ServiceCallout) may reach, checked on the address a name resolves to; absent: none (docs/policies.md#servicecallout). ApiProxy targets are not limited by it.',
+              },
+            ),
+          ),
         },
-        { description: 'What ApiProxy targets may be (docs/operations.md, upstream targets that are refused).' },
+        {
+          description:
+            'What ApiProxy targets and callouts may be (docs/operations.md, upstream targets that are refused; docs/policies.md#servicecallout).',
+        },
       ),
     ),
     certificates: optional(

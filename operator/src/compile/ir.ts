@@ -209,8 +209,10 @@ export interface IrDataPlane {
   /** spec.requests: how the edge treats requests before any policy (Envoy HCM settings). */
   requests: IrRequestHandling;
   accessLog: IrAccessLog;
-  /** spec.upstream.allowLinkLocalTargets (compile only; not in the runtime snapshot). */
+  /** spec.upstream.allowLinkLocalTargets: for ApiProxy targets (compile) and callouts (runtime snapshot). */
   allowLinkLocalTargets: boolean;
+  /** spec.upstream.calloutPrivateNetworks: private CIDRs callouts may reach (runtime snapshot). */
+  calloutPrivateNetworks: string[];
 }
 
 /** An accepted KeyValueMap whose Secrets resolved (resolve-keyvaluemaps.ts). */

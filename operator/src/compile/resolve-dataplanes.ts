@@ -1,5 +1,6 @@
 // DataPlanes: listeners (default one HTTP listener on 8080), ext_proc failure mode and timeout, Redis
 // settings. Without any DataPlane the built-in default one serves (gatehouse dev, folder mode).
+import { networkList } from '../../../protos/policies/target-address.ts';
 import { accessLogFieldNames } from '../api/dataplane.ts';
 import { listenerTlsSecretName } from '../api/names.ts';
 import { idKey, type Inventory } from './intake.ts';
@@ -36,6 +37,7 @@ export const defaultDataPlane: IrDataPlane = {
   requests: defaultRequestHandling,
   accessLog: defaultAccessLog,
   allowLinkLocalTargets: false,
+  calloutPrivateNetworks: [],
 };
 
 /** A literal Redis URL with a password (refused: the password would stand in the DataPlane and its Deployment). */
@@ -89,6 +91,13 @@ export function resolveDataPlanes(inventory: Inventory, report: Report): IrDataP
         'GH_ERR_COMPILE_SECRET_INLINE',
       );
     }
+    (spec.upstream?.calloutPrivateNetworks ?? []).forEach((cidr, i) => {
+      try {
+        networkList([cidr]);
+      } catch {
+        r.invalid(`spec.upstream.calloutPrivateNetworks[${i}]`, `not a CIDR block: "${cidr}"`);
+      }
+    });
     if (r.failed) {
       inventory.rejected.add(idKey(entry.id));
       continue;
@@ -121,6 +130,7 @@ export function resolveDataPlanes(inventory: Inventory, report: Report): IrDataP
         fields: spec.accessLog?.fields ? [...spec.accessLog.fields] : [...accessLogFieldNames],
       },
       allowLinkLocalTargets: spec.upstream?.allowLinkLocalTargets ?? false,
+      calloutPrivateNetworks: [...(spec.upstream?.calloutPrivateNetworks ?? [])],
     });
   }
   return out;

@@ -127,6 +127,8 @@ function dataPlane(d: IrDataPlane): DataPlane {
     failureMode: d.failureMode,
     messageTimeoutMs: String(d.messageTimeoutMs),
     ...(d.redis ? ({ redis: d.redis } satisfies DataPlane) : {}),
+    ...(d.allowLinkLocalTargets ? { allowLinkLocalTargets: true } : {}),
+    ...(d.calloutPrivateNetworks.length > 0 ? { calloutPrivateNetworks: [...d.calloutPrivateNetworks] } : {}),
   };
 }
 

@@ -66,7 +66,7 @@ function parseAll(bundle: BundleFiles): Map<string, XmlElement> {
 function resourceReason(path: string): string {
   const folder = path.split('/')[2] ?? '';
   if (folder === 'java') return 'a Java resource cannot run in Gatehouse: port it to an ExternalCallout service (gRPC)';
-  if (['xsl', 'xsd', 'wsdl'].includes(folder))
+  if (['xsl', 'xsd', 'wsdl', 'jsc'].includes(folder))
     return `no converted policy names this ${folder} resource: it is not converted (a policy that names it puts it inline)`;
   return `resources (${folder}) are not converted: no supported policy uses them yet`;
 }
@@ -121,9 +121,12 @@ export function convertBundle(bundle: BundleFiles, bundleName: string, options: 
       const continueOnError = el.attr('continueOnError');
       if (continueOnError === 'true') spec['continueOnError'] = true;
       if (enabled === 'false') spec['enabled'] = false;
-      const props = el.child('Properties');
-      for (const p of props?.all('Property') ?? [])
-        report(file, p.consume().xpath, `property ${p.attrs['name'] ?? ''} has no counterpart`);
+      // Policy-wide <Properties> have no counterpart, except for a converter that takes them (JavaScript, Script).
+      if (!converter.readsProperties) {
+        const props = el.child('Properties');
+        for (const p of props?.all('Property') ?? [])
+          report(file, p.consume().xpath, `property ${p.attrs['name'] ?? ''} has no counterpart`);
+      }
       config = converter.convert(el, {
         file,
         unsupported: (xpath, reason) => report(file, xpath, reason),

@@ -231,8 +231,8 @@ describe('gatehouse import apigee', () => {
       unsupported: [
         {
           file: 'apiproxy/policies/JS.xml',
-          xpath: '/Javascript',
-          reason: expect.stringMatching(/JavaScript policies have no Gatehouse implementation yet/) as unknown,
+          xpath: '/Javascript/ResourceURL',
+          reason: expect.stringMatching(/apiproxy\/resources\/jsc\/a\.js is not in the bundle/) as unknown,
         },
       ],
     });

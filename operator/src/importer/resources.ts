@@ -7,7 +7,7 @@ import type { BundleFiles } from './source.ts';
 
 export type ResourceRead = { text: string; path: string } | { problem: string; path?: string };
 
-const URL = /^(xsl|xsd|wsdl):\/\/([A-Za-z0-9_.-]+)$/;
+const URL = /^(xsl|xsd|wsdl|jsc|py):\/\/([A-Za-z0-9_.-]+)$/;
 
 /** The resource `url` names in the bundle, or why it cannot be used. */
 export function readResource(bundle: BundleFiles, url: string, schemes: readonly string[]): ResourceRead {

@@ -78,6 +78,8 @@ export interface DataPlane {
   failureMode?: string;
   messageTimeoutMs?: string;
   redis?: RedisSettings;
+  allowLinkLocalTargets?: boolean;
+  calloutPrivateNetworks?: string[];
 }
 
 export interface DefaultFaultRule {

@@ -261,7 +261,8 @@ export const assignVariableSchema: JSONSchema = {
   },
 };
 
-const operationSchemas = {
+/** The operation members (remove, copy, add, set, assignVariable), shared with ServiceCallout's request. */
+export const operationSchemas = {
   remove: removeSchema,
   copy: copySchema,
   add: addSchema,
@@ -270,6 +271,29 @@ const operationSchemas = {
 };
 const operationMembers = Object.keys(operationSchemas) as (keyof AssignMessageOperation)[];
 const hasMembers = operationMembers.map((m) => `has(self.${m})`);
+
+/** The `operations` list member and the CEL rule that keeps it exclusive with the shorthand (ServiceCallout reuses both). */
+export const operationsListSchema: JSONSchema = {
+  type: 'array',
+  maxItems: 64,
+  description:
+    'Operations run in the order listed (at most 64), as Apigee runs its elements; exclusive with the remove, copy, add, set and assignVariable members.',
+  items: {
+    type: 'object',
+    description: 'One operation: exactly one of remove, copy, add, set or assignVariable.',
+    properties: operationSchemas,
+    'x-kubernetes-validations': [
+      {
+        rule: `[${hasMembers.join(', ')}].exists_one(x, x)`,
+        message: `exactly one of ${operationMembers.join(', ')} per operation`,
+      },
+    ],
+  },
+};
+export const operationsExclusiveRule = {
+  rule: `!has(self.operations) || !(${hasMembers.join(' || ')})`,
+  message: `operations is exclusive with ${operationMembers.join(', ')}`,
+};
 
 export const assignMessage: PolicyTypeSpec = {
   type: 'AssignMessage',
@@ -301,37 +325,16 @@ export const assignMessage: PolicyTypeSpec = {
           'true (default here): a template variable that does not resolve expands to ""; false: it is a fault, steps.assignmessage.UnresolvedVariable (500), as in Apigee, whose default is false. Apigee: <IgnoreUnresolvedVariables>.',
       },
       ...operationSchemas,
-      operations: {
-        type: 'array',
-        maxItems: 64,
-        description:
-          'Operations run in the order listed (at most 64), as Apigee runs its elements; exclusive with the remove, copy, add, set and assignVariable members.',
-        items: {
-          type: 'object',
-          description: 'One operation: exactly one of remove, copy, add, set or assignVariable.',
-          properties: operationSchemas,
-          'x-kubernetes-validations': [
-            {
-              rule: `[${hasMembers.join(', ')}].exists_one(x, x)`,
-              message: `exactly one of ${operationMembers.join(', ')} per operation`,
-            },
-          ],
-        },
-      },
+      operations: operationsListSchema,
     },
-    'x-kubernetes-validations': [
-      {
-        rule: `!has(self.operations) || !(${hasMembers.join(' || ')})`,
-        message: `operations is exclusive with ${operationMembers.join(', ')}`,
-      },
-    ],
+    'x-kubernetes-validations': [operationsExclusiveRule],
   },
   needsBody: (config, phase) => assignMessageNeedsBody(config as AssignMessageConfig, phase),
   validate: (config) => validateAssignMessage(config as AssignMessageConfig),
 };
 
 /** Body edits (payload, form parameters) and reads of body variables need the body; headers do not. */
-function assignMessageNeedsBody(config: AssignMessageConfig, phase: 'request' | 'response'): boolean {
+export function assignMessageNeedsBody(config: AssignMessageConfig, phase: 'request' | 'response'): boolean {
   const operations = orderedOperations(config);
   // Copying this phase's body or form into any message (a createNew one too) reads it.
   const readsBody = operations.some(
@@ -364,8 +367,13 @@ function assignMessageNeedsBody(config: AssignMessageConfig, phase: 'request' | 
   return editsBody || readsBodyVariable(phase, { names, templates });
 }
 
+/** Operations as AssignMessage and ServiceCallout's request write them: the shorthand members or a list. */
+export interface OperationsConfig extends AssignMessageOperation {
+  operations?: AssignMessageOperation[];
+}
+
 /** The operations to run, in order: `operations` as declared, or the shorthand in the fixed order. */
-export function orderedOperations(config: AssignMessageConfig): AssignMessageOperation[] {
+export function orderedOperations(config: OperationsConfig): AssignMessageOperation[] {
   if (config.operations) return config.operations;
   return operationMembers.filter((m) => config[m] !== undefined).map((m) => ({ [m]: config[m] }));
 }
@@ -382,6 +390,13 @@ function validateAssignMessage(config: AssignMessageConfig): ConfigProblem[] {
     });
   if (config.type !== undefined && !config.createNew)
     problems.push({ path: 'type', message: 'type applies with createNew only' });
+  problems.push(...operationProblems(config));
+  return problems;
+}
+
+/** What JSON Schema cannot say about operations: exclusivity, templates that do not parse, headers Envoy refuses. */
+export function operationProblems(config: OperationsConfig): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
   const shorthand = operationMembers.filter((m) => config[m] !== undefined);
   if (config.operations && shorthand.length > 0) {
     problems.push({ path: 'operations', message: `operations is exclusive with ${shorthand.join(', ')}` });

@@ -56,12 +56,21 @@ function remove(target: AnyMessage, op: RemoveOperation): void {
   if (op.payload) target.body.setText('');
 }
 
+/** The faults an operation raises: AssignMessage's own, or those of a policy that reuses the operations (ServiceCallout). */
+export interface OperationFaults {
+  /** A template's variable is unset and ignoreUnresolvedVariables is false, or a named message does not exist. */
+  unresolved(name: string): PolicyFault;
+  /** A name that should hold a message holds something else. */
+  notMessage(name: string): PolicyFault;
+}
+
 /** What a step's templates read: the flow variables, or (ignoreUnresolvedVariables false) those that fault when unset. */
-interface Run {
+export interface OperationRun {
   ctx: PolicyContext;
   vars: TemplateVariables;
-  meta: PolicyMeta;
+  faults: OperationFaults;
 }
+type Run = OperationRun;
 
 const expandTemplate = (run: Run, text: string) => renderTemplate(text, run.vars);
 
@@ -69,12 +78,8 @@ const expandTemplate = (run: Run, text: string) => renderTemplate(text, run.vars
 function messageNamed(run: Run, name: string): AnyMessage {
   const message = run.ctx.variables.message(name);
   if (message) return message;
-  if (run.ctx.variables.holdsNonMessage(name))
-    throw fault(
-      'steps.assignmessage.VariableOfNonMsgType',
-      `AssignMessage[${run.meta.name}]: value of variable ${name} is not of type Message`,
-    );
-  throw unresolved(run.meta, name);
+  if (run.ctx.variables.holdsNonMessage(name)) throw run.faults.notMessage(name);
+  throw run.faults.unresolved(name);
 }
 
 function copy(run: Run, target: AnyMessage, op: CopyOperation): void {
@@ -163,20 +168,47 @@ function unresolved(meta: PolicyMeta, name: string): PolicyFault {
   );
 }
 
+/** AssignMessage's faults for a step. */
+function assignMessageFaults(meta: PolicyMeta): OperationFaults {
+  return {
+    unresolved: (name) => unresolved(meta, name),
+    notMessage: (name) =>
+      fault(
+        'steps.assignmessage.VariableOfNonMsgType',
+        `AssignMessage[${meta.name}]: value of variable ${name} is not of type Message`,
+      ),
+  };
+}
+
 /** Variables whose unset names fault (ignoreUnresolvedVariables false), at the first one a template reads. */
-function strictVariables(ctx: PolicyContext, meta: PolicyMeta): TemplateVariables {
+export function strictVariables(ctx: PolicyContext, faults: OperationFaults): TemplateVariables {
   return {
     getString(name) {
       const value = ctx.variables.getString(name);
-      if (value === undefined) throw unresolved(meta, name);
+      if (value === undefined) throw faults.unresolved(name);
       return value;
     },
   };
 }
 
-interface CompiledOperation {
+export interface CompiledOperation {
   op: AssignMessageOperation;
   payload: PayloadTemplate | undefined;
+}
+
+/** Operations ready to run: payload templates compiled once. */
+export function compileOperations(operations: AssignMessageOperation[]): CompiledOperation[] {
+  return operations.map((op) => ({
+    op,
+    payload:
+      op.set?.payload &&
+      compilePayloadTemplate(op.set.payload.content, op.set.payload.contentType, payloadDelimiters(op.set.payload)),
+  }));
+}
+
+/** Runs operations on a message in order (remove, copy, add, set, assignVariable within each). */
+export function applyOperations(run: OperationRun, target: AnyMessage, operations: CompiledOperation[]): void {
+  for (const op of operations) apply(run, target, op);
 }
 
 function apply(run: Run, target: AnyMessage, { op, payload }: CompiledOperation): void {
@@ -204,18 +236,14 @@ export const assignMessagePolicy: PolicyImplementation<AssignMessageConfig> = {
   type: 'AssignMessage',
   create(config, meta) {
     checkConfig(assignMessage, config, meta);
-    const operations: CompiledOperation[] = orderedOperations(config).map((op) => ({
-      op,
-      payload:
-        op.set?.payload &&
-        compilePayloadTemplate(op.set.payload.content, op.set.payload.contentType, payloadDelimiters(op.set.payload)),
-    }));
+    const operations = compileOperations(orderedOperations(config));
     const strict = config.ignoreUnresolvedVariables === false;
+    const faults = assignMessageFaults(meta);
     return (ctx) => {
-      const run: Run = { ctx, meta, vars: strict ? strictVariables(ctx, meta) : ctx.variables };
+      const run: Run = { ctx, faults, vars: strict ? strictVariables(ctx, faults) : ctx.variables };
       try {
         const target = targetOf(run, config);
-        for (const op of operations) apply(run, target, op);
+        applyOperations(run, target, operations);
       } catch (err) {
         // Apigee's fault variable; set only when the step fails.
         if (err instanceof PolicyFault) ctx.variables.set(`assignmessage.${meta.name}.failed`, true);

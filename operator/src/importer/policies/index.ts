@@ -17,16 +17,19 @@ import { generateJwsConverter } from './generate-jws.ts';
 import { generateJwtConverter } from './generate-jwt.ts';
 import { getOAuthV2InfoConverter } from './get-oauth-v2-info.ts';
 import { invalidateCacheConverter } from './invalidate-cache.ts';
+import { javaScriptConverter } from './javascript.ts';
 import { jsonThreatProtectionConverter } from './json-threat-protection.ts';
 import { jsonToXmlConverter } from './json-to-xml.ts';
 import { keyValueMapOperationsConverter } from './key-value-map-operations.ts';
 import { lookupCacheConverter } from './lookup-cache.ts';
 import { oauthV2Converter } from './oauth-v2.ts';
+import { pythonScriptConverter } from './python-script.ts';
 import { populateCacheConverter } from './populate-cache.ts';
 import { quotaConverter } from './quota.ts';
 import { raiseFaultConverter } from './raise-fault.ts';
 import { regularExpressionProtectionConverter } from './regular-expression-protection.ts';
 import { resetQuotaConverter } from './reset-quota.ts';
+import { serviceCalloutConverter } from './service-callout.ts';
 import { responseCacheConverter } from './response-cache.ts';
 import { setOAuthV2InfoConverter } from './set-oauth-v2-info.ts';
 import { soapMessageValidationConverter } from './soap-message-validation.ts';
@@ -74,6 +77,9 @@ export const policyConverters: readonly PolicyConverter[] = [
   setOAuthV2InfoConverter,
   deleteOAuthV2InfoConverter,
   externalCalloutConverter,
+  serviceCalloutConverter,
+  javaScriptConverter,
+  pythonScriptConverter,
 ];
 
 const byType = new Map(policyConverters.map((c) => [c.type, c]));
@@ -89,11 +95,7 @@ export function converterFor(type: string): PolicyConverter | undefined {
 
 /** Why a policy type does not convert: a specific reason for types Apigee bundles often hold. */
 const reasons: Record<string, string> = {
-  Javascript:
-    'JavaScript policies have no Gatehouse implementation yet; the script under resources/jsc is not converted',
   JavaCallout: 'Java callouts cannot run in Gatehouse: port the logic to an ExternalCallout service (gRPC)',
-  PythonScript: 'PythonScript has no Gatehouse implementation yet',
-  ServiceCallout: 'ServiceCallout has no Gatehouse implementation yet',
   FlowCallout: 'FlowCallout needs SharedFlow, which Gatehouse does not have yet',
   MessageLogging: 'MessageLogging has no Gatehouse implementation yet',
   StatisticsCollector: 'StatisticsCollector has no Gatehouse implementation yet',

@@ -11,7 +11,7 @@ export interface PolicyContext {
   /** The Gatehouse name of another policy of the bundle by its Apigee name (ResetQuota names a Quota). */
   policyName(apigeeName: string): string | undefined;
   /**
-   * The text of the bundle resource an Apigee ResourceURL (`xsl://name`, `xsd://name`, `wsdl://name`)
+   * The text of the bundle resource an Apigee ResourceURL (`xsl://name`, `xsd://name`, `wsdl://name`, `jsc://name`)
    * names, from resources/<scheme>/<name>; undefined (reported at `xpath`) when it is not in the bundle,
    * is too large or is not UTF-8. A resource read here is not reported as unconverted.
    */
@@ -29,6 +29,8 @@ export interface PolicyConverter {
   type: string;
   /** Gatehouse's type name when it differs from the Apigee root element (<XSL> is XSLTransform). */
   gatehouseType?: string;
+  /** Whether it converts the policy's <Properties> itself (else they are reported as having no counterpart). */
+  readsProperties?: boolean;
   /** The ResourceURL schemes whose bundle resources this converter reads (ctx.resource). */
   resourceSchemes?: readonly string[];
   convert(el: XmlElement, ctx: PolicyContext): Record<string, unknown> | undefined;

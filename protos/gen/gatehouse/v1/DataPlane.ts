@@ -16,6 +16,15 @@ export interface DataPlane {
   'failureMode'?: (string);
   'messageTimeoutMs'?: (number | string | Long);
   'redis'?: (_gatehouse_v1_RedisSettings | null);
+  /**
+   * spec.upstream.allowLinkLocalTargets: callouts (ServiceCallout) may reach link-local, unspecified
+   * and cloud metadata addresses too (protos/policies/target-address.ts).
+   */
+  'allowLinkLocalTargets'?: (boolean);
+  /**
+   * spec.upstream.calloutPrivateNetworks: the private networks (CIDRs) callouts may reach.
+   */
+  'calloutPrivateNetworks'?: (string)[];
 }
 
 export interface DataPlane__Output {
@@ -31,4 +40,13 @@ export interface DataPlane__Output {
   'failureMode': (string);
   'messageTimeoutMs': (string);
   'redis': (_gatehouse_v1_RedisSettings__Output | null);
+  /**
+   * spec.upstream.allowLinkLocalTargets: callouts (ServiceCallout) may reach link-local, unspecified
+   * and cloud metadata addresses too (protos/policies/target-address.ts).
+   */
+  'allowLinkLocalTargets': (boolean);
+  /**
+   * spec.upstream.calloutPrivateNetworks: the private networks (CIDRs) callouts may reach.
+   */
+  'calloutPrivateNetworks': (string)[];
 }
