@@ -489,6 +489,11 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
   diagnostic('compile', 'GH_WARN_COMPILE_NO_ENDPOINTS', "An ApiProxy's Service has no ready endpoints."),
   diagnostic(
     'compile',
+    'GH_WARN_CALLOUT_TIMEOUT',
+    "An ExternalCallout's timeoutMs does not fit in the messageTimeout of a DataPlane serving it: Envoy would time the ext_proc message out before the policy's own fault.",
+  ),
+  diagnostic(
+    'compile',
     'GH_WARN_FAILOPEN_SECURITY',
     'A DataPlane with failureMode FailOpen serves proxies with security steps: when extproc cannot answer, requests reach the upstream unchecked.',
   ),

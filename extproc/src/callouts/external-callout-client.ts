@@ -121,6 +121,10 @@ export class GrpcCallouts implements ExternalCallouts {
     const Service = externalCalloutProtos().apigee.ExternalCalloutService;
     const client = new Service(target.address, this.credentials(target), {
       'grpc.max_receive_message_length': this.maxReceiveBytes,
+      // Calls fail at once while the channel is down (no wait-for-ready): keep the reconnect backoff
+      // short, so a restarted callout server is used again within seconds, not grpc's 120 s maximum.
+      'grpc.initial_reconnect_backoff_ms': 100,
+      'grpc.max_reconnect_backoff_ms': 2000,
       ...(target.tls?.serverName
         ? { 'grpc.ssl_target_name_override': target.tls.serverName, 'grpc.default_authority': target.tls.serverName }
         : {}),

@@ -142,9 +142,22 @@ function warnFailOpen(ir: Ir, report: (d: Diagnostic) => void): void {
 }
 
 /**
- * A ServiceCallout the flow waits for holds Envoy's ext_proc message: with a timeout at or above the
- * DataPlane's messageTimeout, Envoy answers 504 before the callout's own fault (docs/policies.md#servicecallout).
+ * A callout step the flow waits for (ServiceCallout with a response, ExternalCallout) holds Envoy's
+ * ext_proc message: with a timeout at or above the DataPlane's messageTimeout, Envoy answers 504 (or
+ * skips the phase under FailOpen) before the callout's own fault (docs/policies.md#servicecallout,
+ * docs/policies.md#externalcallout).
  */
+function calloutTimeout(policy: Ir['proxies'][number]['policies'][number]): { ms: number; field: string } | undefined {
+  if (policy.type === 'ServiceCallout') {
+    const config = policy.config as ServiceCalloutConfig;
+    if (config.response === undefined) return undefined; // fire and forget: nothing waits
+    return { ms: config.timeout ?? DEFAULT_CALLOUT_TIMEOUT_MS, field: 'spec.serviceCallout.timeout' };
+  }
+  if (policy.type === 'ExternalCallout')
+    return { ms: (policy.config as { timeoutMs: number }).timeoutMs, field: 'spec.externalCallout.timeoutMs' };
+  return undefined;
+}
+
 function warnCalloutTimeouts(ir: Ir, report: (d: Diagnostic) => void): void {
   const warned = new Set<string>();
   for (const dp of ir.dataPlanes) {
@@ -152,12 +165,11 @@ function warnCalloutTimeouts(ir: Ir, report: (d: Diagnostic) => void): void {
     for (const proxy of ir.proxies) {
       if (!served.has(proxy)) continue;
       for (const policy of proxy.policies) {
-        if (!policy.enabled || policy.type !== 'ServiceCallout') continue;
-        const config = policy.config as ServiceCalloutConfig;
-        if (config.response === undefined) continue; // fire and forget: nothing waits
-        const timeout = config.timeout ?? DEFAULT_CALLOUT_TIMEOUT_MS;
-        const key = `${proxy.namespace}/${policy.name}`;
-        if (timeout < dp.messageTimeoutMs || warned.has(key)) continue;
+        if (!policy.enabled) continue;
+        const timeout = calloutTimeout(policy);
+        if (timeout === undefined) continue;
+        const key = `${dp.namespace}/${dp.name}/${proxy.namespace}/${policy.name}`;
+        if (timeout.ms < dp.messageTimeoutMs || warned.has(key)) continue;
         warned.add(key);
         report({
           severity: 'warning',
@@ -165,9 +177,9 @@ function warnCalloutTimeouts(ir: Ir, report: (d: Diagnostic) => void): void {
           kind: 'ApiPolicy',
           namespace: proxy.namespace,
           name: policy.name,
-          field: 'spec.serviceCallout.timeout',
+          field: timeout.field,
           message:
-            `waits up to ${timeout} ms for the callout, but DataPlane ${dp.namespace}/${dp.name} gives extproc ` +
+            `waits up to ${timeout.ms} ms for the callout, but DataPlane ${dp.namespace}/${dp.name} gives extproc ` +
             `${dp.messageTimeoutMs} ms (spec.messageTimeout): Envoy answers 504 first; lower the timeout or raise messageTimeout`,
         });
       }

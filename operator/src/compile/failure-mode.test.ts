@@ -48,3 +48,48 @@ describe('failureMode FailOpen', () => {
     expect(warnings('FailOpen', 'RaiseFault')).toEqual([]);
   });
 });
+
+describe('ExternalCallout timeoutMs against the DataPlane messageTimeout', () => {
+  const callout = (timeoutMs: number, messageTimeout?: string) => `
+apiVersion: gatehouse.dev/v1alpha1
+kind: DataPlane
+metadata: {name: edge, namespace: gatehouse-system}
+spec: {${messageTimeout ? `messageTimeout: ${messageTimeout}, ` : ''}listeners: [{name: http, port: 8080, allowedRoutes: {namespaces: {from: All}}}]}
+---
+apiVersion: gatehouse.dev/v1alpha1
+kind: ApiProxy
+metadata: {name: orders, namespace: shop}
+spec:
+  basePath: /orders
+  target: {url: "http://127.0.0.1:9090"}
+  flows: {preFlow: {request: [{policy: enrich}]}}
+---
+apiVersion: gatehouse.dev/v1alpha1
+kind: ApiPolicy
+metadata: {name: enrich, namespace: shop}
+spec:
+  type: ExternalCallout
+  externalCallout: {timeoutMs: ${timeoutMs}, grpcConnection: {server: "enrich.shop.svc:50051"}}
+`;
+  const timeoutWarnings = (yaml: string) => {
+    const { objects } = parseManifests(yaml, 'input.yaml');
+    return compile(objects, { credentialHashKey: 'k' }).warnings.filter((w) => w.code === 'GH_WARN_CALLOUT_TIMEOUT');
+  };
+
+  it("warns on the policy's timeoutMs when it does not fit in the default 200 ms", () => {
+    expect(timeoutWarnings(callout(5000))).toEqual([
+      expect.objectContaining({
+        kind: 'ApiPolicy',
+        namespace: 'shop',
+        name: 'enrich',
+        field: 'spec.externalCallout.timeoutMs',
+        message: expect.stringContaining('DataPlane gatehouse-system/edge (200 ms)') as unknown,
+      }),
+    ]);
+  });
+
+  it('says nothing when it fits', () => {
+    expect(timeoutWarnings(callout(150))).toEqual([]);
+    expect(timeoutWarnings(callout(5000, '10s'))).toEqual([]);
+  });
+});

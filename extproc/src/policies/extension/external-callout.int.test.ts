@@ -171,6 +171,16 @@ describe('ExternalCallout against a Python grpcio server', () => {
     expect(fault?.message).toContain('UNAVAILABLE');
   });
 
+  it('a restarted server is used again: calls fail while it is down, then succeed on the same client', async () => {
+    const first = await startServer('callout-restarted');
+    expect((await run(config(first.port))).fault).toBeUndefined();
+    await first.proc.kill();
+    const down = await run(config(first.port));
+    expect(down.fault?.errorCode).toBe('steps.externalcallout.ExecutionError');
+    await startServer('callout-restarted-again', ['--port', String(first.port)]);
+    await eventually('the callout succeeds again', async () => (await run(config(first.port))).fault === undefined);
+  });
+
   it('an address nothing listens on gives ExecutionError UNAVAILABLE', async () => {
     const { fault } = await run(config(await freePort(), { timeoutMs: 60_000 }));
     expect(fault?.errorCode).toBe('steps.externalcallout.ExecutionError');

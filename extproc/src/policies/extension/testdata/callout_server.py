@@ -6,7 +6,8 @@
 #   hang     says HANG on stdout, then sleeps past any deadline
 #   huge     returns a 2 MiB content
 #   error    fails the call with PERMISSION_DENIED
-# Usage: callout_server.py STUBS_DIR [--tls CERT KEY [--client-ca CA]]. Prints "PORT <n>" once serving.
+# Usage: callout_server.py STUBS_DIR [--port N] [--tls CERT KEY [--client-ca CA]]. Prints "PORT <n>" once
+# serving (N, or one the system picked).
 import sys
 import time
 from concurrent import futures
@@ -67,13 +68,17 @@ def main():
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
     pbg.add_ExternalCalloutServiceServicer_to_server(Callout(), server)
     args = sys.argv[2:]
+    address = "127.0.0.1:0"
+    if args[:1] == ["--port"]:
+        address = "127.0.0.1:" + args[1]
+        args = args[2:]
     if args[:1] == ["--tls"]:
         cert, key = open(args[1], "rb").read(), open(args[2], "rb").read()
         ca = open(args[4], "rb").read() if args[3:4] == ["--client-ca"] else None
         creds = grpc.ssl_server_credentials([(key, cert)], root_certificates=ca, require_client_auth=ca is not None)
-        port = server.add_secure_port("127.0.0.1:0", creds)
+        port = server.add_secure_port(address, creds)
     else:
-        port = server.add_insecure_port("127.0.0.1:0")
+        port = server.add_insecure_port(address)
     server.start()
     print("PORT %d" % port, flush=True)
     server.wait_for_termination()
