@@ -83,7 +83,7 @@ spec:
         namespace: 'shop',
         name: 'enrich',
         field: 'spec.externalCallout.timeoutMs',
-        message: expect.stringContaining('DataPlane gatehouse-system/edge (200 ms)') as unknown,
+        message: expect.stringContaining('DataPlane gatehouse-system/edge gives extproc 200 ms') as unknown,
       }),
     ]);
   });
