@@ -326,6 +326,11 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
   error('extproc/workers', 'GH_ERR_WORKER_POOL_CLOSED', 'A task was given to a worker pool that is shutting down.'),
   error('extproc/workers', 'GH_ERR_UNKNOWN_TASK', 'A task name the worker task table does not have.'),
   error('policies', 'GH_ERR_JSONPATH_SYNTAX', 'A JSONPath expression that does not parse.'),
+  error(
+    'policies',
+    'GH_ERR_JAVASCRIPT_HOST_CALL',
+    'A JavaScript object-model call the host refused (a bad argument, no response in the request flow, a value too large); the script gets it as an Error.',
+  ),
   error('extproc/stores', 'GH_ERR_REDIS_URL', 'A --redis-url that cannot be used (scheme, mode, missing hosts).'),
   error('extproc/stores', 'GH_ERR_REDIS_DEADLINE', 'Redis did not answer within its deadline (counted as a timeout).'),
   error(
@@ -782,6 +787,13 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
     500,
     'Script (Python): the script raised, did not compile, ran over its timeLimit, or ran out of memory or stack; the faultstring names the error and line.',
     apigee('steps.script.ScriptEvaluationFailed'),
+  ),
+  fault(
+    'policies/extension',
+    'steps.javascript.ScriptExecutionFailed',
+    500,
+    'JavaScript: the script threw, ran past its timeLimit, or ran out of memory or stack in its sandbox.',
+    apigee('steps.javascript.ScriptExecutionFailed'),
   ),
   fault(
     'policies/mediation',

@@ -180,6 +180,20 @@ const bad: [title: string, kind: string, spec: unknown, field: string, message: 
     /Unsupported value: "PythonScript": supported values: "Quota", "SpikeArrest",.*"CORS"/,
   ],
   [
+    'a JavaScript timeLimit past the maximum',
+    'ApiPolicy',
+    { type: 'JavaScript', javaScript: { source: 'x()', timeLimit: 90000 } },
+    'spec.javaScript.timeLimit',
+    /should be less than or equal to 10000/,
+  ],
+  [
+    'a JavaScript include that is not a jsc:// resource',
+    'ApiPolicy',
+    { type: 'JavaScript', javaScript: { source: 'x()', includes: [{ url: 'https://cdn.test/x.js', source: 'y()' }] } },
+    'spec.javaScript.includes[0].url',
+    /should match/,
+  ],
+  [
     'a spike arrest rate in words',
     'ApiPolicy',
     { type: 'SpikeArrest', spikeArrest: { rate: 'thirty per minute' } },

@@ -171,9 +171,10 @@ describe('JavaScript: hostile scripts', () => {
     expect(fault?.message).toMatch(/ReferenceError: 'process' is not defined/);
     const probe = await run(
       `context.setVariable('kinds', [typeof require, typeof process, typeof setTimeout, typeof setInterval, typeof fetch,
-         typeof XMLHttpRequest, typeof __gh, typeof std, typeof os, typeof Buffer].join(','));`,
+         typeof XMLHttpRequest, typeof __gh, typeof std, typeof os, typeof Buffer, typeof WebAssembly,
+         typeof SharedArrayBuffer, typeof Atomics, typeof ArrayBuffer].join(','));`,
     );
-    expect(probe.ctx.variables.get('kinds')).toBe(Array(10).fill('undefined').join(','));
+    expect(probe.ctx.variables.get('kinds')).toBe(Array(14).fill('undefined').join(','));
   });
 
   it('prototype pollution stays in the sandbox: the host Object.prototype stays clean', async () => {
@@ -217,6 +218,30 @@ describe('JavaScript: hostile scripts', () => {
     expect(deep.fault?.message).toMatch(/InternalError: stack overflow/);
     const next = await run("context.setVariable('ok', 'yes')");
     expect(next.ctx.variables.get('ok')).toBe('yes');
+  });
+
+  it('globals a script leaves are not seen by the next run (another policy, another tenant)', async () => {
+    await run("var leaked = 'secret'; globalThis.alsoLeaked = 'secret'; this.third = 1;");
+    const step = javaScriptPolicy.create(
+      {
+        source:
+          "context.setVariable('seen', [typeof leaked, typeof alsoLeaked, typeof third, typeof context.getVariable].join())",
+      },
+      { namespace: 'other-tenant', name: 'JS-9' },
+    );
+    const ctx = makePolicyContext();
+    await step(ctx);
+    expect(ctx.variables.get('seen')).toBe('undefined,undefined,undefined,function');
+  });
+
+  it('a heap bomb fails with out of memory at the 32 MiB limit', async () => {
+    const { fault } = await run('var a = []; for (var i = 0; ; i++) a[i] = i;', {}, { timeLimit: 10_000 });
+    expect(fault?.message).toBe(
+      'Execution of JS-1 failed with error: Javascript runtime error: "InternalError: out of memory"',
+    );
+    // Typed arrays allocate outside QuickJS's memory limit in this build: the sandbox has none.
+    const typed = await run('var a = []; for (;;) a.push(new Uint8Array(1 << 22));');
+    expect(typed.fault?.message).toMatch(/ReferenceError: 'Uint8Array' is not defined/);
   });
 
   it('promise jobs left running are bounded and do not survive the run', async () => {

@@ -13,6 +13,7 @@
 import { createHash } from 'node:crypto';
 import variant from '@jitl/quickjs-wasmfile-release-sync';
 import {
+  DefaultIntrinsics,
   newQuickJSWASMModuleFromVariant,
   type QuickJSContext,
   type QuickJSHandle,
@@ -32,6 +33,12 @@ export const MEMORY_LIMIT_BYTES = 32 * 1024 * 1024;
 export const STACK_LIMIT_BYTES = 256 * 1024;
 /** What print keeps per run, characters; the rest is cut (a script printing in a loop costs nothing more). */
 export const MAX_PRINT_CHARS = 16 * 1024;
+/**
+ * What a script's engine has: QuickJS's defaults without typed arrays. ArrayBuffer, DataView and the
+ * typed arrays allocate outside the runtime's memory limit in this build (nine 4 MiB Uint8Arrays passed
+ * a 32 MiB limit; a loop of them grew the WebAssembly heap for seconds until it was exhausted).
+ */
+const INTRINSICS = { ...DefaultIntrinsics, TypedArrays: false };
 /** Promise jobs run after the script, at most: a job that queues another forever ends here or at the time limit. */
 const MAX_PENDING_JOBS = 10_000;
 
@@ -140,7 +147,7 @@ let spareScheduled = false;
  * one is built after a run returns (setImmediate), off the request's path; a run finds it ready.
  */
 function prepareContext(module: QuickJSWASMModule): QuickJSContext {
-  const vm = runtime(module).newContext();
+  const vm = runtime(module).newContext({ intrinsics: INTRINSICS });
   try {
     const hostFunction = vm.newFunction('__gh', (opHandle: QuickJSHandle, argsHandle: QuickJSHandle) => {
       let reply: string;
