@@ -763,6 +763,15 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
     'KeyValueMapOperations: a key over 2,048 bytes or values over 10,240 bytes (Gatehouse bounds what a request can write).',
   ),
 
+  // --- faults: extension policies ---
+  fault(
+    'policies/extension',
+    'flow.SharedFlowNotFound',
+    500,
+    "FlowCallout or a DataPlane flow hook: the SharedFlow is not in the snapshot (a hook naming a SharedFlow that is missing or not accepted fails every request of the DataPlane's proxies closed).",
+    apigee('flow.SharedFlowNotFound'),
+  ),
+
   // --- faults: security policies ---
   fault(
     'policies/security',

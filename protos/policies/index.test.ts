@@ -64,6 +64,7 @@ describe('policy type table', () => {
       VerifyJWS: 'verifyJWS',
       GenerateJWS: 'generateJWS',
       DecodeJWS: 'decodeJWS',
+      FlowCallout: 'flowCallout',
     });
   });
 

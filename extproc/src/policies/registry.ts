@@ -1,6 +1,7 @@
 // Every policy implementation, registered in one place. Adding a policy: one file under its group
 // folder and one row here (and its schema row in protos/policies/index.ts).
 import type { PolicyImplementation } from '../flow/types.ts';
+import { flowCalloutPolicy } from './extension/flow-callout.ts';
 import { accessEntityPolicy } from './mediation/access-entity.ts';
 import { assignMessagePolicy } from './mediation/assign-message.ts';
 import { extractVariablesPolicy } from './mediation/extract-variables.ts';
@@ -69,6 +70,7 @@ export const policyImplementations: readonly PolicyImplementation<never>[] = [
   verifyJwsPolicy,
   generateJwsPolicy,
   decodeJwsPolicy,
+  flowCalloutPolicy,
 ];
 
 export const policyRegistry: ReadonlyMap<string, PolicyImplementation<never>> = new Map(

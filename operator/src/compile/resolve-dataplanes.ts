@@ -1,10 +1,10 @@
 // DataPlanes: listeners (default one HTTP listener on 8080), ext_proc failure mode and timeout, Redis
 // settings. Without any DataPlane the built-in default one serves (gatehouse dev, folder mode).
-import { accessLogFieldNames } from '../api/dataplane.ts';
+import { accessLogFieldNames, type DataPlaneSpec } from '../api/dataplane.ts';
 import { listenerTlsSecretName } from '../api/names.ts';
 import { idKey, type Inventory } from './intake.ts';
 import { durationMs } from './durations.ts';
-import type { IrAccessLog, IrDataPlane, IrListener, IrRequestHandling } from './ir.ts';
+import type { IrAccessLog, IrDataPlane, IrFlowHooks, IrListener, IrRequestHandling } from './ir.ts';
 import { reportMissingRef, reporterFor, sortedValues, type Report } from './report.ts';
 
 export const defaultListenerPort = 8080;
@@ -46,6 +46,20 @@ export function redisUrlHasPassword(url: string): boolean {
     // Not a URL at all: whatever stands between "//" and an "@" may be a password.
     return /^[a-z]+:\/\/[^/@]*:[^/@]*@/i.test(url);
   }
+}
+
+/**
+ * A hook names a SharedFlow of the DataPlane's own namespace only (docs/tenancy.md#flow-hooks): a tenant
+ * namespace cannot attach a hook to a DataPlane, nor swap in its own flow under the same name.
+ */
+function flowHooksOf(namespace: string, hooks: DataPlaneSpec['flowHooks']): { flowHooks?: IrFlowHooks } {
+  if (!hooks) return {};
+  const out: IrFlowHooks = {};
+  for (const point of ['preProxy', 'preTarget', 'postTarget', 'postProxy'] as const) {
+    const hook = hooks[point];
+    if (hook) out[point] = `${namespace}/${hook.name}`;
+  }
+  return Object.keys(out).length > 0 ? { flowHooks: out } : {};
 }
 
 export function resolveDataPlanes(inventory: Inventory, report: Report): IrDataPlane[] {
@@ -121,6 +135,7 @@ export function resolveDataPlanes(inventory: Inventory, report: Report): IrDataP
         fields: spec.accessLog?.fields ? [...spec.accessLog.fields] : [...accessLogFieldNames],
       },
       allowLinkLocalTargets: spec.upstream?.allowLinkLocalTargets ?? false,
+      ...flowHooksOf(ns, spec.flowHooks),
     });
   }
   return out;

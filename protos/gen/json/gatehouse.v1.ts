@@ -78,6 +78,7 @@ export interface DataPlane {
   failureMode?: string;
   messageTimeoutMs?: string;
   redis?: RedisSettings;
+  flowHooks?: FlowHooks;
 }
 
 export interface DefaultFaultRule {
@@ -100,6 +101,13 @@ export interface FaultRule {
   name?: string;
   condition?: Condition;
   steps?: Step[];
+}
+
+export interface FlowHooks {
+  preProxy?: string;
+  preTarget?: string;
+  postTarget?: string;
+  postProxy?: string;
 }
 
 export interface FlowPair {
@@ -201,6 +209,15 @@ export interface RuntimeSnapshot {
   policySecrets?: { [key: string]: string };
   developers?: Developer[];
   keyValueMaps?: KeyValueMap[];
+  sharedFlows?: SharedFlow[];
+}
+
+export interface SharedFlow {
+  namespace?: string;
+  name?: string;
+  steps?: Step[];
+  policies?: { [key: string]: Policy };
+  generation?: string;
 }
 
 export interface Step {
