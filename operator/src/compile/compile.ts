@@ -212,8 +212,12 @@ function viewOf(
   // Only the SharedFlows its proxies call and its own hooks (and what those call): another DataPlane's
   // hooks, or a namespace it serves no proxy of, stay out of its view.
   const flows = new Map((ir.sharedFlows ?? []).map((f) => [`${f.namespace}/${f.name}`, f]));
+  const hooks = dp.flowHooks ?? {};
   const sharedFlows = sharedFlowClosure(
-    [...proxies.flatMap((p) => p.calls ?? []), ...Object.values<string>(dp.flowHooks ?? {})],
+    [
+      ...proxies.flatMap((p) => p.calls ?? []),
+      ...[hooks.preProxy, hooks.preTarget, hooks.postTarget, hooks.postProxy].filter((h) => h !== undefined),
+    ],
     flows,
   );
   const runtime = emitRuntime({

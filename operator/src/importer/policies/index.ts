@@ -12,6 +12,7 @@ import { decodeJwsConverter } from './decode-jws.ts';
 import { decodeJwtConverter } from './decode-jwt.ts';
 import { deleteOAuthV2InfoConverter } from './delete-oauth-v2-info.ts';
 import { extractVariablesConverter } from './extract-variables.ts';
+import { flowCalloutConverter } from './flow-callout.ts';
 import { generateJwsConverter } from './generate-jws.ts';
 import { generateJwtConverter } from './generate-jwt.ts';
 import { getOAuthV2InfoConverter } from './get-oauth-v2-info.ts';
@@ -72,6 +73,7 @@ export const policyConverters: readonly PolicyConverter[] = [
   getOAuthV2InfoConverter,
   setOAuthV2InfoConverter,
   deleteOAuthV2InfoConverter,
+  flowCalloutConverter,
 ];
 
 const byType = new Map(policyConverters.map((c) => [c.type, c]));
@@ -92,7 +94,6 @@ const reasons: Record<string, string> = {
   JavaCallout: 'Java callouts cannot run in Gatehouse: port the logic to an ExternalCallout service (gRPC)',
   PythonScript: 'PythonScript has no Gatehouse implementation yet',
   ServiceCallout: 'ServiceCallout has no Gatehouse implementation yet',
-  FlowCallout: 'FlowCallout needs SharedFlow, which Gatehouse does not have yet',
   MessageLogging: 'MessageLogging has no Gatehouse implementation yet',
   StatisticsCollector: 'StatisticsCollector has no Gatehouse implementation yet',
 };
