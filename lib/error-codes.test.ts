@@ -27,7 +27,7 @@ const sources = files.map((file) => ({ file, text: readFileSync(join(root, file)
 const INTERNAL = /\bGH_(?:ERR|WARN)_[A-Z0-9_]*[A-Z0-9]\b/g;
 /** A quoted fault code: an Apigee-style dotted name under one of the prefixes faults use. */
 const FAULT =
-  /['"`]((?:accesscontrol|gatehouse|keymanagement|oauth|policies|protocol|steps|threat)\.[A-Za-z0-9_.-]+)(['"`]|\$\{)/g;
+  /['"`]((?:accesscontrol|flow|gatehouse|keymanagement|oauth|policies|protocol|steps|threat)\.[A-Za-z0-9_.-]+)(['"`]|\$\{)/g;
 /** A dotted name under those prefixes that is not a fault code: the API group, the snapshot proto. */
 const notAFault = (name: string) => /^gatehouse\.v\d+\./.test(name) || !/\.(?:[A-Z][^.]*|[^.]*[_-][^.]*)$/.test(name);
 

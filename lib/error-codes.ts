@@ -853,6 +853,13 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
     'ServiceCallout: request.variable holds a response message.',
     apigee('steps.servicecallout.RequestVariableNotRequestMessageType'),
   ),
+  fault(
+    'policies/extension',
+    'flow.SharedFlowNotFound',
+    500,
+    "FlowCallout or a DataPlane flow hook: the SharedFlow is not in the snapshot (a hook naming a SharedFlow that is missing or not accepted fails every request of the DataPlane's proxies closed).",
+    apigee('flow.SharedFlowNotFound'),
+  ),
 
   // --- faults: security policies ---
   fault(

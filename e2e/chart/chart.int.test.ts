@@ -198,6 +198,7 @@ describe('charts/gatehouse', () => {
               'developerapps',
               'dataplanes',
               'keyvaluemaps',
+              'sharedflows',
             ],
             scope: 'Namespaced',
           },
@@ -697,6 +698,7 @@ describe('charts/gatehouse', () => {
       'developerapps.gatehouse.dev',
       'developers.gatehouse.dev',
       'keyvaluemaps.gatehouse.dev',
+      'sharedflows.gatehouse.dev',
     ]);
     expect(readdirSync(join(CHART_DIR, 'crds')).sort()).toEqual(
       readdirSync(join(CHART_DIR, '../../crds'))

@@ -260,6 +260,7 @@ describe('chart RBAC in namespaced mode', () => {
     await cluster.apply(
       obj('KeyValueMap', ns, 'settings', { scope: 'organization', entries: [{ key: 'timeout', values: ['5000'] }] }),
     );
+    await cluster.apply(obj('SharedFlow', ns, 'common', { steps: [{ policy: 'tag' }] }));
     await cluster.apply(
       obj('DeveloperApp', ns, 'acme', {
         developerRef: { name: 'dev' },
@@ -278,6 +279,7 @@ describe('chart RBAC in namespaced mode', () => {
       ['Developer', 'dev'],
       ['DeveloperApp', 'acme'],
       ['KeyValueMap', 'settings'],
+      ['SharedFlow', 'common'],
     ] as const) {
       // Programmed, not Ready: no data-plane node connects here, so an ApiProxy is not Ready.
       await eventually(`${kind} ${name} Programmed`, async () =>

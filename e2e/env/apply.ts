@@ -35,6 +35,7 @@ const kinds: Record<string, { prefix: string; plural: string; namespaced: boolea
   Developer: { prefix: '/apis/gatehouse.dev/v1alpha1', plural: 'developers', namespaced: true },
   DeveloperApp: { prefix: '/apis/gatehouse.dev/v1alpha1', plural: 'developerapps', namespaced: true },
   KeyValueMap: { prefix: '/apis/gatehouse.dev/v1alpha1', plural: 'keyvaluemaps', namespaced: true },
+  SharedFlow: { prefix: '/apis/gatehouse.dev/v1alpha1', plural: 'sharedflows', namespaced: true },
   DataPlane: { prefix: '/apis/gatehouse.dev/v1alpha1', plural: 'dataplanes', namespaced: true },
   ValidatingWebhookConfiguration: {
     prefix: '/apis/admissionregistration.k8s.io/v1',

@@ -17,6 +17,7 @@ const plurals: Record<string, { group?: string; version: string; resource: strin
   Developer: { group: 'gatehouse.dev', version: 'v1alpha1', resource: 'developers' },
   DeveloperApp: { group: 'gatehouse.dev', version: 'v1alpha1', resource: 'developerapps' },
   KeyValueMap: { group: 'gatehouse.dev', version: 'v1alpha1', resource: 'keyvaluemaps' },
+  SharedFlow: { group: 'gatehouse.dev', version: 'v1alpha1', resource: 'sharedflows' },
   DataPlane: { group: 'gatehouse.dev', version: 'v1alpha1', resource: 'dataplanes' },
   Secret: { version: 'v1', resource: 'secrets' },
   Service: { version: 'v1', resource: 'services' },

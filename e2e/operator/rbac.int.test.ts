@@ -229,6 +229,7 @@ describe('chart RBAC', () => {
     await cluster.apply(
       obj('KeyValueMap', ns, 'settings', { scope: 'organization', entries: [{ key: 'timeout', values: ['5000'] }] }),
     );
+    await cluster.apply(obj('SharedFlow', ns, 'common', { steps: [{ policy: 'tag' }] }));
     await cluster.apply(
       obj('DeveloperApp', ns, 'acme', {
         developerRef: { name: 'dev' },
@@ -247,6 +248,7 @@ describe('chart RBAC', () => {
       ['Developer', 'dev'],
       ['DeveloperApp', 'acme'],
       ['KeyValueMap', 'settings'],
+      ['SharedFlow', 'common'],
     ] as const) {
       // Programmed, not Ready: no data-plane node connects here, so an ApiProxy is not Ready.
       await eventually(`${kind} ${name} Programmed`, async () =>

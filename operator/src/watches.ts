@@ -41,6 +41,7 @@ export const resources = {
   DeveloperApp: ours('DeveloperApp'),
   DataPlane: ours('DataPlane'),
   KeyValueMap: ours('KeyValueMap'),
+  SharedFlow: ours('SharedFlow'),
   Secret: core('Secret', 'secrets'),
   Service: core('Service', 'services'),
   EndpointSlice: grouped('EndpointSlice', 'discovery.k8s.io', 'v1', 'endpointslices'),
@@ -54,7 +55,7 @@ export const resources = {
 } as const satisfies Record<string, ResourceType>;
 
 export type OurKind =
-  'ApiProxy' | 'ApiPolicy' | 'ApiProduct' | 'Developer' | 'DeveloperApp' | 'DataPlane' | 'KeyValueMap';
+  'ApiProxy' | 'ApiPolicy' | 'ApiProduct' | 'Developer' | 'DeveloperApp' | 'DataPlane' | 'KeyValueMap' | 'SharedFlow';
 
 /** The kinds a DataPlane owns, in the order they are applied (what a pod mounts before the pod). */
 export const managedKinds = [

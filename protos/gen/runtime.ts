@@ -12,6 +12,7 @@ import type { DataPlane as _gatehouse_v1_DataPlane, DataPlane__Output as _gateho
 import type { DefaultFaultRule as _gatehouse_v1_DefaultFaultRule, DefaultFaultRule__Output as _gatehouse_v1_DefaultFaultRule__Output } from './gatehouse/v1/DefaultFaultRule.ts';
 import type { Developer as _gatehouse_v1_Developer, Developer__Output as _gatehouse_v1_Developer__Output } from './gatehouse/v1/Developer.ts';
 import type { FaultRule as _gatehouse_v1_FaultRule, FaultRule__Output as _gatehouse_v1_FaultRule__Output } from './gatehouse/v1/FaultRule.ts';
+import type { FlowHooks as _gatehouse_v1_FlowHooks, FlowHooks__Output as _gatehouse_v1_FlowHooks__Output } from './gatehouse/v1/FlowHooks.ts';
 import type { FlowPair as _gatehouse_v1_FlowPair, FlowPair__Output as _gatehouse_v1_FlowPair__Output } from './gatehouse/v1/FlowPair.ts';
 import type { Flows as _gatehouse_v1_Flows, Flows__Output as _gatehouse_v1_Flows__Output } from './gatehouse/v1/Flows.ts';
 import type { KeyValueMap as _gatehouse_v1_KeyValueMap, KeyValueMap__Output as _gatehouse_v1_KeyValueMap__Output } from './gatehouse/v1/KeyValueMap.ts';
@@ -23,6 +24,7 @@ import type { ProductQuota as _gatehouse_v1_ProductQuota, ProductQuota__Output a
 import type { Proxy as _gatehouse_v1_Proxy, Proxy__Output as _gatehouse_v1_Proxy__Output } from './gatehouse/v1/Proxy.ts';
 import type { RedisSettings as _gatehouse_v1_RedisSettings, RedisSettings__Output as _gatehouse_v1_RedisSettings__Output } from './gatehouse/v1/RedisSettings.ts';
 import type { RuntimeSnapshot as _gatehouse_v1_RuntimeSnapshot, RuntimeSnapshot__Output as _gatehouse_v1_RuntimeSnapshot__Output } from './gatehouse/v1/RuntimeSnapshot.ts';
+import type { SharedFlow as _gatehouse_v1_SharedFlow, SharedFlow__Output as _gatehouse_v1_SharedFlow__Output } from './gatehouse/v1/SharedFlow.ts';
 import type { Step as _gatehouse_v1_Step, Step__Output as _gatehouse_v1_Step__Output } from './gatehouse/v1/Step.ts';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
@@ -43,6 +45,7 @@ export interface ProtoGrpcType {
       DefaultFaultRule: MessageTypeDefinition<_gatehouse_v1_DefaultFaultRule, _gatehouse_v1_DefaultFaultRule__Output>
       Developer: MessageTypeDefinition<_gatehouse_v1_Developer, _gatehouse_v1_Developer__Output>
       FaultRule: MessageTypeDefinition<_gatehouse_v1_FaultRule, _gatehouse_v1_FaultRule__Output>
+      FlowHooks: MessageTypeDefinition<_gatehouse_v1_FlowHooks, _gatehouse_v1_FlowHooks__Output>
       FlowPair: MessageTypeDefinition<_gatehouse_v1_FlowPair, _gatehouse_v1_FlowPair__Output>
       Flows: MessageTypeDefinition<_gatehouse_v1_Flows, _gatehouse_v1_Flows__Output>
       KeyValueMap: MessageTypeDefinition<_gatehouse_v1_KeyValueMap, _gatehouse_v1_KeyValueMap__Output>
@@ -54,6 +57,7 @@ export interface ProtoGrpcType {
       Proxy: MessageTypeDefinition<_gatehouse_v1_Proxy, _gatehouse_v1_Proxy__Output>
       RedisSettings: MessageTypeDefinition<_gatehouse_v1_RedisSettings, _gatehouse_v1_RedisSettings__Output>
       RuntimeSnapshot: MessageTypeDefinition<_gatehouse_v1_RuntimeSnapshot, _gatehouse_v1_RuntimeSnapshot__Output>
+      SharedFlow: MessageTypeDefinition<_gatehouse_v1_SharedFlow, _gatehouse_v1_SharedFlow__Output>
       Step: MessageTypeDefinition<_gatehouse_v1_Step, _gatehouse_v1_Step__Output>
     }
   }

@@ -69,6 +69,7 @@ describe('policy type table', () => {
       JavaScript: 'javaScript',
       Script: 'script',
       JavaCallout: 'javaCallout',
+      FlowCallout: 'flowCallout',
     });
   });
 

@@ -28,6 +28,7 @@ import { basicAuthentication } from './security/basic-authentication.ts';
 import { cors } from './security/cors.ts';
 import { decodeJWS } from './security/decode-jws.ts';
 import { decodeJWT } from './security/decode-jwt.ts';
+import { flowCallout } from './extension/flow-callout.ts';
 import { generateJWS } from './security/generate-jws.ts';
 import { generateJWT } from './security/generate-jwt.ts';
 import { jsonThreatProtection } from './security/json-threat-protection.ts';
@@ -109,6 +110,7 @@ export const policyTypes: readonly PolicyTypeSpec[] = [
   javaScript,
   script,
   javaCallout,
+  flowCallout,
 ];
 
 export const policyTypesByName: ReadonlyMap<string, PolicyTypeSpec> = new Map(policyTypes.map((p) => [p.type, p]));

@@ -157,6 +157,11 @@ const celTwins: Record<string, Twin> = {
     config: { set: { payload: { content: 'x', variablePrefix: '@' } } },
     path: 'set.payload',
   },
+  'each parameter needs exactly one of value or ref': {
+    type: 'FlowCallout',
+    config: { sharedFlowBundle: 'f', parameters: [{ name: 'a', value: 'x', ref: 'y' }] },
+    path: 'parameters[0]',
+  },
   'at least one of put, get or delete is required': {
     type: 'KeyValueMapOperations',
     config: { mapIdentifier: 'm' },

@@ -3,10 +3,12 @@
 // applied. A proxy whose message is unchanged since the previous load keeps its compiled flows: one
 // edit among 1,000 proxies recompiles one proxy, not all of them.
 import { createHash } from 'node:crypto';
+import type { FlowHooks__Output } from '../../../protos/gen/gatehouse/v1/FlowHooks.ts';
 import type { Proxy__Output } from '../../../protos/gen/gatehouse/v1/Proxy.ts';
 import type { RuntimeSnapshot__Output } from '../../../protos/gen/gatehouse/v1/RuntimeSnapshot.ts';
 import {
   compileProxy,
+  compileSharedFlows,
   policyBodyNeeds,
   type BodyNeeds,
   type CompiledProxy,
@@ -55,14 +57,36 @@ export function loadSnapshot(
   const routes = new Map<string, CompiledProxy>();
   const proxyKeys = new Map<string, string>();
   const reusable = previous?.compiledWith.catalog === catalog ? previous : undefined;
+  // Flow hooks are a DataPlane's: a view for several DataPlanes could not say whose run (fail closed).
+  if (snapshot.dataPlanes.length > 1 && snapshot.dataPlanes.some((d) => hasHooks(d.flowHooks)))
+    throw new SnapshotInvalidError(
+      'a snapshot of several DataPlanes with flow hooks: serve one DataPlane its own view',
+    );
+  const hooks = snapshot.dataPlanes[0]?.flowHooks;
+  // Shared flows and hooks are compiled into the proxies that use them: a proxy compiled with other
+  // ones is not reused (its key carries theirs).
+  const sharedKey =
+    snapshot.sharedFlows.length > 0 || hasHooks(hooks)
+      ? createHash('sha256')
+          .update(JSON.stringify([snapshot.sharedFlows, hooks]))
+          .digest('hex')
+      : '';
+  let shared: ReturnType<typeof compileSharedFlows> | undefined;
   for (const proxy of snapshot.proxies) {
     const route = proxy.route || `${proxy.namespace}/${proxy.name}`;
     if (routes.has(route)) throw new SnapshotInvalidError(`two proxies share the route "${route}"`);
     const before = reusable?.routes.get(route);
     const beforeKey = reusable?.compiledWith.proxyKeys.get(route);
     // The same message object (RuntimeSnapshotDecoder hands out unchanged proxies so) needs no key.
-    const key = before?.proxy === proxy && beforeKey !== undefined ? beforeKey : proxyContentKey(proxy);
-    routes.set(route, before && key === beforeKey ? before : compileProxy(proxy, catalog.registry, catalog.bodyNeeds));
+    const content =
+      before?.proxy === proxy && beforeKey !== undefined ? beforeKey.split('|')[0]! : proxyContentKey(proxy);
+    const key = `${content}|${sharedKey}`;
+    if (!(before && key === beforeKey))
+      shared ??= compileSharedFlows(snapshot.sharedFlows, hooks, catalog.registry, catalog.bodyNeeds);
+    routes.set(
+      route,
+      before && key === beforeKey ? before : compileProxy(proxy, catalog.registry, catalog.bodyNeeds, shared),
+    );
     proxyKeys.set(route, key);
   }
   if (snapshot.credentialHashKey !== '' && !/^([0-9a-f]{2})+$/i.test(snapshot.credentialHashKey)) {
@@ -75,6 +99,12 @@ export function loadSnapshot(
     environmentName: snapshot.dataPlanes[0]?.region ?? '',
     compiledWith: { catalog, proxyKeys },
   };
+}
+
+function hasHooks(hooks: FlowHooks__Output | null | undefined): boolean {
+  return (
+    !!hooks && (hooks.preProxy !== '' || hooks.preTarget !== '' || hooks.postTarget !== '' || hooks.postProxy !== '')
+  );
 }
 
 /** `gatehouse compile` output: `{version, runtime, envoy}`; a bare RuntimeSnapshot is accepted too. */

@@ -1,6 +1,8 @@
-// The flow engine (docs/architecture.md#the-flow-engine) for one exchange. Request: preFlow, the first conditional flow whose
-// condition holds (chosen here and remembered for the response), postFlow. Response: preFlow, that
-// flow, postFlow. postClientFlow after the response is sent. A failing step raises a fault: the
+// The flow engine (docs/architecture.md#the-flow-engine) for one exchange. Request: the DataPlane's
+// preProxy hook, preFlow, the first conditional flow whose condition holds (chosen here and remembered
+// for the response), postFlow, the preTarget hook. Response: the postTarget hook, preFlow, that flow,
+// postFlow, the postProxy hook. postClientFlow after the response is sent. A FlowCallout step runs
+// its SharedFlow's steps right after it, in the same phase. A failing step raises a fault: the
 // remaining steps are skipped, the first matching fault rule runs, then the default fault rule when no
 // rule matched or it is alwaysEnforce'd, and the (possibly rewritten) fault response goes out.
 import { MergedStepError } from './admission.ts';
@@ -50,15 +52,23 @@ export class FlowRun {
       if (this.flow) vars.set('current.flow.name', this.flow.name);
       return this.flow?.request ?? [];
     };
-    return this.runPhase('request', [() => c.preFlow.request, chosen, () => c.postFlow.request]);
+    return this.runPhase('request', [
+      () => c.hooks.preProxy?.steps ?? [],
+      () => c.preFlow.request,
+      chosen,
+      () => c.postFlow.request,
+      () => c.hooks.preTarget?.steps ?? [],
+    ]);
   }
 
   async runResponse(): Promise<PhaseOutcome> {
     const c = this.compiled;
     return this.runPhase('response', [
+      () => c.hooks.postTarget?.steps ?? [],
       () => c.preFlow.response,
       () => this.flow?.response ?? [],
       () => c.postFlow.response,
+      () => c.hooks.postProxy?.steps ?? [],
     ]);
   }
 
@@ -93,6 +103,16 @@ export class FlowRun {
         const result = await step.run(this.exchange.context(phase, step));
         this.exchange.stepDone(step, result ? 'respond' : 'continue', (performance.now() - started) / 1000);
         if (result) return { kind: 'respond', direct: result.respond };
+        if (step.sharedFlow) {
+          // FlowCallout: the shared flow's fault is the caller's (its fault rules run), unless the
+          // FlowCallout continues on error (docs/policies.md#flowcallout). Nesting is bounded at compile.
+          const inner = await this.runSteps(step.sharedFlow.steps, phase);
+          if (inner.kind === 'respond') return inner;
+          if (inner.kind === 'fault') {
+            if (!step.continueOnError) return inner;
+            this.recordError(inner.fault, inner.step, phase);
+          }
+        }
       } catch (caught) {
         // A merged admission step names which of its steps failed.
         const [failed, err] = caught instanceof MergedStepError ? [caught.step, caught.cause] : [step, caught];

@@ -16,6 +16,12 @@ import {
   type Infer,
 } from './schema.ts';
 
+const flowHook = (when: string, apigee: string) =>
+  object(
+    { name: objectName("Name of a SharedFlow in the DataPlane's namespace.") },
+    { description: `The SharedFlow run ${when}. Apigee: ${apigee}.` },
+  );
+
 /** The access log's field catalogue (operator/src/compile/envoy/access-log.ts maps each to an Envoy command operator). */
 export const accessLogFieldNames = [
   'startTime',
@@ -436,6 +442,26 @@ export const dataPlaneSpec = object(
         description:
           'What Envoy does when extproc cannot be reached or does not answer in time: FailClosed (default) refuses the request; FailOpen forwards it without policies.',
       }),
+    ),
+    flowHooks: optional(
+      object(
+        {
+          preProxy: optional(flowHook('before the proxy request flows (preFlow)', 'PreProxyFlowHook')),
+          preTarget: optional(
+            flowHook('after the proxy request flows, before the request goes to the target', 'PreTargetFlowHook'),
+          ),
+          postTarget: optional(
+            flowHook('on the target response, before the proxy response flows', 'PostTargetFlowHook'),
+          ),
+          postProxy: optional(
+            flowHook('after the proxy response flows, before the response goes to the client', 'PostProxyFlowHook'),
+          ),
+        },
+        {
+          description:
+            "SharedFlows run on every ApiProxy this DataPlane serves, and on no other: the platform's policies, which a proxy cannot leave out. Each names a SharedFlow of this DataPlane's namespace (a tenant cannot attach one from its own namespace); one that is missing or not accepted answers every request with flow.SharedFlowNotFound (fail closed). Apigee: an environment's flow hooks.",
+        },
+      ),
     ),
     messageTimeout: optional(
       duration({

@@ -9,6 +9,7 @@ import { developerSpec, developerStatus, type DeveloperSpec } from './developer.
 import { developerAppSpec, developerAppStatus, type DeveloperAppSpec } from './developerapp.ts';
 import { keyValueMapSpec, keyValueMapStatus, type KeyValueMapSpec } from './keyvaluemap.ts';
 import type { Schema } from './schema.ts';
+import { sharedFlowSpec, sharedFlowStatus, type SharedFlowSpec } from './sharedflow.ts';
 
 export interface PrinterColumn {
   name: string;
@@ -160,6 +161,17 @@ export const kinds: readonly KindSpec[] = [
       age,
     ],
   },
+  {
+    kind: 'SharedFlow',
+    description:
+      "A shared flow (Apigee: a shared flow bundle): a reusable sequence of ApiPolicy steps of its namespace, run by FlowCallout steps of the namespace's ApiProxies and SharedFlows, and by the flow hooks of a DataPlane of its namespace on every proxy that DataPlane serves.",
+    plural: 'sharedflows',
+    singular: 'sharedflow',
+    shortNames: ['ghsf'],
+    spec: sharedFlowSpec,
+    status: sharedFlowStatus,
+    printerColumns: [conditionColumn('Accepted'), conditionColumn('ResolvedRefs'), conditionColumn('Programmed'), age],
+  },
 ];
 
 export const kindsByName: ReadonlyMap<string, KindSpec> = new Map(kinds.map((k) => [k.kind, k]));
@@ -178,4 +190,6 @@ export type Developer = Resource<'Developer', DeveloperSpec>;
 export type DeveloperApp = Resource<'DeveloperApp', DeveloperAppSpec>;
 export type DataPlane = Resource<'DataPlane', DataPlaneSpec>;
 export type KeyValueMap = Resource<'KeyValueMap', KeyValueMapSpec>;
-export type GatehouseObject = ApiProxy | ApiPolicy | ApiProduct | Developer | DeveloperApp | DataPlane | KeyValueMap;
+export type SharedFlow = Resource<'SharedFlow', SharedFlowSpec>;
+export type GatehouseObject =
+  ApiProxy | ApiPolicy | ApiProduct | Developer | DeveloperApp | DataPlane | KeyValueMap | SharedFlow;

@@ -19,13 +19,14 @@ import {
 } from './envoy/index.ts';
 import type { Incumbents } from './incumbents.ts';
 import { takeIn, type SourceObject } from './intake.ts';
-import type { Ir, IrApp, IrDataPlane, IrDeveloper, IrEndpoint, IrExtProcTls, IrProxy } from './ir.ts';
+import type { Ir, IrApp, IrDataPlane, IrDeveloper, IrEndpoint, IrExtProcTls, IrProxy, IrSharedFlow } from './ir.ts';
 import { resolveApps, resolveProducts } from './resolve-consumers.ts';
 import { resolveDevelopers } from './resolve-developers.ts';
 import { resolveKeyValueMaps } from './resolve-keyvaluemaps.ts';
 import { defaultDataPlane, resolveDataPlanes } from './resolve-dataplanes.ts';
 import { resolvePolicies } from './resolve-policies.ts';
 import { resolveProxies } from './resolve-proxies.ts';
+import { checkFlowHooks, resolveSharedFlows, sharedFlowClosure } from './resolve-shared-flows.ts';
 import { emitRuntime } from './runtime.ts';
 import { objectStatuses, type ObjectStatus } from './status.ts';
 
@@ -187,6 +188,47 @@ function warnCalloutTimeouts(ir: Ir, report: (d: Diagnostic) => void): void {
   }
 }
 
+/**
+ * A DataPlane's hooks run on every proxy it serves, so their body needs are those proxies' (one route
+ * entry serves a proxy on every DataPlane's listener: the union over the DataPlanes that admit it).
+ */
+function withHookProcessing(
+  proxies: IrProxy[],
+  dataPlanes: readonly IrDataPlane[],
+  flows: ReadonlyMap<string, IrSharedFlow>,
+): IrProxy[] {
+  const hooked = dataPlanes.filter((dp) => dp.flowHooks);
+  if (hooked.length === 0) return proxies;
+  const needs = new Map<IrProxy, { request: boolean; response: boolean; responseHooks: boolean }>();
+  for (const dp of hooked) {
+    const { preProxy, preTarget, postTarget, postProxy } = dp.flowHooks!;
+    const request = [preProxy, preTarget].some((h) => h !== undefined && flows.get(h)?.needsBody.request);
+    const response = [postTarget, postProxy].some((h) => h !== undefined && flows.get(h)?.needsBody.response);
+    const responseHooks = postTarget !== undefined || postProxy !== undefined;
+    for (const list of attachments(dp, proxies).values())
+      for (const { proxy } of list) {
+        const n = needs.get(proxy) ?? { request: false, response: false, responseHooks: false };
+        needs.set(proxy, {
+          request: n.request || request,
+          response: n.response || response,
+          responseHooks: n.responseHooks || responseHooks,
+        });
+      }
+  }
+  return proxies.map((p) => {
+    const n = needs.get(p);
+    if (!n) return p;
+    return {
+      ...p,
+      processing: {
+        requestBody: p.processing.requestBody || n.request,
+        responseHeaders: p.processing.responseHeaders || n.responseHooks,
+        responseBody: p.processing.responseBody || n.response,
+      },
+    };
+  });
+}
+
 /** The Developers that the apps name: a data plane gets no developer it has no app of. */
 function developersOf(apps: readonly IrApp[], developers: readonly IrDeveloper[]): IrDeveloper[] {
   const named = new Set(apps.filter((a) => a.developerRef !== '').map((a) => `${a.namespace}/${a.developerRef}`));
@@ -217,6 +259,17 @@ function viewOf(
       (m.scope !== 'apiproxy' || served.has(`${m.namespace}/${m.proxy}`)),
   );
   const developers = developersOf(apps, ir.developers);
+  // Only the SharedFlows its proxies call and its own hooks (and what those call): another DataPlane's
+  // hooks, or a namespace it serves no proxy of, stay out of its view.
+  const flows = new Map((ir.sharedFlows ?? []).map((f) => [`${f.namespace}/${f.name}`, f]));
+  const hooks = dp.flowHooks ?? {};
+  const sharedFlows = sharedFlowClosure(
+    [
+      ...proxies.flatMap((p) => p.calls ?? []),
+      ...[hooks.preProxy, hooks.preTarget, hooks.postTarget, hooks.postProxy].filter((h) => h !== undefined),
+    ],
+    flows,
+  );
   const runtime = emitRuntime({
     ...ir,
     proxies: [...proxies],
@@ -225,6 +278,7 @@ function viewOf(
     apps,
     dataPlanes: [dp],
     keyValueMaps,
+    sharedFlows,
   });
   const view = {
     listeners: names(envoy.listeners, (l) => l.name),
@@ -256,13 +310,12 @@ export function compile(objects: readonly SourceObject[], options: CompileOption
   // Every DataPlane serves every proxy (one route table), so each of them must allow such targets.
   const allowLinkLocalTargets = dataPlanes.length > 0 && dataPlanes.every((d) => d.allowLinkLocalTargets);
   const policies = resolvePolicies(inventory, report);
-  const proxies = resolveProxies(
-    inventory,
-    policies,
-    report,
-    { allowLinkLocalTargets },
+  const sharedFlows = resolveSharedFlows(inventory, policies, report);
+  checkFlowHooks(inventory, dataPlanes, sharedFlows, report);
+  const proxies = withHookProcessing(
+    resolveProxies(inventory, policies, report, { allowLinkLocalTargets }, dataPlanes, options.incumbents, sharedFlows),
     dataPlanes,
-    options.incumbents,
+    sharedFlows,
   );
   const products = resolveProducts(inventory, proxies, report);
   const developers = resolveDevelopers(inventory, report);
@@ -275,6 +328,7 @@ export function compile(objects: readonly SourceObject[], options: CompileOption
     apps,
     dataPlanes,
     keyValueMaps,
+    sharedFlows: [...sharedFlows.values()],
     serviceEndpoints: new Map(
       Object.entries(options.serviceEndpoints ?? {}).map(([k, list]) => [
         k,

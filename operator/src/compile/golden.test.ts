@@ -50,6 +50,9 @@ describe('golden scenarios', () => {
         ...(runtime.keyValueMaps?.length
           ? { keyValueMaps: runtime.keyValueMaps.map((m) => `${m.namespace}/${m.name}`) }
           : {}),
+        ...(runtime.sharedFlows?.length
+          ? { sharedFlows: runtime.sharedFlows.map((f) => `${f.namespace}/${f.name}`) }
+          : {}),
       },
     }));
     const actual = `${canonicalJson({ ...result, snapshot: { ...whole, dataPlanes: views } }, 2)}\n`;

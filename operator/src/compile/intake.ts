@@ -12,6 +12,7 @@ import {
   type DeveloperApp,
   type GatehouseObject,
   type KeyValueMap,
+  type SharedFlow,
 } from '../api/kinds.ts';
 import { validateSpec } from '../api/validate.ts';
 import type { Diagnostic } from './diagnostics.ts';
@@ -57,6 +58,7 @@ export interface Inventory {
   apps: Map<string, Entry<DeveloperApp>>;
   dataPlanes: Map<string, Entry<DataPlane>>;
   keyValueMaps: Map<string, Entry<KeyValueMap>>;
+  sharedFlows: Map<string, Entry<SharedFlow>>;
   secrets: Map<string, Entry<SecretObject>>;
   /** `Kind/namespace/name` of every object of our kinds that was rejected. */
   rejected: Set<string>;
@@ -180,6 +182,7 @@ function emptyInventory(): Inventory {
     apps: new Map(),
     dataPlanes: new Map(),
     keyValueMaps: new Map(),
+    sharedFlows: new Map(),
     secrets: new Map(),
     rejected: new Set(),
     seen: new Map(),
@@ -283,6 +286,9 @@ export function takeIn(sources: readonly SourceObject[], report: (d: Diagnostic)
         break;
       case 'KeyValueMap':
         inventory.keyValueMaps.set(mapKey, entry as Entry<KeyValueMap>);
+        break;
+      case 'SharedFlow':
+        inventory.sharedFlows.set(mapKey, entry as Entry<SharedFlow>);
         break;
     }
   }

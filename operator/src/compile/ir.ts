@@ -111,6 +111,8 @@ export interface IrProxy {
   /** Every policy a step names, sorted by name. */
   policies: IrPolicy[];
   processing: IrProcessing;
+  /** "namespace/name" of the SharedFlows its FlowCallout steps call, sorted (absent: none). */
+  calls?: string[];
 }
 
 export interface IrProduct {
@@ -221,6 +223,29 @@ export interface IrDataPlane {
   allowLinkLocalTargets: boolean;
   /** spec.upstream.calloutPrivateNetworks: private CIDRs callouts may reach (runtime snapshot). */
   calloutPrivateNetworks: string[];
+  /** spec.flowHooks: "namespace/name" of each SharedFlow (of the DataPlane's namespace), absent when unset. */
+  flowHooks?: IrFlowHooks;
+}
+
+export interface IrFlowHooks {
+  preProxy?: string;
+  preTarget?: string;
+  postTarget?: string;
+  postProxy?: string;
+}
+
+/** An accepted SharedFlow: its steps resolved to policies of its namespace (resolve-shared-flows.ts). */
+export interface IrSharedFlow {
+  namespace: string;
+  name: string;
+  generation: number;
+  steps: IrStep[];
+  /** Every policy a step names, sorted by name. */
+  policies: IrPolicy[];
+  /** "namespace/name" of the SharedFlows its FlowCallout steps call, sorted. */
+  calls: string[];
+  /** Whether a step, or a flow it calls, reads the body in the phase the flow is called in. */
+  needsBody: { request: boolean; response: boolean };
 }
 
 /** An accepted KeyValueMap whose Secrets resolved (resolve-keyvaluemaps.ts). */
@@ -250,6 +275,8 @@ export interface Ir {
   dataPlanes: IrDataPlane[];
   /** Sorted by namespace/name; absent in IRs built before KeyValueMaps (tests). */
   keyValueMaps?: IrKeyValueMap[];
+  /** Accepted SharedFlows, sorted by namespace/name; absent in IRs built before SharedFlows (tests). */
+  sharedFlows?: IrSharedFlow[];
   /** Ready endpoints of the Services eds clusters use, keyed "namespace/name:port". */
   serviceEndpoints: Map<string, IrEndpoint[]>;
   credentialHashKeyHex: string;

@@ -5,7 +5,7 @@ import { accessLogFieldNames, type DataPlaneSpec } from '../api/dataplane.ts';
 import { listenerTlsSecretName } from '../api/names.ts';
 import { idKey, type Inventory } from './intake.ts';
 import { durationMs } from './durations.ts';
-import type { IrAccessLog, IrDataPlane, IrListener, IrRequestHandling, IrTracing } from './ir.ts';
+import type { IrAccessLog, IrDataPlane, IrFlowHooks, IrListener, IrRequestHandling, IrTracing } from './ir.ts';
 import { reportMissingRef, reporterFor, sortedValues, type Report } from './report.ts';
 
 export const defaultListenerPort = 8080;
@@ -48,6 +48,20 @@ export function redisUrlHasPassword(url: string): boolean {
     // Not a URL at all: whatever stands between "//" and an "@" may be a password.
     return /^[a-z]+:\/\/[^/@]*:[^/@]*@/i.test(url);
   }
+}
+
+/**
+ * A hook names a SharedFlow of the DataPlane's own namespace only (docs/tenancy.md#flow-hooks): a tenant
+ * namespace cannot attach a hook to a DataPlane, nor swap in its own flow under the same name.
+ */
+function flowHooksOf(namespace: string, hooks: DataPlaneSpec['flowHooks']): { flowHooks?: IrFlowHooks } {
+  if (!hooks) return {};
+  const out: IrFlowHooks = {};
+  for (const point of ['preProxy', 'preTarget', 'postTarget', 'postProxy'] as const) {
+    const hook = hooks[point];
+    if (hook) out[point] = `${namespace}/${hook.name}`;
+  }
+  return Object.keys(out).length > 0 ? { flowHooks: out } : {};
 }
 
 export function resolveDataPlanes(inventory: Inventory, report: Report): IrDataPlane[] {
@@ -132,6 +146,7 @@ export function resolveDataPlanes(inventory: Inventory, report: Report): IrDataP
       ...(spec.tracing ? { tracing: resolveTracing(spec.tracing, ns) } : {}),
       allowLinkLocalTargets: spec.upstream?.allowLinkLocalTargets ?? false,
       calloutPrivateNetworks: [...(spec.upstream?.calloutPrivateNetworks ?? [])],
+      ...flowHooksOf(ns, spec.flowHooks),
     });
   }
   return out;

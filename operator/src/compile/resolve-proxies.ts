@@ -9,7 +9,8 @@ import { durationMs } from './durations.ts';
 import { holderName, hostsOverlap, keeperOrder, noIncumbents, type Incumbents } from './incumbents.ts';
 import { idKey, type Entry, type Inventory } from './intake.ts';
 import { admits, keepAttachable } from './attach.ts';
-import type { IrDataPlane, IrFlowPair, IrFlows, IrPolicy, IrProcessing, IrProxy, IrStep } from './ir.ts';
+import type { IrDataPlane, IrFlowPair, IrFlows, IrPolicy, IrProcessing, IrProxy, IrSharedFlow, IrStep } from './ir.ts';
+import { flowCalloutTarget, reportMissingSharedFlow } from './resolve-shared-flows.ts';
 import { reportMissingRef, reporterFor, sortedValues, type ObjectReporter, type Report } from './report.ts';
 import { resolveUpstream, type UpstreamOptions } from './upstream.ts';
 
@@ -20,6 +21,11 @@ class ProxyResolver {
   readonly inventory: Inventory;
   readonly policies: ReadonlyMap<string, IrPolicy>;
   readonly upstream: UpstreamOptions;
+  /** Accepted SharedFlows; undefined: not known here (the admission webhook checks one object alone). */
+  readonly sharedFlows: ReadonlyMap<string, IrSharedFlow> | undefined;
+  /** The SharedFlows its FlowCallout steps call. */
+  readonly calls = new Set<string>();
+  private readonly missingFlows = new Set<string>();
 
   constructor(
     entry: Entry<ApiProxy>,
@@ -27,11 +33,13 @@ class ProxyResolver {
     policies: ReadonlyMap<string, IrPolicy>,
     report: Report,
     upstream: UpstreamOptions,
+    sharedFlows: ReadonlyMap<string, IrSharedFlow> | undefined,
   ) {
     this.entry = entry;
     this.inventory = inventory;
     this.policies = policies;
     this.upstream = upstream;
+    this.sharedFlows = sharedFlows;
     this.r = reporterFor(entry, report);
   }
 
@@ -51,11 +59,24 @@ class ProxyResolver {
       const at = `${field}[${i}]`;
       const ns = this.entry.id.namespace;
       const policy = this.policies.get(`${ns}/${step.policy}`);
-      if (policy) this.used.set(policy.name, policy);
-      else reportMissingRef(this.r, this.inventory, `${at}.policy`, 'ApiPolicy', ns, step.policy);
+      if (policy) {
+        this.used.set(policy.name, policy);
+        this.flowCallout(policy, `${at}.policy`);
+      } else reportMissingRef(this.r, this.inventory, `${at}.policy`, 'ApiPolicy', ns, step.policy);
       const condition = this.condition(step.condition, `${at}.condition`);
       return { policy: step.policy, ...(condition ? { condition } : {}) };
     });
+  }
+
+  /** A FlowCallout step: its SharedFlow must be an accepted one of the namespace. */
+  flowCallout(policy: IrPolicy, field: string): void {
+    const target = flowCalloutTarget(policy, this.entry.id.namespace);
+    if (target === undefined || !policy.enabled || this.sharedFlows === undefined) return;
+    if (this.sharedFlows.has(target)) this.calls.add(target);
+    else if (!this.missingFlows.has(target)) {
+      this.missingFlows.add(target);
+      reportMissingSharedFlow(this.r, this.inventory, field, policy.name, target);
+    }
   }
 
   pair(pair: { request?: Step[]; response?: Step[] } | undefined, field: string): IrFlowPair {
@@ -108,6 +129,7 @@ class ProxyResolver {
     const upstream = resolveUpstream(this.entry.object, this.r, this.upstream);
     if (this.r.failed || !upstream) return undefined;
     const policies = [...this.used.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
+    const calls = [...this.calls].sort();
     return {
       namespace: metadata.namespace!,
       name: metadata.name,
@@ -123,18 +145,33 @@ class ProxyResolver {
       faultRules,
       ...(defaultFaultRule ? { defaultFaultRule } : {}),
       policies,
-      processing: processingFor(flows, new Map(policies.map((p) => [p.name, p]))),
+      processing: processingFor(
+        flows,
+        new Map(policies.map((p) => [p.name, p])),
+        (name) => this.sharedFlows?.get(`${metadata.namespace!}/${name}`)?.needsBody,
+      ),
+      ...(calls.length > 0 ? { calls } : {}),
     };
   }
 }
 
 /** docs/architecture.md#the-envoy-and-extproc-contract: buffer a body only when a step in that phase needs it; response headers only with response steps. */
-function processingFor(flows: IrFlows, policies: ReadonlyMap<string, IrPolicy>): IrProcessing {
+function processingFor(
+  flows: IrFlows,
+  policies: ReadonlyMap<string, IrPolicy>,
+  sharedFlowNeeds: (name: string) => IrSharedFlow['needsBody'] | undefined,
+): IrProcessing {
   const pairs = [flows.preFlow, ...flows.conditionalFlows, flows.postFlow, flows.postClientFlow];
+  // A FlowCallout step needs what its SharedFlow (and the flows that one calls) needs.
   const needsBody = (steps: IrStep[], phase: 'request' | 'response') =>
     steps.some((s) => {
       const p = policies.get(s.policy);
-      return p !== undefined && p.enabled && p.spec.needsBody(p.config, phase);
+      if (p === undefined || !p.enabled) return false;
+      const called =
+        p.type === 'FlowCallout'
+          ? sharedFlowNeeds((p.config as { sharedFlowBundle: string }).sharedFlowBundle)
+          : undefined;
+      return p.spec.needsBody(p.config, phase) || (called?.[phase] ?? false);
     });
   return {
     requestBody: pairs.some((p) => needsBody(p.request, 'request')),
@@ -214,10 +251,11 @@ export function resolveProxies(
   upstream: UpstreamOptions,
   dataPlanes: readonly IrDataPlane[],
   incumbents: Incumbents = noIncumbents,
+  sharedFlows?: ReadonlyMap<string, IrSharedFlow>,
 ): IrProxy[] {
   const resolved: Resolved[] = [];
   for (const entry of sortedValues(inventory.proxies)) {
-    const resolver = new ProxyResolver(entry, inventory, policies, report, upstream);
+    const resolver = new ProxyResolver(entry, inventory, policies, report, upstream, sharedFlows);
     const proxy = resolver.resolve();
     if (proxy)
       resolved.push({

@@ -12,6 +12,7 @@ import type {
   Product,
   Proxy,
   RuntimeSnapshot,
+  SharedFlow,
   Step,
 } from '../../../protos/gen/json/gatehouse.v1.ts';
 import { sortedRecord } from './intake.ts';
@@ -23,7 +24,9 @@ import type {
   IrFlowPair,
   IrKeyValueMap,
   IrProduct,
+  IrPolicy,
   IrProxy,
+  IrSharedFlow,
   IrStep,
 } from './ir.ts';
 
@@ -60,19 +63,32 @@ function proxy(p: IrProxy): Proxy {
           defaultFaultRule: { steps: steps(p.defaultFaultRule.steps), alwaysEnforce: p.defaultFaultRule.alwaysEnforce },
         } satisfies Proxy)
       : {}),
-    policies: Object.fromEntries(
-      p.policies.map((pol) => [
-        pol.name,
-        {
-          name: pol.name,
-          type: pol.type,
-          continueOnError: pol.continueOnError,
-          enabled: pol.enabled,
-          configJson: canonicalJson(pol.config),
-        },
-      ]),
-    ),
+    policies: policyMap(p.policies),
     generation: String(p.generation),
+  };
+}
+
+const policyMap = (policies: IrPolicy[]): Proxy['policies'] =>
+  Object.fromEntries(
+    policies.map((pol) => [
+      pol.name,
+      {
+        name: pol.name,
+        type: pol.type,
+        continueOnError: pol.continueOnError,
+        enabled: pol.enabled,
+        configJson: canonicalJson(pol.config),
+      },
+    ]),
+  );
+
+function sharedFlow(f: IrSharedFlow): SharedFlow {
+  return {
+    namespace: f.namespace,
+    name: f.name,
+    steps: steps(f.steps),
+    policies: policyMap(f.policies),
+    generation: String(f.generation),
   };
 }
 
@@ -129,6 +145,7 @@ function dataPlane(d: IrDataPlane): DataPlane {
     ...(d.redis ? ({ redis: d.redis } satisfies DataPlane) : {}),
     ...(d.allowLinkLocalTargets ? { allowLinkLocalTargets: true } : {}),
     ...(d.calloutPrivateNetworks.length > 0 ? { calloutPrivateNetworks: [...d.calloutPrivateNetworks] } : {}),
+    ...(d.flowHooks ? ({ flowHooks: { ...d.flowHooks } } satisfies DataPlane) : {}),
   };
 }
 
@@ -139,6 +156,7 @@ function dataPlane(d: IrDataPlane): DataPlane {
 function policySecrets(ir: Ir): Record<string, string> {
   const all: Record<string, string> = {};
   for (const p of ir.proxies) for (const pol of p.policies) Object.assign(all, pol.secrets);
+  for (const f of ir.sharedFlows ?? []) for (const pol of f.policies) Object.assign(all, pol.secrets);
   for (const m of ir.keyValueMaps ?? []) Object.assign(all, m.secrets);
   return sortedRecord(all);
 }
@@ -170,5 +188,6 @@ export function emitRuntime(ir: Ir): RuntimeSnapshot {
     ...(Object.keys(secrets).length > 0 ? { policySecrets: secrets } : {}),
     ...(ir.developers.length > 0 ? { developers: ir.developers.map(developer) } : {}),
     ...(ir.keyValueMaps?.length ? { keyValueMaps: ir.keyValueMaps.map(keyValueMap) } : {}),
+    ...(ir.sharedFlows?.length ? { sharedFlows: ir.sharedFlows.map(sharedFlow) } : {}),
   };
 }

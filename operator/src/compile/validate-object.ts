@@ -10,6 +10,7 @@ import { resolveDataPlanes } from './resolve-dataplanes.ts';
 import { resolveKeyValueMaps } from './resolve-keyvaluemaps.ts';
 import { resolvePolicies } from './resolve-policies.ts';
 import { resolveProxies } from './resolve-proxies.ts';
+import { resolveSharedFlows } from './resolve-shared-flows.ts';
 
 export interface ObjectValidation {
   /** Problems inside the object (Accepted=False in compile), each naming its field. */
@@ -30,6 +31,7 @@ export function validateObject(object: unknown): ObjectValidation {
   // not this object's: no DataPlanes, so no listener check (attach.ts).
   resolveProxies(inventory, policies, report, { allowLinkLocalTargets: true }, []);
   resolveKeyValueMaps(inventory, report);
+  resolveSharedFlows(inventory, policies, report);
   // ApiProducts and DeveloperApps hold only references (resolve-consumers.ts): nothing to check alone.
   const own = diagnostics.filter((d) => d.condition !== 'ResolvedRefs');
   return {

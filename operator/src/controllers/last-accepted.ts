@@ -90,6 +90,7 @@ const recordedKinds = new Set([
   'DeveloperApp',
   'DataPlane',
   'KeyValueMap',
+  'SharedFlow',
 ]);
 
 /**

@@ -21,6 +21,7 @@ const compileKinds = new Set([
   'DeveloperApp',
   'DataPlane',
   'KeyValueMap',
+  'SharedFlow',
   'Secret',
   'Service',
   'EndpointSlice',

@@ -1,4 +1,4 @@
-// Writes the status of ApiProxies, ApiPolicies, ApiProducts, DeveloperApps and KeyValueMaps: level-triggered, one key per object
+// Writes the status of ApiProxies, ApiPolicies, ApiProducts, DeveloperApps, KeyValueMaps and SharedFlows: level-triggered, one key per object
 // (`Kind/namespace/name`), through a rate-limited work queue. A key is enqueued when its compile outcome
 // changes, when its live object changes (someone edited or wiped its status), when what the data-plane
 // nodes run changes (ApiProxies), and all of them when this replica becomes the leader. Only the
@@ -22,6 +22,7 @@ const statusKinds: readonly SourceKind[] = [
   'Developer',
   'DeveloperApp',
   'KeyValueMap',
+  'SharedFlow',
 ];
 
 export interface StatusControllerOptions {

@@ -2,7 +2,7 @@
 // ProxyEndpoint (with the TargetEndpoint its route names) to an ApiProxy, and a list of everything
 // that did not convert (file relative to the bundle, XPath, reason). Pure: files in, objects out.
 import { policyTypesByName } from '../../../protos/policies/index.ts';
-import { convertProxyEndpoint, type Endpoint, type EndpointContext, type PolicyRef } from './endpoints.ts';
+import { convertProxyEndpoint, steps, type Endpoint, type EndpointContext, type PolicyRef } from './endpoints.ts';
 import { deriveNames } from './names.ts';
 import { converterFor, gatehouseTypeOf, unsupportedReason } from './policies/index.ts';
 import { readResource } from './resources.ts';
@@ -100,18 +100,12 @@ export function convertBundle(bundle: BundleFiles, bundleName: string, options: 
   for (const { file, el, apigeeName } of policyEls) {
     const name = k8sNames.get(apigeeName)!;
     const type = el.name;
-    const converter = bundle.kind === 'apiproxy' ? converterFor(type) : undefined;
+    const converter = converterFor(type);
     let config: Record<string, unknown> | undefined;
     const gatehouseType = converter ? gatehouseTypeOf(converter) : type;
     const spec: Record<string, unknown> = { type: gatehouseType };
     if (!converter) {
-      report(
-        file,
-        `/${type}`,
-        bundle.kind === 'apiproxy'
-          ? unsupportedReason(type)
-          : "a shared flow's policies convert with the SharedFlow kind, which Gatehouse does not have yet",
-      );
+      report(file, `/${type}`, unsupportedReason(type));
     } else {
       el.ignore('name');
       el.child('DisplayName');
@@ -161,12 +155,32 @@ export function convertBundle(bundle: BundleFiles, bundleName: string, options: 
       report(path, '/', resourceReason(path));
 
   if (bundle.kind === 'sharedflowbundle') {
-    report(
-      root,
-      '/SharedFlowBundle',
-      'shared flows have no Gatehouse kind yet (SharedFlow is planned): nothing is written for this bundle',
-    );
-    return { kind: bundle.kind, name: proxyName, objects: [], unsupported: dedupe(unsupported), policies };
+    // A FlowCallout runs the bundle's sharedflows/default.xml; its other flows are reachable from nothing.
+    const flows = inFolder('sharedflows');
+    for (const [file] of flows)
+      if (file !== `${root}/sharedflows/default.xml`)
+        report(file, '/SharedFlow', 'only sharedflows/default.xml runs when the bundle is called: not converted');
+    const main = parsed.get(`${root}/sharedflows/default.xml`);
+    if (!main) report(root, '/', 'no sharedflows/default.xml: no SharedFlow is written');
+    else {
+      main.ignore('name');
+      main.child('Description')?.consume();
+      const ctx: EndpointContext = { unsupported: report, policies: refs, virtualHosts: {}, skipped: [] };
+      const file = `${root}/sharedflows/default.xml`;
+      const name = deriveNames([proxyName]).get(proxyName)!;
+      const ann = annotations(proxyName, name, undefined, file);
+      const flowSteps = steps(main, file, ctx, 'SharedFlow');
+      if (ctx.skipped.length > 0) ann[ANNOTATION.skippedSteps] = ctx.skipped.join('; ');
+      for (const u of main.unread()) report(file, u.xpath, `${u.what} has no counterpart`);
+      objects.push(object('SharedFlow', name, options.namespace, ann, { steps: flowSteps }));
+    }
+    return {
+      kind: bundle.kind,
+      name: proxyName,
+      objects: [...objects, ...policyObjects],
+      unsupported: dedupe(unsupported),
+      policies,
+    };
   }
 
   const targets = new Map<string, Endpoint>(

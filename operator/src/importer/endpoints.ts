@@ -62,7 +62,7 @@ export function condition(el: XmlElement | undefined, file: string, ctx: Endpoin
   }
 }
 
-function steps(parent: XmlElement | undefined, file: string, ctx: EndpointContext, where: string): Step[] {
+export function steps(parent: XmlElement | undefined, file: string, ctx: EndpointContext, where: string): Step[] {
   if (!parent) return [];
   return parent.all('Step').flatMap((s) => {
     s.child('Description')?.consume();

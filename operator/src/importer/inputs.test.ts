@@ -18,6 +18,8 @@ import { zipSync } from 'fflate';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { UsageError } from '../../../lib/errors.ts';
 import { importCommand } from '../command.ts';
+import { compile } from '../compile/compile.ts';
+import { parseManifests } from '../source/folder.ts';
 import { exitCodeOf, importBundles, summaryTable } from './run.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'gatehouse-import-inputs-'));
@@ -53,6 +55,9 @@ function writeZip(path: string, files: Record<string, string | Uint8Array>): str
   return path;
 }
 
+const compileText = (text: string) =>
+  compile(parseManifests(text, 'import.yaml').objects, { credentialHashKey: 'import-test-key' });
+
 const importTo = (paths: string[], limits?: { maxEntries: number; maxBytes: number }) => {
   const output = fresh('out');
   return { output, report: importBundles({ paths, output, ...(limits ? { limits } : {}) }) };
@@ -78,20 +83,50 @@ describe('bundle forms', () => {
     }
   });
 
-  it('reports a shared-flow bundle as unsupported and writes nothing for it', () => {
-    const dir = writeTree(fresh('sf'), {
-      'sharedflowbundle/sf.xml': '<SharedFlowBundle name="sf"/>',
-      'sharedflowbundle/policies/Q.xml': '<Quota name="Q"><Allow count="1"/></Quota>',
-      'sharedflowbundle/sharedflows/default.xml': '<SharedFlow name="default"><Step><Name>Q</Name></Step></SharedFlow>',
+  it('converts a shared-flow bundle into a SharedFlow that a FlowCallout of a proxy bundle calls', () => {
+    const sf = writeTree(fresh('sf'), {
+      'sharedflowbundle/Common_Checks.xml': '<SharedFlowBundle name="Common_Checks"/>',
+      'sharedflowbundle/policies/SA.xml': '<SpikeArrest name="SA"><Rate>10ps</Rate></SpikeArrest>',
+      'sharedflowbundle/policies/JS.xml': '<Javascript name="JS"><ResourceURL>jsc://a.js</ResourceURL></Javascript>',
+      'sharedflowbundle/sharedflows/default.xml':
+        '<SharedFlow name="default"><Step><Name>SA</Name><Condition>request.verb = "POST"</Condition></Step><Step><Name>JS</Name></Step></SharedFlow>',
+      'sharedflowbundle/sharedflows/other.xml': '<SharedFlow name="other"/>',
     });
-    const { report } = importTo([dir]);
-    const [b] = report.bundles;
-    expect(b!.kind).toBe('sharedflowbundle');
-    expect(b!.output).toBeUndefined();
-    expect(b!.policies).toEqual([
-      { type: 'Quota', name: 'Q', file: 'sharedflowbundle/policies/Q.xml', converted: false },
-    ]);
-    expect(b!.unsupported.map((u) => u.reason).join('\n')).toMatch(/shared flows have no Gatehouse kind yet/);
+    const proxy = writeTree(fresh('proxy'), {
+      'apiproxy/caller.xml': '<APIProxy name="caller"/>',
+      'apiproxy/policies/FC.xml':
+        '<FlowCallout name="FC"><SharedFlowBundle>Common_Checks</SharedFlowBundle><Parameters><Parameter name="who">me</Parameter><Parameter name="verb" ref="request.verb"/><Parameter name="request.header.x">no</Parameter></Parameters></FlowCallout>',
+      'apiproxy/proxies/default.xml':
+        '<ProxyEndpoint name="default"><PreFlow><Request><Step><Name>FC</Name></Step></Request></PreFlow><HTTPProxyConnection><BasePath>/caller</BasePath></HTTPProxyConnection><RouteRule name="r"><TargetEndpoint>default</TargetEndpoint></RouteRule></ProxyEndpoint>',
+      'apiproxy/targets/default.xml':
+        '<TargetEndpoint name="default"><HTTPTargetConnection><URL>http://backend.test</URL></HTTPTargetConnection></TargetEndpoint>',
+    });
+    const { report } = importTo([sf, proxy]);
+    const [flow, caller] = report.bundles;
+    expect(flow!.kind).toBe('sharedflowbundle');
+    expect(readdirSync(flow!.output!).sort()).toEqual(['apipolicy-sa.yaml', 'sharedflow-common-checks.yaml']);
+    const written = readFileSync(join(flow!.output!, 'sharedflow-common-checks.yaml'), 'utf8');
+    expect(written).toContain('kind: SharedFlow');
+    expect(written).toContain('policy: sa');
+    expect(written).toContain('request.verb = "POST"');
+    const reasons = flow!.unsupported.map((u) => `${u.file} ${u.reason}`).join('\n');
+    expect(reasons).toMatch(/sharedflows\/other\.xml only sharedflows\/default\.xml runs/);
+    expect(reasons).toMatch(/step skipped: policy JS \(Javascript\) was not converted/);
+
+    expect(caller!.error).toBeUndefined();
+    const fc = readFileSync(join(caller!.output!, 'apipolicy-fc.yaml'), 'utf8');
+    expect(fc).toContain('sharedFlowBundle: common-checks');
+    expect(fc).toMatch(/name: who\s+value: me/);
+    expect(fc).toMatch(/name: verb\s+ref: request.verb/);
+    expect(fc).not.toContain('request.header.x');
+    expect(caller!.unsupported.map((u) => u.reason).join('\n')).toMatch(/"request.header.x" is a message variable/);
+    expect(readdirSync(caller!.output!)).toContain('apiproxy-caller.yaml');
+
+    // Both folders compile as one namespace: the FlowCallout finds the SharedFlow.
+    const text = [flow!.output!, caller!.output!]
+      .flatMap((dir) => readdirSync(dir).map((f) => readFileSync(join(dir, f), 'utf8')))
+      .join('---\n');
+    expect(compileText(text).errors).toEqual([]);
   });
 });
 

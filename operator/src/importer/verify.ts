@@ -35,14 +35,23 @@ function dropSteps(spec: Record<string, unknown>, policy: string): string[] {
     if (r['steps']) r['steps'] = filter(r['steps'] as StepList, `fault rule ${String(r['name'])}`);
   const d = spec['defaultFaultRule'] as Record<string, unknown> | undefined;
   if (d?.['steps']) d['steps'] = filter(d['steps'] as StepList, 'defaultFaultRule');
+  // A SharedFlow's steps.
+  if (Array.isArray(spec['steps'])) spec['steps'] = filter(spec['steps'] as StepList, 'steps');
   return where;
 }
+
+/**
+ * A FlowCallout's SharedFlow comes from another bundle (a sharedflowbundle imported beside it), so a
+ * bundle compiled alone does not hold it: that reference is not the bundle's fault.
+ */
+const otherBundleSharedFlow = (e: { condition?: string; message: string }) =>
+  e.condition === 'ResolvedRefs' && /\(FlowCallout\) .*SharedFlow "[^"]+" not found/.test(e.message);
 
 export function compileErrors(objects: readonly ImportedObject[]) {
   const text = objects.map(toYaml).join('---\n');
   const loaded = parseManifests(text, 'import.yaml');
   const result = compile(loaded.objects, { credentialHashKey: 'gatehouse-import-check' });
-  return collectDiagnostics(loaded.diagnostics, result).errors;
+  return collectDiagnostics(loaded.diagnostics, result).errors.filter((e) => !otherBundleSharedFlow(e));
 }
 
 /** Drops what the compiler refuses until the rest compiles; records each drop in the bundle's report. */
@@ -66,18 +75,23 @@ export function keepWhatCompiles(bundle: ConvertedBundle): void {
         continue;
       }
       const file = o.metadata.annotations?.[ANNOTATION.source] ?? '';
-      const xpath = o.kind === 'ApiPolicy' ? `/${String(o.spec['type'])}` : '/ProxyEndpoint';
+      const xpath =
+        o.kind === 'ApiPolicy'
+          ? `/${String(o.spec['type'])}`
+          : o.kind === 'SharedFlow'
+            ? '/SharedFlow'
+            : '/ProxyEndpoint';
       bundle.unsupported.push({ file, xpath, reason: `the compiler refuses the converted ${o.kind}: ${why}` });
       if (o.kind !== 'ApiPolicy') continue;
       const outcome = bundle.policies.find((p) => p.file === file);
       if (outcome) outcome.converted = false;
-      for (const proxy of bundle.objects.filter((x) => x.kind === 'ApiProxy')) {
+      for (const proxy of bundle.objects.filter((x) => x.kind === 'ApiProxy' || x.kind === 'SharedFlow')) {
         const where = dropSteps(proxy.spec, o.metadata.name);
         if (where.length === 0) continue;
         const note = where.map((w) => `${w}: ${outcome?.name ?? o.metadata.name} (refused)`).join('; ');
         bundle.unsupported.push({
           file: proxy.metadata.annotations?.[ANNOTATION.source] ?? '',
-          xpath: '/ProxyEndpoint',
+          xpath: proxy.kind === 'SharedFlow' ? '/SharedFlow' : '/ProxyEndpoint',
           reason: `steps dropped (${where.join(', ')}): policy ${outcome?.name ?? o.metadata.name} was refused`,
         });
         const ann = (proxy.metadata.annotations ??= {});

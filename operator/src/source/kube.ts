@@ -26,6 +26,7 @@ export type SourceKind =
   | 'DeveloperApp'
   | 'DataPlane'
   | 'KeyValueMap'
+  | 'SharedFlow'
   | 'Secret'
   | 'Service'
   | 'EndpointSlice'

@@ -80,6 +80,7 @@ export interface DataPlane {
   redis?: RedisSettings;
   allowLinkLocalTargets?: boolean;
   calloutPrivateNetworks?: string[];
+  flowHooks?: FlowHooks;
 }
 
 export interface DefaultFaultRule {
@@ -102,6 +103,13 @@ export interface FaultRule {
   name?: string;
   condition?: Condition;
   steps?: Step[];
+}
+
+export interface FlowHooks {
+  preProxy?: string;
+  preTarget?: string;
+  postTarget?: string;
+  postProxy?: string;
 }
 
 export interface FlowPair {
@@ -203,6 +211,15 @@ export interface RuntimeSnapshot {
   policySecrets?: { [key: string]: string };
   developers?: Developer[];
   keyValueMaps?: KeyValueMap[];
+  sharedFlows?: SharedFlow[];
+}
+
+export interface SharedFlow {
+  namespace?: string;
+  name?: string;
+  steps?: Step[];
+  policies?: { [key: string]: Policy };
+  generation?: string;
 }
 
 export interface Step {

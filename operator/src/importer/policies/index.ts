@@ -13,6 +13,7 @@ import { decodeJwtConverter } from './decode-jwt.ts';
 import { deleteOAuthV2InfoConverter } from './delete-oauth-v2-info.ts';
 import { externalCalloutConverter } from './external-callout.ts';
 import { extractVariablesConverter } from './extract-variables.ts';
+import { flowCalloutConverter } from './flow-callout.ts';
 import { generateJwsConverter } from './generate-jws.ts';
 import { generateJwtConverter } from './generate-jwt.ts';
 import { getOAuthV2InfoConverter } from './get-oauth-v2-info.ts';
@@ -82,6 +83,7 @@ export const policyConverters: readonly PolicyConverter[] = [
   javaScriptConverter,
   pythonScriptConverter,
   javaCalloutConverter,
+  flowCalloutConverter,
 ];
 
 const byType = new Map(policyConverters.map((c) => [c.type, c]));
@@ -97,7 +99,6 @@ export function converterFor(type: string): PolicyConverter | undefined {
 
 /** Why a policy type does not convert: a specific reason for types Apigee bundles often hold. */
 const reasons: Record<string, string> = {
-  FlowCallout: 'FlowCallout needs SharedFlow, which Gatehouse does not have yet',
   MessageLogging: 'MessageLogging has no Gatehouse implementation yet',
   StatisticsCollector: 'StatisticsCollector has no Gatehouse implementation yet',
 };

@@ -1,6 +1,7 @@
 // Original file: protos/gatehouse/v1/runtime.proto
 
 import type { RedisSettings as _gatehouse_v1_RedisSettings, RedisSettings__Output as _gatehouse_v1_RedisSettings__Output } from '../../gatehouse/v1/RedisSettings.ts';
+import type { FlowHooks as _gatehouse_v1_FlowHooks, FlowHooks__Output as _gatehouse_v1_FlowHooks__Output } from '../../gatehouse/v1/FlowHooks.ts';
 import type { Long } from '@grpc/proto-loader';
 
 export interface DataPlane {
@@ -25,6 +26,10 @@ export interface DataPlane {
    * spec.upstream.calloutPrivateNetworks: the private networks (CIDRs) callouts may reach.
    */
   'calloutPrivateNetworks'?: (string)[];
+  /**
+   * Shared flows run on every proxy of this DataPlane (Apigee's environment flow hooks).
+   */
+  'flowHooks'?: (_gatehouse_v1_FlowHooks | null);
 }
 
 export interface DataPlane__Output {
@@ -49,4 +54,8 @@ export interface DataPlane__Output {
    * spec.upstream.calloutPrivateNetworks: the private networks (CIDRs) callouts may reach.
    */
   'calloutPrivateNetworks': (string)[];
+  /**
+   * Shared flows run on every proxy of this DataPlane (Apigee's environment flow hooks).
+   */
+  'flowHooks': (_gatehouse_v1_FlowHooks__Output | null);
 }

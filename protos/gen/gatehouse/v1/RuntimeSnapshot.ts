@@ -6,6 +6,7 @@ import type { App as _gatehouse_v1_App, App__Output as _gatehouse_v1_App__Output
 import type { DataPlane as _gatehouse_v1_DataPlane, DataPlane__Output as _gatehouse_v1_DataPlane__Output } from '../../gatehouse/v1/DataPlane.ts';
 import type { Developer as _gatehouse_v1_Developer, Developer__Output as _gatehouse_v1_Developer__Output } from '../../gatehouse/v1/Developer.ts';
 import type { KeyValueMap as _gatehouse_v1_KeyValueMap, KeyValueMap__Output as _gatehouse_v1_KeyValueMap__Output } from '../../gatehouse/v1/KeyValueMap.ts';
+import type { SharedFlow as _gatehouse_v1_SharedFlow, SharedFlow__Output as _gatehouse_v1_SharedFlow__Output } from '../../gatehouse/v1/SharedFlow.ts';
 
 export interface RuntimeSnapshot {
   /**
@@ -37,6 +38,11 @@ export interface RuntimeSnapshot {
    * declared entries, which KeyValueMapOperations reads under what Put and Delete changed in the store.
    */
   'keyValueMaps'?: (_gatehouse_v1_KeyValueMap)[];
+  /**
+   * The SharedFlows that FlowCallout steps of the proxies served (and of these flows) call, and the
+   * ones the DataPlane's flow hooks name (docs/policies.md#flowcallout), by namespace/name.
+   */
+  'sharedFlows'?: (_gatehouse_v1_SharedFlow)[];
 }
 
 export interface RuntimeSnapshot__Output {
@@ -69,4 +75,9 @@ export interface RuntimeSnapshot__Output {
    * declared entries, which KeyValueMapOperations reads under what Put and Delete changed in the store.
    */
   'keyValueMaps': (_gatehouse_v1_KeyValueMap__Output)[];
+  /**
+   * The SharedFlows that FlowCallout steps of the proxies served (and of these flows) call, and the
+   * ones the DataPlane's flow hooks name (docs/policies.md#flowcallout), by namespace/name.
+   */
+  'sharedFlows': (_gatehouse_v1_SharedFlow__Output)[];
 }
