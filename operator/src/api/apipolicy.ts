@@ -48,7 +48,9 @@ export const policyCatalogue: readonly { type: string; member: string }[] = (
     ['JavaScript', 'javaScript'],
     ['ServiceCallout', 'serviceCallout'],
     ['ExternalCallout', 'externalCallout'],
-    ['PythonScript', 'pythonScript'],
+    ['Script', 'script'],
+    ['JavaCallout', 'javaCallout'],
+    ['FlowCallout', 'flowCallout'],
     ['StatisticsCollector', 'statisticsCollector'],
     ['MessageLogging', 'messageLogging'],
   ] as const

@@ -175,9 +175,9 @@ const bad: [title: string, kind: string, spec: unknown, field: string, message: 
   [
     'a planned policy type, with the supported ones listed',
     'ApiPolicy',
-    { type: 'PythonScript', pythonScript: { source: 'print(1)' } },
+    { type: 'MessageLogging', messageLogging: { source: 'print(1)' } },
     'spec.type',
-    /Unsupported value: "PythonScript": supported values: "Quota", "SpikeArrest",.*"CORS"/,
+    /Unsupported value: "MessageLogging": supported values: "Quota", "SpikeArrest",.*"CORS"/,
   ],
   [
     'a JavaScript timeLimit past the maximum',
