@@ -3,6 +3,7 @@
 // messages devproxy sent, so the Envoy side of the protocol can be checked exactly.
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { allowEnvoyStreamResets } from '../../extproc/src/server/stream-resets.ts';
 import { envoyProtoLoaderOptions } from '../../protos/envoy.ts';
 import type { ProcessingRequest__Output } from '../../protos/gen/envoy/envoy/service/ext_proc/v3/ProcessingRequest.ts';
 import type { ProcessingResponse } from '../../protos/gen/envoy/envoy/service/ext_proc/v3/ProcessingResponse.ts';
@@ -71,6 +72,9 @@ export async function startFakeExtProc(script: Script = continueAll): Promise<Fa
       call.on('error', () => undefined);
     },
   });
+  // devproxy, as Envoy, resets every stream it closes; Node's HTTP/2 server would end the connection
+  // after 1,000 of them (nghttp2's rapid-reset limit), as it would for the extproc server without this.
+  if (!allowEnvoyStreamResets(server)) throw new Error('this grpc-js keeps its HTTP/2 server options elsewhere');
   fake.port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) =>
       err ? reject(err) : resolve(port),

@@ -780,6 +780,25 @@ describe('ExternalProcessorStreamImpl::close', () => {
     await exchange({ request: get, upstream: upstream().fn });
     await waitFor(() => fake.streams.at(-1)!.cancelled, 'the server to see the stream cancelled');
   });
+
+  it('a server that ends each call with OK right after the half-close: every exchange completes, past 1,000 streams on one connection', async () => {
+    // The fake ends each call on the half-close, so its trailers cross devproxy's reset. 1,500
+    // streams, 32 at a time, pass nghttp2's burst of 1,000 incoming resets on the server's connection.
+    const failures: string[] = [];
+    let left = 1500;
+    const loop = async () => {
+      while (left-- > 0) {
+        const out = await exchange({
+          request: post('{"a":1}'),
+          upstream: upstream().fn,
+          mode: { requestBodyMode: 'BUFFERED' },
+        });
+        if (out.failure) failures.push(out.failure);
+      }
+    };
+    await Promise.all(Array.from({ length: 32 }, loop));
+    expect(failures).toEqual([]);
+  });
 });
 
 it('mutation rules: disallow_expression and allow_expression reach the driver', async () => {
