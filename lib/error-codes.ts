@@ -494,18 +494,18 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
   diagnostic('compile', 'GH_WARN_COMPILE_NO_ENDPOINTS', "An ApiProxy's Service has no ready endpoints."),
   diagnostic(
     'compile',
-    'GH_WARN_CALLOUT_TIMEOUT',
-    "An ExternalCallout's timeoutMs does not fit in the messageTimeout of a DataPlane serving it: Envoy would time the ext_proc message out before the policy's own fault.",
-  ),
-  diagnostic(
-    'compile',
     'GH_WARN_FAILOPEN_SECURITY',
     'A DataPlane with failureMode FailOpen serves proxies with security steps: when extproc cannot answer, requests reach the upstream unchecked.',
   ),
   diagnostic(
     'compile',
     'GH_WARN_CALLOUT_TIMEOUT',
-    "A ServiceCallout the flow waits for has a timeout at or above a DataPlane's messageTimeout: Envoy answers 504 before the callout's fault.",
+    "A ServiceCallout the flow waits for, or an ExternalCallout, has a timeout at or above the messageTimeout of a DataPlane serving it: Envoy answers 504 before the callout's fault.",
+  ),
+  diagnostic(
+    'compile',
+    'GH_WARN_JAVA_CALLOUT_HOST',
+    'A JavaCallout served by a DataPlane without spec.javaCallouts: no Java callout host runs beside its extproc, so every request reaching the step fails with steps.javacallout.ExecutionError.',
   ),
   diagnostic(
     'compile',
@@ -1395,5 +1395,12 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
     500,
     'ExternalCallout: the TLS material (CA, client certificate and key from Secrets) is missing from the snapshot or cannot be used.',
     { apigee: 'GrpcTlsInitFailed' },
+  ),
+  fault(
+    'policies/extension',
+    'steps.javacallout.ExecutionError',
+    500,
+    'JavaCallout: the callout failed or could not run (Java callout host unavailable or busy, timeoutMs passed, the class threw or returned ABORT, a missing jar or class); the faultstring says which. A DataPlane without spec.javaCallouts runs no host (GH_WARN_JAVA_CALLOUT_HOST).',
+    apigee('steps.javacallout.ExecutionError'),
   ),
 ];

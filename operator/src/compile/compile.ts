@@ -189,6 +189,49 @@ function warnCalloutTimeouts(ir: Ir, report: (d: Diagnostic) => void): void {
 }
 
 /**
+ * A JavaCallout runs in the Java callout host, the sidecar spec.javaCallouts adds to a DataPlane's
+ * extproc pods: served by a DataPlane without it, every request reaching the step fails with
+ * steps.javacallout.ExecutionError (docs/policies.md#javacallout). Counted: the enabled JavaCallouts
+ * of the proxies it admits, of the SharedFlows those call and of its own flow hooks (and what they call).
+ */
+function warnJavaCalloutHost(ir: Ir, report: (d: Diagnostic) => void): void {
+  const flows = new Map((ir.sharedFlows ?? []).map((f) => [`${f.namespace}/${f.name}`, f]));
+  const warned = new Set<string>();
+  for (const dp of ir.dataPlanes) {
+    if (dp.javaCalloutHost !== false) continue;
+    const served = [...new Set([...attachments(dp, ir.proxies).values()].flatMap((list) => list.map((a) => a.proxy)))];
+    const hooks = dp.flowHooks ?? {};
+    const called = sharedFlowClosure(
+      [
+        ...served.flatMap((p) => p.calls ?? []),
+        ...[hooks.preProxy, hooks.preTarget, hooks.postTarget, hooks.postProxy].filter((h) => h !== undefined),
+      ],
+      flows,
+    );
+    const owners = [...served, ...called];
+    for (const owner of owners) {
+      for (const policy of owner.policies) {
+        if (policy.type !== 'JavaCallout' || !policy.enabled) continue;
+        const key = `${dp.namespace}/${dp.name}/${owner.namespace}/${policy.name}`;
+        if (warned.has(key)) continue;
+        warned.add(key);
+        report({
+          severity: 'warning',
+          code: 'GH_WARN_JAVA_CALLOUT_HOST',
+          kind: 'ApiPolicy',
+          namespace: owner.namespace,
+          name: policy.name,
+          field: 'spec.javaCallout',
+          message:
+            `DataPlane ${dp.namespace}/${dp.name} serves this JavaCallout but runs no Java callout host ` +
+            `(spec.javaCallouts unset): every request reaching it fails with steps.javacallout.ExecutionError`,
+        });
+      }
+    }
+  }
+}
+
+/**
  * A DataPlane's hooks run on every proxy it serves, so their body needs are those proxies' (one route
  * entry serves a proxy on every DataPlane's listener: the union over the DataPlanes that admit it).
  */
@@ -340,6 +383,7 @@ export function compile(objects: readonly SourceObject[], options: CompileOption
   warnMissingEndpoints(ir, report);
   warnFailOpen(ir, report);
   warnCalloutTimeouts(ir, report);
+  warnJavaCalloutHost(ir, report);
 
   const runtime = emitRuntime(ir);
   const link = (dp: IrDataPlane): ExtProcLink =>

@@ -225,6 +225,11 @@ export interface IrDataPlane {
   calloutPrivateNetworks: string[];
   /** spec.flowHooks: "namespace/name" of each SharedFlow (of the DataPlane's namespace), absent when unset. */
   flowHooks?: IrFlowHooks;
+  /**
+   * Whether spec.javaCallouts runs the Java callout host beside its extproc pods; absent for the
+   * default DataPlane (folder mode and `gatehouse dev` start the host themselves).
+   */
+  javaCalloutHost?: boolean;
 }
 
 export interface IrFlowHooks {

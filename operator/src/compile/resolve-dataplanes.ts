@@ -147,6 +147,7 @@ export function resolveDataPlanes(inventory: Inventory, report: Report): IrDataP
       allowLinkLocalTargets: spec.upstream?.allowLinkLocalTargets ?? false,
       calloutPrivateNetworks: [...(spec.upstream?.calloutPrivateNetworks ?? [])],
       ...flowHooksOf(ns, spec.flowHooks),
+      javaCalloutHost: spec.javaCallouts !== undefined,
     });
   }
   return out;

@@ -457,7 +457,10 @@ export const javaCalloutHostPort = 9443;
 /**
  * The Java callout host sidecar (docs/policies.md#javacallout) when the DataPlane asks for it: it
  * listens on the pod's loopback only (nothing outside the pod can call it, so it has no probes; it
- * exits on OutOfMemoryError and the kubelet restarts it), and reads the jars of a ConfigMap.
+ * exits on OutOfMemoryError and the kubelet restarts it), and reads the jars of a ConfigMap. Whenever
+ * spec.javaCallouts is set, not only while a JavaCallout is served: following the policies would roll
+ * every extproc pod on a tenant's policy change and leave a new step failing until the rollout ends
+ * (docs/operations.md#java-callout-host).
  */
 function javaCalloutSidecar(c: Context): { container: Json; volume: Json } | undefined {
   const jc = c.spec.javaCallouts;
