@@ -500,7 +500,7 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
   diagnostic(
     'compile',
     'GH_WARN_CALLOUT_TIMEOUT',
-    "A ServiceCallout the flow waits for, or an ExternalCallout, has a timeout at or above the messageTimeout of a DataPlane serving it: Envoy answers 504 before the callout's fault.",
+    "A ServiceCallout the flow waits for, an ExternalCallout or a JavaCallout (default timeoutMs 1000) has a timeout at or above the messageTimeout of a DataPlane serving it: Envoy answers 504 before the callout's fault.",
   ),
   diagnostic(
     'compile',

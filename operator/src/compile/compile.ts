@@ -143,7 +143,7 @@ function warnFailOpen(ir: Ir, report: (d: Diagnostic) => void): void {
 }
 
 /**
- * A callout step the flow waits for (ServiceCallout with a response, ExternalCallout) holds Envoy's
+ * A callout step the flow waits for (ServiceCallout with a response, ExternalCallout, JavaCallout) holds Envoy's
  * ext_proc message: with a timeout at or above the DataPlane's messageTimeout, Envoy answers 504 (or
  * skips the phase under FailOpen) before the callout's own fault (docs/policies.md#servicecallout,
  * docs/policies.md#externalcallout).
@@ -156,6 +156,8 @@ function calloutTimeout(policy: Ir['proxies'][number]['policies'][number]): { ms
   }
   if (policy.type === 'ExternalCallout')
     return { ms: (policy.config as { timeoutMs: number }).timeoutMs, field: 'spec.externalCallout.timeoutMs' };
+  if (policy.type === 'JavaCallout')
+    return { ms: (policy.config as { timeoutMs?: number }).timeoutMs ?? 1000, field: 'spec.javaCallout.timeoutMs' };
   return undefined;
 }
 
