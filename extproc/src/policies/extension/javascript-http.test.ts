@@ -73,11 +73,11 @@ describe('JavaScript httpClient', () => {
        exchange.waitForComplete();
        var r = exchange.getResponse();
        context.setVariable('got', [exchange.isComplete(), exchange.isSuccess(), exchange.isError(), r.status,
-         r.headers['x-upstream'], r.body.asJSON.url, JSON.parse(r.content).method, typeof before].join(' '));`,
+         r.headers['x-upstream'], r.body.asJSON.url, JSON.parse(r.content).method, r.content.asJSON.method, typeof before].join(' '));`,
       { timeLimit: 5000 },
     );
     expect(fault).toBeUndefined();
-    expect(ctx.variables.get('got')).toBe('true true false 200 yes /items?id=7 GET boolean');
+    expect(ctx.variables.get('got')).toBe('true true false 200 yes /items?id=7 GET GET boolean');
   });
 
   it('send with a Request: POST body and headers reach the server; a 404 is a response, not an error', async () => {

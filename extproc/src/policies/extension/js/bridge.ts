@@ -121,7 +121,10 @@ export function hostFor(runId: number, buffer: SharedArrayBuffer, deadline: () =
   const local = localHosts.get(runId);
   if (local) return local;
   const state = new Int32Array(buffer, 0, 2);
+  // After a call went unanswered, its late answer could be taken for the next call's: none is made.
+  let unanswered = false;
   return (op, args) => {
+    if (unanswered) throw new HostCallError('the flow did not answer in time');
     if (Atomics.load(state, 0) === CLOSED) throw new HostCallError('the flow is gone');
     write(buffer, JSON.stringify([op, args]));
     Atomics.store(state, 0, CALL);
@@ -129,6 +132,7 @@ export function hostFor(runId: number, buffer: SharedArrayBuffer, deadline: () =
     while (Atomics.load(state, 0) === CALL) {
       const left = deadline() - performance.now();
       if (left <= 0 || Atomics.wait(state, 0, CALL, left) === 'timed-out') {
+        unanswered = true;
         throw new HostCallError('the flow did not answer in time');
       }
     }

@@ -146,17 +146,16 @@ export const PRELUDE = String.raw`
     this.body = body === undefined || body === null ? '' : typeof body === 'string' ? body : JSON.stringify(body);
   }
   const answered = (r) => {
-    const content = r.content;
+    const asJSON = { get: () => (r.content === '' ? null : JSON.parse(r.content)) };
+    // Apigee scripts read response.content.asJSON: content is a String object carrying asJSON (it
+    // converts to its text wherever a string is expected: JSON.parse, +, template literals).
+    const content = Object.defineProperty(new String(r.content), 'asJSON', asJSON);
     return Object.freeze({
       status: r.status,
       reasonPhrase: r.reasonPhrase,
       headers: Object.freeze(r.headers),
-      content,
-      body: Object.freeze({
-        get asJSON() {
-          return content === '' ? null : JSON.parse(content);
-        },
-      }),
+      content: Object.freeze(content),
+      body: Object.freeze(Object.defineProperty({}, 'asJSON', asJSON)),
     });
   };
   const pending = [];
