@@ -33,6 +33,7 @@ beforeAll(async () => {
         body: Buffer.concat(chunks).toString(),
       });
       if (req.url?.startsWith('/hold')) return void held.push(res);
+      if (req.url?.startsWith('/big')) return void res.end('x'.repeat(2 * 1024 * 1024));
       res.statusCode = req.url?.startsWith('/missing') ? 404 : 200;
       res.setHeader('content-type', 'application/json');
       res.setHeader('x-upstream', 'yes');
@@ -147,6 +148,24 @@ describe('JavaScript httpClient', () => {
       timeLimit: 5000,
     });
     expect(next.ctx.variables.get('ok')).toBe(true);
+  });
+
+  it('while a script waits for a call the event loop stays free; a response over the cap is an error', async () => {
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 5);
+    const waiting = run(
+      `var slow = httpClient.get('${base}/hold/3'); slow.waitForComplete(1500);
+       var big = httpClient.get('${base}/big'); big.waitForComplete();
+       context.setVariable('got', slow.isComplete() + ' ' + big.isError() + ' ' + big.getError());`,
+      { timeLimit: 5000 },
+    );
+    await expect.poll(() => ticks, { timeout: 5000 }).toBeGreaterThan(3);
+    const { ctx, fault } = await waiting;
+    clearInterval(timer);
+    expect(fault).toBeUndefined();
+    expect(ctx.variables.get('got')).toMatch(
+      /^false true the response from http:\/\/127\.0\.0\.1:\d+ is over 1048576 bytes$/,
+    );
   });
 
   it('waitForComplete(ms) returns false when the call is still running; the script goes on', async () => {

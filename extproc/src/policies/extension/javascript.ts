@@ -63,6 +63,9 @@ function text(value: unknown, what: string): string {
 /** httpClient calls one run may start (docs/policies.md#javascript); the next send throws in the script. */
 export const MAX_HTTP_CALLS = 10;
 
+/** Added to an httpClient call's timeout (what is left of timeLimit when it starts). */
+const HTTP_TIMEOUT_GRACE_MS = 100;
+
 /** What an httpClient exchange looks like to the script (prelude.ts), once complete. */
 interface HttpState {
   complete: boolean;
@@ -219,7 +222,9 @@ class ObjectModelHost {
       return [text(pair[0], 'a header name'), text(pair[1], 'a header value')];
     });
     const body = text(args[3], 'the body');
-    const timeoutMs = typeof args[4] === 'number' && args[4] > 0 ? args[4] : 1;
+    // What is left of the time limit, and a little more: a script waiting on a slow server ends with the
+    // timeout fault when its limit is reached, not with its call's timeout racing the limit.
+    const timeoutMs = (typeof args[4] === 'number' && args[4] > 0 ? args[4] : 1) + HTTP_TIMEOUT_GRACE_MS;
     const state: HttpState = { complete: false };
     const done = this.ctx.egress
       .send(
