@@ -1,5 +1,5 @@
-// Outbound HTTP for policies (docs/architecture.md#egress; ServiceCallout today, the JavaScript
-// policy's httpClient next). node:http and node:https with one keep-alive Agent per pool: origin, TLS
+// Outbound HTTP for policies (docs/architecture.md#egress; ServiceCallout and the JavaScript
+// policy's httpClient). node:http and node:https with one keep-alive Agent per pool: origin, TLS
 // material and address rules. Bounds: sockets per pool, pools (least recently used closed beyond),
 // connect and total timeouts, a response size cap. Redirects are never followed (a 3xx is the answer).
 //

@@ -10,6 +10,7 @@ import {
   javaScript,
   type JavaScriptConfig,
 } from '../../../../protos/policies/extension/javascript.ts';
+import { EgressError } from '../../egress/errors.ts';
 import { RefusedChangeError } from '../../flow/allowed-changes.ts';
 import { PolicyFault } from '../../flow/faults.ts';
 import type { PolicyContext, PolicyImplementation, Variables } from '../../flow/types.ts';
@@ -59,11 +60,38 @@ function text(value: unknown, what: string): string {
   return value;
 }
 
+/** httpClient calls one run may start (docs/policies.md#javascript); the next send throws in the script. */
+export const MAX_HTTP_CALLS = 10;
+
+/** Added to an httpClient call's timeout (what is left of timeLimit when it starts). */
+const HTTP_TIMEOUT_GRACE_MS = 100;
+
+/** What an httpClient exchange looks like to the script (prelude.ts), once complete. */
+interface HttpState {
+  complete: boolean;
+  response?: { status: number; reasonPhrase: string; headers: Record<string, string>; content: string };
+  error?: string;
+}
+
+/** One httpClient call of a run: its state, and a promise settled (never rejected) when it completes. */
+interface HttpCall {
+  state: HttpState;
+  done: Promise<void>;
+}
+
+/** Headers as the script reads them: lower-case names, repeated values joined with `,`. */
+function headerObject(pairs: ReadonlyArray<readonly [string, string]>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of pairs) out[name] = name in out ? `${out[name]},${value}` : value;
+  return out;
+}
+
 /** The object model's calls, answered against one exchange's variables and messages. */
 class ObjectModelHost {
   private readonly ctx: PolicyContext;
   /** The first change the allowed-change rules refused: the step fails with it even if the script caught it. */
   refused: RefusedChangeError | undefined;
+  private readonly calls: HttpCall[] = [];
 
   constructor(ctx: PolicyContext) {
     this.ctx = ctx;
@@ -156,9 +184,79 @@ class ObjectModelHost {
       }
       case 'session.keys':
         return [...this.session().keys()];
+      case 'http.send':
+        return this.httpSend(args);
+      case 'http.state':
+        return this.httpCall(args[0]).state;
+      case 'http.wait': {
+        const call = this.httpCall(args[0]);
+        if (call.state.complete) return call.state;
+        const ms = typeof args[1] === 'number' ? Math.max(0, args[1]) : 0;
+        let timer: NodeJS.Timeout | undefined;
+        const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+        return Promise.race([call.done, waited]).then(() => {
+          clearTimeout(timer);
+          return call.state;
+        });
+      }
       default:
         throw new HostCallError(`unknown call ${op.slice(0, 64)}`);
     }
+  }
+
+  /**
+   * Starts an httpClient call through the egress client, with the DataPlane's address rules and a timeout
+   * of what is left of the run's time limit (the sandbox appends it). Refusals and failures complete the
+   * exchange with an error; only going over the per-run count throws in the script.
+   */
+  private httpSend(args: unknown[]): number {
+    if (this.calls.length >= MAX_HTTP_CALLS) {
+      throw new HostCallError(`httpClient: at most ${MAX_HTTP_CALLS} calls per script run`);
+    }
+    const url = text(args[0], 'the URL');
+    const method = text(args[1], 'the method');
+    if (!/^[A-Z]{1,16}$/.test(method)) throw new HostCallError('the method must be an HTTP method name');
+    const pairs = Array.isArray(args[2]) ? args[2] : [];
+    const headers = pairs.map((pair): [string, string] => {
+      if (!Array.isArray(pair)) throw new HostCallError('bad headers');
+      return [text(pair[0], 'a header name'), text(pair[1], 'a header value')];
+    });
+    const body = text(args[3], 'the body');
+    // What is left of the time limit, and a little more: a script waiting on a slow server ends with the
+    // timeout fault when its limit is reached, not with its call's timeout racing the limit.
+    const timeoutMs = (typeof args[4] === 'number' && args[4] > 0 ? args[4] : 1) + HTTP_TIMEOUT_GRACE_MS;
+    const state: HttpState = { complete: false };
+    const done = this.ctx.egress
+      .send(
+        { url, method, headers, ...(body ? { body: Buffer.from(body, 'utf8') } : {}) },
+        { timeoutMs, rules: this.ctx.runtime.egressRules },
+      )
+      .then(
+        (answer) => {
+          state.response = {
+            status: answer.status,
+            reasonPhrase: answer.reasonPhrase,
+            headers: headerObject(answer.headers),
+            content: answer.body.toString('utf8'),
+          };
+        },
+        (error: unknown) => {
+          // The egress errors name the origin and the failure, never a header or body.
+          state.error = error instanceof EgressError ? error.message : 'the call failed';
+          if (!(error instanceof EgressError)) this.ctx.log.warn({ err: String(error) }, 'httpClient call failed');
+        },
+      )
+      .finally(() => {
+        state.complete = true;
+      });
+    this.calls.push({ state, done });
+    return this.calls.length - 1;
+  }
+
+  private httpCall(id: unknown): HttpCall {
+    const call = typeof id === 'number' ? this.calls[id] : undefined;
+    if (!call) throw new HostCallError('unknown exchange');
+    return call;
   }
 
   private remove(name: string): null {

@@ -1,7 +1,8 @@
 // <Javascript> -> JavaScript (docs/policies.md#javascript). The scripts ResourceURL and IncludeURL name
 // (jsc://name, apiproxy/resources/jsc/name) are read from the bundle and put inline, as are an inline
 // <Source>; Properties become `properties`. A script that does not parse is reported and the policy not
-// converted (the compiler would refuse it). SSLInfo is httpClient's, which Gatehouse does not have.
+// converted (the compiler would refuse it). SSLInfo is httpClient's TLS, which Gatehouse's
+// httpClient does not take (no client certificates; servers are checked against the system's roots).
 import { MAX_TIME_LIMIT_MS, scriptSyntaxProblem } from '../../../../protos/policies/extension/javascript.ts';
 import { compact, int, type PolicyConverter } from './support.ts';
 
@@ -46,7 +47,11 @@ export const javaScriptConverter: PolicyConverter = {
       else properties[name] = p.text;
     }
     el.child('SSLInfo')?.consume();
-    if (el.child('SSLInfo')) ctx.unsupported(`${el.xpath}/SSLInfo`, 'httpClient is not available in Gatehouse');
+    if (el.child('SSLInfo'))
+      ctx.unsupported(
+        `${el.xpath}/SSLInfo`,
+        "httpClient takes no TLS settings in Gatehouse (no client certificate; the system's CA roots)",
+      );
     return compact({
       timeLimit,
       resourceURL,

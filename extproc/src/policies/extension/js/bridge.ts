@@ -7,7 +7,10 @@
 // or tests), the same calls go straight to the host registered under the run's id.
 import { GatehouseError } from '../../../../../lib/errors.ts';
 
-/** One object-model call: an operation name and JSON arguments, answered with a JSON value. */
+/**
+ * One object-model call: an operation name and JSON arguments, answered with a JSON value, or a promise
+ * of one (httpClient's waitForComplete: the event loop answers when the call completes, never blocking).
+ */
 export type HostCall = (op: string, args: unknown[]) => unknown;
 
 /** A call the host refused (a bad argument, a change Envoy would not apply): the script sees an Error. */
@@ -68,7 +71,10 @@ export class HostChannel {
     void this.serve();
   }
 
+  private closed = false;
+
   close(): void {
+    this.closed = true;
     localHosts.delete(this.id);
     Atomics.store(this.state, 0, CLOSED);
     Atomics.notify(this.state, 0);
@@ -79,7 +85,7 @@ export class HostChannel {
       const state = Atomics.load(this.state, 0);
       if (state === CLOSED) return;
       if (state === CALL) {
-        this.answer();
+        await this.answer();
         continue;
       }
       const wait = Atomics.waitAsync(this.state, 0, state);
@@ -87,11 +93,11 @@ export class HostChannel {
     }
   }
 
-  private answer(): void {
+  private async answer(): Promise<void> {
     let reply: string;
     try {
       const [op, args] = JSON.parse(read(this.buffer)) as [string, unknown[]];
-      reply = JSON.stringify({ v: this.host(op, args) ?? null } satisfies Reply);
+      reply = JSON.stringify({ v: (await this.host(op, args)) ?? null } satisfies Reply);
     } catch (error) {
       reply = JSON.stringify({ e: error instanceof Error ? error.message : String(error) } satisfies Reply);
     }
@@ -100,6 +106,8 @@ export class HostChannel {
     } catch (error) {
       write(this.buffer, JSON.stringify({ e: (error as Error).message } satisfies Reply));
     }
+    // The run may have ended while an answer was awaited: CLOSED stays.
+    if (this.closed) return;
     Atomics.store(this.state, 0, REPLY);
     Atomics.notify(this.state, 0);
   }
@@ -113,7 +121,10 @@ export function hostFor(runId: number, buffer: SharedArrayBuffer, deadline: () =
   const local = localHosts.get(runId);
   if (local) return local;
   const state = new Int32Array(buffer, 0, 2);
+  // After a call went unanswered, its late answer could be taken for the next call's: none is made.
+  let unanswered = false;
   return (op, args) => {
+    if (unanswered) throw new HostCallError('the flow did not answer in time');
     if (Atomics.load(state, 0) === CLOSED) throw new HostCallError('the flow is gone');
     write(buffer, JSON.stringify([op, args]));
     Atomics.store(state, 0, CALL);
@@ -121,6 +132,7 @@ export function hostFor(runId: number, buffer: SharedArrayBuffer, deadline: () =
     while (Atomics.load(state, 0) === CALL) {
       const left = deadline() - performance.now();
       if (left <= 0 || Atomics.wait(state, 0, CALL, left) === 'timed-out') {
+        unanswered = true;
         throw new HostCallError('the flow did not answer in time');
       }
     }

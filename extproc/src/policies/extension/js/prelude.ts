@@ -5,7 +5,9 @@
 // Names and shapes follow Apigee's "JavaScript object model" reference: context (flow, session,
 // getVariable, setVariable, removeVariable, proxyRequest, targetRequest, proxyResponse, targetResponse),
 // request and response (headers, queryParams, method, url, content, body.asJSON, status), crypto
-// (getSHA1, getSHA256, getSHA512, getMD5, getHash with update/digest/digest64), print, properties.
+// (getSHA1, getSHA256, getSHA512, getMD5, getHash with update/digest/digest64), print, properties,
+// httpClient (get, send, with an optional callback) and Request, exchanges (waitForComplete, isComplete,
+// isSuccess, isError, getResponse, getError).
 export const PRELUDE = String.raw`
 (function () {
   'use strict';
@@ -133,6 +135,83 @@ export const PRELUDE = String.raw`
     printing = call('print', values.map((v) => (typeof v === 'string' ? v : JSON.stringify(v) ?? String(v))).join(' '));
   };
 
+  // httpClient (Apigee's "Making JavaScript callouts with httpClient"): send and get start the call on
+  // the event loop through the egress client and return an exchange at once; waitForComplete blocks the
+  // script (not the event loop) until it completes or the time limit runs out.
+  function Request(url, method, headers, body) {
+    if (!(this instanceof Request)) return new Request(url, method, headers, body);
+    this.url = url === undefined ? '' : String(url);
+    this.method = method === undefined || method === null ? 'GET' : String(method).toUpperCase();
+    this.headers = headers && typeof headers === 'object' ? headers : {};
+    this.body = body === undefined || body === null ? '' : typeof body === 'string' ? body : JSON.stringify(body);
+  }
+  const answered = (r) => {
+    const asJSON = { get: () => (r.content === '' ? null : JSON.parse(r.content)) };
+    // Apigee scripts read response.content.asJSON: content is a String object carrying asJSON (it
+    // converts to its text wherever a string is expected: JSON.parse, +, template literals).
+    const content = Object.defineProperty(new String(r.content), 'asJSON', asJSON);
+    return Object.freeze({
+      status: r.status,
+      reasonPhrase: r.reasonPhrase,
+      headers: Object.freeze(r.headers),
+      content: Object.freeze(content),
+      body: Object.freeze(Object.defineProperty({}, 'asJSON', asJSON)),
+    });
+  };
+  const pending = [];
+  const exchangeOf = (id) => {
+    let state = { complete: false };
+    let response;
+    const settle = (s) => {
+      if (s && s.complete && !state.complete) {
+        state = s;
+        if (s.response) response = answered(s.response);
+      }
+    };
+    const poll = () => {
+      if (!state.complete) settle(call('http.state', id));
+    };
+    return Object.freeze({
+      waitForComplete: (ms) => {
+        if (!state.complete) settle(call('http.wait', id, typeof ms === 'number' && ms >= 0 ? ms : null));
+        poll();
+        return state.complete;
+      },
+      isComplete: () => (poll(), state.complete),
+      isSuccess: () => (poll(), state.complete && !state.error),
+      isError: () => (poll(), state.complete && !!state.error),
+      getResponse: () => (poll(), response),
+      getError: () => (poll(), state.error),
+    });
+  };
+  const headerPairs = (headers) => {
+    const pairs = [];
+    for (const name of Object.keys(headers || {})) {
+      const v = headers[name];
+      for (const one of Array.isArray(v) ? v : [v]) pairs.push([String(name), String(one)]);
+    }
+    return pairs;
+  };
+  const send = (request, callback) => {
+    const r = request instanceof Request ? request : new Request(request && request.url, request && request.method, request && request.headers, request && request.body);
+    const exchange = exchangeOf(call('http.send', r.url, r.method, headerPairs(r.headers), r.body));
+    if (typeof callback === 'function') pending.push({ exchange, callback });
+    return exchange;
+  };
+  const httpClient = Object.freeze({
+    send: (request, callback) => send(request, callback),
+    get: (url, callback) => send(new Request(url, 'GET'), callback),
+  });
+  // Called by the sandbox after the scripts: each callback gets (response, error) once its call completes.
+  const runCallbacks = () => {
+    while (pending.length > 0) {
+      const { exchange, callback } = pending.shift();
+      exchange.waitForComplete();
+      if (exchange.isSuccess()) callback(exchange.getResponse(), undefined);
+      else callback(undefined, exchange.isComplete() ? exchange.getError() : 'the call did not complete');
+    }
+  };
+
   const constant = (value) => ({ value, writable: false, enumerable: true, configurable: false });
   Object.defineProperties(globalThis, {
     context: constant(context),
@@ -140,6 +219,9 @@ export const PRELUDE = String.raw`
     response: constant(response),
     crypto: constant(crypto),
     print: constant(print),
+    httpClient: constant(httpClient),
+    Request: constant(Request),
+    __ghCallbacks: { value: runCallbacks, writable: false, enumerable: false, configurable: false },
   });
   Object.defineProperty(globalThis, 'properties', {
     get: () => (properties ??= Object.freeze(call('properties'))),

@@ -9,7 +9,7 @@
 // (over time, out of memory, stack overflow) leaves the runtime usable; only a failure of the engine itself
 // (an abort inside the WebAssembly module) throws the module away. CPU time is bounded by the
 // interrupt handler QuickJS calls while it runs; time blocked in host calls waiting for the event loop
-// does not count (the worker pool's phase budget bounds it).
+// does not count (the worker pool's phase budget bounds it), but waiting for an httpClient call does.
 import { createHash } from 'node:crypto';
 import variant from '@jitl/quickjs-wasmfile-release-sync';
 import {
@@ -230,6 +230,25 @@ export function runInSandbox(module: QuickJSWASMModule, run: SandboxRun, host: H
             .update(data, 'utf8')
             .digest(encoding === 'base64' ? 'base64' : 'hex');
         }
+        case 'http.wait': {
+          // Waiting for an httpClient call is wall time the script spends (as in Apigee): the deadline
+          // stays, and the host waits no longer than what is left of it (docs/policies.md#javascript).
+          const asked = performance.now();
+          if (asked >= state.deadline) state.timedOut = true;
+          if (state.timedOut) throw new Error('interrupted');
+          const left = Math.ceil(state.deadline - asked);
+          const wait = typeof args[1] === 'number' && args[1] >= 0 ? Math.min(args[1], left) : left;
+          const answer = host(op, [args[0], wait]);
+          // A wait cut by the time limit that ended without the answer is over time, even if the event
+          // loop's timer fired a little early (it counts from the loop's cached clock).
+          const cut = wait >= left && !(answer instanceof Promise) && !(answer as { complete?: boolean }).complete;
+          if (cut || performance.now() >= state.deadline) {
+            state.timedOut = true;
+            throw new Error('interrupted');
+          }
+          // Inline (no worker pool) the event loop cannot be waited for: the call is reported incomplete.
+          return answer instanceof Promise ? null : answer;
+        }
         default: {
           const asked = performance.now();
           if (asked >= state.deadline) state.timedOut = true;
@@ -237,7 +256,8 @@ export function runInSandbox(module: QuickJSWASMModule, run: SandboxRun, host: H
           // Time waiting for a busy event loop to answer is not the script's: it moves the deadline
           // (under load a 20-line script otherwise failed its 200 ms); the pool's phase budget bounds it.
           try {
-            return host(op, args);
+            // An httpClient call may take no longer than what is left of the time limit.
+            return host(op, op === 'http.send' ? [...args, Math.max(1, Math.ceil(state.deadline - asked))] : args);
           } finally {
             state.deadline += performance.now() - asked;
           }
@@ -265,6 +285,14 @@ export function runInSandbox(module: QuickJSWASMModule, run: SandboxRun, host: H
       }
       result.value.dispose();
     }
+    // httpClient callbacks of calls still pending run now, each when its call completes (prelude.ts).
+    const callbacks = vm.evalCode('globalThis.__ghCallbacks()', 'gatehouse:callbacks');
+    if (callbacks.error) {
+      const error: unknown = vm.dump(callbacks.error);
+      callbacks.error.dispose();
+      return { ok: false, ...classify(error, run.scripts, state.timedOut), print: printed };
+    }
+    callbacks.value.dispose();
     // Promise jobs the script queued run now, within the same time limit; none survives the run.
     const jobs = rt.executePendingJobs(MAX_PENDING_JOBS);
     if (jobs.error) {
@@ -272,6 +300,8 @@ export function runInSandbox(module: QuickJSWASMModule, run: SandboxRun, host: H
       jobs.error.dispose();
       return { ok: false, ...classify(error, run.scripts, state.timedOut), print: printed };
     }
+    // A script that caught the error its time running out raised still ran out of time.
+    if (state.timedOut) return { ok: false, ...classify(undefined, run.scripts, true), print: printed };
     return { ok: true, print: printed };
   } catch (error) {
     // The engine itself failed (an abort inside the module): a fresh instance takes its place.
