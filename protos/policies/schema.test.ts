@@ -162,6 +162,11 @@ const celTwins: Record<string, Twin> = {
     config: { sharedFlowBundle: 'f', parameters: [{ name: 'a', value: 'x', ref: 'y' }] },
     path: 'parameters[0]',
   },
+  'exactly one of url and service': {
+    type: 'ServiceCallout',
+    config: { httpTargetConnection: {} },
+    path: 'httpTargetConnection',
+  },
   'at least one of put, get or delete is required': {
     type: 'KeyValueMapOperations',
     config: { mapIdentifier: 'm' },

@@ -355,4 +355,34 @@ describe('target addresses (checked where the connection is made)', () => {
       .catch((e: unknown) => e);
     expect(err).not.toBeInstanceOf(EgressRefusedError);
   });
+
+  it('a configured host (allowPrivateFor) may reach loopback; another host, or a literal, may not', async () => {
+    const c = client({ lookup: resolvesTo('127.0.0.1') as never });
+    const trusted = { timeoutMs: 5_000, rules: strict, allowPrivateFor: 'orders.shop.svc' };
+    const res = await c.send(get(`http://orders.shop.svc:${httpPort}/`), trusted);
+    expect(res.status).toBe(200);
+    expect((await c.send(get(`http://ORDERS.shop.svc.:${httpPort}/`), trusted)).status).toBe(200);
+    for (const url of [
+      `http://evil.test:${httpPort}/`,
+      `http://orders.shop.svc.evil.test:${httpPort}/`,
+      `http://127.0.0.1:${httpPort}/`,
+    ])
+      await expect(c.send(get(url), trusted), url).rejects.toBeInstanceOf(EgressRefusedError);
+    // The same origin without the allowance is refused: the trusted pool is not shared.
+    await expect(
+      c.send(get(`http://orders.shop.svc:${httpPort}/`), { timeoutMs: 5_000, rules: strict }),
+    ).rejects.toBeInstanceOf(EgressRefusedError);
+  });
+
+  it('the allowance never opens link-local or metadata addresses', async () => {
+    const c = client({ lookup: resolvesTo('169.254.169.254') as never });
+    const err = await c
+      .send(get('http://orders.shop.svc/'), { timeoutMs: 5_000, rules: strict, allowPrivateFor: 'orders.shop.svc' })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(EgressRefusedError);
+    expect(c.stats().connections).toBe(0);
+    await expect(
+      c.send(get('http://169.254.169.254/'), { timeoutMs: 1_000, rules: strict, allowPrivateFor: '169.254.169.254' }),
+    ).rejects.toBeInstanceOf(EgressRefusedError);
+  });
 });

@@ -6,7 +6,9 @@
 // The target address is checked where the connection is made, not on the URL's text alone: names
 // resolve through a lookup that drops refused addresses (so a name that resolves to 169.254.169.254,
 // or is re-pointed there after a first check, never connects), literals are checked before the
-// request, and every new socket's remote address is checked again once connected.
+// request, and every new socket's remote address is checked again once connected. A host the
+// configuration chose (EgressOptions.allowPrivateFor: a ServiceCallout's Service) may be private or
+// loopback; the allowance holds for that exact host only, and never for link-local or metadata.
 import { createHash } from 'node:crypto';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
@@ -106,6 +108,7 @@ export class EgressClient implements Egress {
   private readonly resolve: typeof dnsLookup;
   private readonly pools = new Map<string, Pool>();
   private readonly guards = new WeakMap<EgressRules, AddressGuard>();
+  private readonly trustedGuards = new WeakMap<EgressRules, AddressGuard>();
   private connections = 0;
   private closed = false;
 
@@ -151,33 +154,36 @@ export class EgressClient implements Egress {
     if (url.username !== '' || url.password !== '')
       return Promise.reject(new EgressInvalidUrlError('credentials in the URL'));
     if (this.closed) return Promise.reject(new EgressConnectError(url.origin, 'the client is closed'));
-    const guard = this.guard(options.rules);
     const host = url.hostname.replace(/^\[|\]$/g, '');
+    const guard = this.guard(options.rules, trustedHost(url, options));
     // A literal never goes through the lookup; a name may itself be a metadata name.
     const refused =
       isIP(host) !== 0 ? guard.refusal(host) : options.rules.allowLinkLocal ? undefined : nameRefusal(host);
     if (refused) return Promise.reject(new EgressRefusedError(url.origin, refused));
-    return this.exchange(url, request, options, this.pool(url, options, guard));
+    return this.exchange(url, request, options, this.pool(url, options, guard), guard);
   }
 
-  private guard(rules: EgressRules): AddressGuard {
-    let guard = this.guards.get(rules);
+  /** The address rules; trusted: private and loopback allowed too (a configured host, see allowPrivateFor). */
+  private guard(rules: EgressRules, trusted = false): AddressGuard {
+    const guards = trusted ? this.trustedGuards : this.guards;
+    let guard = guards.get(rules);
     if (guard) return guard;
     const allowed: BlockList = networkList(rules.privateNetworks);
     guard = {
-      key: `${rules.allowLinkLocal ? 'll' : '-'}|${[...rules.privateNetworks].sort().join(',')}`,
+      key: `${rules.allowLinkLocal ? 'll' : '-'}|${trusted ? 'trusted' : [...rules.privateNetworks].sort().join(',')}`,
       refusal(address) {
         if (!rules.allowLinkLocal) {
           const cls = refusedTargetClass(address);
           if (cls) return `${address} is a ${cls} address`;
         }
+        if (trusted) return undefined;
         const cls = privateAddressClass(address);
         if (cls && !allowed.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4'))
           return `${address} is a ${cls} address outside the DataPlane's spec.upstream.calloutPrivateNetworks`;
         return undefined;
       },
     };
-    this.guards.set(rules, guard);
+    guards.set(rules, guard);
     return guard;
   }
 
@@ -242,7 +248,13 @@ export class EgressClient implements Egress {
     };
   }
 
-  private exchange(url: URL, request: EgressRequest, options: EgressOptions, pool: Pool): Promise<EgressResponse> {
+  private exchange(
+    url: URL,
+    request: EgressRequest,
+    options: EgressOptions,
+    pool: Pool,
+    guard: AddressGuard,
+  ): Promise<EgressResponse> {
     const target = url.origin;
     const maxBytes = options.maxResponseBytes ?? this.o.maxResponseBytes;
     const connectMs = Math.min(options.connectTimeoutMs ?? this.o.connectTimeoutMs, options.timeoutMs);
@@ -275,7 +287,7 @@ export class EgressClient implements Egress {
       const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
       const made = send(url, { method: request.method, headers, agent: pool.agent });
       req = made;
-      made.on('socket', (socket: Socket) => this.watchSocket(socket, made, target, connectMs, options));
+      made.on('socket', (socket: Socket) => this.watchSocket(socket, made, target, connectMs, guard));
       made.on('error', (err: NodeJS.ErrnoException) => finish(this.classify(err, target)));
       made.on('response', (res: IncomingMessage) => {
         const declared = Number(res.headers['content-length'] ?? 0);
@@ -306,7 +318,7 @@ export class EgressClient implements Egress {
   }
 
   /** A new socket: bounds its connect and handshake, then checks the address it reached. */
-  private watchSocket(socket: Socket, req: ClientRequest, target: string, connectMs: number, options: EgressOptions) {
+  private watchSocket(socket: Socket, req: ClientRequest, target: string, connectMs: number, guard: AddressGuard) {
     if (!socket.connecting) return; // a pooled socket, checked when it was new
     const timer = setTimeout(() => req.destroy(new EgressTimeoutError(target, 'connect', connectMs)), connectMs);
     const ready = () => clearTimeout(timer);
@@ -314,7 +326,7 @@ export class EgressClient implements Egress {
     socket.once('close', ready);
     socket.once('connect', () => {
       this.connections += 1;
-      const refused = socket.remoteAddress ? this.guard(options.rules).refusal(socket.remoteAddress) : undefined;
+      const refused = socket.remoteAddress ? guard.refusal(socket.remoteAddress) : undefined;
       if (refused) req.destroy(new EgressRefusedError(target, refused));
     });
   }
@@ -333,4 +345,10 @@ export class EgressClient implements Egress {
 function nameRefusal(host: string): string | undefined {
   const cls = refusedTargetClass(host);
   return cls ? `${host} is a ${cls} name` : undefined;
+}
+
+/** Whether the URL's host is exactly the one the configuration allows private addresses for. */
+function trustedHost(url: URL, options: EgressOptions): boolean {
+  const allowed = options.allowPrivateFor?.toLowerCase().replace(/\.$/, '');
+  return allowed !== undefined && allowed !== '' && url.hostname.toLowerCase().replace(/\.$/, '') === allowed;
 }

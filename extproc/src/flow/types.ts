@@ -227,6 +227,12 @@ export interface EgressOptions {
   maxResponseBytes?: number;
   tls?: EgressTls;
   rules: EgressRules;
+  /**
+   * A host name the configuration chose (a ServiceCallout's Service, not request data): for a URL of
+   * exactly this host, private and loopback addresses are allowed; link-local and metadata ones stay
+   * refused unless rules.allowLinkLocal.
+   */
+  allowPrivateFor?: string;
 }
 
 export interface EgressResponse {

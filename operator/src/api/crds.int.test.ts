@@ -257,6 +257,16 @@ const bad: [title: string, kind: string, spec: unknown, field: string, message: 
     /startTime applies to calendar quotas only/,
   ],
   [
+    'a ServiceCallout with both a url and a service (CEL)',
+    'ApiPolicy',
+    {
+      type: 'ServiceCallout',
+      serviceCallout: { httpTargetConnection: { url: 'http://a.test', service: { name: 'a', port: 80 } } },
+    },
+    'spec.serviceCallout.httpTargetConnection',
+    /exactly one of url and service/,
+  ],
+  [
     'a bad quota unit',
     'ApiProduct',
     { proxies: ['a'], quota: { limit: 1, timeUnit: 'fortnight' } },

@@ -3,7 +3,9 @@
 // by AssignMessage's operations (remove, copy, add, set, assignVariable); TLS material comes from
 // Secrets; no Response element means fire and forget. Where the callout may connect is the DataPlane's
 // call (spec.upstream.allowLinkLocalTargets, spec.upstream.calloutPrivateNetworks), checked by extproc
-// on the address the URL's name resolves to (extproc/src/egress/).
+// on the address the URL's name resolves to (extproc/src/egress/). A target Service (Apigee's
+// LoadBalancer Server, a TargetServer) is the operator's choice, not request data: its private address
+// is allowed for its name alone.
 import { readsBodyVariable } from '../expressions.ts';
 import type { PolicyTypeSpec } from '../index.ts';
 import {
@@ -46,8 +48,12 @@ export interface ServiceCalloutConfig {
   /** Milliseconds for the whole callout; default 1000. */
   timeout?: number;
   httpTargetConnection: {
-    /** http(s) URL, a template. */
-    url: string;
+    /** http(s) URL, a template; exactly one of url and service. */
+    url?: string;
+    /** A Service of the policy's namespace, reached at name.namespace.svc:port. Apigee: <LoadBalancer>. */
+    service?: ServiceCalloutService;
+    /** With service: the path, a template ("/v1/{id}"). Apigee: <Path>. */
+    path?: string;
     sslInfo?: ServiceCalloutSsl;
     /** Apigee's success.codes property: "1xx,2xx,3xx" (default), with codes or classes added. */
     successCodes?: string;
@@ -56,6 +62,35 @@ export interface ServiceCalloutConfig {
     /** The response body cap, bytes; default 1 MiB. */
     maxResponseBytes?: number;
   };
+}
+
+export interface ServiceCalloutService {
+  name: string;
+  port: number;
+  /** Default http. */
+  scheme?: 'http' | 'https';
+}
+
+/** A DNS-1035 label: a Service name, which cannot name another namespace. */
+const SERVICE_NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** Whether the callout speaks TLS: an https URL or a Service with scheme https. */
+export function calloutUsesTls(target: ServiceCalloutConfig['httpTargetConnection']): boolean {
+  return target.service ? target.service.scheme === 'https' : /^https:/i.test(target.url ?? '');
+}
+
+/**
+ * Why an expanded (or literal) path is not a plain path, or undefined: it must start with one "/" and
+ * hold no "\\", "@", "//" or scheme, so a template cannot name another host than the Service's.
+ */
+export function pathProblem(path: string): string | undefined {
+  if (!path.startsWith('/')) return 'it must start with "/"';
+  if (path.includes('//')) return 'it must not contain "//"';
+  if (/[@\\]/.test(path)) return 'it must not contain "@" or "\\"';
+  if (/^[a-z][a-z0-9+.-]*:/i.test(path.slice(1))) return 'it must not name a scheme';
+  if ([...path].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f))
+    return 'it must not contain control characters';
+  return undefined;
 }
 
 export const DEFAULT_CALLOUT_TIMEOUT_MS = 1_000;
@@ -111,9 +146,39 @@ export const serviceCallout: PolicyTypeSpec = {
       },
       httpTargetConnection: {
         type: 'object',
-        required: ['url'],
-        description: 'Where the request goes. Apigee: <HTTPTargetConnection>.',
+        description:
+          'Where the request goes: exactly one of url and service (with an optional path). Apigee: <HTTPTargetConnection>.',
+        'x-kubernetes-validations': [
+          { rule: 'has(self.url) != has(self.service)', message: 'exactly one of url and service' },
+        ],
         properties: {
+          service: {
+            type: 'object',
+            required: ['name', 'port'],
+            description:
+              "A Service of the policy's namespace, called at name.namespace.svc:port. The operator names it, so its private (ClusterIP) address is allowed without spec.upstream.calloutPrivateNetworks, for that name only; link-local and metadata addresses stay refused. Apigee: <LoadBalancer><Server name> (a TargetServer).",
+            properties: {
+              name: {
+                type: 'string',
+                minLength: 1,
+                maxLength: 63,
+                description: "The Service's name, in the policy's namespace (another namespace's is refused).",
+              },
+              port: { type: 'integer', minimum: 1, maximum: 65_535, description: "The Service's port." },
+              scheme: {
+                type: 'string',
+                enum: ['http', 'https'],
+                description: 'http (default) or https (then sslInfo applies).',
+              },
+            },
+          },
+          path: {
+            type: 'string',
+            minLength: 1,
+            maxLength: 4096,
+            description:
+              'With service: the request path, a template ({variable} expands to its text); it must stay a path (starts with "/", no "//", "@", "\\" or scheme, checked again once expanded). Apigee: <Path>.',
+          },
           url: {
             type: 'string',
             minLength: 1,
@@ -185,7 +250,10 @@ export const serviceCallout: PolicyTypeSpec = {
     return (
       assignMessageNeedsBody({ ...request, assignTo: request.variable ?? 'servicecallout' }, phase) ||
       (request.variable ?? '') === phase ||
-      readsBodyVariable(phase, { names: [], templates: [c.httpTargetConnection.url] })
+      readsBodyVariable(phase, {
+        names: [],
+        templates: [c.httpTargetConnection.url ?? '', c.httpTargetConnection.path ?? ''],
+      })
     );
   },
   validate: (config) => validateServiceCallout(config as ServiceCalloutConfig),
@@ -210,13 +278,16 @@ function validateServiceCallout(config: ServiceCalloutConfig): ConfigProblem[] {
   if (config.response === 'request')
     problems.push({ path: 'response', message: 'the callout response cannot replace the request' });
   const target = config.httpTargetConnection;
-  problems.push(...templateFieldProblems([{ path: 'httpTargetConnection.url', template: target.url }]));
+  problems.push(...targetProblems(target));
   const ssl = target.sslInfo;
-  const https = /^https:/i.test(target.url);
+  const https = calloutUsesTls(target);
   if (ssl && !https)
-    problems.push({ path: 'httpTargetConnection.sslInfo', message: 'sslInfo applies to https:// URLs only' });
+    problems.push({
+      path: 'httpTargetConnection.sslInfo',
+      message: 'sslInfo applies to https:// URLs and https services only',
+    });
   if (ssl?.enabled === false && https)
-    problems.push({ path: 'httpTargetConnection.sslInfo.enabled', message: 'false with an https:// URL' });
+    problems.push({ path: 'httpTargetConnection.sslInfo.enabled', message: 'false with an https target' });
   if (ssl?.clientAuthEnabled && !ssl.keyStore)
     problems.push({ path: 'httpTargetConnection.sslInfo.keyStore', message: 'clientAuthEnabled needs a keyStore' });
   if (ssl?.keyStore && !secretRefOf(ssl.keyStore.key))
@@ -230,5 +301,33 @@ function validateServiceCallout(config: ServiceCalloutConfig): ConfigProblem[] {
       path: 'httpTargetConnection.sslInfo.clientAuthEnabled',
       message: 'a keyStore is presented only with clientAuthEnabled: true',
     });
+  return problems;
+}
+
+function targetProblems(target: ServiceCalloutConfig['httpTargetConnection']): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  if ((target.url === undefined) === (target.service === undefined))
+    return [{ path: 'httpTargetConnection', message: 'exactly one of url and service' }];
+  if (target.url !== undefined) {
+    if (target.path !== undefined)
+      problems.push({ path: 'httpTargetConnection.path', message: 'path goes with service; a url holds its path' });
+    problems.push(...templateFieldProblems([{ path: 'httpTargetConnection.url', template: target.url }]));
+    return problems;
+  }
+  const name = target.service!.name;
+  if (name.includes('.'))
+    problems.push({
+      path: 'httpTargetConnection.service.name',
+      message: `"${name}" names another namespace or a host: a callout reaches Services of its own namespace only`,
+    });
+  else if (!SERVICE_NAME.test(name))
+    problems.push({ path: 'httpTargetConnection.service.name', message: `"${name}" is not a Service name` });
+  if (target.path !== undefined) {
+    // A literal path is judged as it stands; a template's variables are judged again once expanded.
+    const literal = target.path.replace(/\{[^{}]*\}/g, 'x');
+    const why = pathProblem(literal);
+    if (why) problems.push({ path: 'httpTargetConnection.path', message: why });
+    problems.push(...templateFieldProblems([{ path: 'httpTargetConnection.path', template: target.path }]));
+  }
   return problems;
 }

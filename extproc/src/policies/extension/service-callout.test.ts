@@ -221,6 +221,67 @@ describe('ServiceCallout: where it may connect (the DataPlane in the snapshot)',
   });
 });
 
+describe('ServiceCallout: a Service target (Apigee LoadBalancer and Path)', () => {
+  // Every name resolves to loopback here, as a Service name resolves to its ClusterIP in a cluster:
+  // only the configured Service's name may use it (the DataPlane names no private network).
+  const svcEgress = new EgressClient({
+    lookup: ((_host: string, _o: unknown, cb: (e: null, a: Array<{ address: string; family: number }>) => void) =>
+      cb(null, [{ address: '127.0.0.1', family: 4 }])) as never,
+  });
+  afterAll(() => svcEgress.close());
+  const svc = (path: string | undefined, more: More = {}): ServiceCalloutConfig => ({
+    response: 'calloutResponse',
+    ...more,
+    httpTargetConnection: {
+      service: { name: 'orders', port: httpPort },
+      ...(path === undefined ? {} : { path }),
+    },
+  });
+
+  it('calls name.namespace.svc:port with the path template expanded, its private address allowed for it alone', async () => {
+    const step = serviceCalloutPolicy.create(svc('/v1/orders/{request.header.x-id}'), meta);
+    const ctx = makePolicyContext({ egress: svcEgress, path: '/in?q=1', headers: { 'x-id': '42' } });
+    await step(ctx);
+    expect(seen.at(-1)!.url).toBe('/v1/orders/42');
+    expect(seen.at(-1)!.headers.host).toBe(`orders.shop.svc:${httpPort}`);
+    expect(ctx.variables.get('calloutResponse.status.code')).toBe(200);
+    expect(ctx.variables.get('servicecallout.SC-1.target.url')).toBe(`http://orders.shop.svc:${httpPort}/v1/orders/42`);
+    // The same loopback address under a URL the config does not pin is refused.
+    const byUrl = serviceCalloutPolicy.create(
+      { response: 'r', httpTargetConnection: { url: `http://orders.shop.svc.evil.test:${httpPort}/` } },
+      meta,
+    );
+    const f = await faultOf(byUrl(makePolicyContext({ egress: svcEgress })));
+    expect(f.message).toContain('the target address is not allowed');
+  });
+
+  it('a hostile path value cannot move the call to another host', async () => {
+    const step = serviceCalloutPolicy.create(svc('/{request.header.x-path}'), meta);
+    const before = seen.length;
+    for (const hostile of [
+      '/evil.test/x',
+      '@evil.test',
+      'x@evil.test/x',
+      'http://evil.test/',
+      '\\evil.test/',
+      'a/../..//evil.test',
+      'ok\u0000evil',
+    ]) {
+      const f = await faultOf(step(makePolicyContext({ egress: svcEgress, headers: { 'x-path': hostile } })));
+      expect(f.message, hostile).toBe('Execution of ServiceCallout SC-1 failed. Reason: the URL is not valid');
+    }
+    expect(seen.length).toBe(before);
+    await step(makePolicyContext({ egress: svcEgress, headers: { 'x-path': 'a/../b' } }));
+    expect(seen.at(-1)!.url).toBe('/b');
+  });
+
+  it('without a path, the request goes to the Service root', async () => {
+    const step = serviceCalloutPolicy.create(svc(undefined), meta);
+    await step(makePolicyContext({ egress: svcEgress }));
+    expect(seen.at(-1)!.url).toBe('/');
+  });
+});
+
 describe('ServiceCallout: TLS from Secrets', () => {
   const tlsConfig = (trust: string, clientAuth: boolean): ServiceCalloutConfig => ({
     response: 'r',
@@ -323,8 +384,36 @@ describe('ServiceCallout config', () => {
     expect(problems({ response: 'request', httpTargetConnection: { url: 'http://x.test/{', sslInfo: {} } })).toEqual([
       'response: the callout response cannot replace the request',
       expect.stringMatching(/^httpTargetConnection\.url: /),
-      'httpTargetConnection.sslInfo: sslInfo applies to https:// URLs only',
+      'httpTargetConnection.sslInfo: sslInfo applies to https:// URLs and https services only',
     ]);
+  });
+  it('a target is exactly one of url and service; a service of another namespace and a path that is not a path are refused', () => {
+    expect(problems({ httpTargetConnection: {} })).toEqual(['httpTargetConnection: exactly one of url and service']);
+    expect(problems({ httpTargetConnection: { url: 'http://x.test', service: { name: 'a', port: 80 } } })).toEqual([
+      'httpTargetConnection: exactly one of url and service',
+    ]);
+    expect(problems({ httpTargetConnection: { service: { name: 'orders.billing', port: 80 } } })).toEqual([
+      expect.stringMatching(/^httpTargetConnection\.service\.name: "orders\.billing" names another namespace/),
+    ]);
+    expect(problems({ httpTargetConnection: { service: { name: 'Orders_1', port: 80 } } })).toEqual([
+      'httpTargetConnection.service.name: "Orders_1" is not a Service name',
+    ]);
+    for (const path of ['//evil.test/', 'v1', '/a@b', '/\\evil', '/http://evil', '/{a}//x'])
+      expect(problems({ httpTargetConnection: { service: { name: 'a', port: 80 }, path } }), path).toEqual([
+        expect.stringMatching(/^httpTargetConnection\.path: /),
+      ]);
+    expect(problems({ httpTargetConnection: { url: 'http://x.test', path: '/a' } })).toEqual([
+      'httpTargetConnection.path: path goes with service; a url holds its path',
+    ]);
+    expect(
+      problems({ httpTargetConnection: { service: { name: 'a', port: 80 }, path: '/v1/{request.header.id}' } }),
+    ).toEqual([]);
+    expect(problems({ httpTargetConnection: { service: { name: 'a', port: 80 }, sslInfo: {} } })).toEqual([
+      'httpTargetConnection.sslInfo: sslInfo applies to https:// URLs and https services only',
+    ]);
+    expect(
+      problems({ httpTargetConnection: { service: { name: 'a', port: 443, scheme: 'https' }, sslInfo: {} } }),
+    ).toEqual([]);
   });
   it('refuses a bad config at create with the policy named', () => {
     expect(() =>

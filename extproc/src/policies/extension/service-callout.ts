@@ -6,8 +6,10 @@
 // status outside success.codes, RequestVariableNotMessageType, RequestVariableNotRequestMessageType.
 import { orderedOperations } from '../../../../protos/policies/mediation/assign-message.ts';
 import {
+  calloutUsesTls,
   DEFAULT_CALLOUT_TIMEOUT_MS,
   isSuccessCode,
+  pathProblem,
   serviceCallout,
   type ServiceCalloutConfig,
 } from '../../../../protos/policies/extension/service-callout.ts';
@@ -98,11 +100,32 @@ function tlsOf(ctx: PolicyContext, meta: PolicyMeta, config: ServiceCalloutConfi
   return tls;
 }
 
+/** Where the callout goes: a URL template, or a Service's origin and a path template. */
+type CalloutTarget =
+  | { url: string; service?: undefined; path?: undefined }
+  | { url?: undefined; service: { origin: string; host: string }; path: string | undefined };
+
+/** The Service's in-cluster name in the policy's namespace (docs/policies.md#servicecallout). */
+function calloutTarget(config: ServiceCalloutConfig, meta: PolicyMeta): CalloutTarget {
+  const { service, url, path } = config.httpTargetConnection;
+  if (!service) return { url: url! };
+  const host = `${service.name}.${meta.namespace}.svc`;
+  // Through URL, as the request's URL will be: an origin with its scheme's default port drops it.
+  const origin = new URL(`${service.scheme ?? 'http'}://${host}:${service.port}`).origin;
+  return { service: { host, origin }, path };
+}
+
 /** The URL template expanded, with the request message's path (when set) and query appended. */
-function targetUrl(run: OperationRun, meta: PolicyMeta, template: string, message: RequestMessage): URL {
+function targetUrl(run: OperationRun, meta: PolicyMeta, target: CalloutTarget, message: RequestMessage): URL {
   let url: URL;
   try {
-    url = new URL(expandTemplate(template, run.vars));
+    if (target.service) {
+      const path = target.path === undefined ? '/' : expandTemplate(target.path, run.vars);
+      if (pathProblem(path) !== undefined) throw executionFailed(meta, 'the URL is not valid');
+      url = new URL(`${target.service.origin}${path}`);
+      // The path cannot move the request elsewhere: the host stays the Service's.
+      if (url.origin !== target.service.origin) throw executionFailed(meta, 'the URL is not valid');
+    } else url = new URL(expandTemplate(target.url, run.vars));
   } catch (err) {
     if (err instanceof PolicyFault) throw err;
     throw executionFailed(meta, 'the URL is not valid');
@@ -130,13 +153,14 @@ export const serviceCalloutPolicy: PolicyImplementation<ServiceCalloutConfig> = 
     };
     const target = config.httpTargetConnection;
     const timeoutMs = config.timeout ?? DEFAULT_CALLOUT_TIMEOUT_MS;
-    const https = /^https:/i.test(target.url);
+    const https = calloutUsesTls(target);
+    const where = calloutTarget(config, meta);
 
     return async (ctx) => {
       const run: OperationRun = { ctx, faults, vars: strict ? strictVariables(ctx, faults) : ctx.variables };
       const message = calloutRequest(ctx, meta, request.variable);
       applyOperations(run, message, operations);
-      const url = targetUrl(run, meta, target.url, message);
+      const url = targetUrl(run, meta, where, message);
       ctx.variables.set(`servicecallout.${meta.name}.target.url`, url.toString());
       ctx.variables.set('servicecallout.requesturi', `${url.pathname}${url.search}`);
       const outbound: EgressRequest = {
@@ -151,6 +175,7 @@ export const serviceCalloutPolicy: PolicyImplementation<ServiceCalloutConfig> = 
         ...(target.maxResponseBytes !== undefined ? { maxResponseBytes: target.maxResponseBytes } : {}),
         ...(https ? { tls: tlsOf(ctx, meta, config) } : {}),
         rules: ctx.runtime.egressRules,
+        ...(where.service ? { allowPrivateFor: where.service.host } : {}),
       };
       const sent = ctx.egress.send(outbound, options);
       if (request.clearPayload) message.body.setText('');
