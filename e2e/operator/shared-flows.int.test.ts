@@ -23,6 +23,9 @@ const obj = (kind: string, namespace: string, name: string, spec: Record<string,
 });
 const tag = randomBytes(3).toString('hex');
 const edgeHost = `edge-${tag}.example.test`;
+// The edge DataPlane admits routes from every namespace, and other test files' proxies share this
+// cluster: a base path of this run's own keeps theirs (a catch-all /orders) from taking the route.
+const basePathOf = (name: string) => `/${name}-${tag}`;
 const labHost = `lab-${tag}.example.test`;
 const setHeader = (name: string, value: string) => ({
   type: 'AssignMessage',
@@ -48,7 +51,8 @@ describe('SharedFlows and flow hooks in a cluster', () => {
     const compiled = loadSnapshot(decodeRuntimeSnapshot(view.runtime)).routes.get(route);
     if (!compiled) return undefined;
     const [namespace, name] = route.split('/') as [string, string];
-    const ctx = makePolicyContext({ proxy: { namespace, name, route, basePath: `/${name}` }, path: `/${name}/1` });
+    const basePath = basePathOf(name);
+    const ctx = makePolicyContext({ proxy: { namespace, name, route, basePath }, path: `${basePath}/1` });
     const outcome = await new FlowRun(compiled, ctx.exchange).runRequest();
     return {
       headers: {
@@ -107,14 +111,18 @@ describe('SharedFlows and flow hooks in a cluster', () => {
     for (const name of ['orders', 'cards'])
       await cluster.apply(
         obj('ApiProxy', teamA, name, {
-          basePath: `/${name}`,
+          basePath: basePathOf(name),
           hosts: [edgeHost],
           target: { url: 'http://127.0.0.1:9090' },
           flows: { preFlow: { request: [{ policy: 'call-common' }] } },
         }),
       );
     await cluster.apply(
-      obj('ApiProxy', teamB, 'labs', { basePath: '/labs', hosts: [labHost], target: { url: 'http://127.0.0.1:9090' } }),
+      obj('ApiProxy', teamB, 'labs', {
+        basePath: basePathOf('labs'),
+        hosts: [labHost],
+        target: { url: 'http://127.0.0.1:9090' },
+      }),
     );
 
     const edge = `${platform}/edge`;
