@@ -3,7 +3,7 @@
 // `moduleResolution: nodenext` need explicit `.ts`, so they are rewritten here.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const outDir = process.argv[2] ?? join(root, 'protos/gen');
@@ -49,8 +49,8 @@ function walk(dir: string): string[] {
   });
 }
 for (const file of [
-  join(outDir, 'runtime.ts'),
-  join(outDir, 'external_callout.ts'),
+  // One top-level index per .proto file (runtime.ts, debug.ts, external_callout.ts).
+  ...[...protoFiles, ...apigeeFiles].map((f) => join(outDir, `${basename(f, '.proto')}.ts`)),
   ...walk(join(outDir, 'gatehouse')),
   ...walk(join(outDir, 'apigee')),
 ]) {

@@ -9,6 +9,8 @@ import type { ConditionalFlow as _gatehouse_v1_ConditionalFlow, ConditionalFlow_
 import type { Conditions as _gatehouse_v1_Conditions, Conditions__Output as _gatehouse_v1_Conditions__Output } from './gatehouse/v1/Conditions.ts';
 import type { Credential as _gatehouse_v1_Credential, Credential__Output as _gatehouse_v1_Credential__Output } from './gatehouse/v1/Credential.ts';
 import type { DataPlane as _gatehouse_v1_DataPlane, DataPlane__Output as _gatehouse_v1_DataPlane__Output } from './gatehouse/v1/DataPlane.ts';
+import type { DebugMask as _gatehouse_v1_DebugMask, DebugMask__Output as _gatehouse_v1_DebugMask__Output } from './gatehouse/v1/DebugMask.ts';
+import type { DebugSession as _gatehouse_v1_DebugSession, DebugSession__Output as _gatehouse_v1_DebugSession__Output } from './gatehouse/v1/DebugSession.ts';
 import type { DefaultFaultRule as _gatehouse_v1_DefaultFaultRule, DefaultFaultRule__Output as _gatehouse_v1_DefaultFaultRule__Output } from './gatehouse/v1/DefaultFaultRule.ts';
 import type { Developer as _gatehouse_v1_Developer, Developer__Output as _gatehouse_v1_Developer__Output } from './gatehouse/v1/Developer.ts';
 import type { FaultRule as _gatehouse_v1_FaultRule, FaultRule__Output as _gatehouse_v1_FaultRule__Output } from './gatehouse/v1/FaultRule.ts';
@@ -42,6 +44,8 @@ export interface ProtoGrpcType {
       Conditions: MessageTypeDefinition<_gatehouse_v1_Conditions, _gatehouse_v1_Conditions__Output>
       Credential: MessageTypeDefinition<_gatehouse_v1_Credential, _gatehouse_v1_Credential__Output>
       DataPlane: MessageTypeDefinition<_gatehouse_v1_DataPlane, _gatehouse_v1_DataPlane__Output>
+      DebugMask: MessageTypeDefinition<_gatehouse_v1_DebugMask, _gatehouse_v1_DebugMask__Output>
+      DebugSession: MessageTypeDefinition<_gatehouse_v1_DebugSession, _gatehouse_v1_DebugSession__Output>
       DefaultFaultRule: MessageTypeDefinition<_gatehouse_v1_DefaultFaultRule, _gatehouse_v1_DefaultFaultRule__Output>
       Developer: MessageTypeDefinition<_gatehouse_v1_Developer, _gatehouse_v1_Developer__Output>
       FaultRule: MessageTypeDefinition<_gatehouse_v1_FaultRule, _gatehouse_v1_FaultRule__Output>

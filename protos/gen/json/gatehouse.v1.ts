@@ -83,6 +83,30 @@ export interface DataPlane {
   flowHooks?: FlowHooks;
 }
 
+export interface DebugMask {
+  jsonPathsRequest?: string[];
+  jsonPathsResponse?: string[];
+  jsonPathsFault?: string[];
+  xpathsRequest?: string[];
+  xpathsResponse?: string[];
+  xpathsFault?: string[];
+  namespaces?: { [key: string]: string };
+  variables?: string[];
+  headers?: string[];
+}
+
+export interface DebugSession {
+  id?: string;
+  namespace?: string;
+  name?: string;
+  proxy?: string;
+  filter?: Condition;
+  count?: number;
+  expiresAtMs?: string;
+  mask?: DebugMask;
+  maxTransactionBytes?: number;
+}
+
 export interface DefaultFaultRule {
   steps?: Step[];
   alwaysEnforce?: boolean;
@@ -212,6 +236,7 @@ export interface RuntimeSnapshot {
   developers?: Developer[];
   keyValueMaps?: KeyValueMap[];
   sharedFlows?: SharedFlow[];
+  debugSessions?: DebugSession[];
 }
 
 export interface SharedFlow {

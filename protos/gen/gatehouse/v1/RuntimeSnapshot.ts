@@ -7,6 +7,7 @@ import type { DataPlane as _gatehouse_v1_DataPlane, DataPlane__Output as _gateho
 import type { Developer as _gatehouse_v1_Developer, Developer__Output as _gatehouse_v1_Developer__Output } from '../../gatehouse/v1/Developer.ts';
 import type { KeyValueMap as _gatehouse_v1_KeyValueMap, KeyValueMap__Output as _gatehouse_v1_KeyValueMap__Output } from '../../gatehouse/v1/KeyValueMap.ts';
 import type { SharedFlow as _gatehouse_v1_SharedFlow, SharedFlow__Output as _gatehouse_v1_SharedFlow__Output } from '../../gatehouse/v1/SharedFlow.ts';
+import type { DebugSession as _gatehouse_v1_DebugSession, DebugSession__Output as _gatehouse_v1_DebugSession__Output } from '../../gatehouse/v1/DebugSession.ts';
 
 export interface RuntimeSnapshot {
   /**
@@ -43,6 +44,12 @@ export interface RuntimeSnapshot {
    * ones the DataPlane's flow hooks name (docs/policies.md#flowcallout), by namespace/name.
    */
   'sharedFlows'?: (_gatehouse_v1_SharedFlow)[];
+  /**
+   * Active debug sessions (DebugSession objects; docs/operations.md#debug-sessions). extproc
+   * captures the matching transactions of these proxies and reports them over DebugCaptureService
+   * (debug.proto). Absent in every snapshot that has no active session, so tracing costs nothing then.
+   */
+  'debugSessions'?: (_gatehouse_v1_DebugSession)[];
 }
 
 export interface RuntimeSnapshot__Output {
@@ -80,4 +87,10 @@ export interface RuntimeSnapshot__Output {
    * ones the DataPlane's flow hooks name (docs/policies.md#flowcallout), by namespace/name.
    */
   'sharedFlows': (_gatehouse_v1_SharedFlow__Output)[];
+  /**
+   * Active debug sessions (DebugSession objects; docs/operations.md#debug-sessions). extproc
+   * captures the matching transactions of these proxies and reports them over DebugCaptureService
+   * (debug.proto). Absent in every snapshot that has no active session, so tracing costs nothing then.
+   */
+  'debugSessions': (_gatehouse_v1_DebugSession__Output)[];
 }
