@@ -7,17 +7,19 @@
 // measurement behind running scripts on the pool. CPU is the whole process's per completed stream.
 import { availableParallelism } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { pino } from 'pino';
 import type { RuntimeSnapshot } from '../protos/gen/gatehouse/v1/RuntimeSnapshot.ts';
-import { SnapshotStore } from '../extproc/src/config/snapshot-store.ts';
-import { createExtprocServer } from '../extproc/src/server/server.ts';
-import { buildSnapshot } from '../extproc/src/server/test-server.test-support.ts';
-import { createMemoryStores } from '../extproc/src/stores/memory.ts';
-import { percentile, runWorker } from './load-driver.ts';
-
-const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 5_000);
-const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 1_000);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+import { runWorker } from './load-driver.ts';
+import {
+  benchProxy,
+  CONCURRENCY,
+  DURATION_MS,
+  measure,
+  policy,
+  printRows,
+  type Row,
+  startServer,
+  WARMUP_MS,
+} from './policy-vs-empty.ts';
 
 /** Twenty lines of what Apigee proxies' scripts typically do. */
 const SCRIPT = `var order = JSON.parse(request.content);
@@ -50,33 +52,19 @@ const body = JSON.stringify({
   ],
 });
 
-const policy = (type: string, config: unknown) => ({ type, enabled: true, configJson: JSON.stringify(config) });
-
 function snapshot(): RuntimeSnapshot {
-  const proxy = (name: string, steps: string[]) => ({
-    namespace: 'bench',
-    name,
-    route: `bench/${name}`,
-    basePath: `/${name}`,
-    policies: {
-      script: policy('JavaScript', { resourceURL: 'jsc://order.js', source: SCRIPT, timeLimit: 200 }),
-      spin: policy('JavaScript', { resourceURL: 'jsc://spin.js', source: 'while (true) {}', timeLimit: 200 }),
-    },
-    flows: { preFlow: { request: steps.map((p) => ({ policy: p })) } },
-  });
+  const policies = {
+    script: policy('JavaScript', { resourceURL: 'jsc://order.js', source: SCRIPT, timeLimit: 200 }),
+    spin: policy('JavaScript', { resourceURL: 'jsc://spin.js', source: 'while (true) {}', timeLimit: 200 }),
+  };
   return {
     version: 'bench',
-    proxies: [proxy('empty', []), proxy('script', ['script']), proxy('spin', ['spin'])],
+    proxies: [
+      benchProxy('empty', policies, []),
+      benchProxy('script', policies, ['script']),
+      benchProxy('spin', policies, ['spin']),
+    ],
   };
-}
-
-interface Row {
-  name: string;
-  rate: number;
-  cpuUsPerRequest: number;
-  p50: number;
-  p99: number;
-  statuses: Record<string, number>;
 }
 
 const request = (route: string) => ({
@@ -90,35 +78,12 @@ const request = (route: string) => ({
   body,
 });
 
-async function measure(name: string, address: string, route: string, concurrency = CONCURRENCY): Promise<Row> {
-  const before = process.cpuUsage();
-  const r = await runWorker({
-    address,
-    route,
-    concurrency,
-    durationMs: DURATION_MS,
-    warmupMs: WARMUP_MS,
-    request: request(route),
-  });
-  const cpu = process.cpuUsage(before);
-  const sorted = r.latenciesMs.sort((a, b) => a - b);
-  const streams = (r.completed / DURATION_MS) * (DURATION_MS + WARMUP_MS);
-  return {
-    name,
-    rate: r.completed / (DURATION_MS / 1000),
-    cpuUsPerRequest: (cpu.user + cpu.system) / streams,
-    p50: percentile(sorted, 50),
-    p99: percentile(sorted, 99),
-    statuses: r.statuses,
-  };
-}
-
 /** Light empty-flow requests while `spinners` streams run the looping script; the event loop's delay meanwhile. */
 async function underSpin(name: string, address: string): Promise<{ row: Row; loopP99: number; loopMax: number }> {
   const delay = monitorEventLoopDelay({ resolution: 5 });
   delay.enable();
   const [row] = await Promise.all([
-    measure(name, address, 'bench/empty', 4),
+    measure(name, address, 'bench/empty', request('bench/empty'), 4),
     runWorker({
       address,
       route: 'bench/spin',
@@ -132,26 +97,7 @@ async function underSpin(name: string, address: string): Promise<{ row: Row; loo
   return { row, loopP99: delay.percentile(99) / 1e6, loopMax: delay.max / 1e6 };
 }
 
-async function server(workers: number) {
-  const store = new SnapshotStore();
-  store.apply(buildSnapshot(snapshot()));
-  const stores = createMemoryStores();
-  const gatehouse = createExtprocServer({
-    snapshots: store,
-    stores,
-    log: pino({ level: 'silent' }),
-    work: { workers, budgetMs: 5_000 },
-  });
-  await gatehouse.pool?.ready();
-  const port = await gatehouse.listen('127.0.0.1', 0);
-  return {
-    address: `127.0.0.1:${port}`,
-    close: async () => {
-      await gatehouse.shutdown(1000);
-      await stores.close();
-    },
-  };
-}
+const server = (workers: number) => startServer(snapshot(), { work: { workers, budgetMs: 5_000 } });
 
 process.stdout.write(
   `JavaScript policy bench: ${DURATION_MS / 1000}s per case after ${WARMUP_MS / 1000}s warm-up, ${CONCURRENCY} streams in flight, ` +
@@ -159,28 +105,18 @@ process.stdout.write(
 );
 const pooled = await server(Math.max(1, availableParallelism() - 1));
 const rows: Row[] = [];
-rows.push(await measure('empty flow', pooled.address, 'bench/empty'));
-rows.push(await measure('JavaScript, 20 lines (worker pool)', pooled.address, 'bench/script'));
+rows.push(await measure('empty flow', pooled.address, 'bench/empty', request('bench/empty')));
+rows.push(await measure('JavaScript, 20 lines (worker pool)', pooled.address, 'bench/script', request('bench/script')));
 const spinPool = await underSpin('empty flow beside a looping script (pool)', pooled.address);
 rows.push(spinPool.row);
 await pooled.close();
 const inline = await server(0);
-rows.push(await measure('JavaScript, 20 lines (inline)', inline.address, 'bench/script'));
+rows.push(await measure('JavaScript, 20 lines (inline)', inline.address, 'bench/script', request('bench/script')));
 const spinInline = await underSpin('empty flow beside a looping script (inline)', inline.address);
 rows.push(spinInline.row);
 await inline.close();
 
-const base = rows[0]!;
-process.stdout.write(
-  `${'case'.padEnd(46)} ${'streams/s'.padStart(10)} ${'CPU us/req'.padStart(11)} ${'+us vs empty'.padStart(13)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}  statuses\n`,
-);
-for (const row of rows) {
-  const delta = row.cpuUsPerRequest - base.cpuUsPerRequest;
-  const extra = row === base ? '' : `${delta >= 0 ? '+' : ''}${delta.toFixed(0)}`;
-  process.stdout.write(
-    `${row.name.padEnd(46)} ${row.rate.toFixed(0).padStart(10)} ${row.cpuUsPerRequest.toFixed(0).padStart(11)} ${extra.padStart(13)} ${row.p50.toFixed(2).padStart(8)} ${row.p99.toFixed(2).padStart(8)}  ${JSON.stringify(row.statuses)}\n`,
-  );
-}
+printRows(rows);
 process.stdout.write(
   `\nevent-loop delay while scripts looped: pool p99 ${spinPool.loopP99.toFixed(1)} ms, max ${spinPool.loopMax.toFixed(1)} ms; ` +
     `inline p99 ${spinInline.loopP99.toFixed(1)} ms, max ${spinInline.loopMax.toFixed(1)} ms\n`,

@@ -5,17 +5,17 @@
 // divided by completed streams; the policies' cost is the difference to the empty flow's row. The
 // extproc runs with its default worker pool, so the transform (always offloaded) pays the pool's round trip.
 import { availableParallelism } from 'node:os';
-import { pino } from 'pino';
 import type { RuntimeSnapshot } from '../protos/gen/gatehouse/v1/RuntimeSnapshot.ts';
-import { SnapshotStore } from '../extproc/src/config/snapshot-store.ts';
-import { createExtprocServer } from '../extproc/src/server/server.ts';
-import { buildSnapshot } from '../extproc/src/server/test-server.test-support.ts';
-import { createMemoryStores } from '../extproc/src/stores/memory.ts';
-import { percentile, runWorker } from './load-driver.ts';
-
-const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 5_000);
-const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 1_000);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+import {
+  benchProxy,
+  CONCURRENCY,
+  DURATION_MS,
+  measure,
+  policy,
+  printRows,
+  startServer,
+  WARMUP_MS,
+} from './policy-vs-empty.ts';
 
 const wsdl = `<wsdl:definitions xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/" xmlns:xs="http://www.w3.org/2001/XMLSchema"
     xmlns:tns="urn:example:payments" targetNamespace="urn:example:payments">
@@ -71,106 +71,49 @@ const body = `<?xml version="1.0" encoding="UTF-8"?>
   </soap:Body>
 </soap:Envelope>`;
 
-const policy = (type: string, config: unknown) => ({ type, enabled: true, configJson: JSON.stringify(config) });
-
 function snapshot(): RuntimeSnapshot {
-  const proxy = (name: string, steps: string[]) => ({
-    namespace: 'bench',
-    name,
-    route: `bench/${name}`,
-    basePath: `/${name}`,
-    policies: {
-      validate: policy('SOAPMessageValidation', {
-        soapMessage: { version: '1.1' },
-        resourceURL: 'wsdl://payments.wsdl',
-        schema: wsdl,
-      }),
-      transform: policy('XSLTransform', { resourceURL: 'xsl://to-json.xsl', stylesheet: toJson }),
-    },
-    flows: { preFlow: { request: steps.map((p) => ({ policy: p })) } },
-  });
+  const policies = {
+    validate: policy('SOAPMessageValidation', {
+      soapMessage: { version: '1.1' },
+      resourceURL: 'wsdl://payments.wsdl',
+      schema: wsdl,
+    }),
+    transform: policy('XSLTransform', { resourceURL: 'xsl://to-json.xsl', stylesheet: toJson }),
+  };
   return {
     version: 'bench',
     proxies: [
-      proxy('empty', []),
-      proxy('validate', ['validate']),
-      proxy('transform', ['transform']),
-      proxy('both', ['validate', 'transform']),
+      benchProxy('empty', policies, []),
+      benchProxy('validate', policies, ['validate']),
+      benchProxy('transform', policies, ['transform']),
+      benchProxy('both', policies, ['validate', 'transform']),
     ],
   };
 }
 
-interface Row {
-  name: string;
-  rate: number;
-  cpuUsPerRequest: number;
-  p50: number;
-  p99: number;
-  statuses: Record<string, number>;
-}
+const request = (route: string) => ({
+  method: 'POST',
+  path: `/${route.split('/')[1]}/payments`,
+  headers: [
+    ['content-type', 'text/xml; charset=utf-8'],
+    ['soapaction', 'urn:example:payments/SubmitPayment'],
+    ['content-length', String(Buffer.byteLength(body))],
+  ] as Array<[string, string]>,
+  body,
+});
 
-async function measure(name: string, address: string, route: string): Promise<Row> {
-  const before = process.cpuUsage();
-  const r = await runWorker({
-    address,
-    route,
-    concurrency: CONCURRENCY,
-    durationMs: DURATION_MS,
-    warmupMs: WARMUP_MS,
-    request: {
-      method: 'POST',
-      path: `/${route.split('/')[1]}/payments`,
-      headers: [
-        ['content-type', 'text/xml; charset=utf-8'],
-        ['soapaction', 'urn:example:payments/SubmitPayment'],
-        ['content-length', String(Buffer.byteLength(body))],
-      ],
-      body,
-    },
-  });
-  const cpu = process.cpuUsage(before);
-  const sorted = r.latenciesMs.sort((a, b) => a - b);
-  // cpuUsage spans warm-up and measurement; so do the streams counted here (completed + warm-up ones
-  // are not reported apart), so the per-request figure uses the measured rate over the whole run time.
-  const streams = (r.completed / DURATION_MS) * (DURATION_MS + WARMUP_MS);
-  return {
-    name,
-    rate: r.completed / (DURATION_MS / 1000),
-    cpuUsPerRequest: (cpu.user + cpu.system) / streams,
-    p50: percentile(sorted, 50),
-    p99: percentile(sorted, 99),
-    statuses: r.statuses,
-  };
-}
-
-const store = new SnapshotStore();
-store.apply(buildSnapshot(snapshot()));
-const stores = createMemoryStores();
-const gatehouse = createExtprocServer({ snapshots: store, stores, log: pino({ level: 'silent' }) });
-const port = await gatehouse.listen('127.0.0.1', 0);
-const address = `127.0.0.1:${port}`;
-
+const server = await startServer(snapshot());
 process.stdout.write(
   `SOAP mediation bench: ${DURATION_MS / 1000}s per case after ${WARMUP_MS / 1000}s warm-up, ${CONCURRENCY} streams in flight, ` +
     `${availableParallelism()} cores, a ${Buffer.byteLength(body)}-byte SOAP 1.1 request; CPU = whole process per stream\n\n`,
 );
-const rows: Row[] = [];
-rows.push(await measure('empty flow', address, 'bench/empty'));
-rows.push(await measure('SOAPMessageValidation (WSDL XSD)', address, 'bench/validate'));
-rows.push(await measure('XSLTransform (SOAP to JSON)', address, 'bench/transform'));
-rows.push(await measure('both', address, 'bench/both'));
-
-const base = rows[0]!;
-process.stdout.write(
-  `${'case'.padEnd(34)} ${'streams/s'.padStart(10)} ${'CPU us/req'.padStart(11)} ${'+us vs empty'.padStart(13)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}  statuses\n`,
-);
-for (const row of rows) {
-  const delta = row.cpuUsPerRequest - base.cpuUsPerRequest;
-  const extra = row === base ? '' : `${delta >= 0 ? '+' : ''}${delta.toFixed(0)}`;
-  process.stdout.write(
-    `${row.name.padEnd(34)} ${row.rate.toFixed(0).padStart(10)} ${row.cpuUsPerRequest.toFixed(0).padStart(11)} ${extra.padStart(13)} ${row.p50.toFixed(2).padStart(8)} ${row.p99.toFixed(2).padStart(8)}  ${JSON.stringify(row.statuses)}\n`,
-  );
-}
-
-await gatehouse.shutdown(1000);
-await stores.close();
+const cases: Array<[string, string]> = [
+  ['empty flow', 'bench/empty'],
+  ['SOAPMessageValidation (WSDL XSD)', 'bench/validate'],
+  ['XSLTransform (SOAP to JSON)', 'bench/transform'],
+  ['both', 'bench/both'],
+];
+const rows = [];
+for (const [name, route] of cases) rows.push(await measure(name, server.address, route, request(route)));
+printRows(rows);
+await server.close();
