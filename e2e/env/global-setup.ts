@@ -3,6 +3,7 @@
 // e2e/env's own etcd + kube-apiserver, unless GATEHOUSE_E2E_CLUSTER=kubeconfig and KUBECONFIG name a
 // real one (e2e/kind/README.md).
 import { chooseCluster, ENV, startClusterTestEnv, startTestEnv, type TestEnv } from './env.ts';
+import { prebuildTools } from './prebuild.ts';
 
 let env: TestEnv | undefined;
 
@@ -22,6 +23,7 @@ export default async function setup(): Promise<() => Promise<void>> {
   // A variable of the other mode left in the shell must not leak into the tests.
   for (const name of Object.values(ENV)) if (!(name in env.vars) && name !== ENV.redisServer) delete process.env[name];
   Object.assign(process.env, env.vars);
+  prebuildTools(log);
   return async () => {
     await env?.stop();
   };
