@@ -175,7 +175,7 @@ const bad: [title: string, kind: string, spec: unknown, field: string, message: 
   [
     'a planned policy type, with the supported ones listed',
     'ApiPolicy',
-    { type: 'MessageLogging', messageLogging: { source: 'print(1)' } },
+    { type: 'GenerateSAMLAssertion', generateSAMLAssertion: { source: 'print(1)' } },
     'spec.type',
     /Unsupported value: "MessageLogging": supported values: "Quota", "SpikeArrest",.*"CORS"/,
   ],
