@@ -395,10 +395,7 @@ class Sender {
     );
   }
 
-  private async deliverStream(
-    target: StreamTarget,
-    message: Buffer,
-  ): Promise<void> {
+  private async deliverStream(target: StreamTarget, message: Buffer): Promise<void> {
     const socket = this.stream ?? (await this.connect(target));
     const frame = octetCountingFrame(message);
     await new Promise<void>((resolve, reject) => {

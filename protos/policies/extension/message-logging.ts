@@ -325,8 +325,7 @@ function validateMessageLogging(config: MessageLoggingConfig): ConfigProblem[] {
     const names = new Set<string>();
     (http.headers ?? []).forEach((h, i) => {
       const lower = h.name.toLowerCase();
-      if (names.has(lower))
-        problems.push({ path: `http.headers[${i}].name`, message: `${h.name} is given twice` });
+      if (names.has(lower)) problems.push({ path: `http.headers[${i}].name`, message: `${h.name} is given twice` });
       names.add(lower);
       if (['host', 'content-length', 'transfer-encoding', 'connection', 'content-type'].includes(lower))
         problems.push({

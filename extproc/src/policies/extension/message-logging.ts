@@ -20,13 +20,7 @@ import { secretRefOf, type RefOrSecret } from '../../../../protos/policies/schem
 import { compileTimeFormat, type TimeFormatter } from '../../../../protos/policies/time-format.ts';
 import { PolicyFault } from '../../flow/faults.ts';
 import { compileTemplate } from '../../flow/templates.ts';
-import type {
-  EgressTls,
-  MessageLogTarget,
-  PolicyContext,
-  PolicyImplementation,
-  PolicyMeta,
-} from '../../flow/types.ts';
+import type { EgressTls, MessageLogTarget, PolicyContext, PolicyImplementation, PolicyMeta } from '../../flow/types.ts';
 import { checkConfig } from '../support.ts';
 
 const EXECUTION_FAILED = 'steps.messagelogging.StepDefinitionExecutionFailed';
