@@ -225,6 +225,8 @@ class Sender {
   private draining = false;
   private closed = false;
   private stream: Socket | undefined;
+  /** The socket being connected, destroyed by close() too. */
+  private connecting: Socket | undefined;
   private udp: { socket: UdpSocket; address: string } | undefined;
   private readonly refusal: (address: string) => string | undefined;
   private idleWaiters: Array<() => void> = [];
@@ -438,6 +440,7 @@ class Sender {
         : netConnect({ host: address, port: target.port });
     socket.unref();
     socket.setNoDelay(true);
+    this.connecting = socket;
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         socket.destroy();
@@ -457,7 +460,14 @@ class Sender {
         if (refused) return fail(new RefusedTarget(refused));
         resolve();
       });
+      socket.once('close', () => fail(new Error('the connection closed')));
+    }).finally(() => {
+      if (this.connecting === socket) this.connecting = undefined;
     });
+    if (this.closed) {
+      socket.destroy();
+      throw new Error('closed');
+    }
     // A syslog receiver sends nothing; what it does send is read and dropped so it cannot fill our buffers.
     socket.on('data', () => undefined);
     socket.on('error', () => this.disconnect());
@@ -469,6 +479,8 @@ class Sender {
   }
 
   private disconnect(): void {
+    this.connecting?.destroy();
+    this.connecting = undefined;
     this.stream?.destroy();
     this.stream = undefined;
     this.udp?.socket.close();
