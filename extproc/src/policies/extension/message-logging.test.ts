@@ -17,6 +17,7 @@ import { EgressClient } from '../../egress/client.ts';
 import { MessageLogSenders, octetCountingFrame, type MessageLogDropReason } from '../../egress/message-log.ts';
 import { PolicyFault } from '../../flow/faults.ts';
 import { makePolicyContext, type PolicyContextOptions } from '../../flow/policy-context.test-support.ts';
+import type { PolicyContext } from '../../flow/types.ts';
 import { PolicyConfigError } from '../support.ts';
 import { cutUtf8, formatSyslog, messageLoggingPolicy, syslogHostname } from './message-logging.ts';
 
@@ -121,7 +122,7 @@ async function tlsReceiver(): Promise<Receiver> {
     },
   );
   server.on('tlsClientError', () => undefined);
-  r.port = await listenOn(server as unknown as Server);
+  r.port = await listenOn(server);
   return r;
 }
 
@@ -150,7 +151,15 @@ function context(s: MessageLogSenders, opts: PolicyContextOptions = {}) {
   });
 }
 
-const step = (config: MessageLoggingConfig, m = meta) => messageLoggingPolicy.create(config, m);
+/** The step, held to what MessageLogging promises: it returns nothing, at once (never a promise to wait on). */
+function step(config: MessageLoggingConfig, m = meta): (ctx: PolicyContext) => undefined {
+  const run = messageLoggingPolicy.create(config, m);
+  return (ctx) => {
+    const result = run(ctx);
+    if (result !== undefined) throw new Error('a MessageLogging step must only enqueue');
+    return undefined;
+  };
+}
 
 describe('syslog framing', () => {
   it('RFC 5424: <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD MSG, facility user, severity from logLevel', () => {
