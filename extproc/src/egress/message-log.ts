@@ -20,6 +20,7 @@ import { checkServerIdentity, connect as tlsConnect } from 'node:tls';
 import type { Logger } from 'pino';
 import { networkList, privateAddressClass, refusedTargetClass } from '../../../protos/policies/target-address.ts';
 import type { Egress, EgressRules, EgressTls, MessageLogs, MessageLogTarget } from '../flow/types.ts';
+import { EgressRefusedError } from './errors.ts';
 
 /** Why a message was dropped: the label of gatehouse_messagelogging_dropped_total. */
 export type MessageLogDropReason = 'queue-full' | 'refused' | 'failed' | 'shutdown';
@@ -67,9 +68,6 @@ export const MAX_UDP_BYTES = 8_192;
 export function octetCountingFrame(message: Buffer): Buffer {
   return Buffer.concat([Buffer.from(`${message.length} `, 'ascii'), message]);
 }
-
-/** A failure that retrying cannot fix (the address is refused). */
-class RefusedTarget extends Error {}
 
 /** Why an address may not be reached under the rules, or undefined (the same rules as egress/client.ts). */
 export function addressRefusal(rules: EgressRules): (address: string) => string | undefined {
@@ -296,7 +294,8 @@ class Sender {
               this.shared.drop('shutdown');
               break;
             }
-            const refused = err instanceof RefusedTarget;
+            // A refused address is not retried: retrying cannot change it.
+            const refused = err instanceof EgressRefusedError;
             if (refused || attempt >= retries) {
               this.shared.log?.warn(
                 { target: describe(this.target), err: (err as Error).message, attempts: attempt + 1 },
@@ -349,35 +348,32 @@ class Sender {
 
   private async deliverHttp(target: Extract<MessageLogTarget, { kind: 'http' }>, message: Buffer): Promise<void> {
     if (!this.shared.egress) throw new Error('this extproc makes no outbound calls');
-    let answer;
-    try {
-      answer = await this.shared.egress.send(
-        { url: target.url, method: target.method, headers: target.headers, body: message },
-        { timeoutMs: target.timeoutMs, rules: this.rules, maxResponseBytes: 65_536 },
-      );
-    } catch (err) {
-      if ((err as { reason?: string }).reason === 'refused') throw new RefusedTarget((err as Error).message);
-      throw err;
-    }
+    // The egress client rejects a refused address with EgressRefusedError, which is not retried.
+    const answer = await this.shared.egress.send(
+      { url: target.url, method: target.method, headers: target.headers, body: message },
+      { timeoutMs: target.timeoutMs, rules: this.rules, maxResponseBytes: 65_536 },
+    );
     if (answer.status < 200 || answer.status > 299) throw new Error(`the log endpoint answered ${answer.status}`);
   }
 
-  /** The first address of host the rules allow; RefusedTarget when there is none. */
+  /** The first address of host the rules allow; EgressRefusedError when there is none. */
   private resolveAllowed(host: string): Promise<{ address: string; family: number }> {
     const bare = host.replace(/^\[|\]$/g, '');
     if (isIP(bare) !== 0) {
       const why = this.refusal(bare);
-      return why ? Promise.reject(new RefusedTarget(why)) : Promise.resolve({ address: bare, family: isIP(bare) });
+      return why
+        ? Promise.reject(new EgressRefusedError(bare, why))
+        : Promise.resolve({ address: bare, family: isIP(bare) });
     }
     if (!this.rules.allowLinkLocal && refusedTargetClass(bare))
-      return Promise.reject(new RefusedTarget(`${bare} is a ${refusedTargetClass(bare)} name`));
+      return Promise.reject(new EgressRefusedError(bare, `${bare} is a ${refusedTargetClass(bare)} name`));
     return new Promise((resolve, reject) => {
       this.shared.resolve(bare, { all: true }, (err, addresses: LookupAddress[]) => {
         if (err) return reject(err);
         const allowed = addresses.find((a) => this.refusal(a.address) === undefined);
         if (allowed) return resolve(allowed);
         const why = this.refusal(addresses[0]?.address ?? '') ?? 'no address';
-        reject(new RefusedTarget(`${bare} resolves to no allowed address (${why})`));
+        reject(new EgressRefusedError(bare, `it resolves to no allowed address (${why})`));
       });
     });
   }
@@ -457,7 +453,7 @@ class Sender {
         clearTimeout(timer);
         socket.off('error', fail);
         const refused = socket.remoteAddress ? this.refusal(socket.remoteAddress) : undefined;
-        if (refused) return fail(new RefusedTarget(refused));
+        if (refused) return fail(new EgressRefusedError(`${target.host}:${target.port}`, refused));
         resolve();
       });
       socket.once('close', () => fail(new Error('the connection closed')));
