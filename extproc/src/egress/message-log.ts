@@ -23,7 +23,7 @@ import type { Egress, EgressRules, EgressTls, MessageLogs, MessageLogTarget } fr
 import { EgressRefusedError } from './errors.ts';
 
 /** Why a message was dropped: the label of gatehouse_messagelogging_dropped_total. */
-export type MessageLogDropReason = 'queue-full' | 'refused' | 'failed' | 'shutdown';
+export type MessageLogDropReason = 'queue-full' | 'refused' | 'failed' | 'shutdown' | 'evicted';
 
 export interface MessageLogSendersOptions {
   log?: Logger;
@@ -31,8 +31,13 @@ export interface MessageLogSendersOptions {
   egress?: Egress;
   /** Messages waiting per sender; a new one beyond is dropped. Default 1000. */
   queueSize?: number;
-  /** Senders kept (namespace and target); the least recently used idle one is closed beyond. Default 256. */
+  /**
+   * Senders kept (namespace and target), in all and per namespace; beyond, the least recently used
+   * one (an idle one first) is closed, its queue dropped as "evicted". Defaults 256 and 32: one tenant's
+   * many targets cannot push out every other tenant's.
+   */
   maxSenders?: number;
+  maxSendersPerNamespace?: number;
   /** Attempts after the first for one message. Default 3. */
   retries?: number;
   /** First backoff, doubled each retry up to maxBackoffMs. Defaults 100 and 5000. */
@@ -54,6 +59,7 @@ export interface MessageLogSendersOptions {
 export const DEFAULT_MESSAGE_LOG_OPTIONS = {
   queueSize: 1000,
   maxSenders: 256,
+  maxSendersPerNamespace: 32,
   retries: 3,
   backoffMs: 100,
   maxBackoffMs: 5_000,
@@ -157,8 +163,8 @@ export class MessageLogSenders implements MessageLogs {
       if (sender) {
         this.senders.delete(key); // re-inserted last: least recently used first
       } else {
-        sender = new Sender(target, rules, this.shared);
-        this.evict();
+        this.evict(namespace);
+        sender = new Sender(namespace, target, rules, this.shared);
       }
       this.senders.set(key, sender);
       return sender.enqueue(message);
@@ -197,15 +203,20 @@ export class MessageLogSenders implements MessageLogs {
     for (const s of senders) s.close();
   }
 
-  /** Beyond maxSenders, closes the least recently used idle sender (a busy one keeps its queue). */
-  private evict(): void {
-    if (this.senders.size < this.shared.settings.maxSenders) return;
-    for (const [key, sender] of this.senders) {
-      if (sender.pending() > 0) continue;
-      this.senders.delete(key);
-      sender.close();
-      return;
-    }
+  /** Makes room for a new sender of namespace: per namespace first, then in all. */
+  private evict(namespace: string): void {
+    const { maxSenders, maxSendersPerNamespace } = this.shared.settings;
+    const own = [...this.senders].filter(([, s]) => s.namespace === namespace);
+    if (own.length >= maxSendersPerNamespace) this.evictOne(own);
+    if (this.senders.size >= maxSenders) this.evictOne([...this.senders]);
+  }
+
+  /** Closes the least recently used of these senders, an idle one when there is one. */
+  private evictOne(candidates: Array<[string, Sender]>): void {
+    const [key, sender] = candidates.find(([, s]) => s.pending() === 0) ?? candidates[0] ?? [];
+    if (key === undefined || !sender) return;
+    this.senders.delete(key);
+    sender.close('evicted');
   }
 }
 
@@ -230,11 +241,15 @@ class Sender {
   private idleWaiters: Array<() => void> = [];
   private wake: (() => void) | undefined;
 
+  readonly namespace: string;
+  /** Why what is still queued at close is dropped. */
+  private closeReason: MessageLogDropReason = 'shutdown';
   private readonly target: MessageLogTarget;
   private readonly rules: EgressRules;
   private readonly shared: Shared;
 
-  constructor(target: MessageLogTarget, rules: EgressRules, shared: Shared) {
+  constructor(namespace: string, target: MessageLogTarget, rules: EgressRules, shared: Shared) {
+    this.namespace = namespace;
     this.target = target;
     this.rules = rules;
     this.shared = shared;
@@ -261,10 +276,11 @@ class Sender {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  close(): void {
+  close(reason: MessageLogDropReason = 'shutdown'): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.queue.length > 0) this.shared.drop('shutdown', this.queue.length);
+    this.closeReason = reason;
+    if (this.queue.length > 0) this.shared.drop(reason, this.queue.length);
     this.queue.length = 0;
     this.disconnect();
     this.wake?.();
@@ -291,7 +307,7 @@ class Sender {
           } catch (err) {
             this.disconnect();
             if (this.closed) {
-              this.shared.drop('shutdown');
+              this.shared.drop(this.closeReason);
               break;
             }
             // A refused address is not retried: retrying cannot change it.
@@ -381,6 +397,7 @@ class Sender {
   private async deliverUdp(target: { host: string; port: number }, message: Buffer): Promise<void> {
     if (!this.udp) {
       const { address, family } = await this.resolveAllowed(target.host);
+      if (this.closed) throw new Error('closed');
       const socket = createSocket(family === 6 ? 'udp6' : 'udp4');
       socket.on('error', () => this.disconnect());
       socket.unref();

@@ -177,7 +177,7 @@ const bad: [title: string, kind: string, spec: unknown, field: string, message: 
     'ApiPolicy',
     { type: 'GenerateSAMLAssertion', generateSAMLAssertion: { source: 'print(1)' } },
     'spec.type',
-    /Unsupported value: "MessageLogging": supported values: "Quota", "SpikeArrest",.*"CORS"/,
+    /Unsupported value: "GenerateSAMLAssertion": supported values: "Quota", "SpikeArrest",.*"CORS"/,
   ],
   [
     'a JavaScript timeLimit past the maximum',

@@ -443,6 +443,45 @@ describe('MessageLogging targets are outbound connections a tenant chose', () =>
   });
 });
 
+describe('MessageLogging senders: bounds and shutdown', () => {
+  it("one namespace's many targets evict its own senders first, never another tenant's", async () => {
+    const receivers = await Promise.all([udpReceiver(), udpReceiver(), udpReceiver(), udpReceiver()]);
+    const { s, drops } = senders({ maxSendersPerNamespace: 2, maxSenders: 3 });
+    const other = { dataPlanes: [{ namespace: 'other', name: 'dp', calloutPrivateNetworks: ['127.0.0.0/8'] }] };
+    step(
+      { syslog: { message: 'other', host: '127.0.0.1', port: receivers[0]!.port } },
+      { namespace: 'other', name: 'a' },
+    )(context(s, { snapshot: other }));
+    for (const r of receivers.slice(1)) {
+      step({ syslog: { message: 'mine', host: '127.0.0.1', port: r.port } })(context(s));
+      await until(() => r.messages.length === 1 && s.pending() === 0, 'the datagram');
+    }
+    expect(receivers.map((r) => r.messages.length)).toEqual([1, 1, 1, 1]);
+    expect(s.size()).toBe(3);
+    // The other tenant's sender is still there: its next message needs no new sender.
+    step(
+      { syslog: { message: 'other', host: '127.0.0.1', port: receivers[0]!.port } },
+      { namespace: 'other', name: 'a' },
+    )(context(s, { snapshot: other }));
+    await until(() => receivers[0]!.messages.length === 2, 'the second datagram');
+    expect(s.size()).toBe(3);
+    expect(drops).toEqual([]);
+  });
+
+  it('close() flushes what is queued to a live receiver before it resolves', async () => {
+    const r = await tcpReceiver();
+    const { s, drops } = senders();
+    for (let i = 0; i < 20; i++)
+      step({ syslog: { message: `m${i}`, host: '127.0.0.1', port: r.port, protocol: 'TCP' } })(context(s));
+    await s.close(30_000);
+    await until(() => r.messages.length === 20, 'twenty frames');
+    expect(r.messages).toEqual(Array.from({ length: 20 }, (_, i) => `m${i}`));
+    expect(drops).toEqual([]);
+    step({ stdout: { message: 'late' } })(context(s));
+    expect(drops).toEqual(['shutdown']);
+  });
+});
+
 describe('MessageLogging to HTTP and stdout', () => {
   it('HTTP: one POST per message with the content type and a header from a Secret', async () => {
     const seen: Array<{ method: string; type: string; auth: string; body: string }> = [];
