@@ -74,7 +74,7 @@ export class ExtprocMetrics {
   });
   readonly messageLogDropped = new Counter({
     name: 'gatehouse_messagelogging_dropped_total',
-    help: 'MessageLogging messages dropped, by reason: queue-full (the target is slower than the traffic), refused (the DataPlane does not allow the address), failed (retries used up), shutdown (not flushed by the deadline)',
+    help: 'MessageLogging messages dropped, by reason: queue-full (the target is slower than the traffic), refused (the DataPlane does not allow the address), failed (retries used up), shutdown (not flushed by the deadline), evicted (its sender closed to make room for another target)',
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
