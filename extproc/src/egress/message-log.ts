@@ -18,8 +18,8 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { checkServerIdentity, connect as tlsConnect } from 'node:tls';
 import type { Logger } from 'pino';
-import { networkList, privateAddressClass, refusedTargetClass } from '../../../protos/policies/target-address.ts';
 import type { Egress, EgressRules, EgressTls, MessageLogs, MessageLogTarget } from '../flow/types.ts';
+import { addressRefusal, nameRefusal } from './address-rules.ts';
 import { EgressRefusedError } from './errors.ts';
 
 /** Why a message was dropped: the label of gatehouse_messagelogging_dropped_total. */
@@ -73,21 +73,6 @@ export const MAX_UDP_BYTES = 8_192;
 /** RFC 6587 3.4.1 octet counting: the message's length in bytes, a space, the message. */
 export function octetCountingFrame(message: Buffer): Buffer {
   return Buffer.concat([Buffer.from(`${message.length} `, 'ascii'), message]);
-}
-
-/** Why an address may not be reached under the rules, or undefined (the same rules as egress/client.ts). */
-export function addressRefusal(rules: EgressRules): (address: string) => string | undefined {
-  const allowed = networkList(rules.privateNetworks);
-  return (address) => {
-    if (!rules.allowLinkLocal) {
-      const cls = refusedTargetClass(address);
-      if (cls) return `${address} is a ${cls} address`;
-    }
-    const cls = privateAddressClass(address);
-    if (cls && !allowed.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4'))
-      return `${address} is a ${cls} address outside the DataPlane's spec.upstream.calloutPrivateNetworks`;
-    return undefined;
-  };
 }
 
 function rulesKey(rules: EgressRules): string {
@@ -381,8 +366,8 @@ class Sender {
         ? Promise.reject(new EgressRefusedError(bare, why))
         : Promise.resolve({ address: bare, family: isIP(bare) });
     }
-    if (!this.rules.allowLinkLocal && refusedTargetClass(bare))
-      return Promise.reject(new EgressRefusedError(bare, `${bare} is a ${refusedTargetClass(bare)} name`));
+    const named = nameRefusal(this.rules, bare);
+    if (named) return Promise.reject(new EgressRefusedError(bare, named));
     return new Promise((resolve, reject) => {
       this.shared.resolve(bare, { all: true }, (err, addresses: LookupAddress[]) => {
         if (err) return reject(err);
