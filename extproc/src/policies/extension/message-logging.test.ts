@@ -10,11 +10,17 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCa, issueLeaf, type TestCa, type TestLeaf } from '../../../../e2e/tls/pki.ts';
 import { messageLogging, type MessageLoggingConfig } from '../../../../protos/policies/extension/message-logging.ts';
 import { EgressClient } from '../../egress/client.ts';
-import { MessageLogSenders, octetCountingFrame, type MessageLogDropReason } from '../../egress/message-log.ts';
+import {
+  MAX_UDP_BYTES,
+  MessageLogSenders,
+  octetCountingFrame,
+  type MessageLogDropReason,
+} from '../../egress/message-log.ts';
 import { PolicyFault } from '../../flow/faults.ts';
 import { makePolicyContext, type PolicyContextOptions } from '../../flow/policy-context.test-support.ts';
 import type { PolicyContext } from '../../flow/types.ts';
@@ -296,6 +302,55 @@ describe('MessageLogging to syslog receivers', () => {
     await until(() => drops.length === 1, 'the drop');
     expect(drops).toEqual(['failed']);
     expect(r.messages).toEqual([]);
+  });
+
+  it("a failed TLS target's log line names the host and port, never the message, the key or the certificate", async () => {
+    const r = await tlsReceiver();
+    const lines: string[] = [];
+    const log = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
+    const { s, drops } = senders({ log });
+    step({
+      syslog: {
+        message: 'card={request.header.x-card}',
+        host: '127.0.0.1',
+        port: r.port,
+        protocol: 'TCP',
+        sslInfo: {
+          enabled: true,
+          trustStore: { secretRef: { name: 'other-ca', key: 'ca.crt' } },
+          clientAuthEnabled: true,
+          keyStore: {
+            certificate: { secretRef: { name: 'client-tls', key: 'tls.crt' } },
+            key: { secretRef: { name: 'client-tls', key: 'tls.key' } },
+          },
+        },
+      },
+    })(
+      context(s, {
+        headers: { 'x-card': '4111111111111111' },
+        snapshot: {
+          policySecrets: {
+            'shop/other-ca/ca.crt': otherCa.cert,
+            'shop/client-tls/tls.crt': clientLeaf.cert,
+            'shop/client-tls/tls.key': clientLeaf.key,
+          },
+        },
+      }),
+    );
+    await until(() => drops.length === 1, 'the drop');
+    const text = lines.join('');
+    expect(text).toContain(`tls 127.0.0.1:${r.port}`);
+    expect(text).not.toContain('4111111111111111');
+    expect(text).not.toContain('PRIVATE KEY');
+    expect(text).not.toContain('BEGIN CERTIFICATE');
+  });
+
+  it('UDP: a message over 8 KiB is cut to one 8 KiB datagram', async () => {
+    const r = await udpReceiver();
+    const { s } = senders();
+    step({ syslog: { message: `${'a'.repeat(10_000)}{request.verb}`, host: '127.0.0.1', port: r.port } })(context(s));
+    await until(() => r.messages.length === 1, 'the datagram');
+    expect(Buffer.byteLength(r.messages[0]!)).toBe(MAX_UDP_BYTES);
   });
 
   it('a TLS Secret missing from the snapshot (or of another namespace) is StepDefinitionExecutionFailed', () => {
