@@ -504,7 +504,7 @@ describe('MessageLogging senders: bounds and shutdown', () => {
     const { s, drops } = senders({ maxSendersPerNamespace: 2, maxSenders: 3 });
     const other = { dataPlanes: [{ namespace: 'other', name: 'dp', calloutPrivateNetworks: ['127.0.0.0/8'] }] };
     step(
-      { syslog: { message: 'other', host: '127.0.0.1', port: receivers[0]!.port } },
+      { syslog: { message: 'other', host: '127.0.0.1', port: receivers[0].port } },
       { namespace: 'other', name: 'a' },
     )(context(s, { snapshot: other }));
     for (const r of receivers.slice(1)) {
@@ -515,10 +515,10 @@ describe('MessageLogging senders: bounds and shutdown', () => {
     expect(s.size()).toBe(3);
     // The other tenant's sender is still there: its next message needs no new sender.
     step(
-      { syslog: { message: 'other', host: '127.0.0.1', port: receivers[0]!.port } },
+      { syslog: { message: 'other', host: '127.0.0.1', port: receivers[0].port } },
       { namespace: 'other', name: 'a' },
     )(context(s, { snapshot: other }));
-    await until(() => receivers[0]!.messages.length === 2, 'the second datagram');
+    await until(() => receivers[0].messages.length === 2, 'the second datagram');
     expect(s.size()).toBe(3);
     expect(drops).toEqual([]);
   });
