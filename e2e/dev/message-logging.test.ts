@@ -65,6 +65,12 @@ beforeAll(async () => {
     flows: 'flows: {postClientFlow: {response: [{policy: msglog-e2e-syslog}]}}',
   })}---
 ${proxyYaml({
+  name: 'msglog-refused',
+  basePath: '/msglog-e2e-refused',
+  upstreamPort: echo.port,
+  flows: 'flows: {postClientFlow: {response: [{policy: msglog-e2e-refused}]}}',
+})}---
+${proxyYaml({
   name: 'msglog-stalled',
   basePath: '/msglog-e2e-stalled',
   upstreamPort: echo.port,
@@ -93,6 +99,14 @@ spec:
     syslog: {message: "{request.path}", host: 127.0.0.1, port: ${silentPort}, protocol: TCP, sslInfo: {enabled: true}}
 ---
 apiVersion: gatehouse.dev/v1alpha1
+kind: ApiPolicy
+metadata: {name: msglog-e2e-refused, namespace: test}
+spec:
+  type: MessageLogging
+  messageLogging:
+    syslog: {message: "{request.path}", host: 10.255.255.1, port: 514, protocol: TCP}
+---
+apiVersion: gatehouse.dev/v1alpha1
 kind: DataPlane
 metadata: {name: default, namespace: default}
 spec:
@@ -111,6 +125,13 @@ afterAll(async () => {
   for (const s of servers) await new Promise<void>((r) => s.close(() => r()));
 });
 
+/** A counter of the stack's extproc, as /metrics shows it. */
+async function counter(name: string, labels = ''): Promise<number> {
+  const text = await stack.extproc.server.metrics.registry.metrics();
+  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels} `));
+  return line === undefined ? 0 : Number(line.split(' ')[1]);
+}
+
 describe('MessageLogging through devproxy', () => {
   it('PostClientFlow logs to syslog over TCP; the client had its response before the receiver read a byte', async () => {
     const reply = await send(`${stack.baseUrl()}/msglog-e2e/orders`, { headers: { 'x-id': 'e2e-1' } });
@@ -123,6 +144,15 @@ describe('MessageLogging through devproxy', () => {
     expect(received[0]).toMatch(
       /^<12>1 \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \S+ gatehouse - - - GET \/msglog-e2e\/orders 200 id=e2e-1$/,
     );
+    expect(await counter('gatehouse_messagelogging_sent_total')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a target in a private network the DataPlane does not list is refused and counted; the client is served', async () => {
+    const reply = await send(`${stack.baseUrl()}/msglog-e2e-refused/x`);
+    expect(reply.status).toBe(200);
+    await expect
+      .poll(() => counter('gatehouse_messagelogging_dropped_total', '{reason="refused"}'), { timeout: 30_000 })
+      .toBeGreaterThanOrEqual(1);
   });
 
   it('a log target that accepts and never answers does not hold the response of a request-flow step', async () => {
