@@ -306,6 +306,11 @@ class Sender {
               break;
             }
             await this.sleep(Math.min(maxBackoffMs, backoffMs * 2 ** attempt));
+            if (this.closed) {
+              // Closed during the backoff: no further attempt.
+              this.shared.drop(this.closeReason);
+              break;
+            }
           }
         }
       }
