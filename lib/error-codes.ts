@@ -855,6 +855,13 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
   ),
   fault(
     'policies/extension',
+    'steps.messagelogging.StepDefinitionExecutionFailed',
+    500,
+    "MessageLogging: the step could not build its target (a TLS trust store, client certificate or key, or an HTTP header's Secret missing from the snapshot). A target that is down, slow or refused never fails the step: the message is dropped and counted (gatehouse_messagelogging_dropped_total).",
+    apigee('steps.messagelogging.StepDefinitionExecutionFailed'),
+  ),
+  fault(
+    'policies/extension',
     'flow.SharedFlowNotFound',
     500,
     "FlowCallout or a DataPlane flow hook: the SharedFlow is not in the snapshot (a hook naming a SharedFlow that is missing or not accepted fails every request of the DataPlane's proxies closed).",

@@ -38,7 +38,7 @@ describe('gatehouse compile', () => {
         'apiVersion: gatehouse.dev/v1alpha1',
         'kind: ApiPolicy',
         'metadata: {name: python, namespace: shop}',
-        'spec: {type: MessageLogging, messageLogging: {source: x}}',
+        'spec: {type: GenerateSAMLAssertion, generateSAMLAssertion: {source: x}}',
         '',
       ].join('\n'),
     );
@@ -51,7 +51,7 @@ describe('gatehouse compile', () => {
     expect(stderr).toMatch(
       new RegExp(`${file}: ApiPolicy/shop/python: spec\\.type: must be one of Quota, SpikeArrest, [A-Za-z0-9, ]+\n`),
     );
-    expect(stderr).toContain(`${file}: ApiPolicy/shop/python: spec.messageLogging: unknown field\n`);
+    expect(stderr).toContain(`${file}: ApiPolicy/shop/python: spec.generateSAMLAssertion: unknown field\n`);
     expect(stderr).toContain('3 error(s)');
     expect(code).toBe(1);
     expect(() => readFileSync(out)).toThrow();

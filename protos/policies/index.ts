@@ -23,6 +23,7 @@ import { xslTransform } from './mediation/xsl-transform.ts';
 import { serviceCallout } from './extension/service-callout.ts';
 import { script } from './extension/python-script.ts';
 import { javaCallout } from './extension/java-callout.ts';
+import { messageLogging } from './extension/message-logging.ts';
 import { accessControl } from './security/access-control.ts';
 import { basicAuthentication } from './security/basic-authentication.ts';
 import { cors } from './security/cors.ts';
@@ -111,6 +112,7 @@ export const policyTypes: readonly PolicyTypeSpec[] = [
   script,
   javaCallout,
   flowCallout,
+  messageLogging,
 ];
 
 export const policyTypesByName: ReadonlyMap<string, PolicyTypeSpec> = new Map(policyTypes.map((p) => [p.type, p]));

@@ -162,6 +162,11 @@ const celTwins: Record<string, Twin> = {
     config: { sharedFlowBundle: 'f', parameters: [{ name: 'a', value: 'x', ref: 'y' }] },
     path: 'parameters[0]',
   },
+  'exactly one of syslog, http and stdout': {
+    type: 'MessageLogging',
+    config: { stdout: { message: 'x' }, http: { message: 'x', url: 'http://logs.example.com/' } },
+    path: '',
+  },
   'exactly one of url and service': {
     type: 'ServiceCallout',
     config: { httpTargetConnection: {} },

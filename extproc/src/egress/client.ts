@@ -13,9 +13,9 @@ import { createHash } from 'node:crypto';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { isIP, type BlockList, type LookupFunction, type Socket } from 'node:net';
+import { isIP, type LookupFunction, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { networkList, privateAddressClass, refusedTargetClass } from '../../../protos/policies/target-address.ts';
+import { addressRefusal, nameRefusal } from './address-rules.ts';
 import type { Egress, EgressOptions, EgressRequest, EgressResponse, EgressRules } from '../flow/types.ts';
 import {
   EgressConnectError,
@@ -157,8 +157,7 @@ export class EgressClient implements Egress {
     const host = url.hostname.replace(/^\[|\]$/g, '');
     const guard = this.guard(options.rules, trustedHost(url, options));
     // A literal never goes through the lookup; a name may itself be a metadata name.
-    const refused =
-      isIP(host) !== 0 ? guard.refusal(host) : options.rules.allowLinkLocal ? undefined : nameRefusal(host);
+    const refused = isIP(host) !== 0 ? guard.refusal(host) : nameRefusal(options.rules, host);
     if (refused) return Promise.reject(new EgressRefusedError(url.origin, refused));
     return this.exchange(url, request, options, this.pool(url, options, guard), guard);
   }
@@ -168,20 +167,9 @@ export class EgressClient implements Egress {
     const guards = trusted ? this.trustedGuards : this.guards;
     let guard = guards.get(rules);
     if (guard) return guard;
-    const allowed: BlockList = networkList(rules.privateNetworks);
     guard = {
       key: `${rules.allowLinkLocal ? 'll' : '-'}|${trusted ? 'trusted' : [...rules.privateNetworks].sort().join(',')}`,
-      refusal(address) {
-        if (!rules.allowLinkLocal) {
-          const cls = refusedTargetClass(address);
-          if (cls) return `${address} is a ${cls} address`;
-        }
-        if (trusted) return undefined;
-        const cls = privateAddressClass(address);
-        if (cls && !allowed.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4'))
-          return `${address} is a ${cls} address outside the DataPlane's spec.upstream.calloutPrivateNetworks`;
-        return undefined;
-      },
+      refusal: addressRefusal(rules, trusted),
     };
     guards.set(rules, guard);
     return guard;
@@ -339,12 +327,6 @@ export class EgressClient implements Egress {
     }
     return new EgressConnectError(target, err.code ?? err.message);
   }
-}
-
-/** A name that is itself a cloud metadata name (metadata.google.internal, ...). */
-function nameRefusal(host: string): string | undefined {
-  const cls = refusedTargetClass(host);
-  return cls ? `${host} is a ${cls} name` : undefined;
 }
 
 /** Whether the URL's host is exactly the one the configuration allows private addresses for. */

@@ -8,7 +8,15 @@ import { inlineOffload } from '../workers/inline.ts';
 import { CalloutCallError } from './faults.ts';
 import type { Request, Response } from './message.ts';
 import type { Offload } from './offload.ts';
-import type { Egress, ExternalCallouts, Phase, PolicyContext, RemoteKeySets, RuntimeIndex } from './types.ts';
+import type {
+  Egress,
+  ExternalCallouts,
+  MessageLogs,
+  Phase,
+  PolicyContext,
+  RemoteKeySets,
+  RuntimeIndex,
+} from './types.ts';
 import { FlowVariables } from './variables.ts';
 
 export interface ExchangeInit {
@@ -22,6 +30,8 @@ export interface ExchangeInit {
   callouts?: ExternalCallouts;
   /** Outbound HTTP for ServiceCallout; default none (such a step fails with its fault). */
   egress?: Egress;
+  /** MessageLogging's senders; default none (every message is dropped). */
+  messageLogs?: MessageLogs;
   /** Where policies run heavy body work; default inline (no worker pool). */
   offload?: Offload;
   log: Logger;
@@ -49,6 +59,8 @@ const noCallouts: ExternalCallouts = {
 const noEgress: Egress = {
   send: () => Promise.reject(new Error('this extproc makes no outbound calls')),
 };
+/** Stands in when no message log senders are given: every message is dropped. */
+const noMessageLogs: MessageLogs = { send: () => 'dropped' };
 /** How a policy step ended: went on, answered directly, failed (a fault), or failed with continueOnError. */
 export type StepOutcome = 'continue' | 'respond' | 'fault' | 'continued';
 
@@ -111,6 +123,7 @@ export class Exchange {
       keys: this.init.keys ?? noRemoteKeys,
       callouts: this.init.callouts ?? noCallouts,
       egress: this.init.egress ?? noEgress,
+      messageLogs: this.init.messageLogs ?? noMessageLogs,
       proxy: this.proxy,
       now,
       get log(): Logger {

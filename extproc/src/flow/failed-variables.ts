@@ -29,6 +29,7 @@ const FAILED_PREFIX: Readonly<Record<string, string>> = {
   ServiceCallout: 'servicecallout',
   JavaScript: 'javascript',
   Script: 'pythonscript',
+  MessageLogging: 'messagelogging',
 };
 
 /** The failed variable of a step of `type` named `policy`, or undefined when Apigee defines none. */

@@ -9,7 +9,7 @@ import { createMemoryStores } from '../stores/memory.ts';
 import type { Stores } from '../stores/types.ts';
 import { Exchange } from './exchange.ts';
 import { createRequestMessage, createResponseMessage } from './message.ts';
-import type { Egress, ExternalCallouts, Phase, PolicyContext, RemoteKeySets } from './types.ts';
+import type { Egress, ExternalCallouts, MessageLogs, Phase, PolicyContext, RemoteKeySets } from './types.ts';
 
 export type TestBody = string | Buffer | Record<string, unknown> | unknown[];
 
@@ -44,6 +44,8 @@ export interface PolicyContextOptions {
   callouts?: ExternalCallouts;
   /** Outbound HTTP (ServiceCallout tests); default none. */
   egress?: Egress;
+  /** MessageLogging's senders (MessageLogging tests); default none (messages dropped). */
+  messageLogs?: MessageLogs;
   /** The logger policies log to; default silent. */
   log?: Logger;
 }
@@ -134,6 +136,7 @@ export function makePolicyContext(opts: PolicyContextOptions = {}): TestPolicyCo
     ...(opts.keys ? { keys: opts.keys } : {}),
     ...(opts.callouts ? { callouts: opts.callouts } : {}),
     ...(opts.egress ? { egress: opts.egress } : {}),
+    ...(opts.messageLogs ? { messageLogs: opts.messageLogs } : {}),
     log: opts.log ?? pino({ level: 'silent' }),
     now: clock.now,
     environmentName: opts.environmentName ?? 'test',

@@ -252,6 +252,23 @@ export interface Egress {
   send(request: EgressRequest, options: EgressOptions): Promise<EgressResponse>;
 }
 
+/** Where one MessageLogging policy sends (docs/policies.md#messagelogging); TLS material is PEM, never logged. */
+export type MessageLogTarget =
+  | { kind: 'udp' | 'tcp'; host: string; port: number }
+  | { kind: 'tls'; host: string; port: number; tls: EgressTls }
+  | { kind: 'http'; url: string; method: string; headers: ReadonlyArray<readonly [string, string]>; timeoutMs: number }
+  | { kind: 'stdout' };
+
+/**
+ * MessageLogging's background senders (extproc/src/egress/message-log.ts): one per namespace and
+ * target, each draining a bounded queue with reconnects and bounded retries. `send` only enqueues: it
+ * never waits and never throws; a message it cannot queue is dropped and counted.
+ */
+export interface MessageLogs {
+  /** Queued, or dropped at once (queue full, the senders closed). */
+  send(namespace: string, target: MessageLogTarget, message: Buffer, rules: EgressRules): 'queued' | 'dropped';
+}
+
 export interface PolicyContext {
   readonly phase: Phase;
   readonly request: RequestMessage;
@@ -268,6 +285,8 @@ export interface PolicyContext {
   readonly callouts: ExternalCallouts;
   /** Outbound HTTP (ServiceCallout). */
   readonly egress: Egress;
+  /** MessageLogging's background senders. */
+  readonly messageLogs: MessageLogs;
   readonly proxy: Proxy__Output;
   /** Milliseconds since the epoch; injectable for tests. */
   now(): number;

@@ -16,6 +16,7 @@ import { xslTransformPolicy } from './mediation/xsl-transform.ts';
 import { serviceCalloutPolicy } from './extension/service-callout.ts';
 import { pythonScriptPolicy } from './extension/python-script.ts';
 import { javaCalloutPolicy } from './extension/java-callout.ts';
+import { messageLoggingPolicy } from './extension/message-logging.ts';
 import { accessControlPolicy } from './security/access-control.ts';
 import { basicAuthenticationPolicy } from './security/basic-authentication.ts';
 import { corsPolicy } from './security/cors.ts';
@@ -81,6 +82,7 @@ export const policyImplementations: readonly PolicyImplementation<never>[] = [
   pythonScriptPolicy,
   javaCalloutPolicy,
   flowCalloutPolicy,
+  messageLoggingPolicy,
 ];
 
 export const policyRegistry: ReadonlyMap<string, PolicyImplementation<never>> = new Map(

@@ -72,6 +72,17 @@ export class ExtprocMetrics {
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
+  readonly messageLogDropped = new Counter({
+    name: 'gatehouse_messagelogging_dropped_total',
+    help: 'MessageLogging messages dropped, by reason: queue-full (the target is slower than the traffic), refused (the DataPlane does not allow the address), failed (retries used up), shutdown (not flushed by the deadline), evicted (its sender closed to make room for another target)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly messageLogSent = new Counter({
+    name: 'gatehouse_messagelogging_sent_total',
+    help: 'MessageLogging messages handed to their target (written to the socket, datagram sent, HTTP 2xx)',
+    registers: [this.registry],
+  });
   readonly snapshotInfo = new Gauge({
     name: 'gatehouse_extproc_snapshot_info',
     help: 'the runtime snapshot being served (value 1)',

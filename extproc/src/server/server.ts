@@ -13,7 +13,8 @@ import { listenGrpcTls, type GrpcTlsListener } from '../../../lib/tls/grpc.ts';
 import type { ServerTls } from '../../../lib/tls/flags.ts';
 import type { SnapshotStore } from '../config/snapshot-store.ts';
 import { GrpcCallouts } from '../callouts/external-callout-client.ts';
-import type { Egress, ExternalCallouts, RemoteKeySets } from '../flow/types.ts';
+import { MessageLogSenders } from '../egress/message-log.ts';
+import type { Egress, ExternalCallouts, MessageLogs, RemoteKeySets } from '../flow/types.ts';
 import type { Stores } from '../stores/types.ts';
 import { WorkerPool } from '../workers/pool.ts';
 import { externalProcessorService } from './envoy-proto.ts';
@@ -60,6 +61,11 @@ export interface ExtprocServerOptions {
   callouts?: ExternalCallouts;
   /** Outbound HTTP for ServiceCallout (egress/client.ts); absent: callouts fail. */
   egress?: Egress;
+  /**
+   * MessageLogging's senders; default a MessageLogSenders of this server's (HTTP targets through
+   * egress, drops counted in metrics), flushed for at most 2 s at shutdown.
+   */
+  messageLogs?: MessageLogs;
   log: Logger;
   metrics?: ExtprocMetrics;
   /** Shorthand for limits.maxBodyBytes. */
@@ -111,12 +117,21 @@ export function createExtprocServer(options: ExtprocServerOptions): ExtprocServe
       : undefined;
   const ownCallouts = options.callouts ? undefined : new GrpcCallouts({ log: options.log });
   const callouts = options.callouts ?? ownCallouts!;
+  const ownMessageLogs = options.messageLogs
+    ? undefined
+    : new MessageLogSenders({
+        log: options.log.child({ component: 'messagelogging' }),
+        ...(options.egress ? { egress: options.egress } : {}),
+        onDrop: (reason) => metrics.messageLogDropped.inc({ reason }),
+        onSent: () => metrics.messageLogSent.inc(),
+      });
   const deps: StreamDeps = {
     snapshots: options.snapshots,
     stores: options.stores,
     ...(options.keys ? { keys: options.keys } : {}),
     callouts,
     ...(options.egress ? { egress: options.egress } : {}),
+    messageLogs: options.messageLogs ?? ownMessageLogs!,
     log: options.log,
     metrics,
     limits,
@@ -212,7 +227,8 @@ export function createExtprocServer(options: ExtprocServerOptions): ExtprocServe
         server.tryShutdown(() => {
           clearTimeout(force);
           ownCallouts?.close();
-          void (pool?.close() ?? Promise.resolve()).then(resolve);
+          // Streams are done: what PostClientFlow queued gets a short flush, then is dropped (counted).
+          void Promise.all([ownMessageLogs?.close(2_000), pool?.close()]).then(() => resolve());
         });
       }),
   };

@@ -30,7 +30,7 @@ import {
 } from '../flow/gatehouse-faults.ts';
 import type { PolicyFault } from '../flow/faults.ts';
 import { createRequestMessage, createResponseMessage, type Request, type Response } from '../flow/message.ts';
-import type { Egress, ExternalCallouts, RemoteKeySets } from '../flow/types.ts';
+import type { Egress, ExternalCallouts, MessageLogs, RemoteKeySets } from '../flow/types.ts';
 import type { Stores } from '../stores/types.ts';
 import { StreamOffload, type OffloadLimits } from '../workers/offload.ts';
 import type { WorkerPool } from '../workers/pool.ts';
@@ -71,6 +71,8 @@ export interface StreamDeps {
   callouts?: ExternalCallouts;
   /** Outbound HTTP for ServiceCallout (egress/client.ts); absent: callouts fail. */
   egress?: Egress;
+  /** MessageLogging's background senders (egress/message-log.ts); absent: messages are dropped. */
+  messageLogs?: MessageLogs;
   snapshots: SnapshotProvider;
   stores: Stores;
   log: Logger;
@@ -368,6 +370,7 @@ export class ProcessingStream {
       ...(this.deps.keys ? { keys: this.deps.keys } : {}),
       ...(this.deps.callouts ? { callouts: this.deps.callouts } : {}),
       ...(this.deps.egress ? { egress: this.deps.egress } : {}),
+      ...(this.deps.messageLogs ? { messageLogs: this.deps.messageLogs } : {}),
       offload: this.offload,
       now: this.deps.now,
       environmentName: snapshot.environmentName,

@@ -175,9 +175,9 @@ const bad: [title: string, kind: string, spec: unknown, field: string, message: 
   [
     'a planned policy type, with the supported ones listed',
     'ApiPolicy',
-    { type: 'MessageLogging', messageLogging: { source: 'print(1)' } },
+    { type: 'GenerateSAMLAssertion', generateSAMLAssertion: { source: 'print(1)' } },
     'spec.type',
-    /Unsupported value: "MessageLogging": supported values: "Quota", "SpikeArrest",.*"CORS"/,
+    /Unsupported value: "GenerateSAMLAssertion": supported values: "Quota", "SpikeArrest",.*"CORS"/,
   ],
   [
     'a JavaScript timeLimit past the maximum',

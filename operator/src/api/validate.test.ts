@@ -185,8 +185,8 @@ describe('validateSpec', () => {
   });
 
   it('refuses a planned policy type as the apiserver does (not in the enum; its member is unknown)', () => {
-    expect(check('ApiPolicy', { type: 'MessageLogging', messageLogging: { source: 'x' } })).toEqual([
-      { field: 'spec.messageLogging', message: 'unknown field' },
+    expect(check('ApiPolicy', { type: 'GenerateSAMLAssertion', generateSAMLAssertion: { source: 'x' } })).toEqual([
+      { field: 'spec.generateSAMLAssertion', message: 'unknown field' },
       {
         field: 'spec.type',
         message: expect.stringMatching(/^must be one of Quota, SpikeArrest, .*, CORS\b/) as string,

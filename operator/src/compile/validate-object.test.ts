@@ -46,7 +46,9 @@ describe('validateObject', () => {
     const shape = fields(obj('ApiPolicy', { type: 'SpikeArrest', spikeArrest: { rate: 'thirty per minute' } }));
     expect(shape.length).toBeGreaterThan(0);
     expect(shape[0]).toMatch(/^spec\.spikeArrest\.rate/);
-    const unsupported = fields(obj('ApiPolicy', { type: 'MessageLogging', messageLogging: { source: 'x' } }));
+    const unsupported = fields(
+      obj('ApiPolicy', { type: 'GenerateSAMLAssertion', generateSAMLAssertion: { source: 'x' } }),
+    );
     expect(unsupported.join('\n')).toMatch(/^spec\.type: /m);
   });
 

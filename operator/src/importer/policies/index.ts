@@ -24,6 +24,7 @@ import { javaCalloutConverter } from './java-callout.ts';
 import { jsonToXmlConverter } from './json-to-xml.ts';
 import { keyValueMapOperationsConverter } from './key-value-map-operations.ts';
 import { lookupCacheConverter } from './lookup-cache.ts';
+import { messageLoggingConverter } from './message-logging.ts';
 import { oauthV2Converter } from './oauth-v2.ts';
 import { pythonScriptConverter } from './python-script.ts';
 import { populateCacheConverter } from './populate-cache.ts';
@@ -84,6 +85,7 @@ export const policyConverters: readonly PolicyConverter[] = [
   pythonScriptConverter,
   javaCalloutConverter,
   flowCalloutConverter,
+  messageLoggingConverter,
 ];
 
 const byType = new Map(policyConverters.map((c) => [c.type, c]));
@@ -99,7 +101,6 @@ export function converterFor(type: string): PolicyConverter | undefined {
 
 /** Why a policy type does not convert: a specific reason for types Apigee bundles often hold. */
 const reasons: Record<string, string> = {
-  MessageLogging: 'MessageLogging has no Gatehouse implementation yet',
   StatisticsCollector: 'StatisticsCollector has no Gatehouse implementation yet',
 };
 
