@@ -13,7 +13,7 @@ import { ensureArgoCdLua } from '../env/testbin.ts';
 const checks = join(CHART_DIR, 'argocd/gatehouse.dev');
 /** The one script; argocd-cm sets it under each kind's key, and it branches on obj.kind. */
 const script = join(checks, 'health.lua');
-const kinds = ['ApiProxy', 'ApiPolicy', 'ApiProduct', 'Developer', 'DeveloperApp', 'DataPlane'];
+const kinds = ['ApiProxy', 'ApiPolicy', 'ApiProduct', 'Developer', 'DeveloperApp', 'DataPlane', 'KeyValueMap'];
 
 interface HealthTest {
   tests: { healthStatus: { status: string; message?: string }; inputPath: string }[];

@@ -172,6 +172,21 @@ const celTwins: Record<string, Twin> = {
     config: { httpTargetConnection: {} },
     path: 'httpTargetConnection',
   },
+  'exactly one of stylesheet or configMapRef': {
+    type: 'XSLTransform',
+    config: { stylesheet: '<x/>', configMapRef: { name: 'xsl', key: 'a.xsl' } },
+    path: 'configMapRef',
+  },
+  'at most one of schema or configMapRef': {
+    type: 'SOAPMessageValidation',
+    config: { resourceURL: 'xsd://a.xsd', schema: '<x/>', configMapRef: { name: 'xsd', key: 'a.xsd' } },
+    path: 'configMapRef',
+  },
+  'exactly one of source or configMapRef': {
+    type: 'JavaScript',
+    config: { includes: [{ url: 'jsc://a.js', source: 'var a;', configMapRef: { name: 'js', key: 'a.js' } }] },
+    path: 'source',
+  },
   'at least one of put, get or delete is required': {
     type: 'KeyValueMapOperations',
     config: { mapIdentifier: 'm' },
@@ -188,13 +203,16 @@ const calloutTwins: Twin[] = Object.values(celTwins)
     path: `request.${t.path}`,
   }));
 
+/** Script's scripts take a ConfigMap as JavaScript's do: the same rule. */
+const configMapTwins: Twin[] = [{ type: 'Script', config: { resourceURL: 'py://a.py' }, path: 'source' }];
+
 describe('CEL rules of policy schemas', () => {
   const rules = all.flatMap((f) => (f.node['x-kubernetes-validations'] ?? []).map((r) => ({ ...f, rule: r })));
 
   it('each has a twin in its type’s validate', () => {
     expect([...new Set(rules.map((r) => r.rule.message))].sort()).toEqual(Object.keys(celTwins).sort());
     for (const { type, rule } of rules) {
-      const twin = [celTwins[rule.message!]!, ...calloutTwins].find(
+      const twin = [celTwins[rule.message!]!, ...calloutTwins, ...configMapTwins].find(
         (t) => t.type === type && (t.type !== 'ServiceCallout' || t.path.endsWith(celTwins[rule.message!]!.path)),
       )!;
       expect(twin?.type).toBe(type);

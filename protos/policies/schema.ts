@@ -39,6 +39,13 @@ export interface JSONSchema {
    * stands in the policy's config (see secretRefsIn).
    */
   'x-gatehouse-secret-ref'?: boolean;
+  /**
+   * On an object node: its text member of this name (a stylesheet, an XSD, a script) may be given
+   * instead as `configMapRef: {name, key}`, a key of a ConfigMap in the policy's namespace labelled
+   * gatehouse.dev/resource. The compiler puts the text in its place (see configMapRefsIn), so the
+   * snapshot and extproc only ever see the inline form.
+   */
+  'x-gatehouse-configmap-text'?: string;
 }
 
 /** `{ref: VARIABLE}` or a literal (docs/architecture.md#the-api): any value that may come from a flow variable. */
@@ -74,6 +81,157 @@ const secretRefMember: JSONSchema = {
     key: { type: 'string', minLength: 1, maxLength: 253, pattern: '^[-._a-zA-Z0-9]+$', description: 'its key' },
   },
 };
+
+/** The label that opts a ConfigMap in as a policy resource (the operator lists no other ConfigMap). */
+export const resourceConfigMapLabel = 'gatehouse.dev/resource';
+
+/** `{name, key}` of a ConfigMap in the policy's namespace. */
+export interface ConfigMapRef {
+  name: string;
+  key: string;
+}
+
+const configMapRefMember = (textField: string): JSONSchema => ({
+  type: 'object',
+  required: ['name', 'key'],
+  description: `Instead of ${textField} inline: a key of a ConfigMap in the policy's namespace labelled ${resourceConfigMapLabel}=true, read by the operator (an edit recompiles). Apigee: the resource a ResourceURL names.`,
+  properties: {
+    name: { ...secretRefMember.properties!.name!, description: 'the ConfigMap' },
+    key: { ...secretRefMember.properties!.key!, description: 'its key (data, not binaryData)' },
+  },
+});
+
+/**
+ * An object schema whose text member `textField` may instead come from a ConfigMap: `configMapRef`
+ * is added, and `textField` is no longer required: exactly one of the two must be set when the text
+ * was required, at most one when it was optional.
+ */
+export function textOrConfigMap(schema: JSONSchema, textField: string): JSONSchema {
+  const required = (schema.required ?? []).includes(textField);
+  return {
+    ...schema,
+    required: (schema.required ?? []).filter((r) => r !== textField),
+    properties: { ...schema.properties, configMapRef: configMapRefMember(textField) },
+    'x-gatehouse-configmap-text': textField,
+    'x-kubernetes-validations': [
+      ...(schema['x-kubernetes-validations'] ?? []),
+      required
+        ? {
+            rule: `[has(self.${textField}), has(self.configMapRef)].exists_one(x, x)`,
+            message: `exactly one of ${textField} or configMapRef`,
+          }
+        : {
+            rule: `!(has(self.${textField}) && has(self.configMapRef))`,
+            message: `at most one of ${textField} or configMapRef`,
+          },
+    ],
+  };
+}
+
+export interface FoundConfigMapRef {
+  /** The object holding the text, relative to the member ("" for the member itself, "includes[0]"). */
+  path: string;
+  /** Its text member ("stylesheet", "source"). */
+  textField: string;
+  /** Whether one of the text and configMapRef is required. */
+  required: boolean;
+  /** The text member's largest length, from its schema. */
+  maxLength?: number;
+  /** Whether the text is there inline. */
+  inline: boolean;
+  ref?: ConfigMapRef;
+}
+
+/** The path of the text member, or of configMapRef, of a found object ("stylesheet", "includes[0].configMapRef"). */
+export function memberPath(found: FoundConfigMapRef, member: string): string {
+  return found.path === '' ? member : `${found.path}.${member}`;
+}
+
+/** Every object of a schema-valid config whose text may come from a ConfigMap. */
+export function configMapRefsIn(schema: JSONSchema, config: unknown, path = ''): FoundConfigMapRef[] {
+  if (config === null || typeof config !== 'object') return [];
+  if (Array.isArray(config))
+    return schema.items ? config.flatMap((item, i) => configMapRefsIn(schema.items!, item, `${path}[${i}]`)) : [];
+  const out: FoundConfigMapRef[] = [];
+  const textField = schema['x-gatehouse-configmap-text'];
+  const record = config as Record<string, unknown>;
+  if (textField !== undefined) {
+    const ref = record.configMapRef as ConfigMapRef | undefined;
+    out.push({
+      path,
+      textField,
+      required:
+        schema['x-kubernetes-validations']?.some((v) => v.message === `exactly one of ${textField} or configMapRef`) ??
+        false,
+      maxLength: schema.properties?.[textField]?.maxLength,
+      inline: typeof record[textField] === 'string',
+      ...(ref ? { ref } : {}),
+    });
+  }
+  const join = (key: string) => (path === '' ? key : `${path}.${key}`);
+  for (const [key, value] of Object.entries(record)) {
+    const child = schema.properties?.[key];
+    if (child && key !== 'configMapRef') out.push(...configMapRefsIn(child, value, join(key)));
+  }
+  return out;
+}
+
+/** The CRD's rule (exactly, or at most, one of the text and configMapRef), for folder mode. */
+export function configMapChoiceProblems(found: readonly FoundConfigMapRef[]): ConfigProblem[] {
+  return found.flatMap((f) => {
+    if (f.inline && f.ref)
+      return [{ path: memberPath(f, 'configMapRef'), message: `exactly one of ${f.textField} or configMapRef` }];
+    if (f.required && !f.inline && !f.ref)
+      return [{ path: memberPath(f, f.textField), message: `required (or configMapRef)` }];
+    return [];
+  });
+}
+
+/**
+ * For a policy type's validate(): a config whose texts are not all inline. The operator puts each
+ * ConfigMap's text in place of its configMapRef, so extproc never sees one; a config that still has
+ * one did not come from the compiler.
+ */
+export function inlineTextProblems(schema: JSONSchema, config: unknown): ConfigProblem[] {
+  const found = configMapRefsIn(schema, config);
+  return [
+    ...configMapChoiceProblems(found),
+    ...found
+      .filter((f) => f.ref && !f.inline)
+      .map((f) => ({
+        path: memberPath(f, 'configMapRef'),
+        message: `ConfigMap "${f.ref!.name}" key "${f.ref!.key}" was not resolved: the operator puts its text in ${f.textField}`,
+      })),
+  ];
+}
+
+/** The object at a path configMapRefsIn reported. */
+function at(config: unknown, path: string): Record<string, unknown> | undefined {
+  let node = config;
+  for (const part of path.match(/[^.[\]]+/g) ?? []) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<string, unknown>)[part];
+  }
+  return node !== null && typeof node === 'object' ? (node as Record<string, unknown>) : undefined;
+}
+
+/**
+ * A copy of the config with each found ref replaced by its text (`texts` keyed by the found path):
+ * the inline form, which is what the snapshot carries.
+ */
+export function withConfigMapTexts(
+  config: unknown,
+  texts: ReadonlyMap<string, FoundConfigMapRef & { text: string }>,
+): unknown {
+  const copy = structuredClone(config);
+  for (const [path, { textField, text }] of texts) {
+    const holder = at(copy, path);
+    if (!holder) continue;
+    delete holder.configMapRef;
+    holder[textField] = text;
+  }
+  return copy;
+}
 
 /** A value that is either a literal T or a reference to a flow variable. */
 export type RefOr<T> = T | { ref: string };
@@ -144,7 +302,12 @@ export function secretRefsIn(schema: JSONSchema, config: unknown, path = ''): Fo
  */
 export function toCrdSchema(schema: JSONSchema): JSONSchema {
   return mapSchema(schema, (node) => {
-    const { 'x-gatehouse-ref-or': literal, 'x-gatehouse-secret-ref': secret, ...rest } = node;
+    const {
+      'x-gatehouse-ref-or': literal,
+      'x-gatehouse-secret-ref': secret,
+      'x-gatehouse-configmap-text': _configMapText,
+      ...rest
+    } = node;
     return literal === undefined ? rest : refOrCrdNode(literal, rest.description, secret === true);
   });
 }
@@ -247,6 +410,7 @@ export function toValidationSchema(schema: JSONSchema): JSONSchema {
       'x-kubernetes-preserve-unknown-fields': _open,
       'x-kubernetes-validations': _rules,
       'x-kubernetes-int-or-string': _intOrString,
+      'x-gatehouse-configmap-text': _configMapText,
       ...rest
     } = node;
     return rest.properties !== undefined && rest.additionalProperties === undefined

@@ -98,3 +98,45 @@ describe('admission review', () => {
     expect(r.response.status!.message).toMatch(/; and \d+ more$/);
   });
 });
+
+describe('admission review: SOAPMessageValidation schemas compiled by libxml2', () => {
+  const soap = (resourceURL: string, schema: string) => ({
+    apiVersion: 'gatehouse.dev/v1alpha1',
+    kind: 'ApiPolicy',
+    metadata: { name: 'validate', namespace: 'shop' },
+    spec: { type: 'SOAPMessageValidation', soapMessageValidation: { resourceURL, schema } },
+  });
+  const policyRequest = (object: unknown) =>
+    request({ kind: { group: 'gatehouse.dev', version: 'v1alpha1', kind: 'ApiPolicy' }, name: 'validate', object });
+  const xs = 'xmlns:xs="http://www.w3.org/2001/XMLSchema"';
+
+  it('refuses an XSD that is well-formed but does not compile, naming the field', () => {
+    const r = review(
+      policyRequest(soap('xsd://order.xsd', `<xs:schema ${xs}><xs:element name="o" type="xs:nope"/></xs:schema>`)),
+    );
+    expect(r.allowed).toBe(false);
+    expect(r.status?.message).toMatch(/^spec\.soapMessageValidation\.schema: the XSD does not compile: .*nope/);
+  });
+
+  it('refuses a WSDL whose schema does not compile, and allows ones that do', () => {
+    const wsdl = (type: string) =>
+      `<wsdl:definitions xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/" ${xs}><wsdl:types>` +
+      `<xs:schema targetNamespace="urn:o"><xs:element name="o" type="${type}"/></xs:schema></wsdl:types></wsdl:definitions>`;
+    expect(review(policyRequest(soap('wsdl://o.wsdl', wsdl('xs:missing')))).status?.message).toMatch(
+      /the WSDL does not compile/,
+    );
+    expect(review(policyRequest(soap('wsdl://o.wsdl', wsdl('xs:string')))).allowed).toBe(true);
+    expect(
+      review(policyRequest(soap('xsd://o.xsd', `<xs:schema ${xs}><xs:element name="o" type="xs:int"/></xs:schema>`)))
+        .allowed,
+    ).toBe(true);
+  });
+
+  it("leaves a DOCTYPE to the compiler's own check: libxml2 never sees it", () => {
+    const r = review(
+      policyRequest(soap('xsd://o.xsd', `<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><xs:schema ${xs}/>`)),
+    );
+    expect(r.status?.message).toMatch(/DOCTYPE/);
+    expect(r.status?.message).not.toMatch(/does not compile/);
+  });
+});

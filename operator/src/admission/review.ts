@@ -7,6 +7,7 @@ import { group } from '../api/common.ts';
 import type { Diagnostic } from '../compile/diagnostics.ts';
 import { validateObject } from '../compile/validate-object.ts';
 import { AdmissionReviewError } from './errors.ts';
+import { policySchemaProblem } from './xsd.ts';
 
 export const admissionApiVersion = 'admission.k8s.io/v1';
 
@@ -108,7 +109,14 @@ export function review(request: AdmissionRequest): AdmissionResponse {
     (deleting(request.object) || isDeepStrictEqual(specOf(request.object), specOf(request.oldObject)))
   )
     return allow;
-  const { errors, warnings } = validateObject(subject(request));
+  const object = subject(request);
+  const checked = validateObject(object);
+  const { warnings } = checked;
+  // Only a schema the compiler accepted goes to libxml2 (no DOCTYPE, no include: xsd.ts).
+  const schema = checked.errors.length === 0 ? policySchemaProblem(object) : undefined;
+  const errors: Diagnostic[] = schema
+    ? [{ severity: 'error', code: 'GH_ERR_COMPILE_INVALID', field: schema.field, message: schema.message }]
+    : checked.errors;
   const shownWarnings = warnings
     .slice(0, maxWarnings)
     .map((d) => field(d))

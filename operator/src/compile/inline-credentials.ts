@@ -1,5 +1,5 @@
 // Header values that look like credentials written inline in a policy config (AssignMessage add/set,
-// RaiseFault headers): `Authorization: Bearer eyJ...`, `x-api-key: k-123`. They would stand in the
+// RaiseFault headers and add.headers): `Authorization: Bearer eyJ...`, `x-api-key: k-123`. They would stand in the
 // snapshot in clear. A guess by header name, so a warning rather than an error; values made only of
 // template references (`Bearer {token}`) are fine. Password fields proper are refused by their
 // types' own checks (protos/policies: BasicAuthentication, VerifyAPIKey).
@@ -39,7 +39,11 @@ function headerMaps(type: string, config: unknown): { path: string; headers: unk
   if (c === null || typeof c !== 'object') return [];
   const headersOf = (o: unknown) =>
     o !== null && typeof o === 'object' ? (o as { headers?: unknown }).headers : undefined;
-  if (type === 'RaiseFault') return [{ path: 'headers', headers: c.headers }];
+  if (type === 'RaiseFault')
+    return [
+      { path: 'headers', headers: c.headers },
+      { path: 'add.headers', headers: headersOf(c.add) },
+    ];
   if (type !== 'AssignMessage') return [];
   const out = ['add', 'set'].map((op) => ({ path: `${op}.headers`, headers: headersOf(c[op]) }));
   if (Array.isArray(c.operations)) {

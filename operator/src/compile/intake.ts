@@ -15,6 +15,7 @@ import {
   type SharedFlow,
 } from '../api/kinds.ts';
 import { validateSpec } from '../api/validate.ts';
+import { resourceConfigMapLabel } from '../../../protos/policies/schema.ts';
 import type { Diagnostic } from './diagnostics.ts';
 
 export interface Origin {
@@ -50,6 +51,11 @@ export interface SecretObject {
   values: Record<string, string>;
 }
 
+/** A ConfigMap labelled gatehouse.dev/resource=true: texts policies name by configMapRef. */
+export interface ConfigMapObject {
+  values: Record<string, string>;
+}
+
 export interface Inventory {
   proxies: Map<string, Entry<ApiProxy>>;
   policies: Map<string, Entry<ApiPolicy>>;
@@ -60,6 +66,8 @@ export interface Inventory {
   keyValueMaps: Map<string, Entry<KeyValueMap>>;
   sharedFlows: Map<string, Entry<SharedFlow>>;
   secrets: Map<string, Entry<SecretObject>>;
+  /** Only those labelled gatehouse.dev/resource=true, in both modes (a cluster's operator lists no others). */
+  configMaps: Map<string, Entry<ConfigMapObject>>;
   /** `Kind/namespace/name` of every object of our kinds that was rejected. */
   rejected: Set<string>;
   /** Every object of our kinds seen, accepted or not, keyed `Kind/namespace/name` (for status). */
@@ -95,7 +103,8 @@ function identify(source: SourceObject, report: (d: Diagnostic) => void): Candid
   }
   const ours = raw.apiVersion.split('/')[0] === group;
   const isSecret = raw.apiVersion === 'v1' && raw.kind === 'Secret';
-  if (!ours && !isSecret) return undefined; // other kinds are normal in a GitOps folder
+  const isResource = raw.apiVersion === 'v1' && raw.kind === 'ConfigMap' && labelled(raw, resourceConfigMapLabel);
+  if (!ours && !isSecret && !isResource) return undefined; // other kinds are normal in a GitOps folder
   const meta = isRecord(raw.metadata) ? raw.metadata : {};
   const name = typeof meta.name === 'string' ? meta.name : '';
   const namespace = typeof meta.namespace === 'string' && meta.namespace !== '' ? meta.namespace : 'default';
@@ -120,6 +129,27 @@ function identify(source: SourceObject, report: (d: Diagnostic) => void): Candid
     return fail('kind', `unknown kind in ${group}; kinds: ${[...kindsByName.keys()].join(', ')}`);
   if (ours && raw.apiVersion !== gatehouseApiVersion) return fail('apiVersion', `must be ${gatehouseApiVersion}`);
   return { id, origin, raw };
+}
+
+function labelled(raw: Record<string, unknown>, label: string): boolean {
+  const labels = isRecord(raw.metadata) && isRecord(raw.metadata.labels) ? raw.metadata.labels : {};
+  return labels[label] === 'true';
+}
+
+function decodeConfigMap(c: Candidate, report: (d: Diagnostic) => void): ConfigMapObject | undefined {
+  const data = c.raw.data;
+  const values: Record<string, string> = {};
+  if (data === undefined || data === null) return { values };
+  const fail = (field: string, message: string) => {
+    report({ severity: 'error', code: 'GH_ERR_COMPILE_INVALID', ...c.origin, ...c.id, field, message });
+    return undefined;
+  };
+  if (!isRecord(data)) return fail('data', 'must be a map of strings');
+  for (const [k, v] of Object.entries(data)) {
+    if (typeof v !== 'string') return fail(`data.${k}`, 'must be a string');
+    values[k] = v;
+  }
+  return { values };
 }
 
 function decodeSecret(c: Candidate, report: (d: Diagnostic) => void): SecretObject | undefined {
@@ -184,6 +214,7 @@ function emptyInventory(): Inventory {
     keyValueMaps: new Map(),
     sharedFlows: new Map(),
     secrets: new Map(),
+    configMaps: new Map(),
     rejected: new Set(),
     seen: new Map(),
   };
@@ -201,7 +232,7 @@ export function takeIn(sources: readonly SourceObject[], report: (d: Diagnostic)
     const c = identify(source, reject);
     if (!c) continue;
     const key = idKey(c.id);
-    if (c.id.kind !== 'Secret') {
+    if (c.id.kind !== 'Secret' && c.id.kind !== 'ConfigMap') {
       // Copies of one object (an error anyway) report the highest generation, whatever their order.
       const generation = Math.max(generationOf(c.raw), inventory.seen.get(key)?.generation ?? 0);
       inventory.seen.set(key, { id: c.id, generation });
@@ -233,6 +264,11 @@ export function takeIn(sources: readonly SourceObject[], report: (d: Diagnostic)
     if (c.id.kind === 'Secret') {
       const secret = decodeSecret(c, report);
       if (secret) inventory.secrets.set(mapKey, { id: c.id, origin: c.origin, object: secret });
+      continue;
+    }
+    if (c.id.kind === 'ConfigMap') {
+      const configMap = decodeConfigMap(c, report);
+      if (configMap) inventory.configMaps.set(mapKey, { id: c.id, origin: c.origin, object: configMap });
       continue;
     }
     const kind = kindsByName.get(c.id.kind)!;

@@ -95,6 +95,57 @@ describe('compileKeepingLastAccepted', () => {
     });
   });
 
+  it('a policy resource ConfigMap that loses its key or turns bad keeps its last accepted data serving', () => {
+    const xsl = (element: string) =>
+      `<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform"><xsl:template match="/"><${element}/></xsl:template></xsl:stylesheet>`;
+    const configMap = (data: Record<string, string>): SourceObject => ({
+      object: {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'styles', namespace: 'shop', labels: { 'gatehouse.dev/resource': 'true' } },
+        data,
+      },
+    });
+    const objects = (cm: SourceObject[]) => [
+      proxy('orders', 1, { ...good, flows: { preFlow: { request: [{ policy: 'upper' }] } } }),
+      policy('upper', 1, { type: 'XSLTransform', xslTransform: { configMapRef: { name: 'styles', key: 'a.xsl' } } }),
+      ...cm,
+    ];
+    const served = (runtime: unknown) =>
+      (
+        JSON.parse(
+          (runtime as { proxies: { policies: Record<string, { configJson: string }> }[] }).proxies[0]!.policies.upper!
+            .configJson,
+        ) as { stylesheet: string }
+      ).stylesheet;
+    const first = compileKeepingLastAccepted(objects([configMap({ 'a.xsl': xsl('one') })]), new Map(), options);
+    expect(served(first.result.snapshot.runtime)).toBe(xsl('one'));
+
+    // The key goes: the policy reports it, the proxy keeps serving the last accepted text.
+    const gone = compileKeepingLastAccepted(objects([configMap({ 'b.xsl': xsl('x') })]), first.lastAccepted, options);
+    expect(served(gone.result.snapshot.runtime)).toBe(xsl('one'));
+    expect(gone.outcomes.get('ApiPolicy/shop/upper')!.conditions.find((c) => c.type === 'ResolvedRefs')).toMatchObject({
+      status: 'False',
+      message: expect.stringContaining('configMapRef.key') as unknown,
+    });
+    expect(gone.errors.map((e) => e.field)).toEqual(['spec.xslTransform.configMapRef.key']);
+    expect(gone.fallbacks.get('ApiPolicy/shop/upper')).toBe(1);
+
+    // The ConfigMap is deleted, then holds a stylesheet that reads other documents: still the last good one.
+    const deleted = compileKeepingLastAccepted(objects([]), gone.lastAccepted, options);
+    expect(served(deleted.result.snapshot.runtime)).toBe(xsl('one'));
+    const hostile = xsl('x').replace('<x/>', '<xsl:copy-of select="document(\'file:///etc/passwd\')"/>');
+    const bad = compileKeepingLastAccepted(objects([configMap({ 'a.xsl': hostile })]), deleted.lastAccepted, options);
+    expect(served(bad.result.snapshot.runtime)).toBe(xsl('one'));
+    expect(bad.errors[0]?.message).toMatch(/document\(\) .* is not allowed/);
+
+    // Fixed: the new text serves and becomes the one kept.
+    const fixed = compileKeepingLastAccepted(objects([configMap({ 'a.xsl': xsl('two') })]), bad.lastAccepted, options);
+    expect(served(fixed.result.snapshot.runtime)).toBe(xsl('two'));
+    expect(fixed.errors).toEqual([]);
+    expect(fixed.fallbacks.size).toBe(0);
+  });
+
   it('forgets deleted objects', () => {
     const previous = new Map<string, AcceptedRevision>([
       ['ApiProxy/shop/gone', { object: proxy('gone', 1, good).object, generation: 1, revision: 'r1' }],

@@ -136,13 +136,30 @@ export function compileKeepingLastAccepted(
     if (before && objectByKey.has(key) && before.revision !== revisionOf(objectByKey.get(key)))
       substitutes.set(key, before);
   }
+  // A policy resource ConfigMap (docs/policies.md#resources-from-a-configmap) that changed or went away
+  // under a policy that served: the ConfigMap's last accepted data serves until it is fixed, and the
+  // policy's status says what is wrong now.
+  const configMapSubs = new Map<string, AcceptedRevision>();
+  const heldByConfigMap = new Set<string>();
+  for (const d of first.errors) {
+    if (d.kind !== 'ApiPolicy' || !d.field?.includes('configMapRef')) continue;
+    const name = /ConfigMap "([^"]+)"/.exec(d.message)?.[1];
+    const key = idKey({ kind: 'ApiPolicy', namespace: d.namespace ?? '', name: d.name ?? '' });
+    const cmKey = name && idKey({ kind: 'ConfigMap', namespace: d.namespace ?? '', name });
+    const before = cmKey ? previous.get(cmKey) : undefined;
+    if (!cmKey || !before || !previous.has(key) || substitutes.has(key)) continue;
+    if (objectByKey.has(cmKey) && before.revision === revisionOf(objectByKey.get(cmKey))) continue;
+    configMapSubs.set(cmKey, before);
+    heldByConfigMap.add(key);
+  }
   let published = first;
-  if (substitutes.size > 0) {
+  if (substitutes.size > 0 || configMapSubs.size > 0) {
     const replaced = objects.map((o) => {
       const key = keyOf(o.object);
-      const sub = key === undefined ? undefined : substitutes.get(key);
+      const sub = key === undefined ? undefined : (substitutes.get(key) ?? configMapSubs.get(key));
       return sub ? { object: sub.object, origin: o.origin } : o;
     });
+    for (const [key, sub] of configMapSubs) if (!objectByKey.has(key)) replaced.push({ object: sub.object });
     published = compile(replaced, options);
   }
 
@@ -150,8 +167,28 @@ export function compileKeepingLastAccepted(
   const outcomes = new Map<string, ObjectOutcome>();
   const lastAccepted = new Map<string, AcceptedRevision>();
   const fallbacks = new Map<string, number>();
+  for (const [key, object] of objectByKey) {
+    // Policy resource ConfigMaps: the data each policy last served with (kube mode keeps it in memory only).
+    if (!key.startsWith('ConfigMap/')) continue;
+    lastAccepted.set(key, configMapSubs.get(key) ?? { object, generation: 0, revision: revisionOf(object) });
+  }
+  for (const [key, sub] of configMapSubs) lastAccepted.set(key, sub);
   for (const s of published.accepted) {
     const key = idKey(s);
+    if (heldByConfigMap.has(key)) {
+      const current = currentByKey.get(key)!;
+      outcomes.set(key, {
+        id: current,
+        generation: current.generation,
+        conditions: current.conditions,
+        servingGeneration: s.accepted ? s.generation : undefined,
+      });
+      if (s.accepted) {
+        lastAccepted.set(key, previous.get(key)!);
+        fallbacks.set(key, s.generation);
+      }
+      continue;
+    }
     const sub = substitutes.get(key);
     if (sub) {
       // The conditions say what is wrong with the current generation; the older one serves.
@@ -183,10 +220,13 @@ export function compileKeepingLastAccepted(
       lastAccepted.set(key, previous.get(key)!);
     }
   }
-  const current = (d: Diagnostic) =>
-    d.kind !== undefined && substitutes.has(idKey({ kind: d.kind, namespace: d.namespace ?? '', name: d.name ?? '' }));
+  const current = (d: Diagnostic) => {
+    if (d.kind === undefined) return false;
+    const key = idKey({ kind: d.kind, namespace: d.namespace ?? '', name: d.name ?? '' });
+    return substitutes.has(key) || heldByConfigMap.has(key);
+  };
   const report = (of: 'errors' | 'warnings') =>
-    substitutes.size === 0
+    substitutes.size === 0 && heldByConfigMap.size === 0
       ? published[of]
       : sortDiagnostics([...published[of].filter((d) => !current(d)), ...first[of].filter(current)]);
   return {

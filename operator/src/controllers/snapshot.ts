@@ -23,6 +23,7 @@ const compileKinds = new Set([
   'KeyValueMap',
   'SharedFlow',
   'Secret',
+  'ConfigMap',
   'Service',
   'EndpointSlice',
 ]);

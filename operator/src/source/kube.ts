@@ -17,6 +17,7 @@ import type { InformerEvent } from '../kube/informer.ts';
 import type { KubeMetrics } from '../kube/metrics.ts';
 import type { KubeRest } from '../kube/rest.ts';
 import { resources, type OurKind, type ResourceType } from '../watches.ts';
+import { resourceConfigMapLabel } from '../../../protos/policies/schema.ts';
 
 export type SourceKind =
   | 'ApiProxy'
@@ -28,6 +29,7 @@ export type SourceKind =
   | 'KeyValueMap'
   | 'SharedFlow'
   | 'Secret'
+  | 'ConfigMap'
   | 'Service'
   | 'EndpointSlice'
   | 'Pod'
@@ -93,6 +95,8 @@ export class KubeSource {
     this.informers = {
       ...ours,
       Secret: lister(resources.Secret, 'secrets', credentialSecretLabel),
+      // Policy resources (stylesheets, schemas, scripts) by configMapRef: only the opted-in ConfigMaps.
+      ConfigMap: lister(resources.ConfigMap, 'resource-configmaps', `${resourceConfigMapLabel}=true`),
       Service: lister(resources.Service, 'services'),
       EndpointSlice: lister(resources.EndpointSlice, 'endpointslices'),
       Pod: lister(resources.Pod, 'pods', dataPlanePodSelector),
@@ -144,11 +148,12 @@ export class KubeSource {
     return this.informers[kind].list(namespace);
   }
 
-  /** What the compiler reads: our kinds and the opted-in Secrets. */
+  /** What the compiler reads: our kinds and the opted-in Secrets and ConfigMaps. */
   objects(): SourceObject[] {
     const out: SourceObject[] = [];
     for (const k of kinds) for (const object of this.informers[k.kind as SourceKind].list()) out.push({ object });
     for (const object of this.informers.Secret.list()) out.push({ object });
+    for (const object of this.informers.ConfigMap.list()) out.push({ object });
     return out;
   }
 

@@ -6,7 +6,13 @@
 // and free of I/O, and QuickJS only loads asynchronously; extproc compiles the scripts in QuickJS again.
 import { Script } from 'node:vm';
 import type { PolicyTypeSpec } from '../index.ts';
-import type { ConfigProblem, JSONSchema } from '../schema.ts';
+import {
+  inlineTextProblems,
+  textOrConfigMap,
+  type ConfigMapRef,
+  type ConfigProblem,
+  type JSONSchema,
+} from '../schema.ts';
 
 /** The largest script (the resource or one include), in characters. */
 export const MAX_SCRIPT_CHARS = 256 * 1024;
@@ -20,6 +26,8 @@ export interface JavaScriptInclude {
   /** jsc://name */
   url: string;
   source: string;
+  /** Instead of source: a key of a ConfigMap of the namespace (resolved by the operator). */
+  configMapRef?: ConfigMapRef;
 }
 
 export interface JavaScriptConfig {
@@ -29,6 +37,8 @@ export interface JavaScriptConfig {
   resourceURL?: string;
   /** The script itself. */
   source: string;
+  /** Instead of source: a key of a ConfigMap of the namespace (resolved by the operator). */
+  configMapRef?: ConfigMapRef;
   /** Scripts run before `source`, in order (Apigee's IncludeURL). */
   includes?: JavaScriptInclude[];
   /** Read by the script as `properties.name` (Apigee's Properties/Property). */
@@ -58,6 +68,8 @@ export function scriptSyntaxProblem(source: string, filename: string): string | 
 }
 
 function validateJavaScript(config: JavaScriptConfig): ConfigProblem[] {
+  const pending = inlineTextProblems(javaScript.schema, config);
+  if (pending.length > 0) return pending;
   const problems: ConfigProblem[] = [];
   const label = (url: string | undefined, fallback: string) => url?.slice('jsc://'.length) ?? fallback;
   const includes = config.includes ?? [];
@@ -79,56 +91,62 @@ export const javaScript: PolicyTypeSpec = {
   type: 'JavaScript',
   member: 'javaScript',
   group: 'extension',
-  schema: {
-    type: 'object',
-    description:
-      "JavaScript: runs a script in a QuickJS sandbox (WebAssembly) with Apigee's object model (context, request, response, crypto, print, properties), within a time limit, a memory limit and a stack limit, on the worker pool. No host access: no filesystem, process, timers or network. Apigee: <Javascript>.",
-    required: ['source'],
-    properties: {
-      timeLimit: {
-        type: 'integer',
-        minimum: 1,
-        maximum: MAX_TIME_LIMIT_MS,
-        description: `Milliseconds the script may run, includes included; over it the step fails with steps.javascript.ScriptExecutionFailed. Default ${DEFAULT_TIME_LIMIT_MS}, at most ${MAX_TIME_LIMIT_MS}. Apigee: the timeLimit attribute.`,
-      },
-      resourceURL: {
-        type: 'string',
-        pattern: JSC_URL,
-        maxLength: 256,
-        description:
-          'A label for the script, jsc://name, as Apigee names it (used in fault strings); the script itself is `source`. Apigee: <ResourceURL>.',
-      },
-      source: script(
-        'The script, inline (at most 256 KiB). Checked at compile time: it must parse. Apigee: the jsc resource ResourceURL names.',
-      ),
-      includes: {
-        type: 'array',
-        maxItems: MAX_INCLUDES,
-        description: `Scripts run before source, in order, in the same scope (at most ${MAX_INCLUDES}). Apigee: <IncludeURL>.`,
-        items: {
-          type: 'object',
-          required: ['url', 'source'],
-          description: 'One included script: its jsc:// label and its text.',
-          properties: {
-            url: {
-              type: 'string',
-              pattern: JSC_URL,
-              maxLength: 256,
-              description: 'jsc://name. Apigee: <IncludeURL>.',
+  schema: textOrConfigMap(
+    {
+      type: 'object',
+      description:
+        "JavaScript: runs a script in a QuickJS sandbox (WebAssembly) with Apigee's object model (context, request, response, crypto, print, properties), within a time limit, a memory limit and a stack limit, on the worker pool. No host access: no filesystem, process, timers or network. Apigee: <Javascript>.",
+      required: ['source'],
+      properties: {
+        timeLimit: {
+          type: 'integer',
+          minimum: 1,
+          maximum: MAX_TIME_LIMIT_MS,
+          description: `Milliseconds the script may run, includes included; over it the step fails with steps.javascript.ScriptExecutionFailed. Default ${DEFAULT_TIME_LIMIT_MS}, at most ${MAX_TIME_LIMIT_MS}. Apigee: the timeLimit attribute.`,
+        },
+        resourceURL: {
+          type: 'string',
+          pattern: JSC_URL,
+          maxLength: 256,
+          description:
+            'A label for the script, jsc://name, as Apigee names it (used in fault strings); the script itself is `source`. Apigee: <ResourceURL>.',
+        },
+        source: script(
+          'The script, inline (at most 256 KiB); or configMapRef. Checked at compile time: it must parse. Apigee: the jsc resource ResourceURL names.',
+        ),
+        includes: {
+          type: 'array',
+          maxItems: MAX_INCLUDES,
+          description: `Scripts run before source, in order, in the same scope (at most ${MAX_INCLUDES}). Apigee: <IncludeURL>.`,
+          items: textOrConfigMap(
+            {
+              type: 'object',
+              required: ['url', 'source'],
+              description: 'One included script: its jsc:// label and its text.',
+              properties: {
+                url: {
+                  type: 'string',
+                  pattern: JSC_URL,
+                  maxLength: 256,
+                  description: 'jsc://name. Apigee: <IncludeURL>.',
+                },
+                source: script('The included script, inline; or configMapRef.'),
+              },
             },
-            source: script('The included script, inline.'),
-          },
+            'source',
+          ),
+        },
+        properties: {
+          type: 'object',
+          maxProperties: 64,
+          additionalProperties: { type: 'string', maxLength: 8192, description: 'The value of one property.' },
+          description:
+            'Values the script reads as properties.name (at most 64, each at most 8 KiB). Apigee: <Properties><Property name="...">.',
         },
       },
-      properties: {
-        type: 'object',
-        maxProperties: 64,
-        additionalProperties: { type: 'string', maxLength: 8192, description: 'The value of one property.' },
-        description:
-          'Values the script reads as properties.name (at most 64, each at most 8 KiB). Apigee: <Properties><Property name="...">.',
-      },
     },
-  },
+    'source',
+  ),
   needsBody: () => true,
   validate: (config) => validateJavaScript(config as JavaScriptConfig),
 };

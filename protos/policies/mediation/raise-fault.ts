@@ -15,6 +15,8 @@ export interface RaiseFaultConfig {
   copy?: { source?: string; headers?: string[]; payload?: boolean };
   /** Apigee <FaultResponse><Remove>: headers left out of the fault response (copied ones, say). */
   remove?: { headers?: string[] };
+  /** Apigee <FaultResponse><Add><Headers>: header values appended (a copied value stays). */
+  add?: { headers?: Record<string, string> };
   /** Apigee <FaultResponse><AssignVariable>: flow variables set before the response is built. */
   assignVariable?: AssignVariable[];
 }
@@ -86,6 +88,22 @@ export const raiseFault: PolicyTypeSpec = {
           'Headers left out of the fault response (copied ones), before the configured headers are set. Apigee: <FaultResponse><Remove>.',
         properties: { headers: stringList('Names of headers removed (at most 64).', 64, 256) },
       },
+      add: {
+        type: 'object',
+        description:
+          'Headers appended to the fault response after copy and remove: a header already there (copied) keeps its value and gets this one after it; headers replaces. Apigee: <FaultResponse><Add><Headers>.',
+        properties: {
+          headers: {
+            type: 'object',
+            maxProperties: 64,
+            additionalProperties: {
+              type: 'string',
+              description: "The header value, a template: {variable} is replaced by the flow variable's text.",
+            },
+            description: 'Headers appended, by name (at most 64). Apigee: <Add><Headers><Header name>.',
+          },
+        },
+      },
       payload: {
         type: 'object',
         description:
@@ -113,6 +131,7 @@ export const raiseFault: PolicyTypeSpec = {
         names: (c.assignVariable ?? []).map((v) => v.ref),
         templates: [
           ...Object.values(c.headers ?? {}),
+          ...Object.values(c.add?.headers ?? {}),
           c.payload?.content,
           ...(c.assignVariable ?? []).map((v) => v.template),
         ],
@@ -125,10 +144,11 @@ export const raiseFault: PolicyTypeSpec = {
     const payload = c.payload && { ...c.payload, contentType: c.payload.contentType ?? 'text/plain' };
     const copied = (c.copy?.headers ?? []).map((name, i) => ({ name, path: `copy.headers[${i}]` }));
     const headerProblems = [
-      ...Object.keys(c.headers ?? {}).map((name) => ({ name, path: `headers.${name}` })),
-      ...copied,
-    ].flatMap(({ name, path }) => {
-      const problem = headerNameProblem('set', name);
+      ...Object.keys(c.headers ?? {}).map((name) => ({ name, path: `headers.${name}`, op: 'set' as const })),
+      ...Object.keys(c.add?.headers ?? {}).map((name) => ({ name, path: `add.headers.${name}`, op: 'add' as const })),
+      ...copied.map((x) => ({ ...x, op: 'set' as const })),
+    ].flatMap(({ name, path, op }) => {
+      const problem = headerNameProblem(op, name);
       return problem === undefined ? [] : [{ path, message: `${name}: ${problem}; Envoy would not apply it` }];
     });
     const assignProblems = (c.assignVariable ?? []).flatMap((v, i) =>
@@ -142,6 +162,7 @@ export const raiseFault: PolicyTypeSpec = {
         (c.assignVariable ?? []).map((v, i) => ({ path: `assignVariable[${i}].template`, template: v.template })),
       ),
       ...templateFieldProblems(templateMapFields('headers', c.headers)),
+      ...templateFieldProblems(templateMapFields('add.headers', c.add?.headers)),
       ...payloadProblems('payload', payload),
       ...headerProblems,
     ];

@@ -5,7 +5,7 @@
 // extproc's create(): no DOCTYPE, and no xs:include, xs:redefine, xs:override or xs:import with a
 // schemaLocation, so a schema never names a file or a URL to load.
 import type { PolicyTypeSpec } from '../index.ts';
-import { messageName, type ConfigProblem } from '../schema.ts';
+import { inlineTextProblems, messageName, textOrConfigMap, type ConfigMapRef, type ConfigProblem } from '../schema.ts';
 import { MAX_XML_RESOURCE_CHARS, readXmlResource } from './xml-resource.ts';
 
 export const XSD_NAMESPACE = 'http://www.w3.org/2001/XMLSchema';
@@ -25,6 +25,8 @@ export interface SOAPMessageValidationConfig {
   resourceURL?: string;
   /** The XSD, or the WSDL whose <types> hold the schemas; required with resourceURL. */
   schema?: string;
+  /** Instead of schema: a key of a ConfigMap of the namespace (resolved by the operator). */
+  configMapRef?: ConfigMapRef;
 }
 
 /** Whether a resourceURL names a WSDL (else an XSD). */
@@ -65,6 +67,8 @@ export function schemaResourceProblems(text: string, wsdl: boolean, path = 'sche
 }
 
 function validateSoapMessageValidation(config: SOAPMessageValidationConfig): ConfigProblem[] {
+  const pending = inlineTextProblems(soapMessageValidation.schema, config);
+  if (pending.length > 0) return pending;
   if (config.resourceURL === undefined) {
     return config.schema === undefined
       ? []
@@ -79,60 +83,63 @@ export const soapMessageValidation: PolicyTypeSpec = {
   type: 'SOAPMessageValidation',
   member: 'soapMessageValidation',
   group: 'mediation',
-  schema: {
-    type: 'object',
-    description:
-      'SOAPMessageValidation: checks an XML body is well-formed, optionally a SOAP 1.1/1.2 envelope, and optionally valid against an inline XSD or the schemas of an inline WSDL. A failure is steps.messagevalidation.Failed (500). Apigee: <MessageValidation>.',
-    properties: {
-      source: {
-        ...messageName,
-        description:
-          'The message checked: request or response; default the message of the phase the step runs in. Apigee: <Source>.',
-      },
-      soapMessage: {
-        type: 'object',
-        description:
-          'Present: the body must be a SOAP envelope, and the Body children are what is validated. Apigee: <SOAPMessage>.',
-        properties: {
-          version: {
-            type: 'string',
-            enum: ['1.1', '1.2', '1.1/1.2'],
-            description: 'The SOAP versions accepted; default 1.1/1.2 (either). Apigee: version.',
-          },
-        },
-      },
-      elements: {
-        type: 'array',
-        maxItems: 64,
-        description:
-          'The elements accepted as the root (or, with soapMessage, as Body children); absent: any. Apigee: <Element namespace>.',
-        items: {
-          type: 'object',
-          required: ['name'],
+  schema: textOrConfigMap(
+    {
+      type: 'object',
+      description:
+        'SOAPMessageValidation: checks an XML body is well-formed, optionally a SOAP 1.1/1.2 envelope, and optionally valid against an inline XSD or the schemas of an inline WSDL. A failure is steps.messagevalidation.Failed (500). Apigee: <MessageValidation>.',
+      properties: {
+        source: {
+          ...messageName,
           description:
-            'One element: its local name and namespace (absent: no namespace). Apigee: <Element namespace="...">name</Element>.',
+            'The message checked: request or response; default the message of the phase the step runs in. Apigee: <Source>.',
+        },
+        soapMessage: {
+          type: 'object',
+          description:
+            'Present: the body must be a SOAP envelope, and the Body children are what is validated. Apigee: <SOAPMessage>.',
           properties: {
-            name: { type: 'string', minLength: 1, maxLength: 256, description: 'The local name.' },
-            namespace: { type: 'string', maxLength: 1024, description: 'The namespace URI.' },
+            version: {
+              type: 'string',
+              enum: ['1.1', '1.2', '1.1/1.2'],
+              description: 'The SOAP versions accepted; default 1.1/1.2 (either). Apigee: version.',
+            },
           },
         },
-      },
-      resourceURL: {
-        type: 'string',
-        pattern: '^(xsd|wsdl)://[A-Za-z0-9_.-]+$',
-        maxLength: 256,
-        description:
-          'xsd://name (schema is an XSD) or wsdl://name (schema is a WSDL whose <types> hold the schemas); absent: well-formedness only. Apigee: <ResourceURL>.',
-      },
-      schema: {
-        type: 'string',
-        minLength: 1,
-        maxLength: MAX_XML_RESOURCE_CHARS,
-        description:
-          'The XSD or WSDL resourceURL names, inline. Checked at compile time: well-formed, no DOCTYPE, no xs:include/xs:redefine, xs:import only by namespace.',
+        elements: {
+          type: 'array',
+          maxItems: 64,
+          description:
+            'The elements accepted as the root (or, with soapMessage, as Body children); absent: any. Apigee: <Element namespace>.',
+          items: {
+            type: 'object',
+            required: ['name'],
+            description:
+              'One element: its local name and namespace (absent: no namespace). Apigee: <Element namespace="...">name</Element>.',
+            properties: {
+              name: { type: 'string', minLength: 1, maxLength: 256, description: 'The local name.' },
+              namespace: { type: 'string', maxLength: 1024, description: 'The namespace URI.' },
+            },
+          },
+        },
+        resourceURL: {
+          type: 'string',
+          pattern: '^(xsd|wsdl)://[A-Za-z0-9_.-]+$',
+          maxLength: 256,
+          description:
+            'xsd://name (schema is an XSD) or wsdl://name (schema is a WSDL whose <types> hold the schemas); absent: well-formedness only. Apigee: <ResourceURL>.',
+        },
+        schema: {
+          type: 'string',
+          minLength: 1,
+          maxLength: MAX_XML_RESOURCE_CHARS,
+          description:
+            'The XSD or WSDL resourceURL names, inline; or configMapRef. Checked at compile time: well-formed, no DOCTYPE, no xs:include/xs:redefine, xs:import only by namespace.',
+        },
       },
     },
-  },
+    'schema',
+  ),
   needsBody: (config, phase) => ((config as SOAPMessageValidationConfig).source ?? phase) === phase,
   validate: (config) => validateSoapMessageValidation(config as SOAPMessageValidationConfig),
 };

@@ -4,7 +4,13 @@
 // here, at compile time and again at extproc's create(): well-formed, no DOCTYPE, an xsl:stylesheet,
 // and nothing that reaches outside the message (xsl:include, xsl:import, document()).
 import type { PolicyTypeSpec } from '../index.ts';
-import type { ConfigProblem, JSONSchema } from '../schema.ts';
+import {
+  inlineTextProblems,
+  textOrConfigMap,
+  type ConfigMapRef,
+  type ConfigProblem,
+  type JSONSchema,
+} from '../schema.ts';
 import { MAX_XML_RESOURCE_CHARS, readXmlResource } from './xml-resource.ts';
 
 export const XSLT_NAMESPACE = 'http://www.w3.org/1999/XSL/Transform';
@@ -26,8 +32,10 @@ export interface XSLTransformConfig {
   outputVariable?: string;
   /** The label Apigee's ResourceURL gives the stylesheet: xsl://name. */
   resourceURL?: string;
-  /** The XSLT 1.0 stylesheet itself. */
+  /** The XSLT 1.0 stylesheet itself (the operator puts a configMapRef's text here). */
   stylesheet: string;
+  /** Instead of stylesheet: a key of a ConfigMap of the namespace (resolved by the operator). */
+  configMapRef?: ConfigMapRef;
   parameters?: { ignoreUnresolvedVariables?: boolean; parameter: XSLParameter[] };
 }
 
@@ -72,6 +80,8 @@ export function stylesheetProblems(text: string, path = 'stylesheet'): ConfigPro
 }
 
 function validateXslTransform(config: XSLTransformConfig): ConfigProblem[] {
+  const pending = inlineTextProblems(xslTransform.schema, config);
+  if (pending.length > 0) return pending;
   const problems = stylesheetProblems(config.stylesheet);
   const source = config.source ?? 'message';
   if (!['request', 'response', 'message'].includes(source) && config.outputVariable === undefined) {
@@ -92,59 +102,61 @@ export const xslTransform: PolicyTypeSpec = {
   type: 'XSLTransform',
   member: 'xslTransform',
   group: 'mediation',
-  schema: {
-    type: 'object',
-    description:
-      'XSLTransform: applies an XSLT 1.0 stylesheet to an XML message body or variable. No xsl:include, xsl:import or document(); DOCTYPE refused in stylesheet and input; runs on the worker pool within the phase budget. Apigee: <XSL>.',
-    required: ['stylesheet'],
-    properties: {
-      source: {
-        ...name(
-          'What is transformed: request or response (its body), or a flow variable holding XML; default the message of the phase the step runs in. Apigee: <Source>.',
+  schema: textOrConfigMap(
+    {
+      type: 'object',
+      description:
+        'XSLTransform: applies an XSLT 1.0 stylesheet to an XML message body or variable. No xsl:include, xsl:import or document(); DOCTYPE refused in stylesheet and input; runs on the worker pool within the phase budget. Apigee: <XSL>.',
+      required: ['stylesheet'],
+      properties: {
+        source: {
+          ...name(
+            'What is transformed: request or response (its body), or a flow variable holding XML; default the message of the phase the step runs in. Apigee: <Source>.',
+          ),
+        },
+        outputVariable: name(
+          'The flow variable the output is written to; absent: the output replaces the source message content. Apigee: <OutputVariable>.',
         ),
-      },
-      outputVariable: name(
-        'The flow variable the output is written to; absent: the output replaces the source message content. Apigee: <OutputVariable>.',
-      ),
-      resourceURL: {
-        type: 'string',
-        pattern: '^xsl://[A-Za-z0-9_.-]+$',
-        maxLength: 256,
-        description:
-          'A label for the stylesheet, xsl://name, as Apigee names it; the stylesheet itself is `stylesheet`. Apigee: <ResourceURL>.',
-      },
-      stylesheet: {
-        type: 'string',
-        minLength: 1,
-        maxLength: MAX_XML_RESOURCE_CHARS,
-        description:
-          'The XSLT 1.0 stylesheet (xsl:stylesheet or xsl:transform), inline. Checked at compile time: well-formed, no DOCTYPE, no xsl:include/xsl:import, no document(). Apigee: the xsl resource ResourceURL names.',
-      },
-      parameters: {
-        type: 'object',
-        description: 'Stylesheet parameters (xsl:param) passed from outside. Apigee: <Parameters>.',
-        required: ['parameter'],
-        properties: {
-          ignoreUnresolvedVariables: {
-            type: 'boolean',
-            description:
-              'When true a ref that does not resolve passes its value (or nothing); when false (default) the step fails with steps.xsl.XSLEvaluationFailed. Apigee: ignoreUnresolvedVariables.',
-          },
-          parameter: {
-            type: 'array',
-            maxItems: 32,
-            description: 'At most 32 parameters. Apigee: <Parameter>.',
-            items: {
-              type: 'object',
-              required: ['name'],
-              description: 'One parameter: its name and a ref or a value. Apigee: <Parameter name ref value>.',
-              properties: {
-                name: name('The xsl:param name.'),
-                ref: name('A flow variable whose value is passed. Apigee: ref.'),
-                value: {
-                  type: 'string',
-                  maxLength: 8192,
-                  description: 'A literal value, used when there is no ref or it does not resolve. Apigee: value.',
+        resourceURL: {
+          type: 'string',
+          pattern: '^xsl://[A-Za-z0-9_.-]+$',
+          maxLength: 256,
+          description:
+            'A label for the stylesheet, xsl://name, as Apigee names it; the stylesheet itself is `stylesheet`. Apigee: <ResourceURL>.',
+        },
+        stylesheet: {
+          type: 'string',
+          minLength: 1,
+          maxLength: MAX_XML_RESOURCE_CHARS,
+          description:
+            'The XSLT 1.0 stylesheet (xsl:stylesheet or xsl:transform), inline; or configMapRef. Checked at compile time: well-formed, no DOCTYPE, no xsl:include/xsl:import, no document(). Apigee: the xsl resource ResourceURL names.',
+        },
+        parameters: {
+          type: 'object',
+          description: 'Stylesheet parameters (xsl:param) passed from outside. Apigee: <Parameters>.',
+          required: ['parameter'],
+          properties: {
+            ignoreUnresolvedVariables: {
+              type: 'boolean',
+              description:
+                'When true a ref that does not resolve passes its value (or nothing); when false (default) the step fails with steps.xsl.XSLEvaluationFailed. Apigee: ignoreUnresolvedVariables.',
+            },
+            parameter: {
+              type: 'array',
+              maxItems: 32,
+              description: 'At most 32 parameters. Apigee: <Parameter>.',
+              items: {
+                type: 'object',
+                required: ['name'],
+                description: 'One parameter: its name and a ref or a value. Apigee: <Parameter name ref value>.',
+                properties: {
+                  name: name('The xsl:param name.'),
+                  ref: name('A flow variable whose value is passed. Apigee: ref.'),
+                  value: {
+                    type: 'string',
+                    maxLength: 8192,
+                    description: 'A literal value, used when there is no ref or it does not resolve. Apigee: value.',
+                  },
                 },
               },
             },
@@ -152,7 +164,8 @@ export const xslTransform: PolicyTypeSpec = {
         },
       },
     },
-  },
+    'stylesheet',
+  ),
   needsBody: (config, phase) => {
     const source = (config as XSLTransformConfig).source;
     return source === undefined || source === phase;

@@ -1,5 +1,5 @@
--- Argo CD health check for every gatehouse.dev kind: ApiProxy, ApiPolicy, ApiProduct, Developer, DeveloperApp and
--- DataPlane (charts/gatehouse/README.md: "Argo CD"). One script, set under each kind's argocd-cm key;
+-- Argo CD health check for every gatehouse.dev kind: ApiProxy, ApiPolicy, ApiProduct, Developer, DeveloperApp,
+-- DataPlane and KeyValueMap (charts/gatehouse/README.md: "Argo CD"). One script, set under each kind's argocd-cm key;
 -- where the kinds differ it asks obj.kind.
 -- Runs with only Lua's base, table and package libraries, as argocd-cm scripts do: no string library.
 local hs = {}

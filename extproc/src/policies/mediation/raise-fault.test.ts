@@ -148,3 +148,61 @@ describe('RaiseFault FaultResponse: AssignVariable, Copy, Remove', () => {
     ).toThrow(PolicyConfigError);
   });
 });
+
+describe('RaiseFault FaultResponse: Add', () => {
+  it('adds Apigee\'s reference example header (<Add><Headers><Header name="FaultHeader">{fault.name}</Header>)', () => {
+    // docs.apigee.com raise-fault-policy, "Return FaultResponse payload": Set payload and status, Add a header.
+    const step = raiseFaultPolicy.create(
+      {
+        statusCode: 500,
+        reasonPhrase: 'Server error',
+        payload: { contentType: 'text/xml', content: '<root>Please contact support@company.com</root>' },
+        add: { headers: { FaultHeader: '{fault.name}' } },
+      },
+      meta,
+    );
+    const fault = raised(step, makePolicyContext({ variables: { 'fault.name': 'ErrorResponseCode' } }));
+    expect(fault.headers).toEqual({ faultheader: 'ErrorResponseCode' });
+    expect(fault.body).toEqual({ contentType: 'text/xml', content: '<root>Please contact support@company.com</root>' });
+  });
+
+  it('appends to a copied header instead of replacing it; Set (headers) still replaces', () => {
+    const step = raiseFaultPolicy.create(
+      {
+        statusCode: 403,
+        copy: { headers: ['x-trace', 'x-replaced'] },
+        add: { headers: { 'x-trace': 'gateway', 'x-new': 'n', 'x-replaced': 'added' } },
+        headers: { 'x-replaced': 'set' },
+      },
+      meta,
+    );
+    const fault = raised(step, makePolicyContext({ headers: { 'x-trace': 'client', 'x-replaced': 'client' } }));
+    expect(fault.headers).toEqual({ 'x-trace': 'client,gateway', 'x-new': 'n', 'x-replaced': 'set' });
+  });
+
+  it('adds after remove: a removed copied header comes back with only the added value', () => {
+    const step = raiseFaultPolicy.create(
+      {
+        statusCode: 400,
+        copy: { headers: ['x-a'] },
+        remove: { headers: ['x-a'] },
+        add: { headers: { 'x-a': 'mine' } },
+      },
+      meta,
+    );
+    expect(raised(step, makePolicyContext({ headers: { 'x-a': 'theirs' } })).headers).toEqual({ 'x-a': 'mine' });
+  });
+
+  it('refuses pseudo-headers and bad templates in add at create(), and a CR/LF smuggled through a variable at run time', () => {
+    expect(() => raiseFaultPolicy.create({ statusCode: 400, add: { headers: { ':status': '200' } } }, meta)).toThrow(
+      PolicyConfigError,
+    );
+    expect(() => raiseFaultPolicy.create({ statusCode: 400, add: { headers: { 'x-a': '{{' } } }, meta)).toThrow(
+      PolicyConfigError,
+    );
+    const step = raiseFaultPolicy.create({ statusCode: 400, add: { headers: { 'x-echo': '{flow.in}' } } }, meta);
+    // A flow variable another policy set (ExtractVariables from a hostile body) may hold CR/LF.
+    const ctx = makePolicyContext({ variables: { 'flow.in': 'a\r\nset-cookie: admin=1' } });
+    expect(() => step(ctx)).toThrow(/CR, LF or NUL/);
+  });
+});

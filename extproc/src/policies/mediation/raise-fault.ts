@@ -1,6 +1,7 @@
 // RaiseFault (docs/policies.md): stop the flow with a configured response. Header values and the payload are
 // templates; without a payload the standard fault body names the policy. Apigee's FaultResponse
-// elements run in the order assignVariable, copy, remove, then the configured headers and payload.
+// elements run in the order assignVariable, copy, remove, add, then the configured headers and payload
+// (Set): Add appends a value to a header already there, Set replaces it.
 import { raiseFault, type RaiseFaultConfig } from '../../../../protos/policies/mediation/raise-fault.ts';
 import { checkHeaderChange } from '../../flow/allowed-changes.ts';
 import { PolicyFault } from '../../flow/faults.ts';
@@ -13,6 +14,7 @@ export const raiseFaultPolicy: PolicyImplementation<RaiseFaultConfig> = {
   create(config, meta) {
     checkConfig(raiseFault, config, meta);
     const headerTemplates = Object.entries(config.headers ?? {});
+    const addTemplates = Object.entries(config.add?.headers ?? {});
     const contentType = config.payload?.contentType ?? 'text/plain';
     // The payload escapes each value for where it sits in its content type (flow/templates.ts).
     const payloadTemplate = config.payload && compilePayloadTemplate(config.payload.content, contentType);
@@ -38,6 +40,14 @@ export const raiseFaultPolicy: PolicyImplementation<RaiseFaultConfig> = {
           copiedBody = { contentType: source.headers.get('content-type') ?? 'text/plain', content: source.body.text() };
       }
       for (const name of config.remove?.headers ?? []) delete headers[name.toLowerCase()];
+      for (const [name, template] of addTemplates) {
+        const key = name.toLowerCase();
+        const value = expandTemplate(ctx, template);
+        checkHeaderChange('add', key, value);
+        // One value per name in the fault's header map: an added value joins the one there as a
+        // second list element (RFC 9110 5.3), as Apigee's Add keeps the copied value.
+        headers[key] = headers[key] === undefined ? value : `${headers[key]},${value}`;
+      }
       for (const [name, value] of headerTemplates) headers[name.toLowerCase()] = expandTemplate(ctx, value);
       // Envoy applies an immediate response's headers with the same mutation rules (sendImmediateResponse).
       for (const [name, value] of Object.entries(headers)) checkHeaderChange('set', name.toLowerCase(), value);

@@ -1,6 +1,6 @@
 // <RaiseFault> -> RaiseFault (docs/policies.md#raisefault). The fault response is built from
-// <FaultResponse><Set> (status, reason, headers, payload); <Add><Headers> on a new response is the same
-// as setting them. Other operations have no counterpart on a raised fault.
+// <FaultResponse><Set> (status, reason, headers, payload) and <Add><Headers> (add.headers: appended,
+// so a header set too keeps both as Apigee does). Other operations have no counterpart here.
 import { payload } from './message-operations.ts';
 import { compact, int, namedValues, type PolicyConverter } from './support.ts';
 
@@ -11,10 +11,8 @@ export const raiseFaultConverter: PolicyConverter = {
     const set = fr?.child('Set');
     const add = fr?.child('Add');
     const status = set?.child('StatusCode');
-    const headers = {
-      ...namedValues(add?.child('Headers'), 'Header', ctx),
-      ...namedValues(set?.child('Headers'), 'Header', ctx),
-    };
+    const added = namedValues(add?.child('Headers'), 'Header', ctx) ?? {};
+    const headers = namedValues(set?.child('Headers'), 'Header', ctx) ?? {};
     // Unresolved template variables expand to "" (as IgnoreUnresolvedVariables true); the fault
     // response is always a new response, whatever an <AssignTo> says.
     for (const parent of [el, fr])
@@ -27,6 +25,7 @@ export const raiseFaultConverter: PolicyConverter = {
       statusCode: status ? (int(status.text, status.xpath, ctx, { min: 200, max: 599 }) ?? 500) : 500,
       reasonPhrase: set?.childText('ReasonPhrase'),
       headers: Object.keys(headers).length > 0 ? headers : undefined,
+      add: Object.keys(added).length > 0 ? { headers: added } : undefined,
       payload: payload(set?.child('Payload'), ctx),
     });
   },
