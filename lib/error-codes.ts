@@ -1111,6 +1111,16 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
   ),
   fault(
     'policies/security',
+    'steps.jwt.InsufficientKeyLength',
+    undefined,
+    'JWT policies, OAuthV2 JWT access tokens: an HMAC key shorter than its algorithm needs (HS256 32 bytes, HS384 48, HS512 64), or an RSA key under 2048 bits.',
+    {
+      statusNote: '401 from VerifyJWT, 500 from GenerateJWT and the OAuthV2 JWT operations',
+      ...apigee('steps.jwt.InsufficientKeyLength'),
+    },
+  ),
+  fault(
+    'policies/security',
     'steps.jwt.InvalidClaim',
     undefined,
     'VerifyJWT: an additional claim or header, or the jti, differs from the config; GenerateJWT: expiresIn or notBefore is not a time value.',
@@ -1250,6 +1260,13 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
       statusNote: '401 from VerifyJWS and DecodeJWS, 500 from GenerateJWS',
       ...apigee('steps.jws.FailedToResolveVariable'),
     },
+  ),
+  fault(
+    'policies/security',
+    'steps.jws.InsufficientKeyLength',
+    undefined,
+    'JWS policies: an HMAC key shorter than its algorithm needs (HS256 32 bytes, HS384 48, HS512 64), or an RSA key under 2048 bits.',
+    { statusNote: '401 from VerifyJWS, 500 from GenerateJWS', ...apigee('steps.jws.InsufficientKeyLength') },
   ),
   fault(
     'policies/security',

@@ -188,3 +188,15 @@ describe('RFC 7519 section 3.1, through VerifyJWT and VerifyJWS', () => {
     );
   });
 });
+
+describe('InsufficientKeyLength in the JWS policies', () => {
+  it('the RFC 7520 4.4 token with its key cut to 31 bytes is InsufficientKeyLength, not a signature failure', async () => {
+    const short = Buffer.from(RFC7520_HMAC_K, 'base64url').subarray(0, 31).toString('base64url');
+    const step = verifyJwsPolicy.create(
+      { algorithms: ['HS256'], secretKey: { value: { ref: 'k' }, encoding: 'base64url' }, source: 'jws' },
+      meta,
+    );
+    const fault = await outcome(step, makePolicyContext({ variables: { k: short, jws: RFC7520_4_4 } }));
+    expect([fault?.errorCode, fault?.status]).toEqual(['steps.jws.InsufficientKeyLength', 401]);
+  });
+});
