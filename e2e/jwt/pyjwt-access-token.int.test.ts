@@ -46,7 +46,7 @@ async function issue(config: Partial<OAuthV2Config>): Promise<string> {
     variables: { 'key.private': rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), 'key.hmac': HMAC },
   });
   const result = await oauthV2Policy.create(
-    { operation: 'GenerateJWTAccessToken', generateResponse: true, ...config } as OAuthV2Config,
+    { operation: 'GenerateJWTAccessToken', generateResponse: true, ...config },
     { namespace: 'pyjwt-at', name: 'token' },
   )(ctx);
   if (!result) throw new Error('no token response');
@@ -81,7 +81,7 @@ describe('OAuthV2 JWT access tokens: interop with PyJWT', () => {
       ],
       ['HS256', { algorithm: 'HS256', secretKey: { value: { ref: 'key.hmac' } } }, HMAC],
     ] as const) {
-      const token = await issue(config as Partial<OAuthV2Config>);
+      const token = await issue(config);
       const [h, p, s] = token.split('.');
       const claims = JSON.parse(Buffer.from(p!, 'base64url').toString('utf8')) as Record<string, unknown>;
       const tampered = `${h}.${Buffer.from(JSON.stringify({ ...claims, scope: 'read write' })).toString('base64url')}.${s}`;
