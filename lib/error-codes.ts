@@ -1094,6 +1094,13 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
   ),
   fault(
     'policies/security',
+    'steps.jwt.EncryptionFailed',
+    500,
+    'GenerateJWT type Encrypted: jose could not encrypt to the configured key (it does not fit the key algorithm).',
+    apigee('steps.jwt.EncryptionFailed'),
+  ),
+  fault(
+    'policies/security',
     'steps.jwt.FailedToDecode',
     401,
     'VerifyJWT, DecodeJWT: the token is not three base64url parts of JSON objects, is longer than 16 KiB, or names a header or claim twice.',

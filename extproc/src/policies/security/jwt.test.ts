@@ -81,7 +81,7 @@ const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}`
 const claims = { iss: 'https://issuer.test', sub: 'alice', aud: 'shop', iat: nowS - 10, exp: nowS + 3600 };
 
 describe('GenerateJWT then VerifyJWT, every algorithm family', () => {
-  const cases: Array<[GenerateJwtConfig['algorithm'], string, string]> = [
+  const cases: Array<[NonNullable<GenerateJwtConfig['algorithm']>, string, string]> = [
     ['RS256', 'rsa.key', 'rsa.pub'],
     ['RS512', 'rsa.key', 'rsa.pub'],
     ['PS256', 'rsa.key', 'rsa.pub'],
@@ -484,6 +484,7 @@ describe("Apigee's fault codes and statuses", () => {
   // DecodeJWS): the codes these policies raise and the status each answers with.
   const apigeeTable: Array<[string, number | '401 or 500']> = [
     ['steps.jwt.AlgorithmInTokenNotPresentInConfiguration', 401],
+    ['steps.jwt.EncryptionFailed', 500],
     ['steps.jwt.FailedToDecode', 401],
     ['steps.jwt.FailedToResolveVariable', '401 or 500'],
     ['steps.jwt.InsufficientKeyLength', '401 or 500'],

@@ -4,6 +4,7 @@ import { PolicyFault } from '../../../flow/faults.ts';
 
 export const jwtFaultCodes = {
   AlgorithmInTokenNotPresentInConfiguration: 'steps.jwt.AlgorithmInTokenNotPresentInConfiguration',
+  EncryptionFailed: 'steps.jwt.EncryptionFailed',
   FailedToDecode: 'steps.jwt.FailedToDecode',
   FailedToResolveVariable: 'steps.jwt.FailedToResolveVariable',
   InsufficientKeyLength: 'steps.jwt.InsufficientKeyLength',
