@@ -2,7 +2,7 @@
 // wrap, an independent decryption with jose, and the attack corpus: `dir` and RSA1_5 tokens, a content
 // algorithm not allowed, a tampered ciphertext, a compressed (zip) payload, an expired token, a signed
 // JWT where an encrypted one is expected, the wrong key, a wrong-size key wrap secret.
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { CompactEncrypt, compactDecrypt } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { generateJWT, type GenerateJwtConfig } from '../../../../protos/policies/security/generate-jwt.ts';
@@ -17,8 +17,7 @@ const meta = { namespace: 'default', name: 'jwe' };
 const NOW = Date.UTC(2026, 0, 1);
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const other = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const pem = (k: import('node:crypto').KeyObject, type: 'spki' | 'pkcs8') =>
-  k.export({ type, format: 'pem' }).toString();
+const pem = (k: KeyObject, type: 'spki' | 'pkcs8') => k.export({ type, format: 'pem' }).toString();
 const WRAP = randomBytes(32);
 const variables = {
   'k.pub': pem(rsa.publicKey, 'spki'),
@@ -70,11 +69,7 @@ async function generate(config: GenerateJwtConfig): Promise<string> {
   return ctx.variables.getString('out')!;
 }
 
-const encryptRaw = (
-  header: Record<string, unknown>,
-  claims: unknown,
-  key: Uint8Array | import('node:crypto').KeyObject,
-) =>
+const encryptRaw = (header: Record<string, unknown>, claims: unknown, key: Uint8Array | KeyObject) =>
   new CompactEncrypt(Buffer.from(JSON.stringify(claims)))
     .setProtectedHeader(header as { alg: string; enc: string })
     .encrypt(key);
