@@ -1101,6 +1101,13 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
   ),
   fault(
     'policies/security',
+    'steps.jwt.EncryptionFailed',
+    500,
+    'GenerateJWT type Encrypted: jose could not encrypt to the configured key (it does not fit the key algorithm).',
+    apigee('steps.jwt.EncryptionFailed'),
+  ),
+  fault(
+    'policies/security',
     'steps.jwt.FailedToDecode',
     401,
     'VerifyJWT, DecodeJWT: the token is not three base64url parts of JSON objects, is longer than 16 KiB, or names a header or claim twice.',
@@ -1114,6 +1121,16 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
     {
       statusNote: '401 from VerifyJWT and DecodeJWT, 500 from GenerateJWT',
       ...apigee('steps.jwt.FailedToResolveVariable'),
+    },
+  ),
+  fault(
+    'policies/security',
+    'steps.jwt.InsufficientKeyLength',
+    undefined,
+    'JWT policies, OAuthV2 JWT access tokens: an HMAC key shorter than its algorithm needs (HS256 32 bytes, HS384 48, HS512 64), or an RSA key under 2048 bits.',
+    {
+      statusNote: '401 from VerifyJWT, 500 from GenerateJWT and the OAuthV2 JWT operations',
+      ...apigee('steps.jwt.InsufficientKeyLength'),
     },
   ),
   fault(
@@ -1257,6 +1274,13 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
       statusNote: '401 from VerifyJWS and DecodeJWS, 500 from GenerateJWS',
       ...apigee('steps.jws.FailedToResolveVariable'),
     },
+  ),
+  fault(
+    'policies/security',
+    'steps.jws.InsufficientKeyLength',
+    undefined,
+    'JWS policies: an HMAC key shorter than its algorithm needs (HS256 32 bytes, HS384 48, HS512 64), or an RSA key under 2048 bits.',
+    { statusNote: '401 from VerifyJWS, 500 from GenerateJWS', ...apigee('steps.jws.InsufficientKeyLength') },
   ),
   fault(
     'policies/security',

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseOptions } from '../../lib/cli/command.ts';
 import { UsageError } from '../../lib/errors.ts';
 import { extprocCommand } from './command.ts';
+import { DEFAULT_REMOTE_KEY_OPTIONS } from './keys/remote-key-sets.ts';
 import { DEFAULT_STREAM_LIMITS } from './server/limits.ts';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_WORK } from './server/server.ts';
 
@@ -90,5 +91,56 @@ describe('gatehouse extproc options', () => {
     expect(() => parse('--snapshot', 's', '--max-streams', 'lots')).toThrow(UsageError);
     expect(() => parse('--snapshot', 's', '--workers', '-1')).toThrow(/--workers/);
     expect(() => parse('--snapshot', 's', '--work-budget-ms', '0')).toThrow(/--work-budget-ms/);
+  });
+
+  it('--jwks-*: the key service bounds, defaults as the service has them, each bound checked and named', () => {
+    expect(parse('--snapshot', 's').remoteKeys).toEqual(DEFAULT_REMOTE_KEY_OPTIONS);
+    expect(
+      parse(
+        '--snapshot',
+        's',
+        '--jwks-cache-default',
+        '10m',
+        '--jwks-cache-min',
+        '1m',
+        '--jwks-cache-max',
+        '2h',
+        '--jwks-refetch-interval',
+        '1m',
+        '--jwks-stale-if-error',
+        '0s',
+        '--jwks-failure-backoff',
+        '10s',
+        '--jwks-fetch-timeout',
+        '2s',
+        '--jwks-max-bytes',
+        '65536',
+        '--jwks-max-urls',
+        '50',
+      ).remoteKeys,
+    ).toEqual({
+      ttlMs: 600_000,
+      minTtlMs: 60_000,
+      maxTtlMs: 7_200_000,
+      refetchIntervalMs: 60_000,
+      staleIfErrorMs: 0,
+      failureBackoffMs: 10_000,
+      timeoutMs: 2_000,
+      maxBytes: 65_536,
+      maxEntries: 50,
+    });
+    for (const [argv, message] of [
+      [['--jwks-cache-min', '0s'], /--jwks-cache-min: 0ms is not between 1s and 168h/],
+      [['--jwks-cache-min', '2h', '--jwks-cache-max', '1h'], /--jwks-cache-max/],
+      [['--jwks-cache-default', '10s'], /--jwks-cache-default: 10s is not between 30s and 24h/],
+      [['--jwks-cache-max', '30d'], /--jwks-cache-max: "30d" is not a duration/],
+      [['--jwks-refetch-interval', '10ms'], /--jwks-refetch-interval/],
+      [['--jwks-fetch-timeout', '5m'], /--jwks-fetch-timeout: 5m is not between 100ms and 1m/],
+      [['--jwks-max-bytes', '100'], /--jwks-max-bytes: 100 is not between 1024 and 16777216/],
+      [['--jwks-max-urls', '0'], /--jwks-max-urls/],
+      [['--jwks-stale-if-error', 'forever'], /--jwks-stale-if-error/],
+    ] as const) {
+      expect(() => parse('--snapshot', 's', ...argv), argv.join(' ')).toThrow(message);
+    }
   });
 });

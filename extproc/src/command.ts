@@ -2,7 +2,17 @@
 // flag is one row of the table; its parsed value reaches runExtproc as a camelCase option. Loads only
 // lib/cli; the server is imported when the command runs.
 import { defineCommand } from '../../lib/cli/command.ts';
-import { hostPort, oneOf, port, positiveInt, text, wholeNumber, type FlagValues } from '../../lib/cli/flags.ts';
+import {
+  duration,
+  formatDuration,
+  hostPort,
+  oneOf,
+  port,
+  positiveInt,
+  text,
+  wholeNumber,
+  type FlagValues,
+} from '../../lib/cli/flags.ts';
 import { serverTlsConfig, serverTlsFlags, xdsTlsConfig, xdsTlsFlags } from '../../lib/cli/tls.ts';
 import { UsageError } from '../../lib/errors.ts';
 
@@ -121,9 +131,77 @@ const flags = {
       "send spans (one per stream and policy step, joining Envoy's trace) to this OTLP gRPC collector; sampling follows Envoy's",
     defaultText: 'no tracing',
   }),
+  // Key sets fetched from URLs for VerifyJWT/VerifyJWS/VerifyJWTAccessToken (docs/policies.md#keys-from-a-url).
+  // Defaults equal keys/remote-key-sets.ts DEFAULT_REMOTE_KEY_OPTIONS (command.test.ts holds them equal).
+  'jwks-cache-default': duration({
+    default: 300_000,
+    description: 'how long a JWKS or discovery document is cached when its response has no Cache-Control max-age',
+  }),
+  'jwks-cache-min': duration({
+    default: 30_000,
+    description: 'shortest caching of a document, whatever its max-age says (no-store and no-cache count as this)',
+  }),
+  'jwks-cache-max': duration({ default: 86_400_000, description: 'longest caching of a document, at most 7 days' }),
+  'jwks-refetch-interval': duration({
+    default: 30_000,
+    description:
+      'a kid the cached set lacks refetches its URL at most once per this time (a flood of random kids cannot hammer the issuer)',
+  }),
+  'jwks-stale-if-error': duration({
+    default: 3_600_000,
+    description: 'how long past its expiry the last good set is still served while refreshes fail; 0s: never',
+  }),
+  'jwks-failure-backoff': duration({
+    default: 5_000,
+    description: 'no new attempt at a URL within this time of a failed one',
+  }),
+  'jwks-fetch-timeout': duration({
+    default: 5_000,
+    description: 'one fetch, connect, TLS, headers and body together (100ms to 1m)',
+  }),
+  'jwks-max-bytes': positiveInt({
+    value: 'BYTES',
+    default: 262_144,
+    description: 'largest JWKS or discovery document accepted (1024 to 16777216)',
+  }),
+  'jwks-max-urls': positiveInt({
+    default: 1000,
+    description: 'key set URLs held at once; the least recently used is dropped beyond (at most 100000)',
+  }),
   ...serverTlsFlags({ serves: 'ext_proc', clientCertificates: "client certificates (Envoy's)" }),
   ...xdsTlsFlags(),
 };
+
+const DAY_MS = 86_400_000;
+
+/** --jwks-*: keys/remote-key-sets.ts RemoteKeySetOptions, each bound checked and named. */
+function remoteKeyOptions(v: FlagValues<typeof flags>) {
+  const o = {
+    ttlMs: v.jwksCacheDefault,
+    minTtlMs: v.jwksCacheMin,
+    maxTtlMs: v.jwksCacheMax,
+    refetchIntervalMs: v.jwksRefetchInterval,
+    staleIfErrorMs: v.jwksStaleIfError,
+    failureBackoffMs: v.jwksFailureBackoff,
+    timeoutMs: v.jwksFetchTimeout,
+    maxBytes: v.jwksMaxBytes,
+    maxEntries: v.jwksMaxUrls,
+  };
+  const within = (flag: string, value: number, min: number, max: number, show = formatDuration) => {
+    if (value < min || value > max)
+      throw new UsageError(`--${flag}: ${show(value)} is not between ${show(min)} and ${show(max)}`);
+  };
+  within('jwks-cache-min', o.minTtlMs, 1_000, 7 * DAY_MS);
+  within('jwks-cache-max', o.maxTtlMs, o.minTtlMs, 7 * DAY_MS);
+  within('jwks-cache-default', o.ttlMs, o.minTtlMs, o.maxTtlMs);
+  within('jwks-refetch-interval', o.refetchIntervalMs, 1_000, DAY_MS);
+  within('jwks-stale-if-error', o.staleIfErrorMs, 0, 7 * DAY_MS);
+  within('jwks-failure-backoff', o.failureBackoffMs, 100, 3_600_000);
+  within('jwks-fetch-timeout', o.timeoutMs, 100, 60_000);
+  within('jwks-max-bytes', o.maxBytes, 1024, 16 * 1024 * 1024, String);
+  within('jwks-max-urls', o.maxEntries, 1, 100_000, String);
+  return o;
+}
 
 function extprocOptions(v: FlagValues<typeof flags>) {
   if ((v.xds === undefined) === (v.snapshot === undefined))
@@ -153,6 +231,8 @@ function extprocOptions(v: FlagValues<typeof flags>) {
       maxStreams,
       maxConnectionStreams,
     },
+    /** keys/remote-key-sets.ts RemoteKeySetOptions. */
+    remoteKeys: remoteKeyOptions(v),
     /** server/server.ts WorkOptions (the worker count only when given: the default is per machine). */
     work: {
       ...(v.workers !== undefined ? { workers: v.workers } : {}),

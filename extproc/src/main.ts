@@ -90,7 +90,7 @@ export async function runExtproc(o: ExtprocOptions): Promise<number> {
   const server = createExtprocServer({
     snapshots,
     stores,
-    keys: new RemoteKeySetCache({ log }),
+    keys: new RemoteKeySetCache({ log, ...o.remoteKeys }),
     egress,
     log,
     metrics,

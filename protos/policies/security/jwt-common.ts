@@ -22,6 +22,27 @@ export const jwtAlgorithms = [
 ] as const;
 export type JwtAlgorithm = (typeof jwtAlgorithms)[number];
 
+/**
+ * Encrypted JWTs (JWE, RFC 7516): the key management algorithms Gatehouse takes (Apigee's <Key>), a
+ * subset of Apigee's: RSA-OAEP-256 with an RSA key pair, AES key wrap with a secret. `dir` (the
+ * content key is the configured secret itself), RSA1_5 (Bleichenbacher-style padding oracles; not
+ * Apigee's either), ECDH-ES* and PBES2* are not values, so a token using one is always refused.
+ */
+export const jweKeyAlgorithms = ['RSA-OAEP-256', 'A128KW', 'A192KW', 'A256KW'] as const;
+export type JweKeyAlgorithm = (typeof jweKeyAlgorithms)[number];
+/** Content encryption (Apigee's <Content>, RFC 7518 5.1). */
+export const jweContentAlgorithms = [
+  'A128CBC-HS256',
+  'A192CBC-HS384',
+  'A256CBC-HS512',
+  'A128GCM',
+  'A192GCM',
+  'A256GCM',
+] as const;
+export type JweContentAlgorithm = (typeof jweContentAlgorithms)[number];
+/** The AES key wrap secret's size in bytes (RFC 7518 4.4). */
+export const KEY_WRAP_BYTES: Record<string, number> = { A128KW: 16, A192KW: 24, A256KW: 32 };
+
 /** HS* take a SecretKey, the others a PublicKey (verify) or PrivateKey (sign). */
 export const isHmac = (alg: string): boolean => alg.startsWith('HS');
 
@@ -210,7 +231,7 @@ export function keyUrlProblem(text: string): string | undefined {
   return refused === undefined ? undefined : `names a ${refused} address, which extproc never fetches`;
 }
 
-function literalSecret(value: unknown): boolean {
+export function literalSecret(value: unknown): boolean {
   return typeof value === 'string';
 }
 

@@ -4,6 +4,16 @@
 import { readsBodyVariable, refName } from '../expressions.ts';
 import type { PolicyTypeSpec } from '../index.ts';
 import { refOr, type ConfigProblem, type RefOr } from '../schema.ts';
+import {
+  privateKeySchema,
+  publicKeySchema,
+  secretKeySchema,
+  signKeyProblems,
+  verifyKeyProblems,
+  type PrivateKeyConfig,
+  type PublicKeyConfig,
+  type SecretKeyConfig,
+} from './jwt-common.ts';
 
 export const OAUTH_OPERATIONS = [
   'GenerateAccessToken',
@@ -12,8 +22,22 @@ export const OAUTH_OPERATIONS = [
   'VerifyAccessToken',
   'InvalidateToken',
   'ValidateToken',
+  'GenerateJWTAccessToken',
+  'RefreshJWTAccessToken',
+  'VerifyJWTAccessToken',
 ] as const;
 export type OAuthOperation = (typeof OAUTH_OPERATIONS)[number];
+
+/** The operations whose access tokens are RFC 9068 JWTs (Apigee X's JWT access tokens). */
+export const JWT_OPERATIONS: ReadonlySet<OAuthOperation> = new Set([
+  'GenerateJWTAccessToken',
+  'RefreshJWTAccessToken',
+  'VerifyJWTAccessToken',
+]);
+
+/** What Apigee signs JWT access tokens with: RS256/384/512 and HS256/384/512. */
+export const JWT_ACCESS_TOKEN_ALGORITHMS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512'] as const;
+export type JwtAccessTokenAlgorithm = (typeof JWT_ACCESS_TOKEN_ALGORITHMS)[number];
 
 export const GRANT_TYPES = ['client_credentials', 'password', 'authorization_code', 'refresh_token'] as const;
 export type GrantType = (typeof GRANT_TYPES)[number];
@@ -65,12 +89,24 @@ export interface OAuthV2Config {
   externalAuthorization?: boolean;
   /** InvalidateToken, ValidateToken: the tokens to revoke or approve again. */
   tokens?: OAuthTokenRef[];
+  /** Generate*: the end user (resource owner) id kept with the token; the JWT's sub. Apigee: <AppEndUser>. */
+  appEndUser?: RefOr<string>;
+  /** The JWT operations: the signing algorithm. Apigee: <Algorithm>. */
+  algorithm?: JwtAccessTokenAlgorithm;
+  /** GenerateJWTAccessToken, RefreshJWTAccessToken with RS*. Apigee: <PrivateKey>. */
+  privateKey?: PrivateKeyConfig;
+  /** The JWT operations with HS*. Apigee: <SecretKey>. */
+  secretKey?: SecretKeyConfig;
+  /** VerifyJWTAccessToken with RS*. Apigee: <PublicKey>. */
+  publicKey?: PublicKeyConfig;
 }
 
 const TOKEN_ENDPOINT: ReadonlySet<OAuthOperation> = new Set([
   'GenerateAccessToken',
   'GenerateAuthorizationCode',
   'RefreshAccessToken',
+  'GenerateJWTAccessToken',
+  'RefreshJWTAccessToken',
 ]);
 
 const MAX_LIFETIME_MS = 400 * 24 * 3600 * 1000;
@@ -78,6 +114,37 @@ const MAX_LIFETIME_MS = 400 * 24 * 3600 * 1000;
 const text = (description: string, maxLength = 1024) => refOr({ type: 'string', maxLength, description });
 const lifetime = (description: string) => refOr({ type: 'integer', minimum: 1, maximum: MAX_LIFETIME_MS, description });
 const flag = (description: string) => ({ type: 'boolean', description }) as const;
+
+/** The algorithm and key elements: required by the JWT operations, refused elsewhere. */
+function jwtProblems(c: OAuthV2Config): ConfigProblem[] {
+  const keys = (['algorithm', 'privateKey', 'secretKey', 'publicKey'] as const).filter((k) => c[k] !== undefined);
+  if (!JWT_OPERATIONS.has(c.operation))
+    return keys.map((k) => ({
+      path: k,
+      message: `only the JWT operations (GenerateJWTAccessToken, RefreshJWTAccessToken, VerifyJWTAccessToken) take ${k}`,
+    }));
+  if (c.algorithm === undefined) return [{ path: 'algorithm', message: `${c.operation} needs algorithm` }];
+  const problems: ConfigProblem[] =
+    c.operation === 'VerifyJWTAccessToken'
+      ? verifyKeyProblems([c.algorithm], c.publicKey, c.secretKey)
+      : signKeyProblems(c.algorithm, c.privateKey, c.secretKey);
+  if (c.operation === 'VerifyJWTAccessToken' && c.privateKey)
+    problems.push({
+      path: 'privateKey',
+      message: 'VerifyJWTAccessToken takes publicKey (or secretKey), not privateKey',
+    });
+  if (c.operation !== 'VerifyJWTAccessToken' && c.publicKey)
+    problems.push({
+      path: 'publicKey',
+      message: `${c.operation} signs: it takes privateKey (or secretKey), not publicKey`,
+    });
+  if (c.externalAccessToken !== undefined)
+    problems.push({
+      path: 'externalAccessToken',
+      message: 'a JWT access token is signed here: an external access token cannot be one',
+    });
+  return problems;
+}
 
 export const oauthV2: PolicyTypeSpec = {
   type: 'OAuthV2',
@@ -204,6 +271,18 @@ export const oauthV2: PolicyTypeSpec = {
           },
         },
       },
+      appEndUser: text(
+        'GenerateAccessToken, GenerateAuthorizationCode and the JWT generate operations: the id of the end user (resource owner) the token is for, kept with the token (app_enduser in the response and the variables; the sub of a JWT access token). Apigee: <AppEndUser>.',
+      ),
+      algorithm: {
+        type: 'string',
+        enum: [...JWT_ACCESS_TOKEN_ALGORITHMS],
+        description:
+          'GenerateJWTAccessToken, RefreshJWTAccessToken, VerifyJWTAccessToken: the signing algorithm of the JWT access token (RS256/384/512 take privateKey/publicKey, HS256/384/512 secretKey). Apigee: <Algorithm>.',
+      },
+      privateKey: privateKeySchema,
+      secretKey: secretKeySchema,
+      publicKey: publicKeySchema,
     },
   },
   needsBody: (config, phase) => {
@@ -216,6 +295,7 @@ export const oauthV2: PolicyTypeSpec = {
   validate: (config) => {
     const c = config as OAuthV2Config;
     const problems: ConfigProblem[] = [];
+    problems.push(...jwtProblems(c));
     if ((c.operation === 'InvalidateToken' || c.operation === 'ValidateToken') && !c.tokens) {
       problems.push({ path: 'tokens', message: `${c.operation} needs the tokens to act on` });
     }

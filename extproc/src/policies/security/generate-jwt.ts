@@ -9,7 +9,8 @@ import type { PolicyContext, PolicyImplementation, PolicyMeta } from '../../flow
 import { checkConfig } from '../support.ts';
 import { claimValue } from './jwt/claims.ts';
 import { joseFaults } from './jwt/faults.ts';
-import { signCompact } from './jwt/sign.ts';
+import { encryptClaims } from './jwt/encrypted.ts';
+import { protectedHeader, signCompact } from './jwt/sign.ts';
 import { quoted } from './jwt/verify.ts';
 
 const faults = joseFaults('jwt', 500);
@@ -80,8 +81,18 @@ function buildClaims(ctx: PolicyContext, config: GenerateJwtConfig): Record<stri
 
 async function generate(ctx: PolicyContext, meta: PolicyMeta, config: GenerateJwtConfig): Promise<void> {
   const claims = buildClaims(ctx, config);
+  if (config.type === 'Encrypted') {
+    const enc = config.encryptionAlgorithms!;
+    const kid = config.secretKey?.id;
+    const header = protectedHeader(ctx, { ...config, algorithm: enc.key }, faults, { typ: 'JWT' }, kid);
+    const token = await encryptClaims(ctx, meta, { ...config, encryptionAlgorithms: enc }, faults, claims, header);
+    ctx.variables.set(config.outputVariable, token);
+    return;
+  }
   const payload = Buffer.from(JSON.stringify(claims), 'utf8');
-  const token = await signCompact(ctx, meta, config, faults, payload, { typ: 'JWT' });
+  const token = await signCompact(ctx, meta, { ...config, algorithm: config.algorithm! }, faults, payload, {
+    typ: 'JWT',
+  });
   ctx.variables.set(config.outputVariable, token);
 }
 

@@ -81,7 +81,7 @@ const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}`
 const claims = { iss: 'https://issuer.test', sub: 'alice', aud: 'shop', iat: nowS - 10, exp: nowS + 3600 };
 
 describe('GenerateJWT then VerifyJWT, every algorithm family', () => {
-  const cases: Array<[GenerateJwtConfig['algorithm'], string, string]> = [
+  const cases: Array<[NonNullable<GenerateJwtConfig['algorithm']>, string, string]> = [
     ['RS256', 'rsa.key', 'rsa.pub'],
     ['RS512', 'rsa.key', 'rsa.pub'],
     ['PS256', 'rsa.key', 'rsa.pub'],
@@ -330,6 +330,55 @@ describe('attack corpus', () => {
     expect(verifyJWT.schema.properties!.algorithms!.items!.enum).not.toContain('none');
   });
 
+  it('InsufficientKeyLength: an HMAC key under the hash size (32/48/64 bytes), an RSA key under 2048 bits', async () => {
+    // HS256 needs 32 bytes: 31 is refused by VerifyJWT (401) and GenerateJWT (500), 32 is accepted.
+    for (const [alg, min] of [
+      ['HS256', 32],
+      ['HS384', 48],
+      ['HS512', 64],
+    ] as const) {
+      const short = 'k'.repeat(min - 1);
+      const token = await sign({ alg }, claims, Buffer.from(short));
+      const check = verifyJwtPolicy.create({ algorithms: [alg], secretKey: { value: { ref: 'k' } } }, meta);
+      const fault = await outcome(check, context({ ...bearer(token), variables: { k: short } }));
+      expect([fault?.errorCode, fault?.status], alg).toEqual(['steps.jwt.InsufficientKeyLength', 401]);
+      expect(fault?.message).not.toContain(short);
+      const gen = generateJwtPolicy.create(
+        { algorithm: alg, secretKey: { value: { ref: 'k' } }, outputVariable: 'out' },
+        meta,
+      );
+      const genFault = await outcome(gen, context({ variables: { k: short } }));
+      expect([genFault?.errorCode, genFault?.status], alg).toEqual(['steps.jwt.InsufficientKeyLength', 500]);
+      const enough = 'k'.repeat(min);
+      const good = await sign({ alg }, claims, Buffer.from(enough));
+      expect(await outcome(check, context({ ...bearer(good), variables: { k: enough } })), alg).toBeUndefined();
+    }
+    // The length counts decoded bytes: 64 hex characters are 32 bytes, enough for HS256 and not for HS384.
+    const hex = 'ab'.repeat(32);
+    const hexToken = await sign({ alg: 'HS384' }, claims, Buffer.from(hex, 'hex'));
+    const hexCheck = verifyJwtPolicy.create(
+      { algorithms: ['HS384'], secretKey: { value: { ref: 'k' }, encoding: 'hex' } },
+      meta,
+    );
+    expect((await outcome(hexCheck, context({ ...bearer(hexToken), variables: { k: hex } })))?.errorCode).toBe(
+      'steps.jwt.InsufficientKeyLength',
+    );
+    // RSA 1024: jose refuses the key before looking at the signature; the policies say why.
+    const weak = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    const weakPub = weak.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const weakKey = weak.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const rsaCheck = verifyJwtPolicy.create({ algorithms: ['RS256'], publicKey: { value: { ref: 'pub' } } }, meta);
+    const forged = `${b64({ alg: 'RS256' })}.${b64(claims)}.${'A'.repeat(171)}`;
+    const rsaFault = await outcome(rsaCheck, context({ ...bearer(forged), variables: { pub: weakPub } }));
+    expect([rsaFault?.errorCode, rsaFault?.status]).toEqual(['steps.jwt.InsufficientKeyLength', 401]);
+    const rsaGen = generateJwtPolicy.create(
+      { algorithm: 'RS256', privateKey: { value: { ref: 'key' } }, outputVariable: 'out' },
+      meta,
+    );
+    const rsaGenFault = await outcome(rsaGen, context({ variables: { key: weakKey } }));
+    expect([rsaGenFault?.errorCode, rsaGenFault?.status]).toEqual(['steps.jwt.InsufficientKeyLength', 500]);
+  });
+
   it('HS/RS key confusion: an HS256 token signed with the RSA public key PEM as the secret is refused', async () => {
     const publicPem = secrets['default/jwt/rsa.pub']!;
     const token = await sign({ alg: 'HS256' }, claims, Buffer.from(publicPem));
@@ -435,8 +484,10 @@ describe("Apigee's fault codes and statuses", () => {
   // DecodeJWS): the codes these policies raise and the status each answers with.
   const apigeeTable: Array<[string, number | '401 or 500']> = [
     ['steps.jwt.AlgorithmInTokenNotPresentInConfiguration', 401],
+    ['steps.jwt.EncryptionFailed', 500],
     ['steps.jwt.FailedToDecode', 401],
     ['steps.jwt.FailedToResolveVariable', '401 or 500'],
+    ['steps.jwt.InsufficientKeyLength', '401 or 500'],
     ['steps.jwt.InvalidClaim', '401 or 500'],
     ['steps.jwt.InvalidPrivateKey', 500],
     ['steps.jwt.InvalidPublicKey', 401],
@@ -456,6 +507,7 @@ describe("Apigee's fault codes and statuses", () => {
     ['steps.jws.ContentIsNotDetached', 401],
     ['steps.jws.FailedToDecode', 401],
     ['steps.jws.FailedToResolveVariable', '401 or 500'],
+    ['steps.jws.InsufficientKeyLength', '401 or 500'],
     ['steps.jws.InvalidClaim', 401],
     ['steps.jws.InvalidPrivateKey', 500],
     ['steps.jws.InvalidPublicKey', 401],

@@ -1,5 +1,5 @@
 // OAuthV2 (docs/policies.md#oauthv2): Gatehouse as an OAuth 2.0 authorization server, one Apigee
-// operation per step. The operations live in ./oauth/; this file dispatches and shapes the answers:
+// operation per step; the JWT operations issue and verify RFC 9068 JWT access tokens. The operations live in ./oauth/; this file dispatches and shapes the answers:
 // the token JSON or the 302 with the code (generateResponse), the OAuth error bodies, the
 // oauthv2accesstoken.{policy}.* / oauthv2authcode.{policy}.* variables and oauthV2.{policy}.failed.
 import { oauthV2, type OAuthV2Config } from '../../../../protos/policies/security/oauth-v2.ts';
@@ -15,6 +15,7 @@ import {
   type CodeOutcome,
   type TokenOutcome,
 } from './oauth/token-endpoint.ts';
+import { jwtMinter, verifyJwtAccessToken } from './oauth/jwt-access-token.ts';
 import { verifyAccessToken } from './oauth/verify.ts';
 
 function codeAnswer(ctx: PolicyContext, meta: PolicyMeta, outcome: CodeOutcome, respond: boolean): StepResult {
@@ -57,6 +58,13 @@ async function run(ctx: PolicyContext, meta: PolicyMeta, config: OAuthV2Config):
       return undefined;
     case 'ValidateToken':
       await setTokensStatus(ctx, config, 'approved');
+      return undefined;
+    case 'GenerateJWTAccessToken':
+      return tokenAnswer(ctx, meta, await generateAccessToken(ctx, config, jwtMinter(ctx, meta, config)), config);
+    case 'RefreshJWTAccessToken':
+      return tokenAnswer(ctx, meta, await refreshAccessToken(ctx, config, jwtMinter(ctx, meta, config)), config);
+    case 'VerifyJWTAccessToken':
+      await verifyJwtAccessToken(ctx, meta, config);
       return undefined;
   }
 }

@@ -15,6 +15,7 @@ import {
   setDecodedClaimVariables,
   setHeaderVariables,
 } from './jwt/claims.ts';
+import { decryptClaims, jweHeader } from './jwt/encrypted.ts';
 import { joseFaults, jwtFault } from './jwt/faults.ts';
 import { decodeJsonObject, splitCompact, TokenDecodeError, tokenText } from './jwt/token.ts';
 import { quoted, verifySignature } from './jwt/verify.ts';
@@ -100,10 +101,45 @@ function checkClaims(
   hold(config.additionalHeaders, header, 'header');
 }
 
+/** type Encrypted: the JWE's header is checked against the allow-lists, then it is decrypted to its claims. */
+async function decrypt(
+  ctx: PolicyContext,
+  meta: PolicyMeta,
+  config: VerifyJwtConfig,
+  prefix: string,
+  token: string,
+): Promise<{ header: Record<string, unknown>; claims: Record<string, unknown> }> {
+  let header: Record<string, unknown>;
+  try {
+    header = jweHeader(token);
+  } catch (err) {
+    if (err instanceof TokenDecodeError) throw faults.undecodable(`Failed to Decode Token: ${err.message}`);
+    throw err;
+  }
+  setHeaderVariables(ctx.variables, prefix, header);
+  const claims = await decryptClaims(
+    ctx,
+    meta,
+    { encryptionAlgorithms: config.encryptionAlgorithms!, privateKey: config.privateKey, secretKey: config.secretKey },
+    faults,
+    token,
+    header,
+  );
+  return { header, claims };
+}
+
 async function verify(ctx: PolicyContext, meta: PolicyMeta, config: VerifyJwtConfig, prefix: string): Promise<void> {
   const source = config.source ?? DEFAULT_TOKEN_SOURCE;
   const raw = ctx.variables.getString(source);
   if (raw === undefined) throw fault('FailedToResolveVariable', `Failed to resolve the variable ${source}`);
+  if (config.type === 'Encrypted') {
+    const { header, claims } = await decrypt(ctx, meta, config, prefix, tokenText(raw));
+    setDecodedClaimVariables(ctx.variables, prefix, claims);
+    setClaimVariables(ctx.variables, prefix, claims, ctx.now());
+    checkTimes(ctx, config, claims);
+    checkClaims(ctx, config, header, claims);
+    return;
+  }
   let header: Record<string, unknown>;
   let claims: Record<string, unknown>;
   let parts;
@@ -118,7 +154,7 @@ async function verify(ctx: PolicyContext, meta: PolicyMeta, config: VerifyJwtCon
     throw err;
   }
   setDecodedClaimVariables(ctx.variables, prefix, claims);
-  await verifySignature(ctx, meta, config, faults, parts);
+  await verifySignature(ctx, meta, { ...config, algorithms: config.algorithms ?? [] }, faults, parts);
   setClaimVariables(ctx.variables, prefix, claims, ctx.now());
   checkTimes(ctx, config, claims);
   checkClaims(ctx, config, header, claims);

@@ -4,9 +4,12 @@ import type { XmlElement } from '../xml.ts';
 import {
   algorithm,
   claims,
+  encryptionAlgorithms,
   flag,
   headerList,
+  isEncrypted,
   privateKey,
+  publicKey,
   secretKey,
   SKIP,
   textOrRef,
@@ -25,14 +28,22 @@ function jti(el: XmlElement, ctx: PolicyContext) {
 export const generateJwtConverter: PolicyConverter = {
   type: 'GenerateJWT',
   convert(el, ctx) {
-    const alg = algorithm(el, ctx);
-    const priv = privateKey(el, ctx);
+    const encrypted = isEncrypted(el);
+    const alg = encrypted ? undefined : algorithm(el, ctx);
+    const enc = encrypted ? encryptionAlgorithms(el, ctx) : undefined;
+    const priv = encrypted ? undefined : privateKey(el, ctx);
+    const pub = encrypted ? publicKey(el, ctx) : undefined;
     const secret = secretKey(el, ctx);
     const outputVariable = variableName(el, 'OutputVariable');
     if (!outputVariable) ctx.unsupported(el.xpath, 'no <OutputVariable>: the policy is not converted');
-    if (!alg || !outputVariable || priv === SKIP || secret === SKIP) return undefined;
+    if (encrypted ? enc === SKIP : !alg) return undefined;
+    if (!outputVariable || priv === SKIP || pub === SKIP || secret === SKIP) return undefined;
+    const oneEnc = enc === undefined || enc === SKIP ? undefined : { key: enc.key[0], content: enc.content[0] };
     return compact({
       algorithm: alg,
+      type: encrypted ? 'Encrypted' : undefined,
+      encryptionAlgorithms: oneEnc,
+      publicKey: pub,
       privateKey: priv,
       secretKey: secret,
       issuer: textOrRef(el, 'Issuer', ctx),

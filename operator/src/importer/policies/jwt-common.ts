@@ -2,7 +2,12 @@
 // elements and claims. A secret or private key written literally in the XML is never copied into the
 // manifests: it is reported (create a Secret) and the policy is not converted, since a secretRef to a
 // Secret that does not exist yet would not compile.
-import { jwtAlgorithms, type ClaimType } from '../../../../protos/policies/security/jwt-common.ts';
+import {
+  jweContentAlgorithms,
+  jweKeyAlgorithms,
+  jwtAlgorithms,
+  type ClaimType,
+} from '../../../../protos/policies/security/jwt-common.ts';
 import type { XmlElement } from '../xml.ts';
 import { bool, compact, refOrText, type PolicyContext, type RefOr } from './support.ts';
 
@@ -184,12 +189,46 @@ export function headerList(el: XmlElement, name: string): string[] | undefined {
 export const flag = (el: XmlElement, name: string, ctx: PolicyContext) => bool(el.child(name), ctx);
 
 /** <Type>Signed</Type>: Encrypted (JWE) has no counterpart; false when the policy must not convert. */
+/** An encrypted JWT's config: <Type>Encrypted</Type>, or <Algorithms> with <Key> and <Content>. */
+export function isEncrypted(el: XmlElement): boolean {
+  return el.child('Type')?.text.toLowerCase() === 'encrypted' || el.child('Algorithms')?.child('Key') !== undefined;
+}
+
+/** <Algorithms><Key>..</Key><Content>..</Content></Algorithms> (comma lists): the values Gatehouse takes, or SKIP (reported). */
+export function encryptionAlgorithms(
+  el: XmlElement,
+  ctx: PolicyContext,
+): { key: string[]; content: string[] } | typeof SKIP {
+  const algs = el.child('Algorithms');
+  const list = (name: 'Key' | 'Content', known: readonly string[]) => {
+    const child = algs?.child(name);
+    const values = (child?.text ?? '')
+      .split(',')
+      .map((v) => v.trim())
+      .filter((v) => v !== '');
+    for (const v of values)
+      if (!known.includes(v))
+        ctx.unsupported(
+          child!.xpath,
+          `${name.toLowerCase()} algorithm "${v}" is not one Gatehouse accepts (${known.join(', ')})`,
+        );
+    return values.filter((v) => known.includes(v));
+  };
+  const key = list('Key', jweKeyAlgorithms);
+  const content = list('Content', jweContentAlgorithms);
+  if (key.length === 0 || content.length === 0) {
+    ctx.unsupported(
+      algs?.xpath ?? el.xpath,
+      'an encrypted JWT needs a <Key> and a <Content> algorithm Gatehouse accepts: the policy is not converted',
+    );
+    return SKIP;
+  }
+  return { key, content };
+}
+
 export function signedOnly(el: XmlElement, ctx: PolicyContext): boolean {
   const t = el.child('Type');
   if (!t || t.text === '' || t.text.toLowerCase() === 'signed') return true;
-  ctx.unsupported(
-    t.xpath,
-    `type ${t.text}: Gatehouse handles signed tokens only (no JWE): the policy is not converted`,
-  );
+  ctx.unsupported(t.xpath, `type ${t.text}: not Signed or Encrypted: the policy is not converted`);
   return false;
 }

@@ -2,8 +2,16 @@
 // value (<GrantType>request.queryparam.grant_type</GrantType>, <Code>, <ClientId>, ...): each becomes
 // {ref: that variable}. <Scope> is a variable for the Generate operations and the required scopes for
 // VerifyAccessToken. <ExpiresIn ref>ms</ExpiresIn> keeps the ref (the literal is the fallback).
-import { GRANT_TYPES, OAUTH_OPERATIONS, type GrantType } from '../../../../protos/policies/security/oauth-v2.ts';
+import {
+  GRANT_TYPES,
+  JWT_ACCESS_TOKEN_ALGORITHMS,
+  JWT_OPERATIONS,
+  OAUTH_OPERATIONS,
+  type GrantType,
+  type OAuthOperation,
+} from '../../../../protos/policies/security/oauth-v2.ts';
 import type { XmlElement } from '../xml.ts';
+import { privateKey, publicKey, secretKey, SKIP } from './jwt-common.ts';
 import { attributes, enabled } from './oauth-common.ts';
 import { bool, compact, int, refOrText, type PolicyContext, type PolicyConverter } from './support.ts';
 
@@ -48,6 +56,23 @@ function tokens(el: XmlElement | undefined, ctx: PolicyContext) {
   return out.length > 0 ? out : undefined;
 }
 
+/** The JWT operations' <Algorithm>, <PrivateKey>/<SecretKey>/<PublicKey>; SKIP when a key cannot be converted. */
+function jwtElements(el: XmlElement, operation: OAuthOperation, ctx: PolicyContext) {
+  if (!JWT_OPERATIONS.has(operation)) return {};
+  const algEl = el.child('Algorithm');
+  const alg = algEl?.text;
+  if (alg !== undefined && !(JWT_ACCESS_TOKEN_ALGORITHMS as readonly string[]).includes(alg))
+    ctx.unsupported(algEl!.xpath, `algorithm "${alg}" is not one of ${JWT_ACCESS_TOKEN_ALGORITHMS.join(', ')}`);
+  const verifying = operation === 'VerifyJWTAccessToken';
+  const keys = {
+    privateKey: verifying ? undefined : privateKey(el, ctx),
+    secretKey: secretKey(el, ctx),
+    publicKey: verifying ? publicKey(el, ctx) : undefined,
+  };
+  if (Object.values(keys).includes(SKIP)) return SKIP;
+  return { algorithm: alg, ...keys };
+}
+
 export const oauthV2Converter: PolicyConverter = {
   type: 'OAuthV2',
   convert(el, ctx) {
@@ -57,8 +82,13 @@ export const oauthV2Converter: PolicyConverter = {
       ctx.unsupported(opEl?.xpath ?? el.xpath, `operation "${operation}" is not one of ${OAUTH_OPERATIONS.join(', ')}`);
       return undefined;
     }
+    const jwt = jwtElements(el, operation as OAuthOperation, ctx);
+    if (jwt === SKIP) return undefined;
     const scopeEl = el.child('Scope');
-    const scope = operation === 'VerifyAccessToken' ? refOrText(scopeEl, ctx, (t) => t) : variable(scopeEl);
+    const scope =
+      operation === 'VerifyAccessToken' || operation === 'VerifyJWTAccessToken'
+        ? refOrText(scopeEl, ctx, (t) => t)
+        : variable(scopeEl);
     const prefix = el.child('AccessTokenPrefix');
     const ref = (apigee: string) => variable(el.child(apigee));
     // Members in the schema's order (protos/policies/security/oauth-v2.ts): readable, stable YAML.
@@ -89,6 +119,8 @@ export const oauthV2Converter: PolicyConverter = {
       storeToken: bool(el.child('StoreToken'), ctx),
       externalAuthorization: bool(el.child('ExternalAuthorization'), ctx),
       tokens: tokens(el.child('Tokens'), ctx),
+      appEndUser: ref('AppEndUser'),
+      ...jwt,
     });
   },
 };

@@ -3,7 +3,10 @@
 import {
   algorithms,
   claims,
+  encryptionAlgorithms,
   flag,
+  isEncrypted,
+  privateKey,
   headerList,
   publicKey,
   secretKey,
@@ -17,15 +20,22 @@ import { compact, type PolicyConverter } from './support.ts';
 export const verifyJwtConverter: PolicyConverter = {
   type: 'VerifyJWT',
   convert(el, ctx) {
-    const algs = algorithms(el, ctx);
-    const pub = publicKey(el, ctx);
+    const encrypted = isEncrypted(el);
+    const algs = encrypted ? undefined : algorithms(el, ctx);
+    const enc = encrypted ? encryptionAlgorithms(el, ctx) : undefined;
+    const pub = encrypted ? undefined : publicKey(el, ctx);
+    const priv = encrypted ? privateKey(el, ctx) : undefined;
     const secret = secretKey(el, ctx);
-    if (!algs || pub === SKIP || secret === SKIP || !signedOnly(el, ctx)) return undefined;
+    if (encrypted ? enc === SKIP : !algs || !signedOnly(el, ctx)) return undefined;
+    if (pub === SKIP || priv === SKIP || secret === SKIP) return undefined;
     return compact({
       algorithms: algs,
       source: variableName(el, 'Source'),
       publicKey: pub,
       secretKey: secret,
+      type: encrypted ? 'Encrypted' : undefined,
+      encryptionAlgorithms: enc,
+      privateKey: priv,
       issuer: textOrRef(el, 'Issuer', ctx),
       audience: textOrRef(el, 'Audience', ctx),
       subject: textOrRef(el, 'Subject', ctx),

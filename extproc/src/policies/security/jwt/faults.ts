@@ -4,8 +4,10 @@ import { PolicyFault } from '../../../flow/faults.ts';
 
 export const jwtFaultCodes = {
   AlgorithmInTokenNotPresentInConfiguration: 'steps.jwt.AlgorithmInTokenNotPresentInConfiguration',
+  EncryptionFailed: 'steps.jwt.EncryptionFailed',
   FailedToDecode: 'steps.jwt.FailedToDecode',
   FailedToResolveVariable: 'steps.jwt.FailedToResolveVariable',
+  InsufficientKeyLength: 'steps.jwt.InsufficientKeyLength',
   InvalidClaim: 'steps.jwt.InvalidClaim',
   InvalidPrivateKey: 'steps.jwt.InvalidPrivateKey',
   InvalidPublicKey: 'steps.jwt.InvalidPublicKey',
@@ -28,6 +30,7 @@ export const jwsFaultCodes = {
   ContentIsNotDetached: 'steps.jws.ContentIsNotDetached',
   FailedToDecode: 'steps.jws.FailedToDecode',
   FailedToResolveVariable: 'steps.jws.FailedToResolveVariable',
+  InsufficientKeyLength: 'steps.jws.InsufficientKeyLength',
   InvalidClaim: 'steps.jws.InvalidClaim',
   InvalidPrivateKey: 'steps.jws.InvalidPrivateKey',
   InvalidPublicKey: 'steps.jws.InvalidPublicKey',

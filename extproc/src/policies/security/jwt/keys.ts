@@ -63,6 +63,24 @@ export function secretKeyBytes(text: string, encoding: SecretEncoding = 'utf8'):
   return createSecretKey(bytes);
 }
 
+/**
+ * The shortest HMAC key each algorithm accepts, in bytes: the hash's output size (RFC 7518 3.2), the
+ * rule Apigee enforces as InsufficientKeyLength (HS256 32, HS384 48, HS512 64).
+ */
+const HMAC_MIN_BYTES: Record<string, number> = { HS256: 32, HS384: 48, HS512: 64 };
+
+/** Why an HMAC key is too short for `alg` (the policies answer InsufficientKeyLength), or undefined. */
+export function hmacKeyTooShort(key: KeyObject, alg: string): string | undefined {
+  const min = HMAC_MIN_BYTES[alg];
+  return min !== undefined && (key.symmetricKeySize ?? 0) < min
+    ? `${alg} needs a secret key of at least ${min} bytes`
+    : undefined;
+}
+
+/** jose's refusal of an RSA key under 2048 bits (RFC 7518 3.3, 3.5). */
+export const isShortRsaKeyError = (err: unknown): boolean =>
+  err instanceof TypeError && /modulusLength to be 2048 bits or larger/.test(err.message);
+
 /** A public key from SPKI or PKCS#1 PEM, or the key of an X.509 certificate PEM. */
 export const publicKeyFromPem = memo((text: string): KeyObject => createPublicKey(text));
 

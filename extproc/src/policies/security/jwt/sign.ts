@@ -11,7 +11,7 @@ import type {
 import type { PolicyContext, PolicyMeta } from '../../../flow/types.ts';
 import { claimValue } from './claims.ts';
 import type { JoseFaults } from './faults.ts';
-import { memo, privateKeyFromPem, readKeyText, secretKeyBytes } from './keys.ts';
+import { hmacKeyTooShort, isShortRsaKeyError, memo, privateKeyFromPem, readKeyText, secretKeyBytes } from './keys.ts';
 import { quoted } from './verify.ts';
 
 export interface SigningConfig {
@@ -42,12 +42,15 @@ function signingKey(
   if (config.secretKey) {
     const text = readKeyText(ctx, meta, config.secretKey.value);
     if (text === undefined) throw faults.fault('FailedToResolveVariable', 'Failed to resolve the secret key');
+    let key: KeyObject;
     try {
-      const key = secretKeys(JSON.stringify([config.secretKey.encoding ?? 'utf8', text]));
-      return config.secretKey.id === undefined ? { key } : { key, kid: config.secretKey.id };
+      key = secretKeys(JSON.stringify([config.secretKey.encoding ?? 'utf8', text]));
     } catch (err) {
       throw faults.fault('InvalidSecretKey', `Invalid secret key: ${(err as Error).message}`);
     }
+    const tooShort = hmacKeyTooShort(key, config.algorithm);
+    if (tooShort !== undefined) throw faults.fault('InsufficientKeyLength', tooShort);
+    return config.secretKey.id === undefined ? { key } : { key, kid: config.secretKey.id };
   }
   const pk = config.privateKey!;
   const pem = readKeyText(ctx, meta, pk.value);
@@ -107,6 +110,7 @@ export async function signCompact(
     const crit = Object.fromEntries((config.criticalHeaders ?? []).map((name) => [name, true]));
     return await new CompactSign(payload).setProtectedHeader({ ...header, alg: config.algorithm }).sign(key, { crit });
   } catch (err) {
+    if (isShortRsaKeyError(err)) throw faults.fault('InsufficientKeyLength', 'RSA keys must be at least 2048 bits');
     throw faults.fault('SigningFailed', `Signing failed: ${(err as Error).message}`);
   }
 }

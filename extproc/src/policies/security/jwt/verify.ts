@@ -9,6 +9,8 @@ import type { PublicKeyConfig, SecretKeyConfig } from '../../../../../protos/pol
 import type { PolicyContext, PolicyMeta, RemoteKeySource } from '../../../flow/types.ts';
 import type { JoseFaults } from './faults.ts';
 import {
+  hmacKeyTooShort,
+  isShortRsaKeyError,
   inlineJwks,
   publicKeyFromPem,
   readKeyText,
@@ -50,15 +52,20 @@ async function resolveKey(
   meta: PolicyMeta,
   config: SignatureConfig,
   faults: JoseFaults,
+  alg: string,
 ): Promise<ResolvedKey> {
   if (config.secretKey) {
     const text = readKeyText(ctx, meta, config.secretKey.value);
     if (text === undefined) throw faults.fault('FailedToResolveVariable', 'Failed to resolve the secret key');
+    let key: KeyObject;
     try {
-      return { key: secretKeyFrom(`${config.secretKey.encoding ?? 'utf8'}\0${text}`) };
+      key = secretKeyFrom(`${config.secretKey.encoding ?? 'utf8'}\0${text}`);
     } catch (err) {
       throw faults.fault('InvalidSecretKey', `Invalid secret key: ${(err as Error).message}`);
     }
+    const tooShort = hmacKeyTooShort(key, alg);
+    if (tooShort !== undefined) throw faults.fault('InsufficientKeyLength', tooShort);
+    return { key };
   }
   const pk = config.publicKey!;
   if (pk.jwksUri !== undefined || pk.discoveryUri !== undefined) {
@@ -101,6 +108,7 @@ function mapJoseError(err: unknown, config: SignatureConfig, faults: JoseFaults)
   if (err instanceof errors.JOSEAlgNotAllowed)
     return faults.fault('AlgorithmInTokenNotPresentInConfiguration', 'The algorithm of the token is not configured');
   if (err instanceof errors.JWSInvalid) return faults.undecodable(err.message);
+  if (isShortRsaKeyError(err)) return faults.fault('InsufficientKeyLength', 'RSA keys must be at least 2048 bits');
   if (err instanceof TypeError || err instanceof errors.JOSENotSupported || err instanceof errors.JWKInvalid)
     return config.secretKey
       ? faults.fault('InvalidSecretKey', 'The secret key cannot be used with the algorithm of the token')
@@ -142,7 +150,7 @@ export async function verifySignature(
   }
   const jws: FlattenedJWSInput = { protected: parts.headerB64, payload, signature: parts.signatureB64 };
   const options = { algorithms: [...config.algorithms], crit: critOption };
-  const resolved = await resolveKey(ctx, meta, config, faults);
+  const resolved = await resolveKey(ctx, meta, config, faults, alg);
   try {
     return (await flattenedVerify(jws, resolved.key as KeyObject, options)).payload;
   } catch (err) {

@@ -68,6 +68,7 @@ export function setProfileVariables(
     refresh_count: String(record.refreshCount),
   };
   if (kind === 'code' && record.redirectUri !== undefined) values.redirect_uri = record.redirectUri;
+  if (record.appEndUser !== undefined) values.app_enduser = record.appEndUser;
   const attributePrefix = kind === 'code' ? '' : 'accesstoken.';
   for (const [name, attribute] of Object.entries(record.attributes))
     values[`${attributePrefix}${name}`] = attribute.value;

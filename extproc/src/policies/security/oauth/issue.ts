@@ -24,6 +24,25 @@ export function customAttributes(ctx: PolicyContext, config: OAuthV2Config): Rec
   return out;
 }
 
+/** The end user id from the config's appEndUser (Apigee's AppEndUser), or undefined when unset or empty. */
+export function appEndUserOf(ctx: PolicyContext, config: OAuthV2Config): string | undefined {
+  if (config.appEndUser === undefined) return undefined;
+  const value = ctx.variables.resolve(config.appEndUser);
+  return value === undefined || value === null || value === '' ? undefined : String(value).slice(0, 1024);
+}
+
+/** What a JWT access token says (docs/policies.md#jwt-access-tokens); the minter signs it. */
+export interface AccessTokenClaims {
+  clientId: string;
+  appEndUser: string | undefined;
+  scope: string;
+  issuedAt: number;
+  expiresAt: number;
+}
+
+/** Makes the access token string for a record: a signed JWT for the JWT operations. */
+export type AccessTokenMinter = (claims: AccessTokenClaims) => Promise<string>;
+
 export interface Issued {
   accessToken: string;
   access: TokenRecord;
@@ -40,6 +59,10 @@ export interface IssueInput {
   /** A refresh token to keep (ReuseRefreshToken): its record is re-paired with the new access token. */
   keepRefresh?: { token: string; record: TokenRecord };
   refreshCount?: number;
+  /** The end user the tokens are for (from the config, the code or the refresh token). */
+  appEndUser?: string | undefined;
+  /** Makes the access token (a JWT) instead of a random one. */
+  mint?: AccessTokenMinter | undefined;
 }
 
 export async function issueTokens(
@@ -51,7 +74,18 @@ export async function issueTokens(
   const now = ctx.now();
   const external =
     config.externalAccessToken === undefined ? undefined : ctx.variables.resolve(config.externalAccessToken);
-  const accessToken = typeof external === 'string' && external !== '' ? external : newToken();
+  const accessExpiresAt = now + lifetime(ctx, config.expiresIn, DEFAULT_ACCESS_TOKEN_MS);
+  const accessToken = input.mint
+    ? await input.mint({
+        clientId: input.client.clientId,
+        appEndUser: input.appEndUser,
+        scope: input.scope,
+        issuedAt: now,
+        expiresAt: accessExpiresAt,
+      })
+    : typeof external === 'string' && external !== ''
+      ? external
+      : newToken();
   const base = {
     namespace: records.namespace,
     appName: input.client.app.name,
@@ -65,12 +99,9 @@ export async function issueTokens(
     status: 'approved' as const,
     attributes: customAttributes(ctx, config),
     refreshCount: input.refreshCount ?? 0,
+    ...(input.appEndUser !== undefined ? { appEndUser: input.appEndUser } : {}),
   };
-  const access: TokenRecord = {
-    ...base,
-    expiresAt: now + lifetime(ctx, config.expiresIn, DEFAULT_ACCESS_TOKEN_MS),
-    pairIds: [],
-  };
+  const access: TokenRecord = { ...base, expiresAt: accessExpiresAt, pairIds: [] };
   const issued: Issued = { accessToken, access };
   const accessId = records.id('access', accessToken);
   if (input.keepRefresh) {
@@ -119,6 +150,7 @@ export function tokenResponse(ctx: PolicyContext, issued: Issued, rfc: boolean):
     refresh_count: String(access.refreshCount),
     status: access.status,
   };
+  if (access.appEndUser !== undefined) body.app_enduser = access.appEndUser;
   if (issued.refreshToken !== undefined && refresh) {
     Object.assign(body, {
       refresh_token: issued.refreshToken,

@@ -38,6 +38,8 @@ export interface TokenRecord {
   refreshCount: number;
   /** Codes: the redirect URI the code was issued for. */
   redirectUri?: string;
+  /** The end user (resource owner) id the token was issued for (Apigee's app_enduser, AppEndUser). */
+  appEndUser?: string;
 }
 
 /**

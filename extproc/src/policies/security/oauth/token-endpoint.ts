@@ -20,7 +20,15 @@ import {
   unsupportedGrantType,
   unsupportedResponseType,
 } from './faults.ts';
-import { customAttributes, DEFAULT_CODE_MS, issueTokens, lifetime, type Issued } from './issue.ts';
+import {
+  appEndUserOf,
+  customAttributes,
+  DEFAULT_CODE_MS,
+  issueTokens,
+  lifetime,
+  type AccessTokenMinter,
+  type Issued,
+} from './issue.ts';
 import { newToken, type TokenRecord, TokenRecords } from './records.ts';
 
 export interface TokenOutcome {
@@ -43,12 +51,17 @@ function required(value: string | undefined, name: string): string {
   return value;
 }
 
-export async function generateAccessToken(ctx: PolicyContext, config: OAuthV2Config): Promise<TokenOutcome> {
+/** `mint`: the JWT operations' signer; without it the access token is random (opaque). */
+export async function generateAccessToken(
+  ctx: PolicyContext,
+  config: OAuthV2Config,
+  mint?: AccessTokenMinter,
+): Promise<TokenOutcome> {
   const grantType = param(ctx, config.grantType, 'grant_type');
   if (grantType === undefined) throw invalidRequest('Required param : grant_type');
   const supported: readonly string[] = config.supportedGrantTypes ?? ['client_credentials'];
   if (!supported.includes(grantType)) throw unsupportedGrantType(grantType);
-  if (grantType === 'refresh_token') return refreshAccessToken(ctx, config);
+  if (grantType === 'refresh_token') return refreshAccessToken(ctx, config, mint);
   const client = authenticateClient(ctx, config.externalAuthorization !== true, config.clientId);
   const records = new TokenRecords(ctx, client.app.namespace);
   switch (grantType as Exclude<GrantType, 'refresh_token'>) {
@@ -61,6 +74,8 @@ export async function generateAccessToken(ctx: PolicyContext, config: OAuthV2Con
         scope,
         grantType,
         withRefresh: false,
+        appEndUser: appEndUserOf(ctx, config),
+        mint,
       });
       return { kind: 'token', issued, client };
     }
@@ -77,11 +92,13 @@ export async function generateAccessToken(ctx: PolicyContext, config: OAuthV2Con
         scope,
         grantType,
         withRefresh: true,
+        appEndUser: appEndUserOf(ctx, config),
+        mint,
       });
       return { kind: 'token', issued, client };
     }
     case 'authorization_code':
-      return redeemCode(ctx, config, client, records);
+      return redeemCode(ctx, config, client, records, mint);
   }
 }
 
@@ -90,6 +107,7 @@ async function redeemCode(
   config: OAuthV2Config,
   client: Client,
   records: TokenRecords,
+  mint: AccessTokenMinter | undefined,
 ): Promise<TokenOutcome> {
   const code = required(param(ctx, config.code, 'code'), 'code');
   const record = await records.take('code', code);
@@ -113,13 +131,19 @@ async function redeemCode(
     scope: record.scope,
     grantType: 'authorization_code',
     withRefresh: true,
+    appEndUser: record.appEndUser,
+    mint,
   });
   const ids = [records.id('access', issued.accessToken), records.id('refresh', issued.refreshToken!)];
   await records.markCodeUsed(code, ids, issued.refresh!.expiresAt);
   return { kind: 'token', issued, client };
 }
 
-export async function refreshAccessToken(ctx: PolicyContext, config: OAuthV2Config): Promise<TokenOutcome> {
+export async function refreshAccessToken(
+  ctx: PolicyContext,
+  config: OAuthV2Config,
+  mint?: AccessTokenMinter,
+): Promise<TokenOutcome> {
   const grantType = param(ctx, config.grantType, 'grant_type');
   if (grantType !== undefined && grantType !== 'refresh_token') throw unsupportedGrantType(grantType);
   const client = authenticateClient(ctx, config.externalAuthorization !== true, config.clientId);
@@ -142,6 +166,8 @@ export async function refreshAccessToken(ctx: PolicyContext, config: OAuthV2Conf
     grantType: record.grantType,
     withRefresh: true,
     refreshCount: record.refreshCount + 1,
+    appEndUser: record.appEndUser,
+    mint,
     ...(reuse ? { keepRefresh: { token, record } } : {}),
   });
   return { kind: 'token', issued, client };
@@ -182,6 +208,8 @@ export async function generateAuthorizationCode(ctx: PolicyContext, config: OAut
     refreshCount: 0,
     ...(asked !== undefined ? { redirectUri: asked } : {}),
   };
+  const appEndUser = appEndUserOf(ctx, config);
+  if (appEndUser !== undefined) record.appEndUser = appEndUser;
   await new TokenRecords(ctx, client.app.namespace).save('code', code, record);
   return { kind: 'code', code, record, redirectUri: callback, state: param(ctx, config.state, 'state'), client };
 }

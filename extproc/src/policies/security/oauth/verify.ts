@@ -19,7 +19,8 @@ import {
 } from './faults.ts';
 import { MAX_TOKEN_LENGTH, TokenRecords, type TokenRecord } from './records.ts';
 
-function presentedToken(ctx: PolicyContext, config: OAuthV2Config): string {
+/** The bearer token: from the accessToken ref, else the Authorization header after the prefix. */
+export function presentedToken(ctx: PolicyContext, config: OAuthV2Config): string {
   if (config.accessToken !== undefined) {
     const value = ctx.variables.resolve(config.accessToken);
     if (value === undefined || value === '') throw unresolvedAccessToken();
@@ -36,7 +37,14 @@ function presentedToken(ctx: PolicyContext, config: OAuthV2Config): string {
 }
 
 export async function verifyAccessToken(ctx: PolicyContext, config: OAuthV2Config): Promise<void> {
-  const token = presentedToken(ctx, config);
+  await verifyStoredToken(ctx, config, presentedToken(ctx, config));
+}
+
+/**
+ * The checks every access token passes, opaque or JWT: known in the proxy's namespace, approved,
+ * unexpired, its app still approved, a product covering this call, one of the required scopes.
+ */
+export async function verifyStoredToken(ctx: PolicyContext, config: OAuthV2Config, token: string): Promise<void> {
   if (token.length > MAX_TOKEN_LENGTH) throw invalidAccessToken();
   // The proxy's namespace is part of the record id: a token of another namespace is unknown here.
   const record = await new TokenRecords(ctx, ctx.proxy.namespace).load('access', token);
@@ -79,6 +87,7 @@ function setVerifiedVariables(
     scope: record.scope,
     'apiproduct.name': product.name,
   };
+  if (record.appEndUser !== undefined) values.app_enduser = record.appEndUser;
   for (const [name, value] of Object.entries(product.attributes)) values[`apiproduct.${name}`] = value;
   for (const [name, value] of Object.entries(appAttributes)) values[`app.${name}`] = value;
   for (const [name, attribute] of Object.entries(record.attributes)) values[`accesstoken.${name}`] = attribute.value;
