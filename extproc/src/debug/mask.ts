@@ -179,13 +179,10 @@ class Box {
   }
 }
 
-function maskSubtree(node: unknown): void {
-  const stack = [node];
-  while (stack.length > 0) {
-    const n = stack.pop();
-    if (n instanceof Box) n.mask();
-    else if (n !== null && typeof n === 'object') stack.push(...Object.values(n as object));
-  }
+/** Marks a selected value: a scalar's box, or an object or array that is then written as a whole "********". */
+function maskValue(node: unknown, containers: Set<object>): void {
+  if (node instanceof Box) node.mask();
+  else if (node !== null && typeof node === 'object') containers.add(node);
 }
 
 function maskJson(text: string, paths: CompiledJsonPath[]): string | undefined {
@@ -199,17 +196,21 @@ function maskJson(text: string, paths: CompiledJsonPath[]): string | undefined {
   } catch {
     return undefined;
   }
-  for (const path of paths) for (const selected of path.values(root)) maskSubtree(selected);
+  const containers = new Set<object>();
+  for (const path of paths) for (const selected of path.values(root)) maskValue(selected, containers);
   const stack: unknown[] = [root];
   while (stack.length > 0) {
     const n = stack.pop();
     if (n === null || typeof n !== 'object' || n instanceof Box) continue;
     for (const [key, value] of Object.entries(n)) {
-      if (ALWAYS_MASKED_JSON.has(key.toLowerCase())) maskSubtree(value);
+      if (ALWAYS_MASKED_JSON.has(key.toLowerCase())) maskValue(value, containers);
       else stack.push(value);
     }
   }
-  return JSON.stringify(root);
+  // A replacer sees an object or array itself (it has no toJSON), so a masked one is known by identity.
+  return JSON.stringify(root, (_key, value: unknown) =>
+    value !== null && typeof value === 'object' && containers.has(value) ? MASK : value,
+  );
 }
 
 function xmlEscape(text: string): string {
