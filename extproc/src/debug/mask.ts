@@ -440,8 +440,11 @@ export function fitTransaction(tx: DebugTransaction, maxBytesGiven: number): voi
   }
   const points = tx.points ?? [];
   while (size > maxBytes && points.length > 0) {
-    // Keep the first point and the last (the response sent) as long as possible.
-    points.splice(points.length > 2 ? points.length - 2 : 0, 1);
+    // Keep the first point and the last (the response sent) as long as possible; drop as many at once
+    // as the excess over the average point's size says (each pass serializes the whole transaction).
+    const excess = Math.ceil((size - maxBytes) / Math.max(1, size / points.length));
+    if (points.length > 2) points.splice(Math.max(1, points.length - 1 - excess), Math.min(excess, points.length - 2));
+    else points.splice(0, 1);
     size = serializedSize(tx);
   }
 }
