@@ -163,7 +163,9 @@ describe('mask rules', () => {
     const m = emptyMask({ jsonPathsFault: ['$.fault.detail.who'] });
     const body = '{"fault":{"detail":{"who":"ada","errorcode":"x"}}}';
     const faulted = mask(tx([response(body, 'application/json')], 'Boom'), [], m);
-    expect(JSON.parse(faulted.points![0]!.messageAfter!.body!).fault.detail).toEqual({ who: MASK, errorcode: 'x' });
+    expect(JSON.parse(faulted.points![0]!.messageAfter!.body!)).toEqual({
+      fault: { detail: { who: MASK, errorcode: 'x' } },
+    });
     const ok = mask(tx([response(body, 'application/json')]), [], m);
     expect(ok.points![0]!.messageAfter!.body).toBe(body);
   });
