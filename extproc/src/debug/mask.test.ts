@@ -119,7 +119,13 @@ describe('credentials', () => {
       { name: 'cookie', value: MASK },
       { name: 'x-ok', value: 'shown' },
     ]);
-    expect(p.variablesRead!.map((v) => v.value)).toEqual([MASK, MASK, MASK, MASK, 'GET']);
+    // private.* is hidden (Apigee), the others masked by name.
+    expect(p.variablesRead!.map((v) => `${v.name}=${v.value}`)).toEqual([
+      `request.header.authorization=${MASK}`,
+      `request.queryparam.client_secret=${MASK}`,
+      `oauthv2accesstoken.t.refresh_token=${MASK}`,
+      'request.verb=GET',
+    ]);
   });
 
   it('masks form credentials and JSON token members in any body, with no mask at all', () => {

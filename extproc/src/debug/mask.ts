@@ -296,6 +296,11 @@ export class TransactionMasker {
 
   private paramMasked = (name: string): boolean => SENSITIVE_NAMES.has(name) || this.input.credentialParams.has(name);
 
+  /** Apigee hides `private.*` variables (they do not appear at all); the others are masked by name or value. */
+  variables(list: RawVariable[]): DebugVariable[] {
+    return list.filter((v) => !v.name.startsWith('private.')).map((v) => this.variable(v));
+  }
+
   variable(v: RawVariable): DebugVariable {
     return { name: v.name, value: this.variableMasked(v.name) ? MASK : this.scrubber.scrub(v.value) };
   }
@@ -385,9 +390,9 @@ export function maskTransaction(raw: RawTransaction, input: MaskInput, maxBytes:
       conditionResult: p.conditionResult,
       elapsedUs: p.elapsedUs,
       durationUs: p.durationUs,
-      variablesRead: p.variablesRead.map((v) => masker.variable(v)),
-      variablesSet: p.variablesSet.map((v) => masker.variable(v)),
-      variablesRemoved: p.variablesRemoved.map((v) => masker.variable(v)),
+      variablesRead: masker.variables(p.variablesRead),
+      variablesSet: masker.variables(p.variablesSet),
+      variablesRemoved: masker.variables(p.variablesRemoved),
       ...(p.messageBefore ? { messageBefore: masker.message(p.messageBefore, side) } : {}),
       ...(p.messageAfter ? { messageAfter: masker.message(p.messageAfter, side) } : {}),
     };
