@@ -272,6 +272,17 @@ describe('capturing', () => {
     expect(capture.transactions().map((t) => t.proxy)).toEqual(['shop/dbg']);
   });
 
+  it("keeps a session's count across snapshot versions (the same session id)", async () => {
+    const kept = session('s-reload', 'xml', { count: 2 });
+    server.apply(snapshot('s5a', [kept]));
+    await exchange({ route: 'shop/xml', request: get('/xml/1'), upstream: upstream() });
+    server.apply(snapshot('s5b', [kept]));
+    for (let i = 0; i < 3; i++) await exchange({ route: 'shop/xml', request: get('/xml/2'), upstream: upstream() });
+    await until(() => capture.transactions('s-reload').length >= 2);
+    await wiring.reporter.flushed();
+    expect(capture.transactions('s-reload')).toHaveLength(2);
+  });
+
   it('captures a fault: FaultRaised, the fault name and the status sent', async () => {
     server.apply(snapshot('s4', [session('s-fault', 'deny')]));
     await exchange({ route: 'shop/deny', request: get('/deny/x'), upstream: upstream() });
