@@ -424,12 +424,12 @@ describe('bounds and failures', () => {
   });
 
   it('a hung capture server delays no response; the overflow is dropped and counted', async () => {
-    server.apply(snapshot('b4', [session('b-hang', 'big', { count: 200 })]));
+    server.apply(snapshot('b4', [session('b-hang', 'big', { count: 400 })]));
     capture.hang = true;
     const before = await dropped('queue_full');
     // Rounds of concurrent requests (at most 32 of a session are recorded at once): more than the
     // reporter's queue holds while its one call hangs.
-    for (let round = 0; round < 4; round++) {
+    for (let round = 0; round < 6; round++) {
       const results = await Promise.all(
         Array.from({ length: 30 }, (_, i) =>
           exchange({ route: 'shop/big', request: get(`/big/h${round}-${i}`), upstream: upstream() }),
