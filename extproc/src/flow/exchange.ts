@@ -16,6 +16,7 @@ import type {
   PolicyContext,
   RemoteKeySets,
   RuntimeIndex,
+  Variables,
 } from './types.ts';
 import { FlowVariables } from './variables.ts';
 
@@ -70,6 +71,8 @@ export class Exchange {
   readonly variables: FlowVariables;
   readonly proxy: Proxy__Output;
   private readonly init: ExchangeInit;
+  /** What policies are given instead of `variables` while a debug session records (observeVariables). */
+  private observed: Variables | undefined;
 
   constructor(init: ExchangeInit) {
     this.init = init;
@@ -94,6 +97,15 @@ export class Exchange {
     return this.init.log;
   }
 
+  /**
+   * Policies read and write the flow variables through `wrapper` from now on (a debug session records
+   * what each step read, set and removed; docs/operations.md#debug-sessions). Only a captured
+   * transaction has one: the others hand policies `variables` itself.
+   */
+  observeVariables(wrapper: Variables): void {
+    this.observed = wrapper;
+  }
+
   /** A policy's change was refused: counted by whoever runs the exchange. */
   refusedChange(policyType: string): void {
     this.init.onRefusedChange?.(policyType);
@@ -116,7 +128,7 @@ export class Exchange {
       phase,
       request: this.request,
       response: this.response,
-      variables: this.variables,
+      variables: this.observed ?? this.variables,
       stores,
       offload: this.init.offload ?? inlineOffload,
       runtime,
