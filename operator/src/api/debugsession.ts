@@ -161,3 +161,22 @@ export const debugSessionStatus = object(
   { description: 'What the operator made of this DebugSession, written by the operator.' },
 );
 export type DebugSessionStatus = Infer<typeof debugSessionStatus>;
+
+/** The Secrets the operator stores captured transactions in (docs/operations.md#debug-sessions). */
+export const debugCapture = {
+  /** The Secret type: never a credential, never mounted; RBAC and audit can single these out. */
+  secretType: 'gatehouse.dev/debug-capture',
+  /** Label: the DebugSession's uid (label values cannot hold every object name). */
+  sessionUidLabel: 'gatehouse.dev/debug-session-uid',
+  /** Annotation: the DebugSession's name. */
+  sessionAnnotation: 'gatehouse.dev/debug-session',
+  /** Annotation: the transaction's capture slot, 1 to count (the Secret's name ends with it too). */
+  slotAnnotation: 'gatehouse.dev/debug-slot',
+  /** The key holding the transaction (DebugTransaction in the proto3 JSON mapping). */
+  dataKey: 'transaction.json',
+} as const;
+
+/** The Secret of a session's capture slot: unique per session uid, so a recreated session starts empty. */
+export function debugCaptureSecretName(session: string, uid: string, slot: number): string {
+  return `${session.slice(0, 200)}-${uid.slice(0, 8)}-${slot}`;
+}

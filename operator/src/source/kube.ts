@@ -27,6 +27,7 @@ export type SourceKind =
   | 'DataPlane'
   | 'KeyValueMap'
   | 'SharedFlow'
+  | 'DebugSession'
   | 'Secret'
   | 'Service'
   | 'EndpointSlice'
