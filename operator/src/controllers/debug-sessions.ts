@@ -48,7 +48,13 @@ export async function listCaptures(
       if (raw === undefined) return [];
       try {
         const transaction = JSON.parse(Buffer.from(raw, 'base64').toString('utf8')) as DebugTransaction;
-        return [{ slot: Number(s.metadata.annotations?.[debugCapture.slotAnnotation] ?? 0), name: s.metadata.name, transaction }];
+        return [
+          {
+            slot: Number(s.metadata.annotations?.[debugCapture.slotAnnotation] ?? 0),
+            name: s.metadata.name,
+            transaction,
+          },
+        ];
       } catch {
         return [];
       }

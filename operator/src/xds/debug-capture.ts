@@ -9,7 +9,13 @@ import type { Logger } from '../../../lib/log.ts';
 import type { Snapshot } from '../compile/compile.ts';
 import { nodeDataPlane, uriSans } from './node-dataplane.ts';
 import type { NodeRegistry } from './node-registry.ts';
-import { debugProtos, debugTransactionBytes, type DebugCaptureAck, type DebugCaptureReport, type DebugTransaction } from './protos.ts';
+import {
+  debugProtos,
+  debugTransactionBytes,
+  type DebugCaptureAck,
+  type DebugCaptureReport,
+  type DebugTransaction,
+} from './protos.ts';
 
 /** An active session as the capture service checks reports against it. */
 export interface CaptureSession {
@@ -118,7 +124,10 @@ export class DebugCaptureService {
               { node: call.request.nodeId, session: call.request.sessionId, err: (err as Error).message },
               'debug capture report failed',
             );
-            callback({ code: grpc.status.UNAVAILABLE, details: `storing the capture failed: ${(err as Error).message}` });
+            callback({
+              code: grpc.status.UNAVAILABLE,
+              details: `storing the capture failed: ${(err as Error).message}`,
+            });
           },
         );
       },
@@ -130,7 +139,8 @@ export class DebugCaptureService {
     const { nodeId, sessionId, transactions } = call.request;
     if (!nodeId || !sessionId) throw new Refused(grpc.status.INVALID_ARGUMENT, 'node_id and session_id are required');
     const node = this.options.registry.get(nodeId);
-    if (!node) throw new Refused(grpc.status.PERMISSION_DENIED, `node ${nodeId} has no xDS stream open on this operator`);
+    if (!node)
+      throw new Refused(grpc.status.PERMISSION_DENIED, `node ${nodeId} has no xDS stream open on this operator`);
     const peer = call.getAuthContext().sslPeerCertificate;
     const served = nodeDataPlane(
       node.cluster,
