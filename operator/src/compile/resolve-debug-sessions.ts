@@ -60,7 +60,7 @@ export function maskOf(...masks: (DebugMaskSpec | undefined)[]): DebugMask {
   };
   return Object.fromEntries(
     Object.entries(out).filter(([, v]) => (Array.isArray(v) ? v.length > 0 : Object.keys(v as object).length > 0)),
-  ) as DebugMask;
+  );
 }
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');

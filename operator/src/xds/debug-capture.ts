@@ -5,6 +5,7 @@
 // DataPlane, as for ADS), within the session's count and max_transaction_bytes. The store keeps the
 // first `count` transactions across replicas and says how many more the session wants.
 import * as grpc from '@grpc/grpc-js';
+import { GatehouseError } from '../../../lib/errors.ts';
 import type { Logger } from '../../../lib/log.ts';
 import type { Snapshot } from '../compile/compile.ts';
 import { nodeDataPlane, uriSans } from './node-dataplane.ts';
@@ -84,12 +85,13 @@ export interface DebugCaptureOptions {
   requireIdentity?: boolean;
 }
 
-class Refused extends Error {
-  readonly code: grpc.status;
+/** A report the capture service refuses: answered with `status` and this message (GH_ERR_DEBUG_CAPTURE_REFUSED). */
+export class DebugCaptureRefusedError extends GatehouseError {
+  readonly status: grpc.status;
 
-  constructor(code: grpc.status, message: string) {
-    super(`GH_ERR_DEBUG_CAPTURE_REFUSED: ${message}`);
-    this.code = code;
+  constructor(status: grpc.status, message: string) {
+    super('GH_ERR_DEBUG_CAPTURE_REFUSED', message);
+    this.status = status;
   }
 }
 
@@ -112,12 +114,12 @@ export class DebugCaptureService {
         this.report(call).then(
           (remaining) => callback(null, { remaining }),
           (err: unknown) => {
-            if (err instanceof Refused) {
+            if (err instanceof DebugCaptureRefusedError) {
               this.options.log.warn(
                 { node: call.request.nodeId, session: call.request.sessionId, reason: err.message },
                 'debug capture report refused',
               );
-              callback({ code: err.code, details: err.message });
+              callback({ code: err.status, details: `${err.message} [${err.code}]` });
               return;
             }
             this.options.log.error(
@@ -134,42 +136,42 @@ export class DebugCaptureService {
     };
   }
 
-  /** Checks a report and stores it; resolves to the session's remaining count, or throws Refused. */
+  /** Checks a report and stores it; resolves to the session's remaining count, or throws DebugCaptureRefusedError. */
   private async report(call: ReportCall): Promise<number> {
     const { nodeId, sessionId, transactions } = call.request;
-    if (!nodeId || !sessionId) throw new Refused(grpc.status.INVALID_ARGUMENT, 'node_id and session_id are required');
+    if (!nodeId || !sessionId) throw new DebugCaptureRefusedError(grpc.status.INVALID_ARGUMENT, 'node_id and session_id are required');
     const node = this.options.registry.get(nodeId);
     if (!node)
-      throw new Refused(grpc.status.PERMISSION_DENIED, `node ${nodeId} has no xDS stream open on this operator`);
+      throw new DebugCaptureRefusedError(grpc.status.PERMISSION_DENIED, `node ${nodeId} has no xDS stream open on this operator`);
     const peer = call.getAuthContext().sslPeerCertificate;
     const served = nodeDataPlane(
       node.cluster,
       peer ? uriSans(peer.subjectaltname) : undefined,
       peer !== undefined && this.options.requireIdentity === true,
     );
-    if ('refused' in served) throw new Refused(grpc.status.PERMISSION_DENIED, served.refused);
+    if ('refused' in served) throw new DebugCaptureRefusedError(grpc.status.PERMISSION_DENIED, served.refused);
     const index = this.options.sessions();
     const session = index?.active.get(sessionId);
     if (!session) {
       // A session that ended (complete, expired, stopped) wants nothing more: not an error.
       if (index?.ended.has(sessionId)) return 0;
-      throw new Refused(grpc.status.NOT_FOUND, `no active debug session ${sessionId}`);
+      throw new DebugCaptureRefusedError(grpc.status.NOT_FOUND, `no active debug session ${sessionId}`);
     }
     const dataPlane = served.dataPlane ?? index?.onlyDataPlane;
     if (dataPlane === undefined || !session.dataPlanes.has(dataPlane))
-      throw new Refused(
+      throw new DebugCaptureRefusedError(
         grpc.status.PERMISSION_DENIED,
         `node ${nodeId} (DataPlane ${dataPlane ?? 'none'}) does not serve ${session.namespace}/${session.proxy}, the proxy of debug session ${session.namespace}/${session.name}`,
       );
     if (transactions.length > session.count)
-      throw new Refused(
+      throw new DebugCaptureRefusedError(
         grpc.status.INVALID_ARGUMENT,
         `${transactions.length} transactions in one report; the session captures ${session.count}`,
       );
     transactions.forEach((t, i) => {
       const bytes = debugTransactionBytes(t);
       if (bytes > session.maxTransactionBytes)
-        throw new Refused(
+        throw new DebugCaptureRefusedError(
           grpc.status.RESOURCE_EXHAUSTED,
           `transactions[${i}] is ${bytes} bytes; at most ${session.maxTransactionBytes}`,
         );
