@@ -11,7 +11,8 @@ import { grpcChannelCredentials } from '../../lib/tls/grpc.ts';
 import type { ExtprocOptions } from './command.ts';
 import { FileSnapshotSource } from './config/file-source.ts';
 import { SnapshotStore } from './config/snapshot-store.ts';
-import { XdsSnapshotSource } from './config/xds-source.ts';
+import { defaultNodeId, XdsSnapshotSource } from './config/xds-source.ts';
+import { startDebugCapture } from './debug/capture.ts';
 import { createHealthServer, listenHttp } from './server/http.ts';
 import { ExtprocMetrics } from './server/metrics.ts';
 import { EgressClient } from './egress/client.ts';
@@ -86,6 +87,17 @@ export async function runExtproc(o: ExtprocOptions): Promise<number> {
       : new FileSnapshotSource({ path: o.snapshot! });
   await source.start(snapshots);
 
+  // Debug sessions report to the operator on the xDS address and TLS; with --snapshot there is no
+  // operator, and no capture is taken (docs/operations.md#debug-sessions).
+  const debug =
+    xds !== undefined
+      ? startDebugCapture({
+          address: xds,
+          nodeId: o.nodeId ?? defaultNodeId(),
+          metrics,
+          ...(xdsTls ? { credentials: grpcChannelCredentials(xdsTls.options) } : {}),
+        })
+      : undefined;
   const egress = new EgressClient({ log, onOutcome: (outcome) => metrics.egressRequests.inc({ outcome }) });
   const server = createExtprocServer({
     snapshots,
@@ -98,6 +110,7 @@ export async function runExtproc(o: ExtprocOptions): Promise<number> {
     work: o.work,
     ...(serverTls ? { tls: serverTls } : {}),
     ...(tracing ? { tracer: new StreamTracer(tracing) } : {}),
+    ...(debug ? { debug: debug.capture } : {}),
   });
   const health = createHealthServer(snapshots, metrics, () =>
     source instanceof XdsSnapshotSource ? source.describe() : undefined,
@@ -130,6 +143,7 @@ export async function runExtproc(o: ExtprocOptions): Promise<number> {
   lifecycle.onStop('health server', () => new Promise<void>((resolve) => health.close(() => resolve())));
   lifecycle.onStop('stores', () => stores.close());
   lifecycle.onStop('snapshot source', () => source.stop());
+  if (debug) lifecycle.onStop('debug capture reporter', () => debug.reporter.close());
   lifecycle.onStop('egress connection pools', () => egress.close());
   lifecycle.onStop('python script workers', () => closePythonPool());
   lifecycle.onStop('ext_proc server', () => server.shutdown());

@@ -3,6 +3,7 @@
 // applied. A proxy whose message is unchanged since the previous load keeps its compiled flows: one
 // edit among 1,000 proxies recompiles one proxy, not all of them.
 import { createHash } from 'node:crypto';
+import type { DebugSession__Output } from '../../../protos/gen/gatehouse/v1/DebugSession.ts';
 import type { FlowHooks__Output } from '../../../protos/gen/gatehouse/v1/FlowHooks.ts';
 import type { Proxy__Output } from '../../../protos/gen/gatehouse/v1/Proxy.ts';
 import type { RuntimeSnapshot__Output } from '../../../protos/gen/gatehouse/v1/RuntimeSnapshot.ts';
@@ -14,6 +15,7 @@ import {
   type CompiledProxy,
   type PolicyRegistry,
 } from '../flow/compile.ts';
+import { compileCondition, type Predicate } from '../flow/conditions.ts';
 import type { RuntimeIndex } from '../flow/types.ts';
 import { policyRegistry } from '../policies/registry.ts';
 import { decodeRuntimeSnapshot, SnapshotInvalidError } from './decode.ts';
@@ -28,6 +30,23 @@ export interface LoadedSnapshot {
   readonly environmentName: string;
   /** The catalog the routes were compiled with and each route's proxy content key: what the next load may reuse. */
   readonly compiledWith: { catalog: PolicyCatalog; proxyKeys: ReadonlyMap<string, string> };
+  /** The active debug sessions (docs/operations.md#debug-sessions); absent when there is none. */
+  readonly debug?: DebugSessionIndex;
+}
+
+/** One active debug session with its filter compiled. */
+export interface LoadedDebugSession {
+  readonly session: DebugSession__Output;
+  /** The session's filter (absent: every transaction matches), evaluated like a step's condition. */
+  readonly filter: Predicate;
+}
+
+/** The snapshot's debug sessions, indexed for the stream: one map lookup per request while any is active. */
+export interface DebugSessionIndex {
+  /** Sessions by route (x-gatehouse-route), i.e. by the namespace and name of the proxy they trace. */
+  readonly byRoute: ReadonlyMap<string, readonly LoadedDebugSession[]>;
+  /** Values masked wherever they appear in a capture, whatever the mask says: policy secrets, encrypted KVM values. */
+  readonly secrets: readonly string[];
 }
 
 /** The policy implementations a snapshot is built with; tests inject their own. */
@@ -92,13 +111,52 @@ export function loadSnapshot(
   if (snapshot.credentialHashKey !== '' && !/^([0-9a-f]{2})+$/i.test(snapshot.credentialHashKey)) {
     throw new SnapshotInvalidError('credentialHashKey is not hex');
   }
+  const debug = snapshot.debugSessions?.length ? debugSessionIndex(snapshot, routes) : undefined;
   return {
     version: snapshot.version,
     runtime: new SnapshotRuntimeIndex(snapshot),
     routes,
     environmentName: snapshot.dataPlanes[0]?.region ?? '',
     compiledWith: { catalog, proxyKeys },
+    ...(debug ? { debug } : {}),
   };
+}
+
+/**
+ * Indexes the debug sessions by the route of the proxy each names: namespace and name both, so a
+ * session never sees another namespace's proxy of the same name. A session of a proxy this snapshot
+ * does not serve is left out; a filter that does not compile makes the snapshot invalid, like any
+ * condition (the operator compiled it, so that is a version skew).
+ */
+function debugSessionIndex(
+  snapshot: RuntimeSnapshot__Output,
+  routes: ReadonlyMap<string, CompiledProxy>,
+): DebugSessionIndex | undefined {
+  const routeOf = new Map<string, string>();
+  for (const [route, compiled] of routes) routeOf.set(`${compiled.proxy.namespace}/${compiled.proxy.name}`, route);
+  const byRoute = new Map<string, LoadedDebugSession[]>();
+  for (const [i, session] of snapshot.debugSessions.entries()) {
+    const route = routeOf.get(`${session.namespace}/${session.proxy}`);
+    if (route === undefined) continue;
+    let filter: Predicate;
+    try {
+      filter = compileCondition(session.filter);
+    } catch (err) {
+      throw new SnapshotInvalidError(
+        `debugSessions[${i}] (${session.namespace}/${session.name}).filter: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+    byRoute.set(route, [...(byRoute.get(route) ?? []), { session, filter }]);
+  }
+  if (byRoute.size === 0) return undefined;
+  const secrets = new Set<string>(Object.values(snapshot.policySecrets));
+  for (const map of snapshot.keyValueMaps ?? []) {
+    if (!map.encrypted) continue;
+    for (const { values } of Object.values(map.entries)) for (const value of values) secrets.add(value);
+  }
+  secrets.delete('');
+  return { byRoute, secrets: [...secrets] };
 }
 
 function hasHooks(hooks: FlowHooks__Output | null | undefined): boolean {

@@ -36,6 +36,8 @@ export interface CompiledStep {
   policy: string;
   type: string;
   when: Predicate;
+  /** The condition's source text, when the step has one (debug sessions show it). */
+  condition?: string;
   continueOnError: boolean;
   run: PolicyStep;
   /** A merged admission step (flow/admission.ts): the steps it stands for, in order. */
@@ -250,6 +252,7 @@ function prepareStep(
       policy: step.policy,
       type: policy.type,
       when,
+      ...(step.condition?.source ? { condition: step.condition.source } : {}),
       continueOnError: policy.continueOnError,
       run: policy.run,
       ...(called ? { sharedFlow: called } : {}),

@@ -8,7 +8,7 @@
 import { MergedStepError } from './admission.ts';
 import { RefusedChangeError } from './allowed-changes.ts';
 import type { CompiledConditionalFlow, CompiledProxy, CompiledStep } from './compile.ts';
-import type { Exchange } from './exchange.ts';
+import type { Exchange, StepOutcome } from './exchange.ts';
 import { failedVariable } from './failed-variables.ts';
 import { faultName, faultResponse, toPolicyFault } from './fault-response.ts';
 import type { PolicyFault } from './faults.ts';
@@ -22,6 +22,31 @@ export type PhaseOutcome =
 
 const CONTINUE: PhaseOutcome = { action: 'continue' };
 
+/** Apigee's names of where a debug point happens (DebugPoint.phase in protos/gatehouse/v1/debug.proto). */
+export type DebugPhase = 'ProxyRequest' | 'TargetRequest' | 'TargetResponse' | 'ProxyResponse' | 'PostClientFlow' | 'Fault';
+
+/**
+ * What a debug session sees of a run (docs/operations.md#debug-sessions). The engine calls it only for a
+ * transaction being captured; otherwise it is undefined and each call site costs one check.
+ */
+export interface FlowObserver {
+  /** A flow with steps is entered (`phase` absent: the phase goes on, as for a FlowCallout's shared flow). */
+  flowEntered(flow: string, phase?: DebugPhase): void;
+  /** The step's condition was false. */
+  stepSkipped(step: CompiledStep): void;
+  /** The step is about to run (its condition held). */
+  stepStarted(step: CompiledStep): void;
+  /** The step started last ended; `step` is the one that failed when a merged admission step fails. */
+  stepEnded(step: CompiledStep, outcome: StepOutcome, errorCode?: string): void;
+  /** A fault enters the error flow (raised by `step`). */
+  faultRaised(fault: PolicyFault, step: CompiledStep): void;
+}
+
+/** The flow segments of a phase, in order (runPhase's `flows`), by what a debug point names them. */
+type Segment = 'preProxy' | 'preFlow' | 'flow' | 'postFlow' | 'preTarget' | 'postTarget' | 'postProxy';
+const REQUEST_SEGMENTS: readonly Segment[] = ['preProxy', 'preFlow', 'flow', 'postFlow', 'preTarget'];
+const RESPONSE_SEGMENTS: readonly Segment[] = ['postTarget', 'preFlow', 'flow', 'postFlow', 'postProxy'];
+
 type StepsResult =
   | { kind: 'done' }
   | { kind: 'respond'; direct: DirectResponse }
@@ -32,10 +57,13 @@ export class FlowRun {
   private readonly exchange: Exchange;
   private flow: CompiledConditionalFlow | undefined;
   private requestDone = false;
+  /** Set only for a transaction a debug session captures. */
+  private readonly observer: FlowObserver | undefined;
 
-  constructor(compiled: CompiledProxy, exchange: Exchange) {
+  constructor(compiled: CompiledProxy, exchange: Exchange, observer?: FlowObserver) {
     this.compiled = compiled;
     this.exchange = exchange;
+    this.observer = observer;
   }
 
   /** The conditional flow chosen in the request phase. */
@@ -52,29 +80,38 @@ export class FlowRun {
       if (this.flow) vars.set('current.flow.name', this.flow.name);
       return this.flow?.request ?? [];
     };
-    return this.runPhase('request', [
-      () => c.hooks.preProxy?.steps ?? [],
-      () => c.preFlow.request,
-      chosen,
-      () => c.postFlow.request,
-      () => c.hooks.preTarget?.steps ?? [],
-    ]);
+    return this.runPhase(
+      'request',
+      [
+        () => c.hooks.preProxy?.steps ?? [],
+        () => c.preFlow.request,
+        chosen,
+        () => c.postFlow.request,
+        () => c.hooks.preTarget?.steps ?? [],
+      ],
+      REQUEST_SEGMENTS,
+    );
   }
 
   async runResponse(): Promise<PhaseOutcome> {
     const c = this.compiled;
-    return this.runPhase('response', [
-      () => c.hooks.postTarget?.steps ?? [],
-      () => c.preFlow.response,
-      () => this.flow?.response ?? [],
-      () => c.postFlow.response,
-      () => c.hooks.postProxy?.steps ?? [],
-    ]);
+    return this.runPhase(
+      'response',
+      [
+        () => c.hooks.postTarget?.steps ?? [],
+        () => c.preFlow.response,
+        () => this.flow?.response ?? [],
+        () => c.postFlow.response,
+        () => c.hooks.postProxy?.steps ?? [],
+      ],
+      RESPONSE_SEGMENTS,
+    );
   }
 
   /** Runs postClientFlow; its faults and answers change nothing (the response has gone). */
   async runPostClient(): Promise<void> {
     if (!this.requestDone || this.compiled.postClientFlow.length === 0) return;
+    this.observer?.flowEntered('PostClientFlow', 'PostClientFlow');
     const result = await this.runSteps(this.compiled.postClientFlow, 'response');
     if (result.kind === 'fault') {
       this.exchange.log.warn(
@@ -85,25 +122,61 @@ export class FlowRun {
   }
 
   /** Flows are given lazily: the conditional flow is chosen only after preFlow has run. */
-  private async runPhase(phase: Phase, flows: Array<() => CompiledStep[]>): Promise<PhaseOutcome> {
-    for (const flow of flows) {
-      const result = await this.runSteps(flow(), phase);
+  private async runPhase(
+    phase: Phase,
+    flows: Array<() => CompiledStep[]>,
+    segments: readonly Segment[],
+  ): Promise<PhaseOutcome> {
+    for (let i = 0; i < flows.length; i++) {
+      const steps = flows[i]!();
+      if (this.observer && steps.length > 0) this.enteredSegment(this.observer, segments[i]!, phase);
+      const result = await this.runSteps(steps, phase);
       if (result.kind === 'respond') return this.respondDirect(result.direct);
       if (result.kind === 'fault') return this.handleFault(result.fault, result.step, phase);
     }
     return CONTINUE;
   }
 
+  private enteredSegment(observer: FlowObserver, segment: Segment, phase: Phase): void {
+    const { hooks } = this.compiled;
+    const proxyPhase: DebugPhase = phase === 'request' ? 'ProxyRequest' : 'ProxyResponse';
+    const shared = (flow: { name: string } | undefined) => `SharedFlow/${flow?.name.split('/').pop() ?? ''}`;
+    switch (segment) {
+      case 'preProxy':
+        return observer.flowEntered(shared(hooks.preProxy), 'ProxyRequest');
+      case 'preTarget':
+        return observer.flowEntered(shared(hooks.preTarget), 'TargetRequest');
+      case 'postTarget':
+        return observer.flowEntered(shared(hooks.postTarget), 'TargetResponse');
+      case 'postProxy':
+        return observer.flowEntered(shared(hooks.postProxy), 'ProxyResponse');
+      case 'preFlow':
+        return observer.flowEntered('PreFlow', proxyPhase);
+      case 'postFlow':
+        return observer.flowEntered('PostFlow', proxyPhase);
+      case 'flow':
+        return observer.flowEntered(this.flow?.name ?? '', proxyPhase);
+    }
+  }
+
   private async runSteps(steps: CompiledStep[], phase: Phase): Promise<StepsResult> {
     const vars = this.exchange.variables;
+    const observer = this.observer;
     for (const step of steps) {
-      if (!step.when(vars)) continue;
+      if (!step.when(vars)) {
+        observer?.stepSkipped(step);
+        continue;
+      }
+      observer?.stepStarted(step);
       const started = performance.now();
       try {
         const result = await step.run(this.exchange.context(phase, step));
-        this.exchange.stepDone(step, result ? 'respond' : 'continue', (performance.now() - started) / 1000);
+        const outcome = result ? 'respond' : 'continue';
+        this.exchange.stepDone(step, outcome, (performance.now() - started) / 1000);
+        observer?.stepEnded(step, outcome);
         if (result) return { kind: 'respond', direct: result.respond };
         if (step.sharedFlow) {
+          observer?.flowEntered(`SharedFlow/${step.sharedFlow.name.split('/').pop() ?? ''}`);
           // FlowCallout: the shared flow's fault is the caller's (its fault rules run), unless the
           // FlowCallout continues on error (docs/policies.md#flowcallout). Nesting is bounded at compile.
           const inner = await this.runSteps(step.sharedFlow.steps, phase);
@@ -122,6 +195,7 @@ export class FlowRun {
         // (docs/policies.md#externalcallout).
         const goesOn = failed.continueOnError && !fault.overridesContinueOnError;
         this.exchange.stepDone(failed, goesOn ? 'continued' : 'fault', seconds, fault.errorCode);
+        observer?.stepEnded(failed, goesOn ? 'continued' : 'fault', fault.errorCode);
         if (!goesOn) return { kind: 'fault', fault, step: failed };
         this.recordError(fault, failed, phase);
       }
@@ -159,6 +233,8 @@ export class FlowRun {
 
   private async handleFault(first: PolicyFault, step: CompiledStep, phase: Phase): Promise<PhaseOutcome> {
     let fault = first;
+    const observer = this.observer;
+    observer?.faultRaised(fault, step);
     this.recordError(fault, step, phase);
     // Fault rule steps see the fault response as `response`, so AssignMessage can rewrite it.
     this.exchange.response = faultResponse(fault);
@@ -169,14 +245,24 @@ export class FlowRun {
       ...(rule?.steps ?? []),
       ...(c.defaultFaultRule && (!rule || c.defaultFaultRule.alwaysEnforce) ? c.defaultFaultRule.steps : []),
     ];
-    for (const ruleStep of ruleSteps) {
-      if (!ruleStep.when(vars)) continue;
+    const ruleCount = rule?.steps.length ?? 0;
+    for (const [i, ruleStep] of ruleSteps.entries()) {
+      if (observer && (i === 0 || i === ruleCount))
+        observer.flowEntered(i < ruleCount ? (rule?.name ?? '') : 'DefaultFaultRule', 'Fault');
+      if (!ruleStep.when(vars)) {
+        observer?.stepSkipped(ruleStep);
+        continue;
+      }
+      observer?.stepStarted(ruleStep);
       try {
         const result = await ruleStep.run(this.exchange.context('response', ruleStep));
+        observer?.stepEnded(ruleStep, result ? 'respond' : 'continue');
         if (result) return this.respondDirect(result.respond, fault.errorCode);
       } catch (err) {
         // A fault inside a fault rule (RaiseFault) replaces the response; no rule runs for it.
         fault = this.toFault(err, ruleStep);
+        observer?.stepEnded(ruleStep, 'fault', fault.errorCode);
+        observer?.faultRaised(fault, ruleStep);
         this.exchange.response = faultResponse(fault);
         break;
       }

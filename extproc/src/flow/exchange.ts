@@ -8,7 +8,15 @@ import { inlineOffload } from '../workers/inline.ts';
 import { CalloutCallError } from './faults.ts';
 import type { Request, Response } from './message.ts';
 import type { Offload } from './offload.ts';
-import type { Egress, ExternalCallouts, Phase, PolicyContext, RemoteKeySets, RuntimeIndex } from './types.ts';
+import type {
+  Egress,
+  ExternalCallouts,
+  Phase,
+  PolicyContext,
+  RemoteKeySets,
+  RuntimeIndex,
+  Variables,
+} from './types.ts';
 import { FlowVariables } from './variables.ts';
 
 export interface ExchangeInit {
@@ -58,6 +66,8 @@ export class Exchange {
   readonly variables: FlowVariables;
   readonly proxy: Proxy__Output;
   private readonly init: ExchangeInit;
+  /** What policies are given instead of `variables` while a debug session records (observeVariables). */
+  private observed: Variables | undefined;
 
   constructor(init: ExchangeInit) {
     this.init = init;
@@ -82,6 +92,15 @@ export class Exchange {
     return this.init.log;
   }
 
+  /**
+   * Policies read and write the flow variables through `wrapper` from now on (a debug session records
+   * what each step read, set and removed; docs/operations.md#debug-sessions). Only a captured
+   * transaction has one: the others hand policies `variables` itself.
+   */
+  observeVariables(wrapper: Variables): void {
+    this.observed = wrapper;
+  }
+
   /** A policy's change was refused: counted by whoever runs the exchange. */
   refusedChange(policyType: string): void {
     this.init.onRefusedChange?.(policyType);
@@ -104,7 +123,7 @@ export class Exchange {
       phase,
       request: this.request,
       response: this.response,
-      variables: this.variables,
+      variables: this.observed ?? this.variables,
       stores,
       offload: this.init.offload ?? inlineOffload,
       runtime,

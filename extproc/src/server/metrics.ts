@@ -99,6 +99,22 @@ export class ExtprocMetrics {
     'body bytes held by open streams, against --max-buffered-body-bytes',
     (p) => p.bufferedBodyBytes(),
   );
+  readonly debugCaptures = new Counter({
+    name: 'gatehouse_debug_captures_total',
+    help: 'transactions debug sessions kept (masked and queued for the operator; docs/operations.md#debug-sessions)',
+    registers: [this.registry],
+  });
+  readonly debugCapturesSent = new Counter({
+    name: 'gatehouse_debug_captures_sent_total',
+    help: 'captured transactions the operator acknowledged',
+    registers: [this.registry],
+  });
+  readonly debugCapturesDropped = new Counter({
+    name: 'gatehouse_debug_captures_dropped_total',
+    help: 'captured transactions that never reached the operator, by reason: queue_full (the operator is slow, hung or down), send_failed, mask_failed, shutdown',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   readonly snapshotLoads = new Counter({
     name: 'gatehouse_extproc_snapshot_loads_total',
     help: 'snapshot loads by result',

@@ -19,6 +19,7 @@ import { WorkerPool } from '../workers/pool.ts';
 import { externalProcessorService } from './envoy-proto.ts';
 import { BodyBudget, DEFAULT_STREAM_LIMITS, StreamLimitError, type StreamLimits } from './limits.ts';
 import { ExtprocMetrics } from './metrics.ts';
+import type { DebugCapture } from '../debug/capture.ts';
 import { ProcessingStream, type ProcessCall, type StreamDeps } from './stream.ts';
 import type { StreamTracer } from '../tracing/stream-tracer.ts';
 import { allowEnvoyStreamResets } from './stream-resets.ts';
@@ -73,6 +74,8 @@ export interface ExtprocServerOptions {
   onTlsRefused?: (err: GatehouseError) => void;
   /** Spans per stream and policy step (--otlp-endpoint); absent: no tracing, no span objects. */
   tracer?: StreamTracer;
+  /** Debug sessions' captures (debug/capture.ts); absent: none are taken. */
+  debug?: DebugCapture;
 }
 
 export interface ExtprocServer {
@@ -126,6 +129,7 @@ export function createExtprocServer(options: ExtprocServerOptions): ExtprocServe
     streams: { active: 0 },
     now: options.now ?? Date.now,
     ...(options.tracer ? { tracer: options.tracer } : {}),
+    ...(options.debug ? { debug: options.debug } : {}),
   };
   metrics.setProbes({
     queuedTasks: () => pool?.queued ?? 0,

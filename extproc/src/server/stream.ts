@@ -12,10 +12,12 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { LoadedSnapshot } from '../config/snapshot.ts';
 import type { SnapshotProvider } from '../config/snapshot-store.ts';
+import type { Capture, DebugCapture } from '../debug/capture.ts';
+import { authorizationCredentials } from '../debug/mask.ts';
 import type { CompiledProxy } from '../flow/compile.ts';
 import { FlowRun, type PhaseOutcome } from '../flow/engine.ts';
 import { Exchange } from '../flow/exchange.ts';
-import { faultResponse } from '../flow/fault-response.ts';
+import { faultName, faultResponse } from '../flow/fault-response.ts';
 import {
   BodyBufferFullFault,
   InternalErrorFault,
@@ -85,6 +87,8 @@ export interface StreamDeps {
   now: () => number;
   /** Spans per stream and step (docs/operations.md#tracing); absent: tracing is off. */
   tracer?: StreamTracer;
+  /** Debug sessions' captures (docs/operations.md#debug-sessions); absent: none are taken (--snapshot). */
+  debug?: DebugCapture;
 }
 
 export type ProcessCall = grpc.ServerDuplexStream<ProcessingRequest, ProcessingResponse>;
@@ -142,6 +146,10 @@ export class ProcessingStream {
   private readonly cancel = new AbortController();
   private readonly offload: StreamOffload;
   private readonly idle: NodeJS.Timeout;
+  /** Set only while a debug session records this transaction. */
+  private capture: Capture | undefined;
+  /** The status of the response sent, for a capture. */
+  private sentStatus = 0;
 
   constructor(call: ProcessCall, deps: StreamDeps) {
     this.call = call;
@@ -274,6 +282,9 @@ export class ProcessingStream {
     // Only a name the snapshot has becomes the proxy (logs, metric labels, the access log).
     this.context.resolved(route);
     this.proxyLabel = this.deps.metrics.proxyRequest(route);
+    // No active session: the snapshot has no `debug` and this is one property read.
+    const debugSessions = this.snapshot.debug?.byRoute.get(route);
+    if (debugSessions !== undefined && this.deps.debug) this.capture = this.deps.debug.begin(debugSessions);
     if (hasPathParameters(state.headers.pseudo.get(':path') ?? '/')) return this.fault(new PathParametersFault());
     if (!state.ended && this.compiled.needsBody.request) {
       const declared = declaredLength(state.headers);
@@ -379,7 +390,13 @@ export class ProcessingStream {
         this.trace?.step(type, outcome, seconds, policy, errorCode);
       },
     });
-    this.run = new FlowRun(this.compiled!, this.exchange);
+    const recorder = this.capture?.recorder;
+    if (recorder) {
+      const exchange = this.exchange;
+      exchange.observeVariables(recorder.variables(exchange.variables, request, () => exchange.response));
+      recorder.phaseStarted('ProxyRequest', request);
+    }
+    this.run = new FlowRun(this.compiled!, this.exchange, recorder);
     return this.reply(stage, await this.run.runRequest(), () => this.changesFor(stage, request, state));
   }
 
@@ -390,6 +407,7 @@ export class ProcessingStream {
     const { pseudo, headers } = state.headers!;
     const response = createResponseMessage({ status: Number(pseudo.get(':status') ?? 200), headers, body });
     this.exchange!.response = response;
+    this.capture?.recorder.phaseStarted('TargetResponse', response);
     return this.reply(stage, await this.run!.runResponse(), () => this.changesFor(stage, response, state));
   }
 
@@ -417,6 +435,11 @@ export class ProcessingStream {
       this.log.error({ stage }, 'a policy changed a body Envoy streamed in several chunks; answering 500');
       return this.fault(new InternalErrorFault());
     }
+    if (this.capture && stage.startsWith('response')) {
+      const response = this.exchange?.response;
+      this.sentStatus = response?.status ?? 0;
+      this.capture.recorder.responseSent(response);
+    }
     return {
       [stage]: Object.keys(common).length > 0 ? { response: common } : {},
       // What Envoy's access log reads (%DYNAMIC_METADATA(gatehouse:...)%), after each flow.
@@ -437,6 +460,10 @@ export class ProcessingStream {
     if (errorCode !== undefined) {
       this.deps.metrics.fault(errorCode, this.proxyLabel);
       if (this.context) this.context.faultCode = errorCode;
+    }
+    if (this.capture) {
+      this.sentStatus = response.status;
+      this.capture.recorder.responseSent(response, errorCode);
     }
     const details = errorCode === undefined ? 'gatehouse_direct_response' : `gatehouse_fault{${errorCode}}`;
     return {
@@ -466,6 +493,22 @@ export class ProcessingStream {
     this.close('internal_error', { code: grpc.status.INTERNAL, details: 'internal error' });
   }
 
+  /** A captured transaction is over: the sessions keep it (filter, count), masked, for the reporter. */
+  private endCapture(capture: Capture): void {
+    this.capture = undefined;
+    const code = this.context?.faultCode;
+    this.deps.debug!.end(capture, {
+      variables: this.exchange?.variables,
+      requestId: this.context?.requestId ?? '',
+      traceId: this.context?.traceId ?? '',
+      proxy: this.context?.proxy ?? '',
+      status: this.sentStatus,
+      faultName: code ? faultName(code) : '',
+      secrets: this.snapshot?.debug?.secrets ?? [],
+      presented: presentedCredentials(this.dir.request.headers),
+    });
+  }
+
   /** Runs once, when the stream is over: postClientFlow, then the books. */
   private async finish(): Promise<void> {
     if (this.finished) return;
@@ -481,6 +524,13 @@ export class ProcessingStream {
     } catch (err) {
       this.log.error({ err }, 'postClientFlow failed');
     }
+    if (this.capture) {
+      try {
+        this.endCapture(this.capture);
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message }, 'debug capture failed; dropped');
+      }
+    }
     this.cancel.abort(STREAM_ENDED);
     this.deps.bodyBudget.release(this.dir.request.reserved + this.dir.response.reserved);
     this.dir.request.reserved = this.dir.response.reserved = 0;
@@ -495,6 +545,20 @@ export class ProcessingStream {
     this.deps.metrics.activeStreams.dec();
     this.deps.streams.active--;
   }
+}
+
+/** The request's credential headers as the client sent them: masked wherever they appear in a capture. */
+function presentedCredentials(headers: ReceivedHeaders | undefined): string[] {
+  const out: string[] = [];
+  for (const [name, value] of headers?.headers ?? []) {
+    if (name === 'authorization' || name === 'proxy-authorization') out.push(...authorizationCredentials(value));
+    else if (name === 'cookie')
+      for (const pair of value.split(';')) {
+        const eq = pair.indexOf('=');
+        if (eq >= 0) out.push(pair.slice(eq + 1).trim());
+      }
+  }
+  return out;
 }
 
 /** The content-length a message declares (0 when absent or not a length). */

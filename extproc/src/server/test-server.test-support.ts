@@ -7,6 +7,7 @@ import { decodeRuntimeSnapshot } from '../config/decode.ts';
 import { defaultCatalog, loadSnapshot, type LoadedSnapshot, type PolicyCatalog } from '../config/snapshot.ts';
 import { SnapshotStore } from '../config/snapshot-store.ts';
 import { createMemoryStores } from '../stores/memory.ts';
+import type { DebugCapture } from '../debug/capture.ts';
 import type { StreamLimits } from './limits.ts';
 import type { StreamTracer } from '../tracing/stream-tracer.ts';
 import { createExtprocServer, type ExtprocServer, type WorkOptions } from './server.ts';
@@ -28,6 +29,8 @@ export interface TestServerOptions {
   log?: Logger;
   /** Spans per stream and step (tracing tests); default none. */
   tracer?: StreamTracer;
+  /** Debug sessions' captures (debug tests); default none. */
+  debug?: DebugCapture;
 }
 
 export interface TestServer {
@@ -59,6 +62,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ...(options.callouts ? { callouts: options.callouts } : {}),
     ...(options.egress ? { egress: options.egress } : {}),
     ...(options.tracer ? { tracer: options.tracer } : {}),
+    ...(options.debug ? { debug: options.debug } : {}),
   });
   const port = await server.listen('127.0.0.1', 0);
   return {
