@@ -139,10 +139,14 @@ export class DebugCaptureService {
   /** Checks a report and stores it; resolves to the session's remaining count, or throws DebugCaptureRefusedError. */
   private async report(call: ReportCall): Promise<number> {
     const { nodeId, sessionId, transactions } = call.request;
-    if (!nodeId || !sessionId) throw new DebugCaptureRefusedError(grpc.status.INVALID_ARGUMENT, 'node_id and session_id are required');
+    if (!nodeId || !sessionId)
+      throw new DebugCaptureRefusedError(grpc.status.INVALID_ARGUMENT, 'node_id and session_id are required');
     const node = this.options.registry.get(nodeId);
     if (!node)
-      throw new DebugCaptureRefusedError(grpc.status.PERMISSION_DENIED, `node ${nodeId} has no xDS stream open on this operator`);
+      throw new DebugCaptureRefusedError(
+        grpc.status.PERMISSION_DENIED,
+        `node ${nodeId} has no xDS stream open on this operator`,
+      );
     const peer = call.getAuthContext().sslPeerCertificate;
     const served = nodeDataPlane(
       node.cluster,
