@@ -160,7 +160,7 @@ export function renderTrace(session: SessionObject, transactions: readonly Debug
       const where = [p.phase, p.flow].filter(Boolean).join(' ');
       const what = p.policy ? ` ${p.policy}${p.policyType ? ` (${p.policyType})` : ''}` : '';
       const outcome = p.outcome ? ` ${p.outcome}` : '';
-      const fault = p.faultCode ? ` fault ${p.faultCode}` : '';
+      const fault = p.faultCode ? ` ${p.faultCode}` : '';
       const took = Number(p.durationUs ?? 0) > 0 ? ` in ${ms(p.durationUs)}` : '';
       lines.push(`  +${ms(p.elapsedUs).padStart(10)}  ${p.kind}  ${where}${what}${outcome}${fault}${took}`);
       const indent = ' '.repeat(16);

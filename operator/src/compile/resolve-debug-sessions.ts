@@ -132,7 +132,10 @@ export function resolveDebugSessions(
         `a DebugSession traces an ApiProxy of its own namespace (${id.namespace}) only, not of ${spec.proxyRef.namespace}`,
         refReason,
       );
-    } else if (!inventory.proxies.has(objectKey(id.namespace, spec.proxyRef.name))) {
+    } else if (
+      !inventory.proxies.has(objectKey(id.namespace, spec.proxyRef.name)) &&
+      !inventory.rejected.has(`ApiProxy/${id.namespace}/${spec.proxyRef.name}`)
+    ) {
       refReason = 'RefNotFound';
       error('spec.proxyRef.name', `ApiProxy ${id.namespace}/${spec.proxyRef.name} not found`, refReason);
     } else if (!compiled.has(objectKey(id.namespace, spec.proxyRef.name))) {
