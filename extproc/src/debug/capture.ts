@@ -180,22 +180,22 @@ export function startDebugCapture(options: {
 }): DebugCaptureWiring {
   const { metrics } = options;
   const onDrop = (reason: DropReason, count: number) => metrics.debugCapturesDropped.inc({ reason }, count);
-  let capture: DebugCapture | undefined;
-  const reporter = new DebugReporter({
+  // The capture queues on the reporter, and the reporter's acks reach the capture (each is called later).
+  const capture: DebugCapture = new DebugCapture({
+    sink: { enqueue: (sessionId, transaction) => reporter.enqueue(sessionId, transaction) },
+    onDrop,
+    onCaptured: () => metrics.debugCaptures.inc(),
+    ...(options.now ? { now: options.now } : {}),
+  });
+  const reporter: DebugReporter = new DebugReporter({
     address: options.address,
     ...(options.credentials ? { credentials: options.credentials } : {}),
     nodeId: options.nodeId,
     ...(options.maxQueue !== undefined ? { maxQueue: options.maxQueue } : {}),
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-    onAck: (sessionId, remaining) => capture?.ack(sessionId, remaining),
+    onAck: (sessionId, remaining) => capture.ack(sessionId, remaining),
     onDrop,
     onSent: (count) => metrics.debugCapturesSent.inc(count),
-  });
-  capture = new DebugCapture({
-    sink: reporter,
-    onDrop,
-    onCaptured: () => metrics.debugCaptures.inc(),
-    ...(options.now ? { now: options.now } : {}),
   });
   return { capture, reporter };
 }

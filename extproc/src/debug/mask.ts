@@ -179,13 +179,10 @@ class Box {
   }
 }
 
-function maskSubtree(node: unknown): void {
-  const stack = [node];
-  while (stack.length > 0) {
-    const n = stack.pop();
-    if (n instanceof Box) n.mask();
-    else if (n !== null && typeof n === 'object') stack.push(...Object.values(n as object));
-  }
+/** Marks a selected value: a scalar's box, or an object or array that is then written as a whole "********". */
+function maskValue(node: unknown, containers: Set<object>): void {
+  if (node instanceof Box) node.mask();
+  else if (node !== null && typeof node === 'object') containers.add(node);
 }
 
 function maskJson(text: string, paths: CompiledJsonPath[]): string | undefined {
@@ -199,17 +196,21 @@ function maskJson(text: string, paths: CompiledJsonPath[]): string | undefined {
   } catch {
     return undefined;
   }
-  for (const path of paths) for (const selected of path.values(root)) maskSubtree(selected);
+  const containers = new Set<object>();
+  for (const path of paths) for (const selected of path.values(root)) maskValue(selected, containers);
   const stack: unknown[] = [root];
   while (stack.length > 0) {
     const n = stack.pop();
     if (n === null || typeof n !== 'object' || n instanceof Box) continue;
     for (const [key, value] of Object.entries(n)) {
-      if (ALWAYS_MASKED_JSON.has(key.toLowerCase())) maskSubtree(value);
+      if (ALWAYS_MASKED_JSON.has(key.toLowerCase())) maskValue(value, containers);
       else stack.push(value);
     }
   }
-  return JSON.stringify(root);
+  // A replacer sees an object or array itself (it has no toJSON), so a masked one is known by identity.
+  return JSON.stringify(root, (_key, value: unknown) =>
+    value !== null && typeof value === 'object' && containers.has(value) ? MASK : value,
+  );
 }
 
 function xmlEscape(text: string): string {
@@ -294,6 +295,11 @@ export class TransactionMasker {
   }
 
   private paramMasked = (name: string): boolean => SENSITIVE_NAMES.has(name) || this.input.credentialParams.has(name);
+
+  /** Apigee hides `private.*` variables (they do not appear at all); the others are masked by name or value. */
+  variables(list: RawVariable[]): DebugVariable[] {
+    return list.filter((v) => !v.name.startsWith('private.')).map((v) => this.variable(v));
+  }
 
   variable(v: RawVariable): DebugVariable {
     return { name: v.name, value: this.variableMasked(v.name) ? MASK : this.scrubber.scrub(v.value) };
@@ -384,9 +390,9 @@ export function maskTransaction(raw: RawTransaction, input: MaskInput, maxBytes:
       conditionResult: p.conditionResult,
       elapsedUs: p.elapsedUs,
       durationUs: p.durationUs,
-      variablesRead: p.variablesRead.map((v) => masker.variable(v)),
-      variablesSet: p.variablesSet.map((v) => masker.variable(v)),
-      variablesRemoved: p.variablesRemoved.map((v) => masker.variable(v)),
+      variablesRead: masker.variables(p.variablesRead),
+      variablesSet: masker.variables(p.variablesSet),
+      variablesRemoved: masker.variables(p.variablesRemoved),
       ...(p.messageBefore ? { messageBefore: masker.message(p.messageBefore, side) } : {}),
       ...(p.messageAfter ? { messageAfter: masker.message(p.messageAfter, side) } : {}),
     };
@@ -439,8 +445,11 @@ export function fitTransaction(tx: DebugTransaction, maxBytesGiven: number): voi
   }
   const points = tx.points ?? [];
   while (size > maxBytes && points.length > 0) {
-    // Keep the first point and the last (the response sent) as long as possible.
-    points.splice(points.length > 2 ? points.length - 2 : 0, 1);
+    // Keep the first point and the last (the response sent) as long as possible; drop as many at once
+    // as the excess over the average point's size says (each pass serializes the whole transaction).
+    const excess = Math.ceil((size - maxBytes) / Math.max(1, size / points.length));
+    if (points.length > 2) points.splice(Math.max(1, points.length - 1 - excess), Math.min(excess, points.length - 2));
+    else points.splice(0, 1);
     size = serializedSize(tx);
   }
 }

@@ -97,7 +97,8 @@ export function isSensitiveName(name: string): boolean {
 }
 
 function textOf(value: unknown): string {
-  if (value instanceof Request || (value !== null && typeof value === 'object' && 'headers' in value)) return '[message]';
+  if (value instanceof Request || (value !== null && typeof value === 'object' && 'headers' in value))
+    return '[message]';
   return toVariableString(value) ?? '';
 }
 
@@ -212,7 +213,8 @@ export class TransactionRecorder implements FlowObserver {
     this.open = undefined;
     const after = snapshotMessage(this.currentMessage());
     const changed = open !== undefined && messageChanged(open.before, after);
-    const list = (m: Map<string, string> | undefined) => [...(m ?? new Map<string, string>())].map(([name, value]) => ({ name, value }));
+    const list = (m: Map<string, string> | undefined) =>
+      [...(m ?? new Map<string, string>())].map(([name, value]) => ({ name, value }));
     this.point('StepExecuted', {
       policy: step.policy,
       policyType: step.type,
@@ -229,7 +231,12 @@ export class TransactionRecorder implements FlowObserver {
   }
 
   faultRaised(fault: PolicyFault, step: CompiledStep): void {
-    this.point('FaultRaised', { policy: step.policy, policyType: step.type, faultCode: fault.errorCode, outcome: 'fault' });
+    this.point('FaultRaised', {
+      policy: step.policy,
+      policyType: step.type,
+      faultCode: fault.errorCode,
+      outcome: 'fault',
+    });
     this.phase = 'Fault';
   }
 

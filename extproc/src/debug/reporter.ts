@@ -91,7 +91,7 @@ export class DebugReporter implements CaptureSink {
       while (this.queue.length > 0 && !this.closed) {
         const sessionId = this.queue[0]!.sessionId;
         const batch: DebugTransaction[] = [];
-        for (let i = 0; i < this.queue.length && batch.length < this.options.maxBatch; ) {
+        for (let i = 0; i < this.queue.length && batch.length < this.options.maxBatch;) {
           if (this.queue[i]!.sessionId === sessionId) batch.push(this.queue.splice(i, 1)[0]!.transaction);
           else i++;
         }

@@ -23,7 +23,8 @@ export type PhaseOutcome =
 const CONTINUE: PhaseOutcome = { action: 'continue' };
 
 /** Apigee's names of where a debug point happens (DebugPoint.phase in protos/gatehouse/v1/debug.proto). */
-export type DebugPhase = 'ProxyRequest' | 'TargetRequest' | 'TargetResponse' | 'ProxyResponse' | 'PostClientFlow' | 'Fault';
+export type DebugPhase =
+  'ProxyRequest' | 'TargetRequest' | 'TargetResponse' | 'ProxyResponse' | 'PostClientFlow' | 'Fault';
 
 /**
  * What a debug session sees of a run (docs/operations.md#debug-sessions). The engine calls it only for a
