@@ -75,6 +75,8 @@ export class KubeCaptureStore implements CaptureStore {
   }
 
   async append(session: CaptureSession, transactions: readonly DebugTransaction[]): Promise<number> {
+    // Only a cache (a taken slot is found again by its AlreadyExists): bounded, so sessions long gone do not pile up.
+    if (this.taken.size >= 1024 && !this.taken.has(session.id)) this.taken.clear();
     const taken = this.taken.get(session.id) ?? new Set<number>();
     this.taken.set(session.id, taken);
     let stored = 0;
