@@ -95,6 +95,7 @@ export async function runExtproc(o: ExtprocOptions): Promise<number> {
           address: xds,
           nodeId: o.nodeId ?? defaultNodeId(),
           metrics,
+          log: log.child({ component: 'debug' }),
           ...(xdsTls ? { credentials: grpcChannelCredentials(xdsTls.options) } : {}),
         })
       : undefined;

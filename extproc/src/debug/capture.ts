@@ -6,6 +6,7 @@
 // request; only then is the transaction kept, masked (mask.ts) and queued. At most `count` are kept per
 // session on this replica, and at most maxInFlight are recorded at once per session.
 import type * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../../../lib/log.ts';
 import type { LoadedDebugSession } from '../config/snapshot.ts';
 import type { VariableReader } from '../flow/conditions.ts';
 import { maskTransaction, type RawTransaction } from './mask.ts';
@@ -174,6 +175,7 @@ export function startDebugCapture(options: {
   credentials?: grpc.ChannelCredentials;
   nodeId: string;
   metrics: ExtprocMetrics;
+  log?: Pick<Logger, 'warn' | 'info'>;
   maxQueue?: number;
   timeoutMs?: number;
   now?: () => number;
@@ -196,6 +198,7 @@ export function startDebugCapture(options: {
     onAck: (sessionId, remaining) => capture.ack(sessionId, remaining),
     onDrop,
     onSent: (count) => metrics.debugCapturesSent.inc(count),
+    ...(options.log ? { log: options.log } : {}),
   });
   return { capture, reporter };
 }

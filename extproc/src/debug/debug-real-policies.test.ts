@@ -13,21 +13,25 @@ import { startDebugCapture, type DebugCaptureWiring } from './capture.ts';
 
 const HASH_KEY = 'cd'.repeat(32);
 const API_KEY = 'real-api-key-7f3a9c';
+const CLIENT_SECRET = 'real-client-s3cret-42';
+const hash = (value: string) => createHmac('sha256', Buffer.from(HASH_KEY, 'hex')).update(value).digest('hex');
 const policy = (type: string, config: unknown) => ({ type, enabled: true, configJson: JSON.stringify(config) });
 
 function snapshot(sessionId: string): RuntimeSnapshot {
-  const keyHash = createHmac('sha256', Buffer.from(HASH_KEY, 'hex')).update(API_KEY).digest('hex');
+  const keyHash = hash(API_KEY);
   return {
     version: sessionId,
     credentialHashKey: HASH_KEY,
-    products: [{ namespace: 'dbgreal', name: 'basic', proxies: ['keyed'], resources: ['/**'], approval: 'Auto' }],
+    products: [
+      { namespace: 'dbgreal', name: 'basic', proxies: ['keyed', 'token'], resources: ['/**'], approval: 'Auto' },
+    ],
     apps: [
       {
         namespace: 'dbgreal',
         name: 'app',
         status: 'Approved',
         products: [{ name: 'basic', status: 'Approved' }],
-        credentials: [{ keyHash, status: 'Approved' }],
+        credentials: [{ keyHash, secretHash: hash(CLIENT_SECRET), status: 'Approved' }],
       },
     ],
     proxies: [
@@ -45,6 +49,14 @@ function snapshot(sessionId: string): RuntimeSnapshot {
         },
         flows: { preFlow: { request: [{ policy: 'verify-key' }, { policy: 'echo' }] } },
       },
+      {
+        namespace: 'dbgreal',
+        name: 'token',
+        route: 'dbgreal/token',
+        basePath: '/token',
+        policies: { issue: policy('OAuthV2', { operation: 'GenerateAccessToken', generateResponse: true }) },
+        flows: { preFlow: { request: [{ policy: 'issue' }] } },
+      },
     ],
     debugSessions: [
       {
@@ -55,9 +67,21 @@ function snapshot(sessionId: string): RuntimeSnapshot {
         count: 2,
         expiresAtMs: String(Date.now() + 600_000),
       },
+      {
+        id: `${sessionId}-token`,
+        namespace: 'dbgreal',
+        name: 't2',
+        proxy: 'token',
+        count: 1,
+        expiresAtMs: String(Date.now() + 600_000),
+      },
     ],
   };
 }
+
+const until = async (condition: () => boolean) => {
+  while (!condition()) await new Promise((r) => setTimeout(r, 10));
+};
 
 let server: TestServer;
 let client: ExternalProcessorClient;
@@ -135,6 +159,54 @@ describe('with the real policies', () => {
     } finally {
       ownClient.close();
       await own.close();
+    }
+  });
+});
+
+describe('with the real OAuthV2', () => {
+  it('neither the client secret nor the token it issued reaches the capture server', async () => {
+    const capture = await startCaptureServer();
+    const wiring = startDebugCapture({
+      address: capture.address,
+      nodeId: 'extproc/oauth',
+      metrics: new ExtprocMetrics(),
+    });
+    const own = await startTestServer({ debug: wiring.capture });
+    const ownClient = createExtProcClient(own.address);
+    try {
+      own.apply(snapshot('oauth-1'));
+      const body = `grant_type=client_credentials&client_id=${API_KEY}&client_secret=${CLIENT_SECRET}`;
+      const result = await runExtProcExchange({
+        client: ownClient,
+        timeoutMs: 30_000,
+        route: 'dbgreal/token',
+        mode: { requestBodyMode: 'BUFFERED' },
+        request: {
+          method: 'POST',
+          path: '/token/issue',
+          authority: 'api.test',
+          headers: [
+            ['content-type', 'application/x-www-form-urlencoded'],
+            ['content-length', String(body.length)],
+          ],
+          body: Buffer.from(body),
+        },
+        upstream: () => ({ status: 500, headers: [], body: Buffer.from('never') }),
+      });
+      expect(result.failure).toBeUndefined();
+      const issued = (JSON.parse(result.response.body.toString()) as { access_token: string }).access_token;
+      expect(issued.length).toBeGreaterThan(8);
+      await until(() => capture.transactions('oauth-1-token').length >= 1);
+      await wiring.reporter.flushed();
+      const wire = Buffer.concat(capture.raw).toString('latin1');
+      for (const secret of [CLIENT_SECRET, issued, API_KEY]) expect(wire.includes(secret), secret).toBe(false);
+      const tx = capture.transactions('oauth-1-token')[0]!;
+      expect(tx.points.find((p) => p.kind === 'StepExecuted')?.policyType).toBe('OAuthV2');
+    } finally {
+      wiring.reporter.close();
+      ownClient.close();
+      await own.close();
+      await capture.close();
     }
   });
 });

@@ -272,6 +272,17 @@ describe('capturing', () => {
     expect(capture.transactions().map((t) => t.proxy)).toEqual(['shop/dbg']);
   });
 
+  it("keeps a session's count across snapshot versions (the same session id)", async () => {
+    const kept = session('s-reload', 'xml', { count: 2 });
+    server.apply(snapshot('s5a', [kept]));
+    await exchange({ route: 'shop/xml', request: get('/xml/1'), upstream: upstream() });
+    server.apply(snapshot('s5b', [kept]));
+    for (let i = 0; i < 3; i++) await exchange({ route: 'shop/xml', request: get('/xml/2'), upstream: upstream() });
+    await until(() => capture.transactions('s-reload').length >= 2);
+    await wiring.reporter.flushed();
+    expect(capture.transactions('s-reload')).toHaveLength(2);
+  });
+
   it('captures a fault: FaultRaised, the fault name and the status sent', async () => {
     server.apply(snapshot('s4', [session('s-fault', 'deny')]));
     await exchange({ route: 'shop/deny', request: get('/deny/x'), upstream: upstream() });
@@ -413,12 +424,12 @@ describe('bounds and failures', () => {
   });
 
   it('a hung capture server delays no response; the overflow is dropped and counted', async () => {
-    server.apply(snapshot('b4', [session('b-hang', 'big', { count: 200 })]));
+    server.apply(snapshot('b4', [session('b-hang', 'big', { count: 400 })]));
     capture.hang = true;
     const before = await dropped('queue_full');
     // Rounds of concurrent requests (at most 32 of a session are recorded at once): more than the
     // reporter's queue holds while its one call hangs.
-    for (let round = 0; round < 4; round++) {
+    for (let round = 0; round < 6; round++) {
       const results = await Promise.all(
         Array.from({ length: 30 }, (_, i) =>
           exchange({ route: 'shop/big', request: get(`/big/h${round}-${i}`), upstream: upstream() }),

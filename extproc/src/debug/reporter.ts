@@ -9,6 +9,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import type { ProtoGrpcType } from '../../../protos/gen/debug.ts';
 import type { DebugCaptureServiceClient } from '../../../protos/gen/gatehouse/v1/DebugCaptureService.ts';
 import type { DebugTransaction } from '../../../protos/gen/gatehouse/v1/DebugTransaction.ts';
+import type { Logger } from '../../../lib/log.ts';
 
 /** Why a capture did not reach the operator. */
 export type DropReason = 'queue_full' | 'send_failed' | 'mask_failed' | 'shutdown';
@@ -34,6 +35,8 @@ export interface DebugReporterOptions {
   onAck(sessionId: string, remaining: number): void;
   onDrop(reason: DropReason, count: number): void;
   onSent?(count: number): void;
+  /** Told when reports start failing and when they work again (one line each, not one per failure). */
+  log?: Pick<Logger, 'warn' | 'info'>;
 }
 
 let loaded: ProtoGrpcType | undefined;
@@ -57,8 +60,10 @@ export function createDebugCaptureClient(
 }
 
 export class DebugReporter implements CaptureSink {
-  private readonly options: Required<Omit<DebugReporterOptions, 'credentials' | 'onSent'>> &
-    Pick<DebugReporterOptions, 'onSent'>;
+  private readonly options: Required<Omit<DebugReporterOptions, 'credentials' | 'onSent' | 'log'>> &
+    Pick<DebugReporterOptions, 'onSent' | 'log'>;
+  /** The last call failed: the next success is logged. */
+  private failing = false;
   private readonly client: DebugCaptureServiceClient;
   private readonly queue: Array<{ sessionId: string; transaction: DebugTransaction }> = [];
   private sending = false;
@@ -97,9 +102,18 @@ export class DebugReporter implements CaptureSink {
         }
         try {
           const remaining = await this.report(sessionId, batch);
+          if (this.failing)
+            this.options.log?.info({ address: this.options.address }, 'debug capture reports work again');
+          this.failing = false;
           this.options.onSent?.(batch.length);
           this.options.onAck(sessionId, remaining);
-        } catch {
+        } catch (err) {
+          if (!this.failing)
+            this.options.log?.warn(
+              { address: this.options.address, err: (err as Error).message },
+              'debug capture reports fail; captures are dropped (gatehouse_debug_captures_dropped_total)',
+            );
+          this.failing = true;
           this.options.onDrop('send_failed', batch.length);
         }
       }
