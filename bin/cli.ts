@@ -6,13 +6,26 @@ import { commandHelp, type Command } from '../lib/cli/command.ts';
 import { GatehouseError, UsageError } from '../lib/errors.ts';
 import { devproxyCommand } from '../devproxy/src/command.ts';
 import { extprocCommand } from '../extproc/src/command.ts';
-import { compileCommand, importCommand, operatorCommand, statusCommand } from '../operator/src/command.ts';
+import {
+  compileCommand,
+  importCommand,
+  operatorCommand,
+  statusCommand,
+  traceCommand,
+} from '../operator/src/command.ts';
 import { devCommand } from './dev.ts';
 
 export const commands: Readonly<Record<string, Command>> = Object.fromEntries(
-  [operatorCommand, extprocCommand, compileCommand, statusCommand, importCommand, devCommand, devproxyCommand].map(
-    (c) => [c.name, c],
-  ),
+  [
+    operatorCommand,
+    extprocCommand,
+    compileCommand,
+    statusCommand,
+    traceCommand,
+    importCommand,
+    devCommand,
+    devproxyCommand,
+  ].map((c) => [c.name, c]),
 );
 
 export function mainHelp(): string {

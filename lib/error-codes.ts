@@ -73,6 +73,12 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
     2,
   ),
 
+  error(
+    'cli',
+    'GH_ERR_TRACE_NOT_FOUND',
+    '`gatehouse trace get` or `stop`: no DebugSession of that name or id in the namespace.',
+  ),
+
   // --- errors: TLS, shared by every process ---
   error('tls', 'GH_ERR_TLS_FILE', 'A certificate, key or CA file cannot be read.'),
   error('tls', 'GH_ERR_TLS_MATERIAL', 'A certificate or key that does not parse (bad PEM, no block, unsupported key).'),
@@ -135,6 +141,11 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
     'GH_ERR_KUBE_LEADER_ELECTION_CONFIG',
     'Leader election timings that cannot work (leaseDuration > renewDeadline > retryPeriod).',
     2,
+  ),
+  error(
+    'operator/debug',
+    'GH_ERR_DEBUG_CAPTURE_REFUSED',
+    'A debug capture report the operator refuses (gRPC status with this code in the message): an unknown or ended session, a node whose DataPlane does not serve its proxy, or a report over the size or transaction bounds.',
   ),
   error('operator/kube', 'GH_ERR_KUBE_WORKQUEUE', 'A work queue used against its rules (run twice).'),
   error('operator/certs', 'GH_ERR_CERTS_PARSE', 'A PEM block that is not a certificate or key the operator can read.'),
@@ -506,6 +517,11 @@ export const errorCodes: readonly ErrorCodeEntry[] = [
     'compile',
     'GH_WARN_JAVA_CALLOUT_HOST',
     'A JavaCallout served by a DataPlane without spec.javaCallouts: no Java callout host runs beside its extproc, so every request reaching the step fails with steps.javacallout.ExecutionError.',
+  ),
+  diagnostic(
+    'compile',
+    'GH_WARN_DEBUG_SESSION_NEEDS_CLUSTER',
+    'A DebugSession outside a cluster (folder mode, `gatehouse dev`, `gatehouse compile`): it has no uid or creation time from an apiserver, so it is ignored.',
   ),
   diagnostic(
     'compile',

@@ -695,6 +695,7 @@ describe('charts/gatehouse', () => {
       'apiproducts.gatehouse.dev',
       'apiproxies.gatehouse.dev',
       'dataplanes.gatehouse.dev',
+      'debugsessions.gatehouse.dev',
       'developerapps.gatehouse.dev',
       'developers.gatehouse.dev',
       'keyvaluemaps.gatehouse.dev',

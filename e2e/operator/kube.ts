@@ -19,6 +19,7 @@ const plurals: Record<string, { group?: string; version: string; resource: strin
   KeyValueMap: { group: 'gatehouse.dev', version: 'v1alpha1', resource: 'keyvaluemaps' },
   SharedFlow: { group: 'gatehouse.dev', version: 'v1alpha1', resource: 'sharedflows' },
   DataPlane: { group: 'gatehouse.dev', version: 'v1alpha1', resource: 'dataplanes' },
+  DebugSession: { group: 'gatehouse.dev', version: 'v1alpha1', resource: 'debugsessions' },
   Secret: { version: 'v1', resource: 'secrets' },
   Service: { version: 'v1', resource: 'services' },
   ConfigMap: { version: 'v1', resource: 'configmaps' },

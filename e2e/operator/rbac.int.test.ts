@@ -255,6 +255,11 @@ describe('chart RBAC', () => {
         hasConditions(await cluster.get(kind, ns, name), { Accepted: 'True', Programmed: 'True' }),
       );
     }
+    // A debug session: the operator writes its status (debugsessions/status).
+    await cluster.apply(obj('DebugSession', ns, 'trace', { proxyRef: { name: 'orders' } }));
+    await eventually('DebugSession status written', async () =>
+      conditionOf(await cluster.get('DebugSession', ns, 'trace'), 'Accepted'),
+    );
     await eventually('the endpoints of the Service target are served', () =>
       JSON.stringify(operator!.snapshots.current()?.snapshot.envoy.endpoints ?? []).includes('10.0.0.7'),
     );

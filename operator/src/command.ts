@@ -1,7 +1,18 @@
-// `gatehouse operator`, `gatehouse compile`, `gatehouse status` and `gatehouse import`: their flags, defaults and help, declared once, and the
+// `gatehouse operator`, `gatehouse compile`, `gatehouse status`, `gatehouse import` and `gatehouse trace`: their flags, defaults and help, declared once, and the
 // rules across flags. Loads only lib/cli; the commands' code is imported when they run.
 import { defineCommand } from '../../lib/cli/command.ts';
-import { bool, duration, hostPort, oneOf, port, repeated, text, toggle, type FlagValues } from '../../lib/cli/flags.ts';
+import {
+  bool,
+  duration,
+  hostPort,
+  oneOf,
+  port,
+  positiveInt,
+  repeated,
+  text,
+  toggle,
+  type FlagValues,
+} from '../../lib/cli/flags.ts';
 import { serverTlsConfig, serverTlsFlags } from '../../lib/cli/tls.ts';
 import { UsageError } from '../../lib/errors.ts';
 
@@ -237,4 +248,87 @@ export const importCommand = defineCommand({
   flags: importFlags,
   options: importOptions,
   run: async (o) => (await import('./import-command.ts')).runImport(o),
+});
+
+const traceFlags = {
+  namespace: text({
+    short: 'n',
+    value: 'NS',
+    description: 'namespace of the session (start: of the proxy when PROXY has no NS/)',
+    defaultText: "the context's namespace, else default",
+  }),
+  filter: text({
+    value: 'CONDITION',
+    description: 'start: capture only transactions matching this Apigee condition (request.verb = "POST")',
+    defaultText: 'every transaction',
+  }),
+  count: positiveInt({ description: 'start: transactions to capture, 1 to 15', defaultText: '10' }),
+  timeout: text({
+    value: 'DURATION',
+    description: 'start: how long to capture, 1s to 1h (90s, 5m)',
+    defaultText: '10m',
+  }),
+  name: text({ value: 'NAME', description: "start: the session's name", defaultText: 'PROXY-<random>' }),
+  output: oneOf(['text', 'json'], { short: 'o', default: 'text', description: 'get: what to print' }),
+  kubeconfig: text({ value: 'FILE', description: 'kubeconfig', defaultText: '$KUBECONFIG, else ~/.kube/config' }),
+  context: text({ value: 'NAME', description: 'kubeconfig context', defaultText: 'the current one' }),
+  'request-timeout': duration({ default: 10_000, description: 'how long to wait for the apiserver' }),
+};
+
+const traceDuration = /^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/;
+
+function traceOptions(v: FlagValues<typeof traceFlags>, positionals: readonly string[]) {
+  const [action, target, ...extra] = positionals;
+  if (action !== 'start' && action !== 'get' && action !== 'stop')
+    throw new UsageError(`the action comes first: start, get or stop (got ${action ?? 'nothing'})`);
+  if (target === undefined)
+    throw new UsageError(
+      action === 'start'
+        ? 'name the proxy: gatehouse trace start NS/PROXY'
+        : `name the session: gatehouse trace ${action} ID`,
+    );
+  if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
+  const startOnly = { filter: v.filter, count: v.count, timeout: v.timeout, name: v.name };
+  if (action !== 'start')
+    for (const [flag, value] of Object.entries(startOnly))
+      if (value !== undefined) throw new UsageError(`--${flag} is for trace start only`);
+  if (v.count !== undefined && v.count > 15) throw new UsageError(`--count ${v.count}: at most 15 (as Apigee)`);
+  if (v.timeout !== undefined && !traceDuration.test(v.timeout))
+    throw new UsageError(`--timeout ${v.timeout}: a duration such as 90s, 5m or 1h`);
+  let namespace = v.namespace;
+  let subject = target;
+  if (target.includes('/')) {
+    const [ns, name, ...more] = target.split('/');
+    if (more.length > 0 || !ns || !name) throw new UsageError(`${target}: expected NS/NAME`);
+    if (namespace !== undefined && namespace !== ns)
+      throw new UsageError(`${target} and -n ${namespace} name two namespaces`);
+    namespace = ns;
+    subject = name;
+  }
+  return {
+    action,
+    subject,
+    namespace,
+    ...startOnly,
+    output: v.output,
+    kubeconfig: v.kubeconfig,
+    context: v.context,
+    requestTimeout: v.requestTimeout,
+  };
+}
+
+export type TraceCommandOptions = ReturnType<typeof traceOptions>;
+
+export const traceCommand = defineCommand({
+  name: 'trace',
+  summary: 'debug sessions (Apigee trace): start one on a proxy, print what it captured, stop it',
+  usage:
+    'gatehouse trace start NS/PROXY [--filter CONDITION] [--count N] [--timeout D] | get ID [-n NS] [-o text|json] | stop ID [-n NS]',
+  positionals: {
+    value: 'start NS/PROXY | get ID | stop ID',
+    description: 'the action, then the proxy (start) or the session: its name (or NS/NAME) or its id (uid)',
+  },
+  flags: traceFlags,
+  options: traceOptions,
+  run: async (o) => (await import('./trace-command.ts')).runTrace(o),
 });

@@ -16,7 +16,9 @@ import type { ServerTls } from '../../lib/tls/flags.ts';
 import { defaultTlsPolicy } from '../../lib/tls/policy.ts';
 import { RemediationController } from './remediation/controller.ts';
 import { mutualTlsDeepCheck } from './remediation/deep-check.ts';
-import { SnapshotController } from './controllers/snapshot.ts';
+import { SnapshotController, type CompiledState } from './controllers/snapshot.ts';
+import { DebugSessionController, KubeCaptureStore } from './controllers/debug-sessions.ts';
+import { captureSessionIndex, DebugCaptureService, type CaptureSessionIndex } from './xds/debug-capture.ts';
 import { StatusController } from './controllers/status.ts';
 import { EventRecorder } from './kube/events.ts';
 import { InformerFactory } from './kube/informer-factory.ts';
@@ -239,6 +241,25 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<K
     );
   }
 
+  // Debug captures from extproc, on the xDS port and its TLS (docs/operations.md#debug-sessions).
+  let sessionIndex: { state: CompiledState; index: CaptureSessionIndex } | undefined;
+  const captures = new DebugCaptureService({
+    registry: controlPlane.registry,
+    log: log.child({ component: 'debug-capture' }),
+    requireIdentity: issuedTls !== undefined,
+    store: new KubeCaptureStore({ rest, log }),
+    sessions: () => {
+      const state = snapshots.current();
+      if (!state) return undefined;
+      if (sessionIndex?.state !== state) {
+        const ended = state.debugSessions.flatMap((o) => (o.active || !o.uid ? [] : [o.uid]));
+        sessionIndex = { state, index: captureSessionIndex(state.snapshot, ended) };
+      }
+      return sessionIndex.index;
+    },
+  });
+  controlPlane.addService(captures.definition(), captures.implementation());
+
   snapshots.start();
   const ports = await controlPlane.listen({
     host: options.host,
@@ -281,6 +302,8 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<K
     },
   });
   status.start();
+  const debugSessions = new DebugSessionController({ source, snapshots, writer, log, isLeader, metrics });
+  debugSessions.start();
   if (dataPlanes) {
     await dataPlanes.start();
     snapshots.onCompiled(() => dataPlanes.enqueueAll());
@@ -320,6 +343,7 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<K
     metrics.leader.set({ lease: leaseName }, 1);
     log.info({ identity }, 'leading: writing status and managing workloads');
     status.enqueueAll();
+    debugSessions.enqueueAll();
     dataPlanes?.enqueueAll();
     remediation?.enqueueAll();
     certs?.enqueueAll();
@@ -365,6 +389,7 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<K
       leading = false;
       snapshots.stop();
       await status.stop();
+      await debugSessions.stop();
       await dataPlanes?.stop();
       await remediation?.stop();
       await webhook?.stop();

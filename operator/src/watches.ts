@@ -42,6 +42,7 @@ export const resources = {
   DataPlane: ours('DataPlane'),
   KeyValueMap: ours('KeyValueMap'),
   SharedFlow: ours('SharedFlow'),
+  DebugSession: ours('DebugSession'),
   Secret: core('Secret', 'secrets'),
   Service: core('Service', 'services'),
   EndpointSlice: grouped('EndpointSlice', 'discovery.k8s.io', 'v1', 'endpointslices'),
@@ -55,7 +56,15 @@ export const resources = {
 } as const satisfies Record<string, ResourceType>;
 
 export type OurKind =
-  'ApiProxy' | 'ApiPolicy' | 'ApiProduct' | 'Developer' | 'DeveloperApp' | 'DataPlane' | 'KeyValueMap' | 'SharedFlow';
+  | 'ApiProxy'
+  | 'ApiPolicy'
+  | 'ApiProduct'
+  | 'Developer'
+  | 'DeveloperApp'
+  | 'DataPlane'
+  | 'KeyValueMap'
+  | 'SharedFlow'
+  | 'DebugSession';
 
 /** The kinds a DataPlane owns, in the order they are applied (what a pod mounts before the pod). */
 export const managedKinds = [

@@ -1,5 +1,6 @@
 // DataPlane (docs/architecture.md#the-api): one Envoy + extproc fleet (a region or cluster): its listeners, its Redis, how
 // ext_proc fails, its certificates, remediation and autoscaling.
+import { debugMask } from './debugsession.ts';
 import { compiledStatusBase, objectName, secretRef, tlsVersion, tlsVersionOrderRule } from './common.ts';
 import {
   array,
@@ -461,6 +462,12 @@ export const dataPlaneSpec = object(
           description:
             "SharedFlows run on every ApiProxy this DataPlane serves, and on no other: the platform's policies, which a proxy cannot leave out. Each names a SharedFlow of this DataPlane's namespace (a tenant cannot attach one from its own namespace); one that is missing or not accepted answers every request with flow.SharedFlowNotFound (fail closed). Apigee: an environment's flow hooks.",
         },
+      ),
+    ),
+    debugMask: optional(
+      described(
+        debugMask,
+        "The environment's debug mask: what every DebugSession of the proxies this DataPlane serves masks, merged with the session's own mask (credentials are always masked). Apigee: the environment's debug mask (<Mask>).",
       ),
     ),
     messageTimeout: optional(

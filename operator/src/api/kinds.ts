@@ -4,6 +4,7 @@ import { apiPolicySpec, apiPolicyStatus, type ApiPolicySpec } from './apipolicy.
 import { apiProductSpec, apiProductStatus, type ApiProductSpec } from './apiproduct.ts';
 import { apiProxySpec, apiProxyStatus, type ApiProxySpec } from './apiproxy.ts';
 import type { ObjectMeta } from './common.ts';
+import { debugSessionSpec, debugSessionStatus, type DebugSessionSpec } from './debugsession.ts';
 import { dataPlaneSpec, dataPlaneStatus, type DataPlaneSpec } from './dataplane.ts';
 import { developerSpec, developerStatus, type DeveloperSpec } from './developer.ts';
 import { developerAppSpec, developerAppStatus, type DeveloperAppSpec } from './developerapp.ts';
@@ -172,6 +173,25 @@ export const kinds: readonly KindSpec[] = [
     status: sharedFlowStatus,
     printerColumns: [conditionColumn('Accepted'), conditionColumn('ResolvedRefs'), conditionColumn('Programmed'), age],
   },
+  {
+    kind: 'DebugSession',
+    description:
+      "A debug session (Apigee: a debug session, or trace): captures up to count transactions of one ApiProxy of its namespace that match filter, for at most timeout, masked by the DataPlane's spec.debugMask and its own mask. The operator stores what extproc captures in Secrets owned by the session; `gatehouse trace get` prints them.",
+    plural: 'debugsessions',
+    singular: 'debugsession',
+    shortNames: ['ghtrace'],
+    spec: debugSessionSpec,
+    status: debugSessionStatus,
+    fillDefaults: true,
+    printerColumns: [
+      { name: 'Proxy', type: 'string', jsonPath: '.spec.proxyRef.name' },
+      { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
+      { name: 'Captured', type: 'integer', jsonPath: '.status.captured' },
+      { name: 'Count', type: 'integer', jsonPath: '.spec.count' },
+      { name: 'Expires', type: 'date', jsonPath: '.status.expireTime', priority: 1 },
+      age,
+    ],
+  },
 ];
 
 export const kindsByName: ReadonlyMap<string, KindSpec> = new Map(kinds.map((k) => [k.kind, k]));
@@ -191,5 +211,6 @@ export type DeveloperApp = Resource<'DeveloperApp', DeveloperAppSpec>;
 export type DataPlane = Resource<'DataPlane', DataPlaneSpec>;
 export type KeyValueMap = Resource<'KeyValueMap', KeyValueMapSpec>;
 export type SharedFlow = Resource<'SharedFlow', SharedFlowSpec>;
+export type DebugSession = Resource<'DebugSession', DebugSessionSpec>;
 export type GatehouseObject =
-  ApiProxy | ApiPolicy | ApiProduct | Developer | DeveloperApp | DataPlane | KeyValueMap | SharedFlow;
+  ApiProxy | ApiPolicy | ApiProduct | Developer | DeveloperApp | DataPlane | KeyValueMap | SharedFlow | DebugSession;

@@ -27,10 +27,12 @@ import { defaultDataPlane, resolveDataPlanes } from './resolve-dataplanes.ts';
 import { resolvePolicies } from './resolve-policies.ts';
 import { resolveProxies } from './resolve-proxies.ts';
 import { checkFlowHooks, resolveSharedFlows, sharedFlowClosure } from './resolve-shared-flows.ts';
+import { debugSessionOutcomes, resolveDebugSessions, type DebugSessionOutcome } from './resolve-debug-sessions.ts';
 import { emitRuntime } from './runtime.ts';
 import { objectStatuses, type ObjectStatus } from './status.ts';
 
 export type { SourceObject } from './intake.ts';
+export type { DebugSessionOutcome } from './resolve-debug-sessions.ts';
 export type { ExtProcLink, SdsSecretRef } from './envoy/index.ts';
 
 export interface CompileOptions {
@@ -46,6 +48,12 @@ export interface CompileOptions {
   serviceEndpoints?: Readonly<Record<string, IrEndpoint[]>>;
   /** What the snapshot being served holds: it keeps contested routes and consumer keys (incumbents.ts). */
   incumbents?: Incumbents;
+  /**
+   * Unix milliseconds: which DebugSessions are still within their timeout. Without it no session is
+   * active (compile stays a function of its inputs; the operator passes the clock and recompiles at
+   * the next expiry).
+   */
+  now?: number;
 }
 
 /**
@@ -93,6 +101,8 @@ export interface CompileResult {
    * conditions.
    */
   accepted: ObjectStatus[];
+  /** Every DebugSession seen: its conditions, phase and times (the debug session controller writes them). */
+  debugSessions: DebugSessionOutcome[];
 }
 
 export const defaultExtProc: IrEndpoint = { host: '127.0.0.1', port: 9002 };
@@ -304,6 +314,8 @@ function viewOf(
       (m.scope !== 'apiproxy' || served.has(`${m.namespace}/${m.proxy}`)),
   );
   const developers = developersOf(apps, ir.developers);
+  // Only the debug sessions of the proxies it serves (their captures come from its extproc).
+  const debugSessions = (ir.debugSessions ?? []).filter((s) => served.has(`${s.namespace}/${s.proxy}`));
   // Only the SharedFlows its proxies call and its own hooks (and what those call): another DataPlane's
   // hooks, or a namespace it serves no proxy of, stay out of its view.
   const flows = new Map((ir.sharedFlows ?? []).map((f) => [`${f.namespace}/${f.name}`, f]));
@@ -324,6 +336,7 @@ function viewOf(
     dataPlanes: [dp],
     keyValueMaps,
     sharedFlows,
+    debugSessions,
   });
   const view = {
     listeners: names(envoy.listeners, (l) => l.name),
@@ -366,6 +379,7 @@ export function compile(objects: readonly SourceObject[], options: CompileOption
   const developers = resolveDevelopers(inventory, report);
   const apps = resolveApps(inventory, products, hasher.hash, report, options.incumbents, developers);
   const keyValueMaps = resolveKeyValueMaps(inventory, report);
+  const debug = resolveDebugSessions(inventory, proxies, options.now, report, diagnostics);
   const ir: Ir = {
     proxies,
     products,
@@ -374,6 +388,7 @@ export function compile(objects: readonly SourceObject[], options: CompileOption
     dataPlanes,
     keyValueMaps,
     sharedFlows: [...sharedFlows.values()],
+    debugSessions: debug.sessions,
     serviceEndpoints: new Map(
       Object.entries(options.serviceEndpoints ?? {}).map(([k, list]) => [
         k,
@@ -401,6 +416,10 @@ export function compile(objects: readonly SourceObject[], options: CompileOption
   const dataPlaneSnapshots = parts.map(({ dp, envoy: own }) =>
     viewOf(ir, dp, own.proxies, own.resources, own.secretRefs),
   );
+  const held = new Map<string, string[]>();
+  for (const view of dataPlaneSnapshots)
+    for (const s of view.runtime.debugSessions ?? [])
+      held.set(`${s.namespace}/${s.name}`, [...(held.get(`${s.namespace}/${s.name}`) ?? []), view.dataPlane]);
   const sorted = sortDiagnostics(diagnostics);
   const errors = sorted.filter((d) => d.severity === 'error');
   return {
@@ -408,5 +427,6 @@ export function compile(objects: readonly SourceObject[], options: CompileOption
     errors,
     warnings: sorted.filter((d) => d.severity === 'warning'),
     accepted: objectStatuses(inventory, errors),
+    debugSessions: debugSessionOutcomes(debug.outcomes, held),
   };
 }

@@ -53,9 +53,13 @@ describe('golden scenarios', () => {
         ...(runtime.sharedFlows?.length
           ? { sharedFlows: runtime.sharedFlows.map((f) => `${f.namespace}/${f.name}`) }
           : {}),
+        // Whole: each view merges its own DataPlane's debugMask in.
+        ...(runtime.debugSessions?.length ? { debugSessions: runtime.debugSessions } : {}),
       },
     }));
-    const actual = `${canonicalJson({ ...result, snapshot: { ...whole, dataPlanes: views } }, 2)}\n`;
+    // Debug session outcomes only where there are DebugSessions (18-debug-sessions).
+    const { debugSessions, ...rest } = result;
+    const actual = `${canonicalJson({ ...rest, ...(debugSessions.length > 0 ? { debugSessions } : {}), snapshot: { ...whole, dataPlanes: views } }, 2)}\n`;
     const expectedFile = join(testdata, scenario, 'expected.json');
     if (process.env.UPDATE_GOLDEN === '1') writeFileSync(expectedFile, actual);
     expect(actual).toBe(readFileSync(expectedFile, 'utf8'));

@@ -8,6 +8,7 @@ import {
   type ApiProduct,
   type ApiProxy,
   type DataPlane,
+  type DebugSession,
   type Developer,
   type DeveloperApp,
   type GatehouseObject,
@@ -46,6 +47,15 @@ export interface Entry<T> {
   statusAccepted?: boolean;
 }
 
+/** A DebugSession as compile reads it: its spec, and what the cluster says of it (uid, status). */
+export interface DebugSessionEntry extends Entry<DebugSession> {
+  /** metadata.uid: the id captures are reported under (absent in folder mode). */
+  uid?: string;
+  /** status.phase and status.captured as the operator last wrote them. */
+  phase?: string;
+  captured: number;
+}
+
 export interface SecretObject {
   /** Decoded values: data (base64) overlaid with stringData, as the apiserver does. */
   values: Record<string, string>;
@@ -65,6 +75,13 @@ export interface Inventory {
   dataPlanes: Map<string, Entry<DataPlane>>;
   keyValueMaps: Map<string, Entry<KeyValueMap>>;
   sharedFlows: Map<string, Entry<SharedFlow>>;
+  /** Accepted DebugSessions (resolve-debug-sessions.ts decides which are active). */
+  debugSessions: Map<string, DebugSessionEntry>;
+  /**
+   * Every DebugSession seen, accepted or not (kept out of `seen`: a session has its own status, written
+   * by the debug session controller, and no last accepted revision).
+   */
+  debugSessionsSeen: Map<string, { id: ObjectId; generation: number }>;
   secrets: Map<string, Entry<SecretObject>>;
   /** Only those labelled gatehouse.dev/resource=true, in both modes (a cluster's operator lists no others). */
   configMaps: Map<string, Entry<ConfigMapObject>>;
@@ -203,6 +220,18 @@ function statusAcceptedOf(raw: Record<string, unknown>): { statusAccepted?: true
   return accepted ? { statusAccepted: true } : {};
 }
 
+/** A DebugSession's uid and the status its controller wrote (phase, captured), when well-formed. */
+function debugStateOf(raw: Record<string, unknown>): { uid?: string; phase?: string; captured: number } {
+  const uid = isRecord(raw.metadata) ? raw.metadata.uid : undefined;
+  const status = isRecord(raw.status) ? raw.status : {};
+  const captured = status.captured;
+  return {
+    ...(typeof uid === 'string' && uid !== '' ? { uid } : {}),
+    ...(typeof status.phase === 'string' ? { phase: status.phase } : {}),
+    captured: typeof captured === 'number' && Number.isSafeInteger(captured) && captured > 0 ? captured : 0,
+  };
+}
+
 function emptyInventory(): Inventory {
   return {
     proxies: new Map(),
@@ -213,6 +242,8 @@ function emptyInventory(): Inventory {
     dataPlanes: new Map(),
     keyValueMaps: new Map(),
     sharedFlows: new Map(),
+    debugSessions: new Map(),
+    debugSessionsSeen: new Map(),
     secrets: new Map(),
     configMaps: new Map(),
     rejected: new Set(),
@@ -234,8 +265,9 @@ export function takeIn(sources: readonly SourceObject[], report: (d: Diagnostic)
     const key = idKey(c.id);
     if (c.id.kind !== 'Secret' && c.id.kind !== 'ConfigMap') {
       // Copies of one object (an error anyway) report the highest generation, whatever their order.
-      const generation = Math.max(generationOf(c.raw), inventory.seen.get(key)?.generation ?? 0);
-      inventory.seen.set(key, { id: c.id, generation });
+      const seen = c.id.kind === 'DebugSession' ? inventory.debugSessionsSeen : inventory.seen;
+      const generation = Math.max(generationOf(c.raw), seen.get(key)?.generation ?? 0);
+      seen.set(key, { id: c.id, generation });
     }
     const copies = byId.get(key);
     if (copies) copies.push(c);
@@ -325,6 +357,9 @@ export function takeIn(sources: readonly SourceObject[], report: (d: Diagnostic)
         break;
       case 'SharedFlow':
         inventory.sharedFlows.set(mapKey, entry as Entry<SharedFlow>);
+        break;
+      case 'DebugSession':
+        inventory.debugSessions.set(mapKey, { ...(entry as Entry<DebugSession>), ...debugStateOf(c.raw) });
         break;
     }
   }

@@ -4,6 +4,7 @@ import type { Condition } from '../../../protos/gen/json/gatehouse.v1.ts';
 import type { PolicyTypeSpec } from '../../../protos/policies/index.ts';
 import type { TlsVersion } from '../api/common.ts';
 import type { AccessLogField } from '../api/dataplane.ts';
+import type { DebugMaskSpec } from '../api/debugsession.ts';
 
 export interface IrStep {
   policy: string;
@@ -230,6 +231,23 @@ export interface IrDataPlane {
    * default DataPlane (folder mode and `gatehouse dev` start the host themselves).
    */
   javaCalloutHost?: boolean;
+  /** spec.debugMask: merged into the mask of every DebugSession in its view. */
+  debugMask?: DebugMaskSpec;
+}
+
+/** An active DebugSession (resolve-debug-sessions.ts). */
+export interface IrDebugSession {
+  /** metadata.uid. */
+  id: string;
+  namespace: string;
+  name: string;
+  /** The ApiProxy of namespace. */
+  proxy: string;
+  filter?: Condition;
+  count: number;
+  expiresAtMs: number;
+  /** The session's own mask (the DataPlane's is merged in per view). */
+  mask?: DebugMaskSpec;
 }
 
 export interface IrFlowHooks {
@@ -282,6 +300,8 @@ export interface Ir {
   keyValueMaps?: IrKeyValueMap[];
   /** Accepted SharedFlows, sorted by namespace/name; absent in IRs built before SharedFlows (tests). */
   sharedFlows?: IrSharedFlow[];
+  /** Active DebugSessions, sorted by namespace/name; absent in IRs built before them (tests). */
+  debugSessions?: IrDebugSession[];
   /** Ready endpoints of the Services eds clusters use, keyed "namespace/name:port". */
   serviceEndpoints: Map<string, IrEndpoint[]>;
   credentialHashKeyHex: string;

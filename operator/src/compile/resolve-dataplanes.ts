@@ -148,6 +148,7 @@ export function resolveDataPlanes(inventory: Inventory, report: Report): IrDataP
       calloutPrivateNetworks: [...(spec.upstream?.calloutPrivateNetworks ?? [])],
       ...flowHooksOf(ns, spec.flowHooks),
       javaCalloutHost: spec.javaCallouts !== undefined,
+      ...(spec.debugMask ? { debugMask: spec.debugMask } : {}),
     });
   }
   return out;

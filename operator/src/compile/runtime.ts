@@ -5,6 +5,7 @@ import type {
   App,
   ConditionalFlow,
   DataPlane,
+  DebugSession,
   Developer,
   FaultRule,
   FlowPair,
@@ -16,10 +17,13 @@ import type {
   Step,
 } from '../../../protos/gen/json/gatehouse.v1.ts';
 import { sortedRecord } from './intake.ts';
+import { maskOf } from './resolve-debug-sessions.ts';
+import { debugSessionLimits } from '../api/debugsession.ts';
 import type {
   Ir,
   IrApp,
   IrDataPlane,
+  IrDebugSession,
   IrDeveloper,
   IrFlowPair,
   IrKeyValueMap,
@@ -176,6 +180,22 @@ function keyValueMap(m: IrKeyValueMap): KeyValueMap {
   };
 }
 
+/** An active DebugSession; `dp`: the DataPlane whose view it is in, whose debugMask is merged in. */
+function debugSession(s: IrDebugSession, dp: IrDataPlane | undefined): DebugSession {
+  const mask = maskOf(dp?.debugMask, s.mask);
+  return {
+    id: s.id,
+    namespace: s.namespace,
+    name: s.name,
+    proxy: s.proxy,
+    ...(s.filter ? { filter: s.filter } : {}),
+    count: s.count,
+    expiresAtMs: String(s.expiresAtMs),
+    ...(Object.keys(mask).length > 0 ? { mask } : {}),
+    maxTransactionBytes: debugSessionLimits.maxTransactionBytes,
+  };
+}
+
 /** The snapshot without its version (the version is a hash over this and the Envoy resources). */
 export function emitRuntime(ir: Ir): RuntimeSnapshot {
   const secrets = policySecrets(ir);
@@ -189,5 +209,13 @@ export function emitRuntime(ir: Ir): RuntimeSnapshot {
     ...(ir.developers.length > 0 ? { developers: ir.developers.map(developer) } : {}),
     ...(ir.keyValueMaps?.length ? { keyValueMaps: ir.keyValueMaps.map(keyValueMap) } : {}),
     ...(ir.sharedFlows?.length ? { sharedFlows: ir.sharedFlows.map(sharedFlow) } : {}),
+    // A view has exactly one DataPlane, whose mask applies; the fleet's runtime carries the sessions' own.
+    ...(ir.debugSessions?.length
+      ? {
+          debugSessions: ir.debugSessions.map((s) =>
+            debugSession(s, ir.dataPlanes.length === 1 ? ir.dataPlanes[0] : undefined),
+          ),
+        }
+      : {}),
   };
 }

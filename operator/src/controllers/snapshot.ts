@@ -22,6 +22,7 @@ const compileKinds = new Set([
   'DataPlane',
   'KeyValueMap',
   'SharedFlow',
+  'DebugSession',
   'Secret',
   'ConfigMap',
   'Service',
@@ -37,7 +38,8 @@ export function kubeSnapshotSource(
     diagnostics: () => [],
     onChange: (handler) =>
       source.onChange((change) => {
-        if (compileKinds.has(change.kind) && !change.statusOnly) handler();
+        // A DebugSession's status is an input too: captured reaching count ends the session.
+        if (compileKinds.has(change.kind) && (!change.statusOnly || change.kind === 'DebugSession')) handler();
       }),
     credentialHashKey: () => source.credentialHashKey(),
     serviceEndpoints: () => source.serviceEndpoints(),

@@ -4,7 +4,7 @@
 // state listeners (status and DataPlane controllers, certificates). Folder mode feeds it a
 // FolderSource (source/watch-folder.ts), kube mode the informers (controllers/snapshot.ts).
 import type { Logger } from '../../../lib/log.ts';
-import type { CompileOptions, Snapshot } from '../compile/compile.ts';
+import type { CompileOptions, DebugSessionOutcome, Snapshot } from '../compile/compile.ts';
 import { incumbentsOf } from '../compile/incumbents.ts';
 import {
   acceptedFromStatus,
@@ -36,6 +36,8 @@ export interface CompiledState {
   fallbacks: ReadonlySet<string>;
   /** The last accepted revision of each object (what status.lastAccepted records in kube mode). */
   lastAccepted: ReadonlyMap<string, AcceptedRevision>;
+  /** Every DebugSession's outcome (the debug session controller writes them to status). */
+  debugSessions: readonly DebugSessionOutcome[];
 }
 
 export interface SnapshotPipelineOptions {
@@ -67,6 +69,8 @@ export class SnapshotPipeline {
   private lastAccepted = new Map<string, AcceptedRevision>();
   private state: CompiledState | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** Rebuilds when the next active debug session expires, so it leaves the snapshot. */
+  private expiryTimer: NodeJS.Timeout | undefined;
   private firstPending: number | undefined;
   private readonly listeners = new Set<(state: CompiledState) => void>();
   private unsubscribe: (() => void) | undefined;
@@ -87,6 +91,8 @@ export class SnapshotPipeline {
     this.unsubscribe = undefined;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.expiryTimer = undefined;
   }
 
   current(): CompiledState | undefined {
@@ -106,6 +112,17 @@ export class SnapshotPipeline {
     const debounce = this.options.debounceMs ?? 100;
     const wait = Math.max(0, Math.min(debounce, this.firstPending + (this.options.maxDelayMs ?? 1_000) - now));
     this.timer = setTimeout(() => this.rebuild(), wait);
+  }
+
+  private scheduleExpiry(sessions: readonly DebugSessionOutcome[]): void {
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.expiryTimer = undefined;
+    const next = Math.min(...sessions.filter((s) => s.phase === 'Active').map((s) => s.expiresAtMs ?? Infinity));
+    if (!Number.isFinite(next)) return;
+    // A little after: compile ends a session at now >= its expiry; a timer that fires early sets another.
+    const wait = Math.min(Math.max(0, next - Date.now()) + 50, 2 ** 31 - 1);
+    this.expiryTimer = setTimeout(() => this.changed(), wait);
+    this.expiryTimer.unref();
   }
 
   /** Compiles the source's objects and publishes. Never throws: a snapshot that fails to encode keeps the old one serving. */
@@ -132,6 +149,8 @@ export class SnapshotPipeline {
         compileKeepingLastAccepted(objects, previous, {
           ...this.options.compileOptions?.(),
           credentialHashKey: source.credentialHashKey(),
+          // Which debug sessions are still within their timeout (the expiry timer below rebuilds).
+          now: Date.now(),
           serviceEndpoints: source.serviceEndpoints(),
           // What serves keeps its routes and keys against newcomers (docs/tenancy.md).
           ...(this.options.holdersFrom === 'object-status'
@@ -188,7 +207,9 @@ export class SnapshotPipeline {
       changed,
       fallbacks: new Set(compiled.fallbacks.keys()),
       lastAccepted: compiled.lastAccepted,
+      debugSessions: compiled.result.debugSessions,
     };
+    this.scheduleExpiry(compiled.result.debugSessions);
     log.debug(
       {
         version: snapshot.version,

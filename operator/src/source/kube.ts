@@ -28,6 +28,7 @@ export type SourceKind =
   | 'DataPlane'
   | 'KeyValueMap'
   | 'SharedFlow'
+  | 'DebugSession'
   | 'Secret'
   | 'ConfigMap'
   | 'Service'

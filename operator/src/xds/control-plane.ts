@@ -3,6 +3,7 @@
 // mode, the kube mode and `gatehouse dev` all drive it the same way. Secrets are kept apart from the
 // snapshot: never in its JSON, its version, /debug or logs (only their names are logged).
 import type { Server } from 'node:http';
+import type * as grpc from '@grpc/grpc-js';
 import type { GatehouseError } from '../../../lib/errors.ts';
 import type { Logger } from '../../../lib/log.ts';
 import type { ServerTls } from '../../../lib/tls/flags.ts';
@@ -135,6 +136,11 @@ export class XdsControlPlane {
       views.set(dataPlane, { version: view.version, secretsVersion, resources });
     }
     this.cache.set({ version: this.compiled.version, views });
+  }
+
+  /** Serves another gRPC service on the xDS port, with its TLS (debug-capture.ts). Before listen(). */
+  addService(definition: grpc.ServiceDefinition, implementation: grpc.UntypedServiceImplementation): void {
+    this.ads.addService(definition, implementation);
   }
 
   /** Resolves to the bound ports. */

@@ -3,7 +3,10 @@
 // and the type URLs served, in the order a new snapshot is pushed.
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
+import type { ProtoGrpcType as DebugProtoGrpcType } from '../../../protos/gen/debug.ts';
+import type { DebugTransaction__Output as DebugTransaction } from '../../../protos/gen/gatehouse/v1/DebugTransaction.ts';
 import { envoyProtoLoaderOptions } from '../../../protos/envoy.ts';
 import type { ProtoGrpcType } from '../../../protos/gen/envoy/ads.ts';
 import type { AggregatedDiscoveryServiceDefinition } from '../../../protos/gen/envoy/envoy/service/discovery/v3/AggregatedDiscoveryService.ts';
@@ -14,6 +17,9 @@ export type { DiscoveryResponse } from '../../../protos/gen/envoy/envoy/service/
 export type { DeltaDiscoveryRequest__Output as DeltaDiscoveryRequest } from '../../../protos/gen/envoy/envoy/service/discovery/v3/DeltaDiscoveryRequest.ts';
 export type { DeltaDiscoveryResponse } from '../../../protos/gen/envoy/envoy/service/discovery/v3/DeltaDiscoveryResponse.ts';
 export type { Node__Output as Node } from '../../../protos/gen/envoy/envoy/config/core/v3/Node.ts';
+export type { DebugCaptureReport__Output as DebugCaptureReport } from '../../../protos/gen/gatehouse/v1/DebugCaptureReport.ts';
+export type { DebugCaptureAck } from '../../../protos/gen/gatehouse/v1/DebugCaptureAck.ts';
+export type { DebugTransaction__Output as DebugTransaction } from '../../../protos/gen/gatehouse/v1/DebugTransaction.ts';
 export type { AggregatedDiscoveryServiceClient } from '../../../protos/gen/envoy/envoy/service/discovery/v3/AggregatedDiscoveryService.ts';
 
 export const runtimeTypeName = 'gatehouse.v1.RuntimeSnapshot';
@@ -87,4 +93,33 @@ let runtime: protobuf.Root | undefined;
 export function runtimeRoot(): protobuf.Root {
   runtime ??= protobuf.loadSync(new URL('../../../protos/gatehouse/v1/runtime.proto', import.meta.url).pathname);
   return runtime;
+}
+
+/** The options the generated types in protos/gen/gatehouse were made with (scripts/gen-protos.ts). */
+const gatehouseLoaderOptions: protoLoader.Options = {
+  longs: String,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+  includeDirs: [fileURLToPath(new URL('../../../protos', import.meta.url))],
+};
+
+let debug: DebugProtoGrpcType | undefined;
+
+/** gatehouse.v1.DebugCaptureService (protos/gatehouse/v1/debug.proto), served beside ADS. */
+export function debugProtos(): DebugProtoGrpcType {
+  debug ??= grpc.loadPackageDefinition(
+    protoLoader.loadSync('gatehouse/v1/debug.proto', gatehouseLoaderOptions),
+  ) as unknown as DebugProtoGrpcType;
+  return debug;
+}
+
+let transactionType: protobuf.Type | undefined;
+
+/** A captured transaction's size on the wire, as extproc bounds it (max_transaction_bytes). */
+export function debugTransactionBytes(transaction: DebugTransaction): number {
+  transactionType ??= protobuf
+    .loadSync(fileURLToPath(new URL('../../../protos/gatehouse/v1/debug.proto', import.meta.url)))
+    .lookupType('gatehouse.v1.DebugTransaction');
+  return transactionType.encode(transactionType.fromObject(transaction)).finish().length;
 }

@@ -55,6 +55,14 @@ export class AdsServer {
     });
   }
 
+  /**
+   * Another service on the same port and TLS (DebugCaptureService: extproc reports over the channel
+   * it uses for ADS). Before listen().
+   */
+  addService(definition: grpc.ServiceDefinition, implementation: grpc.UntypedServiceImplementation): void {
+    this.server.addService(definition, implementation);
+  }
+
   /** Resolves to the bound port (0 picks a free one). */
   async listen(host: string, port: number): Promise<number> {
     const { tls, log, onTlsRefused } = this.options;
