@@ -4,7 +4,7 @@
 // killed worker is restarted while the other serves, SIGTERM drains a stream in flight, the operator sees
 // one node, and refused configurations say why. Names, hosts and base paths: workers-int-*.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,6 +52,9 @@ afterEach(async () => {
   }
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Compiles `manifests` in a folder of their own (compile reads every file of its folder). */
+const compile = (manifests: string) => compileSnapshot(mkdtempSync(join(dir, 'c-')), manifests);
 
 async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 90_000) {
   const deadline = Date.now() + timeoutMs;
@@ -109,7 +112,7 @@ function childrenOf(pid: number): number[] {
 
 describe('gatehouse extproc --workers 2', () => {
   it('serves one port from both workers, hands a new snapshot to both, and sums their metrics', async () => {
-    const snapshot = compileSnapshot(dir, proxy('workers-int-a'));
+    const snapshot = compile(proxy('workers-int-a'));
     const e = await startExtproc(['--snapshot', snapshot, '--workers', '2', '--redis', redisUrl]);
     expect(await (await fetch(`http://127.0.0.1:${e.metricsPort}/readyz`)).text()).toMatch(/workers serving 2\/2/);
 
@@ -132,7 +135,7 @@ describe('gatehouse extproc --workers 2', () => {
     expect(await metric(e, 'gatehouse_extproc_workers{state="serving"}')).toBe(2);
 
     // A new proxy: both workers serve it (each connection is one worker's).
-    compileSnapshot(dir, proxy('workers-int-a') + '---\n' + proxy('workers-int-b'));
+    renameSync(compile(proxy('workers-int-a') + '---\n' + proxy('workers-int-b')), snapshot);
     const version = (JSON.parse(readFileSync(snapshot, 'utf8')) as { runtime: { version: string } }).runtime.version;
     await until(
       'both workers on the new snapshot',
@@ -154,7 +157,7 @@ describe('gatehouse extproc --workers 2', () => {
   });
 
   it('restarts a killed worker, counted, while the other keeps answering and the pod stays ready', async () => {
-    const snapshot = compileSnapshot(dir, proxy('workers-int-a'));
+    const snapshot = compile(proxy('workers-int-a'));
     const e = await startExtproc(['--snapshot', snapshot, '--workers', '2', '--redis', redisUrl]);
     const [victim, survivor] = childrenOf(e.proc.pid!);
     expect(survivor).toBeDefined();
@@ -174,7 +177,7 @@ describe('gatehouse extproc --workers 2', () => {
   });
 
   it('SIGTERM drains: a stream in flight is answered, new connections are refused, every process exits 0', async () => {
-    const snapshot = compileSnapshot(dir, proxy('workers-int-a'));
+    const snapshot = compile(proxy('workers-int-a'));
     const e = await startExtproc(['--snapshot', snapshot, '--workers', '2', '--redis', redisUrl]);
     const workers = childrenOf(e.proc.pid!);
     const c = client(e);
@@ -244,10 +247,12 @@ describe('gatehouse extproc --workers 2', () => {
         redisUrl,
       ]);
       const nodes = await until('the node registered', async () => {
-        const list = (await fetch(`http://127.0.0.1:${operatorMetrics}/debug/nodes`).then(
-          (r) => r.json(),
-          () => undefined,
-        )) as Array<{ id: string; streams: number }> | undefined;
+        const list = (
+          (await fetch(`http://127.0.0.1:${operatorMetrics}/debug/nodes`).then(
+            (r) => r.json(),
+            () => undefined,
+          )) as { nodes: Array<{ id: string; streams: number }> } | undefined
+        )?.nodes;
         return list?.some((n) => n.id === 'workers-int-pod') ? list : undefined;
       });
       expect(nodes.filter((n) => n.id.startsWith('workers-int'))).toEqual([
@@ -264,7 +269,7 @@ describe('gatehouse extproc --workers 2', () => {
   });
 
   it('refuses --workers 2 without Redis and --workers 0, saying why, before starting anything', () => {
-    const snapshot = compileSnapshot(dir, proxy('workers-int-a'));
+    const snapshot = compile(proxy('workers-int-a'));
     const env = { ...process.env, GATEHOUSE_REDIS_URL: undefined };
     const noRedis = spawnSync(node, [bin, 'extproc', '--snapshot', snapshot, '--workers', '2'], {
       env,
