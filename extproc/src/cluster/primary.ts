@@ -14,7 +14,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { AggregatorRegistry, Counter, Gauge } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import { formatHostPort } from '../../../lib/cli/flags.ts';
 import { Lifecycle } from '../../../lib/lifecycle.ts';
 import type { Logger } from '../../../lib/log.ts';
@@ -28,18 +28,8 @@ import { snapshotSource, watchSnapshots } from '../main.ts';
 import { listenHttp } from '../server/http.ts';
 import { ExtprocMetrics } from '../server/metrics.ts';
 import type { WorkerCountChoice } from './cpu-quota.ts';
-import { isMessage, WORKER_ENV, type FromWorker, type MetricsJson, type ToWorker } from './protocol.ts';
-
-/** Series the primary owns: a pod loads each snapshot once, whatever its workers. */
-const PRIMARY_SERIES = new Set([
-  'gatehouse_extproc_snapshot_info',
-  'gatehouse_extproc_snapshot_loads_total',
-  'gatehouse_extproc_workers',
-  'gatehouse_extproc_worker_restarts_total',
-  'gatehouse_extproc_worker_snapshot_failures_total',
-]);
-/** The primary's own process counts in the pod's totals (RSS, CPU, heap): process_* and nodejs_*. */
-const isProcessSeries = (name: string) => name.startsWith('process_') || name.startsWith('nodejs_');
+import { aggregateMetrics } from './metrics.ts';
+import { isMessage, WORKER_ENV, type FromWorker, type ToWorker } from './protocol.ts';
 
 const RESTART_BASE_MS = 250;
 const RESTART_MAX_MS = 30_000;
@@ -114,7 +104,7 @@ export async function runPrimary(o: ExtprocOptions, choice: WorkerCountChoice, b
   let port: number | undefined;
   /** Every worker has served once: from then on the pod is ready while any one serves. */
   let allServedOnce = false;
-  const scrapes = new Map<number, { pending: Set<number>; results: MetricsJson[]; done: () => void }>();
+  const scrapes = new Map<number, { pending: Set<number>; results: unknown[]; done: () => void }>();
   let scrapeId = 0;
 
   const sendTo = (slot: Slot, message: ToWorker) => {
@@ -193,7 +183,7 @@ export async function runPrimary(o: ExtprocOptions, choice: WorkerCountChoice, b
   const aggregated = async (): Promise<string> => {
     const id = ++scrapeId;
     const live = slots.filter((s) => s.hello && s.worker?.isConnected());
-    const results: MetricsJson[] = [];
+    const results: unknown[] = [];
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, SCRAPE_TIMEOUT_MS);
       const done = () => {
@@ -205,14 +195,7 @@ export async function runPrimary(o: ExtprocOptions, choice: WorkerCountChoice, b
       for (const slot of live) sendTo(slot, { type: 'gatehouse:metrics', id });
     });
     scrapes.delete(id);
-    const own = (await metrics.registry.getMetricsAsJSON()).filter(
-      (m) => PRIMARY_SERIES.has(m.name) || isProcessSeries(m.name),
-    );
-    const workers = results.map((r) => r.filter((m) => !PRIMARY_SERIES.has(m.name)));
-    // snapshot_info per worker is 1 for each version served: a version is served (max), not counted.
-    for (const r of workers)
-      for (const m of r) if (m.name === 'gatehouse_extproc_worker_snapshot_info') m.aggregator = 'max';
-    return AggregatorRegistry.aggregate([own, ...workers]).metrics();
+    return aggregateMetrics(await metrics.registry.getMetricsAsJSON(), results);
   };
 
   const readiness = (): [boolean, string] => {

@@ -32,10 +32,16 @@ export class PrimarySnapshotSource implements SnapshotSource {
   };
   private log: Logger;
 
-  /** Listens at once: the primary sends the snapshot of the moment right after the start message. */
-  constructor(log: Logger) {
+  private readonly channel: Pick<NodeJS.EventEmitter, 'on' | 'off'>;
+
+  /**
+   * Listens at once: the primary sends the snapshot of the moment right after the start message.
+   * `channel`: where the primary's messages arrive (the process; tests give an emitter).
+   */
+  constructor(log: Logger, channel: Pick<NodeJS.EventEmitter, 'on' | 'off'> = process) {
     this.log = log;
-    process.on('message', this.onMessage);
+    this.channel = channel;
+    channel.on('message', this.onMessage);
   }
 
   start(sink: SnapshotSink): Promise<void> {
@@ -47,7 +53,7 @@ export class PrimarySnapshotSource implements SnapshotSource {
   }
 
   stop(): Promise<void> {
-    process.off('message', this.onMessage);
+    this.channel.off('message', this.onMessage);
     return Promise.resolve();
   }
 
