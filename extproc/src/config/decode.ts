@@ -49,7 +49,7 @@ export function decodeRuntimeSnapshot(json: unknown): RuntimeSnapshot__Output {
  */
 export function encodeRuntimeSnapshot(snapshot: RuntimeSnapshot__Output): Uint8Array {
   const type = runtimeSnapshotType();
-  return type.encode(type.fromObject(snapshot as unknown as Record<string, unknown>)).finish();
+  return type.encode(type.fromObject(snapshot)).finish();
 }
 
 /** Decodes the binary form served over ADS (type.googleapis.com/gatehouse.v1.RuntimeSnapshot). */
