@@ -4,6 +4,7 @@
 import { createHmac } from 'node:crypto';
 import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { pino } from 'pino';
 import type { RuntimeSnapshot } from '../protos/gen/gatehouse/v1/RuntimeSnapshot.ts';
@@ -114,8 +115,11 @@ async function startBareHttp2(): Promise<{ port: number; close: () => Promise<vo
 
 const policy = (type: string, config: unknown) => ({ type, enabled: true, configJson: JSON.stringify(config) });
 
-/** Route bench/empty: no policies; bench/chain: AccessControl + VerifyAPIKey + JSONThreatProtection + AssignMessage. */
-function snapshot(): RuntimeSnapshot {
+/**
+ * Route bench/empty: no policies; bench/chain: AccessControl + VerifyAPIKey + JSONThreatProtection +
+ * AssignMessage (the typical chain, which bench/workers.ts, latency.ts and rss.ts serve too).
+ */
+export function snapshot(): RuntimeSnapshot {
   const keyHash = createHmac('sha256', Buffer.from(HASH_KEY, 'hex')).update(API_KEY).digest('hex');
   return {
     version: 'bench',
@@ -187,23 +191,28 @@ async function startGatehouse(): Promise<{ port: number; close: () => Promise<vo
   };
 }
 
-const kind = process.argv[2];
-const servers: Record<string, () => Promise<{ port: number; close: () => Promise<void> }>> = {
-  bare: startBare,
-  'bare-http2': startBareHttp2,
-  gatehouse: startGatehouse,
-};
-const started = kind !== undefined && Object.hasOwn(servers, kind) ? await servers[kind]!() : undefined;
-if (!started) {
-  process.stderr.write(`usage: node bench/extproc-server.ts bare|bare-http2|gatehouse (got ${kind ?? 'nothing'})\n`);
-  process.exit(2);
+/** Run as a program (not imported for its fixture): start the server named by argv[2]. */
+async function main(): Promise<void> {
+  const kind = process.argv[2];
+  const servers: Record<string, () => Promise<{ port: number; close: () => Promise<void> }>> = {
+    bare: startBare,
+    'bare-http2': startBareHttp2,
+    gatehouse: startGatehouse,
+  };
+  const started = kind !== undefined && Object.hasOwn(servers, kind) ? await servers[kind]!() : undefined;
+  if (!started) {
+    process.stderr.write(`usage: node bench/extproc-server.ts bare|bare-http2|gatehouse (got ${kind ?? 'nothing'})\n`);
+    process.exit(2);
+  }
+  let closing = false;
+  const stop = () => {
+    if (closing) return;
+    closing = true;
+    void started.close().finally(() => process.exit(0));
+  };
+  process.stdin.on('end', stop).on('close', stop).resume();
+  process.on('SIGTERM', stop);
+  process.stdout.write(`listening ${started.port}\n`);
 }
-let closing = false;
-const stop = () => {
-  if (closing) return;
-  closing = true;
-  void started.close().finally(() => process.exit(0));
-};
-process.stdin.on('end', stop).on('close', stop).resume();
-process.on('SIGTERM', stop);
-process.stdout.write(`listening ${started.port}\n`);
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main();

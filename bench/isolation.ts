@@ -4,7 +4,7 @@
 //   (b) while other streams keep sending worst-case 1 MiB bodies to a route with JSONThreatProtection
 //       and RegularExpressionProtection over JSONPath `$..*` and XPath `//*` (JSON and XML bodies 250
 //       levels deep with 130,000-260,000 leaves), with the worker pool (the default),
-//   (c) the same with `--workers 0`: all policy work on the event loop, as before the pool.
+//   (c) the same with `--work-threads 0`: all policy work on the event loop, as before the pool.
 // Reports the light requests' p50/p99 and rate, the heavy requests' latency and statuses, the
 // ratios against (a), and extproc's event-loop delay (p99 and max) while the light requests ran: a
 // loop that is never blocked for long, with light latency still up, means CPU shared with the worker
@@ -212,7 +212,7 @@ process.stdout.write(
 const rows = [
   await measure('(a) light alone', {}, false),
   await measure(`(b) + heavy, worker pool (${workers})`, {}, true),
-  await measure('(c) + heavy, inline (--workers 0)', { workers: 0 }, true),
+  await measure('(c) + heavy, inline (--work-threads 0)', { workers: 0 }, true),
 ];
 
 const base = rows[0]!.light;

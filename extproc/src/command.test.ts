@@ -76,7 +76,7 @@ describe('gatehouse extproc options', () => {
         '8',
         '--max-connection-streams',
         '0',
-        '--workers',
+        '--work-threads',
         '0',
         '--work-budget-ms',
         '250',
@@ -89,7 +89,7 @@ describe('gatehouse extproc options', () => {
     });
     expect(() => parse('--snapshot', 's', '--max-headers-count', '0')).toThrow(/--max-headers-count: "0"/);
     expect(() => parse('--snapshot', 's', '--max-streams', 'lots')).toThrow(UsageError);
-    expect(() => parse('--snapshot', 's', '--workers', '-1')).toThrow(/--workers/);
+    expect(() => parse('--snapshot', 's', '--work-threads', '-1')).toThrow(/--work-threads/);
     expect(() => parse('--snapshot', 's', '--work-budget-ms', '0')).toThrow(/--work-budget-ms/);
   });
 
@@ -142,5 +142,25 @@ describe('gatehouse extproc options', () => {
     ] as const) {
       expect(() => parse('--snapshot', 's', ...argv), argv.join(' ')).toThrow(message);
     }
+  });
+
+  it('--workers: processes, more than one only with Redis, never 0, bounded; the default is left to the machine', () => {
+    expect(parse('--snapshot', 's').workers).toBeUndefined();
+    expect(parse('--snapshot', 's', '--workers', '1').workers).toBe(1);
+    expect(parse('--snapshot', 's', '--redis', 'redis://r:6379', '--workers', '4').workers).toBe(4);
+    expect(parse('--snapshot', 's', '--redis', 'redis://r', '--workers', '4', '--work-threads', '2')).toMatchObject({
+      workers: 4,
+      work: { workers: 2 },
+    });
+    // In-memory stores would count every limit once per process.
+    expect(() => parse('--snapshot', 's', '--workers', '2')).toThrow(
+      /--workers 2 needs --redis .*Quota, SpikeArrest and ConcurrentRatelimit.*2 x the limit/,
+    );
+    // Before --work-threads, `--workers 0` meant "no thread pool": said so rather than taken as processes.
+    expect(() => parse('--snapshot', 's', '--redis', 'redis://r', '--workers', '0')).toThrow(
+      /--workers is the number of processes .* --work-threads \(0: inline\)/,
+    );
+    expect(() => parse('--snapshot', 's', '--redis', 'redis://r', '--workers', '65')).toThrow(/more than 64/);
+    expect(() => parse('--snapshot', 's', '--workers', 'all')).toThrow(/--workers/);
   });
 });

@@ -16,6 +16,10 @@ import {
 import { serverTlsConfig, serverTlsFlags, xdsTlsConfig, xdsTlsFlags } from '../../lib/cli/tls.ts';
 import { UsageError } from '../../lib/errors.ts';
 
+/** The most processes --workers starts (and the cap of its default). */
+export const MAX_WORKERS = 64;
+export const MAX_DEFAULT_WORKERS = 16;
+
 const flags = {
   port: port({ default: 9002, description: 'ext_proc gRPC port' }),
   'metrics-port': port({ default: 9003, description: '/healthz, /readyz and /metrics port' }),
@@ -100,7 +104,12 @@ const flags = {
     description: 'concurrent streams per HTTP/2 connection (grpc.max_concurrent_streams); 0: none advertised',
   }),
   workers: wholeNumber({
-    description: 'worker threads for policy work on large bodies; 0: all of it inline on the event loop',
+    description:
+      'processes serving --port together (node:cluster), each with its own event loop; more than 1 needs --redis',
+    defaultText: 'with --redis the CPU quota of the cgroup (at most 16), else 1',
+  }),
+  'work-threads': wholeNumber({
+    description: 'worker threads (per process) for policy work on large bodies; 0: all of it inline on the event loop',
     defaultText: 'CPUs - 1, at least 1',
   }),
   'work-queue': wholeNumber({
@@ -208,6 +217,16 @@ function extprocOptions(v: FlagValues<typeof flags>) {
     throw new UsageError('give one of --snapshot FILE or --xds HOST:PORT');
   const xdsTls = xdsTlsConfig(v);
   if (xdsTls && v.xds === undefined) throw new UsageError('--xds-tls-* need --xds');
+  if (v.workers === 0)
+    throw new UsageError(
+      '--workers is the number of processes serving the port (1 or more); the policy worker threads are --work-threads (0: inline)',
+    );
+  if (v.workers !== undefined && v.workers > MAX_WORKERS)
+    throw new UsageError(`--workers: ${v.workers} is more than ${MAX_WORKERS} processes`);
+  if (v.workers !== undefined && v.workers > 1 && v.redis === undefined)
+    throw new UsageError(
+      `--workers ${v.workers} needs --redis (or $GATEHOUSE_REDIS_URL): with in-memory stores every worker would count Quota, SpikeArrest and ConcurrentRatelimit on its own, ${v.workers} x the limit`,
+    );
   const {
     maxBodyBytes,
     maxBufferedBodyBytes,
@@ -233,9 +252,9 @@ function extprocOptions(v: FlagValues<typeof flags>) {
     },
     /** keys/remote-key-sets.ts RemoteKeySetOptions. */
     remoteKeys: remoteKeyOptions(v),
-    /** server/server.ts WorkOptions (the worker count only when given: the default is per machine). */
+    /** server/server.ts WorkOptions (the thread count only when given: the default is per machine). */
     work: {
-      ...(v.workers !== undefined ? { workers: v.workers } : {}),
+      ...(v.workThreads !== undefined ? { workers: v.workThreads } : {}),
       queue: v.workQueue,
       budgetMs: v.workBudgetMs,
       minBytes: v.offloadMinBytes,
@@ -248,7 +267,8 @@ export type ExtprocOptions = ReturnType<typeof extprocOptions>;
 export const extprocCommand = defineCommand({
   name: 'extproc',
   summary: 'data-plane policy engine: Envoy ext_proc gRPC service',
-  usage: 'gatehouse extproc (--snapshot FILE | --xds HOST:PORT) [--redis URL [--redis-mode MODE]] [--cache-dir DIR]',
+  usage:
+    'gatehouse extproc (--snapshot FILE | --xds HOST:PORT) [--redis URL [--redis-mode MODE]] [--workers N] [--cache-dir DIR]',
   flags,
   options: extprocOptions,
   run: async (o) => (await import('./main.ts')).runExtproc(o),

@@ -20,7 +20,7 @@ describe('docs/failure-modes.md', () => {
       'work-queue',
       'work-budget-ms',
       'offload-min-bytes',
-      'workers',
+      'work-threads',
     ];
     for (const flag of bounds) {
       expect(extprocCommand.flags[flag], `--${flag} is an extproc flag`).toBeDefined();

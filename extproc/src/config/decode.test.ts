@@ -2,7 +2,12 @@ import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import type { RuntimeSnapshot } from '../../../protos/gen/gatehouse/v1/RuntimeSnapshot.ts';
 import { policy, proxy, testCatalog, testSnapshot } from '../server/fixtures.test-support.ts';
-import { decodeRuntimeSnapshot, RuntimeSnapshotDecoder, SnapshotInvalidError } from './decode.ts';
+import {
+  decodeRuntimeSnapshot,
+  encodeRuntimeSnapshot,
+  RuntimeSnapshotDecoder,
+  SnapshotInvalidError,
+} from './decode.ts';
 import { loadSnapshot } from './snapshot.ts';
 
 const type = protobuf
@@ -42,6 +47,13 @@ describe('RuntimeSnapshotDecoder', () => {
     const loaded2 = loadSnapshot(v2, testCatalog, loaded1);
     expect(loaded2.routes.get('shop/deny')).toBe(loaded1.routes.get('shop/deny'));
     expect(loaded2.routes.get('shop/extra')).not.toBe(loaded1.routes.get('shop/extra'));
+  });
+
+  it('encodes a decoded snapshot back to bytes that decode to the same (what --workers hands each worker)', () => {
+    const decoded = decodeRuntimeSnapshot(withProducts('v1'));
+    expect(new RuntimeSnapshotDecoder().decode(encodeRuntimeSnapshot(decoded))).toEqual(decoded);
+    const loaded = loadSnapshot(decoded, testCatalog);
+    expect(loaded.message).toBe(decoded);
   });
 
   it('rejects bytes that are not a RuntimeSnapshot', () => {

@@ -43,6 +43,15 @@ export function decodeRuntimeSnapshot(json: unknown): RuntimeSnapshot__Output {
   }
 }
 
+/**
+ * The binary form of a decoded snapshot (the __Output shape back to protobuf): the primary of
+ * `--workers` sends this to its workers, which decode it as the xDS source does.
+ */
+export function encodeRuntimeSnapshot(snapshot: RuntimeSnapshot__Output): Uint8Array {
+  const type = runtimeSnapshotType();
+  return type.encode(type.fromObject(snapshot)).finish();
+}
+
 /** Decodes the binary form served over ADS (type.googleapis.com/gatehouse.v1.RuntimeSnapshot). */
 export function decodeRuntimeSnapshotBytes(bytes: Uint8Array): RuntimeSnapshot__Output {
   return new RuntimeSnapshotDecoder().decode(bytes);

@@ -23,6 +23,8 @@ import { SnapshotRuntimeIndex } from './runtime-index.ts';
 
 export interface LoadedSnapshot {
   readonly version: string;
+  /** The decoded message it was built from: what `--workers` hands each worker (cluster/primary.ts). */
+  readonly message: RuntimeSnapshot__Output;
   readonly runtime: RuntimeIndex;
   /** Compiled proxies by route ("<namespace>/<name>", the x-gatehouse-route metadata). */
   readonly routes: ReadonlyMap<string, CompiledProxy>;
@@ -114,6 +116,7 @@ export function loadSnapshot(
   const debug = snapshot.debugSessions?.length ? debugSessionIndex(snapshot, routes) : undefined;
   return {
     version: snapshot.version,
+    message: snapshot,
     runtime: new SnapshotRuntimeIndex(snapshot),
     routes,
     environmentName: snapshot.dataPlanes[0]?.region ?? '',

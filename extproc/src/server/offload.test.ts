@@ -139,7 +139,7 @@ describe('a worst-case body on the pool (issue 13: no request stalls the others)
       }).finally(() => (heavyDone = true));
       await until(() => pool.busy > 0 || heavyDone); // its XPath check runs on the worker now
       expect(heavyDone, 'the heavy request was answered before it reached the worker').toBe(false);
-      // Inline (--workers 0) the event loop would finish the heavy check before reading this request.
+      // Inline (--work-threads 0) the event loop would finish the heavy check before reading this request.
       const light = await runExtProcExchange({
         client,
         route: 'shop/light',

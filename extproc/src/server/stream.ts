@@ -81,7 +81,7 @@ export interface StreamDeps {
   metrics: ExtprocMetrics;
   limits: StreamLimits;
   bodyBudget: BodyBudget;
-  /** Undefined: every policy task runs inline (`--workers 0`). */
+  /** Undefined: every policy task runs inline (`--work-threads 0`). */
   pool: WorkerPool | undefined;
   offload: OffloadLimits;
   /** Streams open now, process-wide (the server refuses past limits.maxStreams). */

@@ -1,5 +1,5 @@
 // The Offload that runs every task inline, on the caller's thread: for policy tests and callers
-// without a worker pool (`--workers 0`).
+// without a worker pool (`--work-threads 0`).
 import type { Offload } from '../flow/offload.ts';
 import { tasks } from './tasks.ts';
 

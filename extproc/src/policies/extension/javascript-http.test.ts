@@ -210,7 +210,7 @@ describe('JavaScript httpClient', () => {
     expect(seen.some((s) => 'x-injected' in s.headers)).toBe(false);
   });
 
-  it('without a worker pool (--workers 0) waitForComplete cannot block the event loop: it reports incomplete', async () => {
+  it('without a worker pool (--work-threads 0) waitForComplete cannot block the event loop: it reports incomplete', async () => {
     const step = javaScriptPolicy.create(
       {
         source: `var exchange = httpClient.get('${base}/inline');

@@ -11,7 +11,14 @@ import { validateSpec } from '../../api/validate.ts';
 import { encodeStrict } from '../../xds/envoy-codec.ts';
 import { bootstrapProtoFiles, bootstrapType } from './bootstrap.ts';
 import { bootstrapHashAnnotation, bootstrapKey, labelKeys } from '../../api/names.ts';
-import { renderDataPlane, workBudgetMs, type DataPlaneObject, type KubeObject, type RenderOptions } from './render.ts';
+import {
+  cpuQuantityCeil,
+  renderDataPlane,
+  workBudgetMs,
+  type DataPlaneObject,
+  type KubeObject,
+  type RenderOptions,
+} from './render.ts';
 
 const goldenOptions: RenderOptions = {
   envoyImage: 'docker.io/envoyproxy/envoy:distroless-v1.36.2',
@@ -147,6 +154,31 @@ describe('renderDataPlane invariants', () => {
     expect(
       envOf({ tracing: { collector: { service: { name: 'otel', namespace: 'observability', port: 4317 } } } }),
     ).toBe('otel.observability.svc:4317');
+  });
+
+  it('gives extproc --workers from its CPU request only with Redis and without a CPU limit (else extproc reads cpu.max, or runs one)', () => {
+    const dp = input('03-redis-url-low-port-no-pdb');
+    const argsOf = (spec: object) => {
+      const objects = renderDataPlane({ ...dp, spec: { ...dp.spec, ...spec } }, goldenOptions);
+      const extproc = objects.find(
+        (o) => o.kind === 'Deployment' && o.metadata.name === 'lab-extproc',
+      ) as KubeObject & {
+        spec: { template: { spec: { containers: { args: string[] }[] } } };
+      };
+      const args = extproc.spec.template.spec.containers[0]!.args;
+      const i = args.indexOf('--workers');
+      return i < 0 ? undefined : args[i + 1];
+    };
+    const resources = (r: object) => ({ extproc: { ...dp.spec.extproc, resources: r } });
+    expect(argsOf(resources({ requests: { cpu: '1500m' } }))).toBe('2');
+    expect(argsOf(resources({ requests: { cpu: '250m' } }))).toBe('1');
+    expect(argsOf(resources({ requests: { cpu: 200 } }))).toBe('16');
+    expect(argsOf(resources({ requests: { cpu: '4' }, limits: { cpu: '2' } }))).toBeUndefined();
+    expect(argsOf({ redis: undefined, ...resources({ requests: { cpu: '4' } }) })).toBeUndefined();
+    expect([cpuQuantityCeil('2'), cpuQuantityCeil('0.5'), cpuQuantityCeil('100m'), cpuQuantityCeil(3)]).toEqual([
+      2, 1, 1, 3,
+    ]);
+    for (const bad of ['', '2Gi', '-1', '0', 'lots', undefined, null, {}]) expect(cpuQuantityCeil(bad)).toBeUndefined();
   });
 
   it('keeps the Redis URL out of the arguments', () => {

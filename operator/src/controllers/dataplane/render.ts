@@ -365,8 +365,35 @@ function extprocArgs(c: Context): string[] {
     ...(redis
       ? ['--redis-mode', redis.mode ?? 'Standalone', '--redis-on-unavailable', redis.onUnavailable ?? 'LocalFallback']
       : []),
+    ...extprocWorkersArgs(c.spec, redis !== undefined),
     ...(c.options.mtls ? extprocTlsArgs : []),
   ];
+}
+
+/** Whole CPUs of a Kubernetes CPU quantity ("500m", "2", "1.5", 2), rounded up; undefined when not one. */
+export function cpuQuantityCeil(quantity: unknown): number | undefined {
+  const text = typeof quantity === 'number' ? String(quantity) : quantity;
+  if (typeof text !== 'string') return undefined;
+  const m = /^(\d+(?:\.\d+)?)(m?)$/.exec(text.trim());
+  if (!m) return undefined;
+  const cpus = Number(m[1]) / (m[2] === 'm' ? 1000 : 1);
+  return cpus > 0 ? Math.ceil(cpus) : undefined;
+}
+
+/**
+ * extproc's processes (docs/operations.md#workers). With a CPU limit none is passed: Kubernetes writes
+ * the limit to the container's cgroup cpu.max, which extproc's default reads. Without Redis none either:
+ * in-memory stores run one process. With Redis and no limit, the CPU request rounded up, since extproc's
+ * own fallback (every CPU of the node) would oversubscribe a pod that asked for a fraction of one.
+ */
+function extprocWorkersArgs(spec: Spec, redis: boolean): string[] {
+  const resources = (spec.extproc?.resources ?? defaultResources.extproc) as {
+    limits?: Record<string, unknown>;
+    requests?: Record<string, unknown>;
+  };
+  if (!redis || cpuQuantityCeil(resources.limits?.cpu) !== undefined) return [];
+  // At most extproc's own default cap (extproc/src/command.ts MAX_DEFAULT_WORKERS).
+  return ['--workers', String(Math.min(16, cpuQuantityCeil(resources.requests?.cpu) ?? 1))];
 }
 
 /**
