@@ -19,6 +19,7 @@ import { closePythonPool, configurePythonPool } from './policies/extension/pytho
 import { RemoteKeySetCache } from './keys/remote-key-sets.ts';
 import { createExtprocServer } from './server/server.ts';
 import { StreamTracer } from './tracing/stream-tracer.ts';
+import { AnalyticsRecorder, analyticsCounters, followSnapshots } from './analytics/recorder.ts';
 import { createMemoryStores } from './stores/memory.ts';
 import { createRedisStores } from './stores/redis.ts';
 import type { Stores } from './stores/types.ts';
@@ -61,6 +62,12 @@ export async function runExtproc(o: ExtprocOptions): Promise<number> {
   if (tracing) registerTracingMetrics(metrics.registry, 'gatehouse_extproc', tracing.counters);
 
   const snapshots = new SnapshotStore();
+  // Analytics (docs/operations.md#analytics): configured by each snapshot's DataPlane; off without one.
+  const analytics = new AnalyticsRecorder({
+    log: log.child({ component: 'analytics' }),
+    counters: analyticsCounters(metrics.registry),
+  });
+  followSnapshots(snapshots, analytics);
   snapshots.onChange((event) => {
     if (event.kind === 'applied') {
       metrics.snapshotApplied(event.snapshot.version);
@@ -98,6 +105,7 @@ export async function runExtproc(o: ExtprocOptions): Promise<number> {
     work: o.work,
     ...(serverTls ? { tls: serverTls } : {}),
     ...(tracing ? { tracer: new StreamTracer(tracing) } : {}),
+    analytics,
   });
   const health = createHealthServer(snapshots, metrics, () =>
     source instanceof XdsSnapshotSource ? source.describe() : undefined,
@@ -123,6 +131,7 @@ export async function runExtproc(o: ExtprocOptions): Promise<number> {
 
   // Closed newest first: health port last, so /healthz answers while streams drain; spans after the streams.
   if (tracing) lifecycle.onStop('tracing', () => tracing.shutdown());
+  lifecycle.onStop('analytics', () => analytics.close());
   lifecycle.onStop('TLS file watchers', () => {
     serverTls?.watcher.close();
     xdsTls?.watcher.close();

@@ -21,6 +21,7 @@ import { BodyBudget, DEFAULT_STREAM_LIMITS, StreamLimitError, type StreamLimits 
 import { ExtprocMetrics } from './metrics.ts';
 import { ProcessingStream, type ProcessCall, type StreamDeps } from './stream.ts';
 import type { StreamTracer } from '../tracing/stream-tracer.ts';
+import type { AnalyticsRecorder } from '../analytics/recorder.ts';
 import { allowEnvoyStreamResets } from './stream-resets.ts';
 
 export const EXT_PROC_SERVICE = 'envoy.service.ext_proc.v3.ExternalProcessor';
@@ -73,6 +74,8 @@ export interface ExtprocServerOptions {
   onTlsRefused?: (err: GatehouseError) => void;
   /** Spans per stream and policy step (--otlp-endpoint); absent: no tracing, no span objects. */
   tracer?: StreamTracer;
+  /** Analytics records (docs/operations.md#analytics), configured from the snapshots; absent: none. */
+  analytics?: AnalyticsRecorder;
 }
 
 export interface ExtprocServer {
@@ -126,6 +129,7 @@ export function createExtprocServer(options: ExtprocServerOptions): ExtprocServe
     streams: { active: 0 },
     now: options.now ?? Date.now,
     ...(options.tracer ? { tracer: options.tracer } : {}),
+    ...(options.analytics ? { analytics: options.analytics } : {}),
   };
   metrics.setProbes({
     queuedTasks: () => pool?.queued ?? 0,

@@ -9,6 +9,7 @@ import { SnapshotStore } from '../config/snapshot-store.ts';
 import { createMemoryStores } from '../stores/memory.ts';
 import type { StreamLimits } from './limits.ts';
 import type { StreamTracer } from '../tracing/stream-tracer.ts';
+import { followSnapshots, type AnalyticsRecorder } from '../analytics/recorder.ts';
 import { createExtprocServer, type ExtprocServer, type WorkOptions } from './server.ts';
 
 export interface TestServerOptions {
@@ -28,6 +29,8 @@ export interface TestServerOptions {
   log?: Logger;
   /** Spans per stream and step (tracing tests); default none. */
   tracer?: StreamTracer;
+  /** Analytics records, configured from the snapshots applied (analytics tests); default none. */
+  analytics?: AnalyticsRecorder;
 }
 
 export interface TestServer {
@@ -59,7 +62,9 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ...(options.callouts ? { callouts: options.callouts } : {}),
     ...(options.egress ? { egress: options.egress } : {}),
     ...(options.tracer ? { tracer: options.tracer } : {}),
+    ...(options.analytics ? { analytics: options.analytics } : {}),
   });
+  if (options.analytics) followSnapshots(store, options.analytics);
   const port = await server.listen('127.0.0.1', 0);
   return {
     address: `127.0.0.1:${port}`,
