@@ -48,12 +48,22 @@ metadata: {name: ax-orders, namespace: ax}
 spec:
   basePath: /ax-orders
   target: {url: "http://127.0.0.1:${o.upstreamPort}"}
-  flows: {preFlow: {request: [{policy: ax-key}]}}
+  flows: {preFlow: {request: [{policy: ax-key}, {policy: ax-stats}]}}
 ---
 apiVersion: gatehouse.dev/v1alpha1
 kind: ApiPolicy
 metadata: {name: ax-key, namespace: ax}
 spec: {type: VerifyAPIKey, verifyAPIKey: {apiKey: {ref: request.queryparam.apikey}}}
+---
+apiVersion: gatehouse.dev/v1alpha1
+kind: ApiPolicy
+metadata: {name: ax-stats, namespace: ax}
+spec:
+  type: StatisticsCollector
+  statisticsCollector:
+    statistics:
+      - {name: tier, ref: request.header.x-tier, type: string, default: free}
+      - {name: units, ref: request.header.x-units, type: integer, default: "0"}
 ---
 apiVersion: gatehouse.dev/v1alpha1
 kind: ApiProduct
@@ -140,7 +150,7 @@ describe('analytics records through devproxy and extproc', () => {
 
   it('one request, one record in each sink: Apigee dimension names, app, product, developer; no key, no query, no Authorization', async () => {
     const reply = await send(`${stack.baseUrl()}/ax-orders/items/7?apikey=${KEY}&color=red`, {
-      headers: { authorization: 'Bearer very-secret-token' },
+      headers: { authorization: 'Bearer very-secret-token', 'x-tier': 'gold', 'x-units': '12' },
     });
     expect(reply.status).toBe(200);
     const mine = (records: Json[]) => records.filter((r) => r.request_path === '/ax-orders/items/7');
@@ -173,6 +183,9 @@ describe('analytics records through devproxy and extproc', () => {
       target_response_code: 200,
       is_error: 0,
       x_apigee_fault_code: '',
+      // StatisticsCollector's dimensions, typed.
+      tier: 'gold',
+      units: 12,
     });
     expect(record.request_id).toMatch(/^[0-9a-f-]{36}$/);
     expect(record.total_response_time).toBeGreaterThan(0);
@@ -184,6 +197,8 @@ describe('analytics records through devproxy and extproc', () => {
       eventName: 'gatehouse.analytics',
     });
     expect(fromOtlp[0]!.attributes).toMatchObject({
+      tier: 'gold',
+      units: 12,
       apiproxy: 'ax/ax-orders',
       developer_app: 'ax-mobile',
       response_status_code: 200,

@@ -59,7 +59,7 @@ export interface AnalyticsRecord {
 }
 
 /** The flow variable StatisticsCollector keeps its dimensions in (an object, not a string). */
-export const statisticsVariable = 'gatehouse.statistics';
+export { statisticsVariable } from '../policies/extension/statistics-collector.ts';
 
 /** The path without query string or fragment. */
 export function pathOnly(path: string): string {
