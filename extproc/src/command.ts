@@ -121,6 +121,26 @@ const flags = {
       "send spans (one per stream and policy step, joining Envoy's trace) to this OTLP gRPC collector; sampling follows Envoy's",
     defaultText: 'no tracing',
   }),
+  'otlp-tls-ca': text({
+    value: 'FILE',
+    env: 'OTEL_EXPORTER_OTLP_CERTIFICATE',
+    description:
+      '--otlp-endpoint over TLS, trusting this CA bundle (reloaded for new connections); the DataPlane controller mounts spec.tracing.tls.caSecretRef',
+  }),
+  'otlp-tls-cert': text({
+    value: 'FILE',
+    env: 'OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE',
+    description: 'client certificate for --otlp-endpoint (mutual TLS; reloaded)',
+  }),
+  'otlp-tls-key': text({
+    value: 'FILE',
+    env: 'OTEL_EXPORTER_OTLP_CLIENT_KEY',
+    description: 'the private key of --otlp-tls-cert',
+  }),
+  'otlp-tls-server-name': text({
+    value: 'NAME',
+    description: "the name the collector's certificate must carry, and the SNI; default the endpoint's host",
+  }),
   ...serverTlsFlags({ serves: 'ext_proc', clientCertificates: "client certificates (Envoy's)" }),
   ...xdsTlsFlags(),
 };
@@ -130,6 +150,10 @@ function extprocOptions(v: FlagValues<typeof flags>) {
     throw new UsageError('give one of --snapshot FILE or --xds HOST:PORT');
   const xdsTls = xdsTlsConfig(v);
   if (xdsTls && v.xds === undefined) throw new UsageError('--xds-tls-* need --xds');
+  if ((v.otlpTlsCert === undefined) !== (v.otlpTlsKey === undefined))
+    throw new UsageError('--otlp-tls-cert and --otlp-tls-key go together');
+  if (v.otlpTlsCa === undefined && (v.otlpTlsCert !== undefined || v.otlpTlsServerName !== undefined))
+    throw new UsageError('--otlp-tls-cert and --otlp-tls-server-name need --otlp-tls-ca');
   const {
     maxBodyBytes,
     maxBufferedBodyBytes,
@@ -143,6 +167,16 @@ function extprocOptions(v: FlagValues<typeof flags>) {
     ...v,
     tls: serverTlsConfig(v),
     xdsTls,
+    /** TLS to the OTLP collector (tracing), or undefined for plain text. */
+    otlpTls:
+      v.otlpTlsCa === undefined
+        ? undefined
+        : {
+            caFile: v.otlpTlsCa,
+            ...(v.otlpTlsCert !== undefined && v.otlpTlsKey !== undefined
+              ? { certFile: v.otlpTlsCert, keyFile: v.otlpTlsKey }
+              : {}),
+          },
     /** server/limits.ts StreamLimits. */
     limits: {
       maxBodyBytes,

@@ -55,10 +55,24 @@ export async function runExtproc(o: ExtprocOptions): Promise<number> {
   const xdsTls = o.xdsTls ? startClientTls(o.xdsTls, log, 'xDS client') : undefined;
   const stores = await createStores(o, log, metrics);
   // Tracing loads the OpenTelemetry SDK only when asked for (docs/operations.md#tracing).
+  const otlpTls =
+    o.otlpTls && o.otlpEndpoint !== undefined ? startClientTls(o.otlpTls, log, 'OTLP collector') : undefined;
   const tracing =
     o.otlpEndpoint === undefined
       ? undefined
-      : await startTracing({ endpoint: o.otlpEndpoint, serviceName: 'gatehouse-extproc', rootSamplingPercent: 0 });
+      : await startTracing({
+          endpoint: o.otlpEndpoint,
+          serviceName: 'gatehouse-extproc',
+          rootSamplingPercent: 0,
+          ...(otlpTls
+            ? {
+                credentials: grpcChannelCredentials({
+                  ...otlpTls.options,
+                  ...(o.otlpTlsServerName !== undefined ? { serverName: o.otlpTlsServerName } : {}),
+                }),
+              }
+            : {}),
+        });
   if (tracing) registerTracingMetrics(metrics.registry, 'gatehouse_extproc', tracing.counters);
 
   const snapshots = new SnapshotStore();
@@ -135,6 +149,7 @@ export async function runExtproc(o: ExtprocOptions): Promise<number> {
   lifecycle.onStop('TLS file watchers', () => {
     serverTls?.watcher.close();
     xdsTls?.watcher.close();
+    otlpTls?.watcher.close();
   });
   lifecycle.onStop('health server', () => new Promise<void>((resolve) => health.close(() => resolve())));
   lifecycle.onStop('stores', () => stores.close());
