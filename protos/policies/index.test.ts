@@ -70,6 +70,7 @@ describe('policy type table', () => {
       Script: 'script',
       JavaCallout: 'javaCallout',
       FlowCallout: 'flowCallout',
+      StatisticsCollector: 'statisticsCollector',
     });
   });
 

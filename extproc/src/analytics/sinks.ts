@@ -5,6 +5,7 @@
 // address rules (egress/client.ts) do not apply, and a cluster-internal collector is fine.
 import { open, type FileHandle } from 'node:fs/promises';
 import { checkServerIdentity } from 'node:tls';
+import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { Analytics__Output } from '../../../protos/gen/gatehouse/v1/Analytics.ts';
 import type { AnalyticsOtlpSink__Output } from '../../../protos/gen/gatehouse/v1/AnalyticsOtlpSink.ts';
 import { validateMaterial, type TlsMaterial } from '../../../lib/tls/material.ts';
@@ -83,11 +84,12 @@ function otlpMaterial(otlp: AnalyticsOtlpSink__Output, secrets: Record<string, s
 
 async function otlpSink(otlp: AnalyticsOtlpSink__Output, secrets: Record<string, string>): Promise<AnalyticsSink> {
   const material = otlpMaterial(otlp, secrets);
-  const [grpc, sdk, exporterPackage, resources] = await Promise.all([
+  const [grpc, sdk, exporterPackage, resources, { ExportResultCode }] = await Promise.all([
     import('@grpc/grpc-js'),
     import('@opentelemetry/sdk-logs'),
     import('@opentelemetry/exporter-logs-otlp-grpc'),
     import('@opentelemetry/resources'),
+    import('@opentelemetry/core'),
   ]);
   // serverName: the collector's certificate is checked against it instead of the endpoint's host.
   const serverName = otlp.serverName;
@@ -105,7 +107,7 @@ async function otlpSink(otlp: AnalyticsOtlpSink__Output, secrets: Record<string,
     timeoutMillis: exportTimeoutMs,
   });
   // The records emitted for one batch are collected here and exported together.
-  const collected: import('@opentelemetry/sdk-logs').ReadableLogRecord[] = [];
+  const collected: ReadableLogRecord[] = [];
   const provider = new sdk.LoggerProvider({
     resource: resources.resourceFromAttributes({ 'service.name': 'gatehouse-extproc' }),
     processors: [
@@ -132,7 +134,9 @@ async function otlpSink(otlp: AnalyticsOtlpSink__Output, secrets: Record<string,
       const records = collected.splice(0);
       return new Promise<void>((resolve, reject) =>
         exporter.export(records, (result) =>
-          result.code === 0 ? resolve() : reject(result.error ?? new Error('OTLP export failed')),
+          result.code === ExportResultCode.SUCCESS
+            ? resolve()
+            : reject(result.error ?? new Error('OTLP export failed')),
         ),
       );
     },

@@ -35,7 +35,12 @@ export const statisticsCollectorPolicy: PolicyImplementation<StatisticsCollector
           : {};
       for (const s of statistics) {
         const raw = ctx.variables.get(s.ref);
-        const text = raw === undefined || raw === null ? undefined : typeof raw === 'string' ? raw : String(raw);
+        const text =
+          typeof raw === 'string'
+            ? raw
+            : typeof raw === 'number' || typeof raw === 'boolean' || typeof raw === 'bigint'
+              ? String(raw)
+              : undefined;
         let value = text === undefined ? undefined : convertStatistic(text, s.type);
         if (typeof value === 'string' && value.length > maxStringLength) value = value.slice(0, maxStringLength);
         value ??= s.fallback;
