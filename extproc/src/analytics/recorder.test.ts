@@ -13,7 +13,7 @@ import { AnalyticsRecorder, analyticsCounters } from './recorder.ts';
 import type { AnalyticsRecord } from './record.ts';
 
 const config = (c: Partial<Analytics__Output>): Analytics__Output =>
-  ({ queueSize: 0, batchSize: 0, flushIntervalMs: 0, otlp: null, file: null, http: null, ...c }) as Analytics__Output;
+  ({ queueSize: 0, batchSize: 0, flushIntervalMs: 0, otlp: null, file: null, http: null, ...c });
 const record = (i: number) => ({ apiproxy: 'shop/orders', request_id: `r${i}` }) as unknown as AnalyticsRecord;
 
 const open: AnalyticsRecorder[] = [];
