@@ -12,8 +12,15 @@ import type { Analytics__Output } from '../../../protos/gen/gatehouse/v1/Analyti
 import { AnalyticsRecorder, analyticsCounters } from './recorder.ts';
 import type { AnalyticsRecord } from './record.ts';
 
-const config = (c: Partial<Analytics__Output>): Analytics__Output =>
-  ({ queueSize: 0, batchSize: 0, flushIntervalMs: 0, otlp: null, file: null, http: null, ...c });
+const config = (c: Partial<Analytics__Output>): Analytics__Output => ({
+  queueSize: 0,
+  batchSize: 0,
+  flushIntervalMs: 0,
+  otlp: null,
+  file: null,
+  http: null,
+  ...c,
+});
 const record = (i: number) => ({ apiproxy: 'shop/orders', request_id: `r${i}` }) as unknown as AnalyticsRecord;
 
 const open: AnalyticsRecorder[] = [];
