@@ -7,7 +7,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../e2e/env/ports.ts';
 import { ensureRedisServer, startRedis, type RedisServer } from '../e2e/env/redis.ts';
-import { snapshot } from './extproc-server.ts';
+import { typicalChainSnapshot } from './typical-chain.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 
@@ -33,7 +33,7 @@ export const bodyJson = JSON.stringify({
 export function benchSnapshotFile(): { file: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
   const file = join(dir, 'snapshot.json');
-  writeFileSync(file, JSON.stringify({ runtime: snapshot() }));
+  writeFileSync(file, JSON.stringify({ runtime: typicalChainSnapshot() }));
   return { file, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 

@@ -1,13 +1,12 @@
 // The Node servers of `npm run bench:extproc`, each run as its own process so that the bench can read
 // its CPU time from /proc (the driver's cost drops out): `node bench/extproc-server.ts bare|gatehouse`.
 // Prints "listening <port>" once it serves; stops when stdin closes or on SIGTERM.
-import { createHmac } from 'node:crypto';
 import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { pino } from 'pino';
-import type { RuntimeSnapshot } from '../protos/gen/gatehouse/v1/RuntimeSnapshot.ts';
+import { typicalChainSnapshot } from './typical-chain.ts';
 import {
   externalProcessorService,
   type ProcessingRequest,
@@ -19,9 +18,6 @@ import { loadEnvoyRoot } from '../protos/envoy.ts';
 import { buildSnapshot } from '../extproc/src/server/test-server.test-support.ts';
 import { SnapshotStore } from '../extproc/src/config/snapshot-store.ts';
 import { createMemoryStores } from '../extproc/src/stores/memory.ts';
-import { BENCH_API_KEY as API_KEY } from './load-driver.ts';
-
-const HASH_KEY = '00112233445566778899aabbccddeeff';
 
 /** A bare grpc-js ExternalProcessor: an empty reply of the matching type to every message. */
 async function startBare(): Promise<{ port: number; close: () => Promise<void> }> {
@@ -113,72 +109,10 @@ async function startBareHttp2(): Promise<{ port: number; close: () => Promise<vo
   };
 }
 
-const policy = (type: string, config: unknown) => ({ type, enabled: true, configJson: JSON.stringify(config) });
-
-/**
- * Route bench/empty: no policies; bench/chain: AccessControl + VerifyAPIKey + JSONThreatProtection +
- * AssignMessage (the typical chain, which bench/workers.ts, latency.ts and rss.ts serve too).
- */
-export function snapshot(): RuntimeSnapshot {
-  const keyHash = createHmac('sha256', Buffer.from(HASH_KEY, 'hex')).update(API_KEY).digest('hex');
-  return {
-    version: 'bench',
-    credentialHashKey: HASH_KEY,
-    products: [{ namespace: 'bench', name: 'basic', proxies: ['chain'], resources: ['/**'], approval: 'Auto' }],
-    apps: [
-      {
-        namespace: 'bench',
-        name: 'app',
-        status: 'Approved',
-        products: [{ name: 'basic', status: 'Approved' }],
-        credentials: [{ keyHash, status: 'Approved' }],
-      },
-    ],
-    proxies: [
-      { namespace: 'bench', name: 'empty', route: 'bench/empty', basePath: '/empty' },
-      {
-        namespace: 'bench',
-        name: 'chain',
-        route: 'bench/chain',
-        basePath: '/chain',
-        policies: {
-          'verify-key': policy('VerifyAPIKey', { apiKey: { ref: 'request.header.x-api-key' } }),
-          'check-ip': policy('AccessControl', {
-            noRuleMatchAction: 'Allow',
-            rules: [{ action: 'Deny', sourceAddresses: ['203.0.113.0/24'] }],
-          }),
-          'json-guard': policy('JSONThreatProtection', {
-            containerDepth: 10,
-            arrayElementCount: 100,
-            objectEntryCount: 50,
-            objectEntryNameLength: 64,
-            stringValueLength: 1024,
-          }),
-          'add-headers': policy('AssignMessage', {
-            assignTo: 'request',
-            set: { headers: { 'x-served-by': 'gatehouse', 'x-app': '{developer.app.name}' } },
-            remove: { headers: ['x-internal'] },
-          }),
-        },
-        flows: {
-          preFlow: {
-            request: [
-              { policy: 'check-ip' },
-              { policy: 'verify-key' },
-              { policy: 'json-guard' },
-              { policy: 'add-headers' },
-            ],
-          },
-        },
-      },
-    ],
-  };
-}
-
 /** Gatehouse's ext_proc server as `gatehouse extproc` builds it (default limits and worker pool), memory stores. */
 async function startGatehouse(): Promise<{ port: number; close: () => Promise<void> }> {
   const store = new SnapshotStore();
-  store.apply(buildSnapshot(snapshot()));
+  store.apply(buildSnapshot(typicalChainSnapshot()));
   const stores = createMemoryStores();
   const server = createExtprocServer({ snapshots: store, stores, log: pino({ level: 'silent' }) });
   const port = await server.listen('127.0.0.1', 0);

@@ -1,5 +1,5 @@
 // `npm run bench:latency`: the latency Gatehouse adds (issue 20) at half of its measured maximum
-// throughput. For the empty flow and the typical chain (bench/extproc-server.ts's fixture): first the
+// throughput. For the empty flow and the typical chain (bench/typical-chain.ts's fixture): first the
 // maximum streams/s of `gatehouse extproc` (one process, closed loop), then an open-loop run at half of
 // it against `gatehouse extproc` and against a bare grpc-js ExternalProcessor (empty replies,
 // bench/extproc-server.ts bare) at the same rate; p50/p99 count from each request's scheduled start (no

@@ -1,5 +1,5 @@
 // `npm run bench:rss`: the resident memory of `gatehouse extproc` over a long run of the typical chain
-// (bench/extproc-server.ts's fixture; issue 20: flat over 1,000,000 requests). RSS (VmRSS of the process
+// (bench/typical-chain.ts's fixture; issue 20: flat over 1,000,000 requests). RSS (VmRSS of the process
 // and, with BENCH_WORKERS > 1, its workers) is sampled every BENCH_RSS_EVERY requests; the curve is
 // printed as a table and written as CSV. BENCH_RSS_REQUESTS shortens the run. Figures, never asserted.
 import { writeFileSync } from 'node:fs';

@@ -3,17 +3,22 @@
 //   (a) tracing off (no --otlp-endpoint: no SDK use, no span objects),
 //   (b) tracing on, no request sampled by Envoy (traceparent flags 00 on every stream),
 //   (c) tracing on, 1% of requests sampled,
-//   (d) tracing on, 100% sampled (a stream span and four step spans per request, exported by OTLP gRPC).
+//   (d) tracing on, 100% sampled (a stream span and four step spans per request, exported by OTLP gRPC),
+//   (e) tracing off, analytics on (one record per request, JSON lines to a file sink in the background).
 // CPU is the server thread's CPU time (process.threadCpuUsage: user + system, so time the machine gave
 // to other processes is not counted) over the measured window divided by the requests completed; the
 // load driver and the OTLP collector run in worker threads, so neither is counted. Figures are ratios
 // to (a) in the same run.
-import { createHmac } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { pino } from 'pino';
 import { startTracing } from '../lib/tracing.ts';
-import type { RuntimeSnapshot } from '../protos/gen/gatehouse/v1/RuntimeSnapshot.ts';
+import { AnalyticsRecorder, analyticsCounters, followSnapshots } from '../extproc/src/analytics/recorder.ts';
+import { Registry } from 'prom-client';
+import { BENCH_API_KEY as API_KEY, typicalChainSnapshot } from './typical-chain.ts';
 import { SnapshotStore } from '../extproc/src/config/snapshot-store.ts';
 import { createExtprocServer } from '../extproc/src/server/server.ts';
 import { buildSnapshot } from '../extproc/src/server/test-server.test-support.ts';
@@ -26,64 +31,6 @@ const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 2_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 /** The cases run interleaved this many times; each figure is the median of its rounds (the first warms the JIT for all). */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const HASH_KEY = '00112233445566778899aabbccddeeff';
-const API_KEY = 'bench-key-123';
-
-const policy = (type: string, config: unknown) => ({ type, enabled: true, configJson: JSON.stringify(config) });
-
-function snapshot(): RuntimeSnapshot {
-  const keyHash = createHmac('sha256', Buffer.from(HASH_KEY, 'hex')).update(API_KEY).digest('hex');
-  return {
-    version: 'bench',
-    credentialHashKey: HASH_KEY,
-    products: [{ namespace: 'bench', name: 'basic', proxies: ['chain'], resources: ['/**'], approval: 'Auto' }],
-    apps: [
-      {
-        namespace: 'bench',
-        name: 'app',
-        status: 'Approved',
-        products: [{ name: 'basic', status: 'Approved' }],
-        credentials: [{ keyHash, status: 'Approved' }],
-      },
-    ],
-    proxies: [
-      {
-        namespace: 'bench',
-        name: 'chain',
-        route: 'bench/chain',
-        basePath: '/chain',
-        policies: {
-          'verify-key': policy('VerifyAPIKey', { apiKey: { ref: 'request.header.x-api-key' } }),
-          'check-ip': policy('AccessControl', {
-            noRuleMatchAction: 'Allow',
-            rules: [{ action: 'Deny', sourceAddresses: ['203.0.113.0/24'] }],
-          }),
-          'json-guard': policy('JSONThreatProtection', {
-            containerDepth: 10,
-            arrayElementCount: 100,
-            objectEntryCount: 50,
-            objectEntryNameLength: 64,
-            stringValueLength: 1024,
-          }),
-          'add-headers': policy('AssignMessage', {
-            assignTo: 'request',
-            set: { headers: { 'x-served-by': 'gatehouse', 'x-app': '{developer.app.name}' } },
-          }),
-        },
-        flows: {
-          preFlow: {
-            request: [
-              { policy: 'check-ip' },
-              { policy: 'verify-key' },
-              { policy: 'json-guard' },
-              { policy: 'add-headers' },
-            ],
-          },
-        },
-      },
-    ],
-  };
-}
 
 function startWorker(task: TracingWorkerTask): Worker {
   return new Worker(new URL('./tracing-worker.ts', import.meta.url), { workerData: task });
@@ -169,13 +116,37 @@ const tracing = await startTracing({
   rootSamplingPercent: 0,
 });
 const store = new SnapshotStore();
-store.apply(buildSnapshot(snapshot()));
+store.apply(buildSnapshot(typicalChainSnapshot()));
+// (e): the same chain on a DataPlane with analytics to a file sink.
+const axDir = mkdtempSync(join(tmpdir(), 'gh-bench-ax-'));
+const axStore = new SnapshotStore();
+const recorder = new AnalyticsRecorder({ log: pino({ level: 'silent' }), counters: analyticsCounters(new Registry()) });
+followSnapshots(axStore, recorder);
+axStore.apply(
+  buildSnapshot(
+    typicalChainSnapshot({
+      dataPlane: {
+        namespace: 'bench',
+        name: 'bench',
+        analytics: {
+          queueSize: 10_000,
+          batchSize: 500,
+          flushIntervalMs: 1000,
+          file: { path: join(axDir, 'records.jsonl') },
+        },
+      },
+    }),
+  ),
+);
+await recorder.flush();
 const stores = createMemoryStores();
 const log = pino({ level: 'silent' });
 const off = createExtprocServer({ snapshots: store, stores, log });
 const on = createExtprocServer({ snapshots: store, stores, log, tracer: new StreamTracer(tracing) });
 const offPort = await off.listen('127.0.0.1', 0);
 const onPort = await on.listen('127.0.0.1', 0);
+const ax = createExtprocServer({ snapshots: axStore, stores, log, analytics: recorder });
+const axPort = await ax.listen('127.0.0.1', 0);
 
 process.stdout.write(
   `tracing bench: ${DURATION_MS / 1000}s per case after ${WARMUP_MS / 1000}s warm-up, ${CONCURRENCY} streams in flight, ` +
@@ -187,6 +158,7 @@ const cases: Array<[string, number, number | undefined]> = [
   ['(b) tracing on, 0% sampled', onPort, 0],
   ['(c) tracing on, 1% sampled', onPort, 1],
   ['(d) tracing on, 100% sampled', onPort, 100],
+  ['(e) analytics on (file sink)', axPort, undefined],
 ];
 const rounds: Row[][] = cases.map(() => []);
 for (let r = 0; r < ROUNDS; r++) {
@@ -209,12 +181,16 @@ for (const row of rows)
   process.stdout.write(
     `${row.name.padEnd(30)} ${row.rate.toFixed(0).padStart(8)} ${row.cpuUsPerRequest.toFixed(1).padStart(11)} ${((row.cpuUsPerRequest / baseline) * 100).toFixed(0).padStart(6)}% ${String(row.spans).padStart(8)}  ${JSON.stringify(row.statuses)}${row.failed ? ` failed=${row.failed}` : ''}\n`,
   );
+process.stdout.write(`\nanalytics: ${JSON.stringify(recorder.queued())} queued at the end\n`);
 process.stdout.write(
   `\nspans: exported ${tracing.counters.exported}, dropped ${tracing.counters.dropped}, failed ${tracing.counters.failed}\n`,
 );
 
 await off.shutdown(1000);
 await on.shutdown(1000);
+await ax.shutdown(1000);
+await recorder.close();
+rmSync(axDir, { recursive: true, force: true });
 await tracing.shutdown();
 await stores.close();
 collector.stop();

@@ -2,6 +2,7 @@
 // provider, a BatchSpanProcessor (bounded queue: what does not fit is dropped and counted, never
 // waited for) and the OTLP gRPC exporter. Loaded only by `startTracing`, with dynamic imports: a
 // process given no endpoint loads no SDK and makes no span objects.
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { Context, Span, SpanContext, Tracer } from '@opentelemetry/api';
 import { Counter, type Registry } from 'prom-client';
 import { GatehouseError } from './errors.ts';
@@ -29,6 +30,8 @@ export interface TracingOptions {
   scheduledDelayMs?: number;
   /** One export's deadline (default 10000 ms). */
   exportTimeoutMs?: number;
+  /** TLS to the collector (lib/tls/grpc.ts grpcChannelCredentials); absent: plain text. */
+  credentials?: ChannelCredentials;
 }
 
 /** What the process counts about its spans (exported to /metrics by its owner). */
@@ -98,7 +101,9 @@ export async function startTracing(options: TracingOptions): Promise<Tracing> {
         }
       : noop.createCounter(name, opts);
   const exporter = new exporterPackage.OTLPTraceExporter({
-    url,
+    // With credentials the channel is TLS (the exporter asks for an https URL then).
+    url: options.credentials ? url.replace(/^http:/, 'https:') : url,
+    ...(options.credentials ? { credentials: options.credentials } : {}),
     timeoutMillis: options.exportTimeoutMs ?? 10_000,
   });
   // selfObsMeterProvider is passed through by sdk-trace-base's BatchSpanProcessor to @opentelemetry/sdk-trace's,

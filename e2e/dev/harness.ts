@@ -105,6 +105,8 @@ export async function startStack(
     accessLog?: (line: string) => void;
     /** extproc's tracer (default none). */
     extprocTracer?: TestServerOptions['tracer'];
+    /** extproc's analytics recorder (default none). */
+    extprocAnalytics?: TestServerOptions['analytics'];
     /** devproxy's span batch delay (default Envoy's 5 s). */
     traceFlushMs?: number;
   } = {},
@@ -117,6 +119,7 @@ export async function startStack(
     ...(options.extprocEgress ? { egress: options.extprocEgress } : {}),
     ...(options.extprocLog ? { log: options.extprocLog } : {}),
     ...(options.extprocTracer ? { tracer: options.extprocTracer } : {}),
+    ...(options.extprocAnalytics ? { analytics: options.extprocAnalytics } : {}),
   });
   // A scripted ext_proc server may stand in for extproc.
   const extProcPort = options.extProcPort ?? Number(extproc.address.split(':')[1]);

@@ -44,7 +44,8 @@ const text = (v: AnyValue | undefined) =>
 const attrs = (list: KeyValue[] | undefined) => Object.fromEntries((list ?? []).map((kv) => [kv.key, text(kv.value)]));
 const hex = (b: Buffer | undefined) => (b ? b.toString('hex') : '');
 
-export async function startOtlpReceiver(): Promise<OtlpReceiver> {
+/** `tls`: serve over TLS with this certificate (the tracing TLS tests); default plain text. */
+export async function startOtlpReceiver(tls?: { cert: string; key: string }): Promise<OtlpReceiver> {
   const definition = protoLoader.loadSync(fileURLToPath(new URL('otlp/trace_service.proto', import.meta.url)), {
     keepCase: false,
     longs: String,
@@ -98,8 +99,14 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     },
   });
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
-      err ? reject(err) : resolve(p),
+    server.bindAsync(
+      '127.0.0.1:0',
+      tls
+        ? grpc.ServerCredentials.createSsl(null, [
+            { cert_chain: Buffer.from(tls.cert), private_key: Buffer.from(tls.key) },
+          ])
+        : grpc.ServerCredentials.createInsecure(),
+      (err, p) => (err ? reject(err) : resolve(p)),
     ),
   );
   receiver.address = `127.0.0.1:${port}`;

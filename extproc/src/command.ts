@@ -177,6 +177,26 @@ const flags = {
     default: 1000,
     description: 'key set URLs held at once; the least recently used is dropped beyond (at most 100000)',
   }),
+  'otlp-tls-ca': text({
+    value: 'FILE',
+    env: 'OTEL_EXPORTER_OTLP_CERTIFICATE',
+    description:
+      '--otlp-endpoint over TLS, trusting this CA bundle (reloaded for new connections); the DataPlane controller mounts spec.tracing.tls.caSecretRef',
+  }),
+  'otlp-tls-cert': text({
+    value: 'FILE',
+    env: 'OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE',
+    description: 'client certificate for --otlp-endpoint (mutual TLS; reloaded)',
+  }),
+  'otlp-tls-key': text({
+    value: 'FILE',
+    env: 'OTEL_EXPORTER_OTLP_CLIENT_KEY',
+    description: 'the private key of --otlp-tls-cert',
+  }),
+  'otlp-tls-server-name': text({
+    value: 'NAME',
+    description: "the name the collector's certificate must carry, and the SNI; default the endpoint's host",
+  }),
   ...serverTlsFlags({ serves: 'ext_proc', clientCertificates: "client certificates (Envoy's)" }),
   ...xdsTlsFlags(),
 };
@@ -227,6 +247,10 @@ function extprocOptions(v: FlagValues<typeof flags>) {
     throw new UsageError(
       `--workers ${v.workers} needs --redis (or $GATEHOUSE_REDIS_URL): with in-memory stores every worker would count Quota, SpikeArrest and ConcurrentRatelimit on its own, ${v.workers} x the limit`,
     );
+  if ((v.otlpTlsCert === undefined) !== (v.otlpTlsKey === undefined))
+    throw new UsageError('--otlp-tls-cert and --otlp-tls-key go together');
+  if (v.otlpTlsCa === undefined && (v.otlpTlsCert !== undefined || v.otlpTlsServerName !== undefined))
+    throw new UsageError('--otlp-tls-cert and --otlp-tls-server-name need --otlp-tls-ca');
   const {
     maxBodyBytes,
     maxBufferedBodyBytes,
@@ -240,6 +264,16 @@ function extprocOptions(v: FlagValues<typeof flags>) {
     ...v,
     tls: serverTlsConfig(v),
     xdsTls,
+    /** TLS to the OTLP collector (tracing), or undefined for plain text. */
+    otlpTls:
+      v.otlpTlsCa === undefined
+        ? undefined
+        : {
+            caFile: v.otlpTlsCa,
+            ...(v.otlpTlsCert !== undefined && v.otlpTlsKey !== undefined
+              ? { certFile: v.otlpTlsCert, keyFile: v.otlpTlsKey }
+              : {}),
+          },
     /** server/limits.ts StreamLimits. */
     limits: {
       maxBodyBytes,

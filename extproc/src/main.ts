@@ -23,6 +23,7 @@ import { closePythonPool, configurePythonPool } from './policies/extension/pytho
 import { RemoteKeySetCache } from './keys/remote-key-sets.ts';
 import { createExtprocServer } from './server/server.ts';
 import { StreamTracer } from './tracing/stream-tracer.ts';
+import { AnalyticsRecorder, analyticsCounters, followSnapshots } from './analytics/recorder.ts';
 import { createMemoryStores } from './stores/memory.ts';
 import { createRedisStores } from './stores/redis.ts';
 import type { Stores } from './stores/types.ts';
@@ -100,10 +101,24 @@ export async function serveExtproc(o: ExtprocOptions, role: ServeRole): Promise<
   const xdsTls = !role.source && o.xdsTls ? startClientTls(o.xdsTls, log, 'xDS client') : undefined;
   const stores = await createStores(role.replicas !== undefined ? { ...o, replicas: role.replicas } : o, log, metrics);
   // Tracing loads the OpenTelemetry SDK only when asked for (docs/operations.md#tracing).
+  const otlpTls =
+    o.otlpTls && o.otlpEndpoint !== undefined ? startClientTls(o.otlpTls, log, 'OTLP collector') : undefined;
   const tracing =
     o.otlpEndpoint === undefined
       ? undefined
-      : await startTracing({ endpoint: o.otlpEndpoint, serviceName: 'gatehouse-extproc', rootSamplingPercent: 0 });
+      : await startTracing({
+          endpoint: o.otlpEndpoint,
+          serviceName: 'gatehouse-extproc',
+          rootSamplingPercent: 0,
+          ...(otlpTls
+            ? {
+                credentials: grpcChannelCredentials({
+                  ...otlpTls.options,
+                  ...(o.otlpTlsServerName !== undefined ? { serverName: o.otlpTlsServerName } : {}),
+                }),
+              }
+            : {}),
+        });
   if (tracing) registerTracingMetrics(metrics.registry, 'gatehouse_extproc', tracing.counters);
 
   // Debug sessions report to the operator on the xDS address and TLS, from every serving process (a
@@ -124,6 +139,12 @@ export async function serveExtproc(o: ExtprocOptions, role: ServeRole): Promise<
 
   const snapshots = new SnapshotStore();
   watchSnapshots(snapshots, metrics, log);
+  // Analytics (docs/operations.md#analytics): configured by each snapshot's DataPlane; off without one.
+  const analytics = new AnalyticsRecorder({
+    log: log.child({ component: 'analytics' }),
+    counters: analyticsCounters(metrics.registry),
+  });
+  followSnapshots(snapshots, analytics);
   const cacheDir = o.cacheDir;
   const source = role.source ?? snapshotSource(o, log, xdsTls);
   await source.start(snapshots);
@@ -141,6 +162,7 @@ export async function serveExtproc(o: ExtprocOptions, role: ServeRole): Promise<
     ...(serverTls ? { tls: serverTls } : {}),
     ...(tracing ? { tracer: new StreamTracer(tracing) } : {}),
     ...(debug ? { debug: debug.capture } : {}),
+    analytics,
   });
   const health = role.health
     ? createHealthServer(snapshots, metrics, () =>
@@ -149,9 +171,11 @@ export async function serveExtproc(o: ExtprocOptions, role: ServeRole): Promise<
     : undefined;
   // Closed newest first: health port last, so /healthz answers while streams drain; spans after the streams.
   if (tracing) lifecycle.onStop('tracing', () => tracing.shutdown());
+  lifecycle.onStop('analytics', () => analytics.close());
   lifecycle.onStop('TLS file watchers', () => {
     serverTls?.watcher.close();
     xdsTls?.watcher.close();
+    otlpTls?.watcher.close();
     if (reportTls !== xdsTls) reportTls?.watcher.close();
   });
   if (health) lifecycle.onStop('health server', () => new Promise<void>((resolve) => health.close(() => resolve())));

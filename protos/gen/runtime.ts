@@ -1,6 +1,10 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { MessageTypeDefinition } from '@grpc/proto-loader';
 
+import type { Analytics as _gatehouse_v1_Analytics, Analytics__Output as _gatehouse_v1_Analytics__Output } from './gatehouse/v1/Analytics.ts';
+import type { AnalyticsFileSink as _gatehouse_v1_AnalyticsFileSink, AnalyticsFileSink__Output as _gatehouse_v1_AnalyticsFileSink__Output } from './gatehouse/v1/AnalyticsFileSink.ts';
+import type { AnalyticsHttpSink as _gatehouse_v1_AnalyticsHttpSink, AnalyticsHttpSink__Output as _gatehouse_v1_AnalyticsHttpSink__Output } from './gatehouse/v1/AnalyticsHttpSink.ts';
+import type { AnalyticsOtlpSink as _gatehouse_v1_AnalyticsOtlpSink, AnalyticsOtlpSink__Output as _gatehouse_v1_AnalyticsOtlpSink__Output } from './gatehouse/v1/AnalyticsOtlpSink.ts';
 import type { App as _gatehouse_v1_App, App__Output as _gatehouse_v1_App__Output } from './gatehouse/v1/App.ts';
 import type { AppProduct as _gatehouse_v1_AppProduct, AppProduct__Output as _gatehouse_v1_AppProduct__Output } from './gatehouse/v1/AppProduct.ts';
 import type { Comparison as _gatehouse_v1_Comparison, Comparison__Output as _gatehouse_v1_Comparison__Output } from './gatehouse/v1/Comparison.ts';
@@ -36,6 +40,10 @@ type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> 
 export interface ProtoGrpcType {
   gatehouse: {
     v1: {
+      Analytics: MessageTypeDefinition<_gatehouse_v1_Analytics, _gatehouse_v1_Analytics__Output>
+      AnalyticsFileSink: MessageTypeDefinition<_gatehouse_v1_AnalyticsFileSink, _gatehouse_v1_AnalyticsFileSink__Output>
+      AnalyticsHttpSink: MessageTypeDefinition<_gatehouse_v1_AnalyticsHttpSink, _gatehouse_v1_AnalyticsHttpSink__Output>
+      AnalyticsOtlpSink: MessageTypeDefinition<_gatehouse_v1_AnalyticsOtlpSink, _gatehouse_v1_AnalyticsOtlpSink__Output>
       App: MessageTypeDefinition<_gatehouse_v1_App, _gatehouse_v1_App__Output>
       AppProduct: MessageTypeDefinition<_gatehouse_v1_AppProduct, _gatehouse_v1_AppProduct__Output>
       Comparison: MessageTypeDefinition<_gatehouse_v1_Comparison, _gatehouse_v1_Comparison__Output>

@@ -71,6 +71,7 @@ describe('policy type table', () => {
       JavaCallout: 'javaCallout',
       FlowCallout: 'flowCallout',
       MessageLogging: 'messageLogging',
+      StatisticsCollector: 'statisticsCollector',
     });
   });
 

@@ -30,6 +30,7 @@ import { cors } from './security/cors.ts';
 import { decodeJWS } from './security/decode-jws.ts';
 import { decodeJWT } from './security/decode-jwt.ts';
 import { flowCallout } from './extension/flow-callout.ts';
+import { statisticsCollector } from './extension/statistics-collector.ts';
 import { generateJWS } from './security/generate-jws.ts';
 import { generateJWT } from './security/generate-jwt.ts';
 import { jsonThreatProtection } from './security/json-threat-protection.ts';
@@ -113,6 +114,7 @@ export const policyTypes: readonly PolicyTypeSpec[] = [
   javaCallout,
   flowCallout,
   messageLogging,
+  statisticsCollector,
 ];
 
 export const policyTypesByName: ReadonlyMap<string, PolicyTypeSpec> = new Map(policyTypes.map((p) => [p.type, p]));

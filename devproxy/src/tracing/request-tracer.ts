@@ -6,6 +6,7 @@
 // parent and its sampled flag decides (Envoy's OpenTelemetry driver); without one random_sampling does.
 // Spans are exported over OTLP gRPC to a host of the configured cluster, through the SDK
 // (lib/tracing.ts), which is loaded the first time a listener that traces sees a request.
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { spanKind, spanStatusError, startTracing, type Span, type Tracing } from '../../../lib/tracing.ts';
 import type { TracingConfig } from '../config/tracing.ts';
@@ -85,7 +86,13 @@ export class RequestTracer {
     const target = await this.options.clusters.pick(config.clusterName);
     if (!('host' in target)) return undefined;
     target.release();
-    const tracing = await this.provider(`${target.host}:${target.port}`, config);
+    // A cluster with an UpstreamTlsContext (spec.tracing.tls) gives its gRPC credentials: spans go over TLS.
+    const tracing = await this.provider(
+      `${target.host}:${target.port}`,
+      config,
+      target.grpcCredentials,
+      target.poolKey,
+    );
     const parent = tracing.parent(header(request.headers, 'traceparent'), header(request.headers, 'tracestate'));
     const span = tracing.tracer.startSpan(
       'ingress',
@@ -106,14 +113,20 @@ export class RequestTracer {
     return new RequestSpan(tracing, span);
   }
 
-  private provider(endpoint: string, config: TracingConfig): Promise<Tracing> {
-    const key = `${endpoint}|${config.serviceName}|${config.randomSamplingPercent}`;
+  private provider(
+    endpoint: string,
+    config: TracingConfig,
+    credentials: ChannelCredentials | undefined,
+    cluster: string,
+  ): Promise<Tracing> {
+    const key = `${endpoint}|${config.serviceName}|${config.randomSamplingPercent}|${credentials ? cluster : 'plain'}`;
     let tracing = this.providers.get(key);
     if (!tracing) {
       tracing = startTracing({
         endpoint,
         serviceName: config.serviceName,
         rootSamplingPercent: config.randomSamplingPercent,
+        ...(credentials ? { credentials } : {}),
         ...(this.options.scheduledDelayMs !== undefined ? { scheduledDelayMs: this.options.scheduledDelayMs } : {}),
       });
       this.providers.set(key, tracing);

@@ -4,6 +4,7 @@
 // edit among 1,000 proxies recompiles one proxy, not all of them.
 import { createHash } from 'node:crypto';
 import type { DebugSession__Output } from '../../../protos/gen/gatehouse/v1/DebugSession.ts';
+import type { Analytics__Output } from '../../../protos/gen/gatehouse/v1/Analytics.ts';
 import type { FlowHooks__Output } from '../../../protos/gen/gatehouse/v1/FlowHooks.ts';
 import type { Proxy__Output } from '../../../protos/gen/gatehouse/v1/Proxy.ts';
 import type { RuntimeSnapshot__Output } from '../../../protos/gen/gatehouse/v1/RuntimeSnapshot.ts';
@@ -30,6 +31,12 @@ export interface LoadedSnapshot {
   readonly routes: ReadonlyMap<string, CompiledProxy>;
   /** The environment.name variable: the region of the data plane this snapshot is for. */
   readonly environmentName: string;
+  /** "namespace/name" of the DataPlane this snapshot is for ('' without one), for analytics records. */
+  readonly dataPlane: string;
+  /** The DataPlane's analytics (docs/operations.md#analytics); undefined: off. */
+  readonly analytics: Analytics__Output | undefined;
+  /** The snapshot's Secret values (policy_secrets), for the analytics sinks' TLS material and headers. */
+  readonly secrets: Record<string, string>;
   /** The catalog the routes were compiled with and each route's proxy content key: what the next load may reuse. */
   readonly compiledWith: { catalog: PolicyCatalog; proxyKeys: ReadonlyMap<string, string> };
   /** The active debug sessions (docs/operations.md#debug-sessions); absent when there is none. */
@@ -120,6 +127,9 @@ export function loadSnapshot(
     runtime: new SnapshotRuntimeIndex(snapshot),
     routes,
     environmentName: snapshot.dataPlanes[0]?.region ?? '',
+    dataPlane: snapshot.dataPlanes[0] ? `${snapshot.dataPlanes[0].namespace}/${snapshot.dataPlanes[0].name}` : '',
+    analytics: snapshot.dataPlanes[0]?.analytics ?? undefined,
+    secrets: snapshot.policySecrets,
     compiledWith: { catalog, proxyKeys },
     ...(debug ? { debug } : {}),
   };

@@ -4,6 +4,7 @@ import type { PolicyImplementation } from '../flow/types.ts';
 import { externalCalloutPolicy } from './extension/external-callout.ts';
 import { javaScriptPolicy } from './extension/javascript.ts';
 import { flowCalloutPolicy } from './extension/flow-callout.ts';
+import { statisticsCollectorPolicy } from './extension/statistics-collector.ts';
 import { accessEntityPolicy } from './mediation/access-entity.ts';
 import { assignMessagePolicy } from './mediation/assign-message.ts';
 import { extractVariablesPolicy } from './mediation/extract-variables.ts';
@@ -83,6 +84,7 @@ export const policyImplementations: readonly PolicyImplementation<never>[] = [
   javaCalloutPolicy,
   flowCalloutPolicy,
   messageLoggingPolicy,
+  statisticsCollectorPolicy,
 ];
 
 export const policyRegistry: ReadonlyMap<string, PolicyImplementation<never>> = new Map(

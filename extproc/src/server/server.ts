@@ -23,6 +23,7 @@ import { ExtprocMetrics } from './metrics.ts';
 import type { DebugCapture } from '../debug/capture.ts';
 import { ProcessingStream, type ProcessCall, type StreamDeps } from './stream.ts';
 import type { StreamTracer } from '../tracing/stream-tracer.ts';
+import type { AnalyticsRecorder } from '../analytics/recorder.ts';
 import { allowEnvoyStreamResets } from './stream-resets.ts';
 
 export const EXT_PROC_SERVICE = 'envoy.service.ext_proc.v3.ExternalProcessor';
@@ -82,6 +83,8 @@ export interface ExtprocServerOptions {
   tracer?: StreamTracer;
   /** Debug sessions' captures (debug/capture.ts); absent: none are taken. */
   debug?: DebugCapture;
+  /** Analytics records (docs/operations.md#analytics), configured from the snapshots; absent: none. */
+  analytics?: AnalyticsRecorder;
 }
 
 export interface ExtprocServer {
@@ -145,6 +148,7 @@ export function createExtprocServer(options: ExtprocServerOptions): ExtprocServe
     now: options.now ?? Date.now,
     ...(options.tracer ? { tracer: options.tracer } : {}),
     ...(options.debug ? { debug: options.debug } : {}),
+    ...(options.analytics ? { analytics: options.analytics } : {}),
   };
   metrics.setProbes({
     queuedTasks: () => pool?.queued ?? 0,

@@ -48,6 +48,8 @@ import {
 import type { ExtprocMetrics, StreamOutcome } from './metrics.ts';
 import { RequestContext } from './request-context.ts';
 import type { StreamTrace, StreamTracer } from '../tracing/stream-tracer.ts';
+import type { AnalyticsRecorder } from '../analytics/recorder.ts';
+import { pathOnly, statisticsVariable, type AnalyticsRecord, type DimensionValue } from '../analytics/record.ts';
 import {
   immediateResponse,
   receiveAttributes,
@@ -91,6 +93,8 @@ export interface StreamDeps {
   tracer?: StreamTracer;
   /** Debug sessions' captures (docs/operations.md#debug-sessions); absent: none are taken (--snapshot). */
   debug?: DebugCapture;
+  /** One record per transaction (docs/operations.md#analytics); absent or without sinks: none. */
+  analytics?: AnalyticsRecorder;
 }
 
 export type ProcessCall = grpc.ServerDuplexStream<ProcessingRequest, ProcessingResponse>;
@@ -152,6 +156,12 @@ export class ProcessingStream {
   private capture: Capture | undefined;
   /** The status of the response sent, for a capture. */
   private sentStatus = 0;
+  /** Timings for the analytics record (performance.now() ms; 0 while unknown). */
+  private readonly timing = { started: performance.now(), startedAt: Date.now(), forwarded: 0, targetAnswered: 0 };
+  /** Seconds of work per direction (the phase histograms' own figures). */
+  private readonly work = { request: 0, response: 0 };
+  /** The status the client was sent and the target's, for the analytics record. */
+  private status = { client: 0, target: 0 };
 
   constructor(call: ProcessCall, deps: StreamDeps) {
     this.call = call;
@@ -199,9 +209,17 @@ export class ProcessingStream {
     const started = performance.now();
     const reply = await this.process(stage, msg);
     const seconds = (performance.now() - started) / 1000;
+    this.work[stage.startsWith('request') ? 'request' : 'response'] += seconds;
     this.deps.metrics.observePhase(stage, seconds);
     if (this.proxyLabel !== undefined) this.deps.metrics.observeProxyPhase(this.proxyLabel, stage, seconds);
     if (this.closed) return; // cancelled while a policy was running
+    if (
+      this.timing.forwarded === 0 &&
+      this.dir.request.flowRan &&
+      !reply.immediateResponse &&
+      stage.startsWith('request')
+    )
+      this.timing.forwarded = performance.now();
     this.call.write(reply);
     if (reply.immediateResponse) this.close('immediate_response');
   }
@@ -308,8 +326,10 @@ export class ProcessingStream {
       if (early.immediateResponse) return early;
     }
     const state = this.dir.response;
+    this.timing.targetAnswered = performance.now();
     state.headers = receiveHeaders(msg.responseHeaders!.headers);
     state.ended = msg.responseHeaders!.endOfStream;
+    this.status.target = Number(state.headers.pseudo.get(':status') ?? 0) || 0;
     if (!state.ended && this.compiled!.needsBody.response) {
       const declared = declaredLength(state.headers);
       if (declared <= this.deps.limits.maxBodyBytes && !this.reserve(state, declared))
@@ -460,6 +480,7 @@ export class ProcessingStream {
   }
 
   private immediate(response: Response, errorCode: string | undefined): ProcessingResponse {
+    this.status.client = response.status;
     if (errorCode !== undefined) {
       this.deps.metrics.fault(errorCode, this.proxyLabel);
       if (this.context) this.context.faultCode = errorCode;
@@ -512,6 +533,52 @@ export class ProcessingStream {
     });
   }
 
+  /**
+   * The transaction's analytics record (docs/operations.md#analytics): only streams that reached a
+   * proxy; the path without its query, no header at all (API keys, Authorization).
+   */
+  private recordAnalytics(): void {
+    const context = this.context;
+    const snapshot = this.snapshot;
+    const request = this.dir.request.headers;
+    if (!context || !snapshot || !this.compiled || !request) return;
+    const vars = this.exchange?.variables;
+    const text = (name: string) => vars?.getString(name) ?? '';
+    const clientStatus = this.status.client || (this.exchange?.response?.status ?? 0) || this.status.target || 0;
+    const faultCode = context.faultCode ?? '';
+    const ms = (from: number, to: number) => (from > 0 && to >= from ? Math.round((to - from) * 1000) / 1000 : 0);
+    const now = performance.now();
+    const size = (d: DirectionState) => (d.size > 0 ? d.size : d.headers ? declaredLength(d.headers) : 0);
+    const record: AnalyticsRecord = {
+      ...statistics(vars?.get(statisticsVariable)),
+      client_received_start_timestamp: this.timing.startedAt,
+      apiproxy: context.proxy,
+      apiproxy_revision: String(this.compiled.proxy.generation),
+      environment: snapshot.environmentName,
+      dataplane: snapshot.dataPlane,
+      developer_app: text('developer.app.name'),
+      api_product: text('apiproduct.name'),
+      developer_email: text('developer.email') || text('developer.name'),
+      client_ip: this.attributes?.clientIp ?? '',
+      request_verb: request.pseudo.get(':method') ?? '',
+      request_path: pathOnly(request.pseudo.get(':path') ?? '/'),
+      response_status_code: clientStatus,
+      target_response_code: this.status.target,
+      x_apigee_fault_code: faultCode,
+      ax_execution_fault_policy_name: faultCode ? text('fault.policy') : '',
+      is_error: faultCode !== '' || clientStatus >= 400 || this.outcome === 'internal_error' ? 1 : 0,
+      total_response_time: ms(this.timing.started, now),
+      target_response_time: ms(this.timing.forwarded, this.timing.targetAnswered),
+      request_processing_latency: Math.round(this.work.request * 1e6) / 1000,
+      response_processing_latency: Math.round(this.work.response * 1e6) / 1000,
+      request_size: size(this.dir.request),
+      response_size: size(this.dir.response),
+      request_id: context.requestId,
+      trace_id: context.traceId,
+    };
+    this.deps.analytics!.record(record);
+  }
+
   /** Runs once, when the stream is over: postClientFlow, then the books. */
   private async finish(): Promise<void> {
     if (this.finished) return;
@@ -538,6 +605,7 @@ export class ProcessingStream {
     this.deps.bodyBudget.release(this.dir.request.reserved + this.dir.response.reserved);
     this.dir.request.reserved = this.dir.response.reserved = 0;
     this.deps.metrics.streams.inc({ outcome: this.outcome });
+    if (this.deps.analytics?.enabled) this.recordAnalytics();
     this.trace?.end({
       proxy: this.context?.proxy ?? '',
       requestId: this.context?.requestId ?? '',
@@ -562,6 +630,11 @@ function presentedCredentials(headers: ReceivedHeaders | undefined): string[] {
       }
   }
   return out;
+}
+
+/** Dimensions StatisticsCollector set (an object of typed values in one variable). */
+function statistics(value: unknown): Record<string, DimensionValue> {
+  return value !== null && typeof value === 'object' ? (value as Record<string, DimensionValue>) : {};
 }
 
 /** The content-length a message declares (0 when absent or not a length). */

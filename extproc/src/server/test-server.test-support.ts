@@ -10,6 +10,7 @@ import { createMemoryStores } from '../stores/memory.ts';
 import type { DebugCapture } from '../debug/capture.ts';
 import type { StreamLimits } from './limits.ts';
 import type { StreamTracer } from '../tracing/stream-tracer.ts';
+import { followSnapshots, type AnalyticsRecorder } from '../analytics/recorder.ts';
 import { createExtprocServer, type ExtprocServer, type WorkOptions } from './server.ts';
 
 export interface TestServerOptions {
@@ -31,6 +32,8 @@ export interface TestServerOptions {
   tracer?: StreamTracer;
   /** Debug sessions' captures (debug tests); default none. */
   debug?: DebugCapture;
+  /** Analytics records, configured from the snapshots applied (analytics tests); default none. */
+  analytics?: AnalyticsRecorder;
 }
 
 export interface TestServer {
@@ -63,7 +66,9 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ...(options.egress ? { egress: options.egress } : {}),
     ...(options.tracer ? { tracer: options.tracer } : {}),
     ...(options.debug ? { debug: options.debug } : {}),
+    ...(options.analytics ? { analytics: options.analytics } : {}),
   });
+  if (options.analytics) followSnapshots(store, options.analytics);
   const port = await server.listen('127.0.0.1', 0);
   return {
     address: `127.0.0.1:${port}`,

@@ -138,6 +138,32 @@ export const listenerTls = object(
   },
 );
 
+/** TLS to an OTLP collector (tracing, analytics): its CA, optionally a client certificate, the name checked. */
+const collectorTls = (what: string) =>
+  object(
+    {
+      caSecretRef: described(
+        secretRef,
+        "Secret in the DataPlane's namespace whose ca.crt (PEM CA bundle) the collector's certificate must chain to.",
+      ),
+      clientCertificateSecretRef: optional(
+        described(
+          secretRef,
+          "Secret (kubernetes.io/tls: tls.crt, tls.key) in the DataPlane's namespace with the client certificate presented to the collector (mutual TLS).",
+        ),
+      ),
+      serverName: optional(
+        string({
+          maxLength: 253,
+          pattern: '^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?$',
+          description:
+            "The name sent as SNI and that the collector's certificate must carry (a DNS or IP address SAN); default the collector's host.",
+        }),
+      ),
+    },
+    { description: `TLS to the collector ${what}; absent: plain text.` },
+  );
+
 export const listener = object(
   {
     name: string({
@@ -387,7 +413,7 @@ export const dataPlaneSpec = object(
                 string({
                   maxLength: 261,
                   pattern: '^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?:[0-9]{1,5}$',
-                  description: 'host:port of the OTLP gRPC collector (plain text); exclusive with service.',
+                  description: 'host:port of the OTLP gRPC collector; exclusive with service.',
                 }),
               ),
               service: optional(
@@ -405,7 +431,7 @@ export const dataPlaneSpec = object(
               ),
             },
             {
-              description: 'Where Envoy sends spans (OTLP over gRPC).',
+              description: 'Where Envoy and extproc send spans (OTLP over gRPC).',
               rules: [
                 {
                   rule: 'has(self.address) != has(self.service)',
@@ -415,6 +441,7 @@ export const dataPlaneSpec = object(
               ],
             },
           ),
+          tls: optional(collectorTls('(Envoy and extproc)')),
           samplingPercent: optional(
             number({
               minimum: 0,
@@ -434,6 +461,118 @@ export const dataPlaneSpec = object(
         {
           description:
             'OpenTelemetry tracing (docs/operations.md#tracing): Envoy traces each request (envoy.tracers.opentelemetry) and extproc adds a span per stream and policy step. Absent: no tracing.',
+        },
+      ),
+    ),
+    analytics: optional(
+      object(
+        {
+          enabled: optional(
+            boolean({
+              default: true,
+              description: 'false: no records are made (the sinks stay configured). Default true.',
+            }),
+          ),
+          sinks: object(
+            {
+              otlp: optional(
+                object(
+                  {
+                    endpoint: string({
+                      maxLength: 261,
+                      pattern: '^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?:[0-9]{1,5}$',
+                      description: 'host:port of the OTLP gRPC collector (logs service).',
+                    }),
+                    tls: optional(collectorTls('(analytics)')),
+                  },
+                  { description: 'Each record one OTLP log record (attributes: the record fields), over gRPC.' },
+                ),
+              ),
+              file: optional(
+                object(
+                  {
+                    path: string({
+                      maxLength: 1024,
+                      pattern: '^/',
+                      description:
+                        "Absolute path of the file in extproc's container the records are appended to, one JSON object a line.",
+                    }),
+                  },
+                  { description: 'JSON lines appended to a file (a volume a log shipper reads).' },
+                ),
+              ),
+              http: optional(
+                object(
+                  {
+                    url: string({
+                      maxLength: 2048,
+                      pattern: '^https?://',
+                      description:
+                        'http:// or https:// URL the batches are POSTed to as a JSON array. Operator-configured, hence trusted: it may be a cluster-internal address (callout address rules do not apply).',
+                    }),
+                    headers: optional(
+                      array(
+                        object(
+                          {
+                            name: string({
+                              maxLength: 128,
+                              pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$",
+                              description: 'The header name.',
+                            }),
+                            secretKeyRef: object(
+                              {
+                                name: objectName("Name of a Secret in the DataPlane's namespace."),
+                                key: string({
+                                  maxLength: 253,
+                                  description: 'The key of the Secret holding the value.',
+                                }),
+                              },
+                              { description: 'The Secret key whose value is sent.' },
+                            ),
+                          },
+                          { description: 'A header whose value comes from a Secret (an API key, a bearer token).' },
+                        ),
+                        {
+                          maxItems: 16,
+                          description: 'Headers sent with every batch, values from Secrets (at most 16).',
+                        },
+                      ),
+                    ),
+                  },
+                  { description: 'Batches POSTed as JSON arrays to an HTTP endpoint.' },
+                ),
+              ),
+            },
+            {
+              description: 'Where records go: at least one of otlp, file, http.',
+              rules: [
+                {
+                  rule: 'has(self.otlp) || has(self.file) || has(self.http)',
+                  message: 'set at least one sink: otlp, file or http',
+                  check: (v) => v.otlp !== undefined || v.file !== undefined || v.http !== undefined,
+                },
+              ],
+            },
+          ),
+          queueSize: optional(
+            integer({
+              minimum: 1,
+              maximum: 1000000,
+              default: 10000,
+              description:
+                'Records held per sink waiting for export (default 10000); past it a record is dropped and counted (gatehouse_analytics_dropped_total{reason="queue_full"}).',
+            }),
+          ),
+          batchSize: optional(
+            integer({ minimum: 1, maximum: 10000, default: 500, description: 'Records per export (default 500).' }),
+          ),
+          flushInterval: optional(
+            duration({ default: '5s', description: 'How long a record waits for a batch to fill (default 5s).' }),
+          ),
+        },
+        {
+          description:
+            "Analytics (docs/operations.md#analytics): extproc makes one record per transaction (proxy, revision, app, product, developer, status, fault, latencies, StatisticsCollector's dimensions; never the query string, API keys or Authorization) and exports it in the background. Absent: no records.",
         },
       ),
     ),

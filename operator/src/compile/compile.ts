@@ -246,20 +246,21 @@ function warnJavaCalloutHost(ir: Ir, report: (d: Diagnostic) => void): void {
 /**
  * A DataPlane's hooks run on every proxy it serves, so their body needs are those proxies' (one route
  * entry serves a proxy on every DataPlane's listener: the union over the DataPlanes that admit it).
+ * A DataPlane with analytics has extproc see every response's headers too: the record's status.
  */
 function withHookProcessing(
   proxies: IrProxy[],
   dataPlanes: readonly IrDataPlane[],
   flows: ReadonlyMap<string, IrSharedFlow>,
 ): IrProxy[] {
-  const hooked = dataPlanes.filter((dp) => dp.flowHooks);
+  const hooked = dataPlanes.filter((dp) => dp.flowHooks || dp.analytics);
   if (hooked.length === 0) return proxies;
   const needs = new Map<IrProxy, { request: boolean; response: boolean; responseHooks: boolean }>();
   for (const dp of hooked) {
-    const { preProxy, preTarget, postTarget, postProxy } = dp.flowHooks!;
+    const { preProxy, preTarget, postTarget, postProxy } = dp.flowHooks ?? {};
     const request = [preProxy, preTarget].some((h) => h !== undefined && flows.get(h)?.needsBody.request);
     const response = [postTarget, postProxy].some((h) => h !== undefined && flows.get(h)?.needsBody.response);
-    const responseHooks = postTarget !== undefined || postProxy !== undefined;
+    const responseHooks = postTarget !== undefined || postProxy !== undefined || dp.analytics !== undefined;
     for (const list of attachments(dp, proxies).values())
       for (const { proxy } of list) {
         const n = needs.get(proxy) ?? { request: false, response: false, responseHooks: false };

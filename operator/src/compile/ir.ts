@@ -204,6 +204,8 @@ export interface IrAccessLog {
 /** spec.tracing: the HttpConnectionManager's OpenTelemetry tracer (envoy/tracing.ts). */
 export interface IrTracing {
   collector: { host: string; port: number };
+  /** spec.tracing.tls: the collector cluster's UpstreamTlsContext (envoy/tracing.ts); absent: plain text. */
+  tls?: IrUpstreamTls;
   samplingPercent: number;
   serviceName: string;
 }
@@ -226,6 +228,8 @@ export interface IrDataPlane {
   calloutPrivateNetworks: string[];
   /** spec.flowHooks: "namespace/name" of each SharedFlow (of the DataPlane's namespace), absent when unset. */
   flowHooks?: IrFlowHooks;
+  /** spec.analytics when enabled (runtime snapshot DataPlane.analytics). */
+  analytics?: IrAnalytics;
   /**
    * Whether spec.javaCallouts runs the Java callout host beside its extproc pods; absent for the
    * default DataPlane (folder mode and `gatehouse dev` start the host themselves).
@@ -248,6 +252,28 @@ export interface IrDebugSession {
   expiresAtMs: number;
   /** The session's own mask (the DataPlane's is merged in per view). */
   mask?: DebugMaskSpec;
+}
+
+/**
+ * spec.analytics with its defaults: sinks in the runtime snapshot's shape (protos runtime.proto
+ * Analytics); Secret values are named by policy_secrets id and carried in `secrets`.
+ */
+export interface IrAnalytics {
+  queueSize: number;
+  batchSize: number;
+  flushIntervalMs: number;
+  otlp?: {
+    endpoint: string;
+    insecure: boolean;
+    caSecret?: string;
+    certSecret?: string;
+    keySecret?: string;
+    serverName?: string;
+  };
+  file?: { path: string };
+  http?: { url: string; headerSecrets: Record<string, string> };
+  /** policy_secrets id -> value of every Secret key the sinks name. */
+  secrets: Record<string, string>;
 }
 
 export interface IrFlowHooks {

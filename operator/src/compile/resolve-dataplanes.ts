@@ -5,7 +5,16 @@ import { accessLogFieldNames, type DataPlaneSpec } from '../api/dataplane.ts';
 import { listenerTlsSecretName } from '../api/names.ts';
 import { idKey, type Inventory } from './intake.ts';
 import { durationMs } from './durations.ts';
-import type { IrAccessLog, IrDataPlane, IrFlowHooks, IrListener, IrRequestHandling, IrTracing } from './ir.ts';
+import type {
+  IrAccessLog,
+  IrAnalytics,
+  IrDataPlane,
+  IrFlowHooks,
+  IrListener,
+  IrRequestHandling,
+  IrTracing,
+} from './ir.ts';
+import type { ObjectReporter } from './report.ts';
 import { reportMissingRef, reporterFor, sortedValues, type Report } from './report.ts';
 
 export const defaultListenerPort = 8080;
@@ -112,6 +121,11 @@ export function resolveDataPlanes(inventory: Inventory, report: Report): IrDataP
         r.invalid(`spec.upstream.calloutPrivateNetworks[${i}]`, `not a CIDR block: "${cidr}"`);
       }
     });
+    const tracing = spec.tracing ? resolveTracing(spec.tracing, ns, inventory, r) : undefined;
+    const analytics =
+      spec.analytics && spec.analytics.enabled !== false
+        ? resolveAnalytics(spec.analytics, ns, inventory, r)
+        : undefined;
     if (r.failed) {
       inventory.rejected.add(idKey(entry.id));
       continue;
@@ -143,7 +157,8 @@ export function resolveDataPlanes(inventory: Inventory, report: Report): IrDataP
         enabled: spec.accessLog?.enabled ?? true,
         fields: spec.accessLog?.fields ? [...spec.accessLog.fields] : [...accessLogFieldNames],
       },
-      ...(spec.tracing ? { tracing: resolveTracing(spec.tracing, ns) } : {}),
+      ...(tracing ? { tracing } : {}),
+      ...(analytics ? { analytics } : {}),
       allowLinkLocalTargets: spec.upstream?.allowLinkLocalTargets ?? false,
       calloutPrivateNetworks: [...(spec.upstream?.calloutPrivateNetworks ?? [])],
       ...flowHooksOf(ns, spec.flowHooks),
@@ -155,7 +170,12 @@ export function resolveDataPlanes(inventory: Inventory, report: Report): IrDataP
 }
 
 /** spec.tracing: the collector as host and port (a Service by its DNS name), Envoy's defaults filled in. */
-function resolveTracing(tracing: NonNullable<DataPlaneSpec['tracing']>, namespace: string): IrTracing {
+function resolveTracing(
+  tracing: NonNullable<DataPlaneSpec['tracing']>,
+  namespace: string,
+  inventory: Inventory,
+  r: ObjectReporter,
+): IrTracing {
   const { address, service } = tracing.collector;
   let collector: IrTracing['collector'];
   if (service) {
@@ -165,9 +185,113 @@ function resolveTracing(tracing: NonNullable<DataPlaneSpec['tracing']>, namespac
     const at = address!.lastIndexOf(':');
     collector = { host: address!.slice(0, at), port: Number(address!.slice(at + 1)) };
   }
+  const tls = tracing.tls;
+  if (tls) {
+    secretKey(inventory, r, namespace, 'spec.tracing.tls.caSecretRef', tls.caSecretRef.name, 'ca.crt');
+    if (tls.clientCertificateSecretRef)
+      secretKey(
+        inventory,
+        r,
+        namespace,
+        'spec.tracing.tls.clientCertificateSecretRef',
+        tls.clientCertificateSecretRef.name,
+        'tls.crt',
+      );
+  }
   return {
     collector,
+    ...(tls
+      ? {
+          tls: {
+            sni: tls.serverName ?? collector.host,
+            minVersion: 'TLSv1.2',
+            maxVersion: 'TLSv1.3',
+            caSecret: { namespace, name: tls.caSecretRef.name },
+            ...(tls.clientCertificateSecretRef
+              ? { clientCertSecret: { namespace, name: tls.clientCertificateSecretRef.name } }
+              : {}),
+          },
+        }
+      : {}),
     samplingPercent: tracing.samplingPercent ?? 100,
     serviceName: tracing.serviceName ?? 'gatehouse-envoy',
   };
+}
+
+/**
+ * The value of key `key` of the Secret `name` of the namespace, reported on `field` when the Secret or
+ * the key is missing (ResolvedRefs=False).
+ */
+function secretKey(
+  inventory: Inventory,
+  r: ObjectReporter,
+  namespace: string,
+  field: string,
+  name: string,
+  key: string,
+): string | undefined {
+  const secret = inventory.secrets.get(`${namespace}/${name}`);
+  if (!secret) {
+    reportMissingRef(r, inventory, `${field}.name`, 'Secret', namespace, name);
+    return undefined;
+  }
+  if (!Object.hasOwn(secret.object.values, key)) {
+    r.unresolved(field, `Secret "${name}" has no key "${key}"`, 'RefNotAccepted');
+    return undefined;
+  }
+  return secret.object.values[key]!;
+}
+
+/** spec.analytics: defaults filled in, Secret values looked up and named by policy_secrets id. */
+function resolveAnalytics(
+  analytics: NonNullable<DataPlaneSpec['analytics']>,
+  namespace: string,
+  inventory: Inventory,
+  r: ObjectReporter,
+): IrAnalytics {
+  const secrets: Record<string, string> = {};
+  const fromSecret = (field: string, name: string, key: string): string | undefined => {
+    const value = secretKey(inventory, r, namespace, field, name, key);
+    if (value === undefined) return undefined;
+    const id = `${namespace}/${name}/${key}`;
+    secrets[id] = value;
+    return id;
+  };
+  const { otlp, file, http } = analytics.sinks;
+  const out: IrAnalytics = {
+    queueSize: analytics.queueSize ?? 10_000,
+    batchSize: analytics.batchSize ?? 500,
+    flushIntervalMs: analytics.flushInterval === undefined ? 5000 : durationMs(analytics.flushInterval),
+    secrets,
+  };
+  if (otlp) {
+    const tls = otlp.tls;
+    const field = 'spec.analytics.sinks.otlp.tls';
+    const ca = tls ? fromSecret(`${field}.caSecretRef`, tls.caSecretRef.name, 'ca.crt') : undefined;
+    const client = tls?.clientCertificateSecretRef;
+    const cert = client ? fromSecret(`${field}.clientCertificateSecretRef`, client.name, 'tls.crt') : undefined;
+    const key = client ? fromSecret(`${field}.clientCertificateSecretRef`, client.name, 'tls.key') : undefined;
+    out.otlp = {
+      endpoint: otlp.endpoint,
+      insecure: !tls,
+      ...(ca ? { caSecret: ca } : {}),
+      ...(cert ? { certSecret: cert } : {}),
+      ...(key ? { keySecret: key } : {}),
+      ...(tls?.serverName ? { serverName: tls.serverName } : {}),
+    };
+  }
+  if (file) out.file = { path: file.path };
+  if (http) {
+    const headerSecrets: Record<string, string> = {};
+    (http.headers ?? []).forEach((h, i) => {
+      const id = fromSecret(
+        `spec.analytics.sinks.http.headers[${i}].secretKeyRef`,
+        h.secretKeyRef.name,
+        h.secretKeyRef.key,
+      );
+      if (id) headerSecrets[h.name.toLowerCase()] = id;
+    });
+    out.http = { url: http.url, headerSecrets };
+  }
+  return out;
 }

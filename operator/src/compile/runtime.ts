@@ -2,6 +2,7 @@
 // enforces. ApiPolicy configs are stored as canonical JSON.
 import { canonicalJson } from './canonical-json.ts';
 import type {
+  Analytics,
   App,
   ConditionalFlow,
   DataPlane,
@@ -21,6 +22,7 @@ import { maskOf } from './resolve-debug-sessions.ts';
 import { debugSessionLimits } from '../api/debugsession.ts';
 import type {
   Ir,
+  IrAnalytics,
   IrApp,
   IrDataPlane,
   IrDebugSession,
@@ -150,6 +152,18 @@ function dataPlane(d: IrDataPlane): DataPlane {
     ...(d.allowLinkLocalTargets ? { allowLinkLocalTargets: true } : {}),
     ...(d.calloutPrivateNetworks.length > 0 ? { calloutPrivateNetworks: [...d.calloutPrivateNetworks] } : {}),
     ...(d.flowHooks ? ({ flowHooks: { ...d.flowHooks } } satisfies DataPlane) : {}),
+    ...(d.analytics ? ({ analytics: analytics(d.analytics) } satisfies DataPlane) : {}),
+  };
+}
+
+function analytics(a: IrAnalytics): Analytics {
+  return {
+    queueSize: a.queueSize,
+    flushIntervalMs: a.flushIntervalMs,
+    batchSize: a.batchSize,
+    ...(a.otlp ? { otlp: { ...a.otlp } } : {}),
+    ...(a.file ? { file: { ...a.file } } : {}),
+    ...(a.http ? { http: { url: a.http.url, headerSecrets: sortedRecord(a.http.headerSecrets) } } : {}),
   };
 }
 
@@ -162,6 +176,8 @@ function policySecrets(ir: Ir): Record<string, string> {
   for (const p of ir.proxies) for (const pol of p.policies) Object.assign(all, pol.secrets);
   for (const f of ir.sharedFlows ?? []) for (const pol of f.policies) Object.assign(all, pol.secrets);
   for (const m of ir.keyValueMaps ?? []) Object.assign(all, m.secrets);
+  // The analytics sinks' TLS material and header values (a DataPlane's own Secrets).
+  for (const d of ir.dataPlanes) Object.assign(all, d.analytics?.secrets);
   return sortedRecord(all);
 }
 

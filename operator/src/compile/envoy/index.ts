@@ -47,7 +47,7 @@ export function emitDataPlaneEnvoy(ir: Ir, dp: IrDataPlane, extProc: ExtProcLink
       routes: dp.listeners.map((l) => emitRouteConfiguration(l.name, attached.get(l.name) ?? [])),
       clusters: [
         extProcCluster(dp, extProc),
-        ...(dp.tracing ? [tracingCluster(dp, dp.tracing)] : []),
+        ...(dp.tracing ? [tracingCluster(dp, dp.tracing, sds)] : []),
         ...emitClusters(proxies, sds),
       ],
       endpoints: emitEndpoints(proxies, ir.serviceEndpoints),

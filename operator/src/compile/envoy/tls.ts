@@ -52,7 +52,7 @@ export function sanMatcher(name: string): SubjectAltNameMatcher {
 }
 
 /** TLS to a target: its CA and Envoy's client certificate, when named, over SDS (recorded in `sds`). */
-export function upstreamTls(tls: IrUpstreamTls, sds: SdsSecretRefs): TransportSocket {
+export function upstreamTls(tls: IrUpstreamTls, sds: SdsSecretRefs, alpn?: string[]): TransportSocket {
   // Without a SAN matcher Envoy would accept any certificate the CA signed.
   const verifyName: CertificateValidationContext = { match_typed_subject_alt_names: [sanMatcher(tls.sni)] };
   const validation: CommonTlsContext = tls.caSecret
@@ -71,6 +71,7 @@ export function upstreamTls(tls: IrUpstreamTls, sds: SdsSecretRefs): TransportSo
         tls_minimum_protocol_version: envoyTlsVersion(tls.minVersion),
         tls_maximum_protocol_version: envoyTlsVersion(tls.maxVersion),
       },
+      ...(alpn ? ({ alpn_protocols: alpn } satisfies CommonTlsContext) : {}),
       ...(tls.clientCertSecret
         ? ({
             tls_certificate_sds_secret_configs: [sds.config(tls.clientCertSecret, 'certificate')],

@@ -8,6 +8,8 @@ import type { HttpConnectionManager_Tracing } from '../../../../protos/gen/json/
 import { isIP } from 'node:net';
 import type { IrDataPlane, IrTracing } from '../ir.ts';
 import { socketAddress, tracingClusterName, typeUrls } from './names.ts';
+import type { SdsSecretRefs } from './secrets.ts';
+import { upstreamTls } from './tls.ts';
 
 /** HttpConnectionManager.tracing for a DataPlane that traces. */
 export function emitTracing(dp: IrDataPlane, tracing: IrTracing): HttpConnectionManager_Tracing {
@@ -24,8 +26,12 @@ export function emitTracing(dp: IrDataPlane, tracing: IrTracing): HttpConnection
   };
 }
 
-/** The cluster Envoy exports spans by: HTTP/2 (OTLP is gRPC), the collector's address. */
-export function tracingCluster(dp: IrDataPlane, tracing: IrTracing): Cluster {
+/**
+ * The cluster Envoy exports spans by: HTTP/2 (OTLP is gRPC), the collector's address, and with
+ * spec.tracing.tls an UpstreamTlsContext (CA and client certificate over SDS, ALPN h2, SNI and a SAN
+ * matcher on the server name).
+ */
+export function tracingCluster(dp: IrDataPlane, tracing: IrTracing, sds: SdsSecretRefs): Cluster {
   const name = tracingClusterName(dp);
   const { host, port } = tracing.collector;
   return {
@@ -33,6 +39,7 @@ export function tracingCluster(dp: IrDataPlane, tracing: IrTracing): Cluster {
     type: isIP(host) ? 'STATIC' : 'STRICT_DNS',
     connect_timeout: '1s',
     lb_policy: 'ROUND_ROBIN',
+    ...(tracing.tls ? ({ transport_socket: upstreamTls(tracing.tls, sds, ['h2']) } satisfies Cluster) : {}),
     typed_extension_protocol_options: {
       'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
         '@type': typeUrls.httpProtocolOptions,

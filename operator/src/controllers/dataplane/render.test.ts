@@ -181,6 +181,52 @@ describe('renderDataPlane invariants', () => {
     for (const bad of ['', '2Gi', '-1', '0', 'lots', undefined, null, {}]) expect(cpuQuantityCeil(bad)).toBeUndefined();
   });
 
+  it('mounts spec.tracing.tls Secrets in extproc and names them in the OTEL_EXPORTER_OTLP_* variables', () => {
+    const dp = input('03-redis-url-low-port-no-pdb');
+    type Container = {
+      args: string[];
+      env: { name: string; value?: string }[];
+      volumeMounts: { name: string; mountPath: string }[];
+    };
+    const objects = renderDataPlane(
+      {
+        ...dp,
+        spec: {
+          ...dp.spec,
+          tracing: {
+            collector: { address: 'otel.example:4317' },
+            tls: {
+              caSecretRef: { name: 'otel-ca' },
+              clientCertificateSecretRef: { name: 'otel-client' },
+              serverName: 'otel.example',
+            },
+          },
+        },
+      },
+      goldenOptions,
+    );
+    const extproc = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'lab-extproc') as KubeObject & {
+      spec: {
+        template: { spec: { containers: Container[]; volumes: { name: string; secret?: { secretName: string } }[] } };
+      };
+    };
+    const pod = extproc.spec.template.spec;
+    const env = Object.fromEntries(pod.containers[0]!.env.map((e) => [e.name, e.value]));
+    expect(env).toMatchObject({
+      OTEL_EXPORTER_OTLP_CERTIFICATE: '/etc/gatehouse/otlp/ca/ca.crt',
+      OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: '/etc/gatehouse/otlp/client/tls.crt',
+      OTEL_EXPORTER_OTLP_CLIENT_KEY: '/etc/gatehouse/otlp/client/tls.key',
+    });
+    expect(pod.containers[0]!.args.join(' ')).toContain('--otlp-tls-server-name otel.example');
+    expect(pod.volumes.filter((v) => v.name.startsWith('otlp-')).map((v) => v.secret?.secretName)).toEqual([
+      'otel-ca',
+      'otel-client',
+    ]);
+    expect(pod.containers[0]!.volumeMounts.map((m) => m.mountPath)).toEqual(
+      expect.arrayContaining(['/etc/gatehouse/otlp/ca', '/etc/gatehouse/otlp/client']),
+    );
+  });
+
   it('keeps the Redis URL out of the arguments', () => {
     const objects = renderDataPlane(input('03-redis-url-low-port-no-pdb'), goldenOptions);
     const extproc = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'lab-extproc') as KubeObject & {

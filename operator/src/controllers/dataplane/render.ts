@@ -431,18 +431,66 @@ function tracingEnv(c: Context): Json[] {
   if (!collector) return [];
   const { address, service } = collector;
   const value = service ? `${service.name}.${service.namespace ?? c.ns}.svc:${service.port}` : address;
-  return value ? [{ name: 'OTEL_EXPORTER_OTLP_ENDPOINT', value }] : [];
+  if (!value) return [];
+  const tls = c.spec.tracing?.tls;
+  return [
+    { name: 'OTEL_EXPORTER_OTLP_ENDPOINT', value },
+    ...(tls
+      ? [
+          { name: 'OTEL_EXPORTER_OTLP_CERTIFICATE', value: `${otlpTlsDir}/ca/ca.crt` },
+          ...(tls.clientCertificateSecretRef
+            ? [
+                { name: 'OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE', value: `${otlpTlsDir}/client/tls.crt` },
+                { name: 'OTEL_EXPORTER_OTLP_CLIENT_KEY', value: `${otlpTlsDir}/client/tls.key` },
+              ]
+            : []),
+        ]
+      : []),
+  ];
+}
+
+/** Where extproc finds spec.tracing.tls's Secrets (the OTEL_EXPORTER_OTLP_* variables name the files). */
+const otlpTlsDir = '/etc/gatehouse/otlp';
+
+/**
+ * spec.tracing.tls: its CA Secret (and client certificate Secret) mounted in extproc, read through the
+ * OTEL_EXPORTER_OTLP_* variables and reloaded when kubelet swaps them; extproc checks the collector's
+ * certificate against spec.tracing.tls.serverName when set (--otlp-tls-server-name).
+ */
+function tracingTls(c: Context): { volumes: Json[]; mounts: Json[]; args: string[] } {
+  const tls = c.spec.tracing?.tls;
+  if (!tls) return { volumes: [], mounts: [], args: [] };
+  const client = tls.clientCertificateSecretRef;
+  return {
+    volumes: [
+      {
+        name: 'otlp-ca',
+        secret: {
+          secretName: tls.caSecretRef.name,
+          defaultMode: secretFileMode,
+          items: [{ key: 'ca.crt', path: 'ca.crt' }],
+        },
+      },
+      ...(client ? [{ name: 'otlp-client', secret: { secretName: client.name, defaultMode: secretFileMode } }] : []),
+    ],
+    mounts: [
+      { name: 'otlp-ca', mountPath: `${otlpTlsDir}/ca`, readOnly: true },
+      ...(client ? [{ name: 'otlp-client', mountPath: `${otlpTlsDir}/client`, readOnly: true }] : []),
+    ],
+    args: tls.serverName ? ['--otlp-tls-server-name', tls.serverName] : [],
+  };
 }
 
 function extprocDeployment(c: Context): KubeObject {
   const tls = tlsVolumes(c, 'extproc');
+  const otlpTls = tracingTls(c);
   const javaCalloutHost = javaCalloutSidecar(c);
   return deployment(
     c,
     'extproc',
     {
       image: c.spec.extproc?.image ?? c.options.gatehouseImage,
-      args: extprocArgs(c),
+      args: [...extprocArgs(c), ...otlpTls.args],
       env: [...podEnv, ...redisEnv(c.spec), ...tracingEnv(c)],
       ports: [
         { name: 'grpc', containerPort: ports.extprocGrpc, protocol: 'TCP' },
@@ -462,6 +510,7 @@ function extprocDeployment(c: Context): KubeObject {
       },
       volumeMounts: [
         ...tls.mounts,
+        ...otlpTls.mounts,
         { name: 'cache', mountPath: paths.extprocCacheDir },
         { name: 'tmp', mountPath: '/tmp' },
       ],
@@ -469,6 +518,7 @@ function extprocDeployment(c: Context): KubeObject {
     {
       volumes: [
         ...tls.volumes,
+        ...otlpTls.volumes,
         { name: 'cache', emptyDir: {} },
         { name: 'tmp', emptyDir: {} },
         ...(javaCalloutHost ? [javaCalloutHost.volume] : []),

@@ -14,6 +14,7 @@ import { deleteOAuthV2InfoConverter } from './delete-oauth-v2-info.ts';
 import { externalCalloutConverter } from './external-callout.ts';
 import { extractVariablesConverter } from './extract-variables.ts';
 import { flowCalloutConverter } from './flow-callout.ts';
+import { statisticsCollectorConverter } from './statistics-collector.ts';
 import { generateJwsConverter } from './generate-jws.ts';
 import { generateJwtConverter } from './generate-jwt.ts';
 import { getOAuthV2InfoConverter } from './get-oauth-v2-info.ts';
@@ -86,6 +87,7 @@ export const policyConverters: readonly PolicyConverter[] = [
   javaCalloutConverter,
   flowCalloutConverter,
   messageLoggingConverter,
+  statisticsCollectorConverter,
 ];
 
 const byType = new Map(policyConverters.map((c) => [c.type, c]));
@@ -100,9 +102,7 @@ export function converterFor(type: string): PolicyConverter | undefined {
 }
 
 /** Why a policy type does not convert: a specific reason for types Apigee bundles often hold. */
-const reasons: Record<string, string> = {
-  StatisticsCollector: 'StatisticsCollector has no Gatehouse implementation yet',
-};
+const reasons: Record<string, string> = {};
 
 /** Apigee root elements whose Gatehouse type has another name. */
 const gatehouseType: Record<string, string> = { XSL: 'XSLTransform', MessageValidation: 'SOAPMessageValidation' };

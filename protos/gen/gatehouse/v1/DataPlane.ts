@@ -2,6 +2,7 @@
 
 import type { RedisSettings as _gatehouse_v1_RedisSettings, RedisSettings__Output as _gatehouse_v1_RedisSettings__Output } from '../../gatehouse/v1/RedisSettings.ts';
 import type { FlowHooks as _gatehouse_v1_FlowHooks, FlowHooks__Output as _gatehouse_v1_FlowHooks__Output } from '../../gatehouse/v1/FlowHooks.ts';
+import type { Analytics as _gatehouse_v1_Analytics, Analytics__Output as _gatehouse_v1_Analytics__Output } from '../../gatehouse/v1/Analytics.ts';
 import type { Long } from '@grpc/proto-loader';
 
 export interface DataPlane {
@@ -30,6 +31,11 @@ export interface DataPlane {
    * Shared flows run on every proxy of this DataPlane (Apigee's environment flow hooks).
    */
   'flowHooks'?: (_gatehouse_v1_FlowHooks | null);
+  /**
+   * spec.analytics: one analytics record per transaction, exported by extproc in the background
+   * (docs/operations.md#analytics). Absent: analytics is off.
+   */
+  'analytics'?: (_gatehouse_v1_Analytics | null);
 }
 
 export interface DataPlane__Output {
@@ -58,4 +64,9 @@ export interface DataPlane__Output {
    * Shared flows run on every proxy of this DataPlane (Apigee's environment flow hooks).
    */
   'flowHooks': (_gatehouse_v1_FlowHooks__Output | null);
+  /**
+   * spec.analytics: one analytics record per transaction, exported by extproc in the background
+   * (docs/operations.md#analytics). Absent: analytics is off.
+   */
+  'analytics': (_gatehouse_v1_Analytics__Output | null);
 }
