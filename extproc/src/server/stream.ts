@@ -46,6 +46,7 @@ import {
 import type { ExtprocMetrics, StreamOutcome } from './metrics.ts';
 import { RequestContext } from './request-context.ts';
 import type { StreamTrace, StreamTracer } from '../tracing/stream-tracer.ts';
+import type { ProcessCall } from './transport.ts';
 import {
   immediateResponse,
   receiveAttributes,
@@ -87,7 +88,7 @@ export interface StreamDeps {
   tracer?: StreamTracer;
 }
 
-export type ProcessCall = grpc.ServerDuplexStream<ProcessingRequest, ProcessingResponse>;
+export type { ProcessCall } from './transport.ts';
 
 const STAGES = [
   'requestHeaders',

@@ -9,6 +9,7 @@ import { SnapshotStore } from '../config/snapshot-store.ts';
 import { createMemoryStores } from '../stores/memory.ts';
 import type { StreamLimits } from './limits.ts';
 import type { StreamTracer } from '../tracing/stream-tracer.ts';
+import type { TransportName } from './transport.ts';
 import { createExtprocServer, type ExtprocServer, type WorkOptions } from './server.ts';
 
 export interface TestServerOptions {
@@ -28,6 +29,8 @@ export interface TestServerOptions {
   log?: Logger;
   /** Spans per stream and step (tracing tests); default none. */
   tracer?: StreamTracer;
+  /** What carries the streams; default the server's default (transport.ts DEFAULT_TRANSPORT). */
+  transport?: TransportName;
 }
 
 export interface TestServer {
@@ -59,6 +62,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ...(options.callouts ? { callouts: options.callouts } : {}),
     ...(options.egress ? { egress: options.egress } : {}),
     ...(options.tracer ? { tracer: options.tracer } : {}),
+    ...(options.transport ? { transport: options.transport } : {}),
   });
   const port = await server.listen('127.0.0.1', 0);
   return {
