@@ -85,6 +85,12 @@ const flags = {
     default: 500,
     description: 'distinct proxy label values in the per-proxy metrics; later proxies are counted as _other',
   }),
+  transport: oneOf(['grpc-js', 'http2'], {
+    value: 'NAME',
+    default: 'grpc-js',
+    description:
+      'what carries the gRPC streams: grpc-js, or http2 (gRPC on node:http2 with generated codecs, less CPU per request; docs/architecture.md#the-hot-path)',
+  }),
   'max-connection-streams': wholeNumber({
     default: 0,
     description: 'concurrent streams per HTTP/2 connection (grpc.max_concurrent_streams); 0: none advertised',

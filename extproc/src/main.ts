@@ -96,6 +96,7 @@ export async function runExtproc(o: ExtprocOptions): Promise<number> {
     metrics,
     limits: o.limits,
     work: o.work,
+    transport: o.transport,
     ...(serverTls ? { tls: serverTls } : {}),
     ...(tracing ? { tracer: new StreamTracer(tracing) } : {}),
   });
@@ -115,6 +116,7 @@ export async function runExtproc(o: ExtprocOptions): Promise<number> {
       tls: serverTls ? (serverTls.clientAuth === 'required' ? 'mutual' : 'server') : 'off',
       xdsTls: xdsTls ? (o.xdsTls?.certFile ? 'mutual' : 'server') : 'off',
       workers: server.pool?.size ?? 0,
+      transport: server.transport,
       limits: o.limits,
       tracing: o.otlpEndpoint ?? 'off',
     },
