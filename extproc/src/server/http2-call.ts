@@ -8,7 +8,7 @@
 // the stream stops reading (and HTTP/2 flow control stops the client) while `maxQueued` messages wait
 // for their reply or while the replies written have not drained to the socket.
 import { EventEmitter } from 'node:events';
-import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import { constants, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { encodeGrpcMessage, type CallStatus } from './transport.ts';
 
 /** gRPC status codes the transport itself sends (the rest come from the stream state machine). */
@@ -97,7 +97,11 @@ export class Http2Call<In, Out> extends EventEmitter {
       this.draining = false;
       this.flow();
     });
-    stream.on('wantTrailers', () => stream.sendTrailers(this.trailers ?? { 'grpc-status': '0' }));
+    stream.on('wantTrailers', () => {
+      stream.sendTrailers(this.trailers ?? { 'grpc-status': '0' });
+      // Not from inside nghttp2's send callback (where wantTrailers runs): the reset would overtake the trailers.
+      setImmediate(() => this.resetIfOpen());
+    });
     // A reset from the client (Envoy resets every ext_proc stream when it is done with it) is a close.
     stream.on('error', () => undefined);
     stream.once('close', () => {
@@ -155,10 +159,20 @@ export class Http2Call<In, Out> extends EventEmitter {
     if (details !== '') trailers['grpc-message'] = encodeGrpcMessage(details);
     if (!stream.headersSent) {
       stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...trailers }, { endStream: true });
+      this.resetIfOpen();
       return;
     }
     this.trailers = trailers;
     stream.end();
+  }
+
+  /**
+   * After the status, a client that has not half-closed gets RST_STREAM(NO_ERROR), as grpc-go sends
+   * it: the call is over, and the stream must not stay open on a client that never ends it. Node sends
+   * the reset only once the replies and trailers are written.
+   */
+  private resetIfOpen(): void {
+    if (!this.stream.readableEnded && !this.stream.closed) this.stream.close(constants.NGHTTP2_NO_ERROR);
   }
 
   /** A failure the transport found (message too large, undecodable, deadline): the status, then 'cancelled'. */

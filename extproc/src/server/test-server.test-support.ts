@@ -31,6 +31,8 @@ export interface TestServerOptions {
   tracer?: StreamTracer;
   /** What carries the streams; default the server's default (transport.ts DEFAULT_TRANSPORT). */
   transport?: TransportName;
+  /** HTTP/2 PING on idle connections (ms); default the server's. */
+  keepaliveMs?: number;
 }
 
 export interface TestServer {
@@ -63,6 +65,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ...(options.egress ? { egress: options.egress } : {}),
     ...(options.tracer ? { tracer: options.tracer } : {}),
     ...(options.transport ? { transport: options.transport } : {}),
+    ...(options.keepaliveMs !== undefined ? { keepaliveMs: options.keepaliveMs } : {}),
   });
   const port = await server.listen('127.0.0.1', 0);
   return {
