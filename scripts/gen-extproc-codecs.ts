@@ -33,14 +33,16 @@ const wanted = [
 
 const full = new protobuf.Root();
 full.resolvePath = (origin, target) =>
-  includeDirs.map((d) => join(d, target)).find((p) => {
-    try {
-      readFileSync(p);
-      return true;
-    } catch {
-      return false;
-    }
-  }) ?? protobuf.util.path.resolve(origin, target);
+  includeDirs
+    .map((d) => join(d, target))
+    .find((p) => {
+      try {
+        readFileSync(p);
+        return true;
+      } catch {
+        return false;
+      }
+    }) ?? protobuf.util.path.resolve(origin, target);
 full.loadSync(['envoy/service/ext_proc/v3/external_processor.proto', 'health/v1/health.proto'], { keepCase: false });
 full.resolveAll();
 

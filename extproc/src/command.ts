@@ -85,9 +85,9 @@ const flags = {
     default: 500,
     description: 'distinct proxy label values in the per-proxy metrics; later proxies are counted as _other',
   }),
-  transport: oneOf(['grpc-js', 'http2'], {
+  transport: oneOf(['http2', 'grpc-js'], {
     value: 'NAME',
-    default: 'grpc-js',
+    default: 'http2',
     description:
       'what carries the gRPC streams: grpc-js, or http2 (gRPC on node:http2 with generated codecs, less CPU per request; docs/architecture.md#the-hot-path)',
   }),

@@ -13,7 +13,7 @@ import type { ProcessingRequest, ProcessingResponse } from './envoy-proto.ts';
 export const TRANSPORTS = ['grpc-js', 'http2'] as const;
 export type TransportName = (typeof TRANSPORTS)[number];
 /** The default of `gatehouse extproc --transport`; see docs/architecture.md#the-hot-path for why. */
-export const DEFAULT_TRANSPORT: TransportName = 'grpc-js';
+export const DEFAULT_TRANSPORT: TransportName = 'http2';
 
 export const EXT_PROC_SERVICE = 'envoy.service.ext_proc.v3.ExternalProcessor';
 export const PROCESS_PATH = `/${EXT_PROC_SERVICE}/Process`;
