@@ -93,7 +93,7 @@ const flags = {
   }),
   'max-connection-streams': wholeNumber({
     default: 0,
-    description: 'concurrent streams per HTTP/2 connection (grpc.max_concurrent_streams); 0: none advertised',
+    description: 'concurrent streams per HTTP/2 connection (SETTINGS_MAX_CONCURRENT_STREAMS); 0: none advertised',
   }),
   workers: wholeNumber({
     description: 'worker threads for policy work on large bodies; 0: all of it inline on the event loop',
