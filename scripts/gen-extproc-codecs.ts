@@ -77,8 +77,7 @@ for (const t of byName) {
       ? protobuf.Type.fromJSON(t.name, json as protobuf.IType)
       : protobuf.Enum.fromJSON(t.name, json as unknown as protobuf.IEnum);
   const parentName = t.parent!.fullName.replace(/^\./, '');
-  const parent =
-    copies.get(t.parent!.fullName) ?? (parentName === '' ? pruned : (pruned.define(parentName) as protobuf.Namespace));
+  const parent = copies.get(t.parent!.fullName) ?? (parentName === '' ? pruned : pruned.define(parentName));
   parent.add(copy);
   if (copy instanceof protobuf.Type) copies.set(t.fullName, copy);
 }

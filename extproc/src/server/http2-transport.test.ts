@@ -70,7 +70,7 @@ function rawCall(
   let trailers: IncomingHttpHeaders = {};
   const chunks: Buffer[] = [];
   stream.on('response', (h) => (headers = h));
-  stream.on('trailers', (t) => (trailers = t));
+  stream.on('trailers', (t: IncomingHttpHeaders) => (trailers = t));
   stream.on('data', (c: Buffer) => chunks.push(c));
   const result = new Promise<RawResult>((resolve) =>
     stream.on('close', () => {

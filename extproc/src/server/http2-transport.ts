@@ -46,7 +46,7 @@ const HealthResponse = grpc.health.v1.HealthCheckResponse;
 export const processCodec: MessageCodec<ProcessingRequest, ProcessingResponse> = {
   name: 'ProcessingRequest',
   decode: (bytes) => Request.decode(bytes) as unknown as ProcessingRequest,
-  encode: (message) => Response.encode(Response.fromObject(message as Record<string, unknown>)).finish(),
+  encode: (message) => Response.encode(Response.fromObject(message)).finish(),
 };
 
 const healthCodec: MessageCodec<{ service: string }, { status: number }> = {
@@ -106,7 +106,8 @@ export function createHttp2Transport(options: TransportOptions): ExtprocTranspor
       stream.resume();
       return;
     }
-    const encoding = headers['grpc-encoding'];
+    const encodingHeader = headers['grpc-encoding'];
+    const encoding = Array.isArray(encodingHeader) ? encodingHeader.join(',') : encodingHeader;
     if (encoding !== undefined && encoding !== 'identity') {
       trailersOnly(GrpcStatus.UNIMPLEMENTED, `Unsupported grpc-encoding "${encoding.slice(0, 64)}"`, {
         'grpc-accept-encoding': 'identity',
@@ -114,14 +115,14 @@ export function createHttp2Transport(options: TransportOptions): ExtprocTranspor
       return;
     }
     switch (headers[':path']) {
-      case PROCESS_PATH:
-        options.onProcess(
-          new Http2Call(stream, headers, processCodec, {
-            maxReceiveMessageBytes: options.maxReceiveMessageBytes,
-            maxQueued: MAX_QUEUED_MESSAGES,
-          }) as unknown as ProcessCall,
-        );
+      case PROCESS_PATH: {
+        const call: ProcessCall = new Http2Call(stream, headers, processCodec, {
+          maxReceiveMessageBytes: options.maxReceiveMessageBytes,
+          maxQueued: MAX_QUEUED_MESSAGES,
+        });
+        options.onProcess(call);
         return;
+      }
       case HEALTH_CHECK_PATH:
       case HEALTH_WATCH_PATH: {
         const watch = headers[':path'] === HEALTH_WATCH_PATH;

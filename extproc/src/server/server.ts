@@ -15,7 +15,7 @@ import type { Stores } from '../stores/types.ts';
 import { WorkerPool } from '../workers/pool.ts';
 import { BodyBudget, DEFAULT_STREAM_LIMITS, StreamLimitError, type StreamLimits } from './limits.ts';
 import { ExtprocMetrics } from './metrics.ts';
-import { ProcessingStream, type ProcessCall, type StreamDeps } from './stream.ts';
+import { ProcessingStream, type StreamDeps } from './stream.ts';
 import type { StreamTracer } from '../tracing/stream-tracer.ts';
 import { createGrpcTransport } from './grpc-transport.ts';
 import { createHttp2Transport } from './http2-transport.ts';
