@@ -4,6 +4,7 @@
 // lengths, deep nesting, random bytes) that must end their stream with a status while the server keeps
 // serving, keepalive pings; and graceful drain (GOAWAY) on both transports.
 import { connect, constants, type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2';
+import { createConnection } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import fc from 'fast-check';
 import protobuf from 'protobufjs';
@@ -226,6 +227,18 @@ describe('gRPC over node:http2', () => {
     expect(unknown.status).toBe(grpc.status.UNIMPLEMENTED);
     const text = await rawCall(session, [], { headers: { 'content-type': 'text/plain' } }).result;
     expect([text.headers[':status'], text.status]).toEqual([415, undefined]);
+    await stillServing();
+  });
+
+  it('drops a connection that does not speak HTTP/2 (an HTTP/1.1 request, garbage) and keeps serving', async () => {
+    const [host, port] = server.address.split(':');
+    for (const bytes of ['GET / HTTP/1.1\r\nHost: x\r\n\r\n', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\xff\xff\xff\xff']) {
+      const socket = createConnection(Number(port), host);
+      socket.on('error', () => undefined);
+      socket.end(Buffer.from(bytes, 'latin1'));
+      socket.resume();
+      await new Promise((resolve) => socket.once('close', resolve));
+    }
     await stillServing();
   });
 
