@@ -98,7 +98,12 @@ export class Http2Call<In, Out> extends EventEmitter {
       this.flow();
     });
     stream.on('wantTrailers', () => {
-      stream.sendTrailers(this.trailers ?? { 'grpc-status': '0' });
+      try {
+        stream.sendTrailers(this.trailers ?? { 'grpc-status': '0' });
+      } catch {
+        stream.destroy();
+        return;
+      }
       // Not from inside nghttp2's send callback (where wantTrailers runs): the reset would overtake the trailers.
       setImmediate(() => this.resetIfOpen());
     });
@@ -131,9 +136,15 @@ export class Http2Call<In, Out> extends EventEmitter {
     frame[0] = 0;
     frame.writeUInt32BE(body.length, 1);
     frame.set(body, HEADER_BYTES);
-    this.respond();
     this.written++;
-    const flushed = this.stream.write(frame);
+    let flushed: boolean;
+    try {
+      this.respond();
+      flushed = this.stream.write(frame);
+    } catch {
+      this.stream.destroy();
+      return false;
+    }
     if (!flushed) this.draining = true;
     this.flow();
     return flushed;
@@ -157,13 +168,19 @@ export class Http2Call<In, Out> extends EventEmitter {
     if (stream.destroyed || stream.closed) return;
     const trailers: Record<string, string> = { 'grpc-status': String(code) };
     if (details !== '') trailers['grpc-message'] = encodeGrpcMessage(details);
-    if (!stream.headersSent) {
-      stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...trailers }, { endStream: true });
-      this.resetIfOpen();
-      return;
+    // The session may be going away under us (a connection error, a forced shutdown): whatever Node
+    // refuses then is a stream already over, never an exception out of a timer or a 'data' handler.
+    try {
+      if (!stream.headersSent) {
+        stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...trailers }, { endStream: true });
+        this.resetIfOpen();
+        return;
+      }
+      this.trailers = trailers;
+      stream.end();
+    } catch {
+      stream.destroy();
     }
-    this.trailers = trailers;
-    stream.end();
   }
 
   /**
@@ -172,7 +189,8 @@ export class Http2Call<In, Out> extends EventEmitter {
    * the reset only once the replies and trailers are written.
    */
   private resetIfOpen(): void {
-    if (!this.stream.readableEnded && !this.stream.closed) this.stream.close(constants.NGHTTP2_NO_ERROR);
+    if (!this.stream.readableEnded && !this.stream.closed && !this.stream.destroyed)
+      this.stream.close(constants.NGHTTP2_NO_ERROR);
   }
 
   /** A failure the transport found (message too large, undecodable, deadline): the status, then 'cancelled'. */
