@@ -13,6 +13,7 @@ import {
   type ProcessingResponse,
 } from '../extproc/src/server/envoy-proto.ts';
 import { createExtprocServer } from '../extproc/src/server/server.ts';
+import type { TransportName } from '../extproc/src/server/transport.ts';
 import { allowEnvoyStreamResets, envoyStreamResetLimit } from '../extproc/src/server/stream-resets.ts';
 import { loadEnvoyRoot } from '../protos/envoy.ts';
 import { buildSnapshot } from '../extproc/src/server/test-server.test-support.ts';
@@ -110,11 +111,13 @@ async function startBareHttp2(): Promise<{ port: number; close: () => Promise<vo
 }
 
 /** Gatehouse's ext_proc server as `gatehouse extproc` builds it (default limits and worker pool), memory stores. */
-async function startGatehouse(): Promise<{ port: number; close: () => Promise<void> }> {
+async function startGatehouse(
+  transport: TransportName = 'grpc-js',
+): Promise<{ port: number; close: () => Promise<void> }> {
   const store = new SnapshotStore();
   store.apply(buildSnapshot(typicalChainSnapshot()));
   const stores = createMemoryStores();
-  const server = createExtprocServer({ snapshots: store, stores, log: pino({ level: 'silent' }) });
+  const server = createExtprocServer({ snapshots: store, stores, log: pino({ level: 'silent' }), transport });
   const port = await server.listen('127.0.0.1', 0);
   return {
     port,
@@ -131,11 +134,14 @@ async function main(): Promise<void> {
   const servers: Record<string, () => Promise<{ port: number; close: () => Promise<void> }>> = {
     bare: startBare,
     'bare-http2': startBareHttp2,
-    gatehouse: startGatehouse,
+    gatehouse: () => startGatehouse('grpc-js'),
+    'gatehouse-http2': () => startGatehouse('http2'),
   };
   const started = kind !== undefined && Object.hasOwn(servers, kind) ? await servers[kind]!() : undefined;
   if (!started) {
-    process.stderr.write(`usage: node bench/extproc-server.ts bare|bare-http2|gatehouse (got ${kind ?? 'nothing'})\n`);
+    process.stderr.write(
+      `usage: node bench/extproc-server.ts bare|bare-http2|gatehouse|gatehouse-http2 (got ${kind ?? 'nothing'})\n`,
+    );
     process.exit(2);
   }
   let closing = false;

@@ -4,6 +4,7 @@
 //   (h) the same on node:http2 with protobufjs codecs (the transport's ceiling, bench/extproc-server.ts),
 //   (b) Gatehouse with an empty flow,
 //   (c) Gatehouse with AccessControl + VerifyAPIKey + JSONThreatProtection + AssignMessage on a small POST,
+//   (b2), (c2) the same two on the http2 transport (`gatehouse extproc --transport http2`),
 // all in one run (docs/architecture.md#tests-and-quality-bars: ratios, never absolute figures).
 // Targets (issue 20): (b) <= 1.0x (a)'s CPU per request, (c) <= 1.3x (a); moonshot (c) <= 2x (g).
 //
@@ -23,7 +24,7 @@ const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 20_000);
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 3_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const NODE_SERVER = new URL('./extproc-server.ts', import.meta.url).pathname;
-/** Only these cases (comma-separated keys: go, bare, h2, empty, chain); default all. */
+/** Only these cases (comma-separated keys: go, bare, h2, empty, chain, empty-h2, chain-h2); default all. */
 const ONLY = process.env.BENCH_CASES?.split(',');
 /** A folder: the Node servers run with --cpu-prof and write their profiles there. */
 const PROFILE_DIR = process.env.BENCH_CPU_PROF_DIR;
@@ -140,6 +141,8 @@ const cases: Case[] = [
   { key: 'h2', name: '(h) bare node:http2 + protobufjs', route: 'bench/empty', command: node('bare-http2') },
   { key: 'empty', name: '(b) gatehouse, empty flow', route: 'bench/empty', command: node('gatehouse') },
   { key: 'chain', name: '(c) gatehouse, 4-policy chain', route: 'bench/chain', command: node('gatehouse') },
+  { key: 'empty-h2', name: '(b2) gatehouse http2, empty flow', route: 'bench/empty', command: node('gatehouse-http2') },
+  { key: 'chain-h2', name: '(c2) gatehouse http2, chain', route: 'bench/chain', command: node('gatehouse-http2') },
 ];
 
 process.stdout.write(
@@ -156,6 +159,11 @@ const bareCpu = rows.get('bare')?.cpuMicrosPerRequest ?? NaN;
 const targets: Record<string, Array<[string, number]>> = {
   empty: [['bare', 1.0]],
   chain: [
+    ['bare', 1.3],
+    ['go', 2.0],
+  ],
+  'empty-h2': [['bare', 1.0]],
+  'chain-h2': [
     ['bare', 1.3],
     ['go', 2.0],
   ],

@@ -9,8 +9,10 @@ import { runExtProcExchange } from '../../devproxy/src/ext-proc/exchange.ts';
 import { startTestServer, type TestServer } from '../../extproc/src/server/test-server.test-support.ts';
 import { compile } from '../../operator/src/compile/compile.ts';
 import { parseManifests } from '../../operator/src/source/folder.ts';
+import { TRANSPORTS } from '../../extproc/src/server/transport.ts';
 
-const manifests = `
+describe.each(TRANSPORTS)('over %s', (transport) => {
+  const manifests = `
 apiVersion: gatehouse.dev/v1alpha1
 kind: ApiProxy
 metadata: {name: busy, namespace: load}
@@ -25,43 +27,44 @@ metadata: {name: tag, namespace: load}
 spec: {type: AssignMessage, assignMessage: {set: {headers: {x-tag: one}}}}
 `;
 
-let server: TestServer;
-let client: ExternalProcessorClient;
+  let server: TestServer;
+  let client: ExternalProcessorClient;
 
-beforeAll(async () => {
-  const { objects } = parseManifests(manifests, 'busy.yaml');
-  const result = compile(objects, { credentialHashKey: 'k' });
-  expect(result.errors).toEqual([]);
-  server = await startTestServer({ snapshot: result.snapshot.runtime });
-  client = createExtProcClient(server.address);
-});
+  beforeAll(async () => {
+    const { objects } = parseManifests(manifests, 'busy.yaml');
+    const result = compile(objects, { credentialHashKey: 'k' });
+    expect(result.errors).toEqual([]);
+    server = await startTestServer({ transport, snapshot: result.snapshot.runtime });
+    client = createExtProcClient(server.address);
+  });
 
-afterAll(async () => {
-  client.close();
-  await server?.close();
-});
+  afterAll(async () => {
+    client.close();
+    await server?.close();
+  });
 
-describe("extproc under Envoy's stream resets", () => {
-  it('completes 2,500 exchanges over one connection, each closed and reset as Envoy does', async () => {
-    const total = 2_500;
-    let next = 0;
-    const outcomes = new Map<string, number>();
-    const one = async () => {
-      const result = await runExtProcExchange({
-        client,
-        route: 'load/busy',
-        timeoutMs: 30_000,
-        request: { method: 'GET', path: '/busy/x', authority: 'api.test', headers: [] },
-        upstream: () => ({ status: 200, headers: [], body: Buffer.alloc(0) }),
-      });
-      const key = result.failure ? `failure: ${String(result.failure)}` : String(result.response.status);
-      outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
-    };
-    await Promise.all(
-      Array.from({ length: 8 }, async () => {
-        while (next++ < total) await one();
-      }),
-    );
-    expect(Object.fromEntries(outcomes)).toEqual({ 200: total });
-  }, 120_000);
+  describe("extproc under Envoy's stream resets", () => {
+    it('completes 2,500 exchanges over one connection, each closed and reset as Envoy does', async () => {
+      const total = 2_500;
+      let next = 0;
+      const outcomes = new Map<string, number>();
+      const one = async () => {
+        const result = await runExtProcExchange({
+          client,
+          route: 'load/busy',
+          timeoutMs: 30_000,
+          request: { method: 'GET', path: '/busy/x', authority: 'api.test', headers: [] },
+          upstream: () => ({ status: 200, headers: [], body: Buffer.alloc(0) }),
+        });
+        const key = result.failure ? `failure: ${String(result.failure)}` : String(result.response.status);
+        outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
+      };
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          while (next++ < total) await one();
+        }),
+      );
+      expect(Object.fromEntries(outcomes)).toEqual({ 200: total });
+    }, 120_000);
+  });
 });

@@ -5,6 +5,7 @@ import { extprocCommand } from './command.ts';
 import { DEFAULT_REMOTE_KEY_OPTIONS } from './keys/remote-key-sets.ts';
 import { DEFAULT_STREAM_LIMITS } from './server/limits.ts';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_WORK } from './server/server.ts';
+import { DEFAULT_TRANSPORT } from './server/transport.ts';
 
 const parse = (...argv: string[]) => parseOptions(extprocCommand, argv);
 
@@ -38,6 +39,9 @@ describe('gatehouse extproc options', () => {
       xdsTls: undefined,
     });
     expect(extprocCommand.flags['max-body-bytes']!.default).toBe(DEFAULT_MAX_BODY_BYTES);
+    expect(extprocCommand.flags.transport!.default).toBe(DEFAULT_TRANSPORT);
+    expect(parse('--snapshot', 's', '--transport', 'http2').transport).toBe('http2');
+    expect(() => parse('--snapshot', 's', '--transport', 'h3')).toThrow(/--transport/);
   });
 
   it('reads the Redis URL from $GATEHOUSE_REDIS_URL when --redis is not given', () => {

@@ -99,9 +99,15 @@ const flags = {
     default: 500,
     description: 'distinct proxy label values in the per-proxy metrics; later proxies are counted as _other',
   }),
+  transport: oneOf(['http2', 'grpc-js'], {
+    value: 'NAME',
+    default: 'http2',
+    description:
+      'what carries the gRPC streams: grpc-js, or http2 (gRPC on node:http2 with generated codecs, less CPU per request; docs/architecture.md#the-hot-path)',
+  }),
   'max-connection-streams': wholeNumber({
     default: 0,
-    description: 'concurrent streams per HTTP/2 connection (grpc.max_concurrent_streams); 0: none advertised',
+    description: 'concurrent streams per HTTP/2 connection (SETTINGS_MAX_CONCURRENT_STREAMS); 0: none advertised',
   }),
   workers: wholeNumber({
     description:

@@ -5,11 +5,8 @@
 // connection and per process, gRPC message size, body bytes held across streams; heavy policy work on
 // large bodies runs in a worker pool (workers/pool.ts) so one request cannot stall the others.
 import { availableParallelism } from 'node:os';
-import * as grpc from '@grpc/grpc-js';
-import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import type { GatehouseError } from '../../../lib/errors.ts';
-import { listenGrpcTls, type GrpcTlsListener } from '../../../lib/tls/grpc.ts';
 import type { ServerTls } from '../../../lib/tls/flags.ts';
 import type { SnapshotStore } from '../config/snapshot-store.ts';
 import { GrpcCallouts } from '../callouts/external-callout-client.ts';
@@ -17,16 +14,19 @@ import { MessageLogSenders } from '../egress/message-log.ts';
 import type { Egress, ExternalCallouts, MessageLogs, RemoteKeySets } from '../flow/types.ts';
 import type { Stores } from '../stores/types.ts';
 import { WorkerPool } from '../workers/pool.ts';
-import { externalProcessorService } from './envoy-proto.ts';
 import { BodyBudget, DEFAULT_STREAM_LIMITS, StreamLimitError, type StreamLimits } from './limits.ts';
 import { ExtprocMetrics } from './metrics.ts';
 import type { DebugCapture } from '../debug/capture.ts';
-import { ProcessingStream, type ProcessCall, type StreamDeps } from './stream.ts';
-import type { StreamTracer } from '../tracing/stream-tracer.ts';
 import type { AnalyticsRecorder } from '../analytics/recorder.ts';
-import { allowEnvoyStreamResets } from './stream-resets.ts';
+import { ProcessingStream, type StreamDeps } from './stream.ts';
+import type { StreamTracer } from '../tracing/stream-tracer.ts';
+import { createGrpcTransport } from './grpc-transport.ts';
+import { createHttp2Transport } from './http2-transport.ts';
+import { DEFAULT_TRANSPORT, type ExtprocTransport, type TransportName, type TransportOptions } from './transport.ts';
 
-export const EXT_PROC_SERVICE = 'envoy.service.ext_proc.v3.ExternalProcessor';
+export { EXT_PROC_SERVICE } from './transport.ts';
+/** grpc-js's default server keepalive is off; both transports ping a connection idle this long (ms). */
+export const DEFAULT_KEEPALIVE_MS = 5 * 60 * 1000;
 /** The stream buffer limit the compiler gives Envoy (operator/src/compile/envoy/listeners.ts streamBufferLimitBytes). */
 export const envoyStreamBufferLimitBytes = 2 * 1024 * 1024;
 
@@ -85,10 +85,15 @@ export interface ExtprocServerOptions {
   debug?: DebugCapture;
   /** Analytics records (docs/operations.md#analytics), configured from the snapshots; absent: none. */
   analytics?: AnalyticsRecorder;
+  /** What carries the gRPC streams (--transport); default DEFAULT_TRANSPORT. */
+  transport?: TransportName;
+  /** HTTP/2 PING on a connection idle this long, closed without an answer in 20 s; 0: never. Default DEFAULT_KEEPALIVE_MS. */
+  keepaliveMs?: number;
 }
 
 export interface ExtprocServer {
-  readonly grpc: grpc.Server;
+  /** grpc-js or http2 (--transport). */
+  readonly transport: TransportName;
   readonly metrics: ExtprocMetrics;
   readonly limits: StreamLimits;
   /** Undefined with `workers: 0`. */
@@ -155,23 +160,9 @@ export function createExtprocServer(options: ExtprocServerOptions): ExtprocServe
     busyWorkers: () => pool?.busy ?? 0,
     bufferedBodyBytes: () => deps.bodyBudget.inUse,
   });
-  const server = new grpc.Server({
-    ...(limits.maxConnectionStreams > 0 ? { 'grpc.max_concurrent_streams': limits.maxConnectionStreams } : {}),
-    // One message carries at most a body chunk (BUFFERED: the whole body) or a header map: anything
-    // larger is refused by grpc-js before it is buffered whole (RESOURCE_EXHAUSTED). Envoy buffers a
-    // body up to the compiled stream buffer limit (2 MiB, docs/architecture-devproxy.md) and sends it
-    // whole: such a message must arrive so that it gets the 413/502 fault, not a stream error that
-    // FailOpen would let through unchecked.
-    'grpc.max_receive_message_length':
-      Math.max(limits.maxBodyBytes, envoyStreamBufferLimitBytes) + limits.maxHeadersBytes + 64 * 1024,
-  });
-  if (!allowEnvoyStreamResets(server))
-    options.log.warn(
-      'cannot raise the HTTP/2 stream-reset limit on this grpc-js: a busy Envoy connection may be cut (stream-resets.ts)',
-    );
   let lastRefusalLog = 0;
-  server.addService(externalProcessorService(), {
-    process: (call: ProcessCall) => {
+  const transportOptions: TransportOptions = {
+    onProcess: (call) => {
       if (deps.streams.active < limits.maxStreams) {
         void new ProcessingStream(call, deps);
         return;
@@ -185,59 +176,43 @@ export function createExtprocServer(options: ExtprocServerOptions): ExtprocServe
       call.on('error', () => undefined);
       call.emit('error', { code: refused.grpcCode, details: refused.message });
     },
-  });
-
-  const health = new HealthImplementation({ '': 'NOT_SERVING', [EXT_PROC_SERVICE]: 'NOT_SERVING' });
-  health.addToServer(server);
-  const serving = () => {
-    health.setStatus('', 'SERVING');
-    health.setStatus(EXT_PROC_SERVICE, 'SERVING');
+    maxConnectionStreams: limits.maxConnectionStreams,
+    // One message carries at most a body chunk (BUFFERED: the whole body) or a header map: anything
+    // larger is refused before it is buffered whole (RESOURCE_EXHAUSTED). Envoy buffers a body up to
+    // the compiled stream buffer limit (2 MiB, docs/architecture-devproxy.md) and sends it whole: such
+    // a message must arrive so that it gets the 413/502 fault, not a stream error that FailOpen would
+    // let through unchecked.
+    maxReceiveMessageBytes:
+      Math.max(limits.maxBodyBytes, envoyStreamBufferLimitBytes) + limits.maxHeadersBytes + 64 * 1024,
+    keepaliveTimeMs: options.keepaliveMs ?? DEFAULT_KEEPALIVE_MS,
+    keepaliveTimeoutMs: 20_000,
+    log: options.log,
+    ...(options.tls ? { tls: options.tls } : {}),
+    ...(options.onTlsRefused ? { onTlsRefused: options.onTlsRefused } : {}),
   };
-  if (options.snapshots.current()) serving();
+  const transport: ExtprocTransport =
+    (options.transport ?? DEFAULT_TRANSPORT) === 'http2'
+      ? createHttp2Transport(transportOptions)
+      : createGrpcTransport(transportOptions);
+  if (options.snapshots.current()) transport.setServing(true);
   options.snapshots.onChange((event) => {
-    if (event.kind === 'applied') serving();
+    if (event.kind === 'applied') transport.setServing(true);
   });
-  let tlsListener: GrpcTlsListener | undefined;
 
   return {
-    grpc: server,
+    transport: transport.name,
     metrics,
     limits,
     pool,
     activeStreams: () => deps.streams.active,
     bufferedBodyBytes: () => deps.bodyBudget.inUse,
-    listen: async (host, port) => {
-      const tls = options.tls;
-      if (tls) {
-        tlsListener = await listenGrpcTls(server, host, port, {
-          source: tls.watcher,
-          policy: tls.policy,
-          clientAuth: tls.clientAuth,
-          log: options.log,
-          purpose: 'ext_proc server',
-          ...(options.onTlsRefused ? { onRefused: options.onTlsRefused } : {}),
-        });
-        return tlsListener.port;
-      }
-      return new Promise((resolve, reject) => {
-        server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
-          err ? reject(err) : resolve(bound),
-        );
-      });
+    listen: (host, port) => transport.listen(host, port),
+    shutdown: async (graceMs = 20_000) => {
+      transport.setServing(false);
+      await transport.shutdown(graceMs);
+      ownCallouts?.close();
+      // Streams are done: what PostClientFlow queued gets a short flush, then is dropped (counted).
+      await Promise.all([ownMessageLogs?.close(2_000), pool?.close()]);
     },
-    shutdown: (graceMs = 20_000) =>
-      new Promise((resolve) => {
-        health.setStatus('', 'NOT_SERVING');
-        health.setStatus(EXT_PROC_SERVICE, 'NOT_SERVING');
-        void tlsListener?.close();
-        const force = setTimeout(() => server.forceShutdown(), graceMs);
-        force.unref();
-        server.tryShutdown(() => {
-          clearTimeout(force);
-          ownCallouts?.close();
-          // Streams are done: what PostClientFlow queued gets a short flush, then is dropped (counted).
-          void Promise.all([ownMessageLogs?.close(2_000), pool?.close()]).then(() => resolve());
-        });
-      }),
   };
 }

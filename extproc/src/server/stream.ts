@@ -50,6 +50,7 @@ import { RequestContext } from './request-context.ts';
 import type { StreamTrace, StreamTracer } from '../tracing/stream-tracer.ts';
 import type { AnalyticsRecorder } from '../analytics/recorder.ts';
 import { pathOnly, statisticsVariable, type AnalyticsRecord, type DimensionValue } from '../analytics/record.ts';
+import type { ProcessCall } from './transport.ts';
 import {
   immediateResponse,
   receiveAttributes,
@@ -97,7 +98,7 @@ export interface StreamDeps {
   analytics?: AnalyticsRecorder;
 }
 
-export type ProcessCall = grpc.ServerDuplexStream<ProcessingRequest, ProcessingResponse>;
+export type { ProcessCall } from './transport.ts';
 
 const STAGES = [
   'requestHeaders',

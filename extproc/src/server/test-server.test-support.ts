@@ -11,6 +11,7 @@ import type { DebugCapture } from '../debug/capture.ts';
 import type { StreamLimits } from './limits.ts';
 import type { StreamTracer } from '../tracing/stream-tracer.ts';
 import { followSnapshots, type AnalyticsRecorder } from '../analytics/recorder.ts';
+import type { TransportName } from './transport.ts';
 import { createExtprocServer, type ExtprocServer, type WorkOptions } from './server.ts';
 
 export interface TestServerOptions {
@@ -34,6 +35,10 @@ export interface TestServerOptions {
   debug?: DebugCapture;
   /** Analytics records, configured from the snapshots applied (analytics tests); default none. */
   analytics?: AnalyticsRecorder;
+  /** What carries the streams; default the server's default (transport.ts DEFAULT_TRANSPORT). */
+  transport?: TransportName;
+  /** HTTP/2 PING on idle connections (ms); default the server's. */
+  keepaliveMs?: number;
 }
 
 export interface TestServer {
@@ -67,6 +72,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ...(options.tracer ? { tracer: options.tracer } : {}),
     ...(options.debug ? { debug: options.debug } : {}),
     ...(options.analytics ? { analytics: options.analytics } : {}),
+    ...(options.transport ? { transport: options.transport } : {}),
+    ...(options.keepaliveMs !== undefined ? { keepaliveMs: options.keepaliveMs } : {}),
   });
   if (options.analytics) followSnapshots(store, options.analytics);
   const port = await server.listen('127.0.0.1', 0);

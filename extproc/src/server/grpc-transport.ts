@@ -1,0 +1,67 @@
+// The ext_proc transport on grpc-js (transport.ts): ExternalProcessor.Process through proto-loader's
+// codecs, the health service from grpc-health-check, TLS through lib/tls's listener injecting verified
+// sockets into the server, shutdown by tryShutdown with forceShutdown at the deadline.
+import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import { listenGrpcTls, type GrpcTlsListener } from '../../../lib/tls/grpc.ts';
+import { externalProcessorService } from './envoy-proto.ts';
+import { allowEnvoyStreamResets } from './stream-resets.ts';
+import { EXT_PROC_SERVICE, type ExtprocTransport, type ProcessCall, type TransportOptions } from './transport.ts';
+
+export function createGrpcTransport(options: TransportOptions): ExtprocTransport {
+  const server = new grpc.Server({
+    ...(options.maxConnectionStreams > 0 ? { 'grpc.max_concurrent_streams': options.maxConnectionStreams } : {}),
+    'grpc.max_receive_message_length': options.maxReceiveMessageBytes,
+    ...(options.keepaliveTimeMs > 0
+      ? { 'grpc.keepalive_time_ms': options.keepaliveTimeMs, 'grpc.keepalive_timeout_ms': options.keepaliveTimeoutMs }
+      : {}),
+  });
+  if (!allowEnvoyStreamResets(server))
+    options.log.warn(
+      'cannot raise the HTTP/2 stream-reset limit on this grpc-js: a busy Envoy connection may be cut (stream-resets.ts)',
+    );
+  server.addService(externalProcessorService(), {
+    process: (call: ProcessCall) => options.onProcess(call),
+  });
+  const health = new HealthImplementation({ '': 'NOT_SERVING', [EXT_PROC_SERVICE]: 'NOT_SERVING' });
+  health.addToServer(server);
+  let tlsListener: GrpcTlsListener | undefined;
+
+  return {
+    name: 'grpc-js',
+    setServing: (serving) => {
+      const status = serving ? 'SERVING' : 'NOT_SERVING';
+      health.setStatus('', status);
+      health.setStatus(EXT_PROC_SERVICE, status);
+    },
+    listen: async (host, port) => {
+      const tls = options.tls;
+      if (tls) {
+        tlsListener = await listenGrpcTls(server, host, port, {
+          source: tls.watcher,
+          policy: tls.policy,
+          clientAuth: tls.clientAuth,
+          log: options.log,
+          purpose: 'ext_proc server',
+          ...(options.onTlsRefused ? { onRefused: options.onTlsRefused } : {}),
+        });
+        return tlsListener.port;
+      }
+      return new Promise((resolve, reject) => {
+        server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
+          err ? reject(err) : resolve(bound),
+        );
+      });
+    },
+    shutdown: (graceMs) =>
+      new Promise((resolve) => {
+        void tlsListener?.close();
+        const force = setTimeout(() => server.forceShutdown(), graceMs);
+        force.unref();
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      }),
+  };
+}

@@ -1,0 +1,293 @@
+// One gRPC call on a node:http2 stream (the http2 transport, transport.ts): gRPC's length-prefixed
+// messages decoded with the generated codecs (protos/gen/extproc), `content-type: application/grpc`
+// replies, the status in trailers (grpc-status, percent-encoded grpc-message) or trailers-only when
+// nothing was sent, the `grpc-timeout` deadline, and cancellation when the client resets the stream.
+// Bounded: a message longer than the receive limit is refused (RESOURCE_EXHAUSTED) from its 5-byte
+// prefix, before its bytes are held; a compressed message is refused (no grpc-encoding is accepted); a
+// message that does not decode ends the call with INTERNAL, as grpc-js does. Back-pressure both ways:
+// the stream stops reading (and HTTP/2 flow control stops the client) while `maxQueued` messages wait
+// for their reply or while the replies written have not drained to the socket.
+import { EventEmitter } from 'node:events';
+import { constants, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import { encodeGrpcMessage, type CallStatus } from './transport.ts';
+
+/** gRPC status codes the transport itself sends (the rest come from the stream state machine). */
+export const GrpcStatus = {
+  OK: 0,
+  CANCELLED: 1,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  RESOURCE_EXHAUSTED: 8,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+} as const;
+
+export interface MessageCodec<In, Out> {
+  /** What the messages are, in errors ("ProcessingRequest"). */
+  name: string;
+  decode(bytes: Uint8Array): In;
+  encode(message: Out): Uint8Array;
+}
+
+export interface Http2CallOptions {
+  maxReceiveMessageBytes: number;
+  /** Messages received and not yet answered after which reading stops until a reply is written. */
+  maxQueued: number;
+}
+
+const GRPC_TIMEOUT = /^(\d{1,8})([HMSmun])$/;
+const TIMEOUT_UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
+const HEADER_BYTES = 5;
+
+/** Request metadata as grpc-js's Metadata.get gives it: every value of a header, `-bin` ones decoded. */
+class HeaderMetadata {
+  private readonly headers: IncomingHttpHeaders;
+  constructor(headers: IncomingHttpHeaders) {
+    this.headers = headers;
+  }
+  get(key: string): Array<string | Buffer> {
+    const name = key.toLowerCase();
+    if (name.startsWith(':')) return [];
+    const raw = this.headers[name];
+    if (raw === undefined) return [];
+    const values = Array.isArray(raw) ? raw : name.endsWith('-bin') ? raw.split(',') : [raw];
+    return name.endsWith('-bin') ? values.map((v) => Buffer.from(v.trim(), 'base64')) : values;
+  }
+}
+
+export class Http2Call<In, Out> extends EventEmitter {
+  readonly metadata: HeaderMetadata;
+  private readonly stream: ServerHttp2Stream;
+  private readonly codec: MessageCodec<In, Out>;
+  private readonly options: Http2CallOptions;
+  private chunks: Buffer[] = [];
+  private bytes = 0;
+  /** The length of the message being received, from its prefix; -1 while the prefix is awaited. */
+  private frameLength = -1;
+  private received = 0;
+  private written = 0;
+  /** Writes not yet drained to the session. */
+  private draining = false;
+  private paused = false;
+  /** The call is over for us: status sent, or the stream closed first. Nothing more is read or written. */
+  private done = false;
+  private trailers: Record<string, string> | undefined;
+  private deadline: NodeJS.Timeout | undefined;
+
+  constructor(
+    stream: ServerHttp2Stream,
+    headers: IncomingHttpHeaders,
+    codec: MessageCodec<In, Out>,
+    options: Http2CallOptions,
+  ) {
+    super();
+    this.stream = stream;
+    this.codec = codec;
+    this.options = options;
+    this.metadata = new HeaderMetadata(headers);
+    // As in grpc-js: emitting 'error' with a status ends the call with it.
+    this.on('error', (status: Partial<CallStatus>) =>
+      this.sendStatus(typeof status?.code === 'number' ? status.code : GrpcStatus.INTERNAL, status?.details ?? ''),
+    );
+    stream.on('data', (chunk: Buffer) => this.onData(chunk));
+    stream.on('end', () => this.onEnd());
+    stream.on('drain', () => {
+      this.draining = false;
+      this.flow();
+    });
+    stream.on('wantTrailers', () => {
+      try {
+        stream.sendTrailers(this.trailers ?? { 'grpc-status': '0' });
+      } catch {
+        stream.destroy();
+        return;
+      }
+      // Not from inside nghttp2's send callback (where wantTrailers runs): the reset would overtake the trailers.
+      setImmediate(() => this.resetIfOpen());
+    });
+    // A reset from the client (Envoy resets every ext_proc stream when it is done with it) is a close.
+    stream.on('error', () => undefined);
+    stream.once('close', () => {
+      clearTimeout(this.deadline);
+      if (this.done) return;
+      this.done = true;
+      this.emit('cancelled');
+    });
+    const timeoutHeader = headers['grpc-timeout'];
+    const timeout = Array.isArray(timeoutHeader) ? timeoutHeader.join(',') : timeoutHeader;
+    if (timeout !== undefined) {
+      const match = GRPC_TIMEOUT.exec(timeout);
+      if (!match) this.fail(GrpcStatus.INTERNAL, `Invalid grpc-timeout value "${timeout.slice(0, 32)}"`);
+      else {
+        const ms = Math.max(0, Math.ceil(Number(match[1]) * TIMEOUT_UNIT_MS[match[2]!]!));
+        this.deadline = setTimeout(() => this.fail(GrpcStatus.DEADLINE_EXCEEDED, 'Deadline exceeded'), ms);
+        this.deadline.unref();
+      }
+    }
+  }
+
+  /** Sends one message; false when the caller should wait (the reply is still queued either way). */
+  write(message: Out): boolean {
+    if (this.done || this.stream.destroyed) return false;
+    const body = this.codec.encode(message);
+    const frame = Buffer.allocUnsafe(HEADER_BYTES + body.length);
+    frame[0] = 0;
+    frame.writeUInt32BE(body.length, 1);
+    frame.set(body, HEADER_BYTES);
+    this.written++;
+    let flushed: boolean;
+    try {
+      this.respond();
+      flushed = this.stream.write(frame);
+    } catch {
+      this.stream.destroy();
+      return false;
+    }
+    if (!flushed) this.draining = true;
+    this.flow();
+    return flushed;
+  }
+
+  /** Ends the call with status OK. */
+  end(): void {
+    this.sendStatus(GrpcStatus.OK, '');
+  }
+
+  /** Ends the call with `code`; trailers-only when nothing was sent yet. Idempotent. */
+  sendStatus(code: number, details: string): void {
+    if (this.done) return;
+    this.done = true;
+    clearTimeout(this.deadline);
+    const stream = this.stream;
+    // Whatever the client still sends is read and dropped (the stream ends when it half-closes or resets).
+    this.chunks = [];
+    this.bytes = 0;
+    stream.resume();
+    if (stream.destroyed || stream.closed) return;
+    const trailers: Record<string, string> = { 'grpc-status': String(code) };
+    if (details !== '') trailers['grpc-message'] = encodeGrpcMessage(details);
+    // The session may be going away under us (a connection error, a forced shutdown): whatever Node
+    // refuses then is a stream already over, never an exception out of a timer or a 'data' handler.
+    try {
+      if (!stream.headersSent) {
+        stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...trailers }, { endStream: true });
+        this.resetIfOpen();
+        return;
+      }
+      this.trailers = trailers;
+      stream.end();
+    } catch {
+      stream.destroy();
+    }
+  }
+
+  /**
+   * After the status, a client that has not half-closed gets RST_STREAM(NO_ERROR), as grpc-go sends
+   * it: the call is over, and the stream must not stay open on a client that never ends it. Node sends
+   * the reset only once the replies and trailers are written.
+   */
+  private resetIfOpen(): void {
+    if (!this.stream.readableEnded && !this.stream.closed && !this.stream.destroyed)
+      this.stream.close(constants.NGHTTP2_NO_ERROR);
+  }
+
+  /** A failure the transport found (message too large, undecodable, deadline): the status, then 'cancelled'. */
+  private fail(code: number, details: string): void {
+    if (this.done) return;
+    this.sendStatus(code, details);
+    process.nextTick(() => this.emit('cancelled'));
+  }
+
+  private respond(): void {
+    if (this.stream.headersSent) return;
+    this.stream.respond(
+      { ':status': 200, 'content-type': 'application/grpc', 'grpc-accept-encoding': 'identity' },
+      { waitForTrailers: true },
+    );
+  }
+
+  /** Reads on only while the client is not ahead of us by maxQueued messages and the replies drain. */
+  private flow(): void {
+    if (this.done) return;
+    const hold = this.draining || this.received - this.written >= this.options.maxQueued;
+    if (hold && !this.paused) {
+      this.paused = true;
+      this.stream.pause();
+    } else if (!hold && this.paused) {
+      this.paused = false;
+      this.stream.resume();
+    }
+  }
+
+  private take(n: number): Buffer {
+    const first = this.chunks[0]!;
+    let out: Buffer;
+    if (first.length >= n) {
+      out = first.subarray(0, n);
+      if (first.length === n) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+    } else {
+      const all = Buffer.concat(this.chunks, this.bytes);
+      out = all.subarray(0, n);
+      this.chunks = all.length > n ? [all.subarray(n)] : [];
+    }
+    this.bytes -= n;
+    return out;
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.done) return;
+    this.chunks.push(chunk);
+    this.bytes += chunk.length;
+    for (;;) {
+      if (this.done) return;
+      if (this.frameLength < 0) {
+        if (this.bytes < HEADER_BYTES) return;
+        const prefix = this.take(HEADER_BYTES);
+        const flags = prefix[0]!;
+        if (flags !== 0) {
+          this.fail(
+            GrpcStatus.INTERNAL,
+            flags === 1
+              ? 'compressed message received, but this server accepts grpc-encoding identity only'
+              : `invalid gRPC message flags ${flags}`,
+          );
+          return;
+        }
+        const length = prefix.readUInt32BE(1);
+        if (length > this.options.maxReceiveMessageBytes) {
+          this.fail(
+            GrpcStatus.RESOURCE_EXHAUSTED,
+            `Received message larger than max (${length} vs. ${this.options.maxReceiveMessageBytes})`,
+          );
+          return;
+        }
+        this.frameLength = length;
+      }
+      if (this.bytes < this.frameLength) return;
+      const body = this.frameLength === 0 ? Buffer.alloc(0) : this.take(this.frameLength);
+      this.frameLength = -1;
+      let message: In;
+      try {
+        message = this.codec.decode(body);
+      } catch (err) {
+        this.fail(GrpcStatus.INTERNAL, `cannot decode ${this.codec.name}: ${(err as Error).message}`);
+        return;
+      }
+      this.received++;
+      this.emit('data', message);
+      this.flow();
+    }
+  }
+
+  private onEnd(): void {
+    if (this.done) return;
+    if (this.bytes > 0 || this.frameLength >= 0) {
+      this.fail(GrpcStatus.INTERNAL, `the client half-closed in the middle of a ${this.codec.name}`);
+      return;
+    }
+    this.emit('end');
+  }
+}

@@ -1,0 +1,239 @@
+// The ext_proc transport on node:http2 (transport.ts): gRPC over HTTP/2 implemented here (http2-call.ts)
+// with protobufjs static codecs generated from Envoy's protos (protos/gen/extproc, npm run
+// gen:extproc-codecs), without grpc-js's interceptor chain and proto-loader's object conversion on the
+// way in. Serves ExternalProcessor.Process and grpc.health.v1.Health/Check and Watch; any other method
+// is UNIMPLEMENTED. Plain text, or TLS through lib/tls's TlsListener handing each verified socket to
+// the HTTP/2 server (certificate and trust-bundle reloads apply to new handshakes, as on grpc-js).
+// SETTINGS_MAX_CONCURRENT_STREAMS from --max-connection-streams, Envoy's stream resets allowed as
+// stream-resets.ts does for grpc-js, idle connections pinged, shutdown as a GOAWAY on every
+// connection (open streams finish, new ones are refused), the rest destroyed at the deadline.
+import * as http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { envoy, grpc } from '../../../protos/gen/extproc/codecs.js';
+import { TlsListener } from '../../../lib/tls/server.ts';
+import type { ProcessingRequest, ProcessingResponse } from './envoy-proto.ts';
+import { GrpcStatus, Http2Call, type MessageCodec } from './http2-call.ts';
+import { envoyStreamResetLimit } from './stream-resets.ts';
+import {
+  encodeGrpcMessage,
+  EXT_PROC_SERVICE,
+  PROCESS_PATH,
+  type ExtprocTransport,
+  type ProcessCall,
+  type TransportOptions,
+} from './transport.ts';
+
+const HEALTH_CHECK_PATH = '/grpc.health.v1.Health/Check';
+const HEALTH_WATCH_PATH = '/grpc.health.v1.Health/Watch';
+/** grpc.health.v1.HealthCheckResponse.ServingStatus. */
+const SERVING = 1;
+const NOT_SERVING = 2;
+const SERVICE_UNKNOWN = 3;
+/** ext_proc messages a client may be ahead of our replies by before the stream stops reading. */
+const MAX_QUEUED_MESSAGES = 8;
+const HEALTH_MAX_MESSAGE_BYTES = 4096;
+
+const Request = envoy.service.ext_proc.v3.ProcessingRequest;
+const Response = envoy.service.ext_proc.v3.ProcessingResponse;
+const HealthRequest = grpc.health.v1.HealthCheckRequest;
+const HealthResponse = grpc.health.v1.HealthCheckResponse;
+
+/**
+ * The ext_proc codecs. Decoded messages have the fields stream.ts reads in proto-loader's shape
+ * (lowerCamelCase, the `request` oneof's name, bytes as Buffers); replies are the plain objects
+ * stream.ts builds (enums by name), converted by the generated fromObject.
+ */
+export const processCodec: MessageCodec<ProcessingRequest, ProcessingResponse> = {
+  name: 'ProcessingRequest',
+  decode: (bytes) => Request.decode(bytes) as unknown as ProcessingRequest,
+  encode: (message) => Response.encode(Response.fromObject(message)).finish(),
+};
+
+const healthCodec: MessageCodec<{ service: string }, { status: number }> = {
+  name: 'HealthCheckRequest',
+  decode: (bytes) => HealthRequest.decode(bytes),
+  encode: (message) => HealthResponse.encode(message).finish(),
+};
+
+export function createHttp2Transport(options: TransportOptions): ExtprocTransport {
+  const server = http2.createServer({
+    settings: options.maxConnectionStreams > 0 ? { maxConcurrentStreams: options.maxConnectionStreams } : {},
+    // Envoy resets every ext_proc stream when it is done with it (stream-resets.ts).
+    streamResetBurst: envoyStreamResetLimit.burst,
+    streamResetRate: envoyStreamResetLimit.perSecond,
+  });
+  const sessions = new Set<http2.ServerHttp2Session>();
+  const health = new Map<string, number>([
+    ['', NOT_SERVING],
+    [EXT_PROC_SERVICE, NOT_SERVING],
+  ]);
+  const watchers = new Set<{ service: string; call: Http2Call<{ service: string }, { status: number }> }>();
+  let closing = false;
+  let tlsListener: TlsListener | undefined;
+
+  server.on('session', (session) => {
+    sessions.add(session);
+    session.on('error', () => undefined);
+    const stopKeepalive = options.keepaliveTimeMs > 0 ? keepalive(session, options) : () => undefined;
+    session.once('close', () => {
+      stopKeepalive();
+      sessions.delete(session);
+    });
+    if (closing) session.close();
+  });
+
+  server.on('stream', (stream, headers) => {
+    stream.on('error', () => undefined);
+    const trailersOnly = (code: number, details: string, extra: http2.OutgoingHttpHeaders = {}) => {
+      if (stream.destroyed || stream.headersSent) return;
+      stream.respond(
+        {
+          ':status': 200,
+          'content-type': 'application/grpc',
+          'grpc-status': String(code),
+          'grpc-message': encodeGrpcMessage(details),
+          ...extra,
+        },
+        { endStream: true },
+      );
+      stream.resume();
+    };
+    const contentType = headers['content-type'] ?? '';
+    if (headers[':method'] !== 'POST' || !/^application\/grpc(\+proto)?(;|$)/.test(contentType)) {
+      // gRPC over HTTP/2: a request that is not gRPC gets 415 (or 405), no gRPC status.
+      if (!stream.destroyed)
+        stream.respond({ ':status': headers[':method'] !== 'POST' ? 405 : 415 }, { endStream: true });
+      stream.resume();
+      return;
+    }
+    const encodingHeader = headers['grpc-encoding'];
+    const encoding = Array.isArray(encodingHeader) ? encodingHeader.join(',') : encodingHeader;
+    if (encoding !== undefined && encoding !== 'identity') {
+      trailersOnly(GrpcStatus.UNIMPLEMENTED, `Unsupported grpc-encoding "${encoding.slice(0, 64)}"`, {
+        'grpc-accept-encoding': 'identity',
+      });
+      return;
+    }
+    switch (headers[':path']) {
+      case PROCESS_PATH: {
+        const call: ProcessCall = new Http2Call(stream, headers, processCodec, {
+          maxReceiveMessageBytes: options.maxReceiveMessageBytes,
+          maxQueued: MAX_QUEUED_MESSAGES,
+        });
+        options.onProcess(call);
+        return;
+      }
+      case HEALTH_CHECK_PATH:
+      case HEALTH_WATCH_PATH: {
+        const watch = headers[':path'] === HEALTH_WATCH_PATH;
+        const call = new Http2Call(stream, headers, healthCodec, {
+          maxReceiveMessageBytes: HEALTH_MAX_MESSAGE_BYTES,
+          maxQueued: 1,
+        });
+        call.once('data', ({ service }: { service: string }) => {
+          const status = health.get(service);
+          if (!watch) {
+            if (status === undefined)
+              call.sendStatus(GrpcStatus.NOT_FOUND, `health status unknown for service ${service}`);
+            else {
+              call.write({ status });
+              call.end();
+            }
+            return;
+          }
+          call.write({ status: status ?? SERVICE_UNKNOWN });
+          if (closing) return call.end();
+          const watcher = { service, call };
+          watchers.add(watcher);
+          call.once('cancelled', () => watchers.delete(watcher));
+        });
+        call.on('end', () => {
+          if (!watch) call.sendStatus(GrpcStatus.INVALID_ARGUMENT, 'Check needs one HealthCheckRequest');
+        });
+        return;
+      }
+      default:
+        trailersOnly(GrpcStatus.UNIMPLEMENTED, `The server does not implement the method ${headers[':path'] ?? ''}`);
+    }
+  });
+
+  const setStatus = (service: string, status: number) => {
+    if (health.get(service) === status) return;
+    health.set(service, status);
+    for (const w of watchers) if (w.service === service) w.call.write({ status });
+  };
+
+  return {
+    name: 'http2',
+    setServing: (serving) => {
+      setStatus('', serving ? SERVING : NOT_SERVING);
+      setStatus(EXT_PROC_SERVICE, serving ? SERVING : NOT_SERVING);
+    },
+    listen: async (host, port) => {
+      const tls = options.tls;
+      if (tls) {
+        tlsListener = new TlsListener({
+          source: tls.watcher,
+          policy: tls.policy,
+          clientAuth: tls.clientAuth,
+          log: options.log,
+          purpose: 'ext_proc server',
+          alpn: ['h2'],
+          ...(options.onTlsRefused ? { onRefused: options.onTlsRefused } : {}),
+          // The TLS is the listener's; the HTTP/2 server sees the verified socket.
+          onConnection: (socket) => server.emit('connection', socket),
+        });
+        return tlsListener.listen(host, port);
+      }
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve((server.address() as AddressInfo).port);
+        });
+      });
+    },
+    shutdown: async (graceMs) => {
+      closing = true;
+      for (const w of watchers) w.call.end();
+      watchers.clear();
+      void tlsListener?.close();
+      if (server.listening) server.close();
+      const closed = [...sessions].map((s) => new Promise<void>((resolve) => s.once('close', () => resolve())));
+      for (const session of sessions) session.close(); // GOAWAY: open streams finish, new ones are refused
+      let force: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all(closed),
+        new Promise<void>((resolve) => {
+          force = setTimeout(resolve, graceMs);
+        }),
+      ]);
+      clearTimeout(force);
+      for (const session of sessions) session.destroy();
+    },
+  };
+}
+
+/** Pings the connection every keepaliveTimeMs; no answer within keepaliveTimeoutMs destroys it. Returns the stop. */
+function keepalive(session: http2.ServerHttp2Session, options: TransportOptions): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  const schedule = () => {
+    timer = setTimeout(() => {
+      const deadline = setTimeout(() => session.destroy(), options.keepaliveTimeoutMs);
+      deadline.unref();
+      try {
+        session.ping((err) => {
+          clearTimeout(deadline);
+          if (err) session.destroy();
+          else if (!session.closed && !session.destroyed) schedule();
+        });
+      } catch {
+        clearTimeout(deadline);
+        session.destroy();
+      }
+    }, options.keepaliveTimeMs);
+    timer.unref();
+  };
+  schedule();
+  return () => clearTimeout(timer);
+}

@@ -1,0 +1,78 @@
+// What carries ext_proc streams to the stream state machine (stream.ts), and the health service next
+// to them (docs/architecture.md#the-hot-path): grpc-js (grpc-transport.ts) or gRPC implemented on
+// node:http2 with generated codecs (http2-transport.ts), chosen by `gatehouse extproc --transport`.
+// Both serve plain text or TLS through lib/tls's TlsListener (certificate and trust bundle reloads),
+// bound the message size, the streams per connection (SETTINGS_MAX_CONCURRENT_STREAMS) and Envoy's
+// stream resets (stream-resets.ts), ping idle connections, and drain on shutdown: new streams refused,
+// open ones finished, the rest forced at the deadline.
+import type { Logger } from 'pino';
+import type { GatehouseError } from '../../../lib/errors.ts';
+import type { ServerTls } from '../../../lib/tls/flags.ts';
+import type { ProcessingRequest, ProcessingResponse } from './envoy-proto.ts';
+
+export const TRANSPORTS = ['grpc-js', 'http2'] as const;
+export type TransportName = (typeof TRANSPORTS)[number];
+/** The default of `gatehouse extproc --transport`; see docs/architecture.md#the-hot-path for why. */
+export const DEFAULT_TRANSPORT: TransportName = 'http2';
+
+export const EXT_PROC_SERVICE = 'envoy.service.ext_proc.v3.ExternalProcessor';
+export const PROCESS_PATH = `/${EXT_PROC_SERVICE}/Process`;
+
+/** A gRPC status that ends a call. */
+export interface CallStatus {
+  code: number;
+  details: string;
+}
+
+/**
+ * One ExternalProcessor.Process call, as the stream state machine uses it: the surface of grpc-js's
+ * ServerDuplexStream that stream.ts relies on, which the http2 transport implements the same way.
+ * `emit('error', status)` ends the call with that status (as in grpc-js); 'cancelled' means the
+ * client went away, the deadline passed or the transport refused a message (too large, undecodable).
+ */
+export interface ProcessCall {
+  readonly metadata: { get(key: string): Array<string | Buffer> };
+  on(event: 'data', listener: (msg: ProcessingRequest) => void): this;
+  on(event: 'end' | 'cancelled', listener: () => void): this;
+  on(event: 'error', listener: (err: unknown) => void): this;
+  write(msg: ProcessingResponse): boolean;
+  end(): void;
+  emit(event: 'error', status: CallStatus): boolean;
+}
+
+export interface TransportOptions {
+  /** Called once per Process call. */
+  onProcess: (call: ProcessCall) => void;
+  /** SETTINGS_MAX_CONCURRENT_STREAMS per connection; 0 advertises none (limits.ts maxConnectionStreams). */
+  maxConnectionStreams: number;
+  /** Largest gRPC message accepted; larger ones end the call with RESOURCE_EXHAUSTED before they are buffered. */
+  maxReceiveMessageBytes: number;
+  /** A connection idle this long is pinged (HTTP/2 PING); no answer within keepaliveTimeoutMs closes it. 0: never. */
+  keepaliveTimeMs: number;
+  keepaliveTimeoutMs: number;
+  tls?: ServerTls;
+  onTlsRefused?: (err: GatehouseError) => void;
+  log: Logger;
+}
+
+export interface ExtprocTransport {
+  readonly name: TransportName;
+  /** The grpc.health.v1 status of "" and the ext_proc service: SERVING or NOT_SERVING. */
+  setServing(serving: boolean): void;
+  /** Binds and starts serving; resolves to the bound port (0 picks one). */
+  listen(host: string, port: number): Promise<number>;
+  /** Refuses new streams (GOAWAY), lets open ones finish, forces the rest after `graceMs`. */
+  shutdown(graceMs: number): Promise<void>;
+}
+
+/** The grpc-message trailer's encoding (gRPC over HTTP/2: percent-encoded UTF-8, printable ASCII but '%' as is). */
+export function encodeGrpcMessage(details: string): string {
+  let out = '';
+  for (const byte of Buffer.from(details, 'utf8')) {
+    out +=
+      byte >= 0x20 && byte <= 0x7e && byte !== 0x25
+        ? String.fromCharCode(byte)
+        : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}

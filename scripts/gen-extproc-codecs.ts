@@ -1,0 +1,109 @@
+// Generates the protobuf codecs of extproc's node:http2 transport (extproc/src/server/http2-transport.ts)
+// into protos/gen/extproc (checked in; protos/gen.test.ts fails when stale): protobufjs's static code
+// generator (pbjs -t static-module, pbts for the types) for envoy.service.ext_proc.v3.ProcessingRequest
+// and ProcessingResponse, grpc.health.v1's messages, and every message and enum they reference, nothing
+// else. The protos stay where they are installed (Envoy's in @grpc/grpc-js-xds's deps/, the health
+// service's in grpc-health-check). pbjs's own --filter keeps only one namespace level (envoy.config.*
+// would be lost), so the closure is computed here and handed to pbjs as a JSON descriptor.
+// Field names are lowerCamelCase, as proto-loader gives them to the grpc-js transport, so that the
+// stream state machine reads the same shape from either transport; 64-bit integers are numbers.
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import protobuf from 'protobufjs';
+import { envoyProtoDirs } from '../protos/envoy.ts';
+
+const root = new URL('..', import.meta.url).pathname;
+const outDir = process.argv[2] ?? join(root, 'protos/gen/extproc');
+const require = createRequire(import.meta.url);
+
+const includeDirs = [
+  ...envoyProtoDirs,
+  join(dirname(require.resolve('grpc-health-check/package.json')), 'proto'),
+  dirname(require.resolve('protobufjs/package.json')),
+];
+const wanted = [
+  'envoy.service.ext_proc.v3.ProcessingRequest',
+  'envoy.service.ext_proc.v3.ProcessingResponse',
+  'grpc.health.v1.HealthCheckRequest',
+  'grpc.health.v1.HealthCheckResponse',
+];
+
+const full = new protobuf.Root();
+full.resolvePath = (origin, target) =>
+  includeDirs
+    .map((d) => join(d, target))
+    .find((p) => {
+      try {
+        readFileSync(p);
+        return true;
+      } catch {
+        return false;
+      }
+    }) ?? protobuf.util.path.resolve(origin, target);
+full.loadSync(['envoy/service/ext_proc/v3/external_processor.proto', 'health/v1/health.proto'], { keepCase: false });
+full.resolveAll();
+
+// The closure: every message and enum a wanted message reaches through its fields (map values too).
+const kept = new Set<protobuf.Type | protobuf.Enum>();
+const visit = (t: protobuf.ReflectionObject | null) => {
+  if (!(t instanceof protobuf.Type || t instanceof protobuf.Enum) || kept.has(t)) return;
+  kept.add(t);
+  if (t instanceof protobuf.Type) for (const f of t.fieldsArray) visit(f.resolve().resolvedType);
+};
+for (const name of wanted) visit(full.lookupType(name));
+
+// A fresh root holding only the kept types, each under its own namespace path (nested types under
+// their parent type, re-added below only when kept).
+const pruned = new protobuf.Root();
+const byName = [...kept].sort((a, b) => a.fullName.split('.').length - b.fullName.split('.').length);
+const copies = new Map<string, protobuf.Namespace>();
+for (const t of byName) {
+  const json = t.toJSON() as { nested?: unknown; options?: unknown };
+  delete json.nested;
+  delete json.options;
+  if ('fields' in json) {
+    for (const field of Object.values(json.fields as Record<string, { options?: Record<string, unknown> }>)) {
+      // Validation and annotation options (protoc-gen-validate, udpa) mean nothing to the codec.
+      if (field.options)
+        field.options = Object.fromEntries(Object.entries(field.options).filter(([k]) => !k.startsWith('(')));
+      if (field.options && Object.keys(field.options).length === 0) delete field.options;
+    }
+  }
+  const copy =
+    t instanceof protobuf.Type
+      ? protobuf.Type.fromJSON(t.name, json as protobuf.IType)
+      : protobuf.Enum.fromJSON(t.name, json as unknown as protobuf.IEnum);
+  const parentName = t.parent!.fullName.replace(/^\./, '');
+  const parent = copies.get(t.parent!.fullName) ?? (parentName === '' ? pruned : pruned.define(parentName));
+  parent.add(copy);
+  if (copy instanceof protobuf.Type) copies.set(t.fullName, copy);
+}
+
+const scratch = mkdtempSync(join(tmpdir(), 'gatehouse-codecs-'));
+try {
+  const descriptor = join(scratch, 'extproc.json');
+  writeFileSync(descriptor, JSON.stringify(pruned.toJSON()));
+  rmSync(outDir, { recursive: true, force: true });
+  mkdirSync(outDir, { recursive: true });
+  const js = join(outDir, 'codecs.js');
+  execFileSync(
+    join(root, 'node_modules/.bin/pbjs'),
+    [
+      ...['-t', 'static-module', '-w', 'esm', '-r', 'gatehouse_extproc'],
+      ...['--force-number', '--no-verify', '--no-delimited', '--no-service', '--no-typeurl'],
+      ...['-o', js, descriptor],
+    ],
+    { stdio: 'inherit' },
+  );
+  execFileSync(join(root, 'node_modules/.bin/pbts'), ['-o', join(outDir, 'codecs.d.ts'), js], {
+    stdio: 'inherit',
+  });
+  const header = '// Generated by scripts/gen-extproc-codecs.ts (npm run gen:extproc-codecs). Do not edit.\n';
+  for (const file of ['codecs.js', 'codecs.d.ts'])
+    writeFileSync(join(outDir, file), header + readFileSync(join(outDir, file), 'utf8'));
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
+}
