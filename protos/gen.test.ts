@@ -28,7 +28,11 @@ function tree(dir: string, skip: readonly string[] = []): Map<string, string> {
 }
 
 it.each([
-  { script: 'scripts/gen-protos.ts', dir: 'protos/gen', skip: ['protos/gen/envoy', 'protos/gen/json', 'protos/gen/extproc'] },
+  {
+    script: 'scripts/gen-protos.ts',
+    dir: 'protos/gen',
+    skip: ['protos/gen/envoy', 'protos/gen/json', 'protos/gen/extproc'],
+  },
   { script: 'scripts/gen-envoy-types.ts', dir: 'protos/gen/envoy' },
   { script: 'scripts/gen-json-types.ts', dir: 'protos/gen/json' },
   { script: 'scripts/gen-extproc-codecs.ts', dir: 'protos/gen/extproc' },
