@@ -1,9 +1,7 @@
 // An OTLP logs receiver for tests: a grpc-js server implementing
 // opentelemetry.proto.collector.logs.v1.LogsService (otlp/logs_service.proto), keeping every log
 // record it is sent with its attributes as JS values; plain text, or TLS with the given material.
-import { fileURLToPath } from 'node:url';
-import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
+import { serveOtlp, type OtlpAnyValue, type OtlpKeyValue as KeyValue, type OtlpServerTls } from './otlp-server.ts';
 
 export interface ReceivedLog {
   service: string;
@@ -20,16 +18,9 @@ export interface OtlpLogsReceiver {
   close(): Promise<void>;
 }
 
-interface AnyValue {
-  stringValue?: string;
-  boolValue?: boolean;
-  intValue?: string;
-  doubleValue?: number;
+/** AnyValue with the `value` oneof case proto-loader adds (`oneofs: true`). */
+interface AnyValue extends OtlpAnyValue {
   value?: string;
-}
-interface KeyValue {
-  key: string;
-  value?: AnyValue;
 }
 
 function valueOf(v: AnyValue | undefined): string | number | boolean {
@@ -48,26 +39,13 @@ function valueOf(v: AnyValue | undefined): string | number | boolean {
 const attrs = (list: KeyValue[] | undefined) =>
   Object.fromEntries((list ?? []).map((kv) => [kv.key, valueOf(kv.value)]));
 
-export async function startOtlpLogsReceiver(tls?: {
-  cert: Buffer;
-  key: Buffer;
-  clientCa?: Buffer;
-}): Promise<OtlpLogsReceiver> {
-  const definition = protoLoader.loadSync(fileURLToPath(new URL('otlp/logs_service.proto', import.meta.url)), {
-    keepCase: false,
-    longs: String,
-    defaults: true,
-    oneofs: true,
-  });
-  const pkg = grpc.loadPackageDefinition(definition) as unknown as {
-    opentelemetry: { proto: { collector: { logs: { v1: { LogsService: grpc.ServiceClientConstructor } } } } };
-  };
+export async function startOtlpLogsReceiver(tls?: OtlpServerTls): Promise<OtlpLogsReceiver> {
   const receiver: OtlpLogsReceiver = { address: '', logs: [], exports: 0, close: async () => {} };
-  const server = new grpc.Server();
-  server.addService(pkg.opentelemetry.proto.collector.logs.v1.LogsService.service, {
-    Export: (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+  const server = await serveOtlp(
+    'logs',
+    (req) => {
       receiver.exports++;
-      const request = call.request as {
+      const request = req as {
         resourceLogs: Array<{
           resource?: { attributes?: KeyValue[] };
           scopeLogs: Array<{
@@ -87,24 +65,10 @@ export async function startOtlpLogsReceiver(tls?: {
               attributes: attrs(l.attributes),
             });
       }
-      callback(null, {});
     },
-  });
-  const credentials = tls
-    ? grpc.ServerCredentials.createSsl(
-        tls.clientCa ?? null,
-        [{ cert_chain: tls.cert, private_key: tls.key }],
-        !!tls.clientCa,
-      )
-    : grpc.ServerCredentials.createInsecure();
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', credentials, (err, p) => (err ? reject(err) : resolve(p))),
+    tls,
   );
-  receiver.address = `127.0.0.1:${port}`;
-  receiver.close = () =>
-    new Promise<void>((resolve) => {
-      server.tryShutdown(() => resolve());
-      setTimeout(() => server.forceShutdown(), 2000).unref();
-    });
+  receiver.address = server.address;
+  receiver.close = () => server.close();
   return receiver;
 }

@@ -1,9 +1,7 @@
 // An OTLP trace receiver for tests: a grpc-js server implementing
 // opentelemetry.proto.collector.trace.v1.TraceService (the messages in otlp/trace_service.proto),
 // keeping every span it is sent, flattened with its service.name, hex ids and attributes as strings.
-import { fileURLToPath } from 'node:url';
-import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
+import { serveOtlp, type OtlpAnyValue as AnyValue, type OtlpKeyValue as KeyValue } from './otlp-server.ts';
 
 export interface ReceivedSpan {
   service: string;
@@ -28,17 +26,6 @@ export interface OtlpReceiver {
   close(): Promise<void>;
 }
 
-interface AnyValue {
-  stringValue?: string;
-  boolValue?: boolean;
-  intValue?: string;
-  doubleValue?: number;
-}
-interface KeyValue {
-  key: string;
-  value?: AnyValue;
-}
-
 const text = (v: AnyValue | undefined) =>
   v === undefined ? '' : String(v.stringValue ?? v.boolValue ?? v.intValue ?? v.doubleValue ?? '');
 const attrs = (list: KeyValue[] | undefined) => Object.fromEntries((list ?? []).map((kv) => [kv.key, text(kv.value)]));
@@ -46,21 +33,12 @@ const hex = (b: Buffer | undefined) => (b ? b.toString('hex') : '');
 
 /** `tls`: serve over TLS with this certificate (the tracing TLS tests); default plain text. */
 export async function startOtlpReceiver(tls?: { cert: string; key: string }): Promise<OtlpReceiver> {
-  const definition = protoLoader.loadSync(fileURLToPath(new URL('otlp/trace_service.proto', import.meta.url)), {
-    keepCase: false,
-    longs: String,
-    defaults: true,
-    oneofs: true,
-  });
-  const pkg = grpc.loadPackageDefinition(definition) as unknown as {
-    opentelemetry: { proto: { collector: { trace: { v1: { TraceService: grpc.ServiceClientConstructor } } } } };
-  };
   const receiver: OtlpReceiver = { address: '', spans: [], exports: 0, close: async () => {} };
-  const server = new grpc.Server();
-  server.addService(pkg.opentelemetry.proto.collector.trace.v1.TraceService.service, {
-    Export: (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+  const server = await serveOtlp(
+    'trace',
+    (req) => {
       receiver.exports++;
-      const request = call.request as {
+      const request = req as {
         resourceSpans: Array<{
           resource?: { attributes?: KeyValue[] };
           scopeSpans: Array<{
@@ -95,25 +73,10 @@ export async function startOtlpReceiver(tls?: { cert: string; key: string }): Pr
               status: { code: s.status?.code ?? 0, message: s.status?.message ?? '' },
             });
       }
-      callback(null, {});
     },
-  });
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(
-      '127.0.0.1:0',
-      tls
-        ? grpc.ServerCredentials.createSsl(null, [
-            { cert_chain: Buffer.from(tls.cert), private_key: Buffer.from(tls.key) },
-          ])
-        : grpc.ServerCredentials.createInsecure(),
-      (err, p) => (err ? reject(err) : resolve(p)),
-    ),
+    tls,
   );
-  receiver.address = `127.0.0.1:${port}`;
-  receiver.close = () =>
-    new Promise<void>((resolve) => {
-      server.tryShutdown(() => resolve());
-      setTimeout(() => server.forceShutdown(), 2000).unref();
-    });
+  receiver.address = server.address;
+  receiver.close = () => server.close();
   return receiver;
 }
