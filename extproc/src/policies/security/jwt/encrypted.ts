@@ -15,7 +15,7 @@ import {
 } from '../../../../../protos/policies/security/jwt-common.ts';
 import type { PolicyContext, PolicyMeta } from '../../../flow/types.ts';
 import { jwtFault, type JoseFaults } from './faults.ts';
-import { memo, privateKeyFromPem, publicKeyFromPem, readKeyText, secretKeyBytes } from './keys.ts';
+import { cachedPrivateKey, cachedSecretKey, publicKeyFromPem, readKeyText } from './keys.ts';
 import { decodeJsonObject, MAX_TOKEN_LENGTH, TokenDecodeError } from './token.ts';
 import { quoted } from './verify.ts';
 
@@ -24,16 +24,6 @@ export interface DecryptConfig {
   privateKey?: PrivateKeyConfig | undefined;
   secretKey?: SecretKeyConfig | undefined;
 }
-
-const privateKeys = memo((spec: string) => {
-  const [hasPassword, password, pem] = JSON.parse(spec) as [boolean, string, string];
-  return privateKeyFromPem(pem, hasPassword ? password : undefined);
-});
-
-const secretKeys = memo((spec: string) => {
-  const [encoding, text] = JSON.parse(spec) as [SecretKeyConfig['encoding'], string];
-  return secretKeyBytes(text, encoding);
-});
 
 function wrapKey(
   ctx: PolicyContext,
@@ -46,7 +36,7 @@ function wrapKey(
   if (text === undefined) throw faults.fault('FailedToResolveVariable', 'Failed to resolve the secret key');
   let secret: KeyObject;
   try {
-    secret = secretKeys(JSON.stringify([key.encoding ?? 'utf8', text]));
+    secret = cachedSecretKey(text, key.encoding);
   } catch (err) {
     throw faults.fault('InvalidSecretKey', `Invalid secret key: ${(err as Error).message}`);
   }
@@ -96,7 +86,7 @@ export async function decryptClaims(
     if (pem === undefined) throw faults.fault('FailedToResolveVariable', 'Failed to resolve the private key');
     const password = readKeyText(ctx, meta, pk.password);
     try {
-      key = privateKeys(JSON.stringify([password !== undefined, password ?? '', pem]));
+      key = cachedPrivateKey(pem, password);
     } catch {
       throw faults.fault('InvalidPrivateKey', 'Invalid private key (or wrong password)');
     }

@@ -113,3 +113,23 @@ export const inlineJwks = memo((text: string): { keys: Array<Record<string, unkn
     throw new Error('a JWKS is {"keys": [...]}');
   return parsed as { keys: Array<Record<string, unknown>> };
 });
+
+const privateKeys = memo((spec: string) => {
+  const [hasPassword, password, pem] = JSON.parse(spec) as [boolean, string, string];
+  return privateKeyFromPem(pem, hasPassword ? password : undefined);
+}, 8);
+
+/** privateKeyFromPem, parsed once per distinct key and password (signing and decrypting keys alike). */
+export function cachedPrivateKey(pem: string, password: string | undefined): KeyObject {
+  return privateKeys(JSON.stringify([password !== undefined, password ?? '', pem]));
+}
+
+const secretKeys = memo((spec: string) => {
+  const [encoding, text] = JSON.parse(spec) as [SecretEncoding, string];
+  return secretKeyBytes(text, encoding);
+}, 8);
+
+/** secretKeyBytes, decoded once per distinct text and encoding (HMAC and key-wrapping keys alike). */
+export function cachedSecretKey(text: string, encoding: SecretEncoding | undefined): KeyObject {
+  return secretKeys(JSON.stringify([encoding ?? 'utf8', text]));
+}

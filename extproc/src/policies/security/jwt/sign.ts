@@ -11,7 +11,7 @@ import type {
 import type { PolicyContext, PolicyMeta } from '../../../flow/types.ts';
 import { claimValue } from './claims.ts';
 import type { JoseFaults } from './faults.ts';
-import { hmacKeyTooShort, isShortRsaKeyError, memo, privateKeyFromPem, readKeyText, secretKeyBytes } from './keys.ts';
+import { hmacKeyTooShort, isShortRsaKeyError, cachedPrivateKey, cachedSecretKey, readKeyText } from './keys.ts';
 import { quoted } from './verify.ts';
 
 export interface SigningConfig {
@@ -22,16 +22,6 @@ export interface SigningConfig {
   criticalHeaders?: string[];
   ignoreUnresolvedVariables?: boolean;
 }
-
-const privateKeys = memo((spec: string) => {
-  const [hasPassword, password, pem] = JSON.parse(spec) as [boolean, string, string];
-  return privateKeyFromPem(pem, hasPassword ? password : undefined);
-});
-
-const secretKeys = memo((spec: string) => {
-  const [encoding, text] = JSON.parse(spec) as [SecretKeyConfig['encoding'], string];
-  return secretKeyBytes(text, encoding);
-});
 
 function signingKey(
   ctx: PolicyContext,
@@ -44,7 +34,7 @@ function signingKey(
     if (text === undefined) throw faults.fault('FailedToResolveVariable', 'Failed to resolve the secret key');
     let key: KeyObject;
     try {
-      key = secretKeys(JSON.stringify([config.secretKey.encoding ?? 'utf8', text]));
+      key = cachedSecretKey(text, config.secretKey.encoding);
     } catch (err) {
       throw faults.fault('InvalidSecretKey', `Invalid secret key: ${(err as Error).message}`);
     }
@@ -59,7 +49,7 @@ function signingKey(
   if (pk.password !== undefined && password === undefined)
     throw faults.fault('FailedToResolveVariable', 'Failed to resolve the private key password');
   try {
-    const key = privateKeys(JSON.stringify([password !== undefined, password ?? '', pem]));
+    const key = cachedPrivateKey(pem, password);
     return pk.id === undefined ? { key } : { key, kid: pk.id };
   } catch {
     throw faults.fault('InvalidPrivateKey', 'Invalid private key (or wrong password)');
