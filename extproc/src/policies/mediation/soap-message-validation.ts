@@ -5,25 +5,25 @@
 // The body is scanned before libxml2 parses it (DOCTYPE refused, depth bounded), and the parse asks for
 // no entity substitution, no DTD loading and no network. The check is the task `soap.validate`
 // (workers/tasks.ts): a large body is validated on the worker pool.
-import { XmlDocument, XmlElement, XmlLibError, XsdValidator } from 'libxml2-wasm';
+import { XmlDocument, XmlElement, XsdValidator } from 'libxml2-wasm';
 import {
   isWsdl,
   schemaResourceProblems,
   SOAP11_NAMESPACE,
   SOAP12_NAMESPACE,
-  WSDL_NAMESPACE,
-  XSD_NAMESPACE,
   type SOAPMessageValidationConfig,
 } from '../../../../protos/policies/mediation/soap-message-validation.ts';
+import {
+  schemaSources,
+  XML_PARSE_OPTIONS,
+  xmlLibErrorDetail,
+} from '../../../../protos/policies/mediation/xsd-sources.ts';
 import { PolicyFault } from '../../flow/faults.ts';
 import { decodeBody } from '../../flow/message.ts';
 import { settle } from '../../flow/offload.ts';
 import type { PolicyImplementation } from '../../flow/types.ts';
 import { messageOf, PolicyConfigError } from '../support.ts';
 import { MAX_XPATH_DOCUMENT_DEPTH, NO_XML_LIMITS, scanXml, XmlViolation } from '../xml.ts';
-
-/** libxml2 parse options: XML_PARSE_NONET (2048) only; no NOENT, no DTDLOAD, no XInclude. */
-const PARSE_OPTIONS = { option: 2048 };
 
 const INPUT_LIMITS = { ...NO_XML_LIMITS, nodeDepth: MAX_XPATH_DOCUMENT_DEPTH };
 
@@ -41,55 +41,13 @@ type CompiledSchemas = Map<string, XsdValidator>;
 const compiledByResource = new Map<string, CompiledSchemas>();
 const MAX_CACHED_RESOURCES = 64;
 
-function detail(error: unknown): string {
-  if (error instanceof XmlLibError && error.details.length > 0) {
-    return error.details
-      .slice(0, 3)
-      .map((d) => `${d.message.trim()}${d.line ? ` (line ${d.line})` : ''}`)
-      .join('; ');
-  }
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** The text of an xs:schema element as a document of its own, with the namespaces it inherits declared. */
-function standaloneSchema(schema: XmlElement): string {
-  const text = schema.toString();
-  const declared = schema.nsDeclarations;
-  const inherited = Object.entries(schema.namespaces).filter(([prefix]) => !(prefix in declared) && prefix !== 'xml');
-  if (inherited.length === 0) return text;
-  const declarations = inherited
-    .map(
-      ([prefix, uri]) =>
-        ` ${prefix === '' ? 'xmlns' : `xmlns:${prefix}`}="${uri.replace(/&/g, '&amp;').replace(/"/g, '&quot;')}"`,
-    )
-    .join('');
-  const nameEnd = text.search(/[\s/>]/);
-  return text.slice(0, nameEnd) + declarations + text.slice(nameEnd);
-}
-
 /** Compiles an XSD, or each schema of a WSDL's <types>; throws XmlLibError on a schema that does not compile. */
 export function compileSchemas(text: string, wsdl: boolean): CompiledSchemas {
   const cached = compiledByResource.get(text);
   if (cached) return cached;
   const compiled: CompiledSchemas = new Map();
-  const sources: string[] = [];
-  if (wsdl) {
-    const doc = XmlDocument.fromString(text, PARSE_OPTIONS);
-    try {
-      for (const node of doc.find('/wsdl:definitions/wsdl:types/xs:schema', {
-        wsdl: WSDL_NAMESPACE,
-        xs: XSD_NAMESPACE,
-      })) {
-        if (node instanceof XmlElement) sources.push(standaloneSchema(node));
-      }
-    } finally {
-      doc.dispose();
-    }
-  } else {
-    sources.push(text);
-  }
-  for (const source of sources) {
-    const doc = XmlDocument.fromString(source, PARSE_OPTIONS);
+  for (const source of schemaSources(text, wsdl)) {
+    const doc = XmlDocument.fromString(source, XML_PARSE_OPTIONS);
     try {
       const targetNamespace = doc.root.attr('targetNamespace')?.value ?? '';
       compiled.set(targetNamespace, XsdValidator.fromDoc(doc));
@@ -150,9 +108,9 @@ export function soapValidateTask(input: { body: Uint8Array; spec: SoapValidateSp
   const { spec } = input;
   let doc: XmlDocument;
   try {
-    doc = XmlDocument.fromString(text, PARSE_OPTIONS);
+    doc = XmlDocument.fromString(text, XML_PARSE_OPTIONS);
   } catch (error) {
-    return detail(error);
+    return xmlLibErrorDetail(error);
   }
   try {
     const payload = spec.envelopes ? envelopePayload(doc.root, spec.envelopes) : [doc.root];
@@ -174,7 +132,7 @@ export function soapValidateTask(input: { body: Uint8Array; spec: SoapValidateSp
         if (element === doc.root) validator.validate(doc);
         else validator.validate(element);
       } catch (error) {
-        return detail(error);
+        return xmlLibErrorDetail(error);
       }
     }
     return null;
@@ -218,7 +176,7 @@ export const soapMessageValidationPolicy: PolicyImplementation<SOAPMessageValida
       } catch (error) {
         throw new PolicyConfigError(
           meta,
-          `soapMessageValidation.schema: the schema does not compile: ${detail(error)}`,
+          `soapMessageValidation.schema: the schema does not compile: ${xmlLibErrorDetail(error)}`,
         );
       }
     }
