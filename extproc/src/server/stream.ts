@@ -155,13 +155,11 @@ export class ProcessingStream {
   private readonly idle: NodeJS.Timeout;
   /** Set only while a debug session records this transaction. */
   private capture: Capture | undefined;
-  /** The status of the response sent, for a capture. */
-  private sentStatus = 0;
   /** Timings for the analytics record (performance.now() ms; 0 while unknown). */
   private readonly timing = { started: performance.now(), startedAt: Date.now(), forwarded: 0, targetAnswered: 0 };
   /** Seconds of work per direction (the phase histograms' own figures). */
   private readonly work = { request: 0, response: 0 };
-  /** The status the client was sent and the target's, for the analytics record. */
+  /** The status the client was sent and the target's, for the analytics record and a debug capture. */
   private status = { client: 0, target: 0 };
 
   constructor(call: ProcessCall, deps: StreamDeps) {
@@ -459,10 +457,10 @@ export class ProcessingStream {
       this.log.error({ stage }, 'a policy changed a body Envoy streamed in several chunks; answering 500');
       return this.fault(new InternalErrorFault());
     }
-    if (this.capture && stage.startsWith('response')) {
+    if (stage.startsWith('response')) {
       const response = this.exchange?.response;
-      this.sentStatus = response?.status ?? 0;
-      this.capture.recorder.responseSent(response);
+      this.status.client = response?.status ?? 0;
+      this.capture?.recorder.responseSent(response);
     }
     return {
       [stage]: Object.keys(common).length > 0 ? { response: common } : {},
@@ -486,10 +484,7 @@ export class ProcessingStream {
       this.deps.metrics.fault(errorCode, this.proxyLabel);
       if (this.context) this.context.faultCode = errorCode;
     }
-    if (this.capture) {
-      this.sentStatus = response.status;
-      this.capture.recorder.responseSent(response, errorCode);
-    }
+    this.capture?.recorder.responseSent(response, errorCode);
     const details = errorCode === undefined ? 'gatehouse_direct_response' : `gatehouse_fault{${errorCode}}`;
     return {
       immediateResponse: immediateResponse(response, details),
@@ -527,7 +522,7 @@ export class ProcessingStream {
       requestId: this.context?.requestId ?? '',
       traceId: this.context?.traceId ?? '',
       proxy: this.context?.proxy ?? '',
-      status: this.sentStatus,
+      status: this.status.client,
       faultName: code ? faultName(code) : '',
       secrets: this.snapshot?.debug?.secrets ?? [],
       presented: presentedCredentials(this.dir.request.headers),
