@@ -1,6 +1,7 @@
 // ApiProxy (docs/architecture.md#the-api): a base path on some hosts, a target, the flows of policy steps and the fault
 // rules.
 import { objectName, secretRef, compiledStatusBase, tlsVersion, tlsVersionOrderRule } from './common.ts';
+import { debugMask } from './debugsession.ts';
 import {
   array,
   boolean,
@@ -301,6 +302,7 @@ export const apiProxySpec = object(
         },
       ),
     ),
+    debugMask: optional(debugMask),
     defaultFaultRule: optional(
       object(
         {

@@ -252,6 +252,8 @@ export interface IrDebugSession {
   expiresAtMs: number;
   /** The session's own mask (the DataPlane's is merged in per view). */
   mask?: DebugMaskSpec;
+  /** The traced ApiProxy's spec.debugMask. */
+  proxyMask?: DebugMaskSpec;
 }
 
 /**

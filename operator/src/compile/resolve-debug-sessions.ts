@@ -200,6 +200,7 @@ export function resolveDebugSessions(
       outcomes.push(ended('Expired', `timed out with ${captured} of ${count} transactions captured`));
     else if (entry.phase === 'Stopped') outcomes.push(ended('Stopped', `stopped with ${captured} of ${count}`));
     else {
+      const proxyMask = inventory.proxies.get(objectKey(id.namespace, spec.proxyRef.name))?.object.spec.debugMask;
       sessions.push({
         id: uid!,
         namespace: id.namespace,
@@ -209,6 +210,7 @@ export function resolveDebugSessions(
         count,
         expiresAtMs: expiresAtMs!,
         mask: spec.mask,
+        ...(proxyMask ? { proxyMask } : {}),
       });
       outcomes.push({
         ...base,

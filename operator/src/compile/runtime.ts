@@ -196,9 +196,12 @@ function keyValueMap(m: IrKeyValueMap): KeyValueMap {
   };
 }
 
-/** An active DebugSession; `dp`: the DataPlane whose view it is in, whose debugMask is merged in. */
+/**
+ * An active DebugSession; `dp`: the DataPlane whose view it is in. Its mask is the DataPlane's, the
+ * traced ApiProxy's and the session's together (docs/operations.md#debug-sessions).
+ */
 function debugSession(s: IrDebugSession, dp: IrDataPlane | undefined): DebugSession {
-  const mask = maskOf(dp?.debugMask, s.mask);
+  const mask = maskOf(dp?.debugMask, s.proxyMask, s.mask);
   return {
     id: s.id,
     namespace: s.namespace,
