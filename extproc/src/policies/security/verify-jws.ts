@@ -3,13 +3,12 @@
 // verified through jose against the allow-list and keys (jwt/verify.ts), then the additional headers.
 // Sets jws.{policy}.* and jws.{policy}.failed; failures are Apigee's 401 faults.
 import { verifyJWS, type VerifyJwsConfig } from '../../../../protos/policies/security/verify-jws.ts';
-import { PolicyFault } from '../../flow/faults.ts';
 import type { PolicyContext, PolicyImplementation, PolicyMeta } from '../../flow/types.ts';
 import { checkConfig } from '../support.ts';
 import { claimMatches, claimValue, setHeaderVariables } from './jwt/claims.ts';
 import { joseFaults, jwsFault } from './jwt/faults.ts';
 import { splitCompact, TokenDecodeError, tokenText, type CompactParts } from './jwt/token.ts';
-import { quoted, verifySignature } from './jwt/verify.ts';
+import { quoted, verificationStep, verifySignature } from './jwt/verify.ts';
 import { DEFAULT_TOKEN_SOURCE } from './verify-jwt.ts';
 
 const faults = joseFaults('jws', 401);
@@ -62,20 +61,6 @@ export const verifyJwsPolicy: PolicyImplementation<VerifyJwsConfig> = {
   create(config, meta) {
     checkConfig(verifyJWS, config, meta);
     const prefix = `jws.${meta.name}`;
-    return async (ctx) => {
-      ctx.variables.set(`${prefix}.valid`, false);
-      try {
-        await verify(ctx, meta, config, prefix);
-      } catch (err) {
-        if (err instanceof PolicyFault) {
-          ctx.variables.set(`${prefix}.error`, err.message);
-          ctx.variables.set(`${prefix}.failed`, true);
-        }
-        throw err;
-      }
-      ctx.variables.set(`${prefix}.valid`, true);
-      ctx.variables.set(`${prefix}.failed`, false);
-      return undefined;
-    };
+    return verificationStep(prefix, (ctx) => verify(ctx, meta, config, prefix));
   },
 };

@@ -5,7 +5,6 @@
 // config. Sets jwt.{policy}.* and jwt.{policy}.failed; every failure is Apigee's 401 fault.
 import { verifyJWT, type VerifyJwtConfig } from '../../../../protos/policies/security/verify-jwt.ts';
 import { parseTimeValue, type ClaimConfig } from '../../../../protos/policies/security/jwt-common.ts';
-import { PolicyFault } from '../../flow/faults.ts';
 import type { PolicyContext, PolicyImplementation, PolicyMeta } from '../../flow/types.ts';
 import { checkConfig } from '../support.ts';
 import {
@@ -18,7 +17,7 @@ import {
 import { decryptClaims, jweHeader } from './jwt/encrypted.ts';
 import { joseFaults, jwtFault } from './jwt/faults.ts';
 import { decodeJsonObject, splitCompact, TokenDecodeError, tokenText } from './jwt/token.ts';
-import { quoted, verifySignature } from './jwt/verify.ts';
+import { quoted, verificationStep, verifySignature } from './jwt/verify.ts';
 
 export const DEFAULT_TOKEN_SOURCE = 'request.header.authorization';
 
@@ -165,20 +164,6 @@ export const verifyJwtPolicy: PolicyImplementation<VerifyJwtConfig> = {
   create(config, meta) {
     checkConfig(verifyJWT, config, meta);
     const prefix = `jwt.${meta.name}`;
-    return async (ctx) => {
-      ctx.variables.set(`${prefix}.valid`, false);
-      try {
-        await verify(ctx, meta, config, prefix);
-      } catch (err) {
-        if (err instanceof PolicyFault) {
-          ctx.variables.set(`${prefix}.error`, err.message);
-          ctx.variables.set(`${prefix}.failed`, true);
-        }
-        throw err;
-      }
-      ctx.variables.set(`${prefix}.valid`, true);
-      ctx.variables.set(`${prefix}.failed`, false);
-      return undefined;
-    };
+    return verificationStep(prefix, (ctx) => verify(ctx, meta, config, prefix));
   },
 };

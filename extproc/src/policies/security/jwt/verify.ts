@@ -6,6 +6,7 @@
 import { errors, flattenedVerify, type FlattenedJWSInput } from 'jose';
 import type { KeyObject } from 'node:crypto';
 import type { PublicKeyConfig, SecretKeyConfig } from '../../../../../protos/policies/security/jwt-common.ts';
+import { PolicyFault } from '../../../flow/faults.ts';
 import type { PolicyContext, PolicyMeta, RemoteKeySource } from '../../../flow/types.ts';
 import type { JoseFaults } from './faults.ts';
 import {
@@ -167,4 +168,29 @@ export async function verifySignature(
     }
     throw mapJoseError(err, config, faults);
   }
+}
+
+/**
+ * The step of VerifyJWT and VerifyJWS: runs `verify` with Apigee's outcome variables around it,
+ * `{prefix}.valid` false until it succeeds, and `{prefix}.error` / `{prefix}.failed` on a fault.
+ */
+export function verificationStep(
+  prefix: string,
+  verify: (ctx: PolicyContext) => Promise<void>,
+): (ctx: PolicyContext) => Promise<undefined> {
+  return async (ctx) => {
+    ctx.variables.set(`${prefix}.valid`, false);
+    try {
+      await verify(ctx);
+    } catch (err) {
+      if (err instanceof PolicyFault) {
+        ctx.variables.set(`${prefix}.error`, err.message);
+        ctx.variables.set(`${prefix}.failed`, true);
+      }
+      throw err;
+    }
+    ctx.variables.set(`${prefix}.valid`, true);
+    ctx.variables.set(`${prefix}.failed`, false);
+    return undefined;
+  };
 }
