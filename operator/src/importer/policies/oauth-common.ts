@@ -45,3 +45,28 @@ export function enabled(el: XmlElement | undefined, ctx: PolicyContext): boolean
   if (a !== undefined) return a.toLowerCase() === 'true';
   return bool(el, ctx);
 }
+
+/**
+ * The member of exactly one token element (`[ApigeeElement, member]` pairs), as Get- and
+ * DeleteOAuthV2Info take it; undefined (reported) for a literal token, none or several.
+ */
+export function oneTokenRef(
+  el: XmlElement,
+  ctx: PolicyContext,
+  members: ReadonlyArray<readonly [string, string]>,
+): Record<string, unknown> | undefined {
+  const out: Record<string, unknown> = {};
+  for (const [apigee, member] of members) {
+    const v = tokenRef(el.child(apigee), ctx);
+    if (v === LITERAL) return undefined;
+    if (v !== undefined) out[member] = v;
+  }
+  if (Object.keys(out).length !== 1) {
+    ctx.unsupported(
+      el.xpath,
+      `exactly one of ${members.map(([a]) => `<${a} ref>`).join(', ')} is needed: the policy is not converted`,
+    );
+    return undefined;
+  }
+  return out;
+}
