@@ -10,6 +10,7 @@ import { refOrSecret, secretRefOf, type ConfigProblem, type JSONSchema, type Ref
 import { refusedTargetClass } from '../target-address.ts';
 import { templateFieldProblems, templateVariables } from '../templates.ts';
 import { timeFormatProblem } from '../time-format.ts';
+import { pem, sslClientCertificate } from './service-callout.ts';
 
 export type MessageLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'ALERT';
 
@@ -92,7 +93,6 @@ const message = (description: string): JSONSchema => ({
   maxLength: 65_536,
   description: `${description} A template: {variable} expands to its text (and {function(...)} to its result); at most 64 KiB once expanded. private.* variables are refused.`,
 });
-const pem = (description: string) => refOrSecret({ type: 'string', maxLength: 65_536, description });
 
 export const messageLogging: PolicyTypeSpec = {
   type: 'MessageLogging',
@@ -155,20 +155,7 @@ export const messageLogging: PolicyTypeSpec = {
               trustStore: pem(
                 "CA certificates (PEM) trusted for the server instead of Node's roots (e.g. a Secret's ca.crt). Apigee: <TrustStore>.",
               ),
-              clientAuthEnabled: {
-                type: 'boolean',
-                description: "true: present keyStore's certificate (mTLS). Apigee: <ClientAuthEnabled>.",
-              },
-              keyStore: {
-                type: 'object',
-                required: ['certificate', 'key'],
-                description:
-                  "The client certificate and key, from a Secret (a kubernetes.io/tls Secret's tls.crt and tls.key). Apigee: <KeyStore> and <KeyAlias>.",
-                properties: {
-                  certificate: pem('The client certificate chain, PEM.'),
-                  key: pem('The private key, PEM; only {secretRef} (a key never stands in a config).'),
-                },
-              },
+              ...sslClientCertificate,
               ignoreValidationErrors: {
                 type: 'boolean',
                 description:

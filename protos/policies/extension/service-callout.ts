@@ -96,7 +96,26 @@ export function pathProblem(path: string): string | undefined {
 export const DEFAULT_CALLOUT_TIMEOUT_MS = 1_000;
 export const DEFAULT_SUCCESS_CODES = '1xx,2xx,3xx';
 
-const pem = (description: string) => refOrSecret({ type: 'string', maxLength: 65_536, description });
+/** PEM text: a literal, a ref or a {secretRef}. */
+export const pem = (description: string) => refOrSecret({ type: 'string', maxLength: 65_536, description });
+
+/** <SSLInfo>'s client certificate (mTLS), as ServiceCallout and MessageLogging take it. */
+export const sslClientCertificate = {
+  clientAuthEnabled: {
+    type: 'boolean',
+    description: "true: present keyStore's certificate (mTLS). Apigee: <ClientAuthEnabled>.",
+  },
+  keyStore: {
+    type: 'object',
+    required: ['certificate', 'key'],
+    description:
+      "The client certificate and key, from a Secret (a kubernetes.io/tls Secret's tls.crt and tls.key). Apigee: <KeyStore> and <KeyAlias>.",
+    properties: {
+      certificate: pem('The client certificate chain, PEM.'),
+      key: pem('The private key, PEM; only {secretRef} (a key never stands in a config).'),
+    },
+  },
+} as const;
 
 export const serviceCallout: PolicyTypeSpec = {
   type: 'ServiceCallout',
@@ -195,20 +214,7 @@ export const serviceCallout: PolicyTypeSpec = {
                 type: 'boolean',
                 description: 'Apigee: <Enabled>. An https URL uses TLS; false with an https URL is refused.',
               },
-              clientAuthEnabled: {
-                type: 'boolean',
-                description: "true: present keyStore's certificate (mTLS). Apigee: <ClientAuthEnabled>.",
-              },
-              keyStore: {
-                type: 'object',
-                required: ['certificate', 'key'],
-                description:
-                  "The client certificate and key, from a Secret (a kubernetes.io/tls Secret's tls.crt and tls.key). Apigee: <KeyStore> and <KeyAlias>.",
-                properties: {
-                  certificate: pem('The client certificate chain, PEM.'),
-                  key: pem('The private key, PEM; only {secretRef} (a key never stands in a config).'),
-                },
-              },
+              ...sslClientCertificate,
               trustStore: pem(
                 "CA certificates (PEM) trusted for the server, instead of Node's roots (e.g. a Secret's ca.crt). Apigee: <TrustStore>.",
               ),
