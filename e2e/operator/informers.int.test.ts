@@ -122,8 +122,14 @@ describe('one watch per collection', () => {
     expect(ofResource('/pods')).toHaveLength(1);
     expect(ofResource('policy/poddisruptionbudgets')).toHaveLength(1);
     expect(ofResource('autoscaling/horizontalpodautoscalers')).toHaveLength(1);
-    // The node reports are a view of the managed ConfigMaps, the credential key one of the credential Secrets.
-    expect(ofResource('/configmaps')).toHaveLength(1);
+    // ConfigMaps by two disjoint selections: the operator's own (the node reports are a view of them)
+    // and the tenants' resource ConfigMaps (docs/policies.md#resources-from-a-configmap). The
+    // credential key is a view of the credential Secrets.
+    expect(
+      ofResource('/configmaps')
+        .map((w) => w.split(' ').slice(2).join(' '))
+        .sort(),
+    ).toEqual(['labelSelector=app.kubernetes.io/managed-by=gatehouse', 'labelSelector=gatehouse.dev/resource=true']);
     expect(described.views.map((v) => v.name)).toEqual(
       expect.arrayContaining(['node-reports', 'credential-hash-key', 'certificates-envoy-services']),
     );

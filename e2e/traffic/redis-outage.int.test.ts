@@ -24,7 +24,9 @@ describe('Redis stopped and restarted under traffic', () => {
   beforeAll(async () => {
     redis = await startRedis(process.env[ENV.redisServer]!, dir);
     const snapshot = compileSnapshot(dir, meteredProxy(20));
-    const common = ['--region', 'outage', '--redis-deadline-ms', '250'];
+    // One process each: with Redis, extproc would default to one worker per core of its cgroup, and
+    // LocalFallback counts at allow / (replicas x workers) per worker (docs/operations.md#workers).
+    const common = ['--region', 'outage', '--redis-deadline-ms', '250', '--workers', '1'];
     const env = { GATEHOUSE_REDIS_URL: redis.url };
     failClosed = await startExtproc(snapshot, [...common, '--redis-on-unavailable', 'FailClosed'], env);
     localFallback = await startExtproc(
