@@ -36,6 +36,12 @@ const RESTART_MAX_MS = 30_000;
 /** A worker that lived this long starts its next restart from the base delay again. */
 const RESTART_RESET_MS = 60_000;
 const SCRAPE_TIMEOUT_MS = 2_000;
+/**
+ * A worker that dies this many times in a row before it ever served cannot start (a TLS file it
+ * cannot read, a bad option): the primary stops and exits 1, as one process would with the error,
+ * rather than restarting it forever behind a pod that never gets ready.
+ */
+const MAX_START_FAILURES = 3;
 
 interface Slot {
   readonly id: number;
@@ -48,6 +54,8 @@ interface Slot {
   startedAt: number;
   /** Restarts in a row without RESTART_RESET_MS of life between them. */
   failures: number;
+  /** Deaths in a row before serving (MAX_START_FAILURES). */
+  startFailures: number;
   restart: NodeJS.Timeout | undefined;
 }
 
@@ -74,6 +82,7 @@ export async function runPrimary(o: ExtprocOptions, choice: WorkerCountChoice, b
     version: undefined,
     startedAt: 0,
     failures: 0,
+    startFailures: 0,
     restart: undefined,
   }));
   new Gauge({
@@ -101,6 +110,9 @@ export async function runPrimary(o: ExtprocOptions, choice: WorkerCountChoice, b
   });
 
   let stopping = false;
+  /** Resolved when a worker cannot start: the primary then stops and exits 1. */
+  let startFailed!: () => void;
+  const cannotStart = new Promise<void>((resolve) => (startFailed = resolve));
   let port: number | undefined;
   /** Every worker has served once: from then on the pod is ready while any one serves. */
   let allServedOnce = false;
@@ -136,6 +148,7 @@ export async function runPrimary(o: ExtprocOptions, choice: WorkerCountChoice, b
           break;
         case 'gatehouse:serving':
           slot.serving = true;
+          slot.startFailures = 0;
           if (port === undefined) {
             port = message.port;
             log.info({ port, workers: count }, 'workers serving');
@@ -164,10 +177,20 @@ export async function runPrimary(o: ExtprocOptions, choice: WorkerCountChoice, b
     worker.on('exit', (code, signal) => {
       if (slot.worker !== worker) return;
       slot.worker = undefined;
+      const served = slot.serving;
       slot.serving = false;
       for (const scrape of scrapes.values())
         if (scrape.pending.delete(slot.id) && scrape.pending.size === 0) scrape.done();
       if (stopping) return;
+      slot.startFailures = served ? 0 : slot.startFailures + 1;
+      if (slot.startFailures >= MAX_START_FAILURES) {
+        log.error(
+          { worker: slot.id, pid: worker.process.pid, code, signal, attempts: slot.startFailures },
+          'a worker died before serving, again and again: it cannot start; stopping (its own log lines say why)',
+        );
+        startFailed();
+        return;
+      }
       restarts.inc();
       slot.failures = Date.now() - slot.startedAt >= RESTART_RESET_MS ? 0 : slot.failures + 1;
       const delay = Math.min(RESTART_MAX_MS, RESTART_BASE_MS * 2 ** Math.max(0, slot.failures - 1));
@@ -265,7 +288,13 @@ export async function runPrimary(o: ExtprocOptions, choice: WorkerCountChoice, b
     }
     await Promise.all(exits);
   });
-  await lifecycle.handleSignals();
+  const failed = await Promise.race([
+    lifecycle.handleSignals().then(() => false),
+    cannotStart.then(async () => {
+      await lifecycle.stop();
+      return true;
+    }),
+  ]);
   log.info('extproc stopped');
-  return 0;
+  return failed ? 1 : 0;
 }

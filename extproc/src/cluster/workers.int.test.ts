@@ -268,6 +268,28 @@ describe('gatehouse extproc --workers 2', () => {
     }
   });
 
+  it('exits 1 when its workers cannot start (a certificate that does not parse), rather than restarting them forever', async () => {
+    const snapshot = compile(proxy('workers-int-a'));
+    const bad = join(dir, 'not-a-certificate.pem');
+    writeFileSync(bad, 'not a certificate\n');
+    const [port, metricsPort] = [await freePort(), await freePort()];
+    const args = ['--port', String(port), '--metrics-port', String(metricsPort), '--snapshot', snapshot];
+    const proc = spawn(
+      node,
+      [bin, 'extproc', ...args, '--workers', '2', '--redis', redisUrl, '--tls-cert', bad, '--tls-key', bad],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GATEHOUSE_LOG_LEVEL: 'info' } },
+    );
+    let out = '';
+    proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => proc.once('exit', (c) => resolve(c)));
+    started.push({ proc, port, metricsPort, output: () => out, exited }); // killed after a failure
+    expect(await exited).toBe(1);
+    expect(out).toMatch(/a worker died before serving, again and again: it cannot start/);
+    // Every worker it forked is gone with it.
+    expect(out).toMatch(/extproc stopped/);
+  });
+
   it('refuses --workers 2 without Redis and --workers 0, saying why, before starting anything', () => {
     const snapshot = compile(proxy('workers-int-a'));
     const env = { ...process.env, GATEHOUSE_REDIS_URL: undefined };
