@@ -6,7 +6,7 @@
 // prints both.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,7 +19,8 @@ import { startKubeOperator, type KubeOperator } from '../../operator/src/kube-op
 import { runTrace } from '../../operator/src/trace-command.ts';
 import { silentLog } from '../../operator/src/xds/control-plane.test-support.ts';
 import { freePort } from '../env/ports.ts';
-import { adminKubeConfig, Cluster, eventually, operatorKubeConfig, type Obj } from './kube.ts';
+import { writeAdminKubeconfig } from '../env/kubeconfig.ts';
+import { Cluster, eventually, operatorKubeConfig, type Obj } from './kube.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const tag = randomBytes(3).toString('hex');
@@ -153,19 +154,9 @@ describe('a debug session through operator, extproc and devproxy', () => {
       200,
     );
 
-    const admin = adminKubeConfig();
-    const user = admin.getCurrentUser()!.name;
-    const server = admin.getCurrentCluster()!;
-    const kc = new (admin.constructor as new () => typeof admin)();
-    kc.loadFromOptions({
-      clusters: [server],
-      users: admin.users,
-      contexts: [{ name: 'shop', cluster: server.name, user, namespace: ns }],
-      currentContext: 'shop',
-    });
     dir = mkdtempSync(join(tmpdir(), 'gatehouse-trace-e2e-'));
     kubeconfig = join(dir, 'kubeconfig');
-    writeFileSync(kubeconfig, kc.exportConfig());
+    writeAdminKubeconfig(kubeconfig, ns);
   }, 180_000);
 
   afterAll(async () => {

@@ -7,7 +7,7 @@
 // expiry end a session; a session naming another namespace's proxy, or a filter that does not parse,
 // is not Accepted. `gatehouse trace start/get/stop` against the same apiserver.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -22,7 +22,8 @@ import { silentLog, sotwClient } from '../../operator/src/xds/control-plane.test
 import { debugProtos, typeUrls, type DebugCaptureAck } from '../../operator/src/xds/protos.ts';
 import type { DebugCaptureReport } from '../../protos/gen/gatehouse/v1/DebugCaptureReport.ts';
 import type { DebugTransaction } from '../../protos/gen/gatehouse/v1/DebugTransaction.ts';
-import { adminKubeConfig, Cluster, conditionOf, eventually, operatorKubeConfig, type Obj } from './kube.ts';
+import { writeAdminKubeconfig } from '../env/kubeconfig.ts';
+import { Cluster, conditionOf, eventually, operatorKubeConfig, type Obj } from './kube.ts';
 
 const api = 'gatehouse.dev/v1alpha1';
 const tag = randomBytes(3).toString('hex');
@@ -194,19 +195,9 @@ describe('debug sessions in a cluster', () => {
       () => shopNode.sessions !== undefined && otherNode.sessions !== undefined,
     );
 
-    const admin = adminKubeConfig();
-    const user = admin.getCurrentUser()!.name;
-    const server = admin.getCurrentCluster()!;
-    const kc = new (admin.constructor as new () => typeof admin)();
-    kc.loadFromOptions({
-      clusters: [server],
-      users: admin.users,
-      contexts: [{ name: 'shop', cluster: server.name, user, namespace: shop }],
-      currentContext: 'shop',
-    });
     dir = mkdtempSync(join(tmpdir(), 'gatehouse-trace-'));
     kubeconfig = join(dir, 'kubeconfig');
-    writeFileSync(kubeconfig, kc.exportConfig());
+    writeAdminKubeconfig(kubeconfig, shop);
   });
 
   afterAll(async () => {
