@@ -24,10 +24,7 @@ export function ensureGoExtprocDriver(log: (line: string) => void = () => {}): s
 
 const isSource = (f: string) => f === 'go.mod' || f === 'go.sum' || f.endsWith('.go');
 
-function ensureGoBinary(
-  o: { name: string; pkg: string; envVar: string },
-  log: (line: string) => void,
-): string {
+function ensureGoBinary(o: { name: string; pkg: string; envVar: string }, log: (line: string) => void): string {
   const given = process.env[o.envVar];
   if (given) {
     if (!existsSync(given)) throw new Error(`${o.envVar} names ${given}, which does not exist`);
@@ -43,8 +40,7 @@ function ensureGoBinary(
         .filter((f) => f.endsWith('.go'))
         .map((f) => `${o.pkg}/${f}`),
     );
-  for (const file of files.sort())
-    digest.update(`${file}\0`).update(readFileSync(join(moduleDir, file)));
+  for (const file of files.sort()) digest.update(`${file}\0`).update(readFileSync(join(moduleDir, file)));
   const dir = join(gatehouseCacheBase(), 'bench', `${o.name}-${digest.digest('hex').slice(0, 12)}`);
   const binary = join(dir, o.name);
   if (existsSync(binary)) return binary;

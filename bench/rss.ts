@@ -1,13 +1,16 @@
 // `npm run bench:rss`: the resident memory of `gatehouse extproc` over a long run of the typical chain
 // (bench/typical-chain.ts's fixture; issue 20: flat over 1,000,000 requests). RSS (VmRSS of the process
 // and, with BENCH_WORKERS > 1, its workers) is sampled every BENCH_RSS_EVERY requests; the curve is
-// printed as a table and written as CSV. BENCH_RSS_REQUESTS shortens the run. Figures, never asserted.
+// printed as a table and written as CSV. BENCH_RSS_REQUESTS shortens the run. The driver is the Go one
+// (bench/driver.ts; BENCH_DRIVER=node for devproxy's client), one run of it per sample, so a sample is
+// taken between runs with no stream in flight. Figures, never asserted.
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RedisServer } from '../e2e/env/redis.ts';
 import { benchRedis, benchSnapshotFile, chainRequest, load, startGatehouse, treeRssBytes } from './extproc-process.ts';
-import { BENCH_API_KEY, runWorker } from './load-driver.ts';
+import { drive, driverKind } from './driver.ts';
+import { BENCH_API_KEY } from './load-driver.ts';
 
 const REQUESTS = Number(process.env.BENCH_RSS_REQUESTS ?? 1_000_000);
 const EVERY = Number(process.env.BENCH_RSS_EVERY ?? Math.max(1, Math.round(REQUESTS / 50)));
@@ -17,6 +20,7 @@ const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 5_000);
 const CSV = process.env.BENCH_RSS_CSV ?? join(tmpdir(), `gatehouse-rss-${Date.now()}.csv`);
 const route = 'bench/chain';
 const MiB = 1024 * 1024;
+const DRIVER = driverKind();
 
 const redis: RedisServer | undefined = WORKERS > 1 ? await benchRedis() : undefined;
 const fixture = benchSnapshotFile();
@@ -25,7 +29,7 @@ const request = chainRequest(route, BENCH_API_KEY);
 const address = `127.0.0.1:${g.port}`;
 process.stdout.write(
   `rss bench: ${REQUESTS} requests of the typical chain, ${CONCURRENCY} in flight, RSS sampled every ${EVERY} requests after ` +
-    `${WARMUP_MS / 1000}s warm-up; gatehouse extproc --workers ${WORKERS}; ${availableParallelism()} cores shared with the driver; load ${load()}\n\n`,
+    `${WARMUP_MS / 1000}s warm-up; gatehouse extproc --workers ${WORKERS}; ${DRIVER} driver on the same ${availableParallelism()} cores; load ${load()}\n\n`,
 );
 const rows: Array<{ requests: number; rssMiB: number; rate: number; failed: number }> = [];
 const line = (r: (typeof rows)[number]) =>
@@ -34,7 +38,7 @@ process.stdout.write(
   `${'requests'.padStart(9)} ${'RSS MiB'.padStart(9)} ${'delta'.padStart(8)} ${'streams/s'.padStart(9)} ${'failed'.padStart(7)}  load\n`,
 );
 try {
-  await runWorker({
+  await drive(DRIVER, {
     address,
     route,
     concurrency: CONCURRENCY,
@@ -47,7 +51,7 @@ try {
   process.stdout.write(line(rows[0]!));
   for (let done = 0; done < REQUESTS;) {
     const n = Math.min(EVERY, REQUESTS - done);
-    const r = await runWorker({
+    const r = await drive(DRIVER, {
       address,
       route,
       concurrency: CONCURRENCY,

@@ -75,7 +75,13 @@ interface Row {
   r: DriveResult;
 }
 
-async function measure(layout: Layout, route: 'bench/chain' | 'bench/empty', workers: number, redis: RedisServer, file: string) {
+async function measure(
+  layout: Layout,
+  route: 'bench/chain' | 'bench/empty',
+  workers: number,
+  redis: RedisServer,
+  file: string,
+) {
   const where = placement(layout, workers);
   const g = await startGatehouse(file, ['--workers', String(workers), '--redis', redis.url]);
   try {
@@ -159,7 +165,10 @@ try {
         process.stdout.write(
           `${layout.padEnd(9)} ${route.padEnd(11)} ${f(workers, 0, 2)} ${f(row.rate, 0, 9)} ${f(row.rate / one, 2, 5)} ` +
             `${f(row.serverUs, 1, 10)} ${f(row.redisUs, 1, 5)} ${f(row.driverUs, 1, 10)} ${f(row.serverCores, 2, 9)} ${f(row.driverCores, 2, 9)} ` +
-            `${row.shares.map((s) => (s * 100).toFixed(0)).join('/').padStart(9)} ${f(row.r.p50, 2, 7)} ${f(row.r.p99, 2, 7)}  ${load()}  ` +
+            `${row.shares
+              .map((s) => (s * 100).toFixed(0))
+              .join('/')
+              .padStart(9)} ${f(row.r.p50, 2, 7)} ${f(row.r.p99, 2, 7)}  ${load()}  ` +
             `${JSON.stringify(row.r.statuses)}${row.r.failed ? ` failed=${row.r.failed} ${JSON.stringify(row.r.failures)}` : ''}\n`,
         );
       }
@@ -173,7 +182,8 @@ try {
 // What the rows say about the issue's ratio, per route and N > 1.
 process.stdout.write('\n');
 for (const route of ROUTES) {
-  const get = (layout: Layout, w: number) => rows.find((o) => o.layout === layout && o.route === route && o.workers === w);
+  const get = (layout: Layout, w: number) =>
+    rows.find((o) => o.layout === layout && o.route === route && o.workers === w);
   for (const w of WORKERS.filter((n) => n > 1)) {
     const lines: string[] = [];
     const ded1 = get('dedicated', 1);

@@ -325,10 +325,14 @@ func (r *recorder) add(o outcome, latency time.Duration) {
 			r.failures[o.code] = f
 		}
 		f.Count++
-		// devproxy answers a failed exchange with Envoy's 500 local reply; count it the same way.
-		r.statuses["500"]++
 		if o.code == "overload" {
-			return
+			return // never sent: no status, no latency (as bench/extproc-worker.ts counts it)
+		}
+		// devproxy answers a failed exchange with Envoy's local reply: 504 for a timeout, else 500.
+		if o.code == "timeout" {
+			r.statuses["504"]++
+		} else {
+			r.statuses["500"]++
 		}
 	} else {
 		r.completed++
