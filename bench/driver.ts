@@ -40,6 +40,9 @@ export interface DriveTask {
   rawLatencies?: boolean;
   /** A taskset CPU list for the driver, e.g. "1" or "2-3". */
   cpus?: string;
+  /** Go driver only: `onProgress` each time this many more measured exchanges have ended (so far, failed so far). */
+  progressEvery?: number;
+  onProgress?: (ended: number, failed: number) => void;
 }
 
 export interface DriveResult {
@@ -110,6 +113,7 @@ async function driveGo(task: DriveTask, onWarm?: () => void | Promise<void>): Pr
     ...(task.requests !== undefined ? [`-requests=${task.requests}`] : []),
     ...(task.ratePerSecond !== undefined ? [`-rate=${task.ratePerSecond}`] : []),
     ...(task.rawLatencies ? ['-raw'] : []),
+    ...(task.progressEvery ? [`-progress=${task.progressEvery}`] : []),
     ...(onWarm ? ['-hold'] : []),
   ];
   const [command, argv] = task.cpus ? ['taskset', ['-c', task.cpus, binary, ...args]] : [binary, args];
@@ -130,6 +134,9 @@ async function driveGo(task: DriveTask, onWarm?: () => void | Promise<void>): Pr
         failure = err as Error;
         child.kill('SIGKILL');
       }
+    } else if (line.startsWith('progress ')) {
+      const [ended, failed] = line.split(' ').slice(1).map(Number);
+      task.onProgress?.(ended!, failed!);
     } else if (line.startsWith('{')) json = line;
   }
   const code = await exited;
@@ -163,6 +170,7 @@ async function driveGo(task: DriveTask, onWarm?: () => void | Promise<void>): Pr
  * only waits meanwhile), and `cpus` pins this whole process from then on.
  */
 async function driveNode(task: DriveTask, onWarm?: () => void | Promise<void>): Promise<DriveResult> {
+  if (task.progressEvery) throw new Error('progressEvery: the Go driver only');
   if (task.cpus) pin(process.pid, task.cpus);
   let cpuStart: NodeJS.CpuUsage | undefined;
   const r = await runWorker(

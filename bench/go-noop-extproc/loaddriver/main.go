@@ -113,6 +113,7 @@ func main() {
 	rate := flag.Float64("rate", 0, "open loop: exchanges started per second")
 	hold := flag.Bool("hold", false, `print "warm" after the warm-up and wait for a line on stdin`)
 	raw := flag.Bool("raw", false, "print every latency")
+	progress := flag.Int("progress", 0, `print "progress ENDED FAILED" each time N more measured exchanges have ended`)
 	timeout := flag.Duration("timeout", 5*time.Second, "deadline of one exchange (stands in for Envoy's message_timeout)")
 	flag.Parse()
 	if *addr == "" {
@@ -168,7 +169,7 @@ func main() {
 		_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
 	}
 
-	rec := newRecorder(*raw)
+	rec := newRecorder(*raw, *progress)
 	cpuBefore := cpuTime()
 	started := time.Now()
 	switch {
@@ -303,6 +304,7 @@ func answers(msg *extproc.ProcessingRequest, reply *extproc.ProcessingResponse) 
 type recorder struct {
 	mu        sync.Mutex
 	raw       bool
+	progress  int
 	completed int
 	failed    int
 	statuses  map[string]int
@@ -310,8 +312,8 @@ type recorder struct {
 	failures  map[string]*failureKind
 }
 
-func newRecorder(raw bool) *recorder {
-	return &recorder{raw: raw, statuses: map[string]int{}, failures: map[string]*failureKind{}}
+func newRecorder(raw bool, progress int) *recorder {
+	return &recorder{raw: raw, progress: progress, statuses: map[string]int{}, failures: map[string]*failureKind{}}
 }
 
 func (r *recorder) add(o outcome, latency time.Duration) {
@@ -339,6 +341,10 @@ func (r *recorder) add(o outcome, latency time.Duration) {
 		r.statuses[strconv.Itoa(o.status)]++
 	}
 	r.latencies = append(r.latencies, float64(latency)/float64(time.Millisecond))
+	if ended := r.completed + r.failed; r.progress > 0 && ended%r.progress == 0 {
+		// Under the lock, so the lines come in order; the reader samples the server as it reads one.
+		fmt.Printf("progress %d %d\n", ended, r.failed)
+	}
 }
 
 func (r *recorder) result() Result {
