@@ -208,9 +208,15 @@ for (const route of ROUTES) {
     if (sh1 && shN)
       lines.push(
         `measured with the driver sharing all ${CORES} cores: ${w} workers = ${(shN.rate / sh1.rate).toFixed(2)}x 1 worker; ` +
-          `the driver took ${shN.driverCores.toFixed(2)} cores (${shN.driverUs.toFixed(1)} us/request); ` +
-          `the most ${CORES} shared cores can give with this driver is ${((CORES * sh1.serverUs) / (shN.serverUs + shN.driverUs)).toFixed(2)}x ` +
-          `(${CORES} cores / (server + driver CPU per request) over one core / 1 worker's CPU per request)`,
+          `the driver took ${shN.driverCores.toFixed(2)} cores (${shN.driverUs.toFixed(1)} us/request), the server ${shN.serverCores.toFixed(2)}`,
+        `derived, not measured: with 1 worker on a full core, ${CORES} shared cores can give at most ` +
+          `${((CORES * sh1.serverUs) / (shN.serverUs + shN.driverUs)).toFixed(2)}x with this driver (${CORES} x c1 / (c${w} + driver per request))`,
+      );
+    // A case whose single process did not get its core was competing with something else.
+    const starved = rows.filter((o) => o.route === route && o.workers === 1 && o.serverCores < 0.9);
+    for (const o of starved)
+      lines.push(
+        `caution: in ${o.layout}, 1 worker used ${o.serverCores.toFixed(2)} of a core at saturation: other processes took CPU, ratios of that layout are not reliable`,
       );
     process.stdout.write(`${route}:\n${lines.map((l) => `  ${l}\n`).join('')}`);
   }
