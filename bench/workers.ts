@@ -216,7 +216,7 @@ for (const route of ROUTES) {
     const starved = rows.filter((o) => o.route === route && o.workers === 1 && o.serverCores < 0.9);
     for (const o of starved)
       lines.push(
-        `caution: in ${o.layout}, 1 worker used ${o.serverCores.toFixed(2)} of a core at saturation: other processes took CPU, ratios of that layout are not reliable`,
+        `caution: in ${o.layout}, 1 worker used ${o.serverCores.toFixed(2)} of a core at saturation: other processes took CPU (or the driver could not keep it busy): that layout's ratios are not reliable`,
       );
     process.stdout.write(`${route}:\n${lines.map((l) => `  ${l}\n`).join('')}`);
   }
