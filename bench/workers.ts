@@ -133,9 +133,9 @@ async function measure(
   }
 }
 
+const plan = layouts();
 const redis = await benchRedis();
 const fixture = benchSnapshotFile();
-const plan = layouts();
 process.stdout.write(
   `workers bench: ${DURATION_MS / 1000}s per case after ${WARMUP_MS / 1000}s warm-up, ${CONCURRENCY} streams over ${CONNECTIONS} ` +
     `connections, ${DRIVER} driver; ${CORES} cores; layouts ${plan.join(', ')}; load ${load()}\n`,
