@@ -115,6 +115,7 @@ async function driveGo(task: DriveTask, onWarm?: () => void | Promise<void>): Pr
     ...(task.rawLatencies ? ['-raw'] : []),
     ...(task.progressEvery ? [`-progress=${task.progressEvery}`] : []),
     ...(onWarm ? ['-hold'] : []),
+    '-owned',
   ];
   const [command, argv] = task.cpus ? ['taskset', ['-c', task.cpus, binary, ...args]] : [binary, args];
   // One P unless GOMAXPROCS says otherwise: idle Ps spin looking for work, which costs the driver CPU the

@@ -10,7 +10,8 @@
 // -requests exchanges). Open loop: -rate exchanges per second started on schedule whatever the answers,
 // at most -streams in flight (one more is counted failed, "overload"); latency counts from each
 // exchange's scheduled start (no coordinated omission). With -hold the driver prints "warm" after the
-// warm-up and waits for a line on stdin before measuring. Prints one JSON object (Result) on stdout.
+// warm-up and waits for a line on stdin before measuring; with -owned it stops when stdin closes.
+// Prints one JSON object (Result) on stdout.
 package main
 
 import (
@@ -115,6 +116,7 @@ func main() {
 	raw := flag.Bool("raw", false, "print every latency")
 	progress := flag.Int("progress", 0, `print "progress ENDED FAILED" each time N more measured exchanges have ended`)
 	timeout := flag.Duration("timeout", 5*time.Second, "deadline of one exchange (stands in for Envoy's message_timeout)")
+	owned := flag.Bool("owned", false, "stop when stdin closes (the bench that started the driver is gone)")
 	flag.Parse()
 	if *addr == "" {
 		fmt.Fprintln(os.Stderr, "-addr is required")
@@ -160,13 +162,31 @@ func main() {
 		clients[i] = extproc.NewExternalProcessorClient(cc)
 	}
 
+	// stdin: the line -hold waits for, and with -owned its end stops the driver.
+	goLine := make(chan struct{}, 1)
+	go func() {
+		in := bufio.NewReader(os.Stdin)
+		for {
+			if _, err := in.ReadString('\n'); err != nil {
+				if *owned {
+					os.Exit(3)
+				}
+				return
+			}
+			select {
+			case goLine <- struct{}{}:
+			default:
+			}
+		}
+	}()
+
 	// Warm-up: closed loop, nothing counted.
 	if *warmup > 0 {
 		closedLoop(clients, cfg, *streams, func() bool { return false }, time.Now().Add(*warmup), nil)
 	}
 	if *hold {
 		fmt.Println("warm")
-		_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
+		<-goLine
 	}
 
 	rec := newRecorder(*raw, *progress)
