@@ -47,16 +47,23 @@ function matchSegments(pattern: ResourcePattern, path: string[], p = 0, s = 0): 
   return s === path.length;
 }
 
-/** Products are per snapshot: their compiled patterns are kept alongside them and go when they go. */
-const compiledResources = new WeakMap<Product__Output, ResourcePattern[]>();
+/** A product's resource patterns; `everything` when one of them is "/**" (the default), which matches any path. */
+interface Resources {
+  patterns: ResourcePattern[];
+  everything: boolean;
+}
 
-function resourcePatterns(product: Product__Output): ResourcePattern[] {
-  let patterns = compiledResources.get(product);
-  if (!patterns) {
-    patterns = (product.resources.length > 0 ? product.resources : ['/**']).map(segments);
-    compiledResources.set(product, patterns);
+/** Products are per snapshot: their compiled patterns are kept alongside them and go when they go. */
+const compiledResources = new WeakMap<Product__Output, Resources>();
+
+function resourcePatterns(product: Product__Output): Resources {
+  let resources = compiledResources.get(product);
+  if (!resources) {
+    const patterns = (product.resources.length > 0 ? product.resources : ['/**']).map(segments);
+    resources = { patterns, everything: patterns.some((p) => p.length === 1 && p[0] === '**') };
+    compiledResources.set(product, resources);
   }
-  return patterns;
+  return resources;
 }
 
 export function covers(product: Product__Output, ctx: PolicyContext): boolean {
@@ -65,8 +72,10 @@ export function covers(product: Product__Output, ctx: PolicyContext): boolean {
     const method = ctx.request.method.toUpperCase();
     if (!product.methods.some((m) => m.toUpperCase() === method)) return false;
   }
+  const { patterns, everything } = resourcePatterns(product);
+  if (everything) return true;
   const path = segments(ctx.variables.getString('proxy.pathsuffix') ?? '');
-  return resourcePatterns(product).some((pattern) => matchSegments(pattern, path));
+  return patterns.some((pattern) => matchSegments(pattern, path));
 }
 
 function findCoveringProduct(app: App__Output, ctx: PolicyContext): Product__Output | undefined {
