@@ -2,7 +2,7 @@
 // transport, on the real snapshot loader, message model and flow variables: a microbenchmark for the
 // policies' work (docs/architecture.md#the-policies-per-request-work-issue-20); `bench:extproc` is
 // the figure of record.
-//   npm exec -- node bench/chain-policies.ts   (BENCH_ITERATIONS, default 200000; BENCH_ROUNDS, default 3)
+//   npm run bench:policies   (BENCH_ITERATIONS, default 200000; BENCH_ROUNDS, default 3)
 // Each round prints the process's CPU per request (the exchange's construction included) and each step's
 // wall time.
 import { pino } from 'pino';
