@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyContentType, kindOfContentType, sniffBodyKind } from './content-type.ts';
+import { classifyContentType, kindOfContentType, sniffBodyKind, VERDICT_CACHE_SIZE } from './content-type.ts';
 
 const kind = (...values: string[]) => {
   const verdict = classifyContentType(values);
@@ -65,5 +65,34 @@ describe('Content-Type classification', () => {
     expect(sniffBodyKind('a=1')).toBe('other');
     expect(sniffBodyKind('"string"')).toBe('other');
     expect(sniffBodyKind('   ')).toBe('other');
+  });
+});
+
+describe('Content-Type verdicts kept per value', () => {
+  it('a value gives the same verdict every time, whatever came between, past the bound too', () => {
+    const first = classifyContentType(['application/json']);
+    for (let i = 0; i < VERDICT_CACHE_SIZE + 10; i++) {
+      expect(classifyContentType([`application/x-${i}+xml`])).toMatchObject({ status: 'one', kind: 'xml' });
+      expect(classifyContentType([`text/plain, a/${i}`])).toEqual({ status: 'many', count: 2 });
+    }
+    expect(classifyContentType(['application/json'])).toEqual(first);
+    expect(classifyContentType(['application/json', 'application/json'])).toEqual({ status: 'many', count: 2 });
+    expect(classifyContentType(['nonsense'])).toEqual({ status: 'malformed' });
+    expect(classifyContentType([''])).toEqual({ status: 'none' });
+  });
+
+  it('a kept verdict cannot be changed by one caller for the next', () => {
+    const verdict = classifyContentType(['application/json; charset=utf-8']);
+    expect(Object.isFrozen(verdict)).toBe(true);
+    if (verdict.status !== 'one') throw new Error('expected one media type');
+    expect(Object.isFrozen(verdict.media)).toBe(true);
+    expect(() => Object.assign(verdict.media, { subtype: 'xml' })).toThrow(TypeError);
+    expect(classifyContentType(['application/json; charset=utf-8'])).toMatchObject({ kind: 'json' });
+  });
+
+  it('a very long value is classified, not kept', () => {
+    const long = `application/json; p="${'x'.repeat(10_000)}"`;
+    expect(classifyContentType([long])).toMatchObject({ status: 'one', kind: 'json' });
+    expect(Object.isFrozen(classifyContentType([long]))).toBe(false);
   });
 });

@@ -23,6 +23,7 @@ export interface MediaType {
   subtype: string;
 }
 
+/** Shared between callers (classifyContentType keeps them): never change one. */
 export type ContentTypeVerdict =
   /** No Content-Type, or only empty values. */
   | { status: 'none' }
@@ -77,8 +78,36 @@ export function kindOfMediaType(media: MediaType): BodyKind {
   return 'other';
 }
 
+/**
+ * Verdicts of single Content-Type values, frozen (callers share them): a message almost always carries
+ * one value, and the guards, the message model and the templates each ask about it on every request
+ * (docs/architecture.md#the-policies-per-request-work-issue-20). Bounded: cleared when full, so a
+ * client sending a new value each time holds no more than this many.
+ */
+export const VERDICT_CACHE_SIZE = 256;
+/** Longer values are classified each time and never kept. */
+const CACHED_VALUE_LENGTH = 256;
+const verdicts = new Map<string, ContentTypeVerdict>();
+
+function deepFreeze(verdict: ContentTypeVerdict): ContentTypeVerdict {
+  if (verdict.status === 'one') Object.freeze(verdict.media);
+  return Object.freeze(verdict);
+}
+
 /** Classifies every Content-Type value of a message (all header entries, each possibly a list). */
 export function classifyContentType(values: readonly string[]): ContentTypeVerdict {
+  if (values.length !== 1 || values[0]!.length > CACHED_VALUE_LENGTH) return classify(values);
+  const value = values[0]!;
+  let verdict = verdicts.get(value);
+  if (verdict === undefined) {
+    verdict = deepFreeze(classify(values));
+    if (verdicts.size >= VERDICT_CACHE_SIZE) verdicts.clear();
+    verdicts.set(value, verdict);
+  }
+  return verdict;
+}
+
+function classify(values: readonly string[]): ContentTypeVerdict {
   const elements = values.flatMap(splitList).filter((e) => e.trim() !== '');
   if (elements.length === 0) return { status: 'none' };
   if (elements.length > 1) return { status: 'many', count: elements.length };

@@ -296,4 +296,28 @@ describe('AssignMessage: named messages, IgnoreUnresolvedVariables, variablePref
       PolicyConfigError,
     );
   });
+
+  it('one step, templates parsed once, renders each request from its own variables (no value kept)', () => {
+    const step = assignMessagePolicy.create(
+      {
+        add: { headers: { 'x-added': 'a-{developer.app.name}' }, queryParams: { app: '{developer.app.name}' } },
+        set: { headers: { 'x-app': '{developer.app.name}', 'x-fixed': 'plain' }, path: '/v2/{developer.app.name}' },
+      },
+      meta,
+    );
+    for (const [app, other] of [
+      ['mobile', 'web'],
+      ['web', 'mobile'],
+      ['', 'web'],
+    ] as const) {
+      const ctx = makePolicyContext({ path: '/v1/x', variables: app === '' ? {} : { 'developer.app.name': app } });
+      void step(ctx);
+      expect(ctx.request.headers.get('x-app')).toBe(app);
+      expect(ctx.request.headers.get('x-added')).toBe(`a-${app}`);
+      expect(ctx.request.headers.get('x-fixed')).toBe('plain');
+      expect(ctx.request.path).toBe(`/v2/${app}`);
+      expect(new URLSearchParams(ctx.request.query).get('app')).toBe(app);
+      expect(ctx.request.headers.get('x-app')).not.toBe(other);
+    }
+  });
 });

@@ -17,6 +17,7 @@ import { PolicyFault } from '../../flow/faults.ts';
 import { createRequestMessage, createResponseMessage } from '../../flow/message.ts';
 import {
   compilePayloadTemplate,
+  compileTemplate,
   expandTemplate as renderTemplate,
   type PayloadTemplate,
   type TemplateVariables,
@@ -119,25 +120,29 @@ function copy(run: Run, target: AnyMessage, op: CopyOperation): void {
   }
 }
 
-function add(run: Run, target: AnyMessage, op: AddOperation): void {
-  for (const [name, value] of Object.entries(op.headers ?? {})) target.headers.add(name, expandTemplate(run, value));
-  const query = Object.entries(op.queryParams ?? {});
-  if (query.length > 0) editQuery(target, (q) => query.forEach(([n, v]) => q.append(n, expandTemplate(run, v))));
-  const form = Object.entries(op.formParams ?? {});
-  if (form.length > 0) editForm(target, (f) => form.forEach(([n, v]) => f.append(n, expandTemplate(run, v))));
+function add(run: Run, target: AnyMessage, op: CompiledParts): void {
+  for (const [name, value] of op.headers) target.headers.add(name, value.render(run.vars));
+  const { queryParams: query, formParams: form } = op;
+  if (query.length > 0) editQuery(target, (q) => query.forEach(([n, v]) => q.append(n, v.render(run.vars))));
+  if (form.length > 0) editForm(target, (f) => form.forEach(([n, v]) => f.append(n, v.render(run.vars))));
 }
 
-function set(run: Run, target: AnyMessage, op: SetOperation, payload: PayloadTemplate | undefined): void {
-  for (const [name, value] of Object.entries(op.headers ?? {})) target.headers.set(name, expandTemplate(run, value));
-  const query = Object.entries(op.queryParams ?? {});
-  if (query.length > 0) editQuery(target, (q) => query.forEach(([n, v]) => q.set(n, expandTemplate(run, v))));
-  const form = Object.entries(op.formParams ?? {});
-  if (form.length > 0) editForm(target, (f) => form.forEach(([n, v]) => f.set(n, expandTemplate(run, v))));
+function set(
+  run: Run,
+  target: AnyMessage,
+  op: SetOperation,
+  parts: CompiledParts,
+  payload: PayloadTemplate | undefined,
+): void {
+  for (const [name, value] of parts.headers) target.headers.set(name, value.render(run.vars));
+  const { queryParams: query, formParams: form } = parts;
+  if (query.length > 0) editQuery(target, (q) => query.forEach(([n, v]) => q.set(n, v.render(run.vars))));
+  if (form.length > 0) editForm(target, (f) => form.forEach(([n, v]) => f.set(n, v.render(run.vars))));
   // The payload escapes each value for where it sits (a JSON string, XML text, ...): flow/templates.ts.
   if (op.payload && payload) target.body.setText(payload.render(run.vars, target), op.payload.contentType);
   if (isRequest(target)) {
     if (op.verb) target.method = op.verb;
-    if (op.path) target.path = expandTemplate(run, op.path);
+    if (op.path) target.path = parts.path!.render(run.vars);
   } else {
     if (op.statusCode) target.status = op.statusCode;
     if (op.reasonPhrase !== undefined) target.reasonPhrase = op.reasonPhrase;
@@ -191,18 +196,63 @@ export function strictVariables(ctx: PolicyContext, faults: OperationFaults): Te
   };
 }
 
+/** A text template of an operation (a header, parameter or path value), parsed once at create(). */
+interface TextTemplate {
+  render(variables: TemplateVariables): string;
+}
+
+/**
+ * Compiles a value's template; one that does not parse (the compiler refuses those, so only a hand-made
+ * snapshot has one) keeps failing when it runs, as it always did, rather than failing the snapshot.
+ */
+function textTemplate(text: string): TextTemplate {
+  if (!text.includes('{')) return { render: () => text };
+  try {
+    return compileTemplate(text);
+  } catch {
+    return { render: (variables) => renderTemplate(text, variables) };
+  }
+}
+
+/** The templated parts of an add or set operation, with their names, in config order. */
+interface CompiledParts {
+  headers: ReadonlyArray<readonly [string, TextTemplate]>;
+  queryParams: ReadonlyArray<readonly [string, TextTemplate]>;
+  formParams: ReadonlyArray<readonly [string, TextTemplate]>;
+  path?: TextTemplate;
+}
+
+const compileEntries = (values: Record<string, string> | undefined) =>
+  Object.entries(values ?? {}).map(([name, value]) => [name, textTemplate(value)] as const);
+
+function compileParts(op: AddOperation | SetOperation): CompiledParts {
+  return {
+    headers: compileEntries(op.headers),
+    queryParams: compileEntries(op.queryParams),
+    formParams: compileEntries(op.formParams),
+    ...('path' in op && op.path ? { path: textTemplate(op.path) } : {}),
+  };
+}
+
 export interface CompiledOperation {
   op: AssignMessageOperation;
   payload: PayloadTemplate | undefined;
+  add: CompiledParts | undefined;
+  set: CompiledParts | undefined;
 }
 
-/** Operations ready to run: payload templates compiled once. */
+/**
+ * Operations ready to run: payload, header, parameter and path templates compiled once, at create()
+ * (docs/architecture.md#the-policies-per-request-work-issue-20).
+ */
 export function compileOperations(operations: AssignMessageOperation[]): CompiledOperation[] {
   return operations.map((op) => ({
     op,
     payload:
       op.set?.payload &&
       compilePayloadTemplate(op.set.payload.content, op.set.payload.contentType, payloadDelimiters(op.set.payload)),
+    add: op.add && compileParts(op.add),
+    set: op.set && compileParts(op.set),
   }));
 }
 
@@ -211,11 +261,12 @@ export function applyOperations(run: OperationRun, target: AnyMessage, operation
   for (const op of operations) apply(run, target, op);
 }
 
-function apply(run: Run, target: AnyMessage, { op, payload }: CompiledOperation): void {
+function apply(run: Run, target: AnyMessage, compiled: CompiledOperation): void {
+  const { op } = compiled;
   if (op.remove) remove(target, op.remove);
   if (op.copy) copy(run, target, op.copy);
-  if (op.add) add(run, target, op.add);
-  if (op.set) set(run, target, op.set, payload);
+  if (compiled.add) add(run, target, compiled.add);
+  if (op.set && compiled.set) set(run, target, op.set, compiled.set, compiled.payload);
   if (op.assignVariable) assignVariables(run, op.assignVariable);
 }
 

@@ -3,7 +3,7 @@ import type { AccessControlConfig } from '../../../../protos/policies/security/a
 import { PolicyFault } from '../../flow/faults.ts';
 import { makePolicyContext } from '../../flow/policy-context.test-support.ts';
 import { PolicyConfigError } from '../support.ts';
-import { accessControlPolicy } from './access-control.ts';
+import { accessControlPolicy, DECISION_CACHE_SIZE } from './access-control.ts';
 
 const meta = { namespace: 'shop', name: 'check-ip' };
 
@@ -81,6 +81,58 @@ describe('AccessControl', () => {
     expect(allowed(config, '198.51.100.1', 'not-an-ip')).toBe(false);
     expect(allowed(config, '198.51.100.1', '198.51.100.1, , 1.2.3.4')).toBe(false);
     expect(allowed(config, '198.51.100.1', '1.2.3.4:80')).toBe(false);
+  });
+
+  // One step remembers its decision per address text (docs/architecture.md#the-policies-per-request-work-issue-20).
+  describe('decisions remembered by one step', () => {
+    function stepAllows(step: ReturnType<typeof accessControlPolicy.create>) {
+      return (clientIp: string, xff?: string) => {
+        const ctx = makePolicyContext({ clientIp, headers: xff === undefined ? {} : { 'x-forwarded-for': xff } });
+        try {
+          void step(ctx);
+          return true;
+        } catch (error) {
+          expect((error as PolicyFault).errorCode).toBe('accesscontrol.IPDeniedAccess');
+          return false;
+        }
+      };
+    }
+
+    it('decides every address on its own, whatever was decided before, in every spelling', () => {
+      const allows = stepAllows(accessControlPolicy.create(denyDocNet, meta));
+      for (let round = 0; round < 3; round++) {
+        expect(allows('198.51.100.1')).toBe(true);
+        expect(allows('203.0.113.9')).toBe(false);
+        expect(allows('::ffff:203.0.113.9')).toBe(false);
+        expect(allows('::FFFF:203.0.113.9')).toBe(false);
+        expect(allows(' 203.0.113.9 ')).toBe(false);
+        expect(allows('not-an-ip')).toBe(false);
+        expect(allows('')).toBe(false);
+      }
+    });
+
+    it('a client cycling through more addresses than it remembers gets every decision right', () => {
+      const allows = stepAllows(accessControlPolicy.create(denyDocNet, meta));
+      expect(allows('203.0.113.200')).toBe(false);
+      for (let i = 0; i < DECISION_CACHE_SIZE + 50; i++) {
+        const denied = i % 2 === 0;
+        const address = denied ? `203.0.113.${i % 256}` : `2001:db8::${i.toString(16)}`;
+        expect(allows(address)).toBe(!denied);
+      }
+      expect(allows('203.0.113.200')).toBe(false);
+      expect(allows('198.51.100.1')).toBe(true);
+    });
+
+    it('an address allowed alone is denied in an X-Forwarded-For list with an unreadable one', () => {
+      for (const validateBasedOn of ['XForwardedForFirstIP', 'XForwardedForLastIP', 'XForwardedForAllIPs'] as const) {
+        const allows = stepAllows(accessControlPolicy.create({ ...denyDocNet, validateBasedOn }, meta));
+        expect(allows('127.0.0.1', '198.51.100.1')).toBe(true);
+        expect(allows('127.0.0.1', '198.51.100.1,evil')).toBe(false);
+        expect(allows('127.0.0.1', 'evil, 198.51.100.1')).toBe(false);
+        expect(allows('127.0.0.1', '198.51.100.1, 203.0.113.9')).toBe(validateBasedOn === 'XForwardedForFirstIP');
+        expect(allows('127.0.0.1', '198.51.100.1')).toBe(true);
+      }
+    });
   });
 
   it('rejects bad CIDR blocks at create()', () => {

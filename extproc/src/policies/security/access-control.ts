@@ -8,13 +8,16 @@ import {
   type AccessControlConfig,
 } from '../../../../protos/policies/security/access-control.ts';
 import { PolicyFault } from '../../flow/faults.ts';
-import type { PolicyContext, PolicyImplementation } from '../../flow/types.ts';
+import type { PolicyImplementation } from '../../flow/types.ts';
 import { checkConfig } from '../support.ts';
 
 interface CompiledRule {
   action: AccessAction;
   addresses: BlockList;
 }
+
+/** A step's verdict on one address text: its rule's action, or unreadable (denied). */
+type Decision = AccessAction | 'Unreadable';
 
 interface Address {
   address: string;
@@ -39,22 +42,9 @@ function parseAddress(text: string): Address | undefined {
   return version === 0 ? undefined : { address, family: version === 4 ? 'ipv4' : 'ipv6' };
 }
 
-/** The addresses to check, or undefined when they cannot be known (no or malformed header). */
-function addressesToCheck(ctx: PolicyContext, mode: AccessControlConfig['validateBasedOn']): Address[] | undefined {
-  if (mode === undefined || mode === 'ClientIP') {
-    const client = parseAddress(ctx.variables.getString('client.ip') ?? '');
-    return client ? [client] : undefined;
-  }
-  const header = ctx.request.headers.getAll('x-forwarded-for').join(',');
-  if (header.trim() === '') return undefined;
-  const parsed = header.split(',').map(parseAddress);
-  if (parsed.some((a) => a === undefined)) return undefined;
-  const all = parsed as Address[];
-  // split() yields at least one element, so `all` is never empty.
-  if (mode === 'XForwardedForFirstIP') return [all[0]!];
-  if (mode === 'XForwardedForLastIP') return [all[all.length - 1]!];
-  return all;
-}
+/** How many address texts a step remembers its decision for: cleared when full, so a client that
+ * sends a new address each time costs one cleared map per this many requests and holds no more. */
+export const DECISION_CACHE_SIZE = 4096;
 
 function denied(): PolicyFault {
   return new PolicyFault({
@@ -70,13 +60,44 @@ export const accessControlPolicy: PolicyImplementation<AccessControlConfig> = {
     checkConfig(accessControl, config, meta);
     const rules = (config.rules ?? []).map(compileRule);
     const fallback = config.noRuleMatchAction ?? 'Allow';
-    const decide = (a: Address): AccessAction =>
+    const decideAddress = (a: Address): AccessAction =>
       rules.find((rule) => rule.addresses.check(a.address, a.family))?.action ?? fallback;
+    // The decision is a function of the address text and this step's rules only: remembered per text
+    // (docs/architecture.md#the-policies-per-request-work-issue-20), so a returning client costs one
+    // map lookup instead of a parse and a BlockList check per rule.
+    const decisions = new Map<string, Decision>();
+    const decide = (text: string): Decision => {
+      let decision = decisions.get(text);
+      if (decision === undefined) {
+        const address = parseAddress(text);
+        decision = address ? decideAddress(address) : 'Unreadable';
+        if (decisions.size >= DECISION_CACHE_SIZE) decisions.clear();
+        decisions.set(text, decision);
+      }
+      return decision;
+    };
+    const mode = config.validateBasedOn;
 
+    if (mode === undefined || mode === 'ClientIP') {
+      return (ctx) => {
+        // Fail closed: an address we cannot read is never allowed.
+        if (decide(ctx.variables.getString('client.ip') ?? '') !== 'Allow') throw denied();
+        return undefined;
+      };
+    }
     return (ctx) => {
-      const addresses = addressesToCheck(ctx, config.validateBasedOn);
-      // Fail closed: an address we cannot read is never allowed.
-      if (!addresses || addresses.some((a) => decide(a) === 'Deny')) throw denied();
+      const header = ctx.request.headers.getAll('x-forwarded-for').join(',');
+      // Fail closed: no header, or any address we cannot read (anywhere in the list), is never allowed.
+      if (header.trim() === '') throw denied();
+      const decided = header.split(',').map(decide);
+      if (decided.includes('Unreadable')) throw denied();
+      const denies =
+        mode === 'XForwardedForFirstIP'
+          ? decided[0] === 'Deny'
+          : mode === 'XForwardedForLastIP'
+            ? decided[decided.length - 1] === 'Deny'
+            : decided.includes('Deny');
+      if (denies) throw denied();
       return undefined;
     };
   },

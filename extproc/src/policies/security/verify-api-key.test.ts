@@ -334,4 +334,104 @@ describe('VerifyAPIKey', () => {
     expect(result()).toBeUndefined();
     expect(ctx.variables.get('apiproduct.name')).toBe('orders-basic');
   });
+
+  // The variables of an (app, product) pair are built once per snapshot and policy name and then
+  // reused (docs/architecture.md#the-policies-per-request-work-issue-20): these pin that no request
+  // ever sees another app's, another policy's or an older snapshot's values, nor the key of another.
+  describe('variables reused within a snapshot', () => {
+    const twoApps = snapshot(
+      [product()],
+      [
+        app(),
+        app({
+          name: 'web',
+          developerEmail: 'web@example.com',
+          attributes: { channel: 'browser' },
+          credentials: [{ keyHash: hash('k-456'), status: 'Approved' }],
+        }),
+      ],
+    );
+    /** A request through `policy` with `key`, under the runtime of `under` (the same snapshot) when given. */
+    function request(key: string, options: { under?: ReturnType<typeof run>['ctx']; snap?: RuntimeSnapshotInput }) {
+      const { ctx } = run({ key, snapshot: options.snap ?? twoApps });
+      return options.under ? { ...ctx, runtime: options.under.runtime } : ctx;
+    }
+
+    it("a second app's key under the same snapshot gets its own values and client_id, never the first's", () => {
+      const first = request('k-123', {});
+      expect(step(first)).toBeUndefined();
+      const second = request('k-456', { under: first });
+      expect(step(second)).toBeUndefined();
+      const again = request('k-123', { under: first });
+      expect(step(again)).toBeUndefined();
+      expect(second.variables.get('client_id')).toBe('k-456');
+      expect(second.variables.get('verifyapikey.verify-key.client_id')).toBe('k-456');
+      expect(second.variables.get('developer.app.name')).toBe('web');
+      expect(second.variables.get('app.channel')).toBe('browser');
+      expect(second.variables.get('developer.email')).toBe('web@example.com');
+      expect(again.variables.get('client_id')).toBe('k-123');
+      expect(again.variables.get('developer.app.name')).toBe('mobile');
+      expect(again.variables.get('app.channel')).toBeUndefined();
+      // The same set of names, in the same order, as the first request's.
+      expect(again.variables.namesUnder('verifyapikey')).toEqual(first.variables.namesUnder('verifyapikey'));
+    });
+
+    it("another policy name under the same snapshot sets its own prefix, not the first policy's", () => {
+      const first = request('k-123', {});
+      expect(step(first)).toBeUndefined();
+      const other = verifyApiKeyPolicy.create(
+        { apiKey: { ref: 'request.header.x-api-key' } },
+        { namespace: 'shop', name: 'second-check' },
+      );
+      const ctx = request('k-123', { under: first });
+      expect(other(ctx)).toBeUndefined();
+      expect(ctx.variables.get('verifyapikey.second-check.developer.app.name')).toBe('mobile');
+      expect(ctx.variables.get('verifyapikey.second-check.failed')).toBe(false);
+      expect(ctx.variables.namesUnder('verifyapikey.verify-key')).toEqual([]);
+    });
+
+    it("a new snapshot's changed developer, product and app are seen at once; a revoked key is refused at once", () => {
+      const before = snapshot([product()], [app({ developerRef: 'ada' })], [developer()]);
+      const first = request('k-123', { snap: before });
+      expect(step(first)).toBeUndefined();
+      expect(step(request('k-123', { under: first, snap: before }))).toBeUndefined();
+      expect(first.variables.get('developer.region')).toBe('emea');
+
+      const changed = snapshot(
+        [product({ attributes: { tier: 'silver' } })],
+        [app({ developerRef: 'ada', attributes: { channel: 'kiosk' } })],
+        [developer({ lastName: 'King', attributes: { region: 'apac' } })],
+      );
+      const after = request('k-123', { snap: changed });
+      expect(step(after)).toBeUndefined();
+      expect(after.variables.get('developer.lastName')).toBe('King');
+      expect(after.variables.get('developer.region')).toBe('apac');
+      expect(after.variables.get('apiproduct.tier')).toBe('silver');
+      expect(after.variables.get('app.channel')).toBe('kiosk');
+
+      const revoked = snapshot(
+        [product()],
+        [app({ developerRef: 'ada', credentials: [{ keyHash: hash('k-123'), status: 'Revoked' }] })],
+        [developer()],
+      );
+      expect(faultOf(() => step(request('k-123', { snap: revoked }))).errorCode).toBe('oauth.v2.ApiKeyNotApproved');
+      const inactive = snapshot([product()], [app({ developerRef: 'ada' })], [developer({ status: 'inactive' })]);
+      expect(faultOf(() => step(request('k-123', { snap: inactive }))).errorCode).toBe(
+        'keymanagement.service.DeveloperStatusNotActive',
+      );
+    });
+
+    it("another tenant's key (its app in another namespace) is refused, after this tenant's was served", () => {
+      const withOther = snapshot(
+        [product(), product({ namespace: 'rival' })],
+        [app(), app({ namespace: 'rival', credentials: [{ keyHash: hash('k-rival'), status: 'Approved' }] })],
+      );
+      const first = request('k-123', { snap: withOther });
+      expect(step(first)).toBeUndefined();
+      const rival = request('k-rival', { under: first, snap: withOther });
+      expect(faultOf(() => step(rival)).errorCode).toBe('oauth.v2.InvalidApiKeyForGivenResource');
+      expect(rival.variables.get('developer.app.name')).toBeUndefined();
+      expect(rival.variables.get('client_id')).toBeUndefined();
+    });
+  });
 });

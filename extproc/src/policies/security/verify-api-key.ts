@@ -2,11 +2,10 @@
 // approved app whose developer is active, and one of the app's approved products must cover this proxy,
 // path suffix and method. Keys are looked up by keyed hash only; the key itself is never logged.
 import type { App__Output } from '../../../../protos/gen/gatehouse/v1/App.ts';
-import type { Credential__Output } from '../../../../protos/gen/gatehouse/v1/Credential.ts';
 import type { Product__Output } from '../../../../protos/gen/gatehouse/v1/Product.ts';
 import { verifyAPIKey, type VerifyAPIKeyConfig } from '../../../../protos/policies/security/verify-api-key.ts';
 import { PolicyFault } from '../../flow/faults.ts';
-import type { PolicyContext, PolicyImplementation, PolicyMeta } from '../../flow/types.ts';
+import type { PolicyContext, PolicyImplementation, RuntimeIndex } from '../../flow/types.ts';
 import { checkConfig } from '../support.ts';
 
 function unauthorized(errorCode: string, faultString: string): PolicyFault {
@@ -31,8 +30,9 @@ type ResourcePattern = string[];
 
 /** "/a/b/" -> ["a", "b"]; "/" and "" (the base path itself) -> []. */
 function segments(path: string): string[] {
-  const trimmed = path.replace(/^\/|\/$/g, '');
-  return trimmed === '' ? [] : trimmed.split('/');
+  const start = path.startsWith('/') ? 1 : 0;
+  const end = path.length > start && path.endsWith('/') ? path.length - 1 : path.length;
+  return end <= start ? [] : path.slice(start, end).split('/');
 }
 
 function matchSegments(pattern: ResourcePattern, path: string[], p = 0, s = 0): boolean {
@@ -47,24 +47,35 @@ function matchSegments(pattern: ResourcePattern, path: string[], p = 0, s = 0): 
   return s === path.length;
 }
 
-/** Products are per snapshot: their compiled patterns are kept alongside them and go when they go. */
-const compiledResources = new WeakMap<Product__Output, ResourcePattern[]>();
+/** A product's resource patterns; `everything` when one of them is "/**" (the default), which matches any path. */
+interface Resources {
+  patterns: ResourcePattern[];
+  everything: boolean;
+}
 
-function resourcePatterns(product: Product__Output): ResourcePattern[] {
-  let patterns = compiledResources.get(product);
-  if (!patterns) {
-    patterns = (product.resources.length > 0 ? product.resources : ['/**']).map(segments);
-    compiledResources.set(product, patterns);
+/** Products are per snapshot: their compiled patterns are kept alongside them and go when they go. */
+const compiledResources = new WeakMap<Product__Output, Resources>();
+
+function resourcePatterns(product: Product__Output): Resources {
+  let resources = compiledResources.get(product);
+  if (!resources) {
+    const patterns = (product.resources.length > 0 ? product.resources : ['/**']).map(segments);
+    resources = { patterns, everything: patterns.some((p) => p.length === 1 && p[0] === '**') };
+    compiledResources.set(product, resources);
   }
-  return patterns;
+  return resources;
 }
 
 export function covers(product: Product__Output, ctx: PolicyContext): boolean {
   if (product.namespace !== ctx.proxy.namespace || !product.proxies.includes(ctx.proxy.name)) return false;
-  const method = ctx.request.method.toUpperCase();
-  if (product.methods.length > 0 && !product.methods.some((m) => m.toUpperCase() === method)) return false;
+  if (product.methods.length > 0) {
+    const method = ctx.request.method.toUpperCase();
+    if (!product.methods.some((m) => m.toUpperCase() === method)) return false;
+  }
+  const { patterns, everything } = resourcePatterns(product);
+  if (everything) return true;
   const path = segments(ctx.variables.getString('proxy.pathsuffix') ?? '');
-  return resourcePatterns(product).some((pattern) => matchSegments(pattern, path));
+  return patterns.some((pattern) => matchSegments(pattern, path));
 }
 
 function findCoveringProduct(app: App__Output, ctx: PolicyContext): Product__Output | undefined {
@@ -80,23 +91,15 @@ function findCoveringProduct(app: App__Output, ctx: PolicyContext): Product__Out
 const lower = (status: string) => status.toLowerCase();
 
 /**
- * The variables Apigee's VerifyAPIKey sets (docs/policies.md lists them), each as
+ * The variables Apigee's VerifyAPIKey sets (docs/policies.md lists them) that depend on the app, its
+ * developer and the product only, in the order they are set: everything but client_id (the key itself),
+ * status (always approved once the key passed) and expires_at (the credential's). Each is set as
  * verifyapikey.{policy}.{name} and, as Apigee's analytics variables are, unprefixed too. The consumer
  * secret is never set: the snapshot holds only its hash.
  */
-function apigeeVariables(
-  ctx: PolicyContext,
-  key: string,
-  app: App__Output,
-  credential: Credential__Output,
-  product: Product__Output,
-): Record<string, string> {
-  const developer = app.developerRef === '' ? undefined : ctx.runtime.developer(app.namespace, app.developerRef);
-  const expiresAt = Number(credential.expiresAt);
+function appVariables(runtime: RuntimeIndex, app: App__Output, product: Product__Output): Array<[string, string]> {
+  const developer = app.developerRef === '' ? undefined : runtime.developer(app.namespace, app.developerRef);
   const values: Record<string, string> = {
-    client_id: key,
-    status: lower(credential.status),
-    expires_at: expiresAt > 0 ? String(expiresAt) : '-1',
     redirection_uris: app.callbackUrl,
     'developer.app.name': app.name,
     'developer.app.id': app.name,
@@ -125,33 +128,57 @@ function apigeeVariables(
     values['apiproduct.developer.quota.interval'] = String(product.quota.interval);
     values['apiproduct.developer.quota.timeunit'] = product.quota.timeUnit;
   }
-  return values;
+  return Object.entries(values);
 }
 
-function setVariables(
-  ctx: PolicyContext,
-  meta: PolicyMeta,
-  key: string,
+/**
+ * What a step sets for an (app, product) pair, as one flat list [name, value, name, value, ...] in the
+ * order of the names above, each unprefixed then prefixed, then the step's own scope and failed:
+ * built on the pair's first request under a snapshot and a policy name, then set in one loop
+ * (docs/architecture.md#the-policies-per-request-work-issue-20). Kept per RuntimeIndex (one per
+ * snapshot load), so a changed app, developer or product is never served from an older snapshot's
+ * list, and bounded by the snapshot: at most one list per app, product of the app and policy name.
+ * No key is in it: client_id is set per request.
+ */
+type Assignments = ReadonlyArray<string | boolean>;
+const assignmentCache = new WeakMap<
+  RuntimeIndex,
+  WeakMap<App__Output, Map<Product__Output, Map<string, Assignments>>>
+>();
+
+function assignmentsFor(
+  runtime: RuntimeIndex,
+  prefix: string,
   app: App__Output,
-  credential: Credential__Output,
   product: Product__Output,
-): void {
-  const prefix = `verifyapikey.${meta.name}`;
-  for (const [name, value] of Object.entries(apigeeVariables(ctx, key, app, credential, product))) {
-    ctx.variables.set(name, value);
-    ctx.variables.set(`${prefix}.${name}`, value);
+): Assignments {
+  let byApp = assignmentCache.get(runtime);
+  if (!byApp) assignmentCache.set(runtime, (byApp = new WeakMap()));
+  let byProduct = byApp.get(app);
+  if (!byProduct) byApp.set(app, (byProduct = new Map<Product__Output, Map<string, Assignments>>()));
+  let byPolicy = byProduct.get(product);
+  if (!byPolicy) byProduct.set(product, (byPolicy = new Map<string, Assignments>()));
+  let list = byPolicy.get(prefix);
+  if (!list) {
+    const flat: Array<string | boolean> = [];
+    for (const [name, value] of appVariables(runtime, app, product)) flat.push(name, value, `${prefix}.${name}`, value);
+    // Gatehouse's own: the key's scopes (its approved products'), space-separated as OAuth writes them.
+    flat.push(`${prefix}.scope`, runtime.credentialScopes(app).join(' '), `${prefix}.failed`, false);
+    list = Object.freeze(flat);
+    byPolicy.set(prefix, list);
   }
-  // Gatehouse's own: the key's scopes (its approved products'), space-separated as OAuth writes them.
-  ctx.variables.set(`${prefix}.scope`, ctx.runtime.credentialScopes(app).join(' '));
-  ctx.variables.set(`${prefix}.failed`, false);
+  return list;
 }
 
 export const verifyApiKeyPolicy: PolicyImplementation<VerifyAPIKeyConfig> = {
   type: 'VerifyAPIKey',
   create(config, meta) {
     checkConfig(verifyAPIKey, config, meta);
+    const prefix = `verifyapikey.${meta.name}`;
+    const names = { clientId: `${prefix}.client_id`, status: `${prefix}.status`, expiresAt: `${prefix}.expires_at` };
+    const failedName = `${prefix}.failed`;
     const failed = (ctx: PolicyContext, fault: PolicyFault): PolicyFault => {
-      ctx.variables.set(`verifyapikey.${meta.name}.failed`, true);
+      ctx.variables.set(failedName, true);
       return fault;
     };
     return (ctx) => {
@@ -167,7 +194,16 @@ export const verifyApiKeyPolicy: PolicyImplementation<VerifyAPIKeyConfig> = {
       if (!ctx.runtime.developerActive(app)) throw failed(ctx, faults.developerNotActive());
       const product = findCoveringProduct(app, ctx);
       if (!product) throw failed(ctx, faults.notForResource());
-      setVariables(ctx, meta, key, app, credential, product);
+      const { variables } = ctx;
+      variables.set('client_id', key);
+      variables.set(names.clientId, key);
+      variables.set('status', 'approved');
+      variables.set(names.status, 'approved');
+      const expires = expiresAt > 0 ? String(expiresAt) : '-1';
+      variables.set('expires_at', expires);
+      variables.set(names.expiresAt, expires);
+      const assignments = assignmentsFor(ctx.runtime, prefix, app, product);
+      for (let i = 0; i < assignments.length; i += 2) variables.set(assignments[i] as string, assignments[i + 1]);
       return undefined;
     };
   },
