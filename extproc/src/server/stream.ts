@@ -166,7 +166,7 @@ export class ProcessingStream {
     this.call = call;
     this.deps = deps;
     deps.streams.active++;
-    deps.metrics.activeStreams.inc();
+    deps.metrics.streamOpened();
     this.offload = new StreamOffload(deps.pool, deps.offload, this.cancel.signal);
     this.idle = setTimeout(() => this.onIdle(), deps.limits.streamIdleTimeoutMs);
     call.on('data', (msg: ProcessingRequest) => {
@@ -600,7 +600,6 @@ export class ProcessingStream {
     this.cancel.abort(STREAM_ENDED);
     this.deps.bodyBudget.release(this.dir.request.reserved + this.dir.response.reserved);
     this.dir.request.reserved = this.dir.response.reserved = 0;
-    this.deps.metrics.streams.inc({ outcome: this.outcome });
     if (this.deps.analytics?.enabled) this.recordAnalytics();
     this.trace?.end({
       proxy: this.context?.proxy ?? '',
@@ -609,7 +608,7 @@ export class ProcessingStream {
       app: this.context?.app,
       faultCode: this.context?.faultCode,
     });
-    this.deps.metrics.activeStreams.dec();
+    this.deps.metrics.streamEnded(this.outcome);
     this.deps.streams.active--;
   }
 }
