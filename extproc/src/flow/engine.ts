@@ -74,12 +74,30 @@ export class FlowRun {
   }
 
   async runRequest(): Promise<PhaseOutcome> {
-    this.requestDone = true;
-    return this.runPhase('request', REQUEST_SEGMENTS);
+    return this.request();
   }
 
   async runResponse(): Promise<PhaseOutcome> {
-    return this.runPhase('response', RESPONSE_SEGMENTS);
+    return this.response();
+  }
+
+  /**
+   * The request phase, as runRequest, but answered at once (no promise, no await) when no step runs:
+   * the server's hot path for a flow with nothing to do (docs/architecture.md#the-hot-path).
+   */
+  request(): PhaseOutcome | Promise<PhaseOutcome> {
+    this.requestDone = true;
+    return this.phase('request', REQUEST_SEGMENTS);
+  }
+
+  /** The response phase, as runResponse; answered at once when no step runs. */
+  response(): PhaseOutcome | Promise<PhaseOutcome> {
+    return this.phase('response', RESPONSE_SEGMENTS);
+  }
+
+  /** Whether runPostClient has steps to run (it has none before the request phase ran). */
+  get hasPostClient(): boolean {
+    return this.requestDone && this.compiled.postClientFlow.length > 0;
   }
 
   /**
@@ -123,10 +141,28 @@ export class FlowRun {
     }
   }
 
-  /** A phase's segments in order; a segment without steps costs no await (docs/architecture.md#the-hot-path). */
-  private async runPhase(phase: Phase, segments: readonly Segment[]): Promise<PhaseOutcome> {
-    for (const segment of segments) {
-      const steps = this.stepsOf(segment, phase);
+  /**
+   * A phase's segments in order. Segments without steps are passed over without an await; a phase
+   * none of whose segments has a step is over at once (docs/architecture.md#the-hot-path).
+   */
+  private phase(phase: Phase, segments: readonly Segment[]): PhaseOutcome | Promise<PhaseOutcome> {
+    for (let i = 0; i < segments.length; i++) {
+      const steps = this.stepsOf(segments[i]!, phase);
+      if (steps.length > 0) return this.runPhaseFrom(phase, segments, i, steps);
+    }
+    return CONTINUE;
+  }
+
+  /** The phase from segment `first` on, whose steps are `steps` (already chosen). */
+  private async runPhaseFrom(
+    phase: Phase,
+    segments: readonly Segment[],
+    first: number,
+    steps: CompiledStep[],
+  ): Promise<PhaseOutcome> {
+    for (let i = first; i < segments.length; i++) {
+      const segment = segments[i]!;
+      if (i > first) steps = this.stepsOf(segment, phase);
       if (steps.length === 0) continue;
       if (this.observer) this.enteredSegment(this.observer, segment, phase);
       const result = await this.runSteps(steps, phase);

@@ -100,6 +100,9 @@ export interface StreamDeps {
 
 export type { ProcessCall } from './transport.ts';
 
+/** A message's reply: at once when no policy step runs, else when the flow is done. */
+type Reply = ProcessingResponse | Promise<ProcessingResponse>;
+
 const STAGES = [
   'requestHeaders',
   'requestBody',
@@ -132,7 +135,10 @@ export class ProcessingStream {
   private stage = -1;
   private closed = false;
   private outcome: StreamOutcome = 'completed';
-  private queue: Promise<void> = Promise.resolve();
+  /** Work waiting its turn: messages, the end; one task at a time, in order (drain). */
+  private readonly tasks: Array<() => void | Promise<void>> = [];
+  /** A task is running (or its promise pending): new ones wait in `tasks`. */
+  private draining = false;
   private snapshot: LoadedSnapshot | undefined;
   private compiled: CompiledProxy | undefined;
   private exchange: Exchange | undefined;
@@ -149,8 +155,12 @@ export class ProcessingStream {
   private trace: StreamTrace | undefined;
   /** The proxy's metric label value (bounded), once the proxy is known. */
   private proxyLabel: string | undefined;
-  /** Aborted when the stream ends: policy work still queued for a worker is dropped. */
-  private readonly cancel = new AbortController();
+  /**
+   * Aborted when the stream ends: policy work still queued for a worker is dropped. Made only when
+   * work goes to a worker (abort() builds an Event; most streams never offload).
+   */
+  private cancel: AbortController | undefined;
+  private ended = false;
   private readonly offload: StreamOffload;
   private readonly idle: NodeJS.Timeout;
   /** Set only while a debug session records this transaction. */
@@ -167,7 +177,7 @@ export class ProcessingStream {
     this.deps = deps;
     deps.streams.active++;
     deps.metrics.streamOpened();
-    this.offload = new StreamOffload(deps.pool, deps.offload, this.cancel.signal);
+    this.offload = new StreamOffload(deps.pool, deps.offload, () => this.signal());
     this.idle = setTimeout(() => this.onIdle(), deps.limits.streamIdleTimeoutMs);
     call.on('data', (msg: ProcessingRequest) => {
       this.idle.refresh();
@@ -190,23 +200,71 @@ export class ProcessingStream {
     this.close('idle_timeout', { code: err.grpcCode, details: err.message });
   }
 
-  private enqueue(task: () => Promise<void>): void {
-    this.queue = this.queue.then(task).catch((err: unknown) => this.fail(err));
+  /** The signal policy work on a worker is given (StreamOffload asks only when it queues some). */
+  private signal(): AbortSignal {
+    this.cancel ??= new AbortController();
+    if (this.ended) this.cancel.abort(STREAM_ENDED);
+    return this.cancel.signal;
+  }
+
+  private endWork(): void {
+    this.ended = true;
+    this.cancel?.abort(STREAM_ENDED);
+  }
+
+  private enqueue(task: () => void | Promise<void>): void {
+    this.tasks.push(task);
+    if (!this.draining) this.drain();
+  }
+
+  /**
+   * Runs the waiting tasks one after the other. A task that finishes synchronously (a message no
+   * policy works on) costs no promise and no microtask; one that returns a promise holds the others
+   * until it settles. A task's error fails the stream (fail), after which the rest still run (finish).
+   */
+  private drain(): void {
+    this.draining = true;
+    for (let task = this.tasks.shift(); task !== undefined; task = this.tasks.shift()) {
+      let pending: void | Promise<void>;
+      try {
+        pending = task();
+      } catch (err) {
+        this.fail(err);
+        continue;
+      }
+      if (pending instanceof Promise) {
+        pending.then(
+          () => this.drain(),
+          (err: unknown) => {
+            this.fail(err);
+            this.drain();
+          },
+        );
+        return;
+      }
+    }
+    this.draining = false;
   }
 
   private abort(outcome: StreamOutcome): void {
     if (this.closed) return;
     this.closed = true;
     this.outcome = outcome;
-    this.cancel.abort(STREAM_ENDED);
+    this.endWork();
     this.enqueue(() => this.finish());
   }
 
-  private async handle(msg: ProcessingRequest): Promise<void> {
+  private handle(msg: ProcessingRequest): void | Promise<void> {
     if (this.closed) return; // after an ImmediateResponse or an error nothing more is read
     const stage = this.checkOrder(msg);
     const started = performance.now();
-    const reply = await this.process(stage, msg);
+    const reply = this.process(stage, msg);
+    if (reply instanceof Promise) return reply.then((r) => this.answer(stage, started, r));
+    this.answer(stage, started, reply);
+  }
+
+  /** Sends a message's reply, timed from `started` (the phase histograms). */
+  private answer(stage: Stage, started: number, reply: ProcessingResponse): void {
     const seconds = (performance.now() - started) / 1000;
     this.work[stage.startsWith('request') ? 'request' : 'response'] += seconds;
     this.deps.metrics.observePhase(stage, seconds);
@@ -242,7 +300,7 @@ export class ProcessingStream {
     return stage;
   }
 
-  private async process(stage: Stage, msg: ProcessingRequest): Promise<ProcessingResponse> {
+  private process(stage: Stage, msg: ProcessingRequest): Reply {
     const tooLarge = this.headersTooLarge(stage, msg);
     if (tooLarge) return this.fault(tooLarge);
     switch (stage) {
@@ -274,7 +332,7 @@ export class ProcessingStream {
       : new ResponseHeadersTooLargeFault(problem);
   }
 
-  private async onRequestHeaders(msg: ProcessingRequest): Promise<ProcessingResponse> {
+  private onRequestHeaders(msg: ProcessingRequest): Reply {
     const state = this.dir.request;
     state.headers = receiveHeaders(msg.requestHeaders!.headers);
     state.ended = msg.requestHeaders!.endOfStream;
@@ -315,15 +373,20 @@ export class ProcessingStream {
     return this.runRequestFlow('requestHeaders', state.ended ? Buffer.alloc(0) : undefined);
   }
 
-  private async onResponseHeaders(msg: ProcessingRequest): Promise<ProcessingResponse> {
+  private onResponseHeaders(msg: ProcessingRequest): Reply {
     // Envoy skipped the request body we expected: enforce the request flow now rather than never.
     if (!this.dir.request.flowRan) {
-      const early = await this.runRequestFlow(
+      const early = this.runRequestFlow(
         'requestTrailers',
         this.dir.request.chunks.length > 0 ? this.dir.request.body() : undefined,
       );
-      if (early.immediateResponse) return early;
+      const then = (reply: ProcessingResponse) => (reply.immediateResponse ? reply : this.responseHeaders(msg));
+      return early instanceof Promise ? early.then(then) : then(early);
     }
+    return this.responseHeaders(msg);
+  }
+
+  private responseHeaders(msg: ProcessingRequest): Reply {
     const state = this.dir.response;
     this.timing.targetAnswered = performance.now();
     state.headers = receiveHeaders(msg.responseHeaders!.headers);
@@ -338,7 +401,7 @@ export class ProcessingStream {
     return this.runResponseFlow('responseHeaders', state.ended ? Buffer.alloc(0) : undefined);
   }
 
-  private async onBody(direction: Direction, chunk: Buffer, endOfStream: boolean): Promise<ProcessingResponse> {
+  private onBody(direction: Direction, chunk: Buffer, endOfStream: boolean): Reply {
     const state = this.dir[direction];
     const key = direction === 'request' ? 'requestBody' : 'responseBody';
     state.ended = endOfStream;
@@ -372,7 +435,7 @@ export class ProcessingStream {
     return true;
   }
 
-  private async runRequestFlow(stage: Stage, body: Buffer | undefined): Promise<ProcessingResponse> {
+  private runRequestFlow(stage: Stage, body: Buffer | undefined): Reply {
     const state = this.dir.request;
     state.flowRan = true;
     this.offload.startPhase();
@@ -388,6 +451,8 @@ export class ProcessingStream {
     });
     const attrs = this.attributes!;
     const context = this.context!;
+    const deps = this.deps;
+    // One literal, no spreads: an object spread into a literal with an accessor costs a slow clone.
     this.exchange = new Exchange({
       // The request's logger is built only if a line is logged (RequestContext.log).
       get log() {
@@ -396,11 +461,11 @@ export class ProcessingStream {
       request,
       proxy: this.compiled!.proxy,
       runtime: snapshot.runtime,
-      stores: this.deps.stores,
-      ...(this.deps.keys ? { keys: this.deps.keys } : {}),
-      ...(this.deps.callouts ? { callouts: this.deps.callouts } : {}),
-      ...(this.deps.egress ? { egress: this.deps.egress } : {}),
-      ...(this.deps.messageLogs ? { messageLogs: this.deps.messageLogs } : {}),
+      stores: deps.stores,
+      keys: deps.keys,
+      callouts: deps.callouts,
+      egress: deps.egress,
+      messageLogs: deps.messageLogs,
       offload: this.offload,
       now: this.deps.now,
       environmentName: snapshot.environmentName,
@@ -419,10 +484,12 @@ export class ProcessingStream {
       recorder.phaseStarted('ProxyRequest', request);
     }
     this.run = new FlowRun(this.compiled!, this.exchange, recorder);
-    return this.reply(stage, await this.run.runRequest(), () => this.changesFor(stage, request, state));
+    const outcome = this.run.request();
+    const reply = (o: PhaseOutcome) => this.reply(stage, o, () => this.changesFor(stage, request, state));
+    return outcome instanceof Promise ? outcome.then(reply) : reply(outcome);
   }
 
-  private async runResponseFlow(stage: Stage, body: Buffer | undefined): Promise<ProcessingResponse> {
+  private runResponseFlow(stage: Stage, body: Buffer | undefined): Reply {
     const state = this.dir.response;
     state.flowRan = true;
     this.offload.startPhase();
@@ -430,7 +497,9 @@ export class ProcessingStream {
     const response = createResponseMessage({ status: Number(pseudo.get(':status') ?? 200), headers, body });
     this.exchange!.response = response;
     this.capture?.recorder.phaseStarted('TargetResponse', response);
-    return this.reply(stage, await this.run!.runResponse(), () => this.changesFor(stage, response, state));
+    const outcome = this.run!.response();
+    const reply = (o: PhaseOutcome) => this.reply(stage, o, () => this.changesFor(stage, response, state));
+    return outcome instanceof Promise ? outcome.then(reply) : reply(outcome);
   }
 
   private changesFor(
@@ -497,7 +566,7 @@ export class ProcessingStream {
     if (this.closed) return;
     this.closed = true;
     this.outcome = outcome;
-    this.cancel.abort(STREAM_ENDED);
+    this.endWork();
     if (status) this.call.emit('error', status);
     else this.call.end();
     this.enqueue(() => this.finish());
@@ -575,8 +644,8 @@ export class ProcessingStream {
     this.deps.analytics!.record(record);
   }
 
-  /** Runs once, when the stream is over: postClientFlow, then the books. */
-  private async finish(): Promise<void> {
+  /** Runs once, when the stream is over: postClientFlow (if it has steps), then the books. */
+  private finish(): void | Promise<void> {
     if (this.finished) return;
     this.finished = true;
     clearTimeout(this.idle);
@@ -584,12 +653,19 @@ export class ProcessingStream {
       this.closed = true;
       this.call.end();
     }
-    try {
-      this.offload.startPhase(); // postClientFlow's own budget
-      await this.run?.runPostClient();
-    } catch (err) {
-      this.log.error({ err }, 'postClientFlow failed');
-    }
+    if (!this.run?.hasPostClient) return this.settle();
+    this.offload.startPhase(); // postClientFlow's own budget
+    return this.run.runPostClient().then(
+      () => this.settle(),
+      (err: unknown) => {
+        this.log.error({ err }, 'postClientFlow failed');
+        this.settle();
+      },
+    );
+  }
+
+  /** The books of a stream that is over: the debug capture, the body budget, metrics, analytics, the trace. */
+  private settle(): void {
     if (this.capture) {
       try {
         this.endCapture(this.capture);
@@ -597,7 +673,7 @@ export class ProcessingStream {
         this.log.warn({ err: (err as Error).message }, 'debug capture failed; dropped');
       }
     }
-    this.cancel.abort(STREAM_ENDED);
+    this.endWork();
     this.deps.bodyBudget.release(this.dir.request.reserved + this.dir.response.reserved);
     this.dir.request.reserved = this.dir.response.reserved = 0;
     if (this.deps.analytics?.enabled) this.recordAnalytics();
