@@ -14,8 +14,13 @@ import type { ProcessingResponse } from './envoy-proto.ts';
 import { pino } from 'pino';
 
 const Response = envoy.service.ext_proc.v3.ProcessingResponse;
-const decoded = (bytes: Uint8Array) =>
-  Response.toObject(Response.decode(bytes), { enums: String, bytes: String, defaults: true, oneofs: true });
+const decoded = (encoded: Uint8Array | readonly Uint8Array[]) =>
+  Response.toObject(Response.decode(encoded instanceof Uint8Array ? encoded : Buffer.concat(encoded)), {
+    enums: String,
+    bytes: String,
+    defaults: true,
+    oneofs: true,
+  });
 const viaFromObject = (m: ProcessingResponse) => Response.encode(Response.fromObject(m)).finish();
 
 const metadata = () => {
@@ -217,5 +222,34 @@ describe('metric series updated in place', () => {
     expect(text).toContain(
       'gatehouse_extproc_policy_duration_seconds_bucket{le="0.0025",type="VerifyAPIKey",outcome="continue"} 1\n',
     );
+  });
+});
+
+describe('the dynamic metadata of replies', () => {
+  it('is one frozen object per value, shared by streams, and follows what the stream learns', () => {
+    const log = pino({ level: 'silent' });
+    const a = new RequestContext(log, 'a', undefined);
+    const b = new RequestContext(log, 'b', undefined);
+    a.resolved('ns/p');
+    b.resolved('ns/p');
+    const first = a.dynamicMetadata();
+    expect(b.dynamicMetadata()).toBe(first);
+    expect(Object.isFrozen(first.fields!.gatehouse!.structValue!.fields)).toBe(true);
+    a.app = 'app';
+    a.faultCode = 'policies.ratelimit.QuotaViolation';
+    expect(a.dynamicMetadata()).toEqual({
+      fields: {
+        gatehouse: {
+          structValue: {
+            fields: {
+              proxy: { stringValue: 'ns/p' },
+              app: { stringValue: 'app' },
+              fault_code: { stringValue: 'policies.ratelimit.QuotaViolation' },
+            },
+          },
+        },
+      },
+    });
+    expect(b.dynamicMetadata()).toBe(first);
   });
 });

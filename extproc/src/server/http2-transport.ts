@@ -135,9 +135,41 @@ export const processCodec: MessageCodec<ProcessingRequest, ProcessingResponse> =
   decode: (bytes) => Request.decode(bytes) as unknown as ProcessingRequest,
   encode: (message) => {
     const wire = wireReply(message);
-    return Response.encode(wire === UNKNOWN ? Response.fromObject(message) : wire).finish();
+    if (wire === UNKNOWN) return Response.encode(Response.fromObject(message)).finish();
+    const metadata = message.dynamicMetadata;
+    if (metadata == null) return Response.encode(wire).finish();
+    // Fields encoded apart and concatenated are the message (dynamic_metadata, field 8, comes after the
+    // reply's own field in both); the metadata's bytes are encoded once per metadata object, which
+    // the streams share (request-context.ts), and the empty reply of each stage once.
+    let tail = encodedMetadata.get(metadata);
+    if (tail === undefined) {
+      tail = Response.encode({ dynamicMetadata: metadata } as never).finish();
+      encodedMetadata.set(metadata, tail);
+    }
+    const head = emptyReply(wire) ?? Response.encode({ ...wire, dynamicMetadata: undefined }).finish();
+    return [head, tail];
   },
 };
+
+/** The encoded dynamic_metadata field of each metadata object (weakly: the objects are the cache's). */
+const encodedMetadata = new WeakMap<object, Uint8Array>();
+/** The encoded `{[stage]: {}}` of each stage. */
+const emptyReplies = new Map<string, Uint8Array>(
+  [...STAGE_REPLIES].map((stage) => [stage, Response.encode({ [stage]: {} }).finish()]),
+);
+
+/** The bytes of a reply that is one stage's empty reply (plus its metadata); undefined for any other. */
+function emptyReply(wire: object): Uint8Array | undefined {
+  let found: Uint8Array | undefined;
+  for (const key in wire) {
+    const value = (wire as Record<string, unknown>)[key];
+    if (key === 'dynamicMetadata' || value == null) continue;
+    if (found !== undefined || !STAGE_REPLIES.has(key)) return undefined;
+    for (const _inner in value) return undefined;
+    found = emptyReplies.get(key);
+  }
+  return found;
+}
 
 const healthCodec: MessageCodec<{ service: string }, { status: number }> = {
   name: 'HealthCheckRequest',
