@@ -94,10 +94,6 @@ export class Http2Call<In, Out> extends EventEmitter {
     );
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
     stream.on('end', () => this.onEnd());
-    stream.on('drain', () => {
-      this.draining = false;
-      this.flow();
-    });
     stream.on('wantTrailers', () => {
       try {
         stream.sendTrailers(this.trailers ?? { 'grpc-status': '0' });
@@ -158,10 +154,19 @@ export class Http2Call<In, Out> extends EventEmitter {
       this.stream.destroy();
       return false;
     }
-    if (!flushed) this.draining = true;
+    if (!flushed && !this.draining) {
+      // Listened for only while a write waits (most never do): one listener less per call.
+      this.draining = true;
+      this.stream.once('drain', this.onDrain);
+    }
     this.flow();
     return flushed;
   }
+
+  private readonly onDrain = (): void => {
+    this.draining = false;
+    this.flow();
+  };
 
   /** Ends the call with status OK. */
   end(): void {

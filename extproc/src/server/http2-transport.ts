@@ -204,6 +204,7 @@ export function createHttp2Transport(options: TransportOptions): ExtprocTranspor
     if (closing) session.close();
   });
 
+  const processOptions = { maxReceiveMessageBytes: options.maxReceiveMessageBytes, maxQueued: MAX_QUEUED_MESSAGES };
   server.on('stream', (stream, headers) => {
     stream.on('error', () => undefined);
     const trailersOnly = (code: number, details: string, extra: http2.OutgoingHttpHeaders = {}) => {
@@ -221,7 +222,10 @@ export function createHttp2Transport(options: TransportOptions): ExtprocTranspor
       stream.resume();
     };
     const contentType = headers['content-type'] ?? '';
-    if (headers[':method'] !== 'POST' || !/^application\/grpc(\+proto)?(;|$)/.test(contentType)) {
+    if (
+      headers[':method'] !== 'POST' ||
+      (contentType !== 'application/grpc' && !/^application\/grpc(\+proto)?(;|$)/.test(contentType))
+    ) {
       // gRPC over HTTP/2: a request that is not gRPC gets 415 (or 405), no gRPC status.
       if (!stream.destroyed)
         stream.respond({ ':status': headers[':method'] !== 'POST' ? 405 : 415 }, { endStream: true });
@@ -238,10 +242,7 @@ export function createHttp2Transport(options: TransportOptions): ExtprocTranspor
     }
     switch (headers[':path']) {
       case PROCESS_PATH: {
-        const call: ProcessCall = new Http2Call(stream, headers, processCodec, {
-          maxReceiveMessageBytes: options.maxReceiveMessageBytes,
-          maxQueued: MAX_QUEUED_MESSAGES,
-        });
+        const call: ProcessCall = new Http2Call(stream, headers, processCodec, processOptions);
         options.onProcess(call);
         return;
       }
