@@ -212,15 +212,24 @@ export class ProcessingStream {
     this.cancel?.abort(STREAM_ENDED);
   }
 
+  /**
+   * Queues a task. The first one waiting starts in a microtask, as it always did: never inside the
+   * transport's own event callback (node:http2's or grpc-js's), whatever a task writes or ends; the
+   * others run after it.
+   */
   private enqueue(task: () => void | Promise<void>): void {
     this.tasks.push(task);
-    if (!this.draining) this.drain();
+    if (this.draining) return;
+    this.draining = true;
+    queueMicrotask(this.drainTasks);
   }
+
+  private readonly drainTasks = (): void => this.drain();
 
   /**
    * Runs the waiting tasks one after the other. A task that finishes synchronously (a message no
-   * policy works on) costs no promise and no microtask; one that returns a promise holds the others
-   * until it settles. A task's error fails the stream (fail), after which the rest still run (finish).
+   * policy works on) costs no promise; one that returns a promise holds the others until it settles.
+   * A task's error fails the stream (fail), after which the rest still run (finish).
    */
   private drain(): void {
     this.draining = true;
