@@ -102,6 +102,7 @@ export type { ProcessCall } from './transport.ts';
 
 /** A message's reply: at once when no policy step runs, else when the flow is done. */
 type Reply = ProcessingResponse | Promise<ProcessingResponse>;
+type Metadata = NonNullable<ProcessingResponse['dynamicMetadata']>;
 
 const STAGES = [
   'requestHeaders',
@@ -414,25 +415,25 @@ export class ProcessingStream {
     const state = this.dir[direction];
     const key = direction === 'request' ? 'requestBody' : 'responseBody';
     state.ended = endOfStream;
-    if (state.flowRan) return { [key]: {} }; // a body the flow did not ask for passes through
+    if (state.flowRan) return stageReply(key); // a body the flow did not ask for passes through
     if (state.size + chunk.length > this.deps.limits.maxBodyBytes) return this.tooLarge(direction);
     if (!this.reserve(state, state.size + chunk.length)) return this.fault(new BodyBufferFullFault());
     state.chunks.push(chunk);
     state.size += chunk.length;
-    if (!endOfStream) return { [key]: {} };
+    if (!endOfStream) return stageReply(key);
     return direction === 'request' ? this.runRequestFlow(key, state.body()) : this.runResponseFlow(key, state.body());
   }
 
   private async onTrailers(direction: Direction): Promise<ProcessingResponse> {
     const state = this.dir[direction];
     const key = direction === 'request' ? 'requestTrailers' : 'responseTrailers';
-    if (state.flowRan) return { [key]: {} };
+    if (state.flowRan) return stageReply(key);
     // A streamed body ended by trailers: the flow runs now, but only an ImmediateResponse can still act.
     const reply =
       direction === 'request'
         ? await this.runRequestFlow(key, state.body())
         : await this.runResponseFlow(key, state.body());
-    return reply.immediateResponse ? reply : { [key]: {} };
+    return reply.immediateResponse ? reply : stageReply(key);
   }
 
   /** Holds `total` body bytes for this direction against the process-wide budget; false when it is spent. */
@@ -529,7 +530,7 @@ export class ProcessingStream {
   ): ProcessingResponse {
     this.context!.app ??= this.exchange?.variables.getString('developer.app.name') || undefined;
     if (outcome.action === 'respond') return this.immediate(outcome.response, outcome.errorCode);
-    if (stage === 'requestTrailers' || stage === 'responseTrailers') return { [stage]: {} };
+    if (stage === 'requestTrailers' || stage === 'responseTrailers') return stageReply(stage);
     const common = changes();
     if (common === 'body-too-late') {
       this.log.error({ stage }, 'a policy changed a body Envoy streamed in several chunks; answering 500');
@@ -540,11 +541,8 @@ export class ProcessingStream {
       this.status.client = response?.status ?? 0;
       this.capture?.recorder.responseSent(response);
     }
-    return {
-      [stage]: Object.keys(common).length > 0 ? { response: common } : {},
-      // What Envoy's access log reads (%DYNAMIC_METADATA(gatehouse:...)%), after each flow.
-      dynamicMetadata: this.context!.dynamicMetadata(),
-    };
+    // What Envoy's access log reads (%DYNAMIC_METADATA(gatehouse:...)%), after each flow.
+    return stageReply(stage, hasKeys(common) ? common : undefined, this.context!.dynamicMetadata());
   }
 
   private tooLarge(direction: Direction): ProcessingResponse {
@@ -715,6 +713,33 @@ function presentedCredentials(headers: ReceivedHeaders | undefined): string[] {
 /** Dimensions StatisticsCollector set (an object of typed values in one variable). */
 function statistics(value: unknown): Record<string, DimensionValue> {
   return value !== null && typeof value === 'object' ? (value as Record<string, DimensionValue>) : {};
+}
+
+/**
+ * The reply to a stage's message: its own field (with the CommonResponse, when something changed) and
+ * the dynamic metadata. Literals with the field named (a computed key builds the object the slow way).
+ */
+function stageReply(stage: Stage, response?: CommonResponse, dynamicMetadata?: Metadata): ProcessingResponse {
+  const body = response === undefined ? {} : { response };
+  switch (stage) {
+    case 'requestHeaders':
+      return dynamicMetadata ? { requestHeaders: body, dynamicMetadata } : { requestHeaders: body };
+    case 'requestBody':
+      return dynamicMetadata ? { requestBody: body, dynamicMetadata } : { requestBody: body };
+    case 'requestTrailers':
+      return dynamicMetadata ? { requestTrailers: {}, dynamicMetadata } : { requestTrailers: {} };
+    case 'responseHeaders':
+      return dynamicMetadata ? { responseHeaders: body, dynamicMetadata } : { responseHeaders: body };
+    case 'responseBody':
+      return dynamicMetadata ? { responseBody: body, dynamicMetadata } : { responseBody: body };
+    case 'responseTrailers':
+      return dynamicMetadata ? { responseTrailers: {}, dynamicMetadata } : { responseTrailers: {} };
+  }
+}
+
+function hasKeys(object: object): boolean {
+  for (const _key in object) return true;
+  return false;
 }
 
 /** The content-length a message declares (0 when absent or not a length). */
