@@ -252,4 +252,18 @@ describe('the dynamic metadata of replies', () => {
     });
     expect(b.dynamicMetadata()).toBe(first);
   });
+
+  it('stays right past its bound: a client cycling through thousands of apps gets its own metadata', () => {
+    const log = pino({ level: 'silent' });
+    const seen = new Set<object>();
+    for (let i = 0; i < 10_000; i++) {
+      const context = new RequestContext(log, String(i), undefined);
+      context.resolved('ns/many');
+      context.app = `app-${i}`;
+      const metadata = context.dynamicMetadata();
+      seen.add(metadata);
+      expect(metadata.fields!.gatehouse!.structValue!.fields!.app).toEqual({ stringValue: `app-${i}` });
+    }
+    expect(seen.size).toBe(10_000);
+  });
 });
