@@ -21,6 +21,7 @@ export type PhaseOutcome =
   | { action: 'respond'; response: Response; /** set when the answer is a fault */ errorCode?: string };
 
 const CONTINUE: PhaseOutcome = { action: 'continue' };
+const NO_STEPS: CompiledStep[] = [];
 
 /** Apigee's names of where a debug point happens (DebugPoint.phase in protos/gatehouse/v1/debug.proto). */
 export type DebugPhase =
@@ -73,40 +74,58 @@ export class FlowRun {
   }
 
   async runRequest(): Promise<PhaseOutcome> {
-    this.requestDone = true;
-    const c = this.compiled;
-    const vars = this.exchange.variables;
-    const chosen = (): CompiledStep[] => {
-      this.flow = c.conditionalFlows.find((f) => f.when(vars));
-      if (this.flow) vars.set('current.flow.name', this.flow.name);
-      return this.flow?.request ?? [];
-    };
-    return this.runPhase(
-      'request',
-      [
-        () => c.hooks.preProxy?.steps ?? [],
-        () => c.preFlow.request,
-        chosen,
-        () => c.postFlow.request,
-        () => c.hooks.preTarget?.steps ?? [],
-      ],
-      REQUEST_SEGMENTS,
-    );
+    return this.request();
   }
 
   async runResponse(): Promise<PhaseOutcome> {
+    return this.response();
+  }
+
+  /**
+   * The request phase, as runRequest, but answered at once (no promise, no await) when no step runs:
+   * the server's hot path for a flow with nothing to do (docs/architecture.md#the-hot-path).
+   */
+  request(): PhaseOutcome | Promise<PhaseOutcome> {
+    this.requestDone = true;
+    return this.phase('request', REQUEST_SEGMENTS);
+  }
+
+  /** The response phase, as runResponse; answered at once when no step runs. */
+  response(): PhaseOutcome | Promise<PhaseOutcome> {
+    return this.phase('response', RESPONSE_SEGMENTS);
+  }
+
+  /** Whether runPostClient has steps to run (it has none before the request phase ran). */
+  get hasPostClient(): boolean {
+    return this.requestDone && this.compiled.postClientFlow.length > 0;
+  }
+
+  /**
+   * A segment's steps in `phase`. The conditional flow is chosen when its segment comes, after preFlow
+   * has run (its condition may read what preFlow set), and remembered for the response.
+   */
+  private stepsOf(segment: Segment, phase: Phase): CompiledStep[] {
     const c = this.compiled;
-    return this.runPhase(
-      'response',
-      [
-        () => c.hooks.postTarget?.steps ?? [],
-        () => c.preFlow.response,
-        () => this.flow?.response ?? [],
-        () => c.postFlow.response,
-        () => c.hooks.postProxy?.steps ?? [],
-      ],
-      RESPONSE_SEGMENTS,
-    );
+    switch (segment) {
+      case 'preProxy':
+        return c.hooks.preProxy?.steps ?? NO_STEPS;
+      case 'preTarget':
+        return c.hooks.preTarget?.steps ?? NO_STEPS;
+      case 'postTarget':
+        return c.hooks.postTarget?.steps ?? NO_STEPS;
+      case 'postProxy':
+        return c.hooks.postProxy?.steps ?? NO_STEPS;
+      case 'preFlow':
+        return phase === 'request' ? c.preFlow.request : c.preFlow.response;
+      case 'postFlow':
+        return phase === 'request' ? c.postFlow.request : c.postFlow.response;
+      case 'flow':
+        if (phase === 'response') return this.flow?.response ?? NO_STEPS;
+        if (c.conditionalFlows.length === 0) return NO_STEPS;
+        this.flow = c.conditionalFlows.find((f) => f.when(this.exchange.variables));
+        if (this.flow) this.exchange.variables.set('current.flow.name', this.flow.name);
+        return this.flow?.request ?? NO_STEPS;
+    }
   }
 
   /** Runs postClientFlow; its faults and answers change nothing (the response has gone). */
@@ -122,15 +141,30 @@ export class FlowRun {
     }
   }
 
-  /** Flows are given lazily: the conditional flow is chosen only after preFlow has run. */
-  private async runPhase(
+  /**
+   * A phase's segments in order. Segments without steps are passed over without an await; a phase
+   * none of whose segments has a step is over at once (docs/architecture.md#the-hot-path).
+   */
+  private phase(phase: Phase, segments: readonly Segment[]): PhaseOutcome | Promise<PhaseOutcome> {
+    for (let i = 0; i < segments.length; i++) {
+      const steps = this.stepsOf(segments[i]!, phase);
+      if (steps.length > 0) return this.runPhaseFrom(phase, segments, i, steps);
+    }
+    return CONTINUE;
+  }
+
+  /** The phase from segment `first` on, whose steps are `steps` (already chosen). */
+  private async runPhaseFrom(
     phase: Phase,
-    flows: Array<() => CompiledStep[]>,
     segments: readonly Segment[],
+    first: number,
+    steps: CompiledStep[],
   ): Promise<PhaseOutcome> {
-    for (let i = 0; i < flows.length; i++) {
-      const steps = flows[i]!();
-      if (this.observer && steps.length > 0) this.enteredSegment(this.observer, segments[i]!, phase);
+    for (let i = first; i < segments.length; i++) {
+      const segment = segments[i]!;
+      if (i > first) steps = this.stepsOf(segment, phase);
+      if (steps.length === 0) continue;
+      if (this.observer) this.enteredSegment(this.observer, segment, phase);
       const result = await this.runSteps(steps, phase);
       if (result.kind === 'respond') return this.respondDirect(result.direct);
       if (result.kind === 'fault') return this.handleFault(result.fault, result.step, phase);

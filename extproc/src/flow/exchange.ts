@@ -106,6 +106,11 @@ export class Exchange {
     this.observed = wrapper;
   }
 
+  /** What policies are handed as `variables`: the debug session's wrapper while one records, else `variables`. */
+  get policyVariables(): Variables {
+    return this.observed ?? this.variables;
+  }
+
   /** A policy's change was refused: counted by whoever runs the exchange. */
   refusedChange(policyType: string): void {
     this.init.onRefusedChange?.(policyType);
@@ -121,27 +126,59 @@ export class Exchange {
    * line, made only if the policy logs (no logger is built for the steps that do not).
    */
   context(phase: Phase, step?: { policy: string; type: string }): PolicyContext {
-    const { stores, runtime, now } = this.init;
-    const base = () => this.log;
-    let stepLog: Logger | undefined;
-    return {
-      phase,
-      request: this.request,
-      response: this.response,
-      variables: this.observed ?? this.variables,
-      stores,
-      offload: this.init.offload ?? inlineOffload,
-      runtime,
-      keys: this.init.keys ?? noRemoteKeys,
-      callouts: this.init.callouts ?? noCallouts,
-      egress: this.init.egress ?? noEgress,
-      messageLogs: this.init.messageLogs ?? noMessageLogs,
-      proxy: this.proxy,
-      now,
-      get log(): Logger {
-        stepLog ??= step ? base().child({ policy: step.policy, policyType: step.type }) : base();
-        return stepLog;
-      },
-    };
+    return new StepContext(this, this.init, phase, step);
+  }
+}
+
+/**
+ * A step's PolicyContext: a class (one allocation of a known shape per step) rather than a literal
+ * with closures and an accessor, which the profile showed per step (docs/architecture.md#the-hot-path).
+ * `log` is a getter on the prototype: copy it by name when spreading a context into another object.
+ */
+class StepContext implements PolicyContext {
+  readonly phase: Phase;
+  readonly request: Request;
+  readonly response: Response | undefined;
+  readonly variables: Variables;
+  readonly stores: Stores;
+  readonly offload: Offload;
+  readonly runtime: RuntimeIndex;
+  readonly keys: RemoteKeySets;
+  readonly callouts: ExternalCallouts;
+  readonly egress: Egress;
+  readonly messageLogs: MessageLogs;
+  readonly proxy: Proxy__Output;
+  readonly now: () => number;
+  readonly #exchange: Exchange;
+  readonly #step: { policy: string; type: string } | undefined;
+  #log: Logger | undefined;
+
+  constructor(
+    exchange: Exchange,
+    init: ExchangeInit,
+    phase: Phase,
+    step: { policy: string; type: string } | undefined,
+  ) {
+    this.phase = phase;
+    this.request = exchange.request;
+    this.response = exchange.response;
+    this.variables = exchange.policyVariables;
+    this.stores = init.stores;
+    this.offload = init.offload ?? inlineOffload;
+    this.runtime = init.runtime;
+    this.keys = init.keys ?? noRemoteKeys;
+    this.callouts = init.callouts ?? noCallouts;
+    this.egress = init.egress ?? noEgress;
+    this.messageLogs = init.messageLogs ?? noMessageLogs;
+    this.proxy = exchange.proxy;
+    this.now = init.now;
+    this.#exchange = exchange;
+    this.#step = step;
+  }
+
+  get log(): Logger {
+    const step = this.#step;
+    this.#log ??= step ? this.#exchange.log.child({ policy: step.policy, policyType: step.type }) : this.#exchange.log;
+    return this.#log;
   }
 }

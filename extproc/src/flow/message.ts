@@ -62,16 +62,25 @@ export class HeaderMap implements Headers {
 
   constructor(init?: HeaderInit) {
     if (!init) return;
+    if (Array.isArray(init)) {
+      // The server's received headers (an array of pairs): indexed, without the iterator protocol.
+      const pairs = init as ReadonlyArray<readonly [string, string]>;
+      for (let i = 0; i < pairs.length; i++) this.append(pairs[i]![0], pairs[i]![1]);
+      return;
+    }
     const pairs =
       Symbol.iterator in init
         ? (init as Iterable<readonly [string, string]>)
         : Object.entries(init).flatMap(([n, v]) => (Array.isArray(v) ? v : [v]).map((x) => [n, x] as const));
-    for (const [name, value] of pairs) {
-      const key = name.toLowerCase();
-      const list = this.values.get(key);
-      if (list) list.push(value);
-      else this.values.set(key, [value]);
-    }
+    for (const [name, value] of pairs) this.append(name, value);
+  }
+
+  /** A header as received (no change recorded). */
+  private append(name: string, value: string): void {
+    const key = name.toLowerCase();
+    const list = this.values.get(key);
+    if (list) list.push(value);
+    else this.values.set(key, [value]);
   }
 
   get(name: string): string | undefined {

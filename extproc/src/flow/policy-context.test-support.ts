@@ -153,5 +153,7 @@ export function makePolicyContext(opts: PolicyContextOptions = {}): TestPolicyCo
     });
   }
   const phase = opts.phase ?? (opts.response ? 'response' : 'request');
-  return { ...exchange.context(phase), exchange, clock };
+  const context = exchange.context(phase);
+  // `log` is a getter of the context's class: a spread would leave it out.
+  return { ...context, log: context.log, exchange, clock };
 }

@@ -28,7 +28,8 @@ export interface MessageCodec<In, Out> {
   /** What the messages are, in errors ("ProcessingRequest"). */
   name: string;
   decode(bytes: Uint8Array): In;
-  encode(message: Out): Uint8Array;
+  /** The message's bytes, or the bytes of consecutive parts of it (framed as one message). */
+  encode(message: Out): Uint8Array | readonly Uint8Array[];
 }
 
 export interface Http2CallOptions {
@@ -93,10 +94,6 @@ export class Http2Call<In, Out> extends EventEmitter {
     );
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
     stream.on('end', () => this.onEnd());
-    stream.on('drain', () => {
-      this.draining = false;
-      this.flow();
-    });
     stream.on('wantTrailers', () => {
       try {
         stream.sendTrailers(this.trailers ?? { 'grpc-status': '0' });
@@ -132,10 +129,22 @@ export class Http2Call<In, Out> extends EventEmitter {
   write(message: Out): boolean {
     if (this.done || this.stream.destroyed) return false;
     const body = this.codec.encode(message);
-    const frame = Buffer.allocUnsafe(HEADER_BYTES + body.length);
+    let frame: Buffer;
+    if (body instanceof Uint8Array) {
+      frame = Buffer.allocUnsafe(HEADER_BYTES + body.length);
+      frame.set(body, HEADER_BYTES);
+    } else {
+      let length = 0;
+      for (const part of body) length += part.length;
+      frame = Buffer.allocUnsafe(HEADER_BYTES + length);
+      let at = HEADER_BYTES;
+      for (const part of body) {
+        frame.set(part, at);
+        at += part.length;
+      }
+    }
     frame[0] = 0;
-    frame.writeUInt32BE(body.length, 1);
-    frame.set(body, HEADER_BYTES);
+    frame.writeUInt32BE(frame.length - HEADER_BYTES, 1);
     this.written++;
     let flushed: boolean;
     try {
@@ -145,10 +154,19 @@ export class Http2Call<In, Out> extends EventEmitter {
       this.stream.destroy();
       return false;
     }
-    if (!flushed) this.draining = true;
+    if (!flushed && !this.draining) {
+      // Listened for only while a write waits (most never do): one listener less per call.
+      this.draining = true;
+      this.stream.once('drain', this.onDrain);
+    }
     this.flow();
     return flushed;
   }
+
+  private readonly onDrain = (): void => {
+    this.draining = false;
+    this.flow();
+  };
 
   /** Ends the call with status OK. */
   end(): void {

@@ -11,7 +11,14 @@ import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { envoy, grpc } from '../../../protos/gen/extproc/codecs.js';
 import { TlsListener } from '../../../lib/tls/server.ts';
-import type { ProcessingRequest, ProcessingResponse } from './envoy-proto.ts';
+import type {
+  CommonResponse,
+  HeaderMutation,
+  HeaderValueOption,
+  ImmediateResponse,
+  ProcessingRequest,
+  ProcessingResponse,
+} from './envoy-proto.ts';
 import { GrpcStatus, Http2Call, type MessageCodec } from './http2-call.ts';
 import { envoyStreamResetLimit } from './stream-resets.ts';
 import {
@@ -38,16 +45,131 @@ const Response = envoy.service.ext_proc.v3.ProcessingResponse;
 const HealthRequest = grpc.health.v1.HealthCheckRequest;
 const HealthResponse = grpc.health.v1.HealthCheckResponse;
 
+const APPEND_ACTION = envoy.config.core.v3.HeaderValueOption.HeaderAppendAction as unknown as Record<string, number>;
+const RESPONSE_STATUS = envoy.service.ext_proc.v3.CommonResponse.ResponseStatus as unknown as Record<string, number>;
+const STAGE_REPLIES = new Set([
+  'requestHeaders',
+  'responseHeaders',
+  'requestBody',
+  'responseBody',
+  'requestTrailers',
+  'responseTrailers',
+]);
+const COMMON_RESPONSE_FIELDS = new Set(['status', 'headerMutation', 'bodyMutation', 'trailers', 'clearRouteCache']);
+const IMMEDIATE_RESPONSE_FIELDS = new Set(['status', 'headers', 'body', 'grpcStatus', 'details']);
+const STAGE_REPLY_FIELDS = new Set(['response']);
+const OPTION_FIELDS = new Set(['header', 'append', 'appendAction', 'keepEmptyValue']);
+
+/** Not a shape wireReply knows: the generated fromObject converts the reply instead. */
+const UNKNOWN = Symbol('unknown shape');
+
+function knownKeys(object: object, known: Set<string>): boolean {
+  for (const key in object) if (!known.has(key)) return false;
+  return true;
+}
+
+/** A header mutation with its append actions as numbers (the enum's names are what stream.ts writes). */
+function wireMutation(mutation: HeaderMutation | null | undefined): HeaderMutation | null | undefined | typeof UNKNOWN {
+  const options = mutation?.setHeaders;
+  if (!options || options.length === 0) return mutation;
+  const setHeaders: HeaderValueOption[] = [];
+  for (const option of options) {
+    if (!knownKeys(option, OPTION_FIELDS)) return UNKNOWN;
+    const action = option.appendAction;
+    if (typeof action !== 'string') setHeaders.push(option);
+    else {
+      const value = APPEND_ACTION[action];
+      if (value === undefined) return UNKNOWN;
+      const { appendAction: _name, ...rest } = option;
+      setHeaders.push(value === 0 ? rest : { ...rest, appendAction: value as never });
+    }
+  }
+  return { ...mutation, setHeaders };
+}
+
+/**
+ * A reply as the generated encode takes it as is: the plain objects stream.ts builds are already that
+ * shape (bytes as Buffers, numbers, the dynamic metadata's Struct) except for the enum values given by
+ * name, converted here. fromObject would copy the whole reply into message objects first (the Struct
+ * of the dynamic metadata field by field), a cost the profile showed on every reply
+ * (docs/architecture.md#the-hot-path). Anything but the shapes stream.ts builds goes through fromObject.
+ */
+export function wireReply(message: ProcessingResponse): object | typeof UNKNOWN {
+  let out: Record<string, unknown> | undefined;
+  for (const key in message) {
+    const value = (message as Record<string, unknown>)[key];
+    if (value == null || key === 'dynamicMetadata') continue;
+    if (STAGE_REPLIES.has(key)) {
+      if (!knownKeys(value, STAGE_REPLY_FIELDS)) return UNKNOWN;
+      const common = (value as { response?: CommonResponse | null }).response;
+      if (common == null) continue;
+      if (!knownKeys(common, COMMON_RESPONSE_FIELDS)) return UNKNOWN;
+      const headerMutation = wireMutation(common.headerMutation);
+      if (headerMutation === UNKNOWN) return UNKNOWN;
+      const status = typeof common.status === 'string' ? RESPONSE_STATUS[common.status] : common.status;
+      if (status === undefined && common.status !== undefined) return UNKNOWN;
+      const { status: _status, ...rest } = common;
+      const response = { ...rest, headerMutation, ...(status ? { status } : {}) };
+      out ??= { ...message };
+      out[key] = { ...value, response };
+    } else if (key === 'immediateResponse') {
+      const immediate = value as ImmediateResponse;
+      if (!knownKeys(immediate, IMMEDIATE_RESPONSE_FIELDS)) return UNKNOWN;
+      if (immediate.status != null && typeof immediate.status.code !== 'number') return UNKNOWN;
+      const headers = wireMutation(immediate.headers);
+      if (headers === UNKNOWN) return UNKNOWN;
+      out ??= { ...message };
+      out[key] = { ...immediate, headers };
+    } else return UNKNOWN;
+  }
+  return out ?? message;
+}
+
 /**
  * The ext_proc codecs. Decoded messages have the fields stream.ts reads in proto-loader's shape
  * (lowerCamelCase, the `request` oneof's name, bytes as Buffers); replies are the plain objects
- * stream.ts builds (enums by name), converted by the generated fromObject.
+ * stream.ts builds (enums by name), encoded as they are (wireReply) or else converted by fromObject.
  */
 export const processCodec: MessageCodec<ProcessingRequest, ProcessingResponse> = {
   name: 'ProcessingRequest',
   decode: (bytes) => Request.decode(bytes) as unknown as ProcessingRequest,
-  encode: (message) => Response.encode(Response.fromObject(message)).finish(),
+  encode: (message) => {
+    const wire = wireReply(message);
+    if (wire === UNKNOWN) return Response.encode(Response.fromObject(message)).finish();
+    const metadata = message.dynamicMetadata;
+    if (metadata == null) return Response.encode(wire).finish();
+    // Fields encoded apart and concatenated are the message (dynamic_metadata, field 8, comes after the
+    // reply's own field in both); the metadata's bytes are encoded once per metadata object, which
+    // the streams share (request-context.ts), and the empty reply of each stage once.
+    let tail = encodedMetadata.get(metadata);
+    if (tail === undefined) {
+      tail = Response.encode({ dynamicMetadata: metadata } as never).finish();
+      encodedMetadata.set(metadata, tail);
+    }
+    const head = emptyReply(wire) ?? Response.encode({ ...wire, dynamicMetadata: undefined }).finish();
+    return [head, tail];
+  },
 };
+
+/** The encoded dynamic_metadata field of each metadata object (weakly: the objects are the cache's). */
+const encodedMetadata = new WeakMap<object, Uint8Array>();
+/** The encoded `{[stage]: {}}` of each stage. */
+const emptyReplies = new Map<string, Uint8Array>(
+  [...STAGE_REPLIES].map((stage) => [stage, Response.encode({ [stage]: {} }).finish()]),
+);
+
+/** The bytes of a reply that is one stage's empty reply (plus its metadata); undefined for any other. */
+function emptyReply(wire: object): Uint8Array | undefined {
+  let found: Uint8Array | undefined;
+  for (const key in wire) {
+    const value = (wire as Record<string, unknown>)[key];
+    if (key === 'dynamicMetadata' || value == null) continue;
+    if (found !== undefined || !STAGE_REPLIES.has(key)) return undefined;
+    for (const _inner in value) return undefined;
+    found = emptyReplies.get(key);
+  }
+  return found;
+}
 
 const healthCodec: MessageCodec<{ service: string }, { status: number }> = {
   name: 'HealthCheckRequest',
@@ -82,6 +204,7 @@ export function createHttp2Transport(options: TransportOptions): ExtprocTranspor
     if (closing) session.close();
   });
 
+  const processOptions = { maxReceiveMessageBytes: options.maxReceiveMessageBytes, maxQueued: MAX_QUEUED_MESSAGES };
   server.on('stream', (stream, headers) => {
     stream.on('error', () => undefined);
     const trailersOnly = (code: number, details: string, extra: http2.OutgoingHttpHeaders = {}) => {
@@ -99,7 +222,10 @@ export function createHttp2Transport(options: TransportOptions): ExtprocTranspor
       stream.resume();
     };
     const contentType = headers['content-type'] ?? '';
-    if (headers[':method'] !== 'POST' || !/^application\/grpc(\+proto)?(;|$)/.test(contentType)) {
+    if (
+      headers[':method'] !== 'POST' ||
+      (contentType !== 'application/grpc' && !/^application\/grpc(\+proto)?(;|$)/.test(contentType))
+    ) {
       // gRPC over HTTP/2: a request that is not gRPC gets 415 (or 405), no gRPC status.
       if (!stream.destroyed)
         stream.respond({ ':status': headers[':method'] !== 'POST' ? 405 : 415 }, { endStream: true });
@@ -116,10 +242,7 @@ export function createHttp2Transport(options: TransportOptions): ExtprocTranspor
     }
     switch (headers[':path']) {
       case PROCESS_PATH: {
-        const call: ProcessCall = new Http2Call(stream, headers, processCodec, {
-          maxReceiveMessageBytes: options.maxReceiveMessageBytes,
-          maxQueued: MAX_QUEUED_MESSAGES,
-        });
+        const call: ProcessCall = new Http2Call(stream, headers, processCodec, processOptions);
         options.onProcess(call);
         return;
       }

@@ -9,6 +9,111 @@ import { BoundedLabel } from './bounded-label.ts';
 const knownFaultCodes = new Set(errorCodes.filter((e) => e.family === 'fault').map((e) => e.code));
 const faultCodeLabel = (code: string) => (knownFaultCodes.has(code) ? code : 'other');
 
+/**
+ * One series (label set) of a prom-client metric, updated in place: prom-client's own inc/observe
+ * validates and hashes the labels on every call (and a histogram's bucket is found by a number used as
+ * a property name), which the profile showed on every message (docs/architecture.md#the-hot-path).
+ * The series is created, validated and hashed by prom-client itself on its first update; later ones
+ * add to the very entry prom-client exports, so /metrics (names, labels, buckets, values, the
+ * per-worker aggregation) reads exactly as before. A reset or removed series is created again the
+ * same way.
+ */
+interface PromEntry {
+  labels: Record<string, string | number>;
+  value: number;
+  sum: number;
+  count: number;
+  bucketValues: Record<string, number>;
+}
+interface PromMetric {
+  hashMap: Record<string, PromEntry | undefined>;
+}
+
+class Series {
+  private readonly metric: PromMetric;
+  protected readonly labels: Record<string, string>;
+  private hash: string | undefined;
+
+  constructor(metric: object, labels: Record<string, string>) {
+    this.metric = metric as PromMetric;
+    this.labels = labels;
+  }
+
+  /** The series' entry, or undefined when prom-client has none (yet, or since a reset). */
+  protected entry(): PromEntry | undefined {
+    return this.hash === undefined ? undefined : this.metric.hashMap[this.hash];
+  }
+
+  /** After prom-client created the series: remember its key (found by its labels, once per series). */
+  protected bind(): void {
+    const names = Object.keys(this.labels);
+    for (const [hash, entry] of Object.entries(this.metric.hashMap)) {
+      const labels = entry?.labels;
+      if (labels && Object.keys(labels).length === names.length && names.every((n) => labels[n] === this.labels[n])) {
+        this.hash = hash;
+        return;
+      }
+    }
+  }
+}
+
+/** A counter's or a gauge's series (inc and dec by one). */
+export class CounterSeries extends Series {
+  private readonly counter: { inc(labels: Record<string, string>, v?: number): void };
+  constructor(counter: Counter<string> | Gauge<string>, labels: Record<string, string> = {}) {
+    super(counter, labels);
+    this.counter = counter;
+  }
+  inc(): void {
+    const entry = this.entry();
+    if (entry !== undefined) entry.value += 1;
+    else {
+      this.counter.inc(this.labels, 1);
+      this.bind();
+    }
+  }
+  /** Gauges only. */
+  dec(): void {
+    const entry = this.entry();
+    if (entry !== undefined) entry.value -= 1;
+    else {
+      this.counter.inc(this.labels, -1);
+      this.bind();
+    }
+  }
+}
+
+/** A histogram's series. */
+export class HistogramSeries extends Series {
+  private readonly histogram: Histogram<string>;
+  private readonly bounds: readonly number[];
+  /** The bucket entries' property names, as prom-client keys them (the bound as a string). */
+  private readonly keys: readonly string[];
+  constructor(histogram: Histogram<string>, labels: Record<string, string>) {
+    super(histogram, labels);
+    this.histogram = histogram;
+    this.bounds = (histogram as unknown as { upperBounds: number[] }).upperBounds;
+    this.keys = this.bounds.map(String);
+  }
+  observe(seconds: number): void {
+    const entry = this.entry();
+    if (entry === undefined || !Number.isFinite(seconds)) {
+      this.histogram.observe(this.labels, seconds); // creates the series (or throws, as prom-client does)
+      this.bind();
+      return;
+    }
+    const bounds = this.bounds;
+    for (let i = 0; i < bounds.length; i++) {
+      if (seconds <= bounds[i]!) {
+        entry.bucketValues[this.keys[i]!]! += 1;
+        break;
+      }
+    }
+    entry.sum += seconds;
+    entry.count += 1;
+  }
+}
+
 const latencyBuckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25];
 
 export interface MetricsOptions {
@@ -161,11 +266,13 @@ export class ExtprocMetrics {
   });
   readonly labelOverflow: Gauge;
 
-  /** Label children bound once: the per-message path then skips prom-client's label hashing. */
-  private readonly phaseChildren = new Map<string, { observe(seconds: number): void }>();
-  private readonly proxyPhaseChildren = new Map<string, { observe(seconds: number): void }>();
-  private readonly policyChildren = new Map<string, { observe(seconds: number): void }>();
-  private readonly proxyChildren = new Map<string, { inc(): void }>();
+  /** Series bound once each (Series): the per-message path then skips prom-client's label work. */
+  private readonly phaseSeries = new Map<string, HistogramSeries>();
+  private readonly proxyPhaseSeries = new Map<string, Map<string, HistogramSeries>>();
+  private readonly policySeries = new Map<string, Map<string, HistogramSeries>>();
+  private readonly proxySeries = new Map<string, CounterSeries>();
+  private readonly outcomeSeries = new Map<string, CounterSeries>();
+  private readonly activeSeries = new CounterSeries(this.activeStreams);
   readonly proxies: BoundedLabel;
   /** Policy types come from the snapshot (the registry's names); capped all the same. */
   private readonly policyTypes = new BoundedLabel(200);
@@ -188,12 +295,12 @@ export class ExtprocMetrics {
   /** One request for a proxy: its label value (bounded), to pass to the other per-proxy calls. */
   proxyRequest(proxy: string): string {
     const label = this.proxies.value(proxy);
-    let child = this.proxyChildren.get(label);
-    if (!child) {
-      child = this.proxyRequests.labels(label);
-      this.proxyChildren.set(label, child);
+    let series = this.proxySeries.get(label);
+    if (!series) {
+      series = new CounterSeries(this.proxyRequests, { proxy: label });
+      this.proxySeries.set(label, series);
     }
-    child.inc();
+    series.inc();
     return label;
   }
 
@@ -204,24 +311,48 @@ export class ExtprocMetrics {
   }
 
   observeProxyPhase(proxyLabel: string, phase: string, seconds: number): void {
-    const key = `${proxyLabel}\n${phase}`;
-    let child = this.proxyPhaseChildren.get(key);
-    if (!child) {
-      child = this.proxyPhaseSeconds.labels(proxyLabel, phase);
-      this.proxyPhaseChildren.set(key, child);
+    let phases = this.proxyPhaseSeries.get(proxyLabel);
+    if (!phases) {
+      phases = new Map();
+      this.proxyPhaseSeries.set(proxyLabel, phases);
     }
-    child.observe(seconds);
+    let series = phases.get(phase);
+    if (!series) {
+      series = new HistogramSeries(this.proxyPhaseSeconds, { proxy: proxyLabel, phase });
+      phases.set(phase, series);
+    }
+    series.observe(seconds);
   }
 
   observePolicy(type: string, outcome: StepOutcome, seconds: number): void {
     const label = this.policyTypes.value(type);
-    const key = `${label}\n${outcome}`;
-    let child = this.policyChildren.get(key);
-    if (!child) {
-      child = this.policySeconds.labels(label, outcome);
-      this.policyChildren.set(key, child);
+    let outcomes = this.policySeries.get(label);
+    if (!outcomes) {
+      outcomes = new Map();
+      this.policySeries.set(label, outcomes);
     }
-    child.observe(seconds);
+    let series = outcomes.get(outcome);
+    if (!series) {
+      series = new HistogramSeries(this.policySeconds, { type: label, outcome });
+      outcomes.set(outcome, series);
+    }
+    series.observe(seconds);
+  }
+
+  /** A stream opened (gatehouse_extproc_active_streams). */
+  streamOpened(): void {
+    this.activeSeries.inc();
+  }
+
+  /** A stream ended, by how (gatehouse_extproc_streams_total, gatehouse_extproc_active_streams). */
+  streamEnded(outcome: StreamOutcome): void {
+    let series = this.outcomeSeries.get(outcome);
+    if (!series) {
+      series = new CounterSeries(this.streams, { outcome });
+      this.outcomeSeries.set(outcome, series);
+    }
+    series.inc();
+    this.activeSeries.dec();
   }
 
   /** The server's live figures behind the probed gauges. */
@@ -242,12 +373,12 @@ export class ExtprocMetrics {
   }
 
   observePhase(phase: string, seconds: number): void {
-    let child = this.phaseChildren.get(phase);
-    if (!child) {
-      child = this.phaseSeconds.labels(phase);
-      this.phaseChildren.set(phase, child);
+    let series = this.phaseSeries.get(phase);
+    if (!series) {
+      series = new HistogramSeries(this.phaseSeconds, { phase });
+      this.phaseSeries.set(phase, series);
     }
-    child.observe(seconds);
+    series.observe(seconds);
   }
 
   snapshotApplied(version: string): void {

@@ -39,6 +39,8 @@ export class RequestContext {
   faultCode: string | undefined;
   private readonly base: Logger;
   private logger: Logger | undefined;
+  /** The last dynamicMetadata() answer and what it was built from. */
+  private metadata: { proxy: string; app: string; faultCode: string; value: DynamicMetadata } | undefined;
 
   constructor(base: Logger, requestId: string, traceparent: string | undefined) {
     this.base = base;
@@ -66,12 +68,41 @@ export class RequestContext {
     if (this.logger) this.logger = this.logger.child({ proxy });
   }
 
-  /** ProcessingResponse.dynamic_metadata: {gatehouse: {proxy, app, fault_code}}, only what is known. */
+  /**
+   * ProcessingResponse.dynamic_metadata: {gatehouse: {proxy, app, fault_code}}, only what is known.
+   * One frozen object per distinct value, shared by the streams (sharedMetadata): the transport
+   * encodes each once (http2-transport.ts).
+   */
   dynamicMetadata(): DynamicMetadata {
-    const fields: Record<string, { stringValue: string }> = {};
-    if (this.proxy) fields.proxy = { stringValue: this.proxy };
-    if (this.app) fields.app = { stringValue: this.app };
-    if (this.faultCode) fields.fault_code = { stringValue: this.faultCode };
-    return { fields: { [gatehouseMetadataNamespace]: { structValue: { fields } } } };
+    const app = this.app ?? '';
+    const faultCode = this.faultCode ?? '';
+    const last = this.metadata;
+    if (last && last.proxy === this.proxy && last.app === app && last.faultCode === faultCode) return last.value;
+    const value = sharedMetadata(this.proxy, app, faultCode);
+    this.metadata = { proxy: this.proxy, app, faultCode, value };
+    return value;
   }
+}
+
+/** Distinct metadata values kept (proxies x apps x fault codes); past it the cache starts again. */
+const maxSharedMetadata = 4096;
+const metadataCache = new Map<string, DynamicMetadata>();
+
+function sharedMetadata(proxy: string, app: string, faultCode: string): DynamicMetadata {
+  const key = `${proxy}\n${app}\n${faultCode}`;
+  let metadata = metadataCache.get(key);
+  if (metadata === undefined) {
+    const fields: Record<string, { stringValue: string }> = {};
+    if (proxy) fields.proxy = Object.freeze({ stringValue: proxy });
+    if (app) fields.app = Object.freeze({ stringValue: app });
+    if (faultCode) fields.fault_code = Object.freeze({ stringValue: faultCode });
+    metadata = Object.freeze({
+      fields: Object.freeze({
+        [gatehouseMetadataNamespace]: Object.freeze({ structValue: Object.freeze({ fields: Object.freeze(fields) }) }),
+      }),
+    });
+    if (metadataCache.size >= maxSharedMetadata) metadataCache.clear();
+    metadataCache.set(key, metadata);
+  }
+  return metadata;
 }

@@ -100,6 +100,10 @@ export interface StreamDeps {
 
 export type { ProcessCall } from './transport.ts';
 
+/** A message's reply: at once when no policy step runs, else when the flow is done. */
+type Reply = ProcessingResponse | Promise<ProcessingResponse>;
+type Metadata = NonNullable<ProcessingResponse['dynamicMetadata']>;
+
 const STAGES = [
   'requestHeaders',
   'requestBody',
@@ -132,7 +136,10 @@ export class ProcessingStream {
   private stage = -1;
   private closed = false;
   private outcome: StreamOutcome = 'completed';
-  private queue: Promise<void> = Promise.resolve();
+  /** Work waiting its turn: messages, the end; one task at a time, in order (drain). */
+  private readonly tasks: Array<() => void | Promise<void>> = [];
+  /** A task is running (or its promise pending): new ones wait in `tasks`. */
+  private draining = false;
   private snapshot: LoadedSnapshot | undefined;
   private compiled: CompiledProxy | undefined;
   private exchange: Exchange | undefined;
@@ -149,8 +156,12 @@ export class ProcessingStream {
   private trace: StreamTrace | undefined;
   /** The proxy's metric label value (bounded), once the proxy is known. */
   private proxyLabel: string | undefined;
-  /** Aborted when the stream ends: policy work still queued for a worker is dropped. */
-  private readonly cancel = new AbortController();
+  /**
+   * Aborted when the stream ends: policy work still queued for a worker is dropped. Made only when
+   * work goes to a worker (abort() builds an Event; most streams never offload).
+   */
+  private cancel: AbortController | undefined;
+  private ended = false;
   private readonly offload: StreamOffload;
   private readonly idle: NodeJS.Timeout;
   /** Set only while a debug session records this transaction. */
@@ -166,8 +177,8 @@ export class ProcessingStream {
     this.call = call;
     this.deps = deps;
     deps.streams.active++;
-    deps.metrics.activeStreams.inc();
-    this.offload = new StreamOffload(deps.pool, deps.offload, this.cancel.signal);
+    deps.metrics.streamOpened();
+    this.offload = new StreamOffload(deps.pool, deps.offload, () => this.signal());
     this.idle = setTimeout(() => this.onIdle(), deps.limits.streamIdleTimeoutMs);
     call.on('data', (msg: ProcessingRequest) => {
       this.idle.refresh();
@@ -190,23 +201,80 @@ export class ProcessingStream {
     this.close('idle_timeout', { code: err.grpcCode, details: err.message });
   }
 
-  private enqueue(task: () => Promise<void>): void {
-    this.queue = this.queue.then(task).catch((err: unknown) => this.fail(err));
+  /** The signal policy work on a worker is given (StreamOffload asks only when it queues some). */
+  private signal(): AbortSignal {
+    this.cancel ??= new AbortController();
+    if (this.ended) this.cancel.abort(STREAM_ENDED);
+    return this.cancel.signal;
+  }
+
+  private endWork(): void {
+    this.ended = true;
+    this.cancel?.abort(STREAM_ENDED);
+  }
+
+  /**
+   * Queues a task. The first one waiting starts in a microtask, as it always did: never inside the
+   * transport's own event callback (node:http2's or grpc-js's), whatever a task writes or ends; the
+   * others run after it.
+   */
+  private enqueue(task: () => void | Promise<void>): void {
+    this.tasks.push(task);
+    if (this.draining) return;
+    this.draining = true;
+    queueMicrotask(this.drainTasks);
+  }
+
+  private readonly drainTasks = (): void => this.drain();
+
+  /**
+   * Runs the waiting tasks one after the other. A task that finishes synchronously (a message no
+   * policy works on) costs no promise; one that returns a promise holds the others until it settles.
+   * A task's error fails the stream (fail), after which the rest still run (finish).
+   */
+  private drain(): void {
+    this.draining = true;
+    for (let task = this.tasks.shift(); task !== undefined; task = this.tasks.shift()) {
+      let pending: void | Promise<void>;
+      try {
+        pending = task();
+      } catch (err) {
+        this.fail(err);
+        continue;
+      }
+      if (pending instanceof Promise) {
+        pending.then(
+          () => this.drain(),
+          (err: unknown) => {
+            this.fail(err);
+            this.drain();
+          },
+        );
+        return;
+      }
+    }
+    this.draining = false;
   }
 
   private abort(outcome: StreamOutcome): void {
     if (this.closed) return;
     this.closed = true;
     this.outcome = outcome;
-    this.cancel.abort(STREAM_ENDED);
+    this.endWork();
     this.enqueue(() => this.finish());
   }
 
-  private async handle(msg: ProcessingRequest): Promise<void> {
+  private handle(msg: ProcessingRequest): void | Promise<void> {
     if (this.closed) return; // after an ImmediateResponse or an error nothing more is read
     const stage = this.checkOrder(msg);
     const started = performance.now();
-    const reply = await this.process(stage, msg);
+    const reply = this.process(stage, msg);
+    if (reply instanceof Promise) return reply.then((r) => this.answer(stage, started, r));
+    this.answer(stage, started, reply);
+  }
+
+  /** Sends a message's reply, timed from `started` (the phase histograms). */
+  private answer(stage: Stage, started: number, reply: ProcessingResponse): void {
     const seconds = (performance.now() - started) / 1000;
     this.work[stage.startsWith('request') ? 'request' : 'response'] += seconds;
     this.deps.metrics.observePhase(stage, seconds);
@@ -242,7 +310,7 @@ export class ProcessingStream {
     return stage;
   }
 
-  private async process(stage: Stage, msg: ProcessingRequest): Promise<ProcessingResponse> {
+  private process(stage: Stage, msg: ProcessingRequest): Reply {
     const tooLarge = this.headersTooLarge(stage, msg);
     if (tooLarge) return this.fault(tooLarge);
     switch (stage) {
@@ -274,7 +342,7 @@ export class ProcessingStream {
       : new ResponseHeadersTooLargeFault(problem);
   }
 
-  private async onRequestHeaders(msg: ProcessingRequest): Promise<ProcessingResponse> {
+  private onRequestHeaders(msg: ProcessingRequest): Reply {
     const state = this.dir.request;
     state.headers = receiveHeaders(msg.requestHeaders!.headers);
     state.ended = msg.requestHeaders!.endOfStream;
@@ -315,15 +383,20 @@ export class ProcessingStream {
     return this.runRequestFlow('requestHeaders', state.ended ? Buffer.alloc(0) : undefined);
   }
 
-  private async onResponseHeaders(msg: ProcessingRequest): Promise<ProcessingResponse> {
+  private onResponseHeaders(msg: ProcessingRequest): Reply {
     // Envoy skipped the request body we expected: enforce the request flow now rather than never.
     if (!this.dir.request.flowRan) {
-      const early = await this.runRequestFlow(
+      const early = this.runRequestFlow(
         'requestTrailers',
         this.dir.request.chunks.length > 0 ? this.dir.request.body() : undefined,
       );
-      if (early.immediateResponse) return early;
+      const then = (reply: ProcessingResponse) => (reply.immediateResponse ? reply : this.responseHeaders(msg));
+      return early instanceof Promise ? early.then(then) : then(early);
     }
+    return this.responseHeaders(msg);
+  }
+
+  private responseHeaders(msg: ProcessingRequest): Reply {
     const state = this.dir.response;
     this.timing.targetAnswered = performance.now();
     state.headers = receiveHeaders(msg.responseHeaders!.headers);
@@ -338,29 +411,29 @@ export class ProcessingStream {
     return this.runResponseFlow('responseHeaders', state.ended ? Buffer.alloc(0) : undefined);
   }
 
-  private async onBody(direction: Direction, chunk: Buffer, endOfStream: boolean): Promise<ProcessingResponse> {
+  private onBody(direction: Direction, chunk: Buffer, endOfStream: boolean): Reply {
     const state = this.dir[direction];
     const key = direction === 'request' ? 'requestBody' : 'responseBody';
     state.ended = endOfStream;
-    if (state.flowRan) return { [key]: {} }; // a body the flow did not ask for passes through
+    if (state.flowRan) return stageReply(key); // a body the flow did not ask for passes through
     if (state.size + chunk.length > this.deps.limits.maxBodyBytes) return this.tooLarge(direction);
     if (!this.reserve(state, state.size + chunk.length)) return this.fault(new BodyBufferFullFault());
     state.chunks.push(chunk);
     state.size += chunk.length;
-    if (!endOfStream) return { [key]: {} };
+    if (!endOfStream) return stageReply(key);
     return direction === 'request' ? this.runRequestFlow(key, state.body()) : this.runResponseFlow(key, state.body());
   }
 
   private async onTrailers(direction: Direction): Promise<ProcessingResponse> {
     const state = this.dir[direction];
     const key = direction === 'request' ? 'requestTrailers' : 'responseTrailers';
-    if (state.flowRan) return { [key]: {} };
+    if (state.flowRan) return stageReply(key);
     // A streamed body ended by trailers: the flow runs now, but only an ImmediateResponse can still act.
     const reply =
       direction === 'request'
         ? await this.runRequestFlow(key, state.body())
         : await this.runResponseFlow(key, state.body());
-    return reply.immediateResponse ? reply : { [key]: {} };
+    return reply.immediateResponse ? reply : stageReply(key);
   }
 
   /** Holds `total` body bytes for this direction against the process-wide budget; false when it is spent. */
@@ -372,7 +445,7 @@ export class ProcessingStream {
     return true;
   }
 
-  private async runRequestFlow(stage: Stage, body: Buffer | undefined): Promise<ProcessingResponse> {
+  private runRequestFlow(stage: Stage, body: Buffer | undefined): Reply {
     const state = this.dir.request;
     state.flowRan = true;
     this.offload.startPhase();
@@ -388,6 +461,8 @@ export class ProcessingStream {
     });
     const attrs = this.attributes!;
     const context = this.context!;
+    const deps = this.deps;
+    // One literal, no spreads: an object spread into a literal with an accessor costs a slow clone.
     this.exchange = new Exchange({
       // The request's logger is built only if a line is logged (RequestContext.log).
       get log() {
@@ -396,11 +471,11 @@ export class ProcessingStream {
       request,
       proxy: this.compiled!.proxy,
       runtime: snapshot.runtime,
-      stores: this.deps.stores,
-      ...(this.deps.keys ? { keys: this.deps.keys } : {}),
-      ...(this.deps.callouts ? { callouts: this.deps.callouts } : {}),
-      ...(this.deps.egress ? { egress: this.deps.egress } : {}),
-      ...(this.deps.messageLogs ? { messageLogs: this.deps.messageLogs } : {}),
+      stores: deps.stores,
+      keys: deps.keys,
+      callouts: deps.callouts,
+      egress: deps.egress,
+      messageLogs: deps.messageLogs,
       offload: this.offload,
       now: this.deps.now,
       environmentName: snapshot.environmentName,
@@ -419,10 +494,12 @@ export class ProcessingStream {
       recorder.phaseStarted('ProxyRequest', request);
     }
     this.run = new FlowRun(this.compiled!, this.exchange, recorder);
-    return this.reply(stage, await this.run.runRequest(), () => this.changesFor(stage, request, state));
+    const outcome = this.run.request();
+    const reply = (o: PhaseOutcome) => this.reply(stage, o, () => this.changesFor(stage, request, state));
+    return outcome instanceof Promise ? outcome.then(reply) : reply(outcome);
   }
 
-  private async runResponseFlow(stage: Stage, body: Buffer | undefined): Promise<ProcessingResponse> {
+  private runResponseFlow(stage: Stage, body: Buffer | undefined): Reply {
     const state = this.dir.response;
     state.flowRan = true;
     this.offload.startPhase();
@@ -430,7 +507,9 @@ export class ProcessingStream {
     const response = createResponseMessage({ status: Number(pseudo.get(':status') ?? 200), headers, body });
     this.exchange!.response = response;
     this.capture?.recorder.phaseStarted('TargetResponse', response);
-    return this.reply(stage, await this.run!.runResponse(), () => this.changesFor(stage, response, state));
+    const outcome = this.run!.response();
+    const reply = (o: PhaseOutcome) => this.reply(stage, o, () => this.changesFor(stage, response, state));
+    return outcome instanceof Promise ? outcome.then(reply) : reply(outcome);
   }
 
   private changesFor(
@@ -451,7 +530,7 @@ export class ProcessingStream {
   ): ProcessingResponse {
     this.context!.app ??= this.exchange?.variables.getString('developer.app.name') || undefined;
     if (outcome.action === 'respond') return this.immediate(outcome.response, outcome.errorCode);
-    if (stage === 'requestTrailers' || stage === 'responseTrailers') return { [stage]: {} };
+    if (stage === 'requestTrailers' || stage === 'responseTrailers') return stageReply(stage);
     const common = changes();
     if (common === 'body-too-late') {
       this.log.error({ stage }, 'a policy changed a body Envoy streamed in several chunks; answering 500');
@@ -462,11 +541,8 @@ export class ProcessingStream {
       this.status.client = response?.status ?? 0;
       this.capture?.recorder.responseSent(response);
     }
-    return {
-      [stage]: Object.keys(common).length > 0 ? { response: common } : {},
-      // What Envoy's access log reads (%DYNAMIC_METADATA(gatehouse:...)%), after each flow.
-      dynamicMetadata: this.context!.dynamicMetadata(),
-    };
+    // What Envoy's access log reads (%DYNAMIC_METADATA(gatehouse:...)%), after each flow.
+    return stageReply(stage, hasKeys(common) ? common : undefined, this.context!.dynamicMetadata());
   }
 
   private tooLarge(direction: Direction): ProcessingResponse {
@@ -497,7 +573,7 @@ export class ProcessingStream {
     if (this.closed) return;
     this.closed = true;
     this.outcome = outcome;
-    this.cancel.abort(STREAM_ENDED);
+    this.endWork();
     if (status) this.call.emit('error', status);
     else this.call.end();
     this.enqueue(() => this.finish());
@@ -575,8 +651,8 @@ export class ProcessingStream {
     this.deps.analytics!.record(record);
   }
 
-  /** Runs once, when the stream is over: postClientFlow, then the books. */
-  private async finish(): Promise<void> {
+  /** Runs once, when the stream is over: postClientFlow (if it has steps), then the books. */
+  private finish(): void | Promise<void> {
     if (this.finished) return;
     this.finished = true;
     clearTimeout(this.idle);
@@ -584,12 +660,19 @@ export class ProcessingStream {
       this.closed = true;
       this.call.end();
     }
-    try {
-      this.offload.startPhase(); // postClientFlow's own budget
-      await this.run?.runPostClient();
-    } catch (err) {
-      this.log.error({ err }, 'postClientFlow failed');
-    }
+    if (!this.run?.hasPostClient) return this.settle();
+    this.offload.startPhase(); // postClientFlow's own budget
+    return this.run.runPostClient().then(
+      () => this.settle(),
+      (err: unknown) => {
+        this.log.error({ err }, 'postClientFlow failed');
+        this.settle();
+      },
+    );
+  }
+
+  /** The books of a stream that is over: the debug capture, the body budget, metrics, analytics, the trace. */
+  private settle(): void {
     if (this.capture) {
       try {
         this.endCapture(this.capture);
@@ -597,10 +680,9 @@ export class ProcessingStream {
         this.log.warn({ err: (err as Error).message }, 'debug capture failed; dropped');
       }
     }
-    this.cancel.abort(STREAM_ENDED);
+    this.endWork();
     this.deps.bodyBudget.release(this.dir.request.reserved + this.dir.response.reserved);
     this.dir.request.reserved = this.dir.response.reserved = 0;
-    this.deps.metrics.streams.inc({ outcome: this.outcome });
     if (this.deps.analytics?.enabled) this.recordAnalytics();
     this.trace?.end({
       proxy: this.context?.proxy ?? '',
@@ -609,7 +691,7 @@ export class ProcessingStream {
       app: this.context?.app,
       faultCode: this.context?.faultCode,
     });
-    this.deps.metrics.activeStreams.dec();
+    this.deps.metrics.streamEnded(this.outcome);
     this.deps.streams.active--;
   }
 }
@@ -631,6 +713,33 @@ function presentedCredentials(headers: ReceivedHeaders | undefined): string[] {
 /** Dimensions StatisticsCollector set (an object of typed values in one variable). */
 function statistics(value: unknown): Record<string, DimensionValue> {
   return value !== null && typeof value === 'object' ? (value as Record<string, DimensionValue>) : {};
+}
+
+/**
+ * The reply to a stage's message: its own field (with the CommonResponse, when something changed) and
+ * the dynamic metadata. Literals with the field named (a computed key builds the object the slow way).
+ */
+function stageReply(stage: Stage, response?: CommonResponse, dynamicMetadata?: Metadata): ProcessingResponse {
+  const body = response === undefined ? {} : { response };
+  switch (stage) {
+    case 'requestHeaders':
+      return dynamicMetadata ? { requestHeaders: body, dynamicMetadata } : { requestHeaders: body };
+    case 'requestBody':
+      return dynamicMetadata ? { requestBody: body, dynamicMetadata } : { requestBody: body };
+    case 'requestTrailers':
+      return dynamicMetadata ? { requestTrailers: {}, dynamicMetadata } : { requestTrailers: {} };
+    case 'responseHeaders':
+      return dynamicMetadata ? { responseHeaders: body, dynamicMetadata } : { responseHeaders: body };
+    case 'responseBody':
+      return dynamicMetadata ? { responseBody: body, dynamicMetadata } : { responseBody: body };
+    case 'responseTrailers':
+      return dynamicMetadata ? { responseTrailers: {}, dynamicMetadata } : { responseTrailers: {} };
+  }
+}
+
+function hasKeys(object: object): boolean {
+  for (const _key in object) return true;
+  return false;
 }
 
 /** The content-length a message declares (0 when absent or not a length). */

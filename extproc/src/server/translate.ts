@@ -29,7 +29,11 @@ export interface ReceivedHeaders {
  * a key's UTF-8 bytes).
  */
 export function headerText(raw: Buffer): string {
-  return isUtf8(raw) ? raw.toString('utf8') : raw.toString('latin1');
+  // Nearly every value is ASCII: one scan, and its latin1 reading is its UTF-8 one.
+  for (let i = 0; i < raw.length; i++) {
+    if (raw[i]! >= 0x80) return isUtf8(raw) ? raw.toString('utf8') : raw.toString('latin1');
+  }
+  return raw.toString('latin1');
 }
 
 /**
@@ -44,7 +48,9 @@ export function headerBytes(value: string): Buffer {
 export function receiveHeaders(map: EnvoyHeaderMap | null | undefined): ReceivedHeaders {
   const pseudo = new Map<string, string>();
   const headers: Array<[string, string]> = [];
-  for (const h of map?.headers ?? []) {
+  const list = map?.headers ?? [];
+  for (let i = 0; i < list.length; i++) {
+    const h = list[i]!;
     const value = h.rawValue && h.rawValue.length > 0 ? headerText(h.rawValue) : h.value;
     const name = h.key.toLowerCase();
     if (name.startsWith(':')) pseudo.set(name, value);
@@ -132,6 +138,13 @@ export function headerMutation(
 
 /** What the flow changed in the request, as the CommonResponse for the message it ran on. */
 export function requestChanges(request: Request, atHeaders: boolean): CommonResponse {
+  if (
+    !request.headers.changed &&
+    !request.body.changed &&
+    request.method === request.original.method &&
+    !request.targetChanged
+  )
+    return {};
   const pseudo: Array<[string, string]> = [];
   if (request.method !== request.original.method) pseudo.push([':method', request.method]);
   if (request.targetChanged) pseudo.push([':path', request.target]);
@@ -144,6 +157,7 @@ export function requestChanges(request: Request, atHeaders: boolean): CommonResp
 }
 
 export function responseChanges(response: Response, atHeaders: boolean): CommonResponse {
+  if (!response.headers.changed && !response.body.changed && response.status === response.originalStatus) return {};
   const pseudo: Array<[string, string]> =
     response.status !== response.originalStatus ? [[':status', String(response.status)]] : [];
   return commonResponse(

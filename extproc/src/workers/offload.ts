@@ -17,10 +17,14 @@ export interface OffloadLimits {
 export class StreamOffload implements Offload {
   private readonly pool: WorkerPool | undefined;
   private readonly limits: OffloadLimits;
-  private readonly signal: AbortSignal;
+  private readonly signal: AbortSignal | (() => AbortSignal);
   private deadline = Infinity;
 
-  constructor(pool: WorkerPool | undefined, limits: OffloadLimits, signal: AbortSignal) {
+  /**
+   * `signal` may be given as a function, called only when a task goes to the pool: a stream then makes
+   * its AbortController only if it ever queues work (stream.ts).
+   */
+  constructor(pool: WorkerPool | undefined, limits: OffloadLimits, signal: AbortSignal | (() => AbortSignal)) {
     this.pool = pool;
     this.limits = limits;
     this.signal = signal;
@@ -38,7 +42,7 @@ export class StreamOffload implements Offload {
     return this.pool.run(task, input, {
       deadline: this.deadline,
       budgetMs: this.limits.budgetMs,
-      signal: this.signal,
+      signal: typeof this.signal === 'function' ? this.signal() : this.signal,
     }) as Promise<TaskOutput<K>>;
   }
 }
