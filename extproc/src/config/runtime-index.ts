@@ -42,6 +42,10 @@ function sealKeyFor(credentialHashKeyHex: string): KeyObject {
   return createSecretKey(Buffer.from(derived));
 }
 
+/** How many API keys findApiKey remembers per snapshot, and the longest it remembers. */
+export const MAX_KNOWN_KEYS = 10_000;
+const MAX_KNOWN_KEY_LENGTH = 256;
+
 export class SnapshotRuntimeIndex implements RuntimeIndex {
   readonly version: string;
   /**
@@ -58,6 +62,15 @@ export class SnapshotRuntimeIndex implements RuntimeIndex {
   private readonly developers = new Map<string, Developer__Output>();
   private readonly developersByEmail = new Map<string, Developer__Output>();
   private readonly scopes = new WeakMap<App__Output, readonly string[]>();
+  /**
+   * API keys that matched a credential, to what they matched (oldest dropped first past
+   * MAX_KNOWN_KEYS): the HMAC was about 5% of the typical chain's CPU. The snapshot is immutable and
+   * this map lives and dies with it, so a revoked or rotated key is refused as soon as the snapshot
+   * without it loads; status and expiry are still checked per request by the policy. The price: up to
+   * MAX_KNOWN_KEYS presented keys of real apps stay in extproc's heap while the snapshot serves
+   * (docs/architecture.md#the-hot-path).
+   */
+  private readonly knownKeys = new Map<string, { app: App__Output; credential: Credential__Output }>();
   private readonly secrets: Readonly<Record<string, string>>;
   private readonly keyValueMaps = new Map<string, DeclaredKeyValueMap>();
   readonly egressRules: EgressRules;
@@ -141,6 +154,19 @@ export class SnapshotRuntimeIndex implements RuntimeIndex {
 
   findCredential(keyHash: string): { app: App__Output; credential: Credential__Output } | undefined {
     return this.credentials.get(keyHash.toLowerCase());
+  }
+
+  findApiKey(key: string): { app: App__Output; credential: Credential__Output } | undefined {
+    const known = this.knownKeys.get(key);
+    if (known) return known;
+    const found = this.credentials.get(this.hashCredential(key));
+    // Only keys that name a credential are kept: a client sending random keys pays the HMAC each time
+    // and cannot push the keys of real apps out, and a wrong key is never remembered.
+    if (found && key.length <= MAX_KNOWN_KEY_LENGTH) {
+      if (this.knownKeys.size >= MAX_KNOWN_KEYS) this.knownKeys.delete(this.knownKeys.keys().next().value!);
+      this.knownKeys.set(key, found);
+    }
+    return found;
   }
 
   product(namespace: string, name: string): Product__Output | undefined {

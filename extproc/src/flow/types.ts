@@ -118,6 +118,11 @@ export interface RuntimeIndex {
   /** What callouts may reach: the snapshot's DataPlane's switches (none: the defaults, refusing). */
   readonly egressRules: EgressRules;
   findCredential(keyHash: string): { app: App__Output; credential: Credential__Output } | undefined;
+  /**
+   * The credential an API key names: findCredential(hashCredential(key)), with the HMAC of keys that
+   * matched kept for the snapshot's life (bounded; docs/architecture.md#the-hot-path).
+   */
+  findApiKey(key: string): { app: App__Output; credential: Credential__Output } | undefined;
   product(namespace: string, name: string): Product__Output | undefined;
   /**
    * The KeyValueMap a KeyValueMapOperations step names (docs/policies.md#keyvaluemapoperations): only

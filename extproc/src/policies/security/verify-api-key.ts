@@ -184,7 +184,7 @@ export const verifyApiKeyPolicy: PolicyImplementation<VerifyAPIKeyConfig> = {
     return (ctx) => {
       const key = ctx.variables.resolve(config.apiKey);
       if (typeof key !== 'string' || key === '') throw failed(ctx, faults.unresolved());
-      const found = ctx.runtime.findCredential(ctx.runtime.hashCredential(key));
+      const found = ctx.runtime.findApiKey(key);
       if (!found) throw failed(ctx, faults.unknown());
       const { app, credential } = found;
       if (credential.status !== 'Approved') throw failed(ctx, faults.keyNotApproved());
