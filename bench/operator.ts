@@ -6,9 +6,14 @@
 //   - the operator's peak RSS (VmHWM);
 //   - apply-to-ACK propagation afterwards: one ApiProxy changed at a time, timed from the PATCH until
 //     two subscribed data-plane nodes (raw ADS clients that ACK as extproc does) run the new version.
-// BENCH_PROXIES, BENCH_APPS and BENCH_CHANGES scale it down for a quick look.
+// BENCH_PROXIES, BENCH_APPS and BENCH_CHANGES scale it down for a quick look. The operator's RSS is
+// sampled every 250 ms and its peak reported per phase (synced empty, creating, until Programmed,
+// changes). BENCH_HEAP_DIR=dir writes a heap snapshot of the operator there once everything is
+// Programmed (after the peak RSS is read: writing one costs memory), for Chrome DevTools' Memory tab;
+// BENCH_CPU_PROF_DIR=dir profiles the operator's CPU over the whole run (bench/cpu-profile-summary.ts).
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
@@ -20,6 +25,8 @@ import { buildFixture } from './compile-fixture.ts';
 const proxies = Number(process.env.BENCH_PROXIES ?? 1000);
 const apps = Number(process.env.BENCH_APPS ?? 10_000);
 const changes = Number(process.env.BENCH_CHANGES ?? 50);
+const heapDir = process.env.BENCH_HEAP_DIR;
+const cpuProfDir = process.env.BENCH_CPU_PROF_DIR;
 const concurrency = 16;
 const root = new URL('..', import.meta.url).pathname;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -71,6 +78,8 @@ try {
   const operator = spawn(
     join(root, 'node_modules/.bin/node'),
     [
+      ...(heapDir ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${heapDir}`] : []),
+      ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []),
       join(root, 'bin/gatehouse.js'),
       'operator',
       '--kubeconfig',
@@ -90,6 +99,20 @@ try {
     },
   );
   children.push(operator);
+  // VmRSS every 250 ms, the peak per phase (VmHWM below is the whole run's).
+  const rssMb = () => {
+    try {
+      return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${operator.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+    } catch {
+      return 0;
+    }
+  };
+  let phase = 'start';
+  const phasePeaks: Record<string, number> = {};
+  const sampler = setInterval(() => {
+    phasePeaks[phase] = Math.max(phasePeaks[phase] ?? 0, Math.round(rssMb()));
+  }, 250);
+  sampler.unref();
   for (let i = 0; ; i++) {
     if (
       await fetch(`http://127.0.0.1:${metricsPort}/readyz`).then(
@@ -102,8 +125,10 @@ try {
     await sleep(100);
   }
   for (let i = 0; i < 2; i++)
-    nodes.push(ackingNode(`127.0.0.1:${xdsPort}`, `extproc-${i}`, `gatehouse-system/edge/extproc`));
+    // A cluster naming no DataPlane: with none in the cluster, the nodes get the one (default) view.
+    nodes.push(ackingNode(`127.0.0.1:${xdsPort}`, `extproc-${i}`, `bench-extproc`));
 
+  phase = 'create';
   const started = performance.now();
   // Secrets and ApiPolicies first, so most objects are accepted on their first compile.
   const order = ['Secret', 'ApiPolicy', 'ApiProxy', 'ApiProduct', 'DeveloperApp'];
@@ -111,6 +136,7 @@ try {
   await inParallel(objects, concurrency, (o) => admin.create(pathOf(o.kind, o.metadata.namespace), o));
   const createdMs = performance.now() - started;
   process.stderr.write(`created ${objects.length} objects in ${(createdMs / 1000).toFixed(1)} s\n`);
+  phase = 'untilProgrammed';
 
   const programmed = async (resource: string) => {
     const list = await admin.list<Obj>(`/apis/gatehouse.dev/v1alpha1/${resource}`);
@@ -127,6 +153,7 @@ try {
     await sleep(2_000);
   }
   const allProgrammedMs = performance.now() - started;
+  phase = 'changes';
 
   const debug = async () =>
     (await fetch(`http://127.0.0.1:${metricsPort}/debug/nodes`)).json() as Promise<{
@@ -149,8 +176,30 @@ try {
     latencies.push(performance.now() - t0);
   }
   latencies.sort((x, y) => x - y);
+  clearInterval(sampler);
   const status = readFileSync(`/proc/${operator.pid}/status`, 'utf8');
   const peakRssMb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+  const settledRssMb = Math.round(rssMb());
+  let heapSnapshot: string | undefined;
+  if (heapDir) {
+    const before = new Set(existsSync(heapDir) ? readdirSync(heapDir) : []);
+    operator.kill('SIGUSR2');
+    // Written synchronously by the operator: done once the file stops growing and /readyz answers again.
+    for (let last = -1; ; ) {
+      await sleep(1_000);
+      const file = readdirSync(heapDir).find((f) => f.endsWith('.heapsnapshot') && !before.has(f));
+      const size = file ? statSync(join(heapDir, file)).size : -1;
+      const ready = await fetch(`http://127.0.0.1:${metricsPort}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (file && size > 0 && size === last && ready) {
+        heapSnapshot = join(heapDir, file);
+        break;
+      }
+      last = size;
+    }
+  }
 
   const result = {
     objects: objects.length,
@@ -159,6 +208,10 @@ try {
     createSeconds: +(createdMs / 1000).toFixed(1),
     allProgrammedSeconds: +(allProgrammedMs / 1000).toFixed(1),
     operatorPeakRssMb: Math.round(peakRssMb),
+    operatorRssMbByPhase: phasePeaks,
+    operatorSettledRssMb: settledRssMb,
+    load: loadavg().map((l) => +l.toFixed(2)),
+    heapSnapshot,
     propagation:
       changes > 0
         ? {
@@ -172,6 +225,17 @@ try {
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 } finally {
   for (const n of nodes) n.close();
-  for (const c of children) c.kill('SIGTERM');
+  // Waited for: --cpu-prof writes its profile as the process exits.
+  await Promise.all(
+    children.map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          if (c.exitCode !== null || c.signalCode !== null) return resolve();
+          const timer = setTimeout(() => (c.kill('SIGKILL'), resolve()), 30_000);
+          c.once('exit', () => (clearTimeout(timer), resolve()));
+          c.kill('SIGTERM');
+        }),
+    ),
+  );
   await env.stop();
 }
