@@ -113,6 +113,29 @@ try {
     phasePeaks[phase] = Math.max(phasePeaks[phase] ?? 0, Math.round(rssMb()));
   }, 250);
   sampler.unref();
+  // The V8 heap beside RSS (the operator's /metrics, prom-client's process metrics), every 2 s.
+  const heapPeaks: Record<string, { totalMb: number; usedMb: number }> = {};
+  const heapOf = async () => {
+    const text = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then(
+      (r) => r.text(),
+      () => '',
+    );
+    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? 0) / 2 ** 20;
+    return {
+      totalMb: Math.round(value('nodejs_heap_size_total_bytes')),
+      usedMb: Math.round(value('nodejs_heap_size_used_bytes')),
+      externalMb: Math.round(value('nodejs_external_memory_bytes')),
+    };
+  };
+  const heapSampler = setInterval(() => {
+    const at = phase;
+    void heapOf().then((h) => {
+      const peak = (heapPeaks[at] ??= { totalMb: 0, usedMb: 0 });
+      peak.totalMb = Math.max(peak.totalMb, h.totalMb);
+      peak.usedMb = Math.max(peak.usedMb, h.usedMb);
+    });
+  }, 2_000);
+  heapSampler.unref();
   for (let i = 0; ; i++) {
     if (
       await fetch(`http://127.0.0.1:${metricsPort}/readyz`).then(
@@ -177,9 +200,11 @@ try {
   }
   latencies.sort((x, y) => x - y);
   clearInterval(sampler);
+  clearInterval(heapSampler);
   const status = readFileSync(`/proc/${operator.pid}/status`, 'utf8');
   const peakRssMb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
   const settledRssMb = Math.round(rssMb());
+  const settledHeap = await heapOf();
   let heapSnapshot: string | undefined;
   if (heapDir) {
     const before = new Set(existsSync(heapDir) ? readdirSync(heapDir) : []);
@@ -209,7 +234,9 @@ try {
     allProgrammedSeconds: +(allProgrammedMs / 1000).toFixed(1),
     operatorPeakRssMb: Math.round(peakRssMb),
     operatorRssMbByPhase: phasePeaks,
+    operatorHeapMbByPhase: heapPeaks,
     operatorSettledRssMb: settledRssMb,
+    operatorSettledHeapMb: settledHeap,
     load: loadavg().map((l) => +l.toFixed(2)),
     heapSnapshot,
     propagation:
