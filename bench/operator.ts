@@ -10,7 +10,8 @@
 // sampled every 250 ms and its peak reported per phase (synced empty, creating, until Programmed,
 // changes). BENCH_HEAP_DIR=dir writes a heap snapshot of the operator there once everything is
 // Programmed (after the peak RSS is read: writing one costs memory), for Chrome DevTools' Memory tab;
-// BENCH_CPU_PROF_DIR=dir profiles the operator's CPU over the whole run (bench/cpu-profile-summary.ts).
+// BENCH_CPU_PROF_DIR=dir profiles the operator's CPU over the whole run (bench/cpu-profile-summary.ts);
+// BENCH_OPERATOR_NODE_FLAGS passes Node flags to the operator (a heap size, as a container limit sets).
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -27,6 +28,8 @@ const apps = Number(process.env.BENCH_APPS ?? 10_000);
 const changes = Number(process.env.BENCH_CHANGES ?? 50);
 const heapDir = process.env.BENCH_HEAP_DIR;
 const cpuProfDir = process.env.BENCH_CPU_PROF_DIR;
+// Node flags of the operator, e.g. "--max-old-space-size=384": what a container memory limit makes V8 do.
+const operatorFlags = (process.env.BENCH_OPERATOR_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
 const concurrency = 16;
 const root = new URL('..', import.meta.url).pathname;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -80,6 +83,7 @@ try {
     [
       ...(heapDir ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${heapDir}`] : []),
       ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []),
+      ...operatorFlags,
       join(root, 'bin/gatehouse.js'),
       'operator',
       '--kubeconfig',
@@ -183,6 +187,22 @@ try {
       version: string;
       nodes: { id: string; syncedVersion?: string }[];
     }>;
+  // The operator's CPU time and its compiles over the changes: load-independent where latency is not.
+  const cpuMs = () => {
+    const fields = readFileSync(`/proc/${operator.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in clock ticks of 10 ms
+  };
+  const compiles = async () => {
+    const text = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text());
+    const value = (suffix: string) =>
+      Number(
+        new RegExp(`^gatehouse_operator_compile_duration_seconds_${suffix}\\{result="ok"\\} (\\S+)`, 'm').exec(
+          text,
+        )?.[1] ?? 0,
+      );
+    return { count: value('count'), seconds: value('sum') };
+  };
+  const [cpuBefore, compilesBefore] = [cpuMs(), await compiles()];
   const latencies: number[] = [];
   for (let n = 0; n < changes; n++) {
     const before = (await debug()).version;
@@ -199,6 +219,15 @@ try {
     latencies.push(performance.now() - t0);
   }
   latencies.sort((x, y) => x - y);
+  const [cpuAfter, compilesAfter] = [cpuMs(), await compiles()];
+  const perChange = {
+    operatorCpuMsPerChange: Math.round((cpuAfter - cpuBefore) / Math.max(1, changes)),
+    compiles: compilesAfter.count - compilesBefore.count,
+    compileMsMean: Math.round(
+      ((compilesAfter.seconds - compilesBefore.seconds) * 1000) /
+        Math.max(1, compilesAfter.count - compilesBefore.count),
+    ),
+  };
   clearInterval(sampler);
   clearInterval(heapSampler);
   const status = readFileSync(`/proc/${operator.pid}/status`, 'utf8');
@@ -210,7 +239,7 @@ try {
     const before = new Set(existsSync(heapDir) ? readdirSync(heapDir) : []);
     operator.kill('SIGUSR2');
     // Written synchronously by the operator: done once the file stops growing and /readyz answers again.
-    for (let last = -1; ; ) {
+    for (let last = -1; ;) {
       await sleep(1_000);
       const file = readdirSync(heapDir).find((f) => f.endsWith('.heapsnapshot') && !before.has(f));
       const size = file ? statSync(join(heapDir, file)).size : -1;
@@ -238,6 +267,7 @@ try {
     operatorSettledRssMb: settledRssMb,
     operatorSettledHeapMb: settledHeap,
     load: loadavg().map((l) => +l.toFixed(2)),
+    operatorNodeFlags: operatorFlags,
     heapSnapshot,
     propagation:
       changes > 0
@@ -246,6 +276,7 @@ try {
             p50Ms: Math.round(percentile(latencies, 50)),
             p99Ms: Math.round(percentile(latencies, 99)),
             maxMs: Math.round(latencies.at(-1)!),
+            ...perChange,
           }
         : undefined,
   };
