@@ -15,11 +15,14 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { ackingNode, credentialKeySecret, pathOf, type Obj } from '../e2e/operator/kube.ts';
 import { ENV, startTestEnv } from '../e2e/env/env.ts';
+import { withoutBookkeeping } from '../operator/src/kube/informer.ts';
 import { KubeRest } from '../operator/src/kube/rest.ts';
 import { buildFixture } from './compile-fixture.ts';
 
@@ -182,6 +185,33 @@ try {
   const allProgrammedMs = performance.now() - started;
   phase = 'changes';
 
+  // What the informer caches hold per object: the apiserver's JSON as listed, and the V8 heap of the
+  // objects after the informers' transform (parsed here, in this process, between two full GCs).
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const cachePerObject: Record<string, { objects: number; jsonBytes: number; heapBytes: number }> = {};
+  for (const [kind, path, query] of [
+    ['ApiProxy', '/apis/gatehouse.dev/v1alpha1/apiproxies', {}],
+    ['ApiPolicy', '/apis/gatehouse.dev/v1alpha1/apipolicies', {}],
+    ['ApiProduct', '/apis/gatehouse.dev/v1alpha1/apiproducts', {}],
+    ['DeveloperApp', '/apis/gatehouse.dev/v1alpha1/developerapps', {}],
+    ['Secret', '/api/v1/secrets', { labelSelector: 'gatehouse.dev/credential=true' }],
+  ] as const) {
+    const texts = (await admin.list<Obj>(path, query)).items.map((o) => JSON.stringify(o));
+    gc();
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const cached = texts.map((t) => withoutBookkeeping(JSON.parse(t) as Obj));
+    gc();
+    gc();
+    const heap = process.memoryUsage().heapUsed - before;
+    cachePerObject[kind] = {
+      objects: cached.length,
+      jsonBytes: Math.round(texts.reduce((sum, t) => sum + t.length, 0) / Math.max(1, texts.length)),
+      heapBytes: Math.round(heap / Math.max(1, cached.length)),
+    };
+  }
+
   const debug = async () =>
     (await fetch(`http://127.0.0.1:${metricsPort}/debug/nodes`)).json() as Promise<{
       version: string;
@@ -264,6 +294,7 @@ try {
     operatorPeakRssMb: Math.round(peakRssMb),
     operatorRssMbByPhase: phasePeaks,
     operatorHeapMbByPhase: heapPeaks,
+    cachePerObject,
     operatorSettledRssMb: settledRssMb,
     operatorSettledHeapMb: settledHeap,
     load: loadavg().map((l) => +l.toFixed(2)),
