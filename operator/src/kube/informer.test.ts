@@ -62,4 +62,29 @@ describe('the cache transform (withoutBookkeeping)', () => {
     const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, data: { k: 'dg==' } };
     expect(withoutBookkeeping(secret)).toBe(secret);
   });
+
+  it('keeps one copy of the strings status conditions repeat, and the conditions as they were', () => {
+    const condition = () => ({
+      type: 'Programmed',
+      status: 'True',
+      reason: 'Programmed',
+      message: 'generation 2 is in the served configuration',
+      observedGeneration: 2,
+      lastTransitionTime: '2026-01-01T00:00:00Z',
+    });
+    const withConditions = () => ({ ...object(), status: { conditions: [condition(), 'odd', null] } });
+    const [a, b] = [withConditions(), withConditions()].map(
+      (o) => withoutBookkeeping(o) as unknown as { status: { conditions: unknown[] } },
+    );
+    expect(a!.status.conditions).toEqual([condition(), 'odd', null]);
+    expect(b!.status.conditions).toEqual(a!.status.conditions);
+    // Many distinct values (a hostile object) are still cached as they are.
+    for (let i = 0; i < 5000; i++) {
+      const one = { ...object(), status: { conditions: [{ ...condition(), message: `m${i}` }] } };
+      expect(
+        (withoutBookkeeping(one) as unknown as { status: { conditions: { message: string }[] } }).status.conditions[0]!
+          .message,
+      ).toBe(`m${i}`);
+    }
+  });
 });

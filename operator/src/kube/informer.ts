@@ -346,7 +346,40 @@ function describe(err: unknown): { message: string; code?: string } {
  * Per object cached at 1,000 proxies and 10,000 apps: docs/architecture.md, The operator at scale.
  */
 export function withoutBookkeeping(obj: Obj): Obj {
-  return sharingAcceptedSpec(withoutFieldsAndLastApplied(obj));
+  return withSharedConditionStrings(sharingAcceptedSpec(withoutFieldsAndLastApplied(obj)));
+}
+
+/**
+ * Strings that status conditions repeat across thousands of objects ("Programmed", "True", "generation
+ * 1 is in the served configuration", a lastTransitionTime), one copy each instead of one per object:
+ * JSON.parse makes a new string for every value. Bounded: a full table starts over, so hostile objects
+ * with ever new values cost nothing but the dedupe.
+ */
+const sharedStrings = new Map<string, string>();
+const maxSharedStrings = 4096;
+const maxSharedLength = 96;
+
+function shared(value: unknown): unknown {
+  if (typeof value !== 'string' || value.length > maxSharedLength) return value;
+  const held = sharedStrings.get(value);
+  if (held !== undefined) return held;
+  if (sharedStrings.size >= maxSharedStrings) sharedStrings.clear();
+  sharedStrings.set(value, value);
+  return value;
+}
+
+function withSharedConditionStrings(obj: Obj): Obj {
+  const status = (obj as { status?: unknown }).status;
+  const conditions =
+    typeof status === 'object' && status !== null ? (status as { conditions?: unknown }).conditions : undefined;
+  if (!Array.isArray(conditions)) return obj;
+  const copies = conditions.map((c: unknown) => {
+    if (typeof c !== 'object' || c === null || Array.isArray(c)) return c;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(c as Record<string, unknown>)) out[k] = shared(v);
+    return out;
+  });
+  return { ...obj, status: { ...(status as object), conditions: copies } } as Obj;
 }
 
 function withoutFieldsAndLastApplied(obj: Obj): Obj {
