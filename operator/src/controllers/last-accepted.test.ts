@@ -223,4 +223,26 @@ describe('acceptedFromStatus', () => {
     expect(revision.revision).toBe(revisionOf({ apiVersion: current.apiVersion, spec }));
     expect(revision.revision).not.toBe(revisionOf(current));
   });
+
+  it('reads each object once: the same object gives the same revision; a changed copy is read again', () => {
+    const spec = { basePath: '/a', target: { url: 'http://127.0.0.1:9090' } };
+    const object = {
+      apiVersion: 'gatehouse.dev/v1alpha1',
+      kind: 'ApiProxy',
+      metadata: { namespace: 'shop', name: 'a', generation: 2 },
+      spec,
+      status: { lastAccepted: { generation: 2, spec } },
+    };
+    const first = acceptedFromStatus([{ object }]).get('ApiProxy/shop/a');
+    expect(acceptedFromStatus([{ object }]).get('ApiProxy/shop/a')).toBe(first);
+    const older = { generation: 1, spec: { ...spec, basePath: '/old' } };
+    const changed = { ...object, status: { lastAccepted: older } };
+    const read = acceptedFromStatus([{ object: changed }]).get('ApiProxy/shop/a')!;
+    expect(read.generation).toBe(1);
+    expect(read.revision).toBe(revisionOf({ apiVersion: object.apiVersion, spec: older.spec }));
+    // Without status.lastAccepted (a status wiped), nothing is read, and that is remembered too.
+    const wiped = { ...object, status: {} };
+    expect(acceptedFromStatus([{ object: wiped }]).size).toBe(0);
+    expect(acceptedFromStatus([{ object: wiped }]).size).toBe(0);
+  });
 });

@@ -146,3 +146,42 @@ describe('desiredStatus', () => {
     expect(cond(s, 'Stalled')).toMatchObject({ status: 'False' });
   });
 });
+
+describe('RevisionHistory', () => {
+  it('answers per version after later versions change, add and drop proxies', () => {
+    const history = new RevisionHistory(3);
+    history.record(
+      'v1',
+      new Map([
+        ['shop/a', 'a1'],
+        ['shop/b', 'b1'],
+      ]),
+    );
+    history.record(
+      'v2',
+      new Map([
+        ['shop/a', 'a1'],
+        ['shop/b', 'b2'],
+        ['shop/c', 'c2'],
+      ]),
+    );
+    history.record(
+      'v3',
+      new Map([
+        ['shop/b', 'b2'],
+        ['shop/c', 'c3'],
+      ]),
+    );
+    expect(['a', 'b', 'c'].map((p) => history.revision('v1', `shop/${p}`))).toEqual(['a1', 'b1', undefined]);
+    expect(['a', 'b', 'c'].map((p) => history.revision('v2', `shop/${p}`))).toEqual(['a1', 'b2', 'c2']);
+    expect(['a', 'b', 'c'].map((p) => history.revision('v3', `shop/${p}`))).toEqual([undefined, 'b2', 'c3']);
+    history.record('v4', new Map([['shop/a', 'a4']]));
+    expect(history.knows('v1')).toBe(false);
+    expect(history.revision('v4', 'shop/a')).toBe('a4');
+    expect(history.revision('v4', 'shop/b')).toBeUndefined();
+    // A version published again moves to the newest place with what it holds now.
+    history.record('v2', new Map([['shop/a', 'a1']]));
+    expect(history.revision('v2', 'shop/b')).toBeUndefined();
+    expect(history.knows('v3')).toBe(true);
+  });
+});

@@ -40,8 +40,19 @@ export class RevisionHistory {
   }
 
   record(version: string, revisions: Map<string, string>): void {
+    // Kept with the previous version's strings where they are equal: 64 versions of 1,000 proxies
+    // otherwise hold 64 copies of every name and of every unchanged revision (10 MB).
+    let last: Map<string, string> | undefined;
+    for (const held of this.versions.values()) last = held;
+    const kept = new Map<string, string>();
+    if (last)
+      for (const [proxy, revision] of last) {
+        const now = revisions.get(proxy);
+        if (now !== undefined) kept.set(proxy, now === revision ? revision : now);
+      }
+    for (const [proxy, revision] of revisions) if (!kept.has(proxy)) kept.set(proxy, revision);
     this.versions.delete(version);
-    this.versions.set(version, revisions);
+    this.versions.set(version, kept);
     while (this.versions.size > this.limit) this.versions.delete(this.versions.keys().next().value!);
   }
 

@@ -11,6 +11,7 @@
 // reconnects; it delivers updates without the old object; its Watch silently skips frames that do not
 // parse and reports a refused watch without the apiserver's message; and it never asks for bookmarks.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isDeepStrictEqual } from 'node:util';
 import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../../../lib/log.ts';
 import { InformerStoppedError, isGone } from './errors.ts';
@@ -336,11 +337,52 @@ function describe(err: unknown): { message: string; code?: string } {
 }
 
 /**
- * Drops what no controller reads and what can be most of an object's size: managedFields, and the
- * copy of the whole object kubectl keeps in last-applied-configuration. Thousands of objects in the
- * caches make this the difference of hundreds of megabytes. The informer factory's default transform.
+ * What every informer caches of an object (the informer factory's default transform, client-go's
+ * TransformFunc in the spirit of controller-runtime's cache transforms): without managedFields and
+ * the copy of the whole object kubectl keeps in last-applied-configuration, which no controller reads
+ * and which can be most of an object's size; and with status.lastAccepted.spec (what the status
+ * controller records, docs/architecture.md#the-operator) the very object spec is when the two are
+ * equal, as they are for every object whose current generation is accepted, instead of a second copy.
+ * Per object cached at 1,000 proxies and 10,000 apps: docs/architecture.md, The operator at scale.
  */
 export function withoutBookkeeping(obj: Obj): Obj {
+  return withSharedConditionStrings(sharingAcceptedSpec(withoutFieldsAndLastApplied(obj)));
+}
+
+/**
+ * Strings that status conditions repeat across thousands of objects ("Programmed", "True", "generation
+ * 1 is in the served configuration", a lastTransitionTime), one copy each instead of one per object:
+ * JSON.parse makes a new string for every value. Bounded: a full table starts over, so hostile objects
+ * with ever new values cost nothing but the dedupe.
+ */
+const sharedStrings = new Map<string, string>();
+const maxSharedStrings = 4096;
+const maxSharedLength = 96;
+
+function shared(value: unknown): unknown {
+  if (typeof value !== 'string' || value.length > maxSharedLength) return value;
+  const held = sharedStrings.get(value);
+  if (held !== undefined) return held;
+  if (sharedStrings.size >= maxSharedStrings) sharedStrings.clear();
+  sharedStrings.set(value, value);
+  return value;
+}
+
+function withSharedConditionStrings(obj: Obj): Obj {
+  const status = (obj as { status?: unknown }).status;
+  const conditions =
+    typeof status === 'object' && status !== null ? (status as { conditions?: unknown }).conditions : undefined;
+  if (!Array.isArray(conditions)) return obj;
+  const copies = conditions.map((c: unknown) => {
+    if (typeof c !== 'object' || c === null || Array.isArray(c)) return c;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(c as Record<string, unknown>)) out[k] = shared(v);
+    return out;
+  });
+  return { ...obj, status: { ...(status as object), conditions: copies } } as Obj;
+}
+
+function withoutFieldsAndLastApplied(obj: Obj): Obj {
   const meta = obj.metadata;
   if (!meta || (!meta.managedFields && !meta.annotations?.['kubectl.kubernetes.io/last-applied-configuration']))
     return obj;
@@ -350,4 +392,19 @@ export function withoutBookkeeping(obj: Obj): Obj {
     rest.annotations = annotations;
   }
   return { ...obj, metadata: rest };
+}
+
+function sharingAcceptedSpec(obj: Obj): Obj {
+  const o = obj as Obj & { spec?: unknown; status?: { lastAccepted?: { spec?: unknown } } };
+  const accepted = o.status?.lastAccepted;
+  if (
+    typeof o.spec !== 'object' ||
+    o.spec === null ||
+    typeof accepted !== 'object' ||
+    accepted === null ||
+    accepted.spec === o.spec ||
+    !isDeepStrictEqual(accepted.spec, o.spec)
+  )
+    return obj;
+  return { ...o, status: { ...o.status, lastAccepted: { ...accepted, spec: o.spec } } } as Obj;
 }

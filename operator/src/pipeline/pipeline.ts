@@ -3,6 +3,7 @@
 // secrets the result names; log new diagnostics once; publish to the xDS server; tell the compiled-
 // state listeners (status and DataPlane controllers, certificates). Folder mode feeds it a
 // FolderSource (source/watch-folder.ts), kube mode the informers (controllers/snapshot.ts).
+import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from '../../../lib/log.ts';
 import type { CompileOptions, DebugSessionOutcome, Snapshot } from '../compile/compile.ts';
 import { incumbentsOf } from '../compile/incumbents.ts';
@@ -193,7 +194,7 @@ export class SnapshotPipeline {
       const proxy = `${outcome.id.namespace}/${outcome.id.name}`;
       if (
         !old ||
-        JSON.stringify(old) !== JSON.stringify(outcome) ||
+        !isDeepStrictEqual(old, outcome) ||
         (outcome.id.kind === 'ApiProxy' && before?.revisions.get(proxy) !== revisions.get(proxy))
       )
         changed.add(key);
