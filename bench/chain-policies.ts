@@ -11,7 +11,7 @@ import { decodeRuntimeSnapshot } from '../extproc/src/config/decode.ts';
 import { Exchange } from '../extproc/src/flow/exchange.ts';
 import { createRequestMessage } from '../extproc/src/flow/message.ts';
 import { createMemoryStores } from '../extproc/src/stores/memory.ts';
-import { BENCH_API_KEY, typicalChainSnapshot } from './typical-chain.ts';
+import { BENCH_API_KEY, typicalChainSnapshot, TYPICAL_CHAIN_BODY } from './typical-chain.ts';
 
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 200_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -21,18 +21,7 @@ const chain = snapshot.routes.get('bench/chain')!;
 const steps = chain.preFlow.request;
 const stores = createMemoryStores();
 const log = pino({ level: 'silent' });
-const body = Buffer.from(
-  JSON.stringify({
-    order: {
-      id: 17,
-      items: [
-        { sku: 'a', qty: 1 },
-        { sku: 'b', qty: 2 },
-      ],
-      note: 'bench',
-    },
-  }),
-);
+const body = Buffer.from(TYPICAL_CHAIN_BODY);
 
 function exchange(): Exchange {
   const request = createRequestMessage({

@@ -16,23 +16,14 @@ import { ExtprocMetrics } from '../extproc/src/server/metrics.ts';
 import { ProcessingStream, ROUTE_METADATA, type StreamDeps } from '../extproc/src/server/stream.ts';
 import { buildSnapshot } from '../extproc/src/server/test-server.test-support.ts';
 import { createMemoryStores } from '../extproc/src/stores/memory.ts';
-import { BENCH_API_KEY, typicalChainSnapshot } from './typical-chain.ts';
+import { BENCH_API_KEY, typicalChainSnapshot, TYPICAL_CHAIN_BODY } from './typical-chain.ts';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 30_000);
 const WARMUP = Number(process.env.BENCH_WARMUP_REQUESTS ?? 5_000);
 const IN_FLIGHT = 16;
 const Request = envoy.service.ext_proc.v3.ProcessingRequest;
 
-const body = JSON.stringify({
-  order: {
-    id: 17,
-    items: [
-      { sku: 'a', qty: 1 },
-      { sku: 'b', qty: 2 },
-    ],
-    note: 'bench',
-  },
-});
+const body = TYPICAL_CHAIN_BODY;
 const headers = (pairs: Array<[string, string]>) => ({
   headers: pairs.map(([key, value]) => ({ key, rawValue: Buffer.from(value, 'latin1') })),
 });

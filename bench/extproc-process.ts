@@ -7,7 +7,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../e2e/env/ports.ts';
 import { ensureRedisServer, startRedis, type RedisServer } from '../e2e/env/redis.ts';
-import { typicalChainSnapshot } from './typical-chain.ts';
+import { typicalChainSnapshot, TYPICAL_CHAIN_BODY } from './typical-chain.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 
@@ -18,16 +18,7 @@ export interface GatehouseProcess {
   stop(): Promise<void>;
 }
 
-export const bodyJson = JSON.stringify({
-  order: {
-    id: 17,
-    items: [
-      { sku: 'a', qty: 1 },
-      { sku: 'b', qty: 2 },
-    ],
-    note: 'bench',
-  },
-});
+export const bodyJson = TYPICAL_CHAIN_BODY;
 
 /** A folder holding the fixture as a `gatehouse compile`-shaped snapshot file; removed by `cleanup`. */
 export function benchSnapshotFile(): { file: string; cleanup: () => void } {

@@ -17,6 +17,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
 import { ensureGoNoopExtproc } from './extproc-go.ts';
+import { TYPICAL_CHAIN_BODY } from './typical-chain.ts';
 import type { WorkerResult } from './extproc-worker.ts';
 import { BENCH_API_KEY as API_KEY, percentile, processCpuMicros, runWorker } from './load-driver.ts';
 
@@ -70,16 +71,7 @@ async function stopServer(child: ChildProcess): Promise<void> {
   clearTimeout(force);
 }
 
-const body = JSON.stringify({
-  order: {
-    id: 17,
-    items: [
-      { sku: 'a', qty: 1 },
-      { sku: 'b', qty: 2 },
-    ],
-    note: 'bench',
-  },
-});
+const body = TYPICAL_CHAIN_BODY;
 
 async function measure(c: Case): Promise<Row> {
   const { child, port } = await startServer(c.command);

@@ -18,7 +18,7 @@ import { pino } from 'pino';
 import { startTracing } from '../lib/tracing.ts';
 import { AnalyticsRecorder, analyticsCounters, followSnapshots } from '../extproc/src/analytics/recorder.ts';
 import { Registry } from 'prom-client';
-import { BENCH_API_KEY as API_KEY, typicalChainSnapshot } from './typical-chain.ts';
+import { BENCH_API_KEY as API_KEY, typicalChainSnapshot, TYPICAL_CHAIN_BODY } from './typical-chain.ts';
 import { SnapshotStore } from '../extproc/src/config/snapshot-store.ts';
 import { createExtprocServer } from '../extproc/src/server/server.ts';
 import { buildSnapshot } from '../extproc/src/server/test-server.test-support.ts';
@@ -60,16 +60,7 @@ interface Row {
   spans: number;
 }
 
-const body = JSON.stringify({
-  order: {
-    id: 17,
-    items: [
-      { sku: 'a', qty: 1 },
-      { sku: 'b', qty: 2 },
-    ],
-    note: 'bench',
-  },
-});
+const body = TYPICAL_CHAIN_BODY;
 
 async function measure(name: string, port: number, sampledPercent: number | undefined): Promise<Omit<Row, 'spans'>> {
   const worker = startWorker({

@@ -7,6 +7,17 @@ import type { DataPlane } from '../protos/gen/gatehouse/v1/DataPlane.ts';
 import type { RuntimeSnapshot } from '../protos/gen/gatehouse/v1/RuntimeSnapshot.ts';
 import { BENCH_API_KEY } from './load-driver.ts';
 
+/** The typical chain's request body: a small JSON order, as every bench that drives the chain sends it. */
+export const TYPICAL_CHAIN_BODY = JSON.stringify({
+  order: {
+    id: 17,
+    items: [
+      { sku: 'a', qty: 1 },
+      { sku: 'b', qty: 2 },
+    ],
+    note: 'bench',
+  },
+});
 export const BENCH_HASH_KEY = '00112233445566778899aabbccddeeff';
 export { BENCH_API_KEY };
 
