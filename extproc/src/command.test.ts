@@ -97,6 +97,22 @@ describe('gatehouse extproc options', () => {
     expect(() => parse('--snapshot', 's', '--work-budget-ms', '0')).toThrow(/--work-budget-ms/);
   });
 
+  it('--max-connection-age and its grace: off by default, durations, a grace only with an age, no age under 1s', () => {
+    expect(parse('--snapshot', 's')).toMatchObject({ maxConnectionAge: 0, maxConnectionAgeGrace: 0 });
+    expect(parse('--snapshot', 's', '--max-connection-age', '30m', '--max-connection-age-grace', '5m')).toMatchObject({
+      maxConnectionAge: 1_800_000,
+      maxConnectionAgeGrace: 300_000,
+    });
+    expect(parse('--snapshot', 's', '--max-connection-age', '1s')).toMatchObject({ maxConnectionAge: 1000 });
+    expect(() => parse('--snapshot', 's', '--max-connection-age', '500ms')).toThrow(
+      /--max-connection-age: 500ms .* give 1s or more/,
+    );
+    expect(() => parse('--snapshot', 's', '--max-connection-age-grace', '1m')).toThrow(
+      /--max-connection-age-grace needs --max-connection-age/,
+    );
+    expect(() => parse('--snapshot', 's', '--max-connection-age', '-1s')).toThrow(/--max-connection-age/);
+  });
+
   it('--jwks-*: the key service bounds, defaults as the service has them, each bound checked and named', () => {
     expect(parse('--snapshot', 's').remoteKeys).toEqual(DEFAULT_REMOTE_KEY_OPTIONS);
     expect(

@@ -109,6 +109,15 @@ const flags = {
     default: 0,
     description: 'concurrent streams per HTTP/2 connection (SETTINGS_MAX_CONCURRENT_STREAMS); 0: none advertised',
   }),
+  'max-connection-age': duration({
+    default: 0,
+    description:
+      "send GOAWAY on a connection this old (plus or minus 10%): its streams finish and Envoy reconnects, so new replicas get a share; as grpc-go's MaxConnectionAge; 0: never",
+  }),
+  'max-connection-age-grace': duration({
+    default: 0,
+    description: 'after that GOAWAY, close the connection this much later even with streams still open; 0: never',
+  }),
   workers: wholeNumber({
     description:
       'processes serving --port together (node:cluster), each with its own event loop; more than 1 needs --redis',
@@ -253,6 +262,12 @@ function extprocOptions(v: FlagValues<typeof flags>) {
     throw new UsageError(
       `--workers ${v.workers} needs --redis (or $GATEHOUSE_REDIS_URL): with in-memory stores every worker would count Quota, SpikeArrest and ConcurrentRatelimit on its own, ${v.workers} x the limit`,
     );
+  if (v.maxConnectionAge > 0 && v.maxConnectionAge < 1000)
+    throw new UsageError(
+      `--max-connection-age: ${formatDuration(v.maxConnectionAge)} would end every connection almost at once; give 1s or more (0: never)`,
+    );
+  if (v.maxConnectionAgeGrace > 0 && v.maxConnectionAge === 0)
+    throw new UsageError('--max-connection-age-grace needs --max-connection-age');
   if ((v.otlpTlsCert === undefined) !== (v.otlpTlsKey === undefined))
     throw new UsageError('--otlp-tls-cert and --otlp-tls-key go together');
   if (v.otlpTlsCa === undefined && (v.otlpTlsCert !== undefined || v.otlpTlsServerName !== undefined))

@@ -160,6 +160,8 @@ export async function serveExtproc(o: ExtprocOptions, role: ServeRole): Promise<
     limits: o.limits,
     work: o.work,
     transport: o.transport,
+    maxConnectionAgeMs: o.maxConnectionAge,
+    maxConnectionAgeGraceMs: o.maxConnectionAgeGrace,
     ...(serverTls ? { tls: serverTls } : {}),
     ...(tracing ? { tracer: new StreamTracer(tracing) } : {}),
     ...(debug ? { debug: debug.capture } : {}),

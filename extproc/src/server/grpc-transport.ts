@@ -15,6 +15,11 @@ export function createGrpcTransport(options: TransportOptions): ExtprocTransport
     ...(options.keepaliveTimeMs > 0
       ? { 'grpc.keepalive_time_ms': options.keepaliveTimeMs, 'grpc.keepalive_timeout_ms': options.keepaliveTimeoutMs }
       : {}),
+    // At the age (plus or minus 10%) grpc-js sends GOAWAY; at the grace after it, it destroys the connection.
+    ...((options.maxConnectionAgeMs ?? 0) > 0 ? { 'grpc.max_connection_age_ms': options.maxConnectionAgeMs } : {}),
+    ...((options.maxConnectionAgeGraceMs ?? 0) > 0
+      ? { 'grpc.max_connection_age_grace_ms': options.maxConnectionAgeGraceMs }
+      : {}),
   });
   if (!allowEnvoyStreamResets(server))
     options.log.warn(

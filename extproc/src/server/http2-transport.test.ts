@@ -367,3 +367,94 @@ describe.each(TRANSPORTS)('graceful drain over %s', (transport) => {
     }
   });
 });
+
+describe.each(TRANSPORTS)('max connection age over %s', (transport) => {
+  const responseHeaders = () =>
+    frame(encode({ responseHeaders: { headers: { headers: [{ key: ':status', rawValue: Buffer.from('200') }] } } }));
+
+  it('sends GOAWAY to a connection past the age, lets its open stream finish, and serves a new connection', async () => {
+    const server = await startTestServer({
+      transport,
+      snapshot: testSnapshot(),
+      catalog: testCatalog,
+      maxConnectionAgeMs: 300,
+    });
+    const old = connect(`http://${server.address}`);
+    old.on('error', () => undefined);
+    const goaways: Array<{ code: number; lastStreamId: number; data: string }> = [];
+    old.on('goaway', (code: number, lastStreamId: number, data?: Buffer) =>
+      goaways.push({ code, lastStreamId, data: data?.toString() ?? '' }),
+    );
+    const closed = new Promise((resolve) => old.once('close', resolve));
+    let fresh: ClientHttp2Session | undefined;
+    try {
+      const open = rawCall(old, [frame(headersMessage('/headers'))], { end: false });
+      await until(() => server.server.activeStreams() === 1);
+      await until(() => goaways.length > 0);
+      // The first GOAWAY names the last possible stream: whatever the client opened meanwhile is served.
+      expect(goaways[0]).toEqual({ code: constants.NGHTTP2_NO_ERROR, lastStreamId: 2 ** 31 - 1, data: 'max_age' });
+      // The open stream carries on to its end.
+      open.write(responseHeaders());
+      open.end();
+      const { status, replies } = await open.result;
+      expect(status).toBe(0);
+      expect(replies.map((r) => r.response)).toEqual(['requestHeaders', 'responseHeaders']);
+      // Then the old connection closes, and a new one is served.
+      await closed;
+      fresh = connect(`http://${server.address}`);
+      fresh.on('error', () => undefined);
+      const next = await rawCall(fresh, [frame(headersMessage())]).result;
+      expect(next.status).toBe(0);
+      expect(next.replies.map((r) => r.response)).toEqual(['requestHeaders']);
+    } finally {
+      old.destroy();
+      fresh?.destroy();
+      await server.close();
+    }
+  });
+
+  it('cuts a stream still open at the grace after the GOAWAY, and keeps serving', async () => {
+    const server = await startTestServer({
+      transport,
+      snapshot: testSnapshot(),
+      catalog: testCatalog,
+      maxConnectionAgeMs: 200,
+      maxConnectionAgeGraceMs: 200,
+    });
+    const old = connect(`http://${server.address}`);
+    old.on('error', () => undefined);
+    let fresh: ClientHttp2Session | undefined;
+    try {
+      // A client that never ends its stream: the grace ends it for it.
+      const stuck = rawCall(old, [frame(headersMessage('/headers'))], { end: false });
+      const { status } = await stuck.result;
+      expect(status).toBeUndefined();
+      await until(() => server.server.activeStreams() === 0);
+      fresh = connect(`http://${server.address}`);
+      fresh.on('error', () => undefined);
+      expect((await rawCall(fresh, [frame(headersMessage())]).result).status).toBe(0);
+    } finally {
+      old.destroy();
+      fresh?.destroy();
+      await server.close();
+    }
+  });
+
+  it('leaves connections alone without an age', async () => {
+    const server = await startTestServer({ transport, snapshot: testSnapshot(), catalog: testCatalog });
+    const session = connect(`http://${server.address}`);
+    session.on('error', () => undefined);
+    let goaway = false;
+    session.on('goaway', () => (goaway = true));
+    try {
+      for (let i = 0; i < 3; i++) {
+        expect((await rawCall(session, [frame(headersMessage())]).result).status).toBe(0);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(goaway).toBe(false);
+    } finally {
+      session.destroy();
+      await server.close();
+    }
+  });
+});

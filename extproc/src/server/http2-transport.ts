@@ -5,8 +5,9 @@
 // is UNIMPLEMENTED. Plain text, or TLS through lib/tls's TlsListener handing each verified socket to
 // the HTTP/2 server (certificate and trust-bundle reloads apply to new handshakes, as on grpc-js).
 // SETTINGS_MAX_CONCURRENT_STREAMS from --max-connection-streams, Envoy's stream resets allowed as
-// stream-resets.ts does for grpc-js, idle connections pinged, shutdown as a GOAWAY on every
-// connection (open streams finish, new ones are refused), the rest destroyed at the deadline.
+// stream-resets.ts does for grpc-js, idle connections pinged, connections past --max-connection-age
+// sent GOAWAY (as grpc-go does), shutdown as a GOAWAY on every connection (open streams finish, new
+// ones are refused), the rest destroyed at the deadline.
 import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { envoy, grpc } from '../../../protos/gen/extproc/codecs.js';
@@ -197,8 +198,10 @@ export function createHttp2Transport(options: TransportOptions): ExtprocTranspor
     sessions.add(session);
     session.on('error', () => undefined);
     const stopKeepalive = options.keepaliveTimeMs > 0 ? keepalive(session, options) : () => undefined;
+    const stopAge = (options.maxConnectionAgeMs ?? 0) > 0 ? maxConnectionAge(session, options) : () => undefined;
     session.once('close', () => {
       stopKeepalive();
+      stopAge();
       sessions.delete(session);
     });
     if (closing) session.close();
@@ -359,4 +362,50 @@ function keepalive(session: http2.ServerHttp2Session, options: TransportOptions)
   };
   schedule();
   return () => clearTimeout(timer);
+}
+
+/** The last stream id a GOAWAY can name: "every stream you have opened will be served". */
+const MAX_STREAM_ID = 2 ** 31 - 1;
+const MAX_AGE = Buffer.from('max_age');
+
+/**
+ * --max-connection-age, as grpc-go's MaxConnectionAge: at the age (plus or minus 10%) a GOAWAY naming
+ * the last possible stream (the client opens no new stream on this connection; any it opened meanwhile
+ * is still served) and a PING; once the PING is answered every stream the client opened before it
+ * has arrived, and a second GOAWAY names the last one (session.close(): the connection closes when
+ * its streams are done). At the grace after the first GOAWAY the connection is destroyed whatever is
+ * still open; no grace: never. Returns the stop.
+ */
+function maxConnectionAge(session: http2.ServerHttp2Session, options: TransportOptions): () => void {
+  const age = options.maxConnectionAgeMs!;
+  const grace = options.maxConnectionAgeGraceMs ?? 0;
+  const timers: NodeJS.Timeout[] = [];
+  const later = (ms: number, fn: () => void) => {
+    const timer = setTimeout(fn, ms);
+    timer.unref();
+    timers.push(timer);
+  };
+  const close = () => {
+    if (!session.closed && !session.destroyed) session.close();
+  };
+  later(age * (0.9 + Math.random() * 0.2), () => {
+    if (session.closed || session.destroyed) return;
+    try {
+      session.goaway(http2.constants.NGHTTP2_NO_ERROR, MAX_STREAM_ID, MAX_AGE);
+    } catch {
+      session.destroy();
+      return;
+    }
+    if (grace > 0) later(grace, () => session.destroy());
+    // No answer to the PING within the keepalive timeout: close on what has arrived by then.
+    later(options.keepaliveTimeoutMs > 0 ? options.keepaliveTimeoutMs : 20_000, close);
+    try {
+      if (!session.ping(() => close())) close();
+    } catch {
+      close();
+    }
+  });
+  return () => {
+    for (const timer of timers) clearTimeout(timer);
+  };
 }

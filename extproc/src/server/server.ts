@@ -89,6 +89,10 @@ export interface ExtprocServerOptions {
   transport?: TransportName;
   /** HTTP/2 PING on a connection idle this long, closed without an answer in 20 s; 0: never. Default DEFAULT_KEEPALIVE_MS. */
   keepaliveMs?: number;
+  /** GOAWAY on a connection this old, plus or minus 10% (--max-connection-age); 0 or absent: never. */
+  maxConnectionAgeMs?: number;
+  /** Destroy it this long after that GOAWAY (--max-connection-age-grace); 0 or absent: never. */
+  maxConnectionAgeGraceMs?: number;
 }
 
 export interface ExtprocServer {
@@ -186,6 +190,8 @@ export function createExtprocServer(options: ExtprocServerOptions): ExtprocServe
       Math.max(limits.maxBodyBytes, envoyStreamBufferLimitBytes) + limits.maxHeadersBytes + 64 * 1024,
     keepaliveTimeMs: options.keepaliveMs ?? DEFAULT_KEEPALIVE_MS,
     keepaliveTimeoutMs: 20_000,
+    maxConnectionAgeMs: options.maxConnectionAgeMs ?? 0,
+    maxConnectionAgeGraceMs: options.maxConnectionAgeGraceMs ?? 0,
     log: options.log,
     ...(options.tls ? { tls: options.tls } : {}),
     ...(options.onTlsRefused ? { onTlsRefused: options.onTlsRefused } : {}),

@@ -39,6 +39,9 @@ export interface TestServerOptions {
   transport?: TransportName;
   /** HTTP/2 PING on idle connections (ms); default the server's. */
   keepaliveMs?: number;
+  /** GOAWAY at this connection age (server.ts maxConnectionAgeMs). */
+  maxConnectionAgeMs?: number;
+  maxConnectionAgeGraceMs?: number;
 }
 
 export interface TestServer {
@@ -74,6 +77,10 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ...(options.analytics ? { analytics: options.analytics } : {}),
     ...(options.transport ? { transport: options.transport } : {}),
     ...(options.keepaliveMs !== undefined ? { keepaliveMs: options.keepaliveMs } : {}),
+    ...(options.maxConnectionAgeMs !== undefined ? { maxConnectionAgeMs: options.maxConnectionAgeMs } : {}),
+    ...(options.maxConnectionAgeGraceMs !== undefined
+      ? { maxConnectionAgeGraceMs: options.maxConnectionAgeGraceMs }
+      : {}),
   });
   if (options.analytics) followSnapshots(store, options.analytics);
   const port = await server.listen('127.0.0.1', 0);

@@ -3,8 +3,8 @@
 // node:http2 with generated codecs (http2-transport.ts), chosen by `gatehouse extproc --transport`.
 // Both serve plain text or TLS through lib/tls's TlsListener (certificate and trust bundle reloads),
 // bound the message size, the streams per connection (SETTINGS_MAX_CONCURRENT_STREAMS) and Envoy's
-// stream resets (stream-resets.ts), ping idle connections, and drain on shutdown: new streams refused,
-// open ones finished, the rest forced at the deadline.
+// stream resets (stream-resets.ts), ping idle connections, recycle old ones (max connection age), and
+// drain on shutdown: new streams refused, open ones finished, the rest forced at the deadline.
 import type { Logger } from 'pino';
 import type { GatehouseError } from '../../../lib/errors.ts';
 import type { ServerTls } from '../../../lib/tls/flags.ts';
@@ -50,6 +50,15 @@ export interface TransportOptions {
   /** A connection idle this long is pinged (HTTP/2 PING); no answer within keepaliveTimeoutMs closes it. 0: never. */
   keepaliveTimeMs: number;
   keepaliveTimeoutMs: number;
+  /**
+   * A connection this old (plus or minus 10%, so that connections opened together do not all end
+   * together) is sent GOAWAY: its open streams finish, the client opens a new connection for the
+   * next ones, and a replica added since gets its share. As grpc-go's MaxConnectionAge. 0 or absent:
+   * never.
+   */
+  maxConnectionAgeMs?: number;
+  /** After that GOAWAY, streams still open this much later are cut (the connection is destroyed). 0 or absent: never. */
+  maxConnectionAgeGraceMs?: number;
   tls?: ServerTls;
   onTlsRefused?: (err: GatehouseError) => void;
   log: Logger;
