@@ -10,16 +10,19 @@
 //
 // Each server is its own process, measured alone: after a warm-up, its utime+stime is read from
 // /proc/<pid>/stat around a fixed count of requests, so the driver's own cost drops out. The driver
-// (devproxy's ext_proc client, playing Envoy: one stream per request, request headers + buffered JSON
-// body + response headers) runs in a worker thread of this process.
+// plays Envoy (one stream per request, request headers + buffered JSON body + response headers):
+// devproxy's ext_proc client in a worker thread of this process (BENCH_DRIVER=node, the default, as
+// every figure in docs/architecture.md#the-hot-path was taken), or the Go driver (BENCH_DRIVER=go,
+// bench/driver.ts), which needs far less CPU and is not cut off by nghttp2's glitch limit on long runs
+// (docs/architecture.md, "The Protocol error resets of the Node driver").
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
 import { ensureGoNoopExtproc } from './extproc-go.ts';
 import { TYPICAL_CHAIN_BODY } from './typical-chain.ts';
-import type { WorkerResult } from './extproc-worker.ts';
-import { BENCH_API_KEY as API_KEY, percentile, processCpuMicros, runWorker } from './load-driver.ts';
+import { drive, type DriveResult, type DriverKind } from './driver.ts';
+import { BENCH_API_KEY as API_KEY, processCpuMicros } from './load-driver.ts';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 20_000);
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 3_000);
@@ -29,6 +32,9 @@ const NODE_SERVER = new URL('./extproc-server.ts', import.meta.url).pathname;
 const ONLY = process.env.BENCH_CASES?.split(',');
 /** A folder: the Node servers run with --cpu-prof and write their profiles there. */
 const PROFILE_DIR = process.env.BENCH_CPU_PROF_DIR;
+/** The load driver: node (devproxy's client, the default here) or go (bench/driver.ts). */
+const DRIVER = (process.env.BENCH_DRIVER ?? 'node') as DriverKind;
+if (DRIVER !== 'node' && DRIVER !== 'go') throw new Error(`BENCH_DRIVER=${String(DRIVER)}: expected node or go`);
 
 interface Case {
   key: string;
@@ -45,7 +51,7 @@ interface Row {
   p99: number;
   statuses: Record<string, number>;
   failed: number;
-  failures: WorkerResult['failures'];
+  failures: DriveResult['failures'];
 }
 
 /** Starts a server process and waits for its "listening <port>" line. */
@@ -79,7 +85,8 @@ async function measure(c: Case): Promise<Row> {
   const cpu = () => processCpuMicros(pid, readFileSync(`/proc/${pid}/stat`, 'utf8'));
   let before = 0;
   try {
-    const r = await runWorker(
+    const r = await drive(
+      DRIVER,
       {
         address: `127.0.0.1:${port}`,
         route: c.route,
@@ -87,7 +94,6 @@ async function measure(c: Case): Promise<Row> {
         durationMs: 0,
         warmupMs: WARMUP_MS,
         requests: REQUESTS,
-        holdAfterWarmup: true,
         request: {
           method: 'POST',
           path: `/${c.route.split('/')[1]}/orders`,
@@ -104,13 +110,12 @@ async function measure(c: Case): Promise<Row> {
       },
     );
     const used = cpu() - before;
-    const sorted = r.latenciesMs.sort((a, b) => a - b);
     return {
       name: c.name,
       cpuMicrosPerRequest: used / (r.completed + r.failed),
       rate: (r.completed + r.failed) / (r.elapsedMs / 1000),
-      p50: percentile(sorted, 50),
-      p99: percentile(sorted, 99),
+      p50: r.p50,
+      p99: r.p99,
       statuses: r.statuses,
       failed: r.failed,
       failures: r.failures,
@@ -139,7 +144,7 @@ const cases: Case[] = [
 
 process.stdout.write(
   `ext_proc bench: server CPU (utime+stime from /proc) over ${REQUESTS} requests per case after ${WARMUP_MS / 1000}s warm-up, ` +
-    `${CONCURRENCY} streams in flight, driver in a worker thread of the bench process, ${availableParallelism()} cores; ` +
+    `${CONCURRENCY} streams in flight, ${DRIVER === 'node' ? "driver (devproxy's client) in a worker thread of the bench process" : 'the Go driver'}, ${availableParallelism()} cores; ` +
     `each stream = request headers + buffered JSON body + response headers\n\n`,
 );
 const rows = new Map<string, Row>();
@@ -181,7 +186,7 @@ for (const row of rows.values()) {
     if (first.includes('Protocol error'))
       process.stdout.write(
         `  (the Node driver's glitch limit, not the server: docs/architecture.md, "The Protocol error resets of the Node driver"; ` +
-          `run fewer requests; discard this run's CPU figure)\n`,
+          `run fewer requests or BENCH_DRIVER=go; discard this run's CPU figure)\n`,
       );
   }
 }
