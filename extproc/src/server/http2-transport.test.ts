@@ -458,3 +458,100 @@ describe.each(TRANSPORTS)('max connection age over %s', (transport) => {
     }
   });
 });
+
+describe('max connection age over http2: the GOAWAYs on the wire', () => {
+  /** An HTTP/2 frame: 9-byte header and payload. */
+  const h2frame = (type: number, flags: number, streamId: number, payload: Buffer = Buffer.alloc(0)) => {
+    const header = Buffer.alloc(9);
+    header.writeUIntBE(payload.length, 0, 3);
+    header[3] = type;
+    header[4] = flags;
+    header.writeUInt32BE(streamId, 5);
+    return Buffer.concat([header, payload]);
+  };
+  /** HPACK: each field a literal without indexing, new name, no Huffman (every length under 127). */
+  const hpack = (fields: Array<[string, string]>) =>
+    Buffer.concat(
+      fields.flatMap(([name, value]) => [
+        Buffer.from([0, name.length]),
+        Buffer.from(name),
+        Buffer.from([value.length]),
+        Buffer.from(value),
+      ]),
+    );
+  const [DATA, HEADERS, RST_STREAM, SETTINGS, GOAWAY] = [0, 1, 3, 4, 7];
+  const [END_STREAM, ACK, END_HEADERS] = [1, 1, 4];
+  const request = hpack([
+    [':method', 'POST'],
+    [':scheme', 'http'],
+    [':path', PROCESS_PATH],
+    [':authority', 'extproc'],
+    ['content-type', 'application/grpc'],
+    ['te', 'trailers'],
+    ['x-gatehouse-route', 'shop/headers'],
+  ]);
+
+  it('names every stream, then the last one received; a stream opened after it is not processed, the open one ends', async () => {
+    const server = await startTestServer({
+      transport: 'http2',
+      snapshot: testSnapshot(),
+      catalog: testCatalog,
+      maxConnectionAgeMs: 300,
+    });
+    const [host, port] = server.address.split(':');
+    const socket = createConnection(Number(port), host);
+    socket.on('error', () => undefined);
+    const frames: Array<{ type: number; flags: number; streamId: number; payload: Buffer }> = [];
+    let buffered = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      while (buffered.length >= 9 && buffered.length >= 9 + buffered.readUIntBE(0, 3)) {
+        const length = buffered.readUIntBE(0, 3);
+        const f = {
+          type: buffered[3]!,
+          flags: buffered[4]!,
+          streamId: buffered.readUInt32BE(5) & 0x7fffffff,
+          payload: buffered.subarray(9, 9 + length),
+        };
+        buffered = buffered.subarray(9 + length);
+        frames.push(f);
+        if (f.type === SETTINGS && !(f.flags & ACK)) socket.write(h2frame(SETTINGS, ACK, 0));
+      }
+    });
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    const goaways = () =>
+      frames
+        .filter((f) => f.type === GOAWAY)
+        .map((f) => ({
+          last: f.payload.readUInt32BE(0),
+          code: f.payload.readUInt32BE(4),
+          data: f.payload.subarray(8).toString(),
+        }));
+    try {
+      socket.write(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), h2frame(SETTINGS, 0, 0)]));
+      // Stream 1, open across the age: its request headers answered, no half-close yet.
+      socket.write(h2frame(HEADERS, END_HEADERS, 1, request));
+      socket.write(h2frame(DATA, 0, 1, frame(headersMessage())));
+      await until(() => frames.some((f) => f.type === DATA && f.streamId === 1));
+      await until(() => goaways().length === 2);
+      expect(goaways()).toEqual([
+        { last: 2 ** 31 - 1, code: 0, data: 'max_age' },
+        { last: 1, code: 0, data: '' },
+      ]);
+      // A client that had not read them yet opens stream 3: past the last stream named, not processed.
+      socket.write(h2frame(HEADERS, END_HEADERS, 3, request));
+      socket.write(h2frame(DATA, END_STREAM, 3, frame(headersMessage())));
+      // Stream 1 carries on to its status, never reset; then the connection closes.
+      socket.write(h2frame(DATA, END_STREAM, 1));
+      await until(() => frames.some((f) => f.type === HEADERS && f.streamId === 1 && f.flags & END_STREAM));
+      await closed;
+      expect(frames.some((f) => f.type === RST_STREAM && f.streamId === 1)).toBe(false);
+      expect(frames.filter((f) => f.streamId === 3)).toEqual([]);
+      const reply = frames.find((f) => f.type === DATA && f.streamId === 1)!.payload;
+      expect(Response.decode(reply.subarray(5)).response).toBe('requestHeaders');
+    } finally {
+      socket.destroy();
+      await server.close();
+    }
+  });
+});

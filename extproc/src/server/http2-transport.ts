@@ -6,7 +6,7 @@
 // the HTTP/2 server (certificate and trust-bundle reloads apply to new handshakes, as on grpc-js).
 // SETTINGS_MAX_CONCURRENT_STREAMS from --max-connection-streams, Envoy's stream resets allowed as
 // stream-resets.ts does for grpc-js, idle connections pinged, connections past --max-connection-age
-// sent GOAWAY (as grpc-go does), shutdown as a GOAWAY on every connection (open streams finish, new
+// sent GOAWAY (as grpc-js does), shutdown as a GOAWAY on every connection (open streams finish, new
 // ones are refused), the rest destroyed at the deadline.
 import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
@@ -364,48 +364,43 @@ function keepalive(session: http2.ServerHttp2Session, options: TransportOptions)
   return () => clearTimeout(timer);
 }
 
-/** The last stream id a GOAWAY can name: "every stream you have opened will be served". */
+/** The last stream id a GOAWAY can name. */
 const MAX_STREAM_ID = 2 ** 31 - 1;
 const MAX_AGE = Buffer.from('max_age');
 
 /**
- * --max-connection-age, as grpc-go's MaxConnectionAge: at the age (plus or minus 10%) a GOAWAY naming
- * the last possible stream (the client opens no new stream on this connection; any it opened meanwhile
- * is still served) and a PING; once the PING is answered every stream the client opened before it
- * has arrived, and a second GOAWAY names the last one (session.close(): the connection closes when
- * its streams are done). At the grace after the first GOAWAY the connection is destroyed whatever is
- * still open; no grace: never. Returns the stop.
+ * --max-connection-age, as grpc-js does it: at the age (plus or minus 10%) a GOAWAY naming the last
+ * possible stream with the debug data "max_age", then at once the GOAWAY naming the last stream
+ * received (session.close(): the connection closes when its streams are done). nghttp2 takes no new
+ * stream once a GOAWAY is sent and Node has no shutdown notice (grpc-go's first GOAWAY and PING), so
+ * a stream the client opens while the GOAWAY is on its way is not processed: the second GOAWAY tells
+ * it so, and the client may retry it on a new connection (RFC 9113 section 6.8). At the grace after
+ * the GOAWAY the connection is destroyed whatever is still open; no grace: never. Returns the stop.
  */
 function maxConnectionAge(session: http2.ServerHttp2Session, options: TransportOptions): () => void {
   const age = options.maxConnectionAgeMs!;
   const grace = options.maxConnectionAgeGraceMs ?? 0;
-  const timers: NodeJS.Timeout[] = [];
-  const later = (ms: number, fn: () => void) => {
-    const timer = setTimeout(fn, ms);
-    timer.unref();
-    timers.push(timer);
-  };
-  const close = () => {
-    if (!session.closed && !session.destroyed) session.close();
-  };
-  later(age * (0.9 + Math.random() * 0.2), () => {
-    if (session.closed || session.destroyed) return;
-    try {
-      session.goaway(http2.constants.NGHTTP2_NO_ERROR, MAX_STREAM_ID, MAX_AGE);
-    } catch {
-      session.destroy();
-      return;
-    }
-    if (grace > 0) later(grace, () => session.destroy());
-    // No answer to the PING within the keepalive timeout: close on what has arrived by then.
-    later(options.keepaliveTimeoutMs > 0 ? options.keepaliveTimeoutMs : 20_000, close);
-    try {
-      if (!session.ping(() => close())) close();
-    } catch {
-      close();
-    }
-  });
+  let graceTimer: NodeJS.Timeout | undefined;
+  const ageTimer = setTimeout(
+    () => {
+      if (session.closed || session.destroyed) return;
+      try {
+        session.goaway(http2.constants.NGHTTP2_NO_ERROR, MAX_STREAM_ID, MAX_AGE);
+        session.close();
+      } catch {
+        session.destroy();
+        return;
+      }
+      if (grace > 0) {
+        graceTimer = setTimeout(() => session.destroy(), grace);
+        graceTimer.unref();
+      }
+    },
+    age * (0.9 + Math.random() * 0.2),
+  );
+  ageTimer.unref();
   return () => {
-    for (const timer of timers) clearTimeout(timer);
+    clearTimeout(ageTimer);
+    clearTimeout(graceTimer);
   };
 }

@@ -53,8 +53,8 @@ export interface TransportOptions {
   /**
    * A connection this old (plus or minus 10%, so that connections opened together do not all end
    * together) is sent GOAWAY: its open streams finish, the client opens a new connection for the
-   * next ones, and a replica added since gets its share. As grpc-go's MaxConnectionAge. 0 or absent:
-   * never.
+   * next ones, and a replica added since gets its share. As grpc-go's MaxConnectionAge (sent as grpc-js
+   * sends it: http2-transport.ts maxConnectionAge). 0 or absent: never.
    */
   maxConnectionAgeMs?: number;
   /** After that GOAWAY, streams still open this much later are cut (the connection is destroyed). 0 or absent: never. */
