@@ -112,11 +112,11 @@ const flags = {
   'max-connection-age': duration({
     default: 0,
     description:
-      "send GOAWAY on a connection this old (plus or minus 10%): its streams finish and Envoy reconnects, so new replicas get a share; as grpc-go's MaxConnectionAge; 0: never",
+      "send GOAWAY on a connection this old (plus or minus 10%): its streams finish and Envoy reconnects, so new replicas get a share; as grpc-go's MaxConnectionAge; 0s: never",
   }),
   'max-connection-age-grace': duration({
     default: 0,
-    description: 'after that GOAWAY, close the connection this much later even with streams still open; 0: never',
+    description: 'after that GOAWAY, close the connection this much later even with streams still open; 0s: never',
   }),
   workers: wholeNumber({
     description:
@@ -264,7 +264,7 @@ function extprocOptions(v: FlagValues<typeof flags>) {
     );
   if (v.maxConnectionAge > 0 && v.maxConnectionAge < 1000)
     throw new UsageError(
-      `--max-connection-age: ${formatDuration(v.maxConnectionAge)} would end every connection almost at once; give 1s or more (0: never)`,
+      `--max-connection-age: ${formatDuration(v.maxConnectionAge)} would end every connection almost at once; give 1s or more (0s: never)`,
     );
   if (v.maxConnectionAgeGrace > 0 && v.maxConnectionAge === 0)
     throw new UsageError('--max-connection-age-grace needs --max-connection-age');
