@@ -102,6 +102,10 @@ export type { ProcessCall } from './transport.ts';
 
 /** A message's reply: at once when no policy step runs, else when the flow is done. */
 type Reply = ProcessingResponse | Promise<ProcessingResponse>;
+/** The stream's end, queued after its messages (a sentinel: no closure per message or end). */
+const FINISH: unique symbol = Symbol('finish');
+/** What waits its turn (ProcessingStream.drain): a message to handle, or the end. */
+type Task = ProcessingRequest | typeof FINISH;
 type Metadata = NonNullable<ProcessingResponse['dynamicMetadata']>;
 
 const STAGES = [
@@ -137,7 +141,7 @@ export class ProcessingStream {
   private closed = false;
   private outcome: StreamOutcome = 'completed';
   /** Work waiting its turn: messages, the end; one task at a time, in order (drain). */
-  private readonly tasks: Array<() => void | Promise<void>> = [];
+  private readonly tasks: Task[] = [];
   /** A task is running (or its promise pending): new ones wait in `tasks`. */
   private draining = false;
   private snapshot: LoadedSnapshot | undefined;
@@ -182,9 +186,9 @@ export class ProcessingStream {
     this.idle = setTimeout(() => this.onIdle(), deps.limits.streamIdleTimeoutMs);
     call.on('data', (msg: ProcessingRequest) => {
       this.idle.refresh();
-      this.enqueue(() => this.handle(msg));
+      this.enqueue(msg);
     });
-    call.on('end', () => this.enqueue(() => this.finish()));
+    call.on('end', () => this.enqueue(FINISH));
     call.on('cancelled', () => this.abort('cancelled'));
     call.on('error', () => this.abort('cancelled'));
   }
@@ -218,7 +222,7 @@ export class ProcessingStream {
    * transport's own event callback (node:http2's or grpc-js's), whatever a task writes or ends; the
    * others run after it.
    */
-  private enqueue(task: () => void | Promise<void>): void {
+  private enqueue(task: Task): void {
     this.tasks.push(task);
     if (this.draining) return;
     this.draining = true;
@@ -237,7 +241,7 @@ export class ProcessingStream {
     for (let task = this.tasks.shift(); task !== undefined; task = this.tasks.shift()) {
       let pending: void | Promise<void>;
       try {
-        pending = task();
+        pending = task === FINISH ? this.finish() : this.handle(task);
       } catch (err) {
         this.fail(err);
         continue;
@@ -261,7 +265,7 @@ export class ProcessingStream {
     this.closed = true;
     this.outcome = outcome;
     this.endWork();
-    this.enqueue(() => this.finish());
+    this.enqueue(FINISH);
   }
 
   private handle(msg: ProcessingRequest): void | Promise<void> {
@@ -495,8 +499,8 @@ export class ProcessingStream {
     }
     this.run = new FlowRun(this.compiled!, this.exchange, recorder);
     const outcome = this.run.request();
-    const reply = (o: PhaseOutcome) => this.reply(stage, o, () => this.changesFor(stage, request, state));
-    return outcome instanceof Promise ? outcome.then(reply) : reply(outcome);
+    if (outcome instanceof Promise) return outcome.then((o) => this.reply(stage, o, request, state));
+    return this.reply(stage, outcome, request, state);
   }
 
   private runResponseFlow(stage: Stage, body: Buffer | undefined): Reply {
@@ -508,8 +512,8 @@ export class ProcessingStream {
     this.exchange!.response = response;
     this.capture?.recorder.phaseStarted('TargetResponse', response);
     const outcome = this.run!.response();
-    const reply = (o: PhaseOutcome) => this.reply(stage, o, () => this.changesFor(stage, response, state));
-    return outcome instanceof Promise ? outcome.then(reply) : reply(outcome);
+    if (outcome instanceof Promise) return outcome.then((o) => this.reply(stage, o, response, state));
+    return this.reply(stage, outcome, response, state);
   }
 
   private changesFor(
@@ -523,15 +527,17 @@ export class ProcessingStream {
     return 'method' in message ? requestChanges(message, atHeaders) : responseChanges(message, atHeaders);
   }
 
+  /** The reply to a message whose phase ran: the answer, or what policies changed of `message`. */
   private reply(
     stage: Stage,
     outcome: PhaseOutcome,
-    changes: () => CommonResponse | 'body-too-late',
+    message: Request | Response,
+    state: DirectionState,
   ): ProcessingResponse {
     this.context!.app ??= this.exchange?.variables.getString('developer.app.name') || undefined;
     if (outcome.action === 'respond') return this.immediate(outcome.response, outcome.errorCode);
     if (stage === 'requestTrailers' || stage === 'responseTrailers') return stageReply(stage);
-    const common = changes();
+    const common = this.changesFor(stage, message, state);
     if (common === 'body-too-late') {
       this.log.error({ stage }, 'a policy changed a body Envoy streamed in several chunks; answering 500');
       return this.fault(new InternalErrorFault());
@@ -576,7 +582,7 @@ export class ProcessingStream {
     this.endWork();
     if (status) this.call.emit('error', status);
     else this.call.end();
-    this.enqueue(() => this.finish());
+    this.enqueue(FINISH);
   }
 
   private fail(err: unknown): void {
