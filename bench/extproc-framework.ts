@@ -140,26 +140,27 @@ interface HeapNode {
   selfSize: number;
   children: HeapNode[];
 }
-interface HeapSample {
-  size: number;
-  count: number;
-  nodeId: number;
-}
 
-/** The sampled allocations by site (function, file:line), bytes per stream, the top N. */
-function allocationSites(head: HeapNode & { id?: number }, samples: HeapSample[], n: number): string {
+/**
+ * The sampled allocations by site (function, file:line), bytes per stream, the top N. A site outside
+ * the repository (a builtin, node:, a dependency) names the nearest repository frame that called it.
+ */
+function allocationSites(head: HeapNode, n: number): string {
   const root = new URL('..', import.meta.url).href;
   const bySite = new Map<string, number>();
   let total = 0;
-  const walk = (node: HeapNode) => {
-    const { functionName, url, lineNumber } = node.callFrame;
-    const site = `${functionName || '(anonymous)'} ${url.replace(root, '').replace(/^file:\/\//, '')}:${lineNumber + 1}`;
-    if (node.selfSize > 0) bySite.set(site, (bySite.get(site) ?? 0) + node.selfSize);
+  const where = ({ functionName, url, lineNumber }: HeapNode['callFrame']) =>
+    `${functionName || '(anonymous)'} ${url.replace(root, '').replace(/^file:\/\//, '')}:${lineNumber + 1}`;
+  const ours = (url: string) => url.startsWith(root) && !url.includes('/node_modules/');
+  const walk = (node: HeapNode, caller: string | undefined) => {
+    const site = where(node.callFrame);
+    const here = ours(node.callFrame.url) ? site : caller;
+    const name = ours(node.callFrame.url) || caller === undefined ? site : `${site} (via ${caller})`;
+    if (node.selfSize > 0) bySite.set(name, (bySite.get(name) ?? 0) + node.selfSize);
     total += node.selfSize;
-    for (const child of node.children) walk(child);
+    for (const child of node.children) walk(child, here);
   };
-  walk(head);
-  void samples;
+  walk(head, undefined);
   const lines = [...bySite]
     .sort((a, b) => b[1] - a[1])
     .slice(0, n)
@@ -183,9 +184,9 @@ for (const route of ['bench/empty', 'bench/chain']) {
   );
   if (session) {
     const { profile } = (await session.post('HeapProfiler.stopSampling')) as unknown as {
-      profile: { head: HeapNode; samples: HeapSample[] };
+      profile: { head: HeapNode };
     };
-    process.stdout.write(allocationSites(profile.head, profile.samples, ALLOC_TOP));
+    process.stdout.write(allocationSites(profile.head, ALLOC_TOP));
   }
 }
 session?.disconnect();
