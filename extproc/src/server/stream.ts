@@ -16,7 +16,7 @@ import type { Capture, DebugCapture } from '../debug/capture.ts';
 import { authorizationCredentials } from '../debug/mask.ts';
 import type { CompiledProxy } from '../flow/compile.ts';
 import { FlowRun, type PhaseOutcome } from '../flow/engine.ts';
-import { Exchange } from '../flow/exchange.ts';
+import { Exchange, type ExchangeInit, type StepOutcome } from '../flow/exchange.ts';
 import { faultName, faultResponse } from '../flow/fault-response.ts';
 import {
   BodyBufferFullFault,
@@ -131,6 +131,73 @@ class DirectionState {
   flowRan = false;
   body(): Buffer {
     return this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+  }
+}
+
+/**
+ * What a stream's Exchange is given: one object of one shape per request, its callbacks on the
+ * prototype (a literal with an accessor and two closures was built per request before;
+ * docs/architecture.md#the-framework-s-per-request-work-issue-20).
+ */
+class StreamExchangeInit implements ExchangeInit {
+  readonly request: Request;
+  readonly proxy: ExchangeInit['proxy'];
+  readonly runtime: ExchangeInit['runtime'];
+  readonly stores: Stores;
+  readonly keys: RemoteKeySets | undefined;
+  readonly callouts: ExternalCallouts | undefined;
+  readonly egress: Egress | undefined;
+  readonly messageLogs: MessageLogs | undefined;
+  readonly offload: StreamOffload;
+  readonly now: () => number;
+  readonly environmentName: string;
+  readonly messageId: string;
+  readonly client: { ip: string; cn: string };
+  readonly #metrics: ExtprocMetrics;
+  readonly #context: RequestContext;
+  readonly #trace: StreamTrace | undefined;
+
+  constructor(
+    request: Request,
+    proxy: ExchangeInit['proxy'],
+    snapshot: LoadedSnapshot,
+    deps: StreamDeps,
+    offload: StreamOffload,
+    messageId: string,
+    clientIp: string,
+    context: RequestContext,
+    trace: StreamTrace | undefined,
+  ) {
+    this.request = request;
+    this.proxy = proxy;
+    this.runtime = snapshot.runtime;
+    this.stores = deps.stores;
+    this.keys = deps.keys;
+    this.callouts = deps.callouts;
+    this.egress = deps.egress;
+    this.messageLogs = deps.messageLogs;
+    this.offload = offload;
+    this.now = deps.now;
+    this.environmentName = snapshot.environmentName;
+    this.messageId = messageId;
+    this.client = { ip: clientIp, cn: '' };
+    this.#metrics = deps.metrics;
+    this.#context = context;
+    this.#trace = trace;
+  }
+
+  /** The request's logger, built only if a line is logged (RequestContext.log). */
+  get log(): Logger {
+    return this.#context.log;
+  }
+
+  onRefusedChange(type: string): void {
+    this.#metrics.refusedChanges.inc({ type });
+  }
+
+  onStep(type: string, outcome: StepOutcome, seconds: number, policy: string, errorCode?: string): void {
+    this.#metrics.observePolicy(type, outcome, seconds);
+    this.#trace?.step(type, outcome, seconds, policy, errorCode);
   }
 }
 
@@ -464,33 +531,19 @@ export class ProcessingStream {
       body,
     });
     const attrs = this.attributes!;
-    const context = this.context!;
-    const deps = this.deps;
-    // One literal, no spreads: an object spread into a literal with an accessor costs a slow clone.
-    this.exchange = new Exchange({
-      // The request's logger is built only if a line is logged (RequestContext.log).
-      get log() {
-        return context.log;
-      },
-      request,
-      proxy: this.compiled!.proxy,
-      runtime: snapshot.runtime,
-      stores: deps.stores,
-      keys: deps.keys,
-      callouts: deps.callouts,
-      egress: deps.egress,
-      messageLogs: deps.messageLogs,
-      offload: this.offload,
-      now: this.deps.now,
-      environmentName: snapshot.environmentName,
-      messageId: attrs.requestId || request.headers.get('x-request-id') || crypto.randomUUID(),
-      client: { ip: attrs.clientIp, cn: '' },
-      onRefusedChange: (type) => this.deps.metrics.refusedChanges.inc({ type }),
-      onStep: (type, outcome, seconds, policy, errorCode) => {
-        this.deps.metrics.observePolicy(type, outcome, seconds);
-        this.trace?.step(type, outcome, seconds, policy, errorCode);
-      },
-    });
+    this.exchange = new Exchange(
+      new StreamExchangeInit(
+        request,
+        this.compiled!.proxy,
+        snapshot,
+        this.deps,
+        this.offload,
+        attrs.requestId || request.headers.get('x-request-id') || crypto.randomUUID(),
+        attrs.clientIp,
+        this.context!,
+        this.trace,
+      ),
+    );
     const recorder = this.capture?.recorder;
     if (recorder) {
       const exchange = this.exchange;
