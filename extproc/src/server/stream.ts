@@ -117,6 +117,17 @@ const STAGES = [
   'responseTrailers',
 ] as const;
 type Stage = (typeof STAGES)[number];
+
+/**
+ * The message's `request` oneof. proto-loader (grpc-js) gives it as a property; the generated codecs
+ * (http2) as an accessor on the prototype that lists the message's keys on every read, so there the one
+ * member present is looked up instead (decode leaves only one).
+ */
+function stageOf(msg: ProcessingRequest): Stage | undefined {
+  if (Object.hasOwn(msg, 'request')) return msg.request;
+  for (let i = 0; i < STAGES.length; i++) if (msg[STAGES[i]!]) return STAGES[i];
+  return undefined;
+}
 type Direction = 'request' | 'response';
 
 /** What one direction (request or response) has received so far. */
@@ -256,8 +267,9 @@ export class ProcessingStream {
       this.enqueue(msg);
     });
     call.on('end', () => this.enqueue(FINISH));
-    call.on('cancelled', () => this.abort('cancelled'));
-    call.on('error', () => this.abort('cancelled'));
+    const cancelled = () => this.abort('cancelled');
+    call.on('cancelled', cancelled);
+    call.on('error', cancelled);
   }
 
   /** The stream's logger: the request's child logger once the request headers arrived. */
@@ -363,7 +375,7 @@ export class ProcessingStream {
   }
 
   private checkOrder(msg: ProcessingRequest): Stage {
-    const stage = msg.request;
+    const stage = stageOf(msg);
     if (stage === undefined || !msg[stage])
       throw new ProtocolError(grpc.status.INVALID_ARGUMENT, 'ProcessingRequest carries no request');
     const index = STAGES.indexOf(stage);
