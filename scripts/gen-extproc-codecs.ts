@@ -113,7 +113,7 @@ try {
  * The decoders read a Buffer with a BufferReader whose stringVerify reads an all-ASCII string (header
  * names, attribute keys: nearly every string Envoy sends) with one latin1Slice, the same string
  * protobufjs's utf8.readStrict builds a character at a time, by concatenation (the hot path's profile:
- * docs/architecture.md#the-framework-s-per-request-work-issue-20). Any other string, a length past the
+ * docs/architecture.md#allocations-per-request-issue-20). Any other string, a length past the
  * end, and anything that is not a Buffer are read by protobufjs's own code, errors included.
  */
 function withAsciiStrings(code: string): string {

@@ -21,7 +21,7 @@ export interface VariableSources {
 /**
  * A frozen set of variables a policy hands the flow as one read-only layer (Variables.setLayer) instead
  * of one set() per name: built once and shared by every request that sets the same values (VerifyAPIKey's
- * ~40 per app, product and policy; docs/architecture.md#the-policies-per-request-work-issue-20). Its
+ * ~40 per app, product and policy; docs/architecture.md#allocations-per-request-issue-20). Its
  * values are never changed: a later set() of one of its names is the exchange's own and wins.
  */
 export class VariableLayer {

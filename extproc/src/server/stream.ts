@@ -146,9 +146,10 @@ class DirectionState {
 }
 
 /**
- * What a stream's Exchange is given: one object of one shape per request, its callbacks on the
- * prototype (a literal with an accessor and two closures was built per request before;
- * docs/architecture.md#the-framework-s-per-request-work-issue-20).
+ * What a stream's Exchange is given: one object of one shape per request, its callbacks and the `log`
+ * accessor on the prototype. The literal with an accessor it replaces was built by V8 in dictionary
+ * mode: a runtime call and a hash table per request, a dictionary lookup per read
+ * (docs/architecture.md#allocations-per-request-issue-20). Do not turn it back into a literal.
  */
 class StreamExchangeInit implements ExchangeInit {
   readonly request: Request;
