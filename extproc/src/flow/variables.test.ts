@@ -144,6 +144,11 @@ describe('a read-only variable layer (setLayer)', () => {
     expect(Object.isFrozen(shared)).toBe(true);
   });
 
+  it('holds no message: a message is never shared between exchanges', () => {
+    const message = createRequestMessage({ method: 'GET', path: '/', headers: {} });
+    expect(() => new VariableLayer([['m', message]])).toThrow(/holds no message \(m\)/);
+  });
+
   it('with a message variable whose parts a name addresses, the names are set one by one', () => {
     const v = vars();
     v.set('app', createRequestMessage({ method: 'GET', path: '/', headers: {} }));

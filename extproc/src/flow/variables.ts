@@ -28,7 +28,12 @@ export class VariableLayer {
   readonly values: ReadonlyMap<string, unknown>;
   constructor(entries: Iterable<readonly [string, unknown]>) {
     const values = new Map<string, unknown>();
-    for (const [name, value] of entries) values.set(name, value);
+    for (const [name, value] of entries) {
+      // A message is the exchange's own (message(), createNew): never shared between requests.
+      if (value instanceof Request || value instanceof Response)
+        throw new TypeError(`a variable layer holds no message (${name})`);
+      values.set(name, value);
+    }
     this.values = values;
     Object.freeze(this);
   }
