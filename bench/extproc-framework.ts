@@ -5,7 +5,10 @@
 // (bench/typical-chain.ts). process.cpuUsage() around BENCH_REQUESTS streams, 16 in flight, after a
 // warm-up. What bench:extproc measures minus HTTP/2 and gRPC framing: the framework's own work
 // (docs/architecture.md#the-hot-path), steadier on a loaded machine. Compare two trees in one session.
+// BENCH_ALLOC_PROFILE=N: sample the allocations of the measured phase too (V8's sampling heap profiler,
+// every 512 bytes, garbage included) and print the N sites that allocate most, in bytes per stream.
 import { EventEmitter } from 'node:events';
+import { Session } from 'node:inspector/promises';
 import { pino } from 'pino';
 import { envoy } from '../protos/gen/extproc/codecs.js';
 import { SnapshotStore } from '../extproc/src/config/snapshot-store.ts';
@@ -128,14 +131,63 @@ async function streams(route: string, frames: Uint8Array[], n: number): Promise<
 process.stdout.write(
   `ext_proc framework bench: CPU per stream (process.cpuUsage) over ${REQUESTS} streams, ${IN_FLIGHT} in flight, in process (no sockets)\n`,
 );
+const ALLOC_TOP = Number(process.env.BENCH_ALLOC_PROFILE ?? 0);
+const session = ALLOC_TOP > 0 ? new Session() : undefined;
+session?.connect();
+
+interface HeapNode {
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  selfSize: number;
+  children: HeapNode[];
+}
+
+/**
+ * The sampled allocations by site (function, file:line), bytes per stream, the top N. A site outside
+ * the repository (a builtin, node:, a dependency) names the nearest repository frame that called it.
+ */
+function allocationSites(head: HeapNode, n: number): string {
+  const root = new URL('..', import.meta.url).href;
+  const bySite = new Map<string, number>();
+  let total = 0;
+  const where = ({ functionName, url, lineNumber }: HeapNode['callFrame']) =>
+    `${functionName || '(anonymous)'} ${url.replace(root, '').replace(/^file:\/\//, '')}:${lineNumber + 1}`;
+  const ours = (url: string) => url.startsWith(root) && !url.includes('/node_modules/');
+  const walk = (node: HeapNode, caller: string | undefined) => {
+    const site = where(node.callFrame);
+    const here = ours(node.callFrame.url) ? site : caller;
+    const name = ours(node.callFrame.url) || caller === undefined ? site : `${site} (via ${caller})`;
+    if (node.selfSize > 0) bySite.set(name, (bySite.get(name) ?? 0) + node.selfSize);
+    total += node.selfSize;
+    for (const child of node.children) walk(child, here);
+  };
+  walk(head, undefined);
+  const lines = [...bySite]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([site, bytes]) => `  ${(bytes / REQUESTS).toFixed(0).padStart(6)} B  ${site}`);
+  return `  ${(total / REQUESTS).toFixed(0).padStart(6)} B/stream sampled in all\n${lines.join('\n')}\n`;
+}
+
 for (const route of ['bench/empty', 'bench/chain']) {
   const frames = messages(route);
   await streams(route, frames, WARMUP);
+  await session?.post('HeapProfiler.startSampling', {
+    samplingInterval: 512,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
   const before = process.cpuUsage();
   await streams(route, frames, REQUESTS);
   const used = process.cpuUsage(before);
   process.stdout.write(
     `${route.padEnd(12)} ${((used.user + used.system) / REQUESTS).toFixed(1).padStart(6)} us/stream\n`,
   );
+  if (session) {
+    const { profile } = (await session.post('HeapProfiler.stopSampling')) as unknown as {
+      profile: { head: HeapNode };
+    };
+    process.stdout.write(allocationSites(profile.head, ALLOC_TOP));
+  }
 }
+session?.disconnect();
 await stores.close();

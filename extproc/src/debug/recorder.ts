@@ -11,7 +11,7 @@ import { Request, type Response } from '../flow/message.ts';
 import { expandTemplate } from '../flow/templates.ts';
 import type { RequestMessage, ResponseMessage, Variables } from '../flow/types.ts';
 import type { RefOr } from '../../../protos/policies/schema.ts';
-import { PrivateValue, toVariableString } from '../flow/variables.ts';
+import { PrivateValue, toVariableString, type VariableLayer } from '../flow/variables.ts';
 
 /** A message as it stood at one point: its parts, the body by reference (Buffers are never mutated). */
 export interface MessageState {
@@ -305,6 +305,11 @@ class RecordingVariables implements Variables {
   set(name: string, value: unknown): void {
     this.inner.set(name, value);
     this.recorder.recordSet(name, value);
+  }
+
+  setLayer(layer: VariableLayer): void {
+    this.inner.setLayer(layer);
+    for (const [name, value] of layer.values) this.recorder.recordSet(name, value);
   }
 
   remove(name: string): void {

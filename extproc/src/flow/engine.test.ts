@@ -52,6 +52,19 @@ function registry(trace: string[]): PolicyRegistry {
       const target = ctx.phase === 'response' ? ctx.response! : ctx.request;
       target.headers.set(String(c.name), ctx.variables.template(String(c.value)));
     }),
+    impl('Async', (c, name) => () => async (ctx) => {
+      trace.push(`${ctx.phase}:${name}:start`);
+      await new Promise((resolve) => setImmediate(resolve));
+      trace.push(`${ctx.phase}:${name}:end`);
+      if (c.fail) throw new PolicyFault({ status: 503, errorCode: 'custom.Later', faultString: 'later' });
+      if (c.respond) return { respond: { status: 202, headers: {}, body: 'later' } };
+      return undefined;
+    }),
+    impl('Thenable', (_c, name) => () => (ctx) => {
+      trace.push(`${ctx.phase}:${name}`);
+      // A PromiseLike that is not a native promise: awaited like one.
+      return { then: (resolve: (v: undefined) => void) => setImmediate(() => resolve(undefined)) } as never;
+    }),
     impl('BadConfig', () => () => {
       throw new Error('bad config');
     }),
@@ -278,6 +291,59 @@ describe('faults', () => {
       out.response.body.text(),
       out.errorCode,
     ]).toEqual([418, 'text/plain', 'custom', 'custom.Teapot']);
+  });
+
+  it('steps that complete synchronously answer the phase at once; async ones keep the order and outcomes', async () => {
+    const sync = setup({ policies, flows: { preFlow: { request: [{ policy: 'a' }, { policy: 'b' }] } } });
+    const outcome = sync.run.request();
+    expect(outcome).not.toBeInstanceOf(Promise);
+    expect(outcome).toEqual({ action: 'continue' });
+    expect(sync.trace).toEqual(['request:a', 'request:b']);
+
+    const mixed = setup({
+      policies: {
+        ...policies,
+        slow: policy('Async'),
+        soft: policy('Async', { fail: true }, { continueOnError: true }),
+        odd: policy('Thenable'),
+      },
+      flows: {
+        preFlow: { request: [{ policy: 'a' }, { policy: 'slow' }, { policy: 'b' }, { policy: 'soft' }] },
+        postFlow: { request: [{ policy: 'odd' }, { policy: 'c' }] },
+      },
+    });
+    const pending = mixed.run.request();
+    expect(pending).toBeInstanceOf(Promise);
+    expect(mixed.trace).toEqual(['request:a', 'request:slow:start']);
+    expect(await pending).toEqual({ action: 'continue' });
+    expect(mixed.trace).toEqual([
+      'request:a',
+      'request:slow:start',
+      'request:slow:end',
+      'request:b',
+      'request:soft:start',
+      'request:soft:end',
+      'request:odd',
+      'request:c',
+    ]);
+    expect(mixed.exchange.variables.get('error.code')).toBe('custom.Later');
+  });
+
+  it('an async step that fails or answers ends the phase as a synchronous one would', async () => {
+    const failing = setup({
+      policies: { ...policies, late: policy('Async', { fail: true }) },
+      flows: { preFlow: { request: [{ policy: 'late' }, { policy: 'a' }] }, postFlow: { request: [{ policy: 'b' }] } },
+    });
+    const failed = await failing.run.runRequest();
+    expect(failed).toMatchObject({ action: 'respond', errorCode: 'custom.Later' });
+    expect(failing.trace).toEqual(['request:late:start', 'request:late:end']);
+    const answering = setup({
+      policies: { ...policies, late: policy('Async', { respond: true }) },
+      flows: { preFlow: { request: [{ policy: 'late' }, { policy: 'a' }] } },
+    });
+    const answered = await answering.run.runRequest();
+    expect(answered.action === 'respond' && answered.response.status).toBe(202);
+    expect(answering.trace).toEqual(['request:late:start', 'request:late:end']);
   });
 
   it('continueOnError records the error and goes on', async () => {

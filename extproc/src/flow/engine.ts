@@ -13,7 +13,7 @@ import { failedVariable } from './failed-variables.ts';
 import { faultName, faultResponse, toPolicyFault } from './fault-response.ts';
 import type { PolicyFault } from './faults.ts';
 import { createResponseMessage, type Response } from './message.ts';
-import type { DirectResponse, Phase } from './types.ts';
+import type { DirectResponse, Phase, StepResult } from './types.ts';
 
 /** What the server does after a phase: let the (possibly mutated) message go on, or answer now. */
 export type PhaseOutcome =
@@ -53,6 +53,13 @@ type StepsResult =
   | { kind: 'done' }
   | { kind: 'respond'; direct: DirectResponse }
   | { kind: 'fault'; fault: PolicyFault; step: CompiledStep };
+const DONE: StepsResult = Object.freeze({ kind: 'done' });
+/** How one step ended: the steps' result (answer, fault), undefined to go on, or a promise of either. */
+type StepEnd = StepsResult | undefined | Promise<StepsResult | undefined>;
+
+function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | undefined)?.then === 'function';
+}
 
 export class FlowRun {
   private readonly compiled: CompiledProxy;
@@ -132,7 +139,7 @@ export class FlowRun {
   async runPostClient(): Promise<void> {
     if (!this.requestDone || this.compiled.postClientFlow.length === 0) return;
     this.observer?.flowEntered('PostClientFlow', 'PostClientFlow');
-    const result = await this.runSteps(this.compiled.postClientFlow, 'response');
+    const result = await this.runSteps(this.compiled.postClientFlow, 'response', 0);
     if (result.kind === 'fault') {
       this.exchange.log.warn(
         { policy: result.step.policy, errorCode: result.fault.errorCode },
@@ -153,23 +160,40 @@ export class FlowRun {
     return CONTINUE;
   }
 
-  /** The phase from segment `first` on, whose steps are `steps` (already chosen). */
-  private async runPhaseFrom(
+  /**
+   * The phase from segment `first` on, whose steps are `steps` (already chosen; undefined: choose them
+   * now). Synchronous while every step is: a step that answers at once costs no promise and no await
+   * (docs/architecture.md#the-hot-path); from the first step that returns a promise on, the rest of the
+   * phase runs when it settles.
+   */
+  private runPhaseFrom(
     phase: Phase,
     segments: readonly Segment[],
     first: number,
-    steps: CompiledStep[],
-  ): Promise<PhaseOutcome> {
+    firstSteps: CompiledStep[] | undefined,
+  ): PhaseOutcome | Promise<PhaseOutcome> {
     for (let i = first; i < segments.length; i++) {
       const segment = segments[i]!;
-      if (i > first) steps = this.stepsOf(segment, phase);
+      // A segment's steps are chosen when it comes (stepsOf chooses the conditional flow), once.
+      const steps = i === first && firstSteps !== undefined ? firstSteps : this.stepsOf(segment, phase);
       if (steps.length === 0) continue;
       if (this.observer) this.enteredSegment(this.observer, segment, phase);
-      const result = await this.runSteps(steps, phase);
-      if (result.kind === 'respond') return this.respondDirect(result.direct);
-      if (result.kind === 'fault') return this.handleFault(result.fault, result.step, phase);
+      const result = this.runSteps(steps, phase, 0);
+      if (result instanceof Promise)
+        return result.then(
+          (settled) => this.segmentEnded(settled, phase) ?? this.runPhaseFrom(phase, segments, i + 1, undefined),
+        );
+      const ended = this.segmentEnded(result, phase);
+      if (ended !== undefined) return ended;
     }
     return CONTINUE;
+  }
+
+  /** What a segment's steps leave the phase with: an answer, the fault flow, or undefined (go on). */
+  private segmentEnded(result: StepsResult, phase: Phase): PhaseOutcome | Promise<PhaseOutcome> | undefined {
+    if (result.kind === 'respond') return this.respondDirect(result.direct);
+    if (result.kind === 'fault') return this.handleFault(result.fault, result.step, phase);
+    return undefined;
   }
 
   private enteredSegment(observer: FlowObserver, segment: Segment, phase: Phase): void {
@@ -194,48 +218,93 @@ export class FlowRun {
     }
   }
 
-  private async runSteps(steps: CompiledStep[], phase: Phase): Promise<StepsResult> {
+  /**
+   * The steps from `from` on. Synchronous while every step is; a step that returns a promise hands the
+   * rest to when it settles (the same order, the same outcomes as awaiting every step).
+   */
+  private runSteps(steps: CompiledStep[], phase: Phase, from: number): StepsResult | Promise<StepsResult> {
     const vars = this.exchange.variables;
     const observer = this.observer;
-    for (const step of steps) {
+    for (let i = from; i < steps.length; i++) {
+      const step = steps[i]!;
       if (!step.when(vars)) {
         observer?.stepSkipped(step);
         continue;
       }
       observer?.stepStarted(step);
       const started = performance.now();
+      let ended: StepEnd;
       try {
-        const result = await step.run(this.exchange.context(phase, step));
-        const outcome = result ? 'respond' : 'continue';
-        this.exchange.stepDone(step, outcome, (performance.now() - started) / 1000);
-        observer?.stepEnded(step, outcome);
-        if (result) return { kind: 'respond', direct: result.respond };
-        if (step.sharedFlow) {
-          observer?.flowEntered(`SharedFlow/${step.sharedFlow.name.split('/').pop() ?? ''}`);
-          // FlowCallout: the shared flow's fault is the caller's (its fault rules run), unless the
-          // FlowCallout continues on error (docs/policies.md#flowcallout). Nesting is bounded at compile.
-          const inner = await this.runSteps(step.sharedFlow.steps, phase);
-          if (inner.kind === 'respond') return inner;
-          if (inner.kind === 'fault') {
-            if (!step.continueOnError) return inner;
-            this.recordError(inner.fault, inner.step, phase);
-          }
-        }
+        const result = step.run(this.exchange.context(phase, step));
+        ended = isPromiseLike(result)
+          ? this.stepSettles(step, result, phase, started)
+          : this.stepRan(step, result, phase, started);
       } catch (caught) {
-        // A merged admission step names which of its steps failed.
-        const [failed, err] = caught instanceof MergedStepError ? [caught.step, caught.cause] : [step, caught];
-        const fault = this.toFault(err, failed);
-        const seconds = (performance.now() - started) / 1000;
-        // A fault an ExternalCallout server raises enters the error flow whatever continueOnError says
-        // (docs/policies.md#externalcallout).
-        const goesOn = failed.continueOnError && !fault.overridesContinueOnError;
-        this.exchange.stepDone(failed, goesOn ? 'continued' : 'fault', seconds, fault.errorCode);
-        observer?.stepEnded(failed, goesOn ? 'continued' : 'fault', fault.errorCode);
-        if (!goesOn) return { kind: 'fault', fault, step: failed };
-        this.recordError(fault, failed, phase);
+        ended = this.stepFailed(step, caught, phase, started);
       }
+      if (ended === undefined) continue;
+      if (ended instanceof Promise) return ended.then((settled) => settled ?? this.runSteps(steps, phase, i + 1));
+      return ended;
     }
-    return { kind: 'done' };
+    return DONE;
+  }
+
+  /** A step that returned a promise: its outcome once it settles, as stepRan and stepFailed give it. */
+  private async stepSettles(
+    step: CompiledStep,
+    pending: PromiseLike<StepResult>,
+    phase: Phase,
+    started: number,
+  ): Promise<StepsResult | undefined> {
+    try {
+      return await this.stepRan(step, await pending, phase, started);
+    } catch (caught) {
+      return this.stepFailed(step, caught, phase, started);
+    }
+  }
+
+  /** A step that ended without a fault: its answer, its FlowCallout's shared flow, or undefined (go on). */
+  private stepRan(step: CompiledStep, result: StepResult, phase: Phase, started: number): StepEnd {
+    const observer = this.observer;
+    const outcome = result ? 'respond' : 'continue';
+    this.exchange.stepDone(step, outcome, (performance.now() - started) / 1000);
+    observer?.stepEnded(step, outcome);
+    if (result) return { kind: 'respond', direct: result.respond };
+    if (!step.sharedFlow) return undefined;
+    observer?.flowEntered(`SharedFlow/${step.sharedFlow.name.split('/').pop() ?? ''}`);
+    // FlowCallout: the shared flow's fault is the caller's (its fault rules run), unless the
+    // FlowCallout continues on error (docs/policies.md#flowcallout). Nesting is bounded at compile.
+    const inner = this.runSteps(step.sharedFlow.steps, phase, 0);
+    if (!(inner instanceof Promise)) return this.sharedFlowEnded(step, inner, phase);
+    return inner.then(
+      (settled) => this.sharedFlowEnded(step, settled, phase),
+      (caught: unknown) => this.stepFailed(step, caught, phase, started),
+    );
+  }
+
+  private sharedFlowEnded(step: CompiledStep, inner: StepsResult, phase: Phase): StepsResult | undefined {
+    if (inner.kind === 'respond') return inner;
+    if (inner.kind === 'fault') {
+      if (!step.continueOnError) return inner;
+      this.recordError(inner.fault, inner.step, phase);
+    }
+    return undefined;
+  }
+
+  /** A step that threw or rejected: the fault, or undefined when it continues on error. */
+  private stepFailed(step: CompiledStep, caught: unknown, phase: Phase, started: number): StepsResult | undefined {
+    // A merged admission step names which of its steps failed.
+    const [failed, err] = caught instanceof MergedStepError ? [caught.step, caught.cause] : [step, caught];
+    const fault = this.toFault(err, failed);
+    const seconds = (performance.now() - started) / 1000;
+    // A fault an ExternalCallout server raises enters the error flow whatever continueOnError says
+    // (docs/policies.md#externalcallout).
+    const goesOn = failed.continueOnError && !fault.overridesContinueOnError;
+    this.exchange.stepDone(failed, goesOn ? 'continued' : 'fault', seconds, fault.errorCode);
+    this.observer?.stepEnded(failed, goesOn ? 'continued' : 'fault', fault.errorCode);
+    if (!goesOn) return { kind: 'fault', fault, step: failed };
+    this.recordError(fault, failed, phase);
+    return undefined;
   }
 
   private toFault(err: unknown, step: CompiledStep): PolicyFault {

@@ -12,6 +12,7 @@ import type { KvmAddress } from '../../../protos/policies/mediation/key-value-ma
 import type { RefOr, SecretRef } from '../../../protos/policies/schema.ts';
 import type { AdmissionOp, AdmissionOutcome, Stores } from '../stores/types.ts';
 import type { Offload } from './offload.ts';
+import type { VariableLayer } from './variables.ts';
 
 export type Phase = 'request' | 'response';
 
@@ -78,6 +79,12 @@ export interface Variables {
   get(name: string): unknown;
   getString(name: string): string | undefined;
   set(name: string, value: unknown): void;
+  /**
+   * Sets every variable of a frozen, shared layer (flow/variables.ts VariableLayer) as one set() per
+   * name would, without copying it per request: later set()s of its names win, remove() and namesUnder()
+   * see its names.
+   */
+  setLayer(layer: VariableLayer): void;
   /** Unsets a variable a policy set, and every variable below it (`a` removes `a.b`); not message-backed names. */
   remove(name: string): void;
   /** The names of the variables policies set that are `prefix` or below it (`prefix.x`), sorted. */

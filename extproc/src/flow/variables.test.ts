@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { makePolicyContext } from './policy-context.test-support.ts';
-import { pathSuffix } from './variables.ts';
+import { createRequestMessage } from './message.ts';
+import { pathSuffix, VariableLayer } from './variables.ts';
 
 describe('flow variables', () => {
   const ctx = () =>
@@ -81,6 +82,85 @@ describe('flow variables', () => {
     expect(v.template('{apiproxy.name}/{missing}-{ not a var }{request.queryparam.b}')).toBe(
       'orders/-{ not a var }x y',
     );
+  });
+});
+
+describe('a read-only variable layer (setLayer)', () => {
+  const vars = () => makePolicyContext({}).variables;
+  const layer = () =>
+    new VariableLayer([
+      ['app.name', 'mobile'],
+      ['app.tier', 'gold'],
+      ['verifyapikey.v.app.name', 'mobile'],
+      ['verifyapikey.v.failed', false],
+    ]);
+
+  it('reads as if each name had been set, and enumerates its names', () => {
+    const v = vars();
+    v.setLayer(layer());
+    expect(v.get('app.name')).toBe('mobile');
+    expect(v.getString('verifyapikey.v.failed')).toBe('false');
+    expect(v.holdsNonMessage('app.tier')).toBe(true);
+    expect(v.message('app.name')).toBeUndefined();
+    expect(v.template('{app.name}/{app.tier}')).toBe('mobile/gold');
+    expect(v.namesUnder('app')).toEqual(['app.name', 'app.tier']);
+    expect(v.namesUnder('verifyapikey.v')).toEqual(['verifyapikey.v.app.name', 'verifyapikey.v.failed']);
+  });
+
+  it('a name set after the layer wins; one set before it is overwritten, as set() per name would', () => {
+    const v = vars();
+    v.set('app.name', 'before');
+    v.set('app.other', 'kept');
+    v.setLayer(layer());
+    expect(v.get('app.name')).toBe('mobile');
+    expect(v.get('app.other')).toBe('kept');
+    v.set('app.tier', 'silver');
+    v.set('app.name', undefined);
+    expect(v.get('app.tier')).toBe('silver');
+    expect(v.get('app.name')).toBeUndefined();
+    expect(v.namesUnder('app')).toEqual(['app.name', 'app.other', 'app.tier']);
+  });
+
+  it('a newer layer reads over an older one; remove() unsets layer names and leaves the layer itself unchanged', () => {
+    const shared = layer();
+    const v = vars();
+    v.setLayer(shared);
+    v.setLayer(new VariableLayer([['app.tier', 'platinum']]));
+    expect(v.get('app.tier')).toBe('platinum');
+    expect(v.get('app.name')).toBe('mobile');
+    v.remove('app');
+    expect(v.get('app.name')).toBeUndefined();
+    expect(v.get('app.tier')).toBeUndefined();
+    expect(v.namesUnder('app')).toEqual([]);
+    expect(v.get('verifyapikey.v.app.name')).toBe('mobile');
+    v.set('verifyapikey.v.app.name', 'mine');
+    // Another exchange handed the same layer sees none of this one's writes and removes.
+    const other = vars();
+    other.setLayer(shared);
+    expect(other.get('app.name')).toBe('mobile');
+    expect(other.get('app.tier')).toBe('gold');
+    expect(other.get('verifyapikey.v.app.name')).toBe('mobile');
+    expect([...shared.values.keys()]).toHaveLength(4);
+    expect(Object.isFrozen(shared)).toBe(true);
+  });
+
+  it('holds no message: a message is never shared between exchanges', () => {
+    const message = createRequestMessage({ method: 'GET', path: '/', headers: {} });
+    expect(() => new VariableLayer([['m', message]])).toThrow(/holds no message \(m\)/);
+  });
+
+  it('with a message variable whose parts a name addresses, the names are set one by one', () => {
+    const v = vars();
+    v.set('app', createRequestMessage({ method: 'GET', path: '/', headers: {} }));
+    v.setLayer(
+      new VariableLayer([
+        ['app.header.x-tier', 'gold'],
+        ['app.plain', 'p'],
+      ]),
+    );
+    expect(v.message('app')?.headers.get('x-tier')).toBe('gold');
+    expect(v.get('app.header.x-tier')).toBe('gold');
+    expect(v.get('app.plain')).toBe('p');
   });
 });
 

@@ -18,11 +18,37 @@ export interface VariableSources {
   now(): number;
 }
 
+/**
+ * A frozen set of variables a policy hands the flow as one read-only layer (Variables.setLayer) instead
+ * of one set() per name: built once and shared by every request that sets the same values (VerifyAPIKey's
+ * ~40 per app, product and policy; docs/architecture.md#allocations-per-request-issue-20). Its
+ * values are never changed: a later set() of one of its names is the exchange's own and wins.
+ */
+export class VariableLayer {
+  readonly values: ReadonlyMap<string, unknown>;
+  constructor(entries: Iterable<readonly [string, unknown]>) {
+    const values = new Map<string, unknown>();
+    for (const [name, value] of entries) {
+      // A message is the exchange's own (message(), createNew): never shared between requests.
+      if (value instanceof Request || value instanceof Response)
+        throw new TypeError(`a variable layer holds no message (${name})`);
+      values.set(name, value);
+    }
+    this.values = values;
+    Object.freeze(this);
+  }
+}
+
 const HEADER_VALUES = '.values';
 const HEADER_VALUES_COUNT = '.values.count';
 
 export class FlowVariables implements Variables {
   private readonly own = new Map<string, unknown>();
+  /**
+   * Layers set with setLayer, the newest first: read after `own` (a name set after a layer was added is
+   * in `own`; one set before it was deleted from `own` when the layer came), never written.
+   */
+  private layers: VariableLayer[] | undefined;
   private readonly src: VariableSources;
   private queryCache: { query: string; params: URLSearchParams } | undefined;
   private formCache: { text: string; params: URLSearchParams } | undefined;
@@ -42,7 +68,7 @@ export class FlowVariables implements Variables {
   get(name: string): unknown {
     const builtin = this.builtin(name);
     if (builtin !== undefined) return builtin;
-    const own = this.own.get(name);
+    const own = this.lookup(name);
     if (own !== undefined) return own;
     const named = this.namedMessagePart(name);
     return named ? messagePart(named.message, named.rest) : undefined;
@@ -61,8 +87,49 @@ export class FlowVariables implements Variables {
 
   /** Whether `name` holds a value that is not a message (AssignMessage's VariableOfNonMsgType). */
   holdsNonMessage(name: string): boolean {
-    const value = this.own.get(name);
+    const value = this.lookup(name);
     return value !== undefined && !(value instanceof Request || value instanceof Response);
+  }
+
+  /** What a policy set under `name`: the exchange's own value (even undefined), else the newest layer's. */
+  private lookup(name: string): unknown {
+    const own = this.own.get(name);
+    const layers = this.layers;
+    if (own !== undefined || layers === undefined || this.own.has(name)) return own;
+    for (let i = 0; i < layers.length; i++) {
+      const value = layers[i]!.values.get(name);
+      if (value !== undefined || layers[i]!.values.has(name)) return value;
+    }
+    return undefined;
+  }
+
+  /**
+   * Sets every variable of `layer`, as set() of each name in turn would, without copying it: the layer
+   * is read after the names set in this exchange. Reads, later writes, remove() and namesUnder() see
+   * what one set() per name would have left. While a message variable exists (whose parts a name could
+   * address), the names are set one by one, as before layers.
+   */
+  setLayer(layer: VariableLayer): void {
+    if (this.messageVariables) {
+      for (const [name, value] of layer.values) this.set(name, value);
+      return;
+    }
+    // A name set before the layer is overwritten by it, as set() would: the exchange's own value goes.
+    const { own } = this;
+    if (own.size > 0 && own.size <= layer.values.size) {
+      for (const name of own.keys()) if (layer.values.has(name)) own.delete(name);
+    } else if (own.size > 0) for (const name of layer.values.keys()) own.delete(name);
+    if (this.layers === undefined) this.layers = [layer];
+    else this.layers.unshift(layer);
+  }
+
+  /** Copies the layers into `own` (older values under newer), before a remove() changes what they hold. */
+  private flattenLayers(): void {
+    const layers = this.layers;
+    if (layers === undefined) return;
+    this.layers = undefined;
+    for (const layer of layers)
+      for (const [name, value] of layer.values) if (!this.own.has(name)) this.own.set(name, value);
   }
 
   private namedMessagePart(name: string): { message: Request | Response; rest: string } | undefined {
@@ -101,12 +168,17 @@ export class FlowVariables implements Variables {
   }
 
   remove(name: string): void {
+    this.flattenLayers();
     for (const key of this.namesUnder(name)) this.own.delete(key);
   }
 
   namesUnder(prefix: string): string[] {
     const below = `${prefix}.`;
-    return [...this.own.keys()].filter((k) => k === prefix || k.startsWith(below)).sort();
+    const names = new Set<string>();
+    for (const k of this.own.keys()) if (k === prefix || k.startsWith(below)) names.add(k);
+    for (const layer of this.layers ?? [])
+      for (const k of layer.values.keys()) if (k === prefix || k.startsWith(below)) names.add(k);
+    return [...names].sort();
   }
 
   private setNamedMessagePart(name: string, text: string): boolean {

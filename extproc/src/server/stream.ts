@@ -16,7 +16,7 @@ import type { Capture, DebugCapture } from '../debug/capture.ts';
 import { authorizationCredentials } from '../debug/mask.ts';
 import type { CompiledProxy } from '../flow/compile.ts';
 import { FlowRun, type PhaseOutcome } from '../flow/engine.ts';
-import { Exchange } from '../flow/exchange.ts';
+import { Exchange, type ExchangeInit, type StepOutcome } from '../flow/exchange.ts';
 import { faultName, faultResponse } from '../flow/fault-response.ts';
 import {
   BodyBufferFullFault,
@@ -102,6 +102,10 @@ export type { ProcessCall } from './transport.ts';
 
 /** A message's reply: at once when no policy step runs, else when the flow is done. */
 type Reply = ProcessingResponse | Promise<ProcessingResponse>;
+/** The stream's end, queued after its messages (a sentinel: no closure per message or end). */
+const FINISH: unique symbol = Symbol('finish');
+/** What waits its turn (ProcessingStream.drain): a message to handle, or the end. */
+type Task = ProcessingRequest | typeof FINISH;
 type Metadata = NonNullable<ProcessingResponse['dynamicMetadata']>;
 
 const STAGES = [
@@ -113,6 +117,17 @@ const STAGES = [
   'responseTrailers',
 ] as const;
 type Stage = (typeof STAGES)[number];
+
+/**
+ * The message's `request` oneof. proto-loader (grpc-js) gives it as a property; the generated codecs
+ * (http2) as an accessor on the prototype that lists the message's keys on every read, so there the one
+ * member present is looked up instead (decode leaves only one).
+ */
+function stageOf(msg: ProcessingRequest): Stage | undefined {
+  if (Object.hasOwn(msg, 'request')) return msg.request;
+  for (let i = 0; i < STAGES.length; i++) if (msg[STAGES[i]!]) return STAGES[i];
+  return undefined;
+}
 type Direction = 'request' | 'response';
 
 /** What one direction (request or response) has received so far. */
@@ -130,6 +145,74 @@ class DirectionState {
   }
 }
 
+/**
+ * What a stream's Exchange is given: one object of one shape per request, its callbacks and the `log`
+ * accessor on the prototype. The literal with an accessor it replaces was built by V8 in dictionary
+ * mode: a runtime call and a hash table per request, a dictionary lookup per read
+ * (docs/architecture.md#allocations-per-request-issue-20). Do not turn it back into a literal.
+ */
+class StreamExchangeInit implements ExchangeInit {
+  readonly request: Request;
+  readonly proxy: ExchangeInit['proxy'];
+  readonly runtime: ExchangeInit['runtime'];
+  readonly stores: Stores;
+  readonly keys: RemoteKeySets | undefined;
+  readonly callouts: ExternalCallouts | undefined;
+  readonly egress: Egress | undefined;
+  readonly messageLogs: MessageLogs | undefined;
+  readonly offload: StreamOffload;
+  readonly now: () => number;
+  readonly environmentName: string;
+  readonly messageId: string;
+  readonly client: { ip: string; cn: string };
+  readonly #metrics: ExtprocMetrics;
+  readonly #context: RequestContext;
+  readonly #trace: StreamTrace | undefined;
+
+  constructor(
+    request: Request,
+    proxy: ExchangeInit['proxy'],
+    snapshot: LoadedSnapshot,
+    deps: StreamDeps,
+    offload: StreamOffload,
+    messageId: string,
+    clientIp: string,
+    context: RequestContext,
+    trace: StreamTrace | undefined,
+  ) {
+    this.request = request;
+    this.proxy = proxy;
+    this.runtime = snapshot.runtime;
+    this.stores = deps.stores;
+    this.keys = deps.keys;
+    this.callouts = deps.callouts;
+    this.egress = deps.egress;
+    this.messageLogs = deps.messageLogs;
+    this.offload = offload;
+    this.now = deps.now;
+    this.environmentName = snapshot.environmentName;
+    this.messageId = messageId;
+    this.client = { ip: clientIp, cn: '' };
+    this.#metrics = deps.metrics;
+    this.#context = context;
+    this.#trace = trace;
+  }
+
+  /** The request's logger, built only if a line is logged (RequestContext.log). */
+  get log(): Logger {
+    return this.#context.log;
+  }
+
+  onRefusedChange(type: string): void {
+    this.#metrics.refusedChanges.inc({ type });
+  }
+
+  onStep(type: string, outcome: StepOutcome, seconds: number, policy: string, errorCode?: string): void {
+    this.#metrics.observePolicy(type, outcome, seconds);
+    this.#trace?.step(type, outcome, seconds, policy, errorCode);
+  }
+}
+
 export class ProcessingStream {
   private readonly call: ProcessCall;
   private readonly deps: StreamDeps;
@@ -137,7 +220,7 @@ export class ProcessingStream {
   private closed = false;
   private outcome: StreamOutcome = 'completed';
   /** Work waiting its turn: messages, the end; one task at a time, in order (drain). */
-  private readonly tasks: Array<() => void | Promise<void>> = [];
+  private readonly tasks: Task[] = [];
   /** A task is running (or its promise pending): new ones wait in `tasks`. */
   private draining = false;
   private snapshot: LoadedSnapshot | undefined;
@@ -182,11 +265,12 @@ export class ProcessingStream {
     this.idle = setTimeout(() => this.onIdle(), deps.limits.streamIdleTimeoutMs);
     call.on('data', (msg: ProcessingRequest) => {
       this.idle.refresh();
-      this.enqueue(() => this.handle(msg));
+      this.enqueue(msg);
     });
-    call.on('end', () => this.enqueue(() => this.finish()));
-    call.on('cancelled', () => this.abort('cancelled'));
-    call.on('error', () => this.abort('cancelled'));
+    call.on('end', () => this.enqueue(FINISH));
+    const cancelled = () => this.abort('cancelled');
+    call.on('cancelled', cancelled);
+    call.on('error', cancelled);
   }
 
   /** The stream's logger: the request's child logger once the request headers arrived. */
@@ -218,7 +302,7 @@ export class ProcessingStream {
    * transport's own event callback (node:http2's or grpc-js's), whatever a task writes or ends; the
    * others run after it.
    */
-  private enqueue(task: () => void | Promise<void>): void {
+  private enqueue(task: Task): void {
     this.tasks.push(task);
     if (this.draining) return;
     this.draining = true;
@@ -237,7 +321,7 @@ export class ProcessingStream {
     for (let task = this.tasks.shift(); task !== undefined; task = this.tasks.shift()) {
       let pending: void | Promise<void>;
       try {
-        pending = task();
+        pending = task === FINISH ? this.finish() : this.handle(task);
       } catch (err) {
         this.fail(err);
         continue;
@@ -261,7 +345,7 @@ export class ProcessingStream {
     this.closed = true;
     this.outcome = outcome;
     this.endWork();
-    this.enqueue(() => this.finish());
+    this.enqueue(FINISH);
   }
 
   private handle(msg: ProcessingRequest): void | Promise<void> {
@@ -292,7 +376,7 @@ export class ProcessingStream {
   }
 
   private checkOrder(msg: ProcessingRequest): Stage {
-    const stage = msg.request;
+    const stage = stageOf(msg);
     if (stage === undefined || !msg[stage])
       throw new ProtocolError(grpc.status.INVALID_ARGUMENT, 'ProcessingRequest carries no request');
     const index = STAGES.indexOf(stage);
@@ -460,33 +544,19 @@ export class ProcessingStream {
       body,
     });
     const attrs = this.attributes!;
-    const context = this.context!;
-    const deps = this.deps;
-    // One literal, no spreads: an object spread into a literal with an accessor costs a slow clone.
-    this.exchange = new Exchange({
-      // The request's logger is built only if a line is logged (RequestContext.log).
-      get log() {
-        return context.log;
-      },
-      request,
-      proxy: this.compiled!.proxy,
-      runtime: snapshot.runtime,
-      stores: deps.stores,
-      keys: deps.keys,
-      callouts: deps.callouts,
-      egress: deps.egress,
-      messageLogs: deps.messageLogs,
-      offload: this.offload,
-      now: this.deps.now,
-      environmentName: snapshot.environmentName,
-      messageId: attrs.requestId || request.headers.get('x-request-id') || crypto.randomUUID(),
-      client: { ip: attrs.clientIp, cn: '' },
-      onRefusedChange: (type) => this.deps.metrics.refusedChanges.inc({ type }),
-      onStep: (type, outcome, seconds, policy, errorCode) => {
-        this.deps.metrics.observePolicy(type, outcome, seconds);
-        this.trace?.step(type, outcome, seconds, policy, errorCode);
-      },
-    });
+    this.exchange = new Exchange(
+      new StreamExchangeInit(
+        request,
+        this.compiled!.proxy,
+        snapshot,
+        this.deps,
+        this.offload,
+        attrs.requestId || request.headers.get('x-request-id') || crypto.randomUUID(),
+        attrs.clientIp,
+        this.context!,
+        this.trace,
+      ),
+    );
     const recorder = this.capture?.recorder;
     if (recorder) {
       const exchange = this.exchange;
@@ -495,8 +565,8 @@ export class ProcessingStream {
     }
     this.run = new FlowRun(this.compiled!, this.exchange, recorder);
     const outcome = this.run.request();
-    const reply = (o: PhaseOutcome) => this.reply(stage, o, () => this.changesFor(stage, request, state));
-    return outcome instanceof Promise ? outcome.then(reply) : reply(outcome);
+    if (outcome instanceof Promise) return outcome.then((o) => this.reply(stage, o, request, state));
+    return this.reply(stage, outcome, request, state);
   }
 
   private runResponseFlow(stage: Stage, body: Buffer | undefined): Reply {
@@ -508,8 +578,8 @@ export class ProcessingStream {
     this.exchange!.response = response;
     this.capture?.recorder.phaseStarted('TargetResponse', response);
     const outcome = this.run!.response();
-    const reply = (o: PhaseOutcome) => this.reply(stage, o, () => this.changesFor(stage, response, state));
-    return outcome instanceof Promise ? outcome.then(reply) : reply(outcome);
+    if (outcome instanceof Promise) return outcome.then((o) => this.reply(stage, o, response, state));
+    return this.reply(stage, outcome, response, state);
   }
 
   private changesFor(
@@ -523,15 +593,17 @@ export class ProcessingStream {
     return 'method' in message ? requestChanges(message, atHeaders) : responseChanges(message, atHeaders);
   }
 
+  /** The reply to a message whose phase ran: the answer, or what policies changed of `message`. */
   private reply(
     stage: Stage,
     outcome: PhaseOutcome,
-    changes: () => CommonResponse | 'body-too-late',
+    message: Request | Response,
+    state: DirectionState,
   ): ProcessingResponse {
     this.context!.app ??= this.exchange?.variables.getString('developer.app.name') || undefined;
     if (outcome.action === 'respond') return this.immediate(outcome.response, outcome.errorCode);
     if (stage === 'requestTrailers' || stage === 'responseTrailers') return stageReply(stage);
-    const common = changes();
+    const common = this.changesFor(stage, message, state);
     if (common === 'body-too-late') {
       this.log.error({ stage }, 'a policy changed a body Envoy streamed in several chunks; answering 500');
       return this.fault(new InternalErrorFault());
@@ -576,7 +648,7 @@ export class ProcessingStream {
     this.endWork();
     if (status) this.call.emit('error', status);
     else this.call.end();
-    this.enqueue(() => this.finish());
+    this.enqueue(FINISH);
   }
 
   private fail(err: unknown): void {

@@ -4,6 +4,25 @@ import $protobuf from "protobufjs/minimal.js";
 
 // Common aliases
 const $Reader = $protobuf.Reader, $Writer = $protobuf.Writer, $util = $protobuf.util;
+
+// Added by scripts/gen-extproc-codecs.ts: all-ASCII strings read with one latin1Slice (see there).
+class $AsciiReader extends $protobuf.BufferReader {
+    stringVerify() {
+        const at = this.pos, length = this.size(), start = this.pos, end = start + length, buf = this.buf;
+        if (end <= this.len) {
+            let i = start;
+            while (i < end && buf[i] < 0x80) i++;
+            if (i === end) {
+                this.pos = end;
+                return buf.latin1Slice(start, end);
+            }
+        }
+        this.pos = at;
+        return super.stringVerify();
+    }
+}
+const $createReader = (source) =>
+    $util.Buffer && source instanceof $util.Buffer && typeof source.latin1Slice === "function" ? new $AsciiReader(source) : $Reader.create(source);
 const $Object = $util.global.Object, $undefined = $util.global.undefined, $Error = $util.global.Error, $RangeError = $util.global.RangeError, $TypeError = $util.global.TypeError, $Number = $util.global.Number, $String = $util.global.String, $Boolean = $util.global.Boolean, $isFinite = $util.global.isFinite, $Array = $util.global.Array, $parseInt = $util.global.parseInt, $BigInt = $util.global.BigInt;
 
 // Exported root namespace
@@ -132,7 +151,7 @@ export const google = $root.google = (() => {
              */
             Struct.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
-                    reader = $Reader.create(reader);
+                    reader = $createReader(reader);
                 if (_depth === $undefined)
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
@@ -466,7 +485,7 @@ export const google = $root.google = (() => {
              */
             Value.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
-                    reader = $Reader.create(reader);
+                    reader = $createReader(reader);
                 if (_depth === $undefined)
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
@@ -775,7 +794,7 @@ export const google = $root.google = (() => {
              */
             ListValue.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
-                    reader = $Reader.create(reader);
+                    reader = $createReader(reader);
                 if (_depth === $undefined)
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
@@ -1006,7 +1025,7 @@ export const google = $root.google = (() => {
              */
             Any.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
-                    reader = $Reader.create(reader);
+                    reader = $createReader(reader);
                 if (_depth === $undefined)
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
@@ -1242,7 +1261,7 @@ export const google = $root.google = (() => {
              */
             BoolValue.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
-                    reader = $Reader.create(reader);
+                    reader = $createReader(reader);
                 if (_depth === $undefined)
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
@@ -1464,7 +1483,7 @@ export const google = $root.google = (() => {
              */
             Duration.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
-                    reader = $Reader.create(reader);
+                    reader = $createReader(reader);
                 if (_depth === $undefined)
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
@@ -1740,7 +1759,7 @@ export const envoy = $root.envoy = (() => {
                  */
                 HttpStatus.decode = function (reader, length, _end, _depth, _target) {
                     if (!(reader instanceof $Reader))
-                        reader = $Reader.create(reader);
+                        reader = $createReader(reader);
                     if (_depth === $undefined)
                         _depth = 0;
                     if (_depth > $Reader.recursionLimit)
@@ -2459,7 +2478,7 @@ export const envoy = $root.envoy = (() => {
                      */
                     ProcessingRequest.decode = function (reader, length, _end, _depth, _target) {
                         if (!(reader instanceof $Reader))
-                            reader = $Reader.create(reader);
+                            reader = $createReader(reader);
                         if (_depth === $undefined)
                             _depth = 0;
                         if (_depth > $Reader.recursionLimit)
@@ -2877,7 +2896,7 @@ export const envoy = $root.envoy = (() => {
                      */
                     HttpHeaders.decode = function (reader, length, _end, _depth, _target) {
                         if (!(reader instanceof $Reader))
-                            reader = $Reader.create(reader);
+                            reader = $createReader(reader);
                         if (_depth === $undefined)
                             _depth = 0;
                         if (_depth > $Reader.recursionLimit)
@@ -3173,7 +3192,7 @@ export const envoy = $root.envoy = (() => {
                      */
                     HttpBody.decode = function (reader, length, _end, _depth, _target) {
                         if (!(reader instanceof $Reader))
-                            reader = $Reader.create(reader);
+                            reader = $createReader(reader);
                         if (_depth === $undefined)
                             _depth = 0;
                         if (_depth > $Reader.recursionLimit)
@@ -3409,7 +3428,7 @@ export const envoy = $root.envoy = (() => {
                      */
                     HttpTrailers.decode = function (reader, length, _end, _depth, _target) {
                         if (!(reader instanceof $Reader))
-                            reader = $Reader.create(reader);
+                            reader = $createReader(reader);
                         if (_depth === $undefined)
                             _depth = 0;
                         if (_depth > $Reader.recursionLimit)
@@ -3747,7 +3766,7 @@ export const envoy = $root.envoy = (() => {
                      */
                     ProcessingResponse.decode = function (reader, length, _end, _depth, _target) {
                         if (!(reader instanceof $Reader))
-                            reader = $Reader.create(reader);
+                            reader = $createReader(reader);
                         if (_depth === $undefined)
                             _depth = 0;
                         if (_depth > $Reader.recursionLimit)
@@ -4108,7 +4127,7 @@ export const envoy = $root.envoy = (() => {
                      */
                     HeadersResponse.decode = function (reader, length, _end, _depth, _target) {
                         if (!(reader instanceof $Reader))
-                            reader = $Reader.create(reader);
+                            reader = $createReader(reader);
                         if (_depth === $undefined)
                             _depth = 0;
                         if (_depth > $Reader.recursionLimit)
@@ -4369,7 +4388,7 @@ export const envoy = $root.envoy = (() => {
                      */
                     CommonResponse.decode = function (reader, length, _end, _depth, _target) {
                         if (!(reader instanceof $Reader))
-                            reader = $Reader.create(reader);
+                            reader = $createReader(reader);
                         if (_depth === $undefined)
                             _depth = 0;
                         if (_depth > $Reader.recursionLimit)
@@ -4678,7 +4697,7 @@ export const envoy = $root.envoy = (() => {
                      */
                     HeaderMutation.decode = function (reader, length, _end, _depth, _target) {
                         if (!(reader instanceof $Reader))
-                            reader = $Reader.create(reader);
+                            reader = $createReader(reader);
                         if (_depth === $undefined)
                             _depth = 0;
                         if (_depth > $Reader.recursionLimit)
@@ -4952,7 +4971,7 @@ export const envoy = $root.envoy = (() => {
                      */
                     BodyMutation.decode = function (reader, length, _end, _depth, _target) {
                         if (!(reader instanceof $Reader))
-                            reader = $Reader.create(reader);
+                            reader = $createReader(reader);
                         if (_depth === $undefined)
                             _depth = 0;
                         if (_depth > $Reader.recursionLimit)
@@ -5181,7 +5200,7 @@ export const envoy = $root.envoy = (() => {
                      */
                     BodyResponse.decode = function (reader, length, _end, _depth, _target) {
                         if (!(reader instanceof $Reader))
-                            reader = $Reader.create(reader);
+                            reader = $createReader(reader);
                         if (_depth === $undefined)
                             _depth = 0;
                         if (_depth > $Reader.recursionLimit)
@@ -5391,7 +5410,7 @@ export const envoy = $root.envoy = (() => {
                      */
                     TrailersResponse.decode = function (reader, length, _end, _depth, _target) {
                         if (!(reader instanceof $Reader))
-                            reader = $Reader.create(reader);
+                            reader = $createReader(reader);
                         if (_depth === $undefined)
                             _depth = 0;
                         if (_depth > $Reader.recursionLimit)
@@ -5645,7 +5664,7 @@ export const envoy = $root.envoy = (() => {
                      */
                     ImmediateResponse.decode = function (reader, length, _end, _depth, _target) {
                         if (!(reader instanceof $Reader))
-                            reader = $Reader.create(reader);
+                            reader = $createReader(reader);
                         if (_depth === $undefined)
                             _depth = 0;
                         if (_depth > $Reader.recursionLimit)
@@ -5923,7 +5942,7 @@ export const envoy = $root.envoy = (() => {
                      */
                     GrpcStatus.decode = function (reader, length, _end, _depth, _target) {
                         if (!(reader instanceof $Reader))
-                            reader = $Reader.create(reader);
+                            reader = $createReader(reader);
                         if (_depth === $undefined)
                             _depth = 0;
                         if (_depth > $Reader.recursionLimit)
@@ -6172,7 +6191,7 @@ export const envoy = $root.envoy = (() => {
                      */
                     HeaderMap.decode = function (reader, length, _end, _depth, _target) {
                         if (!(reader instanceof $Reader))
-                            reader = $Reader.create(reader);
+                            reader = $createReader(reader);
                         if (_depth === $undefined)
                             _depth = 0;
                         if (_depth > $Reader.recursionLimit)
@@ -6414,7 +6433,7 @@ export const envoy = $root.envoy = (() => {
                      */
                     HeaderValue.decode = function (reader, length, _end, _depth, _target) {
                         if (!(reader instanceof $Reader))
-                            reader = $Reader.create(reader);
+                            reader = $createReader(reader);
                         if (_depth === $undefined)
                             _depth = 0;
                         if (_depth > $Reader.recursionLimit)
@@ -6688,7 +6707,7 @@ export const envoy = $root.envoy = (() => {
                      */
                     Metadata.decode = function (reader, length, _end, _depth, _target) {
                         if (!(reader instanceof $Reader))
-                            reader = $Reader.create(reader);
+                            reader = $createReader(reader);
                         if (_depth === $undefined)
                             _depth = 0;
                         if (_depth > $Reader.recursionLimit)
@@ -7033,7 +7052,7 @@ export const envoy = $root.envoy = (() => {
                      */
                     HeaderValueOption.decode = function (reader, length, _end, _depth, _target) {
                         if (!(reader instanceof $Reader))
-                            reader = $Reader.create(reader);
+                            reader = $createReader(reader);
                         if (_depth === $undefined)
                             _depth = 0;
                         if (_depth > $Reader.recursionLimit)
@@ -7434,7 +7453,7 @@ export const envoy = $root.envoy = (() => {
                              */
                             ProcessingMode.decode = function (reader, length, _end, _depth, _target) {
                                 if (!(reader instanceof $Reader))
-                                    reader = $Reader.create(reader);
+                                    reader = $createReader(reader);
                                 if (_depth === $undefined)
                                     _depth = 0;
                                 if (_depth > $Reader.recursionLimit)
@@ -7898,7 +7917,7 @@ export const grpc = $root.grpc = (() => {
                  */
                 HealthCheckRequest.decode = function (reader, length, _end, _depth, _target) {
                     if (!(reader instanceof $Reader))
-                        reader = $Reader.create(reader);
+                        reader = $createReader(reader);
                     if (_depth === $undefined)
                         _depth = 0;
                     if (_depth > $Reader.recursionLimit)
@@ -8109,7 +8128,7 @@ export const grpc = $root.grpc = (() => {
                  */
                 HealthCheckResponse.decode = function (reader, length, _end, _depth, _target) {
                     if (!(reader instanceof $Reader))
-                        reader = $Reader.create(reader);
+                        reader = $createReader(reader);
                     if (_depth === $undefined)
                         _depth = 0;
                     if (_depth > $Reader.recursionLimit)

@@ -421,6 +421,55 @@ describe('VerifyAPIKey', () => {
       );
     });
 
+    it("a policy's later write or remove in one request never reaches the next request of the pair", () => {
+      const first = request('k-123', {});
+      expect(step(first)).toBeUndefined();
+      first.variables.set('developer.app.name', 'overridden');
+      first.variables.set('verifyapikey.verify-key.app.channel', 'injected');
+      first.variables.remove('apiproduct');
+      expect(first.variables.get('developer.app.name')).toBe('overridden');
+      expect(first.variables.get('apiproduct.tier')).toBeUndefined();
+      const next = request('k-123', { under: first });
+      expect(step(next)).toBeUndefined();
+      expect(next.variables.get('developer.app.name')).toBe('mobile');
+      expect(next.variables.get('apiproduct.tier')).toBe('gold');
+      expect(next.variables.get('verifyapikey.verify-key.app.channel')).toBeUndefined();
+    });
+
+    it('two tenants with the same app, product and policy names each get their own values under one snapshot', () => {
+      const both = snapshot(
+        [product(), product({ namespace: 'rival', attributes: { tier: 'bronze' } })],
+        [
+          app(),
+          app({
+            namespace: 'rival',
+            developerEmail: 'rival@example.com',
+            credentials: [{ keyHash: hash('k-rival'), status: 'Approved' }],
+          }),
+        ],
+      );
+      const ours = request('k-123', { snap: both });
+      expect(step(ours)).toBeUndefined();
+      const rivalStep = verifyApiKeyPolicy.create(
+        { apiKey: { ref: 'request.header.x-api-key' } },
+        { namespace: 'rival', name: 'verify-key' },
+      );
+      const { ctx } = run({
+        key: 'k-rival',
+        snapshot: both,
+        proxy: { namespace: 'rival', name: 'orders', route: 'rival/orders', basePath: '/orders/v1' },
+      });
+      const rival = { ...ctx, runtime: ours.runtime };
+      expect(rivalStep(rival)).toBeUndefined();
+      expect(rival.variables.get('apiproduct.tier')).toBe('bronze');
+      expect(rival.variables.get('developer.email')).toBe('rival@example.com');
+      expect(rival.variables.get('client_id')).toBe('k-rival');
+      const oursAgain = request('k-123', { under: ours, snap: both });
+      expect(step(oursAgain)).toBeUndefined();
+      expect(oursAgain.variables.get('apiproduct.tier')).toBe('gold');
+      expect(oursAgain.variables.get('developer.email')).toBe('dev@example.com');
+    });
+
     it("another tenant's key (its app in another namespace) is refused, after this tenant's was served", () => {
       const withOther = snapshot(
         [product(), product({ namespace: 'rival' })],

@@ -6,6 +6,7 @@ import type { Product__Output } from '../../../../protos/gen/gatehouse/v1/Produc
 import { verifyAPIKey, type VerifyAPIKeyConfig } from '../../../../protos/policies/security/verify-api-key.ts';
 import { PolicyFault } from '../../flow/faults.ts';
 import type { PolicyContext, PolicyImplementation, RuntimeIndex } from '../../flow/types.ts';
+import { VariableLayer } from '../../flow/variables.ts';
 import { checkConfig } from '../support.ts';
 
 function unauthorized(errorCode: string, faultString: string): PolicyFault {
@@ -132,42 +133,39 @@ function appVariables(runtime: RuntimeIndex, app: App__Output, product: Product_
 }
 
 /**
- * What a step sets for an (app, product) pair, as one flat list [name, value, name, value, ...] in the
- * order of the names above, each unprefixed then prefixed, then the step's own scope and failed:
- * built on the pair's first request under a snapshot and a policy name, then set in one loop
- * (docs/architecture.md#the-policies-per-request-work-issue-20). Kept per RuntimeIndex (one per
+ * What a step sets for an (app, product) pair: the names above, each unprefixed then prefixed, then the
+ * step's own scope and failed, as one frozen VariableLayer built on the pair's first request under a
+ * snapshot and a policy name and handed to the flow variables as it is on every later one (no set() per
+ * name; docs/architecture.md#the-policies-per-request-work-issue-20). Kept per RuntimeIndex (one per
  * snapshot load), so a changed app, developer or product is never served from an older snapshot's
- * list, and bounded by the snapshot: at most one list per app, product of the app and policy name.
+ * layer, and bounded by the snapshot: at most one layer per app, product of the app and policy name.
  * No key is in it: client_id is set per request.
  */
-type Assignments = ReadonlyArray<string | boolean>;
-const assignmentCache = new WeakMap<
-  RuntimeIndex,
-  WeakMap<App__Output, Map<Product__Output, Map<string, Assignments>>>
->();
+const layerCache = new WeakMap<RuntimeIndex, WeakMap<App__Output, Map<Product__Output, Map<string, VariableLayer>>>>();
 
-function assignmentsFor(
+function variableLayerFor(
   runtime: RuntimeIndex,
   prefix: string,
   app: App__Output,
   product: Product__Output,
-): Assignments {
-  let byApp = assignmentCache.get(runtime);
-  if (!byApp) assignmentCache.set(runtime, (byApp = new WeakMap()));
+): VariableLayer {
+  let byApp = layerCache.get(runtime);
+  if (!byApp) layerCache.set(runtime, (byApp = new WeakMap()));
   let byProduct = byApp.get(app);
-  if (!byProduct) byApp.set(app, (byProduct = new Map<Product__Output, Map<string, Assignments>>()));
+  if (!byProduct) byApp.set(app, (byProduct = new Map<Product__Output, Map<string, VariableLayer>>()));
   let byPolicy = byProduct.get(product);
-  if (!byPolicy) byProduct.set(product, (byPolicy = new Map<string, Assignments>()));
-  let list = byPolicy.get(prefix);
-  if (!list) {
-    const flat: Array<string | boolean> = [];
-    for (const [name, value] of appVariables(runtime, app, product)) flat.push(name, value, `${prefix}.${name}`, value);
+  if (!byPolicy) byProduct.set(product, (byPolicy = new Map<string, VariableLayer>()));
+  let layer = byPolicy.get(prefix);
+  if (!layer) {
+    const entries: Array<[string, string | boolean]> = [];
+    for (const [name, value] of appVariables(runtime, app, product))
+      entries.push([name, value], [`${prefix}.${name}`, value]);
     // Gatehouse's own: the key's scopes (its approved products'), space-separated as OAuth writes them.
-    flat.push(`${prefix}.scope`, runtime.credentialScopes(app).join(' '), `${prefix}.failed`, false);
-    list = Object.freeze(flat);
-    byPolicy.set(prefix, list);
+    entries.push([`${prefix}.scope`, runtime.credentialScopes(app).join(' ')], [`${prefix}.failed`, false]);
+    layer = new VariableLayer(entries);
+    byPolicy.set(prefix, layer);
   }
-  return list;
+  return layer;
 }
 
 export const verifyApiKeyPolicy: PolicyImplementation<VerifyAPIKeyConfig> = {
@@ -202,8 +200,7 @@ export const verifyApiKeyPolicy: PolicyImplementation<VerifyAPIKeyConfig> = {
       const expires = expiresAt > 0 ? String(expiresAt) : '-1';
       variables.set('expires_at', expires);
       variables.set(names.expiresAt, expires);
-      const assignments = assignmentsFor(ctx.runtime, prefix, app, product);
-      for (let i = 0; i < assignments.length; i += 2) variables.set(assignments[i] as string, assignments[i + 1]);
+      variables.setLayer(variableLayerFor(ctx.runtime, prefix, app, product));
       return undefined;
     };
   },
