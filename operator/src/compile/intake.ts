@@ -169,7 +169,22 @@ function decodeConfigMap(c: Candidate, report: (d: Diagnostic) => void): ConfigM
   return { values };
 }
 
+/**
+ * Decoded Secrets by the object they come from (not modified once read, as validate.ts's memo
+ * assumes): 10,000 credential Secrets are otherwise decoded again on every recompile. Only what
+ * decoded is kept; a Secret that fails reports again each time.
+ */
+const decodedSecrets = new WeakMap<object, SecretObject>();
+
 function decodeSecret(c: Candidate, report: (d: Diagnostic) => void): SecretObject | undefined {
+  const known = decodedSecrets.get(c.raw);
+  if (known) return known;
+  const secret = decodeSecretNow(c, report);
+  if (secret) decodedSecrets.set(c.raw, secret);
+  return secret;
+}
+
+function decodeSecretNow(c: Candidate, report: (d: Diagnostic) => void): SecretObject | undefined {
   const values: Record<string, string> = {};
   const fail = (field: string, message: string) => {
     report({ severity: 'error', code: 'GH_ERR_COMPILE_INVALID', ...c.origin, ...c.id, field, message });
