@@ -199,7 +199,7 @@ export function validateSpec(kind: KindSpec, input: unknown): SpecValidation {
   const known = byKind?.get(kind);
   if (known) return known;
   const result = validateSpecNow(kind, input);
-  if (!byKind) validated.set(input, (byKind = new Map()));
+  if (!byKind) validated.set(input, (byKind = new Map<KindSpec, SpecValidation>()));
   byKind.set(kind, result);
   return result;
 }
