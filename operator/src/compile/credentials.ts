@@ -41,8 +41,9 @@ function hmacHasher(key: string): CredentialHasher {
  * change, and 10,000 apps' keys and secrets were hashed again each time (docs/architecture.md
  * #the-operator-at-scale-issue-20). A hasher answers from its own hashes, then from its predecessor's,
  * so what is kept is at most what the last compile with that key hashed; a value no longer declared
- * goes with the next compile. The last few keys keep theirs (the admission webhook's one-object
- * compiles use the same key as the pipeline, a test may use several). The hash does not depend on it.
+ * goes with the next compile (a fallback compile, controllers/last-accepted.ts, starts from the full
+ * one's). The last few keys keep theirs (a key rotation, tests with several keys). The hash does not
+ * depend on any of it.
  */
 const previous = new Map<string, Map<string, string>>();
 const keysKept = 4;
