@@ -67,43 +67,66 @@ export function sha256Hex(text: string): string {
 
 /**
  * sha256Hex(JSON.stringify(value)) for plain data (no toJSON, no cycles), without building the text:
- * the top `depth` levels of objects and arrays are written piece by piece into the hash, deeper values
- * are stringified one at a time. The snapshot version hashes megabytes of JSON on every compile; as
- * one string that is a large object of the old generation per compile (docs/architecture.md
- * #the-operator-at-scale-issue-20).
+ * the top `depth` levels of objects and arrays are written piece by piece, deeper values stringified
+ * one at a time, and the pieces go into the hash some 64 KB at a time. The snapshot version hashes
+ * megabytes of JSON on every compile; as one string that is a large object of the old generation per
+ * compile (docs/architecture.md#the-operator-at-scale-issue-20).
  */
 export function jsonSha256Hex(value: unknown, depth = 3): string {
-  const hash = createHash('sha256');
-  writeJson(value, hash, depth);
-  return hash.digest('hex');
+  const out = new HashWriter();
+  writeJson(value, out, depth);
+  return out.digest();
+}
+
+class HashWriter {
+  private readonly hash: Hash = createHash('sha256');
+  private parts: string[] = [];
+  private length = 0;
+
+  push(text: string): void {
+    this.parts.push(text);
+    this.length += text.length;
+    if (this.length >= 65_536) this.flush();
+  }
+
+  digest(): string {
+    this.flush();
+    return this.hash.digest('hex');
+  }
+
+  private flush(): void {
+    this.hash.update(this.parts.join(''));
+    this.parts = [];
+    this.length = 0;
+  }
 }
 
 const skipped = (v: unknown) => v === undefined || typeof v === 'function' || typeof v === 'symbol';
 
-function writeJson(value: unknown, hash: Hash, depth: number): void {
+function writeJson(value: unknown, out: HashWriter, depth: number): void {
   if (depth <= 0 || value === null || typeof value !== 'object') {
-    hash.update(JSON.stringify(value) ?? 'null');
+    out.push(JSON.stringify(value) ?? 'null');
     return;
   }
   if (Array.isArray(value)) {
-    hash.update('[');
+    out.push('[');
     for (let i = 0; i < value.length; i++) {
-      if (i > 0) hash.update(',');
-      if (skipped(value[i])) hash.update('null');
-      else writeJson(value[i], hash, depth - 1);
+      if (i > 0) out.push(',');
+      if (skipped(value[i])) out.push('null');
+      else writeJson(value[i], out, depth - 1);
     }
-    hash.update(']');
+    out.push(']');
     return;
   }
   const record = value as Record<string, unknown>;
   let first = true;
-  hash.update('{');
+  out.push('{');
   for (const key of Object.keys(record)) {
     if (skipped(record[key])) continue;
-    hash.update(first ? quoted(key) : `,${quoted(key)}`);
-    hash.update(':');
+    out.push(first ? quoted(key) : `,${quoted(key)}`);
+    out.push(':');
     first = false;
-    writeJson(record[key], hash, depth - 1);
+    writeJson(record[key], out, depth - 1);
   }
-  hash.update('}');
+  out.push('}');
 }

@@ -56,6 +56,27 @@ export function keeperOrder<T>(holds: (c: T) => boolean, claimant: (c: T) => Cla
   };
 }
 
+/**
+ * `items` sorted by keeperOrder(holds, claimant), each item's holding, age and name worked out once
+ * rather than in every comparison (10,000 DeveloperApps take some 140,000 comparisons on every compile).
+ */
+export function sortedByKeeperOrder<T>(
+  items: readonly T[],
+  holds: (c: T) => boolean,
+  claimant: (c: T) => Claimant,
+): T[] {
+  const keyed = items.map((item) => {
+    const c = claimant(item);
+    return { item, holds: holds(item), at: createdAt(c), key: `${c.namespace}/${c.name}` };
+  });
+  keyed.sort((x, y) => {
+    if (x.holds !== y.holds) return x.holds ? -1 : 1;
+    if (x.at !== y.at) return x.at < y.at ? -1 : 1;
+    return x.key < y.key ? -1 : x.key > y.key ? 1 : 0;
+  });
+  return keyed.map((k) => k.item);
+}
+
 /** How a message names the holder of something contested: by name only within its own namespace. */
 export function holderName(kind: string, holder: string, askingNamespace: string): string {
   const article = /^[AEIOU]/.test(kind) ? 'an' : 'a';
