@@ -26,7 +26,7 @@ export function incumbentsOf(runtime: RuntimeSnapshot | undefined): Incumbents {
   return { proxies, consumerKeys };
 }
 
-interface Claimant {
+export interface Claimant {
   namespace: string;
   name: string;
   creationTimestamp?: string;
