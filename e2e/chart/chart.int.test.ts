@@ -253,7 +253,7 @@ describe('charts/gatehouse', () => {
     );
   });
 
-  it("sizes the operator's V8 heap from its memory limit, or takes operator.nodeOptions as given", () => {
+  it("sizes the operator's V8 heap from its memory limit, or takes operator.nodeOptions as given, and limits malloc's arenas", () => {
     const nodeOptions = (set: Record<string, string>) =>
       deploymentOf(renderChart({ release: 'gh', set })).spec!.template.spec!.containers[0]!.env!.find(
         (e) => e.name === 'NODE_OPTIONS',
@@ -264,6 +264,8 @@ describe('charts/gatehouse', () => {
     );
     expect(nodeOptions({ 'resources.limits.memory': '1.5Gi' })).toBeUndefined(); // not derived: Node's own sizing
     expect(nodeOptions({ 'operator.nodeOptions': '--max-old-space-size=700' })).toBe('--max-old-space-size=700');
+    const env = deploymentOf(renderChart({ release: 'gh' })).spec!.template.spec!.containers[0]!.env!;
+    expect(env).toContainEqual({ name: 'MALLOC_ARENA_MAX', value: '2' });
   });
 
   it('puts every image under global.imageRegistry, and pins the Gatehouse image by digest over the tag', () => {
