@@ -11,7 +11,8 @@
 // changes). BENCH_HEAP_DIR=dir writes a heap snapshot of the operator there once everything is
 // Programmed (after the peak RSS is read: writing one costs memory), for Chrome DevTools' Memory tab;
 // BENCH_CPU_PROF_DIR=dir profiles the operator's CPU over the whole run (bench/cpu-profile-summary.ts);
-// BENCH_OPERATOR_NODE_FLAGS passes Node flags to the operator (a heap size, as a container limit sets).
+// BENCH_OPERATOR_NODE_FLAGS passes Node flags to the operator (the heap sizes the chart derives from a
+// container limit: operator.nodeOptions).
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { loadavg } from 'node:os';

@@ -253,6 +253,21 @@ describe('charts/gatehouse', () => {
     );
   });
 
+  it("sizes the operator's V8 heap from its memory limit, or takes operator.nodeOptions as given, and limits malloc's arenas", () => {
+    const nodeOptions = (set: Record<string, string>) =>
+      deploymentOf(renderChart({ release: 'gh', set })).spec!.template.spec!.containers[0]!.env!.find(
+        (e) => e.name === 'NODE_OPTIONS',
+      )?.value;
+    expect(nodeOptions({})).toBe('--max-old-space-size=307 --max-semi-space-size=16');
+    expect(nodeOptions({ 'resources.limits.memory': '2Gi' })).toBe(
+      '--max-old-space-size=1228 --max-semi-space-size=16',
+    );
+    expect(nodeOptions({ 'resources.limits.memory': '1.5Gi' })).toBeUndefined(); // not derived: Node's own sizing
+    expect(nodeOptions({ 'operator.nodeOptions': '--max-old-space-size=700' })).toBe('--max-old-space-size=700');
+    const env = deploymentOf(renderChart({ release: 'gh' })).spec!.template.spec!.containers[0]!.env!;
+    expect(env).toContainEqual({ name: 'MALLOC_ARENA_MAX', value: '2' });
+  });
+
   it('puts every image under global.imageRegistry, and pins the Gatehouse image by digest over the tag', () => {
     const digest = `sha256:${'0123456789abcdef'.repeat(4)}`;
     const images = (set: Record<string, string>) => {

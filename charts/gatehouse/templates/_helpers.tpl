@@ -77,3 +77,26 @@ gatehouse-xds.{{ .Release.Namespace }}.svc:{{ .Values.xds.port }}
 {{- with .root.Values.monitoring.scrapeTimeout }}{{ $_ := set $timing "scrapeTimeout" . }}{{ end -}}
 {{- with $timing }}{{ toYaml . }}{{ end -}}
 {{- end -}}
+
+{{/*
+The operator's NODE_OPTIONS: operator.nodeOptions when set; else, from resources.limits.memory given
+as a whole number of Mi or Gi, V8's old generation capped at 60% of it and its semi-spaces at 16 MB
+(the rest of the process, module code, young generation and buffers, is about 200 MB at start); no
+limit in that form, no options (docs/architecture.md#the-operator-at-scale-issue-20).
+*/}}
+{{- define "gatehouse.operatorNodeOptions" -}}
+{{- if .Values.operator.nodeOptions -}}
+{{- .Values.operator.nodeOptions -}}
+{{- else -}}
+{{- $limit := toString ((.Values.resources).limits).memory | default "" -}}
+{{- $mib := 0 -}}
+{{- if regexMatch "^[0-9]+Gi$" $limit -}}
+{{- $mib = mul (trimSuffix "Gi" $limit | atoi) 1024 -}}
+{{- else if regexMatch "^[0-9]+Mi$" $limit -}}
+{{- $mib = trimSuffix "Mi" $limit | atoi -}}
+{{- end -}}
+{{- if gt (int $mib) 0 -}}
+{{- printf "--max-old-space-size=%d --max-semi-space-size=16" (div (mul $mib 6) 10) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}

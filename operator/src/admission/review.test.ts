@@ -21,40 +21,42 @@ const request = (over: Partial<AdmissionRequest>): AdmissionRequest => ({
 });
 
 describe('admission review', () => {
-  it('refuses an object with a problem inside it, naming the field, with code 422', () => {
-    const r = review(request({ object: proxy('request.verb = ') }));
+  it('refuses an object with a problem inside it, naming the field, with code 422', async () => {
+    const r = await review(request({ object: proxy('request.verb = ') }));
     expect(r.allowed).toBe(false);
     expect(r.uid).toBe('u-1');
     expect(r.status).toMatchObject({ code: 422, reason: 'Invalid' });
     expect(r.status?.message).toMatch(/^spec\.flows\.conditionalFlows\[0\]\.condition: condition does not parse/);
   });
 
-  it('allows a valid object, and one whose references do not exist yet', () => {
-    expect(review(request({ object: proxy('request.verb = "GET"') }))).toEqual({ uid: 'u-1', allowed: true });
+  it('allows a valid object, and one whose references do not exist yet', async () => {
+    expect(await review(request({ object: proxy('request.verb = "GET"') }))).toEqual({ uid: 'u-1', allowed: true });
   });
 
-  it('takes the namespace and name from the request when the object leaves them out', () => {
+  it('takes the namespace and name from the request when the object leaves them out', async () => {
     const object = proxy('request.verb = ');
     const bare = { ...object, metadata: { generateName: 'orders-' } };
-    expect(review(request({ object: bare })).allowed).toBe(false);
-    expect(review(request({ object: { ...bare, spec: proxy('true').spec } })).allowed).toBe(true);
+    expect((await review(request({ object: bare }))).allowed).toBe(false);
+    expect((await review(request({ object: { ...bare, spec: proxy('true').spec } }))).allowed).toBe(true);
   });
 
-  it('never refuses an update that leaves the spec alone, or an object being deleted', () => {
+  it('never refuses an update that leaves the spec alone, or an object being deleted', async () => {
     const bad = proxy('request.verb = ');
     const labelled = { ...bad, metadata: { ...bad.metadata, labels: { team: 'a' } } };
-    expect(review(request({ operation: 'UPDATE', object: labelled, oldObject: bad })).allowed).toBe(true);
+    expect((await review(request({ operation: 'UPDATE', object: labelled, oldObject: bad }))).allowed).toBe(true);
     const deleting = { ...bad, metadata: { ...bad.metadata, deletionTimestamp: '2026-01-01T00:00:00Z' } };
-    expect(review(request({ operation: 'UPDATE', object: deleting, oldObject: proxy('true') })).allowed).toBe(true);
-    expect(review(request({ operation: 'UPDATE', object: bad, oldObject: proxy('true') })).allowed).toBe(false);
+    expect((await review(request({ operation: 'UPDATE', object: deleting, oldObject: proxy('true') }))).allowed).toBe(
+      true,
+    );
+    expect((await review(request({ operation: 'UPDATE', object: bad, oldObject: proxy('true') }))).allowed).toBe(false);
   });
 
-  it('leaves other groups and operations alone', () => {
-    expect(review(request({ kind: { group: '', kind: 'ConfigMap' }, object: {} })).allowed).toBe(true);
-    expect(review(request({ operation: 'DELETE', object: proxy('request.verb = ') })).allowed).toBe(true);
+  it('leaves other groups and operations alone', async () => {
+    expect((await review(request({ kind: { group: '', kind: 'ConfigMap' }, object: {} }))).allowed).toBe(true);
+    expect((await review(request({ operation: 'DELETE', object: proxy('request.verb = ') }))).allowed).toBe(true);
   });
 
-  it('returns compile warnings', () => {
+  it('returns compile warnings', async () => {
     const policy = {
       apiVersion: 'gatehouse.dev/v1alpha1',
       kind: 'ApiPolicy',
@@ -64,17 +66,17 @@ describe('admission review', () => {
         assignMessage: { set: { headers: { authorization: 'Bearer abcdefghijklmnopqrstuvwxyz0123456789' } } },
       },
     };
-    const r = review(request({ kind: { group: 'gatehouse.dev', kind: 'ApiPolicy' }, object: policy }));
+    const r = await review(request({ kind: { group: 'gatehouse.dev', kind: 'ApiPolicy' }, object: policy }));
     expect(r.allowed).toBe(true);
     expect(r.warnings?.[0]).toMatch(/^spec\.assignMessage\..*credential/);
   });
 
-  it('refuses what is not a review with AdmissionReviewError, and bounds a long refusal', () => {
+  it('refuses what is not a review with AdmissionReviewError, and bounds a long refusal', async () => {
     for (const body of [null, [], 'x', {}, { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' }])
-      expect(() => answer(body)).toThrow(expect.objectContaining({ code: 'GH_ERR_ADMISSION_REVIEW' }));
-    expect(() =>
+      await expect(answer(body)).rejects.toThrow(expect.objectContaining({ code: 'GH_ERR_ADMISSION_REVIEW' }));
+    await expect(
       answer({ apiVersion: 'admission.k8s.io/v1beta1', kind: 'AdmissionReview', request: { uid: 'x' } }),
-    ).toThrow(/admission.k8s.io\/v1/);
+    ).rejects.toThrow(/admission.k8s.io\/v1/);
     const many = {
       ...proxy('x'),
       spec: {
@@ -88,7 +90,7 @@ describe('admission review', () => {
         },
       },
     };
-    const r = answer({
+    const r = await answer({
       apiVersion: 'admission.k8s.io/v1',
       kind: 'AdmissionReview',
       request: request({ object: many }),
@@ -110,30 +112,33 @@ describe('admission review: SOAPMessageValidation schemas compiled by libxml2', 
     request({ kind: { group: 'gatehouse.dev', version: 'v1alpha1', kind: 'ApiPolicy' }, name: 'validate', object });
   const xs = 'xmlns:xs="http://www.w3.org/2001/XMLSchema"';
 
-  it('refuses an XSD that is well-formed but does not compile, naming the field', () => {
-    const r = review(
+  it('refuses an XSD that is well-formed but does not compile, naming the field', async () => {
+    const r = await review(
       policyRequest(soap('xsd://order.xsd', `<xs:schema ${xs}><xs:element name="o" type="xs:nope"/></xs:schema>`)),
     );
     expect(r.allowed).toBe(false);
     expect(r.status?.message).toMatch(/^spec\.soapMessageValidation\.schema: the XSD does not compile: .*nope/);
   });
 
-  it('refuses a WSDL whose schema does not compile, and allows ones that do', () => {
+  it('refuses a WSDL whose schema does not compile, and allows ones that do', async () => {
     const wsdl = (type: string) =>
       `<wsdl:definitions xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/" ${xs}><wsdl:types>` +
       `<xs:schema targetNamespace="urn:o"><xs:element name="o" type="${type}"/></xs:schema></wsdl:types></wsdl:definitions>`;
-    expect(review(policyRequest(soap('wsdl://o.wsdl', wsdl('xs:missing')))).status?.message).toMatch(
+    expect((await review(policyRequest(soap('wsdl://o.wsdl', wsdl('xs:missing'))))).status?.message).toMatch(
       /the WSDL does not compile/,
     );
-    expect(review(policyRequest(soap('wsdl://o.wsdl', wsdl('xs:string')))).allowed).toBe(true);
+    expect((await review(policyRequest(soap('wsdl://o.wsdl', wsdl('xs:string'))))).allowed).toBe(true);
     expect(
-      review(policyRequest(soap('xsd://o.xsd', `<xs:schema ${xs}><xs:element name="o" type="xs:int"/></xs:schema>`)))
-        .allowed,
+      (
+        await review(
+          policyRequest(soap('xsd://o.xsd', `<xs:schema ${xs}><xs:element name="o" type="xs:int"/></xs:schema>`)),
+        )
+      ).allowed,
     ).toBe(true);
   });
 
-  it("leaves a DOCTYPE to the compiler's own check: libxml2 never sees it", () => {
-    const r = review(
+  it("leaves a DOCTYPE to the compiler's own check: libxml2 never sees it", async () => {
+    const r = await review(
       policyRequest(soap('xsd://o.xsd', `<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><xs:schema ${xs}/>`)),
     );
     expect(r.status?.message).toMatch(/DOCTYPE/);

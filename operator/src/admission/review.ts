@@ -97,7 +97,7 @@ const specOf = (o: unknown) => (isRecord(o) ? o.spec : undefined);
 const deleting = (o: unknown) => isRecord(o) && isRecord(o.metadata) && o.metadata.deletionTimestamp !== undefined;
 
 /** The answer to one review request. */
-export function review(request: AdmissionRequest): AdmissionResponse {
+export async function review(request: AdmissionRequest): Promise<AdmissionResponse> {
   const allow: AdmissionResponse = { uid: request.uid, allowed: true };
   // Only our kinds are sent (the configuration's rules); anything else is not ours to judge.
   if (request.kind?.group !== group) return allow;
@@ -113,7 +113,7 @@ export function review(request: AdmissionRequest): AdmissionResponse {
   const checked = validateObject(object);
   const { warnings } = checked;
   // Only a schema the compiler accepted goes to libxml2 (no DOCTYPE, no include: xsd.ts).
-  const schema = checked.errors.length === 0 ? policySchemaProblem(object) : undefined;
+  const schema = checked.errors.length === 0 ? await policySchemaProblem(object) : undefined;
   const errors: Diagnostic[] = schema
     ? [{ severity: 'error', code: 'GH_ERR_COMPILE_INVALID', field: schema.field, message: schema.message }]
     : checked.errors;
@@ -132,6 +132,7 @@ export function review(request: AdmissionRequest): AdmissionResponse {
 }
 
 /** The review to send back for a request body (parsed JSON); throws AdmissionReviewError when it is not a review. */
-export function answer(body: unknown): AdmissionReviewResponse {
-  return { apiVersion: admissionApiVersion, kind: 'AdmissionReview', response: review(parseReview(body)) };
+export async function answer(body: unknown): Promise<AdmissionReviewResponse> {
+  const request = parseReview(body);
+  return { apiVersion: admissionApiVersion, kind: 'AdmissionReview', response: await review(request) };
 }

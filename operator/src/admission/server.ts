@@ -101,11 +101,11 @@ export class AdmissionServer {
     });
     req.on('error', () => req.destroy());
     req.on('end', () => {
-      if (!refused) this.respond(Buffer.concat(chunks), res);
+      if (!refused) void this.respond(Buffer.concat(chunks), res);
     });
   }
 
-  private respond(body: Buffer, res: ServerResponse): void {
+  private async respond(body: Buffer, res: ServerResponse): Promise<void> {
     let parsed: unknown;
     try {
       parsed = JSON.parse(body.toString('utf8'));
@@ -114,7 +114,7 @@ export class AdmissionServer {
     }
     try {
       const request = parseReview(parsed);
-      const response = review(request);
+      const response = await review(request);
       this.reviews?.inc({
         kind: request.kind?.kind ?? '',
         operation: request.operation ?? '',

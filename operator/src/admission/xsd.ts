@@ -4,13 +4,17 @@
 // would first fail when extproc loads the snapshot. The admission webhook compiles an inline schema
 // (an XSD, or each schema of a WSDL's <types>) with the same libxml2 extproc uses and refuses it naming
 // the field. A schema given by configMapRef is the ConfigMap's: the webhook does not see it.
-import { XmlDocument, XsdValidator } from 'libxml2-wasm';
-import { schemaSources, XML_PARSE_OPTIONS, xmlLibErrorDetail } from '../../../protos/policies/mediation/xsd-sources.ts';
+// libxml2-wasm is loaded on the first schema to check, not with the operator: its module and linear
+// memory are some 16 MB of RSS that most clusters never need (docs/architecture.md#the-operator-at-scale-issue-20).
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Why libxml2 does not compile the schema, or undefined when it does. */
-export function xsdCompileProblem(text: string, wsdl: boolean): string | undefined {
+export async function xsdCompileProblem(text: string, wsdl: boolean): Promise<string | undefined> {
+  const [{ XmlDocument, XsdValidator }, { schemaSources, XML_PARSE_OPTIONS, xmlLibErrorDetail }] = await Promise.all([
+    import('libxml2-wasm'),
+    import('../../../protos/policies/mediation/xsd-sources.ts'),
+  ]);
   try {
     for (const source of schemaSources(text, wsdl)) {
       const doc = XmlDocument.fromString(source, XML_PARSE_OPTIONS);
@@ -27,11 +31,11 @@ export function xsdCompileProblem(text: string, wsdl: boolean): string | undefin
 }
 
 /** The problem of an ApiPolicy's inline SOAPMessageValidation schema, as {field, message}, if any. */
-export function policySchemaProblem(object: unknown): { field: string; message: string } | undefined {
+export async function policySchemaProblem(object: unknown): Promise<{ field: string; message: string } | undefined> {
   const spec = isRecord(object) && isRecord(object.spec) ? object.spec : undefined;
   const config = spec?.type === 'SOAPMessageValidation' ? spec.soapMessageValidation : undefined;
   if (!isRecord(config) || typeof config.schema !== 'string' || typeof config.resourceURL !== 'string')
     return undefined;
-  const message = xsdCompileProblem(config.schema, config.resourceURL.startsWith('wsdl://'));
+  const message = await xsdCompileProblem(config.schema, config.resourceURL.startsWith('wsdl://'));
   return message === undefined ? undefined : { field: 'spec.soapMessageValidation.schema', message };
 }

@@ -181,10 +181,30 @@ export interface SpecValidation {
 }
 
 /**
+ * Results by input spec, per kind: an object's spec is not modified once it is read (the informers
+ * replace an object on every change; the folder source parses files anew), so the same spec object
+ * gets the same answer, and the operator, recompiling all objects on any change, validates (and
+ * copies) only the specs that changed (docs/architecture.md#the-operator-at-scale-issue-20). Weak:
+ * an entry goes when its spec does. Callers treat the result as read-only, as they do the input.
+ */
+const validated = new WeakMap<object, Map<KindSpec, SpecValidation>>();
+
+/**
  * Validates a spec and returns every error; never modifies the input. Rules run only on a spec the
  * schema accepted, because their predicates trust its shape (as CEL does).
  */
 export function validateSpec(kind: KindSpec, input: unknown): SpecValidation {
+  if (typeof input !== 'object' || input === null) return validateSpecNow(kind, input);
+  let byKind = validated.get(input);
+  const known = byKind?.get(kind);
+  if (known) return known;
+  const result = validateSpecNow(kind, input);
+  if (!byKind) validated.set(input, (byKind = new Map<KindSpec, SpecValidation>()));
+  byKind.set(kind, result);
+  return result;
+}
+
+function validateSpecNow(kind: KindSpec, input: unknown): SpecValidation {
   const spec = kind.fillDefaults ? clonePlain(input) : input;
   const { fast, full } = validatorsFor(kind);
   if (!fast(spec)) {

@@ -114,6 +114,30 @@ describe('compile properties', () => {
     expect(a).toMatch(/^[0-9a-f]{64}$/);
   });
 
+  it('gives what a cold compile gives when most objects are the ones it saw before (its memos by object)', () => {
+    // The operator recompiles the same cached objects with one replaced; validation, Secret decoding and
+    // credential hashes are remembered by object (docs/architecture.md#the-operator-at-scale-issue-20).
+    // structuredClone gives every object a new identity: nothing remembered applies to the copy.
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(), source), { minLength: 1, maxLength: 6 }),
+        fc.constantFrom('k', 'other'),
+        (changes, key) => {
+          let objects = [...known];
+          compile(objects, { credentialHashKey: key });
+          for (const [at, replacement] of changes) {
+            objects = objects.map((o, i) => (i === at % objects.length ? replacement : o));
+            const warm = compile(objects, { credentialHashKey: key });
+            expect(canonicalJson(warm)).toBe(
+              canonicalJson(compile(structuredClone(objects), { credentialHashKey: key })),
+            );
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
   it('does not modify its input', () => {
     const before = readFileSync(join(repo, 'examples/shop/orders.yaml'), 'utf8');
     const objects = loadFolder(join(repo, 'examples')).objects;

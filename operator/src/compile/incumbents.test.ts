@@ -1,6 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compile, type SourceObject } from './compile.ts';
-import { hostsOverlap, incumbentsOf } from './incumbents.ts';
+import { hostsOverlap, incumbentsOf, keeperOrder, sortedByKeeperOrder, type Claimant } from './incumbents.ts';
 
 const proxy = (namespace: string, name: string, basePath: string, hosts: string[] = [], port = 9090): SourceObject => ({
   object: {
@@ -118,5 +119,25 @@ describe('hostsOverlap', () => {
   ])('%j and %j: %s', (a, b, overlap) => {
     expect(hostsOverlap(a, b) !== undefined).toBe(overlap);
     expect(hostsOverlap(b, a) !== undefined).toBe(overlap);
+  });
+});
+
+describe('sortedByKeeperOrder', () => {
+  it('orders as sorting with keeperOrder does', () => {
+    const claimant = fc.record(
+      {
+        namespace: fc.constantFrom('a', 'b', 'shop'),
+        name: fc.constantFrom('x', 'y', 'mobile', 'x-1'),
+        creationTimestamp: fc.constantFrom('2026-01-01T00:00:00Z', '2025-06-01T00:00:00Z', 'not a time'),
+      },
+      { requiredKeys: ['namespace', 'name'] },
+    );
+    fc.assert(
+      fc.property(fc.array(fc.tuple(claimant, fc.boolean()), { maxLength: 40 }), (items) => {
+        const holds = (i: [Claimant, boolean]) => i[1];
+        const of = (i: [Claimant, boolean]) => i[0];
+        expect(sortedByKeeperOrder(items, holds, of)).toEqual([...items].sort(keeperOrder(holds, of)));
+      }),
+    );
   });
 });

@@ -26,7 +26,7 @@ export function incumbentsOf(runtime: RuntimeSnapshot | undefined): Incumbents {
   return { proxies, consumerKeys };
 }
 
-interface Claimant {
+export interface Claimant {
   namespace: string;
   name: string;
   creationTimestamp?: string;
@@ -54,6 +54,27 @@ export function keeperOrder<T>(holds: (c: T) => boolean, claimant: (c: T) => Cla
     const kb = `${b.namespace}/${b.name}`;
     return ka < kb ? -1 : ka > kb ? 1 : 0;
   };
+}
+
+/**
+ * `items` sorted by keeperOrder(holds, claimant), each item's holding, age and name worked out once
+ * rather than in every comparison (10,000 DeveloperApps take some 140,000 comparisons on every compile).
+ */
+export function sortedByKeeperOrder<T>(
+  items: readonly T[],
+  holds: (c: T) => boolean,
+  claimant: (c: T) => Claimant,
+): T[] {
+  const keyed = items.map((item) => {
+    const c = claimant(item);
+    return { item, holds: holds(item), at: createdAt(c), key: `${c.namespace}/${c.name}` };
+  });
+  keyed.sort((x, y) => {
+    if (x.holds !== y.holds) return x.holds ? -1 : 1;
+    if (x.at !== y.at) return x.at < y.at ? -1 : 1;
+    return x.key < y.key ? -1 : x.key > y.key ? 1 : 0;
+  });
+  return keyed.map((k) => k.item);
 }
 
 /** How a message names the holder of something contested: by name only within its own namespace. */

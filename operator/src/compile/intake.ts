@@ -103,6 +103,8 @@ interface Candidate {
   id: ObjectId;
   origin: Origin;
   raw: Record<string, unknown>;
+  /** Given without an origin (a cluster's objects): its entry can be remembered by the object alone. */
+  bare: boolean;
 }
 
 function identify(source: SourceObject, report: (d: Diagnostic) => void): Candidate | undefined {
@@ -145,7 +147,7 @@ function identify(source: SourceObject, report: (d: Diagnostic) => void): Candid
   if (ours && !kindsByName.has(raw.kind))
     return fail('kind', `unknown kind in ${group}; kinds: ${[...kindsByName.keys()].join(', ')}`);
   if (ours && raw.apiVersion !== gatehouseApiVersion) return fail('apiVersion', `must be ${gatehouseApiVersion}`);
-  return { id, origin, raw };
+  return { id, origin, raw, bare: source.origin === undefined };
 }
 
 function labelled(raw: Record<string, unknown>, label: string): boolean {
@@ -169,7 +171,22 @@ function decodeConfigMap(c: Candidate, report: (d: Diagnostic) => void): ConfigM
   return { values };
 }
 
+/**
+ * Decoded Secrets by the object they come from (not modified once read, as validate.ts's memo
+ * assumes): 10,000 credential Secrets are otherwise decoded again on every recompile. Only what
+ * decoded is kept; a Secret that fails reports again each time.
+ */
+const decodedSecrets = new WeakMap<object, SecretObject>();
+
 function decodeSecret(c: Candidate, report: (d: Diagnostic) => void): SecretObject | undefined {
+  const known = decodedSecrets.get(c.raw);
+  if (known) return known;
+  const secret = decodeSecretNow(c, report);
+  if (secret) decodedSecrets.set(c.raw, secret);
+  return secret;
+}
+
+function decodeSecretNow(c: Candidate, report: (d: Diagnostic) => void): SecretObject | undefined {
   const values: Record<string, string> = {};
   const fail = (field: string, message: string) => {
     report({ severity: 'error', code: 'GH_ERR_COMPILE_INVALID', ...c.origin, ...c.id, field, message });
@@ -251,6 +268,44 @@ function emptyInventory(): Inventory {
   };
 }
 
+/**
+ * The entries of schema-valid objects of our kinds given without an origin, by the object: a function
+ * of the object alone, which is not modified once read (validate.ts), so the operator builds one only
+ * for an object that changed. Rejected objects are checked (and reported) again on every compile.
+ */
+const entries = new WeakMap<object, Entry<GatehouseObject>>();
+
+/** The entry of one object of our kinds, or undefined (reported) when its spec is invalid. */
+function entryOf(c: Candidate, report: (d: Diagnostic) => void): Entry<GatehouseObject> | undefined {
+  const kind = kindsByName.get(c.id.kind)!;
+  const { errors, spec } = validateSpec(kind, c.raw.spec);
+  for (const e of errors) {
+    report({
+      severity: 'error',
+      code: 'GH_ERR_COMPILE_INVALID',
+      ...c.origin,
+      ...c.id,
+      field: e.field,
+      message: e.message,
+      condition: 'Accepted',
+      reason: 'Invalid',
+    });
+  }
+  if (errors.length > 0) return undefined;
+  const object = {
+    apiVersion: gatehouseApiVersion,
+    kind: c.id.kind,
+    spec,
+    metadata: {
+      name: c.id.name,
+      namespace: c.id.namespace,
+      generation: generationOf(c.raw),
+      ...creationTimestampOf(c.raw),
+    },
+  } as GatehouseObject;
+  return { id: c.id, origin: c.origin, object, ...statusAcceptedOf(c.raw) };
+}
+
 export function takeIn(sources: readonly SourceObject[], report: (d: Diagnostic) => void): Inventory {
   const inventory = emptyInventory();
   const byId = new Map<string, Candidate[]>();
@@ -303,36 +358,13 @@ export function takeIn(sources: readonly SourceObject[], report: (d: Diagnostic)
       if (configMap) inventory.configMaps.set(mapKey, { id: c.id, origin: c.origin, object: configMap });
       continue;
     }
-    const kind = kindsByName.get(c.id.kind)!;
-    const { errors, spec } = validateSpec(kind, c.raw.spec);
-    for (const e of errors) {
-      report({
-        severity: 'error',
-        code: 'GH_ERR_COMPILE_INVALID',
-        ...c.origin,
-        ...c.id,
-        field: e.field,
-        message: e.message,
-        condition: 'Accepted',
-        reason: 'Invalid',
-      });
-    }
-    if (errors.length > 0) {
+    const entry = (c.bare ? entries.get(c.raw) : undefined) ?? entryOf(c, report);
+    if (!entry) {
       inventory.rejected.add(key);
       continue;
     }
-    const object = {
-      apiVersion: gatehouseApiVersion,
-      kind: c.id.kind,
-      spec,
-      metadata: {
-        name: c.id.name,
-        namespace: c.id.namespace,
-        generation: generationOf(c.raw),
-        ...creationTimestampOf(c.raw),
-      },
-    } as GatehouseObject;
-    const entry = { id: c.id, origin: c.origin, object, ...statusAcceptedOf(c.raw) };
+    if (c.bare) entries.set(c.raw, entry);
+    const object = entry.object;
     switch (object.kind) {
       case 'ApiProxy':
         inventory.proxies.set(mapKey, entry as Entry<ApiProxy>);

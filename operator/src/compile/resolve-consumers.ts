@@ -2,7 +2,7 @@
 // Secrets holding consumerKey (and optionally consumerSecret), which are hashed here. An app whose
 // Developer is missing is reported (ResolvedRefs=False) but still served, holding its keys: GitOps applies
 // in any order, and its keys are refused at runtime meanwhile (DeveloperStatusNotActive).
-import { holderName, keeperOrder, noIncumbents, type Incumbents } from './incumbents.ts';
+import { holderName, noIncumbents, sortedByKeeperOrder, type Incumbents } from './incumbents.ts';
 import { idKey, sortedRecord, type Entry, type Inventory } from './intake.ts';
 import type { DeveloperApp } from '../api/kinds.ts';
 import type { IrApp, IrCredential, IrDeveloper, IrProduct, IrProxy } from './ir.ts';
@@ -116,15 +116,14 @@ export function resolveApps(
     if (entry.statusAccepted) serving.add(`${entry.id.namespace}/${entry.id.name}`);
   const keyOwners = new Map<string, string>();
   const out: IrApp[] = [];
-  const ordered = sortedValues(inventory.apps).sort(
-    keeperOrder(
-      (e) => serving.has(`${e.id.namespace}/${e.id.name}`),
-      (e) => ({
-        namespace: e.id.namespace,
-        name: e.id.name,
-        creationTimestamp: e.object.metadata.creationTimestamp,
-      }),
-    ),
+  const ordered = sortedByKeeperOrder(
+    sortedValues(inventory.apps),
+    (e) => serving.has(`${e.id.namespace}/${e.id.name}`),
+    (e) => ({
+      namespace: e.id.namespace,
+      name: e.id.name,
+      creationTimestamp: e.object.metadata.creationTimestamp,
+    }),
   );
   for (const entry of ordered) {
     const r = reporterFor(entry, report);
