@@ -7,7 +7,6 @@
 // (docs/architecture.md#the-hot-path), steadier on a loaded machine. Compare two trees in one session.
 // BENCH_ALLOC_PROFILE=N: sample the allocations of the measured phase too (V8's sampling heap profiler,
 // every 512 bytes, garbage included) and print the N sites that allocate most, in bytes per stream.
-import { EventEmitter } from 'node:events';
 import { Session } from 'node:inspector/promises';
 import { pino } from 'pino';
 import { envoy } from '../protos/gen/extproc/codecs.js';
@@ -17,6 +16,7 @@ import { processCodec } from '../extproc/src/server/http2-transport.ts';
 import { BodyBudget, DEFAULT_STREAM_LIMITS } from '../extproc/src/server/limits.ts';
 import { ExtprocMetrics } from '../extproc/src/server/metrics.ts';
 import { ProcessingStream, ROUTE_METADATA, type StreamDeps } from '../extproc/src/server/stream.ts';
+import type { ProcessCall, ProcessSink } from '../extproc/src/server/transport.ts';
 import { buildSnapshot } from '../extproc/src/server/test-server.test-support.ts';
 import { createMemoryStores } from '../extproc/src/stores/memory.ts';
 import { BENCH_API_KEY, typicalChainSnapshot, TYPICAL_CHAIN_BODY } from './typical-chain.ts';
@@ -91,23 +91,29 @@ const deps: StreamDeps = {
 };
 
 /** The ProcessCall surface stream.ts uses; replies are encoded (as the http2 transport does) and counted. */
-class InProcessCall extends EventEmitter {
+class InProcessCall implements ProcessCall {
   readonly metadata: { get(key: string): string[] };
+  sink: ProcessSink | undefined;
   private readonly done: () => void;
   private replies = 0;
   constructor(route: string, done: () => void) {
-    super();
     this.done = done;
     this.metadata = { get: (key) => (key === ROUTE_METADATA ? [route] : []) };
+  }
+  listen(sink: ProcessSink): void {
+    this.sink = sink;
   }
   write(reply: ProcessingResponse): boolean {
     processCodec.encode(reply);
     if (reply.immediateResponse) throw new Error(`unexpected immediate response ${JSON.stringify(reply)}`);
-    if (++this.replies === 3) queueMicrotask(() => this.emit('end'));
+    if (++this.replies === 3) queueMicrotask(() => this.sink!.halfClosed());
     return true;
   }
   end(): void {
     this.done();
+  }
+  sendStatus(code: number, details: string): void {
+    throw new Error(`unexpected status ${code} ${details}`);
   }
 }
 
@@ -117,7 +123,7 @@ async function stream(route: string, frames: Uint8Array[]): Promise<void> {
   const call = new InProcessCall(route, done);
   new ProcessingStream(call, deps);
   for (const frame of frames) {
-    call.emit('data', processCodec.decode(frame));
+    call.sink!.message(processCodec.decode(frame));
     await new Promise((resolve) => setImmediate(resolve));
   }
   await finished;

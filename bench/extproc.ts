@@ -32,6 +32,8 @@ const NODE_SERVER = new URL('./extproc-server.ts', import.meta.url).pathname;
 const ONLY = process.env.BENCH_CASES?.split(',');
 /** A folder: the Node servers run with --cpu-prof and write their profiles there. */
 const PROFILE_DIR = process.env.BENCH_CPU_PROF_DIR;
+/** The profiles' sampling interval in us (node's --cpu-prof-interval; its default is 1000). */
+const PROFILE_INTERVAL = process.env.BENCH_CPU_PROF_INTERVAL;
 /** The load driver: node (devproxy's client, the default here) or go (bench/driver.ts). */
 const DRIVER = (process.env.BENCH_DRIVER ?? 'node') as DriverKind;
 if (DRIVER !== 'node' && DRIVER !== 'go') throw new Error(`BENCH_DRIVER=${String(DRIVER)}: expected node or go`);
@@ -129,6 +131,7 @@ const go = ensureGoNoopExtproc((line) => process.stdout.write(`${line}\n`));
 const node = (...args: string[]): [string, ...string[]] => [
   process.execPath,
   ...(PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []),
+  ...(PROFILE_DIR && PROFILE_INTERVAL ? [`--cpu-prof-interval=${PROFILE_INTERVAL}`] : []),
   NODE_SERVER,
   ...args,
 ];

@@ -6,7 +6,44 @@ import { HealthImplementation } from 'grpc-health-check';
 import { listenGrpcTls, type GrpcTlsListener } from '../../../lib/tls/grpc.ts';
 import { externalProcessorService } from './envoy-proto.ts';
 import { allowEnvoyStreamResets } from './stream-resets.ts';
-import { EXT_PROC_SERVICE, type ExtprocTransport, type ProcessCall, type TransportOptions } from './transport.ts';
+import type { ProcessingRequest, ProcessingResponse } from './envoy-proto.ts';
+import {
+  EXT_PROC_SERVICE,
+  type ExtprocTransport,
+  type ProcessCall,
+  type ProcessSink,
+  type TransportOptions,
+} from './transport.ts';
+
+type DuplexCall = grpc.ServerDuplexStream<ProcessingRequest, ProcessingResponse>;
+
+/** grpc-js's duplex call as the state machine's ProcessCall: its events to the sink, a status as an 'error'. */
+class GrpcProcessCall implements ProcessCall {
+  private readonly call: DuplexCall;
+  constructor(call: DuplexCall) {
+    this.call = call;
+    // Emitting 'error' with a status ends a grpc-js call with it; a listener must be there to take it.
+    call.on('error', () => undefined);
+  }
+  get metadata(): ProcessCall['metadata'] {
+    return this.call.metadata;
+  }
+  listen(sink: ProcessSink): void {
+    this.call.on('data', (msg: ProcessingRequest) => sink.message(msg));
+    this.call.on('end', () => sink.halfClosed());
+    this.call.on('cancelled', () => sink.cancelled());
+    this.call.on('error', () => sink.cancelled());
+  }
+  write(msg: ProcessingResponse): boolean {
+    return this.call.write(msg);
+  }
+  end(): void {
+    this.call.end();
+  }
+  sendStatus(code: number, details: string): void {
+    this.call.emit('error', { code, details });
+  }
+}
 
 export function createGrpcTransport(options: TransportOptions): ExtprocTransport {
   const server = new grpc.Server({
@@ -26,7 +63,7 @@ export function createGrpcTransport(options: TransportOptions): ExtprocTransport
       'cannot raise the HTTP/2 stream-reset limit on this grpc-js: a busy Envoy connection may be cut (stream-resets.ts)',
     );
   server.addService(externalProcessorService(), {
-    process: (call: ProcessCall) => options.onProcess(call),
+    process: (call: DuplexCall) => options.onProcess(new GrpcProcessCall(call)),
   });
   const health = new HealthImplementation({ '': 'NOT_SERVING', [EXT_PROC_SERVICE]: 'NOT_SERVING' });
   health.addToServer(server);

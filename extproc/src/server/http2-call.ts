@@ -7,9 +7,8 @@
 // message that does not decode ends the call with INTERNAL, as grpc-js does. Back-pressure both ways:
 // the stream stops reading (and HTTP/2 flow control stops the client) while `maxQueued` messages wait
 // for their reply or while the replies written have not drained to the socket.
-import { EventEmitter } from 'node:events';
 import { constants, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
-import { encodeGrpcMessage, type CallStatus } from './transport.ts';
+import { encodeGrpcMessage } from './transport.ts';
 
 /** gRPC status codes the transport itself sends (the rest come from the stream state machine). */
 export const GrpcStatus = {
@@ -58,8 +57,63 @@ class HeaderMetadata {
   }
 }
 
-export class Http2Call<In, Out> extends EventEmitter {
+/**
+ * Where a call's events go (one object, its methods called directly: no emitter, no listener closures
+ * per call; docs/architecture.md#the-hot-path).
+ */
+export interface CallSink<In> {
+  /** A message arrived. */
+  message(message: In): void;
+  /** The client half-closed. */
+  halfClosed(): void;
+  /** The client went away, the deadline passed or a message was refused: nothing more is read or written. */
+  cancelled(): void;
+}
+
+/** The call a node:http2 stream carries (a property of the stream, so its listeners are shared functions). */
+const CALL: unique symbol = Symbol('gatehouse.http2Call');
+type CallStream = ServerHttp2Stream & { [CALL]: Http2Call<unknown, unknown> };
+
+function onStreamData(this: CallStream, chunk: Buffer): void {
+  this[CALL].onData(chunk);
+}
+function onStreamEnd(this: CallStream): void {
+  this[CALL].onEnd();
+}
+function onStreamWantTrailers(this: CallStream): void {
+  this[CALL].onWantTrailers();
+}
+function onStreamClose(this: CallStream): void {
+  this[CALL].onClose();
+}
+function onStreamDrain(this: CallStream): void {
+  this[CALL].onDrain();
+}
+function ignore(): void {}
+function cancelledLater(call: Http2Call<unknown, unknown>): void {
+  call.sink.cancelled();
+}
+function resetLater(call: Http2Call<unknown, unknown>): void {
+  call.resetIfOpen();
+}
+
+/** Until listen(): events are dropped (a call is always listened to in the tick it is made). */
+const NO_SINK: CallSink<unknown> = { message: ignore, halfClosed: ignore, cancelled: ignore };
+
+/** Every reply's headers and the trailers of an OK call: one frozen object each (node:http2 copies them). */
+const RESPONSE_HEADERS = Object.freeze({
+  ':status': 200,
+  'content-type': 'application/grpc',
+  'grpc-accept-encoding': 'identity',
+});
+const WAIT_FOR_TRAILERS = Object.freeze({ waitForTrailers: true });
+const END_STREAM = Object.freeze({ endStream: true });
+const OK_TRAILERS = Object.freeze({ 'grpc-status': '0' });
+
+export class Http2Call<In, Out> {
   readonly metadata: HeaderMetadata;
+  /** @internal Where events go (listen). */
+  sink: CallSink<In> = NO_SINK;
   private readonly stream: ServerHttp2Stream;
   private readonly codec: MessageCodec<In, Out>;
   private readonly options: Http2CallOptions;
@@ -74,8 +128,8 @@ export class Http2Call<In, Out> extends EventEmitter {
   private paused = false;
   /** The call is over for us: status sent, or the stream closed first. Nothing more is read or written. */
   private done = false;
-  private trailers: Record<string, string> | undefined;
-  private deadline: NodeJS.Timeout | undefined;
+  private trailers: Readonly<Record<string, string>> = OK_TRAILERS;
+  private deadline: NodeJS.Timeout | undefined = undefined;
 
   constructor(
     stream: ServerHttp2Stream,
@@ -83,35 +137,16 @@ export class Http2Call<In, Out> extends EventEmitter {
     codec: MessageCodec<In, Out>,
     options: Http2CallOptions,
   ) {
-    super();
     this.stream = stream;
     this.codec = codec;
     this.options = options;
     this.metadata = new HeaderMetadata(headers);
-    // As in grpc-js: emitting 'error' with a status ends the call with it.
-    this.on('error', (status: Partial<CallStatus>) =>
-      this.sendStatus(typeof status?.code === 'number' ? status.code : GrpcStatus.INTERNAL, status?.details ?? ''),
-    );
-    stream.on('data', (chunk: Buffer) => this.onData(chunk));
-    stream.on('end', () => this.onEnd());
-    stream.on('wantTrailers', () => {
-      try {
-        stream.sendTrailers(this.trailers ?? { 'grpc-status': '0' });
-      } catch {
-        stream.destroy();
-        return;
-      }
-      // Not from inside nghttp2's send callback (where wantTrailers runs): the reset would overtake the trailers.
-      setImmediate(() => this.resetIfOpen());
-    });
-    // A reset from the client (Envoy resets every ext_proc stream when it is done with it) is a close.
-    stream.on('error', () => undefined);
-    stream.once('close', () => {
-      clearTimeout(this.deadline);
-      if (this.done) return;
-      this.done = true;
-      this.emit('cancelled');
-    });
+    (stream as CallStream)[CALL] = this;
+    stream.on('data', onStreamData);
+    stream.on('end', onStreamEnd);
+    stream.on('wantTrailers', onStreamWantTrailers);
+    // 'close' is emitted once; 'error' (a reset from the client) is ignored by the transport's listener.
+    stream.on('close', onStreamClose);
     const timeoutHeader = headers['grpc-timeout'];
     const timeout = Array.isArray(timeoutHeader) ? timeoutHeader.join(',') : timeoutHeader;
     if (timeout !== undefined) {
@@ -123,6 +158,41 @@ export class Http2Call<In, Out> extends EventEmitter {
         this.deadline.unref();
       }
     }
+  }
+
+  /** Where the call's events go from now on; called once, in the tick the call is made. */
+  listen(sink: CallSink<In>): void {
+    this.sink = sink;
+  }
+
+  /** A failure the transport found (message too large, undecodable, deadline): the status, then cancelled. */
+  private fail(code: number, details: string): void {
+    if (this.done) return;
+    this.sendStatus(code, details);
+    process.nextTick(cancelledLater, this);
+  }
+
+  /** @internal */
+  onWantTrailers(): void {
+    const stream = this.stream;
+    try {
+      stream.sendTrailers(this.trailers);
+    } catch {
+      stream.destroy();
+      return;
+    }
+    // After the status, a client that has not half-closed is reset (resetIfOpen); one that has (every
+    // Envoy stream that ends normally) needs nothing. Not from inside nghttp2's send callback (where
+    // wantTrailers runs): the reset would overtake the trailers.
+    if (!stream.readableEnded) setImmediate(resetLater, this);
+  }
+
+  /** @internal */
+  onClose(): void {
+    clearTimeout(this.deadline);
+    if (this.done) return;
+    this.done = true;
+    this.sink.cancelled();
   }
 
   /** Sends one message; false when the caller should wait (the reply is still queued either way). */
@@ -157,16 +227,17 @@ export class Http2Call<In, Out> extends EventEmitter {
     if (!flushed && !this.draining) {
       // Listened for only while a write waits (most never do): one listener less per call.
       this.draining = true;
-      this.stream.once('drain', this.onDrain);
+      this.stream.once('drain', onStreamDrain);
     }
     this.flow();
     return flushed;
   }
 
-  private readonly onDrain = (): void => {
+  /** @internal */
+  onDrain(): void {
     this.draining = false;
     this.flow();
-  };
+  }
 
   /** Ends the call with status OK. */
   end(): void {
@@ -184,13 +255,17 @@ export class Http2Call<In, Out> extends EventEmitter {
     this.bytes = 0;
     stream.resume();
     if (stream.destroyed || stream.closed) return;
-    const trailers: Record<string, string> = { 'grpc-status': String(code) };
-    if (details !== '') trailers['grpc-message'] = encodeGrpcMessage(details);
+    let trailers: Readonly<Record<string, string>> = OK_TRAILERS;
+    if (code !== GrpcStatus.OK || details !== '') {
+      const status: Record<string, string> = { 'grpc-status': String(code) };
+      if (details !== '') status['grpc-message'] = encodeGrpcMessage(details);
+      trailers = status;
+    }
     // The session may be going away under us (a connection error, a forced shutdown): whatever Node
     // refuses then is a stream already over, never an exception out of a timer or a 'data' handler.
     try {
       if (!stream.headersSent) {
-        stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...trailers }, { endStream: true });
+        stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...trailers }, END_STREAM);
         this.resetIfOpen();
         return;
       }
@@ -206,24 +281,14 @@ export class Http2Call<In, Out> extends EventEmitter {
    * it: the call is over, and the stream must not stay open on a client that never ends it. Node sends
    * the reset only once the replies and trailers are written.
    */
-  private resetIfOpen(): void {
+  resetIfOpen(): void {
     if (!this.stream.readableEnded && !this.stream.closed && !this.stream.destroyed)
       this.stream.close(constants.NGHTTP2_NO_ERROR);
   }
 
-  /** A failure the transport found (message too large, undecodable, deadline): the status, then 'cancelled'. */
-  private fail(code: number, details: string): void {
-    if (this.done) return;
-    this.sendStatus(code, details);
-    process.nextTick(() => this.emit('cancelled'));
-  }
-
   private respond(): void {
     if (this.stream.headersSent) return;
-    this.stream.respond(
-      { ':status': 200, 'content-type': 'application/grpc', 'grpc-accept-encoding': 'identity' },
-      { waitForTrailers: true },
-    );
+    this.stream.respond(RESPONSE_HEADERS, WAIT_FOR_TRAILERS);
   }
 
   /** Reads on only while the client is not ahead of us by maxQueued messages and the replies drain. */
@@ -255,7 +320,8 @@ export class Http2Call<In, Out> extends EventEmitter {
     return out;
   }
 
-  private onData(chunk: Buffer): void {
+  /** @internal */
+  onData(chunk: Buffer): void {
     if (this.done) return;
     this.chunks.push(chunk);
     this.bytes += chunk.length;
@@ -295,17 +361,18 @@ export class Http2Call<In, Out> extends EventEmitter {
         return;
       }
       this.received++;
-      this.emit('data', message);
+      this.sink.message(message);
       this.flow();
     }
   }
 
-  private onEnd(): void {
+  /** @internal */
+  onEnd(): void {
     if (this.done) return;
     if (this.bytes > 0 || this.frameLength >= 0) {
       this.fail(GrpcStatus.INTERNAL, `the client half-closed in the middle of a ${this.codec.name}`);
       return;
     }
-    this.emit('end');
+    this.sink.halfClosed();
   }
 }

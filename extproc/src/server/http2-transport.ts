@@ -27,7 +27,6 @@ import {
   EXT_PROC_SERVICE,
   PROCESS_PATH,
   type ExtprocTransport,
-  type ProcessCall,
   type TransportOptions,
 } from './transport.ts';
 
@@ -60,6 +59,8 @@ const COMMON_RESPONSE_FIELDS = new Set(['status', 'headerMutation', 'bodyMutatio
 const IMMEDIATE_RESPONSE_FIELDS = new Set(['status', 'headers', 'body', 'grpcStatus', 'details']);
 const STAGE_REPLY_FIELDS = new Set(['response']);
 const OPTION_FIELDS = new Set(['header', 'append', 'appendAction', 'keepEmptyValue']);
+
+function ignore(): void {}
 
 /** Not a shape wireReply knows: the generated fromObject converts the reply instead. */
 const UNKNOWN = Symbol('unknown shape');
@@ -172,6 +173,8 @@ function emptyReply(wire: object): Uint8Array | undefined {
   return found;
 }
 
+type HealthCall = Http2Call<{ service: string }, { status: number }>;
+
 const healthCodec: MessageCodec<{ service: string }, { status: number }> = {
   name: 'HealthCheckRequest',
   decode: (bytes) => HealthRequest.decode(bytes),
@@ -190,7 +193,7 @@ export function createHttp2Transport(options: TransportOptions): ExtprocTranspor
     ['', NOT_SERVING],
     [EXT_PROC_SERVICE, NOT_SERVING],
   ]);
-  const watchers = new Set<{ service: string; call: Http2Call<{ service: string }, { status: number }> }>();
+  const watchers = new Set<{ service: string; call: HealthCall }>();
   let closing = false;
   let tlsListener: TlsListener | undefined;
 
@@ -209,7 +212,8 @@ export function createHttp2Transport(options: TransportOptions): ExtprocTranspor
 
   const processOptions = { maxReceiveMessageBytes: options.maxReceiveMessageBytes, maxQueued: MAX_QUEUED_MESSAGES };
   server.on('stream', (stream, headers) => {
-    stream.on('error', () => undefined);
+    // A reset from the client (Envoy resets every ext_proc stream when it is done with it) is a close.
+    stream.on('error', ignore);
     const trailersOnly = (code: number, details: string, extra: http2.OutgoingHttpHeaders = {}) => {
       if (stream.destroyed || stream.headersSent) return;
       stream.respond(
@@ -245,8 +249,7 @@ export function createHttp2Transport(options: TransportOptions): ExtprocTranspor
     }
     switch (headers[':path']) {
       case PROCESS_PATH: {
-        const call: ProcessCall = new Http2Call(stream, headers, processCodec, processOptions);
-        options.onProcess(call);
+        options.onProcess(new Http2Call(stream, headers, processCodec, processOptions));
         return;
       }
       case HEALTH_CHECK_PATH:
@@ -256,25 +259,33 @@ export function createHttp2Transport(options: TransportOptions): ExtprocTranspor
           maxReceiveMessageBytes: HEALTH_MAX_MESSAGE_BYTES,
           maxQueued: 1,
         });
-        call.once('data', ({ service }: { service: string }) => {
-          const status = health.get(service);
-          if (!watch) {
-            if (status === undefined)
-              call.sendStatus(GrpcStatus.NOT_FOUND, `health status unknown for service ${service}`);
-            else {
-              call.write({ status });
-              call.end();
+        let asked = false;
+        let watcher: { service: string; call: HealthCall } | undefined;
+        call.listen({
+          message: ({ service }) => {
+            if (asked) return;
+            asked = true;
+            const status = health.get(service);
+            if (!watch) {
+              if (status === undefined)
+                call.sendStatus(GrpcStatus.NOT_FOUND, `health status unknown for service ${service}`);
+              else {
+                call.write({ status });
+                call.end();
+              }
+              return;
             }
-            return;
-          }
-          call.write({ status: status ?? SERVICE_UNKNOWN });
-          if (closing) return call.end();
-          const watcher = { service, call };
-          watchers.add(watcher);
-          call.once('cancelled', () => watchers.delete(watcher));
-        });
-        call.on('end', () => {
-          if (!watch) call.sendStatus(GrpcStatus.INVALID_ARGUMENT, 'Check needs one HealthCheckRequest');
+            call.write({ status: status ?? SERVICE_UNKNOWN });
+            if (closing) return call.end();
+            watcher = { service, call };
+            watchers.add(watcher);
+          },
+          halfClosed: () => {
+            if (!watch) call.sendStatus(GrpcStatus.INVALID_ARGUMENT, 'Check needs one HealthCheckRequest');
+          },
+          cancelled: () => {
+            if (watcher) watchers.delete(watcher);
+          },
         });
         return;
       }

@@ -177,8 +177,7 @@ export function createExtprocServer(options: ExtprocServerOptions): ExtprocServe
         lastRefusalLog = performance.now();
         options.log.warn({ err: refused.message, code: refused.code }, 'ext_proc stream refused: too many streams');
       }
-      call.on('error', () => undefined);
-      call.emit('error', { code: refused.grpcCode, details: refused.message });
+      call.sendStatus(refused.grpcCode, refused.message);
     },
     maxConnectionStreams: limits.maxConnectionStreams,
     // One message carries at most a body chunk (BUFFERED: the whole body) or a header map: anything

@@ -50,7 +50,7 @@ import { RequestContext } from './request-context.ts';
 import type { StreamTrace, StreamTracer } from '../tracing/stream-tracer.ts';
 import type { AnalyticsRecorder } from '../analytics/recorder.ts';
 import { pathOnly, statisticsVariable, type AnalyticsRecord, type DimensionValue } from '../analytics/record.ts';
-import type { ProcessCall } from './transport.ts';
+import type { ProcessCall, ProcessSink } from './transport.ts';
 import {
   immediateResponse,
   receiveAttributes,
@@ -213,7 +213,7 @@ class StreamExchangeInit implements ExchangeInit {
   }
 }
 
-export class ProcessingStream {
+export class ProcessingStream implements ProcessSink {
   private readonly call: ProcessCall;
   private readonly deps: StreamDeps;
   private stage = -1;
@@ -263,14 +263,21 @@ export class ProcessingStream {
     deps.metrics.streamOpened();
     this.offload = new StreamOffload(deps.pool, deps.offload, () => this.signal());
     this.idle = setTimeout(() => this.onIdle(), deps.limits.streamIdleTimeoutMs);
-    call.on('data', (msg: ProcessingRequest) => {
-      this.idle.refresh();
-      this.enqueue(msg);
-    });
-    call.on('end', () => this.enqueue(FINISH));
-    const cancelled = () => this.abort('cancelled');
-    call.on('cancelled', cancelled);
-    call.on('error', cancelled);
+    call.listen(this);
+  }
+
+  /** The call's events (ProcessSink): a message, the client's half-close, the call gone. */
+  message(msg: ProcessingRequest): void {
+    this.idle.refresh();
+    this.enqueue(msg);
+  }
+
+  halfClosed(): void {
+    this.enqueue(FINISH);
+  }
+
+  cancelled(): void {
+    this.abort('cancelled');
   }
 
   /** The stream's logger: the request's child logger once the request headers arrived. */
@@ -646,7 +653,7 @@ export class ProcessingStream {
     this.closed = true;
     this.outcome = outcome;
     this.endWork();
-    if (status) this.call.emit('error', status);
+    if (status) this.call.sendStatus(status.code, status.details);
     else this.call.end();
     this.enqueue(FINISH);
   }

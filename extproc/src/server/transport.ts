@@ -18,26 +18,28 @@ export const DEFAULT_TRANSPORT: TransportName = 'http2';
 export const EXT_PROC_SERVICE = 'envoy.service.ext_proc.v3.ExternalProcessor';
 export const PROCESS_PATH = `/${EXT_PROC_SERVICE}/Process`;
 
-/** A gRPC status that ends a call. */
-export interface CallStatus {
-  code: number;
-  details: string;
+/** Where a call's events go: one object whose methods the transport calls (no emitter, no closures per call). */
+export interface ProcessSink {
+  message(msg: ProcessingRequest): void;
+  /** The client half-closed. */
+  halfClosed(): void;
+  /** The client went away, the deadline passed or the transport refused a message (too large, undecodable). */
+  cancelled(): void;
 }
 
 /**
- * One ExternalProcessor.Process call, as the stream state machine uses it: the surface of grpc-js's
- * ServerDuplexStream that stream.ts relies on, which the http2 transport implements the same way.
- * `emit('error', status)` ends the call with that status (as in grpc-js); 'cancelled' means the
- * client went away, the deadline passed or the transport refused a message (too large, undecodable).
+ * One ExternalProcessor.Process call, as the stream state machine uses it: the http2 transport's own
+ * call (http2-call.ts), or grpc-js's duplex call adapted (grpc-transport.ts).
  */
 export interface ProcessCall {
   readonly metadata: { get(key: string): Array<string | Buffer> };
-  on(event: 'data', listener: (msg: ProcessingRequest) => void): this;
-  on(event: 'end' | 'cancelled', listener: () => void): this;
-  on(event: 'error', listener: (err: unknown) => void): this;
+  /** Where the call's events go; called once, in the tick the call is handed over (onProcess). */
+  listen(sink: ProcessSink): void;
   write(msg: ProcessingResponse): boolean;
+  /** Ends the call with status OK. */
   end(): void;
-  emit(event: 'error', status: CallStatus): boolean;
+  /** Ends the call with this status (trailers-only when nothing was sent). */
+  sendStatus(code: number, details: string): void;
 }
 
 export interface TransportOptions {
