@@ -59,6 +59,27 @@ describe('HeaderMap', () => {
     expect(h.changeList().remove).toEqual([]);
   });
 
+  it("takes the server's received headers (a Map of lists) as they are and never changes that Map's lists", () => {
+    const received = new Map([
+      ['accept', ['a', 'b']],
+      ['x-key', ['k']],
+    ]);
+    const h = new HeaderMap(received);
+    expect(h.getAll('Accept')).toEqual(['a', 'b']);
+    h.add('accept', 'c');
+    h.set('x-key', 'other');
+    h.remove('accept');
+    h.add('accept', 'd');
+    expect(h.getAll('accept')).toEqual(['d']);
+    expect(h.get('x-key')).toBe('other');
+    expect([...received]).toEqual([
+      ['accept', ['a', 'b']],
+      ['x-key', ['k']],
+    ]);
+    // A Map of single values is pairs, as any iterable of pairs.
+    expect(new HeaderMap(new Map([['X-One', '1']])).get('x-one')).toBe('1');
+  });
+
   it('ignores removing a header that was never there', () => {
     const h = new HeaderMap();
     h.remove('nope');

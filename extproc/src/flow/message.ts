@@ -42,7 +42,13 @@ export class MalformedContentTypeError extends GatehouseError {
 /** Nesting depth beyond which a JSON body is refused before it is parsed (bounds every recursion). */
 export const MAX_JSON_DEPTH = 256;
 
-export type HeaderInit = Record<string, string | string[]> | Iterable<readonly [string, string]>;
+/**
+ * A message's headers: by name, as pairs, or a Map of lower-case names to their values in order (the
+ * server's received headers, server/translate.ts: copied as it is, its value lists shared and never
+ * changed here).
+ */
+export type HeaderInit =
+  Record<string, string | string[]> | Iterable<readonly [string, string]> | ReadonlyMap<string, readonly string[]>;
 
 /** What to tell Envoy about header changes: values to overwrite or append, names to remove. */
 export interface HeaderChanges {
@@ -52,15 +58,30 @@ export interface HeaderChanges {
 
 type HeaderChange = { kind: 'replaced' } | { kind: 'appended'; values: string[] } | { kind: 'removed' };
 
+/** A Map of names to value lists (a Map of names to single values is read as pairs). */
+function isListMap(map: ReadonlyMap<unknown, unknown>): map is ReadonlyMap<string, readonly string[]> {
+  for (const value of map.values()) return Array.isArray(value);
+  return true;
+}
+
 /**
  * A message's headers as they arrived, and the changes policies make to them. Every change is checked
  * against what Envoy will apply (allowed-changes.ts) before it is made: a refused one throws.
  */
 export class HeaderMap implements Headers {
-  private readonly values = new Map<string, string[]>();
+  /**
+   * By lower-case name. A Map init's value lists are shared with it: a change sets a new list, only the
+   * constructor pushes (to lists it made).
+   */
+  private readonly values: Map<string, readonly string[]>;
   private readonly changes = new Map<string, HeaderChange>();
 
   constructor(init?: HeaderInit) {
+    if (init instanceof Map && isListMap(init)) {
+      this.values = new Map<string, readonly string[]>(init);
+      return;
+    }
+    this.values = new Map();
     if (!init) return;
     if (Array.isArray(init)) {
       // The server's received headers (an array of pairs): indexed, without the iterator protocol.
@@ -79,7 +100,8 @@ export class HeaderMap implements Headers {
   private append(name: string, value: string): void {
     const key = name.toLowerCase();
     const list = this.values.get(key);
-    if (list) list.push(value);
+    // Only the constructor appends, to lists it made itself (a Map init is copied, not appended).
+    if (list) (list as string[]).push(value);
     else this.values.set(key, [value]);
   }
 
@@ -106,8 +128,7 @@ export class HeaderMap implements Headers {
     const key = name.toLowerCase();
     checkHeaderChange('add', key, value);
     const list = this.values.get(key);
-    if (list) list.push(value);
-    else this.values.set(key, [value]);
+    this.values.set(key, list ? [...list, value] : [value]);
     const change = this.changes.get(key);
     if (change?.kind === 'replaced') return;
     if (change?.kind === 'appended') change.values.push(value);

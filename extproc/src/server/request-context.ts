@@ -86,23 +86,32 @@ export class RequestContext {
 
 /** Distinct metadata values kept (proxies x apps x fault codes); past it the cache starts again. */
 const maxSharedMetadata = 4096;
-const metadataCache = new Map<string, DynamicMetadata>();
+/** By proxy, app and fault code: three lookups of strings the snapshot holds (no key built per call). */
+const metadataCache = new Map<string, Map<string, Map<string, DynamicMetadata>>>();
+let sharedCount = 0;
 
 function sharedMetadata(proxy: string, app: string, faultCode: string): DynamicMetadata {
-  const key = `${proxy}\n${app}\n${faultCode}`;
-  let metadata = metadataCache.get(key);
-  if (metadata === undefined) {
-    const fields: Record<string, { stringValue: string }> = {};
-    if (proxy) fields.proxy = Object.freeze({ stringValue: proxy });
-    if (app) fields.app = Object.freeze({ stringValue: app });
-    if (faultCode) fields.fault_code = Object.freeze({ stringValue: faultCode });
-    metadata = Object.freeze({
-      fields: Object.freeze({
-        [gatehouseMetadataNamespace]: Object.freeze({ structValue: Object.freeze({ fields: Object.freeze(fields) }) }),
-      }),
-    });
-    if (metadataCache.size >= maxSharedMetadata) metadataCache.clear();
-    metadataCache.set(key, metadata);
+  let byApp = metadataCache.get(proxy);
+  let byFault = byApp?.get(app);
+  const cached = byFault?.get(faultCode);
+  if (cached !== undefined) return cached;
+  const fields: Record<string, { stringValue: string }> = {};
+  if (proxy) fields.proxy = Object.freeze({ stringValue: proxy });
+  if (app) fields.app = Object.freeze({ stringValue: app });
+  if (faultCode) fields.fault_code = Object.freeze({ stringValue: faultCode });
+  const metadata: DynamicMetadata = Object.freeze({
+    fields: Object.freeze({
+      [gatehouseMetadataNamespace]: Object.freeze({ structValue: Object.freeze({ fields: Object.freeze(fields) }) }),
+    }),
+  });
+  if (sharedCount >= maxSharedMetadata) {
+    metadataCache.clear();
+    sharedCount = 0;
+    byApp = byFault = undefined;
   }
+  if (byApp === undefined) metadataCache.set(proxy, (byApp = new Map<string, Map<string, DynamicMetadata>>()));
+  if (byFault === undefined) byApp.set(app, (byFault = new Map<string, DynamicMetadata>()));
+  byFault.set(faultCode, metadata);
+  sharedCount++;
   return metadata;
 }

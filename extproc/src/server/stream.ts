@@ -45,6 +45,7 @@ import {
   type BodyBudget,
   type StreamLimits,
 } from './limits.ts';
+import { idleSweep, type IdleSweep, type IdleWatched } from './idle-sweep.ts';
 import type { ExtprocMetrics, StreamOutcome } from './metrics.ts';
 import { RequestContext } from './request-context.ts';
 import type { StreamTrace, StreamTracer } from '../tracing/stream-tracer.ts';
@@ -213,7 +214,7 @@ class StreamExchangeInit implements ExchangeInit {
   }
 }
 
-export class ProcessingStream implements ProcessSink {
+export class ProcessingStream implements ProcessSink, IdleWatched {
   private readonly call: ProcessCall;
   private readonly deps: StreamDeps;
   private stage = -1;
@@ -246,7 +247,10 @@ export class ProcessingStream implements ProcessSink {
   private cancel: AbortController | undefined;
   private ended = false;
   private readonly offload: StreamOffload;
-  private readonly idle: NodeJS.Timeout;
+  /** The sweep that ends this stream when it sees no message for the idle timeout (idle-sweep.ts). */
+  private readonly idle: IdleSweep;
+  /** IdleWatched: the sweep's tick at the last message. */
+  idleTick = 0;
   /** Set only while a debug session records this transaction. */
   private capture: Capture | undefined;
   /** Timings for the analytics record (performance.now() ms; 0 while unknown). */
@@ -262,13 +266,14 @@ export class ProcessingStream implements ProcessSink {
     deps.streams.active++;
     deps.metrics.streamOpened();
     this.offload = new StreamOffload(deps.pool, deps.offload, () => this.signal());
-    this.idle = setTimeout(() => this.onIdle(), deps.limits.streamIdleTimeoutMs);
+    this.idle = idleSweep(deps.limits.streamIdleTimeoutMs);
+    this.idle.add(this);
     call.listen(this);
   }
 
   /** The call's events (ProcessSink): a message, the client's half-close, the call gone. */
   message(msg: ProcessingRequest): void {
-    this.idle.refresh();
+    this.idleTick = this.idle.tick;
     this.enqueue(msg);
   }
 
@@ -285,7 +290,8 @@ export class ProcessingStream implements ProcessSink {
     return this.context?.log ?? this.deps.log;
   }
 
-  private onIdle(): void {
+  /** IdleWatched: no message for the idle timeout. */
+  onIdle(): void {
     if (this.closed) return;
     const err = new StreamIdleError(this.deps.limits.streamIdleTimeoutMs);
     this.log.info({ err: err.message }, 'ext_proc stream idle; ending it');
@@ -438,7 +444,7 @@ export class ProcessingStream implements ProcessSink {
     state.headers = receiveHeaders(msg.requestHeaders!.headers);
     state.ended = msg.requestHeaders!.endOfStream;
     this.attributes = receiveAttributes(msg);
-    const header = (name: string) => state.headers!.headers.find(([n]) => n === name)?.[1];
+    const header = (name: string) => state.headers!.headers.get(name)?.[0];
     // Envoy's gRPC client puts the trace context of its span for this stream in the stream's metadata
     // (the request's own traceparent, if any, is the client's): that is the trace extproc joins.
     const grpcTraceparent = this.call.metadata.get('traceparent')[0];
@@ -734,7 +740,7 @@ export class ProcessingStream implements ProcessSink {
   private finish(): void | Promise<void> {
     if (this.finished) return;
     this.finished = true;
-    clearTimeout(this.idle);
+    this.idle.delete(this);
     if (!this.closed) {
       this.closed = true;
       this.call.end();
@@ -778,13 +784,15 @@ export class ProcessingStream implements ProcessSink {
 /** The request's credential headers as the client sent them: masked wherever they appear in a capture. */
 function presentedCredentials(headers: ReceivedHeaders | undefined): string[] {
   const out: string[] = [];
-  for (const [name, value] of headers?.headers ?? []) {
-    if (name === 'authorization' || name === 'proxy-authorization') out.push(...authorizationCredentials(value));
-    else if (name === 'cookie')
-      for (const pair of value.split(';')) {
-        const eq = pair.indexOf('=');
-        if (eq >= 0) out.push(pair.slice(eq + 1).trim());
-      }
+  for (const [name, values] of headers?.headers ?? []) {
+    for (const value of values) {
+      if (name === 'authorization' || name === 'proxy-authorization') out.push(...authorizationCredentials(value));
+      else if (name === 'cookie')
+        for (const pair of value.split(';')) {
+          const eq = pair.indexOf('=');
+          if (eq >= 0) out.push(pair.slice(eq + 1).trim());
+        }
+    }
   }
   return out;
 }
@@ -823,7 +831,7 @@ function hasKeys(object: object): boolean {
 
 /** The content-length a message declares (0 when absent or not a length). */
 function declaredLength(headers: ReceivedHeaders): number {
-  const value = headers.headers.find(([n]) => n === 'content-length')?.[1];
+  const value = headers.headers.get('content-length')?.[0];
   const n = value === undefined ? 0 : Number(value);
   return Number.isSafeInteger(n) && n > 0 ? n : 0;
 }

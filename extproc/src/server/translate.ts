@@ -19,7 +19,11 @@ export const EXT_PROC_ATTRIBUTES = 'envoy.filters.http.ext_proc';
 export interface ReceivedHeaders {
   /** Pseudo-headers (`:method`, `:path`, `:status`, ...) by name. */
   pseudo: Map<string, string>;
-  headers: Array<[string, string]>;
+  /**
+   * The other headers by lower-case name, every value in order: the message model's HeaderMap is made
+   * from it as it is (flow/message.ts), so the headers are read once. Never changed after it is built.
+   */
+  headers: Map<string, string[]>;
 }
 
 /**
@@ -47,14 +51,18 @@ export function headerBytes(value: string): Buffer {
 
 export function receiveHeaders(map: EnvoyHeaderMap | null | undefined): ReceivedHeaders {
   const pseudo = new Map<string, string>();
-  const headers: Array<[string, string]> = [];
+  const headers = new Map<string, string[]>();
   const list = map?.headers ?? [];
   for (let i = 0; i < list.length; i++) {
     const h = list[i]!;
     const value = h.rawValue && h.rawValue.length > 0 ? headerText(h.rawValue) : h.value;
     const name = h.key.toLowerCase();
-    if (name.startsWith(':')) pseudo.set(name, value);
-    else headers.push([name, value]);
+    if (name.charCodeAt(0) === 0x3a /* : */) pseudo.set(name, value);
+    else {
+      const values = headers.get(name);
+      if (values === undefined) headers.set(name, [value]);
+      else values.push(value);
+    }
   }
   return { pseudo, headers };
 }
