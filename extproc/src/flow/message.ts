@@ -70,21 +70,26 @@ function isListMap(map: ReadonlyMap<unknown, unknown>): map is ReadonlyMap<strin
  */
 export class HeaderMap implements Headers {
   /**
-   * By lower-case name. A Map init's value lists are shared with it: a change sets a new list, only the
-   * constructor pushes (to lists it made).
+   * By lower-case name. A Map init is used as it is until the first change copies it (copy on write:
+   * most messages are never changed), and its value lists are never changed: a change sets a new list;
+   * only the constructor pushes, to lists it made itself.
    */
-  private readonly values: Map<string, readonly string[]>;
-  private readonly changes = new Map<string, HeaderChange>();
+  private values: Map<string, readonly string[]>;
+  /** `values` is the init's Map, not ours yet. */
+  private shared = false;
+  /** Made on the first change. */
+  private changes: Map<string, HeaderChange> | undefined = undefined;
 
   constructor(init?: HeaderInit) {
     if (init instanceof Map && isListMap(init)) {
-      this.values = new Map<string, readonly string[]>(init);
+      this.values = init as Map<string, readonly string[]>;
+      this.shared = true;
       return;
     }
     this.values = new Map();
     if (!init) return;
     if (Array.isArray(init)) {
-      // The server's received headers (an array of pairs): indexed, without the iterator protocol.
+      // An array of pairs: indexed, without the iterator protocol.
       const pairs = init as ReadonlyArray<readonly [string, string]>;
       for (let i = 0; i < pairs.length; i++) this.append(pairs[i]![0], pairs[i]![1]);
       return;
@@ -94,6 +99,18 @@ export class HeaderMap implements Headers {
         ? (init as Iterable<readonly [string, string]>)
         : Object.entries(init).flatMap(([n, v]) => (Array.isArray(v) ? v : [v]).map((x) => [n, x] as const));
     for (const [name, value] of pairs) this.append(name, value);
+  }
+
+  /** The values to change, this map's own (the init's Map copied on the first change), and the change list. */
+  private writable(): { values: Map<string, readonly string[]>; changes: Map<string, HeaderChange> } {
+    if (this.shared) {
+      const own = new Map<string, readonly string[]>();
+      this.values.forEach((list, name) => own.set(name, list));
+      this.values = own;
+      this.shared = false;
+    }
+    this.changes ??= new Map();
+    return { values: this.values, changes: this.changes };
   }
 
   /** A header as received (no change recorded). */
@@ -120,28 +137,31 @@ export class HeaderMap implements Headers {
   set(name: string, value: string): void {
     const key = name.toLowerCase();
     checkHeaderChange('set', key, value);
-    this.values.set(key, [value]);
-    this.changes.set(key, { kind: 'replaced' });
+    const { values, changes } = this.writable();
+    values.set(key, [value]);
+    changes.set(key, { kind: 'replaced' });
   }
 
   add(name: string, value: string): void {
     const key = name.toLowerCase();
     checkHeaderChange('add', key, value);
-    const list = this.values.get(key);
-    this.values.set(key, list ? [...list, value] : [value]);
-    const change = this.changes.get(key);
+    const { values, changes } = this.writable();
+    const list = values.get(key);
+    values.set(key, list ? [...list, value] : [value]);
+    const change = changes.get(key);
     if (change?.kind === 'replaced') return;
     if (change?.kind === 'appended') change.values.push(value);
     // Removed then added: the header's whole value is now known, so overwrite it.
-    else
-      this.changes.set(key, change?.kind === 'removed' ? { kind: 'replaced' } : { kind: 'appended', values: [value] });
+    else changes.set(key, change?.kind === 'removed' ? { kind: 'replaced' } : { kind: 'appended', values: [value] });
   }
 
   remove(name: string): void {
     const key = name.toLowerCase();
     checkHeaderChange('remove', key);
-    if (!this.values.delete(key) && !this.changes.has(key)) return;
-    this.changes.set(key, { kind: 'removed' });
+    if (!this.values.has(key) && !this.changes?.has(key)) return;
+    const { values, changes } = this.writable();
+    values.delete(key);
+    changes.set(key, { kind: 'removed' });
   }
 
   entries(): Array<[string, string[]]> {
@@ -149,12 +169,13 @@ export class HeaderMap implements Headers {
   }
 
   get changed(): boolean {
-    return this.changes.size > 0;
+    return this.changes !== undefined && this.changes.size > 0;
   }
 
   /** The changes since construction, as overwrite/append/remove operations. */
   changeList(): HeaderChanges {
     const out: HeaderChanges = { set: [], remove: [] };
+    if (this.changes === undefined) return out;
     for (const [name, change] of this.changes) {
       if (change.kind === 'removed') {
         out.remove.push(name);

@@ -220,9 +220,11 @@ export class ProcessingStream implements ProcessSink, IdleWatched {
   private stage = -1;
   private closed = false;
   private outcome: StreamOutcome = 'completed';
-  /** Work waiting its turn: messages, the end; one task at a time, in order (drain). */
-  private readonly tasks: Task[] = [];
-  /** A task is running (or its promise pending): new ones wait in `tasks`. */
+  /** Work waiting its turn: messages, the end; one task at a time, in order (drain). The next one... */
+  private next: Task | undefined = undefined;
+  /** ...and those after it (rare: only while a task's promise is pending). */
+  private later: Task[] | undefined = undefined;
+  /** A task is running (or its promise pending): new ones wait (next, later). */
   private draining = false;
   private snapshot: LoadedSnapshot | undefined;
   private compiled: CompiledProxy | undefined;
@@ -253,12 +255,17 @@ export class ProcessingStream implements ProcessSink, IdleWatched {
   idleTick = 0;
   /** Set only while a debug session records this transaction. */
   private capture: Capture | undefined;
-  /** Timings for the analytics record (performance.now() ms; 0 while unknown). */
-  private readonly timing = { started: performance.now(), startedAt: Date.now(), forwarded: 0, targetAnswered: 0 };
+  /** Timings for the analytics record (performance.now() ms; 0 while unknown). Fields, not objects: no allocation per stream. */
+  private readonly startedMs = performance.now();
+  private readonly startedAt = Date.now();
+  private forwardedMs = 0;
+  private targetAnsweredMs = 0;
   /** Seconds of work per direction (the phase histograms' own figures). */
-  private readonly work = { request: 0, response: 0 };
+  private requestWork = 0;
+  private responseWork = 0;
   /** The status the client was sent and the target's, for the analytics record and a debug capture. */
-  private status = { client: 0, target: 0 };
+  private clientStatus = 0;
+  private targetStatus = 0;
 
   constructor(call: ProcessCall, deps: StreamDeps) {
     this.call = call;
@@ -316,13 +323,21 @@ export class ProcessingStream implements ProcessSink, IdleWatched {
    * others run after it.
    */
   private enqueue(task: Task): void {
-    this.tasks.push(task);
+    if (this.next === undefined) this.next = task;
+    else (this.later ??= []).push(task);
     if (this.draining) return;
     this.draining = true;
     queueMicrotask(this.drainTasks);
   }
 
   private readonly drainTasks = (): void => this.drain();
+
+  /** The next waiting task, in order. */
+  private take(): Task | undefined {
+    const task = this.next;
+    this.next = this.later !== undefined && this.later.length > 0 ? this.later.shift() : undefined;
+    return task;
+  }
 
   /**
    * Runs the waiting tasks one after the other. A task that finishes synchronously (a message no
@@ -331,7 +346,7 @@ export class ProcessingStream implements ProcessSink, IdleWatched {
    */
   private drain(): void {
     this.draining = true;
-    for (let task = this.tasks.shift(); task !== undefined; task = this.tasks.shift()) {
+    for (let task = this.take(); task !== undefined; task = this.take()) {
       let pending: void | Promise<void>;
       try {
         pending = task === FINISH ? this.finish() : this.handle(task);
@@ -373,17 +388,13 @@ export class ProcessingStream implements ProcessSink, IdleWatched {
   /** Sends a message's reply, timed from `started` (the phase histograms). */
   private answer(stage: Stage, started: number, reply: ProcessingResponse): void {
     const seconds = (performance.now() - started) / 1000;
-    this.work[stage.startsWith('request') ? 'request' : 'response'] += seconds;
+    if (stage.startsWith('request')) this.requestWork += seconds;
+    else this.responseWork += seconds;
     this.deps.metrics.observePhase(stage, seconds);
     if (this.proxyLabel !== undefined) this.deps.metrics.observeProxyPhase(this.proxyLabel, stage, seconds);
     if (this.closed) return; // cancelled while a policy was running
-    if (
-      this.timing.forwarded === 0 &&
-      this.dir.request.flowRan &&
-      !reply.immediateResponse &&
-      stage.startsWith('request')
-    )
-      this.timing.forwarded = performance.now();
+    if (this.forwardedMs === 0 && this.dir.request.flowRan && !reply.immediateResponse && stage.startsWith('request'))
+      this.forwardedMs = performance.now();
     this.call.write(reply);
     if (reply.immediateResponse) this.close('immediate_response');
   }
@@ -495,10 +506,10 @@ export class ProcessingStream implements ProcessSink, IdleWatched {
 
   private responseHeaders(msg: ProcessingRequest): Reply {
     const state = this.dir.response;
-    this.timing.targetAnswered = performance.now();
+    this.targetAnsweredMs = performance.now();
     state.headers = receiveHeaders(msg.responseHeaders!.headers);
     state.ended = msg.responseHeaders!.endOfStream;
-    this.status.target = Number(state.headers.pseudo.get(':status') ?? 0) || 0;
+    this.targetStatus = Number(state.headers.pseudo.get(':status') ?? 0) || 0;
     if (!state.ended && this.compiled!.needsBody.response) {
       const declared = declaredLength(state.headers);
       if (declared <= this.deps.limits.maxBodyBytes && !this.reserve(state, declared))
@@ -623,7 +634,7 @@ export class ProcessingStream implements ProcessSink, IdleWatched {
     }
     if (stage.startsWith('response')) {
       const response = this.exchange?.response;
-      this.status.client = response?.status ?? 0;
+      this.clientStatus = response?.status ?? 0;
       this.capture?.recorder.responseSent(response);
     }
     // What Envoy's access log reads (%DYNAMIC_METADATA(gatehouse:...)%), after each flow.
@@ -640,7 +651,7 @@ export class ProcessingStream implements ProcessSink, IdleWatched {
   }
 
   private immediate(response: Response, errorCode: string | undefined): ProcessingResponse {
-    this.status.client = response.status;
+    this.clientStatus = response.status;
     if (errorCode !== undefined) {
       this.deps.metrics.fault(errorCode, this.proxyLabel);
       if (this.context) this.context.faultCode = errorCode;
@@ -683,7 +694,7 @@ export class ProcessingStream implements ProcessSink, IdleWatched {
       requestId: this.context?.requestId ?? '',
       traceId: this.context?.traceId ?? '',
       proxy: this.context?.proxy ?? '',
-      status: this.status.client,
+      status: this.clientStatus,
       faultName: code ? faultName(code) : '',
       secrets: this.snapshot?.debug?.secrets ?? [],
       presented: presentedCredentials(this.dir.request.headers),
@@ -701,14 +712,14 @@ export class ProcessingStream implements ProcessSink, IdleWatched {
     if (!context || !snapshot || !this.compiled || !request) return;
     const vars = this.exchange?.variables;
     const text = (name: string) => vars?.getString(name) ?? '';
-    const clientStatus = this.status.client || (this.exchange?.response?.status ?? 0) || this.status.target || 0;
+    const clientStatus = this.clientStatus || (this.exchange?.response?.status ?? 0) || this.targetStatus || 0;
     const faultCode = context.faultCode ?? '';
     const ms = (from: number, to: number) => (from > 0 && to >= from ? Math.round((to - from) * 1000) / 1000 : 0);
     const now = performance.now();
     const size = (d: DirectionState) => (d.size > 0 ? d.size : d.headers ? declaredLength(d.headers) : 0);
     const record: AnalyticsRecord = {
       ...statistics(vars?.get(statisticsVariable)),
-      client_received_start_timestamp: this.timing.startedAt,
+      client_received_start_timestamp: this.startedAt,
       apiproxy: context.proxy,
       apiproxy_revision: String(this.compiled.proxy.generation),
       environment: snapshot.environmentName,
@@ -720,14 +731,14 @@ export class ProcessingStream implements ProcessSink, IdleWatched {
       request_verb: request.pseudo.get(':method') ?? '',
       request_path: pathOnly(request.pseudo.get(':path') ?? '/'),
       response_status_code: clientStatus,
-      target_response_code: this.status.target,
+      target_response_code: this.targetStatus,
       x_apigee_fault_code: faultCode,
       ax_execution_fault_policy_name: faultCode ? text('fault.policy') : '',
       is_error: faultCode !== '' || clientStatus >= 400 || this.outcome === 'internal_error' ? 1 : 0,
-      total_response_time: ms(this.timing.started, now),
-      target_response_time: ms(this.timing.forwarded, this.timing.targetAnswered),
-      request_processing_latency: Math.round(this.work.request * 1e6) / 1000,
-      response_processing_latency: Math.round(this.work.response * 1e6) / 1000,
+      total_response_time: ms(this.startedMs, now),
+      target_response_time: ms(this.forwardedMs, this.targetAnsweredMs),
+      request_processing_latency: Math.round(this.requestWork * 1e6) / 1000,
+      response_processing_latency: Math.round(this.responseWork * 1e6) / 1000,
       request_size: size(this.dir.request),
       response_size: size(this.dir.response),
       request_id: context.requestId,

@@ -16,9 +16,56 @@ import type {
 
 export const EXT_PROC_ATTRIBUTES = 'envoy.filters.http.ext_proc';
 
+/** The pseudo-headers a message carries that the flow reads, by name (fields: no Map per message). */
+export class PseudoHeaders {
+  method: string | undefined = undefined;
+  path: string | undefined = undefined;
+  scheme: string | undefined = undefined;
+  authority: string | undefined = undefined;
+  status: string | undefined = undefined;
+
+  get(name: string): string | undefined {
+    switch (name) {
+      case ':method':
+        return this.method;
+      case ':path':
+        return this.path;
+      case ':scheme':
+        return this.scheme;
+      case ':authority':
+        return this.authority;
+      case ':status':
+        return this.status;
+      default:
+        return undefined;
+    }
+  }
+
+  /** Keeps the value of a pseudo-header the flow reads (any other is left out, as Envoy sends none). */
+  set(name: string, value: string): void {
+    switch (name) {
+      case ':method':
+        this.method = value;
+        break;
+      case ':path':
+        this.path = value;
+        break;
+      case ':scheme':
+        this.scheme = value;
+        break;
+      case ':authority':
+        this.authority = value;
+        break;
+      case ':status':
+        this.status = value;
+        break;
+    }
+  }
+}
+
 export interface ReceivedHeaders {
-  /** Pseudo-headers (`:method`, `:path`, `:status`, ...) by name. */
-  pseudo: Map<string, string>;
+  /** Pseudo-headers (`:method`, `:path`, `:scheme`, `:authority`, `:status`). */
+  pseudo: PseudoHeaders;
   /**
    * The other headers by lower-case name, every value in order: the message model's HeaderMap is made
    * from it as it is (flow/message.ts), so the headers are read once. Never changed after it is built.
@@ -50,7 +97,7 @@ export function headerBytes(value: string): Buffer {
 }
 
 export function receiveHeaders(map: EnvoyHeaderMap | null | undefined): ReceivedHeaders {
-  const pseudo = new Map<string, string>();
+  const pseudo = new PseudoHeaders();
   const headers = new Map<string, string[]>();
   const list = map?.headers ?? [];
   for (let i = 0; i < list.length; i++) {
@@ -78,9 +125,11 @@ export interface ConnectionAttributes {
 function structString(struct: Struct | undefined, key: string): string {
   const value = struct?.fields?.[key];
   if (!value) return '';
-  if (value.kind === 'stringValue') return value.stringValue ?? '';
-  if (value.kind === 'numberValue') return String(value.numberValue);
-  if (value.kind === 'boolValue') return String(value.boolValue);
+  // The one member of the `kind` oneof that is set (the generated codecs' `kind` is a getter that lists
+  // the message's keys on every read; proto-loader leaves the other members unset).
+  if (typeof value.stringValue === 'string') return value.stringValue;
+  if (typeof value.numberValue === 'number') return String(value.numberValue);
+  if (typeof value.boolValue === 'boolean') return String(value.boolValue);
   return '';
 }
 
