@@ -82,3 +82,26 @@ describe('generated ext_proc codecs: strings', () => {
     );
   });
 });
+
+describe('generated ext_proc codecs: oneofs', () => {
+  it('keeps only the last member of a oneof on the wire, as protobufjs does', () => {
+    const part = (message: Record<string, unknown>) =>
+      Buffer.from(Request.encode(Request.fromObject(message)).finish());
+    // Two members of `request` (and of an attribute Value's `kind`) in one message: the last one wins.
+    const bytes = Buffer.concat([
+      part({ requestHeaders: { headers: { headers: [{ key: 'x-a', rawValue: Buffer.from('1') }] } } }),
+      part({ requestBody: { body: Buffer.from('b'), endOfStream: true } }),
+      part({ attributes: { a: { fields: { k: { stringValue: 's' } } } } }),
+      part({ attributes: { a: { fields: { k: { numberValue: 2 } } } } }),
+    ]);
+    const message = Request.decode(bytes);
+    expect(Request.toObject(message, { oneofs: true })).toEqual(
+      Request.toObject(Request.decode(new protobuf.BufferReader(bytes)), { oneofs: true }),
+    );
+    expect(message.request).toBe('requestBody');
+    expect(Object.hasOwn(message, 'requestHeaders')).toBe(false);
+    const value = message.attributes.a!.fields!.k!;
+    expect(value.kind).toBe('numberValue');
+    expect(Object.hasOwn(value, 'stringValue')).toBe(false);
+  });
+});

@@ -5,6 +5,14 @@ import $protobuf from "protobufjs/minimal.js";
 // Common aliases
 const $Reader = $protobuf.Reader, $Writer = $protobuf.Writer, $util = $protobuf.util;
 
+// Added by scripts/gen-extproc-codecs.ts: a oneof's setter deletes only the other members present (see there).
+const $hasOwn = Object.prototype.hasOwnProperty;
+const $oneOfSetter = (fieldNames) => function (name) {
+    for (let i = 0; i < fieldNames.length; ++i)
+        if (fieldNames[i] !== name && $hasOwn.call(this, fieldNames[i]))
+            delete this[fieldNames[i]];
+};
+
 // Added by scripts/gen-extproc-codecs.ts: all-ASCII strings read with one latin1Slice (see there).
 class $AsciiReader extends $protobuf.BufferReader {
     stringVerify() {
@@ -419,7 +427,7 @@ export const google = $root.google = (() => {
              */
             $Object.defineProperty(Value.prototype, "kind", {
                 get: $util.oneOfGetter($oneOfFields = ["nullValue", "numberValue", "stringValue", "boolValue", "structValue", "listValue"]),
-                set: $util.oneOfSetter($oneOfFields)
+                set: $oneOfSetter($oneOfFields)
             });
 
             /**
@@ -2403,7 +2411,7 @@ export const envoy = $root.envoy = (() => {
                      */
                     $Object.defineProperty(ProcessingRequest.prototype, "request", {
                         get: $util.oneOfGetter($oneOfFields = ["requestHeaders", "responseHeaders", "requestBody", "responseBody", "requestTrailers", "responseTrailers"]),
-                        set: $util.oneOfSetter($oneOfFields)
+                        set: $oneOfSetter($oneOfFields)
                     });
 
                     /**
@@ -3692,7 +3700,7 @@ export const envoy = $root.envoy = (() => {
                      */
                     $Object.defineProperty(ProcessingResponse.prototype, "response", {
                         get: $util.oneOfGetter($oneOfFields = ["requestHeaders", "responseHeaders", "requestBody", "responseBody", "requestTrailers", "responseTrailers", "immediateResponse"]),
-                        set: $util.oneOfSetter($oneOfFields)
+                        set: $oneOfSetter($oneOfFields)
                     });
 
                     /**
@@ -4913,7 +4921,7 @@ export const envoy = $root.envoy = (() => {
                      */
                     $Object.defineProperty(BodyMutation.prototype, "mutation", {
                         get: $util.oneOfGetter($oneOfFields = ["body", "clearBody"]),
-                        set: $util.oneOfSetter($oneOfFields)
+                        set: $oneOfSetter($oneOfFields)
                     });
 
                     /**
