@@ -62,6 +62,27 @@ const OPTION_FIELDS = new Set(['header', 'append', 'appendAction', 'keepEmptyVal
 
 function ignore(): void {}
 
+/** A trailers-only reply: the status in the response headers, the stream ended. */
+function trailersOnly(
+  stream: http2.ServerHttp2Stream,
+  code: number,
+  details: string,
+  extra: http2.OutgoingHttpHeaders = {},
+): void {
+  if (stream.destroyed || stream.headersSent) return;
+  stream.respond(
+    {
+      ':status': 200,
+      'content-type': 'application/grpc',
+      'grpc-status': String(code),
+      'grpc-message': encodeGrpcMessage(details),
+      ...extra,
+    },
+    { endStream: true },
+  );
+  stream.resume();
+}
+
 /** Not a shape wireReply knows: the generated fromObject converts the reply instead. */
 const UNKNOWN = Symbol('unknown shape');
 
@@ -214,20 +235,6 @@ export function createHttp2Transport(options: TransportOptions): ExtprocTranspor
   server.on('stream', (stream, headers) => {
     // A reset from the client (Envoy resets every ext_proc stream when it is done with it) is a close.
     stream.on('error', ignore);
-    const trailersOnly = (code: number, details: string, extra: http2.OutgoingHttpHeaders = {}) => {
-      if (stream.destroyed || stream.headersSent) return;
-      stream.respond(
-        {
-          ':status': 200,
-          'content-type': 'application/grpc',
-          'grpc-status': String(code),
-          'grpc-message': encodeGrpcMessage(details),
-          ...extra,
-        },
-        { endStream: true },
-      );
-      stream.resume();
-    };
     const contentType = headers['content-type'] ?? '';
     if (
       headers[':method'] !== 'POST' ||
@@ -242,7 +249,7 @@ export function createHttp2Transport(options: TransportOptions): ExtprocTranspor
     const encodingHeader = headers['grpc-encoding'];
     const encoding = Array.isArray(encodingHeader) ? encodingHeader.join(',') : encodingHeader;
     if (encoding !== undefined && encoding !== 'identity') {
-      trailersOnly(GrpcStatus.UNIMPLEMENTED, `Unsupported grpc-encoding "${encoding.slice(0, 64)}"`, {
+      trailersOnly(stream, GrpcStatus.UNIMPLEMENTED, `Unsupported grpc-encoding "${encoding.slice(0, 64)}"`, {
         'grpc-accept-encoding': 'identity',
       });
       return;
@@ -290,7 +297,11 @@ export function createHttp2Transport(options: TransportOptions): ExtprocTranspor
         return;
       }
       default:
-        trailersOnly(GrpcStatus.UNIMPLEMENTED, `The server does not implement the method ${headers[':path'] ?? ''}`);
+        trailersOnly(
+          stream,
+          GrpcStatus.UNIMPLEMENTED,
+          `The server does not implement the method ${headers[':path'] ?? ''}`,
+        );
     }
   });
 
