@@ -10,11 +10,12 @@
 //
 // Each server is its own process, measured alone: after a warm-up, its utime+stime is read from
 // /proc/<pid>/stat around a fixed count of requests, so the driver's own cost drops out. The driver
-// plays Envoy (one stream per request, request headers + buffered JSON body + response headers):
-// devproxy's ext_proc client in a worker thread of this process (BENCH_DRIVER=node, the default, as
-// every figure in docs/architecture.md#the-hot-path was taken), or the Go driver (BENCH_DRIVER=go,
-// bench/driver.ts), which needs far less CPU and is not cut off by nghttp2's glitch limit on long runs
-// (docs/architecture.md, "The Protocol error resets of the Node driver").
+// plays Envoy (one stream per request, request headers + buffered JSON body + response headers): the
+// Go driver (BENCH_DRIVER=go, the default, bench/driver.ts: grpc-go, its own process), which needs far
+// less CPU than the Node one and is not cut off by nghttp2's glitch limit on long runs
+// (docs/architecture.md, "The Protocol error resets of the Node driver"); or devproxy's ext_proc client
+// in a worker thread of this process (BENCH_DRIVER=node, as the figures before issue 20's last pass
+// were taken).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -34,9 +35,9 @@ const ONLY = process.env.BENCH_CASES?.split(',');
 const PROFILE_DIR = process.env.BENCH_CPU_PROF_DIR;
 /** The profiles' sampling interval in us (node's --cpu-prof-interval; its default is 1000). */
 const PROFILE_INTERVAL = process.env.BENCH_CPU_PROF_INTERVAL;
-/** The load driver: node (devproxy's client, the default here) or go (bench/driver.ts). */
-const DRIVER = (process.env.BENCH_DRIVER ?? 'node') as DriverKind;
-if (DRIVER !== 'node' && DRIVER !== 'go') throw new Error(`BENCH_DRIVER=${String(DRIVER)}: expected node or go`);
+/** The load driver: go (bench/driver.ts, the default) or node (devproxy's client). */
+const DRIVER = (process.env.BENCH_DRIVER ?? 'go') as DriverKind;
+if (DRIVER !== 'node' && DRIVER !== 'go') throw new Error(`BENCH_DRIVER=${String(DRIVER)}: expected go or node`);
 
 interface Case {
   key: string;
