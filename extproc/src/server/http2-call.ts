@@ -323,6 +323,23 @@ export class Http2Call<In, Out> {
   /** @internal */
   onData(chunk: Buffer): void {
     if (this.done) return;
+    if (this.bytes === 0 && this.frameLength < 0) {
+      // Nothing pending (nearly always: a DATA frame holds whole messages): the messages wholly in the
+      // chunk are read in place, without the pending list; a prefix to refuse or a message cut at the
+      // chunk's end goes to the general path below.
+      let at = 0;
+      while (chunk.length - at >= HEADER_BYTES) {
+        const length = chunk.readUInt32BE(at + 1);
+        if (chunk[at] !== 0 || length > this.options.maxReceiveMessageBytes) break;
+        if (chunk.length - at - HEADER_BYTES < length) break;
+        at += HEADER_BYTES;
+        const body = chunk.subarray(at, at + length);
+        at += length;
+        if (!this.deliver(body)) return;
+      }
+      if (at === chunk.length) return;
+      if (at > 0) chunk = chunk.subarray(at);
+    }
     this.chunks.push(chunk);
     this.bytes += chunk.length;
     for (;;) {
@@ -353,17 +370,23 @@ export class Http2Call<In, Out> {
       if (this.bytes < this.frameLength) return;
       const body = this.frameLength === 0 ? Buffer.alloc(0) : this.take(this.frameLength);
       this.frameLength = -1;
-      let message: In;
-      try {
-        message = this.codec.decode(body);
-      } catch (err) {
-        this.fail(GrpcStatus.INTERNAL, `cannot decode ${this.codec.name}: ${(err as Error).message}`);
-        return;
-      }
-      this.received++;
-      this.sink.message(message);
-      this.flow();
+      if (!this.deliver(body)) return;
     }
+  }
+
+  /** Decodes a message and hands it over; false when the call is over (undecodable, or ended by it). */
+  private deliver(body: Buffer): boolean {
+    let message: In;
+    try {
+      message = this.codec.decode(body);
+    } catch (err) {
+      this.fail(GrpcStatus.INTERNAL, `cannot decode ${this.codec.name}: ${(err as Error).message}`);
+      return false;
+    }
+    this.received++;
+    this.sink.message(message);
+    this.flow();
+    return !this.done;
   }
 
   /** @internal */

@@ -141,6 +141,32 @@ describe('gRPC over node:http2', () => {
     expect((await call.result).replies.map((r) => r.response)).toEqual(['requestHeaders']);
   });
 
+  it('reads the same messages however the bytes are cut into DATA frames (prefixes and bodies split, several in one)', async () => {
+    const responseHeaders = encode({
+      responseHeaders: { headers: { headers: [{ key: ':status', rawValue: Buffer.from('200') }] }, endOfStream: true },
+    });
+    const bytes = Buffer.concat([frame(headersMessage()), frame(responseHeaders)]);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(fc.integer({ min: 1, max: bytes.length - 1 }), { maxLength: 6 }),
+        async (cuts) => {
+          const at = [0, ...cuts.sort((a, b) => a - b), bytes.length];
+          const call = rawCall(session, [], { end: false });
+          for (let i = 0; i + 1 < at.length; i++) {
+            call.write(bytes.subarray(at[i], at[i + 1]));
+            await new Promise((r) => setImmediate(r)); // each piece its own write (not a timing assertion)
+          }
+          call.end();
+          const result = await call.result;
+          expect(result.status).toBe(0);
+          expect(result.replies.map((r) => r.response)).toEqual(['requestHeaders', 'responseHeaders']);
+        },
+      ),
+      { numRuns: 30 },
+    );
+    await until(() => server.server.activeStreams() === 0);
+  });
+
   it('ends a protocol error from the state machine with its status, percent-encoded', async () => {
     const { status, message } = await rawCall(session, [frame(encode({}))]).result;
     expect(status).toBe(grpc.status.INVALID_ARGUMENT);
