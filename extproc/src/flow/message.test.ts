@@ -3,6 +3,7 @@ import {
   BodyParseError,
   createRequestMessage,
   createResponseMessage,
+  DeferredHeaders,
   DuplicateContentTypeError,
   HeaderMap,
   jsonDepth,
@@ -78,6 +79,34 @@ describe('HeaderMap', () => {
     ]);
     // A Map of single values is pairs, as any iterable of pairs.
     expect(new HeaderMap(new Map([['X-One', '1']])).get('x-one')).toBe('1');
+  });
+
+  it('reads deferred headers only when first asked, once, and never changes them', () => {
+    const received = new Map([['accept', ['a']]]);
+    let reads = 0;
+    class Deferred extends DeferredHeaders {
+      get values() {
+        reads++;
+        return received;
+      }
+    }
+    const untouched = new HeaderMap(new Deferred());
+    expect(untouched.changed).toBe(false);
+    expect(untouched.changeList()).toEqual({ set: [], remove: [] });
+    expect(reads).toBe(0);
+    const h = new HeaderMap(new Deferred());
+    expect(h.get('accept')).toBe('a');
+    h.add('accept', 'b');
+    h.set('x-new', '1');
+    expect(h.getAll('accept')).toEqual(['a', 'b']);
+    expect(reads).toBe(1);
+    expect([...received]).toEqual([['accept', ['a']]]);
+    // A change before any read reads them first.
+    const removed = new HeaderMap(new Deferred());
+    removed.remove('accept');
+    expect(removed.has('accept')).toBe(false);
+    expect(removed.changeList()).toEqual({ set: [], remove: ['accept'] });
+    expect([...received]).toEqual([['accept', ['a']]]);
   });
 
   it('ignores removing a header that was never there', () => {

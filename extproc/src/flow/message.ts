@@ -48,7 +48,21 @@ export const MAX_JSON_DEPTH = 256;
  * changed here).
  */
 export type HeaderInit =
-  Record<string, string | string[]> | Iterable<readonly [string, string]> | ReadonlyMap<string, readonly string[]>;
+  | Record<string, string | string[]>
+  | Iterable<readonly [string, string]>
+  | ReadonlyMap<string, readonly string[]>
+  | DeferredHeaders;
+
+/**
+ * Headers whose values are read only when first asked for: the server's received headers
+ * (server/translate.ts), whose values most flows never read (a response's, an empty flow's).
+ */
+export abstract class DeferredHeaders {
+  /** The headers by lower-case name, every value in order; the HeaderMap never changes it. */
+  abstract get values(): ReadonlyMap<string, readonly string[]>;
+}
+
+const NO_HEADERS: ReadonlyMap<string, readonly string[]> = new Map();
 
 /** What to tell Envoy about header changes: values to overwrite or append, names to remove. */
 export interface HeaderChanges {
@@ -77,10 +91,18 @@ export class HeaderMap implements Headers {
   private values: Map<string, readonly string[]>;
   /** `values` is the init's Map, not ours yet. */
   private shared = false;
+  /** Deferred headers not read yet (read()). */
+  private deferred: DeferredHeaders | undefined = undefined;
   /** Made on the first change. */
   private changes: Map<string, HeaderChange> | undefined = undefined;
 
   constructor(init?: HeaderInit) {
+    if (init instanceof DeferredHeaders) {
+      this.values = NO_HEADERS as Map<string, readonly string[]>;
+      this.shared = true;
+      this.deferred = init;
+      return;
+    }
     if (init instanceof Map && isListMap(init)) {
       this.values = init as Map<string, readonly string[]>;
       this.shared = true;
@@ -105,12 +127,21 @@ export class HeaderMap implements Headers {
   private writable(): { values: Map<string, readonly string[]>; changes: Map<string, HeaderChange> } {
     if (this.shared) {
       const own = new Map<string, readonly string[]>();
-      this.values.forEach((list, name) => own.set(name, list));
+      this.read().forEach((list, name) => own.set(name, list));
       this.values = own;
       this.shared = false;
     }
     this.changes ??= new Map();
     return { values: this.values, changes: this.changes };
+  }
+
+  /** The values, deferred headers read on the first call. */
+  private read(): Map<string, readonly string[]> {
+    if (this.deferred !== undefined) {
+      this.values = this.deferred.values as Map<string, readonly string[]>;
+      this.deferred = undefined;
+    }
+    return this.values;
   }
 
   /** A header as received (no change recorded). */
@@ -123,15 +154,15 @@ export class HeaderMap implements Headers {
   }
 
   get(name: string): string | undefined {
-    return this.values.get(name.toLowerCase())?.[0];
+    return this.read().get(name.toLowerCase())?.[0];
   }
 
   getAll(name: string): string[] {
-    return [...(this.values.get(name.toLowerCase()) ?? [])];
+    return [...(this.read().get(name.toLowerCase()) ?? [])];
   }
 
   has(name: string): boolean {
-    return this.values.has(name.toLowerCase());
+    return this.read().has(name.toLowerCase());
   }
 
   set(name: string, value: string): void {
@@ -158,14 +189,14 @@ export class HeaderMap implements Headers {
   remove(name: string): void {
     const key = name.toLowerCase();
     checkHeaderChange('remove', key);
-    if (!this.values.has(key) && !this.changes?.has(key)) return;
+    if (!this.read().has(key) && !this.changes?.has(key)) return;
     const { values, changes } = this.writable();
     values.delete(key);
     changes.set(key, { kind: 'removed' });
   }
 
   entries(): Array<[string, string[]]> {
-    return [...this.values].map(([k, v]) => [k, [...v]]);
+    return [...this.read()].map(([k, v]) => [k, [...v]]);
   }
 
   get changed(): boolean {

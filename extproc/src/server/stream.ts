@@ -455,7 +455,7 @@ export class ProcessingStream implements ProcessSink, IdleWatched {
     state.headers = receiveHeaders(msg.requestHeaders!.headers);
     state.ended = msg.requestHeaders!.endOfStream;
     this.attributes = receiveAttributes(msg);
-    const header = (name: string) => state.headers!.headers.get(name)?.[0];
+    const header = (name: string) => state.headers!.first(name);
     // Envoy's gRPC client puts the trace context of its span for this stream in the stream's metadata
     // (the request's own traceparent, if any, is the client's): that is the trace extproc joins.
     const grpcTraceparent = this.call.metadata.get('traceparent')[0];
@@ -558,7 +558,8 @@ export class ProcessingStream implements ProcessSink, IdleWatched {
     state.flowRan = true;
     this.offload.startPhase();
     const snapshot = this.snapshot!;
-    const { pseudo, headers } = state.headers!;
+    const headers = state.headers!;
+    const pseudo = headers.pseudo;
     const request = createRequestMessage({
       method: pseudo.get(':method') ?? 'GET',
       path: pseudo.get(':path') ?? '/',
@@ -597,7 +598,8 @@ export class ProcessingStream implements ProcessSink, IdleWatched {
     const state = this.dir.response;
     state.flowRan = true;
     this.offload.startPhase();
-    const { pseudo, headers } = state.headers!;
+    const headers = state.headers!;
+    const pseudo = headers.pseudo;
     const response = createResponseMessage({ status: Number(pseudo.get(':status') ?? 200), headers, body });
     this.exchange!.response = response;
     this.capture?.recorder.phaseStarted('TargetResponse', response);
@@ -795,7 +797,7 @@ export class ProcessingStream implements ProcessSink, IdleWatched {
 /** The request's credential headers as the client sent them: masked wherever they appear in a capture. */
 function presentedCredentials(headers: ReceivedHeaders | undefined): string[] {
   const out: string[] = [];
-  for (const [name, values] of headers?.headers ?? []) {
+  for (const [name, values] of headers?.values ?? []) {
     for (const value of values) {
       if (name === 'authorization' || name === 'proxy-authorization') out.push(...authorizationCredentials(value));
       else if (name === 'cookie')
@@ -842,7 +844,7 @@ function hasKeys(object: object): boolean {
 
 /** The content-length a message declares (0 when absent or not a length). */
 function declaredLength(headers: ReceivedHeaders): number {
-  const value = headers.headers.get('content-length')?.[0];
+  const value = headers.first('content-length');
   const n = value === undefined ? 0 : Number(value);
   return Number.isSafeInteger(n) && n > 0 ? n : 0;
 }

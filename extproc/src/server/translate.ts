@@ -3,7 +3,7 @@
 // ImmediateResponse. Header values are text in the flow: bytes that are valid UTF-8 are decoded as
 // UTF-8 and written back as UTF-8, so they round-trip unchanged (headerText, headerBytes).
 import { isUtf8 } from 'node:buffer';
-import type { HeaderChanges, Request, Response } from '../flow/message.ts';
+import { DeferredHeaders, type HeaderChanges, type Request, type Response } from '../flow/message.ts';
 import type {
   CommonResponse,
   EnvoyHeaderMap,
@@ -63,14 +63,64 @@ export class PseudoHeaders {
   }
 }
 
-export interface ReceivedHeaders {
+type EnvoyHeaderList = NonNullable<EnvoyHeaderMap['headers']>;
+
+/** A received header's value as the flow's text (raw_value, else value). */
+function valueOf(h: EnvoyHeaderList[number]): string {
+  return h.rawValue && h.rawValue.length > 0 ? headerText(h.rawValue) : h.value;
+}
+
+/**
+ * A headers message as received: the pseudo-headers read at once, the others only when first asked for
+ * (most flows never read a response's headers; an empty flow reads none), then kept. The message
+ * model's HeaderMap takes it as it is (flow/message.ts DeferredHeaders).
+ */
+export class ReceivedHeaders extends DeferredHeaders {
   /** Pseudo-headers (`:method`, `:path`, `:scheme`, `:authority`, `:status`). */
-  pseudo: PseudoHeaders;
+  readonly pseudo = new PseudoHeaders();
+  readonly #list: EnvoyHeaderList;
+  #values: Map<string, string[]> | undefined = undefined;
+
+  constructor(list: EnvoyHeaderList) {
+    super();
+    this.#list = list;
+    for (let i = 0; i < list.length; i++) {
+      const h = list[i]!;
+      if (h.key.charCodeAt(0) === 0x3a /* : */) this.pseudo.set(h.key.toLowerCase(), valueOf(h));
+    }
+  }
+
   /**
-   * The other headers by lower-case name, every value in order: the message model's HeaderMap is made
-   * from it as it is (flow/message.ts), so the headers are read once. Never changed after it is built.
+   * The other headers by lower-case name, every value in order (built on the first call). Never changed
+   * after it is built: the HeaderMap copies it before its first change.
    */
-  headers: Map<string, string[]>;
+  get values(): Map<string, string[]> {
+    if (this.#values !== undefined) return this.#values;
+    const values = new Map<string, string[]>();
+    const list = this.#list;
+    for (let i = 0; i < list.length; i++) {
+      const h = list[i]!;
+      if (h.key.charCodeAt(0) === 0x3a) continue;
+      const name = h.key.toLowerCase();
+      const value = valueOf(h);
+      const known = values.get(name);
+      if (known === undefined) values.set(name, [value]);
+      else known.push(value);
+    }
+    this.#values = values;
+    return values;
+  }
+
+  /** The first value of a header (a lower-case name), reading only that one while the rest are not needed. */
+  first(name: string): string | undefined {
+    if (this.#values !== undefined) return this.#values.get(name)?.[0];
+    const list = this.#list;
+    for (let i = 0; i < list.length; i++) {
+      const h = list[i]!;
+      if (h.key === name || h.key.toLowerCase() === name) return valueOf(h);
+    }
+    return undefined;
+  }
 }
 
 /**
@@ -97,21 +147,7 @@ export function headerBytes(value: string): Buffer {
 }
 
 export function receiveHeaders(map: EnvoyHeaderMap | null | undefined): ReceivedHeaders {
-  const pseudo = new PseudoHeaders();
-  const headers = new Map<string, string[]>();
-  const list = map?.headers ?? [];
-  for (let i = 0; i < list.length; i++) {
-    const h = list[i]!;
-    const value = h.rawValue && h.rawValue.length > 0 ? headerText(h.rawValue) : h.value;
-    const name = h.key.toLowerCase();
-    if (name.charCodeAt(0) === 0x3a /* : */) pseudo.set(name, value);
-    else {
-      const values = headers.get(name);
-      if (values === undefined) headers.set(name, [value]);
-      else values.push(value);
-    }
-  }
-  return { pseudo, headers };
+  return new ReceivedHeaders(map?.headers ?? []);
 }
 
 export interface ConnectionAttributes {
