@@ -108,6 +108,26 @@ describe('the http2 transport encodes replies without fromObject', () => {
     }
   });
 
+  it('keeps every field of a header option it converts (keepEmptyValue, each append action, none)', () => {
+    const header = (key: string) => ({ key, rawValue: Buffer.from('') });
+    const reply: ProcessingResponse = {
+      requestHeaders: {
+        response: {
+          headerMutation: {
+            setHeaders: [
+              { header: header('a'), append: { value: false }, appendAction: 'OVERWRITE_IF_EXISTS_OR_ADD' },
+              { header: header('b'), keepEmptyValue: true, appendAction: 'ADD_IF_ABSENT' },
+              { header: header('c'), append: { value: true }, appendAction: 'APPEND_IF_EXISTS_OR_ADD' },
+              { header: header('d'), keepEmptyValue: true },
+            ],
+          },
+        },
+      },
+    };
+    expect(wireReply(reply)).not.toBeTypeOf('symbol');
+    expect(decoded(processCodec.encode(reply))).toEqual(decoded(viaFromObject(reply)));
+  });
+
   it('encodes any header change as fromObject does (property)', () => {
     const header = fc.record({
       name: fc.stringMatching(/^[a-z][a-z0-9-]{0,12}$/),

@@ -103,8 +103,11 @@ function wireMutation(mutation: HeaderMutation | null | undefined): HeaderMutati
     else {
       const value = APPEND_ACTION[action];
       if (value === undefined) return UNKNOWN;
-      const { appendAction: _name, ...rest } = option;
-      setHeaders.push(value === 0 ? rest : { ...rest, appendAction: value as never });
+      // One literal of one shape (an object rest and a spread per option were most of this function).
+      const wire: HeaderValueOption = { header: option.header, append: option.append };
+      if (option.keepEmptyValue != null) wire.keepEmptyValue = option.keepEmptyValue;
+      if (value !== 0) wire.appendAction = value as never;
+      setHeaders.push(wire);
     }
   }
   return { ...mutation, setHeaders };
