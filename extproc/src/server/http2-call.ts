@@ -93,6 +93,9 @@ function ignore(): void {}
 function cancelledLater(call: Http2Call<unknown, unknown>): void {
   call.sink.cancelled();
 }
+function deadlineExceeded(call: Http2Call<unknown, unknown>): void {
+  call.fail(GrpcStatus.DEADLINE_EXCEEDED, 'Deadline exceeded');
+}
 function resetLater(call: Http2Call<unknown, unknown>): void {
   call.resetIfOpen();
 }
@@ -154,7 +157,7 @@ export class Http2Call<In, Out> {
       if (!match) this.fail(GrpcStatus.INTERNAL, `Invalid grpc-timeout value "${timeout.slice(0, 32)}"`);
       else {
         const ms = Math.max(0, Math.ceil(Number(match[1]) * TIMEOUT_UNIT_MS[match[2]!]!));
-        this.deadline = setTimeout(() => this.fail(GrpcStatus.DEADLINE_EXCEEDED, 'Deadline exceeded'), ms);
+        this.deadline = setTimeout(deadlineExceeded, ms, this);
         this.deadline.unref();
       }
     }
@@ -165,8 +168,8 @@ export class Http2Call<In, Out> {
     this.sink = sink;
   }
 
-  /** A failure the transport found (message too large, undecodable, deadline): the status, then cancelled. */
-  private fail(code: number, details: string): void {
+  /** @internal A failure the transport found (message too large, undecodable, deadline): the status, then cancelled. */
+  fail(code: number, details: string): void {
     if (this.done) return;
     this.sendStatus(code, details);
     process.nextTick(cancelledLater, this);
