@@ -853,4 +853,3 @@ func (d *h2Driver) open(maxInFlight int, rate float64, started, end time.Time, r
 	}
 	r.wg.Wait()
 }
-
