@@ -28,6 +28,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"sync"
@@ -121,6 +122,7 @@ func main() {
 	progress := flag.Int("progress", 0, `print "progress ENDED FAILED" each time N more measured exchanges have ended`)
 	timeout := flag.Duration("timeout", 5*time.Second, "deadline of one exchange (stands in for Envoy's message_timeout)")
 	owned := flag.Bool("owned", false, "stop when stdin closes (the bench that started the driver is gone)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the measured phase to this file (go tool pprof)")
 	transport := flag.String("transport", "grpc", "grpc (grpc-go) or h2 (the same exchange as HTTP/2 frames, h2.go: far less CPU per request)")
 	flag.Parse()
 	if *addr == "" {
@@ -210,6 +212,17 @@ func main() {
 	}
 
 	rec := newRecorder(*raw, *progress)
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	cpuBefore := cpuTime()
 	started := time.Now()
 	switch {
