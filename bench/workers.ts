@@ -14,6 +14,8 @@
 //              machine sees; it cannot pass 2*c1/(c2+d) (c server and d driver CPU per request).
 //   spread     worker k on core (k-1) mod cores (one process: core 0), the primary, Redis and the
 //              driver unpinned: whether placing the workers helps over the scheduler's choice.
+// The `--workers` counts of a layout and route take turns: both process trees are started, then driven
+// in BENCH_ROUNDS slices each, alternating, so that other processes' load falls on both alike.
 // Each row also reports what the whole machine did in the measured phase (/proc/stat): the cores busy
 // and the CPU of other processes (busy minus the server and the driver), so a ratio taken while
 // something else ran says so; and the bench starts with a calibration: how much more hashing two
@@ -25,12 +27,21 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { RedisServer } from '../e2e/env/redis.ts';
-import { cpuMicrosOf, drive, driverKind, hasTaskset, pin, processTree, type DriveResult } from './driver.ts';
-import { benchRedis, benchSnapshotFile, chainRequest, load, startGatehouse } from './extproc-process.ts';
+import { cpuMicrosOf, drive, driverKind, hasTaskset, pin, processTree } from './driver.ts';
+import {
+  benchRedis,
+  benchSnapshotFile,
+  chainRequest,
+  load,
+  startGatehouse,
+  type GatehouseProcess,
+} from './extproc-process.ts';
 import { BENCH_API_KEY } from './load-driver.ts';
 
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 10_000);
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 3_000);
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 4));
+const SLICE_WARMUP_MS = 1_000;
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
 const WORKERS = (process.env.BENCH_WORKERS ?? '1,2').split(',').map(Number);
@@ -127,73 +138,149 @@ interface Row {
   stealCores: number;
   /** Each worker's share of the workers' CPU (the primary excluded); [1] for one process. */
   shares: number[];
-  r: DriveResult;
+  /** The primary's CPU per request, µs (0 for one process). */
+  primaryUs: number;
+  /** The median of the rounds' p50 and the largest of their p99, ms. */
+  p50: number;
+  p99: number;
+  completed: number;
+  failed: number;
+  statuses: Record<string, number>;
+  failures: Record<string, { count: number; first: string }>;
 }
 
-async function measure(
+/** One driver run's counters, summed over a case's rounds. */
+interface Tally {
+  completed: number;
+  failed: number;
+  elapsedMs: number;
+  driverMs: number;
+  /** CPU µs of each process ([...tree, redis]) in the measured phases. */
+  used: number[];
+  machineBusy: number;
+  machineSteal: number;
+  statuses: Record<string, number>;
+  failures: Record<string, { count: number; first: string }>;
+  p50s: number[];
+  p99s: number[];
+}
+
+/**
+ * Every `--workers` count of WORKERS for one layout and route, interleaved: each count's process tree
+ * is started once, then driven for ROUNDS slices of DURATION_MS / ROUNDS, the counts taking turns
+ * (1, 2, 2, 1, 1, 2, ...), so that what other processes do to the machine falls on each count alike
+ * rather than on whichever ran while it happened. The first slice of each warms up for WARMUP_MS,
+ * later ones for SLICE_WARMUP_MS (new connections, a warm server).
+ */
+async function measureCase(
   layout: Layout,
   route: 'bench/chain' | 'bench/empty',
-  workers: number,
   redis: RedisServer,
   file: string,
-) {
-  const where = placement(layout, workers);
-  const g = await startGatehouse(file, ['--workers', String(workers), '--redis', redis.url]);
+): Promise<Row[]> {
+  const redisPid = redis.process.child.pid!;
+  const trees: Array<{ workers: number; g: GatehouseProcess; tree: number[]; tally: Tally }> = [];
   try {
-    const redisPid = redis.process.child.pid!;
-    const tree = processTree(g.pid);
-    if (workers > 1 && tree.length < workers + 1)
-      throw new Error(`gatehouse extproc --workers ${workers} runs ${tree.length - 1} workers at ready`);
-    if (TASKSET) for (const pid of [...tree, redisPid]) pin(pid, where.server);
-    // spread: worker k (tree[k]; with one process, the process) on core (k-1) mod cores.
-    if (layout === 'spread') (workers > 1 ? tree.slice(1) : tree).forEach((pid, k) => pin(pid, String(k % CORES)));
-    const pids = [...tree, redisPid];
-    let before: number[] = [];
-    let machineBefore = machineCpu();
-    const r = await drive(
-      DRIVER,
-      {
-        address: `127.0.0.1:${g.port}`,
-        route,
-        concurrency: CONCURRENCY,
-        connections: CONNECTIONS,
-        durationMs: DURATION_MS,
-        warmupMs: WARMUP_MS,
-        request: chainRequest(route, BENCH_API_KEY),
-        ...(TASKSET ? { cpus: where.driver } : {}),
-      },
-      () => {
-        before = cpuMicrosOf(pids);
-        machineBefore = machineCpu();
-      },
-    );
-    const used = cpuMicrosOf(pids).map((after, i) => after - before[i]!);
-    const machineAfter = machineCpu();
-    const requests = r.completed + r.failed;
-    const serverMicros = used.reduce((a, b) => a + b, 0);
-    const redisMicros = used.at(-1)!;
+    for (const workers of WORKERS) {
+      const g = await startGatehouse(file, ['--workers', String(workers), '--redis', redis.url]);
+      const tree = processTree(g.pid);
+      trees.push({
+        workers,
+        g,
+        tree,
+        tally: {
+          completed: 0,
+          failed: 0,
+          elapsedMs: 0,
+          driverMs: 0,
+          used: [...tree, redisPid].map(() => 0),
+          machineBusy: 0,
+          machineSteal: 0,
+          statuses: {},
+          failures: {},
+          p50s: [],
+          p99s: [],
+        },
+      });
+      if (workers > 1 && tree.length < workers + 1)
+        throw new Error(`gatehouse extproc --workers ${workers} runs ${tree.length - 1} workers at ready`);
+      const where = placement(layout, workers);
+      if (TASKSET) for (const pid of [...tree, redisPid]) pin(pid, where.server);
+      // spread: worker k (tree[k]; with one process, the process) on core (k-1) mod cores.
+      if (layout === 'spread') (workers > 1 ? tree.slice(1) : tree).forEach((pid, k) => pin(pid, String(k % CORES)));
+    }
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const t of round % 2 === 0 ? trees : [...trees].reverse()) {
+        const pids = [...t.tree, redisPid];
+        let before: number[] = [];
+        let machineBefore = machineCpu();
+        const r = await drive(
+          DRIVER,
+          {
+            address: `127.0.0.1:${t.g.port}`,
+            route,
+            concurrency: CONCURRENCY,
+            connections: CONNECTIONS,
+            durationMs: DURATION_MS / ROUNDS,
+            warmupMs: round === 0 ? WARMUP_MS : Math.min(WARMUP_MS, SLICE_WARMUP_MS),
+            request: chainRequest(route, BENCH_API_KEY),
+            ...(TASKSET ? { cpus: placement(layout, t.workers).driver } : {}),
+          },
+          () => {
+            before = cpuMicrosOf(pids);
+            machineBefore = machineCpu();
+          },
+        );
+        const after = cpuMicrosOf(pids);
+        const machineAfter = machineCpu();
+        const y = t.tally;
+        after.forEach((a, i) => (y.used[i]! += a - before[i]!));
+        y.completed += r.completed;
+        y.failed += r.failed;
+        y.elapsedMs += r.elapsedMs;
+        y.driverMs += r.cpuMs;
+        y.machineBusy += machineAfter.busy - machineBefore.busy;
+        y.machineSteal += machineAfter.steal - machineBefore.steal;
+        for (const [k, v] of Object.entries(r.statuses)) y.statuses[k] = (y.statuses[k] ?? 0) + v;
+        for (const [k, v] of Object.entries(r.failures ?? {}))
+          y.failures[k] = { count: (y.failures[k]?.count ?? 0) + v.count, first: y.failures[k]?.first ?? v.first };
+        y.p50s.push(r.p50);
+        y.p99s.push(r.p99);
+      }
+    }
+  } finally {
+    for (const t of trees) await t.g.stop();
+  }
+  return trees.map(({ workers, tally: y }) => {
+    const requests = y.completed + y.failed;
+    const serverMicros = y.used.reduce((a, b) => a + b, 0);
     // With --workers 1 the tree is the one process; else [primary, ...workers].
-    const workerMicros = workers > 1 ? used.slice(1, -1) : [used[0]!];
+    const workerMicros = workers > 1 ? y.used.slice(1, -1) : [y.used[0]!];
     const workerTotal = workerMicros.reduce((a, b) => a + b, 0);
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     return {
       layout,
       route,
       workers,
-      rate: requests / (r.elapsedMs / 1000),
+      rate: requests / (y.elapsedMs / 1000),
       serverUs: serverMicros / requests,
-      redisUs: redisMicros / requests,
-      driverUs: (r.cpuMs * 1000) / requests,
-      serverCores: serverMicros / 1000 / r.elapsedMs,
-      driverCores: r.cpuMs / r.elapsedMs,
-      machineCores: (machineAfter.busy - machineBefore.busy) / 1000 / r.elapsedMs,
-      otherCores: (machineAfter.busy - machineBefore.busy - serverMicros - r.cpuMs * 1000) / 1000 / r.elapsedMs,
-      stealCores: (machineAfter.steal - machineBefore.steal) / 1000 / r.elapsedMs,
+      redisUs: y.used.at(-1)! / requests,
+      driverUs: (y.driverMs * 1000) / requests,
+      serverCores: serverMicros / 1000 / y.elapsedMs,
+      driverCores: y.driverMs / y.elapsedMs,
+      machineCores: y.machineBusy / 1000 / y.elapsedMs,
+      otherCores: (y.machineBusy - serverMicros - y.driverMs * 1000) / 1000 / y.elapsedMs,
+      stealCores: y.machineSteal / 1000 / y.elapsedMs,
       shares: workerMicros.map((m) => m / workerTotal),
-      r,
+      primaryUs: workers > 1 ? y.used[0]! / requests : 0,
+      p50: median(y.p50s),
+      p99: Math.max(...y.p99s),
+      completed: y.completed,
+      failed: y.failed,
+      statuses: y.statuses,
+      failures: y.failures,
     } satisfies Row;
-  } finally {
-    await g.stop();
-  }
+  });
 }
 
 const plan = layouts();
@@ -201,7 +288,7 @@ const calibration = await calibrate();
 const redis = await benchRedis();
 const fixture = benchSnapshotFile();
 process.stdout.write(
-  `workers bench: ${DURATION_MS / 1000}s per case after ${WARMUP_MS / 1000}s warm-up, ${CONCURRENCY} streams over ${CONNECTIONS} ` +
+  `workers bench: ${DURATION_MS / 1000}s per case in ${ROUNDS} interleaved slices (warm-up ${WARMUP_MS / 1000}s, then ${Math.min(WARMUP_MS, SLICE_WARMUP_MS) / 1000}s), ${CONCURRENCY} streams over ${CONNECTIONS} ` +
     `connections, ${DRIVER} driver; ${CORES} cores; layouts ${plan.join(', ')}; load ${load()}\n` +
     `  calibration: 2 CPU-bound processes hash ${calibration.toFixed(2)}x what 1 does (2.00x on 2 free cores)\n`,
 );
@@ -218,15 +305,15 @@ for (const layout of plan) {
 process.stdout.write(
   `\n${'layout'.padEnd(9)} ${'route'.padEnd(11)} ${'wk'.padStart(2)} ${'streams/s'.padStart(9)} ${'x 1'.padStart(5)} ` +
     `${'srv us/req'.padStart(10)} ${'redis'.padStart(5)} ${'drv us/req'.padStart(10)} ${'srv cores'.padStart(9)} ${'drv cores'.padStart(9)} ` +
-    `${'others'.padStart(6)} ${'idle'.padStart(5)} ${'split'.padStart(9)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)}  load after  statuses\n`,
+    `${'others'.padStart(6)} ${'idle'.padStart(5)} ${'split'.padStart(9)} ${'primary'.padStart(7)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)}  load after  statuses\n`,
 );
 const rows: Row[] = [];
 try {
   for (const layout of plan) {
     for (const route of ROUTES) {
-      for (const workers of WORKERS) {
-        const row = await measure(layout, route, workers, redis, fixture.file);
+      for (const row of await measureCase(layout, route, redis, fixture.file)) {
         rows.push(row);
+        const workers = row.workers;
         const one = rows.find((o) => o.layout === layout && o.route === route && o.workers === 1)?.rate ?? NaN;
         const f = (n: number, d = 0, w = 0) => n.toFixed(d).padStart(w);
         process.stdout.write(
@@ -236,8 +323,8 @@ try {
             `${row.shares
               .map((s) => (s * 100).toFixed(0))
               .join('/')
-              .padStart(9)} ${f(row.r.p50, 2, 7)} ${f(row.r.p99, 2, 7)}  ${load()}  ` +
-            `${JSON.stringify(row.r.statuses)}${row.r.failed ? ` failed=${row.r.failed} ${JSON.stringify(row.r.failures)}` : ''}\n`,
+              .padStart(9)} ${f(row.primaryUs, 1, 7)} ${f(row.p50, 2, 7)} ${f(row.p99, 2, 7)}  ${load()}  ` +
+            `${JSON.stringify(row.statuses)}${row.failed ? ` failed=${row.failed} ${JSON.stringify(row.failures)}` : ''}\n`,
         );
       }
     }
