@@ -1,7 +1,8 @@
 // `npm run bench:workers`: does `gatehouse extproc --workers N` use N cores (issue 20: 2 workers on 2
 // cores at least 1.8x one)? For the typical chain (bench/typical-chain.ts) and the empty flow, each
 // `--workers` count a real process tree with Redis stores, driven at saturation (closed loop) by the
-// Go load driver (bench/driver.ts; BENCH_DRIVER=node for devproxy's client). Each row reports streams/s,
+// Go load driver over raw HTTP/2 frames (bench/driver.ts; BENCH_DRIVER=go for its grpc-go transport,
+// node for devproxy's client). Each row reports streams/s,
 // the server's CPU per request (utime+stime from /proc, summed over the primary, its workers and Redis,
 // around the measured phase only), the driver's CPU per request (its own getrusage) and how the
 // workers shared the work. Layouts (taskset, util-linux):
