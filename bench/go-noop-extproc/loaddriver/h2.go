@@ -127,8 +127,9 @@ type h2Transport struct {
 }
 
 type h2Start struct {
-	owner h2Owner
-	from  time.Time
+	owner    h2Owner
+	from     time.Time
+	deadline time.Time
 }
 
 type h2Stream struct {
@@ -279,7 +280,7 @@ func (s *h2Slot) start(owner h2Owner, from time.Time) error {
 		go nt.readLoop()
 	}
 	if uint32(len(t.streams)) >= t.peerMax {
-		t.queued = append(t.queued, h2Start{owner: owner, from: from})
+		t.queued = append(t.queued, h2Start{owner: owner, from: from, deadline: time.Now().Add(s.d.timeout)})
 		return nil
 	}
 	t.open(owner, from)
@@ -759,6 +760,12 @@ func (d *h2Driver) sweep() {
 					if now.After(st.deadline) && t.streams[st.id] == st {
 						t.endStream(st, outcome{code: "timeout", why: "no reply within -timeout"}, false)
 					}
+				}
+				// Starts still waiting for the peer's concurrent-stream limit (it may be 0 for a while).
+				for len(t.queued) > 0 && now.After(t.queued[0].deadline) {
+					q := t.queued[0]
+					t.queued = t.queued[1:]
+					q.owner.finish(s, outcome{code: "timeout", why: "no stream allowed by the server within -timeout"}, &h2Stream{from: q.from})
 				}
 			}
 			s.flush()
