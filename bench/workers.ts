@@ -369,6 +369,8 @@ for (const route of ROUTES) {
             `other processes ${sh1.otherCores.toFixed(2)} (1 worker) and ${shN.otherCores.toFixed(2)} (${w})`,
           `derived, not measured: with 1 worker on a full core, ${CORES} shared cores can give at most ` +
             `${((CORES * sh1.serverUs) / (shN.serverUs + shN.driverUs)).toFixed(2)}x with this driver (${CORES} x c1 / (c${w} + driver per request))`,
+          `derived, not measured: from this layout's CPU per request, ${w} workers on ${w} cores of their own = ` +
+            `${(sh1.serverUs / (shN.serverUs * Math.max(...shN.shares))).toFixed(2)}x 1 worker on 1 core (c1 / (c${w} x busiest share ${(Math.max(...shN.shares) * 100).toFixed(0)}%))`,
         );
     }
     // A case whose single process did not get its core, or that shared the machine with other busy
