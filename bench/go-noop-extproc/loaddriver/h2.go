@@ -55,6 +55,7 @@ const (
 	connWindow   = 1 << 24
 	// The last client stream id (2^31 - 1): a connection that reaches it takes no more streams.
 	maxStreamID = 1<<31 - 1
+	maxWindow   = 1<<31 - 1
 	// ProcessingResponse's oneof fields, and ImmediateResponse's status.
 	fieldRequestHeaders   = 1
 	fieldResponseHeaders  = 2
@@ -496,10 +497,18 @@ func (t *h2Transport) handle(f http2.Frame) error {
 			return t.fr.WritePing(true, f.Data)
 		}
 	case *http2.WindowUpdateFrame:
+		// A window past 2^31-1 is the peer's flow-control error (RFC 9113 section 6.9.1).
 		if f.StreamID == 0 {
 			t.sendWin += int64(f.Increment)
+			if t.sendWin > maxWindow {
+				return http2.ConnectionError(http2.ErrCodeFlowControl)
+			}
 		} else if st := t.streams[f.StreamID]; st != nil {
 			st.sendWin += int64(f.Increment)
+			if st.sendWin > maxWindow {
+				_ = t.fr.WriteRSTStream(st.id, http2.ErrCodeFlowControl)
+				t.endStream(st, outcome{code: "grpc", why: "the server overflowed the stream's window"}, true)
+			}
 		}
 		t.unblock()
 	case *http2.RSTStreamFrame:
