@@ -507,6 +507,7 @@ func (t *h2Transport) handle(f http2.Frame) error {
 			st.sendWin += int64(f.Increment)
 			if st.sendWin > maxWindow {
 				_ = t.fr.WriteRSTStream(st.id, http2.ErrCodeFlowControl)
+				t.dirty = true
 				t.endStream(st, outcome{code: "grpc", why: "the server overflowed the stream's window"}, true)
 			}
 		}
