@@ -1,9 +1,12 @@
-// The load driver of bench:workers, bench:latency and bench:rss, either of two (BENCH_DRIVER):
-//   go    the Go driver (bench/go-noop-extproc/loaddriver: grpc-go + go-control-plane, its own process),
-//         the default: it needs a fraction of the CPU per request the Node one does, so on a small
-//         machine the driver takes less of the cores the server is measured on;
+// The load driver of bench:workers, bench:latency and bench:rss, one of three (BENCH_DRIVER):
+//   raw   the default: the Go driver (bench/go-noop-extproc/loaddriver, its own process) with
+//         -transport=h2, the exchange's messages marshalled once with go-control-plane's types and
+//         written as HTTP/2 frames directly (loaddriver/h2.go); about a tenth of the CPU per request
+//         of a server, so on a small machine the driver takes little of the cores the server is
+//         measured on;
+//   go    the same Go driver with -transport=grpc (grpc-go's client): several times raw's CPU;
 //   node  devproxy's ext_proc client in a worker thread of the bench process (bench/load-driver.ts).
-// Both send the same exchange (x-gatehouse-route metadata; request headers with the request attributes
+// All send the same exchange (x-gatehouse-route metadata; request headers with the request attributes
 // source.address and request.id; the buffered JSON body; the upstream's response headers) and report
 // the same result, including the driver's own CPU time during the measured phase, so a bench can
 // report what its driver cost. `cpus` pins the driver (taskset -c) where the bench lays out cores.
@@ -13,12 +16,13 @@ import { createInterface } from 'node:readline';
 import { ensureGoExtprocDriver } from './extproc-go.ts';
 import { percentile, processCpuMicros, runWorker } from './load-driver.ts';
 
-export type DriverKind = 'go' | 'node';
+export type DriverKind = 'raw' | 'go' | 'node';
 
-/** BENCH_DRIVER (go, the default, or node). */
+/** BENCH_DRIVER (raw, the default, go or node). */
 export function driverKind(): DriverKind {
-  const kind = process.env.BENCH_DRIVER ?? 'go';
-  if (kind !== 'go' && kind !== 'node') throw new Error(`BENCH_DRIVER=${kind}: expected go or node`);
+  const kind = process.env.BENCH_DRIVER ?? 'raw';
+  if (kind !== 'raw' && kind !== 'go' && kind !== 'node')
+    throw new Error(`BENCH_DRIVER=${kind}: expected raw, go or node`);
   return kind;
 }
 
@@ -40,7 +44,7 @@ export interface DriveTask {
   rawLatencies?: boolean;
   /** A taskset CPU list for the driver, e.g. "1" or "2-3". */
   cpus?: string;
-  /** Go driver only: `onProgress` each time this many more measured exchanges have ended (so far, failed so far). */
+  /** Go drivers (raw, go) only: `onProgress` each time this many more measured exchanges have ended (so far, failed so far). */
   progressEvery?: number;
   onProgress?: (ended: number, failed: number) => void;
 }
@@ -61,7 +65,7 @@ export interface DriveResult {
 
 /** Runs the driver; `onWarm` runs between the warm-up and the measured phase (sample counters there). */
 export function drive(kind: DriverKind, task: DriveTask, onWarm?: () => void | Promise<void>): Promise<DriveResult> {
-  return kind === 'go' ? driveGo(task, onWarm) : driveNode(task, onWarm);
+  return kind === 'node' ? driveNode(task, onWarm) : driveGo(kind === 'raw' ? 'h2' : 'grpc', task, onWarm);
 }
 
 /** Whether taskset (util-linux) can pin processes here. */
@@ -97,9 +101,14 @@ export function cpuMicrosOf(pids: number[]): number[] {
   });
 }
 
-async function driveGo(task: DriveTask, onWarm?: () => void | Promise<void>): Promise<DriveResult> {
+async function driveGo(
+  transport: 'grpc' | 'h2',
+  task: DriveTask,
+  onWarm?: () => void | Promise<void>,
+): Promise<DriveResult> {
   const binary = ensureGoExtprocDriver((line) => process.stderr.write(`${line}\n`));
   const args = [
+    `-transport=${transport}`,
     `-addr=${task.address}`,
     `-route=${task.route}`,
     `-method=${task.request.method}`,
@@ -171,7 +180,7 @@ async function driveGo(task: DriveTask, onWarm?: () => void | Promise<void>): Pr
  * only waits meanwhile), and `cpus` pins this whole process from then on.
  */
 async function driveNode(task: DriveTask, onWarm?: () => void | Promise<void>): Promise<DriveResult> {
-  if (task.progressEvery) throw new Error('progressEvery: the Go driver only');
+  if (task.progressEvery) throw new Error('progressEvery: the Go drivers (raw, go) only');
   if (task.cpus) pin(process.pid, task.cpus);
   let cpuStart: NodeJS.CpuUsage | undefined;
   const r = await runWorker(

@@ -4,7 +4,8 @@
 // it against `gatehouse extproc` and against a bare grpc-js ExternalProcessor (empty replies,
 // bench/extproc-server.ts bare) at the same rate; p50/p99 count from each request's scheduled start (no
 // coordinated omission), and "added" is Gatehouse's minus the bare server's. The driver is the Go one
-// (bench/driver.ts; BENCH_DRIVER=node for devproxy's client); with taskset and 2 cores or more the
+// over raw HTTP/2 frames (bench/driver.ts; BENCH_DRIVER=go for its grpc-go transport, node for
+// devproxy's client); with taskset and 2 cores or more the
 // server runs on core 0 and the driver on the others (BENCH_PIN=0: both anywhere), so the driver's
 // work does not queue in front of the server's. Figures are reported, never asserted.
 import { spawn } from 'node:child_process';

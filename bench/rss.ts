@@ -2,7 +2,8 @@
 // (bench/typical-chain.ts's fixture; issue 20: flat over 1,000,000 requests). RSS (VmRSS of the process
 // and, with BENCH_WORKERS > 1, its workers) is sampled every BENCH_RSS_EVERY requests; the curve is
 // printed as a table and written as CSV. BENCH_RSS_REQUESTS shortens the run. The driver is the Go one
-// (bench/driver.ts; BENCH_DRIVER=node for devproxy's client): one run over the same connection for all
+// over raw HTTP/2 frames (bench/driver.ts; BENCH_DRIVER=go for its grpc-go transport, node for
+// devproxy's client): one run over the same connection for all
 // requests, the RSS read each time it reports EVERY more (streams in flight meanwhile); the Node driver
 // runs once per sample instead. Figures, never asserted.
 import { writeFileSync } from 'node:fs';
@@ -50,7 +51,7 @@ try {
   });
   rows.push({ requests: 0, rssMiB: treeRssBytes(g.pid) / MiB, rate: 0, failed: 0 });
   process.stdout.write(line(rows[0]!));
-  if (DRIVER === 'go') {
+  if (DRIVER !== 'node') {
     // One run, sampled in flight: no reconnection between samples, as a proxy's connections live long.
     let last = { at: performance.now(), ended: 0, failed: 0 };
     await drive(DRIVER, {

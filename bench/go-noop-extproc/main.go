@@ -55,13 +55,18 @@ func (noop) Process(stream extproc.ExternalProcessor_ProcessServer) error {
 
 func main() {
 	listen := flag.String("listen", "127.0.0.1:0", "address to listen on")
+	maxStreams := flag.Uint("max-streams", 0, "SETTINGS_MAX_CONCURRENT_STREAMS (0: grpc-go's default, no limit); bench/go-driver.test.ts checks the driver keeps to it")
 	flag.Parse()
 	lis, err := net.Listen("tcp", *listen)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	server := grpc.NewServer()
+	var opts []grpc.ServerOption
+	if *maxStreams > 0 {
+		opts = append(opts, grpc.MaxConcurrentStreams(uint32(*maxStreams)))
+	}
+	server := grpc.NewServer(opts...)
 	extproc.RegisterExternalProcessorServer(server, noop{})
 	// The bench owns this process: it ends when told to or when its parent goes away (stdin closes).
 	go func() {

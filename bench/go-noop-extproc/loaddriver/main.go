@@ -12,6 +12,10 @@
 // exchange's scheduled start (no coordinated omission). With -hold the driver prints "warm" after the
 // warm-up and waits for a line on stdin before measuring; with -owned it stops when stdin closes.
 // Prints one JSON object (Result) on stdout.
+//
+// Two transports carry the same exchange (-transport): grpc, grpc-go's client with go-control-plane's
+// types; h2 (h2.go), the messages marshalled once from those types and written as HTTP/2 frames
+// directly, one goroutine per connection: a fraction of grpc-go's CPU per request.
 package main
 
 import (
@@ -24,6 +28,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"sync"
@@ -117,6 +122,8 @@ func main() {
 	progress := flag.Int("progress", 0, `print "progress ENDED FAILED" each time N more measured exchanges have ended`)
 	timeout := flag.Duration("timeout", 5*time.Second, "deadline of one exchange (stands in for Envoy's message_timeout)")
 	owned := flag.Bool("owned", false, "stop when stdin closes (the bench that started the driver is gone)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the measured phase to this file (go tool pprof)")
+	transport := flag.String("transport", "grpc", "grpc (grpc-go) or h2 (the same exchange as HTTP/2 frames, h2.go: far less CPU per request)")
 	flag.Parse()
 	if *addr == "" {
 		fmt.Fprintln(os.Stderr, "-addr is required")
@@ -149,17 +156,32 @@ func main() {
 		}
 	}
 
-	clients := make([]extproc.ExternalProcessorClient, max(1, *conns))
-	for i := range clients {
-		// One ClientConn per connection: grpc-go holds one HTTP/2 connection per ClientConn.
-		cc, err := grpc.NewClient(*addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	var d driver
+	switch *transport {
+	case "grpc":
+		clients := make([]extproc.ExternalProcessorClient, max(1, *conns))
+		for i := range clients {
+			// One ClientConn per connection: grpc-go holds one HTTP/2 connection per ClientConn.
+			cc, err := grpc.NewClient(*addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+			cc.Connect()
+			defer cc.Close()
+			clients[i] = extproc.NewExternalProcessorClient(cc)
+		}
+		d = grpcDriver{clients: clients, cfg: cfg}
+	case "h2":
+		h, err := newH2Driver(*addr, cfg, *conns)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
-		cc.Connect()
-		defer cc.Close()
-		clients[i] = extproc.NewExternalProcessorClient(cc)
+		d = h
+	default:
+		fmt.Fprintf(os.Stderr, "-transport %q: want grpc or h2\n", *transport)
+		os.Exit(2)
 	}
 
 	// stdin: the line -hold waits for, and with -owned its end stops the driver.
@@ -182,7 +204,7 @@ func main() {
 
 	// Warm-up: closed loop, nothing counted.
 	if *warmup > 0 {
-		closedLoop(clients, cfg, *streams, func() bool { return false }, time.Now().Add(*warmup), nil)
+		d.closed(*streams, func() bool { return false }, time.Now().Add(*warmup), nil)
 	}
 	if *hold {
 		fmt.Println("warm")
@@ -190,17 +212,28 @@ func main() {
 	}
 
 	rec := newRecorder(*raw, *progress)
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	cpuBefore := cpuTime()
 	started := time.Now()
 	switch {
 	case *rate > 0:
-		openLoop(clients, cfg, *streams, *rate, started, started.Add(*duration), rec)
+		d.open(*streams, *rate, started, started.Add(*duration), rec)
 	case *requests >= 0:
 		var left atomic.Int64
 		left.Store(int64(*requests))
-		closedLoop(clients, cfg, *streams, func() bool { return left.Add(-1) < 0 }, time.Time{}, rec)
+		d.closed(*streams, func() bool { return left.Add(-1) < 0 }, time.Time{}, rec)
 	default:
-		closedLoop(clients, cfg, *streams, func() bool { return false }, started.Add(*duration), rec)
+		d.closed(*streams, func() bool { return false }, started.Add(*duration), rec)
 	}
 	elapsed := time.Since(started)
 	out := rec.result()
@@ -210,6 +243,29 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+}
+
+// driver runs exchanges over one of the transports: grpc (grpc-go, below) or h2 (h2.go).
+type driver interface {
+	// closed runs `streams` loops, each starting its next exchange when the last one ends, until
+	// `done()` says so or `end` passes (a zero end: only done() stops); rec nil: nothing recorded.
+	closed(streams int, done func() bool, end time.Time, rec *recorder)
+	// open starts exchanges on schedule (rate per second from `started` until `end`), at most
+	// maxInFlight at once (one more is counted failed, "overload").
+	open(maxInFlight int, rate float64, started, end time.Time, rec *recorder)
+}
+
+type grpcDriver struct {
+	clients []extproc.ExternalProcessorClient
+	cfg     *config
+}
+
+func (g grpcDriver) closed(streams int, done func() bool, end time.Time, rec *recorder) {
+	closedLoop(g.clients, g.cfg, streams, done, end, rec)
+}
+
+func (g grpcDriver) open(maxInFlight int, rate float64, started, end time.Time, rec *recorder) {
+	openLoop(g.clients, g.cfg, maxInFlight, rate, started, end, rec)
 }
 
 // closedLoop runs `streams` loops, each starting its next exchange when the last one ends, until
