@@ -14,6 +14,16 @@ import type { ExtProcFilterConfig, ExtProcRouteOverride, HeaderList } from '../c
 import type { ClusterManager } from '../upstream/cluster-manager.ts';
 import { extProcSpanName, type RequestSpan } from '../tracing/request-tracer.ts';
 
+/**
+ * No retries, transparent ones included: Envoy's AsyncClient does not retry an ext_proc stream. A
+ * stream the server refused (RST_STREAM REFUSED_STREAM, or past the last stream of its GOAWAY, as
+ * extproc's --max-connection-age and its drain send) ends in Envoy as a router reset without a
+ * retry policy: gRPC UNAVAILABLE, then Filter::onGrpcError applies failure_mode_allow. grpc-js
+ * would start it again once on another connection ('REFUSED' in its RetryingCall) and hide that
+ * (docs/operations.md#connection-age).
+ */
+export const envoyGrpcClientOptions: grpc.ClientOptions = { 'grpc.enable_retries': 0 };
+
 export interface ExtProcRun {
   config: ExtProcFilterConfig;
   override: ExtProcRouteOverride | undefined;
@@ -129,7 +139,7 @@ export class ExtProcFilter {
     if (existing?.poolKey === poolKey) return existing.client;
     // The old client's streams (one per request, bounded by message_timeout) finish before it closes.
     if (existing) setTimeout(() => existing.client.close(), 30_000).unref();
-    const client = createExtProcClient(address, undefined, credentials);
+    const client = createExtProcClient(address, envoyGrpcClientOptions, credentials);
     this.clients.set(address, { client, poolKey });
     return client;
   }
