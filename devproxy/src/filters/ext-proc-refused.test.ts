@@ -4,7 +4,13 @@
 // AsyncClient has no retry for it (the GrpcService retry policy does not reach refused streams), so
 // the ext_proc filter gets gRPC UNAVAILABLE and applies failure_mode_allow: 500 closed, the upstream
 // open. devproxy must do the same, and not start the stream again (grpc-js would, once).
-import { createServer, constants, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
+import {
+  createServer,
+  constants,
+  type Http2Session,
+  type ServerHttp2Session,
+  type ServerHttp2Stream,
+} from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeServer, send, startEcho, startStack, type Stack } from '../../../e2e/dev/harness.ts';
@@ -22,7 +28,7 @@ async function startRefusingServer() {
   let streams = 0;
   let mode: 'reset' | 'goaway' = 'reset';
   const sessions = new Set<ServerHttp2Session>();
-  const held = new Map<ServerHttp2Session, ServerHttp2Stream>();
+  const held = new Map<Http2Session, ServerHttp2Stream>();
   const server = createServer();
   server.on('session', (session) => {
     sessions.add(session);
