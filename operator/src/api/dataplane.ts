@@ -101,7 +101,7 @@ const extprocWorkload = object(
     maxConnectionAge: optional(
       duration({
         description:
-          "How old an ext_proc connection from Envoy may get (plus or minus 10%) before extproc sends it GOAWAY: its open streams finish and Envoy opens a new connection, which the Service may send to another replica, so replicas added by the autoscaler or a rollout get a share. 0s or absent: never. 1s to 24h; minutes are the useful range (30m is common with grpc-go's MaxConnectionAge): each recycle fails, by failureMode, the streams Envoy opens while the GOAWAY is on its way (Envoy does not retry them). extproc's --max-connection-age (docs/operations.md#connection-age).",
+          "How old an ext_proc connection from Envoy may get (plus or minus 10%) before extproc sends it GOAWAY: its open streams finish and Envoy opens a new connection, which the Service may send to another replica, so replicas added by the autoscaler or a rollout get a share. 0s or absent: never. 1s to 24h; minutes are the useful range (30m is common with grpc-go's MaxConnectionAge). extproc's --max-connection-age; the DataPlane's Envoys also retire their ext_proc connections themselves at 80% of it (the ext_proc cluster's max_connection_duration), so that extproc's GOAWAY, which would fail the streams Envoy opens while it is on its way, rarely reaches them (docs/operations.md#connection-age).",
       }),
     ),
     maxConnectionAgeGrace: optional(
