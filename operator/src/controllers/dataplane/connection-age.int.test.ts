@@ -146,7 +146,11 @@ describe('spec.extproc.maxConnectionAge on a real kube-apiserver', () => {
     await createDataPlane(otherNs, 'age', { extproc: { maxConnectionAge: '1s', maxConnectionAgeGrace: '1s' } });
     const before = await admin.get<Deployment>(deploymentPath(ns, 'age-extproc'));
     // A reconcile of ours after theirs exists: still our values, the same object.
-    await controller.reconcile(`${ns}/age`);
+    // (Retried: the controller's own reconcile may write the status at the same moment, a 409.)
+    await eventually('a reconcile of ours', async () => {
+      await controller.reconcile(`${ns}/age`);
+      return true;
+    });
     const after = await admin.get<Deployment>(deploymentPath(ns, 'age-extproc'));
     expect(after.metadata.resourceVersion).toBe(before.metadata.resourceVersion);
     expect(flag(await extprocArgs(), '--max-connection-age')).toBe('30m');
