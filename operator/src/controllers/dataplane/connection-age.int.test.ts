@@ -122,8 +122,11 @@ describe('spec.extproc.maxConnectionAge on a real kube-apiserver', () => {
     [{ maxConnectionAge: '99999999999999999999h' }],
     [{ maxConnectionAge: '30m', maxConnectionAgeGrace: '99999999999999999999h' }],
   ])('refuses a duration past any clock (%j), as the compiler does', async (extproc) => {
-    // Beyond Go's duration range the CEL duration() itself fails: still a refusal on the object.
-    expect(await refusal({ extproc })).toBeDefined();
+    // Beyond Go's duration range CEL's duration() itself fails ("type conversion error ... evaluating
+    // rule: <its message>"): still refused, on spec.extproc with the rule's message naming the field.
+    const text = await refusal({ extproc });
+    expect(text).toContain('spec.extproc');
+    expect(text).toMatch(/maxConnectionAge/);
     expect(validateSpec(kindsByName.get('DataPlane')!, { extproc }).errors).not.toEqual([]);
   });
 
