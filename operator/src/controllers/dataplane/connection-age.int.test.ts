@@ -134,6 +134,7 @@ describe('spec.extproc.maxConnectionAge on a real kube-apiserver', () => {
     [{ maxConnectionAge: '1s' }],
     [{ maxConnectionAge: '24h', maxConnectionAgeGrace: '24h' }],
     [{ maxConnectionAge: '0s' }],
+    [{ maxConnectionAge: '0.5m', maxConnectionAgeGrace: '1s1s' }],
   ])('accepts extproc %j', async (extproc) => {
     expect(await refusal({ extproc })).toBeUndefined();
     expect(validateSpec(kindsByName.get('DataPlane')!, { extproc }).errors).toEqual([]);

@@ -155,6 +155,9 @@ describe('spec.extproc.maxConnectionAge rendered', () => {
       [{ maxConnectionAge: '30m', maxConnectionAgeGrace: '5m' }, 1_800_000, 300_000],
       [{ maxConnectionAge: '1h30m', maxConnectionAgeGrace: '1.5s' }, 5_400_000, 1500],
       [{ maxConnectionAge: '24h', maxConnectionAgeGrace: '24h' }, 86_400_000, 86_400_000],
+      // Fractions and repeated units: summed alike by the compiler, CEL (Go durations) and extproc.
+      [{ maxConnectionAge: '0.5m' }, 30_000, 0],
+      [{ maxConnectionAge: '1s1s', maxConnectionAgeGrace: '1m30s' }, 2000, 90_000],
     ];
     for (const [extproc, age, grace] of cases) {
       expect(errorsOf(extproc)).toEqual([]);
