@@ -113,6 +113,20 @@ describe('gatehouse extproc options', () => {
     expect(() => parse('--snapshot', 's', '--max-connection-age', '-1s')).toThrow(/--max-connection-age/);
   });
 
+  it('--max-connection-age and its grace: at most 24h (Node fires a timer past 24.8 days at once)', () => {
+    expect(parse('--snapshot', 's', '--max-connection-age', '24h', '--max-connection-age-grace', '24h')).toMatchObject({
+      maxConnectionAge: 86_400_000,
+      maxConnectionAgeGrace: 86_400_000,
+    });
+    expect(() => parse('--snapshot', 's', '--max-connection-age', '1000h')).toThrow(
+      /--max-connection-age: 1000h is more than 24h/,
+    );
+    expect(() => parse('--snapshot', 's', '--max-connection-age', '24h1ms')).toThrow(/more than 24h/);
+    expect(() =>
+      parse('--snapshot', 's', '--max-connection-age', '30m', '--max-connection-age-grace', '99999999h'),
+    ).toThrow(/--max-connection-age-grace: .* is more than 24h/);
+  });
+
   it('--jwks-*: the key service bounds, defaults as the service has them, each bound checked and named', () => {
     expect(parse('--snapshot', 's').remoteKeys).toEqual(DEFAULT_REMOTE_KEY_OPTIONS);
     expect(

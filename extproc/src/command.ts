@@ -18,6 +18,8 @@ import { UsageError } from '../../lib/errors.ts';
 
 /** The most processes --workers starts (and the cap of its default). */
 export const MAX_WORKERS = 64;
+/** The longest --max-connection-age and grace: 24h, well inside Node's timer range. */
+const MAX_CONNECTION_AGE_MS = 24 * 3_600_000;
 export const MAX_DEFAULT_WORKERS = 16;
 
 const flags = {
@@ -268,6 +270,14 @@ function extprocOptions(v: FlagValues<typeof flags>) {
     );
   if (v.maxConnectionAgeGrace > 0 && v.maxConnectionAge === 0)
     throw new UsageError('--max-connection-age-grace needs --max-connection-age');
+  // Node fires a timer past 2^31-1 ms (24.8 days) at once: an age of 1000h would end every connection
+  // at once. A day is far past the useful range (the DataPlane fields have the same bound).
+  for (const [flag, ms] of [
+    ['--max-connection-age', v.maxConnectionAge],
+    ['--max-connection-age-grace', v.maxConnectionAgeGrace],
+  ] as const)
+    if (ms > MAX_CONNECTION_AGE_MS)
+      throw new UsageError(`${flag}: ${formatDuration(ms)} is more than 24h; give 24h or less (0s: never)`);
   if ((v.otlpTlsCert === undefined) !== (v.otlpTlsKey === undefined))
     throw new UsageError('--otlp-tls-cert and --otlp-tls-key go together');
   if (v.otlpTlsCa === undefined && (v.otlpTlsCert !== undefined || v.otlpTlsServerName !== undefined))

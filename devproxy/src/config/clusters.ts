@@ -9,13 +9,21 @@ import { parseUpstreamTls } from './tls.ts';
 const httpOptionsTypeUrl = 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 const unhealthy = new Set(['UNHEALTHY', 'DRAINING', 'TIMEOUT']);
 
-/** HttpProtocolOptions are checked to decode; devproxy speaks HTTP/1.1 upstream and gRPC (HTTP/2) to ext_proc either way. */
-function checkProtocolOptions(c: Decoded, where: string): void {
+/**
+ * HttpProtocolOptions are checked to decode; devproxy speaks HTTP/1.1 upstream and gRPC (HTTP/2) to
+ * ext_proc either way. Of their common options only max_connection_duration is read (0: none).
+ */
+function protocolOptions(c: Decoded, where: string): { maxConnectionDurationMs?: number } {
+  let out: { maxConnectionDurationMs?: number } = {};
   for (const [key, any] of Object.entries((c.typed_extension_protocol_options ?? {}) as Record<string, PackedAny>)) {
     if (any.type_url !== httpOptionsTypeUrl)
       throw new ConfigRejectedError(`${where}: protocol options ${key} (${any.type_url}) are not supported`);
-    unpackAny(any);
+    const options = unpackAny(any);
+    const common = options.common_http_protocol_options as Decoded | null | undefined;
+    const ms = durationMs(common?.max_connection_duration);
+    if (ms !== undefined && ms > 0) out = { maxConnectionDurationMs: ms };
   }
+  return out;
 }
 
 export function parseEndpoints(cla: Decoded): Endpoint[] {
@@ -42,7 +50,7 @@ export function parseCluster(c: Decoded): ClusterConfig {
     throw new ConfigRejectedError(`${where}: lb_policy ${lb} is not supported by devproxy`);
   const socket = c.transport_socket as Decoded | null;
   const eds = c.eds_cluster_config as { service_name?: string } | null;
-  checkProtocolOptions(c, where);
+  const options = protocolOptions(c, where);
   return {
     name,
     // LOGICAL_DNS behaves as STRICT_DNS here: devproxy resolves per request anyway.
@@ -54,5 +62,6 @@ export function parseCluster(c: Decoded): ClusterConfig {
     connectTimeoutMs: durationMs(c.connect_timeout) ?? 5000,
     ...(socket ? { tls: parseUpstreamTls(socket, where) } : {}),
     endpoints: c.load_assignment ? parseEndpoints(c.load_assignment as Decoded) : [],
+    ...options,
   };
 }

@@ -168,4 +168,9 @@ export interface ClusterConfig {
   tls?: UpstreamTlsConfig;
   /** STATIC / STRICT_DNS: the cluster's own load_assignment. */
   endpoints: Endpoint[];
+  /**
+   * HttpProtocolOptions common_http_protocol_options.max_connection_duration: played for gRPC
+   * (ext_proc) clusters, whose connections are retired at this age (filters/ext-proc-filter.ts).
+   */
+  maxConnectionDurationMs?: number;
 }

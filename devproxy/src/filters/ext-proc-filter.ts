@@ -14,6 +14,20 @@ import type { ExtProcFilterConfig, ExtProcRouteOverride, HeaderList } from '../c
 import type { ClusterManager } from '../upstream/cluster-manager.ts';
 import { extProcSpanName, type RequestSpan } from '../tracing/request-tracer.ts';
 
+/**
+ * No retries, transparent ones included: Envoy's AsyncClient does not retry an ext_proc stream. A
+ * stream the server refused (RST_STREAM REFUSED_STREAM, or past the last stream of its GOAWAY, as
+ * extproc's --max-connection-age and its drain send) ends in Envoy as a router reset without a
+ * retry policy: gRPC UNAVAILABLE, then Filter::onGrpcError applies failure_mode_allow. grpc-js
+ * would start it again once on another connection ('REFUSED' in its RetryingCall) and hide that
+ * (docs/operations.md#connection-age).
+ */
+export const envoyGrpcClientOptions: grpc.ClientOptions = {
+  'grpc.enable_retries': 0,
+  // Its own connection, as each Envoy holds its own: never one shared with another client in the process.
+  'grpc.use_local_subchannel_pool': 1,
+};
+
 export interface ExtProcRun {
   config: ExtProcFilterConfig;
   override: ExtProcRouteOverride | undefined;
@@ -41,7 +55,7 @@ function mergeMetadata(base: HeaderList, route: HeaderList): HeaderList {
 export class ExtProcFilter {
   private readonly clusters: ClusterManager;
   /** By address: the client and the cluster settings it was made for. */
-  private readonly clients = new Map<string, { client: ExternalProcessorClient; poolKey: string }>();
+  private readonly clients = new Map<string, { client: ExternalProcessorClient; poolKey: string; createdAt: number }>();
 
   constructor(clusters: ClusterManager) {
     this.clusters = clusters;
@@ -82,7 +96,12 @@ export class ExtProcFilter {
     let failure: string | undefined;
     try {
       const result = await runExtProcExchange({
-        client: this.client(`${target.host}:${target.port}`, target.poolKey, target.grpcCredentials),
+        client: this.client(
+          `${target.host}:${target.port}`,
+          target.poolKey,
+          target.grpcCredentials,
+          target.cluster.maxConnectionDurationMs,
+        ),
         initialMetadata: span ? [...metadata, ['traceparent', span.traceparent()]] : metadata,
         mutationRules: config.mutationRules,
         mode: r.override?.processingMode ?? config.processingMode,
@@ -119,18 +138,29 @@ export class ExtProcFilter {
     this.clients.clear();
   }
 
-  /** One client per address; a cluster change (new TLS material included) makes a new one, the old one closes once its streams end. */
+  /**
+   * One client per address, with its own connection; a cluster change (new TLS material included)
+   * makes a new one, and so does the cluster's max_connection_duration, as Envoy's pool retires a
+   * connection at that age (ActiveClient::onConnectionDurationTimeout: the next stream opens a new
+   * connection). The old client's started streams run to their end (grpc-js close() cancels only
+   * calls not yet started, which the delay lets start).
+   */
   private client(
     address: string,
     poolKey: string,
     credentials: grpc.ChannelCredentials | undefined,
+    maxConnectionDurationMs: number | undefined,
   ): ExternalProcessorClient {
     const existing = this.clients.get(address);
-    if (existing?.poolKey === poolKey) return existing.client;
-    // The old client's streams (one per request, bounded by message_timeout) finish before it closes.
+    const now = Date.now();
+    const expired =
+      maxConnectionDurationMs !== undefined &&
+      existing !== undefined &&
+      now - existing.createdAt >= maxConnectionDurationMs;
+    if (existing?.poolKey === poolKey && !expired) return existing.client;
     if (existing) setTimeout(() => existing.client.close(), 30_000).unref();
-    const client = createExtProcClient(address, undefined, credentials);
-    this.clients.set(address, { client, poolKey });
+    const client = createExtProcClient(address, envoyGrpcClientOptions, credentials);
+    this.clients.set(address, { client, poolKey, createdAt: now });
     return client;
   }
 }

@@ -1,6 +1,6 @@
 // DataPlane (docs/architecture.md#the-api): one Envoy + extproc fleet (a region or cluster): its listeners, its Redis, how
 // ext_proc fails, its certificates, remediation and autoscaling.
-import { debugMask } from './debugsession.ts';
+import { debugMask, durationMs } from './debugsession.ts';
 import { compiledStatusBase, objectName, secretRef, tlsVersion, tlsVersionOrderRule } from './common.ts';
 import {
   array,
@@ -58,35 +58,87 @@ const quantities = (what: string) =>
     { description: `${what} per container, by resource name (cpu, memory).` },
   );
 
+const workloadFields = (component: string, image: string) => ({
+  replicas: optional(
+    integer({
+      minimum: 0,
+      maximum: 1000,
+      default: 2,
+      description: `Number of ${component} pods (0 to 1000, default 2); ignored while autoscaling is enabled.`,
+    }),
+  ),
+  image: optional(string({ maxLength: 512, description: `Container image; default the operator's ${image} flag.` })),
+  resources: optional(
+    object(
+      {
+        requests: optional(quantities('Resource requests')),
+        limits: optional(quantities('Resource limits')),
+      },
+      {
+        description:
+          'Container resources; default requests of 100m CPU and 128Mi memory (CPU autoscaling needs a request) and no limits.',
+      },
+    ),
+  ),
+});
+
 const workload = (component: string, image: string) =>
-  object(
-    {
-      replicas: optional(
-        integer({
-          minimum: 0,
-          maximum: 1000,
-          default: 2,
-          description: `Number of ${component} pods (0 to 1000, default 2); ignored while autoscaling is enabled.`,
-        }),
-      ),
-      image: optional(
-        string({ maxLength: 512, description: `Container image; default the operator's ${image} flag.` }),
-      ),
-      resources: optional(
-        object(
-          {
-            requests: optional(quantities('Resource requests')),
-            limits: optional(quantities('Resource limits')),
-          },
-          {
-            description:
-              'Container resources; default requests of 100m CPU and 128Mi memory (CPU autoscaling needs a request) and no limits.',
-          },
-        ),
-      ),
-    },
-    { description: `The ${component} Deployment (<dataplane>-${component}) the operator runs.` },
-  );
+  object(workloadFields(component, image), {
+    description: `The ${component} Deployment (<dataplane>-${component}) the operator runs.`,
+  });
+
+/**
+ * extproc's --max-connection-age bounds (extproc/src/command.ts): at least 1s; at most 24h here, a
+ * day being far past the useful range (minutes) and well inside the timers extproc sets from it.
+ */
+export const connectionAgeLimits = { minMs: 1000, maxMs: 24 * 3_600_000 } as const;
+
+const ageInRange = (ms: number) => ms === 0 || (ms >= connectionAgeLimits.minMs && ms <= connectionAgeLimits.maxMs);
+
+const extprocWorkload = object(
+  {
+    ...workloadFields('extproc', '--gatehouse-image'),
+    maxConnectionAge: optional(
+      duration({
+        description:
+          "How old an ext_proc connection from Envoy may get (plus or minus 10%) before extproc sends it GOAWAY: its open streams finish and Envoy opens a new connection, which the Service may send to another replica, so replicas added by the autoscaler or a rollout get a share. 0s or absent: never. 1s to 24h; minutes are the useful range (30m is common with grpc-go's MaxConnectionAge). extproc's --max-connection-age; the DataPlane's Envoys also retire their ext_proc connections themselves at 80% of it (the ext_proc cluster's max_connection_duration), so that extproc's GOAWAY, which would fail the streams Envoy opens while it is on its way, rarely reaches them (docs/operations.md#connection-age).",
+      }),
+    ),
+    maxConnectionAgeGrace: optional(
+      duration({
+        description:
+          "How long after that GOAWAY streams still open may run before the connection is closed under them (Envoy then applies failureMode to their requests). 0s or absent: never, they finish. Only with maxConnectionAge; at most 24h. Set it above the longest request served, upstream included. extproc's --max-connection-age-grace.",
+      }),
+    ),
+  },
+  {
+    description: 'The extproc Deployment (<dataplane>-extproc) the operator runs.',
+    rules: [
+      {
+        rule: "!has(self.maxConnectionAge) || duration(self.maxConnectionAge) == duration('0s') || (duration(self.maxConnectionAge) >= duration('1s') && duration(self.maxConnectionAge) <= duration('24h'))",
+        message: 'maxConnectionAge must be 0s (never) or between 1s and 24h',
+        fieldPath: '.maxConnectionAge',
+        check: (v) => v.maxConnectionAge === undefined || ageInRange(durationMs(v.maxConnectionAge)),
+      },
+      {
+        rule: "!has(self.maxConnectionAgeGrace) || duration(self.maxConnectionAgeGrace) <= duration('24h')",
+        message: 'maxConnectionAgeGrace must be at most 24h',
+        fieldPath: '.maxConnectionAgeGrace',
+        check: (v) =>
+          v.maxConnectionAgeGrace === undefined || durationMs(v.maxConnectionAgeGrace) <= connectionAgeLimits.maxMs,
+      },
+      {
+        rule: "!has(self.maxConnectionAgeGrace) || duration(self.maxConnectionAgeGrace) == duration('0s') || (has(self.maxConnectionAge) && duration(self.maxConnectionAge) > duration('0s'))",
+        message: 'maxConnectionAgeGrace needs maxConnectionAge',
+        fieldPath: '.maxConnectionAgeGrace',
+        check: (v) =>
+          v.maxConnectionAgeGrace === undefined ||
+          durationMs(v.maxConnectionAgeGrace) === 0 ||
+          (v.maxConnectionAge !== undefined && durationMs(v.maxConnectionAge) > 0),
+      },
+    ],
+  },
+);
 
 export const listenerTls = object(
   {
@@ -248,7 +300,7 @@ export const dataPlaneSpec = object(
       }),
     ),
     envoy: optional(workload('Envoy', '--envoy-image')),
-    extproc: optional(workload('extproc', '--gatehouse-image')),
+    extproc: optional(extprocWorkload),
     javaCallouts: optional(
       object(
         {

@@ -237,6 +237,8 @@ export interface IrDataPlane {
   javaCalloutHost?: boolean;
   /** spec.debugMask: merged into the mask of every DebugSession in its view. */
   debugMask?: DebugMaskSpec;
+  /** spec.extproc.maxConnectionAge in ms, absent when unset or 0s (envoy/clusters.ts extProcCluster). */
+  extProcMaxConnectionAgeMs?: number;
 }
 
 /** An active DebugSession (resolve-debug-sessions.ts). */

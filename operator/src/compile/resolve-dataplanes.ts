@@ -164,6 +164,7 @@ export function resolveDataPlanes(inventory: Inventory, report: Report): IrDataP
       ...flowHooksOf(ns, spec.flowHooks),
       javaCalloutHost: spec.javaCallouts !== undefined,
       ...(spec.debugMask ? { debugMask: spec.debugMask } : {}),
+      ...extProcConnectionAge(spec.extproc?.maxConnectionAge),
     });
   }
   return out;
@@ -294,4 +295,10 @@ function resolveAnalytics(
     out.http = { url: http.url, headerSecrets };
   }
   return out;
+}
+
+/** spec.extproc.maxConnectionAge, when set above 0s (the schema's rules keep it within 1s..24h). */
+function extProcConnectionAge(age: string | undefined): Pick<IrDataPlane, 'extProcMaxConnectionAgeMs'> {
+  const ms = age === undefined ? 0 : durationMs(age);
+  return ms > 0 ? { extProcMaxConnectionAgeMs: ms } : {};
 }

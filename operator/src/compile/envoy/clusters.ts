@@ -4,6 +4,7 @@
 import { isIP } from 'node:net';
 import type { CircuitBreakers, Cluster } from '../../../../protos/gen/json/envoy.config.cluster.v3.ts';
 import type { ClusterLoadAssignment } from '../../../../protos/gen/json/envoy.config.endpoint.v3.ts';
+import { protoDuration } from '../durations.ts';
 import type { IrCluster, IrDataPlane, IrEndpoint, IrExtProcTls, IrProxy } from '../ir.ts';
 import { adsConfigSource, extProcClusterName, socketAddress, typeUrls } from './names.ts';
 import type { SdsSecretRefs } from './secrets.ts';
@@ -54,6 +55,17 @@ function upstreamCluster(c: IrCluster, sds: SdsSecretRefs): Cluster {
   };
 }
 
+/**
+ * spec.extproc.maxConnectionAge on Envoy's side: Envoy drains its own ext_proc connections at 80% of
+ * the age (ActiveClient::onConnectionDurationTimeout: no new streams on it, the open ones finish),
+ * before extproc's GOAWAY at 90-110% of it. A connection the client retires refuses no stream; a
+ * GOAWAY from the server refuses those Envoy opened while it was on its way, and Envoy retries none
+ * (docs/operations.md#connection-age). extproc's own age stays the bound for any other client.
+ */
+export function envoyConnectionAgeMs(maxConnectionAgeMs: number): number {
+  return Math.max(1, Math.floor(maxConnectionAgeMs * 0.8));
+}
+
 /** Where (and with what TLS) a DataPlane's Envoys reach its extproc. */
 export interface ExtProcLink {
   endpoint: IrEndpoint;
@@ -73,6 +85,13 @@ export function extProcCluster(dataPlane: IrDataPlane, link: ExtProcLink): Clust
     typed_extension_protocol_options: {
       'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
         '@type': typeUrls.httpProtocolOptions,
+        ...(dataPlane.extProcMaxConnectionAgeMs
+          ? {
+              common_http_protocol_options: {
+                max_connection_duration: protoDuration(envoyConnectionAgeMs(dataPlane.extProcMaxConnectionAgeMs)),
+              },
+            }
+          : {}),
         explicit_http_config: { http2_protocol_options: {} },
       },
     },

@@ -3,9 +3,11 @@
 // ConfigMap holding Envoy's bootstrap. Pure and deterministic: the same DataPlane and options give the
 // same objects in the same order, so applying them again changes nothing.
 import type { ObjectMeta } from '../../api/common.ts';
+import { connectionAgeLimits } from '../../api/dataplane.ts';
 import type { DataPlane } from '../../api/kinds.ts';
 import { defaultListenerPort, messageTimeoutMs, redisUrlHasPassword } from '../../compile/resolve-dataplanes.ts';
 import { canonicalJson, sha256Hex } from '../../compile/canonical-json.ts';
+import { durationMs } from '../../compile/durations.ts';
 import { bootstrapSdsFiles, renderBootstrap, type BootstrapInput } from './bootstrap.ts';
 import {
   bootstrapConfigMapName,
@@ -366,7 +368,28 @@ function extprocArgs(c: Context): string[] {
       ? ['--redis-mode', redis.mode ?? 'Standalone', '--redis-on-unavailable', redis.onUnavailable ?? 'LocalFallback']
       : []),
     ...extprocWorkersArgs(c.spec, redis !== undefined),
+    ...connectionAgeArgs(c.spec),
     ...(c.options.mtls ? extprocTlsArgs : []),
+  ];
+}
+
+/**
+ * spec.extproc.maxConnectionAge and maxConnectionAgeGrace as extproc's --max-connection-age and
+ * --max-connection-age-grace (docs/operations.md#connection-age), passed as written (extproc reads the
+ * same duration syntax). None when unset or 0s: extproc's default, never. Only values the schema's
+ * rules accept (the apiserver refuses the others, the compiler reports them on the field): a value
+ * extproc would refuse at start must never reach the pods and stall a rollout.
+ */
+export function connectionAgeArgs(spec: Pick<Spec, 'extproc'>): string[] {
+  const { maxConnectionAge: age, maxConnectionAgeGrace: grace } = spec.extproc ?? {};
+  const ms = (d: string | undefined) => (d === undefined ? 0 : durationMs(d));
+  const ageMs = ms(age);
+  if (ageMs < connectionAgeLimits.minMs || ageMs > connectionAgeLimits.maxMs) return [];
+  const graceMs = ms(grace);
+  return [
+    '--max-connection-age',
+    age!,
+    ...(graceMs > 0 && graceMs <= connectionAgeLimits.maxMs ? ['--max-connection-age-grace', grace!] : []),
   ];
 }
 
