@@ -37,7 +37,8 @@ const PROFILE_DIR = process.env.BENCH_CPU_PROF_DIR;
 const PROFILE_INTERVAL = process.env.BENCH_CPU_PROF_INTERVAL;
 /** The load driver: go (bench/driver.ts, the default) or node (devproxy's client). */
 const DRIVER = (process.env.BENCH_DRIVER ?? 'go') as DriverKind;
-if (DRIVER !== 'node' && DRIVER !== 'go') throw new Error(`BENCH_DRIVER=${String(DRIVER)}: expected go or node`);
+if (DRIVER !== 'node' && DRIVER !== 'go' && DRIVER !== 'raw')
+  throw new Error(`BENCH_DRIVER=${String(DRIVER)}: expected go, raw or node`);
 
 interface Case {
   key: string;
