@@ -49,17 +49,10 @@ describe.skipIf(!hasGo)('the Go load driver', () => {
   test.each<DriverKind>(['raw', 'go'])(
     '%s drives 100 streams over 4 connections to the Go no-op server, every one answered',
     async (kind) => {
-      const child = spawn(ensureGoNoopExtproc(), [], { stdio: ['pipe', 'pipe', 'inherit'] });
+      const noop = await startNoop([]);
       try {
-        const port = await new Promise<number>((resolve, reject) => {
-          child.once('exit', (code) => reject(new Error(`no-op server exited (${code})`)));
-          createInterface({ input: child.stdout }).on('line', (line) => {
-            const m = /^listening (\d+)$/.exec(line);
-            if (m) resolve(Number(m[1]));
-          });
-        });
         const task: DriveTask = {
-          address: `127.0.0.1:${port}`,
+          address: `127.0.0.1:${noop.port}`,
           route: 'bench/chain',
           concurrency: 10,
           connections: 4,
@@ -84,8 +77,7 @@ describe.skipIf(!hasGo)('the Go load driver', () => {
         expect(progressed.completed).toBe(100);
         expect(seen).toEqual([25, 50, 75, 100]);
       } finally {
-        child.stdin.end();
-        child.kill('SIGTERM');
+        noop.stop();
       }
     },
   );

@@ -843,30 +843,20 @@ func (r *openRun) finish(_ *h2Slot, o outcome, st *h2Stream) {
 
 func (d *h2Driver) open(maxInFlight int, rate float64, started, end time.Time, rec *recorder) {
 	r := &openRun{rec: rec}
-	sent := 0
-	for {
-		now := time.Now()
-		if !now.Before(end) {
-			break
+	schedule(rate, started, end, func(k int, scheduled time.Time) {
+		if r.inFlight.Load() >= int64(maxInFlight) {
+			rec.add(overloaded, 0)
+			return
 		}
-		due := int(math.Floor(now.Sub(started).Seconds()*rate)) + 1
-		for ; sent < due; sent++ {
-			scheduled := started.Add(time.Duration(float64(sent) / rate * float64(time.Second)))
-			if r.inFlight.Load() >= int64(maxInFlight) {
-				rec.add(outcome{code: "overload", why: "more than -streams in flight"}, 0)
-				continue
-			}
-			r.inFlight.Add(1)
-			r.wg.Add(1)
-			s := d.slots[sent%len(d.slots)]
-			s.mu.Lock()
-			if err := s.start(r, scheduled); err != nil {
-				r.finish(s, outcome{code: "grpc", why: err.Error()}, &h2Stream{from: scheduled})
-			}
-			s.flush()
-			s.mu.Unlock()
+		r.inFlight.Add(1)
+		r.wg.Add(1)
+		s := d.slots[k%len(d.slots)]
+		s.mu.Lock()
+		if err := s.start(r, scheduled); err != nil {
+			r.finish(s, outcome{code: "grpc", why: err.Error()}, &h2Stream{from: scheduled})
 		}
-		time.Sleep(time.Until(started.Add(time.Duration(float64(sent) / rate * float64(time.Second)))))
-	}
+		s.flush()
+		s.mu.Unlock()
+	})
 	r.wg.Wait()
 }

@@ -287,36 +287,41 @@ func closedLoop(clients []extproc.ExternalProcessorClient, cfg *config, streams 
 	wg.Wait()
 }
 
+// schedule calls launch for exchange k once it is due, at k/rate after `started`, until `end` (the
+// open loop of both transports), sleeping until the next one is due between (the timer wakes late by
+// tens of microseconds; the latency of a late start counts from its schedule all the same).
+func schedule(rate float64, started, end time.Time, launch func(k int, scheduled time.Time)) {
+	at := func(k int) time.Time { return started.Add(time.Duration(float64(k) / rate * float64(time.Second))) }
+	sent := 0
+	for time.Now().Before(end) {
+		due := int(math.Floor(time.Since(started).Seconds()*rate)) + 1
+		for ; sent < due; sent++ {
+			launch(sent, at(sent))
+		}
+		time.Sleep(time.Until(at(sent)))
+	}
+}
+
+// overloaded is the outcome of a start that found maxInFlight exchanges in flight.
+var overloaded = outcome{code: "overload", why: "more than -streams in flight"}
+
 // openLoop starts exchanges on schedule (rate per second from `started` until `end`).
 func openLoop(clients []extproc.ExternalProcessorClient, cfg *config, maxInFlight int, rate float64, started, end time.Time, rec *recorder) {
 	var wg sync.WaitGroup
 	var inFlight atomic.Int64
-	sent := 0
-	for {
-		now := time.Now()
-		if !now.Before(end) {
-			break
+	schedule(rate, started, end, func(k int, scheduled time.Time) {
+		if inFlight.Load() >= int64(maxInFlight) {
+			rec.add(overloaded, 0)
+			return
 		}
-		// Exchange k is scheduled at k/rate: due once that time has come.
-		due := int(math.Floor(now.Sub(started).Seconds()*rate)) + 1
-		for ; sent < due; sent++ {
-			scheduled := started.Add(time.Duration(float64(sent) / rate * float64(time.Second)))
-			if inFlight.Load() >= int64(maxInFlight) {
-				rec.add(outcome{code: "overload", why: "more than -streams in flight"}, 0)
-				continue
-			}
-			inFlight.Add(1)
-			client := clients[sent%len(clients)]
-			wg.Go(func() {
-				defer inFlight.Add(-1)
-				o := exchange(client, cfg)
-				rec.add(o, time.Since(scheduled))
-			})
-		}
-		// Sleep until the next exchange is due (the timer wakes late by tens of microseconds; the
-		// latency of a late start counts from its schedule all the same).
-		time.Sleep(time.Until(started.Add(time.Duration(float64(sent) / rate * float64(time.Second)))))
-	}
+		inFlight.Add(1)
+		client := clients[k%len(clients)]
+		wg.Go(func() {
+			defer inFlight.Add(-1)
+			o := exchange(client, cfg)
+			rec.add(o, time.Since(scheduled))
+		})
+	})
 	wg.Wait()
 }
 
